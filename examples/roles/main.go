@@ -1,0 +1,46 @@
+// Command roles prints the role/permission matrix and shows one allowed and one
+// refused role change.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/botlife/botlife/roles"
+)
+
+func main() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(w io.Writer) error {
+	m := roles.Default()
+	fmt.Fprintln(w, "The role/permission matrix (x: granted):")
+	fmt.Fprintln(w)
+	fmt.Fprint(w, m)
+	fmt.Fprintln(w)
+
+	admin := roles.MustSet(roles.Admin)
+	next, err := m.Grant(roles.Change{Actor: "ada", ActorRoles: admin, User: "dan", UserRoles: roles.MustSet(roles.Designer), Role: roles.Manager, Admins: 1})
+	if err != nil {
+		return fmt.Errorf("the allowed grant was refused: %w", err)
+	}
+	fmt.Fprintf(w, "allowed: ada (Admin) grants Manager to dan (Designer) -> dan holds %v\n", next)
+
+	_, err = m.Grant(roles.Change{Actor: "mia", ActorRoles: roles.MustSet(roles.Manager), User: "dan", Role: roles.Analyzer, Admins: 1})
+	if err == nil {
+		return fmt.Errorf("a Manager was allowed to grant a role")
+	}
+	fmt.Fprintf(w, "refused: %v\n", err)
+
+	_, err = m.Revoke(roles.Change{Actor: "ada", ActorRoles: admin, User: "ada", UserRoles: admin, Role: roles.Admin, Admins: 1})
+	if err == nil {
+		return fmt.Errorf("the last Admin was removed")
+	}
+	fmt.Fprintf(w, "refused: %v\n", err)
+	return nil
+}
