@@ -11,13 +11,13 @@ type Permission uint8
 
 // The seven permissions, in the order of the vendor's table.
 const (
-	ViewAnalytics      Permission = iota + 1 // view analytics (session counts per bot and sender)
-	ViewDashboard                            // view chatbots in the dashboard (summaries)
-	ViewDetails                              // view a chatbot in detail (its definition)
-	EditChatbots                             // create, edit, duplicate, import, export and delete chatbots
-	ActivateChatbots                         // activate and deactivate chatbots, decide grace periods, end grace, roll back
-	ManageRoles                              // grant and revoke user roles
-	ViewAuditLog                             // read the audit log
+	ViewAnalytics    Permission = iota + 1 // view analytics (session counts per bot and sender)
+	ViewDashboard                          // view chatbots in the dashboard (summaries)
+	ViewDetails                            // view a chatbot in detail (its definition)
+	EditChatbots                           // create, edit, duplicate, import, export and delete chatbots
+	ActivateChatbots                       // activate and deactivate chatbots, decide grace periods, end grace, roll back
+	ManageRoles                            // grant and revoke user roles
+	ViewAuditLog                           // read the audit log
 
 	numPermissions = int(ViewAuditLog)
 )
