@@ -1,0 +1,188 @@
+package validate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Severity says whether a finding blocks activation.
+type Severity uint8
+
+// The severities. Errors block activation; warnings block it unless the
+// request acknowledges them.
+const (
+	Warning Severity = iota + 1
+	Error
+)
+
+// String returns "warning" or "error".
+func (s Severity) String() string {
+	switch s {
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return fmt.Sprintf("Severity(%d)", uint8(s))
+}
+
+// MarshalText encodes the severity as its name.
+func (s Severity) MarshalText() ([]byte, error) {
+	if s != Warning && s != Error {
+		return nil, fmt.Errorf("validate: invalid severity %d", uint8(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText decodes "warning" or "error".
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch strings.ToLower(string(b)) {
+	case "warning":
+		*s = Warning
+	case "error":
+		*s = Error
+	default:
+		return fmt.Errorf("validate: %q is not a severity; use \"error\" or \"warning\"", b)
+	}
+	return nil
+}
+
+// Finding is one problem found in a definition.
+type Finding struct {
+	// Code is a stable dotted identifier of the rule ("dialog.unreachable").
+	Code     string   `json:"code"`
+	Severity Severity `json:"severity"`
+	// Path points into the definition ("dialogs[3].elements[1].call.url");
+	// empty for the definition as a whole.
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+func (f Finding) String() string {
+	if f.Path == "" {
+		return fmt.Sprintf("%s %s: %s", f.Severity, f.Code, f.Message)
+	}
+	return fmt.Sprintf("%s %s at %s: %s", f.Severity, f.Code, f.Path, f.Message)
+}
+
+// Report is the outcome of a validation: its findings, errors first, then by
+// path, code and message, so the same definition always gives the same
+// report.
+type Report struct {
+	Findings []Finding `json:"findings"`
+}
+
+func newReport(fs []Finding) Report {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		if a.Code != b.Code {
+			return a.Code < b.Code
+		}
+		return a.Message < b.Message
+	})
+	return Report{Findings: fs}
+}
+
+// OK reports whether there are no findings at all.
+func (r Report) OK() bool { return len(r.Findings) == 0 }
+
+// Errors returns the findings of severity Error.
+func (r Report) Errors() []Finding { return r.filter(Error) }
+
+// Warnings returns the findings of severity Warning.
+func (r Report) Warnings() []Finding { return r.filter(Warning) }
+
+func (r Report) filter(s Severity) []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Severity == s {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Fingerprint identifies the report's set of warnings: the same warnings (by
+// code and path) give the same fingerprint, any other set a different one.
+// A caller acknowledges exactly these warnings by passing it back. A report
+// without warnings has the fingerprint "".
+func (r Report) Fingerprint() string {
+	ws := r.Warnings()
+	if len(ws) == 0 {
+		return ""
+	}
+	keys := make([]string, len(ws))
+	for i, w := range ws {
+		keys[i] = w.Code + "\x00" + w.Path
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// WarningCodes returns the distinct codes of the report's warnings, sorted.
+func (r Report) WarningCodes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range r.Warnings() {
+		if !seen[w.Code] {
+			seen[w.Code] = true
+			out = append(out, w.Code)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Err returns nil when the report has no errors, and otherwise a
+// [*ValidationError] wrapping [ErrValidation].
+func (r Report) Err() error {
+	errs := r.Errors()
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Findings: errs}
+}
+
+// ErrValidation is wrapped by every error that reports findings of severity
+// Error.
+var ErrValidation = errors.New("validation failed")
+
+// ValidationError carries the error findings that block activation.
+type ValidationError struct {
+	Findings []Finding
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "validation failed with %d error(s); fix them and try again:", len(e.Findings))
+	for i, f := range e.Findings {
+		if i == 5 {
+			fmt.Fprintf(&b, " (and %d more)", len(e.Findings)-5)
+			break
+		}
+		b.WriteString(" ")
+		if f.Path != "" {
+			b.WriteString(f.Path + ": ")
+		}
+		fmt.Fprintf(&b, "%s (%s);", f.Message, f.Code)
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// Unwrap returns [ErrValidation].
+func (e *ValidationError) Unwrap() error { return ErrValidation }

@@ -1,0 +1,341 @@
+package validate
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf16"
+)
+
+// MaxWebhookTimeoutMS is the webhook timeout above which the default rules
+// warn (code webhook.slow): a conversation waits that long for the call.
+const MaxWebhookTimeoutMS = 10_000
+
+// MinIntentPhrases is the number of training phrases below which the default
+// rules warn (code intent.few_phrases).
+const MinIntentPhrases = 5
+
+// DefaultRules returns the default rules, errors first. The package
+// documentation lists them in a table.
+func DefaultRules() []Rule {
+	return []Rule{
+		{"definition.no_dialogs", Error, "the definition has no dialogs", checkNoDialogs},
+		{"entry.missing", Error, "no entry dialog is set", checkEntryMissing},
+		{"entry.unknown", Error, "the entry dialog names no dialog", checkEntryUnknown},
+		{"fallback.unknown", Error, "the fallback dialog names no dialog", checkFallbackUnknown},
+		{"dialog.no_id", Error, "a dialog has an empty id", checkDialogNoID},
+		{"dialog.duplicate_id", Error, "two dialogs share an id", checkDuplicateID},
+		{"dialog.duplicate_name", Error, "two dialogs share a name", checkDuplicateName},
+		{"dialog.empty", Error, "a dialog has no elements", checkDialogEmpty},
+		{"element.unknown_type", Error, "an element has a type this definition format does not know", checkElementType},
+		{"target.unknown", Error, "a goto or a condition branch points to no dialog", checkTargets},
+		{"trigger.unknown_dialog", Error, "a keyword or an intent starts no dialog", checkTriggers},
+		{"attribute.undeclared", Error, "an attribute is used but not declared", checkUndeclared},
+		{"input.no_attribute", Error, "a user input saves its answer nowhere", checkInputAttribute},
+		{"text.empty", Error, "a text or buttons element has no text", checkTextEmpty},
+		{"buttons.no_options", Error, "a buttons element has no options", checkButtonsEmpty},
+		{"buttons.too_many", Error, "a buttons element has more options than the channel shows", checkButtonsTooMany},
+		{"webhook.invalid_url", Error, "a webhook has no absolute http(s) URL", checkWebhookURL},
+		{"webhook.invalid_method", Error, "a webhook's method is not GET, POST, PUT, PATCH or DELETE", checkWebhookMethod},
+
+		{"dialog.unreachable", Warning, "a dialog cannot be reached from the entry, fallback, intents or keywords", checkUnreachable},
+		{"attribute.unused", Warning, "an attribute is declared but never used", checkUnused},
+		{"webhook.insecure", Warning, "a webhook uses plain http", checkWebhookInsecure},
+		{"webhook.slow", Warning, "a webhook's timeout is above 10 seconds", checkWebhookSlow},
+		{"intent.few_phrases", Warning, "an intent has fewer than 5 training phrases", checkIntentPhrases},
+		{"text.too_long", Warning, "a text does not fit in one message of the channel", checkTextLength},
+		{"fallback.missing", Warning, "no fallback dialog is set", checkFallbackMissing},
+	}
+}
+
+type reportFunc = func(path, message string)
+
+func dialogPath(i int) string     { return fmt.Sprintf("dialogs[%d]", i) }
+func elementPath(i, j int) string { return fmt.Sprintf("dialogs[%d].elements[%d]", i, j) }
+
+// eachElement calls f for every element of every dialog.
+func eachElement(d *Definition, f func(i, j int, e *Element)) {
+	for i := range d.Dialogs {
+		for j := range d.Dialogs[i].Elements {
+			f(i, j, &d.Dialogs[i].Elements[j])
+		}
+	}
+}
+
+func checkNoDialogs(d *Definition, _ *Index, report reportFunc) {
+	if len(d.Dialogs) == 0 {
+		report("dialogs", "the chatbot has no dialogs; add at least one")
+	}
+}
+
+func checkEntryMissing(d *Definition, _ *Index, report reportFunc) {
+	if d.EntryDialog == "" {
+		report("entry_dialog", "no entry dialog is set; set entry_dialog to the id of the dialog a conversation starts in")
+	}
+}
+
+func checkEntryUnknown(d *Definition, ix *Index, report reportFunc) {
+	if _, ok := ix.Dialog(d.EntryDialog); d.EntryDialog != "" && !ok {
+		report("entry_dialog", fmt.Sprintf("entry dialog %q does not exist; use the id of one of the dialogs", d.EntryDialog))
+	}
+}
+
+func checkFallbackUnknown(d *Definition, ix *Index, report reportFunc) {
+	if _, ok := ix.Dialog(d.FallbackDialog); d.FallbackDialog != "" && !ok {
+		report("fallback_dialog", fmt.Sprintf("fallback dialog %q does not exist; use the id of one of the dialogs", d.FallbackDialog))
+	}
+}
+
+func checkFallbackMissing(d *Definition, _ *Index, report reportFunc) {
+	if d.FallbackDialog == "" {
+		report("fallback_dialog", "no fallback dialog is set; messages the bot does not understand get no answer")
+	}
+}
+
+func checkDialogNoID(d *Definition, _ *Index, report reportFunc) {
+	for i, dl := range d.Dialogs {
+		if strings.TrimSpace(dl.ID) == "" {
+			report(dialogPath(i)+".id", "the dialog has no id; give it a unique id")
+		}
+	}
+}
+
+func checkDuplicateID(d *Definition, ix *Index, report reportFunc) {
+	for i, dl := range d.Dialogs {
+		if first, _ := ix.Dialog(dl.ID); dl.ID != "" && first != i {
+			report(dialogPath(i)+".id", fmt.Sprintf("dialog id %q is already used by dialogs[%d]; ids must be unique", dl.ID, first))
+		}
+	}
+}
+
+func checkDuplicateName(d *Definition, _ *Index, report reportFunc) {
+	seen := make(map[string]int, len(d.Dialogs))
+	for i, dl := range d.Dialogs {
+		if dl.Name == "" {
+			continue
+		}
+		if first, dup := seen[dl.Name]; dup {
+			report(dialogPath(i)+".name", fmt.Sprintf("dialog name %q is already used by dialogs[%d]; names must be unique", dl.Name, first))
+			continue
+		}
+		seen[dl.Name] = i
+	}
+}
+
+func checkDialogEmpty(d *Definition, _ *Index, report reportFunc) {
+	for i, dl := range d.Dialogs {
+		if len(dl.Elements) == 0 {
+			report(dialogPath(i)+".elements", fmt.Sprintf("dialog %q has no elements; add at least one or remove it", dl.ID))
+		}
+	}
+}
+
+func checkElementType(d *Definition, _ *Index, report reportFunc) {
+	eachElement(d, func(i, j int, e *Element) {
+		switch e.Type {
+		case Text, Buttons, Input, Condition, GoTo, Webhook, Transfer, Close:
+		default:
+			report(elementPath(i, j)+".type", fmt.Sprintf("unknown element type %q; use text, buttons, input, condition, goto, webhook, transfer or close", e.Type))
+		}
+	})
+}
+
+func checkTargets(d *Definition, ix *Index, report reportFunc) {
+	eachElement(d, func(i, j int, e *Element) {
+		if e.Type == GoTo {
+			if _, ok := ix.Dialog(e.Target); !ok {
+				report(elementPath(i, j)+".target", fmt.Sprintf("goto points to dialog %q, which does not exist", e.Target))
+			}
+		}
+		if e.Type == Condition {
+			for k, b := range e.Branches {
+				if _, ok := ix.Dialog(b.Dialog); !ok {
+					report(fmt.Sprintf("%s.branches[%d].dialog", elementPath(i, j), k), fmt.Sprintf("branch points to dialog %q, which does not exist", b.Dialog))
+				}
+			}
+		}
+	})
+}
+
+func checkTriggers(d *Definition, ix *Index, report reportFunc) {
+	for i, k := range d.Keywords {
+		if _, ok := ix.Dialog(k.Dialog); !ok {
+			report(fmt.Sprintf("keywords[%d].dialog", i), fmt.Sprintf("keyword %q starts dialog %q, which does not exist", k.Word, k.Dialog))
+		}
+	}
+	for i, in := range d.Intents {
+		if _, ok := ix.Dialog(in.Dialog); !ok {
+			report(fmt.Sprintf("intents[%d].dialog", i), fmt.Sprintf("intent %q starts dialog %q, which does not exist", in.Name, in.Dialog))
+		}
+	}
+}
+
+func checkUndeclared(d *Definition, ix *Index, report reportFunc) {
+	eachElement(d, func(i, j int, e *Element) {
+		check := func(field, name string) {
+			if name != "" && !ix.Declared(name) {
+				report(elementPath(i, j)+field, fmt.Sprintf("attribute %q is used but not declared; add it to attributes", name))
+			}
+		}
+		for _, n := range Placeholders(e.Text) {
+			check(".text", n)
+		}
+		check(".attribute", e.Attribute)
+		for k, b := range e.Branches {
+			check(fmt.Sprintf(".branches[%d].attribute", k), b.Attribute)
+		}
+		if e.Call != nil {
+			for _, n := range Placeholders(e.Call.URL) {
+				check(".call.url", n)
+			}
+			check(".call.save_to", e.Call.SaveTo)
+		}
+	})
+}
+
+func checkUnused(d *Definition, ix *Index, report reportFunc) {
+	for i, a := range d.Attributes {
+		if !ix.Used(a.Name) {
+			report(fmt.Sprintf("attributes[%d]", i), fmt.Sprintf("attribute %q is declared but never used; use it or remove it", a.Name))
+		}
+	}
+}
+
+func checkInputAttribute(d *Definition, _ *Index, report reportFunc) {
+	eachElement(d, func(i, j int, e *Element) {
+		if e.Type == Input && e.Attribute == "" {
+			report(elementPath(i, j)+".attribute", "the user input saves its answer nowhere; set attribute")
+		}
+	})
+}
+
+func checkTextEmpty(d *Definition, _ *Index, report reportFunc) {
+	eachElement(d, func(i, j int, e *Element) {
+		if (e.Type == Text || e.Type == Buttons) && strings.TrimSpace(e.Text) == "" {
+			report(elementPath(i, j)+".text", fmt.Sprintf("the %s element has no text; write the message", e.Type))
+		}
+	})
+}
+
+func checkButtonsEmpty(d *Definition, _ *Index, report reportFunc) {
+	eachElement(d, func(i, j int, e *Element) {
+		if e.Type == Buttons && len(e.Options) == 0 {
+			report(elementPath(i, j)+".options", "the buttons element has no options; add at least one")
+		}
+	})
+}
+
+func checkButtonsTooMany(d *Definition, _ *Index, report reportFunc) {
+	limit := Limits(d.Channel).MaxButtons
+	eachElement(d, func(i, j int, e *Element) {
+		if e.Type == Buttons && len(e.Options) > 0 && limit == 0 {
+			report(elementPath(i, j)+".options", fmt.Sprintf("channel %q shows no buttons; send the options as text instead", d.Channel))
+		} else if e.Type == Buttons && len(e.Options) > limit {
+			report(elementPath(i, j)+".options", fmt.Sprintf("%d options, but channel %q shows at most %d; remove some or use a text menu", len(e.Options), d.Channel, limit))
+		}
+	})
+}
+
+// eachWebhook calls f for every webhook element with a call.
+func eachWebhook(d *Definition, f func(path string, c *WebhookCall)) {
+	eachElement(d, func(i, j int, e *Element) {
+		if e.Type == Webhook {
+			c := e.Call
+			if c == nil {
+				c = &WebhookCall{}
+			}
+			f(elementPath(i, j)+".call", c)
+		}
+	})
+}
+
+func checkWebhookURL(d *Definition, _ *Index, report reportFunc) {
+	eachWebhook(d, func(path string, c *WebhookCall) {
+		u, err := url.Parse(placeholderRE.ReplaceAllString(c.URL, "x"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			report(path+".url", fmt.Sprintf("webhook URL %q is not an absolute http or https URL", c.URL))
+		}
+	})
+}
+
+func checkWebhookMethod(d *Definition, _ *Index, report reportFunc) {
+	eachWebhook(d, func(path string, c *WebhookCall) {
+		switch c.Method {
+		case "GET", "POST", "PUT", "PATCH", "DELETE":
+		default:
+			report(path+".method", fmt.Sprintf("webhook method %q is not GET, POST, PUT, PATCH or DELETE", c.Method))
+		}
+	})
+}
+
+func checkWebhookInsecure(d *Definition, _ *Index, report reportFunc) {
+	eachWebhook(d, func(path string, c *WebhookCall) {
+		if strings.HasPrefix(strings.ToLower(c.URL), "http://") {
+			report(path+".url", "the webhook uses plain http; end-user data travels unencrypted, use https")
+		}
+	})
+}
+
+func checkWebhookSlow(d *Definition, _ *Index, report reportFunc) {
+	eachWebhook(d, func(path string, c *WebhookCall) {
+		if c.TimeoutMS > MaxWebhookTimeoutMS {
+			report(path+".timeout_ms", fmt.Sprintf("timeout %d ms keeps the end user waiting; use at most %d ms", c.TimeoutMS, MaxWebhookTimeoutMS))
+		}
+	})
+}
+
+func checkIntentPhrases(d *Definition, _ *Index, report reportFunc) {
+	for i, in := range d.Intents {
+		if len(in.Phrases) < MinIntentPhrases {
+			report(fmt.Sprintf("intents[%d].phrases", i), fmt.Sprintf("intent %q has %d training phrases; add at least %d for reliable matching", in.Name, len(in.Phrases), MinIntentPhrases))
+		}
+	}
+}
+
+func checkUnreachable(d *Definition, ix *Index, report reportFunc) {
+	for i, dl := range d.Dialogs {
+		if first, _ := ix.Dialog(dl.ID); first == i && !ix.Reachable(dl.ID) {
+			report(dialogPath(i), fmt.Sprintf("dialog %q cannot be reached from the entry dialog, the fallback, an intent or a keyword", dl.ID))
+		}
+	}
+}
+
+func checkTextLength(d *Definition, _ *Index, report reportFunc) {
+	lim := Limits(d.Channel)
+	if lim.MaxText == 0 {
+		return
+	}
+	eachElement(d, func(i, j int, e *Element) {
+		if e.Type != Text && e.Type != Buttons && e.Type != Input {
+			return
+		}
+		n, gsm := MessageLength(e.Text)
+		max := lim.MaxText
+		if !gsm {
+			max = lim.MaxTextUnicode
+		}
+		if n > max {
+			report(elementPath(i, j)+".text", fmt.Sprintf("%d characters; channel %q sends at most %d in one message, so it will be split", n, d.Channel, max))
+		}
+	})
+}
+
+const gsm7Basic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+const gsm7Extension = "^{}\\[~]|€\f"
+
+// MessageLength returns the length of s in the units a single SMS counts:
+// GSM-7 septets when every character is in the GSM-7 alphabet (gsm is true;
+// extension characters count twice), and UTF-16 code units otherwise.
+func MessageLength(s string) (n int, gsm bool) {
+	for _, r := range s {
+		switch {
+		case strings.ContainsRune(gsm7Basic, r):
+			n++
+		case strings.ContainsRune(gsm7Extension, r):
+			n += 2
+		default:
+			return len(utf16.Encode([]rune(s))), false
+		}
+	}
+	return n, true
+}

@@ -1,0 +1,181 @@
+package validate_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/botlife/botlife/validate"
+	"github.com/google/go-cmp/cmp"
+)
+
+// clean returns a small definition that the default rules find nothing in.
+func clean() validate.Definition {
+	return validate.Definition{
+		Channel:        "whatsapp",
+		EntryDialog:    "welcome",
+		FallbackDialog: "fallback",
+		Attributes:     []validate.Attribute{{Name: "city", Type: validate.String}},
+		Dialogs: []validate.Dialog{
+			{ID: "welcome", Name: "Welcome", Elements: []validate.Element{
+				{Type: validate.Buttons, Text: "Hi! What do you need?", Options: []string{"Weather", "Agent"}},
+				{Type: validate.Condition, Branches: []validate.Branch{{Attribute: "city", Equals: "", Dialog: "ask"}}},
+				{Type: validate.GoTo, Target: "weather"},
+			}},
+			{ID: "ask", Name: "Ask city", Elements: []validate.Element{
+				{Type: validate.Input, Text: "Which city?", Attribute: "city"},
+				{Type: validate.GoTo, Target: "weather"},
+			}},
+			{ID: "weather", Name: "Weather", Elements: []validate.Element{
+				{Type: validate.Webhook, Call: &validate.WebhookCall{Method: "GET", URL: "https://api.example.com/weather?q={{city}}", TimeoutMS: 2000}},
+				{Type: validate.Text, Text: "Here is the weather in {{city}}."},
+				{Type: validate.Close},
+			}},
+			{ID: "fallback", Name: "Fallback", Elements: []validate.Element{
+				{Type: validate.Transfer, Queue: "support"},
+			}},
+		},
+		Intents: []validate.Intent{{Name: "weather", Dialog: "weather", Phrases: []string{"weather", "forecast", "is it raining", "temperature", "sunny?"}}},
+		Keywords: []validate.Keyword{{Word: "AGENT", Dialog: "fallback"}},
+	}
+}
+
+func TestCleanDefinitionHasNoFindings(t *testing.T) {
+	d := clean()
+	if r := validate.Default().Validate(&d); !r.OK() {
+		t.Fatalf("clean definition has findings: %v", r.Findings)
+	}
+}
+
+// R4: one case per default rule - a definition that triggers it, with the
+// exact finding, and one that does not.
+func TestDefaultRules(t *testing.T) {
+	type mut func(d *validate.Definition)
+	tests := []struct {
+		code    string
+		trigger mut
+		want    []validate.Finding // only the findings of this code
+	}{
+		{"definition.no_dialogs", func(d *validate.Definition) { d.Dialogs = nil },
+			[]validate.Finding{{"definition.no_dialogs", validate.Error, "dialogs", "the chatbot has no dialogs; add at least one"}}},
+		{"entry.missing", func(d *validate.Definition) { d.EntryDialog = "" },
+			[]validate.Finding{{"entry.missing", validate.Error, "entry_dialog", "no entry dialog is set; set entry_dialog to the id of the dialog a conversation starts in"}}},
+		{"entry.unknown", func(d *validate.Definition) { d.EntryDialog = "nope" },
+			[]validate.Finding{{"entry.unknown", validate.Error, "entry_dialog", `entry dialog "nope" does not exist; use the id of one of the dialogs`}}},
+		{"fallback.unknown", func(d *validate.Definition) { d.FallbackDialog = "gone" },
+			[]validate.Finding{{"fallback.unknown", validate.Error, "fallback_dialog", `fallback dialog "gone" does not exist; use the id of one of the dialogs`}}},
+		{"dialog.no_id", func(d *validate.Definition) { d.Dialogs[3].ID = " " },
+			[]validate.Finding{{"dialog.no_id", validate.Error, "dialogs[3].id", "the dialog has no id; give it a unique id"}}},
+		{"dialog.duplicate_id", func(d *validate.Definition) { d.Dialogs[3].ID = "ask" },
+			[]validate.Finding{{"dialog.duplicate_id", validate.Error, "dialogs[3].id", `dialog id "ask" is already used by dialogs[1]; ids must be unique`}}},
+		{"dialog.duplicate_name", func(d *validate.Definition) { d.Dialogs[2].Name = "Welcome" },
+			[]validate.Finding{{"dialog.duplicate_name", validate.Error, "dialogs[2].name", `dialog name "Welcome" is already used by dialogs[0]; names must be unique`}}},
+		{"dialog.empty", func(d *validate.Definition) { d.Dialogs[3].Elements = nil },
+			[]validate.Finding{{"dialog.empty", validate.Error, "dialogs[3].elements", `dialog "fallback" has no elements; add at least one or remove it`}}},
+		{"element.unknown_type", func(d *validate.Definition) { d.Dialogs[3].Elements[0].Type = "carousel" },
+			[]validate.Finding{{"element.unknown_type", validate.Error, "dialogs[3].elements[0].type", `unknown element type "carousel"; use text, buttons, input, condition, goto, webhook, transfer or close`}}},
+		{"target.unknown", func(d *validate.Definition) {
+			d.Dialogs[1].Elements[1].Target = "wether"
+			d.Dialogs[0].Elements[1].Branches[0].Dialog = "asq"
+		}, []validate.Finding{
+			{"target.unknown", validate.Error, "dialogs[0].elements[1].branches[0].dialog", `branch points to dialog "asq", which does not exist`},
+			{"target.unknown", validate.Error, "dialogs[1].elements[1].target", `goto points to dialog "wether", which does not exist`},
+		}},
+		{"trigger.unknown_dialog", func(d *validate.Definition) {
+			d.Keywords[0].Dialog = "x"
+			d.Intents[0].Dialog = "y"
+		}, []validate.Finding{
+			{"trigger.unknown_dialog", validate.Error, "intents[0].dialog", `intent "weather" starts dialog "y", which does not exist`},
+			{"trigger.unknown_dialog", validate.Error, "keywords[0].dialog", `keyword "AGENT" starts dialog "x", which does not exist`},
+		}},
+		{"attribute.undeclared", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "Bye {{name}}" },
+			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[2].elements[1].text", `attribute "name" is used but not declared; add it to attributes`}}},
+		{"input.no_attribute", func(d *validate.Definition) {
+			d.Dialogs[1].Elements[0].Attribute = ""
+		}, []validate.Finding{{"input.no_attribute", validate.Error, "dialogs[1].elements[0].attribute", "the user input saves its answer nowhere; set attribute"}}},
+		{"text.empty", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "  " },
+			[]validate.Finding{{"text.empty", validate.Error, "dialogs[2].elements[1].text", "the text element has no text; write the message"}}},
+		{"buttons.no_options", func(d *validate.Definition) { d.Dialogs[0].Elements[0].Options = nil },
+			[]validate.Finding{{"buttons.no_options", validate.Error, "dialogs[0].elements[0].options", "the buttons element has no options; add at least one"}}},
+		{"buttons.too_many", func(d *validate.Definition) { d.Dialogs[0].Elements[0].Options = []string{"a", "b", "c", "d"} },
+			[]validate.Finding{{"buttons.too_many", validate.Error, "dialogs[0].elements[0].options", `4 options, but channel "whatsapp" shows at most 3; remove some or use a text menu`}}},
+		{"webhook.invalid_url", func(d *validate.Definition) { d.Dialogs[2].Elements[0].Call.URL = "/weather" },
+			[]validate.Finding{{"webhook.invalid_url", validate.Error, "dialogs[2].elements[0].call.url", `webhook URL "/weather" is not an absolute http or https URL`}}},
+		{"webhook.invalid_method", func(d *validate.Definition) { d.Dialogs[2].Elements[0].Call.Method = "get" },
+			[]validate.Finding{{"webhook.invalid_method", validate.Error, "dialogs[2].elements[0].call.method", `webhook method "get" is not GET, POST, PUT, PATCH or DELETE`}}},
+		{"dialog.unreachable", func(d *validate.Definition) {
+			d.Dialogs = append(d.Dialogs, validate.Dialog{ID: "old", Name: "Old", Elements: []validate.Element{{Type: validate.Close}}})
+		}, []validate.Finding{{"dialog.unreachable", validate.Warning, "dialogs[4]", `dialog "old" cannot be reached from the entry dialog, the fallback, an intent or a keyword`}}},
+		{"attribute.unused", func(d *validate.Definition) {
+			d.Attributes = append(d.Attributes, validate.Attribute{Name: "email", Type: validate.Email})
+		}, []validate.Finding{{"attribute.unused", validate.Warning, "attributes[1]", `attribute "email" is declared but never used; use it or remove it`}}},
+		{"webhook.insecure", func(d *validate.Definition) { d.Dialogs[2].Elements[0].Call.URL = "http://api.example.com/w" },
+			[]validate.Finding{{"webhook.insecure", validate.Warning, "dialogs[2].elements[0].call.url", "the webhook uses plain http; end-user data travels unencrypted, use https"}}},
+		{"webhook.slow", func(d *validate.Definition) { d.Dialogs[2].Elements[0].Call.TimeoutMS = 30000 },
+			[]validate.Finding{{"webhook.slow", validate.Warning, "dialogs[2].elements[0].call.timeout_ms", "timeout 30000 ms keeps the end user waiting; use at most 10000 ms"}}},
+		{"intent.few_phrases", func(d *validate.Definition) { d.Intents[0].Phrases = d.Intents[0].Phrases[:2] },
+			[]validate.Finding{{"intent.few_phrases", validate.Warning, "intents[0].phrases", `intent "weather" has 2 training phrases; add at least 5 for reliable matching`}}},
+		{"text.too_long", func(d *validate.Definition) {
+			d.Channel = "sms"
+			d.Dialogs[0].Elements[0] = validate.Element{Type: validate.Text, Text: strings.Repeat("a", 161)}
+			d.Dialogs[2].Elements[1].Text = "Привет " + strings.Repeat("b", 63) // 70 UCS-2 units: fits
+			d.Dialogs[1].Elements[0].Text = "Привет " + strings.Repeat("b", 64) // 71: does not
+		}, []validate.Finding{
+			{"text.too_long", validate.Warning, "dialogs[0].elements[0].text", `161 characters; channel "sms" sends at most 160 in one message, so it will be split`},
+			{"text.too_long", validate.Warning, "dialogs[1].elements[0].text", `71 characters; channel "sms" sends at most 70 in one message, so it will be split`},
+		}},
+		{"fallback.missing", func(d *validate.Definition) {
+			d.FallbackDialog = ""
+			d.Keywords = append(d.Keywords, validate.Keyword{Word: "help", Dialog: "fallback"}) // keep it reachable
+		}, []validate.Finding{{"fallback.missing", validate.Warning, "fallback_dialog", "no fallback dialog is set; messages the bot does not understand get no answer"}}},
+	}
+	covered := map[string]bool{}
+	for _, tt := range tests {
+		covered[tt.code] = true
+		t.Run("R4/"+tt.code, func(t *testing.T) {
+			d := clean()
+			if got := only(validate.Default().Validate(&d), tt.code); len(got) != 0 {
+				t.Fatalf("clean definition triggers %s: %v", tt.code, got)
+			}
+			tt.trigger(&d)
+			got := only(validate.Default().Validate(&d), tt.code)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("findings of %s (-want +got):\n%s", tt.code, diff)
+			}
+		})
+	}
+	for _, r := range validate.DefaultRules() {
+		if !covered[r.Code] {
+			t.Errorf("default rule %s has no test case", r.Code)
+		}
+	}
+}
+
+func only(r validate.Report, code string) []validate.Finding {
+	var out []validate.Finding
+	for _, f := range r.Findings {
+		if f.Code == code {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestMessageLength(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		gsm7 bool
+	}{
+		{"", 0, true},
+		{"hello", 5, true},
+		{"€5 [x]", 9, true}, // € [ ] are extension characters: two septets each
+		{"日本", 2, false},
+		{"😀", 2, false}, // one rune, two UTF-16 units
+	}
+	for _, tt := range tests {
+		n, gsm := validate.MessageLength(tt.in)
+		if n != tt.n || gsm != tt.gsm7 {
+			t.Errorf("MessageLength(%q) = %d, %v; want %d, %v", tt.in, n, gsm, tt.n, tt.gsm7)
+		}
+	}
+}

@@ -1,0 +1,238 @@
+package validate
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Rule is one check with a stable code and a default severity. Check looks at
+// the definition (and at the facts the Index has already worked out) and
+// calls report once per problem, with a path into the definition and a
+// message that says what to fix. A Check must not modify the definition.
+type Rule struct {
+	Code     string
+	Severity Severity
+	// Summary is one line for documentation ("a goto points to no dialog").
+	Summary string
+	Check   func(d *Definition, ix *Index, report func(path, message string))
+}
+
+// Validator runs a set of rules. It is immutable and safe for concurrent use;
+// the With* methods return modified copies.
+type Validator struct {
+	rules []Rule
+}
+
+// New returns a validator that runs exactly the given rules, in order. A rule
+// whose code repeats an earlier one replaces it.
+func New(rules ...Rule) *Validator {
+	return (&Validator{}).With(rules...)
+}
+
+var defaultValidator = New(DefaultRules()...)
+
+// Default returns the validator with [DefaultRules]. It is shared and
+// immutable.
+func Default() *Validator { return defaultValidator }
+
+// Rules returns a copy of the validator's rules.
+func (v *Validator) Rules() []Rule {
+	return append([]Rule(nil), v.rules...)
+}
+
+// With returns a copy of v with the rules added; a rule whose code v already
+// has replaces that rule in place.
+func (v *Validator) With(rules ...Rule) *Validator {
+	out := &Validator{rules: append([]Rule(nil), v.rules...)}
+	for _, r := range rules {
+		replaced := false
+		for i := range out.rules {
+			if out.rules[i].Code == r.Code {
+				out.rules[i], replaced = r, true
+				break
+			}
+		}
+		if !replaced {
+			out.rules = append(out.rules, r)
+		}
+	}
+	return out
+}
+
+// Without returns a copy of v without the rules of the given codes. Unknown
+// codes are ignored.
+func (v *Validator) Without(codes ...string) *Validator {
+	out := &Validator{}
+	for _, r := range v.rules {
+		drop := false
+		for _, c := range codes {
+			drop = drop || r.Code == c
+		}
+		if !drop {
+			out.rules = append(out.rules, r)
+		}
+	}
+	return out
+}
+
+// WithSeverity returns a copy of v in which the rule code reports with
+// severity s (a team may promote a warning to an error). It fails when v has
+// no such rule or s is not Error or Warning.
+func (v *Validator) WithSeverity(code string, s Severity) (*Validator, error) {
+	if s != Error && s != Warning {
+		return nil, fmt.Errorf("validate: invalid severity %d for rule %q; use validate.Error or validate.Warning", uint8(s), code)
+	}
+	out := &Validator{rules: append([]Rule(nil), v.rules...)}
+	for i := range out.rules {
+		if out.rules[i].Code == code {
+			out.rules[i].Severity = s
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("validate: no rule %q to change; Rules() lists the codes", code)
+}
+
+// Finding codes the validator itself reports about broken rules.
+const (
+	CodeRulePanic   = "rule.panic"   // a rule's Check panicked
+	CodeRuleInvalid = "rule.invalid" // a rule has no Check or an invalid severity
+)
+
+// Validate runs every rule over d and returns the report. It never panics: a
+// rule that panics or is malformed is reported as an error finding with code
+// [CodeRulePanic] or [CodeRuleInvalid]. Its cost is linear in the size of d
+// for the default rules.
+func (v *Validator) Validate(d *Definition) Report {
+	if d == nil {
+		d = &Definition{}
+	}
+	ix := newIndex(d)
+	var fs []Finding
+	for _, r := range v.rules {
+		fs = runRule(r, d, ix, fs)
+	}
+	return newReport(fs)
+}
+
+func runRule(r Rule, d *Definition, ix *Index, fs []Finding) (out []Finding) {
+	if r.Check == nil || (r.Severity != Error && r.Severity != Warning) {
+		return append(fs, Finding{Code: CodeRuleInvalid, Severity: Error,
+			Message: fmt.Sprintf("rule %q has no check or an invalid severity; fix or remove it", r.Code)})
+	}
+	n := len(fs)
+	defer func() {
+		if p := recover(); p != nil {
+			out = append(fs[:n], Finding{Code: CodeRulePanic, Severity: Error,
+				Message: fmt.Sprintf("rule %q crashed (%v); its findings are discarded", r.Code, p)})
+		}
+	}()
+	r.Check(d, ix, func(path, message string) {
+		fs = append(fs, Finding{Code: r.Code, Severity: r.Severity, Path: path, Message: message})
+	})
+	return fs
+}
+
+// Index holds facts about a definition that several rules need, worked out
+// once per validation in linear time.
+type Index struct {
+	dialogs   map[string]int // dialog id -> first index
+	reachable map[string]bool
+	declared  map[string]bool
+	used      map[string]bool
+}
+
+// Dialog returns the index of the first dialog with id, if any.
+func (ix *Index) Dialog(id string) (int, bool) {
+	i, ok := ix.dialogs[id]
+	return i, ok
+}
+
+// Reachable reports whether the dialog id can be reached from the entry
+// dialog, the fallback dialog, an intent or a keyword.
+func (ix *Index) Reachable(id string) bool { return ix.reachable[id] }
+
+// Declared reports whether an attribute of that name is declared.
+func (ix *Index) Declared(name string) bool { return ix.declared[name] }
+
+// Used reports whether an attribute of that name is read or written anywhere.
+func (ix *Index) Used(name string) bool { return ix.used[name] }
+
+var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}`)
+
+// Placeholders returns the attribute names used as {{name}} in s.
+func Placeholders(s string) []string {
+	if !strings.Contains(s, "{{") {
+		return nil
+	}
+	var out []string
+	for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+func newIndex(d *Definition) *Index {
+	ix := &Index{
+		dialogs:   make(map[string]int, len(d.Dialogs)),
+		reachable: make(map[string]bool, len(d.Dialogs)),
+		declared:  make(map[string]bool, len(d.Attributes)),
+		used:      make(map[string]bool),
+	}
+	for i, dl := range d.Dialogs {
+		if _, dup := ix.dialogs[dl.ID]; !dup {
+			ix.dialogs[dl.ID] = i
+		}
+	}
+	for _, a := range d.Attributes {
+		ix.declared[a.Name] = true
+	}
+	use := func(names ...string) {
+		for _, n := range names {
+			if n != "" {
+				ix.used[n] = true
+			}
+		}
+	}
+	for _, dl := range d.Dialogs {
+		for _, e := range dl.Elements {
+			use(Placeholders(e.Text)...)
+			use(e.Attribute)
+			for _, b := range e.Branches {
+				use(b.Attribute)
+			}
+			if e.Call != nil {
+				use(Placeholders(e.Call.URL)...)
+				use(e.Call.SaveTo)
+			}
+		}
+	}
+
+	// Breadth-first walk over goto and branch edges from every start point.
+	var queue []string
+	visit := func(id string) {
+		if _, ok := ix.dialogs[id]; ok && !ix.reachable[id] {
+			ix.reachable[id] = true
+			queue = append(queue, id)
+		}
+	}
+	visit(d.EntryDialog)
+	visit(d.FallbackDialog)
+	for _, in := range d.Intents {
+		visit(in.Dialog)
+	}
+	for _, k := range d.Keywords {
+		visit(k.Dialog)
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, e := range d.Dialogs[ix.dialogs[id]].Elements {
+			visit(e.Target)
+			for _, b := range e.Branches {
+				visit(b.Dialog)
+			}
+		}
+	}
+	return ix
+}

@@ -1,0 +1,242 @@
+package validate_test
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/botlife/botlife/validate"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
+
+func withWarnings(d validate.Definition) validate.Definition {
+	d.FallbackDialog = ""
+	d.Keywords = append(d.Keywords, validate.Keyword{Word: "help", Dialog: "fallback"})
+	d.Intents[0].Phrases = d.Intents[0].Phrases[:1]
+	return d
+}
+
+// R4: errors block, warnings are reported apart and fingerprinted.
+func TestReport(t *testing.T) {
+	d := withWarnings(clean())
+	r := validate.Default().Validate(&d)
+	if r.Err() != nil || len(r.Errors()) != 0 {
+		t.Fatalf("unexpected errors: %v", r.Errors())
+	}
+	if got := r.WarningCodes(); !cmp.Equal(got, []string{"fallback.missing", "intent.few_phrases"}) {
+		t.Errorf("WarningCodes = %v", got)
+	}
+	fp := r.Fingerprint()
+	if len(fp) != 16 {
+		t.Errorf("fingerprint %q", fp)
+	}
+	// The same warnings give the same fingerprint, whatever else changed.
+	d2 := withWarnings(clean())
+	d2.Dialogs[2].Elements[1].Text = "Weather report for {{city}}."
+	if got := validate.Default().Validate(&d2).Fingerprint(); got != fp {
+		t.Errorf("R4: same warnings, fingerprint %q != %q", got, fp)
+	}
+	// A new warning changes it.
+	d3 := withWarnings(clean())
+	d3.Dialogs[2].Elements[0].Call.URL = "http://api.example.com/w"
+	if got := validate.Default().Validate(&d3).Fingerprint(); got == fp {
+		t.Error("R4: a new warning kept the fingerprint")
+	}
+	c := clean()
+	if got := validate.Default().Validate(&c).Fingerprint(); got != "" {
+		t.Errorf("no warnings: fingerprint %q", got)
+	}
+
+	// Errors: Err wraps ErrValidation and carries the error findings.
+	d.Dialogs[1].Elements[1].Target = "nowhere"
+	r = validate.Default().Validate(&d)
+	err := r.Err()
+	var ve *validate.ValidationError
+	if !errors.Is(err, validate.ErrValidation) || !errors.As(err, &ve) {
+		t.Fatalf("Err() = %v", err)
+	}
+	if diff := cmp.Diff(r.Errors(), ve.Findings); diff != "" {
+		t.Errorf("ValidationError findings (-want +got):\n%s", diff)
+	}
+	want := `validation failed with 1 error(s); fix them and try again: dialogs[1].elements[1].target: goto points to dialog "nowhere", which does not exist (target.unknown)`
+	if err.Error() != want {
+		t.Errorf("message %q", err.Error())
+	}
+	// Errors come first.
+	if r.Findings[0].Severity != validate.Error {
+		t.Errorf("first finding is %v", r.Findings[0])
+	}
+}
+
+func TestValidatorCustomisation(t *testing.T) {
+	d := withWarnings(clean())
+	noHelp := validate.Rule{Code: "team.keyword_help", Severity: validate.Error, Summary: "no HELP keyword",
+		Check: func(d *validate.Definition, _ *validate.Index, report func(string, string)) {
+			for _, k := range d.Keywords {
+				if k.Word == "HELP" {
+					return
+				}
+			}
+			report("keywords", "add a HELP keyword")
+		}}
+
+	t.Run("add a rule", func(t *testing.T) {
+		r := validate.Default().With(noHelp).Validate(&d)
+		want := []validate.Finding{{Code: "team.keyword_help", Severity: validate.Error, Path: "keywords", Message: "add a HELP keyword"}}
+		if diff := cmp.Diff(want, r.Errors()); diff != "" {
+			t.Error(diff)
+		}
+	})
+	t.Run("disable a rule", func(t *testing.T) {
+		r := validate.Default().Without("fallback.missing").Validate(&d)
+		if got := r.WarningCodes(); !cmp.Equal(got, []string{"intent.few_phrases"}) {
+			t.Errorf("codes = %v", got)
+		}
+	})
+	t.Run("promote a warning", func(t *testing.T) {
+		v, err := validate.Default().WithSeverity("intent.few_phrases", validate.Error)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := v.Validate(&d)
+		if len(r.Errors()) != 1 || r.Errors()[0].Code != "intent.few_phrases" {
+			t.Errorf("errors = %v", r.Errors())
+		}
+		// The default validator is untouched.
+		if len(validate.Default().Validate(&d).Errors()) != 0 {
+			t.Error("WithSeverity changed the default validator")
+		}
+		if _, err := validate.Default().WithSeverity("no.such", validate.Error); err == nil {
+			t.Error("unknown code accepted")
+		}
+		if _, err := validate.Default().WithSeverity("intent.few_phrases", 0); err == nil {
+			t.Error("invalid severity accepted")
+		}
+	})
+	t.Run("replace a rule by code", func(t *testing.T) {
+		v := validate.Default().With(validate.Rule{Code: "fallback.missing", Severity: validate.Warning,
+			Check: func(*validate.Definition, *validate.Index, func(string, string)) {}})
+		if len(v.Rules()) != len(validate.Default().Rules()) {
+			t.Errorf("replacing added a rule: %d", len(v.Rules()))
+		}
+		if got := v.Validate(&d).WarningCodes(); !cmp.Equal(got, []string{"intent.few_phrases"}) {
+			t.Errorf("codes = %v", got)
+		}
+	})
+}
+
+func TestMisbehavingRulesDoNotCrash(t *testing.T) {
+	d := clean()
+	v := validate.New(
+		validate.Rule{Code: "x.panics", Severity: validate.Warning, Check: func(_ *validate.Definition, _ *validate.Index, report func(string, string)) {
+			report("a", "reported before the crash")
+			var m map[string]int
+			m["boom"] = 1
+		}},
+		validate.Rule{Code: "x.nil", Severity: validate.Warning},
+		validate.Rule{Code: "x.badseverity", Severity: 9, Check: func(*validate.Definition, *validate.Index, func(string, string)) {}},
+	)
+	r := v.Validate(&d)
+	want := []validate.Finding{
+		{Code: "rule.invalid", Severity: validate.Error, Message: `rule "x.badseverity" has no check or an invalid severity; fix or remove it`},
+		{Code: "rule.invalid", Severity: validate.Error, Message: `rule "x.nil" has no check or an invalid severity; fix or remove it`},
+		{Code: "rule.panic", Severity: validate.Error, Message: `rule "x.panics" crashed (assignment to entry in nil map); its findings are discarded`},
+	}
+	if diff := cmp.Diff(want, r.Findings); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if r := validate.Default().Validate(nil); len(r.Errors()) == 0 {
+		t.Error("nil definition validated clean")
+	}
+}
+
+// A realistic definition and its exact report.
+func TestGolden(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "pizza.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d validate.Definition
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.MarshalIndent(validate.Default().Validate(&d), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "pizza.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)+"\n"); diff != "" {
+		t.Errorf("report differs from %s (-want +got); rerun with -update if intended:\n%s", golden, diff)
+	}
+}
+
+func FuzzValidate(f *testing.F) {
+	seed, _ := os.ReadFile(filepath.Join("testdata", "pizza.json"))
+	f.Add(seed)
+	f.Add([]byte(`{"dialogs":[{"id":"a","elements":[{"type":"goto","target":"a"}]}],"entry_dialog":"a"}`))
+	f.Add([]byte(`{"dialogs":[{"elements":[{"type":"webhook"}]}]}`))
+	f.Add([]byte(`{"channel":"sms","dialogs":[{"id":"x","elements":[{"type":"text","text":"{{ a }}{{"}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d validate.Definition
+		if json.Unmarshal(data, &d) != nil {
+			return
+		}
+		r := validate.Default().Validate(&d)
+		for _, fi := range r.Findings {
+			if fi.Code == validate.CodeRulePanic {
+				t.Fatalf("a default rule panicked: %v", fi)
+			}
+		}
+		if (r.Err() == nil) != (len(r.Errors()) == 0) {
+			t.Fatal("Err disagrees with Errors")
+		}
+	})
+}
+
+// synthetic builds a valid definition with n dialogs chained by gotos.
+func synthetic(n int) validate.Definition {
+	d := validate.Definition{Channel: "whatsapp", EntryDialog: "d0", FallbackDialog: "d0",
+		Attributes: []validate.Attribute{{Name: "name", Type: validate.String}}}
+	for i := 0; i < n; i++ {
+		next := fmt.Sprintf("d%d", (i+1)%n)
+		d.Dialogs = append(d.Dialogs, validate.Dialog{ID: fmt.Sprintf("d%d", i), Name: fmt.Sprintf("Dialog %d", i), Elements: []validate.Element{
+			{Type: validate.Input, Text: "Your name?", Attribute: "name"},
+			{Type: validate.Buttons, Text: "Hi {{name}}", Options: []string{"yes", "no"}},
+			{Type: validate.Condition, Branches: []validate.Branch{{Attribute: "name", Equals: "x", Dialog: next}}},
+			{Type: validate.Webhook, Call: &validate.WebhookCall{Method: "POST", URL: "https://example.com/{{name}}", TimeoutMS: 1000}},
+			{Type: validate.GoTo, Target: next},
+		}})
+	}
+	return d
+}
+
+func BenchmarkValidate(b *testing.B) {
+	for _, n := range []int{100, 1_000, 10_000} {
+		d := synthetic(n)
+		if r := validate.Default().Validate(&d); !r.OK() {
+			b.Fatalf("synthetic definition has findings: %v", r.Findings[:1])
+		}
+		b.Run(fmt.Sprintf("dialogs=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				validate.Default().Validate(&d)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/dialog")
+		})
+	}
+}
