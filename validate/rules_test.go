@@ -34,7 +34,7 @@ func clean() validate.Definition {
 				{Type: validate.Transfer, Queue: "support"},
 			}},
 		},
-		Intents: []validate.Intent{{Name: "weather", Dialog: "weather", Phrases: []string{"weather", "forecast", "is it raining", "temperature", "sunny?"}}},
+		Intents:  []validate.Intent{{Name: "weather", Dialog: "weather", Phrases: []string{"weather", "forecast", "is it raining", "temperature", "sunny?"}}},
 		Keywords: []validate.Keyword{{Word: "AGENT", Dialog: "fallback"}},
 	}
 }
