@@ -2,4 +2,7 @@ module github.com/botlife/botlife
 
 go 1.24
 
-require github.com/google/go-cmp v0.7.0
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/looplab/fsm v1.0.3
+)

@@ -132,3 +132,42 @@ func Limits(channel string) ChannelLimits {
 	}
 	return ChannelLimits{MaxButtons: 10}
 }
+
+// Clone returns a deep copy of d: changing the copy never changes d.
+func (d Definition) Clone() Definition {
+	d.Dialogs = cloneSlice(d.Dialogs, func(dl Dialog) Dialog {
+		dl.Elements = cloneSlice(dl.Elements, func(e Element) Element {
+			e.Options = cloneSlice(e.Options, nil)
+			e.Branches = cloneSlice(e.Branches, nil)
+			if e.Call != nil {
+				c := *e.Call
+				e.Call = &c
+			}
+			return e
+		})
+		return dl
+	})
+	d.Intents = cloneSlice(d.Intents, func(in Intent) Intent {
+		in.Phrases = cloneSlice(in.Phrases, nil)
+		return in
+	})
+	d.Keywords = cloneSlice(d.Keywords, nil)
+	d.Attributes = cloneSlice(d.Attributes, nil)
+	return d
+}
+
+// cloneSlice copies s (keeping nil as nil and empty as empty), applying f to
+// each element when f is not nil.
+func cloneSlice[T any](s []T, f func(T) T) []T {
+	if s == nil {
+		return nil
+	}
+	out := make([]T, len(s))
+	for i, v := range s {
+		if f != nil {
+			v = f(v)
+		}
+		out[i] = v
+	}
+	return out
+}

@@ -1,0 +1,243 @@
+package lifecycle
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/botlife/botlife/validate"
+)
+
+// BotID identifies a bot. IDs are chosen by the Manager (see Config.NewID).
+type BotID string
+
+// Limits on bot settings (R18).
+const (
+	MaxNameLength        = 100 // characters
+	MaxDescriptionLength = 500 // characters
+	MaxSenders           = 100 // senders per bot
+	maxAddressLength     = 256
+)
+
+// Sender is a channel sender: the pair (channel, address), such as
+// ("whatsapp", "+441234567890"). Use [NewSender] to get a normalised one.
+type Sender struct {
+	Channel string `json:"channel"`
+	Address string `json:"address"`
+}
+
+// String returns "channel:address".
+func (s Sender) String() string { return s.Channel + ":" + s.Address }
+
+func (s Sender) less(t Sender) bool {
+	if s.Channel != t.Channel {
+		return s.Channel < t.Channel
+	}
+	return s.Address < t.Address
+}
+
+var channelRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// phoneChannels address senders by phone number or short code.
+var phoneChannels = map[string]bool{"sms": true, "whatsapp": true, "viber": true, "voice": true}
+
+// NormalizeChannel lower-cases and trims a channel name and checks it: 1 to 32
+// of a-z, 0-9, '_' and '-', starting with a letter.
+func NormalizeChannel(c string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(c))
+	if !channelRE.MatchString(n) {
+		return "", &InputError{Field: "channel", Value: c, Problem: "is not a channel name; use a short lower-case name such as sms, whatsapp, viber, messenger or livechat"}
+	}
+	return n, nil
+}
+
+// NewSender normalises and checks a sender. The channel is normalised by
+// [NormalizeChannel]. On phone channels (sms, whatsapp, viber, voice) the
+// address is a phone number or short code: spaces, dashes, dots and
+// parentheses are removed and what remains must be an optional '+' and 3 to
+// 15 digits. On other channels the address is trimmed and must be 1 to 256
+// characters without spaces or control characters.
+func NewSender(channel, address string) (Sender, error) {
+	ch, err := NormalizeChannel(channel)
+	if err != nil {
+		return Sender{}, err
+	}
+	if phoneChannels[ch] {
+		n := strings.Map(func(r rune) rune {
+			switch r {
+			case ' ', '-', '.', '(', ')':
+				return -1
+			}
+			return r
+		}, address)
+		digits := strings.TrimPrefix(n, "+")
+		ok := len(digits) >= 3 && len(digits) <= 15
+		for _, r := range digits {
+			ok = ok && r >= '0' && r <= '9'
+		}
+		if !ok {
+			return Sender{}, &InputError{Field: "sender", Value: address, Problem: fmt.Sprintf("is not a phone number or short code for channel %s; use digits with an optional leading +, such as +441234567890", ch)}
+		}
+		return Sender{Channel: ch, Address: n}, nil
+	}
+	a := strings.TrimSpace(address)
+	ok := a != "" && len(a) <= maxAddressLength
+	for _, r := range a {
+		ok = ok && !unicode.IsSpace(r) && !unicode.IsControl(r)
+	}
+	if !ok {
+		return Sender{}, &InputError{Field: "sender", Value: address, Problem: fmt.Sprintf("is not a sender address for channel %s; use 1 to %d characters without spaces", ch, maxAddressLength)}
+	}
+	return Sender{Channel: ch, Address: a}, nil
+}
+
+// normalizeSenders normalises each sender, fills an empty channel with the
+// bot's, refuses senders of another channel, and returns them sorted without
+// duplicates.
+func normalizeSenders(channel string, in []Sender) ([]Sender, error) {
+	if len(in) > MaxSenders {
+		return nil, &InputError{Field: "senders", Value: fmt.Sprint(len(in)), Problem: fmt.Sprintf("is too many senders; a bot has at most %d", MaxSenders)}
+	}
+	out := make([]Sender, 0, len(in))
+	seen := make(map[Sender]bool, len(in))
+	for _, s := range in {
+		ch := s.Channel
+		if strings.TrimSpace(ch) == "" {
+			ch = channel
+		}
+		n, err := NewSender(ch, s.Address)
+		if err != nil {
+			return nil, err
+		}
+		if n.Channel != channel {
+			return nil, &InputError{Field: "sender", Value: s.String(), Problem: fmt.Sprintf("is on channel %s but the bot runs on %s; a bot's senders share its channel", n.Channel, channel)}
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].less(out[j]) })
+	return out, nil
+}
+
+// Bot is a chatbot: its settings, its definition and where it is in its
+// lifecycle. Bots are values: the Manager returns copies, and a change is a
+// new value with a higher Revision.
+type Bot struct {
+	ID          BotID  `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Channel is fixed when the bot is created (R18).
+	Channel string `json:"channel"`
+	// Senders are normalised, sorted and distinct. A Draft may have none;
+	// activation needs at least one (R18).
+	Senders    []Sender            `json:"senders"`
+	Definition validate.Definition `json:"definition"`
+	// IdleTimeout closes a session after this long without a message.
+	IdleTimeout time.Duration `json:"idle_timeout"`
+
+	State State `json:"state"`
+	// Revision counts the bot's stored changes; a plan expects it unchanged
+	// (optimistic concurrency).
+	Revision uint64 `json:"revision"`
+	// Activations counts how often the bot went Active. A session belongs to
+	// one activation, so sessions of an earlier life never come back.
+	Activations uint64 `json:"activations"`
+
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	FirstActivatedAt time.Time `json:"first_activated_at,omitzero"`
+	ActivatedAt      time.Time `json:"activated_at,omitzero"`   // when it last went Active
+	DeactivatedAt    time.Time `json:"deactivated_at,omitzero"` // when it last left Active
+	EndedAt          time.Time `json:"ended_at,omitzero"`       // when it last went Inactive
+	// GraceDeadline is set while the bot is Deactivated: at this instant it
+	// stops serving its sessions (R9).
+	GraceDeadline time.Time `json:"grace_deadline,omitzero"`
+	// EndReason says why the bot last went Inactive; sessions it still had
+	// are closed with this reason.
+	EndReason CloseReason `json:"end_reason,omitempty"`
+}
+
+// StateAt returns the bot's state as seen at now: a Deactivated bot whose
+// grace deadline has passed reads as Inactive even before any sweep stored
+// that (R9).
+func (b *Bot) StateAt(now time.Time) State {
+	if b.State == Deactivated && !now.Before(b.GraceDeadline) {
+		return Inactive
+	}
+	return b.State
+}
+
+// HasSender reports whether s is one of the bot's senders.
+func (b *Bot) HasSender(s Sender) bool {
+	i := sort.Search(len(b.Senders), func(i int) bool { return !b.Senders[i].less(s) })
+	return i < len(b.Senders) && b.Senders[i] == s
+}
+
+func (b *Bot) sharesSender(o *Bot) bool {
+	for _, s := range o.Senders {
+		if b.HasSender(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Clone returns a deep copy of b: changing the copy never changes b.
+func (b Bot) Clone() Bot {
+	if b.Senders != nil {
+		b.Senders = append([]Sender{}, b.Senders...)
+	}
+	b.Definition = b.Definition.Clone()
+	return b
+}
+
+// Summary is the dashboard view of a bot: everything but its definition.
+type Summary struct {
+	ID            BotID     `json:"id"`
+	Name          string    `json:"name"`
+	Description   string    `json:"description,omitempty"`
+	Channel       string    `json:"channel"`
+	Senders       []Sender  `json:"senders"`
+	State         State     `json:"state"`
+	GraceDeadline time.Time `json:"grace_deadline,omitzero"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func summarize(b Bot, now time.Time) Summary {
+	s := Summary{ID: b.ID, Name: b.Name, Description: b.Description, Channel: b.Channel,
+		Senders: b.Senders, State: b.StateAt(now), UpdatedAt: b.UpdatedAt}
+	if s.State == Deactivated {
+		s.GraceDeadline = b.GraceDeadline
+	}
+	return s
+}
+
+// Actor is who performs an operation: an authenticated user, whose roles
+// decide what they may do, or the hosting service itself acting as the
+// system (R19), which needs no role.
+type Actor struct {
+	ID     string `json:"id"`
+	System bool   `json:"system,omitempty"`
+	// Reason says why the system acts ("account out of credit"); it goes
+	// into the audit log.
+	Reason string `json:"reason,omitempty"`
+}
+
+// User returns the actor for an authenticated user.
+func User(id string) Actor { return Actor{ID: id} }
+
+// System returns the actor for the hosting service acting on its own (R19),
+// with the reason that will be audited.
+func System(reason string) Actor { return Actor{ID: "system", System: true, Reason: reason} }
+
+func (a Actor) String() string {
+	if a.System {
+		return "the system"
+	}
+	return fmt.Sprintf("%q", a.ID)
+}

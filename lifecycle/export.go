@@ -1,0 +1,93 @@
+package lifecycle
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/botlife/botlife/validate"
+)
+
+// The export document format (R13).
+const (
+	ExportFormat  = "botlife.chatbot"
+	ExportVersion = 1
+)
+
+// exportDoc is the versioned JSON document Export writes and Import reads.
+// Its field order is the document's.
+type exportDoc struct {
+	Format      string              `json:"format"`
+	Version     int                 `json:"version"`
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	Channel     string              `json:"channel"`
+	Senders     []Sender            `json:"senders"`
+	IdleTimeout string              `json:"idle_timeout"`
+	Definition  validate.Definition `json:"definition"`
+}
+
+// EncodeExport writes the bot's settings and definition as a versioned JSON
+// document (R13). The encoding is canonical: the same bot always gives the
+// same bytes, and ImportDocument of them gives back a Draft with the same
+// settings and definition, which exports to the same bytes.
+func EncodeExport(b Bot) ([]byte, error) {
+	senders := b.Senders
+	if senders == nil {
+		senders = []Sender{}
+	}
+	doc := exportDoc{Format: ExportFormat, Version: ExportVersion, Name: b.Name, Description: b.Description,
+		Channel: b.Channel, Senders: senders, IdleTimeout: b.IdleTimeout.String(), Definition: b.Definition}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("export bot %s: %w", b.ID, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeExport reads an export document strictly: at most max bytes, one
+// JSON object, no unknown fields, the right format and version, and valid
+// settings (checked again when the Draft is made).
+func decodeExport(data []byte, max int) (Create, error) {
+	bad := func(problem string) (Create, error) {
+		return Create{}, &InputError{Field: "import document", Value: truncate(string(data), 40), Problem: problem}
+	}
+	if len(data) > max {
+		return bad(fmt.Sprintf("is %d bytes; the limit is %d", len(data), max))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var doc exportDoc
+	if err := dec.Decode(&doc); err != nil {
+		return bad(fmt.Sprintf("is not a valid export document: %v", err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return bad("has data after the document; import one document at a time")
+	}
+	if doc.Format != ExportFormat {
+		return bad(fmt.Sprintf("has format %q; botlife imports %q documents written by Export", doc.Format, ExportFormat))
+	}
+	if doc.Version != ExportVersion {
+		return bad(fmt.Sprintf("has version %d; this botlife reads version %d", doc.Version, ExportVersion))
+	}
+	idle, err := time.ParseDuration(doc.IdleTimeout)
+	if err != nil || idle <= 0 {
+		return bad(fmt.Sprintf("has idle_timeout %q; use a positive duration such as \"30m0s\"", doc.IdleTimeout))
+	}
+	for _, s := range doc.Senders {
+		if s.Channel == "" {
+			return bad(fmt.Sprintf("has sender %q without a channel", s.Address))
+		}
+	}
+	if doc.Definition.Channel != doc.Channel {
+		return bad(fmt.Sprintf("has definition channel %q but bot channel %q; they must be equal", doc.Definition.Channel, doc.Channel))
+	}
+	return Create{Name: doc.Name, Description: doc.Description, Channel: doc.Channel, Senders: doc.Senders,
+		Definition: doc.Definition, IdleTimeout: idle}, nil
+}

@@ -1,0 +1,104 @@
+package lifecycle
+
+import (
+	"time"
+
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/validate"
+)
+
+// Plan is everything one operation changes, decided by [Decide] before
+// anything is stored. A Store commits a plan atomically or not at all (R15);
+// a dry run returns the plan without committing it (R17).
+type Plan struct {
+	Op    Op        `json:"op"`
+	Actor Actor     `json:"actor"`
+	Time  time.Time `json:"time"`
+	// Changes are the bots the operation creates, changes or deletes.
+	Changes []Change `json:"changes,omitempty"`
+	// Roles are the role assignments it changes.
+	Roles []RoleChange `json:"roles,omitempty"`
+	// Audit are the entries it appends (R16). Seq is set by the Store.
+	Audit []AuditEntry `json:"audit,omitempty"`
+	// Report is the validation report of an activation (R4).
+	Report *validate.Report `json:"report,omitempty"`
+	// DarkSenders are senders left without an Active bot because an old bot
+	// had senders the new one lacks (R14).
+	DarkSenders []Sender `json:"dark_senders,omitempty"`
+}
+
+// Change is one bot created, changed or deleted by a plan.
+type Change struct {
+	Bot BotID `json:"bot"`
+	// From is the stored state before (0 when the plan creates the bot); To
+	// is the state after (Deleted when the plan deletes it).
+	From State `json:"from"`
+	To   State `json:"to"`
+	// Revision is the bot's stored revision the plan was decided on; 0 when
+	// the plan creates the bot. The Store refuses the plan with ErrConflict
+	// if the stored revision differs.
+	Revision uint64 `json:"revision"`
+	// After is the bot as the plan stores it; nil when it deletes it.
+	After *Bot `json:"after,omitempty"`
+}
+
+// RoleChange is one user's roles changed by a plan. The Store refuses the
+// plan with ErrConflict if the user's stored roles differ from From.
+type RoleChange struct {
+	User string    `json:"user"`
+	From roles.Set `json:"from"`
+	To   roles.Set `json:"to"`
+}
+
+// Transition is one bot's move in an audit entry.
+type Transition struct {
+	Bot  BotID `json:"bot"`
+	From State `json:"from"`
+	To   State `json:"to"`
+}
+
+// AuditEntry records one operation (R16): who, with which roles, did what to
+// which bots, when (on the injected clock), and with which grace deadline and
+// acknowledged warnings. Refusals on permission grounds are recorded too,
+// with Denied set.
+type AuditEntry struct {
+	// Seq numbers the entries of a store, strictly increasing.
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`
+	System bool      `json:"system,omitempty"`
+	// Roles are the actor's roles at the time.
+	Roles  roles.Set `json:"roles"`
+	Action Op        `json:"action"`
+	Denied bool      `json:"denied,omitempty"`
+	// Transitions lists every bot the operation moved, created or deleted.
+	Transitions   []Transition `json:"transitions,omitempty"`
+	GraceDeadline time.Time    `json:"grace_deadline,omitzero"`
+	// Acknowledged lists the codes of the warnings the activation overrode.
+	Acknowledged []string `json:"acknowledged,omitempty"`
+	// User and Role describe a role change.
+	User string     `json:"user,omitempty"`
+	Role roles.Role `json:"role,omitempty"`
+	// Reason is the system's reason, or why the operation was denied.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Bot returns the bot as the plan leaves it, if the plan creates or changes
+// it.
+func (p *Plan) Bot(id BotID) (Bot, bool) {
+	for _, c := range p.Changes {
+		if c.Bot == id && c.After != nil {
+			return *c.After, true
+		}
+	}
+	return Bot{}, false
+}
+
+// Changed lists the ids of the bots the plan changes, in plan order.
+func (p *Plan) Changed() []BotID {
+	out := make([]BotID, len(p.Changes))
+	for i, c := range p.Changes {
+		out[i] = c.Bot
+	}
+	return out
+}

@@ -1,0 +1,215 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+)
+
+// Route routes one inbound message from endUser on sender (R10): to the end
+// user's open session on that sender if its bot still serves it (Active, or
+// Deactivated before its grace deadline, and not idle), else to a new session
+// on the sender's Active bot, else it returns an error wrapping ErrNoBot.
+// Senders are compared as given: build them with NewSender. Routing to an
+// existing session does not allocate in the Manager; see the Store for its
+// share.
+func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Session, error) {
+	if sender.Channel == "" || sender.Address == "" || endUser == "" {
+		return Session{}, &InputError{Field: "route", Value: sender.String() + " " + endUser, Problem: "needs a sender (channel and address) and an end user"}
+	}
+	return m.store.Route(ctx, sender, endUser, m.clock.Now())
+}
+
+// Session returns a session as seen now: a session whose bot no longer
+// serves it reads as closed, with the reason and time SessionEnd gives, even
+// before a sweep has recorded that (R9).
+func (m *Manager) Session(ctx context.Context, id SessionID) (Session, error) {
+	s, err := m.store.Session(ctx, id)
+	if err != nil || !s.Open() {
+		return s, err
+	}
+	var bp *Bot
+	b, err := m.store.Bot(ctx, s.Bot)
+	switch {
+	case err == nil:
+		bp = &b
+	case !errors.Is(err, ErrNotFound):
+		return Session{}, err
+	}
+	if reason, at, over := SessionEnd(&s, bp, m.clock.Now()); over {
+		s.CloseReason, s.ClosedAt = reason, at
+	}
+	return s, nil
+}
+
+// CloseSession ends a conversation now, for the bot, an agent or the end
+// user (reason completed). A session already over keeps its own reason.
+func (m *Manager) CloseSession(ctx context.Context, id SessionID) (Session, error) {
+	return m.store.CloseSession(ctx, id, CloseCompleted, m.clock.Now())
+}
+
+// Batch sizes of ExpireDue.
+const (
+	expireBatch = 100
+	sweepBatch  = 1000
+)
+
+// Expiry says what ExpireDue settled.
+type Expiry struct {
+	// DrainsEnded are the Deactivated bots whose grace deadline had passed,
+	// now Inactive.
+	DrainsEnded []BotID
+	// SessionsClosed counts sessions recorded closed: of drains that ended,
+	// of bots offline, and idle ones.
+	SessionsClosed int
+}
+
+// ExpireDue settles everything due at the clock's now (R9): drains whose
+// grace deadline has passed become Inactive, audited as the system, and
+// sessions that are over are recorded closed, in bounded batches. It never
+// relies on timers: run it as often as you like, from as many processes as
+// you like. Reads and routing already treat what is due as settled, so
+// ExpireDue only brings the records in line.
+func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
+	var out Expiry
+	now := m.clock.Now()
+	for {
+		due, err := m.store.DueDrains(ctx, now, expireBatch)
+		if err != nil {
+			return out, err
+		}
+		for _, b := range due {
+			_, err := m.Apply(ctx, System("grace period ended"), ExpireGrace{Bot: b.ID})
+			switch {
+			case err == nil:
+				out.DrainsEnded = append(out.DrainsEnded, b.ID)
+			case errors.Is(err, ErrInvalidTransition), errors.Is(err, ErrNotFound):
+				// Settled meanwhile by another operation or process.
+			default:
+				return out, err
+			}
+		}
+		if len(due) < expireBatch {
+			break
+		}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		n, err := m.store.SweepSessions(ctx, now, sweepBatch)
+		out.SessionsClosed += n
+		if err != nil {
+			return out, err
+		}
+		if n < sweepBatch {
+			return out, nil
+		}
+	}
+}
+
+// Run calls ExpireDue every interval (paced by real time) until ctx is done,
+// logging errors. It is a convenience for services; nothing in botlife
+// starts it, and correctness never depends on it running.
+func (m *Manager) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return &InputError{Field: "interval", Value: interval.String(), Problem: "must be positive"}
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := m.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			m.log.ErrorContext(ctx, "botlife: ExpireDue failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Analytics are session counts per bot and per sender.
+type Analytics struct {
+	ByBot    []SessionStats `json:"by_bot"`    // Sender is empty
+	BySender []SessionStats `json:"by_sender"` // Bot is empty
+}
+
+// Analytics returns session counts per bot and per sender, as seen now:
+// sessions of a bot that no longer serves them count as closed with the
+// bot's end reason even before a sweep records that (R9). Idle sessions
+// count as open until a message or a sweep closes them. Needs "View
+// analytics".
+func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error) {
+	if _, err := m.authorize(ctx, actor, OpAnalytics); err != nil {
+		return Analytics{}, err
+	}
+	rows, err := m.store.SessionStats(ctx)
+	if err != nil {
+		return Analytics{}, err
+	}
+	now := m.clock.Now()
+	bots := map[BotID]*Bot{}
+	byBot := map[BotID]*SessionStats{}
+	bySender := map[Sender]*SessionStats{}
+	for _, r := range rows {
+		b, ok := bots[r.Bot]
+		if !ok {
+			got, err := m.store.Bot(ctx, r.Bot)
+			switch {
+			case err == nil:
+				b = &got
+			case !errors.Is(err, ErrNotFound):
+				return Analytics{}, err
+			}
+			bots[r.Bot] = b
+		}
+		r.Closed = copyCounts(r.Closed)
+		if r.Open > 0 {
+			probe := Session{Activation: 0, LastActivityAt: now}
+			if b != nil {
+				probe.Activation = b.Activations
+			}
+			if reason, _, over := SessionEnd(&probe, b, now); over {
+				r.Closed[reason] += r.Open
+				r.Open = 0
+			}
+		}
+		addStats(byBot, r.Bot, SessionStats{Bot: r.Bot}, r)
+		addStats(bySender, r.Sender, SessionStats{Sender: r.Sender}, r)
+	}
+	var out Analytics
+	for _, s := range byBot {
+		out.ByBot = append(out.ByBot, *s)
+	}
+	for _, s := range bySender {
+		out.BySender = append(out.BySender, *s)
+	}
+	sort.Slice(out.ByBot, func(i, j int) bool { return out.ByBot[i].Bot < out.ByBot[j].Bot })
+	sort.Slice(out.BySender, func(i, j int) bool { return out.BySender[i].Sender.less(out.BySender[j].Sender) })
+	return out, nil
+}
+
+func copyCounts(m map[CloseReason]uint64) map[CloseReason]uint64 {
+	out := make(map[CloseReason]uint64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func addStats[K comparable](into map[K]*SessionStats, k K, zero SessionStats, r SessionStats) {
+	s, ok := into[k]
+	if !ok {
+		zero.Closed = map[CloseReason]uint64{}
+		s = &zero
+		into[k] = s
+	}
+	s.Opened += r.Opened
+	s.Open += r.Open
+	s.Messages += r.Messages
+	for reason, n := range r.Closed {
+		s.Closed[reason] += n
+	}
+}

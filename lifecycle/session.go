@@ -1,0 +1,104 @@
+package lifecycle
+
+import (
+	"time"
+)
+
+// CloseReason says why a session closed.
+type CloseReason string
+
+// The reasons a session closes.
+const (
+	CloseCompleted    CloseReason = "completed"     // the bot, an agent or the end user ended it (CloseSession)
+	CloseIdleTimeout  CloseReason = "idle_timeout"  // no message for the bot's IdleTimeout
+	CloseGraceExpired CloseReason = "grace_expired" // the bot's grace period ended (R9)
+	CloseGraceEnded   CloseReason = "grace_ended"   // a Manager ended the bot's grace period early
+	CloseDeactivated  CloseReason = "deactivated"   // the bot was deactivated without grace, or by cascade (R7, R8)
+	CloseReplaced     CloseReason = "replaced"      // a newer bot replaced it immediately, or superseded its drain (R5, R6)
+	CloseOrphaned     CloseReason = "orphaned"      // the session's bot no longer exists
+)
+
+// SessionID identifies a session. Stores assign them.
+type SessionID uint64
+
+// Session is one end user's conversation with one bot through one sender.
+type Session struct {
+	ID      SessionID `json:"id"`
+	Sender  Sender    `json:"sender"`
+	EndUser string    `json:"end_user"`
+	Bot     BotID     `json:"bot"`
+	// Activation is the bot's Activations count when the session opened.
+	Activation     uint64      `json:"activation"`
+	OpenedAt       time.Time   `json:"opened_at"`
+	LastActivityAt time.Time   `json:"last_activity_at"`
+	ClosedAt       time.Time   `json:"closed_at,omitzero"`
+	CloseReason    CloseReason `json:"close_reason,omitempty"`
+	// Messages counts the messages routed to the session.
+	Messages uint64 `json:"messages"`
+}
+
+// Open reports whether the session is recorded as open. A session recorded
+// open may still be over: see [SessionEnd].
+func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
+
+// SessionEnd decides whether a session recorded as open is over at now, why,
+// and since when. It is the single rule every Store applies when it routes a
+// message or sweeps sessions, so that a session's fate never depends on
+// whether a sweep has run (R9):
+//
+//   - a session of a bot that no longer exists is orphaned;
+//   - a session of an earlier activation of its bot, or of a bot that is
+//     Inactive (or Draft), ended when the bot left Active, with the bot's
+//     EndReason;
+//   - a session of a Deactivated bot ends at the grace deadline with
+//     grace_expired;
+//   - any session ends after the bot's IdleTimeout without a message.
+//
+// Whichever of these came first wins. A session recorded as closed keeps its
+// recorded reason and time. SessionEnd does not allocate.
+func SessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.Time, over bool) {
+	if !s.Open() {
+		return s.CloseReason, s.ClosedAt, true
+	}
+	if b == nil {
+		return CloseOrphaned, now, true
+	}
+	// The end of the bot's service to this session, if any.
+	var end time.Time
+	var why CloseReason
+	switch {
+	case s.Activation != b.Activations || (b.State != Active && b.State != Deactivated):
+		why, end = b.EndReason, b.EndedAt
+		if why == "" {
+			why = CloseDeactivated
+		}
+		if end.IsZero() || end.After(now) {
+			end = now
+		}
+	case b.State == Deactivated:
+		why, end = CloseGraceExpired, b.GraceDeadline
+	}
+	if b.IdleTimeout > 0 {
+		idleAt := s.LastActivityAt.Add(b.IdleTimeout)
+		if !idleAt.After(now) && (end.IsZero() || idleAt.Before(end)) {
+			return CloseIdleTimeout, idleAt, true
+		}
+	}
+	if !end.IsZero() && !end.After(now) {
+		return why, end, true
+	}
+	return "", time.Time{}, false
+}
+
+// SessionStats counts sessions of one bot on one sender.
+type SessionStats struct {
+	Bot    BotID  `json:"bot"`
+	Sender Sender `json:"sender"`
+	// Opened counts sessions ever opened; Open those still open.
+	Opened uint64 `json:"opened"`
+	Open   uint64 `json:"open"`
+	// Closed counts closed sessions by reason.
+	Closed map[CloseReason]uint64 `json:"closed"`
+	// Messages counts messages routed.
+	Messages uint64 `json:"messages"`
+}

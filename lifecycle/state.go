@@ -1,0 +1,126 @@
+package lifecycle
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/looplab/fsm"
+)
+
+// State is where a bot is in its lifecycle.
+type State uint8
+
+// The states of a bot. See the package documentation for their meaning.
+const (
+	Draft       State = iota + 1 // created, imported or duplicated, never activated
+	Active                       // live: new sessions on its senders go to it
+	Deactivated                  // draining: serves its open sessions until its grace deadline
+	Inactive                     // was live, now offline; its sessions are closed
+	// Deleted is the end of a deleted Draft. No stored bot is ever in it; it
+	// exists so the transition table can say where delete leads.
+	Deleted
+)
+
+var stateNames = [...]string{"", "Draft", "Active", "Deactivated", "Inactive", "Deleted"}
+
+// String returns the state's name ("Deactivated").
+func (s State) String() string {
+	if s >= Draft && s <= Deleted {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Live reports whether a bot in this state serves sessions: Active, or
+// Deactivated (R3).
+func (s State) Live() bool { return s == Active || s == Deactivated }
+
+// MarshalText encodes the state as its lower-case name.
+func (s State) MarshalText() ([]byte, error) {
+	if s < Draft || s > Deleted {
+		return nil, fmt.Errorf("lifecycle: invalid state %d", uint8(s))
+	}
+	return []byte(strings.ToLower(stateNames[s])), nil
+}
+
+// UnmarshalText decodes a state name, case-insensitively.
+func (s *State) UnmarshalText(b []byte) error {
+	for v := Draft; v <= Deleted; v++ {
+		if strings.EqualFold(string(b), stateNames[v]) {
+			*s = v
+			return nil
+		}
+	}
+	return &InputError{Field: "state", Value: string(b), Problem: "is not a state; use draft, active, deactivated or inactive"}
+}
+
+// Event names a transition of the table.
+type Event string
+
+// The events of the transition table (S1).
+const (
+	EventActivate   Event = "activate"   // Draft or Inactive -> Active
+	EventDeactivate Event = "deactivate" // Active -> Inactive: no grace, replaced immediately, or cascade
+	EventDrain      Event = "drain"      // Active -> Deactivated: deactivated or replaced with a grace period
+	EventEndDrain   Event = "end_drain"  // Deactivated -> Inactive: grace ended, ended early, superseded, or cascade
+	EventDelete     Event = "delete"     // Draft -> Deleted
+)
+
+// table is the transition table: the one place transitions are decided (S2).
+// It is plain data handed to looplab/fsm, which draws it.
+var table = fsm.Events{
+	{Name: string(EventActivate), Src: []string{Draft.String(), Inactive.String()}, Dst: Active.String()},
+	{Name: string(EventDeactivate), Src: []string{Active.String()}, Dst: Inactive.String()},
+	{Name: string(EventDrain), Src: []string{Active.String()}, Dst: Deactivated.String()},
+	{Name: string(EventEndDrain), Src: []string{Deactivated.String()}, Dst: Inactive.String()},
+	{Name: string(EventDelete), Src: []string{Draft.String()}, Dst: Deleted.String()},
+}
+
+// transitions is the table as a lookup, built once from table. An FSM
+// object per bot is never kept: bots live in the Store.
+var transitions = func() map[State]map[Event]State {
+	byName := map[string]State{}
+	for s := Draft; s <= Deleted; s++ {
+		byName[s.String()] = s
+	}
+	out := map[State]map[Event]State{}
+	for _, e := range table {
+		for _, src := range e.Src {
+			from := byName[src]
+			if out[from] == nil {
+				out[from] = map[Event]State{}
+			}
+			out[from][Event(e.Name)] = byName[e.Dst]
+		}
+	}
+	return out
+}()
+
+// Next returns the state that event e leads to from state s, and
+// whether the table allows it at all (S1).
+func Next(s State, e Event) (State, bool) {
+	to, ok := transitions[s][e]
+	return to, ok
+}
+
+// Events lists the events allowed from s, in table order.
+func Events(s State) []Event {
+	var out []Event
+	for _, e := range table {
+		if _, ok := Next(s, Event(e.Name)); ok {
+			out = append(out, Event(e.Name))
+		}
+	}
+	return out
+}
+
+// Diagram returns the transition table as a Mermaid state diagram, drawn by
+// looplab/fsm from the same table Next reads (S2).
+func Diagram() string {
+	f := fsm.NewFSM(Draft.String(), table, nil)
+	out, err := fsm.VisualizeForMermaidWithGraphType(f, fsm.StateDiagram)
+	if err != nil {
+		panic(err) // unreachable: StateDiagram is a known diagram type
+	}
+	return out
+}

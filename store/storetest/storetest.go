@@ -1,0 +1,614 @@
+// Package storetest is the conformance suite for lifecycle.Store
+// implementations, in the manner of testing/fstest.TestFS: a Store that
+// passes Run keeps the promises package lifecycle relies on - atomic commits
+// (R15), conflict detection, refusal of plans that break R1 and R2 or remove
+// the last Admin, audit order (R16), role assignments, sessions that end by
+// lifecycle.SessionEnd (R9, R10), and all of it under parallel use.
+//
+// Use it from a test of your store:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) lifecycle.Store { return newEmptyStore(t) })
+//	}
+//
+// newStore must return an empty store each time it is called.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/validate"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Run runs the conformance suite, each case as a subtest on a fresh store.
+func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
+	cases := []struct {
+		name string
+		f    func(t *testing.T, h *harness)
+	}{
+		{"BotRoundTrip", testBotRoundTrip},
+		{"ReadsAreCopies", testReadsAreCopies},
+		{"BotsOnSendersAndPaging", testBotsOnSenders},
+		{"R15/CommitIsAtomic", testCommitAtomic},
+		{"R15/StaleRevisionConflicts", testStaleRevision},
+		{"R1/TwoActiveRefused", testTwoActiveRefused},
+		{"R2/TwoDeactivatedRefused", testTwoDeactivatedRefused},
+		{"R16/AuditOrder", testAuditOrder},
+		{"P2/RoleAssignments", testRoles},
+		{"P2/LastAdminRefused", testLastAdmin},
+		{"DueDrains", testDueDrains},
+		{"R10/Route", testRoute},
+		{"R9/SessionsEndWithoutSweep", testSessionsEndWithoutSweep},
+		{"SweepAndClose", testSweepAndClose},
+		{"R15/ParallelCommits", testParallelCommits},
+		{"R1/ParallelActivations", testParallelActivations},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.f(t, &harness{t: t, st: newStore(t), ctx: context.Background(), now: t0})
+		})
+	}
+}
+
+var t0 = time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
+
+type harness struct {
+	t   *testing.T
+	st  lifecycle.Store
+	ctx context.Context
+	now time.Time
+	n   int
+}
+
+func sender(addr string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: addr} }
+
+// definition is valid with no warnings on sms.
+func definition() validate.Definition {
+	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
+		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}},
+	}}
+}
+
+// do decides cmd as the system against what the store holds, and commits it.
+func (h *harness) do(cmd lifecycle.Command) lifecycle.Plan {
+	h.t.Helper()
+	p, err := h.plan(cmd)
+	if err != nil {
+		h.t.Fatalf("deciding %s: %v", cmd.Op(), err)
+	}
+	if p.Audit, err = h.st.Commit(h.ctx, p); err != nil {
+		h.t.Fatalf("committing %s: %v", cmd.Op(), err)
+	}
+	return p
+}
+
+func (h *harness) plan(cmd lifecycle.Command) (lifecycle.Plan, error) {
+	snap := lifecycle.Snapshot{Actor: lifecycle.System("storetest")}
+	var ids []lifecycle.BotID
+	switch c := cmd.(type) {
+	case lifecycle.Activate:
+		ids = []lifecycle.BotID{c.Bot}
+		snap.Report = &validate.Report{} // definition() has no findings
+	case lifecycle.Deactivate:
+		ids = []lifecycle.BotID{c.Bot}
+	case lifecycle.Update:
+		ids = []lifecycle.BotID{c.Bot}
+	case lifecycle.GrantRole, lifecycle.RevokeRole:
+		var user string
+		if g, ok := c.(lifecycle.GrantRole); ok {
+			user = g.User
+		} else {
+			user = c.(lifecycle.RevokeRole).User
+		}
+		snap.UserRoles, _ = h.st.UserRoles(h.ctx, user)
+		all, _ := h.st.RoleAssignments(h.ctx)
+		for _, a := range all {
+			if a.Roles.IsAdmin() {
+				snap.Admins++
+			}
+		}
+	}
+	for _, id := range ids {
+		b, err := h.st.Bot(h.ctx, id)
+		if err != nil {
+			return lifecycle.Plan{}, err
+		}
+		others, err := h.st.BotsOnSenders(h.ctx, b.Senders)
+		if err != nil {
+			return lifecycle.Plan{}, err
+		}
+		snap.Bots = append(snap.Bots, others...)
+		for _, o := range others {
+			if o.State.Live() {
+				more, _ := h.st.BotsOnSenders(h.ctx, o.Senders)
+				snap.Bots = append(snap.Bots, more...)
+			}
+		}
+		if len(others) == 0 {
+			snap.Bots = append(snap.Bots, b)
+		}
+	}
+	return lifecycle.Decide(snap, cmd, h.now)
+}
+
+// create commits a new Draft bot on the given sms senders.
+func (h *harness) create(addrs ...string) lifecycle.Bot {
+	h.t.Helper()
+	h.n++
+	var ss []lifecycle.Sender
+	for _, a := range addrs {
+		ss = append(ss, sender(a))
+	}
+	id := lifecycle.BotID(fmt.Sprintf("bot-%03d", h.n))
+	p := h.do(lifecycle.Create{ID: id, Name: string(id), Channel: "sms", Senders: ss, Definition: definition()})
+	b, _ := p.Bot(id)
+	return b
+}
+
+func (h *harness) active(addrs ...string) lifecycle.Bot {
+	h.t.Helper()
+	b := h.create(addrs...)
+	p := h.do(lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Immediate()})
+	b, _ = p.Bot(b.ID)
+	return b
+}
+
+func (h *harness) bot(id lifecycle.BotID) lifecycle.Bot {
+	h.t.Helper()
+	b, err := h.st.Bot(h.ctx, id)
+	if err != nil {
+		h.t.Fatalf("Bot(%s): %v", id, err)
+	}
+	return b
+}
+
+// contents is everything a store holds that tests compare before and after a
+// refused commit.
+type contents struct {
+	Bots  []lifecycle.Bot
+	Roles []lifecycle.RoleAssignment
+	Audit []lifecycle.AuditEntry
+}
+
+func (h *harness) contents() contents {
+	h.t.Helper()
+	bots, err := h.st.Bots(h.ctx, "", 1<<30)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	rs, err := h.st.RoleAssignments(h.ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	audit, err := h.st.AuditLog(h.ctx, 0, 1<<30)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return contents{Bots: bots, Roles: rs, Audit: audit}
+}
+
+// refused commits p, expects ErrConflict, and checks nothing changed.
+func (h *harness) refused(p lifecycle.Plan, why string) {
+	h.t.Helper()
+	before := h.contents()
+	_, err := h.st.Commit(h.ctx, p)
+	if !errors.Is(err, lifecycle.ErrConflict) {
+		h.t.Fatalf("%s: Commit = %v, want an error wrapping ErrConflict", why, err)
+	}
+	if diff := cmp.Diff(before, h.contents()); diff != "" {
+		h.t.Fatalf("%s: a refused commit changed the store (-before +after):\n%s", why, diff)
+	}
+}
+
+func testBotRoundTrip(t *testing.T, h *harness) {
+	b := h.create("100", "200")
+	got := h.bot(b.ID)
+	if diff := cmp.Diff(b, got); diff != "" {
+		t.Fatalf("stored bot differs from the committed one (-committed +stored):\n%s", diff)
+	}
+	if got.Revision != 1 || got.State != lifecycle.Draft {
+		t.Errorf("new bot: revision %d, state %v", got.Revision, got.State)
+	}
+	_, err := h.st.Bot(h.ctx, "nope")
+	var nf *lifecycle.NotFoundError
+	if !errors.Is(err, lifecycle.ErrNotFound) || !errors.As(err, &nf) {
+		t.Errorf("Bot(nope) = %v, want a *NotFoundError", err)
+	}
+	// Delete removes it.
+	p := lifecycle.Plan{Op: lifecycle.OpDelete, Changes: []lifecycle.Change{{Bot: b.ID, From: lifecycle.Draft, To: lifecycle.Deleted, Revision: 1}}}
+	if _, err := h.st.Commit(h.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.st.Bot(h.ctx, b.ID); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("deleted bot still readable: %v", err)
+	}
+	if bs, _ := h.st.BotsOnSenders(h.ctx, []lifecycle.Sender{sender("100")}); len(bs) != 0 {
+		t.Errorf("deleted bot still on its sender: %v", bs)
+	}
+}
+
+func testReadsAreCopies(t *testing.T, h *harness) {
+	b := h.create("100")
+	got := h.bot(b.ID)
+	got.Senders[0].Address = "999"
+	got.Definition.Dialogs[0].Elements[0].Text = "changed"
+	if diff := cmp.Diff(b, h.bot(b.ID)); diff != "" {
+		t.Fatalf("changing a read value changed the store:\n%s", diff)
+	}
+}
+
+func testBotsOnSenders(t *testing.T, h *harness) {
+	a := h.create("100")
+	b := h.create("100", "200")
+	c := h.create("300")
+	got, err := h.st.BotsOnSenders(h.ctx, []lifecycle.Sender{sender("200"), sender("100")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]lifecycle.Bot{a, b}, got); diff != "" {
+		t.Errorf("BotsOnSenders (-want +got):\n%s", diff)
+	}
+	page, _ := h.st.Bots(h.ctx, a.ID, 1)
+	if len(page) != 1 || page[0].ID != b.ID {
+		t.Errorf("Bots(after %s, 1) = %v", a.ID, page)
+	}
+	all, _ := h.st.Bots(h.ctx, "", 10)
+	if len(all) != 3 || all[2].ID != c.ID {
+		t.Errorf("Bots = %d bots", len(all))
+	}
+}
+
+func testCommitAtomic(t *testing.T, h *harness) {
+	b := h.create("100")
+	// One good change and one stale one: neither may land, nor the audit.
+	p, err := h.plan(lifecycle.Update{Bot: b.ID, Name: ptr("renamed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := lifecycle.Bot{ID: "ghost", Name: "ghost", Channel: "sms", State: lifecycle.Draft, Revision: 5}
+	p.Changes = append(p.Changes, lifecycle.Change{Bot: "ghost", From: lifecycle.Draft, To: lifecycle.Draft, Revision: 4, After: &stale})
+	h.refused(p, "a plan with one stale change")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func testStaleRevision(t *testing.T, h *harness) {
+	b := h.create("100")
+	p1, _ := h.plan(lifecycle.Update{Bot: b.ID, Name: ptr("first")})
+	p2, _ := h.plan(lifecycle.Update{Bot: b.ID, Name: ptr("second")})
+	if _, err := h.st.Commit(h.ctx, p1); err != nil {
+		t.Fatal(err)
+	}
+	h.refused(p2, "a plan decided on an old revision")
+	if got := h.bot(b.ID); got.Name != "first" || got.Revision != 2 {
+		t.Errorf("bot = %q rev %d", got.Name, got.Revision)
+	}
+	// Creating an id that exists conflicts too.
+	dup := h.bot(b.ID)
+	dup.Revision = 1
+	h.refused(lifecycle.Plan{Changes: []lifecycle.Change{{Bot: b.ID, To: lifecycle.Draft, After: &dup}}}, "creating an existing id")
+}
+
+func testTwoActiveRefused(t *testing.T, h *harness) {
+	a := h.active("100")
+	b := h.create("100")
+	// A plan that activates b and leaves a Active - a broken Decide.
+	after := b
+	after.State, after.Revision = lifecycle.Active, b.Revision+1
+	h.refused(lifecycle.Plan{Changes: []lifecycle.Change{{Bot: b.ID, From: lifecycle.Draft, To: lifecycle.Active, Revision: b.Revision, After: &after}}},
+		"two Active bots on one sender")
+	if h.bot(a.ID).State != lifecycle.Active || h.bot(b.ID).State != lifecycle.Draft {
+		t.Fatal("states changed")
+	}
+}
+
+func testTwoDeactivatedRefused(t *testing.T, h *harness) {
+	a := h.active("100")
+	h.now = h.now.Add(time.Minute)
+	h.do(lifecycle.Deactivate{Bot: a.ID, Grace: time.Hour})
+	b := h.active("100")
+	after := h.bot(b.ID)
+	after.State, after.Revision, after.GraceDeadline = lifecycle.Deactivated, after.Revision+1, h.now.Add(time.Hour)
+	h.refused(lifecycle.Plan{Changes: []lifecycle.Change{{Bot: b.ID, From: lifecycle.Active, To: lifecycle.Deactivated, Revision: b.Revision, After: &after}}},
+		"two Deactivated bots on one sender")
+}
+
+func testAuditOrder(t *testing.T, h *harness) {
+	h.create("100")
+	h.create("200")
+	entry := lifecycle.AuditEntry{Time: h.now, Actor: "x", Action: lifecycle.OpGet, Denied: true, Reason: "no"}
+	got, err := h.st.Commit(h.ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{entry, entry}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Seq != 3 || got[1].Seq != 4 {
+		t.Fatalf("returned entries %+v, want seqs 3 and 4", got)
+	}
+	all, _ := h.st.AuditLog(h.ctx, 0, 100)
+	for i, e := range all {
+		if e.Seq != uint64(i+1) {
+			t.Fatalf("entry %d has seq %d", i, e.Seq)
+		}
+	}
+	want := entry
+	want.Seq = 4
+	if diff := cmp.Diff(want, all[3]); diff != "" {
+		t.Errorf("stored entry (-want +got):\n%s", diff)
+	}
+	page, _ := h.st.AuditLog(h.ctx, 2, 1)
+	if len(page) != 1 || page[0].Seq != 3 {
+		t.Errorf("AuditLog(2, 1) = %+v", page)
+	}
+	if rest, _ := h.st.AuditLog(h.ctx, 4, 10); len(rest) != 0 {
+		t.Errorf("AuditLog past the end = %+v", rest)
+	}
+}
+
+func testRoles(t *testing.T, h *harness) {
+	if rs, err := h.st.UserRoles(h.ctx, "nobody"); err != nil || !rs.Empty() {
+		t.Fatalf("P3: unknown user has %v, %v", rs, err)
+	}
+	h.do(lifecycle.GrantRole{User: "zed", Role: roles.Admin})
+	h.do(lifecycle.GrantRole{User: "amy", Role: roles.Designer})
+	h.do(lifecycle.GrantRole{User: "amy", Role: roles.Manager})
+	got, _ := h.st.RoleAssignments(h.ctx)
+	want := []lifecycle.RoleAssignment{{User: "amy", Roles: roles.MustSet(roles.Manager)}, {User: "zed", Roles: roles.MustSet(roles.Admin)}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("RoleAssignments (-want +got):\n%s", diff)
+	}
+	// A stale read of amy's roles conflicts.
+	h.refused(lifecycle.Plan{Roles: []lifecycle.RoleChange{{User: "amy", From: roles.MustSet(roles.Designer), To: 0}}}, "a stale role change")
+	// Revoking the last role removes the assignment.
+	h.do(lifecycle.RevokeRole{User: "amy", Role: roles.Manager})
+	if got, _ := h.st.RoleAssignments(h.ctx); len(got) != 1 {
+		t.Errorf("after revoking: %v", got)
+	}
+}
+
+func testLastAdmin(t *testing.T, h *harness) {
+	h.do(lifecycle.GrantRole{User: "a", Role: roles.Admin})
+	h.do(lifecycle.GrantRole{User: "b", Role: roles.Admin})
+	// Two plans each decided while two Admins existed: the second must not
+	// land, or no Admin would remain.
+	p1, err1 := h.plan(lifecycle.RevokeRole{User: "a", Role: roles.Admin})
+	p2, err2 := h.plan(lifecycle.RevokeRole{User: "b", Role: roles.Admin})
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if _, err := h.st.Commit(h.ctx, p1); err != nil {
+		t.Fatal(err)
+	}
+	h.refused(p2, "removing the last Admin")
+}
+
+func testDueDrains(t *testing.T, h *harness) {
+	a := h.active("100")
+	b := h.active("200")
+	h.do(lifecycle.Deactivate{Bot: a.ID, Grace: 2 * time.Hour})
+	h.do(lifecycle.Deactivate{Bot: b.ID, Grace: time.Hour})
+	got, _ := h.st.DueDrains(h.ctx, h.now.Add(time.Hour-time.Nanosecond), 10)
+	if len(got) != 0 {
+		t.Fatalf("due before any deadline: %v", got)
+	}
+	got, _ = h.st.DueDrains(h.ctx, h.now.Add(time.Hour), 10)
+	if len(got) != 1 || got[0].ID != b.ID {
+		t.Fatalf("at the first deadline: %v", got)
+	}
+	got, _ = h.st.DueDrains(h.ctx, h.now.Add(3*time.Hour), 10)
+	if len(got) != 2 || got[0].ID != b.ID || got[1].ID != a.ID {
+		t.Fatalf("after both deadlines, earliest first: %v", got)
+	}
+	if got, _ = h.st.DueDrains(h.ctx, h.now.Add(3*time.Hour), 1); len(got) != 1 {
+		t.Fatalf("limit 1: %v", got)
+	}
+}
+
+func testRoute(t *testing.T, h *harness) {
+	_, err := h.st.Route(h.ctx, sender("100"), "u1", h.now)
+	if !errors.Is(err, lifecycle.ErrNoBot) {
+		t.Fatalf("R10: route with no bot = %v", err)
+	}
+	a := h.active("100")
+	s1, err := h.st.Route(h.ctx, sender("100"), "u1", h.now)
+	if err != nil || s1.Bot != a.ID || s1.Messages != 1 || !s1.OpenedAt.Equal(h.now) || s1.Activation != 1 {
+		t.Fatalf("R10: first message: %+v, %v", s1, err)
+	}
+	later := h.now.Add(time.Minute)
+	s2, err := h.st.Route(h.ctx, sender("100"), "u1", later)
+	if err != nil || s2.ID != s1.ID || s2.Messages != 2 || !s2.LastActivityAt.Equal(later) {
+		t.Fatalf("R10: second message: %+v, %v", s2, err)
+	}
+	other, _ := h.st.Route(h.ctx, sender("100"), "u2", later)
+	if other.ID == s1.ID {
+		t.Fatal("two end users share a session")
+	}
+	got, err := h.st.Session(h.ctx, s1.ID)
+	if err != nil || got != s2 {
+		t.Fatalf("Session = %+v, %v; want %+v", got, err, s2)
+	}
+	if _, err := h.st.Session(h.ctx, 99999); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("missing session: %v", err)
+	}
+	stats, _ := h.st.SessionStats(h.ctx)
+	want := []lifecycle.SessionStats{{Bot: a.ID, Sender: sender("100"), Opened: 2, Open: 2, Closed: map[lifecycle.CloseReason]uint64{}, Messages: 3}}
+	if diff := cmp.Diff(want, stats, cmpEmptyMaps); diff != "" {
+		t.Errorf("SessionStats (-want +got):\n%s", diff)
+	}
+}
+
+var cmpEmptyMaps = cmp.Comparer(func(a, b map[lifecycle.CloseReason]uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+})
+
+func testSessionsEndWithoutSweep(t *testing.T, h *harness) {
+	old := h.active("100")
+	s1, _ := h.st.Route(h.ctx, sender("100"), "u1", h.now)
+	// Replace old with a 10 minute grace period.
+	h.now = h.now.Add(time.Minute)
+	nb := h.create("100")
+	h.do(lifecycle.Activate{Bot: nb.ID, Decision: lifecycle.Grace(10 * time.Minute)})
+	deadline := h.now.Add(10 * time.Minute)
+
+	// Before the deadline the old session stays with the old bot.
+	s, err := h.st.Route(h.ctx, sender("100"), "u1", deadline.Add(-time.Nanosecond))
+	if err != nil || s.ID != s1.ID || s.Bot != old.ID {
+		t.Fatalf("R9: before the deadline: %+v, %v", s, err)
+	}
+	// At the deadline exactly, with no sweep, the next message opens a new
+	// session on the new bot and the old one is recorded grace_expired.
+	s, err = h.st.Route(h.ctx, sender("100"), "u1", deadline)
+	if err != nil || s.Bot != nb.ID || s.ID == s1.ID {
+		t.Fatalf("R9: at the deadline: %+v, %v", s, err)
+	}
+	got, _ := h.st.Session(h.ctx, s1.ID)
+	if got.CloseReason != lifecycle.CloseGraceExpired || !got.ClosedAt.Equal(deadline) {
+		t.Fatalf("R9: old session = %+v", got)
+	}
+}
+
+func testSweepAndClose(t *testing.T, h *harness) {
+	a := h.active("100")
+	var ids []lifecycle.SessionID
+	for i := 0; i < 5; i++ {
+		s, _ := h.st.Route(h.ctx, sender("100"), fmt.Sprintf("u%d", i), h.now.Add(time.Duration(i)*time.Minute))
+		ids = append(ids, s.ID)
+	}
+	// CloseSession ends one as completed.
+	c, err := h.st.CloseSession(h.ctx, ids[4], lifecycle.CloseCompleted, h.now.Add(5*time.Minute))
+	if err != nil || c.CloseReason != lifecycle.CloseCompleted || c.Open() {
+		t.Fatalf("CloseSession = %+v, %v", c, err)
+	}
+	again, _ := h.st.CloseSession(h.ctx, ids[4], lifecycle.CloseIdleTimeout, h.now.Add(6*time.Minute))
+	if again != c {
+		t.Fatalf("closing twice changed the session: %+v", again)
+	}
+	// Sessions 0 and 1 idle out (30 minute default) at +31.5m; 2 and 3 do not.
+	sweepAt := h.now.Add(31*time.Minute + 30*time.Second)
+	n, err := h.st.SweepSessions(h.ctx, sweepAt, 1)
+	if err != nil || n != 1 {
+		t.Fatalf("SweepSessions(limit 1) = %d, %v", n, err)
+	}
+	n, _ = h.st.SweepSessions(h.ctx, sweepAt, 100)
+	if n != 1 {
+		t.Fatalf("second sweep closed %d, want 1", n)
+	}
+	for i, id := range ids[:4] {
+		s, _ := h.st.Session(h.ctx, id)
+		wantOpen := i >= 2
+		if s.Open() != wantOpen || (!wantOpen && (s.CloseReason != lifecycle.CloseIdleTimeout || !s.ClosedAt.Equal(s.LastActivityAt.Add(a.IdleTimeout)))) {
+			t.Errorf("session %d after sweep: %+v", i, s)
+		}
+	}
+	// Deactivating the bot costs nothing per session; a sweep closes them.
+	h.now = sweepAt
+	h.do(lifecycle.Deactivate{Bot: a.ID})
+	n, _ = h.st.SweepSessions(h.ctx, h.now, 100)
+	if n != 2 {
+		t.Fatalf("sweep after deactivation closed %d, want 2", n)
+	}
+	stats, _ := h.st.SessionStats(h.ctx)
+	want := map[lifecycle.CloseReason]uint64{lifecycle.CloseCompleted: 1, lifecycle.CloseIdleTimeout: 2, lifecycle.CloseDeactivated: 2}
+	if len(stats) != 1 || stats[0].Open != 0 || !cmp.Equal(want, stats[0].Closed) {
+		t.Errorf("stats = %+v", stats)
+	}
+}
+
+func testParallelCommits(t *testing.T, h *harness) {
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			id := lifecycle.BotID(fmt.Sprintf("p-%02d", i))
+			p, err := lifecycle.Decide(lifecycle.Snapshot{Actor: lifecycle.System("t")},
+				lifecycle.Create{ID: id, Name: "p", Channel: "sms", Definition: definition()}, h.now)
+			if err == nil {
+				_, err = h.st.Commit(h.ctx, p)
+			}
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _ := h.st.AuditLog(h.ctx, 0, 100)
+	if len(all) != n {
+		t.Fatalf("%d audit entries, want %d", len(all), n)
+	}
+	for i, e := range all {
+		if e.Seq != uint64(i+1) {
+			t.Fatalf("seq %d at %d", e.Seq, i)
+		}
+	}
+}
+
+func testParallelActivations(t *testing.T, h *harness) {
+	const n = 8
+	var bots []lifecycle.Bot
+	for i := 0; i < n; i++ {
+		bots = append(bots, h.create("100"))
+	}
+	// Every goroutine decides on the same empty sender, so every plan
+	// activates its bot without a decision. Exactly one commit may land.
+	plans := make([]lifecycle.Plan, n)
+	for i, b := range bots {
+		p, err := h.plan(lifecycle.Activate{Bot: b.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans[i] = p
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for _, p := range plans {
+		wg.Add(1)
+		go func(p lifecycle.Plan) {
+			defer wg.Done()
+			_, err := h.st.Commit(h.ctx, p)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, lifecycle.ErrConflict):
+				t.Errorf("losing commit: %v, want ErrConflict", err)
+			}
+		}(p)
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Fatalf("R1: %d activations landed on one sender, want exactly 1", won)
+	}
+	active := 0
+	for _, b := range bots {
+		if h.bot(b.ID).State == lifecycle.Active {
+			active++
+		}
+	}
+	if active != 1 {
+		t.Fatalf("R1: %d Active bots on one sender", active)
+	}
+}
