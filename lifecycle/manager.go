@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"sort"
 	"time"
 
@@ -40,7 +41,8 @@ type Config struct {
 	// NewID makes bot ids; nil means random ids like "bot_3f2a9c0d1e4b".
 	NewID func() BotID
 	// MaxAttempts bounds how often an operation is decided and committed
-	// when commits conflict (R15); default 8.
+	// when commits conflict (R15), with a short random wait between
+	// attempts; default 8.
 	MaxAttempts int
 }
 
@@ -137,12 +139,27 @@ func (m *Manager) run(ctx context.Context, actor Actor, cmd Command, commit bool
 			return Plan{}, err
 		}
 		lastErr = err
-		if err := ctx.Err(); err != nil {
+		if err := backoff(ctx, attempt); err != nil {
 			return Plan{}, err
 		}
 	}
 	m.log.WarnContext(ctx, "botlife: operation kept conflicting", "op", cmd.Op(), "attempts", m.attempts, "err", lastErr)
 	return Plan{}, fmt.Errorf("%s gave up after %d attempts: %w", cmd.Op(), m.attempts, lastErr)
+}
+
+// backoff waits a random time that grows with the attempt (at most about
+// 1ms, 2ms, 4ms, ... 64ms) so that operations racing for the same senders
+// spread out instead of colliding again. It returns early with ctx's error.
+func backoff(ctx context.Context, attempt int) error {
+	limit := time.Millisecond << min(attempt, 6)
+	t := time.NewTimer(time.Duration(mrand.Int64N(int64(limit))))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // withIDs gives commands that create a bot an id, once, so that a retried
