@@ -1,0 +1,219 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/google/go-cmp/cmp"
+)
+
+// R9, R10: the grace deadline holds exactly, on the injected clock, whether
+// or not anything has swept.
+func TestR9GraceTimeline(t *testing.T) {
+	e := newEnv(t)
+	line := sms("+15550100")
+	v1 := e.live("v1", line.Address)
+	old, err := e.m.Route(e.ctx, line, "olga")
+	if err != nil || old.Bot != v1.ID {
+		t.Fatal(old, err)
+	}
+	v2 := e.draft("v2", line.Address)
+	e.activate(v2.ID, lifecycle.Grace(10*time.Minute))
+	deadline := start.Add(10 * time.Minute)
+
+	e.clk.Set(start.Add(9*time.Minute + 59*time.Second))
+	if s, _ := e.m.Route(e.ctx, line, "olga"); s.ID != old.ID || s.Bot != v1.ID {
+		t.Fatalf("R9: at +9m59s the old end user left v1: %+v", s)
+	}
+	if s, _ := e.m.Route(e.ctx, line, "nina"); s.Bot != v2.ID {
+		t.Fatalf("R10: at +9m59s a new end user reached %s", s.Bot)
+	}
+
+	e.clk.Set(deadline) // exactly; no ExpireDue
+	if got := e.get(v1.ID); got.State != lifecycle.Inactive {
+		t.Errorf("R9: at the deadline v1 reads %v", got.State)
+	}
+	s, err := e.m.Route(e.ctx, line, "olga")
+	if err != nil || s.Bot != v2.ID || s.ID == old.ID || s.Messages != 1 {
+		t.Fatalf("R9: at +10m the old end user's message went to %+v, %v", s, err)
+	}
+	closed, _ := e.m.Session(e.ctx, old.ID)
+	if closed.Open() || closed.CloseReason != lifecycle.CloseGraceExpired || !closed.ClosedAt.Equal(deadline) {
+		t.Fatalf("R9: old session reads %+v", closed)
+	}
+
+	exp, err := e.m.ExpireDue(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]lifecycle.BotID{v1.ID}, exp.DrainsEnded); diff != "" {
+		t.Errorf("ExpireDue drains (-want +got):\n%s", diff)
+	}
+	stored, _ := e.st.Bot(e.ctx, v1.ID)
+	if stored.State != lifecycle.Inactive || stored.EndReason != lifecycle.CloseGraceExpired || !stored.EndedAt.Equal(deadline) {
+		t.Errorf("after ExpireDue v1 is stored as %v (%v at %v)", stored.State, stored.EndReason, stored.EndedAt)
+	}
+	log := e.audit()
+	last := log[len(log)-1]
+	want := lifecycle.AuditEntry{Seq: last.Seq, Time: deadline, Actor: "system", System: true, Action: lifecycle.OpExpireGrace,
+		Transitions: []lifecycle.Transition{{Bot: v1.ID, From: lifecycle.Deactivated, To: lifecycle.Inactive}}, GraceDeadline: deadline, Reason: "grace period ended"}
+	if diff := cmp.Diff(want, last); diff != "" {
+		t.Errorf("R16: expiry audit (-want +got):\n%s", diff)
+	}
+	// Running it again finds nothing to do.
+	if again, _ := e.m.ExpireDue(e.ctx); len(again.DrainsEnded) != 0 || again.SessionsClosed != 0 {
+		t.Errorf("second ExpireDue: %+v", again)
+	}
+}
+
+// The session of a drain that nobody swept is closed by the first
+// operation that touches the sender, so R2 holds for the next drain.
+func TestR9ExpiredDrainSettledByNextOperation(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.live("v1", "100")
+	v2 := e.draft("v2", "100")
+	e.activate(v2.ID, lifecycle.Grace(time.Minute))
+	e.clk.Add(time.Hour) // v1's drain is long over, but nothing swept
+	v3 := e.draft("v3", "100")
+	p := e.activate(v3.ID, lifecycle.Grace(time.Minute))
+	if diff := cmp.Diff([]lifecycle.State{lifecycle.Inactive, lifecycle.Deactivated, lifecycle.Active}, e.states(v1.ID, v2.ID, v3.ID)); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	if len(p.Audit) != 2 || p.Audit[0].Action != lifecycle.OpExpireGrace || p.Audit[1].Action != lifecycle.OpActivate {
+		t.Fatalf("R16: the settled expiry is audited on its own: %+v", p.Audit)
+	}
+	if got, _ := e.st.Bot(e.ctx, v1.ID); got.EndReason != lifecycle.CloseGraceExpired || !got.EndedAt.Equal(start.Add(time.Minute)) {
+		t.Errorf("v1 ended with %v at %v", got.EndReason, got.EndedAt)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("b", "100")
+	idle := 5 * time.Minute
+	e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, IdleTimeout: &idle}))
+	e.activate(b.ID, lifecycle.Decision{})
+	first, _ := e.m.Route(e.ctx, sms("100"), "u")
+	for _, at := range []time.Duration{4 * time.Minute, 8*time.Minute + 59*time.Second} {
+		e.clk.Set(start.Add(at))
+		if s, _ := e.m.Route(e.ctx, sms("100"), "u"); s.ID != first.ID {
+			t.Fatalf("at +%v a new session opened", at)
+		}
+	}
+	// Exactly 5 minutes after the last message the session is over.
+	e.clk.Set(start.Add(13*time.Minute + 59*time.Second))
+	s, _ := e.m.Route(e.ctx, sms("100"), "u")
+	if s.ID == first.ID {
+		t.Fatal("idle session kept the message")
+	}
+	got, _ := e.m.Session(e.ctx, first.ID)
+	if got.CloseReason != lifecycle.CloseIdleTimeout || !got.ClosedAt.Equal(start.Add(13*time.Minute+59*time.Second)) || got.Messages != 3 {
+		t.Fatalf("idle session %+v", got)
+	}
+	// A sweep closes idle sessions nobody wrote to again.
+	e.clk.Add(time.Hour)
+	exp, _ := e.m.ExpireDue(e.ctx)
+	if exp.SessionsClosed != 1 {
+		t.Errorf("sweep closed %d sessions", exp.SessionsClosed)
+	}
+	if got, _ := e.st.Session(e.ctx, s.ID); got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout {
+		t.Errorf("swept session %+v", got)
+	}
+}
+
+func TestCloseSessionAndErrors(t *testing.T) {
+	e := newEnv(t)
+	e.live("b", "100")
+	s, _ := e.m.Route(e.ctx, sms("100"), "u")
+	e.clk.Add(time.Minute)
+	closed, err := e.m.CloseSession(e.ctx, s.ID)
+	if err != nil || closed.CloseReason != lifecycle.CloseCompleted || !closed.ClosedAt.Equal(start.Add(time.Minute)) {
+		t.Fatalf("CloseSession = %+v, %v", closed, err)
+	}
+	if next, _ := e.m.Route(e.ctx, sms("100"), "u"); next.ID == s.ID {
+		t.Fatal("a closed session took a message")
+	}
+	if _, err := e.m.CloseSession(e.ctx, 4242); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("missing session: %v", err)
+	}
+	if _, err := e.m.Session(e.ctx, 4242); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("missing session: %v", err)
+	}
+	_, err = e.m.Route(e.ctx, sms("999"), "u")
+	var nb *lifecycle.NoBotError
+	if !errors.Is(err, lifecycle.ErrNoBot) || !errors.As(err, &nb) || nb.Sender != sms("999") {
+		t.Errorf("R10: no bot: %v", err)
+	}
+	if _, err := e.m.Route(e.ctx, lifecycle.Sender{}, "u"); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Errorf("empty sender: %v", err)
+	}
+	if _, err := e.m.Route(e.ctx, sms("100"), ""); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Errorf("empty end user: %v", err)
+	}
+}
+
+// A bot activated again does not get the sessions of its earlier life back.
+func TestReactivationStartsFresh(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("b", "100")
+	s, _ := e.m.Route(e.ctx, sms("100"), "u")
+	if _, err := e.m.Deactivate(e.ctx, manager, b.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(time.Minute)
+	e.activate(b.ID, lifecycle.Decision{})
+	next, _ := e.m.Route(e.ctx, sms("100"), "u")
+	if next.ID == s.ID || next.Activation != 2 {
+		t.Fatalf("the old session came back: %+v", next)
+	}
+	old, _ := e.m.Session(e.ctx, s.ID)
+	if old.CloseReason != lifecycle.CloseDeactivated || !old.ClosedAt.Equal(start) {
+		t.Fatalf("old session %+v", old)
+	}
+}
+
+func TestAnalytics(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.live("v1", "100", "200")
+	for _, u := range []string{"a", "b", "c"} {
+		e.must(e.m.Route(e.ctx, sms("100"), u))
+	}
+	s, _ := e.m.Route(e.ctx, sms("200"), "d")
+	e.must(e.m.Route(e.ctx, sms("100"), "a")) // second message
+	e.must(e.m.CloseSession(e.ctx, s.ID))
+	v2 := e.draft("v2", "100")
+	e.activate(v2.ID, lifecycle.Grace(10*time.Minute))
+	e.must(e.m.Route(e.ctx, sms("100"), "x"))
+	e.clk.Add(10 * time.Minute) // v1's drain ends; nothing swept
+
+	if _, err := e.m.Analytics(e.ctx, admin); !errors.Is(err, lifecycle.ErrForbidden) {
+		t.Fatalf("P1: Admin has no analytics permission: %v", err)
+	}
+	got, err := e.m.Analytics(e.ctx, analyzer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := lifecycle.Analytics{
+		ByBot: []lifecycle.SessionStats{
+			{Bot: v1.ID, Opened: 4, Open: 0, Messages: 5, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseCompleted: 1, lifecycle.CloseGraceExpired: 3}},
+			{Bot: v2.ID, Opened: 1, Open: 1, Messages: 1, Closed: map[lifecycle.CloseReason]uint64{}},
+		},
+		BySender: []lifecycle.SessionStats{
+			{Sender: sms("100"), Opened: 4, Open: 1, Messages: 5, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseGraceExpired: 3}},
+			{Sender: sms("200"), Opened: 1, Open: 0, Messages: 1, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseCompleted: 1}},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("analytics (-want +got):\n%s", diff)
+	}
+	// After a sweep the records agree with what was already reported.
+	if _, err := e.m.ExpireDue(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := e.m.Analytics(e.ctx, analyzer)
+	if diff := cmp.Diff(want, again); diff != "" {
+		t.Errorf("analytics after the sweep (-want +got):\n%s", diff)
+	}
+}

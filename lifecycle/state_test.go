@@ -1,0 +1,78 @@
+package lifecycle_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/google/go-cmp/cmp"
+)
+
+// S1: every (state, event) pair against the transitions rules.md lists, and
+// nothing else.
+func TestS1TransitionTable(t *testing.T) {
+	type key struct {
+		from lifecycle.State
+		e    lifecycle.Event
+	}
+	allowed := map[key]lifecycle.State{
+		{lifecycle.Draft, lifecycle.EventActivate}:       lifecycle.Active,      // Draft -> Active
+		{lifecycle.Inactive, lifecycle.EventActivate}:    lifecycle.Active,      // Inactive -> Active
+		{lifecycle.Active, lifecycle.EventDeactivate}:    lifecycle.Inactive,    // no grace
+		{lifecycle.Active, lifecycle.EventDrain}:         lifecycle.Deactivated, // grace, or replaced with grace
+		{lifecycle.Deactivated, lifecycle.EventEndDrain}: lifecycle.Inactive,    // grace ends, or cascade
+		{lifecycle.Draft, lifecycle.EventDelete}:         lifecycle.Deleted,     // Draft -> deleted
+	}
+	states := []lifecycle.State{lifecycle.Draft, lifecycle.Active, lifecycle.Deactivated, lifecycle.Inactive, lifecycle.Deleted}
+	events := []lifecycle.Event{lifecycle.EventActivate, lifecycle.EventDeactivate, lifecycle.EventDrain, lifecycle.EventEndDrain, lifecycle.EventDelete}
+	for _, s := range states {
+		for _, e := range events {
+			t.Run(fmt.Sprintf("S1/%v/%s", s, e), func(t *testing.T) {
+				to, ok := lifecycle.Next(s, e)
+				want, wantOK := allowed[key{s, e}]
+				if ok != wantOK || to != want {
+					t.Errorf("Next(%v, %s) = %v, %v; want %v, %v", s, e, to, ok, want, wantOK)
+				}
+			})
+		}
+	}
+}
+
+// S2: the diagram is drawn from the one table.
+func TestS2Diagram(t *testing.T) {
+	want := `stateDiagram-v2
+    [*] --> Draft
+    Active --> Inactive: deactivate
+    Active --> Deactivated: drain
+    Deactivated --> Inactive: end_drain
+    Draft --> Active: activate
+    Draft --> Deleted: delete
+    Inactive --> Active: activate
+`
+	if diff := cmp.Diff(want, lifecycle.Diagram()); diff != "" {
+		t.Errorf("Diagram() (-want +got):\n%s", diff)
+	}
+	if got := lifecycle.Events(lifecycle.Active); !cmp.Equal(got, []lifecycle.Event{lifecycle.EventDeactivate, lifecycle.EventDrain}) {
+		t.Errorf("Events(Active) = %v", got)
+	}
+}
+
+func TestStateText(t *testing.T) {
+	for _, s := range []lifecycle.State{lifecycle.Draft, lifecycle.Active, lifecycle.Deactivated, lifecycle.Inactive, lifecycle.Deleted} {
+		b, err := s.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back lifecycle.State
+		if err := back.UnmarshalText(b); err != nil || back != s {
+			t.Errorf("%v round trip: %v, %v", s, back, err)
+		}
+	}
+	var s lifecycle.State
+	if err := s.UnmarshalText([]byte("live")); err == nil {
+		t.Error("unknown state accepted")
+	}
+	if !lifecycle.Deactivated.Live() || lifecycle.Inactive.Live() {
+		t.Error("R3: Live")
+	}
+}
