@@ -1,0 +1,241 @@
+// Command redeploy tells the redeploy story of the product documentation as a
+// timeline on a mock clock: a live bot v1 with open conversations, a copy v2
+// edited and activated with a grace period, conversations routed to the old
+// and the new bot, and the grace period running out.
+//
+//	go run ./examples/redeploy
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store"
+	"github.com/botlife/botlife/validate"
+)
+
+func main() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "redeploy:", err)
+		os.Exit(1)
+	}
+}
+
+// story holds the cast and prints the narration.
+type story struct {
+	w   io.Writer
+	ctx context.Context
+	clk *clock.Mock
+	m   *lifecycle.Manager
+	st  *store.Memory
+}
+
+func (s *story) say(format string, args ...any) {
+	fmt.Fprintf(s.w, "%s  %s\n", s.clk.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func (s *story) chat(line lifecycle.Sender, user string, names map[lifecycle.BotID]string) error {
+	sess, err := s.m.Route(s.ctx, line, user)
+	if err != nil {
+		return err
+	}
+	kind := "continues"
+	if sess.Messages == 1 {
+		kind = "opens"
+	}
+	s.say("%-6s writes -> session %d on %s (%s)", user, sess.ID, names[sess.Bot], kind)
+	return nil
+}
+
+func greeting(text string) validate.Definition {
+	return validate.Definition{
+		Channel: "whatsapp", EntryDialog: "welcome", FallbackDialog: "agent",
+		Dialogs: []validate.Dialog{
+			{ID: "welcome", Name: "Welcome", Elements: []validate.Element{
+				{Type: validate.Buttons, Text: text, Options: []string{"Menu", "Order", "Agent"}},
+				{Type: validate.GoTo, Target: "agent"},
+			}},
+			{ID: "agent", Name: "Agent", Elements: []validate.Element{{Type: validate.Transfer, Queue: "pizza"}}},
+		},
+	}
+}
+
+func run(w io.Writer) error {
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	st := store.NewMemory()
+	n := 0
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk, NewID: func() lifecycle.BotID {
+		n++
+		return lifecycle.BotID(fmt.Sprintf("bot-%d", n))
+	}})
+	if err != nil {
+		return err
+	}
+	s := &story{w: w, ctx: context.Background(), clk: clk, m: m, st: st}
+	ada, dan, mia := lifecycle.User("ada"), lifecycle.User("dan"), lifecycle.User("mia")
+
+	fmt.Fprintln(w, "== Setup: ada is Admin, dan a Designer, mia a Manager")
+	if _, err := m.GrantRole(s.ctx, lifecycle.System("first Admin"), "ada", roles.Admin); err != nil {
+		return err
+	}
+	for _, g := range []struct {
+		user string
+		role roles.Role
+	}{{"dan", roles.Designer}, {"mia", roles.Manager}} {
+		if _, err := m.GrantRole(s.ctx, ada, g.user, g.role); err != nil {
+			return err
+		}
+	}
+	line, err := lifecycle.NewSender("whatsapp", "+1 555 0100")
+	if err != nil {
+		return err
+	}
+	v1, err := m.Create(s.ctx, dan, lifecycle.Create{Name: "Pizza bot", Channel: "whatsapp", Senders: []lifecycle.Sender{line}, Definition: greeting("Welcome to Pizza Planet!")})
+	if err != nil {
+		return err
+	}
+	if _, err := m.Activate(s.ctx, mia, v1.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+		return err
+	}
+	names := map[lifecycle.BotID]string{v1.ID: "v1"}
+	s.say("v1 %q is Active on %s", v1.Name, line)
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if err := s.chat(line, u, names); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(w, "\n== Steps 1-2: dan duplicates v1 and edits the copy (live bots are never edited)")
+	clk.Add(10 * time.Minute)
+	v2, err := m.Duplicate(s.ctx, dan, v1.ID, "Pizza bot v2")
+	if err != nil {
+		return err
+	}
+	names[v2.ID] = "v2"
+	def := greeting("Welcome to Pizza Planet! Try our new vegan menu.")
+	if _, err := m.Update(s.ctx, dan, lifecycle.Update{Bot: v2.ID, Definition: &def}); err != nil {
+		return err
+	}
+	s.say("v2 %q is a %v copy with a new greeting", v2.Name, v2.State)
+	if _, err := m.Update(s.ctx, dan, lifecycle.Update{Bot: v1.ID, Definition: &def}); err != nil {
+		s.say("editing v1 instead is refused: %v", err)
+	}
+
+	fmt.Fprintln(w, "\n== Steps 3-4: mia activates v2; both use the same sender, so the system asks")
+	if _, err := m.Activate(s.ctx, mia, v2.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+		s.say("refused: %v", err)
+	} else {
+		return fmt.Errorf("activation without a decision went through")
+	}
+
+	fmt.Fprintln(w, "\n== Step 5: mia gives v1 a 15 minute grace period")
+	plan, err := m.Activate(s.ctx, mia, v2.ID, lifecycle.Grace(15*time.Minute), lifecycle.Ack{})
+	if err != nil {
+		return err
+	}
+	for _, c := range plan.Changes {
+		s.say("%s: %v -> %v", names[c.Bot], c.From, c.To)
+	}
+	deadline, _ := s.botState(v1.ID)
+	s.say("v1 drains until %s", deadline.Format("15:04:05"))
+
+	clk.Add(5 * time.Minute)
+	if err := s.chat(line, "alice", names); err != nil { // open session: stays on v1
+		return err
+	}
+	if err := s.chat(line, "bob", names); err != nil { // open session: stays on v1
+		return err
+	}
+	if err := s.chat(line, "dave", names); err != nil { // new end user: v2
+		return err
+	}
+
+	fmt.Fprintln(w, "\n== Step 6: the grace period ends")
+	clk.Set(deadline)
+	if _, st := s.botState(v1.ID); st != lifecycle.Inactive {
+		return fmt.Errorf("v1 still %v at its deadline", st)
+	}
+	s.say("at the deadline v1 reads Inactive, before any sweep")
+	if err := s.chat(line, "alice", names); err != nil { // old session is over: new one on v2
+		return err
+	}
+	clk.Add(time.Minute)
+	exp, err := m.ExpireDue(s.ctx)
+	if err != nil {
+		return err
+	}
+	s.say("ExpireDue: %d drain(s) ended, %d session(s) closed", len(exp.DrainsEnded), exp.SessionsClosed)
+
+	fmt.Fprintln(w, "\n== Final states")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "bot\tname\tstate\tend reason")
+	for _, id := range []lifecycle.BotID{v1.ID, v2.ID} {
+		b, err := m.Get(s.ctx, mia, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", names[id], b.Name, b.State, b.EndReason)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\n== Sessions")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "id\tend user\tbot\tmessages\tclosed\treason")
+	for id := lifecycle.SessionID(1); ; id++ {
+		sess, err := m.Session(s.ctx, id)
+		if err != nil {
+			break
+		}
+		closed := "open"
+		if !sess.Open() {
+			closed = sess.ClosedAt.Format("15:04:05")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", sess.ID, sess.EndUser, names[sess.Bot], sess.Messages, closed, sess.CloseReason)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\n== Audit log (read by ada, the Admin)")
+	log, err := m.AuditLog(s.ctx, ada, 0, 100)
+	if err != nil {
+		return err
+	}
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "seq\ttime\tactor\troles\taction\tchanges\tgrace until")
+	for _, e := range log {
+		var changes []string
+		for _, t := range e.Transitions {
+			from := t.From.String()
+			if t.From == 0 {
+				from = "new"
+			}
+			changes = append(changes, fmt.Sprintf("%s %s->%v", names[t.Bot], from, t.To))
+		}
+		if e.User != "" {
+			changes = append(changes, fmt.Sprintf("%s %v", e.User, e.Role))
+		}
+		grace := ""
+		if !e.GraceDeadline.IsZero() {
+			grace = e.GraceDeadline.Format("15:04:05")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%s\n", e.Seq, e.Time.Format("15:04:05"), e.Actor, e.Roles, e.Action, strings.Join(changes, ", "), grace)
+	}
+	return tw.Flush()
+}
+
+// botState returns a bot's grace deadline and state as seen now.
+func (s *story) botState(id lifecycle.BotID) (time.Time, lifecycle.State) {
+	b, err := s.st.Bot(s.ctx, id)
+	if err != nil {
+		return time.Time{}, 0
+	}
+	return b.GraceDeadline, b.StateAt(s.clk.Now())
+}

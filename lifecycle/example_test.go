@@ -1,0 +1,77 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store"
+)
+
+func ExampleManager_Activate() {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
+	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clk})
+	_, _ = m.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager)
+	mia := lifecycle.User("mia")
+
+	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	v1, _ := m.Create(ctx, mia, lifecycle.Create{Name: "v1", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	v2, _ := m.Create(ctx, mia, lifecycle.Create{Name: "v2", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	_, _ = m.Activate(ctx, mia, v1.ID, lifecycle.Decision{}, lifecycle.Ack{})
+
+	// The sender is taken: activation needs a decision about v1.
+	_, err := m.Activate(ctx, mia, v2.ID, lifecycle.Decision{}, lifecycle.Ack{})
+	fmt.Println(errors.Is(err, lifecycle.ErrSenderOccupied))
+
+	// Let v1's open conversations finish within 15 minutes.
+	plan, _ := m.Activate(ctx, mia, v2.ID, lifecycle.Grace(15*time.Minute), lifecycle.Ack{})
+	for _, c := range plan.Changes {
+		fmt.Printf("%s: %v -> %v\n", c.After.Name, c.From, c.To)
+	}
+	// Output:
+	// true
+	// v1: Active -> Deactivated
+	// v2: Draft -> Active
+}
+
+func ExampleDecide() {
+	// Decide is pure: the same snapshot, command and time give the same plan.
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	draft := lifecycle.Bot{ID: "b1", Name: "b1", Channel: "sms", State: lifecycle.Draft, Revision: 3,
+		Senders: []lifecycle.Sender{{Channel: "sms", Address: "100"}}}
+	_, err := lifecycle.Decide(lifecycle.Snapshot{Actor: lifecycle.User("dan"), ActorRoles: roles.MustSet(roles.Designer), Bots: []lifecycle.Bot{draft}},
+		lifecycle.Deactivate{Bot: "b1"}, now)
+	fmt.Println(err)
+	plan, _ := lifecycle.Decide(lifecycle.Snapshot{Actor: lifecycle.User("dan"), ActorRoles: roles.MustSet(roles.Designer), Bots: []lifecycle.Bot{draft}},
+		lifecycle.Delete{Bot: "b1"}, now)
+	fmt.Printf("%s: %v -> %v, expecting revision %d\n", plan.Changes[0].Bot, plan.Changes[0].From, plan.Changes[0].To, plan.Changes[0].Revision)
+	// Output:
+	// dan (Designer) lacks permission "Activate and deactivate chatbots"; ask an Admin for a role that grants it
+	// b1: Draft -> Deleted, expecting revision 3
+}
+
+func ExampleManager_Route() {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clk})
+	sys := lifecycle.System("setup")
+	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+
+	_, err := m.Route(ctx, line, "+15557654321")
+	fmt.Println(err)
+
+	b, _ := m.Create(ctx, sys, lifecycle.Create{Name: "bot", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	_, _ = m.Activate(ctx, sys, b.ID, lifecycle.Decision{}, lifecycle.Ack{})
+	s, _ := m.Route(ctx, line, "+15557654321")
+	s, _ = m.Route(ctx, line, "+15557654321")
+	fmt.Println(s.ID, s.Messages)
+	// Output:
+	// no bot is Active on sms:+15550100; activate one to answer its messages
+	// 1 2
+}
