@@ -23,8 +23,11 @@ const (
 
 var stateNames = [...]string{"", "Draft", "Active", "Deactivated", "Inactive", "Deleted"}
 
-// String returns the state's name ("Deactivated").
+// String returns the state's name ("Deactivated"); the zero State is "none".
 func (s State) String() string {
+	if s == 0 {
+		return "none"
+	}
 	if s >= Draft && s <= Deleted {
 		return stateNames[s]
 	}
@@ -35,16 +38,25 @@ func (s State) String() string {
 // Deactivated (R3).
 func (s State) Live() bool { return s == Active || s == Deactivated }
 
-// MarshalText encodes the state as its lower-case name.
+// MarshalText encodes the state as its lower-case name, and the zero State
+// (the "from" of a bot being created) as "".
 func (s State) MarshalText() ([]byte, error) {
-	if s < Draft || s > Deleted {
+	if s == 0 {
+		return []byte{}, nil
+	}
+	if s > Deleted {
 		return nil, fmt.Errorf("lifecycle: invalid state %d", uint8(s))
 	}
 	return []byte(strings.ToLower(stateNames[s])), nil
 }
 
-// UnmarshalText decodes a state name, case-insensitively.
+// UnmarshalText decodes a state name, case-insensitively; "" is the zero
+// State.
 func (s *State) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = 0
+		return nil
+	}
 	for v := Draft; v <= Deleted; v++ {
 		if strings.EqualFold(string(b), stateNames[v]) {
 			*s = v

@@ -1,7 +1,9 @@
 package lifecycle_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -74,5 +76,29 @@ func TestStateText(t *testing.T) {
 	}
 	if !lifecycle.Deactivated.Live() || lifecycle.Inactive.Live() {
 		t.Error("R3: Live")
+	}
+}
+
+// Plans and audit entries travel as JSON (an HTTP API, a log); a created
+// bot's "from" state is the zero State.
+func TestPlanAndAuditJSONRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("b", "100")
+	p, err := e.m.Activate(e.ctx, manager, b.ID, lifecycle.Decision{}, lifecycle.Ack{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []any{p, e.audit()} {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("marshal %T: %v", v, err)
+		}
+		back := reflect.New(reflect.TypeOf(v))
+		if err := json.Unmarshal(raw, back.Interface()); err != nil {
+			t.Fatalf("unmarshal %T: %v", v, err)
+		}
+		if diff := cmp.Diff(v, back.Elem().Interface()); diff != "" {
+			t.Errorf("%T JSON round trip (-want +got):\n%s", v, diff)
+		}
 	}
 }
