@@ -8,3 +8,5 @@ require (
 )
 
 require github.com/benbjohnson/clock v1.3.5
+
+require pgregory.net/rapid v1.3.0

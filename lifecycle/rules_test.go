@@ -792,3 +792,23 @@ func TestRedeployScenario(t *testing.T) {
 		t.Fatalf("step 6: old session %+v", s)
 	}
 }
+
+// Rollback picks the most recent predecessor, not any.
+func TestRollbackPicksMostRecent(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.live("v1", "100")
+	e.clk.Add(time.Minute)
+	v2 := e.live("v2", "100") // v1 leaves Active at +1m
+	e.clk.Add(time.Minute)
+	v3 := e.live("v3", "100") // v2 leaves Active at +2m
+	plan, err := e.m.Plan(e.ctx, manager, lifecycle.Rollback{Bot: v3.ID, Decision: lifecycle.Immediate()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := plan.Bot(v2.ID); got.State != lifecycle.Active {
+		t.Fatalf("rollback from v3 activates %v, want v2 (v1 is older)", plan.Changed())
+	}
+	if _, touched := plan.Bot(v1.ID); touched {
+		t.Errorf("rollback touched v1: %v", plan.Changed())
+	}
+}

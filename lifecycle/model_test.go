@@ -1,0 +1,556 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store"
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+)
+
+// The model-based test runs random sequences of operations by random actors
+// against the Manager and against a tiny reference model written straight
+// from rules.md, and after every step checks R1, R2, R3 and R12, that a
+// refused operation changed nothing, that audit sequence numbers strictly
+// increase, and that every bot's state equals the model's.
+//
+// The default run is short. A long campaign:
+//
+//	go test ./lifecycle -run TestModel -rapid.checks=2000 -rapid.steps=300 -v
+
+var modelOps atomic.Int64
+
+type mBot struct {
+	state         lifecycle.State
+	senders       map[string]bool
+	deadline      time.Time // while Deactivated
+	everActive    bool
+	deactivatedAt time.Time // when it last left Active
+	warns         bool      // its definition has a warning
+}
+
+type model struct {
+	bots  map[lifecycle.BotID]*mBot
+	roles map[string]roles.Set
+}
+
+// settle applies R9: drains past their deadline are Inactive.
+func (md *model) settle(now time.Time) {
+	for _, b := range md.bots {
+		if b.state == lifecycle.Deactivated && !now.Before(b.deadline) {
+			b.state = lifecycle.Inactive
+		}
+	}
+}
+
+func shares(a, b *mBot) bool {
+	for s := range a.senders {
+		if b.senders[s] {
+			return true
+		}
+	}
+	return false
+}
+
+func (md *model) can(actor string, p roles.Permission) bool {
+	return roles.Default().Can(md.roles[actor], p)
+}
+
+func (md *model) others(id lifecycle.BotID, state lifecycle.State) []*mBot {
+	me := md.bots[id]
+	var out []*mBot
+	for oid, o := range md.bots {
+		if oid != id && o.state == state && shares(me, o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+type modelRun struct {
+	t     *rapid.T
+	ctx   context.Context
+	clk   *clock.Mock
+	st    *store.Memory
+	m     *lifecycle.Manager
+	md    *model
+	ids   []lifecycle.BotID // every id ever created, deleted ones too
+	users []string
+	seq   uint64
+}
+
+var modelSenders = []string{"1001", "1002", "1003"}
+
+func newModelRun(t *rapid.T) *modelRun {
+	r := &modelRun{t: t, ctx: context.Background(), clk: clock.NewMock(), st: store.NewMemory(),
+		md: &model{bots: map[lifecycle.BotID]*mBot{}, roles: map[string]roles.Set{}}}
+	r.clk.Set(start)
+	n := 0
+	m, err := lifecycle.New(lifecycle.Config{Store: r.st, Clock: r.clk, NewID: func() lifecycle.BotID {
+		n++
+		return lifecycle.BotID(fmt.Sprintf("b%03d", n))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.m = m
+	r.users = []string{"ada", "mia", "dan", "sue", "eve"}
+	for user, role := range map[string]roles.Role{"ada": roles.Admin, "mia": roles.Manager, "dan": roles.Designer, "sue": roles.Supervisor} {
+		if _, err := m.GrantRole(r.ctx, lifecycle.System("setup"), user, role); err != nil {
+			t.Fatal(err)
+		}
+		r.md.roles[user] = roles.MustSet(role)
+	}
+	r.seq = uint64(len(r.md.roles))
+	return r
+}
+
+// actor returns usually the user whose role the operation needs, so that
+// sequences go deep, and now and then anyone, so that refusals are tried.
+func (r *modelRun) actor(likely string) lifecycle.Actor {
+	if rapid.IntRange(0, 3).Draw(r.t, "any actor") == 0 {
+		return lifecycle.User(rapid.SampledFrom(r.users).Draw(r.t, "actor"))
+	}
+	return lifecycle.User(likely)
+}
+
+func (r *modelRun) botID() lifecycle.BotID {
+	if len(r.ids) == 0 || rapid.IntRange(0, 20).Draw(r.t, "missing") == 0 {
+		return "nope"
+	}
+	return rapid.SampledFrom(r.ids).Draw(r.t, "bot")
+}
+
+func (r *modelRun) senders() []lifecycle.Sender {
+	min := 1
+	if rapid.IntRange(0, 9).Draw(r.t, "no senders") == 0 {
+		min = 0
+	}
+	picked := rapid.SliceOfNDistinct(rapid.SampledFrom(modelSenders), min, 2, func(s string) string { return s }).Draw(r.t, "senders")
+	out := make([]lifecycle.Sender, len(picked))
+	for i, a := range picked {
+		out[i] = sms(a)
+	}
+	return out
+}
+
+func senderSet(ss []lifecycle.Sender) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range ss {
+		out[s.Address] = true
+	}
+	return out
+}
+
+// step runs op; want says whether the model allows it. A refused operation
+// must leave the store as it was (the audit log may gain one denial entry);
+// an allowed one must succeed.
+func (r *modelRun) step(name string, want bool, op func() error) bool {
+	modelOps.Add(1)
+	before := r.dumpNoAudit()
+	err := op()
+	if want && err != nil {
+		r.t.Fatalf("%s: the model allows it, the Manager refused: %v", name, err)
+	}
+	if !want && err == nil {
+		r.t.Fatalf("%s: the model refuses it, the Manager did it", name)
+	}
+	if err != nil {
+		if diff := cmp.Diff(before, r.dumpNoAudit()); diff != "" {
+			r.t.Fatalf("%s: refused (%v) but the store changed:\n%s", name, err, diff)
+		}
+	}
+	return err == nil
+}
+
+func (r *modelRun) dumpNoAudit() dump {
+	bots, _ := r.st.Bots(r.ctx, "", 1<<20)
+	rs, _ := r.st.RoleAssignments(r.ctx)
+	ss, _ := r.st.SessionStats(r.ctx)
+	return dump{Bots: bots, Roles: rs, Sessions: ss}
+}
+
+func (r *modelRun) create(t *rapid.T) {
+	a, ss := r.actor("dan"), r.senders()
+	warn := rapid.Bool().Draw(t, "warn")
+	def := cleanDef()
+	if warn {
+		def = warnDef()
+	}
+	var b lifecycle.Bot
+	if r.step("create", r.md.can(a.ID, roles.EditChatbots), func() (err error) {
+		b, err = r.m.Create(r.ctx, a, lifecycle.Create{Name: "bot", Channel: "sms", Senders: ss, Definition: def})
+		return err
+	}) {
+		r.ids = append(r.ids, b.ID)
+		r.md.bots[b.ID] = &mBot{state: lifecycle.Draft, senders: senderSet(ss), warns: warn}
+	}
+}
+
+func (r *modelRun) copyBot(t *rapid.T) {
+	a, id := r.actor("dan"), r.botID()
+	viaExport := rapid.Bool().Draw(t, "export")
+	src, exists := r.md.bots[id]
+	var b lifecycle.Bot
+	if r.step("duplicate", r.md.can(a.ID, roles.EditChatbots) && exists, func() error {
+		if !viaExport {
+			var err error
+			b, err = r.m.Duplicate(r.ctx, a, id, "")
+			return err
+		}
+		doc, err := r.m.Export(r.ctx, a, id)
+		if err != nil {
+			return err
+		}
+		b, err = r.m.Import(r.ctx, a, doc)
+		return err
+	}) {
+		r.ids = append(r.ids, b.ID)
+		r.md.bots[b.ID] = &mBot{state: lifecycle.Draft, senders: src.senders, warns: src.warns}
+	}
+}
+
+func (r *modelRun) update(t *rapid.T) {
+	a, id, ss := r.actor("dan"), r.botID(), r.senders()
+	b, exists := r.md.bots[id]
+	ok := r.md.can(a.ID, roles.EditChatbots) && exists && (b.state == lifecycle.Draft || b.state == lifecycle.Inactive)
+	if r.step("update", ok, func() error {
+		_, err := r.m.Update(r.ctx, a, lifecycle.Update{Bot: id, Senders: &ss})
+		return err
+	}) {
+		b.senders = senderSet(ss)
+	}
+}
+
+func (r *modelRun) delete(t *rapid.T) {
+	a, id := r.actor("dan"), r.botID()
+	b, exists := r.md.bots[id]
+	ok := r.md.can(a.ID, roles.EditChatbots) && exists && b.state == lifecycle.Draft && !b.everActive
+	if r.step("delete", ok, func() error { return r.m.Delete(r.ctx, a, id) }) {
+		delete(r.md.bots, id)
+	}
+}
+
+func (r *modelRun) decision(t *rapid.T) lifecycle.Decision {
+	switch rapid.IntRange(0, 3).Draw(t, "decision") {
+	case 0:
+		return lifecycle.Decision{}
+	case 1:
+		return lifecycle.Immediate()
+	case 2:
+		return lifecycle.Grace(time.Duration(rapid.IntRange(1, 60).Draw(t, "grace minutes")) * time.Minute)
+	}
+	return lifecycle.Grace(-time.Minute) // always refused
+}
+
+// modelActivate applies R4-R6 to the model and reports whether the
+// activation is allowed.
+func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, acked bool, now time.Time, apply bool) bool {
+	b, exists := r.md.bots[id]
+	if !exists || (b.state != lifecycle.Draft && b.state != lifecycle.Inactive) || len(b.senders) == 0 {
+		return false
+	}
+	if (b.warns && !acked) || (dec.IsGrace() && dec.GracePeriod() <= 0) {
+		return false
+	}
+	occupants := r.md.others(id, lifecycle.Active)
+	if len(occupants) > 0 && dec.IsZero() {
+		return false
+	}
+	if !apply {
+		return true
+	}
+	for _, o := range occupants {
+		o.deactivatedAt = now
+		if !dec.IsGrace() {
+			o.state = lifecycle.Inactive
+			continue
+		}
+		for _, oid := range r.idsOf(o) {
+			for _, x := range r.md.others(oid, lifecycle.Deactivated) {
+				x.state = lifecycle.Inactive
+			}
+		}
+		o.state, o.deadline = lifecycle.Deactivated, now.Add(dec.GracePeriod())
+	}
+	b.state, b.everActive = lifecycle.Active, true
+	return true
+}
+
+func (r *modelRun) idsOf(b *mBot) []lifecycle.BotID {
+	for id, x := range r.md.bots {
+		if x == b {
+			return []lifecycle.BotID{id}
+		}
+	}
+	return nil
+}
+
+func (r *modelRun) activate(t *rapid.T) {
+	a, id, dec, acked := r.actor("mia"), r.botID(), r.decision(t), rapid.Bool().Draw(t, "ack")
+	ack := lifecycle.Ack{}
+	if acked {
+		ack.Codes = []string{"fallback.missing"}
+	}
+	now := r.clk.Now()
+	ok := r.md.can(a.ID, roles.ActivateChatbots) && r.modelActivate(id, dec, acked, now, false)
+	if r.step("activate", ok, func() error {
+		_, err := r.m.Activate(r.ctx, a, id, dec, ack)
+		return err
+	}) {
+		r.modelActivate(id, dec, acked, now, true)
+	}
+}
+
+func (r *modelRun) deactivate(t *rapid.T) {
+	a, id := r.actor("mia"), r.botID()
+	grace := time.Duration(rapid.IntRange(-1, 30).Draw(t, "grace minutes")) * time.Minute
+	b, exists := r.md.bots[id]
+	ok := r.md.can(a.ID, roles.ActivateChatbots) && exists && b.state == lifecycle.Active && grace >= 0
+	if r.step("deactivate", ok, func() error {
+		_, err := r.m.Deactivate(r.ctx, a, id, grace)
+		return err
+	}) {
+		now := r.clk.Now()
+		for _, st := range []lifecycle.State{lifecycle.Active, lifecycle.Deactivated} {
+			for _, x := range r.md.others(id, st) {
+				x.state = lifecycle.Inactive
+			}
+		}
+		b.deactivatedAt = now
+		if grace == 0 {
+			b.state = lifecycle.Inactive
+		} else {
+			b.state, b.deadline = lifecycle.Deactivated, now.Add(grace)
+		}
+	}
+}
+
+func (r *modelRun) endGrace(t *rapid.T) {
+	a, id := r.actor("mia"), r.botID()
+	b, exists := r.md.bots[id]
+	ok := r.md.can(a.ID, roles.ActivateChatbots) && exists && b.state == lifecycle.Deactivated
+	if r.step("end grace", ok, func() error { _, err := r.m.EndGrace(r.ctx, a, id); return err }) {
+		b.state = lifecycle.Inactive
+	}
+}
+
+func (r *modelRun) rollback(t *rapid.T) {
+	a, id, dec := r.actor("mia"), r.botID(), r.decision(t)
+	cur, exists := r.md.bots[id]
+	var target lifecycle.BotID
+	if exists && cur.state == lifecycle.Active {
+		var best *mBot
+		for oid, o := range r.md.bots {
+			if oid == id || !o.everActive || !shares(cur, o) || (o.state != lifecycle.Inactive && o.state != lifecycle.Deactivated) {
+				continue
+			}
+			if best == nil || o.deactivatedAt.After(best.deactivatedAt) || (o.deactivatedAt.Equal(best.deactivatedAt) && oid < target) {
+				best, target = o, oid
+			}
+		}
+	}
+	now := r.clk.Now()
+	ok := r.md.can(a.ID, roles.ActivateChatbots) && target != "" && r.modelActivate(target, dec, true, now, false)
+	if r.step("rollback", ok, func() error {
+		_, err := r.m.Rollback(r.ctx, a, id, dec, lifecycle.Ack{Codes: []string{"fallback.missing"}})
+		return err
+	}) {
+		r.modelActivate(target, dec, true, now, true)
+	}
+}
+
+func (r *modelRun) grant(t *rapid.T) {
+	a := r.actor("ada")
+	user := rapid.SampledFrom(r.users).Draw(t, "user")
+	role := rapid.SampledFrom(roles.AllRoles[:]).Draw(t, "role")
+	revoke := rapid.Bool().Draw(t, "revoke")
+	cur := r.md.roles[user]
+	admins := 0
+	for _, rs := range r.md.roles {
+		if rs.IsAdmin() {
+			admins++
+		}
+	}
+	var ok bool
+	var next roles.Set
+	if revoke {
+		ok = cur.Has(role) && !(role == roles.Admin && admins <= 1)
+		next = roles.MustSet(without(cur.Roles(), role)...)
+	} else {
+		ok = !cur.Has(role)
+		rs := cur.Roles()
+		if role.IsChatbotRole() {
+			rs = without(rs, cur.ChatbotRole())
+		}
+		next = roles.MustSet(append(rs, role)...)
+	}
+	ok = ok && r.md.can(a.ID, roles.ManageRoles)
+	if r.step("role change", ok, func() error {
+		var err error
+		if revoke {
+			_, err = r.m.RevokeRole(r.ctx, a, user, role)
+		} else {
+			_, err = r.m.GrantRole(r.ctx, a, user, role)
+		}
+		return err
+	}) {
+		r.md.roles[user] = next
+	}
+}
+
+func without(rs []roles.Role, drop roles.Role) []roles.Role {
+	var out []roles.Role
+	for _, r := range rs {
+		if r != drop {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (r *modelRun) route(t *rapid.T) {
+	modelOps.Add(1)
+	addr := rapid.SampledFrom(modelSenders).Draw(t, "sender")
+	user := rapid.SampledFrom([]string{"u1", "u2", "u3"}).Draw(t, "end user")
+	s, err := r.m.Route(r.ctx, sms(addr), user)
+	var active lifecycle.BotID
+	for id, b := range r.md.bots {
+		if b.state == lifecycle.Active && b.senders[addr] {
+			active = id
+		}
+	}
+	switch {
+	case errors.Is(err, lifecycle.ErrNoBot):
+		if active != "" {
+			t.Fatalf("R10: no bot on %s, but the model has %s Active", addr, active)
+		}
+	case err != nil:
+		t.Fatal(err)
+	case s.Messages == 1 && s.Bot != active:
+		t.Fatalf("R10: a new session on %s went to %s, the model's Active bot is %q", addr, s.Bot, active)
+	default:
+		b := r.md.bots[s.Bot]
+		if b == nil || !b.senders[addr] || (b.state != lifecycle.Active && b.state != lifecycle.Deactivated) {
+			t.Fatalf("R10: an existing session on %s went to %s, which does not serve it", addr, s.Bot)
+		}
+	}
+}
+
+func (r *modelRun) closeSession(t *rapid.T) {
+	modelOps.Add(1)
+	id := lifecycle.SessionID(rapid.IntRange(1, 30).Draw(t, "session"))
+	if _, err := r.m.CloseSession(r.ctx, id); err != nil && !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Fatal(err)
+	}
+}
+
+func (r *modelRun) advance(t *rapid.T) {
+	r.clk.Add(time.Duration(rapid.IntRange(1, 40).Draw(t, "minutes")) * time.Minute)
+	r.md.settle(r.clk.Now())
+}
+
+func (r *modelRun) expire(t *rapid.T) {
+	modelOps.Add(1)
+	if _, err := r.m.ExpireDue(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// check runs after every step.
+func (r *modelRun) check(t *rapid.T) {
+	now := r.clk.Now()
+	r.md.settle(now)
+	stored, err := r.st.Bots(r.ctx, "", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(r.md.bots) {
+		t.Fatalf("R12: store has %d bots, the model %d", len(stored), len(r.md.bots))
+	}
+	active, draining := map[lifecycle.Sender]int{}, map[lifecycle.Sender]int{}
+	for _, b := range stored {
+		mb, ok := r.md.bots[b.ID]
+		if !ok {
+			t.Fatalf("bot %s exists but not in the model", b.ID)
+		}
+		if got := b.StateAt(now); got != mb.state {
+			t.Fatalf("bot %s is %v, the model says %v", b.ID, got, mb.state)
+		}
+		for _, s := range b.Senders {
+			switch b.State { // stored states: what the store guarantees
+			case lifecycle.Active:
+				active[s]++
+			case lifecycle.Deactivated:
+				draining[s]++
+			}
+		}
+		if b.State.Live() && (b.FirstActivatedAt.IsZero()) {
+			t.Fatalf("R3/R12: live bot %s never activated", b.ID)
+		}
+	}
+	for s, n := range active {
+		if n > 1 {
+			t.Fatalf("R1: %d Active bots on %s", n, s)
+		}
+	}
+	for s, n := range draining {
+		if n > 1 {
+			t.Fatalf("R2: %d Deactivated bots on %s", n, s)
+		}
+	}
+	log, _ := r.st.AuditLog(r.ctx, r.seq, 1<<20)
+	for _, e := range log {
+		if e.Seq != r.seq+1 {
+			t.Fatalf("R16: audit seq %d after %d", e.Seq, r.seq)
+		}
+		r.seq = e.Seq
+	}
+	rs, _ := r.st.RoleAssignments(r.ctx)
+	got := map[string]roles.Set{}
+	for _, a := range rs {
+		got[a.User] = a.Roles
+	}
+	want := map[string]roles.Set{}
+	for u, s := range r.md.roles {
+		if !s.Empty() {
+			want[u] = s
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("P2: roles differ from the model (-model +store):\n%s", diff)
+	}
+}
+
+func TestModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		r := newModelRun(t)
+		actions := []struct {
+			name string
+			f    func(*rapid.T)
+		}{
+			{"create", r.create}, {"create", r.create}, {"copy", r.copyBot}, {"update", r.update}, {"delete", r.delete},
+			{"activate", r.activate}, {"activate", r.activate}, {"activate", r.activate}, {"deactivate", r.deactivate},
+			{"deactivate", r.deactivate}, {"end grace", r.endGrace}, {"rollback", r.rollback}, {"role change", r.grant},
+			{"route", r.route}, {"route", r.route}, {"close session", r.closeSession}, {"advance clock", r.advance},
+			{"expire due", r.expire},
+		}
+		// Sequences must be long for drains, cascades and rollbacks to meet.
+		steps := rapid.IntRange(50, 150).Draw(t, "steps")
+		r.check(t)
+		for i := 0; i < steps; i++ {
+			a := actions[rapid.IntRange(0, len(actions)-1).Draw(t, "action")]
+			a.f(t)
+			r.check(t)
+		}
+	})
+	t.Logf("model-based test: %d operations checked", modelOps.Load())
+}
