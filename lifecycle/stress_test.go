@@ -1,0 +1,110 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestStress runs 64 goroutines that activate, deactivate and route on
+// overlapping senders (run it with -race). Afterwards R1 and R2 hold, every
+// error was one a caller expects, and replaying the audit log from empty
+// reproduces every bot's final state exactly (R15, R16).
+func TestStress(t *testing.T) {
+	e := newEnv(t)
+	addrs := []string{"101", "102", "103", "104"}
+	var ids []lifecycle.BotID
+	for i := 0; i < 24; i++ {
+		// Each bot runs on one or two neighbouring senders: groups overlap.
+		ids = append(ids, e.draft(fmt.Sprintf("b%d", i), addrs[i%4], addrs[(i+1)%4]).ID)
+	}
+	const workers, rounds = 64, 40
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for i := 0; i < rounds; i++ {
+				id := ids[rng.IntN(len(ids))]
+				var err error
+				switch rng.IntN(4) {
+				case 0:
+					decisions := []lifecycle.Decision{{}, lifecycle.Immediate(), lifecycle.Grace(time.Duration(1+rng.IntN(30)) * time.Minute)}
+					_, err = e.m.Activate(e.ctx, manager, id, decisions[rng.IntN(3)], lifecycle.Ack{})
+				case 1:
+					_, err = e.m.Deactivate(e.ctx, manager, id, time.Duration(rng.IntN(2))*time.Minute)
+				default:
+					_, err = e.m.Route(e.ctx, sms(addrs[rng.IntN(4)]), fmt.Sprintf("user-%d", rng.IntN(50)))
+				}
+				switch {
+				case err == nil,
+					errors.Is(err, lifecycle.ErrInvalidTransition), // lost a race for the bot's state
+					errors.Is(err, lifecycle.ErrSenderOccupied),    // no decision given
+					errors.Is(err, lifecycle.ErrNoBot),             // nobody Active on the sender
+					errors.Is(err, lifecycle.ErrConflict):          // retries exhausted under contention
+				default:
+					t.Errorf("worker %d: unexpected error %v", w, err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+
+	bots := e.dump().Bots
+	active, draining := map[lifecycle.Sender][]lifecycle.BotID{}, map[lifecycle.Sender][]lifecycle.BotID{}
+	for _, b := range bots {
+		for _, s := range b.Senders {
+			switch b.State {
+			case lifecycle.Active:
+				active[s] = append(active[s], b.ID)
+			case lifecycle.Deactivated:
+				draining[s] = append(draining[s], b.ID)
+			}
+		}
+	}
+	for s, list := range active {
+		if len(list) > 1 {
+			t.Errorf("R1: %v all Active on %s", list, s)
+		}
+	}
+	for s, list := range draining {
+		if len(list) > 1 {
+			t.Errorf("R2: %v all Deactivated on %s", list, s)
+		}
+	}
+
+	// Replay: apply every audited transition in order, checking each starts
+	// where the previous one left the bot.
+	replayed := map[lifecycle.BotID]lifecycle.State{}
+	for _, entry := range e.audit() {
+		for _, tr := range entry.Transitions {
+			if replayed[tr.Bot] != tr.From {
+				t.Fatalf("R16: audit entry %d moves %s from %v, but the log left it %v", entry.Seq, tr.Bot, tr.From, replayed[tr.Bot])
+			}
+			if tr.To == lifecycle.Deleted {
+				delete(replayed, tr.Bot)
+				continue
+			}
+			replayed[tr.Bot] = tr.To
+		}
+	}
+	final := map[lifecycle.BotID]lifecycle.State{}
+	for _, b := range bots {
+		final[b.ID] = b.State
+	}
+	if diff := cmp.Diff(final, replayed); diff != "" {
+		t.Errorf("R16: replaying the audit log does not reproduce the store (-store +replay):\n%s", diff)
+	}
+	var changes int
+	for _, entry := range e.audit() {
+		changes += len(entry.Transitions)
+	}
+	t.Logf("stress: %d workers x %d operations; %d audited transitions replayed", workers, rounds, changes)
+}
