@@ -48,7 +48,10 @@ func TestEveryRoleEveryOperation(t *testing.T) {
 			_, err := e.m.Duplicate(e.ctx, a, d.ID, "")
 			return err
 		}},
-		{"Export", edit, func(e *env, a lifecycle.Actor, d, _ lifecycle.Bot) error { _, err := e.m.Export(e.ctx, a, d.ID); return err }},
+		{"Export", edit, func(e *env, a lifecycle.Actor, d, _ lifecycle.Bot) error {
+			_, err := e.m.Export(e.ctx, a, d.ID)
+			return err
+		}},
 		{"Import", edit, func(e *env, a lifecycle.Actor, _, _ lifecycle.Bot) error {
 			_, err := e.m.Import(e.ctx, a, []byte("{}"))
 			return err
@@ -61,7 +64,10 @@ func TestEveryRoleEveryOperation(t *testing.T) {
 			_, err := e.m.Deactivate(e.ctx, a, l.ID, 0)
 			return err
 		}},
-		{"EndGrace", activate, func(e *env, a lifecycle.Actor, _, l lifecycle.Bot) error { _, err := e.m.EndGrace(e.ctx, a, l.ID); return err }},
+		{"EndGrace", activate, func(e *env, a lifecycle.Actor, _, l lifecycle.Bot) error {
+			_, err := e.m.EndGrace(e.ctx, a, l.ID)
+			return err
+		}},
 		{"Rollback", activate, func(e *env, a lifecycle.Actor, _, l lifecycle.Bot) error {
 			_, err := e.m.Rollback(e.ctx, a, l.ID, lifecycle.Immediate(), lifecycle.Ack{})
 			return err
@@ -70,10 +76,22 @@ func TestEveryRoleEveryOperation(t *testing.T) {
 			_, err := e.m.Plan(e.ctx, a, lifecycle.Activate{Bot: d.ID})
 			return err
 		}},
-		{"Get", detailed, func(e *env, a lifecycle.Actor, d, _ lifecycle.Bot) error { _, err := e.m.Get(e.ctx, a, d.ID); return err }},
-		{"Validate", detailed, func(e *env, a lifecycle.Actor, d, _ lifecycle.Bot) error { _, err := e.m.Validate(e.ctx, a, d.ID); return err }},
-		{"List", dashboard, func(e *env, a lifecycle.Actor, _, _ lifecycle.Bot) error { _, err := e.m.List(e.ctx, a, "", 10); return err }},
-		{"Analytics", analytics, func(e *env, a lifecycle.Actor, _, _ lifecycle.Bot) error { _, err := e.m.Analytics(e.ctx, a); return err }},
+		{"Get", detailed, func(e *env, a lifecycle.Actor, d, _ lifecycle.Bot) error {
+			_, err := e.m.Get(e.ctx, a, d.ID)
+			return err
+		}},
+		{"Validate", detailed, func(e *env, a lifecycle.Actor, d, _ lifecycle.Bot) error {
+			_, err := e.m.Validate(e.ctx, a, d.ID)
+			return err
+		}},
+		{"List", dashboard, func(e *env, a lifecycle.Actor, _, _ lifecycle.Bot) error {
+			_, err := e.m.List(e.ctx, a, "", 10)
+			return err
+		}},
+		{"Analytics", analytics, func(e *env, a lifecycle.Actor, _, _ lifecycle.Bot) error {
+			_, err := e.m.Analytics(e.ctx, a)
+			return err
+		}},
 		{"GrantRole", manage, func(e *env, a lifecycle.Actor, _, _ lifecycle.Bot) error {
 			_, err := e.m.GrantRole(e.ctx, a, "new", roles.Analyzer)
 			return err
