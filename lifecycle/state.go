@@ -88,31 +88,41 @@ var table = fsm.Events{
 	{Name: string(EventDelete), Src: []string{Draft.String()}, Dst: Deleted.String()},
 }
 
-// transitions is the table as a lookup, built once from table. An FSM
-// object per bot is never kept: bots live in the Store.
-var transitions = func() map[State]map[Event]State {
+// edges is the table as a lookup, built once from table: for each state, the
+// events it allows and where they lead. An FSM object per bot is never kept:
+// bots live in the Store.
+type edge struct {
+	event Event
+	to    State
+}
+
+var edges = func() [Deleted + 1][]edge {
 	byName := map[string]State{}
 	for s := Draft; s <= Deleted; s++ {
 		byName[s.String()] = s
 	}
-	out := map[State]map[Event]State{}
+	var out [Deleted + 1][]edge
 	for _, e := range table {
 		for _, src := range e.Src {
 			from := byName[src]
-			if out[from] == nil {
-				out[from] = map[Event]State{}
-			}
-			out[from][Event(e.Name)] = byName[e.Dst]
+			out[from] = append(out[from], edge{Event(e.Name), byName[e.Dst]})
 		}
 	}
 	return out
 }()
 
-// Next returns the state that event e leads to from state s, and
-// whether the table allows it at all (S1).
+// Next returns the state that event e leads to from state s, and whether the
+// table allows it at all (S1). It does not allocate.
 func Next(s State, e Event) (State, bool) {
-	to, ok := transitions[s][e]
-	return to, ok
+	if s > Deleted {
+		return 0, false
+	}
+	for _, ed := range edges[s] {
+		if ed.event == e {
+			return ed.to, true
+		}
+	}
+	return 0, false
 }
 
 // Events lists the events allowed from s, in table order.
