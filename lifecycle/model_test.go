@@ -24,7 +24,7 @@ import (
 //
 // The default run is short. A long campaign:
 //
-//	go test ./lifecycle -run TestModel -rapid.checks=2000 -rapid.steps=300 -v
+//	go test ./lifecycle -run TestModel -v -rapid.checks=3000
 
 var modelOps atomic.Int64
 

@@ -102,3 +102,21 @@ func (p *Plan) Changed() []BotID {
 	}
 	return out
 }
+
+// Check reports a malformed plan - a bot changed twice, or a change whose
+// After does not match its bot and target state - as an error wrapping
+// ErrInvalidInput. Decide never makes one; stores call Check before
+// applying a plan that may have been built by hand.
+func (p *Plan) Check() error {
+	seen := make(map[BotID]bool, len(p.Changes))
+	for _, c := range p.Changes {
+		if seen[c.Bot] {
+			return &InputError{Field: "plan", Value: string(c.Bot), Problem: "changes the same bot twice"}
+		}
+		seen[c.Bot] = true
+		if (c.After == nil) != (c.To == Deleted) || (c.After != nil && (c.After.ID != c.Bot || c.After.State != c.To)) {
+			return &InputError{Field: "plan", Value: string(c.Bot), Problem: "has a change whose After does not match its bot and target state"}
+		}
+	}
+	return nil
+}

@@ -238,15 +238,12 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 // check refuses a plan whose reads are stale or whose result would break an
 // invariant, changing nothing.
 func (m *Memory) check(p lifecycle.Plan) error {
+	if err := p.Check(); err != nil {
+		return err
+	}
 	after := map[lifecycle.BotID]*lifecycle.Bot{} // nil: deleted
 	var touched []lifecycle.Sender
 	for _, c := range p.Changes {
-		if _, dup := after[c.Bot]; dup {
-			return &lifecycle.InputError{Field: "plan", Value: string(c.Bot), Problem: "changes the same bot twice"}
-		}
-		if (c.After == nil) != (c.To == lifecycle.Deleted) || (c.After != nil && (c.After.ID != c.Bot || c.After.State != c.To)) {
-			return &lifecycle.InputError{Field: "plan", Value: string(c.Bot), Problem: "has a change whose After does not match its bot and target state"}
-		}
 		rec, exists := m.bots[c.Bot]
 		switch {
 		case c.Revision == 0 && exists:

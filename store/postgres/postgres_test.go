@@ -1,0 +1,188 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/postgres"
+	"github.com/botlife/botlife/store/storetest"
+	"github.com/botlife/botlife/validate"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) lifecycle.Store {
+		st, _ := newStore(t)
+		return st
+	})
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	st, _ := newStore(t)
+	for i := 0; i < 2; i++ {
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatalf("migrating again: %v", err)
+		}
+	}
+}
+
+func definition() validate.Definition {
+	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
+		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}},
+	}}
+}
+
+// R1, R2, R15 across processes: two Managers with separate connection pools
+// race to activate different bots on one sender, 50 rounds.
+func TestTwoReplicas(t *testing.T) {
+	_, url := newStore(t)
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC))
+	var managers []*lifecycle.Manager
+	for i := 0; i < 2; i++ {
+		st, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+		m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		managers = append(managers, m)
+	}
+	sys := lifecycle.System("replica test")
+	if _, err := managers[0].GrantRole(ctx, sys, "mia", roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	mia := lifecycle.User("mia")
+	pool := managers[0].Store().(*postgres.Store).Pool()
+	for round := 0; round < 50; round++ {
+		sender := lifecycle.Sender{Channel: "sms", Address: fmt.Sprintf("+1555%04d", round)}
+		var ids [2]lifecycle.BotID
+		for i := range ids {
+			b, err := managers[i].Create(ctx, mia, lifecycle.Create{Name: fmt.Sprintf("r%d-%d", round, i), Channel: "sms", Senders: []lifecycle.Sender{sender}, Definition: definition()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = b.ID
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range managers {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				_, errs[i] = managers[i].Activate(ctx, mia, ids[i], lifecycle.Decision{}, lifecycle.Ack{})
+			}(i)
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, lifecycle.ErrSenderOccupied):
+				var oe *lifecycle.OccupiedError
+				if !errors.As(err, &oe) || len(oe.Occupants) != 1 || oe.Occupants[0].Bot != ids[1-i] {
+					t.Fatalf("round %d: the loser's error does not name the winner: %v", round, err)
+				}
+			default:
+				t.Fatalf("round %d: replica %d: %v", round, i, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d activations won, want exactly 1 (%v)", round, won, errs)
+		}
+		var doubles int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT channel, address, state FROM bot_senders
+			WHERE state IN (2, 3) GROUP BY 1, 2, 3 HAVING count(*) > 1) x`).Scan(&doubles); err != nil {
+			t.Fatal(err)
+		}
+		if doubles != 0 {
+			t.Fatalf("round %d: R1/R2: %d senders with two Active or two Deactivated bots", round, doubles)
+		}
+		// Replace the winner with a grace period from the other replica, so
+		// the Deactivated slot is raced too.
+		if round%5 == 0 {
+			loser := 0
+			if errs[0] == nil {
+				loser = 1
+			}
+			if _, err := managers[loser].Activate(ctx, mia, ids[loser], lifecycle.Grace(time.Minute), lifecycle.Ack{}); err != nil {
+				t.Fatalf("round %d: replacing with grace: %v", round, err)
+			}
+		}
+	}
+}
+
+// Benchmarks against the real server. Compare with the memory store's
+// BenchmarkRoute and BenchmarkActivateReplace in the root module.
+func BenchmarkActivate(b *testing.B) {
+	st, _ := newStore(b)
+	ctx := context.Background()
+	clk := clock.NewMock()
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sys := lifecycle.System("bench")
+	sender := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	var ids []lifecycle.BotID
+	for i := 0; i < 3; i++ {
+		bot, err := m.Create(ctx, sys, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sender}, Definition: definition()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, bot.ID)
+	}
+	if _, err := m.Activate(ctx, sys, ids[0], lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clk.Add(time.Second)
+		if _, err := m.Activate(ctx, sys, ids[(i+1)%3], lifecycle.Grace(time.Hour), lifecycle.Ack{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRoute(b *testing.B) {
+	st, _ := newStore(b)
+	ctx := context.Background()
+	clk := clock.NewMock()
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sys := lifecycle.System("bench")
+	sender := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot, err := m.Create(ctx, sys, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sender}, Definition: definition()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := m.Activate(ctx, sys, bot.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+		b.Fatal(err)
+	}
+	const users = 1000
+	for i := 0; i < users; i++ {
+		if _, err := m.Route(ctx, sender, fmt.Sprintf("u%d", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := m.Route(ctx, sender, fmt.Sprintf("u%d", i%users))
+		if err != nil || s.Messages < 2 {
+			b.Fatal(s, err)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/store/postgres"
+	"github.com/jackc/pgx/v5"
+)
+
+// The tests need a PostgreSQL server. BOTLIFE_POSTGRES_URL names one (a
+// database the tests may create databases in); otherwise TestMain starts a
+// throwaway server from Debian's postgresql package binaries in a temporary
+// directory on a free 127.0.0.1 port, and removes it afterwards. Without
+// either, the tests skip with instructions - or fail, when CI is set.
+var (
+	serverURL  string // connection string of the maintenance database
+	skipReason string
+	dbCounter  atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	stop := setup()
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+func setup() (stop func()) {
+	if url := os.Getenv("BOTLIFE_POSTGRES_URL"); url != "" {
+		serverURL = url
+		return func() {}
+	}
+	bin := findBin()
+	if bin == "" {
+		skipReason = "no PostgreSQL: install it (apt-get install -y postgresql) or set BOTLIFE_POSTGRES_URL"
+		return func() {}
+	}
+	url, stop, err := startServer(bin)
+	if err != nil {
+		skipReason = "could not start PostgreSQL: " + err.Error()
+		return func() {}
+	}
+	serverURL = url
+	return stop
+}
+
+// findBin returns the newest /usr/lib/postgresql/*/bin with initdb.
+func findBin() string {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
+	if len(dirs) == 0 {
+		return ""
+	}
+	return filepath.Dir(dirs[0])
+}
+
+func version(initdb string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(initdb))))
+	return v
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startServer runs initdb and pg_ctl. initdb refuses to run as root, so as
+// root they run as the postgres user, in a directory it owns.
+func startServer(bin string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "botlife-pg-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	run := func(name string, args ...string) *exec.Cmd { return exec.Command(filepath.Join(bin, name), args...) }
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			cleanup()
+			return "", nil, fmt.Errorf("running as root and there is no postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			cleanup()
+			return "", nil, err
+		}
+		run = func(name string, args ...string) *exec.Cmd {
+			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
+		}
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
+	if out, err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		cleanup()
+		return "", nil, fmt.Errorf("pg_ctl start: %v: %s %s", err, out, log)
+	}
+	stop := func() {
+		_ = run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run()
+		cleanup()
+	}
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), stop, nil
+}
+
+func requireServer(tb testing.TB) {
+	tb.Helper()
+	if serverURL != "" {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("PostgreSQL tests cannot run in CI: %s", skipReason)
+	}
+	tb.Skip(skipReason)
+}
+
+// newDatabase creates an empty database and returns its URL.
+func newDatabase(tb testing.TB) string {
+	tb.Helper()
+	requireServer(tb)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("botlife_test_%d_%d", os.Getpid(), dbCounter.Add(1))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), serverURL)
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	})
+	i := strings.LastIndex(serverURL, "/")
+	rest := serverURL[i+1:]
+	query := ""
+	if q := strings.Index(rest, "?"); q >= 0 {
+		query = rest[q:]
+	}
+	return serverURL[:i+1] + name + query
+}
+
+// newStore opens a migrated store on a fresh database.
+func newStore(tb testing.TB) (*postgres.Store, string) {
+	tb.Helper()
+	url := newDatabase(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(st.Close)
+	if err := st.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return st, url
+}
