@@ -45,6 +45,8 @@
 //   - [github.com/botlife/botlife/store]: the in-memory reference Store.
 //   - [github.com/botlife/botlife/store/storetest]: the conformance suite every
 //     Store implementation runs.
+//   - github.com/botlife/botlife/store/postgres (a module of its own): a
+//     PostgreSQL Store for services with several replicas.
 //
 // The runnable programs in examples/ show each piece at work; start with
 // examples/redeploy.
