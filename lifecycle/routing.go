@@ -29,18 +29,26 @@ func (m *Manager) Session(ctx context.Context, id SessionID) (Session, error) {
 	if err != nil || !s.Open() {
 		return s, err
 	}
-	var bp *Bot
-	b, err := m.store.Bot(ctx, s.Bot)
-	switch {
-	case err == nil:
-		bp = &b
-	case !errors.Is(err, ErrNotFound):
+	b, err := m.botOrNil(ctx, s.Bot)
+	if err != nil {
 		return Session{}, err
 	}
-	if reason, at, over := SessionEnd(&s, bp, m.clock.Now()); over {
+	if reason, at, over := SessionEnd(&s, b, m.clock.Now()); over {
 		s.CloseReason, s.ClosedAt = reason, at
 	}
 	return s, nil
+}
+
+// botOrNil reads a bot; nil, without error, if it no longer exists.
+func (m *Manager) botOrNil(ctx context.Context, id BotID) (*Bot, error) {
+	b, err := m.store.Bot(ctx, id)
+	switch {
+	case err == nil:
+		return &b, nil
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	}
+	return nil, err
 }
 
 // CloseSession ends a conversation now, for the bot, an agent or the end
@@ -156,11 +164,7 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error)
 	for _, r := range rows {
 		b, ok := bots[r.Bot]
 		if !ok {
-			got, err := m.store.Bot(ctx, r.Bot)
-			switch {
-			case err == nil:
-				b = &got
-			case !errors.Is(err, ErrNotFound):
+			if b, err = m.botOrNil(ctx, r.Bot); err != nil {
 				return Analytics{}, err
 			}
 			bots[r.Bot] = b

@@ -123,9 +123,9 @@ func TestTwoReplicas(t *testing.T) {
 	}
 }
 
-// Benchmarks against the real server. Compare with the memory store's
-// BenchmarkRoute and BenchmarkActivateReplace in the root module.
-func BenchmarkActivate(b *testing.B) {
+// benchBots returns a Manager on a fresh database and n bots on one sender,
+// the first of them Active.
+func benchBots(b *testing.B, n int) (*lifecycle.Manager, *clock.Mock, lifecycle.Sender, []lifecycle.BotID) {
 	st, _ := newStore(b)
 	ctx := context.Background()
 	clk := clock.NewMock()
@@ -136,7 +136,7 @@ func BenchmarkActivate(b *testing.B) {
 	sys := lifecycle.System("bench")
 	sender := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
 	var ids []lifecycle.BotID
-	for i := 0; i < 3; i++ {
+	for i := 0; i < n; i++ {
 		bot, err := m.Create(ctx, sys, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sender}, Definition: definition()})
 		if err != nil {
 			b.Fatal(err)
@@ -146,32 +146,26 @@ func BenchmarkActivate(b *testing.B) {
 	if _, err := m.Activate(ctx, sys, ids[0], lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
 		b.Fatal(err)
 	}
+	return m, clk, sender, ids
+}
+
+// Benchmarks against the real server. Compare with the memory store's
+// BenchmarkRoute and BenchmarkActivateReplace in the root module.
+func BenchmarkActivate(b *testing.B) {
+	m, clk, _, ids := benchBots(b, 3)
+	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		clk.Add(time.Second)
-		if _, err := m.Activate(ctx, sys, ids[(i+1)%3], lifecycle.Grace(time.Hour), lifecycle.Ack{}); err != nil {
+		if _, err := m.Activate(ctx, lifecycle.System("bench"), ids[(i+1)%3], lifecycle.Grace(time.Hour), lifecycle.Ack{}); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkRoute(b *testing.B) {
-	st, _ := newStore(b)
+	m, _, sender, _ := benchBots(b, 1)
 	ctx := context.Background()
-	clk := clock.NewMock()
-	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sys := lifecycle.System("bench")
-	sender := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot, err := m.Create(ctx, sys, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sender}, Definition: definition()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := m.Activate(ctx, sys, bot.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
-		b.Fatal(err)
-	}
 	const users = 1000
 	for i := 0; i < users; i++ {
 		if _, err := m.Route(ctx, sender, fmt.Sprintf("u%d", i)); err != nil {
