@@ -172,6 +172,16 @@ func (b *Bot) StateAt(now time.Time) State {
 	return b.State
 }
 
+// AsOf returns the bot as it reads at now: a Deactivated bot whose grace
+// deadline has passed is Inactive, ended at the deadline with reason
+// grace_expired - exactly what ExpireDue later stores (R9).
+func (b Bot) AsOf(now time.Time) Bot {
+	if b.StateAt(now) != b.State {
+		b.State, b.EndReason, b.EndedAt, b.GraceDeadline = Inactive, CloseGraceExpired, b.GraceDeadline, time.Time{}
+	}
+	return b
+}
+
 // HasSender reports whether s is one of the bot's senders.
 func (b *Bot) HasSender(s Sender) bool {
 	i := sort.Search(len(b.Senders), func(i int) bool { return !b.Senders[i].less(s) })
@@ -209,12 +219,9 @@ type Summary struct {
 }
 
 func summarize(b Bot, now time.Time) Summary {
-	s := Summary{ID: b.ID, Name: b.Name, Description: b.Description, Channel: b.Channel,
-		Senders: b.Senders, State: b.StateAt(now), UpdatedAt: b.UpdatedAt}
-	if s.State == Deactivated {
-		s.GraceDeadline = b.GraceDeadline
-	}
-	return s
+	b = b.AsOf(now)
+	return Summary{ID: b.ID, Name: b.Name, Description: b.Description, Channel: b.Channel,
+		Senders: b.Senders, State: b.State, GraceDeadline: b.GraceDeadline, UpdatedAt: b.UpdatedAt}
 }
 
 // Actor is who performs an operation: an authenticated user, whose roles

@@ -441,10 +441,7 @@ func (m *Manager) Get(ctx context.Context, actor Actor, id BotID) (Bot, error) {
 	if err != nil {
 		return Bot{}, err
 	}
-	if now := m.clock.Now(); b.StateAt(now) != b.State {
-		b.State, b.GraceDeadline = Inactive, time.Time{}
-	}
-	return b, nil
+	return b.AsOf(m.clock.Now()), nil
 }
 
 // Validate returns the validation report of a bot's definition, as

@@ -32,8 +32,9 @@ func TestR9GraceTimeline(t *testing.T) {
 	}
 
 	e.clk.Set(deadline) // exactly; no ExpireDue
-	if got := e.get(v1.ID); got.State != lifecycle.Inactive {
-		t.Errorf("R9: at the deadline v1 reads %v", got.State)
+	beforeSweep := e.get(v1.ID)
+	if beforeSweep.State != lifecycle.Inactive || beforeSweep.EndReason != lifecycle.CloseGraceExpired {
+		t.Errorf("R9: at the deadline v1 reads %v (%v)", beforeSweep.State, beforeSweep.EndReason)
 	}
 	s, err := e.m.Route(e.ctx, line, "olga")
 	if err != nil || s.Bot != v2.ID || s.ID == old.ID || s.Messages != 1 {
@@ -52,6 +53,13 @@ func TestR9GraceTimeline(t *testing.T) {
 		t.Errorf("ExpireDue drains (-want +got):\n%s", diff)
 	}
 	stored, _ := e.st.Bot(e.ctx, v1.ID)
+	// R9: reading before the sweep showed what the sweep stores, but for
+	// the bookkeeping of the write itself.
+	afterSweep := e.get(v1.ID)
+	beforeSweep.Revision, beforeSweep.UpdatedAt = afterSweep.Revision, afterSweep.UpdatedAt
+	if diff := cmp.Diff(beforeSweep, afterSweep); diff != "" {
+		t.Errorf("R9: v1 read before and after ExpireDue (-before +after):\n%s", diff)
+	}
 	if stored.State != lifecycle.Inactive || stored.EndReason != lifecycle.CloseGraceExpired || !stored.EndedAt.Equal(deadline) {
 		t.Errorf("after ExpireDue v1 is stored as %v (%v at %v)", stored.State, stored.EndReason, stored.EndedAt)
 	}
