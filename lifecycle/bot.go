@@ -242,6 +242,7 @@ func User(id string) Actor { return Actor{ID: id} }
 // with the reason that will be audited.
 func System(reason string) Actor { return Actor{ID: "system", System: true, Reason: reason} }
 
+// String implements fmt.Stringer.
 func (a Actor) String() string {
 	if a.System {
 		return "the system"

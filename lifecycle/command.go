@@ -147,18 +147,41 @@ type RevokeRole struct {
 	Role roles.Role
 }
 
-func (Create) Op() Op      { return OpCreate }
-func (Update) Op() Op      { return OpUpdate }
-func (Delete) Op() Op      { return OpDelete }
-func (Duplicate) Op() Op   { return OpDuplicate }
-func (Import) Op() Op      { return OpImport }
-func (Activate) Op() Op    { return OpActivate }
-func (Deactivate) Op() Op  { return OpDeactivate }
-func (EndGrace) Op() Op    { return OpEndGrace }
+// Op returns OpCreate.
+func (Create) Op() Op { return OpCreate }
+
+// Op returns OpUpdate.
+func (Update) Op() Op { return OpUpdate }
+
+// Op returns OpDelete.
+func (Delete) Op() Op { return OpDelete }
+
+// Op returns OpDuplicate.
+func (Duplicate) Op() Op { return OpDuplicate }
+
+// Op returns OpImport.
+func (Import) Op() Op { return OpImport }
+
+// Op returns OpActivate.
+func (Activate) Op() Op { return OpActivate }
+
+// Op returns OpDeactivate.
+func (Deactivate) Op() Op { return OpDeactivate }
+
+// Op returns OpEndGrace.
+func (EndGrace) Op() Op { return OpEndGrace }
+
+// Op returns OpExpireGrace.
 func (ExpireGrace) Op() Op { return OpExpireGrace }
-func (Rollback) Op() Op    { return OpRollback }
-func (GrantRole) Op() Op   { return OpGrantRole }
-func (RevokeRole) Op() Op  { return OpRevokeRole }
+
+// Op returns OpRollback.
+func (Rollback) Op() Op { return OpRollback }
+
+// Op returns OpGrantRole.
+func (GrantRole) Op() Op { return OpGrantRole }
+
+// Op returns OpRevokeRole.
+func (RevokeRole) Op() Op { return OpRevokeRole }
 
 func (Create) command()      {}
 func (Update) command()      {}

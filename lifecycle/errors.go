@@ -55,6 +55,7 @@ type StateError struct {
 	Err   error
 }
 
+// Error implements the error interface.
 func (e *StateError) Error() string {
 	var hint string
 	switch {
@@ -91,6 +92,7 @@ type OccupiedError struct {
 	Occupants []Occupant
 }
 
+// Error implements the error interface.
 func (e *OccupiedError) Error() string {
 	parts := make([]string, len(e.Occupants))
 	for i, o := range e.Occupants {
@@ -113,6 +115,7 @@ type WarningsError struct {
 	Fingerprint string
 }
 
+// Error implements the error interface.
 func (e *WarningsError) Error() string {
 	codes := make([]string, len(e.Unacknowledged))
 	for i, f := range e.Unacknowledged {
@@ -132,6 +135,7 @@ type ValidationError struct {
 	Err *validate.ValidationError
 }
 
+// Error implements the error interface.
 func (e *ValidationError) Error() string {
 	return fmt.Sprintf("cannot activate bot %s: %v", e.Bot, e.Err)
 }
@@ -145,6 +149,7 @@ type NotFoundError struct {
 	ID   string
 }
 
+// Error implements the error interface.
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("%s %s not found; check the id", e.Kind, e.ID)
 }
@@ -159,6 +164,7 @@ type InputError struct {
 	Problem string // what is wrong and what to do
 }
 
+// Error implements the error interface.
 func (e *InputError) Error() string {
 	return fmt.Sprintf("invalid %s %q: %s", e.Field, e.Value, e.Problem)
 }
@@ -173,6 +179,7 @@ type ConflictError struct {
 	Reason string
 }
 
+// Error implements the error interface.
 func (e *ConflictError) Error() string {
 	return "conflict: " + e.Reason + "; retry the operation"
 }
@@ -186,6 +193,7 @@ type NoBotError struct {
 	Sender Sender
 }
 
+// Error implements the error interface.
 func (e *NoBotError) Error() string {
 	return fmt.Sprintf("no bot is Active on %s; activate one to answer its messages", e.Sender)
 }

@@ -23,6 +23,7 @@ type Clock interface {
 
 type realClock struct{}
 
+// Now returns time.Now().
 func (realClock) Now() time.Time { return time.Now() }
 
 // Config configures a Manager. Only Store is required.

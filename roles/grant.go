@@ -72,6 +72,7 @@ type GrantError struct {
 	Err   error  // the sentinel
 }
 
+// Error implements the error interface.
 func (e *GrantError) Error() string {
 	switch e.Err {
 	case ErrRoleHeld:

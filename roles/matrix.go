@@ -137,6 +137,7 @@ type PermissionError struct {
 	Missing Permission // what they needed
 }
 
+// Error implements the error interface.
 func (e *PermissionError) Error() string {
 	who := e.Actor
 	if who == "" {

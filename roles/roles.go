@@ -103,6 +103,7 @@ type ParseError struct {
 	Err   error  // ErrUnknownRole or ErrUnknownPermission
 }
 
+// Error implements the error interface.
 func (e *ParseError) Error() string {
 	if errors.Is(e.Err, ErrUnknownPermission) {
 		return fmt.Sprintf("roles: %q is not a permission; use one of %s", e.Input, permissionList())

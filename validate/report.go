@@ -62,6 +62,7 @@ type Finding struct {
 	Message string `json:"message"`
 }
 
+// String implements fmt.Stringer.
 func (f Finding) String() string {
 	if f.Path == "" {
 		return fmt.Sprintf("%s %s: %s", f.Severity, f.Code, f.Message)
@@ -167,6 +168,7 @@ type ValidationError struct {
 	Findings []Finding
 }
 
+// Error implements the error interface.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "validation failed with %d error(s); fix them and try again:", len(e.Findings))
