@@ -128,7 +128,9 @@ type EndGrace struct{ Bot BotID }
 type ExpireGrace struct{ Bot BotID }
 
 // Rollback activates again the bot most recently Active on the senders of Bot
-// (an Active bot), replacing Bot as Decision says.
+// (an Active bot), replacing Bot as Decision says. A predecessor still
+// draining ends its drain first (its open sessions close as replaced), since
+// the table has no Deactivated -> Active.
 type Rollback struct {
 	Bot      BotID
 	Decision Decision

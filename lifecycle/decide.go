@@ -543,7 +543,13 @@ func (d *decider) rollback(c Rollback) error {
 	}
 	target := rollbackTarget(d.s.Bots, cur)
 	if target == "" {
-		return &InputError{Field: "rollback", Value: string(cur.ID), Problem: "has nothing to roll back to: no other bot on its senders was ever Active and is now Inactive"}
+		return &InputError{Field: "rollback", Value: string(cur.ID), Problem: "has nothing to roll back to: no other bot on its senders was ever Active and is now Inactive or draining"}
+	}
+	// The table has no Deactivated -> Active: a predecessor still draining
+	// (the usual case: the new version is broken during its grace period)
+	// ends its drain first, its open sessions closed as replaced.
+	if t := d.bots[target]; t.State == Deactivated {
+		_ = d.move(t, OpRollback, EventEndDrain, CloseReplaced, d.now) // Deactivated -> Inactive is in the table
 	}
 	return d.activate(target, c.Decision, c.Ack)
 }

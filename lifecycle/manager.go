@@ -421,7 +421,8 @@ func (m *Manager) EndGrace(ctx context.Context, actor Actor, id BotID) (Plan, er
 }
 
 // Rollback activates again the bot that was most recently Active on the
-// senders of the Active bot id, replacing id as dec says. Needs "Activate and
+// senders of the Active bot id, replacing id as dec says; a predecessor still
+// draining ends its drain first. Needs "Activate and
 // deactivate chatbots".
 func (m *Manager) Rollback(ctx context.Context, actor Actor, id BotID, dec Decision, ack Ack) (Plan, error) {
 	return m.Apply(ctx, actor, Rollback{Bot: id, Decision: dec, Ack: ack})

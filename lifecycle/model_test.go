@@ -359,11 +359,20 @@ func (r *modelRun) rollback(t *rapid.T) {
 		}
 	}
 	now := r.clk.Now()
-	ok := r.md.can(a.ID, roles.ActivateChatbots) && target != "" && r.modelActivate(target, dec, true, now, false)
+	ok := false
+	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" {
+		// A draining predecessor ends its drain first; try it on the model.
+		t := r.md.bots[target]
+		was := t.state
+		t.state = lifecycle.Inactive
+		ok = r.modelActivate(target, dec, true, now, false)
+		t.state = was
+	}
 	if r.step("rollback", ok, func() error {
 		_, err := r.m.Rollback(r.ctx, a, id, dec, lifecycle.Ack{Codes: []string{"fallback.missing"}})
 		return err
 	}) {
+		r.md.bots[target].state = lifecycle.Inactive
 		r.modelActivate(target, dec, true, now, true)
 	}
 }

@@ -793,6 +793,27 @@ func TestRedeployScenario(t *testing.T) {
 	}
 }
 
+// The usual rollback: the new version is broken during the old one's grace
+// period. The draining predecessor ends its drain and goes Active again.
+func TestRollbackDuringGrace(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.live("v1", "100")
+	v2 := e.draft("v2", "100")
+	e.activate(v2.ID, lifecycle.Grace(time.Hour))
+	e.clk.Add(time.Minute)
+	p, err := e.m.Rollback(e.ctx, manager, v2.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]lifecycle.State{lifecycle.Active, lifecycle.Inactive}, e.states(v1.ID, v2.ID)); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	want := []lifecycle.Transition{{Bot: v1.ID, From: lifecycle.Deactivated, To: lifecycle.Active}, {Bot: v2.ID, From: lifecycle.Active, To: lifecycle.Inactive}}
+	if diff := cmp.Diff(want, p.Audit[0].Transitions); diff != "" {
+		t.Errorf("R16: rollback audit (-want +got):\n%s", diff)
+	}
+}
+
 // Rollback picks the most recent predecessor, not any.
 func TestRollbackPicksMostRecent(t *testing.T) {
 	e := newEnv(t)
