@@ -146,7 +146,10 @@ type decider struct {
 	// touched lists changed bots in the order they first changed.
 	touched []BotID
 	deleted map[BotID]bool
-	settled map[BotID]bool // drains whose expiry was settled on the way
+	// steps are the table moves of the operation, in order, for its audit
+	// entry; expiries settled on the way have entries of their own.
+	steps    []Transition
+	settling bool
 	// entry is the operation's own audit entry; expired drains settled on
 	// the way get entries of their own.
 	entry AuditEntry
@@ -198,6 +201,9 @@ func (d *decider) move(b *Bot, op Op, e Event, reason CloseReason, at time.Time)
 	b.State = to
 	b.UpdatedAt = d.now
 	d.touch(b.ID)
+	if !d.settling {
+		d.steps = append(d.steps, Transition{Bot: b.ID, From: from, To: to})
+	}
 	return nil
 }
 
@@ -211,11 +217,9 @@ func (d *decider) settleExpired() {
 			continue
 		}
 		deadline := b.GraceDeadline
-		if d.settled == nil {
-			d.settled = map[BotID]bool{}
-		}
-		d.settled[id] = true
+		d.settling = true
 		_ = d.move(b, OpExpireGrace, EventEndDrain, CloseGraceExpired, deadline) // Deactivated -> Inactive is in the table
+		d.settling = false
 		d.plan.Audit = append(d.plan.Audit, AuditEntry{
 			Time: d.now, Actor: System("").ID, System: true, Action: OpExpireGrace,
 			Transitions:   []Transition{{Bot: id, From: Deactivated, To: Inactive}},
@@ -224,8 +228,8 @@ func (d *decider) settleExpired() {
 	}
 }
 
-// live returns the other bots that share a sender with b and are live,
-// sorted by id.
+// liveNeighbours returns the other bots in state that share a sender with
+// b, sorted by id.
 func (d *decider) liveNeighbours(b *Bot, state State) []*Bot {
 	var out []*Bot
 	for _, id := range d.order {
@@ -239,6 +243,11 @@ func (d *decider) liveNeighbours(b *Bot, state State) []*Bot {
 
 func (d *decider) finish() Plan {
 	p := d.plan
+	moved := map[BotID]bool{}
+	for _, st := range d.steps {
+		moved[st.Bot] = true
+	}
+	d.entry.Transitions = d.steps
 	for _, id := range d.touched {
 		c := Change{Bot: id}
 		if st, ok := d.stored[id]; ok {
@@ -252,16 +261,11 @@ func (d *decider) finish() Plan {
 			c.To, c.After = after.State, &after
 		}
 		p.Changes = append(p.Changes, c)
-		// An expiry settled on the way has its own entry; the operation's
-		// entry lists the bot only if the operation moved it further.
-		from := c.From
-		if d.settled[id] {
-			if c.To == Inactive {
-				continue
-			}
-			from = Inactive
+		// Creations, edits and deletions are not table moves; the entry
+		// lists them too.
+		if !moved[id] && (c.From == c.To || c.From == 0 || c.To == Deleted) {
+			d.entry.Transitions = append(d.entry.Transitions, Transition{Bot: id, From: c.From, To: c.To})
 		}
-		d.entry.Transitions = append(d.entry.Transitions, Transition{Bot: id, From: from, To: c.To})
 	}
 	if d.entry.Action != "" {
 		e := d.entry

@@ -521,6 +521,11 @@ func (r *modelRun) check(t *rapid.T) {
 		if e.Seq != r.seq+1 {
 			t.Fatalf("R16: audit seq %d after %d", e.Seq, r.seq)
 		}
+		for _, tr := range e.Transitions {
+			if !tableStep(tr) {
+				t.Fatalf("S1: audit entry %d records %s %v -> %v, a move the table does not have", e.Seq, tr.Bot, tr.From, tr.To)
+			}
+		}
 		r.seq = e.Seq
 	}
 	rs, _ := r.st.RoleAssignments(r.ctx)

@@ -85,6 +85,9 @@ func TestStress(t *testing.T) {
 	replayed := map[lifecycle.BotID]lifecycle.State{}
 	for _, entry := range e.audit() {
 		for _, tr := range entry.Transitions {
+			if !tableStep(tr) {
+				t.Fatalf("S1: audit entry %d records %s %v -> %v, a move the table does not have", entry.Seq, tr.Bot, tr.From, tr.To)
+			}
 			if replayed[tr.Bot] != tr.From {
 				t.Fatalf("R16: audit entry %d moves %s from %v, but the log left it %v", entry.Seq, tr.Bot, tr.From, replayed[tr.Bot])
 			}
@@ -107,4 +110,18 @@ func TestStress(t *testing.T) {
 		changes += len(entry.Transitions)
 	}
 	t.Logf("stress: %d workers x %d operations; %d audited transitions replayed", workers, rounds, changes)
+}
+
+// tableStep reports whether an audited transition is a creation, an edit in
+// place, or a move of the transition table.
+func tableStep(tr lifecycle.Transition) bool {
+	if (tr.From == 0 && tr.To == lifecycle.Draft) || (tr.From == tr.To && tr.From != 0) {
+		return true
+	}
+	for _, e := range lifecycle.Events(tr.From) {
+		if to, _ := lifecycle.Next(tr.From, e); to == tr.To {
+			return true
+		}
+	}
+	return false
 }
