@@ -21,12 +21,15 @@ const served = `b.id IS NOT NULL AND b.activations = s.activation
 	AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline))
 	AND (b.idle_timeout <= 0 OR $1 < s.last_activity_at + b.idle_timeout)`
 
-func scanSession(row pgx.Row) (lifecycle.Session, error) {
+// scanSession reads the sessionColumns of row, then any extra columns into
+// extra.
+func scanSession(row pgx.Row, extra ...any) (lifecycle.Session, error) {
 	var s lifecycle.Session
 	var id, activation, opened, last, messages int64
 	var closed *int64
 	var bot, reason string
-	err := row.Scan(&id, &s.Sender.Channel, &s.Sender.Address, &s.EndUser, &bot, &activation, &opened, &last, &closed, &reason, &messages)
+	dest := append([]any{&id, &s.Sender.Channel, &s.Sender.Address, &s.EndUser, &bot, &activation, &opened, &last, &closed, &reason, &messages}, extra...)
+	err := row.Scan(dest...)
 	s.ID, s.Bot, s.Activation, s.Messages = lifecycle.SessionID(id), lifecycle.BotID(bot), uint64(activation), uint64(messages)
 	s.OpenedAt, s.LastActivityAt, s.ClosedAt = fromNanos(&opened), fromNanos(&last), fromNanos(closed)
 	s.CloseReason = lifecycle.CloseReason(reason)
@@ -181,17 +184,12 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 		}
 		var todo []due
 		for rows.Next() {
-			var sess lifecycle.Session
-			var id, activation, opened, last, messages int64
-			var closedAt *int64
-			var bot, reason string
 			var doc []byte
-			if err := rows.Scan(&id, &sess.Sender.Channel, &sess.Sender.Address, &sess.EndUser, &bot, &activation,
-				&opened, &last, &closedAt, &reason, &messages, &doc); err != nil {
+			sess, err := scanSession(rows, &doc)
+			if err != nil {
 				rows.Close()
 				return err
 			}
-			sess.ID, sess.Bot, sess.Activation, sess.LastActivityAt = lifecycle.SessionID(id), lifecycle.BotID(bot), uint64(activation), fromNanos(&last)
 			var bp *lifecycle.Bot
 			if doc != nil {
 				b, err := decodeBot(doc)
