@@ -185,6 +185,14 @@ func (GrantRole) Op() Op { return OpGrantRole }
 // Op returns OpRevokeRole.
 func (RevokeRole) Op() Op { return OpRevokeRole }
 
+// target names the one bot a command acts on, for the commands whose
+// snapshot is that bot's sender group.
+func (c Update) target() BotID      { return c.Bot }
+func (c Delete) target() BotID      { return c.Bot }
+func (c Deactivate) target() BotID  { return c.Bot }
+func (c EndGrace) target() BotID    { return c.Bot }
+func (c ExpireGrace) target() BotID { return c.Bot }
+
 func (Create) command()      {}
 func (Update) command()      {}
 func (Delete) command()      {}

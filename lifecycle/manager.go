@@ -228,16 +228,8 @@ func (m *Manager) snapshot(ctx context.Context, actor Actor, actorRoles roles.Se
 		if b, err = m.store.Bot(ctx, c.Bot); err == nil {
 			s.Bots = []Bot{b}
 		}
-	case Update:
-		s.Bots, err = m.group(ctx, c.Bot)
-	case Delete:
-		s.Bots, err = m.group(ctx, c.Bot)
-	case Deactivate:
-		s.Bots, err = m.group(ctx, c.Bot)
-	case EndGrace:
-		s.Bots, err = m.group(ctx, c.Bot)
-	case ExpireGrace:
-		s.Bots, err = m.group(ctx, c.Bot)
+	case Update, Delete, Deactivate, EndGrace, ExpireGrace:
+		s.Bots, err = m.group(ctx, c.(interface{ target() BotID }).target())
 	case Activate:
 		if s.Bots, err = m.group(ctx, c.Bot); err == nil {
 			s.Report = m.report(s.Bots, c.Bot)
