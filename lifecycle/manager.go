@@ -242,8 +242,15 @@ func (m *Manager) snapshot(ctx context.Context, actor Actor, actorRoles roles.Se
 		if cur == nil {
 			break
 		}
-		if target := rollbackTarget(s.Bots, cur); target != "" {
-			if s.Bots, err = m.group(ctx, c.Bot, target); err == nil {
+		prev, perr := m.store.LastActive(ctx, cur.Senders, cur.ID)
+		if perr != nil {
+			if !errors.Is(perr, ErrNotFound) {
+				err = perr
+			}
+			break
+		}
+		if s.Bots, err = m.group(ctx, c.Bot, prev.ID); err == nil {
+			if target := rollbackTarget(s.Bots, cur); target != "" {
 				s.Report = m.report(s.Bots, target)
 			}
 		}
@@ -302,7 +309,7 @@ func (m *Manager) group(ctx context.Context, ids ...BotID) ([]Bot, error) {
 	for len(frontier) > 0 {
 		next := frontier
 		frontier = nil
-		bots, err := m.store.BotsOnSenders(ctx, next)
+		bots, err := m.store.LiveBots(ctx, next)
 		if err != nil {
 			return nil, err
 		}

@@ -36,9 +36,18 @@ type Store interface {
 type BotStore interface {
 	// Bot returns the bot with id, or an error wrapping ErrNotFound.
 	Bot(ctx context.Context, id BotID) (Bot, error)
-	// BotsOnSenders returns every bot that has any of the senders, in any
-	// state, sorted by id.
-	BotsOnSenders(ctx context.Context, senders []Sender) ([]Bot, error)
+	// LiveBots returns the bots stored Active or Deactivated that have any
+	// of the senders, sorted by id. R1 and R2 bound the answer to two bots
+	// per sender: its cost must not grow with the bots that used the senders
+	// before (no operation may cost O(history)).
+	LiveBots(ctx context.Context, senders []Sender) ([]Bot, error)
+	// LastActive returns the bot other than except that has any of the
+	// senders, was activated at least once, is not stored Active, and left
+	// Active last: the greatest DeactivatedAt, ties broken by the smaller id.
+	// It returns an error wrapping ErrNotFound when there is none. It is what
+	// Rollback reads (R20); its cost must not grow with the number of bots
+	// that ever used the senders.
+	LastActive(ctx context.Context, senders []Sender, except BotID) (Bot, error)
 	// Bots returns up to limit bots with ids greater than after, sorted by
 	// id.
 	Bots(ctx context.Context, after BotID, limit int) ([]Bot, error)
@@ -68,6 +77,14 @@ type AuditStore interface {
 	// AuditLog returns up to limit entries with Seq greater than after, in
 	// Seq order.
 	AuditLog(ctx context.Context, after uint64, limit int) ([]AuditEntry, error)
+	// WaitAudit blocks until the log holds an entry with Seq greater than
+	// after, and returns nil then (at once if it already does), or returns
+	// ctx's error when ctx ends first. It is how watchers follow the log
+	// (R24): a store wakes waiters when it commits, and a store shared by
+	// several processes also wakes them for entries committed elsewhere.
+	// Entries become visible in Seq order: once AuditLog has returned Seq n,
+	// no entry below n appears later.
+	WaitAudit(ctx context.Context, after uint64) error
 }
 
 // SessionStore keeps sessions. Sessions are many and bots are few: no store
@@ -98,6 +115,10 @@ type SessionStore interface {
 	// SweepSessions records closed, as SessionEnd says, up to limit sessions
 	// recorded open that are over at now, and returns how many it closed.
 	SweepSessions(ctx context.Context, now time.Time, limit int) (int, error)
+	// Sessions returns up to limit sessions with ids greater than after,
+	// sorted by id, as recorded (a session recorded open may be over: see
+	// SessionEnd).
+	Sessions(ctx context.Context, after SessionID, limit int) ([]Session, error)
 	// SessionStats returns the session counts per bot and sender, as
 	// recorded, sorted by bot then sender.
 	SessionStats(ctx context.Context) ([]SessionStats, error)

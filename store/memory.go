@@ -22,12 +22,13 @@ import (
 //
 // The zero value is not usable; call NewMemory.
 type Memory struct {
-	mu       sync.Mutex
-	bots     map[lifecycle.BotID]*botRec
-	bySender map[lifecycle.Sender]map[lifecycle.BotID]*botRec
-	active   map[lifecycle.Sender]*botRec
-	roles    map[string]roles.Set
-	audit    []lifecycle.AuditEntry
+	mu      sync.Mutex
+	bots    map[lifecycle.BotID]*botRec
+	senders map[lifecycle.Sender]*senderRec
+	roles   map[string]roles.Set
+	audit   []lifecycle.AuditEntry
+	// auditWake is closed and replaced whenever entries are appended.
+	auditWake chan struct{}
 
 	open        map[sessKey]*sessRec // sessions recorded open
 	sessions    map[lifecycle.SessionID]*sessRec
@@ -42,6 +43,37 @@ type botRec struct {
 	// routing moves a session to the back without allocating and a sweep
 	// finds idle sessions at the front.
 	head, tail *sessRec
+}
+
+// senderRec is what the store keeps per sender: the live bots on it (R1
+// and R2 allow one of each), and the bots that left Active on it, for
+// LastActive. Neither grows with the bots that merely used the sender.
+type senderRec struct {
+	active, draining *botRec
+	// left lists bots that left Active while on this sender, ordered by
+	// the time they left, then by id descending, so the last valid entry
+	// answers LastActive. Stale entries (the bot left again since, was
+	// re-activated, or lost the sender) are dropped when met at the end.
+	left []leftEntry
+}
+
+type leftEntry struct {
+	rec *botRec
+	at  time.Time
+}
+
+// valid reports whether e still says "rec left Active at at and is on s".
+func (e leftEntry) valid(s lifecycle.Sender) bool {
+	b := &e.rec.bot
+	return !e.rec.deleted && b.State != lifecycle.Active && b.DeactivatedAt.Equal(e.at) && b.HasSender(s)
+}
+
+// before orders entries: earlier departures first, then larger ids first.
+func (e leftEntry) before(o leftEntry) bool {
+	if !e.at.Equal(o.at) {
+		return e.at.Before(o.at)
+	}
+	return e.rec.bot.ID > o.rec.bot.ID
 }
 
 type sessRec struct {
@@ -69,13 +101,13 @@ type statRec struct {
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
 	return &Memory{
-		bots:     map[lifecycle.BotID]*botRec{},
-		bySender: map[lifecycle.Sender]map[lifecycle.BotID]*botRec{},
-		active:   map[lifecycle.Sender]*botRec{},
-		roles:    map[string]roles.Set{},
-		open:     map[sessKey]*sessRec{},
-		sessions: map[lifecycle.SessionID]*sessRec{},
-		stats:    map[statKey]*statRec{},
+		bots:      map[lifecycle.BotID]*botRec{},
+		senders:   map[lifecycle.Sender]*senderRec{},
+		roles:     map[string]roles.Set{},
+		auditWake: make(chan struct{}),
+		open:      map[sessKey]*sessRec{},
+		sessions:  map[lifecycle.SessionID]*sessRec{},
+		stats:     map[statKey]*statRec{},
 	}
 }
 
@@ -100,22 +132,62 @@ func (m *Memory) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, er
 	return rec.bot.Clone(), nil
 }
 
-// BotsOnSenders implements lifecycle.BotStore.
-func (m *Memory) BotsOnSenders(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
+// LiveBots implements lifecycle.BotStore. It reads at most two bots per
+// sender.
+func (m *Memory) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	seen := map[lifecycle.BotID]bool{}
 	var out []lifecycle.Bot
+	seen := map[lifecycle.BotID]bool{}
 	for _, s := range senders {
-		for id, rec := range m.bySender[s] {
-			if !seen[id] {
-				seen[id] = true
+		sr := m.senders[s]
+		if sr == nil {
+			continue
+		}
+		for _, rec := range [2]*botRec{sr.active, sr.draining} {
+			if rec != nil && !seen[rec.bot.ID] {
+				seen[rec.bot.ID] = true
 				out = append(out, rec.bot.Clone())
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// LastActive implements lifecycle.BotStore. Each sender keeps the bots that
+// left Active on it in order; stale entries met at the end are dropped, so
+// the cost is amortised constant per sender.
+func (m *Memory) LastActive(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (lifecycle.Bot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var best *leftEntry
+	for _, s := range senders {
+		sr := m.senders[s]
+		if sr == nil {
+			continue
+		}
+		for i := len(sr.left) - 1; i >= 0; i-- {
+			e := sr.left[i]
+			if e.rec.bot.ID == except {
+				continue
+			}
+			if !e.valid(s) {
+				if i == len(sr.left)-1 {
+					sr.left = sr.left[:i]
+				}
+				continue
+			}
+			if best == nil || best.before(e) {
+				best = &e
+			}
+			break
+		}
+	}
+	if best == nil {
+		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: "that was Active before on these senders"}
+	}
+	return best.rec.bot.Clone(), nil
 }
 
 // Bots implements lifecycle.BotStore.
@@ -232,7 +304,29 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 		m.audit = append(m.audit, e)
 		out[i] = cloneEntry(e)
 	}
+	if len(out) > 0 {
+		close(m.auditWake)
+		m.auditWake = make(chan struct{})
+	}
 	return out, nil
+}
+
+// WaitAudit implements lifecycle.AuditStore: waiters sleep on a channel
+// closed by the next commit that appends entries; nothing polls.
+func (m *Memory) WaitAudit(ctx context.Context, after uint64) error {
+	for {
+		m.mu.Lock()
+		n, wake := uint64(len(m.audit)), m.auditWake
+		m.mu.Unlock()
+		if n > after {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		}
+	}
 }
 
 // check refuses a plan whose reads are stale or whose result would break an
@@ -272,9 +366,11 @@ func (m *Memory) check(p lifecycle.Plan) error {
 				draining++
 			}
 		}
-		for id, rec := range m.bySender[s] {
-			if _, changed := after[id]; !changed {
-				count(rec.bot.State)
+		if sr := m.senders[s]; sr != nil {
+			for _, rec := range [2]*botRec{sr.active, sr.draining} {
+				if _, changed := after[rec.botID()]; rec != nil && !changed {
+					count(rec.bot.State)
+				}
 			}
 		}
 		for _, b := range after {
@@ -322,16 +418,34 @@ func (m *Memory) check(p lifecycle.Plan) error {
 	return nil
 }
 
+func (r *botRec) botID() lifecycle.BotID {
+	if r == nil {
+		return ""
+	}
+	return r.bot.ID
+}
+
+func (m *Memory) sender(s lifecycle.Sender) *senderRec {
+	sr := m.senders[s]
+	if sr == nil {
+		sr = &senderRec{}
+		m.senders[s] = sr
+	}
+	return sr
+}
+
 func (m *Memory) applyChange(c lifecycle.Change) {
 	rec := m.bots[c.Bot]
+	var before lifecycle.Bot
 	if rec != nil {
+		before = rec.bot
 		for _, s := range rec.bot.Senders {
-			delete(m.bySender[s], c.Bot)
-			if len(m.bySender[s]) == 0 {
-				delete(m.bySender, s)
+			sr := m.senders[s]
+			if sr.active == rec {
+				sr.active = nil
 			}
-			if m.active[s] == rec {
-				delete(m.active, s)
+			if sr.draining == rec {
+				sr.draining = nil
 			}
 		}
 	}
@@ -345,13 +459,31 @@ func (m *Memory) applyChange(c lifecycle.Change) {
 		m.bots[c.Bot] = rec
 	}
 	rec.bot = c.After.Clone()
-	for _, s := range rec.bot.Senders {
-		if m.bySender[s] == nil {
-			m.bySender[s] = map[lifecycle.BotID]*botRec{}
+	b := &rec.bot
+	left := b.State != lifecycle.Active && !b.DeactivatedAt.IsZero()
+	for _, s := range b.Senders {
+		sr := m.sender(s)
+		switch b.State {
+		case lifecycle.Active:
+			sr.active = rec
+		case lifecycle.Deactivated:
+			sr.draining = rec
 		}
-		m.bySender[s][c.Bot] = rec
-		if rec.bot.State == lifecycle.Active {
-			m.active[s] = rec
+		// A bot that just left Active, or that left before and gained this
+		// sender, is a candidate for LastActive on it.
+		if left && (before.State == lifecycle.Active || !before.HasSender(s)) {
+			sr.insertLeft(leftEntry{rec: rec, at: b.DeactivatedAt})
 		}
 	}
+}
+
+// insertLeft adds e in order; it almost always goes at the end.
+func (sr *senderRec) insertLeft(e leftEntry) {
+	i := len(sr.left)
+	for i > 0 && e.before(sr.left[i-1]) {
+		i--
+	}
+	sr.left = append(sr.left, leftEntry{})
+	copy(sr.left[i+1:], sr.left[i:])
+	sr.left[i] = e
 }

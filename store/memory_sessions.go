@@ -26,7 +26,10 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 		}
 		m.closeLocked(rec, reason, at)
 	}
-	b := m.active[sender]
+	var b *botRec
+	if sr := m.senders[sender]; sr != nil {
+		b = sr.active
+	}
 	if b == nil {
 		return lifecycle.Session{}, &lifecycle.NoBotError{Sender: sender}
 	}
@@ -158,6 +161,20 @@ func (m *Memory) SweepSessions(ctx context.Context, now time.Time, limit int) (i
 		}
 	}
 	return closed, nil
+}
+
+// Sessions implements lifecycle.SessionStore. Ids are assigned in order, so
+// a page costs the sessions it returns.
+func (m *Memory) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []lifecycle.Session
+	for id := after + 1; id <= m.nextSession && len(out) < limit; id++ {
+		if rec, ok := m.sessions[id]; ok {
+			out = append(out, rec.s)
+		}
+	}
+	return out, nil
 }
 
 // SessionStats implements lifecycle.SessionStore.

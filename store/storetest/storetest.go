@@ -36,7 +36,10 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 	}{
 		{"BotRoundTrip", testBotRoundTrip},
 		{"ReadsAreCopies", testReadsAreCopies},
-		{"BotsOnSendersAndPaging", testBotsOnSenders},
+		{"LiveBotsAndPaging", testLiveBots},
+		{"R20/LastActive", testLastActive},
+		{"SessionsPaging", testSessionsPaging},
+		{"R24/WaitAudit", testWaitAudit},
 		{"R15/CommitIsAtomic", testCommitAtomic},
 		{"R15/StaleRevisionConflicts", testStaleRevision},
 		{"R1/TwoActiveRefused", testTwoActiveRefused},
@@ -101,6 +104,8 @@ func (h *harness) plan(cmd lifecycle.Command) (lifecycle.Plan, error) {
 		ids = []lifecycle.BotID{c.Bot}
 	case lifecycle.Update:
 		ids = []lifecycle.BotID{c.Bot}
+	case lifecycle.EndGrace:
+		ids = []lifecycle.BotID{c.Bot}
 	case lifecycle.GrantRole, lifecycle.RevokeRole:
 		var user string
 		if g, ok := c.(lifecycle.GrantRole); ok {
@@ -121,19 +126,15 @@ func (h *harness) plan(cmd lifecycle.Command) (lifecycle.Plan, error) {
 		if err != nil {
 			return lifecycle.Plan{}, err
 		}
-		others, err := h.st.BotsOnSenders(h.ctx, b.Senders)
+		others, err := h.st.LiveBots(h.ctx, b.Senders)
 		if err != nil {
 			return lifecycle.Plan{}, err
 		}
+		snap.Bots = append(snap.Bots, b)
 		snap.Bots = append(snap.Bots, others...)
 		for _, o := range others {
-			if o.State.Live() {
-				more, _ := h.st.BotsOnSenders(h.ctx, o.Senders)
-				snap.Bots = append(snap.Bots, more...)
-			}
-		}
-		if len(others) == 0 {
-			snap.Bots = append(snap.Bots, b)
+			more, _ := h.st.LiveBots(h.ctx, o.Senders)
+			snap.Bots = append(snap.Bots, more...)
 		}
 	}
 	return lifecycle.Decide(snap, cmd, h.now)
@@ -230,8 +231,8 @@ func testBotRoundTrip(t *testing.T, h *harness) {
 	if _, err := h.st.Bot(h.ctx, b.ID); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("deleted bot still readable: %v", err)
 	}
-	if bs, _ := h.st.BotsOnSenders(h.ctx, []lifecycle.Sender{sender("100")}); len(bs) != 0 {
-		t.Errorf("deleted bot still on its sender: %v", bs)
+	if bs, _ := h.st.Bots(h.ctx, "", 10); len(bs) != 0 {
+		t.Errorf("deleted bot still listed: %v", bs)
 	}
 }
 
@@ -245,16 +246,27 @@ func testReadsAreCopies(t *testing.T, h *harness) {
 	}
 }
 
-func testBotsOnSenders(t *testing.T, h *harness) {
+func testLiveBots(t *testing.T, h *harness) {
 	a := h.create("100")
 	b := h.create("100", "200")
 	c := h.create("300")
-	got, err := h.st.BotsOnSenders(h.ctx, []lifecycle.Sender{sender("200"), sender("100")})
+	got, err := h.st.LiveBots(h.ctx, []lifecycle.Sender{sender("200"), sender("100")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]lifecycle.Bot{a, b}, got); diff != "" {
-		t.Errorf("BotsOnSenders (-want +got):\n%s", diff)
+	if len(got) != 0 {
+		t.Errorf("LiveBots with only Drafts on the senders = %v, want none", got)
+	}
+	h.do(lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Immediate()})
+	h.do(lifecycle.Deactivate{Bot: b.ID, Grace: time.Hour})
+	a = h.bot(a.ID)
+	h.do(lifecycle.Activate{Bot: a.ID, Decision: lifecycle.Immediate()})
+	got, err = h.st.LiveBots(h.ctx, []lifecycle.Sender{sender("200"), sender("100"), sender("300")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]lifecycle.Bot{h.bot(a.ID), h.bot(b.ID)}, got); diff != "" {
+		t.Errorf("LiveBots (-want +got):\n%s", diff)
 	}
 	page, _ := h.st.Bots(h.ctx, a.ID, 1)
 	if len(page) != 1 || page[0].ID != b.ID {
@@ -610,5 +622,99 @@ func testParallelActivations(t *testing.T, h *harness) {
 	}
 	if active != 1 {
 		t.Fatalf("R1: %d Active bots on one sender", active)
+	}
+}
+
+func testLastActive(t *testing.T, h *harness) {
+	if _, err := h.st.LastActive(h.ctx, []lifecycle.Sender{sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Fatalf("LastActive on an unused sender = %v, want ErrNotFound", err)
+	}
+	a := h.active("100")
+	h.create("100") // never activated: never a candidate
+	b := h.create("100", "200")
+	h.now = h.now.Add(time.Minute)
+	h.do(lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Immediate()}) // a leaves Active
+	h.now = h.now.Add(time.Minute)
+	c := h.create("200")
+	h.do(lifecycle.Activate{Bot: c.ID, Decision: lifecycle.Grace(time.Hour)}) // b drains
+	for _, tc := range []struct {
+		senders []lifecycle.Sender
+		except  lifecycle.BotID
+		want    lifecycle.BotID
+	}{
+		{[]lifecycle.Sender{sender("100")}, "", b.ID},
+		{[]lifecycle.Sender{sender("100")}, b.ID, a.ID},
+		{[]lifecycle.Sender{sender("200"), sender("100")}, c.ID, b.ID},
+		{[]lifecycle.Sender{sender("300")}, "", ""},
+	} {
+		got, err := h.st.LastActive(h.ctx, tc.senders, tc.except)
+		if tc.want == "" {
+			if !errors.Is(err, lifecycle.ErrNotFound) {
+				t.Errorf("LastActive(%v, except %q) = %v, %v; want ErrNotFound", tc.senders, tc.except, got.ID, err)
+			}
+			continue
+		}
+		if err != nil || got.ID != tc.want {
+			t.Errorf("LastActive(%v, except %q) = %v, %v; want %v", tc.senders, tc.except, got.ID, err, tc.want)
+		}
+	}
+	// A bot that is Active again is no candidate; one that left the sender
+	// is none on it.
+	h.now = h.now.Add(time.Minute)
+	h.do(lifecycle.Activate{Bot: a.ID, Decision: lifecycle.Immediate()}) // b still drains
+	if got, err := h.st.LastActive(h.ctx, []lifecycle.Sender{sender("100")}, ""); err != nil || got.ID != b.ID {
+		t.Errorf("after a is Active again: LastActive(100) = %v, %v; want %v", got.ID, err, b.ID)
+	}
+	h.do(lifecycle.EndGrace{Bot: b.ID})
+	h.do(lifecycle.Update{Bot: b.ID, Senders: &[]lifecycle.Sender{sender("200")}})
+	if got, err := h.st.LastActive(h.ctx, []lifecycle.Sender{sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("after b left sender 100: LastActive(100) = %v, %v; want ErrNotFound", got.ID, err)
+	}
+	if got, err := h.st.LastActive(h.ctx, []lifecycle.Sender{sender("200")}, c.ID); err != nil || got.ID != b.ID {
+		t.Errorf("LastActive(200 except c) = %v, %v; want %v", got.ID, err, b.ID)
+	}
+}
+
+func testSessionsPaging(t *testing.T, h *harness) {
+	h.active("100")
+	var want []lifecycle.Session
+	for _, u := range []string{"u1", "u2", "u3"} {
+		s, err := h.st.Route(h.ctx, sender("100"), u, h.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, s)
+	}
+	got, err := h.st.Sessions(h.ctx, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want[:2], got); diff != "" {
+		t.Errorf("Sessions(0, 2) (-want +got):\n%s", diff)
+	}
+	got, _ = h.st.Sessions(h.ctx, got[1].ID, 10)
+	if diff := cmp.Diff(want[2:], got); diff != "" {
+		t.Errorf("Sessions(after the second, 10) (-want +got):\n%s", diff)
+	}
+}
+
+func testWaitAudit(t *testing.T, h *harness) {
+	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := h.st.WaitAudit(ctx, 0); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitAudit on an empty log = %v, want the context's deadline", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+		defer cancel()
+		done <- h.st.WaitAudit(ctx, 0)
+	}()
+	h.create("100")
+	if err := <-done; err != nil {
+		t.Fatalf("WaitAudit(0) after a commit = %v, want nil", err)
+	}
+	if err := h.st.WaitAudit(h.ctx, 0); err != nil {
+		t.Fatalf("WaitAudit(0) with an entry already there = %v, want nil at once", err)
 	}
 }
