@@ -32,6 +32,7 @@ const (
 	OpReadAudit   Op = "read_audit"
 	OpReadRoles   Op = "read_roles"
 	OpAnalytics   Op = "analytics"
+	OpSessions    Op = "read_sessions"
 )
 
 // Permission returns the permission an actor needs for the operation (the
@@ -45,7 +46,7 @@ func (op Op) Permission() roles.Permission {
 		return roles.ActivateChatbots
 	case OpGrantRole, OpRevokeRole, OpReadRoles:
 		return roles.ManageRoles
-	case OpGet:
+	case OpGet, OpSessions:
 		return roles.ViewDetails
 	case OpList:
 		return roles.ViewDashboard

@@ -43,6 +43,11 @@ var (
 	// ErrLastAdmin: the change would remove the last Admin (the same value as
 	// roles.ErrLastAdmin).
 	ErrLastAdmin = roles.ErrLastAdmin
+	// ErrUnavailable: the store could not be reached or did not answer in
+	// time (connection lost, timeout, server shutting down). Nothing is known
+	// to have changed; retrying later is safe, and an HTTP service answers
+	// 503.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // StateError reports an operation the bot's state does not allow. It wraps

@@ -1,0 +1,104 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"iter"
+)
+
+// watchPage is how many entries Watch reads from the store at a time.
+const watchPage = 256
+
+// Watch follows the audit log (R24): it yields every entry with a sequence
+// number greater than after, exactly in Seq order and none skipped, and then
+// waits for new entries as they are committed, until ctx ends or the loop
+// stops. Errors are yielded once and end the iteration; the end of ctx ends
+// it without an error.
+//
+// The actor needs "View audit log" (P1), checked once before the first
+// entry; a refusal is audited (R16) and yielded as the only element.
+//
+// Delivery is at least once across restarts: keep the Seq of the last entry
+// you handled and pass it as after when you start again; consumers that act
+// on entries should be idempotent per Seq. A watcher reads the store in
+// pages and holds no lock while it waits or while the loop body runs, so a
+// slow consumer costs memory for one page only.
+//
+//	for e, err := range m.Watch(ctx, admin, lastSeq) {
+//		if err != nil {
+//			return err
+//		}
+//		handle(e)
+//		lastSeq = e.Seq
+//	}
+func (m *Manager) Watch(ctx context.Context, actor Actor, after uint64) iter.Seq2[AuditEntry, error] {
+	return func(yield func(AuditEntry, error) bool) {
+		if _, err := m.authorize(ctx, actor, OpReadAudit); err != nil {
+			yield(AuditEntry{}, err)
+			return
+		}
+		for {
+			page, err := m.store.AuditLog(ctx, after, watchPage)
+			if err != nil {
+				if ctx.Err() == nil {
+					yield(AuditEntry{}, err)
+				}
+				return
+			}
+			for _, e := range page {
+				if e.Seq != after+1 {
+					yield(AuditEntry{}, fmt.Errorf("watch: the store returned entry %d after %d; entries must be gap-free: %w", e.Seq, after, ErrConflict))
+					return
+				}
+				if !yield(e, nil) {
+					return
+				}
+				after = e.Seq
+			}
+			if len(page) == watchPage {
+				continue
+			}
+			if err := m.store.WaitAudit(ctx, after); err != nil {
+				if ctx.Err() == nil {
+					yield(AuditEntry{}, err)
+				}
+				return
+			}
+		}
+	}
+}
+
+// Sessions returns up to limit sessions with ids greater than after, sorted
+// by id, each as seen now (a session whose bot no longer serves it reads as
+// closed, R9). Needs "View chatbots (detailed)": sessions name end users.
+func (m *Manager) Sessions(ctx context.Context, actor Actor, after SessionID, limit int) ([]Session, error) {
+	if _, err := m.authorize(ctx, actor, OpSessions); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		return nil, &InputError{Field: "limit", Value: fmt.Sprint(limit), Problem: "must be between 1 and 1000"}
+	}
+	out, err := m.store.Sessions(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	now := m.clock.Now()
+	bots := map[BotID]*Bot{}
+	for i := range out {
+		s := &out[i]
+		if !s.Open() {
+			continue
+		}
+		b, ok := bots[s.Bot]
+		if !ok {
+			if b, err = m.botOrNil(ctx, s.Bot); err != nil {
+				return nil, err
+			}
+			bots[s.Bot] = b
+		}
+		if reason, at, over := SessionEnd(s, b, now); over {
+			s.CloseReason, s.ClosedAt = reason, at
+		}
+	}
+	return out, nil
+}

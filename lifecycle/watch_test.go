@@ -1,0 +1,106 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// R24: a watcher gets every entry after N in Seq order, waits for new ones,
+// and resumes from the last Seq it saw.
+func TestR24WatchOrderWaitResume(t *testing.T) {
+	e := newEnv(t)
+	before := len(e.audit())
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	got := make(chan lifecycle.AuditEntry)
+	go func() {
+		defer close(got)
+		for en, err := range e.m.Watch(ctx, admin, 0) {
+			if err != nil {
+				t.Errorf("Watch: %v", err)
+				return
+			}
+			got <- en
+		}
+	}()
+	var seqs []uint64
+	for len(seqs) < before {
+		seqs = append(seqs, (<-got).Seq)
+	}
+	b := e.draft("v1", "100") // committed while the watcher waits
+	en := <-got
+	if en.Action != lifecycle.OpCreate || en.Transitions[0].Bot != b.ID {
+		t.Fatalf("the entry committed after the watcher caught up = %+v, want the create of %s", en, b.ID)
+	}
+	seqs = append(seqs, en.Seq)
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("R24: sequence numbers seen %v, want 1..%d with none skipped", seqs, len(seqs))
+		}
+	}
+	cancel()
+	if _, ok := <-got; ok {
+		t.Fatal("Watch went on after its context ended")
+	}
+
+	// Resume after the last Seq handled: only what came later.
+	e.live("v2", "200")
+	var resumed []lifecycle.Op
+	ctx2, cancel2 := context.WithCancel(e.ctx)
+	for en, err := range e.m.Watch(ctx2, admin, seqs[len(seqs)-1]) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		resumed = append(resumed, en.Action)
+		if en.Action == lifecycle.OpActivate {
+			break
+		}
+	}
+	cancel2()
+	if len(resumed) != 2 || resumed[0] != lifecycle.OpCreate {
+		t.Fatalf("R24: resumed entries %v, want [create activate]", resumed)
+	}
+}
+
+// P1, R16: watching needs "View audit log"; a refusal is yielded once and audited.
+func TestR24WatchNeedsAuditPermission(t *testing.T) {
+	e := newEnv(t)
+	n := 0
+	var err error
+	for _, err = range e.m.Watch(e.ctx, manager, 0) {
+		n++
+	}
+	if n != 1 || !errors.Is(err, lifecycle.ErrForbidden) {
+		t.Fatalf("Watch as a Manager yielded %d element(s), last error %v; want one ErrForbidden", n, err)
+	}
+	log := e.audit()
+	if last := log[len(log)-1]; !last.Denied || last.Action != lifecycle.OpReadAudit {
+		t.Fatalf("R16: the refused watch was not audited: %+v", last)
+	}
+}
+
+func TestSessionsPagedAsSeenNow(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.live("v1", "100")
+	for _, u := range []string{"u1", "u2"} {
+		e.must(e.m.Route(e.ctx, sms("100"), u))
+	}
+	e.must(e.m.Deactivate(e.ctx, manager, v1.ID, 0))
+	ss, err := e.m.Sessions(e.ctx, supervisor, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 2 || ss[0].Open() || ss[0].CloseReason != lifecycle.CloseDeactivated {
+		t.Fatalf("Sessions after deactivation = %+v, want 2 closed as deactivated", ss)
+	}
+	if _, err := e.m.Sessions(e.ctx, analyzer, 0, 10); !errors.Is(err, lifecycle.ErrForbidden) {
+		t.Fatalf("Sessions as an Analyzer = %v, want ErrForbidden", err)
+	}
+	if _, err := e.m.Sessions(e.ctx, supervisor, 0, 0); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Fatalf("Sessions with limit 0 = %v, want ErrInvalidInput", err)
+	}
+}
