@@ -1,0 +1,258 @@
+package api
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+)
+
+// DefaultMaxBody bounds every request body unless Config.MaxBody says
+// otherwise; /route takes at most routeMaxBody.
+const (
+	DefaultMaxBody = 1 << 20
+	routeMaxBody   = 4 << 10
+)
+
+// bodyRule says whether a route accepts an empty body (read as {}).
+type bodyRule bool
+
+const (
+	bodyRequired   bodyRule = false
+	bodyMayBeEmpty bodyRule = true
+)
+
+// readBody reads the whole request body, at most limit bytes: a longer one
+// is refused as too large (413) without reading further. A non-empty body
+// must be declared JSON (415 otherwise).
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fail(probTooLarge, fmt.Sprintf("the request body is larger than %d bytes", limit))
+		}
+		return nil, fail(probBadBody, "the request body could not be read")
+	}
+	if int64(len(data)) > limit {
+		return nil, fail(probTooLarge, fmt.Sprintf("the request body is larger than %d bytes", limit))
+	}
+	if len(data) > 0 {
+		if err := jsonContentType(r.Header.Get("Content-Type")); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+func jsonContentType(ct string) error {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return fail(probMediaType, "send the body as JSON with Content-Type: application/json")
+}
+
+// decodeJSON is the one decoder for request bodies. It reads data into v
+// strictly: valid UTF-8, exactly one JSON value, no data after it, no
+// unknown fields, field names in their exact letter case, no key twice in an
+// object. An empty body is {} where the route allows it (rule), and an error
+// otherwise. Every refusal is a malformed-body problem (400).
+func decodeJSON(data []byte, v any, rule bodyRule) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		if rule == bodyMayBeEmpty {
+			return nil
+		}
+		return fail(probBadBody, "the request needs a JSON body")
+	}
+	if !utf8.Valid(data) {
+		return fail(probBadBody, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fail(probBadBody, "the body is not valid JSON for this request: "+jsonProblem(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fail(probBadBody, "the body has data after its JSON value; send one value")
+	}
+	if err := checkKeys(data, reflect.TypeOf(v)); err != nil {
+		return fail(probBadBody, err.Error())
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without quoting the input at
+// length.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("field %s must be %s, not %s", te.Field, jsonKind(te.Type), te.Value)
+		}
+		return fmt.Sprintf("expected %s, not %s", jsonKind(te.Type), te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "it ends too early"
+	}
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	return strings.TrimPrefix(msg, "json: ")
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	}
+	return "a number"
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// checkKeys walks data (already decoded once into a value of type t) and
+// refuses a key that appears twice in one object, or whose letter case
+// differs from the field's name: encoding/json would silently take the
+// last one or match "NaMe" to "name".
+func checkKeys(data []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var walk func(t reflect.Type, path string) error
+	walk = func(t reflect.Type, path string) error {
+		for t != nil && t.Kind() == reflect.Pointer {
+			if t.Implements(jsonUnmarshaler) || t.Implements(textUnmarshaler) {
+				t = nil
+				break
+			}
+			t = t.Elem()
+		}
+		if t != nil && (reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)) {
+			t = nil // decoded by its own method: only check duplicates below
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			var fields map[string]reflect.Type
+			if t != nil && t.Kind() == reflect.Struct {
+				fields = jsonFields(t)
+			}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				key := kt.(string)
+				if seen[key] {
+					return fmt.Errorf("the body has the key %q twice in %s", trunc(key), where(path))
+				}
+				seen[key] = true
+				var next reflect.Type
+				switch {
+				case fields != nil:
+					ft, ok := fields[key]
+					if !ok {
+						return fmt.Errorf("unknown field %q in %s; field names are case-sensitive", trunc(key), where(path))
+					}
+					next = ft
+				case t != nil && t.Kind() == reflect.Map:
+					next = t.Elem()
+				}
+				if err := walk(next, path+"."+key); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			var elem reflect.Type
+			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+				elem = t.Elem()
+			}
+			for dec.More() {
+				if err := walk(elem, path+"[]"); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	return walk(t, "")
+}
+
+func where(path string) string {
+	if path == "" {
+		return "the body"
+	}
+	return strings.TrimPrefix(path, ".")
+}
+
+func trunc(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// jsonFields maps a struct's JSON field names to their types, following
+// embedded structs.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFields(ft) {
+					out[k] = v
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}

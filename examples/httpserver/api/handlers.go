@@ -1,0 +1,747 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/validate"
+)
+
+// maxID bounds ids and end users taken from paths and bodies (R21).
+const maxID = 256
+
+// decode reads the request body with the one decoder.
+func (s *Server) decode(r *http.Request, v any, rule bodyRule) error {
+	data, err := readBody(r, s.maxBody)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(data, v, rule)
+}
+
+// botID reads the {id} path value.
+func botID(r *http.Request) (lifecycle.BotID, error) {
+	id := r.PathValue("id")
+	if len(id) > maxID {
+		return "", &lifecycle.InputError{Field: "bot id", Value: trunc(id), Problem: fmt.Sprintf("is longer than %d bytes", maxID)}
+	}
+	return lifecycle.BotID(id), nil
+}
+
+func etag(rev uint64) string { return `"` + strconv.FormatUint(rev, 10) + `"` }
+
+// ifMatch reads If-Match: nil when absent, else a test of a revision.
+func ifMatch(r *http.Request) (func(rev uint64) bool, error) {
+	h := r.Header.Values("If-Match")
+	if len(h) == 0 {
+		return nil, nil
+	}
+	var revs []uint64
+	for _, part := range strings.Split(strings.Join(h, ","), ",") {
+		part = strings.TrimSpace(part)
+		switch {
+		case part == "*":
+			return func(uint64) bool { return true }, nil
+		case strings.HasPrefix(part, "W/"):
+			// A weak tag never matches in If-Match (RFC 9110 13.1.1).
+		case len(part) >= 2 && part[0] == '"' && part[len(part)-1] == '"':
+			n, err := strconv.ParseUint(part[1:len(part)-1], 10, 64)
+			if err == nil {
+				revs = append(revs, n)
+			}
+		default:
+			return nil, &lifecycle.InputError{Field: "If-Match", Value: trunc(part), Problem: `is not an entity tag; send the bot's ETag, such as "3"`}
+		}
+	}
+	return func(rev uint64) bool {
+		for _, r := range revs {
+			if r == rev {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// change runs a state-changing command: a dry run with ?dry_run=true, and,
+// with If-Match, only if the target bot's revision matches. The plan is then
+// decided once and committed exactly as decided, so the answer is 412 if the
+// bot changed in between, never a change made on other facts (R17).
+func (s *Server) change(r *http.Request, who string, cmd lifecycle.Command, target lifecycle.BotID) (lifecycle.Plan, bool, error) {
+	dry, err := dryRun(r)
+	if err != nil {
+		return lifecycle.Plan{}, false, err
+	}
+	match, err := ifMatch(r)
+	if err != nil {
+		return lifecycle.Plan{}, false, err
+	}
+	if target == "" {
+		match = nil
+	}
+	actor := lifecycle.User(who)
+	if !dry && match == nil {
+		p, err := s.m.Apply(ctx(r), actor, cmd)
+		return p, false, err
+	}
+	p, err := s.m.Plan(ctx(r), actor, cmd)
+	if err != nil {
+		return lifecycle.Plan{}, dry, err
+	}
+	if match != nil {
+		rev, found := uint64(0), false
+		for _, c := range p.Changes {
+			if c.Bot == target {
+				rev, found = c.Revision, true
+			}
+		}
+		if !found || !match(rev) {
+			return lifecycle.Plan{}, dry, fail(probPrecondition, fmt.Sprintf("bot %s is at revision %d, not the one If-Match names; read it again", target, rev))
+		}
+	}
+	if dry {
+		return p, true, nil
+	}
+	committed, err := s.applyPlan(r, p)
+	if errors.Is(err, lifecycle.ErrConflict) {
+		return lifecycle.Plan{}, false, fail(probPrecondition, fmt.Sprintf("bot %s changed while the request ran; read it again", target))
+	}
+	return committed, false, err
+}
+
+// applyPlan commits a plan exactly as decided, or refuses it with
+// ErrConflict when what it read has moved.
+func (s *Server) applyPlan(r *http.Request, p lifecycle.Plan) (lifecycle.Plan, error) {
+	entries, err := s.m.Store().Commit(ctx(r), p)
+	if err != nil {
+		return lifecycle.Plan{}, err
+	}
+	p.Audit = entries
+	return p, nil
+}
+
+// planReply answers a plan; a committed plan carries the target bot's new
+// ETag.
+func planReply(p lifecycle.Plan, dry bool, target lifecycle.BotID) (reply, error) {
+	rep := reply{status: http.StatusOK, body: plan(p, dry), header: http.Header{}}
+	if b, ok := p.Bot(target); ok && !dry {
+		rep.header.Set("ETag", etag(b.Revision))
+	}
+	return rep, nil
+}
+
+// botReply answers a bot with its ETag, and Location when created.
+func botReply(status int, b lifecycle.Bot) (reply, error) {
+	rep := reply{status: status, body: bot(b), header: http.Header{}}
+	rep.header.Set("ETag", etag(b.Revision))
+	if status == http.StatusCreated {
+		rep.header.Set("Location", "/bots/"+url.PathEscape(string(b.ID)))
+	}
+	return rep, nil
+}
+
+// created answers the bot a plan created: 201 with Location, or the plan of
+// a dry run.
+func created(p lifecycle.Plan, dry bool, err error) (reply, error) {
+	if err != nil {
+		return reply{}, err
+	}
+	if dry {
+		return planReply(p, true, "")
+	}
+	for _, c := range p.Changes {
+		if c.From == 0 && c.After != nil {
+			return botReply(http.StatusCreated, *c.After)
+		}
+	}
+	return reply{}, errors.New("the plan created no bot")
+}
+
+// --- bots ------------------------------------------------------------------
+
+type createRequest struct {
+	Name        string              `json:"name"`
+	Description string              `json:"description"`
+	Channel     string              `json:"channel"`
+	Senders     []Sender            `json:"senders"`
+	Definition  validate.Definition `json:"definition"`
+	IdleTimeout string              `json:"idle_timeout"`
+}
+
+func parseDuration(field, v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, &lifecycle.InputError{Field: field, Value: trunc(v), Problem: `is not a duration; use a Go duration such as "15m" or "1h30m"`}
+	}
+	return d, nil
+}
+
+func (s *Server) createBot(r *http.Request, who string) (reply, error) {
+	var req createRequest
+	if err := s.decode(r, &req, bodyRequired); err != nil {
+		return reply{}, err
+	}
+	idle, err := parseDuration("idle_timeout", req.IdleTimeout)
+	if err != nil {
+		return reply{}, err
+	}
+	p, dry, err := s.change(r, who, lifecycle.Create{Name: req.Name, Description: req.Description, Channel: req.Channel,
+		Senders: libSenders(req.Senders), Definition: req.Definition, IdleTimeout: idle}, "")
+	return created(p, dry, err)
+}
+
+func (s *Server) importBot(r *http.Request, who string) (reply, error) {
+	data, err := readBody(r, s.maxBody)
+	if err != nil {
+		return reply{}, err
+	}
+	if len(data) == 0 {
+		return reply{}, fail(probBadBody, "send the document GET /bots/{id}/export wrote")
+	}
+	p, dry, err := s.change(r, who, lifecycle.Import{Data: data}, "")
+	return created(p, dry, err)
+}
+
+func (s *Server) getBot(r *http.Request, who string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	b, err := s.m.Get(ctx(r), lifecycle.User(who), id)
+	if err != nil {
+		return reply{}, err
+	}
+	return botReply(http.StatusOK, b)
+}
+
+type updateRequest struct {
+	Name        *string              `json:"name"`
+	Description *string              `json:"description"`
+	Senders     *[]Sender            `json:"senders"`
+	Definition  *validate.Definition `json:"definition"`
+	IdleTimeout *string              `json:"idle_timeout"`
+}
+
+func (s *Server) updateBot(r *http.Request, who string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	var req updateRequest
+	if err := s.decode(r, &req, bodyRequired); err != nil {
+		return reply{}, err
+	}
+	u := lifecycle.Update{Bot: id, Name: req.Name, Description: req.Description, Definition: req.Definition}
+	if req.Senders != nil {
+		ss := libSenders(*req.Senders)
+		if ss == nil {
+			ss = []lifecycle.Sender{}
+		}
+		u.Senders = &ss
+	}
+	if req.IdleTimeout != nil {
+		d, err := parseDuration("idle_timeout", *req.IdleTimeout)
+		if err != nil {
+			return reply{}, err
+		}
+		u.IdleTimeout = &d
+	}
+	p, dry, err := s.change(r, who, u, id)
+	if err != nil || dry {
+		return reply{status: http.StatusOK, body: plan(p, dry)}, err
+	}
+	b, _ := p.Bot(id)
+	return botReply(http.StatusOK, b)
+}
+
+func (s *Server) deleteBot(r *http.Request, who string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	p, dry, err := s.change(r, who, lifecycle.Delete{Bot: id}, id)
+	if err != nil || dry {
+		return reply{status: http.StatusOK, body: plan(p, dry)}, err
+	}
+	return reply{status: http.StatusNoContent}, nil
+}
+
+func (s *Server) exportBot(r *http.Request, who string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	doc, err := s.m.Export(ctx(r), lifecycle.User(who), id)
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{status: http.StatusOK, raw: doc}, nil
+}
+
+func (s *Server) validateBot(r *http.Request, who string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	rep, err := s.m.Validate(ctx(r), lifecycle.User(who), id)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(report(rep))
+}
+
+type duplicateRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) duplicateBot(r *http.Request, who string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	var req duplicateRequest
+	if err := s.decode(r, &req, bodyMayBeEmpty); err != nil {
+		return reply{}, err
+	}
+	p, dry, err := s.change(r, who, lifecycle.Duplicate{Bot: id, Name: req.Name}, "")
+	return created(p, dry, err)
+}
+
+// ackRequest acknowledges validation warnings (R4).
+type ackRequest struct {
+	Fingerprint string   `json:"fingerprint"`
+	Codes       []string `json:"codes"`
+}
+
+// activateRequest is the body of activate and rollback.
+type activateRequest struct {
+	// Decision is "", "immediate" or "grace:<duration>" (R5).
+	Decision string     `json:"decision"`
+	Ack      ackRequest `json:"ack"`
+}
+
+// decodeActivate reads an activation body (possibly empty).
+func decodeActivate(data []byte) (lifecycle.Decision, lifecycle.Ack, error) {
+	var req activateRequest
+	if err := decodeJSON(data, &req, bodyMayBeEmpty); err != nil {
+		return lifecycle.Decision{}, lifecycle.Ack{}, err
+	}
+	d, err := lifecycle.ParseDecision(req.Decision)
+	if err != nil {
+		return lifecycle.Decision{}, lifecycle.Ack{}, err
+	}
+	return d, lifecycle.Ack{Fingerprint: req.Ack.Fingerprint, Codes: req.Ack.Codes}, nil
+}
+
+func (s *Server) activateBot(r *http.Request, who string) (reply, error) {
+	return s.activateOr(r, who, func(id lifecycle.BotID, d lifecycle.Decision, a lifecycle.Ack) lifecycle.Command {
+		return lifecycle.Activate{Bot: id, Decision: d, Ack: a}
+	})
+}
+
+func (s *Server) rollbackBot(r *http.Request, who string) (reply, error) {
+	return s.activateOr(r, who, func(id lifecycle.BotID, d lifecycle.Decision, a lifecycle.Ack) lifecycle.Command {
+		return lifecycle.Rollback{Bot: id, Decision: d, Ack: a}
+	})
+}
+
+func (s *Server) activateOr(r *http.Request, who string, cmd func(lifecycle.BotID, lifecycle.Decision, lifecycle.Ack) lifecycle.Command) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	data, err := readBody(r, s.maxBody)
+	if err != nil {
+		return reply{}, err
+	}
+	d, ack, err := decodeActivate(data)
+	if err != nil {
+		return reply{}, err
+	}
+	p, dry, err := s.change(r, who, cmd(id, d, ack), id)
+	if err != nil {
+		return reply{}, err
+	}
+	return planReply(p, dry, id)
+}
+
+type deactivateRequest struct {
+	// Grace lets open sessions finish; "" or "0s" closes them now (R7).
+	Grace string `json:"grace"`
+}
+
+func (s *Server) deactivateBot(r *http.Request, who string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	var req deactivateRequest
+	if err := s.decode(r, &req, bodyMayBeEmpty); err != nil {
+		return reply{}, err
+	}
+	grace, err := parseDuration("grace", req.Grace)
+	if err != nil {
+		return reply{}, err
+	}
+	p, dry, err := s.change(r, who, lifecycle.Deactivate{Bot: id, Grace: grace}, id)
+	if err != nil {
+		return reply{}, err
+	}
+	return planReply(p, dry, id)
+}
+
+type emptyRequest struct{}
+
+func (s *Server) endGrace(r *http.Request, who string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	if err := s.decode(r, &emptyRequest{}, bodyMayBeEmpty); err != nil {
+		return reply{}, err
+	}
+	p, dry, err := s.change(r, who, lifecycle.EndGrace{Bot: id}, id)
+	if err != nil {
+		return reply{}, err
+	}
+	return planReply(p, dry, id)
+}
+
+// --- lists -----------------------------------------------------------------
+
+// page reads ?limit (1 to 500, default 50) and ?cursor.
+func page(r *http.Request) (limit int, cursor string, err error) {
+	limit = 50
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return 0, "", &lifecycle.InputError{Field: "limit", Value: trunc(v), Problem: "must be a number from 1 to 500"}
+		}
+		limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(b) == 0 || len(b) > maxID {
+			return 0, "", &lifecycle.InputError{Field: "cursor", Value: trunc(v), Problem: "is not a cursor this server gave; start from the first page"}
+		}
+		cursor = string(b)
+	}
+	return limit, cursor, nil
+}
+
+// pageReply answers items (read with limit+1 to know whether more follow)
+// with a next link built from the last item's cursor.
+func pageReply[T any](r *http.Request, items []T, limit int, last func(T) string) (reply, error) {
+	pg := Page[T]{Items: items}
+	if pg.Items == nil {
+		pg.Items = []T{}
+	}
+	rep := reply{status: http.StatusOK, header: http.Header{}}
+	if len(items) > limit {
+		pg.Items = items[:limit]
+		q := url.Values{}
+		q.Set("limit", strconv.Itoa(limit))
+		q.Set("cursor", base64.RawURLEncoding.EncodeToString([]byte(last(pg.Items[limit-1]))))
+		pg.Next = r.URL.Path + "?" + q.Encode()
+		rep.header.Set("Link", "<"+pg.Next+`>; rel="next"`)
+	}
+	rep.body = pg
+	return rep, nil
+}
+
+func (s *Server) listBots(r *http.Request, who string) (reply, error) {
+	limit, cursor, err := page(r)
+	if err != nil {
+		return reply{}, err
+	}
+	list, err := s.m.List(ctx(r), lifecycle.User(who), lifecycle.BotID(cursor), limit+1)
+	if err != nil {
+		return reply{}, err
+	}
+	out := make([]Summary, len(list))
+	for i, b := range list {
+		out[i] = summary(b)
+	}
+	return pageReply(r, out, limit, func(b Summary) string { return b.ID })
+}
+
+func numericCursor(cursor string) (uint64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(cursor, 10, 64)
+	if err != nil {
+		return 0, &lifecycle.InputError{Field: "cursor", Value: trunc(cursor), Problem: "is not a cursor this server gave; start from the first page"}
+	}
+	return n, nil
+}
+
+func (s *Server) audit(r *http.Request, who string) (reply, error) {
+	limit, cursor, err := page(r)
+	if err != nil {
+		return reply{}, err
+	}
+	after, err := numericCursor(cursor)
+	if err != nil {
+		return reply{}, err
+	}
+	log, err := s.m.AuditLog(ctx(r), lifecycle.User(who), after, limit+1)
+	if err != nil {
+		return reply{}, err
+	}
+	out := make([]AuditEntry, len(log))
+	for i, e := range log {
+		out[i] = auditEntry(e)
+	}
+	return pageReply(r, out, limit, func(e AuditEntry) string { return strconv.FormatUint(e.Seq, 10) })
+}
+
+func (s *Server) sessions(r *http.Request, who string) (reply, error) {
+	limit, cursor, err := page(r)
+	if err != nil {
+		return reply{}, err
+	}
+	after, err := numericCursor(cursor)
+	if err != nil {
+		return reply{}, err
+	}
+	list, err := s.m.Sessions(ctx(r), lifecycle.User(who), lifecycle.SessionID(after), limit+1)
+	if err != nil {
+		return reply{}, err
+	}
+	out := make([]Session, len(list))
+	for i, x := range list {
+		out[i] = session(x)
+	}
+	return pageReply(r, out, limit, func(x Session) string { return x.ID })
+}
+
+func sessionID(r *http.Request) (lifecycle.SessionID, error) {
+	v := r.PathValue("id")
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == 0 {
+		return 0, &lifecycle.InputError{Field: "session id", Value: trunc(v), Problem: "is not a session id"}
+	}
+	return lifecycle.SessionID(n), nil
+}
+
+func (s *Server) getSession(r *http.Request, who string) (reply, error) {
+	id, err := sessionID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	// Sessions checks the permission (View chatbots detailed) and reads the
+	// session as seen now (R9).
+	list, err := s.m.Sessions(ctx(r), lifecycle.User(who), id-1, 1)
+	if err != nil {
+		return reply{}, err
+	}
+	if len(list) == 0 || list[0].ID != id {
+		return reply{}, &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
+	}
+	return ok(session(list[0]))
+}
+
+func (s *Server) analytics(r *http.Request, who string) (reply, error) {
+	a, err := s.m.Analytics(ctx(r), lifecycle.User(who))
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(analytics(a))
+}
+
+// --- roles -----------------------------------------------------------------
+
+func pathUser(r *http.Request) (string, error) {
+	u := r.PathValue("user")
+	if u == "" || len(u) > maxID {
+		return "", &lifecycle.InputError{Field: "user", Value: trunc(u), Problem: fmt.Sprintf("must be 1 to %d bytes", maxID)}
+	}
+	return u, nil
+}
+
+func (s *Server) userRoles(r *http.Request, who string) (reply, error) {
+	u, err := pathUser(r)
+	if err != nil {
+		return reply{}, err
+	}
+	rs, err := s.m.UserRoles(ctx(r), lifecycle.User(who), u)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(UserRoles{User: u, Roles: roleNames(rs)})
+}
+
+type grantRequest struct {
+	Role string `json:"role"`
+}
+
+func (s *Server) grantRole(r *http.Request, who string) (reply, error) {
+	u, err := pathUser(r)
+	if err != nil {
+		return reply{}, err
+	}
+	var req grantRequest
+	if err := s.decode(r, &req, bodyRequired); err != nil {
+		return reply{}, err
+	}
+	role, err := roles.ParseRole(req.Role)
+	if err != nil {
+		return reply{}, err
+	}
+	p, dry, err := s.change(r, who, lifecycle.GrantRole{User: u, Role: role}, "")
+	if err != nil || dry {
+		return reply{status: http.StatusOK, body: plan(p, dry)}, err
+	}
+	return ok(UserRoles{User: u, Roles: roleNames(p.Roles[0].To)})
+}
+
+func (s *Server) revokeRole(r *http.Request, who string) (reply, error) {
+	u, err := pathUser(r)
+	if err != nil {
+		return reply{}, err
+	}
+	role, err := roles.ParseRole(r.PathValue("role"))
+	if err != nil {
+		return reply{}, err
+	}
+	p, dry, err := s.change(r, who, lifecycle.RevokeRole{User: u, Role: role}, "")
+	if err != nil || dry {
+		return reply{status: http.StatusOK, body: plan(p, dry)}, err
+	}
+	return reply{status: http.StatusNoContent}, nil
+}
+
+// --- the messaging gateway -------------------------------------------------
+
+type routeRequest struct {
+	Channel string `json:"channel"`
+	Address string `json:"address"`
+	EndUser string `json:"end_user"`
+}
+
+// route is called by the messaging gateway for each inbound message. Its
+// body is at most 4 KiB, and the sender address and end user at most 256
+// bytes each (R21); a refusal never quotes them.
+func (s *Server) route(r *http.Request, _ string) (reply, error) {
+	data, err := readBody(r, routeMaxBody)
+	if err != nil {
+		return reply{}, err
+	}
+	var req routeRequest
+	if err := decodeJSON(data, &req, bodyRequired); err != nil {
+		return reply{}, err
+	}
+	for _, f := range []struct{ name, v string }{{"channel", req.Channel}, {"address", req.Address}, {"end_user", req.EndUser}} {
+		if f.v == "" || len(f.v) > maxID {
+			return reply{}, &lifecycle.InputError{Field: f.name, Value: "", Problem: fmt.Sprintf("must be 1 to %d bytes", maxID)}
+		}
+	}
+	sender, err := lifecycle.NewSender(req.Channel, req.Address)
+	if err != nil {
+		return reply{}, err
+	}
+	sess, err := s.m.Route(ctx(r), sender, req.EndUser)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(session(sess))
+}
+
+func (s *Server) closeSession(r *http.Request, _ string) (reply, error) {
+	id, err := sessionID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	if err := s.decode(r, &emptyRequest{}, bodyMayBeEmpty); err != nil {
+		return reply{}, err
+	}
+	sess, err := s.m.CloseSession(ctx(r), id)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(session(sess))
+}
+
+// --- the hosting service acting as the system (R19) ------------------------
+
+type systemRequest struct {
+	// Reason is audited; required, at most 500 characters.
+	Reason string `json:"reason"`
+	// Grace applies to deactivation only.
+	Grace string `json:"grace,omitempty"`
+}
+
+func (s *Server) systemActor(r *http.Request, withGrace bool) (lifecycle.Actor, time.Duration, error) {
+	var req systemRequest
+	if err := s.decode(r, &req, bodyRequired); err != nil {
+		return lifecycle.Actor{}, 0, err
+	}
+	if strings.TrimSpace(req.Reason) == "" || len([]rune(req.Reason)) > 500 {
+		return lifecycle.Actor{}, 0, &lifecycle.InputError{Field: "reason", Value: trunc(req.Reason), Problem: "must be 1 to 500 characters: it is audited"}
+	}
+	if !withGrace && req.Grace != "" {
+		return lifecycle.Actor{}, 0, &lifecycle.InputError{Field: "grace", Value: trunc(req.Grace), Problem: "applies to deactivation only"}
+	}
+	grace, err := parseDuration("grace", req.Grace)
+	return lifecycle.System(req.Reason), grace, err
+}
+
+func (s *Server) systemDeactivate(r *http.Request, _ string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	actor, grace, err := s.systemActor(r, true)
+	if err != nil {
+		return reply{}, err
+	}
+	p, err := s.m.Apply(ctx(r), actor, lifecycle.Deactivate{Bot: id, Grace: grace})
+	if err != nil {
+		return reply{}, err
+	}
+	return planReply(p, false, id)
+}
+
+func (s *Server) systemEndGrace(r *http.Request, _ string) (reply, error) {
+	id, err := botID(r)
+	if err != nil {
+		return reply{}, err
+	}
+	actor, _, err := s.systemActor(r, false)
+	if err != nil {
+		return reply{}, err
+	}
+	p, err := s.m.Apply(ctx(r), actor, lifecycle.EndGrace{Bot: id})
+	if err != nil {
+		return reply{}, err
+	}
+	return planReply(p, false, id)
+}
+
+func (s *Server) expireDue(r *http.Request, _ string) (reply, error) {
+	if err := s.decode(r, &emptyRequest{}, bodyMayBeEmpty); err != nil {
+		return reply{}, err
+	}
+	e, err := s.m.ExpireDue(ctx(r))
+	if err != nil {
+		return reply{}, err
+	}
+	out := Expiry{DrainsEnded: []string{}, SessionsClosed: e.SessionsClosed}
+	for _, id := range e.DrainsEnded {
+		out.DrainsEnded = append(out.DrainsEnded, string(id))
+	}
+	return ok(out)
+}

@@ -1,0 +1,157 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/validate"
+)
+
+// Problem is an RFC 9457 problem details object, the body of every failure
+// (Content-Type application/problem+json). Type is a stable URI reference,
+// one per kind of failure (see [Problems]); clients branch on it, never on
+// Title or Detail.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+
+	// Findings are the validation errors (validation-failed) or the
+	// warnings not acknowledged (warnings-not-acknowledged).
+	Findings []validate.Finding `json:"findings,omitempty"`
+	// Fingerprint acknowledges exactly the current warnings.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Occupants are the bots Active on the senders (sender-occupied).
+	Occupants []Occupant `json:"occupants,omitempty"`
+}
+
+// ProblemKind is one kind of failure: its stable type, its title and its
+// status.
+type ProblemKind struct {
+	Name   string // the last part of Type: "not-found"
+	Title  string
+	Status int
+	// Sentinel is the library error the kind answers (matched with
+	// errors.Is); nil for failures of the HTTP layer itself.
+	Sentinel error
+}
+
+// Type is the problem's type URI reference, "/problems/<name>"; the server
+// describes each at that path.
+func (k ProblemKind) Type() string { return "/problems/" + k.Name }
+
+// The failures of the HTTP layer itself.
+var (
+	probUnauthenticated  = ProblemKind{"unauthenticated", "Authentication required", http.StatusUnauthorized, nil}
+	probNoRoute          = ProblemKind{"no-such-route", "No such route", http.StatusNotFound, nil}
+	probMethod           = ProblemKind{"method-not-allowed", "Method not allowed", http.StatusMethodNotAllowed, nil}
+	probTooLarge         = ProblemKind{"too-large", "Request body too large", http.StatusRequestEntityTooLarge, nil}
+	probMediaType        = ProblemKind{"unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType, nil}
+	probBadBody          = ProblemKind{"malformed-body", "Malformed request body", http.StatusBadRequest, nil}
+	probPrecondition     = ProblemKind{"precondition-failed", "Precondition failed", http.StatusPreconditionFailed, nil}
+	probIdempotencyReuse = ProblemKind{"idempotency-key-reused", "Idempotency key reused with another request", http.StatusUnprocessableEntity, nil}
+	probIdempotencyBusy  = ProblemKind{"idempotency-key-in-use", "A request with this idempotency key is in progress", http.StatusConflict, nil}
+	probInternal         = ProblemKind{"internal", "Internal error", http.StatusInternalServerError, nil}
+)
+
+// sentinelKinds maps the library's sentinel errors to problems, first match
+// wins. A new sentinel is one row here (and one in openapi.yaml's list).
+var sentinelKinds = []ProblemKind{
+	{"forbidden", "Forbidden", http.StatusForbidden, lifecycle.ErrForbidden},
+	{"not-found", "Not found", http.StatusNotFound, lifecycle.ErrNotFound},
+	{"no-bot", "No bot on the sender", http.StatusNotFound, lifecycle.ErrNoBot},
+	{"sender-occupied", "Sender occupied", http.StatusConflict, lifecycle.ErrSenderOccupied},
+	{"invalid-transition", "Invalid transition", http.StatusConflict, lifecycle.ErrInvalidTransition},
+	{"not-editable", "Bot not editable", http.StatusConflict, lifecycle.ErrNotEditable},
+	{"not-deletable", "Bot not deletable", http.StatusConflict, lifecycle.ErrNotDeletable},
+	{"last-admin", "Last Admin", http.StatusConflict, lifecycle.ErrLastAdmin},
+	{"role-held", "Role already held", http.StatusConflict, roles.ErrRoleHeld},
+	{"role-not-held", "Role not held", http.StatusConflict, roles.ErrRoleNotHeld},
+	{"conflict", "Conflict", http.StatusConflict, lifecycle.ErrConflict},
+	{"validation-failed", "Validation failed", http.StatusUnprocessableEntity, lifecycle.ErrValidation},
+	{"warnings-not-acknowledged", "Warnings not acknowledged", http.StatusUnprocessableEntity, lifecycle.ErrWarningsNotAcknowledged},
+	{"unknown-role", "Unknown role", http.StatusBadRequest, roles.ErrUnknownRole},
+	{"two-chatbot-roles", "Two chatbot roles", http.StatusConflict, roles.ErrTwoChatbotRoles},
+	{"invalid-input", "Invalid input", http.StatusBadRequest, lifecycle.ErrInvalidInput},
+	{"unavailable", "Service unavailable", http.StatusServiceUnavailable, lifecycle.ErrUnavailable},
+}
+
+// Problems lists every kind of failure the API answers with, library
+// sentinels first.
+func Problems() []ProblemKind {
+	out := append([]ProblemKind{}, sentinelKinds...)
+	return append(out, probUnauthenticated, probNoRoute, probMethod, probTooLarge, probMediaType, probBadBody,
+		probPrecondition, probIdempotencyReuse, probIdempotencyBusy, probInternal)
+}
+
+// httpError is a failure of the HTTP layer, with a detail safe to show.
+type httpError struct {
+	kind   ProblemKind
+	detail string
+}
+
+func (e *httpError) Error() string { return e.detail }
+
+func fail(kind ProblemKind, detail string) error { return &httpError{kind: kind, detail: detail} }
+
+// problemOf turns an error into the problem to answer. Details of 5xx
+// errors stay in the log, never in the answer.
+func problemOf(err error) Problem {
+	kind := probInternal
+	var he *httpError
+	if errors.As(err, &he) {
+		kind = he.kind
+	} else {
+		for _, k := range sentinelKinds {
+			if errors.Is(err, k.Sentinel) {
+				kind = k
+				break
+			}
+		}
+	}
+	p := Problem{Type: kind.Type(), Title: kind.Title, Status: kind.Status, Detail: err.Error()}
+	if kind.Status >= 500 {
+		p.Detail = ""
+		if kind == probInternal {
+			p.Detail = "the server failed; the error is logged"
+		} else {
+			p.Detail = "the store cannot be reached now; retry later"
+		}
+	}
+	var ve *validate.ValidationError
+	var we *lifecycle.WarningsError
+	var oe *lifecycle.OccupiedError
+	switch {
+	case errors.As(err, &ve):
+		p.Findings = ve.Findings
+	case errors.As(err, &we):
+		p.Findings, p.Fingerprint = we.Unacknowledged, we.Fingerprint
+	case errors.As(err, &oe):
+		for _, o := range oe.Occupants {
+			p.Occupants = append(p.Occupants, Occupant{Sender: Sender{Channel: o.Sender.Channel, Address: o.Sender.Address},
+				Bot: string(o.Bot), Name: o.Name})
+		}
+	}
+	return p
+}
+
+// kindByName finds a problem kind for GET /problems/{name}.
+func kindByName(name string) (ProblemKind, bool) {
+	for _, k := range Problems() {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return ProblemKind{}, false
+}
+
+func retryAfter(h http.Header, p Problem) {
+	if p.Status == http.StatusServiceUnavailable || p.Type == (ProblemKind{Name: "conflict"}).Type() {
+		h.Set("Retry-After", strconv.Itoa(1))
+	}
+}

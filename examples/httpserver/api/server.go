@@ -1,0 +1,347 @@
+// Package api is botlife's reference HTTP service: every lifecycle.Manager
+// operation as a JSON route, ready to run behind a team's gateway.
+//
+// Conventions (openapi.yaml, served at /openapi.yaml, is the contract and a
+// test holds every request and response of the test suite to it):
+//
+//   - JSON in snake_case; durations as Go duration strings ("15m0s");
+//     timestamps RFC 3339 in UTC; ids are strings.
+//   - Every failure is an RFC 9457 application/problem+json body whose
+//     type ("/problems/sender-occupied") is stable, one per library
+//     sentinel error and per HTTP-level failure, unknown routes (404) and
+//     methods (405) included. GET /problems/{name} describes each.
+//   - Creating answers 201 with Location; deleting 204; a bot carries its
+//     revision as ETag, and a change with If-Match answers 412 when the
+//     revision moved.
+//   - Every state-changing route takes ?dry_run=true: it returns the plan
+//     (R17) and stores nothing. Applying it exactly: send the request again
+//     with If-Match set to the revision the plan was decided on.
+//   - POSTs take an Idempotency-Key (see idempotency.go).
+//   - Lists (bots, audit, sessions) are paged by an opaque cursor, in a
+//     stable order, with a next link in the body and a Link header.
+//   - Identity comes from an Authenticator: Config.Users for people,
+//     Config.Gateway for the messaging gateway (/route, closing sessions),
+//     Config.System for the hosting service's own jobs (R19).
+//   - GET /events streams the audit log as Server-Sent Events (R24).
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// Config configures a Server. Manager and Users are required.
+type Config struct {
+	Manager *lifecycle.Manager
+	// Users authenticates the API's users; the identity is the lifecycle
+	// user id whose roles decide what they may do.
+	Users Authenticator
+	// Gateway authenticates the messaging gateway for POST /route and
+	// POST /sessions/{id}/close; nil refuses those routes (401).
+	Gateway Authenticator
+	// System authenticates the hosting service's own jobs that act as the
+	// system (R19): /system/expire-due, /system/bots/{id}/deactivate and
+	// /system/bots/{id}/end-grace; nil refuses them (401).
+	System Authenticator
+	// Logger receives a line per refused or failed request; nil discards.
+	Logger *slog.Logger
+	// MaxBody bounds request bodies in bytes; 0 means DefaultMaxBody.
+	MaxBody int64
+	// IdempotencyKeys bounds how many Idempotency-Keys are kept (default
+	// 10,000); IdempotencyTTL how long each is kept (default 24h).
+	IdempotencyKeys int
+	IdempotencyTTL  time.Duration
+	// Heartbeat is how often GET /events sends a comment line to keep the
+	// connection open while nothing happens; default 15s.
+	Heartbeat time.Duration
+}
+
+// Server is the HTTP handler. It is safe for concurrent use.
+type Server struct {
+	m         *lifecycle.Manager
+	users     Authenticator
+	gateway   Authenticator
+	system    Authenticator
+	log       *slog.Logger
+	maxBody   int64
+	idem      *idemStore
+	heartbeat time.Duration
+	mux       *http.ServeMux
+}
+
+// New returns the server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Manager == nil || cfg.Users == nil {
+		return nil, errors.New("api: Config.Manager and Config.Users are required")
+	}
+	none := AuthenticatorFunc(func(*http.Request) (string, error) {
+		return "", authError("this route is not enabled on this server")
+	})
+	s := &Server{m: cfg.Manager, users: cfg.Users, gateway: cfg.Gateway, system: cfg.System, log: cfg.Logger,
+		maxBody: cfg.MaxBody, heartbeat: cfg.Heartbeat, mux: http.NewServeMux()}
+	if s.gateway == nil {
+		s.gateway = none
+	}
+	if s.system == nil {
+		s.system = none
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = 15 * time.Second
+	}
+	keys, ttl := cfg.IdempotencyKeys, cfg.IdempotencyTTL
+	if keys <= 0 {
+		keys = 10000
+	}
+	if ttl <= 0 {
+		ttl = 24 * time.Hour
+	}
+	s.idem = newIdemStore(keys, ttl, s.m.Now)
+	s.routes()
+	return s, nil
+}
+
+// handler is a route's logic: it returns the response or an error, which
+// the server turns into a problem.
+type handler func(r *http.Request, who string) (reply, error)
+
+// reply is a successful response.
+type reply struct {
+	status int
+	body   any    // encoded as JSON, unless raw is set
+	raw    []byte // sent as is with Content-Type application/json
+	header http.Header
+}
+
+func ok(v any) (reply, error) { return reply{status: http.StatusOK, body: v}, nil }
+
+func (s *Server) routes() {
+	user, gw, sys := s.users, s.gateway, s.system
+	s.mux.HandleFunc("GET /openapi.yaml", s.openAPI)
+	s.mux.HandleFunc("GET /problems/{name}", s.problemDoc)
+
+	s.handle("GET /bots", user, s.listBots)
+	s.handle("POST /bots", user, s.createBot)
+	s.handle("POST /bots/import", user, s.importBot)
+	s.handle("GET /bots/{id}", user, s.getBot)
+	s.handle("PATCH /bots/{id}", user, s.updateBot)
+	s.handle("DELETE /bots/{id}", user, s.deleteBot)
+	s.handle("GET /bots/{id}/export", user, s.exportBot)
+	s.handle("GET /bots/{id}/validation", user, s.validateBot)
+	s.handle("POST /bots/{id}/duplicate", user, s.duplicateBot)
+	s.handle("POST /bots/{id}/activate", user, s.activateBot)
+	s.handle("POST /bots/{id}/deactivate", user, s.deactivateBot)
+	s.handle("POST /bots/{id}/end-grace", user, s.endGrace)
+	s.handle("POST /bots/{id}/rollback", user, s.rollbackBot)
+
+	s.handle("GET /users/{user}/roles", user, s.userRoles)
+	s.handle("POST /users/{user}/roles", user, s.grantRole)
+	s.handle("DELETE /users/{user}/roles/{role}", user, s.revokeRole)
+
+	s.handle("GET /audit", user, s.audit)
+	s.mux.HandleFunc("GET /events", s.events)
+	s.handle("GET /analytics", user, s.analytics)
+	s.handle("GET /sessions", user, s.sessions)
+	s.handle("GET /sessions/{id}", user, s.getSession)
+
+	s.handle("POST /route", gw, s.route)
+	s.handle("POST /sessions/{id}/close", gw, s.closeSession)
+
+	s.handle("POST /system/expire-due", sys, s.expireDue)
+	s.handle("POST /system/bots/{id}/deactivate", sys, s.systemDeactivate)
+	s.handle("POST /system/bots/{id}/end-grace", sys, s.systemEndGrace)
+}
+
+// ServeHTTP implements http.Handler. Requests no route matches get a
+// problem: 404 no-such-route, or 405 method-not-allowed with Allow.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r) // sets the path values
+		return
+	}
+	probe := &headerProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r) // the mux's own 404/405/redirect, to learn which
+	switch probe.status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		s.writeProblem(w, r, fail(probMethod, fmt.Sprintf("%s does not take %s; it takes %s", r.URL.Path, r.Method, probe.header.Get("Allow"))))
+	case http.StatusNotFound:
+		s.writeProblem(w, r, fail(probNoRoute, "no route matches "+r.Method+" "+r.URL.Path+"; see /openapi.yaml"))
+	default:
+		h.ServeHTTP(w, r) // redirects of unclean paths
+	}
+}
+
+// headerProbe records what the mux's fallback handler would answer.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(status int)      { p.status = status }
+
+// handle registers h on pattern behind auth, with idempotency for POSTs.
+func (s *Server) handle(pattern string, auth Authenticator, h handler) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		who, err := auth.Authenticate(r)
+		if err != nil {
+			if !errors.Is(err, ErrUnauthenticated) {
+				s.writeProblem(w, r, err)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="botlife"`)
+			s.writeProblem(w, r, fail(probUnauthenticated, err.Error()))
+			return
+		}
+		key := r.Header.Get("Idempotency-Key")
+		if r.Method != http.MethodPost || key == "" {
+			s.write(w, r, s.render(r, who, h))
+			return
+		}
+		s.idempotent(w, r, who, key, h)
+	})
+}
+
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who, key string, h handler) {
+	if len(key) > MaxIdempotencyKey {
+		s.writeProblem(w, r, &lifecycle.InputError{Field: "Idempotency-Key", Value: key[:16] + "...",
+			Problem: fmt.Sprintf("is longer than %d bytes", MaxIdempotencyKey)})
+		return
+	}
+	limit := s.maxBody
+	if r.URL.Path == "/route" {
+		limit = routeMaxBody
+	}
+	body, err := readBody(r, limit)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	sum := sha256.New()
+	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00", r.Method, r.URL.Path, r.URL.RawQuery)
+	sum.Write(body)
+	var request [sha256.Size]byte
+	sum.Sum(request[:0])
+	scoped := who + "\x00" + key
+	state, stored := s.idem.begin(scoped, request)
+	switch state {
+	case idemMismatch:
+		s.writeProblem(w, r, fail(probIdempotencyReuse, "this Idempotency-Key was used for another request; use a new key for a new request"))
+		return
+	case idemBusy:
+		s.writeProblem(w, r, fail(probIdempotencyBusy, "a request with this Idempotency-Key is still running; retry later"))
+		return
+	case idemReplay:
+		stored.header = stored.header.Clone()
+		stored.header.Set("Idempotent-Replayed", "true")
+		s.write(w, r, stored)
+		return
+	}
+	r.Body = readCloser{bytes.NewReader(body)}
+	resp := s.render(r, who, h)
+	s.idem.finish(scoped, request, resp)
+	s.write(w, r, resp)
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
+
+// render runs h and renders its reply or its error.
+func (s *Server) render(r *http.Request, who string, h handler) rendered {
+	rep, err := h(r, who)
+	if err != nil {
+		return s.renderProblem(r, err)
+	}
+	out := rendered{status: rep.status, header: rep.header, body: rep.raw}
+	if out.header == nil {
+		out.header = http.Header{}
+	}
+	if rep.status != http.StatusNoContent {
+		out.header.Set("Content-Type", "application/json")
+	}
+	if rep.raw == nil && rep.body != nil {
+		b, err := encode(rep.body)
+		if err != nil {
+			return s.renderProblem(r, fmt.Errorf("encoding the response: %w", err))
+		}
+		out.body = b
+	}
+	return out
+}
+
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (s *Server) renderProblem(r *http.Request, err error) rendered {
+	p := problemOf(err)
+	p.Instance = r.URL.Path
+	if p.Status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+	} else {
+		// The detail may quote the request: it is not logged.
+		s.log.InfoContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "status", p.Status, "type", p.Type)
+	}
+	b, encErr := encode(p)
+	if encErr != nil {
+		b = []byte(`{"type":"/problems/internal","title":"Internal error","status":500}` + "\n")
+		p.Status = http.StatusInternalServerError
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/problem+json")
+	retryAfter(h, p)
+	return rendered{status: p.Status, header: h, body: b}
+}
+
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	s.write(w, r, s.renderProblem(r, err))
+}
+
+func (s *Server) write(w http.ResponseWriter, _ *http.Request, resp rendered) {
+	for k, v := range resp.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(resp.body)
+}
+
+// context returns the request's context.
+func ctx(r *http.Request) context.Context { return r.Context() }
+
+// dryRun reads ?dry_run=true.
+func dryRun(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("dry_run"); strings.ToLower(v) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, &lifecycle.InputError{Field: "dry_run", Value: trunc(v), Problem: "must be true or false"}
+	}
+}

@@ -1,0 +1,312 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/validate"
+)
+
+// The wire format. Every name is snake_case; every duration is a Go duration
+// string ("15m0s"); every timestamp is RFC 3339 in UTC, with fractional
+// seconds only when they are not zero; every id is a JSON string. The API's
+// types are its own, converted from the library's, so a change inside the
+// library never changes the wire by accident: openapi.yaml describes exactly
+// these types and a test holds every response to it.
+
+// timestamp formats t as RFC 3339 in UTC; "" for the zero time.
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Sender is a (channel, address) pair.
+type Sender struct {
+	Channel string `json:"channel,omitempty"`
+	Address string `json:"address"`
+}
+
+func senders(in []lifecycle.Sender) []Sender {
+	out := make([]Sender, len(in))
+	for i, s := range in {
+		out[i] = Sender{Channel: s.Channel, Address: s.Address}
+	}
+	return out
+}
+
+func libSenders(in []Sender) []lifecycle.Sender {
+	if in == nil {
+		return nil
+	}
+	out := make([]lifecycle.Sender, len(in))
+	for i, s := range in {
+		out[i] = lifecycle.Sender{Channel: s.Channel, Address: s.Address}
+	}
+	return out
+}
+
+// Bot is a bot in detail.
+type Bot struct {
+	ID               string              `json:"id"`
+	Name             string              `json:"name"`
+	Description      string              `json:"description"`
+	Channel          string              `json:"channel"`
+	Senders          []Sender            `json:"senders"`
+	Definition       validate.Definition `json:"definition"`
+	IdleTimeout      string              `json:"idle_timeout"`
+	State            string              `json:"state"`
+	Revision         uint64              `json:"revision"`
+	Activations      uint64              `json:"activations"`
+	CreatedAt        string              `json:"created_at"`
+	UpdatedAt        string              `json:"updated_at"`
+	FirstActivatedAt string              `json:"first_activated_at,omitempty"`
+	ActivatedAt      string              `json:"activated_at,omitempty"`
+	DeactivatedAt    string              `json:"deactivated_at,omitempty"`
+	EndedAt          string              `json:"ended_at,omitempty"`
+	GraceDeadline    string              `json:"grace_deadline,omitempty"`
+	EndReason        string              `json:"end_reason,omitempty"`
+}
+
+func state(s lifecycle.State) string {
+	b, _ := s.MarshalText()
+	return string(b)
+}
+
+func bot(b lifecycle.Bot) Bot {
+	return Bot{ID: string(b.ID), Name: b.Name, Description: b.Description, Channel: b.Channel,
+		Senders: senders(b.Senders), Definition: b.Definition, IdleTimeout: b.IdleTimeout.String(),
+		State: state(b.State), Revision: b.Revision, Activations: b.Activations,
+		CreatedAt: timestamp(b.CreatedAt), UpdatedAt: timestamp(b.UpdatedAt),
+		FirstActivatedAt: timestamp(b.FirstActivatedAt), ActivatedAt: timestamp(b.ActivatedAt),
+		DeactivatedAt: timestamp(b.DeactivatedAt), EndedAt: timestamp(b.EndedAt),
+		GraceDeadline: timestamp(b.GraceDeadline), EndReason: string(b.EndReason)}
+}
+
+// Summary is a bot on the dashboard: everything but its definition.
+type Summary struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Description   string   `json:"description"`
+	Channel       string   `json:"channel"`
+	Senders       []Sender `json:"senders"`
+	State         string   `json:"state"`
+	GraceDeadline string   `json:"grace_deadline,omitempty"`
+	UpdatedAt     string   `json:"updated_at"`
+}
+
+func summary(s lifecycle.Summary) Summary {
+	return Summary{ID: string(s.ID), Name: s.Name, Description: s.Description, Channel: s.Channel,
+		Senders: senders(s.Senders), State: state(s.State), GraceDeadline: timestamp(s.GraceDeadline),
+		UpdatedAt: timestamp(s.UpdatedAt)}
+}
+
+// roleNames lists a role set as lower-case role names.
+func roleNames(s roles.Set) []string {
+	out := []string{}
+	for _, r := range s.Roles() {
+		b, _ := r.MarshalText()
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// Change is one bot a plan creates, changes or deletes.
+type Change struct {
+	Bot      string `json:"bot"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Revision uint64 `json:"revision"`
+	After    *Bot   `json:"after,omitempty"`
+}
+
+// RoleChange is one user's roles changed by a plan.
+type RoleChange struct {
+	User string   `json:"user"`
+	From []string `json:"from"`
+	To   []string `json:"to"`
+}
+
+// Transition is one bot's move in an audit entry.
+type Transition struct {
+	Bot  string `json:"bot"`
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// AuditEntry is one entry of the audit log.
+type AuditEntry struct {
+	Seq           uint64       `json:"seq"`
+	Time          string       `json:"time"`
+	Actor         string       `json:"actor"`
+	System        bool         `json:"system"`
+	Roles         []string     `json:"roles"`
+	Action        string       `json:"action"`
+	Denied        bool         `json:"denied"`
+	Transitions   []Transition `json:"transitions"`
+	GraceDeadline string       `json:"grace_deadline,omitempty"`
+	Acknowledged  []string     `json:"acknowledged"`
+	User          string       `json:"user,omitempty"`
+	Role          string       `json:"role,omitempty"`
+	Reason        string       `json:"reason,omitempty"`
+}
+
+func auditEntry(e lifecycle.AuditEntry) AuditEntry {
+	out := AuditEntry{Seq: e.Seq, Time: timestamp(e.Time), Actor: e.Actor, System: e.System,
+		Roles: roleNames(e.Roles), Action: string(e.Action), Denied: e.Denied, Transitions: []Transition{},
+		GraceDeadline: timestamp(e.GraceDeadline), Acknowledged: []string{}, User: e.User, Reason: e.Reason}
+	for _, t := range e.Transitions {
+		out.Transitions = append(out.Transitions, Transition{Bot: string(t.Bot), From: state(t.From), To: state(t.To)})
+	}
+	out.Acknowledged = append(out.Acknowledged, e.Acknowledged...)
+	if e.Role.Valid() {
+		b, _ := e.Role.MarshalText()
+		out.Role = string(b)
+	}
+	return out
+}
+
+// Report is a validation report.
+type Report struct {
+	Findings    []validate.Finding `json:"findings"`
+	Fingerprint string             `json:"fingerprint,omitempty"` // of the warnings; "" without warnings
+}
+
+func report(r validate.Report) Report {
+	f := r.Findings
+	if f == nil {
+		f = []validate.Finding{}
+	}
+	return Report{Findings: f, Fingerprint: r.Fingerprint()}
+}
+
+// Plan is what an operation changes: returned by a dry run (nothing stored)
+// and by every state-changing operation (stored).
+type Plan struct {
+	// DryRun is true when nothing was stored.
+	DryRun      bool         `json:"dry_run"`
+	Op          string       `json:"op"`
+	Actor       string       `json:"actor"`
+	System      bool         `json:"system"`
+	Reason      string       `json:"reason,omitempty"`
+	Time        string       `json:"time"`
+	Changes     []Change     `json:"changes"`
+	Roles       []RoleChange `json:"roles"`
+	Audit       []AuditEntry `json:"audit"`
+	Report      *Report      `json:"report,omitempty"`
+	DarkSenders []Sender     `json:"dark_senders"`
+}
+
+func plan(p lifecycle.Plan, dryRun bool) Plan {
+	out := Plan{DryRun: dryRun, Op: string(p.Op), Actor: p.Actor.ID, System: p.Actor.System, Reason: p.Actor.Reason,
+		Time: timestamp(p.Time), Changes: []Change{}, Roles: []RoleChange{}, Audit: []AuditEntry{},
+		DarkSenders: senders(p.DarkSenders)}
+	for _, c := range p.Changes {
+		ch := Change{Bot: string(c.Bot), From: state(c.From), To: state(c.To), Revision: c.Revision}
+		if c.After != nil {
+			b := bot(*c.After)
+			ch.After = &b
+		}
+		out.Changes = append(out.Changes, ch)
+	}
+	for _, r := range p.Roles {
+		out.Roles = append(out.Roles, RoleChange{User: r.User, From: roleNames(r.From), To: roleNames(r.To)})
+	}
+	for _, e := range p.Audit {
+		out.Audit = append(out.Audit, auditEntry(e))
+	}
+	if p.Report != nil {
+		r := report(*p.Report)
+		out.Report = &r
+	}
+	return out
+}
+
+// Session is one end user's conversation with one bot through one sender.
+type Session struct {
+	ID             string `json:"id"`
+	Sender         Sender `json:"sender"`
+	EndUser        string `json:"end_user"`
+	Bot            string `json:"bot"`
+	Activation     uint64 `json:"activation"`
+	OpenedAt       string `json:"opened_at"`
+	LastActivityAt string `json:"last_activity_at"`
+	ClosedAt       string `json:"closed_at,omitempty"`
+	CloseReason    string `json:"close_reason,omitempty"`
+	Messages       uint64 `json:"messages"`
+}
+
+func session(s lifecycle.Session) Session {
+	return Session{ID: strconv.FormatUint(uint64(s.ID), 10), Sender: Sender{Channel: s.Sender.Channel, Address: s.Sender.Address},
+		EndUser: s.EndUser, Bot: string(s.Bot), Activation: s.Activation, OpenedAt: timestamp(s.OpenedAt),
+		LastActivityAt: timestamp(s.LastActivityAt), ClosedAt: timestamp(s.ClosedAt), CloseReason: string(s.CloseReason),
+		Messages: s.Messages}
+}
+
+// SessionStats counts the sessions of one bot or one sender.
+type SessionStats struct {
+	Bot      string            `json:"bot,omitempty"`
+	Sender   *Sender           `json:"sender,omitempty"`
+	Opened   uint64            `json:"opened"`
+	Open     uint64            `json:"open"`
+	Closed   map[string]uint64 `json:"closed"`
+	Messages uint64            `json:"messages"`
+}
+
+// Analytics are session counts per bot and per sender.
+type Analytics struct {
+	ByBot    []SessionStats `json:"by_bot"`
+	BySender []SessionStats `json:"by_sender"`
+}
+
+func analytics(a lifecycle.Analytics) Analytics {
+	conv := func(s lifecycle.SessionStats, byBot bool) SessionStats {
+		out := SessionStats{Opened: s.Opened, Open: s.Open, Closed: map[string]uint64{}, Messages: s.Messages}
+		if byBot {
+			out.Bot = string(s.Bot)
+		} else {
+			out.Sender = &Sender{Channel: s.Sender.Channel, Address: s.Sender.Address}
+		}
+		for k, v := range s.Closed {
+			out.Closed[string(k)] = v
+		}
+		return out
+	}
+	out := Analytics{ByBot: []SessionStats{}, BySender: []SessionStats{}}
+	for _, s := range a.ByBot {
+		out.ByBot = append(out.ByBot, conv(s, true))
+	}
+	for _, s := range a.BySender {
+		out.BySender = append(out.BySender, conv(s, false))
+	}
+	return out
+}
+
+// UserRoles is the roles one user holds.
+type UserRoles struct {
+	User  string   `json:"user"`
+	Roles []string `json:"roles"`
+}
+
+// Page is one page of a list: its items and, when more follow, the link to
+// the next page (also sent as a Link header with rel="next").
+type Page[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+// Expiry is what ExpireDue settled.
+type Expiry struct {
+	DrainsEnded    []string `json:"drains_ended"`
+	SessionsClosed int      `json:"sessions_closed"`
+}
+
+// Occupant is a bot Active on a sender that an activation wants.
+type Occupant struct {
+	Sender Sender `json:"sender"`
+	Bot    string `json:"bot"`
+	Name   string `json:"name"`
+}
