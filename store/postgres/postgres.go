@@ -8,27 +8,46 @@
 //     bot's state per sender, with partial unique indexes on the sender for
 //     Active rows and for Deactivated rows. A commit that would break them
 //     fails, whatever the plan says.
-//   - R15: Commit applies a plan in one transaction. It first takes the lock
-//     of the single audit_head row, which orders commits and gives the audit
-//     log gap-free sequence numbers; then it checks every expected revision.
-//     Revision mismatches, unique violations, serialization failures and
-//     deadlocks are returned as lifecycle.ErrConflict, so the Manager
-//     decides again. Commits are serialised by that lock; they are rare
-//     (people changing bots), while routing never takes it.
-//   - Route costs one round trip for an existing session still served: a
-//     single UPDATE whose WHERE clause is the negation of
-//     lifecycle.SessionEnd. Otherwise a short transaction closes the old
-//     session as SessionEnd says and opens one on the sender's Active bot.
+//   - R15: Commit sends a plan as one pipelined batch, which PostgreSQL runs
+//     as one implicit transaction: one round trip. The revision and role
+//     checks run in SQL and raise an error that aborts the whole batch.
+//     All the bot_senders rows of the changed bots are deleted before any
+//     is inserted, so the unique indexes, checked row by row, never see an
+//     overlap that the plan does not leave. The last statement takes the lock
+//     of the single audit_head row, appends the audit entries with gap-free
+//     sequence numbers and sends a notification; the transaction commits
+//     right after it, so the lock is held for that statement only and entries
+//     become visible in Seq order (R24). Revision mismatches, unique
+//     violations, serialization failures and deadlocks are returned as
+//     lifecycle.ErrConflict, so the Manager decides again.
+//   - LiveBots and LastActive read through partial indexes on bot_senders:
+//     their cost does not grow with the bots that used a sender before.
+//   - Route costs one round trip for an existing session still served, and
+//     two when a new session opens: the first statement either takes the
+//     message or returns what the second needs (the open session and its
+//     bot, for lifecycle.SessionEnd, and the sender's Active bot).
 //   - SweepSessions claims the sessions it closes with FOR UPDATE SKIP
 //     LOCKED, so several replicas can run ExpireDue at once without doing the
-//     same work twice; two replicas ending the same drain conflict, and the
-//     loser finds it already Inactive.
+//     same work twice.
+//   - WaitAudit listens for the notification on one dedicated connection per
+//     Store, and polls every few seconds as a safety net: a commit through
+//     any replica wakes the waiters of every other.
 //
-// Times are stored as Unix nanoseconds, so deadlines compare exactly as on
-// the injected clock.
+// # Exact values or a refusal
+//
+// The store returns exactly what it was given, or refuses it with an error
+// wrapping lifecycle.ErrInvalidInput and changes nothing. The bot document
+// is kept as bytes (any text, NUL included, round-trips); text the store
+// keys by (ids, channels, addresses, end users) must be valid UTF-8 without
+// NUL and at most MaxKeyBytes; invalid UTF-8 is refused everywhere, never
+// turned into U+FFFD. Times are stored as Unix nanoseconds, so deadlines
+// compare exactly as on the injected clock; a time outside 1677-2262 cannot
+// be stored exactly and is refused. Database failures never reach a caller
+// as a bare SQLSTATE: see Error.
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -38,12 +57,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -53,12 +73,23 @@ var migrations embed.FS
 // Store is a lifecycle.Store on a PostgreSQL connection pool. It is safe for
 // concurrent use, also from several processes sharing one database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	owned bool
+
+	mu       sync.Mutex
+	listener *listener // nil until WaitAudit needs it
+	closed   bool
+
+	// beforeAudit, when set, is called while Commit queues its statements,
+	// after the audit statement; tests use it to make the commit fail
+	// after the audit insert.
+	beforeCommit func(b *pgx.Batch)
 }
 
 var _ lifecycle.Store = (*Store)(nil)
 
-// New returns a Store on pool. Call Migrate once before use.
+// New returns a Store on pool. Call Migrate once before use. Close stops
+// the store's listener; the pool stays open.
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 // Open connects to the database at url (a PostgreSQL connection string)
@@ -66,17 +97,32 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 func Open(ctx context.Context, url string) (*Store, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connecting: %w", err)
+		return nil, fail(ctx, "connecting", err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: connecting: %w", err)
+		return nil, fail(ctx, "connecting", err)
 	}
-	return New(pool), nil
+	st := New(pool)
+	st.owned = true
+	return st, nil
 }
 
-// Close closes the connection pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close stops the listener that WaitAudit uses, waiting until its goroutine
+// has ended, and closes the pool if Open made it. Waiters blocked in
+// WaitAudit keep waiting by polling until their context ends.
+func (s *Store) Close() {
+	s.mu.Lock()
+	l := s.listener
+	s.listener, s.closed = nil, true
+	s.mu.Unlock()
+	if l != nil {
+		l.stop()
+	}
+	if s.owned {
+		s.pool.Close()
+	}
+}
 
 // Pool returns the connection pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
@@ -118,27 +164,54 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", name, err)
+			return fmt.Errorf("postgres: migration %s: %w", name, fail(ctx, "migrating", err))
 		}
 	}
+	// The migrations changed types and functions that pooled connections
+	// may have cached plans for.
+	s.pool.Reset()
 	return nil
 }
 
 // --- encoding ---------------------------------------------------------------
 
-func nanos(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
+// escaped reports whether the JSON text doc holds the escape \<esc> (such as
+// u0000), not merely those characters after an escaped backslash.
+func escaped(doc []byte, esc string) bool {
+	for i := 0; ; {
+		j := bytes.Index(doc[i:], []byte(esc))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && doc[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 1
 	}
-	n := t.UnixNano()
-	return &n
 }
 
-func fromNanos(n *int64) time.Time {
-	if n == nil {
-		return time.Time{}
+// encode returns v as JSON, or an error wrapping lifecycle.ErrInvalidInput
+// when the JSON would not give v back: encoding/json turns invalid UTF-8
+// into U+FFFD (it writes the escape \ufffd, while a real U+FFFD is written
+// as itself), and cannot write years outside 0-9999. With noNUL it also
+// refuses NUL characters, which jsonb cannot hold.
+func encode(field string, v any, noNUL bool) ([]byte, error) {
+	doc, err := json.Marshal(v)
+	if err != nil {
+		return nil, &lifecycle.InputError{Field: field, Value: fmt.Sprintf("%T", v), Problem: "cannot be stored exactly: " + err.Error()}
 	}
-	return time.Unix(0, *n).UTC()
+	if escaped(doc, `ufffd`) || !utf8.Valid(doc) {
+		return nil, &lifecycle.InputError{Field: field, Value: fmt.Sprintf("%T", v), Problem: "holds text that is not valid UTF-8; the store keeps text exactly or refuses it"}
+	}
+	if noNUL && escaped(doc, `u0000`) {
+		return nil, &lifecycle.InputError{Field: field, Value: fmt.Sprintf("%T", v), Problem: "holds a NUL character, which the audit log cannot hold"}
+	}
+	return doc, nil
 }
 
 func decodeBot(doc []byte) (lifecycle.Bot, error) {
@@ -149,25 +222,6 @@ func decodeBot(doc []byte) (lifecycle.Bot, error) {
 	return b, nil
 }
 
-func conflict(format string, args ...any) error {
-	return &lifecycle.ConflictError{Reason: fmt.Sprintf(format, args...)}
-}
-
-// dbError maps the errors that mean "someone else got there first" to
-// lifecycle.ErrConflict.
-func dbError(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505": // unique_violation: R1, R2, or an id taken
-			return conflict("the database refused the change (%s)", pe.ConstraintName)
-		case "40001", "40P01": // serialization_failure, deadlock_detected
-			return conflict("the database could not serialise the change (%s)", pe.Code)
-		}
-	}
-	return err
-}
-
 func limitArg(limit int) *int64 {
 	if limit < 0 {
 		return nil // LIMIT NULL: no limit
@@ -176,29 +230,47 @@ func limitArg(limit int) *int64 {
 	return &n
 }
 
+func senderArrays(ss []lifecycle.Sender) (channels, addresses []string, err error) {
+	channels, addresses = make([]string, 0, len(ss)), make([]string, 0, len(ss))
+	for _, x := range ss {
+		if err := checkText("channel", x.Channel, true); err != nil {
+			return nil, nil, err
+		}
+		if err := checkText("sender address", x.Address, true); err != nil {
+			return nil, nil, err
+		}
+		channels = append(channels, x.Channel)
+		addresses = append(addresses, x.Address)
+	}
+	return channels, addresses, nil
+}
+
 // --- bots, roles, audit -------------------------------------------------------
 
 // Bot implements lifecycle.BotStore.
 func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
+	if checkText("bot id", string(id), true) != nil {
+		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: strings.ToValidUTF8(string(id), "\ufffd")}
+	}
 	var doc []byte
 	err := s.pool.QueryRow(ctx, `SELECT doc FROM bots WHERE id = $1`, string(id)).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
 	}
 	if err != nil {
-		return lifecycle.Bot{}, err
+		return lifecycle.Bot{}, fail(ctx, "reading a bot", err)
 	}
 	return decodeBot(doc)
 }
 
-func (s *Store) queryBots(ctx context.Context, sql string, args ...any) ([]lifecycle.Bot, error) {
+func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]lifecycle.Bot, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, err
+		return nil, fail(ctx, op, err)
 	}
 	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {
-		return nil, err
+		return nil, fail(ctx, op, err)
 	}
 	out := make([]lifecycle.Bot, 0, len(docs))
 	for _, d := range docs {
@@ -211,225 +283,110 @@ func (s *Store) queryBots(ctx context.Context, sql string, args ...any) ([]lifec
 	return out, nil
 }
 
-func senderArrays(ss []lifecycle.Sender) (channels, addresses []string) {
-	for _, x := range ss {
-		channels = append(channels, x.Channel)
-		addresses = append(addresses, x.Address)
+// LiveBots implements lifecycle.BotStore through the partial index
+// bot_senders_live: R1 and R2 bound it to two rows per sender.
+func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
+	ch, addr, err := senderArrays(senders)
+	if err != nil {
+		return nil, nil // no stored bot has such a sender
 	}
-	return channels, addresses
+	return s.queryBots(ctx, "reading live bots", `
+		SELECT doc FROM bots WHERE id IN (
+			SELECT bs.bot_id FROM unnest($1::text[], $2::text[]) AS want(channel, address)
+			JOIN bot_senders bs ON bs.channel = want.channel AND bs.address = want.address AND bs.state IN (2, 3))
+		ORDER BY id`, ch, addr)
 }
 
-// BotsOnSenders implements lifecycle.BotStore.
-func (s *Store) BotsOnSenders(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
-	ch, addr := senderArrays(senders)
-	return s.queryBots(ctx, `
-		SELECT doc FROM bots WHERE id IN (
-			SELECT bs.bot_id FROM bot_senders bs
-			JOIN unnest($1::text[], $2::text[]) AS want(channel, address)
-			  ON bs.channel = want.channel AND bs.address = want.address)
-		ORDER BY id`, ch, addr)
+// LastActive implements lifecycle.BotStore: per sender, the first entry of
+// the index bot_senders_last_active other than except.
+func (s *Store) LastActive(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (lifecycle.Bot, error) {
+	ch, addr, err := senderArrays(senders)
+	var bots []lifecycle.Bot
+	if err == nil {
+		bots, err = s.queryBots(ctx, "reading the last active bot", `
+			SELECT b.doc FROM unnest($1::text[], $2::text[]) AS want(channel, address)
+			CROSS JOIN LATERAL (
+				SELECT bs.bot_id, bs.left_at FROM bot_senders bs
+				WHERE bs.channel = want.channel AND bs.address = want.address AND bs.left_at IS NOT NULL AND bs.bot_id <> $3
+				ORDER BY bs.left_at DESC, bs.bot_id LIMIT 1) AS last
+			JOIN bots b ON b.id = last.bot_id
+			ORDER BY last.left_at DESC, last.bot_id LIMIT 1`, ch, addr, string(except))
+		if err != nil {
+			return lifecycle.Bot{}, err
+		}
+	}
+	if len(bots) == 0 {
+		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: "that was Active before on these senders"}
+	}
+	return bots[0], nil
 }
 
 // Bots implements lifecycle.BotStore.
 func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
-	return s.queryBots(ctx, `SELECT doc FROM bots WHERE id > $1 ORDER BY id LIMIT $2`, string(after), limitArg(limit))
+	return s.queryBots(ctx, "listing bots", `SELECT doc FROM bots WHERE id > $1 ORDER BY id LIMIT $2`, string(after), limitArg(limit))
 }
 
 // DueDrains implements lifecycle.BotStore.
 func (s *Store) DueDrains(ctx context.Context, now time.Time, limit int) ([]lifecycle.Bot, error) {
-	return s.queryBots(ctx, `SELECT doc FROM bots WHERE state = $1 AND grace_deadline <= $2 ORDER BY grace_deadline, id LIMIT $3`,
-		int16(lifecycle.Deactivated), now.UnixNano(), limitArg(limit))
+	if now.Before(minTime) {
+		return nil, nil // every stored deadline is later
+	}
+	return s.queryBots(ctx, "reading due drains", `SELECT doc FROM bots WHERE state = $1 AND grace_deadline <= $2 ORDER BY grace_deadline, id LIMIT $3`,
+		int16(lifecycle.Deactivated), clampNanos(now), limitArg(limit))
 }
 
 // UserRoles implements lifecycle.RoleStore.
 func (s *Store) UserRoles(ctx context.Context, user string) (roles.Set, error) {
+	if checkText("user", user, true) != nil {
+		return 0, nil // unknown: no stored user has such an id (P3)
+	}
 	var rs int16
 	err := s.pool.QueryRow(ctx, `SELECT roles FROM role_assignments WHERE user_id = $1`, user).Scan(&rs)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
-	return roles.Set(rs), err
+	return roles.Set(rs), fail(ctx, "reading roles", err)
 }
 
 // RoleAssignments implements lifecycle.RoleStore.
 func (s *Store) RoleAssignments(ctx context.Context) ([]lifecycle.RoleAssignment, error) {
 	rows, err := s.pool.Query(ctx, `SELECT user_id, roles FROM role_assignments ORDER BY user_id`)
 	if err != nil {
-		return nil, err
+		return nil, fail(ctx, "reading roles", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.RoleAssignment, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.RoleAssignment, error) {
 		var a lifecycle.RoleAssignment
 		var rs int16
 		err := r.Scan(&a.User, &rs)
 		a.Roles = roles.Set(rs)
 		return a, err
 	})
+	return out, fail(ctx, "reading roles", err)
 }
 
 // AuditLog implements lifecycle.AuditStore.
 func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT entry FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(after), limitArg(limit))
+	if after > 1<<63-1 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT seq, entry FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(after), limitArg(limit))
 	if err != nil {
-		return nil, err
-	}
-	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		return nil, err
-	}
-	out := make([]lifecycle.AuditEntry, len(docs))
-	for i, d := range docs {
-		if err := json.Unmarshal(d, &out[i]); err != nil {
-			return nil, fmt.Errorf("postgres: decoding audit entry: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// changeOrder applies changes that leave a sender's Active or Deactivated
-// slot before changes that take one, so that the unique indexes, checked
-// row by row, never see a passing overlap inside one plan.
-func changeOrder(to lifecycle.State) int {
-	switch to {
-	case lifecycle.Active:
-		return 2
-	case lifecycle.Deactivated:
-		return 1
-	}
-	return 0
-}
-
-// Commit implements lifecycle.Store.
-func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
-	if err := p.Check(); err != nil {
-		return nil, err
+		return nil, fail(ctx, "reading the audit log", err)
 	}
 	var out []lifecycle.AuditEntry
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var seq int64
-		if err := tx.QueryRow(ctx, `SELECT seq FROM audit_head FOR UPDATE`).Scan(&seq); err != nil {
-			return err
+	var seq int64
+	var doc []byte
+	_, err = pgx.ForEachRow(rows, []any{&seq, &doc}, func() error {
+		var e lifecycle.AuditEntry
+		if err := json.Unmarshal(doc, &e); err != nil {
+			return fmt.Errorf("postgres: decoding audit entry %d: %w", seq, err)
 		}
-		changes := append([]lifecycle.Change(nil), p.Changes...)
-		sort.SliceStable(changes, func(i, j int) bool { return changeOrder(changes[i].To) < changeOrder(changes[j].To) })
-		for _, c := range changes {
-			if err := applyChange(ctx, tx, c); err != nil {
-				return err
-			}
-		}
-		if err := applyRoles(ctx, tx, p.Roles); err != nil {
-			return err
-		}
-		out = make([]lifecycle.AuditEntry, len(p.Audit))
-		for i, e := range p.Audit {
-			seq++
-			e.Seq = uint64(seq)
-			doc, err := json.Marshal(e)
-			if err != nil {
-				return fmt.Errorf("postgres: encoding audit entry: %w", err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO audit_log (seq, entry) VALUES ($1, $2)`, seq, doc); err != nil {
-				return err
-			}
-			out[i] = e
-		}
-		_, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1`, seq)
-		return err
+		e.Seq = uint64(seq)
+		out = append(out, e)
+		return nil
 	})
 	if err != nil {
-		return nil, dbError(err)
+		return nil, fail(ctx, "reading the audit log", err)
 	}
 	return out, nil
-}
-
-func applyChange(ctx context.Context, tx pgx.Tx, c lifecycle.Change) error {
-	var tag pgconn.CommandTag
-	var err error
-	switch {
-	case c.After == nil:
-		tag, err = tx.Exec(ctx, `DELETE FROM bots WHERE id = $1 AND revision = $2`, string(c.Bot), int64(c.Revision))
-	case c.Revision == 0:
-		var doc []byte
-		if doc, err = json.Marshal(c.After); err != nil {
-			return err
-		}
-		tag, err = tx.Exec(ctx, `
-			INSERT INTO bots (id, state, revision, activations, grace_deadline, idle_timeout, doc)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-			string(c.Bot), int16(c.After.State), int64(c.After.Revision), int64(c.After.Activations),
-			nanos(c.After.GraceDeadline), int64(c.After.IdleTimeout), doc)
-	default:
-		var doc []byte
-		if doc, err = json.Marshal(c.After); err != nil {
-			return err
-		}
-		tag, err = tx.Exec(ctx, `
-			UPDATE bots SET state = $3, revision = $4, activations = $5, grace_deadline = $6, idle_timeout = $7, doc = $8
-			WHERE id = $1 AND revision = $2`,
-			string(c.Bot), int64(c.Revision), int16(c.After.State), int64(c.After.Revision), int64(c.After.Activations),
-			nanos(c.After.GraceDeadline), int64(c.After.IdleTimeout), doc)
-	}
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() != 1 {
-		if c.Revision == 0 {
-			return conflict("bot %s already exists", c.Bot)
-		}
-		return conflict("bot %s changed or no longer exists (the plan read revision %d)", c.Bot, c.Revision)
-	}
-	if c.After == nil {
-		return nil // bot_senders rows went with ON DELETE CASCADE
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM bot_senders WHERE bot_id = $1`, string(c.Bot)); err != nil {
-		return err
-	}
-	ch, addr := senderArrays(c.After.Senders)
-	_, err = tx.Exec(ctx, `
-		INSERT INTO bot_senders (bot_id, channel, address, state)
-		SELECT $1, channel, address, $4 FROM unnest($2::text[], $3::text[]) AS s(channel, address)`,
-		string(c.Bot), ch, addr, int16(c.After.State))
-	return err
-}
-
-func countAdmins(ctx context.Context, tx pgx.Tx) (int, error) {
-	var n int
-	err := tx.QueryRow(ctx, `SELECT count(*) FROM role_assignments WHERE roles & $1 <> 0`, int16(roles.MustSet(roles.Admin))).Scan(&n)
-	return n, err
-}
-
-func applyRoles(ctx context.Context, tx pgx.Tx, changes []lifecycle.RoleChange) error {
-	if len(changes) == 0 {
-		return nil
-	}
-	before, err := countAdmins(ctx, tx)
-	if err != nil {
-		return err
-	}
-	for _, rc := range changes {
-		var cur int16
-		err := tx.QueryRow(ctx, `SELECT roles FROM role_assignments WHERE user_id = $1`, rc.User).Scan(&cur)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if roles.Set(cur) != rc.From {
-			return conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, roles.Set(cur), rc.From)
-		}
-		if rc.To.Empty() {
-			_, err = tx.Exec(ctx, `DELETE FROM role_assignments WHERE user_id = $1`, rc.User)
-		} else {
-			_, err = tx.Exec(ctx, `INSERT INTO role_assignments (user_id, roles) VALUES ($1, $2)
-				ON CONFLICT (user_id) DO UPDATE SET roles = EXCLUDED.roles`, rc.User, int16(rc.To))
-		}
-		if err != nil {
-			return err
-		}
-	}
-	after, err := countAdmins(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if before > 0 && after == 0 {
-		return conflict("the plan would remove the last Admin")
-	}
-	return nil
 }

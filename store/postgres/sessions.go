@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -19,7 +20,7 @@ const sessionColumns = `s.id, s.channel, s.address, s.end_user, s.bot_id, s.acti
 // session is not idle.
 const served = `b.id IS NOT NULL AND b.activations = s.activation
 	AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline))
-	AND (b.idle_timeout <= 0 OR $1 < s.last_activity_at + b.idle_timeout)`
+	AND (b.idle_timeout <= 0 OR $1::bigint::numeric < s.last_activity_at::numeric + b.idle_timeout)`
 
 // scanSession reads the sessionColumns of row, then any extra columns into
 // extra.
@@ -36,80 +37,174 @@ func scanSession(row pgx.Row, extra ...any) (lifecycle.Session, error) {
 	return s, err
 }
 
-// Route implements lifecycle.SessionStore: one round trip when the end
-// user's open session is still served.
-func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
-	sess, err := scanSession(s.pool.QueryRow(ctx, `
+// sqlRoute takes the message when the end user's open session is still
+// served (one round trip); otherwise it returns, in one row, what opening a
+// new session needs: the open session, if any, with its bot's document and
+// revision (for lifecycle.SessionEnd), and the sender's Active bot.
+const sqlRoute = `
+	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1
 		FROM bots b
 		WHERE s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL
-		  AND b.id = s.bot_id AND `+served+`
-		RETURNING `+sessionColumns, now.UnixNano(), sender.Channel, sender.Address, endUser))
-	if err == nil {
-		return sess, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+		  AND b.id = s.bot_id AND ` + served + `
+		RETURNING ` + sessionColumns + `)
+	SELECT true, upd.*, NULL::bytea, NULL::bigint, NULL::text, NULL::bigint FROM upd
+	UNION ALL
+	SELECT false, ` + sessionColumns + `, cb.doc, cb.revision, a.id, a.activations
+	FROM (SELECT 1) AS one
+	LEFT JOIN sessions s ON s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL
+	LEFT JOIN bots cb ON cb.id = s.bot_id
+	LEFT JOIN LATERAL (SELECT b.id, b.activations FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
+		WHERE bs.channel = $2 AND bs.address = $3 AND bs.state = 2) AS a ON true
+	WHERE NOT EXISTS (SELECT 1 FROM upd)`
+
+// sqlCloseStale is the closing half of the second round trip: it records
+// the session closed as SessionEnd said, if neither the session nor its bot
+// changed since sqlRoute read them ($6: the bot's revision, NULL if it was
+// gone).
+const sqlCloseStale = `
+	UPDATE sessions SET closed_at = $1, close_reason = $2
+	WHERE id = $3 AND closed_at IS NULL AND messages = $4 AND last_activity_at = $5
+	  AND CASE WHEN $6::bigint IS NULL THEN NOT EXISTS (SELECT 1 FROM bots WHERE id = $7)
+	      ELSE EXISTS (SELECT 1 FROM bots WHERE id = $7 AND revision = $6 FOR SHARE) END
+	RETURNING id`
+
+// sqlOpen closes the stale session as sqlCloseStale does (when $8 is not
+// 0) and opens a new one on the sender's Active bot, if it is still Active
+// in the same activation; the share lock keeps it so until the session is
+// stored.
+const sqlOpen = `
+	WITH c AS (` + sqlCloseStale + `)
+	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
+	SELECT $9, $10, $11, b.id, b.activations, $12, $12, 1 FROM bots b
+	WHERE b.id = $13 AND b.state = 2 AND b.activations = $14
+	  AND EXISTS (SELECT 1 FROM bot_senders bs WHERE bs.bot_id = b.id AND bs.channel = $9 AND bs.address = $10 AND bs.state = 2)
+	  AND ($8::bigint = 0 OR EXISTS (SELECT 1 FROM c))
+	FOR SHARE OF b
+	RETURNING ` + sessionColumns
+
+// routeAttempts bounds the retries of a Route that raced another message of
+// the same end user or a change of the bots it read.
+const routeAttempts = 4
+
+// Route implements lifecycle.SessionStore: one round trip when the end
+// user's open session is still served, two when a new session opens.
+func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+	if err := checkText("end user", endUser, true); err != nil {
 		return lifecycle.Session{}, err
 	}
-	// Slow path: close what is over, open a new session. Two messages of the
-	// same end user racing here both try to insert the one open session; the
-	// loser tries again and finds the winner's.
-	for attempt := 0; ; attempt++ {
-		sess, err = s.routeSlow(ctx, sender, endUser, now)
-		if err == nil || attempt == 2 || !errors.Is(dbError(err), lifecycle.ErrConflict) {
-			return sess, dbError(err)
-		}
+	if _, _, err := senderArrays([]lifecycle.Sender{sender}); err != nil {
+		return lifecycle.Session{}, err
 	}
+	at, err := mustNanos("time", now)
+	if err != nil {
+		return lifecycle.Session{}, err
+	}
+	var lastErr error
+	for attempt := 0; attempt < routeAttempts; attempt++ {
+		sess, done, err := s.route(ctx, sender, endUser, now, at)
+		if done {
+			return sess, fail(ctx, "routing", err)
+		}
+		lastErr = err
+	}
+	return lifecycle.Session{}, &lifecycle.ConflictError{Reason: fmt.Sprintf("routing kept racing other messages of the same end user (%v)", lastErr)}
 }
 
-func (s *Store) routeSlow(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
-	var out lifecycle.Session
-	noBot := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		cur, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s
-			WHERE s.channel = $1 AND s.address = $2 AND s.end_user = $3 AND s.closed_at IS NULL FOR UPDATE`,
-			sender.Channel, sender.Address, endUser))
-		switch {
-		case err == nil:
-			bot, err := lockBot(ctx, tx, cur.Bot)
-			if err != nil {
-				return err
-			}
-			reason, at, over := lifecycle.SessionEnd(&cur, bot, now)
-			if !over { // served after all (it changed since the fast path)
-				out, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions s SET last_activity_at = $1, messages = messages + 1
-					WHERE id = $2 RETURNING `+sessionColumns, now.UnixNano(), int64(cur.ID)))
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE sessions SET closed_at = $1, close_reason = $2 WHERE id = $3`,
-				at.UnixNano(), string(reason), int64(cur.ID)); err != nil {
-				return err
-			}
-		case !errors.Is(err, pgx.ErrNoRows):
-			return err
-		}
-		var botID string
-		var activations int64
-		err = tx.QueryRow(ctx, `SELECT b.id, b.activations FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
-			WHERE bs.channel = $1 AND bs.address = $2 AND bs.state = 2 FOR SHARE OF b`,
-			sender.Channel, sender.Address).Scan(&botID, &activations)
-		if errors.Is(err, pgx.ErrNoRows) {
-			noBot = true // commit the close above, then report no bot
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		out, err = scanSession(tx.QueryRow(ctx, `INSERT INTO sessions AS s
-			(channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-			VALUES ($1, $2, $3, $4, $5, $6, $6, 1) RETURNING `+sessionColumns,
-			sender.Channel, sender.Address, endUser, botID, activations, now.UnixNano()))
-		return err
-	})
-	if err == nil && noBot {
-		return lifecycle.Session{}, &lifecycle.NoBotError{Sender: sender}
+// route makes one attempt; done is false when it raced and should be
+// tried again.
+func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time, at int64) (sess lifecycle.Session, done bool, err error) {
+	var (
+		took                   bool
+		id, activation         *int64
+		channel, address, user *string
+		bot, reason            *string
+		opened, last, closed   *int64
+		messages               *int64
+		doc                    []byte
+		botRev                 *int64
+		activeBot              *string
+		activeActivations      *int64
+	)
+	err = s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser).Scan(
+		&took, &id, &channel, &address, &user, &bot, &activation, &opened, &last, &closed, &reason, &messages,
+		&doc, &botRev, &activeBot, &activeActivations)
+	if err != nil {
+		return lifecycle.Session{}, true, err
 	}
-	return out, err
+	if id != nil {
+		sess = lifecycle.Session{ID: lifecycle.SessionID(*id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(*bot),
+			Activation: uint64(*activation), OpenedAt: fromNanos(opened), LastActivityAt: fromNanos(last), ClosedAt: fromNanos(closed),
+			CloseReason: lifecycle.CloseReason(*reason), Messages: uint64(*messages)}
+	}
+	if took {
+		return sess, true, nil
+	}
+	// The open session, if any, is over (the first statement did not take
+	// the message): record it closed as SessionEnd says.
+	var closeAt *int64
+	var closeReason string
+	if id != nil {
+		var b *lifecycle.Bot
+		if doc != nil {
+			cur, err := decodeBot(doc)
+			if err != nil {
+				return lifecycle.Session{}, true, err
+			}
+			b = &cur
+		}
+		why, end, over := lifecycle.SessionEnd(&sess, b, now)
+		if !over {
+			return lifecycle.Session{}, false, fmt.Errorf("session %d is served after all", sess.ID) // it changed under us
+		}
+		if closeAt, err = nanos("session end", end); err != nil {
+			return lifecycle.Session{}, true, err
+		}
+		closeReason = string(why)
+	}
+	var sessID int64
+	if id != nil {
+		sessID = *id
+	}
+	closeArgs := []any{closeAt, closeReason, sessID, messages, last, botRev, bot}
+	if activeBot == nil {
+		if id != nil {
+			var closedID int64
+			err := s.pool.QueryRow(ctx, sqlCloseStale, closeArgs...).Scan(&closedID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return lifecycle.Session{}, false, errors.New("the open session changed")
+			}
+			if err != nil {
+				return lifecycle.Session{}, true, err
+			}
+		}
+		return lifecycle.Session{}, true, &lifecycle.NoBotError{Sender: sender}
+	}
+	args := append(closeArgs, sessID, sender.Channel, sender.Address, endUser, at, *activeBot, *activeActivations)
+	out, err := scanSession(s.pool.QueryRow(ctx, sqlOpen, args...))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return lifecycle.Session{}, false, errors.New("the open session or the Active bot changed")
+	case err != nil && errors.Is(fail(ctx, "routing", err), lifecycle.ErrConflict):
+		return lifecycle.Session{}, false, err // another message of the end user opened one first
+	}
+	return out, true, err
+}
+
+// Sessions implements lifecycle.SessionStore.
+func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+	if after > 1<<63-1 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id > $1 ORDER BY id LIMIT $2`, int64(after), limitArg(limit))
+	if err != nil {
+		return nil, fail(ctx, "listing sessions", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.Session, error) { return scanSession(r) })
+	if err != nil {
+		return nil, fail(ctx, "listing sessions", err)
+	}
+	return out, nil
 }
 
 // lockBot reads a bot and takes a share lock on its row; nil if it is gone.
@@ -132,11 +227,17 @@ func (s *Store) Session(ctx context.Context, id lifecycle.SessionID) (lifecycle.
 	if errors.Is(err, pgx.ErrNoRows) {
 		return lifecycle.Session{}, &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 	}
-	return sess, err
+	return sess, fail(ctx, "reading a session", err)
 }
 
 // CloseSession implements lifecycle.SessionStore.
 func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
+	if _, err := mustNanos("time", now); err != nil {
+		return lifecycle.Session{}, err
+	}
+	if err := checkText("close reason", string(reason), false); err != nil {
+		return lifecycle.Session{}, err
+	}
 	var out lifecycle.Session
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		cur, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id = $1 FOR UPDATE`, int64(id)))
@@ -158,11 +259,15 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 		if r, end, over := lifecycle.SessionEnd(&cur, bot, now); over {
 			reason, at = r, end
 		}
+		n, err := mustNanos("session end", at)
+		if err != nil {
+			return err
+		}
 		out, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions s SET closed_at = $1, close_reason = $2 WHERE id = $3 RETURNING `+sessionColumns,
-			at.UnixNano(), string(reason), int64(id)))
+			n, string(reason), int64(id)))
 		return err
 	})
-	return out, err
+	return out, fail(ctx, "closing a session", err)
 }
 
 // SweepSessions implements lifecycle.SessionStore. It claims up to limit
@@ -173,16 +278,12 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+sessionColumns+`, b.doc FROM sessions s LEFT JOIN bots b ON b.id = s.bot_id
 			WHERE s.closed_at IS NULL AND NOT (`+served+`)
-			ORDER BY s.id LIMIT $2 FOR UPDATE OF s SKIP LOCKED`, now.UnixNano(), limitArg(limit))
+			ORDER BY s.id LIMIT $2 FOR UPDATE OF s SKIP LOCKED`, clampNanos(now), limitArg(limit))
 		if err != nil {
 			return err
 		}
-		type due struct {
-			id     lifecycle.SessionID
-			reason lifecycle.CloseReason
-			at     time.Time
-		}
-		var todo []due
+		var ids, ats []int64
+		var reasons []string
 		for rows.Next() {
 			var doc []byte
 			sess, err := scanSession(rows, &doc)
@@ -200,22 +301,27 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 				bp = &b
 			}
 			if r, at, over := lifecycle.SessionEnd(&sess, bp, now); over {
-				todo = append(todo, due{sess.ID, r, at})
+				n, err := mustNanos("session end", at)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				ids, ats, reasons = append(ids, int64(sess.ID)), append(ats, n), append(reasons, string(r))
 			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, d := range todo {
-			if _, err := tx.Exec(ctx, `UPDATE sessions SET closed_at = $1, close_reason = $2 WHERE id = $3`,
-				d.at.UnixNano(), string(d.reason), int64(d.id)); err != nil {
+		if len(ids) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE sessions s SET closed_at = d.at, close_reason = d.reason
+				FROM unnest($1::int8[], $2::int8[], $3::text[]) AS d(id, at, reason) WHERE s.id = d.id`, ids, ats, reasons); err != nil {
 				return err
 			}
 		}
-		closed = len(todo)
+		closed = len(ids)
 		return nil
 	})
-	return closed, err
+	return closed, fail(ctx, "sweeping sessions", err)
 }
 
 // SessionStats implements lifecycle.SessionStore.
@@ -223,7 +329,7 @@ func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, err
 	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, close_reason, closed_at IS NULL, count(*), sum(messages)
 		FROM sessions GROUP BY 1, 2, 3, 4, 5`)
 	if err != nil {
-		return nil, err
+		return nil, fail(ctx, "reading session counts", err)
 	}
 	type key struct {
 		bot    lifecycle.BotID
@@ -237,7 +343,7 @@ func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, err
 		var n, messages int64
 		if err := rows.Scan(&bot, &k.sender.Channel, &k.sender.Address, &reason, &open, &n, &messages); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, fail(ctx, "reading session counts", err)
 		}
 		k.bot = lifecycle.BotID(bot)
 		st := byKey[k]
@@ -254,7 +360,7 @@ func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, fail(ctx, "reading session counts", err)
 	}
 	out := make([]lifecycle.SessionStats, 0, len(byKey))
 	for _, st := range byKey {

@@ -1,0 +1,184 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Error is a database failure the store reports with a library sentinel,
+// so that no caller needs to read SQLSTATE codes: it wraps
+// lifecycle.ErrUnavailable (the database could not be reached, timed out,
+// shut down or had no connection to spare: retry later, answer 503) or
+// lifecycle.ErrInvalidInput (the database cannot hold the value: NUL or
+// invalid UTF-8 in text, a key too large for its index). It also wraps the
+// driver's error, so errors.As finds the *pgconn.PgError with the details.
+type Error struct {
+	// Kind is lifecycle.ErrUnavailable or lifecycle.ErrInvalidInput.
+	Kind error
+	// Op names the store method that failed.
+	Op string
+	// Err is the driver's error.
+	Err error
+}
+
+// Error implements the error interface. The message names the failure in
+// words; the SQLSTATE stays in the wrapped *pgconn.PgError.
+func (e *Error) Error() string {
+	var pe *pgconn.PgError
+	detail := ""
+	if errors.As(e.Err, &pe) {
+		detail = pe.Message
+	} else if e.Err != nil {
+		detail = e.Err.Error()
+	}
+	if e.Kind == lifecycle.ErrInvalidInput {
+		return fmt.Sprintf("postgres: %s: the database cannot store the value (%s); remove NUL bytes and invalid UTF-8, and keep ids short", e.Op, detail)
+	}
+	return fmt.Sprintf("postgres: %s: the database is unavailable (%s); nothing was changed that a retry would repeat, retry later", e.Op, detail)
+}
+
+// Unwrap returns the sentinel and the driver's error.
+func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
+
+// conflictCodes mean "another transaction got there first": the Manager
+// decides again.
+var conflictCodes = map[string]bool{
+	"23505": true, // unique_violation: R1, R2, an id taken, an open session
+	"23P01": true, // exclusion_violation
+	"23503": true, // foreign_key_violation: a bot deleted under us
+	"40001": true, // serialization_failure
+	"40P01": true, // deadlock_detected
+	"BL409": true, // botlife_conflict(): a revision or role check failed
+}
+
+// fail maps err to an error wrapping a library sentinel. Errors that
+// already wrap one (conflicts, not found, input) pass unchanged.
+func fail(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, known := range []error{lifecycle.ErrConflict, lifecycle.ErrNotFound, lifecycle.ErrInvalidInput, lifecycle.ErrNoBot, lifecycle.ErrUnavailable} {
+		if errors.Is(err, known) {
+			return err
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case conflictCodes[pe.Code]:
+			if pe.Code == "BL409" {
+				return &lifecycle.ConflictError{Reason: pe.Message}
+			}
+			what := pe.ConstraintName
+			if what == "" {
+				what = pe.Message
+			}
+			return &lifecycle.ConflictError{Reason: fmt.Sprintf("the database refused the change (%s)", what)}
+		case strings.HasPrefix(pe.Code, "22"), // data_exception: NUL (22P05), bad UTF-8 (22021), out of range
+			strings.HasPrefix(pe.Code, "54"): // program_limit_exceeded: index row too large (54000)
+			return &Error{Kind: lifecycle.ErrInvalidInput, Op: op, Err: err}
+		}
+		// Connection exceptions (08), too many connections (53300),
+		// shutdown and cancelled statements (57), lock timeouts (55P03),
+		// system errors: the database cannot do it now.
+		return &Error{Kind: lifecycle.ErrUnavailable, Op: op, Err: err}
+	}
+	// Connection refused or lost, timeouts, a closed pool: no SQLSTATE.
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	return &Error{Kind: lifecycle.ErrUnavailable, Op: op, Err: err}
+}
+
+// MaxKeyBytes is the longest text the store accepts where it keys or
+// indexes by it: bot ids, channels, sender addresses, end-user ids and user
+// ids. Longer text is refused with an error wrapping
+// lifecycle.ErrInvalidInput, whatever its content, so that the answer never
+// depends on how well PostgreSQL compresses an index entry. The core caps
+// ids at 256 bytes (R21); the limit here keeps the store safe on its own.
+const MaxKeyBytes = 1024
+
+// inputError reports text or a time the store refuses, quoting at most a
+// short prefix of it, so that an error never copies unbounded input.
+func inputError(field, value, problem string) error {
+	if len(value) > 64 {
+		value = value[:64] + "..."
+	}
+	return &lifecycle.InputError{Field: field, Value: strings.ToValidUTF8(value, "\ufffd"), Problem: problem}
+}
+
+// checkText refuses text PostgreSQL cannot hold as text: NUL bytes and
+// invalid UTF-8 (it would refuse them, or worse, turn them into U+FFFD),
+// and, for keys, more than MaxKeyBytes.
+func checkText(field, s string, key bool) error {
+	if !utf8.ValidString(s) {
+		return inputError(field, s, "is not valid UTF-8; the store keeps text exactly or refuses it")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return inputError(field, s, "contains a NUL byte, which PostgreSQL text cannot hold")
+	}
+	if key && len(s) > MaxKeyBytes {
+		return inputError(field, s, fmt.Sprintf("is %d bytes; the store accepts at most %d", len(s), MaxKeyBytes))
+	}
+	return nil
+}
+
+// Times are stored as Unix nanoseconds (bigint), which hold the instants
+// from 1677-09-21 to 2262-04-11. minTime and maxTime are the ends.
+var (
+	minTime = time.Unix(0, -1<<63)
+	maxTime = time.Unix(0, 1<<63-1)
+)
+
+// nanos returns t as Unix nanoseconds, nil for the zero time, or an error
+// wrapping lifecycle.ErrInvalidInput when t cannot be stored exactly: a
+// time is never stored wrong.
+func nanos(field string, t time.Time) (*int64, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return nil, &lifecycle.InputError{Field: field, Value: t.UTC().Format(time.RFC3339Nano),
+			Problem: "is outside the times the store can hold exactly (1677-09-21 to 2262-04-11)"}
+	}
+	n := t.UnixNano()
+	return &n, nil
+}
+
+// mustNanos is nanos for a time that must not be zero.
+func mustNanos(field string, t time.Time) (int64, error) {
+	n, err := nanos(field, t)
+	if err != nil {
+		return 0, err
+	}
+	if n == nil {
+		return 0, &lifecycle.InputError{Field: field, Value: "0001-01-01T00:00:00Z", Problem: "is the zero time; pass the current time"}
+	}
+	return *n, nil
+}
+
+// clampNanos returns t as Unix nanoseconds for a comparison, clamped to the
+// range the store holds: every stored time compares with it as with t.
+func clampNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return -1 << 63
+	case t.After(maxTime):
+		return 1<<63 - 1
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, *n).UTC()
+}

@@ -1,0 +1,211 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// auditChannel is the notification channel Commit sends the new audit head
+// on, inside its transaction: PostgreSQL delivers it when, and only if, the
+// transaction commits.
+const auditChannel = "botlife_audit"
+
+var (
+	// pollInterval is the safety net: a waiter checks the audit head this
+	// often even when no notification arrives (a listener reconnecting, a
+	// notification lost with its connection).
+	pollInterval = 2 * time.Second
+	// listenLinger keeps the listening connection open this long after the
+	// last waiter leaves, so that a watcher looping over pages does not
+	// reconnect every time.
+	listenLinger = 10 * time.Second
+	// reconnectDelay is the pause before the listener connects again after
+	// a failure.
+	reconnectDelay = 500 * time.Millisecond
+)
+
+// listener holds one dedicated connection that LISTENs on auditChannel and
+// wakes every waiter of its Store when a notification arrives.
+type listener struct {
+	cfg    *pgx.ConnConfig
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
+	ready  chan struct{} // closed after the first LISTEN, or the first failure
+
+	mu    sync.Mutex
+	seen  int64         // the highest audit head notified
+	wake  chan struct{} // closed and replaced on each notification
+	users int           // waiters holding the listener
+	idle  *time.Timer   // stops the listener when it has had no user for listenLinger
+}
+
+func (l *listener) state() (int64, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen, l.wake
+}
+
+// broadcast records head (0: nothing known) and wakes every waiter.
+func (l *listener) broadcast(head int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if head > l.seen {
+		l.seen = head
+	}
+	close(l.wake)
+	l.wake = make(chan struct{})
+}
+
+func (l *listener) stop() {
+	l.cancel()
+	<-l.done
+}
+
+// run keeps a connection listening until ctx ends, reconnecting after
+// failures. After each (re)connection it wakes the waiters, who check the
+// audit head: notifications sent while it was not listening are lost.
+func (l *listener) run(ctx context.Context) {
+	defer close(l.done)
+	var readyOnce sync.Once
+	markReady := func() { readyOnce.Do(func() { close(l.ready) }) }
+	defer markReady()
+	for ctx.Err() == nil {
+		conn, err := pgx.ConnectConfig(ctx, l.cfg)
+		if err == nil {
+			if _, err = conn.Exec(ctx, "LISTEN "+auditChannel); err == nil {
+				markReady()
+				l.broadcast(0)
+				for {
+					n, err := conn.WaitForNotification(ctx)
+					if err != nil {
+						break
+					}
+					head, _ := strconv.ParseInt(n.Payload, 10, 64)
+					l.broadcast(head)
+				}
+			}
+			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			conn.Close(closeCtx)
+			cancel()
+		}
+		markReady() // waiters poll while there is no connection
+		t := time.NewTimer(reconnectDelay)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// acquireListener returns the Store's listener, starting it if needed, and
+// counts the caller as its user; nil once the Store is closed.
+func (s *Store) acquireListener() *listener {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	l := s.listener
+	if l == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		l = &listener{cfg: s.pool.Config().ConnConfig.Copy(), cancel: cancel,
+			done: make(chan struct{}), ready: make(chan struct{}), wake: make(chan struct{})}
+		s.listener = l
+		go l.run(ctx)
+	}
+	l.mu.Lock()
+	l.users++
+	if l.idle != nil {
+		l.idle.Stop()
+		l.idle = nil
+	}
+	l.mu.Unlock()
+	return l
+}
+
+// releaseListener ends a user's hold; the last one leaving schedules the
+// listener's stop after listenLinger (at once, and waiting for it, when
+// listenLinger is 0).
+func (s *Store) releaseListener(l *listener) {
+	s.mu.Lock()
+	l.mu.Lock()
+	l.users--
+	last := l.users == 0 && s.listener == l
+	if last && listenLinger > 0 {
+		l.idle = time.AfterFunc(listenLinger, func() { s.stopIdle(l) })
+	}
+	l.mu.Unlock()
+	if last && listenLinger <= 0 {
+		s.listener = nil
+	}
+	s.mu.Unlock()
+	if last && listenLinger <= 0 {
+		l.stop()
+	}
+}
+
+func (s *Store) stopIdle(l *listener) {
+	s.mu.Lock()
+	l.mu.Lock()
+	idle := l.users == 0 && s.listener == l
+	l.mu.Unlock()
+	if idle {
+		s.listener = nil
+	}
+	s.mu.Unlock()
+	if idle {
+		l.stop()
+	}
+}
+
+// WaitAudit implements lifecycle.AuditStore. Waiters share one listening
+// connection per Store; a notification (from any process committing to the
+// database) wakes them, and a poll every few seconds is the safety net. It
+// starts no goroutine of its own: when ctx ends it returns at once.
+func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
+	l := s.acquireListener()
+	if l != nil {
+		defer s.releaseListener(l)
+		// Listen before reading the head, or a commit in between would go
+		// unnoticed until the next poll.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.ready:
+		}
+	}
+	for {
+		var wake <-chan struct{}
+		if l != nil {
+			var seen int64
+			seen, wake = l.state()
+			if uint64(seen) > after {
+				return nil
+			}
+		}
+		var head int64
+		if err := s.pool.QueryRow(ctx, `SELECT seq FROM audit_head`).Scan(&head); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fail(ctx, "waiting for the audit log", err)
+		}
+		if uint64(head) > after {
+			return nil
+		}
+		t := time.NewTimer(pollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
