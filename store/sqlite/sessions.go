@@ -1,0 +1,361 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// routeSQL is Route's fast path: one statement that takes the message when
+// the end user's open session is still served. Its WHERE clause is the
+// negation of lifecycle.SessionEnd: the bot exists, the session is of its
+// current activation, the bot is Active or Deactivated before its deadline,
+// and the session is not idle. When it matches no row, Route takes the slow
+// path, which decides with lifecycle.SessionEnd itself.
+const routeSQL = `UPDATE sessions SET last_activity_at = ?1, messages = sessions.messages + 1
+	FROM bots AS b
+	WHERE sessions.channel = ?2 AND sessions.address = ?3 AND sessions.end_user = ?4 AND sessions.closed_at IS NULL
+	  AND b.id = sessions.bot_id AND b.activations = sessions.activation
+	  AND (b.state = 2 OR (b.state = 3 AND ?1 < b.grace_deadline))
+	  AND (b.idle_timeout <= 0 OR ?1 < sessions.last_activity_at + b.idle_timeout)
+	RETURNING sessions.id, sessions.bot_id, sessions.activation, sessions.opened_at, sessions.messages`
+
+const sessionColumns = `id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, closed_at, close_reason, messages`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSession(r scanner) (lifecycle.Session, error) {
+	var s lifecycle.Session
+	var id, activation, opened, last, messages int64
+	var closed sql.NullInt64
+	var bot, reason string
+	err := r.Scan(&id, &s.Sender.Channel, &s.Sender.Address, &s.EndUser, &bot, &activation, &opened, &last, &closed, &reason, &messages)
+	s.ID, s.Bot, s.Activation, s.Messages = lifecycle.SessionID(id), lifecycle.BotID(bot), uint64(activation), uint64(messages)
+	s.OpenedAt, s.LastActivityAt, s.ClosedAt = time.Unix(0, opened).UTC(), time.Unix(0, last).UTC(), fromNanos(closed)
+	s.CloseReason = lifecycle.CloseReason(reason)
+	return s, err
+}
+
+// botForEnd reads what lifecycle.SessionEnd needs of a bot; nil if it no
+// longer exists.
+func botForEnd(ctx context.Context, q querier, id lifecycle.BotID) (*lifecycle.Bot, error) {
+	var state, activations, idle int64
+	var grace, ended sql.NullInt64
+	var reason string
+	err := q.QueryRowContext(ctx, `SELECT state, activations, idle_timeout, grace_deadline, ended_at, end_reason FROM bots WHERE id = ?`, string(id)).
+		Scan(&state, &activations, &idle, &grace, &ended, &reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &lifecycle.Bot{ID: id, State: lifecycle.State(state), Activations: uint64(activations), IdleTimeout: time.Duration(idle),
+		GraceDeadline: fromNanos(grace), EndedAt: fromNanos(ended), EndReason: lifecycle.CloseReason(reason)}, nil
+}
+
+func closeSession(ctx context.Context, tx *sql.Tx, id lifecycle.SessionID, reason lifecycle.CloseReason, at time.Time) error {
+	n, err := nanos("close time", at)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sessions SET closed_at = ?, close_reason = ? WHERE id = ?`, n, string(reason), int64(id))
+	return err
+}
+
+// Route implements lifecycle.SessionStore. A message to a session still
+// served costs one statement; otherwise one write transaction closes the
+// old session as lifecycle.SessionEnd says and opens a new one.
+func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+	n, err := nanos("now", now)
+	if err != nil {
+		return lifecycle.Session{}, err
+	}
+	var id, activation, opened, messages int64
+	var bot string
+	err = s.route.QueryRowContext(ctx, n, sender.Channel, sender.Address, endUser).Scan(&id, &bot, &activation, &opened, &messages)
+	if err == nil {
+		return lifecycle.Session{ID: lifecycle.SessionID(id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(bot),
+			Activation: uint64(activation), OpenedAt: time.Unix(0, opened).UTC(), LastActivityAt: now, Messages: uint64(messages)}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return lifecycle.Session{}, s.fail("routing", err)
+	}
+	var out lifecycle.Session
+	noBot := false
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+			WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`, sender.Channel, sender.Address, endUser))
+		switch {
+		case err == nil:
+			b, err := botForEnd(ctx, tx, cur.Bot)
+			if err != nil {
+				return err
+			}
+			reason, at, over := lifecycle.SessionEnd(&cur, b, now)
+			if !over { // served after all: the fast path's clause is stricter only at its edges
+				if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, messages = messages + 1 WHERE id = ?`, n, int64(cur.ID)); err != nil {
+					return err
+				}
+				cur.LastActivityAt, cur.Messages = now, cur.Messages+1
+				out = cur
+				return nil
+			}
+			if err := closeSession(ctx, tx, cur.ID, reason, at); err != nil {
+				return err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		var botID string
+		var activations int64
+		err = tx.QueryRowContext(ctx, `SELECT b.id, b.activations FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
+			WHERE bs.channel = ? AND bs.address = ? AND bs.state = 2`, sender.Channel, sender.Address).Scan(&botID, &activations)
+		if errors.Is(err, sql.ErrNoRows) {
+			noBot = true // commit the close above, then report no bot
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var sid int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`, sender.Channel, sender.Address, endUser, botID, activations, n, n).Scan(&sid); err != nil {
+			return err
+		}
+		out = lifecycle.Session{ID: lifecycle.SessionID(sid), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(botID),
+			Activation: uint64(activations), OpenedAt: now, LastActivityAt: now, Messages: 1}
+		return nil
+	})
+	if err != nil {
+		return lifecycle.Session{}, s.fail("routing", err)
+	}
+	if noBot {
+		return lifecycle.Session{}, &lifecycle.NoBotError{Sender: sender}
+	}
+	return out, nil
+}
+
+func sessionNotFound(id lifecycle.SessionID) error {
+	return &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
+}
+
+func getSession(ctx context.Context, q querier, id lifecycle.SessionID) (lifecycle.Session, error) {
+	if uint64(id) > 1<<63-1 {
+		return lifecycle.Session{}, sessionNotFound(id)
+	}
+	sess, err := scanSession(q.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, int64(id)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return lifecycle.Session{}, sessionNotFound(id)
+	}
+	return sess, err
+}
+
+// Session implements lifecycle.SessionStore.
+func (s *Store) Session(ctx context.Context, id lifecycle.SessionID) (lifecycle.Session, error) {
+	sess, err := getSession(ctx, s.r, id)
+	return sess, s.fail("reading a session", err)
+}
+
+// CloseSession implements lifecycle.SessionStore.
+func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
+	if _, err := nanos("now", now); err != nil {
+		return lifecycle.Session{}, err
+	}
+	var out lifecycle.Session
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		cur, err := getSession(ctx, tx, id)
+		if err != nil || !cur.Open() {
+			out = cur
+			return err
+		}
+		b, err := botForEnd(ctx, tx, cur.Bot)
+		if err != nil {
+			return err
+		}
+		at := now
+		if r, end, over := lifecycle.SessionEnd(&cur, b, now); over {
+			reason, at = r, end
+		}
+		if err := closeSession(ctx, tx, id, reason, at); err != nil {
+			return err
+		}
+		cur.ClosedAt, cur.CloseReason = at, reason
+		out = cur
+		return nil
+	})
+	return out, s.fail("closing a session", err)
+}
+
+// sweepPage is how many open sessions of a bot SweepSessions reads at once.
+const sweepPage = 128
+
+// SweepSessions implements lifecycle.SessionStore. For each bot with open
+// sessions (found by skipping through an index, not by reading the
+// sessions) it reads them from the least recently active and stops at the
+// first that is not over, as the memory store does: the cost is the
+// sessions it closes plus the bots with open sessions.
+func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
+	if _, err := nanos("now", now); err != nil {
+		return 0, err
+	}
+	closed := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		after := ""
+		first := true
+		for closed < limit {
+			var botID string
+			err := tx.QueryRowContext(ctx, `SELECT bot_id FROM sessions WHERE closed_at IS NULL AND (?1 OR bot_id > ?2) ORDER BY bot_id LIMIT 1`, first, after).Scan(&botID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			first, after = false, botID
+			b, err := botForEnd(ctx, tx, lifecycle.BotID(botID))
+			if err != nil {
+				return err
+			}
+			n, err := sweepBot(ctx, tx, botID, b, now, limit-closed)
+			closed += n
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, s.fail("sweeping sessions", err)
+	}
+	return closed, nil
+}
+
+// sweepBot closes the over prefix of one bot's open sessions, at most
+// limit.
+func sweepBot(ctx context.Context, tx *sql.Tx, botID string, b *lifecycle.Bot, now time.Time, limit int) (int, error) {
+	closed := 0
+	for closed < limit {
+		want := min(sweepPage, limit-closed)
+		rows, err := tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE bot_id = ? AND closed_at IS NULL
+			ORDER BY last_activity_at, id LIMIT ?`, botID, want)
+		if err != nil {
+			return closed, err
+		}
+		var page []lifecycle.Session
+		for rows.Next() {
+			sess, err := scanSession(rows)
+			if err != nil {
+				rows.Close()
+				return closed, err
+			}
+			page = append(page, sess)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return closed, err
+		}
+		for _, sess := range page {
+			reason, at, over := lifecycle.SessionEnd(&sess, b, now)
+			if !over {
+				return closed, nil
+			}
+			if err := closeSession(ctx, tx, sess.ID, reason, at); err != nil {
+				return closed, err
+			}
+			closed++
+		}
+		if len(page) < want {
+			return closed, nil
+		}
+	}
+	return closed, nil
+}
+
+// Sessions implements lifecycle.SessionStore.
+func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+	if uint64(after) > 1<<63-1 || limit == 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit))
+	if err != nil {
+		return nil, s.fail("reading sessions", err)
+	}
+	defer rows.Close()
+	var out []lifecycle.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, s.fail("reading sessions", err)
+		}
+		out = append(out, sess)
+	}
+	return out, s.fail("reading sessions", rows.Err())
+}
+
+// SessionStats implements lifecycle.SessionStore. The counts are kept by
+// triggers as sessions open, take messages and close, so this reads one row
+// per bot and sender (and close reason).
+func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
+	type key struct {
+		bot    string
+		sender lifecycle.Sender
+	}
+	byKey := map[key]*lifecycle.SessionStats{}
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages FROM session_stats`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k key
+			var opened, open, messages int64
+			if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &opened, &open, &messages); err != nil {
+				rows.Close()
+				return err
+			}
+			byKey[k] = &lifecycle.SessionStats{Bot: lifecycle.BotID(k.bot), Sender: k.sender, Opened: uint64(opened), Open: uint64(open),
+				Messages: uint64(messages), Closed: map[lifecycle.CloseReason]uint64{}}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT bot_id, channel, address, reason, n FROM session_closed`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k key
+			var reason string
+			var n int64
+			if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &reason, &n); err != nil {
+				return err
+			}
+			if st := byKey[k]; st != nil {
+				st.Closed[lifecycle.CloseReason(reason)] += uint64(n)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.fail("reading session counts", err)
+	}
+	out := make([]lifecycle.SessionStats, 0, len(byKey))
+	for _, st := range byKey {
+		out = append(out, *st)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Bot != out[j].Bot {
+			return out[i].Bot < out[j].Bot
+		}
+		return out[i].Sender.String() < out[j].Sender.String()
+	})
+	return out, nil
+}
