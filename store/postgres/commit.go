@@ -92,9 +92,6 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 			return row.Scan(&head, &notified)
 		})
 	}
-	if s.beforeCommit != nil {
-		s.beforeCommit(b)
-	}
 	if b.Len() > 0 {
 		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 			return nil, fail(ctx, "committing", err)

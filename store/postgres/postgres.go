@@ -79,11 +79,6 @@ type Store struct {
 	mu       sync.Mutex
 	listener *listener // nil until WaitAudit needs it
 	closed   bool
-
-	// beforeAudit, when set, is called while Commit queues its statements,
-	// after the audit statement; tests use it to make the commit fail
-	// after the audit insert.
-	beforeCommit func(b *pgx.Batch)
 }
 
 var _ lifecycle.Store = (*Store)(nil)

@@ -1,0 +1,4 @@
+package postgres
+
+// Fail exposes the error mapping to the tests.
+var Fail = fail
