@@ -1,0 +1,310 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/postgres"
+	"github.com/google/go-cmp/cmp"
+)
+
+// fixture is a Manager on a fresh database with a Manager-role user.
+type fixture struct {
+	t   *testing.T
+	st  *postgres.Store
+	url string
+	m   *lifecycle.Manager
+	clk *stepClock
+	ctx context.Context
+	mia lifecycle.Actor
+}
+
+func newFixture(t *testing.T) *fixture {
+	st, url := newStore(t)
+	f := &fixture{t: t, st: st, url: url, clk: &stepClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, ctx: context.Background(), mia: lifecycle.User("mia")}
+	var err error
+	if f.m, err = lifecycle.New(lifecycle.Config{Store: st, Clock: f.clk}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.GrantRole(f.ctx, lifecycle.System("test"), "mia", roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) create(name string, addrs ...string) lifecycle.BotID {
+	f.t.Helper()
+	var ss []lifecycle.Sender
+	for _, a := range addrs {
+		ss = append(ss, lifecycle.Sender{Channel: "sms", Address: a})
+	}
+	b, err := f.m.Create(f.ctx, f.mia, lifecycle.Create{Name: name, Channel: "sms", Senders: ss, Definition: definition()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return b.ID
+}
+
+func (f *fixture) state(id lifecycle.BotID) lifecycle.State {
+	f.t.Helper()
+	b, err := f.st.Bot(f.ctx, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return b.State
+}
+
+// contents is everything the store holds that a refused operation must
+// leave as it was.
+type contents struct {
+	Bots     []lifecycle.Bot
+	Audit    []lifecycle.AuditEntry
+	Sessions []lifecycle.Session
+}
+
+func (f *fixture) contents() contents {
+	f.t.Helper()
+	bots, err := f.st.Bots(f.ctx, "", -1)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	audit, err := f.st.AuditLog(f.ctx, 0, -1)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	sessions, err := f.st.Sessions(f.ctx, 0, -1)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return contents{bots, audit, sessions}
+}
+
+// R20, R6, R15: rolling back with a grace period while the predecessor is
+// still draining swaps the two bots' rows on the sender in one plan: the
+// predecessor leaves the Deactivated slot as the current bot takes it. The
+// unique indexes are checked row by row, so the store must remove every
+// changed row before it inserts one (issue 13: this always failed).
+func TestRollbackWithGraceWhilePredecessorDrains(t *testing.T) {
+	f := newFixture(t)
+	old := f.create("old", "+15550100", "+15550101")
+	cur := f.create("cur", "+15550100", "+15550101")
+	if _, err := f.m.Activate(f.ctx, f.mia, old, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Activate(f.ctx, f.mia, cur, lifecycle.Grace(time.Hour), lifecycle.Ack{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.state(old); got != lifecycle.Deactivated {
+		t.Fatalf("old is %v, want Deactivated", got)
+	}
+	p, err := f.m.Rollback(f.ctx, f.mia, cur, lifecycle.Grace(time.Hour), lifecycle.Ack{})
+	if err != nil {
+		t.Fatalf("R20: rollback with grace while the predecessor drains: %v", err)
+	}
+	if diff := cmp.Diff(map[lifecycle.BotID]lifecycle.State{old: lifecycle.Active, cur: lifecycle.Deactivated},
+		map[lifecycle.BotID]lifecycle.State{old: f.state(old), cur: f.state(cur)}); diff != "" {
+		t.Errorf("R20: states after rollback (-want +got):\n%s", diff)
+	}
+	if len(p.Audit) == 0 || p.Audit[len(p.Audit)-1].Seq == 0 {
+		t.Errorf("R16: rollback audited as %+v", p.Audit)
+	}
+	// And back again: the same swap the other way.
+	if _, err := f.m.Rollback(f.ctx, f.mia, old, lifecycle.Grace(time.Hour), lifecycle.Ack{}); err != nil {
+		t.Fatalf("R20: rolling back the rollback: %v", err)
+	}
+	if f.state(cur) != lifecycle.Active || f.state(old) != lifecycle.Deactivated {
+		t.Errorf("R20: second rollback left cur %v, old %v", f.state(cur), f.state(old))
+	}
+}
+
+// R15, R9: a time the store cannot hold exactly (Unix nanoseconds end in
+// 1677 and 2262) is refused with ErrInvalidInput and changes nothing; it is
+// never stored wrong.
+func TestTimesOutOfRangeAreRefused(t *testing.T) {
+	f := newFixture(t)
+	a := f.create("a", "+15550100")
+	if _, err := f.m.Activate(f.ctx, f.mia, a, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+		t.Fatal(err)
+	}
+	bot, err := f.st.Bot(f.ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	deactivate := func(deadline time.Time) lifecycle.Plan {
+		after := bot
+		after.State, after.Revision, after.GraceDeadline, after.DeactivatedAt = lifecycle.Deactivated, bot.Revision+1, deadline, f.clk.Now()
+		return lifecycle.Plan{Op: lifecycle.OpDeactivate,
+			Changes: []lifecycle.Change{{Bot: a, From: lifecycle.Active, To: lifecycle.Deactivated, Revision: bot.Revision, After: &after}},
+			Audit:   []lifecycle.AuditEntry{{Time: f.clk.Now(), Actor: "mia", Action: lifecycle.OpDeactivate}}}
+	}
+	for _, tc := range []struct {
+		name string
+		do   func() error
+	}{
+		{"grace deadline after 2262", func() error {
+			_, err := f.st.Commit(f.ctx, deactivate(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)))
+			return err
+		}},
+		{"grace deadline before 1677", func() error {
+			_, err := f.st.Commit(f.ctx, deactivate(time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)))
+			return err
+		}},
+		{"deadline one nanosecond past the end", func() error {
+			_, err := f.st.Commit(f.ctx, deactivate(time.Unix(0, 1<<63-1).Add(time.Nanosecond)))
+			return err
+		}},
+		{"route after 2262", func() error {
+			_, err := f.st.Route(f.ctx, sender, "u1", time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC))
+			return err
+		}},
+		{"audit time after year 9999", func() error {
+			_, err := f.st.Commit(f.ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Actor: "x", Action: lifecycle.OpGet}}})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.contents()
+			err := tc.do()
+			if !errors.Is(err, lifecycle.ErrInvalidInput) {
+				t.Fatalf("got %v, want an error wrapping ErrInvalidInput", err)
+			}
+			if diff := cmp.Diff(before, f.contents()); diff != "" {
+				t.Fatalf("a refused operation changed the store (-before +after):\n%s", diff)
+			}
+		})
+	}
+	// The last instant the store holds is stored exactly.
+	end := time.Unix(0, 1<<63-1).UTC()
+	if _, err := f.st.Commit(f.ctx, deactivate(end)); err != nil {
+		t.Fatalf("deadline at the last storable instant: %v", err)
+	}
+	due, err := f.st.DueDrains(f.ctx, end.Add(-time.Nanosecond), 10)
+	if err != nil || len(due) != 0 {
+		t.Fatalf("due one nanosecond before the deadline: %v, %v", due, err)
+	}
+	due, err = f.st.DueDrains(f.ctx, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 10)
+	if err != nil || len(due) != 1 || !due[0].GraceDeadline.Equal(end) {
+		t.Fatalf("due after the end of storable time: %v, %v", due, err)
+	}
+}
+
+// R21, R15: text PostgreSQL cannot hold is refused with ErrInvalidInput
+// and changes nothing; everything else comes back exactly as given - never
+// turned into U+FFFD (issue 14).
+func TestHostileText(t *testing.T) {
+	f := newFixture(t)
+	a := f.create("a", "+15550100")
+	if _, err := f.m.Activate(f.ctx, f.mia, a, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+		t.Fatal(err)
+	}
+	sender := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	n := 0
+	// create commits a Draft bot built by hand, as a store would get it
+	// from a Manager that did not check R21.
+	create := func(edit func(b *lifecycle.Bot)) (lifecycle.Bot, error) {
+		n++
+		b := lifecycle.Bot{ID: lifecycle.BotID("hostile-" + strings.Repeat("x", n)), Name: "h", Channel: "sms", Definition: definition(),
+			State: lifecycle.Draft, Revision: 1, CreatedAt: f.clk.Now(), UpdatedAt: f.clk.Now()}
+		edit(&b)
+		_, err := f.st.Commit(f.ctx, lifecycle.Plan{Op: lifecycle.OpCreate,
+			Changes: []lifecycle.Change{{Bot: b.ID, To: lifecycle.Draft, After: &b}},
+			Audit:   []lifecycle.AuditEntry{{Time: f.clk.Now(), Actor: "mia", Action: lifecycle.OpCreate, Transitions: []lifecycle.Transition{{Bot: b.ID, To: lifecycle.Draft}}}}})
+		return b, err
+	}
+	big := strings.Repeat("é", 5000) // 10 KB
+	for _, tc := range []struct {
+		name   string
+		edit   func(b *lifecycle.Bot)
+		refuse bool
+	}{
+		{"R21/NUL in the name round-trips", func(b *lifecycle.Bot) { b.Name = "a\x00b" }, false},
+		{"R21/NUL in the description and definition round-trips", func(b *lifecycle.Bot) {
+			b.Description = "\x00"
+			b.Definition.Dialogs[0].Elements[0].Text = "x\x00y"
+		}, false},
+		{"R21/U+FFFD itself round-trips", func(b *lifecycle.Bot) { b.Name = "x\ufffd" }, false},
+		{"R21/escape-like text round-trips", func(b *lifecycle.Bot) { b.Name = `x\ufffd \u0000 \\ufffd` }, false},
+		{"R21/10 KB description round-trips", func(b *lifecycle.Bot) { b.Description = big }, false},
+		{"R21/invalid UTF-8 in the name is refused", func(b *lifecycle.Bot) { b.Name = "x\xff" }, true},
+		{"R21/invalid UTF-8 in the definition is refused", func(b *lifecycle.Bot) { b.Definition.Dialogs[0].Name = "\xc3" }, true},
+		{"R21/NUL in a sender address is refused", func(b *lifecycle.Bot) { b.Senders = []lifecycle.Sender{{Channel: "sms", Address: "1\x002"}} }, true},
+		{"R21/invalid UTF-8 in a sender address is refused", func(b *lifecycle.Bot) { b.Senders = []lifecycle.Sender{{Channel: "sms", Address: "1\xff"}} }, true},
+		{"R21/10 KB sender address is refused", func(b *lifecycle.Bot) { b.Senders = []lifecycle.Sender{{Channel: "sms", Address: big}} }, true},
+		{"R21/NUL in the id is refused", func(b *lifecycle.Bot) { b.ID += "\x00" }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.contents()
+			b, err := create(tc.edit)
+			if tc.refuse {
+				if !errors.Is(err, lifecycle.ErrInvalidInput) {
+					t.Fatalf("Commit = %v, want an error wrapping ErrInvalidInput", err)
+				}
+				if diff := cmp.Diff(before, f.contents()); diff != "" {
+					t.Fatalf("a refused commit changed the store (-before +after):\n%s", diff)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Commit = %v, want the bot stored", err)
+			}
+			got, err := f.st.Bot(f.ctx, b.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(b, got); diff != "" {
+				t.Fatalf("the store changed the bot (-given +stored):\n%s", diff)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"R21/NUL in an end user", func() error { _, err := f.st.Route(f.ctx, sender, "u\x00", f.clk.Now()); return err }},
+		{"R21/invalid UTF-8 in an end user", func() error { _, err := f.st.Route(f.ctx, sender, "u\xff", f.clk.Now()); return err }},
+		{"R21/10 KB end user", func() error { _, err := f.st.Route(f.ctx, sender, big, f.clk.Now()); return err }},
+		{"R21/10 KB random-looking end user", func() error {
+			var sb strings.Builder
+			for i := 0; sb.Len() < 10240; i++ {
+				sb.WriteString(time.Duration(i * 7919).String())
+			}
+			_, err := f.st.Route(f.ctx, sender, sb.String(), f.clk.Now())
+			return err
+		}},
+		{"R21/NUL in an audit actor", func() error {
+			_, err := f.st.Commit(f.ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: f.clk.Now(), Actor: "a\x00", Action: lifecycle.OpGet, Denied: true}}})
+			return err
+		}},
+		{"R21/invalid UTF-8 in an audit reason", func() error {
+			_, err := f.st.Commit(f.ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: f.clk.Now(), Actor: "a", Reason: "\xff", Action: lifecycle.OpGet, Denied: true}}})
+			return err
+		}},
+		{"R21/NUL in a role grant", func() error {
+			_, err := f.st.Commit(f.ctx, lifecycle.Plan{Roles: []lifecycle.RoleChange{{User: "x\x00", To: roles.MustSet(roles.Admin)}}})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.contents()
+			if err := tc.run(); !errors.Is(err, lifecycle.ErrInvalidInput) {
+				t.Fatalf("got %v, want an error wrapping ErrInvalidInput", err)
+			}
+			if diff := cmp.Diff(before, f.contents()); diff != "" {
+				t.Fatalf("a refused operation changed the store (-before +after):\n%s", diff)
+			}
+		})
+	}
+	// Reads with such text find nothing rather than failing.
+	if _, err := f.st.Bot(f.ctx, "x\x00"); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("Bot with a NUL id = %v, want ErrNotFound", err)
+	}
+	if rs, err := f.st.UserRoles(f.ctx, "x\xff"); err != nil || !rs.Empty() {
+		t.Errorf("UserRoles with invalid UTF-8 = %v, %v; want no roles (P3)", rs, err)
+	}
+}
