@@ -31,7 +31,7 @@ func (s *Server) decode(r *http.Request, v any, rule bodyRule) error {
 func botID(r *http.Request) (lifecycle.BotID, error) {
 	id := r.PathValue("id")
 	if len(id) > maxID {
-		return "", &lifecycle.InputError{Field: "bot id", Value: trunc(id), Problem: fmt.Sprintf("is longer than %d bytes", maxID)}
+		return "", &lifecycle.InputError{Field: "bot id", Value: "", Problem: fmt.Sprintf("is longer than %d bytes", maxID)}
 	}
 	return lifecycle.BotID(id), nil
 }
@@ -567,7 +567,7 @@ func (s *Server) analytics(r *http.Request, who string) (reply, error) {
 func pathUser(r *http.Request) (string, error) {
 	u := r.PathValue("user")
 	if u == "" || len(u) > maxID {
-		return "", &lifecycle.InputError{Field: "user", Value: trunc(u), Problem: fmt.Sprintf("must be 1 to %d bytes", maxID)}
+		return "", &lifecycle.InputError{Field: "user", Value: "", Problem: fmt.Sprintf("must be 1 to %d bytes", maxID)}
 	}
 	return u, nil
 }

@@ -301,12 +301,15 @@ func encode(v any) ([]byte, error) {
 
 func (s *Server) renderProblem(r *http.Request, err error) rendered {
 	p := problemOf(err)
-	p.Instance = r.URL.Path
+	path := loggedPath(r)
+	if path == r.URL.Path {
+		p.Instance = path
+	}
 	if p.Status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", path, "status", p.Status, "err", err)
 	} else {
 		// The detail may quote the request: it is not logged.
-		s.log.InfoContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "status", p.Status, "type", p.Type)
+		s.log.InfoContext(r.Context(), "request refused", "method", r.Method, "path", path, "status", p.Status, "type", p.Type)
 	}
 	b, encErr := encode(p)
 	if encErr != nil {
@@ -329,6 +332,18 @@ func (s *Server) write(w http.ResponseWriter, _ *http.Request, resp rendered) {
 	}
 	w.WriteHeader(resp.status)
 	_, _ = w.Write(resp.body)
+}
+
+// maxLoggedPath bounds the request paths copied into logs and problems.
+const maxLoggedPath = 512
+
+// loggedPath is the request path, or a placeholder for an oversize one
+// (R21: unbounded input is not copied).
+func loggedPath(r *http.Request) string {
+	if len(r.URL.Path) > maxLoggedPath {
+		return "(a path of more than 512 bytes)"
+	}
+	return r.URL.Path
 }
 
 // context returns the request's context.

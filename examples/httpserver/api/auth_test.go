@@ -1,0 +1,59 @@
+package api_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/botlife/botlife/examples/httpserver/api"
+	"github.com/botlife/botlife/examples/httpserver/api/apitest"
+	"github.com/botlife/botlife/examples/httpserver/demo"
+)
+
+// R21: an unknown or oversize credential, a header naming a user, and an
+// oversize end user are refused without being copied into the log, the
+// answer or the audit log.
+func TestR21RefusalsCopyNothing(t *testing.T) {
+	f := apitest.NewFixture(t)
+	var logs bytes.Buffer
+	tokens := map[string]string{}
+	for _, u := range demo.Users {
+		tokens[u.Token] = u.ID
+	}
+	s, err := api.New(api.Config{Manager: f.Manager, Users: api.NewBearerTokens(tokens),
+		Gateway: api.NewBearerTokens(map[string]string{demo.GatewayToken: "gateway"}),
+		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &apitest.Client{T: t, Handler: s}
+	secret := "SECRET" + strings.Repeat("s", 1<<16)
+	cases := []struct {
+		name   string
+		r      apitest.Response
+		status int
+	}{
+		{"unknown token", c.Do("GET", "/bots", "SECRET-unknown", ""), 401},
+		{"oversize token", c.Do("GET", "/bots", secret, ""), 401},
+		{"user named in a header", c.Do("GET", "/bots", "", "", "X-Botlife-User: SECRET-mia"), 401},
+		{"oversize end user", c.Do("POST", "/route", "gateway", `{"channel":"sms","address":"+15550100","end_user":"SECRET`+strings.Repeat("u", 3000)+`"}`), 400},
+		{"oversize bot id", c.Do("GET", "/bots/SECRET"+strings.Repeat("b", 3000), "mia", ""), 400},
+	}
+	for _, tc := range cases {
+		if tc.r.Status != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, tc.r.Status, tc.status)
+		}
+		if bytes.Contains(tc.r.Body, []byte("SECRET")) {
+			t.Errorf("%s: the answer copies the input: %.200s", tc.name, tc.r.Body)
+		}
+	}
+	if bytes.Contains(logs.Bytes(), []byte("SECRET")) {
+		t.Errorf("the log copies the input:\n%.500s", logs.String())
+	}
+	r := c.Do("GET", "/audit?limit=500", "ada", "")
+	if r.Status != http.StatusOK || bytes.Contains(r.Body, []byte("SECRET")) {
+		t.Errorf("the audit log: %d, copies the input: %v", r.Status, bytes.Contains(r.Body, []byte("SECRET")))
+	}
+}

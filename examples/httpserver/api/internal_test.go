@@ -1,0 +1,114 @@
+package api
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// Keys are kept at most max at a time and at most ttl each; a replay gets
+// the stored response, another request under the key is refused, a key in
+// use is busy, and a 5xx response frees the key.
+func TestIdempotencyStoreBounded(t *testing.T) {
+	now := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	s := newIdemStore(3, time.Hour, func() time.Time { return now })
+	req := func(i int) [sha256.Size]byte { return sha256.Sum256([]byte(fmt.Sprint(i))) }
+	resp := rendered{status: 201, header: http.Header{}, body: []byte("{}")}
+
+	for i := range 5 {
+		if st, _ := s.begin(fmt.Sprint("k", i), req(i)); st != idemNew {
+			t.Fatalf("key %d: %v", i, st)
+		}
+		s.finish(fmt.Sprint("k", i), req(i), resp)
+	}
+	if n := s.len(); n != 3 {
+		t.Fatalf("kept %d keys, want the cap 3", n)
+	}
+	if st, _ := s.begin("k0", req(0)); st != idemNew {
+		t.Errorf("the oldest key was not evicted: %v", st)
+	}
+	if st, got := s.begin("k4", req(4)); st != idemReplay || got.status != 201 {
+		t.Errorf("replay: %v %+v", st, got)
+	}
+	if st, _ := s.begin("k4", req(5)); st != idemMismatch {
+		t.Errorf("another request under k4: %v", st)
+	}
+	if st, _ := s.begin("busy", req(6)); st != idemNew {
+		t.Fatal(st)
+	}
+	if st, _ := s.begin("busy", req(6)); st != idemBusy {
+		t.Errorf("a key in use: %v", st)
+	}
+	s.finish("busy", req(6), rendered{status: 503})
+	if st, _ := s.begin("busy", req(6)); st != idemNew {
+		t.Errorf("a 5xx response kept the key: %v", st)
+	}
+	now = now.Add(time.Hour)
+	s.begin("fresh", req(7))
+	if n := s.len(); n != 1 {
+		t.Errorf("after the ttl %d keys are kept, want 1", n)
+	}
+}
+
+// problemOf maps each sentinel to its kind through a wrapping error, and
+// the types are unique.
+func TestProblemTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range Problems() {
+		if seen[k.Type()] {
+			t.Errorf("type %s twice", k.Type())
+		}
+		seen[k.Type()] = true
+		if k.Sentinel == nil {
+			continue
+		}
+		p := problemOf(fmt.Errorf("op: %w", k.Sentinel))
+		if p.Type != k.Type() && !errors.Is(k.Sentinel, lifecycle.ErrForbidden) {
+			t.Errorf("%v maps to %s, want %s", k.Sentinel, p.Type, k.Type())
+		}
+	}
+	if p := problemOf(errors.New("boom")); p.Status != 500 || strings.Contains(p.Detail, "boom") {
+		t.Errorf("an unknown error: %+v", p)
+	}
+	if p := problemOf(fmt.Errorf("store: %w", lifecycle.ErrUnavailable)); p.Status != 503 || strings.Contains(p.Detail, "store:") {
+		t.Errorf("unavailable: %+v", p)
+	}
+}
+
+// FuzzDecodeBody: the one body decoder never panics, refuses with a 400
+// problem, and what it accepts decodes again to the same value; an
+// activation it accepts has a sound decision.
+func FuzzDecodeBody(f *testing.F) {
+	for _, s := range []string{``, `{}`, ` `, `{"decision":"grace:15m","ack":{"codes":["x"]}}`,
+		`{"decision":"immediate","ack":{"fingerprint":"ab"}}`, `{"x":1}`, `[]`, `{"decision":"grace:-1s"}`,
+		`{} {"decision":"immediate"} ###`, `{"Decision":"immediate"}`, `{"decision":"immediate","decision":""}`,
+		`{"ack":{"codes":["a"],"codes":[]}}`, "{\"decision\":\"\xff\"}", `null`, `{"ack":null}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, ack, err := decodeActivate(data)
+		if err != nil {
+			p := problemOf(err)
+			if p.Status != 400 {
+				t.Fatalf("refusal %+v", p)
+			}
+			return
+		}
+		if d.IsGrace() && d.GracePeriod() <= 0 {
+			t.Fatalf("accepted grace %v", d.GracePeriod())
+		}
+		var again activateRequest
+		if err := decodeJSON(data, &again, bodyMayBeEmpty); err != nil {
+			t.Fatalf("second decode: %v", err)
+		}
+		if again.Ack.Fingerprint != ack.Fingerprint || len(again.Ack.Codes) != len(ack.Codes) {
+			t.Fatalf("decoded differently: %+v vs %+v", again, ack)
+		}
+	})
+}
