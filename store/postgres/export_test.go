@@ -1,4 +1,14 @@
 package postgres
 
+import "time"
+
 // Fail exposes the error mapping to the tests.
 var Fail = fail
+
+// SetWaitTiming sets the poll interval and the listener's linger for a
+// test, and returns a func that restores them.
+func SetWaitTiming(poll, linger time.Duration) (restore func()) {
+	oldPoll, oldLinger := pollInterval, listenLinger
+	pollInterval, listenLinger = poll, linger
+	return func() { pollInterval, listenLinger = oldPoll, oldLinger }
+}

@@ -1,0 +1,168 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store/postgres"
+)
+
+func auditOnly(actor string) lifecycle.Plan {
+	return lifecycle.Plan{Op: lifecycle.OpGet, Audit: []lifecycle.AuditEntry{{Time: time.Now(), Actor: actor, Action: lifecycle.OpGet, Denied: true, Reason: "test"}}}
+}
+
+// R24: an entry committed through one replica (its own pool) wakes a
+// waiter on another within 1 s. The safety-net poll is set to an hour, so
+// only the notification sent by the committing transaction can wake it.
+func TestWaitAuditAcrossReplicas(t *testing.T) {
+	defer postgres.SetWaitTiming(time.Hour, time.Minute)()
+	_, url := newStore(t)
+	a, b := openStore(t, url, nil), openStore(t, url, nil)
+	ctx := context.Background()
+	for round := 0; round < 5; round++ {
+		entries, err := a.AuditLog(ctx, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := uint64(len(entries))
+		woke := make(chan error, 1)
+		waiting := make(chan struct{})
+		go func() {
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			close(waiting)
+			woke <- b.WaitAudit(ctx, head)
+		}()
+		<-waiting
+		time.Sleep(20 * time.Millisecond) // let it block (it is correct either way)
+		if _, err := a.Commit(ctx, auditOnly(fmt.Sprint("round", round))); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-woke; err != nil {
+			t.Fatalf("R24: round %d: the waiter on the other pool was not woken within 1 s: %v", round, err)
+		}
+	}
+}
+
+// R24: with 8 goroutines committing through two replicas at once, a
+// watcher on a third never finds an entry below one it has seen: every
+// page continues exactly where the last ended, and it gets every entry.
+func TestWatchOrderUnderConcurrentCommitters(t *testing.T) {
+	_, url := newStore(t)
+	replicas := []*postgres.Store{openStore(t, url, nil), openStore(t, url, nil)}
+	watcher, err := lifecycle.New(lifecycle.Config{Store: openStore(t, url, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const committers, each = 8, 25
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, committers)
+	for g := 0; g < committers; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			m, err := lifecycle.New(lifecycle.Config{Store: replicas[g%2]})
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := 0; i < each; i++ {
+				if _, err := m.Create(ctx, lifecycle.System("test"), lifecycle.Create{Name: fmt.Sprintf("g%d-%d", g, i), Channel: "sms", Definition: definition()}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(g)
+	}
+	var last uint64
+	for e, err := range watcher.Watch(ctx, lifecycle.System("watch test"), 0) {
+		if err != nil {
+			t.Fatalf("R24: after %d: %v", last, err)
+		}
+		if e.Seq != last+1 {
+			t.Fatalf("R24: the watcher got %d after %d", e.Seq, last)
+		}
+		last = e.Seq
+		if last == committers*each {
+			break
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if rest, _ := replicas[0].AuditLog(context.Background(), last, -1); len(rest) != 0 {
+		t.Fatalf("R24: %d entries after the watcher's last", len(rest))
+	}
+}
+
+// listenerGoroutines counts goroutines running the store's listener or
+// waiting in WaitAudit.
+func listenerGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "store/postgres.(*listener).run") || strings.Contains(g, "store/postgres.(*Store).WaitAudit") {
+			n++
+		}
+	}
+	return n
+}
+
+// R24: WaitAudit returns when its context ends, and no goroutine of the
+// store is left after Close - or, with no linger, after the last waiter
+// leaves.
+func TestWaitAuditLeavesNoGoroutine(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		linger time.Duration
+		close  bool
+	}{
+		{"after Close", time.Minute, true},
+		{"after the last waiter, without linger", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer postgres.SetWaitTiming(time.Hour, tc.linger)()
+			_, url := newStore(t)
+			st := openStore(t, url, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			errs := make([]error, 3)
+			for i := range errs {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					errs[i] = st.WaitAudit(ctx, 0)
+				}(i)
+			}
+			// Let the waiters block on the listener (the test holds without it).
+			for deadline := time.Now().Add(5 * time.Second); listenerGoroutines() < len(errs)+1 && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			wg.Wait()
+			for _, err := range errs {
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("WaitAudit after its context ended = %v, want context.Canceled", err)
+				}
+			}
+			if tc.close {
+				st.Close()
+			}
+			if n := listenerGoroutines(); n != 0 {
+				t.Fatalf("%d goroutines of the store left", n)
+			}
+		})
+	}
+}
