@@ -1,7 +1,10 @@
 package botlife_test
 
 import (
+	"go/format"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,5 +32,45 @@ func TestREADMEDiagram(t *testing.T) {
 	}
 	if !strings.Contains(string(doc), indented.String()) {
 		t.Errorf("lifecycle/doc.go's diagram differs from lifecycle.Diagram():\n%s", indented.String())
+	}
+}
+
+// The README's first program compiles and runs as printed, errors handled.
+func TestREADMEProgram(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "## A first program\n")
+	if start < 0 {
+		t.Fatal(`README.md has no section "## A first program"`)
+	}
+	block := text[start:]
+	open := strings.Index(block, "```go\n")
+	if open < 0 {
+		t.Fatal("the section has no Go block")
+	}
+	block = block[open+len("```go\n"):]
+	src := block[:strings.Index(block, "```\n")]
+	if formatted, err := format.Source([]byte(src)); err != nil || string(formatted) != src {
+		t.Errorf("the program is not gofmt-formatted (%v)", err)
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goTool, "run", file) // resolved against this module
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go run of the README program: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "session 1 on bot_") {
+		t.Errorf("the README program printed %q", out)
 	}
 }

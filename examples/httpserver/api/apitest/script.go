@@ -255,11 +255,12 @@ func Story(t *testing.T, f *Fixture, c *Client) {
 	want(t, "activate again", c.Do("POST", "/bots/"+v2.ID+"/activate", "mia", ""), 200)
 	want(t, "expire due", c.Do("POST", "/system/expire-due", "scheduler", ""), 200)
 	want(t, "expire due as a user", c.Do("POST", "/system/expire-due", "ada", ""), 401)
-	r = c.Do("POST", "/system/bots/"+v2.ID+"/deactivate", "scheduler", `{"reason":"account out of credit"}`)
+	r = c.Do("POST", "/system/bots/"+v2.ID+"/deactivate", "scheduler", `{"reason":"account out of credit","grace":"5m"}`)
 	want(t, "system deactivate", r, 200)
 	r.JSON(t, &p)
 	if !p.System || p.Reason != "account out of credit" {
 		t.Errorf("R19 system plan %+v", p)
 	}
-	want(t, "system end grace", c.Do("POST", "/system/bots/"+v2.ID+"/end-grace", "scheduler", `{"reason":"support ticket 7"}`), 409)
+	want(t, "system end grace", c.Do("POST", "/system/bots/"+v2.ID+"/end-grace", "scheduler", `{"reason":"support ticket 7"}`), 200)
+	want(t, "system end grace again", c.Do("POST", "/system/bots/"+v2.ID+"/end-grace", "scheduler", `{"reason":"support ticket 7"}`), 409)
 }

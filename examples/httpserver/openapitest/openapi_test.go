@@ -1,0 +1,131 @@
+package openapitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/botlife/botlife/examples/httpserver/api"
+	"github.com/botlife/botlife/examples/httpserver/api/apitest"
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// conformance validates exchanges against openapi.yaml and remembers which
+// operations answered which statuses.
+type conformance struct {
+	doc    *openapi3.T
+	router routers.Router
+	mu     sync.Mutex
+	seen   map[string]map[int]bool // operationId -> statuses
+	count  int
+}
+
+func init() {
+	// The event stream is text; its events are checked by TestR24EventsStream in package api.
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+}
+
+func load(t *testing.T) *conformance {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(api.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("openapi.yaml is not a valid OpenAPI 3.0 document: %v", err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &conformance{doc: doc, router: router, seen: map[string]map[int]bool{}}
+}
+
+// check validates one exchange: a request the server accepted (2xx) must be
+// valid, a refused one may be invalid (that is why it was refused); every
+// response must be valid, problems included. Requests no route of the
+// document matches must get a 404 or 405 problem.
+func (c *conformance) check(t testing.TB, req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+	t.Helper()
+	ctx := context.Background()
+	c.mu.Lock()
+	c.count++
+	c.mu.Unlock()
+	req.URL.Scheme, req.URL.Host, req.Host = "http", "127.0.0.1:8080", "127.0.0.1:8080"
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s is not in openapi.yaml but answered %d", req.Method, req.URL.Path, resp.StatusCode)
+		}
+		var v any
+		if err := json.Unmarshal(respBody, &v); err != nil {
+			t.Errorf("%s %s: %v", req.Method, req.URL.Path, err)
+			return
+		}
+		if err := c.doc.Components.Schemas["Problem"].Value.VisitJSON(v); err != nil {
+			t.Errorf("%s %s: the %d answer is not a Problem: %v", req.Method, req.URL.Path, resp.StatusCode, err)
+		}
+		return
+	}
+	c.mu.Lock()
+	op := route.Operation.OperationID
+	if c.seen[op] == nil {
+		c.seen[op] = map[int]bool{}
+	}
+	c.seen[op][resp.StatusCode] = true
+	c.mu.Unlock()
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true, MultiError: true}
+	req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
+	if err := openapi3filter.ValidateRequest(ctx, in); err != nil && resp.StatusCode < 400 {
+		t.Errorf("%s %s: the server accepted (%d) a request openapi.yaml calls invalid: %v", req.Method, req.URL, resp.StatusCode, err)
+	}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Body: io.NopCloser(bytes.NewReader(respBody)), Options: opts}
+	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		t.Errorf("%s %s: the %d response does not match openapi.yaml: %v\n%.600s", req.Method, req.URL, resp.StatusCode, err, respBody)
+	}
+}
+
+// TestOpenAPI runs the API's scripted session, its status table and the
+// README's curl session through the handler, and validates every request
+// and response against openapi.yaml. Then every operation of the document
+// must have answered with success at least once, so the document names no
+// route the server lacks.
+func TestOpenAPI(t *testing.T) {
+	c := load(t)
+	apitest.Run(t, c.check)
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("README", func(t *testing.T) { apitest.Curl(t, readme, c.check) })
+
+	var missing []string
+	for path, item := range c.doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			ok := false
+			for status := range c.seen[op.OperationID] {
+				ok = ok || status < 300
+			}
+			if !ok {
+				missing = append(missing, method+" "+path)
+			}
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("operations of openapi.yaml never answered with success in the tests: %v", missing)
+	}
+	t.Logf("%d exchanges validated against openapi.yaml, %d operations", c.count, len(c.seen))
+}
