@@ -353,7 +353,7 @@ func queryBots(ctx context.Context, q querier, query string, args ...any) ([]lif
 		return nil, err
 	}
 	defer rows.Close()
-	var out []lifecycle.Bot
+	out := []lifecycle.Bot{}
 	for rows.Next() {
 		var doc []byte
 		if err := rows.Scan(&doc); err != nil {

@@ -6,13 +6,19 @@ import (
 	"testing"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store"
 	"github.com/botlife/botlife/store/sqlite"
 	"github.com/botlife/botlife/store/storetest"
 )
 
 func newStore(t testing.TB) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "botlife.db"))
+	return newStoreWith(t, sqlite.Options{})
+}
+
+func newStoreWith(t testing.TB, opts sqlite.Options) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.OpenWith(context.Background(), filepath.Join(t.TempDir(), "botlife.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,4 +28,16 @@ func newStore(t testing.TB) *sqlite.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) lifecycle.Store { return newStore(t) })
+}
+
+// TestParity runs the store-parity test (issue 14): random sequences of
+// operations through a Manager on the memory store and one on SQLite must
+// give the same answers and leave the same contents, hostile text (R21),
+// clock jumps and deadlines at the edge included.
+func TestParity(t *testing.T) {
+	storetest.RunParity(t,
+		func(*testing.T) lifecycle.Store { return store.NewMemory() },
+		// SyncNormal: the answers are the same under either setting, and
+		// the run is quicker without a sync per commit.
+		func(t *testing.T) lifecycle.Store { return newStoreWith(t, sqlite.Options{Synchronous: sqlite.SyncNormal}) })
 }
