@@ -308,3 +308,52 @@ func TestHostileText(t *testing.T) {
 		t.Errorf("UserRoles with invalid UTF-8 = %v, %v; want no roles (P3)", rs, err)
 	}
 }
+
+// R20, issue 13: LiveBots and LastActive read through their indexes, so
+// their cost does not grow with the bots that used a sender before: with
+// 20,000 old bots on one sender, the plans use bot_senders_live and
+// bot_senders_last_active with index conditions, and never scan the table.
+func TestHistoryReadsUseIndexes(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	if _, err := st.Pool().Exec(ctx, `
+		INSERT INTO bots (id, state, revision, activations, idle_timeout, doc)
+			SELECT 'b' || i, 4, 3, 1, 0, '{}'::bytea FROM generate_series(1, 20000) i;
+		INSERT INTO bot_senders (bot_id, channel, address, state, left_at)
+			SELECT 'b' || i, 'sms', '+15550100', 4, i FROM generate_series(1, 20000) i;
+		INSERT INTO bot_senders (bot_id, channel, address, state)
+			SELECT 'b' || i, 'sms', '+1666' || i, 2 FROM generate_series(1, 20000) i;
+		ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	senders := [][]string{{"sms"}, {"+15550100"}}
+	for _, tc := range []struct {
+		name, sql, index string
+		args             []any
+	}{
+		{"LiveBots", postgres.SQLLiveBots, "bot_senders_live", []any{senders[0], senders[1]}},
+		{"R20/LastActive", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := st.Pool().Query(ctx, "EXPLAIN "+tc.sql, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan strings.Builder
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					t.Fatal(err)
+				}
+				plan.WriteString(line + "\n")
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			p := plan.String()
+			if !strings.Contains(p, tc.index) || !strings.Contains(p, "Index Cond: ((channel = ") || strings.Contains(p, "Seq Scan on bot_senders") {
+				t.Fatalf("the plan does not read through %s by sender:\n%s", tc.index, p)
+			}
+		})
+	}
+}

@@ -12,3 +12,9 @@ func SetWaitTiming(poll, linger time.Duration) (restore func()) {
 	pollInterval, listenLinger = poll, linger
 	return func() { pollInterval, listenLinger = oldPoll, oldLinger }
 }
+
+// The queries whose plans TestHistoryReadsUseIndexes checks.
+const (
+	SQLLiveBots   = sqlLiveBots
+	SQLLastActive = sqlLastActive
+)

@@ -285,12 +285,27 @@ func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lif
 	if err != nil {
 		return nil, nil // no stored bot has such a sender
 	}
-	return s.queryBots(ctx, "reading live bots", `
-		SELECT doc FROM bots WHERE id IN (
-			SELECT bs.bot_id FROM unnest($1::text[], $2::text[]) AS want(channel, address)
-			JOIN bot_senders bs ON bs.channel = want.channel AND bs.address = want.address AND bs.state IN (2, 3))
-		ORDER BY id`, ch, addr)
+	return s.queryBots(ctx, "reading live bots", sqlLiveBots, ch, addr)
 }
+
+// sqlLiveBots reads the live bots on senders ($1, $2) through the partial
+// index bot_senders_live.
+const sqlLiveBots = `
+	SELECT doc FROM bots WHERE id IN (
+		SELECT bs.bot_id FROM unnest($1::text[], $2::text[]) AS want(channel, address)
+		JOIN bot_senders bs ON bs.channel = want.channel AND bs.address = want.address AND bs.state IN (2, 3))
+	ORDER BY id`
+
+// sqlLastActive reads, for each sender ($1, $2), the first entry of the
+// index bot_senders_last_active other than $3, and keeps the latest.
+const sqlLastActive = `
+	SELECT b.doc FROM unnest($1::text[], $2::text[]) AS want(channel, address)
+	CROSS JOIN LATERAL (
+		SELECT bs.bot_id, bs.left_at FROM bot_senders bs
+		WHERE bs.channel = want.channel AND bs.address = want.address AND bs.left_at IS NOT NULL AND bs.bot_id <> $3
+		ORDER BY bs.left_at DESC, bs.bot_id LIMIT 1) AS last
+	JOIN bots b ON b.id = last.bot_id
+	ORDER BY last.left_at DESC, last.bot_id LIMIT 1`
 
 // LastActive implements lifecycle.BotStore: per sender, the first entry of
 // the index bot_senders_last_active other than except.
@@ -298,14 +313,7 @@ func (s *Store) LastActive(ctx context.Context, senders []lifecycle.Sender, exce
 	ch, addr, err := senderArrays(senders)
 	var bots []lifecycle.Bot
 	if err == nil {
-		bots, err = s.queryBots(ctx, "reading the last active bot", `
-			SELECT b.doc FROM unnest($1::text[], $2::text[]) AS want(channel, address)
-			CROSS JOIN LATERAL (
-				SELECT bs.bot_id, bs.left_at FROM bot_senders bs
-				WHERE bs.channel = want.channel AND bs.address = want.address AND bs.left_at IS NOT NULL AND bs.bot_id <> $3
-				ORDER BY bs.left_at DESC, bs.bot_id LIMIT 1) AS last
-			JOIN bots b ON b.id = last.bot_id
-			ORDER BY last.left_at DESC, last.bot_id LIMIT 1`, ch, addr, string(except))
+		bots, err = s.queryBots(ctx, "reading the last active bot", sqlLastActive, ch, addr, string(except))
 		if err != nil {
 			return lifecycle.Bot{}, err
 		}
