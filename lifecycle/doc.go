@@ -23,7 +23,9 @@
 //	    Deactivated --> Inactive: end_drain
 //	    Draft --> Active: activate
 //	    Draft --> Deleted: delete
+//	    Draft --> Draft: edit
 //	    Inactive --> Active: activate
+//	    Inactive --> Inactive: edit
 //
 // Activating a bot validates its definition first (errors block; warnings
 // block unless acknowledged with an [Ack]). If another bot is Active on one

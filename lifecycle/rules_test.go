@@ -25,11 +25,11 @@ func TestS1RefusedTransitionsNameBotStateAndOp(t *testing.T) {
 		{"activate an Active bot", func() error {
 			_, err := e.m.Activate(e.ctx, manager, a.ID, lifecycle.Immediate(), lifecycle.Ack{})
 			return err
-		}, `cannot activate bot bot-01 ("live"): it is Active; only Draft and Inactive bots can be activated`},
+		}, `activate: cannot activate bot bot-01 ("live"): it is Active; activate needs a bot that is Draft or Inactive; from Active the table allows deactivate, drain`},
 		{"deactivate a Draft", func() error { _, err := e.m.Deactivate(e.ctx, manager, d.ID, 0); return err },
-			`cannot deactivate bot bot-02 ("draft"): it is Draft; only Active bots can be deactivated`},
+			`deactivate: cannot deactivate bot bot-02 ("draft"): it is Draft; deactivate needs a bot that is Active; from Draft the table allows activate, delete, edit`},
 		{"end the grace of an Active bot", func() error { _, err := e.m.EndGrace(e.ctx, manager, a.ID); return err },
-			`cannot end_grace bot bot-01 ("live"): it is Active; only a Deactivated bot has a grace period to end`},
+			`end_grace: cannot end the grace period of bot bot-01 ("live"): it is Active; end_drain needs a bot that is Deactivated; from Active the table allows deactivate, drain`},
 	}
 	for _, tt := range tests {
 		t.Run("S1/"+tt.name, func(t *testing.T) {
@@ -187,7 +187,7 @@ func TestR4Validation(t *testing.T) {
 			return err
 		})
 		var we *lifecycle.WarningsError
-		if !errors.As(err, &we) || we.Fingerprint != report.Fingerprint() || len(we.Unacknowledged) != 1 {
+		if !errors.As(err, &we) || we.Report.Fingerprint() != report.Fingerprint() || len(we.Unacknowledged) != 1 {
 			t.Fatalf("R4: %v", err)
 		}
 		// A stale fingerprint or the wrong code still blocks.
@@ -660,7 +660,7 @@ func TestP1PermissionFirst(t *testing.T) {
 				t.Fatalf("P1: %v", err)
 			}
 			log := e.audit()
-			if last := log[len(log)-1]; last.Actor != tt.actor.ID || last.Reason != err.Error() {
+			if last := log[len(log)-1]; last.Actor != tt.actor.ID || last.Reason != pe.Error() {
 				t.Errorf("R16: denial entry %+v", last)
 			}
 		})
@@ -738,7 +738,7 @@ func TestEndGraceAndRollback(t *testing.T) {
 	}
 	// Nothing to roll back to from a bot that never had a predecessor.
 	lone := e.live("lone", "900")
-	e.refused(lifecycle.ErrInvalidInput, false, func() error {
+	e.refused(lifecycle.ErrNoRollback, false, func() error {
 		_, err := e.m.Rollback(e.ctx, manager, lone.ID, lifecycle.Immediate(), lifecycle.Ack{})
 		return err
 	})

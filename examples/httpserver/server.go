@@ -98,7 +98,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ve):
 		body.Findings = ve.Findings
 	case errors.As(err, &we):
-		body.Findings, body.Fingerprint = we.Unacknowledged, we.Fingerprint
+		body.Findings, body.Fingerprint = we.Unacknowledged, we.Report.Fingerprint()
 	case errors.As(err, &oe):
 		body.Occupants = oe.Occupants
 	}
