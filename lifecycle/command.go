@@ -129,6 +129,9 @@ func Immediate() Decision { return Decision{kind: 1} }
 // Manager's maximum grace; activation refuses any other d.
 func Grace(d time.Duration) Decision { return Decision{kind: 2, grace: d} }
 
+// Equal reports whether d and o are the same decision.
+func (d Decision) Equal(o Decision) bool { return d == o }
+
 // IsZero reports whether no decision was made.
 func (d Decision) IsZero() bool { return d.kind == 0 }
 

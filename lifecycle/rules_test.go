@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -475,25 +476,63 @@ func TestR13DuplicateExportImport(t *testing.T) {
 	}
 }
 
-func TestR15ConflictsRetry(t *testing.T) {
-	// Many goroutines edit one Draft: every update lands (retried on
-	// conflict), and the revision counts them all.
-	e := newEnv(t)
-	b := e.draft("b", "100")
-	const n = 20
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Description: ptr("x")}); err != nil {
-				t.Error(err)
-			}
-		}()
+// racingStore commits a concurrent change to the same bot just before the
+// first n commits it is given, so those commits conflict (R15).
+type racingStore struct {
+	lifecycle.Store
+	n       int
+	commits int
+}
+
+func (s *racingStore) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+	s.commits++
+	if s.n > 0 && len(p.Changes) > 0 {
+		s.n--
+		b, err := s.Store.Bot(ctx, p.Changes[0].Bot)
+		if err != nil {
+			return nil, err
+		}
+		other := b
+		other.Description, other.Revision = "concurrent", b.Revision+1
+		if _, err := s.Store.Commit(ctx, lifecycle.Plan{Op: lifecycle.OpUpdate, Changes: []lifecycle.Change{
+			{Bot: b.ID, From: b.State, To: b.State, Revision: b.Revision, After: &other}}}); err != nil {
+			return nil, err
+		}
 	}
-	wg.Wait()
-	if got := e.get(b.ID).Revision; got != 1+n {
-		t.Fatalf("R15: revision %d, want %d", got, 1+n)
+	return s.Store.Commit(ctx, p)
+}
+
+func TestR15ConflictsRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		conflicts int
+		attempts  int
+		wantErr   error
+		wantRev   uint64
+	}{
+		{"R15/a-conflict-is-decided-again-on-fresh-reads", 2, 8, nil, 1 + 2 + 1},
+		{"R15/retries-are-bounded", 3, 3, lifecycle.ErrConflict, 1 + 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.draft("b", "100")
+			rs := &racingStore{Store: e.st, n: tc.conflicts}
+			m, err := lifecycle.New(lifecycle.Config{Store: rs, Clock: e.clk, MaxAttempts: tc.attempts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Name: ptr("mine")})
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("R15: Update = %v, want %v", err, tc.wantErr)
+			}
+			got := e.get(b.ID)
+			if got.Revision != tc.wantRev || got.Description != "concurrent" || (err == nil) != (got.Name == "mine") {
+				t.Errorf("R15: after %d commits: revision %d, description %q, name %q", rs.commits, got.Revision, got.Description, got.Name)
+			}
+			if rs.commits != min(tc.conflicts+1, tc.attempts) {
+				t.Errorf("R15: %d commits tried, want %d", rs.commits, min(tc.conflicts+1, tc.attempts))
+			}
+		})
 	}
 }
 
