@@ -24,14 +24,16 @@ func benchManager(b *testing.B) (*lifecycle.Manager, *fixedClock) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := m.GrantRole(ctx, lifecycle.System("bench"), "mia", roles.Manager); err != nil {
-		b.Fatal(err)
+	for user, r := range map[string]roles.Role{"mia": roles.Manager, "dan": roles.Designer} {
+		if _, err := m.GrantRole(ctx, lifecycle.System("bench"), user, r); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return m, clk
 }
 
 func benchBot(b *testing.B, m *lifecycle.Manager, addr string) lifecycle.BotID {
-	bot, err := m.Create(context.Background(), lifecycle.System("bench"), lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sms(addr)}, Definition: cleanDef()})
+	bot, err := m.Create(context.Background(), designer, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sms(addr)}, Definition: cleanDef()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,14 +14,6 @@ import (
 // BotID identifies a bot. IDs are chosen by the Manager (see Config.NewID).
 type BotID string
 
-// Limits on bot settings (R18).
-const (
-	MaxNameLength        = 100 // characters
-	MaxDescriptionLength = 500 // characters
-	MaxSenders           = 100 // senders per bot
-	maxAddressLength     = 256
-)
-
 // Sender is a channel sender: the pair (channel, address), such as
 // ("whatsapp", "+441234567890"). Use [NewSender] to get a normalised one.
 type Sender struct {
@@ -49,7 +41,7 @@ var phoneChannels = map[string]bool{"sms": true, "whatsapp": true, "viber": true
 func NormalizeChannel(c string) (string, error) {
 	n := strings.ToLower(strings.TrimSpace(c))
 	if !channelRE.MatchString(n) {
-		return "", &InputError{Field: "channel", Value: c, Problem: "is not a channel name; use a short lower-case name such as sms, whatsapp, viber, messenger or livechat"}
+		return "", &InputError{Field: "channel", Value: shown(c), Problem: "is not a channel name; use a short lower-case name such as sms, whatsapp, viber, messenger or livechat"}
 	}
 	return n, nil
 }
@@ -61,6 +53,9 @@ func NormalizeChannel(c string) (string, error) {
 // 15 digits. On other channels the address is trimmed and must be 1 to 256
 // characters without spaces or control characters.
 func NewSender(channel, address string) (Sender, error) {
+	if err := checkText("sender", address); err != nil {
+		return Sender{}, err
+	}
 	ch, err := NormalizeChannel(channel)
 	if err != nil {
 		return Sender{}, err
@@ -79,17 +74,17 @@ func NewSender(channel, address string) (Sender, error) {
 			ok = ok && r >= '0' && r <= '9'
 		}
 		if !ok {
-			return Sender{}, &InputError{Field: "sender", Value: address, Problem: fmt.Sprintf("is not a phone number or short code for channel %s; use digits with an optional leading +, such as +441234567890", ch)}
+			return Sender{}, &InputError{Field: "sender", Value: shown(address), Problem: fmt.Sprintf("is not a phone number or short code for channel %s; use digits with an optional leading +, such as +441234567890", ch)}
 		}
 		return Sender{Channel: ch, Address: n}, nil
 	}
 	a := strings.TrimSpace(address)
-	ok := a != "" && len(a) <= maxAddressLength
+	ok := a != "" && len(a) <= MaxIDBytes
 	for _, r := range a {
 		ok = ok && !unicode.IsSpace(r) && !unicode.IsControl(r)
 	}
 	if !ok {
-		return Sender{}, &InputError{Field: "sender", Value: address, Problem: fmt.Sprintf("is not a sender address for channel %s; use 1 to %d characters without spaces", ch, maxAddressLength)}
+		return Sender{}, &InputError{Field: "sender", Value: shown(address), Problem: fmt.Sprintf("is not a sender address for channel %s; use 1 to %d bytes without spaces", ch, MaxIDBytes)}
 	}
 	return Sender{Channel: ch, Address: a}, nil
 }
@@ -160,6 +155,10 @@ type Bot struct {
 	// EndReason says why the bot last went Inactive; sessions it still had
 	// are closed with this reason.
 	EndReason CloseReason `json:"end_reason,omitempty"`
+	// Edited lists what was edited since the bot was last Active
+	// ("definition", "senders"); empty for a bot never activated. A
+	// rollback refuses a bot with edits (R20).
+	Edited []string `json:"edited,omitempty"`
 }
 
 // StateAt returns the bot's state as seen at now: a Deactivated bot whose
@@ -203,6 +202,9 @@ func (b Bot) Clone() Bot {
 		b.Senders = append([]Sender{}, b.Senders...)
 	}
 	b.Definition = b.Definition.Clone()
+	if b.Edited != nil {
+		b.Edited = append([]string{}, b.Edited...)
+	}
 	return b
 }
 

@@ -33,179 +33,85 @@ const (
 	OpReadRoles   Op = "read_roles"
 	OpAnalytics   Op = "analytics"
 	OpSessions    Op = "read_sessions"
+	// Session operations, in errors only: routing has no actor.
+	OpRoute        Op = "route"
+	OpSession      Op = "read_session"
+	OpCloseSession Op = "close_session"
 )
 
+// opInfo is what the library knows of an operation, as data: the
+// permission it needs (the matrix of rules.md, P1), whether the hosting
+// service may do it as the system (R19), whether it only reads, and the verb
+// its messages use.
+type opInfo struct {
+	perm   roles.Permission
+	system bool
+	read   bool
+	verb   string
+}
+
+// ops is the operation table. A new command is a new file and a row here.
+var ops = map[Op]opInfo{
+	OpCreate:      {perm: roles.EditChatbots, verb: "create"},
+	OpUpdate:      {perm: roles.EditChatbots, verb: "update"},
+	OpDelete:      {perm: roles.EditChatbots, verb: "delete"},
+	OpDuplicate:   {perm: roles.EditChatbots, verb: "duplicate"},
+	OpImport:      {perm: roles.EditChatbots, verb: "import"},
+	OpExport:      {perm: roles.EditChatbots, read: true, verb: "export"},
+	OpActivate:    {perm: roles.ActivateChatbots, verb: "activate"},
+	OpDeactivate:  {perm: roles.ActivateChatbots, system: true, verb: "deactivate"},
+	OpEndGrace:    {perm: roles.ActivateChatbots, system: true, verb: "end the grace period of"},
+	OpExpireGrace: {perm: roles.ActivateChatbots, system: true, verb: "expire the grace period of"},
+	OpRollback:    {perm: roles.ActivateChatbots, verb: "roll back"},
+	OpGrantRole:   {perm: roles.ManageRoles, system: true, verb: "grant a role"},
+	OpRevokeRole:  {perm: roles.ManageRoles, system: true, verb: "revoke a role"},
+	OpGet:         {perm: roles.ViewDetails, read: true, verb: "read"},
+	OpSessions:    {perm: roles.ViewDetails, read: true, verb: "read sessions"},
+	OpList:        {perm: roles.ViewDashboard, read: true, verb: "list"},
+	OpReadAudit:   {perm: roles.ViewAuditLog, read: true, verb: "read the audit log"},
+	OpReadRoles:   {perm: roles.ManageRoles, read: true, verb: "read roles"},
+	OpAnalytics:   {perm: roles.ViewAnalytics, read: true, verb: "read analytics"},
+}
+
 // Permission returns the permission an actor needs for the operation (the
-// matrix of rules.md). OpExpireGrace is done by the system only and needs
-// ActivateChatbots from anyone else.
-func (op Op) Permission() roles.Permission {
-	switch op {
-	case OpCreate, OpUpdate, OpDelete, OpDuplicate, OpImport, OpExport:
-		return roles.EditChatbots
-	case OpActivate, OpDeactivate, OpEndGrace, OpExpireGrace, OpRollback:
-		return roles.ActivateChatbots
-	case OpGrantRole, OpRevokeRole, OpReadRoles:
-		return roles.ManageRoles
-	case OpGet, OpSessions:
-		return roles.ViewDetails
-	case OpList:
-		return roles.ViewDashboard
-	case OpReadAudit:
-		return roles.ViewAuditLog
-	case OpAnalytics:
-		return roles.ViewAnalytics
+// matrix of rules.md); 0 for an operation the library does not know.
+func (op Op) Permission() roles.Permission { return ops[op].perm }
+
+// SystemMay reports whether the hosting service may do op as the system,
+// without a role (R19): grace expiry, ending a grace period, deactivation
+// and role changes. The system never creates, edits, activates or rolls
+// back a bot, and reads nothing through the Manager.
+func (op Op) SystemMay() bool { return ops[op].system }
+
+// IsRead reports whether op only reads.
+func (op Op) IsRead() bool { return ops[op].read }
+
+func (op Op) verb() string {
+	if v := ops[op].verb; v != "" {
+		return v
 	}
-	return 0
+	return string(op)
 }
 
 // Command is an operation that changes stored state, as [Decide] takes it.
-// The Manager's methods build commands for you.
+// Each command is one type in a file of its own: its fields, the reads its
+// snapshot needs and its decision. The Manager's methods build commands for
+// you.
 type Command interface {
 	Op() Op
-	command()
+	// reads says what the snapshot must hold (see ReadSnapshot).
+	reads() reads
+	// decide works out the command's changes on d; it runs after the
+	// permission check (P1) and after expired drains are settled (R9).
+	decide(d *decider) error
 }
 
-// Create makes a new Draft bot.
-type Create struct {
-	ID          BotID // chosen by the Manager when empty
-	Name        string
-	Description string
-	Channel     string
-	Senders     []Sender
-	Definition  validate.Definition
-	// IdleTimeout closes sessions after this long without a message; zero
-	// means the Manager's default.
-	IdleTimeout time.Duration
+// idAssigner is a command that creates a bot and takes its id from the
+// Manager when none is given: the id is drawn once, before deciding, and is
+// part of the plan (R17).
+type idAssigner interface {
+	withID(newID func() BotID) Command
 }
-
-// Update edits a Draft or Inactive bot (R11). Nil fields stay as they are.
-type Update struct {
-	Bot         BotID
-	Name        *string
-	Description *string
-	Senders     *[]Sender
-	Definition  *validate.Definition
-	IdleTimeout *time.Duration
-}
-
-// Delete removes a bot that was never activated (R12).
-type Delete struct{ Bot BotID }
-
-// Duplicate makes a new Draft with the same settings and definition (R13).
-type Duplicate struct {
-	Bot  BotID
-	ID   BotID  // the copy's id; chosen by the Manager when empty
-	Name string // the copy's name; "<name> (copy)" when empty
-}
-
-// Import makes a new Draft from a document written by Export (R13).
-type Import struct {
-	ID   BotID // chosen by the Manager when empty
-	Data []byte
-}
-
-// Activate makes a Draft or Inactive bot Active (R4, R5, R6, R14).
-type Activate struct {
-	Bot BotID
-	// Decision says what happens to bots already Active on the senders.
-	Decision Decision
-	// Ack acknowledges validation warnings.
-	Ack Ack
-}
-
-// Deactivate takes an Active bot offline, at once or after a grace period
-// (R7), and every other bot on its senders with it (R8).
-type Deactivate struct {
-	Bot BotID
-	// Grace lets open sessions finish; zero closes them now.
-	Grace time.Duration
-}
-
-// EndGrace ends a Deactivated bot's grace period now.
-type EndGrace struct{ Bot BotID }
-
-// ExpireGrace records that a Deactivated bot's grace deadline has passed
-// (R9). ExpireDue issues it as the system.
-type ExpireGrace struct{ Bot BotID }
-
-// Rollback activates again the bot most recently Active on the senders of Bot
-// (an Active bot), replacing Bot as Decision says. A predecessor still
-// draining ends its drain first (its open sessions close as replaced), since
-// the table has no Deactivated -> Active.
-type Rollback struct {
-	Bot      BotID
-	Decision Decision
-	Ack      Ack
-}
-
-// GrantRole gives a user a role (P2).
-type GrantRole struct {
-	User string
-	Role roles.Role
-}
-
-// RevokeRole takes a role from a user (P2).
-type RevokeRole struct {
-	User string
-	Role roles.Role
-}
-
-// Op returns OpCreate.
-func (Create) Op() Op { return OpCreate }
-
-// Op returns OpUpdate.
-func (Update) Op() Op { return OpUpdate }
-
-// Op returns OpDelete.
-func (Delete) Op() Op { return OpDelete }
-
-// Op returns OpDuplicate.
-func (Duplicate) Op() Op { return OpDuplicate }
-
-// Op returns OpImport.
-func (Import) Op() Op { return OpImport }
-
-// Op returns OpActivate.
-func (Activate) Op() Op { return OpActivate }
-
-// Op returns OpDeactivate.
-func (Deactivate) Op() Op { return OpDeactivate }
-
-// Op returns OpEndGrace.
-func (EndGrace) Op() Op { return OpEndGrace }
-
-// Op returns OpExpireGrace.
-func (ExpireGrace) Op() Op { return OpExpireGrace }
-
-// Op returns OpRollback.
-func (Rollback) Op() Op { return OpRollback }
-
-// Op returns OpGrantRole.
-func (GrantRole) Op() Op { return OpGrantRole }
-
-// Op returns OpRevokeRole.
-func (RevokeRole) Op() Op { return OpRevokeRole }
-
-// target names the one bot a command acts on, for the commands whose
-// snapshot is that bot's sender group.
-func (c Update) target() BotID      { return c.Bot }
-func (c Delete) target() BotID      { return c.Bot }
-func (c Deactivate) target() BotID  { return c.Bot }
-func (c EndGrace) target() BotID    { return c.Bot }
-func (c ExpireGrace) target() BotID { return c.Bot }
-
-func (Create) command()      {}
-func (Update) command()      {}
-func (Delete) command()      {}
-func (Duplicate) command()   {}
-func (Import) command()      {}
-func (Activate) command()    {}
-func (Deactivate) command()  {}
-func (EndGrace) command()    {}
-func (ExpireGrace) command() {}
-func (Rollback) command()    {}
-func (GrantRole) command()   {}
-func (RevokeRole) command()  {}
 
 // Decision says what an activation does to the bots already Active on its
 // senders (R5). The zero value is no decision: activation then fails with an
@@ -223,8 +129,20 @@ func Immediate() Decision { return Decision{kind: 1} }
 // Manager's maximum grace; activation refuses any other d.
 func Grace(d time.Duration) Decision { return Decision{kind: 2, grace: d} }
 
+// Equal reports whether d and o are the same decision.
+func (d Decision) Equal(o Decision) bool { return d == o }
+
 // IsZero reports whether no decision was made.
 func (d Decision) IsZero() bool { return d.kind == 0 }
+
+// replaceEvent is the table event that moves a bot this decision replaces:
+// drain for a grace period, deactivate otherwise.
+func (d Decision) replaceEvent() Event {
+	if d.IsGrace() {
+		return EventDrain
+	}
+	return EventDeactivate
+}
 
 // IsGrace reports whether the decision is a grace period.
 func (d Decision) IsGrace() bool { return d.kind == 2 }

@@ -23,7 +23,9 @@
 //	    Deactivated --> Inactive: end_drain
 //	    Draft --> Active: activate
 //	    Draft --> Deleted: delete
+//	    Draft --> Draft: edit
 //	    Inactive --> Active: activate
+//	    Inactive --> Inactive: edit
 //
 // Activating a bot validates its definition first (errors block; warnings
 // block unless acknowledged with an [Ack]). If another bot is Active on one
@@ -33,19 +35,34 @@
 // senders offline too. Live bots are never edited: to change one, duplicate
 // it, edit the copy and activate the copy.
 //
-// # Pure core, thin shell
+// # One decider
 //
-// [Decide] is the core: given a [Snapshot] of the bots involved, a
+// [Decide] is the only place any rule is decided. Given a [Snapshot] (who
+// asks, with which roles, and the stored bots the command may touch), a
 // [Command] and the time, it returns a [Plan] - every bot change with the
-// revision it expects, every role change, every audit entry - or an error.
-// It reads no clock, does no I/O and starts no goroutines.
+// revision it expects, every role change, every audit entry, the
+// validation report, the senders that go dark - or an *[Error]. It checks
+// the actor's permission first (P1; a refusal is a plan holding only the
+// audit entry that records it), limits what the system may do (R19),
+// refuses bad text (R21), asks the transition table for every state check,
+// validates exactly the bot it activates with the [Policy]'s validator, and
+// decides replacements, cascades and rollbacks. It reads no clock, draws no
+// id, does no I/O and starts no goroutines.
 //
-// The [Manager] is the shell: it checks the actor's permission before
-// anything else, reads the snapshot from a [Store], validates, decides and
-// commits the plan atomically. A Store refuses a plan whose reads are stale,
-// or that would leave two Active or two Deactivated bots on a sender, with
-// [ErrConflict]; the Manager then decides again, a bounded number of times.
-// [Manager.Plan] is a dry run: the same plan, not committed.
+// Each command is one type in a file of its own (cmd_activate.go, ...): its
+// fields, the reads it declares, and its decision. [ReadSnapshot] reads what
+// a command declares - the bot it names, the live bots on its senders, for a
+// rollback the bot Active last there - and never every bot that ever used a
+// sender.
+//
+// The [Manager] does I/O only: it draws ids for new bots, reads the
+// snapshot, calls Decide, commits the plan atomically and, when the Store
+// answers [ErrConflict], decides again a bounded number of times. A Store
+// keeps data and guards constraints the way a database does (revisions, one
+// Active and one Deactivated bot per sender, one Admin at least) without
+// knowing why. [Manager.Plan] is a dry run that writes nothing;
+// [Manager.ApplyPlan] commits a plan exactly as it was returned, or refuses
+// it as a conflict when the world moved since.
 //
 // # Time and sessions
 //
@@ -59,12 +76,14 @@
 //
 // # Errors
 //
-// Every error wraps a sentinel ([ErrNotFound], [ErrForbidden],
+// Every error of Decide and the Manager is an *[Error] with the operation,
+// a kind - one of the sentinels ([ErrNotFound], [ErrForbidden],
 // [ErrInvalidTransition], [ErrNotEditable], [ErrNotDeletable],
 // [ErrSenderOccupied], [ErrValidation], [ErrWarningsNotAcknowledged],
-// [ErrConflict], [ErrInvalidInput], [ErrNoBot], [ErrLastAdmin]) for
-// errors.Is, inside a typed error ([*StateError], [*OccupiedError],
-// [*WarningsError], [*ValidationError], [*InputError], ...) that carries the
-// details for errors.As. Refused operations change nothing; refusals on
-// permission grounds are written to the audit log.
+// [ErrNoRollback], [ErrConflict], [ErrInvalidInput], [ErrNoBot],
+// [ErrLastAdmin], [ErrRoleHeld], [ErrRoleNotHeld], [ErrUnknownRole],
+// [ErrUnavailable], ...) for errors.Is - and a typed detail ([*StateError],
+// [*OccupiedError], [*WarningsError], [*ValidationError], [*RollbackError],
+// [*InputError], ...) for errors.As. Refused operations change nothing;
+// refusals on permission grounds are written to the audit log.
 package lifecycle

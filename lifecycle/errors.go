@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,14 +10,14 @@ import (
 	"github.com/botlife/botlife/validate"
 )
 
-// Sentinel errors. Every error the Manager returns wraps one of them (test
-// with errors.Is); the typed errors below carry the details (read them with
-// errors.As).
+// Sentinel errors: the kinds of failure. Every error the Manager and Decide
+// return is an *Error whose Kind is one of them (test with errors.Is); the
+// typed errors below carry the details (read them with errors.As).
 var (
 	// ErrNotFound: no bot or session with that id.
 	ErrNotFound = errors.New("not found")
 	// ErrForbidden: the actor lacks the permission (the same value as
-	// roles.ErrForbidden).
+	// roles.ErrForbidden), or the system acted beyond what R19 allows.
 	ErrForbidden = roles.ErrForbidden
 	// ErrInvalidTransition: the bot's state does not allow the operation (S1).
 	ErrInvalidTransition = errors.New("invalid transition")
@@ -33,6 +34,9 @@ var (
 	// ErrWarningsNotAcknowledged: the definition has warnings the request did
 	// not acknowledge (R4).
 	ErrWarningsNotAcknowledged = errors.New("warnings not acknowledged")
+	// ErrNoRollback: there is no bot to roll back to, or it changed since it
+	// was last Active (R20).
+	ErrNoRollback = errors.New("cannot roll back")
 	// ErrConflict: a concurrent operation changed the bots or roles this one
 	// read. Retrying the whole operation is safe (R15).
 	ErrConflict = errors.New("conflict")
@@ -43,56 +47,127 @@ var (
 	// ErrLastAdmin: the change would remove the last Admin (the same value as
 	// roles.ErrLastAdmin).
 	ErrLastAdmin = roles.ErrLastAdmin
+	// ErrRoleHeld: the user already holds the role (roles.ErrRoleHeld).
+	ErrRoleHeld = roles.ErrRoleHeld
+	// ErrRoleNotHeld: the user does not hold the role (roles.ErrRoleNotHeld).
+	ErrRoleNotHeld = roles.ErrRoleNotHeld
+	// ErrUnknownRole: not a role (roles.ErrUnknownRole).
+	ErrUnknownRole = roles.ErrUnknownRole
 	// ErrUnavailable: the store could not be reached or did not answer in
 	// time (connection lost, timeout, server shutting down). Nothing is known
 	// to have changed; retrying later is safe, and an HTTP service answers
 	// 503.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrStore: the store failed in a way it did not classify. A Store
+	// should return one of the kinds above instead.
+	ErrStore = errors.New("store failed")
 )
 
-// StateError reports an operation the bot's state does not allow. It wraps
+// kinds are the sentinels an *Error's Kind is chosen from, in the order
+// they are tried.
+var kinds = []error{
+	ErrForbidden, ErrNotFound, ErrNotEditable, ErrNotDeletable, ErrInvalidTransition,
+	ErrSenderOccupied, ErrValidation, ErrWarningsNotAcknowledged, ErrNoRollback,
+	ErrLastAdmin, ErrRoleHeld, ErrRoleNotHeld, ErrUnknownRole, ErrConflict,
+	ErrInvalidInput, ErrNoBot, ErrUnavailable, context.Canceled, context.DeadlineExceeded,
+}
+
+// Error is every failure of an operation, in the manner of upspin's
+// errors: the operation, the kind of failure (one of the sentinels above,
+// for errors.Is) and the detail (a typed error such as *StateError, for
+// errors.As).
+type Error struct {
+	Op   Op
+	Kind error
+	Err  error
+}
+
+// Error implements the error interface: "<op>: <detail>".
+func (e *Error) Error() string { return string(e.Op) + ": " + e.Err.Error() }
+
+// Unwrap returns the detail and the kind.
+func (e *Error) Unwrap() []error { return []error{e.Err, e.Kind} }
+
+// opError wraps err as an *Error of op, choosing its kind; an *Error is
+// returned as it is, and nil stays nil.
+func opError(op Op, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	kind := ErrStore
+	for _, k := range kinds {
+		if errors.Is(err, k) {
+			kind = k
+			break
+		}
+	}
+	return &Error{Op: op, Kind: kind, Err: err}
+}
+
+// StateError reports an operation the bot's state does not allow: the
+// transition table has no Event from State (S1). It wraps
 // ErrInvalidTransition, ErrNotEditable or ErrNotDeletable.
 type StateError struct {
 	Bot   BotID
 	Name  string
 	State State
 	Op    Op
+	Event Event
 	Err   error
 }
 
-// Error implements the error interface.
+// Error implements the error interface. The hint comes from the table.
 func (e *StateError) Error() string {
 	var hint string
-	switch {
-	case e.Err == ErrNotEditable:
+	switch e.Err {
+	case ErrNotEditable:
 		hint = "live bots are never edited; duplicate it, edit the copy and activate the copy"
-	case e.Err == ErrNotDeletable:
-		hint = "only bots that were never activated can be deleted"
-	case e.Op == OpActivate || e.Op == OpRollback:
-		hint = "only Draft and Inactive bots can be activated"
-	case e.Op == OpDeactivate:
-		hint = "only Active bots can be deactivated"
-	case e.Op == OpEndGrace || e.Op == OpExpireGrace:
-		hint = "only a Deactivated bot has a grace period to end"
+	case ErrNotDeletable:
+		hint = "only bots that were never activated (Draft) can be deleted"
 	default:
-		hint = fmt.Sprintf("from %v the table allows %v", e.State, Events(e.State))
+		hint = fmt.Sprintf("%s needs a bot that is %s; from %v the table allows %s",
+			e.Event, joinStates(Sources(e.Event), " or "), e.State, joinEvents(Events(e.State)))
 	}
-	return fmt.Sprintf("cannot %s bot %s (%q): it is %v; %s", e.Op, e.Bot, e.Name, e.State, hint)
+	return fmt.Sprintf("cannot %s bot %s (%q): it is %v; %s", e.Op.verb(), e.Bot, e.Name, e.State, hint)
 }
 
 // Unwrap returns the sentinel.
 func (e *StateError) Unwrap() error { return e.Err }
 
+func joinStates(ss []State, sep string) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = s.String()
+	}
+	return strings.Join(names, sep)
+}
+
+func joinEvents(es []Event) string {
+	if len(es) == 0 {
+		return "nothing"
+	}
+	names := make([]string, len(es))
+	for i, e := range es {
+		names[i] = string(e)
+	}
+	return strings.Join(names, ", ")
+}
+
 // Occupant is a bot Active on a sender that an activation wants.
 type Occupant struct {
-	Sender Sender
-	Bot    BotID
-	Name   string
+	Sender Sender `json:"sender"`
+	Bot    BotID  `json:"bot"`
+	Name   string `json:"name"`
 }
 
 // OccupiedError reports that activation needs a decision about the bots
 // already Active on its senders (R5). It wraps ErrSenderOccupied.
 type OccupiedError struct {
+	Op        Op
 	Bot       BotID
 	Occupants []Occupant
 }
@@ -103,8 +178,8 @@ func (e *OccupiedError) Error() string {
 	for i, o := range e.Occupants {
 		parts[i] = fmt.Sprintf("%s (%q) is Active on %s", o.Bot, o.Name, o.Sender)
 	}
-	return fmt.Sprintf("cannot activate bot %s without a decision: %s; pass Immediate() to take the old bot offline now or Grace(d) to let its open sessions finish",
-		e.Bot, strings.Join(parts, ", "))
+	return fmt.Sprintf("cannot %s without a decision: %s; pass Immediate() to take the old bot offline now or Grace(d) to let its open sessions finish",
+		activating(e.Op, e.Bot), strings.Join(parts, ", "))
 }
 
 // Unwrap returns ErrSenderOccupied.
@@ -113,11 +188,12 @@ func (e *OccupiedError) Unwrap() error { return ErrSenderOccupied }
 // WarningsError reports warnings an activation did not acknowledge (R4). It
 // wraps ErrWarningsNotAcknowledged.
 type WarningsError struct {
+	Op  Op
 	Bot BotID
 	// Unacknowledged are the warnings that block.
 	Unacknowledged []validate.Finding
-	// Fingerprint acknowledges exactly the current warnings.
-	Fingerprint string
+	// Report is the whole validation report: every warning (R4).
+	Report validate.Report
 }
 
 // Error implements the error interface.
@@ -126,8 +202,8 @@ func (e *WarningsError) Error() string {
 	for i, f := range e.Unacknowledged {
 		codes[i] = f.Code
 	}
-	return fmt.Sprintf("cannot activate bot %s: %d warning(s) not acknowledged (%s); fix them, or acknowledge them with fingerprint %s or their codes",
-		e.Bot, len(e.Unacknowledged), strings.Join(codes, ", "), e.Fingerprint)
+	return fmt.Sprintf("cannot %s: %d warning(s) not acknowledged (%s); fix them, or acknowledge them with fingerprint %s or their codes",
+		activating(e.Op, e.Bot), len(e.Unacknowledged), strings.Join(codes, ", "), e.Report.Fingerprint())
 }
 
 // Unwrap returns ErrWarningsNotAcknowledged.
@@ -136,17 +212,65 @@ func (e *WarningsError) Unwrap() error { return ErrWarningsNotAcknowledged }
 // ValidationError reports the validation errors that block an activation
 // (R4). It wraps the *validate.ValidationError, and so ErrValidation.
 type ValidationError struct {
+	Op  Op
 	Bot BotID
-	Err *validate.ValidationError
+	// Report is the whole validation report: every error and every warning
+	// (R4).
+	Report validate.Report
+	Err    *validate.ValidationError
 }
 
 // Error implements the error interface.
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("cannot activate bot %s: %v", e.Bot, e.Err)
+	return fmt.Sprintf("cannot %s: %v", activating(e.Op, e.Bot), e.Err)
 }
 
 // Unwrap returns the *validate.ValidationError.
 func (e *ValidationError) Unwrap() error { return e.Err }
+
+// SystemError reports an operation the hosting service tried as the system
+// beyond what R19 allows. It wraps ErrForbidden.
+type SystemError struct{ Op Op }
+
+// Error implements the error interface.
+func (e *SystemError) Error() string {
+	return fmt.Sprintf("the system may not %s: it may only expire or end grace periods, deactivate bots and grant or revoke roles (R19); act as a user whose role allows it", e.Op.verb())
+}
+
+// Unwrap returns ErrForbidden.
+func (e *SystemError) Unwrap() error { return ErrForbidden }
+
+// activating says what an activation does, for messages: "activate bot b"
+// or, for a rollback, "roll back to bot b".
+func activating(op Op, bot BotID) string {
+	if op == OpRollback {
+		return "roll back to bot " + string(bot)
+	}
+	return "activate bot " + string(bot)
+}
+
+// RollbackError reports a rollback that cannot be done (R20): there is no
+// bot that was Active on the senders before, or that bot changed since it
+// was last Active. It wraps ErrNoRollback.
+type RollbackError struct {
+	Bot    BotID // the Active bot to roll back
+	Target BotID // the bot that was Active before; "" when there is none
+	// Changed lists what changed on Target since it was last Active
+	// ("definition", "senders").
+	Changed []string
+}
+
+// Error implements the error interface.
+func (e *RollbackError) Error() string {
+	if e.Target == "" {
+		return fmt.Sprintf("cannot roll back bot %s: no other bot was Active on its senders before; activate the bot you want explicitly", e.Bot)
+	}
+	return fmt.Sprintf("cannot roll back bot %s to %s: the %s of %s changed since it was last Active; review it and activate it explicitly",
+		e.Bot, e.Target, strings.Join(e.Changed, " and "), e.Target)
+}
+
+// Unwrap returns ErrNoRollback.
+func (e *RollbackError) Unwrap() error { return ErrNoRollback }
 
 // NotFoundError reports a missing bot or session. It wraps ErrNotFound.
 type NotFoundError struct {
@@ -165,7 +289,7 @@ func (e *NotFoundError) Unwrap() error { return ErrNotFound }
 // InputError reports a malformed argument. It wraps ErrInvalidInput.
 type InputError struct {
 	Field   string // which argument
-	Value   string // what was given
+	Value   string // what was given (shortened, and never more than 64 bytes)
 	Problem string // what is wrong and what to do
 }
 
@@ -181,6 +305,10 @@ func (e *InputError) Unwrap() error { return ErrInvalidInput }
 // changed, or because it would break an invariant a concurrent commit
 // already relies on (R1, R2, the last Admin). It wraps ErrConflict.
 type ConflictError struct {
+	// Bot is the bot whose stored state differs from what the plan read,
+	// if the conflict is about one bot.
+	Bot BotID
+	// Reason says what moved.
 	Reason string
 }
 

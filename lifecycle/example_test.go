@@ -52,7 +52,7 @@ func ExampleDecide() {
 		lifecycle.Delete{Bot: "b1"}, now)
 	fmt.Printf("%s: %v -> %v, expecting revision %d\n", plan.Changes[0].Bot, plan.Changes[0].From, plan.Changes[0].To, plan.Changes[0].Revision)
 	// Output:
-	// dan (Designer) lacks permission "Activate and deactivate chatbots"; ask an Admin for a role that grants it
+	// deactivate: dan (Designer) lacks permission "Activate and deactivate chatbots"; ask an Admin for a role that grants it
 	// b1: Draft -> Deleted, expecting revision 3
 }
 
@@ -60,18 +60,19 @@ func ExampleManager_Route() {
 	ctx := context.Background()
 	clk := clock.NewMock()
 	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clk})
-	sys := lifecycle.System("setup")
+	_, _ = m.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager)
+	mia := lifecycle.User("mia")
 	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
 
 	_, err := m.Route(ctx, line, "+15557654321")
 	fmt.Println(err)
 
-	b, _ := m.Create(ctx, sys, lifecycle.Create{Name: "bot", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
-	_, _ = m.Activate(ctx, sys, b.ID, lifecycle.Decision{}, lifecycle.Ack{})
+	b, _ := m.Create(ctx, mia, lifecycle.Create{Name: "bot", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	_, _ = m.Activate(ctx, mia, b.ID, lifecycle.Decision{}, lifecycle.Ack{})
 	s, _ := m.Route(ctx, line, "+15557654321")
 	s, _ = m.Route(ctx, line, "+15557654321")
 	fmt.Println(s.ID, s.Messages)
 	// Output:
-	// no bot is Active on sms:+15550100; activate one to answer its messages
+	// route: no bot is Active on sms:+15550100; activate one to answer its messages
 	// 1 2
 }

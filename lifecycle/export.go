@@ -56,7 +56,7 @@ func EncodeExport(b Bot) ([]byte, error) {
 // settings (checked again when the Draft is made).
 func decodeExport(data []byte, max int) (Create, error) {
 	bad := func(problem string) (Create, error) {
-		return Create{}, &InputError{Field: "import document", Value: truncate(string(data), 40), Problem: problem}
+		return Create{}, &InputError{Field: "import document", Value: shown(string(data)), Problem: problem}
 	}
 	if len(data) > max {
 		return bad(fmt.Sprintf("is %d bytes; the limit is %d", len(data), max))

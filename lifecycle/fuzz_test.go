@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 	"github.com/google/go-cmp/cmp"
 )
 
 func importDraft(t *testing.T, id lifecycle.BotID, data []byte) (lifecycle.Bot, error) {
-	p, err := lifecycle.Decide(lifecycle.Snapshot{Actor: lifecycle.System("fuzz")}, lifecycle.Import{ID: id, Data: data}, start)
+	p, err := lifecycle.Decide(lifecycle.Snapshot{Actor: designer, ActorRoles: roles.MustSet(roles.Designer)}, lifecycle.Import{ID: id, Data: data}, start)
 	if err != nil {
 		return lifecycle.Bot{}, err
 	}

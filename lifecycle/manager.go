@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"sort"
+	"reflect"
 	"time"
 
 	"github.com/botlife/botlife/roles"
@@ -29,13 +29,11 @@ func (realClock) Now() time.Time { return time.Now() }
 // Config configures a Manager. Only Store is required.
 type Config struct {
 	Store Store
-	// Clock is read once per operation; nil means real time.
+	// Clock is read once per decision; nil means real time.
 	Clock Clock
-	// Validator validates definitions on activation; nil means
-	// validate.Default().
-	Validator *validate.Validator
-	// Policy holds the permission matrix, the maximum grace period, the
-	// default idle timeout and the import size limit.
+	// Policy holds what Decide applies: the permission matrix, the
+	// validator, the maximum grace period, the default idle timeout and the
+	// import size limit.
 	Policy Policy
 	// Logger receives a line per committed change; nil discards.
 	Logger *slog.Logger
@@ -47,14 +45,14 @@ type Config struct {
 	MaxAttempts int
 }
 
-// Manager runs operations: it checks the actor's permission (P1), reads a
-// snapshot from the Store, validates, calls Decide and commits the plan
-// atomically, retrying on conflict. It holds no state of its own beyond its
-// configuration and is safe for concurrent use.
+// Manager runs operations. It does I/O only: it reads the snapshot a
+// command declares (ReadSnapshot), calls Decide, commits the plan
+// atomically and retries on conflict. Every rule is decided in Decide. It
+// holds no state of its own beyond its configuration and is safe for
+// concurrent use.
 type Manager struct {
 	store    Store
 	clock    Clock
-	valid    *validate.Validator
 	policy   Policy
 	log      *slog.Logger
 	newID    func() BotID
@@ -64,15 +62,15 @@ type Manager struct {
 // New returns a Manager for cfg.
 func New(cfg Config) (*Manager, error) {
 	if cfg.Store == nil {
-		return nil, &InputError{Field: "Config.Store", Value: "nil", Problem: "is required; use store.NewMemory() for an in-memory store"}
+		return nil, opError("", &InputError{Field: "Config.Store", Value: "nil", Problem: "is required; use store.NewMemory() for an in-memory store"})
 	}
-	m := &Manager{store: cfg.Store, clock: cfg.Clock, valid: cfg.Validator, policy: cfg.Policy.withDefaults(),
+	if cfg.Policy.MaxGrace > MaxGraceLimit {
+		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: cfg.Policy.MaxGrace.String(), Problem: fmt.Sprintf("is longer than %v, the longest grace every store can hold", MaxGraceLimit)})
+	}
+	m := &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy.withDefaults(),
 		log: cfg.Logger, newID: cfg.NewID, attempts: cfg.MaxAttempts}
 	if m.clock == nil {
 		m.clock = realClock{}
-	}
-	if m.valid == nil {
-		m.valid = validate.Default()
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -98,37 +96,48 @@ func (m *Manager) Now() time.Time { return m.clock.Now() }
 // Store returns the Manager's store.
 func (m *Manager) Store() Store { return m.store }
 
-// Plan decides cmd and returns the plan without storing anything: a dry run
-// (R17). Applying the same command right after yields the same changes.
-func (m *Manager) Plan(ctx context.Context, actor Actor, cmd Command) (Plan, error) {
-	return m.run(ctx, actor, cmd, false)
+// Policy returns the policy the Manager decides with, defaults filled in.
+func (m *Manager) Policy() Policy { return m.policy }
+
+// withID draws the id of a command that creates a bot, once (R17).
+func (m *Manager) withID(cmd Command) Command {
+	if c, ok := cmd.(idAssigner); ok {
+		return c.withID(m.newID)
+	}
+	return cmd
 }
 
-// Apply decides cmd and commits the plan atomically (R15). It returns the
-// plan as committed, with the audit entries' sequence numbers.
-func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (Plan, error) {
-	return m.run(ctx, actor, cmd, true)
-}
-
-func (m *Manager) run(ctx context.Context, actor Actor, cmd Command, commit bool) (Plan, error) {
+// decide reads the snapshot cmd declares and decides it at now.
+func (m *Manager) decide(ctx context.Context, actor Actor, cmd Command, now time.Time) (Plan, error) {
 	if cmd == nil {
-		return Plan{}, &InputError{Field: "command", Value: "nil", Problem: "is missing"}
+		return Decide(Snapshot{}, nil, now)
 	}
-	actorRoles, err := m.authorize(ctx, actor, cmd.Op())
+	snap, err := ReadSnapshot(ctx, m.store, actor, cmd)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, opError(cmd.Op(), err)
 	}
-	cmd = m.withIDs(cmd)
-	var lastErr error
-	for attempt := 0; attempt < m.attempts; attempt++ {
-		now := m.clock.Now()
-		snap, err := m.snapshot(ctx, actor, actorRoles, cmd)
+	snap.Policy = m.policy
+	return Decide(snap, cmd, now)
+}
+
+// Plan decides cmd and returns the plan without writing anything, not even
+// the audit entry of a refusal: a dry run (R17). Ids of bots the command
+// creates are drawn now and are part of the plan; ApplyPlan applies it as
+// it is.
+func (m *Manager) Plan(ctx context.Context, actor Actor, cmd Command) (Plan, error) {
+	return m.decide(ctx, actor, m.withID(cmd), m.clock.Now())
+}
+
+// Apply decides cmd and commits the plan atomically (R15), deciding again
+// when the commit conflicts. It returns the plan as committed, with the
+// audit entries' sequence numbers. A refusal on permission grounds is
+// audited (R16); other refusals change nothing.
+func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (Plan, error) {
+	cmd = m.withID(cmd)
+	for attempt := 0; ; attempt++ {
+		plan, err := m.decide(ctx, actor, cmd, m.clock.Now())
 		if err != nil {
-			return Plan{}, err
-		}
-		plan, err := Decide(snap, cmd, now)
-		if err != nil || !commit {
-			return plan, err
+			return plan, m.refused(ctx, plan, err)
 		}
 		entries, err := m.store.Commit(ctx, plan)
 		if err == nil {
@@ -137,15 +146,69 @@ func (m *Manager) run(ctx context.Context, actor Actor, cmd Command, commit bool
 			return plan, nil
 		}
 		if !errors.Is(err, ErrConflict) {
-			return Plan{}, err
+			return Plan{}, opError(plan.Op, err)
 		}
-		lastErr = err
+		if attempt+1 >= m.attempts {
+			m.log.WarnContext(ctx, "botlife: operation kept conflicting", "op", plan.Op, "attempts", m.attempts, "err", err)
+			return Plan{}, opError(plan.Op, fmt.Errorf("gave up after %d attempts: %w", m.attempts, err))
+		}
 		if err := backoff(ctx, attempt); err != nil {
-			return Plan{}, err
+			return Plan{}, opError(plan.Op, err)
 		}
 	}
-	m.log.WarnContext(ctx, "botlife: operation kept conflicting", "op", cmd.Op(), "attempts", m.attempts, "err", lastErr)
-	return Plan{}, fmt.Errorf("%s gave up after %d attempts: %w", cmd.Op(), m.attempts, lastErr)
+}
+
+// ApplyPlan commits p exactly as Plan returned it - the same ids, changes
+// and audit entries (R17) - or refuses it with an error wrapping
+// ErrConflict when the world moved since: the command, decided again at
+// the plan's time on what is stored now, must give the same plan, and the
+// plan must be at most Policy.MaxPlanAge old. It never decides anew on its
+// own: plan again after a conflict.
+func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (Plan, error) {
+	if p.Command == nil {
+		return Plan{}, opError(p.Op, &InputError{Field: "plan", Value: string(p.Op), Problem: "has no command; apply a plan that Manager.Plan returned"})
+	}
+	op := p.Command.Op()
+	now := m.clock.Now()
+	if p.Time.After(now) || now.Sub(p.Time) > m.policy.MaxPlanAge {
+		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan was made at %v, more than %v ago (or in the future); plan again", p.Time.Format(time.RFC3339), m.policy.MaxPlanAge)})
+	}
+	fresh, err := m.decide(ctx, p.Actor, p.Command, p.Time)
+	if err != nil {
+		return fresh, m.refused(ctx, fresh, err)
+	}
+	if !reflect.DeepEqual(fresh, p) {
+		return Plan{}, opError(op, &ConflictError{Reason: "the bots or roles the plan read have changed since it was made, or the plan was altered; plan again"})
+	}
+	entries, err := m.store.Commit(ctx, p)
+	if err != nil {
+		return Plan{}, opError(op, err)
+	}
+	p.Audit = entries
+	m.logPlan(ctx, p)
+	return p, nil
+}
+
+// refused stores the audit entry of a refusal on permission grounds, if
+// the plan holds one (R16), and returns err.
+func (m *Manager) refused(ctx context.Context, plan Plan, err error) error {
+	if len(plan.Audit) == 0 {
+		return err
+	}
+	denial := Plan{Op: plan.Op, Actor: plan.Actor, Time: plan.Time, Audit: plan.Audit}
+	if _, cerr := m.store.Commit(ctx, denial); cerr != nil {
+		return errors.Join(err, fmt.Errorf("auditing the refusal failed: %w", cerr))
+	}
+	return err
+}
+
+// authorize decides a read (P1) before it happens; a refusal is audited.
+func (m *Manager) authorize(ctx context.Context, actor Actor, op Op) error {
+	plan, err := m.decide(ctx, actor, Read{What: op}, m.clock.Now())
+	if err != nil {
+		return m.refused(ctx, plan, err)
+	}
+	return nil
 }
 
 // backoff waits a random time that grows with the attempt (at most about
@@ -163,29 +226,6 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// withIDs gives commands that create a bot an id, once, so that a retried
-// commit keeps it.
-func (m *Manager) withIDs(cmd Command) Command {
-	switch c := cmd.(type) {
-	case Create:
-		if c.ID == "" {
-			c.ID = m.newID()
-		}
-		return c
-	case Duplicate:
-		if c.ID == "" {
-			c.ID = m.newID()
-		}
-		return c
-	case Import:
-		if c.ID == "" {
-			c.ID = m.newID()
-		}
-		return c
-	}
-	return cmd
-}
-
 func (m *Manager) logPlan(ctx context.Context, p Plan) {
 	for _, c := range p.Changes {
 		m.log.InfoContext(ctx, "botlife: bot changed", "op", p.Op, "actor", p.Actor.ID, "bot", c.Bot, "from", c.From, "to", c.To)
@@ -193,156 +233,6 @@ func (m *Manager) logPlan(ctx context.Context, p Plan) {
 	for _, r := range p.Roles {
 		m.log.InfoContext(ctx, "botlife: roles changed", "actor", p.Actor.ID, "user", r.User, "from", r.From, "to", r.To)
 	}
-}
-
-// authorize reads the actor's roles and checks the permission op needs
-// before anything else (P1). A refusal is audited (R16) and returned as a
-// *roles.PermissionError wrapping ErrForbidden.
-func (m *Manager) authorize(ctx context.Context, actor Actor, op Op) (roles.Set, error) {
-	if actor.System {
-		return 0, nil
-	}
-	rs, err := m.store.UserRoles(ctx, actor.ID)
-	if err != nil {
-		return 0, err
-	}
-	denied := authorize(m.policy.Matrix, actor, rs, op)
-	if denied == nil {
-		return rs, nil
-	}
-	entry := AuditEntry{Time: m.clock.Now(), Actor: actor.ID, Roles: rs, Action: op, Denied: true, Reason: denied.Error()}
-	if _, err := m.store.Commit(ctx, Plan{Op: op, Actor: actor, Time: entry.Time, Audit: []AuditEntry{entry}}); err != nil {
-		return rs, errors.Join(denied, fmt.Errorf("auditing the refusal failed: %w", err))
-	}
-	return rs, denied
-}
-
-// snapshot reads what Decide needs for cmd.
-func (m *Manager) snapshot(ctx context.Context, actor Actor, actorRoles roles.Set, cmd Command) (Snapshot, error) {
-	s := Snapshot{Actor: actor, ActorRoles: actorRoles, Policy: m.policy}
-	var err error
-	switch c := cmd.(type) {
-	case Create, Import:
-	case Duplicate:
-		var b Bot
-		if b, err = m.store.Bot(ctx, c.Bot); err == nil {
-			s.Bots = []Bot{b}
-		}
-	case Update, Delete, Deactivate, EndGrace, ExpireGrace:
-		s.Bots, err = m.group(ctx, c.(interface{ target() BotID }).target())
-	case Activate:
-		if s.Bots, err = m.group(ctx, c.Bot); err == nil {
-			s.Report = m.report(s.Bots, c.Bot)
-		}
-	case Rollback:
-		if s.Bots, err = m.group(ctx, c.Bot); err != nil {
-			break
-		}
-		cur := findBot(s.Bots, c.Bot)
-		if cur == nil {
-			break
-		}
-		prev, perr := m.store.LastActive(ctx, cur.Senders, cur.ID)
-		if perr != nil {
-			if !errors.Is(perr, ErrNotFound) {
-				err = perr
-			}
-			break
-		}
-		if s.Bots, err = m.group(ctx, c.Bot, prev.ID); err == nil {
-			if target := rollbackTarget(s.Bots, cur); target != "" {
-				s.Report = m.report(s.Bots, target)
-			}
-		}
-	case GrantRole:
-		s.UserRoles, s.Admins, err = m.roleFacts(ctx, c.User)
-	case RevokeRole:
-		s.UserRoles, s.Admins, err = m.roleFacts(ctx, c.User)
-	}
-	return s, err
-}
-
-func findBot(bots []Bot, id BotID) *Bot {
-	for i := range bots {
-		if bots[i].ID == id {
-			return &bots[i]
-		}
-	}
-	return nil
-}
-
-func (m *Manager) report(bots []Bot, id BotID) *validate.Report {
-	b := findBot(bots, id)
-	if b == nil {
-		return nil
-	}
-	r := m.valid.Validate(&b.Definition)
-	return &r
-}
-
-// group reads the named bots and every bot on the senders of a bot read so
-// far that is named or live, until no new sender turns up: everything an
-// activation, deactivation or cascade can touch (R5, R6, R8).
-func (m *Manager) group(ctx context.Context, ids ...BotID) ([]Bot, error) {
-	seen := map[BotID]Bot{}
-	var frontier []Sender
-	senders := map[Sender]bool{}
-	add := func(b Bot, named bool) {
-		seen[b.ID] = b
-		if !named && !b.State.Live() {
-			return
-		}
-		for _, s := range b.Senders {
-			if !senders[s] {
-				senders[s] = true
-				frontier = append(frontier, s)
-			}
-		}
-	}
-	for _, id := range ids {
-		b, err := m.store.Bot(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		add(b, true)
-	}
-	for len(frontier) > 0 {
-		next := frontier
-		frontier = nil
-		bots, err := m.store.LiveBots(ctx, next)
-		if err != nil {
-			return nil, err
-		}
-		for _, b := range bots {
-			if _, ok := seen[b.ID]; !ok {
-				add(b, false)
-			}
-		}
-	}
-	out := make([]Bot, 0, len(seen))
-	for _, b := range seen {
-		out = append(out, b)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
-
-func (m *Manager) roleFacts(ctx context.Context, user string) (roles.Set, int, error) {
-	rs, err := m.store.UserRoles(ctx, user)
-	if err != nil {
-		return 0, 0, err
-	}
-	all, err := m.store.RoleAssignments(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	admins := 0
-	for _, a := range all {
-		if a.Roles.IsAdmin() {
-			admins++
-		}
-	}
-	return rs, admins, nil
 }
 
 // --- the operations, one method each ---------------------------------------
@@ -358,7 +248,7 @@ func (m *Manager) applyBot(ctx context.Context, actor Actor, cmd Command, id Bot
 
 // Create makes a new Draft bot. Needs "Create and edit chatbots".
 func (m *Manager) Create(ctx context.Context, actor Actor, c Create) (Bot, error) {
-	cmd := m.withIDs(c).(Create)
+	cmd := m.withID(c).(Create)
 	return m.applyBot(ctx, actor, cmd, cmd.ID)
 }
 
@@ -378,14 +268,14 @@ func (m *Manager) Delete(ctx context.Context, actor Actor, id BotID) error {
 // Duplicate makes a Draft copy of a bot, named name or "<name> (copy)"
 // (R13). Needs "Create and edit chatbots".
 func (m *Manager) Duplicate(ctx context.Context, actor Actor, id BotID, name string) (Bot, error) {
-	cmd := m.withIDs(Duplicate{Bot: id, Name: name}).(Duplicate)
+	cmd := m.withID(Duplicate{Bot: id, Name: name}).(Duplicate)
 	return m.applyBot(ctx, actor, cmd, cmd.ID)
 }
 
 // Import makes a Draft from a document written by Export (R13). Needs
 // "Create and edit chatbots".
 func (m *Manager) Import(ctx context.Context, actor Actor, data []byte) (Bot, error) {
-	cmd := m.withIDs(Import{Data: data}).(Import)
+	cmd := m.withID(Import{Data: data}).(Import)
 	return m.applyBot(ctx, actor, cmd, cmd.ID)
 }
 
@@ -396,7 +286,8 @@ func (m *Manager) Export(ctx context.Context, actor Actor, id BotID) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	return EncodeExport(b)
+	out, err := EncodeExport(b)
+	return out, opError(OpExport, err)
 }
 
 // Activate makes a Draft or Inactive bot Active (R4, R5, R6, R14). Needs
@@ -429,10 +320,11 @@ func (m *Manager) Rollback(ctx context.Context, actor Actor, id BotID, dec Decis
 
 // read checks the permission of op and reads one bot.
 func (m *Manager) read(ctx context.Context, actor Actor, op Op, id BotID) (Bot, error) {
-	if _, err := m.authorize(ctx, actor, op); err != nil {
+	if err := m.authorize(ctx, actor, op); err != nil {
 		return Bot{}, err
 	}
-	return m.store.Bot(ctx, id)
+	b, err := m.store.Bot(ctx, id)
+	return b, opError(op, err)
 }
 
 // Get returns a bot in detail, its state as seen now (R9). Needs "View
@@ -452,21 +344,21 @@ func (m *Manager) Validate(ctx context.Context, actor Actor, id BotID) (validate
 	if err != nil {
 		return validate.Report{}, err
 	}
-	return m.valid.Validate(&b.Definition), nil
+	return m.policy.Validator.Validate(&b.Definition), nil
 }
 
 // List returns the dashboard view of up to limit bots with ids after after,
 // sorted by id, with states as seen now. Needs "View chatbots (dashboard)".
 func (m *Manager) List(ctx context.Context, actor Actor, after BotID, limit int) ([]Summary, error) {
-	if _, err := m.authorize(ctx, actor, OpList); err != nil {
+	if err := m.authorize(ctx, actor, OpList); err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > 1000 {
-		return nil, &InputError{Field: "limit", Value: fmt.Sprint(limit), Problem: "must be between 1 and 1000"}
+	if err := checkLimit(OpList, limit, 1000); err != nil {
+		return nil, err
 	}
 	bots, err := m.store.Bots(ctx, after, limit)
 	if err != nil {
-		return nil, err
+		return nil, opError(OpList, err)
 	}
 	now := m.clock.Now()
 	out := make([]Summary, len(bots))
@@ -498,20 +390,30 @@ func (m *Manager) roleChange(ctx context.Context, actor Actor, cmd Command) (rol
 
 // UserRoles returns a user's roles. Needs "Manage user roles".
 func (m *Manager) UserRoles(ctx context.Context, actor Actor, user string) (roles.Set, error) {
-	if _, err := m.authorize(ctx, actor, OpReadRoles); err != nil {
+	if err := m.authorize(ctx, actor, OpReadRoles); err != nil {
 		return 0, err
 	}
-	return m.store.UserRoles(ctx, user)
+	rs, err := m.store.UserRoles(ctx, user)
+	return rs, opError(OpReadRoles, err)
 }
 
 // AuditLog returns up to limit audit entries after sequence number after.
 // Needs "View audit log".
 func (m *Manager) AuditLog(ctx context.Context, actor Actor, after uint64, limit int) ([]AuditEntry, error) {
-	if _, err := m.authorize(ctx, actor, OpReadAudit); err != nil {
+	if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > 10000 {
-		return nil, &InputError{Field: "limit", Value: fmt.Sprint(limit), Problem: "must be between 1 and 10000"}
+	if err := checkLimit(OpReadAudit, limit, 10000); err != nil {
+		return nil, err
 	}
-	return m.store.AuditLog(ctx, after, limit)
+	log, err := m.store.AuditLog(ctx, after, limit)
+	return log, opError(OpReadAudit, err)
+}
+
+// checkLimit refuses a page size outside 1..max.
+func checkLimit(op Op, limit, max int) error {
+	if limit <= 0 || limit > max {
+		return opError(op, &InputError{Field: "limit", Value: fmt.Sprint(limit), Problem: fmt.Sprintf("must be between 1 and %d", max)})
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ type mBot struct {
 	everActive    bool
 	deactivatedAt time.Time // when it last left Active
 	warns         bool      // its definition has a warning
+	edited        bool      // its senders changed since it was last Active (R20)
 }
 
 type model struct {
@@ -226,7 +228,9 @@ func (r *modelRun) update(t *rapid.T) {
 		_, err := r.m.Update(r.ctx, a, lifecycle.Update{Bot: id, Senders: &ss})
 		return err
 	}) {
-		b.senders = senderSet(ss)
+		next := senderSet(ss)
+		b.edited = b.edited || (b.everActive && !maps.Equal(next, b.senders))
+		b.senders = next
 	}
 }
 
@@ -281,7 +285,7 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 		}
 		o.state, o.deadline = lifecycle.Deactivated, now.Add(dec.GracePeriod())
 	}
-	b.state, b.everActive = lifecycle.Active, true
+	b.state, b.everActive, b.edited = lifecycle.Active, true, false
 	return true
 }
 
@@ -360,7 +364,7 @@ func (r *modelRun) rollback(t *rapid.T) {
 	}
 	now := r.clk.Now()
 	ok := false
-	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" {
+	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !r.md.bots[target].edited {
 		// A draining predecessor ends its drain first; try it on the model.
 		t := r.md.bots[target]
 		was := t.state

@@ -14,6 +14,10 @@ type Plan struct {
 	Op    Op        `json:"op"`
 	Actor Actor     `json:"actor"`
 	Time  time.Time `json:"time"`
+	// Command is the command the plan was decided for, with the ids the
+	// Manager drew for it (R17): Manager.ApplyPlan decides it again to
+	// check that nothing moved.
+	Command Command `json:"-"`
 	// Changes are the bots the operation creates, changes or deletes.
 	Changes []Change `json:"changes,omitempty"`
 	// Roles are the role assignments it changes.
@@ -111,11 +115,11 @@ func (p *Plan) Check() error {
 	seen := make(map[BotID]bool, len(p.Changes))
 	for _, c := range p.Changes {
 		if seen[c.Bot] {
-			return &InputError{Field: "plan", Value: string(c.Bot), Problem: "changes the same bot twice"}
+			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "changes the same bot twice"}
 		}
 		seen[c.Bot] = true
 		if (c.After == nil) != (c.To == Deleted) || (c.After != nil && (c.After.ID != c.Bot || c.After.State != c.To)) {
-			return &InputError{Field: "plan", Value: string(c.Bot), Problem: "has a change whose After does not match its bot and target state"}
+			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a change whose After does not match its bot and target state"}
 		}
 	}
 	return nil

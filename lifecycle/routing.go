@@ -15,10 +15,23 @@ import (
 // existing session does not allocate in the Manager; see the Store for its
 // share.
 func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Session, error) {
-	if sender.Channel == "" || sender.Address == "" || endUser == "" {
-		return Session{}, &InputError{Field: "route", Value: sender.String() + " " + endUser, Problem: "needs a sender (channel and address) and an end user"}
+	if err := checkRoute(sender, endUser); err != nil {
+		return Session{}, opError(OpRoute, err)
 	}
-	return m.store.Route(ctx, sender, endUser, m.clock.Now())
+	s, err := m.store.Route(ctx, sender, endUser, m.clock.Now())
+	return s, opError(OpRoute, err)
+}
+
+// checkRoute checks the text of a message's sender and end user (R21).
+// It allocates nothing for valid input.
+func checkRoute(sender Sender, endUser string) error {
+	if err := checkID("end user", endUser); err != nil {
+		return err
+	}
+	if err := checkID("sender address", sender.Address); err != nil {
+		return err
+	}
+	return checkID("sender channel", sender.Channel)
 }
 
 // Session returns a session as seen now: a session whose bot no longer
@@ -27,11 +40,11 @@ func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Ses
 func (m *Manager) Session(ctx context.Context, id SessionID) (Session, error) {
 	s, err := m.store.Session(ctx, id)
 	if err != nil || !s.Open() {
-		return s, err
+		return s, opError(OpSession, err)
 	}
 	b, err := m.botOrNil(ctx, s.Bot)
 	if err != nil {
-		return Session{}, err
+		return Session{}, opError(OpSession, err)
 	}
 	if reason, at, over := SessionEnd(&s, b, m.clock.Now()); over {
 		s.CloseReason, s.ClosedAt = reason, at
@@ -54,7 +67,8 @@ func (m *Manager) botOrNil(ctx context.Context, id BotID) (*Bot, error) {
 // CloseSession ends a conversation now, for the bot, an agent or the end
 // user (reason completed). A session already over keeps its own reason.
 func (m *Manager) CloseSession(ctx context.Context, id SessionID) (Session, error) {
-	return m.store.CloseSession(ctx, id, CloseCompleted, m.clock.Now())
+	s, err := m.store.CloseSession(ctx, id, CloseCompleted, m.clock.Now())
+	return s, opError(OpCloseSession, err)
 }
 
 // Batch sizes of ExpireDue.
@@ -71,6 +85,9 @@ type Expiry struct {
 	// SessionsClosed counts sessions recorded closed: of drains that ended,
 	// of bots offline, and idle ones.
 	SessionsClosed int
+	// Failed are due drains that could not be ended (logged); the next
+	// ExpireDue tries them again. Reads treat them as ended all the same.
+	Failed []BotID
 }
 
 // ExpireDue settles everything due at the clock's now (R9): drains whose
@@ -82,34 +99,46 @@ type Expiry struct {
 func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 	var out Expiry
 	now := m.clock.Now()
+	failed := map[BotID]bool{}
 	for {
-		due, err := m.store.DueDrains(ctx, now, expireBatch)
+		due, err := m.store.DueDrains(ctx, now, expireBatch+len(failed))
 		if err != nil {
-			return out, err
+			return out, opError(OpExpireGrace, err)
 		}
+		progress := false
 		for _, b := range due {
+			if failed[b.ID] {
+				continue
+			}
+			progress = true
 			_, err := m.Apply(ctx, System("grace period ended"), ExpireGrace{Bot: b.ID})
 			switch {
 			case err == nil:
 				out.DrainsEnded = append(out.DrainsEnded, b.ID)
 			case errors.Is(err, ErrInvalidTransition), errors.Is(err, ErrNotFound):
 				// Settled meanwhile by another operation or process.
+			case ctx.Err() != nil:
+				return out, opError(OpExpireGrace, ctx.Err())
 			default:
-				return out, err
+				// Log it and carry on: one drain that cannot be settled
+				// must not keep every other one from being settled.
+				failed[b.ID] = true
+				out.Failed = append(out.Failed, b.ID)
+				m.log.ErrorContext(ctx, "botlife: could not end a due drain; skipping it", "bot", b.ID, "err", err)
 			}
 		}
-		if len(due) < expireBatch {
+		if !progress || len(due) < expireBatch+len(failed) {
 			break
 		}
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return out, err
+			return out, opError(OpExpireGrace, err)
 		}
 		n, err := m.store.SweepSessions(ctx, now, sweepBatch)
 		out.SessionsClosed += n
 		if err != nil {
-			return out, err
+			return out, opError(OpExpireGrace, err)
 		}
 		if n < sweepBatch {
 			return out, nil
@@ -150,12 +179,12 @@ type Analytics struct {
 // count as open until a message or a sweep closes them. Needs "View
 // analytics".
 func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error) {
-	if _, err := m.authorize(ctx, actor, OpAnalytics); err != nil {
+	if err := m.authorize(ctx, actor, OpAnalytics); err != nil {
 		return Analytics{}, err
 	}
 	rows, err := m.store.SessionStats(ctx)
 	if err != nil {
-		return Analytics{}, err
+		return Analytics{}, opError(OpAnalytics, err)
 	}
 	now := m.clock.Now()
 	bots := map[BotID]*Bot{}
@@ -165,7 +194,7 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error)
 		b, ok := bots[r.Bot]
 		if !ok {
 			if b, err = m.botOrNil(ctx, r.Bot); err != nil {
-				return Analytics{}, err
+				return Analytics{}, opError(OpAnalytics, err)
 			}
 			bots[r.Bot] = b
 		}

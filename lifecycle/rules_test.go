@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -25,11 +26,11 @@ func TestS1RefusedTransitionsNameBotStateAndOp(t *testing.T) {
 		{"activate an Active bot", func() error {
 			_, err := e.m.Activate(e.ctx, manager, a.ID, lifecycle.Immediate(), lifecycle.Ack{})
 			return err
-		}, `cannot activate bot bot-01 ("live"): it is Active; only Draft and Inactive bots can be activated`},
+		}, `activate: cannot activate bot bot-01 ("live"): it is Active; activate needs a bot that is Draft or Inactive; from Active the table allows deactivate, drain`},
 		{"deactivate a Draft", func() error { _, err := e.m.Deactivate(e.ctx, manager, d.ID, 0); return err },
-			`cannot deactivate bot bot-02 ("draft"): it is Draft; only Active bots can be deactivated`},
+			`deactivate: cannot deactivate bot bot-02 ("draft"): it is Draft; deactivate needs a bot that is Active; from Draft the table allows activate, delete, edit`},
 		{"end the grace of an Active bot", func() error { _, err := e.m.EndGrace(e.ctx, manager, a.ID); return err },
-			`cannot end_grace bot bot-01 ("live"): it is Active; only a Deactivated bot has a grace period to end`},
+			`end_grace: cannot end the grace period of bot bot-01 ("live"): it is Active; end_drain needs a bot that is Deactivated; from Active the table allows deactivate, drain`},
 	}
 	for _, tt := range tests {
 		t.Run("S1/"+tt.name, func(t *testing.T) {
@@ -187,7 +188,7 @@ func TestR4Validation(t *testing.T) {
 			return err
 		})
 		var we *lifecycle.WarningsError
-		if !errors.As(err, &we) || we.Fingerprint != report.Fingerprint() || len(we.Unacknowledged) != 1 {
+		if !errors.As(err, &we) || we.Report.Fingerprint() != report.Fingerprint() || len(we.Unacknowledged) != 1 {
 			t.Fatalf("R4: %v", err)
 		}
 		// A stale fingerprint or the wrong code still blocks.
@@ -475,25 +476,63 @@ func TestR13DuplicateExportImport(t *testing.T) {
 	}
 }
 
-func TestR15ConflictsRetry(t *testing.T) {
-	// Many goroutines edit one Draft: every update lands (retried on
-	// conflict), and the revision counts them all.
-	e := newEnv(t)
-	b := e.draft("b", "100")
-	const n = 20
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Description: ptr("x")}); err != nil {
-				t.Error(err)
-			}
-		}()
+// racingStore commits a concurrent change to the same bot just before the
+// first n commits it is given, so those commits conflict (R15).
+type racingStore struct {
+	lifecycle.Store
+	n       int
+	commits int
+}
+
+func (s *racingStore) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+	s.commits++
+	if s.n > 0 && len(p.Changes) > 0 {
+		s.n--
+		b, err := s.Store.Bot(ctx, p.Changes[0].Bot)
+		if err != nil {
+			return nil, err
+		}
+		other := b
+		other.Description, other.Revision = "concurrent", b.Revision+1
+		if _, err := s.Store.Commit(ctx, lifecycle.Plan{Op: lifecycle.OpUpdate, Changes: []lifecycle.Change{
+			{Bot: b.ID, From: b.State, To: b.State, Revision: b.Revision, After: &other}}}); err != nil {
+			return nil, err
+		}
 	}
-	wg.Wait()
-	if got := e.get(b.ID).Revision; got != 1+n {
-		t.Fatalf("R15: revision %d, want %d", got, 1+n)
+	return s.Store.Commit(ctx, p)
+}
+
+func TestR15ConflictsRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		conflicts int
+		attempts  int
+		wantErr   error
+		wantRev   uint64
+	}{
+		{"R15/a-conflict-is-decided-again-on-fresh-reads", 2, 8, nil, 1 + 2 + 1},
+		{"R15/retries-are-bounded", 3, 3, lifecycle.ErrConflict, 1 + 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.draft("b", "100")
+			rs := &racingStore{Store: e.st, n: tc.conflicts}
+			m, err := lifecycle.New(lifecycle.Config{Store: rs, Clock: e.clk, MaxAttempts: tc.attempts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Name: ptr("mine")})
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("R15: Update = %v, want %v", err, tc.wantErr)
+			}
+			got := e.get(b.ID)
+			if got.Revision != tc.wantRev || got.Description != "concurrent" || (err == nil) != (got.Name == "mine") {
+				t.Errorf("R15: after %d commits: revision %d, description %q, name %q", rs.commits, got.Revision, got.Description, got.Name)
+			}
+			if rs.commits != min(tc.conflicts+1, tc.attempts) {
+				t.Errorf("R15: %d commits tried, want %d", rs.commits, min(tc.conflicts+1, tc.attempts))
+			}
+		})
 	}
 }
 
@@ -660,7 +699,7 @@ func TestP1PermissionFirst(t *testing.T) {
 				t.Fatalf("P1: %v", err)
 			}
 			log := e.audit()
-			if last := log[len(log)-1]; last.Actor != tt.actor.ID || last.Reason != err.Error() {
+			if last := log[len(log)-1]; last.Actor != tt.actor.ID || last.Reason != pe.Error() {
 				t.Errorf("R16: denial entry %+v", last)
 			}
 		})
@@ -738,7 +777,7 @@ func TestEndGraceAndRollback(t *testing.T) {
 	}
 	// Nothing to roll back to from a bot that never had a predecessor.
 	lone := e.live("lone", "900")
-	e.refused(lifecycle.ErrInvalidInput, false, func() error {
+	e.refused(lifecycle.ErrNoRollback, false, func() error {
 		_, err := e.m.Rollback(e.ctx, manager, lone.ID, lifecycle.Immediate(), lifecycle.Ack{})
 		return err
 	})

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/looplab/fsm"
@@ -76,6 +77,7 @@ const (
 	EventDrain      Event = "drain"      // Active -> Deactivated: deactivated or replaced with a grace period
 	EventEndDrain   Event = "end_drain"  // Deactivated -> Inactive: grace ended, ended early, superseded, or cascade
 	EventDelete     Event = "delete"     // Draft -> Deleted
+	EventEdit       Event = "edit"       // Draft -> Draft, Inactive -> Inactive: settings and definition change only off-line (R11)
 )
 
 // table is the transition table: the one place transitions are decided (S2).
@@ -86,6 +88,8 @@ var table = fsm.Events{
 	{Name: string(EventDrain), Src: []string{Active.String()}, Dst: Deactivated.String()},
 	{Name: string(EventEndDrain), Src: []string{Deactivated.String()}, Dst: Inactive.String()},
 	{Name: string(EventDelete), Src: []string{Draft.String()}, Dst: Deleted.String()},
+	{Name: string(EventEdit), Src: []string{Draft.String()}, Dst: Draft.String()},
+	{Name: string(EventEdit), Src: []string{Inactive.String()}, Dst: Inactive.String()},
 }
 
 // edges is the table as a lookup, built once from table: for each state, the
@@ -129,8 +133,20 @@ func Next(s State, e Event) (State, bool) {
 func Events(s State) []Event {
 	var out []Event
 	for _, e := range table {
-		if _, ok := Next(s, Event(e.Name)); ok {
-			out = append(out, Event(e.Name))
+		ev := Event(e.Name)
+		if _, ok := Next(s, ev); ok && !slices.Contains(out, ev) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// Sources lists the states from which the table allows e, in state order.
+func Sources(e Event) []State {
+	var out []State
+	for s := Draft; s <= Deleted; s++ {
+		if _, ok := Next(s, e); ok {
+			out = append(out, s)
 		}
 	}
 	return out

@@ -24,9 +24,11 @@ func TestS1TransitionTable(t *testing.T) {
 		{lifecycle.Active, lifecycle.EventDrain}:         lifecycle.Deactivated, // grace, or replaced with grace
 		{lifecycle.Deactivated, lifecycle.EventEndDrain}: lifecycle.Inactive,    // grace ends, or cascade
 		{lifecycle.Draft, lifecycle.EventDelete}:         lifecycle.Deleted,     // Draft -> deleted
+		{lifecycle.Draft, lifecycle.EventEdit}:           lifecycle.Draft,       // R11: edit off-line only
+		{lifecycle.Inactive, lifecycle.EventEdit}:        lifecycle.Inactive,
 	}
 	states := []lifecycle.State{lifecycle.Draft, lifecycle.Active, lifecycle.Deactivated, lifecycle.Inactive, lifecycle.Deleted}
-	events := []lifecycle.Event{lifecycle.EventActivate, lifecycle.EventDeactivate, lifecycle.EventDrain, lifecycle.EventEndDrain, lifecycle.EventDelete}
+	events := []lifecycle.Event{lifecycle.EventActivate, lifecycle.EventDeactivate, lifecycle.EventDrain, lifecycle.EventEndDrain, lifecycle.EventDelete, lifecycle.EventEdit}
 	for _, s := range states {
 		for _, e := range events {
 			t.Run(fmt.Sprintf("S1/%v/%s", s, e), func(t *testing.T) {
@@ -49,7 +51,9 @@ func TestS2Diagram(t *testing.T) {
     Deactivated --> Inactive: end_drain
     Draft --> Active: activate
     Draft --> Deleted: delete
+    Draft --> Draft: edit
     Inactive --> Active: activate
+    Inactive --> Inactive: edit
 `
 	if diff := cmp.Diff(want, lifecycle.Diagram()); diff != "" {
 		t.Errorf("Diagram() (-want +got):\n%s", diff)
@@ -88,6 +92,7 @@ func TestPlanAndAuditJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.Command = nil // not part of the JSON: a plan from JSON is read, not applied
 	for _, v := range []any{p, e.audit()} {
 		raw, err := json.Marshal(v)
 		if err != nil {

@@ -33,7 +33,7 @@ const watchPage = 256
 //	}
 func (m *Manager) Watch(ctx context.Context, actor Actor, after uint64) iter.Seq2[AuditEntry, error] {
 	return func(yield func(AuditEntry, error) bool) {
-		if _, err := m.authorize(ctx, actor, OpReadAudit); err != nil {
+		if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
 			yield(AuditEntry{}, err)
 			return
 		}
@@ -41,13 +41,13 @@ func (m *Manager) Watch(ctx context.Context, actor Actor, after uint64) iter.Seq
 			page, err := m.store.AuditLog(ctx, after, watchPage)
 			if err != nil {
 				if ctx.Err() == nil {
-					yield(AuditEntry{}, err)
+					yield(AuditEntry{}, opError(OpReadAudit, err))
 				}
 				return
 			}
 			for _, e := range page {
 				if e.Seq != after+1 {
-					yield(AuditEntry{}, fmt.Errorf("watch: the store returned entry %d after %d; entries must be gap-free: %w", e.Seq, after, ErrConflict))
+					yield(AuditEntry{}, opError(OpReadAudit, &ConflictError{Reason: fmt.Sprintf("the store returned entry %d after %d; a store's entries must be gap-free", e.Seq, after)}))
 					return
 				}
 				if !yield(e, nil) {
@@ -60,7 +60,7 @@ func (m *Manager) Watch(ctx context.Context, actor Actor, after uint64) iter.Seq
 			}
 			if err := m.store.WaitAudit(ctx, after); err != nil {
 				if ctx.Err() == nil {
-					yield(AuditEntry{}, err)
+					yield(AuditEntry{}, opError(OpReadAudit, err))
 				}
 				return
 			}
@@ -72,15 +72,15 @@ func (m *Manager) Watch(ctx context.Context, actor Actor, after uint64) iter.Seq
 // by id, each as seen now (a session whose bot no longer serves it reads as
 // closed, R9). Needs "View chatbots (detailed)": sessions name end users.
 func (m *Manager) Sessions(ctx context.Context, actor Actor, after SessionID, limit int) ([]Session, error) {
-	if _, err := m.authorize(ctx, actor, OpSessions); err != nil {
+	if err := m.authorize(ctx, actor, OpSessions); err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > 1000 {
-		return nil, &InputError{Field: "limit", Value: fmt.Sprint(limit), Problem: "must be between 1 and 1000"}
+	if err := checkLimit(OpSessions, limit, 1000); err != nil {
+		return nil, err
 	}
 	out, err := m.store.Sessions(ctx, after, limit)
 	if err != nil {
-		return nil, err
+		return nil, opError(OpSessions, err)
 	}
 	now := m.clock.Now()
 	bots := map[BotID]*Bot{}
@@ -92,7 +92,7 @@ func (m *Manager) Sessions(ctx context.Context, actor Actor, after SessionID, li
 		b, ok := bots[s.Bot]
 		if !ok {
 			if b, err = m.botOrNil(ctx, s.Bot); err != nil {
-				return nil, err
+				return nil, opError(OpSessions, err)
 			}
 			bots[s.Bot] = b
 		}

@@ -27,20 +27,24 @@ func ExampleParseRole() {
 	// true
 }
 
-func ExampleMatrix_Grant() {
-	m := roles.Default()
-	admin := roles.MustSet(roles.Admin)
-
+func ExampleGrant() {
 	// An Admin promotes a Designer to Manager: the chatbot role is replaced.
-	next, err := m.Grant(roles.Change{Actor: "ada", ActorRoles: admin, User: "dan", UserRoles: roles.MustSet(roles.Designer), Role: roles.Manager, Admins: 1})
+	// (Whether the one asking may manage roles is the matrix's question:
+	// Matrix.Check with ManageRoles, asked first.)
+	next, err := roles.Grant(roles.Change{User: "dan", UserRoles: roles.MustSet(roles.Designer), Role: roles.Manager, Admins: 1})
 	fmt.Println(next, err)
 
 	// A Manager may not grant roles.
-	_, err = m.Grant(roles.Change{Actor: "mia", ActorRoles: roles.MustSet(roles.Manager), User: "dan", Role: roles.Analyzer, Admins: 1})
+	err = roles.Default().Check("mia", roles.MustSet(roles.Manager), roles.ManageRoles)
+	fmt.Println(err)
+
+	// Nobody removes the last Admin.
+	_, err = roles.Revoke(roles.Change{User: "ada", UserRoles: roles.MustSet(roles.Admin), Role: roles.Admin, Admins: 1})
 	fmt.Println(err)
 	// Output:
 	// Manager <nil>
 	// mia (Manager) lacks permission "Manage user roles"; ask an Admin for a role that grants it
+	// cannot revoke Admin from "ada": they are the last Admin; grant Admin to someone else first
 }
 
 func ExampleNewMatrix() {

@@ -3,27 +3,23 @@ package roles
 import "fmt"
 
 // Change is a request to grant or revoke one role, with everything the
-// decision depends on. It is plain data: the caller reads the current role
-// sets and the Admin count from its store.
+// grant rules depend on. It is plain data: the caller reads the current role
+// set and the Admin count from its store. Whether the one asking may change
+// roles at all is a question for the permission matrix ([Matrix.Check] with
+// [ManageRoles]), asked once by the caller before it asks Grant or Revoke.
 type Change struct {
-	Actor      string // who asks
-	ActorRoles Set    // the actor's roles now
-	User       string // whose roles change
-	UserRoles  Set    // the user's roles now
-	Role       Role   // the role to grant or revoke
-	Admins     int    // how many users hold Admin now
+	User      string // whose roles change
+	UserRoles Set    // the user's roles now
+	Role      Role   // the role to grant or revoke
+	Admins    int    // how many users hold Admin now
 }
 
-// Grant decides whether c.Actor may give c.User the role c.Role, and returns
-// the user's new role set (P2):
-//   - the actor needs [ManageRoles], checked first ([*PermissionError]);
+// Grant returns c.User's role set after receiving c.Role (P2):
 //   - granting a chatbot role replaces the user's current chatbot role, since a
 //     user holds at most one;
-//   - granting a role the user already holds is refused with [ErrRoleHeld].
-func (m *Matrix) Grant(c Change) (Set, error) {
-	if err := m.Check(c.Actor, c.ActorRoles, ManageRoles); err != nil {
-		return c.UserRoles, err
-	}
+//   - granting a role the user already holds is refused with [ErrRoleHeld];
+//   - an invalid role is refused with [ErrUnknownRole].
+func Grant(c Change) (Set, error) {
 	if !c.Role.Valid() {
 		return c.UserRoles, &GrantError{Op: "grant", User: c.User, Role: c.Role, Roles: c.UserRoles, Err: ErrUnknownRole}
 	}
@@ -39,16 +35,12 @@ func (m *Matrix) Grant(c Change) (Set, error) {
 	return next | 1<<c.Role, nil
 }
 
-// Revoke decides whether c.Actor may take the role c.Role from c.User, and
-// returns the user's new role set (P2):
-//   - the actor needs [ManageRoles], checked first ([*PermissionError]);
+// Revoke returns c.User's role set after losing c.Role (P2):
 //   - revoking a role the user does not hold is refused with [ErrRoleNotHeld];
 //   - revoking Admin from the last Admin (c.Admins <= 1) is refused with
-//     [ErrLastAdmin], also when the actor revokes their own Admin role.
-func (m *Matrix) Revoke(c Change) (Set, error) {
-	if err := m.Check(c.Actor, c.ActorRoles, ManageRoles); err != nil {
-		return c.UserRoles, err
-	}
+//     [ErrLastAdmin], also when an Admin revokes their own Admin role;
+//   - an invalid role is refused with [ErrUnknownRole].
+func Revoke(c Change) (Set, error) {
 	if !c.Role.Valid() {
 		return c.UserRoles, &GrantError{Op: "revoke", User: c.User, Role: c.Role, Roles: c.UserRoles, Err: ErrUnknownRole}
 	}

@@ -75,25 +75,29 @@ func (r *Role) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// ParseRole reads a role name case-insensitively, ignoring surrounding space
-// and runs of inner space. It accepts the names of [Role.String] and the
-// documentation's spelling "Infobip admin" for Admin (P3). Anything else is a
-// [*ParseError] wrapping [ErrUnknownRole].
+// ParseRole reads a role name case-insensitively, ignoring surrounding
+// space (P3). It accepts exactly the names of [Role.String] - Analyzer,
+// Supervisor, Designer, Manager, Admin - and the documentation's spelling
+// "Infobip admin" for Admin. Anything else, including near misses such as
+// "analyser" or "administrator", is a [*ParseError] wrapping
+// [ErrUnknownRole].
 func ParseRole(s string) (Role, error) {
-	norm := strings.ToLower(strings.Join(strings.Fields(s), " "))
-	switch norm {
-	case "analyzer", "analyser":
-		return Analyzer, nil
-	case "supervisor":
-		return Supervisor, nil
-	case "designer":
-		return Designer, nil
-	case "manager":
-		return Manager, nil
-	case "admin", "infobip admin", "administrator":
-		return Admin, nil
+	norm := strings.TrimSpace(s)
+	for _, sp := range roleSpellings {
+		if strings.EqualFold(norm, sp.name) {
+			return sp.role, nil
+		}
 	}
 	return 0, &ParseError{Input: s, Err: ErrUnknownRole}
+}
+
+// roleSpellings are the accepted role names (P3), as data.
+var roleSpellings = []struct {
+	name string
+	role Role
+}{
+	{"Analyzer", Analyzer}, {"Supervisor", Supervisor}, {"Designer", Designer},
+	{"Manager", Manager}, {"Admin", Admin}, {"Infobip admin", Admin},
 }
 
 // ParseError reports a name that could not be parsed, in the manner of

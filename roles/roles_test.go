@@ -7,20 +7,21 @@ import (
 	"github.com/botlife/botlife/roles"
 )
 
-// P3: role names parse case-insensitively from their seed spellings.
+// P3: role names parse case-insensitively, surrounding space trimmed, from
+// exactly the spellings rules.md lists; near misses are errors.
 func TestParseRole(t *testing.T) {
 	tests := []struct {
 		in   string
 		want roles.Role
 	}{
 		{"Analyzer", roles.Analyzer},
-		{"analyser", roles.Analyzer},
 		{"SUPERVISOR", roles.Supervisor},
 		{" designer ", roles.Designer},
 		{"Manager", roles.Manager},
 		{"Infobip admin", roles.Admin},
-		{"infobip   ADMIN", roles.Admin},
+		{"INFOBIP ADMIN", roles.Admin},
 		{"admin", roles.Admin},
+		{"\tAdmin\n", roles.Admin},
 	}
 	for _, tt := range tests {
 		t.Run("P3/"+tt.in, func(t *testing.T) {
@@ -30,7 +31,7 @@ func TestParseRole(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "owner", "super visor", "managerx", "Infobip", "admin,manager"} {
+	for _, bad := range []string{"", "owner", "super visor", "managerx", "Infobip", "admin,manager", "analyser", "administrator", "infobip   admin", "man ager"} {
 		t.Run("P3/bad/"+bad, func(t *testing.T) {
 			_, err := roles.ParseRole(bad)
 			var pe *roles.ParseError

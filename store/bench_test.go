@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/botlife/botlife/roles"
+
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/validate"
 )
@@ -38,12 +40,15 @@ func BenchmarkRoute(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sys := lifecycle.System("bench")
-			bot, err := m.Create(ctx, sys, lifecycle.Create{Name: "b", Channel: "whatsapp", Senders: []lifecycle.Sender{sender}, Definition: def})
+			if _, err := m.GrantRole(ctx, lifecycle.System("bench"), "mia", roles.Manager); err != nil {
+				b.Fatal(err)
+			}
+			mia := lifecycle.User("mia")
+			bot, err := m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: "whatsapp", Senders: []lifecycle.Sender{sender}, Definition: def})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := m.Activate(ctx, sys, bot.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+			if _, err := m.Activate(ctx, mia, bot.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
 				b.Fatal(err)
 			}
 			users := benchUsers(n)

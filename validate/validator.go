@@ -207,8 +207,13 @@ func newIndex(d *Definition) *Index {
 			}
 		}
 	}
+	ix.walk(d)
+	return ix
+}
 
-	// Breadth-first walk over goto and branch edges from every start point.
+// walk marks the dialogs reachable over goto and branch edges from every
+// start point, breadth first.
+func (ix *Index) walk(d *Definition) {
 	var queue []string
 	visit := func(id string) {
 		if _, ok := ix.dialogs[id]; ok && !ix.reachable[id] {
@@ -234,5 +239,4 @@ func newIndex(d *Definition) *Index {
 			}
 		}
 	}
-	return ix
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store"
 	"github.com/botlife/botlife/validate"
 )
@@ -27,8 +28,12 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The hosting service acts as the system here; real users need roles.
-	me := lifecycle.System("quickstart")
+	// The hosting service makes its first user a Manager, acting as the
+	// system (R19); from then on, users act with their roles.
+	if _, err := m.GrantRole(ctx, lifecycle.System("provisioning"), "mia", roles.Manager); err != nil {
+		return err
+	}
+	me := lifecycle.User("mia")
 
 	line, err := lifecycle.NewSender("sms", "+1 555 0100")
 	if err != nil {

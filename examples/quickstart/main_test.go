@@ -11,7 +11,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `validation: warning fallback.missing at fallback_dialog: no fallback dialog is set; messages the bot does not understand get no answer
-refused: cannot activate bot `
+refused: activate: cannot activate bot `
 	if !strings.HasPrefix(b.String(), want) {
 		t.Errorf("output starts %q", b.String())
 	}

@@ -12,7 +12,7 @@ func TestRun(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		`refused: cannot activate bot bot-2 without a decision: bot-1 ("Pizza bot") is Active on whatsapp:+15550100`,
+		`refused: activate: cannot activate bot bot-2 without a decision: bot-1 ("Pizza bot") is Active on whatsapp:+15550100`,
 		"09:10:00  v1: Active -> Deactivated",
 		"09:10:00  v2: Draft -> Active",
 		"09:15:00  alice  writes -> session 1 on v1 (continues)",

@@ -25,19 +25,22 @@ func run(w io.Writer) error {
 	fmt.Fprintln(w)
 
 	admin := roles.MustSet(roles.Admin)
-	next, err := m.Grant(roles.Change{Actor: "ada", ActorRoles: admin, User: "dan", UserRoles: roles.MustSet(roles.Designer), Role: roles.Manager, Admins: 1})
+	if err := m.Check("ada", admin, roles.ManageRoles); err != nil {
+		return fmt.Errorf("an Admin may not manage roles: %w", err)
+	}
+	next, err := roles.Grant(roles.Change{User: "dan", UserRoles: roles.MustSet(roles.Designer), Role: roles.Manager, Admins: 1})
 	if err != nil {
 		return fmt.Errorf("the allowed grant was refused: %w", err)
 	}
 	fmt.Fprintf(w, "allowed: ada (Admin) grants Manager to dan (Designer) -> dan holds %v\n", next)
 
-	_, err = m.Grant(roles.Change{Actor: "mia", ActorRoles: roles.MustSet(roles.Manager), User: "dan", Role: roles.Analyzer, Admins: 1})
+	err = m.Check("mia", roles.MustSet(roles.Manager), roles.ManageRoles)
 	if err == nil {
 		return fmt.Errorf("a Manager was allowed to grant a role")
 	}
 	fmt.Fprintf(w, "refused: %v\n", err)
 
-	_, err = m.Revoke(roles.Change{Actor: "ada", ActorRoles: admin, User: "ada", UserRoles: admin, Role: roles.Admin, Admins: 1})
+	_, err = roles.Revoke(roles.Change{User: "ada", UserRoles: admin, Role: roles.Admin, Admins: 1})
 	if err == nil {
 		return fmt.Errorf("the last Admin was removed")
 	}

@@ -169,6 +169,7 @@ var sentinels = []error{
 	lifecycle.ErrNotFound, lifecycle.ErrForbidden, lifecycle.ErrInvalidTransition, lifecycle.ErrNotEditable,
 	lifecycle.ErrNotDeletable, lifecycle.ErrSenderOccupied, lifecycle.ErrValidation, lifecycle.ErrWarningsNotAcknowledged,
 	lifecycle.ErrConflict, lifecycle.ErrInvalidInput, lifecycle.ErrNoBot, lifecycle.ErrLastAdmin, lifecycle.ErrUnavailable,
+	lifecycle.ErrNoRollback,
 	roles.ErrUnknownRole, roles.ErrUnknownPermission, roles.ErrTwoChatbotRoles, roles.ErrRoleHeld, roles.ErrRoleNotHeld,
 	context.Canceled, context.DeadlineExceeded,
 }

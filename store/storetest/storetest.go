@@ -94,51 +94,17 @@ func (h *harness) do(cmd lifecycle.Command) lifecycle.Plan {
 }
 
 func (h *harness) plan(cmd lifecycle.Command) (lifecycle.Plan, error) {
-	snap := lifecycle.Snapshot{Actor: lifecycle.System("storetest")}
-	var ids []lifecycle.BotID
-	switch c := cmd.(type) {
-	case lifecycle.Activate:
-		ids = []lifecycle.BotID{c.Bot}
-		snap.Report = &validate.Report{} // definition() has no findings
-	case lifecycle.Deactivate:
-		ids = []lifecycle.BotID{c.Bot}
-	case lifecycle.Update:
-		ids = []lifecycle.BotID{c.Bot}
-	case lifecycle.EndGrace:
-		ids = []lifecycle.BotID{c.Bot}
-	case lifecycle.GrantRole, lifecycle.RevokeRole:
-		var user string
-		if g, ok := c.(lifecycle.GrantRole); ok {
-			user = g.User
-		} else {
-			user = c.(lifecycle.RevokeRole).User
-		}
-		snap.UserRoles, _ = h.st.UserRoles(h.ctx, user)
-		all, _ := h.st.RoleAssignments(h.ctx)
-		for _, a := range all {
-			if a.Roles.IsAdmin() {
-				snap.Admins++
-			}
-		}
+	snap, err := lifecycle.ReadSnapshot(h.ctx, h.st, operator, cmd)
+	if err != nil {
+		return lifecycle.Plan{}, err
 	}
-	for _, id := range ids {
-		b, err := h.st.Bot(h.ctx, id)
-		if err != nil {
-			return lifecycle.Plan{}, err
-		}
-		others, err := h.st.LiveBots(h.ctx, b.Senders)
-		if err != nil {
-			return lifecycle.Plan{}, err
-		}
-		snap.Bots = append(snap.Bots, b)
-		snap.Bots = append(snap.Bots, others...)
-		for _, o := range others {
-			more, _ := h.st.LiveBots(h.ctx, o.Senders)
-			snap.Bots = append(snap.Bots, more...)
-		}
-	}
+	// The operator holds every permission; storetest tests stores, not roles.
+	snap.ActorRoles = roles.MustSet(roles.Manager, roles.Admin)
 	return lifecycle.Decide(snap, cmd, h.now)
 }
+
+// operator is the user the suite's plans are decided for.
+var operator = lifecycle.User("storetest")
 
 // create commits a new Draft bot on the given sms senders.
 func (h *harness) create(addrs ...string) lifecycle.Bot {
@@ -550,8 +516,7 @@ func testParallelCommits(t *testing.T, h *harness) {
 		go func(i int) {
 			defer wg.Done()
 			id := lifecycle.BotID(fmt.Sprintf("p-%02d", i))
-			p, err := lifecycle.Decide(lifecycle.Snapshot{Actor: lifecycle.System("t")},
-				lifecycle.Create{ID: id, Name: "p", Channel: "sms", Definition: definition()}, h.now)
+			p, err := h.plan(lifecycle.Create{ID: id, Name: "p", Channel: "sms", Definition: definition()})
 			if err == nil {
 				_, err = h.st.Commit(h.ctx, p)
 			}

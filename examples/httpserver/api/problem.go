@@ -130,7 +130,7 @@ func problemOf(err error) Problem {
 	case errors.As(err, &ve):
 		p.Findings = ve.Findings
 	case errors.As(err, &we):
-		p.Findings, p.Fingerprint = we.Unacknowledged, we.Fingerprint
+		p.Findings, p.Fingerprint = we.Unacknowledged, we.Report.Fingerprint()
 	case errors.As(err, &oe):
 		for _, o := range oe.Occupants {
 			p.Occupants = append(p.Occupants, Occupant{Sender: Sender{Channel: o.Sender.Channel, Address: o.Sender.Address},

@@ -1,0 +1,98 @@
+package lifecycle
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/botlife/botlife/validate"
+)
+
+// Create makes a new Draft bot.
+type Create struct {
+	ID          BotID // chosen by the Manager when empty
+	Name        string
+	Description string
+	Channel     string
+	Senders     []Sender
+	Definition  validate.Definition
+	// IdleTimeout closes sessions after this long without a message; zero
+	// means the policy's default.
+	IdleTimeout time.Duration
+}
+
+// Op returns OpCreate.
+func (Create) Op() Op { return OpCreate }
+
+func (c Create) reads() reads { return reads{bots: []BotID{c.ID}} }
+
+func (c Create) withID(newID func() BotID) Command {
+	if c.ID == "" {
+		c.ID = newID()
+	}
+	return c
+}
+
+func (c Create) decide(d *decider) error { return d.newDraft(c.ID, c) }
+
+// newDraft checks the settings of a new bot (R18, R21) and adds it to the
+// plan. Create, Duplicate and Import make their bots through it.
+func (d *decider) newDraft(id BotID, c Create) error {
+	if id == "" {
+		return &InputError{Field: "bot id", Value: "", Problem: "is empty; the Manager chooses one when you leave it empty"}
+	}
+	if err := checkID("bot id", string(id)); err != nil {
+		return err
+	}
+	if _, exists := d.bots[id]; exists {
+		return &InputError{Field: "bot id", Value: string(id), Problem: "is already taken; choose another or leave it empty"}
+	}
+	name, err := checkName(c.Name)
+	if err != nil {
+		return err
+	}
+	if err := checkDescription(c.Description); err != nil {
+		return err
+	}
+	channel, err := NormalizeChannel(c.Channel)
+	if err != nil {
+		return err
+	}
+	senders, err := normalizeSenders(channel, c.Senders)
+	if err != nil {
+		return err
+	}
+	if err := checkIdle(c.IdleTimeout); err != nil {
+		return err
+	}
+	idle := c.IdleTimeout
+	if idle == 0 {
+		idle = d.s.Policy.IdleTimeout
+	}
+	def, err := checkDefinition(c.Definition, channel)
+	if err != nil {
+		return err
+	}
+	b := &Bot{ID: id, Name: name, Description: c.Description, Channel: channel, Senders: senders,
+		Definition: def, IdleTimeout: idle, State: Draft, CreatedAt: d.now, UpdatedAt: d.now}
+	d.bots[id] = b
+	d.touch(id)
+	return nil
+}
+
+// checkDefinition checks a definition's text (R21) and its channel, which
+// is the bot's: an empty one takes the bot's.
+func checkDefinition(def validate.Definition, channel string) (validate.Definition, error) {
+	if err := checkStrings("definition", def); err != nil {
+		return def, err
+	}
+	def = def.Clone()
+	if def.Channel == "" {
+		def.Channel = channel
+		return def, nil
+	}
+	if c, err := NormalizeChannel(def.Channel); err != nil || c != channel {
+		return def, &InputError{Field: "definition channel", Value: shown(def.Channel), Problem: fmt.Sprintf("differs from the bot's channel %s; leave it empty or make them equal", channel)}
+	}
+	def.Channel = channel
+	return def, nil
+}

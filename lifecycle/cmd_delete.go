@@ -1,0 +1,22 @@
+package lifecycle
+
+// Delete removes a bot that was never activated (R12).
+type Delete struct{ Bot BotID }
+
+// Op returns OpDelete.
+func (Delete) Op() Op { return OpDelete }
+
+func (c Delete) reads() reads { return reads{bots: []BotID{c.Bot}} }
+
+func (c Delete) decide(d *decider) error {
+	b, err := d.bot(c.Bot)
+	if err != nil {
+		return err
+	}
+	s, err := d.can(b, EventDelete) // R12: only a Draft, never activated, is deletable
+	if err != nil {
+		return err
+	}
+	d.move(s, "", d.now)
+	return nil
+}

@@ -1,0 +1,27 @@
+package lifecycle
+
+// Import makes a new Draft from a document written by Export (R13).
+type Import struct {
+	ID   BotID // chosen by the Manager when empty
+	Data []byte
+}
+
+// Op returns OpImport.
+func (Import) Op() Op { return OpImport }
+
+func (c Import) reads() reads { return reads{bots: []BotID{c.ID}} }
+
+func (c Import) withID(newID func() BotID) Command {
+	if c.ID == "" {
+		c.ID = newID()
+	}
+	return c
+}
+
+func (c Import) decide(d *decider) error {
+	cr, err := decodeExport(c.Data, d.s.Policy.MaxImport)
+	if err != nil {
+		return err
+	}
+	return d.newDraft(c.ID, cr)
+}

@@ -1,0 +1,86 @@
+package lifecycle
+
+import (
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/botlife/botlife/validate"
+)
+
+// Update edits a Draft or Inactive bot (R11). Nil fields stay as they are.
+type Update struct {
+	Bot         BotID
+	Name        *string
+	Description *string
+	Senders     *[]Sender
+	Definition  *validate.Definition
+	IdleTimeout *time.Duration
+}
+
+// Op returns OpUpdate.
+func (Update) Op() Op { return OpUpdate }
+
+func (c Update) reads() reads { return reads{bots: []BotID{c.Bot}} }
+
+func (c Update) decide(d *decider) error {
+	b, err := d.bot(c.Bot)
+	if err != nil {
+		return err
+	}
+	s, err := d.can(b, EventEdit) // R11: the table says which states edit
+	if err != nil {
+		return err
+	}
+	next := b.Clone()
+	if c.Name != nil {
+		if next.Name, err = checkName(*c.Name); err != nil {
+			return err
+		}
+	}
+	if c.Description != nil {
+		if err := checkDescription(*c.Description); err != nil {
+			return err
+		}
+		next.Description = *c.Description
+	}
+	if c.Senders != nil {
+		if next.Senders, err = normalizeSenders(b.Channel, *c.Senders); err != nil {
+			return err
+		}
+	}
+	if c.Definition != nil {
+		if next.Definition, err = checkDefinition(*c.Definition, b.Channel); err != nil {
+			return err
+		}
+	}
+	if c.IdleTimeout != nil {
+		if err := checkIdle(*c.IdleTimeout); err != nil {
+			return err
+		}
+		next.IdleTimeout = *c.IdleTimeout
+		if next.IdleTimeout == 0 {
+			next.IdleTimeout = d.s.Policy.IdleTimeout
+		}
+	}
+	if !b.FirstActivatedAt.IsZero() { // R20: remember what changed since it was live
+		if !reflect.DeepEqual(next.Definition, b.Definition) {
+			next.Edited = addEdit(next.Edited, "definition")
+		}
+		if !slices.Equal(next.Senders, b.Senders) {
+			next.Edited = addEdit(next.Edited, "senders")
+		}
+	}
+	*b = next
+	d.move(s, "", d.now)
+	return nil
+}
+
+func addEdit(edits []string, what string) []string {
+	if slices.Contains(edits, what) {
+		return edits
+	}
+	edits = append(edits, what)
+	slices.Sort(edits)
+	return edits
+}

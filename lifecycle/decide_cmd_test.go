@@ -1,0 +1,230 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/validate"
+)
+
+// commandParsers turn "do OP ARGS..." into a command, one row per command.
+var commandParsers = map[string]func(t *testing.T, args []string, kv map[string]string, bots []lifecycle.Bot) lifecycle.Command{
+	"create": func(t *testing.T, _ []string, kv map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		ss := senders(kv["senders"])
+		for i := range ss {
+			ss[i].Channel = "" // the bot's channel
+		}
+		return lifecycle.Create{ID: lifecycle.BotID(kv["id"]), Name: kv["name"], Description: kv["desc"], Channel: kv["channel"],
+			Senders: ss, Definition: definition(t, kv["def"])}
+	},
+	"update": func(t *testing.T, args []string, kv map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		u := lifecycle.Update{Bot: lifecycle.BotID(args[0])}
+		if v, ok := kv["name"]; ok {
+			u.Name = &v
+		}
+		if v, ok := kv["desc"]; ok {
+			u.Description = &v
+		}
+		if v, ok := kv["senders"]; ok {
+			ss := senders(v)
+			if ch := kv["channel"]; ch != "" {
+				for i := range ss {
+					ss[i].Channel = ch
+				}
+			}
+			u.Senders = &ss
+		}
+		if v, ok := kv["def"]; ok {
+			d := definition(t, v)
+			u.Definition = &d
+		}
+		return u
+	},
+	"delete": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.Delete{Bot: lifecycle.BotID(args[0])}
+	},
+	"duplicate": func(_ *testing.T, args []string, kv map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.Duplicate{Bot: lifecycle.BotID(args[0]), ID: lifecycle.BotID(kv["id"]), Name: kv["name"]}
+	},
+	"import": func(_ *testing.T, _ []string, kv map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.Import{ID: lifecycle.BotID(kv["id"]), Data: []byte(kv["data"])}
+	},
+	"activate": func(t *testing.T, args []string, kv map[string]string, bots []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.Activate{Bot: lifecycle.BotID(args[0]), Decision: decision(t, kv["decision"]), Ack: ack(kv["ack"], args[0], bots)}
+	},
+	"deactivate": func(t *testing.T, args []string, kv map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		var g time.Duration
+		if kv["grace"] != "" {
+			g = dur(t, kv["grace"])
+		}
+		return lifecycle.Deactivate{Bot: lifecycle.BotID(args[0]), Grace: g}
+	},
+	"endgrace": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.EndGrace{Bot: lifecycle.BotID(args[0])}
+	},
+	"expiregrace": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.ExpireGrace{Bot: lifecycle.BotID(args[0])}
+	},
+	"rollback": func(t *testing.T, args []string, kv map[string]string, bots []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.Rollback{Bot: lifecycle.BotID(args[0]), Decision: decision(t, kv["decision"]), Ack: ack(kv["ack"], kv["target"], bots)}
+	},
+	"grant": func(t *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.GrantRole{User: value(t, args[0]), Role: role(t, args[1])}
+	},
+	"revoke": func(t *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.RevokeRole{User: value(t, args[0]), Role: role(t, args[1])}
+	},
+	"read": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.Read{What: lifecycle.Op(args[0])}
+	},
+}
+
+func parseCommand(t *testing.T, words []string, bots []lifecycle.Bot) lifecycle.Command {
+	parse, ok := commandParsers[words[0]]
+	if !ok {
+		t.Fatalf("unknown command %q", words[0])
+	}
+	var args, pairs []string
+	for _, w := range words[1:] {
+		if strings.Contains(w, "=") {
+			pairs = append(pairs, w)
+		} else {
+			args = append(args, w)
+		}
+	}
+	return parse(t, args, keyValues(t, pairs), bots)
+}
+
+func role(t *testing.T, s string) roles.Role {
+	r, err := roles.ParseRole(s)
+	if err != nil && s != "none" {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func decision(t *testing.T, s string) lifecycle.Decision {
+	d, err := lifecycle.ParseDecision(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// ack reads "codes:A,B" or "fingerprint" (the fingerprint of bot's report).
+func ack(s string, bot string, bots []lifecycle.Bot) lifecycle.Ack {
+	if codes, ok := strings.CutPrefix(s, "codes:"); ok {
+		return lifecycle.Ack{Codes: strings.Split(codes, ",")}
+	}
+	if s == "fingerprint" {
+		for _, b := range bots {
+			if string(b.ID) == bot {
+				r := validate.Default().Validate(&b.Definition)
+				return lifecycle.Ack{Fingerprint: r.Fingerprint()}
+			}
+		}
+	}
+	return lifecycle.Ack{}
+}
+
+// renderPlan prints a plan and its error one fact a line, times relative
+// to now.
+func renderPlan(p lifecycle.Plan, err error) string {
+	var lines []string
+	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+	if err != nil {
+		var e *lifecycle.Error
+		if !errors.As(err, &e) || e.Op != p.Op {
+			add("BAD ERROR (not an *Error of op %s): %v", p.Op, err)
+		} else {
+			add("error %v: %v", e.Kind, err)
+		}
+	}
+	for _, c := range p.Changes {
+		add("change %s", renderChange(c))
+	}
+	for _, r := range p.Roles {
+		add("role %s %v -> %v", r.User, r.From, r.To)
+	}
+	for _, a := range p.Audit {
+		add("audit %s", renderEntry(a))
+	}
+	if len(p.DarkSenders) > 0 {
+		add("dark %v", p.DarkSenders)
+	}
+	if p.Report != nil {
+		add("report errors=%v warnings=%v fingerprint=%s", codes(p.Report.Errors()), codes(p.Report.Warnings()), p.Report.Fingerprint())
+	}
+	if len(lines) == 0 {
+		return "(nothing)"
+	}
+	return strings.Join(lines, "\n")
+}
+
+func renderChange(c lifecycle.Change) string {
+	s := fmt.Sprintf("%s %v->%v rev=%d", c.Bot, c.From, c.To, c.Revision)
+	b := c.After
+	if b == nil {
+		return s
+	}
+	if c.From == 0 {
+		s += fmt.Sprintf(" name=%q channel=%s senders=%v idle=%v", b.Name, b.Channel, b.Senders, b.IdleTimeout)
+	}
+	if !b.GraceDeadline.IsZero() {
+		s += " deadline=" + rel(b.GraceDeadline)
+	}
+	if b.State == lifecycle.Inactive && b.EndReason != "" {
+		s += fmt.Sprintf(" ended=%s reason=%s", rel(b.EndedAt), b.EndReason)
+	}
+	if len(b.Edited) > 0 {
+		s += fmt.Sprintf(" edited=%v", b.Edited)
+	}
+	return s
+}
+
+func renderEntry(a lifecycle.AuditEntry) string {
+	s := fmt.Sprintf("%s by %s roles=%v", a.Action, a.Actor, a.Roles)
+	if a.System {
+		s += " system"
+	}
+	if a.Denied {
+		s += " denied"
+	}
+	for _, tr := range a.Transitions {
+		s += fmt.Sprintf(" %s:%v->%v", tr.Bot, tr.From, tr.To)
+	}
+	if !a.GraceDeadline.IsZero() {
+		s += " deadline=" + rel(a.GraceDeadline)
+	}
+	if len(a.Acknowledged) > 0 {
+		s += fmt.Sprintf(" ack=%v", a.Acknowledged)
+	}
+	if a.User != "" {
+		s += fmt.Sprintf(" user=%s role=%v", a.User, a.Role)
+	}
+	if a.Reason != "" {
+		s += fmt.Sprintf(" reason=%q", a.Reason)
+	}
+	return s
+}
+
+func rel(t time.Time) string {
+	d := t.Sub(now)
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
+}
+
+func codes(fs []validate.Finding) []string {
+	out := []string{}
+	for _, f := range fs {
+		out = append(out, f.Code)
+	}
+	return out
+}

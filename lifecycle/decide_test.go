@@ -1,0 +1,362 @@
+package lifecycle_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/validate"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output of the decision cases in testdata/decide")
+
+// TestDecideCases runs the decision cases in testdata/decide: each is a
+// snapshot, a command and the plan (or refusal) Decide must return, named
+// by the rule it proves. They call Decide directly: no store, no clock.
+//
+// A case reads:
+//
+//	case R5/occupied-sender-needs-a-decision
+//	actor mia manager
+//	bot a active senders=100
+//	bot b draft senders=100
+//	do activate b
+//	----
+//	error sender occupied: activate: cannot activate bot b without ...
+//
+// Directives before "do": actor ID [ROLE,...] | actor system "REASON";
+// bot ID STATE [senders=A,B] [rev=N] [def=clean|warn|error] [name=N]
+// [deadline=DUR] [left=DUR] [edited=definition,senders]; lastactive ID;
+// user ID [roles=ROLE,...] [admins=N]; policy [maxgrace=DUR]
+// [matrix=manager-audit]. Durations are relative to now; values may be Go
+// quoted strings, and X*N repeats X N times. The output lists the error,
+// every change, role change, audit entry, dark sender and report. Run with
+// -update to rewrite the expected output after reviewing the change.
+func TestDecideCases(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "decide", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no decision cases: %v", err)
+	}
+	total := 0
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases := parseCases(t, file, string(data))
+		total += len(cases)
+		var out strings.Builder
+		for i := range cases {
+			c := &cases[i]
+			t.Run(c.name, func(t *testing.T) {
+				got := c.run(t)
+				if *update {
+					c.want = got
+					return
+				}
+				if diff := cmp.Diff(c.want, got); diff != "" {
+					t.Errorf("%s:%d: %s (-want +got):\n%s", file, c.line, c.name, diff)
+				}
+			})
+			out.WriteString(c.format())
+		}
+		if *update {
+			if err := os.WriteFile(file, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if total < 40 {
+		t.Errorf("%d decision cases; every command and refusal needs one (at least 40)", total)
+	}
+}
+
+type decideCase struct {
+	name     string
+	line     int
+	comments []string
+	input    []string
+	want     string
+}
+
+func (c *decideCase) format() string {
+	var b strings.Builder
+	for _, l := range c.comments {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("case " + c.name + "\n")
+	for _, l := range c.input {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("----\n" + c.want + "\n")
+	return b.String()
+}
+
+func parseCases(t *testing.T, file, data string) []decideCase {
+	var cases []decideCase
+	var comments []string
+	var cur *decideCase
+	inWant := false
+	for i, l := range strings.Split(data, "\n") {
+		switch {
+		case strings.HasPrefix(l, "case "):
+			cases = append(cases, decideCase{name: strings.TrimPrefix(l, "case "), line: i + 1, comments: comments})
+			cur, comments, inWant = &cases[len(cases)-1], nil, false
+		case cur == nil || (inWant && strings.HasPrefix(l, "#")) || (!inWant && strings.HasPrefix(l, "#")):
+			if strings.TrimSpace(l) != "" {
+				comments = append(comments, l)
+			}
+		case l == "----":
+			inWant = true
+		case inWant:
+			if l != "" {
+				if cur.want != "" {
+					cur.want += "\n"
+				}
+				cur.want += l
+			}
+		case strings.TrimSpace(l) != "":
+			cur.input = append(cur.input, l)
+		}
+	}
+	if len(comments) > 0 {
+		t.Fatalf("%s: comments after the last case", file)
+	}
+	return cases
+}
+
+// now is the instant every case is decided at.
+var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func (c *decideCase) run(t *testing.T) string {
+	t.Helper()
+	snap := lifecycle.Snapshot{}
+	var cmd lifecycle.Command
+	for _, l := range c.input {
+		words := splitWords(t, l)
+		switch words[0] {
+		case "actor":
+			snap.Actor, snap.ActorRoles = parseActor(t, words[1:])
+		case "bot":
+			snap.Bots = append(snap.Bots, parseBot(t, words[1:]))
+		case "lastactive":
+			snap.LastActive = lifecycle.BotID(words[1])
+		case "user":
+			kv := keyValues(t, words[2:])
+			snap.UserRoles = parseRoles(t, kv["roles"])
+			if kv["admins"] != "" {
+				snap.Admins = atoi(t, kv["admins"])
+			}
+		case "policy":
+			snap.Policy = parsePolicy(t, keyValues(t, words[1:]))
+		case "do":
+			cmd = parseCommand(t, words[1:], snap.Bots)
+		default:
+			t.Fatalf("unknown directive %q", words[0])
+		}
+	}
+	if cmd == nil {
+		t.Fatal("case has no command (do ...)")
+	}
+	p, err := lifecycle.Decide(snap, cmd, now)
+	return renderPlan(p, err)
+}
+
+// splitWords splits a line at spaces, keeping Go-quoted values whole.
+func splitWords(t *testing.T, l string) []string {
+	var out []string
+	for l = strings.TrimSpace(l); l != ""; l = strings.TrimSpace(l) {
+		i := 0
+		for i < len(l) && l[i] != ' ' {
+			if l[i] == '"' {
+				q, err := strconv.QuotedPrefix(l[i:])
+				if err != nil {
+					t.Fatalf("bad quoted value in %q: %v", l, err)
+				}
+				i += len(q)
+				continue
+			}
+			i++
+		}
+		out = append(out, l[:i])
+		l = l[i:]
+	}
+	return out
+}
+
+// value reads a value: Go-quoted, X*N repeated, or as it is.
+func value(t *testing.T, v string) string {
+	if strings.HasPrefix(v, `"`) {
+		s, err := strconv.Unquote(v)
+		if err != nil {
+			t.Fatalf("bad quoted value %s: %v", v, err)
+		}
+		return s
+	}
+	if x, n, ok := strings.Cut(v, "*"); ok {
+		return strings.Repeat(x, atoi(t, n))
+	}
+	return v
+}
+
+func keyValues(t *testing.T, words []string) map[string]string {
+	kv := map[string]string{}
+	for _, w := range words {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok {
+			t.Fatalf("expected key=value, got %q", w)
+		}
+		kv[k] = value(t, v)
+	}
+	return kv
+}
+
+func atoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("not a number: %q", s)
+	}
+	return n
+}
+
+func dur(t *testing.T, s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatalf("not a duration: %q", s)
+	}
+	return d
+}
+
+func parseRoles(t *testing.T, s string) roles.Set {
+	var rs []roles.Role
+	for _, name := range strings.Split(s, ",") {
+		if name == "" || name == "none" {
+			continue
+		}
+		r, err := roles.ParseRole(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	set, err := roles.NewSet(rs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func parseActor(t *testing.T, words []string) (lifecycle.Actor, roles.Set) {
+	if words[0] == "system" {
+		reason := ""
+		if len(words) > 1 {
+			reason = value(t, words[1])
+		}
+		return lifecycle.System(reason), 0
+	}
+	rs := ""
+	if len(words) > 1 {
+		rs = words[1]
+	}
+	return lifecycle.User(value(t, words[0])), parseRoles(t, rs)
+}
+
+func definition(t *testing.T, kind string) validate.Definition {
+	switch kind {
+	case "", "clean":
+		return cleanDef()
+	case "warn":
+		return warnDef()
+	case "error":
+		d := cleanDef()
+		d.EntryDialog = "nowhere"
+		return d
+	case "nul":
+		d := cleanDef()
+		d.Dialogs[0].Elements[0].Text = "Hel\x00lo"
+		return d
+	}
+	t.Fatalf("unknown definition %q", kind)
+	return validate.Definition{}
+}
+
+func senders(s string) []lifecycle.Sender {
+	var out []lifecycle.Sender
+	for _, a := range strings.Split(s, ",") {
+		if a != "" {
+			out = append(out, sms(a))
+		}
+	}
+	return out
+}
+
+// parseBot builds a stored bot whose timestamps fit its state.
+func parseBot(t *testing.T, words []string) lifecycle.Bot {
+	var st lifecycle.State
+	if err := st.UnmarshalText([]byte(words[1])); err != nil {
+		t.Fatal(err)
+	}
+	kv := keyValues(t, words[2:])
+	b := lifecycle.Bot{ID: lifecycle.BotID(words[0]), Name: words[0], Channel: "sms", Senders: senders(kv["senders"]),
+		Definition: definition(t, kv["def"]), IdleTimeout: 30 * time.Minute, State: st, Revision: 1,
+		CreatedAt: now.Add(-3 * time.Hour), UpdatedAt: now.Add(-3 * time.Hour)}
+	sort.Slice(b.Senders, func(i, j int) bool { return b.Senders[i].Address < b.Senders[j].Address })
+	if n := kv["name"]; n != "" {
+		b.Name = n
+	}
+	if r := kv["rev"]; r != "" {
+		b.Revision = uint64(atoi(t, r))
+	}
+	left := -time.Hour
+	if kv["left"] != "" {
+		left = dur(t, kv["left"])
+	}
+	if st != lifecycle.Draft {
+		b.Activations, b.FirstActivatedAt, b.ActivatedAt = 1, now.Add(-2*time.Hour), now.Add(-2*time.Hour)
+	}
+	switch st {
+	case lifecycle.Deactivated:
+		b.DeactivatedAt, b.GraceDeadline = now.Add(left), now.Add(10*time.Minute)
+		if kv["deadline"] != "" {
+			b.GraceDeadline = now.Add(dur(t, kv["deadline"]))
+		}
+	case lifecycle.Inactive:
+		b.DeactivatedAt, b.EndedAt, b.EndReason = now.Add(left), now.Add(left), lifecycle.CloseDeactivated
+	}
+	if e := kv["edited"]; e != "" {
+		b.Edited = strings.Split(e, ",")
+	}
+	return b
+}
+
+func parsePolicy(t *testing.T, kv map[string]string) lifecycle.Policy {
+	var p lifecycle.Policy
+	if kv["maxgrace"] != "" {
+		p.MaxGrace = dur(t, kv["maxgrace"])
+	}
+	switch kv["matrix"] {
+	case "":
+	case "manager-audit": // P4: the default matrix, and Manager reads the audit log too
+		grants := map[roles.Role][]roles.Permission{}
+		for _, r := range roles.AllRoles {
+			grants[r] = roles.Default().Permissions(roles.MustSet(r))
+		}
+		grants[roles.Manager] = append(grants[roles.Manager], roles.ViewAuditLog)
+		m, err := roles.NewMatrix(grants)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Matrix = m
+	default:
+		t.Fatalf("unknown matrix %q", kv["matrix"])
+	}
+	return p
+}

@@ -1,0 +1,309 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/google/go-cmp/cmp"
+)
+
+// world is a small service state every R17 case starts from: a live bot, a
+// Draft on its sender, a draining bot on another sender, and an Inactive
+// predecessor of the live bot.
+func world(t *testing.T) (*env, map[string]lifecycle.BotID) {
+	e := newEnv(t)
+	old := e.live("old", "100")
+	e.clk.Add(time.Minute)
+	live := e.draft("live", "100")
+	e.activate(live.ID, lifecycle.Immediate())
+	draft := e.draft("draft", "100")
+	drain := e.live("drain", "300")
+	e.must(e.m.Deactivate(e.ctx, manager, drain.ID, time.Hour))
+	return e, map[string]lifecycle.BotID{"old": old.ID, "live": live.ID, "draft": draft.ID, "drain": drain.ID}
+}
+
+// r17Commands are one command of each kind, with the actor that may do it.
+func r17Commands(e *env, ids map[string]lifecycle.BotID) []struct {
+	name  string
+	actor lifecycle.Actor
+	cmd   lifecycle.Command
+} {
+	doc, err := e.m.Export(e.ctx, designer, ids["old"])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return []struct {
+		name  string
+		actor lifecycle.Actor
+		cmd   lifecycle.Command
+	}{
+		{"create", designer, lifecycle.Create{Name: "n", Channel: "sms", Senders: []lifecycle.Sender{sms("500")}, Definition: cleanDef()}},
+		{"update", designer, lifecycle.Update{Bot: ids["draft"], Name: ptr("renamed")}},
+		{"delete", designer, lifecycle.Delete{Bot: ids["draft"]}},
+		{"duplicate", designer, lifecycle.Duplicate{Bot: ids["live"]}},
+		{"import", designer, lifecycle.Import{Data: doc}},
+		{"activate", manager, lifecycle.Activate{Bot: ids["draft"], Decision: lifecycle.Grace(time.Minute)}},
+		{"deactivate", manager, lifecycle.Deactivate{Bot: ids["live"], Grace: time.Minute}},
+		{"end grace", manager, lifecycle.EndGrace{Bot: ids["drain"]}},
+		{"expire grace", lifecycle.System("grace period ended"), lifecycle.ExpireGrace{Bot: ids["drain"]}},
+		{"rollback", manager, lifecycle.Rollback{Bot: ids["live"], Decision: lifecycle.Immediate()}},
+		{"grant role", admin, lifecycle.GrantRole{User: "zoe", Role: roles.Designer}},
+		{"revoke role", admin, lifecycle.RevokeRole{User: "al", Role: roles.Analyzer}},
+	}
+}
+
+// R17: for every command, a dry run writes nothing, and ApplyPlan commits
+// exactly the plan it returned: the same ids, changes and audit entries.
+func TestR17EveryCommandAppliesAsPlanned(t *testing.T) {
+	e0, ids0 := world(t)
+	for _, c := range r17Commands(e0, ids0) {
+		t.Run("R17/"+c.name, func(t *testing.T) {
+			e, ids := world(t)
+			cmd := r17Commands(e, ids)[indexOf(t, r17Commands(e, ids), c.name)].cmd
+			if c.name == "expire grace" {
+				e.clk.Add(time.Hour)
+			}
+			before, auditBefore := e.dump(), e.audit()
+			plan, err := e.m.Plan(e.ctx, c.actor, cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, e.dump()); diff != "" || len(e.audit()) != len(auditBefore) {
+				t.Fatalf("R17: a dry run wrote (-before +after):\n%s", diff)
+			}
+			applied, err := e.m.ApplyPlan(e.ctx, plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := plan
+			for i := range want.Audit {
+				want.Audit[i].Seq = applied.Audit[i].Seq
+			}
+			if diff := cmp.Diff(want, applied); diff != "" {
+				t.Errorf("R17: applied differs from the plan (-plan +applied):\n%s", diff)
+			}
+			for _, ch := range plan.Changes {
+				if ch.After == nil {
+					continue
+				}
+				if diff := cmp.Diff(*ch.After, e.storedBot(ch.Bot)); diff != "" {
+					t.Errorf("R17: stored %s differs from the plan (-plan +stored):\n%s", ch.Bot, diff)
+				}
+			}
+		})
+	}
+}
+
+func indexOf(t *testing.T, cs []struct {
+	name  string
+	actor lifecycle.Actor
+	cmd   lifecycle.Command
+}, name string) int {
+	for i, c := range cs {
+		if c.name == name {
+			return i
+		}
+	}
+	t.Fatalf("no command %q", name)
+	return -1
+}
+
+func (e *env) storedBot(id lifecycle.BotID) lifecycle.Bot {
+	e.t.Helper()
+	b, err := e.st.Bot(e.ctx, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b
+}
+
+// R17: a refused dry run writes nothing, not even the denial; a plan is
+// refused as a conflict when the world moved, when it was altered, or when
+// it is too old, and then nothing changes.
+func TestR17ApplyPlanRefusals(t *testing.T) {
+	e, ids := world(t)
+	if _, err := e.m.Plan(e.ctx, designer, lifecycle.Activate{Bot: ids["draft"], Decision: lifecycle.Immediate()}); !errors.Is(err, lifecycle.ErrForbidden) {
+		t.Fatalf("dry run by a Designer = %v, want ErrForbidden", err)
+	}
+	plan := func() lifecycle.Plan {
+		p, err := e.m.Plan(e.ctx, manager, lifecycle.Activate{Bot: ids["draft"], Decision: lifecycle.Grace(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	moved := plan()
+	e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: ids["draft"], Description: ptr("moved")}))
+	altered := plan()
+	altered.Changes[0].After.Name = "tampered"
+	stale := plan()
+	e.clk.Add(11 * time.Minute)
+	for _, tc := range []struct {
+		name string
+		p    lifecycle.Plan
+		want error
+	}{
+		{"the world moved", moved, lifecycle.ErrConflict},
+		{"the plan was altered", altered, lifecycle.ErrConflict},
+		{"the plan is older than MaxPlanAge", stale, lifecycle.ErrConflict},
+		{"a plan without a command", lifecycle.Plan{Op: lifecycle.OpActivate}, lifecycle.ErrInvalidInput},
+	} {
+		t.Run("R17/"+tc.name, func(t *testing.T) {
+			e.refused(tc.want, false, func() error { _, err := e.m.ApplyPlan(e.ctx, tc.p); return err })
+		})
+	}
+	if s := e.state(ids["draft"]); s != lifecycle.Draft {
+		t.Fatalf("R17: a refused plan left the draft %v", s)
+	}
+}
+
+// R19: the system acts only for what R19 lists, always with a reason, and
+// a refusal is audited.
+func TestR19SystemLimits(t *testing.T) {
+	e, ids := world(t)
+	sys := lifecycle.System("provisioning")
+	for _, tc := range []struct {
+		name   string
+		op     func() error
+		want   error
+		denied bool
+	}{
+		{"create", func() error {
+			_, err := e.m.Create(e.ctx, sys, lifecycle.Create{Name: "x", Channel: "sms"})
+			return err
+		}, lifecycle.ErrForbidden, true},
+		{"activate", func() error {
+			_, err := e.m.Activate(e.ctx, sys, ids["draft"], lifecycle.Immediate(), lifecycle.Ack{})
+			return err
+		}, lifecycle.ErrForbidden, true},
+		{"rollback", func() error {
+			_, err := e.m.Rollback(e.ctx, sys, ids["live"], lifecycle.Immediate(), lifecycle.Ack{})
+			return err
+		}, lifecycle.ErrForbidden, true},
+		{"list", func() error { _, err := e.m.List(e.ctx, sys, "", 10); return err }, lifecycle.ErrForbidden, true},
+		{"deactivate without a reason", func() error {
+			_, err := e.m.Deactivate(e.ctx, lifecycle.System(""), ids["live"], 0)
+			return err
+		}, lifecycle.ErrInvalidInput, false},
+	} {
+		t.Run("R19/"+tc.name, func(t *testing.T) { e.refused(tc.want, tc.denied, tc.op) })
+	}
+	if _, err := e.m.GrantRole(e.ctx, sys, "zoe", roles.Admin); err != nil {
+		t.Fatalf("R19: the system may grant roles: %v", err)
+	}
+}
+
+// R20: a Designer adds another team's sender to the Inactive predecessor;
+// the Manager's rollback is then refused, names the change, and changes
+// nothing - the other team's bot keeps serving.
+func TestR20RollbackRefusesAnEditedTarget(t *testing.T) {
+	e, ids := world(t)
+	other := e.live("other team", "900")
+	e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: ids["old"], Senders: &[]lifecycle.Sender{sms("100"), sms("900")}}))
+	err := e.refused(lifecycle.ErrNoRollback, false, func() error {
+		_, err := e.m.Rollback(e.ctx, manager, ids["live"], lifecycle.Immediate(), lifecycle.Ack{})
+		return err
+	})
+	var re *lifecycle.RollbackError
+	if !errors.As(err, &re) || re.Target != ids["old"] || !cmp.Equal(re.Changed, []string{"senders"}) {
+		t.Fatalf("R20: %v", err)
+	}
+	if e.state(other.ID) != lifecycle.Active {
+		t.Fatal("R20: the other team's bot was touched")
+	}
+	// Activated explicitly, it is live again and a later rollback may
+	// return to it.
+	e.activate(ids["old"], lifecycle.Immediate())
+	if got := e.get(ids["old"]).Edited; len(got) != 0 {
+		t.Fatalf("R20: activation keeps edits %v", got)
+	}
+}
+
+// P4: a Manager given its own matrix and maximum grace decides with them.
+func TestP4ManagerPolicy(t *testing.T) {
+	grants := map[roles.Role][]roles.Permission{}
+	for _, r := range roles.AllRoles {
+		grants[r] = roles.Default().Permissions(roles.MustSet(r))
+	}
+	grants[roles.Manager] = append(grants[roles.Manager], roles.ViewAuditLog)
+	matrix, err := roles.NewMatrix(grants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	m, err := lifecycle.New(lifecycle.Config{Store: e.st, Clock: e.clk, Policy: lifecycle.Policy{Matrix: matrix, MaxGrace: 5 * time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AuditLog(e.ctx, manager, 0, 10); err != nil {
+		t.Errorf("P4: the custom matrix lets a Manager read the audit log: %v", err)
+	}
+	if _, err := e.m.AuditLog(e.ctx, manager, 0, 10); !errors.Is(err, lifecycle.ErrForbidden) {
+		t.Errorf("P4: the default matrix does not: %v", err)
+	}
+	a := e.live("a", "100")
+	e.refused(lifecycle.ErrInvalidInput, false, func() error { _, err := m.Deactivate(e.ctx, manager, a.ID, 6*time.Minute); return err })
+	if _, err := m.Deactivate(e.ctx, manager, a.ID, 5*time.Minute); err != nil {
+		t.Errorf("P4: a grace within the custom maximum: %v", err)
+	}
+	if _, err := lifecycle.New(lifecycle.Config{Store: e.st, Policy: lifecycle.Policy{MaxGrace: lifecycle.MaxGraceLimit + 1}}); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Errorf("a MaxGrace no store can hold = %v, want ErrInvalidInput", err)
+	}
+}
+
+// Every error has an op, a kind (a sentinel) and a detail (a typed error).
+func TestErrorsCarryOpKindDetail(t *testing.T) {
+	e, ids := world(t)
+	for _, tc := range []struct {
+		op     lifecycle.Op
+		kind   error
+		call   func() error
+		detail any
+	}{
+		{lifecycle.OpActivate, lifecycle.ErrSenderOccupied, func() error {
+			_, err := e.m.Activate(e.ctx, manager, ids["draft"], lifecycle.Decision{}, lifecycle.Ack{})
+			return err
+		}, new(*lifecycle.OccupiedError)},
+		{lifecycle.OpRollback, lifecycle.ErrInvalidTransition, func() error {
+			_, err := e.m.Rollback(e.ctx, manager, ids["draft"], lifecycle.Immediate(), lifecycle.Ack{})
+			return err
+		}, new(*lifecycle.StateError)},
+		{lifecycle.OpGrantRole, lifecycle.ErrRoleHeld, func() error { _, err := e.m.GrantRole(e.ctx, admin, "mia", roles.Manager); return err }, new(*roles.GrantError)},
+		{lifecycle.OpGet, lifecycle.ErrNotFound, func() error { _, err := e.m.Get(e.ctx, manager, "nope"); return err }, new(*lifecycle.NotFoundError)},
+		{lifecycle.OpList, lifecycle.ErrForbidden, func() error { _, err := e.m.List(e.ctx, stranger, "", 1); return err }, new(*roles.PermissionError)},
+		{lifecycle.OpRoute, lifecycle.ErrInvalidInput, func() error { _, err := e.m.Route(e.ctx, sms("100"), "u\x00"); return err }, new(*lifecycle.InputError)},
+		{lifecycle.OpRoute, lifecycle.ErrNoBot, func() error { _, err := e.m.Route(e.ctx, sms("777"), "u"); return err }, new(*lifecycle.NoBotError)},
+	} {
+		t.Run(string(tc.op)+"/"+tc.kind.Error(), func(t *testing.T) {
+			err := tc.call()
+			var le *lifecycle.Error
+			if !errors.As(err, &le) || le.Op != tc.op || le.Kind != tc.kind || !errors.Is(err, tc.kind) {
+				t.Fatalf("error %v: want an *Error with op %s and kind %v", err, tc.op, tc.kind)
+			}
+			if !errors.As(err, tc.detail) {
+				t.Errorf("error %v carries no %T", err, tc.detail)
+			}
+		})
+	}
+}
+
+// R4: a refused activation returns the whole report, in the plan and in the
+// error: every error and every warning, not only what blocked.
+func TestR4RefusalCarriesTheWholeReport(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("b", "100")
+	def := warnDef()
+	def.EntryDialog = "nowhere" // an error as well as the warning
+	e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Definition: &def}))
+	p, err := e.m.Activate(e.ctx, manager, b.ID, lifecycle.Decision{}, lifecycle.Ack{})
+	var ve *lifecycle.ValidationError
+	if !errors.As(err, &ve) || p.Report == nil {
+		t.Fatalf("R4: %v, report %v", err, p.Report)
+	}
+	if len(ve.Report.Errors()) == 0 || len(ve.Report.Warnings()) == 0 || !cmp.Equal(ve.Report, *p.Report) {
+		t.Errorf("R4: the refusal's report %+v lacks errors or warnings, or differs from the plan's", ve.Report)
+	}
+}

@@ -1,0 +1,150 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"github.com/botlife/botlife/roles"
+)
+
+// reads is what a command's snapshot must hold, declared by the command.
+type reads struct {
+	// bots are the bots the command names; a missing one is left out, for
+	// Decide to report.
+	bots []BotID
+	// group also reads the live bots on the senders of those bots, and on
+	// the senders of every live bot found, until no new sender turns up:
+	// everything an activation, deactivation or cascade can move (R5, R6,
+	// R8). Only live bots are read: never every bot that used a sender.
+	group bool
+	// lastActive also reads, for the first bot, the bot Active last on its
+	// senders (Store.LastActive) and its group: a rollback's target (R20).
+	lastActive bool
+	// user names the user whose roles a role command changes; the Admin
+	// count is read with them.
+	user *string
+}
+
+// SnapshotStore is what ReadSnapshot reads.
+type SnapshotStore interface {
+	BotStore
+	RoleStore
+}
+
+// ReadSnapshot reads from st what Decide needs to decide cmd for actor: the
+// actor's roles, and the bots and roles the command declares. The Manager
+// and the storetest suite both read through it; add the Policy before
+// calling Decide.
+func ReadSnapshot(ctx context.Context, st SnapshotStore, actor Actor, cmd Command) (Snapshot, error) {
+	s := Snapshot{Actor: actor}
+	var err error
+	if !actor.System && checkID("actor", actor.ID) == nil {
+		if s.ActorRoles, err = st.UserRoles(ctx, actor.ID); err != nil {
+			return s, err
+		}
+	}
+	if cmd == nil {
+		return s, nil
+	}
+	r := cmd.reads()
+	if r.user != nil && checkID("user", *r.user) == nil {
+		if s.UserRoles, s.Admins, err = roleFacts(ctx, st, *r.user); err != nil {
+			return s, err
+		}
+	}
+	ids := r.bots
+	if r.lastActive && len(ids) > 0 {
+		if s.LastActive, err = lastActive(ctx, st, ids[0]); err != nil {
+			return s, err
+		}
+		if s.LastActive != "" {
+			ids = append([]BotID{s.LastActive}, ids...)
+		}
+	}
+	s.Bots, err = readBots(ctx, st, ids, r.group)
+	return s, err
+}
+
+// lastActive returns the store's LastActive on the senders of id, or "".
+func lastActive(ctx context.Context, st BotStore, id BotID) (BotID, error) {
+	cur, err := st.Bot(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	prev, err := st.LastActive(ctx, cur.Senders, cur.ID)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return prev.ID, err
+}
+
+// readBots reads the named bots and, with group, the live bots around them.
+func readBots(ctx context.Context, st BotStore, ids []BotID, group bool) ([]Bot, error) {
+	seen := map[BotID]Bot{}
+	var frontier []Sender
+	senders := map[Sender]bool{}
+	add := func(b Bot) {
+		seen[b.ID] = b
+		for _, s := range b.Senders {
+			if group && !senders[s] {
+				senders[s] = true
+				frontier = append(frontier, s)
+			}
+		}
+	}
+	for _, id := range ids {
+		if _, ok := seen[id]; ok || checkID("bot id", string(id)) != nil {
+			continue
+		}
+		b, err := st.Bot(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		add(b)
+	}
+	for len(frontier) > 0 {
+		next := frontier
+		frontier = nil
+		bots, err := st.LiveBots(ctx, next)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bots {
+			if _, ok := seen[b.ID]; !ok {
+				add(b)
+			}
+		}
+	}
+	out := make([]Bot, 0, len(seen))
+	for _, b := range seen {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// roleFacts reads a user's roles and how many users hold Admin.
+func roleFacts(ctx context.Context, st RoleStore, user string) (roles.Set, int, error) {
+	rs, err := st.UserRoles(ctx, user)
+	if err != nil {
+		return 0, 0, err
+	}
+	all, err := st.RoleAssignments(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	admins := 0
+	for _, a := range all {
+		if a.Roles.IsAdmin() {
+			admins++
+		}
+	}
+	return rs, admins, nil
+}
