@@ -1,7 +1,8 @@
 // Command redeploy tells the redeploy story of the product documentation as a
 // timeline on a mock clock: a live bot v1 with open conversations, a copy v2
 // edited and activated with a grace period, conversations routed to the old
-// and the new bot, and the grace period running out.
+// and the new bot, the grace period running out, then v3 replacing v2
+// immediately and a rollback to v2.
 //
 //	go run ./examples/redeploy
 package main
@@ -168,28 +169,96 @@ func run(w io.Writer) error {
 	if err := s.chat(line, "alice", names); err != nil { // old session is over: new one on v2
 		return err
 	}
+	s.say("alice's session 1 on v1 is recorded closed now, as her message is routed")
+	recordedBy, err := s.recordedClosed(nil, "alice's message")
+	if err != nil {
+		return err
+	}
 	clk.Add(time.Minute)
 	exp, err := m.ExpireDue(s.ctx)
 	if err != nil {
 		return err
 	}
-	s.say("ExpireDue: %d drain(s) ended, %d session(s) closed", len(exp.DrainsEnded), exp.SessionsClosed)
+	s.say("ExpireDue (a sweep, a minute late): %d drain ended, %d more session(s) recorded closed",
+		len(exp.DrainsEnded), exp.SessionsClosed)
+	s.say("every v1 session ends at the deadline, %s, with grace_expired, whoever records it",
+		deadline.Format("15:04:05"))
+	if recordedBy, err = s.recordedClosed(recordedBy, "ExpireDue at "+clk.Now().Format("15:04:05")); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w, "\n== Step 7: dan makes v3; mia replaces v2 with it immediately")
+	clk.Add(9 * time.Minute)
+	v3, err := m.Duplicate(s.ctx, dan, v2.ID, "Pizza bot v3")
+	if err != nil {
+		return err
+	}
+	names[v3.ID] = "v3"
+	def3 := greeting("Welcome to Pizza Planet! Two pizzas for one today.")
+	if _, err := m.Update(s.ctx, dan, lifecycle.Update{Bot: v3.ID, Definition: &def3}); err != nil {
+		return err
+	}
+	plan, err = m.Activate(s.ctx, mia, v3.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	if err != nil {
+		return err
+	}
+	for _, c := range plan.Changes {
+		s.say("%s: %v -> %v", names[c.Bot], c.From, c.To)
+	}
+	s.say("no grace: v2's open sessions (dave's, alice's) end now, replaced")
+	if err := s.chat(line, "dave", names); err != nil { // v2 no longer serves him: v3
+		return err
+	}
+	if err := s.chat(line, "erin", names); err != nil {
+		return err
+	}
+	if recordedBy, err = s.recordedClosed(recordedBy, "dave's message"); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w, "\n== Step 8: the offer was a mistake; mia rolls back to v2")
+	clk.Add(5 * time.Minute)
+	plan, err = m.Rollback(s.ctx, mia, v3.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	if err != nil {
+		return err
+	}
+	for _, c := range plan.Changes {
+		s.say("%s: %v -> %v", names[c.Bot], c.From, c.To)
+	}
+	s.say("v2 is unchanged since it was last Active, so it comes back as it was (R20)")
+	if err := s.chat(line, "erin", names); err != nil { // her v3 session is over: v2
+		return err
+	}
+	if recordedBy, err = s.recordedClosed(recordedBy, "erin's message"); err != nil {
+		return err
+	}
+	clk.Add(time.Minute)
+	if _, err := m.ExpireDue(s.ctx); err != nil {
+		return err
+	}
+	if recordedBy, err = s.recordedClosed(recordedBy, "ExpireDue at "+clk.Now().Format("15:04:05")); err != nil {
+		return err
+	}
 
 	fmt.Fprintln(w, "\n== Final states")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "bot\tname\tstate\tend reason")
-	for _, id := range []lifecycle.BotID{v1.ID, v2.ID} {
+	fmt.Fprintln(tw, "bot\tname\tstate\tended at\tend reason")
+	for _, id := range []lifecycle.BotID{v1.ID, v2.ID, v3.ID} {
 		b, err := m.Get(s.ctx, mia, id)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", names[id], b.Name, b.State, b.EndReason)
+		ended, reason := "", lifecycle.CloseReason("")
+		if b.State == lifecycle.Inactive {
+			ended, reason = b.EndedAt.Format("15:04:05"), b.EndReason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", names[id], b.Name, b.State, ended, reason)
 	}
 	tw.Flush()
 
-	fmt.Fprintln(w, "\n== Sessions")
+	fmt.Fprintln(w, "\n== Sessions (closed: when the session ended; recorded by: what wrote that down)")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "id\tend user\tbot\tmessages\tclosed\treason")
+	fmt.Fprintln(tw, "id\tend user\tbot\tmessages\tclosed\treason\trecorded by")
 	for id := lifecycle.SessionID(1); ; id++ {
 		sess, err := m.Session(s.ctx, id)
 		if err != nil {
@@ -199,17 +268,17 @@ func run(w io.Writer) error {
 		if !sess.Open() {
 			closed = sess.ClosedAt.Format("15:04:05")
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", sess.ID, sess.EndUser, names[sess.Bot], sess.Messages, closed, sess.CloseReason)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", sess.ID, sess.EndUser, names[sess.Bot], sess.Messages, closed, sess.CloseReason, recordedBy[sess.ID])
 	}
 	tw.Flush()
 
-	fmt.Fprintln(w, "\n== Audit log (read by ada, the Admin)")
+	fmt.Fprintln(w, "\n== Audit log (read by ada, the Admin; \"recorded\" is when the entry was written)")
 	log, err := m.AuditLog(s.ctx, ada, 0, 100)
 	if err != nil {
 		return err
 	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "seq\ttime\tactor\troles\taction\tchanges\tgrace until")
+	fmt.Fprintln(tw, "seq\trecorded\tactor\troles\taction\tchanges\tgrace until")
 	for _, e := range log {
 		var changes []string
 		for _, t := range e.Transitions {
@@ -226,9 +295,30 @@ func run(w io.Writer) error {
 		if !e.GraceDeadline.IsZero() {
 			grace = e.GraceDeadline.Format("15:04:05")
 		}
+		if e.Action == lifecycle.OpExpireGrace {
+			changes = append(changes, "as of the deadline "+grace)
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%s\n", e.Seq, e.Time.Format("15:04:05"), e.Actor, e.Roles, e.Action, strings.Join(changes, ", "), grace)
 	}
 	return tw.Flush()
+}
+
+// recordedClosed notes, for each session the store has recorded closed
+// since the last call, what recorded it; seen holds the earlier notes.
+func (s *story) recordedClosed(seen map[lifecycle.SessionID]string, by string) (map[lifecycle.SessionID]string, error) {
+	if seen == nil {
+		seen = map[lifecycle.SessionID]string{}
+	}
+	recorded, err := s.st.Sessions(s.ctx, 0, 1000)
+	if err != nil {
+		return nil, err
+	}
+	for _, sess := range recorded {
+		if _, ok := seen[sess.ID]; !ok && !sess.Open() {
+			seen[sess.ID] = by
+		}
+	}
+	return seen, nil
 }
 
 // botState returns a bot's grace deadline and state as seen now.

@@ -5,6 +5,9 @@ import (
 	"testing"
 )
 
+// The story as printed: R5 (the decision), R9 (grace expiry, sweep or not,
+// and the counts that ExpireDue reports against the session table), R5
+// Immediate, R20 rollback.
 func TestRun(t *testing.T) {
 	var b strings.Builder
 	if err := run(&b); err != nil {
@@ -19,14 +22,36 @@ func TestRun(t *testing.T) {
 		"09:15:00  dave   writes -> session 4 on v2 (opens)",
 		"09:25:00  at the deadline v1 reads Inactive, before any sweep",
 		"09:25:00  alice  writes -> session 5 on v2 (opens)",
-		"ExpireDue: 1 drain(s) ended, 2 session(s) closed",
-		"v1   Pizza bot     Inactive  grace_expired",
+		// R9: three sessions end at the deadline; alice's message recorded one,
+		// ExpireDue the other two, and the output says so.
+		"09:25:00  alice's session 1 on v1 is recorded closed now, as her message is routed",
+		"09:26:00  ExpireDue (a sweep, a minute late): 1 drain ended, 2 more session(s) recorded closed",
+		"1   alice     v1   2         09:25:00  grace_expired  alice's message",
+		"2   bob       v1   2         09:25:00  grace_expired  ExpireDue at 09:26:00",
+		"3   carol     v1   1         09:25:00  grace_expired  ExpireDue at 09:26:00",
+		// The expire_grace entry is written at 09:26 and says the bot ended at 09:25.
+		"expire_grace  v1 Deactivated->Inactive, as of the deadline 09:25:00",
+		"v1   Pizza bot     Inactive  09:25:00  grace_expired",
+		// R5 Immediate: v2's sessions end at once.
+		"09:35:00  v2: Active -> Inactive",
+		"09:35:00  v3: Draft -> Active",
+		"4   dave      v2   1         09:35:00  replaced       dave's message",
+		"5   alice     v2   1         09:35:00  replaced       ExpireDue at 09:41:00",
+		// R20 rollback.
+		"09:40:00  v3: Active -> Inactive",
+		"09:40:00  v2: Inactive -> Active",
+		"09:40:00  erin   writes -> session 8 on v2 (opens)",
+		"7   erin      v3   1         09:40:00  replaced       erin's message",
 		"v2   Pizza bot v2  Active",
-		"1   alice     v1   2         09:25:00  grace_expired",
-		"expire_grace  v1 Deactivated->Inactive",
+		"v3   Pizza bot v3  Inactive  09:40:00  replaced",
+		"rollback      v3 Active->Inactive, v2 Inactive->Active",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q\n%s", want, out)
 		}
+	}
+	// R9: every session ExpireDue reports is in the table as recorded by it.
+	if n := strings.Count(out, "grace_expired  ExpireDue at 09:26:00"); n != 2 {
+		t.Errorf("%d sessions recorded by the 09:26 sweep, want 2", n)
 	}
 }

@@ -117,15 +117,10 @@ func (s *Server) change(r *http.Request, who string, cmd lifecycle.Command, targ
 	return committed, false, err
 }
 
-// applyPlan commits a plan exactly as decided, or refuses it with
+// applyPlan commits a plan exactly as decided (R17), or refuses it with
 // ErrConflict when what it read has moved.
 func (s *Server) applyPlan(r *http.Request, p lifecycle.Plan) (lifecycle.Plan, error) {
-	entries, err := s.m.Store().Commit(ctx(r), p)
-	if err != nil {
-		return lifecycle.Plan{}, err
-	}
-	p.Audit = entries
-	return p, nil
+	return s.m.ApplyPlan(ctx(r), p)
 }
 
 // planReply answers a plan; a committed plan carries the target bot's new

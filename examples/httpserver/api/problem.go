@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -26,6 +27,9 @@ type Problem struct {
 	Findings []validate.Finding `json:"findings,omitempty"`
 	// Fingerprint acknowledges exactly the current warnings.
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Report is the whole validation report of a refused activation: every
+	// error and every warning, not only what blocked (R4).
+	Report *Report `json:"report,omitempty"`
 	// Occupants are the bots Active on the senders (sender-occupied).
 	Occupants []Occupant `json:"occupants,omitempty"`
 }
@@ -70,15 +74,18 @@ var sentinelKinds = []ProblemKind{
 	{"not-editable", "Bot not editable", http.StatusConflict, lifecycle.ErrNotEditable},
 	{"not-deletable", "Bot not deletable", http.StatusConflict, lifecycle.ErrNotDeletable},
 	{"last-admin", "Last Admin", http.StatusConflict, lifecycle.ErrLastAdmin},
-	{"role-held", "Role already held", http.StatusConflict, roles.ErrRoleHeld},
-	{"role-not-held", "Role not held", http.StatusConflict, roles.ErrRoleNotHeld},
+	{"role-held", "Role already held", http.StatusConflict, lifecycle.ErrRoleHeld},
+	{"role-not-held", "Role not held", http.StatusConflict, lifecycle.ErrRoleNotHeld},
 	{"conflict", "Conflict", http.StatusConflict, lifecycle.ErrConflict},
 	{"validation-failed", "Validation failed", http.StatusUnprocessableEntity, lifecycle.ErrValidation},
 	{"warnings-not-acknowledged", "Warnings not acknowledged", http.StatusUnprocessableEntity, lifecycle.ErrWarningsNotAcknowledged},
-	{"unknown-role", "Unknown role", http.StatusBadRequest, roles.ErrUnknownRole},
+	{"unknown-role", "Unknown role", http.StatusBadRequest, lifecycle.ErrUnknownRole},
 	{"two-chatbot-roles", "Two chatbot roles", http.StatusConflict, roles.ErrTwoChatbotRoles},
+	{"no-rollback", "Cannot roll back", http.StatusConflict, lifecycle.ErrNoRollback},
 	{"invalid-input", "Invalid input", http.StatusBadRequest, lifecycle.ErrInvalidInput},
 	{"unavailable", "Service unavailable", http.StatusServiceUnavailable, lifecycle.ErrUnavailable},
+	{"timeout", "Timed out", http.StatusServiceUnavailable, context.DeadlineExceeded},
+	{"canceled", "Request canceled", http.StatusServiceUnavailable, context.Canceled},
 }
 
 // Problems lists every kind of failure the API answers with, library
@@ -123,14 +130,16 @@ func problemOf(err error) Problem {
 			p.Detail = "the store cannot be reached now; retry later"
 		}
 	}
-	var ve *validate.ValidationError
+	var ve *lifecycle.ValidationError
 	var we *lifecycle.WarningsError
 	var oe *lifecycle.OccupiedError
 	switch {
 	case errors.As(err, &ve):
-		p.Findings = ve.Findings
+		r := report(ve.Report)
+		p.Findings, p.Report = ve.Report.Errors(), &r
 	case errors.As(err, &we):
-		p.Findings, p.Fingerprint = we.Unacknowledged, we.Report.Fingerprint()
+		r := report(we.Report)
+		p.Findings, p.Fingerprint, p.Report = we.Unacknowledged, r.Fingerprint, &r
 	case errors.As(err, &oe):
 		for _, o := range oe.Occupants {
 			p.Occupants = append(p.Occupants, Occupant{Sender: Sender{Channel: o.Sender.Channel, Address: o.Sender.Address},

@@ -60,6 +60,9 @@ func Statuses(t *testing.T, f *Fixture, c *Client) {
 		{"R4 validation", "POST", "/bots/" + bad.ID + "/activate", "mia", "", nil, 422, "validation-failed"},
 		{"R4 warnings", "POST", "/bots/" + warn.ID + "/activate", "mia", "", nil, 422, "warnings-not-acknowledged"},
 		{"P2 last admin", "DELETE", "/users/ada/roles/admin", "ada", "", nil, 409, "last-admin"},
+		{"P2 role held", "POST", "/users/ada/roles", "ada", `{"role":"admin"}`, nil, 409, "role-held"},
+		{"P2 role not held", "DELETE", "/users/al/roles/designer", "ada", "", nil, 409, "role-not-held"},
+		{"R20 nothing to roll back to", "POST", "/bots/" + v1.ID + "/rollback", "mia", `{"decision":"immediate"}`, nil, 409, "no-rollback"},
 		{"P3 unknown role", "POST", "/users/zed/roles", "ada", `{"role":"superuser"}`, nil, 400, "unknown-role"},
 		{"bad decision", "POST", "/bots/" + v2.ID + "/activate", "mia", `{"decision":"later"}`, nil, 400, "invalid-input"},
 		{"bad grace", "POST", "/bots/" + v1.ID + "/deactivate", "mia", `{"grace":"soon"}`, nil, 400, "invalid-input"},
@@ -109,11 +112,11 @@ func Statuses(t *testing.T, f *Fixture, c *Client) {
 			}
 			switch row.Type {
 			case "warnings-not-acknowledged":
-				if p.Fingerprint == "" || len(p.Findings) == 0 {
+				if p.Fingerprint == "" || len(p.Findings) == 0 || p.Report == nil || p.Report.Fingerprint != p.Fingerprint {
 					t.Errorf("R4 warnings problem %+v", p)
 				}
 			case "validation-failed":
-				if len(p.Findings) == 0 {
+				if len(p.Findings) == 0 || p.Report == nil {
 					t.Errorf("R4 validation problem %+v", p)
 				}
 			}
