@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/postgres"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -189,7 +190,7 @@ func TestAuditIsAtomicWithTheCommit(t *testing.T) {
 	}
 	f.create("fine", "+15550100")
 	before := f.contents()
-	p, err := lifecycle.Decide(lifecycle.Snapshot{Actor: lifecycle.System("test")},
+	p, err := lifecycle.Decide(lifecycle.Snapshot{Actor: f.mia, ActorRoles: roles.MustSet(roles.Manager)},
 		lifecycle.Create{ID: "late", Name: "refused at commit", Channel: "sms", Definition: definition()}, f.clk.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/postgres"
 )
 
@@ -61,6 +62,14 @@ func TestWatchOrderUnderConcurrentCommitters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx0 := context.Background()
+	if _, err := watcher.GrantRole(ctx0, lifecycle.System("test"), "ada", roles.Admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watcher.GrantRole(ctx0, lifecycle.System("test"), "mia", roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	const granted = 2 // the audit entries of the grants
 	const committers, each = 8, 25
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -76,7 +85,7 @@ func TestWatchOrderUnderConcurrentCommitters(t *testing.T) {
 				return
 			}
 			for i := 0; i < each; i++ {
-				if _, err := m.Create(ctx, lifecycle.System("test"), lifecycle.Create{Name: fmt.Sprintf("g%d-%d", g, i), Channel: "sms", Definition: definition()}); err != nil {
+				if _, err := m.Create(ctx, lifecycle.User("mia"), lifecycle.Create{Name: fmt.Sprintf("g%d-%d", g, i), Channel: "sms", Definition: definition()}); err != nil {
 					errs <- err
 					return
 				}
@@ -84,7 +93,7 @@ func TestWatchOrderUnderConcurrentCommitters(t *testing.T) {
 		}(g)
 	}
 	var last uint64
-	for e, err := range watcher.Watch(ctx, lifecycle.System("watch test"), 0) {
+	for e, err := range watcher.Watch(ctx, lifecycle.User("ada"), 0) {
 		if err != nil {
 			t.Fatalf("R24: after %d: %v", last, err)
 		}
@@ -92,7 +101,7 @@ func TestWatchOrderUnderConcurrentCommitters(t *testing.T) {
 			t.Fatalf("R24: the watcher got %d after %d", e.Seq, last)
 		}
 		last = e.Seq
-		if last == committers*each {
+		if last == granted+committers*each {
 			break
 		}
 	}
