@@ -125,12 +125,23 @@ func (s *Server) applyPlan(r *http.Request, p lifecycle.Plan) (lifecycle.Plan, e
 
 // planReply answers a plan; a committed plan carries the target bot's new
 // ETag.
-func planReply(p lifecycle.Plan, dry bool, target lifecycle.BotID) (reply, error) {
-	rep := reply{status: http.StatusOK, body: plan(p, dry), header: http.Header{}}
-	if b, ok := p.Bot(target); ok && !dry {
+func (s *Server) planReply(who string, p lifecycle.Plan, dry bool, target lifecycle.BotID) (reply, error) {
+	if dry {
+		return s.dryRunReply(who, p)
+	}
+	rep := reply{status: http.StatusOK, body: plan(p, false), header: http.Header{}}
+	if b, ok := p.Bot(target); ok {
 		rep.header.Set("ETag", etag(b.Revision))
 	}
 	return rep, nil
+}
+
+// dryRunOr answers err, or else the dry run's plan.
+func (s *Server) dryRunOr(who string, p lifecycle.Plan, err error) (reply, error) {
+	if err != nil {
+		return reply{}, err
+	}
+	return s.dryRunReply(who, p)
 }
 
 // botReply answers a bot with its ETag, and Location when created.
@@ -145,12 +156,12 @@ func botReply(status int, b lifecycle.Bot) (reply, error) {
 
 // created answers the bot a plan created: 201 with Location, or the plan of
 // a dry run.
-func created(p lifecycle.Plan, dry bool, err error) (reply, error) {
+func (s *Server) created(who string, p lifecycle.Plan, dry bool, err error) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
 	if dry {
-		return planReply(p, true, "")
+		return s.dryRunReply(who, p)
 	}
 	for _, c := range p.Changes {
 		if c.From == 0 && c.After != nil {
@@ -193,7 +204,7 @@ func (s *Server) createBot(r *http.Request, who string) (reply, error) {
 	}
 	p, dry, err := s.change(r, who, lifecycle.Create{Name: req.Name, Description: req.Description, Channel: req.Channel,
 		Senders: libSenders(req.Senders), Definition: req.Definition, IdleTimeout: idle}, "")
-	return created(p, dry, err)
+	return s.created(who, p, dry, err)
 }
 
 func (s *Server) importBot(r *http.Request, who string) (reply, error) {
@@ -205,7 +216,7 @@ func (s *Server) importBot(r *http.Request, who string) (reply, error) {
 		return reply{}, fail(probBadBody, "send the document GET /bots/{id}/export wrote")
 	}
 	p, dry, err := s.change(r, who, lifecycle.Import{Data: data}, "")
-	return created(p, dry, err)
+	return s.created(who, p, dry, err)
 }
 
 func (s *Server) getBot(r *http.Request, who string) (reply, error) {
@@ -254,7 +265,7 @@ func (s *Server) updateBot(r *http.Request, who string) (reply, error) {
 	}
 	p, dry, err := s.change(r, who, u, id)
 	if err != nil || dry {
-		return reply{status: http.StatusOK, body: plan(p, dry)}, err
+		return s.dryRunOr(who, p, err)
 	}
 	b, _ := p.Bot(id)
 	return botReply(http.StatusOK, b)
@@ -267,7 +278,7 @@ func (s *Server) deleteBot(r *http.Request, who string) (reply, error) {
 	}
 	p, dry, err := s.change(r, who, lifecycle.Delete{Bot: id}, id)
 	if err != nil || dry {
-		return reply{status: http.StatusOK, body: plan(p, dry)}, err
+		return s.dryRunOr(who, p, err)
 	}
 	return reply{status: http.StatusNoContent}, nil
 }
@@ -310,7 +321,7 @@ func (s *Server) duplicateBot(r *http.Request, who string) (reply, error) {
 		return reply{}, err
 	}
 	p, dry, err := s.change(r, who, lifecycle.Duplicate{Bot: id, Name: req.Name}, "")
-	return created(p, dry, err)
+	return s.created(who, p, dry, err)
 }
 
 // ackRequest acknowledges validation warnings (R4).
@@ -368,7 +379,7 @@ func (s *Server) activateOr(r *http.Request, who string, cmd func(lifecycle.BotI
 	if err != nil {
 		return reply{}, err
 	}
-	return planReply(p, dry, id)
+	return s.planReply(who, p, dry, id)
 }
 
 type deactivateRequest struct {
@@ -393,7 +404,7 @@ func (s *Server) deactivateBot(r *http.Request, who string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	return planReply(p, dry, id)
+	return s.planReply(who, p, dry, id)
 }
 
 type emptyRequest struct{}
@@ -410,7 +421,7 @@ func (s *Server) endGrace(r *http.Request, who string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	return planReply(p, dry, id)
+	return s.planReply(who, p, dry, id)
 }
 
 // --- lists -----------------------------------------------------------------
@@ -598,7 +609,7 @@ func (s *Server) grantRole(r *http.Request, who string) (reply, error) {
 	}
 	p, dry, err := s.change(r, who, lifecycle.GrantRole{User: u, Role: role}, "")
 	if err != nil || dry {
-		return reply{status: http.StatusOK, body: plan(p, dry)}, err
+		return s.dryRunOr(who, p, err)
 	}
 	return ok(UserRoles{User: u, Roles: roleNames(p.Roles[0].To)})
 }
@@ -614,7 +625,7 @@ func (s *Server) revokeRole(r *http.Request, who string) (reply, error) {
 	}
 	p, dry, err := s.change(r, who, lifecycle.RevokeRole{User: u, Role: role}, "")
 	if err != nil || dry {
-		return reply{status: http.StatusOK, body: plan(p, dry)}, err
+		return s.dryRunOr(who, p, err)
 	}
 	return reply{status: http.StatusNoContent}, nil
 }
@@ -694,7 +705,7 @@ func (s *Server) systemActor(r *http.Request, withGrace bool) (lifecycle.Actor, 
 	return lifecycle.System(req.Reason), grace, err
 }
 
-func (s *Server) systemDeactivate(r *http.Request, _ string) (reply, error) {
+func (s *Server) systemDeactivate(r *http.Request, who string) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -707,10 +718,10 @@ func (s *Server) systemDeactivate(r *http.Request, _ string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	return planReply(p, false, id)
+	return s.planReply(who, p, false, id)
 }
 
-func (s *Server) systemEndGrace(r *http.Request, _ string) (reply, error) {
+func (s *Server) systemEndGrace(r *http.Request, who string) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -723,7 +734,7 @@ func (s *Server) systemEndGrace(r *http.Request, _ string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	return planReply(p, false, id)
+	return s.planReply(who, p, false, id)
 }
 
 func (s *Server) expireDue(r *http.Request, _ string) (reply, error) {

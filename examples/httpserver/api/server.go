@@ -14,8 +14,8 @@
 //     revision as ETag, and a change with If-Match answers 412 when the
 //     revision moved.
 //   - Every state-changing route takes ?dry_run=true: it returns the plan
-//     (R17) and stores nothing. Applying it exactly: send the request again
-//     with If-Match set to the revision the plan was decided on.
+//     (R17) and stores nothing; POST /plans/{id}/apply then commits exactly
+//     that plan, or answers 409 when the world moved (see plans.go).
 //   - POSTs take an Idempotency-Key (see idempotency.go).
 //   - Lists (bots, audit, sessions) are paged by an opaque cursor, in a
 //     stable order, with a next link in the body and a Link header.
@@ -75,6 +75,7 @@ type Server struct {
 	log       *slog.Logger
 	maxBody   int64
 	idem      *idemStore
+	plans     *planStore
 	heartbeat time.Duration
 	mux       *http.ServeMux
 }
@@ -112,6 +113,7 @@ func New(cfg Config) (*Server, error) {
 		ttl = 24 * time.Hour
 	}
 	s.idem = newIdemStore(keys, ttl, s.m.Now)
+	s.plans = newPlanStore(s.m.Policy().MaxPlanAge, s.m.Now)
 	s.routes()
 	return s, nil
 }
@@ -148,6 +150,8 @@ func (s *Server) routes() {
 	s.handle("POST /bots/{id}/deactivate", user, s.deactivateBot)
 	s.handle("POST /bots/{id}/end-grace", user, s.endGrace)
 	s.handle("POST /bots/{id}/rollback", user, s.rollbackBot)
+
+	s.handle("POST /plans/{id}/apply", user, s.applyKeptPlan)
 
 	s.handle("GET /users/{user}/roles", user, s.userRoles)
 	s.handle("POST /users/{user}/roles", user, s.grantRole)

@@ -186,6 +186,9 @@ func report(r validate.Report) Report {
 // Plan is what an operation changes: returned by a dry run (nothing stored)
 // and by every state-changing operation (stored).
 type Plan struct {
+	// ID names a dry run's plan, kept for POST /plans/{id}/apply; absent
+	// on a committed plan.
+	ID string `json:"id,omitempty"`
 	// DryRun is true when nothing was stored.
 	DryRun      bool         `json:"dry_run"`
 	Op          string       `json:"op"`

@@ -95,19 +95,29 @@ func Story(t *testing.T, f *Fixture, c *Client) {
 		t.Errorf("report %+v", rep)
 	}
 
-	// Activate: dry run, then for real with the plan's revision.
-	r = c.Do("POST", "/bots/"+v1.ID+"/activate?dry_run=true", "mia", "")
+	// Activate: a dry run, then exactly that plan (R17).
+	r = c.Do("POST", "/bots/"+v1.ID+"/activate?dry_run=true", "mia", "", "If-Match: "+etag)
 	want(t, "activate dry run", r, 200)
-	r.JSON(t, &p)
-	if diff := cmp.Diff([]string{"draft", "active"}, []string{p.Changes[0].From, p.Changes[0].To}); diff != "" || !p.DryRun {
-		t.Errorf("R17 activate dry run (-want +got):\n%s", diff)
+	var dry api.Plan
+	r.JSON(t, &dry)
+	if diff := cmp.Diff([]string{"draft", "active"}, []string{dry.Changes[0].From, dry.Changes[0].To}); diff != "" || !dry.DryRun || dry.ID == "" {
+		t.Errorf("R17 activate dry run %+v (-want +got):\n%s", dry, diff)
 	}
-	r = c.Do("POST", "/bots/"+v1.ID+"/activate", "mia", "", "If-Match: "+etag)
-	want(t, "activate", r, 200)
-	r.JSON(t, &p)
-	if p.DryRun || p.Changes[0].To != "active" || len(p.Audit) != 1 || p.Audit[0].Seq == 0 || p.Actor != "mia" {
-		t.Errorf("activate plan %+v", p)
+	if r.Header.Get("Location") != "/plans/"+dry.ID {
+		t.Errorf("dry run Location %q", r.Header.Get("Location"))
 	}
+	c.Do("GET", "/bots/"+v1.ID, "mia", "").JSON(t, &v1)
+	if v1.State != "draft" {
+		t.Fatalf("R17: the dry run activated the bot")
+	}
+	want(t, "apply another's plan", c.Do("POST", "/plans/"+dry.ID+"/apply", "ada", ""), 404)
+	r = c.Do("POST", "/plans/"+dry.ID+"/apply", "mia", "")
+	want(t, "apply the plan", r, 200)
+	r.JSON(t, &p)
+	if diff := cmp.Diff(dry.Changes, p.Changes); diff != "" || p.DryRun || len(p.Audit) != 1 || p.Audit[0].Seq == 0 || p.Actor != "mia" {
+		t.Errorf("R17 the applied plan differs from the dry run (-dry +applied):\n%s", diff)
+	}
+	want(t, "apply the plan twice", c.Do("POST", "/plans/"+dry.ID+"/apply", "mia", ""), 404)
 
 	// Messages from the gateway.
 	want(t, "route as a user", c.Do("POST", "/route", "mia", `{"channel":"sms","address":"+15550100","end_user":"u1"}`), 401)

@@ -125,6 +125,21 @@ func Statuses(t *testing.T, f *Fixture, c *Client) {
 			}
 		})
 	}
+	// R17: a kept plan whose bot moved since is refused, not decided anew.
+	r := c.Do("PATCH", "/bots/"+v2.ID+"?dry_run=true", "dan", `{"name":"x"}`)
+	var dry api.Plan
+	r.JSON(t, &dry)
+	if r := c.Do("PATCH", "/bots/"+v2.ID, "dan", `{"name":"y"}`); r.Status != 200 {
+		t.Fatalf("update: %d %s", r.Status, r.Body)
+	}
+	r = c.Do("POST", "/plans/"+dry.ID+"/apply", "dan", "")
+	if r.Status != 409 || r.Problem(t).Type != "/problems/conflict" {
+		t.Errorf("R17 a stale plan: %d %s", r.Status, r.Body)
+	}
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("409 conflict without Retry-After")
+	}
+
 	// Every problem type the API can answer is described at its URI.
 	for _, k := range api.Problems() {
 		r := c.Do("GET", k.Type(), "", "")
