@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/api/apitest"
 )
 
@@ -20,4 +21,37 @@ func TestREADMECurl(t *testing.T) {
 		t.Fatal(err)
 	}
 	apitest.Curl(t, readme, nil)
+}
+
+// P1, R16: a change refused on permission grounds is audited also when it
+// carries If-Match (decided as a plan first); a refused dry run is not (R17).
+func TestP1RefusalWithIfMatchIsAudited(t *testing.T) {
+	f := apitest.NewFixture(t)
+	c := &apitest.Client{T: t, Handler: f.Server}
+	r := c.Do("POST", "/bots", "dan", apitest.BotJSON)
+	var b api.Bot
+	r.JSON(t, &b)
+	denied := func() int {
+		var pg api.Page[api.AuditEntry]
+		c.Do("GET", "/audit?limit=500", "ada", "").JSON(t, &pg)
+		n := 0
+		for _, e := range pg.Items {
+			if e.Denied && e.Action == "activate" && e.Actor == "dan" {
+				n++
+			}
+		}
+		return n
+	}
+	if r := c.Do("POST", "/bots/"+b.ID+"/activate?dry_run=true", "dan", ""); r.Status != 403 {
+		t.Fatalf("dry run: %d", r.Status)
+	}
+	if n := denied(); n != 0 {
+		t.Errorf("R17: a refused dry run was audited %d times", n)
+	}
+	if r := c.Do("POST", "/bots/"+b.ID+"/activate", "dan", "", "If-Match: "+r.Header.Get("ETag")); r.Status != 403 {
+		t.Fatalf("activate: %d", r.Status)
+	}
+	if n := denied(); n != 1 {
+		t.Errorf("P1: the refusal was audited %d times, want 1", n)
+	}
 }

@@ -94,6 +94,15 @@ func (s *Server) change(r *http.Request, who string, cmd lifecycle.Command, targ
 	}
 	p, err := s.m.Plan(ctx(r), actor, cmd)
 	if err != nil {
+		if !dry && errors.Is(err, lifecycle.ErrForbidden) {
+			// A refusal on permission grounds is audited (P1, R16), which
+			// Plan does not do: ApplyPlan of the refused plan decides it
+			// again, refuses it again and audits that, or finds the world
+			// moved and commits nothing.
+			if _, aerr := s.m.ApplyPlan(ctx(r), p); aerr != nil {
+				err = aerr
+			}
+		}
 		return lifecycle.Plan{}, dry, err
 	}
 	if match != nil {
