@@ -81,7 +81,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 		audit := make([]string, len(p.Audit))
 		for i, e := range p.Audit {
 			e.Seq = 0 // the seq column numbers it
-			doc, err := encode("audit entry", e, true)
+			doc, err := encode("audit entry", e)
 			if err != nil {
 				return nil, err
 			}
@@ -159,7 +159,7 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 				return nil, err
 			}
 		}
-		doc, err := encode("bot", a, false)
+		doc, err := encodeDoc(a)
 		if err != nil {
 			return nil, err
 		}

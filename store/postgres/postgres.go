@@ -190,12 +190,13 @@ func escaped(doc []byte, esc string) bool {
 	}
 }
 
-// encode returns v as JSON, or an error wrapping lifecycle.ErrInvalidInput
+// encode returns v (an audit entry) as JSON for a jsonb column, or an error
+// wrapping lifecycle.ErrInvalidInput
 // when the JSON would not give v back: encoding/json turns invalid UTF-8
 // into U+FFFD (it writes the escape \ufffd, while a real U+FFFD is written
-// as itself), and cannot write years outside 0-9999. With noNUL it also
-// refuses NUL characters, which jsonb cannot hold.
-func encode(field string, v any, noNUL bool) ([]byte, error) {
+// as itself), and cannot write years outside 0-9999. It also refuses NUL
+// characters, which jsonb cannot hold.
+func encode(field string, v any) ([]byte, error) {
 	doc, err := json.Marshal(v)
 	if err != nil {
 		return nil, &lifecycle.InputError{Field: field, Value: fmt.Sprintf("%T", v), Problem: "cannot be stored exactly: " + err.Error()}
@@ -203,16 +204,24 @@ func encode(field string, v any, noNUL bool) ([]byte, error) {
 	if escaped(doc, `ufffd`) || !utf8.Valid(doc) {
 		return nil, &lifecycle.InputError{Field: field, Value: fmt.Sprintf("%T", v), Problem: "holds text that is not valid UTF-8; the store keeps text exactly or refuses it"}
 	}
-	if noNUL && escaped(doc, `u0000`) {
+	if escaped(doc, `u0000`) {
 		return nil, &lifecycle.InputError{Field: field, Value: fmt.Sprintf("%T", v), Problem: "holds a NUL character, which the audit log cannot hold"}
 	}
 	return doc, nil
 }
 
+// decodeBot reads a bot document: the binary format of codec.go, or JSON
+// as schema version 1 stored it.
 func decodeBot(doc []byte) (lifecycle.Bot, error) {
 	var b lifecycle.Bot
-	if err := json.Unmarshal(doc, &b); err != nil {
-		return lifecycle.Bot{}, fmt.Errorf("postgres: decoding a stored bot: %w", err)
+	if len(doc) > 0 && doc[0] == '{' {
+		if err := json.Unmarshal(doc, &b); err != nil {
+			return lifecycle.Bot{}, fmt.Errorf("postgres: decoding a stored bot: %w", err)
+		}
+		return b, nil
+	}
+	if err := decodeDoc(doc, &b); err != nil {
+		return lifecycle.Bot{}, err
 	}
 	return b, nil
 }

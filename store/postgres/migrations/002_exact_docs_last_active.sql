@@ -23,8 +23,10 @@ CREATE INDEX bot_senders_last_active ON bot_senders (channel, address, left_at D
 CREATE INDEX bot_senders_live ON bot_senders (channel, address) WHERE state IN (2, 3);
 DROP INDEX bot_senders_by_sender; -- nothing reads every bot of a sender any more
 
--- The bot document is kept as the exact bytes the store wrote (jsonb
--- normalises a document and cannot hold a NUL character).
+-- The bot document becomes bytes: the store writes a binary document that
+-- keeps every value exactly (jsonb normalises a document, cannot hold NUL,
+-- and JSON cannot keep invalid UTF-8). Documents of version 1 stay JSON
+-- text, which the store still reads.
 ALTER TABLE bots ALTER COLUMN doc TYPE bytea USING convert_to(doc::text, 'UTF8');
 
 -- Commit sends a plan in one round trip; its checks raise this error
