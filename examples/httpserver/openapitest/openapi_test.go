@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/google/go-cmp/cmp"
 )
 
 // conformance validates exchanges against openapi.yaml and remembers which
@@ -128,4 +129,22 @@ func TestOpenAPI(t *testing.T) {
 		t.Errorf("operations of openapi.yaml never answered with success in the tests: %v", missing)
 	}
 	t.Logf("%d exchanges validated against openapi.yaml, %d operations", c.count, len(c.seen))
+}
+
+// The document lists exactly the problem types the server answers with.
+func TestOpenAPIProblemTypes(t *testing.T) {
+	c := load(t)
+	var inDoc []string
+	for _, v := range c.doc.Components.Schemas["Problem"].Value.Properties["type"].Value.Enum {
+		inDoc = append(inDoc, v.(string))
+	}
+	var served []string
+	for _, k := range api.Problems() {
+		served = append(served, k.Type())
+	}
+	sort.Strings(inDoc)
+	sort.Strings(served)
+	if diff := cmp.Diff(served, inDoc); diff != "" {
+		t.Errorf("openapi.yaml's problem types differ from api.Problems() (-served +document):\n%s", diff)
+	}
 }
