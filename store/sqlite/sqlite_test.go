@@ -39,5 +39,7 @@ func TestParity(t *testing.T) {
 		func(*testing.T) lifecycle.Store { return store.NewMemory() },
 		// SyncNormal: the answers are the same under either setting, and
 		// the run is quicker without a sync per commit.
-		func(t *testing.T) lifecycle.Store { return newStoreWith(t, sqlite.Options{Synchronous: sqlite.SyncNormal}) })
+		func(t *testing.T) lifecycle.Store {
+			return newStoreWith(t, sqlite.Options{Synchronous: sqlite.SyncNormal})
+		})
 }
