@@ -36,8 +36,12 @@ type benchStore struct {
 
 var benchStores = []benchStore{
 	{"memory", func(*testing.B) lifecycle.Store { return store.NewMemory() }},
-	{"sqlite-full", func(b *testing.B) lifecycle.Store { return newStoreWith(b, sqlite.Options{Synchronous: sqlite.SyncFull}) }},
-	{"sqlite-normal", func(b *testing.B) lifecycle.Store { return newStoreWith(b, sqlite.Options{Synchronous: sqlite.SyncNormal}) }},
+	{"sqlite-full", func(b *testing.B) lifecycle.Store {
+		return newStoreWith(b, sqlite.Options{Synchronous: sqlite.SyncFull})
+	}},
+	{"sqlite-normal", func(b *testing.B) lifecycle.Store {
+		return newStoreWith(b, sqlite.Options{Synchronous: sqlite.SyncNormal})
+	}},
 }
 
 var benchStart = time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)

@@ -1,0 +1,259 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/sqlite"
+	"github.com/botlife/botlife/validate"
+	"github.com/google/go-cmp/cmp"
+	_ "modernc.org/sqlite"
+)
+
+var t0 = time.Date(2026, 6, 1, 10, 0, 0, 123456789, time.UTC)
+
+// hostileTexts are kept byte for byte (R21: every store accepts and returns
+// exactly the same text).
+var hostileTexts = map[string]string{
+	"NUL":           "a\x00b",
+	"invalid UTF-8": "x\xff\xfe",
+	"surrogate":     "\xed\xa0\x80",
+	"long":          strings.Repeat("\u00e9", 5000),
+	"SQL":           "'); DROP TABLE bots; --",
+	"empty":         "",
+}
+
+func hostileBot(id lifecycle.BotID, text string) lifecycle.Bot {
+	return lifecycle.Bot{
+		ID: id, Name: text, Description: text, Channel: "sms",
+		Senders: []lifecycle.Sender{{Channel: "sms", Address: text}, {Channel: text, Address: "1"}},
+		Definition: validate.Definition{Channel: "sms", EntryDialog: text, Dialogs: []validate.Dialog{
+			{ID: text, Name: text, Elements: []validate.Element{{Type: validate.Text, Text: text, Options: []string{}, Call: &validate.WebhookCall{URL: text}}}},
+		}, Intents: []validate.Intent{}},
+		State: lifecycle.Draft, Revision: 1, IdleTimeout: time.Minute,
+		CreatedAt: t0, UpdatedAt: t0.Add(time.Nanosecond), EndReason: lifecycle.CloseReason(text),
+	}
+}
+
+// R21: text round-trips byte for byte through bots, audit entries, roles
+// and sessions; nil and empty slices stay apart; times keep the instant.
+func TestR21TextRoundTrip(t *testing.T) {
+	for name, text := range hostileTexts {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := newStore(t)
+			id := lifecycle.BotID("bot-" + text)
+			b := hostileBot(id, text)
+			entry := lifecycle.AuditEntry{Time: t0, Actor: text, Action: lifecycle.OpCreate, Reason: text, User: text,
+				Acknowledged: []string{text}, Transitions: []lifecycle.Transition{{Bot: id, To: lifecycle.Draft}}}
+			p := lifecycle.Plan{Op: lifecycle.OpCreate,
+				Changes: []lifecycle.Change{{Bot: id, To: lifecycle.Draft, After: &b}},
+				Roles:   []lifecycle.RoleChange{{User: text, To: roles.MustSet(roles.Designer)}},
+				Audit:   []lifecycle.AuditEntry{entry}}
+			if _, err := st.Commit(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			got, err := st.Bot(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(b, got); diff != "" {
+				t.Errorf("bot (-committed +stored):\n%s", diff)
+			}
+			if got.Definition.Intents == nil || got.Definition.Dialogs[0].Elements[0].Options == nil {
+				t.Errorf("an empty slice came back nil")
+			}
+			if got.CreatedAt.Location() != time.UTC || !got.UpdatedAt.Equal(t0.Add(time.Nanosecond)) {
+				t.Errorf("times: %v, %v", got.CreatedAt, got.UpdatedAt)
+			}
+			log, err := st.AuditLog(ctx, 0, 10)
+			if err != nil || len(log) != 1 {
+				t.Fatal(log, err)
+			}
+			entry.Seq = 1
+			if diff := cmp.Diff(entry, log[0]); diff != "" {
+				t.Errorf("audit entry (-committed +stored):\n%s", diff)
+			}
+			if rs, err := st.UserRoles(ctx, text); err != nil || rs != roles.MustSet(roles.Designer) {
+				t.Errorf("UserRoles(%q) = %v, %v", text, rs, err)
+			}
+		})
+	}
+}
+
+// R21, R10: a route with hostile sender and end user stores them as given.
+func TestR21RouteText(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	for name, text := range hostileTexts {
+		snd := lifecycle.Sender{Channel: "sms", Address: text}
+		if _, err := st.Route(ctx, snd, text, t0); !errors.Is(err, lifecycle.ErrNoBot) {
+			t.Errorf("%s: Route with no bot = %v, want ErrNoBot", name, err)
+		}
+	}
+	b := hostileBot("b", "x")
+	b.State, b.Activations = lifecycle.Active, 1
+	b.Senders = nil
+	for _, text := range hostileTexts {
+		b.Senders = append(b.Senders, lifecycle.Sender{Channel: "sms", Address: text})
+	}
+	if _, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Active, After: &b}}}); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range hostileTexts {
+		snd := lifecycle.Sender{Channel: "sms", Address: text}
+		s1, err := st.Route(ctx, snd, text, t0)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		s2, err := st.Route(ctx, snd, text, t0.Add(time.Second))
+		if err != nil || s2.ID != s1.ID || s2.Messages != 2 {
+			t.Fatalf("%s: second message: %+v, %v", name, s2, err)
+		}
+		got, err := st.Session(ctx, s1.ID)
+		if err != nil || got != s2 || got.EndUser != text || got.Sender != snd {
+			t.Errorf("%s: Session = %+v, %v; want %+v", name, got, err, s2)
+		}
+	}
+}
+
+// Times outside what a column keeps are refused, not altered.
+func TestTimeOutOfRange(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	b := hostileBot("b", "x")
+	b.State, b.Activations, b.GraceDeadline = lifecycle.Deactivated, 1, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Deactivated, After: &b}}})
+	if !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Fatalf("Commit with a deadline in the year 3000 = %v, want ErrInvalidInput", err)
+	}
+	if _, err := st.Route(ctx, lifecycle.Sender{Channel: "sms", Address: "1"}, "u", time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Fatalf("Route in the year 1500 = %v, want ErrInvalidInput", err)
+	}
+}
+
+// Data survives Close and Open; opening again does not migrate again.
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keep.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := hostileBot("b", "keep")
+	if _, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Draft, After: &b}},
+		Audit: []lifecycle.AuditEntry{{Time: t0, Actor: "a", Action: lifecycle.OpCreate}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		st, err = sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Bot(ctx, "b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(b, got); diff != "" {
+			t.Errorf("after reopening (-committed +stored):\n%s", diff)
+		}
+		st.Close()
+	}
+}
+
+// Errors carry library sentinels: a database held by another writer
+// beyond the busy timeout is ErrUnavailable; options that make no sense are
+// ErrInvalidInput.
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "busy.db")
+	st, err := sqlite.OpenWith(ctx, path, sqlite.Options{BusyTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Another process (here: another connection) holds the write lock.
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`INSERT INTO role_assignments (user_id, roles) VALUES ('x', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	b := hostileBot("b", "busy")
+	_, err = st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Draft, After: &b}}})
+	if !errors.Is(err, lifecycle.ErrUnavailable) {
+		t.Errorf("Commit while another writer holds the lock = %v, want ErrUnavailable", err)
+	}
+	if _, err := st.Route(ctx, lifecycle.Sender{Channel: "sms", Address: "1"}, "u", t0); !errors.Is(err, lifecycle.ErrUnavailable) {
+		t.Errorf("Route while another writer holds the lock = %v, want ErrUnavailable", err)
+	}
+	// Reads go on meanwhile (WAL).
+	if _, err := st.Bots(ctx, "", 10); err != nil {
+		t.Errorf("a read while another writer holds the lock = %v", err)
+	}
+	_ = tx.Rollback()
+	if _, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Draft, After: &b}}}); err != nil {
+		t.Errorf("Commit after the lock is released = %v", err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		path string
+		opts sqlite.Options
+	}{
+		{"empty path", "", sqlite.Options{}},
+		{"unknown sync", filepath.Join(t.TempDir(), "x.db"), sqlite.Options{Synchronous: "OFF"}},
+	} {
+		if _, err := sqlite.OpenWith(ctx, tc.path, tc.opts); !errors.Is(err, lifecycle.ErrInvalidInput) {
+			t.Errorf("%s: OpenWith = %v, want ErrInvalidInput", tc.name, err)
+		}
+	}
+	if _, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "no", "such", "dir", "x.db")); !errors.Is(err, lifecycle.ErrUnavailable) {
+		t.Errorf("Open in a missing directory = %v, want ErrUnavailable", err)
+	}
+}
+
+// R24: WaitAudit wakes on a commit through the same Store at once, and
+// notices another process's commits only with PollOtherProcesses.
+func TestWaitAuditOtherProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "watch.db")
+	a, err := sqlite.OpenWith(ctx, path, sqlite.Options{PollOtherProcesses: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(ctx, path) // stands for another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		done <- a.WaitAudit(ctx, 0)
+	}()
+	if _, err := b.Commit(ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: t0, Actor: "x", Action: lifecycle.OpGet, Denied: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("WaitAudit with PollOtherProcesses after another process's commit = %v", err)
+	}
+}
