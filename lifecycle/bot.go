@@ -155,10 +155,49 @@ type Bot struct {
 	// EndReason says why the bot last went Inactive; sessions it still had
 	// are closed with this reason.
 	EndReason CloseReason `json:"end_reason,omitempty"`
+	// Ends records how its latest activations ended, oldest first, at most
+	// MaxActivationEnds: a session ends as its own activation did (R9),
+	// however often the bot went live since.
+	Ends []ActivationEnd `json:"ends,omitempty"`
 	// Edited lists what was edited since the bot was last Active
 	// ("definition", "senders"); empty for a bot never activated. A
 	// rollback refuses a bot with edits (R20).
 	Edited []string `json:"edited,omitempty"`
+}
+
+// MaxActivationEnds bounds Bot.Ends.
+const MaxActivationEnds = 16
+
+// ActivationEnd is how one activation of a bot ended: when it went Inactive,
+// and why.
+type ActivationEnd struct {
+	Activation uint64      `json:"activation"`
+	At         time.Time   `json:"at"`
+	Reason     CloseReason `json:"reason"`
+}
+
+// ended records that the bot's current activation ended at at for reason:
+// it is Inactive from then on.
+func (b *Bot) ended(at time.Time, reason CloseReason) {
+	b.EndedAt, b.EndReason, b.GraceDeadline = at, reason, time.Time{}
+	b.Ends = append(b.Ends, ActivationEnd{Activation: b.Activations, At: at, Reason: reason})
+	if n := len(b.Ends); n > MaxActivationEnds {
+		b.Ends = append([]ActivationEnd(nil), b.Ends[n-MaxActivationEnds:]...)
+	}
+}
+
+// endOf returns how activation k ended. For an activation older than the
+// recorded ones it returns the oldest record: k ended no later than that.
+func (b *Bot) endOf(k uint64) (CloseReason, time.Time) {
+	for i := len(b.Ends) - 1; i >= 0; i-- {
+		if b.Ends[i].Activation == k {
+			return b.Ends[i].Reason, b.Ends[i].At
+		}
+	}
+	if len(b.Ends) > 0 && k < b.Ends[0].Activation {
+		return b.Ends[0].Reason, b.Ends[0].At
+	}
+	return b.EndReason, b.EndedAt
 }
 
 // StateAt returns the bot's state as seen at now: a Deactivated bot whose
@@ -176,7 +215,9 @@ func (b *Bot) StateAt(now time.Time) State {
 // grace_expired - exactly what ExpireDue later stores (R9).
 func (b Bot) AsOf(now time.Time) Bot {
 	if b.StateAt(now) != b.State {
-		b.State, b.EndReason, b.EndedAt, b.GraceDeadline = Inactive, CloseGraceExpired, b.GraceDeadline, time.Time{}
+		b.Ends = append([]ActivationEnd(nil), b.Ends...)
+		b.State = Inactive
+		b.ended(b.GraceDeadline, CloseGraceExpired)
 	}
 	return b
 }
@@ -204,6 +245,9 @@ func (b Bot) Clone() Bot {
 	b.Definition = b.Definition.Clone()
 	if b.Edited != nil {
 		b.Edited = append([]string{}, b.Edited...)
+	}
+	if b.Ends != nil {
+		b.Ends = append([]ActivationEnd{}, b.Ends...)
 	}
 	return b
 }

@@ -252,9 +252,7 @@ func (d *decider) take(s step, reason CloseReason, at time.Time) Transition {
 			if from == Active {
 				b.DeactivatedAt = at
 			}
-			b.EndedAt = at
-			b.EndReason = reason
-			b.GraceDeadline = time.Time{}
+			b.ended(at, reason)
 		case Deleted:
 			d.deleted[b.ID] = true
 		}

@@ -61,6 +61,9 @@ func decodeExport(data []byte, max int) (Create, error) {
 	if len(data) > max {
 		return bad(fmt.Sprintf("is %d bytes; the limit is %d", len(data), max))
 	}
+	if p := strictJSON(data); p != "" {
+		return bad(p)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var doc exportDoc

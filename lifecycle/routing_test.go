@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -223,5 +224,43 @@ func TestAnalytics(t *testing.T) {
 	again, _ := e.m.Analytics(e.ctx, analyzer)
 	if diff := cmp.Diff(want, again); diff != "" {
 		t.Errorf("analytics after the sweep (-want +got):\n%s", diff)
+	}
+}
+
+// R9: a session ends as its own activation ended, whether or not a sweep
+// ran in between: deactivated at +1m, activated again at +2m and replaced
+// at +3m, the old session reads "deactivated at +1m" either way.
+func TestR9SessionEndsWithItsOwnActivation(t *testing.T) {
+	for _, sweep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("R9/sweep=%v", sweep), func(t *testing.T) {
+			e := newEnv(t)
+			v1 := e.live("v1", "100")
+			s, err := e.m.Route(e.ctx, sms("100"), "u1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.clk.Add(time.Minute)
+			e.must(e.m.Deactivate(e.ctx, manager, v1.ID, 0))
+			if sweep {
+				e.must(e.m.ExpireDue(e.ctx))
+			}
+			e.clk.Add(time.Minute)
+			e.activate(v1.ID, lifecycle.Immediate())
+			e.clk.Add(time.Minute)
+			v2 := e.draft("v2", "100")
+			e.activate(v2.ID, lifecycle.Immediate())
+			got, err := e.m.Session(e.ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.CloseReason != lifecycle.CloseDeactivated || !got.ClosedAt.Equal(start.Add(time.Minute)) {
+				t.Fatalf("R9: the session reads %s at %v, want deactivated at %v", got.CloseReason, got.ClosedAt, start.Add(time.Minute))
+			}
+			e.must(e.m.ExpireDue(e.ctx))
+			stored, _ := e.st.Session(e.ctx, s.ID)
+			if stored.CloseReason != lifecycle.CloseDeactivated || !stored.ClosedAt.Equal(start.Add(time.Minute)) {
+				t.Fatalf("R9: recorded %s at %v, want deactivated at %v", stored.CloseReason, stored.ClosedAt, start.Add(time.Minute))
+			}
+		})
 	}
 }

@@ -48,8 +48,9 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 //
 //   - a session of a bot that no longer exists is orphaned;
 //   - a session of an earlier activation of its bot, or of a bot that is
-//     Inactive (or Draft), ended when the bot left Active, with the bot's
-//     EndReason;
+//     Inactive (or Draft), ended when its own activation ended, and why
+//     (Bot.Ends): the record is the same whether a sweep ran in between or
+//     not, however often the bot went live since (R9);
 //   - a session of a Deactivated bot ends at the grace deadline with
 //     grace_expired;
 //   - any session ends after the bot's IdleTimeout without a message.
@@ -67,8 +68,8 @@ func SessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.
 	var end time.Time
 	var why CloseReason
 	switch {
-	case s.Activation != b.Activations || (b.State != Active && b.State != Deactivated):
-		why, end = b.EndReason, b.EndedAt
+	case s.Activation != b.Activations || !b.State.Live():
+		why, end = b.endOf(s.Activation)
 		if why == "" {
 			why = CloseDeactivated
 		}

@@ -179,3 +179,47 @@ func TestMessageLength(t *testing.T) {
 		}
 	}
 }
+
+// R4: each limit is inclusive - a definition exactly at a limit has no
+// finding of that rule, one past it has one.
+func TestRuleLimitsAreInclusive(t *testing.T) {
+	tests := []struct {
+		name  string
+		code  string
+		mut   func(d *validate.Definition)
+		count int
+	}{
+		{"buttons at the channel's maximum", "buttons.too_many", func(d *validate.Definition) {
+			d.Dialogs[0].Elements[0].Options = []string{"a", "b", "c"} // whatsapp shows 3
+		}, 0},
+		{"buttons one past the maximum", "buttons.too_many", func(d *validate.Definition) {
+			d.Dialogs[0].Elements[0].Options = []string{"a", "b", "c", "d"}
+		}, 1},
+		{"no options on a channel without buttons is not too many", "buttons.too_many", func(d *validate.Definition) {
+			d.Channel = "sms"
+			d.Dialogs[0].Elements[0].Options = nil
+		}, 0},
+		{"webhook timeout at the maximum", "webhook.slow", func(d *validate.Definition) {
+			d.Dialogs[2].Elements[0].Call.TimeoutMS = validate.MaxWebhookTimeoutMS
+		}, 0},
+		{"webhook timeout past the maximum", "webhook.slow", func(d *validate.Definition) {
+			d.Dialogs[2].Elements[0].Call.TimeoutMS = validate.MaxWebhookTimeoutMS + 1
+		}, 1},
+		{"an input prompt over the channel's length", "text.too_long", func(d *validate.Definition) {
+			d.Channel = "sms"
+			d.Dialogs[0].Elements[0] = validate.Element{Type: validate.Text, Text: "Hi"}
+			d.Dialogs[1].Elements[0].Text = strings.Repeat("x", 161)
+			d.Dialogs[2].Elements[1].Text = "ok"
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run("R4/"+tt.name, func(t *testing.T) {
+			d := clean()
+			tt.mut(&d)
+			r := validate.Default().Validate(&d)
+			if got := only(r, tt.code); len(got) != tt.count {
+				t.Errorf("%d %s finding(s), want %d: %v", len(got), tt.code, tt.count, got)
+			}
+		})
+	}
+}

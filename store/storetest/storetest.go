@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"DueDrains", testDueDrains},
 		{"R10/Route", testRoute},
 		{"R9/SessionsEndWithoutSweep", testSessionsEndWithoutSweep},
+		{"R9/SessionEndsWithItsOwnActivation", testSessionEndsWithOwnActivation},
 		{"SweepAndClose", testSweepAndClose},
 		{"R15/ParallelCommits", testParallelCommits},
 		{"R1/ParallelActivations", testParallelActivations},
@@ -457,6 +458,35 @@ func testSessionsEndWithoutSweep(t *testing.T, h *harness) {
 	got, _ := h.st.Session(h.ctx, s1.ID)
 	if got.CloseReason != lifecycle.CloseGraceExpired || !got.ClosedAt.Equal(deadline) {
 		t.Fatalf("R9: old session = %+v", got)
+	}
+}
+
+// testSessionEndsWithOwnActivation: deactivated at +1m, activated again at
+// +2m, replaced at +3m - a session of the first activation is recorded as
+// deactivated at +1m, by a route and by a sweep alike (R9).
+func testSessionEndsWithOwnActivation(t *testing.T, h *harness) {
+	a := h.active("100")
+	s1, _ := h.st.Route(h.ctx, sender("100"), "u1", h.now)
+	s2, _ := h.st.Route(h.ctx, sender("100"), "u2", h.now)
+	ended := h.now.Add(time.Minute)
+	h.now = ended
+	h.do(lifecycle.Deactivate{Bot: a.ID})
+	h.now = h.now.Add(time.Minute)
+	h.do(lifecycle.Activate{Bot: a.ID, Decision: lifecycle.Immediate()})
+	h.now = h.now.Add(time.Minute)
+	b := h.create("100")
+	h.do(lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Immediate()})
+	if s, err := h.st.Route(h.ctx, sender("100"), "u1", h.now); err != nil || s.Bot != b.ID {
+		t.Fatalf("R9: u1's next message: %+v, %v; want a session on %s", s, err, b.ID)
+	}
+	if n, err := h.st.SweepSessions(h.ctx, h.now, 10); err != nil || n != 1 {
+		t.Fatalf("R9: SweepSessions closed %d, %v; want u2's session", n, err)
+	}
+	for _, id := range []lifecycle.SessionID{s1.ID, s2.ID} {
+		got, _ := h.st.Session(h.ctx, id)
+		if got.CloseReason != lifecycle.CloseDeactivated || !got.ClosedAt.Equal(ended) {
+			t.Errorf("R9: session %d recorded %s at %v, want deactivated at %v (its own activation's end)", id, got.CloseReason, got.ClosedAt, ended)
+		}
 	}
 }
 
