@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,4 +89,105 @@ func BenchmarkMapLookup(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkAuditAppend appends 1M audit entries, one Commit each, to a
+// fresh memory store per op, and reports the worst single Commit: the log
+// must grow without a stall (issue 13: at most 1 ms at 1M entries).
+func BenchmarkAuditAppend(b *testing.B) {
+	const n = 1_000_000
+	ctx := context.Background()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := lifecycle.Plan{Op: lifecycle.OpGet, Actor: lifecycle.User("eve"), Time: at,
+		Audit: []lifecycle.AuditEntry{{Time: at, Actor: "eve", Action: lifecycle.OpGet, Denied: true, Reason: "no role"}}}
+	var worst time.Duration
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		st := NewMemory()
+		for j := 0; j < n; j++ {
+			t0 := time.Now()
+			if _, err := st.Commit(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+			worst = max(worst, time.Since(t0))
+		}
+	}
+	b.ReportMetric(float64(worst.Nanoseconds())/1e3, "max-µs")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/append")
+}
+
+// BenchmarkRouteParallel routes messages to existing sessions from 1, 8 and
+// 64 goroutines, each on its own sender (one bot Active on 64 senders, 1,000
+// open sessions each). Compare the ns/op (wall time per message, all
+// goroutines together) of goroutines=8 with goroutines=1: routing on
+// different senders must not serialise (issue 13: at least 1.6x at 8 on 2
+// cores). It runs its own goroutines rather than b.RunParallel, whose count
+// is a multiple of GOMAXPROCS and cannot be 1.
+func BenchmarkRouteParallel(b *testing.B) {
+	const senders, users = 64, 1_000
+	m, ss, us := parallelRouting(b, senders, users)
+	for _, g := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
+			b.ReportAllocs()
+			b.ResetTimer()
+			routeParallel(b, m, ss, us, g)
+		})
+	}
+}
+
+func parallelRouting(b *testing.B, senders, users int) (*lifecycle.Manager, []lifecycle.Sender, []string) {
+	ctx := context.Background()
+	def := validate.Definition{EntryDialog: "a", FallbackDialog: "a", Dialogs: []validate.Dialog{{ID: "a", Name: "a", Elements: []validate.Element{{Type: validate.Close}}}}}
+	m, err := lifecycle.New(lifecycle.Config{Store: NewMemory(), Clock: fixedClock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := m.GrantRole(ctx, lifecycle.System("bench"), "mia", roles.Manager); err != nil {
+		b.Fatal(err)
+	}
+	mia := lifecycle.User("mia")
+	ss := make([]lifecycle.Sender, senders)
+	for i := range ss {
+		ss[i] = lifecycle.Sender{Channel: "whatsapp", Address: fmt.Sprintf("+1555020%04d", i)}
+	}
+	bot, err := m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: "whatsapp", Senders: ss, Definition: def})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := m.Activate(ctx, mia, bot.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+		b.Fatal(err)
+	}
+	us := benchUsers(users)
+	for _, s := range ss {
+		for _, u := range us {
+			if _, err := m.Route(ctx, s, u); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return m, ss, us
+}
+
+// routeParallel routes b.N messages from g goroutines, goroutine i on
+// sender i (mod len(ss)).
+func routeParallel(b *testing.B, m *lifecycle.Manager, ss []lifecycle.Sender, us []string, g int) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := 0; w < g; w++ {
+		n := b.N / g
+		if w < b.N%g {
+			n++
+		}
+		wg.Add(1)
+		go func(s lifecycle.Sender, n int) {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				if _, err := m.Route(ctx, s, us[i%len(us)]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}(ss[w%len(ss)], n)
+	}
+	wg.Wait()
 }
