@@ -90,7 +90,11 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // Open connects to the database at url (a PostgreSQL connection string)
 // and returns a Store that owns the pool; Close releases it.
 func Open(ctx context.Context, url string) (*Store, error) {
-	pool, err := pgxpool.New(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, &lifecycle.InputError{Field: "connection string", Value: "(not shown: it may hold a password)", Problem: "cannot be parsed: " + err.Error()}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fail(ctx, "connecting", err)
 	}
@@ -132,6 +136,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	applied := false
 	for _, name := range names {
 		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
 		if err != nil {
@@ -156,15 +161,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 				return err
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO botlife_schema_migrations (version) VALUES ($1)`, version)
+			applied = err == nil
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("postgres: migration %s: %w", name, fail(ctx, "migrating", err))
 		}
 	}
-	// The migrations changed types and functions that pooled connections
-	// may have cached plans for.
-	s.pool.Reset()
+	if applied {
+		// The migrations changed types and functions that pooled
+		// connections may have cached plans for.
+		s.pool.Reset()
+	}
 	return nil
 }
 
@@ -249,6 +257,18 @@ func senderArrays(ss []lifecycle.Sender) (channels, addresses []string, err erro
 	return channels, addresses, nil
 }
 
+// storable returns the senders the store could hold: a read for one it
+// could not finds nothing there.
+func storable(ss []lifecycle.Sender) []lifecycle.Sender {
+	out := ss[:0:0]
+	for _, x := range ss {
+		if checkText("", x.Channel, true) == nil && checkText("", x.Address, true) == nil {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // --- bots, roles, audit -------------------------------------------------------
 
 // Bot implements lifecycle.BotStore.
@@ -290,9 +310,9 @@ func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]l
 // LiveBots implements lifecycle.BotStore through the partial index
 // bot_senders_live: R1 and R2 bound it to two rows per sender.
 func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
-	ch, addr, err := senderArrays(senders)
+	ch, addr, err := senderArrays(storable(senders))
 	if err != nil {
-		return nil, nil // no stored bot has such a sender
+		return nil, err
 	}
 	return s.queryBots(ctx, "reading live bots", sqlLiveBots, ch, addr)
 }
@@ -319,7 +339,7 @@ const sqlLastActive = `
 // LastActive implements lifecycle.BotStore: per sender, the first entry of
 // the index bot_senders_last_active other than except.
 func (s *Store) LastActive(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (lifecycle.Bot, error) {
-	ch, addr, err := senderArrays(senders)
+	ch, addr, err := senderArrays(storable(senders))
 	var bots []lifecycle.Bot
 	if err == nil {
 		bots, err = s.queryBots(ctx, "reading the last active bot", sqlLastActive, ch, addr, string(except))
