@@ -175,3 +175,31 @@ func TestWaitAuditLeavesNoGoroutine(t *testing.T) {
 		})
 	}
 }
+
+// R24: when the listening connection is lost, waiters still learn of new
+// entries: the listener reconnects and wakes them to check, and the poll
+// is the safety net for notifications sent while nobody listened.
+func TestWaitAuditSurvivesALostListener(t *testing.T) {
+	defer postgres.SetWaitTiming(200*time.Millisecond, time.Minute)()
+	_, url := newStore(t)
+	a, b := openStore(t, url, nil), openStore(t, url, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Start b's listener, then kill its connection.
+	short, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+	_ = b.WaitAudit(short, 0)
+	stop()
+	tag, err := a.Pool().Exec(ctx, `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN botlife_audit'`)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("terminating the listener: %v, %d rows", err, tag.RowsAffected())
+	}
+	woke := make(chan error, 1)
+	go func() { woke <- b.WaitAudit(ctx, 0) }()
+	if _, err := a.Commit(ctx, auditOnly("after the loss")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-woke; err != nil {
+		t.Fatalf("R24: the waiter missed the entry after its listener was lost: %v", err)
+	}
+}
