@@ -496,8 +496,8 @@ func testSessionEndsWithOwnActivation(t *testing.T, h *harness) {
 // combining marks, right-to-left, 256-byte ids - comes back byte for byte
 // from bots, sessions and the audit log.
 func testTextRoundTrip(t *testing.T, h *harness) {
-	name := strings.Repeat("é", 95) + "😀 \u202ex" // 99 characters: emoji, right-to-left override
-	desc := strings.Repeat("ü", 499) + "\u0301" // 500 characters, the last a combining mark
+	name := strings.Repeat("é", 95) + "😀 \u202ex"       // 99 characters: emoji, right-to-left override
+	desc := strings.Repeat("ü", 499) + "\u0301"         // 500 characters, the last a combining mark
 	addr := strings.Repeat("ж", lifecycle.MaxIDBytes/2) // 256 bytes
 	endUser := strings.Repeat("€", 85) + "x"            // 256 bytes
 	def := definition()
