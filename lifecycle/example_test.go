@@ -76,3 +76,27 @@ func ExampleManager_Route() {
 	// route: no bot is Active on sms:+15550100; activate one to answer its messages
 	// 1 2
 }
+
+func ExampleManager_Watch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clock.NewMock()})
+	_, _ = m.GrantRole(ctx, lifecycle.System("setup"), "ada", roles.Admin)
+	_, _ = m.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager)
+
+	var last uint64 // the Seq handled last; keep it to resume after a restart
+	for e, err := range m.Watch(ctx, lifecycle.User("ada"), last) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(e.Seq, e.Action, e.User, e.Role) // refresh caches, notify, post a webhook ...
+		last = e.Seq
+		if last == 2 {
+			break // a service would keep waiting for the next change
+		}
+	}
+	// Output:
+	// 1 grant_role ada Admin
+	// 2 grant_role mia Manager
+}

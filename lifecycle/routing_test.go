@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -262,5 +263,51 @@ func TestR9SessionEndsWithItsOwnActivation(t *testing.T) {
 				t.Fatalf("R9: recorded %s at %v, want deactivated at %v", stored.CloseReason, stored.ClosedAt, start.Add(time.Minute))
 			}
 		})
+	}
+}
+
+// failingStore refuses every commit that changes bot, as a store that
+// cannot hold one value would.
+type failingStore struct {
+	lifecycle.Store
+	bot lifecycle.BotID
+}
+
+func (s failingStore) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+	for _, c := range p.Changes {
+		if c.Bot == s.bot {
+			return nil, fmt.Errorf("cannot store bot %s: %w", s.bot, lifecycle.ErrInvalidInput)
+		}
+	}
+	return s.Store.Commit(ctx, p)
+}
+
+// R9: one drain that cannot be settled does not keep ExpireDue from
+// settling the others; it is reported, and the next run tries it again.
+func TestR9ExpireDueSkipsWhatItCannotSettle(t *testing.T) {
+	e := newEnv(t)
+	x, y := e.live("x", "100"), e.live("y", "200")
+	e.must(e.m.Deactivate(e.ctx, manager, x.ID, time.Minute))
+	e.must(e.m.Deactivate(e.ctx, manager, y.ID, 2*time.Minute))
+	e.clk.Add(3 * time.Minute)
+	m, err := lifecycle.New(lifecycle.Config{Store: failingStore{Store: e.st, bot: x.ID}, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 2; run++ {
+		got, err := m.ExpireDue(e.ctx)
+		if err != nil {
+			t.Fatalf("run %d: ExpireDue = %v, want it to carry on", run, err)
+		}
+		want := lifecycle.Expiry{DrainsEnded: []lifecycle.BotID{y.ID}, Failed: []lifecycle.BotID{x.ID}}
+		if run == 2 {
+			want.DrainsEnded = nil
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("run %d: ExpireDue (-want +got):\n%s", run, diff)
+		}
+	}
+	if e.state(x.ID) != lifecycle.Inactive {
+		t.Error("R9: the drain that could not be recorded still reads Inactive at its deadline")
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"R10/Route", testRoute},
 		{"R9/SessionsEndWithoutSweep", testSessionsEndWithoutSweep},
 		{"R9/SessionEndsWithItsOwnActivation", testSessionEndsWithOwnActivation},
+		{"R21/TextRoundTrip", testTextRoundTrip},
 		{"SweepAndClose", testSweepAndClose},
 		{"R15/ParallelCommits", testParallelCommits},
 		{"R1/ParallelActivations", testParallelActivations},
@@ -487,6 +489,49 @@ func testSessionEndsWithOwnActivation(t *testing.T, h *harness) {
 		if got.CloseReason != lifecycle.CloseDeactivated || !got.ClosedAt.Equal(ended) {
 			t.Errorf("R9: session %d recorded %s at %v, want deactivated at %v (its own activation's end)", id, got.CloseReason, got.ClosedAt, ended)
 		}
+	}
+}
+
+// testTextRoundTrip: text at the limits R21 allows - multi-byte, emoji,
+// combining marks, right-to-left, 256-byte ids - comes back byte for byte
+// from bots, sessions and the audit log.
+func testTextRoundTrip(t *testing.T, h *harness) {
+	name := strings.Repeat("é", 95) + "😀 \u202ex"       // 99 characters: emoji, right-to-left override
+	desc := strings.Repeat("ü", 499) + "\u0301"         // 500 characters, the last a combining mark
+	addr := strings.Repeat("ж", lifecycle.MaxIDBytes/2) // 256 bytes
+	endUser := strings.Repeat("€", 85) + "x"            // 256 bytes
+	def := definition()
+	def.Dialogs[0].Elements[0].Text = "Grüß Gott, 你好, مرحبا 👋"
+	p := h.do(lifecycle.Create{ID: "text-bot", Name: name, Description: desc, Channel: "livechat",
+		Senders: []lifecycle.Sender{{Address: addr}}, Definition: func() validate.Definition { d := def; d.Channel = ""; return d }()})
+	b, _ := p.Bot("text-bot")
+	if diff := cmp.Diff(b, h.bot("text-bot")); diff != "" {
+		t.Fatalf("R21: the stored bot differs from the committed one (-committed +stored):\n%s", diff)
+	}
+	h.do(lifecycle.Activate{Bot: "text-bot"})
+	s, err := h.st.Route(h.ctx, lifecycle.Sender{Channel: "livechat", Address: addr}, endUser, h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.st.Session(h.ctx, s.ID)
+	if err != nil || got.EndUser != endUser || got.Sender.Address != addr {
+		t.Fatalf("R21: session read back as %q on %q, %v", got.EndUser, got.Sender.Address, err)
+	}
+	reason := strings.Repeat("ñ", lifecycle.MaxReasonLength)
+	snap, err := lifecycle.ReadSnapshot(h.ctx, h.st, lifecycle.System(reason), lifecycle.Deactivate{Bot: "text-bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, err := lifecycle.Decide(snap, lifecycle.Deactivate{Bot: "text-bot"}, h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.st.Commit(h.ctx, dp); err != nil {
+		t.Fatal(err)
+	}
+	log, _ := h.st.AuditLog(h.ctx, 0, 100)
+	if last := log[len(log)-1]; last.Reason != reason {
+		t.Fatalf("R21: the audit reason came back as %d bytes, want the %d given", len(last.Reason), len(reason))
 	}
 }
 
