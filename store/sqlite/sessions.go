@@ -41,25 +41,21 @@ func scanSession(r scanner) (lifecycle.Session, error) {
 	return s, err
 }
 
-// botForEnd reads what lifecycle.SessionEnd needs of a bot; nil if it no
+// botForEnd reads the bot lifecycle.SessionEnd needs: the whole bot, since
+// a session ends as its own activation did (Bot.Ends); nil if the bot no
 // longer exists.
 func botForEnd(ctx context.Context, q querier, id lifecycle.BotID) (*lifecycle.Bot, error) {
-	var state, activations, idle int64
-	var grace, ended sql.NullInt64
-	var reason string
-	err := q.QueryRowContext(ctx, `SELECT state, activations, idle_timeout, grace_deadline, ended_at, end_reason FROM bots WHERE id = ?`, string(id)).
-		Scan(&state, &activations, &idle, &grace, &ended, &reason)
-	if errors.Is(err, sql.ErrNoRows) {
+	b, err := getBot(ctx, q, id)
+	if errors.Is(err, lifecycle.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &lifecycle.Bot{ID: id, State: lifecycle.State(state), Activations: uint64(activations), IdleTimeout: time.Duration(idle),
-		GraceDeadline: fromNanos(grace), EndedAt: fromNanos(ended), EndReason: lifecycle.CloseReason(reason)}, nil
+	return &b, nil
 }
 
-func closeSession(ctx context.Context, tx *sql.Tx, id lifecycle.SessionID, reason lifecycle.CloseReason, at time.Time) error {
+func closeSession(ctx context.Context, tx conn, id lifecycle.SessionID, reason lifecycle.CloseReason, at time.Time) error {
 	n, err := nanos("close time", at)
 	if err != nil {
 		return err
@@ -88,7 +84,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	}
 	var out lifecycle.Session
 	noBot := false
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx conn) error {
 		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 			WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`, sender.Channel, sender.Address, endUser))
 		switch {
@@ -158,7 +154,7 @@ func getSession(ctx context.Context, q querier, id lifecycle.SessionID) (lifecyc
 
 // Session implements lifecycle.SessionStore.
 func (s *Store) Session(ctx context.Context, id lifecycle.SessionID) (lifecycle.Session, error) {
-	sess, err := getSession(ctx, s.r, id)
+	sess, err := getSession(ctx, s.reader(ctx), id)
 	return sess, s.fail("reading a session", err)
 }
 
@@ -168,7 +164,7 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 		return lifecycle.Session{}, err
 	}
 	var out lifecycle.Session
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx conn) error {
 		cur, err := getSession(ctx, tx, id)
 		if err != nil || !cur.Open() {
 			out = cur
@@ -192,37 +188,57 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 	return out, s.fail("closing a session", err)
 }
 
-// sweepPage is how many open sessions of a bot SweepSessions reads at once.
+// sweepPage is how many open sessions of a group SweepSessions reads at
+// once.
 const sweepPage = 128
 
-// SweepSessions implements lifecycle.SessionStore. For each bot with open
-// sessions (found by skipping through an index, not by reading the
-// sessions) it reads them from the least recently active and stops at the
-// first that is not over, as the memory store does: the cost is the
-// sessions it closes plus the bots with open sessions.
+// groupKey names a group of open sessions: one activation of one bot on
+// one sender.
+type groupKey struct {
+	bot        string
+	sender     lifecycle.Sender
+	activation int64
+}
+
+// SweepSessions implements lifecycle.SessionStore. Open sessions fall in
+// groups - one activation of one bot on one sender - as in the memory
+// store. For each group (found by skipping through an index, not by reading
+// its sessions) it reads the sessions from the least recently active and
+// stops at the first that is not over: the cost is the sessions it closes
+// plus the groups with open sessions.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	if _, err := nanos("now", now); err != nil {
 		return 0, err
 	}
 	closed := 0
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		after := ""
-		first := true
-		for closed < limit {
-			var botID string
-			err := tx.QueryRowContext(ctx, `SELECT bot_id FROM sessions WHERE closed_at IS NULL AND (?1 OR bot_id > ?2) ORDER BY bot_id LIMIT 1`, first, after).Scan(&botID)
+	err := s.inTx(ctx, func(tx conn) error {
+		bots := map[string]*lifecycle.Bot{}
+		var k groupKey
+		for first := true; closed < limit; first = false {
+			var row *sql.Row
+			if first {
+				row = tx.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM sessions WHERE closed_at IS NULL
+					ORDER BY bot_id, channel, address, activation LIMIT 1`)
+			} else {
+				row = tx.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM sessions WHERE closed_at IS NULL
+					AND (bot_id, channel, address, activation) > (?, ?, ?, ?)
+					ORDER BY bot_id, channel, address, activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation)
+			}
+			err := row.Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			first, after = false, botID
-			b, err := botForEnd(ctx, tx, lifecycle.BotID(botID))
-			if err != nil {
-				return err
+			b, ok := bots[k.bot]
+			if !ok {
+				if b, err = botForEnd(ctx, tx, lifecycle.BotID(k.bot)); err != nil {
+					return err
+				}
+				bots[k.bot] = b
 			}
-			n, err := sweepBot(ctx, tx, botID, b, now, limit-closed)
+			n, err := sweepGroup(ctx, tx, k, b, now, limit-closed)
 			closed += n
 			if err != nil {
 				return err
@@ -236,14 +252,15 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 	return closed, nil
 }
 
-// sweepBot closes the over prefix of one bot's open sessions, at most
+// sweepGroup closes the over prefix of one group's open sessions, at most
 // limit.
-func sweepBot(ctx context.Context, tx *sql.Tx, botID string, b *lifecycle.Bot, now time.Time, limit int) (int, error) {
+func sweepGroup(ctx context.Context, tx conn, k groupKey, b *lifecycle.Bot, now time.Time, limit int) (int, error) {
 	closed := 0
 	for closed < limit {
 		want := min(sweepPage, limit-closed)
-		rows, err := tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE bot_id = ? AND closed_at IS NULL
-			ORDER BY last_activity_at, id LIMIT ?`, botID, want)
+		rows, err := tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+			WHERE bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL
+			ORDER BY last_activity_at, id LIMIT ?`, k.bot, k.sender.Channel, k.sender.Address, k.activation, want)
 		if err != nil {
 			return closed, err
 		}
@@ -282,7 +299,7 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 	if uint64(after) > 1<<63-1 || limit == 0 {
 		return nil, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit))
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit))
 	if err != nil {
 		return nil, s.fail("reading sessions", err)
 	}
@@ -307,7 +324,7 @@ func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, err
 		sender lifecycle.Sender
 	}
 	byKey := map[key]*lifecycle.SessionStats{}
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, func(tx conn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages FROM session_stats`)
 		if err != nil {
 			return err
