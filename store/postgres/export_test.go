@@ -17,4 +17,5 @@ func SetWaitTiming(poll, linger time.Duration) (restore func()) {
 const (
 	SQLLiveBots   = sqlLiveBots
 	SQLLastActive = sqlLastActive
+	SQLSweep      = sqlSweep
 )
