@@ -17,7 +17,7 @@ const shardCount = 64
 var shardSeed = maphash.MakeSeed()
 
 func shardIndex(s lifecycle.Sender) int {
-	h := maphash.String(shardSeed, s.Address) ^ maphash.String(shardSeed, s.Channel)*0x9e3779b97f4a7c15
+	h := maphash.String(shardSeed, s.Address) // channels are few; addresses spread
 	return int(h & (shardCount - 1))
 }
 
@@ -30,6 +30,7 @@ type shard struct {
 	mu      sync.Mutex
 	senders map[lifecycle.Sender]*senderRec // written under Memory.mu too
 	open    map[sessKey]*sessRec
+	peak    int // the most sessions open has held since it was made
 	stats   map[statKey]*statRec
 	// due holds the groups with open sessions, a min-heap by the earliest
 	// instant any of their sessions can be over.
@@ -203,6 +204,7 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	st.open++
 	st.messages++
 	sh.open[k] = rec
+	sh.peak = max(sh.peak, len(sh.open))
 	m.ids.put(uint64(rec.s.ID), rec)
 	g.pushBack(rec)
 	if g.heapAt < 0 {
@@ -238,16 +240,18 @@ func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now
 }
 
 // purgeLocked removes up to limit sessions recorded closed longer than the
-// retention ago. The caller holds sh.
-func (m *Memory) purgeLocked(sh *shard, now time.Time, limit int) {
-	for ; limit > 0; limit-- {
+// retention ago, and returns how many it removed. The caller holds sh.
+func (m *Memory) purgeLocked(sh *shard, now time.Time, limit int) int {
+	n := 0
+	for ; n < limit; n++ {
 		rec := sh.closed.peek()
 		if rec == nil || now.Sub(rec.recorded) < m.retention {
-			return
+			break
 		}
 		sh.closed.pop()
 		m.ids.remove(uint64(rec.s.ID))
 	}
+	return n
 }
 
 // lockSession returns the session with id, its shard locked; the caller
@@ -304,13 +308,51 @@ func (m *Memory) SweepSessions(ctx context.Context, now time.Time, limit int) (i
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		closed += m.sweepLocked(sh, now, limit-closed)
-		m.purgeLocked(sh, now, max(limit, 1))
 		sh.mu.Unlock()
 		if closed >= limit {
 			break
 		}
 	}
+	m.purge(now, purgeBudget*max(limit, 1))
 	return closed, nil
+}
+
+// purgeBudget is how many closed sessions past the retention a sweep may
+// remove per session it may close; purgeHold how many it removes per
+// shard before letting routing in.
+const (
+	purgeBudget = 64
+	purgeHold   = 1024
+)
+
+// purge removes up to budget sessions recorded closed longer than the
+// retention ago, holding each shard for at most purgeHold of them.
+func (m *Memory) purge(now time.Time, budget int) {
+	for more := true; more && budget > 0; {
+		more = false
+		for i := range m.shards {
+			sh := &m.shards[i]
+			sh.mu.Lock()
+			n := m.purgeLocked(sh, now, min(budget, purgeHold))
+			sh.shrink()
+			sh.mu.Unlock()
+			budget -= n
+			more = more || n == purgeHold
+		}
+	}
+}
+
+// shrink rebuilds the shard's map of open sessions once it holds a
+// quarter of what it once did: Go maps do not give memory back.
+func (sh *shard) shrink() {
+	if sh.peak < 4096 || len(sh.open) > sh.peak/4 {
+		return
+	}
+	open := make(map[sessKey]*sessRec, len(sh.open))
+	for k, v := range sh.open {
+		open[k] = v
+	}
+	sh.open, sh.peak = open, len(open)
 }
 
 func (m *Memory) sweepLocked(sh *shard, now time.Time, limit int) int {
