@@ -19,3 +19,6 @@ const (
 	SQLLastActive = sqlLastActive
 	SQLSweep      = sqlSweep
 )
+
+// EncodeBot is the document Commit stores for a bot.
+var EncodeBot = encodeDoc
