@@ -26,9 +26,12 @@
 //     two when a new session opens: the first statement either takes the
 //     message or returns what the second needs (the open session and its
 //     bot, for lifecycle.SessionEnd, and the sender's Active bot).
-//   - SweepSessions claims the sessions it closes with FOR UPDATE SKIP
-//     LOCKED, so several replicas can run ExpireDue at once without doing the
-//     same work twice.
+//   - SweepSessions finds what is due through the index open_sessions_due,
+//     bot by bot (all sessions of a bot that stopped serving, those of its
+//     earlier activations, those idle too long), so its cost follows what is
+//     due, not the open sessions; it claims them with FOR UPDATE SKIP LOCKED,
+//     so several replicas can run ExpireDue at once without doing the same
+//     work twice.
 //   - WaitAudit listens for the notification on one dedicated connection per
 //     Store, and polls every few seconds as a safety net: a commit through
 //     any replica wakes the waiters of every other.

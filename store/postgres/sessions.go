@@ -15,9 +15,11 @@ import (
 const sessionColumns = `s.id, s.channel, s.address, s.end_user, s.bot_id, s.activation, s.opened_at, s.last_activity_at, s.closed_at, s.close_reason, s.messages`
 
 // served is the SQL of "lifecycle.SessionEnd says not over" for session s of
-// bot b at now ($now): the bot exists, the session is of its current
+// bot b at now ($1): the bot exists, the session is of its current
 // activation, the bot is Active or Deactivated before its deadline, and the
-// session is not idle.
+// session is not idle. It must change with SessionEnd (and sqlSweep's
+// branches with it); Route decides with SessionEnd itself whenever served
+// is false, and TestParity compares every answer with the memory store.
 const served = `b.id IS NOT NULL AND b.activations = s.activation
 	AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline))
 	AND (b.idle_timeout <= 0 OR $1::bigint::numeric < s.last_activity_at::numeric + b.idle_timeout)`
