@@ -202,35 +202,38 @@ type groupKey struct {
 
 // SweepSessions implements lifecycle.SessionStore. Open sessions fall in
 // groups - one activation of one bot on one sender - as in the memory
-// store. For each group (found by skipping through an index, not by reading
-// its sessions) it reads the sessions from the least recently active and
-// stops at the first that is not over: the cost is the sessions it closes
-// plus the groups with open sessions.
+// store. For each group (found through the session counts and by seeking
+// in an index, not by reading its sessions) it reads the sessions from the
+// least recently active and stops at the first that is not over: the cost
+// is the sessions it closes plus the groups with open sessions.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	if _, err := nanos("now", now); err != nil {
 		return 0, err
 	}
 	closed := 0
 	err := s.inTx(ctx, func(tx conn) error {
-		bots := map[string]*lifecycle.Bot{}
-		var k groupKey
-		for first := true; closed < limit; first = false {
-			var row *sql.Row
-			if first {
-				row = tx.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM sessions WHERE closed_at IS NULL
-					ORDER BY bot_id, channel, address, activation LIMIT 1`)
-			} else {
-				row = tx.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM sessions WHERE closed_at IS NULL
-					AND (bot_id, channel, address, activation) > (?, ?, ?, ?)
-					ORDER BY bot_id, channel, address, activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation)
-			}
-			err := row.Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
+		// The (bot, sender) pairs with open sessions, from the counts the
+		// triggers keep; then each activation with open sessions of a pair,
+		// by seeking past the previous one in the index.
+		rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address FROM session_stats WHERE open > 0`)
+		if err != nil {
+			return err
+		}
+		var pairs []groupKey
+		for rows.Next() {
+			var k groupKey
+			if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address); err != nil {
+				rows.Close()
 				return err
 			}
+			pairs = append(pairs, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		bots := map[string]*lifecycle.Bot{}
+		for _, k := range pairs {
 			b, ok := bots[k.bot]
 			if !ok {
 				if b, err = botForEnd(ctx, tx, lifecycle.BotID(k.bot)); err != nil {
@@ -238,10 +241,24 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 				}
 				bots[k.bot] = b
 			}
-			n, err := sweepGroup(ctx, tx, k, b, now, limit-closed)
-			closed += n
-			if err != nil {
-				return err
+			for k.activation = -1; closed < limit; {
+				err := tx.QueryRowContext(ctx, `SELECT activation FROM sessions
+					WHERE bot_id = ? AND channel = ? AND address = ? AND closed_at IS NULL AND activation > ?
+					ORDER BY activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation).Scan(&k.activation)
+				if errors.Is(err, sql.ErrNoRows) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				n, err := sweepGroup(ctx, tx, k, b, now, limit-closed)
+				closed += n
+				if err != nil {
+					return err
+				}
+			}
+			if closed >= limit {
+				break
 			}
 		}
 		return nil

@@ -122,6 +122,9 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+string(opts.Synchronous)+")")
 	q.Add("_pragma", "foreign_keys(0)")
+	// Statement journals (a statement with triggers may need to undo
+	// itself) stay in memory: no temporary file written per statement.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 
 	wq := url.Values{}

@@ -83,6 +83,9 @@ CREATE TABLE session_stats (
 	messages INTEGER NOT NULL,
 	PRIMARY KEY (bot_id, channel, address)
 ) STRICT, WITHOUT ROWID;
+-- SweepSessions: the (bot, sender) pairs with open sessions, without the
+-- pairs whose sessions all closed long ago.
+CREATE INDEX session_stats_open ON session_stats (bot_id, channel, address) WHERE open > 0;
 CREATE TABLE session_closed (
 	bot_id  TEXT    NOT NULL,
 	channel TEXT    NOT NULL,
