@@ -164,8 +164,11 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database. Operations after Close fail.
+// Close closes the database. Operations after Close fail with an error
+// wrapping lifecycle.ErrUnavailable; WaitAudit calls in progress return
+// such an error too.
 func (s *Store) Close() error {
+	defer s.notify() // waiters look again, and find the store closed
 	var errs []error
 	for _, c := range []*stmts{s.wstmts, s.rstmts} {
 		if c != nil {
