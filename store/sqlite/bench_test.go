@@ -6,9 +6,10 @@ package sqlite_test
 //	cd store/sqlite && go test -run '^$' -bench . -benchtime 2000x
 //
 // Each benchmark has a sub-benchmark per store: memory, sqlite-full (the
-// default, synchronous=FULL: every acknowledged commit synced to disk) and
-// sqlite-normal (synchronous=NORMAL: survives a crash of the process, not
-// of the machine). The database files are in the test's temporary
+// default, synchronous=FULL: every acknowledged write synced to disk),
+// sqlite-commits (commits synced, session writes not) and sqlite-normal
+// (synchronous=NORMAL: survives a crash of the process, not of the
+// machine). The database files are in the test's temporary
 // directory: put TMPDIR on the disk you mean to measure.
 //
 // PostgreSQL: store/postgres has the same four benchmarks' setup in its own

@@ -74,7 +74,12 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	}
 	var id, activation, opened, messages int64
 	var bot string
+	release, err := s.write(ctx, false)
+	if err != nil {
+		return lifecycle.Session{}, s.fail("routing", err)
+	}
 	err = s.route.QueryRowContext(ctx, n, sender.Channel, sender.Address, endUser).Scan(&id, &bot, &activation, &opened, &messages)
+	release()
 	if err == nil {
 		return lifecycle.Session{ID: lifecycle.SessionID(id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(bot),
 			Activation: uint64(activation), OpenedAt: time.Unix(0, opened).UTC(), LastActivityAt: now, Messages: uint64(messages)}, nil
@@ -84,7 +89,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	}
 	var out lifecycle.Session
 	noBot := false
-	err = s.inTx(ctx, func(tx conn) error {
+	err = s.inTx(ctx, false, func(tx conn) error {
 		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 			WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`, sender.Channel, sender.Address, endUser))
 		switch {
@@ -164,7 +169,7 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 		return lifecycle.Session{}, err
 	}
 	var out lifecycle.Session
-	err := s.inTx(ctx, func(tx conn) error {
+	err := s.inTx(ctx, false, func(tx conn) error {
 		cur, err := getSession(ctx, tx, id)
 		if err != nil || !cur.Open() {
 			out = cur
@@ -211,7 +216,7 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 		return 0, err
 	}
 	closed := 0
-	err := s.inTx(ctx, func(tx conn) error {
+	err := s.inTx(ctx, false, func(tx conn) error {
 		// The (bot, sender) pairs with open sessions, from the counts the
 		// triggers keep; then each activation with open sessions of a pair,
 		// by seeking past the previous one in the index.

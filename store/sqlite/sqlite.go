@@ -36,6 +36,15 @@ const (
 	// acknowledged change survives a crash of the process, of the operating
 	// system and a power cut.
 	SyncFull Synchronous = "FULL"
+	// SyncCommits syncs what Commit writes - bots, roles, audit entries - as
+	// SyncFull does, and writes the sessions (Route, CloseSession,
+	// SweepSessions) as SyncNormal does. An acknowledged commit survives a
+	// power cut; the session writes since the last commit survive a crash
+	// of the process but may be lost, whole and in order, when the machine
+	// fails (a session then reads as it was, and lifecycle.SessionEnd still
+	// decides its end). Each synced commit also syncs every session write
+	// before it.
+	SyncCommits Synchronous = "COMMITS"
 	// SyncNormal syncs only at checkpoints. An acknowledged commit survives
 	// a crash of the process (SIGKILL, panic, OOM kill) but the last commits
 	// may be lost, whole, when the operating system crashes or the power
@@ -65,9 +74,9 @@ func (o Options) withDefaults() (Options, error) {
 	switch o.Synchronous {
 	case "":
 		o.Synchronous = SyncFull
-	case SyncFull, SyncNormal:
+	case SyncFull, SyncCommits, SyncNormal:
 	default:
-		return o, &lifecycle.InputError{Field: "Options.Synchronous", Value: string(o.Synchronous), Problem: "is not a durability setting; use sqlite.SyncFull or sqlite.SyncNormal"}
+		return o, &lifecycle.InputError{Field: "Options.Synchronous", Value: string(o.Synchronous), Problem: "is not a durability setting; use sqlite.SyncFull, sqlite.SyncCommits or sqlite.SyncNormal"}
 	}
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = 5 * time.Second
@@ -90,6 +99,12 @@ type Store struct {
 	route  *sql.Stmt // the fast path of Route
 	wstmts *stmts    // prepared statements of w
 	rstmts *stmts    // prepared statements of r
+
+	// wmu is held by every use of w, so that under SyncCommits the
+	// synchronous setting and the statements it is for go together;
+	// wsync is the setting last given to w's connection.
+	wmu   sync.Mutex
+	wsync Synchronous
 
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced when this Store appends audit entries
@@ -120,7 +135,11 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+string(opts.Synchronous)+")")
+	dsnSync := SyncFull
+	if opts.Synchronous == SyncNormal {
+		dsnSync = SyncNormal
+	}
+	q.Add("_pragma", "synchronous("+string(dsnSync)+")")
 	q.Add("_pragma", "foreign_keys(0)")
 	// Statement journals (a statement with triggers may need to undo
 	// itself) stay in memory: no temporary file written per statement.
@@ -207,7 +226,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = s.inTx(ctx, func(tx conn) error {
+		err = s.inTx(ctx, true, func(tx conn) error {
 			var have int
 			if err := tx.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
 				return err
@@ -236,10 +255,38 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// write takes the writer for a write that must be synced (durable) or
+// not, and returns the function that releases it. Only SyncCommits tells
+// the two apart; a connection the pool replaced starts at FULL, so a
+// forgotten setting errs on the safe side.
+func (s *Store) write(ctx context.Context, durable bool) (release func(), err error) {
+	s.wmu.Lock()
+	if s.opts.Synchronous == SyncCommits {
+		want := SyncNormal
+		if durable {
+			want = SyncFull
+		}
+		if s.wsync != want {
+			if _, err := s.w.ExecContext(ctx, "PRAGMA synchronous = "+string(want)); err != nil {
+				s.wmu.Unlock()
+				return nil, err
+			}
+			s.wsync = want
+		}
+	}
+	return s.wmu.Unlock, nil
+}
+
 // inTx runs f in a write transaction (BEGIN IMMEDIATE: it takes the write
 // lock first, waiting up to the busy timeout), committing if f returns nil.
-func (s *Store) inTx(ctx context.Context, f func(tx conn) error) error {
+// durable says whether the commit must be synced under SyncCommits.
+func (s *Store) inTx(ctx context.Context, durable bool, f func(tx conn) error) error {
 	s.wstmts.warm(ctx)
+	release, err := s.write(ctx, durable)
+	if err != nil {
+		return err
+	}
+	defer release()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -654,7 +701,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 		}
 	}
 	var out []lifecycle.AuditEntry
-	err := s.inTx(ctx, func(tx conn) error {
+	err := s.inTx(ctx, true, func(tx conn) error {
 		// Every change first leaves its senders, then every bot takes its
 		// senders as the plan leaves it: a unique index fails only if the
 		// end state breaks R1 or R2.
