@@ -339,7 +339,7 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 	}{
 		{"LiveBots", postgres.SQLLiveBots, "bot_senders_live", []any{senders[0], senders[1]}},
 		{"R20/LastActive", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
-		{"R9/SweepSessions", postgres.SQLSweep, "open_sessions_due", []any{int64(2000), int64(1000)}},
+		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows, err := st.Pool().Query(ctx, "EXPLAIN "+tc.sql, tc.args...)

@@ -17,8 +17,10 @@ func SetWaitTiming(poll, linger time.Duration) (restore func()) {
 const (
 	SQLLiveBots   = sqlLiveBots
 	SQLLastActive = sqlLastActive
-	SQLSweep      = sqlSweep
 )
 
 // EncodeBot is the document Commit stores for a bot.
 var EncodeBot = encodeDoc
+
+// SQLSweep is the sweep's query for limit.
+var SQLSweep = sweepSQL

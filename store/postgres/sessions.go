@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -277,7 +278,9 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 // sessions (few: the live bots and those that recently stopped), and for
 // each a range scan takes all its sessions if it no longer serves, else
 // those of its earlier activations and those idle too long. Its cost
-// follows what is due, not the number of open sessions.
+// follows what is due, not the number of open sessions. The limit is
+// written into the text (see sweepSQL), so that PostgreSQL settles on one
+// generic plan instead of planning each call again.
 const sqlSweep = `
 	WITH RECURSIVE ob(bot_id) AS (
 		(SELECT bot_id FROM sessions WHERE closed_at IS NULL ORDER BY bot_id LIMIT 1)
@@ -290,23 +293,32 @@ const sqlSweep = `
 		CROSS JOIN LATERAL (
 			(SELECT s.id FROM sessions s WHERE s.bot_id = ob.bot_id AND s.closed_at IS NULL
 				AND (b.id IS NULL OR NOT (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline)))
-				ORDER BY s.activation, s.last_activity_at LIMIT $2)
+				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
 			UNION ALL
 			(SELECT s.id FROM sessions s WHERE s.bot_id = ob.bot_id AND s.closed_at IS NULL
 				AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline)) AND s.activation < b.activations
-				ORDER BY s.activation, s.last_activity_at LIMIT $2)
+				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
 			UNION ALL
 			(SELECT s.id FROM sessions s WHERE s.bot_id = ob.bot_id AND s.closed_at IS NULL
 				AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline)) AND s.activation = b.activations AND b.idle_timeout > 0
 				AND s.last_activity_at <= GREATEST($1::bigint::numeric - b.idle_timeout, -9223372036854775808)::bigint
-				ORDER BY s.activation, s.last_activity_at LIMIT $2)
+				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
 		) AS d
 		WHERE ob.bot_id IS NOT NULL
-		LIMIT $2
+		LIMIT @limit
 	)
 	SELECT ` + sessionColumns + `, (SELECT b.doc FROM bots b WHERE b.id = s.bot_id) FROM sessions s
 	WHERE s.id = ANY (ARRAY(SELECT id FROM due)) AND s.closed_at IS NULL
 	ORDER BY s.id FOR UPDATE OF s SKIP LOCKED`
+
+// sweepSQL returns sqlSweep with limit in its text: "ALL" for no limit.
+func sweepSQL(limit int) string {
+	lim := "ALL"
+	if limit >= 0 {
+		lim = strconv.Itoa(limit)
+	}
+	return strings.ReplaceAll(sqlSweep, "@limit", lim)
+}
 
 // SweepSessions implements lifecycle.SessionStore. It claims up to limit
 // sessions that are over with FOR UPDATE SKIP LOCKED, so replicas sweeping
@@ -314,7 +326,7 @@ const sqlSweep = `
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	closed := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sqlSweep, clampNanos(now), limitArg(limit))
+		rows, err := tx.Query(ctx, sweepSQL(limit), clampNanos(now))
 		if err != nil {
 			return err
 		}
