@@ -3,18 +3,21 @@ package sqlite_test
 // Benchmarks of the SQLite store beside the memory store, in one run, so
 // that the figures read as ratios on the same machine:
 //
-//	cd store/sqlite && go test -run '^$' -bench . -benchtime 2000x
+//	cd store/sqlite && go test -run '^$' -bench . -benchtime 200x -count 3
 //
 // Each benchmark has a sub-benchmark per store: memory, sqlite-full (the
 // default, synchronous=FULL: every acknowledged write synced to disk),
 // sqlite-commits (commits synced, session writes not) and sqlite-normal
 // (synchronous=NORMAL: survives a crash of the process, not of the
-// machine). The database files are in the test's temporary
-// directory: put TMPDIR on the disk you mean to measure.
+// machine). The database files are in the test's temporary directory: put
+// TMPDIR on the disk you mean to measure.
 //
-// PostgreSQL: store/postgres has the same four benchmarks' setup in its own
-// module; a three-way run adds a sub-benchmark there with the same names and
-// the figures are read side by side (see the module README).
+// PostgreSQL in the same run: the benchmarks take their stores from
+// benchStores, a name and a factory each. A module that requires both this
+// one and store/postgres (as examples/compare does for peer benchmarks) can
+// copy this file and add {"postgres", ...} opening postgres.Open on a
+// migrated, empty database per call; store/postgres's server_test.go shows
+// how to start a throwaway server from Debian's binaries.
 
 import (
 	"context"
@@ -40,6 +43,9 @@ var benchStores = []benchStore{
 	{"memory", func(*testing.B) lifecycle.Store { return store.NewMemory() }},
 	{"sqlite-full", func(b *testing.B) lifecycle.Store {
 		return newStoreWith(b, sqlite.Options{Synchronous: sqlite.SyncFull})
+	}},
+	{"sqlite-commits", func(b *testing.B) lifecycle.Store {
+		return newStoreWith(b, sqlite.Options{Synchronous: sqlite.SyncCommits})
 	}},
 	{"sqlite-normal", func(b *testing.B) lifecycle.Store {
 		return newStoreWith(b, sqlite.Options{Synchronous: sqlite.SyncNormal})

@@ -318,7 +318,7 @@ func sweepGroup(ctx context.Context, tx conn, k groupKey, b *lifecycle.Bot, now 
 
 // Sessions implements lifecycle.SessionStore.
 func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
-	if uint64(after) > 1<<63-1 || limit == 0 {
+	if uint64(after) > 1<<63-1 || limit <= 0 {
 		return nil, nil
 	}
 	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit))
