@@ -80,15 +80,16 @@ type Store struct {
 	owned bool
 
 	mu       sync.Mutex
-	listener *listener // nil until WaitAudit needs it
-	closed   bool
+	listener *listener     // nil until WaitAudit needs it
+	closed   bool          // Close was called
+	done     chan struct{} // closed by Close: wakes waiters
 }
 
 var _ lifecycle.Store = (*Store)(nil)
 
 // New returns a Store on pool. Call Migrate once before use. Close stops
 // the store's listener; the pool stays open.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, done: make(chan struct{})} }
 
 // Open connects to the database at url (a PostgreSQL connection string)
 // and returns a Store that owns the pool; Close releases it.
@@ -111,12 +112,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 }
 
 // Close stops the listener that WaitAudit uses, waiting until its goroutine
-// has ended, and closes the pool if Open made it. Waiters blocked in
-// WaitAudit keep waiting by polling until their context ends.
+// has ended, wakes every waiter in WaitAudit (they return an error wrapping
+// lifecycle.ErrUnavailable), and closes the pool if Open made it. Close may
+// be called more than once.
 func (s *Store) Close() {
 	s.mu.Lock()
 	l := s.listener
-	s.listener, s.closed = nil, true
+	s.listener = nil
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
 	s.mu.Unlock()
 	if l != nil {
 		l.stop()
