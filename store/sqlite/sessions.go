@@ -278,8 +278,10 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 // limit.
 func sweepGroup(ctx context.Context, tx conn, k groupKey, b *lifecycle.Bot, now time.Time, limit int) (int, error) {
 	closed := 0
-	for closed < limit {
-		want := min(sweepPage, limit-closed)
+	// Pages grow from a few sessions: a group with nothing due costs one
+	// short read, however many sessions it has open.
+	for page := 4; closed < limit; page = min(2*page, sweepPage) {
+		want := min(page, limit-closed)
 		rows, err := tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 			WHERE bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL
 			ORDER BY last_activity_at, id LIMIT ?`, k.bot, k.sender.Channel, k.sender.Address, k.activation, want)
