@@ -60,7 +60,7 @@ func TestDrainHeap(t *testing.T) {
 	var h drainHeap
 	held := map[*botRec]drainItem{}
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for step := 0; step < 5000; step++ {
+	for step := 0; step < 1500; step++ {
 		if len(held) > 0 && r.IntN(3) == 0 {
 			for rec := range held {
 				h.remove(rec)
