@@ -353,6 +353,48 @@ func TestMaxPlanAge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clk.Add(2 * time.Minute)
+	e.clk.Add(time.Minute + time.Nanosecond)
 	e.refused(lifecycle.ErrConflict, false, func() error { _, err := m.ApplyPlan(e.ctx, p); return err })
+	p, err = m.Plan(e.ctx, designer, lifecycle.Update{Bot: ids["draft"], Name: ptr("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(time.Minute) // exactly MaxPlanAge old: still applies
+	if _, err := m.ApplyPlan(e.ctx, p); err != nil {
+		t.Fatalf("R17: a plan exactly MaxPlanAge old: %v", err)
+	}
+}
+
+// Reads through the Manager: the audit log and lists return what is stored,
+// page limits are inclusive, and a refusal's message is the refusal alone.
+func TestManagerReads(t *testing.T) {
+	e := newEnv(t)
+	log, err := e.m.AuditLog(e.ctx, admin, 0, 10000)
+	if err != nil || len(log) != 5 || log[0].Action != lifecycle.OpGrantRole {
+		t.Fatalf("AuditLog = %d entries, %v; want the 5 role grants of the setup", len(log), err)
+	}
+	if page, err := e.m.AuditLog(e.ctx, admin, 2, 2); err != nil || len(page) != 2 || page[0].Seq != 3 {
+		t.Fatalf("AuditLog(after 2, limit 2) = %+v, %v", page, err)
+	}
+	for _, tc := range []struct {
+		name string
+		call func() error
+		ok   bool
+	}{
+		{"audit limit 10000", func() error { _, err := e.m.AuditLog(e.ctx, admin, 0, 10000); return err }, true},
+		{"audit limit 10001", func() error { _, err := e.m.AuditLog(e.ctx, admin, 0, 10001); return err }, false},
+		{"audit limit 0", func() error { _, err := e.m.AuditLog(e.ctx, admin, 0, 0); return err }, false},
+		{"list limit 1000", func() error { _, err := e.m.List(e.ctx, manager, "", 1000); return err }, true},
+		{"list limit 1001", func() error { _, err := e.m.List(e.ctx, manager, "", 1001); return err }, false},
+		{"sessions limit 1000", func() error { _, err := e.m.Sessions(e.ctx, manager, 0, 1000); return err }, true},
+	} {
+		if err := tc.call(); (err == nil) != tc.ok || (err != nil && !errors.Is(err, lifecycle.ErrInvalidInput)) {
+			t.Errorf("%s: %v, want ok = %v", tc.name, err, tc.ok)
+		}
+	}
+	_, err = e.m.AuditLog(e.ctx, manager, 0, 10)
+	var pe *roles.PermissionError
+	if !errors.As(err, &pe) || err.Error() != "read_audit: "+pe.Error() {
+		t.Errorf("P1: refusal message %q, want the refusal alone", err)
+	}
 }
