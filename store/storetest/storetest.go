@@ -12,6 +12,22 @@
 //	}
 //
 // newStore must return an empty store each time it is called.
+//
+// RunParity is the stronger proof: it runs random sequences of operations
+// (pgregory.net/rapid) through two Managers, one on a reference store and
+// one on yours, and requires the same plans, errors, bots, sessions, audit
+// entries and analytics after every step, hostile text and clock jumps
+// included:
+//
+//	func TestParity(t *testing.T) {
+//		storetest.RunParity(t,
+//			func(*testing.T) lifecycle.Store { return store.NewMemory(store.WithRetention(0)) },
+//			func(t *testing.T) lifecycle.Store { return newEmptyStore(t) })
+//	}
+//
+// Run it longer with -rapid.checks=N (CI runs 200 sequences against
+// PostgreSQL). The memory store is the reference; keep its closed sessions
+// (WithRetention(0)) when your store keeps them too.
 package storetest
 
 import (
