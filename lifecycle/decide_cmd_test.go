@@ -19,8 +19,12 @@ var commandParsers = map[string]func(t *testing.T, args []string, kv map[string]
 		for i := range ss {
 			ss[i].Channel = "" // the bot's channel
 		}
+		var idle time.Duration
+		if kv["idle"] != "" {
+			idle = dur(t, kv["idle"])
+		}
 		return lifecycle.Create{ID: lifecycle.BotID(kv["id"]), Name: kv["name"], Description: kv["desc"], Channel: kv["channel"],
-			Senders: ss, Definition: definition(t, kv["def"])}
+			Senders: ss, Definition: definition(t, kv["def"]), IdleTimeout: idle}
 	},
 	"update": func(t *testing.T, args []string, kv map[string]string, _ []lifecycle.Bot) lifecycle.Command {
 		u := lifecycle.Update{Bot: lifecycle.BotID(args[0])}
