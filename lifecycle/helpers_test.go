@@ -65,16 +65,31 @@ func (e *env) must(_ any, err error) {
 func sms(addr string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: addr} }
 
 // cleanDef is valid with no findings on sms.
-func cleanDef() validate.Definition {
+func cleanDef() lifecycle.Definition { return refDef(cleanRef()) }
+
+// warnDef has exactly one warning (fallback.missing).
+func warnDef() lifecycle.Definition { return refDef(warnRef()) }
+
+// refDef is d in the reference format (R25).
+func refDef(d validate.Definition) lifecycle.Definition {
+	def, err := lifecycle.ReferenceDefinition(d)
+	if err != nil {
+		panic(err)
+	}
+	return def
+}
+
+// cleanRef is the reference definition of cleanDef.
+func cleanRef() validate.Definition {
 	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "help", Dialogs: []validate.Dialog{
 		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.GoTo, Target: "help"}}},
 		{ID: "help", Name: "Help", Elements: []validate.Element{{Type: validate.Transfer, Queue: "q"}}},
 	}}
 }
 
-// warnDef has exactly one warning (fallback.missing).
-func warnDef() validate.Definition {
-	d := cleanDef()
+// warnRef is the reference definition of warnDef.
+func warnRef() validate.Definition {
+	d := cleanRef()
 	d.FallbackDialog = ""
 	return d
 }
