@@ -32,7 +32,7 @@ var hostileTexts = map[string]string{
 func hostileBot(id lifecycle.BotID, text string) lifecycle.Bot {
 	return lifecycle.Bot{
 		ID: id, Name: text, Description: text, Channel: "sms",
-		Senders: []lifecycle.Sender{{Channel: "sms", Address: text}, {Channel: text, Address: "1"}},
+		Senders:    []lifecycle.Sender{{Channel: "sms", Address: text}, {Channel: text, Address: "1"}},
 		Definition: lifecycle.Definition{Format: text, Text: text}, Edited: []string{},
 		State: lifecycle.Draft, Revision: 1, IdleTimeout: time.Minute,
 		CreatedAt: t0, UpdatedAt: t0.Add(time.Nanosecond), EndReason: lifecycle.CloseReason(text),
