@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -94,6 +95,15 @@ func Decode(text string) (Definition, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Definition{}, fmt.Errorf("the document has data after the definition; send one JSON object")
 	}
+	// A string of d is valid UTF-8 when the text is (encoding/json would
+	// turn invalid bytes into U+FFFD), and can hold a NUL only through the
+	// escape \u0000: the walk over every string runs only then.
+	if !utf8.ValidString(text) {
+		return Definition{}, fmt.Errorf("the document is not valid UTF-8 (R21); send UTF-8 text")
+	}
+	if !strings.Contains(text, `\u0000`) {
+		return d, nil
+	}
 	if bad, ok := badString(reflect.ValueOf(d)); ok {
 		return Definition{}, fmt.Errorf("the document holds the string %q, which is not UTF-8 text without NUL (R21); fix that text", shorten(bad))
 	}
@@ -114,7 +124,7 @@ func (v *Validator) Check(doc Document) Report {
 		return NewReport([]Finding{{Code: CodeDefinitionInvalid, Severity: Error,
 			Message: fmt.Sprintf("format %q is not %s, the only format this validator reads", shorten(doc.Format), ReferenceFormat)}})
 	}
-	d, err := Decode(doc.Text)
+	d, err := decoded.decode(doc.Text)
 	if err != nil {
 		return NewReport([]Finding{{Code: CodeDefinitionInvalid, Severity: Error, Message: err.Error()}})
 	}
@@ -180,4 +190,47 @@ func shorten(s string) string {
 		cut--
 	}
 	return s[:cut] + "..."
+}
+
+// decoded remembers the definitions Check decoded, by text: activation,
+// its retries and Manager.Validate check the same few documents again and
+// again, and decoding is most of a check's cost. Every caller gets a copy
+// of its own, so a rule can never change what another check sees, and the
+// cache keeps at most cacheEntries documents of cacheBytes in all.
+var decoded = &decodeCache{}
+
+const (
+	cacheEntries = 256
+	cacheBytes   = 8 << 20
+)
+
+type decodeCache struct {
+	mu    sync.Mutex
+	defs  map[string]Definition
+	bytes int
+}
+
+// decode returns Decode(text), from the cache when it can.
+func (c *decodeCache) decode(text string) (Definition, error) {
+	c.mu.Lock()
+	d, ok := c.defs[text]
+	c.mu.Unlock()
+	if ok {
+		return d.Clone(), nil
+	}
+	d, err := Decode(text)
+	if err != nil || len(text) > cacheBytes/8 {
+		return d, err
+	}
+	kept := d.Clone()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.defs == nil || len(c.defs) >= cacheEntries || c.bytes+len(text) > cacheBytes {
+		c.defs, c.bytes = make(map[string]Definition), 0 // start over: cheap, and bounded
+	}
+	if _, ok := c.defs[text]; !ok {
+		c.defs[text] = kept
+		c.bytes += len(text)
+	}
+	return d, nil
 }

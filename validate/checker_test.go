@@ -115,3 +115,24 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// R25: Check remembers what it decoded, but every check gets a definition
+// of its own: a rule that changes it (breaking the Rule contract) does not
+// change what the next check sees.
+func TestCheckDecodesIntoACopy(t *testing.T) {
+	vandal := validate.Default().With(validate.Rule{Code: "vandal", Severity: validate.Warning, Summary: "changes the definition",
+		Check: func(d *validate.Definition, _ *validate.Index, report func(path, message string)) {
+			report("entry_dialog", d.EntryDialog)
+			d.EntryDialog = "changed"
+			d.Dialogs[0].Name = "changed"
+		}})
+	text, _ := validate.Encode(clean())
+	doc := validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: "whatsapp"}
+	first, second := vandal.Check(doc), vandal.Check(doc)
+	if diff := cmp.Diff(first, second); diff != "" {
+		t.Errorf("the second check saw the first one's changes (-first +second):\n%s", diff)
+	}
+	if r := validate.Default().Check(doc); !r.OK() {
+		t.Errorf("the default checker saw the vandal's changes: %v", r.Findings)
+	}
+}
