@@ -8,64 +8,86 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
 )
 
-// Memory is an in-memory lifecycle.Store. It is safe for concurrent use: one
-// mutex serialises every operation, so a Commit is atomic and its invariant
-// checks (R1, R2, the last Admin) see exactly the state it changes. Its
-// contents are lost when the process ends. Closed sessions are kept, so
-// memory grows with the number of sessions ever opened.
+// Memory is an in-memory lifecycle.Store, safe for concurrent use. Its
+// contents are lost when the process ends.
+//
+// Bots, roles and the audit log sit behind one read-write mutex that every
+// Commit holds. Sessions live in shards chosen by sender, each with its own
+// mutex: routing on different senders runs in parallel, and a Commit also
+// locks the shards of every sender it touches, so it stays atomic with
+// respect to routing (R1, R9, R10).
+//
+// No operation costs time that grows with history: drains are indexed by
+// grace deadline and open sessions by when they can next end, so ExpireDue
+// costs what is due; the audit log grows in fixed-size chunks, never
+// copied; closed sessions leave memory after a retention (default 24h;
+// see WithRetention), while the session counts keep their figures.
 //
 // The zero value is not usable; call NewMemory.
 type Memory struct {
-	mu      sync.Mutex
-	bots    map[lifecycle.BotID]*botRec
-	senders map[lifecycle.Sender]*senderRec
-	roles   map[string]roles.Set
-	audit   []lifecycle.AuditEntry
+	// mu guards bots, roles, audit, auditWake, drains and each senderRec's
+	// bot slots and left list. Commit holds it for writing; every write
+	// to a senderRec also holds the sender's shard.
+	mu     sync.RWMutex
+	bots   map[lifecycle.BotID]*botRec
+	roles  map[string]roles.Set
+	audit  auditLog
+	drains drainHeap
 	// auditWake is closed and replaced whenever entries are appended.
 	auditWake chan struct{}
 
-	open        map[sessKey]*sessRec // sessions recorded open
-	sessions    map[lifecycle.SessionID]*sessRec
-	nextSession lifecycle.SessionID
-	stats       map[statKey]*statRec
+	shards      [shardCount]shard
+	ids         sessIndex
+	nextSession atomic.Uint64
+	retention   time.Duration
 }
 
+// botRec is a stored bot. view holds the bot as last committed, never
+// changed in place: routing reads it without the store's mutex.
 type botRec struct {
-	bot     lifecycle.Bot
-	deleted bool
-	// Open sessions, least recently active first: an intrusive list, so
-	// routing moves a session to the back without allocating and a sweep
-	// finds idle sessions at the front.
-	head, tail *sessRec
+	view atomic.Pointer[lifecycle.Bot] // nil once the bot is deleted
+	// drainAt is the bot's index in Memory.drains while it is Deactivated,
+	// else -1.
+	drainAt int
 }
+
+// bot returns the bot as committed; nil if it was deleted.
+func (r *botRec) bot() *lifecycle.Bot { return r.view.Load() }
 
 // senderRec is what the store keeps per sender: the live bots on it (R1
-// and R2 allow one of each), and the bots that left Active on it, for
-// LastActive. Neither grows with the bots that merely used the sender.
+// and R2 allow one of each), the session groups of those bots, and the
+// bots that left Active on it, for LastActive. None of it grows with the
+// bots that merely used the sender.
 type senderRec struct {
 	active, draining *botRec
+	// activeGroup and drainGroup hold the open sessions of the current
+	// activation of active and draining on this sender (nil before the
+	// first one opens). Guarded by the sender's shard.
+	activeGroup, drainGroup *group
 	// left lists bots that left Active while on this sender, ordered by
 	// the time they left, then by id descending, so the last valid entry
-	// answers LastActive. Stale entries (the bot left again since, was
-	// re-activated, or lost the sender) are dropped when met at the end.
+	// answers LastActive. Commit drops stale entries (the bot left again
+	// since, was re-activated, or lost the sender) met at the end.
 	left []leftEntry
 }
 
 type leftEntry struct {
 	rec *botRec
 	at  time.Time
+	id  lifecycle.BotID
 }
 
 // valid reports whether e still says "rec left Active at at and is on s".
 func (e leftEntry) valid(s lifecycle.Sender) bool {
-	b := &e.rec.bot
-	return !e.rec.deleted && b.State != lifecycle.Active && b.DeactivatedAt.Equal(e.at) && b.HasSender(s)
+	b := e.rec.bot()
+	return b != nil && b.State != lifecycle.Active && b.DeactivatedAt.Equal(e.at) && b.HasSender(s)
 }
 
 // before orders entries: earlier departures first, then larger ids first.
@@ -73,42 +95,41 @@ func (e leftEntry) before(o leftEntry) bool {
 	if !e.at.Equal(o.at) {
 		return e.at.Before(o.at)
 	}
-	return e.rec.bot.ID > o.rec.bot.ID
+	return e.id > o.id
 }
 
-type sessRec struct {
-	s          lifecycle.Session
-	bot        *botRec
-	prev, next *sessRec
-	stats      *statRec
-}
+// DefaultRetention is how long the memory store keeps a closed session
+// unless WithRetention says otherwise.
+const DefaultRetention = 24 * time.Hour
 
-type sessKey struct {
-	sender lifecycle.Sender
-	user   string
-}
+// MemoryOption configures NewMemory.
+type MemoryOption func(*Memory)
 
-type statKey struct {
-	bot    lifecycle.BotID
-	sender lifecycle.Sender
-}
-
-type statRec struct {
-	opened, open, messages uint64
-	closed                 map[lifecycle.CloseReason]uint64
+// WithRetention sets how long a closed session stays readable (Session,
+// Sessions) after the store recorded it closed; then ExpireDue removes it,
+// and Session reports it not found. SessionStats, and so Analytics, keep
+// counting it. d <= 0 keeps closed sessions for as long as the store
+// lives, as a persistent store does: memory then grows with every session
+// ever opened.
+func WithRetention(d time.Duration) MemoryOption {
+	return func(m *Memory) { m.retention = d }
 }
 
 // NewMemory returns an empty in-memory store.
-func NewMemory() *Memory {
-	return &Memory{
+func NewMemory(opts ...MemoryOption) *Memory {
+	m := &Memory{
 		bots:      map[lifecycle.BotID]*botRec{},
-		senders:   map[lifecycle.Sender]*senderRec{},
 		roles:     map[string]roles.Set{},
 		auditWake: make(chan struct{}),
-		open:      map[sessKey]*sessRec{},
-		sessions:  map[lifecycle.SessionID]*sessRec{},
-		stats:     map[statKey]*statRec{},
+		retention: DefaultRetention,
 	}
+	for i := range m.shards {
+		m.shards[i].init()
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
 var _ lifecycle.Store = (*Memory)(nil)
@@ -123,31 +144,37 @@ func conflict(format string, args ...any) error {
 
 // Bot implements lifecycle.BotStore.
 func (m *Memory) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	rec, ok := m.bots[id]
 	if !ok {
 		return lifecycle.Bot{}, notFound(id)
 	}
-	return rec.bot.Clone(), nil
+	return rec.bot().Clone(), nil
+}
+
+// senderRec returns the record of s, or nil. The caller holds m.mu or the
+// shard of s.
+func (m *Memory) senderRec(s lifecycle.Sender) *senderRec {
+	return m.shardOf(s).senders[s]
 }
 
 // LiveBots implements lifecycle.BotStore. It reads at most two bots per
 // sender.
 func (m *Memory) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	var out []lifecycle.Bot
-	seen := map[lifecycle.BotID]bool{}
+	seen := map[*botRec]bool{}
 	for _, s := range senders {
-		sr := m.senders[s]
+		sr := m.senderRec(s)
 		if sr == nil {
 			continue
 		}
 		for _, rec := range [2]*botRec{sr.active, sr.draining} {
-			if rec != nil && !seen[rec.bot.ID] {
-				seen[rec.bot.ID] = true
-				out = append(out, rec.bot.Clone())
+			if rec != nil && !seen[rec] {
+				seen[rec] = true
+				out = append(out, rec.bot().Clone())
 			}
 		}
 	}
@@ -156,26 +183,20 @@ func (m *Memory) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]li
 }
 
 // LastActive implements lifecycle.BotStore. Each sender keeps the bots that
-// left Active on it in order; stale entries met at the end are dropped, so
-// the cost is amortised constant per sender.
+// left Active on it in order, and Commit drops stale entries from the end,
+// so the cost is amortised constant per sender.
 func (m *Memory) LastActive(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (lifecycle.Bot, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	var best *leftEntry
 	for _, s := range senders {
-		sr := m.senders[s]
+		sr := m.senderRec(s)
 		if sr == nil {
 			continue
 		}
 		for i := len(sr.left) - 1; i >= 0; i-- {
 			e := sr.left[i]
-			if e.rec.bot.ID == except {
-				continue
-			}
-			if !e.valid(s) {
-				if i == len(sr.left)-1 {
-					sr.left = sr.left[:i]
-				}
+			if e.id == except || !e.valid(s) {
 				continue
 			}
 			if best == nil || best.before(e) {
@@ -187,13 +208,13 @@ func (m *Memory) LastActive(ctx context.Context, senders []lifecycle.Sender, exc
 	if best == nil {
 		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: "that was Active before on these senders"}
 	}
-	return best.rec.bot.Clone(), nil
+	return best.rec.bot().Clone(), nil
 }
 
 // Bots implements lifecycle.BotStore.
 func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	ids := make([]lifecycle.BotID, 0, len(m.bots))
 	for id := range m.bots {
 		if id > after {
@@ -206,44 +227,34 @@ func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]
 	}
 	out := make([]lifecycle.Bot, len(ids))
 	for i, id := range ids {
-		out[i] = m.bots[id].bot.Clone()
+		out[i] = m.bots[id].bot().Clone()
 	}
 	return out, nil
 }
 
-// DueDrains implements lifecycle.BotStore.
+// DueDrains implements lifecycle.BotStore. Drains are indexed by deadline:
+// the cost is that of the drains it returns, whatever else is stored.
 func (m *Memory) DueDrains(ctx context.Context, now time.Time, limit int) ([]lifecycle.Bot, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	var out []lifecycle.Bot
-	for _, rec := range m.bots {
-		if rec.bot.State == lifecycle.Deactivated && !now.Before(rec.bot.GraceDeadline) {
-			out = append(out, rec.bot.Clone())
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].GraceDeadline.Equal(out[j].GraceDeadline) {
-			return out[i].GraceDeadline.Before(out[j].GraceDeadline)
-		}
-		return out[i].ID < out[j].ID
-	})
-	if limit >= 0 && len(out) > limit {
-		out = out[:limit]
+	for _, rec := range m.drains.due(now, limit) {
+		out = append(out, rec.bot().Clone())
 	}
 	return out, nil
 }
 
 // UserRoles implements lifecycle.RoleStore.
 func (m *Memory) UserRoles(ctx context.Context, user string) (roles.Set, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	return m.roles[user], nil
 }
 
 // RoleAssignments implements lifecycle.RoleStore.
 func (m *Memory) RoleAssignments(ctx context.Context) ([]lifecycle.RoleAssignment, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	out := make([]lifecycle.RoleAssignment, 0, len(m.roles))
 	for u, rs := range m.roles {
 		out = append(out, lifecycle.RoleAssignment{User: u, Roles: rs})
@@ -254,20 +265,9 @@ func (m *Memory) RoleAssignments(ctx context.Context) ([]lifecycle.RoleAssignmen
 
 // AuditLog implements lifecycle.AuditStore.
 func (m *Memory) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if after >= uint64(len(m.audit)) {
-		return nil, nil
-	}
-	entries := m.audit[after:] // Seq n is at index n-1
-	if limit >= 0 && len(entries) > limit {
-		entries = entries[:limit]
-	}
-	out := make([]lifecycle.AuditEntry, len(entries))
-	for i, e := range entries {
-		out[i] = cloneEntry(e)
-	}
-	return out, nil
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.audit.read(after, limit), nil
 }
 
 func cloneEntry(e lifecycle.AuditEntry) lifecycle.AuditEntry {
@@ -283,13 +283,13 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	locked := m.lockShards(p)
+	defer unlockShards(locked)
 	if err := m.check(p); err != nil {
 		return nil, err
 	}
 	// Everything checked: apply.
-	for _, c := range p.Changes {
-		m.applyChange(c)
-	}
+	m.applyChanges(p.Changes)
 	for _, rc := range p.Roles {
 		if rc.To.Empty() {
 			delete(m.roles, rc.User)
@@ -300,8 +300,8 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	out := make([]lifecycle.AuditEntry, len(p.Audit))
 	for i, e := range p.Audit {
 		e = cloneEntry(e)
-		e.Seq = uint64(len(m.audit)) + 1
-		m.audit = append(m.audit, e)
+		e.Seq = m.audit.len() + 1
+		m.audit.append(e)
 		out[i] = cloneEntry(e)
 	}
 	if len(out) > 0 {
@@ -311,13 +311,52 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	return out, nil
 }
 
+// lockShards locks, in shard order, the shards of every sender the plan's
+// bots have before or after it, and returns them. The caller holds m.mu.
+func (m *Memory) lockShards(p lifecycle.Plan) []*shard {
+	var idx []int
+	add := func(ss []lifecycle.Sender) {
+		for _, s := range ss {
+			idx = append(idx, shardIndex(s))
+		}
+	}
+	for _, c := range p.Changes {
+		if rec, ok := m.bots[c.Bot]; ok {
+			add(rec.bot().Senders)
+		}
+		if c.After != nil {
+			add(c.After.Senders)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	sort.Ints(idx)
+	out := make([]*shard, 0, len(idx))
+	for i, n := range idx {
+		if i > 0 && idx[i-1] == n {
+			continue
+		}
+		sh := &m.shards[n]
+		sh.mu.Lock()
+		out = append(out, sh)
+	}
+	return out
+}
+
+func unlockShards(shards []*shard) {
+	for _, sh := range shards {
+		sh.mu.Unlock()
+	}
+}
+
 // WaitAudit implements lifecycle.AuditStore: waiters sleep on a channel
 // closed by the next commit that appends entries; nothing polls.
 func (m *Memory) WaitAudit(ctx context.Context, after uint64) error {
 	for {
-		m.mu.Lock()
-		n, wake := uint64(len(m.audit)), m.auditWake
-		m.mu.Unlock()
+		m.mu.RLock()
+		n, wake := m.audit.len(), m.auditWake
+		m.mu.RUnlock()
 		if n > after {
 			return nil
 		}
@@ -330,7 +369,8 @@ func (m *Memory) WaitAudit(ctx context.Context, after uint64) error {
 }
 
 // check refuses a plan whose reads are stale or whose result would break an
-// invariant, changing nothing.
+// invariant, changing nothing. Its cost is that of the plan: the bots it
+// changes and the two live bots per sender they touch.
 func (m *Memory) check(p lifecycle.Plan) error {
 	if err := p.Check(); err != nil {
 		return err
@@ -339,17 +379,21 @@ func (m *Memory) check(p lifecycle.Plan) error {
 	var touched []lifecycle.Sender
 	for _, c := range p.Changes {
 		rec, exists := m.bots[c.Bot]
+		var cur *lifecycle.Bot
+		if exists {
+			cur = rec.bot()
+		}
 		switch {
 		case c.Revision == 0 && exists:
 			return conflict("bot %s already exists", c.Bot)
 		case c.Revision != 0 && !exists:
 			return conflict("bot %s no longer exists", c.Bot)
-		case exists && rec.bot.Revision != c.Revision:
-			return conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, rec.bot.Revision, c.Revision)
+		case exists && cur.Revision != c.Revision:
+			return conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, cur.Revision, c.Revision)
 		}
 		after[c.Bot] = c.After
 		if exists {
-			touched = append(touched, rec.bot.Senders...)
+			touched = append(touched, cur.Senders...)
 		}
 		if c.After != nil {
 			touched = append(touched, c.After.Senders...)
@@ -366,10 +410,13 @@ func (m *Memory) check(p lifecycle.Plan) error {
 				draining++
 			}
 		}
-		if sr := m.senders[s]; sr != nil {
+		if sr := m.senderRec(s); sr != nil {
 			for _, rec := range [2]*botRec{sr.active, sr.draining} {
-				if _, changed := after[rec.botID()]; rec != nil && !changed {
-					count(rec.bot.State)
+				if rec == nil {
+					continue
+				}
+				if _, changed := after[rec.bot().ID]; !changed {
+					count(rec.bot().State)
 				}
 			}
 		}
@@ -385,94 +432,153 @@ func (m *Memory) check(p lifecycle.Plan) error {
 			return conflict("the plan would leave %d Deactivated bots on %s", draining, s)
 		}
 	}
-	// Role changes: stale reads and the last Admin.
-	if len(p.Roles) > 0 {
-		next := map[string]roles.Set{}
-		for _, rc := range p.Roles {
-			if cur := m.roles[rc.User]; cur != rc.From {
-				return conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, cur, rc.From)
-			}
-			next[rc.User] = rc.To
+	return m.checkRoles(p.Roles)
+}
+
+// checkRoles refuses stale role reads and the removal of the last Admin.
+func (m *Memory) checkRoles(changes []lifecycle.RoleChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	next := map[string]roles.Set{}
+	for _, rc := range changes {
+		if cur := m.roles[rc.User]; cur != rc.From {
+			return conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, cur, rc.From)
 		}
-		before, afterAdmins := 0, 0
-		for u, rs := range m.roles {
-			if rs.IsAdmin() {
-				before++
-			}
-			if n, ok := next[u]; ok {
-				rs = n
-			}
-			if rs.IsAdmin() {
-				afterAdmins++
-			}
+		next[rc.User] = rc.To
+	}
+	before, afterAdmins := 0, 0
+	for u, rs := range m.roles {
+		if rs.IsAdmin() {
+			before++
 		}
-		for u, rs := range next {
-			if _, existed := m.roles[u]; !existed && rs.IsAdmin() {
-				afterAdmins++
-			}
+		if n, ok := next[u]; ok {
+			rs = n
 		}
-		if before > 0 && afterAdmins == 0 {
-			return conflict("the plan would remove the last Admin")
+		if rs.IsAdmin() {
+			afterAdmins++
 		}
+	}
+	for u, rs := range next {
+		if _, existed := m.roles[u]; !existed && rs.IsAdmin() {
+			afterAdmins++
+		}
+	}
+	if before > 0 && afterAdmins == 0 {
+		return conflict("the plan would remove the last Admin")
 	}
 	return nil
 }
 
-func (r *botRec) botID() lifecycle.BotID {
-	if r == nil {
-		return ""
-	}
-	return r.bot.ID
-}
-
+// sender returns the record of s, making it if need be. The caller holds
+// m.mu for writing and the shard of s.
 func (m *Memory) sender(s lifecycle.Sender) *senderRec {
-	sr := m.senders[s]
+	sh := m.shardOf(s)
+	sr := sh.senders[s]
 	if sr == nil {
 		sr = &senderRec{}
-		m.senders[s] = sr
+		sh.senders[s] = sr
 	}
 	return sr
 }
 
-func (m *Memory) applyChange(c lifecycle.Change) {
-	rec := m.bots[c.Bot]
-	var before lifecycle.Bot
-	if rec != nil {
-		before = rec.bot
-		for _, s := range rec.bot.Senders {
-			sr := m.senders[s]
+// applyChanges stores the checked changes of a plan. The caller holds m.mu
+// for writing and the shards of the bots' senders before and after. It
+// first takes every changed bot off its senders, then puts each back as it
+// is now, so that the order of the changes does not matter.
+func (m *Memory) applyChanges(changes []lifecycle.Change) {
+	// Session groups of the changed bots, detached while the bots change
+	// and attached again below if the bot still serves them.
+	type detached struct {
+		sr *senderRec
+		g  *group
+	}
+	var groups []detached
+	befores := make([]lifecycle.Bot, len(changes))
+	for i, c := range changes {
+		rec := m.bots[c.Bot]
+		if rec == nil {
+			continue
+		}
+		befores[i] = *rec.bot()
+		for _, s := range befores[i].Senders {
+			sr := m.senderRec(s)
+			if sr == nil {
+				continue
+			}
 			if sr.active == rec {
 				sr.active = nil
+				groups = append(groups, detached{sr, sr.activeGroup})
+				sr.activeGroup = nil
 			}
 			if sr.draining == rec {
 				sr.draining = nil
+				groups = append(groups, detached{sr, sr.drainGroup})
+				sr.drainGroup = nil
+			}
+		}
+		m.drains.remove(rec)
+	}
+	for i, c := range changes {
+		rec := m.bots[c.Bot]
+		if c.After == nil {
+			rec.view.Store(nil)
+			delete(m.bots, c.Bot)
+			continue
+		}
+		if rec == nil {
+			rec = &botRec{drainAt: -1}
+			m.bots[c.Bot] = rec
+		}
+		b := c.After.Clone()
+		rec.view.Store(&b)
+		if b.State == lifecycle.Deactivated {
+			m.drains.add(rec, b.GraceDeadline, b.ID)
+		}
+		left := b.State != lifecycle.Active && !b.DeactivatedAt.IsZero()
+		before := &befores[i]
+		for _, s := range b.Senders {
+			sr := m.sender(s)
+			switch b.State {
+			case lifecycle.Active:
+				sr.active = rec
+			case lifecycle.Deactivated:
+				sr.draining = rec
+			}
+			// A bot that just left Active, or that left before and gained
+			// this sender, is a candidate for LastActive on it.
+			if left && (before.State == lifecycle.Active || !before.HasSender(s)) {
+				sr.insertLeft(leftEntry{rec: rec, at: b.DeactivatedAt, id: b.ID})
 			}
 		}
 	}
-	if c.After == nil {
-		rec.deleted = true
-		delete(m.bots, c.Bot)
-		return
-	}
-	if rec == nil {
-		rec = &botRec{}
-		m.bots[c.Bot] = rec
-	}
-	rec.bot = c.After.Clone()
-	b := &rec.bot
-	left := b.State != lifecycle.Active && !b.DeactivatedAt.IsZero()
-	for _, s := range b.Senders {
-		sr := m.sender(s)
-		switch b.State {
-		case lifecycle.Active:
-			sr.active = rec
-		case lifecycle.Deactivated:
-			sr.draining = rec
+	// Groups of the activation their bot still serves on their sender go
+	// back; the others end, and the next sweep closes their sessions.
+	for _, d := range groups {
+		if d.g == nil {
+			continue
 		}
-		// A bot that just left Active, or that left before and gained this
-		// sender, is a candidate for LastActive on it.
-		if left && (before.State == lifecycle.Active || !before.HasSender(s)) {
-			sr.insertLeft(leftEntry{rec: rec, at: b.DeactivatedAt})
+		b := d.g.bot.bot()
+		if b != nil && d.g.activation == b.Activations {
+			switch {
+			case b.State == lifecycle.Active && d.sr.active == d.g.bot:
+				d.sr.activeGroup = d.g
+			case b.State == lifecycle.Deactivated && d.sr.draining == d.g.bot:
+				d.sr.drainGroup = d.g
+			}
+		}
+		m.shardOf(d.g.sender).reschedule(d.g)
+	}
+	for i, c := range changes {
+		for _, s := range befores[i].Senders {
+			if sr := m.senderRec(s); sr != nil {
+				sr.trimLeft(s)
+			}
+		}
+		if c.After != nil {
+			for _, s := range c.After.Senders {
+				m.senderRec(s).trimLeft(s)
+			}
 		}
 	}
 }
@@ -486,4 +592,175 @@ func (sr *senderRec) insertLeft(e leftEntry) {
 	sr.left = append(sr.left, leftEntry{})
 	copy(sr.left[i+1:], sr.left[i:])
 	sr.left[i] = e
+}
+
+// trimLeft drops stale entries from the end of the left list.
+func (sr *senderRec) trimLeft(s lifecycle.Sender) {
+	n := len(sr.left)
+	for n > 0 && !sr.left[n-1].valid(s) {
+		n--
+	}
+	clear(sr.left[n:])
+	sr.left = sr.left[:n]
+}
+
+// auditLog keeps entries in chunks of fixed capacity: appending never
+// copies earlier entries, so no Commit stalls however long the log grows.
+type auditLog struct {
+	chunks [][]lifecycle.AuditEntry
+	n      uint64
+}
+
+const auditChunk = 1024
+
+func (l *auditLog) len() uint64 { return l.n }
+
+func (l *auditLog) append(e lifecycle.AuditEntry) {
+	if l.n%auditChunk == 0 {
+		l.chunks = append(l.chunks, make([]lifecycle.AuditEntry, 0, auditChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, e)
+	l.n++
+}
+
+// read returns copies of up to limit entries with Seq greater than after
+// (Seq n is entry n-1).
+func (l *auditLog) read(after uint64, limit int) []lifecycle.AuditEntry {
+	if after >= l.n {
+		return nil
+	}
+	n := l.n - after
+	if limit >= 0 && uint64(limit) < n {
+		n = uint64(limit)
+	}
+	out := make([]lifecycle.AuditEntry, 0, n)
+	for i := after; i < after+n; i++ {
+		out = append(out, cloneEntry(l.chunks[i/auditChunk][i%auditChunk]))
+	}
+	return out
+}
+
+// drainHeap holds the Deactivated bots, a min-heap by (grace deadline, id).
+type drainHeap []drainItem
+
+type drainItem struct {
+	at  time.Time
+	id  lifecycle.BotID
+	rec *botRec
+}
+
+func (h drainHeap) less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].id < h[j].id
+}
+
+func (h drainHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].rec.drainAt, h[j].rec.drainAt = i, j
+}
+
+func (h drainHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h drainHeap) down(i int) {
+	for {
+		l, s := 2*i+1, i
+		if l < len(h) && h.less(l, s) {
+			s = l
+		}
+		if r := l + 1; r < len(h) && h.less(r, s) {
+			s = r
+		}
+		if s == i {
+			return
+		}
+		h.swap(i, s)
+		i = s
+	}
+}
+
+func (h *drainHeap) add(rec *botRec, at time.Time, id lifecycle.BotID) {
+	*h = append(*h, drainItem{at: at, id: id, rec: rec})
+	rec.drainAt = len(*h) - 1
+	h.up(rec.drainAt)
+}
+
+func (h *drainHeap) remove(rec *botRec) {
+	i := rec.drainAt
+	if i < 0 {
+		return
+	}
+	last := len(*h) - 1
+	h.swap(i, last)
+	*h = (*h)[:last]
+	rec.drainAt = -1
+	if i < last {
+		h.down(i)
+		h.up(i)
+	}
+}
+
+// due returns up to limit bots whose deadline is not after now, earliest
+// first, visiting only the heap nodes it returns and their children.
+func (h drainHeap) due(now time.Time, limit int) []*botRec {
+	if limit < 0 {
+		limit = len(h)
+	}
+	var out []*botRec
+	// frontier is a small min-heap of candidate indices into h.
+	var frontier []int
+	push := func(i int) {
+		if i >= len(h) || h[i].at.After(now) {
+			return
+		}
+		frontier = append(frontier, i)
+		for k := len(frontier) - 1; k > 0; {
+			p := (k - 1) / 2
+			if !h.less(frontier[k], frontier[p]) {
+				break
+			}
+			frontier[k], frontier[p] = frontier[p], frontier[k]
+			k = p
+		}
+	}
+	pop := func() int {
+		top := frontier[0]
+		last := len(frontier) - 1
+		frontier[0] = frontier[last]
+		frontier = frontier[:last]
+		for k := 0; ; {
+			l, s := 2*k+1, k
+			if l < len(frontier) && h.less(frontier[l], frontier[s]) {
+				s = l
+			}
+			if r := l + 1; r < len(frontier) && h.less(frontier[r], frontier[s]) {
+				s = r
+			}
+			if s == k {
+				break
+			}
+			frontier[k], frontier[s] = frontier[s], frontier[k]
+			k = s
+		}
+		return top
+	}
+	push(0)
+	for len(frontier) > 0 && len(out) < limit {
+		i := pop()
+		out = append(out, h[i].rec)
+		push(2*i + 1)
+		push(2*i + 2)
+	}
+	return out
 }

@@ -310,10 +310,12 @@ func TestHostileText(t *testing.T) {
 	}
 }
 
-// R20, issue 13: LiveBots and LastActive read through their indexes, so
-// their cost does not grow with the bots that used a sender before: with
+// R20, R9, issue 13: LiveBots and LastActive read through their indexes,
+// so their cost does not grow with the bots that used a sender before: with
 // 20,000 old bots on one sender, the plans use bot_senders_live and
 // bot_senders_last_active with index conditions, and never scan the table.
+// SweepSessions, with 20,000 open sessions of which none is due, finds that
+// through open_sessions_due without scanning the sessions.
 func TestHistoryReadsUseIndexes(t *testing.T) {
 	st, _ := newStore(t)
 	ctx := context.Background()
@@ -324,6 +326,9 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 			SELECT 'b' || i, 'sms', '+15550100', 4, i FROM generate_series(1, 20000) i;
 		INSERT INTO bot_senders (bot_id, channel, address, state)
 			SELECT 'b' || i, 'sms', '+1666' || i, 2 FROM generate_series(1, 20000) i;
+		UPDATE bots SET state = 2, idle_timeout = 1800000000000 WHERE id = 'b1';
+		INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
+			SELECT 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1 FROM generate_series(1, 20000) i;
 		ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +339,7 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 	}{
 		{"LiveBots", postgres.SQLLiveBots, "bot_senders_live", []any{senders[0], senders[1]}},
 		{"R20/LastActive", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
+		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows, err := st.Pool().Query(ctx, "EXPLAIN "+tc.sql, tc.args...)
@@ -352,7 +358,12 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := plan.String()
-			if !strings.Contains(p, tc.index) || !strings.Contains(p, "Index Cond: ((channel = ") || strings.Contains(p, "Seq Scan on bot_senders") {
+			if testing.Verbose() {
+				t.Log(p)
+			}
+			if !strings.Contains(p, tc.index) || strings.Contains(p, "Seq Scan on bot_senders") || strings.Contains(p, "Seq Scan on sessions") ||
+				(strings.Contains(tc.index, "bot_senders") && !strings.Contains(p, "Index Cond: ((channel = ")) ||
+				strings.Contains(p, "Merge Join") || strings.Contains(p, "Hash Join") {
 				t.Fatalf("the plan does not read through %s by sender:\n%s", tc.index, p)
 			}
 		})

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"sort"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
@@ -139,7 +140,11 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 		return nil, err
 	}
 	var c botColumns
-	for _, ch := range p.Changes {
+	// Rows are locked in id order, so that two commits touching the same
+	// bots seldom deadlock (a deadlock would be a conflict, and a retry).
+	changes := append([]lifecycle.Change(nil), p.Changes...)
+	sort.Slice(changes, func(i, j int) bool { return changes[i].Bot < changes[j].Bot })
+	for _, ch := range changes {
 		if err := checkText("bot id", string(ch.Bot), true); err != nil {
 			return nil, err
 		}

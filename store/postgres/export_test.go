@@ -18,3 +18,9 @@ const (
 	SQLLiveBots   = sqlLiveBots
 	SQLLastActive = sqlLastActive
 )
+
+// EncodeBot is the document Commit stores for a bot.
+var EncodeBot = encodeDoc
+
+// SQLSweep is the sweep's query for limit.
+var SQLSweep = sweepSQL

@@ -26,9 +26,12 @@
 //     two when a new session opens: the first statement either takes the
 //     message or returns what the second needs (the open session and its
 //     bot, for lifecycle.SessionEnd, and the sender's Active bot).
-//   - SweepSessions claims the sessions it closes with FOR UPDATE SKIP
-//     LOCKED, so several replicas can run ExpireDue at once without doing the
-//     same work twice.
+//   - SweepSessions finds what is due through the index open_sessions_due,
+//     bot by bot (all sessions of a bot that stopped serving, those of its
+//     earlier activations, those idle too long), so its cost follows what is
+//     due, not the open sessions; it claims them with FOR UPDATE SKIP LOCKED,
+//     so several replicas can run ExpireDue at once without doing the same
+//     work twice.
 //   - WaitAudit listens for the notification on one dedicated connection per
 //     Store, and polls every few seconds as a safety net: a commit through
 //     any replica wakes the waiters of every other.
@@ -77,15 +80,16 @@ type Store struct {
 	owned bool
 
 	mu       sync.Mutex
-	listener *listener // nil until WaitAudit needs it
-	closed   bool
+	listener *listener     // nil until WaitAudit needs it
+	closed   bool          // Close was called
+	done     chan struct{} // closed by Close: wakes waiters
 }
 
 var _ lifecycle.Store = (*Store)(nil)
 
 // New returns a Store on pool. Call Migrate once before use. Close stops
 // the store's listener; the pool stays open.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, done: make(chan struct{})} }
 
 // Open connects to the database at url (a PostgreSQL connection string)
 // and returns a Store that owns the pool; Close releases it.
@@ -108,12 +112,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 }
 
 // Close stops the listener that WaitAudit uses, waiting until its goroutine
-// has ended, and closes the pool if Open made it. Waiters blocked in
-// WaitAudit keep waiting by polling until their context ends.
+// has ended, wakes every waiter in WaitAudit (they return an error wrapping
+// lifecycle.ErrUnavailable), and closes the pool if Open made it. Close may
+// be called more than once.
 func (s *Store) Close() {
 	s.mu.Lock()
 	l := s.listener
-	s.listener, s.closed = nil, true
+	s.listener = nil
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
 	s.mu.Unlock()
 	if l != nil {
 		l.stop()

@@ -141,6 +141,24 @@ func TestRoundTrips(t *testing.T) {
 			_, err := m.Route(ctx, sender, fmt.Sprintf("u%d", user))
 			return err
 		}},
+		{"rollback-grace", 7, func(int) error { // 6 reads by lifecycle.ReadSnapshot, 1 commit
+			// Replace the Active bot with a grace period, then roll back to
+			// it while it drains (R20): LastActive, the group of both bots,
+			// and the commit.
+			n := next()
+			if _, err := m.Activate(ctx, mia, ids[n], lifecycle.Grace(time.Hour), lifecycle.Ack{}); err != nil {
+				return err
+			}
+			active, draining = n, active
+			tr.n.Store(0)
+			_, err := m.Rollback(ctx, mia, ids[active], lifecycle.Grace(time.Hour), lifecycle.Ack{})
+			active, draining = draining, active
+			return err
+		}},
+		{"commit-only", 1, func(int) error {
+			_, err := st.Commit(ctx, lifecycle.Plan{Op: lifecycle.OpGet, Audit: []lifecycle.AuditEntry{{Time: clk.Now(), Actor: "x", Action: lifecycle.OpGet, Denied: true}}})
+			return err
+		}},
 		{"audit-read", 1, func(int) error {
 			_, err := st.AuditLog(ctx, 0, 10)
 			return err

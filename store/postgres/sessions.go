@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -15,9 +16,11 @@ import (
 const sessionColumns = `s.id, s.channel, s.address, s.end_user, s.bot_id, s.activation, s.opened_at, s.last_activity_at, s.closed_at, s.close_reason, s.messages`
 
 // served is the SQL of "lifecycle.SessionEnd says not over" for session s of
-// bot b at now ($now): the bot exists, the session is of its current
+// bot b at now ($1): the bot exists, the session is of its current
 // activation, the bot is Active or Deactivated before its deadline, and the
-// session is not idle.
+// session is not idle. It must change with SessionEnd (and sqlSweep's
+// branches with it); Route decides with SessionEnd itself whenever served
+// is false, and TestParity compares every answer with the memory store.
 const served = `b.id IS NOT NULL AND b.activations = s.activation
 	AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline))
 	AND (b.idle_timeout <= 0 OR $1::bigint::numeric < s.last_activity_at::numeric + b.idle_timeout)`
@@ -270,15 +273,60 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 	return out, fail(ctx, "closing a session", err)
 }
 
+// sqlSweep claims up to $2 open sessions that are over at $1, through the
+// index open_sessions_due: a loose index scan lists the bots with open
+// sessions (few: the live bots and those that recently stopped), and for
+// each a range scan takes all its sessions if it no longer serves, else
+// those of its earlier activations and those idle too long. Its cost
+// follows what is due, not the number of open sessions. The limit is
+// written into the text (see sweepSQL), so that PostgreSQL settles on one
+// generic plan instead of planning each call again.
+const sqlSweep = `
+	WITH RECURSIVE ob(bot_id) AS (
+		(SELECT bot_id FROM sessions WHERE closed_at IS NULL ORDER BY bot_id LIMIT 1)
+		UNION ALL
+		SELECT (SELECT s.bot_id FROM sessions s WHERE s.closed_at IS NULL AND s.bot_id > ob.bot_id ORDER BY s.bot_id LIMIT 1)
+		FROM ob WHERE ob.bot_id IS NOT NULL
+	),
+	due AS (
+		SELECT d.id FROM ob LEFT JOIN bots b ON b.id = ob.bot_id
+		CROSS JOIN LATERAL (
+			(SELECT s.id FROM sessions s WHERE s.bot_id = ob.bot_id AND s.closed_at IS NULL
+				AND (b.id IS NULL OR NOT (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline)))
+				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
+			UNION ALL
+			(SELECT s.id FROM sessions s WHERE s.bot_id = ob.bot_id AND s.closed_at IS NULL
+				AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline)) AND s.activation < b.activations
+				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
+			UNION ALL
+			(SELECT s.id FROM sessions s WHERE s.bot_id = ob.bot_id AND s.closed_at IS NULL
+				AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline)) AND s.activation = b.activations AND b.idle_timeout > 0
+				AND s.last_activity_at <= GREATEST($1::bigint::numeric - b.idle_timeout, -9223372036854775808)::bigint
+				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
+		) AS d
+		WHERE ob.bot_id IS NOT NULL
+		LIMIT @limit
+	)
+	SELECT ` + sessionColumns + `, (SELECT b.doc FROM bots b WHERE b.id = s.bot_id) FROM sessions s
+	WHERE s.id = ANY (ARRAY(SELECT id FROM due)) AND s.closed_at IS NULL
+	ORDER BY s.id FOR UPDATE OF s SKIP LOCKED`
+
+// sweepSQL returns sqlSweep with limit in its text: "ALL" for no limit.
+func sweepSQL(limit int) string {
+	lim := "ALL"
+	if limit >= 0 {
+		lim = strconv.Itoa(limit)
+	}
+	return strings.ReplaceAll(sqlSweep, "@limit", lim)
+}
+
 // SweepSessions implements lifecycle.SessionStore. It claims up to limit
 // sessions that are over with FOR UPDATE SKIP LOCKED, so replicas sweeping
 // at once share the work instead of repeating it.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	closed := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+sessionColumns+`, b.doc FROM sessions s LEFT JOIN bots b ON b.id = s.bot_id
-			WHERE s.closed_at IS NULL AND NOT (`+served+`)
-			ORDER BY s.id LIMIT $2 FOR UPDATE OF s SKIP LOCKED`, clampNanos(now), limitArg(limit))
+		rows, err := tx.Query(ctx, sweepSQL(limit), clampNanos(now))
 		if err != nil {
 			return err
 		}

@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/botlife/botlife/lifecycle"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -102,6 +104,9 @@ func (l *listener) run(ctx context.Context) {
 	}
 }
 
+// errClosed is WaitAudit's answer once the Store is closed.
+var errClosed = &Error{Kind: lifecycle.ErrUnavailable, Op: "waiting for the audit log", Err: errors.New("the store is closed")}
+
 // acquireListener returns the Store's listener, starting it if needed, and
 // counts the caller as its user; nil once the Store is closed.
 func (s *Store) acquireListener() *listener {
@@ -166,27 +171,28 @@ func (s *Store) stopIdle(l *listener) {
 // WaitAudit implements lifecycle.AuditStore. Waiters share one listening
 // connection per Store; a notification (from any process committing to the
 // database) wakes them, and a poll every few seconds is the safety net. It
-// starts no goroutine of its own: when ctx ends it returns at once.
+// starts no goroutine of its own: when ctx ends it returns at once, and
+// when the Store is closed it returns an error wrapping
+// lifecycle.ErrUnavailable.
 func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 	l := s.acquireListener()
-	if l != nil {
-		defer s.releaseListener(l)
-		// Listen before reading the head, or a commit in between would go
-		// unnoticed until the next poll.
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-l.ready:
-		}
+	if l == nil {
+		return errClosed
+	}
+	defer s.releaseListener(l)
+	// Listen before reading the head, or a commit in between would go
+	// unnoticed until the next poll.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return errClosed
+	case <-l.ready:
 	}
 	for {
-		var wake <-chan struct{}
-		if l != nil {
-			var seen int64
-			seen, wake = l.state()
-			if uint64(seen) > after {
-				return nil
-			}
+		seen, wake := l.state()
+		if uint64(seen) > after {
+			return nil
 		}
 		var head int64
 		if err := s.pool.QueryRow(ctx, `SELECT seq FROM audit_head`).Scan(&head); err != nil {
@@ -203,6 +209,9 @@ func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
+		case <-s.done:
+			t.Stop()
+			return errClosed
 		case <-wake:
 		case <-t.C:
 		}

@@ -129,6 +129,37 @@ func listenerGoroutines() int {
 	return n
 }
 
+// R24: Close wakes every waiter, which returns ErrUnavailable, and a
+// waiter arriving after Close returns at once.
+func TestCloseWakesWaiters(t *testing.T) {
+	defer postgres.SetWaitTiming(time.Hour, time.Minute)()
+	_, url := newStore(t)
+	st := openStore(t, url, nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = st.WaitAudit(context.Background(), 0)
+		}(i)
+	}
+	for deadline := time.Now().Add(5 * time.Second); listenerGoroutines() < len(errs)+1 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	st.Close()
+	wg.Wait()
+	errs = append(errs, st.WaitAudit(context.Background(), 0))
+	for _, err := range errs {
+		if !errors.Is(err, lifecycle.ErrUnavailable) {
+			t.Fatalf("WaitAudit on a closed store = %v, want ErrUnavailable", err)
+		}
+	}
+	if n := listenerGoroutines(); n != 0 {
+		t.Fatalf("%d goroutines of the store left", n)
+	}
+}
+
 // R24: WaitAudit returns when its context ends, and no goroutine of the
 // store is left after Close - or, with no linger, after the last waiter
 // leaves.

@@ -31,8 +31,10 @@
 //     process or the machine and a power cut. SyncNormal is faster (no sync
 //     per commit) and still survives a crash of the process, never
 //     half-applied, but may lose the last commits when the machine fails.
-//     The crash test kills a writer with SIGKILL mid-stream and checks that
-//     every acknowledged commit is there.
+//     SyncCommits syncs commits (bots, roles, audit) and not session
+//     writes (routes, closes): a middle way for services that route many
+//     messages. The crash test kills a writer with SIGKILL mid-stream and
+//     checks that every acknowledged write is there.
 //   - A busy database (another process holding the write lock longer than
 //     Options.BusyTimeout, default 5s), a full disk or an unreadable file
 //     give errors wrapping lifecycle.ErrUnavailable; a constraint the

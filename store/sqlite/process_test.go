@@ -67,8 +67,8 @@ func TestChild(t *testing.T) {
 	parts := strings.SplitN(spec, ":", 3)
 	seed, _ := strconv.ParseUint(parts[1], 10, 64)
 	switch parts[0] {
-	case "crash":
-		crashChild(t, parts[2], seed)
+	case "crash-FULL", "crash-COMMITS":
+		crashChild(t, parts[2], seed, sqlite.Synchronous(strings.TrimPrefix(parts[0], "crash-")))
 	case "race":
 		raceChild(t, parts[2])
 	default:
@@ -167,11 +167,11 @@ func (g *crashStream) op(ctx context.Context, i int) error {
 	return g.step(ctx)
 }
 
-// crashChild runs the stream on the file with SyncFull and prints "ACK i"
-// after operation i returns, until it is killed.
-func crashChild(t *testing.T, path string, seed uint64) {
+// crashChild runs the stream on the file and prints "ACK i" after
+// operation i returns, until it is killed.
+func crashChild(t *testing.T, path string, seed uint64, sync sqlite.Synchronous) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, path)
+	st, err := sqlite.OpenWith(ctx, path, sqlite.Options{Synchronous: sync})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,8 @@ func checkSenders(t *testing.T, st lifecycle.Store) {
 }
 
 // TestCrash (R15, durability): a child process runs a stream of operations
-// on a SyncFull store, printing each one acknowledged; it is killed with
+// on a store with SyncFull (even runs) or SyncCommits (odd runs), printing
+// each one acknowledged; it is killed with
 // SIGKILL after a random number of them. Reopened, the file must hold
 // exactly the state after the acknowledged operations, or after one more
 // (the one in flight, if its commit landed): every acknowledged commit is
@@ -256,7 +257,7 @@ func TestCrash(t *testing.T) {
 		killAfter := 5 + rand.IntN(150)
 		t.Run(fmt.Sprintf("run%d", run), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "crash.db")
-			cmd, out, _ := startChild(t, "crash", path, seed)
+			cmd, out, _ := startChild(t, "crash-"+[2]string{"FULL", "COMMITS"}[run%2], path, seed)
 			acked := 0
 			for acked < killAfter {
 				line, err := out.ReadString('\n')

@@ -41,25 +41,21 @@ func scanSession(r scanner) (lifecycle.Session, error) {
 	return s, err
 }
 
-// botForEnd reads what lifecycle.SessionEnd needs of a bot; nil if it no
+// botForEnd reads the bot lifecycle.SessionEnd needs: the whole bot, since
+// a session ends as its own activation did (Bot.Ends); nil if the bot no
 // longer exists.
 func botForEnd(ctx context.Context, q querier, id lifecycle.BotID) (*lifecycle.Bot, error) {
-	var state, activations, idle int64
-	var grace, ended sql.NullInt64
-	var reason string
-	err := q.QueryRowContext(ctx, `SELECT state, activations, idle_timeout, grace_deadline, ended_at, end_reason FROM bots WHERE id = ?`, string(id)).
-		Scan(&state, &activations, &idle, &grace, &ended, &reason)
-	if errors.Is(err, sql.ErrNoRows) {
+	b, err := getBot(ctx, q, id)
+	if errors.Is(err, lifecycle.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &lifecycle.Bot{ID: id, State: lifecycle.State(state), Activations: uint64(activations), IdleTimeout: time.Duration(idle),
-		GraceDeadline: fromNanos(grace), EndedAt: fromNanos(ended), EndReason: lifecycle.CloseReason(reason)}, nil
+	return &b, nil
 }
 
-func closeSession(ctx context.Context, tx *sql.Tx, id lifecycle.SessionID, reason lifecycle.CloseReason, at time.Time) error {
+func closeSession(ctx context.Context, tx conn, id lifecycle.SessionID, reason lifecycle.CloseReason, at time.Time) error {
 	n, err := nanos("close time", at)
 	if err != nil {
 		return err
@@ -78,7 +74,12 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	}
 	var id, activation, opened, messages int64
 	var bot string
+	release, err := s.write(ctx, false)
+	if err != nil {
+		return lifecycle.Session{}, s.fail("routing", err)
+	}
 	err = s.route.QueryRowContext(ctx, n, sender.Channel, sender.Address, endUser).Scan(&id, &bot, &activation, &opened, &messages)
+	release()
 	if err == nil {
 		return lifecycle.Session{ID: lifecycle.SessionID(id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(bot),
 			Activation: uint64(activation), OpenedAt: time.Unix(0, opened).UTC(), LastActivityAt: now, Messages: uint64(messages)}, nil
@@ -88,7 +89,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	}
 	var out lifecycle.Session
 	noBot := false
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, false, func(tx conn) error {
 		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
 			WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`, sender.Channel, sender.Address, endUser))
 		switch {
@@ -158,7 +159,7 @@ func getSession(ctx context.Context, q querier, id lifecycle.SessionID) (lifecyc
 
 // Session implements lifecycle.SessionStore.
 func (s *Store) Session(ctx context.Context, id lifecycle.SessionID) (lifecycle.Session, error) {
-	sess, err := getSession(ctx, s.r, id)
+	sess, err := getSession(ctx, s.reader(ctx), id)
 	return sess, s.fail("reading a session", err)
 }
 
@@ -168,7 +169,7 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 		return lifecycle.Session{}, err
 	}
 	var out lifecycle.Session
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, false, func(tx conn) error {
 		cur, err := getSession(ctx, tx, id)
 		if err != nil || !cur.Open() {
 			out = cur
@@ -192,40 +193,77 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 	return out, s.fail("closing a session", err)
 }
 
-// sweepPage is how many open sessions of a bot SweepSessions reads at once.
+// sweepPage is how many open sessions of a group SweepSessions reads at
+// once.
 const sweepPage = 128
 
-// SweepSessions implements lifecycle.SessionStore. For each bot with open
-// sessions (found by skipping through an index, not by reading the
-// sessions) it reads them from the least recently active and stops at the
-// first that is not over, as the memory store does: the cost is the
-// sessions it closes plus the bots with open sessions.
+// groupKey names a group of open sessions: one activation of one bot on
+// one sender.
+type groupKey struct {
+	bot        string
+	sender     lifecycle.Sender
+	activation int64
+}
+
+// SweepSessions implements lifecycle.SessionStore. Open sessions fall in
+// groups - one activation of one bot on one sender - as in the memory
+// store. For each group (found through the session counts and by seeking
+// in an index, not by reading its sessions) it reads the sessions from the
+// least recently active and stops at the first that is not over: the cost
+// is the sessions it closes plus the groups with open sessions.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	if _, err := nanos("now", now); err != nil {
 		return 0, err
 	}
 	closed := 0
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		after := ""
-		first := true
-		for closed < limit {
-			var botID string
-			err := tx.QueryRowContext(ctx, `SELECT bot_id FROM sessions WHERE closed_at IS NULL AND (?1 OR bot_id > ?2) ORDER BY bot_id LIMIT 1`, first, after).Scan(&botID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
+	err := s.inTx(ctx, false, func(tx conn) error {
+		// The (bot, sender) pairs with open sessions, from the counts the
+		// triggers keep; then each activation with open sessions of a pair,
+		// by seeking past the previous one in the index.
+		rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address FROM session_stats WHERE open > 0`)
+		if err != nil {
+			return err
+		}
+		var pairs []groupKey
+		for rows.Next() {
+			var k groupKey
+			if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address); err != nil {
+				rows.Close()
 				return err
 			}
-			first, after = false, botID
-			b, err := botForEnd(ctx, tx, lifecycle.BotID(botID))
-			if err != nil {
-				return err
+			pairs = append(pairs, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		bots := map[string]*lifecycle.Bot{}
+		for _, k := range pairs {
+			b, ok := bots[k.bot]
+			if !ok {
+				if b, err = botForEnd(ctx, tx, lifecycle.BotID(k.bot)); err != nil {
+					return err
+				}
+				bots[k.bot] = b
 			}
-			n, err := sweepBot(ctx, tx, botID, b, now, limit-closed)
-			closed += n
-			if err != nil {
-				return err
+			for k.activation = -1; closed < limit; {
+				err := tx.QueryRowContext(ctx, `SELECT activation FROM sessions
+					WHERE bot_id = ? AND channel = ? AND address = ? AND closed_at IS NULL AND activation > ?
+					ORDER BY activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation).Scan(&k.activation)
+				if errors.Is(err, sql.ErrNoRows) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				n, err := sweepGroup(ctx, tx, k, b, now, limit-closed)
+				closed += n
+				if err != nil {
+					return err
+				}
+			}
+			if closed >= limit {
+				break
 			}
 		}
 		return nil
@@ -236,14 +274,17 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 	return closed, nil
 }
 
-// sweepBot closes the over prefix of one bot's open sessions, at most
+// sweepGroup closes the over prefix of one group's open sessions, at most
 // limit.
-func sweepBot(ctx context.Context, tx *sql.Tx, botID string, b *lifecycle.Bot, now time.Time, limit int) (int, error) {
+func sweepGroup(ctx context.Context, tx conn, k groupKey, b *lifecycle.Bot, now time.Time, limit int) (int, error) {
 	closed := 0
-	for closed < limit {
-		want := min(sweepPage, limit-closed)
-		rows, err := tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE bot_id = ? AND closed_at IS NULL
-			ORDER BY last_activity_at, id LIMIT ?`, botID, want)
+	// Pages grow from a few sessions: a group with nothing due costs one
+	// short read, however many sessions it has open.
+	for page := 4; closed < limit; page = min(2*page, sweepPage) {
+		want := min(page, limit-closed)
+		rows, err := tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+			WHERE bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL
+			ORDER BY last_activity_at, id LIMIT ?`, k.bot, k.sender.Channel, k.sender.Address, k.activation, want)
 		if err != nil {
 			return closed, err
 		}
@@ -279,10 +320,10 @@ func sweepBot(ctx context.Context, tx *sql.Tx, botID string, b *lifecycle.Bot, n
 
 // Sessions implements lifecycle.SessionStore.
 func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
-	if uint64(after) > 1<<63-1 || limit == 0 {
+	if uint64(after) > 1<<63-1 || limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit))
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit))
 	if err != nil {
 		return nil, s.fail("reading sessions", err)
 	}
@@ -307,7 +348,7 @@ func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, err
 		sender lifecycle.Sender
 	}
 	byKey := map[key]*lifecycle.SessionStats{}
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, func(tx conn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages FROM session_stats`)
 		if err != nil {
 			return err

@@ -36,6 +36,15 @@ const (
 	// acknowledged change survives a crash of the process, of the operating
 	// system and a power cut.
 	SyncFull Synchronous = "FULL"
+	// SyncCommits syncs what Commit writes - bots, roles, audit entries - as
+	// SyncFull does, and writes the sessions (Route, CloseSession,
+	// SweepSessions) as SyncNormal does. An acknowledged commit survives a
+	// power cut; the session writes since the last commit survive a crash
+	// of the process but may be lost, whole and in order, when the machine
+	// fails (a session then reads as it was, and lifecycle.SessionEnd still
+	// decides its end). Each synced commit also syncs every session write
+	// before it.
+	SyncCommits Synchronous = "COMMITS"
 	// SyncNormal syncs only at checkpoints. An acknowledged commit survives
 	// a crash of the process (SIGKILL, panic, OOM kill) but the last commits
 	// may be lost, whole, when the operating system crashes or the power
@@ -65,9 +74,9 @@ func (o Options) withDefaults() (Options, error) {
 	switch o.Synchronous {
 	case "":
 		o.Synchronous = SyncFull
-	case SyncFull, SyncNormal:
+	case SyncFull, SyncCommits, SyncNormal:
 	default:
-		return o, &lifecycle.InputError{Field: "Options.Synchronous", Value: string(o.Synchronous), Problem: "is not a durability setting; use sqlite.SyncFull or sqlite.SyncNormal"}
+		return o, &lifecycle.InputError{Field: "Options.Synchronous", Value: string(o.Synchronous), Problem: "is not a durability setting; use sqlite.SyncFull, sqlite.SyncCommits or sqlite.SyncNormal"}
 	}
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = 5 * time.Second
@@ -87,7 +96,15 @@ type Store struct {
 	w    *sql.DB // one connection; transactions BEGIN IMMEDIATE
 	r    *sql.DB // read-only connections
 
-	route *sql.Stmt // the fast path of Route
+	route  *sql.Stmt // the fast path of Route
+	wstmts *stmts    // prepared statements of w
+	rstmts *stmts    // prepared statements of r
+
+	// wmu is held by every use of w, so that under SyncCommits the
+	// synchronous setting and the statements it is for go together;
+	// wsync is the setting last given to w's connection.
+	wmu   sync.Mutex
+	wsync Synchronous
 
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced when this Store appends audit entries
@@ -118,8 +135,15 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous("+string(opts.Synchronous)+")")
+	dsnSync := SyncFull
+	if opts.Synchronous == SyncNormal {
+		dsnSync = SyncNormal
+	}
+	q.Add("_pragma", "synchronous("+string(dsnSync)+")")
 	q.Add("_pragma", "foreign_keys(0)")
+	// Statement journals (a statement with triggers may need to undo
+	// itself) stay in memory: no temporary file written per statement.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 
 	wq := url.Values{}
@@ -131,6 +155,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	if s.w, err = sql.Open("sqlite", base+"?"+wq.Encode()); err != nil {
 		return nil, s.fail("opening "+abs, err)
 	}
+	s.wstmts = newStmts(s.w)
 	s.w.SetMaxOpenConns(1)
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
@@ -148,6 +173,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.w.Close()
 		return nil, s.fail("opening "+abs, err)
 	}
+	s.rstmts = newStmts(s.r)
 	s.r.SetMaxOpenConns(opts.Readers)
 	s.r.SetMaxIdleConns(opts.Readers)
 	if s.route, err = s.w.PrepareContext(ctx, routeSQL); err != nil {
@@ -157,9 +183,17 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database. Operations after Close fail.
+// Close closes the database. Operations after Close fail with an error
+// wrapping lifecycle.ErrUnavailable; WaitAudit calls in progress return
+// such an error too.
 func (s *Store) Close() error {
+	defer s.notify() // waiters look again, and find the store closed
 	var errs []error
+	for _, c := range []*stmts{s.wstmts, s.rstmts} {
+		if c != nil {
+			c.close()
+		}
+	}
 	if s.route != nil {
 		errs = append(errs, s.route.Close())
 	}
@@ -192,18 +226,18 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
+		err = s.inTx(ctx, true, func(tx conn) error {
 			var have int
-			if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
+			if err := tx.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
 				return err
 			}
 			if have >= version {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, string(script)); err != nil {
+			if _, err := tx.tx.ExecContext(ctx, string(script)); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version))
+			_, err := tx.tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version))
 			return err
 		})
 		if err != nil {
@@ -221,14 +255,43 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// write takes the writer for a write that must be synced (durable) or
+// not, and returns the function that releases it. Only SyncCommits tells
+// the two apart; a connection the pool replaced starts at FULL, so a
+// forgotten setting errs on the safe side.
+func (s *Store) write(ctx context.Context, durable bool) (release func(), err error) {
+	s.wmu.Lock()
+	if s.opts.Synchronous == SyncCommits {
+		want := SyncNormal
+		if durable {
+			want = SyncFull
+		}
+		if s.wsync != want {
+			if _, err := s.w.ExecContext(ctx, "PRAGMA synchronous = "+string(want)); err != nil {
+				s.wmu.Unlock()
+				return nil, err
+			}
+			s.wsync = want
+		}
+	}
+	return s.wmu.Unlock, nil
+}
+
 // inTx runs f in a write transaction (BEGIN IMMEDIATE: it takes the write
 // lock first, waiting up to the busy timeout), committing if f returns nil.
-func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+// durable says whether the commit must be synced under SyncCommits.
+func (s *Store) inTx(ctx context.Context, durable bool, f func(tx conn) error) error {
+	s.wstmts.warm(ctx)
+	release, err := s.write(ctx, durable)
+	if err != nil {
+		return err
+	}
+	defer release()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := f(tx); err != nil {
+	if err := f(conn{c: s.wstmts, tx: tx}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -236,13 +299,21 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 }
 
 // readTx runs f in a read transaction: one consistent snapshot.
-func (s *Store) readTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+func (s *Store) readTx(ctx context.Context, f func(tx conn) error) error {
+	s.rstmts.warm(ctx)
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	return f(tx)
+	return f(conn{c: s.rstmts, tx: tx})
+}
+
+// reader returns the read pool, outside a transaction: one statement, one
+// snapshot.
+func (s *Store) reader(ctx context.Context) conn {
+	s.rstmts.warm(ctx)
+	return conn{c: s.rstmts}
 }
 
 // --- errors -------------------------------------------------------------------
@@ -343,7 +414,7 @@ func getBot(ctx context.Context, q querier, id lifecycle.BotID) (lifecycle.Bot, 
 
 // Bot implements lifecycle.BotStore.
 func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
-	b, err := getBot(ctx, s.r, id)
+	b, err := getBot(ctx, s.reader(ctx), id)
 	return b, s.fail("reading a bot", err)
 }
 
@@ -371,7 +442,7 @@ func queryBots(ctx context.Context, q querier, query string, args ...any) ([]lif
 // LiveBots implements lifecycle.BotStore: two index lookups per sender.
 func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
 	var out []lifecycle.Bot
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, func(tx conn) error {
 		seen := map[string]bool{}
 		for _, snd := range senders {
 			rows, err := tx.QueryContext(ctx, `SELECT bot_id FROM bot_senders WHERE channel = ? AND address = ? AND state IN (2, 3)`, snd.Channel, snd.Address)
@@ -414,7 +485,7 @@ func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lif
 // LastActive implements lifecycle.BotStore: one index lookup per sender.
 func (s *Store) LastActive(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (lifecycle.Bot, error) {
 	var out lifecycle.Bot
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
+	err := s.readTx(ctx, func(tx conn) error {
 		var bestID string
 		var bestAt int64
 		found := false
@@ -446,7 +517,7 @@ func (s *Store) LastActive(ctx context.Context, senders []lifecycle.Sender, exce
 
 // Bots implements lifecycle.BotStore.
 func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
-	out, err := queryBots(ctx, s.r, `SELECT doc FROM bots WHERE id > ? ORDER BY id LIMIT ?`, string(after), sqlLimit(limit))
+	out, err := queryBots(ctx, s.reader(ctx), `SELECT doc FROM bots WHERE id > ? ORDER BY id LIMIT ?`, string(after), sqlLimit(limit))
 	return out, s.fail("listing bots", err)
 }
 
@@ -464,7 +535,7 @@ func (s *Store) DueDrains(ctx context.Context, now time.Time, limit int) ([]life
 	if err != nil {
 		return nil, err
 	}
-	out, err := queryBots(ctx, s.r, `SELECT doc FROM bots WHERE state = 3 AND grace_deadline <= ? ORDER BY grace_deadline, id LIMIT ?`, n, sqlLimit(limit))
+	out, err := queryBots(ctx, s.reader(ctx), `SELECT doc FROM bots WHERE state = 3 AND grace_deadline <= ? ORDER BY grace_deadline, id LIMIT ?`, n, sqlLimit(limit))
 	return out, s.fail("reading due drains", err)
 }
 
@@ -473,7 +544,7 @@ func (s *Store) DueDrains(ctx context.Context, now time.Time, limit int) ([]life
 // UserRoles implements lifecycle.RoleStore.
 func (s *Store) UserRoles(ctx context.Context, user string) (roles.Set, error) {
 	var rs int64
-	err := s.r.QueryRowContext(ctx, `SELECT roles FROM role_assignments WHERE user_id = ?`, user).Scan(&rs)
+	err := s.reader(ctx).QueryRowContext(ctx, `SELECT roles FROM role_assignments WHERE user_id = ?`, user).Scan(&rs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -482,7 +553,7 @@ func (s *Store) UserRoles(ctx context.Context, user string) (roles.Set, error) {
 
 // RoleAssignments implements lifecycle.RoleStore.
 func (s *Store) RoleAssignments(ctx context.Context) ([]lifecycle.RoleAssignment, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT user_id, roles FROM role_assignments ORDER BY user_id`)
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT user_id, roles FROM role_assignments ORDER BY user_id`)
 	if err != nil {
 		return nil, s.fail("reading roles", err)
 	}
@@ -507,7 +578,7 @@ func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecy
 	if after > math.MaxInt64 {
 		return nil, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit))
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit))
 	if err != nil {
 		return nil, s.fail("reading the audit log", err)
 	}
@@ -542,7 +613,7 @@ func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 		wake := s.wake
 		s.mu.Unlock()
 		var last int64
-		if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&last); err != nil {
+		if err := s.reader(ctx).QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&last); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -630,7 +701,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 		}
 	}
 	var out []lifecycle.AuditEntry
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, true, func(tx conn) error {
 		// Every change first leaves its senders, then every bot takes its
 		// senders as the plan leaves it: a unique index fails only if the
 		// end state breaks R1 or R2.
@@ -677,7 +748,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 	return out, nil
 }
 
-func applyBot(ctx context.Context, tx *sql.Tx, r row) error {
+func applyBot(ctx context.Context, tx conn, r row) error {
 	c := r.c
 	var rev int64
 	err := tx.QueryRowContext(ctx, `SELECT revision FROM bots WHERE id = ?`, string(c.Bot)).Scan(&rev)
@@ -711,7 +782,7 @@ func applyBot(ctx context.Context, tx *sql.Tx, r row) error {
 	return err
 }
 
-func addSenders(ctx context.Context, tx *sql.Tx, r row) error {
+func addSenders(ctx context.Context, tx conn, r row) error {
 	for _, snd := range r.senders {
 		_, err := tx.ExecContext(ctx, `INSERT INTO bot_senders (bot_id, channel, address, state, left_at) VALUES (?, ?, ?, ?, ?)`,
 			string(r.c.Bot), snd.Channel, snd.Address, r.state, r.left)
@@ -728,7 +799,7 @@ func addSenders(ctx context.Context, tx *sql.Tx, r row) error {
 
 var adminBit = int64(roles.MustSet(roles.Admin))
 
-func applyRoles(ctx context.Context, tx *sql.Tx, changes []lifecycle.RoleChange) error {
+func applyRoles(ctx context.Context, tx conn, changes []lifecycle.RoleChange) error {
 	if len(changes) == 0 {
 		return nil
 	}

@@ -36,7 +36,7 @@ func TestConformance(t *testing.T) {
 // clock jumps and deadlines at the edge included.
 func TestParity(t *testing.T) {
 	storetest.RunParity(t,
-		func(*testing.T) lifecycle.Store { return store.NewMemory() },
+		func(*testing.T) lifecycle.Store { return store.NewMemory(store.WithRetention(0)) },
 		// SyncNormal: the answers are the same under either setting, and
 		// the run is quicker without a sync per commit.
 		func(t *testing.T) lifecycle.Store {

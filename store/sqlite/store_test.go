@@ -254,3 +254,71 @@ func TestWaitAuditOtherProcess(t *testing.T) {
 		t.Fatalf("WaitAudit with PollOtherProcesses after another process's commit = %v", err)
 	}
 }
+
+// R10, R15: two messages of one end user racing on a sender open one
+// session, not two; WaitAudit returns when the store closes.
+func TestConcurrentRoutesAndClose(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "race.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := hostileBot("b", "x")
+	b.State, b.Activations, b.Senders = lifecycle.Active, 1, []lifecycle.Sender{{Channel: "sms", Address: "1"}}
+	if _, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Active, After: &b}}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := st.Route(ctx, b.Senders[0], "same user", t0)
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := st.Sessions(ctx, 0, 100)
+	if err != nil || len(all) != 1 || all[0].Messages != n {
+		t.Fatalf("after %d concurrent first messages: %+v, %v; want one session with %d messages", n, all, err, n)
+	}
+
+	waiting := make(chan error, 1)
+	go func() { waiting <- st.WaitAudit(ctx, 0) }()
+	time.Sleep(10 * time.Millisecond) // let it wait; the result does not depend on it
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waiting; !errors.Is(err, lifecycle.ErrUnavailable) {
+		t.Fatalf("WaitAudit when the store closes = %v, want ErrUnavailable", err)
+	}
+	if _, err := st.Bot(ctx, "b"); !errors.Is(err, lifecycle.ErrUnavailable) {
+		t.Fatalf("Bot after Close = %v, want ErrUnavailable", err)
+	}
+}
+
+// A file written by a newer version of the schema is refused, not
+// damaged.
+func TestNewerSchemaRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "newer.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := sqlite.Open(ctx, path); !errors.Is(err, lifecycle.ErrUnavailable) || !strings.Contains(err.Error(), "upgrade botlife") {
+		t.Fatalf("Open of a newer file = %v, want ErrUnavailable saying to upgrade", err)
+	}
+}

@@ -40,11 +40,14 @@ import (
 // core decides about them (R21), both stores must answer alike, and a text
 // a store accepts must come back byte for byte.
 //
-// Run it from a test of your store, with the memory store as the reference:
+// Run it from a test of your store, with the memory store as the reference.
+// A store that keeps closed sessions for good (as a database does) compares
+// with a memory store that keeps them too, WithRetention(0); by default the
+// memory store drops them a day after they close:
 //
 //	func TestParity(t *testing.T) {
 //		storetest.RunParity(t,
-//			func(*testing.T) lifecycle.Store { return store.NewMemory() },
+//			func(*testing.T) lifecycle.Store { return store.NewMemory(store.WithRetention(0)) },
 //			func(t *testing.T) lifecycle.Store { return newEmptyStore(t) })
 //	}
 //

@@ -36,3 +36,11 @@ BEGIN
 	RAISE EXCEPTION USING ERRCODE = 'BL409', MESSAGE = msg;
 END
 $$;
+
+-- SweepSessions finds what is due through this index, bot by bot: every open
+-- session of a bot that no longer serves, those of its earlier activations,
+-- and those idle since before now - idle_timeout. A sweep costs what is
+-- due, not every open session.
+CREATE INDEX open_sessions_due ON sessions (bot_id, activation, last_activity_at) WHERE closed_at IS NULL;
+DROP INDEX open_sessions_by_bot;
+DROP INDEX sessions_by_bot; -- nothing reads sessions by bot but the sweep, through open_sessions_due

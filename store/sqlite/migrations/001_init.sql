@@ -68,8 +68,9 @@ CREATE TABLE sessions (
 ) STRICT;
 -- Route: the end user's open session on a sender.
 CREATE UNIQUE INDEX one_open_session ON sessions (channel, address, end_user) WHERE closed_at IS NULL;
--- SweepSessions: each bot's open sessions, least recently active first.
-CREATE INDEX open_sessions_by_bot ON sessions (bot_id, last_activity_at, id) WHERE closed_at IS NULL;
+-- SweepSessions: the open sessions of each activation of a bot on a
+-- sender, least recently active first.
+CREATE INDEX open_sessions_by_group ON sessions (bot_id, channel, address, activation, last_activity_at, id) WHERE closed_at IS NULL;
 
 -- SessionStats, kept by triggers so that reading them costs the number of
 -- (bot, sender) pairs, not the number of sessions ever opened.
@@ -82,6 +83,9 @@ CREATE TABLE session_stats (
 	messages INTEGER NOT NULL,
 	PRIMARY KEY (bot_id, channel, address)
 ) STRICT, WITHOUT ROWID;
+-- SweepSessions: the (bot, sender) pairs with open sessions, without the
+-- pairs whose sessions all closed long ago.
+CREATE INDEX session_stats_open ON session_stats (bot_id, channel, address) WHERE open > 0;
 CREATE TABLE session_closed (
 	bot_id  TEXT    NOT NULL,
 	channel TEXT    NOT NULL,

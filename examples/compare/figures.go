@@ -1,0 +1,202 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A figure is one row of the README's Performance table: botlife's side
+// and the side it is compared with, measured alternately in the same
+// process so that both meet the same machine load and the same heap.
+type figure struct {
+	name string // what is measured
+	// a is botlife's side (or the large size), b its baseline (or the
+	// small size).
+	a, b side
+	// ratio is how the row states the comparison, given the medians.
+	ratio func(a, b float64) string
+	goal  string
+	// setup builds what the sides measure, once, before the rounds; the
+	// function it returns releases it. Optional.
+	setup func() (release func())
+	// rounds overrides the number of alternations.
+	rounds int
+}
+
+// side is one thing measured: a benchmark and the metric read from it.
+type side struct {
+	label string
+	bench func(*testing.B)
+	// metric names a b.ReportMetric unit to read; "" means ns/op.
+	metric string
+	unit   string // printed after the value; default "ns"
+}
+
+func (s side) value(r testing.BenchmarkResult) float64 {
+	if s.metric != "" {
+		return r.Extra[s.metric]
+	}
+	return float64(r.T.Nanoseconds()) / float64(r.N)
+}
+
+// config says how long to measure.
+type config struct {
+	benchtime time.Duration // per side per round
+	rounds    int           // alternations per figure
+	quick     bool          // small sizes, for the test of this command
+}
+
+func main() {
+	var c config
+	flag.DurationVar(&c.benchtime, "benchtime", 150*time.Millisecond, "time per side per round")
+	flag.IntVar(&c.rounds, "rounds", 5, "rounds per figure: the sides alternate, the median counts")
+	flag.Parse()
+	if err := run(os.Stdout, c); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+// run measures every figure and prints the table.
+func run(w io.Writer, c config) error {
+	testing.Init()
+	if err := flag.Set("test.benchtime", c.benchtime.String()); err != nil {
+		return err
+	}
+	if c.rounds <= 0 {
+		c.rounds = 5
+	}
+	figs, err := figures(c)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	load0 := loadavg()
+	var rows []string
+	for _, f := range figs {
+		row, err := measure(f, c)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		fmt.Fprintln(os.Stderr, "measured:", row)
+		rows = append(rows, row)
+	}
+	fmt.Fprintf(w, "Measured by `cd examples/compare && go run .` in one run of %s: %s, %d CPUs (GOMAXPROCS %d), %s %s/%s; load average %s at the start, %s at the end. Each row alternates its two sides %d times (%v each) and compares the medians.\n\n",
+		time.Since(start).Round(time.Second), cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH,
+		load0, loadavg(), c.rounds, c.benchtime)
+	fmt.Fprintln(w, "| figure | botlife | baseline | ratio | goal |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Fprintln(w, r)
+	}
+	return nil
+}
+
+// measure alternates the two sides of f and returns its table row.
+func measure(f figure, c config) (string, error) {
+	if f.setup != nil {
+		release := f.setup()
+		defer func() {
+			release()
+			runtime.GC()
+		}()
+	}
+	rounds := c.rounds
+	if f.rounds > 0 {
+		rounds = f.rounds
+	}
+	var as, bs []float64
+	var allocsA int64
+	for i := 0; i < rounds; i++ {
+		ra := testing.Benchmark(f.a.bench)
+		rb := testing.Benchmark(f.b.bench)
+		if ra.N == 0 || rb.N == 0 {
+			return "", fmt.Errorf("a benchmark failed (run the tests of examples/compare to see why)")
+		}
+		as, bs = append(as, f.a.value(ra)), append(bs, f.b.value(rb))
+		allocsA = ra.AllocsPerOp()
+	}
+	a, b := median(as), median(bs)
+	allocs := ""
+	if f.a.metric == "" && allocsA == 0 {
+		allocs = ", 0 allocs"
+	}
+	return fmt.Sprintf("| %s | %s: %s%s | %s: %s | %s | %s |", f.name, f.a.label, show(a, f.a.unit), allocs,
+		f.b.label, show(b, f.b.unit), f.ratio(a, b), f.goal), nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// show prints a value in ns (or unit) with a readable scale.
+func show(v float64, unit string) string {
+	if unit != "" {
+		return fmt.Sprintf("%.1f %s", v, unit)
+	}
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2f ms", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1f µs", v/1e3)
+	case v >= 10:
+		return fmt.Sprintf("%.0f ns", v)
+	}
+	return fmt.Sprintf("%.1f ns", v)
+}
+
+// faster states a/b as "b/a× faster" (a is botlife's time).
+func faster(a, b float64) string { return fmt.Sprintf("%s× faster", num(b/a)) }
+
+// times states a/b as "a/b×".
+func times(a, b float64) string { return fmt.Sprintf("%s×", num(a/b)) }
+
+// speedup states b/a as "b/a×" (a is the time per op of the parallel side).
+func speedup(a, b float64) string { return fmt.Sprintf("%s× the throughput", num(b/a)) }
+
+func num(x float64) string {
+	switch {
+	case x >= 100:
+		return fmt.Sprintf("%.0f", x)
+	case x >= 10:
+		return fmt.Sprintf("%.1f", x)
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}

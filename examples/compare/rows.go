@@ -1,0 +1,521 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store"
+	"github.com/botlife/botlife/validate"
+)
+
+// figures lists every figure the README's Performance section states as a
+// ratio, each with the baseline it is measured against.
+func figures(c config) ([]figure, error) {
+	e, err := newEnforcer()
+	if err != nil {
+		return nil, err
+	}
+	if err := agree(e); err != nil {
+		return nil, err
+	}
+	routeSizes, history, due, audit, dialogs := []int{1_000, 100_000, 1_000_000}, 100_000, 10_000, 1_000_000, []int{100, 10_000}
+	if c.quick {
+		routeSizes, history, due, audit, dialogs = []int{1_000}, 1_000, 500, 20_000, []int{10, 100}
+	}
+	var figs []figure
+	for _, n := range routeSizes {
+		figs = append(figs, routeFigure(n))
+	}
+	figs = append(figs,
+		figure{name: "permission check: `roles.Can` vs casbin v2 RBAC `Enforce` (5 roles × 7 permissions, the ladder as inheritance)",
+			a: side{label: "roles.Can", bench: benchCan}, b: side{label: "casbin Enforce", bench: benchEnforce(e)},
+			ratio: faster, goal: "faster"},
+		figure{name: "transition check: `lifecycle.Next` vs looplab/fsm `SetState`+`Can` (4 states × 5 events)",
+			a: side{label: "lifecycle.Next", bench: benchNext}, b: side{label: "fsm", bench: benchFSM},
+			ratio: faster, goal: "faster"},
+		validateFigure(dialogs[1], dialogs[0]),
+		historyFigure("ActivateReplace with grace on a sender that N bots used before", history, benchActivateHistory),
+		historyFigure("Deactivate on a sender that N bots used before", history, benchDeactivateHistory),
+		deactivateFigure(history),
+		historyFigure("ExpireDue with nothing due, N bots stored", history, benchExpireIdle),
+		historyFigure(fmt.Sprintf("ExpireDue closing %s idle sessions, N bots stored", count(due)), history, benchSweep(due)),
+		parallelFigure(8), parallelFigure(64), ceilingFigure(8),
+		auditFigure(audit),
+	)
+	return figs, nil
+}
+
+func count(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1_000 && n%1_000 == 0:
+		return fmt.Sprintf("%dk", n/1_000)
+	}
+	return fmt.Sprint(n)
+}
+
+var start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// steppedClock is a clock the benchmarks move by hand. It never sleeps (a
+// clock.Mock's Add does, and would be timed).
+type steppedClock struct{ t time.Time }
+
+func (c *steppedClock) Now() time.Time { return c.t }
+
+var (
+	ctx = context.Background()
+	mia = lifecycle.User("mia")
+)
+
+func sms(addr string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: addr} }
+
+// definition is valid with no findings on sms.
+func definition() validate.Definition {
+	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "help", Dialogs: []validate.Dialog{
+		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.GoTo, Target: "help"}}},
+		{ID: "help", Name: "Help", Elements: []validate.Element{{Type: validate.Transfer, Queue: "q"}}},
+	}}
+}
+
+// world is a Manager on a fresh memory store, with "mia" a Manager.
+type world struct {
+	m   *lifecycle.Manager
+	st  *store.Memory
+	clk *steppedClock
+	k   int // turns taken by a benchmark that rotates bots
+}
+
+func newWorld() *world {
+	w := &world{st: store.NewMemory(), clk: &steppedClock{t: start}}
+	m, err := lifecycle.New(lifecycle.Config{Store: w.st, Clock: w.clk})
+	if err != nil {
+		panic(err)
+	}
+	w.m = m
+	if _, err := m.GrantRole(ctx, lifecycle.System("figures"), "mia", roles.Manager); err != nil {
+		panic(err)
+	}
+	return w
+}
+
+func (w *world) bot(senders ...lifecycle.Sender) lifecycle.BotID {
+	b, err := w.m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: senders, Definition: definition()})
+	if err != nil {
+		panic(err)
+	}
+	return b.ID
+}
+
+func (w *world) activate(id lifecycle.BotID, dec lifecycle.Decision) {
+	if _, err := w.m.Activate(ctx, mia, id, dec, lifecycle.Ack{}); err != nil {
+		panic(err)
+	}
+}
+
+func (w *world) route(s lifecycle.Sender, user string) {
+	if _, err := w.m.Route(ctx, s, user); err != nil {
+		panic(err)
+	}
+}
+
+// history commits n bots that were Active on sender once and are now
+// Inactive, straight into the store: what years of redeploys leave.
+func (w *world) history(sender lifecycle.Sender, n int) {
+	for i := 0; i < n; i++ {
+		at := start.Add(-time.Duration(n-i) * time.Minute)
+		bot := &lifecycle.Bot{ID: lifecycle.BotID(fmt.Sprintf("old-%07d", i)), Name: "old", Channel: sender.Channel,
+			Senders: []lifecycle.Sender{sender}, Definition: definition(), IdleTimeout: 30 * time.Minute,
+			State: lifecycle.Inactive, Revision: 3, Activations: 1, CreatedAt: at, UpdatedAt: at,
+			FirstActivatedAt: at, ActivatedAt: at, DeactivatedAt: at.Add(time.Second), EndedAt: at.Add(time.Second),
+			EndReason: lifecycle.CloseReplaced}
+		p := lifecycle.Plan{Op: lifecycle.OpImport, Actor: lifecycle.User("history"), Time: at,
+			Changes: []lifecycle.Change{{Bot: bot.ID, To: lifecycle.Inactive, After: bot}}}
+		if _, err := w.st.Commit(ctx, p); err != nil {
+			panic(err)
+		}
+	}
+}
+
+func users(n int) []string {
+	us := make([]string, n)
+	for i := range us {
+		us[i] = fmt.Sprintf("+1555%07d", i)
+	}
+	return us
+}
+
+// --- Route vs a map lookup ---------------------------------------------------
+
+type sessKey struct {
+	sender lifecycle.Sender
+	user   string
+}
+
+type sessRec struct{ messages uint64 }
+
+func routeFigure(n int) figure {
+	var (
+		w  *world
+		us []string
+		mp map[sessKey]*sessRec
+	)
+	sender := sms("100")
+	return figure{
+		name: fmt.Sprintf("`Manager.Route` to an existing session (memory store) vs a bare map lookup with the same key, %s open sessions", count(n)),
+		a: side{label: "Route", bench: func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := w.m.Route(ctx, sender, us[i%n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}},
+		b: side{label: "map", bench: func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				mp[sessKey{sender: sender, user: us[i%n]}].messages++
+			}
+		}},
+		ratio: times, goal: "0 allocs; the store's share small",
+		setup: func() func() {
+			w, us, mp = newWorld(), users(n), make(map[sessKey]*sessRec, n)
+			w.activate(w.bot(sender), lifecycle.Decision{})
+			for _, u := range us {
+				w.route(sender, u)
+				mp[sessKey{sender: sender, user: u}] = &sessRec{}
+			}
+			return func() { w, us, mp = nil, nil, nil }
+		},
+	}
+}
+
+// --- validation is linear ------------------------------------------------------
+
+// synthetic builds a valid definition with n dialogs chained by gotos (as
+// validate's BenchmarkValidate does).
+func synthetic(n int) validate.Definition {
+	d := validate.Definition{Channel: "whatsapp", EntryDialog: "d0", FallbackDialog: "d0",
+		Attributes: []validate.Attribute{{Name: "name", Type: validate.String}}}
+	for i := 0; i < n; i++ {
+		next := fmt.Sprintf("d%d", (i+1)%n)
+		d.Dialogs = append(d.Dialogs, validate.Dialog{ID: fmt.Sprintf("d%d", i), Name: fmt.Sprintf("Dialog %d", i), Elements: []validate.Element{
+			{Type: validate.Input, Text: "Your name?", Attribute: "name"},
+			{Type: validate.Buttons, Text: "Hi {{name}}", Options: []string{"yes", "no"}},
+			{Type: validate.Condition, Branches: []validate.Branch{{Attribute: "name", Equals: "x", Dialog: next}}},
+			{Type: validate.Webhook, Call: &validate.WebhookCall{Method: "POST", URL: "https://example.com/{{name}}", TimeoutMS: 1000}},
+			{Type: validate.GoTo, Target: next},
+		}})
+	}
+	return d
+}
+
+func validateFigure(large, small int) figure {
+	bench := func(n int) func(*testing.B) {
+		d := synthetic(n)
+		return func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				validate.Default().Validate(&d)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/dialog")
+		}
+	}
+	return figure{
+		name:  fmt.Sprintf("`validate.Validate` per dialog, %s vs %s dialogs (linear?)", count(large), count(small)),
+		a:     side{label: count(large), bench: bench(large), metric: "ns/dialog", unit: "ns/dialog"},
+		b:     side{label: count(small), bench: bench(small), metric: "ns/dialog", unit: "ns/dialog"},
+		ratio: times, goal: "≈ 1× (linear)",
+	}
+}
+
+// --- costs that must not grow with history -------------------------------------
+
+// historyFigure compares bench on a world with n old bots against one with
+// 10.
+func historyFigure(name string, n int, bench func(w *world) func(*testing.B)) figure {
+	var big, small *world
+	return figure{
+		name:  fmt.Sprintf("%s: %s vs 10", name, count(n)),
+		a:     side{label: count(n), bench: func(b *testing.B) { bench(big)(b) }},
+		b:     side{label: "10", bench: func(b *testing.B) { bench(small)(b) }},
+		ratio: times, goal: "≤ 2×",
+		setup: func() func() {
+			big, small = newWorld(), newWorld()
+			big.history(sms("100"), n)
+			small.history(sms("100"), 10)
+			for _, w := range []*world{big, small} {
+				bench(w) // prepares w
+			}
+			return func() { big, small = nil, nil }
+		},
+	}
+}
+
+// Each bench* prepares its world on the first call, and returns the
+// benchmark.
+
+var prepared sync.Map // *world -> ids
+
+func benchActivateHistory(w *world) func(*testing.B) {
+	v, ok := prepared.Load(w)
+	if !ok {
+		ids := []lifecycle.BotID{w.bot(sms("100")), w.bot(sms("100")), w.bot(sms("100"))}
+		w.activate(ids[0], lifecycle.Immediate())
+		prepared.Store(w, ids)
+		return nil
+	}
+	ids := v.([]lifecycle.BotID)
+	return func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			w.clk.t = w.clk.t.Add(time.Second)
+			w.k++
+			if _, err := w.m.Activate(ctx, mia, ids[w.k%3], lifecycle.Grace(time.Hour), lifecycle.Ack{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func benchDeactivateHistory(w *world) func(*testing.B) {
+	v, ok := prepared.Load(w)
+	if !ok {
+		prepared.Store(w, w.bot(sms("100")))
+		return nil
+	}
+	id := v.(lifecycle.BotID)
+	return func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			w.clk.t = w.clk.t.Add(time.Second)
+			w.activate(id, lifecycle.Decision{})
+			b.StartTimer()
+			if _, err := w.m.Deactivate(ctx, mia, id, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func benchExpireIdle(w *world) func(*testing.B) {
+	if _, ok := prepared.Load(w); !ok {
+		drain, live := w.bot(sms("200")), w.bot(sms("200"))
+		w.activate(drain, lifecycle.Decision{})
+		w.activate(live, lifecycle.Grace(time.Hour))
+		for i := 0; i < 100; i++ {
+			w.route(sms("200"), fmt.Sprintf("user-%d", i))
+		}
+		prepared.Store(w, true)
+		return nil
+	}
+	return func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if x, err := w.m.ExpireDue(ctx); err != nil || x.SessionsClosed != 0 || len(x.DrainsEnded) != 0 {
+				b.Fatal(x, err)
+			}
+		}
+	}
+}
+
+func benchSweep(due int) func(w *world) func(*testing.B) {
+	us := users(due)
+	return func(w *world) func(*testing.B) {
+		if _, ok := prepared.Load(w); !ok {
+			w.activate(w.bot(sms("300")), lifecycle.Decision{})
+			prepared.Store(w, true)
+			return nil
+		}
+		return func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for _, u := range us {
+					w.route(sms("300"), u)
+				}
+				w.clk.t = w.clk.t.Add(31 * time.Minute)
+				b.StartTimer()
+				if x, err := w.m.ExpireDue(ctx); err != nil || x.SessionsClosed != due {
+					b.Fatal(x, err)
+				}
+			}
+		}
+	}
+}
+
+// deactivateFigure: Deactivate costs the same with 1 or 100k open sessions.
+func deactivateFigure(sessions int) figure {
+	var one, many *world
+	bench := func(w **world) func(*testing.B) {
+		return func(b *testing.B) {
+			id, _ := prepared.Load(*w)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				(*w).clk.t = (*w).clk.t.Add(time.Second)
+				(*w).activate(id.(lifecycle.BotID), lifecycle.Decision{})
+				b.StartTimer()
+				if _, err := (*w).m.Deactivate(ctx, mia, id.(lifecycle.BotID), 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	return figure{
+		name:  "Deactivate a bot with 100k open sessions vs 1 (no per-session work)",
+		a:     side{label: "100k", bench: bench(&many)},
+		b:     side{label: "1", bench: bench(&one)},
+		ratio: times, goal: "≈ 1×",
+		setup: func() func() {
+			one, many = newWorld(), newWorld()
+			for w, n := range map[*world]int{one: 1, many: sessions} {
+				id := w.bot(sms("100"))
+				w.activate(id, lifecycle.Decision{})
+				for _, u := range users(n) {
+					w.route(sms("100"), u)
+				}
+				if _, err := w.m.Deactivate(ctx, mia, id, 0); err != nil {
+					panic(err)
+				}
+				prepared.Store(w, id)
+			}
+			return func() { one, many = nil, nil }
+		},
+	}
+}
+
+// --- routing on many cores ------------------------------------------------------
+
+const parallelSenders, parallelUsers = 64, 1_000
+
+// routeParallel routes b.N messages from g goroutines, goroutine i on its
+// own sender.
+func routeParallel(w *world, ss []lifecycle.Sender, us []string, g int) func(*testing.B) {
+	return func(b *testing.B) {
+		var wg sync.WaitGroup
+		for k := 0; k < g; k++ {
+			n := b.N / g
+			if k < b.N%g {
+				n++
+			}
+			wg.Add(1)
+			go func(s lifecycle.Sender, n int) {
+				defer wg.Done()
+				for i := 0; i < n; i++ {
+					if _, err := w.m.Route(ctx, s, us[i%len(us)]); err != nil {
+						panic(err)
+					}
+				}
+			}(ss[k%len(ss)], n)
+		}
+		wg.Wait()
+	}
+}
+
+func parallelFigure(g int) figure {
+	var (
+		w  *world
+		ss []lifecycle.Sender
+		us []string
+	)
+	return figure{
+		name:  fmt.Sprintf("`Manager.Route` throughput, %d goroutines vs 1, each on its own sender (wall time per message)", g),
+		a:     side{label: fmt.Sprintf("%d", g), bench: func(b *testing.B) { routeParallel(w, ss, us, g)(b) }},
+		b:     side{label: "1", bench: func(b *testing.B) { routeParallel(w, ss, us, 1)(b) }},
+		ratio: speedup, goal: "≥ 1.6× at 8 on 2 cores",
+		setup: func() func() {
+			w, us = newWorld(), users(parallelUsers)
+			for i := 0; i < parallelSenders; i++ {
+				ss = append(ss, sms(fmt.Sprintf("+1555020%04d", i)))
+			}
+			w.activate(w.bot(ss...), lifecycle.Decision{})
+			for _, s := range ss {
+				for _, u := range us {
+					w.route(s, u)
+				}
+			}
+			return func() { w, ss, us = nil, nil, nil }
+		},
+	}
+}
+
+// ceilingFigure is what the machine gives g goroutines that share nothing:
+// each looks up keys in its own map. Route's parallel figures read
+// against it.
+func ceilingFigure(g int) figure {
+	maps := make([]map[sessKey]*sessRec, g)
+	us := users(parallelUsers)
+	for k := range maps {
+		maps[k] = map[sessKey]*sessRec{}
+		for _, u := range us {
+			maps[k][sessKey{sender: sms(fmt.Sprint(k)), user: u}] = &sessRec{}
+		}
+	}
+	bench := func(g int) func(*testing.B) {
+		return func(b *testing.B) {
+			var wg sync.WaitGroup
+			for k := 0; k < g; k++ {
+				n := b.N / g
+				wg.Add(1)
+				go func(k, n int) {
+					defer wg.Done()
+					s := sms(fmt.Sprint(k))
+					for i := 0; i < n; i++ {
+						maps[k][sessKey{sender: s, user: us[i%len(us)]}].messages++
+					}
+				}(k, n)
+			}
+			wg.Wait()
+		}
+	}
+	return figure{
+		name:  fmt.Sprintf("the machine's ceiling: map lookups sharing nothing, %d goroutines vs 1", g),
+		a:     side{label: fmt.Sprint(g), bench: bench(g)},
+		b:     side{label: "1", bench: bench(1)},
+		ratio: speedup, goal: "(what the cores give)",
+	}
+}
+
+// --- the audit log ---------------------------------------------------------------
+
+// auditFigure appends n audit entries, one Commit each, to a fresh store
+// and reports the worst single Commit, against the worst single step of
+// the same loop writing a map: the machine's own hiccups (scheduler, GC).
+func auditFigure(n int) figure {
+	at := start
+	p := lifecycle.Plan{Op: lifecycle.OpGet, Actor: lifecycle.User("eve"), Time: at,
+		Audit: []lifecycle.AuditEntry{{Time: at, Actor: "eve", Action: lifecycle.OpGet, Denied: true, Reason: "no role"}}}
+	return figure{
+		name: fmt.Sprintf("audit log: the worst single Commit while appending %s entries vs the worst step of a loop writing a map", count(n)),
+		a: side{label: "Commit", metric: "max-µs", unit: "µs", bench: func(b *testing.B) {
+			var worst time.Duration
+			for i := 0; i < b.N; i++ {
+				st := store.NewMemory()
+				for j := 0; j < n; j++ {
+					t0 := time.Now()
+					if _, err := st.Commit(ctx, p); err != nil {
+						b.Fatal(err)
+					}
+					worst = max(worst, time.Since(t0))
+				}
+			}
+			b.ReportMetric(float64(worst.Nanoseconds())/1e3, "max-µs")
+		}},
+		b: side{label: "map write", metric: "max-µs", unit: "µs", bench: func(b *testing.B) {
+			var worst time.Duration
+			for i := 0; i < b.N; i++ {
+				m := map[int]int{}
+				for j := 0; j < n; j++ {
+					t0 := time.Now()
+					m[j%1024] = j
+					worst = max(worst, time.Since(t0))
+				}
+			}
+			b.ReportMetric(float64(worst.Nanoseconds())/1e3, "max-µs")
+		}},
+		ratio: times, goal: "≤ 1,000 µs", rounds: 3,
+	}
+}
