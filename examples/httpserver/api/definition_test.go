@@ -30,6 +30,7 @@ func TestRequestDefinition(t *testing.T) {
 		{"R25/an unknown field in the document form", `{"format":"f","text":"","extra":1}`, lifecycle.Definition{}, `unknown field "extra"`},
 		{"R25/an unknown field in a reference definition", `{"entry":"a"}`, lifecycle.Definition{}, `unknown field "entry"`},
 		{"R25/not an object", `"text"`, lifecycle.Definition{}, "must be an object"},
+		{"R25/a key in another letter case", `{"FORMAT":"f","text":""}`, lifecycle.Definition{}, `unknown field "FORMAT"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

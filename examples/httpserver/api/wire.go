@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -341,6 +342,11 @@ func (d *Definition) UnmarshalJSON(data []byte) error {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(data, &keys); err != nil || keys == nil {
 		return errors.New(`definition must be an object: {"format": ..., "text": ...} or a reference chatbot definition`)
+	}
+	for k := range keys {
+		if k != strings.ToLower(k) {
+			return fmt.Errorf("unknown field %q in definition; field names are case-sensitive", trunc(k))
+		}
 	}
 	_, hasFormat := keys["format"]
 	_, hasText := keys["text"]
