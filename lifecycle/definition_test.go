@@ -40,6 +40,7 @@ func TestR25DefinitionIsKeptByteForByte(t *testing.T) {
 		{"non-ASCII", "Привет, 世界! 😀 \u2028 \\ud800"},
 		{"empty", ""},
 		{"near the limit", strings.Repeat("é", lifecycle.DefaultMaxDefinition/2-1) + "x"},
+		{"R13/at the limit, six times longer escaped, still imports", strings.Repeat("\x01", lifecycle.DefaultMaxDefinition)},
 	}
 	for _, tt := range texts {
 		t.Run("R25/"+tt.name, func(t *testing.T) {
