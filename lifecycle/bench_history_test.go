@@ -148,3 +148,22 @@ func BenchmarkSweep(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListHistory reads the first page of 10 bots of the dashboard
+// with 10 or 100,000 bots stored: a page costs what it returns.
+func BenchmarkListHistory(b *testing.B) {
+	for _, n := range historySizes {
+		b.Run(fmt.Sprintf("bots=%d", n), func(b *testing.B) {
+			m, _ := benchManager(b)
+			addHistory(b, m.Store(), sms("100"), n)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if page, err := m.List(ctx, manager, "", 10); err != nil || len(page) != 10 {
+					b.Fatal(len(page), err)
+				}
+			}
+		})
+	}
+}

@@ -135,6 +135,13 @@ func TestR17ApplyPlanRefusals(t *testing.T) {
 		}
 		return p
 	}
+	// A plan younger than MaxPlanAge (default 10m) applies.
+	young := plan()
+	e.clk.Add(9 * time.Minute)
+	if _, err := e.m.ApplyPlan(e.ctx, young); err != nil {
+		t.Fatalf("R17: a 9-minute-old plan: %v", err)
+	}
+	e.must(e.m.Deactivate(e.ctx, manager, ids["draft"], 0))
 	moved := plan()
 	e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: ids["draft"], Description: ptr("moved")}))
 	altered := plan()
@@ -155,8 +162,8 @@ func TestR17ApplyPlanRefusals(t *testing.T) {
 			e.refused(tc.want, false, func() error { _, err := e.m.ApplyPlan(e.ctx, tc.p); return err })
 		})
 	}
-	if s := e.state(ids["draft"]); s != lifecycle.Draft {
-		t.Fatalf("R17: a refused plan left the draft %v", s)
+	if s := e.state(ids["draft"]); s != lifecycle.Inactive {
+		t.Fatalf("R17: a refused plan moved the bot to %v", s)
 	}
 }
 
@@ -252,6 +259,12 @@ func TestP4ManagerPolicy(t *testing.T) {
 	if _, err := lifecycle.New(lifecycle.Config{Store: e.st, Policy: lifecycle.Policy{MaxGrace: lifecycle.MaxGraceLimit + 1}}); !errors.Is(err, lifecycle.ErrInvalidInput) {
 		t.Errorf("a MaxGrace no store can hold = %v, want ErrInvalidInput", err)
 	}
+	if _, err := lifecycle.New(lifecycle.Config{Store: e.st, Policy: lifecycle.Policy{MaxGrace: lifecycle.MaxGraceLimit}}); err != nil {
+		t.Errorf("MaxGrace = MaxGraceLimit: %v", err)
+	}
+	if _, err := lifecycle.New(lifecycle.Config{}); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Errorf("New without a store = %v, want ErrInvalidInput", err)
+	}
 }
 
 // Every error has an op, a kind (a sentinel) and a detail (a typed error).
@@ -306,5 +319,83 @@ func TestR4RefusalCarriesTheWholeReport(t *testing.T) {
 	}
 	if len(ve.Report.Errors()) == 0 || len(ve.Report.Warnings()) == 0 || !cmp.Equal(ve.Report, *p.Report) {
 		t.Errorf("R4: the refusal's report %+v lacks errors or warnings, or differs from the plan's", ve.Report)
+	}
+}
+
+// P4, R13: the import limit is the policy's, inclusive.
+func TestImportLimit(t *testing.T) {
+	e := newEnv(t)
+	doc, err := e.m.Export(e.ctx, designer, e.draft("d", "100").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		limit int
+		ok    bool
+	}{{len(doc), true}, {len(doc) - 1, false}} {
+		m, err := lifecycle.New(lifecycle.Config{Store: e.st, Clock: e.clk, Policy: lifecycle.Policy{MaxImport: tc.limit}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Import(e.ctx, designer, doc); (err == nil) != tc.ok {
+			t.Errorf("R13: a %d-byte document under a %d-byte limit: %v", len(doc), tc.limit, err)
+		}
+	}
+}
+
+// R17, P4: a custom MaxPlanAge applies.
+func TestMaxPlanAge(t *testing.T) {
+	e, ids := world(t)
+	m, err := lifecycle.New(lifecycle.Config{Store: e.st, Clock: e.clk, Policy: lifecycle.Policy{MaxPlanAge: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Plan(e.ctx, designer, lifecycle.Update{Bot: ids["draft"], Name: ptr("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(time.Minute + time.Nanosecond)
+	e.refused(lifecycle.ErrConflict, false, func() error { _, err := m.ApplyPlan(e.ctx, p); return err })
+	p, err = m.Plan(e.ctx, designer, lifecycle.Update{Bot: ids["draft"], Name: ptr("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(time.Minute) // exactly MaxPlanAge old: still applies
+	if _, err := m.ApplyPlan(e.ctx, p); err != nil {
+		t.Fatalf("R17: a plan exactly MaxPlanAge old: %v", err)
+	}
+}
+
+// Reads through the Manager: the audit log and lists return what is stored,
+// page limits are inclusive, and a refusal's message is the refusal alone.
+func TestManagerReads(t *testing.T) {
+	e := newEnv(t)
+	log, err := e.m.AuditLog(e.ctx, admin, 0, 10000)
+	if err != nil || len(log) != 5 || log[0].Action != lifecycle.OpGrantRole {
+		t.Fatalf("AuditLog = %d entries, %v; want the 5 role grants of the setup", len(log), err)
+	}
+	if page, err := e.m.AuditLog(e.ctx, admin, 2, 2); err != nil || len(page) != 2 || page[0].Seq != 3 {
+		t.Fatalf("AuditLog(after 2, limit 2) = %+v, %v", page, err)
+	}
+	for _, tc := range []struct {
+		name string
+		call func() error
+		ok   bool
+	}{
+		{"audit limit 10000", func() error { _, err := e.m.AuditLog(e.ctx, admin, 0, 10000); return err }, true},
+		{"audit limit 10001", func() error { _, err := e.m.AuditLog(e.ctx, admin, 0, 10001); return err }, false},
+		{"audit limit 0", func() error { _, err := e.m.AuditLog(e.ctx, admin, 0, 0); return err }, false},
+		{"list limit 1000", func() error { _, err := e.m.List(e.ctx, manager, "", 1000); return err }, true},
+		{"list limit 1001", func() error { _, err := e.m.List(e.ctx, manager, "", 1001); return err }, false},
+		{"sessions limit 1000", func() error { _, err := e.m.Sessions(e.ctx, manager, 0, 1000); return err }, true},
+	} {
+		if err := tc.call(); (err == nil) != tc.ok || (err != nil && !errors.Is(err, lifecycle.ErrInvalidInput)) {
+			t.Errorf("%s: %v, want ok = %v", tc.name, err, tc.ok)
+		}
+	}
+	_, err = e.m.AuditLog(e.ctx, manager, 0, 10)
+	var pe *roles.PermissionError
+	if !errors.As(err, &pe) || err.Error() != "read_audit: "+pe.Error() {
+		t.Errorf("P1: refusal message %q, want the refusal alone", err)
 	}
 }

@@ -311,3 +311,19 @@ func TestR9ExpireDueSkipsWhatItCannotSettle(t *testing.T) {
 		t.Error("R9: the drain that could not be recorded still reads Inactive at its deadline")
 	}
 }
+
+// R9: ExpireDue closes every session that is over, however many batches
+// that takes.
+func TestExpireDueSweepsEveryBatch(t *testing.T) {
+	e := newEnv(t)
+	e.live("a", "100")
+	const n = 1001 // one more than a sweep batch
+	for i := range n {
+		e.must(e.m.Route(e.ctx, sms("100"), fmt.Sprintf("u%d", i)))
+	}
+	e.clk.Add(time.Hour) // past the idle timeout
+	got, err := e.m.ExpireDue(e.ctx)
+	if err != nil || got.SessionsClosed != n {
+		t.Fatalf("R9: ExpireDue closed %d sessions, %v; want %d", got.SessionsClosed, err, n)
+	}
+}

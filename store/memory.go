@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,7 @@ type Memory struct {
 	// to a senderRec also holds the sender's shard.
 	mu     sync.RWMutex
 	bots   map[lifecycle.BotID]*botRec
+	ids    botIDs // the ids of bots, sorted
 	roles  map[string]roles.Set
 	audit  auditLog
 	drains drainHeap
@@ -44,7 +46,7 @@ type Memory struct {
 	auditWake chan struct{}
 
 	shards      [shardCount]shard
-	ids         sessIndex
+	sessions    sessIndex
 	nextSession atomic.Uint64
 	retention   time.Duration
 }
@@ -211,23 +213,23 @@ func (m *Memory) LastActive(ctx context.Context, senders []lifecycle.Sender, exc
 	return best.rec.bot().Clone(), nil
 }
 
-// Bots implements lifecycle.BotStore.
+// Bots implements lifecycle.BotStore. Ids are kept sorted, so a page costs
+// the bots it returns, not every bot stored.
 func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	ids := make([]lifecycle.BotID, 0, len(m.bots))
-	for id := range m.bots {
-		if id > after {
-			ids = append(ids, id)
+	var out []lifecycle.Bot
+	m.ids.page(after, func(id lifecycle.BotID) bool {
+		if limit >= 0 && len(out) >= limit {
+			return false
 		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	if limit >= 0 && len(ids) > limit {
-		ids = ids[:limit]
-	}
-	out := make([]lifecycle.Bot, len(ids))
-	for i, id := range ids {
-		out[i] = m.bots[id].bot().Clone()
+		if rec, ok := m.bots[id]; ok {
+			out = append(out, rec.bot().Clone())
+		}
+		return true
+	})
+	if out == nil {
+		out = []lifecycle.Bot{}
 	}
 	return out, nil
 }
@@ -524,11 +526,13 @@ func (m *Memory) applyChanges(changes []lifecycle.Change) {
 		if c.After == nil {
 			rec.view.Store(nil)
 			delete(m.bots, c.Bot)
+			m.ids.deleted(m.bots)
 			continue
 		}
 		if rec == nil {
 			rec = &botRec{drainAt: -1}
 			m.bots[c.Bot] = rec
+			m.ids.add(c.Bot, m.bots)
 		}
 		b := c.After.Clone()
 		rec.view.Store(&b)
@@ -763,4 +767,74 @@ func (h drainHeap) due(now time.Time, limit int) []*botRec {
 		push(2*i + 2)
 	}
 	return out
+}
+
+// botIDs keeps bot ids sorted for paging: a large sorted slice, and a small
+// sorted slice of recent ids merged into it once it holds more than about
+// 1/64 of it, so that adding an id costs amortised O(64) and a page costs
+// O(log n) plus what it returns. Ids of deleted bots stay until the next
+// merge; a page skips them.
+type botIDs struct {
+	main, recent []lifecycle.BotID
+	gone         int // deleted since the last merge
+}
+
+func (x *botIDs) add(id lifecycle.BotID, live map[lifecycle.BotID]*botRec) {
+	i, _ := slices.BinarySearch(x.recent, id)
+	x.recent = slices.Insert(x.recent, i, id)
+	x.maybeMerge(live)
+}
+
+func (x *botIDs) deleted(live map[lifecycle.BotID]*botRec) {
+	x.gone++
+	x.maybeMerge(live)
+}
+
+func (x *botIDs) maybeMerge(live map[lifecycle.BotID]*botRec) {
+	if len(x.recent)+x.gone <= max(256, len(x.main)/64) {
+		return
+	}
+	merged := make([]lifecycle.BotID, 0, len(x.main)+len(x.recent))
+	i, j := 0, 0
+	for i < len(x.main) || j < len(x.recent) {
+		var id lifecycle.BotID
+		if j == len(x.recent) || (i < len(x.main) && x.main[i] < x.recent[j]) {
+			id, i = x.main[i], i+1
+		} else {
+			id, j = x.recent[j], j+1
+		}
+		if _, ok := live[id]; ok && (len(merged) == 0 || merged[len(merged)-1] != id) {
+			merged = append(merged, id)
+		}
+	}
+	x.main, x.recent, x.gone = merged, x.recent[:0], 0
+}
+
+// page calls f with the ids greater than after, in order, until f returns
+// false.
+func (x *botIDs) page(after lifecycle.BotID, f func(lifecycle.BotID) bool) {
+	i, _ := slices.BinarySearch(x.main, after)
+	j, _ := slices.BinarySearch(x.recent, after)
+	if i < len(x.main) && x.main[i] == after {
+		i++
+	}
+	if j < len(x.recent) && x.recent[j] == after {
+		j++
+	}
+	prev := after
+	for i < len(x.main) || j < len(x.recent) {
+		var id lifecycle.BotID
+		if j == len(x.recent) || (i < len(x.main) && x.main[i] < x.recent[j]) {
+			id, i = x.main[i], i+1
+		} else {
+			id, j = x.recent[j], j+1
+		}
+		if id == prev {
+			continue // deleted and made again: in both slices
+		}
+		prev = id
+		if !f(id) {
+			return
+		}
+	}
 }

@@ -52,8 +52,8 @@ func retentionManager(t testing.TB, st *Memory, sender lifecycle.Sender) (*lifec
 func (m *Memory) retained() int {
 	n := 0
 	last := m.nextSession.Load()
-	for id := m.ids.next(1, last); id <= last; id = m.ids.next(id+1, last) {
-		if m.ids.get(id) != nil {
+	for id := m.sessions.next(1, last); id <= last; id = m.sessions.next(id+1, last) {
+		if m.sessions.get(id) != nil {
 			n++
 		}
 	}

@@ -205,7 +205,7 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	st.messages++
 	sh.open[k] = rec
 	sh.peak = max(sh.peak, len(sh.open))
-	m.ids.put(uint64(rec.s.ID), rec)
+	m.sessions.put(uint64(rec.s.ID), rec)
 	g.pushBack(rec)
 	if g.heapAt < 0 {
 		sh.reschedule(g)
@@ -249,7 +249,7 @@ func (m *Memory) purgeLocked(sh *shard, now time.Time, limit int) int {
 			break
 		}
 		sh.closed.pop()
-		m.ids.remove(uint64(rec.s.ID))
+		m.sessions.remove(uint64(rec.s.ID))
 	}
 	return n
 }
@@ -257,7 +257,7 @@ func (m *Memory) purgeLocked(sh *shard, now time.Time, limit int) int {
 // lockSession returns the session with id, its shard locked; the caller
 // unlocks it.
 func (m *Memory) lockSession(id lifecycle.SessionID) (*sessRec, error) {
-	rec := m.ids.get(uint64(id))
+	rec := m.sessions.get(uint64(id))
 	if rec == nil {
 		return nil, sessionNotFound(id)
 	}
@@ -398,8 +398,11 @@ func (m *Memory) sweepLocked(sh *shard, now time.Time, limit int) int {
 func (m *Memory) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
 	var out []lifecycle.Session
 	last := m.nextSession.Load()
-	for id := m.ids.next(uint64(after)+1, last); id <= last && len(out) < limit; id = m.ids.next(id+1, last) {
-		rec := m.ids.get(id)
+	if uint64(after) >= last {
+		return nil, nil
+	}
+	for id := m.sessions.next(uint64(after)+1, last); id <= last && len(out) < limit; id = m.sessions.next(id+1, last) {
+		rec := m.sessions.get(id)
 		if rec == nil {
 			continue
 		}

@@ -55,7 +55,7 @@ type config struct {
 
 func main() {
 	var c config
-	flag.DurationVar(&c.benchtime, "benchtime", 150*time.Millisecond, "time per side per round")
+	flag.DurationVar(&c.benchtime, "benchtime", 100*time.Millisecond, "time per side per round")
 	flag.IntVar(&c.rounds, "rounds", 5, "rounds per figure: the sides alternate, the median counts")
 	flag.Parse()
 	if err := run(os.Stdout, c); err != nil {
@@ -81,11 +81,12 @@ func run(w io.Writer, c config) error {
 	load0 := loadavg()
 	var rows []string
 	for _, f := range figs {
+		t0 := time.Now()
 		row, err := measure(f, c)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
-		fmt.Fprintln(os.Stderr, "measured:", row)
+		fmt.Fprintf(os.Stderr, "measured in %v: %s\n", time.Since(t0).Round(time.Second/10), row)
 		rows = append(rows, row)
 	}
 	fmt.Fprintf(w, "Measured by `cd examples/compare && go run .` in one run of %s: %s, %d CPUs (GOMAXPROCS %d), %s %s/%s; load average %s at the start, %s at the end. Each row alternates its two sides %d times (%v each) and compares the medians.\n\n",

@@ -31,6 +31,7 @@ func figures(c config) ([]figure, error) {
 	for _, n := range routeSizes {
 		figs = append(figs, routeFigure(n))
 	}
+	figs = append(figs, storeRouteFigure(routeSizes[0]))
 	figs = append(figs,
 		figure{name: "permission check: `roles.Can` vs casbin v2 RBAC `Enforce` (5 roles × 7 permissions, the ladder as inheritance)",
 			a: side{label: "roles.Can", bench: benchCan}, b: side{label: "casbin Enforce", bench: benchEnforce(e)},
@@ -44,10 +45,18 @@ func figures(c config) ([]figure, error) {
 		deactivateFigure(history),
 		historyFigure("ExpireDue with nothing due, N bots stored", history, benchExpireIdle),
 		historyFigure(fmt.Sprintf("ExpireDue closing %s idle sessions, N bots stored", count(due)), history, benchSweep(due)),
-		parallelFigure(8), parallelFigure(64), ceilingFigure(8),
+		parallelFigure(8, false), parallelFigure(64, false), parallelFigure(8, true), ceilingFigure(8),
 		auditFigure(audit),
 	)
 	return figs, nil
+}
+
+// rounds returns n if heavy, else 0 (the configured number).
+func rounds(heavy bool, n int) int {
+	if heavy {
+		return n
+	}
+	return 0
 }
 
 func count(n int) string {
@@ -186,6 +195,7 @@ func routeFigure(n int) figure {
 			}
 		}},
 		ratio: times, goal: "0 allocs; the store's share small",
+		rounds: rounds(n >= 1_000_000, 3), // each run starts with a GC of the whole heap
 		setup: func() func() {
 			w, us, mp = newWorld(), users(n), make(map[sessKey]*sessRec, n)
 			w.activate(w.bot(sender), lifecycle.Decision{})
@@ -196,6 +206,39 @@ func routeFigure(n int) figure {
 			return func() { w, us, mp = nil, nil, nil }
 		},
 	}
+}
+
+// storeRouteFigure is the store's share of Route: Memory.Route alone.
+func storeRouteFigure(n int) figure {
+	f := routeFigure(n)
+	var st *store.Memory
+	var us []string
+	sender := sms("100")
+	setup := f.setup
+	f.setup = func() func() {
+		release := setup()
+		st, us = store.NewMemory(), users(n)
+		b := lifecycle.Bot{ID: "b", Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sender}, State: lifecycle.Active, Revision: 1, Activations: 1, IdleTimeout: 30 * time.Minute}
+		if _, err := st.Commit(ctx, lifecycle.Plan{Op: lifecycle.OpActivate, Changes: []lifecycle.Change{{Bot: b.ID, To: lifecycle.Active, After: &b}}}); err != nil {
+			panic(err)
+		}
+		for _, u := range us {
+			if _, err := st.Route(ctx, sender, u, start); err != nil {
+				panic(err)
+			}
+		}
+		return func() { release(); st, us = nil, nil }
+	}
+	f.name = fmt.Sprintf("the store's share: `Memory.Route` alone (no Manager input checks) vs the same map lookup, %s open sessions", count(n))
+	f.a = side{label: "Memory.Route", bench: func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := st.Route(ctx, sender, us[i%n], start); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}}
+	return f
 }
 
 // --- validation is linear ------------------------------------------------------
@@ -254,7 +297,11 @@ func historyFigure(name string, n int, bench func(w *world) func(*testing.B)) fi
 			for _, w := range []*world{big, small} {
 				bench(w) // prepares w
 			}
-			return func() { big, small = nil, nil }
+			return func() {
+				prepared.Delete(big)
+				prepared.Delete(small)
+				big, small = nil, nil
+			}
 		},
 	}
 }
@@ -386,7 +433,11 @@ func deactivateFigure(sessions int) figure {
 				}
 				prepared.Store(w, id)
 			}
-			return func() { one, many = nil, nil }
+			return func() {
+				prepared.Delete(one)
+				prepared.Delete(many)
+				one, many = nil, nil
+			}
 		},
 	}
 }
@@ -419,19 +470,45 @@ func routeParallel(w *world, ss []lifecycle.Sender, us []string, g int) func(*te
 	}
 }
 
-func parallelFigure(g int) figure {
+// globalLock is the memory store behind one store-wide mutex, as it was
+// before issue 13: the parallel figures' reference design.
+type globalLock struct {
+	*store.Memory
+	mu sync.Mutex
+}
+
+func (g *globalLock) Route(ctx context.Context, s lifecycle.Sender, user string, now time.Time) (lifecycle.Session, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.Memory.Route(ctx, s, user, now)
+}
+
+func parallelFigure(g int, oneMutex bool) figure {
 	var (
 		w  *world
 		ss []lifecycle.Sender
 		us []string
 	)
+	name := fmt.Sprintf("`Manager.Route` throughput, %d goroutines vs 1, each on its own sender (wall time per message)", g)
+	goal := "≥ 1.6× at 8 on 2 cores"
+	if oneMutex {
+		name = fmt.Sprintf("the same behind one store-wide mutex (the design before), %d goroutines vs 1", g)
+		goal = "(reference)"
+	}
 	return figure{
-		name:  fmt.Sprintf("`Manager.Route` throughput, %d goroutines vs 1, each on its own sender (wall time per message)", g),
+		name:  name,
 		a:     side{label: fmt.Sprintf("%d", g), bench: func(b *testing.B) { routeParallel(w, ss, us, g)(b) }},
 		b:     side{label: "1", bench: func(b *testing.B) { routeParallel(w, ss, us, 1)(b) }},
-		ratio: speedup, goal: "≥ 1.6× at 8 on 2 cores",
+		ratio: speedup, goal: goal,
 		setup: func() func() {
-			w, us = newWorld(), users(parallelUsers)
+			w, us, ss = newWorld(), users(parallelUsers), nil
+			if oneMutex {
+				m, err := lifecycle.New(lifecycle.Config{Store: &globalLock{Memory: w.st}, Clock: w.clk})
+				if err != nil {
+					panic(err)
+				}
+				w.m = m
+			}
 			for i := 0; i < parallelSenders; i++ {
 				ss = append(ss, sms(fmt.Sprintf("+1555020%04d", i)))
 			}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -367,5 +368,37 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 				t.Fatalf("the plan does not read through %s by sender:\n%s", tc.index, p)
 			}
 		})
+	}
+}
+
+// R21: keys at MaxKeyBytes of incompressible text fit every index (the
+// bot's sender row holds three of them); one byte more is refused.
+func TestKeysAtTheLimit(t *testing.T) {
+	f := newFixture(t)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	random := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('!' + rnd.IntN(94)) // printable ASCII: no compression to speak of
+		}
+		return string(b)
+	}
+	id := lifecycle.BotID(random(postgres.MaxKeyBytes))
+	b := lifecycle.Bot{ID: id, Name: "k", Channel: random(postgres.MaxKeyBytes), Definition: definition(), State: lifecycle.Draft, Revision: 1,
+		Senders: []lifecycle.Sender{{Channel: random(postgres.MaxKeyBytes), Address: random(postgres.MaxKeyBytes)}}}
+	if _, err := f.st.Commit(f.ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: id, To: lifecycle.Draft, After: &b}}}); err != nil {
+		t.Fatalf("keys of %d bytes: %v", postgres.MaxKeyBytes, err)
+	}
+	got, err := f.st.Bot(f.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(b, got); diff != "" {
+		t.Fatalf("(-given +stored):\n%s", diff)
+	}
+	b.ID += "x"
+	b.Senders = nil
+	if _, err := f.st.Commit(f.ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: b.ID, To: lifecycle.Draft, After: &b}}}); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Fatalf("an id of %d bytes: %v, want ErrInvalidInput", len(b.ID), err)
 	}
 }

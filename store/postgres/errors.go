@@ -101,9 +101,10 @@ func fail(ctx context.Context, op string, err error) error {
 // indexes by it: bot ids, channels, sender addresses, end-user ids and user
 // ids. Longer text is refused with an error wrapping
 // lifecycle.ErrInvalidInput, whatever its content, so that the answer never
-// depends on how well PostgreSQL compresses an index entry. The core caps
+// depends on how well PostgreSQL compresses an index entry: three keys of
+// this length fit in one btree entry (at most 2704 bytes). The core caps
 // ids at 256 bytes (R21); the limit here keeps the store safe on its own.
-const MaxKeyBytes = 1024
+const MaxKeyBytes = 512
 
 // inputError reports text or a time the store refuses, quoting at most a
 // short prefix of it, so that an error never copies unbounded input.

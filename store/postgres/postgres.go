@@ -39,14 +39,23 @@
 // # Exact values or a refusal
 //
 // The store returns exactly what it was given, or refuses it with an error
-// wrapping lifecycle.ErrInvalidInput and changes nothing. The bot document
-// is kept as bytes (any text, NUL included, round-trips); text the store
-// keys by (ids, channels, addresses, end users) must be valid UTF-8 without
-// NUL and at most MaxKeyBytes; invalid UTF-8 is refused everywhere, never
-// turned into U+FFFD. Times are stored as Unix nanoseconds, so deadlines
-// compare exactly as on the injected clock; a time outside 1677-2262 cannot
-// be stored exactly and is refused. Database failures never reach a caller
-// as a bare SQLSTATE: see Error.
+// wrapping lifecycle.ErrInvalidInput and changes nothing; it never turns
+// invalid UTF-8 into U+FFFD.
+//
+//   - A bot is kept as a binary document (codec.go, the format of
+//     store/sqlite) in a bytea column: every string comes back byte for byte,
+//     NUL and invalid UTF-8 included, and a nil slice stays apart from an
+//     empty one.
+//   - Text the store keys by - bot ids, channels, sender addresses, end
+//     users, user ids - must be valid UTF-8 without NUL and at most
+//     MaxKeyBytes long, as PostgreSQL text and its indexes require.
+//   - Audit entries are jsonb, which cannot hold NUL or invalid UTF-8: an
+//     entry with either is refused.
+//   - Times are stored as Unix nanoseconds, so deadlines compare exactly as
+//     on the injected clock; a time outside 1677-09-21 to 2262-04-11 cannot
+//     be stored exactly and is refused.
+//
+// Database failures never reach a caller as a bare SQLSTATE: see Error.
 package postgres
 
 import (

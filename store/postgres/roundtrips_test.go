@@ -155,6 +155,21 @@ func TestRoundTrips(t *testing.T) {
 			active, draining = draining, active
 			return err
 		}},
+		{"commit-of-an-activation-with-grace", 1, func(int) error {
+			// The commit alone: bots, senders, audit (and its lock) in one
+			// round trip, so the audit_head lock is held in that one only.
+			n := next()
+			p, err := m.Plan(ctx, mia, lifecycle.Activate{Bot: ids[n], Decision: lifecycle.Grace(time.Hour)})
+			if err != nil {
+				return err
+			}
+			tr.n.Store(0)
+			if _, err := st.Commit(ctx, p); err != nil {
+				return err
+			}
+			active, draining = n, active
+			return nil
+		}},
 		{"commit-only", 1, func(int) error {
 			_, err := st.Commit(ctx, lifecycle.Plan{Op: lifecycle.OpGet, Audit: []lifecycle.AuditEntry{{Time: clk.Now(), Actor: "x", Action: lifecycle.OpGet, Denied: true}}})
 			return err

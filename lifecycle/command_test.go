@@ -1,0 +1,43 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// R5: decisions parse from the forms String writes, and nothing else; a
+// grace period must be positive.
+func TestParseDecision(t *testing.T) {
+	tests := []struct {
+		in   string
+		want lifecycle.Decision
+		ok   bool
+	}{
+		{"", lifecycle.Decision{}, true},
+		{"none", lifecycle.Decision{}, true},
+		{" Immediate ", lifecycle.Immediate(), true},
+		{"grace:15m", lifecycle.Grace(15 * time.Minute), true},
+		{"grace:1ns", lifecycle.Grace(time.Nanosecond), true},
+		{"grace:0s", lifecycle.Decision{}, false},
+		{"grace:-1m", lifecycle.Decision{}, false},
+		{"grace:soon", lifecycle.Decision{}, false},
+		{"later", lifecycle.Decision{}, false},
+	}
+	for _, tt := range tests {
+		t.Run("R5/"+tt.in, func(t *testing.T) {
+			got, err := lifecycle.ParseDecision(tt.in)
+			if (err == nil) != tt.ok || !got.Equal(tt.want) || (err != nil && !errors.Is(err, lifecycle.ErrInvalidInput)) {
+				t.Fatalf("ParseDecision(%q) = %v, %v; want %v, ok = %v", tt.in, got, err, tt.want, tt.ok)
+			}
+			if tt.ok && tt.in != "" {
+				back, err := lifecycle.ParseDecision(got.String())
+				if err != nil || !back.Equal(got) {
+					t.Errorf("ParseDecision(%q.String()) = %v, %v", got, back, err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,62 @@
+package lifecycle_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// R9, R10: SessionEnd, the one rule for when a session is over, branch by
+// branch.
+func TestSessionEnd(t *testing.T) {
+	at := func(d time.Duration) time.Time { return start.Add(d) }
+	open := lifecycle.Session{Activation: 3, OpenedAt: at(0), LastActivityAt: at(0)}
+	active := lifecycle.Bot{State: lifecycle.Active, Activations: 3, IdleTimeout: 30 * time.Minute}
+	draining := active
+	draining.State, draining.GraceDeadline = lifecycle.Deactivated, at(10*time.Minute)
+	inactive := active
+	inactive.State, inactive.EndedAt, inactive.EndReason = lifecycle.Inactive, at(5*time.Minute), lifecycle.CloseReplaced
+	inactive.Ends = []lifecycle.ActivationEnd{{Activation: 3, At: at(5 * time.Minute), Reason: lifecycle.CloseReplaced}}
+	again := active // activated twice more since the session's activation
+	again.Activations = 5
+	again.Ends = []lifecycle.ActivationEnd{
+		{Activation: 2, At: at(-time.Minute), Reason: lifecycle.CloseDeactivated},
+		{Activation: 3, At: at(2 * time.Minute), Reason: lifecycle.CloseGraceExpired},
+		{Activation: 4, At: at(3 * time.Minute), Reason: lifecycle.CloseReplaced},
+	}
+	pruned := again
+	pruned.Ends = again.Ends[2:] // activation 3's end is no longer kept
+	noIdle := active
+	noIdle.IdleTimeout = 0
+	closed := open
+	closed.ClosedAt, closed.CloseReason = at(time.Minute), lifecycle.CloseCompleted
+	tests := []struct {
+		name   string
+		s      lifecycle.Session
+		b      *lifecycle.Bot
+		now    time.Duration
+		reason lifecycle.CloseReason
+		end    time.Duration
+		over   bool
+	}{
+		{"R10/a-closed-session-keeps-its-record", closed, &active, time.Hour, lifecycle.CloseCompleted, time.Minute, true},
+		{"R10/no-bot-orphans-it-now", open, nil, time.Minute, lifecycle.CloseOrphaned, time.Minute, true},
+		{"R10/an-active-bot-serves-it", open, &active, 29 * time.Minute, "", 0, false},
+		{"R10/idle-at-the-timeout-exactly", open, &active, 30 * time.Minute, lifecycle.CloseIdleTimeout, 30 * time.Minute, true},
+		{"R10/no-idle-timeout-means-none", open, &noIdle, 48 * time.Hour, "", 0, false},
+		{"R9/draining-serves-it-before-the-deadline", open, &draining, 10*time.Minute - 1, "", 0, false},
+		{"R9/draining-ends-it-at-the-deadline", open, &draining, 10 * time.Minute, lifecycle.CloseGraceExpired, 10 * time.Minute, true},
+		{"R9/an-inactive-bot-ended-it-when-it-went-inactive", open, &inactive, 6 * time.Minute, lifecycle.CloseReplaced, 5 * time.Minute, true},
+		{"R9/an-earlier-activation's-own-end", open, &again, 4 * time.Minute, lifecycle.CloseGraceExpired, 2 * time.Minute, true},
+		{"R9/an-activation-older-than-the-kept-ends-ended-by-the-oldest", open, &pruned, 4 * time.Minute, lifecycle.CloseReplaced, 3 * time.Minute, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reason, end, over := lifecycle.SessionEnd(&tt.s, tt.b, at(tt.now))
+			if over != tt.over || reason != tt.reason || (over && !end.Equal(at(tt.end))) {
+				t.Fatalf("SessionEnd = %s at %v, over %v; want %s at %v, over %v", reason, end.Sub(start), over, tt.reason, tt.end, tt.over)
+			}
+		})
+	}
+}
