@@ -1,6 +1,7 @@
 package validate_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -134,5 +135,39 @@ func TestCheckDecodesIntoACopy(t *testing.T) {
 	}
 	if r := validate.Default().Check(doc); !r.OK() {
 		t.Errorf("the default checker saw the vandal's changes: %v", r.Findings)
+	}
+}
+
+// R25: a Checker is safe for concurrent use: checks of the same and of
+// different documents in parallel give the reports of checks one by one
+// (run with -race).
+func TestCheckConcurrent(t *testing.T) {
+	var docs []validate.Document
+	var want []validate.Report
+	for i := range 8 {
+		d := clean()
+		d.Dialogs[0].Name = strings.Repeat("w", i+1)
+		text, _ := validate.Encode(d)
+		doc := validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: "sms"}
+		docs = append(docs, doc)
+		want = append(want, validate.Default().Check(doc))
+	}
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			var err error
+			for i := range 200 {
+				k := (i + g) % len(docs)
+				if r := validate.Default().Check(docs[k]); !cmp.Equal(r, want[k]) {
+					err = fmt.Errorf("document %d: %v, want %v", k, r, want[k])
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
