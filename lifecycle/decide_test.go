@@ -33,10 +33,10 @@ var update = flag.Bool("update", false, "rewrite the expected output of the deci
 //	error sender occupied: activate: cannot activate bot b without ...
 //
 // Directives before "do": actor ID [ROLE,...] | actor system "REASON";
-// bot ID STATE [senders=A,B] [rev=N] [def=clean|warn|error] [name=N]
+// bot ID STATE [senders=A,B] [rev=N] [def=KIND] [name=N]
 // [deadline=DUR] [left=DUR] [edited=definition,senders]; lastactive ID;
 // user ID [roles=ROLE,...] [admins=N]; policy [maxgrace=DUR]
-// [matrix=manager-audit] [checker=flow|panics]; def= is documented at
+// [matrix=manager-audit] [checker=flow|panics]; KIND is a definition, see
 // func definition. Durations are relative to now; values may be Go
 // quoted strings, and X*N repeats X N times. The output lists the error,
 // every change, role change, audit entry, dark sender and report. Run with
