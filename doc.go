@@ -54,5 +54,6 @@
 //     PostgreSQL Store for services with several replicas.
 //
 // The runnable programs in examples/ show each piece at work; start with
-// examples/redeploy.
+// examples/redeploy, and see examples/customformat for a service with its
+// own bot format.
 package botlife
