@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/google/go-cmp/cmp"
@@ -75,5 +76,28 @@ func TestBotClone(t *testing.T) {
 	}
 	if diff := cmp.Diff(b, b.Clone()); diff != "" {
 		t.Errorf("a clone differs:\n%s", diff)
+	}
+}
+
+// R21: an error repeats at most a short, valid prefix of a bad value, cut
+// at a rune boundary, even when the value is not UTF-8 at all.
+func TestErrorsShowAShortValidPrefix(t *testing.T) {
+	e := newEnv(t)
+	for _, desc := range []string{
+		"a" + strings.Repeat("é", 600),    // byte 40 falls inside a rune
+		strings.Repeat("\x80", 600),       // no rune starts at all
+		strings.Repeat("x", 600) + "\xff", // invalid, and long
+	} {
+		_, err := e.m.Create(e.ctx, designer, lifecycle.Create{Name: "n", Channel: "sms", Description: desc})
+		var ie *lifecycle.InputError
+		if !errors.As(err, &ie) {
+			t.Fatalf("description of %d bytes: %v, want an *InputError", len(desc), err)
+		}
+		if v := strings.TrimSuffix(ie.Value, "..."); len(v) > 40 || !strings.HasPrefix(desc, v) || (utf8.ValidString(desc[:1]) && !utf8.ValidString(v)) {
+			t.Errorf("the error shows %q of a %d-byte value; want a valid prefix of at most 40 bytes", ie.Value, len(desc))
+		}
+		if strings.HasPrefix(desc, "a") && len(strings.TrimSuffix(ie.Value, "...")) != 39 {
+			t.Errorf("the error shows %d bytes, want 39: the prefix cut back to a rune boundary", len(ie.Value))
+		}
 	}
 }

@@ -34,6 +34,11 @@ type figure struct {
 type side struct {
 	label string
 	bench func(*testing.B)
+	// loop, if set, is measured instead of bench, by a runner of this
+	// command that does not collect garbage between runs as
+	// testing.Benchmark does (a full GC of a 1M-session heap per run
+	// would be most of the run): it does the op n times.
+	loop func(n int)
 	// metric names a b.ReportMetric unit to read; "" means ns/op.
 	metric string
 	unit   string // printed after the value; default "ns"
@@ -116,8 +121,8 @@ func measure(f figure, c config) (string, error) {
 	var as, bs []float64
 	var allocsA int64
 	for i := 0; i < rounds; i++ {
-		ra := testing.Benchmark(f.a.bench)
-		rb := testing.Benchmark(f.b.bench)
+		ra := f.a.run(c.benchtime)
+		rb := f.b.run(c.benchtime)
 		if ra.N == 0 || rb.N == 0 {
 			return "", fmt.Errorf("a benchmark failed (run the tests of examples/compare to see why)")
 		}
@@ -131,6 +136,27 @@ func measure(f figure, c config) (string, error) {
 	}
 	return fmt.Sprintf("| %s | %s: %s%s | %s: %s | %s | %s |", f.name, f.a.label, show(a, f.a.unit), allocs,
 		f.b.label, show(b, f.b.unit), f.ratio(a, b), f.goal), nil
+}
+
+// run measures s: testing.Benchmark, or s.loop for at least benchtime.
+func (s side) run(benchtime time.Duration) testing.BenchmarkResult {
+	if s.loop == nil {
+		return testing.Benchmark(s.bench)
+	}
+	var ms0, ms1 runtime.MemStats
+	n := 1
+	for {
+		runtime.ReadMemStats(&ms0)
+		t0 := time.Now()
+		s.loop(n)
+		d := time.Since(t0)
+		runtime.ReadMemStats(&ms1)
+		if d >= benchtime || n >= 1e9 {
+			return testing.BenchmarkResult{N: n, T: d, MemAllocs: ms1.Mallocs - ms0.Mallocs}
+		}
+		next := int(float64(n) * 1.2 * float64(benchtime) / float64(max(d, time.Microsecond)))
+		n = min(max(next, n+1), 100*n)
+	}
 }
 
 func median(xs []float64) float64 {

@@ -367,15 +367,23 @@ func raceChild(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	raceActivations(ctx, m, 1, func(s string) { fmt.Println("RESULT " + s) })
+	// A plan no Decide would make: a new bot Active on a sender that has
+	// one (read from the file the other process shares). The database must
+	// refuse it.
+	forced := lifecycle.Bot{ID: "forced", Name: "forced", Channel: "sms", Senders: []lifecycle.Sender{raceSender(0)},
+		State: lifecycle.Active, Revision: 1, Activations: 1}
+	_, err = st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: forced.ID, To: lifecycle.Active, After: &forced}}})
+	fmt.Println("FORCED " + kindOf(err))
 	fmt.Println("DONE")
 }
 
 // TestTwoProcesses (R1, R2, R15 across processes): two processes open one
 // file and race, round after round, to activate bots on the same sender
-// without a decision, then to replace the winner with a grace period. The
-// database refuses the second Active bot on a sender: exactly one process
-// wins each first activation, and no sender ever holds two Active or two
-// Deactivated bots.
+// without a decision, then to replace the winner with a grace period.
+// Exactly one process wins each first activation, and no sender ever holds
+// two Active or two Deactivated bots. Then the child commits a plan that
+// no Decide would make - a second Active bot on a sender - and the
+// database refuses it.
 func TestTwoProcesses(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shared.db")
@@ -428,6 +436,13 @@ func TestTwoProcesses(t *testing.T) {
 		if line == "DONE\n" {
 			break
 		}
+		if line == "FORCED conflict\n" {
+			mu.Lock()
+			results["forced"]++
+			mu.Unlock()
+		} else if strings.HasPrefix(line, "FORCED") {
+			t.Errorf("R1: the other process committed a second Active bot on a sender: %s", line)
+		}
 		if s, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "RESULT "); ok {
 			mu.Lock()
 			results[s]++
@@ -459,6 +474,9 @@ func TestTwoProcesses(t *testing.T) {
 		if count[lifecycle.Active] != 1 || count[lifecycle.Deactivated] != 1 {
 			t.Errorf("R1/R2: round %d ends with %v", r, count)
 		}
+	}
+	if results["forced"] != 1 {
+		t.Errorf("R1: the other process's forced plan was not refused with ErrConflict")
 	}
 	// The audit log both processes wrote is gap-free (R16, R24).
 	all, err := st.AuditLog(ctx, 0, -1)
