@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sync"
 	"time"
+
+	"github.com/botlife/botlife/lifecycle"
 )
 
 // The store keeps bots and audit entries as documents in a small binary
@@ -106,7 +108,7 @@ func encodeValue(buf []byte, v reflect.Value) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	return nil, fmt.Errorf("sqlite: cannot store a value of type %s; the store's codec needs extending", v.Type())
+	return nil, fmt.Errorf("sqlite: cannot store a value of type %s; this version of the store's codec does not keep it, report it as a bug: %w", v.Type(), lifecycle.ErrInvalidInput)
 }
 
 type field struct {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/botlife/botlife/lifecycle"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -69,7 +70,7 @@ func TestCodec(t *testing.T) {
 			t.Errorf("decode(%v) = %v, want errFormat", bad, err)
 		}
 	}
-	if _, err := encode(struct{ M map[string]int }{}); err == nil {
+	if _, err := encode(struct{ M map[string]int }{}); !errors.Is(err, lifecycle.ErrInvalidInput) {
 		t.Error("encoding a map: no error; the codec does not keep maps and must say so")
 	}
 }
