@@ -6,7 +6,10 @@
 //
 // A chatbot (bot) is a definition - dialogs, intents, keywords, attributes,
 // webhooks - plus settings: a name, a description, one channel, and the
-// senders on that channel it answers on. A sender is a (channel, address)
+// senders on that channel it answers on. The definition is the hosting
+// service's own document, in its own format: the lifecycle keeps it byte for
+// byte and never reads it; a pluggable checker turns it into the validation
+// report (the reference chatbot definition is the default). A sender is a (channel, address)
 // pair, such as ("whatsapp", "+441234567890").
 //
 // A bot is in one of four states:
@@ -37,8 +40,10 @@
 //
 //   - [github.com/botlife/botlife/roles]: roles, permissions, the permission
 //     matrix as data, and the rules for granting and revoking roles.
-//   - [github.com/botlife/botlife/validate]: the reference chatbot definition,
-//     validation rules, findings (errors and warnings) and reports.
+//   - [github.com/botlife/botlife/validate]: the Checker interface the
+//     lifecycle validates definitions with; the reference chatbot definition
+//     and its rules, the default Checker; findings (errors and warnings) and
+//     reports.
 //   - [github.com/botlife/botlife/lifecycle]: the pure core (states, the
 //     transition table, Decide) and the Manager that runs operations against
 //     a Store; session routing and grace deadlines.
@@ -49,5 +54,6 @@
 //     PostgreSQL Store for services with several replicas.
 //
 // The runnable programs in examples/ show each piece at work; start with
-// examples/redeploy.
+// examples/redeploy, and see examples/customformat for a service with its
+// own bot format.
 package botlife

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/botlife/botlife/validate"
 )
 
 // BotID identifies a bot. IDs are chosen by the Manager (see Config.NewID).
@@ -130,8 +128,9 @@ type Bot struct {
 	Channel string `json:"channel"`
 	// Senders are normalised, sorted and distinct. A Draft may have none;
 	// activation needs at least one (R18).
-	Senders    []Sender            `json:"senders"`
-	Definition validate.Definition `json:"definition"`
+	Senders []Sender `json:"senders"`
+	// Definition is the service's document, kept byte for byte (R25).
+	Definition Definition `json:"definition"`
 	// IdleTimeout closes a session after this long without a message.
 	IdleTimeout time.Duration `json:"idle_timeout"`
 
@@ -242,7 +241,6 @@ func (b Bot) Clone() Bot {
 	if b.Senders != nil {
 		b.Senders = append([]Sender{}, b.Senders...)
 	}
-	b.Definition = b.Definition.Clone()
 	if b.Edited != nil {
 		b.Edited = append([]string{}, b.Edited...)
 	}

@@ -70,8 +70,8 @@ func TestBotClone(t *testing.T) {
 		Ends: []lifecycle.ActivationEnd{{Activation: 1, Reason: lifecycle.CloseDeactivated}}, Definition: cleanDef()}
 	c := b.Clone()
 	c.Senders[0].Address, c.Edited[0], c.Ends[0].Activation = "999", "x", 9
-	c.Definition.Dialogs[0].Name = "changed"
-	if b.Senders[0].Address != "100" || b.Edited[0] != "senders" || b.Ends[0].Activation != 1 || b.Definition.Dialogs[0].Name != "Hi" {
+	c.Definition.Text = "changed"
+	if b.Senders[0].Address != "100" || b.Edited[0] != "senders" || b.Ends[0].Activation != 1 || b.Definition != cleanDef() {
 		t.Errorf("changing a clone changed the bot: %+v", b)
 	}
 	if diff := cmp.Diff(b, b.Clone()); diff != "" {

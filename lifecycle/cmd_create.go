@@ -1,10 +1,7 @@
 package lifecycle
 
 import (
-	"fmt"
 	"time"
-
-	"github.com/botlife/botlife/validate"
 )
 
 // Create makes a new Draft bot.
@@ -14,7 +11,9 @@ type Create struct {
 	Description string
 	Channel     string
 	Senders     []Sender
-	Definition  validate.Definition
+	// Definition is the service's document (R25); its Format is one the
+	// policy's checker reads, or empty for the checker's first.
+	Definition Definition
 	// IdleTimeout closes sessions after this long without a message; zero
 	// means the policy's default.
 	IdleTimeout time.Duration
@@ -68,7 +67,7 @@ func (d *decider) newDraft(id BotID, c Create) error {
 	if idle == 0 {
 		idle = d.s.Policy.IdleTimeout
 	}
-	def, err := checkDefinition(c.Definition, channel)
+	def, err := checkDefinition(c.Definition, d.s.Policy)
 	if err != nil {
 		return err
 	}
@@ -77,22 +76,4 @@ func (d *decider) newDraft(id BotID, c Create) error {
 	d.bots[id] = b
 	d.touch(id)
 	return nil
-}
-
-// checkDefinition checks a definition's text (R21) and its channel, which
-// is the bot's: an empty one takes the bot's.
-func checkDefinition(def validate.Definition, channel string) (validate.Definition, error) {
-	if err := checkStrings("definition", def); err != nil {
-		return def, err
-	}
-	def = def.Clone()
-	if def.Channel == "" {
-		def.Channel = channel
-		return def, nil
-	}
-	if c, err := NormalizeChannel(def.Channel); err != nil || c != channel {
-		return def, &InputError{Field: "definition channel", Value: shown(def.Channel), Problem: fmt.Sprintf("differs from the bot's channel %s; leave it empty or make them equal", channel)}
-	}
-	def.Channel = channel
-	return def, nil
 }

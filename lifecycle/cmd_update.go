@@ -1,11 +1,8 @@
 package lifecycle
 
 import (
-	"reflect"
 	"slices"
 	"time"
-
-	"github.com/botlife/botlife/validate"
 )
 
 // Update edits a Draft or Inactive bot (R11). Nil fields stay as they are.
@@ -14,7 +11,7 @@ type Update struct {
 	Name        *string
 	Description *string
 	Senders     *[]Sender
-	Definition  *validate.Definition
+	Definition  *Definition
 	IdleTimeout *time.Duration
 }
 
@@ -50,7 +47,7 @@ func (c Update) decide(d *decider) error {
 		}
 	}
 	if c.Definition != nil {
-		if next.Definition, err = checkDefinition(*c.Definition, b.Channel); err != nil {
+		if next.Definition, err = checkDefinition(*c.Definition, d.s.Policy); err != nil {
 			return err
 		}
 	}
@@ -64,7 +61,7 @@ func (c Update) decide(d *decider) error {
 		}
 	}
 	if !b.FirstActivatedAt.IsZero() { // R20: remember what changed since it was live
-		if !reflect.DeepEqual(next.Definition, b.Definition) {
+		if next.Definition != b.Definition {
 			next.Edited = addEdit(next.Edited, "definition")
 		}
 		if !slices.Equal(next.Senders, b.Senders) {

@@ -14,8 +14,14 @@ const (
 	DefaultMaxGrace    = 24 * time.Hour
 	DefaultIdleTimeout = 30 * time.Minute
 	MaxIdleTimeout     = 7 * 24 * time.Hour
-	DefaultMaxImport   = 1 << 20 // bytes
-	DefaultMaxPlanAge  = 10 * time.Minute
+	// DefaultMaxDefinition is the default limit of a definition's text, in
+	// bytes (R25).
+	DefaultMaxDefinition = 1 << 20
+	// DefaultMaxImport is the default limit of an import document, in
+	// bytes: room for a definition of DefaultMaxDefinition bytes even if
+	// JSON escaping makes its text six times longer, and for the settings.
+	DefaultMaxImport  = 6*DefaultMaxDefinition + 2<<20
+	DefaultMaxPlanAge = 10 * time.Minute
 	// MaxGraceLimit bounds Policy.MaxGrace, so that every deadline a plan
 	// holds fits every store (PostgreSQL keeps Unix nanoseconds).
 	MaxGraceLimit = 366 * 24 * time.Hour
@@ -25,15 +31,22 @@ const (
 type Policy struct {
 	// Matrix decides permissions (P1, P4); nil means roles.Default().
 	Matrix *roles.Matrix
-	// Validator validates a definition when Decide activates it (R4); nil
-	// means validate.Default().
-	Validator *validate.Validator
+	// Checker validates a bot's definition when Decide activates it (R4,
+	// R25), and names the definition formats the service accepts; nil
+	// means validate.Default(), the reference chatbot definition. It must
+	// be a pure function of its input (see validate.Checker).
+	Checker validate.Checker
+	// MaxDefinition is the largest definition text in bytes; default
+	// DefaultMaxDefinition (1 MiB).
+	MaxDefinition int
 	// MaxGrace is the longest grace period allowed (R5); default 24h, at
 	// most MaxGraceLimit.
 	MaxGrace time.Duration
 	// IdleTimeout is given to bots created without one; default 30m.
 	IdleTimeout time.Duration
-	// MaxImport is the largest import document in bytes; default 1 MiB.
+	// MaxImport is the largest import document in bytes; default
+	// DefaultMaxImport (8 MiB), and six times MaxDefinition plus 2 MiB
+	// when MaxDefinition is larger, so that every export imports again.
 	MaxImport int
 	// MaxPlanAge is how old a plan Manager.ApplyPlan still applies; default
 	// 10m (R17).
@@ -44,8 +57,11 @@ func (p Policy) withDefaults() Policy {
 	if p.Matrix == nil {
 		p.Matrix = roles.Default()
 	}
-	if p.Validator == nil {
-		p.Validator = validate.Default()
+	if p.Checker == nil {
+		p.Checker = validate.Default()
+	}
+	if p.MaxDefinition <= 0 {
+		p.MaxDefinition = DefaultMaxDefinition
 	}
 	if p.MaxGrace <= 0 {
 		p.MaxGrace = DefaultMaxGrace
@@ -55,7 +71,7 @@ func (p Policy) withDefaults() Policy {
 		p.IdleTimeout = DefaultIdleTimeout
 	}
 	if p.MaxImport <= 0 {
-		p.MaxImport = DefaultMaxImport
+		p.MaxImport = max(DefaultMaxImport, 6*p.MaxDefinition+2<<20)
 	}
 	if p.MaxPlanAge <= 0 {
 		p.MaxPlanAge = DefaultMaxPlanAge
@@ -354,11 +370,15 @@ func (d *decider) finish() Plan {
 	return p
 }
 
-// validate runs the policy's validator on exactly the bot being activated
-// (R4): errors block; warnings block unless acknowledged. The report goes
-// into the plan either way.
+// validate runs the policy's checker on exactly the bot being activated
+// (R4, R25): errors block; warnings block unless acknowledged. The report
+// goes into the plan either way. A checker that panics is an error finding
+// (validate.CodeCheckerPanic), never a crash.
 func (d *decider) validate(b *Bot, ack Ack) error {
-	r := d.s.Policy.Validator.Validate(&b.Definition)
+	r, err := check(d.s.Policy, b)
+	if err != nil {
+		return err
+	}
 	d.plan.Report = &r
 	if err := r.Err(); err != nil {
 		ve, ok := err.(*validate.ValidationError)

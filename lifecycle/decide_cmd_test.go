@@ -128,7 +128,11 @@ func ack(s string, bot string, bots []lifecycle.Bot) lifecycle.Ack {
 	if s == "fingerprint" {
 		for _, b := range bots {
 			if string(b.ID) == bot {
-				r := validate.Default().Validate(&b.Definition)
+				var c validate.Checker = validate.Default()
+				if b.Definition.Format == flowFormat {
+					c = testChecker{}
+				}
+				r := c.Check(validate.Document{Format: b.Definition.Format, Text: b.Definition.Text, Channel: b.Channel})
 				return lifecycle.Ack{Fingerprint: r.Fingerprint()}
 			}
 		}
@@ -178,6 +182,7 @@ func renderChange(c lifecycle.Change) string {
 	}
 	if c.From == 0 {
 		s += fmt.Sprintf(" name=%q channel=%s senders=%v idle=%v", b.Name, b.Channel, b.Senders, b.IdleTimeout)
+		s += " def=" + renderDef(b.Definition)
 	}
 	if !b.GraceDeadline.IsZero() {
 		s += " deadline=" + rel(b.GraceDeadline)
@@ -189,6 +194,15 @@ func renderChange(c lifecycle.Change) string {
 		s += fmt.Sprintf(" edited=%v", b.Edited)
 	}
 	return s
+}
+
+// renderDef shows a definition's format and its text, quoted when short
+// (R25: the text is kept byte for byte), else its length.
+func renderDef(d lifecycle.Definition) string {
+	if len(d.Text) <= 60 {
+		return fmt.Sprintf("%s:%q", d.Format, d.Text)
+	}
+	return fmt.Sprintf("%s:<%d bytes>", d.Format, len(d.Text))
 }
 
 func renderEntry(a lifecycle.AuditEntry) string {

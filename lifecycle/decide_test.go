@@ -33,10 +33,11 @@ var update = flag.Bool("update", false, "rewrite the expected output of the deci
 //	error sender occupied: activate: cannot activate bot b without ...
 //
 // Directives before "do": actor ID [ROLE,...] | actor system "REASON";
-// bot ID STATE [senders=A,B] [rev=N] [def=clean|warn|error] [name=N]
+// bot ID STATE [senders=A,B] [rev=N] [def=KIND] [name=N]
 // [deadline=DUR] [left=DUR] [edited=definition,senders]; lastactive ID;
 // user ID [roles=ROLE,...] [admins=N]; policy [maxgrace=DUR]
-// [matrix=manager-audit]. Durations are relative to now; values may be Go
+// [matrix=manager-audit] [checker=flow|panics]; KIND is a definition, see
+// func definition. Durations are relative to now; values may be Go
 // quoted strings, and X*N repeats X N times. The output lists the error,
 // every change, role change, audit entry, dark sender and report. Run with
 // -update to rewrite the expected output after reviewing the change.
@@ -269,23 +270,59 @@ func parseActor(t *testing.T, words []string) (lifecycle.Actor, roles.Set) {
 	return lifecycle.User(value(t, words[0])), parseRoles(t, rs)
 }
 
-func definition(t *testing.T, kind string) validate.Definition {
+// definition is the document of def=KIND: clean, warn and error in the
+// reference format (no finding, one warning, one error), nul (text with a
+// NUL), garbage (reference format, not JSON), foreign (a format the default
+// checker does not read), "text:..." (that text in the reference format)
+// or "flow:..." (that text in flowFormat).
+func definition(t *testing.T, kind string) lifecycle.Definition {
+	if text, ok := strings.CutPrefix(kind, "text:"); ok {
+		return lifecycle.Definition{Format: validate.ReferenceFormat, Text: text}
+	}
+	if text, ok := strings.CutPrefix(kind, "flow:"); ok {
+		return lifecycle.Definition{Format: flowFormat, Text: text}
+	}
 	switch kind {
 	case "", "clean":
 		return cleanDef()
 	case "warn":
 		return warnDef()
 	case "error":
-		d := cleanDef()
+		d := cleanRef()
 		d.EntryDialog = "nowhere"
-		return d
+		return refDef(d)
 	case "nul":
-		d := cleanDef()
-		d.Dialogs[0].Elements[0].Text = "Hel\x00lo"
-		return d
+		return lifecycle.Definition{Format: validate.ReferenceFormat, Text: "Hel\x00lo"}
+	case "garbage":
+		return lifecycle.Definition{Format: validate.ReferenceFormat, Text: "dialogs: [hi]"}
+	case "foreign":
+		return lifecycle.Definition{Format: flowFormat, Text: "start: hi"}
 	}
 	t.Fatalf("unknown definition %q", kind)
-	return validate.Definition{}
+	return lifecycle.Definition{}
+}
+
+// flowFormat is the format of the test checkers of policy checker=...
+const flowFormat = "acme.flow/v1"
+
+// testChecker reads flowFormat: a text with "error" in it has one error,
+// one with "warn" one warning. If panics is set, Check panics.
+type testChecker struct{ panics bool }
+
+func (testChecker) Formats() []string { return []string{flowFormat} }
+
+func (c testChecker) Check(doc validate.Document) validate.Report {
+	if c.panics {
+		panic("boom")
+	}
+	var fs []validate.Finding
+	if strings.Contains(doc.Text, "error") {
+		fs = append(fs, validate.Finding{Code: "flow.error", Severity: validate.Error, Path: "start", Message: "the flow has an error"})
+	}
+	if strings.Contains(doc.Text, "warn") {
+		fs = append(fs, validate.Finding{Code: "flow.warn", Severity: validate.Warning, Path: "start", Message: "the flow has a warning"})
+	}
+	return validate.NewReport(fs)
 }
 
 func senders(s string) []lifecycle.Sender {
@@ -341,6 +378,15 @@ func parsePolicy(t *testing.T, kv map[string]string) lifecycle.Policy {
 	var p lifecycle.Policy
 	if kv["maxgrace"] != "" {
 		p.MaxGrace = dur(t, kv["maxgrace"])
+	}
+	switch kv["checker"] {
+	case "":
+	case "flow": // R25: a service's own format
+		p.Checker = testChecker{}
+	case "panics": // R25: a checker that crashes
+		p.Checker = testChecker{panics: true}
+	default:
+		t.Fatalf("unknown checker %q", kv["checker"])
 	}
 	switch kv["matrix"] {
 	case "":

@@ -27,6 +27,10 @@
 //	    Inactive --> Active: activate
 //	    Inactive --> Inactive: edit
 //
+// A bot's [Definition] is the hosting service's own document: a format name
+// and the text, stored, copied, exported and imported byte for byte and
+// never read here (R25). The [Policy]'s [validate.Checker] reads it.
+//
 // Activating a bot validates its definition first (errors block; warnings
 // block unless acknowledged with an [Ack]). If another bot is Active on one
 // of its senders, the request must carry a [Decision]: [Immediate] takes the
@@ -45,7 +49,7 @@
 // the actor's permission first (P1; a refusal is a plan holding only the
 // audit entry that records it), limits what the system may do (R19),
 // refuses bad text (R21), asks the transition table for every state check,
-// validates exactly the bot it activates with the [Policy]'s validator, and
+// validates exactly the bot it activates with the [Policy]'s checker, and
 // decides replacements, cascades and rollbacks. It reads no clock, draws no
 // id, does no I/O and starts no goroutines.
 //

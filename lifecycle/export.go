@@ -7,31 +7,31 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/botlife/botlife/validate"
 )
 
-// The export document format (R13).
+// The export document format (R13). Version 2 records the definition as
+// the service's document, its format name and its text (R25).
 const (
 	ExportFormat  = "botlife.chatbot"
-	ExportVersion = 1
+	ExportVersion = 2
 )
 
 // exportDoc is the versioned JSON document Export writes and Import reads.
 // Its field order is the document's.
 type exportDoc struct {
-	Format      string              `json:"format"`
-	Version     int                 `json:"version"`
-	Name        string              `json:"name"`
-	Description string              `json:"description"`
-	Channel     string              `json:"channel"`
-	Senders     []Sender            `json:"senders"`
-	IdleTimeout string              `json:"idle_timeout"`
-	Definition  validate.Definition `json:"definition"`
+	Format      string     `json:"format"`
+	Version     int        `json:"version"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Channel     string     `json:"channel"`
+	Senders     []Sender   `json:"senders"`
+	IdleTimeout string     `json:"idle_timeout"`
+	Definition  Definition `json:"definition"`
 }
 
 // EncodeExport writes the bot's settings and definition as a versioned JSON
-// document (R13). The encoding is canonical: the same bot always gives the
+// document (R13). The definition goes in as it is stored: its format name
+// and its text, as a JSON string (R25). The encoding is canonical: the same bot always gives the
 // same bytes, and ImportDocument of them gives back a Draft with the same
 // settings and definition, which exports to the same bytes.
 func EncodeExport(b Bot) ([]byte, error) {
@@ -77,7 +77,10 @@ func decodeExport(data []byte, max int) (Create, error) {
 		return bad(fmt.Sprintf("has format %q; botlife imports %q documents written by Export", doc.Format, ExportFormat))
 	}
 	if doc.Version != ExportVersion {
-		return bad(fmt.Sprintf("has version %d; this botlife reads version %d", doc.Version, ExportVersion))
+		return bad(fmt.Sprintf("has version %d; this botlife reads version %d, whose definition is {\"format\", \"text\"} (export the bot again)", doc.Version, ExportVersion))
+	}
+	if doc.Definition.Format == "" {
+		return bad("has a definition without a format; Export writes the definition's format name")
 	}
 	idle, err := time.ParseDuration(doc.IdleTimeout)
 	if err != nil || idle <= 0 {
@@ -87,9 +90,6 @@ func decodeExport(data []byte, max int) (Create, error) {
 		if s.Channel == "" {
 			return bad(fmt.Sprintf("has sender %q without a channel", s.Address))
 		}
-	}
-	if doc.Definition.Channel != doc.Channel {
-		return bad(fmt.Sprintf("has definition channel %q but bot channel %q; they must be equal", doc.Definition.Channel, doc.Channel))
 	}
 	return Create{Name: doc.Name, Description: doc.Description, Channel: doc.Channel, Senders: doc.Senders,
 		Definition: doc.Definition, IdleTimeout: idle}, nil

@@ -29,8 +29,9 @@ func FuzzImport(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(doc)
-	f.Add([]byte(`{"format":"botlife.chatbot","version":1,"name":"x","channel":"livechat","senders":[{"channel":"livechat","address":"w1"}],"idle_timeout":"1m","definition":{"channel":"livechat","entry_dialog":"","dialogs":null}}`))
-	f.Add([]byte(`{"format":"botlife.chatbot","version":2}`))
+	f.Add([]byte(`{"format":"botlife.chatbot","version":2,"name":"x","channel":"livechat","senders":[{"channel":"livechat","address":"w1"}],"idle_timeout":"1m","definition":{"format":"botlife.reference/v1","text":"{\"entry_dialog\":\"\",\"dialogs\":null}"}}`))
+	f.Add([]byte(`{"format":"botlife.chatbot","version":2,"name":"x","channel":"sms","senders":[],"idle_timeout":"1m","definition":{"format":"acme.flow/v1","text":"start: a"}}`))
+	f.Add([]byte(`{"format":"botlife.chatbot","version":3}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`[`))
 	f.Fuzz(func(t *testing.T, data []byte) {

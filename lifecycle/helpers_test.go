@@ -38,9 +38,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvPolicy(t, lifecycle.Policy{})
+}
+
+// newEnvPolicy is newEnv with a Manager that decides with policy p.
+func newEnvPolicy(t *testing.T, p lifecycle.Policy) *env {
+	t.Helper()
 	e := &env{t: t, ctx: context.Background(), clk: clock.NewMock(), st: store.NewMemory()}
 	e.clk.Set(start)
-	m, err := lifecycle.New(lifecycle.Config{Store: e.st, Clock: e.clk, NewID: func() lifecycle.BotID {
+	m, err := lifecycle.New(lifecycle.Config{Store: e.st, Clock: e.clk, Policy: p, NewID: func() lifecycle.BotID {
 		e.ids++
 		return lifecycle.BotID(fmt.Sprintf("bot-%02d", e.ids))
 	}})
@@ -65,16 +71,31 @@ func (e *env) must(_ any, err error) {
 func sms(addr string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: addr} }
 
 // cleanDef is valid with no findings on sms.
-func cleanDef() validate.Definition {
+func cleanDef() lifecycle.Definition { return refDef(cleanRef()) }
+
+// warnDef has exactly one warning (fallback.missing).
+func warnDef() lifecycle.Definition { return refDef(warnRef()) }
+
+// refDef is d in the reference format (R25).
+func refDef(d validate.Definition) lifecycle.Definition {
+	def, err := lifecycle.ReferenceDefinition(d)
+	if err != nil {
+		panic(err)
+	}
+	return def
+}
+
+// cleanRef is the reference definition of cleanDef.
+func cleanRef() validate.Definition {
 	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "help", Dialogs: []validate.Dialog{
 		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.GoTo, Target: "help"}}},
 		{ID: "help", Name: "Help", Elements: []validate.Element{{Type: validate.Transfer, Queue: "q"}}},
 	}}
 }
 
-// warnDef has exactly one warning (fallback.missing).
-func warnDef() validate.Definition {
-	d := cleanDef()
+// warnRef is the reference definition of warnDef.
+func warnRef() validate.Definition {
+	d := cleanRef()
 	d.FallbackDialog = ""
 	return d
 }

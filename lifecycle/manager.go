@@ -338,13 +338,16 @@ func (m *Manager) Get(ctx context.Context, actor Actor, id BotID) (Bot, error) {
 }
 
 // Validate returns the validation report of a bot's definition, as
-// activation would see it. Needs "View chatbots (detailed)".
+// activation would see it: from the policy's checker (R4, R25). A
+// definition in a format the checker does not read is an ErrInvalidInput.
+// Needs "View chatbots (detailed)".
 func (m *Manager) Validate(ctx context.Context, actor Actor, id BotID) (validate.Report, error) {
 	b, err := m.read(ctx, actor, OpGet, id)
 	if err != nil {
 		return validate.Report{}, err
 	}
-	return m.policy.Validator.Validate(&b.Definition), nil
+	r, err := check(m.policy, &b)
+	return r, opError(OpGet, err)
 }
 
 // List returns the dashboard view of up to limit bots with ids after after,

@@ -308,8 +308,9 @@ func TestErrorsCarryOpKindDetail(t *testing.T) {
 func TestR4RefusalCarriesTheWholeReport(t *testing.T) {
 	e := newEnv(t)
 	b := e.draft("b", "100")
-	def := warnDef()
-	def.EntryDialog = "nowhere" // an error as well as the warning
+	r := warnRef()
+	r.EntryDialog = "nowhere" // an error as well as the warning
+	def := refDef(r)
 	e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Definition: &def}))
 	p, err := e.m.Activate(e.ctx, manager, b.ID, lifecycle.Decision{}, lifecycle.Ack{})
 	var ve *lifecycle.ValidationError

@@ -162,8 +162,9 @@ func TestR4Validation(t *testing.T) {
 	b := e.draft("b", "100")
 
 	t.Run("R4/errors block", func(t *testing.T) {
-		bad := cleanDef()
-		bad.Dialogs[0].Elements[1].Target = "nowhere"
+		r := cleanRef()
+		r.Dialogs[0].Elements[1].Target = "nowhere"
+		bad := refDef(r)
 		e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Definition: &bad}))
 		err := e.refused(lifecycle.ErrValidation, false, func() error {
 			_, err := e.m.Activate(e.ctx, manager, b.ID, lifecycle.Decision{}, lifecycle.Ack{Codes: []string{"target.unknown"}})
@@ -201,8 +202,9 @@ func TestR4Validation(t *testing.T) {
 	})
 
 	t.Run("R4/a new warning not acknowledged still blocks", func(t *testing.T) {
-		more := warnDef()
-		more.Attributes = []validate.Attribute{{Name: "unused", Type: validate.String}}
+		r := warnRef()
+		r.Attributes = []validate.Attribute{{Name: "unused", Type: validate.String}}
+		more := refDef(r)
 		e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Definition: &more}))
 		for _, ack := range []lifecycle.Ack{{Fingerprint: report.Fingerprint()}, {Codes: []string{"fallback.missing"}}} {
 			e.refused(lifecycle.ErrWarningsNotAcknowledged, false, func() error {
@@ -460,12 +462,14 @@ func TestR13DuplicateExportImport(t *testing.T) {
 
 	bad := []struct{ name, doc string }{
 		{"unknown field", strings.Replace(string(doc), `"format"`, `"colour": 1, "format"`, 1)},
-		{"wrong version", strings.Replace(string(doc), `"version": 1`, `"version": 2`, 1)},
+		{"wrong version", strings.Replace(string(doc), `"version": 2`, `"version": 1`, 1)},
+		{"R25/definition without a format", strings.Replace(string(doc), `"format": "botlife.reference/v1"`, `"format": ""`, 1)},
+		{"R25/definition in a format the checker does not read", strings.Replace(string(doc), `"format": "botlife.reference/v1"`, `"format": "acme.flow/v1"`, 1)},
 		{"wrong format", strings.Replace(string(doc), `"botlife.chatbot"`, `"other"`, 1)},
 		{"bad sender", strings.Replace(string(doc), `"address": "100"`, `"address": "call me"`, 1)},
 		{"trailing data", string(doc) + "{}"},
 		{"not json", "hello"},
-		{"oversize", `{"format":"botlife.chatbot","description":"` + strings.Repeat("x", 1<<20) + `"}`},
+		{"oversize", `{"format":"botlife.chatbot","description":"` + strings.Repeat("x", lifecycle.DefaultMaxImport) + `"}`},
 		{"empty name", strings.Replace(string(doc), `"name": "Support bot"`, `"name": " "`, 1)},
 		{"bad idle timeout", strings.Replace(string(doc), `"idle_timeout": "30m0s"`, `"idle_timeout": "soon"`, 1)},
 	}
@@ -621,7 +625,9 @@ func TestR18Settings(t *testing.T) {
 		{"bad channel", lifecycle.Create{Name: "x", Channel: "S M S"}},
 		{"sender of another channel", lifecycle.Create{Name: "x", Channel: "sms", Senders: []lifecycle.Sender{{Channel: "whatsapp", Address: "+44123"}}}},
 		{"bad phone number", lifecycle.Create{Name: "x", Channel: "sms", Senders: []lifecycle.Sender{{Address: "12ab"}}}},
-		{"definition of another channel", lifecycle.Create{Name: "x", Channel: "sms", Definition: validate.Definition{Channel: "viber"}}},
+		{"R25/definition in a format the checker does not read", lifecycle.Create{Name: "x", Channel: "sms", Definition: lifecycle.Definition{Format: "acme.flow/v1", Text: "{}"}}},
+		{"R21/definition text with NUL", lifecycle.Create{Name: "x", Channel: "sms", Definition: lifecycle.Definition{Text: "a\x00b"}}},
+		{"R25/definition text over the limit", lifecycle.Create{Name: "x", Channel: "sms", Definition: lifecycle.Definition{Text: strings.Repeat("x", lifecycle.DefaultMaxDefinition+1)}}},
 		{"negative idle timeout", lifecycle.Create{Name: "x", Channel: "sms", IdleTimeout: -time.Second}},
 	}
 	for _, tt := range tests {
@@ -633,7 +639,7 @@ func TestR18Settings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.Name != "ok" || b.Channel != "sms" || !cmp.Equal(b.Senders, []lifecycle.Sender{sms("+442079460000")}) || b.Definition.Channel != "sms" {
+		if b.Name != "ok" || b.Channel != "sms" || !cmp.Equal(b.Senders, []lifecycle.Sender{sms("+442079460000")}) || b.Definition.Format != validate.ReferenceFormat {
 			t.Errorf("R18: %q %q %v", b.Name, b.Channel, b.Senders)
 		}
 	})
@@ -800,8 +806,12 @@ func TestRedeployScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 2. Edit the new chatbot.
-	def := v2.Definition
-	def.Dialogs[0].Elements[0].Text = "Hello from v2"
+	ref, err := validate.Decode(v2.Definition.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref.Dialogs[0].Elements[0].Text = "Hello from v2"
+	def := refDef(ref)
 	if _, err := e.m.Update(e.ctx, designer, lifecycle.Update{Bot: v2.ID, Definition: &def}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -104,52 +103,4 @@ func checkIdle(d time.Duration) error {
 		return &InputError{Field: "idle timeout", Value: d.String(), Problem: fmt.Sprintf("must be between 0 (the default) and %v", MaxIdleTimeout)}
 	}
 	return nil
-}
-
-// checkStrings refuses any string inside v (a definition) that is not text
-// (R21).
-func checkStrings(field string, v any) error {
-	var bad string
-	walkStrings(reflect.ValueOf(v), func(s string) bool {
-		if textProblem(s) != "" {
-			bad = s
-			return false
-		}
-		return true
-	})
-	if bad != "" {
-		return checkText(field, bad)
-	}
-	return nil
-}
-
-// walkStrings calls f on every string reachable from v until f returns
-// false.
-func walkStrings(v reflect.Value, f func(string) bool) bool {
-	switch v.Kind() {
-	case reflect.String:
-		return f(v.String())
-	case reflect.Pointer, reflect.Interface:
-		return v.IsNil() || walkStrings(v.Elem(), f)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() && !walkStrings(v.Field(i), f) {
-				return false
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		for i := range v.Len() {
-			if !walkStrings(v.Index(i), f) {
-				return false
-			}
-		}
-	case reflect.Map:
-		it := v.MapRange()
-		for it.Next() {
-			if !walkStrings(it.Key(), f) || !walkStrings(it.Value(), f) {
-				return false
-			}
-		}
-	}
-	return true
 }

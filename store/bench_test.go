@@ -34,7 +34,7 @@ func benchUsers(n int) []string {
 func BenchmarkRoute(b *testing.B) {
 	ctx := context.Background()
 	sender := lifecycle.Sender{Channel: "whatsapp", Address: "+15550100"}
-	def := validate.Definition{EntryDialog: "a", FallbackDialog: "a", Dialogs: []validate.Dialog{{ID: "a", Name: "a", Elements: []validate.Element{{Type: validate.Close}}}}}
+	def, _ := lifecycle.ReferenceDefinition(validate.Definition{EntryDialog: "a", FallbackDialog: "a", Dialogs: []validate.Dialog{{ID: "a", Name: "a", Elements: []validate.Element{{Type: validate.Close}}}}})
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
 			st := NewMemory()
@@ -149,7 +149,7 @@ func BenchmarkRouteParallel(b *testing.B) {
 
 func parallelRouting(b *testing.B, senders, users int) (*lifecycle.Manager, []lifecycle.Sender, []string) {
 	ctx := context.Background()
-	def := validate.Definition{EntryDialog: "a", FallbackDialog: "a", Dialogs: []validate.Dialog{{ID: "a", Name: "a", Elements: []validate.Element{{Type: validate.Close}}}}}
+	def, _ := lifecycle.ReferenceDefinition(validate.Definition{EntryDialog: "a", FallbackDialog: "a", Dialogs: []validate.Dialog{{ID: "a", Name: "a", Elements: []validate.Element{{Type: validate.Close}}}}})
 	m, err := lifecycle.New(lifecycle.Config{Store: NewMemory(), Clock: fixedClock{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}})
 	if err != nil {
 		b.Fatal(err)

@@ -33,7 +33,10 @@ func retentionManager(t testing.TB, st *Memory, sender lifecycle.Sender) (*lifec
 	if _, err := m.GrantRole(ctx, lifecycle.System("test"), "mia", roles.Manager); err != nil {
 		t.Fatal(err)
 	}
-	def := validate.Definition{EntryDialog: "a", FallbackDialog: "a", Dialogs: []validate.Dialog{{ID: "a", Name: "a", Elements: []validate.Element{{Type: validate.Close}}}}}
+	def, err := lifecycle.ReferenceDefinition(validate.Definition{EntryDialog: "a", FallbackDialog: "a", Dialogs: []validate.Dialog{{ID: "a", Name: "a", Elements: []validate.Element{{Type: validate.Close}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mia := lifecycle.User("mia")
 	bot, err := m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: sender.Channel, Senders: []lifecycle.Sender{sender}, Definition: def})
 	if err != nil {

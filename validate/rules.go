@@ -37,6 +37,7 @@ func DefaultRules() []Rule {
 		{"buttons.too_many", Error, "a buttons element has more options than the channel shows", checkButtonsTooMany},
 		{"webhook.invalid_url", Error, "a webhook has no absolute http(s) URL", checkWebhookURL},
 		{"webhook.invalid_method", Error, "a webhook's method is not GET, POST, PUT, PATCH or DELETE", checkWebhookMethod},
+		{"definition.channel_mismatch", Error, "the definition names another channel than the bot's", checkChannel},
 
 		{"dialog.unreachable", Warning, "a dialog cannot be reached from the entry, fallback, intents or keywords", checkUnreachable},
 		{"attribute.unused", Warning, "an attribute is declared but never used", checkUnused},
@@ -59,6 +60,12 @@ func eachElement(d *Definition, f func(i, j int, e *Element)) {
 		for j := range d.Dialogs[i].Elements {
 			f(i, j, &d.Dialogs[i].Elements[j])
 		}
+	}
+}
+
+func checkChannel(d *Definition, ix *Index, report reportFunc) {
+	if bot := ix.BotChannel(); bot != "" && normalChannel(d.Channel) != bot {
+		report("channel", fmt.Sprintf("the definition is for channel %q but the bot runs on %s; leave channel empty or set it to %s", d.Channel, bot, bot))
 	}
 }
 

@@ -123,6 +123,8 @@ func TestDefaultRules(t *testing.T) {
 			{"text.too_long", validate.Warning, "dialogs[0].elements[0].text", `161 characters; channel "sms" sends at most 160 in one message, so it will be split`},
 			{"text.too_long", validate.Warning, "dialogs[1].elements[0].text", `71 characters; channel "sms" sends at most 70 in one message, so it will be split`},
 		}},
+		{"definition.channel_mismatch", func(d *validate.Definition) { d.Channel = "viber" },
+			[]validate.Finding{{"definition.channel_mismatch", validate.Error, "channel", `the definition is for channel "viber" but the bot runs on whatsapp; leave channel empty or set it to whatsapp`}}},
 		{"fallback.missing", func(d *validate.Definition) {
 			d.FallbackDialog = ""
 			d.Keywords = append(d.Keywords, validate.Keyword{Word: "help", Dialog: "fallback"}) // keep it reachable
@@ -133,11 +135,11 @@ func TestDefaultRules(t *testing.T) {
 		covered[tt.code] = true
 		t.Run("R4/"+tt.code, func(t *testing.T) {
 			d := clean()
-			if got := only(validate.Default().Validate(&d), tt.code); len(got) != 0 {
+			if got := only(checkOnWhatsApp(t, d), tt.code); len(got) != 0 {
 				t.Fatalf("clean definition triggers %s: %v", tt.code, got)
 			}
 			tt.trigger(&d)
-			got := only(validate.Default().Validate(&d), tt.code)
+			got := only(checkOnWhatsApp(t, d), tt.code)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("findings of %s (-want +got):\n%s", tt.code, diff)
 			}
@@ -148,6 +150,17 @@ func TestDefaultRules(t *testing.T) {
 			t.Errorf("default rule %s has no test case", r.Code)
 		}
 	}
+}
+
+// checkOnWhatsApp checks d as the reference checker sees it on a bot on
+// whatsapp (R25): encoded as text, decoded and checked against the bot.
+func checkOnWhatsApp(t *testing.T, d validate.Definition) validate.Report {
+	t.Helper()
+	text, err := validate.Encode(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return validate.Default().Check(validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: "whatsapp", Senders: []string{"+100"}})
 }
 
 func only(r validate.Report, code string) []validate.Finding {

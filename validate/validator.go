@@ -107,7 +107,13 @@ func (v *Validator) Validate(d *Definition) Report {
 	if d == nil {
 		d = &Definition{}
 	}
+	return v.run(d, "")
+}
+
+// run runs every rule over d for a bot on channel bot ("" when unknown).
+func (v *Validator) run(d *Definition, bot string) Report {
 	ix := newIndex(d)
+	ix.botChannel = bot
 	var fs []Finding
 	for _, r := range v.rules {
 		fs = runRule(r, d, ix, fs)
@@ -136,11 +142,16 @@ func runRule(r Rule, d *Definition, ix *Index, fs []Finding) (out []Finding) {
 // Index holds facts about a definition that several rules need, worked out
 // once per validation in linear time.
 type Index struct {
-	dialogs   map[string]int // dialog id -> first index
-	reachable map[string]bool
-	declared  map[string]bool
-	used      map[string]bool
+	botChannel string
+	dialogs    map[string]int // dialog id -> first index
+	reachable  map[string]bool
+	declared   map[string]bool
+	used       map[string]bool
 }
+
+// BotChannel returns the channel of the bot the definition is checked for,
+// or "" when it is validated on its own ([Validator.Validate]).
+func (ix *Index) BotChannel() string { return ix.botChannel }
 
 // Dialog returns the index of the first dialog with id, if any.
 func (ix *Index) Dialog(id string) (int, bool) {

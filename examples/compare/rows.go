@@ -81,11 +81,15 @@ var (
 func sms(addr string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: addr} }
 
 // definition is valid with no findings on sms.
-func definition() validate.Definition {
-	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "help", Dialogs: []validate.Dialog{
+func definition() lifecycle.Definition {
+	def, err := lifecycle.ReferenceDefinition(validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "help", Dialogs: []validate.Dialog{
 		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.GoTo, Target: "help"}}},
 		{ID: "help", Name: "Help", Elements: []validate.Element{{Type: validate.Transfer, Queue: "q"}}},
-	}}
+	}})
+	if err != nil {
+		panic(err)
+	}
+	return def
 }
 
 // world is a Manager on a fresh memory store, with "mia" a Manager.

@@ -39,14 +39,17 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bot, err := m.Create(ctx, me, lifecycle.Create{
-		Name: "Hello bot", Channel: "sms", Senders: []lifecycle.Sender{line},
-		Definition: validate.Definition{EntryDialog: "hello", Dialogs: []validate.Dialog{
-			{ID: "hello", Name: "Hello", Elements: []validate.Element{
-				{Type: validate.Text, Text: "Hello! Reply STOP to stop."},
-				{Type: validate.Close},
-			}},
+	def, err := lifecycle.ReferenceDefinition(validate.Definition{EntryDialog: "hello", Dialogs: []validate.Dialog{
+		{ID: "hello", Name: "Hello", Elements: []validate.Element{
+			{Type: validate.Text, Text: "Hello! Reply STOP to stop."},
+			{Type: validate.Close},
 		}},
+	}})
+	if err != nil {
+		return err
+	}
+	bot, err := m.Create(ctx, me, lifecycle.Create{
+		Name: "Hello bot", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: def,
 	})
 	if err != nil {
 		return err

@@ -56,8 +56,9 @@ func (s *story) chat(line lifecycle.Sender, user string, names map[lifecycle.Bot
 	return nil
 }
 
-func greeting(text string) validate.Definition {
-	return validate.Definition{
+// greeting is a bot in the reference format that greets with text.
+func greeting(text string) (lifecycle.Definition, error) {
+	return lifecycle.ReferenceDefinition(validate.Definition{
 		Channel: "whatsapp", EntryDialog: "welcome", FallbackDialog: "agent",
 		Dialogs: []validate.Dialog{
 			{ID: "welcome", Name: "Welcome", Elements: []validate.Element{
@@ -66,7 +67,7 @@ func greeting(text string) validate.Definition {
 			}},
 			{ID: "agent", Name: "Agent", Elements: []validate.Element{{Type: validate.Transfer, Queue: "pizza"}}},
 		},
-	}
+	})
 }
 
 func run(w io.Writer) error {
@@ -100,7 +101,11 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	v1, err := m.Create(s.ctx, dan, lifecycle.Create{Name: "Pizza bot", Channel: "whatsapp", Senders: []lifecycle.Sender{line}, Definition: greeting("Welcome to Pizza Planet!")})
+	def1, err := greeting("Welcome to Pizza Planet!")
+	if err != nil {
+		return err
+	}
+	v1, err := m.Create(s.ctx, dan, lifecycle.Create{Name: "Pizza bot", Channel: "whatsapp", Senders: []lifecycle.Sender{line}, Definition: def1})
 	if err != nil {
 		return err
 	}
@@ -122,7 +127,10 @@ func run(w io.Writer) error {
 		return err
 	}
 	names[v2.ID] = "v2"
-	def := greeting("Welcome to Pizza Planet! Try our new vegan menu.")
+	def, err := greeting("Welcome to Pizza Planet! Try our new vegan menu.")
+	if err != nil {
+		return err
+	}
 	if _, err := m.Update(s.ctx, dan, lifecycle.Update{Bot: v2.ID, Definition: &def}); err != nil {
 		return err
 	}
@@ -194,7 +202,10 @@ func run(w io.Writer) error {
 		return err
 	}
 	names[v3.ID] = "v3"
-	def3 := greeting("Welcome to Pizza Planet! Two pizzas for one today.")
+	def3, err := greeting("Welcome to Pizza Planet! Two pizzas for one today.")
+	if err != nil {
+		return err
+	}
 	if _, err := m.Update(s.ctx, dan, lifecycle.Update{Bot: v3.ID, Definition: &def3}); err != nil {
 		return err
 	}

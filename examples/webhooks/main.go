@@ -108,8 +108,11 @@ func demoManager(ctx context.Context) (*lifecycle.Manager, error) {
 func redeploy(ctx context.Context, m *lifecycle.Manager, address string) (uint64, error) {
 	mia := lifecycle.User("mia")
 	line := lifecycle.Sender{Channel: "sms", Address: address}
-	def := validate.Definition{EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
-		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}}}}
+	def, err := lifecycle.ReferenceDefinition(validate.Definition{EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
+		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}}}})
+	if err != nil {
+		return 0, err
+	}
 	v1, err := m.Create(ctx, mia, lifecycle.Create{Name: "v1", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: def})
 	if err != nil {
 		return 0, err

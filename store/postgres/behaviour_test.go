@@ -227,14 +227,14 @@ func TestHostileText(t *testing.T) {
 		{"R21/NUL in the name round-trips", func(b *lifecycle.Bot) { b.Name = "a\x00b" }, false},
 		{"R21/NUL in the description and definition round-trips", func(b *lifecycle.Bot) {
 			b.Description = "\x00"
-			b.Definition.Dialogs[0].Elements[0].Text = "x\x00y"
+			b.Definition.Text = "x\x00y"
 		}, false},
 		{"R21/U+FFFD itself round-trips", func(b *lifecycle.Bot) { b.Name = "x\ufffd" }, false},
 		{"R21/escape-like text round-trips", func(b *lifecycle.Bot) { b.Name = `x\ufffd \u0000 \\ufffd` }, false},
 		{"R21/10 KB description round-trips", func(b *lifecycle.Bot) { b.Description = big }, false},
 		{"R21/invalid UTF-8 in the name round-trips, not as U+FFFD", func(b *lifecycle.Bot) { b.Name = "x\xff" }, false},
-		{"R21/invalid UTF-8 in the definition round-trips", func(b *lifecycle.Bot) { b.Definition.Dialogs[0].Name = "\xc3" }, false},
-		{"nil and empty slices stay apart", func(b *lifecycle.Bot) { b.Senders = []lifecycle.Sender{}; b.Definition.Intents = nil }, false},
+		{"R21/invalid UTF-8 in the definition round-trips", func(b *lifecycle.Bot) { b.Definition.Text = "\xc3"; b.Definition.Format = "f\xff" }, false},
+		{"nil and empty slices stay apart", func(b *lifecycle.Bot) { b.Senders = []lifecycle.Sender{}; b.Edited = nil }, false},
 		{"R21/NUL in a sender address is refused", func(b *lifecycle.Bot) { b.Senders = []lifecycle.Sender{{Channel: "sms", Address: "1\x002"}} }, true},
 		{"R21/invalid UTF-8 in a sender address is refused", func(b *lifecycle.Bot) { b.Senders = []lifecycle.Sender{{Channel: "sms", Address: "1\xff"}} }, true},
 		{"R21/10 KB sender address is refused", func(b *lifecycle.Bot) { b.Senders = []lifecycle.Sender{{Channel: "sms", Address: big}} }, true},

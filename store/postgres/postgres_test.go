@@ -32,10 +32,14 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 }
 
-func definition() validate.Definition {
-	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
+func definition() lifecycle.Definition {
+	def, err := lifecycle.ReferenceDefinition(validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
 		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}},
-	}}
+	}})
+	if err != nil {
+		panic(err)
+	}
+	return def
 }
 
 // R1, R2, R15 across processes: two Managers with separate connection pools

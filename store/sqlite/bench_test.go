@@ -76,10 +76,14 @@ func newBenchEnv(b *testing.B, st lifecycle.Store) *benchEnv {
 	return e
 }
 
-func benchDefinition() validate.Definition {
-	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
+func benchDefinition() lifecycle.Definition {
+	def, err := lifecycle.ReferenceDefinition(validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
 		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}},
-	}}
+	}})
+	if err != nil {
+		panic(err)
+	}
+	return def
 }
 
 func (e *benchEnv) activeBot(b *testing.B, senders ...lifecycle.Sender) lifecycle.Bot {

@@ -24,10 +24,14 @@ import (
 
 var historySender = lifecycle.Sender{Channel: "sms", Address: "+15550100"}
 
-func historyDefinition() validate.Definition {
-	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
+func historyDefinition() lifecycle.Definition {
+	def, err := lifecycle.ReferenceDefinition(validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
 		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}},
-	}}
+	}})
+	if err != nil {
+		panic(err)
+	}
+	return def
 }
 
 // rotation is three bots on the sender: one Active, one draining, one

@@ -12,7 +12,6 @@ import (
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/sqlite"
-	"github.com/botlife/botlife/validate"
 	"github.com/google/go-cmp/cmp"
 	_ "modernc.org/sqlite"
 )
@@ -33,10 +32,8 @@ var hostileTexts = map[string]string{
 func hostileBot(id lifecycle.BotID, text string) lifecycle.Bot {
 	return lifecycle.Bot{
 		ID: id, Name: text, Description: text, Channel: "sms",
-		Senders: []lifecycle.Sender{{Channel: "sms", Address: text}, {Channel: text, Address: "1"}},
-		Definition: validate.Definition{Channel: "sms", EntryDialog: text, Dialogs: []validate.Dialog{
-			{ID: text, Name: text, Elements: []validate.Element{{Type: validate.Text, Text: text, Options: []string{}, Call: &validate.WebhookCall{URL: text}}}},
-		}, Intents: []validate.Intent{}},
+		Senders:    []lifecycle.Sender{{Channel: "sms", Address: text}, {Channel: text, Address: "1"}},
+		Definition: lifecycle.Definition{Format: text, Text: text}, Edited: []string{},
 		State: lifecycle.Draft, Revision: 1, IdleTimeout: time.Minute,
 		CreatedAt: t0, UpdatedAt: t0.Add(time.Nanosecond), EndReason: lifecycle.CloseReason(text),
 	}
@@ -67,7 +64,7 @@ func TestR21TextRoundTrip(t *testing.T) {
 			if diff := cmp.Diff(b, got); diff != "" {
 				t.Errorf("bot (-committed +stored):\n%s", diff)
 			}
-			if got.Definition.Intents == nil || got.Definition.Dialogs[0].Elements[0].Options == nil {
+			if got.Edited == nil {
 				t.Errorf("an empty slice came back nil")
 			}
 			if got.CreatedAt.Location() != time.UTC || !got.UpdatedAt.Equal(t0.Add(time.Nanosecond)) {

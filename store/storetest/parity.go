@@ -270,9 +270,9 @@ func (p *parity) senders() []lifecycle.Sender {
 	return out
 }
 
-// definition is valid, or has a warning (no fallback), or an error, and may
-// carry hostile text.
-func (p *parity) definition() validate.Definition {
+// definition is valid, or has a warning (no fallback), or an error, or is
+// hostile text in the reference format (R21, R25).
+func (p *parity) definition() lifecycle.Definition {
 	d := validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
 		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}},
 	}}
@@ -282,12 +282,15 @@ func (p *parity) definition() validate.Definition {
 	case 1:
 		d.EntryDialog = "missing" // an error
 	case 2:
-		d.Dialogs[0].Elements[0].Text = p.text("dialog text")
-		d.Dialogs[0].Name = p.text("dialog name")
+		return lifecycle.Definition{Format: validate.ReferenceFormat, Text: p.text("definition text")}
 	case 3:
-		d.Intents = []validate.Intent{} // empty, not nil: must stay so
+		d.Intents = []validate.Intent{} // empty, not nil: in the text as []
 	}
-	return d
+	def, err := lifecycle.ReferenceDefinition(d)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return def
 }
 
 func (p *parity) decision() lifecycle.Decision {

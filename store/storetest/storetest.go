@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"R9/SessionsEndWithoutSweep", testSessionsEndWithoutSweep},
 		{"R9/SessionEndsWithItsOwnActivation", testSessionEndsWithOwnActivation},
 		{"R21/TextRoundTrip", testTextRoundTrip},
+		{"R25/DefinitionRoundTrip", testDefinitionRoundTrip},
 		{"SweepAndClose", testSweepAndClose},
 		{"R15/ParallelCommits", testParallelCommits},
 		{"R1/ParallelActivations", testParallelActivations},
@@ -93,10 +94,37 @@ type harness struct {
 func sender(addr string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: addr} }
 
 // definition is valid with no warnings on sms.
-func definition() validate.Definition {
+func definition() lifecycle.Definition { return reference(referenceDef()) }
+
+// referenceDef is the reference definition of definition().
+func referenceDef() validate.Definition {
 	return validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
 		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}},
 	}}
+}
+
+func reference(d validate.Definition) lifecycle.Definition {
+	def, err := lifecycle.ReferenceDefinition(d)
+	if err != nil {
+		panic(err)
+	}
+	return def
+}
+
+// opaqueFormat is a format of the suite's own (R25): its checker finds
+// nothing in any text.
+const opaqueFormat = "storetest.opaque/v1"
+
+// checker reads the reference format and opaqueFormat.
+type checker struct{}
+
+func (checker) Formats() []string { return []string{validate.ReferenceFormat, opaqueFormat} }
+
+func (checker) Check(doc validate.Document) validate.Report {
+	if doc.Format == validate.ReferenceFormat {
+		return validate.Default().Check(doc)
+	}
+	return validate.Report{}
 }
 
 // do decides cmd as the system against what the store holds, and commits it.
@@ -119,6 +147,7 @@ func (h *harness) plan(cmd lifecycle.Command) (lifecycle.Plan, error) {
 	}
 	// The operator holds every permission; storetest tests stores, not roles.
 	snap.ActorRoles = roles.MustSet(roles.Manager, roles.Admin)
+	snap.Policy.Checker = checker{}
 	return lifecycle.Decide(snap, cmd, h.now)
 }
 
@@ -225,7 +254,7 @@ func testReadsAreCopies(t *testing.T, h *harness) {
 	b := h.create("100")
 	got := h.bot(b.ID)
 	got.Senders[0].Address = "999"
-	got.Definition.Dialogs[0].Elements[0].Text = "changed"
+	got.Definition.Text = "changed"
 	if diff := cmp.Diff(b, h.bot(b.ID)); diff != "" {
 		t.Fatalf("changing a read value changed the store:\n%s", diff)
 	}
@@ -516,10 +545,11 @@ func testTextRoundTrip(t *testing.T, h *harness) {
 	desc := strings.Repeat("ü", 499) + "\u0301"         // 500 characters, the last a combining mark
 	addr := strings.Repeat("ж", lifecycle.MaxIDBytes/2) // 256 bytes
 	endUser := strings.Repeat("€", 85) + "x"            // 256 bytes
-	def := definition()
-	def.Dialogs[0].Elements[0].Text = "Grüß Gott, 你好, مرحبا 👋"
+	ref := referenceDef()
+	ref.Dialogs[0].Elements[0].Text = "Grüß Gott, 你好, مرحبا 👋"
+	ref.Channel = ""
 	p := h.do(lifecycle.Create{ID: "text-bot", Name: name, Description: desc, Channel: "livechat",
-		Senders: []lifecycle.Sender{{Address: addr}}, Definition: func() validate.Definition { d := def; d.Channel = ""; return d }()})
+		Senders: []lifecycle.Sender{{Address: addr}}, Definition: reference(ref)})
 	b, _ := p.Bot("text-bot")
 	if diff := cmp.Diff(b, h.bot("text-bot")); diff != "" {
 		t.Fatalf("R21: the stored bot differs from the committed one (-committed +stored):\n%s", diff)
@@ -772,5 +802,46 @@ func testWaitAudit(t *testing.T, h *harness) {
 	}
 	if err := h.st.WaitAudit(h.ctx, 0); err != nil {
 		t.Fatalf("WaitAudit(0) with an entry already there = %v, want nil at once", err)
+	}
+}
+
+// testDefinitionRoundTrip: a definition is the service's document (R25):
+// documents that are not the reference format - JSON with odd spacing and
+// key order, YAML, escapes that must stay escapes, non-ASCII text, a large
+// document near the size limit - come back byte for byte, read by id and
+// listed, and after the bot went live.
+func testDefinitionRoundTrip(t *testing.T, h *harness) {
+	unit := "{\"k\": \"Grüß 你好 👋\",\t\"z\":[1 , 2]}\n"
+	large := strings.Repeat(unit, lifecycle.DefaultMaxDefinition/len(unit))
+	large += strings.Repeat("x", lifecycle.DefaultMaxDefinition-len(large))
+	docs := []struct{ name, text string }{
+		{"JSON with odd spacing and key order", " {\"z\" : 1,\n\t\"a\":{ \"y\":null , \"b\":[ ]} ,\"m\":1.50e+2}\r\n"},
+		{"escapes stay escapes", `{"s":"\u00e9\u0000\ud83d\ude00\\n\"","t":"\/"}`},
+		{"YAML", "start:\r\n  - say: 'Hi ☕'\r\n  - goto: end # done\r\nend: {}"},
+		{"non-ASCII", "Привет, 世界! مرحبا 😀 \u2028\u2029 e\u0301 \u202e"},
+		{"empty", ""},
+		{"large, near the limit", large},
+	}
+	for i, d := range docs {
+		id := lifecycle.BotID(fmt.Sprintf("doc-%d", i))
+		def := lifecycle.Definition{Format: opaqueFormat, Text: d.text}
+		h.do(lifecycle.Create{ID: id, Name: d.name, Channel: "sms", Senders: []lifecycle.Sender{sender(fmt.Sprint(500 + i))}, Definition: def})
+		if got := h.bot(id).Definition; got != def {
+			t.Errorf("R25/%s: read back %d bytes in format %q, want %d bytes exactly as stored", d.name, len(got.Text), got.Format, len(def.Text))
+		}
+		h.do(lifecycle.Activate{Bot: id})
+		if got := h.bot(id).Definition; got != def {
+			t.Errorf("R25/%s: changed when the bot went live", d.name)
+		}
+	}
+	bots, err := h.st.Bots(h.ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bots {
+		var i int
+		if _, err := fmt.Sscanf(string(b.ID), "doc-%d", &i); err == nil && b.Definition.Text != docs[i].text {
+			t.Errorf("R25/%s: listed with another text", docs[i].name)
+		}
 	}
 }

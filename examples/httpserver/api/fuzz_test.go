@@ -15,7 +15,9 @@ import (
 func FuzzRequestBody(f *testing.F) {
 	for _, s := range []string{``, `{}`, apitest.BotJSON, `{"decision":"grace:15m"}`, `{"name":"x","name":"y"}`,
 		`{"channel":"sms","address":"+15550100","end_user":"u"}`, `{"role":"admin"}`, `{"reason":"r","grace":"1m"}`,
-		"\xff", `{"a":` + strings.Repeat("[", 1000)} {
+		"\xff", `{"a":` + strings.Repeat("[", 1000),
+		`{"name":"f","channel":"sms","definition":{"format":"botlife.reference/v1","text":"{\"entry_dialog\":1}"}}`,
+		`{"definition":{"format":"acme/v1","text":"x\u0000"}}`, `{"definition":{"text":"{}","text":"[]"}}`} {
 		f.Add([]byte(s))
 	}
 	fx := apitest.NewFixture(f)

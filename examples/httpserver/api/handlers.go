@@ -12,7 +12,6 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
-	"github.com/botlife/botlife/validate"
 )
 
 // maxID bounds ids and end users taken from paths and bodies (R21).
@@ -183,12 +182,12 @@ func (s *Server) created(who string, p lifecycle.Plan, dry bool, err error) (rep
 // --- bots ------------------------------------------------------------------
 
 type createRequest struct {
-	Name        string              `json:"name"`
-	Description string              `json:"description"`
-	Channel     string              `json:"channel"`
-	Senders     []Sender            `json:"senders"`
-	Definition  validate.Definition `json:"definition"`
-	IdleTimeout string              `json:"idle_timeout"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Channel     string     `json:"channel"`
+	Senders     []Sender   `json:"senders"`
+	Definition  Definition `json:"definition"`
+	IdleTimeout string     `json:"idle_timeout"`
 }
 
 func parseDuration(field, v string) (time.Duration, error) {
@@ -211,8 +210,12 @@ func (s *Server) createBot(r *http.Request, who string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	def, err := req.Definition.definition()
+	if err != nil {
+		return reply{}, err
+	}
 	p, dry, err := s.change(r, who, lifecycle.Create{Name: req.Name, Description: req.Description, Channel: req.Channel,
-		Senders: libSenders(req.Senders), Definition: req.Definition, IdleTimeout: idle}, "")
+		Senders: libSenders(req.Senders), Definition: def, IdleTimeout: idle}, "")
 	return s.created(who, p, dry, err)
 }
 
@@ -241,11 +244,11 @@ func (s *Server) getBot(r *http.Request, who string) (reply, error) {
 }
 
 type updateRequest struct {
-	Name        *string              `json:"name"`
-	Description *string              `json:"description"`
-	Senders     *[]Sender            `json:"senders"`
-	Definition  *validate.Definition `json:"definition"`
-	IdleTimeout *string              `json:"idle_timeout"`
+	Name        *string     `json:"name"`
+	Description *string     `json:"description"`
+	Senders     *[]Sender   `json:"senders"`
+	Definition  *Definition `json:"definition"`
+	IdleTimeout *string     `json:"idle_timeout"`
 }
 
 func (s *Server) updateBot(r *http.Request, who string) (reply, error) {
@@ -257,7 +260,14 @@ func (s *Server) updateBot(r *http.Request, who string) (reply, error) {
 	if err := s.decode(r, &req, bodyRequired); err != nil {
 		return reply{}, err
 	}
-	u := lifecycle.Update{Bot: id, Name: req.Name, Description: req.Description, Definition: req.Definition}
+	u := lifecycle.Update{Bot: id, Name: req.Name, Description: req.Description}
+	if req.Definition != nil {
+		def, err := req.Definition.definition()
+		if err != nil {
+			return reply{}, err
+		}
+		u.Definition = &def
+	}
 	if req.Senders != nil {
 		ss := libSenders(*req.Senders)
 		if ss == nil {

@@ -1,7 +1,12 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -51,24 +56,24 @@ func libSenders(in []Sender) []lifecycle.Sender {
 
 // Bot is a bot in detail.
 type Bot struct {
-	ID               string              `json:"id"`
-	Name             string              `json:"name"`
-	Description      string              `json:"description"`
-	Channel          string              `json:"channel"`
-	Senders          []Sender            `json:"senders"`
-	Definition       validate.Definition `json:"definition"`
-	IdleTimeout      string              `json:"idle_timeout"`
-	State            string              `json:"state"`
-	Revision         uint64              `json:"revision"`
-	Activations      uint64              `json:"activations"`
-	CreatedAt        string              `json:"created_at"`
-	UpdatedAt        string              `json:"updated_at"`
-	FirstActivatedAt string              `json:"first_activated_at,omitempty"`
-	ActivatedAt      string              `json:"activated_at,omitempty"`
-	DeactivatedAt    string              `json:"deactivated_at,omitempty"`
-	EndedAt          string              `json:"ended_at,omitempty"`
-	GraceDeadline    string              `json:"grace_deadline,omitempty"`
-	EndReason        string              `json:"end_reason,omitempty"`
+	ID               string   `json:"id"`
+	Name             string   `json:"name"`
+	Description      string   `json:"description"`
+	Channel          string   `json:"channel"`
+	Senders          []Sender `json:"senders"`
+	Definition       Document `json:"definition"`
+	IdleTimeout      string   `json:"idle_timeout"`
+	State            string   `json:"state"`
+	Revision         uint64   `json:"revision"`
+	Activations      uint64   `json:"activations"`
+	CreatedAt        string   `json:"created_at"`
+	UpdatedAt        string   `json:"updated_at"`
+	FirstActivatedAt string   `json:"first_activated_at,omitempty"`
+	ActivatedAt      string   `json:"activated_at,omitempty"`
+	DeactivatedAt    string   `json:"deactivated_at,omitempty"`
+	EndedAt          string   `json:"ended_at,omitempty"`
+	GraceDeadline    string   `json:"grace_deadline,omitempty"`
+	EndReason        string   `json:"end_reason,omitempty"`
 }
 
 func state(s lifecycle.State) string {
@@ -78,7 +83,7 @@ func state(s lifecycle.State) string {
 
 func bot(b lifecycle.Bot) Bot {
 	return Bot{ID: string(b.ID), Name: b.Name, Description: b.Description, Channel: b.Channel,
-		Senders: senders(b.Senders), Definition: b.Definition, IdleTimeout: b.IdleTimeout.String(),
+		Senders: senders(b.Senders), Definition: Document(b.Definition), IdleTimeout: b.IdleTimeout.String(),
 		State: state(b.State), Revision: b.Revision, Activations: b.Activations,
 		CreatedAt: timestamp(b.CreatedAt), UpdatedAt: timestamp(b.UpdatedAt),
 		FirstActivatedAt: timestamp(b.FirstActivatedAt), ActivatedAt: timestamp(b.ActivatedAt),
@@ -312,4 +317,66 @@ type Occupant struct {
 	Sender Sender `json:"sender"`
 	Bot    string `json:"bot"`
 	Name   string `json:"name"`
+}
+
+// Document is a bot's definition in a response: the service's document,
+// its format name and its text, byte for byte as stored (R25).
+type Document struct {
+	Format string `json:"format"`
+	Text   string `json:"text"`
+}
+
+// Definition is a bot's definition in a request: either the service's
+// document as it is stored, {"format": ..., "text": ...} (R25), or a
+// reference chatbot definition object, which the API stores in
+// validate.ReferenceFormat. Responses always carry the document form.
+type Definition struct {
+	doc *lifecycle.Definition
+	ref *validate.Definition
+}
+
+// UnmarshalJSON reads either form strictly: an object with a "format" or
+// a "text" key is the document form, any other object a reference
+// definition; unknown fields are refused in both.
+func (d *Definition) UnmarshalJSON(data []byte) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil || keys == nil {
+		return errors.New(`definition must be an object: {"format": ..., "text": ...} or a reference chatbot definition`)
+	}
+	for k := range keys {
+		if k != strings.ToLower(k) {
+			return fmt.Errorf("unknown field %q in definition; field names are case-sensitive", trunc(k))
+		}
+	}
+	_, hasFormat := keys["format"]
+	_, hasText := keys["text"]
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if hasFormat || hasText {
+		var doc Document
+		if err := dec.Decode(&doc); err != nil {
+			return fmt.Errorf(`definition is not {"format": ..., "text": ...}: %s`, jsonProblem(err))
+		}
+		lib := lifecycle.Definition(doc)
+		*d = Definition{doc: &lib}
+		return nil
+	}
+	var ref validate.Definition
+	if err := dec.Decode(&ref); err != nil {
+		return fmt.Errorf("definition is not a reference chatbot definition: %s", jsonProblem(err))
+	}
+	*d = Definition{ref: &ref}
+	return nil
+}
+
+// definition returns the document to store: a reference definition is
+// encoded in validate.ReferenceFormat (an error is an input error, R21).
+func (d Definition) definition() (lifecycle.Definition, error) {
+	switch {
+	case d.doc != nil:
+		return *d.doc, nil
+	case d.ref != nil:
+		return lifecycle.ReferenceDefinition(*d.ref)
+	}
+	return lifecycle.Definition{}, nil
 }

@@ -1,0 +1,173 @@
+package validate_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/botlife/botlife/validate"
+	"github.com/google/go-cmp/cmp"
+)
+
+// R25: the reference checker reads its text strictly; what does not decode
+// is one error finding, never a panic; a definition without a channel takes
+// the bot's.
+func TestReferenceChecker(t *testing.T) {
+	okText, err := validate.Encode(clean())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noChannel := clean()
+	noChannel.Channel = ""
+	noChannelText, _ := validate.Encode(noChannel)
+	invalid := func(msg string) []validate.Finding {
+		return []validate.Finding{{Code: validate.CodeDefinitionInvalid, Severity: validate.Error, Message: msg}}
+	}
+	tests := []struct {
+		name string
+		doc  validate.Document
+		want []validate.Finding // nil: no findings; only the first finding is compared otherwise
+	}{
+		{"R25/the encoded clean definition has no findings", validate.Document{Format: validate.ReferenceFormat, Text: okText, Channel: "whatsapp"}, nil},
+		{"R25/the bot's channel is normalised", validate.Document{Format: validate.ReferenceFormat, Text: okText, Channel: " WhatsApp "}, nil},
+		{"R25/a definition without a channel takes the bot's", validate.Document{Text: noChannelText, Channel: "whatsapp"}, nil},
+		{"R25/not JSON", validate.Document{Format: validate.ReferenceFormat, Text: "dialogs: []", Channel: "sms"},
+			invalid("the document is not a botlife.reference/v1 definition: invalid character 'd' looking for beginning of value; send one JSON object as validate.Definition encodes it")},
+		{"R25/an unknown field", validate.Document{Text: `{"entry":"a"}`, Channel: "sms"},
+			invalid(`the document is not a botlife.reference/v1 definition: json: unknown field "entry"; send one JSON object as validate.Definition encodes it`)},
+		{"R25/data after the definition", validate.Document{Text: `{} {}`, Channel: "sms"},
+			invalid("the document has data after the definition; send one JSON object")},
+		{"R21/a NUL escaped in a string", validate.Document{Text: `{"entry_dialog":"a\u0000b"}`, Channel: "sms"},
+			invalid(`the document holds the string "a\x00b", which is not UTF-8 text without NUL (R21); fix that text`)},
+		{"R25/another format", validate.Document{Format: "acme.flow/v2", Text: "{}", Channel: "sms"},
+			invalid(`format "acme.flow/v2" is not botlife.reference/v1, the only format this validator reads`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := validate.Default().Check(tt.doc)
+			var got []validate.Finding
+			if len(r.Findings) > 0 && tt.want != nil {
+				got = r.Findings[:1]
+			} else if tt.want == nil {
+				got = r.Findings
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// R25: Encode and Decode are inverse; Encode refuses what text cannot keep
+// (R21).
+func TestEncodeDecode(t *testing.T) {
+	d := clean()
+	text, err := validate.Encode(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := validate.Decode(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(d, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if again, _ := validate.Encode(got); again != text {
+		t.Errorf("Encode is not canonical:\n%s\n%s", text, again)
+	}
+	for _, bad := range []string{"a\x00b", "\xff"} {
+		d := clean()
+		d.Dialogs[0].Name = bad
+		if _, err := validate.Encode(d); err == nil || !strings.Contains(err.Error(), "R21") {
+			t.Errorf("R21/Encode of %q: got %v, want an error naming R21", bad, err)
+		}
+	}
+	if z, err := validate.Decode(""); err != nil || !cmp.Equal(z, validate.Definition{}) {
+		t.Errorf("Decode(\"\") = %v, %v; want the zero definition", z, err)
+	}
+}
+
+// R4: NewReport sorts findings and counts an invalid severity as an error,
+// so a checker's mistake never lets a definition through.
+func TestNewReport(t *testing.T) {
+	r := validate.NewReport([]validate.Finding{
+		{Code: "b", Severity: validate.Warning, Path: "x"},
+		{Code: "a", Severity: 0, Path: "y"},
+	})
+	want := []validate.Finding{{Code: "a", Severity: validate.Error, Path: "y"}, {Code: "b", Severity: validate.Warning, Path: "x"}}
+	if diff := cmp.Diff(want, r.Findings); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// FuzzCheck: the reference checker never panics on any text, and its
+// report is the same every time (a pure function, R25).
+func FuzzCheck(f *testing.F) {
+	text, _ := validate.Encode(clean())
+	for _, s := range []string{text, "", "{}", "null", "[]", `{"dialogs":[{"elements":[{"call":{}}]}]}`, `{"channel":"SMS"}`} {
+		f.Add(s, "sms")
+	}
+	f.Fuzz(func(t *testing.T, text, channel string) {
+		doc := validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: channel}
+		a, b := validate.Default().Check(doc), validate.Default().Check(doc)
+		if !cmp.Equal(a, b) {
+			t.Fatalf("two checks of the same document differ:\n%v\n%v", a, b)
+		}
+	})
+}
+
+// R25: Check remembers what it decoded, but every check gets a definition
+// of its own: a rule that changes it (breaking the Rule contract) does not
+// change what the next check sees.
+func TestCheckDecodesIntoACopy(t *testing.T) {
+	vandal := validate.Default().With(validate.Rule{Code: "vandal", Severity: validate.Warning, Summary: "changes the definition",
+		Check: func(d *validate.Definition, _ *validate.Index, report func(path, message string)) {
+			report("entry_dialog", d.EntryDialog)
+			d.EntryDialog = "changed"
+			d.Dialogs[0].Name = "changed"
+		}})
+	text, _ := validate.Encode(clean())
+	doc := validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: "whatsapp"}
+	first, second := vandal.Check(doc), vandal.Check(doc)
+	if diff := cmp.Diff(first, second); diff != "" {
+		t.Errorf("the second check saw the first one's changes (-first +second):\n%s", diff)
+	}
+	if r := validate.Default().Check(doc); !r.OK() {
+		t.Errorf("the default checker saw the vandal's changes: %v", r.Findings)
+	}
+}
+
+// R25: a Checker is safe for concurrent use: checks of the same and of
+// different documents in parallel give the reports of checks one by one
+// (run with -race).
+func TestCheckConcurrent(t *testing.T) {
+	var docs []validate.Document
+	var want []validate.Report
+	for i := range 8 {
+		d := clean()
+		d.Dialogs[0].Name = strings.Repeat("w", i+1)
+		text, _ := validate.Encode(d)
+		doc := validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: "sms"}
+		docs = append(docs, doc)
+		want = append(want, validate.Default().Check(doc))
+	}
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			var err error
+			for i := range 200 {
+				k := (i + g) % len(docs)
+				if r := validate.Default().Check(docs[k]); !cmp.Equal(r, want[k]) {
+					err = fmt.Errorf("document %d: %v, want %v", k, r, want[k])
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
