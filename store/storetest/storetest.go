@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"R20/LastActive", testLastActive},
 		{"SessionsPaging", testSessionsPaging},
 		{"R24/WaitAudit", testWaitAudit},
+		{"R24/FollowUnderConcurrentCommits", testFollowUnderConcurrentCommits},
 		{"R15/CommitIsAtomic", testCommitAtomic},
 		{"R15/StaleRevisionConflicts", testStaleRevision},
 		{"R1/TwoActiveRefused", testTwoActiveRefused},
@@ -843,5 +845,83 @@ func testDefinitionRoundTrip(t *testing.T, h *harness) {
 		if _, err := fmt.Sscanf(string(b.ID), "doc-%d", &i); err == nil && b.Definition.Text != docs[i].text {
 			t.Errorf("R25/%s: listed with another text", docs[i].name)
 		}
+	}
+}
+
+// testFollowUnderConcurrentCommits: a follower reading pages of the log and
+// waiting with WaitAudit, while 8 goroutines commit, sees every entry
+// exactly once in Seq order, none skipped (entries become visible in Seq
+// order); it resumes from any Seq it saw; a cancelled wait returns at once
+// and leaves no goroutine behind (R24).
+func testFollowUnderConcurrentCommits(t *testing.T, h *harness) {
+	const committers, each = 8, 10
+	goroutines := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
+	defer cancel()
+	seen := make(chan []uint64, 1)
+	go func() {
+		var got []uint64
+		after := uint64(0)
+		for len(got) < committers*each {
+			if err := h.st.WaitAudit(ctx, after); err != nil {
+				break
+			}
+			page, err := h.st.AuditLog(ctx, after, 7) // small pages: reads race the commits
+			if err != nil {
+				break
+			}
+			for _, e := range page {
+				got = append(got, e.Seq)
+				after = e.Seq
+			}
+		}
+		seen <- got
+	}()
+	var wg sync.WaitGroup
+	for c := range committers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				p, err := h.plan(lifecycle.Create{ID: lifecycle.BotID(fmt.Sprintf("f-%d-%d", c, i)), Name: "f", Channel: "sms"})
+				if err == nil {
+					_, err = h.st.Commit(h.ctx, p)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := <-seen
+	for i, seq := range got {
+		if seq != uint64(i+1) {
+			t.Fatalf("R24: the follower saw %v; want 1..%d, each once, in order", got, committers*each)
+		}
+	}
+	if len(got) != committers*each {
+		t.Fatalf("R24: the follower saw %d of %d entries", len(got), committers*each)
+	}
+	// Resume from the middle: the rest, in order.
+	rest, err := h.st.AuditLog(h.ctx, 40, 1000)
+	if err != nil || len(rest) != committers*each-40 || rest[0].Seq != 41 {
+		t.Fatalf("R24: resuming after 40 read %d entries from %v, %v", len(rest), rest[0].Seq, err)
+	}
+	// A wait for what is not there yet ends with its context.
+	wctx, wcancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.st.WaitAudit(wctx, committers*each) }()
+	wcancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("R24: a cancelled WaitAudit = %v, want context.Canceled", err)
+	}
+	deadline := time.Now().Add(15 * time.Second) // stores may linger a listener a while
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("R24: %d goroutines left behind after the follower and the waits ended", n-goroutines)
 	}
 }
