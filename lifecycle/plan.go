@@ -66,8 +66,13 @@ type Transition struct {
 // acknowledged warnings. Refusals on permission grounds are recorded too,
 // with Denied set.
 type AuditEntry struct {
-	// Seq numbers the entries of a store, strictly increasing.
-	Seq    uint64    `json:"seq"`
+	// Seq numbers the entries of a store, strictly increasing: it, not
+	// Time, orders the log.
+	Seq uint64 `json:"seq"`
+	// Time is the clock's reading when the operation was decided. If the
+	// clock steps back (an NTP correction), a later entry carries an
+	// earlier time; nothing is refused for that, since a service must keep
+	// working, and deadlines stay what they were decided as.
 	Time   time.Time `json:"time"`
 	Actor  string    `json:"actor"`
 	System bool      `json:"system,omitempty"`
