@@ -56,12 +56,14 @@ type config struct {
 	benchtime time.Duration // per side per round
 	rounds    int           // alternations per figure
 	quick     bool          // small sizes, for the test of this command
+	only      string        // measure only the figures whose name holds this
 }
 
 func main() {
 	var c config
 	flag.DurationVar(&c.benchtime, "benchtime", 100*time.Millisecond, "time per side per round")
 	flag.IntVar(&c.rounds, "rounds", 5, "rounds per figure: the sides alternate, the median counts")
+	flag.StringVar(&c.only, "only", "", "measure only the figures whose name contains this text")
 	flag.Parse()
 	if err := run(os.Stdout, c); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
@@ -86,6 +88,9 @@ func run(w io.Writer, c config) error {
 	load0 := loadavg()
 	var rows []string
 	for _, f := range figs {
+		if !strings.Contains(f.name, c.only) {
+			continue
+		}
 		t0 := time.Now()
 		row, err := measure(f, c)
 		if err != nil {
@@ -94,8 +99,12 @@ func run(w io.Writer, c config) error {
 		fmt.Fprintf(os.Stderr, "measured in %v: %s\n", time.Since(t0).Round(time.Second/10), row)
 		rows = append(rows, row)
 	}
-	fmt.Fprintf(w, "Measured by `cd examples/compare && go run .` in one run of %s: %s, %d CPUs (GOMAXPROCS %d), %s %s/%s; load average %s at the start, %s at the end. Each row alternates its two sides %d times (%v each) and compares the medians.\n\n",
-		time.Since(start).Round(time.Second), cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH,
+	cmd := "go run ."
+	if c.only != "" {
+		cmd = fmt.Sprintf("go run . -only %q", c.only)
+	}
+	fmt.Fprintf(w, "Measured by `cd examples/compare && %s` in one run of %s: %s, %d CPUs (GOMAXPROCS %d), %s %s/%s; load average %s at the start, %s at the end. Each row alternates its two sides %d times (%v each) and compares the medians.\n\n",
+		cmd, time.Since(start).Round(time.Second), cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		load0, loadavg(), c.rounds, c.benchtime)
 	fmt.Fprintln(w, "| figure | botlife | baseline | ratio | goal |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
