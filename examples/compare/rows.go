@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func figures(c config) ([]figure, error) {
 		deactivateFigure(history),
 		historyFigure("ExpireDue with nothing due, N bots stored", history, benchExpireIdle),
 		historyFigure(fmt.Sprintf("ExpireDue closing %s idle sessions, N bots stored", count(due)), history, benchSweep(due)),
-		parallelFigure(8, false), parallelFigure(64, false), parallelFigure(8, true), ceilingFigure(8),
+		parallelFigure(8, false), parallelFigure(64, false), parallelFigure(8, true), ceilingFigure(8), mutexWaitFigure(8),
 		auditFigure(audit, false),
 	)
 	if _, ok := threadCPU(); ok {
@@ -513,6 +514,53 @@ func parallelFigure(g int, oneMutex bool) figure {
 				}
 			}
 			return func() { w, ss, us = nil, nil, nil }
+		},
+	}
+}
+
+// mutexWaitFigure is the time goroutines spend waiting for a mutex while g
+// of them route, each on its own sender, per message: the sharded store
+// against the same store behind one store-wide mutex. Unlike throughput it
+// does not need idle cores to show whether routing serialises.
+func mutexWaitFigure(g int) figure {
+	var sharded, global *world
+	var ss []lifecycle.Sender
+	var us []string
+	wait := func(w **world) func(*testing.B) {
+		return func(b *testing.B) {
+			sample := []metrics.Sample{{Name: "/sync/mutex/wait/total:seconds"}}
+			metrics.Read(sample)
+			before := sample[0].Value.Float64()
+			b.ResetTimer()
+			routeParallel(*w, ss, us, g)(b)
+			metrics.Read(sample)
+			b.ReportMetric((sample[0].Value.Float64()-before)*1e9/float64(b.N), "wait-ns/op")
+		}
+	}
+	return figure{
+		name:  fmt.Sprintf("mutex wait per message, %d goroutines routing each on its own sender: the sharded store vs one store-wide mutex", g),
+		a:     side{label: "sharded", bench: wait(&sharded), metric: "wait-ns/op", unit: "ns"},
+		b:     side{label: "one mutex", bench: wait(&global), metric: "wait-ns/op", unit: "ns"},
+		ratio: func(a, b float64) string { return fmt.Sprintf("%.0f ns vs %.0f ns", a, b) }, goal: "≈ 0 for the sharded store",
+		setup: func() func() {
+			sharded, global, us, ss = newWorld(), newWorld(), users(parallelUsers), nil
+			m, err := lifecycle.New(lifecycle.Config{Store: &globalLock{Memory: global.st}, Clock: global.clk})
+			if err != nil {
+				panic(err)
+			}
+			global.m = m
+			for i := 0; i < parallelSenders; i++ {
+				ss = append(ss, sms(fmt.Sprintf("+1555020%04d", i)))
+			}
+			for _, w := range []*world{sharded, global} {
+				w.activate(w.bot(ss...), lifecycle.Decision{})
+				for _, s := range ss {
+					for _, u := range us {
+						w.route(s, u)
+					}
+				}
+			}
+			return func() { sharded, global, ss, us = nil, nil, nil, nil }
 		},
 	}
 }
