@@ -2,7 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/botlife/botlife/roles"
@@ -201,7 +201,7 @@ func newDecider(s Snapshot, op Op, now time.Time) *decider {
 		d.stored[b.ID] = b
 		d.order = append(d.order, b.ID)
 	}
-	sort.Slice(d.order, func(i, j int) bool { return d.order[i] < d.order[j] })
+	slices.Sort(d.order)
 	return d
 }
 

@@ -3,7 +3,9 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -219,7 +221,7 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error)
 	for _, s := range bySender {
 		out.BySender = append(out.BySender, *s)
 	}
-	sort.Slice(out.ByBot, func(i, j int) bool { return out.ByBot[i].Bot < out.ByBot[j].Bot })
+	slices.SortFunc(out.ByBot, func(a, b SessionStats) int { return strings.Compare(string(a.Bot), string(b.Bot)) })
 	sort.Slice(out.BySender, func(i, j int) bool { return out.BySender[i].Sender.less(out.BySender[j].Sender) })
 	return out, nil
 }

@@ -3,7 +3,8 @@ package lifecycle
 import (
 	"context"
 	"errors"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/botlife/botlife/roles"
 )
@@ -126,7 +127,7 @@ func readBots(ctx context.Context, st BotStore, ids []BotID, group bool) ([]Bot,
 	for _, b := range seen {
 		out = append(out, b)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	slices.SortFunc(out, func(a, b Bot) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	return out, nil
 }
 

@@ -49,3 +49,19 @@ func TestDecodeRefusesNULAtTheStart(t *testing.T) {
 		t.Fatal("Decode took a string starting with NUL")
 	}
 }
+
+// Messages repeat at most 40 bytes of a bad value, whole when it fits.
+func TestMessagesShortenLongValues(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		shown  string
+	}{
+		{strings.Repeat("f", 40), strings.Repeat("f", 40) + `"`},
+		{strings.Repeat("f", 41), strings.Repeat("f", 40) + `..."`},
+	} {
+		r := Default().Check(Document{Format: tc.format, Text: "{}"})
+		if len(r.Findings) != 1 || !strings.Contains(r.Findings[0].Message, `"`+tc.shown) {
+			t.Errorf("a %d-byte format: findings %v; want it shown as %q", len(tc.format), r.Findings, tc.shown)
+		}
+	}
+}
