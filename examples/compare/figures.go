@@ -42,6 +42,10 @@ type side struct {
 	// metric names a b.ReportMetric unit to read; "" means ns/op.
 	metric string
 	unit   string // printed after the value; default "ns"
+	// note, if set, names a second metric printed after the value as
+	// noteFormat says (with the median of that metric).
+	note       string
+	noteFormat string
 }
 
 func (s side) value(r testing.BenchmarkResult) float64 {
@@ -127,7 +131,7 @@ func measure(f figure, c config) (string, error) {
 	if f.rounds > 0 {
 		rounds = f.rounds
 	}
-	var as, bs []float64
+	var as, bs, notes []float64
 	var allocsA int64
 	for i := 0; i < rounds; i++ {
 		ra := f.a.run(c.benchtime)
@@ -136,12 +140,18 @@ func measure(f figure, c config) (string, error) {
 			return "", fmt.Errorf("a benchmark failed (run the tests of examples/compare to see why)")
 		}
 		as, bs = append(as, f.a.value(ra)), append(bs, f.b.value(rb))
+		if f.a.note != "" {
+			notes = append(notes, ra.Extra[f.a.note])
+		}
 		allocsA = ra.AllocsPerOp()
 	}
 	a, b := median(as), median(bs)
 	allocs := ""
 	if f.a.metric == "" && allocsA == 0 {
 		allocs = ", 0 allocs"
+	}
+	if f.a.note != "" {
+		allocs += " " + fmt.Sprintf(f.a.noteFormat, median(notes))
 	}
 	return fmt.Sprintf("| %s | %s: %s%s | %s: %s | %s | %s |", f.name, f.a.label, show(a, f.a.unit), allocs,
 		f.b.label, show(b, f.b.unit), f.ratio(a, b), f.goal), nil
