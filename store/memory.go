@@ -42,8 +42,10 @@ type Memory struct {
 	roles  map[string]roles.Set
 	audit  auditLog
 	drains drainHeap
-	// auditWake is closed and replaced whenever entries are appended.
-	auditWake chan struct{}
+	// auditWake is closed and replaced when entries are appended and
+	// someone waits (auditWaiting, set under mu by WaitAudit).
+	auditWake    chan struct{}
+	auditWaiting atomic.Bool
 
 	shards      [shardCount]shard
 	sessions    sessIndex
@@ -306,7 +308,7 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 		m.audit.append(e)
 		out[i] = cloneEntry(e)
 	}
-	if len(out) > 0 {
+	if len(out) > 0 && m.auditWaiting.Swap(false) {
 		close(m.auditWake)
 		m.auditWake = make(chan struct{})
 	}
@@ -358,6 +360,10 @@ func (m *Memory) WaitAudit(ctx context.Context, after uint64) error {
 	for {
 		m.mu.RLock()
 		n, wake := m.audit.len(), m.auditWake
+		if n <= after {
+			// Before the lock is let go: the next Commit sees it.
+			m.auditWaiting.Store(true)
+		}
 		m.mu.RUnlock()
 		if n > after {
 			return nil
