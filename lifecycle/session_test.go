@@ -27,6 +27,8 @@ func TestSessionEnd(t *testing.T) {
 	}
 	pruned := again
 	pruned.Ends = again.Ends[2:] // activation 3's end is no longer kept
+	legacy := inactive // stored before bots kept their activations' ends
+	legacy.Ends = nil
 	noIdle := active
 	noIdle.IdleTimeout = 0
 	closed := open
@@ -48,6 +50,7 @@ func TestSessionEnd(t *testing.T) {
 		{"R9/draining-serves-it-before-the-deadline", open, &draining, 10*time.Minute - 1, "", 0, false},
 		{"R9/draining-ends-it-at-the-deadline", open, &draining, 10 * time.Minute, lifecycle.CloseGraceExpired, 10 * time.Minute, true},
 		{"R9/an-inactive-bot-ended-it-when-it-went-inactive", open, &inactive, 6 * time.Minute, lifecycle.CloseReplaced, 5 * time.Minute, true},
+		{"R9/a-bot-without-recorded-ends-ended-it-when-it-went-inactive", open, &legacy, 6 * time.Minute, lifecycle.CloseReplaced, 5 * time.Minute, true},
 		{"R9/an-earlier-activation's-own-end", open, &again, 4 * time.Minute, lifecycle.CloseGraceExpired, 2 * time.Minute, true},
 		{"R9/an-activation-older-than-the-kept-ends-ended-by-the-oldest", open, &pruned, 4 * time.Minute, lifecycle.CloseReplaced, 3 * time.Minute, true},
 	}
