@@ -27,7 +27,7 @@ func TestSessionEnd(t *testing.T) {
 	}
 	pruned := again
 	pruned.Ends = again.Ends[2:] // activation 3's end is no longer kept
-	legacy := inactive // stored before bots kept their activations' ends
+	legacy := inactive           // stored before bots kept their activations' ends
 	legacy.Ends = nil
 	noIdle := active
 	noIdle.IdleTimeout = 0
