@@ -192,3 +192,37 @@ func FuzzDefinition(f *testing.F) {
 		}
 	})
 }
+
+// R25: a checker that reads no format refuses every definition, and says so.
+func TestR25CheckerWithoutFormats(t *testing.T) {
+	e := newEnvPolicy(t, lifecycle.Policy{Checker: noFormats{}})
+	_, err := e.m.Create(e.ctx, designer, lifecycle.Create{Name: "x", Channel: "sms", Definition: lifecycle.Definition{Format: "acme.flow/v1"}})
+	if !errors.Is(err, lifecycle.ErrInvalidInput) || !strings.Contains(err.Error(), "its checker reads no format") {
+		t.Fatalf("Create with a checker that reads no format: %v", err)
+	}
+}
+
+type noFormats struct{}
+
+func (noFormats) Formats() []string                       { return nil }
+func (noFormats) Check(validate.Document) validate.Report { return validate.Report{} }
+
+// R13, R25: under the default policy, a definition of the largest size,
+// in characters JSON escapes sixfold, exports and imports again.
+func TestR25LargestDefinitionRoundTripsUnderDefaults(t *testing.T) {
+	e := newEnv(t)
+	text := strings.Repeat("\x01", lifecycle.DefaultMaxDefinition)
+	b, err := e.m.Create(e.ctx, designer, lifecycle.Create{Name: "big", Channel: "sms",
+		Definition: lifecycle.Definition{Format: validate.ReferenceFormat, Text: text}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := e.m.Export(e.ctx, designer, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := e.m.Import(e.ctx, designer, doc)
+	if err != nil || back.Definition.Text != text {
+		t.Fatalf("R25: a %d-byte export of the largest definition did not import again: %v", len(doc), err)
+	}
+}
