@@ -200,6 +200,9 @@ func TestR25CheckerWithoutFormats(t *testing.T) {
 	if !errors.Is(err, lifecycle.ErrInvalidInput) || !strings.Contains(err.Error(), "its checker reads no format") {
 		t.Fatalf("Create with a checker that reads no format: %v", err)
 	}
+	if _, err := e.m.Create(e.ctx, designer, lifecycle.Create{Name: "x", Channel: "sms"}); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Fatalf("Create without a format, with a checker that reads none: %v", err)
+	}
 }
 
 type noFormats struct{}
