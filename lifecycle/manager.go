@@ -76,7 +76,7 @@ func New(cfg Config) (*Manager, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.newID == nil {
-		m.newID = randomID
+		m.newID = RandomID
 	}
 	if m.attempts <= 0 {
 		m.attempts = 8
@@ -84,7 +84,9 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-func randomID() BotID {
+// RandomID returns a random bot id such as "bot_3f2a9c0d1e4b": the
+// Manager's default Config.NewID.
+func RandomID() BotID {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return BotID("bot_" + hex.EncodeToString(b[:]))

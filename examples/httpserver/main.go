@@ -4,20 +4,20 @@
 //	go run ./examples/httpserver -addr 127.0.0.1:8080
 //
 // The API is described by /openapi.yaml; the README's "HTTP service"
-// section walks through it with curl.
+// section walks through it with curl. To keep bots, roles and the audit log
+// across restarts in a SQLite file, run examples/httpserver/persist (a
+// module of its own, so the root module carries no database driver):
+//
+//	cd examples/httpserver/persist && go run . -db botlife.db
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/botlife/botlife/examples/httpserver/demo"
 	"github.com/botlife/botlife/lifecycle"
@@ -36,40 +36,7 @@ func main() {
 	}
 }
 
-// serve runs the service on addr until ctx ends; ready, if not nil, gets the
-// address actually listened on.
+// serve runs the service on an in-memory store (see demo.Serve).
 func serve(ctx context.Context, addr string, log *slog.Logger, ready func(string)) error {
-	// The store: memory for the demo. A persistent store (e.g. a -db flag
-	// for SQLite) plugs in here.
-	m, err := demo.NewManager(ctx, lifecycle.Config{Store: store.NewMemory(), Logger: log})
-	if err != nil {
-		return err
-	}
-	h, err := demo.NewServer(m, log)
-	if err != nil {
-		return err
-	}
-	go func() { _ = m.Run(ctx, 10*time.Second) }() // settle grace deadlines and idle sessions
-
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute,
-		MaxHeaderBytes: 64 << 10}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	log.Info("botlife API listening", "addr", ln.Addr().String(), "openapi", "/openapi.yaml")
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return demo.Serve(ctx, addr, store.NewMemory(), lifecycle.Config{}, log, ready)
 }

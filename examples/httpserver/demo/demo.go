@@ -6,9 +6,13 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/lifecycle"
@@ -50,6 +54,7 @@ func Config(cfg lifecycle.Config) lifecycle.Config {
 
 // NewManager returns a Manager for cfg (see Config) with the demo users'
 // roles granted: the first Admin by the system (R19), the others by her.
+// Roles a persistent store already holds are kept as they are.
 func NewManager(ctx context.Context, cfg lifecycle.Config) (*lifecycle.Manager, error) {
 	m, err := lifecycle.New(Config(cfg))
 	if err != nil {
@@ -61,7 +66,7 @@ func NewManager(ctx context.Context, cfg lifecycle.Config) (*lifecycle.Manager, 
 		if i == 0 {
 			by = lifecycle.System("bootstrap: the first Admin")
 		}
-		if _, err := m.GrantRole(ctx, by, u.ID, u.Role); err != nil {
+		if _, err := m.GrantRole(ctx, by, u.ID, u.Role); err != nil && !errors.Is(err, lifecycle.ErrRoleHeld) {
 			return nil, fmt.Errorf("granting the demo user %s the role %v: %w", u.ID, u.Role, err)
 		}
 	}
@@ -81,4 +86,43 @@ func NewServer(m *lifecycle.Manager, log *slog.Logger) (*api.Server, error) {
 		System:  api.NewBearerTokens(map[string]string{SchedulerToken: "scheduler"}),
 		Logger:  log,
 	})
+}
+
+// Serve runs the service over st on addr until ctx ends: the demo users'
+// Manager, the API, and ExpireDue every 10 seconds. ready, if not nil, gets
+// the address actually listened on. cfg may set the clock, ids and logger;
+// its Store is st.
+func Serve(ctx context.Context, addr string, st lifecycle.Store, cfg lifecycle.Config, log *slog.Logger, ready func(string)) error {
+	cfg.Store, cfg.Logger = st, log
+	m, err := NewManager(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	h, err := NewServer(m, log)
+	if err != nil {
+		return err
+	}
+	go func() { _ = m.Run(ctx, 10*time.Second) }() // settle grace deadlines and idle sessions
+
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute,
+		MaxHeaderBytes: 64 << 10}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Info("botlife API listening", "addr", ln.Addr().String(), "openapi", "/openapi.yaml")
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
