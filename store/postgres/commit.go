@@ -6,6 +6,7 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/internal/binarydoc"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -164,7 +165,7 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 				return nil, err
 			}
 		}
-		doc, err := encodeDoc(a)
+		doc, err := binarydoc.Encode(a)
 		if err != nil {
 			return nil, err
 		}

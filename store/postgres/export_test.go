@@ -1,6 +1,10 @@
 package postgres
 
-import "time"
+import (
+	"time"
+
+	"github.com/botlife/botlife/store/internal/binarydoc"
+)
 
 // Fail exposes the error mapping to the tests.
 var Fail = fail
@@ -20,7 +24,7 @@ const (
 )
 
 // EncodeBot is the document Commit stores for a bot.
-var EncodeBot = encodeDoc
+var EncodeBot = binarydoc.Encode
 
 // SQLSweep is the sweep's query for limit.
 var SQLSweep = sweepSQL

@@ -75,6 +75,7 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/internal/binarydoc"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -246,7 +247,7 @@ func decodeBot(doc []byte) (lifecycle.Bot, error) {
 		}
 		return b, nil
 	}
-	if err := decodeDoc(doc, &b); err != nil {
+	if err := binarydoc.Decode(doc, &b); err != nil {
 		return lifecycle.Bot{}, err
 	}
 	return b, nil

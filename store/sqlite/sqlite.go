@@ -18,6 +18,7 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/internal/binarydoc"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 )
@@ -383,7 +384,7 @@ func fromNanos(n sql.NullInt64) time.Time {
 
 func decodeBot(doc []byte) (lifecycle.Bot, error) {
 	var b lifecycle.Bot
-	if err := decode(doc, &b); err != nil {
+	if err := binarydoc.Decode(doc, &b); err != nil {
 		return lifecycle.Bot{}, fmt.Errorf("%w: %w", err, lifecycle.ErrUnavailable)
 	}
 	return b, nil
@@ -590,7 +591,7 @@ func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecy
 			return nil, s.fail("reading the audit log", err)
 		}
 		var e lifecycle.AuditEntry
-		if err := decode(doc, &e); err != nil {
+		if err := binarydoc.Decode(doc, &e); err != nil {
 			return nil, s.fail("reading the audit log", err)
 		}
 		out = append(out, e)
@@ -657,7 +658,7 @@ func prepare(c lifecycle.Change) (row, error) {
 	}
 	b := c.After
 	var err error
-	if r.doc, err = encode(b); err != nil {
+	if r.doc, err = binarydoc.Encode(b); err != nil {
 		return r, err
 	}
 	if r.grace, err = nanos("grace deadline", b.GraceDeadline); err != nil {
@@ -726,7 +727,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 		for i, e := range p.Audit {
 			seq++
 			e.Seq = uint64(seq)
-			doc, err := encode(e)
+			doc, err := binarydoc.Encode(e)
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,7 @@
-package sqlite
+// Package binarydoc is the binary document format the SQLite and PostgreSQL
+// stores keep bots and audit entries in: exact where JSON is not (see
+// Encode). It is internal to the stores.
+package binarydoc
 
 import (
 	"encoding/binary"
@@ -12,9 +15,9 @@ import (
 	"github.com/botlife/botlife/lifecycle"
 )
 
-// The store keeps bots and audit entries as documents in a small binary
-// format of its own, not JSON, because JSON cannot keep what the store must
-// return exactly as it was given (R21):
+// The stores keep bots and audit entries as documents in this small binary
+// format, not JSON, because JSON cannot keep what a store must return
+// exactly as it was given (R21):
 //
 //   - strings are stored byte for byte: invalid UTF-8 and NUL survive, where
 //     encoding/json would turn invalid bytes into U+FFFD;
@@ -42,11 +45,11 @@ const (
 
 var timeType = reflect.TypeOf(time.Time{})
 
-// errFormat reports a document the codec cannot read.
-var errFormat = errors.New("malformed document")
+// ErrFormat reports a document Decode cannot read.
+var ErrFormat = errors.New("malformed document")
 
-// encode returns the document of v (a struct or pointer to one).
-func encode(v any) ([]byte, error) {
+// Encode returns the document of v (a struct or pointer to one).
+func Encode(v any) ([]byte, error) {
 	buf := []byte{formatVersion}
 	return encodeValue(buf, reflect.ValueOf(v))
 }
@@ -108,7 +111,7 @@ func encodeValue(buf []byte, v reflect.Value) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	return nil, fmt.Errorf("sqlite: cannot store a value of type %s; this version of the store's codec does not keep it, report it as a bug: %w", v.Type(), lifecycle.ErrInvalidInput)
+	return nil, fmt.Errorf("cannot store a value of type %s; this version of the store's document format does not keep it, report it as a bug: %w", v.Type(), lifecycle.ErrInvalidInput)
 }
 
 type field struct {
@@ -140,10 +143,10 @@ func structFields(t reflect.Type) *fieldSet {
 	return fs
 }
 
-// decode reads a document written by encode into *v.
-func decode(doc []byte, v any) error {
+// Decode reads a document written by Encode into *v.
+func Decode(doc []byte, v any) error {
 	if len(doc) == 0 || doc[0] != formatVersion {
-		return fmt.Errorf("sqlite: stored document of format %v, this version reads format %d: %w", firstByte(doc), formatVersion, errFormat)
+		return fmt.Errorf("stored document of format %v, this version reads format %d: %w", firstByte(doc), formatVersion, ErrFormat)
 	}
 	d := decoder{buf: doc[1:]}
 	d.value(reflect.ValueOf(v).Elem())
@@ -167,7 +170,7 @@ type decoder struct {
 
 func (d *decoder) fail(what string) {
 	if d.err == nil {
-		d.err = fmt.Errorf("sqlite: reading a stored document: %s: %w", what, errFormat)
+		d.err = fmt.Errorf("reading a stored document: %s: %w", what, ErrFormat)
 	}
 	d.buf = nil
 }

@@ -1,4 +1,4 @@
-package sqlite
+package binarydoc
 
 import (
 	"errors"
@@ -39,12 +39,12 @@ func TestCodec(t *testing.T) {
 		{Tags: []string{"", "x"}, When: when, Nested: []struct{ A, B string }{{"1", "2"}}},
 		{When: time.Date(2026, 1, 1, 12, 0, 0, 5, time.FixedZone("x", 3600))},
 	} {
-		doc, err := encode(in)
+		doc, err := Encode(in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out docV1
-		if err := decode(doc, &out); err != nil {
+		if err := Decode(doc, &out); err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(in, out); diff != "" {
@@ -57,7 +57,7 @@ func TestCodec(t *testing.T) {
 			t.Errorf("time not in UTC: %v", out.When)
 		}
 		var v2 docV2
-		if err := decode(doc, &v2); err != nil {
+		if err := Decode(doc, &v2); err != nil {
 			t.Fatalf("a newer struct reading an older document: %v", err)
 		}
 		if v2.Name != in.Name || len(v2.Nested) != len(in.Nested) || v2.Added != 0 {
@@ -66,11 +66,11 @@ func TestCodec(t *testing.T) {
 	}
 	var out docV1
 	for _, bad := range [][]byte{nil, {9}, {formatVersion}, {formatVersion, tagStruct, 5}, {formatVersion, tagString, 200}} {
-		if err := decode(bad, &out); !errors.Is(err, errFormat) {
-			t.Errorf("decode(%v) = %v, want errFormat", bad, err)
+		if err := Decode(bad, &out); !errors.Is(err, ErrFormat) {
+			t.Errorf("Decode(%v) = %v, want ErrFormat", bad, err)
 		}
 	}
-	if _, err := encode(struct{ M map[string]int }{}); !errors.Is(err, lifecycle.ErrInvalidInput) {
+	if _, err := Encode(struct{ M map[string]int }{}); !errors.Is(err, lifecycle.ErrInvalidInput) {
 		t.Error("encoding a map: no error; the codec does not keep maps and must say so")
 	}
 }
