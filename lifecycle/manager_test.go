@@ -289,6 +289,11 @@ func TestErrorsCarryOpKindDetail(t *testing.T) {
 		{lifecycle.OpList, lifecycle.ErrForbidden, func() error { _, err := e.m.List(e.ctx, stranger, "", 1); return err }, new(*roles.PermissionError)},
 		{lifecycle.OpRoute, lifecycle.ErrInvalidInput, func() error { _, err := e.m.Route(e.ctx, sms("100"), "u\x00"); return err }, new(*lifecycle.InputError)},
 		{lifecycle.OpRoute, lifecycle.ErrNoBot, func() error { _, err := e.m.Route(e.ctx, sms("777"), "u"); return err }, new(*lifecycle.NoBotError)},
+		{lifecycle.OpRoute, lifecycle.ErrInvalidInput, func() error { _, err := e.m.Route(e.ctx, sms("10\x000"), "u"); return err }, new(*lifecycle.InputError)},
+		{lifecycle.OpRoute, lifecycle.ErrInvalidInput, func() error {
+			_, err := e.m.Route(e.ctx, lifecycle.Sender{Address: "100"}, "u")
+			return err
+		}, new(*lifecycle.InputError)},
 	} {
 		t.Run(string(tc.op)+"/"+tc.kind.Error(), func(t *testing.T) {
 			err := tc.call()
