@@ -214,7 +214,19 @@ func (noFormats) Check(validate.Document) validate.Report { return validate.Repo
 // in characters JSON escapes sixfold, exports and imports again.
 func TestR25LargestDefinitionRoundTripsUnderDefaults(t *testing.T) {
 	e := newEnv(t)
-	text := strings.Repeat("\x01", lifecycle.DefaultMaxDefinition)
+	largestRoundTrip(t, e, lifecycle.DefaultMaxDefinition)
+}
+
+// R13, R25: a larger Policy.MaxDefinition raises the default import limit
+// with it.
+func TestR25ImportLimitFollowsMaxDefinition(t *testing.T) {
+	e := newEnvPolicy(t, lifecycle.Policy{MaxDefinition: 2 << 20})
+	largestRoundTrip(t, e, 2<<20)
+}
+
+func largestRoundTrip(t *testing.T, e *env, size int) {
+	t.Helper()
+	text := strings.Repeat("\x01", size)
 	b, err := e.m.Create(e.ctx, designer, lifecycle.Create{Name: "big", Channel: "sms",
 		Definition: lifecycle.Definition{Format: validate.ReferenceFormat, Text: text}})
 	if err != nil {
