@@ -255,6 +255,18 @@ func (d *decoder) tagged(tag byte, v reflect.Value) {
 		return
 	}
 	switch tag {
+	case tagList:
+		d.list(v)
+	case tagStruct:
+		d.record(v)
+	default:
+		d.scalar(tag, v)
+	}
+}
+
+// scalar reads a string, number or bool into v.
+func (d *decoder) scalar(tag byte, v reflect.Value) {
+	switch tag {
 	case tagString:
 		if v.Kind() != reflect.String {
 			d.fail("string for a " + v.Kind().String())
@@ -298,47 +310,54 @@ func (d *decoder) tagged(tag byte, v reflect.Value) {
 			return
 		}
 		v.SetBool(d.byte() != 0)
-	case tagList:
-		n := d.uvarint()
-		if n > uint64(len(d.buf)) { // every element takes at least one byte
-			d.fail("list longer than the document")
-			return
-		}
-		switch v.Kind() {
-		case reflect.Slice:
-			s := reflect.MakeSlice(v.Type(), int(n), int(n))
-			for i := 0; i < int(n); i++ {
-				d.value(s.Index(i))
-			}
-			v.Set(s)
-		case reflect.Array:
-			if int(n) != v.Len() {
-				d.fail("array of another length")
-				return
-			}
-			for i := 0; i < int(n); i++ {
-				d.value(v.Index(i))
-			}
-		default:
-			d.fail("list for a " + v.Kind().String())
-		}
-	case tagStruct:
-		if v.Kind() != reflect.Struct {
-			d.fail("record for a " + v.Kind().String())
-			return
-		}
-		fs := structFields(v.Type())
-		n := d.uvarint()
-		for i := uint64(0); i < n && d.err == nil; i++ {
-			name := d.bytes()
-			if idx, ok := fs.byName[string(name)]; ok {
-				d.value(v.Field(idx))
-			} else {
-				d.skip() // a field this version does not have
-			}
-		}
 	default:
 		d.fail(fmt.Sprintf("unknown tag %q", tag))
+	}
+}
+
+// list reads the rest of a list into a slice or array v.
+func (d *decoder) list(v reflect.Value) {
+	n := d.uvarint()
+	if n > uint64(len(d.buf)) { // every element takes at least one byte
+		d.fail("list longer than the document")
+		return
+	}
+	switch v.Kind() {
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), int(n), int(n))
+		for i := 0; i < int(n); i++ {
+			d.value(s.Index(i))
+		}
+		v.Set(s)
+	case reflect.Array:
+		if int(n) != v.Len() {
+			d.fail("array of another length")
+			return
+		}
+		for i := 0; i < int(n); i++ {
+			d.value(v.Index(i))
+		}
+	default:
+		d.fail("list for a " + v.Kind().String())
+	}
+}
+
+// record reads the rest of a struct by field name; fields this version
+// does not have are skipped.
+func (d *decoder) record(v reflect.Value) {
+	if v.Kind() != reflect.Struct {
+		d.fail("record for a " + v.Kind().String())
+		return
+	}
+	fs := structFields(v.Type())
+	n := d.uvarint()
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		name := d.bytes()
+		if idx, ok := fs.byName[string(name)]; ok {
+			d.value(v.Field(idx))
+		} else {
+			d.skip()
+		}
 	}
 }
 
