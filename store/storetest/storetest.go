@@ -848,6 +848,28 @@ func testDefinitionRoundTrip(t *testing.T, h *harness) {
 	}
 }
 
+// follow reads the audit log as a watcher does - WaitAudit, then a small
+// page, so that reads race the commits - until it has n entries or ctx
+// ends, and returns the sequence numbers it saw.
+func follow(ctx context.Context, st lifecycle.Store, n int) []uint64 {
+	var got []uint64
+	after := uint64(0)
+	for len(got) < n {
+		if err := st.WaitAudit(ctx, after); err != nil {
+			break
+		}
+		page, err := st.AuditLog(ctx, after, 7)
+		if err != nil {
+			break
+		}
+		for _, e := range page {
+			got = append(got, e.Seq)
+			after = e.Seq
+		}
+	}
+	return got
+}
+
 // testFollowUnderConcurrentCommits: a follower reading pages of the log and
 // waiting with WaitAudit, while 8 goroutines commit, sees every entry
 // exactly once in Seq order, none skipped (entries become visible in Seq
@@ -859,24 +881,7 @@ func testFollowUnderConcurrentCommits(t *testing.T, h *harness) {
 	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
 	defer cancel()
 	seen := make(chan []uint64, 1)
-	go func() {
-		var got []uint64
-		after := uint64(0)
-		for len(got) < committers*each {
-			if err := h.st.WaitAudit(ctx, after); err != nil {
-				break
-			}
-			page, err := h.st.AuditLog(ctx, after, 7) // small pages: reads race the commits
-			if err != nil {
-				break
-			}
-			for _, e := range page {
-				got = append(got, e.Seq)
-				after = e.Seq
-			}
-		}
-		seen <- got
-	}()
+	go func() { seen <- follow(ctx, h.st, committers*each) }()
 	var wg sync.WaitGroup
 	for c := range committers {
 		wg.Add(1)
