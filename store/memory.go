@@ -495,12 +495,34 @@ func (m *Memory) sender(s lifecycle.Sender) *senderRec {
 // first takes every changed bot off its senders, then puts each back as it
 // is now, so that the order of the changes does not matter.
 func (m *Memory) applyChanges(changes []lifecycle.Change) {
-	// Session groups of the changed bots, detached while the bots change
-	// and attached again below if the bot still serves them.
-	type detached struct {
-		sr *senderRec
-		g  *group
+	befores, groups := m.detach(changes)
+	for i, c := range changes {
+		m.store(c, &befores[i])
 	}
+	m.reattach(groups)
+	for i, c := range changes {
+		for _, s := range befores[i].Senders {
+			if sr := m.senderRec(s); sr != nil {
+				sr.trimLeft(s)
+			}
+		}
+		if c.After != nil {
+			for _, s := range c.After.Senders {
+				m.senderRec(s).trimLeft(s)
+			}
+		}
+	}
+}
+
+// detached is a session group taken off its sender while its bot changes.
+type detached struct {
+	sr *senderRec
+	g  *group
+}
+
+// detach takes every changed bot off its senders' slots and the drain
+// index, and returns the bots as they were and their session groups.
+func (m *Memory) detach(changes []lifecycle.Change) ([]lifecycle.Bot, []detached) {
 	var groups []detached
 	befores := make([]lifecycle.Bot, len(changes))
 	for i, c := range changes {
@@ -527,43 +549,50 @@ func (m *Memory) applyChanges(changes []lifecycle.Change) {
 		}
 		m.drains.remove(rec)
 	}
-	for i, c := range changes {
-		rec := m.bots[c.Bot]
-		if c.After == nil {
-			rec.view.Store(nil)
-			delete(m.bots, c.Bot)
-			m.ids.deleted(m.bots)
-			continue
+	return befores, groups
+}
+
+// store puts one changed bot back as it is now: its record, the drain
+// index, its senders' slots and their LastActive candidates.
+func (m *Memory) store(c lifecycle.Change, before *lifecycle.Bot) {
+	rec := m.bots[c.Bot]
+	if c.After == nil {
+		rec.view.Store(nil)
+		delete(m.bots, c.Bot)
+		m.ids.deleted(m.bots)
+		return
+	}
+	if rec == nil {
+		rec = &botRec{drainAt: -1}
+		m.bots[c.Bot] = rec
+		m.ids.add(c.Bot, m.bots)
+	}
+	b := c.After.Clone()
+	rec.view.Store(&b)
+	if b.State == lifecycle.Deactivated {
+		m.drains.add(rec, b.GraceDeadline, b.ID)
+	}
+	left := b.State != lifecycle.Active && !b.DeactivatedAt.IsZero()
+	for _, s := range b.Senders {
+		sr := m.sender(s)
+		switch b.State {
+		case lifecycle.Active:
+			sr.active = rec
+		case lifecycle.Deactivated:
+			sr.draining = rec
 		}
-		if rec == nil {
-			rec = &botRec{drainAt: -1}
-			m.bots[c.Bot] = rec
-			m.ids.add(c.Bot, m.bots)
-		}
-		b := c.After.Clone()
-		rec.view.Store(&b)
-		if b.State == lifecycle.Deactivated {
-			m.drains.add(rec, b.GraceDeadline, b.ID)
-		}
-		left := b.State != lifecycle.Active && !b.DeactivatedAt.IsZero()
-		before := &befores[i]
-		for _, s := range b.Senders {
-			sr := m.sender(s)
-			switch b.State {
-			case lifecycle.Active:
-				sr.active = rec
-			case lifecycle.Deactivated:
-				sr.draining = rec
-			}
-			// A bot that just left Active, or that left before and gained
-			// this sender, is a candidate for LastActive on it.
-			if left && (before.State == lifecycle.Active || !before.HasSender(s)) {
-				sr.insertLeft(leftEntry{rec: rec, at: b.DeactivatedAt, id: b.ID})
-			}
+		// A bot that just left Active, or that left before and gained
+		// this sender, is a candidate for LastActive on it.
+		if left && (before.State == lifecycle.Active || !before.HasSender(s)) {
+			sr.insertLeft(leftEntry{rec: rec, at: b.DeactivatedAt, id: b.ID})
 		}
 	}
-	// Groups of the activation their bot still serves on their sender go
-	// back; the others end, and the next sweep closes their sessions.
+}
+
+// reattach puts back the session groups of the activation their bot still
+// serves on their sender; the others end, and the next sweep closes their
+// sessions.
+func (m *Memory) reattach(groups []detached) {
 	for _, d := range groups {
 		if d.g == nil {
 			continue
@@ -578,18 +607,6 @@ func (m *Memory) applyChanges(changes []lifecycle.Change) {
 			}
 		}
 		m.shardOf(d.g.sender).reschedule(d.g)
-	}
-	for i, c := range changes {
-		for _, s := range befores[i].Senders {
-			if sr := m.senderRec(s); sr != nil {
-				sr.trimLeft(s)
-			}
-		}
-		if c.After != nil {
-			for _, s := range c.After.Senders {
-				m.senderRec(s).trimLeft(s)
-			}
-		}
 	}
 }
 
