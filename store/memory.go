@@ -497,7 +497,7 @@ func (m *Memory) sender(s lifecycle.Sender) *senderRec {
 func (m *Memory) applyChanges(changes []lifecycle.Change) {
 	befores, groups := m.detach(changes)
 	for i, c := range changes {
-		m.store(c, &befores[i])
+		m.put(c, &befores[i])
 	}
 	m.reattach(groups)
 	for i, c := range changes {
@@ -552,9 +552,9 @@ func (m *Memory) detach(changes []lifecycle.Change) ([]lifecycle.Bot, []detached
 	return befores, groups
 }
 
-// store puts one changed bot back as it is now: its record, the drain
+// put puts one changed bot back as it is now: its record, the drain
 // index, its senders' slots and their LastActive candidates.
-func (m *Memory) store(c lifecycle.Change, before *lifecycle.Bot) {
+func (m *Memory) put(c lifecycle.Change, before *lifecycle.Bot) {
 	rec := m.bots[c.Bot]
 	if c.After == nil {
 		rec.view.Store(nil)
