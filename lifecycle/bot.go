@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,11 +23,13 @@ type Sender struct {
 // String returns "channel:address".
 func (s Sender) String() string { return s.Channel + ":" + s.Address }
 
-func (s Sender) less(t Sender) bool {
-	if s.Channel != t.Channel {
-		return s.Channel < t.Channel
+func (s Sender) less(t Sender) bool { return s.compare(t) < 0 }
+
+func (s Sender) compare(t Sender) int {
+	if c := strings.Compare(s.Channel, t.Channel); c != 0 {
+		return c
 	}
-	return s.Address < t.Address
+	return strings.Compare(s.Address, t.Address)
 }
 
 var channelRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -134,12 +137,20 @@ type Bot struct {
 	// IdleTimeout closes a session after this long without a message.
 	IdleTimeout time.Duration `json:"idle_timeout"`
 
+	// State is the bot's own state; while it is live it follows from its
+	// senders' (R22): Active while Active on any sender, Deactivated while
+	// it only drains.
 	State State `json:"state"`
+	// Live lists the senders the bot is live on, sorted by sender: Active
+	// there, or draining (R22). It is empty while the bot is not live.
+	Live []SenderState `json:"live,omitempty"`
 	// Revision counts the bot's stored changes; a plan expects it unchanged
 	// (optimistic concurrency).
 	Revision uint64 `json:"revision"`
-	// Activations counts how often the bot went Active. A session belongs to
-	// one activation, so sessions of an earlier life never come back.
+	// Activations counts the bot's activations: each activation, on all of
+	// its senders or on some (R22), is a new one. A session belongs to the
+	// activation of its sender, so sessions of an earlier life never come
+	// back.
 	Activations uint64 `json:"activations"`
 
 	CreatedAt        time.Time `json:"created_at"`
@@ -148,8 +159,9 @@ type Bot struct {
 	ActivatedAt      time.Time `json:"activated_at,omitzero"`   // when it last went Active
 	DeactivatedAt    time.Time `json:"deactivated_at,omitzero"` // when it last left Active
 	EndedAt          time.Time `json:"ended_at,omitzero"`       // when it last went Inactive
-	// GraceDeadline is set while the bot is Deactivated: at this instant it
-	// stops serving its sessions (R9).
+	// GraceDeadline is the earliest deadline of the bot's drains on its
+	// senders (R9, R22); zero while it drains nowhere. For a bot
+	// Deactivated on all its senders at once it is when it stops serving.
 	GraceDeadline time.Time `json:"grace_deadline,omitzero"`
 	// EndReason says why the bot last went Inactive; sessions it still had
 	// are closed with this reason.
@@ -167,31 +179,36 @@ type Bot struct {
 // MaxActivationEnds bounds Bot.Ends.
 const MaxActivationEnds = 16
 
-// ActivationEnd is how one activation of a bot ended: when it went Inactive,
-// and why.
+// ActivationEnd is how one activation of a bot ended, on all the senders
+// it still held or on the ones named (R22): when, and why.
 type ActivationEnd struct {
-	Activation uint64      `json:"activation"`
-	At         time.Time   `json:"at"`
-	Reason     CloseReason `json:"reason"`
+	Activation uint64 `json:"activation"`
+	// Senders are the senders the activation left then; nil when it left
+	// every sender it still held, which ended it.
+	Senders []Sender    `json:"senders,omitempty"`
+	At      time.Time   `json:"at"`
+	Reason  CloseReason `json:"reason"`
 }
 
-// ended records that the bot's current activation ended at at for reason:
-// it is Inactive from then on.
-func (b *Bot) ended(at time.Time, reason CloseReason) {
-	b.EndedAt, b.EndReason, b.GraceDeadline = at, reason, time.Time{}
-	b.Ends = append(b.Ends, ActivationEnd{Activation: b.Activations, At: at, Reason: reason})
-	if n := len(b.Ends); n > MaxActivationEnds {
-		b.Ends = append([]ActivationEnd(nil), b.Ends[n-MaxActivationEnds:]...)
-	}
-}
-
-// endOf returns how activation k ended. For an activation older than the
-// recorded ones it returns the oldest record: k ended no later than that.
-func (b *Bot) endOf(k uint64) (CloseReason, time.Time) {
-	for i := len(b.Ends) - 1; i >= 0; i-- {
-		if b.Ends[i].Activation == k {
-			return b.Ends[i].Reason, b.Ends[i].At
+// endOf returns how activation k ended on sender s. A sender leaves an
+// activation once, so a record naming s wins over the one that ended the
+// rest. For an activation older than the recorded ones it returns the
+// oldest record: k ended no later than that.
+func (b *Bot) endOf(k uint64, s Sender) (CloseReason, time.Time) {
+	var rest *ActivationEnd
+	for i := range b.Ends {
+		e := &b.Ends[i]
+		if e.Activation != k {
+			continue
 		}
+		if e.Senders == nil {
+			rest = e
+		} else if slices.Contains(e.Senders, s) {
+			return e.Reason, e.At
+		}
+	}
+	if rest != nil {
+		return rest.Reason, rest.At
 	}
 	if len(b.Ends) > 0 && k < b.Ends[0].Activation {
 		return b.Ends[0].Reason, b.Ends[0].At
@@ -199,24 +216,41 @@ func (b *Bot) endOf(k uint64) (CloseReason, time.Time) {
 	return b.EndReason, b.EndedAt
 }
 
-// StateAt returns the bot's state as seen at now: a Deactivated bot whose
-// grace deadline has passed reads as Inactive even before any sweep stored
-// that (R9).
+// StateAt returns the bot's state as seen at now: drains whose grace
+// deadline has passed read as over even before any sweep stored that (R9),
+// so a bot that only drained reads as Inactive once the last drain is over.
 func (b *Bot) StateAt(now time.Time) State {
-	if b.State == Deactivated && !now.Before(b.GraceDeadline) {
-		return Inactive
+	if b.GraceDeadline.IsZero() || now.Before(b.GraceDeadline) {
+		return b.State
 	}
-	return b.State
+	st := Inactive
+	for _, e := range b.Live {
+		switch {
+		case e.State == Active:
+			return Active
+		case now.Before(e.GraceDeadline):
+			st = Deactivated
+		}
+	}
+	return st
 }
 
-// AsOf returns the bot as it reads at now: a Deactivated bot whose grace
-// deadline has passed is Inactive, ended at the deadline with reason
-// grace_expired - exactly what ExpireDue later stores (R9).
+// AsOf returns the bot as it reads at now: drains whose grace deadline has
+// passed are over, ended at their deadline with reason grace_expired, and a
+// bot left on no sender is Inactive - exactly what ExpireDue later stores
+// (R9).
 func (b Bot) AsOf(now time.Time) Bot {
-	if b.StateAt(now) != b.State {
-		b.Ends = append([]ActivationEnd(nil), b.Ends...)
-		b.State = Inactive
-		b.ended(b.GraceDeadline, CloseGraceExpired)
+	due := b.dueDrains(now)
+	if len(due) == 0 {
+		return b
+	}
+	b = b.Clone()
+	for _, group := range due {
+		at := b.GraceDeadline
+		b.leave(group, at, CloseGraceExpired)
+		if b.liveState() == Inactive {
+			b.State, b.EndedAt, b.EndReason = Inactive, at, CloseGraceExpired
+		}
 	}
 	return b
 }
@@ -246,6 +280,14 @@ func (b Bot) Clone() Bot {
 	}
 	if b.Ends != nil {
 		b.Ends = append([]ActivationEnd{}, b.Ends...)
+		for i := range b.Ends {
+			if b.Ends[i].Senders != nil {
+				b.Ends[i].Senders = append([]Sender{}, b.Ends[i].Senders...)
+			}
+		}
+	}
+	if b.Live != nil {
+		b.Live = append([]SenderState{}, b.Live...)
 	}
 	return b
 }

@@ -1,12 +1,18 @@
 package lifecycle
 
-// Activate makes a Draft or Inactive bot Active (R4, R5, R6, R14).
+import "slices"
+
+// Activate makes a bot Active (R4, R5, R6, R14): a Draft or Inactive bot on
+// its senders, or an Active bot on senders it is off (R22).
 type Activate struct {
 	Bot BotID
 	// Decision says what happens to bots already Active on the senders.
 	Decision Decision
 	// Ack acknowledges validation warnings.
 	Ack Ack
+	// Senders, if not empty, are the senders to activate the bot on, some
+	// of its own (R22); empty means every sender it is not live on.
+	Senders []Sender
 }
 
 // Op returns OpActivate.
@@ -19,20 +25,26 @@ func (c Activate) decide(d *decider) error {
 	if err != nil {
 		return err
 	}
-	return d.activate(b, c.Decision, c.Ack)
+	return d.activate(b, c.Decision, c.Ack, c.Senders)
 }
 
-// activate makes b Active: the table allows it (S1), it has senders (R18),
-// its definition validates (R4), and the bots Active on its senders are
+// activate makes b Active on senders (all it is off on, if none are
+// named): the tables allow it (S1, R22), it has senders (R18), its
+// definition validates (R4), and the bots Active on those senders are
 // replaced as dec says (R5, R6), the senders they leave dark reported
 // (R14). Activate and Rollback both go live through it.
-func (d *decider) activate(b *Bot, dec Decision, ack Ack) error {
-	s, err := d.can(b, EventActivate)
-	if err != nil {
-		return err
+func (d *decider) activate(b *Bot, dec Decision, ack Ack, senders []Sender) error {
+	if b.State != Active || len(senders) == 0 {
+		if _, err := d.can(b, EventActivate); err != nil {
+			return err
+		}
 	}
 	if len(b.Senders) == 0 {
 		return &InputError{Field: "senders", Value: string(b.ID), Problem: "are empty; add at least one sender before activating the bot (R18)"}
+	}
+	targets, err := d.subset(b, senders, func(s Sender) bool { return b.StateOn(s) == Inactive })
+	if err != nil {
+		return err
 	}
 	if dec.IsGrace() {
 		if err := checkGrace(dec.grace, d.s.Policy.MaxGrace); err != nil {
@@ -42,51 +54,72 @@ func (d *decider) activate(b *Bot, dec Decision, ack Ack) error {
 	if err := d.validate(b, ack); err != nil {
 		return err
 	}
-	occupants := d.neighbours(b, Active)
+	occupants := d.neighbours(b, targets, Active)
 	if len(occupants) > 0 && dec.IsZero() {
-		return d.occupied(b, occupants)
+		return d.occupied(b, targets, occupants)
 	}
 	for _, o := range occupants {
-		if err := d.replace(o, dec); err != nil {
-			return err
-		}
-		for _, sn := range o.Senders { // R14
-			if !b.HasSender(sn) {
+		for _, sn := range o.sendersIn(Active) { // R14
+			if !slices.Contains(targets, sn) {
 				d.plan.DarkSenders = append(d.plan.DarkSenders, sn)
 			}
 		}
+		if err := d.replace(o, dec); err != nil {
+			return err
+		}
 	}
-	d.move(s, "", d.now)
-	return nil
+	return d.shiftOp(b, targets, EventActivate, "", d.now)
 }
 
-// replace takes the Active bot o off its senders as dec says: Immediate
-// ends it now; Grace drains it, first ending any bot already draining on
-// its senders (R6: the newest drain wins).
-func (d *decider) replace(o *Bot, dec Decision) error {
-	s, err := d.can(o, dec.replaceEvent())
+// subset returns the senders an operation on b names, checked to be b's
+// own (R22), or when none are named the senders of b that pass dflt.
+func (d *decider) subset(b *Bot, named []Sender, dflt func(Sender) bool) ([]Sender, error) {
+	if len(named) == 0 {
+		var out []Sender
+		for _, s := range b.Senders {
+			if dflt(s) {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	}
+	out, err := normalizeSenders(b.Channel, named)
 	if err != nil {
+		return nil, err
+	}
+	for _, s := range out {
+		if !b.HasSender(s) {
+			return nil, &InputError{Field: "sender", Value: shown(s.String()), Problem: "is not one of the bot's senders; name senders from its settings, or leave them out for all"}
+		}
+	}
+	return out, nil
+}
+
+// replace takes the Active bot o off its senders as dec says (R5):
+// Immediate ends it now everywhere; Grace drains it where it is Active,
+// first ending any other bot draining there (R6: the newest drain wins).
+func (d *decider) replace(o *Bot, dec Decision) error {
+	if _, err := d.can(o, dec.replaceEvent()); err != nil {
 		return err
 	}
 	if !dec.IsGrace() {
-		d.move(s, CloseReplaced, d.now)
-		return nil
+		return d.off(o, CloseReplaced)
 	}
-	if err := d.moveAll(d.neighbours(o, Deactivated), EventEndDrain, CloseReplaced); err != nil {
+	active := o.sendersIn(Active)
+	if err := d.offAll(d.neighbours(o, active, Deactivated), CloseReplaced); err != nil {
 		return err
 	}
-	d.move(s, "", d.now)
-	o.GraceDeadline = d.now.Add(dec.grace)
-	d.entry.GraceDeadline = o.GraceDeadline
-	return nil
+	deadline := d.now.Add(dec.grace)
+	d.entry.GraceDeadline = deadline
+	return d.shiftOp(o, active, EventDrain, "", deadline)
 }
 
-// occupied is the refusal of R5: each occupant on each shared sender.
-func (d *decider) occupied(b *Bot, occupants []*Bot) error {
+// occupied is the refusal of R5: each occupant on each wanted sender.
+func (d *decider) occupied(b *Bot, targets []Sender, occupants []*Bot) error {
 	e := &OccupiedError{Op: d.op, Bot: b.ID}
 	for _, o := range occupants {
-		for _, sn := range b.Senders {
-			if o.HasSender(sn) {
+		for _, sn := range targets {
+			if o.StateOn(sn) == Active {
 				e.Occupants = append(e.Occupants, Occupant{Sender: sn, Bot: o.ID, Name: o.Name})
 			}
 		}

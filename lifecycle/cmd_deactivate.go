@@ -2,12 +2,16 @@ package lifecycle
 
 import "time"
 
-// Deactivate takes an Active bot offline, at once or after a grace period
-// (R7), and every other bot on its senders with it (R8).
+// Deactivate takes an Active bot off its senders, at once or after a grace
+// period (R7), and every other bot live on those senders with it (R8). With
+// Senders it leaves only those and stays Active on the rest (R22).
 type Deactivate struct {
 	Bot BotID
 	// Grace lets open sessions finish; zero closes them now.
 	Grace time.Duration
+	// Senders, if not empty, are the senders to leave, some of the bot's
+	// own (R22); empty means every sender it is Active on.
+	Senders []Sender
 }
 
 // Op returns OpDeactivate.
@@ -20,31 +24,28 @@ func (c Deactivate) decide(d *decider) error {
 	if err != nil {
 		return err
 	}
-	ev := EventDeactivate
+	ev, deadline := EventDeactivate, time.Time{}
 	if c.Grace != 0 {
 		if err := checkGrace(c.Grace, d.s.Policy.MaxGrace); err != nil {
 			return err
 		}
-		ev = EventDrain
+		ev, deadline = EventDrain, d.now.Add(c.Grace)
 	}
-	s, err := d.can(b, ev) // R7: the table allows it from Active only
+	if _, err := d.can(b, ev); err != nil { // R7: the table allows it from Active only
+		return err
+	}
+	targets, err := d.subset(b, c.Senders, func(s Sender) bool { return b.StateOn(s) == Active })
 	if err != nil {
 		return err
 	}
-	// R8: every other live bot on its senders goes Inactive now. (Another
+	// R8: every other live bot on those senders goes Inactive now. (Another
 	// Active one exists only in a broken store: R1 forbids it.)
-	if err := d.moveAll(d.neighbours(b, Deactivated), EventEndDrain, CloseDeactivated); err != nil {
+	others := append(d.neighbours(b, targets, Deactivated), d.neighbours(b, targets, Active)...)
+	if err := d.offAll(others, CloseDeactivated); err != nil {
 		return err
 	}
-	if err := d.moveAll(d.neighbours(b, Active), EventDeactivate, CloseDeactivated); err != nil {
-		return err
+	if !deadline.IsZero() {
+		d.entry.GraceDeadline = deadline
 	}
-	if c.Grace == 0 {
-		d.move(s, CloseDeactivated, d.now)
-		return nil
-	}
-	d.move(s, "", d.now)
-	b.GraceDeadline = d.now.Add(c.Grace)
-	d.entry.GraceDeadline = b.GraceDeadline
-	return nil
+	return d.shiftOp(b, targets, ev, CloseDeactivated, deadline)
 }

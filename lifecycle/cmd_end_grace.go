@@ -1,7 +1,10 @@
 package lifecycle
 
-// EndGrace ends a Deactivated bot's grace period now: it goes Inactive and
-// its open sessions close as grace_ended.
+import "time"
+
+// EndGrace ends a bot's drains now, on every sender it drains on: their
+// open sessions close as grace_ended, and a bot that only drained goes
+// Inactive.
 type EndGrace struct{ Bot BotID }
 
 // Op returns OpEndGrace.
@@ -14,11 +17,12 @@ func (c EndGrace) decide(d *decider) error {
 	if err != nil {
 		return err
 	}
-	s, err := d.can(b, EventEndDrain)
-	if err != nil {
-		return err
+	draining := b.sendersIn(Deactivated)
+	if len(draining) == 0 {
+		if _, err := d.can(b, EventEndDrain); err != nil {
+			return err
+		}
 	}
 	d.entry.GraceDeadline = b.GraceDeadline
-	d.move(s, CloseGraceEnded, d.now)
-	return nil
+	return d.shiftOp(b, draining, EventEndDrain, CloseGraceEnded, time.Time{})
 }

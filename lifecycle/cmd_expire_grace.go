@@ -20,8 +20,10 @@ func (c ExpireGrace) decide(d *decider) error {
 	if d.settled[b.ID] {
 		return nil // settled on the way, with its own audit entry
 	}
-	if _, err := d.can(b, EventEndDrain); err != nil {
-		return err
+	if len(b.sendersIn(Deactivated)) == 0 {
+		if _, err := d.can(b, EventEndDrain); err != nil {
+			return err
+		}
 	}
 	return &InputError{Field: "grace deadline", Value: b.GraceDeadline.Format(time.RFC3339Nano), Problem: "has not passed yet; end the grace early with EndGrace"}
 }

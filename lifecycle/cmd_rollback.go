@@ -37,11 +37,9 @@ func (c Rollback) decide(d *decider) error {
 		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: t.Edited}
 	}
 	if t.State == Deactivated {
-		s, err := d.can(t, EventEndDrain)
-		if err != nil {
+		if err := d.off(t, CloseReplaced); err != nil {
 			return err
 		}
-		d.move(s, CloseReplaced, d.now)
 	}
-	return d.activate(t, c.Decision, c.Ack)
+	return d.activate(t, c.Decision, c.Ack, nil)
 }

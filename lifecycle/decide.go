@@ -184,8 +184,9 @@ type decider struct {
 	settled map[BotID]bool
 	// steps are the table moves of the operation, in order, for its audit
 	// entry; entry holds the rest of it.
-	steps []Transition
-	entry AuditEntry
+	steps       []Transition
+	senderSteps []SenderTransition
+	entry       AuditEntry
 }
 
 func newDecider(s Snapshot, op Op, now time.Time) *decider {
@@ -255,12 +256,10 @@ func (d *decider) take(s step, reason CloseReason, at time.Time) Transition {
 	if s.to != from {
 		switch s.to {
 		case Active:
-			b.Activations++
 			b.ActivatedAt = at
 			if b.FirstActivatedAt.IsZero() {
 				b.FirstActivatedAt = at
 			}
-			b.GraceDeadline = time.Time{}
 			b.Edited = nil
 		case Deactivated:
 			b.DeactivatedAt = at
@@ -268,7 +267,7 @@ func (d *decider) take(s step, reason CloseReason, at time.Time) Transition {
 			if from == Active {
 				b.DeactivatedAt = at
 			}
-			b.ended(at, reason)
+			b.EndedAt, b.EndReason = at, reason
 		case Deleted:
 			d.deleted[b.ID] = true
 		}
@@ -284,51 +283,136 @@ func (d *decider) move(s step, reason CloseReason, at time.Time) {
 	d.steps = append(d.steps, d.take(s, reason, at))
 }
 
+// shift moves b by e on each of senders, as the sender table allows (R22):
+// activate puts it on them in a new activation, drain starts a drain until
+// deadline, deactivate and end_drain take it off them, ending their
+// sessions at at for reason. When the bot's own state changes as a result,
+// it moves by the bot's table (S1); a move that table refuses refuses the
+// operation. It returns the moves, for an audit entry.
+func (d *decider) shift(b *Bot, senders []Sender, e Event, reason CloseReason, at, deadline time.Time) ([]Transition, []SenderTransition, error) {
+	moves := make([]SenderTransition, 0, len(senders))
+	for _, sn := range senders {
+		from := b.StateOn(sn)
+		to, ok := NextOnSender(from, e)
+		if !ok {
+			return nil, nil, &StateError{Bot: b.ID, Name: b.Name, Sender: &sn, State: from, Op: d.op, Event: e, Err: ErrInvalidTransition}
+		}
+		moves = append(moves, SenderTransition{Bot: b.ID, Sender: sn, From: from, To: to})
+	}
+	switch e {
+	case EventActivate:
+		b.Activations++
+		for _, sn := range senders {
+			b.Live = append(b.Live, SenderState{Sender: sn, State: Active, Activation: b.Activations})
+		}
+		slices.SortFunc(b.Live, func(x, y SenderState) int { return x.Sender.compare(y.Sender) })
+	case EventDrain:
+		for i := range b.Live {
+			if slices.Contains(senders, b.Live[i].Sender) {
+				b.Live[i].State, b.Live[i].GraceDeadline = Deactivated, deadline
+			}
+		}
+		b.GraceDeadline = b.earliestDeadline()
+	default:
+		b.leave(senders, at, reason)
+	}
+	b.UpdatedAt = d.now
+	d.touch(b.ID)
+	to := b.liveState()
+	if to == b.State {
+		return nil, moves, nil
+	}
+	s, err := d.can(b, botEvent(b.State, to))
+	if err != nil {
+		return nil, nil, err
+	}
+	return []Transition{d.take(s, reason, at)}, moves, nil
+}
+
+// botEvent is the bot table's event from one state to another that its
+// senders' states imply (R22).
+func botEvent(from, to State) Event {
+	switch {
+	case to == Active:
+		return EventActivate
+	case to == Deactivated:
+		return EventDrain
+	case from == Active:
+		return EventDeactivate
+	}
+	return EventEndDrain
+}
+
+// shiftOp shifts b as part of the operation, at now, recording the moves
+// in its audit entry.
+func (d *decider) shiftOp(b *Bot, senders []Sender, e Event, reason CloseReason, deadline time.Time) error {
+	ts, ss, err := d.shift(b, senders, e, reason, d.now, deadline)
+	if err != nil {
+		return err
+	}
+	d.steps = append(d.steps, ts...)
+	d.senderSteps = append(d.senderSteps, ss...)
+	return nil
+}
+
+// off takes b off every sender now: its drains end, then it leaves the
+// senders it is Active on (the cascades of R6 and R8, and replacement
+// without grace).
+func (d *decider) off(b *Bot, reason CloseReason) error {
+	if err := d.shiftOp(b, b.sendersIn(Deactivated), EventEndDrain, reason, time.Time{}); err != nil {
+		return err
+	}
+	return d.shiftOp(b, b.sendersIn(Active), EventDeactivate, reason, time.Time{})
+}
+
 // settleExpired ends the drains in the snapshot whose grace deadline has
-// passed (R9), at their deadline, each with an audit entry of its own by
-// the system, so the plan never stores a second Deactivated bot beside one
-// that is over.
+// passed (R9), at their deadline, each bot's with an audit entry of its own
+// by the system, so the plan never stores a second Deactivated bot beside
+// one that is over.
 func (d *decider) settleExpired() {
 	for _, id := range d.order {
 		b := d.bots[id]
-		if b.StateAt(d.now) == b.State {
+		groups := b.dueDrains(d.now)
+		if len(groups) == 0 {
 			continue
 		}
-		s, err := d.can(b, EventEndDrain)
-		if err != nil {
-			continue // StateAt differs only for a Deactivated bot, which may end its drain
+		e := AuditEntry{Time: d.now, Actor: System("").ID, System: true, Action: OpExpireGrace,
+			GraceDeadline: b.GraceDeadline, Reason: "grace period ended"}
+		for _, g := range groups {
+			ts, ss, err := d.shift(b, g, EventEndDrain, CloseGraceExpired, b.GraceDeadline, time.Time{})
+			if err != nil {
+				break // unreachable: a due drain may always end
+			}
+			e.Transitions = append(e.Transitions, ts...)
+			e.Senders = append(e.Senders, ss...)
 		}
-		deadline := b.GraceDeadline
-		t := d.take(s, CloseGraceExpired, deadline)
 		d.settled[id] = true
-		d.plan.Audit = append(d.plan.Audit, AuditEntry{
-			Time: d.now, Actor: System("").ID, System: true, Action: OpExpireGrace,
-			Transitions: []Transition{t}, GraceDeadline: deadline, Reason: "grace period ended",
-		})
+		d.plan.Audit = append(d.plan.Audit, e)
 	}
 }
 
-// neighbours returns the other bots in state that share a sender with b,
-// sorted by id.
-func (d *decider) neighbours(b *Bot, state State) []*Bot {
+// neighbours returns the other bots in state on any of senders, sorted by
+// id.
+func (d *decider) neighbours(b *Bot, senders []Sender, state State) []*Bot {
 	var out []*Bot
 	for _, id := range d.order {
 		o := d.bots[id]
-		if id != b.ID && o.State == state && !d.deleted[id] && o.sharesSender(b) {
+		if id == b.ID || d.deleted[id] {
+			continue
+		}
+		if slices.ContainsFunc(senders, func(s Sender) bool { return o.StateOn(s) == state }) {
 			out = append(out, o)
 		}
 	}
 	return out
 }
 
-// moveAll moves every bot in bots by e (a cascade).
-func (d *decider) moveAll(bots []*Bot, e Event, reason CloseReason) error {
+// offAll takes every bot in bots off every sender now (a cascade).
+func (d *decider) offAll(bots []*Bot, reason CloseReason) error {
 	for _, o := range bots {
-		s, err := d.can(o, e)
-		if err != nil {
+		if err := d.off(o, reason); err != nil {
 			return err
 		}
-		d.move(s, reason, d.now)
 	}
 	return nil
 }
@@ -342,7 +426,7 @@ func (d *decider) finish() Plan {
 	if d.s.Actor.System {
 		e.Reason = d.s.Actor.Reason
 	}
-	e.Transitions = d.steps
+	e.Transitions, e.Senders = d.steps, d.senderSteps
 	moved := map[BotID]bool{}
 	for _, st := range d.steps {
 		moved[st.Bot] = true

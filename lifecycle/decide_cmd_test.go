@@ -193,7 +193,31 @@ func renderChange(c lifecycle.Change) string {
 	if len(b.Edited) > 0 {
 		s += fmt.Sprintf(" edited=%v", b.Edited)
 	}
+	if len(b.Live) > 0 {
+		var on []string
+		for _, e := range b.Live {
+			x := fmt.Sprintf("%s:%v#%d", e.Sender.Address, e.State, e.Activation)
+			if !e.GraceDeadline.IsZero() {
+				x += "@" + rel(e.GraceDeadline)
+			}
+			on = append(on, x)
+		}
+		s += " on=" + strings.Join(on, ",")
+	}
+	for _, e := range b.Ends {
+		if e.Senders != nil {
+			s += fmt.Sprintf(" left=%d%v:%s@%s", e.Activation, addresses(e.Senders), e.Reason, rel(e.At))
+		}
+	}
 	return s
+}
+
+func addresses(ss []lifecycle.Sender) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Address)
+	}
+	return out
 }
 
 // renderDef shows a definition's format and its text, quoted when short
@@ -215,6 +239,9 @@ func renderEntry(a lifecycle.AuditEntry) string {
 	}
 	for _, tr := range a.Transitions {
 		s += fmt.Sprintf(" %s:%v->%v", tr.Bot, tr.From, tr.To)
+	}
+	for _, tr := range a.Senders {
+		s += fmt.Sprintf(" %s@%s:%v->%v", tr.Bot, tr.Sender.Address, tr.From, tr.To)
 	}
 	if !a.GraceDeadline.IsZero() {
 		s += " deadline=" + rel(a.GraceDeadline)

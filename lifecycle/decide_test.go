@@ -371,7 +371,38 @@ func parseBot(t *testing.T, words []string) lifecycle.Bot {
 	if e := kv["edited"]; e != "" {
 		b.Edited = strings.Split(e, ",")
 	}
+	b.Live = parseLive(t, b, kv["on"])
 	return b
+}
+
+// parseLive reads on=ADDR:STATE,... (R22): the bot's state on each sender
+// it is live on; without it a live bot is in its own state on all of them.
+func parseLive(t *testing.T, b lifecycle.Bot, on string) []lifecycle.SenderState {
+	var out []lifecycle.SenderState
+	add := func(addr string, st lifecycle.State) {
+		e := lifecycle.SenderState{Sender: sms(addr), State: st, Activation: b.Activations}
+		if st == lifecycle.Deactivated {
+			e.GraceDeadline = b.GraceDeadline
+		}
+		out = append(out, e)
+	}
+	if on == "" {
+		if b.State.Live() {
+			for _, s := range b.Senders {
+				add(s.Address, b.State)
+			}
+		}
+		return out
+	}
+	for _, p := range strings.Split(on, ",") {
+		addr, name, _ := strings.Cut(p, ":")
+		var st lifecycle.State
+		if err := st.UnmarshalText([]byte(name)); err != nil {
+			t.Fatal(err)
+		}
+		add(addr, st)
+	}
+	return out
 }
 
 func parsePolicy(t *testing.T, kv map[string]string) lifecycle.Policy {

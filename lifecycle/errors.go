@@ -111,13 +111,17 @@ func opError(op Op, err error) error {
 // StateError reports an operation the bot's state does not allow: the
 // transition table has no Event from State (S1). It wraps
 // ErrInvalidTransition, ErrNotEditable or ErrNotDeletable.
+//
+// With Sender set, State is the bot's state on that one sender and the
+// table is the per-sender one (R22); State Inactive there means off.
 type StateError struct {
-	Bot   BotID
-	Name  string
-	State State
-	Op    Op
-	Event Event
-	Err   error
+	Bot    BotID
+	Name   string
+	Sender *Sender
+	State  State
+	Op     Op
+	Event  Event
+	Err    error
 }
 
 // Error implements the error interface. The hint comes from the table.
@@ -129,6 +133,11 @@ func (e *StateError) Error() string {
 	case ErrNotDeletable:
 		hint = "only bots that were never activated (Draft) can be deleted"
 	default:
+		if e.Sender != nil {
+			hint = fmt.Sprintf("%s on a sender needs a bot that is %s there; from %v the sender table allows %s",
+				e.Event, joinStates(senderSources(e.Event), " or "), e.State, joinEvents(senderEvents(e.State)))
+			return fmt.Sprintf("cannot %s bot %s (%q) on sender %s: it is %v there; %s", e.Op.verb(), e.Bot, e.Name, e.Sender, e.State, hint)
+		}
 		hint = fmt.Sprintf("%s needs a bot that is %s; from %v the table allows %s",
 			e.Event, joinStates(Sources(e.Event), " or "), e.State, joinEvents(Events(e.State)))
 	}

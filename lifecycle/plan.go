@@ -81,8 +81,10 @@ type AuditEntry struct {
 	Action Op        `json:"action"`
 	Denied bool      `json:"denied,omitempty"`
 	// Transitions lists every bot the operation moved, created or deleted.
-	Transitions   []Transition `json:"transitions,omitempty"`
-	GraceDeadline time.Time    `json:"grace_deadline,omitzero"`
+	Transitions []Transition `json:"transitions,omitempty"`
+	// Senders lists every move of a bot on one of its senders (R22).
+	Senders       []SenderTransition `json:"senders,omitempty"`
+	GraceDeadline time.Time          `json:"grace_deadline,omitzero"`
 	// Acknowledged lists the codes of the warnings the activation overrode.
 	Acknowledged []string `json:"acknowledged,omitempty"`
 	// User and Role describe a role change.
@@ -125,6 +127,9 @@ func (p *Plan) Check() error {
 		seen[c.Bot] = true
 		if (c.After == nil) != (c.To == Deleted) || (c.After != nil && (c.After.ID != c.Bot || c.After.State != c.To)) {
 			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a change whose After does not match its bot and target state"}
+		}
+		if c.After != nil && !c.After.liveConsistent() {
+			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a bot whose senders' states (Live) do not match its state, senders or grace deadline (R22)"}
 		}
 	}
 	return nil

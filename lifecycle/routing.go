@@ -202,9 +202,10 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error)
 		}
 		r.Closed = copyCounts(r.Closed)
 		if r.Open > 0 {
-			probe := Session{Activation: 0, LastActivityAt: now}
+			probe := Session{Sender: r.Sender, LastActivityAt: now}
 			if b != nil {
-				probe.Activation = b.Activations
+				on, _ := b.On(r.Sender)
+				probe.Activation = on.Activation
 			}
 			if reason, _, over := SessionEnd(&probe, b, now); over {
 				r.Closed[reason] += r.Open

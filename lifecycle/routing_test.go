@@ -68,7 +68,9 @@ func TestR9GraceTimeline(t *testing.T) {
 	log := e.audit()
 	last := log[len(log)-1]
 	want := lifecycle.AuditEntry{Seq: last.Seq, Time: deadline, Actor: "system", System: true, Action: lifecycle.OpExpireGrace,
-		Transitions: []lifecycle.Transition{{Bot: v1.ID, From: lifecycle.Deactivated, To: lifecycle.Inactive}}, GraceDeadline: deadline, Reason: "grace period ended"}
+		Transitions:   []lifecycle.Transition{{Bot: v1.ID, From: lifecycle.Deactivated, To: lifecycle.Inactive}},
+		Senders:       []lifecycle.SenderTransition{{Bot: v1.ID, Sender: v1.Senders[0], From: lifecycle.Deactivated, To: lifecycle.Inactive}},
+		GraceDeadline: deadline, Reason: "grace period ended"}
 	if diff := cmp.Diff(want, last); diff != "" {
 		t.Errorf("R16: expiry audit (-want +got):\n%s", diff)
 	}

@@ -560,7 +560,12 @@ func TestR16AuditEntry(t *testing.T) {
 	got := log[len(log)-1]
 	want := lifecycle.AuditEntry{
 		Seq: uint64(len(log)), Time: start.Add(time.Minute), Actor: "mia", Roles: roles.MustSet(roles.Manager), Action: lifecycle.OpActivate,
-		Transitions:   []lifecycle.Transition{{Bot: old.ID, From: lifecycle.Active, To: lifecycle.Deactivated}, {Bot: nb.ID, From: lifecycle.Inactive, To: lifecycle.Active}},
+		Transitions: []lifecycle.Transition{{Bot: old.ID, From: lifecycle.Active, To: lifecycle.Deactivated}, {Bot: nb.ID, From: lifecycle.Inactive, To: lifecycle.Active}},
+		// R22: and each bot's move on the sender.
+		Senders: []lifecycle.SenderTransition{
+			{Bot: old.ID, Sender: sms("100"), From: lifecycle.Active, To: lifecycle.Deactivated},
+			{Bot: nb.ID, Sender: sms("100"), From: lifecycle.Inactive, To: lifecycle.Active},
+		},
 		GraceDeadline: start.Add(16 * time.Minute), Acknowledged: []string{"fallback.missing"},
 	}
 	want.Transitions[1].From = lifecycle.Draft

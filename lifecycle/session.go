@@ -27,7 +27,8 @@ type Session struct {
 	Sender  Sender    `json:"sender"`
 	EndUser string    `json:"end_user"`
 	Bot     BotID     `json:"bot"`
-	// Activation is the bot's Activations count when the session opened.
+	// Activation is the activation the bot was in on the session's sender
+	// when the session opened (SenderState.Activation).
 	Activation     uint64      `json:"activation"`
 	OpenedAt       time.Time   `json:"opened_at"`
 	LastActivityAt time.Time   `json:"last_activity_at"`
@@ -47,12 +48,12 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 // whether a sweep has run (R9):
 //
 //   - a session of a bot that no longer exists is orphaned;
-//   - a session of an earlier activation of its bot, or of a bot that is
-//     Inactive (or Draft), ended when its own activation ended, and why
-//     (Bot.Ends): the record is the same whether a sweep ran in between or
-//     not, however often the bot went live since (R9);
-//   - a session of a Deactivated bot ends at the grace deadline with
-//     grace_expired;
+//   - a session on a sender its bot has left, or of an earlier activation
+//     of its bot on that sender, ended when its own activation ended there,
+//     and why (Bot.Ends): the record is the same whether a sweep ran in
+//     between or not, however often the bot went live since (R9, R22);
+//   - a session on a sender its bot drains on ends at that sender's grace
+//     deadline with grace_expired;
 //   - any session ends after the bot's IdleTimeout without a message.
 //
 // Whichever of these came first wins. A session recorded as closed keeps its
@@ -67,17 +68,18 @@ func SessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.
 	// The end of the bot's service to this session, if any.
 	var end time.Time
 	var why CloseReason
+	on, live := b.On(s.Sender)
 	switch {
-	case s.Activation != b.Activations || !b.State.Live():
-		why, end = b.endOf(s.Activation)
+	case !live || on.Activation != s.Activation:
+		why, end = b.endOf(s.Activation, s.Sender)
 		if why == "" {
 			why = CloseDeactivated
 		}
 		if end.IsZero() || end.After(now) {
 			end = now
 		}
-	case b.State == Deactivated:
-		why, end = CloseGraceExpired, b.GraceDeadline
+	case on.State == Deactivated:
+		why, end = CloseGraceExpired, on.GraceDeadline
 	}
 	if b.IdleTimeout > 0 {
 		idleAt := s.LastActivityAt.Add(b.IdleTimeout)

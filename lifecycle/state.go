@@ -100,24 +100,29 @@ type edge struct {
 	to    State
 }
 
-var edges = func() [Deleted + 1][]edge {
+var edges = edgesOf(table)
+
+// edgesOf builds the lookup of a table.
+func edgesOf(t fsm.Events) [Deleted + 1][]edge {
 	byName := map[string]State{}
 	for s := Draft; s <= Deleted; s++ {
 		byName[s.String()] = s
 	}
 	var out [Deleted + 1][]edge
-	for _, e := range table {
+	for _, e := range t {
 		for _, src := range e.Src {
 			from := byName[src]
 			out[from] = append(out[from], edge{Event(e.Name), byName[e.Dst]})
 		}
 	}
 	return out
-}()
+}
 
 // Next returns the state that event e leads to from state s, and whether the
 // table allows it at all (S1). It does not allocate.
-func Next(s State, e Event) (State, bool) {
+func Next(s State, e Event) (State, bool) { return next(&edges, s, e) }
+
+func next(edges *[Deleted + 1][]edge, s State, e Event) (State, bool) {
 	if s > Deleted {
 		return 0, false
 	}
@@ -130,22 +135,29 @@ func Next(s State, e Event) (State, bool) {
 }
 
 // Events lists the events allowed from s, in table order.
-func Events(s State) []Event {
+func Events(s State) []Event { return eventsOf(table, Next, s) }
+
+// Sources lists the states from which the table allows e, in state order.
+func Sources(e Event) []State { return sourcesOf(Next, e) }
+
+func senderEvents(s State) []Event  { return eventsOf(senderTable, NextOnSender, s) }
+func senderSources(e Event) []State { return sourcesOf(NextOnSender, e) }
+
+func eventsOf(t fsm.Events, next func(State, Event) (State, bool), s State) []Event {
 	var out []Event
-	for _, e := range table {
+	for _, e := range t {
 		ev := Event(e.Name)
-		if _, ok := Next(s, ev); ok && !slices.Contains(out, ev) {
+		if _, ok := next(s, ev); ok && !slices.Contains(out, ev) {
 			out = append(out, ev)
 		}
 	}
 	return out
 }
 
-// Sources lists the states from which the table allows e, in state order.
-func Sources(e Event) []State {
+func sourcesOf(next func(State, Event) (State, bool), e Event) []State {
 	var out []State
 	for s := Draft; s <= Deleted; s++ {
-		if _, ok := Next(s, e); ok {
+		if _, ok := next(s, e); ok {
 			out = append(out, s)
 		}
 	}
@@ -154,8 +166,10 @@ func Sources(e Event) []State {
 
 // Diagram returns the transition table as a Mermaid state diagram, drawn by
 // looplab/fsm from the same table Next reads (S2).
-func Diagram() string {
-	f := fsm.NewFSM(Draft.String(), table, nil)
+func Diagram() string { return diagram(Draft, table) }
+
+func diagram(initial State, t fsm.Events) string {
+	f := fsm.NewFSM(initial.String(), t, nil)
 	out, err := fsm.VisualizeForMermaidWithGraphType(f, fsm.StateDiagram)
 	if err != nil {
 		panic(err) // unreachable: StateDiagram is a known diagram type

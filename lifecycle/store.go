@@ -36,8 +36,8 @@ type Store interface {
 type BotStore interface {
 	// Bot returns the bot with id, or an error wrapping ErrNotFound.
 	Bot(ctx context.Context, id BotID) (Bot, error)
-	// LiveBots returns the bots stored Active or Deactivated that have any
-	// of the senders, sorted by id. R1 and R2 bound the answer to two bots
+	// LiveBots returns the bots live on any of the senders - Active or
+	// draining there (Bot.Live, R22) - sorted by id. R1 and R2 bound the answer to two bots
 	// per sender: its cost must not grow with the bots that used the senders
 	// before (no operation may cost O(history)).
 	LiveBots(ctx context.Context, senders []Sender) ([]Bot, error)
@@ -51,8 +51,10 @@ type BotStore interface {
 	// Bots returns up to limit bots with ids greater than after, sorted by
 	// id.
 	Bots(ctx context.Context, after BotID, limit int) ([]Bot, error)
-	// DueDrains returns up to limit Deactivated bots whose grace deadline is
-	// not after now, earliest deadline first.
+	// DueDrains returns up to limit bots with a drain whose grace deadline
+	// is not after now (Bot.GraceDeadline, the earliest of its drains; the
+	// bot may still be Active on other senders, R22), earliest deadline
+	// first.
 	DueDrains(ctx context.Context, now time.Time, limit int) ([]Bot, error)
 }
 
@@ -98,8 +100,8 @@ type SessionStore interface {
 	//     SessionEnd says it is not over, the session takes the message:
 	//     LastActivityAt = now, Messages + 1;
 	//   - otherwise any such session is recorded closed as SessionEnd says,
-	//     and if the sender has an Active bot a new session opens on it
-	//     (Activation = the bot's Activations, Messages = 1);
+	//     and if a bot is Active on the sender a new session opens on it
+	//     (Activation = the bot's SenderState.Activation there, Messages = 1);
 	//   - otherwise it returns an error wrapping ErrNoBot.
 	// It returns the session that took the message. Routing to an existing
 	// session must not allocate.

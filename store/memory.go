@@ -424,13 +424,13 @@ func (m *Memory) check(p lifecycle.Plan) error {
 					continue
 				}
 				if _, changed := after[rec.bot().ID]; !changed {
-					count(rec.bot().State)
+					count(rec.bot().StateOn(s))
 				}
 			}
 		}
 		for _, b := range after {
-			if b != nil && b.HasSender(s) {
-				count(b.State)
+			if b != nil {
+				count(b.StateOn(s)) // R22: its state on this sender
 			}
 		}
 		if active > 1 {
@@ -569,13 +569,13 @@ func (m *Memory) put(c lifecycle.Change, before *lifecycle.Bot) {
 	}
 	b := c.After.Clone()
 	rec.view.Store(&b)
-	if b.State == lifecycle.Deactivated {
+	if !b.GraceDeadline.IsZero() { // a drain on some sender (R22)
 		m.drains.add(rec, b.GraceDeadline, b.ID)
 	}
 	left := b.State != lifecycle.Active && !b.DeactivatedAt.IsZero()
 	for _, s := range b.Senders {
 		sr := m.sender(s)
-		switch b.State {
+		switch b.StateOn(s) {
 		case lifecycle.Active:
 			sr.active = rec
 		case lifecycle.Deactivated:
@@ -598,11 +598,15 @@ func (m *Memory) reattach(groups []detached) {
 			continue
 		}
 		b := d.g.bot.bot()
-		if b != nil && d.g.activation == b.Activations {
+		var on lifecycle.SenderState
+		if b != nil {
+			on, _ = b.On(d.g.sender)
+		}
+		if on.Activation == d.g.activation {
 			switch {
-			case b.State == lifecycle.Active && d.sr.active == d.g.bot:
+			case on.State == lifecycle.Active && d.sr.active == d.g.bot:
 				d.sr.activeGroup = d.g
-			case b.State == lifecycle.Deactivated && d.sr.draining == d.g.bot:
+			case on.State == lifecycle.Deactivated && d.sr.draining == d.g.bot:
 				d.sr.drainGroup = d.g
 			}
 		}

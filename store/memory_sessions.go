@@ -99,12 +99,16 @@ var (
 // deadline and the idle deadline of its least recently active session.
 func (g *group) nextEnd() time.Time {
 	b := g.bot.bot()
-	if b == nil || b.Activations != g.activation || (b.State != lifecycle.Active && b.State != lifecycle.Deactivated) {
+	if b == nil {
+		return minTime
+	}
+	on, live := b.On(g.sender)
+	if !live || on.Activation != g.activation {
 		return minTime
 	}
 	end := maxTime
-	if b.State == lifecycle.Deactivated {
-		end = b.GraceDeadline
+	if on.State == lifecycle.Deactivated {
+		end = on.GraceDeadline
 	}
 	if b.IdleTimeout > 0 && g.head != nil {
 		if idle := g.head.s.LastActivityAt.Add(b.IdleTimeout); idle.Before(end) {
@@ -190,14 +194,15 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 		return lifecycle.Session{}, &lifecycle.NoBotError{Sender: sender}
 	}
 	b := sr.active.bot()
+	on, _ := b.On(sender)
 	g := sr.activeGroup
-	if g == nil || g.bot != sr.active || g.activation != b.Activations {
-		g = &group{bot: sr.active, sender: sender, activation: b.Activations, heapAt: -1}
+	if g == nil || g.bot != sr.active || g.activation != on.Activation {
+		g = &group{bot: sr.active, sender: sender, activation: on.Activation, heapAt: -1}
 		sr.activeGroup = g
 	}
 	st := sh.statsFor(b.ID, sender)
 	rec := &sessRec{stats: st, sh: sh, s: lifecycle.Session{
-		ID: lifecycle.SessionID(m.nextSession.Add(1)), Sender: sender, EndUser: endUser, Bot: b.ID, Activation: b.Activations,
+		ID: lifecycle.SessionID(m.nextSession.Add(1)), Sender: sender, EndUser: endUser, Bot: b.ID, Activation: on.Activation,
 		OpenedAt: now, LastActivityAt: now, Messages: 1,
 	}}
 	st.opened++

@@ -330,7 +330,8 @@ func testTwoActiveRefused(t *testing.T, h *harness) {
 	b := h.create("100")
 	// A plan that activates b and leaves a Active - a broken Decide.
 	after := b
-	after.State, after.Revision = lifecycle.Active, b.Revision+1
+	after.State, after.Revision, after.Activations = lifecycle.Active, b.Revision+1, 1
+	after.Live = []lifecycle.SenderState{{Sender: b.Senders[0], State: lifecycle.Active, Activation: 1}}
 	h.refused(lifecycle.Plan{Changes: []lifecycle.Change{{Bot: b.ID, From: lifecycle.Draft, To: lifecycle.Active, Revision: b.Revision, After: &after}}},
 		"two Active bots on one sender")
 	if h.bot(a.ID).State != lifecycle.Active || h.bot(b.ID).State != lifecycle.Draft {
@@ -345,6 +346,7 @@ func testTwoDeactivatedRefused(t *testing.T, h *harness) {
 	b := h.active("100")
 	after := h.bot(b.ID)
 	after.State, after.Revision, after.GraceDeadline = lifecycle.Deactivated, after.Revision+1, h.now.Add(time.Hour)
+	after.Live = []lifecycle.SenderState{{Sender: b.Senders[0], State: lifecycle.Deactivated, Activation: after.Activations, GraceDeadline: after.GraceDeadline}}
 	h.refused(lifecycle.Plan{Changes: []lifecycle.Change{{Bot: b.ID, From: lifecycle.Active, To: lifecycle.Deactivated, Revision: b.Revision, After: &after}}},
 		"two Deactivated bots on one sender")
 }

@@ -1,0 +1,181 @@
+package lifecycle
+
+import (
+	"slices"
+	"time"
+
+	"github.com/looplab/fsm"
+)
+
+// SenderState is where a bot is on one of its senders (R22): Active, or
+// Deactivated - draining its open sessions there until GraceDeadline. On a
+// sender the bot is off it has no SenderState: Bot.On lists only the
+// senders it is live on.
+type SenderState struct {
+	Sender Sender `json:"sender"`
+	State  State  `json:"state"`
+	// Activation is the bot's Activations count when it went Active on the
+	// sender; the sessions opened there belong to that activation.
+	Activation uint64 `json:"activation"`
+	// GraceDeadline is set while the bot drains on the sender (R9).
+	GraceDeadline time.Time `json:"grace_deadline,omitzero"`
+}
+
+// senderTable is the transition table of a bot on one sender (R22): the bot
+// is off there (Inactive), Active, or draining (Deactivated). It uses the
+// events of the bot's table; the bot's own state follows from its senders'
+// (see Bot.On) and still moves only by table. Plain data handed to
+// looplab/fsm, which draws it.
+var senderTable = fsm.Events{
+	{Name: string(EventActivate), Src: []string{Inactive.String()}, Dst: Active.String()},
+	{Name: string(EventDeactivate), Src: []string{Active.String()}, Dst: Inactive.String()},
+	{Name: string(EventDrain), Src: []string{Active.String()}, Dst: Deactivated.String()},
+	{Name: string(EventEndDrain), Src: []string{Deactivated.String()}, Dst: Inactive.String()},
+}
+
+var senderEdges = edgesOf(senderTable)
+
+// NextOnSender returns the state a bot in state s on one sender reaches
+// there by event e, and whether the sender table allows it (R22). s is
+// Inactive for a sender the bot is off.
+func NextOnSender(s State, e Event) (State, bool) { return next(&senderEdges, s, e) }
+
+// SenderDiagram returns the per-sender transition table as a Mermaid state
+// diagram, drawn by looplab/fsm from the table NextOnSender reads (S2, R22).
+func SenderDiagram() string { return diagram(Inactive, senderTable) }
+
+// On returns the bot's state on sender s: Active, Deactivated (with its
+// deadline) or, where it is off, ok false.
+func (b *Bot) On(s Sender) (SenderState, bool) {
+	i, ok := slices.BinarySearchFunc(b.Live, s, func(e SenderState, s Sender) int { return e.Sender.compare(s) })
+	if !ok {
+		return SenderState{}, false
+	}
+	return b.Live[i], true
+}
+
+// StateOn returns the bot's state on sender s: Active, Deactivated, or
+// Inactive where it is off (R22).
+func (b *Bot) StateOn(s Sender) State {
+	if e, ok := b.On(s); ok {
+		return e.State
+	}
+	return Inactive
+}
+
+// sendersIn returns the senders the bot is in state st on, in order.
+func (b *Bot) sendersIn(st State) []Sender {
+	var out []Sender
+	for _, e := range b.Live {
+		if e.State == st {
+			out = append(out, e.Sender)
+		}
+	}
+	return out
+}
+
+// liveState is the bot's own state as R22 derives it from its senders':
+// Active while Active on any, Deactivated while it only drains, and
+// otherwise what it was off-line (Draft or Inactive).
+func (b *Bot) liveState() State {
+	st := b.State
+	if st.Live() {
+		st = Inactive
+	}
+	for _, e := range b.Live {
+		if e.State == Active {
+			return Active
+		}
+		st = Deactivated
+	}
+	return st
+}
+
+// earliestDeadline is the first grace deadline among the bot's drains.
+func (b *Bot) earliestDeadline() time.Time {
+	var at time.Time
+	for _, e := range b.Live {
+		if e.State == Deactivated && (at.IsZero() || e.GraceDeadline.Before(at)) {
+			at = e.GraceDeadline
+		}
+	}
+	return at
+}
+
+// dueDrains returns the senders whose drain is over at now, grouped by
+// deadline, earliest first: each group ends at once, at its deadline.
+func (b *Bot) dueDrains(now time.Time) [][]Sender {
+	var due []SenderState
+	for _, e := range b.Live {
+		if e.State == Deactivated && !now.Before(e.GraceDeadline) {
+			due = append(due, e)
+		}
+	}
+	slices.SortStableFunc(due, func(x, y SenderState) int { return x.GraceDeadline.Compare(y.GraceDeadline) })
+	var out [][]Sender
+	for i, e := range due {
+		if i == 0 || !e.GraceDeadline.Equal(due[i-1].GraceDeadline) {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], e.Sender)
+	}
+	return out
+}
+
+// leave takes the bot off the senders at at for reason, recording the end
+// of each activation they belonged to (R9): with Senders nil when no sender
+// of that activation stays live, else naming them.
+func (b *Bot) leave(senders []Sender, at time.Time, reason CloseReason) {
+	var gone []SenderState
+	b.Live = slices.DeleteFunc(b.Live, func(e SenderState) bool {
+		if slices.Contains(senders, e.Sender) {
+			gone = append(gone, e)
+			return true
+		}
+		return false
+	})
+	for len(gone) > 0 {
+		k := gone[0].Activation
+		var named []Sender
+		gone = slices.DeleteFunc(gone, func(e SenderState) bool {
+			if e.Activation == k {
+				named = append(named, e.Sender)
+				return true
+			}
+			return false
+		})
+		if !slices.ContainsFunc(b.Live, func(e SenderState) bool { return e.Activation == k }) {
+			named = nil // the activation's last senders: it is over
+		}
+		b.Ends = append(b.Ends, ActivationEnd{Activation: k, Senders: named, At: at, Reason: reason})
+	}
+	if n := len(b.Ends); n > MaxActivationEnds {
+		b.Ends = append([]ActivationEnd(nil), b.Ends[n-MaxActivationEnds:]...)
+	}
+	b.GraceDeadline = b.earliestDeadline()
+}
+
+// SenderTransition is one bot's move on one sender in an audit entry (R22).
+// From and To are Inactive where the bot is off.
+type SenderTransition struct {
+	Bot    BotID  `json:"bot"`
+	Sender Sender `json:"sender"`
+	From   State  `json:"from"`
+	To     State  `json:"to"`
+}
+
+// liveConsistent reports whether the bot's per-sender states fit the rest
+// of it: sorted, distinct, its own senders, Active or draining with a
+// deadline, its state the one they imply (R22), GraceDeadline their
+// earliest.
+func (b *Bot) liveConsistent() bool {
+	for i, e := range b.Live {
+		if (i > 0 && b.Live[i-1].Sender.compare(e.Sender) >= 0) || !b.HasSender(e.Sender) {
+			return false
+		}
+		if (e.State != Active && e.State != Deactivated) || (e.State == Deactivated) == e.GraceDeadline.IsZero() {
+			return false
+		}
+	}
+	return b.liveState() == b.State && b.GraceDeadline.Equal(b.earliestDeadline())
+}
