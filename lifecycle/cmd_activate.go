@@ -34,17 +34,17 @@ func (c Activate) decide(d *decider) error {
 // replaced as dec says (R5, R6), the senders they leave dark reported
 // (R14). Activate and Rollback both go live through it.
 func (d *decider) activate(b *Bot, dec Decision, ack Ack, senders []Sender) error {
-	if b.State != Active || len(senders) == 0 {
+	targets, err := d.subset(b, senders, func(s Sender) bool { return b.StateOn(s) == Inactive })
+	if err != nil {
+		return err
+	}
+	if b.State != Active || len(targets) == 0 { // an Active bot may go live where it is off (R22)
 		if _, err := d.can(b, EventActivate); err != nil {
 			return err
 		}
 	}
 	if len(b.Senders) == 0 {
 		return &InputError{Field: "senders", Value: string(b.ID), Problem: "are empty; add at least one sender before activating the bot (R18)"}
-	}
-	targets, err := d.subset(b, senders, func(s Sender) bool { return b.StateOn(s) == Inactive })
-	if err != nil {
-		return err
 	}
 	if dec.IsGrace() {
 		if err := checkGrace(dec.grace, d.s.Policy.MaxGrace); err != nil {
@@ -97,7 +97,8 @@ func (d *decider) subset(b *Bot, named []Sender, dflt func(Sender) bool) ([]Send
 
 // replace takes the Active bot o off its senders as dec says (R5):
 // Immediate ends it now everywhere; Grace drains it where it is Active,
-// first ending any other bot draining there (R6: the newest drain wins).
+// first ending the drains of any other bot draining there (R6: the newest
+// drain wins; that bot stays Active where it is).
 func (d *decider) replace(o *Bot, dec Decision) error {
 	if _, err := d.can(o, dec.replaceEvent()); err != nil {
 		return err
@@ -106,8 +107,10 @@ func (d *decider) replace(o *Bot, dec Decision) error {
 		return d.off(o, CloseReplaced)
 	}
 	active := o.sendersIn(Active)
-	if err := d.offAll(d.neighbours(o, active, Deactivated), CloseReplaced); err != nil {
-		return err
+	for _, x := range d.neighbours(o, active, Deactivated) {
+		if err := d.endDrains(x, CloseReplaced); err != nil {
+			return err
+		}
 	}
 	deadline := d.now.Add(dec.grace)
 	d.entry.GraceDeadline = deadline

@@ -33,6 +33,11 @@ const (
 	OpReadRoles   Op = "read_roles"
 	OpAnalytics   Op = "analytics"
 	OpSessions    Op = "read_sessions"
+	// Schedules (R23).
+	OpSchedule       Op = "schedule"
+	OpCancelSchedule Op = "cancel_schedule"
+	OpRunSchedule    Op = "run_schedule"
+	OpReadSchedules  Op = "read_schedules"
 	// Session operations, in errors only: routing has no actor.
 	OpRoute        Op = "route"
 	OpSession      Op = "read_session"
@@ -71,6 +76,12 @@ var ops = map[Op]opInfo{
 	OpReadAudit:   {perm: roles.ViewAuditLog, read: true, verb: "read the audit log"},
 	OpReadRoles:   {perm: roles.ManageRoles, read: true, verb: "read roles"},
 	OpAnalytics:   {perm: roles.ViewAnalytics, read: true, verb: "read analytics"},
+	// A schedule needs the permission of what it runs, checked again as
+	// its creator when it runs; the system only sets a due one off.
+	OpSchedule:       {perm: roles.ActivateChatbots, verb: "schedule"},
+	OpCancelSchedule: {perm: roles.ActivateChatbots, verb: "cancel"},
+	OpRunSchedule:    {perm: roles.ActivateChatbots, system: true, verb: "run"},
+	OpReadSchedules:  {perm: roles.ViewDetails, read: true, verb: "read schedules"},
 }
 
 // Permission returns the permission an actor needs for the operation (the

@@ -51,6 +51,9 @@ type Policy struct {
 	// MaxPlanAge is how old a plan Manager.ApplyPlan still applies; default
 	// 10m (R17).
 	MaxPlanAge time.Duration
+	// MaxScheduleAhead is how far ahead a schedule may be made (R23);
+	// default 90 days, at most MaxScheduleAheadLimit.
+	MaxScheduleAhead time.Duration
 }
 
 func (p Policy) withDefaults() Policy {
@@ -76,6 +79,10 @@ func (p Policy) withDefaults() Policy {
 	if p.MaxPlanAge <= 0 {
 		p.MaxPlanAge = DefaultMaxPlanAge
 	}
+	if p.MaxScheduleAhead <= 0 {
+		p.MaxScheduleAhead = DefaultMaxScheduleAhead
+	}
+	p.MaxScheduleAhead = min(p.MaxScheduleAhead, MaxScheduleAheadLimit)
 	return p
 }
 
@@ -97,7 +104,10 @@ type Snapshot struct {
 	// Admins how many users hold Admin.
 	UserRoles roles.Set
 	Admins    int
-	Policy    Policy
+	// Schedule is the schedule a schedule command names, as stored; nil if
+	// there is none.
+	Schedule *Schedule
+	Policy   Policy
 }
 
 // Decide works out what cmd changes, given what s says is stored, at time
@@ -187,6 +197,9 @@ type decider struct {
 	steps       []Transition
 	senderSteps []SenderTransition
 	entry       AuditEntry
+	// adopted is a plan decided whole for another actor (a schedule run as
+	// its creator, R23): it is the plan, plus the schedule changes.
+	adopted *Plan
 }
 
 func newDecider(s Snapshot, op Op, now time.Time) *decider {
@@ -355,11 +368,17 @@ func (d *decider) shiftOp(b *Bot, senders []Sender, e Event, reason CloseReason,
 	return nil
 }
 
+// endDrains ends b's drains now, on every sender it drains on; it stays
+// Active where it is (R6: the newest drain on a sender wins).
+func (d *decider) endDrains(b *Bot, reason CloseReason) error {
+	return d.shiftOp(b, b.sendersIn(Deactivated), EventEndDrain, reason, time.Time{})
+}
+
 // off takes b off every sender now: its drains end, then it leaves the
 // senders it is Active on (the cascades of R6 and R8, and replacement
 // without grace).
 func (d *decider) off(b *Bot, reason CloseReason) error {
-	if err := d.shiftOp(b, b.sendersIn(Deactivated), EventEndDrain, reason, time.Time{}); err != nil {
+	if err := d.endDrains(b, reason); err != nil {
 		return err
 	}
 	return d.shiftOp(b, b.sendersIn(Active), EventDeactivate, reason, time.Time{})
@@ -420,6 +439,11 @@ func (d *decider) offAll(bots []*Bot, reason CloseReason) error {
 // finish turns the decision into a plan: a change per touched bot with the
 // revision it was read at, and the operation's audit entry.
 func (d *decider) finish() Plan {
+	if a := d.adopted; a != nil {
+		p := *a
+		p.Op, p.Actor, p.Time, p.Schedules = d.plan.Op, d.plan.Actor, d.plan.Time, d.plan.Schedules
+		return p
+	}
 	p := d.plan
 	e := d.entry
 	e.Action, e.Time, e.Actor, e.System, e.Roles = d.op, d.now, d.s.Actor.ID, d.s.Actor.System, d.s.ActorRoles
@@ -444,11 +468,11 @@ func (d *decider) finish() Plan {
 			c.To, c.After = after.State, &after
 		}
 		p.Changes = append(p.Changes, c)
-		if !moved[id] && !d.settled[id] { // a creation: not a table move
+		if !moved[id] && !d.settled[id] && c.From == 0 { // a creation: not a table move
 			e.Transitions = append(e.Transitions, Transition{Bot: id, From: c.From, To: c.To})
 		}
 	}
-	if len(e.Transitions) > 0 || len(p.Roles) > 0 {
+	if len(e.Transitions) > 0 || len(e.Senders) > 0 || len(p.Roles) > 0 || len(p.Schedules) > 0 {
 		p.Audit = append(p.Audit, e)
 	}
 	return p

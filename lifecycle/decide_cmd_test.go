@@ -58,15 +58,35 @@ var commandParsers = map[string]func(t *testing.T, args []string, kv map[string]
 	"import": func(_ *testing.T, _ []string, kv map[string]string, _ []lifecycle.Bot) lifecycle.Command {
 		return lifecycle.Import{ID: lifecycle.BotID(kv["id"]), Data: []byte(kv["data"])}
 	},
-	"activate": func(t *testing.T, args []string, kv map[string]string, bots []lifecycle.Bot) lifecycle.Command {
-		return lifecycle.Activate{Bot: lifecycle.BotID(args[0]), Decision: decision(t, kv["decision"]), Ack: ack(kv["ack"], args[0], bots)}
-	},
-	"deactivate": func(t *testing.T, args []string, kv map[string]string, _ []lifecycle.Bot) lifecycle.Command {
-		var g time.Duration
-		if kv["grace"] != "" {
-			g = dur(t, kv["grace"])
+	"activate":   parseActivate,
+	"deactivate": parseDeactivate,
+	// schedule [id=ID] at=DUR [zone=NAME] activate|deactivate BOT [...]:
+	// the rest is the scheduled command, as its own row reads it.
+	"schedule": func(t *testing.T, args []string, kv map[string]string, bots []lifecycle.Bot) lifecycle.Command {
+		at := now.Add(dur(t, kv["at"]))
+		if z := kv["zone"]; z != "" {
+			loc, err := time.LoadLocation(z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at = at.In(loc)
 		}
-		return lifecycle.Deactivate{Bot: lifecycle.BotID(args[0]), Grace: g}
+		var do lifecycle.Command
+		switch {
+		case len(args) > 0 && args[0] == "activate":
+			do = parseActivate(t, args[1:], kv, bots)
+		case len(args) > 0 && args[0] == "deactivate":
+			do = parseDeactivate(t, args[1:], kv, bots)
+		case len(args) > 0 && args[0] == "endgrace":
+			do = lifecycle.EndGrace{Bot: lifecycle.BotID(args[1])}
+		}
+		return lifecycle.CreateSchedule{ID: lifecycle.ScheduleID(kv["id"]), At: at, Do: do}
+	},
+	"cancel": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.CancelSchedule{ID: lifecycle.ScheduleID(args[0])}
+	},
+	"run": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.RunSchedule{ID: lifecycle.ScheduleID(args[0])}
 	},
 	"endgrace": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
 		return lifecycle.EndGrace{Bot: lifecycle.BotID(args[0])}
@@ -86,6 +106,19 @@ var commandParsers = map[string]func(t *testing.T, args []string, kv map[string]
 	"read": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
 		return lifecycle.Read{What: lifecycle.Op(args[0])}
 	},
+}
+
+func parseActivate(t *testing.T, args []string, kv map[string]string, bots []lifecycle.Bot) lifecycle.Command {
+	return lifecycle.Activate{Bot: lifecycle.BotID(args[0]), Decision: decision(t, kv["decision"]), Ack: ack(kv["ack"], args[0], bots),
+		Senders: senders(kv["senders"])}
+}
+
+func parseDeactivate(t *testing.T, args []string, kv map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+	var g time.Duration
+	if kv["grace"] != "" {
+		g = dur(t, kv["grace"])
+	}
+	return lifecycle.Deactivate{Bot: lifecycle.BotID(args[0]), Grace: g, Senders: senders(kv["senders"])}
 }
 
 func parseCommand(t *testing.T, words []string, bots []lifecycle.Bot) lifecycle.Command {
@@ -158,6 +191,9 @@ func renderPlan(p lifecycle.Plan, err error) string {
 	}
 	for _, r := range p.Roles {
 		add("role %s %v -> %v", r.User, r.From, r.To)
+	}
+	for _, c := range p.Schedules {
+		add("schedule %s", renderSchedule(c))
 	}
 	for _, a := range p.Audit {
 		add("audit %s", renderEntry(a))
@@ -254,6 +290,30 @@ func renderEntry(a lifecycle.AuditEntry) string {
 	}
 	if a.Reason != "" {
 		s += fmt.Sprintf(" reason=%q", a.Reason)
+	}
+	if a.Schedule != "" {
+		s += " schedule=" + string(a.Schedule)
+	}
+	return s
+}
+
+func renderSchedule(c lifecycle.ScheduleChange) string {
+	sc := c.After
+	s := fmt.Sprintf("%s rev=%d->%d %s at=%s zone=%s by=%s %s %s", sc.ID, c.Revision, sc.Revision, sc.Status, rel(sc.At), sc.Zone, sc.CreatedBy, sc.Action.Op, sc.Action.Bot)
+	if sc.Action.Decision != "" && sc.Action.Decision != "none" {
+		s += " decision=" + sc.Action.Decision
+	}
+	if sc.Action.Grace != 0 {
+		s += " grace=" + sc.Action.Grace.String()
+	}
+	if len(sc.Action.Senders) > 0 {
+		s += fmt.Sprintf(" senders=%v", addresses(sc.Action.Senders))
+	}
+	if !sc.RanAt.IsZero() {
+		s += " ran=" + rel(sc.RanAt)
+	}
+	if sc.Outcome != "" {
+		s += fmt.Sprintf(" outcome=%q", sc.Outcome)
 	}
 	return s
 }

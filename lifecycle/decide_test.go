@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -148,6 +149,8 @@ func (c *decideCase) run(t *testing.T) string {
 			snap.Actor, snap.ActorRoles = parseActor(t, words[1:])
 		case "bot":
 			snap.Bots = append(snap.Bots, parseBot(t, words[1:]))
+		case "schedule":
+			snap.Schedule = parseSchedule(t, words[1:], snap.Bots)
 		case "lastactive":
 			snap.LastActive = lifecycle.BotID(words[1])
 		case "user":
@@ -371,18 +374,63 @@ func parseBot(t *testing.T, words []string) lifecycle.Bot {
 	if e := kv["edited"]; e != "" {
 		b.Edited = strings.Split(e, ",")
 	}
-	b.Live = parseLive(t, b, kv["on"])
+	if kv["activations"] != "" {
+		b.Activations = uint64(atoi(t, kv["activations"]))
+	}
+	deadline := now.Add(10 * time.Minute)
+	if kv["deadline"] != "" {
+		deadline = now.Add(dur(t, kv["deadline"]))
+	}
+	b.Live = parseLive(t, b, kv["on"], deadline)
+	b.GraceDeadline = time.Time{}
+	for _, e := range b.Live {
+		if e.State == lifecycle.Deactivated && (b.GraceDeadline.IsZero() || e.GraceDeadline.Before(b.GraceDeadline)) {
+			b.GraceDeadline = e.GraceDeadline
+		}
+	}
 	return b
+}
+
+// parseSchedule reads "schedule ID STATUS at=DUR by=USER OP BOT [...]"
+// (R23): a stored schedule, made an hour ago for the bot as the snapshot
+// holds it unless edited=yes says the bot changed since.
+func parseSchedule(t *testing.T, words []string, bots []lifecycle.Bot) *lifecycle.Schedule {
+	var args, pairs []string
+	for _, w := range words[2:] {
+		if strings.Contains(w, "=") {
+			pairs = append(pairs, w)
+		} else {
+			args = append(args, w)
+		}
+	}
+	kv := keyValues(t, pairs)
+	sched := commandParsers["schedule"](t, args, map[string]string{"id": words[0], "at": "1h", "decision": kv["decision"], "grace": kv["grace"], "senders": kv["senders"], "ack": kv["ack"]}, bots)
+	then := bots
+	if !slices.ContainsFunc(bots, func(b lifecycle.Bot) bool { return string(b.ID) == args[1] }) {
+		// A bot deleted since: it was a Draft then.
+		then = append(slices.Clone(bots), parseBot(t, []string{args[1], "draft", "senders=100,200"}))
+	}
+	made, err := lifecycle.Decide(lifecycle.Snapshot{Actor: lifecycle.User(kv["by"]), ActorRoles: roles.MustSet(roles.Manager), Bots: then},
+		sched.(lifecycle.CreateSchedule), now.Add(-time.Hour))
+	if err != nil {
+		t.Fatalf("schedule: %v", err)
+	}
+	sc := made.Schedules[0].After
+	sc.ID, sc.Seq, sc.Status, sc.At = lifecycle.ScheduleID(words[0]), 1, lifecycle.ScheduleStatus(words[1]), now.Add(dur(t, kv["at"]))
+	if kv["edited"] == "yes" {
+		sc.Edition = "stale"
+	}
+	return &sc
 }
 
 // parseLive reads on=ADDR:STATE,... (R22): the bot's state on each sender
 // it is live on; without it a live bot is in its own state on all of them.
-func parseLive(t *testing.T, b lifecycle.Bot, on string) []lifecycle.SenderState {
+func parseLive(t *testing.T, b lifecycle.Bot, on string, deadline time.Time) []lifecycle.SenderState {
 	var out []lifecycle.SenderState
 	add := func(addr string, st lifecycle.State) {
 		e := lifecycle.SenderState{Sender: sms(addr), State: st, Activation: b.Activations}
 		if st == lifecycle.Deactivated {
-			e.GraceDeadline = b.GraceDeadline
+			e.GraceDeadline = deadline
 		}
 		out = append(out, e)
 	}

@@ -22,6 +22,8 @@ type Plan struct {
 	Changes []Change `json:"changes,omitempty"`
 	// Roles are the role assignments it changes.
 	Roles []RoleChange `json:"roles,omitempty"`
+	// Schedules are the schedules it creates or changes (R23).
+	Schedules []ScheduleChange `json:"schedules,omitempty"`
 	// Audit are the entries it appends (R16). Seq is set by the Store.
 	Audit []AuditEntry `json:"audit,omitempty"`
 	// Report is the validation report of an activation (R4).
@@ -90,8 +92,11 @@ type AuditEntry struct {
 	// User and Role describe a role change.
 	User string     `json:"user,omitempty"`
 	Role roles.Role `json:"role,omitempty"`
-	// Reason is the system's reason, or why the operation was denied.
+	// Reason is the system's reason, or why the operation was denied or a
+	// schedule refused.
 	Reason string `json:"reason,omitempty"`
+	// Schedule names the schedule the entry made, canceled or ran (R23).
+	Schedule ScheduleID `json:"schedule,omitempty"`
 }
 
 // Bot returns the bot as the plan leaves it, if the plan creates or changes

@@ -90,11 +90,17 @@ type Expiry struct {
 	// Failed are due drains that could not be ended (logged); the next
 	// ExpireDue tries them again. Reads treat them as ended all the same.
 	Failed []BotID
+	// Schedules are the due schedules that ran, in order: done or refused
+	// (see each schedule's Status and Outcome). FailedSchedules could not
+	// be run (logged); the next ExpireDue tries them again.
+	Schedules       []ScheduleID
+	FailedSchedules []ScheduleID
 }
 
-// ExpireDue settles everything due at the clock's now (R9): drains whose
-// grace deadline has passed become Inactive, audited as the system, and
-// sessions that are over are recorded closed, in bounded batches. It never
+// ExpireDue settles everything due at the clock's now (R9, R23): drains
+// whose grace deadline has passed end, audited as the system; schedules
+// due run, in order, each as the user who made it; and sessions that are
+// over are recorded closed, in bounded batches. It never
 // relies on timers: run it as often as you like, from as many processes as
 // you like. Reads and routing already treat what is due as settled, so
 // ExpireDue only brings the records in line.
@@ -132,6 +138,9 @@ func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 		if !progress || len(due) < expireBatch+len(failed) {
 			break
 		}
+	}
+	if err := m.runDue(ctx, now, &out); err != nil {
+		return out, opError(OpRunSchedule, err)
 	}
 	for {
 		if err := ctx.Err(); err != nil {

@@ -25,12 +25,18 @@ type reads struct {
 	// user names the user whose roles a role command changes; the Admin
 	// count is read with them.
 	user *string
+	// schedule names the schedule the command works on (R23); with
+	// scheduled, its bot and that bot's group are read too, and its
+	// creator's roles as UserRoles: what running it needs.
+	schedule  ScheduleID
+	scheduled bool
 }
 
 // SnapshotStore is what ReadSnapshot reads.
 type SnapshotStore interface {
 	BotStore
 	RoleStore
+	ScheduleStore
 }
 
 // ReadSnapshot reads from st what Decide needs to decide cmd for actor: the
@@ -49,6 +55,18 @@ func ReadSnapshot(ctx context.Context, st SnapshotStore, actor Actor, cmd Comman
 		return s, nil
 	}
 	r := cmd.reads()
+	if r.schedule != "" && checkID("schedule id", string(r.schedule)) == nil {
+		sc, err := st.Schedule(ctx, r.schedule)
+		switch {
+		case err == nil:
+			s.Schedule = &sc
+			if r.scheduled {
+				r.bots, r.group, r.user = append(r.bots, sc.Action.Bot), true, &sc.CreatedBy
+			}
+		case !errors.Is(err, ErrNotFound):
+			return s, err
+		}
+	}
 	if r.user != nil && checkID("user", *r.user) == nil {
 		if s.UserRoles, s.Admins, err = roleFacts(ctx, st, *r.user); err != nil {
 			return s, err

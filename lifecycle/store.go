@@ -18,16 +18,18 @@ type Store interface {
 	RoleStore
 	AuditStore
 	SessionStore
+	ScheduleStore
 
-	// Commit applies every change, role change and audit entry of p
-	// atomically, or none of them (R15). It returns the audit entries as
+	// Commit applies every change, role change, schedule change and audit
+	// entry of p atomically, or none of them (R15). It returns the audit entries as
 	// stored, with their sequence numbers.
 	//
 	// It refuses p with an error wrapping ErrConflict, and changes nothing,
 	// when a change's Revision differs from the stored bot's (0: the bot
-	// must not exist), when a role change's From differs from the stored
+	// must not exist), when a schedule change's Revision differs from the
+	// stored schedule's (0: it must not exist), when a role change's From differs from the stored
 	// roles, or when applying p would leave two Active or two Deactivated
-	// bots on one sender (R1, R2) or no Admin where there was one (P2) -
+	// bots on one sender (R1, R2, counted per sender by Bot.Live) or no Admin where there was one (P2) -
 	// even if the plan asks for it.
 	Commit(ctx context.Context, p Plan) ([]AuditEntry, error)
 }
@@ -124,4 +126,19 @@ type SessionStore interface {
 	// SessionStats returns the session counts per bot and sender, as
 	// recorded, sorted by bot then sender.
 	SessionStats(ctx context.Context) ([]SessionStats, error)
+}
+
+// ScheduleStore keeps schedules (R23). Commit stores them: a new schedule
+// gets the next Seq of the store, so that Seq is creation order.
+type ScheduleStore interface {
+	// Schedule returns the schedule with id, or an error wrapping
+	// ErrNotFound.
+	Schedule(ctx context.Context, id ScheduleID) (Schedule, error)
+	// Schedules returns up to limit schedules with Seq greater than after,
+	// in Seq order.
+	Schedules(ctx context.Context, after uint64, limit int) ([]Schedule, error)
+	// DueSchedules returns up to limit pending schedules whose At is not
+	// after now, by At then Seq. Its cost must be that of what it returns,
+	// not of every schedule ever made.
+	DueSchedules(ctx context.Context, now time.Time, limit int) ([]Schedule, error)
 }

@@ -42,6 +42,7 @@ type Memory struct {
 	roles  map[string]roles.Set
 	audit  auditLog
 	drains drainHeap
+	sched  schedules
 	// auditWake is closed and replaced when entries are appended and
 	// someone waits (auditWaiting, set under mu by WaitAudit).
 	auditWake    chan struct{}
@@ -124,6 +125,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 	m := &Memory{
 		bots:      map[lifecycle.BotID]*botRec{},
 		roles:     map[string]roles.Set{},
+		sched:     schedules{byID: map[lifecycle.ScheduleID]*lifecycle.Schedule{}},
 		auditWake: make(chan struct{}),
 		retention: DefaultRetention,
 	}
@@ -292,8 +294,12 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	if err := m.check(p); err != nil {
 		return nil, err
 	}
+	if err := m.checkSchedules(p.Schedules); err != nil {
+		return nil, err
+	}
 	// Everything checked: apply.
 	m.applyChanges(p.Changes)
+	m.applySchedules(p.Schedules)
 	for _, rc := range p.Roles {
 		if rc.To.Empty() {
 			delete(m.roles, rc.User)

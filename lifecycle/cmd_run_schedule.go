@@ -1,0 +1,69 @@
+package lifecycle
+
+import (
+	"errors"
+	"time"
+)
+
+// RunSchedule runs a schedule that has fallen due (R23): ExpireDue issues
+// it as the system for each due schedule, in order. The scheduled
+// operation is decided as the user who made the schedule, with that user's
+// roles now, validated now, with the decision and acknowledgement given
+// then; a bot edited since is refused. Either way the schedule records the
+// outcome, and the audit log has it: the operation's own entry naming the
+// schedule, or an entry of the refusal. A refused schedule is never run
+// again.
+type RunSchedule struct{ ID ScheduleID }
+
+// Op returns OpRunSchedule.
+func (RunSchedule) Op() Op { return OpRunSchedule }
+
+func (c RunSchedule) reads() reads { return reads{schedule: c.ID} }
+
+func (c RunSchedule) decide(d *decider) error {
+	sc, err := d.schedule(c.ID)
+	if err != nil {
+		return err
+	}
+	if sc.Status != SchedulePending {
+		return &ScheduleError{ID: sc.ID, Status: sc.Status, Op: d.op}
+	}
+	if d.now.Before(sc.At) {
+		return &InputError{Field: "schedule", Value: shown(string(sc.ID)), Problem: "is not due until " + sc.At.Format(time.RFC3339) + "; cancel it, or let ExpireDue run it then"}
+	}
+	after := *sc
+	after.RanAt = d.now
+	creator := Snapshot{Actor: User(sc.CreatedBy), ActorRoles: d.s.UserRoles, Bots: d.s.Bots, Policy: d.s.Policy}
+	p, err := runScheduled(creator, sc, d.now)
+	d.s.Actor, d.s.ActorRoles = creator.Actor, creator.ActorRoles // it runs as its creator
+	if err != nil {
+		after.Status, after.Outcome = ScheduleRefused, err.Error()
+		d.entry.Reason, d.entry.Denied = "schedule refused: "+err.Error(), errors.Is(err, ErrForbidden)
+		d.changeSchedule(sc.Revision, after)
+		return nil
+	}
+	after.Status = ScheduleDone
+	for i := range p.Audit {
+		if p.Audit[i].Action == sc.Action.Op {
+			p.Audit[i].Schedule = sc.ID
+		}
+	}
+	d.adopted = &p
+	d.changeSchedule(sc.Revision, after)
+	return nil
+}
+
+// runScheduled decides a schedule's action as its creator.
+func runScheduled(creator Snapshot, sc *Schedule, now time.Time) (Plan, error) {
+	cmd, err := sc.Action.Command()
+	if err != nil {
+		return Plan{}, err
+	}
+	for _, b := range creator.Bots {
+		if b.ID == sc.Action.Bot && edition(&b) != sc.Edition {
+			return Plan{}, opError(sc.Action.Op, &InputError{Field: "bot", Value: shown(string(b.ID)),
+				Problem: "was edited after the schedule was made; review the bot and schedule it again"})
+		}
+	}
+	return Decide(creator, cmd, now)
+}

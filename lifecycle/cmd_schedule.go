@@ -1,0 +1,87 @@
+package lifecycle
+
+import (
+	"fmt"
+	"time"
+)
+
+// CreateSchedule schedules an Activate or a Deactivate for the instant At
+// (R23). At may be in any time zone: its Location is kept as the
+// schedule's Zone, for display, and the instant is what counts. For a
+// local wall-clock time, build At with time.Date in the zone's Location;
+// Go resolves a time that a daylight-saving change skips or repeats (see
+// time.Date), and the instant it gives is fixed from then on. It needs the
+// permission of the operation it schedules, checked again when it runs.
+type CreateSchedule struct {
+	ID ScheduleID // chosen by the Manager when empty
+	At time.Time
+	Do Command // an Activate or a Deactivate
+}
+
+// Op returns OpSchedule.
+func (CreateSchedule) Op() Op { return OpSchedule }
+
+func (c CreateSchedule) reads() reads {
+	a, _ := scheduled(c.Do)
+	return reads{bots: []BotID{a.Bot}}
+}
+
+func (c CreateSchedule) withID(newID func() BotID) Command {
+	if c.ID == "" {
+		c.ID = ScheduleID(newID())
+	}
+	return c
+}
+
+func (c CreateSchedule) decide(d *decider) error {
+	if err := checkID("schedule id", string(c.ID)); err != nil {
+		return err
+	}
+	a, err := scheduled(c.Do)
+	if err != nil {
+		return err
+	}
+	if err := permit(d.s, a.Op); err != nil { // the permission of what it schedules
+		return err
+	}
+	if c.At.IsZero() || !c.At.After(d.now) || c.At.Sub(d.now) > d.s.Policy.MaxScheduleAhead {
+		return &InputError{Field: "schedule time", Value: c.At.Format(time.RFC3339),
+			Problem: fmt.Sprintf("must be after now (%s) and at most %v ahead", d.now.Format(time.RFC3339), d.s.Policy.MaxScheduleAhead)}
+	}
+	if err := d.checkScheduled(a); err != nil {
+		return err
+	}
+	b, err := d.bot(a.Bot)
+	if err != nil {
+		return err
+	}
+	d.changeSchedule(0, Schedule{ID: c.ID, At: c.At.UTC(), Zone: c.At.Location().String(), Action: a,
+		CreatedBy: d.s.Actor.ID, CreatedAt: d.now, Edition: edition(b), Status: SchedulePending})
+	return nil
+}
+
+// checkScheduled checks what can be checked of a scheduled action now:
+// its decision and grace period and its senders; the rest is decided when
+// it runs.
+func (d *decider) checkScheduled(a ScheduledAction) error {
+	cmd, err := a.Command()
+	if err != nil {
+		return err
+	}
+	if c, ok := cmd.(Activate); ok && c.Decision.IsGrace() {
+		if err := checkGrace(c.Decision.grace, d.s.Policy.MaxGrace); err != nil {
+			return err
+		}
+	}
+	if a.Grace != 0 {
+		if err := checkGrace(a.Grace, d.s.Policy.MaxGrace); err != nil {
+			return err
+		}
+	}
+	b, err := d.bot(a.Bot)
+	if err != nil {
+		return err
+	}
+	_, err = d.subset(b, a.Senders, func(Sender) bool { return true })
+	return err
+}
