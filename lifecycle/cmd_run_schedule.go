@@ -18,7 +18,7 @@ type RunSchedule struct{ ID ScheduleID }
 // Op returns OpRunSchedule.
 func (RunSchedule) Op() Op { return OpRunSchedule }
 
-func (c RunSchedule) reads() reads { return reads{schedule: c.ID} }
+func (c RunSchedule) reads() reads { return reads{schedule: c.ID, scheduled: true} }
 
 func (c RunSchedule) decide(d *decider) error {
 	sc, err := d.schedule(c.ID)

@@ -75,6 +75,10 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"SweepAndClose", testSweepAndClose},
 		{"R15/ParallelCommits", testParallelCommits},
 		{"R1/ParallelActivations", testParallelActivations},
+		{"R22/PerSenderInvariants", testPerSenderInvariants},
+		{"R22/SessionsPerSender", testSessionsPerSender},
+		{"R23/Schedules", testSchedules},
+		{"R23/ScheduleRuns", testScheduleRuns},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -190,9 +194,10 @@ func (h *harness) bot(id lifecycle.BotID) lifecycle.Bot {
 // contents is everything a store holds that tests compare before and after a
 // refused commit.
 type contents struct {
-	Bots  []lifecycle.Bot
-	Roles []lifecycle.RoleAssignment
-	Audit []lifecycle.AuditEntry
+	Bots      []lifecycle.Bot
+	Roles     []lifecycle.RoleAssignment
+	Audit     []lifecycle.AuditEntry
+	Schedules []lifecycle.Schedule
 }
 
 func (h *harness) contents() contents {
@@ -209,7 +214,11 @@ func (h *harness) contents() contents {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return contents{Bots: bots, Roles: rs, Audit: audit}
+	scheds, err := h.st.Schedules(h.ctx, 0, 1<<30)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return contents{Bots: bots, Roles: rs, Audit: audit, Schedules: scheds}
 }
 
 // refused commits p, expects ErrConflict, and checks nothing changed.
