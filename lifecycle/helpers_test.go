@@ -153,9 +153,10 @@ func (e *env) states(ids ...lifecycle.BotID) []lifecycle.State {
 
 // dump is everything the store holds except the audit log.
 type dump struct {
-	Bots     []lifecycle.Bot
-	Roles    []lifecycle.RoleAssignment
-	Sessions []lifecycle.SessionStats
+	Bots      []lifecycle.Bot
+	Roles     []lifecycle.RoleAssignment
+	Sessions  []lifecycle.SessionStats
+	Schedules []lifecycle.Schedule
 }
 
 func (e *env) dump() dump {
@@ -166,7 +167,8 @@ func (e *env) dump() dump {
 	}
 	rs, _ := e.st.RoleAssignments(e.ctx)
 	ss, _ := e.st.SessionStats(e.ctx)
-	return dump{Bots: bots, Roles: rs, Sessions: ss}
+	sc, _ := e.st.Schedules(e.ctx, 0, 1<<20)
+	return dump{Bots: bots, Roles: rs, Sessions: ss, Schedules: sc}
 }
 
 func (e *env) audit() []lifecycle.AuditEntry {

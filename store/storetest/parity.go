@@ -86,6 +86,8 @@ func RunParity(t *testing.T, reference, candidate func(t *testing.T) lifecycle.S
 			"clock2":     p.clock,
 			"expire":     p.expire,
 			"expire2":    p.expireConcurrently,
+			"schedule":   p.schedule,
+			"cancel":     p.cancelSchedule,
 			"":           p.compare,
 		})
 	})
@@ -105,6 +107,7 @@ type parity struct {
 	sides [2]*paritySide
 	now   time.Time
 	ids   []lifecycle.BotID // ids the Managers handed out, deleted ones too
+	sched []lifecycle.ScheduleID
 	last  lifecycle.SessionID
 	users []string
 	steps int
@@ -383,9 +386,56 @@ func (p *parity) delete(t *rapid.T) {
 	p.both("delete "+string(id), func(s *paritySide) (any, error) { return nil, s.m.Delete(p.ctx, a, id) })
 }
 
+// subset is no senders (all of them), or some senders, maybe not the
+// bot's (R22).
+func (p *parity) subset() []lifecycle.Sender {
+	if rapid.IntRange(0, 2).Draw(p.t, "subset?") > 0 {
+		return nil
+	}
+	return p.senders()
+}
+
 func (p *parity) activate(t *rapid.T) {
-	a, id, dec, ack := p.actor("mia"), p.botID(), p.decision(), p.ack()
-	p.both("activate "+string(id), func(s *paritySide) (any, error) { return s.m.Activate(p.ctx, a, id, dec, ack) })
+	a, cmd := p.actor("mia"), p.activation()
+	p.both("activate "+string(cmd.Bot), func(s *paritySide) (any, error) { return s.m.Apply(p.ctx, a, cmd) })
+}
+
+func (p *parity) activation() lifecycle.Activate {
+	return lifecycle.Activate{Bot: p.botID(), Decision: p.decision(), Ack: p.ack(), Senders: p.subset()}
+}
+
+func (p *parity) deactivation() lifecycle.Deactivate {
+	c := lifecycle.Deactivate{Bot: p.botID(), Senders: p.subset()}
+	if rapid.Bool().Draw(p.t, "grace?") {
+		c.Grace = p.duration("grace")
+	}
+	return c
+}
+
+// schedule schedules an activation or a deactivation (R23), due soon,
+// at once, in the past or too far ahead; ExpireDue runs what is due.
+func (p *parity) schedule(t *rapid.T) {
+	a := p.actor("mia")
+	var cmd lifecycle.Command = p.activation()
+	if rapid.Bool().Draw(t, "deactivation?") {
+		cmd = p.deactivation()
+	}
+	in := rapid.SampledFrom(append(parityDurations, 91*24*time.Hour)).Draw(t, "schedule in")
+	res, err := p.both("schedule "+string(cmd.Op()), func(s *paritySide) (any, error) {
+		sc, err := s.m.Schedule(p.ctx, a, p.now.Add(in), cmd)
+		return sc, err
+	})
+	if err == nil {
+		p.sched = append(p.sched, res.(lifecycle.Schedule).ID)
+	}
+}
+
+func (p *parity) cancelSchedule(t *rapid.T) {
+	a, id := p.actor("mia"), lifecycle.ScheduleID("nope")
+	if len(p.sched) > 0 && rapid.IntRange(0, 8).Draw(t, "missing schedule?") > 0 {
+		id = rapid.SampledFrom(p.sched).Draw(t, "schedule")
+	}
+	p.both("cancel schedule "+string(id), func(s *paritySide) (any, error) { return s.m.CancelSchedule(p.ctx, a, id) })
 }
 
 func (p *parity) deactivate(t *rapid.T) {
@@ -393,11 +443,8 @@ func (p *parity) deactivate(t *rapid.T) {
 	if rapid.IntRange(0, 4).Draw(t, "system?") == 0 {
 		a = p.system()
 	}
-	id, grace := p.botID(), time.Duration(0)
-	if rapid.Bool().Draw(t, "grace?") {
-		grace = p.duration("grace")
-	}
-	p.both("deactivate "+string(id), func(s *paritySide) (any, error) { return s.m.Deactivate(p.ctx, a, id, grace) })
+	cmd := p.deactivation()
+	p.both("deactivate "+string(cmd.Bot), func(s *paritySide) (any, error) { return s.m.Apply(p.ctx, a, cmd) })
 }
 
 func (p *parity) endGrace(t *rapid.T) {
@@ -454,9 +501,13 @@ func (p *parity) plan(t *rapid.T) {
 	var cmd lifecycle.Command
 	switch rapid.IntRange(0, 2).Draw(t, "command") {
 	case 0:
-		cmd = lifecycle.Activate{Bot: id, Decision: p.decision(), Ack: p.ack()}
+		c := p.activation()
+		c.Bot = id
+		cmd = c
 	case 1:
-		cmd = lifecycle.Deactivate{Bot: id, Grace: p.duration("grace")}
+		c := p.deactivation()
+		c.Bot = id
+		cmd = c
 	case 2:
 		cmd = lifecycle.Rollback{Bot: id, Decision: p.decision(), Ack: p.ack()}
 	}
@@ -490,7 +541,11 @@ func (p *parity) expireConcurrently(t *rapid.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(due) > 1 {
+	scheds, err := p.sides[0].st.DueSchedules(p.ctx, p.now, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) > 1 || len(scheds) > 0 { // schedules run in order: one ExpireDue
 		p.expire(t)
 		return
 	}
@@ -531,6 +586,7 @@ type parityContents struct {
 	Audit     []lifecycle.AuditEntry
 	Sessions  []lifecycle.Session
 	Stats     []lifecycle.SessionStats
+	Schedules []lifecycle.Schedule
 	Analytics lifecycle.Analytics
 	// AnalyticsErr is the kind of the error Analytics returned: "ok", or
 	// the sentinel (ann, the Analyzer, may have lost her role).
@@ -555,9 +611,13 @@ func (p *parity) contents(s *paritySide) (parityContents, error) {
 	if c.Stats, err = s.st.SessionStats(p.ctx); err != nil {
 		return c, err
 	}
+	if c.Schedules, err = s.st.Schedules(p.ctx, 0, 1<<30); err != nil {
+		return c, err
+	}
 	// A store may answer "none" with a nil or an empty list; inside the
 	// values, nil and empty must match.
 	c.Bots, c.Roles, c.Audit, c.Sessions, c.Stats = nonNil(c.Bots), nonNil(c.Roles), nonNil(c.Audit), nonNil(c.Sessions), nonNil(c.Stats)
+	c.Schedules = nonNil(c.Schedules)
 	c.Analytics, err = s.m.Analytics(p.ctx, lifecycle.User("ann"))
 	c.AnalyticsErr = kind(err)
 	if errors.Is(err, lifecycle.ErrForbidden) {
