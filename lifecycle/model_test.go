@@ -19,8 +19,9 @@ import (
 
 // The model-based test runs random sequences of operations by random actors
 // against the Manager and against a tiny reference model written straight
-// from rules.md, and after every step checks R1, R2, R3 and R12, that a
-// refused operation changed nothing, that audit sequence numbers strictly
+// from rules.md, and after every step checks R1, R2 (per sender, R22), R3
+// and R12, every bot's state on each sender, that a refused operation
+// changed nothing, that audit sequence numbers strictly
 // increase, and that every bot's state equals the model's.
 //
 // The default run is short. A long campaign:
@@ -30,13 +31,20 @@ import (
 var modelOps atomic.Int64
 
 type mBot struct {
-	state         lifecycle.State
-	senders       map[string]bool
-	deadline      time.Time // while Deactivated
+	state   lifecycle.State
+	senders map[string]bool
+	// on is the bot's state per sender it is live on (R22): Active, or
+	// Deactivated until deadline.
+	on            map[string]mOn
 	everActive    bool
 	deactivatedAt time.Time // when it last left Active
 	warns         bool      // its definition has a warning
 	edited        bool      // its senders changed since it was last Active (R20)
+}
+
+type mOn struct {
+	state    lifecycle.State
+	deadline time.Time
 }
 
 type model struct {
@@ -44,13 +52,78 @@ type model struct {
 	roles map[string]roles.Set
 }
 
-// settle applies R9: drains past their deadline are Inactive.
+// settle applies R9: drains past their deadline are over.
 func (md *model) settle(now time.Time) {
 	for _, b := range md.bots {
-		if b.state == lifecycle.Deactivated && !now.Before(b.deadline) {
-			b.state = lifecycle.Inactive
+		for s, o := range b.on {
+			if o.state == lifecycle.Deactivated && !now.Before(o.deadline) {
+				delete(b.on, s)
+			}
+		}
+		b.derive(now)
+	}
+}
+
+// derive sets the bot's state from its senders' (R22); now is when it
+// leaves Active, if it does.
+func (b *mBot) derive(now time.Time) {
+	st := lifecycle.Inactive
+	for _, o := range b.on {
+		if o.state == lifecycle.Active {
+			st = lifecycle.Active
+			break
+		}
+		st = lifecycle.Deactivated
+	}
+	if len(b.on) == 0 && !b.state.Live() {
+		return // Draft or Inactive stays
+	}
+	if b.state == lifecycle.Active && st != lifecycle.Active {
+		b.deactivatedAt = now
+	}
+	b.state = st
+}
+
+// in returns the senders the bot is in state st on.
+func (b *mBot) in(st lifecycle.State) []string {
+	var out []string
+	for s, o := range b.on {
+		if o.state == st {
+			out = append(out, s)
 		}
 	}
+	return out
+}
+
+// off takes b off every sender (R5 immediate, R8).
+func (b *mBot) off(now time.Time) {
+	clear(b.on)
+	b.derive(now)
+}
+
+// endDrains ends b's drains (R6).
+func (b *mBot) endDrains(now time.Time) {
+	for _, s := range b.in(lifecycle.Deactivated) {
+		delete(b.on, s)
+	}
+	b.derive(now)
+}
+
+// liveOn returns the bots other than id in state st on any of senders.
+func (md *model) liveOn(id lifecycle.BotID, senders []string, st lifecycle.State) []*mBot {
+	var out []*mBot
+	for oid, o := range md.bots {
+		if oid == id {
+			continue
+		}
+		for _, s := range senders {
+			if o.on[s].state == st {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func shares(a, b *mBot) bool {
@@ -66,16 +139,6 @@ func (md *model) can(actor string, p roles.Permission) bool {
 	return roles.Default().Can(md.roles[actor], p)
 }
 
-func (md *model) others(id lifecycle.BotID, state lifecycle.State) []*mBot {
-	me := md.bots[id]
-	var out []*mBot
-	for oid, o := range md.bots {
-		if oid != id && o.state == state && shares(me, o) {
-			out = append(out, o)
-		}
-	}
-	return out
-}
 
 type modelRun struct {
 	t     *rapid.T
@@ -136,7 +199,7 @@ func (r *modelRun) senders() []lifecycle.Sender {
 	if rapid.IntRange(0, 9).Draw(r.t, "no senders") == 0 {
 		min = 0
 	}
-	picked := rapid.SliceOfNDistinct(rapid.SampledFrom(modelSenders), min, 2, func(s string) string { return s }).Draw(r.t, "senders")
+	picked := rapid.SliceOfNDistinct(rapid.SampledFrom(modelSenders), min, 3, func(s string) string { return s }).Draw(r.t, "senders")
 	out := make([]lifecycle.Sender, len(picked))
 	for i, a := range picked {
 		out[i] = sms(a)
@@ -193,7 +256,7 @@ func (r *modelRun) create(t *rapid.T) {
 		return err
 	}) {
 		r.ids = append(r.ids, b.ID)
-		r.md.bots[b.ID] = &mBot{state: lifecycle.Draft, senders: senderSet(ss), warns: warn}
+		r.md.bots[b.ID] = &mBot{state: lifecycle.Draft, senders: senderSet(ss), on: map[string]mOn{}, warns: warn}
 	}
 }
 
@@ -216,7 +279,7 @@ func (r *modelRun) copyBot(t *rapid.T) {
 		return err
 	}) {
 		r.ids = append(r.ids, b.ID)
-		r.md.bots[b.ID] = &mBot{state: lifecycle.Draft, senders: src.senders, warns: src.warns}
+		r.md.bots[b.ID] = &mBot{state: lifecycle.Draft, senders: src.senders, on: map[string]mOn{}, warns: src.warns}
 	}
 }
 
@@ -255,17 +318,65 @@ func (r *modelRun) decision(t *rapid.T) lifecycle.Decision {
 	return lifecycle.Grace(-time.Minute) // always refused
 }
 
-// modelActivate applies R4-R6 to the model and reports whether the
-// activation is allowed.
-func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, acked bool, now time.Time, apply bool) bool {
+// subset is nil (the default senders) or, now and then, some senders,
+// maybe not the bot's own (R22).
+func (r *modelRun) subset(t *rapid.T) []string {
+	if rapid.Bool().Draw(t, "subset?") {
+		return nil
+	}
+	return rapid.SliceOfNDistinct(rapid.SampledFrom(modelSenders), 1, 2, func(s string) string { return s }).Draw(t, "subset")
+}
+
+func smsAll(addrs []string) []lifecycle.Sender {
+	var out []lifecycle.Sender
+	for _, a := range addrs {
+		out = append(out, sms(a))
+	}
+	return out
+}
+
+// targets are the senders an operation on b takes: the named ones, each
+// b's own and in state want there, or by default every own sender in
+// state want; ok is false when a named sender does not fit.
+func targets(b *mBot, named []string, want lifecycle.State) ([]string, bool) {
+	stateOn := func(s string) lifecycle.State {
+		if o, ok := b.on[s]; ok {
+			return o.state
+		}
+		return lifecycle.Inactive
+	}
+	if len(named) == 0 {
+		var out []string
+		for s := range b.senders {
+			if stateOn(s) == want {
+				out = append(out, s)
+			}
+		}
+		return out, true
+	}
+	for _, s := range named {
+		if !b.senders[s] || stateOn(s) != want {
+			return nil, false
+		}
+	}
+	return named, true
+}
+
+// modelActivate applies R4-R6 and R22 to the model and reports whether
+// the activation is allowed.
+func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, acked bool, named []string, now time.Time, apply bool) bool {
 	b, exists := r.md.bots[id]
-	if !exists || (b.state != lifecycle.Draft && b.state != lifecycle.Inactive) || len(b.senders) == 0 {
+	if !exists {
+		return false
+	}
+	ts, ok := targets(b, named, lifecycle.Inactive)
+	if !ok || ((b.state != lifecycle.Active || len(ts) == 0) && b.state != lifecycle.Draft && b.state != lifecycle.Inactive) || len(b.senders) == 0 {
 		return false
 	}
 	if (b.warns && !acked) || (dec.IsGrace() && dec.GracePeriod() <= 0) {
 		return false
 	}
-	occupants := r.md.others(id, lifecycle.Active)
+	occupants := r.md.liveOn(id, ts, lifecycle.Active)
 	if len(occupants) > 0 && dec.IsZero() {
 		return false
 	}
@@ -273,77 +384,91 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 		return true
 	}
 	for _, o := range occupants {
-		o.deactivatedAt = now
 		if !dec.IsGrace() {
-			o.state = lifecycle.Inactive
+			o.off(now)
 			continue
 		}
-		for _, oid := range r.idsOf(o) {
-			for _, x := range r.md.others(oid, lifecycle.Deactivated) {
-				x.state = lifecycle.Inactive
-			}
+		active := o.in(lifecycle.Active)
+		for _, x := range r.md.liveOn(r.idOf(o), active, lifecycle.Deactivated) {
+			x.endDrains(now)
 		}
-		o.state, o.deadline = lifecycle.Deactivated, now.Add(dec.GracePeriod())
+		for _, s := range active {
+			o.on[s] = mOn{state: lifecycle.Deactivated, deadline: now.Add(dec.GracePeriod())}
+		}
+		o.derive(now)
 	}
-	b.state, b.everActive, b.edited = lifecycle.Active, true, false
+	for _, s := range ts {
+		b.on[s] = mOn{state: lifecycle.Active}
+	}
+	if b.state != lifecycle.Active {
+		b.edited = false
+	}
+	b.everActive = true
+	b.derive(now)
 	return true
 }
 
-func (r *modelRun) idsOf(b *mBot) []lifecycle.BotID {
+func (r *modelRun) idOf(b *mBot) lifecycle.BotID {
 	for id, x := range r.md.bots {
 		if x == b {
-			return []lifecycle.BotID{id}
+			return id
 		}
 	}
-	return nil
+	return ""
 }
 
 func (r *modelRun) activate(t *rapid.T) {
-	a, id, dec, acked := r.actor("mia"), r.botID(), r.decision(t), rapid.Bool().Draw(t, "ack")
+	a, id, dec, acked, named := r.actor("mia"), r.botID(), r.decision(t), rapid.Bool().Draw(t, "ack"), r.subset(t)
 	ack := lifecycle.Ack{}
 	if acked {
 		ack.Codes = []string{"fallback.missing"}
 	}
 	now := r.clk.Now()
-	ok := r.md.can(a.ID, roles.ActivateChatbots) && r.modelActivate(id, dec, acked, now, false)
+	ok := r.md.can(a.ID, roles.ActivateChatbots) && r.modelActivate(id, dec, acked, named, now, false)
 	if r.step("activate", ok, func() error {
-		_, err := r.m.Activate(r.ctx, a, id, dec, ack)
+		_, err := r.m.Apply(r.ctx, a, lifecycle.Activate{Bot: id, Decision: dec, Ack: ack, Senders: smsAll(named)})
 		return err
 	}) {
-		r.modelActivate(id, dec, acked, now, true)
+		r.modelActivate(id, dec, acked, named, now, true)
 	}
 }
 
 func (r *modelRun) deactivate(t *rapid.T) {
-	a, id := r.actor("mia"), r.botID()
+	a, id, named := r.actor("mia"), r.botID(), r.subset(t)
 	grace := time.Duration(rapid.IntRange(-1, 30).Draw(t, "grace minutes")) * time.Minute
 	b, exists := r.md.bots[id]
+	var ts []string
 	ok := r.md.can(a.ID, roles.ActivateChatbots) && exists && b.state == lifecycle.Active && grace >= 0
+	if ok {
+		ts, ok = targets(b, named, lifecycle.Active)
+	}
 	if r.step("deactivate", ok, func() error {
-		_, err := r.m.Deactivate(r.ctx, a, id, grace)
+		_, err := r.m.Apply(r.ctx, a, lifecycle.Deactivate{Bot: id, Grace: grace, Senders: smsAll(named)})
 		return err
 	}) {
 		now := r.clk.Now()
 		for _, st := range []lifecycle.State{lifecycle.Active, lifecycle.Deactivated} {
-			for _, x := range r.md.others(id, st) {
-				x.state = lifecycle.Inactive
+			for _, x := range r.md.liveOn(id, ts, st) { // R8, on the named senders only (R22)
+				x.off(now)
 			}
 		}
-		b.deactivatedAt = now
-		if grace == 0 {
-			b.state = lifecycle.Inactive
-		} else {
-			b.state, b.deadline = lifecycle.Deactivated, now.Add(grace)
+		for _, s := range ts {
+			if grace == 0 {
+				delete(b.on, s)
+			} else {
+				b.on[s] = mOn{state: lifecycle.Deactivated, deadline: now.Add(grace)}
+			}
 		}
+		b.derive(now)
 	}
 }
 
 func (r *modelRun) endGrace(t *rapid.T) {
 	a, id := r.actor("mia"), r.botID()
 	b, exists := r.md.bots[id]
-	ok := r.md.can(a.ID, roles.ActivateChatbots) && exists && b.state == lifecycle.Deactivated
+	ok := r.md.can(a.ID, roles.ActivateChatbots) && exists && len(b.in(lifecycle.Deactivated)) > 0
 	if r.step("end grace", ok, func() error { _, err := r.m.EndGrace(r.ctx, a, id); return err }) {
-		b.state = lifecycle.Inactive
+		b.endDrains(r.clk.Now())
 	}
 }
 
@@ -365,19 +490,20 @@ func (r *modelRun) rollback(t *rapid.T) {
 	now := r.clk.Now()
 	ok := false
 	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !r.md.bots[target].edited {
-		// A draining predecessor ends its drain first; try it on the model.
+		// A draining predecessor ends its drain first; try it on a copy.
 		t := r.md.bots[target]
-		was := t.state
-		t.state = lifecycle.Inactive
-		ok = r.modelActivate(target, dec, true, now, false)
-		t.state = was
+		saved := *t
+		saved.on = maps.Clone(t.on)
+		t.off(now)
+		ok = r.modelActivate(target, dec, true, nil, now, false)
+		*t = saved
 	}
 	if r.step("rollback", ok, func() error {
 		_, err := r.m.Rollback(r.ctx, a, id, dec, lifecycle.Ack{Codes: []string{"fallback.missing"}})
 		return err
 	}) {
-		r.md.bots[target].state = lifecycle.Inactive
-		r.modelActivate(target, dec, true, now, true)
+		r.md.bots[target].off(now)
+		r.modelActivate(target, dec, true, nil, now, true)
 	}
 }
 
@@ -437,7 +563,7 @@ func (r *modelRun) route(t *rapid.T) {
 	s, err := r.m.Route(r.ctx, sms(addr), user)
 	var active lifecycle.BotID
 	for id, b := range r.md.bots {
-		if b.state == lifecycle.Active && b.senders[addr] {
+		if b.on[addr].state == lifecycle.Active {
 			active = id
 		}
 	}
@@ -452,7 +578,7 @@ func (r *modelRun) route(t *rapid.T) {
 		t.Fatalf("R10: a new session on %s went to %s, the model's Active bot is %q", addr, s.Bot, active)
 	default:
 		b := r.md.bots[s.Bot]
-		if b == nil || !b.senders[addr] || (b.state != lifecycle.Active && b.state != lifecycle.Deactivated) {
+		if b == nil || !b.on[addr].state.Live() {
 			t.Fatalf("R10: an existing session on %s went to %s, which does not serve it", addr, s.Bot)
 		}
 	}
@@ -498,12 +624,20 @@ func (r *modelRun) check(t *rapid.T) {
 		if got := b.StateAt(now); got != mb.state {
 			t.Fatalf("bot %s is %v, the model says %v", b.ID, got, mb.state)
 		}
-		for _, s := range b.Senders {
-			switch b.State { // stored states: what the store guarantees
+		asOf := b.AsOf(now)
+		on := map[string]mOn{}
+		for _, e := range asOf.Live {
+			on[e.Sender.Address] = mOn{state: e.State, deadline: e.GraceDeadline}
+		}
+		if diff := cmp.Diff(mb.on, on, cmp.AllowUnexported(mOn{})); diff != "" {
+			t.Fatalf("R22: bot %s per sender differs from the model (-model +store):\n%s", b.ID, diff)
+		}
+		for _, e := range b.Live { // stored states: what the store guarantees
+			switch e.State {
 			case lifecycle.Active:
-				active[s]++
+				active[e.Sender]++
 			case lifecycle.Deactivated:
-				draining[s]++
+				draining[e.Sender]++
 			}
 		}
 		if b.State.Live() && (b.FirstActivatedAt.IsZero()) {
