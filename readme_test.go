@@ -22,6 +22,9 @@ func TestREADMEDiagram(t *testing.T) {
 	if !strings.Contains(string(readme), "```mermaid\n"+want+"```") {
 		t.Errorf("README.md's mermaid block differs from lifecycle.Diagram():\n%s", want)
 	}
+	if s := lifecycle.SenderDiagram(); !strings.Contains(string(readme), "```mermaid\n"+s+"```") {
+		t.Errorf("R22: README.md's per-sender mermaid block differs from lifecycle.SenderDiagram():\n%s", s)
+	}
 	doc, err := os.ReadFile("lifecycle/doc.go")
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,19 @@
 //	    Inactive --> Active: activate
 //	    Inactive --> Inactive: edit
 //
+// A bot is also live per sender (R22): on each of its senders it is Active,
+// draining (with that sender's own deadline) or off, as [Bot.Live] lists.
+// [Deactivate] and [Activate] may name some of its senders; the bot's own
+// state follows - Active while Active on any sender, Deactivated while it
+// only drains, Inactive on none - and still moves only by the table above.
+// Each sender moves by its own table, drawn by [SenderDiagram]; R1 and R2
+// hold per sender.
+//
+// Activation and deactivation may be scheduled for an instant
+// ([Manager.Schedule], R23): [Manager.ExpireDue] runs a due [Schedule] as
+// the user who made it, with that user's roles then, and records the
+// outcome on it and in the audit log.
+//
 // A bot's [Definition] is the hosting service's own document: a format name
 // and the text, stored, copied, exported and imported byte for byte and
 // never read here (R25). The [Policy]'s [validate.Checker] reads it.
@@ -87,6 +100,7 @@
 // [ErrNoRollback], [ErrConflict], [ErrInvalidInput], [ErrNoBot],
 // [ErrLastAdmin], [ErrRoleHeld], [ErrRoleNotHeld], [ErrUnknownRole],
 // [ErrUnavailable], ...) for errors.Is - and a typed detail ([*StateError],
+// [*ScheduleError],
 // [*OccupiedError], [*WarningsError], [*ValidationError], [*RollbackError],
 // [*InputError], ...) for errors.As. Refused operations change nothing;
 // refusals on permission grounds are written to the audit log.

@@ -63,6 +63,41 @@ func TestS2Diagram(t *testing.T) {
 	}
 }
 
+// S2, R22: the per-sender table is data too, drawn from itself; it allows
+// exactly the moves a bot makes on one sender.
+func TestS2SenderDiagram(t *testing.T) {
+	want := `stateDiagram-v2
+    [*] --> Inactive
+    Active --> Inactive: deactivate
+    Active --> Deactivated: drain
+    Deactivated --> Inactive: end_drain
+    Inactive --> Active: activate
+`
+	if diff := cmp.Diff(want, lifecycle.SenderDiagram()); diff != "" {
+		t.Errorf("SenderDiagram() (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		from lifecycle.State
+		e    lifecycle.Event
+		to   lifecycle.State
+		ok   bool
+	}{
+		{lifecycle.Inactive, lifecycle.EventActivate, lifecycle.Active, true},
+		{lifecycle.Active, lifecycle.EventDrain, lifecycle.Deactivated, true},
+		{lifecycle.Active, lifecycle.EventDeactivate, lifecycle.Inactive, true},
+		{lifecycle.Deactivated, lifecycle.EventEndDrain, lifecycle.Inactive, true},
+		{lifecycle.Deactivated, lifecycle.EventActivate, 0, false},
+		{lifecycle.Active, lifecycle.EventActivate, 0, false},
+		{lifecycle.Draft, lifecycle.EventActivate, 0, false}, // a sender is never Draft
+		{lifecycle.Inactive, lifecycle.EventEdit, 0, false},
+		{lifecycle.State(99), lifecycle.EventActivate, 0, false},
+	} {
+		if to, ok := lifecycle.NextOnSender(tt.from, tt.e); to != tt.to || ok != tt.ok {
+			t.Errorf("NextOnSender(%v, %s) = %v, %v; want %v, %v", tt.from, tt.e, to, ok, tt.to, tt.ok)
+		}
+	}
+}
+
 func TestStateText(t *testing.T) {
 	for _, s := range []lifecycle.State{lifecycle.Draft, lifecycle.Active, lifecycle.Deactivated, lifecycle.Inactive, lifecycle.Deleted} {
 		b, err := s.MarshalText()
