@@ -139,7 +139,6 @@ func (md *model) can(actor string, p roles.Permission) bool {
 	return roles.Default().Can(md.roles[actor], p)
 }
 
-
 type modelRun struct {
 	t     *rapid.T
 	ctx   context.Context
