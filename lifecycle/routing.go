@@ -178,10 +178,23 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// Analytics are session counts per bot and per sender.
+// Analytics are session counts per bot and per sender, and who is live on
+// each sender (R22).
 type Analytics struct {
 	ByBot    []SessionStats `json:"by_bot"`    // Sender is empty
 	BySender []SessionStats `json:"by_sender"` // Bot is empty
+	// Live says, for each sender in BySender, which bot is Active there
+	// and which drains there, as seen now.
+	Live []SenderLive `json:"live"`
+}
+
+// SenderLive is who is live on one sender (R22): the bot Active there and
+// the bot draining there until GraceDeadline, if any.
+type SenderLive struct {
+	Sender        Sender    `json:"sender"`
+	Active        BotID     `json:"active,omitempty"`
+	Draining      BotID     `json:"draining,omitempty"`
+	GraceDeadline time.Time `json:"grace_deadline,omitzero"`
 }
 
 // Analytics returns session counts per bot and per sender, as seen now:
@@ -233,6 +246,38 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error)
 	}
 	slices.SortFunc(out.ByBot, func(a, b SessionStats) int { return strings.Compare(string(a.Bot), string(b.Bot)) })
 	sort.Slice(out.BySender, func(i, j int) bool { return out.BySender[i].Sender.less(out.BySender[j].Sender) })
+	if out.Live, err = m.liveOn(ctx, out.BySender, now); err != nil {
+		return Analytics{}, opError(OpAnalytics, err)
+	}
+	return out, nil
+}
+
+// liveOn says who is live on each sender of rows, as seen at now: one read
+// of at most two bots per sender (R1, R2).
+func (m *Manager) liveOn(ctx context.Context, rows []SessionStats, now time.Time) ([]SenderLive, error) {
+	out := make([]SenderLive, len(rows))
+	at := make(map[Sender]int, len(rows))
+	senders := make([]Sender, len(rows))
+	for i, r := range rows {
+		out[i].Sender, senders[i], at[r.Sender] = r.Sender, r.Sender, i
+	}
+	bots, err := m.store.LiveBots(ctx, senders)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bots {
+		b = b.AsOf(now)
+		for _, e := range b.Live {
+			i, ok := at[e.Sender]
+			switch {
+			case !ok:
+			case e.State == Active:
+				out[i].Active = b.ID
+			default:
+				out[i].Draining, out[i].GraceDeadline = b.ID, e.GraceDeadline
+			}
+		}
+	}
 	return out, nil
 }
 

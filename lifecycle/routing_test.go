@@ -198,6 +198,16 @@ func TestAnalytics(t *testing.T) {
 	v2 := e.draft("v2", "100")
 	e.activate(v2.ID, lifecycle.Grace(10*time.Minute))
 	e.must(e.m.Route(e.ctx, sms("100"), "x"))
+	// R22: who is live on each sender, while v1 drains on both.
+	during, err := e.m.Analytics(e.ctx, analyzer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := start.Add(10 * time.Minute)
+	wantLive := []lifecycle.SenderLive{{Sender: sms("100"), Active: v2.ID, Draining: v1.ID, GraceDeadline: deadline}, {Sender: sms("200"), Draining: v1.ID, GraceDeadline: deadline}}
+	if diff := cmp.Diff(wantLive, during.Live); diff != "" {
+		t.Errorf("R22: live bots per sender during the drain (-want +got):\n%s", diff)
+	}
 	e.clk.Add(10 * time.Minute) // v1's drain ends; nothing swept
 
 	if _, err := e.m.Analytics(e.ctx, admin); !errors.Is(err, lifecycle.ErrForbidden) {
@@ -216,6 +226,7 @@ func TestAnalytics(t *testing.T) {
 			{Sender: sms("100"), Opened: 4, Open: 1, Messages: 5, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseGraceExpired: 3}},
 			{Sender: sms("200"), Opened: 1, Open: 0, Messages: 1, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseCompleted: 1}},
 		},
+		Live: []lifecycle.SenderLive{{Sender: sms("100"), Active: v2.ID}, {Sender: sms("200")}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("analytics (-want +got):\n%s", diff)
