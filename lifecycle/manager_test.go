@@ -22,7 +22,11 @@ func world(t *testing.T) (*env, map[string]lifecycle.BotID) {
 	draft := e.draft("draft", "100")
 	drain := e.live("drain", "300")
 	e.must(e.m.Deactivate(e.ctx, manager, drain.ID, time.Hour))
-	return e, map[string]lifecycle.BotID{"old": old.ID, "live": live.ID, "draft": draft.ID, "drain": drain.ID}
+	sc, err := e.m.Schedule(e.ctx, manager, e.clk.Now().Add(30*time.Minute), lifecycle.Activate{Bot: draft.ID, Decision: lifecycle.Grace(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, map[string]lifecycle.BotID{"old": old.ID, "live": live.ID, "draft": draft.ID, "drain": drain.ID, "schedule": lifecycle.BotID(sc.ID)}
 }
 
 // r17Commands are one command of each kind, with the actor that may do it.
@@ -52,6 +56,9 @@ func r17Commands(e *env, ids map[string]lifecycle.BotID) []struct {
 		{"rollback", manager, lifecycle.Rollback{Bot: ids["live"], Decision: lifecycle.Immediate()}},
 		{"grant role", admin, lifecycle.GrantRole{User: "zoe", Role: roles.Designer}},
 		{"revoke role", admin, lifecycle.RevokeRole{User: "al", Role: roles.Analyzer}},
+		{"schedule", manager, lifecycle.CreateSchedule{At: e.clk.Now().Add(time.Hour), Do: lifecycle.Deactivate{Bot: ids["live"], Senders: []lifecycle.Sender{sms("100")}}}},
+		{"cancel schedule", manager, lifecycle.CancelSchedule{ID: lifecycle.ScheduleID(ids["schedule"])}},
+		{"run schedule", lifecycle.System("schedule due"), lifecycle.RunSchedule{ID: lifecycle.ScheduleID(ids["schedule"])}},
 	}
 }
 
@@ -63,7 +70,7 @@ func TestR17EveryCommandAppliesAsPlanned(t *testing.T) {
 		t.Run("R17/"+c.name, func(t *testing.T) {
 			e, ids := world(t)
 			cmd := r17Commands(e, ids)[indexOf(t, r17Commands(e, ids), c.name)].cmd
-			if c.name == "expire grace" {
+			if c.name == "expire grace" || c.name == "run schedule" {
 				e.clk.Add(time.Hour)
 			}
 			before, auditBefore := e.dump(), e.audit()
@@ -91,6 +98,13 @@ func TestR17EveryCommandAppliesAsPlanned(t *testing.T) {
 				}
 				if diff := cmp.Diff(*ch.After, e.storedBot(ch.Bot)); diff != "" {
 					t.Errorf("R17: stored %s differs from the plan (-plan +stored):\n%s", ch.Bot, diff)
+				}
+			}
+			for _, ch := range plan.Schedules {
+				stored, err := e.st.Schedule(e.ctx, ch.After.ID)
+				ch.After.Seq = stored.Seq // the store numbers new schedules
+				if diff := cmp.Diff(ch.After, stored); err != nil || diff != "" {
+					t.Errorf("R17: stored schedule %s differs from the plan (%v; -plan +stored):\n%s", ch.After.ID, err, diff)
 				}
 			}
 		})
