@@ -51,19 +51,37 @@ func (c CreateSchedule) decide(d *decider) error {
 	if err := d.checkScheduled(a); err != nil {
 		return err
 	}
+	zone := c.At.Location().String()
+	if zone == "" { // a fixed zone without a name: its offset
+		zone = c.At.Format("-07:00")
+	}
+	if err := checkID("time zone", zone); err != nil { // R21
+		return err
+	}
 	b, err := d.bot(a.Bot)
 	if err != nil {
 		return err
 	}
-	d.changeSchedule(0, Schedule{ID: c.ID, At: c.At.UTC(), Zone: c.At.Location().String(), Action: a,
+	d.changeSchedule(0, Schedule{ID: c.ID, At: c.At.UTC(), Zone: zone, Action: a,
 		CreatedBy: d.s.Actor.ID, CreatedAt: d.now, Edition: edition(b), Status: SchedulePending})
 	return nil
 }
 
+// MaxAckCodes bounds the warning codes an acknowledgement lists.
+const MaxAckCodes = 100
+
 // checkScheduled checks what can be checked of a scheduled action now:
-// its decision and grace period and its senders; the rest is decided when
-// it runs.
+// its decision and grace period, its acknowledgement's text (R21: it is
+// stored) and its senders; the rest is decided when it runs.
 func (d *decider) checkScheduled(a ScheduledAction) error {
+	if len(a.Ack.Codes) > MaxAckCodes {
+		return &InputError{Field: "acknowledged codes", Value: fmt.Sprint(len(a.Ack.Codes)), Problem: fmt.Sprintf("are too many; list at most %d warning codes", MaxAckCodes)}
+	}
+	for _, code := range append([]string{a.Ack.Fingerprint}, a.Ack.Codes...) {
+		if err := checkText("acknowledged code", code); err != nil || len(code) > MaxIDBytes {
+			return &InputError{Field: "acknowledged code", Value: shown(code), Problem: fmt.Sprintf("must be text of at most %d bytes, as the report gives it", MaxIDBytes)}
+		}
+	}
 	cmd, err := a.Command()
 	if err != nil {
 		return err
