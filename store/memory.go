@@ -413,37 +413,9 @@ func (m *Memory) check(p lifecycle.Plan) error {
 			touched = append(touched, c.After.Senders...)
 		}
 	}
-	// R1, R2: at most one Active and one Deactivated bot per touched sender.
 	for _, s := range touched {
-		var active, draining int
-		count := func(st lifecycle.State) {
-			switch st {
-			case lifecycle.Active:
-				active++
-			case lifecycle.Deactivated:
-				draining++
-			}
-		}
-		if sr := m.senderRec(s); sr != nil {
-			for _, rec := range [2]*botRec{sr.active, sr.draining} {
-				if rec == nil {
-					continue
-				}
-				if _, changed := after[rec.bot().ID]; !changed {
-					count(rec.bot().StateOn(s))
-				}
-			}
-		}
-		for _, b := range after {
-			if b != nil {
-				count(b.StateOn(s)) // R22: its state on this sender
-			}
-		}
-		if active > 1 {
-			return conflict("the plan would leave %d Active bots on %s", active, s)
-		}
-		if draining > 1 {
-			return conflict("the plan would leave %d Deactivated bots on %s", draining, s)
+		if err := m.checkSender(s, after); err != nil {
+			return err
 		}
 	}
 	return m.checkRoles(p.Roles)
@@ -480,6 +452,35 @@ func (m *Memory) checkRoles(changes []lifecycle.RoleChange) error {
 	}
 	if before > 0 && afterAdmins == 0 {
 		return conflict("the plan would remove the last Admin")
+	}
+	return nil
+}
+
+// checkSender refuses a plan that would leave two Active or two
+// Deactivated bots on s (R1, R2), counted by their state on s (R22): the
+// bots the plan leaves as after, and the live bots on s it does not change.
+func (m *Memory) checkSender(s lifecycle.Sender, after map[lifecycle.BotID]*lifecycle.Bot) error {
+	var n [lifecycle.Deleted + 1]int
+	if sr := m.senderRec(s); sr != nil {
+		for _, rec := range [2]*botRec{sr.active, sr.draining} {
+			if rec == nil {
+				continue
+			}
+			if _, changed := after[rec.bot().ID]; !changed {
+				n[rec.bot().StateOn(s)]++
+			}
+		}
+	}
+	for _, b := range after {
+		if b != nil {
+			n[b.StateOn(s)]++
+		}
+	}
+	if n[lifecycle.Active] > 1 {
+		return conflict("the plan would leave %d Active bots on %s", n[lifecycle.Active], s)
+	}
+	if n[lifecycle.Deactivated] > 1 {
+		return conflict("the plan would leave %d Deactivated bots on %s", n[lifecycle.Deactivated], s)
 	}
 	return nil
 }
