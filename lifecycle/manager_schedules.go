@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -49,41 +48,4 @@ func (m *Manager) Schedules(ctx context.Context, actor Actor, after uint64, limi
 	}
 	out, err := m.store.Schedules(ctx, after, limit)
 	return out, opError(OpReadSchedules, err)
-}
-
-// runDue runs the schedules due at now, in order (R23), each as its own
-// operation: a refusal is recorded on the schedule and is not an error. A
-// schedule that cannot be run at all (the store fails) is logged and
-// skipped, and tried again by the next ExpireDue.
-func (m *Manager) runDue(ctx context.Context, now time.Time, out *Expiry) error {
-	failed := map[ScheduleID]bool{}
-	for {
-		due, err := m.store.DueSchedules(ctx, now, expireBatch+len(failed))
-		if err != nil {
-			return err
-		}
-		progress := false
-		for _, sc := range due {
-			if failed[sc.ID] {
-				continue
-			}
-			progress = true
-			_, err := m.Apply(ctx, System("schedule due"), RunSchedule{ID: sc.ID})
-			switch {
-			case err == nil:
-				out.Schedules = append(out.Schedules, sc.ID)
-			case errors.Is(err, ErrInvalidTransition):
-				// Run or canceled meanwhile by another process.
-			case ctx.Err() != nil:
-				return ctx.Err()
-			default:
-				failed[sc.ID] = true
-				out.FailedSchedules = append(out.FailedSchedules, sc.ID)
-				m.log.ErrorContext(ctx, "botlife: could not run a due schedule; skipping it", "schedule", sc.ID, "err", err)
-			}
-		}
-		if !progress || len(due) < expireBatch+len(failed) {
-			return nil
-		}
-	}
 }

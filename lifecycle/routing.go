@@ -107,39 +107,25 @@ type Expiry struct {
 func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 	var out Expiry
 	now := m.clock.Now()
-	failed := map[BotID]bool{}
-	for {
-		due, err := m.store.DueDrains(ctx, now, expireBatch+len(failed))
-		if err != nil {
-			return out, opError(OpExpireGrace, err)
-		}
-		progress := false
-		for _, b := range due {
-			if failed[b.ID] {
-				continue
-			}
-			progress = true
+	err := settleAll(ctx, m, "drain", func(limit int) ([]Bot, error) { return m.store.DueDrains(ctx, now, limit) },
+		func(b Bot) BotID { return b.ID },
+		func(b Bot) error {
 			_, err := m.Apply(ctx, System("grace period ended"), ExpireGrace{Bot: b.ID})
-			switch {
-			case err == nil:
-				out.DrainsEnded = append(out.DrainsEnded, b.ID)
-			case errors.Is(err, ErrInvalidTransition), errors.Is(err, ErrNotFound):
-				// Settled meanwhile by another operation or process.
-			case ctx.Err() != nil:
-				return out, opError(OpExpireGrace, ctx.Err())
-			default:
-				// Log it and carry on: one drain that cannot be settled
-				// must not keep every other one from being settled.
-				failed[b.ID] = true
-				out.Failed = append(out.Failed, b.ID)
-				m.log.ErrorContext(ctx, "botlife: could not end a due drain; skipping it", "bot", b.ID, "err", err)
+			if errors.Is(err, ErrNotFound) {
+				return ErrInvalidTransition // deleted meanwhile: settled
 			}
-		}
-		if !progress || len(due) < expireBatch+len(failed) {
-			break
-		}
+			return err
+		}, &out.DrainsEnded, &out.Failed)
+	if err != nil {
+		return out, opError(OpExpireGrace, err)
 	}
-	if err := m.runDue(ctx, now, &out); err != nil {
+	err = settleAll(ctx, m, "schedule", func(limit int) ([]Schedule, error) { return m.store.DueSchedules(ctx, now, limit) },
+		func(sc Schedule) ScheduleID { return sc.ID },
+		func(sc Schedule) error {
+			_, err := m.Apply(ctx, System("schedule due"), RunSchedule{ID: sc.ID})
+			return err
+		}, &out.Schedules, &out.FailedSchedules)
+	if err != nil {
 		return out, opError(OpRunSchedule, err)
 	}
 	for {
@@ -153,6 +139,45 @@ func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 		}
 		if n < sweepBatch {
 			return out, nil
+		}
+	}
+}
+
+// settleAll settles what fetch says is due, a batch at a time, in its
+// order, until a batch brings no progress. A refusal wrapping
+// ErrInvalidTransition means another operation or process settled it
+// meanwhile; any other failure is logged and the item skipped, so that one
+// item that cannot be settled never keeps the others from being settled
+// (the next ExpireDue tries it again).
+func settleAll[T any, K comparable](ctx context.Context, m *Manager, what string, fetch func(limit int) ([]T, error),
+	key func(T) K, run func(T) error, done, failed *[]K) error {
+	skip := map[K]bool{}
+	for {
+		due, err := fetch(expireBatch + len(skip))
+		if err != nil {
+			return err
+		}
+		progress := false
+		for _, x := range due {
+			k := key(x)
+			if skip[k] {
+				continue
+			}
+			progress = true
+			switch err := run(x); {
+			case err == nil:
+				*done = append(*done, k)
+			case errors.Is(err, ErrInvalidTransition):
+			case ctx.Err() != nil:
+				return ctx.Err()
+			default:
+				skip[k] = true
+				*failed = append(*failed, k)
+				m.log.ErrorContext(ctx, "botlife: could not settle a due "+what+"; skipping it", what, k, "err", err)
+			}
+		}
+		if !progress || len(due) < expireBatch+len(skip) {
+			return nil
 		}
 	}
 }
