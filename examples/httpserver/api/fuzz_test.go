@@ -17,7 +17,9 @@ func FuzzRequestBody(f *testing.F) {
 		`{"channel":"sms","address":"+15550100","end_user":"u"}`, `{"role":"admin"}`, `{"reason":"r","grace":"1m"}`,
 		"\xff", `{"a":` + strings.Repeat("[", 1000),
 		`{"name":"f","channel":"sms","definition":{"format":"botlife.reference/v1","text":"{\"entry_dialog\":1}"}}`,
-		`{"definition":{"format":"acme/v1","text":"x\u0000"}}`, `{"definition":{"text":"{}","text":"[]"}}`} {
+		`{"definition":{"format":"acme/v1","text":"x\u0000"}}`, `{"definition":{"text":"{}","text":"[]"}}`,
+		`{"senders":[{"address":"+15550100"}],"grace":"1m"}`, `{"local":"2026-06-02T02:00:00","zone":"Europe/Berlin","bot":"bot-1","activate":{}}`,
+		`{"at":"2026-06-02T02:00:00+02:00","bot":"bot-1","deactivate":{"grace":"5m"}}`, `{"local":"2026-06-02T02:00:00","zone":"../../etc/passwd","bot":"bot-1","activate":{}}`} {
 		f.Add([]byte(s))
 	}
 	fx := apitest.NewFixture(f)
@@ -29,6 +31,7 @@ func FuzzRequestBody(f *testing.F) {
 		{"PATCH", "/bots/" + bot.ID + "?dry_run=true", "dan"},
 		{"POST", "/bots/" + bot.ID + "/activate?dry_run=true", "mia"},
 		{"POST", "/bots/" + bot.ID + "/deactivate?dry_run=true", "mia"},
+		{"POST", "/schedules?dry_run=true", "mia"},
 		{"POST", "/bots/" + bot.ID + "/duplicate?dry_run=true", "dan"},
 		{"POST", "/bots/import?dry_run=true", "dan"},
 		{"POST", "/users/zed/roles?dry_run=true", "ada"},

@@ -349,39 +349,66 @@ type ackRequest struct {
 	Codes       []string `json:"codes"`
 }
 
-// activateRequest is the body of activate and rollback.
-type activateRequest struct {
+// rollbackRequest is the body of rollback.
+type rollbackRequest struct {
 	// Decision is "", "immediate" or "grace:<duration>" (R5).
 	Decision string     `json:"decision"`
 	Ack      ackRequest `json:"ack"`
 }
 
-// decodeActivate reads an activation body (possibly empty).
-func decodeActivate(data []byte) (lifecycle.Decision, lifecycle.Ack, error) {
-	var req activateRequest
-	if err := decodeJSON(data, &req, bodyMayBeEmpty); err != nil {
-		return lifecycle.Decision{}, lifecycle.Ack{}, err
-	}
+// activateRequest is the body of activate, and the activation of a
+// schedule.
+type activateRequest struct {
+	// Decision is "", "immediate" or "grace:<duration>" (R5).
+	Decision string     `json:"decision"`
+	Ack      ackRequest `json:"ack"`
+	// Senders, if not empty, are the bot's senders to activate it on
+	// (R22); absent or empty, all it is off on.
+	Senders []Sender `json:"senders"`
+}
+
+// command returns the activation of bot id the request asks for.
+func (req activateRequest) command(id lifecycle.BotID) (lifecycle.Activate, error) {
 	d, err := lifecycle.ParseDecision(req.Decision)
 	if err != nil {
-		return lifecycle.Decision{}, lifecycle.Ack{}, err
+		return lifecycle.Activate{}, err
 	}
-	return d, lifecycle.Ack{Fingerprint: req.Ack.Fingerprint, Codes: req.Ack.Codes}, nil
+	return lifecycle.Activate{Bot: id, Decision: d, Ack: lifecycle.Ack{Fingerprint: req.Ack.Fingerprint, Codes: req.Ack.Codes},
+		Senders: libSenders(req.Senders)}, nil
+}
+
+// decodeActivate reads an activation body (possibly empty) for bot id.
+func decodeActivate(data []byte, id lifecycle.BotID) (lifecycle.Activate, error) {
+	var req activateRequest
+	if err := decodeJSON(data, &req, bodyMayBeEmpty); err != nil {
+		return lifecycle.Activate{}, err
+	}
+	return req.command(id)
 }
 
 func (s *Server) activateBot(r *http.Request, who string) (reply, error) {
-	return s.activateOr(r, who, func(id lifecycle.BotID, d lifecycle.Decision, a lifecycle.Ack) lifecycle.Command {
-		return lifecycle.Activate{Bot: id, Decision: d, Ack: a}
+	return s.activateOr(r, who, func(data []byte, id lifecycle.BotID) (lifecycle.Command, error) {
+		return decodeActivate(data, id)
 	})
 }
 
 func (s *Server) rollbackBot(r *http.Request, who string) (reply, error) {
-	return s.activateOr(r, who, func(id lifecycle.BotID, d lifecycle.Decision, a lifecycle.Ack) lifecycle.Command {
-		return lifecycle.Rollback{Bot: id, Decision: d, Ack: a}
+	return s.activateOr(r, who, func(data []byte, id lifecycle.BotID) (lifecycle.Command, error) {
+		var req rollbackRequest
+		if err := decodeJSON(data, &req, bodyMayBeEmpty); err != nil {
+			return nil, err
+		}
+		a, err := activateRequest{Decision: req.Decision, Ack: req.Ack}.command(id)
+		if err != nil {
+			return nil, err
+		}
+		return lifecycle.Rollback{Bot: id, Decision: a.Decision, Ack: a.Ack}, nil
 	})
 }
 
-func (s *Server) activateOr(r *http.Request, who string, cmd func(lifecycle.BotID, lifecycle.Decision, lifecycle.Ack) lifecycle.Command) (reply, error) {
+// activateOr runs the command decode reads from the body of an activation
+// or a rollback of the bot {id}.
+func (s *Server) activateOr(r *http.Request, who string, decode func([]byte, lifecycle.BotID) (lifecycle.Command, error)) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -390,20 +417,34 @@ func (s *Server) activateOr(r *http.Request, who string, cmd func(lifecycle.BotI
 	if err != nil {
 		return reply{}, err
 	}
-	d, ack, err := decodeActivate(data)
+	cmd, err := decode(data, id)
 	if err != nil {
 		return reply{}, err
 	}
-	p, dry, err := s.change(r, who, cmd(id, d, ack), id)
+	p, dry, err := s.change(r, who, cmd, id)
 	if err != nil {
 		return reply{}, err
 	}
 	return s.planReply(who, p, dry, id)
 }
 
+// deactivateRequest is the body of deactivate, and the deactivation of a
+// schedule.
 type deactivateRequest struct {
 	// Grace lets open sessions finish; "" or "0s" closes them now (R7).
 	Grace string `json:"grace"`
+	// Senders, if not empty, are the bot's senders to take it off (R22);
+	// it stays Active on the others. Absent or empty, all it is Active on.
+	Senders []Sender `json:"senders"`
+}
+
+// command returns the deactivation of bot id the request asks for.
+func (req deactivateRequest) command(id lifecycle.BotID) (lifecycle.Deactivate, error) {
+	grace, err := parseDuration("grace", req.Grace)
+	if err != nil {
+		return lifecycle.Deactivate{}, err
+	}
+	return lifecycle.Deactivate{Bot: id, Grace: grace, Senders: libSenders(req.Senders)}, nil
 }
 
 func (s *Server) deactivateBot(r *http.Request, who string) (reply, error) {
@@ -415,11 +456,11 @@ func (s *Server) deactivateBot(r *http.Request, who string) (reply, error) {
 	if err := s.decode(r, &req, bodyMayBeEmpty); err != nil {
 		return reply{}, err
 	}
-	grace, err := parseDuration("grace", req.Grace)
+	cmd, err := req.command(id)
 	if err != nil {
 		return reply{}, err
 	}
-	p, dry, err := s.change(r, who, lifecycle.Deactivate{Bot: id, Grace: grace}, id)
+	p, dry, err := s.change(r, who, cmd, id)
 	if err != nil {
 		return reply{}, err
 	}
@@ -764,9 +805,5 @@ func (s *Server) expireDue(r *http.Request, _ string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	out := Expiry{DrainsEnded: []string{}, SessionsClosed: e.SessionsClosed}
-	for _, id := range e.DrainsEnded {
-		out.DrainsEnded = append(out.DrainsEnded, string(id))
-	}
-	return ok(out)
+	return ok(expiry(e))
 }

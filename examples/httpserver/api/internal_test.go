@@ -83,16 +83,18 @@ func TestProblemTable(t *testing.T) {
 
 // FuzzDecodeBody: the one body decoder never panics, refuses with a 400
 // problem, and what it accepts decodes again to the same value; an
-// activation it accepts has a sound decision.
+// activation it accepts has a sound decision, and senders it names (R22)
+// are passed on as given.
 func FuzzDecodeBody(f *testing.F) {
 	for _, s := range []string{``, `{}`, ` `, `{"decision":"grace:15m","ack":{"codes":["x"]}}`,
 		`{"decision":"immediate","ack":{"fingerprint":"ab"}}`, `{"x":1}`, `[]`, `{"decision":"grace:-1s"}`,
 		`{} {"decision":"immediate"} ###`, `{"Decision":"immediate"}`, `{"decision":"immediate","decision":""}`,
-		`{"ack":{"codes":["a"],"codes":[]}}`, "{\"decision\":\"\xff\"}", `null`, `{"ack":null}`} {
+		`{"ack":{"codes":["a"],"codes":[]}}`, "{\"decision\":\"\xff\"}", `null`, `{"ack":null}`,
+		`{"senders":[{"address":"+15550100"}]}`, `{"senders":[{"address":"1","address":"2"}]}`, `{"senders":{}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, ack, err := decodeActivate(data)
+		a, err := decodeActivate(data, "bot-1")
 		if err != nil {
 			p := problemOf(err)
 			if p.Status != 400 {
@@ -100,15 +102,15 @@ func FuzzDecodeBody(f *testing.F) {
 			}
 			return
 		}
-		if d.IsGrace() && d.GracePeriod() <= 0 {
-			t.Fatalf("accepted grace %v", d.GracePeriod())
+		if a.Decision.IsGrace() && a.Decision.GracePeriod() <= 0 {
+			t.Fatalf("accepted grace %v", a.Decision.GracePeriod())
 		}
 		var again activateRequest
 		if err := decodeJSON(data, &again, bodyMayBeEmpty); err != nil {
 			t.Fatalf("second decode: %v", err)
 		}
-		if again.Ack.Fingerprint != ack.Fingerprint || len(again.Ack.Codes) != len(ack.Codes) {
-			t.Fatalf("decoded differently: %+v vs %+v", again, ack)
+		if again.Ack.Fingerprint != a.Ack.Fingerprint || len(again.Ack.Codes) != len(a.Ack.Codes) || len(again.Senders) != len(a.Senders) || a.Bot != "bot-1" {
+			t.Fatalf("decoded differently: %+v vs %+v", again, a)
 		}
 	})
 }

@@ -17,8 +17,14 @@
 //     (R17) and stores nothing; POST /plans/{id}/apply then commits exactly
 //     that plan, or answers 409 when the world moved (see plans.go).
 //   - POSTs take an Idempotency-Key (see idempotency.go).
-//   - Lists (bots, audit, sessions) are paged by an opaque cursor, in a
-//     stable order, with a next link in the body and a Link header.
+//   - Lists (bots, audit, sessions, schedules) are paged by an opaque
+//     cursor, in a stable order, with a next link in the body and a Link
+//     header.
+//   - Activation and deactivation may name some of the bot's senders
+//     (R22); a bot's "live" lists its state on each sender it is live on.
+//   - Schedules (R23) run an activation or a deactivation at an instant
+//     given with its offset or as a wall-clock time in an IANA zone (see
+//     schedules.go); ExpireDue runs the due ones as their makers.
 //   - Identity comes from an Authenticator: Config.Users for people,
 //     Config.Gateway for the messaging gateway (/route, closing sessions),
 //     Config.System for the hosting service's own jobs (R19).
@@ -152,6 +158,11 @@ func (s *Server) routes() {
 	s.handle("POST /bots/{id}/rollback", user, s.rollbackBot)
 
 	s.handle("POST /plans/{id}/apply", user, s.applyKeptPlan)
+
+	s.handle("GET /schedules", user, s.listSchedules)
+	s.handle("POST /schedules", user, s.createSchedule)
+	s.handle("GET /schedules/{id}", user, s.getSchedule)
+	s.handle("POST /schedules/{id}/cancel", user, s.cancelSchedule)
 
 	s.handle("GET /users/{user}/roles", user, s.userRoles)
 	s.handle("POST /users/{user}/roles", user, s.grantRole)

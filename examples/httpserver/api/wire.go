@@ -74,6 +74,29 @@ type Bot struct {
 	EndedAt          string   `json:"ended_at,omitempty"`
 	GraceDeadline    string   `json:"grace_deadline,omitempty"`
 	EndReason        string   `json:"end_reason,omitempty"`
+	// Live is where the bot is live, one entry per sender, sorted (R22):
+	// Active there or draining until the entry's grace deadline. Empty
+	// while the bot is not live.
+	Live []SenderState `json:"live"`
+}
+
+// SenderState is a bot's state on one of its senders (R22).
+type SenderState struct {
+	Sender Sender `json:"sender"`
+	State  string `json:"state"` // active or deactivated (draining)
+	// Activation numbers the activation the bot joined the sender in; the
+	// sessions opened there belong to it.
+	Activation    uint64 `json:"activation"`
+	GraceDeadline string `json:"grace_deadline,omitempty"`
+}
+
+func senderStates(in []lifecycle.SenderState) []SenderState {
+	out := make([]SenderState, len(in))
+	for i, e := range in {
+		out[i] = SenderState{Sender: Sender{Channel: e.Sender.Channel, Address: e.Sender.Address}, State: state(e.State),
+			Activation: e.Activation, GraceDeadline: timestamp(e.GraceDeadline)}
+	}
+	return out
 }
 
 func state(s lifecycle.State) string {
@@ -88,7 +111,7 @@ func bot(b lifecycle.Bot) Bot {
 		CreatedAt: timestamp(b.CreatedAt), UpdatedAt: timestamp(b.UpdatedAt),
 		FirstActivatedAt: timestamp(b.FirstActivatedAt), ActivatedAt: timestamp(b.ActivatedAt),
 		DeactivatedAt: timestamp(b.DeactivatedAt), EndedAt: timestamp(b.EndedAt),
-		GraceDeadline: timestamp(b.GraceDeadline), EndReason: string(b.EndReason)}
+		GraceDeadline: timestamp(b.GraceDeadline), EndReason: string(b.EndReason), Live: senderStates(b.Live)}
 }
 
 // Summary is a bot on the dashboard: everything but its definition.
@@ -142,29 +165,47 @@ type Transition struct {
 	To   string `json:"to"`
 }
 
+// SenderMove is one bot's move on one sender in an audit entry (R22);
+// from and to are inactive where the bot is off the sender.
+type SenderMove struct {
+	Bot    string `json:"bot"`
+	Sender Sender `json:"sender"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+}
+
 // AuditEntry is one entry of the audit log.
 type AuditEntry struct {
-	Seq           uint64       `json:"seq"`
-	Time          string       `json:"time"`
-	Actor         string       `json:"actor"`
-	System        bool         `json:"system"`
-	Roles         []string     `json:"roles"`
-	Action        string       `json:"action"`
-	Denied        bool         `json:"denied"`
-	Transitions   []Transition `json:"transitions"`
+	Seq         uint64       `json:"seq"`
+	Time        string       `json:"time"`
+	Actor       string       `json:"actor"`
+	System      bool         `json:"system"`
+	Roles       []string     `json:"roles"`
+	Action      string       `json:"action"`
+	Denied      bool         `json:"denied"`
+	Transitions []Transition `json:"transitions"`
+	// Senders lists every move of a bot on one of its senders (R22).
+	Senders       []SenderMove `json:"senders"`
 	GraceDeadline string       `json:"grace_deadline,omitempty"`
 	Acknowledged  []string     `json:"acknowledged"`
 	User          string       `json:"user,omitempty"`
 	Role          string       `json:"role,omitempty"`
 	Reason        string       `json:"reason,omitempty"`
+	// Schedule names the schedule the entry made, canceled or ran (R23).
+	Schedule string `json:"schedule,omitempty"`
 }
 
 func auditEntry(e lifecycle.AuditEntry) AuditEntry {
 	out := AuditEntry{Seq: e.Seq, Time: timestamp(e.Time), Actor: e.Actor, System: e.System,
 		Roles: roleNames(e.Roles), Action: string(e.Action), Denied: e.Denied, Transitions: []Transition{},
-		GraceDeadline: timestamp(e.GraceDeadline), Acknowledged: []string{}, User: e.User, Reason: e.Reason}
+		GraceDeadline: timestamp(e.GraceDeadline), Acknowledged: []string{}, User: e.User, Reason: e.Reason,
+		Senders: []SenderMove{}, Schedule: string(e.Schedule)}
 	for _, t := range e.Transitions {
 		out.Transitions = append(out.Transitions, Transition{Bot: string(t.Bot), From: state(t.From), To: state(t.To)})
+	}
+	for _, m := range e.Senders {
+		out.Senders = append(out.Senders, SenderMove{Bot: string(m.Bot), Sender: Sender{Channel: m.Sender.Channel, Address: m.Sender.Address},
+			From: state(m.From), To: state(m.To)})
 	}
 	out.Acknowledged = append(out.Acknowledged, e.Acknowledged...)
 	if e.Role.Valid() {
@@ -206,12 +247,18 @@ type Plan struct {
 	Audit       []AuditEntry `json:"audit"`
 	Report      *Report      `json:"report,omitempty"`
 	DarkSenders []Sender     `json:"dark_senders"`
+	// Schedules are the schedules the plan creates or changes (R23), as
+	// it leaves them; a new one has seq 0 until it is stored.
+	Schedules []Schedule `json:"schedules"`
 }
 
 func plan(p lifecycle.Plan, dryRun bool) Plan {
 	out := Plan{DryRun: dryRun, Op: string(p.Op), Actor: p.Actor.ID, System: p.Actor.System, Reason: p.Actor.Reason,
 		Time: timestamp(p.Time), Changes: []Change{}, Roles: []RoleChange{}, Audit: []AuditEntry{},
-		DarkSenders: senders(p.DarkSenders)}
+		DarkSenders: senders(p.DarkSenders), Schedules: []Schedule{}}
+	for _, sc := range p.Schedules {
+		out.Schedules = append(out.Schedules, schedule(sc.After))
+	}
 	for _, c := range p.Changes {
 		ch := Change{Bot: string(c.Bot), From: state(c.From), To: state(c.To), Revision: c.Revision}
 		if c.After != nil {
@@ -310,6 +357,24 @@ type Page[T any] struct {
 type Expiry struct {
 	DrainsEnded    []string `json:"drains_ended"`
 	SessionsClosed int      `json:"sessions_closed"`
+	// Schedules are the due schedules that ran, in order, done or refused
+	// (R23); FailedSchedules could not be run now and are tried again.
+	Schedules       []string `json:"schedules"`
+	FailedSchedules []string `json:"failed_schedules"`
+}
+
+func expiry(e lifecycle.Expiry) Expiry {
+	out := Expiry{DrainsEnded: []string{}, SessionsClosed: e.SessionsClosed, Schedules: []string{}, FailedSchedules: []string{}}
+	for _, id := range e.DrainsEnded {
+		out.DrainsEnded = append(out.DrainsEnded, string(id))
+	}
+	for _, id := range e.Schedules {
+		out.Schedules = append(out.Schedules, string(id))
+	}
+	for _, id := range e.FailedSchedules {
+		out.FailedSchedules = append(out.FailedSchedules, string(id))
+	}
+	return out
 }
 
 // Occupant is a bot Active on a sender that an activation wants.

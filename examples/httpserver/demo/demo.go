@@ -89,7 +89,8 @@ func NewServer(m *lifecycle.Manager, log *slog.Logger) (*api.Server, error) {
 }
 
 // Serve runs the service over st on addr until ctx ends: the demo users'
-// Manager, the API, and ExpireDue every 10 seconds. ready, if not nil, gets
+// Manager, the API, and ExpireDue every 10 seconds, which also runs the
+// schedules that have fallen due (R23). ready, if not nil, gets
 // the address actually listened on. cfg may set the clock, ids and logger;
 // its Store is st.
 func Serve(ctx context.Context, addr string, st lifecycle.Store, cfg lifecycle.Config, log *slog.Logger, ready func(string)) error {
@@ -102,7 +103,7 @@ func Serve(ctx context.Context, addr string, st lifecycle.Store, cfg lifecycle.C
 	if err != nil {
 		return err
 	}
-	go func() { _ = m.Run(ctx, 10*time.Second) }() // settle grace deadlines and idle sessions
+	go func() { _ = m.Run(ctx, 10*time.Second) }() // settle grace deadlines, idle sessions and due schedules
 
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute,

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // schedules name IANA time zones (R23); the host may lack the tz database
 
 	"github.com/botlife/botlife/examples/httpserver/demo"
 	"github.com/botlife/botlife/lifecycle"

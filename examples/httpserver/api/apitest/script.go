@@ -14,8 +14,9 @@ import (
 const BotJSON = `{"name":"Pizza","channel":"sms","senders":[{"address":"+1 555 0100"}],
  "definition":{"channel":"sms","entry_dialog":"a","fallback_dialog":"a","dialogs":[{"id":"a","name":"A","elements":[{"type":"text","text":"Hi"},{"type":"close"}]}]}}`
 
-// Run runs the scripted session and the status table, sending every request
-// through a fresh fixture's handler and check (which may be nil).
+// Run runs the scripted session, the status table, the per-sender story
+// (R22) and the schedules (R23), sending every request through a fresh
+// fixture's handler and check (which may be nil).
 func Run(t *testing.T, check Check) {
 	t.Run("Story", func(t *testing.T) {
 		f, c := newClient(t, check)
@@ -24,6 +25,18 @@ func Run(t *testing.T, check Check) {
 	t.Run("Statuses", func(t *testing.T) {
 		f, c := newClient(t, check)
 		Statuses(t, f, c)
+	})
+	t.Run("Senders", func(t *testing.T) {
+		f, c := newClient(t, check)
+		Senders(t, f, c)
+	})
+	t.Run("Schedules", func(t *testing.T) {
+		f, c := newClient(t, check)
+		Schedules(t, f, c)
+	})
+	t.Run("ScheduleZones", func(t *testing.T) {
+		f, c := newClient(t, check)
+		ScheduleZones(t, f, c)
 	})
 }
 
