@@ -137,5 +137,16 @@ func (p *Plan) Check() error {
 			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a bot whose senders' states (Live) do not match its state, senders or grace deadline (R22)"}
 		}
 	}
+	scheds := make(map[ScheduleID]bool, len(p.Schedules))
+	for _, c := range p.Schedules {
+		id := c.After.ID
+		switch {
+		case scheds[id]:
+			return &InputError{Field: "plan", Value: shown(string(id)), Problem: "changes the same schedule twice"}
+		case checkID("schedule id", string(id)) != nil || !c.After.Status.valid() || c.After.Revision != c.Revision+1:
+			return &InputError{Field: "plan", Value: shown(string(id)), Problem: "has a schedule change without a valid id and status, or whose revision is not the one after the one it read"}
+		}
+		scheds[id] = true
+	}
 	return nil
 }

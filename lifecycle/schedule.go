@@ -23,6 +23,14 @@ const (
 	ScheduleCanceled ScheduleStatus = "canceled" // canceled before it fell due
 )
 
+func (s ScheduleStatus) valid() bool {
+	switch s {
+	case SchedulePending, ScheduleDone, ScheduleRefused, ScheduleCanceled:
+		return true
+	}
+	return false
+}
+
 // DefaultMaxScheduleAhead is how far ahead a schedule may be made by
 // default (R23); Policy.MaxScheduleAhead changes it, up to
 // MaxScheduleAheadLimit.

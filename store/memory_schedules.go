@@ -41,15 +41,10 @@ func cloneSchedule(s *lifecycle.Schedule) lifecycle.Schedule {
 	return c
 }
 
-// checkSchedules refuses schedule changes whose revision is stale. The
-// caller holds m.mu.
+// checkSchedules refuses schedule changes whose revision is stale
+// (Plan.Check has refused malformed ones). The caller holds m.mu.
 func (m *Memory) checkSchedules(changes []lifecycle.ScheduleChange) error {
-	seen := map[lifecycle.ScheduleID]bool{}
 	for _, c := range changes {
-		if seen[c.After.ID] {
-			return &lifecycle.InputError{Field: "plan", Value: string(c.After.ID), Problem: "changes the same schedule twice"}
-		}
-		seen[c.After.ID] = true
 		cur, ok := m.sched.byID[c.After.ID]
 		switch {
 		case c.Revision == 0 && ok:

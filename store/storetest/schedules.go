@@ -68,8 +68,9 @@ func testSchedules(t *testing.T, h *harness) {
 	}
 	// A change on a stale revision, and a second creation of s1.
 	stale := s1
-	stale.Status = lifecycle.ScheduleCanceled
+	stale.Status, stale.Revision = lifecycle.ScheduleCanceled, s1.Revision+2
 	h.refused(lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{Revision: s1.Revision + 1, After: stale}}}, "R23: a stale schedule revision")
+	stale.Revision = 1
 	h.refused(lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{Revision: 0, After: stale}}}, "R23: creating an existing schedule")
 	if _, err := h.st.Schedule(h.ctx, "nope"); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("Schedule(nope) = %v, want ErrNotFound", err)
