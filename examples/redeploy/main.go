@@ -2,7 +2,11 @@
 // timeline on a mock clock: a live bot v1 with open conversations, a copy v2
 // edited and activated with a grace period, conversations routed to the old
 // and the new bot, the grace period running out, then v3 replacing v2
-// immediately and a rollback to v2.
+// immediately and a rollback to v2. Then the Berlin branch: its bot runs on
+// two numbers and leaves one of them with a grace period while it stays
+// Active on the other (R22), and its next version is released at 02:00
+// Berlin time by a schedule that ExpireDue runs once the clock passes it
+// (R23).
 //
 //	go run ./examples/redeploy
 package main
@@ -12,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -251,10 +254,16 @@ func run(w io.Writer) error {
 		return err
 	}
 
+	br, berlinBots, err := s.berlinBranch(names, recordedBy)
+	if err != nil {
+		return err
+	}
+	recordedBy = br.recorded
+
 	fmt.Fprintln(w, "\n== Final states")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "bot\tname\tstate\tended at\tend reason")
-	for _, id := range []lifecycle.BotID{v1.ID, v2.ID, v3.ID} {
+	for _, id := range append([]lifecycle.BotID{v1.ID, v2.ID, v3.ID}, berlinBots...) {
 		b, err := m.Get(s.ctx, mia, id)
 		if err != nil {
 			return err
@@ -291,25 +300,11 @@ func run(w io.Writer) error {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "seq\trecorded\tactor\troles\taction\tchanges\tgrace until")
 	for _, e := range log {
-		var changes []string
-		for _, t := range e.Transitions {
-			from := t.From.String()
-			if t.From == 0 {
-				from = "new"
-			}
-			changes = append(changes, fmt.Sprintf("%s %s->%v", names[t.Bot], from, t.To))
-		}
-		if e.User != "" {
-			changes = append(changes, fmt.Sprintf("%s %v", e.User, e.Role))
-		}
 		grace := ""
 		if !e.GraceDeadline.IsZero() {
 			grace = e.GraceDeadline.Format("15:04:05")
 		}
-		if e.Action == lifecycle.OpExpireGrace {
-			changes = append(changes, "as of the deadline "+grace)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%s\n", e.Seq, e.Time.Format("15:04:05"), e.Actor, e.Roles, e.Action, strings.Join(changes, ", "), grace)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%s\n", e.Seq, e.Time.Format("15:04:05"), e.Actor, e.Roles, e.Action, br.changes(e), grace)
 	}
 	return tw.Flush()
 }

@@ -7,7 +7,8 @@ import (
 
 // The story as printed: R5 (the decision), R9 (grace expiry, sweep or not,
 // and the counts that ExpireDue reports against the session table), R5
-// Immediate, R20 rollback.
+// Immediate, R20 rollback, R22 (a bot leaves one of its senders and stays
+// Active on the other), R23 (a release scheduled at 02:00 Berlin time).
 func TestRun(t *testing.T) {
 	var b strings.Builder
 	if err := run(&b); err != nil {
@@ -45,6 +46,31 @@ func TestRun(t *testing.T) {
 		"v2   Pizza bot v2  Active",
 		"v3   Pizza bot v3  Inactive  09:40:00  replaced",
 		"rollback      v3 Active->Inactive, v2 Inactive->Active",
+		// R22: b1 leaves the market number with a grace period and stays
+		// Active on the main one; the audit lists the sender move.
+		"09:55:00  audit #16 deactivate: 0 bot transition(s) (b1 stays Active); sender moves: b1 on whatsapp:+49307654321 Active->Deactivated",
+		"09:55:00  b1 is Active; per sender:\n" +
+			"09:55:00      whatsapp:+49301234567  Active (activation 1)\n" +
+			"09:55:00      whatsapp:+49307654321  Deactivated, draining until 10:05:00 (activation 1)",
+		"10:00:00  gina   writes -> session 10 on b1 (continues)",
+		"10:00:00  hans   writes on whatsapp:+49307654321 -> refused: route: no bot is Active on whatsapp:+49307654321",
+		"10:00:00  hans   writes -> session 11 on b1 (opens)",
+		"10:06:00  b1 is Active; per sender:\n" +
+			"10:06:00      whatsapp:+49301234567  Active (activation 1)\n" +
+			"10:06:00      whatsapp:+49307654321  off (Inactive)",
+		"10  gina      b1   2         10:05:00  grace_expired  ExpireDue at 10:06:00",
+		"deactivate    b1 on whatsapp:+49307654321 Active->Deactivated ",
+		"expire_grace  b1 on whatsapp:+49307654321 Deactivated->Inactive, as of the deadline 10:05:00",
+		// R23: 02:00 in Berlin is 01:00 UTC in November; the schedule runs
+		// when ExpireDue sees it due, as mia, and is audited as hers.
+		"10:15:00  mia schedules b2's activation (Immediate) for 02:00 CET (Europe/Berlin) on 2026-11-26, that is 01:00:00 UTC: schedule #1, pending",
+		"00:59:00  (next day, UTC) a minute before: b2 is still Draft, b1 Active",
+		"01:02:00  ExpireDue (02:02 CET in Berlin) ran schedule #1 as mia: done at 01:02:00 UTC",
+		"01:02:00  audit #21: mia (Manager) activate b1 Active->Inactive, b2 Draft->Active; sender moves: b1 on whatsapp:+49301234567 Active->Inactive, b2 on whatsapp:+49301234567 Inactive->Active",
+		"schedule      schedule #1: activate b2 at 01:00:00",
+		"21   01:02:00  mia     Manager   activate      b1 Active->Inactive, b2 Draft->Active, run by schedule #1",
+		"b1   Berlin bot    Inactive  01:02:00  replaced",
+		"b2   Berlin bot 2  Active",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q\n%s", want, out)
