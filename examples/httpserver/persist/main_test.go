@@ -28,6 +28,27 @@ func TestBotsSurviveARestart(t *testing.T) {
 	}
 }
 
+// A schedule made through the API is there, pending, after the service
+// restarts on the same file (R23), with its time zone.
+func TestSchedulesSurviveARestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "botlife.db")
+	var id, made string
+	for round := 1; round <= 2; round++ {
+		base, stop := start(t, db)
+		if round == 1 {
+			body := call(t, "POST", base+"/bots", "dan-token", `{"name":"Pizza","channel":"sms","senders":[{"channel":"sms","address":"+15550100"}]}`, 201)
+			bot := between(body, `"id": "`, `"`)
+			local := time.Now().Add(48*time.Hour).Format("2006-01-02") + "T02:00:00"
+			made = call(t, "POST", base+"/schedules", "mia-token",
+				`{"local":"`+local+`","zone":"Europe/Berlin","bot":"`+bot+`","activate":{"decision":"immediate"}}`, 201)
+			id = between(made, `"id": "`, `"`)
+		} else if body := call(t, "GET", base+"/schedules/"+id, "mia-token", "", 200); body != made {
+			t.Errorf("after the restart, schedule %s reads\n%s\nnot as made\n%s", id, body, made)
+		}
+		stop()
+	}
+}
+
 func start(t *testing.T, db string) (string, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -60,6 +60,24 @@ func Refuse(t *testing.T, c *Client, rows []Status, bots ...string) {
 	}
 }
 
+// DryRun sends a dry run and checks that it answers a plan and changes
+// nothing (R17; see World).
+func DryRun(t testing.TB, c *Client, method, path, who, body string, bots ...string) (api.Plan, Response) {
+	t.Helper()
+	before, _ := World(t, c, bots...)
+	r := c.Do(method, path, who, body)
+	want(t, "dry run "+path, r, 200)
+	var p api.Plan
+	r.JSON(t, &p)
+	if !p.DryRun || p.ID == "" {
+		t.Errorf("R17 %s %s is not a dry run's plan: %s", method, path, r.Body)
+	}
+	if after, _ := World(t, c, bots...); after != before {
+		t.Errorf("R17 the dry run %s %s changed something:\nbefore %s\nafter  %s", method, path, before, after)
+	}
+	return p, r
+}
+
 func btoi(b bool) int {
 	if b {
 		return 1

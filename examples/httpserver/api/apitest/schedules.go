@@ -25,16 +25,9 @@ func Schedules(t *testing.T, f *Fixture, c *Client) {
 	d := create(t, c, onSenders("+1 555 0102"))
 	night := scheduleBody(`"local":"2026-06-02T02:00:00","zone":"Europe/Berlin"`, b.ID, `"activate":{"decision":"immediate"}`)
 
-	before, _ := World(t, c, b.ID)
-	r := c.Do("POST", "/schedules?dry_run=true", "mia", night)
-	want(t, "schedule dry run", r, 200)
-	var dry api.Plan
-	r.JSON(t, &dry)
-	if len(dry.Schedules) != 1 || dry.Schedules[0].Status != "pending" || dry.Schedules[0].Seq != 0 || !dry.DryRun || r.Header.Get("Location") != "/plans/"+dry.ID {
+	dry, r := DryRun(t, c, "POST", "/schedules?dry_run=true", "mia", night, b.ID)
+	if len(dry.Schedules) != 1 || dry.Schedules[0].Status != "pending" || dry.Schedules[0].Seq != 0 || r.Header.Get("Location") != "/plans/"+dry.ID {
 		t.Errorf("R17 schedule dry run: %s", r.Body)
-	}
-	if after, _ := World(t, c, b.ID); after != before {
-		t.Errorf("R17 the dry run stored something:\n%s", after)
 	}
 
 	first := schedule(t, c.Do("POST", "/schedules", "mia", night), 201)
@@ -60,41 +53,45 @@ func Schedules(t *testing.T, f *Fixture, c *Client) {
 		t.Errorf("an instant in UTC: %+v", canceled)
 	}
 
-	// Cancel: a dry run first, then for real.
-	before, _ = World(t, c, b.ID)
-	r = c.Do("POST", "/schedules/"+canceled.ID+"/cancel?dry_run=true", "mia", "")
-	want(t, "cancel dry run", r, 200)
-	var dryCancel api.Plan
-	r.JSON(t, &dryCancel)
-	if len(dryCancel.Schedules) != 1 || dryCancel.Schedules[0].Status != "canceled" || dryCancel.Schedules[0].Seq != 4 {
+	cancelSchedule(t, c, canceled.ID, b.ID)
+	listSchedules(t, c, first.ID, second.ID, edited.ID, canceled.ID)
+	refuseSchedules(t, c, b, first, canceled)
+	runSchedules(t, f, c, b, first, second, edited)
+}
+
+// cancelSchedule cancels the fourth schedule made: a dry run first, then
+// for real.
+func cancelSchedule(t *testing.T, c *Client, id, bot string) {
+	dry, r := DryRun(t, c, "POST", "/schedules/"+id+"/cancel?dry_run=true", "mia", "", bot)
+	if len(dry.Schedules) != 1 || dry.Schedules[0].Status != "canceled" || dry.Schedules[0].Seq != 4 {
 		t.Errorf("R17 cancel dry run: %s", r.Body)
 	}
-	if after, _ := World(t, c, b.ID); after != before {
-		t.Errorf("R17 the dry run canceled the schedule")
-	}
-	got := schedule(t, c.Do("POST", "/schedules/"+canceled.ID+"/cancel", "mia", ""), 200)
+	got := schedule(t, c.Do("POST", "/schedules/"+id+"/cancel", "mia", ""), 200)
 	if got.Status != "canceled" || got.RanAt != "2026-06-01T08:00:00Z" || got.Seq != 4 || got.Revision != 2 {
 		t.Errorf("R23 canceled: %+v", got)
 	}
+}
 
-	// The list, one per page, in the order they were made.
-	var ids []string
+// listSchedules reads the list one schedule per page: the ids, in the
+// order they were made.
+func listSchedules(t *testing.T, c *Client, ids ...string) {
+	var got []string
 	for next := "/schedules?limit=1"; next != ""; {
 		r := c.Do("GET", next, "dan", "")
 		want(t, "schedules page", r, 200)
 		var pg api.Page[api.Schedule]
 		r.JSON(t, &pg)
 		for _, sc := range pg.Items {
-			ids = append(ids, sc.ID)
+			got = append(got, sc.ID)
+		}
+		if pg.Next != "" && r.Header.Get("Link") != "<"+pg.Next+`>; rel="next"` {
+			t.Errorf("Link %q for next %q", r.Header.Get("Link"), pg.Next)
 		}
 		next = pg.Next
 	}
-	if diff := cmp.Diff([]string{first.ID, second.ID, edited.ID, canceled.ID}, ids); diff != "" {
+	if diff := cmp.Diff(ids, got); diff != "" {
 		t.Errorf("R23 the list (-want +got):\n%s", diff)
 	}
-
-	refuseSchedules(t, c, b, first, canceled)
-	runSchedules(t, f, c, b, first, second, edited)
 }
 
 // refuseSchedules sends the requests that make, read or cancel schedules

@@ -54,11 +54,25 @@ func Senders(t *testing.T, f *Fixture, c *Client) {
 	want(t, "a new one there", c.Do("POST", "/route", "gateway", `{"channel":"sms","address":"+15550100","end_user":"u2"}`), 404)
 	want(t, "a new one on the other sender", c.Do("POST", "/route", "gateway", `{"channel":"sms","address":"+15550101","end_user":"u2"}`), 200)
 
-	r := c.Do("POST", "/bots/"+b.ID+"/deactivate?dry_run=true", "mia", `{"senders":[{"address":"+15550101"}]}`)
-	if pd := plan(t, r, "dry run"); !pd.DryRun || pd.Changes[0].After.State != "deactivated" {
+	if pd, _ := DryRun(t, c, "POST", "/bots/"+b.ID+"/deactivate?dry_run=true", "mia", `{"senders":[{"address":"+15550101"}]}`, b.ID); pd.Changes[0].After.State != "deactivated" {
 		t.Errorf("R17, R22 dry run off the last Active sender (the bot then only drains): %+v", pd.Changes[0].After)
 	}
-	path := "/bots/" + b.ID
+	refuseSenders(t, c, b.ID)
+
+	// The drain ends at its deadline; the bot stays Active on the other sender.
+	f.Clock.Add(10 * time.Minute)
+	want(t, "expire due", c.Do("POST", "/system/expire-due", "scheduler", ""), 200)
+	got = getBot(t, c, b.ID)
+	if diff := cmp.Diff([]api.SenderState{{Sender: two, State: "active", Activation: 2}}, got.Live); diff != "" || got.State != "active" || got.GraceDeadline != "" {
+		t.Errorf("R22 after the drain: %s until %q (-want +live):\n%s", got.State, got.GraceDeadline, diff)
+	}
+}
+
+// refuseSenders sends the requests on some senders of the bot id that the
+// API refuses while the bot drains on +15550100 and is Active on
+// +15550101; none changes anything.
+func refuseSenders(t *testing.T, c *Client, id string) {
+	path := "/bots/" + id
 	Refuse(t, c, []Status{
 		{Name: "R22 deactivate where it drains", Method: "POST", Path: path + "/deactivate", Who: "mia", Body: `{"senders":[{"address":"+15550100"}]}`, Status: 409, Type: "invalid-transition"},
 		{Name: "R22 activate where it is Active", Method: "POST", Path: path + "/activate", Who: "mia", Body: `{"senders":[{"address":"+15550101"}]}`, Status: 409, Type: "invalid-transition"},
@@ -68,18 +82,10 @@ func Senders(t *testing.T, f *Fixture, c *Client) {
 		{Name: "P1 forbidden", Method: "POST", Path: path + "/deactivate", Who: "dan", Body: `{"senders":[{"address":"+15550101"}]}`, Status: 403, Type: "forbidden"},
 		{Name: "senders not a list", Method: "POST", Path: path + "/deactivate", Who: "mia", Body: `{"senders":{"address":"+15550101"}}`, Status: 400, Type: "malformed-body"},
 		{Name: "rollback takes no senders", Method: "POST", Path: path + "/rollback", Who: "mia", Body: `{"senders":[]}`, Status: 400, Type: "malformed-body"},
-	}, b.ID)
-	r = c.Do("POST", path+"/deactivate", "mia", `{"senders":[{"address":"+15550100"}]}`)
+	}, id)
+	r := c.Do("POST", path+"/deactivate", "mia", `{"senders":[{"address":"+15550100"}]}`)
 	if p := r.Problem(t); !strings.Contains(p.Detail, "on sender sms:+15550100") {
 		t.Errorf("R22 the refusal names the sender: %q", p.Detail)
-	}
-
-	// The drain ends at its deadline; the bot stays Active on the other sender.
-	f.Clock.Add(10 * time.Minute)
-	want(t, "expire due", c.Do("POST", "/system/expire-due", "scheduler", ""), 200)
-	got = getBot(t, c, b.ID)
-	if diff := cmp.Diff([]api.SenderState{{Sender: two, State: "active", Activation: 2}}, got.Live); diff != "" || got.State != "active" || got.GraceDeadline != "" {
-		t.Errorf("R22 after the drain: %s until %q (-want +live):\n%s", got.State, got.GraceDeadline, diff)
 	}
 }
 
