@@ -1,7 +1,7 @@
 // Package sqlite is a lifecycle.Store in one SQLite file, for services
 // that run botlife in one process (or a few on one machine) and want their
-// bots, roles, audit log and sessions to survive a restart without running
-// a database server. It uses modernc.org/sqlite: pure Go, no cgo, so
+// bots, roles, audit log, sessions and schedules to survive a restart
+// without running a database server. It uses modernc.org/sqlite: pure Go, no cgo, so
 // `go build` needs no C toolchain.
 //
 //	st, err := sqlite.Open(ctx, "botlife.db")
@@ -16,15 +16,25 @@
 //
 // # How it keeps the rules
 //
-//   - R1 and R2 are enforced by the database itself: bot_senders carries each
-//     bot's state per sender, with partial unique indexes on the sender for
-//     Active rows and for Deactivated rows. A commit that would break them
-//     fails with lifecycle.ErrConflict, whatever the plan says, from any
-//     process.
+//   - R1 and R2 are enforced by the database itself, per sender (R22):
+//     bot_senders has one row per bot and sender carrying the bot's state
+//     ON that sender, from Bot.Live - Active, Deactivated (draining there),
+//     or Inactive where the bot is off - with partial unique indexes on the
+//     sender for Active rows and for Deactivated rows. A bot Active on one
+//     sender and off another takes no room on the second. A commit that
+//     would break them fails with lifecycle.ErrConflict, whatever the plan
+//     says, from any process.
 //   - R15: Commit applies a plan in one write transaction (BEGIN IMMEDIATE),
-//     checking every expected revision and role in it. SQLite has one writer
-//     at a time, so commits are serialised, and the audit log's sequence
-//     numbers (max + 1 inside that transaction) are gap-free (R16, R24).
+//     checking every expected revision (of bots and of schedules) and role
+//     in it. SQLite has one writer at a time, so commits are serialised,
+//     and the audit log's sequence numbers (max + 1 inside that
+//     transaction) are gap-free (R16, R24).
+//   - R23: schedules are kept whole in the schedules table, with copies of
+//     their time, status and revision for lookups. Commit stores a plan's
+//     schedule changes in the same transaction, refusing a stale revision
+//     with lifecycle.ErrConflict, and numbers a new schedule max(seq) + 1,
+//     so Seq is creation order; DueSchedules walks an index on the pending
+//     schedules by (at, seq).
 //   - Durability: the file is in WAL mode with synchronous=FULL by default
 //     (Options.Synchronous): a commit returns only after the write-ahead log
 //     is synced to disk, so an acknowledged commit survives a crash of the
@@ -46,11 +56,27 @@
 //     instant in UTC; an instant outside the years 1678 to 2262 (Unix
 //     nanoseconds in an int64) is refused with lifecycle.ErrInvalidInput.
 //   - No operation costs time in proportion to history: LiveBots,
-//     LastActive, DueDrains, Route and the sweeps go through indexes, and
-//     SessionStats reads counters that triggers keep.
-//   - Route costs one statement for a message to a session still served;
+//     LastActive, DueDrains, DueSchedules, Route and the sweeps go through
+//     indexes, and SessionStats reads counters that triggers keep.
+//     DueDrains finds every bot with a drain on some sender, Active ones
+//     included, by its earliest deadline (Bot.GraceDeadline).
+//   - Route costs one statement for a message to a session still served:
+//     its WHERE clause restates lifecycle.SessionEnd with the activation
+//     and grace deadline of the bot's row for the session's sender;
 //     otherwise one write transaction closes the old session as
-//     lifecycle.SessionEnd says and opens a new one.
+//     lifecycle.SessionEnd says and opens a new one, in the activation the
+//     Active bot joined that sender in (SenderState.Activation). The sweeps
+//     decide with lifecycle.SessionEnd itself.
+//
+// # Schema versions
+//
+// Open brings a file to the latest schema, each migration in its own write
+// transaction, and refuses a file of a newer version. Version 2 (R22, R23)
+// adds the per-sender activation and deadline to bot_senders, indexes the
+// drains of bots in any state, adds the schedules table, and gives the live
+// bots of an older file their per-sender states as they were: every sender
+// of a live bot in its state, activation and deadline. That reads each live
+// bot once; the bots keep routing to the sessions they had.
 //
 // # Several processes on one file
 //

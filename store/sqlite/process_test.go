@@ -228,7 +228,7 @@ func checkSenders(t *testing.T, st lifecycle.Store) {
 		}
 		count := map[lifecycle.State]int{}
 		for _, b := range live {
-			count[b.State]++
+			count[b.StateOn(s)]++
 		}
 		if count[lifecycle.Active] > 1 {
 			t.Errorf("R1: %d Active bots on %s", count[lifecycle.Active], s)
@@ -371,7 +371,8 @@ func raceChild(t *testing.T, path string) {
 	// one (read from the file the other process shares). The database must
 	// refuse it.
 	forced := lifecycle.Bot{ID: "forced", Name: "forced", Channel: "sms", Senders: []lifecycle.Sender{raceSender(0)},
-		State: lifecycle.Active, Revision: 1, Activations: 1}
+		Revision: 1, Activations: 1}
+	setLive(&forced, lifecycle.Active, time.Time{})
 	_, err = st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: forced.ID, To: lifecycle.Active, After: &forced}}})
 	fmt.Println("FORCED " + kindOf(err))
 	fmt.Println("DONE")
@@ -469,7 +470,7 @@ func TestTwoProcesses(t *testing.T) {
 		}
 		count := map[lifecycle.State]int{}
 		for _, b := range live {
-			count[b.State]++
+			count[b.StateOn(raceSender(r))]++
 		}
 		if count[lifecycle.Active] != 1 || count[lifecycle.Deactivated] != 1 {
 			t.Errorf("R1/R2: round %d ends with %v", r, count)

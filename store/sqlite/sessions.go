@@ -13,15 +13,18 @@ import (
 
 // routeSQL is Route's fast path: one statement that takes the message when
 // the end user's open session is still served. Its WHERE clause is the
-// negation of lifecycle.SessionEnd: the bot exists, the session is of its
-// current activation, the bot is Active or Deactivated before its deadline,
-// and the session is not idle. When it matches no row, Route takes the slow
-// path, which decides with lifecycle.SessionEnd itself.
+// negation of lifecycle.SessionEnd, read from the bot's row for the
+// session's sender (R22): the bot exists, it is live on the sender in the
+// session's activation, Active there or draining before that sender's
+// deadline, and the session is not idle. When it matches no row, Route
+// takes the slow path, which decides with lifecycle.SessionEnd itself.
 const routeSQL = `UPDATE sessions SET last_activity_at = ?1, messages = sessions.messages + 1
-	FROM bots AS b
+	FROM bots AS b, bot_senders AS bs
 	WHERE sessions.channel = ?2 AND sessions.address = ?3 AND sessions.end_user = ?4 AND sessions.closed_at IS NULL
-	  AND b.id = sessions.bot_id AND b.activations = sessions.activation
-	  AND (b.state = 2 OR (b.state = 3 AND ?1 < b.grace_deadline))
+	  AND b.id = sessions.bot_id
+	  AND bs.bot_id = sessions.bot_id AND bs.channel = sessions.channel AND bs.address = sessions.address
+	  AND bs.activation = sessions.activation
+	  AND (bs.state = 2 OR (bs.state = 3 AND ?1 < bs.grace_deadline))
 	  AND (b.idle_timeout <= 0 OR ?1 < sessions.last_activity_at + b.idle_timeout)
 	RETURNING sessions.id, sessions.bot_id, sessions.activation, sessions.opened_at, sessions.messages`
 
@@ -87,59 +90,70 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	if !errors.Is(err, sql.ErrNoRows) {
 		return lifecycle.Session{}, s.fail("routing", err)
 	}
-	var out lifecycle.Session
-	noBot := false
+	var out *lifecycle.Session
 	err = s.inTx(ctx, false, func(tx conn) error {
-		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-			WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`, sender.Channel, sender.Address, endUser))
-		switch {
-		case err == nil:
-			b, err := botForEnd(ctx, tx, cur.Bot)
-			if err != nil {
-				return err
-			}
-			reason, at, over := lifecycle.SessionEnd(&cur, b, now)
-			if !over { // served after all: the fast path's clause is stricter only at its edges
-				if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, messages = messages + 1 WHERE id = ?`, n, int64(cur.ID)); err != nil {
-					return err
-				}
-				cur.LastActivityAt, cur.Messages = now, cur.Messages+1
-				out = cur
-				return nil
-			}
-			if err := closeSession(ctx, tx, cur.ID, reason, at); err != nil {
-				return err
-			}
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		var botID string
-		var activations int64
-		err = tx.QueryRowContext(ctx, `SELECT b.id, b.activations FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
-			WHERE bs.channel = ? AND bs.address = ? AND bs.state = 2`, sender.Channel, sender.Address).Scan(&botID, &activations)
-		if errors.Is(err, sql.ErrNoRows) {
-			noBot = true // commit the close above, then report no bot
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		var sid int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`, sender.Channel, sender.Address, endUser, botID, activations, n, n).Scan(&sid); err != nil {
-			return err
-		}
-		out = lifecycle.Session{ID: lifecycle.SessionID(sid), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(botID),
-			Activation: uint64(activations), OpenedAt: now, LastActivityAt: now, Messages: 1}
-		return nil
+		var err error
+		out, err = routeSlow(ctx, tx, sender, endUser, now)
+		return err
 	})
 	if err != nil {
 		return lifecycle.Session{}, s.fail("routing", err)
 	}
-	if noBot {
+	if out == nil {
 		return lifecycle.Session{}, &lifecycle.NoBotError{Sender: sender}
 	}
-	return out, nil
+	return *out, nil
+}
+
+// routeSlow is Route when its fast path took nothing, in a write
+// transaction: the end user's open session takes the message if
+// lifecycle.SessionEnd says it is not over, else it is closed as
+// SessionEnd says and a session opens on the bot Active on the sender. It
+// returns nil when no bot is Active there (the close, if any, is still
+// committed).
+func routeSlow(ctx context.Context, tx conn, sender lifecycle.Sender, endUser string, now time.Time) (*lifecycle.Session, error) {
+	n := now.UnixNano() // Route checked its range
+	cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`, sender.Channel, sender.Address, endUser))
+	switch {
+	case err == nil:
+		b, err := botForEnd(ctx, tx, cur.Bot)
+		if err != nil {
+			return nil, err
+		}
+		reason, at, over := lifecycle.SessionEnd(&cur, b, now)
+		if !over { // served after all: the fast path's clause is stricter only at its edges
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, messages = messages + 1 WHERE id = ?`, n, int64(cur.ID)); err != nil {
+				return nil, err
+			}
+			cur.LastActivityAt, cur.Messages = now, cur.Messages+1
+			return &cur, nil
+		}
+		if err := closeSession(ctx, tx, cur.ID, reason, at); err != nil {
+			return nil, err
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, err
+	}
+	// The bot Active on the sender, and the activation it joined the sender
+	// in (R22).
+	var botID string
+	var activation int64
+	err = tx.QueryRowContext(ctx, `SELECT bot_id, activation FROM bot_senders
+		WHERE channel = ? AND address = ? AND state = 2`, sender.Channel, sender.Address).Scan(&botID, &activation)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var sid int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`, sender.Channel, sender.Address, endUser, botID, activation, n, n).Scan(&sid); err != nil {
+		return nil, err
+	}
+	return &lifecycle.Session{ID: lifecycle.SessionID(sid), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(botID),
+		Activation: uint64(activation), OpenedAt: now, LastActivityAt: now, Messages: 1}, nil
 }
 
 func sessionNotFound(id lifecycle.SessionID) error {

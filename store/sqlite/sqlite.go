@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -238,6 +239,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.tx.ExecContext(ctx, string(script)); err != nil {
 				return err
 			}
+			if up := upgrades[version]; up != nil {
+				if err := up(ctx, tx.tx); err != nil {
+					return err
+				}
+			}
 			_, err := tx.tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version))
 			return err
 		})
@@ -254,6 +260,84 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, last, lifecycle.ErrUnavailable)
 	}
 	return nil
+}
+
+// upgrades are the steps of a migration that SQL cannot take, run after
+// its script in the same transaction: rewriting the bot documents.
+var upgrades = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	2: liveFromState,
+}
+
+// liveFromState gives the live bots of a file written before R22 their
+// per-sender states (Bot.Live), as they were then: the bot's state on each
+// of its senders, in its current activation, with its grace deadline while
+// Deactivated. Migration 002 wrote the same into bot_senders. It reads
+// every live bot once, when the file is migrated.
+func liveFromState(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT doc FROM bots WHERE state IN (2, 3)`)
+	if err != nil {
+		return err
+	}
+	var bots []lifecycle.Bot
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			rows.Close()
+			return err
+		}
+		b, err := decodeBot(doc)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		if b.Live == nil {
+			bots = append(bots, b)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, b := range bots {
+		for _, snd := range distinctSenders(b.Senders) {
+			e := lifecycle.SenderState{Sender: snd, State: b.State, Activation: b.Activations}
+			if b.State == lifecycle.Deactivated {
+				e.GraceDeadline = b.GraceDeadline
+			}
+			b.Live = append(b.Live, e)
+		}
+		sort.Slice(b.Live, func(i, j int) bool { return senderLess(b.Live[i].Sender, b.Live[j].Sender) })
+		doc, err := binarydoc.Encode(b)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE bots SET doc = ? WHERE id = ?`, doc, string(b.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// senderLess orders senders as Bot.Live is sorted: by channel, then
+// address, comparing bytes.
+func senderLess(a, b lifecycle.Sender) bool {
+	if a.Channel != b.Channel {
+		return a.Channel < b.Channel
+	}
+	return a.Address < b.Address
+}
+
+// distinctSenders returns ss without repeats, in order.
+func distinctSenders(ss []lifecycle.Sender) []lifecycle.Sender {
+	seen := make(map[lifecycle.Sender]bool, len(ss))
+	var out []lifecycle.Sender
+	for _, snd := range ss {
+		if !seen[snd] {
+			seen[snd] = true
+			out = append(out, snd)
+		}
+	}
+	return out
 }
 
 // write takes the writer for a write that must be synced (durable) or
@@ -440,7 +524,9 @@ func queryBots(ctx context.Context, q querier, query string, args ...any) ([]lif
 	return out, rows.Err()
 }
 
-// LiveBots implements lifecycle.BotStore: two index lookups per sender.
+// LiveBots implements lifecycle.BotStore: two index lookups per sender, on
+// the rows that carry each bot's state on that sender (R22), so a bot that
+// left a sender is not found through it.
 func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
 	var out []lifecycle.Bot
 	err := s.readTx(ctx, func(tx conn) error {
@@ -530,13 +616,14 @@ func sqlLimit(limit int) int64 {
 	return int64(limit)
 }
 
-// DueDrains implements lifecycle.BotStore.
+// DueDrains implements lifecycle.BotStore: a walk of the index on the bots
+// with a drain, Active ones included (R22), by their earliest deadline.
 func (s *Store) DueDrains(ctx context.Context, now time.Time, limit int) ([]lifecycle.Bot, error) {
 	n, err := nanos("now", now)
 	if err != nil {
 		return nil, err
 	}
-	out, err := queryBots(ctx, s.reader(ctx), `SELECT doc FROM bots WHERE state = 3 AND grace_deadline <= ? ORDER BY grace_deadline, id LIMIT ?`, n, sqlLimit(limit))
+	out, err := queryBots(ctx, s.reader(ctx), `SELECT doc FROM bots WHERE grace_deadline IS NOT NULL AND grace_deadline <= ? ORDER BY grace_deadline, id LIMIT ?`, n, sqlLimit(limit))
 	return out, s.fail("reading due drains", err)
 }
 
@@ -646,9 +733,36 @@ type row struct {
 	c                   lifecycle.Change
 	doc                 []byte
 	grace, ended, left  any
-	senders             []lifecycle.Sender
+	senders             []senderRow
 	idle                int64
 	state, rev, activns int64
+}
+
+// senderRow is a bot's row in bot_senders: its state on the sender (R22),
+// and while it is live there the activation it joined in and, while it
+// drains there, the sender's grace deadline.
+type senderRow struct {
+	sender            lifecycle.Sender
+	state, activation int64
+	grace             any
+}
+
+// senderRows returns the bot_senders rows of b, one per distinct sender.
+func senderRows(b *lifecycle.Bot) ([]senderRow, error) {
+	senders := distinctSenders(b.Senders)
+	out := make([]senderRow, 0, len(senders))
+	for _, snd := range senders {
+		r := senderRow{sender: snd, state: int64(lifecycle.Inactive)}
+		if on, ok := b.On(snd); ok {
+			grace, err := nanos("grace deadline on "+snd.String(), on.GraceDeadline)
+			if err != nil {
+				return nil, err
+			}
+			r.state, r.activation, r.grace = int64(on.State), int64(on.Activation), grace
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func prepare(c lifecycle.Change) (row, error) {
@@ -672,21 +786,18 @@ func prepare(c lifecycle.Change) (row, error) {
 			return r, err
 		}
 	}
-	seen := make(map[lifecycle.Sender]bool, len(b.Senders))
-	for _, snd := range b.Senders {
-		if !seen[snd] {
-			seen[snd] = true
-			r.senders = append(r.senders, snd)
-		}
+	if r.senders, err = senderRows(b); err != nil {
+		return r, err
 	}
 	r.idle, r.state, r.rev, r.activns = int64(b.IdleTimeout), int64(b.State), int64(b.Revision), int64(b.Activations)
 	return r, nil
 }
 
 // Commit implements lifecycle.Store. The plan is applied in one write
-// transaction (R15). Expected revisions and roles are checked in it; R1 and
-// R2 are enforced by the unique indexes on bot_senders, whatever the plan
-// says; the last Admin is counted before and after.
+// transaction (R15). Expected revisions of bots and schedules and expected
+// roles are checked in it; R1 and R2 are enforced per sender by the unique
+// indexes on bot_senders, whatever the plan says; the last Admin is counted
+// before and after.
 func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -701,8 +812,12 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 			return nil, err
 		}
 	}
+	scheds, err := prepareSchedules(p.Schedules)
+	if err != nil {
+		return nil, err
+	}
 	var out []lifecycle.AuditEntry
-	err := s.inTx(ctx, true, func(tx conn) error {
+	err = s.inTx(ctx, true, func(tx conn) error {
 		// Every change first leaves its senders, then every bot takes its
 		// senders as the plan leaves it: a unique index fails only if the
 		// end state breaks R1 or R2.
@@ -716,35 +831,50 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 				return err
 			}
 		}
+		for _, r := range scheds {
+			if err := applySchedule(ctx, tx, r); err != nil {
+				return err
+			}
+		}
 		if err := applyRoles(ctx, tx, p.Roles); err != nil {
 			return err
 		}
-		var seq int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&seq); err != nil {
-			return err
-		}
-		out = make([]lifecycle.AuditEntry, len(p.Audit))
-		for i, e := range p.Audit {
-			seq++
-			e.Seq = uint64(seq)
-			doc, err := binarydoc.Encode(e)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, entry) VALUES (?, ?)`, seq, doc); err != nil {
-				return err
-			}
-			e.Transitions = append([]lifecycle.Transition(nil), e.Transitions...)
-			e.Acknowledged = append([]string(nil), e.Acknowledged...)
-			out[i] = e
-		}
-		return nil
+		var err error
+		out, err = appendAudit(ctx, tx, p.Audit)
+		return err
 	})
 	if err != nil {
 		return nil, s.fail("committing "+string(p.Op), err)
 	}
 	if len(out) > 0 {
 		s.notify()
+	}
+	return out, nil
+}
+
+// appendAudit appends entries to the audit log with the next sequence
+// numbers (max + 1: commits are serialised, so they are gap-free) and
+// returns them as stored.
+func appendAudit(ctx context.Context, tx conn, entries []lifecycle.AuditEntry) ([]lifecycle.AuditEntry, error) {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&seq); err != nil {
+		return nil, err
+	}
+	out := make([]lifecycle.AuditEntry, len(entries))
+	for i, e := range entries {
+		seq++
+		e.Seq = uint64(seq)
+		doc, err := binarydoc.Encode(e)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, entry) VALUES (?, ?)`, seq, doc); err != nil {
+			return nil, err
+		}
+		e.Transitions = append([]lifecycle.Transition(nil), e.Transitions...)
+		e.Acknowledged = append([]string(nil), e.Acknowledged...)
+		e.Senders = slices.Clone(e.Senders)
+		out[i] = e
 	}
 	return out, nil
 }
@@ -784,12 +914,13 @@ func applyBot(ctx context.Context, tx conn, r row) error {
 }
 
 func addSenders(ctx context.Context, tx conn, r row) error {
-	for _, snd := range r.senders {
-		_, err := tx.ExecContext(ctx, `INSERT INTO bot_senders (bot_id, channel, address, state, left_at) VALUES (?, ?, ?, ?, ?)`,
-			string(r.c.Bot), snd.Channel, snd.Address, r.state, r.left)
+	for _, sr := range r.senders {
+		snd := sr.sender
+		_, err := tx.ExecContext(ctx, `INSERT INTO bot_senders (bot_id, channel, address, state, activation, grace_deadline, left_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			string(r.c.Bot), snd.Channel, snd.Address, sr.state, sr.activation, sr.grace, r.left)
 		var se *sqlite3.Error
 		if errors.As(err, &se) && se.Code()&0xff == sqlite3lib.SQLITE_CONSTRAINT {
-			return conflict("the plan would leave two %v bots on %s", r.c.After.State, snd)
+			return conflict("the plan would leave two %v bots on %s", lifecycle.State(sr.state), snd)
 		}
 		if err != nil {
 			return err

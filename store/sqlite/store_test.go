@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +38,23 @@ func hostileBot(id lifecycle.BotID, text string) lifecycle.Bot {
 		Definition: lifecycle.Definition{Format: text, Text: text}, Edited: []string{},
 		State: lifecycle.Draft, Revision: 1, IdleTimeout: time.Minute,
 		CreatedAt: t0, UpdatedAt: t0.Add(time.Nanosecond), EndReason: lifecycle.CloseReason(text),
+	}
+}
+
+// setLive puts b in state st on every one of its senders, in activation
+// b.Activations, as Decide would leave a bot moved whole (R22); deadline
+// is the drains' grace deadline. It sorts b.Senders, as Decide keeps them.
+func setLive(b *lifecycle.Bot, st lifecycle.State, deadline time.Time) {
+	sort.Slice(b.Senders, func(i, j int) bool {
+		x, y := b.Senders[i], b.Senders[j]
+		return x.Channel < y.Channel || (x.Channel == y.Channel && x.Address < y.Address)
+	})
+	b.State, b.Live = st, nil
+	if st == lifecycle.Deactivated {
+		b.GraceDeadline = deadline
+	}
+	for _, snd := range b.Senders {
+		b.Live = append(b.Live, lifecycle.SenderState{Sender: snd, State: st, Activation: b.Activations, GraceDeadline: b.GraceDeadline})
 	}
 }
 
@@ -96,11 +115,12 @@ func TestR21RouteText(t *testing.T) {
 		}
 	}
 	b := hostileBot("b", "x")
-	b.State, b.Activations = lifecycle.Active, 1
+	b.Activations = 1
 	b.Senders = nil
 	for _, text := range hostileTexts {
 		b.Senders = append(b.Senders, lifecycle.Sender{Channel: "sms", Address: text})
 	}
+	setLive(&b, lifecycle.Active, time.Time{})
 	if _, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Active, After: &b}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +146,8 @@ func TestTimeOutOfRange(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	b := hostileBot("b", "x")
-	b.State, b.Activations, b.GraceDeadline = lifecycle.Deactivated, 1, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.Activations = 1
+	setLive(&b, lifecycle.Deactivated, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
 	_, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Deactivated, After: &b}}})
 	if !errors.Is(err, lifecycle.ErrInvalidInput) {
 		t.Fatalf("Commit with a deadline in the year 3000 = %v, want ErrInvalidInput", err)
@@ -264,7 +285,8 @@ func TestConcurrentRoutesAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := hostileBot("b", "x")
-	b.State, b.Activations, b.Senders = lifecycle.Active, 1, []lifecycle.Sender{{Channel: "sms", Address: "1"}}
+	b.Activations, b.Senders = 1, []lifecycle.Sender{{Channel: "sms", Address: "1"}}
+	setLive(&b, lifecycle.Active, time.Time{})
 	if _, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Active, After: &b}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -320,5 +342,60 @@ func TestNewerSchemaRefused(t *testing.T) {
 	db.Close()
 	if _, err := sqlite.Open(ctx, path); !errors.Is(err, lifecycle.ErrUnavailable) || !strings.Contains(err.Error(), "upgrade botlife") {
 		t.Fatalf("Open of a newer file = %v, want ErrUnavailable saying to upgrade", err)
+	}
+}
+
+// R21, R23: a schedule round-trips exactly, hostile text and nil and
+// empty slices included; Seq is the store's (1, 2, ... in creation order,
+// kept by a change whatever the plan says); a pending schedule is due from
+// its instant and no longer once it ran.
+func TestScheduleRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	var made []lifecycle.Schedule
+	for _, name := range []string{"NUL", "invalid UTF-8", "long", "SQL", "empty"} {
+		text := hostileTexts[name]
+		sc := lifecycle.Schedule{ID: lifecycle.ScheduleID(fmt.Sprint("s", len(made))), Seq: 99, At: t0.Add(time.Duration(len(made)) * time.Hour), Zone: text,
+			Action: lifecycle.ScheduledAction{Op: lifecycle.OpActivate, Bot: lifecycle.BotID(text), Senders: []lifecycle.Sender{{Channel: text, Address: text}},
+				Decision: text, Ack: lifecycle.Ack{Fingerprint: text, Codes: []string{}}, Grace: time.Nanosecond},
+			CreatedBy: text, CreatedAt: t0, Edition: text, Revision: 1, Status: lifecycle.SchedulePending, Outcome: text}
+		if len(made)%2 == 1 {
+			sc.Action.Senders, sc.Action.Ack.Codes = nil, []string{text, ""}
+		}
+		if _, err := st.Commit(ctx, lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{After: sc}}}); err != nil {
+			t.Fatal(err)
+		}
+		sc.Seq = uint64(len(made) + 1)
+		made = append(made, sc)
+	}
+	for _, want := range made {
+		got, err := st.Schedule(ctx, want.ID)
+		if diff := cmp.Diff(want, got); err != nil || diff != "" {
+			t.Errorf("Schedule(%q) = %v (-committed +stored):\n%s", want.ID, err, diff)
+		}
+	}
+	if all, err := st.Schedules(ctx, 0, -1); err != nil || !cmp.Equal(made, all) {
+		t.Fatalf("Schedules = %v, %v; want every one in creation order", all, err)
+	}
+	due, err := st.DueSchedules(ctx, made[1].At, -1)
+	if err != nil || !cmp.Equal(made[:2], due) {
+		t.Fatalf("DueSchedules at the second's instant = %v, %v; want the first two", due, err)
+	}
+	ran := made[0]
+	ran.Seq, ran.Revision, ran.Status, ran.RanAt = 0, 2, lifecycle.ScheduleDone, t0.Add(time.Minute)
+	if _, err := st.Commit(ctx, lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{Revision: 1, After: ran}}}); err != nil {
+		t.Fatal(err)
+	}
+	ran.Seq = 1
+	if got, _ := st.Schedule(ctx, ran.ID); !cmp.Equal(ran, got) {
+		t.Errorf("after running: %+v, want %+v", got, ran)
+	}
+	if due, _ := st.DueSchedules(ctx, made[1].At, -1); !cmp.Equal(made[1:2], due) {
+		t.Errorf("R23: a schedule that ran is still due: %v", due)
+	}
+	x := lifecycle.Schedule{ID: "x", Revision: 1, Status: lifecycle.SchedulePending}
+	twice := lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{After: x}, {After: x}}}
+	if _, err := st.Commit(ctx, twice); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Errorf("a plan creating one schedule twice = %v, want ErrInvalidInput", err)
 	}
 }

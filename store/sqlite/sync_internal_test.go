@@ -36,7 +36,8 @@ func TestSynchronousPerWrite(t *testing.T) {
 				return n
 			}
 			b := lifecycle.Bot{ID: "b", Name: "b", Channel: "sms", State: lifecycle.Active, Revision: 1, Activations: 1,
-				Senders: []lifecycle.Sender{{Channel: "sms", Address: "1"}}}
+				Senders: []lifecycle.Sender{{Channel: "sms", Address: "1"}},
+				Live:    []lifecycle.SenderState{{Sender: lifecycle.Sender{Channel: "sms", Address: "1"}, State: lifecycle.Active, Activation: 1}}}
 			if _, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Active, After: &b}}}); err != nil {
 				t.Fatal(err)
 			}
