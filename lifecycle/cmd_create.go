@@ -24,9 +24,9 @@ func (Create) Op() Op { return OpCreate }
 
 func (c Create) reads() reads { return reads{bots: []BotID{c.ID}} }
 
-func (c Create) withID(newID func() BotID) Command {
+func (c Create) withID(n newIDs) Command {
 	if c.ID == "" {
-		c.ID = newID()
+		c.ID = n.bot()
 	}
 	return c
 }

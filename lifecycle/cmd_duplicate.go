@@ -12,9 +12,9 @@ func (Duplicate) Op() Op { return OpDuplicate }
 
 func (c Duplicate) reads() reads { return reads{bots: []BotID{c.Bot, c.ID}} }
 
-func (c Duplicate) withID(newID func() BotID) Command {
+func (c Duplicate) withID(n newIDs) Command {
 	if c.ID == "" {
-		c.ID = newID()
+		c.ID = n.bot()
 	}
 	return c
 }

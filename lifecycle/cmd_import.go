@@ -11,9 +11,9 @@ func (Import) Op() Op { return OpImport }
 
 func (c Import) reads() reads { return reads{bots: []BotID{c.ID}} }
 
-func (c Import) withID(newID func() BotID) Command {
+func (c Import) withID(n newIDs) Command {
 	if c.ID == "" {
-		c.ID = newID()
+		c.ID = n.bot()
 	}
 	return c
 }

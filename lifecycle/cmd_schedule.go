@@ -26,9 +26,9 @@ func (c CreateSchedule) reads() reads {
 	return reads{bots: []BotID{a.Bot}}
 }
 
-func (c CreateSchedule) withID(newID func() BotID) Command {
+func (c CreateSchedule) withID(n newIDs) Command {
 	if c.ID == "" {
-		c.ID = ScheduleID(newID())
+		c.ID = n.schedule()
 	}
 	return c
 }
@@ -48,7 +48,7 @@ func (c CreateSchedule) decide(d *decider) error {
 		return &InputError{Field: "schedule time", Value: c.At.Format(time.RFC3339),
 			Problem: fmt.Sprintf("must be after now (%s) and at most %v ahead", d.now.Format(time.RFC3339), d.s.Policy.MaxScheduleAhead)}
 	}
-	if err := d.checkScheduled(a); err != nil {
+	if a, err = d.checkScheduled(a); err != nil {
 		return err
 	}
 	zone := c.At.Location().String()
@@ -73,33 +73,35 @@ const MaxAckCodes = 100
 // checkScheduled checks what can be checked of a scheduled action now:
 // its decision and grace period, its acknowledgement's text (R21: it is
 // stored) and its senders; the rest is decided when it runs.
-func (d *decider) checkScheduled(a ScheduledAction) error {
+func (d *decider) checkScheduled(a ScheduledAction) (ScheduledAction, error) {
 	if len(a.Ack.Codes) > MaxAckCodes {
-		return &InputError{Field: "acknowledged codes", Value: fmt.Sprint(len(a.Ack.Codes)), Problem: fmt.Sprintf("are too many; list at most %d warning codes", MaxAckCodes)}
+		return a, &InputError{Field: "acknowledged codes", Value: fmt.Sprint(len(a.Ack.Codes)), Problem: fmt.Sprintf("are too many; list at most %d warning codes", MaxAckCodes)}
 	}
 	for _, code := range append([]string{a.Ack.Fingerprint}, a.Ack.Codes...) {
 		if err := checkText("acknowledged code", code); err != nil || len(code) > MaxIDBytes {
-			return &InputError{Field: "acknowledged code", Value: shown(code), Problem: fmt.Sprintf("must be text of at most %d bytes, as the report gives it", MaxIDBytes)}
+			return a, &InputError{Field: "acknowledged code", Value: shown(code), Problem: fmt.Sprintf("must be text of at most %d bytes, as the report gives it", MaxIDBytes)}
 		}
 	}
 	cmd, err := a.Command()
 	if err != nil {
-		return err
+		return a, err
 	}
 	if c, ok := cmd.(Activate); ok && c.Decision.IsGrace() {
 		if err := checkGrace(c.Decision.grace, d.s.Policy.MaxGrace); err != nil {
-			return err
+			return a, err
 		}
 	}
 	if a.Grace != 0 {
 		if err := checkGrace(a.Grace, d.s.Policy.MaxGrace); err != nil {
-			return err
+			return a, err
 		}
 	}
 	b, err := d.bot(a.Bot)
 	if err != nil {
-		return err
+		return a, err
 	}
-	_, err = d.subset(b, a.Senders, func(Sender) bool { return true })
-	return err
+	if len(a.Senders) > 0 { // kept normalised, as the bot's own (R22)
+		a.Senders, err = d.subset(b, a.Senders, func(Sender) bool { return true })
+	}
+	return a, err
 }

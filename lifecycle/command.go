@@ -117,11 +117,17 @@ type Command interface {
 	decide(d *decider) error
 }
 
+// newIDs draws the ids of new bots and schedules.
+type newIDs struct {
+	bot      func() BotID
+	schedule func() ScheduleID
+}
+
 // idAssigner is a command that creates a bot and takes its id from the
 // Manager when none is given: the id is drawn once, before deciding, and is
 // part of the plan (R17).
 type idAssigner interface {
-	withID(newID func() BotID) Command
+	withID(n newIDs) Command
 }
 
 // Decision says what an activation does to the bots already Active on its

@@ -39,6 +39,9 @@ type Config struct {
 	Logger *slog.Logger
 	// NewID makes bot ids; nil means random ids like "bot_3f2a9c0d1e4b".
 	NewID func() BotID
+	// NewScheduleID makes schedule ids; nil means random ids like
+	// "sched_3f2a9c0d1e4b".
+	NewScheduleID func() ScheduleID
 	// MaxAttempts bounds how often an operation is decided and committed
 	// when commits conflict (R15), with a short random wait between
 	// attempts; default 8.
@@ -55,7 +58,7 @@ type Manager struct {
 	clock    Clock
 	policy   Policy
 	log      *slog.Logger
-	newID    func() BotID
+	ids      newIDs
 	attempts int
 }
 
@@ -68,15 +71,18 @@ func New(cfg Config) (*Manager, error) {
 		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: cfg.Policy.MaxGrace.String(), Problem: fmt.Sprintf("is longer than %v, the longest grace every store can hold", MaxGraceLimit)})
 	}
 	m := &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy.withDefaults(),
-		log: cfg.Logger, newID: cfg.NewID, attempts: cfg.MaxAttempts}
+		log: cfg.Logger, ids: newIDs{bot: cfg.NewID, schedule: cfg.NewScheduleID}, attempts: cfg.MaxAttempts}
 	if m.clock == nil {
 		m.clock = realClock{}
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
-	if m.newID == nil {
-		m.newID = RandomID
+	if m.ids.bot == nil {
+		m.ids.bot = RandomID
+	}
+	if m.ids.schedule == nil {
+		m.ids.schedule = RandomScheduleID
 	}
 	if m.attempts <= 0 {
 		m.attempts = 8
@@ -92,6 +98,14 @@ func RandomID() BotID {
 	return BotID("bot_" + hex.EncodeToString(b[:]))
 }
 
+// RandomScheduleID returns a random schedule id such as
+// "sched_3f2a9c0d1e4b": the Manager's default Config.NewScheduleID.
+func RandomScheduleID() ScheduleID {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return ScheduleID("sched_" + hex.EncodeToString(b[:]))
+}
+
 // Now returns the time on the Manager's clock.
 func (m *Manager) Now() time.Time { return m.clock.Now() }
 
@@ -101,10 +115,11 @@ func (m *Manager) Store() Store { return m.store }
 // Policy returns the policy the Manager decides with, defaults filled in.
 func (m *Manager) Policy() Policy { return m.policy }
 
-// withID draws the id of a command that creates a bot, once (R17).
+// withID draws the id of a command that creates a bot or a schedule, once
+// (R17).
 func (m *Manager) withID(cmd Command) Command {
 	if c, ok := cmd.(idAssigner); ok {
-		return c.withID(m.newID)
+		return c.withID(m.ids)
 	}
 	return cmd
 }

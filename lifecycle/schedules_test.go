@@ -208,3 +208,20 @@ func TestR23Refusals(t *testing.T) {
 		t.Fatalf("R23: a canceled schedule ran: %+v", x)
 	}
 }
+
+// R22, R23: a schedule keeps the senders it names normalised, as the bot
+// keeps its own, so it names them the way the bot does when it runs.
+func TestR23ScheduleKeepsSendersNormalised(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("b", "100", "200")
+	sc, err := e.m.Schedule(e.ctx, manager, start.Add(time.Hour), lifecycle.Deactivate{Bot: b.ID, Senders: []lifecycle.Sender{{Address: " 2-00 "}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(sc.Action.Senders, []lifecycle.Sender{sms("200")}) {
+		t.Fatalf("stored senders %v, want [sms:200]", sc.Action.Senders)
+	}
+	if !strings.HasPrefix(string(sc.ID), "sched_") {
+		t.Errorf("a schedule's default id %q is not a schedule id", sc.ID)
+	}
+}

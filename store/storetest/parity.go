@@ -147,6 +147,9 @@ func newParity(tt *testing.T, t *rapid.T, reference, candidate func(*testing.T) 
 		m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk, NewID: func() lifecycle.BotID {
 			n++
 			return lifecycle.BotID(fmt.Sprintf("bot-%03d", n))
+		}, NewScheduleID: func() lifecycle.ScheduleID {
+			n++
+			return lifecycle.ScheduleID(fmt.Sprintf("sched-%03d", n))
 		}})
 		if err != nil {
 			t.Fatal(err)
