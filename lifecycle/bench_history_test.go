@@ -167,3 +167,34 @@ func BenchmarkListHistory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExpireDueSchedules runs ExpireDue when nothing is due, with 10
+// or 100,000 schedules stored: as many pending a day ahead and as many that
+// ran already. Its cost must be what is due, not what was ever scheduled
+// (R23, issue 13).
+func BenchmarkExpireDueSchedules(b *testing.B) {
+	for _, n := range historySizes {
+		b.Run(fmt.Sprintf("schedules=%d", n), func(b *testing.B) {
+			m, _ := benchManager(b)
+			ctx := context.Background()
+			for i := 0; i < n; i++ {
+				sc := lifecycle.Schedule{ID: lifecycle.ScheduleID(fmt.Sprintf("s-%07d", i)), At: start.Add(24 * time.Hour),
+					Action:    lifecycle.ScheduledAction{Op: lifecycle.OpActivate, Bot: "b"},
+					CreatedBy: "mia", CreatedAt: start, Revision: 1, Status: lifecycle.SchedulePending}
+				if i%2 == 1 {
+					sc.At, sc.Status, sc.RanAt = start.Add(-time.Hour), lifecycle.ScheduleDone, start
+				}
+				if _, err := m.Store().Commit(ctx, lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{After: sc}}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if x, err := m.ExpireDue(ctx); err != nil || len(x.Schedules) != 0 {
+					b.Fatal(x, err)
+				}
+			}
+		})
+	}
+}

@@ -47,6 +47,7 @@ func figures(c config) ([]figure, error) {
 		deactivateFigure(history),
 		historyFigure("ExpireDue with nothing due, N bots stored", history, benchExpireIdle),
 		historyFigure(fmt.Sprintf("ExpireDue closing %s idle sessions, N bots stored", count(due)), history, benchSweep(due)),
+		pastFigure("ExpireDue with nothing due, N schedules stored (half pending a day ahead, half run)", history, (*world).schedules, benchExpireIdle),
 		parallelFigure(8, false), parallelFigure(64, false), parallelFigure(8, true), ceilingFigure(8), mutexWaitFigure(8),
 		auditFigure(audit, false),
 	)
@@ -147,6 +148,22 @@ func (w *world) history(sender lifecycle.Sender, n int) {
 		p := lifecycle.Plan{Op: lifecycle.OpImport, Actor: lifecycle.User("history"), Time: at,
 			Changes: []lifecycle.Change{{Bot: bot.ID, To: lifecycle.Inactive, After: bot}}}
 		if _, err := w.st.Commit(ctx, p); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// schedules stores n schedules straight into the store: half pending a
+// day ahead, half run already (R23).
+func (w *world) schedules(n int) {
+	for i := 0; i < n; i++ {
+		sc := lifecycle.Schedule{ID: lifecycle.ScheduleID(fmt.Sprintf("s-%07d", i)), At: start.Add(24 * time.Hour),
+			Action:    lifecycle.ScheduledAction{Op: lifecycle.OpActivate, Bot: "b"},
+			CreatedBy: "mia", CreatedAt: start, Revision: 1, Status: lifecycle.SchedulePending}
+		if i%2 == 1 {
+			sc.At, sc.Status, sc.RanAt = start.Add(-time.Hour), lifecycle.ScheduleDone, start
+		}
+		if _, err := w.st.Commit(ctx, lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{After: sc}}}); err != nil {
 			panic(err)
 		}
 	}
@@ -278,6 +295,12 @@ func validateFigure(large, small int) figure {
 // historyFigure compares bench on a world with n old bots against one with
 // 10.
 func historyFigure(name string, n int, bench func(w *world) func(*testing.B)) figure {
+	return pastFigure(name, n, func(w *world, n int) { w.history(sms("100"), n) }, bench)
+}
+
+// pastFigure compares bench on a world filled with n things of the past
+// and on one with 10.
+func pastFigure(name string, n int, fill func(w *world, n int), bench func(w *world) func(*testing.B)) figure {
 	var big, small *world
 	return figure{
 		name:   fmt.Sprintf("%s: %s vs 10", name, count(n)),
@@ -287,8 +310,8 @@ func historyFigure(name string, n int, bench func(w *world) func(*testing.B)) fi
 		ratio:  times, goal: "≤ 2×",
 		setup: func() func() {
 			big, small = newWorld(), newWorld()
-			big.history(sms("100"), n)
-			small.history(sms("100"), 10)
+			fill(big, n)
+			fill(small, 10)
 			for _, w := range []*world{big, small} {
 				bench(w) // prepares w
 			}
