@@ -230,7 +230,8 @@ func storeRouteFigure(n int) figure {
 	f.setup = func() func() {
 		release := setup()
 		st, us = store.NewMemory(), users(n)
-		b := lifecycle.Bot{ID: "b", Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sender}, State: lifecycle.Active, Revision: 1, Activations: 1, IdleTimeout: 30 * time.Minute}
+		b := lifecycle.Bot{ID: "b", Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sender}, State: lifecycle.Active, Revision: 1, Activations: 1, IdleTimeout: 30 * time.Minute,
+			Live: []lifecycle.SenderState{{Sender: sender, State: lifecycle.Active, Activation: 1}}}
 		if _, err := st.Commit(ctx, lifecycle.Plan{Op: lifecycle.OpActivate, Changes: []lifecycle.Change{{Bot: b.ID, To: lifecycle.Active, After: &b}}}); err != nil {
 			panic(err)
 		}
