@@ -244,6 +244,9 @@ func backoff(ctx context.Context, attempt int) error {
 }
 
 func (m *Manager) logPlan(ctx context.Context, p Plan) {
+	if !m.log.Enabled(ctx, slog.LevelInfo) {
+		return // building the attributes costs allocations nobody reads
+	}
 	for _, c := range p.Changes {
 		m.log.InfoContext(ctx, "botlife: bot changed", "op", p.Op, "actor", p.Actor.ID, "bot", c.Bot, "from", c.From, "to", c.To)
 	}

@@ -114,29 +114,41 @@ func (v *Validator) Validate(d *Definition) Report {
 func (v *Validator) run(d *Definition, bot string) Report {
 	ix := newIndex(d)
 	ix.botChannel = bot
-	var fs []Finding
-	for _, r := range v.rules {
-		fs = runRule(r, d, ix, fs)
+	f := &findings{}
+	emit := f.emit // one function value for every rule: rules run without allocating
+	for i := range v.rules {
+		f.run(&v.rules[i], d, ix, emit)
 	}
-	return newReport(fs)
+	return newReport(f.fs)
 }
 
-func runRule(r Rule, d *Definition, ix *Index, fs []Finding) (out []Finding) {
+// findings collects the findings of one validation, rule by rule.
+type findings struct {
+	fs   []Finding
+	rule *Rule // the rule running
+}
+
+func (f *findings) emit(path, message string) {
+	f.fs = append(f.fs, Finding{Code: f.rule.Code, Severity: f.rule.Severity, Path: path, Message: message})
+}
+
+// run runs one rule; a malformed rule, or one that panics, is an error
+// finding instead of its own.
+func (f *findings) run(r *Rule, d *Definition, ix *Index, emit func(path, message string)) {
 	if r.Check == nil || (r.Severity != Error && r.Severity != Warning) {
-		return append(fs, Finding{Code: CodeRuleInvalid, Severity: Error,
+		f.fs = append(f.fs, Finding{Code: CodeRuleInvalid, Severity: Error,
 			Message: fmt.Sprintf("rule %q has no check or an invalid severity; fix or remove it", r.Code)})
+		return
 	}
-	n := len(fs)
+	n := len(f.fs)
 	defer func() {
 		if p := recover(); p != nil {
-			out = append(fs[:n], Finding{Code: CodeRulePanic, Severity: Error,
+			f.fs = append(f.fs[:n], Finding{Code: CodeRulePanic, Severity: Error,
 				Message: fmt.Sprintf("rule %q crashed (%v); its findings are discarded", r.Code, p)})
 		}
 	}()
-	r.Check(d, ix, func(path, message string) {
-		fs = append(fs, Finding{Code: r.Code, Severity: r.Severity, Path: path, Message: message})
-	})
-	return fs
+	f.rule = r
+	r.Check(d, ix, emit)
 }
 
 // Index holds facts about a definition that several rules need, worked out
