@@ -63,9 +63,10 @@ func (f *fixture) state(id lifecycle.BotID) lifecycle.State {
 // contents is everything the store holds that a refused operation must
 // leave as it was.
 type contents struct {
-	Bots     []lifecycle.Bot
-	Audit    []lifecycle.AuditEntry
-	Sessions []lifecycle.Session
+	Bots      []lifecycle.Bot
+	Audit     []lifecycle.AuditEntry
+	Sessions  []lifecycle.Session
+	Schedules []lifecycle.Schedule
 }
 
 func (f *fixture) contents() contents {
@@ -82,7 +83,11 @@ func (f *fixture) contents() contents {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return contents{bots, audit, sessions}
+	schedules, err := f.st.Schedules(f.ctx, 0, -1)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return contents{bots, audit, sessions, schedules}
 }
 
 // R20, R6, R15: rolling back with a grace period while the predecessor is
@@ -140,6 +145,7 @@ func TestTimesOutOfRangeAreRefused(t *testing.T) {
 	deactivate := func(deadline time.Time) lifecycle.Plan {
 		after := bot
 		after.State, after.Revision, after.GraceDeadline, after.DeactivatedAt = lifecycle.Deactivated, bot.Revision+1, deadline, f.clk.Now()
+		after.Live = []lifecycle.SenderState{{Sender: sender, State: lifecycle.Deactivated, Activation: bot.Activations, GraceDeadline: deadline}} // R22
 		return lifecycle.Plan{Op: lifecycle.OpDeactivate,
 			Changes: []lifecycle.Change{{Bot: a, From: lifecycle.Active, To: lifecycle.Deactivated, Revision: bot.Revision, After: &after}},
 			Audit:   []lifecycle.AuditEntry{{Time: f.clk.Now(), Actor: "mia", Action: lifecycle.OpDeactivate}}}
@@ -162,6 +168,12 @@ func TestTimesOutOfRangeAreRefused(t *testing.T) {
 		}},
 		{"route after 2262", func() error {
 			_, err := f.st.Route(f.ctx, sender, "u1", time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC))
+			return err
+		}},
+		{"schedule due after 2262", func() error {
+			sc := lifecycle.Schedule{ID: "s", At: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), Status: lifecycle.SchedulePending, Revision: 1,
+				Action: lifecycle.ScheduledAction{Op: lifecycle.OpActivate, Bot: a}}
+			_, err := f.st.Commit(f.ctx, lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{After: sc}}})
 			return err
 		}},
 		{"audit time after year 9999", func() error {
@@ -316,7 +328,9 @@ func TestHostileText(t *testing.T) {
 // 20,000 old bots on one sender, the plans use bot_senders_live and
 // bot_senders_last_active with index conditions, and never scan the table.
 // SweepSessions, with 20,000 open sessions of which none is due, finds that
-// through open_sessions_due without scanning the sessions.
+// through open_sessions_due without scanning the sessions. DueDrains (R22:
+// any bot with a drain, Active ones too) and DueSchedules (R23: 20,000
+// schedules that ran) read through bots_due_drains and pending_schedules.
 func TestHistoryReadsUseIndexes(t *testing.T) {
 	st, _ := newStore(t)
 	ctx := context.Background()
@@ -325,9 +339,12 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 			SELECT 'b' || i, 4, 3, 1, 0, '{}'::bytea FROM generate_series(1, 20000) i;
 		INSERT INTO bot_senders (bot_id, channel, address, state, left_at)
 			SELECT 'b' || i, 'sms', '+15550100', 4, i FROM generate_series(1, 20000) i;
-		INSERT INTO bot_senders (bot_id, channel, address, state)
-			SELECT 'b' || i, 'sms', '+1666' || i, 2 FROM generate_series(1, 20000) i;
-		UPDATE bots SET state = 2, idle_timeout = 1800000000000 WHERE id = 'b1';
+		INSERT INTO bot_senders (bot_id, channel, address, state, activation)
+			SELECT 'b' || i, 'sms', '+1666' || i, 2, 1 FROM generate_series(1, 20000) i;
+		UPDATE bots SET state = 2, idle_timeout = 1800000000000, grace_deadline = 5000 WHERE id = 'b1';
+		INSERT INTO schedules (id, seq, at, status, revision, doc)
+			SELECT 's' || i, i, i, 'done', 2, '{}'::bytea FROM generate_series(1, 20000) i;
+		INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('p', 20001, 1500, 'pending', 1, '{}'::bytea);
 		INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
 			SELECT 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1 FROM generate_series(1, 20000) i;
 		ANALYZE`); err != nil {
@@ -341,6 +358,8 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		{"LiveBots", postgres.SQLLiveBots, "bot_senders_live", []any{senders[0], senders[1]}},
 		{"R20/LastActive", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
 		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000)}},
+		{"R22/DueDrains", postgres.SQLDueDrains, "bots_due_drains", []any{int64(6000), int64(100)}},
+		{"R23/DueSchedules", postgres.SQLDueSchedules, "pending_schedules", []any{int64(2000), int64(100)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows, err := st.Pool().Query(ctx, "EXPLAIN "+tc.sql, tc.args...)
@@ -362,7 +381,7 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 			if testing.Verbose() {
 				t.Log(p)
 			}
-			if !strings.Contains(p, tc.index) || strings.Contains(p, "Seq Scan on bot_senders") || strings.Contains(p, "Seq Scan on sessions") ||
+			if !strings.Contains(p, tc.index) || strings.Contains(p, "Seq Scan") ||
 				(strings.Contains(tc.index, "bot_senders") && !strings.Contains(p, "Index Cond: ((channel = ")) ||
 				strings.Contains(p, "Merge Join") || strings.Contains(p, "Hash Join") {
 				t.Fatalf("the plan does not read through %s by sender:\n%s", tc.index, p)

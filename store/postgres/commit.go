@@ -40,8 +40,8 @@ const (
 	// Every row of the changed bots goes before any is inserted: the
 	// unique indexes (R1, R2) are checked row by row.
 	sqlDeleteSenders = `DELETE FROM bot_senders WHERE bot_id = ANY($1::text[])`
-	sqlInsertSenders = `INSERT INTO bot_senders (bot_id, channel, address, state, left_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int2[], $5::int8[])`
+	sqlInsertSenders = `INSERT INTO bot_senders (bot_id, channel, address, state, left_at, activation, grace_deadline)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int2[], $5::int8[], $6::int8[], $7::int8[])`
 
 	// Role changes serialise on an advisory lock, so that two plans
 	// removing different Admins cannot both see the other one stay.
@@ -113,7 +113,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 // changes.
 type botColumns struct {
 	// bots updated
-	ids, changedIDs                  []string
+	ids                              []string
 	st                               []int16
 	revs, newRevs, activations, idle []int64
 	grace                            []*int64
@@ -127,10 +127,11 @@ type botColumns struct {
 	insertRev, insertAct, insertIdle []int64
 	insertGrace                      []*int64
 	insertDocs                       [][]byte
-	// bot_senders rows of the bots updated and inserted
+	// bot_senders rows of the bots updated and inserted: the bot's state
+	// on each sender (R22), its activation and deadline there
 	sBot, sChannel, sAddress []string
 	sState                   []int16
-	sLeft                    []*int64
+	sLeft, sAct, sGrace      []*int64
 }
 
 // commitBatch checks every value of p the database must hold exactly and
@@ -146,74 +147,107 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 	changes := append([]lifecycle.Change(nil), p.Changes...)
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Bot < changes[j].Bot })
 	for _, ch := range changes {
-		if err := checkText("bot id", string(ch.Bot), true); err != nil {
+		if err := c.add(ch); err != nil {
 			return nil, err
 		}
-		if ch.After == nil {
-			c.deletedIDs = append(c.deletedIDs, string(ch.Bot))
-			c.deletedRevs = append(c.deletedRevs, int64(ch.Revision))
-			continue
-		}
-		a := ch.After
-		grace, err := nanos("grace deadline", a.GraceDeadline)
-		if err != nil {
-			return nil, err
-		}
-		var left *int64
-		if a.State != lifecycle.Active {
-			if left, err = nanos("deactivation time", a.DeactivatedAt); err != nil {
-				return nil, err
-			}
-		}
-		doc, err := binarydoc.Encode(a)
-		if err != nil {
-			return nil, err
-		}
-		ch2, addr, err := senderArrays(a.Senders)
-		if err != nil {
-			return nil, err
-		}
-		for i := range ch2 {
-			c.sBot = append(c.sBot, string(ch.Bot))
-			c.sChannel = append(c.sChannel, ch2[i])
-			c.sAddress = append(c.sAddress, addr[i])
-			c.sState = append(c.sState, int16(a.State))
-			c.sLeft = append(c.sLeft, left)
-		}
-		if ch.Revision == 0 {
-			c.insertIDs = append(c.insertIDs, string(ch.Bot))
-			c.insertState = append(c.insertState, int16(a.State))
-			c.insertRev = append(c.insertRev, int64(a.Revision))
-			c.insertAct = append(c.insertAct, int64(a.Activations))
-			c.insertGrace = append(c.insertGrace, grace)
-			c.insertIdle = append(c.insertIdle, int64(a.IdleTimeout))
-			c.insertDocs = append(c.insertDocs, doc)
-			continue
-		}
-		c.changedIDs = append(c.changedIDs, string(ch.Bot))
-		c.ids = append(c.ids, string(ch.Bot))
-		c.revs = append(c.revs, int64(ch.Revision))
-		c.st = append(c.st, int16(a.State))
-		c.newRevs = append(c.newRevs, int64(a.Revision))
-		c.activations = append(c.activations, int64(a.Activations))
-		c.grace = append(c.grace, grace)
-		c.idle = append(c.idle, int64(a.IdleTimeout))
-		c.docs = append(c.docs, doc)
 	}
 	if len(c.deletedIDs) > 0 {
 		b.Queue(sqlDeleteBots, c.deletedIDs, c.deletedRevs)
 	}
 	if len(c.ids) > 0 {
 		b.Queue(sqlUpdateBots, c.ids, c.revs, c.st, c.newRevs, c.activations, c.grace, c.idle, c.docs)
-		b.Queue(sqlDeleteSenders, c.changedIDs)
+		b.Queue(sqlDeleteSenders, c.ids)
 	}
 	if len(c.insertIDs) > 0 {
 		b.Queue(sqlInsertBots, c.insertIDs, c.insertState, c.insertRev, c.insertAct, c.insertGrace, c.insertIdle, c.insertDocs)
 	}
 	if len(c.sBot) > 0 {
-		b.Queue(sqlInsertSenders, c.sBot, c.sChannel, c.sAddress, c.sState, c.sLeft)
+		b.Queue(sqlInsertSenders, c.sBot, c.sChannel, c.sAddress, c.sState, c.sLeft, c.sAct, c.sGrace)
+	}
+	if err := queueSchedules(b, p.Schedules); err != nil {
+		return nil, err
 	}
 	return b, nil
+}
+
+// add checks one change and adds its columns.
+func (c *botColumns) add(ch lifecycle.Change) error {
+	if err := checkText("bot id", string(ch.Bot), true); err != nil {
+		return err
+	}
+	if ch.After == nil {
+		c.deletedIDs = append(c.deletedIDs, string(ch.Bot))
+		c.deletedRevs = append(c.deletedRevs, int64(ch.Revision))
+		return nil
+	}
+	a := ch.After
+	grace, err := nanos("grace deadline", a.GraceDeadline)
+	if err != nil {
+		return err
+	}
+	doc, err := binarydoc.Encode(a)
+	if err != nil {
+		return err
+	}
+	if err := c.addSenders(a); err != nil {
+		return err
+	}
+	if ch.Revision == 0 {
+		c.insertIDs = append(c.insertIDs, string(ch.Bot))
+		c.insertState = append(c.insertState, int16(a.State))
+		c.insertRev = append(c.insertRev, int64(a.Revision))
+		c.insertAct = append(c.insertAct, int64(a.Activations))
+		c.insertGrace = append(c.insertGrace, grace)
+		c.insertIdle = append(c.insertIdle, int64(a.IdleTimeout))
+		c.insertDocs = append(c.insertDocs, doc)
+		return nil
+	}
+	c.ids = append(c.ids, string(ch.Bot))
+	c.revs = append(c.revs, int64(ch.Revision))
+	c.st = append(c.st, int16(a.State))
+	c.newRevs = append(c.newRevs, int64(a.Revision))
+	c.activations = append(c.activations, int64(a.Activations))
+	c.grace = append(c.grace, grace)
+	c.idle = append(c.idle, int64(a.IdleTimeout))
+	c.docs = append(c.docs, doc)
+	return nil
+}
+
+// addSenders adds a bot_senders row for each sender of a: its state there
+// (Bot.StateOn: Inactive where it is off), the activation and grace
+// deadline of its SenderState, and left_at (R20: the bot's DeactivatedAt
+// while the bot is not Active).
+func (c *botColumns) addSenders(a *lifecycle.Bot) error {
+	var left *int64
+	var err error
+	if a.State != lifecycle.Active {
+		if left, err = nanos("deactivation time", a.DeactivatedAt); err != nil {
+			return err
+		}
+	}
+	channels, addresses, err := senderArrays(a.Senders)
+	if err != nil {
+		return err
+	}
+	for i, s := range a.Senders {
+		on, live := a.On(s)
+		var act, grace *int64
+		if live {
+			n := int64(on.Activation)
+			act = &n
+			if grace, err = nanos("grace deadline", on.GraceDeadline); err != nil {
+				return err
+			}
+		}
+		c.sBot = append(c.sBot, string(a.ID))
+		c.sChannel = append(c.sChannel, channels[i])
+		c.sAddress = append(c.sAddress, addresses[i])
+		c.sState = append(c.sState, int16(a.StateOn(s)))
+		c.sLeft = append(c.sLeft, left)
+		c.sAct = append(c.sAct, act)
+		c.sGrace = append(c.sGrace, grace)
+	}
+	return nil
 }
 
 func queueRoles(b *pgx.Batch, changes []lifecycle.RoleChange) error {

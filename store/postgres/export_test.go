@@ -19,8 +19,10 @@ func SetWaitTiming(poll, linger time.Duration) (restore func()) {
 
 // The queries whose plans TestHistoryReadsUseIndexes checks.
 const (
-	SQLLiveBots   = sqlLiveBots
-	SQLLastActive = sqlLastActive
+	SQLLiveBots     = sqlLiveBots
+	SQLLastActive   = sqlLastActive
+	SQLDueDrains    = sqlDueDrains
+	SQLDueSchedules = sqlDueSchedules
 )
 
 // EncodeBot is the document Commit stores for a bot.

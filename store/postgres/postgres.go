@@ -4,34 +4,51 @@
 //
 // # How it keeps the rules
 //
-//   - R1 and R2 are enforced by the database itself: bot_senders carries each
-//     bot's state per sender, with partial unique indexes on the sender for
-//     Active rows and for Deactivated rows. A commit that would break them
-//     fails, whatever the plan says.
+//   - R1 and R2 are enforced by the database itself, per sender (R22):
+//     bot_senders has one row per bot and sender carrying the bot's state
+//     ON THAT SENDER, from Bot.Live (Active, Deactivated while it drains
+//     there, Inactive where it is off), with partial unique indexes on the
+//     sender for Active rows and for Deactivated rows. A commit that would
+//     break them fails, whatever the plan says. Each row also holds the
+//     activation the bot joined the sender in and the sender's grace
+//     deadline, which routing and the sweep read.
 //   - R15: Commit sends a plan as one pipelined batch, which PostgreSQL runs
 //     as one implicit transaction: one round trip. The revision and role
 //     checks run in SQL and raise an error that aborts the whole batch.
 //     All the bot_senders rows of the changed bots are deleted before any
 //     is inserted, so the unique indexes, checked row by row, never see an
-//     overlap that the plan does not leave. The last statement takes the lock
-//     of the single audit_head row, appends the audit entries with gap-free
-//     sequence numbers and sends a notification; the transaction commits
-//     right after it, so the lock is held for that statement only and entries
-//     become visible in Seq order (R24). Revision mismatches, unique
-//     violations, serialization failures and deadlocks are returned as
-//     lifecycle.ErrConflict, so the Manager decides again.
+//     overlap that the plan does not leave. Schedule changes (R23) go in the
+//     same batch, each checked against the revision the plan read; new
+//     schedules take their Seq from the schedule_head row, whose lock makes
+//     the numbers gap-free (1, 2, 3... in creation order). The last
+//     statement takes the lock of the single audit_head row, appends the
+//     audit entries with gap-free sequence numbers and sends a
+//     notification; the transaction commits right after it, so the lock is
+//     held for that statement only and entries become visible in Seq order
+//     (R24). Revision mismatches, unique violations, serialization failures
+//     and deadlocks are returned as lifecycle.ErrConflict, so the Manager
+//     decides again.
 //   - LiveBots and LastActive read through partial indexes on bot_senders:
 //     their cost does not grow with the bots that used a sender before.
+//     LiveBots returns the bots live ON the senders, not every bot
+//     configured with them. DueDrains reads every bot with a drain due
+//     (Bot.GraceDeadline, the earliest of its drains, also for an Active
+//     bot draining on some sender) through bots_due_drains.
 //   - Route costs one round trip for an existing session still served, and
 //     two when a new session opens: the first statement either takes the
 //     message or returns what the second needs (the open session and its
-//     bot, for lifecycle.SessionEnd, and the sender's Active bot).
+//     bot, for lifecycle.SessionEnd, and the sender's Active bot with its
+//     activation on that sender, which the new session belongs to).
 //   - SweepSessions finds what is due through the index open_sessions_due,
-//     bot by bot (all sessions of a bot that stopped serving, those of its
-//     earlier activations, those idle too long), so its cost follows what is
-//     due, not the open sessions; it claims them with FOR UPDATE SKIP LOCKED,
-//     so several replicas can run ExpireDue at once without doing the same
-//     work twice.
+//     bot and sender by bot and sender (all sessions where the bot no longer
+//     serves the sender, those of other activations, those idle too long),
+//     so its cost follows what is due, not the open sessions; it claims them
+//     with FOR UPDATE SKIP LOCKED, so several replicas can run ExpireDue at
+//     once without doing the same work twice.
+//   - Schedule and Schedules read by key and by seq; DueSchedules reads the
+//     pending schedules by (At, Seq) through the partial index
+//     pending_schedules, so it costs what is due, not every schedule ever
+//     made. Each is one round trip.
 //   - WaitAudit listens for the notification on one dedicated connection per
 //     Store, and polls every few seconds as a safety net: a commit through
 //     any replica wakes the waiters of every other.
@@ -42,18 +59,29 @@
 // wrapping lifecycle.ErrInvalidInput and changes nothing; it never turns
 // invalid UTF-8 into U+FFFD.
 //
-//   - A bot is kept as a binary document (codec.go, the format of
-//     store/sqlite) in a bytea column: every string comes back byte for byte,
-//     NUL and invalid UTF-8 included, and a nil slice stays apart from an
-//     empty one.
-//   - Text the store keys by - bot ids, channels, sender addresses, end
-//     users, user ids - must be valid UTF-8 without NUL and at most
-//     MaxKeyBytes long, as PostgreSQL text and its indexes require.
+//   - A bot, and a schedule, is kept as a binary document (the format of
+//     store/internal/binarydoc, shared with store/sqlite) in a bytea column:
+//     every string comes back byte for byte, NUL and invalid UTF-8
+//     included, and a nil slice stays apart from an empty one.
+//   - Text the store keys by - bot ids, schedule ids, channels, sender
+//     addresses, end users, user ids - must be valid UTF-8 without NUL and
+//     at most MaxKeyBytes long, as PostgreSQL text and its indexes require;
+//     so must a schedule's status.
 //   - Audit entries are jsonb, which cannot hold NUL or invalid UTF-8: an
 //     entry with either is refused.
 //   - Times are stored as Unix nanoseconds, so deadlines compare exactly as
 //     on the injected clock; a time outside 1677-09-21 to 2262-04-11 cannot
 //     be stored exactly and is refused.
+//
+// # Schema versions
+//
+// Migrate brings a database to the latest schema. Version 3 (R22, R23)
+// adds the per-sender activation and deadline to bot_senders, widens
+// bots_due_drains to every bot with a drain, regroups open_sessions_due by
+// sender, and adds schedules. A bot stored before it has no Bot.Live in
+// its document: it was live on all its senders at once, and the store
+// reads it so (its rows were migrated the same way), so its sessions keep
+// routing and a plan built on it passes lifecycle.Plan.Check.
 //
 // Database failures never reach a caller as a bare SQLSTATE: see Error.
 package postgres
@@ -237,20 +265,38 @@ func encode(field string, v any) ([]byte, error) {
 	return doc, nil
 }
 
-// decodeBot reads a bot document: the binary format of codec.go, or JSON
-// as schema version 1 stored it.
+// decodeBot reads a bot document: the binary format of
+// store/internal/binarydoc, or JSON as schema version 1 stored it.
 func decodeBot(doc []byte) (lifecycle.Bot, error) {
 	var b lifecycle.Bot
 	if len(doc) > 0 && doc[0] == '{' {
 		if err := json.Unmarshal(doc, &b); err != nil {
 			return lifecycle.Bot{}, fmt.Errorf("postgres: decoding a stored bot: %w", err)
 		}
-		return b, nil
-	}
-	if err := binarydoc.Decode(doc, &b); err != nil {
+	} else if err := binarydoc.Decode(doc, &b); err != nil {
 		return lifecycle.Bot{}, err
 	}
+	withSenderStates(&b)
 	return b, nil
+}
+
+// withSenderStates gives a live bot stored before R22 (schema version 2 or
+// older, whose document has no Bot.Live) the per-sender states it had: it
+// was live on every sender at once, in its current activation, draining
+// until its one deadline - as migration 003 wrote its bot_senders rows. A
+// live bot stored since always has Live (lifecycle.Plan.Check refuses one
+// without), so this changes no other.
+func withSenderStates(b *lifecycle.Bot) {
+	if !b.State.Live() || len(b.Live) > 0 {
+		return
+	}
+	for _, s := range b.Senders {
+		e := lifecycle.SenderState{Sender: s, State: b.State, Activation: b.Activations}
+		if b.State == lifecycle.Deactivated {
+			e.GraceDeadline = b.GraceDeadline
+		}
+		b.Live = append(b.Live, e)
+	}
 }
 
 func limitArg(limit int) *int64 {
@@ -327,7 +373,9 @@ func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]l
 }
 
 // LiveBots implements lifecycle.BotStore through the partial index
-// bot_senders_live: R1 and R2 bound it to two rows per sender.
+// bot_senders_live: the bots Active or draining ON the senders (each row
+// holds the bot's state on its sender, R22), not every bot configured with
+// them. R1 and R2 bound it to two rows per sender.
 func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
 	ch, addr, err := senderArrays(storable(senders))
 	if err != nil {
@@ -377,13 +425,17 @@ func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]l
 	return s.queryBots(ctx, "listing bots", `SELECT doc FROM bots WHERE id > $1 ORDER BY id LIMIT $2`, string(after), limitArg(limit))
 }
 
+// sqlDueDrains reads the bots with a drain due at $1 (Bot.GraceDeadline,
+// the earliest of their drains, whatever their state: R22) through the
+// partial index bots_due_drains.
+const sqlDueDrains = `SELECT doc FROM bots WHERE grace_deadline <= $1 ORDER BY grace_deadline, id LIMIT $2`
+
 // DueDrains implements lifecycle.BotStore.
 func (s *Store) DueDrains(ctx context.Context, now time.Time, limit int) ([]lifecycle.Bot, error) {
 	if now.Before(minTime) {
 		return nil, nil // every stored deadline is later
 	}
-	return s.queryBots(ctx, "reading due drains", `SELECT doc FROM bots WHERE state = $1 AND grace_deadline <= $2 ORDER BY grace_deadline, id LIMIT $3`,
-		int16(lifecycle.Deactivated), clampNanos(now), limitArg(limit))
+	return s.queryBots(ctx, "reading due drains", sqlDueDrains, clampNanos(now), limitArg(limit))
 }
 
 // UserRoles implements lifecycle.RoleStore.

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -65,7 +66,8 @@ func openStore(tb testing.TB, url string, tweak func(*pgxpool.Config)) *postgres
 // prints "roundtrips <op> <n>". It fails above each budget (issue 13): an
 // activation with a grace period in at most 4, the commit alone in 1 (so
 // the audit_head lock is held in that last round trip only), a message to
-// an open session in 1 and one that opens a new session in at most 2.
+// an open session in 1 and one that opens a new session in at most 2; a
+// commit creating a schedule in 1 and each schedule read in 1 (R23).
 func TestRoundTrips(t *testing.T) {
 	_, url := newStore(t)
 	tr := &roundTrips{}
@@ -176,6 +178,30 @@ func TestRoundTrips(t *testing.T) {
 		}},
 		{"audit-read", 1, func(int) error {
 			_, err := st.AuditLog(ctx, 0, 10)
+			return err
+		}},
+		{"schedule-commit", 1, func(int) error { // R23: the schedule and its Seq in the commit's one round trip
+			p, err := m.Plan(ctx, mia, lifecycle.CreateSchedule{At: clk.Now().Add(time.Hour), Do: lifecycle.Deactivate{Bot: ids[active]}})
+			if err != nil {
+				return err
+			}
+			tr.n.Store(0)
+			_, err = st.Commit(ctx, p)
+			return err
+		}},
+		{"schedule-read", 1, func(int) error {
+			_, err := st.Schedule(ctx, "nope")
+			if errors.Is(err, lifecycle.ErrNotFound) {
+				err = nil
+			}
+			return err
+		}},
+		{"schedules-list", 1, func(int) error {
+			_, err := st.Schedules(ctx, 0, 10)
+			return err
+		}},
+		{"due-schedules", 1, func(int) error {
+			_, err := st.DueSchedules(ctx, clk.Now().Add(2*time.Hour), 10)
 			return err
 		}},
 	}

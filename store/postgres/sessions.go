@@ -15,14 +15,15 @@ import (
 
 const sessionColumns = `s.id, s.channel, s.address, s.end_user, s.bot_id, s.activation, s.opened_at, s.last_activity_at, s.closed_at, s.close_reason, s.messages`
 
-// served is the SQL of "lifecycle.SessionEnd says not over" for session s of
-// bot b at now ($1): the bot exists, the session is of its current
-// activation, the bot is Active or Deactivated before its deadline, and the
-// session is not idle. It must change with SessionEnd (and sqlSweep's
+// served is the SQL of "lifecycle.SessionEnd says not over" for session s
+// of bot b at now ($1), where bs is the bot's bot_senders row for the
+// session's sender (R22): the bot is live on that sender in the session's
+// activation, Active there or draining before that sender's deadline, and
+// the session is not idle. It must change with SessionEnd (and sqlSweep's
 // branches with it); Route decides with SessionEnd itself whenever served
 // is false, and TestParity compares every answer with the memory store.
-const served = `b.id IS NOT NULL AND b.activations = s.activation
-	AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline))
+const served = `bs.activation = s.activation
+	AND (bs.state = 2 OR (bs.state = 3 AND $1 < bs.grace_deadline))
 	AND (b.idle_timeout <= 0 OR $1::bigint::numeric < s.last_activity_at::numeric + b.idle_timeout)`
 
 // scanSession reads the sessionColumns of row, then any extra columns into
@@ -43,21 +44,23 @@ func scanSession(row pgx.Row, extra ...any) (lifecycle.Session, error) {
 // sqlRoute takes the message when the end user's open session is still
 // served (one round trip); otherwise it returns, in one row, what opening a
 // new session needs: the open session, if any, with its bot's document and
-// revision (for lifecycle.SessionEnd), and the sender's Active bot.
+// revision (for lifecycle.SessionEnd), and the bot Active on the sender
+// with its activation there (SenderState.Activation, R22) and its
+// revision.
 const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1
-		FROM bots b
+		FROM bots b, bot_senders bs
 		WHERE s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL
-		  AND b.id = s.bot_id AND ` + served + `
+		  AND b.id = s.bot_id AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
 		RETURNING ` + sessionColumns + `)
-	SELECT true, upd.*, NULL::bytea, NULL::bigint, NULL::text, NULL::bigint FROM upd
+	SELECT true, upd.*, NULL::bytea, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint FROM upd
 	UNION ALL
-	SELECT false, ` + sessionColumns + `, cb.doc, cb.revision, a.id, a.activations
+	SELECT false, ` + sessionColumns + `, cb.doc, cb.revision, a.bot_id, a.activation, a.revision
 	FROM (SELECT 1) AS one
 	LEFT JOIN sessions s ON s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL
 	LEFT JOIN bots cb ON cb.id = s.bot_id
-	LEFT JOIN LATERAL (SELECT b.id, b.activations FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
+	LEFT JOIN LATERAL (SELECT bs.bot_id, bs.activation, b.revision FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
 		WHERE bs.channel = $2 AND bs.address = $3 AND bs.state = 2) AS a ON true
 	WHERE NOT EXISTS (SELECT 1 FROM upd)`
 
@@ -73,15 +76,16 @@ const sqlCloseStale = `
 	RETURNING id`
 
 // sqlOpen closes the stale session as sqlCloseStale does (when $8 is not
-// 0) and opens a new one on the sender's Active bot, if it is still Active
-// in the same activation; the share lock keeps it so until the session is
-// stored.
+// 0) and opens a new one on the sender's Active bot in its activation on
+// the sender, if the bot is still at the revision sqlRoute read ($15): a
+// commit changes a bot's sender rows and its revision together. The share
+// lock keeps the bot so until the session is stored.
 const sqlOpen = `
 	WITH c AS (` + sqlCloseStale + `)
 	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-	SELECT $9, $10, $11, b.id, b.activations, $12, $12, 1 FROM bots b
-	WHERE b.id = $13 AND b.state = 2 AND b.activations = $14
-	  AND EXISTS (SELECT 1 FROM bot_senders bs WHERE bs.bot_id = b.id AND bs.channel = $9 AND bs.address = $10 AND bs.state = 2)
+	SELECT $9, $10, $11, b.id, bs.activation, $12, $12, 1 FROM bots b
+	JOIN bot_senders bs ON bs.bot_id = b.id AND bs.channel = $9 AND bs.address = $10
+	WHERE b.id = $13 AND b.revision = $15 AND bs.state = 2 AND bs.activation = $14
 	  AND ($8::bigint = 0 OR EXISTS (SELECT 1 FROM c))
 	FOR SHARE OF b
 	RETURNING ` + sessionColumns
@@ -114,64 +118,76 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	return lifecycle.Session{}, &lifecycle.ConflictError{Reason: fmt.Sprintf("routing kept racing other messages of the same end user (%v)", lastErr)}
 }
 
-// route makes one attempt; done is false when it raced and should be
-// tried again.
-func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time, at int64) (sess lifecycle.Session, done bool, err error) {
-	var (
-		took                   bool
-		id, activation         *int64
-		channel, address, user *string
-		bot, reason            *string
-		opened, last, closed   *int64
-		messages               *int64
-		doc                    []byte
-		botRev                 *int64
-		activeBot              *string
-		activeActivations      *int64
-	)
-	err = s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser).Scan(
-		&took, &id, &channel, &address, &user, &bot, &activation, &opened, &last, &closed, &reason, &messages,
-		&doc, &botRev, &activeBot, &activeActivations)
-	if err != nil {
-		return lifecycle.Session{}, true, err
-	}
-	if id != nil {
-		sess = lifecycle.Session{ID: lifecycle.SessionID(*id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(*bot),
-			Activation: uint64(*activation), OpenedAt: fromNanos(opened), LastActivityAt: fromNanos(last), ClosedAt: fromNanos(closed),
-			CloseReason: lifecycle.CloseReason(*reason), Messages: uint64(*messages)}
-	}
-	if took {
-		return sess, true, nil
-	}
-	// The open session, if any, is over (the first statement did not take
-	// the message): record it closed as SessionEnd says.
+// routeRow is the row sqlRoute returns.
+type routeRow struct {
+	took                   bool
+	id, activation         *int64
+	channel, address, user *string
+	bot, reason            *string
+	opened, last, closed   *int64
+	messages               *int64
+	doc                    []byte // the open session's bot
+	botRev                 *int64
+	activeBot              *string // the bot Active on the sender
+	activeActivation       *int64  // its activation there
+	activeRev              *int64
+}
+
+func (r *routeRow) scan(row pgx.Row) error {
+	return row.Scan(&r.took, &r.id, &r.channel, &r.address, &r.user, &r.bot, &r.activation, &r.opened, &r.last, &r.closed, &r.reason, &r.messages,
+		&r.doc, &r.botRev, &r.activeBot, &r.activeActivation, &r.activeRev)
+}
+
+// closeArgs returns the arguments of sqlCloseStale for the end user's open
+// session, which the first statement found over: closed as SessionEnd
+// says. With no open session, they close nothing. retry is true when
+// SessionEnd finds the session served after all (it changed under us).
+func (r *routeRow) closeArgs(sess *lifecycle.Session, now time.Time) (args []any, retry bool, err error) {
 	var closeAt *int64
 	var closeReason string
-	if id != nil {
+	var sessID int64
+	if r.id != nil {
 		var b *lifecycle.Bot
-		if doc != nil {
-			cur, err := decodeBot(doc)
+		if r.doc != nil {
+			cur, err := decodeBot(r.doc)
 			if err != nil {
-				return lifecycle.Session{}, true, err
+				return nil, false, err
 			}
 			b = &cur
 		}
-		why, end, over := lifecycle.SessionEnd(&sess, b, now)
+		why, end, over := lifecycle.SessionEnd(sess, b, now)
 		if !over {
-			return lifecycle.Session{}, false, fmt.Errorf("session %d is served after all", sess.ID) // it changed under us
+			return nil, true, fmt.Errorf("session %d is served after all", sess.ID)
 		}
 		if closeAt, err = nanos("session end", end); err != nil {
-			return lifecycle.Session{}, true, err
+			return nil, false, err
 		}
-		closeReason = string(why)
+		closeReason, sessID = string(why), *r.id
 	}
-	var sessID int64
-	if id != nil {
-		sessID = *id
+	return []any{closeAt, closeReason, sessID, r.messages, r.last, r.botRev, r.bot}, false, nil
+}
+
+// route makes one attempt; done is false when it raced and should be
+// tried again.
+func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time, at int64) (sess lifecycle.Session, done bool, err error) {
+	var r routeRow
+	if err := r.scan(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser)); err != nil {
+		return lifecycle.Session{}, true, err
 	}
-	closeArgs := []any{closeAt, closeReason, sessID, messages, last, botRev, bot}
-	if activeBot == nil {
-		if id != nil {
+	if r.id != nil {
+		sess = lifecycle.Session{ID: lifecycle.SessionID(*r.id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(*r.bot),
+			Activation: uint64(*r.activation), OpenedAt: fromNanos(r.opened), LastActivityAt: fromNanos(r.last), ClosedAt: fromNanos(r.closed),
+			CloseReason: lifecycle.CloseReason(*r.reason), Messages: uint64(*r.messages)}
+	}
+	if r.took {
+		return sess, true, nil
+	}
+	closeArgs, retry, err := r.closeArgs(&sess, now)
+	if err != nil {
+		return lifecycle.Session{}, !retry, err
+	}
+	if r.activeBot == nil {
+		if r.id != nil {
 			var closedID int64
 			err := s.pool.QueryRow(ctx, sqlCloseStale, closeArgs...).Scan(&closedID)
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -183,7 +199,7 @@ func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser stri
 		}
 		return lifecycle.Session{}, true, &lifecycle.NoBotError{Sender: sender}
 	}
-	args := append(closeArgs, sessID, sender.Channel, sender.Address, endUser, at, *activeBot, *activeActivations)
+	args := append(closeArgs, closeArgs[2], sender.Channel, sender.Address, endUser, at, *r.activeBot, *r.activeActivation, *r.activeRev)
 	out, err := scanSession(s.pool.QueryRow(ctx, sqlOpen, args...))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -274,37 +290,50 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 }
 
 // sqlSweep claims up to $2 open sessions that are over at $1, through the
-// index open_sessions_due: a loose index scan lists the bots with open
-// sessions (few: the live bots and those that recently stopped), and for
-// each a range scan takes all its sessions if it no longer serves, else
-// those of its earlier activations and those idle too long. Its cost
-// follows what is due, not the number of open sessions. The limit is
-// written into the text (see sweepSQL), so that PostgreSQL settles on one
-// generic plan instead of planning each call again.
+// index open_sessions_due: a loose index scan lists the (bot, sender)
+// groups with open sessions (few: the live bots' senders and those that
+// recently stopped), and for each, with the bot's row for that sender (its
+// state, activation and deadline there, R22), range scans take all the
+// group's sessions if the bot no longer serves the sender, else those of
+// other activations and those idle too long. Its cost follows what is
+// due, not the number of open sessions. The limit is written into the text
+// (see sweepSQL), so that PostgreSQL settles on one generic plan instead of
+// planning each call again.
 const sqlSweep = `
-	WITH RECURSIVE ob(bot_id) AS (
-		(SELECT bot_id FROM sessions WHERE closed_at IS NULL ORDER BY bot_id LIMIT 1)
+	WITH RECURSIVE og(bot_id, channel, address) AS (
+		(SELECT bot_id, channel, address FROM sessions WHERE closed_at IS NULL ORDER BY bot_id, channel, address LIMIT 1)
 		UNION ALL
-		SELECT (SELECT s.bot_id FROM sessions s WHERE s.closed_at IS NULL AND s.bot_id > ob.bot_id ORDER BY s.bot_id LIMIT 1)
-		FROM ob WHERE ob.bot_id IS NOT NULL
+		SELECT n.bot_id, n.channel, n.address FROM og CROSS JOIN LATERAL (
+			SELECT s.bot_id, s.channel, s.address FROM sessions s
+			WHERE s.closed_at IS NULL AND (s.bot_id, s.channel, s.address) > (og.bot_id, og.channel, og.address)
+			ORDER BY s.bot_id, s.channel, s.address LIMIT 1) AS n
+	),
+	g AS (
+		SELECT og.bot_id, og.channel, og.address, bs.activation, bs.idle_timeout,
+			coalesce(bs.state = 2 OR (bs.state = 3 AND $1 < bs.grace_deadline), false) AS serves
+		FROM og LEFT JOIN LATERAL (
+			SELECT x.state, x.activation, x.grace_deadline, b.idle_timeout FROM bot_senders x JOIN bots b ON b.id = x.bot_id
+			WHERE x.bot_id = og.bot_id AND x.channel = og.channel AND x.address = og.address) AS bs ON true
 	),
 	due AS (
-		SELECT d.id FROM ob LEFT JOIN bots b ON b.id = ob.bot_id
-		CROSS JOIN LATERAL (
-			(SELECT s.id FROM sessions s WHERE s.bot_id = ob.bot_id AND s.closed_at IS NULL
-				AND (b.id IS NULL OR NOT (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline)))
+		SELECT d.id FROM g CROSS JOIN LATERAL (
+			(SELECT s.id FROM sessions s WHERE (s.bot_id, s.channel, s.address) = (g.bot_id, g.channel, g.address) AND s.closed_at IS NULL
+				AND NOT g.serves
 				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
 			UNION ALL
-			(SELECT s.id FROM sessions s WHERE s.bot_id = ob.bot_id AND s.closed_at IS NULL
-				AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline)) AND s.activation < b.activations
+			(SELECT s.id FROM sessions s WHERE (s.bot_id, s.channel, s.address) = (g.bot_id, g.channel, g.address) AND s.closed_at IS NULL
+				AND g.serves AND s.activation < g.activation
 				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
 			UNION ALL
-			(SELECT s.id FROM sessions s WHERE s.bot_id = ob.bot_id AND s.closed_at IS NULL
-				AND (b.state = 2 OR (b.state = 3 AND $1 < b.grace_deadline)) AND s.activation = b.activations AND b.idle_timeout > 0
-				AND s.last_activity_at <= GREATEST($1::bigint::numeric - b.idle_timeout, -9223372036854775808)::bigint
+			(SELECT s.id FROM sessions s WHERE (s.bot_id, s.channel, s.address) = (g.bot_id, g.channel, g.address) AND s.closed_at IS NULL
+				AND g.serves AND s.activation > g.activation
+				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
+			UNION ALL
+			(SELECT s.id FROM sessions s WHERE (s.bot_id, s.channel, s.address) = (g.bot_id, g.channel, g.address) AND s.closed_at IS NULL
+				AND g.serves AND s.activation = g.activation AND g.idle_timeout > 0
+				AND s.last_activity_at <= GREATEST($1::bigint::numeric - g.idle_timeout, -9223372036854775808)::bigint
 				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
 		) AS d
-		WHERE ob.bot_id IS NOT NULL
 		LIMIT @limit
 	)
 	SELECT ` + sessionColumns + `, (SELECT b.doc FROM bots b WHERE b.id = s.bot_id) FROM sessions s

@@ -1,0 +1,185 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store/internal/binarydoc"
+	"github.com/jackc/pgx/v5"
+)
+
+// The schedule statements of a commit (R23), queued after the bots'. Like
+// those, each check selects botlife_conflict(...) for what does not match,
+// which aborts the batch.
+const (
+	// sqlUpdateSchedules stores changed schedules if their revision is
+	// the one the plan read. seq stays.
+	sqlUpdateSchedules = `
+		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::bytea[])
+			AS c(id, rev, at, status, new_rev, doc)),
+		u AS (UPDATE schedules s SET at = c.at, status = c.status, revision = c.new_rev, doc = c.doc
+			FROM c WHERE s.id = c.id AND s.revision = c.rev RETURNING s.id)
+		SELECT botlife_conflict(format('schedule %s changed or does not exist (the plan read revision %s)', c.id, c.rev))
+		FROM c WHERE c.id NOT IN (SELECT id FROM u)`
+
+	// sqlInsertSchedules stores new schedules, numbered in the plan's
+	// order after the last Seq handed out: the schedule_head row lock,
+	// held until the commit, keeps the numbers gap-free.
+	sqlInsertSchedules = `
+		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::bytea[]) WITH ORDINALITY
+			AS c(id, at, status, rev, doc, ord)),
+		h AS (UPDATE schedule_head SET seq = seq + cardinality($1::text[]) RETURNING seq),
+		i AS (INSERT INTO schedules (id, seq, at, status, revision, doc)
+			SELECT c.id, h.seq - cardinality($1::text[]) + c.ord, c.at, c.status, c.rev, c.doc FROM c, h
+			ON CONFLICT (id) DO NOTHING RETURNING id)
+		SELECT botlife_conflict(format('schedule %s already exists', c.id))
+		FROM c WHERE c.id NOT IN (SELECT id FROM i)`
+
+	// The reads. DueSchedules goes through the partial index
+	// pending_schedules: the literal 'pending' matches its predicate.
+	sqlSchedule     = `SELECT seq, doc FROM schedules WHERE id = $1`
+	sqlSchedules    = `SELECT seq, doc FROM schedules WHERE seq > $1 ORDER BY seq LIMIT $2`
+	sqlDueSchedules = `SELECT seq, doc FROM schedules WHERE status = 'pending' AND at <= $1 ORDER BY at, seq LIMIT $2`
+)
+
+// scheduleColumns are the columns of the schedule changes of a plan.
+type scheduleColumns struct {
+	ids, statuses []string
+	revs, ats     []int64
+	newRevs       []int64
+	docs          [][]byte
+}
+
+func (c *scheduleColumns) add(ch lifecycle.ScheduleChange) error {
+	sc := ch.After
+	if err := checkText("schedule id", string(sc.ID), true); err != nil {
+		return err
+	}
+	if err := checkText("schedule status", string(sc.Status), true); err != nil {
+		return err
+	}
+	at, err := mustNanos("schedule time", sc.At)
+	if err != nil {
+		return err
+	}
+	sc.Seq = 0 // the seq column holds it
+	doc, err := binarydoc.Encode(&sc)
+	if err != nil {
+		return err
+	}
+	c.ids = append(c.ids, string(sc.ID))
+	c.statuses = append(c.statuses, string(sc.Status))
+	c.revs = append(c.revs, int64(ch.Revision))
+	c.ats = append(c.ats, at)
+	c.newRevs = append(c.newRevs, int64(sc.Revision))
+	c.docs = append(c.docs, doc)
+	return nil
+}
+
+// queueSchedules checks the schedule changes of a plan and queues the
+// statements that store them: the changed ones in id order (the order rows
+// are locked in), then the new ones in the plan's order, which is their
+// Seq order.
+func queueSchedules(b *pgx.Batch, changes []lifecycle.ScheduleChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	seen := make(map[lifecycle.ScheduleID]bool, len(changes))
+	var changed []lifecycle.ScheduleChange
+	var added scheduleColumns
+	for _, ch := range changes {
+		if seen[ch.After.ID] {
+			return inputError("plan", string(ch.After.ID), "changes the same schedule twice")
+		}
+		seen[ch.After.ID] = true
+		if ch.Revision != 0 {
+			changed = append(changed, ch)
+			continue
+		}
+		if err := added.add(ch); err != nil {
+			return err
+		}
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i].After.ID < changed[j].After.ID })
+	var upd scheduleColumns
+	for _, ch := range changed {
+		if err := upd.add(ch); err != nil {
+			return err
+		}
+	}
+	if len(upd.ids) > 0 {
+		b.Queue(sqlUpdateSchedules, upd.ids, upd.revs, upd.ats, upd.statuses, upd.newRevs, upd.docs)
+	}
+	if len(added.ids) > 0 {
+		b.Queue(sqlInsertSchedules, added.ids, added.ats, added.statuses, added.newRevs, added.docs)
+	}
+	return nil
+}
+
+// scanSchedule reads a schedule from its seq column and document.
+func scanSchedule(row pgx.Row) (lifecycle.Schedule, error) {
+	var seq int64
+	var doc []byte
+	if err := row.Scan(&seq, &doc); err != nil {
+		return lifecycle.Schedule{}, err
+	}
+	var sc lifecycle.Schedule
+	if err := binarydoc.Decode(doc, &sc); err != nil {
+		return lifecycle.Schedule{}, err
+	}
+	sc.Seq = uint64(seq)
+	return sc, nil
+}
+
+// Schedule implements lifecycle.ScheduleStore in one round trip.
+func (s *Store) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
+	if checkText("schedule id", string(id), true) != nil {
+		return lifecycle.Schedule{}, &lifecycle.NotFoundError{Kind: "schedule", ID: strings.ToValidUTF8(string(id), "\ufffd")}
+	}
+	sc, err := scanSchedule(s.pool.QueryRow(ctx, sqlSchedule, string(id)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return lifecycle.Schedule{}, &lifecycle.NotFoundError{Kind: "schedule", ID: string(id)}
+	}
+	if err != nil {
+		return lifecycle.Schedule{}, fail(ctx, "reading a schedule", err)
+	}
+	return sc, nil
+}
+
+func (s *Store) querySchedules(ctx context.Context, op, sql string, args ...any) ([]lifecycle.Schedule, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fail(ctx, op, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.Schedule, error) { return scanSchedule(r) })
+	if err != nil {
+		return nil, fail(ctx, op, err)
+	}
+	if out == nil {
+		out = []lifecycle.Schedule{}
+	}
+	return out, nil
+}
+
+// Schedules implements lifecycle.ScheduleStore in one round trip, through
+// the unique index on seq.
+func (s *Store) Schedules(ctx context.Context, after uint64, limit int) ([]lifecycle.Schedule, error) {
+	if after > 1<<63-1 {
+		return []lifecycle.Schedule{}, nil
+	}
+	return s.querySchedules(ctx, "listing schedules", sqlSchedules, int64(after), limitArg(limit))
+}
+
+// DueSchedules implements lifecycle.ScheduleStore in one round trip,
+// through the partial index pending_schedules: its cost is that of what it
+// returns.
+func (s *Store) DueSchedules(ctx context.Context, now time.Time, limit int) ([]lifecycle.Schedule, error) {
+	if now.Before(minTime) {
+		return []lifecycle.Schedule{}, nil // every stored time is later
+	}
+	return s.querySchedules(ctx, "reading due schedules", sqlDueSchedules, clampNanos(now), limitArg(limit))
+}
