@@ -225,3 +225,42 @@ func TestR23ScheduleKeepsSendersNormalised(t *testing.T) {
 		t.Errorf("a schedule's default id %q is not a schedule id", sc.ID)
 	}
 }
+
+// R21, R23: a schedule stores its acknowledgement, so its text is checked:
+// at most MaxAckCodes codes of at most MaxIDBytes bytes each.
+func TestR23AcknowledgementLimits(t *testing.T) {
+	codes := func(n, size int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = strings.Repeat("c", size)
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		codes []string
+		ok    bool
+	}{
+		{"R21/as-many-codes-as-allowed", codes(lifecycle.MaxAckCodes, 8), true},
+		{"R21/one-code-too-many", codes(lifecycle.MaxAckCodes+1, 8), false},
+		{"R21/a-code-as-long-as-allowed", codes(1, lifecycle.MaxIDBytes), true},
+		{"R21/a-code-one-byte-too-long", codes(1, lifecycle.MaxIDBytes+1), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.draft("b", "100")
+			do := func() error {
+				_, err := e.m.Schedule(e.ctx, manager, start.Add(time.Hour), lifecycle.Activate{Bot: b.ID, Ack: lifecycle.Ack{Codes: tt.codes}})
+				return err
+			}
+			if tt.ok {
+				if err := do(); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			e.refused(lifecycle.ErrInvalidInput, false, do)
+		})
+	}
+}
