@@ -68,34 +68,27 @@ func closeSession(ctx context.Context, tx conn, id lifecycle.SessionID, reason l
 }
 
 // Route implements lifecycle.SessionStore. A message to a session still
-// served costs one statement; otherwise one write transaction closes the
-// old session as lifecycle.SessionEnd says and opens a new one.
+// served costs one statement, or with write-behind (Options.ActivityFlush)
+// none once the session is cached; otherwise one write transaction closes
+// the old session as lifecycle.SessionEnd says and opens a new one.
 func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
-	n, err := nanos("now", now)
+	n := now.UnixNano()
+	if s.act != nil && !now.IsZero() && !now.Before(minNanos) && !now.After(maxNanos) {
+		if out, ok := s.act.route(sender, endUser, now, n); ok {
+			return out, nil
+		}
+	}
+	nv, err := nanos("now", now)
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
-	var id, activation, opened, messages int64
-	var bot string
+	s.wstmts.warm(ctx)
 	release, err := s.write(ctx, false)
 	if err != nil {
 		return lifecycle.Session{}, s.fail("routing", err)
 	}
-	err = s.route.QueryRowContext(ctx, n, sender.Channel, sender.Address, endUser).Scan(&id, &bot, &activation, &opened, &messages)
-	release()
-	if err == nil {
-		return lifecycle.Session{ID: lifecycle.SessionID(id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(bot),
-			Activation: uint64(activation), OpenedAt: time.Unix(0, opened).UTC(), LastActivityAt: now, Messages: uint64(messages)}, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return lifecycle.Session{}, s.fail("routing", err)
-	}
-	var out *lifecycle.Session
-	err = s.inTx(ctx, false, func(tx conn) error {
-		var err error
-		out, err = routeSlow(ctx, tx, sender, endUser, now)
-		return err
-	})
+	defer release()
+	out, err := s.routeWriter(ctx, sender, endUser, now, nv, n)
 	if err != nil {
 		return lifecycle.Session{}, s.fail("routing", err)
 	}
@@ -103,6 +96,130 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 		return lifecycle.Session{}, &lifecycle.NoBotError{Sender: sender}
 	}
 	return *out, nil
+}
+
+// routeWriter is Route holding the writer. Write-through: the fast
+// statement, else the slow path in a write transaction. With write-behind
+// see routeBehind.
+func (s *Store) routeWriter(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time, nv any, n int64) (*lifecycle.Session, error) {
+	if s.act == nil {
+		var id, activation, opened, messages int64
+		var bot string
+		err := s.route.QueryRowContext(ctx, nv, sender.Channel, sender.Address, endUser).Scan(&id, &bot, &activation, &opened, &messages)
+		if err == nil {
+			return &lifecycle.Session{ID: lifecycle.SessionID(id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(bot),
+				Activation: uint64(activation), OpenedAt: time.Unix(0, opened).UTC(), LastActivityAt: now, Messages: uint64(messages)}, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		return s.routeSlowTx(ctx, nil, nil, sender, endUser, now)
+	}
+	if nv == nil { // the zero time: decided on the file, not cached
+		claimed, ps := s.act.claim(keyOf(sender, endUser))
+		return s.routeSlowTx(ctx, claimed, ps, sender, endUser, now)
+	}
+	return s.routeBehind(ctx, sender, endUser, now, n)
+}
+
+// routeBehind is Route with write-behind, holding the writer, when the
+// message could not be taken in memory at once: the session may have been
+// cached meanwhile, or its bot's copy dropped by a commit (read again);
+// a session not cached is read from the file and cached if still served
+// (a read, no write: its activity is written with the next flush); a
+// session that is over, or none, takes the slow path, which writes the
+// cached activity in the transaction that closes it.
+func (s *Store) routeBehind(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time, n int64) (*lifecycle.Session, error) {
+	a := s.act
+	key := keyOf(sender, endUser)
+	if id, ok := a.missingBot(key); ok {
+		b, err := botForEnd(ctx, s.reader(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		if b != nil {
+			a.setBot(b)
+		}
+	}
+	if out, ok := a.route(sender, endUser, now, n); ok {
+		return &out, nil
+	}
+	claimed, ps := a.claim(key)
+	if claimed == nil {
+		if err := s.loadSession(ctx, sender, endUser, now); err != nil {
+			return nil, err
+		}
+		if out, ok := a.route(sender, endUser, now, n); ok {
+			return &out, nil
+		}
+		claimed, ps = a.claim(key)
+	}
+	return s.routeSlowTx(ctx, claimed, ps, sender, endUser, now)
+}
+
+// loadSession caches the end user's open session from the file, with its
+// bot, if lifecycle.SessionEnd says it is still served at now. Caller
+// holds the writer, so that the file has every write of this process.
+func (s *Store) loadSession(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) error {
+	q := s.reader(ctx)
+	sess, err := scanSession(q.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`, sender.Channel, sender.Address, endUser))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b := s.act.bot(sess.Bot)
+	if b == nil {
+		if b, err = botForEnd(ctx, q, sess.Bot); err != nil || b == nil {
+			return err
+		}
+	}
+	if _, _, over := lifecycle.SessionEnd(&sess, b, now); !over {
+		s.act.put(sess, b)
+	}
+	return nil
+}
+
+// routeSlowTx runs routeSlow in a write transaction that first writes the
+// activity taken from a claimed cached session; with write-behind the
+// session that took the message is cached.
+func (s *Store) routeSlowTx(ctx context.Context, claimed *cached, ps []pending, sender lifecycle.Sender, endUser string, now time.Time) (*lifecycle.Session, error) {
+	var out *lifecycle.Session
+	err := s.txLocked(ctx, func(tx conn) error {
+		if err := writeActivity(ctx, tx, ps); err != nil {
+			return err
+		}
+		var err error
+		out, err = routeSlow(ctx, tx, sender, endUser, now)
+		return err
+	})
+	if s.act != nil {
+		s.act.settle(claimed, ps, err)
+		if err == nil && out != nil && !now.IsZero() {
+			s.cacheSession(ctx, *out)
+		}
+	}
+	return out, err
+}
+
+// cacheSession caches a session the writer just wrote, with its bot, for
+// write-behind. Caller holds the writer. A bot that cannot be read leaves
+// the session uncached: its next Route goes to the file.
+func (s *Store) cacheSession(ctx context.Context, sess lifecycle.Session) {
+	a := s.act
+	if a == nil {
+		return
+	}
+	b := a.bot(sess.Bot)
+	if b == nil {
+		var err error
+		if b, err = botForEnd(ctx, s.reader(ctx), sess.Bot); err != nil || b == nil {
+			return
+		}
+	}
+	a.put(sess, b)
 }
 
 // routeSlow is Route when its fast path took nothing, in a write
@@ -171,8 +288,23 @@ func getSession(ctx context.Context, q querier, id lifecycle.SessionID) (lifecyc
 	return sess, err
 }
 
-// Session implements lifecycle.SessionStore.
+// Session implements lifecycle.SessionStore. With write-behind a session
+// cached in memory is answered from there, as the file will have it once
+// written.
 func (s *Store) Session(ctx context.Context, id lifecycle.SessionID) (lifecycle.Session, error) {
+	for s.act != nil {
+		sess, ok, wait := s.act.session(id)
+		if ok {
+			return sess, nil
+		}
+		if !wait {
+			break
+		}
+		// A write is closing or replacing it: it is settled when the
+		// writer is free.
+		s.wmu.Lock()
+		s.wmu.Unlock()
+	}
 	sess, err := getSession(ctx, s.reader(ctx), id)
 	return sess, s.fail("reading a session", err)
 }
@@ -182,8 +314,22 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 	if _, err := nanos("now", now); err != nil {
 		return lifecycle.Session{}, err
 	}
+	s.wstmts.warm(ctx)
+	release, err := s.write(ctx, false)
+	if err != nil {
+		return lifecycle.Session{}, s.fail("closing a session", err)
+	}
+	defer release()
+	var claimed *cached
+	var ps []pending
+	if s.act != nil {
+		claimed, ps = s.act.claimID(id)
+	}
 	var out lifecycle.Session
-	err := s.inTx(ctx, false, func(tx conn) error {
+	err = s.txLocked(ctx, func(tx conn) error {
+		if err := writeActivity(ctx, tx, ps); err != nil {
+			return err
+		}
 		cur, err := getSession(ctx, tx, id)
 		if err != nil || !cur.Open() {
 			out = cur
@@ -204,6 +350,9 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 		out = cur
 		return nil
 	})
+	if s.act != nil {
+		s.act.settle(claimed, ps, err)
+	}
 	return out, s.fail("closing a session", err)
 }
 
@@ -229,8 +378,27 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 	if _, err := nanos("now", now); err != nil {
 		return 0, err
 	}
+	s.wstmts.warm(ctx)
+	release, err := s.write(ctx, false)
+	if err != nil {
+		return 0, s.fail("sweeping sessions", err)
+	}
+	defer release()
+	// With write-behind the sweep decides on the activity written first in
+	// its own transaction, and Routes wait for it rather than take
+	// messages in memory meanwhile.
+	var ps []pending
+	var ids *[]lifecycle.SessionID
+	if s.act != nil {
+		ps = s.act.holdRoutes()
+		defer s.act.releaseRoutes()
+		ids = new([]lifecycle.SessionID)
+	}
 	closed := 0
-	err := s.inTx(ctx, false, func(tx conn) error {
+	err = s.txLocked(ctx, func(tx conn) error {
+		if err := writeActivity(ctx, tx, ps); err != nil {
+			return err
+		}
 		// The (bot, sender) pairs with open sessions, from the counts the
 		// triggers keep; then each activation with open sessions of a pair,
 		// by seeking past the previous one in the index.
@@ -270,7 +438,7 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 				if err != nil {
 					return err
 				}
-				n, err := sweepGroup(ctx, tx, k, b, now, limit-closed)
+				n, err := sweepGroup(ctx, tx, k, b, now, limit-closed, ids)
 				closed += n
 				if err != nil {
 					return err
@@ -282,6 +450,15 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 		}
 		return nil
 	})
+	if s.act != nil {
+		if err != nil {
+			s.act.mu.Lock()
+			s.act.restore(ps)
+			s.act.mu.Unlock()
+		} else {
+			s.act.dropIDs(*ids)
+		}
+	}
 	if err != nil {
 		return 0, s.fail("sweeping sessions", err)
 	}
@@ -289,8 +466,8 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 }
 
 // sweepGroup closes the over prefix of one group's open sessions, at most
-// limit.
-func sweepGroup(ctx context.Context, tx conn, k groupKey, b *lifecycle.Bot, now time.Time, limit int) (int, error) {
+// limit, adding their ids to ids when it is not nil.
+func sweepGroup(ctx context.Context, tx conn, k groupKey, b *lifecycle.Bot, now time.Time, limit int, ids *[]lifecycle.SessionID) (int, error) {
 	closed := 0
 	// Pages grow from a few sessions: a group with nothing due costs one
 	// short read, however many sessions it has open.
@@ -323,6 +500,9 @@ func sweepGroup(ctx context.Context, tx conn, k groupKey, b *lifecycle.Bot, now 
 			if err := closeSession(ctx, tx, sess.ID, reason, at); err != nil {
 				return closed, err
 			}
+			if ids != nil {
+				*ids = append(*ids, sess.ID)
+			}
 			closed++
 		}
 		if len(page) < want {
@@ -336,6 +516,9 @@ func sweepGroup(ctx context.Context, tx conn, k groupKey, b *lifecycle.Bot, now 
 func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
 	if uint64(after) > 1<<63-1 || limit <= 0 {
 		return nil, nil
+	}
+	if err := s.FlushActivity(ctx); err != nil {
+		return nil, err
 	}
 	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit))
 	if err != nil {
@@ -360,6 +543,9 @@ func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, err
 	type key struct {
 		bot    string
 		sender lifecycle.Sender
+	}
+	if err := s.FlushActivity(ctx); err != nil {
+		return nil, err
 	}
 	byKey := map[key]*lifecycle.SessionStats{}
 	err := s.readTx(ctx, func(tx conn) error {

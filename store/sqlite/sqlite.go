@@ -70,7 +70,30 @@ type Options struct {
 	// file. Commits through this Store wake waiters at once without it;
 	// zero (the default) never polls.
 	PollOtherProcesses time.Duration
+	// ActivityFlush, when positive, turns on write-behind of session
+	// activity: a message to an open session updates that session's
+	// Messages and LastActivityAt in memory, and a background flusher
+	// writes the changed sessions to the file in one transaction every
+	// ActivityFlush (and Close writes the rest). Zero, the default, writes
+	// every message through before Route returns. It must be between
+	// MinActivityFlush and MaxActivityFlush.
+	//
+	// Within this process every answer is the one write-through gives.
+	// What it gives up: a crash loses up to the last ActivityFlush of
+	// message counts and last-activity times of open sessions - never a
+	// session opened or closed, a bot, role, schedule or audit entry - and
+	// another process on the file sees activity up to ActivityFlush old,
+	// and its changes reach this process's cached sessions up to
+	// ActivityFlush late. See the package documentation, "Write-behind of
+	// session activity".
+	ActivityFlush time.Duration
 }
+
+// The bounds of Options.ActivityFlush.
+const (
+	MinActivityFlush = time.Millisecond
+	MaxActivityFlush = time.Minute
+)
 
 func (o Options) withDefaults() (Options, error) {
 	switch o.Synchronous {
@@ -79,6 +102,10 @@ func (o Options) withDefaults() (Options, error) {
 	case SyncFull, SyncCommits, SyncNormal:
 	default:
 		return o, &lifecycle.InputError{Field: "Options.Synchronous", Value: string(o.Synchronous), Problem: "is not a durability setting; use sqlite.SyncFull, sqlite.SyncCommits or sqlite.SyncNormal"}
+	}
+	if o.ActivityFlush != 0 && (o.ActivityFlush < MinActivityFlush || o.ActivityFlush > MaxActivityFlush) {
+		return o, &lifecycle.InputError{Field: "Options.ActivityFlush", Value: o.ActivityFlush.String(),
+			Problem: fmt.Sprintf("must be 0 (write every message through) or between %v and %v", MinActivityFlush, MaxActivityFlush)}
 	}
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = 5 * time.Second
@@ -107,6 +134,10 @@ type Store struct {
 	// wsync is the setting last given to w's connection.
 	wmu   sync.Mutex
 	wsync Synchronous
+
+	// act is the write-behind of session activity; nil without
+	// Options.ActivityFlush.
+	act *activity
 
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced when this Store appends audit entries
@@ -182,6 +213,15 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, s.fail("preparing", err)
 	}
+	if opts.ActivityFlush > 0 {
+		var dv int64
+		if err := s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&dv); err != nil {
+			s.Close()
+			return nil, s.fail("opening "+abs, err)
+		}
+		s.act = newActivity(opts.ActivityFlush, dv)
+		go s.flusher()
+	}
 	return s, nil
 }
 
@@ -191,6 +231,9 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	defer s.notify() // waiters look again, and find the store closed
 	var errs []error
+	if s.act != nil {
+		errs = append(errs, s.closeActivity())
+	}
 	for _, c := range []*stmts{s.wstmts, s.rstmts} {
 		if c != nil {
 			c.close()
@@ -372,6 +415,11 @@ func (s *Store) inTx(ctx context.Context, durable bool, f func(tx conn) error) e
 		return err
 	}
 	defer release()
+	return s.txLocked(ctx, f)
+}
+
+// txLocked is inTx for a caller that holds the writer (s.write).
+func (s *Store) txLocked(ctx context.Context, f func(tx conn) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -818,6 +866,11 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 	}
 	var out []lifecycle.AuditEntry
 	err = s.inTx(ctx, true, func(tx conn) error {
+		if s.act != nil {
+			// Routes in memory stop using the copies of these bots now;
+			// the next reads them from the file once this commit is done.
+			s.act.forgetBots(p.Changes)
+		}
 		// Every change first leaves its senders, then every bot takes its
 		// senders as the plan leaves it: a unique index fails only if the
 		// end state breaks R1 or R2.
