@@ -1,6 +1,9 @@
 package lifecycle
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Activate makes a bot Active (R4, R5, R6, R14): a Draft or Inactive bot on
 // its senders, or an Active bot on senders it is off (R22).
@@ -97,8 +100,8 @@ func (d *decider) subset(b *Bot, named []Sender, dflt func(Sender) bool) ([]Send
 
 // replace takes the Active bot o off its senders as dec says (R5):
 // Immediate ends it now everywhere; Grace drains it where it is Active,
-// first ending the drains of any other bot draining there (R6: the newest
-// drain wins; that bot stays Active where it is).
+// first ending any other bot's drain on those senders (R6, per sender: the
+// newest drain wins there; that bot's drains and service elsewhere go on).
 func (d *decider) replace(o *Bot, dec Decision) error {
 	if _, err := d.can(o, dec.replaceEvent()); err != nil {
 		return err
@@ -108,13 +111,24 @@ func (d *decider) replace(o *Bot, dec Decision) error {
 	}
 	active := o.sendersIn(Active)
 	for _, x := range d.neighbours(o, active, Deactivated) {
-		if err := d.endDrains(x, CloseReplaced); err != nil {
+		if err := d.shiftOp(x, intersect(x.sendersIn(Deactivated), active), EventEndDrain, CloseReplaced, time.Time{}); err != nil {
 			return err
 		}
 	}
 	deadline := d.now.Add(dec.grace)
 	d.entry.GraceDeadline = deadline
 	return d.shiftOp(o, active, EventDrain, "", deadline)
+}
+
+// intersect returns the senders of a that are in b, in a's order.
+func intersect(a, b []Sender) []Sender {
+	var out []Sender
+	for _, s := range a {
+		if slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // occupied is the refusal of R5: each occupant on each wanted sender.

@@ -368,17 +368,11 @@ func (d *decider) shiftOp(b *Bot, senders []Sender, e Event, reason CloseReason,
 	return nil
 }
 
-// endDrains ends b's drains now, on every sender it drains on; it stays
-// Active where it is (R6: the newest drain on a sender wins).
-func (d *decider) endDrains(b *Bot, reason CloseReason) error {
-	return d.shiftOp(b, b.sendersIn(Deactivated), EventEndDrain, reason, time.Time{})
-}
-
 // off takes b off every sender now: its drains end, then it leaves the
 // senders it is Active on (the cascades of R6 and R8, and replacement
 // without grace).
 func (d *decider) off(b *Bot, reason CloseReason) error {
-	if err := d.endDrains(b, reason); err != nil {
+	if err := d.shiftOp(b, b.sendersIn(Deactivated), EventEndDrain, reason, time.Time{}); err != nil {
 		return err
 	}
 	return d.shiftOp(b, b.sendersIn(Active), EventDeactivate, reason, time.Time{})

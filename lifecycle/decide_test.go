@@ -450,6 +450,7 @@ func parseLive(t *testing.T, b lifecycle.Bot, on string, deadline time.Time) []l
 		}
 		add(addr, st)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Sender.Address < out[j].Sender.Address })
 	return out
 }
 

@@ -389,7 +389,12 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 		}
 		active := o.in(lifecycle.Active)
 		for _, x := range r.md.liveOn(r.idOf(o), active, lifecycle.Deactivated) {
-			x.endDrains(now)
+			for _, s := range active { // R6 per sender: the newest drain wins there
+				if x.on[s].state == lifecycle.Deactivated {
+					delete(x.on, s)
+				}
+			}
+			x.derive(now)
 		}
 		for _, s := range active {
 			o.on[s] = mOn{state: lifecycle.Deactivated, deadline: now.Add(dec.GracePeriod())}

@@ -68,12 +68,12 @@ func TestStress(t *testing.T) {
 	bots := e.dump().Bots
 	active, draining := map[lifecycle.Sender][]lifecycle.BotID{}, map[lifecycle.Sender][]lifecycle.BotID{}
 	for _, b := range bots {
-		for _, s := range b.Senders {
-			switch b.State {
+		for _, e := range b.Live { // R1, R2 per sender (R22)
+			switch e.State {
 			case lifecycle.Active:
-				active[s] = append(active[s], b.ID)
+				active[e.Sender] = append(active[e.Sender], b.ID)
 			case lifecycle.Deactivated:
-				draining[s] = append(draining[s], b.ID)
+				draining[e.Sender] = append(draining[e.Sender], b.ID)
 			}
 		}
 	}
