@@ -1,5 +1,7 @@
 package lifecycle
 
+import "slices"
+
 // Rollback activates again the bot most recently Active on the senders of
 // Bot (an Active bot), replacing Bot as Decision says (R20). The target must
 // be unchanged since it was last Active. A target still draining ends its
@@ -32,6 +34,9 @@ func (c Rollback) decide(d *decider) error {
 	t, err := d.bot(d.s.LastActive)
 	if err != nil {
 		return err
+	}
+	if !slices.ContainsFunc(cur.sendersIn(Active), t.HasSender) { // it must replace cur (R22)
+		return &RollbackError{Bot: cur.ID}
 	}
 	if len(t.Edited) > 0 { // R20
 		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: t.Edited}

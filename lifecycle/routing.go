@@ -251,8 +251,7 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error)
 		if r.Open > 0 {
 			probe := Session{Sender: r.Sender, LastActivityAt: now}
 			if b != nil {
-				on, _ := b.On(r.Sender)
-				probe.Activation = on.Activation
+				probe.Activation = b.lastActivationOn(r.Sender)
 			}
 			if reason, _, over := SessionEnd(&probe, b, now); over {
 				r.Closed[reason] += r.Open

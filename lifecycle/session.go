@@ -56,8 +56,9 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 //     deadline with grace_expired;
 //   - any session ends after the bot's IdleTimeout without a message.
 //
-// Whichever of these came first wins. A session recorded as closed keeps its
-// recorded reason and time. SessionEnd does not allocate.
+// Whichever of these came first wins; idle wins a tie. A session recorded
+// as closed keeps its recorded reason and time. SessionEnd does not
+// allocate.
 func SessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.Time, over bool) {
 	if !s.Open() {
 		return s.CloseReason, s.ClosedAt, true
@@ -83,7 +84,8 @@ func SessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.
 	}
 	if b.IdleTimeout > 0 {
 		idleAt := s.LastActivityAt.Add(b.IdleTimeout)
-		if !idleAt.After(now) && (end.IsZero() || idleAt.Before(end)) {
+		// A tie goes to idle: a sweep at that instant records it so.
+		if !idleAt.After(now) && (end.IsZero() || !idleAt.After(end)) {
 			return CloseIdleTimeout, idleAt, true
 		}
 	}

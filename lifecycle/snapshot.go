@@ -94,7 +94,8 @@ func lastActive(ctx context.Context, st BotStore, id BotID) (BotID, error) {
 	if err != nil {
 		return "", err
 	}
-	prev, err := st.LastActive(ctx, cur.Senders, cur.ID)
+	// Only the senders it is Active on: a rollback replaces it there (R22).
+	prev, err := st.LastActive(ctx, cur.sendersIn(Active), cur.ID)
 	if errors.Is(err, ErrNotFound) {
 		return "", nil
 	}

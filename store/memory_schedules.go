@@ -53,6 +53,9 @@ func (m *Memory) checkSchedules(changes []lifecycle.ScheduleChange) error {
 			return conflict("schedule %s does not exist", c.After.ID)
 		case ok && cur.Revision != c.Revision:
 			return conflict("schedule %s changed (revision %d, the plan read %d)", c.After.ID, cur.Revision, c.Revision)
+		case ok && (!cur.At.Equal(c.After.At) || c.After.Status == lifecycle.SchedulePending):
+			// Decide only settles a pending schedule; the heap relies on it.
+			return &lifecycle.InputError{Field: "plan", Value: string(c.After.ID), Problem: "moves a schedule or makes it pending again; a schedule only runs or is canceled"}
 		}
 	}
 	return nil
@@ -101,9 +104,10 @@ func (m *Memory) Schedules(ctx context.Context, after uint64, limit int) ([]life
 	return out, nil
 }
 
-// DueSchedules implements lifecycle.ScheduleStore. Schedules that are no
-// longer pending leave the heap when met at its top, so the cost is that of
-// the due schedules and of those settled since.
+// DueSchedules implements lifecycle.ScheduleStore. It walks the pending
+// heap best-first from its top, so its cost is that of the schedules it
+// returns and of the settled ones it passes (which leave the heap when met
+// at its top), never of every schedule due.
 func (m *Memory) DueSchedules(ctx context.Context, now time.Time, limit int) ([]lifecycle.Schedule, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -112,27 +116,40 @@ func (m *Memory) DueSchedules(ctx context.Context, now time.Time, limit int) ([]
 		heap.Pop(h)
 	}
 	out := []lifecycle.Schedule{}
-	// Walk the heap's due part in order without popping: a copy of the
-	// due prefix, sorted, is bounded by what is due.
-	var due []*lifecycle.Schedule
-	var walk func(i int)
-	walk = func(i int) {
-		if i >= h.Len() || (*h)[i].At.After(now) {
-			return
-		}
-		if (*h)[i].Status == lifecycle.SchedulePending {
-			due = append(due, (*h)[i])
-		}
-		walk(2*i + 1)
-		walk(2*i + 2)
+	frontier := &indexHeap{h: *h}
+	if h.Len() > 0 {
+		heap.Push(frontier, 0)
 	}
-	walk(0)
-	slices.SortFunc(due, func(a, b *lifecycle.Schedule) int { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Seq, b.Seq)) })
-	for _, s := range due {
-		if limit >= 0 && len(out) >= limit {
-			break
+	for frontier.Len() > 0 && (limit < 0 || len(out) < limit) {
+		i := heap.Pop(frontier).(int)
+		s := (*h)[i]
+		if s.At.After(now) {
+			break // the best left is not due: nothing else is
 		}
-		out = append(out, cloneSchedule(s))
+		if s.Status == lifecycle.SchedulePending {
+			out = append(out, cloneSchedule(s))
+		}
+		for _, c := range []int{2*i + 1, 2*i + 2} {
+			if c < h.Len() {
+				heap.Push(frontier, c)
+			}
+		}
 	}
 	return out, nil
+}
+
+// indexHeap orders positions of a schedule heap by their schedules.
+type indexHeap struct {
+	h   scheduleHeap
+	idx []int
+}
+
+func (x *indexHeap) Len() int           { return len(x.idx) }
+func (x *indexHeap) Less(i, j int) bool { return x.h.Less(x.idx[i], x.idx[j]) }
+func (x *indexHeap) Swap(i, j int)      { x.idx[i], x.idx[j] = x.idx[j], x.idx[i] }
+func (x *indexHeap) Push(v any)         { x.idx = append(x.idx, v.(int)) }
+func (x *indexHeap) Pop() any {
+	v := x.idx[len(x.idx)-1]
+	x.idx = x.idx[:len(x.idx)-1]
+	return v
 }
