@@ -622,7 +622,18 @@ func (m *Memory) reattach(groups []detached) {
 }
 
 // insertLeft adds e in order; it almost always goes at the end.
+//
+// A bot keeps one entry per sender, its latest departure: its earlier one
+// is dropped, so the list holds at most one entry per bot that used the
+// sender, however often bots take turns on it. The earlier entry is found
+// from the end, where a bot taking turns left it.
 func (sr *senderRec) insertLeft(e leftEntry) {
+	for j := len(sr.left) - 1; j >= 0; j-- {
+		if sr.left[j].rec == e.rec {
+			sr.left = slices.Delete(sr.left, j, j+1)
+			break
+		}
+	}
 	i := len(sr.left)
 	for i > 0 && e.before(sr.left[i-1]) {
 		i--
