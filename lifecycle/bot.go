@@ -176,7 +176,11 @@ type Bot struct {
 	Edited []string `json:"edited,omitempty"`
 }
 
-// MaxActivationEnds bounds Bot.Ends.
+// MaxActivationEnds bounds Bot.Ends. A session's record is exact (R9)
+// while its activation's end is among the kept ones: a session left open
+// through more than 16 later departures of its bot with no sweep in
+// between (ExpireDue records ends as it goes) is recorded as closed at
+// the oldest kept end, which is no earlier than its own.
 const MaxActivationEnds = 16
 
 // ActivationEnd is how one activation of a bot ended, on all the senders
