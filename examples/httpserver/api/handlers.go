@@ -555,6 +555,14 @@ func numericCursor(cursor string) (uint64, error) {
 }
 
 func (s *Server) audit(r *http.Request, who string) (reply, error) {
+	return seqPage(r, func(after uint64, limit int) ([]lifecycle.AuditEntry, error) {
+		return s.m.AuditLog(ctx(r), lifecycle.User(who), after, limit)
+	}, auditEntry, func(e AuditEntry) uint64 { return e.Seq })
+}
+
+// seqPage answers a page of a list numbered by sequence: the cursor is the
+// last number of the previous page.
+func seqPage[T, W any](r *http.Request, read func(after uint64, limit int) ([]T, error), wire func(T) W, seq func(W) uint64) (reply, error) {
 	limit, cursor, err := page(r)
 	if err != nil {
 		return reply{}, err
@@ -563,15 +571,15 @@ func (s *Server) audit(r *http.Request, who string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	log, err := s.m.AuditLog(ctx(r), lifecycle.User(who), after, limit+1)
+	list, err := read(after, limit+1)
 	if err != nil {
 		return reply{}, err
 	}
-	out := make([]AuditEntry, len(log))
-	for i, e := range log {
-		out[i] = auditEntry(e)
+	out := make([]W, len(list))
+	for i, x := range list {
+		out[i] = wire(x)
 	}
-	return pageReply(r, out, limit, func(e AuditEntry) string { return strconv.FormatUint(e.Seq, 10) })
+	return pageReply(r, out, limit, func(x W) string { return strconv.FormatUint(seq(x), 10) })
 }
 
 func (s *Server) sessions(r *http.Request, who string) (reply, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -301,21 +300,7 @@ func (s *Server) cancelSchedule(r *http.Request, who string) (reply, error) {
 }
 
 func (s *Server) listSchedules(r *http.Request, who string) (reply, error) {
-	limit, cursor, err := page(r)
-	if err != nil {
-		return reply{}, err
-	}
-	after, err := numericCursor(cursor)
-	if err != nil {
-		return reply{}, err
-	}
-	list, err := s.m.Schedules(ctx(r), lifecycle.User(who), after, limit+1)
-	if err != nil {
-		return reply{}, err
-	}
-	out := make([]Schedule, len(list))
-	for i, sc := range list {
-		out[i] = schedule(sc)
-	}
-	return pageReply(r, out, limit, func(x Schedule) string { return strconv.FormatUint(x.Seq, 10) })
+	return seqPage(r, func(after uint64, limit int) ([]lifecycle.Schedule, error) {
+		return s.m.Schedules(ctx(r), lifecycle.User(who), after, limit)
+	}, schedule, func(x Schedule) uint64 { return x.Seq })
 }
