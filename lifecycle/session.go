@@ -1,6 +1,9 @@
 package lifecycle
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -106,4 +109,13 @@ type SessionStats struct {
 	Closed map[CloseReason]uint64 `json:"closed"`
 	// Messages counts messages routed.
 	Messages uint64 `json:"messages"`
+}
+
+// SortSessionStats sorts rows in the order SessionStore.SessionStats
+// returns them: by bot, then by sender ("channel:address"). Stores call it
+// so that they all answer alike.
+func SortSessionStats(rows []SessionStats) {
+	slices.SortFunc(rows, func(a, b SessionStats) int {
+		return cmp.Or(strings.Compare(string(a.Bot), string(b.Bot)), strings.Compare(a.Sender.String(), b.Sender.String()))
+	})
 }

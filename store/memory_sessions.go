@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"hash/maphash"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -433,12 +432,7 @@ func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, er
 		}
 		sh.mu.Unlock()
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Bot != out[j].Bot {
-			return out[i].Bot < out[j].Bot
-		}
-		return out[i].Sender.String() < out[j].Sender.String()
-	})
+	lifecycle.SortSessionStats(out)
 	if out == nil {
 		out = []lifecycle.SessionStats{}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -443,11 +442,6 @@ func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, err
 	for _, st := range byKey {
 		out = append(out, *st)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Bot != out[j].Bot {
-			return out[i].Bot < out[j].Bot
-		}
-		return out[i].Sender.String() < out[j].Sender.String()
-	})
+	lifecycle.SortSessionStats(out)
 	return out, nil
 }

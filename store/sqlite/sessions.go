@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sort"
 	"strconv"
 	"time"
 
@@ -399,56 +398,12 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 		if err := writeActivity(ctx, tx, ps); err != nil {
 			return err
 		}
-		// The (bot, sender) pairs with open sessions, from the counts the
-		// triggers keep; then each activation with open sessions of a pair,
-		// by seeking past the previous one in the index.
-		rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address FROM session_stats WHERE open > 0`)
+		pairs, err := openPairs(ctx, tx)
 		if err != nil {
 			return err
 		}
-		var pairs []groupKey
-		for rows.Next() {
-			var k groupKey
-			if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address); err != nil {
-				rows.Close()
-				return err
-			}
-			pairs = append(pairs, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		bots := map[string]*lifecycle.Bot{}
-		for _, k := range pairs {
-			b, ok := bots[k.bot]
-			if !ok {
-				if b, err = botForEnd(ctx, tx, lifecycle.BotID(k.bot)); err != nil {
-					return err
-				}
-				bots[k.bot] = b
-			}
-			for k.activation = -1; closed < limit; {
-				err := tx.QueryRowContext(ctx, `SELECT activation FROM sessions
-					WHERE bot_id = ? AND channel = ? AND address = ? AND closed_at IS NULL AND activation > ?
-					ORDER BY activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation).Scan(&k.activation)
-				if errors.Is(err, sql.ErrNoRows) {
-					break
-				}
-				if err != nil {
-					return err
-				}
-				n, err := sweepGroup(ctx, tx, k, b, now, limit-closed, ids)
-				closed += n
-				if err != nil {
-					return err
-				}
-			}
-			if closed >= limit {
-				break
-			}
-		}
-		return nil
+		closed, err = sweepPairs(ctx, tx, pairs, now, limit, ids)
+		return err
 	})
 	if s.act != nil {
 		if err != nil {
@@ -461,6 +416,63 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 	}
 	if err != nil {
 		return 0, s.fail("sweeping sessions", err)
+	}
+	return closed, nil
+}
+
+// openPairs returns the (bot, sender) pairs with open sessions, from the
+// counts the triggers keep.
+func openPairs(ctx context.Context, tx conn) ([]groupKey, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address FROM session_stats WHERE open > 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var pairs []groupKey
+	for rows.Next() {
+		var k groupKey
+		if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address); err != nil {
+			return nil, err
+		}
+		pairs = append(pairs, k)
+	}
+	return pairs, rows.Err()
+}
+
+// sweepPairs sweeps the groups of each pair - each activation with open
+// sessions, found by seeking past the previous one in the index - until
+// limit sessions are closed, and returns how many it closed.
+func sweepPairs(ctx context.Context, tx conn, pairs []groupKey, now time.Time, limit int, ids *[]lifecycle.SessionID) (int, error) {
+	closed := 0
+	bots := map[string]*lifecycle.Bot{}
+	for _, k := range pairs {
+		b, ok := bots[k.bot]
+		if !ok {
+			var err error
+			if b, err = botForEnd(ctx, tx, lifecycle.BotID(k.bot)); err != nil {
+				return closed, err
+			}
+			bots[k.bot] = b
+		}
+		for k.activation = -1; closed < limit; {
+			err := tx.QueryRowContext(ctx, `SELECT activation FROM sessions
+				WHERE bot_id = ? AND channel = ? AND address = ? AND closed_at IS NULL AND activation > ?
+				ORDER BY activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation).Scan(&k.activation)
+			if errors.Is(err, sql.ErrNoRows) {
+				break
+			}
+			if err != nil {
+				return closed, err
+			}
+			n, err := sweepGroup(ctx, tx, k, b, now, limit-closed, ids)
+			closed += n
+			if err != nil {
+				return closed, err
+			}
+		}
+		if closed >= limit {
+			break
+		}
 	}
 	return closed, nil
 }
@@ -592,11 +604,6 @@ func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, err
 	for _, st := range byKey {
 		out = append(out, *st)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Bot != out[j].Bot {
-			return out[i].Bot < out[j].Bot
-		}
-		return out[i].Sender.String() < out[j].Sender.String()
-	})
+	lifecycle.SortSessionStats(out)
 	return out, nil
 }
