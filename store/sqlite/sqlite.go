@@ -179,13 +179,8 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 
-	wq := url.Values{}
-	for k, v := range q {
-		wq[k] = v
-	}
-	wq.Set("_txlock", "immediate")
 	s := &Store{path: abs, opts: opts, wake: make(chan struct{})}
-	if s.w, err = sql.Open("sqlite", base+"?"+wq.Encode()); err != nil {
+	if s.w, err = sql.Open("sqlite", dsn(base, q, "_txlock", "immediate")); err != nil {
 		return nil, s.fail("opening "+abs, err)
 	}
 	s.wstmts = newStmts(s.w)
@@ -197,12 +192,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.w.Close()
 		return nil, err
 	}
-	rq := url.Values{}
-	for k, v := range q {
-		rq[k] = v
-	}
-	rq.Add("_pragma", "query_only(1)")
-	if s.r, err = sql.Open("sqlite", base+"?"+rq.Encode()); err != nil {
+	if s.r, err = sql.Open("sqlite", dsn(base, q, "_pragma", "query_only(1)")); err != nil {
 		s.w.Close()
 		return nil, s.fail("opening "+abs, err)
 	}
@@ -214,15 +204,35 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, s.fail("preparing", err)
 	}
 	if opts.ActivityFlush > 0 {
-		var dv int64
-		if err := s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&dv); err != nil {
+		if err := s.startActivity(ctx); err != nil {
 			s.Close()
 			return nil, s.fail("opening "+abs, err)
 		}
-		s.act = newActivity(opts.ActivityFlush, dv)
-		go s.flusher()
 	}
 	return s, nil
+}
+
+// dsn is the data source name of base with the parameters q and one more,
+// key=value, added to them (q itself is not changed).
+func dsn(base string, q url.Values, key, value string) string {
+	p := url.Values{}
+	for k, v := range q {
+		p[k] = append([]string(nil), v...)
+	}
+	p.Add(key, value)
+	return base + "?" + p.Encode()
+}
+
+// startActivity starts the write-behind of session activity
+// (Options.ActivityFlush) and its flusher.
+func (s *Store) startActivity(ctx context.Context) error {
+	var dv int64
+	if err := s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&dv); err != nil {
+		return err
+	}
+	s.act = newActivity(s.opts.ActivityFlush, dv)
+	go s.flusher()
+	return nil
 }
 
 // Close closes the database. Operations after Close fail with an error
