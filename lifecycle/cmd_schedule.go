@@ -46,7 +46,7 @@ func (c CreateSchedule) decide(d *decider) error {
 	}
 	if c.At.IsZero() || !c.At.After(d.now) || c.At.Sub(d.now) > d.s.Policy.MaxScheduleAhead {
 		return &InputError{Field: "schedule time", Value: c.At.Format(time.RFC3339),
-			Problem: fmt.Sprintf("must be after now (%s) and at most %v ahead", d.now.Format(time.RFC3339), d.s.Policy.MaxScheduleAhead)}
+			Problem: fmt.Sprintf("must be after now (%s) and at most %s ahead", d.now.Format(time.RFC3339), humanDuration(d.s.Policy.MaxScheduleAhead))}
 	}
 	if a, err = d.checkScheduled(a); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -42,6 +41,7 @@ const (
 	OpRoute        Op = "route"
 	OpSession      Op = "read_session"
 	OpCloseSession Op = "close_session"
+	OpApplyPlan    Op = "apply_plan"
 )
 
 // opInfo is what the library knows of an operation, as data: the
@@ -225,7 +225,7 @@ func (a Ack) unacknowledged(r *validate.Report) []validate.Finding {
 
 func checkGrace(d, max time.Duration) error {
 	if d <= 0 || d > max {
-		return &InputError{Field: "grace period", Value: d.String(), Problem: fmt.Sprintf("must be more than 0 and at most %v", max)}
+		return &InputError{Field: "grace period", Value: d.String(), Problem: "must be more than 0 and at most " + humanDuration(max)}
 	}
 	return nil
 }
