@@ -68,7 +68,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, opError("", &InputError{Field: "Config.Store", Value: "nil", Problem: "is required; use store.NewMemory() for an in-memory store"})
 	}
 	if cfg.Policy.MaxGrace > MaxGraceLimit {
-		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: cfg.Policy.MaxGrace.String(), Problem: fmt.Sprintf("is longer than %v, the longest grace every store can hold", MaxGraceLimit)})
+		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: cfg.Policy.MaxGrace.String(), Problem: "is longer than " + humanDuration(MaxGraceLimit) + ", the longest grace every store can hold"})
 	}
 	m := &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy.withDefaults(),
 		log: cfg.Logger, ids: newIDs{bot: cfg.NewID, schedule: cfg.NewScheduleID}, attempts: cfg.MaxAttempts}
@@ -175,35 +175,55 @@ func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (Plan, er
 	}
 }
 
-// ApplyPlan commits p exactly as Plan returned it - the same ids, changes
-// and audit entries (R17) - or refuses it with an error wrapping
-// ErrConflict when the world moved since: the command, decided again at
-// the plan's time on what is stored now, must give the same plan, and the
-// plan must be at most Policy.MaxPlanAge old. It never decides anew on its
-// own: plan again after a conflict.
+// ApplyPlan commits p as Plan returned it - the same ids, changes and
+// audit entries (R17) - or refuses it with an error wrapping ErrConflict
+// when the world moved since: the command, decided again at the plan's
+// time on what is stored now, must give the same plan, and the plan must
+// be at most Policy.MaxPlanAge old. Applying a plan a second time is such
+// a conflict.
+//
+// A plan takes effect when it is committed: its times - audit times, grace
+// deadlines, session ends - are those of the commit, each shifted by the
+// same delay, so that no record claims a time before traffic the bot
+// really served. The command decided at the clock's now must give exactly
+// that shifted plan, or ApplyPlan refuses it as a conflict. It returns the
+// plan as committed. It never decides anew on its own: plan again after a
+// conflict.
 func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if p.Command == nil {
-		return Plan{}, opError(p.Op, &InputError{Field: "plan", Value: string(p.Op), Problem: "has no command; apply a plan that Manager.Plan returned"})
+		return Plan{}, opError(OpApplyPlan, &InputError{Field: "plan", Value: shown(string(p.Op)), Problem: "has no command; apply a plan that Manager.Plan returned"})
 	}
 	op := p.Command.Op()
 	now := m.clock.Now()
 	if p.Time.After(now) || now.Sub(p.Time) > m.policy.MaxPlanAge {
-		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan was made at %v, more than %v ago (or in the future); plan again", p.Time.Format(time.RFC3339), m.policy.MaxPlanAge)})
+		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan was made at %v, more than %s ago (or in the future); plan again", p.Time.Format(time.RFC3339), humanDuration(m.policy.MaxPlanAge))})
 	}
-	fresh, err := m.decide(ctx, p.Actor, p.Command, p.Time)
-	if err != nil {
-		return fresh, m.refused(ctx, fresh, err)
-	}
-	if !reflect.DeepEqual(fresh, p) {
-		return Plan{}, opError(op, &ConflictError{Reason: "the bots or roles the plan read have changed since it was made, or the plan was altered; plan again"})
-	}
-	entries, err := m.store.Commit(ctx, p)
+	snap, err := ReadSnapshot(ctx, m.store, p.Actor, p.Command)
 	if err != nil {
 		return Plan{}, opError(op, err)
 	}
-	p.Audit = entries
-	m.logPlan(ctx, p)
-	return p, nil
+	snap.Policy = m.policy
+	then, err := Decide(snap, p.Command, p.Time)
+	if errors.Is(err, ErrForbidden) {
+		return then, m.refused(ctx, then, err) // the actor lost the permission: audited (R16)
+	}
+	if err != nil {
+		return Plan{}, opError(op, &ConflictError{Reason: "the plan can no longer be applied as it was made - it was applied already, or what it read has changed since (" + err.Error() + "); plan again"})
+	}
+	if !reflect.DeepEqual(then, p) {
+		return Plan{}, opError(op, &ConflictError{Reason: "the bots or roles the plan read have changed since it was made, or the plan was altered; plan again"})
+	}
+	fresh, err := Decide(snap, p.Command, now)
+	if err != nil || !shiftedBy(p, fresh, now.Sub(p.Time)) {
+		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan made at %v no longer holds at %v (a deadline passed or a decision changed in between); plan again", p.Time.Format(time.RFC3339), now.Format(time.RFC3339))})
+	}
+	entries, err := m.store.Commit(ctx, fresh)
+	if err != nil {
+		return Plan{}, opError(op, err)
+	}
+	fresh.Audit = entries
+	m.logPlan(ctx, fresh)
+	return fresh, nil
 }
 
 // refused stores the audit entry of a refusal on permission grounds, if
