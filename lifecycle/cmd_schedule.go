@@ -15,8 +15,19 @@ import (
 type CreateSchedule struct {
 	ID ScheduleID // chosen by the Manager when empty
 	At time.Time
-	Do Command // an Activate or a Deactivate
+	Do Schedulable // an Activate or a Deactivate; nil is refused
 }
+
+// Schedulable is a command a schedule can run (R23): an [Activate] or a
+// [Deactivate]. No other type implements it, so scheduling anything else
+// does not compile.
+type Schedulable interface {
+	Command
+	schedulable()
+}
+
+func (Activate) schedulable()   {}
+func (Deactivate) schedulable() {}
 
 // Op returns OpSchedule.
 func (CreateSchedule) Op() Op { return OpSchedule }

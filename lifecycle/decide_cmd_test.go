@@ -71,14 +71,12 @@ var commandParsers = map[string]func(t *testing.T, args []string, kv map[string]
 			}
 			at = at.In(loc)
 		}
-		var do lifecycle.Command
+		var do lifecycle.Schedulable
 		switch {
 		case len(args) > 0 && args[0] == "activate":
-			do = parseActivate(t, args[1:], kv, bots)
+			do = parseActivate(t, args[1:], kv, bots).(lifecycle.Schedulable)
 		case len(args) > 0 && args[0] == "deactivate":
-			do = parseDeactivate(t, args[1:], kv, bots)
-		case len(args) > 0 && args[0] == "endgrace":
-			do = lifecycle.EndGrace{Bot: lifecycle.BotID(args[1])}
+			do = parseDeactivate(t, args[1:], kv, bots).(lifecycle.Schedulable)
 		}
 		return lifecycle.CreateSchedule{ID: lifecycle.ScheduleID(kv["id"]), At: at, Do: do}
 	},

@@ -8,7 +8,7 @@ import (
 // Schedule schedules cmd, an Activate or a Deactivate, for the instant at
 // (R23); see CreateSchedule for time zones. It needs the permission of the
 // operation, checked again when it runs (as actor, validated then).
-func (m *Manager) Schedule(ctx context.Context, actor Actor, at time.Time, cmd Command) (Schedule, error) {
+func (m *Manager) Schedule(ctx context.Context, actor Actor, at time.Time, cmd Schedulable) (Schedule, error) {
 	c := m.withID(CreateSchedule{At: at, Do: cmd}).(CreateSchedule)
 	return m.applySchedule(ctx, actor, c, c.ID)
 }
@@ -28,7 +28,7 @@ func (m *Manager) applySchedule(ctx context.Context, actor Actor, cmd Command, i
 }
 
 // GetSchedule returns a schedule, with its status and outcome. Needs "View
-// chatbot details".
+// chatbots (detailed)".
 func (m *Manager) GetSchedule(ctx context.Context, actor Actor, id ScheduleID) (Schedule, error) {
 	if err := m.authorize(ctx, actor, OpReadSchedules); err != nil {
 		return Schedule{}, err
@@ -38,7 +38,8 @@ func (m *Manager) GetSchedule(ctx context.Context, actor Actor, id ScheduleID) (
 }
 
 // Schedules returns up to limit schedules made after the one with Seq
-// after, in the order they were made. Needs "View chatbot details".
+// after, in the order they were made. Needs "View chatbots
+// (detailed)".
 func (m *Manager) Schedules(ctx context.Context, actor Actor, after uint64, limit int) ([]Schedule, error) {
 	if err := m.authorize(ctx, actor, OpReadSchedules); err != nil {
 		return nil, err

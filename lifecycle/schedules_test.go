@@ -101,8 +101,8 @@ func TestR23RunsWithTheCreatorsRolesThen(t *testing.T) {
 	e.clk.Add(time.Hour)
 	before := e.dump()
 	x, err := e.m.ExpireDue(e.ctx)
-	if err != nil || !cmp.Equal(x.Schedules, []lifecycle.ScheduleID{sc.ID}) {
-		t.Fatalf("ExpireDue = %+v, %v", x, err)
+	if err != nil || !cmp.Equal(x.Schedules, []lifecycle.ScheduleID{sc.ID}) || !cmp.Equal(x.SchedulesRefused, []lifecycle.ScheduleID{sc.ID}) {
+		t.Fatalf("ExpireDue = %+v, %v; want the schedule run and refused", x, err)
 	}
 	ran, _ := e.m.GetSchedule(e.ctx, supervisor, sc.ID)
 	if ran.Status != lifecycle.ScheduleRefused || !strings.Contains(ran.Outcome, "lacks permission") {
@@ -179,8 +179,8 @@ func TestR23Refusals(t *testing.T) {
 			_, err := e.m.Schedule(e.ctx, manager, start.Add(lifecycle.DefaultMaxScheduleAhead+time.Second), lifecycle.Activate{Bot: b.ID})
 			return err
 		}},
-		{"R23/not-a-schedulable-operation", lifecycle.ErrInvalidInput, false, func() error {
-			_, err := e.m.Schedule(e.ctx, manager, start.Add(time.Hour), lifecycle.Delete{Bot: b.ID})
+		{"R23/a-schedule-of-nothing", lifecycle.ErrInvalidInput, false, func() error {
+			_, err := e.m.Schedule(e.ctx, manager, start.Add(time.Hour), nil)
 			return err
 		}},
 		{"R23/a-designer-may-not-schedule-an-activation", lifecycle.ErrForbidden, true, func() error {

@@ -419,7 +419,7 @@ func (p *parity) deactivation() lifecycle.Deactivate {
 // at once, in the past or too far ahead; ExpireDue runs what is due.
 func (p *parity) schedule(t *rapid.T) {
 	a := p.actor("mia")
-	var cmd lifecycle.Command = p.activation()
+	var cmd lifecycle.Schedulable = p.activation()
 	if rapid.Bool().Draw(t, "deactivation?") {
 		cmd = p.deactivation()
 	}

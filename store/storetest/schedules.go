@@ -11,7 +11,7 @@ import (
 )
 
 // schedule commits a schedule of cmd at h.now+in.
-func (h *harness) schedule(id string, in time.Duration, cmd lifecycle.Command) lifecycle.Schedule {
+func (h *harness) schedule(id string, in time.Duration, cmd lifecycle.Schedulable) lifecycle.Schedule {
 	h.t.Helper()
 	p := h.do(lifecycle.CreateSchedule{ID: lifecycle.ScheduleID(id), At: h.now.Add(in), Do: cmd})
 	sc, err := h.st.Schedule(h.ctx, lifecycle.ScheduleID(id))

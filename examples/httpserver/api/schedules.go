@@ -195,7 +195,7 @@ func localTime(at time.Time, zone string) string {
 }
 
 // command returns the operation the request schedules.
-func (req scheduleRequest) command() (lifecycle.Command, error) {
+func (req scheduleRequest) command() (lifecycle.Schedulable, error) {
 	if req.Bot == "" || len(req.Bot) > maxID {
 		return nil, &lifecycle.InputError{Field: "bot", Value: "", Problem: fmt.Sprintf("must be a bot id of 1 to %d bytes", maxID)}
 	}
