@@ -330,18 +330,20 @@ func (m *Manager) Export(ctx context.Context, actor Actor, id BotID) ([]byte, er
 	return out, opError(OpExport, err)
 }
 
-// Activate makes a Draft or Inactive bot Active (R4, R5, R6, R14). Needs
-// "Activate and deactivate chatbots".
-func (m *Manager) Activate(ctx context.Context, actor Actor, id BotID, dec Decision, ack Ack) (Plan, error) {
-	return m.Apply(ctx, actor, Activate{Bot: id, Decision: dec, Ack: ack})
+// Activate makes a Draft or Inactive bot Active (R4, R5, R6, R14) on
+// senders, some of its own (R22), or with none named on every sender it is
+// not live on. Needs "Activate and deactivate chatbots".
+func (m *Manager) Activate(ctx context.Context, actor Actor, id BotID, dec Decision, ack Ack, senders ...Sender) (Plan, error) {
+	return m.Apply(ctx, actor, Activate{Bot: id, Decision: dec, Ack: ack, Senders: senders})
 }
 
-// Deactivate takes an Active bot offline, with a grace period for its open
-// sessions or (grace 0) at once, and every other bot on its senders with it
-// (R7, R8). Needs "Activate and deactivate chatbots", unless actor is the
-// system (R19).
-func (m *Manager) Deactivate(ctx context.Context, actor Actor, id BotID, grace time.Duration) (Plan, error) {
-	return m.Apply(ctx, actor, Deactivate{Bot: id, Grace: grace})
+// Deactivate takes an Active bot off senders, some of those it is Active
+// on (R22), or with none named off all of them: with a grace period for
+// its open sessions there or (grace 0) at once, and every other bot on
+// those senders with it (R7, R8). Needs "Activate and deactivate
+// chatbots", unless actor is the system (R19).
+func (m *Manager) Deactivate(ctx context.Context, actor Actor, id BotID, grace time.Duration, senders ...Sender) (Plan, error) {
+	return m.Apply(ctx, actor, Deactivate{Bot: id, Grace: grace, Senders: senders})
 }
 
 // EndGrace ends a Deactivated bot's grace period now. Needs "Activate and

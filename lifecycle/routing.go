@@ -90,11 +90,13 @@ type Expiry struct {
 	// Failed are due drains that could not be ended (logged); the next
 	// ExpireDue tries them again. Reads treat them as ended all the same.
 	Failed []BotID
-	// Schedules are the due schedules that ran, in order: done or refused
-	// (see each schedule's Status and Outcome). FailedSchedules could not
-	// be run (logged); the next ExpireDue tries them again.
-	Schedules       []ScheduleID
-	FailedSchedules []ScheduleID
+	// Schedules are the due schedules that ran, in order: done or refused.
+	// SchedulesRefused are those of them whose run was refused, in order
+	// (the schedule's Outcome says why, R23). FailedSchedules could not be
+	// run (logged); the next ExpireDue tries them again.
+	Schedules        []ScheduleID
+	SchedulesRefused []ScheduleID
+	FailedSchedules  []ScheduleID
 }
 
 // ExpireDue settles everything due at the clock's now (R9, R23): drains
@@ -122,7 +124,10 @@ func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 	err = settleAll(ctx, m, "schedule", func(limit int) ([]Schedule, error) { return m.store.DueSchedules(ctx, now, limit) },
 		func(sc Schedule) ScheduleID { return sc.ID },
 		func(sc Schedule) error {
-			_, err := m.Apply(ctx, System("schedule due"), RunSchedule{ID: sc.ID})
+			p, err := m.Apply(ctx, System("schedule due"), RunSchedule{ID: sc.ID})
+			if err == nil && len(p.Schedules) == 1 && p.Schedules[0].After.Status == ScheduleRefused {
+				out.SchedulesRefused = append(out.SchedulesRefused, sc.ID)
+			}
 			return err
 		}, &out.Schedules, &out.FailedSchedules)
 	if err != nil {

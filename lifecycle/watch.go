@@ -31,7 +31,24 @@ const watchPage = 256
 //		handle(e)
 //		lastSeq = e.Seq
 //	}
+//
+// To read what is there and stop instead of waiting, use [Manager.Backlog].
 func (m *Manager) Watch(ctx context.Context, actor Actor, after uint64) iter.Seq2[AuditEntry, error] {
+	return m.follow(ctx, actor, after, true)
+}
+
+// Backlog is [Manager.Watch] for a batch reader: it yields every entry
+// with a sequence number greater than after that is in the log, in Seq
+// order and none skipped, and ends - without an error - once it has caught
+// up, instead of waiting for more. Entries committed while it reads may be
+// yielded too. The same permission applies ("View audit log").
+func (m *Manager) Backlog(ctx context.Context, actor Actor, after uint64) iter.Seq2[AuditEntry, error] {
+	return m.follow(ctx, actor, after, false)
+}
+
+// follow reads the log after after in pages; once caught up it waits for
+// more if wait is set, and otherwise ends.
+func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bool) iter.Seq2[AuditEntry, error] {
 	return func(yield func(AuditEntry, error) bool) {
 		if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
 			yield(AuditEntry{}, err)
@@ -57,6 +74,9 @@ func (m *Manager) Watch(ctx context.Context, actor Actor, after uint64) iter.Seq
 			}
 			if len(page) == watchPage {
 				continue
+			}
+			if !wait {
+				return
 			}
 			if err := m.store.WaitAudit(ctx, after); err != nil {
 				if ctx.Err() == nil {
