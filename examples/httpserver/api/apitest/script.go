@@ -43,6 +43,10 @@ func Run(t *testing.T, check Check) {
 		f, c := newClient(t, check)
 		TextBodies(t, f, c)
 	})
+	t.Run("TextPaths", func(t *testing.T) {
+		f, c := newClient(t, check)
+		TextPaths(t, f, c)
+	})
 }
 
 func newClient(t *testing.T, check Check) (*Fixture, *Client) {
