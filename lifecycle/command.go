@@ -198,7 +198,10 @@ func ParseDecision(s string) (Decision, error) {
 }
 
 // Ack acknowledges validation warnings (R4): either exactly the warnings of
-// a report, by its fingerprint, or any warning whose code is listed.
+// a report, by its fingerprint, or any warning whose code is listed. Its
+// fingerprint and codes are text as a report gives them (R21): valid UTF-8
+// without NUL, at most MaxIDBytes bytes each, at most MaxAckCodes codes;
+// Activate, Rollback and Schedule refuse any other with an *InputError.
 type Ack struct {
 	Fingerprint string   `json:"fingerprint,omitempty"`
 	Codes       []string `json:"codes,omitempty"`
