@@ -85,13 +85,8 @@ const MaxAckCodes = 100
 // its decision and grace period, its acknowledgement's text (R21: it is
 // stored) and its senders; the rest is decided when it runs.
 func (d *decider) checkScheduled(a ScheduledAction) (ScheduledAction, error) {
-	if len(a.Ack.Codes) > MaxAckCodes {
-		return a, &InputError{Field: "acknowledged codes", Value: fmt.Sprint(len(a.Ack.Codes)), Problem: fmt.Sprintf("are too many; list at most %d warning codes", MaxAckCodes)}
-	}
-	for _, code := range append([]string{a.Ack.Fingerprint}, a.Ack.Codes...) {
-		if err := checkText("acknowledged code", code); err != nil || len(code) > MaxIDBytes {
-			return a, &InputError{Field: "acknowledged code", Value: shown(code), Problem: fmt.Sprintf("must be text of at most %d bytes, as the report gives it", MaxIDBytes)}
-		}
+	if err := a.Ack.check(); err != nil {
+		return a, err
 	}
 	cmd, err := a.Command()
 	if err != nil {

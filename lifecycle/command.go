@@ -198,10 +198,43 @@ func ParseDecision(s string) (Decision, error) {
 }
 
 // Ack acknowledges validation warnings (R4): either exactly the warnings of
-// a report, by its fingerprint, or any warning whose code is listed.
+// a report, by its fingerprint, or any warning whose code is listed. Its
+// fingerprint and codes are text as a report gives them (R21): valid UTF-8
+// without NUL, at most MaxIDBytes bytes each, at most MaxAckCodes codes;
+// Activate, Rollback and Schedule refuse any other with an *InputError.
 type Ack struct {
 	Fingerprint string   `json:"fingerprint,omitempty"`
 	Codes       []string `json:"codes,omitempty"`
+}
+
+// check refuses an acknowledgement that is not text a report could give
+// (R21): more than MaxAckCodes codes, or a code or fingerprint that is not
+// valid UTF-8, holds a NUL or is over MaxIDBytes bytes. Every path that
+// activates (and Schedule) checks it before deciding anything.
+func (a Ack) check() error {
+	if len(a.Codes) > MaxAckCodes {
+		return &InputError{Field: "acknowledged codes", Value: fmt.Sprint(len(a.Codes)), Problem: fmt.Sprintf("are too many; list at most %d warning codes", MaxAckCodes)}
+	}
+	if err := checkAckText("acknowledged fingerprint", a.Fingerprint); err != nil {
+		return err
+	}
+	for _, code := range a.Codes {
+		if err := checkAckText("acknowledged code", code); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkAckText(field, s string) error {
+	p := textProblem(s)
+	if p == "" && len(s) > MaxIDBytes {
+		p = fmt.Sprintf("is %d bytes", len(s))
+	}
+	if p != "" {
+		return &InputError{Field: field, Value: shown(s), Problem: fmt.Sprintf("%s; send it as the report gives it: text without NUL characters, at most %d bytes", p, MaxIDBytes)}
+	}
+	return nil
 }
 
 // unacknowledged returns the warnings of r that a does not acknowledge.

@@ -474,9 +474,13 @@ func (d *decider) finish() Plan {
 
 // validate runs the policy's checker on exactly the bot being activated
 // (R4, R25): errors block; warnings block unless acknowledged. The report
-// goes into the plan either way. A checker that panics is an error finding
+// goes into the plan either way. An acknowledgement that is not text is
+// refused first (R21). A checker that panics is an error finding
 // (validate.CodeCheckerPanic), never a crash.
 func (d *decider) validate(b *Bot, ack Ack) error {
+	if err := ack.check(); err != nil { // R21
+		return err
+	}
 	r, err := check(d.s.Policy, b)
 	if err != nil {
 		return err

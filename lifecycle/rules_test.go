@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
@@ -895,5 +896,71 @@ func TestRollbackPicksMostRecent(t *testing.T) {
 	}
 	if _, touched := plan.Bot(v1.ID); touched {
 		t.Errorf("rollback touched v1: %v", plan.Changed())
+	}
+}
+
+// TestR21AcknowledgementIsText: acknowledged warning codes and fingerprints
+// are text a caller passes (R21), on every path that activates: valid UTF-8
+// without NUL, at most MaxIDBytes bytes each and at most MaxAckCodes codes.
+// A violation is an input error that changes nothing, is not audited and
+// does not repeat the raw bytes.
+func TestR21AcknowledgementIsText(t *testing.T) {
+	long := strings.Repeat("c", lifecycle.MaxIDBytes+1)
+	tooMany := make([]string, lifecycle.MaxAckCodes+1)
+	for i := range tooMany {
+		tooMany[i] = "fallback.missing"
+	}
+	tests := []struct {
+		name string
+		ack  lifecycle.Ack
+	}{
+		{"R21/code-with-NUL", lifecycle.Ack{Codes: []string{"attribute.unused\x00"}}},
+		{"R21/code-with-invalid-UTF-8", lifecycle.Ack{Codes: []string{"fallback.missing", "x\xff"}}},
+		{"R21/code-over-256-bytes", lifecycle.Ack{Codes: []string{long}}},
+		{"R21/too-many-codes", lifecycle.Ack{Codes: tooMany}},
+		{"R21/fingerprint-with-NUL", lifecycle.Ack{Fingerprint: "42b7\x00"}},
+		{"R21/fingerprint-with-invalid-UTF-8", lifecycle.Ack{Fingerprint: "\xc3"}},
+		{"R21/fingerprint-over-256-bytes", lifecycle.Ack{Fingerprint: long}},
+	}
+	paths := []struct {
+		name string
+		do   func(e *env, ack lifecycle.Ack) error
+	}{
+		{"activate", func(e *env, ack lifecycle.Ack) error {
+			b := e.draft("b", "100")
+			return e.refused(lifecycle.ErrInvalidInput, false, func() error {
+				_, err := e.m.Activate(e.ctx, manager, b.ID, lifecycle.Immediate(), ack)
+				return err
+			})
+		}},
+		{"rollback", func(e *env, ack lifecycle.Ack) error {
+			e.live("old", "100")
+			cur := e.live("cur", "100")
+			return e.refused(lifecycle.ErrInvalidInput, false, func() error {
+				_, err := e.m.Rollback(e.ctx, manager, cur.ID, lifecycle.Immediate(), ack)
+				return err
+			})
+		}},
+		{"schedule", func(e *env, ack lifecycle.Ack) error {
+			b := e.draft("b", "100")
+			return e.refused(lifecycle.ErrInvalidInput, false, func() error {
+				_, err := e.m.Schedule(e.ctx, manager, e.clk.Now().Add(time.Hour), lifecycle.Activate{Bot: b.ID, Ack: ack})
+				return err
+			})
+		}},
+	}
+	for _, tt := range tests {
+		for _, p := range paths {
+			t.Run(tt.name+"/"+p.name, func(t *testing.T) {
+				err := p.do(newEnv(t), tt.ack)
+				var ie *lifecycle.InputError
+				if !errors.As(err, &ie) {
+					t.Fatalf("R21: error %v is not an *InputError", err)
+				}
+				if msg := err.Error(); !utf8.ValidString(msg) || strings.Contains(msg, "\x00") || strings.Contains(msg, long) {
+					t.Errorf("R21: the refusal repeats the raw input: %q", msg)
+				}
+			})
+		}
 	}
 }

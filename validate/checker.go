@@ -80,8 +80,9 @@ func Encode(d Definition) (string, error) {
 }
 
 // Decode reads text in [ReferenceFormat] strictly: one JSON object of a
-// [Definition], no unknown fields, no data after it, and no string with a
-// NUL. Empty text is the zero Definition.
+// [Definition], no unknown fields, every key in exactly the letter case of
+// its field's JSON tag and given once in its object (R13), no data after
+// it, and no string with a NUL. Empty text is the zero Definition.
 func Decode(text string) (Definition, error) {
 	var d Definition
 	if strings.TrimSpace(text) == "" {
@@ -100,6 +101,9 @@ func Decode(text string) (Definition, error) {
 	// escape \u0000: the walk over every string runs only then.
 	if !utf8.ValidString(text) {
 		return Definition{}, fmt.Errorf("the document is not valid UTF-8 (R21); send UTF-8 text")
+	}
+	if err := exactKeys(text); err != nil {
+		return Definition{}, fmt.Errorf("the document is not a %s definition: %v", ReferenceFormat, err)
 	}
 	if !strings.Contains(text, `\u0000`) {
 		return d, nil

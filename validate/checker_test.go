@@ -171,3 +171,45 @@ func TestCheckConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// R13, R21: Decode claims exactly the keys of Definition's JSON tags:
+// encoding/json alone matches keys in any letter case (`{"ID":"hi"}` would
+// be a dialog's id) and lets a repeated key overwrite the first (`{"id":"hi",
+// "ID":"zz"}` would store "zz"). Each is refused, naming the key and where
+// it is; Check reports it as the one error finding CodeDefinitionInvalid.
+func TestR13DecodeClaimsExactKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		err  string // a part of the error; "" for none
+	}{
+		{"R13/exact keys decode", `{"entry_dialog":"hi","dialogs":[{"id":"hi","name":"Hi","elements":[{"type":"webhook","call":{"method":"GET","url":"https://x"}}]}]}`, ""},
+		{"R13/a dialog's key in another letter case", `{"dialogs":[{"ID":"hi"}]}`, `the key "ID" in dialogs[0] is not a field; keys are case-sensitive: write "id"`},
+		{"R13/a key and its case variant", `{"dialogs":[{"id":"hi","ID":"zz"}]}`, `the key "ID" in dialogs[0] is not a field; keys are case-sensitive: write "id"`},
+		{"R13/a top-level key in another letter case", `{"Entry_Dialog":"a"}`, `the key "Entry_Dialog" in the definition is not a field; keys are case-sensitive: write "entry_dialog"`},
+		{"R13/a nested key in another letter case", `{"dialogs":[{"id":"a"},{"id":"b","elements":[{"type":"webhook","call":{"URL":"https://x"}}]}]}`,
+			`the key "URL" in dialogs[1].elements[0].call is not a field; keys are case-sensitive: write "url"`},
+		{"R13/a repeated key", `{"entry_dialog":"a","entry_dialog":"b"}`, `the key "entry_dialog" is given twice in the definition; give each key once`},
+		{"R13/a repeated nested key", `{"attributes":[{"name":"a","type":"string","name":"b"}]}`, `the key "name" is given twice in attributes[0]; give each key once`},
+		{"R13/an unknown field", `{"dialogs":[{"idd":"a"}]}`, `unknown field "idd"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := validate.Decode(tt.text)
+			if tt.err == "" {
+				if err != nil {
+					t.Fatalf("Decode: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("Decode: error %v, want one containing %q", err, tt.err)
+			}
+			r := validate.Default().Check(validate.Document{Format: validate.ReferenceFormat, Text: tt.text, Channel: "sms"})
+			want := []validate.Finding{{Code: validate.CodeDefinitionInvalid, Severity: validate.Error, Message: err.Error()}}
+			if diff := cmp.Diff(want, r.Findings); diff != "" {
+				t.Errorf("Check (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

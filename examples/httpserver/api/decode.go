@@ -10,7 +10,9 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -64,7 +66,9 @@ func jsonContentType(ct string) error {
 }
 
 // decodeJSON is the one decoder for request bodies. It reads data into v
-// strictly: valid UTF-8, exactly one JSON value, no data after it, no
+// strictly: valid UTF-8 without escaped lone surrogates (R21: encoding/json
+// would read "\ud800" and "\udfff" both as U+FFFD, so two end users would
+// be one), exactly one JSON value, no data after it, no
 // unknown fields, field names in their exact letter case, no key twice in an
 // object. An empty body is {} where the route allows it (rule), and an error
 // otherwise. Every refusal is a malformed-body problem (400).
@@ -76,7 +80,10 @@ func decodeJSON(data []byte, v any, rule bodyRule) error {
 		return fail(probBadBody, "the request needs a JSON body")
 	}
 	if !utf8.Valid(data) {
-		return fail(probBadBody, "the body is not valid UTF-8")
+		return fail(probBadBody, "the body is not valid UTF-8; send UTF-8 text (R21)")
+	}
+	if loneSurrogate(data) {
+		return fail(probBadBody, `the body has an escaped lone UTF-16 surrogate (such as \ud800), which is not text; send valid Unicode, a surrogate escape only as half of a pair (R21)`)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -90,6 +97,44 @@ func decodeJSON(data []byte, v any, rule bodyRule) error {
 		return fail(probBadBody, err.Error())
 	}
 	return nil
+}
+
+// loneSurrogate reports whether a string of the JSON text data holds a
+// \uXXXX escape of a UTF-16 surrogate that is not half of a pair: a high
+// one (D800-DBFF) not followed at once by an escaped low one (DC00-DFFF),
+// or a low one on its own.
+func loneSurrogate(data []byte) bool {
+	inString := false
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '"':
+			inString = !inString
+		case data[i] == '\\' && inString:
+			i++ // the escaped character: '"', '\\', 'u', ...
+			r, ok := escapedRune(data, i)
+			switch {
+			case !ok || !utf16.IsSurrogate(r):
+				continue
+			case r >= 0xDC00: // a low surrogate with no high one before it
+				return true
+			}
+			lo, ok := escapedRune(data, i+6)
+			if i+5 >= len(data) || data[i+5] != '\\' || !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 10 // past the pair's last hex digit
+		}
+	}
+	return false
+}
+
+// escapedRune reads the 4 hex digits after the 'u' at data[at], if any.
+func escapedRune(data []byte, at int) (rune, bool) {
+	if at < 0 || at+5 > len(data) || data[at] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(data[at+1:at+5]), 16, 32)
+	return rune(n), err == nil
 }
 
 // jsonProblem describes a decoding error without quoting the input at

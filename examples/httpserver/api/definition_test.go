@@ -31,6 +31,10 @@ func TestRequestDefinition(t *testing.T) {
 		{"R25/an unknown field in a reference definition", `{"entry":"a"}`, lifecycle.Definition{}, `unknown field "entry"`},
 		{"R25/not an object", `"text"`, lifecycle.Definition{}, "must be an object"},
 		{"R25/a key in another letter case", `{"FORMAT":"f","text":""}`, lifecycle.Definition{}, `unknown field "FORMAT"`},
+		{"R13/a dialog's key in another letter case", `{"entry_dialog":"hi","dialogs":[{"ID":"hi"}]}`, lifecycle.Definition{},
+			`the key "ID" in dialogs[0] is not a field; keys are case-sensitive: write "id"`},
+		{"R13/a dialog's key and its case variant", `{"dialogs":[{"id":"hi","ID":"zz"}]}`, lifecycle.Definition{},
+			`the key "ID" in dialogs[0] is not a field; keys are case-sensitive: write "id"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

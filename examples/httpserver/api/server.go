@@ -42,6 +42,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/botlife/botlife/lifecycle"
 )
@@ -182,9 +184,16 @@ func (s *Server) routes() {
 	s.handle("POST /system/bots/{id}/end-grace", sys, s.systemEndGrace)
 }
 
-// ServeHTTP implements http.Handler. Requests no route matches get a
+// ServeHTTP implements http.Handler. A request whose path, once
+// percent-decoded, is not text (invalid UTF-8, a NUL or another control
+// character) gets a 400 invalid-input problem that does not repeat it
+// (R21): every id in a path is text. Requests no route matches get a
 // problem: 404 no-such-route, or 405 method-not-allowed with Allow.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !pathIsText(r.URL.Path) { // R21, on every route: a bad id is never looked up, echoed or logged
+		s.writeProblem(w, r, errPathNotText)
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		s.mux.ServeHTTP(w, r) // sets the path values
@@ -352,13 +361,26 @@ func (s *Server) write(w http.ResponseWriter, _ *http.Request, resp rendered) {
 // maxLoggedPath bounds the request paths copied into logs and problems.
 const maxLoggedPath = 512
 
-// loggedPath is the request path, or a placeholder for an oversize one
-// (R21: unbounded input is not copied).
+// loggedPath is the request path, or a placeholder for an oversize one or
+// one that is not text (R21: such input is not copied).
 func loggedPath(r *http.Request) string {
 	if len(r.URL.Path) > maxLoggedPath {
 		return "(a path of more than 512 bytes)"
 	}
+	if !pathIsText(r.URL.Path) {
+		return "(a path that is not text)"
+	}
 	return r.URL.Path
+}
+
+// errPathNotText refuses a path that is not text (R21).
+var errPathNotText = fmt.Errorf("%w: the path is not text: an id in it is not valid UTF-8 or holds a NUL or another control character; "+
+	"send ids as UTF-8 text without control characters, percent-encoded", lifecycle.ErrInvalidInput)
+
+// pathIsText reports whether the decoded path p is valid UTF-8 without
+// control characters.
+func pathIsText(p string) bool {
+	return utf8.ValidString(p) && strings.IndexFunc(p, unicode.IsControl) < 0
 }
 
 // context returns the request's context.

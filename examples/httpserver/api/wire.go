@@ -402,7 +402,8 @@ type Definition struct {
 
 // UnmarshalJSON reads either form strictly: an object with a "format" or
 // a "text" key is the document form, any other object a reference
-// definition; unknown fields are refused in both.
+// definition, read by validate.Decode; unknown fields, keys in another
+// letter case and repeated keys are refused in both.
 func (d *Definition) UnmarshalJSON(data []byte) error {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(data, &keys); err != nil || keys == nil {
@@ -426,9 +427,10 @@ func (d *Definition) UnmarshalJSON(data []byte) error {
 		*d = Definition{doc: &lib}
 		return nil
 	}
-	var ref validate.Definition
-	if err := dec.Decode(&ref); err != nil {
-		return fmt.Errorf("definition is not a reference chatbot definition: %s", jsonProblem(err))
+	ref, err := validate.Decode(string(data)) // the reference decoder: exact keys, each once (R13)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "the document is not a "+validate.ReferenceFormat+" definition: ")
+		return fmt.Errorf("definition is not a reference chatbot definition: %s", strings.TrimPrefix(msg, "json: "))
 	}
 	*d = Definition{ref: &ref}
 	return nil

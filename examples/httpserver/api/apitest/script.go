@@ -15,8 +15,9 @@ const BotJSON = `{"name":"Pizza","channel":"sms","senders":[{"address":"+1 555 0
  "definition":{"channel":"sms","entry_dialog":"a","fallback_dialog":"a","dialogs":[{"id":"a","name":"A","elements":[{"type":"text","text":"Hi"},{"type":"close"}]}]}}`
 
 // Run runs the scripted session, the status table, the per-sender story
-// (R22) and the schedules (R23), sending every request through a fresh
-// fixture's handler and check (which may be nil).
+// (R22), the schedules (R23) and the refusals of what is not text (R21),
+// sending every request through a fresh fixture's handler and check (which
+// may be nil).
 func Run(t *testing.T, check Check) {
 	t.Run("Story", func(t *testing.T) {
 		f, c := newClient(t, check)
@@ -37,6 +38,14 @@ func Run(t *testing.T, check Check) {
 	t.Run("ScheduleZones", func(t *testing.T) {
 		f, c := newClient(t, check)
 		ScheduleZones(t, f, c)
+	})
+	t.Run("TextBodies", func(t *testing.T) {
+		f, c := newClient(t, check)
+		TextBodies(t, f, c)
+	})
+	t.Run("TextPaths", func(t *testing.T) {
+		f, c := newClient(t, check)
+		TextPaths(t, f, c)
 	})
 }
 

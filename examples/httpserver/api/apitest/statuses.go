@@ -85,6 +85,7 @@ func Statuses(t *testing.T, f *Fixture, c *Client) {
 		{"unknown field", "POST", "/bots", "dan", `{"nme":"x"}`, nil, 400, "malformed-body"},
 		{"key in another case", "POST", "/bots/" + v2.ID + "/duplicate", "dan", `{"NaMe":"x"}`, nil, 400, "malformed-body"},
 		{"duplicate key", "POST", "/bots/" + v2.ID + "/duplicate", "dan", `{"name":"x","name":"y"}`, nil, 400, "malformed-body"},
+		{"R13 definition key in another case", "POST", "/bots", "dan", strings.Replace(BotJSON, `"id":"a"`, `"ID":"a"`, 1), nil, 400, "malformed-body"},
 		{"wrong type", "POST", "/bots/" + v2.ID + "/deactivate", "mia", `{"grace":5}`, nil, 400, "malformed-body"},
 		{"not an object", "POST", "/bots/" + v2.ID + "/duplicate", "dan", `[]`, nil, 400, "malformed-body"},
 		{"R19 system reason required", "POST", "/system/bots/" + v1.ID + "/deactivate", "scheduler", `{"reason":" "}`, nil, 400, "invalid-input"},
