@@ -174,6 +174,14 @@ type Bot struct {
 	// ("definition", "senders"); empty for a bot never activated. A
 	// rollback refuses a bot with edits (R20).
 	Edited []string `json:"edited,omitempty"`
+	// OpenActivations lists, in increasing order, the bot's activations
+	// that have a session recorded open (over or not, see SessionEnd), as
+	// the store found them when it read the bot. It is not stored: every
+	// Store fills it when it reads a bot, and ignores it in a Commit; a
+	// plan's bots have none. Decide keeps the ends these sessions need
+	// (Ends, R9); a Snapshot built by hand with none says that no session
+	// is open.
+	OpenActivations []uint64 `json:"-"`
 }
 
 // MaxActivationEnds bounds Bot.Ends. A session's record is exact (R9)
@@ -281,6 +289,9 @@ func (b Bot) Clone() Bot {
 	}
 	if b.Edited != nil {
 		b.Edited = append([]string{}, b.Edited...)
+	}
+	if b.OpenActivations != nil {
+		b.OpenActivations = append([]uint64{}, b.OpenActivations...)
 	}
 	if b.Ends != nil {
 		b.Ends = append([]ActivationEnd{}, b.Ends...)
