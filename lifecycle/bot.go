@@ -166,22 +166,26 @@ type Bot struct {
 	// EndReason says why the bot last went Inactive; sessions it still had
 	// are closed with this reason.
 	EndReason CloseReason `json:"end_reason,omitempty"`
-	// Ends records how its latest activations ended, oldest first, at most
-	// MaxActivationEnds: a session ends as its own activation did (R9),
-	// however often the bot went live since.
+	// Ends records how the bot's activations ended, oldest first, as long
+	// as a session may need it: a session ends as its own activation did
+	// (R9), however often the bot went live since, whether a sweep ran in
+	// between or not. Decide drops the end of an activation once it is
+	// over and no session of it is recorded open (OpenActivations), so Ends
+	// follows the bot's open sessions, not its history.
 	Ends []ActivationEnd `json:"ends,omitempty"`
 	// Edited lists what was edited since the bot was last Active
 	// ("definition", "senders"); empty for a bot never activated. A
 	// rollback refuses a bot with edits (R20).
 	Edited []string `json:"edited,omitempty"`
+	// OpenActivations lists, in increasing order, the bot's activations
+	// that have a session recorded open (over or not, see SessionEnd), as
+	// the store found them when it read the bot. It is not stored: every
+	// Store fills it when it reads a bot, and ignores it in a Commit; a
+	// plan's bots have none. Decide keeps the ends these sessions need
+	// (Ends, R9); a Snapshot built by hand with none says that no session
+	// is open.
+	OpenActivations []uint64 `json:"-"`
 }
-
-// MaxActivationEnds bounds Bot.Ends. A session's record is exact (R9)
-// while its activation's end is among the kept ones: a session left open
-// through more than 16 later departures of its bot with no sweep in
-// between (ExpireDue records ends as it goes) is recorded as closed at
-// the oldest kept end, which is no earlier than its own.
-const MaxActivationEnds = 16
 
 // ActivationEnd is how one activation of a bot ended, on all the senders
 // it still held or on the ones named (R22): when, and why.
@@ -196,8 +200,9 @@ type ActivationEnd struct {
 
 // endOf returns how activation k ended on sender s. A sender leaves an
 // activation once, so a record naming s wins over the one that ended the
-// rest. For an activation older than the recorded ones it returns the
-// oldest record: k ended no later than that.
+// rest. For an activation older than the recorded ones - a bot stored
+// while Ends kept only the last 16 - it returns the oldest record: k ended
+// no later than that.
 func (b *Bot) endOf(k uint64, s Sender) (CloseReason, time.Time) {
 	var rest *ActivationEnd
 	for i := range b.Ends {
@@ -281,6 +286,9 @@ func (b Bot) Clone() Bot {
 	}
 	if b.Edited != nil {
 		b.Edited = append([]string{}, b.Edited...)
+	}
+	if b.OpenActivations != nil {
+		b.OpenActivations = append([]uint64{}, b.OpenActivations...)
 	}
 	if b.Ends != nil {
 		b.Ends = append([]ActivationEnd{}, b.Ends...)

@@ -459,6 +459,10 @@ func (d *decider) finish() Plan {
 		} else {
 			after := *d.bots[id]
 			after.Revision = c.Revision + 1
+			if st, ok := d.stored[id]; ok {
+				after.dropEnds(&st)
+			}
+			after.OpenActivations = nil
 			c.To, c.After = after.State, &after
 		}
 		p.Changes = append(p.Changes, c)

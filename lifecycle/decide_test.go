@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,7 +36,8 @@ var update = flag.Bool("update", false, "rewrite the expected output of the deci
 //
 // Directives before "do": actor ID [ROLE,...] | actor system "REASON";
 // bot ID STATE [senders=A,B] [rev=N] [def=KIND] [name=N]
-// [deadline=DUR] [left=DUR] [edited=definition,senders]; lastactive ID;
+// [deadline=DUR] [left=DUR] [edited=definition,senders] [activations=N]
+// [ends=K,...] [open=K,...]; lastactive ID; show ends;
 // user ID [roles=ROLE,...] [admins=N]; policy [maxgrace=DUR]
 // [matrix=manager-audit] [checker=flow|panics]; KIND is a definition, see
 // func definition. Durations are relative to now; values may be Go
@@ -142,6 +144,7 @@ func (c *decideCase) run(t *testing.T) string {
 	t.Helper()
 	snap := lifecycle.Snapshot{}
 	var cmd lifecycle.Command
+	showEnds := false
 	for _, l := range c.input {
 		words := splitWords(t, l)
 		switch words[0] {
@@ -163,6 +166,11 @@ func (c *decideCase) run(t *testing.T) string {
 			snap.Policy = parsePolicy(t, keyValues(t, words[1:]))
 		case "do":
 			cmd = parseCommand(t, words[1:], snap.Bots)
+		case "show":
+			if len(words) != 2 || words[1] != "ends" {
+				t.Fatalf("show what? %q", l)
+			}
+			showEnds = true
 		default:
 			t.Fatalf("unknown directive %q", words[0])
 		}
@@ -171,7 +179,34 @@ func (c *decideCase) run(t *testing.T) string {
 		t.Fatal("case has no command (do ...)")
 	}
 	p, err := lifecycle.Decide(snap, cmd, now)
-	return renderPlan(p, err)
+	out := renderPlan(p, err)
+	if showEnds {
+		out += renderEnds(p)
+	}
+	return out
+}
+
+// renderEnds lists, for "show ends", the ends each changed bot keeps (R9):
+// "ends BOT ACTIVATION[SENDERS]:REASON@TIME ...".
+func renderEnds(p lifecycle.Plan) string {
+	var out string
+	for _, c := range p.Changes {
+		if c.After == nil {
+			continue
+		}
+		out += "\nends " + string(c.Bot)
+		for _, e := range c.After.Ends {
+			out += fmt.Sprintf(" %d", e.Activation)
+			if e.Senders != nil {
+				out += fmt.Sprint(addresses(e.Senders))
+			}
+			out += fmt.Sprintf(":%s@%s", e.Reason, rel(e.At))
+		}
+		if c.After.OpenActivations != nil {
+			out += fmt.Sprintf(" BAD: a plan's bot has OpenActivations %v", c.After.OpenActivations)
+		}
+	}
+	return out
 }
 
 // splitWords splits a line at spaces, keeping Go-quoted values whole.
@@ -376,6 +411,21 @@ func parseBot(t *testing.T, words []string) lifecycle.Bot {
 	}
 	if kv["activations"] != "" {
 		b.Activations = uint64(atoi(t, kv["activations"]))
+	}
+	// R9: ends=K,... records how activations K ended (deactivated, each
+	// ten minutes after the one before, the last an hour ago);
+	// open=K,... lists the activations with a session recorded open.
+	if kv["ends"] != "" {
+		ks := strings.Split(kv["ends"], ",")
+		for i, k := range ks {
+			b.Ends = append(b.Ends, lifecycle.ActivationEnd{Activation: uint64(atoi(t, k)),
+				At: now.Add(-time.Hour - time.Duration(len(ks)-1-i)*10*time.Minute), Reason: lifecycle.CloseDeactivated})
+		}
+	}
+	if kv["open"] != "" {
+		for _, k := range strings.Split(kv["open"], ",") {
+			b.OpenActivations = append(b.OpenActivations, uint64(atoi(t, k)))
+		}
 	}
 	deadline := now.Add(10 * time.Minute)
 	if kv["deadline"] != "" {

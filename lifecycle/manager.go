@@ -370,12 +370,14 @@ func (m *Manager) read(ctx context.Context, actor Actor, op Op, id BotID) (Bot, 
 }
 
 // Get returns a bot in detail, its state as seen now (R9). Needs "View
-// chatbots (detailed)".
+// chatbots (detailed)". Its OpenActivations, the store's bookkeeping for
+// Decide, are left out.
 func (m *Manager) Get(ctx context.Context, actor Actor, id BotID) (Bot, error) {
 	b, err := m.read(ctx, actor, OpGet, id)
 	if err != nil {
 		return Bot{}, err
 	}
+	b.OpenActivations = nil
 	return b.AsOf(m.clock.Now()), nil
 }
 

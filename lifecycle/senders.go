@@ -179,10 +179,44 @@ func (b *Bot) leave(senders []Sender, at time.Time, reason CloseReason) {
 		}
 		b.Ends = append(b.Ends, ActivationEnd{Activation: k, Senders: named, At: at, Reason: reason})
 	}
-	if n := len(b.Ends); n > MaxActivationEnds {
-		b.Ends = append([]ActivationEnd(nil), b.Ends[n-MaxActivationEnds:]...)
-	}
 	b.GraceDeadline = b.earliestDeadline()
+}
+
+// dropEnds drops from b.Ends the ends no session can need again (R9): those
+// of activations that were over when the bot was read (read; no session
+// can join them since) and had no session recorded open then
+// (read.OpenActivations; sessions only close since). What stays is what
+// the sessions recorded open need, however often the bot went live.
+//
+// A bot stored while Ends kept only its last 16 may have sessions of an
+// activation whose end is gone; they read as ended at the oldest record
+// (endOf), so that record stays while any of them is open.
+func (b *Bot) dropEnds(read *Bot) {
+	if len(b.Ends) == 0 {
+		return
+	}
+	open := read.OpenActivations
+	need := func(k uint64) bool {
+		_, found := slices.BinarySearch(open, k)
+		return found || slices.ContainsFunc(read.Live, func(e SenderState) bool { return e.Activation == k })
+	}
+	keepFirst := false
+	for _, k := range open {
+		if len(read.Ends) == 0 || k >= read.Ends[0].Activation {
+			break
+		}
+		if !slices.ContainsFunc(read.Ends, func(e ActivationEnd) bool { return e.Activation == k }) {
+			keepFirst = true // k's end is gone: its sessions read the oldest record
+			break
+		}
+	}
+	var kept []ActivationEnd
+	for i, e := range b.Ends {
+		if need(e.Activation) || (i == 0 && keepFirst) {
+			kept = append(kept, e)
+		}
+	}
+	b.Ends = kept
 }
 
 // SenderTransition is one bot's move on one sender in an audit entry (R22).

@@ -53,7 +53,8 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 //   - a session of a bot that no longer exists is orphaned;
 //   - a session on a sender its bot has left, or of an earlier activation
 //     of its bot on that sender, ended when its own activation ended there,
-//     and why (Bot.Ends): the record is the same whether a sweep ran in
+//     and why (Bot.Ends, which keeps that end while the session is
+//     recorded open): the record is the same whether a sweep ran in
 //     between or not, however often the bot went live since (R9, R22);
 //   - a session on a sender its bot drains on ends at that sender's grace
 //     deadline with grace_expired;

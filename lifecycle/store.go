@@ -34,7 +34,12 @@ type Store interface {
 	Commit(ctx context.Context, p Plan) ([]AuditEntry, error)
 }
 
-// BotStore reads bots.
+// BotStore reads bots. Every bot it returns carries, in
+// Bot.OpenActivations, the activations of the bot that have a session
+// recorded open, read after (or with) the bot itself: Decide keeps the ends
+// those sessions need and drops the rest (R9). That read must cost what
+// it returns - the groups of open sessions by sender and activation - never
+// a visit of every open session, and should add no round trip.
 type BotStore interface {
 	// Bot returns the bot with id, or an error wrapping ErrNotFound.
 	Bot(ctx context.Context, id BotID) (Bot, error)

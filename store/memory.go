@@ -25,6 +25,10 @@ import (
 // locks the shards of every sender it touches, so it stays atomic with
 // respect to routing (R1, R9, R10).
 //
+// Each bot counts its groups of open sessions per activation, as the
+// groups gain their first session and lose their last, so a read of a bot
+// gives its Bot.OpenActivations (R9) without visiting any session.
+//
 // No operation costs time that grows with history: drains are indexed by
 // grace deadline and open sessions by when they can next end, so ExpireDue
 // costs what is due; the audit log grows in fixed-size chunks, never
@@ -61,10 +65,51 @@ type botRec struct {
 	// drainAt is the bot's index in Memory.drains while it is Deactivated,
 	// else -1.
 	drainAt int
+	// open counts, per activation, the session groups of the bot that hold
+	// a session recorded open (Bot.OpenActivations, R9). A group joins when
+	// its first session opens and leaves when its last closes, so routing
+	// to an open session never touches it. openMu is a leaf lock: taken
+	// under a shard's mutex or Memory.mu, it takes no other.
+	openMu sync.Mutex
+	open   map[uint64]int
 }
 
 // bot returns the bot as committed; nil if it was deleted.
 func (r *botRec) bot() *lifecycle.Bot { return r.view.Load() }
+
+// read returns a copy of the bot as committed, with the activations that
+// have a session recorded open (Bot.OpenActivations). It reads the bot
+// first: an activation over in that copy gets no session since, so the
+// answer holds every session of it still recorded open.
+func (r *botRec) read() lifecycle.Bot {
+	b := r.bot().Clone()
+	r.openMu.Lock()
+	for k := range r.open {
+		b.OpenActivations = append(b.OpenActivations, k)
+	}
+	r.openMu.Unlock()
+	slices.Sort(b.OpenActivations)
+	return b
+}
+
+// groupOpened and groupClosed count a group of activation k that got its
+// first session recorded open, or lost its last.
+func (r *botRec) groupOpened(k uint64) {
+	r.openMu.Lock()
+	if r.open == nil {
+		r.open = map[uint64]int{}
+	}
+	r.open[k]++
+	r.openMu.Unlock()
+}
+
+func (r *botRec) groupClosed(k uint64) {
+	r.openMu.Lock()
+	if r.open[k]--; r.open[k] <= 0 {
+		delete(r.open, k)
+	}
+	r.openMu.Unlock()
+}
 
 // senderRec is what the store keeps per sender: the live bots on it (R1
 // and R2 allow one of each), the session groups of those bots, and the
@@ -156,7 +201,7 @@ func (m *Memory) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, er
 	if !ok {
 		return lifecycle.Bot{}, notFound(id)
 	}
-	return rec.bot().Clone(), nil
+	return rec.read(), nil
 }
 
 // senderRec returns the record of s, or nil. The caller holds m.mu or the
@@ -180,7 +225,7 @@ func (m *Memory) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]li
 		for _, rec := range [2]*botRec{sr.active, sr.draining} {
 			if rec != nil && !seen[rec] {
 				seen[rec] = true
-				out = append(out, rec.bot().Clone())
+				out = append(out, rec.read())
 			}
 		}
 	}
@@ -214,7 +259,7 @@ func (m *Memory) LastActive(ctx context.Context, senders []lifecycle.Sender, exc
 	if best == nil {
 		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: "that was Active before on these senders"}
 	}
-	return best.rec.bot().Clone(), nil
+	return best.rec.read(), nil
 }
 
 // Bots implements lifecycle.BotStore. Ids are kept sorted, so a page costs
@@ -228,7 +273,7 @@ func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]
 			return false
 		}
 		if rec, ok := m.bots[id]; ok {
-			out = append(out, rec.bot().Clone())
+			out = append(out, rec.read())
 		}
 		return true
 	})
@@ -245,7 +290,7 @@ func (m *Memory) DueDrains(ctx context.Context, now time.Time, limit int) ([]lif
 	defer m.mu.RUnlock()
 	var out []lifecycle.Bot
 	for _, rec := range m.drains.due(now, limit) {
-		out = append(out, rec.bot().Clone())
+		out = append(out, rec.read())
 	}
 	return out, nil
 }
@@ -575,6 +620,7 @@ func (m *Memory) put(c lifecycle.Change, before *lifecycle.Bot) {
 		m.ids.add(c.Bot, m.bots)
 	}
 	b := c.After.Clone()
+	b.OpenActivations = nil // not stored: read() counts them
 	rec.view.Store(&b)
 	if !b.GraceDeadline.IsZero() { // a drain on some sender (R22)
 		m.drains.add(rec, b.GraceDeadline, b.ID)

@@ -210,6 +210,9 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	sh.open[k] = rec
 	sh.peak = max(sh.peak, len(sh.open))
 	m.sessions.put(uint64(rec.s.ID), rec)
+	if g.head == nil {
+		g.bot.groupOpened(g.activation)
+	}
 	g.pushBack(rec)
 	if g.heapAt < 0 {
 		sh.reschedule(g)
@@ -234,6 +237,9 @@ func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now
 	rec.s.ClosedAt, rec.s.CloseReason = at, reason
 	delete(sh.open, sessKey{sender: rec.s.Sender, user: rec.s.EndUser})
 	rec.grp.unlink(rec)
+	if rec.grp.head == nil {
+		rec.grp.bot.groupClosed(rec.grp.activation)
+	}
 	rec.grp = nil
 	rec.stats.open--
 	rec.stats.closed[reason]++

@@ -359,6 +359,8 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		{"R20/LastActive", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
 		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000)}},
 		{"R22/DueDrains", postgres.SQLDueDrains, "bots_due_drains", []any{int64(6000), int64(100)}},
+		// R9: a bot's open activations, group by group (Bot.OpenActivations).
+		{"R9/Bot", postgres.SQLBot, "open_sessions_due", []any{"b1"}},
 		{"R23/DueSchedules", postgres.SQLDueSchedules, "pending_schedules", []any{int64(2000), int64(100)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ func SetWaitTiming(poll, linger time.Duration) (restore func()) {
 
 // The queries whose plans TestHistoryReadsUseIndexes checks.
 const (
+	SQLBot          = sqlBot
 	SQLLiveBots     = sqlLiveBots
 	SQLLastActive   = sqlLastActive
 	SQLDueDrains    = sqlDueDrains

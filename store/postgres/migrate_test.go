@@ -214,6 +214,8 @@ func TestMigrateFromVersion2(t *testing.T) {
 	active.Live = []lifecycle.SenderState{{Sender: snd("1"), State: lifecycle.Active, Activation: 2}, {Sender: snd("2"), State: lifecycle.Active, Activation: 2}}
 	drainer.Live = []lifecycle.SenderState{{Sender: snd("3"), State: lifecycle.Deactivated, Activation: 1, GraceDeadline: t0.Add(time.Hour)}}
 	successor.Live = []lifecycle.SenderState{{Sender: snd("3"), State: lifecycle.Active, Activation: 1}}
+	// With the activations their open sessions belong to (R9).
+	active.OpenActivations, drainer.OpenActivations = []uint64{1, 2}, []uint64{1}
 	for _, want := range []lifecycle.Bot{active, drainer, successor} {
 		got, err := st.Bot(ctx, want.ID)
 		if err != nil {

@@ -34,6 +34,11 @@
 //     configured with them. DueDrains reads every bot with a drain due
 //     (Bot.GraceDeadline, the earliest of its drains, also for an Active
 //     bot draining on some sender) through bots_due_drains.
+//   - Every read of a bot also returns, in the same statement, the
+//     activations it has sessions recorded open in (Bot.OpenActivations,
+//     R9): a walk of open_sessions_due that probes the index once per
+//     sender and activation with a session open, so it adds no round trip
+//     and never scans the open sessions.
 //   - Route costs one round trip for an existing session still served, and
 //     two when a new session opens: the first statement either takes the
 //     message or returns what the second needs (the open session and its
@@ -341,29 +346,71 @@ func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, err
 	if checkText("bot id", string(id), true) != nil {
 		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: strings.ToValidUTF8(string(id), "\ufffd")}
 	}
-	var doc []byte
-	err := s.pool.QueryRow(ctx, `SELECT doc FROM bots WHERE id = $1`, string(id)).Scan(&doc)
+	var r botRow
+	err := s.pool.QueryRow(ctx, sqlBot, string(id)).Scan(&r.doc, &r.open)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
 	}
 	if err != nil {
 		return lifecycle.Bot{}, fail(ctx, "reading a bot", err)
 	}
-	return decodeBot(doc)
+	return r.bot()
 }
 
+// sqlOpenActivations is the column every read of a bot b adds: the
+// activations of b that have a session recorded open (Bot.OpenActivations,
+// R9), sorted, or NULL. It walks the index open_sessions_due group by
+// group (bot, sender, activation): one index probe per group with a
+// session open, never a scan of the sessions. In the same statement as the
+// bot, so it costs no round trip.
+const sqlOpenActivations = `(
+	WITH RECURSIVE g AS (
+		(SELECT s.channel, s.address, s.activation FROM sessions s
+		 WHERE s.bot_id = b.id AND s.closed_at IS NULL
+		 ORDER BY s.channel, s.address, s.activation LIMIT 1)
+		UNION ALL
+		SELECT n.channel, n.address, n.activation FROM g CROSS JOIN LATERAL (
+			SELECT s.channel, s.address, s.activation FROM sessions s
+			WHERE s.bot_id = b.id AND s.closed_at IS NULL
+			  AND (s.channel, s.address, s.activation) > (g.channel, g.address, g.activation)
+			ORDER BY s.channel, s.address, s.activation LIMIT 1) AS n)
+	SELECT array_agg(DISTINCT g.activation ORDER BY g.activation) FROM g)`
+
+// sqlBot reads the bot with id $1 by key.
+const sqlBot = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id = $1`
+
+// botRow is a bot as a read returns it: its document and the activations
+// that have a session recorded open (sqlOpenActivations).
+type botRow struct {
+	doc  []byte
+	open []int64
+}
+
+func (r botRow) bot() (lifecycle.Bot, error) {
+	b, err := decodeBot(r.doc)
+	for _, k := range r.open {
+		b.OpenActivations = append(b.OpenActivations, uint64(k))
+	}
+	return b, err
+}
+
+// queryBots runs sql, which selects a bot b's doc and sqlOpenActivations.
 func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]lifecycle.Bot, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fail(ctx, op, err)
 	}
-	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (botRow, error) {
+		var r botRow
+		err := row.Scan(&r.doc, &r.open)
+		return r, err
+	})
 	if err != nil {
 		return nil, fail(ctx, op, err)
 	}
-	out := make([]lifecycle.Bot, 0, len(docs))
-	for _, d := range docs {
-		b, err := decodeBot(d)
+	out := make([]lifecycle.Bot, 0, len(got))
+	for _, r := range got {
+		b, err := r.bot()
 		if err != nil {
 			return nil, err
 		}
@@ -387,15 +434,15 @@ func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lif
 // sqlLiveBots reads the live bots on senders ($1, $2) through the partial
 // index bot_senders_live.
 const sqlLiveBots = `
-	SELECT doc FROM bots WHERE id IN (
+	SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id IN (
 		SELECT bs.bot_id FROM unnest($1::text[], $2::text[]) AS want(channel, address)
 		JOIN bot_senders bs ON bs.channel = want.channel AND bs.address = want.address AND bs.state IN (2, 3))
-	ORDER BY id`
+	ORDER BY b.id`
 
 // sqlLastActive reads, for each sender ($1, $2), the first entry of the
 // index bot_senders_last_active other than $3, and keeps the latest.
 const sqlLastActive = `
-	SELECT b.doc FROM unnest($1::text[], $2::text[]) AS want(channel, address)
+	SELECT b.doc, ` + sqlOpenActivations + ` FROM unnest($1::text[], $2::text[]) AS want(channel, address)
 	CROSS JOIN LATERAL (
 		SELECT bs.bot_id, bs.left_at FROM bot_senders bs
 		WHERE bs.channel = want.channel AND bs.address = want.address AND bs.left_at IS NOT NULL AND bs.bot_id <> $3
@@ -422,13 +469,13 @@ func (s *Store) LastActive(ctx context.Context, senders []lifecycle.Sender, exce
 
 // Bots implements lifecycle.BotStore.
 func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
-	return s.queryBots(ctx, "listing bots", `SELECT doc FROM bots WHERE id > $1 ORDER BY id LIMIT $2`, string(after), limitArg(limit))
+	return s.queryBots(ctx, "listing bots", `SELECT b.doc, `+sqlOpenActivations+` FROM bots b WHERE b.id > $1 ORDER BY b.id LIMIT $2`, string(after), limitArg(limit))
 }
 
 // sqlDueDrains reads the bots with a drain due at $1 (Bot.GraceDeadline,
 // the earliest of their drains, whatever their state: R22) through the
 // partial index bots_due_drains.
-const sqlDueDrains = `SELECT doc FROM bots WHERE grace_deadline <= $1 ORDER BY grace_deadline, id LIMIT $2`
+const sqlDueDrains = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.grace_deadline <= $1 ORDER BY b.grace_deadline, b.id LIMIT $2`
 
 // DueDrains implements lifecycle.BotStore.
 func (s *Store) DueDrains(ctx context.Context, now time.Time, limit int) ([]lifecycle.Bot, error) {

@@ -59,7 +59,10 @@
 //     LastActive, DueDrains, DueSchedules, Route and the sweeps go through
 //     indexes, and SessionStats reads counters that triggers keep.
 //     DueDrains finds every bot with a drain on some sender, Active ones
-//     included, by its earliest deadline (Bot.GraceDeadline).
+//     included, by its earliest deadline (Bot.GraceDeadline). Every bot
+//     read gives its Bot.OpenActivations (R9) by a walk of the index of
+//     open sessions, one lookup per sender and activation with a session
+//     open, never a scan of the sessions.
 //   - Route costs one statement for a message to a session still served:
 //     its WHERE clause restates lifecycle.SessionEnd with the activation
 //     and grace deadline of the bot's row for the session's sender;

@@ -147,6 +147,9 @@ func checkMigratedBots(t *testing.T, st *Store, bots []lifecycle.Bot) {
 				want.Live = append(want.Live, e)
 			}
 		}
+		if want.State.Live() {
+			want.OpenActivations = []uint64{1} // writeV1's sessions (R9)
+		}
 		got, err := st.Bot(context.Background(), want.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -557,8 +557,46 @@ func getBot(ctx context.Context, q querier, id lifecycle.BotID) (lifecycle.Bot, 
 
 // Bot implements lifecycle.BotStore.
 func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
-	b, err := getBot(ctx, s.reader(ctx), id)
+	var b lifecycle.Bot
+	err := s.readTx(ctx, func(tx conn) error {
+		var err error
+		if b, err = getBot(ctx, tx, id); err != nil {
+			return err
+		}
+		b.OpenActivations, err = openActivations(ctx, tx, b.ID)
+		return err
+	})
 	return b, s.fail("reading a bot", err)
+}
+
+// sqlNextOpenGroup is one step of a walk of the index open_sessions_by_group:
+// the first group of open sessions of a bot - sender and activation - after
+// the one given.
+const sqlNextOpenGroup = `SELECT channel, address, activation FROM sessions
+	WHERE bot_id = ? AND closed_at IS NULL AND (channel, address, activation) > (?, ?, ?)
+	ORDER BY channel, address, activation LIMIT 1`
+
+// openActivations returns the activations of bot id that have a session
+// recorded open (Bot.OpenActivations, R9), sorted. It walks the index of
+// open sessions group by group - one lookup per sender and activation with
+// a session open - so its cost follows those groups, not the sessions.
+// The caller has read the bot before, in the same snapshot or earlier.
+func openActivations(ctx context.Context, q querier, id lifecycle.BotID) ([]uint64, error) {
+	var out []uint64
+	ch, addr, k := "", "", int64(-1)
+	for {
+		err := q.QueryRowContext(ctx, sqlNextOpenGroup, string(id), ch, addr, k).Scan(&ch, &addr, &k)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if i, found := slices.BinarySearch(out, uint64(k)); !found {
+			out = slices.Insert(out, i, uint64(k))
+		}
+	}
+	return out, nil
 }
 
 func queryBots(ctx context.Context, q querier, query string, args ...any) ([]lifecycle.Bot, error) {
@@ -566,20 +604,30 @@ func queryBots(ctx context.Context, q querier, query string, args ...any) ([]lif
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := []lifecycle.Bot{}
 	for rows.Next() {
 		var doc []byte
 		if err := rows.Scan(&doc); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		b, err := decodeBot(doc)
 		if err != nil {
+			rows.Close()
 			return nil, err
 		}
 		out = append(out, b)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].OpenActivations, err = openActivations(ctx, q, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // LiveBots implements lifecycle.BotStore: two index lookups per sender, on
@@ -613,6 +661,9 @@ func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lif
 			for _, id := range ids {
 				b, err := getBot(ctx, tx, lifecycle.BotID(id))
 				if err != nil {
+					return err
+				}
+				if b.OpenActivations, err = openActivations(ctx, tx, b.ID); err != nil {
 					return err
 				}
 				out = append(out, b)
@@ -654,7 +705,10 @@ func (s *Store) LastActive(ctx context.Context, senders []lifecycle.Sender, exce
 			return &lifecycle.NotFoundError{Kind: "bot", ID: "that was Active before on these senders"}
 		}
 		var err error
-		out, err = getBot(ctx, tx, lifecycle.BotID(bestID))
+		if out, err = getBot(ctx, tx, lifecycle.BotID(bestID)); err != nil {
+			return err
+		}
+		out.OpenActivations, err = openActivations(ctx, tx, out.ID)
 		return err
 	})
 	return out, s.fail("reading the last active bot", err)

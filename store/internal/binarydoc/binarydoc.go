@@ -28,7 +28,8 @@ import (
 //
 // The format is self-describing, and structs are encoded by field name, so
 // a document written before a field was added reads with that field zero,
-// and a field since removed is skipped. Each value starts with a tag byte.
+// and a field since removed is skipped. A field JSON leaves out (tagged
+// json:"-") is left out of the document too, and reads zero. Each value starts with a tag byte.
 const (
 	tagNil    = 'n' // nil slice or pointer
 	tagString = 's' // uvarint length, bytes
@@ -133,8 +134,8 @@ func structFields(t reflect.Type) *fieldSet {
 	fs := &fieldSet{byName: map[string]int{}}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
+		if !f.IsExported() || f.Tag.Get("json") == "-" {
+			continue // json:"-": not part of the value kept (Bot.OpenActivations)
 		}
 		fs.order = append(fs.order, field{name: f.Name, index: i})
 		fs.byName[f.Name] = i

@@ -74,3 +74,20 @@ func TestCodec(t *testing.T) {
 		t.Error("encoding a map: no error; the codec does not keep maps and must say so")
 	}
 }
+
+// A field tagged json:"-", such as Bot.OpenActivations (what a store
+// reads beside the bot, never stores), is not in the document.
+func TestSkipsFieldsJSONLeavesOut(t *testing.T) {
+	b := lifecycle.Bot{ID: "a", OpenActivations: []uint64{1, 2}}
+	doc, err := Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out lifecycle.Bot
+	if err := Decode(doc, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.ID != "a" || out.OpenActivations != nil {
+		t.Errorf("decoded %q with OpenActivations %v; want a with none", out.ID, out.OpenActivations)
+	}
+}
