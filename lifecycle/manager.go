@@ -440,7 +440,7 @@ func (m *Manager) UserRoles(ctx context.Context, actor Actor, user string) (role
 	if err := m.authorize(ctx, actor, OpReadRoles); err != nil {
 		return 0, err
 	}
-	rs, err := m.store.UserRoles(ctx, user)
+	rs, _, err := m.store.Roles(ctx, user)
 	return rs, opError(OpReadRoles, err)
 }
 

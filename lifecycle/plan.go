@@ -136,6 +136,7 @@ func (p *Plan) Check() error {
 		if c.After != nil && !c.After.liveConsistent() {
 			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a bot whose senders' states (Live) do not match its state, senders or grace deadline (R22)"}
 		}
+
 	}
 	scheds := make(map[ScheduleID]bool, len(p.Schedules))
 	for _, c := range p.Schedules {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,7 +41,7 @@ func checkRoute(sender Sender, endUser string) error {
 // serves it reads as closed, with the reason and time SessionEnd gives, even
 // before a sweep has recorded that (R9).
 func (m *Manager) Session(ctx context.Context, id SessionID) (Session, error) {
-	s, err := m.store.Session(ctx, id)
+	s, err := m.session(ctx, id)
 	if err != nil || !s.Open() {
 		return s, opError(OpSession, err)
 	}
@@ -48,10 +49,21 @@ func (m *Manager) Session(ctx context.Context, id SessionID) (Session, error) {
 	if err != nil {
 		return Session{}, opError(OpSession, err)
 	}
-	if reason, at, over := SessionEnd(&s, b, m.clock.Now()); over {
-		s.CloseReason, s.ClosedAt = reason, at
+	return SessionAt(s, b, m.clock.Now()), nil
+}
+
+// session reads the session with id as recorded: the first one after id-1.
+func (m *Manager) session(ctx context.Context, id SessionID) (Session, error) {
+	if id > 0 {
+		out, err := m.store.Sessions(ctx, id-1, 1)
+		if err != nil {
+			return Session{}, err
+		}
+		if len(out) == 1 && out[0].ID == id {
+			return out[0], nil
+		}
 	}
-	return s, nil
+	return Session{}, &NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 }
 
 // botOrNil reads a bot; nil, without error, if it no longer exists.
@@ -109,7 +121,10 @@ type Expiry struct {
 func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 	var out Expiry
 	now := m.clock.Now()
-	err := settleAll(ctx, m, "drain", func(limit int) ([]Bot, error) { return m.store.DueDrains(ctx, now, limit) },
+	err := settleAll(ctx, m, "drain", func(limit int) ([]Bot, error) {
+		due, err := m.store.Due(ctx, now, limit)
+		return due.Drains, err
+	},
 		func(b Bot) BotID { return b.ID },
 		func(b Bot) error {
 			_, err := m.Apply(ctx, System("grace period ended"), ExpireGrace{Bot: b.ID})
@@ -121,7 +136,10 @@ func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 	if err != nil {
 		return out, opError(OpExpireGrace, err)
 	}
-	err = settleAll(ctx, m, "schedule", func(limit int) ([]Schedule, error) { return m.store.DueSchedules(ctx, now, limit) },
+	err = settleAll(ctx, m, "schedule", func(limit int) ([]Schedule, error) {
+		due, err := m.store.Due(ctx, now, limit)
+		return due.Schedules, err
+	},
 		func(sc Schedule) ScheduleID { return sc.ID },
 		func(sc Schedule) error {
 			p, err := m.Apply(ctx, System("schedule due"), RunSchedule{ID: sc.ID})
@@ -290,7 +308,7 @@ func (m *Manager) liveOn(ctx context.Context, rows []SessionStats, now time.Time
 	for i, r := range rows {
 		out[i].Sender, senders[i], at[r.Sender] = r.Sender, r.Sender, i
 	}
-	bots, err := m.store.LiveBots(ctx, senders)
+	bots, _, err := m.store.SenderBots(ctx, senders, "")
 	if err != nil {
 		return nil, err
 	}

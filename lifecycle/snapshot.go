@@ -5,8 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-
-	"github.com/botlife/botlife/roles"
 )
 
 // reads is what a command's snapshot must hold, declared by the command.
@@ -32,22 +30,15 @@ type reads struct {
 	scheduled bool
 }
 
-// SnapshotStore is what ReadSnapshot reads.
-type SnapshotStore interface {
-	BotStore
-	RoleStore
-	ScheduleStore
-}
-
 // ReadSnapshot reads from st what Decide needs to decide cmd for actor: the
 // actor's roles, and the bots and roles the command declares. The Manager
 // and the storetest suite both read through it; add the Policy before
 // calling Decide.
-func ReadSnapshot(ctx context.Context, st SnapshotStore, actor Actor, cmd Command) (Snapshot, error) {
+func ReadSnapshot(ctx context.Context, st Store, actor Actor, cmd Command) (Snapshot, error) {
 	s := Snapshot{Actor: actor}
 	var err error
 	if !actor.System && checkID("actor", actor.ID) == nil {
-		if s.ActorRoles, err = st.UserRoles(ctx, actor.ID); err != nil {
+		if s.ActorRoles, _, err = st.Roles(ctx, actor.ID); err != nil {
 			return s, err
 		}
 	}
@@ -68,7 +59,7 @@ func ReadSnapshot(ctx context.Context, st SnapshotStore, actor Actor, cmd Comman
 		}
 	}
 	if r.user != nil && checkID("user", *r.user) == nil {
-		if s.UserRoles, s.Admins, err = roleFacts(ctx, st, *r.user); err != nil {
+		if s.UserRoles, s.Admins, err = st.Roles(ctx, *r.user); err != nil {
 			return s, err
 		}
 	}
@@ -86,7 +77,7 @@ func ReadSnapshot(ctx context.Context, st SnapshotStore, actor Actor, cmd Comman
 }
 
 // lastActive returns the store's LastActive on the senders of id, or "".
-func lastActive(ctx context.Context, st BotStore, id BotID) (BotID, error) {
+func lastActive(ctx context.Context, st Store, id BotID) (BotID, error) {
 	cur, err := st.Bot(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return "", nil
@@ -95,15 +86,15 @@ func lastActive(ctx context.Context, st BotStore, id BotID) (BotID, error) {
 		return "", err
 	}
 	// Only the senders it is Active on: a rollback replaces it there (R22).
-	prev, err := st.LastActive(ctx, cur.sendersIn(Active), cur.ID)
-	if errors.Is(err, ErrNotFound) {
-		return "", nil
+	_, prev, err := st.SenderBots(ctx, cur.sendersIn(Active), cur.ID)
+	if err != nil || prev == nil {
+		return "", err
 	}
-	return prev.ID, err
+	return prev.ID, nil
 }
 
 // readBots reads the named bots and, with group, the live bots around them.
-func readBots(ctx context.Context, st BotStore, ids []BotID, group bool) ([]Bot, error) {
+func readBots(ctx context.Context, st Store, ids []BotID, group bool) ([]Bot, error) {
 	seen := map[BotID]Bot{}
 	var frontier []Sender
 	senders := map[Sender]bool{}
@@ -132,7 +123,7 @@ func readBots(ctx context.Context, st BotStore, ids []BotID, group bool) ([]Bot,
 	for len(frontier) > 0 {
 		next := frontier
 		frontier = nil
-		bots, err := st.LiveBots(ctx, next)
+		bots, _, err := st.SenderBots(ctx, next, "")
 		if err != nil {
 			return nil, err
 		}
@@ -148,23 +139,4 @@ func readBots(ctx context.Context, st BotStore, ids []BotID, group bool) ([]Bot,
 	}
 	slices.SortFunc(out, func(a, b Bot) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	return out, nil
-}
-
-// roleFacts reads a user's roles and how many users hold Admin.
-func roleFacts(ctx context.Context, st RoleStore, user string) (roles.Set, int, error) {
-	rs, err := st.UserRoles(ctx, user)
-	if err != nil {
-		return 0, 0, err
-	}
-	all, err := st.RoleAssignments(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	admins := 0
-	for _, a := range all {
-		if a.Roles.IsAdmin() {
-			admins++
-		}
-	}
-	return rs, admins, nil
 }

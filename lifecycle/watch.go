@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"time"
 )
 
 // watchPage is how many entries Watch reads from the store at a time.
@@ -50,6 +51,7 @@ func (m *Manager) Backlog(ctx context.Context, actor Actor, after uint64) iter.S
 // more if wait is set, and otherwise ends.
 func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bool) iter.Seq2[AuditEntry, error] {
 	return func(yield func(AuditEntry, error) bool) {
+		var idle int // polls in a row that found nothing, for a store that cannot wait
 		if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
 			yield(AuditEntry{}, err)
 			return
@@ -61,6 +63,9 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 					yield(AuditEntry{}, opError(OpReadAudit, err))
 				}
 				return
+			}
+			if len(page) > 0 {
+				idle = 0
 			}
 			for _, e := range page {
 				if e.Seq != after+1 {
@@ -78,13 +83,32 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 			if !wait {
 				return
 			}
-			if err := m.store.WaitAudit(ctx, after); err != nil {
+			if err := m.waitAudit(ctx, after, &idle); err != nil {
 				if ctx.Err() == nil {
 					yield(AuditEntry{}, opError(OpReadAudit, err))
 				}
 				return
 			}
 		}
+	}
+}
+
+// waitAudit waits for an entry after after: through the store if it is an
+// AuditWaiter, else by polling, backing off from 10ms to 1s as polls find
+// nothing (idle counts them).
+func (m *Manager) waitAudit(ctx context.Context, after uint64, idle *int) error {
+	if w, ok := m.store.(AuditWaiter); ok {
+		return w.WaitAudit(ctx, after)
+	}
+	d := min(10*time.Millisecond<<min(*idle, 7), time.Second)
+	*idle++
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -116,9 +140,7 @@ func (m *Manager) Sessions(ctx context.Context, actor Actor, after SessionID, li
 			}
 			bots[s.Bot] = b
 		}
-		if reason, at, over := SessionEnd(s, b, now); over {
-			s.CloseReason, s.ClosedAt = reason, at
-		}
+		*s = SessionAt(*s, b, now)
 	}
 	return out, nil
 }

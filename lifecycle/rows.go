@@ -1,0 +1,104 @@
+package lifecycle
+
+import "time"
+
+// Rows, not rules. A store keeps what the core computed: the rows a plan's
+// changes carry ([Change.Rows], [Change.Due]) and the steps the session
+// decisions return ([DecideRoute], [DecideClose], [SessionAt],
+// [NextSessionEnd]). It answers reads by key or by comparing those
+// columns, enforces uniqueness and compare-and-swap - and never works a
+// fact out of a Bot's meaning itself.
+
+// Slot is where a bot stands on one of its senders, as a store keeps it:
+// SlotActive or SlotDraining while it is live there, "" while it is off.
+// A store enforces that at most one bot holds each slot of a sender (R1,
+// R2), as a unique index does.
+type Slot string
+
+// The slots a bot holds on a sender.
+const (
+	SlotActive   Slot = "active"
+	SlotDraining Slot = "draining"
+)
+
+// SenderRow is a store's row for one bot on one of its senders, computed by
+// the core from the bot a plan leaves (R22). A store keeps it as it is.
+type SenderRow struct {
+	Sender Sender `json:"sender"`
+	// Slot is the bot's slot on the sender; "" while it is off there.
+	Slot Slot `json:"slot,omitempty"`
+	// Activation is the activation the bot serves the sender in while it
+	// holds a slot: a session opened there joins it (R9). 0 while off.
+	Activation uint64 `json:"activation,omitempty"`
+	// ServesUntil is, while the bot drains on the sender, its grace
+	// deadline there (R9); zero otherwise. A session of this activation
+	// is served while now is before it.
+	ServesUntil time.Time `json:"serves_until,omitzero"`
+	// LeftActive is when the bot last left Active, while it is not Active
+	// and was activated before: the bot with the latest LeftActive on a
+	// sender is the one a rollback goes back to there (R20). Zero
+	// otherwise.
+	LeftActive time.Time `json:"left_active,omitzero"`
+}
+
+// senderRows computes the rows of b, one per sender, in sender order.
+func (b *Bot) senderRows() []SenderRow {
+	if len(b.Senders) == 0 {
+		return nil
+	}
+	var left time.Time
+	if b.State != Active && !b.DeactivatedAt.IsZero() {
+		left = b.DeactivatedAt
+	}
+	rows := make([]SenderRow, len(b.Senders))
+	for i, s := range b.Senders {
+		rows[i] = SenderRow{Sender: s, LeftActive: left}
+		if on, ok := b.On(s); ok {
+			rows[i].Activation = on.Activation
+			rows[i].Slot = SlotActive
+			if on.State == Deactivated {
+				rows[i].Slot, rows[i].ServesUntil = SlotDraining, on.GraceDeadline
+			}
+		}
+	}
+	return rows
+}
+
+// Rows returns what a store keeps of the bot the change leaves, one row
+// per sender in sender order; none when the change deletes the bot.
+func (c *Change) Rows() []SenderRow {
+	if c.After == nil {
+		return nil
+	}
+	return c.After.senderRows()
+}
+
+// Due returns when ExpireDue must next look at the bot the change leaves:
+// its earliest grace deadline (R9, R22); zero when it drains nowhere or the
+// change deletes it. A store indexes bots by it (DueDrains).
+func (c *Change) Due() time.Time {
+	if c.After == nil {
+		return time.Time{}
+	}
+	return c.After.GraceDeadline
+}
+
+// Upgrade returns a bot read from a store written by an earlier version of
+// botlife as this version keeps it: a live bot stored before bots were live
+// per sender (R22) has no Live, and was live on every sender at once, in
+// its latest activation, draining until its one deadline. Any other bot
+// comes back as it is. A store calls it on each bot it decodes, so that the
+// conversion is written once, here.
+func Upgrade(b Bot) Bot {
+	if !b.State.Live() || len(b.Live) > 0 {
+		return b
+	}
+	for _, s := range b.Senders {
+		e := SenderState{Sender: s, State: b.State, Activation: b.Activations}
+		if b.State == Deactivated {
+			e.GraceDeadline = b.GraceDeadline
+		}
+		b.Live = append(b.Live, e)
+	}
+	return b
+}

@@ -1,0 +1,116 @@
+package lifecycle
+
+import "time"
+
+// RouteView is what a store reads to route one message from an end user on
+// a sender, in one lock or one statement: the end user's session recorded
+// open there with its bot, and the bot holding the sender's active slot.
+type RouteView struct {
+	// Open is the end user's session recorded open on the sender; nil if
+	// there is none. OpenBot is its bot as stored; nil if the bot no
+	// longer exists.
+	Open    *Session
+	OpenBot *Bot
+	// Active is the bot holding the sender's active slot (SenderRow); nil
+	// if no bot does.
+	Active *Bot
+}
+
+// RouteStep is what [DecideRoute] decided. A store applies it atomically,
+// provided what it read has not changed (compare-and-swap).
+type RouteStep struct {
+	// Session is the session that takes the message, as the store records
+	// it: the open one with one message more, or, when New, a new session
+	// on the Active bot in its activation on the sender, for the store to
+	// number.
+	Session Session
+	New     bool
+	// Closed is the open session as recorded closed, when it was over;
+	// its ID is 0 when there was none to close.
+	Closed Session
+}
+
+// DecideRoute decides where a message from endUser on sender goes at now
+// (R10): to the end user's open session if its bot still serves it
+// (SessionEnd), else - recording that session closed as it ended - to a
+// new session on the sender's Active bot. With no Active bot it returns a
+// *NoBotError wrapping ErrNoBot, and a step whose Closed the store must
+// still record. It does not allocate.
+func DecideRoute(v RouteView, sender Sender, endUser string, now time.Time) (RouteStep, error) {
+	var step RouteStep
+	if v.Open != nil {
+		s := *v.Open
+		reason, at, over := SessionEnd(&s, v.OpenBot, now)
+		if !over {
+			s.LastActivityAt = now
+			s.Messages++
+			step.Session = s
+			return step, nil
+		}
+		s.ClosedAt, s.CloseReason = at, reason
+		step.Closed = s
+	}
+	var on SenderState
+	if v.Active != nil {
+		on, _ = v.Active.On(sender)
+	}
+	if on.State != Active {
+		return step, &NoBotError{Sender: sender}
+	}
+	step.New = true
+	step.Session = Session{Sender: sender, EndUser: endUser, Bot: v.Active.ID, Activation: on.Activation,
+		OpenedAt: now, LastActivityAt: now, Messages: 1}
+	return step, nil
+}
+
+// DecideClose returns session s of bot b (nil if the bot no longer exists)
+// as recorded once closed at now for reason: a session already over keeps
+// the reason and time it ended with (SessionEnd), and one recorded closed
+// stays as it is.
+func DecideClose(s Session, b *Bot, reason CloseReason, now time.Time) Session {
+	if !s.Open() {
+		return s
+	}
+	if r, at, over := SessionEnd(&s, b, now); over {
+		reason, now = r, at
+	}
+	s.ClosedAt, s.CloseReason = now, reason
+	return s
+}
+
+// SessionAt returns session s of bot b (nil if the bot no longer exists)
+// as it stands at now: closed as SessionEnd says if it is over, even
+// before any store recorded that (R9). A sweep records a session whose
+// SessionAt is closed; a read shows it.
+func SessionAt(s Session, b *Bot, now time.Time) Session {
+	if reason, at, over := SessionEnd(&s, b, now); over {
+		s.ClosedAt, s.CloseReason = at, reason
+	}
+	return s
+}
+
+// NextSessionEnd returns the earliest instant a session of bot b (nil if
+// the bot no longer exists) on sender, opened in activation, last active at
+// lastActivity, can be over: its sender's grace deadline, its idle
+// deadline, or - when b no longer serves that activation there - the zero
+// time (at once). ok is false when nothing would end it: b is Active there
+// and has no idle timeout. A store keeps its open sessions ordered by it,
+// so that a sweep costs what is due.
+func NextSessionEnd(b *Bot, sender Sender, activation uint64, lastActivity time.Time) (at time.Time, ok bool) {
+	if b == nil {
+		return time.Time{}, true
+	}
+	on, live := b.On(sender)
+	if !live || on.Activation != activation {
+		return time.Time{}, true
+	}
+	if on.State == Deactivated {
+		at, ok = on.GraceDeadline, true
+	}
+	if b.IdleTimeout > 0 {
+		if idle := lastActivity.Add(b.IdleTimeout); !ok || idle.Before(at) {
+			at, ok = idle, true
+		}
+	}
+	return at, ok
+}
