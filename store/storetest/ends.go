@@ -85,7 +85,7 @@ func testEndAfterManyActivations(sweepEarly bool) func(t *testing.T, h *harness)
 		if _, err := m.ExpireDue(h.ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := h.st.Session(h.ctx, s.ID); err != nil || got.Open() {
+		if got, err := session(h.ctx, h.st, s.ID); err != nil || got.Open() {
 			t.Fatalf("R9: the sweep left the session %+v, %v", got, err)
 		}
 		check("recorded by the sweep")

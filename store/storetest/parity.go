@@ -540,11 +540,11 @@ func (p *parity) expire(t *rapid.T) {
 // With two drains due their audit entries could land in either order, so
 // then it runs one ExpireDue instead.
 func (p *parity) expireConcurrently(t *rapid.T) {
-	due, err := p.sides[0].st.DueDrains(p.ctx, p.now, 2)
+	due, err := dueDrains(p.ctx, p.sides[0].st, p.now, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scheds, err := p.sides[0].st.DueSchedules(p.ctx, p.now, 1)
+	scheds, err := dueSchedules(p.ctx, p.sides[0].st, p.now, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +602,7 @@ func (p *parity) contents(s *paritySide) (parityContents, error) {
 	if c.Bots, err = s.st.Bots(p.ctx, "", 1<<30); err != nil {
 		return c, err
 	}
-	if c.Roles, err = s.st.RoleAssignments(p.ctx); err != nil {
+	if c.Roles, err = roleAssignments(p.ctx, s.st); err != nil {
 		return c, err
 	}
 	if c.Audit, err = s.st.AuditLog(p.ctx, 0, 1<<30); err != nil {

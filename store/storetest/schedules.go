@@ -52,18 +52,18 @@ func testSchedules(t *testing.T, h *harness) {
 	if page, _ := h.st.Schedules(h.ctx, s1.Seq, 1); !cmp.Equal(scheduleIDs(page), []lifecycle.ScheduleID{"s2"}) {
 		t.Fatalf("Schedules after s1, limit 1 = %v", scheduleIDs(page))
 	}
-	if due, _ := h.st.DueSchedules(h.ctx, h.now.Add(time.Hour-time.Nanosecond), 10); len(due) != 0 {
+	if due, _ := dueSchedules(h.ctx, h.st, h.now.Add(time.Hour-time.Nanosecond), 10); len(due) != 0 {
 		t.Fatalf("due before any: %v", scheduleIDs(due))
 	}
-	due, _ := h.st.DueSchedules(h.ctx, h.now.Add(3*time.Hour), 10)
+	due, _ := dueSchedules(h.ctx, h.st, h.now.Add(3*time.Hour), 10)
 	if !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s2", "s3", "s1"}) {
 		t.Fatalf("R23: due by At then creation order = %v, want [s2 s3 s1]", scheduleIDs(due))
 	}
-	if due, _ := h.st.DueSchedules(h.ctx, h.now.Add(3*time.Hour), 1); !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s2"}) {
+	if due, _ := dueSchedules(h.ctx, h.st, h.now.Add(3*time.Hour), 1); !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s2"}) {
 		t.Fatalf("limit 1: %v", scheduleIDs(due))
 	}
 	h.do(lifecycle.CancelSchedule{ID: "s2"})
-	if due, _ := h.st.DueSchedules(h.ctx, h.now.Add(3*time.Hour), 10); !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s3", "s1"}) {
+	if due, _ := dueSchedules(h.ctx, h.st, h.now.Add(3*time.Hour), 10); !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s3", "s1"}) {
 		t.Fatalf("R23: a canceled schedule is not due: %v", scheduleIDs(due))
 	}
 	// A change on a stale revision, and a second creation of s1.
@@ -119,7 +119,7 @@ func testScheduleRuns(t *testing.T, h *harness) {
 			t.Errorf("R23: schedule %s = %s at %v (%q), want %s", id, sc.Status, sc.RanAt, sc.Outcome, want)
 		}
 	}
-	if due, _ := h.st.DueSchedules(h.ctx, h.now, 10); len(due) != 0 {
+	if due, _ := dueSchedules(h.ctx, h.st, h.now, 10); len(due) != 0 {
 		t.Fatalf("R23: a schedule runs once; still due: %v", scheduleIDs(due))
 	}
 	log, _ := h.st.AuditLog(h.ctx, 0, 100)

@@ -41,7 +41,7 @@ func testPerSenderInvariants(t *testing.T, h *harness) {
 		on   string
 		want []lifecycle.BotID
 	}{{"100", []lifecycle.BotID{a.ID}}, {"200", nil}} {
-		live, err := h.st.LiveBots(h.ctx, senders(c.on))
+		live, err := liveBots(h.ctx, h.st, senders(c.on))
 		if err != nil || !cmp.Equal(ids(live), append([]lifecycle.BotID{}, c.want...)) {
 			t.Fatalf("R22: LiveBots(%s) = %v, %v; want %v", c.on, ids(live), err, c.want)
 		}
@@ -93,19 +93,19 @@ func testSessionsPerSender(t *testing.T, h *harness) {
 	if _, err := h.st.Route(h.ctx, sender("200"), "u", deadline); !errors.Is(err, lifecycle.ErrNoBot) {
 		t.Fatalf("R22: at the deadline, nobody is Active on 200: %v", err)
 	}
-	if s, _ := h.st.Session(h.ctx, on200.ID); s.CloseReason != lifecycle.CloseGraceExpired || !s.ClosedAt.Equal(deadline) {
+	if s, _ := session(h.ctx, h.st, on200.ID); s.CloseReason != lifecycle.CloseGraceExpired || !s.ClosedAt.Equal(deadline) {
 		t.Fatalf("R9/R22: the session on 200 = %v at %v, want grace_expired at the deadline", s.CloseReason, s.ClosedAt)
 	}
 	if s, _ := h.st.Route(h.ctx, sender("100"), "u", deadline); s.ID != on100.ID {
 		t.Fatalf("R22: the session on 100 goes on: %+v", s)
 	}
-	due, _ := h.st.DueDrains(h.ctx, deadline, 10)
+	due, _ := dueDrains(h.ctx, h.st, deadline, 10)
 	if len(due) != 1 || due[0].ID != a.ID || due[0].State != lifecycle.Active {
 		t.Fatalf("R22: DueDrains at the deadline = %+v, want the Active bot a with its due drain", due)
 	}
 	h.now = deadline
 	h.do(lifecycle.ExpireGrace{Bot: a.ID})
-	if due, _ := h.st.DueDrains(h.ctx, deadline, 10); len(due) != 0 {
+	if due, _ := dueDrains(h.ctx, h.st, deadline, 10); len(due) != 0 {
 		t.Fatalf("DueDrains after the drain ended: %+v", due)
 	}
 	// Off 100 without grace, then back on it: a new activation there.
@@ -115,7 +115,7 @@ func testSessionsPerSender(t *testing.T, h *harness) {
 	if err != nil || s.ID == on100.ID || s.Activation != h.bot(a.ID).Activations {
 		t.Fatalf("R22: back on 100, the old session came back: %+v, %v", s, err)
 	}
-	if old, _ := h.st.Session(h.ctx, on100.ID); old.CloseReason != lifecycle.CloseDeactivated {
+	if old, _ := session(h.ctx, h.st, on100.ID); old.CloseReason != lifecycle.CloseDeactivated {
 		t.Fatalf("R9: the session of the earlier activation = %+v", old)
 	}
 }

@@ -209,7 +209,7 @@ func (h *harness) contents() contents {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	rs, err := h.st.RoleAssignments(h.ctx)
+	rs, err := roleAssignments(h.ctx, h.st)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func testLiveBots(t *testing.T, h *harness) {
 	a := h.create("100")
 	b := h.create("100", "200")
 	c := h.create("300")
-	got, err := h.st.LiveBots(h.ctx, []lifecycle.Sender{sender("200"), sender("100")})
+	got, err := liveBots(h.ctx, h.st, []lifecycle.Sender{sender("200"), sender("100")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func testLiveBots(t *testing.T, h *harness) {
 	h.do(lifecycle.Deactivate{Bot: b.ID, Grace: time.Hour})
 	a = h.bot(a.ID)
 	h.do(lifecycle.Activate{Bot: a.ID, Decision: lifecycle.Immediate()})
-	got, err = h.st.LiveBots(h.ctx, []lifecycle.Sender{sender("200"), sender("100"), sender("300")})
+	got, err = liveBots(h.ctx, h.st, []lifecycle.Sender{sender("200"), sender("100"), sender("300")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,22 +395,25 @@ func testAuditOrder(t *testing.T, h *harness) {
 }
 
 func testRoles(t *testing.T, h *harness) {
-	if rs, err := h.st.UserRoles(h.ctx, "nobody"); err != nil || !rs.Empty() {
+	if rs, err := userRoles(h.ctx, h.st, "nobody"); err != nil || !rs.Empty() {
 		t.Fatalf("P3: unknown user has %v, %v", rs, err)
 	}
 	h.do(lifecycle.GrantRole{User: "zed", Role: roles.Admin})
 	h.do(lifecycle.GrantRole{User: "amy", Role: roles.Designer})
 	h.do(lifecycle.GrantRole{User: "amy", Role: roles.Manager})
-	got, _ := h.st.RoleAssignments(h.ctx)
+	got, _ := roleAssignments(h.ctx, h.st)
 	want := []lifecycle.RoleAssignment{{User: "amy", Roles: roles.MustSet(roles.Manager)}, {User: "zed", Roles: roles.MustSet(roles.Admin)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("RoleAssignments (-want +got):\n%s", diff)
+	}
+	if rs, admins, err := h.st.Roles(h.ctx, "amy"); err != nil || rs != roles.MustSet(roles.Manager) || admins != 1 {
+		t.Errorf("P2: Roles(amy) = %v, %d Admins, %v; want Manager and 1 Admin", rs, admins, err)
 	}
 	// A stale read of amy's roles conflicts.
 	h.refused(lifecycle.Plan{Roles: []lifecycle.RoleChange{{User: "amy", From: roles.MustSet(roles.Designer), To: 0}}}, "a stale role change")
 	// Revoking the last role removes the assignment.
 	h.do(lifecycle.RevokeRole{User: "amy", Role: roles.Manager})
-	if got, _ := h.st.RoleAssignments(h.ctx); len(got) != 1 {
+	if got, _ := roleAssignments(h.ctx, h.st); len(got) != 1 {
 		t.Errorf("after revoking: %v", got)
 	}
 }
@@ -436,19 +439,19 @@ func testDueDrains(t *testing.T, h *harness) {
 	b := h.active("200")
 	h.do(lifecycle.Deactivate{Bot: a.ID, Grace: 2 * time.Hour})
 	h.do(lifecycle.Deactivate{Bot: b.ID, Grace: time.Hour})
-	got, _ := h.st.DueDrains(h.ctx, h.now.Add(time.Hour-time.Nanosecond), 10)
+	got, _ := dueDrains(h.ctx, h.st, h.now.Add(time.Hour-time.Nanosecond), 10)
 	if len(got) != 0 {
 		t.Fatalf("due before any deadline: %v", got)
 	}
-	got, _ = h.st.DueDrains(h.ctx, h.now.Add(time.Hour), 10)
+	got, _ = dueDrains(h.ctx, h.st, h.now.Add(time.Hour), 10)
 	if len(got) != 1 || got[0].ID != b.ID {
 		t.Fatalf("at the first deadline: %v", got)
 	}
-	got, _ = h.st.DueDrains(h.ctx, h.now.Add(3*time.Hour), 10)
+	got, _ = dueDrains(h.ctx, h.st, h.now.Add(3*time.Hour), 10)
 	if len(got) != 2 || got[0].ID != b.ID || got[1].ID != a.ID {
 		t.Fatalf("after both deadlines, earliest first: %v", got)
 	}
-	if got, _ = h.st.DueDrains(h.ctx, h.now.Add(3*time.Hour), 1); len(got) != 1 {
+	if got, _ = dueDrains(h.ctx, h.st, h.now.Add(3*time.Hour), 1); len(got) != 1 {
 		t.Fatalf("limit 1: %v", got)
 	}
 }
@@ -472,11 +475,11 @@ func testRoute(t *testing.T, h *harness) {
 	if other.ID == s1.ID {
 		t.Fatal("two end users share a session")
 	}
-	got, err := h.st.Session(h.ctx, s1.ID)
+	got, err := session(h.ctx, h.st, s1.ID)
 	if err != nil || got != s2 {
 		t.Fatalf("Session = %+v, %v; want %+v", got, err, s2)
 	}
-	if _, err := h.st.Session(h.ctx, 99999); !errors.Is(err, lifecycle.ErrNotFound) {
+	if _, err := session(h.ctx, h.st, 99999); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("missing session: %v", err)
 	}
 	stats, _ := h.st.SessionStats(h.ctx)
@@ -518,7 +521,7 @@ func testSessionsEndWithoutSweep(t *testing.T, h *harness) {
 	if err != nil || s.Bot != nb.ID || s.ID == s1.ID {
 		t.Fatalf("R9: at the deadline: %+v, %v", s, err)
 	}
-	got, _ := h.st.Session(h.ctx, s1.ID)
+	got, _ := session(h.ctx, h.st, s1.ID)
 	if got.CloseReason != lifecycle.CloseGraceExpired || !got.ClosedAt.Equal(deadline) {
 		t.Fatalf("R9: old session = %+v", got)
 	}
@@ -546,7 +549,7 @@ func testSessionEndsWithOwnActivation(t *testing.T, h *harness) {
 		t.Fatalf("R9: SweepSessions closed %d, %v; want u2's session", n, err)
 	}
 	for _, id := range []lifecycle.SessionID{s1.ID, s2.ID} {
-		got, _ := h.st.Session(h.ctx, id)
+		got, _ := session(h.ctx, h.st, id)
 		if got.CloseReason != lifecycle.CloseDeactivated || !got.ClosedAt.Equal(ended) {
 			t.Errorf("R9: session %d recorded %s at %v, want deactivated at %v (its own activation's end)", id, got.CloseReason, got.ClosedAt, ended)
 		}
@@ -575,7 +578,7 @@ func testTextRoundTrip(t *testing.T, h *harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := h.st.Session(h.ctx, s.ID)
+	got, err := session(h.ctx, h.st, s.ID)
 	if err != nil || got.EndUser != endUser || got.Sender.Address != addr {
 		t.Fatalf("R21: session read back as %q on %q, %v", got.EndUser, got.Sender.Address, err)
 	}
@@ -624,7 +627,7 @@ func testSweepAndClose(t *testing.T, h *harness) {
 		t.Fatalf("second sweep closed %d, want 1", n)
 	}
 	for i, id := range ids[:4] {
-		s, _ := h.st.Session(h.ctx, id)
+		s, _ := session(h.ctx, h.st, id)
 		wantOpen := i >= 2
 		if s.Open() != wantOpen || (!wantOpen && (s.CloseReason != lifecycle.CloseIdleTimeout || !s.ClosedAt.Equal(s.LastActivityAt.Add(a.IdleTimeout)))) {
 			t.Errorf("session %d after sweep: %+v", i, s)
@@ -728,7 +731,7 @@ func testParallelActivations(t *testing.T, h *harness) {
 }
 
 func testLastActive(t *testing.T, h *harness) {
-	if _, err := h.st.LastActive(h.ctx, []lifecycle.Sender{sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
+	if _, err := lastActive(h.ctx, h.st, []lifecycle.Sender{sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Fatalf("LastActive on an unused sender = %v, want ErrNotFound", err)
 	}
 	a := h.active("100")
@@ -749,7 +752,7 @@ func testLastActive(t *testing.T, h *harness) {
 		{[]lifecycle.Sender{sender("200"), sender("100")}, c.ID, b.ID},
 		{[]lifecycle.Sender{sender("300")}, "", ""},
 	} {
-		got, err := h.st.LastActive(h.ctx, tc.senders, tc.except)
+		got, err := lastActive(h.ctx, h.st, tc.senders, tc.except)
 		if tc.want == "" {
 			if !errors.Is(err, lifecycle.ErrNotFound) {
 				t.Errorf("LastActive(%v, except %q) = %v, %v; want ErrNotFound", tc.senders, tc.except, got.ID, err)
@@ -764,15 +767,15 @@ func testLastActive(t *testing.T, h *harness) {
 	// is none on it.
 	h.now = h.now.Add(time.Minute)
 	h.do(lifecycle.Activate{Bot: a.ID, Decision: lifecycle.Immediate()}) // b still drains
-	if got, err := h.st.LastActive(h.ctx, []lifecycle.Sender{sender("100")}, ""); err != nil || got.ID != b.ID {
+	if got, err := lastActive(h.ctx, h.st, []lifecycle.Sender{sender("100")}, ""); err != nil || got.ID != b.ID {
 		t.Errorf("after a is Active again: LastActive(100) = %v, %v; want %v", got.ID, err, b.ID)
 	}
 	h.do(lifecycle.EndGrace{Bot: b.ID})
 	h.do(lifecycle.Update{Bot: b.ID, Senders: &[]lifecycle.Sender{sender("200")}})
-	if got, err := h.st.LastActive(h.ctx, []lifecycle.Sender{sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
+	if got, err := lastActive(h.ctx, h.st, []lifecycle.Sender{sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("after b left sender 100: LastActive(100) = %v, %v; want ErrNotFound", got.ID, err)
 	}
-	if got, err := h.st.LastActive(h.ctx, []lifecycle.Sender{sender("200")}, c.ID); err != nil || got.ID != b.ID {
+	if got, err := lastActive(h.ctx, h.st, []lifecycle.Sender{sender("200")}, c.ID); err != nil || got.ID != b.ID {
 		t.Errorf("LastActive(200 except c) = %v, %v; want %v", got.ID, err, b.ID)
 	}
 }
@@ -803,20 +806,20 @@ func testSessionsPaging(t *testing.T, h *harness) {
 func testWaitAudit(t *testing.T, h *harness) {
 	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
 	defer cancel()
-	if err := h.st.WaitAudit(ctx, 0); !errors.Is(err, context.DeadlineExceeded) {
+	if err := waitAudit(ctx, h.st, 0); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitAudit on an empty log = %v, want the context's deadline", err)
 	}
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
 		defer cancel()
-		done <- h.st.WaitAudit(ctx, 0)
+		done <- waitAudit(ctx, h.st, 0)
 	}()
 	h.create("100")
 	if err := <-done; err != nil {
 		t.Fatalf("WaitAudit(0) after a commit = %v, want nil", err)
 	}
-	if err := h.st.WaitAudit(h.ctx, 0); err != nil {
+	if err := waitAudit(h.ctx, h.st, 0); err != nil {
 		t.Fatalf("WaitAudit(0) with an entry already there = %v, want nil at once", err)
 	}
 }
@@ -869,7 +872,7 @@ func follow(ctx context.Context, st lifecycle.Store, n int) []uint64 {
 	var got []uint64
 	after := uint64(0)
 	for len(got) < n {
-		if err := st.WaitAudit(ctx, after); err != nil {
+		if err := waitAudit(ctx, st, after); err != nil {
 			break
 		}
 		page, err := st.AuditLog(ctx, after, 7)
@@ -931,7 +934,7 @@ func testFollowUnderConcurrentCommits(t *testing.T, h *harness) {
 	// A wait for what is not there yet ends with its context.
 	wctx, wcancel := context.WithCancel(h.ctx)
 	done := make(chan error, 1)
-	go func() { done <- h.st.WaitAudit(wctx, committers*each) }()
+	go func() { done <- waitAudit(wctx, h.st, committers*each) }()
 	wcancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("R24: a cancelled WaitAudit = %v, want context.Canceled", err)
