@@ -81,7 +81,7 @@ func TestR17PlanAppliedLaterTakesEffectWhenCommitted(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.must(e.m.ExpireDue(e.ctx))
-			rec, err := e.st.Session(e.ctx, sess.ID)
+			rec, err := storedSession(e.ctx, e.st, sess.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,7 +167,7 @@ func (e *env) dump() dump {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	rs, _ := e.st.RoleAssignments(e.ctx)
+	rs := roleAssignments(e.ctx, e.st)
 	ss, _ := e.st.SessionStats(e.ctx)
 	sc, _ := e.st.Schedules(e.ctx, 0, 1<<20)
 	return dump{Bots: bots, Roles: rs, Sessions: ss, Schedules: sc}
@@ -201,4 +203,34 @@ func (e *env) refused(want error, denied bool, op func() error) error {
 		e.t.Fatalf("a refused operation appended to the audit log: %+v", after[len(auditBefore):])
 	}
 	return err
+}
+
+// roleAssignments reads the roles of every user the audit log names, as
+// the store keeps them: those holding a role, sorted by user.
+func roleAssignments(ctx context.Context, st lifecycle.Store) []lifecycle.RoleAssignment {
+	log, _ := st.AuditLog(ctx, 0, 1<<30)
+	users := map[string]bool{}
+	for _, e := range log {
+		users[e.User], users[e.Actor] = true, true
+	}
+	var out []lifecycle.RoleAssignment
+	for u := range users {
+		if rs, _, err := st.Roles(ctx, u); err == nil && u != "" && !rs.Empty() {
+			out = append(out, lifecycle.RoleAssignment{User: u, Roles: rs})
+		}
+	}
+	slices.SortFunc(out, func(a, b lifecycle.RoleAssignment) int { return strings.Compare(a.User, b.User) })
+	return out
+}
+
+// storedSession reads a session as the store records it.
+func storedSession(ctx context.Context, st lifecycle.Store, id lifecycle.SessionID) (lifecycle.Session, error) {
+	out, err := st.Sessions(ctx, id-1, 1)
+	if err != nil {
+		return lifecycle.Session{}, err
+	}
+	if len(out) != 1 || out[0].ID != id {
+		return lifecycle.Session{}, &lifecycle.NotFoundError{Kind: "session", ID: fmt.Sprint(id)}
+	}
+	return out[0], nil
 }

@@ -237,7 +237,7 @@ func (r *modelRun) step(name string, want bool, op func() error) bool {
 
 func (r *modelRun) dumpNoAudit() dump {
 	bots, _ := r.st.Bots(r.ctx, "", 1<<20)
-	rs, _ := r.st.RoleAssignments(r.ctx)
+	rs := roleAssignments(r.ctx, r.st)
 	ss, _ := r.st.SessionStats(r.ctx)
 	return dump{Bots: bots, Roles: rs, Sessions: ss}
 }
@@ -670,7 +670,7 @@ func (r *modelRun) check(t *rapid.T) {
 		}
 		r.seq = e.Seq
 	}
-	rs, _ := r.st.RoleAssignments(r.ctx)
+	rs := roleAssignments(r.ctx, r.st)
 	got := map[string]roles.Set{}
 	for _, a := range rs {
 		got[a.User] = a.Roles

@@ -30,7 +30,7 @@ func TestR9IdleWinsATieWithTheBotsEnd(t *testing.T) {
 		}
 		e.must(e.m.Deactivate(e.ctx, manager, b.ID, 0))
 		e.must(e.m.ExpireDue(e.ctx))
-		got, _ := e.st.Session(e.ctx, s.ID)
+		got, _ := storedSession(e.ctx, e.st, s.ID)
 		return got
 	}
 	swept, unswept := run(true), run(false)

@@ -130,7 +130,7 @@ func TestIdleTimeout(t *testing.T) {
 	if exp.SessionsClosed != 1 {
 		t.Errorf("sweep closed %d sessions", exp.SessionsClosed)
 	}
-	if got, _ := e.st.Session(e.ctx, s.ID); got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout {
+	if got, _ := storedSession(e.ctx, e.st, s.ID); got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout {
 		t.Errorf("swept session %+v", got)
 	}
 }
@@ -271,7 +271,7 @@ func TestR9SessionEndsWithItsOwnActivation(t *testing.T) {
 				t.Fatalf("R9: the session reads %s at %v, want deactivated at %v", got.CloseReason, got.ClosedAt, start.Add(time.Minute))
 			}
 			e.must(e.m.ExpireDue(e.ctx))
-			stored, _ := e.st.Session(e.ctx, s.ID)
+			stored, _ := storedSession(e.ctx, e.st, s.ID)
 			if stored.CloseReason != lifecycle.CloseDeactivated || !stored.ClosedAt.Equal(start.Add(time.Minute)) {
 				t.Fatalf("R9: recorded %s at %v, want deactivated at %v", stored.CloseReason, stored.ClosedAt, start.Add(time.Minute))
 			}

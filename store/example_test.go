@@ -20,11 +20,11 @@ func ExampleNewMemory() {
 	if _, err := m.GrantRole(ctx, lifecycle.System("bootstrap"), "ada", roles.Admin); err != nil {
 		panic(err)
 	}
-	rs, _ := st.RoleAssignments(ctx)
-	fmt.Println(rs[0].User, rs[0].Roles)
+	rs, admins, _ := st.Roles(ctx, "ada")
+	fmt.Println("ada", rs, admins)
 	log, _ := st.AuditLog(ctx, 0, 10)
 	fmt.Println(log[0].Seq, log[0].Actor, log[0].Action, log[0].User, log[0].Role)
 	// Output:
-	// ada Admin
+	// ada Admin 1
 	// 1 system grant_role ada Admin
 }

@@ -44,8 +44,9 @@ type Memory struct {
 	bots   map[lifecycle.BotID]*botRec
 	ids    botIDs // the ids of bots, sorted
 	roles  map[string]roles.Set
+	admins int // users holding Admin
 	audit  auditLog
-	drains drainHeap
+	drains minHeap[*botRec] // bots with a drain, by Change.Due then id
 	sched  schedules
 	// auditWake is closed and replaced when entries are appended and
 	// someone waits (auditWaiting, set under mu by WaitAudit).
@@ -62,7 +63,11 @@ type Memory struct {
 // changed in place: routing reads it without the store's mutex.
 type botRec struct {
 	view atomic.Pointer[lifecycle.Bot] // nil once the bot is deleted
-	// drainAt is the bot's index in Memory.drains while it is Deactivated,
+	// rows are the bot's rows as the core computed them (Change.Rows), due
+	// its Change.Due; guarded by Memory.mu.
+	rows []lifecycle.SenderRow
+	due  time.Time
+	// drainAt is the bot's index in Memory.drains while it has a Due,
 	// else -1.
 	drainAt int
 	// open counts, per activation, the session groups of the bot that hold
@@ -111,41 +116,76 @@ func (r *botRec) groupClosed(k uint64) {
 	r.openMu.Unlock()
 }
 
-// senderRec is what the store keeps per sender: the live bots on it (R1
-// and R2 allow one of each), the session groups of those bots, and the
-// bots that left Active on it, for LastActive. None of it grows with the
-// bots that merely used the sender.
+// senderRec is what the store keeps per sender, from the rows of the bots
+// on it: the bots holding its slots (R1 and R2 allow one of each), their
+// session groups, and its rows with a LeftActive, latest first, for
+// SenderBots' last active bot (R20).
 type senderRec struct {
 	active, draining *botRec
 	// activeGroup and drainGroup hold the open sessions of the current
 	// activation of active and draining on this sender (nil before the
 	// first one opens). Guarded by the sender's shard.
 	activeGroup, drainGroup *group
-	// left lists bots that left Active while on this sender, ordered by
-	// the time they left, then by id descending, so the last valid entry
-	// answers LastActive. Commit drops stale entries (the bot left again
-	// since, was re-activated, or lost the sender) met at the end.
-	left []leftEntry
+	// left holds an entry per bot whose row on the sender has a
+	// LeftActive, latest first (ties: the smaller id); leftOf finds a
+	// bot's entry, so that a departure costs O(log n), never a scan.
+	left   minHeap[*leftEntry]
+	leftOf map[*botRec]*leftEntry
 }
 
 type leftEntry struct {
 	rec *botRec
 	at  time.Time
 	id  lifecycle.BotID
+	pos int
 }
 
-// valid reports whether e still says "rec left Active at at and is on s".
-func (e leftEntry) valid(s lifecycle.Sender) bool {
-	b := e.rec.bot()
-	return b != nil && b.State != lifecycle.Active && b.DeactivatedAt.Equal(e.at) && b.HasSender(s)
+func newSenderRec() *senderRec {
+	return &senderRec{leftOf: map[*botRec]*leftEntry{}, left: minHeap[*leftEntry]{
+		less: func(a, b *leftEntry) bool {
+			if !a.at.Equal(b.at) {
+				return a.at.After(b.at)
+			}
+			return a.id < b.id
+		},
+		moved: func(e *leftEntry, i int) { e.pos = i },
+	}}
 }
 
-// before orders entries: earlier departures first, then larger ids first.
-func (e leftEntry) before(o leftEntry) bool {
-	if !e.at.Equal(o.at) {
-		return e.at.Before(o.at)
+// setLeft records rec's row on the sender: its LeftActive at, or none.
+func (sr *senderRec) setLeft(rec *botRec, id lifecycle.BotID, at time.Time) {
+	e := sr.leftOf[rec]
+	switch {
+	case e == nil && !at.IsZero():
+		e = &leftEntry{rec: rec, at: at, id: id}
+		sr.leftOf[rec] = e
+		sr.left.push(e)
+	case e != nil && at.IsZero():
+		sr.left.remove(e.pos)
+		delete(sr.leftOf, rec)
+	case e != nil && !e.at.Equal(at):
+		e.at = at
+		sr.left.fix(e.pos)
 	}
-	return e.id > o.id
+}
+
+// lastLeft returns the sender's entry with the latest LeftActive other
+// than except's: the top of the heap, or the better of its children.
+func (sr *senderRec) lastLeft(except lifecycle.BotID) *leftEntry {
+	h := &sr.left
+	if h.len() == 0 {
+		return nil
+	}
+	if top := h.items[0]; top.id != except {
+		return top
+	}
+	var best *leftEntry
+	for _, c := range [2]int{1, 2} {
+		if c < h.len() && (best == nil || h.less(h.items[c], best)) {
+			best = h.items[c]
+		}
+	}
+	return best
 }
 
 // DefaultRetention is how long the memory store keeps a closed session
@@ -170,9 +210,18 @@ func NewMemory(opts ...MemoryOption) *Memory {
 	m := &Memory{
 		bots:      map[lifecycle.BotID]*botRec{},
 		roles:     map[string]roles.Set{},
-		sched:     schedules{byID: map[lifecycle.ScheduleID]*lifecycle.Schedule{}},
+		sched:     newSchedules(),
 		auditWake: make(chan struct{}),
 		retention: DefaultRetention,
+		drains: minHeap[*botRec]{
+			less: func(a, b *botRec) bool {
+				if !a.due.Equal(b.due) {
+					return a.due.Before(b.due)
+				}
+				return a.bot().ID < b.bot().ID
+			},
+			moved: func(r *botRec, i int) { r.drainAt = i },
+		},
 	}
 	for i := range m.shards {
 		m.shards[i].init()
@@ -193,7 +242,7 @@ func conflict(format string, args ...any) error {
 	return &lifecycle.ConflictError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// Bot implements lifecycle.BotStore.
+// Bot implements lifecycle.Store.
 func (m *Memory) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -210,12 +259,14 @@ func (m *Memory) senderRec(s lifecycle.Sender) *senderRec {
 	return m.shardOf(s).senders[s]
 }
 
-// LiveBots implements lifecycle.BotStore. It reads at most two bots per
-// sender.
-func (m *Memory) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
+// SenderBots implements lifecycle.Store. It reads at most two live bots
+// per sender, and the top of each sender's departures: its cost does not
+// grow with the bots that used the senders.
+func (m *Memory) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) ([]lifecycle.Bot, *lifecycle.Bot, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var out []lifecycle.Bot
+	var best *leftEntry
 	seen := map[*botRec]bool{}
 	for _, s := range senders {
 		sr := m.senderRec(s)
@@ -228,41 +279,22 @@ func (m *Memory) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]li
 				out = append(out, rec.read())
 			}
 		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
-
-// LastActive implements lifecycle.BotStore. Each sender keeps the bots that
-// left Active on it in order, and Commit drops stale entries from the end,
-// so the cost is amortised constant per sender.
-func (m *Memory) LastActive(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (lifecycle.Bot, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	var best *leftEntry
-	for _, s := range senders {
-		sr := m.senderRec(s)
-		if sr == nil {
+		if except == "" {
 			continue
 		}
-		for i := len(sr.left) - 1; i >= 0; i-- {
-			e := sr.left[i]
-			if e.id == except || !e.valid(s) {
-				continue
-			}
-			if best == nil || best.before(e) {
-				best = &e
-			}
-			break
+		if e := sr.lastLeft(except); e != nil && (best == nil || sr.left.less(e, best)) {
+			best = e
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	if best == nil {
-		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: "that was Active before on these senders"}
+		return out, nil, nil
 	}
-	return best.rec.read(), nil
+	last := best.rec.read()
+	return out, &last, nil
 }
 
-// Bots implements lifecycle.BotStore. Ids are kept sorted, so a page costs
+// Bots implements lifecycle.Store. Ids are kept sorted, so a page costs
 // the bots it returns, not every bot stored.
 func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
 	m.mu.RLock()
@@ -283,38 +315,32 @@ func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]
 	return out, nil
 }
 
-// DueDrains implements lifecycle.BotStore. Drains are indexed by deadline:
-// the cost is that of the drains it returns, whatever else is stored.
-func (m *Memory) DueDrains(ctx context.Context, now time.Time, limit int) ([]lifecycle.Bot, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	var out []lifecycle.Bot
-	for _, rec := range m.drains.due(now, limit) {
-		out = append(out, rec.read())
-	}
+// Due implements lifecycle.Store. Drains and pending schedules are kept
+// in heaps by when they fall due, and read best-first: the cost is what
+// it returns, whatever else is stored.
+func (m *Memory) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Due, error) {
+	m.mu.Lock() // the schedule heap lets settled schedules go when met
+	defer m.mu.Unlock()
+	var out lifecycle.Due
+	m.drains.ascend(func(r *botRec) bool { return !r.due.After(now) }, func(r *botRec) bool {
+		if limit >= 0 && len(out.Drains) >= limit {
+			return false
+		}
+		out.Drains = append(out.Drains, r.read())
+		return true
+	})
+	out.Schedules = m.sched.due(now, limit)
 	return out, nil
 }
 
-// UserRoles implements lifecycle.RoleStore.
-func (m *Memory) UserRoles(ctx context.Context, user string) (roles.Set, error) {
+// Roles implements lifecycle.Store.
+func (m *Memory) Roles(ctx context.Context, user string) (roles.Set, int, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.roles[user], nil
+	return m.roles[user], m.admins, nil
 }
 
-// RoleAssignments implements lifecycle.RoleStore.
-func (m *Memory) RoleAssignments(ctx context.Context) ([]lifecycle.RoleAssignment, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	out := make([]lifecycle.RoleAssignment, 0, len(m.roles))
-	for u, rs := range m.roles {
-		out = append(out, lifecycle.RoleAssignment{User: u, Roles: rs})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].User < out[j].User })
-	return out, nil
-}
-
-// AuditLog implements lifecycle.AuditStore.
+// AuditLog implements lifecycle.Store.
 func (m *Memory) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -346,6 +372,12 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	m.applyChanges(p.Changes)
 	m.applySchedules(p.Schedules)
 	for _, rc := range p.Roles {
+		if m.roles[rc.User].IsAdmin() {
+			m.admins--
+		}
+		if rc.To.IsAdmin() {
+			m.admins++
+		}
 		if rc.To.Empty() {
 			delete(m.roles, rc.User)
 		} else {
@@ -405,7 +437,7 @@ func unlockShards(shards []*shard) {
 	}
 }
 
-// WaitAudit implements lifecycle.AuditStore: waiters sleep on a channel
+// WaitAudit implements lifecycle.Store: waiters sleep on a channel
 // closed by the next commit that appends entries; nothing polls.
 func (m *Memory) WaitAudit(ctx context.Context, after uint64) error {
 	for {
@@ -434,98 +466,89 @@ func (m *Memory) check(p lifecycle.Plan) error {
 	if err := p.Check(); err != nil {
 		return err
 	}
-	after := map[lifecycle.BotID]*lifecycle.Bot{} // nil: deleted
-	var touched []lifecycle.Sender
+	slots := map[lifecycle.Sender]*slotCount{}
+	changed := map[*botRec]bool{}
+	count := func(s lifecycle.Sender) *slotCount {
+		n := slots[s]
+		if n == nil {
+			n = &slotCount{}
+			slots[s] = n
+		}
+		return n
+	}
 	for _, c := range p.Changes {
 		rec, exists := m.bots[c.Bot]
-		var cur *lifecycle.Bot
-		if exists {
-			cur = rec.bot()
-		}
 		switch {
 		case c.Revision == 0 && exists:
 			return conflict("bot %s already exists", c.Bot)
 		case c.Revision != 0 && !exists:
 			return conflict("bot %s no longer exists", c.Bot)
-		case exists && cur.Revision != c.Revision:
-			return conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, cur.Revision, c.Revision)
+		case exists && rec.bot().Revision != c.Revision:
+			return conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, rec.bot().Revision, c.Revision)
 		}
-		after[c.Bot] = c.After
 		if exists {
-			touched = append(touched, cur.Senders...)
+			changed[rec] = true
+			for _, r := range rec.rows {
+				count(r.Sender)
+			}
 		}
-		if c.After != nil {
-			touched = append(touched, c.After.Senders...)
+		for _, r := range c.Rows() {
+			count(r.Sender).add(r.Slot)
 		}
 	}
-	for _, s := range touched {
-		if err := m.checkSender(s, after); err != nil {
-			return err
+	for s, n := range slots {
+		if sr := m.senderRec(s); sr != nil {
+			for _, rec := range [2]*botRec{sr.active, sr.draining} {
+				if rec != nil && !changed[rec] {
+					n.add(rec.slotOn(s))
+				}
+			}
+		}
+		if n.active > 1 || n.draining > 1 {
+			return conflict("the plan would leave %d bots holding the active slot and %d the draining slot of %s", n.active, n.draining, s)
 		}
 	}
 	return m.checkRoles(p.Roles)
 }
 
+// slotCount counts the bots holding each slot of one sender (R1, R2).
+type slotCount struct{ active, draining int }
+
+func (n *slotCount) add(s lifecycle.Slot) {
+	switch s {
+	case lifecycle.SlotActive:
+		n.active++
+	case lifecycle.SlotDraining:
+		n.draining++
+	}
+}
+
+// slotOn returns the slot the bot's row on s holds.
+func (r *botRec) slotOn(s lifecycle.Sender) lifecycle.Slot {
+	for _, row := range r.rows {
+		if row.Sender == s {
+			return row.Slot
+		}
+	}
+	return ""
+}
+
 // checkRoles refuses stale role reads and the removal of the last Admin.
 func (m *Memory) checkRoles(changes []lifecycle.RoleChange) error {
-	if len(changes) == 0 {
-		return nil
-	}
-	next := map[string]roles.Set{}
+	admins := m.admins
 	for _, rc := range changes {
 		if cur := m.roles[rc.User]; cur != rc.From {
 			return conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, cur, rc.From)
 		}
-		next[rc.User] = rc.To
-	}
-	before, afterAdmins := 0, 0
-	for u, rs := range m.roles {
-		if rs.IsAdmin() {
-			before++
+		if rc.From.IsAdmin() {
+			admins--
 		}
-		if n, ok := next[u]; ok {
-			rs = n
-		}
-		if rs.IsAdmin() {
-			afterAdmins++
+		if rc.To.IsAdmin() {
+			admins++
 		}
 	}
-	for u, rs := range next {
-		if _, existed := m.roles[u]; !existed && rs.IsAdmin() {
-			afterAdmins++
-		}
-	}
-	if before > 0 && afterAdmins == 0 {
+	if m.admins > 0 && admins == 0 {
 		return conflict("the plan would remove the last Admin")
-	}
-	return nil
-}
-
-// checkSender refuses a plan that would leave two Active or two
-// Deactivated bots on s (R1, R2), counted by their state on s (R22): the
-// bots the plan leaves as after, and the live bots on s it does not change.
-func (m *Memory) checkSender(s lifecycle.Sender, after map[lifecycle.BotID]*lifecycle.Bot) error {
-	var n [lifecycle.Deleted + 1]int
-	if sr := m.senderRec(s); sr != nil {
-		for _, rec := range [2]*botRec{sr.active, sr.draining} {
-			if rec == nil {
-				continue
-			}
-			if _, changed := after[rec.bot().ID]; !changed {
-				n[rec.bot().StateOn(s)]++
-			}
-		}
-	}
-	for _, b := range after {
-		if b != nil {
-			n[b.StateOn(s)]++
-		}
-	}
-	if n[lifecycle.Active] > 1 {
-		return conflict("the plan would leave %d Active bots on %s", n[lifecycle.Active], s)
-	}
-	if n[lifecycle.Deactivated] > 1 {
-		return conflict("the plan would leave %d Deactivated bots on %s", n[lifecycle.Deactivated], s)
 	}
 	return nil
 }
@@ -536,7 +559,7 @@ func (m *Memory) sender(s lifecycle.Sender) *senderRec {
 	sh := m.shardOf(s)
 	sr := sh.senders[s]
 	if sr == nil {
-		sr = &senderRec{}
+		sr = newSenderRec()
 		sh.senders[s] = sr
 	}
 	return sr
@@ -544,26 +567,14 @@ func (m *Memory) sender(s lifecycle.Sender) *senderRec {
 
 // applyChanges stores the checked changes of a plan. The caller holds m.mu
 // for writing and the shards of the bots' senders before and after. It
-// first takes every changed bot off its senders, then puts each back as it
-// is now, so that the order of the changes does not matter.
+// first takes every changed bot off its senders, then puts each back as its
+// rows say, so that the order of the changes does not matter.
 func (m *Memory) applyChanges(changes []lifecycle.Change) {
-	befores, groups := m.detach(changes)
-	for i, c := range changes {
-		m.put(c, &befores[i])
+	groups := m.detach(changes)
+	for _, c := range changes {
+		m.put(c)
 	}
 	m.reattach(groups)
-	for i, c := range changes {
-		for _, s := range befores[i].Senders {
-			if sr := m.senderRec(s); sr != nil {
-				sr.trimLeft(s)
-			}
-		}
-		if c.After != nil {
-			for _, s := range c.After.Senders {
-				m.senderRec(s).trimLeft(s)
-			}
-		}
-	}
 }
 
 // detached is a session group taken off its sender while its bot changes.
@@ -572,19 +583,17 @@ type detached struct {
 	g  *group
 }
 
-// detach takes every changed bot off its senders' slots and the drain
-// index, and returns the bots as they were and their session groups.
-func (m *Memory) detach(changes []lifecycle.Change) ([]lifecycle.Bot, []detached) {
+// detach takes every changed bot off its senders' slots, departures and
+// the drain index, and returns their session groups.
+func (m *Memory) detach(changes []lifecycle.Change) []detached {
 	var groups []detached
-	befores := make([]lifecycle.Bot, len(changes))
-	for i, c := range changes {
+	for _, c := range changes {
 		rec := m.bots[c.Bot]
 		if rec == nil {
 			continue
 		}
-		befores[i] = *rec.bot()
-		for _, s := range befores[i].Senders {
-			sr := m.senderRec(s)
+		for _, row := range rec.rows {
+			sr := m.senderRec(row.Sender)
 			if sr == nil {
 				continue
 			}
@@ -598,15 +607,18 @@ func (m *Memory) detach(changes []lifecycle.Change) ([]lifecycle.Bot, []detached
 				groups = append(groups, detached{sr, sr.drainGroup})
 				sr.drainGroup = nil
 			}
+			sr.setLeft(rec, c.Bot, time.Time{})
 		}
-		m.drains.remove(rec)
+		if rec.drainAt >= 0 {
+			m.drains.remove(rec.drainAt)
+		}
 	}
-	return befores, groups
+	return groups
 }
 
-// put puts one changed bot back as it is now: its record, the drain
-// index, its senders' slots and their LastActive candidates.
-func (m *Memory) put(c lifecycle.Change, before *lifecycle.Bot) {
+// put puts one changed bot back as its rows say: its record, the drain
+// index, its senders' slots and departures.
+func (m *Memory) put(c lifecycle.Change) {
 	rec := m.bots[c.Bot]
 	if c.After == nil {
 		rec.view.Store(nil)
@@ -622,81 +634,48 @@ func (m *Memory) put(c lifecycle.Change, before *lifecycle.Bot) {
 	b := c.After.Clone()
 	b.OpenActivations = nil // not stored: read() counts them
 	rec.view.Store(&b)
-	if !b.GraceDeadline.IsZero() { // a drain on some sender (R22)
-		m.drains.add(rec, b.GraceDeadline, b.ID)
+	rec.rows, rec.due = c.Rows(), c.Due()
+	if !rec.due.IsZero() {
+		m.drains.push(rec)
 	}
-	left := b.State != lifecycle.Active && !b.DeactivatedAt.IsZero()
-	for _, s := range b.Senders {
-		sr := m.sender(s)
-		switch b.StateOn(s) {
-		case lifecycle.Active:
+	for _, row := range rec.rows {
+		sr := m.sender(row.Sender)
+		switch row.Slot {
+		case lifecycle.SlotActive:
 			sr.active = rec
-		case lifecycle.Deactivated:
+		case lifecycle.SlotDraining:
 			sr.draining = rec
 		}
-		// A bot that just left Active, or that left before and gained
-		// this sender, is a candidate for LastActive on it.
-		if left && (before.State == lifecycle.Active || !before.HasSender(s)) {
-			sr.insertLeft(leftEntry{rec: rec, at: b.DeactivatedAt, id: b.ID})
-		}
+		sr.setLeft(rec, b.ID, row.LeftActive)
 	}
 }
 
 // reattach puts back the session groups of the activation their bot still
-// serves on their sender; the others end, and the next sweep closes their
-// sessions.
+// serves on their sender, as its row there says; the others end, and the
+// next sweep closes their sessions.
 func (m *Memory) reattach(groups []detached) {
 	for _, d := range groups {
 		if d.g == nil {
 			continue
 		}
-		b := d.g.bot.bot()
-		var on lifecycle.SenderState
-		if b != nil {
-			on, _ = b.On(d.g.sender)
+		var row lifecycle.SenderRow
+		if d.g.bot.bot() != nil {
+			for _, r := range d.g.bot.rows {
+				if r.Sender == d.g.sender {
+					row = r
+				}
+			}
 		}
-		if on.Activation == d.g.activation {
+		if row.Activation == d.g.activation {
 			switch {
-			case on.State == lifecycle.Active && d.sr.active == d.g.bot:
+			case row.Slot == lifecycle.SlotActive && d.sr.active == d.g.bot:
 				d.sr.activeGroup = d.g
-			case on.State == lifecycle.Deactivated && d.sr.draining == d.g.bot:
+			case row.Slot == lifecycle.SlotDraining && d.sr.draining == d.g.bot:
 				d.sr.drainGroup = d.g
 			}
 		}
 		m.shardOf(d.g.sender).reschedule(d.g)
 	}
-}
-
-// insertLeft adds e in order; it almost always goes at the end.
-//
-// A bot keeps one entry per sender, its latest departure: its earlier one
-// is dropped, so the list holds at most one entry per bot that used the
-// sender, however often bots take turns on it. The earlier entry is found
-// from the end, where a bot taking turns left it.
-func (sr *senderRec) insertLeft(e leftEntry) {
-	for j := len(sr.left) - 1; j >= 0; j-- {
-		if sr.left[j].rec == e.rec {
-			sr.left = slices.Delete(sr.left, j, j+1)
-			break
-		}
-	}
-	i := len(sr.left)
-	for i > 0 && e.before(sr.left[i-1]) {
-		i--
-	}
-	sr.left = append(sr.left, leftEntry{})
-	copy(sr.left[i+1:], sr.left[i:])
-	sr.left[i] = e
-}
-
-// trimLeft drops stale entries from the end of the left list.
-func (sr *senderRec) trimLeft(s lifecycle.Sender) {
-	n := len(sr.left)
-	for n > 0 && !sr.left[n-1].valid(s) {
-		n--
-	}
-	clear(sr.left[n:])
-	sr.left = sr.left[:n]
 }
 
 // auditLog keeps entries in chunks of fixed capacity: appending never
@@ -732,130 +711,6 @@ func (l *auditLog) read(after uint64, limit int) []lifecycle.AuditEntry {
 	out := make([]lifecycle.AuditEntry, 0, n)
 	for i := after; i < after+n; i++ {
 		out = append(out, cloneEntry(l.chunks[i/auditChunk][i%auditChunk]))
-	}
-	return out
-}
-
-// drainHeap holds the Deactivated bots, a min-heap by (grace deadline, id).
-type drainHeap []drainItem
-
-type drainItem struct {
-	at  time.Time
-	id  lifecycle.BotID
-	rec *botRec
-}
-
-func (h drainHeap) less(i, j int) bool {
-	if !h[i].at.Equal(h[j].at) {
-		return h[i].at.Before(h[j].at)
-	}
-	return h[i].id < h[j].id
-}
-
-func (h drainHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].rec.drainAt, h[j].rec.drainAt = i, j
-}
-
-func (h drainHeap) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			return
-		}
-		h.swap(i, p)
-		i = p
-	}
-}
-
-func (h drainHeap) down(i int) {
-	for {
-		l, s := 2*i+1, i
-		if l < len(h) && h.less(l, s) {
-			s = l
-		}
-		if r := l + 1; r < len(h) && h.less(r, s) {
-			s = r
-		}
-		if s == i {
-			return
-		}
-		h.swap(i, s)
-		i = s
-	}
-}
-
-func (h *drainHeap) add(rec *botRec, at time.Time, id lifecycle.BotID) {
-	*h = append(*h, drainItem{at: at, id: id, rec: rec})
-	rec.drainAt = len(*h) - 1
-	h.up(rec.drainAt)
-}
-
-func (h *drainHeap) remove(rec *botRec) {
-	i := rec.drainAt
-	if i < 0 {
-		return
-	}
-	last := len(*h) - 1
-	h.swap(i, last)
-	*h = (*h)[:last]
-	rec.drainAt = -1
-	if i < last {
-		h.down(i)
-		h.up(i)
-	}
-}
-
-// due returns up to limit bots whose deadline is not after now, earliest
-// first, visiting only the heap nodes it returns and their children.
-func (h drainHeap) due(now time.Time, limit int) []*botRec {
-	if limit < 0 {
-		limit = len(h)
-	}
-	var out []*botRec
-	// frontier is a small min-heap of candidate indices into h.
-	var frontier []int
-	push := func(i int) {
-		if i >= len(h) || h[i].at.After(now) {
-			return
-		}
-		frontier = append(frontier, i)
-		for k := len(frontier) - 1; k > 0; {
-			p := (k - 1) / 2
-			if !h.less(frontier[k], frontier[p]) {
-				break
-			}
-			frontier[k], frontier[p] = frontier[p], frontier[k]
-			k = p
-		}
-	}
-	pop := func() int {
-		top := frontier[0]
-		last := len(frontier) - 1
-		frontier[0] = frontier[last]
-		frontier = frontier[:last]
-		for k := 0; ; {
-			l, s := 2*k+1, k
-			if l < len(frontier) && h.less(frontier[l], frontier[s]) {
-				s = l
-			}
-			if r := l + 1; r < len(frontier) && h.less(frontier[r], frontier[s]) {
-				s = r
-			}
-			if s == k {
-				break
-			}
-			frontier[k], frontier[s] = frontier[s], frontier[k]
-			k = s
-		}
-		return top
-	}
-	push(0)
-	for len(frontier) > 0 && len(out) < limit {
-		i := pop()
-		out = append(out, h[i].rec)
-		push(2*i + 1)
-		push(2*i + 2)
 	}
 	return out
 }

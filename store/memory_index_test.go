@@ -53,47 +53,77 @@ func TestBotIDs(t *testing.T) {
 	}
 }
 
-// TestDrainHeap adds and removes drains at random and checks due against
-// a sort of what is held.
-func TestDrainHeap(t *testing.T) {
+// TestMinHeapAscend adds, moves and removes items at random and checks
+// ascend against a sort of what is held: the heap behind every time order
+// of the memory store (drains, session groups, schedules, departures).
+func TestMinHeapAscend(t *testing.T) {
+	type item struct {
+		at  time.Time
+		id  lifecycle.BotID
+		pos int
+	}
 	r := rand.New(rand.NewPCG(3, 4))
-	var h drainHeap
-	held := map[*botRec]drainItem{}
+	h := minHeap[*item]{
+		less: func(a, b *item) bool {
+			if !a.at.Equal(b.at) {
+				return a.at.Before(b.at)
+			}
+			return a.id < b.id
+		},
+		moved: func(x *item, i int) { x.pos = i },
+	}
+	held := map[*item]bool{}
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for step := 0; step < 1500; step++ {
-		if len(held) > 0 && r.IntN(3) == 0 {
-			for rec := range held {
-				h.remove(rec)
-				delete(held, rec)
+		switch op := r.IntN(4); {
+		case len(held) > 0 && op == 0:
+			for it := range held {
+				h.remove(it.pos)
+				delete(held, it)
+				if it.pos != -1 {
+					t.Fatalf("step %d: a removed item says it is at %d", step, it.pos)
+				}
 				break
 			}
-		} else {
-			rec := &botRec{drainAt: -1}
-			it := drainItem{at: base.Add(time.Duration(r.IntN(100)) * time.Minute), id: lifecycle.BotID(fmt.Sprintf("b%05d", step)), rec: rec}
-			h.add(rec, it.at, it.id)
-			held[rec] = it
+		case len(held) > 0 && op == 1:
+			for it := range held {
+				it.at = base.Add(time.Duration(r.IntN(100)) * time.Minute)
+				h.fix(it.pos)
+				break
+			}
+		default:
+			it := &item{at: base.Add(time.Duration(r.IntN(100)) * time.Minute), id: lifecycle.BotID(fmt.Sprintf("b%05d", step))}
+			h.push(it)
+			held[it] = true
 		}
 		now, limit := base.Add(time.Duration(r.IntN(100))*time.Minute), r.IntN(20)
-		var want []drainItem
-		for _, it := range held {
+		var want []*item
+		for it := range held {
 			if !it.at.After(now) {
 				want = append(want, it)
 			}
 		}
-		slices.SortFunc(want, func(a, b drainItem) int {
+		slices.SortFunc(want, func(a, b *item) int {
 			if c := a.at.Compare(b.at); c != 0 {
 				return c
 			}
 			return strings.Compare(string(a.id), string(b.id))
 		})
 		want = want[:min(limit, len(want))]
-		got := h.due(now, limit)
-		if len(got) != len(want) {
-			t.Fatalf("step %d: due gives %d, want %d", step, len(got), len(want))
+		var got []*item
+		h.ascend(func(x *item) bool { return !x.at.After(now) }, func(x *item) bool {
+			if len(got) >= limit {
+				return false
+			}
+			got = append(got, x)
+			return true
+		})
+		if !slices.Equal(got, want) {
+			t.Fatalf("step %d: ascend gives %d items, want the %d earliest in order", step, len(got), len(want))
 		}
-		for i := range got {
-			if got[i] != want[i].rec {
-				t.Fatalf("step %d: due[%d] is not the %d-th earliest", step, i, i)
+		for i, x := range h.items {
+			if x.pos != i {
+				t.Fatalf("step %d: item at %d says it is at %d", step, i, x.pos)
 			}
 		}
 	}

@@ -43,12 +43,12 @@ func TestLeftEntriesStayBounded(t *testing.T) {
 		bots[on], bots[off] = up, down
 		on, off = off, on
 	}
-	if n := len(m.senderRec(s).left); n > 2 {
+	if n := m.senderRec(s).left.len(); n > 2 {
 		t.Fatalf("%d LastActive entries on the sender after 1,000 turns of two bots; want at most one per bot", n)
 	}
 	active, other := off, on // swapped after the last turn
-	got, err := m.LastActive(ctx, []lifecycle.Sender{s}, active)
-	if err != nil || got.ID != other {
-		t.Fatalf("R20: LastActive = %v, %v; want %s", got.ID, err, other)
+	_, got, err := m.SenderBots(ctx, []lifecycle.Sender{s}, active)
+	if err != nil || got == nil || got.ID != other {
+		t.Fatalf("R20: the last active bot = %v, %v; want %s", got, err, other)
 	}
 }

@@ -88,14 +88,14 @@ func TestRetention(t *testing.T) {
 			if _, err := m.ExpireDue(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if s, err := st.Session(ctx, 1); err != nil || s.CloseReason != lifecycle.CloseDeactivated {
+			if s, err := m.Session(ctx, 1); err != nil || s.CloseReason != lifecycle.CloseDeactivated {
 				t.Fatalf("within the retention: Session(1) = %+v, %v", s, err)
 			}
 			clk.t = clk.t.Add(time.Second)
 			if _, err := m.ExpireDue(ctx); err != nil {
 				t.Fatal(err)
 			}
-			_, err := st.Session(ctx, 1)
+			_, err := m.Session(ctx, 1)
 			page, _ := st.Sessions(ctx, 0, 10)
 			switch {
 			case keep > 0 && (!errors.Is(err, lifecycle.ErrNotFound) || len(page) != 0 || st.retained() != 0):

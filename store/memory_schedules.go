@@ -2,7 +2,6 @@ package store
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"slices"
 	"time"
@@ -11,27 +10,18 @@ import (
 )
 
 // schedules keeps schedules (R23): by id, in Seq order for listing, and
-// the pending ones in a heap by (At, Seq), so DueSchedules costs what it
-// returns. Schedules are kept like audit entries: one per user request.
+// the pending ones in a heap by (At, Seq), so Due costs what it returns.
+// Schedules are kept like audit entries: one per user request.
 type schedules struct {
 	byID    map[lifecycle.ScheduleID]*lifecycle.Schedule
 	bySeq   []*lifecycle.Schedule
-	pending scheduleHeap
+	pending minHeap[*lifecycle.Schedule]
 }
 
-type scheduleHeap []*lifecycle.Schedule
-
-func (h scheduleHeap) Len() int { return len(h) }
-func (h scheduleHeap) Less(i, j int) bool {
-	return cmp.Or(h[i].At.Compare(h[j].At), cmp.Compare(h[i].Seq, h[j].Seq)) < 0
-}
-func (h scheduleHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *scheduleHeap) Push(x any)   { *h = append(*h, x.(*lifecycle.Schedule)) }
-func (h *scheduleHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func newSchedules() schedules {
+	return schedules{byID: map[lifecycle.ScheduleID]*lifecycle.Schedule{}, pending: minHeap[*lifecycle.Schedule]{
+		less: func(a, b *lifecycle.Schedule) bool { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Seq, b.Seq)) < 0 },
+	}}
 }
 
 func cloneSchedule(s *lifecycle.Schedule) lifecycle.Schedule {
@@ -73,7 +63,7 @@ func (m *Memory) applySchedules(changes []lifecycle.ScheduleChange) {
 			m.sched.byID[s.ID] = s
 			m.sched.bySeq = append(m.sched.bySeq, s)
 			if s.Status == lifecycle.SchedulePending {
-				heap.Push(&m.sched.pending, s)
+				m.sched.pending.push(s)
 			}
 			continue
 		}
@@ -82,7 +72,7 @@ func (m *Memory) applySchedules(changes []lifecycle.ScheduleChange) {
 	}
 }
 
-// Schedule implements lifecycle.ScheduleStore.
+// Schedule implements lifecycle.Store.
 func (m *Memory) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -93,7 +83,7 @@ func (m *Memory) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecyc
 	return cloneSchedule(s), nil
 }
 
-// Schedules implements lifecycle.ScheduleStore.
+// Schedules implements lifecycle.Store.
 func (m *Memory) Schedules(ctx context.Context, after uint64, limit int) ([]lifecycle.Schedule, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -104,52 +94,25 @@ func (m *Memory) Schedules(ctx context.Context, after uint64, limit int) ([]life
 	return out, nil
 }
 
-// DueSchedules implements lifecycle.ScheduleStore. It walks the pending
-// heap best-first from its top, so its cost is that of the schedules it
-// returns and of the settled ones it passes (which leave the heap when met
-// at its top), never of every schedule due.
-func (m *Memory) DueSchedules(ctx context.Context, now time.Time, limit int) ([]lifecycle.Schedule, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	h := &m.sched.pending
-	for h.Len() > 0 && (*h)[0].Status != lifecycle.SchedulePending {
-		heap.Pop(h)
+// due returns up to limit pending schedules due at now, by (At, Seq). It
+// walks the pending heap best-first from its top, so its cost is that of
+// the schedules it returns and of the settled ones it passes (which leave
+// the heap when met at its top), never of every schedule due. The caller
+// holds m.mu for writing.
+func (x *schedules) due(now time.Time, limit int) []lifecycle.Schedule {
+	h := &x.pending
+	for h.len() > 0 && h.items[0].Status != lifecycle.SchedulePending {
+		h.remove(0)
 	}
 	out := []lifecycle.Schedule{}
-	frontier := &indexHeap{h: *h}
-	if h.Len() > 0 {
-		heap.Push(frontier, 0)
-	}
-	for frontier.Len() > 0 && (limit < 0 || len(out) < limit) {
-		i := heap.Pop(frontier).(int)
-		s := (*h)[i]
-		if s.At.After(now) {
-			break // the best left is not due: nothing else is
+	h.ascend(func(s *lifecycle.Schedule) bool { return !s.At.After(now) }, func(s *lifecycle.Schedule) bool {
+		if limit >= 0 && len(out) >= limit {
+			return false
 		}
 		if s.Status == lifecycle.SchedulePending {
 			out = append(out, cloneSchedule(s))
 		}
-		for _, c := range []int{2*i + 1, 2*i + 2} {
-			if c < h.Len() {
-				heap.Push(frontier, c)
-			}
-		}
-	}
-	return out, nil
-}
-
-// indexHeap orders positions of a schedule heap by their schedules.
-type indexHeap struct {
-	h   scheduleHeap
-	idx []int
-}
-
-func (x *indexHeap) Len() int           { return len(x.idx) }
-func (x *indexHeap) Less(i, j int) bool { return x.h.Less(x.idx[i], x.idx[j]) }
-func (x *indexHeap) Swap(i, j int)      { x.idx[i], x.idx[j] = x.idx[j], x.idx[i] }
-func (x *indexHeap) Push(v any)         { x.idx = append(x.idx, v.(int)) }
-func (x *indexHeap) Pop() any {
-	v := x.idx[len(x.idx)-1]
-	x.idx = x.idx[:len(x.idx)-1]
-	return v
+		return true
+	})
+	return out
 }

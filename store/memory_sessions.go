@@ -33,7 +33,7 @@ type shard struct {
 	stats   map[statKey]*statRec
 	// due holds the groups with open sessions, a min-heap by the earliest
 	// instant any of their sessions can be over.
-	due groupHeap
+	due minHeap[*group]
 	// closed holds sessions recorded closed, in the order they were, until
 	// the retention has passed.
 	closed fifo
@@ -44,6 +44,10 @@ func (sh *shard) init() {
 	sh.senders = map[lifecycle.Sender]*senderRec{}
 	sh.open = map[sessKey]*sessRec{}
 	sh.stats = map[statKey]*statRec{}
+	sh.due = minHeap[*group]{
+		less:  func(a, b *group) bool { return a.at.Before(b.at) },
+		moved: func(g *group, i int) { g.heapAt = i },
+	}
 }
 
 type sessRec struct {
@@ -93,28 +97,18 @@ var (
 	maxTime = time.Unix(1<<62, 0)
 )
 
-// nextEnd returns the earliest instant a session of g can be over: at once
-// if its bot no longer serves this activation, else the first of the grace
-// deadline and the idle deadline of its least recently active session.
+// nextEnd returns the earliest instant a session of g can be over, as
+// lifecycle.NextSessionEnd says for its least recently active session.
 func (g *group) nextEnd() time.Time {
-	b := g.bot.bot()
-	if b == nil {
-		return minTime
+	var last time.Time
+	if g.head != nil {
+		last = g.head.s.LastActivityAt
 	}
-	on, live := b.On(g.sender)
-	if !live || on.Activation != g.activation {
-		return minTime
+	at, ok := lifecycle.NextSessionEnd(g.bot.bot(), g.sender, g.activation, last)
+	if !ok {
+		return maxTime
 	}
-	end := maxTime
-	if on.State == lifecycle.Deactivated {
-		end = on.GraceDeadline
-	}
-	if b.IdleTimeout > 0 && g.head != nil {
-		if idle := g.head.s.LastActivityAt.Add(b.IdleTimeout); idle.Before(end) {
-			end = idle
-		}
-	}
-	return end
+	return at
 }
 
 func (g *group) pushBack(r *sessRec) {
@@ -157,7 +151,9 @@ func (sh *shard) reschedule(g *group) {
 		return
 	}
 	if g.head == nil {
-		sh.due.remove(g)
+		if g.heapAt >= 0 {
+			sh.due.remove(g.heapAt)
+		}
 		return
 	}
 	g.at = g.nextEnd()
@@ -168,42 +164,52 @@ func (sh *shard) reschedule(g *group) {
 	}
 }
 
-// Route implements lifecycle.SessionStore. Routing to an existing session
-// locks the sender's shard only, costs one map lookup and does not
+// Route implements lifecycle.Store: under the sender's shard lock it
+// reads the RouteView and applies what lifecycle.DecideRoute decides.
+// Routing to an existing session costs one map lookup and does not
 // allocate.
 func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
 	sh := m.shardOf(sender)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	k := sessKey{sender: sender, user: endUser}
-	if rec, ok := sh.open[k]; ok {
-		reason, at, over := lifecycle.SessionEnd(&rec.s, rec.grp.bot.bot(), now)
-		if !over {
-			rec.s.LastActivityAt = now
-			rec.s.Messages++
-			rec.stats.messages++
-			rec.grp.moveToBack(rec)
-			return rec.s, nil
-		}
-		m.closeLocked(rec, reason, at, now)
+	var v lifecycle.RouteView
+	rec, open := sh.open[k]
+	if open {
+		v.Open, v.OpenBot = &rec.s, rec.grp.bot.bot()
+	}
+	sr := sh.senders[sender]
+	if sr != nil && sr.active != nil {
+		v.Active = sr.active.bot()
+	}
+	step, err := lifecycle.DecideRoute(v, sender, endUser, now)
+	if err == nil && !step.New {
+		rec.s = step.Session
+		rec.stats.messages++
+		rec.grp.moveToBack(rec)
+		return rec.s, nil
+	}
+	if step.Closed.ID != 0 {
+		m.closeLocked(rec, step.Closed.CloseReason, step.Closed.ClosedAt, now)
 	}
 	m.purgeLocked(sh, now, 2)
-	sr := sh.senders[sender]
-	if sr == nil || sr.active == nil {
-		return lifecycle.Session{}, &lifecycle.NoBotError{Sender: sender}
+	if err != nil {
+		return lifecycle.Session{}, err
 	}
-	b := sr.active.bot()
-	on, _ := b.On(sender)
+	return m.open(sh, sr, k, step.Session), nil
+}
+
+// open records a new session s in the active slot's group of sr. The
+// caller holds sh.
+func (m *Memory) open(sh *shard, sr *senderRec, k sessKey, s lifecycle.Session) lifecycle.Session {
 	g := sr.activeGroup
-	if g == nil || g.bot != sr.active || g.activation != on.Activation {
-		g = &group{bot: sr.active, sender: sender, activation: on.Activation, heapAt: -1}
+	if g == nil || g.bot != sr.active || g.activation != s.Activation {
+		g = &group{bot: sr.active, sender: s.Sender, activation: s.Activation, heapAt: -1}
 		sr.activeGroup = g
 	}
-	st := sh.statsFor(b.ID, sender)
-	rec := &sessRec{stats: st, sh: sh, s: lifecycle.Session{
-		ID: lifecycle.SessionID(m.nextSession.Add(1)), Sender: sender, EndUser: endUser, Bot: b.ID, Activation: on.Activation,
-		OpenedAt: now, LastActivityAt: now, Messages: 1,
-	}}
+	s.ID = lifecycle.SessionID(m.nextSession.Add(1))
+	st := sh.statsFor(s.Bot, s.Sender)
+	rec := &sessRec{stats: st, sh: sh, s: s}
 	st.opened++
 	st.open++
 	st.messages++
@@ -217,7 +223,7 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	if g.heapAt < 0 {
 		sh.reschedule(g)
 	}
-	return rec.s, nil
+	return rec.s
 }
 
 func (sh *shard) statsFor(bot lifecycle.BotID, sender lifecycle.Sender) *statRec {
@@ -275,21 +281,11 @@ func (m *Memory) lockSession(id lifecycle.SessionID) (*sessRec, error) {
 	return rec, nil
 }
 
-// Session implements lifecycle.SessionStore.
-func (m *Memory) Session(ctx context.Context, id lifecycle.SessionID) (lifecycle.Session, error) {
-	rec, err := m.lockSession(id)
-	if err != nil {
-		return lifecycle.Session{}, err
-	}
-	defer rec.sh.mu.Unlock()
-	return rec.s, nil
-}
-
 func sessionNotFound(id lifecycle.SessionID) error {
 	return &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 }
 
-// CloseSession implements lifecycle.SessionStore.
+// CloseSession implements lifecycle.Store.
 func (m *Memory) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
 	rec, err := m.lockSession(id)
 	if err != nil {
@@ -299,15 +295,12 @@ func (m *Memory) CloseSession(ctx context.Context, id lifecycle.SessionID, reaso
 	if !rec.s.Open() {
 		return rec.s, nil
 	}
-	at := now
-	if r, end, over := lifecycle.SessionEnd(&rec.s, rec.grp.bot.bot(), now); over {
-		reason, at = r, end
-	}
-	m.closeLocked(rec, reason, at, now)
+	c := lifecycle.DecideClose(rec.s, rec.grp.bot.bot(), reason, now)
+	m.closeLocked(rec, c.CloseReason, c.ClosedAt, now)
 	return rec.s, nil
 }
 
-// SweepSessions implements lifecycle.SessionStore. Each shard keeps its
+// SweepSessions implements lifecycle.Store. Each shard keeps its
 // groups of open sessions by when the first of them can be over, so a sweep
 // visits only groups with something due and, in each, the sessions it
 // closes: its cost is what is due, not what is stored. It also removes
@@ -367,10 +360,10 @@ func (sh *shard) shrink() {
 
 func (m *Memory) sweepLocked(sh *shard, now time.Time, limit int) int {
 	closed := 0
-	for closed < limit && len(sh.due) > 0 && !sh.due[0].at.After(now) {
-		g := sh.due[0]
+	for closed < limit && sh.due.len() > 0 && !sh.due.items[0].at.After(now) {
+		g := sh.due.items[0]
 		if g.head == nil {
-			sh.due.remove(g)
+			sh.due.remove(0)
 			continue
 		}
 		if at := g.nextEnd(); at.After(now) {
@@ -384,17 +377,17 @@ func (m *Memory) sweepLocked(sh *shard, now time.Time, limit int) int {
 		n := 0
 		for closed < limit && g.head != nil {
 			rec := g.head
-			reason, at, over := lifecycle.SessionEnd(&rec.s, b, now)
-			if !over {
+			at := lifecycle.SessionAt(rec.s, b, now)
+			if at.Open() {
 				break
 			}
-			m.closeLocked(rec, reason, at, now)
+			m.closeLocked(rec, at.CloseReason, at.ClosedAt, now)
 			closed++
 			n++
 		}
 		sh.reschedule(g)
 		if n == 0 && g.heapAt >= 0 && !g.at.After(now) {
-			// The group says it is due but SessionEnd disagrees: look again
+			// The group says it is due but SessionAt disagrees: look again
 			// at the next sweep rather than spin.
 			g.at = now.Add(time.Nanosecond)
 			sh.due.fix(g.heapAt)
@@ -403,7 +396,7 @@ func (m *Memory) sweepLocked(sh *shard, now time.Time, limit int) int {
 	return closed
 }
 
-// Sessions implements lifecycle.SessionStore. Ids are assigned in order
+// Sessions implements lifecycle.Store. Ids are assigned in order
 // and indexed, so a page costs the sessions it returns.
 func (m *Memory) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
 	var out []lifecycle.Session
@@ -423,7 +416,7 @@ func (m *Memory) Sessions(ctx context.Context, after lifecycle.SessionID, limit 
 	return out, nil
 }
 
-// SessionStats implements lifecycle.SessionStore.
+// SessionStats implements lifecycle.Store.
 func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
 	var out []lifecycle.SessionStats
 	for i := range m.shards {
@@ -443,68 +436,6 @@ func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, er
 		out = []lifecycle.SessionStats{}
 	}
 	return out, nil
-}
-
-// groupHeap is a min-heap of groups by at.
-type groupHeap []*group
-
-func (h groupHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapAt, h[j].heapAt = i, j
-}
-
-func (h groupHeap) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h[i].at.Before(h[p].at) {
-			return
-		}
-		h.swap(i, p)
-		i = p
-	}
-}
-
-func (h groupHeap) down(i int) {
-	for {
-		l, s := 2*i+1, i
-		if l < len(h) && h[l].at.Before(h[s].at) {
-			s = l
-		}
-		if r := l + 1; r < len(h) && h[r].at.Before(h[s].at) {
-			s = r
-		}
-		if s == i {
-			return
-		}
-		h.swap(i, s)
-		i = s
-	}
-}
-
-func (h *groupHeap) push(g *group) {
-	*h = append(*h, g)
-	g.heapAt = len(*h) - 1
-	h.up(g.heapAt)
-}
-
-func (h groupHeap) fix(i int) {
-	h.down(i)
-	h.up(i)
-}
-
-func (h *groupHeap) remove(g *group) {
-	i := g.heapAt
-	if i < 0 {
-		return
-	}
-	last := len(*h) - 1
-	h.swap(i, last)
-	(*h)[last] = nil
-	*h = (*h)[:last]
-	g.heapAt = -1
-	if i < last {
-		h.fix(i)
-	}
 }
 
 // fifo is a queue of sessions.
