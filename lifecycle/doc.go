@@ -74,10 +74,20 @@
 //
 // The [Manager] does I/O only: it draws ids for new bots, reads the
 // snapshot, calls Decide, commits the plan atomically and, when the Store
-// answers [ErrConflict], decides again a bounded number of times. A Store
-// keeps data and guards constraints the way a database does (revisions, one
-// Active and one Deactivated bot per sender, one Admin at least) without
-// knowing why. [Manager.Plan] is a dry run that writes nothing;
+// answers [ErrConflict], decides again a bounded number of times.
+//
+// # Implementing your own Store
+//
+// A [Store] keeps rows and decides nothing: rows, not rules. Each change of
+// a plan carries what to keep of its bot, computed here: [Change.Rows], one
+// [SenderRow] per sender (the slot the bot holds there, its activation, a
+// drain's deadline, when it left Active), and [Change.Due]. The store
+// guards what a database guards - revisions, at most one bot per slot of a
+// sender (R1, R2), an Admin left (P2) - and answers reads by key or by
+// comparing those columns. Sessions are decided here too: a store reads a
+// [RouteView] and applies what [DecideRoute] returns, closes with
+// [DecideClose], and sweeps what [SessionAt] finds over, ordered by
+// [NextSessionEnd]. The suite in package storetest proves a store. [Manager.Plan] is a dry run that writes nothing;
 // [Manager.ApplyPlan] commits a plan exactly as it was returned, or refuses
 // it as a conflict when the world moved since.
 //
@@ -87,7 +97,8 @@
 // github.com/benbjohnson/clock drives tests. Deadlines are data: at a bot's
 // grace deadline it stops serving its sessions, as every read and every
 // routed message sees, whether or not anything has swept. [SessionEnd] is
-// the one rule that says when a session is over. No transition visits a
+// the one rule that says when a session is over; [DecideRoute],
+// [DecideClose] and [SessionAt] apply it for the stores. No transition visits a
 // bot's sessions; [Manager.ExpireDue] brings the records in line, in
 // bounded batches, and [Manager.Run] calls it on a ticker if you want.
 //
