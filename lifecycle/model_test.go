@@ -126,13 +126,15 @@ func (md *model) liveOn(id lifecycle.BotID, senders []string, st lifecycle.State
 	return out
 }
 
-func shares(a, b *mBot) bool {
-	for s := range a.senders {
+// own returns those of senders that are b's.
+func (b *mBot) own(senders []string) []string {
+	var out []string
+	for _, s := range senders {
 		if b.senders[s] {
-			return true
+			out = append(out, s)
 		}
 	}
-	return false
+	return out
 }
 
 func (md *model) can(actor string, p roles.Permission) bool {
@@ -480,10 +482,12 @@ func (r *modelRun) rollback(t *rapid.T) {
 	a, id, dec := r.actor("mia"), r.botID(), r.decision(t)
 	cur, exists := r.md.bots[id]
 	var target lifecycle.BotID
+	var held []string // where cur is Active: all a rollback acts on (R20, R22)
 	if exists && cur.state == lifecycle.Active {
+		held = cur.in(lifecycle.Active)
 		var best *mBot
 		for oid, o := range r.md.bots {
-			if oid == id || !o.everActive || !shares(cur, o) || (o.state != lifecycle.Inactive && o.state != lifecycle.Deactivated) {
+			if oid == id || !o.everActive || len(o.own(held)) == 0 || (o.state != lifecycle.Inactive && o.state != lifecycle.Deactivated) {
 				continue
 			}
 			if best == nil || o.deactivatedAt.After(best.deactivatedAt) || (o.deactivatedAt.Equal(best.deactivatedAt) && oid < target) {
@@ -493,13 +497,15 @@ func (r *modelRun) rollback(t *rapid.T) {
 	}
 	now := r.clk.Now()
 	ok := false
+	var on []string // where the target goes Active again: those of held it has
 	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !r.md.bots[target].edited {
-		// A draining predecessor ends its drain first; try it on a copy.
+		// A draining predecessor ends its drains first; try it on a copy.
 		t := r.md.bots[target]
+		on = t.own(held)
 		saved := *t
 		saved.on = maps.Clone(t.on)
 		t.off(now)
-		ok = r.modelActivate(target, dec, true, nil, now, false)
+		ok = r.modelActivate(target, dec, true, on, now, false)
 		*t = saved
 	}
 	if r.step("rollback", ok, func() error {
@@ -507,7 +513,7 @@ func (r *modelRun) rollback(t *rapid.T) {
 		return err
 	}) {
 		r.md.bots[target].off(now)
-		r.modelActivate(target, dec, true, nil, now, true)
+		r.modelActivate(target, dec, true, on, now, true)
 	}
 }
 

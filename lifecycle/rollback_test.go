@@ -1,0 +1,59 @@
+package lifecycle_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/google/go-cmp/cmp"
+)
+
+// R20, R22 (issue 23, defect 4): t is Active on 100 and 200; c takes 100,
+// w takes 200. Rolling c back makes t Active again on 100 only: w keeps
+// 200 and its open session there, and a message on 200 still goes to it.
+func TestR20RollbackActsOnlyWhereTheCurrentBotIsActive(t *testing.T) {
+	e := newEnv(t)
+	tb := e.live("t", "100", "200")
+	e.clk.Add(time.Minute)
+	c := e.draft("c", "100")
+	e.activate(c.ID, lifecycle.Immediate())
+	w := e.draft("w", "200")
+	e.activate(w.ID, lifecycle.Immediate())
+	s, err := e.m.Route(e.ctx, sms("200"), "u1")
+	if err != nil || s.Bot != w.ID {
+		t.Fatalf("route on 200: %v, %v", s.Bot, err)
+	}
+	e.clk.Add(time.Minute)
+
+	if _, err := e.m.Rollback(e.ctx, manager, c.ID, lifecycle.Immediate(), lifecycle.Ack{}); err != nil {
+		t.Fatal(err)
+	}
+	on := func(id lifecycle.BotID) []lifecycle.Sender { return activeOn(e.get(id)) }
+	if got := on(tb.ID); !cmp.Equal(got, []lifecycle.Sender{sms("100")}) {
+		t.Errorf("R20: the target is Active on %v, want only 100, where the bot rolled back was", got)
+	}
+	if got := on(w.ID); !cmp.Equal(got, []lifecycle.Sender{sms("200")}) {
+		t.Errorf("R20: w, which holds another of the target's senders, is Active on %v; it must keep 200", got)
+	}
+	if got := e.state(c.ID); got != lifecycle.Inactive {
+		t.Errorf("R20: the bot rolled back is %v, want Inactive (Immediate)", got)
+	}
+	got, err := e.m.Session(e.ctx, s.ID)
+	if err != nil || !got.Open() {
+		t.Errorf("R20: w's session was closed by the rollback: %+v, %v", got, err)
+	}
+	if s2, err := e.m.Route(e.ctx, sms("200"), "u1"); err != nil || s2.ID != s.ID || s2.Bot != w.ID {
+		t.Errorf("R20: the next message on 200 went to %v (session %v), %v; want w's open session", s2.Bot, s2.ID, err)
+	}
+}
+
+// activeOn lists the senders b is Active on (R22).
+func activeOn(b lifecycle.Bot) []lifecycle.Sender {
+	var out []lifecycle.Sender
+	for _, e := range b.Live {
+		if e.State == lifecycle.Active {
+			out = append(out, e.Sender)
+		}
+	}
+	return out
+}
