@@ -46,8 +46,8 @@ func (c Rollback) decide(d *decider) error {
 	if len(on) == 0 {
 		return &RollbackError{Bot: cur.ID}
 	}
-	if len(t.Edited) > 0 { // R20
-		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: t.Edited}
+	if changed := t.ChangedSinceActive(); len(changed) > 0 { // R20: content, not edits
+		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: changed}
 	}
 	if t.State == Deactivated {
 		if err := d.off(t, CloseReplaced); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,6 +31,11 @@ import (
 
 var modelOps atomic.Int64
 
+// rollbacksMet counts rollbacks of an Active bot with a target, and
+// rollbacksChanged those whose target's content changed (R20): how far the
+// sequences reach.
+var rollbacksMet, rollbacksChanged atomic.Int64
+
 type mBot struct {
 	state   lifecycle.State
 	senders map[string]bool
@@ -38,8 +44,16 @@ type mBot struct {
 	on            map[string]mOn
 	everActive    bool
 	deactivatedAt time.Time // when it last left Active
-	warns         bool      // its definition has a warning
-	edited        bool      // its senders changed since it was last Active (R20)
+	warns         bool      // its definition has a warning (the model's two definitions)
+	// wasSenders and wasWarns are its content when it was last Active (R20).
+	wasSenders map[string]bool
+	wasWarns   bool
+}
+
+// changed reports whether the bot's content - definition and senders -
+// differs from when it was last Active (R20); a rename is no change.
+func (b *mBot) changed() bool {
+	return b.everActive && (b.warns != b.wasWarns || !maps.Equal(b.senders, b.wasSenders))
 }
 
 type mOn struct {
@@ -284,17 +298,40 @@ func (r *modelRun) copyBot(t *rapid.T) {
 	}
 }
 
+// update edits a bot's senders, its definition (one of two) or its name:
+// edits that restore its content, and renames, leave it unchanged (R20).
 func (r *modelRun) update(t *rapid.T) {
-	a, id, ss := r.actor("dan"), r.botID(), r.senders()
+	a, id := r.actor("dan"), r.botIn(t, lifecycle.Draft, lifecycle.Inactive)
+	u := lifecycle.Update{Bot: id}
+	var ss []lifecycle.Sender
+	warn := false
+	what := rapid.SampledFrom([]string{"senders", "definition", "name"}).Draw(t, "edit")
+	switch what {
+	case "senders":
+		ss = r.senders()
+		u.Senders = &ss
+	case "definition":
+		warn = rapid.Bool().Draw(t, "warn")
+		def := cleanDef()
+		if warn {
+			def = warnDef()
+		}
+		u.Definition = &def
+	default:
+		u.Name = ptr(rapid.SampledFrom([]string{"bot", "renamed"}).Draw(t, "name"))
+	}
 	b, exists := r.md.bots[id]
 	ok := r.md.can(a.ID, roles.EditChatbots) && exists && (b.state == lifecycle.Draft || b.state == lifecycle.Inactive)
 	if r.step("update", ok, func() error {
-		_, err := r.m.Update(r.ctx, a, lifecycle.Update{Bot: id, Senders: &ss})
+		_, err := r.m.Update(r.ctx, a, u)
 		return err
 	}) {
-		next := senderSet(ss)
-		b.edited = b.edited || (b.everActive && !maps.Equal(next, b.senders))
-		b.senders = next
+		switch what {
+		case "senders":
+			b.senders = senderSet(ss)
+		case "definition":
+			b.warns = warn
+		}
 	}
 }
 
@@ -406,8 +443,8 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 	for _, s := range ts {
 		b.on[s] = mOn{state: lifecycle.Active}
 	}
-	if b.state != lifecycle.Active {
-		b.edited = false
+	if b.state != lifecycle.Active { // R20: its content as it goes Active
+		b.wasSenders, b.wasWarns = maps.Clone(b.senders), b.warns
 	}
 	b.everActive = true
 	b.derive(now)
@@ -478,8 +515,23 @@ func (r *modelRun) endGrace(t *rapid.T) {
 	}
 }
 
+// botIn is usually a bot in one of states, so that rollbacks meet their
+// targets and edits the bots they return to, and now and then any id.
+func (r *modelRun) botIn(t *rapid.T, states ...lifecycle.State) lifecycle.BotID {
+	var in []lifecycle.BotID
+	for _, id := range r.ids {
+		if b, ok := r.md.bots[id]; ok && slices.Contains(states, b.state) {
+			in = append(in, id)
+		}
+	}
+	if len(in) == 0 || rapid.IntRange(0, 3).Draw(t, "any bot") == 0 {
+		return r.botID()
+	}
+	return rapid.SampledFrom(in).Draw(t, "bot in state")
+}
+
 func (r *modelRun) rollback(t *rapid.T) {
-	a, id, dec := r.actor("mia"), r.botID(), r.decision(t)
+	a, id, dec := r.actor("mia"), r.botIn(t, lifecycle.Active), r.decision(t)
 	cur, exists := r.md.bots[id]
 	var target lifecycle.BotID
 	var held []string // where cur is Active: all a rollback acts on (R20, R22)
@@ -498,7 +550,13 @@ func (r *modelRun) rollback(t *rapid.T) {
 	now := r.clk.Now()
 	ok := false
 	var on []string // where the target goes Active again: those of held it has
-	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !r.md.bots[target].edited {
+	if target != "" {
+		rollbacksMet.Add(1)
+		if r.md.bots[target].changed() {
+			rollbacksChanged.Add(1)
+		}
+	}
+	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !r.md.bots[target].changed() {
 		// A draining predecessor ends its drains first; try it on a copy.
 		t := r.md.bots[target]
 		on = t.own(held)
@@ -714,5 +772,6 @@ func TestModel(t *testing.T) {
 			r.check(t)
 		}
 	})
-	t.Logf("model-based test: %d operations checked", modelOps.Load())
+	t.Logf("model-based test: %d operations checked; %d rollbacks met a target, %d of them one whose content changed",
+		modelOps.Load(), rollbacksMet.Load(), rollbacksChanged.Load())
 }

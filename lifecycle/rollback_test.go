@@ -1,6 +1,8 @@
 package lifecycle_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,4 +58,60 @@ func activeOn(b lifecycle.Bot) []lifecycle.Sender {
 		}
 	}
 	return out
+}
+
+// R20 (issue 23, defect 5): content is the definition, byte for byte, and
+// the senders. The Inactive predecessor is renamed, its description and
+// idle timeout changed, and its definition and senders edited and edited
+// back: it is unchanged, and the rollback returns to it.
+func TestR20ContentEditedBackIsUnchanged(t *testing.T) {
+	e := newEnv(t)
+	old := e.live("old", "100")
+	e.clk.Add(time.Minute)
+	cur := e.draft("cur", "100")
+	e.activate(cur.ID, lifecycle.Immediate())
+	edits := []lifecycle.Update{
+		{Bot: old.ID, Name: ptr("old, renamed"), Description: ptr("a new description"), IdleTimeout: ptr(5 * time.Minute)},
+		{Bot: old.ID, Definition: ptr(warnDef())},
+		{Bot: old.ID, Senders: &[]lifecycle.Sender{sms("100"), sms("900")}},
+		{Bot: old.ID, Definition: ptr(cleanDef())},
+		{Bot: old.ID, Senders: &[]lifecycle.Sender{sms("100")}},
+	}
+	for _, u := range edits {
+		e.must(e.m.Update(e.ctx, designer, u))
+	}
+	if _, err := e.m.Rollback(e.ctx, manager, cur.ID, lifecycle.Immediate(), lifecycle.Ack{}); err != nil {
+		t.Fatalf("R20: edited back byte for byte, the predecessor is unchanged: %v", err)
+	}
+	if got := e.states(old.ID, cur.ID); !cmp.Equal(got, []lifecycle.State{lifecycle.Active, lifecycle.Inactive}) {
+		t.Fatalf("R20: after the rollback old, cur are %v", got)
+	}
+}
+
+// R20: a definition that differs by one byte is a change; the rollback is
+// refused, names it, says to activate the bot explicitly, and changes
+// nothing.
+func TestR20ContentChangeRefusesTheRollback(t *testing.T) {
+	e := newEnv(t)
+	old := e.live("old", "100")
+	e.clk.Add(time.Minute)
+	cur := e.draft("cur", "100")
+	e.activate(cur.ID, lifecycle.Immediate())
+	def := cleanDef()
+	def.Text += " "
+	e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: old.ID, Definition: &def, Name: ptr("renamed")}))
+	err := e.refused(lifecycle.ErrNoRollback, false, func() error {
+		_, err := e.m.Rollback(e.ctx, manager, cur.ID, lifecycle.Immediate(), lifecycle.Ack{})
+		return err
+	})
+	var re *lifecycle.RollbackError
+	if !errors.As(err, &re) || re.Target != old.ID || !cmp.Equal(re.Changed, []string{"definition"}) || !errors.Is(err, lifecycle.ErrContentChanged) {
+		t.Fatalf("R20: %v", err)
+	}
+	if got := e.get(old.ID).ChangedSinceActive(); !cmp.Equal(got, []string{"definition"}) {
+		t.Fatalf("R20: ChangedSinceActive = %v", got)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "definition of "+string(old.ID)+" changed") || !strings.Contains(msg, "activate it explicitly") {
+		t.Fatalf("R20: the refusal must name the change and say to activate explicitly: %s", msg)
+	}
 }
