@@ -408,6 +408,19 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 		return false
 	}
 	ts, ok := targets(b, named, lifecycle.Inactive)
+	if !ok && len(named) > 0 {
+		// A named sender where b drains is free for it once the bot Active
+		// there is replaced with Grace: that bot's drain is the newest, and
+		// b's drain there ends (R6, R22). With Immediate b still drains
+		// there, and the activation is refused.
+		ts, ok = named, true
+		for _, s := range named {
+			if !b.senders[s] || (b.on[s].state == lifecycle.Active) ||
+				(b.on[s].state == lifecycle.Deactivated && (!dec.IsGrace() || len(r.md.liveOn(id, []string{s}, lifecycle.Active)) == 0)) {
+				ok = false
+			}
+		}
+	}
 	if !ok || ((b.state != lifecycle.Active || len(ts) == 0) && b.state != lifecycle.Draft && b.state != lifecycle.Inactive) || len(b.senders) == 0 {
 		return false
 	}
