@@ -173,9 +173,17 @@ type Bot struct {
 	// over and no session of it is recorded open (OpenActivations), so Ends
 	// follows the bot's open sessions, not its history.
 	Ends []ActivationEnd `json:"ends,omitempty"`
-	// Edited lists what was edited since the bot was last Active
-	// ("definition", "senders"); empty for a bot never activated. A
-	// rollback refuses a bot with edits (R20).
+	// ActiveContent is the fingerprint of the bot's content - its
+	// definition and senders - when it was last Active; empty for a bot
+	// never activated. A rollback returns only to a bot whose content is
+	// unchanged since (R20); ChangedSinceActive says what changed.
+	ActiveContent string `json:"active_content,omitempty"`
+	// Edited is what versions before ActiveContent recorded as edited
+	// since the bot was last Active ("definition", "senders").
+	//
+	// Deprecated: it is read only for a bot stored by such a version
+	// (ActiveContent empty), and cleared when the bot is next Active. Use
+	// ChangedSinceActive.
 	Edited []string `json:"edited,omitempty"`
 	// OpenActivations lists, in increasing order, the bot's activations
 	// that have a session recorded open (over or not, see SessionEnd), as

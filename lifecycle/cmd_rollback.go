@@ -1,12 +1,19 @@
 package lifecycle
 
-import "slices"
-
-// Rollback activates again the bot most recently Active on the senders of
-// Bot (an Active bot), replacing Bot as Decision says (R20). The target must
-// be unchanged since it was last Active. A target still draining ends its
-// drain first (its open sessions close as replaced), since the table has no
-// Deactivated -> Active.
+// Rollback undoes the activation of Bot, an Active bot (R20, R22): on the
+// senders Bot is Active on now, it activates again the bot most recently
+// Active there, on those senders only, replacing Bot as Decision says. It
+// takes no other bot offline: a bot that now holds another of the
+// target's senders keeps it. The target must be unchanged since it was
+// last Active.
+//
+// Drains on those senders follow R6, as for any replacement: with Grace
+// Bot drains there and, the newest drain winning, an earlier drain of
+// another bot there ends now; with Immediate no drain starts and an
+// earlier one keeps its deadline. A target still draining anywhere ends
+// its drains first (its open sessions close as replaced): the table has no
+// Deactivated -> Active (S1), and a bot drains until its last drain ends
+// (R22).
 type Rollback struct {
 	Bot      BotID
 	Decision Decision
@@ -35,16 +42,17 @@ func (c Rollback) decide(d *decider) error {
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(cur.sendersIn(Active), t.HasSender) { // it must replace cur (R22)
+	on := intersect(cur.sendersIn(Active), t.Senders) // where it replaces cur (R22)
+	if len(on) == 0 {
 		return &RollbackError{Bot: cur.ID}
 	}
-	if len(t.Edited) > 0 { // R20
-		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: t.Edited}
+	if changed := t.ChangedSinceActive(); len(changed) > 0 { // R20: content, not edits
+		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: changed}
 	}
 	if t.State == Deactivated {
 		if err := d.off(t, CloseReplaced); err != nil {
 			return err
 		}
 	}
-	return d.activate(t, c.Decision, c.Ack, nil)
+	return d.activate(t, c.Decision, c.Ack, on)
 }

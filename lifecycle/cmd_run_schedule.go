@@ -9,7 +9,8 @@ import (
 // it as the system for each due schedule, in order. The scheduled
 // operation is decided as the user who made the schedule, with that user's
 // roles now, validated now, with the decision and acknowledgement given
-// then; a bot edited since is refused. Either way the schedule records the
+// then; a bot whose content (definition or senders) changed since
+// is refused, a renamed one is not. Either way the schedule records the
 // outcome, and the audit log has it: the operation's own entry naming the
 // schedule, or an entry of the refusal. A refused schedule is never run
 // again.
@@ -60,9 +61,10 @@ func runScheduled(creator Snapshot, sc *Schedule, now time.Time) (Plan, error) {
 		return Plan{}, err
 	}
 	for _, b := range creator.Bots {
-		if b.ID == sc.Action.Bot && edition(&b) != sc.Edition {
-			return Plan{}, opError(sc.Action.Op, &InputError{Field: "bot", Value: shown(string(b.ID)),
-				Problem: "was edited after the schedule was made; review the bot and schedule it again"})
+		if b.ID == sc.Action.Bot {
+			if err := sc.CheckContent(b); err != nil {
+				return Plan{}, opError(sc.Action.Op, err)
+			}
 		}
 	}
 	return Decide(creator, cmd, now)

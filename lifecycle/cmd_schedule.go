@@ -74,7 +74,7 @@ func (c CreateSchedule) decide(d *decider) error {
 		return err
 	}
 	d.changeSchedule(0, Schedule{ID: c.ID, At: c.At.UTC(), Zone: zone, Action: a,
-		CreatedBy: d.s.Actor.ID, CreatedAt: d.now, Edition: edition(b), Status: SchedulePending})
+		CreatedBy: d.s.Actor.ID, CreatedAt: d.now, Edition: contentFingerprint(b), Status: SchedulePending})
 	return nil
 }
 

@@ -1,9 +1,6 @@
 package lifecycle
 
-import (
-	"slices"
-	"time"
-)
+import "time"
 
 // Update edits a Draft or Inactive bot (R11). Nil fields stay as they are.
 type Update struct {
@@ -30,6 +27,7 @@ func (c Update) decide(d *decider) error {
 		return err
 	}
 	next := b.Clone()
+	next.pinActiveContent() // R20: of a bot stored before content fingerprints, before the edit
 	if c.Name != nil {
 		if next.Name, err = checkName(*c.Name); err != nil {
 			return err
@@ -60,24 +58,7 @@ func (c Update) decide(d *decider) error {
 			next.IdleTimeout = d.s.Policy.IdleTimeout
 		}
 	}
-	if !b.FirstActivatedAt.IsZero() { // R20: remember what changed since it was live
-		if next.Definition != b.Definition {
-			next.Edited = addEdit(next.Edited, "definition")
-		}
-		if !slices.Equal(next.Senders, b.Senders) {
-			next.Edited = addEdit(next.Edited, "senders")
-		}
-	}
 	*b = next
 	d.move(s, "", d.now)
 	return nil
-}
-
-func addEdit(edits []string, what string) []string {
-	if slices.Contains(edits, what) {
-		return edits
-	}
-	edits = append(edits, what)
-	slices.Sort(edits)
-	return edits
 }

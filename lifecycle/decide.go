@@ -273,7 +273,7 @@ func (d *decider) take(s step, reason CloseReason, at time.Time) Transition {
 			if b.FirstActivatedAt.IsZero() {
 				b.FirstActivatedAt = at
 			}
-			b.Edited = nil
+			b.ActiveContent, b.Edited = contentFingerprint(b), nil // R20
 		case Deactivated:
 			b.DeactivatedAt = at
 		case Inactive:

@@ -224,8 +224,8 @@ func renderChange(c lifecycle.Change) string {
 	if b.State == lifecycle.Inactive && b.EndReason != "" {
 		s += fmt.Sprintf(" ended=%s reason=%s", rel(b.EndedAt), b.EndReason)
 	}
-	if len(b.Edited) > 0 {
-		s += fmt.Sprintf(" edited=%v", b.Edited)
+	if changed := b.ChangedSinceActive(); len(changed) > 0 {
+		s += fmt.Sprintf(" changed=%v", changed)
 	}
 	if len(b.Live) > 0 {
 		var on []string

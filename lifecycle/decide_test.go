@@ -36,8 +36,11 @@ var update = flag.Bool("update", false, "rewrite the expected output of the deci
 //
 // Directives before "do": actor ID [ROLE,...] | actor system "REASON";
 // bot ID STATE [senders=A,B] [rev=N] [def=KIND] [name=N]
-// [deadline=DUR] [left=DUR] [edited=definition,senders] [activations=N]
-// [ends=K,...] [open=K,...]; lastactive ID; show ends;
+// [deadline=DUR] [left=DUR] [wasdef=KIND] [wassenders=A,B] (its content
+// when last Active, R20; by default as it is) [legacy=yes]
+// [edited=definition,senders] (stored before content fingerprints, with
+// what that version recorded) [activations=N] [ends=K,...] [open=K,...];
+// lastactive ID; show ends;
 // user ID [roles=ROLE,...] [admins=N]; policy [maxgrace=DUR]
 // [matrix=manager-audit] [checker=flow|panics]; KIND is a definition, see
 // func definition. Durations are relative to now; values may be Go
@@ -406,8 +409,21 @@ func parseBot(t *testing.T, words []string) lifecycle.Bot {
 	case lifecycle.Inactive:
 		b.DeactivatedAt, b.EndedAt, b.EndReason = now.Add(left), now.Add(left), lifecycle.CloseDeactivated
 	}
-	if e := kv["edited"]; e != "" {
-		b.Edited = strings.Split(e, ",")
+	if st != lifecycle.Draft { // R20: its content when it was last Active
+		then := b
+		if kv["wasdef"] != "" {
+			then.Definition = definition(t, kv["wasdef"])
+		}
+		if kv["wassenders"] != "" {
+			then.Senders = senders(kv["wassenders"])
+		}
+		b.ActiveContent = lifecycle.ContentFingerprint(&then)
+	}
+	if e := kv["edited"]; e != "" || kv["legacy"] == "yes" { // stored before content fingerprints
+		b.ActiveContent = ""
+		if e != "" {
+			b.Edited = strings.Split(e, ",")
+		}
 	}
 	if kv["activations"] != "" {
 		b.Activations = uint64(atoi(t, kv["activations"]))
@@ -443,7 +459,9 @@ func parseBot(t *testing.T, words []string) lifecycle.Bot {
 
 // parseSchedule reads "schedule ID STATUS at=DUR by=USER OP BOT [...]"
 // (R23): a stored schedule, made an hour ago for the bot as the snapshot
-// holds it unless edited=yes says the bot changed since.
+// holds it, except that thendef=KIND, thensenders=A,B and thenname=N say
+// what it was then; legacy=yes gives it the edition a version before
+// content fingerprints wrote.
 func parseSchedule(t *testing.T, words []string, bots []lifecycle.Bot) *lifecycle.Schedule {
 	var args, pairs []string
 	for _, w := range words[2:] {
@@ -455,10 +473,22 @@ func parseSchedule(t *testing.T, words []string, bots []lifecycle.Bot) *lifecycl
 	}
 	kv := keyValues(t, pairs)
 	sched := commandParsers["schedule"](t, args, map[string]string{"id": words[0], "at": "1h", "decision": kv["decision"], "grace": kv["grace"], "senders": kv["senders"], "ack": kv["ack"]}, bots)
-	then := bots
-	if !slices.ContainsFunc(bots, func(b lifecycle.Bot) bool { return string(b.ID) == args[1] }) {
+	then := slices.Clone(bots)
+	i := slices.IndexFunc(then, func(b lifecycle.Bot) bool { return string(b.ID) == args[1] })
+	if i < 0 {
 		// A bot deleted since: it was a Draft then.
-		then = append(slices.Clone(bots), parseBot(t, []string{args[1], "draft", "senders=100,200"}))
+		then = append(then, parseBot(t, []string{args[1], "draft", "senders=100,200"}))
+		i = len(then) - 1
+	}
+	was := &then[i] // as it was when the schedule was made
+	if kv["thendef"] != "" {
+		was.Definition = definition(t, kv["thendef"])
+	}
+	if kv["thensenders"] != "" {
+		was.Senders = senders(kv["thensenders"])
+	}
+	if kv["thenname"] != "" {
+		was.Name = kv["thenname"]
 	}
 	made, err := lifecycle.Decide(lifecycle.Snapshot{Actor: lifecycle.User(kv["by"]), ActorRoles: roles.MustSet(roles.Manager), Bots: then},
 		sched.(lifecycle.CreateSchedule), now.Add(-time.Hour))
@@ -467,8 +497,8 @@ func parseSchedule(t *testing.T, words []string, bots []lifecycle.Bot) *lifecycl
 	}
 	sc := made.Schedules[0].After
 	sc.ID, sc.Seq, sc.Status, sc.At = lifecycle.ScheduleID(words[0]), 1, lifecycle.ScheduleStatus(words[1]), now.Add(dur(t, kv["at"]))
-	if kv["edited"] == "yes" {
-		sc.Edition = "stale"
+	if kv["legacy"] == "yes" { // stored by a version before content fingerprints
+		sc.Edition = lifecycle.LegacyEdition(was)
 	}
 	return &sc
 }

@@ -108,11 +108,11 @@
 // a kind - one of the sentinels ([ErrNotFound], [ErrForbidden],
 // [ErrInvalidTransition], [ErrNotEditable], [ErrNotDeletable],
 // [ErrSenderOccupied], [ErrValidation], [ErrWarningsNotAcknowledged],
-// [ErrNoRollback], [ErrConflict], [ErrInvalidInput], [ErrNoBot],
+// [ErrNoRollback], [ErrContentChanged], [ErrConflict], [ErrInvalidInput], [ErrNoBot],
 // [ErrLastAdmin], [ErrRoleHeld], [ErrRoleNotHeld], [ErrUnknownRole],
 // [ErrUnavailable], ...) for errors.Is - and a typed detail ([*StateError],
 // [*ScheduleError],
 // [*OccupiedError], [*WarningsError], [*ValidationError], [*RollbackError],
-// [*InputError], ...) for errors.As. Refused operations change nothing;
+// [*ContentChangedError], [*InputError], ...) for errors.As. Refused operations change nothing;
 // refusals on permission grounds are written to the audit log.
 package lifecycle

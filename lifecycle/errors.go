@@ -37,6 +37,11 @@ var (
 	// ErrNoRollback: there is no bot to roll back to, or it changed since it
 	// was last Active (R20).
 	ErrNoRollback = errors.New("cannot roll back")
+	// ErrContentChanged: the bot's content (definition or senders) is not
+	// what the operation was pinned to: a scheduled run whose bot changed
+	// since it was scheduled (R23). A rollback refused for a changed target
+	// (R20) is of kind ErrNoRollback and matches it too.
+	ErrContentChanged = errors.New("content changed")
 	// ErrConflict: a concurrent operation changed the bots or roles this one
 	// read. Retrying the whole operation is safe (R15).
 	ErrConflict = errors.New("conflict")
@@ -67,7 +72,7 @@ var (
 // they are tried.
 var kinds = []error{
 	ErrForbidden, ErrNotFound, ErrNotEditable, ErrNotDeletable, ErrInvalidTransition,
-	ErrSenderOccupied, ErrValidation, ErrWarningsNotAcknowledged, ErrNoRollback,
+	ErrSenderOccupied, ErrValidation, ErrWarningsNotAcknowledged, ErrNoRollback, ErrContentChanged,
 	ErrLastAdmin, ErrRoleHeld, ErrRoleNotHeld, ErrUnknownRole, ErrConflict,
 	ErrInvalidInput, ErrNoBot, ErrUnavailable, context.Canceled, context.DeadlineExceeded,
 }
@@ -259,13 +264,14 @@ func activating(op Op, bot BotID) string {
 }
 
 // RollbackError reports a rollback that cannot be done (R20): there is no
-// bot that was Active on the senders before, or that bot changed since it
-// was last Active. It wraps ErrNoRollback.
+// bot that was Active on the senders before, or that bot's content changed
+// since it was last Active. It wraps ErrNoRollback, and in the second case
+// matches ErrContentChanged too.
 type RollbackError struct {
 	Bot    BotID // the Active bot to roll back
 	Target BotID // the bot that was Active before; "" when there is none
-	// Changed lists what changed on Target since it was last Active
-	// ("definition", "senders").
+	// Changed lists what of Target's content changed since it was last
+	// Active ("definition", "senders"; see Bot.ChangedSinceActive).
 	Changed []string
 }
 
@@ -280,6 +286,39 @@ func (e *RollbackError) Error() string {
 
 // Unwrap returns ErrNoRollback.
 func (e *RollbackError) Unwrap() error { return ErrNoRollback }
+
+// Is reports ErrContentChanged for a target that changed since it was last
+// Active.
+func (e *RollbackError) Is(target error) bool {
+	return target == ErrContentChanged && len(e.Changed) > 0
+}
+
+// ContentChangedError reports a scheduled run refused because its bot's
+// content changed since the schedule was made (R23). It wraps
+// ErrContentChanged.
+type ContentChangedError struct {
+	Bot      BotID
+	Schedule ScheduleID
+	// Changed names what changed ("definition", "senders"); empty when the
+	// schedule was made by a version before content fingerprints, which
+	// cannot tell (see Schedule.CheckContent).
+	Changed []string
+}
+
+// Error implements the error interface.
+func (e *ContentChangedError) Error() string {
+	what := "its " + strings.Join(e.Changed, " and ") + " differ"
+	if len(e.Changed) == 1 && e.Changed[0] == "definition" {
+		what = "its definition differs"
+	}
+	if len(e.Changed) == 0 {
+		what = "schedule " + string(e.Schedule) + " was made by an earlier version, which pinned the bot's name and settings too, and they differ"
+	}
+	return fmt.Sprintf("bot %s changed since it was scheduled: %s; review the bot and schedule it again", e.Bot, what)
+}
+
+// Unwrap returns ErrContentChanged.
+func (e *ContentChangedError) Unwrap() error { return ErrContentChanged }
 
 // NotFoundError reports a missing bot or session. It wraps ErrNotFound.
 type NotFoundError struct {

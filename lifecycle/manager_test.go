@@ -238,8 +238,8 @@ func TestR20RollbackRefusesAnEditedTarget(t *testing.T) {
 	// Activated explicitly, it is live again and a later rollback may
 	// return to it.
 	e.activate(ids["old"], lifecycle.Immediate())
-	if got := e.get(ids["old"]).Edited; len(got) != 0 {
-		t.Fatalf("R20: activation keeps edits %v", got)
+	if got := e.get(ids["old"]).ChangedSinceActive(); len(got) != 0 {
+		t.Fatalf("R20: activation keeps changes %v", got)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,6 +31,11 @@ import (
 
 var modelOps atomic.Int64
 
+// rollbacksMet counts rollbacks of an Active bot with a target, and
+// rollbacksChanged those whose target's content changed (R20): how far the
+// sequences reach.
+var rollbacksMet, rollbacksChanged atomic.Int64
+
 type mBot struct {
 	state   lifecycle.State
 	senders map[string]bool
@@ -38,8 +44,16 @@ type mBot struct {
 	on            map[string]mOn
 	everActive    bool
 	deactivatedAt time.Time // when it last left Active
-	warns         bool      // its definition has a warning
-	edited        bool      // its senders changed since it was last Active (R20)
+	warns         bool      // its definition has a warning (the model's two definitions)
+	// wasSenders and wasWarns are its content when it was last Active (R20).
+	wasSenders map[string]bool
+	wasWarns   bool
+}
+
+// changed reports whether the bot's content - definition and senders -
+// differs from when it was last Active (R20); a rename is no change.
+func (b *mBot) changed() bool {
+	return b.everActive && (b.warns != b.wasWarns || !maps.Equal(b.senders, b.wasSenders))
 }
 
 type mOn struct {
@@ -126,13 +140,15 @@ func (md *model) liveOn(id lifecycle.BotID, senders []string, st lifecycle.State
 	return out
 }
 
-func shares(a, b *mBot) bool {
-	for s := range a.senders {
+// own returns those of senders that are b's.
+func (b *mBot) own(senders []string) []string {
+	var out []string
+	for _, s := range senders {
 		if b.senders[s] {
-			return true
+			out = append(out, s)
 		}
 	}
-	return false
+	return out
 }
 
 func (md *model) can(actor string, p roles.Permission) bool {
@@ -282,17 +298,40 @@ func (r *modelRun) copyBot(t *rapid.T) {
 	}
 }
 
+// update edits a bot's senders, its definition (one of two) or its name:
+// edits that restore its content, and renames, leave it unchanged (R20).
 func (r *modelRun) update(t *rapid.T) {
-	a, id, ss := r.actor("dan"), r.botID(), r.senders()
+	a, id := r.actor("dan"), r.botIn(t, lifecycle.Draft, lifecycle.Inactive)
+	u := lifecycle.Update{Bot: id}
+	var ss []lifecycle.Sender
+	warn := false
+	what := rapid.SampledFrom([]string{"senders", "definition", "name"}).Draw(t, "edit")
+	switch what {
+	case "senders":
+		ss = r.senders()
+		u.Senders = &ss
+	case "definition":
+		warn = rapid.Bool().Draw(t, "warn")
+		def := cleanDef()
+		if warn {
+			def = warnDef()
+		}
+		u.Definition = &def
+	default:
+		u.Name = ptr(rapid.SampledFrom([]string{"bot", "renamed"}).Draw(t, "name"))
+	}
 	b, exists := r.md.bots[id]
 	ok := r.md.can(a.ID, roles.EditChatbots) && exists && (b.state == lifecycle.Draft || b.state == lifecycle.Inactive)
 	if r.step("update", ok, func() error {
-		_, err := r.m.Update(r.ctx, a, lifecycle.Update{Bot: id, Senders: &ss})
+		_, err := r.m.Update(r.ctx, a, u)
 		return err
 	}) {
-		next := senderSet(ss)
-		b.edited = b.edited || (b.everActive && !maps.Equal(next, b.senders))
-		b.senders = next
+		switch what {
+		case "senders":
+			b.senders = senderSet(ss)
+		case "definition":
+			b.warns = warn
+		}
 	}
 }
 
@@ -369,6 +408,19 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 		return false
 	}
 	ts, ok := targets(b, named, lifecycle.Inactive)
+	if !ok && len(named) > 0 {
+		// A named sender where b drains is free for it once the bot Active
+		// there is replaced with Grace: that bot's drain is the newest, and
+		// b's drain there ends (R6, R22). With Immediate b still drains
+		// there, and the activation is refused.
+		ts, ok = named, true
+		for _, s := range named {
+			if !b.senders[s] || (b.on[s].state == lifecycle.Active) ||
+				(b.on[s].state == lifecycle.Deactivated && (!dec.IsGrace() || len(r.md.liveOn(id, []string{s}, lifecycle.Active)) == 0)) {
+				ok = false
+			}
+		}
+	}
 	if !ok || ((b.state != lifecycle.Active || len(ts) == 0) && b.state != lifecycle.Draft && b.state != lifecycle.Inactive) || len(b.senders) == 0 {
 		return false
 	}
@@ -404,8 +456,8 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 	for _, s := range ts {
 		b.on[s] = mOn{state: lifecycle.Active}
 	}
-	if b.state != lifecycle.Active {
-		b.edited = false
+	if b.state != lifecycle.Active { // R20: its content as it goes Active
+		b.wasSenders, b.wasWarns = maps.Clone(b.senders), b.warns
 	}
 	b.everActive = true
 	b.derive(now)
@@ -476,14 +528,31 @@ func (r *modelRun) endGrace(t *rapid.T) {
 	}
 }
 
+// botIn is usually a bot in one of states, so that rollbacks meet their
+// targets and edits the bots they return to, and now and then any id.
+func (r *modelRun) botIn(t *rapid.T, states ...lifecycle.State) lifecycle.BotID {
+	var in []lifecycle.BotID
+	for _, id := range r.ids {
+		if b, ok := r.md.bots[id]; ok && slices.Contains(states, b.state) {
+			in = append(in, id)
+		}
+	}
+	if len(in) == 0 || rapid.IntRange(0, 3).Draw(t, "any bot") == 0 {
+		return r.botID()
+	}
+	return rapid.SampledFrom(in).Draw(t, "bot in state")
+}
+
 func (r *modelRun) rollback(t *rapid.T) {
-	a, id, dec := r.actor("mia"), r.botID(), r.decision(t)
+	a, id, dec := r.actor("mia"), r.botIn(t, lifecycle.Active), r.decision(t)
 	cur, exists := r.md.bots[id]
 	var target lifecycle.BotID
+	var held []string // where cur is Active: all a rollback acts on (R20, R22)
 	if exists && cur.state == lifecycle.Active {
+		held = cur.in(lifecycle.Active)
 		var best *mBot
 		for oid, o := range r.md.bots {
-			if oid == id || !o.everActive || !shares(cur, o) || (o.state != lifecycle.Inactive && o.state != lifecycle.Deactivated) {
+			if oid == id || !o.everActive || len(o.own(held)) == 0 || (o.state != lifecycle.Inactive && o.state != lifecycle.Deactivated) {
 				continue
 			}
 			if best == nil || o.deactivatedAt.After(best.deactivatedAt) || (o.deactivatedAt.Equal(best.deactivatedAt) && oid < target) {
@@ -493,13 +562,21 @@ func (r *modelRun) rollback(t *rapid.T) {
 	}
 	now := r.clk.Now()
 	ok := false
-	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !r.md.bots[target].edited {
-		// A draining predecessor ends its drain first; try it on a copy.
+	var on []string // where the target goes Active again: those of held it has
+	if target != "" {
+		rollbacksMet.Add(1)
+		if r.md.bots[target].changed() {
+			rollbacksChanged.Add(1)
+		}
+	}
+	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !r.md.bots[target].changed() {
+		// A draining predecessor ends its drains first; try it on a copy.
 		t := r.md.bots[target]
+		on = t.own(held)
 		saved := *t
 		saved.on = maps.Clone(t.on)
 		t.off(now)
-		ok = r.modelActivate(target, dec, true, nil, now, false)
+		ok = r.modelActivate(target, dec, true, on, now, false)
 		*t = saved
 	}
 	if r.step("rollback", ok, func() error {
@@ -507,7 +584,7 @@ func (r *modelRun) rollback(t *rapid.T) {
 		return err
 	}) {
 		r.md.bots[target].off(now)
-		r.modelActivate(target, dec, true, nil, now, true)
+		r.modelActivate(target, dec, true, on, now, true)
 	}
 }
 
@@ -708,5 +785,6 @@ func TestModel(t *testing.T) {
 			r.check(t)
 		}
 	})
-	t.Logf("model-based test: %d operations checked", modelOps.Load())
+	t.Logf("model-based test: %d operations checked; %d rollbacks met a target, %d of them one whose content changed",
+		modelOps.Load(), rollbacksMet.Load(), rollbacksChanged.Load())
 }

@@ -58,8 +58,10 @@ type Schedule struct {
 	// CreatedBy is the user who made it; it runs as them.
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
-	// Edition fingerprints the bot's settings and definition when the
-	// schedule was made: a bot edited since is refused when it falls due.
+	// Edition is the content fingerprint of the bot (R20's sense: its
+	// definition and senders) when the schedule was made: if its content
+	// differs when the schedule falls due, the run is refused (R23; see
+	// CheckContent). A rename does not count.
 	Edition  string         `json:"edition"`
 	Revision uint64         `json:"revision"`
 	Status   ScheduleStatus `json:"status"`
@@ -113,8 +115,11 @@ func (a ScheduledAction) Command() (Command, error) {
 	return nil, &InputError{Field: "scheduled operation", Value: shown(string(a.Op)), Problem: "cannot be scheduled; schedule an Activate or a Deactivate"}
 }
 
-// edition fingerprints what an edit can change on a bot (R11, R23).
-func edition(b *Bot) string {
+// legacyEdition is the Edition versions before content fingerprints gave
+// a schedule: a fingerprint of the bot's name, description, definition,
+// idle timeout and senders. Schedule.CheckContent reads it in schedules
+// they stored.
+func legacyEdition(b *Bot) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%q %q %q %q %d %d", b.Name, b.Description, b.Definition.Format, b.Definition.Text, b.IdleTimeout, len(b.Senders))
 	for _, s := range b.Senders {

@@ -18,7 +18,8 @@ func scheduleBody(when, bot, op string) string {
 
 // Schedules makes, reads, lists, cancels and runs schedules (R23): an
 // activation at 02:00 Berlin time, a deactivation of one sender given with
-// an offset, one refused when it runs because its bot was edited since,
+// an offset, one refused when it runs because its bot's content changed
+// since (R20's sense: a rename alone does not count),
 // one canceled; then the refusals, each changing nothing.
 func Schedules(t *testing.T, f *Fixture, c *Client) {
 	b := create(t, c, BotJSON)
@@ -47,7 +48,8 @@ func Schedules(t *testing.T, f *Fixture, c *Client) {
 		t.Errorf("R23 a deactivation given with an offset: %+v", second)
 	}
 	edited := schedule(t, c.Do("POST", "/schedules", "mia", scheduleBody(`"at":"2026-06-01T23:00:00Z"`, d.ID, `"activate":{}`)), 201)
-	want(t, "edit the bot after scheduling it", c.Do("PATCH", "/bots/"+d.ID, "dan", `{"name":"Pizza, edited"}`), 200)
+	want(t, "rename the bot after scheduling it (no change of content)", c.Do("PATCH", "/bots/"+d.ID, "dan", `{"name":"Pizza, renamed"}`), 200)
+	want(t, "change its senders (its content)", c.Do("PATCH", "/bots/"+d.ID, "dan", `{"senders":[{"channel":"sms","address":"+1 555 0102"},{"channel":"sms","address":"+1 555 0103"}]}`), 200)
 	canceled := schedule(t, c.Do("POST", "/schedules", "mia", scheduleBody(`"at":"2026-06-10T08:00:00Z"`, b.ID, `"activate":{}`)), 201)
 	if canceled.Zone != "UTC" || canceled.Local != canceled.At {
 		t.Errorf("an instant in UTC: %+v", canceled)
@@ -153,7 +155,7 @@ func runSchedules(t *testing.T, f *Fixture, c *Client, b api.Bot, first, second,
 		t.Errorf("R23 the activation ran: %+v", got)
 	}
 	got = schedule(t, c.Do("GET", "/schedules/"+edited.ID, "mia", ""), 200)
-	if got.Status != "refused" || !strings.Contains(got.Outcome, "edited after the schedule was made") {
+	if got.Status != "refused" || !strings.Contains(got.Outcome, "changed since it was scheduled: its senders differ") {
 		t.Errorf("R23 the edited bot's schedule is refused: %+v", got)
 	}
 	bot := getBot(t, c, b.ID)

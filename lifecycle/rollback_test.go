@@ -1,0 +1,117 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/google/go-cmp/cmp"
+)
+
+// R20, R22 (issue 23, defect 4): t is Active on 100 and 200; c takes 100,
+// w takes 200. Rolling c back makes t Active again on 100 only: w keeps
+// 200 and its open session there, and a message on 200 still goes to it.
+func TestR20RollbackActsOnlyWhereTheCurrentBotIsActive(t *testing.T) {
+	e := newEnv(t)
+	tb := e.live("t", "100", "200")
+	e.clk.Add(time.Minute)
+	c := e.draft("c", "100")
+	e.activate(c.ID, lifecycle.Immediate())
+	w := e.draft("w", "200")
+	e.activate(w.ID, lifecycle.Immediate())
+	s, err := e.m.Route(e.ctx, sms("200"), "u1")
+	if err != nil || s.Bot != w.ID {
+		t.Fatalf("route on 200: %v, %v", s.Bot, err)
+	}
+	e.clk.Add(time.Minute)
+
+	if _, err := e.m.Rollback(e.ctx, manager, c.ID, lifecycle.Immediate(), lifecycle.Ack{}); err != nil {
+		t.Fatal(err)
+	}
+	on := func(id lifecycle.BotID) []lifecycle.Sender { return activeOn(e.get(id)) }
+	if got := on(tb.ID); !cmp.Equal(got, []lifecycle.Sender{sms("100")}) {
+		t.Errorf("R20: the target is Active on %v, want only 100, where the bot rolled back was", got)
+	}
+	if got := on(w.ID); !cmp.Equal(got, []lifecycle.Sender{sms("200")}) {
+		t.Errorf("R20: w, which holds another of the target's senders, is Active on %v; it must keep 200", got)
+	}
+	if got := e.state(c.ID); got != lifecycle.Inactive {
+		t.Errorf("R20: the bot rolled back is %v, want Inactive (Immediate)", got)
+	}
+	got, err := e.m.Session(e.ctx, s.ID)
+	if err != nil || !got.Open() {
+		t.Errorf("R20: w's session was closed by the rollback: %+v, %v", got, err)
+	}
+	if s2, err := e.m.Route(e.ctx, sms("200"), "u1"); err != nil || s2.ID != s.ID || s2.Bot != w.ID {
+		t.Errorf("R20: the next message on 200 went to %v (session %v), %v; want w's open session", s2.Bot, s2.ID, err)
+	}
+}
+
+// activeOn lists the senders b is Active on (R22).
+func activeOn(b lifecycle.Bot) []lifecycle.Sender {
+	var out []lifecycle.Sender
+	for _, e := range b.Live {
+		if e.State == lifecycle.Active {
+			out = append(out, e.Sender)
+		}
+	}
+	return out
+}
+
+// R20 (issue 23, defect 5): content is the definition, byte for byte, and
+// the senders. The Inactive predecessor is renamed, its description and
+// idle timeout changed, and its definition and senders edited and edited
+// back: it is unchanged, and the rollback returns to it.
+func TestR20ContentEditedBackIsUnchanged(t *testing.T) {
+	e := newEnv(t)
+	old := e.live("old", "100")
+	e.clk.Add(time.Minute)
+	cur := e.draft("cur", "100")
+	e.activate(cur.ID, lifecycle.Immediate())
+	edits := []lifecycle.Update{
+		{Bot: old.ID, Name: ptr("old, renamed"), Description: ptr("a new description"), IdleTimeout: ptr(5 * time.Minute)},
+		{Bot: old.ID, Definition: ptr(warnDef())},
+		{Bot: old.ID, Senders: &[]lifecycle.Sender{sms("100"), sms("900")}},
+		{Bot: old.ID, Definition: ptr(cleanDef())},
+		{Bot: old.ID, Senders: &[]lifecycle.Sender{sms("100")}},
+	}
+	for _, u := range edits {
+		e.must(e.m.Update(e.ctx, designer, u))
+	}
+	if _, err := e.m.Rollback(e.ctx, manager, cur.ID, lifecycle.Immediate(), lifecycle.Ack{}); err != nil {
+		t.Fatalf("R20: edited back byte for byte, the predecessor is unchanged: %v", err)
+	}
+	if got := e.states(old.ID, cur.ID); !cmp.Equal(got, []lifecycle.State{lifecycle.Active, lifecycle.Inactive}) {
+		t.Fatalf("R20: after the rollback old, cur are %v", got)
+	}
+}
+
+// R20: a definition that differs by one byte is a change; the rollback is
+// refused, names it, says to activate the bot explicitly, and changes
+// nothing.
+func TestR20ContentChangeRefusesTheRollback(t *testing.T) {
+	e := newEnv(t)
+	old := e.live("old", "100")
+	e.clk.Add(time.Minute)
+	cur := e.draft("cur", "100")
+	e.activate(cur.ID, lifecycle.Immediate())
+	def := cleanDef()
+	def.Text += " "
+	e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: old.ID, Definition: &def, Name: ptr("renamed")}))
+	err := e.refused(lifecycle.ErrNoRollback, false, func() error {
+		_, err := e.m.Rollback(e.ctx, manager, cur.ID, lifecycle.Immediate(), lifecycle.Ack{})
+		return err
+	})
+	var re *lifecycle.RollbackError
+	if !errors.As(err, &re) || re.Target != old.ID || !cmp.Equal(re.Changed, []string{"definition"}) || !errors.Is(err, lifecycle.ErrContentChanged) {
+		t.Fatalf("R20: %v", err)
+	}
+	if got := e.get(old.ID).ChangedSinceActive(); !cmp.Equal(got, []string{"definition"}) {
+		t.Fatalf("R20: ChangedSinceActive = %v", got)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "definition of "+string(old.ID)+" changed") || !strings.Contains(msg, "activate it explicitly") {
+		t.Fatalf("R20: the refusal must name the change and say to activate explicitly: %s", msg)
+	}
+}
