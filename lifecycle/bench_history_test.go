@@ -43,7 +43,7 @@ func BenchmarkActivateHistory(b *testing.B) {
 	for _, n := range historySizes {
 		b.Run(fmt.Sprintf("op=activate/old=%d", n), func(b *testing.B) {
 			m, clk := benchManager(b)
-			addHistory(b, m.Store(), sms("100"), n)
+			addHistory(b, storeOf(m), sms("100"), n)
 			ctx := context.Background()
 			ids := []lifecycle.BotID{benchBot(b, m, "100"), benchBot(b, m, "100"), benchBot(b, m, "100")}
 			if _, err := m.Activate(ctx, manager, ids[0], lifecycle.Immediate(), lifecycle.Ack{}); err != nil {
@@ -60,7 +60,7 @@ func BenchmarkActivateHistory(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("op=deactivate/old=%d", n), func(b *testing.B) {
 			m, clk := benchManager(b)
-			addHistory(b, m.Store(), sms("100"), n)
+			addHistory(b, storeOf(m), sms("100"), n)
 			ctx := context.Background()
 			id := benchBot(b, m, "100")
 			b.ReportAllocs()
@@ -88,7 +88,7 @@ func BenchmarkExpireDueIdle(b *testing.B) {
 	for _, n := range historySizes {
 		b.Run(fmt.Sprintf("bots=%d", n), func(b *testing.B) {
 			m, _ := benchManager(b)
-			addHistory(b, m.Store(), sms("900"), n)
+			addHistory(b, storeOf(m), sms("900"), n)
 			ctx := context.Background()
 			drain, live := benchBot(b, m, "100"), benchBot(b, m, "100")
 			for _, id := range []lifecycle.BotID{drain, live} {
@@ -124,7 +124,7 @@ func BenchmarkSweep(b *testing.B) {
 	for _, n := range historySizes {
 		b.Run(fmt.Sprintf("bots=%d", n), func(b *testing.B) {
 			m, clk := benchManager(b)
-			addHistory(b, m.Store(), sms("900"), n)
+			addHistory(b, storeOf(m), sms("900"), n)
 			ctx := context.Background()
 			id := benchBot(b, m, "100")
 			if _, err := m.Activate(ctx, manager, id, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
@@ -155,7 +155,7 @@ func BenchmarkListHistory(b *testing.B) {
 	for _, n := range historySizes {
 		b.Run(fmt.Sprintf("bots=%d", n), func(b *testing.B) {
 			m, _ := benchManager(b)
-			addHistory(b, m.Store(), sms("100"), n)
+			addHistory(b, storeOf(m), sms("100"), n)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -184,7 +184,7 @@ func BenchmarkExpireDueSchedules(b *testing.B) {
 				if i%2 == 1 {
 					sc.At, sc.Status, sc.RanAt = start.Add(-time.Hour), lifecycle.ScheduleDone, start
 				}
-				if _, err := m.Store().Commit(ctx, lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{After: sc}}}); err != nil {
+				if _, err := storeOf(m).Commit(ctx, lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{After: sc}}}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,12 +18,23 @@ type fixedClock struct{ t time.Time }
 
 func (c *fixedClock) Now() time.Time { return c.t }
 
+// benchStores remembers the store of each benchmark's Manager, for the
+// benchmarks that fill it with history directly.
+var benchStores sync.Map
+
+func storeOf(m *lifecycle.Manager) lifecycle.Store {
+	st, _ := benchStores.Load(m)
+	return st.(lifecycle.Store)
+}
+
 func benchManager(b *testing.B) (*lifecycle.Manager, *fixedClock) {
 	clk := &fixedClock{t: start}
-	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clk})
+	st := store.NewMemory()
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchStores.Store(m, st)
 	ctx := context.Background()
 	for user, r := range map[string]roles.Role{"mia": roles.Manager, "dan": roles.Designer} {
 		if _, err := m.GrantRole(ctx, lifecycle.System("bench"), user, r); err != nil {

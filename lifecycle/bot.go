@@ -37,9 +37,9 @@ var channelRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 // phoneChannels address senders by phone number or short code.
 var phoneChannels = map[string]bool{"sms": true, "whatsapp": true, "viber": true, "voice": true}
 
-// NormalizeChannel lower-cases and trims a channel name and checks it: 1 to 32
+// normalizeChannel lower-cases and trims a channel name and checks it: 1 to 32
 // of a-z, 0-9, '_' and '-', starting with a letter.
-func NormalizeChannel(c string) (string, error) {
+func normalizeChannel(c string) (string, error) {
 	n := strings.ToLower(strings.TrimSpace(c))
 	if !channelRE.MatchString(n) {
 		return "", &InputError{Field: "channel", Value: shown(c), Problem: "is not a channel name; use a short lower-case name such as sms, whatsapp, viber, messenger or livechat"}
@@ -48,7 +48,7 @@ func NormalizeChannel(c string) (string, error) {
 }
 
 // NewSender normalises and checks a sender. The channel is normalised by
-// [NormalizeChannel]. On phone channels (sms, whatsapp, viber, voice) the
+// [normalizeChannel]. On phone channels (sms, whatsapp, viber, voice) the
 // address is a phone number or short code: spaces, dashes, dots and
 // parentheses are removed and what remains must be an optional '+' and 3 to
 // 15 digits. On other channels the address is trimmed and must be 1 to 256
@@ -57,7 +57,7 @@ func NewSender(channel, address string) (Sender, error) {
 	if err := checkText("sender", address); err != nil {
 		return Sender{}, err
 	}
-	ch, err := NormalizeChannel(channel)
+	ch, err := normalizeChannel(channel)
 	if err != nil {
 		return Sender{}, err
 	}
@@ -231,25 +231,6 @@ func (b *Bot) endOf(k uint64, s Sender) (CloseReason, time.Time) {
 		return b.Ends[0].Reason, b.Ends[0].At
 	}
 	return b.EndReason, b.EndedAt
-}
-
-// StateAt returns the bot's state as seen at now: drains whose grace
-// deadline has passed read as over even before any sweep stored that (R9),
-// so a bot that only drained reads as Inactive once the last drain is over.
-func (b *Bot) StateAt(now time.Time) State {
-	if b.GraceDeadline.IsZero() || now.Before(b.GraceDeadline) {
-		return b.State
-	}
-	st := Inactive
-	for _, e := range b.Live {
-		switch {
-		case e.State == Active:
-			return Active
-		case now.Before(e.GraceDeadline):
-			st = Deactivated
-		}
-	}
-	return st
 }
 
 // AsOf returns the bot as it reads at now: drains whose grace deadline has

@@ -18,8 +18,8 @@ type Activate struct {
 	Senders []Sender
 }
 
-// Op returns OpActivate.
-func (Activate) Op() Op { return OpActivate }
+// op returns OpActivate.
+func (Activate) op() Op { return OpActivate }
 
 func (c Activate) reads() reads { return reads{bots: []BotID{c.Bot}, group: true} }
 

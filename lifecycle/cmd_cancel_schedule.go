@@ -4,8 +4,8 @@ package lifecycle
 // of the operation the schedule would run.
 type CancelSchedule struct{ ID ScheduleID }
 
-// Op returns OpCancelSchedule.
-func (CancelSchedule) Op() Op { return OpCancelSchedule }
+// op returns OpCancelSchedule.
+func (CancelSchedule) op() Op { return OpCancelSchedule }
 
 func (c CancelSchedule) reads() reads { return reads{schedule: c.ID} }
 

@@ -19,8 +19,8 @@ type Create struct {
 	IdleTimeout time.Duration
 }
 
-// Op returns OpCreate.
-func (Create) Op() Op { return OpCreate }
+// op returns OpCreate.
+func (Create) op() Op { return OpCreate }
 
 func (c Create) reads() reads { return reads{bots: []BotID{c.ID}} }
 
@@ -52,7 +52,7 @@ func (d *decider) newDraft(id BotID, c Create) error {
 	if err := checkDescription(c.Description); err != nil {
 		return err
 	}
-	channel, err := NormalizeChannel(c.Channel)
+	channel, err := normalizeChannel(c.Channel)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ type Deactivate struct {
 	Senders []Sender
 }
 
-// Op returns OpDeactivate.
-func (Deactivate) Op() Op { return OpDeactivate }
+// op returns OpDeactivate.
+func (Deactivate) op() Op { return OpDeactivate }
 
 func (c Deactivate) reads() reads { return reads{bots: []BotID{c.Bot}, group: true} }
 

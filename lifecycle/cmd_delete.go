@@ -3,8 +3,8 @@ package lifecycle
 // Delete removes a bot that was never activated (R12).
 type Delete struct{ Bot BotID }
 
-// Op returns OpDelete.
-func (Delete) Op() Op { return OpDelete }
+// op returns OpDelete.
+func (Delete) op() Op { return OpDelete }
 
 func (c Delete) reads() reads { return reads{bots: []BotID{c.Bot}} }
 

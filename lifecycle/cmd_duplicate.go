@@ -7,8 +7,8 @@ type Duplicate struct {
 	Name string // the copy's name; "<name> (copy)" when empty
 }
 
-// Op returns OpDuplicate.
-func (Duplicate) Op() Op { return OpDuplicate }
+// op returns OpDuplicate.
+func (Duplicate) op() Op { return OpDuplicate }
 
 func (c Duplicate) reads() reads { return reads{bots: []BotID{c.Bot, c.ID}} }
 

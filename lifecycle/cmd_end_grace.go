@@ -7,8 +7,8 @@ import "time"
 // Inactive.
 type EndGrace struct{ Bot BotID }
 
-// Op returns OpEndGrace.
-func (EndGrace) Op() Op { return OpEndGrace }
+// op returns OpEndGrace.
+func (EndGrace) op() Op { return OpEndGrace }
 
 func (c EndGrace) reads() reads { return reads{bots: []BotID{c.Bot}} }
 

@@ -2,17 +2,17 @@ package lifecycle
 
 import "time"
 
-// ExpireGrace records that a Deactivated bot's grace deadline has passed
+// expireGrace records that a Deactivated bot's grace deadline has passed
 // (R9). ExpireDue issues it as the system; Decide settles every due drain
 // in a snapshot anyway, so this command only insists that Bot is one.
-type ExpireGrace struct{ Bot BotID }
+type expireGrace struct{ Bot BotID }
 
-// Op returns OpExpireGrace.
-func (ExpireGrace) Op() Op { return OpExpireGrace }
+// op returns OpExpireGrace.
+func (expireGrace) op() Op { return OpExpireGrace }
 
-func (c ExpireGrace) reads() reads { return reads{bots: []BotID{c.Bot}} }
+func (c expireGrace) reads() reads { return reads{bots: []BotID{c.Bot}} }
 
-func (c ExpireGrace) decide(d *decider) error {
+func (c expireGrace) decide(d *decider) error {
 	b, err := d.bot(c.Bot)
 	if err != nil {
 		return err

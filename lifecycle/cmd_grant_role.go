@@ -8,8 +8,8 @@ type GrantRole struct {
 	Role roles.Role
 }
 
-// Op returns OpGrantRole.
-func (GrantRole) Op() Op { return OpGrantRole }
+// op returns OpGrantRole.
+func (GrantRole) op() Op { return OpGrantRole }
 
 func (c GrantRole) reads() reads { return reads{user: &c.User} }
 

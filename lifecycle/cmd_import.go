@@ -6,8 +6,8 @@ type Import struct {
 	Data []byte
 }
 
-// Op returns OpImport.
-func (Import) Op() Op { return OpImport }
+// op returns OpImport.
+func (Import) op() Op { return OpImport }
 
 func (c Import) reads() reads { return reads{bots: []BotID{c.ID}} }
 

@@ -8,8 +8,8 @@ type RevokeRole struct {
 	Role roles.Role
 }
 
-// Op returns OpRevokeRole.
-func (RevokeRole) Op() Op { return OpRevokeRole }
+// op returns OpRevokeRole.
+func (RevokeRole) op() Op { return OpRevokeRole }
 
 func (c RevokeRole) reads() reads { return reads{user: &c.User} }
 

@@ -20,8 +20,8 @@ type Rollback struct {
 	Ack      Ack
 }
 
-// Op returns OpRollback.
-func (Rollback) Op() Op { return OpRollback }
+// op returns OpRollback.
+func (Rollback) op() Op { return OpRollback }
 
 func (c Rollback) reads() reads {
 	return reads{bots: []BotID{c.Bot}, group: true, lastActive: true}

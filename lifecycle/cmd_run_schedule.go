@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// RunSchedule runs a schedule that has fallen due (R23): ExpireDue issues
+// runSchedule runs a schedule that has fallen due (R23): ExpireDue issues
 // it as the system for each due schedule, in order. The scheduled
 // operation is decided as the user who made the schedule, with that user's
 // roles now, validated now, with the decision and acknowledgement given
@@ -14,14 +14,14 @@ import (
 // outcome, and the audit log has it: the operation's own entry naming the
 // schedule, or an entry of the refusal. A refused schedule is never run
 // again.
-type RunSchedule struct{ ID ScheduleID }
+type runSchedule struct{ ID ScheduleID }
 
-// Op returns OpRunSchedule.
-func (RunSchedule) Op() Op { return OpRunSchedule }
+// op returns OpRunSchedule.
+func (runSchedule) op() Op { return OpRunSchedule }
 
-func (c RunSchedule) reads() reads { return reads{schedule: c.ID, scheduled: true} }
+func (c runSchedule) reads() reads { return reads{schedule: c.ID, scheduled: true} }
 
-func (c RunSchedule) decide(d *decider) error {
+func (c runSchedule) decide(d *decider) error {
 	sc, err := d.schedule(c.ID)
 	if err != nil {
 		return err

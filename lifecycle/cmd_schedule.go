@@ -29,8 +29,8 @@ type Schedulable interface {
 func (Activate) schedulable()   {}
 func (Deactivate) schedulable() {}
 
-// Op returns OpSchedule.
-func (CreateSchedule) Op() Op { return OpSchedule }
+// op returns OpSchedule.
+func (CreateSchedule) op() Op { return OpSchedule }
 
 func (c CreateSchedule) reads() reads {
 	a, _ := scheduled(c.Do)

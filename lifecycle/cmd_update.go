@@ -12,8 +12,8 @@ type Update struct {
 	IdleTimeout *time.Duration
 }
 
-// Op returns OpUpdate.
-func (Update) Op() Op { return OpUpdate }
+// op returns OpUpdate.
+func (Update) op() Op { return OpUpdate }
 
 func (c Update) reads() reads { return reads{bots: []BotID{c.Bot}} }
 

@@ -110,7 +110,7 @@ func (op Op) verb() string {
 // snapshot needs and its decision. The Manager's methods build commands for
 // you.
 type Command interface {
-	Op() Op
+	op() Op
 	// reads says what the snapshot must hold (see ReadSnapshot).
 	reads() reads
 	// decide works out the command's changes on d; it runs after the

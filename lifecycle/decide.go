@@ -128,7 +128,7 @@ func Decide(s Snapshot, cmd Command, now time.Time) (Plan, error) {
 	if cmd == nil {
 		return Plan{}, opError("", &InputError{Field: "command", Value: "nil", Problem: "is missing"})
 	}
-	op := cmd.Op()
+	op := cmd.op()
 	s.Policy = s.Policy.withDefaults()
 	plan := Plan{Op: op, Actor: s.Actor, Time: now, Command: cmd}
 	if err := checkActor(s.Actor); err != nil {

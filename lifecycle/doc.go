@@ -96,7 +96,7 @@
 // Time comes from a [Clock]; nil means real time, and a *clock.Mock from
 // github.com/benbjohnson/clock drives tests. Deadlines are data: at a bot's
 // grace deadline it stops serving its sessions, as every read and every
-// routed message sees, whether or not anything has swept. [SessionEnd] is
+// routed message sees, whether or not anything has swept. sessionEnd is
 // the one rule that says when a session is over; [DecideRoute],
 // [DecideClose] and [SessionAt] apply it for the stores. No transition visits a
 // bot's sessions; [Manager.ExpireDue] brings the records in line, in

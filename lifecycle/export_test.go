@@ -6,3 +6,14 @@ var (
 	ContentFingerprint = contentFingerprint
 	LegacyEdition      = legacyEdition
 )
+
+// The commands and reads only the Manager issues, for the tests that call
+// Decide with them.
+type (
+	ExpireGrace = expireGrace
+	RunSchedule = runSchedule
+	Read        = readOp
+)
+
+// SessionEnd, the one rule of when a session is over, for its own tests.
+var SessionEnd = sessionEnd

@@ -234,3 +234,12 @@ func storedSession(ctx context.Context, st lifecycle.Store, id lifecycle.Session
 	}
 	return out[0], nil
 }
+
+// changed lists the ids of the bots a plan changes, in plan order.
+func changed(p lifecycle.Plan) []lifecycle.BotID {
+	out := make([]lifecycle.BotID, len(p.Changes))
+	for i, c := range p.Changes {
+		out[i] = c.Bot
+	}
+	return out
+}

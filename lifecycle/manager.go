@@ -79,10 +79,10 @@ func New(cfg Config) (*Manager, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.ids.bot == nil {
-		m.ids.bot = RandomID
+		m.ids.bot = randomID
 	}
 	if m.ids.schedule == nil {
-		m.ids.schedule = RandomScheduleID
+		m.ids.schedule = randomScheduleID
 	}
 	if m.attempts <= 0 {
 		m.attempts = 8
@@ -90,17 +90,17 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// RandomID returns a random bot id such as "bot_3f2a9c0d1e4b": the
+// randomID returns a random bot id such as "bot_3f2a9c0d1e4b": the
 // Manager's default Config.NewID.
-func RandomID() BotID {
+func randomID() BotID {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return BotID("bot_" + hex.EncodeToString(b[:]))
 }
 
-// RandomScheduleID returns a random schedule id such as
+// randomScheduleID returns a random schedule id such as
 // "sched_3f2a9c0d1e4b": the Manager's default Config.NewScheduleID.
-func RandomScheduleID() ScheduleID {
+func randomScheduleID() ScheduleID {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return ScheduleID("sched_" + hex.EncodeToString(b[:]))
@@ -108,9 +108,6 @@ func RandomScheduleID() ScheduleID {
 
 // Now returns the time on the Manager's clock.
 func (m *Manager) Now() time.Time { return m.clock.Now() }
-
-// Store returns the Manager's store.
-func (m *Manager) Store() Store { return m.store }
 
 // Policy returns the policy the Manager decides with, defaults filled in.
 func (m *Manager) Policy() Policy { return m.policy }
@@ -131,7 +128,7 @@ func (m *Manager) decide(ctx context.Context, actor Actor, cmd Command, now time
 	}
 	snap, err := ReadSnapshot(ctx, m.store, actor, cmd)
 	if err != nil {
-		return Plan{}, opError(cmd.Op(), err)
+		return Plan{}, opError(cmd.op(), err)
 	}
 	snap.Policy = m.policy
 	return Decide(snap, cmd, now)
@@ -193,7 +190,7 @@ func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if p.Command == nil {
 		return Plan{}, opError(OpApplyPlan, &InputError{Field: "plan", Value: shown(string(p.Op)), Problem: "has no command; apply a plan that Manager.Plan returned"})
 	}
-	op := p.Command.Op()
+	op := p.Command.op()
 	now := m.clock.Now()
 	if p.Time.After(now) || now.Sub(p.Time) > m.policy.MaxPlanAge {
 		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan was made at %v, more than %s ago (or in the future); plan again", p.Time.Format(time.RFC3339), humanDuration(m.policy.MaxPlanAge))})
@@ -241,7 +238,7 @@ func (m *Manager) refused(ctx context.Context, plan Plan, err error) error {
 
 // authorize decides a read (P1) before it happens; a refusal is audited.
 func (m *Manager) authorize(ctx context.Context, actor Actor, op Op) error {
-	plan, err := m.decide(ctx, actor, Read{What: op}, m.clock.Now())
+	plan, err := m.decide(ctx, actor, readOp{What: op}, m.clock.Now())
 	if err != nil {
 		return m.refused(ctx, plan, err)
 	}

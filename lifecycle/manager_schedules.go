@@ -24,7 +24,7 @@ func (m *Manager) applySchedule(ctx context.Context, actor Actor, cmd Command, i
 		return Schedule{}, err
 	}
 	sc, err := m.store.Schedule(ctx, id) // as stored, with its Seq
-	return sc, opError(cmd.Op(), err)
+	return sc, opError(cmd.op(), err)
 }
 
 // GetSchedule returns a schedule, with its status and outcome. Needs "View

@@ -702,7 +702,7 @@ func (r *modelRun) check(t *rapid.T) {
 		if !ok {
 			t.Fatalf("bot %s exists but not in the model", b.ID)
 		}
-		if got := b.StateAt(now); got != mb.state {
+		if got := b.AsOf(now).State; got != mb.state {
 			t.Fatalf("bot %s is %v, the model says %v", b.ID, got, mb.state)
 		}
 		asOf := b.AsOf(now)

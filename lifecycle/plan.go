@@ -110,15 +110,6 @@ func (p *Plan) Bot(id BotID) (Bot, bool) {
 	return Bot{}, false
 }
 
-// Changed lists the ids of the bots the plan changes, in plan order.
-func (p *Plan) Changed() []BotID {
-	out := make([]BotID, len(p.Changes))
-	for i, c := range p.Changes {
-		out[i] = c.Bot
-	}
-	return out
-}
-
 // Check reports a malformed plan - a bot changed twice, or a change whose
 // After does not match its bot and target state - as an error wrapping
 // ErrInvalidInput. Decide never makes one; stores call Check before

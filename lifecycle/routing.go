@@ -127,7 +127,7 @@ func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 	},
 		func(b Bot) BotID { return b.ID },
 		func(b Bot) error {
-			_, err := m.Apply(ctx, System("grace period ended"), ExpireGrace{Bot: b.ID})
+			_, err := m.Apply(ctx, System("grace period ended"), expireGrace{Bot: b.ID})
 			if errors.Is(err, ErrNotFound) {
 				return ErrInvalidTransition // deleted meanwhile: settled
 			}
@@ -142,7 +142,7 @@ func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 	},
 		func(sc Schedule) ScheduleID { return sc.ID },
 		func(sc Schedule) error {
-			p, err := m.Apply(ctx, System("schedule due"), RunSchedule{ID: sc.ID})
+			p, err := m.Apply(ctx, System("schedule due"), runSchedule{ID: sc.ID})
 			if err == nil && len(p.Schedules) == 1 && p.Schedules[0].After.Status == ScheduleRefused {
 				out.SchedulesRefused = append(out.SchedulesRefused, sc.ID)
 			}
@@ -276,7 +276,7 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error)
 			if b != nil {
 				probe.Activation = b.lastActivationOn(r.Sender)
 			}
-			if reason, _, over := SessionEnd(&probe, b, now); over {
+			if reason, _, over := sessionEnd(&probe, b, now); over {
 				r.Closed[reason] += r.Open
 				r.Open = 0
 			}

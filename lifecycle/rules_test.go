@@ -102,7 +102,7 @@ func TestR2R6NewestDrainWins(t *testing.T) {
 	if got := e.get(v1.ID).EndReason; got != lifecycle.CloseReplaced {
 		t.Errorf("R6: v1 ended with %q", got)
 	}
-	if diff := cmp.Diff([]lifecycle.BotID{v1.ID, v2.ID, v3.ID}, sortedIDs(p.Changed())); diff != "" {
+	if diff := cmp.Diff([]lifecycle.BotID{v1.ID, v2.ID, v3.ID}, sortedIDs(changed(p))); diff != "" {
 		t.Errorf("R6: changed bots (-want +got):\n%s", diff)
 	}
 }
@@ -892,10 +892,10 @@ func TestRollbackPicksMostRecent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, _ := plan.Bot(v2.ID); got.State != lifecycle.Active {
-		t.Fatalf("rollback from v3 activates %v, want v2 (v1 is older)", plan.Changed())
+		t.Fatalf("rollback from v3 activates %v, want v2 (v1 is older)", changed(plan))
 	}
 	if _, touched := plan.Bot(v1.ID); touched {
-		t.Errorf("rollback touched v1: %v", plan.Changed())
+		t.Errorf("rollback touched v1: %v", changed(plan))
 	}
 }
 

@@ -95,7 +95,7 @@ func scheduled(cmd Command) (ScheduledAction, error) {
 	}
 	what := "nothing"
 	if cmd != nil {
-		what = string(cmd.Op())
+		what = string(cmd.op())
 	}
 	return ScheduledAction{}, &InputError{Field: "scheduled operation", Value: what, Problem: "cannot be scheduled; schedule an Activate or a Deactivate"}
 }

@@ -42,10 +42,10 @@ type Session struct {
 }
 
 // Open reports whether the session is recorded as open. A session recorded
-// open may still be over: see [SessionEnd].
+// open may still be over: see sessionEnd.
 func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 
-// SessionEnd decides whether a session recorded as open is over at now, why,
+// sessionEnd decides whether a session recorded as open is over at now, why,
 // and since when. It is the single rule every Store applies when it routes a
 // message or sweeps sessions, so that a session's fate never depends on
 // whether a sweep has run (R9):
@@ -63,7 +63,7 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 // Whichever of these came first wins; idle wins a tie. A session recorded
 // as closed keeps its recorded reason and time. SessionEnd does not
 // allocate.
-func SessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.Time, over bool) {
+func sessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.Time, over bool) {
 	if !s.Open() {
 		return s.CloseReason, s.ClosedAt, true
 	}

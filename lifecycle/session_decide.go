@@ -40,7 +40,7 @@ func DecideRoute(v RouteView, sender Sender, endUser string, now time.Time) (Rou
 	var step RouteStep
 	if v.Open != nil {
 		s := *v.Open
-		reason, at, over := SessionEnd(&s, v.OpenBot, now)
+		reason, at, over := sessionEnd(&s, v.OpenBot, now)
 		if !over {
 			s.LastActivityAt = now
 			s.Messages++
@@ -71,7 +71,7 @@ func DecideClose(s Session, b *Bot, reason CloseReason, now time.Time) Session {
 	if !s.Open() {
 		return s
 	}
-	if r, at, over := SessionEnd(&s, b, now); over {
+	if r, at, over := sessionEnd(&s, b, now); over {
 		reason, now = r, at
 	}
 	s.ClosedAt, s.CloseReason = now, reason
@@ -83,7 +83,7 @@ func DecideClose(s Session, b *Bot, reason CloseReason, now time.Time) Session {
 // before any store recorded that (R9). A sweep records a session whose
 // SessionAt is closed; a read shows it.
 func SessionAt(s Session, b *Bot, now time.Time) Session {
-	if reason, at, over := SessionEnd(&s, b, now); over {
+	if reason, at, over := sessionEnd(&s, b, now); over {
 		s.ClosedAt, s.CloseReason = at, reason
 	}
 	return s

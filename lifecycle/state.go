@@ -138,7 +138,7 @@ func next(edges *[Deleted + 1][]edge, s State, e Event) (State, bool) {
 func Events(s State) []Event { return eventsOf(table, Next, s) }
 
 // Sources lists the states from which the table allows e, in state order.
-func Sources(e Event) []State { return sourcesOf(Next, e) }
+func sources(e Event) []State { return sourcesOf(Next, e) }
 
 func senderEvents(s State) []Event  { return eventsOf(senderTable, NextOnSender, s) }
 func senderSources(e Event) []State { return sourcesOf(NextOnSender, e) }

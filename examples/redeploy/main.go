@@ -333,5 +333,5 @@ func (s *story) botState(id lifecycle.BotID) (time.Time, lifecycle.State) {
 	if err != nil {
 		return time.Time{}, 0
 	}
-	return b.GraceDeadline, b.StateAt(s.clk.Now())
+	return b.GraceDeadline, b.AsOf(s.clk.Now()).State
 }

@@ -424,7 +424,7 @@ func (p *parity) schedule(t *rapid.T) {
 		cmd = p.deactivation()
 	}
 	in := rapid.SampledFrom(append(parityDurations, 91*24*time.Hour)).Draw(t, "schedule in")
-	res, err := p.both("schedule "+string(cmd.Op()), func(s *paritySide) (any, error) {
+	res, err := p.both(fmt.Sprintf("schedule %T", cmd), func(s *paritySide) (any, error) {
 		sc, err := s.m.Schedule(p.ctx, a, p.now.Add(in), cmd)
 		return sc, err
 	})
@@ -514,7 +514,7 @@ func (p *parity) plan(t *rapid.T) {
 	case 2:
 		cmd = lifecycle.Rollback{Bot: id, Decision: p.decision(), Ack: p.ack()}
 	}
-	p.both(fmt.Sprintf("plan %s %s", cmd.Op(), id), func(s *paritySide) (any, error) { return s.m.Plan(p.ctx, a, cmd) })
+	p.both(fmt.Sprintf("plan %T %s", cmd, id), func(s *paritySide) (any, error) { return s.m.Plan(p.ctx, a, cmd) })
 }
 
 // clock moves both clocks to the same instant: forward by a step that may

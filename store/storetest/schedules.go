@@ -86,36 +86,28 @@ func testScheduleRuns(t *testing.T, h *harness) {
 	b := h.create("100")
 	c := h.create("200")
 	h.schedule("go", time.Hour, lifecycle.Activate{Bot: b.ID})
-	h.schedule("no", time.Hour, lifecycle.Activate{Bot: c.ID})
+	h.schedule("no", 2*time.Hour, lifecycle.Activate{Bot: c.ID})
 	h.now = h.now.Add(time.Hour)
-	run := func(id lifecycle.ScheduleID) lifecycle.Plan {
-		snap, err := lifecycle.ReadSnapshot(h.ctx, h.st, lifecycle.System("schedule due"), lifecycle.RunSchedule{ID: id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		snap.Policy.Checker = checker{}
-		p, err := lifecycle.Decide(snap, lifecycle.RunSchedule{ID: id}, h.now)
-		if err != nil {
-			t.Fatalf("run %s: %v", id, err)
-		}
-		if _, err := h.st.Commit(h.ctx, p); err != nil {
-			t.Fatalf("commit run %s: %v", id, err)
-		}
-		return p
+	ran := map[lifecycle.ScheduleID]time.Time{"go": h.now}
+	if x := h.expireDue(); !cmp.Equal(x.Schedules, []lifecycle.ScheduleID{"go"}) {
+		t.Fatalf("R23: ExpireDue ran %v, want [go]", x.Schedules)
 	}
-	run("go")
 	if got := h.bot(b.ID); got.State != lifecycle.Active {
 		sc, _ := h.st.Schedule(h.ctx, "go")
 		t.Fatalf("R23: the schedule ran as its creator: b is %v (%s: %s)", got.State, sc.Status, sc.Outcome)
 	}
 	h.do(lifecycle.RevokeRole{User: operator.ID, Role: roles.Manager})
-	run("no")
+	h.now = h.now.Add(time.Hour)
+	ran["no"] = h.now
+	if x := h.expireDue(); !cmp.Equal(x.SchedulesRefused, []lifecycle.ScheduleID{"no"}) {
+		t.Fatalf("R23: ExpireDue refused %v, want [no]", x.SchedulesRefused)
+	}
 	if got := h.bot(c.ID); got.State != lifecycle.Draft {
 		t.Fatalf("R23: the creator lost the permission, yet c is %v", got.State)
 	}
 	for id, want := range map[lifecycle.ScheduleID]lifecycle.ScheduleStatus{"go": lifecycle.ScheduleDone, "no": lifecycle.ScheduleRefused} {
 		sc, _ := h.st.Schedule(h.ctx, id)
-		if sc.Status != want || !sc.RanAt.Equal(h.now) || (want == lifecycle.ScheduleRefused) == (sc.Outcome == "") {
+		if sc.Status != want || !sc.RanAt.Equal(ran[id]) || (want == lifecycle.ScheduleRefused) == (sc.Outcome == "") {
 			t.Errorf("R23: schedule %s = %s at %v (%q), want %s", id, sc.Status, sc.RanAt, sc.Outcome, want)
 		}
 	}

@@ -104,7 +104,9 @@ func testSessionsPerSender(t *testing.T, h *harness) {
 		t.Fatalf("R22: DueDrains at the deadline = %+v, want the Active bot a with its due drain", due)
 	}
 	h.now = deadline
-	h.do(lifecycle.ExpireGrace{Bot: a.ID})
+	if x := h.expireDue(); len(x.DrainsEnded) != 1 || x.DrainsEnded[0] != a.ID {
+		t.Fatalf("R9/R22: ExpireDue at the deadline ended %v, want a's drain", x.DrainsEnded)
+	}
 	if due, _ := dueDrains(h.ctx, h.st, deadline, 10); len(due) != 0 {
 		t.Fatalf("DueDrains after the drain ended: %+v", due)
 	}

@@ -141,10 +141,10 @@ func (h *harness) do(cmd lifecycle.Command) lifecycle.Plan {
 	h.t.Helper()
 	p, err := h.plan(cmd)
 	if err != nil {
-		h.t.Fatalf("deciding %s: %v", cmd.Op(), err)
+		h.t.Fatalf("deciding %T: %v", cmd, err)
 	}
 	if p.Audit, err = h.st.Commit(h.ctx, p); err != nil {
-		h.t.Fatalf("committing %s: %v", cmd.Op(), err)
+		h.t.Fatalf("committing %T: %v", cmd, err)
 	}
 	return p
 }
@@ -159,6 +159,26 @@ func (h *harness) plan(cmd lifecycle.Command) (lifecycle.Plan, error) {
 	snap.Policy.Checker = checker{}
 	return lifecycle.Decide(snap, cmd, h.now)
 }
+
+// expireDue runs ExpireDue at h.now through a Manager on the store: what
+// the system settles when drains and schedules fall due (R9, R23).
+func (h *harness) expireDue() lifecycle.Expiry {
+	h.t.Helper()
+	m, err := lifecycle.New(lifecycle.Config{Store: h.st, Clock: fixedClock(h.now), Policy: lifecycle.Policy{Checker: checker{}}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	x, err := m.ExpireDue(h.ctx)
+	if err != nil {
+		h.t.Fatalf("ExpireDue: %v", err)
+	}
+	return x
+}
+
+// fixedClock reads one instant.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
 
 // operator is the user the suite's plans are decided for.
 var operator = lifecycle.User("storetest")
