@@ -1,10 +1,12 @@
 package botlife_test
 
 import (
+	"fmt"
 	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -75,5 +77,39 @@ func TestREADMEProgram(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "session 1 on bot_") {
 		t.Errorf("the README program printed %q", out)
+	}
+}
+
+// The README's figures that a test can count stay true: the number of
+// decision cases, and the number of methods a store author implements.
+func TestREADMECounts(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("lifecycle/testdata/decide/*.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "case ") {
+				cases++
+			}
+		}
+	}
+	methods := reflect.TypeFor[lifecycle.Store]().NumMethod()
+	for _, want := range []string{
+		fmt.Sprintf("| %d cases, every command and every refusal |", cases),
+		fmt.Sprintf("`lifecycle.Store` is %d row operations", methods),
+	} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not say %q", want)
+		}
 	}
 }
