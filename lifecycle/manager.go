@@ -397,7 +397,7 @@ func (m *Manager) List(ctx context.Context, actor Actor, after BotID, limit int)
 	if err := m.authorize(ctx, actor, OpList); err != nil {
 		return nil, err
 	}
-	if err := checkLimit(OpList, limit, 1000); err != nil {
+	if err := checkLimit(OpList, limit, MaxPage); err != nil {
 		return nil, err
 	}
 	bots, err := m.store.Bots(ctx, after, limit)
@@ -447,12 +447,19 @@ func (m *Manager) AuditLog(ctx context.Context, actor Actor, after uint64, limit
 	if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
 		return nil, err
 	}
-	if err := checkLimit(OpReadAudit, limit, 10000); err != nil {
+	if err := checkLimit(OpReadAudit, limit, MaxAuditPage); err != nil {
 		return nil, err
 	}
 	log, err := m.store.AuditLog(ctx, after, limit)
 	return log, opError(OpReadAudit, err)
 }
+
+// Page sizes: every listing takes at most MaxPage items a call, the audit
+// log MaxAuditPage entries.
+const (
+	MaxPage      = 1000
+	MaxAuditPage = 10000
+)
 
 // checkLimit refuses a page size outside 1..max.
 func checkLimit(op Op, limit, max int) error {

@@ -44,7 +44,7 @@ func (m *Manager) Schedules(ctx context.Context, actor Actor, after uint64, limi
 	if err := m.authorize(ctx, actor, OpReadSchedules); err != nil {
 		return nil, err
 	}
-	if err := checkLimit(OpReadSchedules, limit, 1000); err != nil {
+	if err := checkLimit(OpReadSchedules, limit, MaxPage); err != nil {
 		return nil, err
 	}
 	out, err := m.store.Schedules(ctx, after, limit)

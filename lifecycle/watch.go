@@ -119,7 +119,7 @@ func (m *Manager) Sessions(ctx context.Context, actor Actor, after SessionID, li
 	if err := m.authorize(ctx, actor, OpSessions); err != nil {
 		return nil, err
 	}
-	if err := checkLimit(OpSessions, limit, 1000); err != nil {
+	if err := checkLimit(OpSessions, limit, MaxPage); err != nil {
 		return nil, err
 	}
 	out, err := m.store.Sessions(ctx, after, limit)
