@@ -20,14 +20,16 @@ func SetWaitTiming(poll, linger time.Duration) (restore func()) {
 // The queries whose plans TestHistoryReadsUseIndexes checks.
 const (
 	SQLBot          = sqlBot
-	SQLLiveBots     = sqlLiveBots
-	SQLLastActive   = sqlLastActive
+	SQLSenderBots   = sqlSenderBots
 	SQLDueDrains    = sqlDueDrains
 	SQLDueSchedules = sqlDueSchedules
 )
 
-// EncodeBot is the document Commit stores for a bot.
-var EncodeBot = binarydoc.Encode
+// EncodeBot and EncodeSchedule are the documents Commit stores.
+var (
+	EncodeBot      = binarydoc.Encode
+	EncodeSchedule = binarydoc.Encode
+)
 
 // SQLSweep is the sweep's query for limit.
 var SQLSweep = sweepSQL
