@@ -92,7 +92,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,45 +176,43 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Migrate brings the schema to the latest version. It is idempotent and
 // safe to run from several processes at once: an advisory lock serialises
-// them, and each migration runs once, in its own transaction, recorded in
-// botlife_schema_migrations.
+// them, and the migrations not yet recorded in botlife_schema_migrations
+// run once, in version order, in one transaction.
 func (s *Store) Migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, "migrations/*.sql") // sorted
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	applied := false
-	for _, name := range names {
-		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("postgres: migration %s has no version number", name)
-		}
-		sql, err := migrations.ReadFile(name)
-		if err != nil {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var done []int32
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012);
+			CREATE TABLE IF NOT EXISTS botlife_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012)`); err != nil {
-				return err
+		if err := tx.QueryRow(ctx, `SELECT array_agg(version) FROM botlife_schema_migrations`).Scan(&done); err != nil {
+			return err
+		}
+		for _, name := range names {
+			version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("%s has no version number", name)
+			} else if slices.Contains(done, int32(version)) {
+				continue
 			}
-			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS botlife_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-				return err
-			}
-			var done bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM botlife_schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil || done {
-				return err
-			}
+			sql, _ := migrations.ReadFile(name)
 			if _, err := tx.Exec(ctx, string(sql)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO botlife_schema_migrations (version) VALUES ($1)`, version); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO botlife_schema_migrations (version) VALUES ($1)`, version)
-			applied = err == nil
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", name, fail(ctx, "migrating", err))
+			applied = true
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migration %w", fail(ctx, "migrating", err))
 	}
 	if applied {
 		// The migrations changed types and functions that pooled
