@@ -356,8 +356,8 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		name, sql, index string
 		args             []any
 	}{
-		{"R1/SenderBots", postgres.SQLSenderBots, "one_bot_per_slot", []any{senders[0], senders[1], "b20000"}},
-		{"R20/SenderBots", postgres.SQLSenderBots, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
+		{"R1/SenderBots", postgres.SQLLiveBots, "one_bot_per_slot", []any{senders[0], senders[1]}},
+		{"R20/SenderBots", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
 		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000)}},
 		{"R22/DueDrains", postgres.SQLDueDrains, "bots_due_drains", []any{int64(6000), int64(100)}},
 		// R9: a bot's open activations, group by group (Bot.OpenActivations).

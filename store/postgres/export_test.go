@@ -20,7 +20,8 @@ func SetWaitTiming(poll, linger time.Duration) (restore func()) {
 // The queries whose plans TestHistoryReadsUseIndexes checks.
 const (
 	SQLBot          = sqlBot
-	SQLSenderBots   = sqlSenderBots
+	SQLLiveBots     = sqlLiveBots
+	SQLLastActive   = sqlLastActive
 	SQLDueDrains    = sqlDueDrains
 	SQLDueSchedules = sqlDueSchedules
 )

@@ -398,52 +398,50 @@ func collectBots(rows pgx.Rows) ([]lifecycle.Bot, error) {
 	return out, err
 }
 
-// sqlSenderBots reads the bots holding a slot on the senders ($1, $2)
-// through one_bot_per_slot - at most two per sender (R1, R2), never every
-// bot that used them - and, when $3 is not empty, the bot other than $3
-// with the latest left_at on one of them (R20): per sender, the first entry
-// of bot_senders_last_active, and the latest of those. The first column
-// tells the last apart.
-const sqlSenderBots = `
-	SELECT false, b.id, b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id IN (
+// sqlLiveBots reads the bots holding a slot on the senders ($1, $2)
+// through one_bot_per_slot: at most two per sender (R1, R2), never every
+// bot that used them.
+const sqlLiveBots = `
+	SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id IN (
 		SELECT bs.bot_id FROM unnest($1::text[], $2::text[]) AS want(channel, address)
 		JOIN bot_senders bs ON bs.channel = want.channel AND bs.address = want.address AND bs.slot IS NOT NULL)
-	UNION ALL
-	(SELECT true, b.id, b.doc, ` + sqlOpenActivations + ` FROM unnest($1::text[], $2::text[]) AS want(channel, address)
+	ORDER BY b.id`
+
+// sqlLastActive reads, for each sender ($1, $2), the first entry of the
+// index bot_senders_last_active other than $3, and keeps the latest (R20).
+const sqlLastActive = `
+	SELECT b.doc, ` + sqlOpenActivations + ` FROM unnest($1::text[], $2::text[]) AS want(channel, address)
 	CROSS JOIN LATERAL (
 		SELECT bs.bot_id, bs.left_at FROM bot_senders bs
 		WHERE bs.channel = want.channel AND bs.address = want.address AND bs.left_at IS NOT NULL AND bs.bot_id <> $3
 		ORDER BY bs.left_at DESC, bs.bot_id LIMIT 1) AS last
 	JOIN bots b ON b.id = last.bot_id
-	WHERE $3 <> ''
-	ORDER BY last.left_at DESC, last.bot_id LIMIT 1)
-	ORDER BY 1, 2`
+	ORDER BY last.left_at DESC, last.bot_id LIMIT 1`
 
-// SenderBots implements lifecycle.Store in one round trip (sqlSenderBots).
-func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) ([]lifecycle.Bot, *lifecycle.Bot, error) {
+// SenderBots implements lifecycle.Store: sqlLiveBots and, when except is
+// not empty, sqlLastActive, in one round trip. (Two statements, not one:
+// each keeps one generic plan; joined, PostgreSQL planned them again on
+// every call, at a cost that grew with the bots that used the senders.)
+func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
 	ch, addr, err := senderArrays(storable(senders))
 	if err != nil || len(ch) == 0 {
 		return nil, nil, err
 	}
-	rows, err := s.pool.Query(ctx, sqlSenderBots, ch, addr, string(except))
-	if err != nil {
-		return nil, nil, fail(ctx, "reading the bots of senders", err)
-	}
-	var live []lifecycle.Bot
-	var last *lifecycle.Bot
-	var isLast bool
-	var id string
-	var r botRow
-	_, err = pgx.ForEachRow(rows, []any{&isLast, &id, &r.doc, &r.open}, func() error {
-		b, err := r.bot()
-		if isLast {
-			last = &b
-		} else {
-			live = append(live, b)
-		}
+	b := &pgx.Batch{}
+	b.Queue(sqlLiveBots, ch, addr).Query(func(rows pgx.Rows) (err error) {
+		live, err = collectBots(rows)
 		return err
 	})
-	return live, last, fail(ctx, "reading the bots of senders", err)
+	if except != "" {
+		b.Queue(sqlLastActive, ch, addr, string(except)).Query(func(rows pgx.Rows) error {
+			bots, err := collectBots(rows)
+			if len(bots) > 0 {
+				last = &bots[0]
+			}
+			return err
+		})
+	}
+	return live, last, fail(ctx, "reading the bots of senders", s.pool.SendBatch(ctx, b).Close())
 }
 
 // Bots implements lifecycle.Store.
