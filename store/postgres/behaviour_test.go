@@ -197,12 +197,12 @@ func TestTimesOutOfRangeAreRefused(t *testing.T) {
 	if _, err := f.st.Commit(f.ctx, deactivate(end)); err != nil {
 		t.Fatalf("deadline at the last storable instant: %v", err)
 	}
-	due, err := f.st.DueDrains(f.ctx, end.Add(-time.Nanosecond), 10)
-	if err != nil || len(due) != 0 {
+	due, err := f.st.Due(f.ctx, end.Add(-time.Nanosecond), 10)
+	if err != nil || len(due.Drains) != 0 {
 		t.Fatalf("due one nanosecond before the deadline: %v, %v", due, err)
 	}
-	due, err = f.st.DueDrains(f.ctx, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 10)
-	if err != nil || len(due) != 1 || !due[0].GraceDeadline.Equal(end) {
+	due, err = f.st.Due(f.ctx, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 10)
+	if err != nil || len(due.Drains) != 1 || !due.Drains[0].GraceDeadline.Equal(end) {
 		t.Fatalf("due after the end of storable time: %v, %v", due, err)
 	}
 }
@@ -318,30 +318,31 @@ func TestHostileText(t *testing.T) {
 	if _, err := f.st.Bot(f.ctx, "x\x00"); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("Bot with a NUL id = %v, want ErrNotFound", err)
 	}
-	if rs, err := f.st.UserRoles(f.ctx, "x\xff"); err != nil || !rs.Empty() {
-		t.Errorf("UserRoles with invalid UTF-8 = %v, %v; want no roles (P3)", rs, err)
+	if rs, _, err := f.st.Roles(f.ctx, "x\xff"); err != nil || !rs.Empty() {
+		t.Errorf("Roles with invalid UTF-8 = %v, %v; want no roles (P3)", rs, err)
 	}
 }
 
-// R20, R9, issue 13: LiveBots and LastActive read through their indexes,
-// so their cost does not grow with the bots that used a sender before: with
-// 20,000 old bots on one sender, the plans use bot_senders_live and
-// bot_senders_last_active with index conditions, and never scan the table.
-// SweepSessions, with 20,000 open sessions of which none is due, finds that
-// through open_sessions_due without scanning the sessions. DueDrains (R22:
-// any bot with a drain, Active ones too) and DueSchedules (R23: 20,000
-// schedules that ran) read through bots_due_drains and pending_schedules.
+// R20, R9, issue 13: SenderBots reads the live bots and the last active
+// one through indexes, so its cost does not grow with the bots that used a
+// sender before: with 20,000 old bots on one sender, the plan uses
+// one_bot_per_slot and bot_senders_last_active with index conditions, and
+// never scans the table. SweepSessions, with 20,000 open sessions of which
+// none is due, finds that through open_sessions_due without scanning the
+// sessions. Due reads bots (R22: any bot with a drain, Active ones too) and
+// schedules (R23: 20,000 that ran) through bots_due_drains and
+// pending_schedules.
 func TestHistoryReadsUseIndexes(t *testing.T) {
 	st, _ := newStore(t)
 	ctx := context.Background()
 	if _, err := st.Pool().Exec(ctx, `
-		INSERT INTO bots (id, state, revision, activations, idle_timeout, doc)
-			SELECT 'b' || i, 4, 3, 1, 0, '{}'::bytea FROM generate_series(1, 20000) i;
-		INSERT INTO bot_senders (bot_id, channel, address, state, left_at)
-			SELECT 'b' || i, 'sms', '+15550100', 4, i FROM generate_series(1, 20000) i;
-		INSERT INTO bot_senders (bot_id, channel, address, state, activation)
-			SELECT 'b' || i, 'sms', '+1666' || i, 2, 1 FROM generate_series(1, 20000) i;
-		UPDATE bots SET state = 2, idle_timeout = 1800000000000, grace_deadline = 5000 WHERE id = 'b1';
+		INSERT INTO bots (id, revision, idle_timeout, doc)
+			SELECT 'b' || i, 3, 0, '{}'::bytea FROM generate_series(1, 20000) i;
+		INSERT INTO bot_senders (bot_id, channel, address, left_at)
+			SELECT 'b' || i, 'sms', '+15550100', i FROM generate_series(1, 20000) i;
+		INSERT INTO bot_senders (bot_id, channel, address, slot, activation)
+			SELECT 'b' || i, 'sms', '+1666' || i, 'active', 1 FROM generate_series(1, 20000) i;
+		UPDATE bots SET idle_timeout = 1800000000000, due_at = 5000 WHERE id = 'b1';
 		INSERT INTO schedules (id, seq, at, status, revision, doc)
 			SELECT 's' || i, i, i, 'done', 2, '{}'::bytea FROM generate_series(1, 20000) i;
 		INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('p', 20001, 1500, 'pending', 1, '{}'::bytea);
@@ -355,8 +356,8 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		name, sql, index string
 		args             []any
 	}{
-		{"LiveBots", postgres.SQLLiveBots, "bot_senders_live", []any{senders[0], senders[1]}},
-		{"R20/LastActive", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
+		{"R1/SenderBots", postgres.SQLLiveBots, "one_bot_per_slot", []any{senders[0], senders[1]}},
+		{"R20/SenderBots", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
 		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000)}},
 		{"R22/DueDrains", postgres.SQLDueDrains, "bots_due_drains", []any{int64(6000), int64(100)}},
 		// R9: a bot's open activations, group by group (Bot.OpenActivations).
@@ -384,7 +385,7 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 				t.Log(p)
 			}
 			if !strings.Contains(p, tc.index) || strings.Contains(p, "Seq Scan") ||
-				(strings.Contains(tc.index, "bot_senders") && !strings.Contains(p, "Index Cond: ((channel = ")) ||
+				(strings.Contains(tc.name, "SenderBots") && !strings.Contains(p, "Index Cond: ((channel = ")) ||
 				strings.Contains(p, "Merge Join") || strings.Contains(p, "Hash Join") {
 				t.Fatalf("the plan does not read through %s by sender:\n%s", tc.index, p)
 			}

@@ -21,7 +21,7 @@ import (
 // historyManager returns a Manager on a fresh database whose one sender has
 // a rotation of three bots and old Inactive bots that used the sender
 // before, and the rotation.
-func historyManager(b *testing.B, old int) (*lifecycle.Manager, lifecycle.Actor, *rotation) {
+func historyManager(b *testing.B, old int) (*lifecycle.Manager, *postgres.Store, lifecycle.Actor, *rotation) {
 	_, url := newStore(b)
 	st := openStore(b, url, func(c *pgxpool.Config) { c.MaxConns = 4 })
 	ctx := context.Background()
@@ -47,13 +47,13 @@ func historyManager(b *testing.B, old int) (*lifecycle.Manager, lifecycle.Actor,
 		if err != nil {
 			b.Fatal(err)
 		}
-		bots = append(bots, []any{string(bot.ID), int16(bot.State), int64(bot.Revision), int64(bot.Activations), int64(bot.IdleTimeout), doc})
-		senders = append(senders, []any{string(bot.ID), sender.Channel, sender.Address, int16(bot.State), at.UnixNano()})
+		bots = append(bots, []any{string(bot.ID), int64(bot.Revision), int64(bot.IdleTimeout), doc})
+		senders = append(senders, []any{string(bot.ID), sender.Channel, sender.Address, at.UnixNano()})
 	}
-	if _, err := st.Pool().CopyFrom(ctx, pgx.Identifier{"bots"}, []string{"id", "state", "revision", "activations", "idle_timeout", "doc"}, pgx.CopyFromRows(bots)); err != nil {
+	if _, err := st.Pool().CopyFrom(ctx, pgx.Identifier{"bots"}, []string{"id", "revision", "idle_timeout", "doc"}, pgx.CopyFromRows(bots)); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := st.Pool().CopyFrom(ctx, pgx.Identifier{"bot_senders"}, []string{"bot_id", "channel", "address", "state", "left_at"}, pgx.CopyFromRows(senders)); err != nil {
+	if _, err := st.Pool().CopyFrom(ctx, pgx.Identifier{"bot_senders"}, []string{"bot_id", "channel", "address", "left_at"}, pgx.CopyFromRows(senders)); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := st.Pool().Exec(ctx, "ANALYZE"); err != nil {
@@ -70,7 +70,7 @@ func historyManager(b *testing.B, old int) (*lifecycle.Manager, lifecycle.Actor,
 	if _, err := m.Activate(ctx, mia, r.ids[0], lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
 		b.Fatal(err)
 	}
-	return m, mia, r
+	return m, st, mia, r
 }
 
 // interleave runs each of ops perRound times per round, b.N rounds,
@@ -93,14 +93,14 @@ func interleave(b *testing.B, perRound int, ops ...func() error) []time.Duration
 }
 
 // BenchmarkActivateHistory: replacing the Active bot with a grace period
-// (R5, R6), and rolling back (R20, LastActive), with 10 and with 20,000
+// (R5, R6), and rolling back (R20, SenderBots), with 10 and with 20,000
 // old bots on the sender.
 func BenchmarkActivateHistory(b *testing.B) {
 	const few, many = 10, 20000
 	ctx := context.Background()
 	var ops []func() error
 	for _, old := range []int{few, many} {
-		_, mia, r := historyManager(b, old)
+		_, _, mia, r := historyManager(b, old)
 		ops = append(ops, func() error {
 			if err := r.step(ctx, mia); err != nil {
 				return err
@@ -124,14 +124,13 @@ func BenchmarkExpireDueIdle(b *testing.B) {
 	ctx := context.Background()
 	var ops []func() error
 	for _, open := range []int{few, many} {
-		m, _, r := historyManager(b, 0)
-		st := m.Store()
+		m, st, _, r := historyManager(b, 0)
 		bot, err := st.Bot(ctx, r.ids[0])
 		if err != nil {
 			b.Fatal(err)
 		}
 		now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano()
-		pool := st.(interface{ Pool() *pgxpool.Pool }).Pool()
+		pool := st.Pool()
 		if _, err := pool.Exec(ctx, `
 			INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
 			SELECT 'sms', '+15550100', 'u' || i, $1, $2, $3, $3, 1 FROM generate_series(1, $4) i`,

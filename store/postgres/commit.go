@@ -20,28 +20,29 @@ const (
 		SELECT botlife_conflict(format('bot %s changed or no longer exists (the plan read revision %s)', c.id, c.rev))
 		FROM c WHERE c.id NOT IN (SELECT id FROM d)`
 
+	// sqlUpdateBots and sqlInsertBots store changed and new bots with
+	// their Change.Due, checking the revision the plan read (a new bot:
+	// that none exists).
 	sqlUpdateBots = `
-		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::int2[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::bytea[])
-			AS c(id, rev, state, new_rev, activations, grace, idle, doc)),
-		u AS (UPDATE bots b SET state = c.state, revision = c.new_rev, activations = c.activations,
-			grace_deadline = c.grace, idle_timeout = c.idle, doc = c.doc
+		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::bytea[])
+			AS c(id, rev, new_rev, due, idle, doc)),
+		u AS (UPDATE bots b SET revision = c.new_rev, due_at = c.due, idle_timeout = c.idle, doc = c.doc
 			FROM c WHERE b.id = c.id AND b.revision = c.rev RETURNING b.id)
 		SELECT botlife_conflict(format('bot %s changed or no longer exists (the plan read revision %s)', c.id, c.rev))
 		FROM c WHERE c.id NOT IN (SELECT id FROM u)`
-
 	sqlInsertBots = `
-		WITH c AS (SELECT * FROM unnest($1::text[], $2::int2[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::bytea[])
-			AS c(id, state, rev, activations, grace, idle, doc)),
-		i AS (INSERT INTO bots (id, state, revision, activations, grace_deadline, idle_timeout, doc)
-			SELECT * FROM c ON CONFLICT (id) DO NOTHING RETURNING id)
+		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::bytea[])
+			AS c(id, rev, new_rev, due, idle, doc)),
+		i AS (INSERT INTO bots (id, revision, due_at, idle_timeout, doc) SELECT id, new_rev, due, idle, doc FROM c
+			ON CONFLICT (id) DO NOTHING RETURNING id)
 		SELECT botlife_conflict(format('bot %s already exists', c.id))
 		FROM c WHERE c.id NOT IN (SELECT id FROM i)`
 
 	// Every row of the changed bots goes before any is inserted: the
-	// unique indexes (R1, R2) are checked row by row.
+	// unique index one_bot_per_slot (R1, R2) is checked row by row.
 	sqlDeleteSenders = `DELETE FROM bot_senders WHERE bot_id = ANY($1::text[])`
-	sqlInsertSenders = `INSERT INTO bot_senders (bot_id, channel, address, state, left_at, activation, grace_deadline)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int2[], $5::int8[], $6::int8[], $7::int8[])`
+	sqlInsertSenders = `INSERT INTO bot_senders (bot_id, channel, address, slot, activation, serves_until, left_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[])`
 
 	// Role changes serialise on an advisory lock, so that two plans
 	// removing different Admins cannot both see the other one stay.
@@ -109,29 +110,59 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 	return out, nil
 }
 
-// botColumns are the columns of bots and bot_senders for a batch of
-// changes.
+// botColumns are the columns of bots for a batch of changes.
 type botColumns struct {
-	// bots updated
-	ids                              []string
-	st                               []int16
-	revs, newRevs, activations, idle []int64
-	grace                            []*int64
-	docs                             [][]byte
-	// bots deleted
-	deletedIDs  []string
-	deletedRevs []int64
-	// bots inserted
-	insertIDs                        []string
-	insertState                      []int16
-	insertRev, insertAct, insertIdle []int64
-	insertGrace                      []*int64
-	insertDocs                       [][]byte
-	// bot_senders rows of the bots updated and inserted: the bot's state
-	// on each sender (R22), its activation and deadline there
-	sBot, sChannel, sAddress []string
-	sState                   []int16
-	sLeft, sAct, sGrace      []*int64
+	ids                 []string
+	revs, newRevs, idle []int64
+	due                 []*int64
+	docs                [][]byte
+}
+
+func (c *botColumns) add(ch lifecycle.Change, due *int64, doc []byte) {
+	c.ids = append(c.ids, string(ch.Bot))
+	c.revs = append(c.revs, int64(ch.Revision))
+	c.newRevs = append(c.newRevs, int64(ch.After.Revision))
+	c.idle = append(c.idle, int64(ch.After.IdleTimeout))
+	c.due = append(c.due, due)
+	c.docs = append(c.docs, doc)
+}
+
+func (c *botColumns) queue(b *pgx.Batch, sql string) {
+	if len(c.ids) > 0 {
+		b.Queue(sql, c.ids, c.revs, c.newRevs, c.due, c.idle, c.docs)
+	}
+}
+
+// senderColumns are the bot_senders rows of a batch: Change.Rows.
+type senderColumns struct {
+	bots, channels, addresses []string
+	slots                     []*string
+	activations               []int64
+	until, left               []*int64
+}
+
+func (c *senderColumns) add(bot lifecycle.BotID, rows []lifecycle.SenderRow) error {
+	for _, r := range rows {
+		if _, _, err := senderArrays([]lifecycle.Sender{r.Sender}); err != nil {
+			return err
+		}
+		until, err := nanos("grace deadline", r.ServesUntil)
+		if err != nil {
+			return err
+		}
+		left, err := nanos("deactivation time", r.LeftActive)
+		if err != nil {
+			return err
+		}
+		var slot *string
+		if r.Slot != "" {
+			slot = (*string)(&r.Slot)
+		}
+		c.bots, c.channels, c.addresses = append(c.bots, string(bot)), append(c.channels, r.Sender.Channel), append(c.addresses, r.Sender.Address)
+		c.slots, c.activations = append(c.slots, slot), append(c.activations, int64(r.Activation))
+		c.until, c.left = append(c.until, until), append(c.left, left)
+	}
+	return nil
 }
 
 // commitBatch checks every value of p the database must hold exactly and
@@ -141,113 +172,51 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 	if err := queueRoles(b, p.Roles); err != nil {
 		return nil, err
 	}
-	var c botColumns
+	var updated, inserted botColumns
+	var senders senderColumns
+	var deleted []string
+	var deletedRevs []int64
 	// Rows are locked in id order, so that two commits touching the same
 	// bots seldom deadlock (a deadlock would be a conflict, and a retry).
 	changes := append([]lifecycle.Change(nil), p.Changes...)
 	sort.Slice(changes, func(i, j int) bool { return changes[i].Bot < changes[j].Bot })
 	for _, ch := range changes {
-		if err := c.add(ch); err != nil {
+		if err := checkText("bot id", string(ch.Bot), true); err != nil {
 			return nil, err
 		}
-	}
-	if len(c.deletedIDs) > 0 {
-		b.Queue(sqlDeleteBots, c.deletedIDs, c.deletedRevs)
-	}
-	if len(c.ids) > 0 {
-		b.Queue(sqlUpdateBots, c.ids, c.revs, c.st, c.newRevs, c.activations, c.grace, c.idle, c.docs)
-		b.Queue(sqlDeleteSenders, c.ids)
-	}
-	if len(c.insertIDs) > 0 {
-		b.Queue(sqlInsertBots, c.insertIDs, c.insertState, c.insertRev, c.insertAct, c.insertGrace, c.insertIdle, c.insertDocs)
-	}
-	if len(c.sBot) > 0 {
-		b.Queue(sqlInsertSenders, c.sBot, c.sChannel, c.sAddress, c.sState, c.sLeft, c.sAct, c.sGrace)
-	}
-	if err := queueSchedules(b, p.Schedules); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-// add checks one change and adds its columns.
-func (c *botColumns) add(ch lifecycle.Change) error {
-	if err := checkText("bot id", string(ch.Bot), true); err != nil {
-		return err
-	}
-	if ch.After == nil {
-		c.deletedIDs = append(c.deletedIDs, string(ch.Bot))
-		c.deletedRevs = append(c.deletedRevs, int64(ch.Revision))
-		return nil
-	}
-	a := ch.After
-	grace, err := nanos("grace deadline", a.GraceDeadline)
-	if err != nil {
-		return err
-	}
-	doc, err := binarydoc.Encode(a)
-	if err != nil {
-		return err
-	}
-	if err := c.addSenders(a); err != nil {
-		return err
-	}
-	if ch.Revision == 0 {
-		c.insertIDs = append(c.insertIDs, string(ch.Bot))
-		c.insertState = append(c.insertState, int16(a.State))
-		c.insertRev = append(c.insertRev, int64(a.Revision))
-		c.insertAct = append(c.insertAct, int64(a.Activations))
-		c.insertGrace = append(c.insertGrace, grace)
-		c.insertIdle = append(c.insertIdle, int64(a.IdleTimeout))
-		c.insertDocs = append(c.insertDocs, doc)
-		return nil
-	}
-	c.ids = append(c.ids, string(ch.Bot))
-	c.revs = append(c.revs, int64(ch.Revision))
-	c.st = append(c.st, int16(a.State))
-	c.newRevs = append(c.newRevs, int64(a.Revision))
-	c.activations = append(c.activations, int64(a.Activations))
-	c.grace = append(c.grace, grace)
-	c.idle = append(c.idle, int64(a.IdleTimeout))
-	c.docs = append(c.docs, doc)
-	return nil
-}
-
-// addSenders adds a bot_senders row for each sender of a: its state there
-// (Bot.StateOn: Inactive where it is off), the activation and grace
-// deadline of its SenderState, and left_at (R20: the bot's DeactivatedAt
-// while the bot is not Active).
-func (c *botColumns) addSenders(a *lifecycle.Bot) error {
-	var left *int64
-	var err error
-	if a.State != lifecycle.Active {
-		if left, err = nanos("deactivation time", a.DeactivatedAt); err != nil {
-			return err
+		if ch.After == nil {
+			deleted, deletedRevs = append(deleted, string(ch.Bot)), append(deletedRevs, int64(ch.Revision))
+			continue
+		}
+		due, err := nanos("grace deadline", ch.Due())
+		if err != nil {
+			return nil, err
+		}
+		doc, err := binarydoc.Encode(ch.After)
+		if err != nil {
+			return nil, err
+		}
+		if err := senders.add(ch.Bot, ch.Rows()); err != nil {
+			return nil, err
+		}
+		if ch.Revision == 0 {
+			inserted.add(ch, due, doc)
+		} else {
+			updated.add(ch, due, doc)
 		}
 	}
-	channels, addresses, err := senderArrays(a.Senders)
-	if err != nil {
-		return err
+	if len(deleted) > 0 {
+		b.Queue(sqlDeleteBots, deleted, deletedRevs)
 	}
-	for i, s := range a.Senders {
-		on, live := a.On(s)
-		var act, grace *int64
-		if live {
-			n := int64(on.Activation)
-			act = &n
-			if grace, err = nanos("grace deadline", on.GraceDeadline); err != nil {
-				return err
-			}
-		}
-		c.sBot = append(c.sBot, string(a.ID))
-		c.sChannel = append(c.sChannel, channels[i])
-		c.sAddress = append(c.sAddress, addresses[i])
-		c.sState = append(c.sState, int16(a.StateOn(s)))
-		c.sLeft = append(c.sLeft, left)
-		c.sAct = append(c.sAct, act)
-		c.sGrace = append(c.sGrace, grace)
+	updated.queue(b, sqlUpdateBots)
+	if len(updated.ids) > 0 {
+		b.Queue(sqlDeleteSenders, updated.ids)
 	}
-	return nil
+	inserted.queue(b, sqlInsertBots)
+	if len(senders.bots) > 0 {
+		b.Queue(sqlInsertSenders, senders.bots, senders.channels, senders.addresses, senders.slots, senders.activations, senders.until, senders.left)
+	}
+	return b, queueSchedules(b, p.Schedules)
 }
 
 func queueRoles(b *pgx.Batch, changes []lifecycle.RoleChange) error {

@@ -26,8 +26,11 @@ const (
 	SQLDueSchedules = sqlDueSchedules
 )
 
-// EncodeBot is the document Commit stores for a bot.
-var EncodeBot = binarydoc.Encode
+// EncodeBot and EncodeSchedule are the documents Commit stores.
+var (
+	EncodeBot      = binarydoc.Encode
+	EncodeSchedule = binarydoc.Encode
+)
 
 // SQLSweep is the sweep's query for limit.
 var SQLSweep = sweepSQL

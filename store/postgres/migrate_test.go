@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/postgres"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -51,14 +54,15 @@ func TestMigrateRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int32{1, 2, 3}, versions); diff != "" {
+	if diff := cmp.Diff([]int32{1, 2, 3, 4}, versions); diff != "" {
 		t.Fatalf("applied migrations (-want +got):\n%s", diff)
 	}
 }
 
 // R20: a database written by schema version 1 (documents in jsonb, no
 // left_at) migrates to the latest version with every bot readable as it was and
-// LastActive answering from the backfilled column, to the nanosecond.
+// SenderBots finding the last active bot from the backfilled column, to the
+// nanosecond.
 func TestMigrateFromVersion1(t *testing.T) {
 	url := newDatabase(t)
 	ctx := context.Background()
@@ -122,10 +126,10 @@ func TestMigrateFromVersion1(t *testing.T) {
 	for _, tc := range []struct {
 		except lifecycle.BotID
 		want   lifecycle.BotID
-	}{{"", "newer"}, {"newer", "older"}} {
-		got, err := st.LastActive(ctx, []lifecycle.Sender{sender}, tc.except)
-		if err != nil || got.ID != tc.want {
-			t.Errorf("R20: LastActive(except %q) = %q, %v; want %q (one nanosecond later)", tc.except, got.ID, err, tc.want)
+	}{{"live", "newer"}, {"newer", "older"}} {
+		_, got, err := st.SenderBots(ctx, []lifecycle.Sender{sender}, tc.except)
+		if err != nil || got == nil || got.ID != tc.want {
+			t.Errorf("R20: SenderBots(except %q) = %v, %v; want %q (one nanosecond later)", tc.except, got, err, tc.want)
 		}
 	}
 }
@@ -249,10 +253,10 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if n, err := st.SweepSessions(ctx, now, -1); err != nil || n != 1 {
 		t.Errorf("R9: the sweep closed %d sessions (%v), want 1: the one of the earlier activation", n, err)
 	}
-	if s, _ := st.Session(ctx, lifecycle.SessionID(ids[1])); s.CloseReason != lifecycle.CloseDeactivated {
+	if s, _ := st.Sessions(ctx, lifecycle.SessionID(ids[1]-1), 1); len(s) != 1 || s[0].CloseReason != lifecycle.CloseDeactivated {
 		t.Errorf("R9: the session of the earlier activation = %+v", s)
 	}
-	if due, err := st.DueDrains(ctx, t0.Add(time.Hour), 10); err != nil || len(due) != 1 || due[0].ID != "drainer" {
+	if due, err := st.Due(ctx, t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "drainer" {
 		t.Errorf("DueDrains at the deadline = %v, %v; want the draining bot", due, err)
 	}
 	// A Manager takes the old Active bot off sender 2 (R22): the plan built
@@ -270,8 +274,8 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if _, err := st.Route(ctx, snd("2"), "u9", now); !errors.Is(err, lifecycle.ErrNoBot) {
 		t.Errorf("R22: after leaving sender 2, routing there = %v, want ErrNoBot", err)
 	}
-	if live, err := st.LiveBots(ctx, []lifecycle.Sender{snd("2")}); err != nil || len(live) != 0 {
-		t.Errorf("R22: LiveBots on the sender it left = %v, %v", live, err)
+	if live, _, err := st.SenderBots(ctx, []lifecycle.Sender{snd("2")}, ""); err != nil || len(live) != 0 {
+		t.Errorf("R22: SenderBots on the sender it left = %v, %v", live, err)
 	}
 }
 
@@ -308,5 +312,223 @@ func insertVersion2Bot(t *testing.T, conn *pgx.Conn, b lifecycle.Bot) {
 			string(b.ID), s.Channel, s.Address, int16(b.State), left); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// insertVersion3Bot writes b as the store of schema version 3 did: what
+// version 2 wrote, and on each bot_senders row the bot's state on that
+// sender (Bot.Live, R22) with its activation and deadline there.
+func insertVersion3Bot(t *testing.T, conn *pgx.Conn, b lifecycle.Bot) {
+	t.Helper()
+	insertVersion2Bot(t, conn, b)
+	for _, s := range b.Senders {
+		on, live := b.On(s)
+		var act, grace *int64
+		if live {
+			n := int64(on.Activation)
+			act = &n
+		}
+		if !on.GraceDeadline.IsZero() {
+			n := on.GraceDeadline.UnixNano()
+			grace = &n
+		}
+		if _, err := conn.Exec(context.Background(), `UPDATE bot_senders SET state = $4, activation = $5, grace_deadline = $6
+			WHERE bot_id = $1 AND channel = $2 AND address = $3`, string(b.ID), s.Channel, s.Address, int16(b.StateOn(s)), act, grace); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Issue 24: a database written by schema version 3 (a state number per bot
+// and sender) migrates to version 4 (the rows the core computes: slots,
+// serves_until, due_at; session counters) without losing a bot, session,
+// schedule, role or audit entry, and goes on: the slots hold R1 and R2, the
+// open sessions route and sweep as before, SessionStats reads the counters
+// migrated from the sessions, and a Manager commits on the old bots.
+func TestMigrateFromVersion3(t *testing.T) {
+	conn, url := schemaAt(t, 3)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	a := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	base := lifecycle.Bot{Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition(), Revision: 4, CreatedAt: t0.Add(-3 * time.Hour),
+		UpdatedAt: t0.Add(-time.Minute), FirstActivatedAt: t0.Add(-3 * time.Hour), IdleTimeout: 30 * time.Minute}
+	cur, prev, old := base, base, base
+	cur.ID, cur.Name, cur.State, cur.Activations, cur.ActivatedAt = "cur", "cur", lifecycle.Active, 2, t0.Add(-time.Minute)
+	cur.DeactivatedAt = t0.Add(-2 * time.Hour)
+	cur.Live = []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 2}}
+	prev.ID, prev.Name, prev.State, prev.Activations, prev.ActivatedAt = "prev", "prev", lifecycle.Deactivated, 1, t0.Add(-time.Hour)
+	prev.DeactivatedAt, prev.GraceDeadline = t0.Add(-time.Minute), t0.Add(time.Hour)
+	prev.Live = []lifecycle.SenderState{{Sender: a, State: lifecycle.Deactivated, Activation: 1, GraceDeadline: t0.Add(time.Hour)}}
+	old.ID, old.Name, old.State, old.Activations, old.DeactivatedAt = "old", "old", lifecycle.Inactive, 1, t0.Add(-3*time.Hour)
+	for _, b := range []lifecycle.Bot{cur, prev, old} {
+		insertVersion3Bot(t, conn, b)
+	}
+	at := t0.Add(-5 * time.Minute)
+	var want storeDump
+	for i, x := range []struct {
+		user, bot  string
+		activation uint64
+		messages   uint64
+		closed     bool
+	}{{"u1", "cur", 2, 2, false}, {"u2", "prev", 1, 1, false}, {"u3", "cur", 1, 4, false}, {"u4", "prev", 1, 3, true}} {
+		s := lifecycle.Session{ID: lifecycle.SessionID(i + 1), Sender: a, EndUser: x.user, Bot: lifecycle.BotID(x.bot), Activation: x.activation,
+			OpenedAt: at, LastActivityAt: at, Messages: x.messages}
+		var closed *int64
+		if x.closed {
+			s.ClosedAt, s.CloseReason = at.Add(time.Nanosecond), lifecycle.CloseCompleted
+			n := s.ClosedAt.UnixNano()
+			closed = &n
+		}
+		want.Sessions = append(want.Sessions, s)
+		if _, err := conn.Exec(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, closed_at, close_reason, messages)
+			VALUES ('sms', '+15550100', $1, $2, $3, $4, $4, $5, $6, $7)`, x.user, x.bot, int64(x.activation), at.UnixNano(), closed, string(s.CloseReason), int64(x.messages)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want.Mia = roles.MustSet(roles.Admin, roles.Manager)
+	want.Audit = []lifecycle.AuditEntry{{Seq: 1, Time: t0, Actor: "system:x", Action: lifecycle.OpGrantRole}, {Seq: 2, Time: t0, Actor: "mia", Action: lifecycle.OpActivate}}
+	for _, e := range want.Audit {
+		doc, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO audit_log VALUES ($1, $2::jsonb)`, int64(e.Seq), string(doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO role_assignments VALUES ('mia', $1)`, int16(want.Mia)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE audit_head SET seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	for i, status := range []lifecycle.ScheduleStatus{lifecycle.SchedulePending, lifecycle.ScheduleDone} {
+		sc := lifecycle.Schedule{ID: lifecycle.ScheduleID(fmt.Sprint("s", i+1)), Seq: uint64(i + 1), At: t0.Add(time.Duration(i) * time.Hour),
+			Action: lifecycle.ScheduledAction{Op: lifecycle.OpDeactivate, Bot: "cur"}, Status: status, Revision: 1, CreatedBy: "mia", CreatedAt: t0.Add(-time.Hour)}
+		doc, err := postgres.EncodeSchedule(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ($1, $2, $3, $4, 1, $5)`,
+			string(sc.ID), i+1, sc.At.UnixNano(), string(sc.Status), doc); err != nil {
+			t.Fatal(err)
+		}
+		want.Schedules = append(want.Schedules, sc)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE schedule_head SET seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing lost: bots, sessions, schedules, roles and the audit log read
+	// as they were written.
+	cur.OpenActivations, prev.OpenActivations = []uint64{1, 2}, []uint64{1}
+	want.Bots = []lifecycle.Bot{cur, old, prev}
+	if diff := cmp.Diff(want, dump(t, st)); diff != "" {
+		t.Errorf("after migrating (-written +read):\n%s", diff)
+	}
+	checkStats(t, st)
+	// The slots: cur active, prev draining, the last active bot is prev.
+	live, last, err := st.SenderBots(ctx, []lifecycle.Sender{a}, "cur")
+	if err != nil || len(live) != 2 || live[0].ID != "cur" || live[1].ID != "prev" || last == nil || last.ID != "prev" {
+		t.Fatalf("R1, R2, R20: SenderBots after migrating = %v, %v, %v", live, last, err)
+	}
+	now := t0.Add(time.Minute)
+	for user, bot := range map[string]lifecycle.BotID{"u1": "cur", "u2": "prev", "u5": "cur"} {
+		if s, err := st.Route(ctx, a, user, now); err != nil || s.Bot != bot {
+			t.Errorf("R9, R10: routing %s after migrating = %+v, %v; want bot %s", user, s, err, bot)
+		}
+	}
+	if n, err := st.SweepSessions(ctx, now, -1); err != nil || n != 1 {
+		t.Errorf("R9: the sweep closed %d sessions (%v), want 1: u3's, of an earlier activation", n, err)
+	}
+	if due, err := st.Due(ctx, t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "prev" || len(due.Schedules) != 1 {
+		t.Errorf("Due at the deadline = %+v, %v; want prev and schedule s1", due, err)
+	}
+	checkStats(t, st)
+	// A Manager ends the drain and takes cur off the sender (R22).
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: fixedClock{t0.Add(2 * time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ExpireDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(ctx, lifecycle.User("mia"), lifecycle.Deactivate{Bot: "cur"}); err != nil {
+		t.Fatalf("deactivating a bot stored by version 3: %v", err)
+	}
+	if _, err := st.Route(ctx, a, "u9", t0.Add(2*time.Hour)); !errors.Is(err, lifecycle.ErrNoBot) {
+		t.Errorf("R10: routing with no bot left = %v, want ErrNoBot", err)
+	}
+	checkStats(t, st)
+}
+
+// storeDump is what a store holds, as its reads return it.
+type storeDump struct {
+	Bots      []lifecycle.Bot
+	Sessions  []lifecycle.Session
+	Schedules []lifecycle.Schedule
+	Audit     []lifecycle.AuditEntry
+	Mia       roles.Set
+}
+
+// dump reads what st holds.
+func dump(t *testing.T, st *postgres.Store) storeDump {
+	t.Helper()
+	ctx := context.Background()
+	var d storeDump
+	var err error
+	if d.Bots, err = st.Bots(ctx, "", -1); err == nil {
+		if d.Sessions, err = st.Sessions(ctx, 0, -1); err == nil {
+			if d.Schedules, err = st.Schedules(ctx, 0, -1); err == nil {
+				if d.Audit, err = st.AuditLog(ctx, 0, -1); err == nil {
+					d.Mia, _, err = st.Roles(ctx, "mia")
+				}
+			}
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// checkStats compares SessionStats, read from the counters, with a count
+// over every session.
+func checkStats(t *testing.T, st *postgres.Store) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := st.SessionStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := st.Sessions(ctx, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []lifecycle.SessionStats
+	for _, s := range all {
+		i := slices.IndexFunc(want, func(w lifecycle.SessionStats) bool { return w.Bot == s.Bot && w.Sender == s.Sender })
+		if i < 0 {
+			want, i = append(want, lifecycle.SessionStats{Bot: s.Bot, Sender: s.Sender, Closed: map[lifecycle.CloseReason]uint64{}}), len(want)
+		}
+		want[i].Opened++
+		want[i].Messages += s.Messages
+		if s.Open() {
+			want[i].Open++
+		} else {
+			want[i].Closed[s.CloseReason]++
+		}
+	}
+	lifecycle.SortSessionStats(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SessionStats from the counters (-counted +read):\n%s", diff)
 	}
 }

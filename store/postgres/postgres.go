@@ -2,61 +2,57 @@
 // botlife on more than one replica. It passes the storetest conformance
 // suite against a real server.
 //
-// # How it keeps the rules
+// # Rows, not rules
 //
-//   - R1 and R2 are enforced by the database itself, per sender (R22):
-//     bot_senders has one row per bot and sender carrying the bot's state
-//     ON THAT SENDER, from Bot.Live (Active, Deactivated while it drains
-//     there, Inactive where it is off), with partial unique indexes on the
-//     sender for Active rows and for Deactivated rows. A commit that would
-//     break them fails, whatever the plan says. Each row also holds the
-//     activation the bot joined the sender in and the sender's grace
-//     deadline, which routing and the sweep read.
+// The store keeps the rows the core computes and compares their columns;
+// it decides no rule and names no lifecycle.State.
+//
+//   - bot_senders holds lifecycle.Change.Rows: per bot and sender the slot
+//     ('active', 'draining', NULL while off), the activation, serves_until
+//     and left_at. The unique index one_bot_per_slot (channel, address,
+//     slot) is R1 and R2: a commit that would put two bots in one slot of a
+//     sender fails, whatever the plan says. bots.due_at is Change.Due.
 //   - R15: Commit sends a plan as one pipelined batch, which PostgreSQL runs
 //     as one implicit transaction: one round trip. The revision and role
 //     checks run in SQL and raise an error that aborts the whole batch.
 //     All the bot_senders rows of the changed bots are deleted before any
-//     is inserted, so the unique indexes, checked row by row, never see an
+//     is inserted, so the unique index, checked row by row, never sees an
 //     overlap that the plan does not leave. Schedule changes (R23) go in the
 //     same batch, each checked against the revision the plan read; new
 //     schedules take their Seq from the schedule_head row, whose lock makes
-//     the numbers gap-free (1, 2, 3... in creation order). The last
-//     statement takes the lock of the single audit_head row, appends the
-//     audit entries with gap-free sequence numbers and sends a
-//     notification; the transaction commits right after it, so the lock is
-//     held for that statement only and entries become visible in Seq order
-//     (R24). Revision mismatches, unique violations, serialization failures
-//     and deadlocks are returned as lifecycle.ErrConflict, so the Manager
-//     decides again.
-//   - LiveBots and LastActive read through partial indexes on bot_senders:
-//     their cost does not grow with the bots that used a sender before.
-//     LiveBots returns the bots live ON the senders, not every bot
-//     configured with them. DueDrains reads every bot with a drain due
-//     (Bot.GraceDeadline, the earliest of its drains, also for an Active
-//     bot draining on some sender) through bots_due_drains.
+//     the numbers gap-free. The last statement takes the lock of the single
+//     audit_head row, appends the audit entries with gap-free sequence
+//     numbers and sends a notification; the transaction commits right after
+//     it, so the lock is held for that statement only and entries become
+//     visible in Seq order (R24). Revision mismatches, unique violations,
+//     serialization failures and deadlocks are returned as
+//     lifecycle.ErrConflict, so the Manager decides again.
+//   - SenderBots reads the slots and the latest left_at through partial
+//     indexes, and Due reads due_at and the pending schedules through
+//     theirs, each in one round trip: their cost does not grow with the
+//     bots that used a sender before or the schedules that ran.
 //   - Every read of a bot also returns, in the same statement, the
 //     activations it has sessions recorded open in (Bot.OpenActivations,
 //     R9): a walk of open_sessions_due that probes the index once per
-//     sender and activation with a session open, so it adds no round trip
-//     and never scans the open sessions.
-//   - Route costs one round trip for an existing session still served, and
-//     two when a new session opens: the first statement either takes the
-//     message or returns what the second needs (the open session and its
-//     bot, for lifecycle.SessionEnd, and the sender's Active bot with its
-//     activation on that sender, which the new session belongs to).
-//   - SweepSessions finds what is due through the index open_sessions_due,
-//     bot and sender by bot and sender (all sessions where the bot no longer
-//     serves the sender, those of other activations, those idle too long),
-//     so its cost follows what is due, not the open sessions; it claims them
-//     with FOR UPDATE SKIP LOCKED, so several replicas can run ExpireDue at
-//     once without doing the same work twice.
-//   - Schedule and Schedules read by key and by seq; DueSchedules reads the
-//     pending schedules by (At, Seq) through the partial index
-//     pending_schedules, so it costs what is due, not every schedule ever
-//     made. Each is one round trip.
-//   - WaitAudit listens for the notification on one dedicated connection per
-//     Store, and polls every few seconds as a safety net: a commit through
-//     any replica wakes the waiters of every other.
+//     sender and activation with a session open.
+//   - Route takes a message for a session still served in one round trip,
+//     when the columns say so (slot, activation, serves_until, the idle
+//     timeout); otherwise the same statement returns the
+//     lifecycle.RouteView, and the step lifecycle.DecideRoute returns is
+//     applied with compare-and-swap in a second. CloseSession applies
+//     lifecycle.DecideClose the same way.
+//   - SweepSessions finds candidates group by group (bot, sender,
+//     activation) through open_sessions_due, comparing the group's columns
+//     and the idle timeout, so its cost follows what is due, not the open
+//     sessions; it claims them with FOR UPDATE SKIP LOCKED, so several
+//     replicas can sweep at once, and records those lifecycle.SessionAt
+//     finds closed.
+//   - SessionStats reads counters that a trigger on sessions keeps in the
+//     statement that changes a session, never the sessions.
+//   - WaitAudit (lifecycle.AuditWaiter) listens for the notification on one
+//     dedicated connection per Store, and polls every few seconds as a
+//     safety net: a commit through any replica wakes the waiters of every
+//     other.
 //
 // # Exact values or a refusal
 //
@@ -80,13 +76,10 @@
 //
 // # Schema versions
 //
-// Migrate brings a database to the latest schema. Version 3 (R22, R23)
-// adds the per-sender activation and deadline to bot_senders, widens
-// bots_due_drains to every bot with a drain, regroups open_sessions_due by
-// sender, and adds schedules. A bot stored before it has no Bot.Live in
-// its document: it was live on all its senders at once, and the store
-// reads it so (its rows were migrated the same way), so its sessions keep
-// routing and a plan built on it passes lifecycle.Plan.Check.
+// Migrate brings a database to the latest schema. Version 4 (issue 24)
+// turns the per-sender state numbers of version 3 into slots and adds the
+// session counters, counted once from the sessions. A bot stored before
+// R22 reads through lifecycle.Upgrade.
 //
 // Database failures never reach a caller as a bare SQLSTATE: see Error.
 package postgres
@@ -99,7 +92,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,7 +121,10 @@ type Store struct {
 	done     chan struct{} // closed by Close: wakes waiters
 }
 
-var _ lifecycle.Store = (*Store)(nil)
+var (
+	_ lifecycle.Store       = (*Store)(nil)
+	_ lifecycle.AuditWaiter = (*Store)(nil)
+)
 
 // New returns a Store on pool. Call Migrate once before use. Close stops
 // the store's listener; the pool stays open.
@@ -180,45 +176,43 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Migrate brings the schema to the latest version. It is idempotent and
 // safe to run from several processes at once: an advisory lock serialises
-// them, and each migration runs once, in its own transaction, recorded in
-// botlife_schema_migrations.
+// them, and the migrations not yet recorded in botlife_schema_migrations
+// run once, in version order, in one transaction.
 func (s *Store) Migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, "migrations/*.sql") // sorted
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	applied := false
-	for _, name := range names {
-		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("postgres: migration %s has no version number", name)
-		}
-		sql, err := migrations.ReadFile(name)
-		if err != nil {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var done []int32
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012);
+			CREATE TABLE IF NOT EXISTS botlife_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012)`); err != nil {
-				return err
+		if err := tx.QueryRow(ctx, `SELECT array_agg(version) FROM botlife_schema_migrations`).Scan(&done); err != nil {
+			return err
+		}
+		for _, name := range names {
+			version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("%s has no version number", name)
+			} else if slices.Contains(done, int32(version)) {
+				continue
 			}
-			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS botlife_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-				return err
-			}
-			var done bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM botlife_schema_migrations WHERE version = $1)`, version).Scan(&done); err != nil || done {
-				return err
-			}
+			sql, _ := migrations.ReadFile(name)
 			if _, err := tx.Exec(ctx, string(sql)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO botlife_schema_migrations (version) VALUES ($1)`, version); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO botlife_schema_migrations (version) VALUES ($1)`, version)
-			applied = err == nil
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", name, fail(ctx, "migrating", err))
+			applied = true
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migration %w", fail(ctx, "migrating", err))
 	}
 	if applied {
 		// The migrations changed types and functions that pooled
@@ -281,27 +275,16 @@ func decodeBot(doc []byte) (lifecycle.Bot, error) {
 	} else if err := binarydoc.Decode(doc, &b); err != nil {
 		return lifecycle.Bot{}, err
 	}
-	withSenderStates(&b)
-	return b, nil
+	return lifecycle.Upgrade(b), nil
 }
 
-// withSenderStates gives a live bot stored before R22 (schema version 2 or
-// older, whose document has no Bot.Live) the per-sender states it had: it
-// was live on every sender at once, in its current activation, draining
-// until its one deadline - as migration 003 wrote its bot_senders rows. A
-// live bot stored since always has Live (lifecycle.Plan.Check refuses one
-// without), so this changes no other.
-func withSenderStates(b *lifecycle.Bot) {
-	if !b.State.Live() || len(b.Live) > 0 {
-		return
+// docBot decodes doc; nil for no document (a bot that does not exist).
+func docBot(doc []byte) (*lifecycle.Bot, error) {
+	if doc == nil {
+		return nil, nil
 	}
-	for _, s := range b.Senders {
-		e := lifecycle.SenderState{Sender: s, State: b.State, Activation: b.Activations}
-		if b.State == lifecycle.Deactivated {
-			e.GraceDeadline = b.GraceDeadline
-		}
-		b.Live = append(b.Live, e)
-	}
+	b, err := decodeBot(doc)
+	return &b, err
 }
 
 func limitArg(limit int) *int64 {
@@ -341,7 +324,7 @@ func storable(ss []lifecycle.Sender) []lifecycle.Sender {
 
 // --- bots, roles, audit -------------------------------------------------------
 
-// Bot implements lifecycle.BotStore.
+// Bot implements lifecycle.Store.
 func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
 	if checkText("bot id", string(id), true) != nil {
 		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: strings.ToValidUTF8(string(id), "\ufffd")}
@@ -400,47 +383,32 @@ func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]l
 	if err != nil {
 		return nil, fail(ctx, op, err)
 	}
-	got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (botRow, error) {
-		var r botRow
-		err := row.Scan(&r.doc, &r.open)
-		return r, err
-	})
-	if err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	out := make([]lifecycle.Bot, 0, len(got))
-	for _, r := range got {
+	bots, err := collectBots(rows)
+	return bots, fail(ctx, op, err)
+}
+
+func collectBots(rows pgx.Rows) ([]lifecycle.Bot, error) {
+	var out []lifecycle.Bot
+	var r botRow
+	_, err := pgx.ForEachRow(rows, []any{&r.doc, &r.open}, func() error {
 		b, err := r.bot()
-		if err != nil {
-			return nil, err
-		}
 		out = append(out, b)
-	}
-	return out, nil
+		return err
+	})
+	return out, err
 }
 
-// LiveBots implements lifecycle.BotStore through the partial index
-// bot_senders_live: the bots Active or draining ON the senders (each row
-// holds the bot's state on its sender, R22), not every bot configured with
-// them. R1 and R2 bound it to two rows per sender.
-func (s *Store) LiveBots(ctx context.Context, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
-	ch, addr, err := senderArrays(storable(senders))
-	if err != nil {
-		return nil, err
-	}
-	return s.queryBots(ctx, "reading live bots", sqlLiveBots, ch, addr)
-}
-
-// sqlLiveBots reads the live bots on senders ($1, $2) through the partial
-// index bot_senders_live.
+// sqlLiveBots reads the bots holding a slot on the senders ($1, $2)
+// through one_bot_per_slot: at most two per sender (R1, R2), never every
+// bot that used them.
 const sqlLiveBots = `
 	SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id IN (
 		SELECT bs.bot_id FROM unnest($1::text[], $2::text[]) AS want(channel, address)
-		JOIN bot_senders bs ON bs.channel = want.channel AND bs.address = want.address AND bs.state IN (2, 3))
+		JOIN bot_senders bs ON bs.channel = want.channel AND bs.address = want.address AND bs.slot IS NOT NULL)
 	ORDER BY b.id`
 
 // sqlLastActive reads, for each sender ($1, $2), the first entry of the
-// index bot_senders_last_active other than $3, and keeps the latest.
+// index bot_senders_last_active other than $3, and keeps the latest (R20).
 const sqlLastActive = `
 	SELECT b.doc, ` + sqlOpenActivations + ` FROM unnest($1::text[], $2::text[]) AS want(channel, address)
 	CROSS JOIN LATERAL (
@@ -450,71 +418,74 @@ const sqlLastActive = `
 	JOIN bots b ON b.id = last.bot_id
 	ORDER BY last.left_at DESC, last.bot_id LIMIT 1`
 
-// LastActive implements lifecycle.BotStore: per sender, the first entry of
-// the index bot_senders_last_active other than except.
-func (s *Store) LastActive(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (lifecycle.Bot, error) {
+// SenderBots implements lifecycle.Store: sqlLiveBots and, when except is
+// not empty, sqlLastActive, in one round trip. (Two statements, not one:
+// each keeps one generic plan; joined, PostgreSQL planned them again on
+// every call, at a cost that grew with the bots that used the senders.)
+func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
 	ch, addr, err := senderArrays(storable(senders))
-	var bots []lifecycle.Bot
-	if err == nil {
-		bots, err = s.queryBots(ctx, "reading the last active bot", sqlLastActive, ch, addr, string(except))
-		if err != nil {
-			return lifecycle.Bot{}, err
-		}
+	if err != nil || len(ch) == 0 {
+		return nil, nil, err
 	}
-	if len(bots) == 0 {
-		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: "that was Active before on these senders"}
+	b := &pgx.Batch{}
+	b.Queue(sqlLiveBots, ch, addr).Query(func(rows pgx.Rows) (err error) {
+		live, err = collectBots(rows)
+		return err
+	})
+	if except != "" {
+		b.Queue(sqlLastActive, ch, addr, string(except)).Query(func(rows pgx.Rows) error {
+			bots, err := collectBots(rows)
+			if len(bots) > 0 {
+				last = &bots[0]
+			}
+			return err
+		})
 	}
-	return bots[0], nil
+	return live, last, fail(ctx, "reading the bots of senders", s.pool.SendBatch(ctx, b).Close())
 }
 
-// Bots implements lifecycle.BotStore.
+// Bots implements lifecycle.Store.
 func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
 	return s.queryBots(ctx, "listing bots", `SELECT b.doc, `+sqlOpenActivations+` FROM bots b WHERE b.id > $1 ORDER BY b.id LIMIT $2`, string(after), limitArg(limit))
 }
 
-// sqlDueDrains reads the bots with a drain due at $1 (Bot.GraceDeadline,
-// the earliest of their drains, whatever their state: R22) through the
-// partial index bots_due_drains.
-const sqlDueDrains = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.grace_deadline <= $1 ORDER BY b.grace_deadline, b.id LIMIT $2`
+// sqlDueDrains reads the bots due at $1 (Change.Due) through the partial
+// index bots_due_drains.
+const sqlDueDrains = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.due_at <= $1 ORDER BY b.due_at, b.id LIMIT $2`
 
-// DueDrains implements lifecycle.BotStore.
-func (s *Store) DueDrains(ctx context.Context, now time.Time, limit int) ([]lifecycle.Bot, error) {
+// Due implements lifecycle.Store: the due bots, then the due schedules
+// through the partial index pending_schedules, in one round trip.
+func (s *Store) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Due, error) {
+	due := lifecycle.Due{Schedules: []lifecycle.Schedule{}}
 	if now.Before(minTime) {
-		return nil, nil // every stored deadline is later
+		return due, nil // every stored time is later
 	}
-	return s.queryBots(ctx, "reading due drains", sqlDueDrains, clampNanos(now), limitArg(limit))
+	b := &pgx.Batch{}
+	b.Queue(sqlDueDrains, clampNanos(now), limitArg(limit)).Query(func(rows pgx.Rows) (err error) {
+		due.Drains, err = collectBots(rows)
+		return err
+	})
+	b.Queue(sqlDueSchedules, clampNanos(now), limitArg(limit)).Query(func(rows pgx.Rows) (err error) {
+		due.Schedules, err = collectSchedules(rows)
+		return err
+	})
+	return due, fail(ctx, "reading what is due", s.pool.SendBatch(ctx, b).Close())
 }
 
-// UserRoles implements lifecycle.RoleStore.
-func (s *Store) UserRoles(ctx context.Context, user string) (roles.Set, error) {
-	if checkText("user", user, true) != nil {
-		return 0, nil // unknown: no stored user has such an id (P3)
+// Roles implements lifecycle.Store in one round trip.
+func (s *Store) Roles(ctx context.Context, user string) (roles.Set, int, error) {
+	var u *string // NULL: no stored user has an id the store cannot hold (P3)
+	if checkText("user", user, true) == nil {
+		u = &user
 	}
 	var rs int16
-	err := s.pool.QueryRow(ctx, `SELECT roles FROM role_assignments WHERE user_id = $1`, user).Scan(&rs)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	return roles.Set(rs), fail(ctx, "reading roles", err)
+	var admins int
+	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE user_id = $1), 0),
+		(SELECT count(*) FROM role_assignments WHERE roles & $2 <> 0)`, u, int16(roles.MustSet(roles.Admin))).Scan(&rs, &admins)
+	return roles.Set(rs), admins, fail(ctx, "reading roles", err)
 }
 
-// RoleAssignments implements lifecycle.RoleStore.
-func (s *Store) RoleAssignments(ctx context.Context) ([]lifecycle.RoleAssignment, error) {
-	rows, err := s.pool.Query(ctx, `SELECT user_id, roles FROM role_assignments ORDER BY user_id`)
-	if err != nil {
-		return nil, fail(ctx, "reading roles", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.RoleAssignment, error) {
-		var a lifecycle.RoleAssignment
-		var rs int16
-		err := r.Scan(&a.User, &rs)
-		a.Roles = roles.Set(rs)
-		return a, err
-	})
-	return out, fail(ctx, "reading roles", err)
-}
-
-// AuditLog implements lifecycle.AuditStore.
+// AuditLog implements lifecycle.Store.
 func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
 	if after > 1<<63-1 {
 		return nil, nil

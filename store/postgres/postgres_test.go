@@ -106,8 +106,8 @@ func TestTwoReplicas(t *testing.T) {
 			t.Fatalf("round %d: %d activations won, want exactly 1 (%v)", round, won, errs)
 		}
 		var doubles int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT channel, address, state FROM bot_senders
-			WHERE state IN (2, 3) GROUP BY 1, 2, 3 HAVING count(*) > 1) x`).Scan(&doubles); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT channel, address, slot FROM bot_senders
+			WHERE slot IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1) x`).Scan(&doubles); err != nil {
 			t.Fatal(err)
 		}
 		if doubles != 0 {

@@ -143,9 +143,9 @@ func TestRoundTrips(t *testing.T) {
 			_, err := m.Route(ctx, sender, fmt.Sprintf("u%d", user))
 			return err
 		}},
-		{"rollback-grace", 7, func(int) error { // 6 reads by lifecycle.ReadSnapshot, 1 commit
+		{"rollback-grace", 7, func(int) error { // the reads of lifecycle.ReadSnapshot, 1 commit
 			// Replace the Active bot with a grace period, then roll back to
-			// it while it drains (R20): LastActive, the group of both bots,
+			// it while it drains (R20): SenderBots, the group of both bots,
 			// and the commit.
 			n := next()
 			if _, err := m.Activate(ctx, mia, ids[n], lifecycle.Grace(time.Hour), lifecycle.Ack{}); err != nil {
@@ -200,8 +200,8 @@ func TestRoundTrips(t *testing.T) {
 			_, err := st.Schedules(ctx, 0, 10)
 			return err
 		}},
-		{"due-schedules", 1, func(int) error {
-			_, err := st.DueSchedules(ctx, clk.Now().Add(2*time.Hour), 10)
+		{"due", 1, func(int) error { // due drains and due schedules
+			_, err := st.Due(ctx, clk.Now().Add(2*time.Hour), 10)
 			return err
 		}},
 	}

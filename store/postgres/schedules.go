@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/store/internal/binarydoc"
@@ -39,7 +38,7 @@ const (
 		SELECT botlife_conflict(format('schedule %s already exists', c.id))
 		FROM c WHERE c.id NOT IN (SELECT id FROM i)`
 
-	// The reads. DueSchedules goes through the partial index
+	// The reads. Due reads schedules through the partial index
 	// pending_schedules: the literal 'pending' matches its predicate.
 	sqlSchedule     = `SELECT seq, doc FROM schedules WHERE id = $1`
 	sqlSchedules    = `SELECT seq, doc FROM schedules WHERE seq > $1 ORDER BY seq LIMIT $2`
@@ -135,7 +134,7 @@ func scanSchedule(row pgx.Row) (lifecycle.Schedule, error) {
 	return sc, nil
 }
 
-// Schedule implements lifecycle.ScheduleStore in one round trip.
+// Schedule implements lifecycle.Store in one round trip.
 func (s *Store) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
 	if checkText("schedule id", string(id), true) != nil {
 		return lifecycle.Schedule{}, &lifecycle.NotFoundError{Kind: "schedule", ID: strings.ToValidUTF8(string(id), "\ufffd")}
@@ -155,31 +154,23 @@ func (s *Store) querySchedules(ctx context.Context, op, sql string, args ...any)
 	if err != nil {
 		return nil, fail(ctx, op, err)
 	}
+	out, err := collectSchedules(rows)
+	return out, fail(ctx, op, err)
+}
+
+func collectSchedules(rows pgx.Rows) ([]lifecycle.Schedule, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.Schedule, error) { return scanSchedule(r) })
-	if err != nil {
-		return nil, fail(ctx, op, err)
-	}
 	if out == nil {
 		out = []lifecycle.Schedule{}
 	}
-	return out, nil
+	return out, err
 }
 
-// Schedules implements lifecycle.ScheduleStore in one round trip, through
-// the unique index on seq.
+// Schedules implements lifecycle.Store in one round trip, through the
+// unique index on seq.
 func (s *Store) Schedules(ctx context.Context, after uint64, limit int) ([]lifecycle.Schedule, error) {
 	if after > 1<<63-1 {
 		return []lifecycle.Schedule{}, nil
 	}
 	return s.querySchedules(ctx, "listing schedules", sqlSchedules, int64(after), limitArg(limit))
-}
-
-// DueSchedules implements lifecycle.ScheduleStore in one round trip,
-// through the partial index pending_schedules: its cost is that of what it
-// returns.
-func (s *Store) DueSchedules(ctx context.Context, now time.Time, limit int) ([]lifecycle.Schedule, error) {
-	if now.Before(minTime) {
-		return []lifecycle.Schedule{}, nil // every stored time is later
-	}
-	return s.querySchedules(ctx, "reading due schedules", sqlDueSchedules, clampNanos(now), limitArg(limit))
 }

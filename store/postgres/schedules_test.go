@@ -62,8 +62,8 @@ func TestScheduleSeq(t *testing.T) {
 	if got, _ := st.Schedule(ctx, "c"); got.Seq != 3 || got.Status != lifecycle.ScheduleRefused || !got.RanAt.Equal(at) {
 		t.Fatalf("schedule c after it ran = %+v", got)
 	}
-	if due, _ := st.DueSchedules(ctx, at, 10); !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"a", "b"}) {
-		t.Fatalf("due: %v, want [a b]", scheduleIDs(due))
+	if due, _ := st.Due(ctx, at, 10); !cmp.Equal(scheduleIDs(due.Schedules), []lifecycle.ScheduleID{"a", "b"}) {
+		t.Fatalf("due: %v, want [a b]", scheduleIDs(due.Schedules))
 	}
 	const n = 20
 	var wg sync.WaitGroup

@@ -14,38 +14,38 @@ import (
 
 const sessionColumns = `s.id, s.channel, s.address, s.end_user, s.bot_id, s.activation, s.opened_at, s.last_activity_at, s.closed_at, s.close_reason, s.messages`
 
-// served is the SQL of "lifecycle.SessionEnd says not over" for session s
-// of bot b at now ($1), where bs is the bot's bot_senders row for the
-// session's sender (R22): the bot is live on that sender in the session's
-// activation, Active there or draining before that sender's deadline, and
-// the session is not idle. It must change with SessionEnd (and sqlSweep's
-// branches with it); Route decides with SessionEnd itself whenever served
-// is false, and TestParity compares every answer with the memory store.
-const served = `bs.activation = s.activation
-	AND (bs.state = 2 OR (bs.state = 3 AND $1 < bs.grace_deadline))
+// served compares the columns the core wrote for session s of bot b,
+// whose row for the session's sender is bs, at now ($1): the bot holds a
+// slot there in the session's activation, its service there has not ended
+// (serves_until), and the session is not idle. Where it holds, DecideRoute
+// would continue the session; where it does not, Route asks DecideRoute.
+const served = `bs.slot IS NOT NULL AND bs.activation = s.activation AND (bs.serves_until IS NULL OR $1 < bs.serves_until)
 	AND (b.idle_timeout <= 0 OR $1::bigint::numeric < s.last_activity_at::numeric + b.idle_timeout)`
 
 // scanSession reads the sessionColumns of row, then any extra columns into
-// extra.
+// extra. A row of NULLs reads as the zero Session.
 func scanSession(row pgx.Row, extra ...any) (lifecycle.Session, error) {
-	var s lifecycle.Session
-	var id, activation, opened, last, messages int64
-	var closed *int64
-	var bot, reason string
-	dest := append([]any{&id, &s.Sender.Channel, &s.Sender.Address, &s.EndUser, &bot, &activation, &opened, &last, &closed, &reason, &messages}, extra...)
-	err := row.Scan(dest...)
-	s.ID, s.Bot, s.Activation, s.Messages = lifecycle.SessionID(id), lifecycle.BotID(bot), uint64(activation), uint64(messages)
-	s.OpenedAt, s.LastActivityAt, s.ClosedAt = fromNanos(&opened), fromNanos(&last), fromNanos(closed)
-	s.CloseReason = lifecycle.CloseReason(reason)
-	return s, err
+	var id, activation, opened, last, closed, messages *int64
+	var channel, address, user, bot, reason *string
+	err := row.Scan(append([]any{&id, &channel, &address, &user, &bot, &activation, &opened, &last, &closed, &reason, &messages}, extra...)...)
+	return lifecycle.Session{ID: lifecycle.SessionID(val(id)), Sender: lifecycle.Sender{Channel: val(channel), Address: val(address)},
+		EndUser: val(user), Bot: lifecycle.BotID(val(bot)), Activation: uint64(val(activation)),
+		OpenedAt: fromNanos(opened), LastActivityAt: fromNanos(last), ClosedAt: fromNanos(closed),
+		CloseReason: lifecycle.CloseReason(val(reason)), Messages: uint64(val(messages))}, err
 }
 
-// sqlRoute takes the message when the end user's open session is still
-// served (one round trip); otherwise it returns, in one row, what opening a
-// new session needs: the open session, if any, with its bot's document and
-// revision (for lifecycle.SessionEnd), and the bot Active on the sender
-// with its activation there (SenderState.Activation, R22) and its
-// revision.
+func val[T any](p *T) (v T) {
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
+// sqlRoute takes the message when the columns say the end user's open
+// session is still served (one round trip); otherwise it returns, in one
+// row, the RouteView: the open session, if any, with its bot's document
+// and revision, and the bot holding the sender's active slot with its
+// revision. The last column tells which.
 const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1
@@ -53,48 +53,47 @@ const sqlRoute = `
 		WHERE s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL
 		  AND b.id = s.bot_id AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
 		RETURNING ` + sessionColumns + `)
-	SELECT true, upd.*, NULL::bytea, NULL::bigint, NULL::text, NULL::bigint, NULL::bigint FROM upd
+	SELECT upd.*, NULL::bytea, NULL::bigint, NULL::bytea, NULL::bigint, true FROM upd
 	UNION ALL
-	SELECT false, ` + sessionColumns + `, cb.doc, cb.revision, a.bot_id, a.activation, a.revision
+	SELECT ` + sessionColumns + `, cb.doc, cb.revision, a.doc, a.revision, false
 	FROM (SELECT 1) AS one
 	LEFT JOIN sessions s ON s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL
 	LEFT JOIN bots cb ON cb.id = s.bot_id
-	LEFT JOIN LATERAL (SELECT bs.bot_id, bs.activation, b.revision FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
-		WHERE bs.channel = $2 AND bs.address = $3 AND bs.state = 2) AS a ON true
+	LEFT JOIN LATERAL (SELECT b.doc, b.revision FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
+		WHERE bs.channel = $2 AND bs.address = $3 AND bs.slot = 'active') AS a ON true
 	WHERE NOT EXISTS (SELECT 1 FROM upd)`
 
-// sqlCloseStale is the closing half of the second round trip: it records
-// the session closed as SessionEnd said, if neither the session nor its bot
-// changed since sqlRoute read them ($6: the bot's revision, NULL if it was
-// gone).
-const sqlCloseStale = `
+// sqlClose records the session a step closed ($1 closed_at, $2 reason, $3
+// id) if neither the session nor its bot changed since it was read ($4
+// messages, $5 last activity; $6 the bot's revision, NULL if it was gone,
+// $7 its id).
+const sqlClose = `
 	UPDATE sessions SET closed_at = $1, close_reason = $2
 	WHERE id = $3 AND closed_at IS NULL AND messages = $4 AND last_activity_at = $5
 	  AND CASE WHEN $6::bigint IS NULL THEN NOT EXISTS (SELECT 1 FROM bots WHERE id = $7)
 	      ELSE EXISTS (SELECT 1 FROM bots WHERE id = $7 AND revision = $6 FOR SHARE) END
 	RETURNING id`
 
-// sqlOpen closes the stale session as sqlCloseStale does (when $8 is not
-// 0) and opens a new one on the sender's Active bot in its activation on
-// the sender, if the bot is still at the revision sqlRoute read ($15): a
-// commit changes a bot's sender rows and its revision together. The share
+// sqlOpen applies a step that opens a session ($9-$14: sender, end user,
+// time, bot, activation) if the bot is still at the revision the view read
+// ($15), after closing the one it closed as sqlClose does (when $3 is not
+// 0). A commit changes a bot's rows and its revision together; the share
 // lock keeps the bot so until the session is stored.
 const sqlOpen = `
-	WITH c AS (` + sqlCloseStale + `)
+	WITH c AS (` + sqlClose + `)
 	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-	SELECT $9, $10, $11, b.id, bs.activation, $12, $12, 1 FROM bots b
-	JOIN bot_senders bs ON bs.bot_id = b.id AND bs.channel = $9 AND bs.address = $10
-	WHERE b.id = $13 AND b.revision = $15 AND bs.state = 2 AND bs.activation = $14
-	  AND ($8::bigint = 0 OR EXISTS (SELECT 1 FROM c))
+	SELECT $8, $9, $10, b.id, $13, $11, $11, 1 FROM bots b
+	WHERE b.id = $12 AND b.revision = $14 AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM c))
 	FOR SHARE OF b
 	RETURNING ` + sessionColumns
 
-// routeAttempts bounds the retries of a Route that raced another message of
-// the same end user or a change of the bots it read.
-const routeAttempts = 4
+// casAttempts bounds the retries of a session step whose compare-and-swap
+// failed: another message of the same end user, or a change of the bots
+// it read, came first.
+const casAttempts = 4
 
-// Route implements lifecycle.SessionStore: one round trip when the end
-// user's open session is still served, two when a new session opens.
+// Route implements lifecycle.Store: one round trip when the end user's
+// open session is still served, two when DecideRoute opens a new one.
 func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
 	if err := checkText("end user", endUser, true); err != nil {
 		return lifecycle.Session{}, err
@@ -107,7 +106,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 		return lifecycle.Session{}, err
 	}
 	var lastErr error
-	for attempt := 0; attempt < routeAttempts; attempt++ {
+	for attempt := 0; attempt < casAttempts; attempt++ {
 		sess, done, err := s.route(ctx, sender, endUser, now, at)
 		if done {
 			return sess, fail(ctx, "routing", err)
@@ -117,88 +116,55 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	return lifecycle.Session{}, &lifecycle.ConflictError{Reason: fmt.Sprintf("routing kept racing other messages of the same end user (%v)", lastErr)}
 }
 
-// routeRow is the row sqlRoute returns.
-type routeRow struct {
-	took                   bool
-	id, activation         *int64
-	channel, address, user *string
-	bot, reason            *string
-	opened, last, closed   *int64
-	messages               *int64
-	doc                    []byte // the open session's bot
-	botRev                 *int64
-	activeBot              *string // the bot Active on the sender
-	activeActivation       *int64  // its activation there
-	activeRev              *int64
+// closeArgs returns the arguments of sqlClose that record read, as its bot
+// at revision rev was read, closed as step.
+func closeArgs(read, closed lifecycle.Session, rev *int64) ([]any, error) {
+	at, err := nanos("session end", closed.ClosedAt)
+	return []any{at, string(closed.CloseReason), int64(closed.ID), int64(read.Messages), read.LastActivityAt.UnixNano(), rev, string(read.Bot)}, err
 }
 
-func (r *routeRow) scan(row pgx.Row) error {
-	return row.Scan(&r.took, &r.id, &r.channel, &r.address, &r.user, &r.bot, &r.activation, &r.opened, &r.last, &r.closed, &r.reason, &r.messages,
-		&r.doc, &r.botRev, &r.activeBot, &r.activeActivation, &r.activeRev)
-}
-
-// closeArgs returns the arguments of sqlCloseStale for the end user's open
-// session, which the first statement found over: closed as SessionEnd
-// says. With no open session, they close nothing. retry is true when
-// SessionEnd finds the session served after all (it changed under us).
-func (r *routeRow) closeArgs(sess *lifecycle.Session, now time.Time) (args []any, retry bool, err error) {
-	var closeAt *int64
-	var closeReason string
-	var sessID int64
-	if r.id != nil {
-		var b *lifecycle.Bot
-		if r.doc != nil {
-			cur, err := decodeBot(r.doc)
-			if err != nil {
-				return nil, false, err
-			}
-			b = &cur
-		}
-		why, end, over := lifecycle.SessionEnd(sess, b, now)
-		if !over {
-			return nil, true, fmt.Errorf("session %d is served after all", sess.ID)
-		}
-		if closeAt, err = nanos("session end", end); err != nil {
-			return nil, false, err
-		}
-		closeReason, sessID = string(why), *r.id
-	}
-	return []any{closeAt, closeReason, sessID, r.messages, r.last, r.botRev, r.bot}, false, nil
-}
-
-// route makes one attempt; done is false when it raced and should be
-// tried again.
+// route makes one attempt; done is false when a compare-and-swap failed
+// and it should be tried again.
 func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time, at int64) (sess lifecycle.Session, done bool, err error) {
-	var r routeRow
-	if err := r.scan(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser)); err != nil {
+	var openDoc, activeDoc []byte
+	var openRev, activeRev *int64
+	var took bool
+	read, err := scanSession(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser), &openDoc, &openRev, &activeDoc, &activeRev, &took)
+	if err != nil || took {
+		return read, true, err
+	}
+	var v lifecycle.RouteView
+	if read.ID != 0 {
+		v.Open = &read
+	}
+	if v.OpenBot, err = docBot(openDoc); err == nil {
+		v.Active, err = docBot(activeDoc)
+	}
+	if err != nil {
 		return lifecycle.Session{}, true, err
 	}
-	if r.id != nil {
-		sess = lifecycle.Session{ID: lifecycle.SessionID(*r.id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(*r.bot),
-			Activation: uint64(*r.activation), OpenedAt: fromNanos(r.opened), LastActivityAt: fromNanos(r.last), ClosedAt: fromNanos(r.closed),
-			CloseReason: lifecycle.CloseReason(*r.reason), Messages: uint64(*r.messages)}
+	step, decided := lifecycle.DecideRoute(v, sender, endUser, now)
+	if !step.New && step.Closed.ID == 0 && decided == nil {
+		return lifecycle.Session{}, false, errors.New("the open session changed") // served after all
 	}
-	if r.took {
-		return sess, true, nil
-	}
-	closeArgs, retry, err := r.closeArgs(&sess, now)
+	args, err := closeArgs(read, step.Closed, openRev)
 	if err != nil {
-		return lifecycle.Session{}, !retry, err
+		return lifecycle.Session{}, true, err
 	}
-	if r.activeBot == nil {
-		if r.id != nil {
-			var closedID int64
-			err := s.pool.QueryRow(ctx, sqlCloseStale, closeArgs...).Scan(&closedID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return lifecycle.Session{}, false, errors.New("the open session changed")
-			}
-			if err != nil {
-				return lifecycle.Session{}, true, err
-			}
+	if !step.New {
+		if step.Closed.ID == 0 {
+			return lifecycle.Session{}, true, decided
 		}
-		return lifecycle.Session{}, true, &lifecycle.NoBotError{Sender: sender}
+		var id int64
+		if err := s.pool.QueryRow(ctx, sqlClose, args...).Scan(&id); errors.Is(err, pgx.ErrNoRows) {
+			return lifecycle.Session{}, false, errors.New("the open session changed")
+		} else if err != nil {
+			return lifecycle.Session{}, true, err
+		}
+		return lifecycle.Session{}, true, decided
 	}
-	args := append(closeArgs, closeArgs[2], sender.Channel, sender.Address, endUser, at, *r.activeBot, *r.activeActivation, *r.activeRev)
+	n := step.Session
+	args = append(args, n.Sender.Channel, n.Sender.Address, n.EndUser, at, string(n.Bot), int64(n.Activation), activeRev)
 	out, err := scanSession(s.pool.QueryRow(ctx, sqlOpen, args...))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -209,7 +175,7 @@ func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	return out, true, err
 }
 
-// Sessions implements lifecycle.SessionStore.
+// Sessions implements lifecycle.Store.
 func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
 	if after > 1<<63-1 {
 		return nil, nil
@@ -219,120 +185,82 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 		return nil, fail(ctx, "listing sessions", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.Session, error) { return scanSession(r) })
-	if err != nil {
-		return nil, fail(ctx, "listing sessions", err)
-	}
-	return out, nil
+	return out, fail(ctx, "listing sessions", err)
 }
 
-// lockBot reads a bot and takes a share lock on its row; nil if it is gone.
-func lockBot(ctx context.Context, tx pgx.Tx, id lifecycle.BotID) (*lifecycle.Bot, error) {
-	var doc []byte
-	err := tx.QueryRow(ctx, `SELECT doc FROM bots WHERE id = $1 FOR SHARE`, string(id)).Scan(&doc)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	b, err := decodeBot(doc)
-	return &b, err
-}
-
-// Session implements lifecycle.SessionStore.
-func (s *Store) Session(ctx context.Context, id lifecycle.SessionID) (lifecycle.Session, error) {
-	sess, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id = $1`, int64(id)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return lifecycle.Session{}, &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
-	}
-	return sess, fail(ctx, "reading a session", err)
-}
-
-// CloseSession implements lifecycle.SessionStore.
+// CloseSession implements lifecycle.Store in two round trips: it reads the
+// session with its bot, and records what DecideClose returns with
+// compare-and-swap (sqlClose).
 func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
 	if _, err := mustNanos("time", now); err != nil {
 		return lifecycle.Session{}, err
 	}
-	if err := checkText("close reason", string(reason), false); err != nil {
+	if err := checkText("close reason", string(reason), true); err != nil {
 		return lifecycle.Session{}, err
 	}
-	var out lifecycle.Session
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		cur, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id = $1 FOR UPDATE`, int64(id)))
+	notFound := &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
+	if id > 1<<63-1 {
+		return lifecycle.Session{}, notFound
+	}
+	for attempt := 0; attempt < casAttempts; attempt++ {
+		var doc []byte
+		var rev *int64
+		cur, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, b.doc, b.revision
+			FROM sessions s LEFT JOIN bots b ON b.id = s.bot_id WHERE s.id = $1`, int64(id)), &doc, &rev)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
+			return lifecycle.Session{}, notFound
 		}
+		if err != nil || !cur.Open() {
+			return cur, fail(ctx, "closing a session", err)
+		}
+		b, err := docBot(doc)
 		if err != nil {
-			return err
+			return lifecycle.Session{}, err
 		}
-		if !cur.Open() {
-			out = cur
-			return nil
+		out := lifecycle.DecideClose(cur, b, reason, now)
+		args, err := closeArgs(cur, out, rev)
+		if err == nil {
+			err = s.pool.QueryRow(ctx, sqlClose, args...).Scan(new(int64))
 		}
-		bot, err := lockBot(ctx, tx, cur.Bot)
-		if err != nil {
-			return err
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return out, fail(ctx, "closing a session", err)
 		}
-		at := now
-		if r, end, over := lifecycle.SessionEnd(&cur, bot, now); over {
-			reason, at = r, end
-		}
-		n, err := mustNanos("session end", at)
-		if err != nil {
-			return err
-		}
-		out, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions s SET closed_at = $1, close_reason = $2 WHERE id = $3 RETURNING `+sessionColumns,
-			n, string(reason), int64(id)))
-		return err
-	})
-	return out, fail(ctx, "closing a session", err)
+	}
+	return lifecycle.Session{}, &lifecycle.ConflictError{Reason: fmt.Sprintf("session %d kept changing while it was being closed", id)}
 }
 
-// sqlSweep claims up to $2 open sessions that are over at $1, through the
-// index open_sessions_due: a loose index scan lists the (bot, sender)
-// groups with open sessions (few: the live bots' senders and those that
-// recently stopped), and for each, with the bot's row for that sender (its
-// state, activation and deadline there, R22), range scans take all the
-// group's sessions if the bot no longer serves the sender, else those of
-// other activations and those idle too long. Its cost follows what is
-// due, not the number of open sessions. The limit is written into the text
-// (see sweepSQL), so that PostgreSQL settles on one generic plan instead of
-// planning each call again.
+// sqlSweep claims up to @limit open sessions at $1 whose columns say they
+// may be over. A loose index scan over open_sessions_due lists the groups
+// of open sessions - bot, sender, activation: few, the live bots' and
+// those that recently stopped - and, for each, the bot's row for that
+// sender if it still serves the group there (slot, activation,
+// serves_until) and the bot's idle timeout. One range scan per group takes
+// its sessions last active at or before a bound: all of them if the group
+// is not served, those idle too long if it is. Its cost follows what is
+// due, not the open sessions. @limit is written into the text (sweepSQL),
+// so that PostgreSQL settles on one generic plan.
 const sqlSweep = `
-	WITH RECURSIVE og(bot_id, channel, address) AS (
-		(SELECT bot_id, channel, address FROM sessions WHERE closed_at IS NULL ORDER BY bot_id, channel, address LIMIT 1)
+	WITH RECURSIVE g(bot_id, channel, address, activation) AS (
+		(SELECT bot_id, channel, address, activation FROM sessions WHERE closed_at IS NULL ORDER BY 1, 2, 3, 4 LIMIT 1)
 		UNION ALL
-		SELECT n.bot_id, n.channel, n.address FROM og CROSS JOIN LATERAL (
-			SELECT s.bot_id, s.channel, s.address FROM sessions s
-			WHERE s.closed_at IS NULL AND (s.bot_id, s.channel, s.address) > (og.bot_id, og.channel, og.address)
-			ORDER BY s.bot_id, s.channel, s.address LIMIT 1) AS n
+		SELECT n.* FROM g CROSS JOIN LATERAL (
+			SELECT s.bot_id, s.channel, s.address, s.activation FROM sessions s
+			WHERE s.closed_at IS NULL AND (s.bot_id, s.channel, s.address, s.activation) > (g.bot_id, g.channel, g.address, g.activation)
+			ORDER BY 1, 2, 3, 4 LIMIT 1) AS n
 	),
-	g AS (
-		SELECT og.bot_id, og.channel, og.address, bs.activation, bs.idle_timeout,
-			coalesce(bs.state = 2 OR (bs.state = 3 AND $1 < bs.grace_deadline), false) AS serves
-		FROM og LEFT JOIN LATERAL (
-			SELECT x.state, x.activation, x.grace_deadline, b.idle_timeout FROM bot_senders x JOIN bots b ON b.id = x.bot_id
-			WHERE x.bot_id = og.bot_id AND x.channel = og.channel AND x.address = og.address) AS bs ON true
+	bound AS (
+		SELECT g.*, CASE WHEN bs.bot_id IS NULL THEN 9223372036854775807
+			WHEN b.idle_timeout > 0 THEN GREATEST($1::bigint::numeric - b.idle_timeout, -9223372036854775808)::bigint END AS last_at
+		FROM g LEFT JOIN bot_senders bs ON (bs.bot_id, bs.channel, bs.address) = (g.bot_id, g.channel, g.address)
+			AND bs.slot IS NOT NULL AND bs.activation = g.activation AND (bs.serves_until IS NULL OR $1 < bs.serves_until)
+		LEFT JOIN bots b ON b.id = bs.bot_id
 	),
 	due AS (
-		SELECT d.id FROM g CROSS JOIN LATERAL (
-			(SELECT s.id FROM sessions s WHERE (s.bot_id, s.channel, s.address) = (g.bot_id, g.channel, g.address) AND s.closed_at IS NULL
-				AND NOT g.serves
-				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
-			UNION ALL
-			(SELECT s.id FROM sessions s WHERE (s.bot_id, s.channel, s.address) = (g.bot_id, g.channel, g.address) AND s.closed_at IS NULL
-				AND g.serves AND s.activation < g.activation
-				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
-			UNION ALL
-			(SELECT s.id FROM sessions s WHERE (s.bot_id, s.channel, s.address) = (g.bot_id, g.channel, g.address) AND s.closed_at IS NULL
-				AND g.serves AND s.activation > g.activation
-				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
-			UNION ALL
-			(SELECT s.id FROM sessions s WHERE (s.bot_id, s.channel, s.address) = (g.bot_id, g.channel, g.address) AND s.closed_at IS NULL
-				AND g.serves AND s.activation = g.activation AND g.idle_timeout > 0
-				AND s.last_activity_at <= GREATEST($1::bigint::numeric - g.idle_timeout, -9223372036854775808)::bigint
-				ORDER BY s.activation, s.last_activity_at LIMIT @limit)
-		) AS d
+		SELECT d.id FROM bound CROSS JOIN LATERAL (
+			SELECT s.id FROM sessions s
+			WHERE (s.bot_id, s.channel, s.address, s.activation) = (bound.bot_id, bound.channel, bound.address, bound.activation)
+			  AND s.closed_at IS NULL AND s.last_activity_at <= bound.last_at
+			ORDER BY s.last_activity_at LIMIT @limit) AS d
 		LIMIT @limit
 	)
 	SELECT ` + sessionColumns + `, (SELECT b.doc FROM bots b WHERE b.id = s.bot_id) FROM sessions s
@@ -348,100 +276,79 @@ func sweepSQL(limit int) string {
 	return strings.ReplaceAll(sqlSweep, "@limit", lim)
 }
 
-// SweepSessions implements lifecycle.SessionStore. It claims up to limit
-// sessions that are over with FOR UPDATE SKIP LOCKED, so replicas sweeping
-// at once share the work instead of repeating it.
+// SweepSessions implements lifecycle.Store. It claims the candidates of
+// sqlSweep with FOR UPDATE SKIP LOCKED, so replicas sweeping at once share
+// the work instead of repeating it, and records those SessionAt finds
+// closed.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
-	closed := 0
+	var ids, ats []int64
+	var reasons []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sweepSQL(limit), clampNanos(now))
 		if err != nil {
 			return err
 		}
-		var ids, ats []int64
-		var reasons []string
+		defer rows.Close()
+		bots := map[lifecycle.BotID]*lifecycle.Bot{}
 		for rows.Next() {
 			var doc []byte
 			sess, err := scanSession(rows, &doc)
+			b, ok := bots[sess.Bot]
+			if err == nil && !ok {
+				b, err = docBot(doc)
+				bots[sess.Bot] = b
+			}
 			if err != nil {
-				rows.Close()
 				return err
 			}
-			var bp *lifecycle.Bot
-			if doc != nil {
-				b, err := decodeBot(doc)
+			if sess = lifecycle.SessionAt(sess, b, now); !sess.Open() {
+				at, err := mustNanos("session end", sess.ClosedAt)
 				if err != nil {
-					rows.Close()
 					return err
 				}
-				bp = &b
-			}
-			if r, at, over := lifecycle.SessionEnd(&sess, bp, now); over {
-				n, err := mustNanos("session end", at)
-				if err != nil {
-					rows.Close()
-					return err
-				}
-				ids, ats, reasons = append(ids, int64(sess.ID)), append(ats, n), append(reasons, string(r))
+				ids, ats, reasons = append(ids, int64(sess.ID)), append(ats, at), append(reasons, string(sess.CloseReason))
 			}
 		}
-		if err := rows.Err(); err != nil {
+		if err := rows.Err(); err != nil || len(ids) == 0 {
 			return err
 		}
-		if len(ids) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE sessions s SET closed_at = d.at, close_reason = d.reason
-				FROM unnest($1::int8[], $2::int8[], $3::text[]) AS d(id, at, reason) WHERE s.id = d.id`, ids, ats, reasons); err != nil {
-				return err
-			}
-		}
-		closed = len(ids)
-		return nil
+		_, err = tx.Exec(ctx, `UPDATE sessions s SET closed_at = d.at, close_reason = d.reason
+			FROM unnest($1::int8[], $2::int8[], $3::text[]) AS d(id, at, reason) WHERE s.id = d.id`, ids, ats, reasons)
+		return err
 	})
-	return closed, fail(ctx, "sweeping sessions", err)
+	if err != nil {
+		return 0, fail(ctx, "sweeping sessions", err)
+	}
+	return len(ids), nil
 }
 
-// SessionStats implements lifecycle.SessionStore.
+// SessionStats implements lifecycle.Store from the counters in
+// session_stats (kept by a trigger on sessions): its cost is the bots and
+// senders it returns, never the sessions.
 func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
-	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, close_reason, closed_at IS NULL, count(*), sum(messages)
-		FROM sessions GROUP BY 1, 2, 3, 4, 5`)
+	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, open, reason, sum(sessions)::int8, sum(messages)::int8
+		FROM session_stats GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, channel || ':' || address, 2, 3`)
 	if err != nil {
 		return nil, fail(ctx, "reading session counts", err)
 	}
-	type key struct {
-		bot    lifecycle.BotID
-		sender lifecycle.Sender
-	}
-	byKey := map[key]*lifecycle.SessionStats{}
-	for rows.Next() {
-		var k key
-		var bot, reason string
-		var open bool
-		var n, messages int64
-		if err := rows.Scan(&bot, &k.sender.Channel, &k.sender.Address, &reason, &open, &n, &messages); err != nil {
-			rows.Close()
-			return nil, fail(ctx, "reading session counts", err)
+	out := []lifecycle.SessionStats{}
+	var k lifecycle.SessionStats
+	var reason string
+	var open bool
+	var n, messages int64
+	_, err = pgx.ForEachRow(rows, []any{&k.Bot, &k.Sender.Channel, &k.Sender.Address, &open, &reason, &n, &messages}, func() error {
+		if len(out) == 0 || out[len(out)-1].Bot != k.Bot || out[len(out)-1].Sender != k.Sender {
+			out = append(out, lifecycle.SessionStats{Bot: k.Bot, Sender: k.Sender, Closed: map[lifecycle.CloseReason]uint64{}})
 		}
-		k.bot = lifecycle.BotID(bot)
-		st := byKey[k]
-		if st == nil {
-			st = &lifecycle.SessionStats{Bot: k.bot, Sender: k.sender, Closed: map[lifecycle.CloseReason]uint64{}}
-			byKey[k] = st
-		}
+		st := &out[len(out)-1]
 		st.Opened += uint64(n)
 		st.Messages += uint64(messages)
 		if open {
 			st.Open += uint64(n)
-		} else {
+		} else if n > 0 {
 			st.Closed[lifecycle.CloseReason(reason)] += uint64(n)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fail(ctx, "reading session counts", err)
-	}
-	out := make([]lifecycle.SessionStats, 0, len(byKey))
-	for _, st := range byKey {
-		out = append(out, *st)
-	}
-	lifecycle.SortSessionStats(out)
-	return out, nil
+		return nil
+	})
+	return out, fail(ctx, "reading session counts", err)
 }

@@ -168,7 +168,7 @@ func (s *Store) stopIdle(l *listener) {
 	}
 }
 
-// WaitAudit implements lifecycle.AuditStore. Waiters share one listening
+// WaitAudit implements lifecycle.AuditWaiter. Waiters share one listening
 // connection per Store; a notification (from any process committing to the
 // database) wakes them, and a poll every few seconds is the safety net. It
 // starts no goroutine of its own: when ctx ends it returns at once, and
