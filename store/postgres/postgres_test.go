@@ -50,12 +50,14 @@ func TestTwoReplicas(t *testing.T) {
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC))
 	var managers []*lifecycle.Manager
+	var stores []*postgres.Store
 	for i := 0; i < 2; i++ {
 		st, err := postgres.Open(ctx, url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(st.Close)
+		stores = append(stores, st)
 		m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +69,7 @@ func TestTwoReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	mia := lifecycle.User("mia")
-	pool := managers[0].Store().(*postgres.Store).Pool()
+	pool := stores[0].Pool()
 	for round := 0; round < 50; round++ {
 		sender := lifecycle.Sender{Channel: "sms", Address: fmt.Sprintf("+1555%04d", round)}
 		var ids [2]lifecycle.BotID
