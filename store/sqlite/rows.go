@@ -97,54 +97,51 @@ func openActivations(ctx context.Context, q querier, id lifecycle.BotID) ([]uint
 	}
 }
 
+// collect returns a function that reads every row of a query with scan
+// and closes them - collect(scan)(q.QueryContext(...)) - giving an empty,
+// not nil, slice when there is none.
+func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+	return func(rows *sql.Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []T{}
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+}
+
+// scanDoc returns a scan of one document column, decoded by decode.
+func scanDoc[T any](decode func([]byte) (T, error)) func(scanner) (T, error) {
+	return func(r scanner) (T, error) {
+		var doc []byte
+		if err := r.Scan(&doc); err != nil {
+			var zero T
+			return zero, err
+		}
+		return decode(doc)
+	}
+}
+
+func scanID(r scanner) (id string, err error) { return id, r.Scan(&id) }
+
 // queryBots reads the bot documents query selects, in its order, and
 // their open activations.
 func queryBots(ctx context.Context, q querier, query string, args ...any) ([]lifecycle.Bot, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	out := []lifecycle.Bot{}
-	for rows.Next() {
-		var doc []byte
-		err := rows.Scan(&doc)
-		var b lifecycle.Bot
-		if err == nil {
-			b, err = decodeBot(doc)
-		}
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	out, err := collect(scanDoc(decodeBot))(q.QueryContext(ctx, query, args...))
 	for i := range out {
-		if out[i].OpenActivations, err = openActivations(ctx, q, out[i].ID); err != nil {
-			return nil, err
+		if err == nil {
+			out[i].OpenActivations, err = openActivations(ctx, q, out[i].ID)
 		}
 	}
-	return out, nil
-}
-
-func queryIDs(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return out, err
 }
 
 // Bots implements lifecycle.Store.
@@ -172,7 +169,7 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 	err = s.readTx(ctx, func(tx conn) error {
 		var ids []string
 		for _, snd := range senders {
-			on, err := queryIDs(ctx, tx, `SELECT bot_id FROM bot_senders WHERE channel = ? AND address = ? AND slot IS NOT NULL`, snd.Channel, snd.Address)
+			on, err := collect(scanID)(tx.QueryContext(ctx, `SELECT bot_id FROM bot_senders WHERE channel = ? AND address = ? AND slot IS NOT NULL`, snd.Channel, snd.Address))
 			if err != nil {
 				return err
 			}
@@ -277,24 +274,15 @@ func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecy
 	if after > math.MaxInt64 {
 		return nil, nil
 	}
-	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit))
-	if err != nil {
-		return nil, s.fail("reading the audit log", err)
+	out, err := collect(scanDoc(decodeAudit))(s.reader(ctx).QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit)))
+	if len(out) == 0 {
+		out = nil
 	}
-	defer rows.Close()
-	var out []lifecycle.AuditEntry
-	for rows.Next() {
-		var doc []byte
-		var e lifecycle.AuditEntry
-		if err := rows.Scan(&doc); err != nil {
-			return nil, s.fail("reading the audit log", err)
-		}
-		if err := binarydoc.Decode(doc, &e); err != nil {
-			return nil, s.fail("reading the audit log", err)
-		}
-		out = append(out, e)
-	}
-	return out, s.fail("reading the audit log", rows.Err())
+	return out, s.fail("reading the audit log", err)
+}
+
+func decodeAudit(doc []byte) (e lifecycle.AuditEntry, err error) {
+	return e, binarydoc.Decode(doc, &e)
 }
 
 // WaitAudit implements lifecycle.AuditWaiter. Commits through this Store

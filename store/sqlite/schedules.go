@@ -95,24 +95,7 @@ func decodeSchedule(doc []byte) (lifecycle.Schedule, error) {
 }
 
 func querySchedules(ctx context.Context, q querier, query string, args ...any) ([]lifecycle.Schedule, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []lifecycle.Schedule{}
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		sc, err := decodeSchedule(doc)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sc)
-	}
-	return out, rows.Err()
+	return collect(scanDoc(decodeSchedule))(q.QueryContext(ctx, query, args...))
 }
 
 // Schedule implements lifecycle.Store.

@@ -391,20 +391,9 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 // openPairs returns the (bot, sender) pairs with open sessions, from the
 // counts the triggers keep.
 func openPairs(ctx context.Context, tx conn) ([]groupKey, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address FROM session_stats WHERE open > 0`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var pairs []groupKey
-	for rows.Next() {
-		var k groupKey
-		if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address); err != nil {
-			return nil, err
-		}
-		pairs = append(pairs, k)
-	}
-	return pairs, rows.Err()
+	return collect(func(r scanner) (k groupKey, err error) {
+		return k, r.Scan(&k.bot, &k.sender.Channel, &k.sender.Address)
+	})(tx.QueryContext(ctx, `SELECT bot_id, channel, address FROM session_stats WHERE open > 0`))
 }
 
 // sweeper is one SweepSessions in its transaction.
@@ -480,23 +469,10 @@ func (w *sweeper) group(k groupKey) error {
 	}
 	for w.left > 0 {
 		want := min(sweepPage, w.left)
-		rows, err := w.tx.QueryContext(w.ctx, `SELECT `+sessionColumns+` FROM sessions
+		page, err := collect(scanSession)(w.tx.QueryContext(w.ctx, `SELECT `+sessionColumns+` FROM sessions
 			WHERE bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL AND last_activity_at <= ?
-			ORDER BY last_activity_at, id LIMIT ?`, k.bot, k.sender.Channel, k.sender.Address, k.activation, last, want)
+			ORDER BY last_activity_at, id LIMIT ?`, k.bot, k.sender.Channel, k.sender.Address, k.activation, last, want))
 		if err != nil {
-			return err
-		}
-		var page []lifecycle.Session
-		for rows.Next() {
-			sess, err := scanSession(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			page = append(page, sess)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, sess := range page {
@@ -533,20 +509,11 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 	} else if err := s.FlushActivity(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit))
-	if err != nil {
-		return nil, s.fail("reading sessions", err)
+	out, err := collect(scanSession)(s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit)))
+	if len(out) == 0 {
+		out = nil
 	}
-	defer rows.Close()
-	var out []lifecycle.Session
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, s.fail("reading sessions", err)
-		}
-		out = append(out, sess)
-	}
-	return out, s.fail("reading sessions", rows.Err())
+	return out, s.fail("reading sessions", err)
 }
 
 // cachedSession returns the session with id if write-behind holds it.
