@@ -232,10 +232,13 @@ func routeSlow(ctx context.Context, tx conn, sender lifecycle.Sender, endUser st
 	}
 	step, refused := lifecycle.DecideRoute(v, sender, endUser, now)
 	if errors.Is(refused, lifecycle.ErrNoBot) {
-		var id string
-		err := tx.QueryRowContext(ctx, `SELECT bot_id FROM bot_senders WHERE channel = ? AND address = ? AND slot = 'active'`, sender.Channel, sender.Address).Scan(&id)
+		var doc []byte
+		err := tx.QueryRowContext(ctx, `SELECT doc FROM bots WHERE id = (SELECT bot_id FROM bot_senders
+			WHERE channel = ? AND address = ? AND slot = 'active')`, sender.Channel, sender.Address).Scan(&doc)
 		if err == nil {
-			v.Active, err = botOrNil(ctx, tx, lifecycle.BotID(id))
+			var b lifecycle.Bot
+			b, err = decodeBot(doc)
+			v.Active = &b
 		}
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return lifecycle.Session{}, nil, err
