@@ -24,8 +24,8 @@ import (
 //     holds all routing, writes its activity in the same transaction as
 //     the close, and drops it after the commit. A session that is not
 //     cached has all its activity in the file.
-//   - a Route decides with lifecycle.SessionEnd on the cached session and
-//     a cached copy of its bot. Commit drops the copies of the bots it
+//   - a Route applies lifecycle.DecideRoute to the cached session and a
+//     cached copy of its bot. Commit drops the copies of the bots it
 //     changes before it writes them, so a Route after it reads the new
 //     bot from the file.
 //   - a Route to a session not cached reads it from the file, holding the
@@ -106,7 +106,8 @@ func keyOf(sender lifecycle.Sender, endUser string) sessionKey {
 }
 
 // route takes the message in memory if the end user's session is cached
-// and lifecycle.SessionEnd says it is not over at now. It does not allocate.
+// and lifecycle.DecideRoute continues it at now. It does not allocate
+// when it does.
 func (a *activity) route(sender lifecycle.Sender, endUser string, now time.Time, n int64) (lifecycle.Session, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -121,14 +122,14 @@ func (a *activity) route(sender lifecycle.Sender, endUser string, now time.Time,
 	if b == nil {
 		return lifecycle.Session{}, false
 	}
-	if _, _, over := lifecycle.SessionEnd(&e.sess, b, now); over {
+	step, err := lifecycle.DecideRoute(lifecycle.RouteView{Open: &e.sess, OpenBot: b}, sender, endUser, now)
+	if err != nil || step.New {
 		return lifecycle.Session{}, false
 	}
+	out := step.Session // LastActivityAt as given, as write-through's Route returns it
+	e.sess = out
 	e.sess.LastActivityAt = time.Unix(0, n).UTC()
-	e.sess.Messages++
 	e.dirty, e.touched = true, true
-	out := e.sess
-	out.LastActivityAt = now // as write-through's Route returns it
 	return out, true
 }
 

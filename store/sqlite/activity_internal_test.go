@@ -101,7 +101,7 @@ func TestActivityWrittenBehind(t *testing.T) {
 	if m, _, _ := onFile(t, path, first.ID); m != 1 {
 		t.Errorf("before a flush the file has %d messages, want 1 (the first, which opened the session)", m)
 	}
-	got, err := st.Session(ctx, first.ID)
+	got, err := st.session(ctx, first.ID)
 	if err != nil || got.Messages != 3 || !got.LastActivityAt.Equal(actStart.Add(2*time.Second)) {
 		t.Errorf("Session = %+v, %v; want 3 messages, last at +2s", got, err)
 	}
@@ -122,7 +122,7 @@ func TestActivityWrittenBehind(t *testing.T) {
 	if _, err := st.Route(ctx, actSender, "u", actStart.Add(4*time.Second)); !errors.Is(err, lifecycle.ErrUnavailable) {
 		t.Errorf("Route after Close = %v, want ErrUnavailable", err)
 	}
-	if _, err := st.Session(ctx, first.ID); !errors.Is(err, lifecycle.ErrUnavailable) {
+	if _, err := st.session(ctx, first.ID); !errors.Is(err, lifecycle.ErrUnavailable) {
 		t.Errorf("Session after Close = %v, want ErrUnavailable", err)
 	}
 }
@@ -219,13 +219,13 @@ func TestActivityOtherProcess(t *testing.T) {
 	commitBot(t, a, activeBot("b", time.Hour), 0)
 	s := route(t, a, "u", actStart)
 	route(t, a, "u", actStart.Add(time.Second))
-	if got, err := b.Session(ctx, s.ID); err != nil || got.Messages != 1 {
+	if got, err := b.session(ctx, s.ID); err != nil || got.Messages != 1 {
 		t.Fatalf("the other process before a flush: %+v, %v; want 1 message", got, err)
 	}
 	if err := a.tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := b.Session(ctx, s.ID); err != nil || got.Messages != 2 {
+	if got, err := b.session(ctx, s.ID); err != nil || got.Messages != 2 {
 		t.Fatalf("the other process after a flush: %+v, %v; want 2 messages", got, err)
 	}
 	// The other process closes the session. Until a's next pass, a still
@@ -284,7 +284,7 @@ func TestActivityCommitReachesRoute(t *testing.T) {
 	if got.ID == s.ID {
 		t.Fatalf("Route after the commit shortened the idle timeout took the old session: %+v", got)
 	}
-	old, err := st.Session(context.Background(), s.ID)
+	old, err := st.session(context.Background(), s.ID)
 	if err != nil || old.Messages != 2 || old.CloseReason != lifecycle.CloseIdleTimeout || !old.ClosedAt.Equal(actStart.Add(time.Second+time.Minute)) {
 		t.Fatalf("the old session: %+v, %v; want 2 messages, idle_timeout at +1m1s", old, err)
 	}
@@ -339,7 +339,7 @@ func TestActivityConcurrent(t *testing.T) {
 						return
 					}
 				case 11:
-					if got, err := st.Session(ctx, s.ID); err != nil || got.Messages < s.Messages {
+					if got, err := st.session(ctx, s.ID); err != nil || got.Messages < s.Messages {
 						errs <- fmt.Errorf("Session after Route: %+v, %v; Route returned %d messages", got, err, s.Messages)
 						return
 					}

@@ -85,7 +85,7 @@ func writeV1(t *testing.T, path string, bots []lifecycle.Bot) {
 	exec(`INSERT INTO role_assignments (user_id, roles) VALUES ('mia', ?)`, int64(roles.MustSet(roles.Manager)))
 }
 
-// A file written before R22 and R23 migrates (schema version 2): its live
+// A file written before R22 and R23 migrates (to schema version 3): its live
 // bots gain their per-sender states as they were, its Active bot keeps
 // routing to the sessions it had and opens new ones in its activation, its
 // drain stays due at its deadline, and a Manager can move the bots per
@@ -105,8 +105,8 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	defer st.Close()
 	var version int
-	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 2 {
-		t.Fatalf("user_version = %d, %v; want 2", version, err)
+	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 3 {
+		t.Fatalf("user_version = %d, %v; want 3", version, err)
 	}
 	checkMigratedBots(t, st, bots)
 
@@ -124,11 +124,8 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Fatalf("R9: the draining bot's session before its deadline = %+v, %v; want session 2", s, err)
 	}
 	deadline := v1Start.Add(time.Hour)
-	if due, err := st.DueDrains(ctx, deadline, 10); err != nil || len(due) != 1 || due[0].ID != "draining" {
-		t.Fatalf("DueDrains at the deadline after migrating = %v, %v; want draining", due, err)
-	}
-	if due, _ := st.DueSchedules(ctx, deadline, 10); len(due) != 0 {
-		t.Fatalf("DueSchedules in a migrated file = %v", due)
+	if due, err := st.Due(ctx, deadline, 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "draining" || len(due.Schedules) != 0 {
+		t.Fatalf("Due at the deadline after migrating = %v, %v; want the drain of draining", due, err)
 	}
 	runMigratedManager(t, st, deadline)
 }
@@ -159,10 +156,10 @@ func checkMigratedBots(t *testing.T, st *Store, bots []lifecycle.Bot) {
 		}
 	}
 	type senderRow struct {
-		Bot                         string
-		State, Activation, Deadline int64
+		Bot, Slot            string
+		Activation, Deadline int64
 	}
-	rows, err := st.w.Query(`SELECT bot_id, state, activation, coalesce(grace_deadline, 0) FROM bot_senders ORDER BY bot_id, channel, address`)
+	rows, err := st.w.Query(`SELECT bot_id, coalesce(slot, ''), activation, coalesce(serves_until, 0) FROM bot_senders ORDER BY bot_id, channel, address`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,13 +167,13 @@ func checkMigratedBots(t *testing.T, st *Store, bots []lifecycle.Bot) {
 	var got []senderRow
 	for rows.Next() {
 		var r senderRow
-		if err := rows.Scan(&r.Bot, &r.State, &r.Activation, &r.Deadline); err != nil {
+		if err := rows.Scan(&r.Bot, &r.Slot, &r.Activation, &r.Deadline); err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, r)
 	}
 	dl := v1Start.Add(time.Hour).UnixNano()
-	want := []senderRow{{"active", 2, 1, 0}, {"active", 2, 1, 0}, {"draft", 4, 0, 0}, {"draft", 4, 0, 0}, {"draining", 3, 1, dl}}
+	want := []senderRow{{"active", "active", 1, 0}, {"active", "active", 1, 0}, {"draft", "", 0, 0}, {"draft", "", 0, 0}, {"draining", "draining", 1, dl}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("bot_senders after migrating (-want +got):\n%s", diff)
 	}
@@ -215,7 +212,7 @@ func runMigratedManager(t *testing.T, st *Store, deadline time.Time) {
 	if err != nil || len(x.DrainsEnded) != 1 || x.DrainsEnded[0] != "draining" {
 		t.Fatalf("R9: ExpireDue at the migrated drain's deadline = %+v, %v", x, err)
 	}
-	if s, err := st.Session(ctx, 2); err != nil || s.CloseReason != lifecycle.CloseGraceExpired || !s.ClosedAt.Equal(deadline) {
+	if s, err := st.session(ctx, 2); err != nil || s.CloseReason != lifecycle.CloseGraceExpired || !s.ClosedAt.Equal(deadline) {
 		t.Fatalf("R9: the migrated drain's session = %+v, %v; want grace_expired at the deadline", s, err)
 	}
 }

@@ -95,27 +95,10 @@ func decodeSchedule(doc []byte) (lifecycle.Schedule, error) {
 }
 
 func querySchedules(ctx context.Context, q querier, query string, args ...any) ([]lifecycle.Schedule, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []lifecycle.Schedule{}
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		sc, err := decodeSchedule(doc)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sc)
-	}
-	return out, rows.Err()
+	return collect(scanDoc(decodeSchedule))(q.QueryContext(ctx, query, args...))
 }
 
-// Schedule implements lifecycle.ScheduleStore.
+// Schedule implements lifecycle.Store.
 func (s *Store) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
 	var doc []byte
 	err := s.reader(ctx).QueryRowContext(ctx, `SELECT doc FROM schedules WHERE id = ?`, string(id)).Scan(&doc)
@@ -129,7 +112,7 @@ func (s *Store) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycl
 	return sc, s.fail("reading a schedule", err)
 }
 
-// Schedules implements lifecycle.ScheduleStore: a walk of the index on
+// Schedules implements lifecycle.Store: a walk of the index on
 // seq from after.
 func (s *Store) Schedules(ctx context.Context, after uint64, limit int) ([]lifecycle.Schedule, error) {
 	if after > math.MaxInt64 {
@@ -137,23 +120,4 @@ func (s *Store) Schedules(ctx context.Context, after uint64, limit int) ([]lifec
 	}
 	out, err := querySchedules(ctx, s.reader(ctx), `SELECT doc FROM schedules WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit))
 	return out, s.fail("listing schedules", err)
-}
-
-// DueSchedules implements lifecycle.ScheduleStore: a walk of the index on
-// the pending schedules by (at, seq), which stops at the first one not due
-// or at limit, so its cost is what it returns.
-func (s *Store) DueSchedules(ctx context.Context, now time.Time, limit int) ([]lifecycle.Schedule, error) {
-	// Every stored at is within the range of int64 nanoseconds, so a now
-	// outside it is clamped, not refused.
-	var n int64
-	switch {
-	case now.Before(minNanos):
-		n = math.MinInt64
-	case now.After(maxNanos):
-		n = math.MaxInt64
-	default:
-		n = now.UnixNano()
-	}
-	out, err := querySchedules(ctx, s.reader(ctx), `SELECT doc FROM schedules WHERE status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, n, sqlLimit(limit))
-	return out, s.fail("reading due schedules", err)
 }

@@ -4,26 +4,27 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"strconv"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
 )
 
-// routeSQL is Route's fast path: one statement that takes the message when
-// the end user's open session is still served. Its WHERE clause is the
-// negation of lifecycle.SessionEnd, read from the bot's row for the
-// session's sender (R22): the bot exists, it is live on the sender in the
-// session's activation, Active there or draining before that sender's
-// deadline, and the session is not idle. When it matches no row, Route
-// takes the slow path, which decides with lifecycle.SessionEnd itself.
+// routeSQL is Route's fast path: one statement that takes the message
+// when the end user's open session is still served. Its WHERE clause
+// compares the columns the core wrote for the bot's row on the session's
+// sender (lifecycle.SenderRow): the bot holds a slot there in the
+// session's activation, active or draining while now is before
+// serves_until, and the session is not idle. When it matches no row, Route
+// takes the slow path, which applies lifecycle.DecideRoute.
 const routeSQL = `UPDATE sessions SET last_activity_at = ?1, messages = sessions.messages + 1
 	FROM bots AS b, bot_senders AS bs
 	WHERE sessions.channel = ?2 AND sessions.address = ?3 AND sessions.end_user = ?4 AND sessions.closed_at IS NULL
 	  AND b.id = sessions.bot_id
 	  AND bs.bot_id = sessions.bot_id AND bs.channel = sessions.channel AND bs.address = sessions.address
 	  AND bs.activation = sessions.activation
-	  AND (bs.state = 2 OR (bs.state = 3 AND ?1 < bs.grace_deadline))
+	  AND (bs.slot = 'active' OR (bs.slot = 'draining' AND ?1 < bs.serves_until))
 	  AND (b.idle_timeout <= 0 OR ?1 < sessions.last_activity_at + b.idle_timeout)
 	RETURNING sessions.id, sessions.bot_id, sessions.activation, sessions.opened_at, sessions.messages`
 
@@ -43,33 +44,22 @@ func scanSession(r scanner) (lifecycle.Session, error) {
 	return s, err
 }
 
-// botForEnd reads the bot lifecycle.SessionEnd needs: the whole bot, since
-// a session ends as its own activation did (Bot.Ends); nil if the bot no
-// longer exists.
-func botForEnd(ctx context.Context, q querier, id lifecycle.BotID) (*lifecycle.Bot, error) {
-	b, err := getBot(ctx, q, id)
-	if errors.Is(err, lifecycle.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &b, nil
-}
-
-func closeSession(ctx context.Context, tx conn, id lifecycle.SessionID, reason lifecycle.CloseReason, at time.Time) error {
-	n, err := nanos("close time", at)
+// recordClosed records s closed as a session step decided it, if it is
+// still recorded open.
+func recordClosed(ctx context.Context, tx conn, s lifecycle.Session) error {
+	n, err := nanos("close time", s.ClosedAt)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE sessions SET closed_at = ?, close_reason = ? WHERE id = ?`, n, string(reason), int64(id))
+	_, err = tx.ExecContext(ctx, `UPDATE sessions SET closed_at = ?, close_reason = ? WHERE id = ? AND closed_at IS NULL`, n, string(s.CloseReason), int64(s.ID))
 	return err
 }
 
-// Route implements lifecycle.SessionStore. A message to a session still
-// served costs one statement, or with write-behind (Options.ActivityFlush)
-// none once the session is cached; otherwise one write transaction closes
-// the old session as lifecycle.SessionEnd says and opens a new one.
+// Route implements lifecycle.Store. A message to a session still served
+// costs one statement (routeSQL), or with write-behind
+// (Options.ActivityFlush) none once the session is cached; otherwise one
+// write transaction reads the lifecycle.RouteView and applies what
+// lifecycle.DecideRoute decides.
 func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
 	n := now.UnixNano()
 	if s.act != nil && !now.IsZero() && !now.Before(minNanos) && !now.After(maxNanos) {
@@ -90,9 +80,6 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	out, err := s.routeWriter(ctx, sender, endUser, now, nv, n)
 	if err != nil {
 		return lifecycle.Session{}, s.fail("routing", err)
-	}
-	if out == nil {
-		return lifecycle.Session{}, &lifecycle.NoBotError{Sender: sender}
 	}
 	return *out, nil
 }
@@ -132,7 +119,7 @@ func (s *Store) routeBehind(ctx context.Context, sender lifecycle.Sender, endUse
 	a := s.act
 	key := keyOf(sender, endUser)
 	if id, ok := a.missingBot(key); ok {
-		b, err := botForEnd(ctx, s.reader(ctx), id)
+		b, err := botOrNil(ctx, s.reader(ctx), id)
 		if err != nil {
 			return nil, err
 		}
@@ -157,12 +144,11 @@ func (s *Store) routeBehind(ctx context.Context, sender lifecycle.Sender, endUse
 }
 
 // loadSession caches the end user's open session from the file, with its
-// bot, if lifecycle.SessionEnd says it is still served at now. Caller
-// holds the writer, so that the file has every write of this process.
+// bot, if it is still open at now (lifecycle.SessionAt). Caller holds the
+// writer, so that the file has every write of this process.
 func (s *Store) loadSession(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) error {
 	q := s.reader(ctx)
-	sess, err := scanSession(q.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`, sender.Channel, sender.Address, endUser))
+	sess, err := scanSession(q.QueryRowContext(ctx, sqlOpenSession, sender.Channel, sender.Address, endUser))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -171,11 +157,11 @@ func (s *Store) loadSession(ctx context.Context, sender lifecycle.Sender, endUse
 	}
 	b := s.act.bot(sess.Bot)
 	if b == nil {
-		if b, err = botForEnd(ctx, q, sess.Bot); err != nil || b == nil {
+		if b, err = botOrNil(ctx, q, sess.Bot); err != nil || b == nil {
 			return err
 		}
 	}
-	if _, _, over := lifecycle.SessionEnd(&sess, b, now); !over {
+	if at := lifecycle.SessionAt(sess, b, now); at.Open() {
 		s.act.put(sess, b)
 	}
 	return nil
@@ -183,24 +169,31 @@ func (s *Store) loadSession(ctx context.Context, sender lifecycle.Sender, endUse
 
 // routeSlowTx runs routeSlow in a write transaction that first writes the
 // activity taken from a claimed cached session; with write-behind the
-// session that took the message is cached.
+// session that took the message is cached. A refusal of DecideRoute (no
+// bot) comes back as the error, after the step is committed.
 func (s *Store) routeSlowTx(ctx context.Context, claimed *cached, ps []pending, sender lifecycle.Sender, endUser string, now time.Time) (*lifecycle.Session, error) {
-	var out *lifecycle.Session
-	err := s.txLocked(ctx, func(tx conn) error {
+	var out lifecycle.Session
+	var refused error
+	err := s.txLocked(ctx, func(tx conn) (err error) {
 		if err := writeActivity(ctx, tx, ps); err != nil {
 			return err
 		}
-		var err error
-		out, err = routeSlow(ctx, tx, sender, endUser, now)
+		out, refused, err = routeSlow(ctx, tx, sender, endUser, now)
 		return err
 	})
 	if s.act != nil {
 		s.act.settle(claimed, ps, err)
-		if err == nil && out != nil && !now.IsZero() {
-			s.cacheSession(ctx, *out)
+		if err == nil && refused == nil && !now.IsZero() {
+			s.cacheSession(ctx, out)
 		}
 	}
-	return out, err
+	if err == nil {
+		err = refused
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // cacheSession caches a session the writer just wrote, with its bot, for
@@ -208,68 +201,69 @@ func (s *Store) routeSlowTx(ctx context.Context, claimed *cached, ps []pending, 
 // the session uncached: its next Route goes to the file.
 func (s *Store) cacheSession(ctx context.Context, sess lifecycle.Session) {
 	a := s.act
-	if a == nil {
-		return
-	}
 	b := a.bot(sess.Bot)
 	if b == nil {
 		var err error
-		if b, err = botForEnd(ctx, s.reader(ctx), sess.Bot); err != nil || b == nil {
+		if b, err = botOrNil(ctx, s.reader(ctx), sess.Bot); err != nil || b == nil {
 			return
 		}
 	}
 	a.put(sess, b)
 }
 
+const sqlOpenSession = `SELECT ` + sessionColumns + ` FROM sessions WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`
+
 // routeSlow is Route when its fast path took nothing, in a write
-// transaction: the end user's open session takes the message if
-// lifecycle.SessionEnd says it is not over, else it is closed as
-// SessionEnd says and a session opens on the bot Active on the sender. It
-// returns nil when no bot is Active there (the close, if any, is still
-// committed).
-func routeSlow(ctx context.Context, tx conn, sender lifecycle.Sender, endUser string, now time.Time) (*lifecycle.Session, error) {
-	n := now.UnixNano() // Route checked its range
-	cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`, sender.Channel, sender.Address, endUser))
+// transaction, which keeps what it reads unchanged until it commits: it
+// reads the lifecycle.RouteView - the bot in the sender's active slot only
+// when the open session cannot take the message - and records the step
+// lifecycle.DecideRoute decides. refused is DecideRoute's error.
+func routeSlow(ctx context.Context, tx conn, sender lifecycle.Sender, endUser string, now time.Time) (_ lifecycle.Session, refused, err error) {
+	var v lifecycle.RouteView
+	cur, err := scanSession(tx.QueryRowContext(ctx, sqlOpenSession, sender.Channel, sender.Address, endUser))
 	switch {
 	case err == nil:
-		b, err := botForEnd(ctx, tx, cur.Bot)
-		if err != nil {
-			return nil, err
-		}
-		reason, at, over := lifecycle.SessionEnd(&cur, b, now)
-		if !over { // served after all: the fast path's clause is stricter only at its edges
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, messages = messages + 1 WHERE id = ?`, n, int64(cur.ID)); err != nil {
-				return nil, err
-			}
-			cur.LastActivityAt, cur.Messages = now, cur.Messages+1
-			return &cur, nil
-		}
-		if err := closeSession(ctx, tx, cur.ID, reason, at); err != nil {
-			return nil, err
+		v.Open = &cur
+		if v.OpenBot, err = botOrNil(ctx, tx, cur.Bot); err != nil {
+			return lifecycle.Session{}, nil, err
 		}
 	case !errors.Is(err, sql.ErrNoRows):
-		return nil, err
+		return lifecycle.Session{}, nil, err
 	}
-	// The bot Active on the sender, and the activation it joined the sender
-	// in (R22).
-	var botID string
-	var activation int64
-	err = tx.QueryRowContext(ctx, `SELECT bot_id, activation FROM bot_senders
-		WHERE channel = ? AND address = ? AND state = 2`, sender.Channel, sender.Address).Scan(&botID, &activation)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+	step, refused := lifecycle.DecideRoute(v, sender, endUser, now)
+	if errors.Is(refused, lifecycle.ErrNoBot) {
+		var doc []byte
+		err := tx.QueryRowContext(ctx, `SELECT doc FROM bots WHERE id = (SELECT bot_id FROM bot_senders
+			WHERE channel = ? AND address = ? AND slot = 'active')`, sender.Channel, sender.Address).Scan(&doc)
+		if err == nil {
+			var b lifecycle.Bot
+			b, err = decodeBot(doc)
+			v.Active = &b
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return lifecycle.Session{}, nil, err
+		}
+		step, refused = lifecycle.DecideRoute(v, sender, endUser, now)
 	}
-	if err != nil {
-		return nil, err
+	if step.Closed.ID != 0 {
+		if err := recordClosed(ctx, tx, step.Closed); err != nil {
+			return lifecycle.Session{}, nil, err
+		}
 	}
-	var sid int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`, sender.Channel, sender.Address, endUser, botID, activation, n, n).Scan(&sid); err != nil {
-		return nil, err
+	if refused != nil {
+		return lifecycle.Session{}, refused, nil
 	}
-	return &lifecycle.Session{ID: lifecycle.SessionID(sid), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(botID),
-		Activation: uint64(activation), OpenedAt: now, LastActivityAt: now, Messages: 1}, nil
+	out := step.Session
+	n := now.UnixNano() // Route checked its range
+	if !step.New {
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, messages = ? WHERE id = ? AND closed_at IS NULL`, n, int64(out.Messages), int64(out.ID))
+		return out, nil, err
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, sender.Channel, sender.Address, endUser, string(out.Bot), int64(out.Activation), n, n, int64(out.Messages)).Scan(&id)
+	out.ID = lifecycle.SessionID(id)
+	return out, nil, err
 }
 
 func sessionNotFound(id lifecycle.SessionID) error {
@@ -287,28 +281,8 @@ func getSession(ctx context.Context, q querier, id lifecycle.SessionID) (lifecyc
 	return sess, err
 }
 
-// Session implements lifecycle.SessionStore. With write-behind a session
-// cached in memory is answered from there, as the file will have it once
-// written.
-func (s *Store) Session(ctx context.Context, id lifecycle.SessionID) (lifecycle.Session, error) {
-	for s.act != nil {
-		sess, ok, wait := s.act.session(id)
-		if ok {
-			return sess, nil
-		}
-		if !wait {
-			break
-		}
-		// A write is closing or replacing it: it is settled when the
-		// writer is free.
-		s.wmu.Lock()
-		s.wmu.Unlock()
-	}
-	sess, err := getSession(ctx, s.reader(ctx), id)
-	return sess, s.fail("reading a session", err)
-}
-
-// CloseSession implements lifecycle.SessionStore.
+// CloseSession implements lifecycle.Store: it records the session as
+// lifecycle.DecideClose returns it.
 func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
 	if _, err := nanos("now", now); err != nil {
 		return lifecycle.Session{}, err
@@ -334,20 +308,12 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 			out = cur
 			return err
 		}
-		b, err := botForEnd(ctx, tx, cur.Bot)
+		b, err := botOrNil(ctx, tx, cur.Bot)
 		if err != nil {
 			return err
 		}
-		at := now
-		if r, end, over := lifecycle.SessionEnd(&cur, b, now); over {
-			reason, at = r, end
-		}
-		if err := closeSession(ctx, tx, id, reason, at); err != nil {
-			return err
-		}
-		cur.ClosedAt, cur.CloseReason = at, reason
-		out = cur
-		return nil
+		out = lifecycle.DecideClose(cur, b, reason, now)
+		return recordClosed(ctx, tx, out)
 	})
 	if s.act != nil {
 		s.act.settle(claimed, ps, err)
@@ -355,8 +321,7 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 	return out, s.fail("closing a session", err)
 }
 
-// sweepPage is how many open sessions of a group SweepSessions reads at
-// once.
+// sweepPage is how many candidates of a group SweepSessions reads at once.
 const sweepPage = 128
 
 // groupKey names a group of open sessions: one activation of one bot on
@@ -367,12 +332,16 @@ type groupKey struct {
 	activation int64
 }
 
-// SweepSessions implements lifecycle.SessionStore. Open sessions fall in
-// groups - one activation of one bot on one sender - as in the memory
-// store. For each group (found through the session counts and by seeking
-// in an index, not by reading its sessions) it reads the sessions from the
-// least recently active and stops at the first that is not over: the cost
-// is the sessions it closes plus the groups with open sessions.
+// SweepSessions implements lifecycle.Store. Open sessions fall in groups -
+// one activation of one bot on one sender - found through the session
+// counts and by seeking in an index, not by reading their sessions. For
+// each group it compares columns: while the bot's row on the sender still
+// serves the group's activation (its slot, serves_until) the candidates
+// are the sessions idle by last_activity_at and the bot's idle timeout,
+// else every session of the group; it reads them from the least recently
+// active and records each as lifecycle.SessionAt returns it, stopping at
+// the first still open. The cost is the sessions it closes plus the
+// groups with open sessions.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	if _, err := nanos("now", now); err != nil {
 		return 0, err
@@ -402,7 +371,9 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 		if err != nil {
 			return err
 		}
-		closed, err = sweepPairs(ctx, tx, pairs, now, limit, ids)
+		w := sweeper{ctx: ctx, tx: tx, now: now, n: clampNanos(now), left: limit, ids: ids, bots: map[string]*lifecycle.Bot{}}
+		err = w.pairs(pairs)
+		closed = limit - w.left
 		return err
 	})
 	if s.act != nil {
@@ -423,187 +394,175 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 // openPairs returns the (bot, sender) pairs with open sessions, from the
 // counts the triggers keep.
 func openPairs(ctx context.Context, tx conn) ([]groupKey, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address FROM session_stats WHERE open > 0`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var pairs []groupKey
-	for rows.Next() {
-		var k groupKey
-		if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address); err != nil {
-			return nil, err
-		}
-		pairs = append(pairs, k)
-	}
-	return pairs, rows.Err()
+	return collect(func(r scanner) (k groupKey, err error) {
+		return k, r.Scan(&k.bot, &k.sender.Channel, &k.sender.Address)
+	})(tx.QueryContext(ctx, `SELECT bot_id, channel, address FROM session_stats WHERE open > 0`))
 }
 
-// sweepPairs sweeps the groups of each pair - each activation with open
+// sweeper is one SweepSessions in its transaction.
+type sweeper struct {
+	ctx  context.Context
+	tx   conn
+	now  time.Time
+	n    int64
+	left int // how many more it may close
+	ids  *[]lifecycle.SessionID
+	bots map[string]*lifecycle.Bot
+}
+
+// pairs sweeps the groups of each pair - each activation with open
 // sessions, found by seeking past the previous one in the index - until
-// limit sessions are closed, and returns how many it closed.
-func sweepPairs(ctx context.Context, tx conn, pairs []groupKey, now time.Time, limit int, ids *[]lifecycle.SessionID) (int, error) {
-	closed := 0
-	bots := map[string]*lifecycle.Bot{}
+// it may close no more.
+func (w *sweeper) pairs(pairs []groupKey) error {
 	for _, k := range pairs {
-		b, ok := bots[k.bot]
-		if !ok {
-			var err error
-			if b, err = botForEnd(ctx, tx, lifecycle.BotID(k.bot)); err != nil {
-				return closed, err
-			}
-			bots[k.bot] = b
-		}
-		for k.activation = -1; closed < limit; {
-			err := tx.QueryRowContext(ctx, `SELECT activation FROM sessions
+		for k.activation = -1; w.left > 0; {
+			err := w.tx.QueryRowContext(w.ctx, `SELECT activation FROM sessions
 				WHERE bot_id = ? AND channel = ? AND address = ? AND closed_at IS NULL AND activation > ?
 				ORDER BY activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation).Scan(&k.activation)
 			if errors.Is(err, sql.ErrNoRows) {
 				break
 			}
 			if err != nil {
-				return closed, err
+				return err
 			}
-			n, err := sweepGroup(ctx, tx, k, b, now, limit-closed, ids)
-			closed += n
-			if err != nil {
-				return closed, err
+			if err := w.group(k); err != nil {
+				return err
 			}
-		}
-		if closed >= limit {
-			break
 		}
 	}
-	return closed, nil
+	return nil
 }
 
-// sweepGroup closes the over prefix of one group's open sessions, at most
-// limit, adding their ids to ids when it is not nil.
-func sweepGroup(ctx context.Context, tx conn, k groupKey, b *lifecycle.Bot, now time.Time, limit int, ids *[]lifecycle.SessionID) (int, error) {
-	closed := 0
-	// Pages grow from a few sessions: a group with nothing due costs one
-	// short read, however many sessions it has open.
-	for page := 4; closed < limit; page = min(2*page, sweepPage) {
-		want := min(page, limit-closed)
-		rows, err := tx.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-			WHERE bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL
-			ORDER BY last_activity_at, id LIMIT ?`, k.bot, k.sender.Channel, k.sender.Address, k.activation, want)
+// cutoff returns the latest last_activity_at of a candidate of group k:
+// every session while the bot's row on the sender no longer serves the
+// activation, else those idle; ok is false when none can be over.
+func (w *sweeper) cutoff(k groupKey) (last int64, ok bool, err error) {
+	var served bool
+	var idle sql.NullInt64
+	err = w.tx.QueryRowContext(w.ctx, `SELECT EXISTS (SELECT 1 FROM bot_senders
+		WHERE bot_id = ?1 AND channel = ?2 AND address = ?3 AND activation = ?4
+		  AND (slot = 'active' OR (slot = 'draining' AND ?5 < serves_until))),
+		(SELECT idle_timeout FROM bots WHERE id = ?1)`, k.bot, k.sender.Channel, k.sender.Address, k.activation, w.n).Scan(&served, &idle)
+	switch {
+	case err != nil:
+		return 0, false, err
+	case !served || !idle.Valid:
+		return math.MaxInt64, true, nil
+	case idle.Int64 <= 0:
+		return 0, false, nil
+	case w.n < math.MinInt64+idle.Int64:
+		return math.MinInt64, true, nil
+	}
+	return w.n - idle.Int64, true, nil
+}
+
+// group records closed the candidates of group k that are over, least
+// recently active first.
+func (w *sweeper) group(k groupKey) error {
+	last, ok, err := w.cutoff(k)
+	if !ok || err != nil {
+		return err
+	}
+	b, cached := w.bots[k.bot]
+	if !cached {
+		if b, err = botOrNil(w.ctx, w.tx, lifecycle.BotID(k.bot)); err != nil {
+			return err
+		}
+		w.bots[k.bot] = b
+	}
+	for w.left > 0 {
+		want := min(sweepPage, w.left)
+		page, err := collect(scanSession)(w.tx.QueryContext(w.ctx, `SELECT `+sessionColumns+` FROM sessions
+			WHERE bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL AND last_activity_at <= ?
+			ORDER BY last_activity_at, id LIMIT ?`, k.bot, k.sender.Channel, k.sender.Address, k.activation, last, want))
 		if err != nil {
-			return closed, err
-		}
-		var page []lifecycle.Session
-		for rows.Next() {
-			sess, err := scanSession(rows)
-			if err != nil {
-				rows.Close()
-				return closed, err
-			}
-			page = append(page, sess)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return closed, err
+			return err
 		}
 		for _, sess := range page {
-			reason, at, over := lifecycle.SessionEnd(&sess, b, now)
-			if !over {
-				return closed, nil
+			if sess = lifecycle.SessionAt(sess, b, w.now); sess.Open() {
+				return nil
 			}
-			if err := closeSession(ctx, tx, sess.ID, reason, at); err != nil {
-				return closed, err
+			if err := recordClosed(w.ctx, w.tx, sess); err != nil {
+				return err
 			}
-			if ids != nil {
-				*ids = append(*ids, sess.ID)
+			if w.ids != nil {
+				*w.ids = append(*w.ids, sess.ID)
 			}
-			closed++
+			w.left--
 		}
 		if len(page) < want {
-			return closed, nil
+			return nil
 		}
 	}
-	return closed, nil
+	return nil
 }
 
-// Sessions implements lifecycle.SessionStore.
+// Sessions implements lifecycle.Store. With write-behind it first writes
+// the activity held in memory, except for a page of one session (what
+// Manager.Session reads): that session is answered from memory if it is
+// cached, and otherwise the file has all its activity.
 func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
-	if uint64(after) > 1<<63-1 || limit <= 0 {
+	if uint64(after) >= 1<<63-1 || limit <= 0 {
 		return nil, nil
 	}
-	if err := s.FlushActivity(ctx); err != nil {
+	if s.act != nil && limit == 1 {
+		if sess, ok := s.cachedSession(after + 1); ok {
+			return []lifecycle.Session{sess}, nil
+		}
+	} else if err := s.FlushActivity(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit))
-	if err != nil {
-		return nil, s.fail("reading sessions", err)
+	out, err := collect(scanSession)(s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit)))
+	if len(out) == 0 {
+		out = nil
 	}
-	defer rows.Close()
-	var out []lifecycle.Session
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, s.fail("reading sessions", err)
-		}
-		out = append(out, sess)
-	}
-	return out, s.fail("reading sessions", rows.Err())
+	return out, s.fail("reading sessions", err)
 }
 
-// SessionStats implements lifecycle.SessionStore. The counts are kept by
-// triggers as sessions open, take messages and close, so this reads one row
-// per bot and sender (and close reason).
-func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
-	type key struct {
-		bot    string
-		sender lifecycle.Sender
+// cachedSession returns the session with id if write-behind holds it.
+func (s *Store) cachedSession(id lifecycle.SessionID) (lifecycle.Session, bool) {
+	for {
+		sess, ok, wait := s.act.session(id)
+		if !wait {
+			return sess, ok
+		}
+		// A write is closing or replacing it: it is settled when the
+		// writer is free.
+		s.wmu.Lock()
+		s.wmu.Unlock() //nolint:staticcheck // waiting for the writer
 	}
+}
+
+// SessionStats implements lifecycle.Store. The counts are kept by
+// triggers as sessions open, take messages and close, so this reads one row
+// per bot, sender and close reason, in the order of the memory store.
+func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
 	if err := s.FlushActivity(ctx); err != nil {
 		return nil, err
 	}
-	byKey := map[key]*lifecycle.SessionStats{}
-	err := s.readTx(ctx, func(tx conn) error {
-		rows, err := tx.QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages FROM session_stats`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var k key
-			var opened, open, messages int64
-			if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &opened, &open, &messages); err != nil {
-				rows.Close()
-				return err
-			}
-			byKey[k] = &lifecycle.SessionStats{Bot: lifecycle.BotID(k.bot), Sender: k.sender, Opened: uint64(opened), Open: uint64(open),
-				Messages: uint64(messages), Closed: map[lifecycle.CloseReason]uint64{}}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = tx.QueryContext(ctx, `SELECT bot_id, channel, address, reason, n FROM session_closed`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k key
-			var reason string
-			var n int64
-			if err := rows.Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &reason, &n); err != nil {
-				return err
-			}
-			if st := byKey[k]; st != nil {
-				st.Closed[lifecycle.CloseReason(reason)] += uint64(n)
-			}
-		}
-		return rows.Err()
-	})
+	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages, reason, n
+		FROM session_stats LEFT JOIN session_closed USING (bot_id, channel, address)
+		ORDER BY bot_id, channel || ':' || address, channel, address`)
 	if err != nil {
 		return nil, s.fail("reading session counts", err)
 	}
-	out := make([]lifecycle.SessionStats, 0, len(byKey))
-	for _, st := range byKey {
-		out = append(out, *st)
+	defer rows.Close()
+	out := []lifecycle.SessionStats{}
+	for rows.Next() {
+		var st lifecycle.SessionStats
+		var opened, open, messages int64
+		var reason sql.NullString
+		var n sql.NullInt64
+		if err := rows.Scan(&st.Bot, &st.Sender.Channel, &st.Sender.Address, &opened, &open, &messages, &reason, &n); err != nil {
+			return nil, s.fail("reading session counts", err)
+		}
+		if k := len(out) - 1; k < 0 || out[k].Bot != st.Bot || out[k].Sender != st.Sender {
+			st.Opened, st.Open, st.Messages, st.Closed = uint64(opened), uint64(open), uint64(messages), map[lifecycle.CloseReason]uint64{}
+			out = append(out, st)
+		}
+		if reason.Valid {
+			out[len(out)-1].Closed[lifecycle.CloseReason(reason.String)] += uint64(n.Int64)
+		}
 	}
-	lifecycle.SortSessionStats(out)
-	return out, nil
+	return out, s.fail("reading session counts", rows.Err())
 }

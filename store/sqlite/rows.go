@@ -1,0 +1,554 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/internal/binarydoc"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+)
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// getBot reads the bot with id as stored; an error wrapping ErrNotFound
+// if there is none.
+func getBot(ctx context.Context, q querier, id lifecycle.BotID) (lifecycle.Bot, error) {
+	var doc []byte
+	err := q.QueryRowContext(ctx, `SELECT doc FROM bots WHERE id = ?`, string(id)).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
+	}
+	if err != nil {
+		return lifecycle.Bot{}, err
+	}
+	return decodeBot(doc)
+}
+
+// readBot is getBot with the bot's Bot.OpenActivations, as the Store's
+// bot reads return it.
+func readBot(ctx context.Context, q querier, id lifecycle.BotID) (lifecycle.Bot, error) {
+	b, err := getBot(ctx, q, id)
+	if err != nil {
+		return b, err
+	}
+	b.OpenActivations, err = openActivations(ctx, q, b.ID)
+	return b, err
+}
+
+// botOrNil is getBot, nil if the bot no longer exists: what the session
+// decisions take.
+func botOrNil(ctx context.Context, q querier, id lifecycle.BotID) (*lifecycle.Bot, error) {
+	b, err := getBot(ctx, q, id)
+	if errors.Is(err, lifecycle.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// Bot implements lifecycle.Store: the bot and its open activations, in
+// one read transaction.
+func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
+	var b lifecycle.Bot
+	err := s.readTx(ctx, func(tx conn) (err error) {
+		b, err = readBot(ctx, tx, id)
+		return err
+	})
+	return b, s.fail("reading a bot", err)
+}
+
+// sqlNextOpenGroup is one step of a walk of the index open_sessions_by_group:
+// the first group of open sessions of a bot - sender and activation - after
+// the one given.
+const sqlNextOpenGroup = `SELECT channel, address, activation FROM sessions
+	WHERE bot_id = ? AND closed_at IS NULL AND (channel, address, activation) > (?, ?, ?)
+	ORDER BY channel, address, activation LIMIT 1`
+
+// openActivations returns the activations of bot id that have a session
+// recorded open (Bot.OpenActivations, R9), sorted. It walks the index of
+// open sessions group by group - one lookup per sender and activation with
+// a session open - so its cost follows those groups, not the sessions.
+func openActivations(ctx context.Context, q querier, id lifecycle.BotID) ([]uint64, error) {
+	var out []uint64
+	ch, addr, k := "", "", int64(-1)
+	for {
+		err := q.QueryRowContext(ctx, sqlNextOpenGroup, string(id), ch, addr, k).Scan(&ch, &addr, &k)
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if i, found := slices.BinarySearch(out, uint64(k)); !found {
+			out = slices.Insert(out, i, uint64(k))
+		}
+	}
+}
+
+// collect returns a function that reads every row of a query with scan
+// and closes them - collect(scan)(q.QueryContext(...)) - giving an empty,
+// not nil, slice when there is none.
+func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+	return func(rows *sql.Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []T{}
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+}
+
+// scanDoc returns a scan of one document column, decoded by decode.
+func scanDoc[T any](decode func([]byte) (T, error)) func(scanner) (T, error) {
+	return func(r scanner) (T, error) {
+		var doc []byte
+		if err := r.Scan(&doc); err != nil {
+			var zero T
+			return zero, err
+		}
+		return decode(doc)
+	}
+}
+
+func scanID(r scanner) (id string, err error) { return id, r.Scan(&id) }
+
+// queryBots reads the bot documents query selects, in its order, and
+// their open activations.
+func queryBots(ctx context.Context, q querier, query string, args ...any) ([]lifecycle.Bot, error) {
+	out, err := collect(scanDoc(decodeBot))(q.QueryContext(ctx, query, args...))
+	for i := range out {
+		if err == nil {
+			out[i].OpenActivations, err = openActivations(ctx, q, out[i].ID)
+		}
+	}
+	return out, err
+}
+
+// Bots implements lifecycle.Store.
+func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
+	var out []lifecycle.Bot
+	err := s.readTx(ctx, func(tx conn) (err error) {
+		out, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE id > ? ORDER BY id LIMIT ?`, string(after), sqlLimit(limit))
+		return err
+	})
+	return out, s.fail("listing bots", err)
+}
+
+// sqlLimit turns a negative limit (none) into SQLite's -1.
+func sqlLimit(limit int) int64 {
+	if limit < 0 {
+		return -1
+	}
+	return int64(limit)
+}
+
+// SenderBots implements lifecycle.Store with index lookups per sender: the
+// rows holding a slot there, and with except the row with the latest
+// left_active that is not except's.
+func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
+	err = s.readTx(ctx, func(tx conn) error {
+		var ids []string
+		for _, snd := range senders {
+			on, err := collect(scanID)(tx.QueryContext(ctx, `SELECT bot_id FROM bot_senders WHERE channel = ? AND address = ? AND slot IS NOT NULL`, snd.Channel, snd.Address))
+			if err != nil {
+				return err
+			}
+			ids = append(ids, on...)
+		}
+		slices.Sort(ids)
+		live = make([]lifecycle.Bot, 0, len(ids))
+		for _, id := range slices.Compact(ids) {
+			b, err := readBot(ctx, tx, lifecycle.BotID(id))
+			if err != nil {
+				return err
+			}
+			live = append(live, b)
+		}
+		if except == "" {
+			return nil
+		}
+		lastID, err := leftLast(ctx, tx, senders, except)
+		if err != nil || lastID == "" {
+			return err
+		}
+		b, err := readBot(ctx, tx, lifecycle.BotID(lastID))
+		last = &b
+		return err
+	})
+	if err != nil {
+		return nil, nil, s.fail("reading the bots of senders", err)
+	}
+	return live, last, nil
+}
+
+// leftLast returns the bot other than except with the latest left_active
+// on one of senders (ties: the smaller id), or "": one index lookup per
+// sender.
+func leftLast(ctx context.Context, tx conn, senders []lifecycle.Sender, except lifecycle.BotID) (string, error) {
+	var lastID string
+	var lastAt int64
+	for _, snd := range senders {
+		var id string
+		var at int64
+		err := tx.QueryRowContext(ctx, `SELECT bot_id, left_active FROM bot_senders
+			WHERE channel = ? AND address = ? AND left_active IS NOT NULL AND bot_id <> ?
+			ORDER BY left_active DESC, bot_id LIMIT 1`, snd.Channel, snd.Address, string(except)).Scan(&id, &at)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if lastID == "" || at > lastAt || at == lastAt && id < lastID {
+			lastID, lastAt = id, at
+		}
+	}
+	return lastID, nil
+}
+
+// clampNanos is now as Unix nanoseconds, clamped to the range the columns
+// keep: every stored instant is within it.
+func clampNanos(now time.Time) int64 {
+	switch {
+	case now.Before(minNanos):
+		return math.MinInt64
+	case now.After(maxNanos):
+		return math.MaxInt64
+	}
+	return now.UnixNano()
+}
+
+// Due implements lifecycle.Store: walks of the index on bots.due and of the
+// index on the pending schedules by (at, seq), each stopping at the first
+// row not due or at limit.
+func (s *Store) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Due, error) {
+	var out lifecycle.Due
+	n := clampNanos(now)
+	err := s.readTx(ctx, func(tx conn) (err error) {
+		out.Drains, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE due IS NOT NULL AND due <= ? ORDER BY due, id LIMIT ?`, n, sqlLimit(limit))
+		if err != nil {
+			return err
+		}
+		out.Schedules, err = querySchedules(ctx, tx, `SELECT doc FROM schedules WHERE status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, n, sqlLimit(limit))
+		return err
+	})
+	return out, s.fail("reading what is due", err)
+}
+
+// adminWhere selects the users holding Admin; migration 003 indexes them
+// with the same clause (TestAdminBit).
+const adminWhere = `roles & 32 <> 0`
+
+// Roles implements lifecycle.Store in one statement: the user's row, and
+// the index on the Admins.
+func (s *Store) Roles(ctx context.Context, user string) (roles.Set, int, error) {
+	var rs int64
+	var admins int
+	err := s.reader(ctx).QueryRowContext(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE user_id = ?), 0),
+		(SELECT count(*) FROM role_assignments WHERE `+adminWhere+`)`, user).Scan(&rs, &admins)
+	return roles.Set(rs), admins, s.fail("reading roles", err)
+}
+
+// AuditLog implements lifecycle.Store.
+func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
+	if after > math.MaxInt64 {
+		return nil, nil
+	}
+	out, err := collect(scanDoc(decodeAudit))(s.reader(ctx).QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit)))
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, s.fail("reading the audit log", err)
+}
+
+func decodeAudit(doc []byte) (e lifecycle.AuditEntry, err error) {
+	return e, binarydoc.Decode(doc, &e)
+}
+
+// WaitAudit implements lifecycle.AuditWaiter. Commits through this Store
+// wake waiters at once through a channel; nothing polls, unless
+// Options.PollOtherProcesses asks to notice other processes' commits too.
+func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
+	var tick <-chan time.Time
+	if s.opts.PollOtherProcesses > 0 {
+		t := time.NewTicker(s.opts.PollOtherProcesses)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		s.mu.Lock()
+		wake := s.wake
+		s.mu.Unlock()
+		var last int64
+		if err := s.reader(ctx).QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&last); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return s.fail("reading the audit log", err)
+		}
+		if uint64(last) > after {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		case <-tick:
+		}
+	}
+}
+
+func (s *Store) notify() {
+	s.mu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// --- commit ---------------------------------------------------------------------
+
+// botRow is what Commit writes for one change, encoded before the
+// transaction: the bot's document, its Change.Due and its Change.Rows.
+type botRow struct {
+	c    lifecycle.Change
+	doc  []byte
+	due  any
+	rows []senderRow
+}
+
+// senderRow is a lifecycle.SenderRow as bot_senders keeps it.
+type senderRow struct {
+	lifecycle.SenderRow
+	slot, until, left any
+}
+
+func prepare(c lifecycle.Change) (botRow, error) {
+	r := botRow{c: c}
+	if c.After == nil {
+		return r, nil
+	}
+	var err error
+	if r.doc, err = binarydoc.Encode(c.After); err != nil {
+		return r, err
+	}
+	if r.due, err = nanos("grace deadline", c.Due()); err != nil {
+		return r, err
+	}
+	for _, row := range c.Rows() {
+		sr := senderRow{SenderRow: row}
+		if row.Slot != "" {
+			sr.slot = string(row.Slot)
+		}
+		if sr.until, err = nanos("grace deadline on "+row.Sender.String(), row.ServesUntil); err != nil {
+			return r, err
+		}
+		if sr.left, err = nanos("deactivation time", row.LeftActive); err != nil {
+			return r, err
+		}
+		r.rows = append(r.rows, sr)
+	}
+	return r, nil
+}
+
+// Commit implements lifecycle.Store. The plan is applied in one write
+// transaction (R15). Expected revisions of bots and schedules and expected
+// roles are checked in it; the unique indexes on the slots of bot_senders
+// refuse two bots in one slot of a sender (R1, R2), whatever the plan
+// says; the Admins are counted before and after.
+func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	rows := make([]botRow, len(p.Changes))
+	for i, c := range p.Changes {
+		var err error
+		if rows[i], err = prepare(c); err != nil {
+			return nil, err
+		}
+	}
+	scheds, err := prepareSchedules(p.Schedules)
+	if err != nil {
+		return nil, err
+	}
+	var out []lifecycle.AuditEntry
+	err = s.inTx(ctx, true, func(tx conn) error {
+		if s.act != nil {
+			// Routes in memory stop using the copies of these bots now;
+			// the next reads them from the file once this commit is done.
+			s.act.forgetBots(p.Changes)
+		}
+		// Every change first leaves its senders, then every bot takes its
+		// rows as the plan leaves it: a unique index fails only if the end
+		// state puts two bots in one slot.
+		for _, r := range rows {
+			if err := applyBot(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		for _, r := range rows {
+			if err := addSenders(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		for _, r := range scheds {
+			if err := applySchedule(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		if err := applyRoles(ctx, tx, p.Roles); err != nil {
+			return err
+		}
+		var err error
+		out, err = appendAudit(ctx, tx, p.Audit)
+		return err
+	})
+	if err != nil {
+		return nil, s.fail("committing "+string(p.Op), err)
+	}
+	if len(out) > 0 {
+		s.notify()
+	}
+	return out, nil
+}
+
+// appendAudit appends entries to the audit log with the next sequence
+// numbers (max + 1: commits are serialised, so they are gap-free) and
+// returns them as stored.
+func appendAudit(ctx context.Context, tx conn, entries []lifecycle.AuditEntry) ([]lifecycle.AuditEntry, error) {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&seq); err != nil {
+		return nil, err
+	}
+	out := make([]lifecycle.AuditEntry, len(entries))
+	for i, e := range entries {
+		seq++
+		e.Seq = uint64(seq)
+		doc, err := binarydoc.Encode(e)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, entry) VALUES (?, ?)`, seq, doc); err != nil {
+			return nil, err
+		}
+		e.Transitions = slices.Clone(e.Transitions)
+		e.Acknowledged = slices.Clone(e.Acknowledged)
+		e.Senders = slices.Clone(e.Senders)
+		out[i] = e
+	}
+	return out, nil
+}
+
+// applyBot compares the change's Revision with the stored one, removes the
+// bot's rows, and stores its document (or deletes it).
+func applyBot(ctx context.Context, tx conn, r botRow) error {
+	c := r.c
+	var rev int64
+	err := tx.QueryRowContext(ctx, `SELECT revision FROM bots WHERE id = ?`, string(c.Bot)).Scan(&rev)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	switch {
+	case c.Revision == 0 && exists:
+		return conflict("bot %s already exists", c.Bot)
+	case c.Revision != 0 && !exists:
+		return conflict("bot %s no longer exists", c.Bot)
+	case exists && uint64(rev) != c.Revision:
+		return conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, rev, c.Revision)
+	}
+	if exists {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM bot_senders WHERE bot_id = ?`, string(c.Bot)); err != nil {
+			return err
+		}
+	}
+	if c.After == nil {
+		_, err = tx.ExecContext(ctx, `DELETE FROM bots WHERE id = ?`, string(c.Bot))
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO bots (id, revision, idle_timeout, due, doc) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, idle_timeout = excluded.idle_timeout, due = excluded.due, doc = excluded.doc`,
+		string(c.Bot), int64(c.After.Revision), int64(c.After.IdleTimeout), r.due, r.doc)
+	return err
+}
+
+// addSenders stores the bot's rows; the unique indexes on the slots
+// refuse a second bot in a slot of a sender (R1, R2).
+func addSenders(ctx context.Context, tx conn, r botRow) error {
+	for _, sr := range r.rows {
+		snd := sr.Sender
+		_, err := tx.ExecContext(ctx, `INSERT INTO bot_senders (bot_id, channel, address, slot, activation, serves_until, left_active) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			string(r.c.Bot), snd.Channel, snd.Address, sr.slot, int64(sr.Activation), sr.until, sr.left)
+		var se *sqlite3.Error
+		if errors.As(err, &se) && se.Code()&0xff == sqlite3lib.SQLITE_CONSTRAINT {
+			return conflict("the plan would put two bots in the %s slot of %s", sr.Slot, snd)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyRoles(ctx context.Context, tx conn, changes []lifecycle.RoleChange) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	countAdmins := func() (n int, err error) {
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM role_assignments WHERE `+adminWhere).Scan(&n)
+		return n, err
+	}
+	before, err := countAdmins()
+	if err != nil {
+		return err
+	}
+	for _, rc := range changes {
+		var cur int64
+		err := tx.QueryRowContext(ctx, `SELECT roles FROM role_assignments WHERE user_id = ?`, rc.User).Scan(&cur)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if roles.Set(cur) != rc.From {
+			return conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, roles.Set(cur), rc.From)
+		}
+		if rc.To.Empty() {
+			_, err = tx.ExecContext(ctx, `DELETE FROM role_assignments WHERE user_id = ?`, rc.User)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO role_assignments (user_id, roles) VALUES (?, ?)
+				ON CONFLICT (user_id) DO UPDATE SET roles = excluded.roles`, rc.User, int64(rc.To))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	after, err := countAdmins()
+	if err != nil {
+		return err
+	}
+	if before > 0 && after == 0 {
+		return conflict("the plan would remove the last Admin")
+	}
+	return nil
+}
