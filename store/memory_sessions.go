@@ -76,18 +76,27 @@ type statRec struct {
 }
 
 // group holds the open sessions of one activation of one bot on one
-// sender, least recently active first: an intrusive list, so routing moves
-// a session to the back without allocating and a sweep finds idle sessions
+// sender, least recently active first (by LastActivityAt, ties in the
+// order they were routed to): an intrusive list, so routing moves a
+// session to the back without allocating and a sweep finds idle sessions
 // at the front. All of them end together when the activation ends.
+//
+// The order is by LastActivityAt, not by when Route was called: after the
+// clock steps back (an NTP correction, a test clock) a message may be
+// earlier than the last one routed, and then its session goes before the
+// sessions active after it (place). Otherwise a session could idle out
+// behind one that does not yet, and sweeps, which stop at the first
+// session not over, would leave it open.
 type group struct {
 	bot        *botRec
 	sender     lifecycle.Sender
 	activation uint64
 	head, tail *sessRec
 	// at is the group's key in its shard's heap: no session of the group
-	// can be over before at. Routing only moves it later, so the heap may
-	// hold an earlier key than the truth; a sweep fixes that when it meets
-	// it.
+	// can be over before at. Routing forward in time only moves it later,
+	// so the heap may hold an earlier key than the truth; a sweep fixes
+	// that when it meets it. A route that moves it earlier (the clock
+	// stepped back) reschedules the group.
 	at     time.Time
 	heapAt int // index in the shard's heap, -1 when not in it
 }
@@ -111,15 +120,30 @@ func (g *group) nextEnd() time.Time {
 	return at
 }
 
-func (g *group) pushBack(r *sessRec) {
+// place links r, not in any list, into g after every session active at or
+// before r.s.LastActivityAt: at the back, unless the clock stepped back
+// since a message to a session of g. Then it walks back past the sessions
+// active after r, so its cost is those sessions, none while the clock
+// moves forward.
+func (g *group) place(r *sessRec) {
+	after := g.tail
+	for after != nil && r.s.LastActivityAt.Before(after.s.LastActivityAt) {
+		after = after.prev
+	}
 	r.grp = g
-	r.prev, r.next = g.tail, nil
-	if g.tail != nil {
-		g.tail.next = r
+	r.prev = after
+	if after != nil {
+		r.next = after.next
+		after.next = r
 	} else {
+		r.next = g.head
 		g.head = r
 	}
-	g.tail = r
+	if r.next != nil {
+		r.next.prev = r
+	} else {
+		g.tail = r
+	}
 }
 
 func (g *group) unlink(r *sessRec) {
@@ -136,12 +160,14 @@ func (g *group) unlink(r *sessRec) {
 	r.prev, r.next = nil, nil
 }
 
-func (g *group) moveToBack(r *sessRec) {
-	if g.tail == r {
+// replace puts r, already in g, where its LastActivityAt, just set, now
+// belongs: at the back while the clock moves forward.
+func (g *group) replace(r *sessRec) {
+	if g.tail == r && (r.prev == nil || !r.s.LastActivityAt.Before(r.prev.s.LastActivityAt)) {
 		return
 	}
 	g.unlink(r)
-	g.pushBack(r)
+	g.place(r)
 }
 
 // reschedule puts g in the heap at its true key, or takes it out when it
@@ -184,9 +210,17 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	}
 	step, err := lifecycle.DecideRoute(v, sender, endUser, now)
 	if err == nil && !step.New {
+		g := rec.grp
+		first := g.head.s.LastActivityAt
 		rec.s = step.Session
 		rec.stats.messages++
-		rec.grp.moveToBack(rec)
+		g.replace(rec)
+		if g.head == rec && now.Before(first) {
+			// The clock stepped back: the group's first session is now
+			// less recently active than it was scheduled for, so it may
+			// idle out before the group's key.
+			sh.reschedule(g)
+		}
 		return rec.s, nil
 	}
 	if step.Closed.ID != 0 {
@@ -216,11 +250,17 @@ func (m *Memory) open(sh *shard, sr *senderRec, k sessKey, s lifecycle.Session) 
 	sh.open[k] = rec
 	sh.peak = max(sh.peak, len(sh.open))
 	m.sessions.put(uint64(rec.s.ID), rec)
+	first := maxTime
 	if g.head == nil {
 		g.bot.groupOpened(g.activation)
+	} else {
+		first = g.head.s.LastActivityAt
 	}
-	g.pushBack(rec)
-	if g.heapAt < 0 {
+	g.place(rec)
+	if g.heapAt < 0 || (g.head == rec && s.LastActivityAt.Before(first)) {
+		// A group new or emptied (its key, if still in the heap, is its
+		// last session's), or the clock stepped back behind its first
+		// session: the key may be later than rec's end.
 		sh.reschedule(g)
 	}
 	return rec.s

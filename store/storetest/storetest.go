@@ -76,6 +76,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"R21/TextRoundTrip", testTextRoundTrip},
 		{"R25/DefinitionRoundTrip", testDefinitionRoundTrip},
 		{"SweepAndClose", testSweepAndClose},
+		{"SweepAfterClockStepsBack", testSweepAfterClockStepsBack},
 		{"R15/ParallelCommits", testParallelCommits},
 		{"R1/ParallelActivations", testParallelActivations},
 		{"R22/PerSenderInvariants", testPerSenderInvariants},
@@ -664,6 +665,36 @@ func testSweepAndClose(t *testing.T, h *harness) {
 	want := map[lifecycle.CloseReason]uint64{lifecycle.CloseCompleted: 1, lifecycle.CloseIdleTimeout: 2, lifecycle.CloseDeactivated: 2}
 	if len(stats) != 1 || stats[0].Open != 0 || !cmp.Equal(want, stats[0].Closed) {
 		t.Errorf("stats = %+v", stats)
+	}
+}
+
+// testSweepAfterClockStepsBack: the clock steps back (an NTP correction)
+// between messages, so a session opened later, and one routed to later,
+// is less recently active than one that was not. Each idles out at its own
+// LastActivityAt + IdleTimeout, by a sweep at that instant exactly, however
+// the messages were ordered in real time.
+func testSweepAfterClockStepsBack(t *testing.T, h *harness) {
+	a := h.active("100")
+	s1, _ := h.st.Route(h.ctx, sender("100"), "u1", h.now)
+	s2, _ := h.st.Route(h.ctx, sender("100"), "u2", h.now.Add(-time.Minute))     // opened after s1, a minute earlier
+	s3, _ := h.st.Route(h.ctx, sender("100"), "u3", h.now)                       // opened after both ...
+	s3, err := h.st.Route(h.ctx, sender("100"), "u3", h.now.Add(-2*time.Minute)) // ... its last message two minutes earlier
+	if err != nil || !s3.LastActivityAt.Equal(h.now.Add(-2*time.Minute)) {
+		t.Fatalf("route after the clock stepped back: %+v, %v", s3, err)
+	}
+	// Idle deadlines: s3 first, then s2, then s1, a minute apart.
+	for i, s := range []lifecycle.Session{s3, s2, s1} {
+		at := s.LastActivityAt.Add(a.IdleTimeout)
+		if n, err := h.st.SweepSessions(h.ctx, at.Add(-time.Nanosecond), 100); err != nil || n != 0 {
+			t.Fatalf("sweep %d: a nanosecond before session %d idles out: closed %d, %v; want 0", i, s.ID, n, err)
+		}
+		if n, err := h.st.SweepSessions(h.ctx, at, 100); err != nil || n != 1 {
+			t.Fatalf("sweep %d: when session %d idles out: closed %d, %v; want 1", i, s.ID, n, err)
+		}
+		got, _ := session(h.ctx, h.st, s.ID)
+		if got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout || !got.ClosedAt.Equal(at) {
+			t.Fatalf("sweep %d: session %d = %+v, want closed idle at %v", i, s.ID, got, at)
+		}
 	}
 }
 
