@@ -79,7 +79,7 @@ func New(cfg Config) (*Manager, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.ids.bot == nil {
-		m.ids.bot = randomID
+		m.ids.bot = RandomID
 	}
 	if m.ids.schedule == nil {
 		m.ids.schedule = randomScheduleID
@@ -90,9 +90,9 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// randomID returns a random bot id such as "bot_3f2a9c0d1e4b": the
+// RandomID returns a random bot id such as "bot_3f2a9c0d1e4b": the
 // Manager's default Config.NewID.
-func randomID() BotID {
+func RandomID() BotID {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return BotID("bot_" + hex.EncodeToString(b[:]))
