@@ -623,13 +623,13 @@ func (m *Memory) put(c lifecycle.Change) {
 	if c.After == nil {
 		rec.view.Store(nil)
 		delete(m.bots, c.Bot)
-		m.ids.deleted(m.bots)
+		m.ids.deleted(c.Bot)
 		return
 	}
 	if rec == nil {
 		rec = &botRec{drainAt: -1}
 		m.bots[c.Bot] = rec
-		m.ids.add(c.Bot, m.bots)
+		m.ids.add(c.Bot)
 	}
 	b := c.After.Clone()
 	b.OpenActivations = nil // not stored: read() counts them
@@ -717,27 +717,31 @@ func (l *auditLog) read(after uint64, limit int) []lifecycle.AuditEntry {
 
 // botIDs keeps bot ids sorted for paging: a large sorted slice, and a small
 // sorted slice of recent ids merged into it once it holds more than about
-// 1/64 of it, so that adding an id costs amortised O(64) and a page costs
-// O(log n) plus what it returns. Ids of deleted bots stay until the next
-// merge; a page skips them.
+// 1/64 of it, so that adding an id costs amortised O(64) copies and a page
+// costs O(log n) plus what it returns. Ids of deleted bots stay until the
+// next merge, which drops those in gone; a page skips them.
 type botIDs struct {
 	main, recent []lifecycle.BotID
-	gone         int // deleted since the last merge
+	gone         map[lifecycle.BotID]bool // deleted since the last merge
 }
 
-func (x *botIDs) add(id lifecycle.BotID, live map[lifecycle.BotID]*botRec) {
+func (x *botIDs) add(id lifecycle.BotID) {
 	i, _ := slices.BinarySearch(x.recent, id)
 	x.recent = slices.Insert(x.recent, i, id)
-	x.maybeMerge(live)
+	delete(x.gone, id) // made again
+	x.maybeMerge()
 }
 
-func (x *botIDs) deleted(live map[lifecycle.BotID]*botRec) {
-	x.gone++
-	x.maybeMerge(live)
+func (x *botIDs) deleted(id lifecycle.BotID) {
+	if x.gone == nil {
+		x.gone = map[lifecycle.BotID]bool{}
+	}
+	x.gone[id] = true
+	x.maybeMerge()
 }
 
-func (x *botIDs) maybeMerge(live map[lifecycle.BotID]*botRec) {
-	if len(x.recent)+x.gone <= max(256, len(x.main)/64) {
+func (x *botIDs) maybeMerge() {
+	if len(x.recent)+len(x.gone) <= max(256, len(x.main)/64) {
 		return
 	}
 	merged := make([]lifecycle.BotID, 0, len(x.main)+len(x.recent))
@@ -749,11 +753,12 @@ func (x *botIDs) maybeMerge(live map[lifecycle.BotID]*botRec) {
 		} else {
 			id, j = x.recent[j], j+1
 		}
-		if _, ok := live[id]; ok && (len(merged) == 0 || merged[len(merged)-1] != id) {
+		if !x.gone[id] && (len(merged) == 0 || merged[len(merged)-1] != id) {
 			merged = append(merged, id)
 		}
 	}
-	x.main, x.recent, x.gone = merged, x.recent[:0], 0
+	x.main, x.recent = merged, x.recent[:0]
+	clear(x.gone)
 }
 
 // page calls f with the ids greater than after, in order, until f returns

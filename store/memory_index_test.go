@@ -21,10 +21,10 @@ func TestBotIDs(t *testing.T) {
 		id := lifecycle.BotID(fmt.Sprintf("bot-%05d", r.IntN(3000)))
 		if _, ok := live[id]; ok && r.IntN(3) == 0 {
 			delete(live, id)
-			x.deleted(live)
+			x.deleted(id)
 		} else if !ok {
 			live[id] = &botRec{}
-			x.add(id, live)
+			x.add(id)
 		}
 		if step%997 != 0 {
 			continue
