@@ -250,7 +250,12 @@ func (m *Manager) authorize(ctx context.Context, actor Actor, op Op) error {
 // spread out instead of colliding again. It returns early with ctx's error.
 func backoff(ctx context.Context, attempt int) error {
 	limit := time.Millisecond << min(attempt, 6)
-	t := time.NewTimer(time.Duration(mrand.Int64N(int64(limit))))
+	return sleep(ctx, time.Duration(mrand.Int64N(int64(limit))))
+}
+
+// sleep waits d, or returns ctx's error when ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -72,7 +72,11 @@ func sameShifted(a, b reflect.Value, delay time.Duration) bool {
 	case reflect.Func, reflect.Chan, reflect.UnsafePointer:
 		return a.IsNil() && b.IsNil()
 	}
-	// Basic kinds, exported or not: compare the values themselves.
+	return sameValue(a, b)
+}
+
+// sameValue compares values of a basic kind, exported or not.
+func sameValue(a, b reflect.Value) bool {
 	switch a.Kind() {
 	case reflect.Bool:
 		return a.Bool() == b.Bool()

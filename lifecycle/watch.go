@@ -102,14 +102,7 @@ func (m *Manager) waitAudit(ctx context.Context, after uint64, idle *int) error 
 	}
 	d := min(10*time.Millisecond<<min(*idle, 7), time.Second)
 	*idle++
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return sleep(ctx, d)
 }
 
 // Sessions returns up to limit sessions with ids greater than after, sorted

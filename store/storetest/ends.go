@@ -117,25 +117,7 @@ func testEndsBounded(t *testing.T, h *harness) {
 	if _, err := m.Deactivate(h.ctx, mia, b.ID, 0); err != nil {
 		t.Fatal(err)
 	}
-	most := 0
-	for i := 0; i < endsCycles; i++ {
-		clk.Add(time.Second)
-		if _, err := m.Activate(h.ctx, mia, b.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
-			t.Fatal(err)
-		}
-		s, err := m.Route(h.ctx, sender("100"), "u1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.CloseSession(h.ctx, s.ID); err != nil {
-			t.Fatal(err)
-		}
-		clk.Add(time.Second)
-		if _, err := m.Deactivate(h.ctx, mia, b.ID, 0); err != nil {
-			t.Fatal(err)
-		}
-		most = max(most, len(h.bot(b.ID).Ends))
-	}
+	most := endsCycle(t, h, m, clk, mia, b.ID, endsCycles)
 	// The stuck session's activation, and the one that just ended.
 	if most > 2 {
 		t.Errorf("R9: Bot.Ends held up to %d ends over %d cycles with one session left open; want at most 2", most, endsCycles)
@@ -151,17 +133,34 @@ func testEndsBounded(t *testing.T, h *harness) {
 	if _, err := m.ExpireDue(h.ctx); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 2; i++ {
-		clk.Add(time.Second)
-		if _, err := m.Activate(h.ctx, mia, b.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
-			t.Fatal(err)
-		}
-		clk.Add(time.Second)
-		if _, err := m.Deactivate(h.ctx, mia, b.ID, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	endsCycle(t, h, m, clk, mia, b.ID, 2)
 	if n := len(h.bot(b.ID).Ends); n > 1 {
 		t.Errorf("R9: with no session open, Bot.Ends holds %d ends; want at most 1 (the last)", n)
 	}
+}
+
+// endsCycle activates bot, routes a session to it and closes it, and
+// deactivates it, cycles times, and returns the most ends the bot held
+// after a cycle.
+func endsCycle(t *testing.T, h *harness, m *lifecycle.Manager, clk *clock.Mock, actor lifecycle.Actor, bot lifecycle.BotID, cycles int) int {
+	most := 0
+	for i := 0; i < cycles; i++ {
+		clk.Add(time.Second)
+		if _, err := m.Activate(h.ctx, actor, bot, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := m.Route(h.ctx, sender("100"), "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.CloseSession(h.ctx, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Second)
+		if _, err := m.Deactivate(h.ctx, actor, bot, 0); err != nil {
+			t.Fatal(err)
+		}
+		most = max(most, len(h.bot(bot).Ends))
+	}
+	return most
 }
