@@ -75,6 +75,11 @@ func roleAssignments(ctx context.Context, st lifecycle.Store) ([]lifecycle.RoleA
 	for _, e := range log {
 		users[e.User], users[e.Actor] = true, true
 	}
+	return rolesOf(ctx, st, users)
+}
+
+// rolesOf reads the roles of users, sorted by user: those holding a role.
+func rolesOf(ctx context.Context, st lifecycle.Store, users map[string]bool) ([]lifecycle.RoleAssignment, error) {
 	out := []lifecycle.RoleAssignment{}
 	for u := range users {
 		if u == "" {
