@@ -354,10 +354,12 @@ func (m *Manager) EndGrace(ctx context.Context, actor Actor, id BotID) (Plan, er
 	return m.Apply(ctx, actor, EndGrace{Bot: id})
 }
 
-// Rollback activates again the bot that was most recently Active on the
-// senders of the Active bot id, replacing id as dec says; a predecessor still
-// draining ends its drain first. Needs "Activate and
-// deactivate chatbots".
+// Rollback activates again, on the senders where the Active bot id is
+// Active and on those only, the bot most recently Active there, replacing
+// id there as dec says (R20); it takes no other bot offline anywhere. The
+// target's content (definition and senders) must be as it was when it was
+// last Active; a target still draining ends its drain first. Needs
+// "Activate and deactivate chatbots".
 func (m *Manager) Rollback(ctx context.Context, actor Actor, id BotID, dec Decision, ack Ack) (Plan, error) {
 	return m.Apply(ctx, actor, Rollback{Bot: id, Decision: dec, Ack: ack})
 }
