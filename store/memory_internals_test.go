@@ -1,0 +1,217 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// R24: the audit log reads the same across its 1,024-entry chunks, honours
+// limits (0: nothing), and has nothing after its last entry.
+func TestR24AuditLogReadsAcrossChunks(t *testing.T) {
+	var l auditLog
+	const n = 2*auditChunk + 6
+	for i := uint64(1); i <= n; i++ {
+		l.append(lifecycle.AuditEntry{Seq: i})
+	}
+	if len(l.chunks) != 3 {
+		t.Fatalf("%d entries in %d chunks, want 3", n, len(l.chunks))
+	}
+	for _, tc := range []struct {
+		after       uint64
+		limit       int
+		first, want uint64 // first Seq and how many
+	}{
+		{auditChunk - 4, 8, auditChunk - 3, 8},
+		{0, -1, 1, n},
+		{n - 10, -1, n - 9, 10},
+		{5, 0, 0, 0},
+		{n - 1, 5, n, 1},
+	} {
+		got := l.read(tc.after, tc.limit)
+		if uint64(len(got)) != tc.want {
+			t.Fatalf("read(%d, %d): %d entries, want %d", tc.after, tc.limit, len(got), tc.want)
+		}
+		for i, e := range got {
+			if e.Seq != tc.first+uint64(i) {
+				t.Fatalf("read(%d, %d)[%d].Seq = %d, want %d", tc.after, tc.limit, i, e.Seq, tc.first+uint64(i))
+			}
+		}
+	}
+	for _, after := range []uint64{n, n + 1} {
+		if got := l.read(after, -1); got != nil {
+			t.Fatalf("read(%d) at the end = %v, want nil", after, got)
+		}
+	}
+}
+
+// botIDs merges its recent ids (and drops those deleted) once they and the
+// deleted ones number more than max(256, len(main)/64), and not before.
+func TestBotIDsMergeThreshold(t *testing.T) {
+	id := func(i int) lifecycle.BotID { return lifecycle.BotID(fmt.Sprintf("b%05d", i)) }
+	check := func(x *botIDs, what string, main, recent int) {
+		t.Helper()
+		if len(x.main) != main || len(x.recent) != recent {
+			t.Fatalf("%s: %d ids merged and %d recent, want %d and %d", what, len(x.main), len(x.recent), main, recent)
+		}
+	}
+	var x botIDs
+	for i := 0; i < 256; i++ {
+		x.add(id(i))
+	}
+	check(&x, "256 added", 0, 256)
+	x.add(id(256))
+	check(&x, "257 added", 257, 0)
+	for i := 257; i < 257+256; i++ {
+		x.add(id(i))
+	}
+	check(&x, "256 more", 257, 256)
+	x.add(id(1000))
+	check(&x, "257 more", 514, 0)
+
+	var y botIDs
+	for i := 0; i < 200; i++ {
+		y.add(id(i))
+	}
+	for i := 0; i < 56; i++ {
+		y.deleted(id(i))
+	}
+	check(&y, "200 added, 56 deleted", 0, 200)
+	y.deleted(id(56))
+	check(&y, "200 added, 57 deleted", 143, 0)
+}
+
+// The session index drops a chunk once every session in it is gone (id 0,
+// never used, counts as gone), trims dropped chunks at its front, keeps
+// the others, and grows and drops right once its front has moved.
+func TestSessIndexDropsWholeChunks(t *testing.T) {
+	var x sessIndex
+	rec := &sessRec{}
+	tab := func() *sessTable { return x.tab.Load() }
+	putRange := func(from, to uint64) {
+		for id := from; id <= to; id++ {
+			x.put(id, rec)
+		}
+	}
+	removeRange := func(from, to uint64) {
+		for id := from; id <= to; id++ {
+			x.remove(id)
+		}
+	}
+	putRange(1, 2*indexChunk-1) // chunks 0 and 1
+	x.remove(2)
+	if x.get(3) == nil || x.get(1) == nil {
+		t.Fatal("removing one session dropped its chunk")
+	}
+	removeRange(indexChunk, 2*indexChunk-1) // all of chunk 1
+	if x.get(1) == nil || x.get(indexChunk-1) == nil {
+		t.Fatal("dropping chunk 1 lost chunk 0")
+	}
+	if tb := tab(); tb.base != 0 || len(tb.chunks) != 2 || tb.chunks[1] != nil {
+		t.Fatalf("after chunk 1 went: base %d, %d chunks", tb.base, len(tb.chunks))
+	}
+	removeRange(1, indexChunk-1) // the rest of chunk 0
+	if tb := tab(); tb.base != 2 || len(tb.chunks) != 0 {
+		t.Fatalf("after chunks 0 and 1 went: base %d, %d chunks; want 2, 0", tb.base, len(tb.chunks))
+	}
+	// The front has moved: grow past it, then drop a chunk behind it.
+	putRange(2*indexChunk, 3*indexChunk+9) // chunks 2 and 3
+	if x.get(3*indexChunk+9) == nil || x.get(2*indexChunk) == nil {
+		t.Fatal("growing past a moved front lost a session")
+	}
+	removeRange(3*indexChunk, 3*indexChunk+8)
+	if x.get(3*indexChunk+9) == nil {
+		t.Fatal("a chunk with one session left was dropped")
+	}
+	removeRange(2*indexChunk, 3*indexChunk-1)
+	if tb := tab(); tb.base != 3 || len(tb.chunks) != 1 || x.get(3*indexChunk+9) == nil {
+		t.Fatalf("after chunk 2 went: base %d, %d chunks", tb.base, len(tb.chunks))
+	}
+
+	var only sessIndex // one chunk, dropped: the table is left empty
+	for id := uint64(1); id < indexChunk; id++ {
+		only.put(id, rec)
+	}
+	for id := uint64(1); id < indexChunk; id++ {
+		only.remove(id)
+	}
+	if tb := only.tab.Load(); tb.base != 1 || len(tb.chunks) != 0 {
+		t.Fatalf("after the only chunk went: base %d, %d chunks; want 1, 0", tb.base, len(tb.chunks))
+	}
+	// Growing from base 1 by two chunks: only chunk 0 starts with a slot gone.
+	for id := uint64(2 * indexChunk); id < 3*indexChunk; id++ {
+		only.put(id, rec)
+	}
+	for id := uint64(2 * indexChunk); id < 3*indexChunk-1; id++ {
+		only.remove(id)
+	}
+	if only.get(3*indexChunk-1) == nil {
+		t.Fatal("chunk 2 was dropped with a session left")
+	}
+}
+
+// shrink rebuilds a shard's map of open sessions once it holds a quarter
+// of its peak of at least 4,096, and not before.
+func TestShardShrinkBoundaries(t *testing.T) {
+	for _, tc := range []struct {
+		peak, open, want int
+	}{
+		{4096, 1024, 1024},
+		{4096, 1025, 4096},
+		{4095, 10, 4095},
+		{8000, 2000, 2000},
+	} {
+		var sh shard
+		sh.init()
+		for i := 0; i < tc.open; i++ {
+			sh.open[sessKey{user: fmt.Sprint(i)}] = nil
+		}
+		sh.peak = tc.peak
+		sh.shrink()
+		if sh.peak != tc.want || len(sh.open) != tc.open {
+			t.Errorf("shrink at peak %d with %d open: peak %d, %d open; want peak %d", tc.peak, tc.open, sh.peak, len(sh.open), tc.want)
+		}
+	}
+}
+
+// A fifo keeps its array up to 4,096 sessions once emptied, and lets a
+// larger one go.
+func TestFifoKeepsArraysUpTo4096(t *testing.T) {
+	for _, tc := range []struct{ capacity, want int }{{4096, 4096}, {4097, 0}} {
+		f := fifo{q: make([]*sessRec, 0, tc.capacity)}
+		f.push(&sessRec{})
+		f.pop()
+		if cap(f.q) != tc.want || f.peek() != nil {
+			t.Errorf("a queue of capacity %d emptied: capacity %d, want %d", tc.capacity, cap(f.q), tc.want)
+		}
+	}
+}
+
+// Route removes at most two closed sessions past the retention, so that
+// routing never pays for a backlog; purgeLocked says how many it removed.
+func TestRoutePurgesAtMostTwo(t *testing.T) {
+	f := newMemFixture(t, WithRetention(time.Minute))
+	s := smsSender("1")
+	f.commit(activeBot("a", 0, s))
+	var ids []lifecycle.SessionID
+	for _, u := range []string{"u1", "u2", "u3", "u4"} {
+		sess := f.route(s, u, tm)
+		ids = append(ids, sess.ID)
+		if _, err := f.m.CloseSession(f.ctx, sess.ID, lifecycle.CloseCompleted, tm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.route(s, "u5", tm.Add(time.Hour))
+	if got := f.m.retained(); got != 3 { // two of the four closed, and u5
+		t.Fatalf("after one Route past the retention, %d sessions held; want 3", got)
+	}
+	sh := f.m.shardOf(s)
+	sh.mu.Lock()
+	n := f.m.purgeLocked(sh, tm.Add(time.Hour), 1)
+	sh.mu.Unlock()
+	if n != 1 || f.m.retained() != 2 {
+		t.Fatalf("purgeLocked(limit 1) = %d, %d held; want 1, 2", n, f.m.retained())
+	}
+}
