@@ -215,3 +215,91 @@ func TestRoutePurgesAtMostTwo(t *testing.T) {
 		t.Fatalf("purgeLocked(limit 1) = %d, %d held; want 1, 2", n, f.m.retained())
 	}
 }
+
+// A group is keyed in its shard's heap by when its least recently active
+// session idles out, is there once, and leaves it with its last session.
+func TestGroupHeapKeys(t *testing.T) {
+	f := newMemFixture(t)
+	s := smsSender("1")
+	idle := 10 * time.Minute
+	f.commit(activeBot("a", idle, s))
+	first := f.route(s, "u1", tm)
+	f.route(s, "u2", tm.Add(time.Minute))
+	sh := f.m.shardOf(s)
+	g := f.m.sessions.get(uint64(first.ID)).grp
+	if sh.due.len() != 1 || !g.at.Equal(tm.Add(idle)) {
+		t.Fatalf("two sessions: %d groups due, key %v; want 1 at %v", sh.due.len(), g.at, tm.Add(idle))
+	}
+	if n, _ := f.m.SweepSessions(f.ctx, tm.Add(idle), 10); n != 1 {
+		t.Fatalf("sweep at u1's idle end closed %d, want 1", n)
+	}
+	if sh.due.len() != 1 || g.heapAt != 0 || !g.at.Equal(tm.Add(time.Minute+idle)) {
+		t.Fatalf("one session left: %d groups due, key %v; want 1 at %v", sh.due.len(), g.at, tm.Add(time.Minute+idle))
+	}
+	if n, _ := f.m.SweepSessions(f.ctx, tm.Add(time.Hour), 10); n != 1 {
+		t.Fatalf("sweep at u2's idle end closed %d, want 1", n)
+	}
+	if sh.due.len() != 0 || g.heapAt != -1 {
+		t.Fatalf("no session left: %d groups due (heapAt %d), want none", sh.due.len(), g.heapAt)
+	}
+}
+
+// A commit that leaves a bot serving the same activation on a sender keeps
+// that sender's group of open sessions, found by the bot's row there (not
+// another sender's): a new session joins it.
+func TestCommitKeepsGroupOfSameActivation(t *testing.T) {
+	f := newMemFixture(t)
+	s1, s2 := smsSender("1"), smsSender("2")
+	b := activeBot("a", time.Hour, s1, s2)
+	b.Live = b.Live[1:] // live on s2 only: its row on s1 has no activation
+	f.commit(b)
+	first := f.route(s2, "u1", tm)
+	b.Name = "renamed"
+	f.commit(b)
+	second := f.route(s2, "u2", tm)
+	if g1, g2 := f.m.sessions.get(uint64(first.ID)).grp, f.m.sessions.get(uint64(second.ID)).grp; g1 != g2 {
+		t.Fatal("after a commit that kept the activation, a new session went to a new group")
+	}
+}
+
+// A commit takes a group emptied by CloseSession out of its shard's heap.
+func TestCommitUnschedulesEmptiedGroup(t *testing.T) {
+	f := newMemFixture(t)
+	s := smsSender("1")
+	b := activeBot("a", time.Hour, s)
+	f.commit(b)
+	sess := f.route(s, "u1", tm)
+	if _, err := f.m.CloseSession(f.ctx, sess.ID, lifecycle.CloseCompleted, tm); err != nil {
+		t.Fatal(err)
+	}
+	b.Name = "renamed"
+	f.commit(b)
+	if n := f.m.shardOf(s).due.len(); n != 0 {
+		t.Fatalf("%d groups due after a commit with none open, want 0", n)
+	}
+}
+
+// A Commit locks the shards of the senders its bots have: it waits for
+// routing on them (R1, R9, R10).
+func TestCommitLocksSendersShards(t *testing.T) {
+	f := newMemFixture(t)
+	s := smsSender("1")
+	b := activeBot("a", 0, s)
+	f.commit(b)
+	sh := f.m.shardOf(s)
+	sh.mu.Lock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Name = "renamed"
+		f.commit(b)
+	}()
+	select {
+	case <-done:
+		sh.mu.Unlock()
+		t.Fatal("a Commit changing a bot went through while its sender's shard was held")
+	case <-time.After(50 * time.Millisecond):
+	}
+	sh.mu.Unlock()
+	<-done
+}
