@@ -303,3 +303,21 @@ func TestCommitLocksSendersShards(t *testing.T) {
 	sh.mu.Unlock()
 	<-done
 }
+
+// R9: routing to a group's first session moves it to the back, so that a
+// sweep at the next session's idle end closes that one.
+func TestR9SweepClosesSessionBehindOneRoutedTo(t *testing.T) {
+	f := newMemFixture(t)
+	s := smsSender("1")
+	idle := 10 * time.Minute
+	f.commit(activeBot("a", idle, s))
+	f.route(s, "u1", tm)
+	second := f.route(s, "u2", tm.Add(time.Minute))
+	f.route(s, "u1", tm.Add(5*time.Minute))
+	if n, _ := f.m.SweepSessions(f.ctx, tm.Add(time.Minute+idle), 10); n != 1 {
+		t.Fatalf("R9: sweep at u2's idle end closed %d, want 1", n)
+	}
+	if got, err := f.m.Sessions(f.ctx, second.ID-1, 1); err != nil || len(got) != 1 || got[0].Open() {
+		t.Fatalf("R9: u2 after the sweep = %v, %v; want closed", got, err)
+	}
+}
