@@ -1,0 +1,323 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// R24: the audit log reads the same across its 1,024-entry chunks, honours
+// limits (0: nothing), and has nothing after its last entry.
+func TestR24AuditLogReadsAcrossChunks(t *testing.T) {
+	var l auditLog
+	const n = 2*auditChunk + 6
+	for i := uint64(1); i <= n; i++ {
+		l.append(lifecycle.AuditEntry{Seq: i})
+	}
+	if len(l.chunks) != 3 {
+		t.Fatalf("%d entries in %d chunks, want 3", n, len(l.chunks))
+	}
+	for _, tc := range []struct {
+		after       uint64
+		limit       int
+		first, want uint64 // first Seq and how many
+	}{
+		{auditChunk - 4, 8, auditChunk - 3, 8},
+		{0, -1, 1, n},
+		{n - 10, -1, n - 9, 10},
+		{5, 0, 0, 0},
+		{n - 1, 5, n, 1},
+	} {
+		got := l.read(tc.after, tc.limit)
+		if uint64(len(got)) != tc.want {
+			t.Fatalf("read(%d, %d): %d entries, want %d", tc.after, tc.limit, len(got), tc.want)
+		}
+		for i, e := range got {
+			if e.Seq != tc.first+uint64(i) {
+				t.Fatalf("read(%d, %d)[%d].Seq = %d, want %d", tc.after, tc.limit, i, e.Seq, tc.first+uint64(i))
+			}
+		}
+	}
+	for _, after := range []uint64{n, n + 1} {
+		if got := l.read(after, -1); got != nil {
+			t.Fatalf("read(%d) at the end = %v, want nil", after, got)
+		}
+	}
+}
+
+// botIDs merges its recent ids (and drops those deleted) once they and the
+// deleted ones number more than max(256, len(main)/64), and not before.
+func TestBotIDsMergeThreshold(t *testing.T) {
+	id := func(i int) lifecycle.BotID { return lifecycle.BotID(fmt.Sprintf("b%05d", i)) }
+	check := func(x *botIDs, what string, main, recent int) {
+		t.Helper()
+		if len(x.main) != main || len(x.recent) != recent {
+			t.Fatalf("%s: %d ids merged and %d recent, want %d and %d", what, len(x.main), len(x.recent), main, recent)
+		}
+	}
+	var x botIDs
+	for i := 0; i < 256; i++ {
+		x.add(id(i))
+	}
+	check(&x, "256 added", 0, 256)
+	x.add(id(256))
+	check(&x, "257 added", 257, 0)
+	for i := 257; i < 257+256; i++ {
+		x.add(id(i))
+	}
+	check(&x, "256 more", 257, 256)
+	x.add(id(1000))
+	check(&x, "257 more", 514, 0)
+
+	var y botIDs
+	for i := 0; i < 200; i++ {
+		y.add(id(i))
+	}
+	for i := 0; i < 56; i++ {
+		y.deleted(id(i))
+	}
+	check(&y, "200 added, 56 deleted", 0, 200)
+	y.deleted(id(56))
+	check(&y, "200 added, 57 deleted", 143, 0)
+}
+
+// The session index drops a chunk once every session in it is gone (id 0,
+// never used, counts as gone), trims dropped chunks at its front, keeps
+// the others, and grows and drops right once its front has moved.
+func TestSessIndexDropsWholeChunks(t *testing.T) {
+	var x sessIndex
+	rec := &sessRec{}
+	tab := func() *sessTable { return x.tab.Load() }
+	putRange := func(from, to uint64) {
+		for id := from; id <= to; id++ {
+			x.put(id, rec)
+		}
+	}
+	removeRange := func(from, to uint64) {
+		for id := from; id <= to; id++ {
+			x.remove(id)
+		}
+	}
+	putRange(1, 2*indexChunk-1) // chunks 0 and 1
+	x.remove(2)
+	if x.get(3) == nil || x.get(1) == nil {
+		t.Fatal("removing one session dropped its chunk")
+	}
+	removeRange(indexChunk, 2*indexChunk-1) // all of chunk 1
+	if x.get(1) == nil || x.get(indexChunk-1) == nil {
+		t.Fatal("dropping chunk 1 lost chunk 0")
+	}
+	if tb := tab(); tb.base != 0 || len(tb.chunks) != 2 || tb.chunks[1] != nil {
+		t.Fatalf("after chunk 1 went: base %d, %d chunks", tb.base, len(tb.chunks))
+	}
+	removeRange(1, indexChunk-1) // the rest of chunk 0
+	if tb := tab(); tb.base != 2 || len(tb.chunks) != 0 {
+		t.Fatalf("after chunks 0 and 1 went: base %d, %d chunks; want 2, 0", tb.base, len(tb.chunks))
+	}
+	// The front has moved: grow past it, then drop a chunk behind it.
+	putRange(2*indexChunk, 3*indexChunk+9) // chunks 2 and 3
+	if x.get(3*indexChunk+9) == nil || x.get(2*indexChunk) == nil {
+		t.Fatal("growing past a moved front lost a session")
+	}
+	removeRange(3*indexChunk, 3*indexChunk+8)
+	if x.get(3*indexChunk+9) == nil {
+		t.Fatal("a chunk with one session left was dropped")
+	}
+	removeRange(2*indexChunk, 3*indexChunk-1)
+	if tb := tab(); tb.base != 3 || len(tb.chunks) != 1 || x.get(3*indexChunk+9) == nil {
+		t.Fatalf("after chunk 2 went: base %d, %d chunks", tb.base, len(tb.chunks))
+	}
+
+	var only sessIndex // one chunk, dropped: the table is left empty
+	for id := uint64(1); id < indexChunk; id++ {
+		only.put(id, rec)
+	}
+	for id := uint64(1); id < indexChunk; id++ {
+		only.remove(id)
+	}
+	if tb := only.tab.Load(); tb.base != 1 || len(tb.chunks) != 0 {
+		t.Fatalf("after the only chunk went: base %d, %d chunks; want 1, 0", tb.base, len(tb.chunks))
+	}
+	// Growing from base 1 by two chunks: only chunk 0 starts with a slot gone.
+	for id := uint64(2 * indexChunk); id < 3*indexChunk; id++ {
+		only.put(id, rec)
+	}
+	for id := uint64(2 * indexChunk); id < 3*indexChunk-1; id++ {
+		only.remove(id)
+	}
+	if only.get(3*indexChunk-1) == nil {
+		t.Fatal("chunk 2 was dropped with a session left")
+	}
+}
+
+// shrink rebuilds a shard's map of open sessions once it holds a quarter
+// of its peak of at least 4,096, and not before.
+func TestShardShrinkBoundaries(t *testing.T) {
+	for _, tc := range []struct {
+		peak, open, want int
+	}{
+		{4096, 1024, 1024},
+		{4096, 1025, 4096},
+		{4095, 10, 4095},
+		{8000, 2000, 2000},
+	} {
+		var sh shard
+		sh.init()
+		for i := 0; i < tc.open; i++ {
+			sh.open[sessKey{user: fmt.Sprint(i)}] = nil
+		}
+		sh.peak = tc.peak
+		sh.shrink()
+		if sh.peak != tc.want || len(sh.open) != tc.open {
+			t.Errorf("shrink at peak %d with %d open: peak %d, %d open; want peak %d", tc.peak, tc.open, sh.peak, len(sh.open), tc.want)
+		}
+	}
+}
+
+// A fifo keeps its array up to 4,096 sessions once emptied, and lets a
+// larger one go.
+func TestFifoKeepsArraysUpTo4096(t *testing.T) {
+	for _, tc := range []struct{ capacity, want int }{{4096, 4096}, {4097, 0}} {
+		f := fifo{q: make([]*sessRec, 0, tc.capacity)}
+		f.push(&sessRec{})
+		f.pop()
+		if cap(f.q) != tc.want || f.peek() != nil {
+			t.Errorf("a queue of capacity %d emptied: capacity %d, want %d", tc.capacity, cap(f.q), tc.want)
+		}
+	}
+}
+
+// Route removes at most two closed sessions past the retention, so that
+// routing never pays for a backlog; purgeLocked says how many it removed.
+func TestRoutePurgesAtMostTwo(t *testing.T) {
+	f := newMemFixture(t, WithRetention(time.Minute))
+	s := smsSender("1")
+	f.commit(activeBot("a", 0, s))
+	var ids []lifecycle.SessionID
+	for _, u := range []string{"u1", "u2", "u3", "u4"} {
+		sess := f.route(s, u, tm)
+		ids = append(ids, sess.ID)
+		if _, err := f.m.CloseSession(f.ctx, sess.ID, lifecycle.CloseCompleted, tm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.route(s, "u5", tm.Add(time.Hour))
+	if got := f.m.retained(); got != 3 { // two of the four closed, and u5
+		t.Fatalf("after one Route past the retention, %d sessions held; want 3", got)
+	}
+	sh := f.m.shardOf(s)
+	sh.mu.Lock()
+	n := f.m.purgeLocked(sh, tm.Add(time.Hour), 1)
+	sh.mu.Unlock()
+	if n != 1 || f.m.retained() != 2 {
+		t.Fatalf("purgeLocked(limit 1) = %d, %d held; want 1, 2", n, f.m.retained())
+	}
+}
+
+// A group is keyed in its shard's heap by when its least recently active
+// session idles out, is there once, and leaves it with its last session.
+func TestGroupHeapKeys(t *testing.T) {
+	f := newMemFixture(t)
+	s := smsSender("1")
+	idle := 10 * time.Minute
+	f.commit(activeBot("a", idle, s))
+	first := f.route(s, "u1", tm)
+	f.route(s, "u2", tm.Add(time.Minute))
+	sh := f.m.shardOf(s)
+	g := f.m.sessions.get(uint64(first.ID)).grp
+	if sh.due.len() != 1 || !g.at.Equal(tm.Add(idle)) {
+		t.Fatalf("two sessions: %d groups due, key %v; want 1 at %v", sh.due.len(), g.at, tm.Add(idle))
+	}
+	if n, _ := f.m.SweepSessions(f.ctx, tm.Add(idle), 10); n != 1 {
+		t.Fatalf("sweep at u1's idle end closed %d, want 1", n)
+	}
+	if sh.due.len() != 1 || g.heapAt != 0 || !g.at.Equal(tm.Add(time.Minute+idle)) {
+		t.Fatalf("one session left: %d groups due, key %v; want 1 at %v", sh.due.len(), g.at, tm.Add(time.Minute+idle))
+	}
+	if n, _ := f.m.SweepSessions(f.ctx, tm.Add(time.Hour), 10); n != 1 {
+		t.Fatalf("sweep at u2's idle end closed %d, want 1", n)
+	}
+	if sh.due.len() != 0 || g.heapAt != -1 {
+		t.Fatalf("no session left: %d groups due (heapAt %d), want none", sh.due.len(), g.heapAt)
+	}
+}
+
+// A commit that leaves a bot serving the same activation on a sender keeps
+// that sender's group of open sessions, found by the bot's row there (not
+// another sender's): a new session joins it.
+func TestCommitKeepsGroupOfSameActivation(t *testing.T) {
+	f := newMemFixture(t)
+	s1, s2 := smsSender("1"), smsSender("2")
+	b := activeBot("a", time.Hour, s1, s2)
+	b.Live = b.Live[1:] // live on s2 only: its row on s1 has no activation
+	f.commit(b)
+	first := f.route(s2, "u1", tm)
+	b.Name = "renamed"
+	f.commit(b)
+	second := f.route(s2, "u2", tm)
+	if g1, g2 := f.m.sessions.get(uint64(first.ID)).grp, f.m.sessions.get(uint64(second.ID)).grp; g1 != g2 {
+		t.Fatal("after a commit that kept the activation, a new session went to a new group")
+	}
+}
+
+// A commit takes a group emptied by CloseSession out of its shard's heap.
+func TestCommitUnschedulesEmptiedGroup(t *testing.T) {
+	f := newMemFixture(t)
+	s := smsSender("1")
+	b := activeBot("a", time.Hour, s)
+	f.commit(b)
+	sess := f.route(s, "u1", tm)
+	if _, err := f.m.CloseSession(f.ctx, sess.ID, lifecycle.CloseCompleted, tm); err != nil {
+		t.Fatal(err)
+	}
+	b.Name = "renamed"
+	f.commit(b)
+	if n := f.m.shardOf(s).due.len(); n != 0 {
+		t.Fatalf("%d groups due after a commit with none open, want 0", n)
+	}
+}
+
+// A Commit locks the shards of the senders its bots have: it waits for
+// routing on them (R1, R9, R10).
+func TestCommitLocksSendersShards(t *testing.T) {
+	f := newMemFixture(t)
+	s := smsSender("1")
+	b := activeBot("a", 0, s)
+	f.commit(b)
+	sh := f.m.shardOf(s)
+	sh.mu.Lock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Name = "renamed"
+		f.commit(b)
+	}()
+	select {
+	case <-done:
+		sh.mu.Unlock()
+		t.Fatal("a Commit changing a bot went through while its sender's shard was held")
+	case <-time.After(50 * time.Millisecond):
+	}
+	sh.mu.Unlock()
+	<-done
+}
+
+// R9: routing to a group's first session moves it to the back, so that a
+// sweep at the next session's idle end closes that one.
+func TestR9SweepClosesSessionBehindOneRoutedTo(t *testing.T) {
+	f := newMemFixture(t)
+	s := smsSender("1")
+	idle := 10 * time.Minute
+	f.commit(activeBot("a", idle, s))
+	f.route(s, "u1", tm)
+	second := f.route(s, "u2", tm.Add(time.Minute))
+	f.route(s, "u1", tm.Add(5*time.Minute))
+	if n, _ := f.m.SweepSessions(f.ctx, tm.Add(time.Minute+idle), 10); n != 1 {
+		t.Fatalf("R9: sweep at u2's idle end closed %d, want 1", n)
+	}
+	if got, err := f.m.Sessions(f.ctx, second.ID-1, 1); err != nil || len(got) != 1 || got[0].Open() {
+		t.Fatalf("R9: u2 after the sweep = %v, %v; want closed", got, err)
+	}
+}
