@@ -186,7 +186,7 @@ type Bot struct {
 	// ChangedSinceActive.
 	Edited []string `json:"edited,omitempty"`
 	// OpenActivations lists, in increasing order, the bot's activations
-	// that have a session recorded open (over or not, see SessionEnd), as
+	// that have a session recorded open (over or not, see SessionAt), as
 	// the store found them when it read the bot. It is not stored: every
 	// Store fills it when it reads a bot, and ignores it in a Commit; a
 	// plan's bots have none. Decide keeps the ends these sessions need

@@ -97,7 +97,7 @@ type Snapshot struct {
 	// for commands that move bots on senders, the live bots around them.
 	Bots []Bot
 	// LastActive is, for a Rollback, the bot the store says was Active last
-	// on the senders of the bot rolled back (Store.LastActive); "" if none.
+	// on the senders of the bot rolled back (Store.SenderBots); "" if none.
 	// It is one of Bots.
 	LastActive BotID
 	// UserRoles are the current roles of the user a role command names, and

@@ -87,9 +87,11 @@
 // comparing those columns. Sessions are decided here too: a store reads a
 // [RouteView] and applies what [DecideRoute] returns, closes with
 // [DecideClose], and sweeps what [SessionAt] finds over, ordered by
-// [NextSessionEnd]. The suite in package storetest proves a store. [Manager.Plan] is a dry run that writes nothing;
-// [Manager.ApplyPlan] commits a plan exactly as it was returned, or refuses
-// it as a conflict when the world moved since.
+// [NextSessionEnd]. The suite in package storetest proves a store.
+//
+// [Manager.Plan] is a dry run that writes nothing; [Manager.ApplyPlan]
+// commits a plan exactly as it was returned, taking effect when it is
+// committed, or refuses it as a conflict when the world moved since.
 //
 // # Time and sessions
 //

@@ -38,7 +38,7 @@ func checkRoute(sender Sender, endUser string) error {
 }
 
 // Session returns a session as seen now: a session whose bot no longer
-// serves it reads as closed, with the reason and time SessionEnd gives, even
+// serves it reads as closed, with the reason and time SessionAt gives, even
 // before a sweep has recorded that (R9).
 func (m *Manager) Session(ctx context.Context, id SessionID) (Session, error) {
 	s, err := m.session(ctx, id)

@@ -42,13 +42,13 @@ type Session struct {
 }
 
 // Open reports whether the session is recorded as open. A session recorded
-// open may still be over: see sessionEnd.
+// open may still be over: see [SessionAt].
 func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 
 // sessionEnd decides whether a session recorded as open is over at now, why,
-// and since when. It is the single rule every Store applies when it routes a
-// message or sweeps sessions, so that a session's fate never depends on
-// whether a sweep has run (R9):
+// and since when: the one rule of when a session is over, which every
+// Store applies through DecideRoute, DecideClose and SessionAt, so that a
+// session's fate never depends on whether a sweep has run (R9):
 //
 //   - a session of a bot that no longer exists is orphaned;
 //   - a session on a sender its bot has left, or of an earlier activation
@@ -61,8 +61,7 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 //   - any session ends after the bot's IdleTimeout without a message.
 //
 // Whichever of these came first wins; idle wins a tie. A session recorded
-// as closed keeps its recorded reason and time. SessionEnd does not
-// allocate.
+// as closed keeps its recorded reason and time. It does not allocate.
 func sessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.Time, over bool) {
 	if !s.Open() {
 		return s.CloseReason, s.ClosedAt, true

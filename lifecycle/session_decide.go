@@ -32,7 +32,7 @@ type RouteStep struct {
 
 // DecideRoute decides where a message from endUser on sender goes at now
 // (R10): to the end user's open session if its bot still serves it
-// (SessionEnd), else - recording that session closed as it ended - to a
+// (see SessionAt), else - recording that session closed as it ended - to a
 // new session on the sender's Active bot. With no Active bot it returns a
 // *NoBotError wrapping ErrNoBot, and a step whose Closed the store must
 // still record. It does not allocate.
@@ -65,7 +65,7 @@ func DecideRoute(v RouteView, sender Sender, endUser string, now time.Time) (Rou
 
 // DecideClose returns session s of bot b (nil if the bot no longer exists)
 // as recorded once closed at now for reason: a session already over keeps
-// the reason and time it ended with (SessionEnd), and one recorded closed
+// the reason and time it ended with (see SessionAt), and one recorded closed
 // stays as it is.
 func DecideClose(s Session, b *Bot, reason CloseReason, now time.Time) Session {
 	if !s.Open() {
@@ -79,9 +79,21 @@ func DecideClose(s Session, b *Bot, reason CloseReason, now time.Time) Session {
 }
 
 // SessionAt returns session s of bot b (nil if the bot no longer exists)
-// as it stands at now: closed as SessionEnd says if it is over, even
-// before any store recorded that (R9). A sweep records a session whose
-// SessionAt is closed; a read shows it.
+// as it stands at now: closed, with the reason and time it ended, if it is
+// over - even before any store recorded that (R9). A sweep records a
+// session whose SessionAt is closed; a read shows it. The one rule:
+//
+//   - a session of a bot that no longer exists is orphaned;
+//   - a session on a sender its bot has left, or of an earlier activation
+//     of its bot on that sender, ended when its own activation ended
+//     there, and why (Bot.Ends): the same whether a sweep ran in between
+//     or not, however often the bot went live since (R9, R22);
+//   - a session on a sender its bot drains on ends at that sender's grace
+//     deadline with grace_expired;
+//   - any session ends after the bot's IdleTimeout without a message.
+//
+// Whichever came first wins; idle wins a tie. A session recorded closed
+// keeps its recorded reason and time.
 func SessionAt(s Session, b *Bot, now time.Time) Session {
 	if reason, at, over := sessionEnd(&s, b, now); over {
 		s.ClosedAt, s.CloseReason = at, reason
