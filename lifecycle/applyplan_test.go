@@ -172,3 +172,33 @@ func TestApplyPlanWithoutCommandNamesItsOperation(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+// R17, R9: which ended activations a bot keeps the ends of is bookkeeping
+// that follows the sessions still recorded open (Bot.OpenActivations). A
+// sweep that records an old session closed between Plan and ApplyPlan
+// moves nothing the plan decided: the plan still applies.
+func TestR17PlanHoldsAfterASweep(t *testing.T) {
+	e := newEnv(t)
+	v1 := e.live("v1", "100")
+	if _, err := e.m.Route(e.ctx, sms("100"), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(time.Minute)
+	e.must(e.m.Deactivate(e.ctx, manager, v1.ID, 0)) // u1's session is over; recorded open until a sweep
+	e.clk.Add(time.Minute)
+	p, err := e.m.Plan(e.ctx, manager, lifecycle.Activate{Bot: v1.ID, Decision: lifecycle.Immediate()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(time.Second)
+	if _, err := e.m.ExpireDue(e.ctx); err != nil { // records u1's session closed
+		t.Fatal(err)
+	}
+	applied, err := e.m.ApplyPlan(e.ctx, p)
+	if err != nil {
+		t.Fatalf("R17: the plan still holds (only a session was recorded closed), but ApplyPlan refused it: %v", err)
+	}
+	if b, _ := applied.Bot(v1.ID); len(b.Ends) != 0 {
+		t.Errorf("R9: the applied plan keeps ends no open session needs: %+v", b.Ends)
+	}
+}

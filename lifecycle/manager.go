@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/botlife/botlife/roles"
@@ -183,8 +184,9 @@ func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (Plan, er
 // deadlines, session ends - are those of the commit, each shifted by the
 // same delay, so that no record claims a time before traffic the bot
 // really served. The command decided at the clock's now must give exactly
-// that shifted plan, or ApplyPlan refuses it as a conflict. It returns the
-// plan as committed. It never decides anew on its own: plan again after a
+// that shifted plan, or ApplyPlan refuses it as a conflict; which ended
+// activations a bot keeps the end of (Bot.Ends) follows the sessions open
+// at the commit and is not compared. It returns the plan as committed. It never decides anew on its own: plan again after a
 // conflict.
 func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if p.Command == nil {
@@ -207,11 +209,11 @@ func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if err != nil {
 		return Plan{}, opError(op, &ConflictError{Reason: "the plan can no longer be applied as it was made - it was applied already, or what it read has changed since (" + err.Error() + "); plan again"})
 	}
-	if !reflect.DeepEqual(then, p) {
+	if !reflect.DeepEqual(withoutEnds(then), withoutEnds(p)) {
 		return Plan{}, opError(op, &ConflictError{Reason: "the bots or roles the plan read have changed since it was made, or the plan was altered; plan again"})
 	}
 	fresh, err := Decide(snap, p.Command, now)
-	if err != nil || !shiftedBy(p, fresh, now.Sub(p.Time)) {
+	if err != nil || !shiftedBy(withoutEnds(p), withoutEnds(fresh), now.Sub(p.Time)) {
 		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan made at %v no longer holds at %v (a deadline passed or a decision changed in between); plan again", p.Time.Format(time.RFC3339), now.Format(time.RFC3339))})
 	}
 	entries, err := m.store.Commit(ctx, fresh)
@@ -221,6 +223,23 @@ func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (Plan, error) {
 	fresh.Audit = entries
 	m.logPlan(ctx, fresh)
 	return fresh, nil
+}
+
+// withoutEnds returns p with its bots' Ends left out, for comparing
+// decisions: which ended activations a bot keeps the end of follows the
+// sessions still recorded open (Bot.OpenActivations), and a sweep between
+// Plan and ApplyPlan may let some go - bookkeeping, not something the
+// plan decided (R9, R17). It does not change p.
+func withoutEnds(p Plan) Plan {
+	p.Changes = slices.Clone(p.Changes)
+	for i, c := range p.Changes {
+		if c.After != nil {
+			b := *c.After
+			b.Ends = nil
+			p.Changes[i].After = &b
+		}
+	}
+	return p
 }
 
 // refused stores the audit entry of a refusal on permission grounds, if
