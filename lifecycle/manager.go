@@ -186,8 +186,8 @@ func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (Plan, er
 // really served. The command decided at the clock's now must give exactly
 // that shifted plan, or ApplyPlan refuses it as a conflict; which ended
 // activations a bot keeps the end of (Bot.Ends) follows the sessions open
-// at the commit and is not compared. It returns the plan as committed. It never decides anew on its own: plan again after a
-// conflict.
+// at the commit and is not compared. It returns the plan as committed.
+// It never decides anew on its own: plan again after a conflict.
 func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if p.Command == nil {
 		return Plan{}, opError(OpApplyPlan, &InputError{Field: "plan", Value: shown(string(p.Op)), Problem: "has no command; apply a plan that Manager.Plan returned"})
