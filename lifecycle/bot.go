@@ -144,6 +144,12 @@ type Bot struct {
 	// Live lists the senders the bot is live on, sorted by sender: Active
 	// there, or draining (R22). It is empty while the bot is not live.
 	Live []SenderState `json:"live,omitempty"`
+	// Left lists, per sender, when the bot last left Active there (R20 with
+	// R22: a bot may leave one sender and stay Active on another), sorted
+	// by sender; a sender it is Active on again has none. A bot stored
+	// before it was kept has none: then DeactivatedAt stands for every
+	// sender.
+	Left []SenderLeft `json:"left,omitempty"`
 	// Revision counts the bot's stored changes; a plan expects it unchanged
 	// (optimistic concurrency).
 	Revision uint64 `json:"revision"`
@@ -289,6 +295,9 @@ func (b Bot) Clone() Bot {
 	}
 	if b.Live != nil {
 		b.Live = append([]SenderState{}, b.Live...)
+	}
+	if b.Left != nil {
+		b.Left = append([]SenderLeft{}, b.Left...)
 	}
 	return b
 }

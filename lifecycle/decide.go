@@ -312,6 +312,7 @@ func (d *decider) shift(b *Bot, senders []Sender, e Event, reason CloseReason, a
 		}
 		moves = append(moves, SenderTransition{Bot: b.ID, Sender: sn, From: from, To: to})
 	}
+	b.noteLeft(moves, at)
 	switch e {
 	case EventActivate:
 		b.Activations++

@@ -44,7 +44,11 @@ type mBot struct {
 	on            map[string]mOn
 	everActive    bool
 	deactivatedAt time.Time // when it last left Active
-	warns         bool      // its definition has a warning (the model's two definitions)
+	// leftAt is, per sender, when it last left Active there (R20, R22);
+	// activeOn the senders it was Active on at the last derive.
+	leftAt   map[string]time.Time
+	activeOn map[string]bool
+	warns    bool // its definition has a warning (the model's two definitions)
 	// wasSenders and wasWarns are its content when it was last Active (R20).
 	wasSenders map[string]bool
 	wasWarns   bool
@@ -89,6 +93,7 @@ func (b *mBot) derive(now time.Time) {
 		}
 		st = lifecycle.Deactivated
 	}
+	b.noteLeft(now)
 	if len(b.on) == 0 && !b.state.Live() {
 		return // Draft or Inactive stays
 	}
@@ -96,6 +101,39 @@ func (b *mBot) derive(now time.Time) {
 		b.deactivatedAt = now
 	}
 	b.state = st
+}
+
+// noteLeft records when the bot left Active on each sender it was Active
+// on at the last derive and is not now; a sender it is Active on again
+// forgets it.
+func (b *mBot) noteLeft(now time.Time) {
+	if b.leftAt == nil {
+		b.leftAt, b.activeOn = map[string]time.Time{}, map[string]bool{}
+	}
+	for s := range b.activeOn {
+		if b.on[s].state != lifecycle.Active {
+			b.leftAt[s] = now
+			delete(b.activeOn, s)
+		}
+	}
+	for s, o := range b.on {
+		if o.state == lifecycle.Active {
+			b.activeOn[s] = true
+			delete(b.leftAt, s)
+		}
+	}
+}
+
+// lastLeft returns when the bot last left Active on any of senders it
+// still has: what a rollback's target is chosen by (R20); zero if never.
+func (b *mBot) lastLeft(senders []string) time.Time {
+	var at time.Time
+	for _, s := range b.own(senders) {
+		if t := b.leftAt[s]; t.After(at) {
+			at = t
+		}
+	}
+	return at
 }
 
 // in returns the senders the bot is in state st on.
@@ -550,13 +588,14 @@ func (r *modelRun) rollback(t *rapid.T) {
 	var held []string // where cur is Active: all a rollback acts on (R20, R22)
 	if exists && cur.state == lifecycle.Active {
 		held = cur.in(lifecycle.Active)
-		var best *mBot
+		var best time.Time
 		for oid, o := range r.md.bots {
-			if oid == id || !o.everActive || len(o.own(held)) == 0 || (o.state != lifecycle.Inactive && o.state != lifecycle.Deactivated) {
+			left := o.lastLeft(held) // where it left Active among cur's senders
+			if oid == id || left.IsZero() || (o.state != lifecycle.Inactive && o.state != lifecycle.Deactivated) {
 				continue
 			}
-			if best == nil || o.deactivatedAt.After(best.deactivatedAt) || (o.deactivatedAt.Equal(best.deactivatedAt) && oid < target) {
-				best, target = o, oid
+			if left.After(best) || (left.Equal(best) && oid < target) {
+				best, target = left, oid
 			}
 		}
 	}
@@ -574,7 +613,7 @@ func (r *modelRun) rollback(t *rapid.T) {
 		t := r.md.bots[target]
 		on = t.own(held)
 		saved := *t
-		saved.on = maps.Clone(t.on)
+		saved.on, saved.leftAt, saved.activeOn = maps.Clone(t.on), maps.Clone(t.leftAt), maps.Clone(t.activeOn)
 		t.off(now)
 		ok = r.modelActivate(target, dec, true, on, now, false)
 		*t = saved

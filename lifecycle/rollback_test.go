@@ -115,3 +115,32 @@ func TestR20ContentChangeRefusesTheRollback(t *testing.T) {
 		t.Fatalf("R20: the refusal must name the change and say to activate explicitly: %s", msg)
 	}
 }
+
+// R20 with R22 (found by review): a rollback on a sender goes back to the
+// bot most recently Active on that sender, not to the one that left Active
+// last anywhere. A leaves 100 but stays Active on 200; C is Active on 100
+// after it; A leaves 200 last. Rolling back D on 100 reactivates C.
+func TestR20RollbackTargetIsMostRecentlyActiveOnTheSender(t *testing.T) {
+	e := newEnv(t)
+	a := e.live("a", "100", "200")
+	e.clk.Add(time.Minute)
+	e.must(e.m.Deactivate(e.ctx, manager, a.ID, 0, sms("100"))) // A leaves 100 only
+	e.clk.Add(time.Minute)
+	c := e.live("c", "100")
+	e.clk.Add(time.Minute)
+	e.must(e.m.Deactivate(e.ctx, manager, c.ID, 0)) // C was Active on 100 until now
+	e.clk.Add(time.Minute)
+	e.must(e.m.Deactivate(e.ctx, manager, a.ID, 0)) // A leaves 200
+	e.clk.Add(time.Minute)
+	d := e.live("d", "100")
+	e.clk.Add(time.Minute)
+	if _, err := e.m.Rollback(e.ctx, manager, d.ID, lifecycle.Immediate(), lifecycle.Ack{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(c.ID); got.StateOn(sms("100")) != lifecycle.Active {
+		t.Errorf("R20: the rollback did not go back to c, the bot most recently Active on 100 (a is %v)", e.get(a.ID).State)
+	}
+	if got := e.get(a.ID); got.State != lifecycle.Inactive {
+		t.Errorf("R20: a, which left 100 before c was Active there, is %v", got.State)
+	}
+}

@@ -34,10 +34,9 @@ type SenderRow struct {
 	// deadline there (R9); zero otherwise. A session of this activation
 	// is served while now is before it.
 	ServesUntil time.Time `json:"serves_until,omitzero"`
-	// LeftActive is when the bot last left Active, while it is not Active
-	// and was activated before: the bot with the latest LeftActive on a
-	// sender is the one a rollback goes back to there (R20). Zero
-	// otherwise.
+	// LeftActive is when the bot last left Active on this sender, while
+	// it is Active nowhere: the bot with the latest LeftActive on a sender
+	// is the one a rollback goes back to there (R20). Zero otherwise.
 	LeftActive time.Time `json:"left_active,omitzero"`
 }
 
@@ -46,13 +45,9 @@ func (b *Bot) senderRows() []SenderRow {
 	if len(b.Senders) == 0 {
 		return nil
 	}
-	var left time.Time
-	if b.State != Active && !b.DeactivatedAt.IsZero() {
-		left = b.DeactivatedAt
-	}
 	rows := make([]SenderRow, len(b.Senders))
 	for i, s := range b.Senders {
-		rows[i] = SenderRow{Sender: s, LeftActive: left}
+		rows[i] = SenderRow{Sender: s, LeftActive: b.leftAt(s)}
 		if on, ok := b.On(s); ok {
 			rows[i].Activation = on.Activation
 			rows[i].Slot = SlotActive

@@ -243,3 +243,42 @@ func (b *Bot) liveConsistent() bool {
 	}
 	return b.liveState() == b.State && b.GraceDeadline.Equal(b.earliestDeadline())
 }
+
+// SenderLeft is when a bot last left Active on one sender (R20, R22).
+type SenderLeft struct {
+	Sender Sender    `json:"sender"`
+	At     time.Time `json:"at"`
+}
+
+// noteLeft records, for each move, when the bot left Active on a sender
+// (to a drain or off it), and forgets it where the bot goes Active again.
+func (b *Bot) noteLeft(moves []SenderTransition, at time.Time) {
+	for _, m := range moves {
+		i, found := slices.BinarySearchFunc(b.Left, m.Sender, func(e SenderLeft, s Sender) int { return e.Sender.compare(s) })
+		switch {
+		case m.To == Active && found:
+			b.Left = slices.Delete(b.Left, i, i+1)
+		case m.From == Active && m.To != Active && found:
+			b.Left[i].At = at
+		case m.From == Active && m.To != Active:
+			b.Left = slices.Insert(b.Left, i, SenderLeft{Sender: m.Sender, At: at})
+		}
+	}
+}
+
+// leftAt returns when the bot last left Active on s, as SenderRow.LeftActive
+// says it: zero while the bot is Active anywhere, or where it never left.
+func (b *Bot) leftAt(s Sender) time.Time {
+	if b.State == Active || b.DeactivatedAt.IsZero() {
+		return time.Time{}
+	}
+	if b.Left == nil {
+		// Stored before Left was kept (a bot Active nowhere that left
+		// Active has a departure here now): its last departure.
+		return b.DeactivatedAt
+	}
+	if i, ok := slices.BinarySearchFunc(b.Left, s, func(e SenderLeft, s Sender) int { return e.Sender.compare(s) }); ok {
+		return b.Left[i].At
+	}
+	return time.Time{}
+}
