@@ -43,17 +43,8 @@ func writeV1(t *testing.T, path string, bots []lifecycle.Bot) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec, done := rawExec(t, ctx, path)
+	defer done()
 	exec(string(script))
 	exec(`PRAGMA user_version = 1`)
 	for _, b := range bots {
@@ -215,4 +206,21 @@ func runMigratedManager(t *testing.T, st *Store, deadline time.Time) {
 	if s, err := st.session(ctx, 2); err != nil || s.CloseReason != lifecycle.CloseGraceExpired || !s.ClosedAt.Equal(deadline) {
 		t.Fatalf("R9: the migrated drain's session = %+v, %v; want grace_expired at the deadline", s, err)
 	}
+}
+
+// rawExec opens the file at path with the driver alone, to write it as an
+// older version of this package did: exec runs one statement or fails the
+// test, done closes the file.
+func rawExec(t *testing.T, ctx context.Context, path string) (exec func(q string, args ...any), done func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}, func() { db.Close() }
 }

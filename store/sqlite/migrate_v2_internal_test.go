@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -68,17 +67,8 @@ func v2Audit() []lifecycle.AuditEntry {
 func writeV2(t *testing.T, path string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec, done := rawExec(t, ctx, path)
+	defer done()
 	for _, name := range []string{"migrations/001_init.sql", "migrations/002_senders_schedules.sql"} {
 		script, err := migrations.ReadFile(name)
 		if err != nil {
