@@ -82,10 +82,10 @@
 // a plan carries what to keep of its bot, computed here: [Change.Rows], one
 // [SenderRow] per sender (the slot the bot holds there, its activation, a
 // drain's deadline, when it left Active), and [Change.Due]. The store
-// guards what a database guards - revisions, at most one bot per slot of a
-// sender (R1, R2), an Admin left (P2) - and answers reads by key or by
-// comparing those columns. Sessions are decided here too: a store reads a
-// [RouteView] and applies what [DecideRoute] returns, closes with
+// guards what a database guards (revisions, at most one bot per slot of a
+// sender for R1 and R2, an Admin left for P2) and answers reads by key or
+// by comparing those columns. Sessions are decided here too: a store reads
+// a [RouteView] and applies what [DecideRoute] returns, closes with
 // [DecideClose], and sweeps what [SessionAt] finds over, ordered by
 // [NextSessionEnd]. The suite in package storetest proves a store.
 //
@@ -98,11 +98,11 @@
 // Time comes from a [Clock]; nil means real time, and a *clock.Mock from
 // github.com/benbjohnson/clock drives tests. Deadlines are data: at a bot's
 // grace deadline it stops serving its sessions, as every read and every
-// routed message sees, whether or not anything has swept. sessionEnd is
-// the one rule that says when a session is over; [DecideRoute],
-// [DecideClose] and [SessionAt] apply it for the stores. No transition visits a
-// bot's sessions; [Manager.ExpireDue] brings the records in line, in
-// bounded batches, and [Manager.Run] calls it on a ticker if you want.
+// routed message sees, whether or not anything has swept. [SessionAt]
+// states the one rule that says when a session is over; [DecideRoute] and
+// [DecideClose] apply it too. No transition visits a bot's sessions;
+// [Manager.ExpireDue] brings the records in line, in bounded batches, and
+// [Manager.Run] calls it on a ticker if you want.
 //
 // # Errors
 //
