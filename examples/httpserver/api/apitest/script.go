@@ -19,34 +19,18 @@ const BotJSON = `{"name":"Pizza","channel":"sms","senders":[{"address":"+1 555 0
 // sending every request through a fresh fixture's handler and check (which
 // may be nil).
 func Run(t *testing.T, check Check) {
-	t.Run("Story", func(t *testing.T) {
-		f, c := newClient(t, check)
-		Story(t, f, c)
-	})
-	t.Run("Statuses", func(t *testing.T) {
-		f, c := newClient(t, check)
-		Statuses(t, f, c)
-	})
-	t.Run("Senders", func(t *testing.T) {
-		f, c := newClient(t, check)
-		Senders(t, f, c)
-	})
-	t.Run("Schedules", func(t *testing.T) {
-		f, c := newClient(t, check)
-		Schedules(t, f, c)
-	})
-	t.Run("ScheduleZones", func(t *testing.T) {
-		f, c := newClient(t, check)
-		ScheduleZones(t, f, c)
-	})
-	t.Run("TextBodies", func(t *testing.T) {
-		f, c := newClient(t, check)
-		TextBodies(t, f, c)
-	})
-	t.Run("TextPaths", func(t *testing.T) {
-		f, c := newClient(t, check)
-		TextPaths(t, f, c)
-	})
+	for _, part := range []struct {
+		name string
+		run  func(*testing.T, *Fixture, *Client)
+	}{
+		{"Story", Story}, {"Statuses", Statuses}, {"Senders", Senders}, {"Schedules", Schedules},
+		{"ScheduleZones", ScheduleZones}, {"TextBodies", TextBodies}, {"TextPaths", TextPaths},
+	} {
+		t.Run(part.name, func(t *testing.T) {
+			f, c := newClient(t, check)
+			part.run(t, f, c)
+		})
+	}
 }
 
 func newClient(t *testing.T, check Check) (*Fixture, *Client) {
