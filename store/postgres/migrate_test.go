@@ -103,14 +103,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := openMigrated(t, ctx, url)
 	// A live bot stored before R22 reads as live on all its senders, in
 	// its current activation.
 	live.Live = []lifecycle.SenderState{{Sender: sender, State: lifecycle.Active, Activation: 1}}
@@ -206,14 +199,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 		}
 	}
 
-	st, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := openMigrated(t, ctx, url)
 	// The bots read as they were, live on every sender at once.
 	active.Live = []lifecycle.SenderState{{Sender: snd("1"), State: lifecycle.Active, Activation: 2}, {Sender: snd("2"), State: lifecycle.Active, Activation: 2}}
 	drainer.Live = []lifecycle.SenderState{{Sender: snd("3"), State: lifecycle.Deactivated, Activation: 1, GraceDeadline: t0.Add(time.Hour)}}
@@ -419,14 +405,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := openMigrated(t, ctx, url)
 	// Nothing lost: bots, sessions, schedules, roles and the audit log read
 	// as they were written.
 	cur.OpenActivations, prev.OpenActivations = []uint64{1, 2}, []uint64{1}
@@ -531,4 +510,19 @@ func checkStats(t *testing.T, st *postgres.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("SessionStats from the counters (-counted +read):\n%s", diff)
 	}
+}
+
+// openMigrated opens the store at url, closed when the test ends, and runs
+// the migrations the database lacks.
+func openMigrated(t *testing.T, ctx context.Context, url string) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
