@@ -12,7 +12,7 @@ func (c readOp) op() Op { return c.What }
 func (readOp) reads() reads { return reads{} }
 
 func (c readOp) decide(d *decider) error {
-	if !c.What.IsRead() {
+	if !c.What.isRead() {
 		return &InputError{Field: "read", Value: string(c.What), Problem: "is not a read operation; send the operation's own command"}
 	}
 	return nil

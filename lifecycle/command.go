@@ -89,14 +89,14 @@ var ops = map[Op]opInfo{
 // matrix of rules.md); 0 for an operation the library does not know.
 func (op Op) Permission() roles.Permission { return ops[op].perm }
 
-// SystemMay reports whether the hosting service may do op as the system,
+// systemMay reports whether the hosting service may do op as the system,
 // without a role (R19): grace expiry, ending a grace period, deactivation
 // and role changes. The system never creates, edits, activates or rolls
 // back a bot, and reads nothing through the Manager.
-func (op Op) SystemMay() bool { return ops[op].system }
+func (op Op) systemMay() bool { return ops[op].system }
 
-// IsRead reports whether op only reads.
-func (op Op) IsRead() bool { return ops[op].read }
+// isRead reports whether op only reads.
+func (op Op) isRead() bool { return ops[op].read }
 
 func (op Op) verb() string {
 	if v := ops[op].verb; v != "" {

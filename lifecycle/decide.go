@@ -170,7 +170,7 @@ func checkActor(a Actor) error {
 // what R19 lists.
 func permit(s Snapshot, op Op) error {
 	if s.Actor.System {
-		if !op.SystemMay() {
+		if !op.systemMay() {
 			return &SystemError{Op: op}
 		}
 		return nil
