@@ -29,12 +29,12 @@ type exportDoc struct {
 	Definition  Definition `json:"definition"`
 }
 
-// EncodeExport writes the bot's settings and definition as a versioned JSON
+// encodeExport writes the bot's settings and definition as a versioned JSON
 // document (R13). The definition goes in as it is stored: its format name
 // and its text, as a JSON string (R25). The encoding is canonical: the same bot always gives the
 // same bytes, and ImportDocument of them gives back a Draft with the same
 // settings and definition, which exports to the same bytes.
-func EncodeExport(b Bot) ([]byte, error) {
+func encodeExport(b Bot) ([]byte, error) {
 	senders := b.Senders
 	if senders == nil {
 		senders = []Sender{}

@@ -1,10 +1,12 @@
 package lifecycle
 
 // For the tests of package lifecycle_test: the fingerprint of a bot's
-// content, and the schedule edition versions before it wrote.
+// content, the schedule edition versions before it wrote, and the export
+// encoder behind Manager.Export.
 var (
 	ContentFingerprint = contentFingerprint
 	LegacyEdition      = legacyEdition
+	EncodeExport       = encodeExport
 )
 
 // The commands and reads only the Manager issues, for the tests that call

@@ -347,7 +347,7 @@ func (m *Manager) Export(ctx context.Context, actor Actor, id BotID) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	out, err := EncodeExport(b)
+	out, err := encodeExport(b)
 	return out, opError(OpExport, err)
 }
 
