@@ -306,7 +306,7 @@ func (d *decider) shift(b *Bot, senders []Sender, e Event, reason CloseReason, a
 	moves := make([]SenderTransition, 0, len(senders))
 	for _, sn := range senders {
 		from := b.StateOn(sn)
-		to, ok := NextOnSender(from, e)
+		to, ok := nextOnSender(from, e)
 		if !ok {
 			return nil, nil, &StateError{Bot: b.ID, Name: b.Name, Sender: &sn, State: from, Op: d.op, Event: e, Err: ErrInvalidTransition}
 		}

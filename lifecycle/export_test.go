@@ -17,5 +17,9 @@ type (
 	Read        = readOp
 )
 
+// The per-sender transition table (R22) Decide moves a bot's senders by,
+// for its own tests.
+var NextOnSender = nextOnSender
+
 // SessionEnd, the one rule of when a session is over, for its own tests.
 var SessionEnd = sessionEnd

@@ -35,13 +35,13 @@ var senderTable = fsm.Events{
 
 var senderEdges = edgesOf(senderTable)
 
-// NextOnSender returns the state a bot in state s on one sender reaches
+// nextOnSender returns the state a bot in state s on one sender reaches
 // there by event e, and whether the sender table allows it (R22). s is
 // Inactive for a sender the bot is off.
-func NextOnSender(s State, e Event) (State, bool) { return next(&senderEdges, s, e) }
+func nextOnSender(s State, e Event) (State, bool) { return next(&senderEdges, s, e) }
 
 // SenderDiagram returns the per-sender transition table as a Mermaid state
-// diagram, drawn by looplab/fsm from the table NextOnSender reads (S2, R22).
+// diagram, drawn by looplab/fsm from the table nextOnSender reads (S2, R22).
 func SenderDiagram() string { return diagram(Inactive, senderTable) }
 
 // On returns the bot's state on sender s: Active, Deactivated (with its

@@ -140,8 +140,8 @@ func Events(s State) []Event { return eventsOf(table, Next, s) }
 // Sources lists the states from which the table allows e, in state order.
 func sources(e Event) []State { return sourcesOf(Next, e) }
 
-func senderEvents(s State) []Event  { return eventsOf(senderTable, NextOnSender, s) }
-func senderSources(e Event) []State { return sourcesOf(NextOnSender, e) }
+func senderEvents(s State) []Event  { return eventsOf(senderTable, nextOnSender, s) }
+func senderSources(e Event) []State { return sourcesOf(nextOnSender, e) }
 
 func eventsOf(t fsm.Events, next func(State, Event) (State, bool), s State) []Event {
 	var out []Event
