@@ -144,7 +144,7 @@ func (e *StateError) Error() string {
 			return fmt.Sprintf("cannot %s bot %s (%q) on sender %s: it is %v there; %s", e.Op.verb(), e.Bot, e.Name, e.Sender, e.State, hint)
 		}
 		hint = fmt.Sprintf("%s needs a bot that is %s; from %v the table allows %s",
-			e.Event, joinStates(sources(e.Event), " or "), e.State, joinEvents(Events(e.State)))
+			e.Event, joinStates(sources(e.Event), " or "), e.State, joinEvents(events(e.State)))
 	}
 	return fmt.Sprintf("cannot %s bot %s (%q): it is %v; %s", e.Op.verb(), e.Bot, e.Name, e.State, hint)
 }

@@ -21,5 +21,9 @@ type (
 // for its own tests.
 var NextOnSender = nextOnSender
 
+// The events the transition table allows from a state, for the tests that
+// walk it.
+var Events = events
+
 // SessionEnd, the one rule of when a session is over, for its own tests.
 var SessionEnd = sessionEnd

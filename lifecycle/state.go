@@ -134,8 +134,8 @@ func next(edges *[Deleted + 1][]edge, s State, e Event) (State, bool) {
 	return 0, false
 }
 
-// Events lists the events allowed from s, in table order.
-func Events(s State) []Event { return eventsOf(table, Next, s) }
+// events lists the events allowed from s, in table order.
+func events(s State) []Event { return eventsOf(table, Next, s) }
 
 // Sources lists the states from which the table allows e, in state order.
 func sources(e Event) []State { return sourcesOf(Next, e) }
