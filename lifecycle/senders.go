@@ -54,23 +54,11 @@ func (b *Bot) On(s Sender) (SenderState, bool) {
 	return b.Live[i], true
 }
 
-// StateOnAt returns the bot's state on sender s as seen at now: a drain
-// whose grace deadline has passed reads as over (Inactive) even before a
-// sweep stored that (R9). It is what an R1/R2 check wants; StateOn reads
-// the bot as stored.
-func (b *Bot) StateOnAt(s Sender, now time.Time) State {
-	e, ok := b.On(s)
-	switch {
-	case !ok, e.State == Deactivated && !now.Before(e.GraceDeadline):
-		return Inactive
-	}
-	return e.State
-}
-
-// StateOn returns the bot's state on sender s as stored: Active,
-// Deactivated, or Inactive where it is off (R22). A drain whose deadline
-// has passed still reads Deactivated here; use [Bot.StateOnAt] to see the
-// bot as it is at an instant.
+// StateOn returns the bot's state on sender s as the bot value says:
+// Active, Deactivated, or Inactive where it is off (R22). A bot from
+// [Manager.Get] is as it is at the clock's now, a drain past its deadline
+// already over (R9); a bot read from a Store as stored, where such a drain
+// still reads Deactivated until ExpireDue settles it.
 func (b *Bot) StateOn(s Sender) State {
 	if e, ok := b.On(s); ok {
 		return e.State

@@ -26,10 +26,10 @@ func TestR22ManagerMethodsNameSenders(t *testing.T) {
 	}
 }
 
-// R1/R2/R9: StateOnAt sees a bot as it is at an instant - a drain past its
-// deadline is over there even before a sweep - where StateOn reads it as
-// stored.
-func TestR9StateOnAtSeesDeadlines(t *testing.T) {
+// R1/R2/R9: Get sees a bot as it is at an instant - a drain past its
+// deadline is over there even before a sweep - where the stored bot's
+// StateOn reads it as stored. The cases run in time order on the clock.
+func TestR9GetSeesDeadlines(t *testing.T) {
 	e := newEnv(t)
 	b := e.live("b", "100", "200")
 	e.must(e.m.Deactivate(e.ctx, manager, b.ID, time.Minute, sms("200")))
@@ -41,14 +41,19 @@ func TestR9StateOnAtSeesDeadlines(t *testing.T) {
 		now    time.Time
 		want   lifecycle.State
 	}{
-		{"R22/active", sms("100"), at.Add(time.Hour), lifecycle.Active},
+		{"R22/off", sms("300"), at, lifecycle.Inactive},
 		{"R9/draining-before-the-deadline", sms("200"), at.Add(time.Minute - 1), lifecycle.Deactivated},
 		{"R9/over-at-the-deadline", sms("200"), at.Add(time.Minute), lifecycle.Inactive},
-		{"R22/off", sms("300"), at, lifecycle.Inactive},
+		{"R22/active", sms("100"), at.Add(time.Hour), lifecycle.Active},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := stored.StateOnAt(tc.sender, tc.now); got != tc.want {
-				t.Errorf("StateOnAt(%v, +%v) = %v, want %v", tc.sender, tc.now.Sub(at), got, tc.want)
+			e.clk.Set(tc.now)
+			got, err := e.m.Get(e.ctx, manager, b.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := got.StateOn(tc.sender); st != tc.want {
+				t.Errorf("Get at +%v: StateOn(%v) = %v, want %v", tc.now.Sub(at), tc.sender, st, tc.want)
 			}
 		})
 	}
