@@ -56,7 +56,7 @@ func (c runSchedule) decide(d *decider) error {
 
 // runScheduled decides a schedule's action as its creator.
 func runScheduled(creator Snapshot, sc *Schedule, now time.Time) (Plan, error) {
-	cmd, err := sc.Action.Command()
+	cmd, err := sc.Action.command()
 	if err != nil {
 		return Plan{}, err
 	}

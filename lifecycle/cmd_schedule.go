@@ -88,7 +88,7 @@ func (d *decider) checkScheduled(a ScheduledAction) (ScheduledAction, error) {
 	if err := a.Ack.check(); err != nil {
 		return a, err
 	}
-	cmd, err := a.Command()
+	cmd, err := a.command()
 	if err != nil {
 		return a, err
 	}

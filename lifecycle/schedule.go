@@ -100,8 +100,8 @@ func scheduled(cmd Command) (ScheduledAction, error) {
 	return ScheduledAction{}, &InputError{Field: "scheduled operation", Value: what, Problem: "cannot be scheduled; schedule an Activate or a Deactivate"}
 }
 
-// Command returns the action as the command it runs.
-func (a ScheduledAction) Command() (Command, error) {
+// command returns the action as the command it runs.
+func (a ScheduledAction) command() (Command, error) {
 	switch a.Op {
 	case OpActivate:
 		dec, err := ParseDecision(a.Decision)
