@@ -14,7 +14,8 @@
 //	             (one per sender), gets no new ones
 //	Inactive     was live, now offline; its sessions are closed
 //
-// The transitions are one table, drawn by [Diagram]:
+// The transitions are one table (see [Next]); looplab/fsm draws it, and a
+// test keeps this drawing equal to the table:
 //
 //	stateDiagram-v2
 //	    [*] --> Draft
@@ -32,8 +33,8 @@
 // [Deactivate] and [Activate] may name some of its senders; the bot's own
 // state follows - Active while Active on any sender, Deactivated while it
 // only drains, Inactive on none - and still moves only by the table above.
-// Each sender moves by its own table, drawn by [SenderDiagram]; R1 and R2
-// hold per sender.
+// Each sender moves by its own table (the README draws it); R1 and R2 hold
+// per sender.
 //
 // Activation and deactivation may be scheduled for an instant
 // ([Manager.Schedule], R23): [Manager.ExpireDue] runs a due [Schedule] as

@@ -25,5 +25,12 @@ var NextOnSender = nextOnSender
 // walk it.
 var Events = events
 
+// The diagrams drawn from the transition tables (S2), for the tests that
+// keep the README's and the package documentation's drawings equal to them.
+var (
+	Diagram       = botDiagram
+	SenderDiagram = senderDiagram
+)
+
 // SessionEnd, the one rule of when a session is over, for its own tests.
 var SessionEnd = sessionEnd

@@ -40,9 +40,10 @@ var senderEdges = edgesOf(senderTable)
 // Inactive for a sender the bot is off.
 func nextOnSender(s State, e Event) (State, bool) { return next(&senderEdges, s, e) }
 
-// SenderDiagram returns the per-sender transition table as a Mermaid state
-// diagram, drawn by looplab/fsm from the table nextOnSender reads (S2, R22).
-func SenderDiagram() string { return diagram(Inactive, senderTable) }
+// senderDiagram returns the per-sender transition table as a Mermaid state
+// diagram, drawn by looplab/fsm from the table nextOnSender reads (S2, R22):
+// the README's per-sender diagram, which a test keeps equal to it.
+func senderDiagram() string { return diagram(Inactive, senderTable) }
 
 // On returns the bot's state on sender s: Active, Deactivated (with its
 // deadline) or, where it is off, ok false.

@@ -164,9 +164,10 @@ func sourcesOf(next func(State, Event) (State, bool), e Event) []State {
 	return out
 }
 
-// Diagram returns the transition table as a Mermaid state diagram, drawn by
-// looplab/fsm from the same table Next reads (S2).
-func Diagram() string { return diagram(Draft, table) }
+// botDiagram returns the transition table as a Mermaid state diagram, drawn
+// by looplab/fsm from the same table Next reads (S2): the diagram of the
+// package documentation and the README, which a test keeps equal to it.
+func botDiagram() string { return diagram(Draft, table) }
 
 func diagram(initial State, t fsm.Events) string {
 	f := fsm.NewFSM(initial.String(), t, nil)
