@@ -80,7 +80,7 @@ func New(cfg Config) (*Manager, error) {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	if m.ids.bot == nil {
-		m.ids.bot = RandomID
+		m.ids.bot = randomID
 	}
 	if m.ids.schedule == nil {
 		m.ids.schedule = randomScheduleID
@@ -91,9 +91,9 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// RandomID returns a random bot id such as "bot_3f2a9c0d1e4b": the
+// randomID returns a random bot id such as "bot_3f2a9c0d1e4b": the
 // Manager's default Config.NewID.
-func RandomID() BotID {
+func randomID() BotID {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return BotID("bot_" + hex.EncodeToString(b[:]))

@@ -10,6 +10,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"log/slog"
 	"os"
@@ -44,6 +46,15 @@ func run(ctx context.Context, addr, db string, log *slog.Logger, ready func(stri
 	}
 	defer st.Close()
 	var cfg lifecycle.Config
-	cfg.NewID = lifecycle.RandomID
+	cfg.NewID = randomID
 	return demo.Serve(ctx, addr, st, cfg, log, ready)
+}
+
+// randomID returns a random bot id such as "bot_3f2a9c0d1e4b", as the
+// Manager makes when Config.NewID is nil; the demo would otherwise number
+// bots from 1 again after a restart.
+func randomID() lifecycle.BotID {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return lifecycle.BotID("bot_" + hex.EncodeToString(b[:]))
 }
