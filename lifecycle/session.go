@@ -1,11 +1,6 @@
 package lifecycle
 
-import (
-	"cmp"
-	"slices"
-	"strings"
-	"time"
-)
+import "time"
 
 // CloseReason says why a session closed.
 type CloseReason string
@@ -109,13 +104,4 @@ type SessionStats struct {
 	Closed map[CloseReason]uint64 `json:"closed"`
 	// Messages counts messages routed.
 	Messages uint64 `json:"messages"`
-}
-
-// SortSessionStats sorts rows in the order SessionStore.SessionStats
-// returns them: by bot, then by sender ("channel:address"). Stores call it
-// so that they all answer alike.
-func SortSessionStats(rows []SessionStats) {
-	slices.SortFunc(rows, func(a, b SessionStats) int {
-		return cmp.Or(strings.Compare(string(a.Bot), string(b.Bot)), strings.Compare(a.Sender.String(), b.Sender.String()))
-	})
 }

@@ -89,8 +89,8 @@ type Store interface {
 	// SessionAt).
 	Sessions(ctx context.Context, after SessionID, limit int) ([]Session, error)
 	// SessionStats returns the session counts per bot and sender, as
-	// recorded, sorted by bot then sender: kept as counters, never counted
-	// over every session.
+	// recorded, sorted by bot, then by sender as text ("channel:address",
+	// Sender.String): kept as counters, never counted over every session.
 	SessionStats(ctx context.Context) ([]SessionStats, error)
 
 	// Schedule returns the schedule with id, or an error wrapping

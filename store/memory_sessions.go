@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"hash/maphash"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -456,6 +459,12 @@ func (m *Memory) Sessions(ctx context.Context, after lifecycle.SessionID, limit 
 	return out, nil
 }
 
+// compareStats orders session counts as Store.SessionStats returns them: by
+// bot, then by sender ("channel:address").
+func compareStats(a, b lifecycle.SessionStats) int {
+	return cmp.Or(strings.Compare(string(a.Bot), string(b.Bot)), strings.Compare(a.Sender.String(), b.Sender.String()))
+}
+
 // SessionStats implements lifecycle.Store.
 func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
 	var out []lifecycle.SessionStats
@@ -471,7 +480,7 @@ func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, er
 		}
 		sh.mu.Unlock()
 	}
-	lifecycle.SortSessionStats(out)
+	slices.SortFunc(out, compareStats)
 	if out == nil {
 		out = []lifecycle.SessionStats{}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -506,7 +507,12 @@ func checkStats(t *testing.T, st *postgres.Store) {
 			want[i].Closed[s.CloseReason]++
 		}
 	}
-	lifecycle.SortSessionStats(want)
+	slices.SortFunc(want, func(a, b lifecycle.SessionStats) int { // the order SessionStats returns: bot, then sender
+		if c := strings.Compare(string(a.Bot), string(b.Bot)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Sender.String(), b.Sender.String())
+	})
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("SessionStats from the counters (-counted +read):\n%s", diff)
 	}
