@@ -1,5 +1,7 @@
 package lifecycle
 
+import "github.com/botlife/botlife/roles"
+
 // For the tests of package lifecycle_test: the fingerprint of a bot's
 // content, the schedule edition versions before it wrote, and the export
 // encoder behind Manager.Export.
@@ -16,6 +18,13 @@ type (
 	RunSchedule = runSchedule
 	Read        = readOp
 )
+
+// RoleAssignment is the roles one user holds, as the tests read them back
+// from a store.
+type RoleAssignment struct {
+	User  string    `json:"user"`
+	Roles roles.Set `json:"roles"`
+}
 
 // The per-sender transition table (R22) Decide moves a bot's senders by,
 // for its own tests.

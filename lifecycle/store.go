@@ -117,9 +117,3 @@ type AuditWaiter interface {
 	// also wakes waiters for entries committed elsewhere.
 	WaitAudit(ctx context.Context, after uint64) error
 }
-
-// RoleAssignment is the roles one user holds.
-type RoleAssignment struct {
-	User  string    `json:"user"`
-	Roles roles.Set `json:"roles"`
-}

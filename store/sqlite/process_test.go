@@ -199,7 +199,7 @@ func crashChild(t *testing.T, path string, seed uint64, opts sqlite.Options, use
 // storeContents is everything a store holds.
 type storeContents struct {
 	Bots     []lifecycle.Bot
-	Roles    []lifecycle.RoleAssignment
+	Roles    []roleAssignment
 	Audit    []lifecycle.AuditEntry
 	Sessions []lifecycle.Session
 	Stats    []lifecycle.SessionStats
@@ -229,17 +229,23 @@ func readContents(t testing.TB, st lifecycle.Store) storeContents {
 	return c
 }
 
+// roleAssignment is the roles one user holds.
+type roleAssignment struct {
+	User  string
+	Roles roles.Set
+}
+
 // crashRoles reads the roles of the crash stream's users (a Store lists
 // no users).
-func crashRoles(ctx context.Context, st lifecycle.Store) ([]lifecycle.RoleAssignment, error) {
-	var out []lifecycle.RoleAssignment
+func crashRoles(ctx context.Context, st lifecycle.Store) ([]roleAssignment, error) {
+	var out []roleAssignment
 	for _, u := range []string{"ada", "dan", "eve", "mia", "sue"} {
 		rs, _, err := st.Roles(ctx, u)
 		if err != nil {
 			return nil, err
 		}
 		if !rs.Empty() {
-			out = append(out, lifecycle.RoleAssignment{User: u, Roles: rs})
+			out = append(out, roleAssignment{User: u, Roles: rs})
 		}
 	}
 	return out, nil

@@ -585,7 +585,7 @@ func (p *parity) expireConcurrently(t *rapid.T) {
 // Manager derives from it.
 type parityContents struct {
 	Bots      []lifecycle.Bot
-	Roles     []lifecycle.RoleAssignment
+	Roles     []roleAssignment
 	Audit     []lifecycle.AuditEntry
 	Sessions  []lifecycle.Session
 	Stats     []lifecycle.SessionStats

@@ -66,7 +66,7 @@ func dueSchedules(ctx context.Context, st lifecycle.Store, now time.Time, limit 
 // roleAssignments reads the roles of every user the audit log names (as
 // actor or as the user of a role change), sorted by user: those holding a
 // role.
-func roleAssignments(ctx context.Context, st lifecycle.Store) ([]lifecycle.RoleAssignment, error) {
+func roleAssignments(ctx context.Context, st lifecycle.Store) ([]roleAssignment, error) {
 	log, err := st.AuditLog(ctx, 0, 1<<30)
 	if err != nil {
 		return nil, err
@@ -78,9 +78,15 @@ func roleAssignments(ctx context.Context, st lifecycle.Store) ([]lifecycle.RoleA
 	return rolesOf(ctx, st, users)
 }
 
+// roleAssignment is the roles one user holds.
+type roleAssignment struct {
+	User  string    `json:"user"`
+	Roles roles.Set `json:"roles"`
+}
+
 // rolesOf reads the roles of users, sorted by user: those holding a role.
-func rolesOf(ctx context.Context, st lifecycle.Store, users map[string]bool) ([]lifecycle.RoleAssignment, error) {
-	out := []lifecycle.RoleAssignment{}
+func rolesOf(ctx context.Context, st lifecycle.Store, users map[string]bool) ([]roleAssignment, error) {
+	out := []roleAssignment{}
 	for u := range users {
 		if u == "" {
 			continue
@@ -90,7 +96,7 @@ func rolesOf(ctx context.Context, st lifecycle.Store, users map[string]bool) ([]
 			return nil, err
 		}
 		if !rs.Empty() {
-			out = append(out, lifecycle.RoleAssignment{User: u, Roles: rs})
+			out = append(out, roleAssignment{User: u, Roles: rs})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].User < out[j].User })

@@ -219,7 +219,7 @@ func (h *harness) bot(id lifecycle.BotID) lifecycle.Bot {
 // refused commit.
 type contents struct {
 	Bots      []lifecycle.Bot
-	Roles     []lifecycle.RoleAssignment
+	Roles     []roleAssignment
 	Audit     []lifecycle.AuditEntry
 	Schedules []lifecycle.Schedule
 }
@@ -423,7 +423,7 @@ func testRoles(t *testing.T, h *harness) {
 	h.do(lifecycle.GrantRole{User: "amy", Role: roles.Designer})
 	h.do(lifecycle.GrantRole{User: "amy", Role: roles.Manager})
 	got, _ := roleAssignments(h.ctx, h.st)
-	want := []lifecycle.RoleAssignment{{User: "amy", Roles: roles.MustSet(roles.Manager)}, {User: "zed", Roles: roles.MustSet(roles.Admin)}}
+	want := []roleAssignment{{User: "amy", Roles: roles.MustSet(roles.Manager)}, {User: "zed", Roles: roles.MustSet(roles.Admin)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("RoleAssignments (-want +got):\n%s", diff)
 	}
