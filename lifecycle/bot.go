@@ -259,15 +259,15 @@ func (b Bot) AsOf(now time.Time) Bot {
 	return b
 }
 
-// HasSender reports whether s is one of the bot's senders.
-func (b *Bot) HasSender(s Sender) bool {
+// hasSender reports whether s is one of the bot's senders.
+func (b *Bot) hasSender(s Sender) bool {
 	i := sort.Search(len(b.Senders), func(i int) bool { return !b.Senders[i].less(s) })
 	return i < len(b.Senders) && b.Senders[i] == s
 }
 
 func (b *Bot) sharesSender(o *Bot) bool {
 	for _, s := range o.Senders {
-		if b.HasSender(s) {
+		if b.hasSender(s) {
 			return true
 		}
 	}

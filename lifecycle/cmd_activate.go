@@ -91,7 +91,7 @@ func (d *decider) subset(b *Bot, named []Sender, dflt func(Sender) bool) ([]Send
 		return nil, err
 	}
 	for _, s := range out {
-		if !b.HasSender(s) {
+		if !b.hasSender(s) {
 			return nil, &InputError{Field: "sender", Value: shown(s.String()), Problem: "is not one of the bot's senders; name senders from its settings, or leave them out for all"}
 		}
 	}

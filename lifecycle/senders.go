@@ -223,7 +223,7 @@ type SenderTransition struct {
 // earliest.
 func (b *Bot) liveConsistent() bool {
 	for i, e := range b.Live {
-		if (i > 0 && b.Live[i-1].Sender.compare(e.Sender) >= 0) || !b.HasSender(e.Sender) {
+		if (i > 0 && b.Live[i-1].Sender.compare(e.Sender) >= 0) || !b.hasSender(e.Sender) {
 			return false
 		}
 		if (e.State != Active && e.State != Deactivated) || (e.State == Deactivated) == e.GraceDeadline.IsZero() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -198,7 +199,7 @@ func TestShardsUnderLoad(t *testing.T) {
 		for _, s := range senders {
 			active := 0
 			for _, id := range bots {
-				if b, _ := st.Bot(ctx, id); b.HasSender(s) && state[id] == lifecycle.Active {
+				if b, _ := st.Bot(ctx, id); slices.Contains(b.Senders, s) && state[id] == lifecycle.Active {
 					active++
 				}
 			}
