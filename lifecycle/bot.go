@@ -239,11 +239,11 @@ func (b *Bot) endOf(k uint64, s Sender) (CloseReason, time.Time) {
 	return b.EndReason, b.EndedAt
 }
 
-// AsOf returns the bot as it reads at now: drains whose grace deadline has
+// asOf returns the bot as it reads at now: drains whose grace deadline has
 // passed are over, ended at their deadline with reason grace_expired, and a
 // bot left on no sender is Inactive - exactly what ExpireDue later stores
 // (R9).
-func (b Bot) AsOf(now time.Time) Bot {
+func (b Bot) asOf(now time.Time) Bot {
 	due := b.dueDrains(now)
 	if len(due) == 0 {
 		return b
@@ -315,7 +315,7 @@ type Summary struct {
 }
 
 func summarize(b Bot, now time.Time) Summary {
-	b = b.AsOf(now)
+	b = b.asOf(now)
 	return Summary{ID: b.ID, Name: b.Name, Description: b.Description, Channel: b.Channel,
 		Senders: b.Senders, State: b.State, GraceDeadline: b.GraceDeadline, UpdatedAt: b.UpdatedAt}
 }

@@ -1,6 +1,10 @@
 package lifecycle
 
-import "github.com/botlife/botlife/roles"
+import (
+	"time"
+
+	"github.com/botlife/botlife/roles"
+)
 
 // For the tests of package lifecycle_test: the fingerprint of a bot's
 // content, the schedule edition versions before it wrote, and the export
@@ -40,6 +44,10 @@ var (
 	Diagram       = botDiagram
 	SenderDiagram = senderDiagram
 )
+
+// AsOf is a stored bot as it reads at now, as Manager.Get returns it, for
+// the model test that compares bots read from the store.
+func AsOf(b Bot, now time.Time) Bot { return b.asOf(now) }
 
 // SessionEnd, the one rule of when a session is over, for its own tests.
 var SessionEnd = sessionEnd

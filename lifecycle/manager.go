@@ -401,7 +401,7 @@ func (m *Manager) Get(ctx context.Context, actor Actor, id BotID) (Bot, error) {
 		return Bot{}, err
 	}
 	b.OpenActivations = nil
-	return b.AsOf(m.clock.Now()), nil
+	return b.asOf(m.clock.Now()), nil
 }
 
 // Validate returns the validation report of a bot's definition, as

@@ -747,10 +747,10 @@ func (r *modelRun) check(t *rapid.T) {
 		if !ok {
 			t.Fatalf("bot %s exists but not in the model", b.ID)
 		}
-		if got := b.AsOf(now).State; got != mb.state {
+		if got := lifecycle.AsOf(b, now).State; got != mb.state {
 			t.Fatalf("bot %s is %v, the model says %v", b.ID, got, mb.state)
 		}
-		asOf := b.AsOf(now)
+		asOf := lifecycle.AsOf(b, now)
 		on := map[string]mOn{}
 		for _, e := range asOf.Live {
 			on[e.Sender.Address] = mOn{state: e.State, deadline: e.GraceDeadline}

@@ -313,7 +313,7 @@ func (m *Manager) liveOn(ctx context.Context, rows []SessionStats, now time.Time
 		return nil, err
 	}
 	for _, b := range bots {
-		b = b.AsOf(now)
+		b = b.asOf(now)
 		for _, e := range b.Live {
 			i, ok := at[e.Sender]
 			switch {

@@ -327,11 +327,12 @@ func (s *story) recordedClosed(seen map[lifecycle.SessionID]string, by string) (
 	return seen, nil
 }
 
-// botState returns a bot's grace deadline and state as seen now.
+// botState returns a bot's grace deadline and state as seen now: Get reads
+// a drain past its deadline as over, sweep or not (R9).
 func (s *story) botState(id lifecycle.BotID) (time.Time, lifecycle.State) {
-	b, err := s.st.Bot(s.ctx, id)
+	b, err := s.m.Get(s.ctx, lifecycle.User("mia"), id)
 	if err != nil {
 		return time.Time{}, 0
 	}
-	return b.GraceDeadline, b.AsOf(s.clk.Now()).State
+	return b.GraceDeadline, b.State
 }
