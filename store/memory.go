@@ -500,7 +500,7 @@ func (m *Memory) check(p lifecycle.Plan) error {
 		if sr := m.senderRec(s); sr != nil {
 			for _, rec := range [2]*botRec{sr.active, sr.draining} {
 				if rec != nil && !changed[rec] {
-					n.add(rec.slotOn(s))
+					n.add(rec.rowOn(s).Slot)
 				}
 			}
 		}
@@ -523,14 +523,14 @@ func (n *slotCount) add(s lifecycle.Slot) {
 	}
 }
 
-// slotOn returns the slot the bot's row on s holds.
-func (r *botRec) slotOn(s lifecycle.Sender) lifecycle.Slot {
+// rowOn returns the bot's row on s; the zero row if it has none.
+func (r *botRec) rowOn(s lifecycle.Sender) lifecycle.SenderRow {
 	for _, row := range r.rows {
 		if row.Sender == s {
-			return row.Slot
+			return row
 		}
 	}
-	return ""
+	return lifecycle.SenderRow{}
 }
 
 // checkRoles refuses stale role reads and the removal of the last Admin.
@@ -651,30 +651,24 @@ func (m *Memory) put(c lifecycle.Change) {
 }
 
 // reattach puts back the session groups of the activation their bot still
-// serves on their sender, as its row there says; the others end, and the
-// next sweep closes their sessions.
+// serves on their sender, as its row there says, with the row's columns;
+// the others end, and the next sweep closes their sessions.
 func (m *Memory) reattach(groups []detached) {
 	for _, d := range groups {
-		if d.g == nil {
+		g := d.g
+		if g == nil {
 			continue
 		}
-		var row lifecycle.SenderRow
-		if d.g.bot.bot() != nil {
-			for _, r := range d.g.bot.rows {
-				if r.Sender == d.g.sender {
-					row = r
-				}
-			}
+		b := g.bot.bot()
+		switch {
+		case b == nil || !g.serve(g.bot.rowOn(g.sender), b.IdleTimeout):
+			g.until = minTime
+		case d.sr.active == g.bot:
+			d.sr.activeGroup = g
+		case d.sr.draining == g.bot:
+			d.sr.drainGroup = g
 		}
-		if row.Activation == d.g.activation {
-			switch {
-			case row.Slot == lifecycle.SlotActive && d.sr.active == d.g.bot:
-				d.sr.activeGroup = d.g
-			case row.Slot == lifecycle.SlotDraining && d.sr.draining == d.g.bot:
-				d.sr.drainGroup = d.g
-			}
-		}
-		m.shardOf(d.g.sender).reschedule(d.g)
+		m.shardOf(g.sender).reschedule(g)
 	}
 }
 
