@@ -415,18 +415,11 @@ func (m *Memory) lockShards(p lifecycle.Plan) []*shard {
 			add(c.After.Senders)
 		}
 	}
-	if len(idx) == 0 {
-		return nil
-	}
-	sort.Ints(idx)
-	out := make([]*shard, 0, len(idx))
-	for i, n := range idx {
-		if i > 0 && idx[i-1] == n {
-			continue
-		}
-		sh := &m.shards[n]
-		sh.mu.Lock()
-		out = append(out, sh)
+	slices.Sort(idx)
+	var out []*shard
+	for _, n := range slices.Compact(idx) {
+		m.shards[n].mu.Lock()
+		out = append(out, &m.shards[n])
 	}
 	return out
 }
@@ -739,18 +732,12 @@ func (x *botIDs) maybeMerge() {
 		return
 	}
 	merged := make([]lifecycle.BotID, 0, len(x.main)+len(x.recent))
-	i, j := 0, 0
-	for i < len(x.main) || j < len(x.recent) {
-		var id lifecycle.BotID
-		if j == len(x.recent) || (i < len(x.main) && x.main[i] < x.recent[j]) {
-			id, i = x.main[i], i+1
-		} else {
-			id, j = x.recent[j], j+1
-		}
-		if !x.gone[id] && (len(merged) == 0 || merged[len(merged)-1] != id) {
+	x.merge(0, 0, func(id lifecycle.BotID) bool {
+		if !x.gone[id] {
 			merged = append(merged, id)
 		}
-	}
+		return true
+	})
 	x.main, x.recent = merged, x.recent[:0]
 	clear(x.gone)
 }
@@ -758,24 +745,31 @@ func (x *botIDs) maybeMerge() {
 // page calls f with the ids greater than after, in order, until f returns
 // false.
 func (x *botIDs) page(after lifecycle.BotID, f func(lifecycle.BotID) bool) {
-	i, _ := slices.BinarySearch(x.main, after)
-	j, _ := slices.BinarySearch(x.recent, after)
-	if i < len(x.main) && x.main[i] == after {
+	i, found := slices.BinarySearch(x.main, after)
+	if found {
 		i++
 	}
-	if j < len(x.recent) && x.recent[j] == after {
+	j, found := slices.BinarySearch(x.recent, after)
+	if found {
 		j++
 	}
-	prev := after
-	for i < len(x.main) || j < len(x.recent) {
+	x.merge(i, j, f)
+}
+
+// merge calls f with the ids of main from i and recent from j, in order
+// and once each (an id deleted and made again is in both), until f
+// returns false.
+func (x *botIDs) merge(i, j int, f func(lifecycle.BotID) bool) {
+	var prev lifecycle.BotID
+	for n := 0; i < len(x.main) || j < len(x.recent); n++ {
 		var id lifecycle.BotID
 		if j == len(x.recent) || (i < len(x.main) && x.main[i] < x.recent[j]) {
 			id, i = x.main[i], i+1
 		} else {
 			id, j = x.recent[j], j+1
 		}
-		if id == prev {
-			continue // deleted and made again: in both slices
+		if n > 0 && id == prev {
+			continue
 		}
 		prev = id
 		if !f(id) {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"hash/maphash"
+	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -540,11 +541,7 @@ func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, er
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		for k, st := range sh.stats {
-			closed := make(map[lifecycle.CloseReason]uint64, len(st.closed))
-			for r, n := range st.closed {
-				closed[r] = n
-			}
-			out = append(out, lifecycle.SessionStats{Bot: k.bot, Sender: k.sender, Opened: st.opened, Open: st.open, Closed: closed, Messages: st.messages})
+			out = append(out, lifecycle.SessionStats{Bot: k.bot, Sender: k.sender, Opened: st.opened, Open: st.open, Closed: maps.Clone(st.closed), Messages: st.messages})
 		}
 		sh.mu.Unlock()
 	}
