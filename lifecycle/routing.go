@@ -26,8 +26,12 @@ func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Ses
 }
 
 // checkRoute checks the text of a message's sender and end user (R21).
-// It allocates nothing for valid input.
+// It allocates nothing for valid input, and checks printable ASCII, what
+// ids mostly are, in one pass.
 func checkRoute(sender Sender, endUser string) error {
+	if plainID(endUser) && plainID(sender.Address) && plainID(sender.Channel) {
+		return nil
+	}
 	if err := checkID("end user", endUser); err != nil {
 		return err
 	}
@@ -35,6 +39,19 @@ func checkRoute(sender Sender, endUser string) error {
 		return err
 	}
 	return checkID("sender channel", sender.Channel)
+}
+
+// plainID reports whether s is 1 to MaxIDBytes bytes of printable ASCII,
+// not all spaces: an id checkID accepts.
+func plainID(s string) bool {
+	var seen byte // some bit set once a byte other than a space is seen
+	for i := 0; i < len(s); i++ {
+		if s[i]-' ' > '~'-' ' {
+			return false
+		}
+		seen |= s[i] ^ ' '
+	}
+	return seen != 0 && len(s) <= MaxIDBytes
 }
 
 // Session returns a session as seen now: a session whose bot no longer

@@ -38,7 +38,7 @@ var senderEdges = edgesOf(senderTable)
 // nextOnSender returns the state a bot in state s on one sender reaches
 // there by event e, and whether the sender table allows it (R22). s is
 // Inactive for a sender the bot is off.
-func nextOnSender(s State, e Event) (State, bool) { return next(&senderEdges, s, e) }
+func nextOnSender(s State, e Event) (State, bool) { return next(senderEdges, s, e) }
 
 // senderDiagram returns the per-sender transition table as a Mermaid state
 // diagram, drawn by looplab/fsm from the table nextOnSender reads (S2, R22):

@@ -92,44 +92,93 @@ var table = fsm.Events{
 	{Name: string(EventEdit), Src: []string{Inactive.String()}, Dst: Inactive.String()},
 }
 
-// edges is the table as a lookup, built once from table: for each state, the
-// events it allows and where they lead. An FSM object per bot is never kept:
-// bots live in the Store.
-type edge struct {
-	event Event
-	to    State
-}
-
+// edges is the table as a lookup, built once from table. An FSM object per
+// bot is never kept: bots live in the Store.
 var edges = edgesOf(table)
 
+// transitions is a table as a lookup: per event, where it leads from each
+// state (0 where the table does not allow it). The events of this package
+// are found by eventSlot, with one comparison; any other event of a table
+// is searched for among others.
+type transitions struct {
+	known  [6]transition
+	others []transition
+}
+
+type transition struct {
+	event Event
+	to    [Deleted + 1]State
+}
+
+// eventSlot numbers the events of this package for the lookup; -1 for any
+// other string.
+func eventSlot(e Event) int {
+	switch e {
+	case EventActivate:
+		return 0
+	case EventDeactivate:
+		return 1
+	case EventDrain:
+		return 2
+	case EventEndDrain:
+		return 3
+	case EventDelete:
+		return 4
+	case EventEdit:
+		return 5
+	}
+	return -1
+}
+
 // edgesOf builds the lookup of a table.
-func edgesOf(t fsm.Events) [Deleted + 1][]edge {
+func edgesOf(t fsm.Events) *transitions {
 	byName := map[string]State{}
 	for s := Draft; s <= Deleted; s++ {
 		byName[s.String()] = s
 	}
-	var out [Deleted + 1][]edge
+	x := &transitions{}
 	for _, e := range t {
+		tr := x.find(Event(e.Name))
+		if tr == nil {
+			x.others = append(x.others, transition{event: Event(e.Name)})
+			tr = &x.others[len(x.others)-1]
+		}
 		for _, src := range e.Src {
-			from := byName[src]
-			out[from] = append(out[from], edge{Event(e.Name), byName[e.Dst]})
+			tr.to[byName[src]] = byName[e.Dst]
 		}
 	}
-	return out
+	return x
+}
+
+// find returns the transitions of e.
+func (x *transitions) find(e Event) *transition {
+	if i := eventSlot(e); i >= 0 {
+		return &x.known[i]
+	}
+	for i := range x.others {
+		if x.others[i].event == e {
+			return &x.others[i]
+		}
+	}
+	return nil
 }
 
 // Next returns the state that event e leads to from state s, and whether the
 // table allows it at all (S1). It does not allocate.
-func Next(s State, e Event) (State, bool) { return next(&edges, s, e) }
+func Next(s State, e Event) (State, bool) {
+	if i := eventSlot(e); i >= 0 && s <= Deleted {
+		to := edges.known[i].to[s]
+		return to, to != 0
+	}
+	return next(edges, s, e)
+}
 
-func next(edges *[Deleted + 1][]edge, s State, e Event) (State, bool) {
+func next(x *transitions, s State, e Event) (State, bool) {
 	if s > Deleted {
 		return 0, false
 	}
-	for _, ed := range edges[s] {
-		if ed.event == e {
-			return ed.to, true
-		}
+	if tr := x.find(e); tr != nil && tr.to[s] != 0 {
+		return tr.to[s], true
 	}
 	return 0, false
 }

@@ -72,6 +72,13 @@ func BenchmarkRoute(b *testing.B) {
 	}
 }
 
+// sessKey is the key of an open session: what a user's own map of
+// sessions would be keyed by.
+type sessKey struct {
+	sender lifecycle.Sender
+	user   string
+}
+
 // BenchmarkMapLookup is the baseline for BenchmarkRoute: a bare lookup in a
 // map with the same key type, size and access pattern.
 func BenchmarkMapLookup(b *testing.B) {

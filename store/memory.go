@@ -415,18 +415,11 @@ func (m *Memory) lockShards(p lifecycle.Plan) []*shard {
 			add(c.After.Senders)
 		}
 	}
-	if len(idx) == 0 {
-		return nil
-	}
-	sort.Ints(idx)
-	out := make([]*shard, 0, len(idx))
-	for i, n := range idx {
-		if i > 0 && idx[i-1] == n {
-			continue
-		}
-		sh := &m.shards[n]
-		sh.mu.Lock()
-		out = append(out, sh)
+	slices.Sort(idx)
+	var out []*shard
+	for _, n := range slices.Compact(idx) {
+		m.shards[n].mu.Lock()
+		out = append(out, &m.shards[n])
 	}
 	return out
 }
@@ -500,7 +493,7 @@ func (m *Memory) check(p lifecycle.Plan) error {
 		if sr := m.senderRec(s); sr != nil {
 			for _, rec := range [2]*botRec{sr.active, sr.draining} {
 				if rec != nil && !changed[rec] {
-					n.add(rec.slotOn(s))
+					n.add(rec.rowOn(s).Slot)
 				}
 			}
 		}
@@ -523,14 +516,14 @@ func (n *slotCount) add(s lifecycle.Slot) {
 	}
 }
 
-// slotOn returns the slot the bot's row on s holds.
-func (r *botRec) slotOn(s lifecycle.Sender) lifecycle.Slot {
+// rowOn returns the bot's row on s; the zero row if it has none.
+func (r *botRec) rowOn(s lifecycle.Sender) lifecycle.SenderRow {
 	for _, row := range r.rows {
 		if row.Sender == s {
-			return row.Slot
+			return row
 		}
 	}
-	return ""
+	return lifecycle.SenderRow{}
 }
 
 // checkRoles refuses stale role reads and the removal of the last Admin.
@@ -651,30 +644,24 @@ func (m *Memory) put(c lifecycle.Change) {
 }
 
 // reattach puts back the session groups of the activation their bot still
-// serves on their sender, as its row there says; the others end, and the
-// next sweep closes their sessions.
+// serves on their sender, as its row there says, with the row's columns;
+// the others end, and the next sweep closes their sessions.
 func (m *Memory) reattach(groups []detached) {
 	for _, d := range groups {
-		if d.g == nil {
+		g := d.g
+		if g == nil {
 			continue
 		}
-		var row lifecycle.SenderRow
-		if d.g.bot.bot() != nil {
-			for _, r := range d.g.bot.rows {
-				if r.Sender == d.g.sender {
-					row = r
-				}
-			}
+		b := g.bot.bot()
+		switch {
+		case b == nil || !g.serve(g.bot.rowOn(g.sender), b.IdleTimeout):
+			g.until = minTime
+		case d.sr.active == g.bot:
+			d.sr.activeGroup = g
+		case d.sr.draining == g.bot:
+			d.sr.drainGroup = g
 		}
-		if row.Activation == d.g.activation {
-			switch {
-			case row.Slot == lifecycle.SlotActive && d.sr.active == d.g.bot:
-				d.sr.activeGroup = d.g
-			case row.Slot == lifecycle.SlotDraining && d.sr.draining == d.g.bot:
-				d.sr.drainGroup = d.g
-			}
-		}
-		m.shardOf(d.g.sender).reschedule(d.g)
+		m.shardOf(g.sender).reschedule(g)
 	}
 }
 
@@ -745,18 +732,12 @@ func (x *botIDs) maybeMerge() {
 		return
 	}
 	merged := make([]lifecycle.BotID, 0, len(x.main)+len(x.recent))
-	i, j := 0, 0
-	for i < len(x.main) || j < len(x.recent) {
-		var id lifecycle.BotID
-		if j == len(x.recent) || (i < len(x.main) && x.main[i] < x.recent[j]) {
-			id, i = x.main[i], i+1
-		} else {
-			id, j = x.recent[j], j+1
-		}
-		if !x.gone[id] && (len(merged) == 0 || merged[len(merged)-1] != id) {
+	x.merge(0, 0, func(id lifecycle.BotID) bool {
+		if !x.gone[id] {
 			merged = append(merged, id)
 		}
-	}
+		return true
+	})
 	x.main, x.recent = merged, x.recent[:0]
 	clear(x.gone)
 }
@@ -764,24 +745,31 @@ func (x *botIDs) maybeMerge() {
 // page calls f with the ids greater than after, in order, until f returns
 // false.
 func (x *botIDs) page(after lifecycle.BotID, f func(lifecycle.BotID) bool) {
-	i, _ := slices.BinarySearch(x.main, after)
-	j, _ := slices.BinarySearch(x.recent, after)
-	if i < len(x.main) && x.main[i] == after {
+	i, found := slices.BinarySearch(x.main, after)
+	if found {
 		i++
 	}
-	if j < len(x.recent) && x.recent[j] == after {
+	j, found := slices.BinarySearch(x.recent, after)
+	if found {
 		j++
 	}
-	prev := after
-	for i < len(x.main) || j < len(x.recent) {
+	x.merge(i, j, f)
+}
+
+// merge calls f with the ids of main from i and recent from j, in order
+// and once each (an id deleted and made again is in both), until f
+// returns false.
+func (x *botIDs) merge(i, j int, f func(lifecycle.BotID) bool) {
+	var prev lifecycle.BotID
+	for n := 0; i < len(x.main) || j < len(x.recent); n++ {
 		var id lifecycle.BotID
 		if j == len(x.recent) || (i < len(x.main) && x.main[i] < x.recent[j]) {
 			id, i = x.main[i], i+1
 		} else {
 			id, j = x.recent[j], j+1
 		}
-		if id == prev {
-			continue // deleted and made again: in both slices
+		if n > 0 && id == prev {
+			continue
 		}
 		prev = id
 		if !f(id) {

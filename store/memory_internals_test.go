@@ -166,7 +166,7 @@ func TestShardShrinkBoundaries(t *testing.T) {
 		var sh shard
 		sh.init()
 		for i := 0; i < tc.open; i++ {
-			sh.open[sessKey{user: fmt.Sprint(i)}] = nil
+			sh.open[uint64(i)] = nil
 		}
 		sh.peak = tc.peak
 		sh.shrink()
@@ -319,5 +319,35 @@ func TestR9SweepClosesSessionBehindOneRoutedTo(t *testing.T) {
 	}
 	if got, err := f.m.Sessions(f.ctx, second.ID-1, 1); err != nil || len(got) != 1 || got[0].Open() {
 		t.Fatalf("R9: u2 after the sweep = %v, %v; want closed", got, err)
+	}
+}
+
+// R10: sessions of one end user on two channels with the same address have
+// the same hash and are told apart by their keys: each message goes to its
+// own session, and closing either, first or last hashed, leaves the other.
+func TestSessionsSharingAHash(t *testing.T) {
+	f := newMemFixture(t)
+	sms, wa := smsSender("1"), lifecycle.Sender{Channel: "whatsapp", Address: "1"}
+	b := activeBot("b", 0, wa)
+	b.Channel = "whatsapp"
+	f.commit(activeBot("a", 0, sms), b)
+	for _, closeFirst := range []bool{true, false} {
+		first, second := f.route(sms, "u", tm), f.route(wa, "u", tm)
+		if first.ID == second.ID {
+			t.Fatalf("R10: two channels share session %d", first.ID)
+		}
+		shut, kept, keptOn := first, second, wa
+		if !closeFirst {
+			shut, kept, keptOn = second, first, sms
+		}
+		if _, err := f.m.CloseSession(f.ctx, shut.ID, lifecycle.CloseCompleted, tm); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.route(keptOn, "u", tm); got.ID != kept.ID || got.Messages != 2 {
+			t.Fatalf("R10: after closing session %d, a message on %v went to %d with %d messages; want %d with 2", shut.ID, keptOn, got.ID, got.Messages, kept.ID)
+		}
+		if _, err := f.m.CloseSession(f.ctx, kept.ID, lifecycle.CloseCompleted, tm); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"hash/maphash"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,11 +20,17 @@ const shardCount = 64
 var shardSeed = maphash.MakeSeed()
 
 func shardIndex(s lifecycle.Sender) int {
-	h := maphash.String(shardSeed, s.Address) // channels are few; addresses spread
-	return int(h & (shardCount - 1))
+	return int(maphash.String(shardSeed, s.Address) & (shardCount - 1)) // channels are few; addresses spread
 }
 
 func (m *Memory) shardOf(s lifecycle.Sender) *shard { return &m.shards[shardIndex(s)] }
+
+// sessHash hashes an open session's key from the hash of its sender's
+// address (as shardIndex takes it) and its end user; the channel, one of
+// few, is left to the comparison of the keys.
+func sessHash(address uint64, user string) uint64 {
+	return address ^ maphash.String(shardSeed, user)*0x9e3779b97f4a7c15
+}
 
 // shard holds the senders whose address hashes to it, their open sessions,
 // session counts, and the groups of open sessions by when they can next
@@ -31,9 +38,11 @@ func (m *Memory) shardOf(s lifecycle.Sender) *shard { return &m.shards[shardInde
 type shard struct {
 	mu      sync.Mutex
 	senders map[lifecycle.Sender]*senderRec // written under Memory.mu too
-	open    map[sessKey]*sessRec
-	peak    int // the most sessions open has held since it was made
-	stats   map[statKey]*statRec
+	// open holds the open sessions by sessHash, those with the same hash
+	// chained by sessRec.coll.
+	open  map[uint64]*sessRec
+	peak  int // the most sessions open has held since it was made
+	stats map[statKey]*statRec
 	// due holds the groups with open sessions, a min-heap by the earliest
 	// instant any of their sessions can be over.
 	due minHeap[*group]
@@ -45,7 +54,7 @@ type shard struct {
 
 func (sh *shard) init() {
 	sh.senders = map[lifecycle.Sender]*senderRec{}
-	sh.open = map[sessKey]*sessRec{}
+	sh.open = map[uint64]*sessRec{}
 	sh.stats = map[statKey]*statRec{}
 	sh.due = minHeap[*group]{
 		less:  func(a, b *group) bool { return a.at.Before(b.at) },
@@ -57,15 +66,37 @@ type sessRec struct {
 	s          lifecycle.Session
 	grp        *group
 	prev, next *sessRec
+	coll       *sessRec // the next open session with the same sessHash
 	stats      *statRec
 	sh         *shard
 	// recorded is when the store recorded the session closed.
 	recorded time.Time
 }
 
-type sessKey struct {
-	sender lifecycle.Sender
-	user   string
+// find returns the open session of user on sender, hashed h, or nil.
+func (sh *shard) find(h uint64, sender lifecycle.Sender, user string) *sessRec {
+	r := sh.open[h]
+	for r != nil && (r.s.EndUser != user || r.s.Sender != sender) {
+		r = r.coll
+	}
+	return r
+}
+
+// unindex takes r, hashed h, out of the open sessions.
+func (sh *shard) unindex(h uint64, r *sessRec) {
+	at := sh.open[h]
+	if at == r {
+		if r.coll == nil {
+			delete(sh.open, h)
+		} else {
+			sh.open[h] = r.coll
+		}
+		return
+	}
+	for at.coll != r {
+		at = at.coll
+	}
+	at.coll = r.coll
 }
 
 type statKey struct {
@@ -102,6 +133,40 @@ type group struct {
 	// stepped back) reschedules the group.
 	at     time.Time
 	heapAt int // index in the shard's heap, -1 when not in it
+	// until and idle are the columns routing compares, as the bot's row
+	// on the sender and its idle timeout say: its slot serves the
+	// activation until until (the latest time for the active slot,
+	// ServesUntil while draining, the zero time once over).
+	until time.Time
+	idle  time.Duration
+}
+
+// serve sets the columns of g from row, the row of g's bot on g's sender,
+// and the bot's idle timeout, and reports whether the row's slot serves
+// g's activation.
+func (g *group) serve(row lifecycle.SenderRow, idle time.Duration) bool {
+	g.until, g.idle = minTime, idle
+	if row.Activation != g.activation {
+		return false
+	}
+	switch row.Slot {
+	case lifecycle.SlotActive:
+		g.until = maxTime
+	case lifecycle.SlotDraining:
+		g.until = row.ServesUntil
+	default:
+		return false
+	}
+	return true
+}
+
+// serves reports whether a session of g last active at last takes a
+// message at now by the columns alone - the comparison SQLite's route
+// makes: the slot serves the activation and the session is not idle. It
+// says yes only where lifecycle.DecideRoute continues the session; where
+// it says no, DecideRoute decides.
+func (g *group) serves(last, now time.Time) bool {
+	return now.Before(g.until) && (g.idle <= 0 || now.Before(last.Add(g.idle)))
 }
 
 var (
@@ -195,16 +260,22 @@ func (sh *shard) reschedule(g *group) {
 
 // Route implements lifecycle.Store: under the sender's shard lock it
 // reads the RouteView and applies what lifecycle.DecideRoute decides.
-// Routing to an existing session costs one map lookup and does not
-// allocate.
+// Routing to a session its group's columns say is served (group.serves)
+// costs one lookup by a hash and does not allocate.
 func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
-	sh := m.shardOf(sender)
+	ha := maphash.String(shardSeed, sender.Address)
+	sh := &m.shards[ha&(shardCount-1)]
+	h := sessHash(ha, endUser)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	k := sessKey{sender: sender, user: endUser}
+	rec := sh.find(h, sender, endUser)
+	if rec != nil && rec.grp.serves(rec.s.LastActivityAt, now) {
+		rec.s.LastActivityAt = now
+		rec.s.Messages++
+		return sh.touched(rec, now), nil
+	}
 	var v lifecycle.RouteView
-	rec, open := sh.open[k]
-	if open {
+	if rec != nil {
 		v.Open, v.OpenBot = &rec.s, rec.grp.bot.bot()
 	}
 	sr := sh.senders[sender]
@@ -213,18 +284,8 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	}
 	step, err := lifecycle.DecideRoute(v, sender, endUser, now)
 	if err == nil && !step.New {
-		g := rec.grp
-		first := g.head.s.LastActivityAt
 		rec.s = step.Session
-		rec.stats.messages++
-		g.replace(rec)
-		if g.head == rec && now.Before(first) {
-			// The clock stepped back: the group's first session is now
-			// less recently active than it was scheduled for, so it may
-			// idle out before the group's key.
-			sh.reschedule(g)
-		}
-		return rec.s, nil
+		return sh.touched(rec, now), nil
 	}
 	if step.Closed.ID != 0 {
 		m.closeLocked(rec, step.Closed.CloseReason, step.Closed.ClosedAt, now)
@@ -233,24 +294,41 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
-	return m.open(sh, sr, k, step.Session), nil
+	return m.open(sh, sr, h, step.Session), nil
+}
+
+// touched counts the message routed to rec at now and moves rec to the
+// back of its group. The caller holds sh.
+func (sh *shard) touched(rec *sessRec, now time.Time) lifecycle.Session {
+	g := rec.grp
+	first := g.head.s.LastActivityAt
+	rec.stats.messages++
+	g.replace(rec)
+	if g.head == rec && now.Before(first) {
+		// The clock stepped back: the group's first session is now less
+		// recently active than it was scheduled for, so it may idle out
+		// before the group's key.
+		sh.reschedule(g)
+	}
+	return rec.s
 }
 
 // open records a new session s in the active slot's group of sr. The
 // caller holds sh.
-func (m *Memory) open(sh *shard, sr *senderRec, k sessKey, s lifecycle.Session) lifecycle.Session {
+func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) lifecycle.Session {
 	g := sr.activeGroup
 	if g == nil || g.bot != sr.active || g.activation != s.Activation {
 		g = &group{bot: sr.active, sender: s.Sender, activation: s.Activation, heapAt: -1}
+		g.serve(sr.active.rowOn(s.Sender), sr.active.bot().IdleTimeout)
 		sr.activeGroup = g
 	}
 	s.ID = lifecycle.SessionID(m.nextSession.Add(1))
 	st := sh.statsFor(s.Bot, s.Sender)
-	rec := &sessRec{stats: st, sh: sh, s: s}
+	rec := &sessRec{stats: st, sh: sh, s: s, coll: sh.open[h]}
 	st.opened++
 	st.open++
 	st.messages++
-	sh.open[k] = rec
+	sh.open[h] = rec
 	sh.peak = max(sh.peak, len(sh.open))
 	m.sessions.put(uint64(rec.s.ID), rec)
 	first := maxTime
@@ -284,7 +362,7 @@ func (sh *shard) statsFor(bot lifecycle.BotID, sender lifecycle.Sender) *statRec
 func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now time.Time) {
 	sh := rec.sh
 	rec.s.ClosedAt, rec.s.CloseReason = at, reason
-	delete(sh.open, sessKey{sender: rec.s.Sender, user: rec.s.EndUser})
+	sh.unindex(sessHash(maphash.String(shardSeed, rec.s.Sender.Address), rec.s.EndUser), rec)
 	rec.grp.unlink(rec)
 	if rec.grp.head == nil {
 		rec.grp.bot.groupClosed(rec.grp.activation)
@@ -394,7 +472,7 @@ func (sh *shard) shrink() {
 	if sh.peak < 4096 || len(sh.open) > sh.peak/4 {
 		return
 	}
-	open := make(map[sessKey]*sessRec, len(sh.open))
+	open := make(map[uint64]*sessRec, len(sh.open))
 	for k, v := range sh.open {
 		open[k] = v
 	}
@@ -472,11 +550,7 @@ func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, er
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		for k, st := range sh.stats {
-			closed := make(map[lifecycle.CloseReason]uint64, len(st.closed))
-			for r, n := range st.closed {
-				closed[r] = n
-			}
-			out = append(out, lifecycle.SessionStats{Bot: k.bot, Sender: k.sender, Opened: st.opened, Open: st.open, Closed: closed, Messages: st.messages})
+			out = append(out, lifecycle.SessionStats{Bot: k.bot, Sender: k.sender, Opened: st.opened, Open: st.open, Closed: maps.Clone(st.closed), Messages: st.messages})
 		}
 		sh.mu.Unlock()
 	}
