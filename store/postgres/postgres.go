@@ -186,7 +186,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	applied := false
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var done []int32
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012);
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012), `+syncOn+`;
 			CREATE TABLE IF NOT EXISTS botlife_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
@@ -221,6 +221,14 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// syncOn makes the transaction that selects it durable (synchronous_commit
+// on) when the server's setting is off; a stronger setting (remote_apply, a
+// standby's) stays. syncOff makes it asynchronous. See the package doc.
+const (
+	syncOn  = `set_config('synchronous_commit', CASE current_setting('synchronous_commit') WHEN 'off' THEN 'on' ELSE current_setting('synchronous_commit') END, true)`
+	syncOff = `set_config('synchronous_commit', 'off', true)`
+)
 
 // --- encoding ---------------------------------------------------------------
 
