@@ -3,12 +3,15 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -132,41 +135,137 @@ func BenchmarkActivateParallel(b *testing.B) {
 	b.ReportMetric(perSec8/perSec1, "speedup-8v1")
 }
 
-// benchRoute returns a Manager with an Active bot on one sender.
-func benchRoute(b *testing.B) (*lifecycle.Manager, lifecycle.Sender) {
-	m, _, _ := benchManager(b, 1)
-	return m, lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+// bareUpdate is the floor Route is measured against (issue 25): a bare
+// one-row UPDATE ... RETURNING in autocommit, with the durability Route
+// chooses for a message on an open session (asynchronous commit).
+type bareUpdate struct {
+	pool *pgxpool.Pool
+	rows int
 }
 
-// BenchmarkRoute routes messages to 1,000 open sessions (1 round trip).
+func newBareUpdate(b *testing.B, st *postgres.Store, rows int) *bareUpdate {
+	_, err := st.Pool().Exec(context.Background(), `CREATE TABLE bare (id int PRIMARY KEY, n bigint NOT NULL, at bigint NOT NULL);
+		INSERT INTO bare SELECT i, 0, 0 FROM generate_series(0, `+fmt.Sprint(rows-1)+`) AS i`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &bareUpdate{st.Pool(), rows}
+}
+
+// run updates row i and reports how long it took.
+func (u *bareUpdate) run(b *testing.B, i int) time.Duration {
+	start := time.Now()
+	var n int64
+	if err := u.pool.QueryRow(context.Background(), `UPDATE bare SET n = n + 1, at = $1
+		FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async WHERE id = $2 RETURNING n`,
+		start.UnixNano(), i%u.rows).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// benchRoute returns a Manager routing to an Active bot on senders senders
+// (+15550100, +15550101, ...), its store, and the senders.
+func benchRoute(b *testing.B, senders int) (*lifecycle.Manager, *postgres.Store, []lifecycle.Sender) {
+	_, url := newStore(b)
+	st := openStore(b, url, func(c *pgxpool.Config) { c.MaxConns = 64 })
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: &stepClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ss []lifecycle.Sender
+	for i := 0; i < senders; i++ {
+		ss = append(ss, lifecycle.Sender{Channel: "sms", Address: fmt.Sprintf("+155501%02d", i)})
+	}
+	setupRouting(b, m, ss...)
+	return m, st, ss
+}
+
+// route routes a message and reports how long it took.
+func route(b *testing.B, m *lifecycle.Manager, sender lifecycle.Sender, user string, want func(uint64) bool) time.Duration {
+	start := time.Now()
+	s, err := m.Route(context.Background(), sender, user)
+	if err != nil || !want(s.Messages) {
+		b.Fatal(s, err)
+	}
+	return time.Since(start)
+}
+
+// BenchmarkRoute routes messages to 1,000 open sessions (1 round trip) and,
+// in turn, runs the bare UPDATE on 1,000 rows; it reports both and their
+// ratio (issue 25: at most 1.5).
 func BenchmarkRoute(b *testing.B) {
-	m, sender := benchRoute(b)
-	ctx := context.Background()
+	m, st, ss := benchRoute(b, 1)
 	const users = 1000
 	for i := 0; i < users; i++ {
-		if _, err := m.Route(ctx, sender, fmt.Sprintf("u%d", i)); err != nil {
-			b.Fatal(err)
-		}
+		route(b, m, ss[0], fmt.Sprintf("u%d", i), func(n uint64) bool { return n == 1 })
 	}
+	bare := newBareUpdate(b, st, users)
+	var routing, floor time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s, err := m.Route(ctx, sender, fmt.Sprintf("u%d", i%users))
-		if err != nil || s.Messages < 2 {
-			b.Fatal(s, err)
-		}
+		routing += route(b, m, ss[0], fmt.Sprintf("u%d", i%users), func(n uint64) bool { return n >= 2 })
+		floor += bare.run(b, i)
 	}
+	reportVsFloor(b, routing, floor)
 }
 
-// BenchmarkRouteNewSession opens a new session per op (2 round trips).
+func reportVsFloor(b *testing.B, routing, floor time.Duration) {
+	b.ReportMetric(float64(routing.Nanoseconds())/float64(b.N), "route-ns")
+	b.ReportMetric(float64(floor.Nanoseconds())/float64(b.N), "update-ns")
+	b.ReportMetric(float64(routing)/float64(floor), "route/update")
+}
+
+// BenchmarkRouteNewSession opens a new session per op (2 round trips) and,
+// in turn, runs the bare UPDATE; it reports both and their ratio (issue
+// 25: at most 2.5).
 func BenchmarkRouteNewSession(b *testing.B) {
-	m, sender := benchRoute(b)
-	ctx := context.Background()
+	m, st, ss := benchRoute(b, 1)
+	bare := newBareUpdate(b, st, 1000)
+	var routing, floor time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s, err := m.Route(ctx, sender, fmt.Sprintf("new%d", i))
-		if err != nil || s.Messages != 1 {
-			b.Fatal(s, err)
+		routing += route(b, m, ss[0], fmt.Sprintf("new%d", i), func(n uint64) bool { return n == 1 })
+		floor += bare.run(b, i)
+	}
+	reportVsFloor(b, routing, floor)
+}
+
+// BenchmarkRouteParallel routes messages to open sessions with 1
+// goroutine, then with 8 and 64 (b.RunParallel; 8 and 64 rounded up to a
+// multiple of GOMAXPROCS), each goroutine on a sender and end users of its
+// own; it reports messages per second and the speedups (issue 25: 64
+// goroutines at least 4 times 1).
+func BenchmarkRouteParallel(b *testing.B) {
+	const users = 8
+	m, _, ss := benchRoute(b, 64)
+	for _, sender := range ss {
+		for u := 0; u < users; u++ {
+			route(b, m, sender, fmt.Sprint("u", u), func(n uint64) bool { return n == 1 })
 		}
+	}
+	open := func(n uint64) bool { return n >= 2 }
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		route(b, m, ss[0], fmt.Sprint("u", i%users), open)
+	}
+	one := float64(b.N) / time.Since(start).Seconds()
+	b.ReportMetric(one, "msgs/s-1")
+	for _, goroutines := range []int{8, 64} {
+		procs := runtime.GOMAXPROCS(0)
+		b.SetParallelism((goroutines + procs - 1) / procs)
+		var next atomic.Int64
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			sender := ss[(next.Add(1)-1)%int64(len(ss))]
+			for i := 0; pb.Next(); i++ {
+				route(b, m, sender, fmt.Sprint("u", i%users), open)
+			}
+		})
+		perSec := float64(b.N) / time.Since(start).Seconds()
+		b.ReportMetric(perSec, fmt.Sprintf("msgs/s-%d", goroutines))
+		b.ReportMetric(perSec/one, fmt.Sprintf("speedup-%dv1", goroutines))
 	}
 }
 

@@ -95,7 +95,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 			return row.Scan(&head, &notified)
 		})
 	}
-	if b.Len() > 0 {
+	if b.Len() > 1 {
 		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 			return nil, fail(ctx, "committing", err)
 		}
@@ -169,6 +169,7 @@ func (c *senderColumns) add(bot lifecycle.BotID, rows []lifecycle.SenderRow) err
 // queues the statements that apply p, before the audit entries.
 func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 	b := &pgx.Batch{}
+	b.Queue(`SELECT ` + syncOn) // durable, whatever the server's default
 	if err := queueRoles(b, p.Roles); err != nil {
 		return nil, err
 	}

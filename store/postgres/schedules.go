@@ -149,15 +149,6 @@ func (s *Store) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycl
 	return sc, nil
 }
 
-func (s *Store) querySchedules(ctx context.Context, op, sql string, args ...any) ([]lifecycle.Schedule, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fail(ctx, op, err)
-	}
-	out, err := collectSchedules(rows)
-	return out, fail(ctx, op, err)
-}
-
 func collectSchedules(rows pgx.Rows) ([]lifecycle.Schedule, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.Schedule, error) { return scanSchedule(r) })
 	if out == nil {
@@ -172,5 +163,10 @@ func (s *Store) Schedules(ctx context.Context, after uint64, limit int) ([]lifec
 	if after > 1<<63-1 {
 		return []lifecycle.Schedule{}, nil
 	}
-	return s.querySchedules(ctx, "listing schedules", sqlSchedules, int64(after), limitArg(limit))
+	rows, err := s.pool.Query(ctx, sqlSchedules, int64(after), limitArg(limit))
+	if err != nil {
+		return nil, fail(ctx, "listing schedules", err)
+	}
+	out, err := collectSchedules(rows)
+	return out, fail(ctx, "listing schedules", err)
 }

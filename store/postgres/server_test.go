@@ -47,13 +47,13 @@ func setup() (stop func()) {
 		skipReason = "no PostgreSQL: install it (apt-get install -y postgresql) or set BOTLIFE_POSTGRES_URL"
 		return func() {}
 	}
-	url, stop, err := startServer(bin)
+	srv, err := startServer(bin, "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
 	if err != nil {
 		skipReason = "could not start PostgreSQL: " + err.Error()
 		return func() {}
 	}
-	serverURL = url
-	return stop
+	serverURL = srv.url
+	return srv.stop
 }
 
 // findBin returns the newest /usr/lib/postgresql/*/bin with initdb.
@@ -80,52 +80,71 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startServer runs initdb and pg_ctl. initdb refuses to run as root, so as
-// root they run as the postgres user, in a directory it owns.
-func startServer(bin string) (string, func(), error) {
+// server is a throwaway PostgreSQL server in a temporary directory.
+type server struct {
+	url, dir, data, opts string
+	run                  func(name string, args ...string) *exec.Cmd
+}
+
+// startServer runs initdb and pg_ctl with the server settings flags. initdb
+// refuses to run as root, so as root they run as the postgres user, in a
+// directory it owns.
+func startServer(bin, flags string) (*server, error) {
 	dir, err := os.MkdirTemp("", "botlife-pg-")
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	cleanup := func() { os.RemoveAll(dir) }
-	run := func(name string, args ...string) *exec.Cmd { return exec.Command(filepath.Join(bin, name), args...) }
+	s := &server{dir: dir, data: filepath.Join(dir, "data")}
+	s.run = func(name string, args ...string) *exec.Cmd { return exec.Command(filepath.Join(bin, name), args...) }
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			cleanup()
-			return "", nil, fmt.Errorf("running as root and there is no postgres user: %w", err)
+			s.stop()
+			return nil, fmt.Errorf("running as root and there is no postgres user: %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		if err := os.Chown(dir, uid, gid); err != nil {
-			cleanup()
-			return "", nil, err
+			s.stop()
+			return nil, err
 		}
-		run = func(name string, args ...string) *exec.Cmd {
+		s.run = func(name string, args ...string) *exec.Cmd {
 			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
 		}
 	}
-	data := filepath.Join(dir, "data")
-	if out, err := run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("initdb: %v: %s", err, out)
+	if out, err := s.run("initdb", "-D", s.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	port, err := freePort()
 	if err != nil {
-		cleanup()
-		return "", nil, err
+		s.stop()
+		return nil, err
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
-	if out, err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		cleanup()
-		return "", nil, fmt.Errorf("pg_ctl start: %v: %s %s", err, out, log)
+	s.opts = fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200 %s", port, dir, flags)
+	s.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	if err := s.start(); err != nil {
+		s.stop()
+		return nil, err
 	}
-	stop := func() {
-		_ = run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run()
-		cleanup()
+	return s, nil
+}
+
+// start starts the server on its data directory.
+func (s *server) start() error {
+	if out, err := s.run("pg_ctl", "-D", s.data, "-o", s.opts, "-l", filepath.Join(s.dir, "log"), "-w", "-t", "60", "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
+		return fmt.Errorf("pg_ctl start: %v: %s %s", err, out, log)
 	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), stop, nil
+	return nil
+}
+
+// stop stops the server at once and removes its directory.
+func (s *server) stop() {
+	if _, err := os.Stat(filepath.Join(s.data, "postmaster.pid")); err == nil {
+		_ = s.run("pg_ctl", "-D", s.data, "-m", "immediate", "-w", "stop").Run()
+	}
+	os.RemoveAll(s.dir)
 }
 
 func requireServer(tb testing.TB) {

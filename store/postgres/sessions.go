@@ -41,6 +41,11 @@ func val[T any](p *T) (v T) {
 	return v
 }
 
+// openSession finds the end user's open session ($2, $3: sender, $4: end
+// user) through one_open_session. Written apart, so that no plan can take
+// another index and read every open session of the sender.
+const openSession = `(SELECT id FROM sessions WHERE channel = $2 AND address = $3 AND end_user = $4 AND closed_at IS NULL)`
+
 // sqlRoute takes the message when the columns say the end user's open
 // session is still served (one round trip); otherwise it returns, in one
 // row, the RouteView: the open session, if any, with its bot's document
@@ -49,15 +54,15 @@ func val[T any](p *T) (v T) {
 const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1
-		FROM bots b, bot_senders bs
-		WHERE s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL
+		FROM bots b, bot_senders bs, (SELECT ` + syncOff + `) AS async
+		WHERE s.id = ` + openSession + ` AND s.closed_at IS NULL
 		  AND b.id = s.bot_id AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
 		RETURNING ` + sessionColumns + `)
 	SELECT upd.*, NULL::bytea, NULL::bigint, NULL::bytea, NULL::bigint, true FROM upd
 	UNION ALL
 	SELECT ` + sessionColumns + `, cb.doc, cb.revision, a.doc, a.revision, false
 	FROM (SELECT 1) AS one
-	LEFT JOIN sessions s ON s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL
+	LEFT JOIN sessions s ON s.id = ` + openSession + ` AND s.closed_at IS NULL
 	LEFT JOIN bots cb ON cb.id = s.bot_id
 	LEFT JOIN LATERAL (SELECT b.doc, b.revision FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
 		WHERE bs.channel = $2 AND bs.address = $3 AND bs.slot = 'active') AS a ON true
@@ -68,7 +73,7 @@ const sqlRoute = `
 // messages, $5 last activity; $6 the bot's revision, NULL if it was gone,
 // $7 its id).
 const sqlClose = `
-	UPDATE sessions SET closed_at = $1, close_reason = $2
+	UPDATE sessions SET closed_at = $1, close_reason = $2 FROM (SELECT ` + syncOn + `) AS durable
 	WHERE id = $3 AND closed_at IS NULL AND messages = $4 AND last_activity_at = $5
 	  AND CASE WHEN $6::bigint IS NULL THEN NOT EXISTS (SELECT 1 FROM bots WHERE id = $7)
 	      ELSE EXISTS (SELECT 1 FROM bots WHERE id = $7 AND revision = $6 FOR SHARE) END
@@ -82,7 +87,7 @@ const sqlClose = `
 const sqlOpen = `
 	WITH c AS (` + sqlClose + `)
 	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-	SELECT $8, $9, $10, b.id, $13, $11, $11, 1 FROM bots b
+	SELECT $8, $9, $10, b.id, $13, $11, $11, 1 FROM bots b, (SELECT ` + syncOn + `) AS durable
 	WHERE b.id = $12 AND b.revision = $14 AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM c))
 	FOR SHARE OF b
 	RETURNING ` + sessionColumns
@@ -313,7 +318,7 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE sessions s SET closed_at = d.at, close_reason = d.reason
-			FROM unnest($1::int8[], $2::int8[], $3::text[]) AS d(id, at, reason) WHERE s.id = d.id`, ids, ats, reasons)
+			FROM unnest($1::int8[], $2::int8[], $3::text[]) AS d(id, at, reason), (SELECT `+syncOn+`) AS durable WHERE s.id = d.id`, ids, ats, reasons)
 		return err
 	})
 	if err != nil {

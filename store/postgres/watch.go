@@ -137,23 +137,19 @@ func (s *Store) acquireListener() *listener {
 // listener's stop after listenLinger (at once, and waiting for it, when
 // listenLinger is 0).
 func (s *Store) releaseListener(l *listener) {
-	s.mu.Lock()
 	l.mu.Lock()
 	l.users--
-	last := l.users == 0 && s.listener == l
+	last := l.users == 0
 	if last && listenLinger > 0 {
 		l.idle = time.AfterFunc(listenLinger, func() { s.stopIdle(l) })
 	}
 	l.mu.Unlock()
 	if last && listenLinger <= 0 {
-		s.listener = nil
-	}
-	s.mu.Unlock()
-	if last && listenLinger <= 0 {
-		l.stop()
+		s.stopIdle(l)
 	}
 }
 
+// stopIdle stops l if it is still the Store's and has no user.
 func (s *Store) stopIdle(l *listener) {
 	s.mu.Lock()
 	l.mu.Lock()
