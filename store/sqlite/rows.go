@@ -394,12 +394,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 		return nil, err
 	}
 	var out []lifecycle.AuditEntry
-	err = s.inTx(ctx, true, func(tx conn) error {
-		if s.act != nil {
-			// Routes in memory stop using the copies of these bots now;
-			// the next reads them from the file once this commit is done.
-			s.act.forgetBots(p.Changes)
-		}
+	err = s.inTx(ctx, func(tx conn) error {
 		// Every change first leaves its senders, then every bot takes its
 		// rows as the plan leaves it: a unique index fails only if the end
 		// state puts two bots in one slot.
