@@ -264,7 +264,7 @@ const adminWhere = `roles & 32 <> 0`
 func (s *Store) Roles(ctx context.Context, user string) (roles.Set, int, error) {
 	var rs int64
 	var admins int
-	err := s.reader(ctx).QueryRowContext(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE user_id = ?), 0),
+	err := s.reader().QueryRowContext(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE user_id = ?), 0),
 		(SELECT count(*) FROM role_assignments WHERE `+adminWhere+`)`, user).Scan(&rs, &admins)
 	return roles.Set(rs), admins, s.fail("reading roles", err)
 }
@@ -274,7 +274,7 @@ func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecy
 	if after > math.MaxInt64 {
 		return nil, nil
 	}
-	out, err := collect(scanDoc(decodeAudit))(s.reader(ctx).QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit)))
+	out, err := collect(scanDoc(decodeAudit))(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit)))
 	if len(out) == 0 {
 		out = nil
 	}
@@ -300,7 +300,7 @@ func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 		wake := s.wake
 		s.mu.Unlock()
 		var last int64
-		if err := s.reader(ctx).QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&last); err != nil {
+		if err := s.reader().QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&last); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

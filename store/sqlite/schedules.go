@@ -101,7 +101,7 @@ func querySchedules(ctx context.Context, q querier, query string, args ...any) (
 // Schedule implements lifecycle.Store.
 func (s *Store) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
 	var doc []byte
-	err := s.reader(ctx).QueryRowContext(ctx, `SELECT doc FROM schedules WHERE id = ?`, string(id)).Scan(&doc)
+	err := s.reader().QueryRowContext(ctx, `SELECT doc FROM schedules WHERE id = ?`, string(id)).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return lifecycle.Schedule{}, &lifecycle.NotFoundError{Kind: "schedule", ID: string(id)}
 	}
@@ -118,6 +118,6 @@ func (s *Store) Schedules(ctx context.Context, after uint64, limit int) ([]lifec
 	if after > math.MaxInt64 {
 		return []lifecycle.Schedule{}, nil
 	}
-	out, err := querySchedules(ctx, s.reader(ctx), `SELECT doc FROM schedules WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit))
+	out, err := querySchedules(ctx, s.reader(), `SELECT doc FROM schedules WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit))
 	return out, s.fail("listing schedules", err)
 }

@@ -64,7 +64,6 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
-	s.wstmts.warm(ctx)
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if err := s.setSync(ctx, false); err != nil {
@@ -311,7 +310,7 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 	if uint64(after) >= 1<<63-1 || limit <= 0 {
 		return nil, nil
 	}
-	out, err := collect(scanSession)(s.reader(ctx).QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit)))
+	out, err := collect(scanSession)(s.reader().QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit)))
 	if len(out) == 0 {
 		out = nil
 	}
@@ -322,7 +321,7 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 // triggers as sessions open, take messages and close, so this reads one row
 // per bot, sender and close reason, in the order of the memory store.
 func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
-	rows, err := s.reader(ctx).QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages, reason, n
+	rows, err := s.reader().QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages, reason, n
 		FROM session_stats LEFT JOIN session_closed USING (bot_id, channel, address)
 		ORDER BY bot_id, channel || ':' || address, channel, address`)
 	if err != nil {

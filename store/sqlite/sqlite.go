@@ -143,7 +143,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	if s.w, err = sql.Open("sqlite", q+"_txlock=immediate"); err != nil {
 		return nil, s.fail("opening "+abs, err)
 	}
-	s.wstmts = newStmts(s.w)
+	s.wstmts = &stmts{db: s.w, m: map[string]*sql.Stmt{}}
 	s.w.SetMaxOpenConns(1)
 	if err := s.migrate(ctx); err != nil {
 		s.w.Close()
@@ -153,7 +153,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.w.Close()
 		return nil, s.fail("opening "+abs, err)
 	}
-	s.rstmts = newStmts(s.r)
+	s.rstmts = &stmts{db: s.r, m: map[string]*sql.Stmt{}}
 	s.r.SetMaxOpenConns(opts.Readers)
 	s.r.SetMaxIdleConns(opts.Readers)
 	if s.route, err = s.w.PrepareContext(ctx, routeSQL); err != nil {
@@ -257,7 +257,6 @@ func (s *Store) setSync(ctx context.Context, durable bool) error {
 // the write lock first, waiting up to the busy timeout), committing if f
 // returns nil.
 func (s *Store) inTx(ctx context.Context, f func(tx conn) error) error {
-	s.wstmts.warm(ctx)
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	return s.txLocked(ctx, f)
@@ -281,7 +280,6 @@ func (s *Store) txLocked(ctx context.Context, f func(tx conn) error) error {
 
 // readTx runs f in a read transaction: one consistent snapshot.
 func (s *Store) readTx(ctx context.Context, f func(tx conn) error) error {
-	s.rstmts.warm(ctx)
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
@@ -292,10 +290,7 @@ func (s *Store) readTx(ctx context.Context, f func(tx conn) error) error {
 
 // reader returns the read pool, outside a transaction: one statement, one
 // snapshot.
-func (s *Store) reader(ctx context.Context) conn {
-	s.rstmts.warm(ctx)
-	return conn{c: s.rstmts}
-}
+func (s *Store) reader() conn { return conn{c: s.rstmts} }
 
 // --- errors -------------------------------------------------------------------
 
