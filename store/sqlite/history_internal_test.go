@@ -84,10 +84,7 @@ func historyStore(b *testing.B, old int) (*Store, *rotation) {
 			bot := lifecycle.Bot{ID: lifecycle.BotID(fmt.Sprintf("old-%06d", i)), Name: "old", Channel: "sms", Senders: []lifecycle.Sender{historySender},
 				Definition: historyDefinition(), State: lifecycle.Inactive, Revision: 3, Activations: 1, CreatedAt: at, UpdatedAt: at,
 				FirstActivatedAt: at, ActivatedAt: at, DeactivatedAt: at, EndedAt: at, EndReason: lifecycle.CloseReplaced}
-			r, err := prepare(lifecycle.Change{Bot: bot.ID, To: bot.State, After: &bot})
-			if err != nil {
-				return err
-			}
+			r := lifecycle.Change{Bot: bot.ID, To: bot.State, After: &bot}
 			if err := applyBot(ctx, tx, r); err != nil {
 				return err
 			}

@@ -357,12 +357,20 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-// decodeBot decodes a bot document, as this version keeps it whichever
+// decode decodes a stored document; Store.fail makes a malformed one
+// lifecycle.ErrUnavailable.
+func decode[T any](doc []byte) (T, error) {
+	var v T
+	err := binarydoc.Decode(doc, &v)
+	return v, err
+}
+
+// decodeBot decodes a bot document as this version keeps it, whichever
 // version wrote it (lifecycle.Upgrade).
 func decodeBot(doc []byte) (lifecycle.Bot, error) {
-	var b lifecycle.Bot
-	if err := binarydoc.Decode(doc, &b); err != nil {
-		return lifecycle.Bot{}, fmt.Errorf("%w: %w", err, lifecycle.ErrUnavailable)
+	b, err := decode[lifecycle.Bot](doc)
+	if err != nil {
+		return b, err
 	}
 	return lifecycle.Upgrade(b), nil
 }
