@@ -17,45 +17,24 @@
 // # How it keeps the rules
 //
 // It keeps rows and decides no rule: every fact it stores or compares is
-// computed by the core, and every session step is decided there.
+// computed by the core (Change.Rows, Change.Due), and every session step
+// is decided there (DecideRoute, DecideClose, SessionAt, NextSessionEnd).
+// R1 and R2 are unique indexes on the slot of bot_senders per sender, so a
+// commit that would put two bots in one slot fails with ErrConflict from
+// any process. Commit applies a plan in one write transaction (BEGIN
+// IMMEDIATE, R15); SQLite has one writer at a time, so the audit log's and
+// the schedules' sequence numbers (max + 1 in that transaction) are
+// gap-free and in creation order (R16, R23, R24). Reads are by key or by
+// comparing columns through an index (TestQueryPlansUseIndexes): no
+// operation costs time in proportion to history or to the open sessions,
+// and SessionStats reads counters that triggers keep. A message to a
+// session still served is one UPDATE statement.
 //
-//   - A bot is its document (bots.doc, read through lifecycle.Upgrade),
-//     its revision, its idle timeout and its due column (Change.Due).
-//     bot_senders holds the bot's lifecycle.SenderRow on each sender as
-//     Change.Rows gives it: slot ('active', 'draining' or NULL),
-//     activation, serves_until, left_active.
-//   - R1 and R2 are unique indexes on the slot per sender: a commit that
-//     would put two bots in one slot fails with lifecycle.ErrConflict,
-//     from any process. P2 is the Admins counted before and after the role
-//     changes, through an index on them.
-//   - R15: Commit applies a plan in one write transaction (BEGIN
-//     IMMEDIATE), comparing every expected revision and role in it. SQLite
-//     has one writer at a time, so the audit log's and the schedules'
-//     sequence numbers (max + 1 in that transaction) are gap-free and in
-//     creation order (R16, R23, R24).
-//   - Reads are by key or by comparing columns: SenderBots reads the rows
-//     holding a slot on each sender and the one with the latest
-//     left_active; Due walks the indexes on bots.due and on the pending
-//     schedules; every bot read gives Bot.OpenActivations (R9) by a walk of
-//     the index of open sessions, one lookup per sender and activation.
-//   - Route costs one statement for a message to a session still served:
-//     an UPDATE whose WHERE compares the columns the core wrote for the
-//     bot's row on the session's sender and the idle timeout with
-//     last_activity_at. Otherwise one write transaction reads the
-//     lifecycle.RouteView and records what lifecycle.DecideRoute returns;
-//     CloseSession records what lifecycle.DecideClose returns.
-//   - SweepSessions visits the groups of open sessions (one activation of
-//     one bot on one sender, found through the session counts), reads the
-//     sessions last active before the cutoff lifecycle.NextSessionEnd
-//     gives, least recently active first, and records each as
-//     lifecycle.SessionAt returns it until the first still open.
-//     SessionStats reads counters that triggers keep. No operation costs
-//     time in proportion to history or to the open sessions.
-//   - Errors: a database busy beyond Options.BusyTimeout, a full disk or
-//     an unreadable file wrap lifecycle.ErrUnavailable; a constraint the
-//     database enforces is lifecycle.ErrConflict. Text is stored byte for
-//     byte (R21); times come back as the same instant in UTC, and an
-//     instant outside the years 1678 to 2262 is lifecycle.ErrInvalidInput.
+// A database busy beyond Options.BusyTimeout, a full disk or an unreadable
+// file wrap lifecycle.ErrUnavailable; a constraint the database enforces
+// is lifecycle.ErrConflict. Text is stored byte for byte (R21); times come
+// back as the same instant in UTC, and an instant outside the years 1678
+// to 2262 is lifecycle.ErrInvalidInput.
 //
 // # Durability
 //
@@ -99,11 +78,9 @@
 //
 // # Benchmarks
 //
-// bench_test.go measures Route on an open session and opening one,
-// ActivateReplace and ExpireDue under each durability setting beside the
-// memory store in the same run (go test -run '^$' -bench . -benchtime 200x
-// -count 3); BenchmarkHistory* give the ratio of an operation with much
-// history to little (about 1). TestRouteFigures prints Route on an open
-// session per setting as messages per second and a ratio to the memory
-// store: go test -run TestRouteFigures -v -figures.
+// bench_test.go measures Route, ActivateReplace and ExpireDue under each
+// durability setting beside the memory store in the same run (go test -run
+// '^$' -bench . -benchtime 200x -count 3); TestRouteFigures prints Route on
+// an open session as messages per second and a ratio to the memory store
+// (go test -run TestRouteFigures -v -figures).
 package sqlite

@@ -163,17 +163,33 @@ func sqlLimit(limit int) int64 {
 }
 
 // SenderBots implements lifecycle.Store with index lookups per sender: the
-// rows holding a slot there, and with except the row with the latest
-// left_active that is not except's.
+// rows holding a slot there and, with except, the row of another bot with
+// the latest left_active (ties: the smaller id).
 func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
 	err = s.readTx(ctx, func(tx conn) error {
 		var ids []string
+		var lastID string
+		var lastAt int64
 		for _, snd := range senders {
 			on, err := collect(scanID)(tx.QueryContext(ctx, `SELECT bot_id FROM bot_senders WHERE channel = ? AND address = ? AND slot IS NOT NULL`, snd.Channel, snd.Address))
+			ids = append(ids, on...)
 			if err != nil {
 				return err
 			}
-			ids = append(ids, on...)
+			if except == "" {
+				continue
+			}
+			var id string
+			var at int64
+			err = tx.QueryRowContext(ctx, `SELECT bot_id, left_active FROM bot_senders
+				WHERE channel = ? AND address = ? AND left_active IS NOT NULL AND bot_id <> ?
+				ORDER BY left_active DESC, bot_id LIMIT 1`, snd.Channel, snd.Address, string(except)).Scan(&id, &at)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err == nil && (lastID == "" || at > lastAt || at == lastAt && id < lastID) {
+				lastID, lastAt = id, at
+			}
 		}
 		slices.Sort(ids)
 		live = make([]lifecycle.Bot, 0, len(ids))
@@ -184,12 +200,8 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 			}
 			live = append(live, b)
 		}
-		if except == "" {
+		if lastID == "" {
 			return nil
-		}
-		lastID, err := leftLast(ctx, tx, senders, except)
-		if err != nil || lastID == "" {
-			return err
 		}
 		b, err := readBot(ctx, tx, lifecycle.BotID(lastID))
 		last = &b
@@ -199,31 +211,6 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 		return nil, nil, s.fail("reading the bots of senders", err)
 	}
 	return live, last, nil
-}
-
-// leftLast returns the bot other than except with the latest left_active
-// on one of senders (ties: the smaller id), or "": one index lookup per
-// sender.
-func leftLast(ctx context.Context, tx conn, senders []lifecycle.Sender, except lifecycle.BotID) (string, error) {
-	var lastID string
-	var lastAt int64
-	for _, snd := range senders {
-		var id string
-		var at int64
-		err := tx.QueryRowContext(ctx, `SELECT bot_id, left_active FROM bot_senders
-			WHERE channel = ? AND address = ? AND left_active IS NOT NULL AND bot_id <> ?
-			ORDER BY left_active DESC, bot_id LIMIT 1`, snd.Channel, snd.Address, string(except)).Scan(&id, &at)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if lastID == "" || at > lastAt || at == lastAt && id < lastID {
-			lastID, lastAt = id, at
-		}
-	}
-	return lastID, nil
 }
 
 // clampNanos is now as Unix nanoseconds, clamped to the range the columns

@@ -11,13 +11,10 @@ import (
 	"github.com/botlife/botlife/lifecycle"
 )
 
-// routeSQL is Route's fast path: one statement that takes the message
-// when the end user's open session is still served. Its WHERE clause
-// compares the columns the core wrote for the bot's row on the session's
-// sender (lifecycle.SenderRow): the bot holds a slot there in the
-// session's activation, active or draining while now is before
-// serves_until, and the session is not idle. When it matches no row, Route
-// takes the slow path, which applies lifecycle.DecideRoute.
+// routeSQL is Route's fast path: it takes the message when the bot's row
+// on the session's sender (lifecycle.SenderRow) holds a slot in the
+// session's activation - active, or draining before serves_until - and
+// the session is not idle.
 const routeSQL = `UPDATE sessions SET last_activity_at = ?1, messages = sessions.messages + 1
 	FROM bots AS b, bot_senders AS bs
 	WHERE sessions.channel = ?2 AND sessions.address = ?3 AND sessions.end_user = ?4 AND sessions.closed_at IS NULL
@@ -96,10 +93,9 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 const sqlOpenSession = `SELECT ` + sessionColumns + ` FROM sessions WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`
 
 // routeSlow is Route when its fast path took nothing, in a write
-// transaction, which keeps what it reads unchanged until it commits: it
-// reads the lifecycle.RouteView - the bot in the sender's active slot only
-// when the open session cannot take the message - and records the step
-// lifecycle.DecideRoute decides. refused is DecideRoute's error.
+// transaction: it reads the lifecycle.RouteView (the active slot's bot only
+// when the open session cannot take the message) and records the step
+// lifecycle.DecideRoute decides; refused is DecideRoute's error.
 func routeSlow(ctx context.Context, tx conn, sender lifecycle.Sender, endUser string, now time.Time) (_ lifecycle.Session, refused, err error) {
 	var v lifecycle.RouteView
 	cur, err := scanSession(tx.QueryRowContext(ctx, sqlOpenSession, sender.Channel, sender.Address, endUser))
@@ -197,15 +193,11 @@ type groupKey struct {
 	activation int64
 }
 
-// SweepSessions implements lifecycle.Store. Open sessions fall in groups -
-// one activation of one bot on one sender - found through the session
-// counts and by seeking in an index, not by reading their sessions. In
-// each group the sessions that can be over are those last active before a
-// cutoff lifecycle.NextSessionEnd gives (all of them once the bot no longer
-// serves the activation); it reads them from the least recently active and
-// records each as lifecycle.SessionAt returns it, stopping at the first
-// still open. The cost is the sessions it closes plus the groups with
-// open sessions.
+// SweepSessions implements lifecycle.Store, group by group of open sessions
+// (one activation of one bot on one sender, found through the counts and
+// an index): it reads those last active before the cutoff
+// lifecycle.NextSessionEnd gives, least recently active first, and records
+// each as lifecycle.SessionAt returns it until one is still open.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	if _, err := nanos("now", now); err != nil {
 		return 0, err
@@ -317,9 +309,8 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 	return out, s.fail("reading sessions", err)
 }
 
-// SessionStats implements lifecycle.Store. The counts are kept by
-// triggers as sessions open, take messages and close, so this reads one row
-// per bot, sender and close reason, in the order of the memory store.
+// SessionStats implements lifecycle.Store: one row per bot, sender and
+// close reason of the counters triggers keep.
 func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
 	rows, err := s.reader().QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages, reason, n
 		FROM session_stats LEFT JOIN session_closed USING (bot_id, channel, address)

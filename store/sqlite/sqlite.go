@@ -10,8 +10,6 @@ import (
 	"math"
 	"net/url"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -187,50 +185,39 @@ func (s *Store) Close() error {
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
-// migrate applies the embedded migrations not yet applied, each in its own
-// write transaction; PRAGMA user_version records the last one applied. It
-// is safe when several processes open a new file at once: the write lock
-// serialises them and each migration runs once.
+// migrate applies the embedded migrations not yet applied (their names
+// number them from 1, in order), each in its own write transaction, and
+// refuses a file of a newer version; PRAGMA user_version records the last
+// one applied. Several processes may open a new file at once: the write
+// lock serialises them and each migration runs once.
 func (s *Store) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %s has no version number", name)
-		}
+	for i, name := range names {
 		script, err := migrations.ReadFile(name)
 		if err != nil {
 			return err
 		}
 		err = s.inTx(ctx, func(tx conn) error {
 			var have int
-			if err := tx.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
+			err := tx.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have)
+			switch {
+			case err != nil || have > i && have <= len(names):
 				return err
-			}
-			if have >= version {
-				return nil
+			case have > len(names):
+				return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, len(names), lifecycle.ErrUnavailable)
 			}
 			if _, err := tx.tx.ExecContext(ctx, string(script)); err != nil {
 				return err
 			}
-			_, err := tx.tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version))
+			_, err = tx.tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
 			return err
 		})
 		if err != nil {
 			return s.fail("migration "+name, err)
 		}
-	}
-	// Refuse a file written by a newer version of this package.
-	var have int
-	if err := s.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
-		return s.fail("reading the schema version", err)
-	}
-	if last := len(names); have > last {
-		return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, last, lifecycle.ErrUnavailable)
 	}
 	return nil
 }
