@@ -37,9 +37,11 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	queries := map[string]bool{routeSQL: true}
 	for _, st := range stores {
 		for _, c := range []*stmts{st.wstmts, st.rstmts} {
+			c.mu.Lock() // a prepare may still be finishing in the background
 			for q := range c.m {
 				queries[q] = true
 			}
+			c.mu.Unlock()
 		}
 	}
 	defer func() {
