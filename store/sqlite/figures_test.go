@@ -19,13 +19,12 @@ var figures = flag.Bool("figures", false, "TestRouteFigures: measure Route on an
 
 // TestRouteFigures measures Route on an existing session (one of 1000 open
 // sessions, as BenchmarkRouteExisting) on every store of benchStores - the
-// memory store, SQLite write-through under each durability setting, SQLite
-// with write-behind - in one process, the stores taking turns round after
-// round, so that all meet the same machine load; it prints each store's
-// median time per message and its ratio to the memory store's, per round
-// (median and range). Write-behind stores write their activity at the end
-// of each turn, inside the time measured. Two more rows give the floor of
-// any write-through: the cheapest write transaction SQLite makes here (one
+// memory store and SQLite under each durability setting, the default first
+// - in one process, the stores taking turns round after round, so that all
+// meet the same machine load; it prints each store's median time per
+// message, the messages per second that makes, and its ratio to the memory
+// store's, per round (median and range). Two more rows give the floor of
+// any write: the cheapest write transaction SQLite makes here (one
 // row of a one-row table), with SyncFull and SyncNormal. It runs only when
 // asked:
 //
@@ -64,14 +63,14 @@ func TestRouteFigures(t *testing.T) {
 	}
 	fmt.Printf("Route on an existing session (1000 open), measured by `cd store/sqlite && go test -run TestRouteFigures -v -figures` in one run of %v: %s, %d CPUs (GOMAXPROCS %d), %s %s/%s; load average %s at the start, %s at the end. The stores take turns %d times; medians.\n\n",
 		time.Since(start).Round(time.Second), cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH, load0, loadavg(), rounds)
-	fmt.Println("| store | per message | × memory (median, range over rounds) |")
-	fmt.Println("|---|---|---|")
+	fmt.Println("| store | per message | messages/s | × memory (median, range over rounds) |")
+	fmt.Println("|---|---|---|---|")
 	for i, side := range sides {
 		ratios := make([]float64, rounds)
 		for r := range ratios {
 			ratios[r] = ns[i][r] / ns[0][r]
 		}
-		fmt.Printf("| %s | %s | %.1f× (%.1f–%.1f) |\n", side.name, duration(median(ns[i])), median(ratios), slices.Min(ratios), slices.Max(ratios))
+		fmt.Printf("| %s | %s | %.0f | %.1f× (%.1f–%.1f) |\n", side.name, duration(median(ns[i])), 1e9/median(ns[i]), median(ratios), slices.Min(ratios), slices.Max(ratios))
 	}
 }
 

@@ -78,16 +78,13 @@ func historyStore(b *testing.B, old int) (*Store, *rotation) {
 		b.Fatal(err)
 	}
 	// The old bots, written directly (a Manager would take minutes).
-	err = st.inTx(ctx, true, func(tx conn) error {
+	err = st.inTx(ctx, func(tx conn) error {
 		for i := 0; i < old; i++ {
 			at := start.Add(-time.Duration(old-i) * time.Minute)
 			bot := lifecycle.Bot{ID: lifecycle.BotID(fmt.Sprintf("old-%06d", i)), Name: "old", Channel: "sms", Senders: []lifecycle.Sender{historySender},
 				Definition: historyDefinition(), State: lifecycle.Inactive, Revision: 3, Activations: 1, CreatedAt: at, UpdatedAt: at,
 				FirstActivatedAt: at, ActivatedAt: at, DeactivatedAt: at, EndedAt: at, EndReason: lifecycle.CloseReplaced}
-			r, err := prepare(lifecycle.Change{Bot: bot.ID, To: bot.State, After: &bot})
-			if err != nil {
-				return err
-			}
+			r := lifecycle.Change{Bot: bot.ID, To: bot.State, After: &bot}
 			if err := applyBot(ctx, tx, r); err != nil {
 				return err
 			}
@@ -171,7 +168,7 @@ func BenchmarkHistoryExpireDue(b *testing.B) {
 			b.Fatal(err)
 		}
 		now := r.clk.Now().UnixNano()
-		err = st.inTx(ctx, false, func(tx conn) error {
+		err = st.inTx(ctx, func(tx conn) error {
 			for i := 0; i < n; i++ {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
 					VALUES (?, ?, ?, ?, ?, ?, ?, 1)`, historySender.Channel, historySender.Address, fmt.Sprint("u", i), string(bot.ID), int64(bot.Activations), now, now); err != nil {

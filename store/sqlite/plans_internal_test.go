@@ -36,13 +36,12 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	})
 	queries := map[string]bool{routeSQL: true}
 	for _, st := range stores {
-		ctx := context.Background()
-		st.wstmts.warm(ctx)
-		st.rstmts.warm(ctx)
 		for _, c := range []*stmts{st.wstmts, st.rstmts} {
-			for q := range c.ready {
+			c.mu.Lock() // a prepare may still be finishing in the background
+			for q := range c.m {
 				queries[q] = true
 			}
+			c.mu.Unlock()
 		}
 	}
 	defer func() {

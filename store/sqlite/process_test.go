@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,20 +66,16 @@ func TestChild(t *testing.T) {
 	}
 	parts := strings.SplitN(spec, ":", 3)
 	seed, _ := strconv.ParseUint(parts[1], 10, 64)
-	switch parts[0] {
-	case "crash-FULL", "crash-COMMITS":
-		crashChild(t, parts[2], seed, sqlite.Options{Synchronous: sqlite.Synchronous(strings.TrimPrefix(parts[0], "crash-"))}, 20)
-	case "race":
+	if parts[0] == "race" {
 		raceChild(t, parts[2])
-	default:
-		// crash-BEHIND-<ActivityFlush>
-		flush, ok := strings.CutPrefix(parts[0], "crash-BEHIND-")
-		d, err := time.ParseDuration(flush)
-		if !ok || err != nil {
-			t.Fatalf("unknown child mode %q", parts[0])
-		}
-		crashChild(t, parts[2], seed, sqlite.Options{ActivityFlush: d}, behindUsers)
+		return
 	}
+	// crash-<Synchronous>; crash-default is the zero Options.
+	sync, ok := strings.CutPrefix(parts[0], "crash-")
+	if !ok {
+		t.Fatalf("unknown child mode %q", parts[0])
+	}
+	crashChild(t, parts[2], seed, sqlite.Options{Synchronous: sqlite.Synchronous(strings.TrimPrefix(sync, "default"))})
 }
 
 // --- crash safety --------------------------------------------------------------
@@ -95,9 +90,6 @@ type crashStream struct {
 	m    *lifecycle.Manager
 	clk  *clock.Mock
 	bots int
-	// users is how many end users write to each sender: 20, or fewer so
-	// that most messages go to open sessions.
-	users int
 }
 
 func newCrashStream(t testing.TB, st lifecycle.Store, seed uint64) *crashStream {
@@ -111,7 +103,7 @@ func newCrashStream(t testing.TB, st lifecycle.Store, seed uint64) *crashStream 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &crashStream{rng: rand.New(rand.NewPCG(seed, 18)), m: m, clk: clk, users: 20}
+	return &crashStream{rng: rand.New(rand.NewPCG(seed, 18)), m: m, clk: clk}
 }
 
 var crashSenders = []lifecycle.Sender{{Channel: "sms", Address: "2001"}, {Channel: "sms", Address: "2002"}, {Channel: "sms", Address: "2003"}}
@@ -157,7 +149,7 @@ func (g *crashStream) step(ctx context.Context) error {
 		_, err := g.m.EndGrace(ctx, mia, g.bot())
 		return err
 	case r < 9:
-		_, err := g.m.Route(ctx, crashSenders[g.rng.IntN(3)], fmt.Sprintf("+4480%02d", g.rng.IntN(g.users)))
+		_, err := g.m.Route(ctx, crashSenders[g.rng.IntN(3)], fmt.Sprintf("+4480%02d", g.rng.IntN(20)))
 		return err
 	default:
 		user := [2]string{"sue", "eve"}[g.rng.IntN(2)] // not dan: he creates the bots
@@ -179,14 +171,13 @@ func (g *crashStream) op(ctx context.Context, i int) error {
 
 // crashChild runs the stream on the file and prints "ACK i" after
 // operation i returns, until it is killed.
-func crashChild(t *testing.T, path string, seed uint64, opts sqlite.Options, users int) {
+func crashChild(t *testing.T, path string, seed uint64, opts sqlite.Options) {
 	ctx := context.Background()
 	st, err := sqlite.OpenWith(ctx, path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := newCrashStream(t, st, seed)
-	g.users = users
 	for i := 0; i < 100000; i++ {
 		err := g.op(ctx, i)
 		if err != nil && errors.Is(err, lifecycle.ErrUnavailable) {
@@ -273,23 +264,23 @@ func checkSenders(t *testing.T, st lifecycle.Store) {
 }
 
 // TestCrash (R15, durability): a child process runs a stream of operations
-// on a store with SyncFull (even runs) or SyncCommits (odd runs), printing
-// each one acknowledged; it is killed with
+// on a store with the default Options (SyncCommits), SyncFull or
+// SyncNormal in turn, printing each one acknowledged; it is killed with
 // SIGKILL after a random number of them. Reopened, the file must hold
 // exactly the state after the acknowledged operations, or after one more
 // (the one in flight, if its commit landed): every acknowledged commit is
 // there, and nothing is half-applied. R1 and R2 hold. Several runs, each
 // with its own seed and kill point.
 func TestCrash(t *testing.T) {
-	runs := 6
+	runs := 9
 	if testing.Short() {
-		runs = 2
+		runs = 3
 	}
 	for run := 0; run < runs; run++ {
 		seed := rand.Uint64()
 		t.Run(fmt.Sprintf("run%d", run), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "crash.db")
-			acked := killChild(t, "crash-"+[2]string{"FULL", "COMMITS"}[run%2], path, seed)
+			acked := killChild(t, "crash-"+[3]string{"default", "FULL", "NORMAL"}[run%3], path, seed)
 
 			st, err := sqlite.Open(context.Background(), path)
 			if err != nil {
@@ -322,10 +313,6 @@ func TestCrash(t *testing.T) {
 	}
 }
 
-// behindUsers is how many end users write to each sender in
-// TestCrashWriteBehind: few, so that most messages go to open sessions.
-const behindUsers = 2
-
 // killChild runs a crash child in mode, kills it with SIGKILL after a
 // random number of acknowledged operations, and returns how many it
 // acknowledged.
@@ -351,101 +338,6 @@ func killChild(t *testing.T, mode, path string, seed uint64) int {
 	acked += strings.Count(string(rest), "ACK ")
 	_ = cmd.Wait()
 	return acked
-}
-
-// withoutActivity is c with the activity write-behind may lose - the
-// messages and last activity of open sessions, and the message counts -
-// set to zero.
-func withoutActivity(c storeContents) storeContents {
-	c.Sessions = slices.Clone(c.Sessions)
-	for i := range c.Sessions {
-		if c.Sessions[i].Open() {
-			c.Sessions[i].Messages, c.Sessions[i].LastActivityAt = 0, time.Time{}
-		}
-	}
-	c.Stats = slices.Clone(c.Stats)
-	for i := range c.Stats {
-		c.Stats[i].Messages = 0
-	}
-	return c
-}
-
-// TestCrashWriteBehind (Options.ActivityFlush): as TestCrash, with
-// write-behind of session activity, flushed every 20ms (even runs: the
-// child flushes many times before it dies) or every minute (odd runs:
-// only what the child's operations wrote first is written). After the
-// crash the file holds exactly
-// the state after the acknowledged operations (or one more) in everything
-// but the activity of open sessions - every bot, role, audit entry and
-// session opened or closed is there, closed sessions with all their
-// messages - and each open session has at most the messages and the last
-// activity the child had routed, the session counts agreeing with them.
-func TestCrashWriteBehind(t *testing.T) {
-	runs := 4
-	if testing.Short() {
-		runs = 1
-	}
-	for run := 0; run < runs; run++ {
-		seed := rand.Uint64()
-		t.Run(fmt.Sprintf("run%d", run), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "crash.db")
-			acked := killChild(t, "crash-BEHIND-"+[2]string{"20ms", "1m"}[run%2], path, seed)
-			st, err := sqlite.Open(context.Background(), path)
-			if err != nil {
-				t.Fatalf("reopening after the crash: %v", err)
-			}
-			defer st.Close()
-			got := readContents(t, st)
-			checkSenders(t, st)
-
-			ref := store.NewMemory()
-			g := newCrashStream(t, ref, seed)
-			g.users = behindUsers
-			ctx := context.Background()
-			for i := 0; i < acked; i++ {
-				_ = g.op(ctx, i)
-			}
-			want := readContents(t, ref)
-			if diff := cmp.Diff(withoutActivity(want), withoutActivity(got)); diff != "" {
-				_ = g.op(ctx, acked)
-				want = readContents(t, ref)
-				if diff2 := cmp.Diff(withoutActivity(want), withoutActivity(got)); diff2 != "" {
-					t.Fatalf("seed %d: after the crash the file holds neither the state after the %d acknowledged operations nor after one more, activity aside.\n(-after %d +file):\n%s\n(-after %d +file):\n%s",
-						seed, acked, acked, diff, acked+1, diff2)
-				}
-			}
-			lost := checkActivity(t, want, got)
-			t.Logf("seed %d: killed after %d acknowledged operations; %d messages to open sessions not yet written", seed, acked, lost)
-		})
-	}
-}
-
-// checkActivity checks the activity of the file's sessions against what
-// the child routed, and returns how many messages the file lacks.
-func checkActivity(t *testing.T, want, got storeContents) (lost uint64) {
-	t.Helper()
-	type pair struct {
-		bot    lifecycle.BotID
-		sender lifecycle.Sender
-	}
-	sum := map[pair]uint64{}
-	for i, g := range got.Sessions {
-		w := want.Sessions[i]
-		sum[pair{g.Bot, g.Sender}] += g.Messages
-		switch {
-		case !g.Open() && (g.Messages != w.Messages || !g.LastActivityAt.Equal(w.LastActivityAt)):
-			t.Errorf("closed session %d: %d messages, last at %v; the child routed %d, last at %v", g.ID, g.Messages, g.LastActivityAt, w.Messages, w.LastActivityAt)
-		case g.Messages > w.Messages || g.Messages == 0 || g.LastActivityAt.After(w.LastActivityAt) || g.LastActivityAt.Before(g.OpenedAt):
-			t.Errorf("open session %d: %d messages, last at %v; the child routed %d, last at %v", g.ID, g.Messages, g.LastActivityAt, w.Messages, w.LastActivityAt)
-		}
-		lost += w.Messages - g.Messages
-	}
-	for _, st := range got.Stats {
-		if n := sum[pair{st.Bot, st.Sender}]; st.Messages != n {
-			t.Errorf("SessionStats of %s on %s: %d messages, its sessions have %d", st.Bot, st.Sender, st.Messages, n)
-		}
-	}
-	return lost
 }
 
 // --- two processes ---------------------------------------------------------------

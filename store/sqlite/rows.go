@@ -163,17 +163,33 @@ func sqlLimit(limit int) int64 {
 }
 
 // SenderBots implements lifecycle.Store with index lookups per sender: the
-// rows holding a slot there, and with except the row with the latest
-// left_active that is not except's.
+// rows holding a slot there and, with except, the row of another bot with
+// the latest left_active (ties: the smaller id).
 func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
 	err = s.readTx(ctx, func(tx conn) error {
 		var ids []string
+		var lastID string
+		var lastAt int64
 		for _, snd := range senders {
 			on, err := collect(scanID)(tx.QueryContext(ctx, `SELECT bot_id FROM bot_senders WHERE channel = ? AND address = ? AND slot IS NOT NULL`, snd.Channel, snd.Address))
+			ids = append(ids, on...)
 			if err != nil {
 				return err
 			}
-			ids = append(ids, on...)
+			if except == "" {
+				continue
+			}
+			var id string
+			var at int64
+			err = tx.QueryRowContext(ctx, `SELECT bot_id, left_active FROM bot_senders
+				WHERE channel = ? AND address = ? AND left_active IS NOT NULL AND bot_id <> ?
+				ORDER BY left_active DESC, bot_id LIMIT 1`, snd.Channel, snd.Address, string(except)).Scan(&id, &at)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err == nil && (lastID == "" || at > lastAt || at == lastAt && id < lastID) {
+				lastID, lastAt = id, at
+			}
 		}
 		slices.Sort(ids)
 		live = make([]lifecycle.Bot, 0, len(ids))
@@ -184,12 +200,8 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 			}
 			live = append(live, b)
 		}
-		if except == "" {
+		if lastID == "" {
 			return nil
-		}
-		lastID, err := leftLast(ctx, tx, senders, except)
-		if err != nil || lastID == "" {
-			return err
 		}
 		b, err := readBot(ctx, tx, lifecycle.BotID(lastID))
 		last = &b
@@ -199,31 +211,6 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 		return nil, nil, s.fail("reading the bots of senders", err)
 	}
 	return live, last, nil
-}
-
-// leftLast returns the bot other than except with the latest left_active
-// on one of senders (ties: the smaller id), or "": one index lookup per
-// sender.
-func leftLast(ctx context.Context, tx conn, senders []lifecycle.Sender, except lifecycle.BotID) (string, error) {
-	var lastID string
-	var lastAt int64
-	for _, snd := range senders {
-		var id string
-		var at int64
-		err := tx.QueryRowContext(ctx, `SELECT bot_id, left_active FROM bot_senders
-			WHERE channel = ? AND address = ? AND left_active IS NOT NULL AND bot_id <> ?
-			ORDER BY left_active DESC, bot_id LIMIT 1`, snd.Channel, snd.Address, string(except)).Scan(&id, &at)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if lastID == "" || at > lastAt || at == lastAt && id < lastID {
-			lastID, lastAt = id, at
-		}
-	}
-	return lastID, nil
 }
 
 // clampNanos is now as Unix nanoseconds, clamped to the range the columns
@@ -249,7 +236,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Du
 		if err != nil {
 			return err
 		}
-		out.Schedules, err = querySchedules(ctx, tx, `SELECT doc FROM schedules WHERE status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, n, sqlLimit(limit))
+		out.Schedules, err = collect(scanDoc(decode[lifecycle.Schedule]))(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, n, sqlLimit(limit)))
 		return err
 	})
 	return out, s.fail("reading what is due", err)
@@ -264,7 +251,7 @@ const adminWhere = `roles & 32 <> 0`
 func (s *Store) Roles(ctx context.Context, user string) (roles.Set, int, error) {
 	var rs int64
 	var admins int
-	err := s.reader(ctx).QueryRowContext(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE user_id = ?), 0),
+	err := s.reader().QueryRowContext(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE user_id = ?), 0),
 		(SELECT count(*) FROM role_assignments WHERE `+adminWhere+`)`, user).Scan(&rs, &admins)
 	return roles.Set(rs), admins, s.fail("reading roles", err)
 }
@@ -274,15 +261,11 @@ func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecy
 	if after > math.MaxInt64 {
 		return nil, nil
 	}
-	out, err := collect(scanDoc(decodeAudit))(s.reader(ctx).QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit)))
+	out, err := collect(scanDoc(decode[lifecycle.AuditEntry]))(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit)))
 	if len(out) == 0 {
 		out = nil
 	}
 	return out, s.fail("reading the audit log", err)
-}
-
-func decodeAudit(doc []byte) (e lifecycle.AuditEntry, err error) {
-	return e, binarydoc.Decode(doc, &e)
 }
 
 // WaitAudit implements lifecycle.AuditWaiter. Commits through this Store
@@ -300,7 +283,7 @@ func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 		wake := s.wake
 		s.mu.Unlock()
 		var last int64
-		if err := s.reader(ctx).QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&last); err != nil {
+		if err := s.reader().QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&last); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -327,54 +310,11 @@ func (s *Store) notify() {
 
 // --- commit ---------------------------------------------------------------------
 
-// botRow is what Commit writes for one change, encoded before the
-// transaction: the bot's document, its Change.Due and its Change.Rows.
-type botRow struct {
-	c    lifecycle.Change
-	doc  []byte
-	due  any
-	rows []senderRow
-}
-
-// senderRow is a lifecycle.SenderRow as bot_senders keeps it.
-type senderRow struct {
-	lifecycle.SenderRow
-	slot, until, left any
-}
-
-func prepare(c lifecycle.Change) (botRow, error) {
-	r := botRow{c: c}
-	if c.After == nil {
-		return r, nil
-	}
-	var err error
-	if r.doc, err = binarydoc.Encode(c.After); err != nil {
-		return r, err
-	}
-	if r.due, err = nanos("grace deadline", c.Due()); err != nil {
-		return r, err
-	}
-	for _, row := range c.Rows() {
-		sr := senderRow{SenderRow: row}
-		if row.Slot != "" {
-			sr.slot = string(row.Slot)
-		}
-		if sr.until, err = nanos("grace deadline on "+row.Sender.String(), row.ServesUntil); err != nil {
-			return r, err
-		}
-		if sr.left, err = nanos("deactivation time", row.LeftActive); err != nil {
-			return r, err
-		}
-		r.rows = append(r.rows, sr)
-	}
-	return r, nil
-}
-
 // Commit implements lifecycle.Store. The plan is applied in one write
-// transaction (R15). Expected revisions of bots and schedules and expected
-// roles are checked in it; the unique indexes on the slots of bot_senders
-// refuse two bots in one slot of a sender (R1, R2), whatever the plan
-// says; the Admins are counted before and after.
+// transaction (R15): the expected revisions of bots and schedules and the
+// expected roles are compared in it, the unique indexes on the slots of
+// bot_senders refuse two bots in one slot of a sender (R1, R2) whatever
+// the plan says, and the Admins are counted before and after (P2).
 func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -382,46 +322,29 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	rows := make([]botRow, len(p.Changes))
-	for i, c := range p.Changes {
-		var err error
-		if rows[i], err = prepare(c); err != nil {
-			return nil, err
-		}
-	}
-	scheds, err := prepareSchedules(p.Schedules)
-	if err != nil {
-		return nil, err
-	}
 	var out []lifecycle.AuditEntry
-	err = s.inTx(ctx, true, func(tx conn) error {
-		if s.act != nil {
-			// Routes in memory stop using the copies of these bots now;
-			// the next reads them from the file once this commit is done.
-			s.act.forgetBots(p.Changes)
-		}
+	err := s.inTx(ctx, func(tx conn) (err error) {
 		// Every change first leaves its senders, then every bot takes its
-		// rows as the plan leaves it: a unique index fails only if the end
-		// state puts two bots in one slot.
-		for _, r := range rows {
-			if err := applyBot(ctx, tx, r); err != nil {
+		// rows: a unique index fails only if the end state puts two bots
+		// in one slot.
+		for _, c := range p.Changes {
+			if err := applyBot(ctx, tx, c); err != nil {
 				return err
 			}
 		}
-		for _, r := range rows {
-			if err := addSenders(ctx, tx, r); err != nil {
+		for _, c := range p.Changes {
+			if err := addSenders(ctx, tx, c); err != nil {
 				return err
 			}
 		}
-		for _, r := range scheds {
-			if err := applySchedule(ctx, tx, r); err != nil {
+		for _, c := range p.Schedules {
+			if err := applySchedule(ctx, tx, c); err != nil {
 				return err
 			}
 		}
 		if err := applyRoles(ctx, tx, p.Roles); err != nil {
 			return err
 		}
-		var err error
 		out, err = appendAudit(ctx, tx, p.Audit)
 		return err
 	})
@@ -461,23 +384,33 @@ func appendAudit(ctx context.Context, tx conn, entries []lifecycle.AuditEntry) (
 	return out, nil
 }
 
+// checkRevision compares the revision a plan read (0: none) with the one
+// a row has, given with the error of reading it; exists says there is a
+// row.
+func checkRevision(kind, id string, want uint64, have int64, err error) (exists bool, _ error) {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	exists = err == nil
+	switch {
+	case want == 0 && exists:
+		return exists, conflict("%s %s already exists", kind, id)
+	case want != 0 && !exists:
+		return exists, conflict("%s %s no longer exists", kind, id)
+	case exists && uint64(have) != want:
+		return exists, conflict("%s %s changed (revision %d, the plan read %d)", kind, id, have, want)
+	}
+	return exists, nil
+}
+
 // applyBot compares the change's Revision with the stored one, removes the
-// bot's rows, and stores its document (or deletes it).
-func applyBot(ctx context.Context, tx conn, r botRow) error {
-	c := r.c
+// bot's rows, and stores its document and Change.Due (or deletes it).
+func applyBot(ctx context.Context, tx conn, c lifecycle.Change) error {
 	var rev int64
 	err := tx.QueryRowContext(ctx, `SELECT revision FROM bots WHERE id = ?`, string(c.Bot)).Scan(&rev)
-	exists := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	exists, err := checkRevision("bot", string(c.Bot), c.Revision, rev, err)
+	if err != nil {
 		return err
-	}
-	switch {
-	case c.Revision == 0 && exists:
-		return conflict("bot %s already exists", c.Bot)
-	case c.Revision != 0 && !exists:
-		return conflict("bot %s no longer exists", c.Bot)
-	case exists && uint64(rev) != c.Revision:
-		return conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, rev, c.Revision)
 	}
 	if exists {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM bot_senders WHERE bot_id = ?`, string(c.Bot)); err != nil {
@@ -488,28 +421,81 @@ func applyBot(ctx context.Context, tx conn, r botRow) error {
 		_, err = tx.ExecContext(ctx, `DELETE FROM bots WHERE id = ?`, string(c.Bot))
 		return err
 	}
+	doc, err := binarydoc.Encode(c.After)
+	if err != nil {
+		return err
+	}
+	due, err := nanos("grace deadline", c.Due())
+	if err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO bots (id, revision, idle_timeout, due, doc) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, idle_timeout = excluded.idle_timeout, due = excluded.due, doc = excluded.doc`,
-		string(c.Bot), int64(c.After.Revision), int64(c.After.IdleTimeout), r.due, r.doc)
+		string(c.Bot), int64(c.After.Revision), int64(c.After.IdleTimeout), due, doc)
 	return err
 }
 
-// addSenders stores the bot's rows; the unique indexes on the slots
-// refuse a second bot in a slot of a sender (R1, R2).
-func addSenders(ctx context.Context, tx conn, r botRow) error {
-	for _, sr := range r.rows {
-		snd := sr.Sender
-		_, err := tx.ExecContext(ctx, `INSERT INTO bot_senders (bot_id, channel, address, slot, activation, serves_until, left_active) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			string(r.c.Bot), snd.Channel, snd.Address, sr.slot, int64(sr.Activation), sr.until, sr.left)
+// addSenders stores the bot's rows (Change.Rows); the unique indexes on
+// the slots refuse a second bot in a slot of a sender (R1, R2).
+func addSenders(ctx context.Context, tx conn, c lifecycle.Change) error {
+	for _, row := range c.Rows() {
+		var slot any
+		if row.Slot != "" {
+			slot = string(row.Slot)
+		}
+		until, err := nanos("grace deadline on "+row.Sender.String(), row.ServesUntil)
+		if err != nil {
+			return err
+		}
+		left, err := nanos("deactivation time", row.LeftActive)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO bot_senders (bot_id, channel, address, slot, activation, serves_until, left_active) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			string(c.Bot), row.Sender.Channel, row.Sender.Address, slot, int64(row.Activation), until, left)
 		var se *sqlite3.Error
 		if errors.As(err, &se) && se.Code()&0xff == sqlite3lib.SQLITE_CONSTRAINT {
-			return conflict("the plan would put two bots in the %s slot of %s", sr.Slot, snd)
+			return conflict("the plan would put two bots in the %s slot of %s", row.Slot, row.Sender)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// applySchedule stores one schedule change if its expected revision is the
+// stored one. A new schedule gets the next Seq (max + 1: commits are
+// serialised, so Seq is creation order); an existing one keeps its own.
+// The at column sorts the zero time before every other instant, as the
+// memory store does.
+func applySchedule(ctx context.Context, tx conn, c lifecycle.ScheduleChange) error {
+	sc := c.After
+	at, err := nanos("schedule time", sc.At)
+	if err != nil {
+		return err
+	}
+	if at == nil {
+		at = int64(math.MinInt64)
+	}
+	var seq, rev int64
+	err = tx.QueryRowContext(ctx, `SELECT seq, revision FROM schedules WHERE id = ?`, string(sc.ID)).Scan(&seq, &rev)
+	exists, err := checkRevision("schedule", string(sc.ID), c.Revision, rev, err)
+	if err == nil && !exists {
+		err = tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM schedules`).Scan(&seq)
+	}
+	if err != nil {
+		return err
+	}
+	sc.Seq = uint64(seq)
+	doc, err := binarydoc.Encode(sc)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET at = excluded.at, status = excluded.status, revision = excluded.revision, doc = excluded.doc`,
+		string(sc.ID), seq, at, string(sc.Status), int64(sc.Revision), doc)
+	return err
 }
 
 func applyRoles(ctx context.Context, tx conn, changes []lifecycle.RoleChange) error {

@@ -10,8 +10,6 @@ import (
 	"math"
 	"net/url"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,36 +23,34 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Synchronous is SQLite's synchronous setting: what a commit waits for
-// before it returns.
+// Synchronous is what a write waits for before it returns: SQLite's
+// synchronous setting, per kind of write. The package documentation,
+// "Durability", says what each loses on a crash of the process and on a
+// power cut.
 type Synchronous string
 
 // The durability settings.
 const (
-	// SyncFull (the default) makes every acknowledged commit durable: SQLite
-	// syncs the write-ahead log to disk before a commit returns, so an
-	// acknowledged change survives a crash of the process, of the operating
-	// system and a power cut.
-	SyncFull Synchronous = "FULL"
-	// SyncCommits syncs what Commit writes - bots, roles, audit entries - as
-	// SyncFull does, and writes the sessions (Route, CloseSession,
-	// SweepSessions) as SyncNormal does. An acknowledged commit survives a
-	// power cut; the session writes since the last commit survive a crash
-	// of the process but may be lost, whole and in order, when the machine
-	// fails (a session then reads as it was, and lifecycle.SessionAt still
-	// decides its end). Each synced commit also syncs every session write
-	// before it.
+	// SyncCommits (the default) syncs every write - commits (bots, roles,
+	// schedules, audit entries), sessions opened and closed - except a
+	// message to an open session, which is written with synchronous=NORMAL:
+	// a power cut may lose the last messages' counts and last activity of
+	// open sessions, never anything else. A crash of the process loses
+	// nothing acknowledged.
 	SyncCommits Synchronous = "COMMITS"
-	// SyncNormal syncs only at checkpoints. An acknowledged commit survives
-	// a crash of the process (SIGKILL, panic, OOM kill) but the last commits
-	// may be lost, whole, when the operating system crashes or the power
-	// fails. The database is never corrupted or half-applied either way.
+	// SyncFull syncs every write, messages included: a power cut loses
+	// nothing acknowledged.
+	SyncFull Synchronous = "FULL"
+	// SyncNormal syncs no write (only checkpoints): a crash of the process
+	// loses nothing acknowledged, but a power cut may lose the last writes
+	// of any kind, whole and in order, so audit sequence numbers may be
+	// given again after it.
 	SyncNormal Synchronous = "NORMAL"
 )
 
 // Options tune a Store. The zero value is the default.
 type Options struct {
-	// Synchronous is the durability setting; empty means SyncFull.
+	// Synchronous is the durability setting; empty means SyncCommits.
 	Synchronous Synchronous
 	// BusyTimeout is how long an operation waits for another process that
 	// holds the database's write lock before it fails with an error
@@ -68,42 +64,15 @@ type Options struct {
 	// file. Commits through this Store wake waiters at once without it;
 	// zero (the default) never polls.
 	PollOtherProcesses time.Duration
-	// ActivityFlush, when positive, turns on write-behind of session
-	// activity: a message to an open session updates that session's
-	// Messages and LastActivityAt in memory, and a background flusher
-	// writes the changed sessions to the file in one transaction every
-	// ActivityFlush (and Close writes the rest). Zero, the default, writes
-	// every message through before Route returns. It must be between
-	// MinActivityFlush and MaxActivityFlush.
-	//
-	// Within this process every answer is the one write-through gives.
-	// What it gives up: a crash loses up to the last ActivityFlush of
-	// message counts and last-activity times of open sessions - never a
-	// session opened or closed, a bot, role, schedule or audit entry - and
-	// another process on the file sees activity up to ActivityFlush old,
-	// and its changes reach this process's cached sessions up to
-	// ActivityFlush late. See the package documentation, "Write-behind of
-	// session activity".
-	ActivityFlush time.Duration
 }
-
-// The bounds of Options.ActivityFlush.
-const (
-	MinActivityFlush = time.Millisecond
-	MaxActivityFlush = time.Minute
-)
 
 func (o Options) withDefaults() (Options, error) {
 	switch o.Synchronous {
 	case "":
-		o.Synchronous = SyncFull
+		o.Synchronous = SyncCommits
 	case SyncFull, SyncCommits, SyncNormal:
 	default:
-		return o, &lifecycle.InputError{Field: "Options.Synchronous", Value: string(o.Synchronous), Problem: "is not a durability setting; use sqlite.SyncFull, sqlite.SyncCommits or sqlite.SyncNormal"}
-	}
-	if o.ActivityFlush != 0 && (o.ActivityFlush < MinActivityFlush || o.ActivityFlush > MaxActivityFlush) {
-		return o, &lifecycle.InputError{Field: "Options.ActivityFlush", Value: o.ActivityFlush.String(),
-			Problem: fmt.Sprintf("must be 0 (write every message through) or between %v and %v", MinActivityFlush, MaxActivityFlush)}
+		return o, &lifecycle.InputError{Field: "Options.Synchronous", Value: string(o.Synchronous), Problem: "is not a durability setting; use sqlite.SyncCommits, sqlite.SyncFull or sqlite.SyncNormal"}
 	}
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = 5 * time.Second
@@ -127,15 +96,10 @@ type Store struct {
 	wstmts *stmts    // prepared statements of w
 	rstmts *stmts    // prepared statements of r
 
-	// wmu is held by every use of w, so that under SyncCommits the
-	// synchronous setting and the statements it is for go together;
-	// wsync is the setting last given to w's connection.
+	// wmu is held by every use of w, so that a write and the synchronous
+	// setting it needs go together; wsync is the setting last given to w.
 	wmu   sync.Mutex
 	wsync Synchronous
-
-	// act is the write-behind of session activity; nil without
-	// Options.ActivityFlush.
-	act *activity
 
 	mu   sync.Mutex
 	wake chan struct{} // closed and replaced when this Store appends audit entries
@@ -145,7 +109,7 @@ var _ lifecycle.Store = (*Store)(nil)
 
 // Open opens the SQLite database at path, creating the file if it does not
 // exist, brings its schema to the latest version, and returns a Store with
-// the default Options (SyncFull). Close it when done.
+// the default Options (SyncCommits). Close it when done.
 func Open(ctx context.Context, path string) (*Store, error) {
 	return OpenWith(ctx, path, Options{})
 }
@@ -163,74 +127,38 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, &lifecycle.InputError{Field: "path", Value: path, Problem: "cannot be made absolute: " + err.Error()}
 	}
-	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
-	dsnSync := SyncFull
+	// A connection starts at FULL unless every write is NORMAL: one the
+	// pool replaced errs on the safe side.
+	sync := SyncFull
 	if opts.Synchronous == SyncNormal {
-		dsnSync = SyncNormal
+		sync = SyncNormal
 	}
-	q.Add("_pragma", "synchronous("+string(dsnSync)+")")
-	q.Add("_pragma", "foreign_keys(0)")
 	// Statement journals (a statement with triggers may need to undo
 	// itself) stay in memory: no temporary file written per statement.
-	q.Add("_pragma", "temp_store(MEMORY)")
-	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
-
-	s := &Store{path: abs, opts: opts, wake: make(chan struct{})}
-	if s.w, err = sql.Open("sqlite", dsn(base, q, "_txlock", "immediate")); err != nil {
+	q := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(%s)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&",
+		(&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath(), opts.BusyTimeout.Milliseconds(), sync)
+	s := &Store{path: abs, opts: opts, wsync: sync, wake: make(chan struct{})}
+	if s.w, err = sql.Open("sqlite", q+"_txlock=immediate"); err != nil {
 		return nil, s.fail("opening "+abs, err)
 	}
-	s.wstmts = newStmts(s.w)
+	s.wstmts = &stmts{db: s.w, m: map[string]*sql.Stmt{}}
 	s.w.SetMaxOpenConns(1)
-	s.w.SetMaxIdleConns(1)
-	s.w.SetConnMaxLifetime(0)
-	s.w.SetConnMaxIdleTime(0)
 	if err := s.migrate(ctx); err != nil {
 		s.w.Close()
 		return nil, err
 	}
-	if s.r, err = sql.Open("sqlite", dsn(base, q, "_pragma", "query_only(1)")); err != nil {
+	if s.r, err = sql.Open("sqlite", q+"_pragma=query_only(1)"); err != nil {
 		s.w.Close()
 		return nil, s.fail("opening "+abs, err)
 	}
-	s.rstmts = newStmts(s.r)
+	s.rstmts = &stmts{db: s.r, m: map[string]*sql.Stmt{}}
 	s.r.SetMaxOpenConns(opts.Readers)
 	s.r.SetMaxIdleConns(opts.Readers)
 	if s.route, err = s.w.PrepareContext(ctx, routeSQL); err != nil {
 		s.Close()
 		return nil, s.fail("preparing", err)
 	}
-	if opts.ActivityFlush > 0 {
-		if err := s.startActivity(ctx); err != nil {
-			s.Close()
-			return nil, s.fail("opening "+abs, err)
-		}
-	}
 	return s, nil
-}
-
-// dsn is the data source name of base with the parameters q and one more,
-// key=value, added to them (q itself is not changed).
-func dsn(base string, q url.Values, key, value string) string {
-	p := url.Values{}
-	for k, v := range q {
-		p[k] = append([]string(nil), v...)
-	}
-	p.Add(key, value)
-	return base + "?" + p.Encode()
-}
-
-// startActivity starts the write-behind of session activity
-// (Options.ActivityFlush) and its flusher.
-func (s *Store) startActivity(ctx context.Context) error {
-	var dv int64
-	if err := s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&dv); err != nil {
-		return err
-	}
-	s.act = newActivity(s.opts.ActivityFlush, dv)
-	go s.flusher()
-	return nil
 }
 
 // Close closes the database. Operations after Close fail with an error
@@ -239,9 +167,6 @@ func (s *Store) startActivity(ctx context.Context) error {
 func (s *Store) Close() error {
 	defer s.notify() // waiters look again, and find the store closed
 	var errs []error
-	if s.act != nil {
-		errs = append(errs, s.closeActivity())
-	}
 	for _, c := range []*stmts{s.wstmts, s.rstmts} {
 		if c != nil {
 			c.close()
@@ -260,91 +185,75 @@ func (s *Store) Close() error {
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
-// migrate applies the embedded migrations not yet applied, each in its own
-// write transaction; PRAGMA user_version records the last one applied. It
-// is safe when several processes open a new file at once: the write lock
-// serialises them and each migration runs once.
+// migrate applies the embedded migrations not yet applied (their names
+// number them from 1, in order), each in its own write transaction, and
+// refuses a file of a newer version; PRAGMA user_version records the last
+// one applied. Several processes may open a new file at once: the write
+// lock serialises them and each migration runs once.
 func (s *Store) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %s has no version number", name)
-		}
+	for i, name := range names {
 		script, err := migrations.ReadFile(name)
 		if err != nil {
 			return err
 		}
-		err = s.inTx(ctx, true, func(tx conn) error {
+		err = s.inTx(ctx, func(tx conn) error {
 			var have int
-			if err := tx.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
+			err := tx.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have)
+			switch {
+			case err != nil || have > i && have <= len(names):
 				return err
-			}
-			if have >= version {
-				return nil
+			case have > len(names):
+				return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, len(names), lifecycle.ErrUnavailable)
 			}
 			if _, err := tx.tx.ExecContext(ctx, string(script)); err != nil {
 				return err
 			}
-			_, err := tx.tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version))
+			_, err = tx.tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
 			return err
 		})
 		if err != nil {
 			return s.fail("migration "+name, err)
 		}
 	}
-	// Refuse a file written by a newer version of this package.
-	var have int
-	if err := s.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
-		return s.fail("reading the schema version", err)
-	}
-	if last := len(names); have > last {
-		return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, last, lifecycle.ErrUnavailable)
-	}
 	return nil
 }
 
-// write takes the writer for a write that must be synced (durable) or
-// not, and returns the function that releases it. Only SyncCommits tells
-// the two apart; a connection the pool replaced starts at FULL, so a
-// forgotten setting errs on the safe side.
-func (s *Store) write(ctx context.Context, durable bool) (release func(), err error) {
-	s.wmu.Lock()
-	if s.opts.Synchronous == SyncCommits {
-		want := SyncNormal
-		if durable {
-			want = SyncFull
-		}
-		if s.wsync != want {
-			if _, err := s.w.ExecContext(ctx, "PRAGMA synchronous = "+string(want)); err != nil {
-				s.wmu.Unlock()
-				return nil, err
-			}
-			s.wsync = want
-		}
+// setSync gives the writer the synchronous setting a write needs: under
+// SyncCommits FULL for a durable one, NORMAL for a message to an open
+// session. Caller holds wmu.
+func (s *Store) setSync(ctx context.Context, durable bool) error {
+	want := SyncNormal
+	if durable {
+		want = SyncFull
 	}
-	return s.wmu.Unlock, nil
+	if s.opts.Synchronous != SyncCommits || s.wsync == want {
+		return nil
+	}
+	_, err := s.w.ExecContext(ctx, "PRAGMA synchronous = "+string(want))
+	if err == nil {
+		s.wsync = want
+	}
+	return err
 }
 
-// inTx runs f in a write transaction (BEGIN IMMEDIATE: it takes the write
-// lock first, waiting up to the busy timeout), committing if f returns nil.
-// durable says whether the commit must be synced under SyncCommits.
-func (s *Store) inTx(ctx context.Context, durable bool, f func(tx conn) error) error {
-	s.wstmts.warm(ctx)
-	release, err := s.write(ctx, durable)
-	if err != nil {
-		return err
-	}
-	defer release()
+// inTx runs f in a durable write transaction (BEGIN IMMEDIATE: it takes
+// the write lock first, waiting up to the busy timeout), committing if f
+// returns nil.
+func (s *Store) inTx(ctx context.Context, f func(tx conn) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	return s.txLocked(ctx, f)
 }
 
-// txLocked is inTx for a caller that holds the writer (s.write).
+// txLocked is inTx for a caller that holds wmu.
 func (s *Store) txLocked(ctx context.Context, f func(tx conn) error) error {
+	if err := s.setSync(ctx, true); err != nil {
+		return err
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -358,7 +267,6 @@ func (s *Store) txLocked(ctx context.Context, f func(tx conn) error) error {
 
 // readTx runs f in a read transaction: one consistent snapshot.
 func (s *Store) readTx(ctx context.Context, f func(tx conn) error) error {
-	s.rstmts.warm(ctx)
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
@@ -369,10 +277,7 @@ func (s *Store) readTx(ctx context.Context, f func(tx conn) error) error {
 
 // reader returns the read pool, outside a transaction: one statement, one
 // snapshot.
-func (s *Store) reader(ctx context.Context) conn {
-	s.rstmts.warm(ctx)
-	return conn{c: s.rstmts}
-}
+func (s *Store) reader() conn { return conn{c: s.rstmts} }
 
 // --- errors -------------------------------------------------------------------
 
@@ -439,12 +344,20 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-// decodeBot decodes a bot document, as this version keeps it whichever
+// decode decodes a stored document; Store.fail makes a malformed one
+// lifecycle.ErrUnavailable.
+func decode[T any](doc []byte) (T, error) {
+	var v T
+	err := binarydoc.Decode(doc, &v)
+	return v, err
+}
+
+// decodeBot decodes a bot document as this version keeps it, whichever
 // version wrote it (lifecycle.Upgrade).
 func decodeBot(doc []byte) (lifecycle.Bot, error) {
-	var b lifecycle.Bot
-	if err := binarydoc.Decode(doc, &b); err != nil {
-		return lifecycle.Bot{}, fmt.Errorf("%w: %w", err, lifecycle.ErrUnavailable)
+	b, err := decode[lifecycle.Bot](doc)
+	if err != nil {
+		return b, err
 	}
 	return lifecycle.Upgrade(b), nil
 }

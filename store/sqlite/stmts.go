@@ -4,76 +4,48 @@ import (
 	"context"
 	"database/sql"
 	"sync"
-	"sync/atomic"
 )
 
 // stmts keeps the prepared statements of one pool, so that SQLite parses
-// and plans each query once per connection rather than on every call.
-// A query met for the first time runs unprepared and is prepared at the
-// start of a later operation (warm), when the caller holds no connection of
-// the pool: preparing while holding the writer's only connection would
-// wait for itself.
+// and plans each query once per connection rather than on every call. A
+// query met for the first time runs unprepared and is prepared in the
+// background once a connection of the pool is free: preparing it at once,
+// while the caller holds the writer's only connection, would wait for
+// itself.
 type stmts struct {
-	db       *sql.DB
-	mu       sync.Mutex
-	ready    map[string]*sql.Stmt
-	pending  map[string]bool
-	npending atomic.Int32
-}
-
-func newStmts(db *sql.DB) *stmts {
-	return &stmts{db: db, ready: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt // nil until prepared
 }
 
 func (c *stmts) get(query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st := c.ready[query]; st != nil {
-		return st
+	st, seen := c.m[query]
+	if !seen {
+		c.m[query] = nil
+		go func() {
+			st, err := c.db.Prepare(query)
+			if err != nil {
+				return // it runs unprepared, and fails there if it is wrong
+			}
+			c.mu.Lock()
+			c.m[query] = st
+			c.mu.Unlock()
+		}()
 	}
-	if !c.pending[query] {
-		c.pending[query] = true
-		c.npending.Add(1)
-	}
-	return nil
+	return st
 }
 
-// warm prepares the queries met unprepared so far. Call it holding no
-// connection of the pool.
-func (c *stmts) warm(ctx context.Context) {
-	if c.npending.Load() == 0 {
-		return
-	}
-	c.mu.Lock()
-	var queries []string
-	for q := range c.pending {
-		queries = append(queries, q)
-	}
-	clear(c.pending)
-	c.npending.Store(0)
-	c.mu.Unlock()
-	for _, q := range queries {
-		st, err := c.db.PrepareContext(ctx, q)
-		if err != nil {
-			continue // it runs unprepared, and fails there if it is wrong
-		}
-		c.mu.Lock()
-		if c.ready[q] == nil {
-			c.ready[q] = st
-		} else {
-			st.Close()
-		}
-		c.mu.Unlock()
-	}
-}
-
+// close closes the statements; closing the pool closes any prepared after.
 func (c *stmts) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, st := range c.ready {
-		st.Close()
+	for _, st := range c.m {
+		if st != nil {
+			st.Close()
+		}
 	}
-	clear(c.ready)
 }
 
 // conn runs queries on a pool, in tx when it is set, with the pool's
@@ -90,6 +62,9 @@ func (k conn) stmt(ctx context.Context, query string) *sql.Stmt {
 	}
 	return st
 }
+
+// The three below call *sql.DB and *sql.Tx directly, not through an
+// interface, so that their arguments do not escape to the heap.
 
 // QueryContext runs a query that returns rows.
 func (k conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

@@ -9,52 +9,71 @@ import (
 	"github.com/botlife/botlife/lifecycle"
 )
 
-// Under SyncCommits a commit runs with synchronous=FULL and a route with
-// NORMAL; under the other settings every write runs with the one chosen.
+// Durability (issue 25): under SyncCommits, the default, every write runs
+// with synchronous=FULL - a commit, a session opened, closed or swept -
+// except a message to an open session, which runs with NORMAL; under the
+// other settings every write runs with the one chosen.
 func TestSynchronousPerWrite(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		opt           Synchronous
-		commit, route int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	snd := lifecycle.Sender{Channel: "sms", Address: "1"}
+	b := lifecycle.Bot{ID: "b", Name: "b", Channel: "sms", State: lifecycle.Active, Revision: 1, Activations: 1, IdleTimeout: time.Minute,
+		Senders: []lifecycle.Sender{snd}, Live: []lifecycle.SenderState{{Sender: snd, State: lifecycle.Active, Activation: 1}}}
+	steps := []struct {
+		name    string
+		durable bool
+		run     func(st *Store) error
 	}{
+		{"commit", true, func(st *Store) error {
+			_, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Active, After: &b}}})
+			return err
+		}},
+		{"route opening a session", true, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now); return err }},
+		{"route to the open session", false, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now.Add(time.Second)); return err }},
+		{"commit after a route", true, func(st *Store) error {
+			_, err := st.Commit(ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: now, Actor: "a", Action: lifecycle.OpGet}}})
+			return err
+		}},
+		{"route to the open session again", false, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now.Add(2*time.Second)); return err }},
+		{"route closing an idle session and opening one", true, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now.Add(time.Hour)); return err }},
+		{"route to the new session", false, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now.Add(time.Hour+time.Second)); return err }},
+		{"close", true, func(st *Store) error {
+			_, err := st.CloseSession(ctx, 2, lifecycle.CloseCompleted, now.Add(time.Hour+time.Second))
+			return err
+		}},
+		{"route opening a session", true, func(st *Store) error { _, err := st.Route(ctx, snd, "v", now.Add(2*time.Hour)); return err }},
+		{"route to the open session", false, func(st *Store) error { _, err := st.Route(ctx, snd, "v", now.Add(2*time.Hour+time.Second)); return err }},
+		{"sweep", true, func(st *Store) error { _, err := st.SweepSessions(ctx, now.Add(3*time.Hour), 10); return err }},
+	}
+	for _, tc := range []struct {
+		opt                 Synchronous
+		durable, notDurable int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	}{
+		{"", 2, 1},
 		{SyncFull, 2, 2},
-		{SyncCommits, 2, 1},
 		{SyncNormal, 1, 1},
 	} {
-		t.Run(string(tc.opt), func(t *testing.T) {
+		t.Run("sync="+string(tc.opt), func(t *testing.T) {
 			st, err := OpenWith(ctx, filepath.Join(t.TempDir(), "s.db"), Options{Synchronous: tc.opt})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			setting := func() int {
-				var n int
-				if err := st.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&n); err != nil {
+			for _, step := range steps {
+				if err := step.run(st); err != nil {
+					t.Fatalf("%s: %v", step.name, err)
+				}
+				var got int
+				if err := st.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&got); err != nil {
 					t.Fatal(err)
 				}
-				return n
-			}
-			b := lifecycle.Bot{ID: "b", Name: "b", Channel: "sms", State: lifecycle.Active, Revision: 1, Activations: 1,
-				Senders: []lifecycle.Sender{{Channel: "sms", Address: "1"}},
-				Live:    []lifecycle.SenderState{{Sender: lifecycle.Sender{Channel: "sms", Address: "1"}, State: lifecycle.Active, Activation: 1}}}
-			if _, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Active, After: &b}}}); err != nil {
-				t.Fatal(err)
-			}
-			if got := setting(); got != tc.commit {
-				t.Errorf("after a commit: synchronous = %d, want %d", got, tc.commit)
-			}
-			if _, err := st.Route(ctx, b.Senders[0], "u", now); err != nil {
-				t.Fatal(err)
-			}
-			if got := setting(); got != tc.route {
-				t.Errorf("after a route: synchronous = %d, want %d", got, tc.route)
-			}
-			if _, err := st.Commit(ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: now, Actor: "a", Action: lifecycle.OpGet}}}); err != nil {
-				t.Fatal(err)
-			}
-			if got := setting(); got != tc.commit {
-				t.Errorf("after a commit that follows a route: synchronous = %d, want %d", got, tc.commit)
+				want := tc.notDurable
+				if step.durable {
+					want = tc.durable
+				}
+				if got != want {
+					t.Errorf("after %s: synchronous = %d, want %d", step.name, got, want)
+				}
 			}
 		})
 	}
