@@ -72,6 +72,7 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -288,31 +289,20 @@ func limitArg(limit int) *int64 {
 	return &n
 }
 
-func senderArrays(ss []lifecycle.Sender) (channels, addresses []string, err error) {
-	channels, addresses = make([]string, 0, len(ss)), make([]string, 0, len(ss))
-	for _, x := range ss {
-		if err := checkText("channel", x.Channel, true); err != nil {
-			return nil, nil, err
-		}
-		if err := checkText("sender address", x.Address, true); err != nil {
-			return nil, nil, err
-		}
-		channels = append(channels, x.Channel)
-		addresses = append(addresses, x.Address)
-	}
-	return channels, addresses, nil
+// checkSender refuses a sender the store cannot hold.
+func checkSender(x lifecycle.Sender) error {
+	return cmp.Or(checkText("channel", x.Channel, true), checkText("sender address", x.Address, true))
 }
 
-// storable returns the senders the store could hold: a read for one it
-// could not finds nothing there.
-func storable(ss []lifecycle.Sender) []lifecycle.Sender {
-	out := ss[:0:0]
+// storable returns the channels and addresses of the senders the store
+// could hold: a read for one it could not finds nothing there.
+func storable(ss []lifecycle.Sender) (channels, addresses []string) {
 	for _, x := range ss {
-		if checkText("", x.Channel, true) == nil && checkText("", x.Address, true) == nil {
-			out = append(out, x)
+		if checkSender(x) == nil {
+			channels, addresses = append(channels, x.Channel), append(addresses, x.Address)
 		}
 	}
-	return out
+	return channels, addresses
 }
 
 // --- bots, roles, audit -------------------------------------------------------
@@ -416,9 +406,9 @@ const sqlLastActive = `
 // each keeps one generic plan; joined, PostgreSQL planned them again on
 // every call, at a cost that grew with the bots that used the senders.)
 func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
-	ch, addr, err := senderArrays(storable(senders))
-	if err != nil || len(ch) == 0 {
-		return nil, nil, err
+	ch, addr := storable(senders)
+	if len(ch) == 0 {
+		return nil, nil, nil
 	}
 	b := &pgx.Batch{}
 	b.Queue(sqlLiveBots, ch, addr).Query(func(rows pgx.Rows) (err error) {

@@ -103,7 +103,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	if err := checkText("end user", endUser, true); err != nil {
 		return lifecycle.Session{}, err
 	}
-	if _, _, err := senderArrays([]lifecycle.Sender{sender}); err != nil {
+	if err := checkSender(sender); err != nil {
 		return lifecycle.Session{}, err
 	}
 	at, err := mustNanos("time", now)
