@@ -76,7 +76,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -309,18 +308,15 @@ func storable(ss []lifecycle.Sender) (channels, addresses []string) {
 
 // Bot implements lifecycle.Store.
 func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
-	if checkText("bot id", string(id), true) != nil {
-		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: strings.ToValidUTF8(string(id), "\ufffd")}
+	var bots []lifecycle.Bot
+	var err error
+	if checkText("bot id", string(id), true) == nil {
+		bots, err = s.queryBots(ctx, "reading a bot", sqlBot, string(id))
 	}
-	var r botRow
-	err := s.pool.QueryRow(ctx, sqlBot, string(id)).Scan(&r.doc, &r.open)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
+	if err != nil || len(bots) == 0 {
+		return lifecycle.Bot{}, cmp.Or(err, error(&lifecycle.NotFoundError{Kind: "bot", ID: strings.ToValidUTF8(string(id), "\ufffd")}))
 	}
-	if err != nil {
-		return lifecycle.Bot{}, fail(ctx, "reading a bot", err)
-	}
-	return r.bot()
+	return bots[0], nil
 }
 
 // sqlOpenActivations is the column every read of a bot b adds: the
@@ -345,21 +341,6 @@ const sqlOpenActivations = `(
 // sqlBot reads the bot with id $1 by key.
 const sqlBot = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id = $1`
 
-// botRow is a bot as a read returns it: its document and the activations
-// that have a session recorded open (sqlOpenActivations).
-type botRow struct {
-	doc  []byte
-	open []int64
-}
-
-func (r botRow) bot() (lifecycle.Bot, error) {
-	b, err := decodeBot(r.doc)
-	for _, k := range r.open {
-		b.OpenActivations = append(b.OpenActivations, uint64(k))
-	}
-	return b, err
-}
-
 // queryBots runs sql, which selects a bot b's doc and sqlOpenActivations.
 func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]lifecycle.Bot, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
@@ -372,9 +353,13 @@ func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]l
 
 func collectBots(rows pgx.Rows) ([]lifecycle.Bot, error) {
 	var out []lifecycle.Bot
-	var r botRow
-	_, err := pgx.ForEachRow(rows, []any{&r.doc, &r.open}, func() error {
-		b, err := r.bot()
+	var doc []byte
+	var open []int64
+	_, err := pgx.ForEachRow(rows, []any{&doc, &open}, func() error {
+		b, err := decodeBot(doc)
+		for _, k := range open {
+			b.OpenActivations = append(b.OpenActivations, uint64(k))
+		}
 		out = append(out, b)
 		return err
 	})

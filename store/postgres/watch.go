@@ -45,12 +45,6 @@ type listener struct {
 	idle  *time.Timer   // stops the listener when it has had no user for listenLinger
 }
 
-func (l *listener) state() (int64, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.seen, l.wake
-}
-
 // broadcast records head (0: nothing known) and wakes every waiter.
 func (l *listener) broadcast(head int64) {
 	l.mu.Lock()
@@ -186,7 +180,9 @@ func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 	case <-l.ready:
 	}
 	for {
-		seen, wake := l.state()
+		l.mu.Lock()
+		seen, wake := l.seen, l.wake
+		l.mu.Unlock()
 		if uint64(seen) > after {
 			return nil
 		}
