@@ -12,9 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The statements of a commit. Each check selects botlife_conflict(...) for
-// what does not match, which raises SQLSTATE BL409 and aborts the batch's
-// implicit transaction; the data-modifying CTE it reads runs first.
+// The statements of a commit. A check selects botlife_conflict(...) (SQLSTATE
+// BL409, aborting the batch) for what its data-modifying CTE did not match.
 const (
 	sqlDeleteBots = `
 		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[]) AS c(id, rev)),
@@ -22,9 +21,8 @@ const (
 		SELECT botlife_conflict(format('bot %s changed or no longer exists (the plan read revision %s)', c.id, c.rev))
 		FROM c WHERE c.id NOT IN (SELECT id FROM d)`
 
-	// sqlUpdateBots and sqlInsertBots store changed and new bots with
-	// their Change.Due, checking the revision the plan read (a new bot:
-	// that none exists).
+	// sqlUpdateBots and sqlInsertBots store changed and new bots with their
+	// Change.Due, checking the revision the plan read (new: that none exists).
 	sqlUpdateBots = `
 		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::bytea[])
 			AS c(id, rev, new_rev, due, idle, doc)),
