@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
@@ -10,9 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The statements of a commit. Each check selects botlife_conflict(...) for
-// what does not match, which raises SQLSTATE BL409 and aborts the batch's
-// implicit transaction; the data-modifying CTE it reads runs first.
+// The statements of a commit. A check selects botlife_conflict(...) (SQLSTATE
+// BL409, aborting the batch) for what its data-modifying CTE did not match.
 const (
 	sqlDeleteBots = `
 		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[]) AS c(id, rev)),
@@ -20,9 +21,8 @@ const (
 		SELECT botlife_conflict(format('bot %s changed or no longer exists (the plan read revision %s)', c.id, c.rev))
 		FROM c WHERE c.id NOT IN (SELECT id FROM d)`
 
-	// sqlUpdateBots and sqlInsertBots store changed and new bots with
-	// their Change.Due, checking the revision the plan read (a new bot:
-	// that none exists).
+	// sqlUpdateBots and sqlInsertBots store changed and new bots with their
+	// Change.Due, checking the revision the plan read (new: that none exists).
 	sqlUpdateBots = `
 		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::bytea[])
 			AS c(id, rev, new_rev, due, idle, doc)),
@@ -110,59 +110,24 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 	return out, nil
 }
 
-// botColumns are the columns of bots for a batch of changes.
-type botColumns struct {
-	ids                 []string
-	revs, newRevs, idle []int64
-	due                 []*int64
-	docs                [][]byte
-}
+// columns are rows as unnest takes them: one array per column.
+type columns []any
 
-func (c *botColumns) add(ch lifecycle.Change, due *int64, doc []byte) {
-	c.ids = append(c.ids, string(ch.Bot))
-	c.revs = append(c.revs, int64(ch.Revision))
-	c.newRevs = append(c.newRevs, int64(ch.After.Revision))
-	c.idle = append(c.idle, int64(ch.After.IdleTimeout))
-	c.due = append(c.due, due)
-	c.docs = append(c.docs, doc)
-}
-
-func (c *botColumns) queue(b *pgx.Batch, sql string) {
-	if len(c.ids) > 0 {
-		b.Queue(sql, c.ids, c.revs, c.newRevs, c.due, c.idle, c.docs)
+func (c *columns) add(row ...any) {
+	if *c == nil {
+		*c = make(columns, len(row))
+	}
+	for i, v := range row {
+		col, _ := (*c)[i].([]any)
+		(*c)[i] = append(col, v)
 	}
 }
 
-// senderColumns are the bot_senders rows of a batch: Change.Rows.
-type senderColumns struct {
-	bots, channels, addresses []string
-	slots                     []*string
-	activations               []int64
-	until, left               []*int64
-}
-
-func (c *senderColumns) add(bot lifecycle.BotID, rows []lifecycle.SenderRow) error {
-	for _, r := range rows {
-		if _, _, err := senderArrays([]lifecycle.Sender{r.Sender}); err != nil {
-			return err
-		}
-		until, err := nanos("grace deadline", r.ServesUntil)
-		if err != nil {
-			return err
-		}
-		left, err := nanos("deactivation time", r.LeftActive)
-		if err != nil {
-			return err
-		}
-		var slot *string
-		if r.Slot != "" {
-			slot = (*string)(&r.Slot)
-		}
-		c.bots, c.channels, c.addresses = append(c.bots, string(bot)), append(c.channels, r.Sender.Channel), append(c.addresses, r.Sender.Address)
-		c.slots, c.activations = append(c.slots, slot), append(c.activations, int64(r.Activation))
-		c.until, c.left = append(c.until, until), append(c.left, left)
+// queue queues sql with the columns as its arguments, if they hold a row.
+func (c columns) queue(b *pgx.Batch, sql string) {
+	if c != nil {
+		b.Queue(sql, c...)
 	}
-	return nil
 }
 
 // commitBatch checks every value of p the database must hold exactly and
@@ -173,20 +138,17 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 	if err := queueRoles(b, p.Roles); err != nil {
 		return nil, err
 	}
-	var updated, inserted botColumns
-	var senders senderColumns
-	var deleted []string
-	var deletedRevs []int64
+	var deleted, updated, inserted, senders columns
 	// Rows are locked in id order, so that two commits touching the same
 	// bots seldom deadlock (a deadlock would be a conflict, and a retry).
-	changes := append([]lifecycle.Change(nil), p.Changes...)
-	sort.Slice(changes, func(i, j int) bool { return changes[i].Bot < changes[j].Bot })
+	changes := slices.Clone(p.Changes)
+	slices.SortFunc(changes, func(x, y lifecycle.Change) int { return strings.Compare(string(x.Bot), string(y.Bot)) })
 	for _, ch := range changes {
 		if err := checkText("bot id", string(ch.Bot), true); err != nil {
 			return nil, err
 		}
 		if ch.After == nil {
-			deleted, deletedRevs = append(deleted, string(ch.Bot)), append(deletedRevs, int64(ch.Revision))
+			deleted.add(string(ch.Bot), int64(ch.Revision))
 			continue
 		}
 		due, err := nanos("grace deadline", ch.Due())
@@ -197,26 +159,31 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := senders.add(ch.Bot, ch.Rows()); err != nil {
-			return nil, err
+		for _, r := range ch.Rows() {
+			until, err := nanos("grace deadline", r.ServesUntil)
+			left, err2 := nanos("deactivation time", r.LeftActive)
+			if err = cmp.Or(checkSender(r.Sender), err, err2); err != nil {
+				return nil, err
+			}
+			var slot *string
+			if r.Slot != "" {
+				slot = (*string)(&r.Slot)
+			}
+			senders.add(string(ch.Bot), r.Sender.Channel, r.Sender.Address, slot, int64(r.Activation), until, left)
 		}
+		to := &updated
 		if ch.Revision == 0 {
-			inserted.add(ch, due, doc)
-		} else {
-			updated.add(ch, due, doc)
+			to = &inserted
 		}
+		to.add(string(ch.Bot), int64(ch.Revision), int64(ch.After.Revision), due, int64(ch.After.IdleTimeout), doc)
 	}
-	if len(deleted) > 0 {
-		b.Queue(sqlDeleteBots, deleted, deletedRevs)
-	}
+	deleted.queue(b, sqlDeleteBots)
 	updated.queue(b, sqlUpdateBots)
-	if len(updated.ids) > 0 {
-		b.Queue(sqlDeleteSenders, updated.ids)
+	if updated != nil {
+		b.Queue(sqlDeleteSenders, updated[0])
 	}
 	inserted.queue(b, sqlInsertBots)
-	if len(senders.bots) > 0 {
-		b.Queue(sqlInsertSenders, senders.bots, senders.channels, senders.addresses, senders.slots, senders.activations, senders.until, senders.left)
-	}
+	senders.queue(b, sqlInsertSenders)
 	return b, queueSchedules(b, p.Schedules)
 }
 

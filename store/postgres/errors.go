@@ -12,13 +12,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Error is a database failure the store reports with a library sentinel,
-// so that no caller needs to read SQLSTATE codes: it wraps
-// lifecycle.ErrUnavailable (the database could not be reached, timed out,
-// shut down or had no connection to spare: retry later, answer 503) or
-// lifecycle.ErrInvalidInput (the database cannot hold the value: NUL or
-// invalid UTF-8 in text, a key too large for its index). It also wraps the
-// driver's error, so errors.As finds the *pgconn.PgError with the details.
+// Error is a database failure reported with a library sentinel, so that no
+// caller reads SQLSTATE codes: lifecycle.ErrUnavailable (unreachable, timed
+// out, shut down, no connection to spare: retry later, answer 503) or
+// lifecycle.ErrInvalidInput (a value the database cannot hold). It also
+// wraps the driver's error: errors.As finds the *pgconn.PgError.
 type Error struct {
 	// Kind is lifecycle.ErrUnavailable or lifecycle.ErrInvalidInput.
 	Kind error
@@ -85,9 +83,8 @@ func fail(ctx context.Context, op string, err error) error {
 			strings.HasPrefix(pe.Code, "54"): // program_limit_exceeded: index row too large (54000)
 			return &Error{Kind: lifecycle.ErrInvalidInput, Op: op, Err: err}
 		}
-		// Connection exceptions (08), too many connections (53300),
-		// shutdown and cancelled statements (57), lock timeouts (55P03),
-		// system errors: the database cannot do it now.
+		// Connections (08, 53300), shutdown and cancel (57), lock
+		// timeouts (55P03), system errors: the database cannot do it now.
 		return &Error{Kind: lifecycle.ErrUnavailable, Op: op, Err: err}
 	}
 	// Connection refused or lost, timeouts, a closed pool: no SQLSTATE.
@@ -97,13 +94,11 @@ func fail(ctx context.Context, op string, err error) error {
 	return &Error{Kind: lifecycle.ErrUnavailable, Op: op, Err: err}
 }
 
-// MaxKeyBytes is the longest text the store accepts where it keys or
-// indexes by it: bot ids, channels, sender addresses, end-user ids and user
-// ids. Longer text is refused with an error wrapping
-// lifecycle.ErrInvalidInput, whatever its content, so that the answer never
-// depends on how well PostgreSQL compresses an index entry: three keys of
-// this length fit in one btree entry (at most 2704 bytes). The core caps
-// ids at 256 bytes (R21); the limit here keeps the store safe on its own.
+// MaxKeyBytes is the longest text the store keys or indexes by (bot,
+// end-user and user ids, channels, addresses); longer text is refused with
+// an error wrapping lifecycle.ErrInvalidInput, whatever its compression:
+// three such keys fit in one btree entry (2704 bytes). The core caps ids at
+// 256 bytes (R21); this keeps the store safe on its own.
 const MaxKeyBytes = 512
 
 // inputError reports text or a time the store refuses, quoting at most a
@@ -115,9 +110,8 @@ func inputError(field, value, problem string) error {
 	return &lifecycle.InputError{Field: field, Value: strings.ToValidUTF8(value, "\ufffd"), Problem: problem}
 }
 
-// checkText refuses text PostgreSQL cannot hold as text: NUL bytes and
-// invalid UTF-8 (it would refuse them, or worse, turn them into U+FFFD),
-// and, for keys, more than MaxKeyBytes.
+// checkText refuses what PostgreSQL text cannot hold exactly (NUL, invalid
+// UTF-8) and, for keys, more than MaxKeyBytes.
 func checkText(field, s string, key bool) error {
 	if !utf8.ValidString(s) {
 		return inputError(field, s, "is not valid UTF-8; the store keeps text exactly or refuses it")
@@ -131,16 +125,14 @@ func checkText(field, s string, key bool) error {
 	return nil
 }
 
-// Times are stored as Unix nanoseconds (bigint), which hold the instants
-// from 1677-09-21 to 2262-04-11. minTime and maxTime are the ends.
+// minTime and maxTime bound the times stored as Unix nanoseconds (bigint).
 var (
 	minTime = time.Unix(0, -1<<63)
 	maxTime = time.Unix(0, 1<<63-1)
 )
 
 // nanos returns t as Unix nanoseconds, nil for the zero time, or an error
-// wrapping lifecycle.ErrInvalidInput when t cannot be stored exactly: a
-// time is never stored wrong.
+// wrapping lifecycle.ErrInvalidInput when t cannot be stored exactly.
 func nanos(field string, t time.Time) (*int64, error) {
 	if t.IsZero() {
 		return nil, nil

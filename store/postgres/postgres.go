@@ -1,81 +1,68 @@
 // Package postgres is a lifecycle.Store on PostgreSQL, for services that run
-// botlife on more than one replica. It passes the storetest conformance
-// suite against a real server.
+// botlife on more than one replica. It passes storetest against a real server.
 //
 // # Rows, not rules
 //
-// The store keeps the rows the core computes and compares their columns;
-// it decides no rule and names no lifecycle.State. bot_senders holds
-// lifecycle.Change.Rows (slot 'active', 'draining' or NULL, activation,
-// serves_until, left_at); its unique index one_bot_per_slot (channel,
-// address, slot) is R1 and R2, whatever a plan says. bots.due_at is
-// Change.Due.
+// The store keeps the rows the core computes and compares their columns; it
+// decides no rule. bot_senders holds lifecycle.Change.Rows; its unique index
+// one_bot_per_slot (channel, address, slot) is R1 and R2, whatever a plan
+// says. bots.due_at is Change.Due.
 //
-// Commit (R15) sends a plan as one pipelined batch, one implicit
-// transaction: one round trip. Revision and role checks raise an error
-// that aborts the batch; a changed bot's bot_senders rows are all deleted
-// before any is inserted, so the unique index never sees an overlap the
-// plan does not leave. New schedules (R23) and audit entries (R24) take
-// gap-free numbers under the locks of schedule_head and audit_head; the
-// audit statement is the batch's last, so its lock is held for that
-// statement only and entries become visible in Seq order. Revision
-// mismatches, unique violations, serialization failures and deadlocks are
-// lifecycle.ErrConflict: the Manager decides again.
+// Commit (R15) is one pipelined batch, one implicit transaction, one round
+// trip. A failed revision or role check raises an error that aborts it; a
+// changed bot's bot_senders rows are deleted before any is inserted, so the
+// unique index sees no overlap the plan does not leave. Schedules (R23) and
+// audit entries (R24) are numbered gap-free under the row locks of
+// schedule_head and audit_head; the audit statement is last, so entries
+// become visible in Seq order. Revision mismatches, unique violations,
+// serialization failures and deadlocks are lifecycle.ErrConflict.
 //
-// Every read goes through an index and costs what it returns: SenderBots
-// reads the slots and the latest left_at, Due reads due_at and the pending
-// schedules, and every bot read walks open_sessions_due for the
-// activations with a session open (Bot.OpenActivations, R9). Route takes a
-// message for a session the columns say is still served in one round
-// trip; otherwise the same statement returns the lifecycle.RouteView, and
-// the step lifecycle.DecideRoute returns is applied with compare-and-swap
-// in a second. CloseSession applies lifecycle.DecideClose the same way.
-// SweepSessions finds candidates group by group (bot, sender, activation)
-// through open_sessions_due, claims them with FOR UPDATE SKIP LOCKED, so
-// replicas can sweep at once, and records those lifecycle.SessionAt finds
-// closed. SessionStats reads counters a trigger keeps. WaitAudit listens
-// for the commit's notification on one connection per Store and polls
-// every few seconds as a safety net.
+// Every read goes through an index and costs what it returns; a bot read
+// walks open_sessions_due for Bot.OpenActivations (R9). Route takes a
+// message for a session the columns say is served in one round trip;
+// otherwise the same statement returns the lifecycle.RouteView and the step
+// of lifecycle.DecideRoute is applied with compare-and-swap in a second.
+// CloseSession applies lifecycle.DecideClose the same way. SweepSessions
+// claims candidates group by group with FOR UPDATE SKIP LOCKED, so replicas
+// sweep at once, and closes those lifecycle.SessionAt finds closed.
+// SessionStats reads counters a trigger keeps. WaitAudit listens for the
+// commit's notification and polls every few seconds as a safety net.
 //
 // # Durability
 //
-// Durability is chosen per transaction, never left to the server's
-// default (issue 25):
+// Durability is chosen per transaction, never left to the server (issue 25):
 //
 //	transaction                                      synchronous_commit
 //	Commit: bots, roles, schedules, audit entries    on
 //	a session's opening, closing, sweep; Migrate     on
 //	a message on an open session (count, activity)   off
 //
-// "on" raises the server's setting when it is off and keeps a stronger one
-// (remote_apply). A server crash therefore loses nothing acknowledged but
-// message counts and last-activity times: those of the messages
-// acknowledged in the last 3 × wal_writer_delay (600 ms by default), and
-// never one acknowledged before a durable commit that was acknowledged
-// began, since that commit's flush wrote it (TestCrash kills the server to
-// prove it). Commits stay atomic: nothing is corrupted or half applied.
+// "on" keeps a stronger setting (remote_apply). A server crash loses
+// nothing acknowledged but the message counts and last-activity times of
+// the last 3 × wal_writer_delay (600 ms by default), never one
+// acknowledged before an acknowledged durable commit began (TestCrash).
+// Nothing is corrupted or half applied.
 //
 // # Exact values or a refusal
 //
 // The store returns exactly what it was given, or refuses it with an error
-// wrapping lifecycle.ErrInvalidInput and changes nothing. Bots and
-// schedules are binary documents (store/internal/binarydoc) in bytea, byte
-// for byte. Text the store keys by (ids, channels, addresses, end users,
-// schedule statuses) must be valid UTF-8 without NUL and at most
-// MaxKeyBytes. Audit entries are jsonb, which cannot hold NUL or invalid
-// UTF-8. Times are Unix nanoseconds: 1677-09-21 to 2262-04-11.
+// wrapping lifecycle.ErrInvalidInput and changes nothing. Bots and schedules
+// are binary documents (store/internal/binarydoc) in bytea. Keyed text must
+// be valid UTF-8 without NUL and at most MaxKeyBytes. Audit entries are
+// jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
+// nanoseconds: 1677-09-21 to 2262-04-11.
 //
-// Migrate brings a database to the latest schema (version 5); a bot
-// stored before R22 reads through lifecycle.Upgrade. Database failures
-// never reach a caller as a bare SQLSTATE: see Error.
+// Migrate brings a database to schema version 5; a bot stored before R22
+// reads through lifecycle.Upgrade. Failures never reach a caller as a bare
+// SQLSTATE: see Error.
 package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -136,10 +123,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return st, nil
 }
 
-// Close stops the listener that WaitAudit uses, waiting until its goroutine
-// has ended, wakes every waiter in WaitAudit (they return an error wrapping
-// lifecycle.ErrUnavailable), and closes the pool if Open made it. Close may
-// be called more than once.
+// Close stops WaitAudit's listener and waits for it, wakes every waiter
+// (they return an error wrapping lifecycle.ErrUnavailable), and closes the
+// pool if Open made it. It may be called more than once.
 func (s *Store) Close() {
 	s.mu.Lock()
 	l := s.listener
@@ -160,10 +146,9 @@ func (s *Store) Close() {
 // Pool returns the connection pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Migrate brings the schema to the latest version. It is idempotent and
-// safe to run from several processes at once: an advisory lock serialises
-// them, and the migrations not yet recorded in botlife_schema_migrations
-// run once, in version order, in one transaction.
+// Migrate brings the schema to the latest version, idempotently: under an
+// advisory lock (processes may run it at once), the migrations not in
+// botlife_schema_migrations run in version order, in one transaction.
 func (s *Store) Migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql") // sorted
 	if err != nil {
@@ -201,8 +186,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("postgres: migration %w", fail(ctx, "migrating", err))
 	}
 	if applied {
-		// The migrations changed types and functions that pooled
-		// connections may have cached plans for.
+		// Pooled connections may hold plans of changed types and functions.
 		s.pool.Reset()
 	}
 	return nil
@@ -214,8 +198,6 @@ const (
 	syncOn  = `set_config('synchronous_commit', CASE current_setting('synchronous_commit') WHEN 'off' THEN 'on' ELSE current_setting('synchronous_commit') END, true)`
 	syncOff = `set_config('synchronous_commit', 'off', true)`
 )
-
-// --- encoding ---------------------------------------------------------------
 
 // escaped reports whether the JSON text doc holds the escape \<esc> (such as
 // u0000), not merely those characters after an escaped backslash.
@@ -237,12 +219,10 @@ func escaped(doc []byte, esc string) bool {
 	}
 }
 
-// encode returns v (an audit entry) as JSON for a jsonb column, or an error
-// wrapping lifecycle.ErrInvalidInput
-// when the JSON would not give v back: encoding/json turns invalid UTF-8
-// into U+FFFD (it writes the escape \ufffd, while a real U+FFFD is written
-// as itself), and cannot write years outside 0-9999. It also refuses NUL
-// characters, which jsonb cannot hold.
+// encode returns v as JSON for a jsonb column, or an error wrapping
+// lifecycle.ErrInvalidInput when the JSON would not give v back
+// (encoding/json writes invalid UTF-8 as the escape \ufffd, a real U+FFFD
+// as itself, and no year outside 0-9999) or holds NUL, which jsonb cannot.
 func encode(field string, v any) ([]byte, error) {
 	doc, err := json.Marshal(v)
 	if err != nil {
@@ -288,57 +268,39 @@ func limitArg(limit int) *int64 {
 	return &n
 }
 
-func senderArrays(ss []lifecycle.Sender) (channels, addresses []string, err error) {
-	channels, addresses = make([]string, 0, len(ss)), make([]string, 0, len(ss))
-	for _, x := range ss {
-		if err := checkText("channel", x.Channel, true); err != nil {
-			return nil, nil, err
-		}
-		if err := checkText("sender address", x.Address, true); err != nil {
-			return nil, nil, err
-		}
-		channels = append(channels, x.Channel)
-		addresses = append(addresses, x.Address)
-	}
-	return channels, addresses, nil
+// checkSender refuses a sender the store cannot hold.
+func checkSender(x lifecycle.Sender) error {
+	return cmp.Or(checkText("channel", x.Channel, true), checkText("sender address", x.Address, true))
 }
 
-// storable returns the senders the store could hold: a read for one it
-// could not finds nothing there.
-func storable(ss []lifecycle.Sender) []lifecycle.Sender {
-	out := ss[:0:0]
+// storable returns the channels and addresses of the senders the store
+// could hold: a read for one it could not finds nothing there.
+func storable(ss []lifecycle.Sender) (channels, addresses []string) {
 	for _, x := range ss {
-		if checkText("", x.Channel, true) == nil && checkText("", x.Address, true) == nil {
-			out = append(out, x)
+		if checkSender(x) == nil {
+			channels, addresses = append(channels, x.Channel), append(addresses, x.Address)
 		}
 	}
-	return out
+	return channels, addresses
 }
-
-// --- bots, roles, audit -------------------------------------------------------
 
 // Bot implements lifecycle.Store.
 func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
-	if checkText("bot id", string(id), true) != nil {
-		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: strings.ToValidUTF8(string(id), "\ufffd")}
+	var bots []lifecycle.Bot
+	var err error
+	if checkText("bot id", string(id), true) == nil {
+		bots, err = s.queryBots(ctx, "reading a bot", sqlBot, string(id))
 	}
-	var r botRow
-	err := s.pool.QueryRow(ctx, sqlBot, string(id)).Scan(&r.doc, &r.open)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
+	if err != nil || len(bots) == 0 {
+		return lifecycle.Bot{}, cmp.Or(err, error(&lifecycle.NotFoundError{Kind: "bot", ID: strings.ToValidUTF8(string(id), "\ufffd")}))
 	}
-	if err != nil {
-		return lifecycle.Bot{}, fail(ctx, "reading a bot", err)
-	}
-	return r.bot()
+	return bots[0], nil
 }
 
-// sqlOpenActivations is the column every read of a bot b adds: the
-// activations of b that have a session recorded open (Bot.OpenActivations,
-// R9), sorted, or NULL. It walks the index open_sessions_due group by
-// group (bot, sender, activation): one index probe per group with a
-// session open, never a scan of the sessions. In the same statement as the
-// bot, so it costs no round trip.
+// sqlOpenActivations is the column every read of a bot b adds: b's
+// activations with a session open (Bot.OpenActivations, R9), sorted, or
+// NULL. It probes open_sessions_due once per group (bot, sender,
+// activation) with a session open, never scanning the sessions.
 const sqlOpenActivations = `(
 	WITH RECURSIVE g AS (
 		(SELECT s.channel, s.address, s.activation FROM sessions s
@@ -355,21 +317,6 @@ const sqlOpenActivations = `(
 // sqlBot reads the bot with id $1 by key.
 const sqlBot = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id = $1`
 
-// botRow is a bot as a read returns it: its document and the activations
-// that have a session recorded open (sqlOpenActivations).
-type botRow struct {
-	doc  []byte
-	open []int64
-}
-
-func (r botRow) bot() (lifecycle.Bot, error) {
-	b, err := decodeBot(r.doc)
-	for _, k := range r.open {
-		b.OpenActivations = append(b.OpenActivations, uint64(k))
-	}
-	return b, err
-}
-
 // queryBots runs sql, which selects a bot b's doc and sqlOpenActivations.
 func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]lifecycle.Bot, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
@@ -382,9 +329,13 @@ func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]l
 
 func collectBots(rows pgx.Rows) ([]lifecycle.Bot, error) {
 	var out []lifecycle.Bot
-	var r botRow
-	_, err := pgx.ForEachRow(rows, []any{&r.doc, &r.open}, func() error {
-		b, err := r.bot()
+	var doc []byte
+	var open []int64
+	_, err := pgx.ForEachRow(rows, []any{&doc, &open}, func() error {
+		b, err := decodeBot(doc)
+		for _, k := range open {
+			b.OpenActivations = append(b.OpenActivations, uint64(k))
+		}
 		out = append(out, b)
 		return err
 	})
@@ -392,8 +343,7 @@ func collectBots(rows pgx.Rows) ([]lifecycle.Bot, error) {
 }
 
 // sqlLiveBots reads the bots holding a slot on the senders ($1, $2)
-// through one_bot_per_slot: at most two per sender (R1, R2), never every
-// bot that used them.
+// through one_bot_per_slot: at most two per sender (R1, R2).
 const sqlLiveBots = `
 	SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id IN (
 		SELECT bs.bot_id FROM unnest($1::text[], $2::text[]) AS want(channel, address)
@@ -411,14 +361,13 @@ const sqlLastActive = `
 	JOIN bots b ON b.id = last.bot_id
 	ORDER BY last.left_at DESC, last.bot_id LIMIT 1`
 
-// SenderBots implements lifecycle.Store: sqlLiveBots and, when except is
-// not empty, sqlLastActive, in one round trip. (Two statements, not one:
-// each keeps one generic plan; joined, PostgreSQL planned them again on
-// every call, at a cost that grew with the bots that used the senders.)
+// SenderBots implements lifecycle.Store: sqlLiveBots and, unless except is
+// empty, sqlLastActive, in one round trip. (Joined, PostgreSQL planned them
+// again on every call, at a cost that grew with the senders' old bots.)
 func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
-	ch, addr, err := senderArrays(storable(senders))
-	if err != nil || len(ch) == 0 {
-		return nil, nil, err
+	ch, addr := storable(senders)
+	if len(ch) == 0 {
+		return nil, nil, nil
 	}
 	b := &pgx.Batch{}
 	b.Queue(sqlLiveBots, ch, addr).Query(func(rows pgx.Rows) (err error) {

@@ -3,7 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -29,11 +29,11 @@ const (
 	// order after the last Seq handed out: the schedule_head row lock,
 	// held until the commit, keeps the numbers gap-free.
 	sqlInsertSchedules = `
-		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::bytea[]) WITH ORDINALITY
-			AS c(id, at, status, rev, doc, ord)),
+		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::int8[], $6::bytea[]) WITH ORDINALITY
+			AS c(id, rev, at, status, new_rev, doc, ord)),
 		h AS (UPDATE schedule_head SET seq = seq + cardinality($1::text[]) RETURNING seq),
 		i AS (INSERT INTO schedules (id, seq, at, status, revision, doc)
-			SELECT c.id, h.seq - cardinality($1::text[]) + c.ord, c.at, c.status, c.rev, c.doc FROM c, h
+			SELECT c.id, h.seq - cardinality($1::text[]) + c.ord, c.at, c.status, c.new_rev, c.doc FROM c, h
 			ON CONFLICT (id) DO NOTHING RETURNING id)
 		SELECT botlife_conflict(format('schedule %s already exists', c.id))
 		FROM c WHERE c.id NOT IN (SELECT id FROM i)`
@@ -45,77 +45,37 @@ const (
 	sqlDueSchedules = `SELECT seq, doc FROM schedules WHERE status = 'pending' AND at <= $1 ORDER BY at, seq LIMIT $2`
 )
 
-// scheduleColumns are the columns of the schedule changes of a plan.
-type scheduleColumns struct {
-	ids, statuses []string
-	revs, ats     []int64
-	newRevs       []int64
-	docs          [][]byte
-}
-
-func (c *scheduleColumns) add(ch lifecycle.ScheduleChange) error {
-	sc := ch.After
-	if err := checkText("schedule id", string(sc.ID), true); err != nil {
-		return err
-	}
-	if err := checkText("schedule status", string(sc.Status), true); err != nil {
-		return err
-	}
-	at, err := mustNanos("schedule time", sc.At)
-	if err != nil {
-		return err
-	}
-	sc.Seq = 0 // the seq column holds it
-	doc, err := binarydoc.Encode(&sc)
-	if err != nil {
-		return err
-	}
-	c.ids = append(c.ids, string(sc.ID))
-	c.statuses = append(c.statuses, string(sc.Status))
-	c.revs = append(c.revs, int64(ch.Revision))
-	c.ats = append(c.ats, at)
-	c.newRevs = append(c.newRevs, int64(sc.Revision))
-	c.docs = append(c.docs, doc)
-	return nil
-}
-
-// queueSchedules checks the schedule changes of a plan and queues the
-// statements that store them: the changed ones in id order (the order rows
-// are locked in), then the new ones in the plan's order, which is their
-// Seq order.
+// queueSchedules queues the statements that store the schedule changes of
+// a plan (Plan.Check has checked their ids, statuses and revisions): the
+// changed ones in id order (the order rows are locked in), then the new
+// ones in the plan's order, which is their Seq order.
 func queueSchedules(b *pgx.Batch, changes []lifecycle.ScheduleChange) error {
-	if len(changes) == 0 {
-		return nil
-	}
-	seen := make(map[lifecycle.ScheduleID]bool, len(changes))
-	var changed []lifecycle.ScheduleChange
-	var added scheduleColumns
+	var changed [][]any
+	var updated, added columns
 	for _, ch := range changes {
-		if seen[ch.After.ID] {
-			return inputError("plan", string(ch.After.ID), "changes the same schedule twice")
-		}
-		seen[ch.After.ID] = true
-		if ch.Revision != 0 {
-			changed = append(changed, ch)
-			continue
-		}
-		if err := added.add(ch); err != nil {
+		sc := ch.After
+		at, err := mustNanos("schedule time", sc.At)
+		if err != nil {
 			return err
 		}
-	}
-	sort.Slice(changed, func(i, j int) bool { return changed[i].After.ID < changed[j].After.ID })
-	var upd scheduleColumns
-	for _, ch := range changed {
-		if err := upd.add(ch); err != nil {
+		sc.Seq = 0 // the seq column holds it
+		doc, err := binarydoc.Encode(&sc)
+		if err != nil {
 			return err
 		}
+		row := []any{string(sc.ID), int64(ch.Revision), at, string(sc.Status), int64(sc.Revision), doc}
+		if ch.Revision == 0 {
+			added.add(row...)
+		} else {
+			changed = append(changed, row)
+		}
 	}
-	if len(upd.ids) > 0 {
-		b.Queue(sqlUpdateSchedules, upd.ids, upd.revs, upd.ats, upd.statuses, upd.newRevs, upd.docs)
+	slices.SortFunc(changed, func(x, y []any) int { return strings.Compare(x[0].(string), y[0].(string)) })
+	for _, row := range changed {
+		updated.add(row...)
 	}
-	if len(added.ids) > 0 {
-		b.Queue(sqlInsertSchedules, added.ids, added.ats, added.statuses, added.newRevs, added.docs)
-	}
+	updated.queue(b, sqlUpdateSchedules)
+	added.queue(b, sqlInsertSchedules)
 	return nil
 }
 

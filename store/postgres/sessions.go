@@ -14,11 +14,9 @@ import (
 
 const sessionColumns = `s.id, s.channel, s.address, s.end_user, s.bot_id, s.activation, s.opened_at, s.last_activity_at, s.closed_at, s.close_reason, s.messages`
 
-// served compares the columns the core wrote for session s of bot b,
-// whose row for the session's sender is bs, at now ($1): the bot holds a
-// slot there in the session's activation, its service there has not ended
-// (serves_until), and the session is not idle. Where it holds, DecideRoute
-// would continue the session; where it does not, Route asks DecideRoute.
+// served holds, at now ($1), where DecideRoute would continue session s of
+// bot b (bs: b's row for the sender): b holds a slot there in s's
+// activation, before serves_until, and s is not idle.
 const served = `bs.slot IS NOT NULL AND bs.activation = s.activation AND (bs.serves_until IS NULL OR $1 < bs.serves_until)
 	AND (b.idle_timeout <= 0 OR $1::bigint::numeric < s.last_activity_at::numeric + b.idle_timeout)`
 
@@ -42,15 +40,13 @@ func val[T any](p *T) (v T) {
 }
 
 // openSession finds the end user's open session ($2, $3: sender, $4: end
-// user) through one_open_session. Written apart, so that no plan can take
-// another index and read every open session of the sender.
+// user) by one_open_session; apart, so no plan reads the sender's sessions.
 const openSession = `(SELECT id FROM sessions WHERE channel = $2 AND address = $3 AND end_user = $4 AND closed_at IS NULL)`
 
-// sqlRoute takes the message when the columns say the end user's open
-// session is still served (one round trip); otherwise it returns, in one
-// row, the RouteView: the open session, if any, with its bot's document
-// and revision, and the bot holding the sender's active slot with its
-// revision. The last column tells which.
+// sqlRoute takes the message if the end user's open session is served;
+// otherwise it returns the RouteView in one row: the open session, if any,
+// with its bot, and the sender's Active bot, with revisions. The last
+// column tells which.
 const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1
@@ -93,8 +89,7 @@ const sqlOpen = `
 	RETURNING ` + sessionColumns
 
 // casAttempts bounds the retries of a session step whose compare-and-swap
-// failed: another message of the same end user, or a change of the bots
-// it read, came first.
+// failed (another message of the end user, or a bot change, came first).
 const casAttempts = 4
 
 // Route implements lifecycle.Store: one round trip when the end user's
@@ -103,7 +98,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	if err := checkText("end user", endUser, true); err != nil {
 		return lifecycle.Session{}, err
 	}
-	if _, _, err := senderArrays([]lifecycle.Sender{sender}); err != nil {
+	if err := checkSender(sender); err != nil {
 		return lifecycle.Session{}, err
 	}
 	at, err := mustNanos("time", now)
@@ -234,16 +229,12 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 	return lifecycle.Session{}, &lifecycle.ConflictError{Reason: fmt.Sprintf("session %d kept changing while it was being closed", id)}
 }
 
-// sqlSweep claims up to @limit open sessions at $1 whose columns say they
-// may be over. A loose index scan over open_sessions_due lists the groups
-// of open sessions - bot, sender, activation: few, the live bots' and
-// those that recently stopped - and, for each, the bot's row for that
-// sender if it still serves the group there (slot, activation,
-// serves_until) and the bot's idle timeout. One range scan per group takes
-// its sessions last active at or before a bound: all of them if the group
-// is not served, those idle too long if it is. Its cost follows what is
-// due, not the open sessions. @limit is written into the text (sweepSQL),
-// so that PostgreSQL settles on one generic plan.
+// sqlSweep claims up to @limit open sessions whose columns say they may be
+// over at $1. A loose index scan of open_sessions_due lists the few groups
+// (bot, sender, activation) with a session open; one range scan per group
+// takes all its sessions if the group is no longer served, those idle too
+// long if it is: the cost follows what is due. @limit is written into the
+// text (sweepSQL), so that PostgreSQL keeps one generic plan.
 const sqlSweep = `
 	WITH RECURSIVE g(bot_id, channel, address, activation) AS (
 		(SELECT bot_id, channel, address, activation FROM sessions WHERE closed_at IS NULL ORDER BY 1, 2, 3, 4 LIMIT 1)
@@ -281,10 +272,9 @@ func sweepSQL(limit int) string {
 	return strings.ReplaceAll(sqlSweep, "@limit", lim)
 }
 
-// SweepSessions implements lifecycle.Store. It claims the candidates of
-// sqlSweep with FOR UPDATE SKIP LOCKED, so replicas sweeping at once share
-// the work instead of repeating it, and records those SessionAt finds
-// closed.
+// SweepSessions implements lifecycle.Store: it claims sqlSweep's candidates
+// with FOR UPDATE SKIP LOCKED, so replicas share the work, and records
+// those SessionAt finds closed.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	var ids, ats []int64
 	var reasons []string
@@ -327,9 +317,8 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 	return len(ids), nil
 }
 
-// SessionStats implements lifecycle.Store from the counters in
-// session_stats (kept by a trigger on sessions): its cost is the bots and
-// senders it returns, never the sessions.
+// SessionStats implements lifecycle.Store from the counters a trigger keeps
+// in session_stats: it costs the rows it returns, never the sessions.
 func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
 	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, open, reason, sum(sessions)::int8, sum(messages)::int8
 		FROM session_stats GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, channel || ':' || address, 2, 3`)

@@ -11,22 +11,18 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// auditChannel is the notification channel Commit sends the new audit head
-// on, inside its transaction: PostgreSQL delivers it when, and only if, the
-// transaction commits.
+// auditChannel carries the audit head Commit notifies inside its
+// transaction: PostgreSQL delivers it if, and when, the transaction commits.
 const auditChannel = "botlife_audit"
 
 var (
 	// pollInterval is the safety net: a waiter checks the audit head this
-	// often even when no notification arrives (a listener reconnecting, a
-	// notification lost with its connection).
+	// often even without a notification (one lost with its connection).
 	pollInterval = 2 * time.Second
-	// listenLinger keeps the listening connection open this long after the
-	// last waiter leaves, so that a watcher looping over pages does not
-	// reconnect every time.
+	// listenLinger keeps the connection this long after the last waiter
+	// leaves, so that a watcher looping over pages does not reconnect.
 	listenLinger = 10 * time.Second
-	// reconnectDelay is the pause before the listener connects again after
-	// a failure.
+	// reconnectDelay is the pause before reconnecting after a failure.
 	reconnectDelay = 500 * time.Millisecond
 )
 
@@ -45,12 +41,6 @@ type listener struct {
 	idle  *time.Timer   // stops the listener when it has had no user for listenLinger
 }
 
-func (l *listener) state() (int64, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.seen, l.wake
-}
-
 // broadcast records head (0: nothing known) and wakes every waiter.
 func (l *listener) broadcast(head int64) {
 	l.mu.Lock()
@@ -67,9 +57,9 @@ func (l *listener) stop() {
 	<-l.done
 }
 
-// run keeps a connection listening until ctx ends, reconnecting after
-// failures. After each (re)connection it wakes the waiters, who check the
-// audit head: notifications sent while it was not listening are lost.
+// run keeps a connection listening until ctx ends. After each connection it
+// wakes the waiters to check the audit head: notifications sent meanwhile
+// are lost.
 func (l *listener) run(ctx context.Context) {
 	defer close(l.done)
 	var readyOnce sync.Once
@@ -165,11 +155,10 @@ func (s *Store) stopIdle(l *listener) {
 }
 
 // WaitAudit implements lifecycle.AuditWaiter. Waiters share one listening
-// connection per Store; a notification (from any process committing to the
-// database) wakes them, and a poll every few seconds is the safety net. It
-// starts no goroutine of its own: when ctx ends it returns at once, and
-// when the Store is closed it returns an error wrapping
-// lifecycle.ErrUnavailable.
+// connection per Store, woken by any process's commit, with a poll every
+// few seconds as the safety net. It starts no goroutine: it returns when
+// ctx ends, or with an error wrapping lifecycle.ErrUnavailable once the
+// Store is closed.
 func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 	l := s.acquireListener()
 	if l == nil {
@@ -186,7 +175,9 @@ func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 	case <-l.ready:
 	}
 	for {
-		seen, wake := l.state()
+		l.mu.Lock()
+		seen, wake := l.seen, l.wake
+		l.mu.Unlock()
 		if uint64(seen) > after {
 			return nil
 		}
