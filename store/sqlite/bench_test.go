@@ -32,10 +32,10 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/botlife/botlife/lifecycle"
-	"github.com/botlife/botlife/store/storetest"
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store"
 	"github.com/botlife/botlife/store/sqlite"
+	"github.com/botlife/botlife/store/storetest"
 	"github.com/botlife/botlife/validate"
 )
 
