@@ -199,6 +199,10 @@ type Bot struct {
 	// (Ends, R9); a Snapshot built by hand with none says that no session
 	// is open.
 	OpenActivations []uint64 `json:"-"`
+	// Tests are the leases of the bot's open test sessions (R26), by
+	// slot: at most Policy.MaxTestSessions. They are not senders: Senders,
+	// Live and StateOn never show them. Manager.Get leaves them out.
+	Tests []TestLease `json:"tests,omitempty"`
 }
 
 // ActivationEnd is how one activation of a bot ended, on all the senders
@@ -298,6 +302,9 @@ func (b Bot) Clone() Bot {
 	}
 	if b.Left != nil {
 		b.Left = append([]SenderLeft{}, b.Left...)
+	}
+	if b.Tests != nil {
+		b.Tests = append([]TestLease{}, b.Tests...)
 	}
 	return b
 }

@@ -43,6 +43,11 @@ const (
 	OpSession      Op = "read_session"
 	OpCloseSession Op = "close_session"
 	OpApplyPlan    Op = "apply_plan"
+	// Test sessions (R26).
+	OpOpenTestSession  Op = "open_test_session"
+	OpCloseTestSession Op = "close_test_session"
+	OpTestSession      Op = "read_test_session"
+	OpSendTest         Op = "send_test"
 )
 
 // opInfo is what the library knows of an operation, as data: the
@@ -83,6 +88,10 @@ var ops = map[Op]opInfo{
 	OpCancelSchedule: {perm: roles.ActivateChatbots, verb: "cancel"},
 	OpRunSchedule:    {perm: roles.ActivateChatbots, system: true, verb: "run"},
 	OpReadSchedules:  {perm: roles.ViewDetails, read: true, verb: "read schedules"},
+	// Test sessions (R26).
+	OpOpenTestSession:  {perm: roles.TestChatbots, verb: "open a test session on"},
+	OpCloseTestSession: {perm: roles.TestChatbots, verb: "close a test session on"},
+	OpTestSession:      {perm: roles.TestChatbots, read: true, verb: "read a test session"},
 }
 
 // Permission returns the permission an actor needs for the operation (the

@@ -54,6 +54,9 @@ type Policy struct {
 	// MaxScheduleAhead is how far ahead a schedule may be made (R23);
 	// default 90 days, at most MaxScheduleAheadLimit.
 	MaxScheduleAhead time.Duration
+	// MaxTestSessions is how many test sessions a bot may have open at
+	// once (R26); default DefaultMaxTestSessions (20), at most 999.
+	MaxTestSessions int
 }
 
 func (p Policy) withDefaults() Policy {
@@ -83,6 +86,10 @@ func (p Policy) withDefaults() Policy {
 		p.MaxScheduleAhead = DefaultMaxScheduleAhead
 	}
 	p.MaxScheduleAhead = min(p.MaxScheduleAhead, MaxScheduleAheadLimit)
+	if p.MaxTestSessions <= 0 {
+		p.MaxTestSessions = DefaultMaxTestSessions
+	}
+	p.MaxTestSessions = min(p.MaxTestSessions, 999)
 	return p
 }
 
@@ -451,6 +458,9 @@ func (d *decider) finish() Plan {
 		moved[st.Bot] = true
 	}
 	for _, id := range d.touched {
+		if !d.deleted[id] {
+			d.bots[id].endStaleLeases(d.now) // R26: a content change ends its test sessions
+		}
 		c := Change{Bot: id}
 		if st, ok := d.stored[id]; ok {
 			c.From, c.Revision = st.State, st.Revision
@@ -471,7 +481,7 @@ func (d *decider) finish() Plan {
 			e.Transitions = append(e.Transitions, Transition{Bot: id, From: c.From, To: c.To})
 		}
 	}
-	if len(e.Transitions) > 0 || len(e.Senders) > 0 || len(p.Roles) > 0 || len(p.Schedules) > 0 {
+	if len(e.Transitions) > 0 || len(e.Senders) > 0 || len(p.Roles) > 0 || len(p.Schedules) > 0 || e.Test != nil {
 		p.Audit = append(p.Audit, e)
 	}
 	return p

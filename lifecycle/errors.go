@@ -66,6 +66,12 @@ var (
 	// ErrStore: the store failed in a way it did not classify. A Store
 	// should return one of the kinds above instead.
 	ErrStore = errors.New("store failed")
+	// ErrTestSessionLimit: the bot already has the most open test sessions
+	// allowed (Policy.MaxTestSessions, R26).
+	ErrTestSessionLimit = errors.New("too many test sessions")
+	// ErrSessionOver: the test session is over - its bot's content
+	// changed, it idled out or it was closed (R26) - and takes no message.
+	ErrSessionOver = errors.New("session over")
 )
 
 // kinds are the sentinels an *Error's Kind is chosen from, in the order
@@ -74,7 +80,7 @@ var kinds = []error{
 	ErrForbidden, ErrNotFound, ErrNotEditable, ErrNotDeletable, ErrInvalidTransition,
 	ErrSenderOccupied, ErrValidation, ErrWarningsNotAcknowledged, ErrNoRollback, ErrContentChanged,
 	ErrLastAdmin, ErrRoleHeld, ErrRoleNotHeld, ErrUnknownRole, ErrConflict,
-	ErrInvalidInput, ErrNoBot, ErrUnavailable, context.Canceled, context.DeadlineExceeded,
+	ErrInvalidInput, ErrNoBot, ErrTestSessionLimit, ErrSessionOver, ErrUnavailable, context.Canceled, context.DeadlineExceeded,
 }
 
 // Error is every failure of an operation, in the manner of upspin's

@@ -188,7 +188,21 @@ func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (Plan, er
 // activations a bot keeps the end of (Bot.Ends) follows the sessions open
 // at the commit and is not compared. It returns the plan as committed.
 // It never decides anew on its own: plan again after a conflict.
+//
+// A plan to open a test session (R26) opens it too; ApplyTestPlan returns
+// the test session.
 func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (Plan, error) {
+	fresh, err := m.applyPlan(ctx, p)
+	if _, ok := p.Command.(OpenTestSession); ok && err == nil {
+		if _, err := m.openCommitted(ctx, fresh); err != nil {
+			return Plan{}, err
+		}
+	}
+	return fresh, err
+}
+
+// applyPlan commits p as ApplyPlan says.
+func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if p.Command == nil {
 		return Plan{}, opError(OpApplyPlan, &InputError{Field: "plan", Value: shown(string(p.Op)), Problem: "has no command; apply a plan that Manager.Plan returned"})
 	}
@@ -394,13 +408,13 @@ func (m *Manager) read(ctx context.Context, actor Actor, op Op, id BotID) (Bot, 
 
 // Get returns a bot in detail, its state as seen now (R9). Needs "View
 // chatbots (detailed)". Its OpenActivations, the store's bookkeeping for
-// Decide, are left out.
+// Decide, and its test sessions' leases (Tests, R26) are left out.
 func (m *Manager) Get(ctx context.Context, actor Actor, id BotID) (Bot, error) {
 	b, err := m.read(ctx, actor, OpGet, id)
 	if err != nil {
 		return Bot{}, err
 	}
-	b.OpenActivations = nil
+	b.OpenActivations, b.Tests = nil, nil // bookkeeping, and testers' own (R26)
 	return b.asOf(m.clock.Now()), nil
 }
 

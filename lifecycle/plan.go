@@ -97,6 +97,8 @@ type AuditEntry struct {
 	Reason string `json:"reason,omitempty"`
 	// Schedule names the schedule the entry made, canceled or ran (R23).
 	Schedule ScheduleID `json:"schedule,omitempty"`
+	// Test says which test session the entry opened or closed (R26).
+	Test *TestSessionAudit `json:"test,omitempty"`
 }
 
 // Bot returns the bot as the plan leaves it, if the plan creates or changes

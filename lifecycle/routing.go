@@ -58,7 +58,7 @@ func plainID(s string) bool {
 // serves it reads as closed, with the reason and time SessionAt gives, even
 // before a sweep has recorded that (R9).
 func (m *Manager) Session(ctx context.Context, id SessionID) (Session, error) {
-	s, err := m.session(ctx, id)
+	s, err := m.endUserSession(ctx, id)
 	if err != nil || !s.Open() {
 		return s, opError(OpSession, err)
 	}
@@ -67,6 +67,16 @@ func (m *Manager) Session(ctx context.Context, id SessionID) (Session, error) {
 		return Session{}, opError(OpSession, err)
 	}
 	return SessionAt(s, b, m.clock.Now()), nil
+}
+
+// endUserSession reads an end user's session with id as recorded; a test
+// session (R26) is its tester's alone, and not found here.
+func (m *Manager) endUserSession(ctx context.Context, id SessionID) (Session, error) {
+	s, err := m.session(ctx, id)
+	if err == nil && s.Sender.IsTest() {
+		return Session{}, &NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
+	}
+	return s, err
 }
 
 // session reads the session with id as recorded: the first one after id-1.
@@ -96,8 +106,12 @@ func (m *Manager) botOrNil(ctx context.Context, id BotID) (*Bot, error) {
 }
 
 // CloseSession ends a conversation now, for the bot, an agent or the end
-// user (reason completed). A session already over keeps its own reason.
+// user (reason completed). A session already over keeps its own reason. A
+// test session (R26) is not found here: see CloseTestSession.
 func (m *Manager) CloseSession(ctx context.Context, id SessionID) (Session, error) {
+	if _, err := m.endUserSession(ctx, id); err != nil {
+		return Session{}, opError(OpCloseSession, err)
+	}
 	s, err := m.store.CloseSession(ctx, id, CloseCompleted, m.clock.Now())
 	return s, opError(OpCloseSession, err)
 }
@@ -265,8 +279,8 @@ type SenderLive struct {
 // Analytics returns session counts per bot and per sender, as seen now:
 // sessions of a bot that no longer serves them count as closed with the
 // bot's end reason even before a sweep records that (R9). Idle sessions
-// count as open until a message or a sweep closes them. Needs "View
-// analytics".
+// count as open until a message or a sweep closes them. Test sessions
+// (R26) are left out. Needs "View analytics".
 func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error) {
 	if err := m.authorize(ctx, actor, OpAnalytics); err != nil {
 		return Analytics{}, err
@@ -280,6 +294,9 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error)
 	byBot := map[BotID]*SessionStats{}
 	bySender := map[Sender]*SessionStats{}
 	for _, r := range rows {
+		if r.Sender.IsTest() {
+			continue // R26: test sessions are no end users' figures
+		}
 		b, ok := bots[r.Bot]
 		if !ok {
 			if b, err = m.botOrNil(ctx, r.Bot); err != nil {

@@ -42,10 +42,10 @@ type SenderRow struct {
 
 // senderRows computes the rows of b, one per sender, in sender order.
 func (b *Bot) senderRows() []SenderRow {
-	if len(b.Senders) == 0 {
+	if len(b.Senders) == 0 && len(b.Tests) == 0 {
 		return nil
 	}
-	rows := make([]SenderRow, len(b.Senders))
+	rows := make([]SenderRow, len(b.Senders), len(b.Senders)+len(b.Tests))
 	for i, s := range b.Senders {
 		rows[i] = SenderRow{Sender: s, LeftActive: b.leftAt(s)}
 		if on, ok := b.On(s); ok {
@@ -56,11 +56,15 @@ func (b *Bot) senderRows() []SenderRow {
 			}
 		}
 	}
+	if len(b.Tests) > 0 {
+		return b.testRows(rows)
+	}
 	return rows
 }
 
 // Rows returns what a store keeps of the bot the change leaves, one row
-// per sender in sender order; none when the change deletes the bot.
+// per sender in sender order - its senders and the virtual senders of its
+// test sessions (TestSender, R26) - none when the change deletes the bot.
 func (c *Change) Rows() []SenderRow {
 	if c.After == nil {
 		return nil

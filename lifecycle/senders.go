@@ -187,12 +187,15 @@ func (b *Bot) dropEnds(read *Bot) {
 	open := read.OpenActivations
 	need := func(k uint64) bool {
 		_, found := slices.BinarySearch(open, k)
-		return found || slices.ContainsFunc(read.Live, func(e SenderState) bool { return e.Activation == k })
+		return found || slices.ContainsFunc(read.Live, func(e SenderState) bool { return e.Activation == k }) || read.leaseLive(k)
 	}
 	keepFirst := false
 	for _, k := range open {
 		if len(read.Ends) == 0 || k >= read.Ends[0].Activation {
 			break
+		}
+		if read.leaseLive(k) {
+			continue // a test session's lease, not ended (R26)
 		}
 		if !slices.ContainsFunc(read.Ends, func(e ActivationEnd) bool { return e.Activation == k }) {
 			keepFirst = true // k's end is gone: its sessions read the oldest record

@@ -14,6 +14,9 @@ const (
 	CloseDeactivated  CloseReason = "deactivated"   // the bot was deactivated without grace, or by cascade (R7, R8)
 	CloseReplaced     CloseReason = "replaced"      // a newer bot replaced it immediately, or superseded its drain (R5, R6)
 	CloseOrphaned     CloseReason = "orphaned"      // the session's bot no longer exists
+	// CloseContentChanged ends a test session whose bot's content
+	// (definition or senders) changed, or whose bot was deleted (R26).
+	CloseContentChanged CloseReason = "content_changed"
 )
 
 // SessionID identifies a session. Stores assign them.
@@ -45,7 +48,8 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 // Store applies through DecideRoute, DecideClose and SessionAt, so that a
 // session's fate never depends on whether a sweep has run (R9):
 //
-//   - a session of a bot that no longer exists is orphaned;
+//   - a session of a bot that no longer exists is orphaned; a test
+//     session (R26) is then over with content_changed at its last activity;
 //   - a session on a sender its bot has left, or of an earlier activation
 //     of its bot on that sender, ended when its own activation ended there,
 //     and why (Bot.Ends, which keeps that end while the session is
@@ -62,17 +66,23 @@ func sessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.
 		return s.CloseReason, s.ClosedAt, true
 	}
 	if b == nil {
+		if s.Sender.IsTest() { // R26: the deletion time is not kept; its last activity is
+			return CloseContentChanged, s.LastActivityAt, true
+		}
 		return CloseOrphaned, now, true
 	}
 	// The end of the bot's service to this session, if any.
 	var end time.Time
 	var why CloseReason
-	on, live := b.On(s.Sender)
+	on, live := b.serving(s.Sender)
 	switch {
 	case !live || on.Activation != s.Activation:
 		why, end = b.endOf(s.Activation, s.Sender)
-		if why == "" {
-			why = CloseDeactivated
+		if why == "" || s.Sender.IsTest() && !b.hasEnd(s.Activation) {
+			why = endedDefault(s.Sender)
+			if s.Sender.IsTest() {
+				end = now // no record: over now
+			}
 		}
 		if end.IsZero() || end.After(now) {
 			end = now
@@ -104,4 +114,23 @@ type SessionStats struct {
 	Closed map[CloseReason]uint64 `json:"closed"`
 	// Messages counts messages routed.
 	Messages uint64 `json:"messages"`
+}
+
+// endedDefault is why a session whose activation ended without a record
+// ended: deactivated, or for a test session (R26) content_changed.
+func endedDefault(s Sender) CloseReason {
+	if s.IsTest() {
+		return CloseContentChanged
+	}
+	return CloseDeactivated
+}
+
+// hasEnd reports whether b records how activation k ended.
+func (b *Bot) hasEnd(k uint64) bool {
+	for i := range b.Ends {
+		if b.Ends[i].Activation == k {
+			return true
+		}
+	}
+	return false
 }

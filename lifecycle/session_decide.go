@@ -36,6 +36,11 @@ type RouteStep struct {
 // new session on the sender's Active bot. With no Active bot it returns a
 // *NoBotError wrapping ErrNoBot, and a step whose Closed the store must
 // still record. It does not allocate.
+//
+// On a test sender (Sender.IsTest, R26) it never reopens: a test session
+// that is over is recorded closed and the message refused; a new one opens
+// only at its lease's OpenedAt, for the lease's tester, as the Manager's
+// OpenTestSession routes it.
 func DecideRoute(v RouteView, sender Sender, endUser string, now time.Time) (RouteStep, error) {
 	var step RouteStep
 	if v.Open != nil {
@@ -49,6 +54,9 @@ func DecideRoute(v RouteView, sender Sender, endUser string, now time.Time) (Rou
 		}
 		s.ClosedAt, s.CloseReason = at, reason
 		step.Closed = s
+	}
+	if sender.IsTest() {
+		return decideTestOpen(v, sender, endUser, now, step)
 	}
 	var on SenderState
 	if v.Active != nil {
@@ -112,7 +120,7 @@ func NextSessionEnd(b *Bot, sender Sender, activation uint64, lastActivity time.
 	if b == nil {
 		return time.Time{}, true
 	}
-	on, live := b.On(sender)
+	on, live := b.serving(sender)
 	if !live || on.Activation != activation {
 		return time.Time{}, true
 	}
@@ -125,4 +133,27 @@ func NextSessionEnd(b *Bot, sender Sender, activation uint64, lastActivity time.
 		}
 	}
 	return at, ok
+}
+
+// decideTestOpen decides a message on test sender with no test session
+// open there (R26): a new session of the lease of v.Active on the sender
+// when endUser is its key and now is its OpenedAt - the Manager opening
+// it - else a refusal: the message never opens one silently. With no bot
+// holding the sender's active slot it returns a *NoBotError, as on any
+// sender.
+func decideTestOpen(v RouteView, sender Sender, endUser string, now time.Time, step RouteStep) (RouteStep, error) {
+	if step.Closed.ID != 0 {
+		return step, &SessionOverError{Reason: step.Closed.CloseReason, At: step.Closed.ClosedAt}
+	}
+	if v.Active == nil { // no lease there: as on a sender with no bot, for stores that read Active only then
+		return step, &NoBotError{Sender: sender}
+	}
+	l := v.Active.lease(sender)
+	if l == nil || !l.OpenedAt.Equal(now) || !l.keyIs(endUser) {
+		return step, &NotFoundError{Kind: "test session", ID: sender.Address}
+	}
+	step.New = true
+	step.Session = Session{Sender: sender, EndUser: endUser, Bot: v.Active.ID, Activation: l.Activation,
+		OpenedAt: now, LastActivityAt: now}
+	return step, nil
 }

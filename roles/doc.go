@@ -24,8 +24,12 @@
 //	View chatbots (detailed)                 x         x        x
 //	Create and edit chatbots                           x        x
 //	Activate and deactivate                                     x
+//	Test chatbots                            x         x        x
 //	Manage user roles                                                   x
 //	View audit log                                                      x
+//
+// "Test chatbots" is the vendor's newer row (early access): opening, using
+// and closing test sessions on any chatbot (R26 in package lifecycle).
 //
 // The matrix is data: a service may build its own with [NewMatrix] (for
 // example to let Manager read the audit log) without changing code.

@@ -17,7 +17,7 @@ type Matrix struct {
 var defaultMatrix = func() *Matrix {
 	m, err := NewMatrix(map[Role][]Permission{
 		Analyzer:   {ViewAnalytics, ViewDashboard},
-		Supervisor: {ViewDetails},
+		Supervisor: {ViewDetails, TestChatbots},
 		Designer:   {EditChatbots},
 		Manager:    {ActivateChatbots},
 		Admin:      {ManageRoles, ViewAuditLog},

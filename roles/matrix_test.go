@@ -25,6 +25,7 @@ func TestDefaultMatrixEveryCell(t *testing.T) {
 		roles.ViewDetails:      {S, D, M},
 		roles.EditChatbots:     {D, M},
 		roles.ActivateChatbots: {M},
+		roles.TestChatbots:     {S, D, M}, // R26
 		roles.ManageRoles:      {X},
 		roles.ViewAuditLog:     {X},
 	}
@@ -47,8 +48,8 @@ func TestDefaultMatrixEveryCell(t *testing.T) {
 			cells++
 		}
 	}
-	if cells != 35 {
-		t.Fatalf("checked %d cells, want 5x7 = 35", cells)
+	if cells != 40 {
+		t.Fatalf("checked %d cells, want 5x8 = 40", cells)
 	}
 }
 
@@ -77,7 +78,7 @@ func TestSetUnionAndEmpty(t *testing.T) {
 		}
 	}
 	both := roles.MustSet(roles.Designer, roles.Admin)
-	want := []roles.Permission{roles.ViewAnalytics, roles.ViewDashboard, roles.ViewDetails, roles.EditChatbots, roles.ManageRoles, roles.ViewAuditLog}
+	want := []roles.Permission{roles.ViewAnalytics, roles.ViewDashboard, roles.ViewDetails, roles.EditChatbots, roles.TestChatbots, roles.ManageRoles, roles.ViewAuditLog}
 	if diff := cmp.Diff(want, m.Permissions(both)); diff != "" {
 		t.Errorf("P2: Designer+Admin permissions (-want +got):\n%s", diff)
 	}
@@ -159,6 +160,7 @@ View chatbots (dashboard)          x          x          x          x          -
 View chatbots (detailed)           -          x          x          x          -
 Create and edit chatbots           -          -          x          x          -
 Activate and deactivate chatbots   -          -          -          x          -
+Test chatbots                      -          x          x          x          -
 Manage user roles                  -          -          -          -          x
 View audit log                     -          -          -          -          x
 `

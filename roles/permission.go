@@ -5,11 +5,13 @@ import (
 	"strings"
 )
 
-// Permission is one of the seven permissions of the matrix. The zero value is
+// Permission is one of the eight permissions of the matrix. The zero value is
 // no permission.
 type Permission uint8
 
-// The seven permissions, in the order of the vendor's table.
+// The eight permissions. Their numbers are stable: TestChatbots, the
+// vendor's newer row (R26), comes last here; AllPermissions lists them in
+// the order of the vendor's table.
 const (
 	ViewAnalytics    Permission = iota + 1 // view analytics (session counts per bot and sender)
 	ViewDashboard                          // view chatbots in the dashboard (summaries)
@@ -18,12 +20,14 @@ const (
 	ActivateChatbots                       // activate and deactivate chatbots, decide grace periods, end grace, roll back
 	ManageRoles                            // grant and revoke user roles
 	ViewAuditLog                           // read the audit log
+	TestChatbots                           // open, use and close test sessions on any chatbot (R26)
 
-	numPermissions = int(ViewAuditLog)
+	numPermissions = int(TestChatbots)
 )
 
-// AllPermissions lists the seven permissions in the order of the vendor's table.
-var AllPermissions = [...]Permission{ViewAnalytics, ViewDashboard, ViewDetails, EditChatbots, ActivateChatbots, ManageRoles, ViewAuditLog}
+// AllPermissions lists the eight permissions in the order of the vendor's
+// table, "Test chatbots" after "Activate and deactivate chatbots".
+var AllPermissions = [...]Permission{ViewAnalytics, ViewDashboard, ViewDetails, EditChatbots, ActivateChatbots, TestChatbots, ManageRoles, ViewAuditLog}
 
 var permissionLabels = [...]string{"",
 	"View analytics",
@@ -33,6 +37,7 @@ var permissionLabels = [...]string{"",
 	"Activate and deactivate chatbots",
 	"Manage user roles",
 	"View audit log",
+	"Test chatbots",
 }
 
 var permissionCodes = [...]string{"",
@@ -43,10 +48,11 @@ var permissionCodes = [...]string{"",
 	"activate_chatbots",
 	"manage_roles",
 	"view_audit_log",
+	"test_chatbots",
 }
 
-// Valid reports whether p is one of the seven permissions.
-func (p Permission) Valid() bool { return p >= ViewAnalytics && p <= ViewAuditLog }
+// Valid reports whether p is one of the eight permissions.
+func (p Permission) Valid() bool { return p >= ViewAnalytics && int(p) <= numPermissions }
 
 // String returns the permission's label as the vendor's table writes it
 // ("Create and edit chatbots"), or "Permission(N)" for an invalid value.

@@ -31,7 +31,7 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrUnknownRole: a role name or value that is not one of the five roles.
 	ErrUnknownRole = errors.New("unknown role")
-	// ErrUnknownPermission: a permission name or value that is not one of the seven permissions.
+	// ErrUnknownPermission: a permission name or value that is not one of the eight permissions.
 	ErrUnknownPermission = errors.New("unknown permission")
 	// ErrTwoChatbotRoles: a role set would hold two chatbot (ladder) roles.
 	ErrTwoChatbotRoles = errors.New("a user holds at most one chatbot role")

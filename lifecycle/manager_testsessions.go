@@ -1,0 +1,178 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+)
+
+// OpenTestSession opens a test session on bot for actor (R26): on a bot in
+// any state, Draft included, pinned to the bot's content (definition and
+// senders) now. It is audited (who, which bot, which content) and refused
+// with an error wrapping ErrTestSessionLimit when the bot already has
+// Policy.MaxTestSessions open; a test session counts until it is recorded
+// closed (CloseTestSession, a message that finds it over, or ExpireDue). It
+// uses no sender and counts for no R1/R2, live figure or analytics. Needs
+// "Test chatbots". Manager.Plan(ctx, actor, OpenTestSession{Bot: bot}) is
+// its dry run (R17), and ApplyTestPlan applies that plan.
+//
+// The returned ID is the tester's handle: SendTest, TestSession and
+// CloseTestSession take it, for this actor only.
+func (m *Manager) OpenTestSession(ctx context.Context, actor Actor, bot BotID) (TestSession, error) {
+	p, err := m.Apply(ctx, actor, OpenTestSession{Bot: bot})
+	if err != nil {
+		return TestSession{}, err
+	}
+	return m.openCommitted(ctx, p)
+}
+
+// ApplyTestPlan applies a plan Manager.Plan made for an OpenTestSession, as
+// ApplyPlan does (R17), and opens its test session.
+func (m *Manager) ApplyTestPlan(ctx context.Context, p Plan) (TestSession, error) {
+	if _, ok := p.Command.(OpenTestSession); !ok {
+		return TestSession{}, opError(OpApplyPlan, &InputError{Field: "plan", Value: shown(string(p.Op)), Problem: "is not a plan to open a test session; apply it with ApplyPlan"})
+	}
+	fresh, err := m.applyPlan(ctx, p)
+	if err != nil {
+		return TestSession{}, err
+	}
+	return m.openCommitted(ctx, fresh)
+}
+
+// openCommitted opens the session of the lease the committed plan p made:
+// a Route at the lease's OpenedAt, the one instant DecideRoute opens a
+// session on its test sender.
+func (m *Manager) openCommitted(ctx context.Context, p Plan) (TestSession, error) {
+	var e *TestSessionAudit
+	for _, a := range p.Audit {
+		if a.Test != nil && a.Action == OpOpenTestSession {
+			e = a.Test
+		}
+	}
+	b, ok := p.Bot(e.Bot)
+	var l *TestLease
+	for i := range b.Tests {
+		if ok && b.Tests[i].Activation == e.Activation {
+			l = &b.Tests[i]
+		}
+	}
+	if l == nil { // unreachable: Decide made the lease
+		return TestSession{}, opError(OpOpenTestSession, &NotFoundError{Kind: "test session", ID: string(e.Bot)})
+	}
+	s, err := m.store.Route(ctx, TestSender(b.ID, l.Slot), testEndUser(l.Tester, l.Activation), l.OpenedAt)
+	if err != nil {
+		return TestSession{}, opError(OpOpenTestSession, err)
+	}
+	ts := testView(testSessionID(s.ID, b.ID, *l), l.Tester, s)
+	ts.Content = l.Content
+	return ts, nil
+}
+
+// SendTest routes one message of actor on their test session id (R26),
+// the same way Route routes an end user's on an open session: one
+// Store.Route on the test session's virtual sender. A test session that is
+// over - its bot's content changed or the bot was deleted, it idled out,
+// or it was closed - takes no message: the error wraps ErrSessionOver and
+// a *SessionOverError says why and since when; it never opens a new one.
+// An id that is not actor's own test session is ErrNotFound. Like Route it
+// reads no roles: the test session is the tester's own, opened with "Test
+// chatbots".
+func (m *Manager) SendTest(ctx context.Context, actor Actor, id TestSessionID) (TestSession, error) {
+	r, ok := id.parse()
+	if !ok || r.tester != actor.ID || actor.System {
+		return TestSession{}, opError(OpSendTest, testNotFound(id))
+	}
+	s, err := m.store.Route(ctx, r.sender, r.endUser, m.clock.Now())
+	switch {
+	case err == nil && s.ID == r.session:
+		return testView(id, actor.ID, s), nil
+	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionOver), errors.Is(err, ErrNoBot):
+		return TestSession{}, opError(OpSendTest, m.whyNot(ctx, actor, id, r))
+	}
+	return TestSession{}, opError(OpSendTest, err)
+}
+
+// whyNot explains a message refused on test session id: over since when
+// and why, if it is actor's; else not found.
+func (m *Manager) whyNot(ctx context.Context, actor Actor, id TestSessionID, r testRef) error {
+	ts, err := m.readTest(ctx, actor, id, r)
+	if err != nil {
+		return err
+	}
+	if ts.Open() { // unreachable unless the store failed to route it
+		return testNotFound(id)
+	}
+	return &SessionOverError{ID: id, Reason: ts.CloseReason, At: ts.ClosedAt}
+}
+
+// TestSession returns actor's test session id as seen now (R26): over,
+// with why and since when, even before a sweep recorded it (R9). Another
+// user's test session is ErrNotFound. Needs "Test chatbots".
+func (m *Manager) TestSession(ctx context.Context, actor Actor, id TestSessionID) (TestSession, error) {
+	if err := m.authorize(ctx, actor, OpTestSession); err != nil {
+		return TestSession{}, err
+	}
+	r, ok := id.parse()
+	if !ok {
+		return TestSession{}, opError(OpTestSession, testNotFound(id))
+	}
+	ts, err := m.readTest(ctx, actor, id, r)
+	return ts, opError(OpTestSession, err)
+}
+
+// readTest reads test session id of actor as seen now.
+func (m *Manager) readTest(ctx context.Context, actor Actor, id TestSessionID, r testRef) (TestSession, error) {
+	s, err := m.session(ctx, r.session)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return TestSession{}, testNotFound(id)
+	case err != nil:
+		return TestSession{}, err
+	case r.tester != actor.ID || s.Sender != r.sender || s.Activation != r.activation || s.EndUser != r.endUser:
+		return TestSession{}, testNotFound(id) // another tester's: not found, never forbidden
+	}
+	b, err := m.botOrNil(ctx, s.Bot)
+	if err != nil {
+		return TestSession{}, err
+	}
+	ts := testView(id, actor.ID, SessionAt(s, b, m.clock.Now()))
+	if b != nil {
+		if l := b.lease(s.Sender); l != nil && l.Activation == s.Activation {
+			ts.Content = l.Content
+		}
+	}
+	return ts, nil
+}
+
+// CloseTestSession closes actor's test session id now (R26), audited; it
+// returns the test session as recorded closed. One already over is refused
+// with an error wrapping ErrSessionOver (and recorded closed as it ended);
+// another user's is ErrNotFound. Needs "Test chatbots".
+func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSessionID) (TestSession, error) {
+	r, ok := id.parse()
+	if !ok {
+		r.bot = "" // decided as a missing bot: permission first (P1), then not found
+	}
+	p, err := m.Apply(ctx, actor, CloseTestSession{Bot: r.bot, Activation: r.activation})
+	if errors.Is(err, ErrNotFound) && ok {
+		if ts, rerr := m.readTest(ctx, actor, id, r); rerr == nil && !ts.Open() {
+			_, _ = m.store.CloseSession(ctx, r.session, CloseCompleted, m.clock.Now()) // record it as it ended
+			return TestSession{}, opError(OpCloseTestSession, &SessionOverError{ID: id, Reason: ts.CloseReason, At: ts.ClosedAt})
+		}
+		return TestSession{}, opError(OpCloseTestSession, testNotFound(id))
+	}
+	if err != nil {
+		return TestSession{}, err
+	}
+	if _, err := m.readTest(ctx, actor, id, r); err != nil { // the lease was actor's; the session id must be its too
+		return TestSession{}, opError(OpCloseTestSession, err)
+	}
+	s, err := m.store.CloseSession(ctx, r.session, CloseCompleted, p.Time)
+	if err != nil {
+		return TestSession{}, opError(OpCloseTestSession, err)
+	}
+	return testView(id, actor.ID, s), nil
+}
+
+func testNotFound(id TestSessionID) error {
+	return &NotFoundError{Kind: "test session", ID: shown(string(id))}
+}

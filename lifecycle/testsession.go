@@ -1,0 +1,308 @@
+package lifecycle
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Test sessions (R26). A user holding "Test chatbots" may open a test
+// session on a bot in any state to try its current content. A test session
+// is a session like any other - routed by Store.Route, swept, idled out and
+// ended by the one rule (SessionAt) - on a virtual sender of its bot, so
+// that no store learns a new rule:
+//
+//   - an open test session holds a lease in its bot (Bot.Tests): a slot
+//     1..Policy.MaxTestSessions, a number drawn from the bot's activation
+//     counter (so it never meets a real activation's), the tester and the
+//     content fingerprint it was opened on;
+//   - each lease gives the bot one more row (Change.Rows): the active slot
+//     of the virtual sender TestSender(bot, slot), whose channel "(test)"
+//     NewSender refuses, so no real sender is ever one. Bot.Senders, Live
+//     and StateOn never show it, and R1/R2 never meet it;
+//   - a content change (definition or senders, R20's sense; a rename is
+//     not one) or closing the test session ends its lease like an
+//     activation: an ActivationEnd kept while its session is recorded open,
+//     so the session's end is the same with or without a sweep (R9). A test
+//     session of a deleted bot is over with content_changed at its last
+//     activity, the last instant it is known to have served;
+//   - opening is a Commit (audited, capped under the bot's revision, so the
+//     cap holds exactly under concurrency in every store) followed by a
+//     Route at the lease's OpenedAt: DecideRoute opens a session on a test
+//     sender only then, only for the lease's key, and never reopens one.
+
+// TestChannel is the channel of the virtual senders test sessions run on
+// (R26). NewSender refuses it: no real sender is ever on it.
+const TestChannel = "(test)"
+
+// DefaultMaxTestSessions is the default of Policy.MaxTestSessions.
+const DefaultMaxTestSessions = 20
+
+// testOpenWindow is how long a lease may wait for its session: a lease with
+// no session recorded open that is older goes at the next opening on its
+// bot. The Manager routes the opening message right after committing it.
+const testOpenWindow = time.Minute
+
+// IsTest reports whether s is the virtual sender of a test session (R26):
+// one that no end user writes to, left out of R1/R2, live figures and
+// analytics.
+func (s Sender) IsTest() bool { return s.Channel == TestChannel }
+
+// TestSender returns the virtual sender of test-session slot slot of bot
+// (R26): address "<slot>#<length of the bot id>#<bot id>".
+func TestSender(bot BotID, slot int) Sender {
+	return Sender{Channel: TestChannel, Address: strconv.Itoa(slot) + "#" + strconv.Itoa(len(bot)) + "#" + string(bot)}
+}
+
+// testSlot returns the slot of a test sender's address; 0 if it has none.
+func testSlot(address string) int {
+	n := 0
+	for i := 0; i < len(address) && i < 4; i++ {
+		c := address[i]
+		switch {
+		case c == '#':
+			return n
+		case c >= '0' && c <= '9':
+			n = n*10 + int(c-'0')
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+// TestLease is an open test session's place in its bot (R26), kept in the
+// bot's document while the test session may be open.
+type TestLease struct {
+	// Slot numbers the lease's virtual sender (TestSender), 1 to
+	// Policy.MaxTestSessions.
+	Slot int `json:"slot"`
+	// Activation is the test session's number, drawn from the bot's
+	// activation counter (Bot.Activations): its sessions join it, and its
+	// end is kept in Bot.Ends like an activation's.
+	Activation uint64 `json:"activation"`
+	// Tester is the user who opened it: the only one who may use it.
+	Tester string `json:"tester"`
+	// Content is the fingerprint of the bot's content (definition and
+	// senders) it was opened on.
+	Content  string    `json:"content"`
+	OpenedAt time.Time `json:"opened_at"`
+}
+
+// testEndUser is the end user a test session is routed for,
+// "<number>#<tester>": so that a slot used again, or another tester, never
+// finds it.
+func testEndUser(tester string, activation uint64) string {
+	return strconv.FormatUint(activation, 10) + "#" + tester
+}
+
+// splitKey reads a test end user "<number>#<tester>".
+func splitKey(endUser string) (activation uint64, tester string, ok bool) {
+	i := strings.IndexByte(endUser, '#')
+	if i <= 0 {
+		return 0, "", false
+	}
+	n, err := strconv.ParseUint(endUser[:i], 10, 64)
+	return n, endUser[i+1:], err == nil
+}
+
+// keyIs reports whether endUser is l's key (testEndUser), without
+// allocating.
+func (l *TestLease) keyIs(endUser string) bool {
+	n, tester, ok := splitKey(endUser)
+	return ok && n == l.Activation && tester == l.Tester
+}
+
+// lease returns b's lease on test sender s; nil if it has none.
+func (b *Bot) lease(s Sender) *TestLease {
+	slot := testSlot(s.Address)
+	for i := range b.Tests {
+		if b.Tests[i].Slot == slot {
+			return &b.Tests[i]
+		}
+	}
+	return nil
+}
+
+// serving returns where b stands on sender s for its sessions: its state
+// there (On) for a real sender; Active in the lease's number on a test
+// sender it holds a lease on.
+func (b *Bot) serving(s Sender) (SenderState, bool) {
+	if !s.IsTest() {
+		return b.On(s)
+	}
+	if l := b.lease(s); l != nil {
+		return SenderState{Sender: s, State: Active, Activation: l.Activation}, true
+	}
+	return SenderState{}, false
+}
+
+// testRows returns the rows of b's leases: the active slot of each lease's
+// virtual sender, in its number.
+func (b *Bot) testRows(rows []SenderRow) []SenderRow {
+	for _, l := range b.Tests {
+		rows = append(rows, SenderRow{Sender: TestSender(b.ID, l.Slot), Slot: SlotActive, Activation: l.Activation})
+	}
+	slices.SortFunc(rows, func(x, y SenderRow) int { return x.Sender.compare(y.Sender) })
+	return rows
+}
+
+// endLease ends b's lease with activation k at at for reason, keeping the
+// end for its session (R9), and reports whether b had it.
+func (b *Bot) endLease(k uint64, at time.Time, reason CloseReason) bool {
+	i := slices.IndexFunc(b.Tests, func(l TestLease) bool { return l.Activation == k })
+	if i < 0 {
+		return false
+	}
+	b.Tests = slices.Delete(b.Tests, i, i+1)
+	if len(b.Tests) == 0 {
+		b.Tests = nil
+	}
+	b.Ends = append(b.Ends, ActivationEnd{Activation: k, At: at, Reason: reason})
+	return true
+}
+
+// endStaleLeases ends every lease of b pinned to other content than b's now
+// (R26): a content change ends its test sessions as content_changed.
+func (b *Bot) endStaleLeases(now time.Time) {
+	if len(b.Tests) == 0 {
+		return
+	}
+	fp := contentFingerprint(b)
+	for _, l := range slices.Clone(b.Tests) {
+		if l.Content != fp {
+			b.endLease(l.Activation, now, CloseContentChanged)
+		}
+	}
+}
+
+// leaseLive reports whether k is the number of one of b's leases.
+func (b *Bot) leaseLive(k uint64) bool {
+	return slices.ContainsFunc(b.Tests, func(l TestLease) bool { return l.Activation == k })
+}
+
+// TestSessionID identifies a test session to its tester (R26): opaque text
+// the Manager gives when it opens one, which the HTTP service may put in a
+// URL. It is only good to the tester who opened it.
+type TestSessionID string
+
+// testSessionID makes the id of the session with id sid in lease l of bot:
+// "<session>.<sender address>.<end user>", so that routing on it takes
+// its sender and end user as they are, without allocating.
+func testSessionID(sid SessionID, bot BotID, l TestLease) TestSessionID {
+	return TestSessionID(strconv.FormatUint(uint64(sid), 10) + "." + TestSender(bot, l.Slot).Address + "." + testEndUser(l.Tester, l.Activation))
+}
+
+// testRef is what a TestSessionID says, read without I/O.
+type testRef struct {
+	session    SessionID
+	activation uint64
+	sender     Sender
+	bot        BotID
+	endUser    string
+	tester     string
+}
+
+// parse reads id; ok is false for text no Manager made. It does not
+// allocate.
+func (id TestSessionID) parse() (r testRef, ok bool) {
+	s := string(id)
+	i := strings.IndexByte(s, '.')
+	if i <= 0 {
+		return r, false
+	}
+	sid, err := strconv.ParseUint(s[:i], 10, 64)
+	addr := s[i+1:]
+	slot := testSlot(addr)
+	h := strings.IndexByte(addr, '#') + 1
+	l := strings.IndexByte(addr[h:], '#')
+	if err != nil || sid == 0 || slot == 0 || l <= 0 {
+		return r, false
+	}
+	n, err := strconv.Atoi(addr[h : h+l])
+	botAt := h + l + 1
+	if err != nil || n <= 0 || n > MaxIDBytes || botAt+n >= len(addr) || addr[botAt+n] != '.' {
+		return r, false
+	}
+	r = testRef{session: SessionID(sid), sender: Sender{Channel: TestChannel, Address: addr[:botAt+n]},
+		bot: BotID(addr[botAt : botAt+n]), endUser: addr[botAt+n+1:]}
+	r.activation, r.tester, ok = splitKey(r.endUser)
+	return r, ok && r.activation > 0
+}
+
+// TestSession is a test session as its tester sees it (R26).
+type TestSession struct {
+	ID  TestSessionID `json:"id"`
+	Bot BotID         `json:"bot"`
+	// Tester is the user who opened it, the only one who may use it.
+	Tester string `json:"tester"`
+	// Content is the fingerprint of the content (definition and senders)
+	// the test session is pinned to; empty where the Manager did not read
+	// the bot (SendTest).
+	Content        string      `json:"content,omitempty"`
+	OpenedAt       time.Time   `json:"opened_at"`
+	LastActivityAt time.Time   `json:"last_activity_at"`
+	ClosedAt       time.Time   `json:"closed_at,omitzero"`
+	CloseReason    CloseReason `json:"close_reason,omitempty"`
+	// Messages counts the tester's messages (SendTest).
+	Messages uint64 `json:"messages"`
+}
+
+// Open reports whether the test session is open.
+func (t *TestSession) Open() bool { return t.ClosedAt.IsZero() }
+
+func testView(id TestSessionID, tester string, s Session) TestSession {
+	return TestSession{ID: id, Bot: s.Bot, Tester: tester, OpenedAt: s.OpenedAt, LastActivityAt: s.LastActivityAt,
+		ClosedAt: s.ClosedAt, CloseReason: s.CloseReason, Messages: s.Messages}
+}
+
+// TestSessionAudit is what an audit entry says of the test session it
+// opened or closed (R26): which bot, which test session, which content.
+type TestSessionAudit struct {
+	Bot        BotID  `json:"bot"`
+	Activation uint64 `json:"activation"`
+	Content    string `json:"content"`
+}
+
+// TestSessionLimitError refuses a test session past the bot's cap
+// (Policy.MaxTestSessions). It wraps ErrTestSessionLimit.
+type TestSessionLimitError struct {
+	Bot BotID
+	Max int
+}
+
+// Error implements the error interface.
+func (e *TestSessionLimitError) Error() string {
+	return fmt.Sprintf("bot %s already has %d open test sessions, the most allowed; close one (or wait for one to idle out) and try again", e.Bot, e.Max)
+}
+
+// Unwrap returns ErrTestSessionLimit.
+func (e *TestSessionLimitError) Unwrap() error { return ErrTestSessionLimit }
+
+// SessionOverError refuses a message or a close on a test session that is
+// over: why and since when (content_changed, idle_timeout, completed). It
+// wraps ErrSessionOver.
+type SessionOverError struct {
+	ID     TestSessionID
+	Reason CloseReason
+	At     time.Time
+}
+
+// Error implements the error interface.
+func (e *SessionOverError) Error() string {
+	why := string(e.Reason)
+	switch e.Reason {
+	case CloseContentChanged:
+		why = "the bot's content (definition or senders) changed or the bot was deleted"
+	case CloseIdleTimeout:
+		why = "it was idle for the bot's idle timeout"
+	case CloseCompleted:
+		why = "it was closed"
+	}
+	return fmt.Sprintf("test session %s is over since %s (%s: %s); open a new one", e.ID, e.At.Format(time.RFC3339), e.Reason, why)
+}
+
+// Unwrap returns ErrSessionOver.
+func (e *SessionOverError) Unwrap() error { return ErrSessionOver }

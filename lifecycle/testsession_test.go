@@ -1,0 +1,153 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/google/go-cmp/cmp"
+)
+
+// R26: a tester opens a test session on a Draft, sends on it, reads it and
+// closes it; open and close are audited with the bot and its content.
+func TestR26OpenSendReadClose(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d", "100")
+	ts, err := e.m.OpenTestSession(e.ctx, supervisor, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ts.Open() || ts.Bot != b.ID || ts.Tester != "sue" || ts.Content == "" || ts.Messages != 0 {
+		t.Fatalf("R26: opened %+v", ts)
+	}
+	e.clk.Add(time.Minute)
+	got, err := e.m.SendTest(e.ctx, supervisor, ts.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Messages != 1 || !got.LastActivityAt.Equal(start.Add(time.Minute)) {
+		t.Fatalf("R26: after a message %+v", got)
+	}
+	read, err := e.m.TestSession(e.ctx, supervisor, ts.ID)
+	if err != nil || read.Messages != 1 || read.Content != ts.Content {
+		t.Fatalf("R26: read %+v, %v", read, err)
+	}
+	closed, err := e.m.CloseTestSession(e.ctx, supervisor, ts.ID)
+	if err != nil || closed.CloseReason != lifecycle.CloseCompleted || !closed.ClosedAt.Equal(start.Add(time.Minute)) {
+		t.Fatalf("R26: closed %+v, %v", closed, err)
+	}
+	if _, err := e.m.SendTest(e.ctx, supervisor, ts.ID); !errors.Is(err, lifecycle.ErrSessionOver) {
+		t.Fatalf("R26: a message on a closed test session: %v, want ErrSessionOver", err)
+	}
+	var tests []lifecycle.AuditEntry
+	for _, a := range e.audit() {
+		if a.Test != nil {
+			tests = append(tests, a)
+		}
+	}
+	want := []lifecycle.Op{lifecycle.OpOpenTestSession, lifecycle.OpCloseTestSession}
+	if len(tests) != 2 || tests[0].Action != want[0] || tests[1].Action != want[1] || tests[0].Actor != "sue" ||
+		tests[0].Test.Bot != b.ID || tests[0].Test.Content != ts.Content {
+		t.Fatalf("R26: audit %+v", tests)
+	}
+}
+
+// R26: the content pin - an edit of the definition ends the test session
+// with content_changed at the edit, with or without a sweep; a rename does
+// not end it.
+func TestR26ContentPin(t *testing.T) {
+	for _, sweep := range []bool{false, true} {
+		e := newEnv(t)
+		b := e.draft("d", "100")
+		ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Add(time.Minute)
+		name := "renamed"
+		e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Name: &name}))
+		if _, err := e.m.SendTest(e.ctx, designer, ts.ID); err != nil {
+			t.Fatalf("R26: a rename ended the test session: %v", err)
+		}
+		e.clk.Add(time.Minute)
+		editAt := e.clk.Now()
+		def := warnDef()
+		e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Definition: &def}))
+		e.clk.Add(time.Minute)
+		if sweep {
+			e.must(e.m.ExpireDue(e.ctx))
+		}
+		read, err := e.m.TestSession(e.ctx, designer, ts.ID)
+		if err != nil || read.CloseReason != lifecycle.CloseContentChanged || !read.ClosedAt.Equal(editAt) {
+			t.Fatalf("R26 (sweep %v): read after an edit %+v, %v; want content_changed at %v", sweep, read, err, editAt)
+		}
+		_, err = e.m.SendTest(e.ctx, designer, ts.ID)
+		var over *lifecycle.SessionOverError
+		if !errors.As(err, &over) || over.Reason != lifecycle.CloseContentChanged || !over.At.Equal(editAt) {
+			t.Fatalf("R26 (sweep %v): a message after an edit: %v", sweep, err)
+		}
+	}
+}
+
+// R26: refusals - no permission, a deleted bot, the cap, another tester's
+// test session (not found, never forbidden).
+func TestR26Refusals(t *testing.T) {
+	e := newEnvPolicy(t, lifecycle.Policy{MaxTestSessions: 2})
+	b := e.draft("d", "100")
+	if _, err := e.m.OpenTestSession(e.ctx, analyzer, b.ID); !errors.Is(err, lifecycle.ErrForbidden) {
+		t.Fatalf("R26: an Analyzer opened a test session: %v", err)
+	}
+	if _, err := e.m.OpenTestSession(e.ctx, designer, "nope"); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Fatalf("R26: a test session on a missing bot: %v", err)
+	}
+	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.m.OpenTestSession(e.ctx, supervisor, b.ID))
+	if _, err := e.m.OpenTestSession(e.ctx, manager, b.ID); !errors.Is(err, lifecycle.ErrTestSessionLimit) {
+		t.Fatalf("R26: a third test session past a cap of 2: %v", err)
+	}
+	for name, op := range map[string]func() error{
+		"send":  func() error { _, err := e.m.SendTest(e.ctx, supervisor, ts.ID); return err },
+		"read":  func() error { _, err := e.m.TestSession(e.ctx, supervisor, ts.ID); return err },
+		"close": func() error { _, err := e.m.CloseTestSession(e.ctx, supervisor, ts.ID); return err },
+	} {
+		if err := op(); !errors.Is(err, lifecycle.ErrNotFound) {
+			t.Errorf("R26: another tester's %s: %v, want ErrNotFound", name, err)
+		}
+	}
+	e.clk.Add(time.Minute)
+	e.must(nil, e.m.Delete(e.ctx, designer, b.ID))
+	if _, err := e.m.OpenTestSession(e.ctx, designer, b.ID); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Fatalf("R26: a test session on a deleted bot: %v", err)
+	}
+	read, err := e.m.TestSession(e.ctx, designer, ts.ID)
+	if err != nil || read.CloseReason != lifecycle.CloseContentChanged || !read.ClosedAt.Equal(start) {
+		t.Fatalf("R26: a test session of a deleted bot reads %+v, %v; want content_changed at its last activity", read, err)
+	}
+}
+
+// R26: test sessions never show in analytics, session listings or the
+// bot's senders, and never occupy a sender (R1).
+func TestR26NotInFigures(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("a", "100")
+	e.must(e.m.Route(e.ctx, sms("100"), "u1"))
+	e.must(e.m.OpenTestSession(e.ctx, manager, b.ID))
+	an, err := e.m.Analytics(e.ctx, manager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(an.BySender) != 1 || an.BySender[0].Sender != sms("100") || an.ByBot[0].Opened != 1 {
+		t.Fatalf("R26: analytics with a test session: %+v", an)
+	}
+	ss, err := e.m.Sessions(e.ctx, manager, 0, 10)
+	if err != nil || len(ss) != 1 || ss[0].EndUser != "u1" {
+		t.Fatalf("R26: sessions with a test session: %+v, %v", ss, err)
+	}
+	if got := e.get(b.ID); !cmp.Equal(got.Senders, []lifecycle.Sender{sms("100")}) || len(got.Tests) != 0 {
+		t.Fatalf("R26: the bot shows %+v / %+v", got.Senders, got.Tests)
+	}
+}
