@@ -144,3 +144,21 @@ func TestR20RollbackTargetIsMostRecentlyActiveOnTheSender(t *testing.T) {
 		t.Errorf("R20: a, which left 100 before c was Active there, is %v", got.State)
 	}
 }
+
+// R20: a refused rollback is ErrContentChanged only when the target's
+// content changed; a rollback with no target, or refused for another
+// reason, is not.
+func TestR20RollbackErrorIsContentChangedOnlyWhenChanged(t *testing.T) {
+	for _, tc := range []struct {
+		err  *lifecycle.RollbackError
+		want bool
+	}{
+		{&lifecycle.RollbackError{Bot: "b2"}, false},
+		{&lifecycle.RollbackError{Bot: "b2", Target: "b1"}, false},
+		{&lifecycle.RollbackError{Bot: "b2", Target: "b1", Changed: []string{"definition"}}, true},
+	} {
+		if got := errors.Is(tc.err, lifecycle.ErrContentChanged); got != tc.want {
+			t.Errorf("errors.Is(%v, ErrContentChanged) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
