@@ -49,7 +49,9 @@ func TestSessions(t *testing.T, f *Fixture, c *Client) {
 		t.Errorf("R17 R26 the applied plan's test session (-want +got):\n%s", diff)
 	}
 
-	open := func() Response { return c.Do("POST", "/bots/"+b.ID+"/test-sessions", "mia", "", "Idempotency-Key: ts-1") }
+	open := func() Response {
+		return c.Do("POST", "/bots/"+b.ID+"/test-sessions", "mia", "", "Idempotency-Key: ts-1")
+	}
 	second := testSession(t, open(), 201)
 	if again := open(); again.Header.Get("Idempotent-Replayed") != "true" || testSession(t, again, 201) != second {
 		t.Errorf("R26 an opening replayed: %s", again.Body)
