@@ -145,7 +145,7 @@ func testSessionCap(t *testing.T, c *Client) {
 // testSessionPin: a test session is pinned to the content it was opened
 // on (R26). A rename leaves it open; an edit of the definition ends it
 // with content_changed at the edit, before any sweep; a session that idles
-// out is over with idle_timeout.
+// out is over with idle_timeout; deleting the bot ends its test sessions.
 func testSessionPin(t *testing.T, f *Fixture, c *Client) {
 	b := create(t, c, onSenders("+1 555 0108"))
 	// R17: with If-Match, the test session opens on the revision read.
@@ -167,6 +167,12 @@ func testSessionPin(t *testing.T, f *Fixture, c *Client) {
 	idle := openTest(t, c, b.ID, "dan")
 	f.Clock.Add(31 * time.Minute)
 	sessionOver(t, c, "a message after the idle timeout", "POST", tsPath(idle.ID)+"/messages", "dan", "idle_timeout", "2026-06-01T08:32:00Z")
+
+	// A deleted bot's test session is over as content_changed at its last
+	// activity, the last instant it served.
+	gone := openTest(t, c, b.ID, "dan")
+	want(t, "delete the bot", c.Do("DELETE", "/bots/"+b.ID, "dan", ""), 204)
+	sessionOver(t, c, "a message after the bot was deleted", "POST", tsPath(gone.ID)+"/messages", "dan", "content_changed", "2026-06-01T08:32:00Z")
 }
 
 // testSessionsUnseen: test sessions are in no session list and no
