@@ -78,14 +78,14 @@ func (m *Manager) openCommitted(ctx context.Context, p Plan) (TestSession, error
 // chatbots".
 func (m *Manager) SendTest(ctx context.Context, actor Actor, id TestSessionID) (TestSession, error) {
 	r, ok := id.parse()
-	if !ok || !plainID(actor.ID) && checkID("actor", actor.ID) != nil {
+	if !ok || r.tester != actor.ID || actor.System {
 		return TestSession{}, opError(OpSendTest, testNotFound(id))
 	}
-	s, err := m.store.Route(ctx, r.sender, testEndUser(actor.ID, r.activation), m.clock.Now())
+	s, err := m.store.Route(ctx, r.sender, r.endUser, m.clock.Now())
 	switch {
 	case err == nil && s.ID == r.session:
 		return testView(id, actor.ID, s), nil
-	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionOver):
+	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionOver), errors.Is(err, ErrNoBot):
 		return TestSession{}, opError(OpSendTest, m.whyNot(ctx, actor, id, r))
 	}
 	return TestSession{}, opError(OpSendTest, err)
@@ -127,7 +127,7 @@ func (m *Manager) readTest(ctx context.Context, actor Actor, id TestSessionID, r
 		return TestSession{}, testNotFound(id)
 	case err != nil:
 		return TestSession{}, err
-	case s.Sender != r.sender || s.Activation != r.activation || s.EndUser != testEndUser(actor.ID, r.activation):
+	case r.tester != actor.ID || s.Sender != r.sender || s.Activation != r.activation || s.EndUser != r.endUser:
 		return TestSession{}, testNotFound(id) // another tester's: not found, never forbidden
 	}
 	b, err := m.botOrNil(ctx, s.Bot)

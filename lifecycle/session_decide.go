@@ -138,15 +138,17 @@ func NextSessionEnd(b *Bot, sender Sender, activation uint64, lastActivity time.
 // decideTestOpen decides a message on test sender with no test session
 // open there (R26): a new session of the lease of v.Active on the sender
 // when endUser is its key and now is its OpenedAt - the Manager opening
-// it - else a refusal: the message never opens one silently.
+// it - else a refusal: the message never opens one silently. With no bot
+// holding the sender's active slot it returns a *NoBotError, as on any
+// sender.
 func decideTestOpen(v RouteView, sender Sender, endUser string, now time.Time, step RouteStep) (RouteStep, error) {
 	if step.Closed.ID != 0 {
 		return step, &SessionOverError{Reason: step.Closed.CloseReason, At: step.Closed.ClosedAt}
 	}
-	var l *TestLease
-	if v.Active != nil {
-		l = v.Active.lease(sender)
+	if v.Active == nil { // no lease there: as on a sender with no bot, for stores that read Active only then
+		return step, &NoBotError{Sender: sender}
 	}
+	l := v.Active.lease(sender)
 	if l == nil || !l.OpenedAt.Equal(now) || !l.keyIs(endUser) {
 		return step, &NotFoundError{Kind: "test session", ID: sender.Address}
 	}

@@ -51,9 +51,9 @@ const testOpenWindow = time.Minute
 func (s Sender) IsTest() bool { return s.Channel == TestChannel }
 
 // TestSender returns the virtual sender of test-session slot slot of bot
-// (R26).
+// (R26): address "<slot>#<length of the bot id>#<bot id>".
 func TestSender(bot BotID, slot int) Sender {
-	return Sender{Channel: TestChannel, Address: strconv.Itoa(slot) + "#" + string(bot)}
+	return Sender{Channel: TestChannel, Address: strconv.Itoa(slot) + "#" + strconv.Itoa(len(bot)) + "#" + string(bot)}
 }
 
 // testSlot returns the slot of a test sender's address; 0 if it has none.
@@ -91,21 +91,28 @@ type TestLease struct {
 	OpenedAt time.Time `json:"opened_at"`
 }
 
-// testEndUser is the end user a test session is routed for: its tester and
-// its number, so that a slot used again, or another tester, never finds it.
+// testEndUser is the end user a test session is routed for,
+// "<number>#<tester>": so that a slot used again, or another tester, never
+// finds it.
 func testEndUser(tester string, activation uint64) string {
-	return tester + "#" + strconv.FormatUint(activation, 10)
+	return strconv.FormatUint(activation, 10) + "#" + tester
+}
+
+// splitKey reads a test end user "<number>#<tester>".
+func splitKey(endUser string) (activation uint64, tester string, ok bool) {
+	i := strings.IndexByte(endUser, '#')
+	if i <= 0 {
+		return 0, "", false
+	}
+	n, err := strconv.ParseUint(endUser[:i], 10, 64)
+	return n, endUser[i+1:], err == nil
 }
 
 // keyIs reports whether endUser is l's key (testEndUser), without
 // allocating.
 func (l *TestLease) keyIs(endUser string) bool {
-	t := len(l.Tester)
-	if len(endUser) < t+2 || endUser[:t] != l.Tester || endUser[t] != '#' {
-		return false
-	}
-	n, err := strconv.ParseUint(endUser[t+1:], 10, 64)
-	return err == nil && n == l.Activation
+	n, tester, ok := splitKey(endUser)
+	return ok && n == l.Activation && tester == l.Tester
 }
 
 // lease returns b's lease on test sender s; nil if it has none.
@@ -181,9 +188,11 @@ func (b *Bot) leaseLive(k uint64) bool {
 // URL. It is only good to the tester who opened it.
 type TestSessionID string
 
-// testSessionID makes the id of the session with id sid in lease l of bot.
+// testSessionID makes the id of the session with id sid in lease l of bot:
+// "<session>.<sender address>.<end user>", so that routing on it takes
+// its sender and end user as they are, without allocating.
 func testSessionID(sid SessionID, bot BotID, l TestLease) TestSessionID {
-	return TestSessionID(strconv.FormatUint(uint64(sid), 10) + "." + strconv.FormatUint(l.Activation, 10) + "." + TestSender(bot, l.Slot).Address)
+	return TestSessionID(strconv.FormatUint(uint64(sid), 10) + "." + TestSender(bot, l.Slot).Address + "." + testEndUser(l.Tester, l.Activation))
 }
 
 // testRef is what a TestSessionID says, read without I/O.
@@ -192,30 +201,35 @@ type testRef struct {
 	activation uint64
 	sender     Sender
 	bot        BotID
+	endUser    string
+	tester     string
 }
 
-// parse reads id; ok is false for text no Manager made.
+// parse reads id; ok is false for text no Manager made. It does not
+// allocate.
 func (id TestSessionID) parse() (r testRef, ok bool) {
 	s := string(id)
 	i := strings.IndexByte(s, '.')
-	if i < 0 {
+	if i <= 0 {
 		return r, false
 	}
-	j := strings.IndexByte(s[i+1:], '.')
-	if j < 0 {
-		return r, false
-	}
-	j += i + 1
-	sid, err1 := strconv.ParseUint(s[:i], 10, 64)
-	act, err2 := strconv.ParseUint(s[i+1:j], 10, 64)
-	addr := s[j+1:]
+	sid, err := strconv.ParseUint(s[:i], 10, 64)
+	addr := s[i+1:]
 	slot := testSlot(addr)
-	if err1 != nil || err2 != nil || sid == 0 || act == 0 || slot == 0 {
+	h := strings.IndexByte(addr, '#') + 1
+	l := strings.IndexByte(addr[h:], '#')
+	if err != nil || sid == 0 || slot == 0 || l <= 0 {
 		return r, false
 	}
-	h := strings.IndexByte(addr, '#')
-	r = testRef{session: SessionID(sid), activation: act, sender: Sender{Channel: TestChannel, Address: addr}, bot: BotID(addr[h+1:])}
-	return r, r.bot != "" && len(r.bot) <= MaxIDBytes
+	n, err := strconv.Atoi(addr[h : h+l])
+	botAt := h + l + 1
+	if err != nil || n <= 0 || n > MaxIDBytes || botAt+n >= len(addr) || addr[botAt+n] != '.' {
+		return r, false
+	}
+	r = testRef{session: SessionID(sid), sender: Sender{Channel: TestChannel, Address: addr[:botAt+n]},
+		bot: BotID(addr[botAt : botAt+n]), endUser: addr[botAt+n+1:]}
+	r.activation, r.tester, ok = splitKey(r.endUser)
+	return r, ok && r.activation > 0
 }
 
 // TestSession is a test session as its tester sees it (R26).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/storetest"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/validate"
@@ -217,4 +218,10 @@ func routeParallel(b *testing.B, m *lifecycle.Manager, ss []lifecycle.Sender, us
 		}(ss[w%len(ss)], n)
 	}
 	wg.Wait()
+}
+
+// R26: a message on a test session against one on a live session, same
+// store, same run (the test/live metric; goal at most 1.2).
+func BenchmarkTestSessionRoute(b *testing.B) {
+	storetest.BenchmarkTestSessionRoute(b, func(*testing.B) lifecycle.Store { return NewMemory() })
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store"
 	"github.com/botlife/botlife/store/sqlite"
+	"github.com/botlife/botlife/store/storetest"
 	"github.com/botlife/botlife/validate"
 )
 
@@ -293,5 +294,15 @@ func bulkSessions(b *testing.B, path string, bot lifecycle.BotID, start time.Tim
 	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// R26: a message on a test session against one on a live session, same
+// store, same run (the test/live metric; goal at most 1.2).
+func BenchmarkTestSessionRoute(b *testing.B) {
+	for _, bs := range benchStores {
+		b.Run(bs.name, func(b *testing.B) {
+			storetest.BenchmarkTestSessionRoute(b, func(b *testing.B) lifecycle.Store { return bs.open(b) })
+		})
 	}
 }

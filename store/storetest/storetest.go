@@ -83,6 +83,8 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"R22/SessionsPerSender", testSessionsPerSender},
 		{"R23/Schedules", testSchedules},
 		{"R23/ScheduleRuns", testScheduleRuns},
+		{"R26/TestSessions", testTestSessions},
+		{"R26/TestSessionCap", testTestSessionCap},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
