@@ -172,7 +172,7 @@ func testSessionPin(t *testing.T, f *Fixture, c *Client) {
 	// activity, the last instant it served.
 	gone := openTest(t, c, b.ID, "dan")
 	want(t, "delete the bot", c.Do("DELETE", "/bots/"+b.ID, "dan", ""), 204)
-	sessionOver(t, c, "a message after the bot was deleted", "POST", tsPath(gone.ID)+"/messages", "dan", "content_changed", "2026-06-01T08:32:00Z")
+	sessionOver(t, c, "a message after the bot was deleted", "POST", tsPath(gone.ID)+"/messages", "dan", "content_changed", "2026-06-01T08:33:00Z")
 }
 
 // testSessionsUnseen: test sessions are in no session list and no
