@@ -255,6 +255,9 @@ func (s *berlin) changes(e lifecycle.AuditEntry) string {
 			out = append(out, fmt.Sprintf("%s on %s %v->%v", s.names[m.Bot], m.Sender, m.From, m.To))
 		}
 	}
+	if e.Test != nil {
+		out = append(out, "test session on "+s.names[e.Test.Bot])
+	}
 	if e.User != "" {
 		out = append(out, fmt.Sprintf("%s %v", e.User, e.Role))
 	}

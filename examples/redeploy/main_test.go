@@ -8,7 +8,8 @@ import (
 // The story as printed: R5 (the decision), R9 (grace expiry, sweep or not,
 // and the counts that ExpireDue reports against the session table), R5
 // Immediate, R20 rollback, R22 (a bot leaves one of its senders and stays
-// Active on the other), R23 (a release scheduled at 02:00 Berlin time).
+// Active on the other), R23 (a release scheduled at 02:00 Berlin time),
+// R26 (a Designer tries the copy in a test session before it is activated).
 func TestRun(t *testing.T) {
 	var b strings.Builder
 	if err := run(&b); err != nil {
@@ -19,10 +20,19 @@ func TestRun(t *testing.T) {
 		`refused: activate: cannot activate bot bot-2 without a decision: bot-1 ("Pizza bot") is Active on whatsapp:+15550100`,
 		"09:10:00  v1: Active -> Deactivated",
 		"09:10:00  v2: Draft -> Active",
+		// R26: dan tries the Draft v2 in a test session; it uses no sender,
+		// shows in no analytics and is audited when opened and closed.
+		"09:10:00  dan opens a test session on the Draft v2: no sender, pinned to v2's content",
+		"09:10:00  dan    writes -> test session on v2 (message 2)",
+		"09:10:00  v2 is still Draft, live nowhere; sessions opened per bot: v1 3",
+		"09:10:00  dan closes it (completed); an edit of v2 would have ended it (content_changed)",
+		"8    09:10:00  dan     Designer  open_test_session   test session on v2",
+		"9    09:10:00  dan     Designer  close_test_session  test session on v2",
+		"(left out, R26: test session 4, which serves no end user)",
 		"09:15:00  alice  writes -> session 1 on v1 (continues)",
-		"09:15:00  dave   writes -> session 4 on v2 (opens)",
+		"09:15:00  dave   writes -> session 5 on v2 (opens)",
 		"09:25:00  at the deadline v1 reads Inactive, before any sweep",
-		"09:25:00  alice  writes -> session 5 on v2 (opens)",
+		"09:25:00  alice  writes -> session 6 on v2 (opens)",
 		// R9: three sessions end at the deadline; alice's message recorded one,
 		// ExpireDue the other two, and the output says so.
 		"09:25:00  alice's session 1 on v1 is recorded closed now, as her message is routed",
@@ -31,44 +41,45 @@ func TestRun(t *testing.T) {
 		"2   bob       v1   2         09:25:00  grace_expired  ExpireDue at 09:26:00",
 		"3   carol     v1   1         09:25:00  grace_expired  ExpireDue at 09:26:00",
 		// The expire_grace entry is written at 09:26 and says the bot ended at 09:25.
-		"expire_grace  v1 Deactivated->Inactive, as of the deadline 09:25:00",
+		"expire_grace        v1 Deactivated->Inactive, as of the deadline 09:25:00",
 		"v1   Pizza bot     Inactive  09:25:00  grace_expired",
 		// R5 Immediate: v2's sessions end at once.
 		"09:35:00  v2: Active -> Inactive",
 		"09:35:00  v3: Draft -> Active",
-		"4   dave      v2   1         09:35:00  replaced       dave's message",
-		"5   alice     v2   1         09:35:00  replaced       ExpireDue at 09:41:00",
+		"5   dave      v2   1         09:35:00  replaced       dave's message",
+		"6   alice     v2   1         09:35:00  replaced       ExpireDue at 09:41:00",
 		// R20 rollback.
 		"09:40:00  v3: Active -> Inactive",
 		"09:40:00  v2: Inactive -> Active",
-		"09:40:00  erin   writes -> session 8 on v2 (opens)",
-		"7   erin      v3   1         09:40:00  replaced       erin's message",
+		"09:40:00  erin   writes -> session 9 on v2 (opens)",
+		"8   erin      v3   1         09:40:00  replaced       erin's message",
 		"v2   Pizza bot v2  Active",
 		"v3   Pizza bot v3  Inactive  09:40:00  replaced",
-		"rollback      v3 Active->Inactive, v2 Inactive->Active",
+		"rollback            v3 Active->Inactive, v2 Inactive->Active",
 		// R22: b1 leaves the market number with a grace period and stays
 		// Active on the main one; the audit lists the sender move.
-		"09:55:00  audit #16 deactivate: 0 bot transition(s) (b1 stays Active); sender moves: b1 on whatsapp:+49307654321 Active->Deactivated",
+		"09:55:00  audit #18 deactivate: 0 bot transition(s) (b1 stays Active); sender moves: b1 on whatsapp:+49307654321 Active->Deactivated",
 		"09:55:00  b1 is Active; per sender:\n" +
 			"09:55:00      whatsapp:+49301234567  Active (activation 1)\n" +
 			"09:55:00      whatsapp:+49307654321  Deactivated, draining until 10:05:00 (activation 1)",
-		"10:00:00  gina   writes -> session 10 on b1 (continues)",
+		"10:00:00  gina   writes -> session 11 on b1 (continues)",
 		"10:00:00  hans   writes on whatsapp:+49307654321 -> refused: route: no bot is Active on whatsapp:+49307654321",
-		"10:00:00  hans   writes -> session 11 on b1 (opens)",
+		"10:00:00  hans   writes -> session 12 on b1 (opens)",
 		"10:06:00  b1 is Active; per sender:\n" +
 			"10:06:00      whatsapp:+49301234567  Active (activation 1)\n" +
 			"10:06:00      whatsapp:+49307654321  off (Inactive)",
-		"10  gina      b1   2         10:05:00  grace_expired  ExpireDue at 10:06:00",
-		"deactivate    b1 on whatsapp:+49307654321 Active->Deactivated ",
-		"expire_grace  b1 on whatsapp:+49307654321 Deactivated->Inactive, as of the deadline 10:05:00",
+		"11  gina      b1   2         10:05:00  grace_expired  ExpireDue at 10:06:00",
+		"deactivate          b1 on whatsapp:+49307654321 Active->Deactivated ",
+		"expire_grace        b1 on whatsapp:+49307654321 Deactivated->Inactive, " +
+			"as of the deadline 10:05:00",
 		// R23: 02:00 in Berlin is 01:00 UTC in November; the schedule runs
 		// when ExpireDue sees it due, as mia, and is audited as hers.
 		"10:15:00  mia schedules b2's activation (Immediate) for 02:00 CET (Europe/Berlin) on 2026-11-26, that is 01:00:00 UTC: schedule #1, pending",
 		"00:59:00  (next day, UTC) a minute before: b2 is still Draft, b1 Active",
 		"01:02:00  ExpireDue (02:02 CET in Berlin) ran schedule #1 as mia: done at 01:02:00 UTC",
-		"01:02:00  audit #21: mia (Manager) activate b1 Active->Inactive, b2 Draft->Active; sender moves: b1 on whatsapp:+49301234567 Active->Inactive, b2 on whatsapp:+49301234567 Inactive->Active",
-		"schedule      schedule #1: activate b2 at 01:00:00",
-		"21   01:02:00  mia     Manager   activate      b1 Active->Inactive, b2 Draft->Active, run by schedule #1",
+		"01:02:00  audit #23: mia (Manager) activate b1 Active->Inactive, b2 Draft->Active; sender moves: b1 on whatsapp:+49301234567 Active->Inactive, b2 on whatsapp:+49301234567 Inactive->Active",
+		"schedule            schedule #1: activate b2 at 01:00:00",
+		"23   01:02:00  mia     Manager   activate            b1 Active->Inactive, b2 Draft->Active, run by schedule #1",
 		"b1   Berlin bot    Inactive  01:02:00  replaced",
 		"b2   Berlin bot 2  Active",
 	} {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -75,6 +76,19 @@ func ifMatch(r *http.Request) (func(rev uint64) bool, error) {
 // decided once and committed exactly as decided, so the answer is 412 if the
 // bot changed in between, never a change made on other facts (R17).
 func (s *Server) change(r *http.Request, who string, cmd lifecycle.Command, target lifecycle.BotID) (lifecycle.Plan, bool, error) {
+	return s.changeWith(r, who, cmd, target, committer{apply: s.m.Apply, applyPlan: s.m.ApplyPlan})
+}
+
+// committer is how changeWith commits a command: at once (apply), or
+// exactly as a plan decided it (applyPlan). A test session's opening
+// (R26) commits through the Manager's own calls, which also open it.
+type committer struct {
+	apply     func(context.Context, lifecycle.Actor, lifecycle.Command) (lifecycle.Plan, error)
+	applyPlan func(context.Context, lifecycle.Plan) (lifecycle.Plan, error)
+}
+
+// changeWith is change, committing through c.
+func (s *Server) changeWith(r *http.Request, who string, cmd lifecycle.Command, target lifecycle.BotID, c committer) (lifecycle.Plan, bool, error) {
 	dry, err := dryRun(r)
 	if err != nil {
 		return lifecycle.Plan{}, false, err
@@ -88,7 +102,7 @@ func (s *Server) change(r *http.Request, who string, cmd lifecycle.Command, targ
 	}
 	actor := lifecycle.User(who)
 	if !dry && match == nil {
-		p, err := s.m.Apply(ctx(r), actor, cmd)
+		p, err := c.apply(ctx(r), actor, cmd)
 		return p, false, err
 	}
 	p, err := s.m.Plan(ctx(r), actor, cmd)
@@ -118,17 +132,11 @@ func (s *Server) change(r *http.Request, who string, cmd lifecycle.Command, targ
 	if dry {
 		return p, true, nil
 	}
-	committed, err := s.applyPlan(r, p)
+	committed, err := c.applyPlan(ctx(r), p)
 	if errors.Is(err, lifecycle.ErrConflict) {
 		return lifecycle.Plan{}, false, fail(probPrecondition, fmt.Sprintf("bot %s changed while the request ran; read it again", target))
 	}
 	return committed, false, err
-}
-
-// applyPlan commits a plan exactly as decided (R17), or refuses it with
-// ErrConflict when what it read has moved.
-func (s *Server) applyPlan(r *http.Request, p lifecycle.Plan) (lifecycle.Plan, error) {
-	return s.m.ApplyPlan(ctx(r), p)
 }
 
 // planReply answers a plan; a committed plan carries the target bot's new

@@ -16,7 +16,8 @@ import (
 // saw (R17): a dry run answers the plan with an id and Location
 // /plans/{id}; POST /plans/{id}/apply commits that plan through
 // Manager.ApplyPlan - the same ids, changes and audit entries - or answers
-// 409 conflict when the bots or roles it read have moved. Only the user who
+// 409 conflict when the bots or roles it read have moved. A plan that opens
+// a test session (R26) answers the test session, 201 with Location. Only the user who
 // made the plan may apply it, once. Memory is bounded: at most
 // maxKeptPlans plans, each kept for the Manager's Policy.MaxPlanAge.
 
@@ -107,6 +108,14 @@ func (s *Server) applyKeptPlan(r *http.Request, who string) (reply, error) {
 	p, ok := s.plans.take(who, id)
 	if !ok {
 		return reply{}, &lifecycle.NotFoundError{Kind: "plan", ID: trunc(id)}
+	}
+	if _, open := p.Command.(lifecycle.OpenTestSession); open {
+		// The plan opens a test session (R26): answer it, as opening does.
+		ts, err := s.m.ApplyTestPlan(ctx(r), p)
+		if err != nil {
+			return reply{}, err
+		}
+		return testSessionCreated(ts)
 	}
 	committed, err := s.m.ApplyPlan(ctx(r), p)
 	if err != nil {

@@ -32,6 +32,10 @@ type Problem struct {
 	Report *Report `json:"report,omitempty"`
 	// Occupants are the bots Active on the senders (sender-occupied).
 	Occupants []Occupant `json:"occupants,omitempty"`
+	// CloseReason and ClosedAt say why and since when a test session is
+	// over (session-over, R26).
+	CloseReason string `json:"close_reason,omitempty"`
+	ClosedAt    string `json:"closed_at,omitempty"`
 }
 
 // ProblemKind is one kind of failure: its stable type, its title and its
@@ -82,6 +86,14 @@ var sentinelKinds = []ProblemKind{
 	{"unknown-role", "Unknown role", http.StatusBadRequest, lifecycle.ErrUnknownRole},
 	{"two-chatbot-roles", "Two chatbot roles", http.StatusConflict, roles.ErrTwoChatbotRoles},
 	{"no-rollback", "Cannot roll back", http.StatusConflict, lifecycle.ErrNoRollback},
+	// R26: the cap on open test sessions is a state of the bot, which only
+	// closing one (or one idling out) changes, not a rate the client
+	// exceeded: 409, not 429, so no client retries it on a timer.
+	{"test-session-limit", "Too many test sessions", http.StatusConflict, lifecycle.ErrTestSessionLimit},
+	// R26: a test session that is over still reads (GET answers 200 with
+	// why and since when), so a message on it conflicts with its state
+	// (409); 410 Gone would say the resource itself is gone.
+	{"session-over", "Test session over", http.StatusConflict, lifecycle.ErrSessionOver},
 	{"invalid-input", "Invalid input", http.StatusBadRequest, lifecycle.ErrInvalidInput},
 	{"unavailable", "Service unavailable", http.StatusServiceUnavailable, lifecycle.ErrUnavailable},
 	{"timeout", "Timed out", http.StatusServiceUnavailable, context.DeadlineExceeded},
@@ -133,7 +145,10 @@ func problemOf(err error) Problem {
 	var ve *lifecycle.ValidationError
 	var we *lifecycle.WarningsError
 	var oe *lifecycle.OccupiedError
+	var se *lifecycle.SessionOverError
 	switch {
+	case errors.As(err, &se):
+		p.CloseReason, p.ClosedAt = string(se.Reason), timestamp(se.At)
 	case errors.As(err, &ve):
 		r := report(ve.Report)
 		p.Findings, p.Report = ve.Report.Errors(), &r

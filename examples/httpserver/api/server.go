@@ -29,6 +29,8 @@
 //     Config.Gateway for the messaging gateway (/route, closing sessions),
 //     Config.System for the hosting service's own jobs (R19).
 //   - GET /events streams the audit log as Server-Sent Events (R24).
+//   - Test sessions (R26) let a tester talk to a bot in any state without a
+//     sender (see testsessions.go).
 package api
 
 import (
@@ -160,6 +162,11 @@ func (s *Server) routes() {
 	s.handle("POST /bots/{id}/rollback", user, s.rollbackBot)
 
 	s.handle("POST /plans/{id}/apply", user, s.applyKeptPlan)
+
+	s.handle("POST /bots/{id}/test-sessions", user, s.openTestSession)
+	s.handle("GET /test-sessions/{id}", user, s.getTestSession)
+	s.handle("POST /test-sessions/{id}/messages", user, s.sendTest)
+	s.handle("POST /test-sessions/{id}/close", user, s.closeTestSession)
 
 	s.handle("GET /schedules", user, s.listSchedules)
 	s.handle("POST /schedules", user, s.createSchedule)

@@ -193,6 +193,18 @@ type AuditEntry struct {
 	Reason        string       `json:"reason,omitempty"`
 	// Schedule names the schedule the entry made, canceled or ran (R23).
 	Schedule string `json:"schedule,omitempty"`
+	// TestSession says which test session the entry opened or closed, on
+	// which bot and content (R26).
+	TestSession *TestSessionAudit `json:"test_session,omitempty"`
+}
+
+// TestSessionAudit is what an audit entry says of a test session (R26).
+type TestSessionAudit struct {
+	Bot string `json:"bot"`
+	// Activation numbers the test session in its bot's activations.
+	Activation uint64 `json:"activation"`
+	// Content is the fingerprint of the content it was opened on.
+	Content string `json:"content"`
 }
 
 func auditEntry(e lifecycle.AuditEntry) AuditEntry {
@@ -208,6 +220,9 @@ func auditEntry(e lifecycle.AuditEntry) AuditEntry {
 			From: state(m.From), To: state(m.To)})
 	}
 	out.Acknowledged = append(out.Acknowledged, e.Acknowledged...)
+	if e.Test != nil {
+		out.TestSession = &TestSessionAudit{Bot: string(e.Test.Bot), Activation: e.Test.Activation, Content: e.Test.Content}
+	}
 	if e.Role.Valid() {
 		b, _ := e.Role.MarshalText()
 		out.Role = string(b)
@@ -299,6 +314,31 @@ func session(s lifecycle.Session) Session {
 		EndUser: s.EndUser, Bot: string(s.Bot), Activation: s.Activation, OpenedAt: timestamp(s.OpenedAt),
 		LastActivityAt: timestamp(s.LastActivityAt), ClosedAt: timestamp(s.ClosedAt), CloseReason: string(s.CloseReason),
 		Messages: s.Messages}
+}
+
+// TestSession is a test session as its tester sees it (R26): a
+// conversation with a bot in any state, on no sender, that only its tester
+// may use.
+type TestSession struct {
+	// ID is opaque; percent-encode it in a path (it may hold '#').
+	ID     string `json:"id"`
+	Bot    string `json:"bot"`
+	Tester string `json:"tester"`
+	// Content is the fingerprint of the bot's content (definition and
+	// senders) the test session is pinned to; absent in the answer to a
+	// message.
+	Content        string `json:"content,omitempty"`
+	OpenedAt       string `json:"opened_at"`
+	LastActivityAt string `json:"last_activity_at"`
+	ClosedAt       string `json:"closed_at,omitempty"`
+	CloseReason    string `json:"close_reason,omitempty"`
+	Messages       uint64 `json:"messages"`
+}
+
+func testSession(s lifecycle.TestSession) TestSession {
+	return TestSession{ID: string(s.ID), Bot: string(s.Bot), Tester: s.Tester, Content: s.Content,
+		OpenedAt: timestamp(s.OpenedAt), LastActivityAt: timestamp(s.LastActivityAt), ClosedAt: timestamp(s.ClosedAt),
+		CloseReason: string(s.CloseReason), Messages: s.Messages}
 }
 
 // SessionStats counts the sessions of one bot or one sender.

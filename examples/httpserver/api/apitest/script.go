@@ -15,7 +15,8 @@ const BotJSON = `{"name":"Pizza","channel":"sms","senders":[{"address":"+1 555 0
  "definition":{"channel":"sms","entry_dialog":"a","fallback_dialog":"a","dialogs":[{"id":"a","name":"A","elements":[{"type":"text","text":"Hi"},{"type":"close"}]}]}}`
 
 // Run runs the scripted session, the status table, the per-sender story
-// (R22), the schedules (R23) and the refusals of what is not text (R21),
+// (R22), the schedules (R23), the refusals of what is not text (R21) and
+// the test sessions (R26),
 // sending every request through a fresh fixture's handler and check (which
 // may be nil).
 func Run(t *testing.T, check Check) {
@@ -25,6 +26,7 @@ func Run(t *testing.T, check Check) {
 	}{
 		{"Story", Story}, {"Statuses", Statuses}, {"Senders", Senders}, {"Schedules", Schedules},
 		{"ScheduleZones", ScheduleZones}, {"TextBodies", TextBodies}, {"TextPaths", TextPaths},
+		{"TestSessions", TestSessions},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			f, c := newClient(t, check)
