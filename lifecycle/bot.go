@@ -153,10 +153,12 @@ type Bot struct {
 	// Revision counts the bot's stored changes; a plan expects it unchanged
 	// (optimistic concurrency).
 	Revision uint64 `json:"revision"`
-	// Activations counts the bot's activations: each activation, on all of
-	// its senders or on some (R22), is a new one. A session belongs to the
-	// activation of its sender, so sessions of an earlier life never come
-	// back.
+	// Activations numbers the bot's activations and the test sessions
+	// opened on it (R26): each activation, on all of its senders or on
+	// some (R22), and each test session draws the next number, so that a
+	// session - which carries the number it joined - never meets another
+	// life of its bot. A Draft that was tested has a number and was never
+	// activated (FirstActivatedAt says whether it was).
 	Activations uint64 `json:"activations"`
 
 	CreatedAt        time.Time `json:"created_at"`

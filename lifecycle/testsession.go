@@ -51,9 +51,9 @@ const testOpenWindow = time.Minute
 func (s Sender) IsTest() bool { return s.Channel == TestChannel }
 
 // TestSender returns the virtual sender of test-session slot slot of bot
-// (R26): address "<slot>#<length of the bot id>#<bot id>".
+// (R26): address "<slot>~<length of the bot id>~<bot id>".
 func TestSender(bot BotID, slot int) Sender {
-	return Sender{Channel: TestChannel, Address: strconv.Itoa(slot) + "#" + strconv.Itoa(len(bot)) + "#" + string(bot)}
+	return Sender{Channel: TestChannel, Address: strconv.Itoa(slot) + "~" + strconv.Itoa(len(bot)) + "~" + string(bot)}
 }
 
 // testSlot returns the slot of a test sender's address; 0 if it has none.
@@ -62,7 +62,7 @@ func testSlot(address string) int {
 	for i := 0; i < len(address) && i < 4; i++ {
 		c := address[i]
 		switch {
-		case c == '#':
+		case c == '~':
 			return n
 		case c >= '0' && c <= '9':
 			n = n*10 + int(c-'0')
@@ -92,15 +92,15 @@ type TestLease struct {
 }
 
 // testEndUser is the end user a test session is routed for,
-// "<number>#<tester>": so that a slot used again, or another tester, never
+// "<number>~<tester>": so that a slot used again, or another tester, never
 // finds it.
 func testEndUser(tester string, activation uint64) string {
-	return strconv.FormatUint(activation, 10) + "#" + tester
+	return strconv.FormatUint(activation, 10) + "~" + tester
 }
 
-// splitKey reads a test end user "<number>#<tester>".
+// splitKey reads a test end user "<number>~<tester>".
 func splitKey(endUser string) (activation uint64, tester string, ok bool) {
-	i := strings.IndexByte(endUser, '#')
+	i := strings.IndexByte(endUser, '~')
 	if i <= 0 {
 		return 0, "", false
 	}
@@ -216,8 +216,8 @@ func (id TestSessionID) parse() (r testRef, ok bool) {
 	sid, err := strconv.ParseUint(s[:i], 10, 64)
 	addr := s[i+1:]
 	slot := testSlot(addr)
-	h := strings.IndexByte(addr, '#') + 1
-	l := strings.IndexByte(addr[h:], '#')
+	h := strings.IndexByte(addr, '~') + 1
+	l := strings.IndexByte(addr[h:], '~')
 	if err != nil || sid == 0 || slot == 0 || l <= 0 {
 		return r, false
 	}
