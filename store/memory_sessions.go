@@ -47,8 +47,9 @@ type shard struct {
 	// instant any of their sessions can be over.
 	due minHeap[*group]
 	// closed holds sessions recorded closed, in the order they were, until
-	// the retention has passed.
-	closed fifo
+	// the retention has passed: a list through the links a session frees
+	// when it leaves its group, so it costs no memory of its own.
+	closed sessList
 	_      [64]byte // keeps shards on separate cache lines
 }
 
@@ -65,7 +66,7 @@ func (sh *shard) init() {
 type sessRec struct {
 	s          lifecycle.Session
 	grp        *group
-	prev, next *sessRec
+	prev, next *sessRec // in its group's list; once closed, its shard's
 	coll       *sessRec // the next open session with the same sessHash
 	stats      *statRec
 	sh         *shard
@@ -122,10 +123,10 @@ type statRec struct {
 // behind one that does not yet, and sweeps, which stop at the first
 // session not over, would leave it open.
 type group struct {
+	sessList
 	bot        *botRec
 	sender     lifecycle.Sender
 	activation uint64
-	head, tail *sessRec
 	// at is the group's key in its shard's heap: no session of the group
 	// can be over before at. Routing forward in time only moves it later,
 	// so the heap may hold an earlier key than the truth; a sweep fixes
@@ -199,31 +200,38 @@ func (g *group) place(r *sessRec) {
 		after = after.prev
 	}
 	r.grp = g
-	r.prev = after
-	if after != nil {
-		r.next = after.next
-		after.next = r
+	g.insertAfter(after, r)
+}
+
+// sessList is an intrusive list of sessions, linked by sessRec.prev and
+// next: a group's open sessions, or a shard's closed ones.
+type sessList struct{ head, tail *sessRec }
+
+// insertAfter links r, in no list, after at; first if at is nil.
+func (l *sessList) insertAfter(at, r *sessRec) {
+	r.prev, r.next = at, l.head
+	if at != nil {
+		r.next, at.next = at.next, r
 	} else {
-		r.next = g.head
-		g.head = r
+		l.head = r
 	}
 	if r.next != nil {
 		r.next.prev = r
 	} else {
-		g.tail = r
+		l.tail = r
 	}
 }
 
-func (g *group) unlink(r *sessRec) {
+func (l *sessList) unlink(r *sessRec) {
 	if r.prev != nil {
 		r.prev.next = r.next
 	} else {
-		g.head = r.next
+		l.head = r.next
 	}
 	if r.next != nil {
 		r.next.prev = r.prev
 	} else {
-		g.tail = r.prev
+		l.tail = r.prev
 	}
 	r.prev, r.next = nil, nil
 }
@@ -372,7 +380,7 @@ func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now
 	rec.stats.closed[reason]++
 	if m.retention > 0 {
 		rec.recorded = now
-		sh.closed.push(rec)
+		sh.closed.insertAfter(sh.closed.tail, rec)
 	}
 }
 
@@ -381,11 +389,11 @@ func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now
 func (m *Memory) purgeLocked(sh *shard, now time.Time, limit int) int {
 	n := 0
 	for ; n < limit; n++ {
-		rec := sh.closed.peek()
+		rec := sh.closed.head
 		if rec == nil || now.Sub(rec.recorded) < m.retention {
 			break
 		}
-		sh.closed.pop()
+		sh.closed.unlink(rec)
 		m.sessions.remove(uint64(rec.s.ID))
 	}
 	return n
@@ -559,35 +567,4 @@ func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, er
 		out = []lifecycle.SessionStats{}
 	}
 	return out, nil
-}
-
-// fifo is a queue of sessions.
-type fifo struct {
-	q    []*sessRec
-	head int
-}
-
-func (f *fifo) push(r *sessRec) { f.q = append(f.q, r) }
-
-func (f *fifo) peek() *sessRec {
-	if f.head == len(f.q) {
-		return nil
-	}
-	return f.q[f.head]
-}
-
-func (f *fifo) pop() {
-	f.q[f.head] = nil
-	f.head++
-	switch {
-	case f.head == len(f.q):
-		if cap(f.q) > 4096 {
-			f.q = nil // let a burst's queue go
-		}
-		f.q, f.head = f.q[:0], 0
-	case f.head >= 1024 && f.head*2 >= len(f.q):
-		n := copy(f.q, f.q[f.head:])
-		clear(f.q[n:])
-		f.q, f.head = f.q[:n], 0
-	}
 }
