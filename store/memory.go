@@ -4,6 +4,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -77,6 +78,9 @@ type botRec struct {
 	// under a shard's mutex or Memory.mu, it takes no other.
 	openMu sync.Mutex
 	open   map[uint64]int
+	// left holds the bot's entries in its senders' departures, so that
+	// taking the bot off them costs O(log n) each, never a scan.
+	left []*leftEntry
 }
 
 // bot returns the bot as committed; nil if it was deleted.
@@ -127,62 +131,34 @@ type senderRec struct {
 	// first one opens). Guarded by the sender's shard.
 	activeGroup, drainGroup *group
 	// left holds an entry per bot whose row on the sender has a
-	// LeftActive, latest first (ties: the smaller id); leftOf finds a
-	// bot's entry, so that a departure costs O(log n), never a scan.
-	left   minHeap[*leftEntry]
-	leftOf map[*botRec]*leftEntry
+	// LeftActive, latest first (leftFirst).
+	left minHeap[*leftEntry]
 }
 
+// leftEntry is a bot's row on a sender with a LeftActive at.
 type leftEntry struct {
 	rec *botRec
+	sr  *senderRec
 	at  time.Time
 	id  lifecycle.BotID
-	pos int
+	pos int // in sr.left
 }
 
-func newSenderRec() *senderRec {
-	return &senderRec{leftOf: map[*botRec]*leftEntry{}, left: minHeap[*leftEntry]{
-		less: func(a, b *leftEntry) bool {
-			if !a.at.Equal(b.at) {
-				return a.at.After(b.at)
-			}
-			return a.id < b.id
-		},
-		moved: func(e *leftEntry, i int) { e.pos = i },
-	}}
-}
-
-// setLeft records rec's row on the sender: its LeftActive at, or none.
-func (sr *senderRec) setLeft(rec *botRec, id lifecycle.BotID, at time.Time) {
-	e := sr.leftOf[rec]
-	switch {
-	case e == nil && !at.IsZero():
-		e = &leftEntry{rec: rec, at: at, id: id}
-		sr.leftOf[rec] = e
-		sr.left.push(e)
-	case e != nil && at.IsZero():
-		sr.left.remove(e.pos)
-		delete(sr.leftOf, rec)
-	case e != nil && !e.at.Equal(at):
-		e.at = at
-		sr.left.fix(e.pos)
-	}
+// leftFirst orders departures latest first; ties: the smaller id (R20).
+func leftFirst(a, b *leftEntry) bool {
+	return cmp.Or(b.at.Compare(a.at), cmp.Compare(a.id, b.id)) < 0
 }
 
 // lastLeft returns the sender's entry with the latest LeftActive other
 // than except's: the top of the heap, or the better of its children.
 func (sr *senderRec) lastLeft(except lifecycle.BotID) *leftEntry {
-	h := &sr.left
-	if h.len() == 0 {
-		return nil
-	}
-	if top := h.items[0]; top.id != except {
-		return top
-	}
 	var best *leftEntry
-	for _, c := range [2]int{1, 2} {
-		if c < h.len() && (best == nil || h.less(h.items[c], best)) {
-			best = h.items[c]
+	for i, e := range sr.left.items[:min(3, sr.left.len())] {
+		if i == 0 && e.id != except {
+			return e
+		}
+		if i > 0 && (best == nil || leftFirst(e, best)) {
+			best = e
 		}
 	}
 	return best
@@ -215,10 +191,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		retention: DefaultRetention,
 		drains: minHeap[*botRec]{
 			less: func(a, b *botRec) bool {
-				if !a.due.Equal(b.due) {
-					return a.due.Before(b.due)
-				}
-				return a.bot().ID < b.bot().ID
+				return cmp.Or(a.due.Compare(b.due), cmp.Compare(a.bot().ID, b.bot().ID)) < 0
 			},
 			moved: func(r *botRec, i int) { r.drainAt = i },
 		},
@@ -282,7 +255,7 @@ func (m *Memory) SenderBots(ctx context.Context, senders []lifecycle.Sender, exc
 		if except == "" {
 			continue
 		}
-		if e := sr.lastLeft(except); e != nil && (best == nil || sr.left.less(e, best)) {
+		if e := sr.lastLeft(except); e != nil && (best == nil || leftFirst(e, best)) {
 			best = e
 		}
 	}
@@ -552,7 +525,7 @@ func (m *Memory) sender(s lifecycle.Sender) *senderRec {
 	sh := m.shardOf(s)
 	sr := sh.senders[s]
 	if sr == nil {
-		sr = newSenderRec()
+		sr = &senderRec{left: minHeap[*leftEntry]{less: leftFirst, moved: func(e *leftEntry, i int) { e.pos = i }}}
 		sh.senders[s] = sr
 	}
 	return sr
@@ -600,8 +573,11 @@ func (m *Memory) detach(changes []lifecycle.Change) []detached {
 				groups = append(groups, detached{sr, sr.drainGroup})
 				sr.drainGroup = nil
 			}
-			sr.setLeft(rec, c.Bot, time.Time{})
 		}
+		for _, e := range rec.left {
+			e.sr.left.remove(e.pos)
+		}
+		rec.left = nil
 		if rec.drainAt >= 0 {
 			m.drains.remove(rec.drainAt)
 		}
@@ -639,7 +615,11 @@ func (m *Memory) put(c lifecycle.Change) {
 		case lifecycle.SlotDraining:
 			sr.draining = rec
 		}
-		sr.setLeft(rec, b.ID, row.LeftActive)
+		if !row.LeftActive.IsZero() {
+			e := &leftEntry{rec: rec, sr: sr, at: row.LeftActive, id: b.ID}
+			sr.left.push(e)
+			rec.left = append(rec.left, e)
+		}
 	}
 }
 
