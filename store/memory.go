@@ -432,16 +432,9 @@ func (m *Memory) check(p lifecycle.Plan) error {
 	if err := p.Check(); err != nil {
 		return err
 	}
-	slots := map[lifecycle.Sender]*slotCount{}
+	held := map[slotOf]int{} // the bots holding each slot (R1, R2)
+	touched := map[lifecycle.Sender]bool{}
 	changed := map[*botRec]bool{}
-	count := func(s lifecycle.Sender) *slotCount {
-		n := slots[s]
-		if n == nil {
-			n = &slotCount{}
-			slots[s] = n
-		}
-		return n
-	}
 	for _, c := range p.Changes {
 		rec, exists := m.bots[c.Bot]
 		switch {
@@ -455,38 +448,35 @@ func (m *Memory) check(p lifecycle.Plan) error {
 		if exists {
 			changed[rec] = true
 			for _, r := range rec.rows {
-				count(r.Sender)
+				touched[r.Sender] = true
 			}
 		}
 		for _, r := range c.Rows() {
-			count(r.Sender).add(r.Slot)
+			touched[r.Sender] = true
+			held[slotOf{r.Sender, r.Slot}]++
 		}
 	}
-	for s, n := range slots {
+	for s := range touched {
 		if sr := m.senderRec(s); sr != nil {
 			for _, rec := range [2]*botRec{sr.active, sr.draining} {
 				if rec != nil && !changed[rec] {
-					n.add(rec.rowOn(s).Slot)
+					held[slotOf{s, rec.rowOn(s).Slot}]++
 				}
 			}
 		}
-		if n.active > 1 || n.draining > 1 {
-			return conflict("the plan would leave %d bots holding the active slot and %d the draining slot of %s", n.active, n.draining, s)
+	}
+	for k, n := range held {
+		if k.slot != "" && n > 1 {
+			return conflict("the plan would put %d bots in the %s slot of %s", n, k.slot, k.sender)
 		}
 	}
 	return m.checkRoles(p.Roles)
 }
 
-// slotCount counts the bots holding each slot of one sender (R1, R2).
-type slotCount struct{ active, draining int }
-
-func (n *slotCount) add(s lifecycle.Slot) {
-	switch s {
-	case lifecycle.SlotActive:
-		n.active++
-	case lifecycle.SlotDraining:
-		n.draining++
-	}
+// slotOf is one slot of one sender.
+type slotOf struct {
+	sender lifecycle.Sender
+	slot   lifecycle.Slot
 }
 
 // rowOn returns the bot's row on s; the zero row if it has none.
