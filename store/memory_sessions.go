@@ -119,7 +119,7 @@ type statRec struct {
 // The order is by LastActivityAt, not by when Route was called: after the
 // clock steps back (an NTP correction, a test clock) a message may be
 // earlier than the last one routed, and then its session goes before the
-// sessions active after it (place). Otherwise a session could idle out
+// sessions active after it (link). Otherwise a session could idle out
 // behind one that does not yet, and sweeps, which stop at the first
 // session not over, would leave it open.
 type group struct {
@@ -189,20 +189,6 @@ func (g *group) nextEnd() time.Time {
 	return at
 }
 
-// place links r, not in any list, into g after every session active at or
-// before r.s.LastActivityAt: at the back, unless the clock stepped back
-// since a message to a session of g. Then it walks back past the sessions
-// active after r, so its cost is those sessions, none while the clock
-// moves forward.
-func (g *group) place(r *sessRec) {
-	after := g.tail
-	for after != nil && r.s.LastActivityAt.Before(after.s.LastActivityAt) {
-		after = after.prev
-	}
-	r.grp = g
-	g.insertAfter(after, r)
-}
-
 // sessList is an intrusive list of sessions, linked by sessRec.prev and
 // next: a group's open sessions, or a shard's closed ones.
 type sessList struct{ head, tail *sessRec }
@@ -234,16 +220,6 @@ func (l *sessList) unlink(r *sessRec) {
 		l.tail = r.prev
 	}
 	r.prev, r.next = nil, nil
-}
-
-// replace puts r, already in g, where its LastActivityAt, just set, now
-// belongs: at the back while the clock moves forward.
-func (g *group) replace(r *sessRec) {
-	if g.tail == r && (r.prev == nil || !r.s.LastActivityAt.Before(r.prev.s.LastActivityAt)) {
-		return
-	}
-	g.unlink(r)
-	g.place(r)
 }
 
 // reschedule puts g in the heap at its true key, or takes it out when it
@@ -280,7 +256,7 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	if rec != nil && rec.grp.serves(rec.s.LastActivityAt, now) {
 		rec.s.LastActivityAt = now
 		rec.s.Messages++
-		return sh.touched(rec, now), nil
+		return sh.touched(rec), nil
 	}
 	var v lifecycle.RouteView
 	if rec != nil {
@@ -293,7 +269,7 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	step, err := lifecycle.DecideRoute(v, sender, endUser, now)
 	if err == nil && !step.New {
 		rec.s = step.Session
-		return sh.touched(rec, now), nil
+		return sh.touched(rec), nil
 	}
 	if step.Closed.ID != 0 {
 		m.closeLocked(rec, step.Closed.CloseReason, step.Closed.ClosedAt, now)
@@ -305,20 +281,39 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	return m.open(sh, sr, h, step.Session), nil
 }
 
-// touched counts the message routed to rec at now and moves rec to the
-// back of its group. The caller holds sh.
-func (sh *shard) touched(rec *sessRec, now time.Time) lifecycle.Session {
-	g := rec.grp
-	first := g.head.s.LastActivityAt
+// touched counts the message routed to rec and moves rec to the back of
+// its group. The caller holds sh.
+func (sh *shard) touched(rec *sessRec) lifecycle.Session {
 	rec.stats.messages++
-	g.replace(rec)
-	if g.head == rec && now.Before(first) {
-		// The clock stepped back: the group's first session is now less
-		// recently active than it was scheduled for, so it may idle out
-		// before the group's key.
+	sh.link(rec.grp, rec)
+	return rec.s
+}
+
+// link puts rec, new in g or just active again, after every session of g
+// active at or before it: at the back, unless the clock stepped back since
+// a message to a session of g; then it walks back past the sessions active
+// after rec, so its cost is those sessions, none while the clock moves
+// forward. It reschedules g when its key may now be too late: g is not in
+// the heap, or is keyed by the last session it lost, or rec went first and
+// is less recently active than g's first session was (the clock stepped
+// back), so it may idle out before the key. The caller holds sh.
+func (sh *shard) link(g *group, rec *sessRec) {
+	first := maxTime
+	if g.head != nil {
+		first = g.head.s.LastActivityAt
+	}
+	if rec.grp == g {
+		g.unlink(rec)
+	}
+	after := g.tail
+	for after != nil && rec.s.LastActivityAt.Before(after.s.LastActivityAt) {
+		after = after.prev
+	}
+	rec.grp = g
+	g.insertAfter(after, rec)
+	if g.heapAt < 0 || (g.head == rec && rec.s.LastActivityAt.Before(first)) {
 		sh.reschedule(g)
 	}
-	return rec.s
 }
 
 // open records a new session s in the active slot's group of sr. The
@@ -339,19 +334,10 @@ func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) l
 	sh.open[h] = rec
 	sh.peak = max(sh.peak, len(sh.open))
 	m.sessions.put(uint64(rec.s.ID), rec)
-	first := maxTime
 	if g.head == nil {
 		g.bot.groupOpened(g.activation)
-	} else {
-		first = g.head.s.LastActivityAt
 	}
-	g.place(rec)
-	if g.heapAt < 0 || (g.head == rec && s.LastActivityAt.Before(first)) {
-		// A group new or emptied (its key, if still in the heap, is its
-		// last session's), or the clock stepped back behind its first
-		// session: the key may be later than rec's end.
-		sh.reschedule(g)
-	}
+	sh.link(g, rec)
 	return rec.s
 }
 
