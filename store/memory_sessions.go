@@ -225,9 +225,6 @@ func (l *sessList) unlink(r *sessRec) {
 // reschedule puts g in the heap at its true key, or takes it out when it
 // is empty. The caller holds sh.mu.
 func (sh *shard) reschedule(g *group) {
-	if g == nil {
-		return
-	}
 	if g.head == nil {
 		if g.heapAt >= 0 {
 			sh.due.remove(g.heapAt)
@@ -326,7 +323,11 @@ func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) l
 		sr.activeGroup = g
 	}
 	s.ID = lifecycle.SessionID(m.nextSession.Add(1))
-	st := sh.statsFor(s.Bot, s.Sender)
+	st := sh.stats[statKey{s.Bot, s.Sender}]
+	if st == nil {
+		st = &statRec{closed: map[lifecycle.CloseReason]uint64{}}
+		sh.stats[statKey{s.Bot, s.Sender}] = st
+	}
 	rec := &sessRec{stats: st, sh: sh, s: s, coll: sh.open[h]}
 	st.opened++
 	st.open++
@@ -339,16 +340,6 @@ func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) l
 	}
 	sh.link(g, rec)
 	return rec.s
-}
-
-func (sh *shard) statsFor(bot lifecycle.BotID, sender lifecycle.Sender) *statRec {
-	k := statKey{bot: bot, sender: sender}
-	st := sh.stats[k]
-	if st == nil {
-		st = &statRec{closed: map[lifecycle.CloseReason]uint64{}}
-		sh.stats[k] = st
-	}
-	return st
 }
 
 // closeLocked records rec closed at at with reason; now is when. The
@@ -385,27 +376,13 @@ func (m *Memory) purgeLocked(sh *shard, now time.Time, limit int) int {
 	return n
 }
 
-// lockSession returns the session with id, its shard locked; the caller
-// unlocks it.
-func (m *Memory) lockSession(id lifecycle.SessionID) (*sessRec, error) {
-	rec := m.sessions.get(uint64(id))
-	if rec == nil {
-		return nil, sessionNotFound(id)
-	}
-	rec.sh.mu.Lock()
-	return rec, nil
-}
-
-func sessionNotFound(id lifecycle.SessionID) error {
-	return &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
-}
-
 // CloseSession implements lifecycle.Store.
 func (m *Memory) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	rec, err := m.lockSession(id)
-	if err != nil {
-		return lifecycle.Session{}, err
+	rec := m.sessions.get(uint64(id))
+	if rec == nil {
+		return lifecycle.Session{}, &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 	}
+	rec.sh.mu.Lock()
 	defer rec.sh.mu.Unlock()
 	if !rec.s.Open() {
 		return rec.s, nil
@@ -467,9 +444,7 @@ func (sh *shard) shrink() {
 		return
 	}
 	open := make(map[uint64]*sessRec, len(sh.open))
-	for k, v := range sh.open {
-		open[k] = v
-	}
+	maps.Copy(open, sh.open)
 	sh.open, sh.peak = open, len(open)
 }
 
@@ -531,15 +506,9 @@ func (m *Memory) Sessions(ctx context.Context, after lifecycle.SessionID, limit 
 	return out, nil
 }
 
-// compareStats orders session counts as Store.SessionStats returns them: by
-// bot, then by sender ("channel:address").
-func compareStats(a, b lifecycle.SessionStats) int {
-	return cmp.Or(strings.Compare(string(a.Bot), string(b.Bot)), strings.Compare(a.Sender.String(), b.Sender.String()))
-}
-
 // SessionStats implements lifecycle.Store.
 func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
-	var out []lifecycle.SessionStats
+	out := []lifecycle.SessionStats{}
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
@@ -548,9 +517,8 @@ func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, er
 		}
 		sh.mu.Unlock()
 	}
-	slices.SortFunc(out, compareStats)
-	if out == nil {
-		out = []lifecycle.SessionStats{}
-	}
+	slices.SortFunc(out, func(a, b lifecycle.SessionStats) int { // by bot, then sender as text
+		return cmp.Or(strings.Compare(string(a.Bot), string(b.Bot)), strings.Compare(a.Sender.String(), b.Sender.String()))
+	})
 	return out, nil
 }
