@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -93,28 +94,19 @@ func (r *botRec) bot() *lifecycle.Bot { return r.view.Load() }
 func (r *botRec) read() lifecycle.Bot {
 	b := r.bot().Clone()
 	r.openMu.Lock()
-	for k := range r.open {
-		b.OpenActivations = append(b.OpenActivations, k)
-	}
+	b.OpenActivations = slices.Sorted(maps.Keys(r.open))
 	r.openMu.Unlock()
-	slices.Sort(b.OpenActivations)
 	return b
 }
 
-// groupOpened and groupClosed count a group of activation k that got its
-// first session recorded open, or lost its last.
-func (r *botRec) groupOpened(k uint64) {
+// countGroup counts a group of activation k that got its first session
+// recorded open (d = 1), or lost its last (d = -1).
+func (r *botRec) countGroup(k uint64, d int) {
 	r.openMu.Lock()
 	if r.open == nil {
 		r.open = map[uint64]int{}
 	}
-	r.open[k]++
-	r.openMu.Unlock()
-}
-
-func (r *botRec) groupClosed(k uint64) {
-	r.openMu.Lock()
-	if r.open[k]--; r.open[k] <= 0 {
+	if r.open[k] += d; r.open[k] <= 0 {
 		delete(r.open, k)
 	}
 	r.openMu.Unlock()
@@ -207,10 +199,6 @@ func NewMemory(opts ...MemoryOption) *Memory {
 
 var _ lifecycle.Store = (*Memory)(nil)
 
-func notFound(id lifecycle.BotID) error {
-	return &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
-}
-
 func conflict(format string, args ...any) error {
 	return &lifecycle.ConflictError{Reason: fmt.Sprintf(format, args...)}
 }
@@ -221,7 +209,7 @@ func (m *Memory) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, er
 	defer m.mu.RUnlock()
 	rec, ok := m.bots[id]
 	if !ok {
-		return lifecycle.Bot{}, notFound(id)
+		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
 	}
 	return rec.read(), nil
 }
@@ -252,10 +240,7 @@ func (m *Memory) SenderBots(ctx context.Context, senders []lifecycle.Sender, exc
 				out = append(out, rec.read())
 			}
 		}
-		if except == "" {
-			continue
-		}
-		if e := sr.lastLeft(except); e != nil && (best == nil || leftFirst(e, best)) {
+		if e := sr.lastLeft(except); e != nil && except != "" && (best == nil || leftFirst(e, best)) {
 			best = e
 		}
 	}
@@ -272,7 +257,7 @@ func (m *Memory) SenderBots(ctx context.Context, senders []lifecycle.Sender, exc
 func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var out []lifecycle.Bot
+	out := []lifecycle.Bot{}
 	m.ids.page(after, func(id lifecycle.BotID) bool {
 		if limit >= 0 && len(out) >= limit {
 			return false
@@ -282,9 +267,6 @@ func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]
 		}
 		return true
 	})
-	if out == nil {
-		out = []lifecycle.Bot{}
-	}
 	return out, nil
 }
 
@@ -333,24 +315,16 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	locked := m.lockShards(p)
-	defer unlockShards(locked)
-	if err := m.check(p); err != nil {
-		return nil, err
-	}
-	if err := m.checkSchedules(p.Schedules); err != nil {
+	defer m.lockShards(p)()
+	admins, err := m.check(p)
+	if err != nil {
 		return nil, err
 	}
 	// Everything checked: apply.
 	m.applyChanges(p.Changes)
 	m.applySchedules(p.Schedules)
+	m.admins = admins
 	for _, rc := range p.Roles {
-		if m.roles[rc.User].IsAdmin() {
-			m.admins--
-		}
-		if rc.To.IsAdmin() {
-			m.admins++
-		}
 		if rc.To.Empty() {
 			delete(m.roles, rc.User)
 		} else {
@@ -372,8 +346,9 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 }
 
 // lockShards locks, in shard order, the shards of every sender the plan's
-// bots have before or after it, and returns them. The caller holds m.mu.
-func (m *Memory) lockShards(p lifecycle.Plan) []*shard {
+// bots have before or after it, and returns what unlocks them. The caller
+// holds m.mu.
+func (m *Memory) lockShards(p lifecycle.Plan) (unlock func()) {
 	var idx []int
 	add := func(ss []lifecycle.Sender) {
 		for _, s := range ss {
@@ -389,17 +364,14 @@ func (m *Memory) lockShards(p lifecycle.Plan) []*shard {
 		}
 	}
 	slices.Sort(idx)
-	var out []*shard
-	for _, n := range slices.Compact(idx) {
+	idx = slices.Compact(idx)
+	for _, n := range idx {
 		m.shards[n].mu.Lock()
-		out = append(out, &m.shards[n])
 	}
-	return out
-}
-
-func unlockShards(shards []*shard) {
-	for _, sh := range shards {
-		sh.mu.Unlock()
+	return func() {
+		for _, n := range idx {
+			m.shards[n].mu.Unlock()
+		}
 	}
 }
 
@@ -426,11 +398,12 @@ func (m *Memory) WaitAudit(ctx context.Context, after uint64) error {
 }
 
 // check refuses a plan whose reads are stale or whose result would break an
-// invariant, changing nothing. Its cost is that of the plan: the bots it
-// changes and the two live bots per sender they touch.
-func (m *Memory) check(p lifecycle.Plan) error {
+// invariant, changing nothing, and returns how many users hold Admin after
+// it. Its cost is that of the plan: the bots it changes and the two live
+// bots per sender they touch.
+func (m *Memory) check(p lifecycle.Plan) (admins int, err error) {
 	if err := p.Check(); err != nil {
-		return err
+		return 0, err
 	}
 	held := map[slotOf]int{} // the bots holding each slot (R1, R2)
 	touched := map[lifecycle.Sender]bool{}
@@ -439,11 +412,11 @@ func (m *Memory) check(p lifecycle.Plan) error {
 		rec, exists := m.bots[c.Bot]
 		switch {
 		case c.Revision == 0 && exists:
-			return conflict("bot %s already exists", c.Bot)
+			return 0, conflict("bot %s already exists", c.Bot)
 		case c.Revision != 0 && !exists:
-			return conflict("bot %s no longer exists", c.Bot)
+			return 0, conflict("bot %s no longer exists", c.Bot)
 		case exists && rec.bot().Revision != c.Revision:
-			return conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, rec.bot().Revision, c.Revision)
+			return 0, conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, rec.bot().Revision, c.Revision)
 		}
 		if exists {
 			changed[rec] = true
@@ -467,8 +440,11 @@ func (m *Memory) check(p lifecycle.Plan) error {
 	}
 	for k, n := range held {
 		if k.slot != "" && n > 1 {
-			return conflict("the plan would put %d bots in the %s slot of %s", n, k.slot, k.sender)
+			return 0, conflict("the plan would put %d bots in the %s slot of %s", n, k.slot, k.sender)
 		}
+	}
+	if err := m.checkSchedules(p.Schedules); err != nil {
+		return 0, err
 	}
 	return m.checkRoles(p.Roles)
 }
@@ -489,12 +465,13 @@ func (r *botRec) rowOn(s lifecycle.Sender) lifecycle.SenderRow {
 	return lifecycle.SenderRow{}
 }
 
-// checkRoles refuses stale role reads and the removal of the last Admin.
-func (m *Memory) checkRoles(changes []lifecycle.RoleChange) error {
+// checkRoles refuses stale role reads and the removal of the last Admin,
+// and returns how many users hold Admin after the changes.
+func (m *Memory) checkRoles(changes []lifecycle.RoleChange) (int, error) {
 	admins := m.admins
 	for _, rc := range changes {
 		if cur := m.roles[rc.User]; cur != rc.From {
-			return conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, cur, rc.From)
+			return 0, conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, cur, rc.From)
 		}
 		if rc.From.IsAdmin() {
 			admins--
@@ -504,9 +481,9 @@ func (m *Memory) checkRoles(changes []lifecycle.RoleChange) error {
 		}
 	}
 	if m.admins > 0 && admins == 0 {
-		return conflict("the plan would remove the last Admin")
+		return 0, conflict("the plan would remove the last Admin")
 	}
-	return nil
+	return admins, nil
 }
 
 // sender returns the record of s, making it if need be. The caller holds

@@ -336,7 +336,7 @@ func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) l
 	sh.peak = max(sh.peak, len(sh.open))
 	m.sessions.put(uint64(rec.s.ID), rec)
 	if g.head == nil {
-		g.bot.groupOpened(g.activation)
+		g.bot.countGroup(g.activation, 1)
 	}
 	sh.link(g, rec)
 	return rec.s
@@ -350,7 +350,7 @@ func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now
 	sh.unindex(sessHash(maphash.String(shardSeed, rec.s.Sender.Address), rec.s.EndUser), rec)
 	rec.grp.unlink(rec)
 	if rec.grp.head == nil {
-		rec.grp.bot.groupClosed(rec.grp.activation)
+		rec.grp.bot.countGroup(rec.grp.activation, -1)
 	}
 	rec.grp = nil
 	rec.stats.open--
