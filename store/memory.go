@@ -692,15 +692,10 @@ func (x *botIDs) maybeMerge() {
 // page calls f with the ids greater than after, in order, until f returns
 // false.
 func (x *botIDs) page(after lifecycle.BotID, f func(lifecycle.BotID) bool) {
-	i, found := slices.BinarySearch(x.main, after)
-	if found {
-		i++
+	above := func(ids []lifecycle.BotID) int {
+		return sort.Search(len(ids), func(k int) bool { return ids[k] > after })
 	}
-	j, found := slices.BinarySearch(x.recent, after)
-	if found {
-		j++
-	}
-	x.merge(i, j, f)
+	x.merge(above(x.main), above(x.recent), f)
 }
 
 // merge calls f with the ids of main from i and recent from j, in order
