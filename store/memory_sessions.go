@@ -448,21 +448,15 @@ func (sh *shard) shrink() {
 	sh.open, sh.peak = open, len(open)
 }
 
+// sweepLocked closes up to limit sessions of sh over at now, the groups
+// due first. The caller holds sh.
 func (m *Memory) sweepLocked(sh *shard, now time.Time, limit int) int {
 	closed := 0
 	for closed < limit && sh.due.len() > 0 && !sh.due.items[0].at.After(now) {
+		// A group emptied, or whose first session routing moved on since
+		// it was scheduled, closes nothing: reschedule puts it where it
+		// belongs now.
 		g := sh.due.items[0]
-		if g.head == nil {
-			sh.due.remove(0)
-			continue
-		}
-		if at := g.nextEnd(); at.After(now) {
-			// Routing moved the group's first session on since it was
-			// scheduled: put it where it belongs now.
-			g.at = at
-			sh.due.fix(0)
-			continue
-		}
 		b := g.bot.bot()
 		n := 0
 		for closed < limit && g.head != nil {
