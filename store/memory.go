@@ -599,10 +599,8 @@ func (m *Memory) reattach(groups []detached) {
 		if g == nil {
 			continue
 		}
-		b := g.bot.bot()
 		switch {
-		case b == nil || !g.serve(g.bot.rowOn(g.sender), b.IdleTimeout):
-			g.until = minTime
+		case !g.serve(): // over: routing no longer continues its sessions
 		case d.sr.active == g.bot:
 			d.sr.activeGroup = g
 		case d.sr.draining == g.bot:

@@ -142,21 +142,18 @@ type group struct {
 	idle  time.Duration
 }
 
-// serve sets the columns of g from row, the row of g's bot on g's sender,
-// and the bot's idle timeout, and reports whether the row's slot serves
-// g's activation.
-func (g *group) serve(row lifecycle.SenderRow, idle time.Duration) bool {
-	g.until, g.idle = minTime, idle
-	if row.Activation != g.activation {
+// serve sets the columns of g from its bot's row on its sender and idle
+// timeout, and reports whether the row's slot serves g's activation (not
+// once the bot is deleted).
+func (g *group) serve() bool {
+	row, b := g.bot.rowOn(g.sender), g.bot.bot()
+	g.until = minTime
+	if b == nil || row.Activation != g.activation || (row.Slot != lifecycle.SlotActive && row.Slot != lifecycle.SlotDraining) {
 		return false
 	}
-	switch row.Slot {
-	case lifecycle.SlotActive:
+	g.until, g.idle = row.ServesUntil, b.IdleTimeout
+	if row.Slot == lifecycle.SlotActive {
 		g.until = maxTime
-	case lifecycle.SlotDraining:
-		g.until = row.ServesUntil
-	default:
-		return false
 	}
 	return true
 }
@@ -319,7 +316,7 @@ func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) l
 	g := sr.activeGroup
 	if g == nil || g.bot != sr.active || g.activation != s.Activation {
 		g = &group{bot: sr.active, sender: s.Sender, activation: s.Activation, heapAt: -1}
-		g.serve(sr.active.rowOn(s.Sender), sr.active.bot().IdleTimeout)
+		g.serve()
 		sr.activeGroup = g
 	}
 	s.ID = lifecycle.SessionID(m.nextSession.Add(1))
