@@ -510,16 +510,10 @@ func (m *Memory) applyChanges(changes []lifecycle.Change) {
 	m.reattach(groups)
 }
 
-// detached is a session group taken off its sender while its bot changes.
-type detached struct {
-	sr *senderRec
-	g  *group
-}
-
 // detach takes every changed bot off its senders' slots, departures and
-// the drain index, and returns their session groups.
-func (m *Memory) detach(changes []lifecycle.Change) []detached {
-	var groups []detached
+// the drain index, and returns their session groups (some nil).
+func (m *Memory) detach(changes []lifecycle.Change) []*group {
+	var groups []*group
 	for _, c := range changes {
 		rec := m.bots[c.Bot]
 		if rec == nil {
@@ -532,12 +526,12 @@ func (m *Memory) detach(changes []lifecycle.Change) []detached {
 			}
 			if sr.active == rec {
 				sr.active = nil
-				groups = append(groups, detached{sr, sr.activeGroup})
+				groups = append(groups, sr.activeGroup)
 				sr.activeGroup = nil
 			}
 			if sr.draining == rec {
 				sr.draining = nil
-				groups = append(groups, detached{sr, sr.drainGroup})
+				groups = append(groups, sr.drainGroup)
 				sr.drainGroup = nil
 			}
 		}
@@ -593,18 +587,17 @@ func (m *Memory) put(c lifecycle.Change) {
 // reattach puts back the session groups of the activation their bot still
 // serves on their sender, as its row there says, with the row's columns;
 // the others end, and the next sweep closes their sessions.
-func (m *Memory) reattach(groups []detached) {
-	for _, d := range groups {
-		g := d.g
+func (m *Memory) reattach(groups []*group) {
+	for _, g := range groups {
 		if g == nil {
 			continue
 		}
-		switch {
+		switch sr := m.senderRec(g.sender); {
 		case !g.serve(): // over: routing no longer continues its sessions
-		case d.sr.active == g.bot:
-			d.sr.activeGroup = g
-		case d.sr.draining == g.bot:
-			d.sr.drainGroup = g
+		case sr.active == g.bot:
+			sr.activeGroup = g
+		case sr.draining == g.bot:
+			sr.drainGroup = g
 		}
 		m.shardOf(g.sender).reschedule(g)
 	}
