@@ -25,11 +25,9 @@ import (
 // Commit holds. Sessions live in shards chosen by sender, each with its own
 // mutex: routing on different senders runs in parallel, and a Commit also
 // locks the shards of every sender it touches, so it stays atomic with
-// respect to routing (R1, R9, R10).
-//
-// Each bot counts its groups of open sessions per activation, as the
-// groups gain their first session and lose their last, so a read of a bot
-// gives its Bot.OpenActivations (R9) without visiting any session.
+// respect to routing (R1, R9, R10). Each bot counts its groups of open
+// sessions per activation, so a read of a bot gives its
+// Bot.OpenActivations (R9) without visiting any session.
 //
 // No operation costs time that grows with history: drains are indexed by
 // grace deadline and open sessions by when they can next end, so ExpireDue
@@ -65,18 +63,14 @@ type Memory struct {
 // changed in place: routing reads it without the store's mutex.
 type botRec struct {
 	view atomic.Pointer[lifecycle.Bot] // nil once the bot is deleted
-	// rows are the bot's rows as the core computed them (Change.Rows), due
-	// its Change.Due; guarded by Memory.mu.
-	rows []lifecycle.SenderRow
-	due  time.Time
-	// drainAt is the bot's index in Memory.drains while it has a Due,
-	// else -1.
-	drainAt int
-	// open counts, per activation, the session groups of the bot that hold
-	// a session recorded open (Bot.OpenActivations, R9). A group joins when
-	// its first session opens and leaves when its last closes, so routing
-	// to an open session never touches it. openMu is a leaf lock: taken
-	// under a shard's mutex or Memory.mu, it takes no other.
+	// rows and due are Change.Rows and Change.Due; guarded by Memory.mu.
+	rows    []lifecycle.SenderRow
+	due     time.Time
+	drainAt int // index in Memory.drains while due is set, else -1
+	// open counts, per activation, the bot's session groups holding a
+	// session recorded open (Bot.OpenActivations, R9), so routing to an
+	// open session never touches it. openMu is a leaf lock: taken under a
+	// shard's mutex or Memory.mu, it takes no other.
 	openMu sync.Mutex
 	open   map[uint64]int
 	// left holds the bot's entries in its senders' departures, so that
@@ -113,18 +107,14 @@ func (r *botRec) countGroup(k uint64, d int) {
 }
 
 // senderRec is what the store keeps per sender, from the rows of the bots
-// on it: the bots holding its slots (R1 and R2 allow one of each), their
-// session groups, and its rows with a LeftActive, latest first, for
-// SenderBots' last active bot (R20).
+// on it: the bots holding its slots (R1 and R2 allow one of each), the
+// groups of open sessions of their current activation there (nil before
+// the first opens; guarded by the sender's shard), and its rows with a
+// LeftActive, latest first, for SenderBots' last active bot (R20).
 type senderRec struct {
-	active, draining *botRec
-	// activeGroup and drainGroup hold the open sessions of the current
-	// activation of active and draining on this sender (nil before the
-	// first one opens). Guarded by the sender's shard.
+	active, draining        *botRec
 	activeGroup, drainGroup *group
-	// left holds an entry per bot whose row on the sender has a
-	// LeftActive, latest first (leftFirst).
-	left minHeap[*leftEntry]
+	left                    minHeap[*leftEntry]
 }
 
 // leftEntry is a bot's row on a sender with a LeftActive at.
@@ -498,10 +488,9 @@ func (m *Memory) sender(s lifecycle.Sender) *senderRec {
 	return sr
 }
 
-// applyChanges stores the checked changes of a plan. The caller holds m.mu
-// for writing and the shards of the bots' senders before and after. It
-// first takes every changed bot off its senders, then puts each back as its
-// rows say, so that the order of the changes does not matter.
+// applyChanges stores the checked changes of a plan: every changed bot off
+// its senders first, then each back as its rows say, so that their order
+// does not matter. The caller holds m.mu and the shards of their senders.
 func (m *Memory) applyChanges(changes []lifecycle.Change) {
 	groups := m.detach(changes)
 	for _, c := range changes {
@@ -584,9 +573,8 @@ func (m *Memory) put(c lifecycle.Change) {
 	}
 }
 
-// reattach puts back the session groups of the activation their bot still
-// serves on their sender, as its row there says, with the row's columns;
-// the others end, and the next sweep closes their sessions.
+// reattach puts back the session groups whose activation their bot's row
+// still serves (group.serve); the next sweep closes the others' sessions.
 func (m *Memory) reattach(groups []*group) {
 	for _, g := range groups {
 		if g == nil {
@@ -640,11 +628,10 @@ func (l *auditLog) read(after uint64, limit int) []lifecycle.AuditEntry {
 	return out
 }
 
-// botIDs keeps bot ids sorted for paging: a large sorted slice, and a small
-// sorted slice of recent ids merged into it once it holds more than about
-// 1/64 of it, so that adding an id costs amortised O(64) copies and a page
-// costs O(log n) plus what it returns. Ids of deleted bots stay until the
-// next merge, which drops those in gone; a page skips them.
+// botIDs keeps bot ids sorted for paging: a large sorted slice and a small
+// one of recent ids, merged once it holds about 1/64 of the large one, so
+// adding an id costs amortised O(64) copies and a page O(log n) plus what
+// it returns. Deleted ids stay until the merge drops them; pages skip them.
 type botIDs struct {
 	main, recent []lifecycle.BotID
 	gone         map[lifecycle.BotID]bool // deleted since the last merge

@@ -32,25 +32,21 @@ func sessHash(address uint64, user string) uint64 {
 	return address ^ maphash.String(shardSeed, user)*0x9e3779b97f4a7c15
 }
 
-// shard holds the senders whose address hashes to it, their open sessions,
-// session counts, and the groups of open sessions by when they can next
-// end. Its mutex guards all of that and every sessRec and group in it.
+// shard holds the senders whose address hashes to it, their open sessions
+// (by sessHash, chained by sessRec.coll), session counts, the groups of
+// open sessions by when one can next be over (due), and the sessions
+// recorded closed, in that order, until the retention has passed (through
+// the links a session frees when it leaves its group: no memory of their
+// own). Its mutex guards all of that and every sessRec and group in it.
 type shard struct {
 	mu      sync.Mutex
 	senders map[lifecycle.Sender]*senderRec // written under Memory.mu too
-	// open holds the open sessions by sessHash, those with the same hash
-	// chained by sessRec.coll.
-	open  map[uint64]*sessRec
-	peak  int // the most sessions open has held since it was made
-	stats map[statKey]*statRec
-	// due holds the groups with open sessions, a min-heap by the earliest
-	// instant any of their sessions can be over.
-	due minHeap[*group]
-	// closed holds sessions recorded closed, in the order they were, until
-	// the retention has passed: a list through the links a session frees
-	// when it leaves its group, so it costs no memory of its own.
-	closed sessList
-	_      [64]byte // keeps shards on separate cache lines
+	open    map[uint64]*sessRec
+	peak    int // the most sessions open has held since it was made
+	stats   map[statKey]*statRec
+	due     minHeap[*group]
+	closed  sessList
+	_       [64]byte // keeps shards on separate cache lines
 }
 
 func (sh *shard) init() {
@@ -127,16 +123,14 @@ type group struct {
 	bot        *botRec
 	sender     lifecycle.Sender
 	activation uint64
-	// at is the group's key in its shard's heap: no session of the group
-	// can be over before at. Routing forward in time only moves it later,
-	// so the heap may hold an earlier key than the truth; a sweep fixes
-	// that when it meets it. A route that moves it earlier (the clock
-	// stepped back) reschedules the group.
+	// at is the group's key in its shard's heap: no session of it can be
+	// over before at. Routing forward in time only moves it later, so the
+	// heap may hold an earlier key, which a sweep fixes when it meets it;
+	// routing that moves it earlier (the clock stepped back) reschedules.
 	at     time.Time
 	heapAt int // index in the shard's heap, -1 when not in it
-	// until and idle are the columns routing compares, as the bot's row
-	// on the sender and its idle timeout say: its slot serves the
-	// activation until until (the latest time for the active slot,
+	// until and idle are the columns routing compares (serve): the slot
+	// serves the activation until until (the latest time while active,
 	// ServesUntil while draining, the zero time once over).
 	until time.Time
 	idle  time.Duration
@@ -389,11 +383,10 @@ func (m *Memory) CloseSession(ctx context.Context, id lifecycle.SessionID, reaso
 	return rec.s, nil
 }
 
-// SweepSessions implements lifecycle.Store. Each shard keeps its
-// groups of open sessions by when the first of them can be over, so a sweep
-// visits only groups with something due and, in each, the sessions it
-// closes: its cost is what is due, not what is stored. It also removes
-// closed sessions past the retention.
+// SweepSessions implements lifecycle.Store. It visits only the groups due
+// (each shard's heap) and in each the sessions it closes: its cost is what
+// is due, not what is stored. It also removes closed sessions past the
+// retention.
 func (m *Memory) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	closed := 0
 	for i := range m.shards {
