@@ -166,20 +166,6 @@ var (
 	maxTime = time.Unix(1<<62, 0)
 )
 
-// nextEnd returns the earliest instant a session of g can be over, as
-// lifecycle.NextSessionEnd says for its least recently active session.
-func (g *group) nextEnd() time.Time {
-	var last time.Time
-	if g.head != nil {
-		last = g.head.s.LastActivityAt
-	}
-	at, ok := lifecycle.NextSessionEnd(g.bot.bot(), g.sender, g.activation, last)
-	if !ok {
-		return maxTime
-	}
-	return at
-}
-
 // sessList is an intrusive list of sessions, linked by sessRec.prev and
 // next: a group's open sessions, or a shard's closed ones.
 type sessList struct{ head, tail *sessRec }
@@ -213,8 +199,9 @@ func (l *sessList) unlink(r *sessRec) {
 	r.prev, r.next = nil, nil
 }
 
-// reschedule puts g in the heap at its true key, or takes it out when it
-// is empty. The caller holds sh.mu.
+// reschedule puts g in the heap at its true key, the earliest instant a
+// session of g can be over (lifecycle.NextSessionEnd of its least recently
+// active session), or takes it out when it is empty. The caller holds sh.
 func (sh *shard) reschedule(g *group) {
 	if g.head == nil {
 		if g.heapAt >= 0 {
@@ -222,7 +209,10 @@ func (sh *shard) reschedule(g *group) {
 		}
 		return
 	}
-	g.at = g.nextEnd()
+	at, ok := lifecycle.NextSessionEnd(g.bot.bot(), g.sender, g.activation, g.head.s.LastActivityAt)
+	if g.at = at; !ok {
+		g.at = maxTime
+	}
 	if g.heapAt < 0 {
 		sh.due.push(g)
 	} else {
