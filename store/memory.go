@@ -476,18 +476,6 @@ func (m *Memory) checkRoles(changes []lifecycle.RoleChange) (int, error) {
 	return admins, nil
 }
 
-// sender returns the record of s, making it if need be. The caller holds
-// m.mu for writing and the shard of s.
-func (m *Memory) sender(s lifecycle.Sender) *senderRec {
-	sh := m.shardOf(s)
-	sr := sh.senders[s]
-	if sr == nil {
-		sr = &senderRec{left: minHeap[*leftEntry]{less: leftFirst, moved: func(e *leftEntry, i int) { e.pos = i }}}
-		sh.senders[s] = sr
-	}
-	return sr
-}
-
 // applyChanges stores the checked changes of a plan: every changed bot off
 // its senders first, then each back as its rows say, so that their order
 // does not matter. The caller holds m.mu and the shards of their senders.
@@ -558,7 +546,12 @@ func (m *Memory) put(c lifecycle.Change) {
 		m.drains.push(rec)
 	}
 	for _, row := range rec.rows {
-		sr := m.sender(row.Sender)
+		sh := m.shardOf(row.Sender)
+		sr := sh.senders[row.Sender]
+		if sr == nil { // the sender's first bot
+			sr = &senderRec{left: minHeap[*leftEntry]{less: leftFirst, moved: func(e *leftEntry, i int) { e.pos = i }}}
+			sh.senders[row.Sender] = sr
+		}
 		switch row.Slot {
 		case lifecycle.SlotActive:
 			sr.active = rec
