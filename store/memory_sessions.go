@@ -107,17 +107,13 @@ type statRec struct {
 }
 
 // group holds the open sessions of one activation of one bot on one
-// sender, least recently active first (by LastActivityAt, ties in the
-// order they were routed to): an intrusive list, so routing moves a
-// session to the back without allocating and a sweep finds idle sessions
-// at the front. All of them end together when the activation ends.
-//
-// The order is by LastActivityAt, not by when Route was called: after the
-// clock steps back (an NTP correction, a test clock) a message may be
-// earlier than the last one routed, and then its session goes before the
-// sessions active after it (link). Otherwise a session could idle out
-// behind one that does not yet, and sweeps, which stop at the first
-// session not over, would leave it open.
+// sender, which end together, least recently active first: an intrusive
+// list, so routing moves a session to the back without allocating and a
+// sweep finds idle sessions at the front. The order is by LastActivityAt
+// (ties: routing order), not by when Route was called: after the clock
+// steps back (NTP, a test clock) a session goes before those active after
+// it (link); else it could idle out behind one that does not yet, and
+// sweeps, which stop at the first session not over, would leave it open.
 type group struct {
 	sessList
 	bot        *botRec
@@ -268,13 +264,12 @@ func (sh *shard) touched(rec *sessRec) lifecycle.Session {
 }
 
 // link puts rec, new in g or just active again, after every session of g
-// active at or before it: at the back, unless the clock stepped back since
-// a message to a session of g; then it walks back past the sessions active
-// after rec, so its cost is those sessions, none while the clock moves
-// forward. It reschedules g when its key may now be too late: g is not in
-// the heap, or is keyed by the last session it lost, or rec went first and
-// is less recently active than g's first session was (the clock stepped
-// back), so it may idle out before the key. The caller holds sh.
+// active at or before it: at the back, unless the clock stepped back (then
+// it walks back past the sessions active after rec: none while the clock
+// moves forward). It reschedules g when its key may now be too late: g is
+// not in the heap, or is keyed by the last session it lost, or rec went
+// first, less recently active than g's first session was (the clock
+// stepped back). The caller holds sh.
 func (sh *shard) link(g *group, rec *sessRec) {
 	first := maxTime
 	if g.head != nil {
