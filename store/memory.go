@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -88,8 +87,11 @@ func (r *botRec) bot() *lifecycle.Bot { return r.view.Load() }
 func (r *botRec) read() lifecycle.Bot {
 	b := r.bot().Clone()
 	r.openMu.Lock()
-	b.OpenActivations = slices.Sorted(maps.Keys(r.open))
+	for k := range r.open { // not maps.Keys: no allocation for none
+		b.OpenActivations = append(b.OpenActivations, k)
+	}
 	r.openMu.Unlock()
+	slices.Sort(b.OpenActivations)
 	return b
 }
 
@@ -305,7 +307,12 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	defer m.lockShards(p)()
+	locked := m.lockShards(p)
+	defer func() {
+		for _, n := range locked {
+			m.shards[n].mu.Unlock()
+		}
+	}()
 	admins, err := m.check(p)
 	if err != nil {
 		return nil, err
@@ -336,9 +343,9 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 }
 
 // lockShards locks, in shard order, the shards of every sender the plan's
-// bots have before or after it, and returns what unlocks them. The caller
+// bots have before or after it, and returns their indexes. The caller
 // holds m.mu.
-func (m *Memory) lockShards(p lifecycle.Plan) (unlock func()) {
+func (m *Memory) lockShards(p lifecycle.Plan) []int {
 	var idx []int
 	add := func(ss []lifecycle.Sender) {
 		for _, s := range ss {
@@ -358,11 +365,7 @@ func (m *Memory) lockShards(p lifecycle.Plan) (unlock func()) {
 	for _, n := range idx {
 		m.shards[n].mu.Lock()
 	}
-	return func() {
-		for _, n := range idx {
-			m.shards[n].mu.Unlock()
-		}
-	}
+	return idx
 }
 
 // WaitAudit implements lifecycle.Store: waiters sleep on a channel
@@ -515,7 +518,7 @@ func (m *Memory) detach(changes []lifecycle.Change) []*group {
 		for _, e := range rec.left {
 			e.sr.left.remove(e.pos)
 		}
-		rec.left = nil
+		rec.left = rec.left[:0]
 		if rec.drainAt >= 0 {
 			m.drains.remove(rec.drainAt)
 		}
