@@ -14,17 +14,12 @@ type minHeap[T any] struct {
 
 func (h *minHeap[T]) len() int { return len(h.items) }
 
-func (h *minHeap[T]) set(i int, x T) {
-	h.items[i] = x
-	if h.moved != nil {
-		h.moved(x, i)
-	}
-}
-
 func (h *minHeap[T]) swap(i, j int) {
-	a, b := h.items[i], h.items[j]
-	h.set(i, b)
-	h.set(j, a)
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	if h.moved != nil {
+		h.moved(h.items[i], i)
+		h.moved(h.items[j], j)
+	}
 }
 
 func (h *minHeap[T]) up(i int) {
@@ -57,7 +52,7 @@ func (h *minHeap[T]) down(i int) {
 
 func (h *minHeap[T]) push(x T) {
 	h.items = append(h.items, x)
-	h.set(len(h.items)-1, x)
+	h.swap(len(h.items)-1, len(h.items)-1) // tells moved
 	h.up(len(h.items) - 1)
 }
 
@@ -69,13 +64,9 @@ func (h *minHeap[T]) fix(i int) {
 
 // remove takes out the item at i.
 func (h *minHeap[T]) remove(i int) {
-	last := len(h.items) - 1
-	x := h.items[i]
-	if i != last {
-		h.swap(i, last)
-	}
-	var zero T
-	h.items[last] = zero
+	last, x := len(h.items)-1, h.items[i]
+	h.swap(i, last)
+	h.items[last] = *new(T)
 	h.items = h.items[:last]
 	if h.moved != nil {
 		h.moved(x, -1)

@@ -4,6 +4,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -23,11 +24,9 @@ import (
 // Commit holds. Sessions live in shards chosen by sender, each with its own
 // mutex: routing on different senders runs in parallel, and a Commit also
 // locks the shards of every sender it touches, so it stays atomic with
-// respect to routing (R1, R9, R10).
-//
-// Each bot counts its groups of open sessions per activation, as the
-// groups gain their first session and lose their last, so a read of a bot
-// gives its Bot.OpenActivations (R9) without visiting any session.
+// respect to routing (R1, R9, R10). Each bot counts its groups of open
+// sessions per activation, so a read of a bot gives its
+// Bot.OpenActivations (R9) without visiting any session.
 //
 // No operation costs time that grows with history: drains are indexed by
 // grace deadline and open sessions by when they can next end, so ExpireDue
@@ -63,20 +62,19 @@ type Memory struct {
 // changed in place: routing reads it without the store's mutex.
 type botRec struct {
 	view atomic.Pointer[lifecycle.Bot] // nil once the bot is deleted
-	// rows are the bot's rows as the core computed them (Change.Rows), due
-	// its Change.Due; guarded by Memory.mu.
-	rows []lifecycle.SenderRow
-	due  time.Time
-	// drainAt is the bot's index in Memory.drains while it has a Due,
-	// else -1.
-	drainAt int
-	// open counts, per activation, the session groups of the bot that hold
-	// a session recorded open (Bot.OpenActivations, R9). A group joins when
-	// its first session opens and leaves when its last closes, so routing
-	// to an open session never touches it. openMu is a leaf lock: taken
-	// under a shard's mutex or Memory.mu, it takes no other.
+	// rows and due are Change.Rows and Change.Due; guarded by Memory.mu.
+	rows    []lifecycle.SenderRow
+	due     time.Time
+	drainAt int // index in Memory.drains while due is set, else -1
+	// open counts, per activation, the bot's session groups holding a
+	// session recorded open (Bot.OpenActivations, R9), so routing to an
+	// open session never touches it. openMu is a leaf lock: taken under a
+	// shard's mutex or Memory.mu, it takes no other.
 	openMu sync.Mutex
 	open   map[uint64]int
+	// left holds the bot's entries in its senders' departures, so that
+	// taking the bot off them costs O(log n) each, never a scan.
+	left []*leftEntry
 }
 
 // bot returns the bot as committed; nil if it was deleted.
@@ -89,7 +87,7 @@ func (r *botRec) bot() *lifecycle.Bot { return r.view.Load() }
 func (r *botRec) read() lifecycle.Bot {
 	b := r.bot().Clone()
 	r.openMu.Lock()
-	for k := range r.open {
+	for k := range r.open { // not maps.Keys: no allocation for none
 		b.OpenActivations = append(b.OpenActivations, k)
 	}
 	r.openMu.Unlock()
@@ -97,92 +95,54 @@ func (r *botRec) read() lifecycle.Bot {
 	return b
 }
 
-// groupOpened and groupClosed count a group of activation k that got its
-// first session recorded open, or lost its last.
-func (r *botRec) groupOpened(k uint64) {
+// countGroup counts a group of activation k that got its first session
+// recorded open (d = 1), or lost its last (d = -1).
+func (r *botRec) countGroup(k uint64, d int) {
 	r.openMu.Lock()
 	if r.open == nil {
 		r.open = map[uint64]int{}
 	}
-	r.open[k]++
-	r.openMu.Unlock()
-}
-
-func (r *botRec) groupClosed(k uint64) {
-	r.openMu.Lock()
-	if r.open[k]--; r.open[k] <= 0 {
+	if r.open[k] += d; r.open[k] <= 0 {
 		delete(r.open, k)
 	}
 	r.openMu.Unlock()
 }
 
 // senderRec is what the store keeps per sender, from the rows of the bots
-// on it: the bots holding its slots (R1 and R2 allow one of each), their
-// session groups, and its rows with a LeftActive, latest first, for
-// SenderBots' last active bot (R20).
+// on it: the bots holding its slots (R1 and R2 allow one of each), the
+// groups of open sessions of their current activation there (nil before
+// the first opens; guarded by the sender's shard), and its rows with a
+// LeftActive, latest first, for SenderBots' last active bot (R20).
 type senderRec struct {
-	active, draining *botRec
-	// activeGroup and drainGroup hold the open sessions of the current
-	// activation of active and draining on this sender (nil before the
-	// first one opens). Guarded by the sender's shard.
+	active, draining        *botRec
 	activeGroup, drainGroup *group
-	// left holds an entry per bot whose row on the sender has a
-	// LeftActive, latest first (ties: the smaller id); leftOf finds a
-	// bot's entry, so that a departure costs O(log n), never a scan.
-	left   minHeap[*leftEntry]
-	leftOf map[*botRec]*leftEntry
+	left                    minHeap[*leftEntry]
 }
 
+// leftEntry is a bot's row on a sender with a LeftActive at.
 type leftEntry struct {
 	rec *botRec
+	sr  *senderRec
 	at  time.Time
 	id  lifecycle.BotID
-	pos int
+	pos int // in sr.left
 }
 
-func newSenderRec() *senderRec {
-	return &senderRec{leftOf: map[*botRec]*leftEntry{}, left: minHeap[*leftEntry]{
-		less: func(a, b *leftEntry) bool {
-			if !a.at.Equal(b.at) {
-				return a.at.After(b.at)
-			}
-			return a.id < b.id
-		},
-		moved: func(e *leftEntry, i int) { e.pos = i },
-	}}
-}
-
-// setLeft records rec's row on the sender: its LeftActive at, or none.
-func (sr *senderRec) setLeft(rec *botRec, id lifecycle.BotID, at time.Time) {
-	e := sr.leftOf[rec]
-	switch {
-	case e == nil && !at.IsZero():
-		e = &leftEntry{rec: rec, at: at, id: id}
-		sr.leftOf[rec] = e
-		sr.left.push(e)
-	case e != nil && at.IsZero():
-		sr.left.remove(e.pos)
-		delete(sr.leftOf, rec)
-	case e != nil && !e.at.Equal(at):
-		e.at = at
-		sr.left.fix(e.pos)
-	}
+// leftFirst orders departures latest first; ties: the smaller id (R20).
+func leftFirst(a, b *leftEntry) bool {
+	return cmp.Or(b.at.Compare(a.at), cmp.Compare(a.id, b.id)) < 0
 }
 
 // lastLeft returns the sender's entry with the latest LeftActive other
 // than except's: the top of the heap, or the better of its children.
 func (sr *senderRec) lastLeft(except lifecycle.BotID) *leftEntry {
-	h := &sr.left
-	if h.len() == 0 {
-		return nil
-	}
-	if top := h.items[0]; top.id != except {
-		return top
-	}
 	var best *leftEntry
-	for _, c := range [2]int{1, 2} {
-		if c < h.len() && (best == nil || h.less(h.items[c], best)) {
-			best = h.items[c]
+	for i, e := range sr.left.items[:min(3, sr.left.len())] {
+		if i == 0 && e.id != except {
+			return e
+		}
+		if i > 0 && (best == nil || leftFirst(e, best)) {
+			best = e
 		}
 	}
 	return best
@@ -215,10 +175,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		retention: DefaultRetention,
 		drains: minHeap[*botRec]{
 			less: func(a, b *botRec) bool {
-				if !a.due.Equal(b.due) {
-					return a.due.Before(b.due)
-				}
-				return a.bot().ID < b.bot().ID
+				return cmp.Or(a.due.Compare(b.due), cmp.Compare(a.bot().ID, b.bot().ID)) < 0
 			},
 			moved: func(r *botRec, i int) { r.drainAt = i },
 		},
@@ -234,10 +191,6 @@ func NewMemory(opts ...MemoryOption) *Memory {
 
 var _ lifecycle.Store = (*Memory)(nil)
 
-func notFound(id lifecycle.BotID) error {
-	return &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
-}
-
 func conflict(format string, args ...any) error {
 	return &lifecycle.ConflictError{Reason: fmt.Sprintf(format, args...)}
 }
@@ -248,7 +201,7 @@ func (m *Memory) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, er
 	defer m.mu.RUnlock()
 	rec, ok := m.bots[id]
 	if !ok {
-		return lifecycle.Bot{}, notFound(id)
+		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
 	}
 	return rec.read(), nil
 }
@@ -279,10 +232,7 @@ func (m *Memory) SenderBots(ctx context.Context, senders []lifecycle.Sender, exc
 				out = append(out, rec.read())
 			}
 		}
-		if except == "" {
-			continue
-		}
-		if e := sr.lastLeft(except); e != nil && (best == nil || sr.left.less(e, best)) {
+		if e := sr.lastLeft(except); e != nil && except != "" && (best == nil || leftFirst(e, best)) {
 			best = e
 		}
 	}
@@ -299,7 +249,7 @@ func (m *Memory) SenderBots(ctx context.Context, senders []lifecycle.Sender, exc
 func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var out []lifecycle.Bot
+	out := []lifecycle.Bot{}
 	m.ids.page(after, func(id lifecycle.BotID) bool {
 		if limit >= 0 && len(out) >= limit {
 			return false
@@ -309,9 +259,6 @@ func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]
 		}
 		return true
 	})
-	if out == nil {
-		out = []lifecycle.Bot{}
-	}
 	return out, nil
 }
 
@@ -361,23 +308,20 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	locked := m.lockShards(p)
-	defer unlockShards(locked)
-	if err := m.check(p); err != nil {
-		return nil, err
-	}
-	if err := m.checkSchedules(p.Schedules); err != nil {
+	defer func() {
+		for _, n := range locked {
+			m.shards[n].mu.Unlock()
+		}
+	}()
+	admins, err := m.check(p)
+	if err != nil {
 		return nil, err
 	}
 	// Everything checked: apply.
 	m.applyChanges(p.Changes)
 	m.applySchedules(p.Schedules)
+	m.admins = admins
 	for _, rc := range p.Roles {
-		if m.roles[rc.User].IsAdmin() {
-			m.admins--
-		}
-		if rc.To.IsAdmin() {
-			m.admins++
-		}
 		if rc.To.Empty() {
 			delete(m.roles, rc.User)
 		} else {
@@ -399,8 +343,9 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 }
 
 // lockShards locks, in shard order, the shards of every sender the plan's
-// bots have before or after it, and returns them. The caller holds m.mu.
-func (m *Memory) lockShards(p lifecycle.Plan) []*shard {
+// bots have before or after it, and returns their indexes. The caller
+// holds m.mu.
+func (m *Memory) lockShards(p lifecycle.Plan) []int {
 	var idx []int
 	add := func(ss []lifecycle.Sender) {
 		for _, s := range ss {
@@ -416,18 +361,11 @@ func (m *Memory) lockShards(p lifecycle.Plan) []*shard {
 		}
 	}
 	slices.Sort(idx)
-	var out []*shard
-	for _, n := range slices.Compact(idx) {
+	idx = slices.Compact(idx)
+	for _, n := range idx {
 		m.shards[n].mu.Lock()
-		out = append(out, &m.shards[n])
 	}
-	return out
-}
-
-func unlockShards(shards []*shard) {
-	for _, sh := range shards {
-		sh.mu.Unlock()
-	}
+	return idx
 }
 
 // WaitAudit implements lifecycle.Store: waiters sleep on a channel
@@ -453,67 +391,61 @@ func (m *Memory) WaitAudit(ctx context.Context, after uint64) error {
 }
 
 // check refuses a plan whose reads are stale or whose result would break an
-// invariant, changing nothing. Its cost is that of the plan: the bots it
-// changes and the two live bots per sender they touch.
-func (m *Memory) check(p lifecycle.Plan) error {
+// invariant, changing nothing, and returns how many users hold Admin after
+// it. Its cost is that of the plan: the bots it changes and the two live
+// bots per sender they touch.
+func (m *Memory) check(p lifecycle.Plan) (admins int, err error) {
 	if err := p.Check(); err != nil {
-		return err
+		return 0, err
 	}
-	slots := map[lifecycle.Sender]*slotCount{}
+	held := map[slotOf]int{} // the bots holding each slot (R1, R2)
+	touched := map[lifecycle.Sender]bool{}
 	changed := map[*botRec]bool{}
-	count := func(s lifecycle.Sender) *slotCount {
-		n := slots[s]
-		if n == nil {
-			n = &slotCount{}
-			slots[s] = n
-		}
-		return n
-	}
 	for _, c := range p.Changes {
 		rec, exists := m.bots[c.Bot]
 		switch {
 		case c.Revision == 0 && exists:
-			return conflict("bot %s already exists", c.Bot)
+			return 0, conflict("bot %s already exists", c.Bot)
 		case c.Revision != 0 && !exists:
-			return conflict("bot %s no longer exists", c.Bot)
+			return 0, conflict("bot %s no longer exists", c.Bot)
 		case exists && rec.bot().Revision != c.Revision:
-			return conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, rec.bot().Revision, c.Revision)
+			return 0, conflict("bot %s changed (revision %d, the plan read %d)", c.Bot, rec.bot().Revision, c.Revision)
 		}
 		if exists {
 			changed[rec] = true
 			for _, r := range rec.rows {
-				count(r.Sender)
+				touched[r.Sender] = true
 			}
 		}
 		for _, r := range c.Rows() {
-			count(r.Sender).add(r.Slot)
+			touched[r.Sender] = true
+			held[slotOf{r.Sender, r.Slot}]++
 		}
 	}
-	for s, n := range slots {
+	for s := range touched {
 		if sr := m.senderRec(s); sr != nil {
 			for _, rec := range [2]*botRec{sr.active, sr.draining} {
 				if rec != nil && !changed[rec] {
-					n.add(rec.rowOn(s).Slot)
+					held[slotOf{s, rec.rowOn(s).Slot}]++
 				}
 			}
 		}
-		if n.active > 1 || n.draining > 1 {
-			return conflict("the plan would leave %d bots holding the active slot and %d the draining slot of %s", n.active, n.draining, s)
+	}
+	for k, n := range held {
+		if k.slot != "" && n > 1 {
+			return 0, conflict("the plan would put %d bots in the %s slot of %s", n, k.slot, k.sender)
 		}
+	}
+	if err := m.checkSchedules(p.Schedules); err != nil {
+		return 0, err
 	}
 	return m.checkRoles(p.Roles)
 }
 
-// slotCount counts the bots holding each slot of one sender (R1, R2).
-type slotCount struct{ active, draining int }
-
-func (n *slotCount) add(s lifecycle.Slot) {
-	switch s {
-	case lifecycle.SlotActive:
-		n.active++
-	case lifecycle.SlotDraining:
-		n.draining++
-	}
+// slotOf is one slot of one sender.
+type slotOf struct {
+	sender lifecycle.Sender
+	slot   lifecycle.Slot
 }
 
 // rowOn returns the bot's row on s; the zero row if it has none.
@@ -526,12 +458,13 @@ func (r *botRec) rowOn(s lifecycle.Sender) lifecycle.SenderRow {
 	return lifecycle.SenderRow{}
 }
 
-// checkRoles refuses stale role reads and the removal of the last Admin.
-func (m *Memory) checkRoles(changes []lifecycle.RoleChange) error {
+// checkRoles refuses stale role reads and the removal of the last Admin,
+// and returns how many users hold Admin after the changes.
+func (m *Memory) checkRoles(changes []lifecycle.RoleChange) (int, error) {
 	admins := m.admins
 	for _, rc := range changes {
 		if cur := m.roles[rc.User]; cur != rc.From {
-			return conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, cur, rc.From)
+			return 0, conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, cur, rc.From)
 		}
 		if rc.From.IsAdmin() {
 			admins--
@@ -541,27 +474,14 @@ func (m *Memory) checkRoles(changes []lifecycle.RoleChange) error {
 		}
 	}
 	if m.admins > 0 && admins == 0 {
-		return conflict("the plan would remove the last Admin")
+		return 0, conflict("the plan would remove the last Admin")
 	}
-	return nil
+	return admins, nil
 }
 
-// sender returns the record of s, making it if need be. The caller holds
-// m.mu for writing and the shard of s.
-func (m *Memory) sender(s lifecycle.Sender) *senderRec {
-	sh := m.shardOf(s)
-	sr := sh.senders[s]
-	if sr == nil {
-		sr = newSenderRec()
-		sh.senders[s] = sr
-	}
-	return sr
-}
-
-// applyChanges stores the checked changes of a plan. The caller holds m.mu
-// for writing and the shards of the bots' senders before and after. It
-// first takes every changed bot off its senders, then puts each back as its
-// rows say, so that the order of the changes does not matter.
+// applyChanges stores the checked changes of a plan: every changed bot off
+// its senders first, then each back as its rows say, so that their order
+// does not matter. The caller holds m.mu and the shards of their senders.
 func (m *Memory) applyChanges(changes []lifecycle.Change) {
 	groups := m.detach(changes)
 	for _, c := range changes {
@@ -570,16 +490,10 @@ func (m *Memory) applyChanges(changes []lifecycle.Change) {
 	m.reattach(groups)
 }
 
-// detached is a session group taken off its sender while its bot changes.
-type detached struct {
-	sr *senderRec
-	g  *group
-}
-
 // detach takes every changed bot off its senders' slots, departures and
-// the drain index, and returns their session groups.
-func (m *Memory) detach(changes []lifecycle.Change) []detached {
-	var groups []detached
+// the drain index, and returns their session groups (some nil).
+func (m *Memory) detach(changes []lifecycle.Change) []*group {
+	var groups []*group
 	for _, c := range changes {
 		rec := m.bots[c.Bot]
 		if rec == nil {
@@ -592,16 +506,19 @@ func (m *Memory) detach(changes []lifecycle.Change) []detached {
 			}
 			if sr.active == rec {
 				sr.active = nil
-				groups = append(groups, detached{sr, sr.activeGroup})
+				groups = append(groups, sr.activeGroup)
 				sr.activeGroup = nil
 			}
 			if sr.draining == rec {
 				sr.draining = nil
-				groups = append(groups, detached{sr, sr.drainGroup})
+				groups = append(groups, sr.drainGroup)
 				sr.drainGroup = nil
 			}
-			sr.setLeft(rec, c.Bot, time.Time{})
 		}
+		for _, e := range rec.left {
+			e.sr.left.remove(e.pos)
+		}
+		rec.left = rec.left[:0]
 		if rec.drainAt >= 0 {
 			m.drains.remove(rec.drainAt)
 		}
@@ -632,34 +549,39 @@ func (m *Memory) put(c lifecycle.Change) {
 		m.drains.push(rec)
 	}
 	for _, row := range rec.rows {
-		sr := m.sender(row.Sender)
+		sh := m.shardOf(row.Sender)
+		sr := sh.senders[row.Sender]
+		if sr == nil { // the sender's first bot
+			sr = &senderRec{left: minHeap[*leftEntry]{less: leftFirst, moved: func(e *leftEntry, i int) { e.pos = i }}}
+			sh.senders[row.Sender] = sr
+		}
 		switch row.Slot {
 		case lifecycle.SlotActive:
 			sr.active = rec
 		case lifecycle.SlotDraining:
 			sr.draining = rec
 		}
-		sr.setLeft(rec, b.ID, row.LeftActive)
+		if !row.LeftActive.IsZero() {
+			e := &leftEntry{rec: rec, sr: sr, at: row.LeftActive, id: b.ID}
+			sr.left.push(e)
+			rec.left = append(rec.left, e)
+		}
 	}
 }
 
-// reattach puts back the session groups of the activation their bot still
-// serves on their sender, as its row there says, with the row's columns;
-// the others end, and the next sweep closes their sessions.
-func (m *Memory) reattach(groups []detached) {
-	for _, d := range groups {
-		g := d.g
+// reattach puts back the session groups whose activation their bot's row
+// still serves (group.serve); the next sweep closes the others' sessions.
+func (m *Memory) reattach(groups []*group) {
+	for _, g := range groups {
 		if g == nil {
 			continue
 		}
-		b := g.bot.bot()
-		switch {
-		case b == nil || !g.serve(g.bot.rowOn(g.sender), b.IdleTimeout):
-			g.until = minTime
-		case d.sr.active == g.bot:
-			d.sr.activeGroup = g
-		case d.sr.draining == g.bot:
-			d.sr.drainGroup = g
+		switch sr := m.senderRec(g.sender); {
+		case !g.serve(): // over: routing no longer continues its sessions
+		case sr.active == g.bot:
+			sr.activeGroup = g
+		case sr.draining == g.bot:
+			sr.drainGroup = g
 		}
 		m.shardOf(g.sender).reschedule(g)
 	}
@@ -702,11 +624,10 @@ func (l *auditLog) read(after uint64, limit int) []lifecycle.AuditEntry {
 	return out
 }
 
-// botIDs keeps bot ids sorted for paging: a large sorted slice, and a small
-// sorted slice of recent ids merged into it once it holds more than about
-// 1/64 of it, so that adding an id costs amortised O(64) copies and a page
-// costs O(log n) plus what it returns. Ids of deleted bots stay until the
-// next merge, which drops those in gone; a page skips them.
+// botIDs keeps bot ids sorted for paging: a large sorted slice and a small
+// one of recent ids, merged once it holds about 1/64 of the large one, so
+// adding an id costs amortised O(64) copies and a page O(log n) plus what
+// it returns. Deleted ids stay until the merge drops them; pages skip them.
 type botIDs struct {
 	main, recent []lifecycle.BotID
 	gone         map[lifecycle.BotID]bool // deleted since the last merge
@@ -745,15 +666,10 @@ func (x *botIDs) maybeMerge() {
 // page calls f with the ids greater than after, in order, until f returns
 // false.
 func (x *botIDs) page(after lifecycle.BotID, f func(lifecycle.BotID) bool) {
-	i, found := slices.BinarySearch(x.main, after)
-	if found {
-		i++
+	above := func(ids []lifecycle.BotID) int {
+		return sort.Search(len(ids), func(k int) bool { return ids[k] > after })
 	}
-	j, found := slices.BinarySearch(x.recent, after)
-	if found {
-		j++
-	}
-	x.merge(i, j, f)
+	x.merge(above(x.main), above(x.recent), f)
 }
 
 // merge calls f with the ids of main from i and recent from j, in order

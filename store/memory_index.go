@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -16,8 +17,10 @@ type sessIndex struct {
 
 const indexChunk = 4096
 
+// sessTable holds the chunk of ids from (base+i)*indexChunk at chunks[i],
+// nil once dropped. A table is replaced, never changed, but for its slots.
 type sessTable struct {
-	base   uint64 // chunk number of chunks[0]
+	base   uint64
 	chunks []*sessChunk
 }
 
@@ -27,14 +30,10 @@ type sessChunk struct {
 }
 
 func (t *sessTable) chunk(id uint64) *sessChunk {
-	if t == nil {
-		return nil
+	if c := id / indexChunk; t != nil && c >= t.base && c-t.base < uint64(len(t.chunks)) {
+		return t.chunks[c-t.base]
 	}
-	c := id / indexChunk
-	if c < t.base || c-t.base >= uint64(len(t.chunks)) {
-		return nil
-	}
-	return t.chunks[c-t.base]
+	return nil
 }
 
 func (x *sessIndex) get(id uint64) *sessRec {
@@ -47,71 +46,55 @@ func (x *sessIndex) get(id uint64) *sessRec {
 func (x *sessIndex) put(id uint64, r *sessRec) {
 	c := x.tab.Load().chunk(id)
 	if c == nil {
-		c = x.grow(id)
+		x.edit(func(t *sessTable) { // add the chunk of id, and any before it missing
+			if t.base == 0 && t.chunks == nil {
+				t.base = id / indexChunk // the first
+			}
+			for t.base+uint64(len(t.chunks)) <= id/indexChunk {
+				c := new(sessChunk)
+				if t.base+uint64(len(t.chunks)) == 0 {
+					c.gone.Store(1) // id 0 is never used
+				}
+				t.chunks = append(t.chunks, c)
+			}
+		})
+		c = x.tab.Load().chunk(id)
 	}
 	c.slots[id%indexChunk].Store(r)
 }
 
-// grow adds the chunk of id (and any before it that are missing).
-func (x *sessIndex) grow(id uint64) *sessChunk {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	t := x.tab.Load()
-	if c := t.chunk(id); c != nil {
-		return c
-	}
-	n := &sessTable{base: id / indexChunk}
-	if t != nil {
-		n.base = t.base
-		n.chunks = append(n.chunks, t.chunks...)
-	}
-	for n.base+uint64(len(n.chunks)) <= id/indexChunk {
-		c := new(sessChunk)
-		if n.base+uint64(len(n.chunks)) == 0 {
-			c.gone.Store(1) // id 0 is never used
-		}
-		n.chunks = append(n.chunks, c)
-	}
-	x.tab.Store(n)
-	return n.chunks[id/indexChunk-n.base]
-}
-
-// remove takes the session with id out of the index.
+// remove takes the session with id out of the index, and drops its chunk
+// once every session in it is gone, with the dropped chunks at the front.
 func (x *sessIndex) remove(id uint64) {
 	c := x.tab.Load().chunk(id)
-	if c == nil || c.slots[id%indexChunk].Swap(nil) == nil {
+	if c == nil || c.slots[id%indexChunk].Swap(nil) == nil || c.gone.Add(1) != indexChunk {
 		return
 	}
-	if c.gone.Add(1) == indexChunk {
-		x.drop(id / indexChunk)
-	}
+	x.edit(func(t *sessTable) {
+		t.chunks[id/indexChunk-t.base] = nil
+		for len(t.chunks) > 0 && t.chunks[0] == nil {
+			t.chunks, t.base = t.chunks[1:], t.base+1
+		}
+	})
 }
 
-// drop removes a chunk whose every session is gone, and the empty chunks
-// at the front of the table.
-func (x *sessIndex) drop(chunk uint64) {
+// edit replaces the table by a copy f changes, under the lock.
+func (x *sessIndex) edit(f func(*sessTable)) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	t := x.tab.Load()
-	n := &sessTable{base: t.base, chunks: append([]*sessChunk(nil), t.chunks...)}
-	n.chunks[chunk-n.base] = nil
-	for len(n.chunks) > 0 && n.chunks[0] == nil {
-		n.chunks = n.chunks[1:]
-		n.base++
+	n := &sessTable{}
+	if t := x.tab.Load(); t != nil {
+		n.base, n.chunks = t.base, slices.Clone(t.chunks)
 	}
+	f(n)
 	x.tab.Store(n)
 }
 
 // next returns the first id from id on, up to last, whose chunk is still
 // held; last+1 if none.
 func (x *sessIndex) next(id, last uint64) uint64 {
-	t := x.tab.Load()
-	if t == nil {
-		return last + 1
-	}
-	for id <= last {
-		c := id / indexChunk
-		switch {
+	for t := x.tab.Load(); t != nil && id <= last; {
+		switch c := id / indexChunk; {
 		case c < t.base:
 			id = t.base * indexChunk
 		case c-t.base >= uint64(len(t.chunks)):

@@ -176,15 +176,33 @@ func TestShardShrinkBoundaries(t *testing.T) {
 	}
 }
 
-// A fifo keeps its array up to 4,096 sessions once emptied, and lets a
-// larger one go.
-func TestFifoKeepsArraysUpTo4096(t *testing.T) {
-	for _, tc := range []struct{ capacity, want int }{{4096, 4096}, {4097, 0}} {
-		f := fifo{q: make([]*sessRec, 0, tc.capacity)}
-		f.push(&sessRec{})
-		f.pop()
-		if cap(f.q) != tc.want || f.peek() != nil {
-			t.Errorf("a queue of capacity %d emptied: capacity %d, want %d", tc.capacity, cap(f.q), tc.want)
+// The sessions recorded closed wait in their shard's list in the order
+// they were closed, and leave it past the retention with their links
+// cleared: the list holds no memory once purged.
+func TestClosedListEmptiesPastRetention(t *testing.T) {
+	f := newMemFixture(t, WithRetention(time.Minute))
+	s := smsSender("1")
+	f.commit(activeBot("a", 0, s))
+	var recs []*sessRec
+	for i, u := range []string{"u1", "u2", "u3"} {
+		sess := f.route(s, u, tm)
+		recs = append(recs, f.m.sessions.get(uint64(sess.ID)))
+		if _, err := f.m.CloseSession(f.ctx, sess.ID, lifecycle.CloseCompleted, tm.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sh := f.m.shardOf(s)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.closed.head != recs[0] || recs[0].next != recs[1] || recs[1].next != recs[2] || sh.closed.tail != recs[2] {
+		t.Fatal("the closed list does not hold the sessions in the order they were closed")
+	}
+	if n := f.m.purgeLocked(sh, tm.Add(time.Hour), 10); n != 3 || sh.closed.head != nil || sh.closed.tail != nil {
+		t.Fatalf("purgeLocked past the retention = %d, list %p..%p; want 3, empty", n, sh.closed.head, sh.closed.tail)
+	}
+	for i, r := range recs {
+		if r.prev != nil || r.next != nil {
+			t.Errorf("purged session %d still links to another", i+1)
 		}
 	}
 }

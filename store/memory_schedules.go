@@ -55,20 +55,18 @@ func (m *Memory) checkSchedules(changes []lifecycle.ScheduleChange) error {
 // for writing.
 func (m *Memory) applySchedules(changes []lifecycle.ScheduleChange) {
 	for _, c := range changes {
-		after := cloneSchedule(&c.After)
-		cur, ok := m.sched.byID[after.ID]
-		if !ok {
-			after.Seq = uint64(len(m.sched.bySeq)) + 1
-			s := &after
-			m.sched.byID[s.ID] = s
-			m.sched.bySeq = append(m.sched.bySeq, s)
-			if s.Status == lifecycle.SchedulePending {
-				m.sched.pending.push(s)
-			}
+		s := cloneSchedule(&c.After)
+		if cur, ok := m.sched.byID[s.ID]; ok {
+			s.Seq = cur.Seq
+			*cur = s // the heap drops it when it is no longer pending
 			continue
 		}
-		after.Seq = cur.Seq
-		*cur = after // the heap drops it when it is no longer pending
+		s.Seq = uint64(len(m.sched.bySeq)) + 1
+		m.sched.byID[s.ID] = &s
+		m.sched.bySeq = append(m.sched.bySeq, &s)
+		if s.Status == lifecycle.SchedulePending {
+			m.sched.pending.push(&s)
+		}
 	}
 }
 

@@ -32,24 +32,21 @@ func sessHash(address uint64, user string) uint64 {
 	return address ^ maphash.String(shardSeed, user)*0x9e3779b97f4a7c15
 }
 
-// shard holds the senders whose address hashes to it, their open sessions,
-// session counts, and the groups of open sessions by when they can next
-// end. Its mutex guards all of that and every sessRec and group in it.
+// shard holds the senders whose address hashes to it, their open sessions
+// (by sessHash, chained by sessRec.coll), session counts, the groups of
+// open sessions by when one can next be over (due), and the sessions
+// recorded closed, in that order, until the retention has passed (through
+// the links a session frees when it leaves its group: no memory of their
+// own). Its mutex guards all of that and every sessRec and group in it.
 type shard struct {
 	mu      sync.Mutex
 	senders map[lifecycle.Sender]*senderRec // written under Memory.mu too
-	// open holds the open sessions by sessHash, those with the same hash
-	// chained by sessRec.coll.
-	open  map[uint64]*sessRec
-	peak  int // the most sessions open has held since it was made
-	stats map[statKey]*statRec
-	// due holds the groups with open sessions, a min-heap by the earliest
-	// instant any of their sessions can be over.
-	due minHeap[*group]
-	// closed holds sessions recorded closed, in the order they were, until
-	// the retention has passed.
-	closed fifo
-	_      [64]byte // keeps shards on separate cache lines
+	open    map[uint64]*sessRec
+	peak    int // the most sessions open has held since it was made
+	stats   map[statKey]*statRec
+	due     minHeap[*group]
+	closed  sessList
+	_       [64]byte // keeps shards on separate cache lines
 }
 
 func (sh *shard) init() {
@@ -65,7 +62,7 @@ func (sh *shard) init() {
 type sessRec struct {
 	s          lifecycle.Session
 	grp        *group
-	prev, next *sessRec
+	prev, next *sessRec // in its group's list; once closed, its shard's
 	coll       *sessRec // the next open session with the same sessHash
 	stats      *statRec
 	sh         *shard
@@ -110,52 +107,43 @@ type statRec struct {
 }
 
 // group holds the open sessions of one activation of one bot on one
-// sender, least recently active first (by LastActivityAt, ties in the
-// order they were routed to): an intrusive list, so routing moves a
-// session to the back without allocating and a sweep finds idle sessions
-// at the front. All of them end together when the activation ends.
-//
-// The order is by LastActivityAt, not by when Route was called: after the
-// clock steps back (an NTP correction, a test clock) a message may be
-// earlier than the last one routed, and then its session goes before the
-// sessions active after it (place). Otherwise a session could idle out
-// behind one that does not yet, and sweeps, which stop at the first
-// session not over, would leave it open.
+// sender, which end together, least recently active first: an intrusive
+// list, so routing moves a session to the back without allocating and a
+// sweep finds idle sessions at the front. The order is by LastActivityAt
+// (ties: routing order), not by when Route was called: after the clock
+// steps back (NTP, a test clock) a session goes before those active after
+// it (link); else it could idle out behind one that does not yet, and
+// sweeps, which stop at the first session not over, would leave it open.
 type group struct {
+	sessList
 	bot        *botRec
 	sender     lifecycle.Sender
 	activation uint64
-	head, tail *sessRec
-	// at is the group's key in its shard's heap: no session of the group
-	// can be over before at. Routing forward in time only moves it later,
-	// so the heap may hold an earlier key than the truth; a sweep fixes
-	// that when it meets it. A route that moves it earlier (the clock
-	// stepped back) reschedules the group.
+	// at is the group's key in its shard's heap: no session of it can be
+	// over before at. Routing forward in time only moves it later, so the
+	// heap may hold an earlier key, which a sweep fixes when it meets it;
+	// routing that moves it earlier (the clock stepped back) reschedules.
 	at     time.Time
 	heapAt int // index in the shard's heap, -1 when not in it
-	// until and idle are the columns routing compares, as the bot's row
-	// on the sender and its idle timeout say: its slot serves the
-	// activation until until (the latest time for the active slot,
+	// until and idle are the columns routing compares (serve): the slot
+	// serves the activation until until (the latest time while active,
 	// ServesUntil while draining, the zero time once over).
 	until time.Time
 	idle  time.Duration
 }
 
-// serve sets the columns of g from row, the row of g's bot on g's sender,
-// and the bot's idle timeout, and reports whether the row's slot serves
-// g's activation.
-func (g *group) serve(row lifecycle.SenderRow, idle time.Duration) bool {
-	g.until, g.idle = minTime, idle
-	if row.Activation != g.activation {
+// serve sets the columns of g from its bot's row on its sender and idle
+// timeout, and reports whether the row's slot serves g's activation (not
+// once the bot is deleted).
+func (g *group) serve() bool {
+	row, b := g.bot.rowOn(g.sender), g.bot.bot()
+	g.until = minTime
+	if b == nil || row.Activation != g.activation || (row.Slot != lifecycle.SlotActive && row.Slot != lifecycle.SlotDraining) {
 		return false
 	}
-	switch row.Slot {
-	case lifecycle.SlotActive:
+	g.until, g.idle = row.ServesUntil, b.IdleTimeout
+	if row.Slot == lifecycle.SlotActive {
 		g.until = maxTime
-	case lifecycle.SlotDraining:
-		g.until = row.ServesUntil
-	default:
-		return false
 	}
 	return true
 }
@@ -174,83 +162,53 @@ var (
 	maxTime = time.Unix(1<<62, 0)
 )
 
-// nextEnd returns the earliest instant a session of g can be over, as
-// lifecycle.NextSessionEnd says for its least recently active session.
-func (g *group) nextEnd() time.Time {
-	var last time.Time
-	if g.head != nil {
-		last = g.head.s.LastActivityAt
-	}
-	at, ok := lifecycle.NextSessionEnd(g.bot.bot(), g.sender, g.activation, last)
-	if !ok {
-		return maxTime
-	}
-	return at
-}
+// sessList is an intrusive list of sessions, linked by sessRec.prev and
+// next: a group's open sessions, or a shard's closed ones.
+type sessList struct{ head, tail *sessRec }
 
-// place links r, not in any list, into g after every session active at or
-// before r.s.LastActivityAt: at the back, unless the clock stepped back
-// since a message to a session of g. Then it walks back past the sessions
-// active after r, so its cost is those sessions, none while the clock
-// moves forward.
-func (g *group) place(r *sessRec) {
-	after := g.tail
-	for after != nil && r.s.LastActivityAt.Before(after.s.LastActivityAt) {
-		after = after.prev
-	}
-	r.grp = g
-	r.prev = after
-	if after != nil {
-		r.next = after.next
-		after.next = r
+// insertAfter links r, in no list, after at; first if at is nil.
+func (l *sessList) insertAfter(at, r *sessRec) {
+	r.prev, r.next = at, l.head
+	if at != nil {
+		r.next, at.next = at.next, r
 	} else {
-		r.next = g.head
-		g.head = r
+		l.head = r
 	}
 	if r.next != nil {
 		r.next.prev = r
 	} else {
-		g.tail = r
+		l.tail = r
 	}
 }
 
-func (g *group) unlink(r *sessRec) {
+func (l *sessList) unlink(r *sessRec) {
 	if r.prev != nil {
 		r.prev.next = r.next
 	} else {
-		g.head = r.next
+		l.head = r.next
 	}
 	if r.next != nil {
 		r.next.prev = r.prev
 	} else {
-		g.tail = r.prev
+		l.tail = r.prev
 	}
 	r.prev, r.next = nil, nil
 }
 
-// replace puts r, already in g, where its LastActivityAt, just set, now
-// belongs: at the back while the clock moves forward.
-func (g *group) replace(r *sessRec) {
-	if g.tail == r && (r.prev == nil || !r.s.LastActivityAt.Before(r.prev.s.LastActivityAt)) {
-		return
-	}
-	g.unlink(r)
-	g.place(r)
-}
-
-// reschedule puts g in the heap at its true key, or takes it out when it
-// is empty. The caller holds sh.mu.
+// reschedule puts g in the heap at its true key, the earliest instant a
+// session of g can be over (lifecycle.NextSessionEnd of its least recently
+// active session), or takes it out when it is empty. The caller holds sh.
 func (sh *shard) reschedule(g *group) {
-	if g == nil {
-		return
-	}
 	if g.head == nil {
 		if g.heapAt >= 0 {
 			sh.due.remove(g.heapAt)
 		}
 		return
 	}
-	g.at = g.nextEnd()
+	at, ok := lifecycle.NextSessionEnd(g.bot.bot(), g.sender, g.activation, g.head.s.LastActivityAt)
+	if g.at = at; !ok {
+		g.at = maxTime
+	}
 	if g.heapAt < 0 {
 		sh.due.push(g)
 	} else {
@@ -272,7 +230,7 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	if rec != nil && rec.grp.serves(rec.s.LastActivityAt, now) {
 		rec.s.LastActivityAt = now
 		rec.s.Messages++
-		return sh.touched(rec, now), nil
+		return sh.touched(rec), nil
 	}
 	var v lifecycle.RouteView
 	if rec != nil {
@@ -285,7 +243,7 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	step, err := lifecycle.DecideRoute(v, sender, endUser, now)
 	if err == nil && !step.New {
 		rec.s = step.Session
-		return sh.touched(rec, now), nil
+		return sh.touched(rec), nil
 	}
 	if step.Closed.ID != 0 {
 		m.closeLocked(rec, step.Closed.CloseReason, step.Closed.ClosedAt, now)
@@ -297,20 +255,38 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	return m.open(sh, sr, h, step.Session), nil
 }
 
-// touched counts the message routed to rec at now and moves rec to the
-// back of its group. The caller holds sh.
-func (sh *shard) touched(rec *sessRec, now time.Time) lifecycle.Session {
-	g := rec.grp
-	first := g.head.s.LastActivityAt
+// touched counts the message routed to rec and moves rec to the back of
+// its group. The caller holds sh.
+func (sh *shard) touched(rec *sessRec) lifecycle.Session {
 	rec.stats.messages++
-	g.replace(rec)
-	if g.head == rec && now.Before(first) {
-		// The clock stepped back: the group's first session is now less
-		// recently active than it was scheduled for, so it may idle out
-		// before the group's key.
+	sh.link(rec.grp, rec)
+	return rec.s
+}
+
+// link puts rec, new in g or just active again, after every session of g
+// active at or before it: at the back, unless the clock stepped back (then
+// it walks back past the sessions active after rec: none while the clock
+// moves forward). It reschedules g when its key may now be too late: g is
+// not in the heap, or is keyed by the last session it lost, or rec went
+// first, less recently active than g's first session was (the clock
+// stepped back). The caller holds sh.
+func (sh *shard) link(g *group, rec *sessRec) {
+	first := maxTime
+	if g.head != nil {
+		first = g.head.s.LastActivityAt
+	}
+	if rec.grp == g {
+		g.unlink(rec)
+	}
+	after := g.tail
+	for after != nil && rec.s.LastActivityAt.Before(after.s.LastActivityAt) {
+		after = after.prev
+	}
+	rec.grp = g
+	g.insertAfter(after, rec)
+	if g.heapAt < 0 || (g.head == rec && rec.s.LastActivityAt.Before(first)) {
 		sh.reschedule(g)
 	}
-	return rec.s
 }
 
 // open records a new session s in the active slot's group of sr. The
@@ -319,11 +295,15 @@ func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) l
 	g := sr.activeGroup
 	if g == nil || g.bot != sr.active || g.activation != s.Activation {
 		g = &group{bot: sr.active, sender: s.Sender, activation: s.Activation, heapAt: -1}
-		g.serve(sr.active.rowOn(s.Sender), sr.active.bot().IdleTimeout)
+		g.serve()
 		sr.activeGroup = g
 	}
 	s.ID = lifecycle.SessionID(m.nextSession.Add(1))
-	st := sh.statsFor(s.Bot, s.Sender)
+	st := sh.stats[statKey{s.Bot, s.Sender}]
+	if st == nil {
+		st = &statRec{closed: map[lifecycle.CloseReason]uint64{}}
+		sh.stats[statKey{s.Bot, s.Sender}] = st
+	}
 	rec := &sessRec{stats: st, sh: sh, s: s, coll: sh.open[h]}
 	st.opened++
 	st.open++
@@ -331,30 +311,11 @@ func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) l
 	sh.open[h] = rec
 	sh.peak = max(sh.peak, len(sh.open))
 	m.sessions.put(uint64(rec.s.ID), rec)
-	first := maxTime
 	if g.head == nil {
-		g.bot.groupOpened(g.activation)
-	} else {
-		first = g.head.s.LastActivityAt
+		g.bot.countGroup(g.activation, 1)
 	}
-	g.place(rec)
-	if g.heapAt < 0 || (g.head == rec && s.LastActivityAt.Before(first)) {
-		// A group new or emptied (its key, if still in the heap, is its
-		// last session's), or the clock stepped back behind its first
-		// session: the key may be later than rec's end.
-		sh.reschedule(g)
-	}
+	sh.link(g, rec)
 	return rec.s
-}
-
-func (sh *shard) statsFor(bot lifecycle.BotID, sender lifecycle.Sender) *statRec {
-	k := statKey{bot: bot, sender: sender}
-	st := sh.stats[k]
-	if st == nil {
-		st = &statRec{closed: map[lifecycle.CloseReason]uint64{}}
-		sh.stats[k] = st
-	}
-	return st
 }
 
 // closeLocked records rec closed at at with reason; now is when. The
@@ -365,14 +326,14 @@ func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now
 	sh.unindex(sessHash(maphash.String(shardSeed, rec.s.Sender.Address), rec.s.EndUser), rec)
 	rec.grp.unlink(rec)
 	if rec.grp.head == nil {
-		rec.grp.bot.groupClosed(rec.grp.activation)
+		rec.grp.bot.countGroup(rec.grp.activation, -1)
 	}
 	rec.grp = nil
 	rec.stats.open--
 	rec.stats.closed[reason]++
 	if m.retention > 0 {
 		rec.recorded = now
-		sh.closed.push(rec)
+		sh.closed.insertAfter(sh.closed.tail, rec)
 	}
 }
 
@@ -381,37 +342,23 @@ func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now
 func (m *Memory) purgeLocked(sh *shard, now time.Time, limit int) int {
 	n := 0
 	for ; n < limit; n++ {
-		rec := sh.closed.peek()
+		rec := sh.closed.head
 		if rec == nil || now.Sub(rec.recorded) < m.retention {
 			break
 		}
-		sh.closed.pop()
+		sh.closed.unlink(rec)
 		m.sessions.remove(uint64(rec.s.ID))
 	}
 	return n
 }
 
-// lockSession returns the session with id, its shard locked; the caller
-// unlocks it.
-func (m *Memory) lockSession(id lifecycle.SessionID) (*sessRec, error) {
-	rec := m.sessions.get(uint64(id))
-	if rec == nil {
-		return nil, sessionNotFound(id)
-	}
-	rec.sh.mu.Lock()
-	return rec, nil
-}
-
-func sessionNotFound(id lifecycle.SessionID) error {
-	return &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
-}
-
 // CloseSession implements lifecycle.Store.
 func (m *Memory) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	rec, err := m.lockSession(id)
-	if err != nil {
-		return lifecycle.Session{}, err
+	rec := m.sessions.get(uint64(id))
+	if rec == nil {
+		return lifecycle.Session{}, &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 	}
+	rec.sh.mu.Lock()
 	defer rec.sh.mu.Unlock()
 	if !rec.s.Open() {
 		return rec.s, nil
@@ -421,11 +368,10 @@ func (m *Memory) CloseSession(ctx context.Context, id lifecycle.SessionID, reaso
 	return rec.s, nil
 }
 
-// SweepSessions implements lifecycle.Store. Each shard keeps its
-// groups of open sessions by when the first of them can be over, so a sweep
-// visits only groups with something due and, in each, the sessions it
-// closes: its cost is what is due, not what is stored. It also removes
-// closed sessions past the retention.
+// SweepSessions implements lifecycle.Store. It visits only the groups due
+// (each shard's heap) and in each the sessions it closes: its cost is what
+// is due, not what is stored. It also removes closed sessions past the
+// retention.
 func (m *Memory) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	closed := 0
 	for i := range m.shards {
@@ -473,27 +419,19 @@ func (sh *shard) shrink() {
 		return
 	}
 	open := make(map[uint64]*sessRec, len(sh.open))
-	for k, v := range sh.open {
-		open[k] = v
-	}
+	maps.Copy(open, sh.open)
 	sh.open, sh.peak = open, len(open)
 }
 
+// sweepLocked closes up to limit sessions of sh over at now, the groups
+// due first. The caller holds sh.
 func (m *Memory) sweepLocked(sh *shard, now time.Time, limit int) int {
 	closed := 0
 	for closed < limit && sh.due.len() > 0 && !sh.due.items[0].at.After(now) {
+		// A group emptied, or whose first session routing moved on since
+		// it was scheduled, closes nothing: reschedule puts it where it
+		// belongs now.
 		g := sh.due.items[0]
-		if g.head == nil {
-			sh.due.remove(0)
-			continue
-		}
-		if at := g.nextEnd(); at.After(now) {
-			// Routing moved the group's first session on since it was
-			// scheduled: put it where it belongs now.
-			g.at = at
-			sh.due.fix(0)
-			continue
-		}
 		b := g.bot.bot()
 		n := 0
 		for closed < limit && g.head != nil {
@@ -537,15 +475,9 @@ func (m *Memory) Sessions(ctx context.Context, after lifecycle.SessionID, limit 
 	return out, nil
 }
 
-// compareStats orders session counts as Store.SessionStats returns them: by
-// bot, then by sender ("channel:address").
-func compareStats(a, b lifecycle.SessionStats) int {
-	return cmp.Or(strings.Compare(string(a.Bot), string(b.Bot)), strings.Compare(a.Sender.String(), b.Sender.String()))
-}
-
 // SessionStats implements lifecycle.Store.
 func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
-	var out []lifecycle.SessionStats
+	out := []lifecycle.SessionStats{}
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
@@ -554,40 +486,8 @@ func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, er
 		}
 		sh.mu.Unlock()
 	}
-	slices.SortFunc(out, compareStats)
-	if out == nil {
-		out = []lifecycle.SessionStats{}
-	}
+	slices.SortFunc(out, func(a, b lifecycle.SessionStats) int { // by bot, then sender as text
+		return cmp.Or(strings.Compare(string(a.Bot), string(b.Bot)), strings.Compare(a.Sender.String(), b.Sender.String()))
+	})
 	return out, nil
-}
-
-// fifo is a queue of sessions.
-type fifo struct {
-	q    []*sessRec
-	head int
-}
-
-func (f *fifo) push(r *sessRec) { f.q = append(f.q, r) }
-
-func (f *fifo) peek() *sessRec {
-	if f.head == len(f.q) {
-		return nil
-	}
-	return f.q[f.head]
-}
-
-func (f *fifo) pop() {
-	f.q[f.head] = nil
-	f.head++
-	switch {
-	case f.head == len(f.q):
-		if cap(f.q) > 4096 {
-			f.q = nil // let a burst's queue go
-		}
-		f.q, f.head = f.q[:0], 0
-	case f.head >= 1024 && f.head*2 >= len(f.q):
-		n := copy(f.q, f.q[f.head:])
-		clear(f.q[n:])
-		f.q, f.head = f.q[:n], 0
-	}
 }
