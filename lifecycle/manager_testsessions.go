@@ -58,7 +58,7 @@ func (m *Manager) openCommitted(ctx context.Context, p Plan) (TestSession, error
 	if l == nil { // unreachable: Decide made the lease
 		return TestSession{}, opError(OpOpenTestSession, &NotFoundError{Kind: "test session", ID: string(e.Bot)})
 	}
-	s, err := m.store.Route(ctx, TestSender(b.ID, l.Slot), testEndUser(l.Tester, l.Activation), l.OpenedAt)
+	s, err := m.store.Route(ctx, testSender(b.ID, l.Slot), testEndUser(l.Tester, l.Activation), l.OpenedAt)
 	if err != nil {
 		return TestSession{}, opError(OpOpenTestSession, err)
 	}

@@ -64,7 +64,7 @@ func (b *Bot) senderRows() []SenderRow {
 
 // Rows returns what a store keeps of the bot the change leaves, one row
 // per sender in sender order - its senders and the virtual senders of its
-// test sessions (TestSender, R26) - none when the change deletes the bot.
+// test sessions (testSender, R26) - none when the change deletes the bot.
 func (c *Change) Rows() []SenderRow {
 	if c.After == nil {
 		return nil

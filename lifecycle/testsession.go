@@ -19,7 +19,7 @@ import (
 //     counter (so it never meets a real activation's), the tester and the
 //     content fingerprint it was opened on;
 //   - each lease gives the bot one more row (Change.Rows): the active slot
-//     of the virtual sender TestSender(bot, slot), whose channel "(test)"
+//     of the virtual sender testSender(bot, slot), whose channel "(test)"
 //     NewSender refuses, so no real sender is ever one. Bot.Senders, Live
 //     and StateOn never show it, and R1/R2 never meet it;
 //   - a content change (definition or senders, R20's sense; a rename is
@@ -50,9 +50,9 @@ const testOpenWindow = time.Minute
 // analytics.
 func (s Sender) IsTest() bool { return s.Channel == TestChannel }
 
-// TestSender returns the virtual sender of test-session slot slot of bot
+// testSender returns the virtual sender of test-session slot slot of bot
 // (R26): address "<slot>~<length of the bot id>~<bot id>".
-func TestSender(bot BotID, slot int) Sender {
+func testSender(bot BotID, slot int) Sender {
 	return Sender{Channel: TestChannel, Address: strconv.Itoa(slot) + "~" + strconv.Itoa(len(bot)) + "~" + string(bot)}
 }
 
@@ -76,7 +76,7 @@ func testSlot(address string) int {
 // TestLease is an open test session's place in its bot (R26), kept in the
 // bot's document while the test session may be open.
 type TestLease struct {
-	// Slot numbers the lease's virtual sender (TestSender), 1 to
+	// Slot numbers the lease's virtual sender (testSender), 1 to
 	// Policy.MaxTestSessions.
 	Slot int `json:"slot"`
 	// Activation is the test session's number, drawn from the bot's
@@ -143,7 +143,7 @@ func (b *Bot) serving(s Sender) (SenderState, bool) {
 // virtual sender, in its number.
 func (b *Bot) testRows(rows []SenderRow) []SenderRow {
 	for _, l := range b.Tests {
-		rows = append(rows, SenderRow{Sender: TestSender(b.ID, l.Slot), Slot: SlotActive, Activation: l.Activation})
+		rows = append(rows, SenderRow{Sender: testSender(b.ID, l.Slot), Slot: SlotActive, Activation: l.Activation})
 	}
 	slices.SortFunc(rows, func(x, y SenderRow) int { return x.Sender.compare(y.Sender) })
 	return rows
@@ -192,7 +192,7 @@ type TestSessionID string
 // "<session>.<sender address>.<end user>", so that routing on it takes
 // its sender and end user as they are, without allocating.
 func testSessionID(sid SessionID, bot BotID, l TestLease) TestSessionID {
-	return TestSessionID(strconv.FormatUint(uint64(sid), 10) + "." + TestSender(bot, l.Slot).Address + "." + testEndUser(l.Tester, l.Activation))
+	return TestSessionID(strconv.FormatUint(uint64(sid), 10) + "." + testSender(bot, l.Slot).Address + "." + testEndUser(l.Tester, l.Activation))
 }
 
 // testRef is what a TestSessionID says, read without I/O.
