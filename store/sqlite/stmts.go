@@ -37,17 +37,6 @@ func (c *stmts) get(query string) *sql.Stmt {
 	return st
 }
 
-// close closes the statements; closing the pool closes any prepared after.
-func (c *stmts) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, st := range c.m {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
-
 // conn runs queries on a pool, in tx when it is set, with the pool's
 // prepared statements.
 type conn struct {
@@ -63,10 +52,10 @@ func (k conn) stmt(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
-// The three below call *sql.DB and *sql.Tx directly, not through an
-// interface, so that their arguments do not escape to the heap.
-
-// QueryContext runs a query that returns rows.
+// QueryContext, QueryRowContext and ExecContext run a query on the
+// prepared statement if there is one. They call *sql.DB and *sql.Tx
+// directly, not through an interface, so that their arguments do not
+// escape to the heap.
 func (k conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if st := k.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -77,7 +66,6 @@ func (k conn) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	return k.c.db.QueryContext(ctx, query, args...)
 }
 
-// QueryRowContext runs a query that returns at most one row.
 func (k conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st := k.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
@@ -88,7 +76,6 @@ func (k conn) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return k.c.db.QueryRowContext(ctx, query, args...)
 }
 
-// ExecContext runs a statement that returns no rows.
 func (k conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := k.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
