@@ -185,11 +185,10 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 // clampNanos is now as Unix nanoseconds, clamped to the range the columns
 // keep: every stored instant is within it.
 func clampNanos(now time.Time) int64 {
-	switch {
-	case now.Before(minNanos):
-		return math.MinInt64
-	case now.After(maxNanos):
-		return math.MaxInt64
+	if now.Before(minNanos) {
+		now = minNanos
+	} else if now.After(maxNanos) {
+		now = maxNanos
 	}
 	return now.UnixNano()
 }
@@ -299,8 +298,6 @@ func (s *Store) notify() {
 	s.wake = make(chan struct{})
 	s.mu.Unlock()
 }
-
-// --- commit ---------------------------------------------------------------------
 
 // Commit implements lifecycle.Store. The plan is applied in one write
 // transaction (R15): the expected revisions of bots and schedules and the
