@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
@@ -276,32 +277,19 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 	return out, s.fail("reading sessions", err)
 }
 
-// SessionStats implements lifecycle.Store: one row per bot, sender and
-// close reason of the counters triggers keep.
+// SessionStats implements lifecycle.Store: one row per bot and sender of
+// the counters triggers keep, its close reasons as one JSON object.
 func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages, reason, n
-		FROM session_stats LEFT JOIN session_closed USING (bot_id, channel, address)
-		ORDER BY bot_id, channel || ':' || address, channel, address`)
-	if err != nil {
-		return nil, s.fail("reading session counts", err)
-	}
-	defer rows.Close()
-	out := []lifecycle.SessionStats{}
-	for rows.Next() {
-		var st lifecycle.SessionStats
+	out, err := collect(func(r scanner) (st lifecycle.SessionStats, err error) {
 		var opened, open, messages int64
-		var reason sql.NullString
-		var n sql.NullInt64
-		if err := rows.Scan(&st.Bot, &st.Sender.Channel, &st.Sender.Address, &opened, &open, &messages, &reason, &n); err != nil {
-			return nil, s.fail("reading session counts", err)
+		var closed []byte
+		if err = r.Scan(&st.Bot, &st.Sender.Channel, &st.Sender.Address, &opened, &open, &messages, &closed); err == nil {
+			err = json.Unmarshal(closed, &st.Closed)
 		}
-		if k := len(out) - 1; k < 0 || out[k].Bot != st.Bot || out[k].Sender != st.Sender {
-			st.Opened, st.Open, st.Messages, st.Closed = uint64(opened), uint64(open), uint64(messages), map[lifecycle.CloseReason]uint64{}
-			out = append(out, st)
-		}
-		if reason.Valid {
-			out[len(out)-1].Closed[lifecycle.CloseReason(reason.String)] += uint64(n.Int64)
-		}
-	}
-	return out, s.fail("reading session counts", rows.Err())
+		st.Opened, st.Open, st.Messages = uint64(opened), uint64(open), uint64(messages)
+		return st, err
+	})(s.reader().QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages, (SELECT json_group_object(reason, n)
+		FROM session_closed AS c WHERE (c.bot_id, c.channel, c.address) = (session_stats.bot_id, session_stats.channel, session_stats.address))
+		FROM session_stats ORDER BY bot_id, channel || ':' || address, channel, address`))
+	return out, s.fail("reading session counts", err)
 }
