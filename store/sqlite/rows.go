@@ -15,47 +15,36 @@ import (
 	sqlite3lib "modernc.org/sqlite/lib"
 )
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+const sqlBot = `SELECT doc FROM bots WHERE id = ?`
 
-// getBot reads the bot with id as stored; an error wrapping ErrNotFound
-// if there is none.
-func getBot(ctx context.Context, q querier, id lifecycle.BotID) (lifecycle.Bot, error) {
+// getBot reads the bot query selects (sqlBot: by id), as stored; nil if
+// there is none: what the session decisions take.
+func getBot(ctx context.Context, q conn, query string, args ...any) (*lifecycle.Bot, error) {
 	var doc []byte
-	err := q.QueryRowContext(ctx, `SELECT doc FROM bots WHERE id = ?`, string(id)).Scan(&doc)
+	err := q.QueryRowContext(ctx, query, args...).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
-		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
-	}
-	if err != nil {
-		return lifecycle.Bot{}, err
-	}
-	return decodeBot(doc)
-}
-
-// readBot is getBot with the bot's Bot.OpenActivations, as the Store's
-// bot reads return it.
-func readBot(ctx context.Context, q querier, id lifecycle.BotID) (lifecycle.Bot, error) {
-	b, err := getBot(ctx, q, id)
-	if err != nil {
-		return b, err
-	}
-	b.OpenActivations, err = openActivations(ctx, q, b.ID)
-	return b, err
-}
-
-// botOrNil is getBot, nil if the bot no longer exists: what the session
-// decisions take.
-func botOrNil(ctx context.Context, q querier, id lifecycle.BotID) (*lifecycle.Bot, error) {
-	b, err := getBot(ctx, q, id)
-	if errors.Is(err, lifecycle.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &b, nil
+	b, err := decodeBot(doc)
+	return &b, err
+}
+
+// readBot is getBot by id with the bot's Bot.OpenActivations, as the
+// Store's bot reads return it; an error wrapping ErrNotFound if there is
+// none.
+func readBot(ctx context.Context, q conn, id lifecycle.BotID) (lifecycle.Bot, error) {
+	b, err := getBot(ctx, q, sqlBot, string(id))
+	if err == nil && b == nil {
+		err = &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
+	}
+	if err != nil {
+		return lifecycle.Bot{}, err
+	}
+	b.OpenActivations, err = openActivations(ctx, q, id)
+	return *b, err
 }
 
 // Bot implements lifecycle.Store: the bot and its open activations, in
@@ -69,30 +58,18 @@ func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, err
 	return b, s.fail("reading a bot", err)
 }
 
-// sqlNextOpenGroup is one step of a walk of the index open_sessions_by_group:
-// the first group of open sessions of a bot - sender and activation - after
-// the one given.
-const sqlNextOpenGroup = `SELECT channel, address, activation FROM sessions
-	WHERE bot_id = ? AND closed_at IS NULL AND (channel, address, activation) > (?, ?, ?)
-	ORDER BY channel, address, activation LIMIT 1`
-
 // openActivations returns the activations of bot id that have a session
-// recorded open (Bot.OpenActivations, R9), sorted. It walks the index of
-// open sessions group by group - one lookup per sender and activation with
-// a session open - so its cost follows those groups, not the sessions.
-func openActivations(ctx context.Context, q querier, id lifecycle.BotID) ([]uint64, error) {
+// recorded open (Bot.OpenActivations, R9), sorted: one seek per group of
+// open sessions (nextGroup), not per session.
+func openActivations(ctx context.Context, q conn, id lifecycle.BotID) ([]uint64, error) {
 	var out []uint64
-	ch, addr, k := "", "", int64(-1)
-	for {
-		err := q.QueryRowContext(ctx, sqlNextOpenGroup, string(id), ch, addr, k).Scan(&ch, &addr, &k)
-		if errors.Is(err, sql.ErrNoRows) {
-			return out, nil
+	for k := (groupKey{bot: string(id), activation: -1}); ; {
+		ok, err := nextGroup(ctx, q, &k)
+		if err != nil || !ok || k.bot != string(id) {
+			return out, err
 		}
-		if err != nil {
-			return nil, err
-		}
-		if i, found := slices.BinarySearch(out, uint64(k)); !found {
-			out = slices.Insert(out, i, uint64(k))
+		if i, found := slices.BinarySearch(out, uint64(k.activation)); !found {
+			out = slices.Insert(out, i, uint64(k.activation))
 		}
 	}
 }
@@ -134,7 +111,7 @@ func scanID(r scanner) (id string, err error) { return id, r.Scan(&id) }
 
 // queryBots reads the bot documents query selects, in its order, and
 // their open activations.
-func queryBots(ctx context.Context, q querier, query string, args ...any) ([]lifecycle.Bot, error) {
+func queryBots(ctx context.Context, q conn, query string, args ...any) ([]lifecycle.Bot, error) {
 	out, err := collect(scanDoc(decodeBot))(q.QueryContext(ctx, query, args...))
 	for i := range out {
 		if err == nil {
@@ -148,18 +125,10 @@ func queryBots(ctx context.Context, q querier, query string, args ...any) ([]lif
 func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
 	var out []lifecycle.Bot
 	err := s.readTx(ctx, func(tx conn) (err error) {
-		out, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE id > ? ORDER BY id LIMIT ?`, string(after), sqlLimit(limit))
+		out, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE id > ? ORDER BY id LIMIT ?`, string(after), limit)
 		return err
 	})
 	return out, s.fail("listing bots", err)
-}
-
-// sqlLimit turns a negative limit (none) into SQLite's -1.
-func sqlLimit(limit int) int64 {
-	if limit < 0 {
-		return -1
-	}
-	return int64(limit)
 }
 
 // SenderBots implements lifecycle.Store with index lookups per sender: the
@@ -216,11 +185,10 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 // clampNanos is now as Unix nanoseconds, clamped to the range the columns
 // keep: every stored instant is within it.
 func clampNanos(now time.Time) int64 {
-	switch {
-	case now.Before(minNanos):
-		return math.MinInt64
-	case now.After(maxNanos):
-		return math.MaxInt64
+	if now.Before(minNanos) {
+		now = minNanos
+	} else if now.After(maxNanos) {
+		now = maxNanos
 	}
 	return now.UnixNano()
 }
@@ -232,14 +200,37 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Du
 	var out lifecycle.Due
 	n := clampNanos(now)
 	err := s.readTx(ctx, func(tx conn) (err error) {
-		out.Drains, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE due IS NOT NULL AND due <= ? ORDER BY due, id LIMIT ?`, n, sqlLimit(limit))
+		out.Drains, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE due IS NOT NULL AND due <= ? ORDER BY due, id LIMIT ?`, n, limit)
 		if err != nil {
 			return err
 		}
-		out.Schedules, err = collect(scanDoc(decode[lifecycle.Schedule]))(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, n, sqlLimit(limit)))
+		out.Schedules, err = collect(scanDoc(decode[lifecycle.Schedule]))(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, n, limit))
 		return err
 	})
 	return out, s.fail("reading what is due", err)
+}
+
+// Schedule implements lifecycle.Store.
+func (s *Store) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
+	var doc []byte
+	err := s.reader().QueryRowContext(ctx, `SELECT doc FROM schedules WHERE id = ?`, string(id)).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lifecycle.Schedule{}, &lifecycle.NotFoundError{Kind: "schedule", ID: string(id)}
+	}
+	if err != nil {
+		return lifecycle.Schedule{}, s.fail("reading a schedule", err)
+	}
+	sc, err := decode[lifecycle.Schedule](doc)
+	return sc, s.fail("reading a schedule", err)
+}
+
+// Schedules implements lifecycle.Store: a walk of the index on seq.
+func (s *Store) Schedules(ctx context.Context, after uint64, limit int) ([]lifecycle.Schedule, error) {
+	if after > math.MaxInt64 {
+		return []lifecycle.Schedule{}, nil
+	}
+	out, err := collect(scanDoc(decode[lifecycle.Schedule]))(s.reader().QueryContext(ctx, `SELECT doc FROM schedules WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), limit))
+	return out, s.fail("listing schedules", err)
 }
 
 // adminWhere selects the users holding Admin; migration 003 indexes them
@@ -261,7 +252,7 @@ func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecy
 	if after > math.MaxInt64 {
 		return nil, nil
 	}
-	out, err := collect(scanDoc(decode[lifecycle.AuditEntry]))(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), sqlLimit(limit)))
+	out, err := collect(scanDoc(decode[lifecycle.AuditEntry]))(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), limit))
 	if len(out) == 0 {
 		out = nil
 	}
@@ -307,8 +298,6 @@ func (s *Store) notify() {
 	s.wake = make(chan struct{})
 	s.mu.Unlock()
 }
-
-// --- commit ---------------------------------------------------------------------
 
 // Commit implements lifecycle.Store. The plan is applied in one write
 // transaction (R15): the expected revisions of bots and schedules and the

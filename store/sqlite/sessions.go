@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
@@ -68,7 +69,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	}
 	var id, activation, opened, messages int64
 	var bot string
-	err = s.route.QueryRowContext(ctx, nv, sender.Channel, sender.Address, endUser).Scan(&id, &bot, &activation, &opened, &messages)
+	err = conn{c: s.wstmts}.QueryRowContext(ctx, routeSQL, nv, sender.Channel, sender.Address, endUser).Scan(&id, &bot, &activation, &opened, &messages)
 	if err == nil {
 		return lifecycle.Session{ID: lifecycle.SessionID(id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(bot),
 			Activation: uint64(activation), OpenedAt: time.Unix(0, opened).UTC(), LastActivityAt: now, Messages: uint64(messages)}, nil
@@ -93,36 +94,23 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 const sqlOpenSession = `SELECT ` + sessionColumns + ` FROM sessions WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`
 
 // routeSlow is Route when its fast path took nothing, in a write
-// transaction: it reads the lifecycle.RouteView (the active slot's bot only
-// when the open session cannot take the message) and records the step
+// transaction: it reads the lifecycle.RouteView and records the step
 // lifecycle.DecideRoute decides; refused is DecideRoute's error.
 func routeSlow(ctx context.Context, tx conn, sender lifecycle.Sender, endUser string, now time.Time) (_ lifecycle.Session, refused, err error) {
 	var v lifecycle.RouteView
 	cur, err := scanSession(tx.QueryRowContext(ctx, sqlOpenSession, sender.Channel, sender.Address, endUser))
-	switch {
-	case err == nil:
+	if err == nil {
 		v.Open = &cur
-		if v.OpenBot, err = botOrNil(ctx, tx, cur.Bot); err != nil {
-			return lifecycle.Session{}, nil, err
-		}
-	case !errors.Is(err, sql.ErrNoRows):
+		v.OpenBot, err = getBot(ctx, tx, sqlBot, string(cur.Bot))
+	}
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		v.Active, err = getBot(ctx, tx, `SELECT doc FROM bots WHERE id = (SELECT bot_id FROM bot_senders
+			WHERE channel = ? AND address = ? AND slot = 'active')`, sender.Channel, sender.Address)
+	}
+	if err != nil {
 		return lifecycle.Session{}, nil, err
 	}
 	step, refused := lifecycle.DecideRoute(v, sender, endUser, now)
-	if errors.Is(refused, lifecycle.ErrNoBot) {
-		var doc []byte
-		err := tx.QueryRowContext(ctx, `SELECT doc FROM bots WHERE id = (SELECT bot_id FROM bot_senders
-			WHERE channel = ? AND address = ? AND slot = 'active')`, sender.Channel, sender.Address).Scan(&doc)
-		if err == nil {
-			var b lifecycle.Bot
-			b, err = decodeBot(doc)
-			v.Active = &b
-		}
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return lifecycle.Session{}, nil, err
-		}
-		step, refused = lifecycle.DecideRoute(v, sender, endUser, now)
-	}
 	if step.Closed.ID != 0 {
 		if err := recordClosed(ctx, tx, step.Closed); err != nil {
 			return lifecycle.Session{}, nil, err
@@ -144,21 +132,6 @@ func routeSlow(ctx context.Context, tx conn, sender lifecycle.Sender, endUser st
 	return out, nil, err
 }
 
-func sessionNotFound(id lifecycle.SessionID) error {
-	return &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
-}
-
-func getSession(ctx context.Context, q querier, id lifecycle.SessionID) (lifecycle.Session, error) {
-	if uint64(id) > 1<<63-1 {
-		return lifecycle.Session{}, sessionNotFound(id)
-	}
-	sess, err := scanSession(q.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, int64(id)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return lifecycle.Session{}, sessionNotFound(id)
-	}
-	return sess, err
-}
-
 // CloseSession implements lifecycle.Store: it records the session as
 // lifecycle.DecideClose returns it.
 func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
@@ -167,12 +140,16 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 	}
 	var out lifecycle.Session
 	err := s.inTx(ctx, func(tx conn) error {
-		cur, err := getSession(ctx, tx, id)
+		// An id above math.MaxInt64 turns negative, and finds no session.
+		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, int64(id)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
+		}
 		if err != nil || !cur.Open() {
 			out = cur
 			return err
 		}
-		b, err := botOrNil(ctx, tx, cur.Bot)
+		b, err := getBot(ctx, tx, sqlBot, string(cur.Bot))
 		if err != nil {
 			return err
 		}
@@ -193,32 +170,46 @@ type groupKey struct {
 	activation int64
 }
 
-// SweepSessions implements lifecycle.Store, group by group of open sessions
-// (one activation of one bot on one sender, found through the counts and
-// an index): it reads those last active before the cutoff
+// nextGroup moves k to the next group of open sessions in the index
+// open_sessions_by_group, in one seek whatever the sessions in each; ok is
+// false past the last.
+func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
+	err = q.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM sessions
+		WHERE closed_at IS NULL AND (bot_id, channel, address, activation) > (?, ?, ?, ?)
+		ORDER BY bot_id, channel, address, activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation,
+	).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// SweepSessions implements lifecycle.Store, group by group of open
+// sessions: it reads those last active before the cutoff
 // lifecycle.NextSessionEnd gives, least recently active first, and records
 // each as lifecycle.SessionAt returns it until one is still open.
 func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	if _, err := nanos("now", now); err != nil {
 		return 0, err
 	}
-	closed := 0
+	w := sweeper{ctx: ctx, now: now, left: limit, bots: map[string]*lifecycle.Bot{}}
 	err := s.inTx(ctx, func(tx conn) error {
-		pairs, err := collect(func(r scanner) (k groupKey, err error) {
-			return k, r.Scan(&k.bot, &k.sender.Channel, &k.sender.Address)
-		})(tx.QueryContext(ctx, `SELECT bot_id, channel, address FROM session_stats WHERE open > 0`))
-		if err != nil {
-			return err
+		w.tx = tx
+		for k := (groupKey{activation: -1}); w.left > 0; {
+			ok, err := nextGroup(ctx, tx, &k)
+			if err == nil && ok {
+				err = w.group(k)
+			}
+			if err != nil || !ok {
+				return err
+			}
 		}
-		w := sweeper{ctx: ctx, tx: tx, now: now, left: limit, bots: map[string]*lifecycle.Bot{}}
-		err = w.pairs(pairs)
-		closed = limit - w.left
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, s.fail("sweeping sessions", err)
 	}
-	return closed, nil
+	return limit - w.left, nil
 }
 
 // sweeper is one SweepSessions in its transaction.
@@ -230,36 +221,13 @@ type sweeper struct {
 	bots map[string]*lifecycle.Bot
 }
 
-// pairs sweeps the groups of each (bot, sender) pair with open sessions -
-// each activation, found by seeking past the previous one in the index -
-// until it may close no more.
-func (w *sweeper) pairs(pairs []groupKey) error {
-	for _, k := range pairs {
-		for k.activation = -1; w.left > 0; {
-			err := w.tx.QueryRowContext(w.ctx, `SELECT activation FROM sessions
-				WHERE bot_id = ? AND channel = ? AND address = ? AND closed_at IS NULL AND activation > ?
-				ORDER BY activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation).Scan(&k.activation)
-			if errors.Is(err, sql.ErrNoRows) {
-				break
-			}
-			if err == nil {
-				err = w.group(k)
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // group records closed the sessions of group k that are over, least
 // recently active first.
 func (w *sweeper) group(k groupKey) error {
 	b, ok := w.bots[k.bot]
 	if !ok {
 		var err error
-		if b, err = botOrNil(w.ctx, w.tx, lifecycle.BotID(k.bot)); err != nil {
+		if b, err = getBot(w.ctx, w.tx, sqlBot, k.bot); err != nil {
 			return err
 		}
 		w.bots[k.bot] = b
@@ -302,39 +270,26 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 	if uint64(after) >= 1<<63-1 || limit <= 0 {
 		return nil, nil
 	}
-	out, err := collect(scanSession)(s.reader().QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), sqlLimit(limit)))
+	out, err := collect(scanSession)(s.reader().QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), limit))
 	if len(out) == 0 {
 		out = nil
 	}
 	return out, s.fail("reading sessions", err)
 }
 
-// SessionStats implements lifecycle.Store: one row per bot, sender and
-// close reason of the counters triggers keep.
+// SessionStats implements lifecycle.Store: one row per bot and sender of
+// the counters triggers keep, its close reasons as one JSON object.
 func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages, reason, n
-		FROM session_stats LEFT JOIN session_closed USING (bot_id, channel, address)
-		ORDER BY bot_id, channel || ':' || address, channel, address`)
-	if err != nil {
-		return nil, s.fail("reading session counts", err)
-	}
-	defer rows.Close()
-	out := []lifecycle.SessionStats{}
-	for rows.Next() {
-		var st lifecycle.SessionStats
+	out, err := collect(func(r scanner) (st lifecycle.SessionStats, err error) {
 		var opened, open, messages int64
-		var reason sql.NullString
-		var n sql.NullInt64
-		if err := rows.Scan(&st.Bot, &st.Sender.Channel, &st.Sender.Address, &opened, &open, &messages, &reason, &n); err != nil {
-			return nil, s.fail("reading session counts", err)
+		var closed []byte
+		if err = r.Scan(&st.Bot, &st.Sender.Channel, &st.Sender.Address, &opened, &open, &messages, &closed); err == nil {
+			err = json.Unmarshal(closed, &st.Closed)
 		}
-		if k := len(out) - 1; k < 0 || out[k].Bot != st.Bot || out[k].Sender != st.Sender {
-			st.Opened, st.Open, st.Messages, st.Closed = uint64(opened), uint64(open), uint64(messages), map[lifecycle.CloseReason]uint64{}
-			out = append(out, st)
-		}
-		if reason.Valid {
-			out[len(out)-1].Closed[lifecycle.CloseReason(reason.String)] += uint64(n.Int64)
-		}
-	}
-	return out, s.fail("reading session counts", rows.Err())
+		st.Opened, st.Open, st.Messages = uint64(opened), uint64(open), uint64(messages)
+		return st, err
+	})(s.reader().QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages, (SELECT json_group_object(reason, n)
+		FROM session_closed AS c WHERE (c.bot_id, c.channel, c.address) = (session_stats.bot_id, session_stats.channel, session_stats.address))
+		FROM session_stats ORDER BY bot_id, channel || ':' || address, channel, address`))
+	return out, s.fail("reading session counts", err)
 }

@@ -29,22 +29,15 @@ var migrations embed.FS
 // power cut.
 type Synchronous string
 
-// The durability settings.
+// The durability settings; the package documentation, "Durability", says
+// what each may lose.
 const (
-	// SyncCommits (the default) syncs every write - commits (bots, roles,
-	// schedules, audit entries), sessions opened and closed - except a
-	// message to an open session, which is written with synchronous=NORMAL:
-	// a power cut may lose the last messages' counts and last activity of
-	// open sessions, never anything else. A crash of the process loses
-	// nothing acknowledged.
+	// SyncCommits (the default) syncs every write except a message to an
+	// open session, written with synchronous=NORMAL.
 	SyncCommits Synchronous = "COMMITS"
-	// SyncFull syncs every write, messages included: a power cut loses
-	// nothing acknowledged.
+	// SyncFull syncs every write, messages included.
 	SyncFull Synchronous = "FULL"
-	// SyncNormal syncs no write (only checkpoints): a crash of the process
-	// loses nothing acknowledged, but a power cut may lose the last writes
-	// of any kind, whole and in order, so audit sequence numbers may be
-	// given again after it.
+	// SyncNormal syncs no write, only checkpoints.
 	SyncNormal Synchronous = "NORMAL"
 )
 
@@ -92,9 +85,8 @@ type Store struct {
 	w    *sql.DB // one connection; transactions BEGIN IMMEDIATE
 	r    *sql.DB // read-only connections
 
-	route  *sql.Stmt // the fast path of Route
-	wstmts *stmts    // prepared statements of w
-	rstmts *stmts    // prepared statements of r
+	wstmts *stmts // prepared statements of w
+	rstmts *stmts // prepared statements of r
 
 	// wmu is held by every use of w, so that a write and the synchronous
 	// setting it needs go together; wsync is the setting last given to w.
@@ -128,35 +120,27 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, &lifecycle.InputError{Field: "path", Value: path, Problem: "cannot be made absolute: " + err.Error()}
 	}
 	// A connection starts at FULL unless every write is NORMAL: one the
-	// pool replaced errs on the safe side.
-	sync := SyncFull
+	// pool replaced errs on the safe side. Statement journals (a statement
+	// with triggers may need to undo itself) stay in memory.
+	s := &Store{path: abs, opts: opts, wsync: SyncFull, wake: make(chan struct{})}
 	if opts.Synchronous == SyncNormal {
-		sync = SyncNormal
+		s.wsync = SyncNormal
 	}
-	// Statement journals (a statement with triggers may need to undo
-	// itself) stay in memory: no temporary file written per statement.
 	q := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(%s)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&",
-		(&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath(), opts.BusyTimeout.Milliseconds(), sync)
-	s := &Store{path: abs, opts: opts, wsync: sync, wake: make(chan struct{})}
-	if s.w, err = sql.Open("sqlite", q+"_txlock=immediate"); err != nil {
+		(&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath(), opts.BusyTimeout.Milliseconds(), s.wsync)
+	if s.w, err = sql.Open("sqlite", q+"_txlock=immediate"); err == nil {
+		s.r, err = sql.Open("sqlite", q+"_pragma=query_only(1)")
+	}
+	if err != nil {
 		return nil, s.fail("opening "+abs, err)
 	}
-	s.wstmts = &stmts{db: s.w, m: map[string]*sql.Stmt{}}
 	s.w.SetMaxOpenConns(1)
-	if err := s.migrate(ctx); err != nil {
-		s.w.Close()
-		return nil, err
-	}
-	if s.r, err = sql.Open("sqlite", q+"_pragma=query_only(1)"); err != nil {
-		s.w.Close()
-		return nil, s.fail("opening "+abs, err)
-	}
-	s.rstmts = &stmts{db: s.r, m: map[string]*sql.Stmt{}}
 	s.r.SetMaxOpenConns(opts.Readers)
 	s.r.SetMaxIdleConns(opts.Readers)
-	if s.route, err = s.w.PrepareContext(ctx, routeSQL); err != nil {
+	s.wstmts, s.rstmts = &stmts{db: s.w, m: map[string]*sql.Stmt{}}, &stmts{db: s.r, m: map[string]*sql.Stmt{}}
+	if err := s.migrate(ctx); err != nil {
 		s.Close()
-		return nil, s.fail("preparing", err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -166,20 +150,8 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 // such an error too.
 func (s *Store) Close() error {
 	defer s.notify() // waiters look again, and find the store closed
-	var errs []error
-	for _, c := range []*stmts{s.wstmts, s.rstmts} {
-		if c != nil {
-			c.close()
-		}
-	}
-	if s.route != nil {
-		errs = append(errs, s.route.Close())
-	}
-	if s.r != nil {
-		errs = append(errs, s.r.Close())
-	}
-	errs = append(errs, s.w.Close())
-	return errors.Join(errs...)
+	// Closing a pool closes the statements prepared on its connections.
+	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 // Path returns the absolute path of the database file.
@@ -209,10 +181,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			case have > len(names):
 				return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, len(names), lifecycle.ErrUnavailable)
 			}
-			if _, err := tx.tx.ExecContext(ctx, string(script)); err != nil {
-				return err
-			}
-			_, err = tx.tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
+			_, err = tx.tx.ExecContext(ctx, fmt.Sprintf("%s;\nPRAGMA user_version = %d", script, i+1))
 			return err
 		})
 		if err != nil {
@@ -279,7 +248,82 @@ func (s *Store) readTx(ctx context.Context, f func(tx conn) error) error {
 // snapshot.
 func (s *Store) reader() conn { return conn{c: s.rstmts} }
 
-// --- errors -------------------------------------------------------------------
+// stmts keeps the prepared statements of one pool, so that SQLite parses
+// and plans each query once per connection rather than on every call. A
+// query met for the first time runs unprepared and is prepared in the
+// background once a connection of the pool is free: preparing it at once,
+// while the caller holds the writer's only connection, would wait for
+// itself.
+type stmts struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt // nil until prepared
+}
+
+func (c *stmts) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, seen := c.m[query]
+	if !seen {
+		c.m[query] = nil
+		go func() {
+			st, err := c.db.Prepare(query)
+			if err != nil {
+				return // it runs unprepared, and fails there if it is wrong
+			}
+			c.mu.Lock()
+			c.m[query] = st
+			c.mu.Unlock()
+		}()
+	}
+	return st
+}
+
+// conn runs queries on a pool, in tx when it is set, with the pool's
+// prepared statements.
+type conn struct {
+	c  *stmts
+	tx *sql.Tx
+}
+
+func (k conn) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := k.c.get(query)
+	if st != nil && k.tx != nil {
+		st = k.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
+// QueryContext, QueryRowContext and ExecContext run a query on the
+// prepared statement if there is one; ExecContext only in a transaction,
+// where every write runs. They call *sql.DB and *sql.Tx directly, not
+// through an interface, so that their arguments do not escape to the heap.
+func (k conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := k.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	if k.tx != nil {
+		return k.tx.QueryContext(ctx, query, args...)
+	}
+	return k.c.db.QueryContext(ctx, query, args...)
+}
+
+func (k conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := k.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if k.tx != nil {
+		return k.tx.QueryRowContext(ctx, query, args...)
+	}
+	return k.c.db.QueryRowContext(ctx, query, args...)
+}
+
+func (k conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := k.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return k.tx.ExecContext(ctx, query, args...)
+}
 
 func conflict(format string, args ...any) error {
 	return &lifecycle.ConflictError{Reason: fmt.Sprintf(format, args...)}
@@ -299,26 +343,24 @@ func (s *Store) fail(op string, err error) error {
 			return err
 		}
 	}
+	hint := ""
 	var se *sqlite3.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
 		case sqlite3lib.SQLITE_CONSTRAINT:
 			return fmt.Errorf("sqlite: %s: %w (%v)", op, &lifecycle.ConflictError{Reason: "the database refused the change"}, err)
 		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED:
-			return fmt.Errorf("sqlite: %s: %s stayed locked by another connection or process longer than the busy timeout (%v); retry later or raise Options.BusyTimeout: %w: %w",
-				op, s.path, s.opts.BusyTimeout, lifecycle.ErrUnavailable, err)
+			hint = fmt.Sprintf("%s stayed locked by another connection or process longer than the busy timeout (%v); retry later or raise Options.BusyTimeout: ", s.path, s.opts.BusyTimeout)
 		case sqlite3lib.SQLITE_FULL:
-			return fmt.Errorf("sqlite: %s: the disk holding %s is full; free space and retry: %w: %w", op, s.path, lifecycle.ErrUnavailable, err)
+			hint = "the disk holding " + s.path + " is full; free space and retry: "
 		case sqlite3lib.SQLITE_READONLY, sqlite3lib.SQLITE_CANTOPEN, sqlite3lib.SQLITE_PERM:
-			return fmt.Errorf("sqlite: %s: cannot write %s; check that the file and its directory are writable: %w: %w", op, s.path, lifecycle.ErrUnavailable, err)
+			hint = "cannot write " + s.path + "; check that the file and its directory are writable: "
 		case sqlite3lib.SQLITE_CORRUPT, sqlite3lib.SQLITE_NOTADB:
-			return fmt.Errorf("sqlite: %s: %s is not a healthy SQLite database; restore it from a backup: %w: %w", op, s.path, lifecycle.ErrUnavailable, err)
+			hint = s.path + " is not a healthy SQLite database; restore it from a backup: "
 		}
 	}
-	return fmt.Errorf("sqlite: %s: %w: %w", op, lifecycle.ErrUnavailable, err)
+	return fmt.Errorf("sqlite: %s: %s%w: %w", op, hint, lifecycle.ErrUnavailable, err)
 }
-
-// --- encoding -------------------------------------------------------------------
 
 var (
 	minNanos = time.Unix(0, math.MinInt64)
