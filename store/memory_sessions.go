@@ -228,9 +228,10 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	defer sh.mu.Unlock()
 	rec := sh.find(h, sender, endUser)
 	if rec != nil && rec.grp.serves(rec.s.LastActivityAt, now) {
+		was := rec.s.LastActivityAt
 		rec.s.LastActivityAt = now
 		rec.s.Messages++
-		return sh.touched(rec), nil
+		return sh.touched(rec, was), nil
 	}
 	var v lifecycle.RouteView
 	if rec != nil {
@@ -242,8 +243,9 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 	}
 	step, err := lifecycle.DecideRoute(v, sender, endUser, now)
 	if err == nil && !step.New {
+		was := rec.s.LastActivityAt
 		rec.s = step.Session
-		return sh.touched(rec), nil
+		return sh.touched(rec, was), nil
 	}
 	if step.Closed.ID != 0 {
 		m.closeLocked(rec, step.Closed.CloseReason, step.Closed.ClosedAt, now)
@@ -257,9 +259,9 @@ func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser str
 
 // touched counts the message routed to rec and moves rec to the back of
 // its group. The caller holds sh.
-func (sh *shard) touched(rec *sessRec) lifecycle.Session {
+func (sh *shard) touched(rec *sessRec, was time.Time) lifecycle.Session {
 	rec.stats.messages++
-	sh.link(rec.grp, rec)
+	sh.link(rec.grp, rec, was)
 	return rec.s
 }
 
@@ -269,10 +271,14 @@ func (sh *shard) touched(rec *sessRec) lifecycle.Session {
 // moves forward). It reschedules g when its key may now be too late: g is
 // not in the heap, or is keyed by the last session it lost, or rec went
 // first, less recently active than g's first session was (the clock
-// stepped back). The caller holds sh.
-func (sh *shard) link(g *group, rec *sessRec) {
+// stepped back). was is when rec was last active before this message
+// (unused for a new session): g's first session may be rec itself, whose
+// time the caller has just moved. The caller holds sh.
+func (sh *shard) link(g *group, rec *sessRec, was time.Time) {
 	first := maxTime
-	if g.head != nil {
+	if g.head == rec {
+		first = was
+	} else if g.head != nil {
 		first = g.head.s.LastActivityAt
 	}
 	if rec.grp == g {
@@ -314,7 +320,7 @@ func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) l
 	if g.head == nil {
 		g.bot.countGroup(g.activation, 1)
 	}
-	sh.link(g, rec)
+	sh.link(g, rec, time.Time{})
 	return rec.s
 }
 

@@ -77,6 +77,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"R25/DefinitionRoundTrip", testDefinitionRoundTrip},
 		{"SweepAndClose", testSweepAndClose},
 		{"SweepAfterClockStepsBack", testSweepAfterClockStepsBack},
+		{"SweepAfterFirstSessionStepsBack", testSweepAfterFirstSessionStepsBack},
 		{"R15/ParallelCommits", testParallelCommits},
 		{"R1/ParallelActivations", testParallelActivations},
 		{"R22/PerSenderInvariants", testPerSenderInvariants},
@@ -697,6 +698,27 @@ func testSweepAfterClockStepsBack(t *testing.T, h *harness) {
 		if got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout || !got.ClosedAt.Equal(at) {
 			t.Fatalf("sweep %d: session %d = %+v, want closed idle at %v", i, s.ID, got, at)
 		}
+	}
+}
+
+// testSweepAfterFirstSessionStepsBack: the clock steps back and the message
+// goes to the least recently active session of its sender - here its only
+// one - which then idles out from the earlier instant: a sweep then closes
+// it, though the store had it due later (a store that keys its sweep by the
+// first session's old time misses it).
+func testSweepAfterFirstSessionStepsBack(t *testing.T, h *harness) {
+	a := h.active("100")
+	if _, err := h.st.Route(h.ctx, sender("100"), "u1", h.now); err != nil {
+		t.Fatal(err)
+	}
+	back := h.now.Add(-time.Hour)
+	s, err := h.st.Route(h.ctx, sender("100"), "u1", back)
+	if err != nil || !s.LastActivityAt.Equal(back) {
+		t.Fatalf("route after the clock stepped back: %+v, %v", s, err)
+	}
+	at := back.Add(a.IdleTimeout)
+	if n, err := h.st.SweepSessions(h.ctx, at, 100); err != nil || n != 1 {
+		t.Fatalf("sweep at %v, when the session idles out: closed %d, %v; want 1", at, n, err)
 	}
 }
 
