@@ -49,7 +49,7 @@ const openSession = `(SELECT id FROM sessions WHERE channel = $2 AND address = $
 // column tells which.
 const sqlRoute = `
 	WITH upd AS (
-		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1
+		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
 		FROM bots b, bot_senders bs, (SELECT ` + syncOff + `) AS async
 		WHERE s.id = ` + openSession + ` AND s.closed_at IS NULL
 		  AND b.id = s.bot_id AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
@@ -82,8 +82,8 @@ const sqlClose = `
 // lock keeps the bot so until the session is stored.
 const sqlOpen = `
 	WITH c AS (` + sqlClose + `)
-	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-	SELECT $8, $9, $10, b.id, $13, $11, $11, 1 FROM bots b, (SELECT ` + syncOn + `) AS durable
+	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages, activity_floor)
+	SELECT $8, $9, $10, b.id, $13, $11, $11, 1, botlife_activity_floor($11, b.idle_timeout) FROM bots b, (SELECT ` + syncOn + `) AS durable
 	WHERE b.id = $12 AND b.revision = $14 AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM c))
 	FOR SHARE OF b
 	RETURNING ` + sessionColumns
@@ -255,8 +255,8 @@ const sqlSweep = `
 		SELECT d.id FROM bound CROSS JOIN LATERAL (
 			SELECT s.id FROM sessions s
 			WHERE (s.bot_id, s.channel, s.address, s.activation) = (bound.bot_id, bound.channel, bound.address, bound.activation)
-			  AND s.closed_at IS NULL AND s.last_activity_at <= bound.last_at
-			ORDER BY s.last_activity_at LIMIT @limit) AS d
+			  AND s.closed_at IS NULL AND s.activity_floor <= bound.last_at AND s.last_activity_at <= bound.last_at
+			ORDER BY s.activity_floor LIMIT @limit) AS d
 		LIMIT @limit
 	)
 	SELECT ` + sessionColumns + `, (SELECT b.doc FROM bots b WHERE b.id = s.bot_id) FROM sessions s
