@@ -304,12 +304,12 @@ func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, err
 const sqlOpenActivations = `(
 	WITH RECURSIVE g AS (
 		(SELECT s.channel, s.address, s.activation FROM sessions s
-		 WHERE s.bot_id = b.id AND s.closed_at IS NULL
+		 WHERE s.bot_id = b.id AND ` + openDue + `
 		 ORDER BY s.channel, s.address, s.activation LIMIT 1)
 		UNION ALL
 		SELECT n.channel, n.address, n.activation FROM g CROSS JOIN LATERAL (
 			SELECT s.channel, s.address, s.activation FROM sessions s
-			WHERE s.bot_id = b.id AND s.closed_at IS NULL
+			WHERE s.bot_id = b.id AND ` + openDue + `
 			  AND (s.channel, s.address, s.activation) > (g.channel, g.address, g.activation)
 			ORDER BY s.channel, s.address, s.activation LIMIT 1) AS n)
 	SELECT array_agg(DISTINCT g.activation ORDER BY g.activation) FROM g)`

@@ -43,7 +43,8 @@ func val[T any](p *T) (v T) {
 // user) by one_open_session; apart, so no plan reads the sender's sessions.
 const openSession = `(SELECT id FROM sessions WHERE channel = $2 AND address = $3 AND end_user = $4 AND closed_at IS NULL)`
 
-// sqlRoute takes the message if the end user's open session is served;
+// sqlRoute takes the message if the end user's open session is served,
+// and counts it in session_stats (the trigger leaves open sessions alone);
 // otherwise it returns the RouteView in one row: the open session, if any,
 // with its bot, and the sender's Active bot, with revisions. The last
 // column tells which.
@@ -229,6 +230,10 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 	return lifecycle.Session{}, &lifecycle.ConflictError{Reason: fmt.Sprintf("session %d kept changing while it was being closed", id)}
 }
 
+// openDue selects the open sessions of open_sessions_due: its predicate,
+// which no lookup by sender and end user implies.
+const openDue = `s.closed_at IS NULL AND s.activity_floor IS NOT NULL`
+
 // sqlSweep claims up to @limit open sessions whose columns say they may be
 // over at $1. A loose index scan of open_sessions_due lists the few groups
 // (bot, sender, activation) with a session open; one range scan per group
@@ -237,11 +242,11 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 // text (sweepSQL), so that PostgreSQL keeps one generic plan.
 const sqlSweep = `
 	WITH RECURSIVE g(bot_id, channel, address, activation) AS (
-		(SELECT bot_id, channel, address, activation FROM sessions WHERE closed_at IS NULL ORDER BY 1, 2, 3, 4 LIMIT 1)
+		(SELECT bot_id, channel, address, activation FROM sessions s WHERE ` + openDue + ` ORDER BY 1, 2, 3, 4 LIMIT 1)
 		UNION ALL
 		SELECT n.* FROM g CROSS JOIN LATERAL (
 			SELECT s.bot_id, s.channel, s.address, s.activation FROM sessions s
-			WHERE s.closed_at IS NULL AND (s.bot_id, s.channel, s.address, s.activation) > (g.bot_id, g.channel, g.address, g.activation)
+			WHERE ` + openDue + ` AND (s.bot_id, s.channel, s.address, s.activation) > (g.bot_id, g.channel, g.address, g.activation)
 			ORDER BY 1, 2, 3, 4 LIMIT 1) AS n
 	),
 	bound AS (
@@ -255,7 +260,7 @@ const sqlSweep = `
 		SELECT d.id FROM bound CROSS JOIN LATERAL (
 			SELECT s.id FROM sessions s
 			WHERE (s.bot_id, s.channel, s.address, s.activation) = (bound.bot_id, bound.channel, bound.address, bound.activation)
-			  AND s.closed_at IS NULL AND s.activity_floor <= bound.last_at AND s.last_activity_at <= bound.last_at
+			  AND ` + openDue + ` AND s.activity_floor <= bound.last_at AND s.last_activity_at <= bound.last_at
 			ORDER BY s.activity_floor LIMIT @limit) AS d
 		LIMIT @limit
 	)
