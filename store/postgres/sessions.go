@@ -238,7 +238,8 @@ const openDue = `s.closed_at IS NULL AND s.activity_floor IS NOT NULL`
 // over at $1. A loose index scan of open_sessions_due lists the few groups
 // (bot, sender, activation) with a session open; one range scan per group
 // takes all its sessions if the group is no longer served, those idle too
-// long if it is: the cost follows what is due. @limit is written into the
+// long if it is (by activity_floor in the index, then the exact time): the
+// cost follows what is due, and what will be within idle_timeout / 16. @limit is written into the
 // text (sweepSQL), so that PostgreSQL keeps one generic plan.
 const sqlSweep = `
 	WITH RECURSIVE g(bot_id, channel, address, activation) AS (
