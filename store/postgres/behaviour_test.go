@@ -346,8 +346,8 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		INSERT INTO schedules (id, seq, at, status, revision, doc)
 			SELECT 's' || i, i, i, 'done', 2, '{}'::bytea FROM generate_series(1, 20000) i;
 		INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('p', 20001, 1500, 'pending', 1, '{}'::bytea);
-		INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-			SELECT 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1 FROM generate_series(1, 20000) i;
+		INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
+			SELECT 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1000 + i, 1 FROM generate_series(1, 20000) i;
 		ANALYZE`); err != nil {
 		t.Fatal(err)
 	}

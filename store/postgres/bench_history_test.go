@@ -132,8 +132,8 @@ func BenchmarkExpireDueIdle(b *testing.B) {
 		now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC).UnixNano()
 		pool := st.Pool()
 		if _, err := pool.Exec(ctx, `
-			INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-			SELECT 'sms', '+15550100', 'u' || i, $1, $2, $3, $3, 1 FROM generate_series(1, $4) i`,
+			INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
+			SELECT 'sms', '+15550100', 'u' || i, $1, $2, $3, $3, $3, 1 FROM generate_series(1, $4) i`,
 			string(bot.ID), int64(bot.Activations), now, open); err != nil {
 			b.Fatal(err)
 		}

@@ -25,8 +25,11 @@
 // CloseSession applies lifecycle.DecideClose the same way. SweepSessions
 // claims candidates group by group with FOR UPDATE SKIP LOCKED, so replicas
 // sweep at once, and closes those lifecycle.SessionAt finds closed.
-// SessionStats reads counters a trigger keeps. WaitAudit listens for the
-// commit's notification and polls every few seconds as a safety net.
+// A message on an open session changes no indexed column (the sweep's
+// index holds activity_floor, a coarse last activity), so it is a
+// heap-only update. SessionStats reads counters a trigger keeps. WaitAudit
+// listens for the commit's notification and polls every few seconds as a
+// safety net.
 //
 // # Durability
 //
@@ -52,7 +55,7 @@
 // jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
 // nanoseconds: 1677-09-21 to 2262-04-11.
 //
-// Migrate brings a database to schema version 5; a bot stored before R22
+// Migrate brings a database to schema version 6; a bot stored before R22
 // reads through lifecycle.Upgrade. Failures never reach a caller as a bare
 // SQLSTATE: see Error.
 package postgres
@@ -304,12 +307,12 @@ func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, err
 const sqlOpenActivations = `(
 	WITH RECURSIVE g AS (
 		(SELECT s.channel, s.address, s.activation FROM sessions s
-		 WHERE s.bot_id = b.id AND s.closed_at IS NULL
+		 WHERE s.bot_id = b.id AND ` + openDue + `
 		 ORDER BY s.channel, s.address, s.activation LIMIT 1)
 		UNION ALL
 		SELECT n.channel, n.address, n.activation FROM g CROSS JOIN LATERAL (
 			SELECT s.channel, s.address, s.activation FROM sessions s
-			WHERE s.bot_id = b.id AND s.closed_at IS NULL
+			WHERE s.bot_id = b.id AND ` + openDue + `
 			  AND (s.channel, s.address, s.activation) > (g.channel, g.address, g.activation)
 			ORDER BY s.channel, s.address, s.activation LIMIT 1) AS n)
 	SELECT array_agg(DISTINCT g.activation ORDER BY g.activation) FROM g)`

@@ -43,13 +43,14 @@ func val[T any](p *T) (v T) {
 // user) by one_open_session; apart, so no plan reads the sender's sessions.
 const openSession = `(SELECT id FROM sessions WHERE channel = $2 AND address = $3 AND end_user = $4 AND closed_at IS NULL)`
 
-// sqlRoute takes the message if the end user's open session is served;
+// sqlRoute takes the message if the end user's open session is served,
+// and counts it in session_stats (the trigger leaves open sessions alone);
 // otherwise it returns the RouteView in one row: the open session, if any,
 // with its bot, and the sender's Active bot, with revisions. The last
 // column tells which.
 const sqlRoute = `
 	WITH upd AS (
-		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1
+		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
 		FROM bots b, bot_senders bs, (SELECT ` + syncOff + `) AS async
 		WHERE s.id = ` + openSession + ` AND s.closed_at IS NULL
 		  AND b.id = s.bot_id AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
@@ -82,8 +83,8 @@ const sqlClose = `
 // lock keeps the bot so until the session is stored.
 const sqlOpen = `
 	WITH c AS (` + sqlClose + `)
-	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-	SELECT $8, $9, $10, b.id, $13, $11, $11, 1 FROM bots b, (SELECT ` + syncOn + `) AS durable
+	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages, activity_floor)
+	SELECT $8, $9, $10, b.id, $13, $11, $11, 1, botlife_activity_floor($11, b.idle_timeout) FROM bots b, (SELECT ` + syncOn + `) AS durable
 	WHERE b.id = $12 AND b.revision = $14 AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM c))
 	FOR SHARE OF b
 	RETURNING ` + sessionColumns
@@ -229,19 +230,24 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 	return lifecycle.Session{}, &lifecycle.ConflictError{Reason: fmt.Sprintf("session %d kept changing while it was being closed", id)}
 }
 
+// openDue selects the open sessions of open_sessions_due: its predicate,
+// which no lookup by sender and end user implies.
+const openDue = `s.closed_at IS NULL AND s.activity_floor IS NOT NULL`
+
 // sqlSweep claims up to @limit open sessions whose columns say they may be
 // over at $1. A loose index scan of open_sessions_due lists the few groups
 // (bot, sender, activation) with a session open; one range scan per group
 // takes all its sessions if the group is no longer served, those idle too
-// long if it is: the cost follows what is due. @limit is written into the
+// long if it is (by activity_floor in the index, then the exact time): the
+// cost follows what is due, and what will be within idle_timeout / 16. @limit is written into the
 // text (sweepSQL), so that PostgreSQL keeps one generic plan.
 const sqlSweep = `
 	WITH RECURSIVE g(bot_id, channel, address, activation) AS (
-		(SELECT bot_id, channel, address, activation FROM sessions WHERE closed_at IS NULL ORDER BY 1, 2, 3, 4 LIMIT 1)
+		(SELECT bot_id, channel, address, activation FROM sessions s WHERE ` + openDue + ` ORDER BY 1, 2, 3, 4 LIMIT 1)
 		UNION ALL
 		SELECT n.* FROM g CROSS JOIN LATERAL (
 			SELECT s.bot_id, s.channel, s.address, s.activation FROM sessions s
-			WHERE s.closed_at IS NULL AND (s.bot_id, s.channel, s.address, s.activation) > (g.bot_id, g.channel, g.address, g.activation)
+			WHERE ` + openDue + ` AND (s.bot_id, s.channel, s.address, s.activation) > (g.bot_id, g.channel, g.address, g.activation)
 			ORDER BY 1, 2, 3, 4 LIMIT 1) AS n
 	),
 	bound AS (
@@ -255,8 +261,8 @@ const sqlSweep = `
 		SELECT d.id FROM bound CROSS JOIN LATERAL (
 			SELECT s.id FROM sessions s
 			WHERE (s.bot_id, s.channel, s.address, s.activation) = (bound.bot_id, bound.channel, bound.address, bound.activation)
-			  AND s.closed_at IS NULL AND s.last_activity_at <= bound.last_at
-			ORDER BY s.last_activity_at LIMIT @limit) AS d
+			  AND ` + openDue + ` AND s.activity_floor <= bound.last_at AND s.last_activity_at <= bound.last_at
+			ORDER BY s.activity_floor LIMIT @limit) AS d
 		LIMIT @limit
 	)
 	SELECT ` + sessionColumns + `, (SELECT b.doc FROM bots b WHERE b.id = s.bot_id) FROM sessions s
