@@ -151,3 +151,43 @@ func TestR26NotInFigures(t *testing.T) {
 		t.Fatalf("R26: the bot shows %+v / %+v", got.Senders, got.Tests)
 	}
 }
+
+// R26: closing a test session that idled out under its lease is refused
+// as over - idle_timeout at its idle deadline - and records it so.
+func TestR26CloseAfterIdle(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d", "100")
+	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(b.IdleTimeout + time.Minute)
+	_, err = e.m.CloseTestSession(e.ctx, designer, ts.ID)
+	var over *lifecycle.SessionOverError
+	if !errors.As(err, &over) || over.Reason != lifecycle.CloseIdleTimeout || !over.At.Equal(start.Add(b.IdleTimeout)) {
+		t.Fatalf("R26: closing an idled-out test session: %v; want ErrSessionOver, idle_timeout at %v", err, start.Add(b.IdleTimeout))
+	}
+}
+
+// R26: a test session closed on a bot that was replaced on a sender
+// leaves the end user's session there replaced (R9): a test session's end
+// is never read as the end of a real sender's activation.
+func TestR26CloseKeepsLiveFigures(t *testing.T) {
+	e := newEnv(t)
+	a := e.live("a", "100")
+	e.must(e.m.Route(e.ctx, sms("100"), "u1"))
+	ts, err := e.m.OpenTestSession(e.ctx, designer, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.live("b", "100") // replaces a on 100, immediately
+	e.must(e.m.CloseTestSession(e.ctx, designer, ts.ID))
+	an, err := e.m.Analytics(e.ctx, manager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[lifecycle.CloseReason]uint64{lifecycle.CloseReplaced: 1}
+	if len(an.ByBot) == 0 || an.ByBot[0].Bot != a.ID || !cmp.Equal(an.ByBot[0].Closed, want) {
+		t.Fatalf("R26: a's figures after its test session closed: %+v; want closed %v", an.ByBot, want)
+	}
+}
