@@ -101,6 +101,13 @@ var commandParsers = map[string]func(t *testing.T, args []string, kv map[string]
 	"revoke": func(t *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
 		return lifecycle.RevokeRole{User: value(t, args[0]), Role: role(t, args[1])}
 	},
+	// opentest BOT; closetest BOT K (R26).
+	"opentest": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.OpenTestSession{Bot: lifecycle.BotID(args[0])}
+	},
+	"closetest": func(t *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
+		return lifecycle.CloseTestSession{Bot: lifecycle.BotID(args[0]), Activation: uint64(atoi(t, args[1]))}
+	},
 	"read": func(_ *testing.T, args []string, _ map[string]string, _ []lifecycle.Bot) lifecycle.Command {
 		return lifecycle.Read{What: lifecycle.Op(args[0])}
 	},
@@ -194,7 +201,7 @@ func renderPlan(p lifecycle.Plan, err error) string {
 		add("schedule %s", renderSchedule(c))
 	}
 	for _, a := range p.Audit {
-		add("audit %s", renderEntry(a))
+		add("audit %s", renderEntry(a)+renderTestAudit(p, a.Test))
 	}
 	if len(p.DarkSenders) > 0 {
 		add("dark %v", p.DarkSenders)
@@ -237,6 +244,12 @@ func renderChange(c lifecycle.Change) string {
 			on = append(on, x)
 		}
 		s += " on=" + strings.Join(on, ",")
+	}
+	for _, l := range b.Tests { // R26
+		s += fmt.Sprintf(" test=%d#%d:%s@%s", l.Slot, l.Activation, l.Tester, rel(l.OpenedAt))
+		if l.Content != lifecycle.ContentFingerprint(b) {
+			s += "(stale)"
+		}
 	}
 	for _, e := range b.Ends {
 		if e.Senders != nil {
@@ -293,6 +306,20 @@ func renderEntry(a lifecycle.AuditEntry) string {
 		s += " schedule=" + string(a.Schedule)
 	}
 	return s
+}
+
+// renderTestAudit shows what an entry says of a test session (R26): its
+// bot and number, and its content - "current" when it is the content of
+// the bot as the plan leaves it.
+func renderTestAudit(p lifecycle.Plan, e *lifecycle.TestSessionAudit) string {
+	if e == nil {
+		return ""
+	}
+	content := e.Content
+	if b, ok := p.Bot(e.Bot); ok && lifecycle.ContentFingerprint(&b) == content {
+		content = "current"
+	}
+	return fmt.Sprintf(" test=%s#%d content=%s", e.Bot, e.Activation, content)
 }
 
 func renderSchedule(c lifecycle.ScheduleChange) string {

@@ -39,9 +39,10 @@ var update = flag.Bool("update", false, "rewrite the expected output of the deci
 // [deadline=DUR] [left=DUR] [wasdef=KIND] [wassenders=A,B] (its content
 // when last Active, R20; by default as it is) [legacy=yes]
 // [edited=definition,senders] (stored before content fingerprints, with
-// what that version recorded) [activations=N] [ends=K,...] [open=K,...];
+// what that version recorded) [activations=N] [ends=K,...] [open=K,...]
+// [tests=SLOT:K:TESTER[@DUR],...] (R26 leases, see parseTests);
 // lastactive ID; show ends;
-// user ID [roles=ROLE,...] [admins=N]; policy [maxgrace=DUR]
+// user ID [roles=ROLE,...] [admins=N]; policy [maxgrace=DUR] [maxtests=N]
 // [matrix=manager-audit] [checker=flow|panics]; KIND is a definition, see
 // func definition. Durations are relative to now; values may be Go
 // quoted strings, and X*N repeats X N times. The output lists the error,
@@ -443,6 +444,7 @@ func parseBot(t *testing.T, words []string) lifecycle.Bot {
 			b.OpenActivations = append(b.OpenActivations, uint64(atoi(t, k)))
 		}
 	}
+	b.Tests = parseTests(t, &b, kv["tests"])
 	deadline := now.Add(10 * time.Minute)
 	if kv["deadline"] != "" {
 		deadline = now.Add(dur(t, kv["deadline"]))
@@ -455,6 +457,33 @@ func parseBot(t *testing.T, words []string) lifecycle.Bot {
 		}
 	}
 	return b
+}
+
+// parseTests reads tests=SLOT:K:TESTER[@DUR],... (R26): b's test-session
+// leases, slot SLOT, number K, opened by TESTER DUR from now (default 30
+// minutes ago) on b's content as it is; b's activation counter is raised
+// to the highest K.
+func parseTests(t *testing.T, b *lifecycle.Bot, s string) []lifecycle.TestLease {
+	var out []lifecycle.TestLease
+	for _, p := range strings.Split(s, ",") {
+		if p == "" {
+			continue
+		}
+		p, at, _ := strings.Cut(p, "@")
+		f := strings.Split(p, ":")
+		if len(f) != 3 {
+			t.Fatalf("tests: want SLOT:K:TESTER[@DUR], got %q", p)
+		}
+		opened := now.Add(-30 * time.Minute)
+		if at != "" {
+			opened = now.Add(dur(t, at))
+		}
+		l := lifecycle.TestLease{Slot: atoi(t, f[0]), Activation: uint64(atoi(t, f[1])), Tester: f[2],
+			Content: lifecycle.ContentFingerprint(b), OpenedAt: opened}
+		b.Activations = max(b.Activations, l.Activation)
+		out = append(out, l)
+	}
+	return out
 }
 
 // parseSchedule reads "schedule ID STATUS at=DUR by=USER OP BOT [...]"
@@ -538,6 +567,9 @@ func parsePolicy(t *testing.T, kv map[string]string) lifecycle.Policy {
 	var p lifecycle.Policy
 	if kv["maxgrace"] != "" {
 		p.MaxGrace = dur(t, kv["maxgrace"])
+	}
+	if kv["maxtests"] != "" {
+		p.MaxTestSessions = atoi(t, kv["maxtests"])
 	}
 	switch kv["checker"] {
 	case "":

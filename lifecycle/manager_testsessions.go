@@ -170,6 +170,9 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 	if err != nil {
 		return TestSession{}, opError(OpCloseTestSession, err)
 	}
+	if s.CloseReason != CloseCompleted || !s.ClosedAt.Equal(p.Time) { // it idled out under its lease: over before the close
+		return TestSession{}, opError(OpCloseTestSession, &SessionOverError{ID: id, Reason: s.CloseReason, At: s.ClosedAt})
+	}
 	return testView(id, actor.ID, s), nil
 }
 

@@ -25,7 +25,11 @@ import (
 // from rules.md, and after every step checks R1, R2 (per sender, R22), R3
 // and R12, every bot's state on each sender, that a refused operation
 // changed nothing, that audit sequence numbers strictly
-// increase, and that every bot's state equals the model's.
+// increase, and that every bot's state equals the model's. Test sessions
+// (R26) are opened, used, closed, edited away and swept among them: each
+// must read as the model has it, and a twin Manager that runs every other
+// operation without them must show the same bots on every sender, route
+// every message alike and report the same analytics and sessions.
 //
 // The default run is short. A long campaign:
 //
@@ -196,11 +200,16 @@ func (md *model) can(actor string, p roles.Permission) bool {
 }
 
 type modelRun struct {
-	t     *rapid.T
-	ctx   context.Context
-	clk   *clock.Mock
-	st    *store.Memory
-	m     *lifecycle.Manager
+	t   *rapid.T
+	ctx context.Context
+	clk *clock.Mock
+	st  *store.Memory
+	m   *lifecycle.Manager
+	// twin runs every operation but the test sessions' (R26) on a store
+	// of its own: bots, routing and live figures must be the same on both.
+	twin  *lifecycle.Manager
+	tst   *store.Memory
+	tests []*mTest // every test session opened, in order
 	md    *model
 	ids   []lifecycle.BotID // every id ever created, deleted ones too
 	users []string
@@ -210,26 +219,38 @@ type modelRun struct {
 var modelSenders = []string{"1001", "1002", "1003"}
 
 func newModelRun(t *rapid.T) *modelRun {
-	r := &modelRun{t: t, ctx: context.Background(), clk: clock.NewMock(), st: store.NewMemory(),
+	r := &modelRun{t: t, ctx: context.Background(), clk: clock.NewMock(), st: store.NewMemory(), tst: store.NewMemory(),
 		md: &model{bots: map[lifecycle.BotID]*mBot{}, roles: map[string]roles.Set{}}}
 	r.clk.Set(start)
-	n := 0
-	m, err := lifecycle.New(lifecycle.Config{Store: r.st, Clock: r.clk, NewID: func() lifecycle.BotID {
-		n++
-		return lifecycle.BotID(fmt.Sprintf("b%03d", n))
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.m = m
-	r.users = []string{"ada", "mia", "dan", "sue", "eve"}
-	for user, role := range map[string]roles.Role{"ada": roles.Admin, "mia": roles.Manager, "dan": roles.Designer, "sue": roles.Supervisor} {
-		if _, err := m.GrantRole(r.ctx, lifecycle.System("setup"), user, role); err != nil {
+	manager := func(st *store.Memory) *lifecycle.Manager {
+		n := 0
+		m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: r.clk, Policy: lifecycle.Policy{MaxTestSessions: modelMaxTests},
+			NewID: func() lifecycle.BotID {
+				n++
+				return lifecycle.BotID(fmt.Sprintf("b%03d", n))
+			}})
+		if err != nil {
 			t.Fatal(err)
+		}
+		return m
+	}
+	r.m, r.twin = manager(r.st), manager(r.tst)
+	r.users = []string{"ada", "mia", "dan", "sue", "eve"}
+	for _, user := range []string{"ada", "mia", "dan", "sue"} { // in order: the same audit on every run
+		role := map[string]roles.Role{"ada": roles.Admin, "mia": roles.Manager, "dan": roles.Designer, "sue": roles.Supervisor}[user]
+		for _, m := range []*lifecycle.Manager{r.m, r.twin} {
+			if _, err := m.GrantRole(r.ctx, lifecycle.System("setup"), user, role); err != nil {
+				t.Fatal(err)
+			}
 		}
 		r.md.roles[user] = roles.MustSet(role)
 	}
-	r.seq = uint64(len(r.md.roles))
+	for _, m := range []*lifecycle.Manager{r.m, r.twin} {
+		if _, err := m.GrantRole(r.ctx, lifecycle.System("setup"), viewer.ID, roles.Manager); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.seq = uint64(len(r.md.roles)) + 1
 	return r
 }
 
@@ -270,29 +291,14 @@ func senderSet(ss []lifecycle.Sender) map[string]bool {
 	return out
 }
 
-// step runs op; want says whether the model allows it. A refused operation
-// must leave the store as it was (the audit log may gain one denial entry);
-// an allowed one must succeed.
-func (r *modelRun) step(name string, want bool, op func() error) bool {
-	modelOps.Add(1)
-	before := r.dumpNoAudit()
-	err := op()
-	if want && err != nil {
-		r.t.Fatalf("%s: the model allows it, the Manager refused: %v", name, err)
-	}
-	if !want && err == nil {
-		r.t.Fatalf("%s: the model refuses it, the Manager did it", name)
-	}
-	if err != nil {
-		// reflect.DeepEqual first: exact equality implies cmp's, and it is
-		// cheap; cmp decides (and explains) only when they differ.
-		if after := r.dumpNoAudit(); !reflect.DeepEqual(before, after) {
-			if diff := cmp.Diff(before, after); diff != "" {
-				r.t.Fatalf("%s: refused (%v) but the store changed:\n%s", name, err, diff)
-			}
-		}
-	}
-	return err == nil
+// step runs op as stepOne does - want says whether the model allows it -
+// on the Manager and on the twin, which must do the same.
+func (r *modelRun) step(name string, want bool, op func(m *lifecycle.Manager) error) bool {
+	return r.stepOne(name, want, func() error {
+		err := op(r.m)
+		r.mirror(name, err, func() error { return op(r.twin) })
+		return err
+	})
 }
 
 func (r *modelRun) dumpNoAudit() dump {
@@ -310,8 +316,8 @@ func (r *modelRun) create(t *rapid.T) {
 		def = warnDef()
 	}
 	var b lifecycle.Bot
-	if r.step("create", r.md.can(a.ID, roles.EditChatbots), func() (err error) {
-		b, err = r.m.Create(r.ctx, a, lifecycle.Create{Name: "bot", Channel: "sms", Senders: ss, Definition: def})
+	if r.step("create", r.md.can(a.ID, roles.EditChatbots), func(m *lifecycle.Manager) (err error) {
+		b, err = m.Create(r.ctx, a, lifecycle.Create{Name: "bot", Channel: "sms", Senders: ss, Definition: def})
 		return err
 	}) {
 		r.ids = append(r.ids, b.ID)
@@ -324,17 +330,17 @@ func (r *modelRun) copyBot(t *rapid.T) {
 	viaExport := rapid.Bool().Draw(t, "export")
 	src, exists := r.md.bots[id]
 	var b lifecycle.Bot
-	if r.step("duplicate", r.md.can(a.ID, roles.EditChatbots) && exists, func() error {
+	if r.step("duplicate", r.md.can(a.ID, roles.EditChatbots) && exists, func(m *lifecycle.Manager) error {
 		if !viaExport {
 			var err error
-			b, err = r.m.Duplicate(r.ctx, a, id, "")
+			b, err = m.Duplicate(r.ctx, a, id, "")
 			return err
 		}
-		doc, err := r.m.Export(r.ctx, a, id)
+		doc, err := m.Export(r.ctx, a, id)
 		if err != nil {
 			return err
 		}
-		b, err = r.m.Import(r.ctx, a, doc)
+		b, err = m.Import(r.ctx, a, doc)
 		return err
 	}) {
 		r.ids = append(r.ids, b.ID)
@@ -366,8 +372,8 @@ func (r *modelRun) update(t *rapid.T) {
 	}
 	b, exists := r.md.bots[id]
 	ok := r.md.can(a.ID, roles.EditChatbots) && exists && (b.state == lifecycle.Draft || b.state == lifecycle.Inactive)
-	if r.step("update", ok, func() error {
-		_, err := r.m.Update(r.ctx, a, u)
+	if r.step("update", ok, func(m *lifecycle.Manager) error {
+		_, err := m.Update(r.ctx, a, u)
 		return err
 	}) {
 		switch what {
@@ -376,6 +382,7 @@ func (r *modelRun) update(t *rapid.T) {
 		case "definition":
 			b.warns = warn
 		}
+		r.contentChanged(id, b) // R26: its test sessions on other content are over
 	}
 }
 
@@ -383,8 +390,9 @@ func (r *modelRun) delete(t *rapid.T) {
 	a, id := r.actor("dan"), r.botID()
 	b, exists := r.md.bots[id]
 	ok := r.md.can(a.ID, roles.EditChatbots) && exists && b.state == lifecycle.Draft && !b.everActive
-	if r.step("delete", ok, func() error { return r.m.Delete(r.ctx, a, id) }) {
+	if r.step("delete", ok, func(m *lifecycle.Manager) error { return m.Delete(r.ctx, a, id) }) {
 		delete(r.md.bots, id)
+		r.botDeleted(id)
 	}
 }
 
@@ -525,8 +533,8 @@ func (r *modelRun) activate(t *rapid.T) {
 	}
 	now := r.clk.Now()
 	ok := r.md.can(a.ID, roles.ActivateChatbots) && r.modelActivate(id, dec, acked, named, now, false)
-	if r.step("activate", ok, func() error {
-		_, err := r.m.Apply(r.ctx, a, lifecycle.Activate{Bot: id, Decision: dec, Ack: ack, Senders: smsAll(named)})
+	if r.step("activate", ok, func(m *lifecycle.Manager) error {
+		_, err := m.Apply(r.ctx, a, lifecycle.Activate{Bot: id, Decision: dec, Ack: ack, Senders: smsAll(named)})
 		return err
 	}) {
 		r.modelActivate(id, dec, acked, named, now, true)
@@ -542,8 +550,8 @@ func (r *modelRun) deactivate(t *rapid.T) {
 	if ok {
 		ts, ok = targets(b, named, lifecycle.Active)
 	}
-	if r.step("deactivate", ok, func() error {
-		_, err := r.m.Apply(r.ctx, a, lifecycle.Deactivate{Bot: id, Grace: grace, Senders: smsAll(named)})
+	if r.step("deactivate", ok, func(m *lifecycle.Manager) error {
+		_, err := m.Apply(r.ctx, a, lifecycle.Deactivate{Bot: id, Grace: grace, Senders: smsAll(named)})
 		return err
 	}) {
 		now := r.clk.Now()
@@ -567,7 +575,7 @@ func (r *modelRun) endGrace(t *rapid.T) {
 	a, id := r.actor("mia"), r.botID()
 	b, exists := r.md.bots[id]
 	ok := r.md.can(a.ID, roles.ActivateChatbots) && exists && len(b.in(lifecycle.Deactivated)) > 0
-	if r.step("end grace", ok, func() error { _, err := r.m.EndGrace(r.ctx, a, id); return err }) {
+	if r.step("end grace", ok, func(m *lifecycle.Manager) error { _, err := m.EndGrace(r.ctx, a, id); return err }) {
 		b.endDrains(r.clk.Now())
 	}
 }
@@ -624,8 +632,8 @@ func (r *modelRun) rollback(t *rapid.T) {
 		ok = r.modelActivate(target, dec, true, on, now, false)
 		*t = saved
 	}
-	if r.step("rollback", ok, func() error {
-		_, err := r.m.Rollback(r.ctx, a, id, dec, lifecycle.Ack{Codes: []string{"fallback.missing"}})
+	if r.step("rollback", ok, func(m *lifecycle.Manager) error {
+		_, err := m.Rollback(r.ctx, a, id, dec, lifecycle.Ack{Codes: []string{"fallback.missing"}})
 		return err
 	}) {
 		r.md.bots[target].off(now)
@@ -659,12 +667,12 @@ func (r *modelRun) grant(t *rapid.T) {
 		next = roles.MustSet(append(rs, role)...)
 	}
 	ok = ok && r.md.can(a.ID, roles.ManageRoles)
-	if r.step("role change", ok, func() error {
+	if r.step("role change", ok, func(m *lifecycle.Manager) error {
 		var err error
 		if revoke {
-			_, err = r.m.RevokeRole(r.ctx, a, user, role)
+			_, err = m.RevokeRole(r.ctx, a, user, role)
 		} else {
-			_, err = r.m.GrantRole(r.ctx, a, user, role)
+			_, err = m.GrantRole(r.ctx, a, user, role)
 		}
 		return err
 	}) {
@@ -687,6 +695,11 @@ func (r *modelRun) route(t *rapid.T) {
 	addr := rapid.SampledFrom(modelSenders).Draw(t, "sender")
 	user := rapid.SampledFrom([]string{"u1", "u2", "u3"}).Draw(t, "end user")
 	s, err := r.m.Route(r.ctx, sms(addr), user)
+	ts, terr := r.twin.Route(r.ctx, sms(addr), user)
+	r.mirror("route", err, func() error { return terr })
+	if err == nil && !sameSession(s, ts) { // R26: test sessions never change where a message goes
+		t.Fatalf("R26: a message on %s went to %+v, on the twin without test sessions to %+v", addr, s, ts)
+	}
 	var active lifecycle.BotID
 	for id, b := range r.md.bots {
 		if b.on[addr].state == lifecycle.Active {
@@ -710,12 +723,31 @@ func (r *modelRun) route(t *rapid.T) {
 	}
 }
 
+// closeSession closes the k-th end user's session, or an id no session
+// has, on both Managers; now and then the id of a test session, which
+// is no end user's (R26).
 func (r *modelRun) closeSession(t *rapid.T) {
 	modelOps.Add(1)
-	id := lifecycle.SessionID(rapid.IntRange(1, 30).Draw(t, "session"))
-	if _, err := r.m.CloseSession(r.ctx, id); err != nil && !errors.Is(err, lifecycle.ErrNotFound) {
-		t.Fatal(err)
+	k := rapid.IntRange(0, 29).Draw(t, "session")
+	if len(r.tests) > 0 && rapid.IntRange(0, 5).Draw(t, "a test session's id") == 0 {
+		id := r.tests[rapid.IntRange(0, len(r.tests)-1).Draw(t, "test session")].session
+		if _, err := r.m.CloseSession(r.ctx, id); !errors.Is(err, lifecycle.ErrNotFound) {
+			t.Fatalf("R26: CloseSession of test session %d: %v, want ErrNotFound", id, err)
+		}
+		return
 	}
+	var errs [2]error
+	for i, st := range []*store.Memory{r.st, r.tst} {
+		id := lifecycle.SessionID(1 << 40) // none
+		if ss := endUserSessions(t, r.ctx, st); k < len(ss) {
+			id = ss[k].ID
+		}
+		m := []*lifecycle.Manager{r.m, r.twin}[i]
+		if _, errs[i] = m.CloseSession(r.ctx, id); errs[i] != nil && !errors.Is(errs[i], lifecycle.ErrNotFound) {
+			t.Fatal(errs[i])
+		}
+	}
+	r.mirror("close session", errs[0], func() error { return errs[1] })
 }
 
 func (r *modelRun) advance(t *rapid.T) {
@@ -727,6 +759,13 @@ func (r *modelRun) expire(t *rapid.T) {
 	modelOps.Add(1)
 	if _, err := r.m.ExpireDue(r.ctx); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := r.twin.ExpireDue(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := r.clk.Now()
+	for _, x := range r.tests { // the sweep records every test session over
+		x.record(now)
 	}
 }
 
@@ -794,6 +833,8 @@ func (r *modelRun) check(t *rapid.T) {
 		}
 		r.seq = e.Seq
 	}
+	r.checkTests(t, stored)
+	r.checkTwin(t, stored)
 	rs := r.roleAssignments()
 	got := map[string]roles.Set{}
 	for _, a := range rs {
@@ -821,7 +862,8 @@ func TestModel(t *testing.T) {
 			{"activate", r.activate}, {"activate", r.activate}, {"activate", r.activate}, {"deactivate", r.deactivate},
 			{"deactivate", r.deactivate}, {"end grace", r.endGrace}, {"rollback", r.rollback}, {"role change", r.grant},
 			{"route", r.route}, {"route", r.route}, {"close session", r.closeSession}, {"advance clock", r.advance},
-			{"expire due", r.expire},
+			{"expire due", r.expire}, {"open test", r.openTest}, {"open test", r.openTest}, {"send test", r.sendTest},
+			{"send test", r.sendTest}, {"close test", r.closeTest}, {"read test", r.readTest},
 		}
 		// Sequences must be long for drains, cascades and rollbacks to meet.
 		steps := rapid.IntRange(50, 150).Draw(t, "steps")
@@ -832,8 +874,8 @@ func TestModel(t *testing.T) {
 			r.check(t)
 		}
 	})
-	t.Logf("model-based test: %d operations checked; %d rollbacks met a target, %d of them one whose content changed",
-		modelOps.Load(), rollbacksMet.Load(), rollbacksChanged.Load())
+	t.Logf("model-based test: %d operations checked; %d rollbacks met a target, %d of them one whose content changed; %s",
+		modelOps.Load(), rollbacksMet.Load(), rollbacksChanged.Load(), testsReached())
 }
 
 // roleAssignments reads the roles of the run's users as the store keeps

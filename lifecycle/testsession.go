@@ -150,17 +150,20 @@ func (b *Bot) testRows(rows []SenderRow) []SenderRow {
 }
 
 // endLease ends b's lease with activation k at at for reason, keeping the
-// end for its session (R9), and reports whether b had it.
+// end for its session (R9), and reports whether b had it. The end names
+// the lease's test sender: an end with no senders would read as the end
+// of b's last activation on every real sender (lastActivationOn).
 func (b *Bot) endLease(k uint64, at time.Time, reason CloseReason) bool {
 	i := slices.IndexFunc(b.Tests, func(l TestLease) bool { return l.Activation == k })
 	if i < 0 {
 		return false
 	}
+	s := TestSender(b.ID, b.Tests[i].Slot)
 	b.Tests = slices.Delete(b.Tests, i, i+1)
 	if len(b.Tests) == 0 {
 		b.Tests = nil
 	}
-	b.Ends = append(b.Ends, ActivationEnd{Activation: k, At: at, Reason: reason})
+	b.Ends = append(b.Ends, ActivationEnd{Activation: k, Senders: []Sender{s}, At: at, Reason: reason})
 	return true
 }
 

@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -149,5 +150,157 @@ func TestR26NotInFigures(t *testing.T) {
 	}
 	if got := e.get(b.ID); !cmp.Equal(got.Senders, []lifecycle.Sender{sms("100")}) || len(got.Tests) != 0 {
 		t.Fatalf("R26: the bot shows %+v / %+v", got.Senders, got.Tests)
+	}
+}
+
+// R26: closing a test session that idled out under its lease is refused
+// as over - idle_timeout at its idle deadline - and records it so.
+func TestR26CloseAfterIdle(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d", "100")
+	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(b.IdleTimeout + time.Minute)
+	_, err = e.m.CloseTestSession(e.ctx, designer, ts.ID)
+	var over *lifecycle.SessionOverError
+	if !errors.As(err, &over) || over.Reason != lifecycle.CloseIdleTimeout || !over.At.Equal(start.Add(b.IdleTimeout)) {
+		t.Fatalf("R26: closing an idled-out test session: %v; want ErrSessionOver, idle_timeout at %v", err, start.Add(b.IdleTimeout))
+	}
+}
+
+// R26: a test session closed on a bot that was replaced on a sender
+// leaves the end user's session there replaced (R9): a test session's end
+// is never read as the end of a real sender's activation.
+func TestR26CloseKeepsLiveFigures(t *testing.T) {
+	e := newEnv(t)
+	a := e.live("a", "100")
+	e.must(e.m.Route(e.ctx, sms("100"), "u1"))
+	ts, err := e.m.OpenTestSession(e.ctx, designer, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.live("b", "100") // replaces a on 100, immediately
+	e.must(e.m.CloseTestSession(e.ctx, designer, ts.ID))
+	an, err := e.m.Analytics(e.ctx, manager)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[lifecycle.CloseReason]uint64{lifecycle.CloseReplaced: 1}
+	if len(an.ByBot) == 0 || an.ByBot[0].Bot != a.ID || !cmp.Equal(an.ByBot[0].Closed, want) {
+		t.Fatalf("R26: a's figures after its test session closed: %+v; want closed %v", an.ByBot, want)
+	}
+}
+
+// R26, R17: Plan of OpenTestSession is a dry run - nothing changes - and
+// ApplyTestPlan opens exactly the test session it planned; applied a
+// second time it is a conflict (R17).
+func TestR26DryRun(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d", "100")
+	before := e.dump()
+	p, err := e.m.Plan(e.ctx, designer, lifecycle.OpenTestSession{Bot: b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, e.dump()); diff != "" {
+		t.Fatalf("R17: the dry run changed the store:\n%s", diff)
+	}
+	planned, ok := p.Bot(b.ID)
+	if !ok || len(planned.Tests) != 1 || len(p.Audit) != 1 || p.Audit[0].Test == nil {
+		t.Fatalf("R26: the plan %+v", p)
+	}
+	ts, err := e.m.ApplyTestPlan(e.ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := planned.Tests[0]
+	if !ts.Open() || ts.Bot != b.ID || ts.Tester != designer.ID || ts.Content != l.Content || !ts.OpenedAt.Equal(l.OpenedAt) {
+		t.Fatalf("R26: applied %+v, planned lease %+v", ts, l)
+	}
+	if got := e.get(b.ID); len(got.Tests) != 0 { // Get leaves leases out; the store holds exactly the one planned
+		t.Fatalf("R26: Get shows leases %+v", got.Tests)
+	}
+	if _, err := e.m.SendTest(e.ctx, designer, ts.ID); err != nil {
+		t.Fatalf("R26: a message on the applied plan's test session: %v", err)
+	}
+	if _, err := e.m.ApplyTestPlan(e.ctx, p); !errors.Is(err, lifecycle.ErrConflict) {
+		t.Fatalf("R17: the plan applied twice: %v, want ErrConflict", err)
+	}
+	opens := 0
+	for _, a := range e.audit() {
+		if a.Action == lifecycle.OpOpenTestSession {
+			opens++
+		}
+	}
+	if opens != 1 {
+		t.Fatalf("R26: %d open_test_session entries, want 1", opens)
+	}
+}
+
+// R24, R26: Watch sees a test session's open and close entries, with
+// which bot and which test session.
+func TestR26Watch(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d", "100")
+	ts, err := e.m.OpenTestSession(e.ctx, supervisor, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.m.CloseTestSession(e.ctx, supervisor, ts.ID))
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	var got []lifecycle.Op
+	for en, err := range e.m.Watch(ctx, admin, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en.Test == nil {
+			continue
+		}
+		if en.Test.Bot != b.ID || en.Actor != supervisor.ID || en.Test.Content != ts.Content {
+			t.Fatalf("R26: watched %+v", en)
+		}
+		if got = append(got, en.Action); len(got) == 2 {
+			break
+		}
+	}
+	if want := []lifecycle.Op{lifecycle.OpOpenTestSession, lifecycle.OpCloseTestSession}; !cmp.Equal(got, want) {
+		t.Fatalf("R24: Watch saw %v, want %v", got, want)
+	}
+}
+
+// R26: a test session idles out through the Manager like any session: at
+// lastActivity + the bot's idle timeout (a tie goes to idle), read so
+// before and after a sweep, and a message then is refused.
+func TestR26IdleTimeout(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d", "100")
+	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(time.Minute)
+	e.must(e.m.SendTest(e.ctx, designer, ts.ID))
+	deadline := e.clk.Now().Add(b.IdleTimeout)
+	e.clk.Add(b.IdleTimeout - time.Second)
+	if read, err := e.m.TestSession(e.ctx, designer, ts.ID); err != nil || !read.Open() {
+		t.Fatalf("R26: a second before its idle deadline: %+v, %v", read, err)
+	}
+	e.clk.Add(time.Second)
+	for _, sweep := range []bool{false, true} {
+		if sweep {
+			e.must(e.m.ExpireDue(e.ctx))
+		}
+		read, err := e.m.TestSession(e.ctx, designer, ts.ID)
+		if err != nil || read.CloseReason != lifecycle.CloseIdleTimeout || !read.ClosedAt.Equal(deadline) {
+			t.Fatalf("R26 (sweep %v): at its idle deadline %+v, %v; want idle_timeout at %v", sweep, read, err, deadline)
+		}
+	}
+	_, err = e.m.SendTest(e.ctx, designer, ts.ID)
+	var over *lifecycle.SessionOverError
+	if !errors.As(err, &over) || over.Reason != lifecycle.CloseIdleTimeout || !over.At.Equal(deadline) {
+		t.Fatalf("R26: a message after its idle deadline: %v", err)
 	}
 }

@@ -1,0 +1,43 @@
+package lifecycle
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// R26: DecideRoute on a test sender opens a session only for the lease's
+// key at its OpenedAt, never reopens one that is over, and NextSessionEnd
+// keeps a test session until its idle deadline.
+func TestR26DecideRouteTestSender(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	l := TestLease{Slot: 1, Activation: 3, Tester: "sue", OpenedAt: at}
+	b := &Bot{ID: "d", State: Draft, IdleTimeout: 30 * time.Minute, Activations: 3, Tests: []TestLease{l}}
+	s, key := TestSender(b.ID, 1), testEndUser("sue", 3)
+	if step, err := DecideRoute(RouteView{Active: b}, s, key, at); err != nil || !step.New || step.Session.Activation != 3 {
+		t.Fatalf("R26: the opening route: %+v, %v", step, err)
+	}
+	for name, c := range map[string]struct {
+		endUser string
+		now     time.Time
+	}{
+		"later":           {key, at.Add(time.Second)},
+		"another tester":  {testEndUser("dan", 3), at},
+		"another number":  {testEndUser("sue", 2), at},
+		"not a test user": {"u1", at},
+	} {
+		if step, err := DecideRoute(RouteView{Active: b}, s, c.endUser, c.now); !errors.Is(err, ErrNotFound) || step.New {
+			t.Errorf("R26: %s opened %+v, %v; want not found", name, step, err)
+		}
+	}
+	open := Session{ID: 7, Sender: s, EndUser: key, Bot: b.ID, Activation: 3, OpenedAt: at, LastActivityAt: at}
+	idle := at.Add(b.IdleTimeout)
+	step, err := DecideRoute(RouteView{Open: &open, OpenBot: b, Active: b}, s, key, idle)
+	var over *SessionOverError
+	if !errors.As(err, &over) || over.Reason != CloseIdleTimeout || step.New || step.Closed.ID != 7 {
+		t.Fatalf("R26: a message at the idle deadline: %+v, %v; want it recorded over and refused", step, err)
+	}
+	if end, ok := NextSessionEnd(b, s, 3, at); !ok || !end.Equal(idle) {
+		t.Fatalf("R26: NextSessionEnd of an open test session = %v, %v; want %v", end, ok, idle)
+	}
+}
