@@ -158,7 +158,7 @@ func (b *Bot) endLease(k uint64, at time.Time, reason CloseReason) bool {
 	if i < 0 {
 		return false
 	}
-	s := TestSender(b.ID, b.Tests[i].Slot)
+	s := testSender(b.ID, b.Tests[i].Slot)
 	b.Tests = slices.Delete(b.Tests, i, i+1)
 	if len(b.Tests) == 0 {
 		b.Tests = nil
