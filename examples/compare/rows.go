@@ -35,7 +35,7 @@ func figures(c config) ([]figure, error) {
 	}
 	figs = append(figs, storeRouteFigure(routeSizes[0]))
 	figs = append(figs,
-		figure{name: "permission check: `roles.Can` vs casbin v2 RBAC `Enforce` (5 roles × 7 permissions, the ladder as inheritance)",
+		figure{name: "permission check: `roles.Can` vs casbin v2 RBAC `Enforce` (5 roles × 8 permissions, the ladder as inheritance)",
 			a: side{label: "roles.Can", bench: benchCan}, b: side{label: "casbin Enforce", bench: benchEnforce(e)},
 			ratio: faster, goal: "faster"},
 		figure{name: "transition check: `lifecycle.Next` vs looplab/fsm `SetState`+`Can` (4 states × 5 events)",
