@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -100,12 +99,26 @@ func testEndUser(tester string, activation uint64) string {
 
 // splitKey reads a test end user "<number>~<tester>".
 func splitKey(endUser string) (activation uint64, tester string, ok bool) {
-	i := strings.IndexByte(endUser, '~')
-	if i <= 0 {
-		return 0, "", false
+	return leadingUint(endUser, '~')
+}
+
+// leadingUint reads the decimal number s starts with, up to the byte sep,
+// and returns it with what follows sep; ok is false unless s starts with 1
+// to 19 digits (every such number fits a uint64, and no id the Manager
+// makes is longer), then sep. It does not allocate: it is what parsing a
+// TestSessionID costs on every message.
+func leadingUint(s string, sep byte) (n uint64, rest string, ok bool) {
+	for i := 0; i < len(s) && i <= 19; i++ {
+		c := s[i]
+		if c == sep {
+			return n, s[i+1:], i > 0
+		}
+		if c-'0' > 9 {
+			return 0, "", false
+		}
+		n = n*10 + uint64(c-'0')
 	}
-	n, err := strconv.ParseUint(endUser[:i], 10, 64)
-	return n, endUser[i+1:], err == nil
+	return 0, "", false
 }
 
 // keyIs reports whether endUser is l's key (testEndUser), without
@@ -211,26 +224,16 @@ type testRef struct {
 // parse reads id; ok is false for text no Manager made. It does not
 // allocate.
 func (id TestSessionID) parse() (r testRef, ok bool) {
-	s := string(id)
-	i := strings.IndexByte(s, '.')
-	if i <= 0 {
+	sid, addr, ok1 := leadingUint(string(id), '.')
+	slot, rest, ok2 := leadingUint(addr, '~')
+	n, rest, ok3 := leadingUint(rest, '~')
+	if !ok1 || !ok2 || !ok3 || sid == 0 || slot == 0 || slot > 999 || n == 0 || n > MaxIDBytes ||
+		uint64(len(rest)) <= n || rest[n] != '.' {
 		return r, false
 	}
-	sid, err := strconv.ParseUint(s[:i], 10, 64)
-	addr := s[i+1:]
-	slot := testSlot(addr)
-	h := strings.IndexByte(addr, '~') + 1
-	l := strings.IndexByte(addr[h:], '~')
-	if err != nil || sid == 0 || slot == 0 || l <= 0 {
-		return r, false
-	}
-	n, err := strconv.Atoi(addr[h : h+l])
-	botAt := h + l + 1
-	if err != nil || n <= 0 || n > MaxIDBytes || botAt+n >= len(addr) || addr[botAt+n] != '.' {
-		return r, false
-	}
-	r = testRef{session: SessionID(sid), sender: Sender{Channel: TestChannel, Address: addr[:botAt+n]},
-		bot: BotID(addr[botAt : botAt+n]), endUser: addr[botAt+n+1:]}
+	addrLen := len(addr) - len(rest) + int(n)
+	r = testRef{session: SessionID(sid), sender: Sender{Channel: TestChannel, Address: addr[:addrLen]},
+		bot: BotID(rest[:n]), endUser: rest[n+1:]}
 	r.activation, r.tester, ok = splitKey(r.endUser)
 	return r, ok && r.activation > 0
 }
