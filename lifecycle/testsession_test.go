@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -79,15 +80,7 @@ func TestR26ContentPin(t *testing.T) {
 		if sweep {
 			e.must(e.m.ExpireDue(e.ctx))
 		}
-		read, err := e.m.TestSession(e.ctx, designer, ts.ID)
-		if err != nil || read.CloseReason != lifecycle.CloseContentChanged || !read.ClosedAt.Equal(editAt) {
-			t.Fatalf("R26 (sweep %v): read after an edit %+v, %v; want content_changed at %v", sweep, read, err, editAt)
-		}
-		_, err = e.m.SendTest(e.ctx, designer, ts.ID)
-		var over *lifecycle.SessionOverError
-		if !errors.As(err, &over) || over.Reason != lifecycle.CloseContentChanged || !over.At.Equal(editAt) {
-			t.Fatalf("R26 (sweep %v): a message after an edit: %v", sweep, err)
-		}
+		wantOver(t, e, ts.ID, lifecycle.CloseContentChanged, editAt, fmt.Sprintf("after an edit (sweep %v)", sweep))
 	}
 }
 
@@ -293,14 +286,22 @@ func TestR26IdleTimeout(t *testing.T) {
 		if sweep {
 			e.must(e.m.ExpireDue(e.ctx))
 		}
-		read, err := e.m.TestSession(e.ctx, designer, ts.ID)
-		if err != nil || read.CloseReason != lifecycle.CloseIdleTimeout || !read.ClosedAt.Equal(deadline) {
-			t.Fatalf("R26 (sweep %v): at its idle deadline %+v, %v; want idle_timeout at %v", sweep, read, err, deadline)
-		}
+		wantOver(t, e, ts.ID, lifecycle.CloseIdleTimeout, deadline, fmt.Sprintf("at its idle deadline (sweep %v)", sweep))
 	}
-	_, err = e.m.SendTest(e.ctx, designer, ts.ID)
+}
+
+// wantOver checks that designer's test session id reads over, for reason
+// since at, and that a message on it is refused with the same reason and
+// time - never routed, never a new session (R26).
+func wantOver(t *testing.T, e *env, id lifecycle.TestSessionID, reason lifecycle.CloseReason, at time.Time, when string) {
+	t.Helper()
+	read, err := e.m.TestSession(e.ctx, designer, id)
+	if err != nil || read.CloseReason != reason || !read.ClosedAt.Equal(at) {
+		t.Fatalf("R26: read %s: %+v, %v; want %s at %v", when, read, err, reason, at)
+	}
+	_, err = e.m.SendTest(e.ctx, designer, id)
 	var over *lifecycle.SessionOverError
-	if !errors.As(err, &over) || over.Reason != lifecycle.CloseIdleTimeout || !over.At.Equal(deadline) {
-		t.Fatalf("R26: a message after its idle deadline: %v", err)
+	if !errors.As(err, &over) || over.Reason != reason || !over.At.Equal(at) {
+		t.Fatalf("R26: a message %s: %v; want ErrSessionOver, %s at %v", when, err, reason, at)
 	}
 }
