@@ -342,23 +342,22 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	return out, nil
 }
 
-// lockShards locks, in shard order, the shards of every sender the plan's
-// bots have before or after it, and returns their indexes. The caller
+// lockShards locks, in shard order, the shards of every sender the rows of
+// the plan's bots name before or after it - their test senders (R26)
+// included - and returns their indexes. The caller
 // holds m.mu.
 func (m *Memory) lockShards(p lifecycle.Plan) []int {
 	var idx []int
-	add := func(ss []lifecycle.Sender) {
-		for _, s := range ss {
-			idx = append(idx, shardIndex(s))
+	add := func(c lifecycle.Change) { // every sender a row of the bot names, test senders (R26) too
+		for _, row := range c.Rows() {
+			idx = append(idx, shardIndex(row.Sender))
 		}
 	}
 	for _, c := range p.Changes {
 		if rec, ok := m.bots[c.Bot]; ok {
-			add(rec.bot().Senders)
+			add(lifecycle.Change{Bot: c.Bot, After: rec.bot()})
 		}
-		if c.After != nil {
-			add(c.After.Senders)
-		}
+		add(c)
 	}
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
