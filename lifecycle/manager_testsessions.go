@@ -58,11 +58,11 @@ func (m *Manager) openCommitted(ctx context.Context, p Plan) (TestSession, error
 	if l == nil { // unreachable: Decide made the lease
 		return TestSession{}, opError(OpOpenTestSession, &NotFoundError{Kind: "test session", ID: string(e.Bot)})
 	}
-	s, err := m.store.Route(ctx, testSender(b.ID, l.Slot), testEndUser(l.Tester, l.Activation), l.OpenedAt)
+	s, err := m.store.Route(ctx, testSender(&b, l.Slot), testEndUser(l.Tester, l.Activation), l.OpenedAt)
 	if err != nil {
 		return TestSession{}, opError(OpOpenTestSession, err)
 	}
-	ts := testView(testSessionID(s.ID, b.ID, *l), l.Tester, s)
+	ts := testView(testSessionID(s.ID, &b, *l), l.Tester, s)
 	ts.Content = l.Content
 	return ts, nil
 }

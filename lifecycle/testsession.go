@@ -49,27 +49,34 @@ const testOpenWindow = time.Minute
 // analytics.
 func (s Sender) IsTest() bool { return s.Channel == TestChannel }
 
-// testSender returns the virtual sender of test-session slot slot of bot
-// (R26): address "<slot>~<length of the bot id>~<bot id>".
-func testSender(bot BotID, slot int) Sender {
-	return Sender{Channel: TestChannel, Address: strconv.Itoa(slot) + "~" + strconv.Itoa(len(bot)) + "~" + string(bot)}
+// testSender returns the virtual sender of test-session slot slot of b
+// (R26): address "<slot>~<length of the bot id>~<bot id>~<incarnation>".
+// The incarnation (testIncarnation) tells a bot from an earlier one that was
+// deleted and had the same id, so that no session of the earlier one is
+// ever served by the later one's leases.
+func testSender(b *Bot, slot int) Sender {
+	return Sender{Channel: TestChannel, Address: strconv.Itoa(slot) + "~" + strconv.Itoa(len(b.ID)) + "~" + string(b.ID) +
+		"~" + strconv.FormatUint(testIncarnation(b), 10)}
 }
 
-// testSlot returns the slot of a test sender's address; 0 if it has none.
-func testSlot(address string) int {
-	n := 0
-	for i := 0; i < len(address) && i < 4; i++ {
-		c := address[i]
-		switch {
-		case c == '~':
-			return n
-		case c >= '0' && c <= '9':
-			n = n*10 + int(c-'0')
-		default:
-			return 0
-		}
+// testIncarnation is when b was created, in nanoseconds, as at most 19
+// digits.
+func testIncarnation(b *Bot) uint64 { return uint64(b.CreatedAt.UnixNano()) & (1<<63 - 1) }
+
+// splitTestAddress reads a test sender's address at the start of s and
+// returns its parts and what follows it. It does not allocate.
+func splitTestAddress(s string) (slot int, bot BotID, inc uint64, rest string, ok bool) {
+	sl, r, ok1 := leadingUint(s, '~')
+	n, r, ok2 := leadingUint(r, '~')
+	if !ok1 || !ok2 || sl == 0 || sl > 999 || n == 0 || n > MaxIDBytes || uint64(len(r)) <= n || r[n] != '~' {
+		return 0, "", 0, "", false
 	}
-	return 0
+	bot, r = BotID(r[:n]), r[n+1:]
+	i := 0
+	for ; i < len(r) && i < 19 && r[i]-'0' <= 9; i++ {
+		inc = inc*10 + uint64(r[i]-'0')
+	}
+	return int(sl), bot, inc, r[i:], i > 0
 }
 
 // TestLease is an open test session's place in its bot (R26), kept in the
@@ -130,7 +137,10 @@ func (l *TestLease) keyIs(endUser string) bool {
 
 // lease returns b's lease on test sender s; nil if it has none.
 func (b *Bot) lease(s Sender) *TestLease {
-	slot := testSlot(s.Address)
+	slot, bot, inc, rest, ok := splitTestAddress(s.Address)
+	if !ok || rest != "" || bot != b.ID || inc != testIncarnation(b) {
+		return nil
+	}
 	for i := range b.Tests {
 		if b.Tests[i].Slot == slot {
 			return &b.Tests[i]
@@ -156,7 +166,7 @@ func (b *Bot) serving(s Sender) (SenderState, bool) {
 // virtual sender, in its number.
 func (b *Bot) testRows(rows []SenderRow) []SenderRow {
 	for _, l := range b.Tests {
-		rows = append(rows, SenderRow{Sender: testSender(b.ID, l.Slot), Slot: SlotActive, Activation: l.Activation})
+		rows = append(rows, SenderRow{Sender: testSender(b, l.Slot), Slot: SlotActive, Activation: l.Activation})
 	}
 	slices.SortFunc(rows, func(x, y SenderRow) int { return x.Sender.compare(y.Sender) })
 	return rows
@@ -171,7 +181,7 @@ func (b *Bot) endLease(k uint64, at time.Time, reason CloseReason) bool {
 	if i < 0 {
 		return false
 	}
-	s := testSender(b.ID, b.Tests[i].Slot)
+	s := testSender(b, b.Tests[i].Slot)
 	b.Tests = slices.Delete(b.Tests, i, i+1)
 	if len(b.Tests) == 0 {
 		b.Tests = nil
@@ -204,11 +214,11 @@ func (b *Bot) leaseLive(k uint64) bool {
 // URL. It is only good to the tester who opened it.
 type TestSessionID string
 
-// testSessionID makes the id of the session with id sid in lease l of bot:
+// testSessionID makes the id of the session with id sid in lease l of b:
 // "<session>.<sender address>.<end user>", so that routing on it takes
 // its sender and end user as they are, without allocating.
-func testSessionID(sid SessionID, bot BotID, l TestLease) TestSessionID {
-	return TestSessionID(strconv.FormatUint(uint64(sid), 10) + "." + testSender(bot, l.Slot).Address + "." + testEndUser(l.Tester, l.Activation))
+func testSessionID(sid SessionID, b *Bot, l TestLease) TestSessionID {
+	return TestSessionID(strconv.FormatUint(uint64(sid), 10) + "." + testSender(b, l.Slot).Address + "." + testEndUser(l.Tester, l.Activation))
 }
 
 // testRef is what a TestSessionID says, read without I/O.
@@ -225,15 +235,12 @@ type testRef struct {
 // allocate.
 func (id TestSessionID) parse() (r testRef, ok bool) {
 	sid, addr, ok1 := leadingUint(string(id), '.')
-	slot, rest, ok2 := leadingUint(addr, '~')
-	n, rest, ok3 := leadingUint(rest, '~')
-	if !ok1 || !ok2 || !ok3 || sid == 0 || slot == 0 || slot > 999 || n == 0 || n > MaxIDBytes ||
-		uint64(len(rest)) <= n || rest[n] != '.' {
+	_, bot, _, rest, ok2 := splitTestAddress(addr)
+	if !ok1 || !ok2 || sid == 0 || rest == "" || rest[0] != '.' {
 		return r, false
 	}
-	addrLen := len(addr) - len(rest) + int(n)
-	r = testRef{session: SessionID(sid), sender: Sender{Channel: TestChannel, Address: addr[:addrLen]},
-		bot: BotID(rest[:n]), endUser: rest[n+1:]}
+	r = testRef{session: SessionID(sid), sender: Sender{Channel: TestChannel, Address: addr[:len(addr)-len(rest)]},
+		bot: bot, endUser: rest[1:]}
 	r.activation, r.tester, ok = splitKey(r.endUser)
 	return r, ok && r.activation > 0
 }

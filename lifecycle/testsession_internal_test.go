@@ -13,7 +13,7 @@ func TestR26DecideRouteTestSender(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	l := TestLease{Slot: 1, Activation: 3, Tester: "sue", OpenedAt: at}
 	b := &Bot{ID: "d", State: Draft, IdleTimeout: 30 * time.Minute, Activations: 3, Tests: []TestLease{l}}
-	s, key := testSender(b.ID, 1), testEndUser("sue", 3)
+	s, key := testSender(b, 1), testEndUser("sue", 3)
 	if step, err := DecideRoute(RouteView{Active: b}, s, key, at); err != nil || !step.New || step.Session.Activation != 3 {
 		t.Fatalf("R26: the opening route: %+v, %v", step, err)
 	}

@@ -86,6 +86,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"R23/ScheduleRuns", testScheduleRuns},
 		{"R26/TestSessions", testTestSessions},
 		{"R26/TestSessionCap", testTestSessionCap},
+		{"R26/RecreatedBot", testTestSessionOfRecreatedBot},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -139,3 +139,33 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// testTestSessionOfRecreatedBot: a Draft with an open test session is
+// deleted and a bot with the same id is created; its first test session
+// has the same slot and number as the old one's, yet the old session is
+// over (content_changed, R26) - never continued on the new bot's content -
+// and the new one opens fresh, in every store.
+func testTestSessionOfRecreatedBot(t *testing.T, h *harness) {
+	m, clk, dan := testManager(t, h, 0)
+	create := lifecycle.Create{ID: "same", Name: "d", Channel: "sms", Senders: []lifecycle.Sender{sender("100")}, Definition: definition(), IdleTimeout: time.Hour}
+	_, err := m.Create(h.ctx, dan, create)
+	must(t, err)
+	old, err := m.OpenTestSession(h.ctx, dan, "same")
+	must(t, err)
+	clk.Add(time.Minute)
+	must(t, m.Delete(h.ctx, dan, "same"))
+	clk.Add(time.Minute)
+	_, err = m.Create(h.ctx, dan, create)
+	must(t, err)
+	fresh, err := m.OpenTestSession(h.ctx, dan, "same")
+	if err != nil || fresh.ID == old.ID || fresh.Messages != 0 || !fresh.OpenedAt.Equal(clk.Now()) {
+		t.Fatalf("R26: a test session on the recreated bot: %+v, %v; want a new one opened now", fresh, err)
+	}
+	clk.Add(time.Minute)
+	if _, err := m.SendTest(h.ctx, dan, old.ID); !errors.Is(err, lifecycle.ErrSessionOver) {
+		t.Fatalf("R26: a message on the deleted bot's test session: %v; want ErrSessionOver", err)
+	}
+	if got, err := m.SendTest(h.ctx, dan, fresh.ID); err != nil || got.Messages != 1 {
+		t.Fatalf("R26: a message on the new test session: %+v, %v", got, err)
+	}
+}
