@@ -76,15 +76,16 @@ const sqlClose = `
 	      ELSE EXISTS (SELECT 1 FROM bots WHERE id = $7 AND revision = $6 FOR SHARE) END
 	RETURNING id`
 
-// sqlOpen applies a step that opens a session ($9-$14: sender, end user,
-// time, bot, activation) if the bot is still at the revision the view read
-// ($15), after closing the one it closed as sqlClose does (when $3 is not
+// sqlOpen applies a step that opens a session ($8-$13: sender, end user,
+// time, bot, activation; $15 its messages, as the step has them: a test
+// session opens with none) if the bot is still at the revision the view
+// read ($14), after closing the one it closed as sqlClose does (when $3 is not
 // 0). A commit changes a bot's rows and its revision together; the share
 // lock keeps the bot so until the session is stored.
 const sqlOpen = `
 	WITH c AS (` + sqlClose + `)
 	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages, activity_floor)
-	SELECT $8, $9, $10, b.id, $13, $11, $11, 1, botlife_activity_floor($11, b.idle_timeout) FROM bots b, (SELECT ` + syncOn + `) AS durable
+	SELECT $8, $9, $10, b.id, $13, $11, $11, $15, botlife_activity_floor($11, b.idle_timeout) FROM bots b, (SELECT ` + syncOn + `) AS durable
 	WHERE b.id = $12 AND b.revision = $14 AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM c))
 	FOR SHARE OF b
 	RETURNING ` + sessionColumns
@@ -165,7 +166,7 @@ func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser stri
 		return lifecycle.Session{}, true, decided
 	}
 	n := step.Session
-	args = append(args, n.Sender.Channel, n.Sender.Address, n.EndUser, at, string(n.Bot), int64(n.Activation), activeRev)
+	args = append(args, n.Sender.Channel, n.Sender.Address, n.EndUser, at, string(n.Bot), int64(n.Activation), activeRev, int64(n.Messages))
 	out, err := scanSession(s.pool.QueryRow(ctx, sqlOpen, args...))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
