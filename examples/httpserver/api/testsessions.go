@@ -25,12 +25,14 @@ import (
 // deleted), or it idles out, it is over: a message or a close answers 409
 // session-over with close_reason and closed_at, and GET answers it with
 // them. Past Policy.MaxTestSessions open on a bot, opening answers 409
-// test-session-limit. The test session id is opaque and may hold '#':
-// percent-encode it in a path, or follow Location.
+// test-session-limit. The test session id is opaque and holds the bot id
+// and the tester's: percent-encode it in a path, or follow Location.
 
 // maxTestSessionID bounds the test session ids taken from paths (R21): a
-// session number, a test number, a slot and a bot id.
-const maxTestSessionID = maxID + 64
+// bot id and a tester id (each up to maxID), and the numbers and
+// separators around them (session, slot, length, incarnation, test number:
+// under 96 bytes).
+const maxTestSessionID = 2*maxID + 96
 
 // testSessionPath is the path of test session id.
 func testSessionPath(id lifecycle.TestSessionID) string {

@@ -103,7 +103,7 @@ func refuseTestSessions(t *testing.T, c *Client, bot, id string) {
 	row := func(name, method, path, who, body string, status int, typ string, headers ...string) Status {
 		return Status{Name: name, Method: method, Path: path, Who: who, Body: body, Headers: headers, Status: status, Type: typ}
 	}
-	long := "/test-sessions/" + strings.Repeat("9", 400)
+	long := "/test-sessions/" + strings.Repeat("9", 700) // longer than any id the service gives
 	Refuse(t, c, []Status{
 		row("P1 an Analyzer may not open one", "POST", "/bots/"+bot+"/test-sessions", "al", "", 403, "forbidden"),
 		row("P1 an Admin may not open one", "POST", "/bots/"+bot+"/test-sessions", "ada", "", 403, "forbidden"),
