@@ -61,11 +61,7 @@ func TestR26OpenSendReadClose(t *testing.T) {
 func TestR26ContentPin(t *testing.T) {
 	for _, sweep := range []bool{false, true} {
 		e := newEnv(t)
-		b := e.draft("d", "100")
-		ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b, ts := e.tested(t)
 		e.clk.Add(time.Minute)
 		name := "renamed"
 		e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Name: &name}))
@@ -150,13 +146,9 @@ func TestR26NotInFigures(t *testing.T) {
 // as over - idle_timeout at its idle deadline - and records it so.
 func TestR26CloseAfterIdle(t *testing.T) {
 	e := newEnv(t)
-	b := e.draft("d", "100")
-	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, ts := e.tested(t)
 	e.clk.Add(b.IdleTimeout + time.Minute)
-	_, err = e.m.CloseTestSession(e.ctx, designer, ts.ID)
+	_, err := e.m.CloseTestSession(e.ctx, designer, ts.ID)
 	var over *lifecycle.SessionOverError
 	if !errors.As(err, &over) || over.Reason != lifecycle.CloseIdleTimeout || !over.At.Equal(start.Add(b.IdleTimeout)) {
 		t.Fatalf("R26: closing an idled-out test session: %v; want ErrSessionOver, idle_timeout at %v", err, start.Add(b.IdleTimeout))
@@ -269,11 +261,7 @@ func TestR26Watch(t *testing.T) {
 // before and after a sweep, and a message then is refused.
 func TestR26IdleTimeout(t *testing.T) {
 	e := newEnv(t)
-	b := e.draft("d", "100")
-	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, ts := e.tested(t)
 	e.clk.Add(time.Minute)
 	e.must(e.m.SendTest(e.ctx, designer, ts.ID))
 	deadline := e.clk.Now().Add(b.IdleTimeout)
@@ -304,4 +292,16 @@ func wantOver(t *testing.T, e *env, id lifecycle.TestSessionID, reason lifecycle
 	if !errors.As(err, &over) || over.Reason != reason || !over.At.Equal(at) {
 		t.Fatalf("R26: a message %s: %v; want ErrSessionOver, %s at %v", when, err, reason, at)
 	}
+}
+
+// tested returns a Draft on sender 100 and a test session designer opened
+// on it (R26).
+func (e *env) tested(t *testing.T) (lifecycle.Bot, lifecycle.TestSession) {
+	t.Helper()
+	b := e.draft("d", "100")
+	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, ts
 }
