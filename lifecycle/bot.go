@@ -124,9 +124,12 @@ func normalizeSenders(channel string, in []Sender) ([]Sender, error) {
 // lifecycle. Bots are values: the Manager returns copies, and a change is a
 // new value with a higher Revision.
 type Bot struct {
-	ID          BotID  `json:"id"`
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
+	ID BotID `json:"id"`
+	// Workspace is the workspace the bot belongs to (R27); Decide sets it
+	// from the Snapshot. Ids are unique within a workspace.
+	Workspace   Workspace `json:"workspace,omitempty"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
 	// Channel is fixed when the bot is created (R18).
 	Channel string `json:"channel"`
 	// Senders are normalised, sorted and distinct. A Draft may have none;

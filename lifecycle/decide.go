@@ -98,6 +98,9 @@ func (p Policy) withDefaults() Policy {
 // roles involved. [ReadSnapshot] reads it from a Store as the command
 // declares; a caller of Decide may build it by hand.
 type Snapshot struct {
+	// Workspace is the workspace the command acts in (R27). Decide treats
+	// a bot or schedule of another workspace as not found.
+	Workspace  Workspace
 	Actor      Actor
 	ActorRoles roles.Set
 	// Bots are the stored bots the command may touch: the bots it names and,
@@ -137,7 +140,8 @@ func Decide(s Snapshot, cmd Command, now time.Time) (Plan, error) {
 	}
 	op := cmd.op()
 	s.Policy = s.Policy.withDefaults()
-	plan := Plan{Op: op, Actor: s.Actor, Time: now, Command: cmd}
+	plan := Plan{Op: op, Actor: s.Actor, Time: now, Command: cmd, Workspace: s.Workspace}
+	s = s.inWorkspace()
 	if err := checkActor(s.Actor); err != nil {
 		return plan, opError(op, err)
 	}
@@ -154,7 +158,35 @@ func Decide(s Snapshot, cmd Command, now time.Time) (Plan, error) {
 	}
 	p := d.finish()
 	p.Command = cmd
+	p.Workspace = s.Workspace
+	for i := range p.Changes {
+		if a := p.Changes[i].After; a != nil {
+			a.Workspace = s.Workspace
+		}
+	}
+	for i := range p.Schedules {
+		p.Schedules[i].After.Workspace = s.Workspace
+	}
 	return p, nil
+}
+
+// inWorkspace returns s without the bots and schedule of workspaces other
+// than s.Workspace: to Decide they do not exist (R27). It does not change
+// s's slices.
+func (s Snapshot) inWorkspace() Snapshot {
+	if s.Schedule != nil && s.Schedule.Workspace != s.Workspace {
+		s.Schedule = nil
+	}
+	for _, b := range s.Bots {
+		if b.Workspace != s.Workspace {
+			s.Bots = slices.DeleteFunc(slices.Clone(s.Bots), func(b Bot) bool { return b.Workspace != s.Workspace })
+			if !slices.ContainsFunc(s.Bots, func(b Bot) bool { return b.ID == s.LastActive }) {
+				s.LastActive = ""
+			}
+			break
+		}
+	}
+	return s
 }
 
 // checkActor checks who acts: a user's id is text (R21); the system always

@@ -80,7 +80,7 @@ var kinds = []error{
 	ErrForbidden, ErrNotFound, ErrNotEditable, ErrNotDeletable, ErrInvalidTransition,
 	ErrSenderOccupied, ErrValidation, ErrWarningsNotAcknowledged, ErrNoRollback, ErrContentChanged,
 	ErrLastAdmin, ErrRoleHeld, ErrRoleNotHeld, ErrUnknownRole, ErrConflict,
-	ErrInvalidInput, ErrNoBot, ErrTestSessionLimit, ErrSessionOver, ErrUnavailable, context.Canceled, context.DeadlineExceeded,
+	ErrInvalidInput, ErrNoBot, ErrSenderClaimed, ErrTestSessionLimit, ErrSessionOver, ErrUnavailable, context.Canceled, context.DeadlineExceeded,
 }
 
 // Error is every failure of an operation, in the manner of upspin's

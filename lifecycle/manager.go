@@ -55,6 +55,7 @@ type Config struct {
 // holds no state of its own beyond its configuration and is safe for
 // concurrent use.
 type Manager struct {
+	ws       Workspace // see Manager.Workspace; "" is the default
 	store    Store
 	clock    Clock
 	policy   Policy
@@ -127,7 +128,7 @@ func (m *Manager) decide(ctx context.Context, actor Actor, cmd Command, now time
 	if cmd == nil {
 		return Decide(Snapshot{}, nil, now)
 	}
-	snap, err := ReadSnapshot(ctx, m.store, actor, cmd)
+	snap, err := ReadSnapshot(ctx, m.store, m.ws, actor, cmd)
 	if err != nil {
 		return Plan{}, opError(cmd.op(), err)
 	}
@@ -207,11 +208,14 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 		return Plan{}, opError(OpApplyPlan, &InputError{Field: "plan", Value: shown(string(p.Op)), Problem: "has no command; apply a plan that Manager.Plan returned"})
 	}
 	op := p.Command.op()
+	if p.Workspace != m.ws {
+		return Plan{}, opError(op, &NotFoundError{Kind: "plan", ID: string(op)}) // R27: another workspace's plan
+	}
 	now := m.clock.Now()
 	if p.Time.After(now) || now.Sub(p.Time) > m.policy.MaxPlanAge {
 		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan was made at %v, more than %s ago (or in the future); plan again", p.Time.Format(time.RFC3339), humanDuration(m.policy.MaxPlanAge))})
 	}
-	snap, err := ReadSnapshot(ctx, m.store, p.Actor, p.Command)
+	snap, err := ReadSnapshot(ctx, m.store, m.ws, p.Actor, p.Command)
 	if err != nil {
 		return Plan{}, opError(op, err)
 	}
@@ -262,7 +266,7 @@ func (m *Manager) refused(ctx context.Context, plan Plan, err error) error {
 	if len(plan.Audit) == 0 {
 		return err
 	}
-	denial := Plan{Op: plan.Op, Actor: plan.Actor, Time: plan.Time, Audit: plan.Audit}
+	denial := Plan{Op: plan.Op, Actor: plan.Actor, Time: plan.Time, Workspace: plan.Workspace, Audit: plan.Audit}
 	if _, cerr := m.store.Commit(ctx, denial); cerr != nil {
 		return errors.Join(err, fmt.Errorf("auditing the refusal failed: %w", cerr))
 	}
@@ -402,7 +406,7 @@ func (m *Manager) read(ctx context.Context, actor Actor, op Op, id BotID) (Bot, 
 	if err := m.authorize(ctx, actor, op); err != nil {
 		return Bot{}, err
 	}
-	b, err := m.store.Bot(ctx, id)
+	b, err := m.store.Bot(ctx, m.ws, id)
 	return b, opError(op, err)
 }
 
@@ -440,7 +444,7 @@ func (m *Manager) List(ctx context.Context, actor Actor, after BotID, limit int)
 	if err := checkLimit(OpList, limit, MaxPage); err != nil {
 		return nil, err
 	}
-	bots, err := m.store.Bots(ctx, after, limit)
+	bots, err := m.store.Bots(ctx, m.ws, after, limit)
 	if err != nil {
 		return nil, opError(OpList, err)
 	}
@@ -477,7 +481,7 @@ func (m *Manager) UserRoles(ctx context.Context, actor Actor, user string) (role
 	if err := m.authorize(ctx, actor, OpReadRoles); err != nil {
 		return 0, err
 	}
-	rs, _, err := m.store.Roles(ctx, user)
+	rs, _, err := m.store.Roles(ctx, m.ws, user)
 	return rs, opError(OpReadRoles, err)
 }
 
@@ -490,7 +494,7 @@ func (m *Manager) AuditLog(ctx context.Context, actor Actor, after uint64, limit
 	if err := checkLimit(OpReadAudit, limit, MaxAuditPage); err != nil {
 		return nil, err
 	}
-	log, err := m.store.AuditLog(ctx, after, limit)
+	log, err := m.store.AuditLog(ctx, m.ws, after, limit)
 	return log, opError(OpReadAudit, err)
 }
 

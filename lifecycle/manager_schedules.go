@@ -23,7 +23,7 @@ func (m *Manager) applySchedule(ctx context.Context, actor Actor, cmd Command, i
 	if _, err := m.Apply(ctx, actor, cmd); err != nil {
 		return Schedule{}, err
 	}
-	sc, err := m.store.Schedule(ctx, id) // as stored, with its Seq
+	sc, err := m.store.Schedule(ctx, m.ws, id) // as stored, with its Seq
 	return sc, opError(cmd.op(), err)
 }
 
@@ -33,7 +33,7 @@ func (m *Manager) GetSchedule(ctx context.Context, actor Actor, id ScheduleID) (
 	if err := m.authorize(ctx, actor, OpReadSchedules); err != nil {
 		return Schedule{}, err
 	}
-	sc, err := m.store.Schedule(ctx, id)
+	sc, err := m.store.Schedule(ctx, m.ws, id)
 	return sc, opError(OpReadSchedules, err)
 }
 
@@ -47,6 +47,6 @@ func (m *Manager) Schedules(ctx context.Context, actor Actor, after uint64, limi
 	if err := checkLimit(OpReadSchedules, limit, MaxPage); err != nil {
 		return nil, err
 	}
-	out, err := m.store.Schedules(ctx, after, limit)
+	out, err := m.store.Schedules(ctx, m.ws, after, limit)
 	return out, opError(OpReadSchedules, err)
 }

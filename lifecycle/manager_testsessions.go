@@ -58,7 +58,7 @@ func (m *Manager) openCommitted(ctx context.Context, p Plan) (TestSession, error
 	if l == nil { // unreachable: Decide made the lease
 		return TestSession{}, opError(OpOpenTestSession, &NotFoundError{Kind: "test session", ID: string(e.Bot)})
 	}
-	s, err := m.store.Route(ctx, testSender(&b, l.Slot), testEndUser(l.Tester, l.Activation), l.OpenedAt)
+	s, err := m.store.Route(ctx, m.ws, testSender(&b, l.Slot), testEndUser(l.Tester, l.Activation), l.OpenedAt)
 	if err != nil {
 		return TestSession{}, opError(OpOpenTestSession, err)
 	}
@@ -81,7 +81,7 @@ func (m *Manager) SendTest(ctx context.Context, actor Actor, id TestSessionID) (
 	if !ok || r.tester != actor.ID || actor.System {
 		return TestSession{}, opError(OpSendTest, testNotFound(id))
 	}
-	s, err := m.store.Route(ctx, r.sender, r.endUser, m.clock.Now())
+	s, err := m.store.Route(ctx, m.ws, r.sender, r.endUser, m.clock.Now())
 	switch {
 	case err == nil && s.ID == r.session:
 		return testView(id, actor.ID, s), nil
@@ -155,7 +155,7 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 	p, err := m.Apply(ctx, actor, CloseTestSession{Bot: r.bot, Activation: r.activation})
 	if errors.Is(err, ErrNotFound) && ok {
 		if ts, rerr := m.readTest(ctx, actor, id, r); rerr == nil && !ts.Open() {
-			_, _ = m.store.CloseSession(ctx, r.session, CloseCompleted, m.clock.Now()) // record it as it ended
+			_, _ = m.store.CloseSession(ctx, m.ws, r.session, CloseCompleted, m.clock.Now()) // record it as it ended
 			return TestSession{}, opError(OpCloseTestSession, &SessionOverError{ID: id, Reason: ts.CloseReason, At: ts.ClosedAt})
 		}
 		return TestSession{}, opError(OpCloseTestSession, testNotFound(id))
@@ -166,7 +166,7 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 	if _, err := m.readTest(ctx, actor, id, r); err != nil { // the lease was actor's; the session id must be its too
 		return TestSession{}, opError(OpCloseTestSession, err)
 	}
-	s, err := m.store.CloseSession(ctx, r.session, CloseCompleted, p.Time)
+	s, err := m.store.CloseSession(ctx, m.ws, r.session, CloseCompleted, p.Time)
 	if err != nil {
 		return TestSession{}, opError(OpCloseTestSession, err)
 	}

@@ -14,6 +14,9 @@ type Plan struct {
 	Op    Op        `json:"op"`
 	Actor Actor     `json:"actor"`
 	Time  time.Time `json:"time"`
+	// Workspace is the workspace the plan acts in (R27): the Snapshot's.
+	// A Store commits every row of the plan in it.
+	Workspace Workspace `json:"workspace,omitempty"`
 	// Command is the command the plan was decided for, with the ids the
 	// Manager drew for it (R17): Manager.ApplyPlan decides it again to
 	// check that nothing moved.

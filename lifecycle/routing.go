@@ -21,7 +21,7 @@ func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Ses
 	if err := checkRoute(sender, endUser); err != nil {
 		return Session{}, opError(OpRoute, err)
 	}
-	s, err := m.store.Route(ctx, sender, endUser, m.clock.Now())
+	s, err := m.store.Route(ctx, m.ws, sender, endUser, m.clock.Now())
 	return s, opError(OpRoute, err)
 }
 
@@ -82,7 +82,7 @@ func (m *Manager) endUserSession(ctx context.Context, id SessionID) (Session, er
 // session reads the session with id as recorded: the first one after id-1.
 func (m *Manager) session(ctx context.Context, id SessionID) (Session, error) {
 	if id > 0 {
-		out, err := m.store.Sessions(ctx, id-1, 1)
+		out, err := m.store.Sessions(ctx, m.ws, id-1, 1)
 		if err != nil {
 			return Session{}, err
 		}
@@ -95,7 +95,7 @@ func (m *Manager) session(ctx context.Context, id SessionID) (Session, error) {
 
 // botOrNil reads a bot; nil, without error, if it no longer exists.
 func (m *Manager) botOrNil(ctx context.Context, id BotID) (*Bot, error) {
-	b, err := m.store.Bot(ctx, id)
+	b, err := m.store.Bot(ctx, m.ws, id)
 	switch {
 	case err == nil:
 		return &b, nil
@@ -112,7 +112,7 @@ func (m *Manager) CloseSession(ctx context.Context, id SessionID) (Session, erro
 	if _, err := m.endUserSession(ctx, id); err != nil {
 		return Session{}, opError(OpCloseSession, err)
 	}
-	s, err := m.store.CloseSession(ctx, id, CloseCompleted, m.clock.Now())
+	s, err := m.store.CloseSession(ctx, m.ws, id, CloseCompleted, m.clock.Now())
 	return s, opError(OpCloseSession, err)
 }
 
@@ -148,12 +148,13 @@ type Expiry struct {
 // over are recorded closed, in bounded batches. It never
 // relies on timers: run it as often as you like, from as many processes as
 // you like. Reads and routing already treat what is due as settled, so
-// ExpireDue only brings the records in line.
+// ExpireDue only brings the records in line. It settles m's workspace
+// (R27); a service of many workspaces runs it for each.
 func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 	var out Expiry
 	now := m.clock.Now()
 	err := settleAll(ctx, m, "drain", func(limit int) ([]Bot, error) {
-		due, err := m.store.Due(ctx, now, limit)
+		due, err := m.store.Due(ctx, m.ws, now, limit)
 		return due.Drains, err
 	},
 		func(b Bot) BotID { return b.ID },
@@ -168,7 +169,7 @@ func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 		return out, opError(OpExpireGrace, err)
 	}
 	err = settleAll(ctx, m, "schedule", func(limit int) ([]Schedule, error) {
-		due, err := m.store.Due(ctx, now, limit)
+		due, err := m.store.Due(ctx, m.ws, now, limit)
 		return due.Schedules, err
 	},
 		func(sc Schedule) ScheduleID { return sc.ID },
@@ -186,7 +187,7 @@ func (m *Manager) ExpireDue(ctx context.Context) (Expiry, error) {
 		if err := ctx.Err(); err != nil {
 			return out, opError(OpExpireGrace, err)
 		}
-		n, err := m.store.SweepSessions(ctx, now, sweepBatch)
+		n, err := m.store.SweepSessions(ctx, m.ws, now, sweepBatch)
 		out.SessionsClosed += n
 		if err != nil {
 			return out, opError(OpExpireGrace, err)
@@ -285,7 +286,7 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (Analytics, error)
 	if err := m.authorize(ctx, actor, OpAnalytics); err != nil {
 		return Analytics{}, err
 	}
-	rows, err := m.store.SessionStats(ctx)
+	rows, err := m.store.SessionStats(ctx, m.ws)
 	if err != nil {
 		return Analytics{}, opError(OpAnalytics, err)
 	}
@@ -342,7 +343,7 @@ func (m *Manager) liveOn(ctx context.Context, rows []SessionStats, now time.Time
 	for i, r := range rows {
 		out[i].Sender, senders[i], at[r.Sender] = r.Sender, r.Sender, i
 	}
-	bots, _, err := m.store.SenderBots(ctx, senders, "")
+	bots, _, err := m.store.SenderBots(ctx, m.ws, senders, "")
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,8 @@ const (
 // audited, and it never runs twice.
 type Schedule struct {
 	ID ScheduleID `json:"id"`
+	// Workspace is the workspace the schedule belongs to and runs in (R27).
+	Workspace Workspace `json:"workspace,omitempty"`
 	// Seq orders schedules by creation; the Store sets it when it stores a
 	// new schedule. Schedules due at the same instant run in Seq order.
 	Seq uint64 `json:"seq"`

@@ -30,15 +30,16 @@ type reads struct {
 	scheduled bool
 }
 
-// ReadSnapshot reads from st what Decide needs to decide cmd for actor: the
-// actor's roles, and the bots and roles the command declares. The Manager
+// ReadSnapshot reads from st what Decide needs to decide cmd for actor in
+// workspace ws (R27): the actor's roles there, and the bots and roles the
+// command declares. The Manager
 // and the storetest suite both read through it; add the Policy before
 // calling Decide.
-func ReadSnapshot(ctx context.Context, st Store, actor Actor, cmd Command) (Snapshot, error) {
-	s := Snapshot{Actor: actor}
+func ReadSnapshot(ctx context.Context, st Store, ws Workspace, actor Actor, cmd Command) (Snapshot, error) {
+	s := Snapshot{Workspace: ws, Actor: actor}
 	var err error
 	if !actor.System && checkID("actor", actor.ID) == nil {
-		if s.ActorRoles, _, err = st.Roles(ctx, actor.ID); err != nil {
+		if s.ActorRoles, _, err = st.Roles(ctx, ws, actor.ID); err != nil {
 			return s, err
 		}
 	}
@@ -47,7 +48,7 @@ func ReadSnapshot(ctx context.Context, st Store, actor Actor, cmd Command) (Snap
 	}
 	r := cmd.reads()
 	if r.schedule != "" && checkID("schedule id", string(r.schedule)) == nil {
-		sc, err := st.Schedule(ctx, r.schedule)
+		sc, err := st.Schedule(ctx, ws, r.schedule)
 		switch {
 		case err == nil:
 			s.Schedule = &sc
@@ -59,26 +60,26 @@ func ReadSnapshot(ctx context.Context, st Store, actor Actor, cmd Command) (Snap
 		}
 	}
 	if r.user != nil && checkID("user", *r.user) == nil {
-		if s.UserRoles, s.Admins, err = st.Roles(ctx, *r.user); err != nil {
+		if s.UserRoles, s.Admins, err = st.Roles(ctx, ws, *r.user); err != nil {
 			return s, err
 		}
 	}
 	ids := r.bots
 	if r.lastActive && len(ids) > 0 {
-		if s.LastActive, err = lastActive(ctx, st, ids[0]); err != nil {
+		if s.LastActive, err = lastActive(ctx, st, ws, ids[0]); err != nil {
 			return s, err
 		}
 		if s.LastActive != "" {
 			ids = append([]BotID{s.LastActive}, ids...)
 		}
 	}
-	s.Bots, err = readBots(ctx, st, ids, r.group)
+	s.Bots, err = readBots(ctx, st, ws, ids, r.group)
 	return s, err
 }
 
 // lastActive returns the store's LastActive on the senders of id, or "".
-func lastActive(ctx context.Context, st Store, id BotID) (BotID, error) {
-	cur, err := st.Bot(ctx, id)
+func lastActive(ctx context.Context, st Store, ws Workspace, id BotID) (BotID, error) {
+	cur, err := st.Bot(ctx, ws, id)
 	if errors.Is(err, ErrNotFound) {
 		return "", nil
 	}
@@ -86,7 +87,7 @@ func lastActive(ctx context.Context, st Store, id BotID) (BotID, error) {
 		return "", err
 	}
 	// Only the senders it is Active on: a rollback replaces it there (R22).
-	_, prev, err := st.SenderBots(ctx, cur.sendersIn(Active), cur.ID)
+	_, prev, err := st.SenderBots(ctx, ws, cur.sendersIn(Active), cur.ID)
 	if err != nil || prev == nil {
 		return "", err
 	}
@@ -94,7 +95,7 @@ func lastActive(ctx context.Context, st Store, id BotID) (BotID, error) {
 }
 
 // readBots reads the named bots and, with group, the live bots around them.
-func readBots(ctx context.Context, st Store, ids []BotID, group bool) ([]Bot, error) {
+func readBots(ctx context.Context, st Store, ws Workspace, ids []BotID, group bool) ([]Bot, error) {
 	seen := map[BotID]Bot{}
 	var frontier []Sender
 	senders := map[Sender]bool{}
@@ -111,7 +112,7 @@ func readBots(ctx context.Context, st Store, ids []BotID, group bool) ([]Bot, er
 		if _, ok := seen[id]; ok || checkID("bot id", string(id)) != nil {
 			continue
 		}
-		b, err := st.Bot(ctx, id)
+		b, err := st.Bot(ctx, ws, id)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -123,7 +124,7 @@ func readBots(ctx context.Context, st Store, ids []BotID, group bool) ([]Bot, er
 	for len(frontier) > 0 {
 		next := frontier
 		frontier = nil
-		bots, _, err := st.SenderBots(ctx, next, "")
+		bots, _, err := st.SenderBots(ctx, ws, next, "")
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,14 @@ import (
 // must pass the conformance suite in package storetest (storetest.Run, and
 // storetest.RunParity against the memory store).
 //
+// Workspaces (R27) are a key: every row is stored under the workspace of
+// the plan or call that wrote it (Plan.Workspace, or the ws argument), and
+// every read, key and uniqueness check includes it - a bot, schedule,
+// session or role of another workspace is not found. Sequence numbers (audit
+// entries, schedules, sessions) count per workspace, gap-free within it.
+// Senders are keyed by workspace too, and a real sender (not
+// Sender.IsTest) is claimed by one workspace at a time.
+//
 // Reads return copies: changing a returned value never changes the store.
 // No method may cost time that grows with history - bots that once used a
 // sender, closed sessions, the audit log's length - or with open sessions:
@@ -34,38 +42,44 @@ type Store interface {
 	// differs from the stored roles, when two bots would hold the same slot
 	// of one sender (SenderRow.Slot: R1, R2), or when no user would hold
 	// Admin where one did (P2) - even if the plan asks for it.
+	//
+	// Every row of p is stored in p.Workspace, and its audit entries take
+	// that workspace's next sequence numbers. It refuses p with a
+	// *ClaimError (ErrSenderClaimed), and changes nothing, when a row names
+	// a real sender that a bot of another workspace names (R27); a sender is
+	// free again once no bot of its workspace names it.
 	Commit(ctx context.Context, p Plan) ([]AuditEntry, error)
 
 	// Bot returns the bot with id, or an error wrapping ErrNotFound. Every
 	// bot a store returns carries, in Bot.OpenActivations, the activations
 	// of the bot that have a session recorded open, read with the bot: a
 	// read that costs those groups of sessions, never every session.
-	Bot(ctx context.Context, id BotID) (Bot, error)
+	Bot(ctx context.Context, ws Workspace, id BotID) (Bot, error)
 	// Bots returns up to limit bots with ids greater than after, sorted by
 	// id.
-	Bots(ctx context.Context, after BotID, limit int) ([]Bot, error)
+	Bots(ctx context.Context, ws Workspace, after BotID, limit int) ([]Bot, error)
 	// SenderBots reads the rows of senders. It returns the bots holding a
 	// slot (SenderRow.Slot) on any of them, sorted by id - at most two per
 	// sender (R1, R2) - and, when except is not empty, the bot other than
 	// except whose row on one of them has the latest LeftActive (ties: the
 	// smaller id), or nil: the bot a rollback goes back to (R20). Its cost
 	// must not grow with the bots that ever used the senders.
-	SenderBots(ctx context.Context, senders []Sender, except BotID) (live []Bot, last *Bot, err error)
+	SenderBots(ctx context.Context, ws Workspace, senders []Sender, except BotID) (live []Bot, last *Bot, err error)
 	// Due returns up to limit bots whose Change.Due is not after now,
 	// earliest first (ties: smaller id), and up to limit pending schedules
 	// whose At is not after now, by At then Seq: what ExpireDue settles.
 	// Its cost is what it returns.
-	Due(ctx context.Context, now time.Time, limit int) (Due, error)
+	Due(ctx context.Context, ws Workspace, now time.Time, limit int) (Due, error)
 
 	// Roles returns the roles of user - the empty set for a user the store
 	// does not know (P3) - and how many users hold Admin (P2).
-	Roles(ctx context.Context, user string) (rs roles.Set, admins int, err error)
+	Roles(ctx context.Context, ws Workspace, user string) (rs roles.Set, admins int, err error)
 
 	// AuditLog returns up to limit entries with Seq greater than after, in
 	// Seq order. Entries become visible in Seq order: once it has returned
 	// Seq n, no entry below n appears later (R24). A store may also
 	// implement AuditWaiter, so that watchers need not poll.
-	AuditLog(ctx context.Context, after uint64, limit int) ([]AuditEntry, error)
+	AuditLog(ctx context.Context, ws Workspace, after uint64, limit int) ([]AuditEntry, error)
 
 	// Route routes one message from endUser on sender at now (R10), in one
 	// atomic step: it reads the RouteView - the end user's session recorded
@@ -74,32 +88,32 @@ type Store interface {
 	// read is unchanged (else it reads again). It returns the session that
 	// took the message, or DecideRoute's error. Routing to an open session
 	// must not allocate.
-	Route(ctx context.Context, sender Sender, endUser string, now time.Time) (Session, error)
+	Route(ctx context.Context, ws Workspace, sender Sender, endUser string, now time.Time) (Session, error)
 	// CloseSession records the session with id as DecideClose returns it
 	// for reason at now, and returns it as recorded; an error wrapping
 	// ErrNotFound if there is none.
-	CloseSession(ctx context.Context, id SessionID, reason CloseReason, now time.Time) (Session, error)
+	CloseSession(ctx context.Context, ws Workspace, id SessionID, reason CloseReason, now time.Time) (Session, error)
 	// SweepSessions records up to limit sessions recorded open as SessionAt
 	// returns them at now, if they are over, and returns how many it
 	// closed. It finds them by comparing columns (NextSessionEnd), at a cost
 	// of what is due.
-	SweepSessions(ctx context.Context, now time.Time, limit int) (int, error)
+	SweepSessions(ctx context.Context, ws Workspace, now time.Time, limit int) (int, error)
 	// Sessions returns up to limit sessions with ids greater than after,
 	// sorted by id, as recorded (a session recorded open may be over: see
 	// SessionAt).
-	Sessions(ctx context.Context, after SessionID, limit int) ([]Session, error)
+	Sessions(ctx context.Context, ws Workspace, after SessionID, limit int) ([]Session, error)
 	// SessionStats returns the session counts per bot and sender, as
 	// recorded, sorted by bot, then by sender as text ("channel:address",
 	// Sender.String): kept as counters, never counted over every session.
-	SessionStats(ctx context.Context) ([]SessionStats, error)
+	SessionStats(ctx context.Context, ws Workspace) ([]SessionStats, error)
 
 	// Schedule returns the schedule with id, or an error wrapping
 	// ErrNotFound.
-	Schedule(ctx context.Context, id ScheduleID) (Schedule, error)
+	Schedule(ctx context.Context, ws Workspace, id ScheduleID) (Schedule, error)
 	// Schedules returns up to limit schedules with Seq greater than after,
 	// in Seq order (creation order: Commit gives a new schedule the next
 	// Seq of the store).
-	Schedules(ctx context.Context, after uint64, limit int) ([]Schedule, error)
+	Schedules(ctx context.Context, ws Workspace, after uint64, limit int) ([]Schedule, error)
 }
 
 // Due is what Store.Due returns: bots with a drain due and schedules due.
@@ -115,5 +129,5 @@ type AuditWaiter interface {
 	// after, and returns nil then (at once if it already does), or returns
 	// ctx's error when ctx ends first. A store shared by several processes
 	// also wakes waiters for entries committed elsewhere.
-	WaitAudit(ctx context.Context, after uint64) error
+	WaitAudit(ctx context.Context, ws Workspace, after uint64) error
 }

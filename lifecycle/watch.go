@@ -57,7 +57,7 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 			return
 		}
 		for {
-			page, err := m.store.AuditLog(ctx, after, watchPage)
+			page, err := m.store.AuditLog(ctx, m.ws, after, watchPage)
 			if err != nil {
 				if ctx.Err() == nil {
 					yield(AuditEntry{}, opError(OpReadAudit, err))
@@ -98,7 +98,7 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 // nothing (idle counts them).
 func (m *Manager) waitAudit(ctx context.Context, after uint64, idle *int) error {
 	if w, ok := m.store.(AuditWaiter); ok {
-		return w.WaitAudit(ctx, after)
+		return w.WaitAudit(ctx, m.ws, after)
 	}
 	d := min(10*time.Millisecond<<min(*idle, 7), time.Second)
 	*idle++
@@ -145,7 +145,7 @@ func (m *Manager) endUserSessions(ctx context.Context, after SessionID, limit in
 	var out []Session
 	for len(out) < limit {
 		want := limit - len(out)
-		page, err := m.store.Sessions(ctx, after, want)
+		page, err := m.store.Sessions(ctx, m.ws, after, want)
 		if err != nil {
 			return nil, err
 		}

@@ -17,25 +17,9 @@ import (
 	"github.com/botlife/botlife/roles"
 )
 
-// Memory is an in-memory lifecycle.Store, safe for concurrent use. Its
-// contents are lost when the process ends.
-//
-// Bots, roles and the audit log sit behind one read-write mutex that every
-// Commit holds. Sessions live in shards chosen by sender, each with its own
-// mutex: routing on different senders runs in parallel, and a Commit also
-// locks the shards of every sender it touches, so it stays atomic with
-// respect to routing (R1, R9, R10). Each bot counts its groups of open
-// sessions per activation, so a read of a bot gives its
-// Bot.OpenActivations (R9) without visiting any session.
-//
-// No operation costs time that grows with history: drains are indexed by
-// grace deadline and open sessions by when they can next end, so ExpireDue
-// costs what is due; the audit log grows in fixed-size chunks, never
-// copied; closed sessions leave memory after a retention (default 24h;
-// see WithRetention), while the session counts keep their figures.
-//
-// The zero value is not usable; call NewMemory.
-type Memory struct {
+// space is what the memory store keeps of one workspace (R27): the whole
+// store of one customer. Memory holds one per workspace.
+type space struct {
 	// mu guards bots, roles, audit, auditWake, drains and each senderRec's
 	// bot slots and left list. Commit holds it for writing; every write
 	// to a senderRec also holds the sender's shard.
@@ -54,8 +38,10 @@ type Memory struct {
 
 	shards      [shardCount]shard
 	sessions    sessIndex
-	nextSession atomic.Uint64
+	nextSession atomic.Uint64 // session ids count per workspace
 	retention   time.Duration
+	ws          lifecycle.Workspace
+	claims      *claims
 }
 
 // botRec is a stored bot. view holds the bot as last committed, never
@@ -148,31 +134,16 @@ func (sr *senderRec) lastLeft(except lifecycle.BotID) *leftEntry {
 	return best
 }
 
-// DefaultRetention is how long the memory store keeps a closed session
-// unless WithRetention says otherwise.
-const DefaultRetention = 24 * time.Hour
-
-// MemoryOption configures NewMemory.
-type MemoryOption func(*Memory)
-
-// WithRetention sets how long a closed session stays readable (Session,
-// Sessions) after the store recorded it closed; then ExpireDue removes it,
-// and Session reports it not found. SessionStats, and so Analytics, keep
-// counting it. d <= 0 keeps closed sessions for as long as the store
-// lives, as a persistent store does: memory then grows with every session
-// ever opened.
-func WithRetention(d time.Duration) MemoryOption {
-	return func(m *Memory) { m.retention = d }
-}
-
-// NewMemory returns an empty in-memory store.
-func NewMemory(opts ...MemoryOption) *Memory {
-	m := &Memory{
+// newSpace returns the empty store of workspace ws.
+func newSpace(ws lifecycle.Workspace, retention time.Duration, cl *claims) *space {
+	m := &space{
+		ws:        ws,
+		claims:    cl,
 		bots:      map[lifecycle.BotID]*botRec{},
 		roles:     map[string]roles.Set{},
 		sched:     newSchedules(),
 		auditWake: make(chan struct{}),
-		retention: DefaultRetention,
+		retention: retention,
 		drains: minHeap[*botRec]{
 			less: func(a, b *botRec) bool {
 				return cmp.Or(a.due.Compare(b.due), cmp.Compare(a.bot().ID, b.bot().ID)) < 0
@@ -183,20 +154,16 @@ func NewMemory(opts ...MemoryOption) *Memory {
 	for i := range m.shards {
 		m.shards[i].init()
 	}
-	for _, o := range opts {
-		o(m)
-	}
 	return m
 }
 
-var _ lifecycle.Store = (*Memory)(nil)
 
 func conflict(format string, args ...any) error {
 	return &lifecycle.ConflictError{Reason: fmt.Sprintf(format, args...)}
 }
 
 // Bot implements lifecycle.Store.
-func (m *Memory) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
+func (m *space) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	rec, ok := m.bots[id]
@@ -208,14 +175,14 @@ func (m *Memory) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, er
 
 // senderRec returns the record of s, or nil. The caller holds m.mu or the
 // shard of s.
-func (m *Memory) senderRec(s lifecycle.Sender) *senderRec {
+func (m *space) senderRec(s lifecycle.Sender) *senderRec {
 	return m.shardOf(s).senders[s]
 }
 
 // SenderBots implements lifecycle.Store. It reads at most two live bots
 // per sender, and the top of each sender's departures: its cost does not
 // grow with the bots that used the senders.
-func (m *Memory) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) ([]lifecycle.Bot, *lifecycle.Bot, error) {
+func (m *space) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) ([]lifecycle.Bot, *lifecycle.Bot, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var out []lifecycle.Bot
@@ -246,7 +213,7 @@ func (m *Memory) SenderBots(ctx context.Context, senders []lifecycle.Sender, exc
 
 // Bots implements lifecycle.Store. Ids are kept sorted, so a page costs
 // the bots it returns, not every bot stored.
-func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
+func (m *space) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	out := []lifecycle.Bot{}
@@ -265,7 +232,7 @@ func (m *Memory) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]
 // Due implements lifecycle.Store. Drains and pending schedules are kept
 // in heaps by when they fall due, and read best-first: the cost is what
 // it returns, whatever else is stored.
-func (m *Memory) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Due, error) {
+func (m *space) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Due, error) {
 	m.mu.Lock() // the schedule heap lets settled schedules go when met
 	defer m.mu.Unlock()
 	var out lifecycle.Due
@@ -281,14 +248,14 @@ func (m *Memory) Due(ctx context.Context, now time.Time, limit int) (lifecycle.D
 }
 
 // Roles implements lifecycle.Store.
-func (m *Memory) Roles(ctx context.Context, user string) (roles.Set, int, error) {
+func (m *space) Roles(ctx context.Context, user string) (roles.Set, int, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.roles[user], m.admins, nil
 }
 
 // AuditLog implements lifecycle.Store.
-func (m *Memory) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
+func (m *space) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.audit.read(after, limit), nil
@@ -301,7 +268,7 @@ func cloneEntry(e lifecycle.AuditEntry) lifecycle.AuditEntry {
 }
 
 // Commit implements lifecycle.Store.
-func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+func (m *space) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -316,6 +283,9 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	admins, err := m.check(p)
 	if err != nil {
 		return nil, err
+	}
+	if err := m.claims.take(m.ws, m.claimDelta(p.Changes)); err != nil {
+		return nil, err // R27: nothing changed
 	}
 	// Everything checked: apply.
 	m.applyChanges(p.Changes)
@@ -346,7 +316,7 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 // the plan's bots name before or after it - their test senders (R26)
 // included - and returns their indexes. The caller
 // holds m.mu.
-func (m *Memory) lockShards(p lifecycle.Plan) []int {
+func (m *space) lockShards(p lifecycle.Plan) []int {
 	var idx []int
 	add := func(c lifecycle.Change) { // every sender a row of the bot names, test senders (R26) too
 		for _, row := range c.Rows() {
@@ -369,7 +339,7 @@ func (m *Memory) lockShards(p lifecycle.Plan) []int {
 
 // WaitAudit implements lifecycle.Store: waiters sleep on a channel
 // closed by the next commit that appends entries; nothing polls.
-func (m *Memory) WaitAudit(ctx context.Context, after uint64) error {
+func (m *space) WaitAudit(ctx context.Context, after uint64) error {
 	for {
 		m.mu.RLock()
 		n, wake := m.audit.len(), m.auditWake
@@ -393,7 +363,7 @@ func (m *Memory) WaitAudit(ctx context.Context, after uint64) error {
 // invariant, changing nothing, and returns how many users hold Admin after
 // it. Its cost is that of the plan: the bots it changes and the two live
 // bots per sender they touch.
-func (m *Memory) check(p lifecycle.Plan) (admins int, err error) {
+func (m *space) check(p lifecycle.Plan) (admins int, err error) {
 	if err := p.Check(); err != nil {
 		return 0, err
 	}
@@ -459,7 +429,7 @@ func (r *botRec) rowOn(s lifecycle.Sender) lifecycle.SenderRow {
 
 // checkRoles refuses stale role reads and the removal of the last Admin,
 // and returns how many users hold Admin after the changes.
-func (m *Memory) checkRoles(changes []lifecycle.RoleChange) (int, error) {
+func (m *space) checkRoles(changes []lifecycle.RoleChange) (int, error) {
 	admins := m.admins
 	for _, rc := range changes {
 		if cur := m.roles[rc.User]; cur != rc.From {
@@ -481,7 +451,7 @@ func (m *Memory) checkRoles(changes []lifecycle.RoleChange) (int, error) {
 // applyChanges stores the checked changes of a plan: every changed bot off
 // its senders first, then each back as its rows say, so that their order
 // does not matter. The caller holds m.mu and the shards of their senders.
-func (m *Memory) applyChanges(changes []lifecycle.Change) {
+func (m *space) applyChanges(changes []lifecycle.Change) {
 	groups := m.detach(changes)
 	for _, c := range changes {
 		m.put(c)
@@ -491,7 +461,7 @@ func (m *Memory) applyChanges(changes []lifecycle.Change) {
 
 // detach takes every changed bot off its senders' slots, departures and
 // the drain index, and returns their session groups (some nil).
-func (m *Memory) detach(changes []lifecycle.Change) []*group {
+func (m *space) detach(changes []lifecycle.Change) []*group {
 	var groups []*group
 	for _, c := range changes {
 		rec := m.bots[c.Bot]
@@ -527,7 +497,7 @@ func (m *Memory) detach(changes []lifecycle.Change) []*group {
 
 // put puts one changed bot back as its rows say: its record, the drain
 // index, its senders' slots and departures.
-func (m *Memory) put(c lifecycle.Change) {
+func (m *space) put(c lifecycle.Change) {
 	rec := m.bots[c.Bot]
 	if c.After == nil {
 		rec.view.Store(nil)
@@ -570,7 +540,7 @@ func (m *Memory) put(c lifecycle.Change) {
 
 // reattach puts back the session groups whose activation their bot's row
 // still serves (group.serve); the next sweep closes the others' sessions.
-func (m *Memory) reattach(groups []*group) {
+func (m *space) reattach(groups []*group) {
 	for _, g := range groups {
 		if g == nil {
 			continue

@@ -33,7 +33,7 @@ func cloneSchedule(s *lifecycle.Schedule) lifecycle.Schedule {
 
 // checkSchedules refuses schedule changes whose revision is stale
 // (Plan.Check has refused malformed ones). The caller holds m.mu.
-func (m *Memory) checkSchedules(changes []lifecycle.ScheduleChange) error {
+func (m *space) checkSchedules(changes []lifecycle.ScheduleChange) error {
 	for _, c := range changes {
 		cur, ok := m.sched.byID[c.After.ID]
 		switch {
@@ -53,7 +53,7 @@ func (m *Memory) checkSchedules(changes []lifecycle.ScheduleChange) error {
 
 // applySchedules stores checked schedule changes. The caller holds m.mu
 // for writing.
-func (m *Memory) applySchedules(changes []lifecycle.ScheduleChange) {
+func (m *space) applySchedules(changes []lifecycle.ScheduleChange) {
 	for _, c := range changes {
 		s := cloneSchedule(&c.After)
 		if cur, ok := m.sched.byID[s.ID]; ok {
@@ -71,7 +71,7 @@ func (m *Memory) applySchedules(changes []lifecycle.ScheduleChange) {
 }
 
 // Schedule implements lifecycle.Store.
-func (m *Memory) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
+func (m *space) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	s, ok := m.sched.byID[id]
@@ -82,7 +82,7 @@ func (m *Memory) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecyc
 }
 
 // Schedules implements lifecycle.Store.
-func (m *Memory) Schedules(ctx context.Context, after uint64, limit int) ([]lifecycle.Schedule, error) {
+func (m *space) Schedules(ctx context.Context, after uint64, limit int) ([]lifecycle.Schedule, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	out := []lifecycle.Schedule{}

@@ -23,7 +23,7 @@ func shardIndex(s lifecycle.Sender) int {
 	return int(maphash.String(shardSeed, s.Address) & (shardCount - 1)) // channels are few; addresses spread
 }
 
-func (m *Memory) shardOf(s lifecycle.Sender) *shard { return &m.shards[shardIndex(s)] }
+func (m *space) shardOf(s lifecycle.Sender) *shard { return &m.shards[shardIndex(s)] }
 
 // sessHash hashes an open session's key from the hash of its sender's
 // address (as shardIndex takes it) and its end user; the channel, one of
@@ -220,7 +220,7 @@ func (sh *shard) reschedule(g *group) {
 // reads the RouteView and applies what lifecycle.DecideRoute decides.
 // Routing to a session its group's columns say is served (group.serves)
 // costs one lookup by a hash and does not allocate.
-func (m *Memory) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+func (m *space) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
 	ha := maphash.String(shardSeed, sender.Address)
 	sh := &m.shards[ha&(shardCount-1)]
 	h := sessHash(ha, endUser)
@@ -297,7 +297,7 @@ func (sh *shard) link(g *group, rec *sessRec, was time.Time) {
 
 // open records a new session s in the active slot's group of sr. The
 // caller holds sh.
-func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) lifecycle.Session {
+func (m *space) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) lifecycle.Session {
 	g := sr.activeGroup
 	if g == nil || g.bot != sr.active || g.activation != s.Activation {
 		g = &group{bot: sr.active, sender: s.Sender, activation: s.Activation, heapAt: -1}
@@ -326,7 +326,7 @@ func (m *Memory) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) l
 
 // closeLocked records rec closed at at with reason; now is when. The
 // caller holds rec's shard.
-func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now time.Time) {
+func (m *space) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now time.Time) {
 	sh := rec.sh
 	rec.s.ClosedAt, rec.s.CloseReason = at, reason
 	sh.unindex(sessHash(maphash.String(shardSeed, rec.s.Sender.Address), rec.s.EndUser), rec)
@@ -345,7 +345,7 @@ func (m *Memory) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now
 
 // purgeLocked removes up to limit sessions recorded closed longer than the
 // retention ago, and returns how many it removed. The caller holds sh.
-func (m *Memory) purgeLocked(sh *shard, now time.Time, limit int) int {
+func (m *space) purgeLocked(sh *shard, now time.Time, limit int) int {
 	n := 0
 	for ; n < limit; n++ {
 		rec := sh.closed.head
@@ -359,7 +359,7 @@ func (m *Memory) purgeLocked(sh *shard, now time.Time, limit int) int {
 }
 
 // CloseSession implements lifecycle.Store.
-func (m *Memory) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
+func (m *space) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
 	rec := m.sessions.get(uint64(id))
 	if rec == nil {
 		return lifecycle.Session{}, &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
@@ -378,7 +378,7 @@ func (m *Memory) CloseSession(ctx context.Context, id lifecycle.SessionID, reaso
 // (each shard's heap) and in each the sessions it closes: its cost is what
 // is due, not what is stored. It also removes closed sessions past the
 // retention.
-func (m *Memory) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
+func (m *space) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	closed := 0
 	for i := range m.shards {
 		sh := &m.shards[i]
@@ -403,7 +403,7 @@ const (
 
 // purge removes up to budget sessions recorded closed longer than the
 // retention ago, holding each shard for at most purgeHold of them.
-func (m *Memory) purge(now time.Time, budget int) {
+func (m *space) purge(now time.Time, budget int) {
 	for more := true; more && budget > 0; {
 		more = false
 		for i := range m.shards {
@@ -431,7 +431,7 @@ func (sh *shard) shrink() {
 
 // sweepLocked closes up to limit sessions of sh over at now, the groups
 // due first. The caller holds sh.
-func (m *Memory) sweepLocked(sh *shard, now time.Time, limit int) int {
+func (m *space) sweepLocked(sh *shard, now time.Time, limit int) int {
 	closed := 0
 	for closed < limit && sh.due.len() > 0 && !sh.due.items[0].at.After(now) {
 		// A group emptied, or whose first session routing moved on since
@@ -463,7 +463,7 @@ func (m *Memory) sweepLocked(sh *shard, now time.Time, limit int) int {
 
 // Sessions implements lifecycle.Store. Ids are assigned in order
 // and indexed, so a page costs the sessions it returns.
-func (m *Memory) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+func (m *space) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
 	var out []lifecycle.Session
 	last := m.nextSession.Load()
 	if uint64(after) >= last {
@@ -482,7 +482,7 @@ func (m *Memory) Sessions(ctx context.Context, after lifecycle.SessionID, limit 
 }
 
 // SessionStats implements lifecycle.Store.
-func (m *Memory) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
+func (m *space) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
 	out := []lifecycle.SessionStats{}
 	for i := range m.shards {
 		sh := &m.shards[i]

@@ -84,7 +84,7 @@ const spread = 16
 func spreadSenders() []lifecycle.Sender {
 	out := make([]lifecycle.Sender, spread)
 	for i := range out {
-		out[i] = sender(strconv.Itoa(100 + i))
+		out[i] = lifecycle.Sender{Channel: "sms", Address: strconv.Itoa(100 + i)}
 	}
 	return out
 }

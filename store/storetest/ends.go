@@ -16,13 +16,10 @@ func endsManager(t *testing.T, h *harness) (*lifecycle.Manager, *clock.Mock, lif
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	n := 0
-	m, err := lifecycle.New(lifecycle.Config{Store: h.st, Clock: clk, NewID: func() lifecycle.BotID {
+	m := h.manager(lifecycle.Config{Clock: clk, NewID: func() lifecycle.BotID {
 		n++
 		return lifecycle.BotID("ends-" + string(rune('a'+n-1)))
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := m.GrantRole(h.ctx, lifecycle.System("storetest"), "mia", roles.Manager); err != nil {
 		t.Fatal(err)
 	}
@@ -39,14 +36,14 @@ func endsManager(t *testing.T, h *harness) (*lifecycle.Manager, *clock.Mock, lif
 func testEndAfterManyActivations(sweepEarly bool) func(t *testing.T, h *harness) {
 	return func(t *testing.T, h *harness) {
 		m, clk, mia := endsManager(t, h)
-		b, err := m.Create(h.ctx, mia, lifecycle.Create{Name: "support", Channel: "sms", Senders: []lifecycle.Sender{sender("100")}, Definition: definition(), IdleTimeout: 2 * time.Hour})
+		b, err := m.Create(h.ctx, mia, lifecycle.Create{Name: "support", Channel: "sms", Senders: []lifecycle.Sender{h.sender("100")}, Definition: definition(), IdleTimeout: 2 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := m.Activate(h.ctx, mia, b.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
 			t.Fatal(err)
 		}
-		s, err := m.Route(h.ctx, sender("100"), "u1")
+		s, err := m.Route(h.ctx, h.sender("100"), "u1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +82,7 @@ func testEndAfterManyActivations(sweepEarly bool) func(t *testing.T, h *harness)
 		if _, err := m.ExpireDue(h.ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := session(h.ctx, h.st, s.ID); err != nil || got.Open() {
+		if got, err := session(h.ctx, h.st, h.ws, s.ID); err != nil || got.Open() {
 			t.Fatalf("R9: the sweep left the session %+v, %v", got, err)
 		}
 		check("recorded by the sweep")
@@ -101,14 +98,14 @@ func testEndAfterManyActivations(sweepEarly bool) func(t *testing.T, h *harness)
 func testEndsBounded(t *testing.T, h *harness) {
 	const endsCycles = 250
 	m, clk, mia := endsManager(t, h)
-	b, err := m.Create(h.ctx, mia, lifecycle.Create{Name: "support", Channel: "sms", Senders: []lifecycle.Sender{sender("100")}, Definition: definition(), IdleTimeout: 7 * 24 * time.Hour})
+	b, err := m.Create(h.ctx, mia, lifecycle.Create{Name: "support", Channel: "sms", Senders: []lifecycle.Sender{h.sender("100")}, Definition: definition(), IdleTimeout: 7 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Activate(h.ctx, mia, b.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
 		t.Fatal(err)
 	}
-	stuck, err := m.Route(h.ctx, sender("100"), "stuck")
+	stuck, err := m.Route(h.ctx, h.sender("100"), "stuck")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +146,7 @@ func endsCycle(t *testing.T, h *harness, m *lifecycle.Manager, clk *clock.Mock, 
 		if _, err := m.Activate(h.ctx, actor, bot, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
 			t.Fatal(err)
 		}
-		s, err := m.Route(h.ctx, sender("100"), "u1")
+		s, err := m.Route(h.ctx, h.sender("100"), "u1")
 		if err != nil {
 			t.Fatal(err)
 		}

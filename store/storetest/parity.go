@@ -540,11 +540,11 @@ func (p *parity) expire(t *rapid.T) {
 // With two drains due their audit entries could land in either order, so
 // then it runs one ExpireDue instead.
 func (p *parity) expireConcurrently(t *rapid.T) {
-	due, err := dueDrains(p.ctx, p.sides[0].st, p.now, 2)
+	due, err := dueDrains(p.ctx, p.sides[0].st, "", p.now, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scheds, err := dueSchedules(p.ctx, p.sides[0].st, p.now, 1)
+	scheds, err := dueSchedules(p.ctx, p.sides[0].st, "", p.now, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,22 +599,22 @@ type parityContents struct {
 func (p *parity) contents(s *paritySide) (parityContents, error) {
 	var c parityContents
 	var err error
-	if c.Bots, err = s.st.Bots(p.ctx, "", 1<<30); err != nil {
+	if c.Bots, err = s.st.Bots(p.ctx, "", "", 1<<30); err != nil {
 		return c, err
 	}
-	if c.Roles, err = rolesOf(p.ctx, s.st, p.roleUsers()); err != nil {
+	if c.Roles, err = rolesOf(p.ctx, s.st, "", p.roleUsers()); err != nil {
 		return c, err
 	}
-	if c.Audit, err = s.st.AuditLog(p.ctx, 0, 1<<30); err != nil {
+	if c.Audit, err = s.st.AuditLog(p.ctx, "", 0, 1<<30); err != nil {
 		return c, err
 	}
-	if c.Sessions, err = s.st.Sessions(p.ctx, 0, 1<<30); err != nil {
+	if c.Sessions, err = s.st.Sessions(p.ctx, "", 0, 1<<30); err != nil {
 		return c, err
 	}
-	if c.Stats, err = s.st.SessionStats(p.ctx); err != nil {
+	if c.Stats, err = s.st.SessionStats(p.ctx, ""); err != nil {
 		return c, err
 	}
-	if c.Schedules, err = s.st.Schedules(p.ctx, 0, 1<<30); err != nil {
+	if c.Schedules, err = s.st.Schedules(p.ctx, "", 0, 1<<30); err != nil {
 		return c, err
 	}
 	// A store may answer "none" with a nil or an empty list; inside the

@@ -14,9 +14,9 @@ import (
 
 // session reads the session with id as the Manager does: the first of
 // Sessions after id-1.
-func session(ctx context.Context, st lifecycle.Store, id lifecycle.SessionID) (lifecycle.Session, error) {
+func session(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, id lifecycle.SessionID) (lifecycle.Session, error) {
 	if id > 0 {
-		out, err := st.Sessions(ctx, id-1, 1)
+		out, err := st.Sessions(ctx, ws, id-1, 1)
 		if err != nil {
 			return lifecycle.Session{}, err
 		}
@@ -28,8 +28,8 @@ func session(ctx context.Context, st lifecycle.Store, id lifecycle.SessionID) (l
 }
 
 // liveBots reads the bots holding a slot on senders.
-func liveBots(ctx context.Context, st lifecycle.Store, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
-	live, _, err := st.SenderBots(ctx, senders, "")
+func liveBots(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, senders []lifecycle.Sender) ([]lifecycle.Bot, error) {
+	live, _, err := st.SenderBots(ctx, ws, senders, "")
 	return live, err
 }
 
@@ -39,11 +39,11 @@ const noBot lifecycle.BotID = "no-such-bot"
 
 // lastActive reads the bot a rollback goes back to on senders (R20), or an
 // error wrapping ErrNotFound.
-func lastActive(ctx context.Context, st lifecycle.Store, senders []lifecycle.Sender, except lifecycle.BotID) (lifecycle.Bot, error) {
+func lastActive(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, senders []lifecycle.Sender, except lifecycle.BotID) (lifecycle.Bot, error) {
 	if except == "" {
 		except = noBot
 	}
-	_, last, err := st.SenderBots(ctx, senders, except)
+	_, last, err := st.SenderBots(ctx, ws, senders, except)
 	if err != nil {
 		return lifecycle.Bot{}, err
 	}
@@ -53,21 +53,21 @@ func lastActive(ctx context.Context, st lifecycle.Store, senders []lifecycle.Sen
 	return *last, nil
 }
 
-func dueDrains(ctx context.Context, st lifecycle.Store, now time.Time, limit int) ([]lifecycle.Bot, error) {
-	d, err := st.Due(ctx, now, limit)
+func dueDrains(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, now time.Time, limit int) ([]lifecycle.Bot, error) {
+	d, err := st.Due(ctx, ws, now, limit)
 	return d.Drains, err
 }
 
-func dueSchedules(ctx context.Context, st lifecycle.Store, now time.Time, limit int) ([]lifecycle.Schedule, error) {
-	d, err := st.Due(ctx, now, limit)
+func dueSchedules(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, now time.Time, limit int) ([]lifecycle.Schedule, error) {
+	d, err := st.Due(ctx, ws, now, limit)
 	return d.Schedules, err
 }
 
 // roleAssignments reads the roles of every user the audit log names (as
 // actor or as the user of a role change), sorted by user: those holding a
 // role.
-func roleAssignments(ctx context.Context, st lifecycle.Store) ([]roleAssignment, error) {
-	log, err := st.AuditLog(ctx, 0, 1<<30)
+func roleAssignments(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace) ([]roleAssignment, error) {
+	log, err := st.AuditLog(ctx, ws, 0, 1<<30)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func roleAssignments(ctx context.Context, st lifecycle.Store) ([]roleAssignment,
 	for _, e := range log {
 		users[e.User], users[e.Actor] = true, true
 	}
-	return rolesOf(ctx, st, users)
+	return rolesOf(ctx, st, ws, users)
 }
 
 // roleAssignment is the roles one user holds.
@@ -85,13 +85,13 @@ type roleAssignment struct {
 }
 
 // rolesOf reads the roles of users, sorted by user: those holding a role.
-func rolesOf(ctx context.Context, st lifecycle.Store, users map[string]bool) ([]roleAssignment, error) {
+func rolesOf(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, users map[string]bool) ([]roleAssignment, error) {
 	out := []roleAssignment{}
 	for u := range users {
 		if u == "" {
 			continue
 		}
-		rs, _, err := st.Roles(ctx, u)
+		rs, _, err := st.Roles(ctx, ws, u)
 		if err != nil {
 			return nil, err
 		}
@@ -105,11 +105,11 @@ func rolesOf(ctx context.Context, st lifecycle.Store, users map[string]bool) ([]
 
 // waitAudit is the store's WaitAudit (R24); every store of this module
 // implements lifecycle.AuditWaiter.
-func waitAudit(ctx context.Context, st lifecycle.Store, after uint64) error {
-	return st.(lifecycle.AuditWaiter).WaitAudit(ctx, after)
+func waitAudit(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, after uint64) error {
+	return st.(lifecycle.AuditWaiter).WaitAudit(ctx, ws, after)
 }
 
-func userRoles(ctx context.Context, st lifecycle.Store, user string) (roles.Set, error) {
-	rs, _, err := st.Roles(ctx, user)
+func userRoles(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, user string) (roles.Set, error) {
+	rs, _, err := st.Roles(ctx, ws, user)
 	return rs, err
 }

@@ -14,7 +14,7 @@ import (
 func (h *harness) schedule(id string, in time.Duration, cmd lifecycle.Schedulable) lifecycle.Schedule {
 	h.t.Helper()
 	p := h.do(lifecycle.CreateSchedule{ID: lifecycle.ScheduleID(id), At: h.now.Add(in), Do: cmd})
-	sc, err := h.st.Schedule(h.ctx, lifecycle.ScheduleID(id))
+	sc, err := h.st.Schedule(h.ctx, h.ws, lifecycle.ScheduleID(id))
 	if err != nil {
 		h.t.Fatalf("Schedule(%s): %v", id, err)
 	}
@@ -40,30 +40,30 @@ func scheduleIDs(ss []lifecycle.Schedule) []lifecycle.ScheduleID {
 func testSchedules(t *testing.T, h *harness) {
 	b := h.create("100")
 	s1 := h.schedule("s1", 2*time.Hour, lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Grace(time.Minute), Ack: lifecycle.Ack{Codes: []string{"x"}}})
-	s2 := h.schedule("s2", time.Hour, lifecycle.Activate{Bot: b.ID, Senders: senders("100")})
+	s2 := h.schedule("s2", time.Hour, lifecycle.Activate{Bot: b.ID, Senders: h.senders("100")})
 	h.schedule("s3", time.Hour, lifecycle.Deactivate{Bot: b.ID, Grace: time.Minute})
 	if s1.Seq == 0 || s2.Seq <= s1.Seq {
 		t.Fatalf("R23: Seq is creation order: s1 %d, s2 %d", s1.Seq, s2.Seq)
 	}
-	all, err := h.st.Schedules(h.ctx, 0, 10)
+	all, err := h.st.Schedules(h.ctx, h.ws, 0, 10)
 	if err != nil || !cmp.Equal(scheduleIDs(all), []lifecycle.ScheduleID{"s1", "s2", "s3"}) {
 		t.Fatalf("Schedules = %v, %v", scheduleIDs(all), err)
 	}
-	if page, _ := h.st.Schedules(h.ctx, s1.Seq, 1); !cmp.Equal(scheduleIDs(page), []lifecycle.ScheduleID{"s2"}) {
+	if page, _ := h.st.Schedules(h.ctx, h.ws, s1.Seq, 1); !cmp.Equal(scheduleIDs(page), []lifecycle.ScheduleID{"s2"}) {
 		t.Fatalf("Schedules after s1, limit 1 = %v", scheduleIDs(page))
 	}
-	if due, _ := dueSchedules(h.ctx, h.st, h.now.Add(time.Hour-time.Nanosecond), 10); len(due) != 0 {
+	if due, _ := dueSchedules(h.ctx, h.st, h.ws, h.now.Add(time.Hour-time.Nanosecond), 10); len(due) != 0 {
 		t.Fatalf("due before any: %v", scheduleIDs(due))
 	}
-	due, _ := dueSchedules(h.ctx, h.st, h.now.Add(3*time.Hour), 10)
+	due, _ := dueSchedules(h.ctx, h.st, h.ws, h.now.Add(3*time.Hour), 10)
 	if !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s2", "s3", "s1"}) {
 		t.Fatalf("R23: due by At then creation order = %v, want [s2 s3 s1]", scheduleIDs(due))
 	}
-	if due, _ := dueSchedules(h.ctx, h.st, h.now.Add(3*time.Hour), 1); !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s2"}) {
+	if due, _ := dueSchedules(h.ctx, h.st, h.ws, h.now.Add(3*time.Hour), 1); !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s2"}) {
 		t.Fatalf("limit 1: %v", scheduleIDs(due))
 	}
 	h.do(lifecycle.CancelSchedule{ID: "s2"})
-	if due, _ := dueSchedules(h.ctx, h.st, h.now.Add(3*time.Hour), 10); !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s3", "s1"}) {
+	if due, _ := dueSchedules(h.ctx, h.st, h.ws, h.now.Add(3*time.Hour), 10); !cmp.Equal(scheduleIDs(due), []lifecycle.ScheduleID{"s3", "s1"}) {
 		t.Fatalf("R23: a canceled schedule is not due: %v", scheduleIDs(due))
 	}
 	// A change on a stale revision, and a second creation of s1.
@@ -72,7 +72,7 @@ func testSchedules(t *testing.T, h *harness) {
 	h.refused(lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{Revision: s1.Revision + 1, After: stale}}}, "R23: a stale schedule revision")
 	stale.Revision = 1
 	h.refused(lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{Revision: 0, After: stale}}}, "R23: creating an existing schedule")
-	if _, err := h.st.Schedule(h.ctx, "nope"); !errors.Is(err, lifecycle.ErrNotFound) {
+	if _, err := h.st.Schedule(h.ctx, h.ws, "nope"); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("Schedule(nope) = %v, want ErrNotFound", err)
 	}
 }
@@ -93,7 +93,7 @@ func testScheduleRuns(t *testing.T, h *harness) {
 		t.Fatalf("R23: ExpireDue ran %v, want [go]", x.Schedules)
 	}
 	if got := h.bot(b.ID); got.State != lifecycle.Active {
-		sc, _ := h.st.Schedule(h.ctx, "go")
+		sc, _ := h.st.Schedule(h.ctx, h.ws, "go")
 		t.Fatalf("R23: the schedule ran as its creator: b is %v (%s: %s)", got.State, sc.Status, sc.Outcome)
 	}
 	h.do(lifecycle.RevokeRole{User: operator.ID, Role: roles.Manager})
@@ -106,15 +106,15 @@ func testScheduleRuns(t *testing.T, h *harness) {
 		t.Fatalf("R23: the creator lost the permission, yet c is %v", got.State)
 	}
 	for id, want := range map[lifecycle.ScheduleID]lifecycle.ScheduleStatus{"go": lifecycle.ScheduleDone, "no": lifecycle.ScheduleRefused} {
-		sc, _ := h.st.Schedule(h.ctx, id)
+		sc, _ := h.st.Schedule(h.ctx, h.ws, id)
 		if sc.Status != want || !sc.RanAt.Equal(ran[id]) || (want == lifecycle.ScheduleRefused) == (sc.Outcome == "") {
 			t.Errorf("R23: schedule %s = %s at %v (%q), want %s", id, sc.Status, sc.RanAt, sc.Outcome, want)
 		}
 	}
-	if due, _ := dueSchedules(h.ctx, h.st, h.now, 10); len(due) != 0 {
+	if due, _ := dueSchedules(h.ctx, h.st, h.ws, h.now, 10); len(due) != 0 {
 		t.Fatalf("R23: a schedule runs once; still due: %v", scheduleIDs(due))
 	}
-	log, _ := h.st.AuditLog(h.ctx, 0, 100)
+	log, _ := h.st.AuditLog(h.ctx, h.ws, 0, 100)
 	var audited []lifecycle.ScheduleID
 	for _, e := range log {
 		if e.Action == lifecycle.OpActivate || e.Action == lifecycle.OpRunSchedule {

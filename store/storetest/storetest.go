@@ -90,7 +90,15 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			c.f(t, &harness{t: t, st: newStore(t), ctx: context.Background(), now: t0})
+			// R27: every case runs in two workspaces of one store at once,
+			// with the same bot ids; each must see only its own.
+			st := newStore(t)
+			for _, ws := range []lifecycle.Workspace{"", "acme"} {
+				t.Run("ws="+string(ws), func(t *testing.T) {
+					t.Parallel()
+					c.f(t, &harness{t: t, st: st, ws: ws, ctx: context.Background(), now: t0})
+				})
+			}
 		})
 	}
 }
@@ -100,12 +108,36 @@ var t0 = time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC)
 type harness struct {
 	t   *testing.T
 	st  lifecycle.Store
+	ws  lifecycle.Workspace // R27
 	ctx context.Context
 	now time.Time
 	n   int
 }
 
-func sender(addr string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: addr} }
+// sender is the sms sender addr of the harness's workspace: a sender is
+// claimed by one workspace at a time (R27), so a workspace other than the
+// default prefixes its name.
+func (h *harness) sender(addr string) lifecycle.Sender {
+	if h.ws != "" {
+		addr = string(h.ws) + "." + addr
+	}
+	return lifecycle.Sender{Channel: "sms", Address: addr}
+}
+
+// manager returns a Manager on the harness's store acting in its
+// workspace.
+func (h *harness) manager(cfg lifecycle.Config) *lifecycle.Manager {
+	h.t.Helper()
+	cfg.Store = h.st
+	m, err := lifecycle.New(cfg)
+	if err == nil && h.ws != "" {
+		m, err = m.Workspace(h.ws)
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return m
+}
 
 // definition is valid with no warnings on sms.
 func definition() lifecycle.Definition { return reference(referenceDef()) }
@@ -155,7 +187,7 @@ func (h *harness) do(cmd lifecycle.Command) lifecycle.Plan {
 }
 
 func (h *harness) plan(cmd lifecycle.Command) (lifecycle.Plan, error) {
-	snap, err := lifecycle.ReadSnapshot(h.ctx, h.st, operator, cmd)
+	snap, err := lifecycle.ReadSnapshot(h.ctx, h.st, h.ws, operator, cmd)
 	if err != nil {
 		return lifecycle.Plan{}, err
 	}
@@ -169,10 +201,7 @@ func (h *harness) plan(cmd lifecycle.Command) (lifecycle.Plan, error) {
 // the system settles when drains and schedules fall due (R9, R23).
 func (h *harness) expireDue() lifecycle.Expiry {
 	h.t.Helper()
-	m, err := lifecycle.New(lifecycle.Config{Store: h.st, Clock: fixedClock(h.now), Policy: lifecycle.Policy{Checker: checker{}}})
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	m := h.manager(lifecycle.Config{Clock: fixedClock(h.now), Policy: lifecycle.Policy{Checker: checker{}}})
 	x, err := m.ExpireDue(h.ctx)
 	if err != nil {
 		h.t.Fatalf("ExpireDue: %v", err)
@@ -194,7 +223,7 @@ func (h *harness) create(addrs ...string) lifecycle.Bot {
 	h.n++
 	var ss []lifecycle.Sender
 	for _, a := range addrs {
-		ss = append(ss, sender(a))
+		ss = append(ss, h.sender(a))
 	}
 	id := lifecycle.BotID(fmt.Sprintf("bot-%03d", h.n))
 	p := h.do(lifecycle.Create{ID: id, Name: string(id), Channel: "sms", Senders: ss, Definition: definition()})
@@ -212,7 +241,7 @@ func (h *harness) active(addrs ...string) lifecycle.Bot {
 
 func (h *harness) bot(id lifecycle.BotID) lifecycle.Bot {
 	h.t.Helper()
-	b, err := h.st.Bot(h.ctx, id)
+	b, err := h.st.Bot(h.ctx, h.ws, id)
 	if err != nil {
 		h.t.Fatalf("Bot(%s): %v", id, err)
 	}
@@ -230,19 +259,19 @@ type contents struct {
 
 func (h *harness) contents() contents {
 	h.t.Helper()
-	bots, err := h.st.Bots(h.ctx, "", 1<<30)
+	bots, err := h.st.Bots(h.ctx, h.ws, "", 1<<30)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	rs, err := roleAssignments(h.ctx, h.st)
+	rs, err := roleAssignments(h.ctx, h.st, h.ws)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	audit, err := h.st.AuditLog(h.ctx, 0, 1<<30)
+	audit, err := h.st.AuditLog(h.ctx, h.ws, 0, 1<<30)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	scheds, err := h.st.Schedules(h.ctx, 0, 1<<30)
+	scheds, err := h.st.Schedules(h.ctx, h.ws, 0, 1<<30)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -253,6 +282,7 @@ func (h *harness) contents() contents {
 func (h *harness) refused(p lifecycle.Plan, why string) {
 	h.t.Helper()
 	before := h.contents()
+	p.Workspace = h.ws
 	_, err := h.st.Commit(h.ctx, p)
 	if !errors.Is(err, lifecycle.ErrConflict) {
 		h.t.Fatalf("%s: Commit = %v, want an error wrapping ErrConflict", why, err)
@@ -271,20 +301,20 @@ func testBotRoundTrip(t *testing.T, h *harness) {
 	if got.Revision != 1 || got.State != lifecycle.Draft {
 		t.Errorf("new bot: revision %d, state %v", got.Revision, got.State)
 	}
-	_, err := h.st.Bot(h.ctx, "nope")
+	_, err := h.st.Bot(h.ctx, h.ws, "nope")
 	var nf *lifecycle.NotFoundError
 	if !errors.Is(err, lifecycle.ErrNotFound) || !errors.As(err, &nf) {
 		t.Errorf("Bot(nope) = %v, want a *NotFoundError", err)
 	}
 	// Delete removes it.
-	p := lifecycle.Plan{Op: lifecycle.OpDelete, Changes: []lifecycle.Change{{Bot: b.ID, From: lifecycle.Draft, To: lifecycle.Deleted, Revision: 1}}}
+	p := lifecycle.Plan{Op: lifecycle.OpDelete, Workspace: h.ws, Changes: []lifecycle.Change{{Bot: b.ID, From: lifecycle.Draft, To: lifecycle.Deleted, Revision: 1}}}
 	if _, err := h.st.Commit(h.ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.st.Bot(h.ctx, b.ID); !errors.Is(err, lifecycle.ErrNotFound) {
+	if _, err := h.st.Bot(h.ctx, h.ws, b.ID); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("deleted bot still readable: %v", err)
 	}
-	if bs, _ := h.st.Bots(h.ctx, "", 10); len(bs) != 0 {
+	if bs, _ := h.st.Bots(h.ctx, h.ws, "", 10); len(bs) != 0 {
 		t.Errorf("deleted bot still listed: %v", bs)
 	}
 }
@@ -303,7 +333,7 @@ func testLiveBots(t *testing.T, h *harness) {
 	a := h.create("100")
 	b := h.create("100", "200")
 	c := h.create("300")
-	got, err := liveBots(h.ctx, h.st, []lifecycle.Sender{sender("200"), sender("100")})
+	got, err := liveBots(h.ctx, h.st, h.ws, []lifecycle.Sender{h.sender("200"), h.sender("100")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,18 +344,18 @@ func testLiveBots(t *testing.T, h *harness) {
 	h.do(lifecycle.Deactivate{Bot: b.ID, Grace: time.Hour})
 	a = h.bot(a.ID)
 	h.do(lifecycle.Activate{Bot: a.ID, Decision: lifecycle.Immediate()})
-	got, err = liveBots(h.ctx, h.st, []lifecycle.Sender{sender("200"), sender("100"), sender("300")})
+	got, err = liveBots(h.ctx, h.st, h.ws, []lifecycle.Sender{h.sender("200"), h.sender("100"), h.sender("300")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]lifecycle.Bot{h.bot(a.ID), h.bot(b.ID)}, got); diff != "" {
 		t.Errorf("LiveBots (-want +got):\n%s", diff)
 	}
-	page, _ := h.st.Bots(h.ctx, a.ID, 1)
+	page, _ := h.st.Bots(h.ctx, h.ws, a.ID, 1)
 	if len(page) != 1 || page[0].ID != b.ID {
 		t.Errorf("Bots(after %s, 1) = %v", a.ID, page)
 	}
-	all, _ := h.st.Bots(h.ctx, "", 10)
+	all, _ := h.st.Bots(h.ctx, h.ws, "", 10)
 	if len(all) != 3 || all[2].ID != c.ID {
 		t.Errorf("Bots = %d bots", len(all))
 	}
@@ -392,14 +422,14 @@ func testAuditOrder(t *testing.T, h *harness) {
 	h.create("100")
 	h.create("200")
 	entry := lifecycle.AuditEntry{Time: h.now, Actor: "x", Action: lifecycle.OpGet, Denied: true, Reason: "no"}
-	got, err := h.st.Commit(h.ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{entry, entry}})
+	got, err := h.st.Commit(h.ctx, lifecycle.Plan{Workspace: h.ws, Audit: []lifecycle.AuditEntry{entry, entry}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Seq != 3 || got[1].Seq != 4 {
 		t.Fatalf("returned entries %+v, want seqs 3 and 4", got)
 	}
-	all, _ := h.st.AuditLog(h.ctx, 0, 100)
+	all, _ := h.st.AuditLog(h.ctx, h.ws, 0, 100)
 	for i, e := range all {
 		if e.Seq != uint64(i+1) {
 			t.Fatalf("entry %d has seq %d", i, e.Seq)
@@ -410,35 +440,35 @@ func testAuditOrder(t *testing.T, h *harness) {
 	if diff := cmp.Diff(want, all[3]); diff != "" {
 		t.Errorf("stored entry (-want +got):\n%s", diff)
 	}
-	page, _ := h.st.AuditLog(h.ctx, 2, 1)
+	page, _ := h.st.AuditLog(h.ctx, h.ws, 2, 1)
 	if len(page) != 1 || page[0].Seq != 3 {
 		t.Errorf("AuditLog(2, 1) = %+v", page)
 	}
-	if rest, _ := h.st.AuditLog(h.ctx, 4, 10); len(rest) != 0 {
+	if rest, _ := h.st.AuditLog(h.ctx, h.ws, 4, 10); len(rest) != 0 {
 		t.Errorf("AuditLog past the end = %+v", rest)
 	}
 }
 
 func testRoles(t *testing.T, h *harness) {
-	if rs, err := userRoles(h.ctx, h.st, "nobody"); err != nil || !rs.Empty() {
+	if rs, err := userRoles(h.ctx, h.st, h.ws, "nobody"); err != nil || !rs.Empty() {
 		t.Fatalf("P3: unknown user has %v, %v", rs, err)
 	}
 	h.do(lifecycle.GrantRole{User: "zed", Role: roles.Admin})
 	h.do(lifecycle.GrantRole{User: "amy", Role: roles.Designer})
 	h.do(lifecycle.GrantRole{User: "amy", Role: roles.Manager})
-	got, _ := roleAssignments(h.ctx, h.st)
+	got, _ := roleAssignments(h.ctx, h.st, h.ws)
 	want := []roleAssignment{{User: "amy", Roles: roles.MustSet(roles.Manager)}, {User: "zed", Roles: roles.MustSet(roles.Admin)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("RoleAssignments (-want +got):\n%s", diff)
 	}
-	if rs, admins, err := h.st.Roles(h.ctx, "amy"); err != nil || rs != roles.MustSet(roles.Manager) || admins != 1 {
+	if rs, admins, err := h.st.Roles(h.ctx, h.ws, "amy"); err != nil || rs != roles.MustSet(roles.Manager) || admins != 1 {
 		t.Errorf("P2: Roles(amy) = %v, %d Admins, %v; want Manager and 1 Admin", rs, admins, err)
 	}
 	// A stale read of amy's roles conflicts.
 	h.refused(lifecycle.Plan{Roles: []lifecycle.RoleChange{{User: "amy", From: roles.MustSet(roles.Designer), To: 0}}}, "a stale role change")
 	// Revoking the last role removes the assignment.
 	h.do(lifecycle.RevokeRole{User: "amy", Role: roles.Manager})
-	if got, _ := roleAssignments(h.ctx, h.st); len(got) != 1 {
+	if got, _ := roleAssignments(h.ctx, h.st, h.ws); len(got) != 1 {
 		t.Errorf("after revoking: %v", got)
 	}
 }
@@ -464,51 +494,51 @@ func testDueDrains(t *testing.T, h *harness) {
 	b := h.active("200")
 	h.do(lifecycle.Deactivate{Bot: a.ID, Grace: 2 * time.Hour})
 	h.do(lifecycle.Deactivate{Bot: b.ID, Grace: time.Hour})
-	got, _ := dueDrains(h.ctx, h.st, h.now.Add(time.Hour-time.Nanosecond), 10)
+	got, _ := dueDrains(h.ctx, h.st, h.ws, h.now.Add(time.Hour-time.Nanosecond), 10)
 	if len(got) != 0 {
 		t.Fatalf("due before any deadline: %v", got)
 	}
-	got, _ = dueDrains(h.ctx, h.st, h.now.Add(time.Hour), 10)
+	got, _ = dueDrains(h.ctx, h.st, h.ws, h.now.Add(time.Hour), 10)
 	if len(got) != 1 || got[0].ID != b.ID {
 		t.Fatalf("at the first deadline: %v", got)
 	}
-	got, _ = dueDrains(h.ctx, h.st, h.now.Add(3*time.Hour), 10)
+	got, _ = dueDrains(h.ctx, h.st, h.ws, h.now.Add(3*time.Hour), 10)
 	if len(got) != 2 || got[0].ID != b.ID || got[1].ID != a.ID {
 		t.Fatalf("after both deadlines, earliest first: %v", got)
 	}
-	if got, _ = dueDrains(h.ctx, h.st, h.now.Add(3*time.Hour), 1); len(got) != 1 {
+	if got, _ = dueDrains(h.ctx, h.st, h.ws, h.now.Add(3*time.Hour), 1); len(got) != 1 {
 		t.Fatalf("limit 1: %v", got)
 	}
 }
 
 func testRoute(t *testing.T, h *harness) {
-	_, err := h.st.Route(h.ctx, sender("100"), "u1", h.now)
+	_, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now)
 	if !errors.Is(err, lifecycle.ErrNoBot) {
 		t.Fatalf("R10: route with no bot = %v", err)
 	}
 	a := h.active("100")
-	s1, err := h.st.Route(h.ctx, sender("100"), "u1", h.now)
+	s1, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now)
 	if err != nil || s1.Bot != a.ID || s1.Messages != 1 || !s1.OpenedAt.Equal(h.now) || s1.Activation != 1 {
 		t.Fatalf("R10: first message: %+v, %v", s1, err)
 	}
 	later := h.now.Add(time.Minute)
-	s2, err := h.st.Route(h.ctx, sender("100"), "u1", later)
+	s2, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", later)
 	if err != nil || s2.ID != s1.ID || s2.Messages != 2 || !s2.LastActivityAt.Equal(later) {
 		t.Fatalf("R10: second message: %+v, %v", s2, err)
 	}
-	other, _ := h.st.Route(h.ctx, sender("100"), "u2", later)
+	other, _ := h.st.Route(h.ctx, h.ws, h.sender("100"), "u2", later)
 	if other.ID == s1.ID {
 		t.Fatal("two end users share a session")
 	}
-	got, err := session(h.ctx, h.st, s1.ID)
+	got, err := session(h.ctx, h.st, h.ws, s1.ID)
 	if err != nil || got != s2 {
 		t.Fatalf("Session = %+v, %v; want %+v", got, err, s2)
 	}
-	if _, err := session(h.ctx, h.st, 99999); !errors.Is(err, lifecycle.ErrNotFound) {
+	if _, err := session(h.ctx, h.st, h.ws, 99999); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("missing session: %v", err)
 	}
-	stats, _ := h.st.SessionStats(h.ctx)
-	want := []lifecycle.SessionStats{{Bot: a.ID, Sender: sender("100"), Opened: 2, Open: 2, Closed: map[lifecycle.CloseReason]uint64{}, Messages: 3}}
+	stats, _ := h.st.SessionStats(h.ctx, h.ws)
+	want := []lifecycle.SessionStats{{Bot: a.ID, Sender: h.sender("100"), Opened: 2, Open: 2, Closed: map[lifecycle.CloseReason]uint64{}, Messages: 3}}
 	if diff := cmp.Diff(want, stats, cmpEmptyMaps); diff != "" {
 		t.Errorf("SessionStats (-want +got):\n%s", diff)
 	}
@@ -528,7 +558,7 @@ var cmpEmptyMaps = cmp.Comparer(func(a, b map[lifecycle.CloseReason]uint64) bool
 
 func testSessionsEndWithoutSweep(t *testing.T, h *harness) {
 	old := h.active("100")
-	s1, _ := h.st.Route(h.ctx, sender("100"), "u1", h.now)
+	s1, _ := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now)
 	// Replace old with a 10 minute grace period.
 	h.now = h.now.Add(time.Minute)
 	nb := h.create("100")
@@ -536,17 +566,17 @@ func testSessionsEndWithoutSweep(t *testing.T, h *harness) {
 	deadline := h.now.Add(10 * time.Minute)
 
 	// Before the deadline the old session stays with the old bot.
-	s, err := h.st.Route(h.ctx, sender("100"), "u1", deadline.Add(-time.Nanosecond))
+	s, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", deadline.Add(-time.Nanosecond))
 	if err != nil || s.ID != s1.ID || s.Bot != old.ID {
 		t.Fatalf("R9: before the deadline: %+v, %v", s, err)
 	}
 	// At the deadline exactly, with no sweep, the next message opens a new
 	// session on the new bot and the old one is recorded grace_expired.
-	s, err = h.st.Route(h.ctx, sender("100"), "u1", deadline)
+	s, err = h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", deadline)
 	if err != nil || s.Bot != nb.ID || s.ID == s1.ID {
 		t.Fatalf("R9: at the deadline: %+v, %v", s, err)
 	}
-	got, _ := session(h.ctx, h.st, s1.ID)
+	got, _ := session(h.ctx, h.st, h.ws, s1.ID)
 	if got.CloseReason != lifecycle.CloseGraceExpired || !got.ClosedAt.Equal(deadline) {
 		t.Fatalf("R9: old session = %+v", got)
 	}
@@ -557,8 +587,8 @@ func testSessionsEndWithoutSweep(t *testing.T, h *harness) {
 // deactivated at +1m, by a route and by a sweep alike (R9).
 func testSessionEndsWithOwnActivation(t *testing.T, h *harness) {
 	a := h.active("100")
-	s1, _ := h.st.Route(h.ctx, sender("100"), "u1", h.now)
-	s2, _ := h.st.Route(h.ctx, sender("100"), "u2", h.now)
+	s1, _ := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now)
+	s2, _ := h.st.Route(h.ctx, h.ws, h.sender("100"), "u2", h.now)
 	ended := h.now.Add(time.Minute)
 	h.now = ended
 	h.do(lifecycle.Deactivate{Bot: a.ID})
@@ -567,14 +597,14 @@ func testSessionEndsWithOwnActivation(t *testing.T, h *harness) {
 	h.now = h.now.Add(time.Minute)
 	b := h.create("100")
 	h.do(lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Immediate()})
-	if s, err := h.st.Route(h.ctx, sender("100"), "u1", h.now); err != nil || s.Bot != b.ID {
+	if s, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now); err != nil || s.Bot != b.ID {
 		t.Fatalf("R9: u1's next message: %+v, %v; want a session on %s", s, err, b.ID)
 	}
-	if n, err := h.st.SweepSessions(h.ctx, h.now, 10); err != nil || n != 1 {
+	if n, err := h.st.SweepSessions(h.ctx, h.ws, h.now, 10); err != nil || n != 1 {
 		t.Fatalf("R9: SweepSessions closed %d, %v; want u2's session", n, err)
 	}
 	for _, id := range []lifecycle.SessionID{s1.ID, s2.ID} {
-		got, _ := session(h.ctx, h.st, id)
+		got, _ := session(h.ctx, h.st, h.ws, id)
 		if got.CloseReason != lifecycle.CloseDeactivated || !got.ClosedAt.Equal(ended) {
 			t.Errorf("R9: session %d recorded %s at %v, want deactivated at %v (its own activation's end)", id, got.CloseReason, got.ClosedAt, ended)
 		}
@@ -599,16 +629,16 @@ func testTextRoundTrip(t *testing.T, h *harness) {
 		t.Fatalf("R21: the stored bot differs from the committed one (-committed +stored):\n%s", diff)
 	}
 	h.do(lifecycle.Activate{Bot: "text-bot"})
-	s, err := h.st.Route(h.ctx, lifecycle.Sender{Channel: "livechat", Address: addr}, endUser, h.now)
+	s, err := h.st.Route(h.ctx, h.ws, lifecycle.Sender{Channel: "livechat", Address: addr}, endUser, h.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := session(h.ctx, h.st, s.ID)
+	got, err := session(h.ctx, h.st, h.ws, s.ID)
 	if err != nil || got.EndUser != endUser || got.Sender.Address != addr {
 		t.Fatalf("R21: session read back as %q on %q, %v", got.EndUser, got.Sender.Address, err)
 	}
 	reason := strings.Repeat("ñ", lifecycle.MaxReasonLength)
-	snap, err := lifecycle.ReadSnapshot(h.ctx, h.st, lifecycle.System(reason), lifecycle.Deactivate{Bot: "text-bot"})
+	snap, err := lifecycle.ReadSnapshot(h.ctx, h.st, h.ws, lifecycle.System(reason), lifecycle.Deactivate{Bot: "text-bot"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -619,7 +649,7 @@ func testTextRoundTrip(t *testing.T, h *harness) {
 	if _, err := h.st.Commit(h.ctx, dp); err != nil {
 		t.Fatal(err)
 	}
-	log, _ := h.st.AuditLog(h.ctx, 0, 100)
+	log, _ := h.st.AuditLog(h.ctx, h.ws, 0, 100)
 	if last := log[len(log)-1]; last.Reason != reason {
 		t.Fatalf("R21: the audit reason came back as %d bytes, want the %d given", len(last.Reason), len(reason))
 	}
@@ -629,30 +659,30 @@ func testSweepAndClose(t *testing.T, h *harness) {
 	a := h.active("100")
 	var ids []lifecycle.SessionID
 	for i := 0; i < 5; i++ {
-		s, _ := h.st.Route(h.ctx, sender("100"), fmt.Sprintf("u%d", i), h.now.Add(time.Duration(i)*time.Minute))
+		s, _ := h.st.Route(h.ctx, h.ws, h.sender("100"), fmt.Sprintf("u%d", i), h.now.Add(time.Duration(i)*time.Minute))
 		ids = append(ids, s.ID)
 	}
 	// CloseSession ends one as completed.
-	c, err := h.st.CloseSession(h.ctx, ids[4], lifecycle.CloseCompleted, h.now.Add(5*time.Minute))
+	c, err := h.st.CloseSession(h.ctx, h.ws, ids[4], lifecycle.CloseCompleted, h.now.Add(5*time.Minute))
 	if err != nil || c.CloseReason != lifecycle.CloseCompleted || c.Open() {
 		t.Fatalf("CloseSession = %+v, %v", c, err)
 	}
-	again, _ := h.st.CloseSession(h.ctx, ids[4], lifecycle.CloseIdleTimeout, h.now.Add(6*time.Minute))
+	again, _ := h.st.CloseSession(h.ctx, h.ws, ids[4], lifecycle.CloseIdleTimeout, h.now.Add(6*time.Minute))
 	if again != c {
 		t.Fatalf("closing twice changed the session: %+v", again)
 	}
 	// Sessions 0 and 1 idle out (30 minute default) at +31.5m; 2 and 3 do not.
 	sweepAt := h.now.Add(31*time.Minute + 30*time.Second)
-	n, err := h.st.SweepSessions(h.ctx, sweepAt, 1)
+	n, err := h.st.SweepSessions(h.ctx, h.ws, sweepAt, 1)
 	if err != nil || n != 1 {
 		t.Fatalf("SweepSessions(limit 1) = %d, %v", n, err)
 	}
-	n, _ = h.st.SweepSessions(h.ctx, sweepAt, 100)
+	n, _ = h.st.SweepSessions(h.ctx, h.ws, sweepAt, 100)
 	if n != 1 {
 		t.Fatalf("second sweep closed %d, want 1", n)
 	}
 	for i, id := range ids[:4] {
-		s, _ := session(h.ctx, h.st, id)
+		s, _ := session(h.ctx, h.st, h.ws, id)
 		wantOpen := i >= 2
 		if s.Open() != wantOpen || (!wantOpen && (s.CloseReason != lifecycle.CloseIdleTimeout || !s.ClosedAt.Equal(s.LastActivityAt.Add(a.IdleTimeout)))) {
 			t.Errorf("session %d after sweep: %+v", i, s)
@@ -661,11 +691,11 @@ func testSweepAndClose(t *testing.T, h *harness) {
 	// Deactivating the bot costs nothing per session; a sweep closes them.
 	h.now = sweepAt
 	h.do(lifecycle.Deactivate{Bot: a.ID})
-	n, _ = h.st.SweepSessions(h.ctx, h.now, 100)
+	n, _ = h.st.SweepSessions(h.ctx, h.ws, h.now, 100)
 	if n != 2 {
 		t.Fatalf("sweep after deactivation closed %d, want 2", n)
 	}
-	stats, _ := h.st.SessionStats(h.ctx)
+	stats, _ := h.st.SessionStats(h.ctx, h.ws)
 	want := map[lifecycle.CloseReason]uint64{lifecycle.CloseCompleted: 1, lifecycle.CloseIdleTimeout: 2, lifecycle.CloseDeactivated: 2}
 	if len(stats) != 1 || stats[0].Open != 0 || !cmp.Equal(want, stats[0].Closed) {
 		t.Errorf("stats = %+v", stats)
@@ -679,23 +709,23 @@ func testSweepAndClose(t *testing.T, h *harness) {
 // the messages were ordered in real time.
 func testSweepAfterClockStepsBack(t *testing.T, h *harness) {
 	a := h.active("100")
-	s1, _ := h.st.Route(h.ctx, sender("100"), "u1", h.now)
-	s2, _ := h.st.Route(h.ctx, sender("100"), "u2", h.now.Add(-time.Minute))     // opened after s1, a minute earlier
-	s3, _ := h.st.Route(h.ctx, sender("100"), "u3", h.now)                       // opened after both ...
-	s3, err := h.st.Route(h.ctx, sender("100"), "u3", h.now.Add(-2*time.Minute)) // ... its last message two minutes earlier
+	s1, _ := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now)
+	s2, _ := h.st.Route(h.ctx, h.ws, h.sender("100"), "u2", h.now.Add(-time.Minute))     // opened after s1, a minute earlier
+	s3, _ := h.st.Route(h.ctx, h.ws, h.sender("100"), "u3", h.now)                       // opened after both ...
+	s3, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u3", h.now.Add(-2*time.Minute)) // ... its last message two minutes earlier
 	if err != nil || !s3.LastActivityAt.Equal(h.now.Add(-2*time.Minute)) {
 		t.Fatalf("route after the clock stepped back: %+v, %v", s3, err)
 	}
 	// Idle deadlines: s3 first, then s2, then s1, a minute apart.
 	for i, s := range []lifecycle.Session{s3, s2, s1} {
 		at := s.LastActivityAt.Add(a.IdleTimeout)
-		if n, err := h.st.SweepSessions(h.ctx, at.Add(-time.Nanosecond), 100); err != nil || n != 0 {
+		if n, err := h.st.SweepSessions(h.ctx, h.ws, at.Add(-time.Nanosecond), 100); err != nil || n != 0 {
 			t.Fatalf("sweep %d: a nanosecond before session %d idles out: closed %d, %v; want 0", i, s.ID, n, err)
 		}
-		if n, err := h.st.SweepSessions(h.ctx, at, 100); err != nil || n != 1 {
+		if n, err := h.st.SweepSessions(h.ctx, h.ws, at, 100); err != nil || n != 1 {
 			t.Fatalf("sweep %d: when session %d idles out: closed %d, %v; want 1", i, s.ID, n, err)
 		}
-		got, _ := session(h.ctx, h.st, s.ID)
+		got, _ := session(h.ctx, h.st, h.ws, s.ID)
 		if got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout || !got.ClosedAt.Equal(at) {
 			t.Fatalf("sweep %d: session %d = %+v, want closed idle at %v", i, s.ID, got, at)
 		}
@@ -709,16 +739,16 @@ func testSweepAfterClockStepsBack(t *testing.T, h *harness) {
 // first session's old time misses it).
 func testSweepAfterFirstSessionStepsBack(t *testing.T, h *harness) {
 	a := h.active("100")
-	if _, err := h.st.Route(h.ctx, sender("100"), "u1", h.now); err != nil {
+	if _, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now); err != nil {
 		t.Fatal(err)
 	}
 	back := h.now.Add(-time.Hour)
-	s, err := h.st.Route(h.ctx, sender("100"), "u1", back)
+	s, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", back)
 	if err != nil || !s.LastActivityAt.Equal(back) {
 		t.Fatalf("route after the clock stepped back: %+v, %v", s, err)
 	}
 	at := back.Add(a.IdleTimeout)
-	if n, err := h.st.SweepSessions(h.ctx, at, 100); err != nil || n != 1 {
+	if n, err := h.st.SweepSessions(h.ctx, h.ws, at, 100); err != nil || n != 1 {
 		t.Fatalf("sweep at %v, when the session idles out: closed %d, %v; want 1", at, n, err)
 	}
 }
@@ -746,7 +776,7 @@ func testParallelCommits(t *testing.T, h *harness) {
 			t.Fatal(err)
 		}
 	}
-	all, _ := h.st.AuditLog(h.ctx, 0, 100)
+	all, _ := h.st.AuditLog(h.ctx, h.ws, 0, 100)
 	if len(all) != n {
 		t.Fatalf("%d audit entries, want %d", len(all), n)
 	}
@@ -807,7 +837,7 @@ func testParallelActivations(t *testing.T, h *harness) {
 }
 
 func testLastActive(t *testing.T, h *harness) {
-	if _, err := lastActive(h.ctx, h.st, []lifecycle.Sender{sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
+	if _, err := lastActive(h.ctx, h.st, h.ws, []lifecycle.Sender{h.sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Fatalf("LastActive on an unused sender = %v, want ErrNotFound", err)
 	}
 	a := h.active("100")
@@ -823,12 +853,12 @@ func testLastActive(t *testing.T, h *harness) {
 		except  lifecycle.BotID
 		want    lifecycle.BotID
 	}{
-		{[]lifecycle.Sender{sender("100")}, "", b.ID},
-		{[]lifecycle.Sender{sender("100")}, b.ID, a.ID},
-		{[]lifecycle.Sender{sender("200"), sender("100")}, c.ID, b.ID},
-		{[]lifecycle.Sender{sender("300")}, "", ""},
+		{[]lifecycle.Sender{h.sender("100")}, "", b.ID},
+		{[]lifecycle.Sender{h.sender("100")}, b.ID, a.ID},
+		{[]lifecycle.Sender{h.sender("200"), h.sender("100")}, c.ID, b.ID},
+		{[]lifecycle.Sender{h.sender("300")}, "", ""},
 	} {
-		got, err := lastActive(h.ctx, h.st, tc.senders, tc.except)
+		got, err := lastActive(h.ctx, h.st, h.ws, tc.senders, tc.except)
 		if tc.want == "" {
 			if !errors.Is(err, lifecycle.ErrNotFound) {
 				t.Errorf("LastActive(%v, except %q) = %v, %v; want ErrNotFound", tc.senders, tc.except, got.ID, err)
@@ -843,15 +873,15 @@ func testLastActive(t *testing.T, h *harness) {
 	// is none on it.
 	h.now = h.now.Add(time.Minute)
 	h.do(lifecycle.Activate{Bot: a.ID, Decision: lifecycle.Immediate()}) // b still drains
-	if got, err := lastActive(h.ctx, h.st, []lifecycle.Sender{sender("100")}, ""); err != nil || got.ID != b.ID {
+	if got, err := lastActive(h.ctx, h.st, h.ws, []lifecycle.Sender{h.sender("100")}, ""); err != nil || got.ID != b.ID {
 		t.Errorf("after a is Active again: LastActive(100) = %v, %v; want %v", got.ID, err, b.ID)
 	}
 	h.do(lifecycle.EndGrace{Bot: b.ID})
-	h.do(lifecycle.Update{Bot: b.ID, Senders: &[]lifecycle.Sender{sender("200")}})
-	if got, err := lastActive(h.ctx, h.st, []lifecycle.Sender{sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
+	h.do(lifecycle.Update{Bot: b.ID, Senders: &[]lifecycle.Sender{h.sender("200")}})
+	if got, err := lastActive(h.ctx, h.st, h.ws, []lifecycle.Sender{h.sender("100")}, ""); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("after b left sender 100: LastActive(100) = %v, %v; want ErrNotFound", got.ID, err)
 	}
-	if got, err := lastActive(h.ctx, h.st, []lifecycle.Sender{sender("200")}, c.ID); err != nil || got.ID != b.ID {
+	if got, err := lastActive(h.ctx, h.st, h.ws, []lifecycle.Sender{h.sender("200")}, c.ID); err != nil || got.ID != b.ID {
 		t.Errorf("LastActive(200 except c) = %v, %v; want %v", got.ID, err, b.ID)
 	}
 }
@@ -860,20 +890,20 @@ func testSessionsPaging(t *testing.T, h *harness) {
 	h.active("100")
 	var want []lifecycle.Session
 	for _, u := range []string{"u1", "u2", "u3"} {
-		s, err := h.st.Route(h.ctx, sender("100"), u, h.now)
+		s, err := h.st.Route(h.ctx, h.ws, h.sender("100"), u, h.now)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, s)
 	}
-	got, err := h.st.Sessions(h.ctx, 0, 2)
+	got, err := h.st.Sessions(h.ctx, h.ws, 0, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want[:2], got); diff != "" {
 		t.Errorf("Sessions(0, 2) (-want +got):\n%s", diff)
 	}
-	got, _ = h.st.Sessions(h.ctx, got[1].ID, 10)
+	got, _ = h.st.Sessions(h.ctx, h.ws, got[1].ID, 10)
 	if diff := cmp.Diff(want[2:], got); diff != "" {
 		t.Errorf("Sessions(after the second, 10) (-want +got):\n%s", diff)
 	}
@@ -882,20 +912,20 @@ func testSessionsPaging(t *testing.T, h *harness) {
 func testWaitAudit(t *testing.T, h *harness) {
 	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
 	defer cancel()
-	if err := waitAudit(ctx, h.st, 0); !errors.Is(err, context.DeadlineExceeded) {
+	if err := waitAudit(ctx, h.st, h.ws, 0); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitAudit on an empty log = %v, want the context's deadline", err)
 	}
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
 		defer cancel()
-		done <- waitAudit(ctx, h.st, 0)
+		done <- waitAudit(ctx, h.st, h.ws, 0)
 	}()
 	h.create("100")
 	if err := <-done; err != nil {
 		t.Fatalf("WaitAudit(0) after a commit = %v, want nil", err)
 	}
-	if err := waitAudit(h.ctx, h.st, 0); err != nil {
+	if err := waitAudit(h.ctx, h.st, h.ws, 0); err != nil {
 		t.Fatalf("WaitAudit(0) with an entry already there = %v, want nil at once", err)
 	}
 }
@@ -920,7 +950,7 @@ func testDefinitionRoundTrip(t *testing.T, h *harness) {
 	for i, d := range docs {
 		id := lifecycle.BotID(fmt.Sprintf("doc-%d", i))
 		def := lifecycle.Definition{Format: opaqueFormat, Text: d.text}
-		h.do(lifecycle.Create{ID: id, Name: d.name, Channel: "sms", Senders: []lifecycle.Sender{sender(fmt.Sprint(500 + i))}, Definition: def})
+		h.do(lifecycle.Create{ID: id, Name: d.name, Channel: "sms", Senders: []lifecycle.Sender{h.sender(fmt.Sprint(500 + i))}, Definition: def})
 		if got := h.bot(id).Definition; got != def {
 			t.Errorf("R25/%s: read back %d bytes in format %q, want %d bytes exactly as stored", d.name, len(got.Text), got.Format, len(def.Text))
 		}
@@ -929,7 +959,7 @@ func testDefinitionRoundTrip(t *testing.T, h *harness) {
 			t.Errorf("R25/%s: changed when the bot went live", d.name)
 		}
 	}
-	bots, err := h.st.Bots(h.ctx, "", 100)
+	bots, err := h.st.Bots(h.ctx, h.ws, "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -944,14 +974,14 @@ func testDefinitionRoundTrip(t *testing.T, h *harness) {
 // follow reads the audit log as a watcher does - WaitAudit, then a small
 // page, so that reads race the commits - until it has n entries or ctx
 // ends, and returns the sequence numbers it saw.
-func follow(ctx context.Context, st lifecycle.Store, n int) []uint64 {
+func follow(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, n int) []uint64 {
 	var got []uint64
 	after := uint64(0)
 	for len(got) < n {
-		if err := waitAudit(ctx, st, after); err != nil {
+		if err := waitAudit(ctx, st, ws, after); err != nil {
 			break
 		}
-		page, err := st.AuditLog(ctx, after, 7)
+		page, err := st.AuditLog(ctx, ws, after, 7)
 		if err != nil {
 			break
 		}
@@ -974,7 +1004,7 @@ func testFollowUnderConcurrentCommits(t *testing.T, h *harness) {
 	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
 	defer cancel()
 	seen := make(chan []uint64, 1)
-	go func() { seen <- follow(ctx, h.st, committers*each) }()
+	go func() { seen <- follow(ctx, h.st, h.ws, committers*each) }()
 	var wg sync.WaitGroup
 	for c := range committers {
 		wg.Add(1)
@@ -1003,14 +1033,14 @@ func testFollowUnderConcurrentCommits(t *testing.T, h *harness) {
 		t.Fatalf("R24: the follower saw %d of %d entries", len(got), committers*each)
 	}
 	// Resume from the middle: the rest, in order.
-	rest, err := h.st.AuditLog(h.ctx, 40, 1000)
+	rest, err := h.st.AuditLog(h.ctx, h.ws, 40, 1000)
 	if err != nil || len(rest) != committers*each-40 || rest[0].Seq != 41 {
 		t.Fatalf("R24: resuming after 40 read %d entries from %v, %v", len(rest), rest[0].Seq, err)
 	}
 	// A wait for what is not there yet ends with its context.
 	wctx, wcancel := context.WithCancel(h.ctx)
 	done := make(chan error, 1)
-	go func() { done <- waitAudit(wctx, h.st, committers*each) }()
+	go func() { done <- waitAudit(wctx, h.st, h.ws, committers*each) }()
 	wcancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("R24: a cancelled WaitAudit = %v, want context.Canceled", err)

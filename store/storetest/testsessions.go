@@ -17,10 +17,7 @@ func testManager(t *testing.T, h *harness, max int) (*lifecycle.Manager, *clock.
 	t.Helper()
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	m, err := lifecycle.New(lifecycle.Config{Store: h.st, Clock: clk, Policy: lifecycle.Policy{MaxTestSessions: max}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := h.manager(lifecycle.Config{Clock: clk, Policy: lifecycle.Policy{MaxTestSessions: max}})
 	for _, u := range []string{"dan", "dora"} {
 		if _, err := m.GrantRole(h.ctx, lifecycle.System("storetest"), u, roles.Designer); err != nil {
 			t.Fatal(err)
@@ -35,7 +32,7 @@ func testManager(t *testing.T, h *harness, max int) (*lifecycle.Manager, *clock.
 // an idle one ends at its idle deadline; no store rule changes for it.
 func testTestSessions(t *testing.T, h *harness) {
 	m, clk, dan := testManager(t, h, 0)
-	b, err := m.Create(h.ctx, dan, lifecycle.Create{Name: "d", Channel: "sms", Senders: []lifecycle.Sender{sender("100")}, Definition: definition(), IdleTimeout: time.Hour})
+	b, err := m.Create(h.ctx, dan, lifecycle.Create{Name: "d", Channel: "sms", Senders: []lifecycle.Sender{h.sender("100")}, Definition: definition(), IdleTimeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +118,7 @@ func testTestSessionCap(t *testing.T, h *harness) {
 		opened++
 	}
 	open := 0
-	ss, err := h.st.Sessions(h.ctx, 0, 100)
+	ss, err := h.st.Sessions(h.ctx, h.ws, 0, 100)
 	must(t, err)
 	for _, s := range ss {
 		if s.Sender.IsTest() && s.Open() {
@@ -147,7 +144,7 @@ func must(t *testing.T, err error) {
 // and the new one opens fresh, in every store.
 func testTestSessionOfRecreatedBot(t *testing.T, h *harness) {
 	m, clk, dan := testManager(t, h, 0)
-	create := lifecycle.Create{ID: "same", Name: "d", Channel: "sms", Senders: []lifecycle.Sender{sender("100")}, Definition: definition(), IdleTimeout: time.Hour}
+	create := lifecycle.Create{ID: "same", Name: "d", Channel: "sms", Senders: []lifecycle.Sender{h.sender("100")}, Definition: definition(), IdleTimeout: time.Hour}
 	_, err := m.Create(h.ctx, dan, create)
 	must(t, err)
 	old, err := m.OpenTestSession(h.ctx, dan, "same")

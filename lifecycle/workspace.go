@@ -1,0 +1,78 @@
+package lifecycle
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Workspace names one customer account of the service a store holds (R27).
+// Every bot, sender claim, role assignment, schedule, session, test session
+// and audit entry belongs to exactly one workspace, and nothing of one can
+// be read, changed, routed, listed or followed from another: an id of
+// another workspace is not found, never forbidden.
+//
+// The zero value is the default workspace: a service with one customer
+// names none, and a Manager from New acts in it.
+type Workspace string
+
+// MaxWorkspaceBytes is the longest workspace name.
+const MaxWorkspaceBytes = 64
+
+// ErrSenderClaimed: the sender is registered to another workspace (R27): a
+// bot may name a sender only while no bot of another workspace names it.
+// The error names nothing of the other workspace.
+var ErrSenderClaimed = errors.New("sender registered to another account")
+
+// checkWorkspace refuses a workspace name that is not 1 to
+// MaxWorkspaceBytes bytes of printable text without spaces. The default
+// workspace ("") is named by leaving it out, never by "".
+func checkWorkspace(ws Workspace) error {
+	s := string(ws)
+	if err := checkText("workspace", s); err != nil {
+		return err
+	}
+	if s == "" || len(s) > MaxWorkspaceBytes || strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return &InputError{Field: "workspace", Value: shown(s), Problem: fmt.Sprintf("must be 1 to %d bytes of text without spaces, such as \"acme\"", MaxWorkspaceBytes)}
+	}
+	return nil
+}
+
+// Workspace returns a Manager that acts in workspace ws (R27): every
+// operation, read, route and watch of it sees and changes ws only, with
+// the roles users hold there. It shares m's store, clock, policy and
+// configuration, costs nothing to make, and is safe for concurrent use
+// like m. A name that is not 1 to MaxWorkspaceBytes bytes of printable
+// text without spaces is an ErrInvalidInput.
+func (m *Manager) Workspace(ws Workspace) (*Manager, error) {
+	if err := checkWorkspace(ws); err != nil {
+		return nil, opError("", err)
+	}
+	return m.in(ws), nil
+}
+
+// in returns m acting in ws.
+func (m *Manager) in(ws Workspace) *Manager {
+	if ws == m.ws {
+		return m
+	}
+	c := *m
+	c.ws = ws
+	return &c
+}
+
+// ClaimError reports a sender the plan would give a bot while a bot of
+// another workspace names it (R27). It wraps ErrSenderClaimed and names
+// nothing of the other workspace. A Store returns it from Commit.
+type ClaimError struct {
+	Sender Sender
+}
+
+// Error implements the error interface.
+func (e *ClaimError) Error() string {
+	return "sender " + e.Sender.String() + " is registered to another account; name a sender of your own, or ask the service's operator to move it"
+}
+
+// Unwrap returns ErrSenderClaimed.
+func (e *ClaimError) Unwrap() error { return ErrSenderClaimed }

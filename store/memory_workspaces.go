@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+)
+
+// Memory is an in-memory lifecycle.Store, safe for concurrent use. Its
+// contents are lost when the process ends.
+//
+// Bots, roles and the audit log sit behind one read-write mutex that every
+// Commit holds. Sessions live in shards chosen by sender, each with its own
+// mutex: routing on different senders runs in parallel, and a Commit also
+// locks the shards of every sender it touches, so it stays atomic with
+// respect to routing (R1, R9, R10). Each bot counts its groups of open
+// sessions per activation, so a read of a bot gives its
+// Bot.OpenActivations (R9) without visiting any session.
+//
+// No operation costs time that grows with history: drains are indexed by
+// grace deadline and open sessions by when they can next end, so ExpireDue
+// costs what is due; the audit log grows in fixed-size chunks, never
+// copied; closed sessions leave memory after a retention (default 24h;
+// see WithRetention), while the session counts keep their figures.
+//
+// The zero value is not usable; call NewMemory.
+// Workspaces (R27) are a key: each has a store of its own (bots, roles,
+// audit log, schedules, session shards and counters), found by name, and
+// the senders claimed by each are kept in one map, so that a sender is
+// named by the bots of one workspace at a time.
+//
+// The zero value is not usable; call NewMemory.
+type Memory struct {
+	mu     sync.RWMutex
+	spaces map[lifecycle.Workspace]*space
+	// none answers reads of a workspace that has stored nothing: never
+	// written, so that reads naming any workspace never grow the store.
+	none      *space
+	claims    claims
+	retention time.Duration
+}
+
+// DefaultRetention is how long the memory store keeps a closed session
+// unless WithRetention says otherwise.
+const DefaultRetention = 24 * time.Hour
+
+// MemoryOption configures NewMemory.
+type MemoryOption func(*Memory)
+
+// WithRetention sets how long a closed session stays readable (Session,
+// Sessions) after the store recorded it closed; then ExpireDue removes it,
+// and Session reports it not found. SessionStats, and so Analytics, keep
+// counting it. d <= 0 keeps closed sessions for as long as the store
+// lives, as a persistent store does: memory then grows with every session
+// ever opened.
+func WithRetention(d time.Duration) MemoryOption {
+	return func(m *Memory) { m.retention = d }
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory(opts ...MemoryOption) *Memory {
+	m := &Memory{spaces: map[lifecycle.Workspace]*space{}, claims: claims{of: map[lifecycle.Sender]claim{}}, retention: DefaultRetention}
+	for _, o := range opts {
+		o(m)
+	}
+	m.none = newSpace("", m.retention, &m.claims)
+	return m
+}
+
+var _ lifecycle.Store = (*Memory)(nil)
+
+// read returns the store of workspace ws to read (or route) in: an empty
+// one, never written, if ws has stored nothing.
+func (m *Memory) read(ws lifecycle.Workspace) *space {
+	m.mu.RLock()
+	s := m.spaces[ws]
+	m.mu.RUnlock()
+	if s == nil {
+		return m.none
+	}
+	return s
+}
+
+// space returns the store of workspace ws to write in, made on first use.
+func (m *Memory) space(ws lifecycle.Workspace) *space {
+	m.mu.RLock()
+	s := m.spaces[ws]
+	m.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s = m.spaces[ws]; s == nil {
+		s = newSpace(ws, m.retention, &m.claims)
+		m.spaces[ws] = s
+	}
+	return s
+}
+
+// claims are the real senders named by bots, each with its workspace
+// and how many of its bots name it (R27). Its mutex is a leaf lock.
+type claims struct {
+	mu sync.Mutex
+	of map[lifecycle.Sender]claim
+}
+
+type claim struct {
+	ws   lifecycle.Workspace
+	bots int
+}
+
+// take applies delta, the change in how many bots of ws name each
+// sender, or refuses it with a *lifecycle.ClaimError, changing nothing,
+// if a sender it adds to is claimed by another workspace.
+func (c *claims) take(ws lifecycle.Workspace, delta map[lifecycle.Sender]int) error {
+	if len(delta) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for s, d := range delta {
+		if cl, ok := c.of[s]; d > 0 && ok && cl.ws != ws {
+			return &lifecycle.ClaimError{Sender: s}
+		}
+	}
+	for s, d := range delta {
+		cl := c.of[s]
+		cl.ws, cl.bots = ws, cl.bots+d
+		if cl.bots <= 0 {
+			delete(c.of, s)
+		} else {
+			c.of[s] = cl
+		}
+	}
+	return nil
+}
+
+// claimDelta counts, per real sender, the bots of the plan's changes that
+// name it after less those that named it before. The caller holds m.mu.
+func (m *space) claimDelta(changes []lifecycle.Change) map[lifecycle.Sender]int {
+	var delta map[lifecycle.Sender]int
+	add := func(b *lifecycle.Bot, d int) {
+		for _, s := range b.Senders {
+			if !s.IsTest() {
+				if delta == nil {
+					delta = map[lifecycle.Sender]int{}
+				}
+				delta[s] += d
+			}
+		}
+	}
+	for _, c := range changes {
+		if rec, ok := m.bots[c.Bot]; ok {
+			add(rec.bot(), -1)
+		}
+		if c.After != nil {
+			add(c.After, 1)
+		}
+	}
+	for s, d := range delta {
+		if d == 0 {
+			delete(delta, s)
+		}
+	}
+	return delta
+}
+
+// Commit implements lifecycle.Store.
+func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+	return m.space(p.Workspace).Commit(ctx, p)
+}
+
+// Bot implements lifecycle.Store.
+func (m *Memory) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
+	return m.read(ws).Bot(ctx, id)
+}
+
+// Bots implements lifecycle.Store.
+func (m *Memory) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
+	return m.read(ws).Bots(ctx, after, limit)
+}
+
+// SenderBots implements lifecycle.Store.
+func (m *Memory) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender, except lifecycle.BotID) ([]lifecycle.Bot, *lifecycle.Bot, error) {
+	return m.read(ws).SenderBots(ctx, senders, except)
+}
+
+// Due implements lifecycle.Store.
+func (m *Memory) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
+	return m.read(ws).Due(ctx, now, limit)
+}
+
+// Roles implements lifecycle.Store.
+func (m *Memory) Roles(ctx context.Context, ws lifecycle.Workspace, user string) (roles.Set, int, error) {
+	return m.read(ws).Roles(ctx, user)
+}
+
+// AuditLog implements lifecycle.Store.
+func (m *Memory) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
+	return m.read(ws).AuditLog(ctx, after, limit)
+}
+
+// WaitAudit implements lifecycle.AuditWaiter.
+func (m *Memory) WaitAudit(ctx context.Context, ws lifecycle.Workspace, after uint64) error {
+	return m.space(ws).WaitAudit(ctx, after)
+}
+
+// Route implements lifecycle.Store.
+func (m *Memory) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+	return m.read(ws).Route(ctx, sender, endUser, now)
+}
+
+// CloseSession implements lifecycle.Store.
+func (m *Memory) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
+	return m.read(ws).CloseSession(ctx, id, reason, now)
+}
+
+// SweepSessions implements lifecycle.Store.
+func (m *Memory) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
+	return m.read(ws).SweepSessions(ctx, now, limit)
+}
+
+// Sessions implements lifecycle.Store.
+func (m *Memory) Sessions(ctx context.Context, ws lifecycle.Workspace, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+	return m.read(ws).Sessions(ctx, after, limit)
+}
+
+// SessionStats implements lifecycle.Store.
+func (m *Memory) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
+	return m.read(ws).SessionStats(ctx)
+}
+
+// Schedule implements lifecycle.Store.
+func (m *Memory) Schedule(ctx context.Context, ws lifecycle.Workspace, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
+	return m.read(ws).Schedule(ctx, id)
+}
+
+// Schedules implements lifecycle.Store.
+func (m *Memory) Schedules(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.Schedule, error) {
+	return m.read(ws).Schedules(ctx, after, limit)
+}
