@@ -157,7 +157,6 @@ func newSpace(ws lifecycle.Workspace, retention time.Duration, cl *claims) *spac
 	return m
 }
 
-
 func conflict(format string, args ...any) error {
 	return &lifecycle.ConflictError{Reason: fmt.Sprintf(format, args...)}
 }
