@@ -18,12 +18,8 @@ import (
 func TestR21RefusalsCopyNothing(t *testing.T) {
 	f := apitest.NewFixture(t)
 	var logs bytes.Buffer
-	tokens := map[string]string{}
-	for _, u := range demo.Users {
-		tokens[u.Token] = u.ID
-	}
-	s, err := api.New(api.Config{Manager: f.Manager, Users: api.NewBearerTokens(tokens),
-		Gateway: api.NewBearerTokens(map[string]string{demo.GatewayToken: "gateway"}),
+	s, err := api.New(api.Config{Manager: f.Manager, Users: api.NewBearerTokens(demo.Tokens()),
+		Gateway: api.NewBearerTokens(demo.GatewayTokens()),
 		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
