@@ -103,6 +103,7 @@ type Server struct {
 	plans     *planStore
 	heartbeat time.Duration
 	mux       *http.ServeMux
+	patterns  []string // every route's pattern, in the order registered
 }
 
 // New returns the server for cfg.
@@ -191,8 +192,8 @@ func ok(v any) (reply, error) { return reply{status: http.StatusOK, body: v}, ni
 
 func (s *Server) routes() {
 	user, gw, sys := s.users, s.gateway, s.system
-	s.mux.HandleFunc("GET /openapi.yaml", s.openAPI)
-	s.mux.HandleFunc("GET /problems/{name}", s.problemDoc)
+	s.handleFunc("GET /openapi.yaml", s.openAPI)
+	s.handleFunc("GET /problems/{name}", s.problemDoc)
 
 	s.handle("GET /bots", user, s.listBots)
 	s.handle("POST /bots", user, s.createBot)
@@ -225,7 +226,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /users/{user}/roles/{role}", user, s.revokeRole)
 
 	s.handle("GET /audit", user, s.audit)
-	s.mux.HandleFunc("GET /events", s.events)
+	s.handleFunc("GET /events", s.events)
 	s.handle("GET /analytics", user, s.analytics)
 	s.handle("GET /sessions", user, s.sessions)
 	s.handle("GET /sessions/{id}", user, s.getSession)
@@ -276,9 +277,20 @@ func (p *headerProbe) Header() http.Header         { return p.header }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(status int)      { p.status = status }
 
+// Routes returns the pattern of every route the server serves, such as
+// "GET /bots/{id}", in the order registered: what a proxy in front of it
+// forwards, and what a test that must cover every route ranges over.
+func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
+
+// handleFunc registers f on pattern and lists the route.
+func (s *Server) handleFunc(pattern string, f http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, f)
+}
+
 // handle registers h on pattern behind auth, with idempotency for POSTs.
 func (s *Server) handle(pattern string, auth Authenticator, h handler) {
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	s.handleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		who, err := s.authenticate(w, r, auth)
 		if err != nil {
 			s.writeProblem(w, r, err)
