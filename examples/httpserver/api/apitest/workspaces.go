@@ -223,7 +223,7 @@ func Isolation(t *testing.T, _ *Fixture, c *Client) {
 				t.Errorf("R27: the owner's keyed request no longer replays: %d %s", r.Status, r.Body)
 			}
 			want(t, "the owner applies its plan", c.Do("POST", "/plans/"+v.plan+"/apply", v.manager, ""), 200)
-	want(t, "the owner's test session", c.Do("GET", tsPath(v.testSession), v.manager, ""), 200)
+			want(t, "the owner's test session", c.Do("GET", tsPath(v.testSession), v.manager, ""), 200)
 			streamIsolated(t, f, dir.from, v)
 		})
 	}
