@@ -80,6 +80,9 @@ var sentinelKinds = []ProblemKind{
 	{"last-admin", "Last Admin", http.StatusConflict, lifecycle.ErrLastAdmin},
 	{"role-held", "Role already held", http.StatusConflict, lifecycle.ErrRoleHeld},
 	{"role-not-held", "Role not held", http.StatusConflict, lifecycle.ErrRoleNotHeld},
+	// R27: the sender is another workspace's; the detail names the sender
+	// the request gave and nothing of the other workspace.
+	{"sender-claimed", "Sender registered to another account", http.StatusConflict, lifecycle.ErrSenderClaimed},
 	{"conflict", "Conflict", http.StatusConflict, lifecycle.ErrConflict},
 	{"validation-failed", "Validation failed", http.StatusUnprocessableEntity, lifecycle.ErrValidation},
 	{"warnings-not-acknowledged", "Warnings not acknowledged", http.StatusUnprocessableEntity, lifecycle.ErrWarningsNotAcknowledged},
