@@ -18,7 +18,7 @@ import (
 func ExampleNew() {
 	ctx := context.Background()
 	m, err := lifecycle.New(lifecycle.Config{
-		Store:  store.NewMemory(),                      // or sqlite.Open, postgres.Open
+		Store:  store.NewMemory(),                     // or sqlite.Open, postgres.Open
 		Policy: lifecycle.Policy{MaxGrace: time.Hour}, // the rest: defaults
 	})
 	if err != nil {
