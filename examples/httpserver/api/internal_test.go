@@ -132,3 +132,14 @@ func TestR27PlansKeptPerWorkspace(t *testing.T) {
 		t.Error("mia's plan was used up by another principal")
 	}
 }
+
+// TestOccupiedSpeaksHTTP: a 409 sender-occupied tells an HTTP client what
+// to send, not which Go function to call (issue 28).
+func TestOccupiedSpeaksHTTP(t *testing.T) {
+	err := &lifecycle.OccupiedError{Op: lifecycle.OpActivate, Bot: "bot-2", Occupants: []lifecycle.Occupant{
+		{Sender: lifecycle.Sender{Channel: "sms", Address: "+15550100"}, Bot: "bot-1", Name: "Pizza"}}}
+	p := problemOf(err)
+	if !strings.Contains(p.Detail, `{"decision":"grace:15m"}`) || strings.Contains(p.Detail, "Grace(d)") || strings.Contains(p.Detail, "Immediate()") {
+		t.Errorf("the detail speaks Go, not HTTP: %q", p.Detail)
+	}
+}
