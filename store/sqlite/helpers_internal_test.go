@@ -12,7 +12,7 @@ import (
 
 // session reads one session as the Manager does: a page of Sessions.
 func (s *Store) session(ctx context.Context, id lifecycle.SessionID) (lifecycle.Session, error) {
-	out, err := s.Sessions(ctx, id-1, 1)
+	out, err := s.Sessions(ctx, "", id-1, 1)
 	if err == nil && (len(out) != 1 || out[0].ID != id) {
 		err = &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 	}

@@ -158,22 +158,22 @@ func TestMigrateFromV2(t *testing.T) {
 
 	// The open sessions go on (the fast path: one statement), the drain is
 	// due at its deadline, a rollback from cur finds gone.
-	if s, err := st.Route(ctx, v2One, "u1", v2Start.Add(2*time.Minute)); err != nil || s.ID != 1 || s.Messages != 4 {
+	if s, err := st.Route(ctx, "", v2One, "u1", v2Start.Add(2*time.Minute)); err != nil || s.ID != 1 || s.Messages != 4 {
 		t.Fatalf("R10: cur's open session after migrating = %+v, %v; want session 1 with 4 messages", s, err)
 	}
-	if s, err := st.Route(ctx, v2One, "u2", v2Start.Add(2*time.Minute)); err != nil || s.ID != 2 || s.Bot != "old" {
+	if s, err := st.Route(ctx, "", v2One, "u2", v2Start.Add(2*time.Minute)); err != nil || s.ID != 2 || s.Bot != "old" {
 		t.Fatalf("R9: old's session before its deadline = %+v, %v; want session 2", s, err)
 	}
-	if due, err := st.Due(ctx, v2Deadline, 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "old" || len(due.Schedules) != 0 {
+	if due, err := st.Due(ctx, "", v2Deadline, 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "old" || len(due.Schedules) != 0 {
 		t.Fatalf("Due at old's deadline = %+v, %v; want old's drain", due, err)
 	}
-	if _, last, err := st.SenderBots(ctx, []lifecycle.Sender{v2One, v2Two}, "cur"); err != nil || last == nil || last.ID != "old" {
+	if _, last, err := st.SenderBots(ctx, "", []lifecycle.Sender{v2One, v2Two}, "cur"); err != nil || last == nil || last.ID != "old" {
 		t.Fatalf("R20: the last bot to leave Active after migrating = %v, %v; want old (left at %v, after gone)", last, err, v2Start)
 	}
-	if _, last, err := st.SenderBots(ctx, []lifecycle.Sender{v2Two}, "cur"); err != nil || last == nil || last.ID != "gone" {
+	if _, last, err := st.SenderBots(ctx, "", []lifecycle.Sender{v2Two}, "cur"); err != nil || last == nil || last.ID != "gone" {
 		t.Fatalf("R20: the last bot to leave Active on %v after migrating = %v, %v; want gone", v2Two, last, err)
 	}
-	if n, err := st.SweepSessions(ctx, v2Deadline, 10); err != nil || n != 1 {
+	if n, err := st.SweepSessions(ctx, "", v2Deadline, 10); err != nil || n != 1 {
 		t.Fatalf("SweepSessions at old's deadline = %d, %v; want 1", n, err)
 	}
 	if s, err := st.session(ctx, 2); err != nil || s.CloseReason != lifecycle.CloseGraceExpired || !s.ClosedAt.Equal(v2Deadline) {
@@ -188,22 +188,22 @@ func checkV2Kept(t *testing.T, st *Store) {
 	ctx := context.Background()
 	want := v2Bots()
 	want[0].OpenActivations, want[3].OpenActivations = []uint64{2}, []uint64{1}
-	if got, err := st.Bots(ctx, "", -1); err != nil || !cmp.Equal(want, got) {
+	if got, err := st.Bots(ctx, "", "", -1); err != nil || !cmp.Equal(want, got) {
 		t.Errorf("bots after migrating: %v (-want +got):\n%s", err, cmp.Diff(want, got))
 	}
-	if got, err := st.Sessions(ctx, 0, 10); err != nil || !cmp.Equal(v2Sessions(), got) {
+	if got, err := st.Sessions(ctx, "", 0, 10); err != nil || !cmp.Equal(v2Sessions(), got) {
 		t.Errorf("sessions after migrating: %v (-want +got):\n%s", err, cmp.Diff(v2Sessions(), got))
 	}
-	if got, err := st.Schedules(ctx, 0, -1); err != nil || !cmp.Equal([]lifecycle.Schedule{v2Schedule()}, got) {
+	if got, err := st.Schedules(ctx, "", 0, -1); err != nil || !cmp.Equal([]lifecycle.Schedule{v2Schedule()}, got) {
 		t.Errorf("schedules after migrating: %v %+v", err, got)
 	}
-	if got, err := st.AuditLog(ctx, 0, -1); err != nil || !cmp.Equal(v2Audit(), got) {
+	if got, err := st.AuditLog(ctx, "", 0, -1); err != nil || !cmp.Equal(v2Audit(), got) {
 		t.Errorf("audit log after migrating: %v (-want +got):\n%s", err, cmp.Diff(v2Audit(), got))
 	}
-	if rs, admins, err := st.Roles(ctx, "mia"); err != nil || rs != roles.MustSet(roles.Manager) || admins != 1 {
+	if rs, admins, err := st.Roles(ctx, "", "mia"); err != nil || rs != roles.MustSet(roles.Manager) || admins != 1 {
 		t.Errorf("mia's roles after migrating = %v, %d Admins, %v; want Manager, 1", rs, admins, err)
 	}
-	stats, err := st.SessionStats(ctx)
+	stats, err := st.SessionStats(ctx, "")
 	wantStats := []lifecycle.SessionStats{
 		{Bot: "cur", Sender: v2One, Opened: 1, Open: 1, Messages: 3, Closed: map[lifecycle.CloseReason]uint64{}},
 		{Bot: "gone", Sender: v2Two, Opened: 1, Messages: 2, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseReplaced: 1}},
