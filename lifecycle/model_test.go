@@ -302,9 +302,9 @@ func (r *modelRun) step(name string, want bool, op func(m *lifecycle.Manager) er
 }
 
 func (r *modelRun) dumpNoAudit() dump {
-	bots, _ := r.st.Bots(r.ctx, "", 1<<20)
+	bots, _ := r.st.Bots(r.ctx, "", "", 1<<20)
 	rs := r.roleAssignments()
-	ss, _ := r.st.SessionStats(r.ctx)
+	ss, _ := r.st.SessionStats(r.ctx, "")
 	return dump{Bots: bots, Roles: rs, Sessions: ss}
 }
 
@@ -773,7 +773,7 @@ func (r *modelRun) expire(t *rapid.T) {
 func (r *modelRun) check(t *rapid.T) {
 	now := r.clk.Now()
 	r.md.settle(now)
-	stored, err := r.st.Bots(r.ctx, "", 1<<20)
+	stored, err := r.st.Bots(r.ctx, "", "", 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -821,7 +821,7 @@ func (r *modelRun) check(t *rapid.T) {
 			t.Fatalf("R2: %d Deactivated bots on %s", n, s)
 		}
 	}
-	log, _ := r.st.AuditLog(r.ctx, r.seq, 1<<20)
+	log, _ := r.st.AuditLog(r.ctx, "", r.seq, 1<<20)
 	for _, e := range log {
 		if e.Seq != r.seq+1 {
 			t.Fatalf("R16: audit seq %d after %d", e.Seq, r.seq)
@@ -883,7 +883,7 @@ func TestModel(t *testing.T) {
 func (r *modelRun) roleAssignments() []lifecycle.RoleAssignment {
 	var out []lifecycle.RoleAssignment
 	for _, u := range r.users {
-		if rs, _, err := r.st.Roles(r.ctx, u); err == nil && !rs.Empty() {
+		if rs, _, err := r.st.Roles(r.ctx, "", u); err == nil && !rs.Empty() {
 			out = append(out, lifecycle.RoleAssignment{User: u, Roles: rs})
 		}
 	}
