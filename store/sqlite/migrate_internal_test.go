@@ -76,7 +76,8 @@ func writeV1(t *testing.T, path string, bots []lifecycle.Bot) {
 	exec(`INSERT INTO role_assignments (user_id, roles) VALUES ('mia', ?)`, int64(roles.MustSet(roles.Manager)))
 }
 
-// A file written before R22 and R23 migrates (to schema version 3): its live
+// A file written before R22 and R23 migrates (to the latest schema, in the
+// default workspace: R27): its live
 // bots gain their per-sender states as they were, its Active bot keeps
 // routing to the sessions it had and opens new ones in its activation, its
 // drain stays due at its deadline, and a Manager can move the bots per
@@ -96,10 +97,11 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	defer st.Close()
 	var version int
-	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 3 {
-		t.Fatalf("user_version = %d, %v; want 3", version, err)
+	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 4 {
+		t.Fatalf("user_version = %d, %v; want 4", version, err)
 	}
 	checkMigratedBots(t, st, bots)
+	checkDefaultWorkspace(t, st, v1Other, 1)
 
 	// Routing: the open session goes on (the fast path serves it), a new end
 	// user opens one in the bot's activation on that sender.

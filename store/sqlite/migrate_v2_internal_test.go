@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -137,9 +138,10 @@ func writeV2Bot(t *testing.T, exec func(string, ...any), b lifecycle.Bot) {
 	}
 }
 
-// A file written by schema version 2 migrates to version 3 without losing
-// a bot, session, schedule, audit entry or role, with the rows the core
-// computes for its bots, and goes on routing, draining and rolling back.
+// A file written by schema version 2 migrates to the latest version
+// without losing a bot, session, schedule, audit entry or role, with the
+// rows the core computes for its bots, everything in the default workspace
+// (R27: version 4), and goes on routing, draining and rolling back.
 func TestMigrateFromV2(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v2.db")
@@ -150,11 +152,15 @@ func TestMigrateFromV2(t *testing.T) {
 	}
 	defer st.Close()
 	var version int
-	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 3 {
-		t.Fatalf("user_version = %d, %v; want 3", version, err)
+	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 4 {
+		t.Fatalf("user_version = %d, %v; want 4", version, err)
 	}
 	checkV2Kept(t, st)
 	checkV2Rows(t, st)
+	checkDefaultWorkspace(t, st, v2One, 3)
+	if s, err := st.Route(ctx, "", v2Two, "u4", v2Start.Add(2*time.Minute)); err != nil || s.ID != 4 || s.Bot != "cur" {
+		t.Fatalf("R27: a new session after migrating = %+v, %v; want session 4 of the default workspace, on cur", s, err)
+	}
 
 	// The open sessions go on (the fast path: one statement), the drain is
 	// due at its deadline, a rollback from cur finds gone.
@@ -257,4 +263,32 @@ func zeroNanos(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixNano()
+}
+
+// checkDefaultWorkspace checks that a migrated file keeps its rows in the
+// default workspace (R27): another workspace reads none of them, cannot
+// name claimed, a sender of the migrated bots, and numbers its audit log
+// from 1, while the default one goes on from nextAudit.
+func checkDefaultWorkspace(t *testing.T, st *Store, claimed lifecycle.Sender, nextAudit uint64) {
+	t.Helper()
+	ctx := context.Background()
+	bots, err := st.Bots(ctx, "acme", "", -1)
+	sessions, err2 := st.Sessions(ctx, "acme", 0, 10)
+	audit, err3 := st.AuditLog(ctx, "acme", 0, 10)
+	_, admins, err4 := st.Roles(ctx, "acme", "mia")
+	if len(bots)+len(sessions)+len(audit)+admins != 0 || errors.Join(err, err2, err3, err4) != nil {
+		t.Errorf("R27: another workspace reads migrated rows: %d bots, %d sessions, %d entries, %d Admins, %v", len(bots), len(sessions), len(audit), admins, errors.Join(err, err2, err3, err4))
+	}
+	b := lifecycle.Bot{ID: "x", Workspace: "acme", State: lifecycle.Draft, Name: "x", Channel: claimed.Channel, Senders: []lifecycle.Sender{claimed}, Revision: 1}
+	_, err = st.Commit(ctx, lifecycle.Plan{Workspace: "acme", Changes: []lifecycle.Change{{Bot: "x", To: lifecycle.Draft, After: &b}}})
+	var ce *lifecycle.ClaimError
+	if !errors.As(err, &ce) || ce.Sender != claimed {
+		t.Errorf("R27: another workspace naming %v, a migrated bot's sender = %v; want a ClaimError", claimed, err)
+	}
+	for ws, want := range map[lifecycle.Workspace]uint64{"": nextAudit, "acme": 1} {
+		out, err := st.Commit(ctx, lifecycle.Plan{Workspace: ws, Audit: []lifecycle.AuditEntry{{Time: v2Start, Actor: "ada", Action: lifecycle.OpGet}}})
+		if err != nil || len(out) != 1 || out[0].Seq != want {
+			t.Errorf("R27: the next audit entry of workspace %q after migrating = %+v, %v; want seq %d", ws, out, err, want)
+		}
+	}
 }

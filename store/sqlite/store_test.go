@@ -210,7 +210,7 @@ func TestErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(`INSERT INTO role_assignments (user_id, roles) VALUES ('x', 1)`); err != nil {
+	if _, err := tx.Exec(`INSERT INTO role_assignments (workspace, user_id, roles) VALUES ('', 'x', 1)`); err != nil {
 		t.Fatal(err)
 	}
 	b := hostileBot("b", "busy")
