@@ -12,7 +12,7 @@ import (
 
 // session reads one session as the Manager does: a page of Sessions.
 func (s *Store) session(ctx context.Context, id lifecycle.SessionID) (lifecycle.Session, error) {
-	out, err := s.Sessions(ctx, id-1, 1)
+	out, err := s.Sessions(ctx, "", id-1, 1)
 	if err == nil && (len(out) != 1 || out[0].ID != id) {
 		err = &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 	}
@@ -22,18 +22,22 @@ func (s *Store) session(ctx context.Context, id lifecycle.SessionID) (lifecycle.
 	return out[0], nil
 }
 
-// The Admin bit written into adminWhere and migration 003's index is
-// roles.Admin's.
+// The Admin bit written into adminWhere and migration 004's index is
+// roles.Admin's, and the test channel its sender claims skip (R26, R27) is
+// lifecycle.TestChannel.
 func TestAdminBit(t *testing.T) {
 	want := "roles & " + strconv.FormatInt(int64(roles.MustSet(roles.Admin)), 10) + " <> 0"
 	if adminWhere != want {
 		t.Fatalf("adminWhere = %q, want %q", adminWhere, want)
 	}
-	script, err := migrations.ReadFile("migrations/003_rows.sql")
+	script, err := migrations.ReadFile("migrations/004_workspaces.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(script), "WHERE "+want+";") {
-		t.Fatalf("migration 003 does not index the Admins with %q", want)
+		t.Fatalf("migration 004 does not index the Admins with %q", want)
+	}
+	if skip := "channel <> '" + lifecycle.TestChannel + "'"; strings.Count(string(script), skip) != 3 {
+		t.Fatalf("migration 004 does not skip the test channel with %q in the claims and their triggers", skip)
 	}
 }

@@ -85,10 +85,10 @@ func historyStore(b *testing.B, old int) (*Store, *rotation) {
 				Definition: historyDefinition(), State: lifecycle.Inactive, Revision: 3, Activations: 1, CreatedAt: at, UpdatedAt: at,
 				FirstActivatedAt: at, ActivatedAt: at, DeactivatedAt: at, EndedAt: at, EndReason: lifecycle.CloseReplaced}
 			r := lifecycle.Change{Bot: bot.ID, To: bot.State, After: &bot}
-			if err := applyBot(ctx, tx, r); err != nil {
+			if err := applyBot(ctx, tx, "", r); err != nil {
 				return err
 			}
-			if err := addSenders(ctx, tx, r); err != nil {
+			if err := addSenders(ctx, tx, "", r); err != nil {
 				return err
 			}
 		}
@@ -163,7 +163,7 @@ func BenchmarkHistoryExpireDue(b *testing.B) {
 	var ops []func() error
 	for _, n := range []int{few, many} {
 		st, r := historyStore(b, 0)
-		bot, err := st.Bot(ctx, r.active)
+		bot, err := st.Bot(ctx, "", r.active)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -76,7 +76,8 @@ func writeV1(t *testing.T, path string, bots []lifecycle.Bot) {
 	exec(`INSERT INTO role_assignments (user_id, roles) VALUES ('mia', ?)`, int64(roles.MustSet(roles.Manager)))
 }
 
-// A file written before R22 and R23 migrates (to schema version 3): its live
+// A file written before R22 and R23 migrates (to the latest schema, in the
+// default workspace: R27): its live
 // bots gain their per-sender states as they were, its Active bot keeps
 // routing to the sessions it had and opens new ones in its activation, its
 // drain stays due at its deadline, and a Manager can move the bots per
@@ -96,26 +97,27 @@ func TestMigrateFromV1(t *testing.T) {
 	}
 	defer st.Close()
 	var version int
-	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 3 {
-		t.Fatalf("user_version = %d, %v; want 3", version, err)
+	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 4 {
+		t.Fatalf("user_version = %d, %v; want 4", version, err)
 	}
 	checkMigratedBots(t, st, bots)
+	checkDefaultWorkspace(t, st, v1Other, 1)
 
 	// Routing: the open session goes on (the fast path serves it), a new end
 	// user opens one in the bot's activation on that sender.
 	now := v1Start.Add(2 * time.Minute)
-	s, err := st.Route(ctx, v1SMS[0], "u", now)
+	s, err := st.Route(ctx, "", v1SMS[0], "u", now)
 	if err != nil || s.ID != 1 || s.Messages != 2 || s.Bot != "active" {
 		t.Fatalf("R10: the open session after migrating = %+v, %v; want session 1 with 2 messages", s, err)
 	}
-	if s, err = st.Route(ctx, v1SMS[1], "v", now); err != nil || s.Bot != "active" || s.Activation != 1 {
+	if s, err = st.Route(ctx, "", v1SMS[1], "v", now); err != nil || s.Bot != "active" || s.Activation != 1 {
 		t.Fatalf("R10: a new session after migrating = %+v, %v; want one on active in activation 1", s, err)
 	}
-	if s, err = st.Route(ctx, v1Other, "u", now); err != nil || s.ID != 2 {
+	if s, err = st.Route(ctx, "", v1Other, "u", now); err != nil || s.ID != 2 {
 		t.Fatalf("R9: the draining bot's session before its deadline = %+v, %v; want session 2", s, err)
 	}
 	deadline := v1Start.Add(time.Hour)
-	if due, err := st.Due(ctx, deadline, 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "draining" || len(due.Schedules) != 0 {
+	if due, err := st.Due(ctx, "", deadline, 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "draining" || len(due.Schedules) != 0 {
 		t.Fatalf("Due at the deadline after migrating = %v, %v; want the drain of draining", due, err)
 	}
 	runMigratedManager(t, st, deadline)
@@ -138,7 +140,7 @@ func checkMigratedBots(t *testing.T, st *Store, bots []lifecycle.Bot) {
 		if want.State.Live() {
 			want.OpenActivations = []uint64{1} // writeV1's sessions (R9)
 		}
-		got, err := st.Bot(context.Background(), want.ID)
+		got, err := st.Bot(context.Background(), "", want.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,16 +188,16 @@ func runMigratedManager(t *testing.T, st *Store, deadline time.Time) {
 	if _, err := m.Apply(ctx, mia, lifecycle.Deactivate{Bot: "active", Senders: v1SMS[1:]}); err != nil {
 		t.Fatalf("R22: deactivating a migrated bot on one sender: %v", err)
 	}
-	if _, err := st.Route(ctx, v1SMS[1], "v", clk.Now()); err == nil {
+	if _, err := st.Route(ctx, "", v1SMS[1], "v", clk.Now()); err == nil {
 		t.Errorf("R22: the sender the migrated bot left still routes")
 	}
-	if s, err := st.Route(ctx, v1SMS[0], "u", clk.Now()); err != nil || s.ID != 1 {
+	if s, err := st.Route(ctx, "", v1SMS[0], "u", clk.Now()); err != nil || s.ID != 1 {
 		t.Errorf("R22: the sender the migrated bot kept = %+v, %v; want session 1", s, err)
 	}
 	if _, err := m.Apply(ctx, mia, lifecycle.CreateSchedule{ID: "later", At: deadline.Add(time.Hour), Do: lifecycle.Deactivate{Bot: "active"}}); err != nil {
 		t.Fatalf("R23: scheduling in a migrated file: %v", err)
 	}
-	if sc, err := st.Schedule(ctx, "later"); err != nil || sc.Seq != 1 || sc.Status != lifecycle.SchedulePending {
+	if sc, err := st.Schedule(ctx, "", "later"); err != nil || sc.Seq != 1 || sc.Status != lifecycle.SchedulePending {
 		t.Fatalf("R23: the schedule = %+v, %v", sc, err)
 	}
 	clk.Set(deadline)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -137,9 +138,10 @@ func writeV2Bot(t *testing.T, exec func(string, ...any), b lifecycle.Bot) {
 	}
 }
 
-// A file written by schema version 2 migrates to version 3 without losing
-// a bot, session, schedule, audit entry or role, with the rows the core
-// computes for its bots, and goes on routing, draining and rolling back.
+// A file written by schema version 2 migrates to the latest version
+// without losing a bot, session, schedule, audit entry or role, with the
+// rows the core computes for its bots, everything in the default workspace
+// (R27: version 4), and goes on routing, draining and rolling back.
 func TestMigrateFromV2(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v2.db")
@@ -150,30 +152,34 @@ func TestMigrateFromV2(t *testing.T) {
 	}
 	defer st.Close()
 	var version int
-	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 3 {
-		t.Fatalf("user_version = %d, %v; want 3", version, err)
+	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != 4 {
+		t.Fatalf("user_version = %d, %v; want 4", version, err)
 	}
 	checkV2Kept(t, st)
 	checkV2Rows(t, st)
+	checkDefaultWorkspace(t, st, v2One, 3)
+	if s, err := st.Route(ctx, "", v2Two, "u4", v2Start.Add(2*time.Minute)); err != nil || s.ID != 4 || s.Bot != "cur" {
+		t.Fatalf("R27: a new session after migrating = %+v, %v; want session 4 of the default workspace, on cur", s, err)
+	}
 
 	// The open sessions go on (the fast path: one statement), the drain is
 	// due at its deadline, a rollback from cur finds gone.
-	if s, err := st.Route(ctx, v2One, "u1", v2Start.Add(2*time.Minute)); err != nil || s.ID != 1 || s.Messages != 4 {
+	if s, err := st.Route(ctx, "", v2One, "u1", v2Start.Add(2*time.Minute)); err != nil || s.ID != 1 || s.Messages != 4 {
 		t.Fatalf("R10: cur's open session after migrating = %+v, %v; want session 1 with 4 messages", s, err)
 	}
-	if s, err := st.Route(ctx, v2One, "u2", v2Start.Add(2*time.Minute)); err != nil || s.ID != 2 || s.Bot != "old" {
+	if s, err := st.Route(ctx, "", v2One, "u2", v2Start.Add(2*time.Minute)); err != nil || s.ID != 2 || s.Bot != "old" {
 		t.Fatalf("R9: old's session before its deadline = %+v, %v; want session 2", s, err)
 	}
-	if due, err := st.Due(ctx, v2Deadline, 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "old" || len(due.Schedules) != 0 {
+	if due, err := st.Due(ctx, "", v2Deadline, 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "old" || len(due.Schedules) != 0 {
 		t.Fatalf("Due at old's deadline = %+v, %v; want old's drain", due, err)
 	}
-	if _, last, err := st.SenderBots(ctx, []lifecycle.Sender{v2One, v2Two}, "cur"); err != nil || last == nil || last.ID != "old" {
+	if _, last, err := st.SenderBots(ctx, "", []lifecycle.Sender{v2One, v2Two}, "cur"); err != nil || last == nil || last.ID != "old" {
 		t.Fatalf("R20: the last bot to leave Active after migrating = %v, %v; want old (left at %v, after gone)", last, err, v2Start)
 	}
-	if _, last, err := st.SenderBots(ctx, []lifecycle.Sender{v2Two}, "cur"); err != nil || last == nil || last.ID != "gone" {
+	if _, last, err := st.SenderBots(ctx, "", []lifecycle.Sender{v2Two}, "cur"); err != nil || last == nil || last.ID != "gone" {
 		t.Fatalf("R20: the last bot to leave Active on %v after migrating = %v, %v; want gone", v2Two, last, err)
 	}
-	if n, err := st.SweepSessions(ctx, v2Deadline, 10); err != nil || n != 1 {
+	if n, err := st.SweepSessions(ctx, "", v2Deadline, 10); err != nil || n != 1 {
 		t.Fatalf("SweepSessions at old's deadline = %d, %v; want 1", n, err)
 	}
 	if s, err := st.session(ctx, 2); err != nil || s.CloseReason != lifecycle.CloseGraceExpired || !s.ClosedAt.Equal(v2Deadline) {
@@ -188,22 +194,22 @@ func checkV2Kept(t *testing.T, st *Store) {
 	ctx := context.Background()
 	want := v2Bots()
 	want[0].OpenActivations, want[3].OpenActivations = []uint64{2}, []uint64{1}
-	if got, err := st.Bots(ctx, "", -1); err != nil || !cmp.Equal(want, got) {
+	if got, err := st.Bots(ctx, "", "", -1); err != nil || !cmp.Equal(want, got) {
 		t.Errorf("bots after migrating: %v (-want +got):\n%s", err, cmp.Diff(want, got))
 	}
-	if got, err := st.Sessions(ctx, 0, 10); err != nil || !cmp.Equal(v2Sessions(), got) {
+	if got, err := st.Sessions(ctx, "", 0, 10); err != nil || !cmp.Equal(v2Sessions(), got) {
 		t.Errorf("sessions after migrating: %v (-want +got):\n%s", err, cmp.Diff(v2Sessions(), got))
 	}
-	if got, err := st.Schedules(ctx, 0, -1); err != nil || !cmp.Equal([]lifecycle.Schedule{v2Schedule()}, got) {
+	if got, err := st.Schedules(ctx, "", 0, -1); err != nil || !cmp.Equal([]lifecycle.Schedule{v2Schedule()}, got) {
 		t.Errorf("schedules after migrating: %v %+v", err, got)
 	}
-	if got, err := st.AuditLog(ctx, 0, -1); err != nil || !cmp.Equal(v2Audit(), got) {
+	if got, err := st.AuditLog(ctx, "", 0, -1); err != nil || !cmp.Equal(v2Audit(), got) {
 		t.Errorf("audit log after migrating: %v (-want +got):\n%s", err, cmp.Diff(v2Audit(), got))
 	}
-	if rs, admins, err := st.Roles(ctx, "mia"); err != nil || rs != roles.MustSet(roles.Manager) || admins != 1 {
+	if rs, admins, err := st.Roles(ctx, "", "mia"); err != nil || rs != roles.MustSet(roles.Manager) || admins != 1 {
 		t.Errorf("mia's roles after migrating = %v, %d Admins, %v; want Manager, 1", rs, admins, err)
 	}
-	stats, err := st.SessionStats(ctx)
+	stats, err := st.SessionStats(ctx, "")
 	wantStats := []lifecycle.SessionStats{
 		{Bot: "cur", Sender: v2One, Opened: 1, Open: 1, Messages: 3, Closed: map[lifecycle.CloseReason]uint64{}},
 		{Bot: "gone", Sender: v2Two, Opened: 1, Messages: 2, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseReplaced: 1}},
@@ -257,4 +263,32 @@ func zeroNanos(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixNano()
+}
+
+// checkDefaultWorkspace checks that a migrated file keeps its rows in the
+// default workspace (R27): another workspace reads none of them, cannot
+// name claimed, a sender of the migrated bots, and numbers its audit log
+// from 1, while the default one goes on from nextAudit.
+func checkDefaultWorkspace(t *testing.T, st *Store, claimed lifecycle.Sender, nextAudit uint64) {
+	t.Helper()
+	ctx := context.Background()
+	bots, err := st.Bots(ctx, "acme", "", -1)
+	sessions, err2 := st.Sessions(ctx, "acme", 0, 10)
+	audit, err3 := st.AuditLog(ctx, "acme", 0, 10)
+	_, admins, err4 := st.Roles(ctx, "acme", "mia")
+	if len(bots)+len(sessions)+len(audit)+admins != 0 || errors.Join(err, err2, err3, err4) != nil {
+		t.Errorf("R27: another workspace reads migrated rows: %d bots, %d sessions, %d entries, %d Admins, %v", len(bots), len(sessions), len(audit), admins, errors.Join(err, err2, err3, err4))
+	}
+	b := lifecycle.Bot{ID: "x", Workspace: "acme", State: lifecycle.Draft, Name: "x", Channel: claimed.Channel, Senders: []lifecycle.Sender{claimed}, Revision: 1}
+	_, err = st.Commit(ctx, lifecycle.Plan{Workspace: "acme", Changes: []lifecycle.Change{{Bot: "x", To: lifecycle.Draft, After: &b}}})
+	var ce *lifecycle.ClaimError
+	if !errors.As(err, &ce) || ce.Sender != claimed {
+		t.Errorf("R27: another workspace naming %v, a migrated bot's sender = %v; want a ClaimError", claimed, err)
+	}
+	for ws, want := range map[lifecycle.Workspace]uint64{"": nextAudit, "acme": 1} {
+		out, err := st.Commit(ctx, lifecycle.Plan{Workspace: ws, Audit: []lifecycle.AuditEntry{{Time: v2Start, Actor: "ada", Action: lifecycle.OpGet}}})
+		if err != nil || len(out) != 1 || out[0].Seq != want {
+			t.Errorf("R27: the next audit entry of workspace %q after migrating = %+v, %v; want seq %d", ws, out, err, want)
+		}
+	}
 }

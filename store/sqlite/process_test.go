@@ -208,11 +208,11 @@ func readContents(t testing.TB, st lifecycle.Store) storeContents {
 	ctx := context.Background()
 	var c storeContents
 	var errs [5]error
-	c.Bots, errs[0] = st.Bots(ctx, "", -1)
+	c.Bots, errs[0] = st.Bots(ctx, "", "", -1)
 	c.Roles, errs[1] = crashRoles(ctx, st)
-	c.Audit, errs[2] = st.AuditLog(ctx, 0, -1)
-	c.Sessions, errs[3] = st.Sessions(ctx, 0, 1<<30)
-	c.Stats, errs[4] = st.SessionStats(ctx)
+	c.Audit, errs[2] = st.AuditLog(ctx, "", 0, -1)
+	c.Sessions, errs[3] = st.Sessions(ctx, "", 0, 1<<30)
+	c.Stats, errs[4] = st.SessionStats(ctx, "")
 	if err := errors.Join(errs[:]...); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ type roleAssignment struct {
 func crashRoles(ctx context.Context, st lifecycle.Store) ([]roleAssignment, error) {
 	var out []roleAssignment
 	for _, u := range []string{"ada", "dan", "eve", "mia", "sue"} {
-		rs, _, err := st.Roles(ctx, u)
+		rs, _, err := st.Roles(ctx, "", u)
 		if err != nil {
 			return nil, err
 		}
@@ -246,7 +246,7 @@ func crashRoles(ctx context.Context, st lifecycle.Store) ([]roleAssignment, erro
 func checkSenders(t *testing.T, st lifecycle.Store) {
 	t.Helper()
 	for _, s := range crashSenders {
-		live, _, err := st.SenderBots(context.Background(), []lifecycle.Sender{s}, "")
+		live, _, err := st.SenderBots(context.Background(), "", []lifecycle.Sender{s}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -497,7 +497,7 @@ func TestTwoProcesses(t *testing.T) {
 		if got := results[fmt.Sprintf("%d 1 ok", r)]; got != 2 {
 			t.Errorf("round %d: %d grace activations succeeded, want 2 (each replaces the current bot)", r, got)
 		}
-		live, _, err := st.SenderBots(ctx, []lifecycle.Sender{raceSender(r)}, "")
+		live, _, err := st.SenderBots(ctx, "", []lifecycle.Sender{raceSender(r)}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -513,7 +513,7 @@ func TestTwoProcesses(t *testing.T) {
 		t.Errorf("R1: the other process's forced plan was not refused with ErrConflict")
 	}
 	// The audit log both processes wrote is gap-free (R16, R24).
-	all, err := st.AuditLog(ctx, 0, -1)
+	all, err := st.AuditLog(ctx, "", 0, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

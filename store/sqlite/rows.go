@@ -15,9 +15,9 @@ import (
 	sqlite3lib "modernc.org/sqlite/lib"
 )
 
-const sqlBot = `SELECT doc FROM bots WHERE id = ?`
+const sqlBot = `SELECT doc FROM bots WHERE workspace = ? AND id = ?`
 
-// getBot reads the bot query selects (sqlBot: by id), as stored; nil if
+// getBot reads the bot query selects (sqlBot: by workspace and id), as stored; nil if
 // there is none: what the session decisions take.
 func getBot(ctx context.Context, q conn, query string, args ...any) (*lifecycle.Bot, error) {
 	var doc []byte
@@ -35,24 +35,24 @@ func getBot(ctx context.Context, q conn, query string, args ...any) (*lifecycle.
 // readBot is getBot by id with the bot's Bot.OpenActivations, as the
 // Store's bot reads return it; an error wrapping ErrNotFound if there is
 // none.
-func readBot(ctx context.Context, q conn, id lifecycle.BotID) (lifecycle.Bot, error) {
-	b, err := getBot(ctx, q, sqlBot, string(id))
+func readBot(ctx context.Context, q conn, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
+	b, err := getBot(ctx, q, sqlBot, string(ws), string(id))
 	if err == nil && b == nil {
 		err = &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
 	}
 	if err != nil {
 		return lifecycle.Bot{}, err
 	}
-	b.OpenActivations, err = openActivations(ctx, q, id)
+	b.OpenActivations, err = openActivations(ctx, q, ws, id)
 	return *b, err
 }
 
 // Bot implements lifecycle.Store: the bot and its open activations, in
 // one read transaction.
-func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
+func (s *Store) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
 	var b lifecycle.Bot
 	err := s.readTx(ctx, func(tx conn) (err error) {
-		b, err = readBot(ctx, tx, id)
+		b, err = readBot(ctx, tx, ws, id)
 		return err
 	})
 	return b, s.fail("reading a bot", err)
@@ -61,9 +61,9 @@ func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, err
 // openActivations returns the activations of bot id that have a session
 // recorded open (Bot.OpenActivations, R9), sorted: one seek per group of
 // open sessions (nextGroup), not per session.
-func openActivations(ctx context.Context, q conn, id lifecycle.BotID) ([]uint64, error) {
+func openActivations(ctx context.Context, q conn, ws lifecycle.Workspace, id lifecycle.BotID) ([]uint64, error) {
 	var out []uint64
-	for k := (groupKey{bot: string(id), activation: -1}); ; {
+	for k := (groupKey{ws: string(ws), bot: string(id), activation: -1}); ; {
 		ok, err := nextGroup(ctx, q, &k)
 		if err != nil || !ok || k.bot != string(id) {
 			return out, err
@@ -109,23 +109,23 @@ func scanDoc[T any](decode func([]byte) (T, error)) func(scanner) (T, error) {
 
 func scanID(r scanner) (id string, err error) { return id, r.Scan(&id) }
 
-// queryBots reads the bot documents query selects, in its order, and
-// their open activations.
-func queryBots(ctx context.Context, q conn, query string, args ...any) ([]lifecycle.Bot, error) {
-	out, err := collect(scanDoc(decodeBot))(q.QueryContext(ctx, query, args...))
+// queryBots reads the bot documents of workspace ws query selects, in its
+// order, and their open activations; ws is the query's first argument.
+func queryBots(ctx context.Context, q conn, query string, ws lifecycle.Workspace, args ...any) ([]lifecycle.Bot, error) {
+	out, err := collect(scanDoc(decodeBot))(q.QueryContext(ctx, query, append([]any{string(ws)}, args...)...))
 	for i := range out {
 		if err == nil {
-			out[i].OpenActivations, err = openActivations(ctx, q, out[i].ID)
+			out[i].OpenActivations, err = openActivations(ctx, q, ws, out[i].ID)
 		}
 	}
 	return out, err
 }
 
 // Bots implements lifecycle.Store.
-func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
+func (s *Store) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
 	var out []lifecycle.Bot
 	err := s.readTx(ctx, func(tx conn) (err error) {
-		out, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE id > ? ORDER BY id LIMIT ?`, string(after), limit)
+		out, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND id > ? ORDER BY id LIMIT ?`, ws, string(after), limit)
 		return err
 	})
 	return out, s.fail("listing bots", err)
@@ -134,13 +134,13 @@ func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]l
 // SenderBots implements lifecycle.Store with index lookups per sender: the
 // rows holding a slot there and, with except, the row of another bot with
 // the latest left_active (ties: the smaller id).
-func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
+func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
 	err = s.readTx(ctx, func(tx conn) error {
 		var ids []string
 		var lastID string
 		var lastAt int64
 		for _, snd := range senders {
-			on, err := collect(scanID)(tx.QueryContext(ctx, `SELECT bot_id FROM bot_senders WHERE channel = ? AND address = ? AND slot IS NOT NULL`, snd.Channel, snd.Address))
+			on, err := collect(scanID)(tx.QueryContext(ctx, `SELECT bot_id FROM bot_senders WHERE workspace = ? AND channel = ? AND address = ? AND slot IS NOT NULL`, string(ws), snd.Channel, snd.Address))
 			ids = append(ids, on...)
 			if err != nil {
 				return err
@@ -151,8 +151,8 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 			var id string
 			var at int64
 			err = tx.QueryRowContext(ctx, `SELECT bot_id, left_active FROM bot_senders
-				WHERE channel = ? AND address = ? AND left_active IS NOT NULL AND bot_id <> ?
-				ORDER BY left_active DESC, bot_id LIMIT 1`, snd.Channel, snd.Address, string(except)).Scan(&id, &at)
+				WHERE workspace = ? AND channel = ? AND address = ? AND left_active IS NOT NULL AND bot_id <> ?
+				ORDER BY left_active DESC, bot_id LIMIT 1`, string(ws), snd.Channel, snd.Address, string(except)).Scan(&id, &at)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
@@ -163,7 +163,7 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 		slices.Sort(ids)
 		live = make([]lifecycle.Bot, 0, len(ids))
 		for _, id := range slices.Compact(ids) {
-			b, err := readBot(ctx, tx, lifecycle.BotID(id))
+			b, err := readBot(ctx, tx, ws, lifecycle.BotID(id))
 			if err != nil {
 				return err
 			}
@@ -172,7 +172,7 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 		if lastID == "" {
 			return nil
 		}
-		b, err := readBot(ctx, tx, lifecycle.BotID(lastID))
+		b, err := readBot(ctx, tx, ws, lifecycle.BotID(lastID))
 		last = &b
 		return err
 	})
@@ -196,24 +196,24 @@ func clampNanos(now time.Time) int64 {
 // Due implements lifecycle.Store: walks of the index on bots.due and of the
 // index on the pending schedules by (at, seq), each stopping at the first
 // row not due or at limit.
-func (s *Store) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Due, error) {
+func (s *Store) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
 	var out lifecycle.Due
 	n := clampNanos(now)
 	err := s.readTx(ctx, func(tx conn) (err error) {
-		out.Drains, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE due IS NOT NULL AND due <= ? ORDER BY due, id LIMIT ?`, n, limit)
+		out.Drains, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND due IS NOT NULL AND due <= ? ORDER BY due, id LIMIT ?`, ws, n, limit)
 		if err != nil {
 			return err
 		}
-		out.Schedules, err = collect(scanDoc(decode[lifecycle.Schedule]))(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, n, limit))
+		out.Schedules, err = collect(scanDoc(decode[lifecycle.Schedule]))(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, string(ws), n, limit))
 		return err
 	})
 	return out, s.fail("reading what is due", err)
 }
 
 // Schedule implements lifecycle.Store.
-func (s *Store) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
+func (s *Store) Schedule(ctx context.Context, ws lifecycle.Workspace, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
 	var doc []byte
-	err := s.reader().QueryRowContext(ctx, `SELECT doc FROM schedules WHERE id = ?`, string(id)).Scan(&doc)
+	err := s.reader().QueryRowContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND id = ?`, string(ws), string(id)).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return lifecycle.Schedule{}, &lifecycle.NotFoundError{Kind: "schedule", ID: string(id)}
 	}
@@ -225,11 +225,11 @@ func (s *Store) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycl
 }
 
 // Schedules implements lifecycle.Store: a walk of the index on seq.
-func (s *Store) Schedules(ctx context.Context, after uint64, limit int) ([]lifecycle.Schedule, error) {
+func (s *Store) Schedules(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.Schedule, error) {
 	if after > math.MaxInt64 {
 		return []lifecycle.Schedule{}, nil
 	}
-	out, err := collect(scanDoc(decode[lifecycle.Schedule]))(s.reader().QueryContext(ctx, `SELECT doc FROM schedules WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), limit))
+	out, err := collect(scanDoc(decode[lifecycle.Schedule]))(s.reader().QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), limit))
 	return out, s.fail("listing schedules", err)
 }
 
@@ -239,20 +239,20 @@ const adminWhere = `roles & 32 <> 0`
 
 // Roles implements lifecycle.Store in one statement: the user's row, and
 // the index on the Admins.
-func (s *Store) Roles(ctx context.Context, user string) (roles.Set, int, error) {
+func (s *Store) Roles(ctx context.Context, ws lifecycle.Workspace, user string) (roles.Set, int, error) {
 	var rs int64
 	var admins int
-	err := s.reader().QueryRowContext(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE user_id = ?), 0),
-		(SELECT count(*) FROM role_assignments WHERE `+adminWhere+`)`, user).Scan(&rs, &admins)
+	err := s.reader().QueryRowContext(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE workspace = ?1 AND user_id = ?2), 0),
+		(SELECT count(*) FROM role_assignments WHERE workspace = ?1 AND `+adminWhere+`)`, string(ws), user).Scan(&rs, &admins)
 	return roles.Set(rs), admins, s.fail("reading roles", err)
 }
 
 // AuditLog implements lifecycle.Store.
-func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
+func (s *Store) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
 	if after > math.MaxInt64 {
 		return nil, nil
 	}
-	out, err := collect(scanDoc(decode[lifecycle.AuditEntry]))(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), limit))
+	out, err := collect(scanDoc(decode[lifecycle.AuditEntry]))(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), limit))
 	if len(out) == 0 {
 		out = nil
 	}
@@ -260,21 +260,24 @@ func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecy
 }
 
 // WaitAudit implements lifecycle.AuditWaiter. Commits through this Store
-// wake waiters at once through a channel; nothing polls, unless
-// Options.PollOtherProcesses asks to notice other processes' commits too.
-func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
+// wake the waiters of their workspace at once through a channel; nothing
+// polls, unless Options.PollOtherProcesses asks to notice other processes'
+// commits too.
+func (s *Store) WaitAudit(ctx context.Context, ws lifecycle.Workspace, after uint64) error {
 	var tick <-chan time.Time
 	if s.opts.PollOtherProcesses > 0 {
 		t := time.NewTicker(s.opts.PollOtherProcesses)
 		defer t.Stop()
 		tick = t.C
 	}
+	w := s.waiters(ws, 1)
+	defer s.waiters(ws, -1)
 	for {
 		s.mu.Lock()
-		wake := s.wake
+		wake := w.wake
 		s.mu.Unlock()
 		var last int64
-		if err := s.reader().QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&last); err != nil {
+		if err := s.reader().QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log WHERE workspace = ?`, string(ws)).Scan(&last); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -292,11 +295,34 @@ func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 	}
 }
 
-func (s *Store) notify() {
+// waiters is what WaitAudit calls in workspace ws wait on: it counts n
+// more of them, made on the first and forgotten after the last, so that
+// only the workspaces waited on now are kept.
+func (s *Store) waiters(ws lifecycle.Workspace, n int) *waiters {
 	s.mu.Lock()
-	close(s.wake)
-	s.wake = make(chan struct{})
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	w := s.wake[ws]
+	if w == nil {
+		w = &waiters{wake: make(chan struct{})}
+		s.wake[ws] = w
+	}
+	if w.n += n; w.n <= 0 {
+		delete(s.wake, ws)
+	}
+	return w
+}
+
+// notify wakes the WaitAudit calls in the workspaces ws, or in every one
+// if there is none.
+func (s *Store) notify(ws ...lifecycle.Workspace) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, w := range s.wake {
+		if len(ws) == 0 || k == ws[0] {
+			close(w.wake)
+			w.wake = make(chan struct{})
+		}
+	}
 }
 
 // Commit implements lifecycle.Store. The plan is applied in one write
@@ -312,46 +338,48 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 		return nil, err
 	}
 	var out []lifecycle.AuditEntry
+	ws := string(p.Workspace)
 	err := s.inTx(ctx, func(tx conn) (err error) {
 		// Every change first leaves its senders, then every bot takes its
 		// rows: a unique index fails only if the end state puts two bots
-		// in one slot.
+		// in one slot, and a claim (R27) is refused only if another
+		// workspace names the sender once this one's bots have let go.
 		for _, c := range p.Changes {
-			if err := applyBot(ctx, tx, c); err != nil {
+			if err := applyBot(ctx, tx, ws, c); err != nil {
 				return err
 			}
 		}
 		for _, c := range p.Changes {
-			if err := addSenders(ctx, tx, c); err != nil {
+			if err := addSenders(ctx, tx, ws, c); err != nil {
 				return err
 			}
 		}
 		for _, c := range p.Schedules {
-			if err := applySchedule(ctx, tx, c); err != nil {
+			if err := applySchedule(ctx, tx, ws, c); err != nil {
 				return err
 			}
 		}
-		if err := applyRoles(ctx, tx, p.Roles); err != nil {
+		if err := applyRoles(ctx, tx, ws, p.Roles); err != nil {
 			return err
 		}
-		out, err = appendAudit(ctx, tx, p.Audit)
+		out, err = appendAudit(ctx, tx, ws, p.Audit)
 		return err
 	})
 	if err != nil {
 		return nil, s.fail("committing "+string(p.Op), err)
 	}
 	if len(out) > 0 {
-		s.notify()
+		s.notify(p.Workspace)
 	}
 	return out, nil
 }
 
-// appendAudit appends entries to the audit log with the next sequence
-// numbers (max + 1: commits are serialised, so they are gap-free) and
-// returns them as stored.
-func appendAudit(ctx context.Context, tx conn, entries []lifecycle.AuditEntry) ([]lifecycle.AuditEntry, error) {
+// appendAudit appends entries to the audit log of workspace ws with its
+// next sequence numbers (max + 1: commits are serialised, so they are
+// gap-free) and returns them as stored.
+func appendAudit(ctx context.Context, tx conn, ws string, entries []lifecycle.AuditEntry) ([]lifecycle.AuditEntry, error) {
 	var seq int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log`).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log WHERE workspace = ?`, ws).Scan(&seq); err != nil {
 		return nil, err
 	}
 	out := make([]lifecycle.AuditEntry, len(entries))
@@ -362,7 +390,7 @@ func appendAudit(ctx context.Context, tx conn, entries []lifecycle.AuditEntry) (
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (seq, entry) VALUES (?, ?)`, seq, doc); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (workspace, seq, entry) VALUES (?, ?, ?)`, ws, seq, doc); err != nil {
 			return nil, err
 		}
 		e.Transitions = slices.Clone(e.Transitions)
@@ -394,20 +422,20 @@ func checkRevision(kind, id string, want uint64, have int64, err error) (exists 
 
 // applyBot compares the change's Revision with the stored one, removes the
 // bot's rows, and stores its document and Change.Due (or deletes it).
-func applyBot(ctx context.Context, tx conn, c lifecycle.Change) error {
+func applyBot(ctx context.Context, tx conn, ws string, c lifecycle.Change) error {
 	var rev int64
-	err := tx.QueryRowContext(ctx, `SELECT revision FROM bots WHERE id = ?`, string(c.Bot)).Scan(&rev)
+	err := tx.QueryRowContext(ctx, `SELECT revision FROM bots WHERE workspace = ? AND id = ?`, ws, string(c.Bot)).Scan(&rev)
 	exists, err := checkRevision("bot", string(c.Bot), c.Revision, rev, err)
 	if err != nil {
 		return err
 	}
 	if exists {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM bot_senders WHERE bot_id = ?`, string(c.Bot)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM bot_senders WHERE workspace = ? AND bot_id = ?`, ws, string(c.Bot)); err != nil {
 			return err
 		}
 	}
 	if c.After == nil {
-		_, err = tx.ExecContext(ctx, `DELETE FROM bots WHERE id = ?`, string(c.Bot))
+		_, err = tx.ExecContext(ctx, `DELETE FROM bots WHERE workspace = ? AND id = ?`, ws, string(c.Bot))
 		return err
 	}
 	doc, err := binarydoc.Encode(c.After)
@@ -418,15 +446,16 @@ func applyBot(ctx context.Context, tx conn, c lifecycle.Change) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO bots (id, revision, idle_timeout, due, doc) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, idle_timeout = excluded.idle_timeout, due = excluded.due, doc = excluded.doc`,
-		string(c.Bot), int64(c.After.Revision), int64(c.After.IdleTimeout), due, doc)
+	_, err = tx.ExecContext(ctx, `INSERT INTO bots (workspace, id, revision, idle_timeout, due, doc) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (workspace, id) DO UPDATE SET revision = excluded.revision, idle_timeout = excluded.idle_timeout, due = excluded.due, doc = excluded.doc`,
+		ws, string(c.Bot), int64(c.After.Revision), int64(c.After.IdleTimeout), due, doc)
 	return err
 }
 
 // addSenders stores the bot's rows (Change.Rows); the unique indexes on
-// the slots refuse a second bot in a slot of a sender (R1, R2).
-func addSenders(ctx context.Context, tx conn, c lifecycle.Change) error {
+// the slots refuse a second bot in a slot of a sender (R1, R2), and the
+// trigger sender_claimed a real sender another workspace claims (R27).
+func addSenders(ctx context.Context, tx conn, ws string, c lifecycle.Change) error {
 	for _, row := range c.Rows() {
 		var slot any
 		if row.Slot != "" {
@@ -440,9 +469,12 @@ func addSenders(ctx context.Context, tx conn, c lifecycle.Change) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO bot_senders (bot_id, channel, address, slot, activation, serves_until, left_active) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			string(c.Bot), row.Sender.Channel, row.Sender.Address, slot, int64(row.Activation), until, left)
+		_, err = tx.ExecContext(ctx, `INSERT INTO bot_senders (workspace, bot_id, channel, address, slot, activation, serves_until, left_active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			ws, string(c.Bot), row.Sender.Channel, row.Sender.Address, slot, int64(row.Activation), until, left)
 		var se *sqlite3.Error
+		if errors.As(err, &se) && se.Code() == sqlite3lib.SQLITE_CONSTRAINT_TRIGGER {
+			return &lifecycle.ClaimError{Sender: row.Sender}
+		}
 		if errors.As(err, &se) && se.Code()&0xff == sqlite3lib.SQLITE_CONSTRAINT {
 			return conflict("the plan would put two bots in the %s slot of %s", row.Slot, row.Sender)
 		}
@@ -458,7 +490,7 @@ func addSenders(ctx context.Context, tx conn, c lifecycle.Change) error {
 // serialised, so Seq is creation order); an existing one keeps its own.
 // The at column sorts the zero time before every other instant, as the
 // memory store does.
-func applySchedule(ctx context.Context, tx conn, c lifecycle.ScheduleChange) error {
+func applySchedule(ctx context.Context, tx conn, ws string, c lifecycle.ScheduleChange) error {
 	sc := c.After
 	at, err := nanos("schedule time", sc.At)
 	if err != nil {
@@ -468,10 +500,10 @@ func applySchedule(ctx context.Context, tx conn, c lifecycle.ScheduleChange) err
 		at = int64(math.MinInt64)
 	}
 	var seq, rev int64
-	err = tx.QueryRowContext(ctx, `SELECT seq, revision FROM schedules WHERE id = ?`, string(sc.ID)).Scan(&seq, &rev)
+	err = tx.QueryRowContext(ctx, `SELECT seq, revision FROM schedules WHERE workspace = ? AND id = ?`, ws, string(sc.ID)).Scan(&seq, &rev)
 	exists, err := checkRevision("schedule", string(sc.ID), c.Revision, rev, err)
 	if err == nil && !exists {
-		err = tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM schedules`).Scan(&seq)
+		err = tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM schedules WHERE workspace = ?`, ws).Scan(&seq)
 	}
 	if err != nil {
 		return err
@@ -481,18 +513,18 @@ func applySchedule(ctx context.Context, tx conn, c lifecycle.ScheduleChange) err
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET at = excluded.at, status = excluded.status, revision = excluded.revision, doc = excluded.doc`,
-		string(sc.ID), seq, at, string(sc.Status), int64(sc.Revision), doc)
+	_, err = tx.ExecContext(ctx, `INSERT INTO schedules (workspace, id, seq, at, status, revision, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (workspace, id) DO UPDATE SET at = excluded.at, status = excluded.status, revision = excluded.revision, doc = excluded.doc`,
+		ws, string(sc.ID), seq, at, string(sc.Status), int64(sc.Revision), doc)
 	return err
 }
 
-func applyRoles(ctx context.Context, tx conn, changes []lifecycle.RoleChange) error {
+func applyRoles(ctx context.Context, tx conn, ws string, changes []lifecycle.RoleChange) error {
 	if len(changes) == 0 {
 		return nil
 	}
 	countAdmins := func() (n int, err error) {
-		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM role_assignments WHERE `+adminWhere).Scan(&n)
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM role_assignments WHERE workspace = ? AND `+adminWhere, ws).Scan(&n)
 		return n, err
 	}
 	before, err := countAdmins()
@@ -501,7 +533,7 @@ func applyRoles(ctx context.Context, tx conn, changes []lifecycle.RoleChange) er
 	}
 	for _, rc := range changes {
 		var cur int64
-		err := tx.QueryRowContext(ctx, `SELECT roles FROM role_assignments WHERE user_id = ?`, rc.User).Scan(&cur)
+		err := tx.QueryRowContext(ctx, `SELECT roles FROM role_assignments WHERE workspace = ? AND user_id = ?`, ws, rc.User).Scan(&cur)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -509,10 +541,10 @@ func applyRoles(ctx context.Context, tx conn, changes []lifecycle.RoleChange) er
 			return conflict("the roles of %q changed (now %v, the plan read %v)", rc.User, roles.Set(cur), rc.From)
 		}
 		if rc.To.Empty() {
-			_, err = tx.ExecContext(ctx, `DELETE FROM role_assignments WHERE user_id = ?`, rc.User)
+			_, err = tx.ExecContext(ctx, `DELETE FROM role_assignments WHERE workspace = ? AND user_id = ?`, ws, rc.User)
 		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO role_assignments (user_id, roles) VALUES (?, ?)
-				ON CONFLICT (user_id) DO UPDATE SET roles = excluded.roles`, rc.User, int64(rc.To))
+			_, err = tx.ExecContext(ctx, `INSERT INTO role_assignments (workspace, user_id, roles) VALUES (?, ?, ?)
+				ON CONFLICT (workspace, user_id) DO UPDATE SET roles = excluded.roles`, ws, rc.User, int64(rc.To))
 		}
 		if err != nil {
 			return err

@@ -15,12 +15,12 @@ import (
 // routeSQL is Route's fast path: it takes the message when the bot's row
 // on the session's sender (lifecycle.SenderRow) holds a slot in the
 // session's activation - active, or draining before serves_until - and
-// the session is not idle.
+// the session is not idle. Every key starts with the workspace, ?5.
 const routeSQL = `UPDATE sessions SET last_activity_at = ?1, messages = sessions.messages + 1
 	FROM bots AS b, bot_senders AS bs
-	WHERE sessions.channel = ?2 AND sessions.address = ?3 AND sessions.end_user = ?4 AND sessions.closed_at IS NULL
-	  AND b.id = sessions.bot_id
-	  AND bs.bot_id = sessions.bot_id AND bs.channel = sessions.channel AND bs.address = sessions.address
+	WHERE sessions.workspace = ?5 AND sessions.channel = ?2 AND sessions.address = ?3 AND sessions.end_user = ?4 AND sessions.closed_at IS NULL
+	  AND b.workspace = ?5 AND b.id = sessions.bot_id
+	  AND bs.workspace = ?5 AND bs.bot_id = sessions.bot_id AND bs.channel = sessions.channel AND bs.address = sessions.address
 	  AND bs.activation = sessions.activation
 	  AND (bs.slot = 'active' OR (bs.slot = 'draining' AND ?1 < bs.serves_until))
 	  AND (b.idle_timeout <= 0 OR ?1 < sessions.last_activity_at + b.idle_timeout)
@@ -42,14 +42,14 @@ func scanSession(r scanner) (lifecycle.Session, error) {
 	return s, err
 }
 
-// recordClosed records s closed as a session step decided it, if it is
-// still recorded open.
-func recordClosed(ctx context.Context, tx conn, s lifecycle.Session) error {
+// recordClosed records s, of workspace ws, closed as a session step
+// decided it, if it is still recorded open.
+func recordClosed(ctx context.Context, tx conn, ws string, s lifecycle.Session) error {
 	n, err := nanos("close time", s.ClosedAt)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE sessions SET closed_at = ?, close_reason = ? WHERE id = ? AND closed_at IS NULL`, n, string(s.CloseReason), int64(s.ID))
+	_, err = tx.ExecContext(ctx, `UPDATE sessions SET closed_at = ?, close_reason = ? WHERE workspace = ? AND id = ? AND closed_at IS NULL`, n, string(s.CloseReason), ws, int64(s.ID))
 	return err
 }
 
@@ -57,7 +57,7 @@ func recordClosed(ctx context.Context, tx conn, s lifecycle.Session) error {
 // costs one statement (routeSQL), the only write not synced under
 // SyncCommits; otherwise one durable write transaction reads the
 // lifecycle.RouteView and applies what lifecycle.DecideRoute decides.
-func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
 	nv, err := nanos("now", now)
 	if err != nil {
 		return lifecycle.Session{}, err
@@ -69,7 +69,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	}
 	var id, activation, opened, messages int64
 	var bot string
-	err = conn{c: s.wstmts}.QueryRowContext(ctx, routeSQL, nv, sender.Channel, sender.Address, endUser).Scan(&id, &bot, &activation, &opened, &messages)
+	err = conn{c: s.wstmts}.QueryRowContext(ctx, routeSQL, nv, sender.Channel, sender.Address, endUser, string(ws)).Scan(&id, &bot, &activation, &opened, &messages)
 	if err == nil {
 		return lifecycle.Session{ID: lifecycle.SessionID(id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(bot),
 			Activation: uint64(activation), OpenedAt: time.Unix(0, opened).UTC(), LastActivityAt: now, Messages: uint64(messages)}, nil
@@ -78,7 +78,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	var refused error
 	if errors.Is(err, sql.ErrNoRows) {
 		err = s.txLocked(ctx, func(tx conn) (err error) {
-			out, refused, err = routeSlow(ctx, tx, sender, endUser, now)
+			out, refused, err = routeSlow(ctx, tx, string(ws), sender, endUser, now)
 			return err
 		})
 	}
@@ -91,28 +91,28 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	return out, nil
 }
 
-const sqlOpenSession = `SELECT ` + sessionColumns + ` FROM sessions WHERE channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`
+const sqlOpenSession = `SELECT ` + sessionColumns + ` FROM sessions WHERE workspace = ? AND channel = ? AND address = ? AND end_user = ? AND closed_at IS NULL`
 
 // routeSlow is Route when its fast path took nothing, in a write
 // transaction: it reads the lifecycle.RouteView and records the step
 // lifecycle.DecideRoute decides; refused is DecideRoute's error.
-func routeSlow(ctx context.Context, tx conn, sender lifecycle.Sender, endUser string, now time.Time) (_ lifecycle.Session, refused, err error) {
+func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender, endUser string, now time.Time) (_ lifecycle.Session, refused, err error) {
 	var v lifecycle.RouteView
-	cur, err := scanSession(tx.QueryRowContext(ctx, sqlOpenSession, sender.Channel, sender.Address, endUser))
+	cur, err := scanSession(tx.QueryRowContext(ctx, sqlOpenSession, ws, sender.Channel, sender.Address, endUser))
 	if err == nil {
 		v.Open = &cur
-		v.OpenBot, err = getBot(ctx, tx, sqlBot, string(cur.Bot))
+		v.OpenBot, err = getBot(ctx, tx, sqlBot, ws, string(cur.Bot))
 	}
 	if err == nil || errors.Is(err, sql.ErrNoRows) {
-		v.Active, err = getBot(ctx, tx, `SELECT doc FROM bots WHERE id = (SELECT bot_id FROM bot_senders
-			WHERE channel = ? AND address = ? AND slot = 'active')`, sender.Channel, sender.Address)
+		v.Active, err = getBot(ctx, tx, `SELECT doc FROM bots WHERE workspace = ?1 AND id = (SELECT bot_id FROM bot_senders
+			WHERE workspace = ?1 AND channel = ?2 AND address = ?3 AND slot = 'active')`, ws, sender.Channel, sender.Address)
 	}
 	if err != nil {
 		return lifecycle.Session{}, nil, err
 	}
 	step, refused := lifecycle.DecideRoute(v, sender, endUser, now)
 	if step.Closed.ID != 0 {
-		if err := recordClosed(ctx, tx, step.Closed); err != nil {
+		if err := recordClosed(ctx, tx, ws, step.Closed); err != nil {
 			return lifecycle.Session{}, nil, err
 		}
 	}
@@ -122,26 +122,28 @@ func routeSlow(ctx context.Context, tx conn, sender lifecycle.Sender, endUser st
 	out := step.Session
 	n := now.UnixNano() // Route checked its range
 	if !step.New {
-		_, err = tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, messages = ? WHERE id = ? AND closed_at IS NULL`, n, int64(out.Messages), int64(out.ID))
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, messages = ? WHERE workspace = ? AND id = ? AND closed_at IS NULL`, n, int64(out.Messages), ws, int64(out.ID))
 		return out, nil, err
 	}
+	// The workspace's next session id: max + 1, as writes are serialised.
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, sender.Channel, sender.Address, endUser, string(out.Bot), int64(out.Activation), n, n, int64(out.Messages)).Scan(&id)
+	err = tx.QueryRowContext(ctx, `INSERT INTO sessions (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
+		VALUES (?1, (SELECT coalesce(max(id), 0) + 1 FROM sessions WHERE workspace = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING id`,
+		ws, sender.Channel, sender.Address, endUser, string(out.Bot), int64(out.Activation), n, int64(out.Messages)).Scan(&id)
 	out.ID = lifecycle.SessionID(id)
 	return out, nil, err
 }
 
 // CloseSession implements lifecycle.Store: it records the session as
 // lifecycle.DecideClose returns it.
-func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
+func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
 	if _, err := nanos("now", now); err != nil {
 		return lifecycle.Session{}, err
 	}
 	var out lifecycle.Session
 	err := s.inTx(ctx, func(tx conn) error {
 		// An id above math.MaxInt64 turns negative, and finds no session.
-		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, int64(id)))
+		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE workspace = ? AND id = ?`, string(ws), int64(id)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 		}
@@ -149,12 +151,12 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 			out = cur
 			return err
 		}
-		b, err := getBot(ctx, tx, sqlBot, string(cur.Bot))
+		b, err := getBot(ctx, tx, sqlBot, string(ws), string(cur.Bot))
 		if err != nil {
 			return err
 		}
 		out = lifecycle.DecideClose(cur, b, reason, now)
-		return recordClosed(ctx, tx, out)
+		return recordClosed(ctx, tx, string(ws), out)
 	})
 	return out, s.fail("closing a session", err)
 }
@@ -163,20 +165,20 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 const sweepPage = 128
 
 // groupKey names a group of open sessions: one activation of one bot on
-// one sender.
+// one sender, in a workspace.
 type groupKey struct {
-	bot        string
+	ws, bot    string
 	sender     lifecycle.Sender
 	activation int64
 }
 
-// nextGroup moves k to the next group of open sessions in the index
-// open_sessions_by_group, in one seek whatever the sessions in each; ok is
-// false past the last.
+// nextGroup moves k to the next group of open sessions of its workspace
+// in the index open_sessions_by_group, in one seek whatever the sessions
+// in each; ok is false past the last.
 func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
 	err = q.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM sessions
-		WHERE closed_at IS NULL AND (bot_id, channel, address, activation) > (?, ?, ?, ?)
-		ORDER BY bot_id, channel, address, activation LIMIT 1`, k.bot, k.sender.Channel, k.sender.Address, k.activation,
+		WHERE workspace = ? AND closed_at IS NULL AND (bot_id, channel, address, activation) > (?, ?, ?, ?)
+		ORDER BY bot_id, channel, address, activation LIMIT 1`, k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation,
 	).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -188,14 +190,14 @@ func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
 // sessions: it reads those last active before the cutoff
 // lifecycle.NextSessionEnd gives, least recently active first, and records
 // each as lifecycle.SessionAt returns it until one is still open.
-func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
+func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
 	if _, err := nanos("now", now); err != nil {
 		return 0, err
 	}
 	w := sweeper{ctx: ctx, now: now, left: limit, bots: map[string]*lifecycle.Bot{}}
 	err := s.inTx(ctx, func(tx conn) error {
 		w.tx = tx
-		for k := (groupKey{activation: -1}); w.left > 0; {
+		for k := (groupKey{ws: string(ws), activation: -1}); w.left > 0; {
 			ok, err := nextGroup(ctx, tx, &k)
 			if err == nil && ok {
 				err = w.group(k)
@@ -227,7 +229,7 @@ func (w *sweeper) group(k groupKey) error {
 	b, ok := w.bots[k.bot]
 	if !ok {
 		var err error
-		if b, err = getBot(w.ctx, w.tx, sqlBot, k.bot); err != nil {
+		if b, err = getBot(w.ctx, w.tx, sqlBot, k.ws, k.bot); err != nil {
 			return err
 		}
 		w.bots[k.bot] = b
@@ -244,8 +246,8 @@ func (w *sweeper) group(k groupKey) error {
 	for w.left > 0 {
 		want := min(sweepPage, w.left)
 		page, err := collect(scanSession)(w.tx.QueryContext(w.ctx, `SELECT `+sessionColumns+` FROM sessions
-			WHERE bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL AND last_activity_at <= ?
-			ORDER BY last_activity_at, id LIMIT ?`, k.bot, k.sender.Channel, k.sender.Address, k.activation, last, want))
+			WHERE workspace = ? AND bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL AND last_activity_at <= ?
+			ORDER BY last_activity_at, id LIMIT ?`, k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation, last, want))
 		if err != nil {
 			return err
 		}
@@ -253,7 +255,7 @@ func (w *sweeper) group(k groupKey) error {
 			if sess = lifecycle.SessionAt(sess, b, w.now); sess.Open() {
 				return nil
 			}
-			if err := recordClosed(w.ctx, w.tx, sess); err != nil {
+			if err := recordClosed(w.ctx, w.tx, k.ws, sess); err != nil {
 				return err
 			}
 			w.left--
@@ -266,11 +268,11 @@ func (w *sweeper) group(k groupKey) error {
 }
 
 // Sessions implements lifecycle.Store.
-func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+func (s *Store) Sessions(ctx context.Context, ws lifecycle.Workspace, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
 	if uint64(after) >= 1<<63-1 || limit <= 0 {
 		return nil, nil
 	}
-	out, err := collect(scanSession)(s.reader().QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id > ? ORDER BY id LIMIT ?`, int64(after), limit))
+	out, err := collect(scanSession)(s.reader().QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE workspace = ? AND id > ? ORDER BY id LIMIT ?`, string(ws), int64(after), limit))
 	if len(out) == 0 {
 		out = nil
 	}
@@ -279,7 +281,7 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 
 // SessionStats implements lifecycle.Store: one row per bot and sender of
 // the counters triggers keep, its close reasons as one JSON object.
-func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
+func (s *Store) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
 	out, err := collect(func(r scanner) (st lifecycle.SessionStats, err error) {
 		var opened, open, messages int64
 		var closed []byte
@@ -289,7 +291,7 @@ func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, err
 		st.Opened, st.Open, st.Messages = uint64(opened), uint64(open), uint64(messages)
 		return st, err
 	})(s.reader().QueryContext(ctx, `SELECT bot_id, channel, address, opened, open, messages, (SELECT json_group_object(reason, n)
-		FROM session_closed AS c WHERE (c.bot_id, c.channel, c.address) = (session_stats.bot_id, session_stats.channel, session_stats.address))
-		FROM session_stats ORDER BY bot_id, channel || ':' || address, channel, address`))
+		FROM session_closed AS c WHERE (c.workspace, c.bot_id, c.channel, c.address) = (session_stats.workspace, session_stats.bot_id, session_stats.channel, session_stats.address))
+		FROM session_stats WHERE workspace = ? ORDER BY bot_id, channel || ':' || address, channel, address`, string(ws)))
 	return out, s.fail("reading session counts", err)
 }

@@ -94,7 +94,15 @@ type Store struct {
 	wsync Synchronous
 
 	mu   sync.Mutex
-	wake chan struct{} // closed and replaced when this Store appends audit entries
+	wake map[lifecycle.Workspace]*waiters // of the WaitAudit calls in progress
+}
+
+// waiters are the WaitAudit calls in progress in one workspace: n of
+// them, woken when wake is closed (and replaced) as this Store appends
+// audit entries there.
+type waiters struct {
+	wake chan struct{}
+	n    int
 }
 
 var _ lifecycle.Store = (*Store)(nil)
@@ -122,7 +130,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	// A connection starts at FULL unless every write is NORMAL: one the
 	// pool replaced errs on the safe side. Statement journals (a statement
 	// with triggers may need to undo itself) stay in memory.
-	s := &Store{path: abs, opts: opts, wsync: SyncFull, wake: make(chan struct{})}
+	s := &Store{path: abs, opts: opts, wsync: SyncFull, wake: map[lifecycle.Workspace]*waiters{}}
 	if opts.Synchronous == SyncNormal {
 		s.wsync = SyncNormal
 	}
@@ -338,7 +346,7 @@ func (s *Store) fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, sentinel := range []error{lifecycle.ErrConflict, lifecycle.ErrNotFound, lifecycle.ErrInvalidInput, lifecycle.ErrNoBot, lifecycle.ErrUnavailable} {
+	for _, sentinel := range []error{lifecycle.ErrConflict, lifecycle.ErrNotFound, lifecycle.ErrInvalidInput, lifecycle.ErrNoBot, lifecycle.ErrSenderClaimed, lifecycle.ErrUnavailable} {
 		if errors.Is(err, sentinel) {
 			return err
 		}

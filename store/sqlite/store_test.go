@@ -76,7 +76,7 @@ func TestR21TextRoundTrip(t *testing.T) {
 			if _, err := st.Commit(ctx, p); err != nil {
 				t.Fatal(err)
 			}
-			got, err := st.Bot(ctx, id)
+			got, err := st.Bot(ctx, "", id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestR21TextRoundTrip(t *testing.T) {
 			if got.CreatedAt.Location() != time.UTC || !got.UpdatedAt.Equal(t0.Add(time.Nanosecond)) {
 				t.Errorf("times: %v, %v", got.CreatedAt, got.UpdatedAt)
 			}
-			log, err := st.AuditLog(ctx, 0, 10)
+			log, err := st.AuditLog(ctx, "", 0, 10)
 			if err != nil || len(log) != 1 {
 				t.Fatal(log, err)
 			}
@@ -97,7 +97,7 @@ func TestR21TextRoundTrip(t *testing.T) {
 			if diff := cmp.Diff(entry, log[0]); diff != "" {
 				t.Errorf("audit entry (-committed +stored):\n%s", diff)
 			}
-			if rs, _, err := st.Roles(ctx, text); err != nil || rs != roles.MustSet(roles.Designer) {
+			if rs, _, err := st.Roles(ctx, "", text); err != nil || rs != roles.MustSet(roles.Designer) {
 				t.Errorf("UserRoles(%q) = %v, %v", text, rs, err)
 			}
 		})
@@ -110,7 +110,7 @@ func TestR21RouteText(t *testing.T) {
 	st := newStore(t)
 	for name, text := range hostileTexts {
 		snd := lifecycle.Sender{Channel: "sms", Address: text}
-		if _, err := st.Route(ctx, snd, text, t0); !errors.Is(err, lifecycle.ErrNoBot) {
+		if _, err := st.Route(ctx, "", snd, text, t0); !errors.Is(err, lifecycle.ErrNoBot) {
 			t.Errorf("%s: Route with no bot = %v, want ErrNoBot", name, err)
 		}
 	}
@@ -126,11 +126,11 @@ func TestR21RouteText(t *testing.T) {
 	}
 	for name, text := range hostileTexts {
 		snd := lifecycle.Sender{Channel: "sms", Address: text}
-		s1, err := st.Route(ctx, snd, text, t0)
+		s1, err := st.Route(ctx, "", snd, text, t0)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		s2, err := st.Route(ctx, snd, text, t0.Add(time.Second))
+		s2, err := st.Route(ctx, "", snd, text, t0.Add(time.Second))
 		if err != nil || s2.ID != s1.ID || s2.Messages != 2 {
 			t.Fatalf("%s: second message: %+v, %v", name, s2, err)
 		}
@@ -152,7 +152,7 @@ func TestTimeOutOfRange(t *testing.T) {
 	if !errors.Is(err, lifecycle.ErrInvalidInput) {
 		t.Fatalf("Commit with a deadline in the year 3000 = %v, want ErrInvalidInput", err)
 	}
-	if _, err := st.Route(ctx, lifecycle.Sender{Channel: "sms", Address: "1"}, "u", time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)); !errors.Is(err, lifecycle.ErrInvalidInput) {
+	if _, err := st.Route(ctx, "", lifecycle.Sender{Channel: "sms", Address: "1"}, "u", time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)); !errors.Is(err, lifecycle.ErrInvalidInput) {
 		t.Fatalf("Route in the year 1500 = %v, want ErrInvalidInput", err)
 	}
 }
@@ -178,7 +178,7 @@ func TestReopen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := st.Bot(ctx, "b")
+		got, err := st.Bot(ctx, "", "b")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +210,7 @@ func TestErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(`INSERT INTO role_assignments (user_id, roles) VALUES ('x', 1)`); err != nil {
+	if _, err := tx.Exec(`INSERT INTO role_assignments (workspace, user_id, roles) VALUES ('', 'x', 1)`); err != nil {
 		t.Fatal(err)
 	}
 	b := hostileBot("b", "busy")
@@ -218,11 +218,11 @@ func TestErrors(t *testing.T) {
 	if !errors.Is(err, lifecycle.ErrUnavailable) {
 		t.Errorf("Commit while another writer holds the lock = %v, want ErrUnavailable", err)
 	}
-	if _, err := st.Route(ctx, lifecycle.Sender{Channel: "sms", Address: "1"}, "u", t0); !errors.Is(err, lifecycle.ErrUnavailable) {
+	if _, err := st.Route(ctx, "", lifecycle.Sender{Channel: "sms", Address: "1"}, "u", t0); !errors.Is(err, lifecycle.ErrUnavailable) {
 		t.Errorf("Route while another writer holds the lock = %v, want ErrUnavailable", err)
 	}
 	// Reads go on meanwhile (WAL).
-	if _, err := st.Bots(ctx, "", 10); err != nil {
+	if _, err := st.Bots(ctx, "", "", 10); err != nil {
 		t.Errorf("a read while another writer holds the lock = %v", err)
 	}
 	_ = tx.Rollback()
@@ -266,7 +266,7 @@ func TestWaitAuditOtherProcess(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		done <- a.WaitAudit(ctx, 0)
+		done <- a.WaitAudit(ctx, "", 0)
 	}()
 	if _, err := b.Commit(ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: t0, Actor: "x", Action: lifecycle.OpGet, Denied: true}}}); err != nil {
 		t.Fatal(err)
@@ -294,7 +294,7 @@ func TestConcurrentRoutesAndClose(t *testing.T) {
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		go func() {
-			_, err := st.Route(ctx, b.Senders[0], "same user", t0)
+			_, err := st.Route(ctx, "", b.Senders[0], "same user", t0)
 			errs <- err
 		}()
 	}
@@ -303,13 +303,13 @@ func TestConcurrentRoutesAndClose(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all, err := st.Sessions(ctx, 0, 100)
+	all, err := st.Sessions(ctx, "", 0, 100)
 	if err != nil || len(all) != 1 || all[0].Messages != n {
 		t.Fatalf("after %d concurrent first messages: %+v, %v; want one session with %d messages", n, all, err, n)
 	}
 
 	waiting := make(chan error, 1)
-	go func() { waiting <- st.WaitAudit(ctx, 0) }()
+	go func() { waiting <- st.WaitAudit(ctx, "", 0) }()
 	time.Sleep(10 * time.Millisecond) // let it wait; the result does not depend on it
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
@@ -317,7 +317,7 @@ func TestConcurrentRoutesAndClose(t *testing.T) {
 	if err := <-waiting; !errors.Is(err, lifecycle.ErrUnavailable) {
 		t.Fatalf("WaitAudit when the store closes = %v, want ErrUnavailable", err)
 	}
-	if _, err := st.Bot(ctx, "b"); !errors.Is(err, lifecycle.ErrUnavailable) {
+	if _, err := st.Bot(ctx, "", "b"); !errors.Is(err, lifecycle.ErrUnavailable) {
 		t.Fatalf("Bot after Close = %v, want ErrUnavailable", err)
 	}
 }
@@ -369,12 +369,12 @@ func TestScheduleRoundTrip(t *testing.T) {
 		made = append(made, sc)
 	}
 	for _, want := range made {
-		got, err := st.Schedule(ctx, want.ID)
+		got, err := st.Schedule(ctx, "", want.ID)
 		if diff := cmp.Diff(want, got); err != nil || diff != "" {
 			t.Errorf("Schedule(%q) = %v (-committed +stored):\n%s", want.ID, err, diff)
 		}
 	}
-	if all, err := st.Schedules(ctx, 0, -1); err != nil || !cmp.Equal(made, all) {
+	if all, err := st.Schedules(ctx, "", 0, -1); err != nil || !cmp.Equal(made, all) {
 		t.Fatalf("Schedules = %v, %v; want every one in creation order", all, err)
 	}
 	due, err := dueSchedules(ctx, st, made[1].At)
@@ -387,7 +387,7 @@ func TestScheduleRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran.Seq = 1
-	if got, _ := st.Schedule(ctx, ran.ID); !cmp.Equal(ran, got) {
+	if got, _ := st.Schedule(ctx, "", ran.ID); !cmp.Equal(ran, got) {
 		t.Errorf("after running: %+v, want %+v", got, ran)
 	}
 	if due, _ := dueSchedules(ctx, st, made[1].At); !cmp.Equal(made[1:2], due) {
@@ -402,7 +402,7 @@ func TestScheduleRoundTrip(t *testing.T) {
 
 // sessionByID reads one session as the Manager does: a page of Sessions.
 func sessionByID(ctx context.Context, st lifecycle.Store, id lifecycle.SessionID) (lifecycle.Session, error) {
-	out, err := st.Sessions(ctx, id-1, 1)
+	out, err := st.Sessions(ctx, "", id-1, 1)
 	if err == nil && (len(out) != 1 || out[0].ID != id) {
 		err = &lifecycle.NotFoundError{Kind: "session", ID: fmt.Sprint(id)}
 	}
@@ -413,6 +413,6 @@ func sessionByID(ctx context.Context, st lifecycle.Store, id lifecycle.SessionID
 }
 
 func dueSchedules(ctx context.Context, st lifecycle.Store, now time.Time) ([]lifecycle.Schedule, error) {
-	due, err := st.Due(ctx, now, -1)
+	due, err := st.Due(ctx, "", now, -1)
 	return due.Schedules, err
 }

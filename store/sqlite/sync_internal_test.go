@@ -28,22 +28,28 @@ func TestSynchronousPerWrite(t *testing.T) {
 			_, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Active, After: &b}}})
 			return err
 		}},
-		{"route opening a session", true, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now); return err }},
-		{"route to the open session", false, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now.Add(time.Second)); return err }},
+		{"route opening a session", true, func(st *Store) error { _, err := st.Route(ctx, "", snd, "u", now); return err }},
+		{"route to the open session", false, func(st *Store) error { _, err := st.Route(ctx, "", snd, "u", now.Add(time.Second)); return err }},
 		{"commit after a route", true, func(st *Store) error {
 			_, err := st.Commit(ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: now, Actor: "a", Action: lifecycle.OpGet}}})
 			return err
 		}},
-		{"route to the open session again", false, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now.Add(2*time.Second)); return err }},
-		{"route closing an idle session and opening one", true, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now.Add(time.Hour)); return err }},
-		{"route to the new session", false, func(st *Store) error { _, err := st.Route(ctx, snd, "u", now.Add(time.Hour+time.Second)); return err }},
-		{"close", true, func(st *Store) error {
-			_, err := st.CloseSession(ctx, 2, lifecycle.CloseCompleted, now.Add(time.Hour+time.Second))
+		{"route to the open session again", false, func(st *Store) error { _, err := st.Route(ctx, "", snd, "u", now.Add(2*time.Second)); return err }},
+		{"route closing an idle session and opening one", true, func(st *Store) error { _, err := st.Route(ctx, "", snd, "u", now.Add(time.Hour)); return err }},
+		{"route to the new session", false, func(st *Store) error {
+			_, err := st.Route(ctx, "", snd, "u", now.Add(time.Hour+time.Second))
 			return err
 		}},
-		{"route opening a session", true, func(st *Store) error { _, err := st.Route(ctx, snd, "v", now.Add(2*time.Hour)); return err }},
-		{"route to the open session", false, func(st *Store) error { _, err := st.Route(ctx, snd, "v", now.Add(2*time.Hour+time.Second)); return err }},
-		{"sweep", true, func(st *Store) error { _, err := st.SweepSessions(ctx, now.Add(3*time.Hour), 10); return err }},
+		{"close", true, func(st *Store) error {
+			_, err := st.CloseSession(ctx, "", 2, lifecycle.CloseCompleted, now.Add(time.Hour+time.Second))
+			return err
+		}},
+		{"route opening a session", true, func(st *Store) error { _, err := st.Route(ctx, "", snd, "v", now.Add(2*time.Hour)); return err }},
+		{"route to the open session", false, func(st *Store) error {
+			_, err := st.Route(ctx, "", snd, "v", now.Add(2*time.Hour+time.Second))
+			return err
+		}},
+		{"sweep", true, func(st *Store) error { _, err := st.SweepSessions(ctx, "", now.Add(3*time.Hour), 10); return err }},
 	}
 	for _, tc := range []struct {
 		opt                 Synchronous
