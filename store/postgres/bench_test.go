@@ -283,7 +283,7 @@ func BenchmarkWatchLatency(b *testing.B) {
 		waiting, woke := make(chan struct{}), make(chan time.Time, 1)
 		go func() {
 			close(waiting)
-			if err := w.WaitAudit(ctx, head); err != nil {
+			if err := w.WaitAudit(ctx, "", head); err != nil {
 				b.Error(err)
 			}
 			woke <- time.Now()

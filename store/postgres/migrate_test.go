@@ -55,7 +55,7 @@ func TestMigrateRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int32{1, 2, 3, 4, 5, 6}, versions); diff != "" {
+	if diff := cmp.Diff([]int32{1, 2, 3, 4, 5, 6, 7}, versions); diff != "" {
 		t.Fatalf("applied migrations (-want +got):\n%s", diff)
 	}
 }
@@ -109,7 +109,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	// its current activation.
 	live.Live = []lifecycle.SenderState{{Sender: sender, State: lifecycle.Active, Activation: 1}}
 	for _, want := range []lifecycle.Bot{older, newer, live} {
-		got, err := st.Bot(ctx, want.ID)
+		got, err := st.Bot(ctx, "", want.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		except lifecycle.BotID
 		want   lifecycle.BotID
 	}{{"live", "newer"}, {"newer", "older"}} {
-		_, got, err := st.SenderBots(ctx, []lifecycle.Sender{sender}, tc.except)
+		_, got, err := st.SenderBots(ctx, "", []lifecycle.Sender{sender}, tc.except)
 		if err != nil || got == nil || got.ID != tc.want {
 			t.Errorf("R20: SenderBots(except %q) = %v, %v; want %q (one nanosecond later)", tc.except, got, err, tc.want)
 		}
@@ -208,7 +208,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	// With the activations their open sessions belong to (R9).
 	active.OpenActivations, drainer.OpenActivations = []uint64{1, 2}, []uint64{1}
 	for _, want := range []lifecycle.Bot{active, drainer, successor} {
-		got, err := st.Bot(ctx, want.ID)
+		got, err := st.Bot(ctx, "", want.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +219,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	now := t0.Add(time.Minute)
 	route := func(addr, user string) lifecycle.Session {
 		t.Helper()
-		s, err := st.Route(ctx, snd(addr), user, now)
+		s, err := st.Route(ctx, "", snd(addr), user, now)
 		if err != nil {
 			t.Fatalf("R10: routing %s on %s after migrating: %v", user, addr, err)
 		}
@@ -237,13 +237,13 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if s := route("3", "u4"); s.Bot != "successor" || s.Activation != 1 {
 		t.Errorf("R10: a new session on the drained sender = %+v, want the successor", s)
 	}
-	if n, err := st.SweepSessions(ctx, now, -1); err != nil || n != 1 {
+	if n, err := st.SweepSessions(ctx, "", now, -1); err != nil || n != 1 {
 		t.Errorf("R9: the sweep closed %d sessions (%v), want 1: the one of the earlier activation", n, err)
 	}
-	if s, _ := st.Sessions(ctx, lifecycle.SessionID(ids[1]-1), 1); len(s) != 1 || s[0].CloseReason != lifecycle.CloseDeactivated {
+	if s, _ := st.Sessions(ctx, "", lifecycle.SessionID(ids[1]-1), 1); len(s) != 1 || s[0].CloseReason != lifecycle.CloseDeactivated {
 		t.Errorf("R9: the session of the earlier activation = %+v", s)
 	}
-	if due, err := st.Due(ctx, t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "drainer" {
+	if due, err := st.Due(ctx, "", t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "drainer" {
 		t.Errorf("DueDrains at the deadline = %v, %v; want the draining bot", due, err)
 	}
 	// A Manager takes the old Active bot off sender 2 (R22): the plan built
@@ -258,10 +258,10 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if s := route("1", "u1"); int64(s.ID) != ids[0] || s.Messages != 3 {
 		t.Errorf("R22: the session on the sender the bot kept = %+v", s)
 	}
-	if _, err := st.Route(ctx, snd("2"), "u9", now); !errors.Is(err, lifecycle.ErrNoBot) {
+	if _, err := st.Route(ctx, "", snd("2"), "u9", now); !errors.Is(err, lifecycle.ErrNoBot) {
 		t.Errorf("R22: after leaving sender 2, routing there = %v, want ErrNoBot", err)
 	}
-	if live, _, err := st.SenderBots(ctx, []lifecycle.Sender{snd("2")}, ""); err != nil || len(live) != 0 {
+	if live, _, err := st.SenderBots(ctx, "", []lifecycle.Sender{snd("2")}, ""); err != nil || len(live) != 0 {
 		t.Errorf("R22: SenderBots on the sender it left = %v, %v", live, err)
 	}
 }
@@ -416,20 +416,20 @@ func TestMigrateFromVersion3(t *testing.T) {
 	}
 	checkStats(t, st)
 	// The slots: cur active, prev draining, the last active bot is prev.
-	live, last, err := st.SenderBots(ctx, []lifecycle.Sender{a}, "cur")
+	live, last, err := st.SenderBots(ctx, "", []lifecycle.Sender{a}, "cur")
 	if err != nil || len(live) != 2 || live[0].ID != "cur" || live[1].ID != "prev" || last == nil || last.ID != "prev" {
 		t.Fatalf("R1, R2, R20: SenderBots after migrating = %v, %v, %v", live, last, err)
 	}
 	now := t0.Add(time.Minute)
 	for user, bot := range map[string]lifecycle.BotID{"u1": "cur", "u2": "prev", "u5": "cur"} {
-		if s, err := st.Route(ctx, a, user, now); err != nil || s.Bot != bot {
+		if s, err := st.Route(ctx, "", a, user, now); err != nil || s.Bot != bot {
 			t.Errorf("R9, R10: routing %s after migrating = %+v, %v; want bot %s", user, s, err, bot)
 		}
 	}
-	if n, err := st.SweepSessions(ctx, now, -1); err != nil || n != 1 {
+	if n, err := st.SweepSessions(ctx, "", now, -1); err != nil || n != 1 {
 		t.Errorf("R9: the sweep closed %d sessions (%v), want 1: u3's, of an earlier activation", n, err)
 	}
-	if due, err := st.Due(ctx, t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "prev" || len(due.Schedules) != 1 {
+	if due, err := st.Due(ctx, "", t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "prev" || len(due.Schedules) != 1 {
 		t.Errorf("Due at the deadline = %+v, %v; want prev and schedule s1", due, err)
 	}
 	checkStats(t, st)
@@ -444,7 +444,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 	if _, err := m.Apply(ctx, lifecycle.User("mia"), lifecycle.Deactivate{Bot: "cur"}); err != nil {
 		t.Fatalf("deactivating a bot stored by version 3: %v", err)
 	}
-	if _, err := st.Route(ctx, a, "u9", t0.Add(2*time.Hour)); !errors.Is(err, lifecycle.ErrNoBot) {
+	if _, err := st.Route(ctx, "", a, "u9", t0.Add(2*time.Hour)); !errors.Is(err, lifecycle.ErrNoBot) {
 		t.Errorf("R10: routing with no bot left = %v, want ErrNoBot", err)
 	}
 	checkStats(t, st)
@@ -465,11 +465,11 @@ func dump(t *testing.T, st *postgres.Store) storeDump {
 	ctx := context.Background()
 	var d storeDump
 	var err error
-	if d.Bots, err = st.Bots(ctx, "", -1); err == nil {
-		if d.Sessions, err = st.Sessions(ctx, 0, -1); err == nil {
-			if d.Schedules, err = st.Schedules(ctx, 0, -1); err == nil {
-				if d.Audit, err = st.AuditLog(ctx, 0, -1); err == nil {
-					d.Mia, _, err = st.Roles(ctx, "mia")
+	if d.Bots, err = st.Bots(ctx, "", "", -1); err == nil {
+		if d.Sessions, err = st.Sessions(ctx, "", 0, -1); err == nil {
+			if d.Schedules, err = st.Schedules(ctx, "", 0, -1); err == nil {
+				if d.Audit, err = st.AuditLog(ctx, "", 0, -1); err == nil {
+					d.Mia, _, err = st.Roles(ctx, "", "mia")
 				}
 			}
 		}
@@ -485,11 +485,11 @@ func dump(t *testing.T, st *postgres.Store) storeDump {
 func checkStats(t *testing.T, st *postgres.Store) {
 	t.Helper()
 	ctx := context.Background()
-	got, err := st.SessionStats(ctx)
+	got, err := st.SessionStats(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := st.Sessions(ctx, 0, -1)
+	all, err := st.Sessions(ctx, "", 0, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

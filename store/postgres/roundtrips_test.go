@@ -177,7 +177,7 @@ func TestRoundTrips(t *testing.T) {
 			return err
 		}},
 		{"audit-read", 1, func(int) error {
-			_, err := st.AuditLog(ctx, 0, 10)
+			_, err := st.AuditLog(ctx, "", 0, 10)
 			return err
 		}},
 		{"schedule-commit", 1, func(int) error { // R23: the schedule and its Seq in the commit's one round trip
@@ -190,18 +190,18 @@ func TestRoundTrips(t *testing.T) {
 			return err
 		}},
 		{"schedule-read", 1, func(int) error {
-			_, err := st.Schedule(ctx, "nope")
+			_, err := st.Schedule(ctx, "", "nope")
 			if errors.Is(err, lifecycle.ErrNotFound) {
 				err = nil
 			}
 			return err
 		}},
 		{"schedules-list", 1, func(int) error {
-			_, err := st.Schedules(ctx, 0, 10)
+			_, err := st.Schedules(ctx, "", 0, 10)
 			return err
 		}},
 		{"due", 1, func(int) error { // due drains and due schedules
-			_, err := st.Due(ctx, clk.Now().Add(2*time.Hour), 10)
+			_, err := st.Due(ctx, "", clk.Now().Add(2*time.Hour), 10)
 			return err
 		}},
 	}
