@@ -34,7 +34,7 @@ func (c runSchedule) decide(d *decider) error {
 	}
 	after := *sc
 	after.RanAt = d.now
-	creator := Snapshot{Actor: User(sc.CreatedBy), ActorRoles: d.s.UserRoles, Bots: d.s.Bots, Policy: d.s.Policy}
+	creator := Snapshot{Workspace: d.s.Workspace, Actor: User(sc.CreatedBy), ActorRoles: d.s.UserRoles, Bots: d.s.Bots, Policy: d.s.Policy}
 	p, err := runScheduled(creator, sc, d.now)
 	d.s.Actor, d.s.ActorRoles = creator.Actor, creator.ActorRoles // it runs as its creator
 	if err != nil {

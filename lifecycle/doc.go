@@ -105,6 +105,18 @@
 // [Manager.ExpireDue] brings the records in line, in bounded batches, and
 // [Manager.Run] calls it on a ticker if you want.
 //
+// # Workspaces
+//
+// One store may hold many [Workspace]s, the hosting service's customer
+// accounts (R27). [Manager.Workspace] returns a Manager acting in one: its
+// operations, reads, routes and watches see and change that workspace
+// only, with the roles users hold there. The workspace is a key, not a
+// wrapper: the [Snapshot] and the [Plan] name it, every [Store] row and
+// read carries it, and an id of another workspace is not found. A real
+// sender is claimed by one workspace at a time ([ErrSenderClaimed]). The
+// Manager from [New] acts in the default workspace, so a service with one
+// customer names none.
+//
 // # Errors
 //
 // Every error of Decide and the Manager is an *[Error] with the operation,

@@ -163,19 +163,19 @@ type dump struct {
 
 func (e *env) dump() dump {
 	e.t.Helper()
-	bots, err := e.st.Bots(e.ctx, "", 1<<20)
+	bots, err := e.st.Bots(e.ctx, "", "", 1<<20)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	rs := roleAssignments(e.ctx, e.st)
-	ss, _ := e.st.SessionStats(e.ctx)
-	sc, _ := e.st.Schedules(e.ctx, 0, 1<<20)
+	ss, _ := e.st.SessionStats(e.ctx, "")
+	sc, _ := e.st.Schedules(e.ctx, "", 0, 1<<20)
 	return dump{Bots: bots, Roles: rs, Sessions: ss, Schedules: sc}
 }
 
 func (e *env) audit() []lifecycle.AuditEntry {
 	e.t.Helper()
-	log, err := e.st.AuditLog(e.ctx, 0, 1<<20)
+	log, err := e.st.AuditLog(e.ctx, "", 0, 1<<20)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -208,14 +208,14 @@ func (e *env) refused(want error, denied bool, op func() error) error {
 // roleAssignments reads the roles of every user the audit log names, as
 // the store keeps them: those holding a role, sorted by user.
 func roleAssignments(ctx context.Context, st lifecycle.Store) []lifecycle.RoleAssignment {
-	log, _ := st.AuditLog(ctx, 0, 1<<30)
+	log, _ := st.AuditLog(ctx, "", 0, 1<<30)
 	users := map[string]bool{}
 	for _, e := range log {
 		users[e.User], users[e.Actor] = true, true
 	}
 	var out []lifecycle.RoleAssignment
 	for u := range users {
-		if rs, _, err := st.Roles(ctx, u); err == nil && u != "" && !rs.Empty() {
+		if rs, _, err := st.Roles(ctx, "", u); err == nil && u != "" && !rs.Empty() {
 			out = append(out, lifecycle.RoleAssignment{User: u, Roles: rs})
 		}
 	}
@@ -225,7 +225,7 @@ func roleAssignments(ctx context.Context, st lifecycle.Store) []lifecycle.RoleAs
 
 // storedSession reads a session as the store records it.
 func storedSession(ctx context.Context, st lifecycle.Store, id lifecycle.SessionID) (lifecycle.Session, error) {
-	out, err := st.Sessions(ctx, id-1, 1)
+	out, err := st.Sessions(ctx, "", id-1, 1)
 	if err != nil {
 		return lifecycle.Session{}, err
 	}

@@ -101,7 +101,7 @@ func TestR17EveryCommandAppliesAsPlanned(t *testing.T) {
 				}
 			}
 			for _, ch := range plan.Schedules {
-				stored, err := e.st.Schedule(e.ctx, ch.After.ID)
+				stored, err := e.st.Schedule(e.ctx, "", ch.After.ID)
 				ch.After.Seq = stored.Seq // the store numbers new schedules
 				if diff := cmp.Diff(ch.After, stored); err != nil || diff != "" {
 					t.Errorf("R17: stored schedule %s differs from the plan (%v; -plan +stored):\n%s", ch.After.ID, err, diff)
@@ -127,7 +127,7 @@ func indexOf(t *testing.T, cs []struct {
 
 func (e *env) storedBot(id lifecycle.BotID) lifecycle.Bot {
 	e.t.Helper()
-	b, err := e.st.Bot(e.ctx, id)
+	b, err := e.st.Bot(e.ctx, "", id)
 	if err != nil {
 		e.t.Fatal(err)
 	}

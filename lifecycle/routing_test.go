@@ -54,7 +54,7 @@ func TestR9GraceTimeline(t *testing.T) {
 	if diff := cmp.Diff([]lifecycle.BotID{v1.ID}, exp.DrainsEnded); diff != "" {
 		t.Errorf("ExpireDue drains (-want +got):\n%s", diff)
 	}
-	stored, _ := e.st.Bot(e.ctx, v1.ID)
+	stored, _ := e.st.Bot(e.ctx, "", v1.ID)
 	// R9: reading before the sweep showed what the sweep stores, but for
 	// the bookkeeping of the write itself.
 	afterSweep := e.get(v1.ID)
@@ -96,7 +96,7 @@ func TestR9ExpiredDrainSettledByNextOperation(t *testing.T) {
 	if len(p.Audit) != 2 || p.Audit[0].Action != lifecycle.OpExpireGrace || p.Audit[1].Action != lifecycle.OpActivate {
 		t.Fatalf("R16: the settled expiry is audited on its own: %+v", p.Audit)
 	}
-	if got, _ := e.st.Bot(e.ctx, v1.ID); got.EndReason != lifecycle.CloseGraceExpired || !got.EndedAt.Equal(start.Add(time.Minute)) {
+	if got, _ := e.st.Bot(e.ctx, "", v1.ID); got.EndReason != lifecycle.CloseGraceExpired || !got.EndedAt.Equal(start.Add(time.Minute)) {
 		t.Errorf("v1 ended with %v at %v", got.EndReason, got.EndedAt)
 	}
 }

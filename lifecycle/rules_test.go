@@ -493,7 +493,7 @@ func (s *racingStore) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle
 	s.commits++
 	if s.n > 0 && len(p.Changes) > 0 {
 		s.n--
-		b, err := s.Store.Bot(ctx, p.Changes[0].Bot)
+		b, err := s.Store.Bot(ctx, "", p.Changes[0].Bot)
 		if err != nil {
 			return nil, err
 		}

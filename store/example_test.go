@@ -20,9 +20,9 @@ func ExampleNewMemory() {
 	if _, err := m.GrantRole(ctx, lifecycle.System("bootstrap"), "ada", roles.Admin); err != nil {
 		panic(err)
 	}
-	rs, admins, _ := st.Roles(ctx, "ada")
+	rs, admins, _ := st.Roles(ctx, "", "ada")
 	fmt.Println("ada", rs, admins)
-	log, _ := st.AuditLog(ctx, 0, 10)
+	log, _ := st.AuditLog(ctx, "", 0, 10)
 	fmt.Println(log[0].Seq, log[0].Actor, log[0].Action, log[0].User, log[0].Role)
 	// Output:
 	// ada Admin 1

@@ -119,10 +119,10 @@ func TestShardsUnderLoad(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		if _, err := st.Sessions(ctx, lifecycle.SessionID(r.Int64N(maxID.Load()+1)), 20); err != nil {
+		if _, err := st.Sessions(ctx, "", lifecycle.SessionID(r.Int64N(maxID.Load()+1)), 20); err != nil {
 			t.Error(err)
 		}
-		if _, err := st.SessionStats(ctx); err != nil {
+		if _, err := st.SessionStats(ctx, ""); err != nil {
 			t.Error(err)
 		}
 	})
@@ -143,7 +143,7 @@ func TestShardsUnderLoad(t *testing.T) {
 
 	// Settle everything: every bot offline, the clock past every deadline.
 	for _, id := range bots {
-		if b, _ := st.Bot(ctx, id); b.State == lifecycle.Active {
+		if b, _ := st.Bot(ctx, "", id); b.State == lifecycle.Active {
 			if _, err := m.Deactivate(ctx, mia, id, 0); err != nil && !errors.Is(err, lifecycle.ErrInvalidTransition) {
 				t.Fatal(err)
 			}
@@ -153,7 +153,7 @@ func TestShardsUnderLoad(t *testing.T) {
 	if _, err := m.ExpireDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	all, _ := st.Sessions(ctx, 0, 1<<30)
+	all, _ := st.Sessions(ctx, "", 0, 1<<30)
 	byReason := map[statKey]map[lifecycle.CloseReason]uint64{}
 	for i, s := range all {
 		if s.Open() {
@@ -168,10 +168,10 @@ func TestShardsUnderLoad(t *testing.T) {
 		}
 		byReason[k][s.CloseReason]++
 	}
-	if uint64(len(all)) != st.nextSession.Load() {
-		t.Errorf("Sessions lists %d sessions; %d were opened", len(all), st.nextSession.Load())
+	if uint64(len(all)) != st.def().nextSession.Load() {
+		t.Errorf("Sessions lists %d sessions; %d were opened", len(all), st.def().nextSession.Load())
 	}
-	stats, _ := st.SessionStats(ctx)
+	stats, _ := st.SessionStats(ctx, "")
 	var opened uint64
 	for _, row := range stats {
 		opened += row.Opened
@@ -190,7 +190,7 @@ func TestShardsUnderLoad(t *testing.T) {
 	}
 	// R1 and R2 held at every commit: the audit log never shows a second
 	// Active bot on a sender.
-	log, _ := st.AuditLog(ctx, 0, -1)
+	log, _ := st.AuditLog(ctx, "", 0, -1)
 	state := map[lifecycle.BotID]lifecycle.State{}
 	for _, e := range log {
 		for _, tr := range e.Transitions {
@@ -199,7 +199,7 @@ func TestShardsUnderLoad(t *testing.T) {
 		for _, s := range senders {
 			active := 0
 			for _, id := range bots {
-				if b, _ := st.Bot(ctx, id); slices.Contains(b.Senders, s) && state[id] == lifecycle.Active {
+				if b, _ := st.Bot(ctx, "", id); slices.Contains(b.Senders, s) && state[id] == lifecycle.Active {
 					active++
 				}
 			}

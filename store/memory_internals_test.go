@@ -186,18 +186,18 @@ func TestClosedListEmptiesPastRetention(t *testing.T) {
 	var recs []*sessRec
 	for i, u := range []string{"u1", "u2", "u3"} {
 		sess := f.route(s, u, tm)
-		recs = append(recs, f.m.sessions.get(uint64(sess.ID)))
-		if _, err := f.m.CloseSession(f.ctx, sess.ID, lifecycle.CloseCompleted, tm.Add(time.Duration(i)*time.Second)); err != nil {
+		recs = append(recs, f.m.def().sessions.get(uint64(sess.ID)))
+		if _, err := f.m.CloseSession(f.ctx, "", sess.ID, lifecycle.CloseCompleted, tm.Add(time.Duration(i)*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sh := f.m.shardOf(s)
+	sh := f.m.def().shardOf(s)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.closed.head != recs[0] || recs[0].next != recs[1] || recs[1].next != recs[2] || sh.closed.tail != recs[2] {
 		t.Fatal("the closed list does not hold the sessions in the order they were closed")
 	}
-	if n := f.m.purgeLocked(sh, tm.Add(time.Hour), 10); n != 3 || sh.closed.head != nil || sh.closed.tail != nil {
+	if n := f.m.def().purgeLocked(sh, tm.Add(time.Hour), 10); n != 3 || sh.closed.head != nil || sh.closed.tail != nil {
 		t.Fatalf("purgeLocked past the retention = %d, list %p..%p; want 3, empty", n, sh.closed.head, sh.closed.tail)
 	}
 	for i, r := range recs {
@@ -217,7 +217,7 @@ func TestRoutePurgesAtMostTwo(t *testing.T) {
 	for _, u := range []string{"u1", "u2", "u3", "u4"} {
 		sess := f.route(s, u, tm)
 		ids = append(ids, sess.ID)
-		if _, err := f.m.CloseSession(f.ctx, sess.ID, lifecycle.CloseCompleted, tm); err != nil {
+		if _, err := f.m.CloseSession(f.ctx, "", sess.ID, lifecycle.CloseCompleted, tm); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -225,9 +225,9 @@ func TestRoutePurgesAtMostTwo(t *testing.T) {
 	if got := f.m.retained(); got != 3 { // two of the four closed, and u5
 		t.Fatalf("after one Route past the retention, %d sessions held; want 3", got)
 	}
-	sh := f.m.shardOf(s)
+	sh := f.m.def().shardOf(s)
 	sh.mu.Lock()
-	n := f.m.purgeLocked(sh, tm.Add(time.Hour), 1)
+	n := f.m.def().purgeLocked(sh, tm.Add(time.Hour), 1)
 	sh.mu.Unlock()
 	if n != 1 || f.m.retained() != 2 {
 		t.Fatalf("purgeLocked(limit 1) = %d, %d held; want 1, 2", n, f.m.retained())
@@ -243,18 +243,18 @@ func TestGroupHeapKeys(t *testing.T) {
 	f.commit(activeBot("a", idle, s))
 	first := f.route(s, "u1", tm)
 	f.route(s, "u2", tm.Add(time.Minute))
-	sh := f.m.shardOf(s)
-	g := f.m.sessions.get(uint64(first.ID)).grp
+	sh := f.m.def().shardOf(s)
+	g := f.m.def().sessions.get(uint64(first.ID)).grp
 	if sh.due.len() != 1 || !g.at.Equal(tm.Add(idle)) {
 		t.Fatalf("two sessions: %d groups due, key %v; want 1 at %v", sh.due.len(), g.at, tm.Add(idle))
 	}
-	if n, _ := f.m.SweepSessions(f.ctx, tm.Add(idle), 10); n != 1 {
+	if n, _ := f.m.SweepSessions(f.ctx, "", tm.Add(idle), 10); n != 1 {
 		t.Fatalf("sweep at u1's idle end closed %d, want 1", n)
 	}
 	if sh.due.len() != 1 || g.heapAt != 0 || !g.at.Equal(tm.Add(time.Minute+idle)) {
 		t.Fatalf("one session left: %d groups due, key %v; want 1 at %v", sh.due.len(), g.at, tm.Add(time.Minute+idle))
 	}
-	if n, _ := f.m.SweepSessions(f.ctx, tm.Add(time.Hour), 10); n != 1 {
+	if n, _ := f.m.SweepSessions(f.ctx, "", tm.Add(time.Hour), 10); n != 1 {
 		t.Fatalf("sweep at u2's idle end closed %d, want 1", n)
 	}
 	if sh.due.len() != 0 || g.heapAt != -1 {
@@ -275,7 +275,7 @@ func TestCommitKeepsGroupOfSameActivation(t *testing.T) {
 	b.Name = "renamed"
 	f.commit(b)
 	second := f.route(s2, "u2", tm)
-	if g1, g2 := f.m.sessions.get(uint64(first.ID)).grp, f.m.sessions.get(uint64(second.ID)).grp; g1 != g2 {
+	if g1, g2 := f.m.def().sessions.get(uint64(first.ID)).grp, f.m.def().sessions.get(uint64(second.ID)).grp; g1 != g2 {
 		t.Fatal("after a commit that kept the activation, a new session went to a new group")
 	}
 }
@@ -287,12 +287,12 @@ func TestCommitUnschedulesEmptiedGroup(t *testing.T) {
 	b := activeBot("a", time.Hour, s)
 	f.commit(b)
 	sess := f.route(s, "u1", tm)
-	if _, err := f.m.CloseSession(f.ctx, sess.ID, lifecycle.CloseCompleted, tm); err != nil {
+	if _, err := f.m.CloseSession(f.ctx, "", sess.ID, lifecycle.CloseCompleted, tm); err != nil {
 		t.Fatal(err)
 	}
 	b.Name = "renamed"
 	f.commit(b)
-	if n := f.m.shardOf(s).due.len(); n != 0 {
+	if n := f.m.def().shardOf(s).due.len(); n != 0 {
 		t.Fatalf("%d groups due after a commit with none open, want 0", n)
 	}
 }
@@ -304,7 +304,7 @@ func TestCommitLocksSendersShards(t *testing.T) {
 	s := smsSender("1")
 	b := activeBot("a", 0, s)
 	f.commit(b)
-	sh := f.m.shardOf(s)
+	sh := f.m.def().shardOf(s)
 	sh.mu.Lock()
 	done := make(chan struct{})
 	go func() {
@@ -332,10 +332,10 @@ func TestR9SweepClosesSessionBehindOneRoutedTo(t *testing.T) {
 	f.route(s, "u1", tm)
 	second := f.route(s, "u2", tm.Add(time.Minute))
 	f.route(s, "u1", tm.Add(5*time.Minute))
-	if n, _ := f.m.SweepSessions(f.ctx, tm.Add(time.Minute+idle), 10); n != 1 {
+	if n, _ := f.m.SweepSessions(f.ctx, "", tm.Add(time.Minute+idle), 10); n != 1 {
 		t.Fatalf("R9: sweep at u2's idle end closed %d, want 1", n)
 	}
-	if got, err := f.m.Sessions(f.ctx, second.ID-1, 1); err != nil || len(got) != 1 || got[0].Open() {
+	if got, err := f.m.Sessions(f.ctx, "", second.ID-1, 1); err != nil || len(got) != 1 || got[0].Open() {
 		t.Fatalf("R9: u2 after the sweep = %v, %v; want closed", got, err)
 	}
 }
@@ -358,13 +358,13 @@ func TestSessionsSharingAHash(t *testing.T) {
 		if !closeFirst {
 			shut, kept, keptOn = second, first, sms
 		}
-		if _, err := f.m.CloseSession(f.ctx, shut.ID, lifecycle.CloseCompleted, tm); err != nil {
+		if _, err := f.m.CloseSession(f.ctx, "", shut.ID, lifecycle.CloseCompleted, tm); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.route(keptOn, "u", tm); got.ID != kept.ID || got.Messages != 2 {
 			t.Fatalf("R10: after closing session %d, a message on %v went to %d with %d messages; want %d with 2", shut.ID, keptOn, got.ID, got.Messages, kept.ID)
 		}
-		if _, err := f.m.CloseSession(f.ctx, kept.ID, lifecycle.CloseCompleted, tm); err != nil {
+		if _, err := f.m.CloseSession(f.ctx, "", kept.ID, lifecycle.CloseCompleted, tm); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -43,11 +43,11 @@ func TestLeftEntriesStayBounded(t *testing.T) {
 		bots[on], bots[off] = up, down
 		on, off = off, on
 	}
-	if n := m.senderRec(s).left.len(); n > 2 {
+	if n := m.def().senderRec(s).left.len(); n > 2 {
 		t.Fatalf("%d LastActive entries on the sender after 1,000 turns of two bots; want at most one per bot", n)
 	}
 	active, other := off, on // swapped after the last turn
-	_, got, err := m.SenderBots(ctx, []lifecycle.Sender{s}, active)
+	_, got, err := m.SenderBots(ctx, "", []lifecycle.Sender{s}, active)
 	if err != nil || got == nil || got.ID != other {
 		t.Fatalf("R20: the last active bot = %v, %v; want %s", got, err, other)
 	}

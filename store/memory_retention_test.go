@@ -51,9 +51,9 @@ func retentionManager(t testing.TB, st *Memory, sender lifecycle.Sender) (*lifec
 // retained counts the sessions the store still holds.
 func (m *Memory) retained() int {
 	n := 0
-	last := m.nextSession.Load()
-	for id := m.sessions.next(1, last); id <= last; id = m.sessions.next(id+1, last) {
-		if m.sessions.get(id) != nil {
+	last := m.def().nextSession.Load()
+	for id := m.def().sessions.next(1, last); id <= last; id = m.def().sessions.next(id+1, last) {
+		if m.def().sessions.get(id) != nil {
 			n++
 		}
 	}
@@ -96,14 +96,14 @@ func TestRetention(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := m.Session(ctx, 1)
-			page, _ := st.Sessions(ctx, 0, 10)
+			page, _ := st.Sessions(ctx, "", 0, 10)
 			switch {
 			case keep > 0 && (!errors.Is(err, lifecycle.ErrNotFound) || len(page) != 0 || st.retained() != 0):
 				t.Errorf("after the retention: Session(1) error %v, Sessions %d, %d retained; want not found, none, 0", err, len(page), st.retained())
 			case keep <= 0 && (err != nil || len(page) != 10 || st.retained() != n):
 				t.Errorf("kept forever: Session(1) error %v, Sessions %d, %d retained; want nil, 10, %d", err, len(page), st.retained(), n)
 			}
-			stats, _ := st.SessionStats(ctx)
+			stats, _ := st.SessionStats(ctx, "")
 			if len(stats) != 1 || stats[0].Opened != n || stats[0].Closed[lifecycle.CloseDeactivated] != n || stats[0].Open != 0 {
 				t.Errorf("SessionStats = %+v; want %d opened and closed", stats, n)
 			}
@@ -162,7 +162,7 @@ func TestRetentionHeap(t *testing.T) {
 	if left > 16 {
 		t.Errorf("%.1f B per session stay after the retention; want at most 16", left)
 	}
-	stats, _ := st.SessionStats(ctx)
+	stats, _ := st.SessionStats(ctx, "")
 	if len(stats) != 1 || stats[0].Opened != uint64(n) {
 		t.Errorf("SessionStats = %+v; want %d opened", stats, n)
 	}

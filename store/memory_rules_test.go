@@ -49,7 +49,7 @@ func (f *memFixture) commit(bots ...lifecycle.Bot) {
 
 func (f *memFixture) route(s lifecycle.Sender, user string, at time.Time) lifecycle.Session {
 	f.t.Helper()
-	sess, err := f.m.Route(f.ctx, s, user, at)
+	sess, err := f.m.Route(f.ctx, "", s, user, at)
 	if err != nil {
 		f.t.Fatalf("Route(%s, %s): %v", s.Address, user, err)
 	}
@@ -108,7 +108,7 @@ func TestR20LastActiveTieGoesToSmallerID(t *testing.T) {
 		{[]lifecycle.Sender{s2, s1}, "b", "c"},
 		{[]lifecycle.Sender{s2, s1}, "c", "b"},
 	} {
-		_, last, err := f.m.SenderBots(f.ctx, tc.senders, tc.except)
+		_, last, err := f.m.SenderBots(f.ctx, "", tc.senders, tc.except)
 		if err != nil || last == nil || last.ID != tc.want {
 			t.Errorf("SenderBots(%v, except %s): last active = %v, %v; want %s", tc.senders, tc.except, last, err, tc.want)
 		}
@@ -139,7 +139,7 @@ func TestDueOrderAndLimits(t *testing.T) {
 		{2, []lifecycle.BotID{"a", "b"}, 2},
 		{-1, []lifecycle.BotID{"a", "b", "c"}, 2},
 	} {
-		due, err := f.m.Due(f.ctx, dl, tc.limit)
+		due, err := f.m.Due(f.ctx, "", dl, tc.limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,11 +174,11 @@ func TestPagesHonourLimitZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, limit := range []int{0, 1} {
-		bots, err := f.m.Bots(f.ctx, "", limit)
+		bots, err := f.m.Bots(f.ctx, "", "", limit)
 		if err != nil || len(bots) != limit {
 			t.Errorf("Bots(limit %d) = %v, %v; want %d bots", limit, botIDsOf(bots), err, limit)
 		}
-		scheds, err := f.m.Schedules(f.ctx, 0, limit)
+		scheds, err := f.m.Schedules(f.ctx, "", 0, limit)
 		if err != nil || len(scheds) != limit {
 			t.Errorf("Schedules(limit %d) = %d schedules, %v; want %d", limit, len(scheds), err, limit)
 		}
@@ -194,13 +194,13 @@ func TestR9OpenActivationCountsEveryGroup(t *testing.T) {
 	f.commit(activeBot("a", 0, s1, s2))
 	first := f.route(s1, "u", tm)
 	f.route(s2, "u", tm)
-	if b, _ := f.m.Bot(f.ctx, "a"); !slicesEqual(b.OpenActivations, []uint64{1}) {
+	if b, _ := f.m.Bot(f.ctx, "", "a"); !slicesEqual(b.OpenActivations, []uint64{1}) {
 		t.Fatalf("R9: OpenActivations with two groups open = %v, want [1]", b.OpenActivations)
 	}
-	if _, err := f.m.CloseSession(f.ctx, first.ID, lifecycle.CloseCompleted, tm); err != nil {
+	if _, err := f.m.CloseSession(f.ctx, "", first.ID, lifecycle.CloseCompleted, tm); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := f.m.Bot(f.ctx, "a"); !slicesEqual(b.OpenActivations, []uint64{1}) {
+	if b, _ := f.m.Bot(f.ctx, "", "a"); !slicesEqual(b.OpenActivations, []uint64{1}) {
 		t.Fatalf("R9: OpenActivations with one of two groups closed = %v, want [1]", b.OpenActivations)
 	}
 }
@@ -222,12 +222,12 @@ func TestSweepLimitSpansShards(t *testing.T) {
 	}
 	later := tm.Add(time.Hour)
 	for _, limit := range []int{5, 7} {
-		n, err := f.m.SweepSessions(f.ctx, later, limit)
+		n, err := f.m.SweepSessions(f.ctx, "", later, limit)
 		if err != nil || n != limit {
 			t.Fatalf("SweepSessions(limit %d) = %d, %v", limit, n, err)
 		}
 	}
-	stats, err := f.m.SessionStats(f.ctx)
+	stats, err := f.m.SessionStats(f.ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}

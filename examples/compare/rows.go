@@ -236,7 +236,7 @@ func storeRouteFigure(n int) figure {
 			panic(err)
 		}
 		for _, u := range us {
-			if _, err := st.Route(ctx, sender, u, start); err != nil {
+			if _, err := st.Route(ctx, "", sender, u, start); err != nil {
 				panic(err)
 			}
 		}
@@ -245,7 +245,7 @@ func storeRouteFigure(n int) figure {
 	f.name = fmt.Sprintf("the store's share: `Memory.Route` alone (no Manager input checks) vs the same map lookup, %s open sessions", count(n))
 	f.a = side{label: "Memory.Route", loop: func(k int) {
 		for i := 0; i < k; i++ {
-			if _, err := st.Route(ctx, sender, us[i%n], start); err != nil {
+			if _, err := st.Route(ctx, "", sender, us[i%n], start); err != nil {
 				panic(err)
 			}
 		}
@@ -496,10 +496,10 @@ type globalLock struct {
 	mu sync.Mutex
 }
 
-func (g *globalLock) Route(ctx context.Context, s lifecycle.Sender, user string, now time.Time) (lifecycle.Session, error) {
+func (g *globalLock) Route(ctx context.Context, ws lifecycle.Workspace, s lifecycle.Sender, user string, now time.Time) (lifecycle.Session, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.Memory.Route(ctx, s, user, now)
+	return g.Memory.Route(ctx, ws, s, user, now)
 }
 
 func parallelFigure(g int, oneMutex bool) figure {

@@ -307,7 +307,7 @@ func (s *story) recordedClosed(seen map[lifecycle.SessionID]string, by string) (
 	if seen == nil {
 		seen = map[lifecycle.SessionID]string{}
 	}
-	recorded, err := s.st.Sessions(s.ctx, 0, 1000)
+	recorded, err := s.st.Sessions(s.ctx, "", 0, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +336,7 @@ func (s *story) sessionTable(names map[lifecycle.BotID]string, recordedBy map[li
 	tw := tabwriter.NewWriter(s.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "id\tend user\tbot\tmessages\tclosed\treason\trecorded by")
 	var tests []string
-	recorded, err := s.st.Sessions(s.ctx, 0, 1000)
+	recorded, err := s.st.Sessions(s.ctx, "", 0, 1000)
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,10 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"R26/TestSessions", testTestSessions},
 		{"R26/TestSessionCap", testTestSessionCap},
 		{"R26/RecreatedBot", testTestSessionOfRecreatedBot},
+		{"R27/Isolation", testWorkspaceIsolation},
+		{"R27/SenderClaims", testSenderClaims},
+		{"R27/SenderClaimRace", testSenderClaimRace},
+		{"R27/AuditPerWorkspace", testAuditPerWorkspace},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -96,7 +100,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 			for _, ws := range []lifecycle.Workspace{"", "acme"} {
 				t.Run("ws="+string(ws), func(t *testing.T) {
 					t.Parallel()
-					c.f(t, &harness{t: t, st: st, ws: ws, ctx: context.Background(), now: t0})
+					c.f(t, &harness{t: t, st: st, ws: ws, pfx: map[lifecycle.Workspace]string{"acme": "77"}[ws], ctx: context.Background(), now: t0})
 				})
 			}
 		})
@@ -109,19 +113,17 @@ type harness struct {
 	t   *testing.T
 	st  lifecycle.Store
 	ws  lifecycle.Workspace // R27
+	pfx string              // starts the numbers of the workspace's senders
 	ctx context.Context
 	now time.Time
 	n   int
 }
 
 // sender is the sms sender addr of the harness's workspace: a sender is
-// claimed by one workspace at a time (R27), so a workspace other than the
-// default prefixes its name.
+// claimed by one workspace at a time (R27), so the numbers of each
+// workspace but the default start with a prefix of its own.
 func (h *harness) sender(addr string) lifecycle.Sender {
-	if h.ws != "" {
-		addr = string(h.ws) + "." + addr
-	}
-	return lifecycle.Sender{Channel: "sms", Address: addr}
+	return lifecycle.Sender{Channel: "sms", Address: h.pfx + addr}
 }
 
 // manager returns a Manager on the harness's store acting in its
@@ -255,6 +257,8 @@ type contents struct {
 	Roles     []roleAssignment
 	Audit     []lifecycle.AuditEntry
 	Schedules []lifecycle.Schedule
+	Sessions  []lifecycle.Session
+	Stats     []lifecycle.SessionStats
 }
 
 func (h *harness) contents() contents {
@@ -275,7 +279,15 @@ func (h *harness) contents() contents {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return contents{Bots: bots, Roles: rs, Audit: audit, Schedules: scheds}
+	sessions, err := h.st.Sessions(h.ctx, h.ws, 0, 1<<30)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	stats, err := h.st.SessionStats(h.ctx, h.ws)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return contents{Bots: bots, Roles: rs, Audit: audit, Schedules: scheds, Sessions: nonNil(sessions), Stats: nonNil(stats)}
 }
 
 // refused commits p, expects ErrConflict, and checks nothing changed.
@@ -619,6 +631,9 @@ func testTextRoundTrip(t *testing.T, h *harness) {
 	desc := strings.Repeat("ü", 499) + "\u0301"         // 500 characters, the last a combining mark
 	addr := strings.Repeat("ж", lifecycle.MaxIDBytes/2) // 256 bytes
 	endUser := strings.Repeat("€", 85) + "x"            // 256 bytes
+	if h.ws != "" {
+		addr = "я" + addr[len("ж"):] // a sender of its own (R27)
+	}
 	ref := referenceDef()
 	ref.Dialogs[0].Elements[0].Text = "Grüß Gott, 你好, مرحبا 👋"
 	ref.Channel = ""
