@@ -89,7 +89,7 @@ func BenchmarkActivate(b *testing.B) {
 // BenchmarkActivateParallel measures activation throughput with 1
 // goroutine and with 8 goroutines on 8 different senders, interleaved in
 // rounds in one run, and reports both and their ratio (issue 13: at least
-// 1.3). Commits on different senders share only the audit_head lock, held
+// 1.3). Commits on different senders share only the audit head lock, held
 // for the last statement of each commit.
 func BenchmarkActivateParallel(b *testing.B) {
 	const goroutines, perRound = 8, 10

@@ -12,10 +12,24 @@
 // trip. A failed revision or role check raises an error that aborts it; a
 // changed bot's bot_senders rows are deleted before any is inserted, so the
 // unique index sees no overlap the plan does not leave. Schedules (R23) and
-// audit entries (R24) are numbered gap-free under the row locks of
-// schedule_head and audit_head; the audit statement is last, so entries
-// become visible in Seq order. Revision mismatches, unique violations,
-// serialization failures and deadlocks are lifecycle.ErrConflict.
+// audit entries (R24) are numbered gap-free under the row locks of the
+// workspace's heads in workspace_heads; the audit statement is last, so
+// entries become visible in Seq order. Revision mismatches, unique
+// violations, serialization failures and deadlocks are
+// lifecycle.ErrConflict.
+//
+// # Workspaces
+//
+// Every row has a workspace (R27), and every key and index leads with it,
+// so every statement reads and checks one workspace. Each workspace numbers
+// its audit entries, schedules and sessions from 1 in workspace_heads, a
+// row per sequence made on first use; a new session takes its id under
+// that row's lock, so the sessions opened in one workspace commit one at a
+// time. sender_claims holds one row per real sender named by a bot, with
+// its workspace and how many of its bots name it: Commit changes it first,
+// from the rows the plan replaces, and its primary key settles two
+// workspaces racing for a sender, in any process (*lifecycle.ClaimError).
+// WaitAudit's notification names the workspace.
 //
 // Every read goes through an index and costs what it returns; a bot read
 // walks open_sessions_due for Bot.OpenActivations (R9). Route takes a
@@ -55,8 +69,9 @@
 // jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
 // nanoseconds: 1677-09-21 to 2262-04-11.
 //
-// Migrate brings a database to schema version 6; a bot stored before R22
-// reads through lifecycle.Upgrade. Failures never reach a caller as a bare
+// Migrate brings a database to schema version 7, what an earlier version
+// stored in the default workspace; a bot stored before R22 reads through
+// lifecycle.Upgrade. Failures never reach a caller as a bare
 // SQLSTATE: see Error.
 package postgres
 
