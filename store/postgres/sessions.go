@@ -39,10 +39,12 @@ func val[T any](p *T) (v T) {
 	return v
 }
 
-// openSession finds the end user's open session ($2, $3: sender, $4: end
-// user, $5: workspace) by one_open_session; apart, so no plan reads the
-// sender's sessions.
-const openSession = `(SELECT id FROM sessions WHERE workspace = $5 AND channel = $2 AND address = $3 AND end_user = $4 AND closed_at IS NULL)`
+// openSession is the end user's open session s ($2, $3: sender, $4: end
+// user, $5: workspace): the whole key of one_open_session, so that even a
+// generic plan probes it for one row. (By id, PostgreSQL read the
+// workspace's open sessions through one_open_session; open_sessions_due's
+// predicate keeps it out of any lookup that does not name activity_floor.)
+const openSession = `s.workspace = $5 AND s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL`
 
 // sqlRoute takes the message if the end user's open session is served,
 // and counts it in session_stats (the trigger leaves open sessions alone);
@@ -53,14 +55,14 @@ const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
 		FROM bots b, bot_senders bs, (SELECT ` + syncOff + `) AS async
-		WHERE s.workspace = $5 AND s.id = ` + openSession + ` AND s.closed_at IS NULL AND b.workspace = $5 AND b.id = s.bot_id
+		WHERE ` + openSession + ` AND b.workspace = $5 AND b.id = s.bot_id
 		  AND bs.workspace = $5 AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
 		RETURNING ` + sessionColumns + `)
 	SELECT upd.*, NULL::bytea, NULL::bigint, NULL::bytea, NULL::bigint, true FROM upd
 	UNION ALL
 	SELECT ` + sessionColumns + `, cb.doc, cb.revision, a.doc, a.revision, false
 	FROM (SELECT 1) AS one
-	LEFT JOIN sessions s ON s.workspace = $5 AND s.id = ` + openSession + ` AND s.closed_at IS NULL
+	LEFT JOIN sessions s ON ` + openSession + `
 	LEFT JOIN bots cb ON cb.workspace = $5 AND cb.id = s.bot_id
 	LEFT JOIN LATERAL (SELECT b.doc, b.revision FROM bot_senders bs JOIN bots b ON b.workspace = $5 AND b.id = bs.bot_id
 		WHERE bs.workspace = $5 AND bs.channel = $2 AND bs.address = $3 AND bs.slot = 'active') AS a ON true
