@@ -148,3 +148,23 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		t.Errorf("openapi.yaml's problem types differ from api.Problems() (-served +document):\n%s", diff)
 	}
 }
+
+// The server's routes are exactly the document's operations, so a test
+// that ranges over Server.Routes (R27's isolation test does) covers every
+// operation of the contract, and a new route cannot be left out of either.
+func TestOpenAPIRoutes(t *testing.T) {
+	c := load(t)
+	f := apitest.NewFixture(t)
+	var inDoc []string
+	for path, item := range c.doc.Paths.Map() {
+		for method := range item.Operations() {
+			inDoc = append(inDoc, method+" "+path)
+		}
+	}
+	served := f.Server.Routes()
+	sort.Strings(inDoc)
+	sort.Strings(served)
+	if diff := cmp.Diff(served, inDoc); diff != "" {
+		t.Errorf("the server's routes differ from openapi.yaml's operations (-served +document):\n%s", diff)
+	}
+}
