@@ -12,6 +12,7 @@ import (
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/postgres"
+	"github.com/botlife/botlife/store/storetest"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -298,4 +299,14 @@ func BenchmarkWatchLatency(b *testing.B) {
 		total += (<-woke).Sub(start)
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs-commit-to-wake")
+}
+
+// BenchmarkWorkspaces: R27's cost to one workspace of 1,000 others in the
+// database (goal: route and activate at most 1.2x of a database holding
+// one).
+func BenchmarkWorkspaces(b *testing.B) {
+	storetest.BenchmarkWorkspaces(b, 1000, func(b *testing.B) lifecycle.Store {
+		st, _ := newStore(b)
+		return st
+	})
 }

@@ -19,16 +19,18 @@ func auditOnly(actor string) lifecycle.Plan {
 	return lifecycle.Plan{Op: lifecycle.OpGet, Audit: []lifecycle.AuditEntry{{Time: time.Now(), Actor: actor, Action: lifecycle.OpGet, Denied: true, Reason: "test"}}}
 }
 
-// R24: an entry committed through one replica (its own pool) wakes a
-// waiter on another within 1 s. The safety-net poll is set to an hour, so
+// R24, R27: an entry committed through one replica (its own pool) wakes a
+// waiter on its workspace on another within 1 s, rounds alternating the
+// default workspace and acme. The safety-net poll is set to an hour, so
 // only the notification sent by the committing transaction can wake it.
 func TestWaitAuditAcrossReplicas(t *testing.T) {
 	defer postgres.SetWaitTiming(time.Hour, time.Minute)()
 	_, url := newStore(t)
 	a, b := openStore(t, url, nil), openStore(t, url, nil)
 	ctx := context.Background()
-	for round := 0; round < 5; round++ {
-		entries, err := a.AuditLog(ctx, "", 0, -1)
+	for round := 0; round < 6; round++ {
+		ws := []lifecycle.Workspace{"", "acme"}[round%2]
+		entries, err := a.AuditLog(ctx, ws, 0, -1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,15 +41,17 @@ func TestWaitAuditAcrossReplicas(t *testing.T) {
 			ctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
 			close(waiting)
-			woke <- b.WaitAudit(ctx, "", head)
+			woke <- b.WaitAudit(ctx, ws, head)
 		}()
 		<-waiting
 		time.Sleep(20 * time.Millisecond) // let it block (it is correct either way)
-		if _, err := a.Commit(ctx, auditOnly(fmt.Sprint("round", round))); err != nil {
+		p := auditOnly(fmt.Sprint("round", round))
+		p.Workspace = ws
+		if _, err := a.Commit(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 		if err := <-woke; err != nil {
-			t.Fatalf("R24: round %d: the waiter on the other pool was not woken within 1 s: %v", round, err)
+			t.Fatalf("R24, R27: round %d: the waiter on workspace %q on the other pool was not woken within 1 s: %v", round, ws, err)
 		}
 	}
 }
