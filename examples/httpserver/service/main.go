@@ -1,0 +1,134 @@
+// Command service runs botlife's reference HTTP service (package
+// examples/httpserver/api) on a persistent store, as a team deploys it:
+//
+//	go run . -store sqlite:botlife.db -users demo-users.txt
+//	go run . -store postgres://botlife@db/botlife -users /etc/botlife/users -addr :8080
+//
+// It is a module of its own because it carries the SQLite and PostgreSQL
+// drivers, which the root module does not.
+//
+// # Commands
+//
+//	service [serve] [flags]          the HTTP service (the default)
+//	service migrate [flags]          bring the store's schema up to date, then exit
+//	service export [flags] BOT       write a bot as JSON to standard output (R13)
+//	service import [flags] [FILE]    make a Draft from an exported bot, print its id
+//	service expire-due [flags]       ExpireDue once in every workspace of the users file
+//
+// service COMMAND -h lists a command's flags. Every flag may also be set
+// by an environment variable: BOTLIFE_ and the flag's name in capitals with
+// _ for - (-store is BOTLIFE_STORE, -write-timeout BOTLIFE_WRITE_TIMEOUT);
+// a flag on the command line wins. A bad value stops the command with an
+// error naming the flag or the variable, and exit status 2.
+//
+// # Stores
+//
+// -store is sqlite:FILE (created if missing; several processes may share
+// it on one machine), postgres://... (any number of replicas; serve
+// migrates it on start unless -migrate=false, when the migrate command
+// does), or memory (lost on exit: for trying things only).
+//
+// Bot ids are readable, bot-1, bot-2, ..., numbered by the store (a table
+// or sequence of the service's own beside the store's), so no restart or
+// replica gives one twice and the README's curl session works as written;
+// -ids random gives ids like bot_3f2a9c0d1e4b instead.
+//
+// # Users
+//
+// -users names the users file: each line gives a token and the user,
+// messaging gateway or system job it stands for, in one workspace (R27),
+// and for a user the role to provision (see demo-users.txt, whose tokens
+// are the README's). The service runs ExpireDue every -expire-every in each
+// workspace the file names, on every replica: it is safe to run anywhere
+// at once.
+//
+// # Operations
+//
+// GET /healthz answers 200 while the process serves. GET /readyz answers
+// 200 when the store answers and its schema is migrated, else 503. On
+// SIGTERM or SIGINT the service stops listening, ends event streams (clients
+// resume with Last-Event-ID), and lets requests in flight finish for up to
+// -shutdown-timeout. The log never holds a token or a connection string's
+// password.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // schedules name IANA time zones (R23); the host may lack the tz database
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr, nil)
+	stop()
+	var usage *usageError
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &usage):
+		fmt.Fprintln(os.Stderr, "service:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "service:", err)
+		os.Exit(1)
+	}
+}
+
+// run reads the command and its configuration from args and env and runs
+// it; serve calls ready, if not nil, with the address it listens on.
+func run(ctx context.Context, args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer, ready func(string)) error {
+	cmd, c, rest, err := parseConfig(args, env, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	switch cmd {
+	case "serve":
+		if err := needs(c.Users != "", "-users (or BOTLIFE_USERS): the users file, such as demo-users.txt", rest, 0); err != nil {
+			return err
+		}
+		return serve(ctx, c, log, ready)
+	case "migrate":
+		if err := needs(true, "", rest, 0); err != nil {
+			return err
+		}
+		return migrate(ctx, c, stdout)
+	case "export":
+		if err := needs(c.As != "", "-as (or BOTLIFE_AS): the user to act as", rest, 1); err != nil {
+			return err
+		}
+		if len(rest) != 1 {
+			return &usageError{"export takes one argument, the bot's id"}
+		}
+		return export(ctx, c, rest[0], stdout)
+	case "import":
+		if err := needs(c.As != "", "-as (or BOTLIFE_AS): the user to act as", rest, 1); err != nil {
+			return err
+		}
+		return importBot(ctx, c, rest, stdin, stdout, log)
+	}
+	if err := needs(c.Users != "", "-users (or BOTLIFE_USERS): the users file, whose workspaces it settles", rest, 0); err != nil {
+		return err
+	}
+	return expireDue(ctx, c, stdout, log)
+}
+
+// needs checks a command's required setting and that it has at most n
+// arguments.
+func needs(ok bool, missing string, args []string, n int) error {
+	switch {
+	case !ok:
+		return &usageError{"missing " + missing}
+	case len(args) > n:
+		return &usageError{fmt.Sprintf("unexpected arguments %q", args[n:])}
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/botlife/botlife/examples/httpserver/api"
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// serve runs the service until ctx ends, then shuts down gracefully: it
+// stops listening, ends the event streams (a client resumes from its
+// Last-Event-ID on another replica), lets requests in flight finish for up
+// to c.ShutdownTimeout, and stops running ExpireDue. ready, if not nil,
+// gets the address listened on.
+func serve(ctx context.Context, c config, log *slog.Logger, ready func(string)) error {
+	u, err := readUsers(c.Users)
+	if err != nil {
+		return err
+	}
+	b, err := openStore(ctx, c.Store, c.Migrate)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	m, err := lifecycle.New(lifecycle.Config{Store: b, Logger: log, NewID: b.newID(c.IDs, log)})
+	if err != nil {
+		return err
+	}
+	ms, err := u.managers(m)
+	if err != nil {
+		return err
+	}
+	if err := u.provision(ctx, b, ms); err != nil {
+		return err
+	}
+	h, err := api.New(api.Config{Manager: m, Logger: log, Users: api.NewBearerTokens(u.user),
+		Gateway: api.NewBearerTokens(u.gateway), System: api.NewBearerTokens(u.system)})
+	if err != nil {
+		return err
+	}
+
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+	srv := &http.Server{Handler: handler(h, b, streams), ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv.RegisterOnShutdown(endStreams)
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+
+	expire, stopExpiring := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, in := range ms { // every replica may: ExpireDue is safe to run at once anywhere
+		wg.Go(func() { _ = in.Run(expire, c.ExpireEvery) })
+	}
+	defer wg.Wait()
+	defer stopExpiring()
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("botlife service listening", "addr", ln.Addr().String(), "store", b.name, "workspaces", len(ms), "openapi", "/openapi.yaml")
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: ending event streams, finishing requests in flight", "timeout", c.ShutdownTimeout)
+	stop, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(stop); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutting down: requests still in flight after %v: %w", c.ShutdownTimeout, err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// handler is the API with the service's own routes around it: /healthz
+// answers 200 while the process serves; /readyz answers 200 when the store
+// is reachable and its schema migrated, else 503 (load balancers send
+// requests to ready replicas only). An event stream's request ends when
+// streams does, so a shutdown need not wait for clients to hang up.
+func handler(h *api.Server, b *backend, streams context.Context) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := b.ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready: the store is unreachable or its schema is not migrated")
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer context.AfterFunc(streams, cancel)()
+		h.ServeHTTP(w, r.WithContext(ctx))
+		cancel()
+	})
+	mux.Handle("/", h)
+	return mux
+}
