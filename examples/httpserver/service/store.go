@@ -51,7 +51,7 @@ func parseStoreURL(s string) (storeURL, error) {
 // beside it: the counter of readable bot ids.
 type backend struct {
 	lifecycle.Store
-	name  string                              // for the log: the file, or the server and database; never a password
+	name  string                                   // for the log: the file, or the server and database; never a password
 	next  func(ctx context.Context) (int64, error) // the next bot number, unique in the store
 	probe func(ctx context.Context) error          // the service's own table or sequence is there
 	close func()
