@@ -83,8 +83,8 @@ func main() {
 }
 
 // run reads the command and its configuration from args and env and runs
-// it; serve calls ready, if not nil, with the address it listens on.
-func run(ctx context.Context, args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer, ready func(string)) error {
+// it. hooks, for tests, may be nil.
+func run(ctx context.Context, args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer, hooks *hooks) error {
 	cmd, c, rest, err := parseConfig(args, env, stderr)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 		if err := needs(c.Users != "", "-users (or BOTLIFE_USERS): the users file, such as demo-users.txt", rest, 0); err != nil {
 			return err
 		}
-		return serve(ctx, c, log, ready)
+		return serve(ctx, c, log, hooks)
 	case "migrate":
 		if err := needs(true, "", rest, 0); err != nil {
 			return err

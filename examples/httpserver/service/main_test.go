@@ -18,11 +18,19 @@ func noEnv(string) string { return "" }
 // does) and checks it stopped cleanly.
 func start(t *testing.T, store string, extra ...string) (string, func()) {
 	t.Helper()
+	return startWith(t, nil, store, extra...)
+}
+
+// startWith is start with a hook called as each request's handling begins.
+func startWith(t *testing.T, request func(*http.Request), store string, extra ...string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	args := append([]string{"serve", "-store", store, "-users", "demo-users.txt", "-addr", "127.0.0.1:0"}, extra...)
-	go func() { done <- run(ctx, args, noEnv, nil, io.Discard, io.Discard, func(a string) { addr <- a }) }()
+	go func() {
+		done <- run(ctx, args, noEnv, nil, io.Discard, io.Discard, &hooks{ready: func(a string) { addr <- a }, request: request})
+	}()
 	select {
 	case a := <-addr:
 		stopped := false

@@ -17,9 +17,11 @@ import (
 // serve runs the service until ctx ends, then shuts down gracefully: it
 // stops listening, ends the event streams (a client resumes from its
 // Last-Event-ID on another replica), lets requests in flight finish for up
-// to c.ShutdownTimeout, and stops running ExpireDue. ready, if not nil,
-// gets the address listened on.
-func serve(ctx context.Context, c config, log *slog.Logger, ready func(string)) error {
+// to c.ShutdownTimeout, and stops running ExpireDue.
+func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error {
+	if hooks == nil {
+		hooks = &noHooks
+	}
 	u, err := readUsers(c.Users)
 	if err != nil {
 		return err
@@ -48,7 +50,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, ready func(string)) 
 
 	streams, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
-	srv := &http.Server{Handler: handler(h, b, streams), ReadHeaderTimeout: c.ReadHeaderTimeout,
+	srv := &http.Server{Handler: handler(h, b, streams, hooks.request), ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	srv.RegisterOnShutdown(endStreams)
@@ -68,8 +70,8 @@ func serve(ctx context.Context, c config, log *slog.Logger, ready func(string)) 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("botlife service listening", "addr", ln.Addr().String(), "store", b.name, "workspaces", len(ms), "openapi", "/openapi.yaml")
-	if ready != nil {
-		ready(ln.Addr().String())
+	if hooks.ready != nil {
+		hooks.ready(ln.Addr().String())
 	}
 	select {
 	case err := <-served:
@@ -95,7 +97,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, ready func(string)) 
 // is reachable and its schema migrated, else 503 (load balancers send
 // requests to ready replicas only). An event stream's request ends when
 // streams does, so a shutdown need not wait for clients to hang up.
-func handler(h *api.Server, b *backend, streams context.Context) http.Handler {
+func handler(h *api.Server, b *backend, streams context.Context, request func(*http.Request)) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -120,5 +122,19 @@ func handler(h *api.Server, b *backend, streams context.Context) http.Handler {
 		cancel()
 	})
 	mux.Handle("/", h)
-	return mux
+	if request == nil {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		request(r)
+		mux.ServeHTTP(w, r)
+	})
 }
+
+// hooks let tests see into serve.
+type hooks struct {
+	ready   func(addr string)   // called with the address listened on
+	request func(*http.Request) // called as each request's handling begins
+}
+
+var noHooks hooks

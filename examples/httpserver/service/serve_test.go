@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/botlife/botlife/examples/httpserver/api"
+	"github.com/botlife/botlife/lifecycle"
+)
+
+// /healthz answers while the process serves, /readyz when the store
+// answers; neither needs a token, and the API around them is unchanged.
+func TestHealthAndReady(t *testing.T) {
+	for _, st := range []string{sqliteStore(t), "memory"} {
+		base, _ := start(t, st)
+		if body := call(t, "GET", base+"/healthz", "", "", 200); body != "ok\n" {
+			t.Errorf("%s: /healthz says %q", st, body)
+		}
+		if body := call(t, "GET", base+"/readyz", "", "", 200); body != "ready\n" {
+			t.Errorf("%s: /readyz says %q", st, body)
+		}
+		call(t, "GET", base+"/bots", "", "", 401)
+		call(t, "GET", base+"/openapi.yaml", "", "", 200)
+	}
+}
+
+// readyz is the /readyz answer of the service's handler over b.
+func readyz(t *testing.T, b *backend) int {
+	t.Helper()
+	m, err := lifecycle.New(lifecycle.Config{Store: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Config{Manager: m, Users: api.NewBearerTokens(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	handler(h, b, t.Context(), nil).ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	return w.Code
+}
+
+// /readyz is 503 when the store does not answer (here: closed under the
+// service) or lacks the service's own table (a schema not migrated).
+func TestReadyzUnreachable(t *testing.T) {
+	b, err := openStore(t.Context(), sqliteStore(t), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := readyz(t, b); code != 200 {
+		t.Fatalf("/readyz on an open store: %d", code)
+	}
+	b.Store.(interface{ Close() error }).Close()
+	if code := readyz(t, b); code != 503 {
+		t.Errorf("/readyz on a closed store: %d, want 503", code)
+	}
+	b.close()
+
+	st := sqliteStore(t)
+	if b, err = openStore(t.Context(), st, true); err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	db, err := sql.Open("sqlite", strings.TrimPrefix(st, "sqlite:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DROP TABLE service_ids`); err != nil {
+		t.Fatal(err)
+	}
+	if code := readyz(t, b); code != 503 {
+		t.Errorf("/readyz without the service's table: %d, want 503", code)
+	}
+}
+
+// On SIGTERM the service stops listening, ends an open event stream at
+// once, and finishes a request in flight (here: one whose body is still
+// arriving) before it returns.
+func TestGracefulShutdown(t *testing.T) {
+	posting := make(chan struct{}, 1)
+	base, stop := startWith(t, func(r *http.Request) {
+		if r.Method == "POST" {
+			posting <- struct{}{}
+		}
+	}, sqliteStore(t))
+	addr := strings.TrimPrefix(base, "http://")
+
+	req, _ := http.NewRequest("GET", base+"/events", nil)
+	req.Header.Set("Authorization", "Bearer ada-token")
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil || stream.StatusCode != 200 {
+		t.Fatalf("GET /events: %v %v", err, stream)
+	}
+	defer stream.Body.Close()
+	events := bufio.NewReader(stream.Body)
+	if line, err := events.ReadString('\n'); err != nil || !strings.HasPrefix(line, ":") {
+		t.Fatalf("the stream starts with %q %v", line, err)
+	}
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := pizza
+	head := fmt.Sprintf("POST /bots HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer dan-token\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", addr, len(body))
+	if _, err := io.WriteString(conn, head+body[:10]); err != nil {
+		t.Fatal(err)
+	}
+	<-posting // its handling has begun
+
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	rest, err := io.ReadAll(events) // the stream ends: the shutdown has begun
+	if err != nil && err != io.ErrUnexpectedEOF {
+		t.Errorf("the event stream ended with %v", err)
+	}
+	if strings.Contains(string(rest), "event: error") {
+		t.Errorf("the event stream ended with an error event: %s", rest)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Error("the service still accepts connections after the shutdown began")
+	}
+	if _, err := io.WriteString(conn, body[10:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the request in flight got no answer: %v", err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 201 || !strings.Contains(string(out), `"id": "bot-1"`) {
+		t.Errorf("the request in flight: %d %s", resp.StatusCode, out)
+	}
+	<-stopped
+}
