@@ -39,8 +39,15 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 	if err != nil {
 		return err
 	}
-	if err := u.provision(ctx, b, ms); err != nil {
-		return err
+	provision := untilDone(func(ctx context.Context) error { return u.provision(ctx, b, ms) })
+	if err := provision(ctx); err != nil {
+		log.Error("the users file's roles are not provisioned: /readyz is 503 until they are (it tries again)", "err", err)
+	}
+	ready := func(ctx context.Context) error {
+		if err := b.ready(ctx); err != nil {
+			return err
+		}
+		return provision(ctx)
 	}
 	h, err := api.New(api.Config{Manager: m, Logger: log, Users: api.NewBearerTokens(u.user),
 		Gateway: api.NewBearerTokens(u.gateway), System: api.NewBearerTokens(u.system)})
@@ -50,7 +57,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 
 	streams, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
-	srv := &http.Server{Handler: handler(h, b, streams, hooks.request), ReadHeaderTimeout: c.ReadHeaderTimeout,
+	srv := &http.Server{Handler: handler(h, ready, streams, hooks.request), ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	srv.RegisterOnShutdown(endStreams)
@@ -93,11 +100,12 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 }
 
 // handler is the API with the service's own routes around it: /healthz
-// answers 200 while the process serves; /readyz answers 200 when the store
-// is reachable and its schema migrated, else 503 (load balancers send
-// requests to ready replicas only). An event stream's request ends when
+// answers 200 while the process serves; /readyz 200 when ready says so
+// (the store is reachable, its schema migrated and the users file's roles
+// provisioned), else 503: load balancers send requests to ready replicas
+// only. An event stream's request ends when
 // streams does, so a shutdown need not wait for clients to hang up.
-func handler(h *api.Server, b *backend, streams context.Context, request func(*http.Request)) http.Handler {
+func handler(h *api.Server, ready func(context.Context) error, streams context.Context, request func(*http.Request)) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -108,9 +116,9 @@ func handler(h *api.Server, b *backend, streams context.Context, request func(*h
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		if err := b.ready(ctx); err != nil {
+		if err := ready(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "not ready: the store is unreachable or its schema is not migrated")
+			fmt.Fprintln(w, "not ready: the store is unreachable, or its schema not migrated")
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -129,6 +137,22 @@ func handler(h *api.Server, b *backend, streams context.Context, request func(*h
 		request(r)
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// untilDone returns f, called until it first succeeds and not after.
+func untilDone(f func(context.Context) error) func(context.Context) error {
+	var mu sync.Mutex
+	done := false
+	return func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return nil
+		}
+		err := f(ctx)
+		done = err == nil
+		return err
+	}
 }
 
 // hooks let tests see into serve.

@@ -43,7 +43,7 @@ func readyz(t *testing.T, b *backend) int {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	handler(h, b, t.Context(), nil).ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	handler(h, b.ready, t.Context(), nil).ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
 	return w.Code
 }
 
