@@ -47,8 +47,8 @@ type Config struct {
 	// when commits conflict (R15), with a short random wait between
 	// attempts; default 8.
 	MaxAttempts int
-	// Tracer is called around every operation, for metrics and traces;
-	// nil traces nothing, at no cost.
+	// Tracer is called around every operation, for metrics and traces
+	// (see Tracer); nil traces nothing, at no cost.
 	Tracer Tracer
 }
 

@@ -17,8 +17,22 @@ import (
 // Senders are compared as given: build them with NewSender. Routing to an
 // existing session does not allocate in the Manager; see the Store for its
 // share.
-func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (_ Session, err error) {
-	ctx, sp := m.trace(ctx, OpRoute)
+func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Session, error) {
+	if m.tracer != nil {
+		return m.routeTraced(ctx, sender, endUser)
+	}
+	if err := checkRoute(sender, endUser); err != nil {
+		return Session{}, opError(OpRoute, err)
+	}
+	s, err := m.store.Route(ctx, m.ws, sender, endUser, m.clock.Now())
+	return s, opError(OpRoute, err)
+}
+
+// routeTraced is Route with a tracer. It repeats Route's body so that
+// Route without one stays as it was: a deferred end, or a call to a shared
+// body, costs every message 8-14ns there.
+func (m *Manager) routeTraced(ctx context.Context, sender Sender, endUser string) (_ Session, err error) {
+	ctx, sp := m.start(ctx, OpRoute)
 	defer sp.end(&err)
 	if err := checkRoute(sender, endUser); err != nil {
 		return Session{}, opError(OpRoute, err)

@@ -17,11 +17,12 @@ import (
 // and so on. Three ops are the tracer's own: Plan is OpPlan (a dry run,
 // not the command it plans); ExpireDue is OpExpireDue; and Watch and
 // Backlog trace each entry they deliver as an OpWatch, and a failure that
-// ends them (calling them traces nothing, and neither does the end of
-// their context). Now, Policy and Workspace do no work; Run traces the
-// ExpireDue calls it makes. What an operation does inside - its reads, the
-// drains and schedules ExpireDue settles - is part of it, not traced
-// apart.
+// ends them - instants, Start and End at once before the entry or error is
+// yielded, with the watcher's reads of the store outside them (calling
+// Watch traces nothing, and neither does the end of its context). Now,
+// Policy and Workspace do no work; Run traces the ExpireDue calls it
+// makes. What an operation does inside - its reads, the drains and
+// schedules ExpireDue settles - is part of it, not traced apart.
 //
 // A Tracer receives the operation, the workspace, the kind of failure,
 // times and counts: never a user, end user, bot, sender, schedule or
@@ -46,7 +47,7 @@ type OpEnd struct {
 	Workspace Workspace // the Manager's (R27); "" is the default
 	// Kind is nil when the operation succeeded, else the kind of its
 	// failure: the sentinel its *Error's Kind holds, such as ErrForbidden,
-	// ErrNotFound or ErrNoBot.
+	// ErrNotFound, ErrNoBot or context.Canceled.
 	Kind error
 	// Start is the Manager's clock when the operation started; Duration
 	// how long it took on that clock (zero on a clock that does not
@@ -100,8 +101,9 @@ func (s *span) end(err *error) {
 // finish reports the end of s, with err by its kind only.
 func (s *span) finish(err error) {
 	var kind error
-	var e *Error
-	if err != nil && errors.As(opError(s.op, err), &e) {
+	if err != nil {
+		var e *Error
+		errors.As(opError(s.op, err), &e) // always an *Error
 		kind = e.Kind
 	}
 	s.m.tracer.End(s.ctx, OpEnd{Op: s.op, Workspace: s.m.ws, Kind: kind, Start: s.start,
