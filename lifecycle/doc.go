@@ -3,6 +3,18 @@
 // Active per sender, grace periods that let old conversations finish, and
 // the routing of each inbound message to the right bot.
 //
+// # Start here
+//
+// [New] makes a [Manager] over a [Store] (store.NewMemory, sqlite.Open or
+// postgres.Open); [Manager.GrantRole] as [System] makes the first user;
+// [Manager.Create] makes a Draft bot on its senders; [Manager.Activate]
+// validates and puts it live ([Grace] or [Immediate] when another bot holds
+// a sender); [Manager.Route] sends each inbound message to the bot that
+// serves it; [Manager.ExpireDue], called now and then, settles what fell due.
+// The examples of New, Manager.Activate, Manager.Schedule and
+// Manager.Rollback show each step; the rest of this page is the model
+// behind them.
+//
 // # The model
 //
 // A [Bot] runs on one channel and on one or more [Sender]s of that channel.

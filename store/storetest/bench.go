@@ -89,6 +89,56 @@ func spreadSenders() []lifecycle.Sender {
 	return out
 }
 
+// wsFixture is one workspace of BenchmarkWorkspaces: two bots on its own
+// sender, one Active with 16 open sessions.
+type wsFixture struct {
+	m     *lifecycle.Manager
+	bots  [2]lifecycle.BotID
+	on    lifecycle.Sender
+	users []string
+	turn  int // the bot to activate next
+}
+
+// fillWorkspaces makes n workspaces in st and returns the first.
+func fillWorkspaces(b *testing.B, st lifecycle.Store, n int) *wsFixture {
+	ctx, mia := context.Background(), lifecycle.User("mia")
+	base, err := lifecycle.New(lifecycle.Config{Store: st, Clock: fixedClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var first *wsFixture
+	for i := range n {
+		m, err := base.Workspace(lifecycle.Workspace("ws" + strconv.Itoa(i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := &wsFixture{m: m, on: lifecycle.Sender{Channel: "sms", Address: strconv.Itoa(1000 + i)}, turn: 1}
+		if _, err := m.GrantRole(ctx, lifecycle.System("bench"), "mia", roles.Manager); err != nil {
+			b.Fatal(err)
+		}
+		for k := range f.bots {
+			bot, err := m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{f.on}, Definition: definition()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			f.bots[k] = bot.ID
+		}
+		if _, err := m.Activate(ctx, mia, f.bots[0], lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+			b.Fatal(err)
+		}
+		for u := range 16 {
+			f.users = append(f.users, "u"+strconv.Itoa(u))
+			if _, err := m.Route(ctx, f.on, f.users[u]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if i == 0 {
+			first = f
+		}
+	}
+	return first
+}
+
 // BenchmarkWorkspaces measures what many workspaces in one store cost one
 // of them (R27): routing a message to an open session and activating a
 // bot (the commit path), in a store holding 1 workspace against one
@@ -96,56 +146,8 @@ func spreadSenders() []lifecycle.Sender {
 // audit entries), in the same run: compare the sub-benchmarks'
 // workspaces=1 and workspaces=N figures (the goal is at most 1.2x).
 func BenchmarkWorkspaces(b *testing.B, spaces int, newStore func(b *testing.B) lifecycle.Store) {
-	ctx := context.Background()
-	clk := fixedClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	mia := lifecycle.User("mia")
-	type fixture struct {
-		m     *lifecycle.Manager
-		bots  [2]lifecycle.BotID
-		on    lifecycle.Sender
-		users []string
-		turn  int // the bot to activate next
-	}
-	// fill makes n workspaces in st, each with two bots on its own sender,
-	// one Active with 16 open sessions, and returns the first's fixture.
-	fill := func(st lifecycle.Store, n int) fixture {
-		base, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var first fixture
-		for i := range n {
-			m, err := base.Workspace(lifecycle.Workspace("ws" + strconv.Itoa(i)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			f := fixture{m: m, on: lifecycle.Sender{Channel: "sms", Address: strconv.Itoa(1000 + i)}}
-			if _, err := m.GrantRole(ctx, lifecycle.System("bench"), "mia", roles.Manager); err != nil {
-				b.Fatal(err)
-			}
-			for k := range f.bots {
-				bot, err := m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{f.on}, Definition: definition()})
-				if err != nil {
-					b.Fatal(err)
-				}
-				f.bots[k] = bot.ID
-			}
-			if _, err := m.Activate(ctx, mia, f.bots[0], lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
-				b.Fatal(err)
-			}
-			for u := range 16 {
-				f.users = append(f.users, "u"+strconv.Itoa(u))
-				if _, err := m.Route(ctx, f.on, f.users[u]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if i == 0 {
-				first = f
-			}
-		}
-		return first
-	}
-	fs := [2]fixture{fill(newStore(b), 1), fill(newStore(b), spaces)}
+	ctx, mia := context.Background(), lifecycle.User("mia")
+	fs := [2]*wsFixture{fillWorkspaces(b, newStore(b), 1), fillWorkspaces(b, newStore(b), spaces)}
 	for k, f := range fs {
 		b.Run("route/workspaces="+strconv.Itoa([]int{1, spaces}[k]), func(b *testing.B) {
 			b.ReportAllocs()
@@ -156,9 +158,7 @@ func BenchmarkWorkspaces(b *testing.B, spaces int, newStore func(b *testing.B) l
 			}
 		})
 	}
-	for k := range fs {
-		f := &fs[k]
-		f.turn = 1
+	for k, f := range fs {
 		b.Run("activate/workspaces="+strconv.Itoa([]int{1, spaces}[k]), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() { // each activation replaces the other bot at once
