@@ -4,11 +4,12 @@
 //	go run ./examples/httpserver -addr 127.0.0.1:8080
 //
 // The API is described by /openapi.yaml; the README's "HTTP service"
-// section walks through it with curl. To keep bots, roles and the audit log
-// across restarts in a SQLite file, run examples/httpserver/persist (a
-// module of its own, so the root module carries no database driver):
+// section walks through it with curl. To run it as a team deploys it - on
+// a SQLite file or PostgreSQL, with a users file, health endpoints and
+// graceful shutdown - use examples/httpserver/service (a module of its own,
+// so the root module carries no database driver):
 //
-//	cd examples/httpserver/persist && go run . -db botlife.db
+//	cd examples/httpserver/service && go run . -store sqlite:botlife.db -users demo-users.txt
 package main
 
 import (
