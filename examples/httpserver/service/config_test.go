@@ -13,6 +13,7 @@ import (
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/demo"
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store"
 )
 
 func envOf(kv ...string) func(string) string {
@@ -113,9 +114,11 @@ func TestUsersFile(t *testing.T) {
 	}
 	for _, tc := range []struct{ file, want string }{
 		{"user - ada s3cret-1\nuser - bob s3cret-1\n", "line 2: the token is the one on line 1"},
-		{"user - ada s3cret-1 wizard\n", "line 1: "},
+		{"user - ada s3cret-1 wizard\n", "line 1: the role is not"},
+		{"user - ada admin s3cret-1\n", "line 1: the role is not"},
 		{"gateway - gw s3cret-1 admin\n", "line 1: only a user line may name a role"},
-		{"robot - r2 s3cret-1\n", `line 1: kind "robot"`},
+		{"robot - r2 s3cret-1\n", "line 1: the kind (the first field) is not"},
+		{"s3cret-1 user - ada\n", "line 1: the kind (the first field) is not"},
 		{"user ada s3cret-1\n", "line 1: has 3 fields"},
 		{"gateway - gw s3cret-1\n", "names no user"},
 		{"user - ada " + strings.Repeat("s3cret-1", 40) + "\n", "line 1: the token is longer than"},
@@ -124,6 +127,14 @@ func TestUsersFile(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%q: got %v, want %q and no token", tc.file, err, tc.want)
 		}
+	}
+	long, err := parseUsers(strings.NewReader("user - ada t1\nuser " + strings.Repeat("w", 65) + " ada t2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
+	if _, err := long.managers(m); err == nil || !strings.Contains(err.Error(), "line 2: the workspace is not") {
+		t.Errorf("a workspace name too long: %v", err)
 	}
 	if _, err := readUsers("no-such-file"); err == nil || !strings.Contains(err.Error(), "users file") {
 		t.Errorf("a missing file: %v", err)

@@ -34,8 +34,10 @@ import (
 // so a new file provisions its users and a restart changes no role given
 // or taken through the API since. Remove a line to take a token away.
 //
-// Tokens are secrets: keep the file readable by the service only. They are
-// never logged, nor shown in an error (an error names the line).
+// A token is any text without spaces or #. Tokens are secrets: keep the
+// file readable by the service only. They are never logged, nor shown in
+// an error (an error names the line, and shows no field that could be a
+// misplaced token).
 type users struct {
 	user, gateway, system map[string]api.Principal // by token
 	// grants are the roles to provision, in the order of the file.
@@ -99,8 +101,8 @@ func parseUsers(r io.Reader) (*users, error) {
 			u.user[token] = p
 			if len(f) == 5 {
 				role, err := roles.ParseRole(f[4])
-				if err != nil {
-					return nil, fmt.Errorf("line %d: %w", n, err)
+				if err != nil { // not shown: a line in the wrong order may put its token here
+					return nil, fmt.Errorf("line %d: the role is not analyzer, supervisor, designer, manager or admin", n)
 				}
 				u.grants = append(u.grants, grant{ws, id, role})
 			}
@@ -111,7 +113,7 @@ func parseUsers(r io.Reader) (*users, error) {
 		case kind == "system":
 			u.system[token] = p
 		default:
-			return nil, fmt.Errorf("line %d: kind %q is not user, gateway or system", n, kind)
+			return nil, fmt.Errorf("line %d: the kind (the first field) is not user, gateway or system", n)
 		}
 		if _, ok := u.line[ws]; !ok {
 			u.line[ws] = n
@@ -135,8 +137,8 @@ func (u *users) managers(m *lifecycle.Manager) (map[lifecycle.Workspace]*lifecyc
 		in := m
 		if ws != "" {
 			var err error
-			if in, err = m.Workspace(ws); err != nil {
-				return nil, fmt.Errorf("users file, line %d: %w", u.line[ws], err)
+			if in, err = m.Workspace(ws); err != nil { // not shown: it may be a misplaced token
+				return nil, fmt.Errorf("users file, line %d: the workspace is not 1 to %d bytes of text without spaces", u.line[ws], lifecycle.MaxWorkspaceBytes)
 			}
 		}
 		out[ws] = in
