@@ -19,6 +19,7 @@ import (
 	"github.com/botlife/botlife/store/postgres"
 	"github.com/botlife/botlife/store/sqlite"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // the driver store/sqlite uses, for the service's own table
 )
 
@@ -47,15 +48,21 @@ func parseStoreURL(s string) (storeURL, error) {
 	return storeURL{}, errors.New("is not a store: give sqlite:FILE, postgres://USER@HOST/DB or memory")
 }
 
-// backend is the store the service runs on, with what the service keeps
-// beside it: the counter of readable bot ids.
+// backend is the store the service runs on, with the service's own
+// tables beside the store's in the same database (serviceSchema), reached
+// through db: nil for the memory store.
 type backend struct {
 	lifecycle.Store
-	name  string                                   // for the log: the file, or the server and database; never a password
-	next  func(ctx context.Context) (int64, error) // the next bot number, unique in the store
-	probe func(ctx context.Context) error          // the service's own table or sequence is there
+	name  string  // for the log: the file, or the server and database; never a password
+	db    *sql.DB // the service's tables
+	pg    bool    // db is PostgreSQL
+	n     atomic.Int64
 	close func()
 }
+
+// serviceSchema is the service's own tables: service_ids holds the last
+// bot number given. (Written for both: BLOB becomes BYTEA on PostgreSQL.)
+const serviceSchema = `CREATE TABLE IF NOT EXISTS service_ids (name TEXT PRIMARY KEY, n BIGINT NOT NULL)`
 
 // pollOtherProcesses is how often a SQLite store looks for commits of
 // other processes on the file (another replica, a command) for the event
@@ -72,19 +79,15 @@ func openStore(ctx context.Context, raw string, migrate bool) (*backend, error) 
 	}
 	switch u.kind {
 	case "memory":
-		var n atomic.Int64
-		return &backend{Store: store.NewMemory(), name: "memory",
-			next:  func(context.Context) (int64, error) { return n.Add(1), nil },
-			probe: func(context.Context) error { return nil }, close: func() {}}, nil
+		return &backend{Store: store.NewMemory(), name: "memory", close: func() {}}, nil
 	case "sqlite":
 		return openSQLite(ctx, u.path)
 	}
 	return openPostgres(ctx, u.url, migrate)
 }
 
-// openSQLite opens the file, and beside the store's tables the service's
-// own: service_ids, the last bot number given. It is a separate connection
-// to the same file, as another process would be.
+// openSQLite opens the file, and the service's tables in it through a
+// connection of their own, as another process would.
 func openSQLite(ctx context.Context, path string) (*backend, error) {
 	st, err := sqlite.OpenWith(ctx, path, sqlite.Options{PollOtherProcesses: pollOtherProcesses})
 	if err != nil {
@@ -95,69 +98,61 @@ func openSQLite(ctx context.Context, path string) (*backend, error) {
 	db, err := sql.Open("sqlite", q)
 	if err == nil {
 		db.SetMaxOpenConns(1)
-		_, err = db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS service_ids (name TEXT PRIMARY KEY, n INTEGER NOT NULL)`)
+		_, err = db.ExecContext(ctx, serviceSchema)
 	}
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("%s: the service's table: %w", path, errors.Join(err, lifecycle.ErrUnavailable))
+		return nil, fmt.Errorf("%s: the service's tables: %w", path, errors.Join(err, lifecycle.ErrUnavailable))
 	}
-	return &backend{Store: st, name: st.Path(),
-		next: func(ctx context.Context) (n int64, err error) {
-			err = db.QueryRowContext(ctx, `INSERT INTO service_ids (name, n) VALUES ('bot', 1)
-				ON CONFLICT (name) DO UPDATE SET n = n + 1 RETURNING n`).Scan(&n)
-			return n, err
-		},
-		probe: func(ctx context.Context) error {
-			return db.QueryRowContext(ctx, `SELECT count(*) FROM service_ids`).Scan(new(int))
-		},
-		close: func() { db.Close(); st.Close() }}, nil
+	return &backend{Store: st, name: st.Path(), db: db, close: func() { db.Close(); st.Close() }}, nil
 }
 
-// openPostgres connects, migrates when asked (the store's schema, then the
-// service's sequence botlife_service_bot_ids, under an advisory lock so
-// replicas may start at once).
+// openPostgres connects and, when asked, migrates: the store's schema,
+// then the service's tables under an advisory lock (replicas may start at
+// once).
 func openPostgres(ctx context.Context, raw string, migrate bool) (*backend, error) {
 	st, err := postgres.Open(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	pool := st.Pool()
+	db := stdlib.OpenDBFromPool(st.Pool())
 	if migrate {
 		err = st.Migrate(ctx)
 		if err == nil {
-			err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(8347261)`); err != nil {
-					return err
-				}
-				_, err := tx.Exec(ctx, `CREATE SEQUENCE IF NOT EXISTS botlife_service_bot_ids`)
+			err = pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(8347261); `+strings.ReplaceAll(serviceSchema, "BLOB", "BYTEA"))
 				return err
 			})
 		}
 		if err != nil {
+			db.Close()
 			st.Close()
 			return nil, fmt.Errorf("migrating: %w", err)
 		}
 	}
-	cfg := pool.Config().ConnConfig
-	return &backend{Store: st, name: fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database),
-		next: func(ctx context.Context) (n int64, err error) {
-			err = pool.QueryRow(ctx, `SELECT nextval('botlife_service_bot_ids')`).Scan(&n)
-			return n, err
-		},
-		probe: func(ctx context.Context) error {
-			return pool.QueryRow(ctx, `SELECT last_value FROM botlife_service_bot_ids`).Scan(new(int64))
-		},
-		close: st.Close}, nil
+	cfg := st.Pool().Config().ConnConfig
+	return &backend{Store: st, name: fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database), db: db, pg: true,
+		close: func() { db.Close(); st.Close() }}, nil
+}
+
+// next returns the next bot number, unique in the database.
+func (b *backend) next(ctx context.Context) (n int64, err error) {
+	if b.db == nil {
+		return b.n.Add(1), nil
+	}
+	err = b.db.QueryRowContext(ctx, `INSERT INTO service_ids (name, n) VALUES ('bot', 1)
+		ON CONFLICT (name) DO UPDATE SET n = service_ids.n + 1 RETURNING n`).Scan(&n)
+	return n, err
 }
 
 // ready says whether the store answers and its schema is the one the
 // service needs: a read of the store (which fails on a schema not
-// migrated) and of the service's own table.
+// migrated) and of the service's own tables.
 func (b *backend) ready(ctx context.Context) error {
-	if _, _, err := b.Roles(ctx, "", "readyz"); err != nil {
+	if _, _, err := b.Roles(ctx, "", "readyz"); err != nil || b.db == nil {
 		return err
 	}
-	return b.probe(ctx)
+	return b.db.QueryRowContext(ctx, `SELECT count(*) FROM service_ids`).Scan(new(int))
 }
 
 // newID returns Config.NewID for mode: readable ids bot-1, bot-2, ...
