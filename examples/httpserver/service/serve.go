@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/examples/httpserver/api"
+	"github.com/botlife/botlife/examples/httpserver/telemetry"
 	"github.com/botlife/botlife/lifecycle"
 )
 
@@ -31,7 +32,12 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 		return err
 	}
 	defer b.close()
-	m, err := lifecycle.New(lifecycle.Config{Store: b, Logger: log, NewID: b.newID(c.IDs, log)})
+	tel, err := telemetry.New(telemetry.Options{})
+	if err != nil {
+		return err
+	}
+	defer tel.Shutdown(context.Background())
+	m, err := lifecycle.New(lifecycle.Config{Store: b, Logger: log, NewID: b.newID(c.IDs, log), Tracer: tel})
 	if err != nil {
 		return err
 	}
@@ -57,7 +63,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 
 	streams, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
-	srv := &http.Server{Handler: handler(h, ready, streams, hooks.request), ReadHeaderTimeout: c.ReadHeaderTimeout,
+	srv := &http.Server{Handler: handler(h, ready, tel.Handler(), streams, hooks.request), ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	srv.RegisterOnShutdown(endStreams)
@@ -100,12 +106,15 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 }
 
 // handler is the API with the service's own routes around it: /healthz
-// answers 200 while the process serves; /readyz 200 when ready says so
+// answers 200 while the process serves; /metrics gives the Manager's
+// metrics in the Prometheus format (package telemetry: operations by op and
+// outcome, latencies, messages routed, ExpireDue and Watch lag; no ids);
+// /readyz 200 when ready says so
 // (the store is reachable, its schema migrated and the users file's roles
 // provisioned), else 503: load balancers send requests to ready replicas
 // only. An event stream's request ends when
 // streams does, so a shutdown need not wait for clients to hang up.
-func handler(h *api.Server, ready func(context.Context) error, streams context.Context, request func(*http.Request)) http.Handler {
+func handler(h *api.Server, ready func(context.Context) error, metrics http.Handler, streams context.Context, request func(*http.Request)) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -123,6 +132,7 @@ func handler(h *api.Server, ready func(context.Context) error, streams context.C
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithCancel(r.Context())
 		defer context.AfterFunc(streams, cancel)()

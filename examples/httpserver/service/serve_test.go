@@ -43,7 +43,7 @@ func readyz(t *testing.T, b *backend) int {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	handler(h, b.ready, t.Context(), nil).ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	handler(h, b.ready, http.NotFoundHandler(), t.Context(), nil).ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
 	return w.Code
 }
 
@@ -142,4 +142,23 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("the request in flight: %d %s", resp.StatusCode, out)
 	}
 	<-stopped
+}
+
+// /metrics gives the Manager's operations in the Prometheus format, by op
+// and outcome (issue 28), and no ids: the bot made is not named there.
+func TestMetrics(t *testing.T) {
+	base, _ := start(t, sqliteStore(t))
+	call(t, "POST", base+"/bots", "dan-token", pizza, 201)
+	call(t, "GET", base+"/bots/bot-9", "dan-token", "", 404)
+	body := call(t, "GET", base+"/metrics", "", "", 200)
+	for _, want := range []string{`botlife_operations_total{`, `op="create"`, `outcome="ok"`, `outcome="not_found"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	for _, leak := range []string{"bot-1", "bot-9", "Pizza", "+15550100", "dan-token"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("/metrics names %q", leak)
+		}
+	}
 }
