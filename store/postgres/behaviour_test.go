@@ -13,6 +13,7 @@ import (
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/postgres"
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 )
 
 // fixture is a Manager on a fresh database with a Manager-role user.
@@ -392,6 +393,41 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 				t.Fatalf("the plan does not read through %s by sender:\n%s", tc.index, p)
 			}
 		})
+	}
+}
+
+// R27, issue 25: in generic plans, on tables without statistics (a new
+// database), a message and a step closing a session find the session and
+// the bots by a whole key - one_open_session's, (workspace, id) - never by
+// the workspace alone (among its 1,000 open sessions, as PostgreSQL did
+// while the workspace led one_open_session).
+func TestSessionLookupsByKey(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	if _, err := st.Pool().Exec(ctx, `
+		INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('b1', 3, 0, '{}'::bytea);
+		INSERT INTO sessions (id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
+			SELECT i, 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1000 + i, 1 FROM generate_series(1, 1000) i`); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := st.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, q := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE route AS ` + postgres.SQLRoute, `PREPARE close AS ` + postgres.SQLClose} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	byWorkspace := regexp.MustCompile(`Index Cond: \(\(?workspace = [^)]*\)\)?\n|Recheck Cond: \(workspace = `)
+	for _, q := range []string{`EXECUTE route(2000, 'sms', '+16661', 'u5', '')`, `EXECUTE close(3000, 'completed', 5, 1, 1005, 3, 'b1', '')`} {
+		rows, _ := conn.Query(ctx, "EXPLAIN "+q)
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		p := strings.Join(plan, "\n") + "\n"
+		if err != nil || byWorkspace.MatchString(p) || strings.Contains(p, "Seq Scan") {
+			t.Errorf("%s: %v; a session found by its workspace alone:\n%s", q, err, p)
+		}
 	}
 }
 

@@ -50,7 +50,8 @@ const openSession = `s.workspace = $5 AND s.channel = $2 AND s.address = $3 AND 
 // and counts it in session_stats (the trigger leaves open sessions alone);
 // otherwise it returns the RouteView in one row: the open session, if any,
 // with its bot, and the sender's Active bot, with revisions. The last
-// column tells which.
+// column tells which. Each bot is read by its key, even in a generic plan
+// on tables without statistics (OFFSET 0 keeps the lateral apart).
 const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
@@ -63,9 +64,9 @@ const sqlRoute = `
 	SELECT ` + sessionColumns + `, cb.doc, cb.revision, a.doc, a.revision, false
 	FROM (SELECT 1) AS one
 	LEFT JOIN sessions s ON ` + openSession + `
-	LEFT JOIN bots cb ON cb.workspace = $5 AND cb.id = s.bot_id
-	LEFT JOIN LATERAL (SELECT b.doc, b.revision FROM bot_senders bs JOIN bots b ON b.workspace = $5 AND b.id = bs.bot_id
-		WHERE bs.workspace = $5 AND bs.channel = $2 AND bs.address = $3 AND bs.slot = 'active') AS a ON true
+	LEFT JOIN LATERAL (SELECT doc, revision FROM bots WHERE workspace = $5 AND id = s.bot_id OFFSET 0) AS cb ON true
+	LEFT JOIN LATERAL (SELECT b.doc, b.revision FROM bots b WHERE b.workspace = $5 AND b.id = (SELECT bs.bot_id FROM bot_senders bs
+		WHERE bs.workspace = $5 AND bs.channel = $2 AND bs.address = $3 AND bs.slot = 'active')) AS a ON true
 	WHERE NOT EXISTS (SELECT 1 FROM upd)`
 
 // sqlClose records the session a step closed ($1 closed_at, $2 reason, $3

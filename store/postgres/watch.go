@@ -54,13 +54,22 @@ type waiters struct {
 func (l *listener) broadcast(ws lifecycle.Workspace, head int64, all bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for k, w := range l.spaces {
-		if all || k == ws {
-			w.seen = max(w.seen, head)
-			close(w.wake)
-			w.wake = make(chan struct{})
+	if !all {
+		if w := l.spaces[ws]; w != nil {
+			w.notify(head)
 		}
+		return
 	}
+	for _, w := range l.spaces {
+		w.notify(0)
+	}
+}
+
+// notify records head and wakes w's waiters. The listener's mutex is held.
+func (w *waiters) notify(head int64) {
+	w.seen = max(w.seen, head)
+	close(w.wake)
+	w.wake = make(chan struct{})
 }
 
 func (l *listener) stop() {

@@ -31,7 +31,10 @@ CREATE INDEX pending_schedules ON schedules (workspace, at, seq) WHERE status = 
 ALTER TABLE sessions DROP CONSTRAINT sessions_pkey, ADD PRIMARY KEY (workspace, id), ALTER COLUMN id DROP DEFAULT;
 DROP SEQUENCE sessions_id_seq;
 DROP INDEX one_open_session, open_sessions_due;
-CREATE UNIQUE INDEX one_open_session ON sessions (workspace, channel, address, end_user) WHERE closed_at IS NULL;
+-- The workspace comes last here: a lookup of an open session by its id
+-- must not find that it can scan the workspace's open sessions through this
+-- index, as a generic plan did when it led.
+CREATE UNIQUE INDEX one_open_session ON sessions (channel, address, end_user, workspace) WHERE closed_at IS NULL;
 CREATE INDEX open_sessions_due ON sessions (workspace, bot_id, channel, address, activation, activity_floor)
 	WHERE closed_at IS NULL AND activity_floor IS NOT NULL;
 
