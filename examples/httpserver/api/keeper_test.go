@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/api/apitest"
 	"github.com/botlife/botlife/examples/httpserver/demo"
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store"
 )
 
 var (
@@ -257,4 +260,38 @@ func (k *countKeeper) TakePlan(_ context.Context, s api.Scope, id string, _ time
 	delete(k.planBytes, fmt.Sprint(s, id))
 	k.bytes -= len(b)
 	return b, nil
+}
+
+// R17 on Go's own clock: a kept plan of a change to a stored bot applies
+// on a memory store whose times carry a monotonic reading and the Local
+// zone, which JSON does not keep.
+func TestR17KeptPlanOnTheRealClock(t *testing.T) {
+	m, err := demo.NewManager(bg, lifecycle.Config{Store: store.NewMemory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := demo.NewServer(m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &apitest.Client{T: t, Handler: srv}
+	var b api.Bot
+	c.Do("POST", "/bots", "dan", apitest.BotJSON).JSON(t, &b)
+	for _, step := range []struct{ method, path, who, body string }{
+		{"PATCH", "/bots/" + b.ID, "dan", `{"name":"Pizza 2"}`},
+		{"POST", "/bots/" + b.ID + "/activate", "mia", ""},
+		{"POST", "/bots/" + b.ID + "/deactivate", "mia", `{"grace":"15m"}`},
+		{"POST", "/bots/" + b.ID + "/end-grace", "mia", ""},
+		{"POST", "/bots/" + b.ID + "/test-sessions", "dan", ""},
+		{"POST", "/bots/" + b.ID + "/duplicate", "dan", ""},
+		{"POST", "/users/al/roles", "ada", `{"role":"designer"}`},
+	} {
+		r := c.Do(step.method, step.path+"?dry_run=true", step.who, step.body)
+		if r.Status != 200 {
+			t.Fatalf("%s dry run: %d %s", step.path, r.Status, r.Body)
+		}
+		if r := c.Do("POST", r.Header.Get("Location")+"/apply", step.who, ""); r.Status/100 != 2 {
+			t.Errorf("%s %s: the kept plan did not apply: %d %s", step.method, step.path, r.Status, r.Body)
+		}
+	}
 }
