@@ -129,6 +129,13 @@
 // Manager from [New] acts in the default workspace, so a service with one
 // customer names none.
 //
+// # Observability
+//
+// A [Tracer] in [Config] is called around every operation with its op,
+// workspace, outcome and duration - never ids, names or message text - so
+// that a service can count, time and trace them (OpenTelemetry, Prometheus)
+// without the library depending on either.
+//
 // # Errors
 //
 // Every error of Decide and the Manager is an *[Error] with the operation,

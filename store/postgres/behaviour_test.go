@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/postgres"
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 )
 
 // fixture is a Manager on a fresh database with a Manager-role user.
@@ -53,7 +55,7 @@ func (f *fixture) create(name string, addrs ...string) lifecycle.BotID {
 
 func (f *fixture) state(id lifecycle.BotID) lifecycle.State {
 	f.t.Helper()
-	b, err := f.st.Bot(f.ctx, id)
+	b, err := f.st.Bot(f.ctx, "", id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -71,19 +73,19 @@ type contents struct {
 
 func (f *fixture) contents() contents {
 	f.t.Helper()
-	bots, err := f.st.Bots(f.ctx, "", -1)
+	bots, err := f.st.Bots(f.ctx, "", "", -1)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	audit, err := f.st.AuditLog(f.ctx, 0, -1)
+	audit, err := f.st.AuditLog(f.ctx, "", 0, -1)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	sessions, err := f.st.Sessions(f.ctx, 0, -1)
+	sessions, err := f.st.Sessions(f.ctx, "", 0, -1)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	schedules, err := f.st.Schedules(f.ctx, 0, -1)
+	schedules, err := f.st.Schedules(f.ctx, "", 0, -1)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -137,7 +139,7 @@ func TestTimesOutOfRangeAreRefused(t *testing.T) {
 	if _, err := f.m.Activate(f.ctx, f.mia, a, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
 		t.Fatal(err)
 	}
-	bot, err := f.st.Bot(f.ctx, a)
+	bot, err := f.st.Bot(f.ctx, "", a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +169,7 @@ func TestTimesOutOfRangeAreRefused(t *testing.T) {
 			return err
 		}},
 		{"route after 2262", func() error {
-			_, err := f.st.Route(f.ctx, sender, "u1", time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC))
+			_, err := f.st.Route(f.ctx, "", sender, "u1", time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC))
 			return err
 		}},
 		{"schedule due after 2262", func() error {
@@ -197,11 +199,11 @@ func TestTimesOutOfRangeAreRefused(t *testing.T) {
 	if _, err := f.st.Commit(f.ctx, deactivate(end)); err != nil {
 		t.Fatalf("deadline at the last storable instant: %v", err)
 	}
-	due, err := f.st.Due(f.ctx, end.Add(-time.Nanosecond), 10)
+	due, err := f.st.Due(f.ctx, "", end.Add(-time.Nanosecond), 10)
 	if err != nil || len(due.Drains) != 0 {
 		t.Fatalf("due one nanosecond before the deadline: %v, %v", due, err)
 	}
-	due, err = f.st.Due(f.ctx, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 10)
+	due, err = f.st.Due(f.ctx, "", time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 10)
 	if err != nil || len(due.Drains) != 1 || !due.Drains[0].GraceDeadline.Equal(end) {
 		t.Fatalf("due after the end of storable time: %v, %v", due, err)
 	}
@@ -267,7 +269,7 @@ func TestHostileText(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Commit = %v, want the bot stored", err)
 			}
-			got, err := f.st.Bot(f.ctx, b.ID)
+			got, err := f.st.Bot(f.ctx, "", b.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -280,15 +282,15 @@ func TestHostileText(t *testing.T) {
 		name string
 		run  func() error
 	}{
-		{"R21/NUL in an end user", func() error { _, err := f.st.Route(f.ctx, sender, "u\x00", f.clk.Now()); return err }},
-		{"R21/invalid UTF-8 in an end user", func() error { _, err := f.st.Route(f.ctx, sender, "u\xff", f.clk.Now()); return err }},
-		{"R21/10 KB end user", func() error { _, err := f.st.Route(f.ctx, sender, big, f.clk.Now()); return err }},
+		{"R21/NUL in an end user", func() error { _, err := f.st.Route(f.ctx, "", sender, "u\x00", f.clk.Now()); return err }},
+		{"R21/invalid UTF-8 in an end user", func() error { _, err := f.st.Route(f.ctx, "", sender, "u\xff", f.clk.Now()); return err }},
+		{"R21/10 KB end user", func() error { _, err := f.st.Route(f.ctx, "", sender, big, f.clk.Now()); return err }},
 		{"R21/10 KB random-looking end user", func() error {
 			var sb strings.Builder
 			for i := 0; sb.Len() < 10240; i++ {
 				sb.WriteString(time.Duration(i * 7919).String())
 			}
-			_, err := f.st.Route(f.ctx, sender, sb.String(), f.clk.Now())
+			_, err := f.st.Route(f.ctx, "", sender, sb.String(), f.clk.Now())
 			return err
 		}},
 		{"R21/NUL in an audit actor", func() error {
@@ -315,10 +317,10 @@ func TestHostileText(t *testing.T) {
 		})
 	}
 	// Reads with such text find nothing rather than failing.
-	if _, err := f.st.Bot(f.ctx, "x\x00"); !errors.Is(err, lifecycle.ErrNotFound) {
+	if _, err := f.st.Bot(f.ctx, "", "x\x00"); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("Bot with a NUL id = %v, want ErrNotFound", err)
 	}
-	if rs, _, err := f.st.Roles(f.ctx, "x\xff"); err != nil || !rs.Empty() {
+	if rs, _, err := f.st.Roles(f.ctx, "", "x\xff"); err != nil || !rs.Empty() {
 		t.Errorf("Roles with invalid UTF-8 = %v, %v; want no roles (P3)", rs, err)
 	}
 }
@@ -346,23 +348,24 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		INSERT INTO schedules (id, seq, at, status, revision, doc)
 			SELECT 's' || i, i, i, 'done', 2, '{}'::bytea FROM generate_series(1, 20000) i;
 		INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('p', 20001, 1500, 'pending', 1, '{}'::bytea);
-		INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
-			SELECT 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1000 + i, 1 FROM generate_series(1, 20000) i;
+		INSERT INTO sessions (id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
+			SELECT i, 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1000 + i, 1 FROM generate_series(1, 20000) i;
 		ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
 	senders := [][]string{{"sms"}, {"+15550100"}}
+	bySender := regexp.MustCompile(`Index Cond: \(\(workspace = [^)]*\) AND \(channel = `) // R27: in the workspace
 	for _, tc := range []struct {
 		name, sql, index string
 		args             []any
 	}{
-		{"R1/SenderBots", postgres.SQLLiveBots, "one_bot_per_slot", []any{senders[0], senders[1]}},
-		{"R20/SenderBots", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "b20000"}},
-		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000)}},
-		{"R22/DueDrains", postgres.SQLDueDrains, "bots_due_drains", []any{int64(6000), int64(100)}},
+		{"R1/SenderBots", postgres.SQLLiveBots, "one_bot_per_slot", []any{senders[0], senders[1], ""}},
+		{"R20/SenderBots", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "", "b20000"}},
+		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000), ""}},
+		{"R22/DueDrains", postgres.SQLDueDrains, "bots_due_drains", []any{int64(6000), int64(100), ""}},
 		// R9: a bot's open activations, group by group (Bot.OpenActivations).
-		{"R9/Bot", postgres.SQLBot, "open_sessions_due", []any{"b1"}},
-		{"R23/DueSchedules", postgres.SQLDueSchedules, "pending_schedules", []any{int64(2000), int64(100)}},
+		{"R9/Bot", postgres.SQLBot, "open_sessions_due", []any{"", "b1"}},
+		{"R23/DueSchedules", postgres.SQLDueSchedules, "pending_schedules", []any{int64(2000), int64(100), ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows, err := st.Pool().Query(ctx, "EXPLAIN "+tc.sql, tc.args...)
@@ -385,11 +388,46 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 				t.Log(p)
 			}
 			if !strings.Contains(p, tc.index) || strings.Contains(p, "Seq Scan") ||
-				(strings.Contains(tc.name, "SenderBots") && !strings.Contains(p, "Index Cond: ((channel = ")) ||
+				(strings.Contains(tc.name, "SenderBots") && !bySender.MatchString(p)) ||
 				strings.Contains(p, "Merge Join") || strings.Contains(p, "Hash Join") {
 				t.Fatalf("the plan does not read through %s by sender:\n%s", tc.index, p)
 			}
 		})
+	}
+}
+
+// R27, issue 25: in generic plans, on tables without statistics (a new
+// database), a message and a step closing a session find the session and
+// the bots by a whole key - one_open_session's, (workspace, id) - never by
+// the workspace alone (among its 1,000 open sessions, as PostgreSQL did
+// while the workspace led one_open_session).
+func TestSessionLookupsByKey(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	if _, err := st.Pool().Exec(ctx, `
+		INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('b1', 3, 0, '{}'::bytea);
+		INSERT INTO sessions (id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
+			SELECT i, 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1000 + i, 1 FROM generate_series(1, 1000) i`); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := st.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	for _, q := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE route AS ` + postgres.SQLRoute, `PREPARE close AS ` + postgres.SQLClose} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	byWorkspace := regexp.MustCompile(`Index Cond: \(\(?workspace = [^)]*\)\)?\n|Recheck Cond: \(workspace = `)
+	for _, q := range []string{`EXECUTE route(2000, 'sms', '+16661', 'u5', '')`, `EXECUTE close(3000, 'completed', 5, 1, 1005, 3, 'b1', '')`} {
+		rows, _ := conn.Query(ctx, "EXPLAIN "+q)
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		p := strings.Join(plan, "\n") + "\n"
+		if err != nil || byWorkspace.MatchString(p) || strings.Contains(p, "Seq Scan") {
+			t.Errorf("%s: %v; a session found by its workspace alone:\n%s", q, err, p)
+		}
 	}
 }
 
@@ -411,7 +449,7 @@ func TestKeysAtTheLimit(t *testing.T) {
 	if _, err := f.st.Commit(f.ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: id, To: lifecycle.Draft, After: &b}}}); err != nil {
 		t.Fatalf("keys of %d bytes: %v", postgres.MaxKeyBytes, err)
 	}
-	got, err := f.st.Bot(f.ctx, id)
+	got, err := f.st.Bot(f.ctx, "", id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func BenchmarkExpireDueIdle(b *testing.B) {
 	var ops []func() error
 	for _, open := range []int{few, many} {
 		m, st, _, r := historyManager(b, 0)
-		bot, err := st.Bot(ctx, r.ids[0])
+		bot, err := st.Bot(ctx, "", r.ids[0])
 		if err != nil {
 			b.Fatal(err)
 		}

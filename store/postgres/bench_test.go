@@ -12,6 +12,7 @@ import (
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/postgres"
+	"github.com/botlife/botlife/store/storetest"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -89,7 +90,7 @@ func BenchmarkActivate(b *testing.B) {
 // BenchmarkActivateParallel measures activation throughput with 1
 // goroutine and with 8 goroutines on 8 different senders, interleaved in
 // rounds in one run, and reports both and their ratio (issue 13: at least
-// 1.3). Commits on different senders share only the audit_head lock, held
+// 1.3). Commits on different senders share only the audit head lock, held
 // for the last statement of each commit.
 func BenchmarkActivateParallel(b *testing.B) {
 	const goroutines, perRound = 8, 10
@@ -283,7 +284,7 @@ func BenchmarkWatchLatency(b *testing.B) {
 		waiting, woke := make(chan struct{}), make(chan time.Time, 1)
 		go func() {
 			close(waiting)
-			if err := w.WaitAudit(ctx, head); err != nil {
+			if err := w.WaitAudit(ctx, "", head); err != nil {
 				b.Error(err)
 			}
 			woke <- time.Now()
@@ -298,4 +299,14 @@ func BenchmarkWatchLatency(b *testing.B) {
 		total += (<-woke).Sub(start)
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs-commit-to-wake")
+}
+
+// BenchmarkWorkspaces: R27's cost to one workspace of 1,000 others in the
+// database (goal: route and activate at most 1.2x of a database holding
+// one).
+func BenchmarkWorkspaces(b *testing.B) {
+	storetest.BenchmarkWorkspaces(b, 1000, func(b *testing.B) lifecycle.Store {
+		st, _ := newStore(b)
+		return st
+	})
 }

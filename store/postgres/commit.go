@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -12,12 +13,32 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// The statements of a commit. A check selects botlife_conflict(...) (SQLSTATE
-// BL409, aborting the batch) for what its data-modifying CTE did not match.
+// The statements of a commit, in workspace @ws. A check selects
+// botlife_conflict(...) (SQLSTATE BL409, aborting the batch) for what its
+// data-modifying CTE did not match.
 const (
+	// sqlClaim counts, per real sender, the bots that name it after ($1,
+	// $2: the new rows) less those that named it before (the stored rows
+	// of the changed bots $3), and applies that to sender_claims in sender
+	// order, first, so that two workspaces racing for a sender meet on its
+	// key (R27). A sender added to while another workspace holds it is
+	// botlife_claimed; a claim no bot holds any more is deleted next.
+	sqlClaim = `
+		WITH d AS (SELECT channel, address, sum(n) AS n FROM (
+				SELECT channel, address, 1 AS n FROM unnest($1::text[], $2::text[]) AS a(channel, address)
+				UNION ALL
+				SELECT channel, address, -1 FROM bot_senders WHERE workspace = @ws AND bot_id = ANY($3::text[])) AS x
+			WHERE channel <> '` + lifecycle.TestChannel + `' GROUP BY 1, 2 HAVING sum(n) <> 0),
+		c AS (INSERT INTO sender_claims AS c SELECT channel, address, @ws, n FROM d ORDER BY 1, 2
+			ON CONFLICT (channel, address) DO UPDATE SET bots = c.bots + EXCLUDED.bots WHERE c.workspace = EXCLUDED.workspace
+			RETURNING channel, address)
+		SELECT botlife_claimed(channel, address) FROM d WHERE n > 0 AND (channel, address) NOT IN (SELECT * FROM c)`
+	sqlUnclaim = `DELETE FROM sender_claims WHERE workspace = @ws AND bots <= 0 AND (channel, address) IN (
+		SELECT channel, address FROM bot_senders WHERE workspace = @ws AND bot_id = ANY($1::text[]))`
+
 	sqlDeleteBots = `
 		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[]) AS c(id, rev)),
-		d AS (DELETE FROM bots b USING c WHERE b.id = c.id AND b.revision = c.rev RETURNING b.id)
+		d AS (DELETE FROM bots b USING c WHERE b.workspace = @ws AND b.id = c.id AND b.revision = c.rev RETURNING b.id)
 		SELECT botlife_conflict(format('bot %s changed or no longer exists (the plan read revision %s)', c.id, c.rev))
 		FROM c WHERE c.id NOT IN (SELECT id FROM d)`
 
@@ -27,45 +48,51 @@ const (
 		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::bytea[])
 			AS c(id, rev, new_rev, due, idle, doc)),
 		u AS (UPDATE bots b SET revision = c.new_rev, due_at = c.due, idle_timeout = c.idle, doc = c.doc
-			FROM c WHERE b.id = c.id AND b.revision = c.rev RETURNING b.id)
+			FROM c WHERE b.workspace = @ws AND b.id = c.id AND b.revision = c.rev RETURNING b.id)
 		SELECT botlife_conflict(format('bot %s changed or no longer exists (the plan read revision %s)', c.id, c.rev))
 		FROM c WHERE c.id NOT IN (SELECT id FROM u)`
 	sqlInsertBots = `
 		WITH c AS (SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::bytea[])
 			AS c(id, rev, new_rev, due, idle, doc)),
-		i AS (INSERT INTO bots (id, revision, due_at, idle_timeout, doc) SELECT id, new_rev, due, idle, doc FROM c
-			ON CONFLICT (id) DO NOTHING RETURNING id)
+		i AS (INSERT INTO bots (workspace, id, revision, due_at, idle_timeout, doc) SELECT @ws, id, new_rev, due, idle, doc FROM c
+			ON CONFLICT (workspace, id) DO NOTHING RETURNING id)
 		SELECT botlife_conflict(format('bot %s already exists', c.id))
 		FROM c WHERE c.id NOT IN (SELECT id FROM i)`
 
 	// Every row of the changed bots goes before any is inserted: the
 	// unique index one_bot_per_slot (R1, R2) is checked row by row.
-	sqlDeleteSenders = `DELETE FROM bot_senders WHERE bot_id = ANY($1::text[])`
-	sqlInsertSenders = `INSERT INTO bot_senders (bot_id, channel, address, slot, activation, serves_until, left_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[])`
+	sqlDeleteSenders = `DELETE FROM bot_senders WHERE workspace = @ws AND bot_id = ANY($1::text[])`
+	sqlInsertSenders = `INSERT INTO bot_senders (workspace, bot_id, channel, address, slot, activation, serves_until, left_at)
+		SELECT @ws, * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::int8[])`
 
 	// Role changes serialise on an advisory lock, so that two plans
 	// removing different Admins cannot both see the other one stay.
-	sqlLockRoles  = `SELECT pg_advisory_xact_lock(7342013)`
+	sqlLockRoles  = `SELECT pg_advisory_xact_lock(7342013, hashtext(@ws))`
 	sqlCheckRoles = `
 		SELECT botlife_conflict(format('the roles of %s changed since the plan read them', quote_literal(w.u)))
-		FROM unnest($1::text[], $2::int2[]) AS w(u, f) LEFT JOIN role_assignments r ON r.user_id = w.u
+		FROM unnest($1::text[], $2::int2[]) AS w(u, f) LEFT JOIN role_assignments r ON r.workspace = @ws AND r.user_id = w.u
 		WHERE coalesce(r.roles, 0) <> w.f`
 	sqlCheckAdmins = `
 		SELECT botlife_conflict('the plan would remove the last Admin')
-		FROM (SELECT count(*) AS n FROM role_assignments WHERE roles & $1 <> 0) AS x
+		FROM (SELECT count(*) AS n FROM role_assignments WHERE workspace = @ws AND roles & $1 <> 0) AS x
 		WHERE x.n > 0 AND x.n - $2 + $3 <= 0`
-	sqlDeleteRoles = `DELETE FROM role_assignments WHERE user_id = ANY($1::text[])`
-	sqlUpsertRoles = `INSERT INTO role_assignments (user_id, roles) SELECT * FROM unnest($1::text[], $2::int2[])
-		ON CONFLICT (user_id) DO UPDATE SET roles = EXCLUDED.roles`
+	sqlDeleteRoles = `DELETE FROM role_assignments WHERE workspace = @ws AND user_id = ANY($1::text[])`
+	sqlUpsertRoles = `INSERT INTO role_assignments (workspace, user_id, roles) SELECT @ws, * FROM unnest($1::text[], $2::int2[])
+		ON CONFLICT (workspace, user_id) DO UPDATE SET roles = EXCLUDED.roles`
 
-	// The audit entries, last: the audit_head row lock orders commits and
-	// numbers entries without gaps; the transaction commits right after.
+	// The audit entries, last: the lock of the workspace's audit head
+	// orders its commits and numbers entries without gaps; the transaction
+	// commits right after. The notification says "<head>:<workspace>".
 	sqlAppendAudit = `
-		WITH h AS (UPDATE audit_head SET seq = seq + $2 RETURNING seq),
-		i AS (INSERT INTO audit_log (seq, entry)
-			SELECT h.seq - $2 + e.ord, e.entry::jsonb FROM h, unnest($1::text[]) WITH ORDINALITY AS e(entry, ord))
-		SELECT h.seq, pg_notify('botlife_audit', h.seq::text) FROM h`
+		WITH h AS (INSERT INTO workspace_heads AS h VALUES (@ws, 'audit', $2)` + sqlNextSeq + `),
+		i AS (INSERT INTO audit_log (workspace, seq, entry)
+			SELECT @ws, h.seq - $2 + e.ord, e.entry::jsonb FROM h, unnest($1::text[]) WITH ORDINALITY AS e(entry, ord))
+		SELECT h.seq, pg_notify('` + auditChannel + `', h.seq || ':' || @ws) FROM h`
+
+	// sqlNextSeq ends the INSERT INTO workspace_heads AS h that takes the
+	// next numbers of a head, returning the last: the head's row lock is
+	// held until the commit.
+	sqlNextSeq = ` ON CONFLICT (workspace, head) DO UPDATE SET seq = h.seq + EXCLUDED.seq RETURNING seq`
 )
 
 // Commit implements lifecycle.Store in one round trip (see the package
@@ -96,7 +123,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 		})
 	}
 	if b.Len() > 1 {
-		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		if err := s.pool.SendBatch(ctx, b.Batch).Close(); err != nil {
 			return nil, fail(ctx, "committing", err)
 		}
 	}
@@ -123,29 +150,59 @@ func (c *columns) add(row ...any) {
 	}
 }
 
+// col returns column i; nil without rows.
+func (c columns) col(i int) any {
+	if c == nil {
+		return []string(nil)
+	}
+	return c[i]
+}
+
 // queue queues sql with the columns as its arguments, if they hold a row.
-func (c columns) queue(b *pgx.Batch, sql string) {
+func (c columns) queue(b batch, sql string) {
 	if c != nil {
 		b.Queue(sql, c...)
 	}
 }
 
+// batch queues the statements of a commit in workspace ws: @ws in their
+// text is ws, the parameter after theirs.
+type batch struct {
+	*pgx.Batch
+	ws string
+}
+
+// Queue queues sql with args, and the workspace if sql names @ws.
+func (b batch) Queue(sql string, args ...any) *pgx.QueuedQuery {
+	if strings.Contains(sql, "@ws") {
+		sql, args = strings.ReplaceAll(sql, "@ws", "$"+strconv.Itoa(len(args)+1)), append(args, b.ws)
+	}
+	return b.Batch.Queue(sql, args...)
+}
+
 // commitBatch checks every value of p the database must hold exactly and
 // queues the statements that apply p, before the audit entries.
-func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
-	b := &pgx.Batch{}
+func commitBatch(p lifecycle.Plan) (batch, error) {
+	b := batch{&pgx.Batch{}, string(p.Workspace)}
+	if err := checkText("workspace", b.ws, true); err != nil {
+		return b, err
+	}
 	b.Queue(`SELECT ` + syncOn) // durable, whatever the server's default
 	if err := queueRoles(b, p.Roles); err != nil {
-		return nil, err
+		return b, err
 	}
 	var deleted, updated, inserted, senders columns
+	var ids, stored []string
 	// Rows are locked in id order, so that two commits touching the same
 	// bots seldom deadlock (a deadlock would be a conflict, and a retry).
 	changes := slices.Clone(p.Changes)
 	slices.SortFunc(changes, func(x, y lifecycle.Change) int { return strings.Compare(string(x.Bot), string(y.Bot)) })
 	for _, ch := range changes {
 		if err := checkText("bot id", string(ch.Bot), true); err != nil {
-			return nil, err
+			return b, err
+		}
+		if ids = append(ids, string(ch.Bot)); ch.Revision != 0 {
+			stored = append(stored, string(ch.Bot))
 		}
 		if ch.After == nil {
 			deleted.add(string(ch.Bot), int64(ch.Revision))
@@ -153,17 +210,17 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 		}
 		due, err := nanos("grace deadline", ch.Due())
 		if err != nil {
-			return nil, err
+			return b, err
 		}
 		doc, err := binarydoc.Encode(ch.After)
 		if err != nil {
-			return nil, err
+			return b, err
 		}
 		for _, r := range ch.Rows() {
 			until, err := nanos("grace deadline", r.ServesUntil)
 			left, err2 := nanos("deactivation time", r.LeftActive)
 			if err = cmp.Or(checkSender(r.Sender), err, err2); err != nil {
-				return nil, err
+				return b, err
 			}
 			var slot *string
 			if r.Slot != "" {
@@ -177,6 +234,12 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 		}
 		to.add(string(ch.Bot), int64(ch.Revision), int64(ch.After.Revision), due, int64(ch.After.IdleTimeout), doc)
 	}
+	if ids != nil {
+		b.Queue(sqlClaim, senders.col(1), senders.col(2), ids)
+	}
+	if stored != nil {
+		b.Queue(sqlUnclaim, stored)
+	}
 	deleted.queue(b, sqlDeleteBots)
 	updated.queue(b, sqlUpdateBots)
 	if updated != nil {
@@ -187,7 +250,7 @@ func commitBatch(p lifecycle.Plan) (*pgx.Batch, error) {
 	return b, queueSchedules(b, p.Schedules)
 }
 
-func queueRoles(b *pgx.Batch, changes []lifecycle.RoleChange) error {
+func queueRoles(b batch, changes []lifecycle.RoleChange) error {
 	if len(changes) == 0 {
 		return nil
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -62,14 +63,17 @@ func fail(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, known := range []error{lifecycle.ErrConflict, lifecycle.ErrNotFound, lifecycle.ErrInvalidInput, lifecycle.ErrNoBot, lifecycle.ErrUnavailable} {
+	for _, known := range []error{lifecycle.ErrConflict, lifecycle.ErrNotFound, lifecycle.ErrInvalidInput, lifecycle.ErrNoBot, lifecycle.ErrUnavailable, lifecycle.ErrSenderClaimed} {
 		if errors.Is(err, known) {
 			return err
 		}
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
+		var claimed [2]string // botlife_claimed(): the sender, in DETAIL
 		switch {
+		case pe.Code == "BL423" && json.Unmarshal([]byte(pe.Detail), &claimed) == nil:
+			return &lifecycle.ClaimError{Sender: lifecycle.Sender{Channel: claimed[0], Address: claimed[1]}}
 		case conflictCodes[pe.Code]:
 			if pe.Code == "BL409" {
 				return &lifecycle.ConflictError{Reason: pe.Message}

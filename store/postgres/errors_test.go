@@ -82,15 +82,16 @@ func TestUnavailable(t *testing.T) {
 		}
 		return url + "?" + param
 	}
-	// holdAuditLock keeps the audit_head row locked until the test ends, so
-	// commits wait for it.
+	// holdAuditLock keeps the default workspace's audit head locked until
+	// the test ends, so commits wait for it.
 	holdAuditLock := func(t *testing.T) {
 		tx, err := admin.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = tx.Rollback(ctx) })
-		if _, err := tx.Exec(ctx, `SELECT seq FROM audit_head FOR UPDATE`); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO workspace_heads VALUES ('', 'audit', 0)
+			ON CONFLICT (workspace, head) DO UPDATE SET seq = workspace_heads.seq`); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,7 +140,7 @@ func TestUnavailable(t *testing.T) {
 			if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1, 10000)`, pid); err != nil {
 				t.Fatal(err)
 			}
-			_, err := s.Bot(ctx, "b")
+			_, err := s.Bot(ctx, "", "b")
 			return err
 		}},
 		{"caller's deadline", "", func(t *testing.T) error {
@@ -208,7 +209,7 @@ func TestAuditIsAtomicWithTheCommit(t *testing.T) {
 	}
 	// The next commit numbers its entry right after the last stored one.
 	f.create("fine too", "+15550101")
-	all, err := f.st.AuditLog(f.ctx, 0, -1)
+	all, err := f.st.AuditLog(f.ctx, "", 0, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

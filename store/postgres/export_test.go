@@ -24,6 +24,8 @@ const (
 	SQLLastActive   = sqlLastActive
 	SQLDueDrains    = sqlDueDrains
 	SQLDueSchedules = sqlDueSchedules
+	SQLRoute        = sqlRoute
+	SQLClose        = sqlClose
 )
 
 // EncodeBot and EncodeSchedule are the documents Commit stores.

@@ -55,7 +55,7 @@ func TestMigrateRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int32{1, 2, 3, 4, 5, 6}, versions); diff != "" {
+	if diff := cmp.Diff([]int32{1, 2, 3, 4, 5, 6, 7}, versions); diff != "" {
 		t.Fatalf("applied migrations (-want +got):\n%s", diff)
 	}
 }
@@ -109,7 +109,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	// its current activation.
 	live.Live = []lifecycle.SenderState{{Sender: sender, State: lifecycle.Active, Activation: 1}}
 	for _, want := range []lifecycle.Bot{older, newer, live} {
-		got, err := st.Bot(ctx, want.ID)
+		got, err := st.Bot(ctx, "", want.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		except lifecycle.BotID
 		want   lifecycle.BotID
 	}{{"live", "newer"}, {"newer", "older"}} {
-		_, got, err := st.SenderBots(ctx, []lifecycle.Sender{sender}, tc.except)
+		_, got, err := st.SenderBots(ctx, "", []lifecycle.Sender{sender}, tc.except)
 		if err != nil || got == nil || got.ID != tc.want {
 			t.Errorf("R20: SenderBots(except %q) = %v, %v; want %q (one nanosecond later)", tc.except, got, err, tc.want)
 		}
@@ -208,7 +208,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	// With the activations their open sessions belong to (R9).
 	active.OpenActivations, drainer.OpenActivations = []uint64{1, 2}, []uint64{1}
 	for _, want := range []lifecycle.Bot{active, drainer, successor} {
-		got, err := st.Bot(ctx, want.ID)
+		got, err := st.Bot(ctx, "", want.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +219,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	now := t0.Add(time.Minute)
 	route := func(addr, user string) lifecycle.Session {
 		t.Helper()
-		s, err := st.Route(ctx, snd(addr), user, now)
+		s, err := st.Route(ctx, "", snd(addr), user, now)
 		if err != nil {
 			t.Fatalf("R10: routing %s on %s after migrating: %v", user, addr, err)
 		}
@@ -237,13 +237,13 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if s := route("3", "u4"); s.Bot != "successor" || s.Activation != 1 {
 		t.Errorf("R10: a new session on the drained sender = %+v, want the successor", s)
 	}
-	if n, err := st.SweepSessions(ctx, now, -1); err != nil || n != 1 {
+	if n, err := st.SweepSessions(ctx, "", now, -1); err != nil || n != 1 {
 		t.Errorf("R9: the sweep closed %d sessions (%v), want 1: the one of the earlier activation", n, err)
 	}
-	if s, _ := st.Sessions(ctx, lifecycle.SessionID(ids[1]-1), 1); len(s) != 1 || s[0].CloseReason != lifecycle.CloseDeactivated {
+	if s, _ := st.Sessions(ctx, "", lifecycle.SessionID(ids[1]-1), 1); len(s) != 1 || s[0].CloseReason != lifecycle.CloseDeactivated {
 		t.Errorf("R9: the session of the earlier activation = %+v", s)
 	}
-	if due, err := st.Due(ctx, t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "drainer" {
+	if due, err := st.Due(ctx, "", t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "drainer" {
 		t.Errorf("DueDrains at the deadline = %v, %v; want the draining bot", due, err)
 	}
 	// A Manager takes the old Active bot off sender 2 (R22): the plan built
@@ -258,10 +258,10 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if s := route("1", "u1"); int64(s.ID) != ids[0] || s.Messages != 3 {
 		t.Errorf("R22: the session on the sender the bot kept = %+v", s)
 	}
-	if _, err := st.Route(ctx, snd("2"), "u9", now); !errors.Is(err, lifecycle.ErrNoBot) {
+	if _, err := st.Route(ctx, "", snd("2"), "u9", now); !errors.Is(err, lifecycle.ErrNoBot) {
 		t.Errorf("R22: after leaving sender 2, routing there = %v, want ErrNoBot", err)
 	}
-	if live, _, err := st.SenderBots(ctx, []lifecycle.Sender{snd("2")}, ""); err != nil || len(live) != 0 {
+	if live, _, err := st.SenderBots(ctx, "", []lifecycle.Sender{snd("2")}, ""); err != nil || len(live) != 0 {
 		t.Errorf("R22: SenderBots on the sender it left = %v, %v", live, err)
 	}
 }
@@ -411,25 +411,25 @@ func TestMigrateFromVersion3(t *testing.T) {
 	// as they were written.
 	cur.OpenActivations, prev.OpenActivations = []uint64{1, 2}, []uint64{1}
 	want.Bots = []lifecycle.Bot{cur, old, prev}
-	if diff := cmp.Diff(want, dump(t, st)); diff != "" {
+	if diff := cmp.Diff(want, dump(t, st, "")); diff != "" {
 		t.Errorf("after migrating (-written +read):\n%s", diff)
 	}
 	checkStats(t, st)
 	// The slots: cur active, prev draining, the last active bot is prev.
-	live, last, err := st.SenderBots(ctx, []lifecycle.Sender{a}, "cur")
+	live, last, err := st.SenderBots(ctx, "", []lifecycle.Sender{a}, "cur")
 	if err != nil || len(live) != 2 || live[0].ID != "cur" || live[1].ID != "prev" || last == nil || last.ID != "prev" {
 		t.Fatalf("R1, R2, R20: SenderBots after migrating = %v, %v, %v", live, last, err)
 	}
 	now := t0.Add(time.Minute)
 	for user, bot := range map[string]lifecycle.BotID{"u1": "cur", "u2": "prev", "u5": "cur"} {
-		if s, err := st.Route(ctx, a, user, now); err != nil || s.Bot != bot {
+		if s, err := st.Route(ctx, "", a, user, now); err != nil || s.Bot != bot {
 			t.Errorf("R9, R10: routing %s after migrating = %+v, %v; want bot %s", user, s, err, bot)
 		}
 	}
-	if n, err := st.SweepSessions(ctx, now, -1); err != nil || n != 1 {
+	if n, err := st.SweepSessions(ctx, "", now, -1); err != nil || n != 1 {
 		t.Errorf("R9: the sweep closed %d sessions (%v), want 1: u3's, of an earlier activation", n, err)
 	}
-	if due, err := st.Due(ctx, t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "prev" || len(due.Schedules) != 1 {
+	if due, err := st.Due(ctx, "", t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "prev" || len(due.Schedules) != 1 {
 		t.Errorf("Due at the deadline = %+v, %v; want prev and schedule s1", due, err)
 	}
 	checkStats(t, st)
@@ -444,10 +444,115 @@ func TestMigrateFromVersion3(t *testing.T) {
 	if _, err := m.Apply(ctx, lifecycle.User("mia"), lifecycle.Deactivate{Bot: "cur"}); err != nil {
 		t.Fatalf("deactivating a bot stored by version 3: %v", err)
 	}
-	if _, err := st.Route(ctx, a, "u9", t0.Add(2*time.Hour)); !errors.Is(err, lifecycle.ErrNoBot) {
+	if _, err := st.Route(ctx, "", a, "u9", t0.Add(2*time.Hour)); !errors.Is(err, lifecycle.ErrNoBot) {
 		t.Errorf("R10: routing with no bot left = %v, want ErrNoBot", err)
 	}
 	checkStats(t, st)
+}
+
+// R27: a database written by schema version 6 (no workspaces) migrates to
+// version 7 with everything in the default workspace: its reads return what
+// was written and workspace acme holds nothing; its sequences go on where
+// they were (audit Seq, schedule Seq, session ids) while acme's start at 1;
+// the senders of its bots are claimed by it, so acme cannot name them.
+func TestMigrateFromVersion6(t *testing.T) {
+	conn, url := schemaAt(t, 6)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	a := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot := lifecycle.Bot{ID: "cur", Name: "cur", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition(), State: lifecycle.Active,
+		Revision: 2, Activations: 1, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), FirstActivatedAt: t0.Add(-time.Hour),
+		ActivatedAt: t0.Add(-time.Hour), IdleTimeout: 30 * time.Minute, Live: []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 1}}}
+	doc, err := postgres.EncodeBot(bot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := storeDump{Mia: roles.MustSet(roles.Admin, roles.Manager), Schedules: []lifecycle.Schedule{{ID: "s1", Seq: 1, At: t0.Add(time.Hour),
+		Action: lifecycle.ScheduledAction{Op: lifecycle.OpDeactivate, Bot: "cur"}, Status: lifecycle.SchedulePending, Revision: 1, CreatedBy: "mia", CreatedAt: t0}},
+		Audit: []lifecycle.AuditEntry{{Seq: 1, Time: t0, Actor: "system:x", Action: lifecycle.OpGrantRole}, {Seq: 2, Time: t0, Actor: "mia", Action: lifecycle.OpActivate}}}
+	sc, err := postgres.EncodeSchedule(want.Schedules[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit := make([]string, 2)
+	for i, e := range want.Audit {
+		j, _ := json.Marshal(e)
+		audit[i] = string(j)
+	}
+	at := t0.Add(-5 * time.Minute).UnixNano()
+	// As the store of version 6 wrote them, sessions numbered by their sequence.
+	for _, x := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('cur', 2, $1, $2)`, []any{int64(bot.IdleTimeout), doc}},
+		{`INSERT INTO bot_senders (bot_id, channel, address, slot, activation) VALUES ('cur', 'sms', '+15550100', 'active', 1)`, nil},
+		{`INSERT INTO role_assignments VALUES ('mia', $1)`, []any{int16(want.Mia)}},
+		{`INSERT INTO audit_log SELECT ord, e::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS x(e, ord)`, []any{audit}},
+		{`UPDATE audit_head SET seq = 2`, nil},
+		{`INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('s1', 1, $1, 'pending', 1, $2)`, []any{t0.Add(time.Hour).UnixNano(), sc}},
+		{`UPDATE schedule_head SET seq = 1`, nil},
+		{`INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages, closed_at, close_reason)
+			VALUES ('sms', '+15550100', 'u1', 'cur', 1, $1, $1, $1, 2, NULL, ''), ('sms', '+15550100', 'u2', 'cur', 1, $1, $1, $1, 1, $1 + 1, 'completed')`, []any{at}},
+	} {
+		if _, err := conn.Exec(ctx, x.sql, x.args...); err != nil {
+			t.Fatalf("%s: %v", x.sql, err)
+		}
+	}
+	open := lifecycle.Session{ID: 1, Sender: a, EndUser: "u1", Bot: "cur", Activation: 1, OpenedAt: time.Unix(0, at).UTC(), LastActivityAt: time.Unix(0, at).UTC(), Messages: 2}
+	closed := open
+	closed.ID, closed.EndUser, closed.Messages, closed.ClosedAt, closed.CloseReason = 2, "u2", 1, open.OpenedAt.Add(time.Nanosecond), lifecycle.CloseCompleted
+	want.Sessions = []lifecycle.Session{open, closed}
+	bot.OpenActivations = []uint64{1}
+	want.Bots = []lifecycle.Bot{bot}
+
+	st := openMigrated(t, ctx, url)
+	if diff := cmp.Diff(want, dump(t, st, "")); diff != "" {
+		t.Errorf("R27: the default workspace after migrating (-written +read):\n%s", diff)
+	}
+	checkStats(t, st)
+	if d := dump(t, st, "acme"); len(d.Bots)+len(d.Sessions)+len(d.Schedules)+len(d.Audit) != 0 || !d.Mia.Empty() {
+		t.Errorf("R27: workspace acme after migrating = %+v, want nothing", d)
+	}
+	now := t0.Add(time.Minute)
+	if s, err := st.Route(ctx, "", a, "u3", now); err != nil || s.ID != 3 {
+		t.Errorf("R27: a new session in the default workspace = %+v, %v; want id 3, after the migrated ones", s, err)
+	}
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: fixedClock{now}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mia := lifecycle.User("mia")
+	if _, err := m.Create(ctx, mia, lifecycle.Create{Name: "next", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition()}); err != nil {
+		t.Fatalf("R27: the default workspace names its own sender again: %v", err)
+	}
+	if log, err := st.AuditLog(ctx, "", 2, -1); err != nil || len(log) != 1 || log[0].Seq != 3 {
+		t.Errorf("R27: the default workspace's audit log after one more commit = %+v, %v; want Seq 3", log, err)
+	}
+	acme, err := m.Workspace("acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acme.GrantRole(ctx, lifecycle.System("migration test"), "mia", roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acme.Create(ctx, mia, lifecycle.Create{Name: "x", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition()}); !errors.Is(err, lifecycle.ErrSenderClaimed) {
+		t.Errorf("R27: acme naming the migrated bot's sender = %v, want ErrSenderClaimed", err)
+	}
+	b := lifecycle.Sender{Channel: "sms", Address: "+15550101"}
+	own, err := acme.Create(ctx, mia, lifecycle.Create{Name: "own", Channel: "sms", Senders: []lifecycle.Sender{b}, Definition: definition()})
+	if err == nil {
+		_, err = acme.Activate(ctx, mia, own.ID, lifecycle.Decision{}, lifecycle.Ack{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := st.Route(ctx, "acme", b, "u1", now); err != nil || s.ID != 1 {
+		t.Errorf("R27: acme's first session = %+v, %v; want id 1", s, err)
+	}
+	if log, err := st.AuditLog(ctx, "acme", 0, 1); err != nil || len(log) != 1 || log[0].Seq != 1 {
+		t.Errorf("R27: acme's audit log = %+v, %v; want it to start at Seq 1", log, err)
+	}
 }
 
 // storeDump is what a store holds, as its reads return it.
@@ -459,17 +564,17 @@ type storeDump struct {
 	Mia       roles.Set
 }
 
-// dump reads what st holds.
-func dump(t *testing.T, st *postgres.Store) storeDump {
+// dump reads what st holds in workspace ws.
+func dump(t *testing.T, st *postgres.Store, ws lifecycle.Workspace) storeDump {
 	t.Helper()
 	ctx := context.Background()
 	var d storeDump
 	var err error
-	if d.Bots, err = st.Bots(ctx, "", -1); err == nil {
-		if d.Sessions, err = st.Sessions(ctx, 0, -1); err == nil {
-			if d.Schedules, err = st.Schedules(ctx, 0, -1); err == nil {
-				if d.Audit, err = st.AuditLog(ctx, 0, -1); err == nil {
-					d.Mia, _, err = st.Roles(ctx, "mia")
+	if d.Bots, err = st.Bots(ctx, ws, "", -1); err == nil {
+		if d.Sessions, err = st.Sessions(ctx, ws, 0, -1); err == nil {
+			if d.Schedules, err = st.Schedules(ctx, ws, 0, -1); err == nil {
+				if d.Audit, err = st.AuditLog(ctx, ws, 0, -1); err == nil {
+					d.Mia, _, err = st.Roles(ctx, ws, "mia")
 				}
 			}
 		}
@@ -485,11 +590,11 @@ func dump(t *testing.T, st *postgres.Store) storeDump {
 func checkStats(t *testing.T, st *postgres.Store) {
 	t.Helper()
 	ctx := context.Background()
-	got, err := st.SessionStats(ctx)
+	got, err := st.SessionStats(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := st.Sessions(ctx, 0, -1)
+	all, err := st.Sessions(ctx, "", 0, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

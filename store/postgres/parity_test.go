@@ -26,9 +26,7 @@ func TestParity(t *testing.T) {
 		func(*testing.T) lifecycle.Store { return store.NewMemory(store.WithRetention(0)) },
 		func(t *testing.T) lifecycle.Store {
 			if _, err := pool.Exec(context.Background(), `
-				TRUNCATE bots, bot_senders, role_assignments, audit_log, sessions, session_stats, schedules RESTART IDENTITY;
-				UPDATE audit_head SET seq = 0;
-				UPDATE schedule_head SET seq = 0`); err != nil {
+				TRUNCATE bots, bot_senders, role_assignments, audit_log, sessions, session_stats, schedules, workspace_heads, sender_claims`); err != nil {
 				t.Fatal(err)
 			}
 			return postgres.New(pool)

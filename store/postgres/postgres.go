@@ -12,10 +12,24 @@
 // trip. A failed revision or role check raises an error that aborts it; a
 // changed bot's bot_senders rows are deleted before any is inserted, so the
 // unique index sees no overlap the plan does not leave. Schedules (R23) and
-// audit entries (R24) are numbered gap-free under the row locks of
-// schedule_head and audit_head; the audit statement is last, so entries
-// become visible in Seq order. Revision mismatches, unique violations,
-// serialization failures and deadlocks are lifecycle.ErrConflict.
+// audit entries (R24) are numbered gap-free under the row locks of the
+// workspace's heads in workspace_heads; the audit statement is last, so
+// entries become visible in Seq order. Revision mismatches, unique
+// violations, serialization failures and deadlocks are
+// lifecycle.ErrConflict.
+//
+// # Workspaces
+//
+// Every row has a workspace (R27), and every key and index leads with it,
+// so every statement reads and checks one workspace. Each workspace numbers
+// its audit entries, schedules and sessions from 1 in workspace_heads, a
+// row per sequence made on first use; a new session takes its id under
+// that row's lock, so the sessions opened in one workspace commit one at a
+// time. sender_claims holds one row per real sender named by a bot, with
+// its workspace and how many of its bots name it: Commit changes it first,
+// from the rows the plan replaces, and its primary key settles two
+// workspaces racing for a sender, in any process (*lifecycle.ClaimError).
+// WaitAudit's notification names the workspace.
 //
 // Every read goes through an index and costs what it returns; a bot read
 // walks open_sessions_due for Bot.OpenActivations (R9). Route takes a
@@ -55,8 +69,9 @@
 // jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
 // nanoseconds: 1677-09-21 to 2262-04-11.
 //
-// Migrate brings a database to schema version 6; a bot stored before R22
-// reads through lifecycle.Upgrade. Failures never reach a caller as a bare
+// Migrate brings a database to schema version 7, what an earlier version
+// stored in the default workspace; a bot stored before R22 reads through
+// lifecycle.Upgrade. Failures never reach a caller as a bare
 // SQLSTATE: see Error.
 package postgres
 
@@ -288,11 +303,11 @@ func storable(ss []lifecycle.Sender) (channels, addresses []string) {
 }
 
 // Bot implements lifecycle.Store.
-func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
+func (s *Store) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
 	var bots []lifecycle.Bot
 	var err error
 	if checkText("bot id", string(id), true) == nil {
-		bots, err = s.queryBots(ctx, "reading a bot", sqlBot, string(id))
+		bots, err = s.queryBots(ctx, "reading a bot", sqlBot, string(ws), string(id))
 	}
 	if err != nil || len(bots) == 0 {
 		return lifecycle.Bot{}, cmp.Or(err, error(&lifecycle.NotFoundError{Kind: "bot", ID: strings.ToValidUTF8(string(id), "\ufffd")}))
@@ -307,18 +322,18 @@ func (s *Store) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, err
 const sqlOpenActivations = `(
 	WITH RECURSIVE g AS (
 		(SELECT s.channel, s.address, s.activation FROM sessions s
-		 WHERE s.bot_id = b.id AND ` + openDue + `
+		 WHERE s.workspace = b.workspace AND s.bot_id = b.id AND ` + openDue + `
 		 ORDER BY s.channel, s.address, s.activation LIMIT 1)
 		UNION ALL
 		SELECT n.channel, n.address, n.activation FROM g CROSS JOIN LATERAL (
 			SELECT s.channel, s.address, s.activation FROM sessions s
-			WHERE s.bot_id = b.id AND ` + openDue + `
+			WHERE s.workspace = b.workspace AND s.bot_id = b.id AND ` + openDue + `
 			  AND (s.channel, s.address, s.activation) > (g.channel, g.address, g.activation)
 			ORDER BY s.channel, s.address, s.activation LIMIT 1) AS n)
 	SELECT array_agg(DISTINCT g.activation ORDER BY g.activation) FROM g)`
 
-// sqlBot reads the bot with id $1 by key.
-const sqlBot = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id = $1`
+// sqlBot reads the bot with id $2 of workspace $1 by key.
+const sqlBot = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.workspace = $1 AND b.id = $2`
 
 // queryBots runs sql, which selects a bot b's doc and sqlOpenActivations.
 func (s *Store) queryBots(ctx context.Context, op, sql string, args ...any) ([]lifecycle.Bot, error) {
@@ -345,40 +360,42 @@ func collectBots(rows pgx.Rows) ([]lifecycle.Bot, error) {
 	return out, err
 }
 
-// sqlLiveBots reads the bots holding a slot on the senders ($1, $2)
-// through one_bot_per_slot: at most two per sender (R1, R2).
+// sqlLiveBots reads the bots of workspace $3 holding a slot on the
+// senders ($1, $2) through one_bot_per_slot: at most two per sender (R1,
+// R2).
 const sqlLiveBots = `
-	SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.id IN (
+	SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.workspace = $3 AND b.id IN (
 		SELECT bs.bot_id FROM unnest($1::text[], $2::text[]) AS want(channel, address)
-		JOIN bot_senders bs ON bs.channel = want.channel AND bs.address = want.address AND bs.slot IS NOT NULL)
+		JOIN bot_senders bs ON bs.workspace = $3 AND bs.channel = want.channel AND bs.address = want.address AND bs.slot IS NOT NULL)
 	ORDER BY b.id`
 
 // sqlLastActive reads, for each sender ($1, $2), the first entry of the
-// index bot_senders_last_active other than $3, and keeps the latest (R20).
+// index bot_senders_last_active in workspace $3 other than $4, and keeps
+// the latest (R20).
 const sqlLastActive = `
 	SELECT b.doc, ` + sqlOpenActivations + ` FROM unnest($1::text[], $2::text[]) AS want(channel, address)
 	CROSS JOIN LATERAL (
 		SELECT bs.bot_id, bs.left_at FROM bot_senders bs
-		WHERE bs.channel = want.channel AND bs.address = want.address AND bs.left_at IS NOT NULL AND bs.bot_id <> $3
+		WHERE bs.workspace = $3 AND bs.channel = want.channel AND bs.address = want.address AND bs.left_at IS NOT NULL AND bs.bot_id <> $4
 		ORDER BY bs.left_at DESC, bs.bot_id LIMIT 1) AS last
-	JOIN bots b ON b.id = last.bot_id
+	JOIN bots b ON b.workspace = $3 AND b.id = last.bot_id
 	ORDER BY last.left_at DESC, last.bot_id LIMIT 1`
 
 // SenderBots implements lifecycle.Store: sqlLiveBots and, unless except is
 // empty, sqlLastActive, in one round trip. (Joined, PostgreSQL planned them
 // again on every call, at a cost that grew with the senders' old bots.)
-func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
+func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
 	ch, addr := storable(senders)
 	if len(ch) == 0 {
 		return nil, nil, nil
 	}
 	b := &pgx.Batch{}
-	b.Queue(sqlLiveBots, ch, addr).Query(func(rows pgx.Rows) (err error) {
+	b.Queue(sqlLiveBots, ch, addr, string(ws)).Query(func(rows pgx.Rows) (err error) {
 		live, err = collectBots(rows)
 		return err
 	})
 	if except != "" {
-		b.Queue(sqlLastActive, ch, addr, string(except)).Query(func(rows pgx.Rows) error {
+		b.Queue(sqlLastActive, ch, addr, string(ws), string(except)).Query(func(rows pgx.Rows) error {
 			bots, err := collectBots(rows)
 			if len(bots) > 0 {
 				last = &bots[0]
@@ -390,27 +407,28 @@ func (s *Store) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 }
 
 // Bots implements lifecycle.Store.
-func (s *Store) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
-	return s.queryBots(ctx, "listing bots", `SELECT b.doc, `+sqlOpenActivations+` FROM bots b WHERE b.id > $1 ORDER BY b.id LIMIT $2`, string(after), limitArg(limit))
+func (s *Store) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
+	return s.queryBots(ctx, "listing bots", `SELECT b.doc, `+sqlOpenActivations+` FROM bots b WHERE b.workspace = $1 AND b.id > $2 ORDER BY b.id LIMIT $3`,
+		string(ws), string(after), limitArg(limit))
 }
 
-// sqlDueDrains reads the bots due at $1 (Change.Due) through the partial
-// index bots_due_drains.
-const sqlDueDrains = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.due_at <= $1 ORDER BY b.due_at, b.id LIMIT $2`
+// sqlDueDrains reads the bots of workspace $3 due at $1 (Change.Due)
+// through the partial index bots_due_drains.
+const sqlDueDrains = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE b.workspace = $3 AND b.due_at <= $1 ORDER BY b.due_at, b.id LIMIT $2`
 
 // Due implements lifecycle.Store: the due bots, then the due schedules
 // through the partial index pending_schedules, in one round trip.
-func (s *Store) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Due, error) {
+func (s *Store) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
 	due := lifecycle.Due{Schedules: []lifecycle.Schedule{}}
 	if now.Before(minTime) {
 		return due, nil // every stored time is later
 	}
 	b := &pgx.Batch{}
-	b.Queue(sqlDueDrains, clampNanos(now), limitArg(limit)).Query(func(rows pgx.Rows) (err error) {
+	b.Queue(sqlDueDrains, clampNanos(now), limitArg(limit), string(ws)).Query(func(rows pgx.Rows) (err error) {
 		due.Drains, err = collectBots(rows)
 		return err
 	})
-	b.Queue(sqlDueSchedules, clampNanos(now), limitArg(limit)).Query(func(rows pgx.Rows) (err error) {
+	b.Queue(sqlDueSchedules, clampNanos(now), limitArg(limit), string(ws)).Query(func(rows pgx.Rows) (err error) {
 		due.Schedules, err = collectSchedules(rows)
 		return err
 	})
@@ -418,24 +436,24 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Du
 }
 
 // Roles implements lifecycle.Store in one round trip.
-func (s *Store) Roles(ctx context.Context, user string) (roles.Set, int, error) {
+func (s *Store) Roles(ctx context.Context, ws lifecycle.Workspace, user string) (roles.Set, int, error) {
 	var u *string // NULL: no stored user has an id the store cannot hold (P3)
 	if checkText("user", user, true) == nil {
 		u = &user
 	}
 	var rs int16
 	var admins int
-	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE user_id = $1), 0),
-		(SELECT count(*) FROM role_assignments WHERE roles & $2 <> 0)`, u, int16(roles.MustSet(roles.Admin))).Scan(&rs, &admins)
+	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE workspace = $3 AND user_id = $1), 0),
+		(SELECT count(*) FROM role_assignments WHERE workspace = $3 AND roles & $2 <> 0)`, u, int16(roles.MustSet(roles.Admin)), string(ws)).Scan(&rs, &admins)
 	return roles.Set(rs), admins, fail(ctx, "reading roles", err)
 }
 
 // AuditLog implements lifecycle.Store.
-func (s *Store) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
+func (s *Store) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
 	if after > 1<<63-1 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT seq, entry FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(after), limitArg(limit))
+	rows, err := s.pool.Query(ctx, `SELECT seq, entry FROM audit_log WHERE workspace = $3 AND seq > $1 ORDER BY seq LIMIT $2`, int64(after), limitArg(limit), string(ws))
 	if err != nil {
 		return nil, fail(ctx, "reading the audit log", err)
 	}

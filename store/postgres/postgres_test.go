@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -125,6 +126,45 @@ func TestTwoReplicas(t *testing.T) {
 			if _, err := managers[loser].Activate(ctx, mia, ids[loser], lifecycle.Grace(time.Minute), lifecycle.Ack{}); err != nil {
 				t.Fatalf("round %d: replacing with grace: %v", round, err)
 			}
+		}
+	}
+}
+
+// R27: two processes (pools of their own) committing, from workspaces a and
+// b at once, a bot on the same sender: in every round exactly one commit
+// wins and the other is refused with ErrSenderClaimed, changing nothing;
+// then the winner's workspace deletes its bot and the sender is free.
+func TestSenderClaimAcrossReplicas(t *testing.T) {
+	_, url := newStore(t)
+	stores := [2]*postgres.Store{openStore(t, url, nil), openStore(t, url, nil)}
+	spaces := [2]lifecycle.Workspace{"a", "b"}
+	ctx := context.Background()
+	for round := 0; round < 8; round++ {
+		sender := lifecycle.Sender{Channel: "sms", Address: "+15550200"}
+		id := lifecycle.BotID(fmt.Sprint("b", round))
+		var wg sync.WaitGroup
+		var errs [2]error
+		for i, st := range stores {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b := lifecycle.Bot{ID: id, Name: "b", Channel: "sms", Senders: []lifecycle.Sender{sender}, Definition: definition(),
+					State: lifecycle.Draft, Revision: 1, Workspace: spaces[i]}
+				_, errs[i] = st.Commit(ctx, lifecycle.Plan{Workspace: spaces[i], Changes: []lifecycle.Change{{Bot: id, To: lifecycle.Draft, After: &b}}})
+			}()
+		}
+		wg.Wait()
+		won := slices.IndexFunc(errs[:], func(err error) bool { return err == nil })
+		var claim *lifecycle.ClaimError
+		if won < 0 || !errors.As(errs[1-won], &claim) || claim.Sender != sender {
+			t.Fatalf("R27: round %d: %v; want one success and one *lifecycle.ClaimError for %v", round, errs, sender)
+		}
+		if _, err := stores[1-won].Bot(ctx, spaces[1-won], id); !errors.Is(err, lifecycle.ErrNotFound) {
+			t.Fatalf("R27: round %d: the refused commit stored its bot: %v", round, err)
+		}
+		if _, err := stores[won].Commit(ctx, lifecycle.Plan{Workspace: spaces[won],
+			Changes: []lifecycle.Change{{Bot: id, From: lifecycle.Draft, To: lifecycle.Deleted, Revision: 1}}}); err != nil {
+			t.Fatalf("R27: round %d: deleting the winner's bot: %v", round, err)
 		}
 	}
 }

@@ -65,7 +65,7 @@ func openStore(tb testing.TB, url string, tweak func(*pgxpool.Config)) *postgres
 // runs it, on one connection whose statements are already prepared, and
 // prints "roundtrips <op> <n>". It fails above each budget (issue 13): an
 // activation with a grace period in at most 4, the commit alone in 1 (so
-// the audit_head lock is held in that last round trip only), a message to
+// the audit head lock is held in that last round trip only), a message to
 // an open session in 1 and one that opens a new session in at most 2; a
 // commit creating a schedule in 1 and each schedule read in 1 (R23).
 func TestRoundTrips(t *testing.T) {
@@ -159,7 +159,7 @@ func TestRoundTrips(t *testing.T) {
 		}},
 		{"commit-of-an-activation-with-grace", 1, func(int) error {
 			// The commit alone: bots, senders, audit (and its lock) in one
-			// round trip, so the audit_head lock is held in that one only.
+			// round trip, so the audit head lock is held in that one only.
 			n := next()
 			p, err := m.Plan(ctx, mia, lifecycle.Activate{Bot: ids[n], Decision: lifecycle.Grace(time.Hour)})
 			if err != nil {
@@ -177,7 +177,7 @@ func TestRoundTrips(t *testing.T) {
 			return err
 		}},
 		{"audit-read", 1, func(int) error {
-			_, err := st.AuditLog(ctx, 0, 10)
+			_, err := st.AuditLog(ctx, "", 0, 10)
 			return err
 		}},
 		{"schedule-commit", 1, func(int) error { // R23: the schedule and its Seq in the commit's one round trip
@@ -190,18 +190,18 @@ func TestRoundTrips(t *testing.T) {
 			return err
 		}},
 		{"schedule-read", 1, func(int) error {
-			_, err := st.Schedule(ctx, "nope")
+			_, err := st.Schedule(ctx, "", "nope")
 			if errors.Is(err, lifecycle.ErrNotFound) {
 				err = nil
 			}
 			return err
 		}},
 		{"schedules-list", 1, func(int) error {
-			_, err := st.Schedules(ctx, 0, 10)
+			_, err := st.Schedules(ctx, "", 0, 10)
 			return err
 		}},
 		{"due", 1, func(int) error { // due drains and due schedules
-			_, err := st.Due(ctx, clk.Now().Add(2*time.Hour), 10)
+			_, err := st.Due(ctx, "", clk.Now().Add(2*time.Hour), 10)
 			return err
 		}},
 	}

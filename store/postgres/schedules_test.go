@@ -44,7 +44,7 @@ func TestScheduleSeq(t *testing.T) {
 	if err := commit(lifecycle.ScheduleChange{After: sched("c")}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := st.Schedule(ctx, "c")
+	got, err := st.Schedule(ctx, "", "c")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +59,10 @@ func TestScheduleSeq(t *testing.T) {
 	if err := commit(lifecycle.ScheduleChange{Revision: 1, After: done}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := st.Schedule(ctx, "c"); got.Seq != 3 || got.Status != lifecycle.ScheduleRefused || !got.RanAt.Equal(at) {
+	if got, _ := st.Schedule(ctx, "", "c"); got.Seq != 3 || got.Status != lifecycle.ScheduleRefused || !got.RanAt.Equal(at) {
 		t.Fatalf("schedule c after it ran = %+v", got)
 	}
-	if due, _ := st.Due(ctx, at, 10); !cmp.Equal(scheduleIDs(due.Schedules), []lifecycle.ScheduleID{"a", "b"}) {
+	if due, _ := st.Due(ctx, "", at, 10); !cmp.Equal(scheduleIDs(due.Schedules), []lifecycle.ScheduleID{"a", "b"}) {
 		t.Fatalf("due: %v, want [a b]", scheduleIDs(due.Schedules))
 	}
 	const n = 20
@@ -79,7 +79,7 @@ func TestScheduleSeq(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	all, err := st.Schedules(ctx, 0, -1)
+	all, err := st.Schedules(ctx, "", 0, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

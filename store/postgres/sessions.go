@@ -39,55 +39,62 @@ func val[T any](p *T) (v T) {
 	return v
 }
 
-// openSession finds the end user's open session ($2, $3: sender, $4: end
-// user) by one_open_session; apart, so no plan reads the sender's sessions.
-const openSession = `(SELECT id FROM sessions WHERE channel = $2 AND address = $3 AND end_user = $4 AND closed_at IS NULL)`
+// openSession is the end user's open session s ($2, $3: sender, $4: end
+// user, $5: workspace): the whole key of one_open_session, so that even a
+// generic plan probes it for one row. (By id, PostgreSQL read the
+// workspace's open sessions through one_open_session; open_sessions_due's
+// predicate keeps it out of any lookup that does not name activity_floor.)
+const openSession = `s.workspace = $5 AND s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL`
 
 // sqlRoute takes the message if the end user's open session is served,
 // and counts it in session_stats (the trigger leaves open sessions alone);
 // otherwise it returns the RouteView in one row: the open session, if any,
 // with its bot, and the sender's Active bot, with revisions. The last
-// column tells which.
+// column tells which. Each bot is read by its key, even in a generic plan
+// on tables without statistics (OFFSET 0 keeps the lateral apart).
 const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
 		FROM bots b, bot_senders bs, (SELECT ` + syncOff + `) AS async
-		WHERE s.id = ` + openSession + ` AND s.closed_at IS NULL
-		  AND b.id = s.bot_id AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
+		WHERE ` + openSession + ` AND b.workspace = $5 AND b.id = s.bot_id
+		  AND bs.workspace = $5 AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
 		RETURNING ` + sessionColumns + `)
 	SELECT upd.*, NULL::bytea, NULL::bigint, NULL::bytea, NULL::bigint, true FROM upd
 	UNION ALL
 	SELECT ` + sessionColumns + `, cb.doc, cb.revision, a.doc, a.revision, false
 	FROM (SELECT 1) AS one
-	LEFT JOIN sessions s ON s.id = ` + openSession + ` AND s.closed_at IS NULL
-	LEFT JOIN bots cb ON cb.id = s.bot_id
-	LEFT JOIN LATERAL (SELECT b.doc, b.revision FROM bot_senders bs JOIN bots b ON b.id = bs.bot_id
-		WHERE bs.channel = $2 AND bs.address = $3 AND bs.slot = 'active') AS a ON true
+	LEFT JOIN sessions s ON ` + openSession + `
+	LEFT JOIN LATERAL (SELECT doc, revision FROM bots WHERE workspace = $5 AND id = s.bot_id OFFSET 0) AS cb ON true
+	LEFT JOIN LATERAL (SELECT b.doc, b.revision FROM bots b WHERE b.workspace = $5 AND b.id = (SELECT bs.bot_id FROM bot_senders bs
+		WHERE bs.workspace = $5 AND bs.channel = $2 AND bs.address = $3 AND bs.slot = 'active')) AS a ON true
 	WHERE NOT EXISTS (SELECT 1 FROM upd)`
 
 // sqlClose records the session a step closed ($1 closed_at, $2 reason, $3
-// id) if neither the session nor its bot changed since it was read ($4
-// messages, $5 last activity; $6 the bot's revision, NULL if it was gone,
-// $7 its id).
+// id, $8 workspace) if neither the session nor its bot changed since it was
+// read ($4 messages, $5 last activity; $6 the bot's revision, NULL if it
+// was gone, $7 its id).
 const sqlClose = `
 	UPDATE sessions SET closed_at = $1, close_reason = $2 FROM (SELECT ` + syncOn + `) AS durable
-	WHERE id = $3 AND closed_at IS NULL AND messages = $4 AND last_activity_at = $5
-	  AND CASE WHEN $6::bigint IS NULL THEN NOT EXISTS (SELECT 1 FROM bots WHERE id = $7)
-	      ELSE EXISTS (SELECT 1 FROM bots WHERE id = $7 AND revision = $6 FOR SHARE) END
+	WHERE workspace = $8 AND id = $3 AND closed_at IS NULL AND messages = $4 AND last_activity_at = $5
+	  AND CASE WHEN $6::bigint IS NULL THEN NOT EXISTS (SELECT 1 FROM bots WHERE workspace = $8 AND id = $7)
+	      ELSE EXISTS (SELECT 1 FROM bots WHERE workspace = $8 AND id = $7 AND revision = $6 FOR SHARE) END
 	RETURNING id`
 
-// sqlOpen applies a step that opens a session ($8-$13: sender, end user,
-// time, bot, activation; $15 its messages, as the step has them: a test
+// sqlOpen applies a step that opens a session ($9-$14: sender, end user,
+// time, bot, activation; $16 its messages, as the step has them: a test
 // session opens with none) if the bot is still at the revision the view
-// read ($14), after closing the one it closed as sqlClose does (when $3 is not
-// 0). A commit changes a bot's rows and its revision together; the share
-// lock keeps the bot so until the session is stored.
+// read ($15), after closing the one it closed as sqlClose does (when $3 is
+// not 0). A commit changes a bot's rows and its revision together; the
+// share lock keeps the bot so until the session is stored. The session
+// takes the workspace's next id (gap-free: the head's row lock is held
+// until the statement commits, and only a session stored takes one).
 const sqlOpen = `
-	WITH c AS (` + sqlClose + `)
-	INSERT INTO sessions AS s (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages, activity_floor)
-	SELECT $8, $9, $10, b.id, $13, $11, $11, $15, botlife_activity_floor($11, b.idle_timeout) FROM bots b, (SELECT ` + syncOn + `) AS durable
-	WHERE b.id = $12 AND b.revision = $14 AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM c))
-	FOR SHARE OF b
+	WITH c AS (` + sqlClose + `),
+	b AS (SELECT b.id, b.idle_timeout FROM bots b
+		WHERE b.workspace = $8 AND b.id = $13 AND b.revision = $15 AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM c)) FOR SHARE),
+	n AS (INSERT INTO workspace_heads AS h SELECT $8, 'session', 1 FROM b` + sqlNextSeq + `)
+	INSERT INTO sessions AS s (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages, activity_floor)
+	SELECT $8, n.seq, $9, $10, $11, b.id, $14, $12, $12, $16, botlife_activity_floor($12, b.idle_timeout) FROM b, n, (SELECT ` + syncOn + `) AS durable
 	RETURNING ` + sessionColumns
 
 // casAttempts bounds the retries of a session step whose compare-and-swap
@@ -96,7 +103,7 @@ const casAttempts = 4
 
 // Route implements lifecycle.Store: one round trip when the end user's
 // open session is still served, two when DecideRoute opens a new one.
-func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
 	if err := checkText("end user", endUser, true); err != nil {
 		return lifecycle.Session{}, err
 	}
@@ -109,7 +116,7 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	}
 	var lastErr error
 	for attempt := 0; attempt < casAttempts; attempt++ {
-		sess, done, err := s.route(ctx, sender, endUser, now, at)
+		sess, done, err := s.route(ctx, string(ws), sender, endUser, now, at)
 		if done {
 			return sess, fail(ctx, "routing", err)
 		}
@@ -119,19 +126,19 @@ func (s *Store) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 }
 
 // closeArgs returns the arguments of sqlClose that record read, as its bot
-// at revision rev was read, closed as step.
-func closeArgs(read, closed lifecycle.Session, rev *int64) ([]any, error) {
+// at revision rev was read, closed as step, in workspace ws.
+func closeArgs(ws string, read, closed lifecycle.Session, rev *int64) ([]any, error) {
 	at, err := nanos("session end", closed.ClosedAt)
-	return []any{at, string(closed.CloseReason), int64(closed.ID), int64(read.Messages), read.LastActivityAt.UnixNano(), rev, string(read.Bot)}, err
+	return []any{at, string(closed.CloseReason), int64(closed.ID), int64(read.Messages), read.LastActivityAt.UnixNano(), rev, string(read.Bot), ws}, err
 }
 
 // route makes one attempt; done is false when a compare-and-swap failed
 // and it should be tried again.
-func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time, at int64) (sess lifecycle.Session, done bool, err error) {
+func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, endUser string, now time.Time, at int64) (sess lifecycle.Session, done bool, err error) {
 	var openDoc, activeDoc []byte
 	var openRev, activeRev *int64
 	var took bool
-	read, err := scanSession(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser), &openDoc, &openRev, &activeDoc, &activeRev, &took)
+	read, err := scanSession(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser, ws), &openDoc, &openRev, &activeDoc, &activeRev, &took)
 	if err != nil || took {
 		return read, true, err
 	}
@@ -149,7 +156,7 @@ func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	if !step.New && step.Closed.ID == 0 && decided == nil {
 		return lifecycle.Session{}, false, errors.New("the open session changed") // served after all
 	}
-	args, err := closeArgs(read, step.Closed, openRev)
+	args, err := closeArgs(ws, read, step.Closed, openRev)
 	if err != nil {
 		return lifecycle.Session{}, true, err
 	}
@@ -178,11 +185,11 @@ func (s *Store) route(ctx context.Context, sender lifecycle.Sender, endUser stri
 }
 
 // Sessions implements lifecycle.Store.
-func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+func (s *Store) Sessions(ctx context.Context, ws lifecycle.Workspace, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
 	if after > 1<<63-1 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id > $1 ORDER BY id LIMIT $2`, int64(after), limitArg(limit))
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE workspace = $3 AND id > $1 ORDER BY id LIMIT $2`, int64(after), limitArg(limit), string(ws))
 	if err != nil {
 		return nil, fail(ctx, "listing sessions", err)
 	}
@@ -193,7 +200,7 @@ func (s *Store) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 // CloseSession implements lifecycle.Store in two round trips: it reads the
 // session with its bot, and records what DecideClose returns with
 // compare-and-swap (sqlClose).
-func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
+func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
 	if _, err := mustNanos("time", now); err != nil {
 		return lifecycle.Session{}, err
 	}
@@ -208,7 +215,7 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 		var doc []byte
 		var rev *int64
 		cur, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, b.doc, b.revision
-			FROM sessions s LEFT JOIN bots b ON b.id = s.bot_id WHERE s.id = $1`, int64(id)), &doc, &rev)
+			FROM sessions s LEFT JOIN bots b ON b.workspace = s.workspace AND b.id = s.bot_id WHERE s.workspace = $1 AND s.id = $2`, string(ws), int64(id)), &doc, &rev)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return lifecycle.Session{}, notFound
 		}
@@ -220,7 +227,7 @@ func (s *Store) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 			return lifecycle.Session{}, err
 		}
 		out := lifecycle.DecideClose(cur, b, reason, now)
-		args, err := closeArgs(cur, out, rev)
+		args, err := closeArgs(string(ws), cur, out, rev)
 		if err == nil {
 			err = s.pool.QueryRow(ctx, sqlClose, args...).Scan(new(int64))
 		}
@@ -244,30 +251,30 @@ const openDue = `s.closed_at IS NULL AND s.activity_floor IS NOT NULL`
 // text (sweepSQL), so that PostgreSQL keeps one generic plan.
 const sqlSweep = `
 	WITH RECURSIVE g(bot_id, channel, address, activation) AS (
-		(SELECT bot_id, channel, address, activation FROM sessions s WHERE ` + openDue + ` ORDER BY 1, 2, 3, 4 LIMIT 1)
+		(SELECT bot_id, channel, address, activation FROM sessions s WHERE s.workspace = $2 AND ` + openDue + ` ORDER BY 1, 2, 3, 4 LIMIT 1)
 		UNION ALL
 		SELECT n.* FROM g CROSS JOIN LATERAL (
 			SELECT s.bot_id, s.channel, s.address, s.activation FROM sessions s
-			WHERE ` + openDue + ` AND (s.bot_id, s.channel, s.address, s.activation) > (g.bot_id, g.channel, g.address, g.activation)
+			WHERE s.workspace = $2 AND ` + openDue + ` AND (s.bot_id, s.channel, s.address, s.activation) > (g.bot_id, g.channel, g.address, g.activation)
 			ORDER BY 1, 2, 3, 4 LIMIT 1) AS n
 	),
 	bound AS (
 		SELECT g.*, CASE WHEN bs.bot_id IS NULL THEN 9223372036854775807
 			WHEN b.idle_timeout > 0 THEN GREATEST($1::bigint::numeric - b.idle_timeout, -9223372036854775808)::bigint END AS last_at
-		FROM g LEFT JOIN bot_senders bs ON (bs.bot_id, bs.channel, bs.address) = (g.bot_id, g.channel, g.address)
+		FROM g LEFT JOIN bot_senders bs ON (bs.workspace, bs.bot_id, bs.channel, bs.address) = ($2, g.bot_id, g.channel, g.address)
 			AND bs.slot IS NOT NULL AND bs.activation = g.activation AND (bs.serves_until IS NULL OR $1 < bs.serves_until)
-		LEFT JOIN bots b ON b.id = bs.bot_id
+		LEFT JOIN bots b ON b.workspace = $2 AND b.id = bs.bot_id
 	),
 	due AS (
 		SELECT d.id FROM bound CROSS JOIN LATERAL (
 			SELECT s.id FROM sessions s
-			WHERE (s.bot_id, s.channel, s.address, s.activation) = (bound.bot_id, bound.channel, bound.address, bound.activation)
+			WHERE (s.workspace, s.bot_id, s.channel, s.address, s.activation) = ($2, bound.bot_id, bound.channel, bound.address, bound.activation)
 			  AND ` + openDue + ` AND s.activity_floor <= bound.last_at AND s.last_activity_at <= bound.last_at
 			ORDER BY s.activity_floor LIMIT @limit) AS d
 		LIMIT @limit
 	)
-	SELECT ` + sessionColumns + `, (SELECT b.doc FROM bots b WHERE b.id = s.bot_id) FROM sessions s
-	WHERE s.id = ANY (ARRAY(SELECT id FROM due)) AND s.closed_at IS NULL
+	SELECT ` + sessionColumns + `, (SELECT b.doc FROM bots b WHERE b.workspace = $2 AND b.id = s.bot_id) FROM sessions s
+	WHERE s.workspace = $2 AND s.id = ANY (ARRAY(SELECT id FROM due)) AND s.closed_at IS NULL
 	ORDER BY s.id FOR UPDATE OF s SKIP LOCKED`
 
 // sweepSQL returns sqlSweep with limit in its text: "ALL" for no limit.
@@ -282,11 +289,11 @@ func sweepSQL(limit int) string {
 // SweepSessions implements lifecycle.Store: it claims sqlSweep's candidates
 // with FOR UPDATE SKIP LOCKED, so replicas share the work, and records
 // those SessionAt finds closed.
-func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
+func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
 	var ids, ats []int64
 	var reasons []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sweepSQL(limit), clampNanos(now))
+		rows, err := tx.Query(ctx, sweepSQL(limit), clampNanos(now), string(ws))
 		if err != nil {
 			return err
 		}
@@ -315,7 +322,8 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE sessions s SET closed_at = d.at, close_reason = d.reason
-			FROM unnest($1::int8[], $2::int8[], $3::text[]) AS d(id, at, reason), (SELECT `+syncOn+`) AS durable WHERE s.id = d.id`, ids, ats, reasons)
+			FROM unnest($1::int8[], $2::int8[], $3::text[]) AS d(id, at, reason), (SELECT `+syncOn+`) AS durable
+			WHERE s.workspace = $4 AND s.id = d.id`, ids, ats, reasons, string(ws))
 		return err
 	})
 	if err != nil {
@@ -326,9 +334,9 @@ func (s *Store) SweepSessions(ctx context.Context, now time.Time, limit int) (in
 
 // SessionStats implements lifecycle.Store from the counters a trigger keeps
 // in session_stats: it costs the rows it returns, never the sessions.
-func (s *Store) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
+func (s *Store) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
 	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, open, reason, sum(sessions)::int8, sum(messages)::int8
-		FROM session_stats GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, channel || ':' || address, 2, 3`)
+		FROM session_stats WHERE workspace = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, channel || ':' || address, 2, 3`, string(ws))
 	if err != nil {
 		return nil, fail(ctx, "reading session counts", err)
 	}

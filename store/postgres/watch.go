@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,8 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// auditChannel carries the audit head Commit notifies inside its
-// transaction: PostgreSQL delivers it if, and when, the transaction commits.
+// auditChannel carries "<audit head>:<workspace>", which Commit notifies
+// inside its transaction: PostgreSQL delivers it if, and when, the
+// transaction commits.
 const auditChannel = "botlife_audit"
 
 var (
@@ -27,29 +29,47 @@ var (
 )
 
 // listener holds one dedicated connection that LISTENs on auditChannel and
-// wakes every waiter of its Store when a notification arrives.
+// wakes the waiters of a workspace when a notification for it arrives.
 type listener struct {
 	cfg    *pgx.ConnConfig
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returns
 	ready  chan struct{} // closed after the first LISTEN, or the first failure
 
-	mu    sync.Mutex
-	seen  int64         // the highest audit head notified
-	wake  chan struct{} // closed and replaced on each notification
-	users int           // waiters holding the listener
-	idle  *time.Timer   // stops the listener when it has had no user for listenLinger
+	mu     sync.Mutex
+	spaces map[lifecycle.Workspace]*waiters // the workspaces waited on, while they are
+	users  int                              // waiters holding the listener
+	idle   *time.Timer                      // stops the listener when it has had no user for listenLinger
 }
 
-// broadcast records head (0: nothing known) and wakes every waiter.
-func (l *listener) broadcast(head int64) {
+// waiters are those of one workspace.
+type waiters struct {
+	seen  int64         // the highest audit head notified
+	wake  chan struct{} // closed and replaced on each notification
+	users int
+}
+
+// broadcast records head of ws and wakes its waiters; every waiter when
+// all (nothing is known).
+func (l *listener) broadcast(ws lifecycle.Workspace, head int64, all bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if head > l.seen {
-		l.seen = head
+	if !all {
+		if w := l.spaces[ws]; w != nil {
+			w.notify(head)
+		}
+		return
 	}
-	close(l.wake)
-	l.wake = make(chan struct{})
+	for _, w := range l.spaces {
+		w.notify(0)
+	}
+}
+
+// notify records head and wakes w's waiters. The listener's mutex is held.
+func (w *waiters) notify(head int64) {
+	w.seen = max(w.seen, head)
+	close(w.wake)
+	w.wake = make(chan struct{})
 }
 
 func (l *listener) stop() {
@@ -70,14 +90,15 @@ func (l *listener) run(ctx context.Context) {
 		if err == nil {
 			if _, err = conn.Exec(ctx, "LISTEN "+auditChannel); err == nil {
 				markReady()
-				l.broadcast(0)
+				l.broadcast("", 0, true)
 				for {
 					n, err := conn.WaitForNotification(ctx)
 					if err != nil {
 						break
 					}
-					head, _ := strconv.ParseInt(n.Payload, 10, 64)
-					l.broadcast(head)
+					head, ws, _ := strings.Cut(n.Payload, ":")
+					seq, _ := strconv.ParseInt(head, 10, 64)
+					l.broadcast(lifecycle.Workspace(ws), seq, false)
 				}
 			}
 			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -98,36 +119,48 @@ func (l *listener) run(ctx context.Context) {
 var errClosed = &Error{Kind: lifecycle.ErrUnavailable, Op: "waiting for the audit log", Err: errors.New("the store is closed")}
 
 // acquireListener returns the Store's listener, starting it if needed, and
-// counts the caller as its user; nil once the Store is closed.
-func (s *Store) acquireListener() *listener {
+// counts the caller as its user and a waiter on ws; nil once the Store is
+// closed.
+func (s *Store) acquireListener(ws lifecycle.Workspace) (*listener, *waiters) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil
+		return nil, nil
 	}
 	l := s.listener
 	if l == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		l = &listener{cfg: s.pool.Config().ConnConfig.Copy(), cancel: cancel,
-			done: make(chan struct{}), ready: make(chan struct{}), wake: make(chan struct{})}
+			done: make(chan struct{}), ready: make(chan struct{}), spaces: map[lifecycle.Workspace]*waiters{}}
 		s.listener = l
 		go l.run(ctx)
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.users++
 	if l.idle != nil {
 		l.idle.Stop()
 		l.idle = nil
 	}
-	l.mu.Unlock()
-	return l
+	w := l.spaces[ws]
+	if w == nil {
+		w = &waiters{wake: make(chan struct{})}
+		l.spaces[ws] = w
+	}
+	w.users++
+	return l, w
 }
 
-// releaseListener ends a user's hold; the last one leaving schedules the
-// listener's stop after listenLinger (at once, and waiting for it, when
-// listenLinger is 0).
-func (s *Store) releaseListener(l *listener) {
+// releaseListener ends a user's hold on l and on ws; the last one leaving
+// schedules the listener's stop after listenLinger (at once, and waiting
+// for it, when listenLinger is 0).
+func (s *Store) releaseListener(l *listener, ws lifecycle.Workspace) {
 	l.mu.Lock()
+	if w := l.spaces[ws]; w.users == 1 {
+		delete(l.spaces, ws)
+	} else {
+		w.users--
+	}
 	l.users--
 	last := l.users == 0
 	if last && listenLinger > 0 {
@@ -155,16 +188,16 @@ func (s *Store) stopIdle(l *listener) {
 }
 
 // WaitAudit implements lifecycle.AuditWaiter. Waiters share one listening
-// connection per Store, woken by any process's commit, with a poll every
-// few seconds as the safety net. It starts no goroutine: it returns when
-// ctx ends, or with an error wrapping lifecycle.ErrUnavailable once the
-// Store is closed.
-func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
-	l := s.acquireListener()
+// connection per Store, woken by any process's commit in their workspace,
+// with a poll every few seconds as the safety net. It starts no goroutine:
+// it returns when ctx ends, or with an error wrapping
+// lifecycle.ErrUnavailable once the Store is closed.
+func (s *Store) WaitAudit(ctx context.Context, ws lifecycle.Workspace, after uint64) error {
+	l, w := s.acquireListener(ws)
 	if l == nil {
 		return errClosed
 	}
-	defer s.releaseListener(l)
+	defer s.releaseListener(l, ws)
 	// Listen before reading the head, or a commit in between would go
 	// unnoticed until the next poll.
 	select {
@@ -176,13 +209,14 @@ func (s *Store) WaitAudit(ctx context.Context, after uint64) error {
 	}
 	for {
 		l.mu.Lock()
-		seen, wake := l.seen, l.wake
+		seen, wake := w.seen, w.wake
 		l.mu.Unlock()
 		if uint64(seen) > after {
 			return nil
 		}
 		var head int64
-		if err := s.pool.QueryRow(ctx, `SELECT seq FROM audit_head`).Scan(&head); err != nil {
+		if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM workspace_heads WHERE workspace = $1 AND head = 'audit'`,
+			string(ws)).Scan(&head); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

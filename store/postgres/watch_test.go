@@ -19,16 +19,18 @@ func auditOnly(actor string) lifecycle.Plan {
 	return lifecycle.Plan{Op: lifecycle.OpGet, Audit: []lifecycle.AuditEntry{{Time: time.Now(), Actor: actor, Action: lifecycle.OpGet, Denied: true, Reason: "test"}}}
 }
 
-// R24: an entry committed through one replica (its own pool) wakes a
-// waiter on another within 1 s. The safety-net poll is set to an hour, so
+// R24, R27: an entry committed through one replica (its own pool) wakes a
+// waiter on its workspace on another within 1 s, rounds alternating the
+// default workspace and acme. The safety-net poll is set to an hour, so
 // only the notification sent by the committing transaction can wake it.
 func TestWaitAuditAcrossReplicas(t *testing.T) {
 	defer postgres.SetWaitTiming(time.Hour, time.Minute)()
 	_, url := newStore(t)
 	a, b := openStore(t, url, nil), openStore(t, url, nil)
 	ctx := context.Background()
-	for round := 0; round < 5; round++ {
-		entries, err := a.AuditLog(ctx, 0, -1)
+	for round := 0; round < 6; round++ {
+		ws := []lifecycle.Workspace{"", "acme"}[round%2]
+		entries, err := a.AuditLog(ctx, ws, 0, -1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,15 +41,17 @@ func TestWaitAuditAcrossReplicas(t *testing.T) {
 			ctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
 			close(waiting)
-			woke <- b.WaitAudit(ctx, head)
+			woke <- b.WaitAudit(ctx, ws, head)
 		}()
 		<-waiting
 		time.Sleep(20 * time.Millisecond) // let it block (it is correct either way)
-		if _, err := a.Commit(ctx, auditOnly(fmt.Sprint("round", round))); err != nil {
+		p := auditOnly(fmt.Sprint("round", round))
+		p.Workspace = ws
+		if _, err := a.Commit(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 		if err := <-woke; err != nil {
-			t.Fatalf("R24: round %d: the waiter on the other pool was not woken within 1 s: %v", round, err)
+			t.Fatalf("R24, R27: round %d: the waiter on workspace %q on the other pool was not woken within 1 s: %v", round, ws, err)
 		}
 	}
 }
@@ -110,7 +114,7 @@ func TestWatchOrderUnderConcurrentCommitters(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if rest, _ := replicas[0].AuditLog(context.Background(), last, -1); len(rest) != 0 {
+	if rest, _ := replicas[0].AuditLog(context.Background(), "", last, -1); len(rest) != 0 {
 		t.Fatalf("R24: %d entries after the watcher's last", len(rest))
 	}
 }
@@ -141,7 +145,7 @@ func TestCloseWakesWaiters(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs[i] = st.WaitAudit(context.Background(), 0)
+			errs[i] = st.WaitAudit(context.Background(), "", 0)
 		}(i)
 	}
 	for deadline := time.Now().Add(5 * time.Second); listenerGoroutines() < len(errs)+1 && time.Now().Before(deadline); {
@@ -149,7 +153,7 @@ func TestCloseWakesWaiters(t *testing.T) {
 	}
 	st.Close()
 	wg.Wait()
-	errs = append(errs, st.WaitAudit(context.Background(), 0))
+	errs = append(errs, st.WaitAudit(context.Background(), "", 0))
 	for _, err := range errs {
 		if !errors.Is(err, lifecycle.ErrUnavailable) {
 			t.Fatalf("WaitAudit on a closed store = %v, want ErrUnavailable", err)
@@ -194,7 +198,7 @@ func TestWaitAuditLeavesNoGoroutine(t *testing.T) {
 				wg.Add(1)
 				go func(i int) {
 					defer wg.Done()
-					errs[i] = st.WaitAudit(ctx, 0)
+					errs[i] = st.WaitAudit(ctx, "", 0)
 				}(i)
 			}
 			// Let the waiters block on the listener (the test holds without it).
@@ -229,7 +233,7 @@ func TestWaitAuditSurvivesALostListener(t *testing.T) {
 	defer cancel()
 	// Start b's listener, then kill its connection.
 	short, stop := context.WithTimeout(ctx, 50*time.Millisecond)
-	_ = b.WaitAudit(short, 0)
+	_ = b.WaitAudit(short, "", 0)
 	stop()
 	tag, err := a.Pool().Exec(ctx, `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
 		WHERE datname = current_database() AND query = 'LISTEN botlife_audit'`)
@@ -237,7 +241,7 @@ func TestWaitAuditSurvivesALostListener(t *testing.T) {
 		t.Fatalf("terminating the listener: %v, %d rows", err, tag.RowsAffected())
 	}
 	woke := make(chan error, 1)
-	go func() { woke <- b.WaitAudit(ctx, 0) }()
+	go func() { woke <- b.WaitAudit(ctx, "", 0) }()
 	if _, err := a.Commit(ctx, auditOnly("after the loss")); err != nil {
 		t.Fatal(err)
 	}
