@@ -237,70 +237,6 @@ func decodePlan(b []byte) (lifecycle.Plan, error) {
 	return *p, nil
 }
 
-// clockForm gives the times of a decoded plan the form the Manager's own
-// would have. JSON keeps a time's instant, not its form, and ApplyPlan
-// compares value for value: on Go's clock (time.Now: a monotonic reading,
-// the Local zone), which a memory store keeps as is, every plan would look
-// moved. A time p copied from a stored bot or schedule it changes takes the
-// stored one's form; a time it decided (its Time and what follows from it)
-// the clock's form; a schedule's instant stays as the command gave it
-// (UTC). With a clock whose readings JSON keeps, nothing changes.
-func clockForm(r *http.Request, who caller, p *lifecycle.Plan) {
-	now := who.m.Now()
-	rebase := func(v reflect.Value) {
-		if t := v.Interface().(time.Time); !t.IsZero() && v.CanSet() {
-			v.Set(reflect.ValueOf(now.Add(t.Sub(now))))
-		}
-	}
-	at := make([]time.Time, len(p.Schedules))
-	for i, c := range p.Schedules {
-		at[i] = c.After.At
-	}
-	walkTimes(reflect.ValueOf(p).Elem(), rebase)
-	stored := map[int64]time.Time{}
-	collect := func(v reflect.Value) {
-		t := v.Interface().(time.Time)
-		stored[t.UnixNano()] = t
-	}
-	for _, c := range p.Changes {
-		if b, err := who.m.Get(ctx(r), who.user(), c.Bot); err == nil && c.Revision > 0 {
-			walkTimes(reflect.ValueOf(b), collect)
-		}
-	}
-	for i, c := range p.Schedules {
-		p.Schedules[i].After.At = at[i]
-		if sc, err := who.m.GetSchedule(ctx(r), who.user(), c.After.ID); err == nil && c.Revision > 0 {
-			walkTimes(reflect.ValueOf(sc), collect)
-		}
-	}
-	walkTimes(reflect.ValueOf(p).Elem(), func(v reflect.Value) {
-		if t, ok := stored[v.Interface().(time.Time).UnixNano()]; ok && v.CanSet() {
-			v.Set(reflect.ValueOf(t))
-		}
-	})
-}
-
-// walkTimes calls f on each time.Time in v, through pointers, structs
-// (exported fields) and slices.
-func walkTimes(v reflect.Value, f func(reflect.Value)) {
-	switch {
-	case v.Type() == reflect.TypeFor[time.Time]():
-		f(v)
-	case v.Kind() == reflect.Pointer && !v.IsNil():
-		walkTimes(v.Elem(), f)
-	case v.Kind() == reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				walkTimes(v.Field(i), f)
-			}
-		}
-	case v.Kind() == reflect.Slice:
-		for i := range v.Len() {
-			walkTimes(v.Index(i), f)
-		}
-	}
-}
-
 // dryRunReply answers a dry run's plan with its id and Location, or
 // without them when the Keeper does not keep it.
 func (s *Server) dryRunReply(who caller, p lifecycle.Plan) (reply, error) {
@@ -344,7 +280,6 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	clockForm(r, who, &p)
 	if _, open := p.Command.(lifecycle.OpenTestSession); open {
 		// The plan opens a test session (R26): answer it, as opening does.
 		ts, err := who.m.ApplyTestPlan(ctx(r), p)
