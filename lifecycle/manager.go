@@ -24,8 +24,10 @@ type Clock interface {
 
 type realClock struct{}
 
-// Now returns time.Now().
-func (realClock) Now() time.Time { return time.Now() }
+// Now returns time.Now() in UTC, without its monotonic reading: the form
+// every store gives back, so that a plan that crossed JSON or a database
+// compares equal to one decided again (ApplyPlan).
+func (realClock) Now() time.Time { return time.Now().UTC() }
 
 // Config configures a Manager. Only Store is required.
 type Config struct {

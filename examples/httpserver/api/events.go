@@ -13,9 +13,12 @@ import (
 
 // events streams the audit log as Server-Sent Events (R24): one event per
 // entry, its id the entry's Seq and its data the entry as JSON, exactly in
-// Seq order, none skipped. A client resumes after a disconnect by sending
-// the last id it handled as Last-Event-ID (EventSource does that by itself)
-// or as ?after=N; delivery is at least once, so consumers dedupe by id. A
+// Seq order, none skipped. Without Last-Event-ID or ?after the stream starts
+// at now: with the first change committed after it opened; ?after=0
+// replays the log from its start. A client resumes after a disconnect by
+// sending the last id it handled as Last-Event-ID (EventSource does that by
+// itself once it has had an event) or as ?after=N; delivery is at least
+// once, so consumers dedupe by id. A
 // comment line every Config.Heartbeat keeps idle connections open. Needs
 // "View audit log". The stream is the principal's workspace's log only
 // (R27).
@@ -25,7 +28,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	after, err := eventsAfter(r)
+	after, given, err := eventsAfter(r)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
@@ -37,6 +40,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
+	if !given {
+		if after, err = lastSeq(r, who, actor); err != nil {
+			s.writeProblem(w, r, err)
+			return
+		}
+	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's WriteTimeout
 	h := w.Header()
@@ -44,7 +53,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, ": botlife audit stream\nretry: 2000\n\n"); err != nil {
+	if _, err := fmt.Fprintf(w, ": botlife audit stream after event %d\nretry: 2000\n\n", after); err != nil {
 		return
 	}
 	if rc.Flush() != nil {
@@ -108,19 +117,57 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// eventsAfter reads where a stream starts: Last-Event-ID, else ?after, else
-// the beginning.
-func eventsAfter(r *http.Request) (uint64, error) {
+// eventsAfter reads where a stream starts: Last-Event-ID, else ?after;
+// given is false when neither is sent.
+func eventsAfter(r *http.Request) (after uint64, given bool, err error) {
 	v, field := r.Header.Get("Last-Event-ID"), "Last-Event-ID"
 	if v == "" {
 		v, field = r.URL.Query().Get("after"), "after"
 	}
 	if v == "" {
-		return 0, nil
+		return 0, false, nil
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return 0, &lifecycle.InputError{Field: field, Value: trunc(v), Problem: "is not an event id; send the id of the last event handled"}
+		return 0, true, &lifecycle.InputError{Field: field, Value: trunc(v), Problem: "is not an event id; send the id of the last event handled"}
 	}
-	return n, nil
+	return n, true, nil
+}
+
+// lastSeq finds the Seq of the workspace's last audit entry - where a
+// stream that starts at now starts - in a few reads of one entry each
+// (doubling, then bisecting): "is there an entry after n" holds exactly
+// for n below the last Seq.
+func lastSeq(r *http.Request, who caller, actor lifecycle.Actor) (uint64, error) {
+	after := func(n uint64) (uint64, bool, error) {
+		es, err := who.m.AuditLog(ctx(r), actor, n, 1)
+		if err != nil || len(es) == 0 {
+			return 0, false, err
+		}
+		return es[0].Seq, true, nil
+	}
+	lo, hi := uint64(0), uint64(1) // the last Seq is at least lo
+	for {
+		seq, ok, err := after(hi)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break // the last Seq is in [lo, hi]
+		}
+		lo, hi = seq, 2*seq
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		seq, ok, err := after(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = seq // > mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
 }

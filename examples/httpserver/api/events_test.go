@@ -80,7 +80,7 @@ func TestR24EventsStream(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	events := stream(t, ctx, srv.URL, "")
+	events := stream(t, ctx, srv.URL, "0") // from the start
 
 	// Another client redeploys three times over HTTP.
 	c := &apitest.Client{T: t, Handler: httpClientHandler{srv.URL}}
@@ -198,4 +198,44 @@ func TestEventsHeartbeat(t *testing.T) {
 		}
 	}
 	t.Fatalf("no keep-alive: %v", sc.Err())
+}
+
+// Issue 28: GET /events without Last-Event-ID or ?after starts at now -
+// its first event is the first change committed after it opened, however
+// long the log - and ?after=0 replays the log from its start.
+func TestIssue28EventsStartAtNow(t *testing.T) {
+	f := apitest.NewFixture(t)
+	srv := httptest.NewServer(f.Server)
+	defer srv.Close()
+	c := &apitest.Client{T: t, Handler: f.Server}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 20 { // logs of 4 to 42 entries
+		var audit api.Page[api.AuditEntry]
+		c.Do("GET", "/audit?limit=500", "ada", "").JSON(t, &audit)
+		last := audit.Items[len(audit.Items)-1].Seq
+		sctx, stop := context.WithCancel(ctx)
+		events := stream(t, sctx, srv.URL, "")
+		c.Do("POST", "/bots", "dan", apitest.BotJSON)
+		if i%2 == 0 {
+			c.Do("POST", "/bots", "dan", apitest.BotJSON) // a log of odd length too
+		}
+		if ev := <-events; ev.id != last+1 || ev.entry.Action != "create" {
+			t.Fatalf("a stream opened after event %d began with %d (%s)", last, ev.id, ev.entry.Action)
+		}
+		stop()
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events?after=0", nil)
+	req.Header.Set("Authorization", "Bearer "+apitest.Token("ada"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "id: ") {
+	}
+	if sc.Text() != "id: 1" {
+		t.Errorf("?after=0 began with %q, want id: 1", sc.Text())
+	}
 }

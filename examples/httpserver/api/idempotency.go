@@ -1,11 +1,16 @@
 package api
 
 import (
-	"container/list"
+	"bytes"
+	"context"
 	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/botlife/botlife/lifecycle"
 )
 
 // Idempotency keys: a POST that carries an Idempotency-Key header is done
@@ -14,32 +19,25 @@ import (
 // same key and the same request (method, path, query and body) gets the
 // first response again, with the header Idempotent-Replayed: true; a retry
 // with another request is refused (422, idempotency-key-reused); a retry
-// while the first is still running is refused (409,
-// idempotency-key-in-use). Responses with a 5xx status are not kept, so
-// such a request may be retried. Memory is bounded: at most
-// Config.IdempotencyKeys keys are kept, each for Config.IdempotencyTTL, the
-// oldest evicted first.
+// while the first is still running - on this replica or another that
+// shares the Keeper - is refused (409, idempotency-key-in-use). Responses
+// with a 5xx status are not kept, so such a request may be retried.
+//
+// The key is claimed in the Keeper before the request runs (put if
+// absent: of two replicas racing with one key, one runs the request) and
+// its response kept when it ends, for Config.IdempotencyTTL. A claim lasts
+// ClaimLease: the claim of a replica that died mid-request frees the key
+// then, and a request still running after ClaimLease may run a second
+// time. A response the Keeper's bounds refuse (larger than a user's share,
+// or the keeper full) is answered but not kept: the key is free again and
+// a retry runs the request anew.
 
 // MaxIdempotencyKey is the longest Idempotency-Key accepted, in bytes.
 const MaxIdempotencyKey = 255
 
-type idemState int
-
-const (
-	idemNew idemState = iota
-	idemReplay
-	idemMismatch
-	idemBusy
-)
-
-type idemEntry struct {
-	key     string
-	request [sha256.Size]byte
-	created time.Time
-	done    bool
-	resp    rendered
-	elem    *list.Element
-}
+// ClaimLease is how long an Idempotency-Key claim holds while its request
+// runs.
+const ClaimLease = 5 * time.Minute
 
 // rendered is a response as written: status, headers and body.
 type rendered struct {
@@ -48,78 +46,98 @@ type rendered struct {
 	body   []byte
 }
 
-type idemStore struct {
-	mu      sync.Mutex
-	max     int
-	ttl     time.Duration
-	now     func() time.Time
-	entries map[string]*idemEntry
-	order   list.List // of *idemEntry, oldest first
+// keptHead is the encoded form of a rendered response: this JSON, a
+// newline, then the body as is.
+type keptHead struct {
+	Status int         `json:"status"`
+	Header http.Header `json:"header,omitempty"`
 }
 
-func newIdemStore(max int, ttl time.Duration, now func() time.Time) *idemStore {
-	return &idemStore{max: max, ttl: ttl, now: now, entries: map[string]*idemEntry{}}
+func encodeResponse(r rendered) []byte {
+	head, _ := json.Marshal(keptHead{r.status, r.header}) // cannot fail: an int and strings
+	return append(append(head, '\n'), r.body...)
 }
 
-// begin claims key for request, or says why not; on idemReplay it returns
-// the stored response.
-func (s *idemStore) begin(key string, request [sha256.Size]byte) (idemState, rendered) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.evict(now)
-	if e, ok := s.entries[key]; ok {
-		switch {
-		case e.request != request:
-			return idemMismatch, rendered{}
-		case !e.done:
-			return idemBusy, rendered{}
-		}
-		return idemReplay, e.resp
+func decodeResponse(b []byte) (rendered, error) {
+	i := bytes.IndexByte(b, '\n')
+	var h keptHead
+	if i < 0 || json.Unmarshal(b[:i], &h) != nil || h.Status < 100 {
+		return rendered{}, errors.New("a kept response does not decode")
 	}
-	e := &idemEntry{key: key, request: request, created: now}
-	e.elem = s.order.PushBack(e)
-	s.entries[key] = e
-	for len(s.entries) > s.max {
-		s.remove(s.order.Front().Value.(*idemEntry))
+	if h.Header == nil {
+		h.Header = http.Header{}
 	}
-	return idemNew, rendered{}
+	return rendered{status: h.Status, header: h.Header, body: b[i+1:]}, nil
 }
 
-// finish stores the response of a claimed key; a 5xx response releases the
-// key instead.
-func (s *idemStore) finish(key string, request [sha256.Size]byte, resp rendered) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.entries[key]
-	if !ok || e.request != request || e.done {
-		return // evicted meanwhile
-	}
-	if resp.status >= 500 {
-		s.remove(e)
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, key string, h handler) {
+	if len(key) > MaxIdempotencyKey {
+		s.writeProblem(w, r, &lifecycle.InputError{Field: "Idempotency-Key", Value: key[:16] + "...",
+			Problem: fmt.Sprintf("is longer than %d bytes", MaxIdempotencyKey)})
 		return
 	}
-	e.done, e.resp = true, resp
-}
-
-func (s *idemStore) evict(now time.Time) {
-	for f := s.order.Front(); f != nil; f = s.order.Front() {
-		e := f.Value.(*idemEntry)
-		if now.Sub(e.created) < s.ttl {
+	limit := s.maxBody
+	if r.URL.Path == "/route" {
+		limit = routeMaxBody
+	}
+	body, err := readBody(r, limit)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	sum := sha256.New()
+	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00", r.Method, r.URL.Path, r.URL.RawQuery)
+	sum.Write(body)
+	request := sum.Sum(nil)
+	r.Body = readCloser{bytes.NewReader(body)}
+	scope := who.scope()
+	now := s.m.Now()
+	prev, err := s.keep.Claim(ctx(r), scope, key, request, now, now.Add(ClaimLease))
+	switch {
+	case errors.Is(err, ErrNotKept): // the user's share is full of requests in flight
+		s.log.WarnContext(r.Context(), "idempotency key not kept", "path", loggedPath(r), "err", err)
+		s.write(w, r, s.render(r, who, h))
+		return
+	case err != nil:
+		s.writeProblem(w, r, err)
+		return
+	case prev != nil && !bytes.Equal(prev.Request, request):
+		s.writeProblem(w, r, fail(probIdempotencyReuse, "this Idempotency-Key was used for another request; use a new key for a new request"))
+		return
+	case prev != nil && prev.Response == nil:
+		s.writeProblem(w, r, fail(probIdempotencyBusy, "a request with this Idempotency-Key is still running; retry later"))
+		return
+	case prev != nil:
+		stored, err := decodeResponse(prev.Response)
+		if err != nil {
+			s.writeProblem(w, r, err)
 			return
 		}
-		s.remove(e)
+		stored.header.Set("Idempotent-Replayed", "true")
+		s.write(w, r, stored)
+		return
 	}
+	// The claim is ours: finish or release it however the request ends,
+	// even if the client has gone.
+	bg := context.WithoutCancel(r.Context())
+	finished := false
+	defer func() {
+		if !finished {
+			_ = s.keep.Release(bg, scope, key, request)
+		}
+	}()
+	resp := s.render(r, who, h)
+	if resp.status < 500 {
+		now := s.m.Now()
+		err = s.keep.Finish(bg, scope, key, request, encodeResponse(resp), now, now.Add(s.idemTTL))
+		finished = err == nil || errors.Is(err, ErrNotKept)
+		if err != nil {
+			s.log.WarnContext(r.Context(), "idempotent response not kept", "path", loggedPath(r), "bytes", len(resp.body), "err", err)
+		}
+	}
+	s.write(w, r, resp)
 }
 
-func (s *idemStore) remove(e *idemEntry) {
-	s.order.Remove(e.elem)
-	delete(s.entries, e.key)
-}
+type readCloser struct{ *bytes.Reader }
 
-// len returns how many keys are kept.
-func (s *idemStore) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.entries)
-}
+func (readCloser) Close() error { return nil }

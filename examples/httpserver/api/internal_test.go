@@ -1,60 +1,16 @@
 package api
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 )
-
-// Keys are kept at most max at a time and at most ttl each; a replay gets
-// the stored response, another request under the key is refused, a key in
-// use is busy, and a 5xx response frees the key.
-func TestIdempotencyStoreBounded(t *testing.T) {
-	now := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
-	s := newIdemStore(3, time.Hour, func() time.Time { return now })
-	req := func(i int) [sha256.Size]byte { return sha256.Sum256([]byte(fmt.Sprint(i))) }
-	resp := rendered{status: 201, header: http.Header{}, body: []byte("{}")}
-
-	for i := range 5 {
-		if st, _ := s.begin(fmt.Sprint("k", i), req(i)); st != idemNew {
-			t.Fatalf("key %d: %v", i, st)
-		}
-		s.finish(fmt.Sprint("k", i), req(i), resp)
-	}
-	if n := s.len(); n != 3 {
-		t.Fatalf("kept %d keys, want the cap 3", n)
-	}
-	if st, _ := s.begin("k0", req(0)); st != idemNew {
-		t.Errorf("the oldest key was not evicted: %v", st)
-	}
-	if st, got := s.begin("k4", req(4)); st != idemReplay || got.status != 201 {
-		t.Errorf("replay: %v %+v", st, got)
-	}
-	if st, _ := s.begin("k4", req(5)); st != idemMismatch {
-		t.Errorf("another request under k4: %v", st)
-	}
-	if st, _ := s.begin("busy", req(6)); st != idemNew {
-		t.Fatal(st)
-	}
-	if st, _ := s.begin("busy", req(6)); st != idemBusy {
-		t.Errorf("a key in use: %v", st)
-	}
-	s.finish("busy", req(6), rendered{status: 503})
-	if st, _ := s.begin("busy", req(6)); st != idemNew {
-		t.Errorf("a 5xx response kept the key: %v", st)
-	}
-	now = now.Add(time.Hour)
-	s.begin("fresh", req(7))
-	if n := s.len(); n != 1 {
-		t.Errorf("after the ttl %d keys are kept, want 1", n)
-	}
-}
 
 // problemOf maps each sentinel to its kind through a wrapping error, and
 // the types are unique.
@@ -115,24 +71,6 @@ func FuzzDecodeBody(f *testing.F) {
 	})
 }
 
-// R27: a kept plan is taken only by the principal that made it, in the
-// workspace it was made in: the same user id in another workspace finds
-// nothing, and does not use it up.
-func TestR27PlansKeptPerWorkspace(t *testing.T) {
-	now := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
-	s := newPlanStore(time.Hour, func() time.Time { return now })
-	mia := Principal{ID: "mia"}
-	id := s.keep(mia, lifecycle.Plan{Actor: lifecycle.User("mia")})
-	for _, other := range []Principal{{ID: "mia", Workspace: "acme"}, {ID: "ada"}} {
-		if _, ok := s.take(other, id); ok {
-			t.Errorf("%+v took mia's plan", other)
-		}
-	}
-	if _, ok := s.take(mia, id); !ok {
-		t.Error("mia's plan was used up by another principal")
-	}
-}
-
 // TestOccupiedSpeaksHTTP: a 409 sender-occupied tells an HTTP client what
 // to send, not which Go function to call (issue 28).
 func TestOccupiedSpeaksHTTP(t *testing.T) {
@@ -141,5 +79,41 @@ func TestOccupiedSpeaksHTTP(t *testing.T) {
 	p := problemOf(err)
 	if !strings.Contains(p.Detail, `{"decision":"grace:15m"}`) || strings.Contains(p.Detail, "Grace(d)") || strings.Contains(p.Detail, "Immediate()") {
 		t.Errorf("the detail speaks Go, not HTTP: %q", p.Detail)
+	}
+}
+
+// A kept plan decodes to the very plan kept (R17: ApplyPlan compares the
+// plan it decides again with it value for value), for every command a dry
+// run can plan, empty slices and decisions included.
+func TestKeptPlanRoundTrip(t *testing.T) {
+	at := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	s := []lifecycle.Sender{{Channel: "sms", Address: "+15550100"}}
+	name, none := "n", []lifecycle.Sender{}
+	act := lifecycle.Activate{Bot: "b", Decision: lifecycle.Grace(time.Minute), Ack: lifecycle.Ack{Codes: []string{"w"}}, Senders: s}
+	for _, cmd := range []lifecycle.Command{
+		lifecycle.Create{ID: "b", Name: "n", Senders: none, Definition: lifecycle.Definition{Text: "x"}, IdleTimeout: time.Hour},
+		lifecycle.Import{ID: "b", Data: []byte("{}")}, lifecycle.Update{Bot: "b", Name: &name, Senders: &none},
+		lifecycle.Delete{Bot: "b"}, lifecycle.Duplicate{Bot: "b", ID: "c"}, act, lifecycle.Activate{Bot: "b"},
+		lifecycle.Deactivate{Bot: "b", Grace: time.Minute, Senders: s}, lifecycle.EndGrace{Bot: "b"},
+		lifecycle.Rollback{Bot: "b", Decision: lifecycle.Immediate()}, lifecycle.GrantRole{User: "u", Role: roles.Designer},
+		lifecycle.RevokeRole{User: "u", Role: roles.Designer}, lifecycle.CreateSchedule{ID: "s", At: at, Do: act},
+		lifecycle.CreateSchedule{ID: "s", At: at, Do: lifecycle.Deactivate{Bot: "b"}}, lifecycle.CancelSchedule{ID: "s"},
+		lifecycle.OpenTestSession{Bot: "b"}, lifecycle.CloseTestSession{Bot: "b", Activation: 2},
+	} {
+		p := lifecycle.Plan{Op: "op", Actor: lifecycle.User("mia"), Time: at, Workspace: "acme", Command: cmd,
+			Changes: []lifecycle.Change{{Bot: "b", Revision: 2, After: &lifecycle.Bot{ID: "b", Senders: s,
+				Live: []lifecycle.SenderState{}, Left: []lifecycle.SenderLeft{{Sender: s[0], At: at}}, CreatedAt: at}}},
+			Roles: []lifecycle.RoleChange{}, Audit: []lifecycle.AuditEntry{{Time: at, Actor: "mia", Senders: []lifecycle.SenderTransition{}}}}
+		b, err := encodePlan(p)
+		if err != nil {
+			t.Fatalf("%T: %v", cmd, err)
+		}
+		q, err := decodePlan(b)
+		if err != nil || !reflect.DeepEqual(p, q) {
+			t.Errorf("%T: %v\n%#v\n%#v", cmd, err, p, q)
+		}
+	}
+	if _, err := decodePlan([]byte(`{"plan":{},"command":{}}`)); err == nil {
+		t.Error("a plan without a command decodes")
 	}
 }

@@ -1,12 +1,16 @@
 package api
 
 import (
-	"container/list"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -17,87 +21,245 @@ import (
 // /plans/{id}; POST /plans/{id}/apply commits that plan through
 // Manager.ApplyPlan - the same ids, changes and audit entries - or answers
 // 409 conflict when the bots or roles it read have moved. A plan that opens
-// a test session (R26) answers the test session, 201 with Location. Only the user who
-// made the plan may apply it, once, and only in the workspace they made it
-// in (R27): a plan id of another user or workspace is not found. Memory is bounded: at most
-// maxKeptPlans plans, each kept for the Manager's Policy.MaxPlanAge.
+// a test session (R26) answers the test session, 201 with Location. Only
+// the user who made the plan may apply it, once, and only in the workspace
+// they made it in (R27): a plan id of another user or workspace is not
+// found. Plans are kept in the Config.Keeper, encoded (so another replica
+// sharing it may apply them), each for the Manager's Policy.MaxPlanAge. A
+// plan the Keeper's bounds refuse is answered without id and Location: it
+// cannot be applied; make the change again without dry_run.
 
-const maxKeptPlans = 1000
-
+// keptPlan is a plan as kept: the plan (its JSON form, which leaves out
+// the command) and its command. ApplyPlan compares the plan it decides
+// again with the kept one value for value, so decoding must give back the
+// very values: Empty lists the empty slices and maps that JSON writes as
+// absent, to make them empty again rather than nil.
 type keptPlan struct {
-	id   string
-	who  Principal // the user and the workspace that made it (R27)
-	plan lifecycle.Plan
-	at   time.Time
-	elem *list.Element
+	Plan    lifecycle.Plan `json:"plan"`
+	Command keptCommand    `json:"command"`
+	Empty   [][]int        `json:"empty,omitempty"`
 }
 
-type planStore struct {
-	mu    sync.Mutex
-	ttl   time.Duration
-	now   func() time.Time
-	plans map[string]*keptPlan
-	order list.List
-}
-
-func newPlanStore(ttl time.Duration, now func() time.Time) *planStore {
-	return &planStore{ttl: ttl, now: now, plans: map[string]*keptPlan{}}
-}
-
-// keep stores p for who and returns its id.
-func (s *planStore) keep(who Principal, p lifecycle.Plan) string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	id := "plan_" + hex.EncodeToString(b[:])
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.evict(now)
-	k := &keptPlan{id: id, who: who, plan: p, at: now}
-	k.elem = s.order.PushBack(k)
-	s.plans[id] = k
-	for len(s.plans) > maxKeptPlans {
-		s.remove(s.order.Front().Value.(*keptPlan))
-	}
-	return id
-}
-
-// take removes and returns the plan id of who: of the same user in the
-// same workspace.
-func (s *planStore) take(who Principal, id string) (lifecycle.Plan, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.evict(s.now())
-	k, ok := s.plans[id]
-	if !ok || k.who != who {
-		return lifecycle.Plan{}, false
-	}
-	s.remove(k)
-	return k.plan, true
-}
-
-func (s *planStore) evict(now time.Time) {
-	for f := s.order.Front(); f != nil; f = s.order.Front() {
-		k := f.Value.(*keptPlan)
-		if now.Sub(k.at) <= s.ttl {
-			return
+// empties appends to out the path (field and element indices) of each
+// empty, non-nil slice or map in v, exported fields only; it does not
+// enter interfaces (the command is kept apart).
+func empties(v reflect.Value, path []int, out *[][]int) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			empties(v.Elem(), path, out)
 		}
-		s.remove(k)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				empties(v.Field(i), append(path, i), out)
+			}
+		}
+	case reflect.Slice, reflect.Map:
+		if !v.IsNil() && v.Len() == 0 {
+			*out = append(*out, slices.Clone(path))
+		}
+		if v.Kind() == reflect.Slice {
+			for i := range v.Len() {
+				empties(v.Index(i), append(path, i), out)
+			}
+		}
 	}
 }
 
-func (s *planStore) remove(k *keptPlan) {
-	s.order.Remove(k.elem)
-	delete(s.plans, k.id)
+// unempty makes the nil slice or map at path in v empty.
+func unempty(v reflect.Value, path []int) error {
+	for _, i := range path {
+		for v.Kind() == reflect.Pointer && !v.IsNil() {
+			v = v.Elem()
+		}
+		switch {
+		case v.Kind() == reflect.Struct && i < v.NumField():
+			v = v.Field(i)
+		case v.Kind() == reflect.Slice && i < v.Len():
+			v = v.Index(i)
+		default:
+			return errors.New("an empty value's path does not match the plan")
+		}
+	}
+	switch {
+	case v.Kind() == reflect.Slice && v.IsNil() && v.CanSet():
+		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+	case v.Kind() == reflect.Map && v.IsNil() && v.CanSet():
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	return nil
 }
 
-// dryRunReply answers a dry run's plan with its id and Location.
+// keptCommand is a lifecycle.Command as data: exactly one field is set.
+// Decisions, which have no JSON form, are kept as Decision.String writes
+// them.
+type keptCommand struct {
+	Create          *lifecycle.Create           `json:"create,omitempty"`
+	Import          *lifecycle.Import           `json:"import,omitempty"`
+	Update          *lifecycle.Update           `json:"update,omitempty"`
+	Delete          *lifecycle.Delete           `json:"delete,omitempty"`
+	Duplicate       *lifecycle.Duplicate        `json:"duplicate,omitempty"`
+	Activate        *lifecycle.ScheduledAction  `json:"activate,omitempty"`
+	Deactivate      *lifecycle.Deactivate       `json:"deactivate,omitempty"`
+	EndGrace        *lifecycle.EndGrace         `json:"end_grace,omitempty"`
+	Rollback        *lifecycle.ScheduledAction  `json:"rollback,omitempty"`
+	GrantRole       *lifecycle.GrantRole        `json:"grant_role,omitempty"`
+	RevokeRole      *lifecycle.RevokeRole       `json:"revoke_role,omitempty"`
+	Schedule        *keptSchedule               `json:"schedule,omitempty"`
+	CancelSchedule  *lifecycle.CancelSchedule   `json:"cancel_schedule,omitempty"`
+	OpenTestSession *lifecycle.OpenTestSession  `json:"open_test_session,omitempty"`
+	CloseTest       *lifecycle.CloseTestSession `json:"close_test_session,omitempty"`
+}
+
+type keptSchedule struct {
+	ID         lifecycle.ScheduleID       `json:"id"`
+	At         time.Time                  `json:"at"`
+	Activate   *lifecycle.ScheduledAction `json:"activate,omitempty"`
+	Deactivate *lifecycle.Deactivate      `json:"deactivate,omitempty"`
+}
+
+func activation(a lifecycle.Activate) *lifecycle.ScheduledAction {
+	return &lifecycle.ScheduledAction{Op: lifecycle.OpActivate, Bot: a.Bot, Senders: a.Senders, Decision: a.Decision.String(), Ack: a.Ack}
+}
+
+func fromActivation(a *lifecycle.ScheduledAction) (lifecycle.Activate, error) {
+	d, err := lifecycle.ParseDecision(a.Decision)
+	return lifecycle.Activate{Bot: a.Bot, Decision: d, Ack: a.Ack, Senders: a.Senders}, err
+}
+
+// encodePlan encodes p, its command included.
+func encodePlan(p lifecycle.Plan) ([]byte, error) {
+	k := keptPlan{Plan: p}
+	empties(reflect.ValueOf(p), nil, &k.Empty)
+	c := &k.Command
+	switch cmd := p.Command.(type) {
+	case lifecycle.Create:
+		c.Create = &cmd
+	case lifecycle.Import:
+		c.Import = &cmd
+	case lifecycle.Update:
+		c.Update = &cmd
+	case lifecycle.Delete:
+		c.Delete = &cmd
+	case lifecycle.Duplicate:
+		c.Duplicate = &cmd
+	case lifecycle.Activate:
+		c.Activate = activation(cmd)
+	case lifecycle.Deactivate:
+		c.Deactivate = &cmd
+	case lifecycle.EndGrace:
+		c.EndGrace = &cmd
+	case lifecycle.Rollback:
+		c.Rollback = activation(lifecycle.Activate{Bot: cmd.Bot, Decision: cmd.Decision, Ack: cmd.Ack})
+	case lifecycle.GrantRole:
+		c.GrantRole = &cmd
+	case lifecycle.RevokeRole:
+		c.RevokeRole = &cmd
+	case lifecycle.CreateSchedule:
+		c.Schedule = &keptSchedule{ID: cmd.ID, At: cmd.At}
+		switch do := cmd.Do.(type) {
+		case lifecycle.Activate:
+			c.Schedule.Activate = activation(do)
+		case lifecycle.Deactivate:
+			c.Schedule.Deactivate = &do
+		default:
+			return nil, fmt.Errorf("a plan schedules a %T, which cannot be kept", cmd.Do)
+		}
+	case lifecycle.CancelSchedule:
+		c.CancelSchedule = &cmd
+	case lifecycle.OpenTestSession:
+		c.OpenTestSession = &cmd
+	case lifecycle.CloseTestSession:
+		c.CloseTest = &cmd
+	default:
+		return nil, fmt.Errorf("a plan of a %T cannot be kept", p.Command)
+	}
+	return json.Marshal(k)
+}
+
+// decodePlan decodes what encodePlan encoded.
+func decodePlan(b []byte) (lifecycle.Plan, error) {
+	var k keptPlan
+	if err := json.Unmarshal(b, &k); err != nil {
+		return lifecycle.Plan{}, fmt.Errorf("a kept plan does not decode: %w", err)
+	}
+	c, p := k.Command, &k.Plan
+	var err error
+	for _, path := range k.Empty {
+		if err = unempty(reflect.ValueOf(p).Elem(), path); err != nil {
+			return lifecycle.Plan{}, fmt.Errorf("a kept plan does not decode: %w", err)
+		}
+	}
+	switch {
+	case c.Create != nil:
+		p.Command = *c.Create
+	case c.Import != nil:
+		p.Command = *c.Import
+	case c.Update != nil:
+		p.Command = *c.Update
+	case c.Delete != nil:
+		p.Command = *c.Delete
+	case c.Duplicate != nil:
+		p.Command = *c.Duplicate
+	case c.Activate != nil:
+		p.Command, err = fromActivation(c.Activate)
+	case c.Deactivate != nil:
+		p.Command = *c.Deactivate
+	case c.EndGrace != nil:
+		p.Command = *c.EndGrace
+	case c.Rollback != nil:
+		var a lifecycle.Activate
+		a, err = fromActivation(c.Rollback)
+		p.Command = lifecycle.Rollback{Bot: a.Bot, Decision: a.Decision, Ack: a.Ack}
+	case c.GrantRole != nil:
+		p.Command = *c.GrantRole
+	case c.RevokeRole != nil:
+		p.Command = *c.RevokeRole
+	case c.Schedule != nil && c.Schedule.Activate != nil:
+		var a lifecycle.Activate
+		a, err = fromActivation(c.Schedule.Activate)
+		p.Command = lifecycle.CreateSchedule{ID: c.Schedule.ID, At: c.Schedule.At, Do: a}
+	case c.Schedule != nil && c.Schedule.Deactivate != nil:
+		p.Command = lifecycle.CreateSchedule{ID: c.Schedule.ID, At: c.Schedule.At, Do: *c.Schedule.Deactivate}
+	case c.CancelSchedule != nil:
+		p.Command = *c.CancelSchedule
+	case c.OpenTestSession != nil:
+		p.Command = *c.OpenTestSession
+	case c.CloseTest != nil:
+		p.Command = *c.CloseTest
+	default:
+		err = errors.New("no command")
+	}
+	if err != nil {
+		return lifecycle.Plan{}, fmt.Errorf("a kept plan does not decode: %w", err)
+	}
+	return *p, nil
+}
+
+// dryRunReply answers a dry run's plan with its id and Location, or
+// without them when the Keeper does not keep it.
 func (s *Server) dryRunReply(who caller, p lifecycle.Plan) (reply, error) {
-	id := s.plans.keep(who.Principal, p)
+	b, err := encodePlan(p)
+	if err != nil {
+		return reply{}, err
+	}
+	var id [12]byte
+	_, _ = rand.Read(id[:])
 	out := plan(p, true)
-	out.ID = id
-	rep := reply{status: http.StatusOK, body: out, header: http.Header{}}
-	rep.header.Set("Location", "/plans/"+url.PathEscape(id))
+	out.ID = "plan_" + hex.EncodeToString(id[:])
+	now := s.m.Now()
+	err = s.keep.KeepPlan(context.WithoutCancel(who.ctx), who.scope(), out.ID, b, now, now.Add(s.m.Policy().MaxPlanAge))
+	rep := reply{status: http.StatusOK, body: &out, header: http.Header{}}
+	switch {
+	case errors.Is(err, ErrNotKept):
+		s.log.WarnContext(who.ctx, "dry-run plan not kept", "bytes", len(b), "err", err)
+		out.ID = ""
+	case err != nil:
+		return reply{}, err
+	default:
+		rep.header.Set("Location", "/plans/"+url.PathEscape(out.ID))
+	}
 	return rep, nil
 }
 
@@ -107,9 +269,16 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 		return reply{}, err
 	}
 	id := r.PathValue("id")
-	p, ok := s.plans.take(who.Principal, id)
-	if !ok {
+	b, err := s.keep.TakePlan(ctx(r), who.scope(), id, s.m.Now())
+	if err != nil {
+		return reply{}, err
+	}
+	if b == nil {
 		return reply{}, &lifecycle.NotFoundError{Kind: "plan", ID: trunc(id)}
+	}
+	p, err := decodePlan(b)
+	if err != nil {
+		return reply{}, err
 	}
 	if _, open := p.Command.(lifecycle.OpenTestSession); open {
 		// The plan opens a test session (R26): answer it, as opening does.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
-	"github.com/botlife/botlife/validate"
 )
 
 // Problem is an RFC 9457 problem details object, the body of every failure
@@ -23,13 +22,13 @@ type Problem struct {
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
 
-	// Findings are the validation errors (validation-failed) or the
-	// warnings not acknowledged (warnings-not-acknowledged).
-	Findings []validate.Finding `json:"findings,omitempty"`
-	// Fingerprint acknowledges exactly the current warnings.
+	// Fingerprint acknowledges exactly the current warnings
+	// (warnings-not-acknowledged).
 	Fingerprint string `json:"fingerprint,omitempty"`
-	// Report is the whole validation report of a refused activation: every
-	// error and every warning, not only what blocked (R4).
+	// Report is the whole validation report of a refused activation
+	// (validation-failed, warnings-not-acknowledged): every error and
+	// every warning, not only what blocked (R4), each finding once with its
+	// severity.
 	Report *Report `json:"report,omitempty"`
 	// Occupants are the bots Active on the senders (sender-occupied).
 	Occupants []Occupant `json:"occupants,omitempty"`
@@ -155,10 +154,10 @@ func problemOf(err error) Problem {
 		p.CloseReason, p.ClosedAt = string(se.Reason), timestamp(se.At)
 	case errors.As(err, &ve):
 		r := report(ve.Report)
-		p.Findings, p.Report = ve.Report.Errors(), &r
+		p.Report = &r
 	case errors.As(err, &we):
 		r := report(we.Report)
-		p.Findings, p.Fingerprint, p.Report = we.Unacknowledged, r.Fingerprint, &r
+		p.Fingerprint, p.Report = r.Fingerprint, &r
 	case errors.As(err, &oe):
 		// The library's hint names Go calls; an HTTP client sends a body.
 		p.Detail = strings.Replace(p.Detail, "pass Immediate() to take the old bot offline now or Grace(d) to let its open sessions finish",

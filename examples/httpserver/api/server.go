@@ -42,7 +42,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,10 +81,18 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBody bounds request bodies in bytes; 0 means DefaultMaxBody.
 	MaxBody int64
-	// IdempotencyKeys bounds how many Idempotency-Keys are kept (default
-	// 10,000); IdempotencyTTL how long each is kept (default 24h).
-	IdempotencyKeys int
-	IdempotencyTTL  time.Duration
+	// Keeper keeps the responses of requests with an Idempotency-Key and
+	// the plans of dry runs. A service of several replicas gives one that
+	// its database backs, shared by the replicas; nil means a MemoryKeeper
+	// bounded by KeepLimits, which one process alone sees.
+	Keeper Keeper
+	// KeepLimits bounds the default MemoryKeeper, in all and per user
+	// (see KeepLimits for the defaults); it is unused when Keeper is set.
+	KeepLimits KeepLimits
+	// IdempotencyTTL is how long the response to a request with an
+	// Idempotency-Key is kept (default 24h). A dry run's plan is kept for
+	// the Manager's Policy.MaxPlanAge.
+	IdempotencyTTL time.Duration
 	// Heartbeat is how often GET /events sends a comment line to keep the
 	// connection open while nothing happens; default 15s.
 	Heartbeat time.Duration
@@ -99,8 +106,8 @@ type Server struct {
 	system    Authenticator
 	log       *slog.Logger
 	maxBody   int64
-	idem      *idemStore
-	plans     *planStore
+	keep      Keeper
+	idemTTL   time.Duration
 	heartbeat time.Duration
 	mux       *http.ServeMux
 	patterns  []string // every route's pattern, in the order registered
@@ -131,15 +138,13 @@ func New(cfg Config) (*Server, error) {
 	if s.heartbeat <= 0 {
 		s.heartbeat = 15 * time.Second
 	}
-	keys, ttl := cfg.IdempotencyKeys, cfg.IdempotencyTTL
-	if keys <= 0 {
-		keys = 10000
+	s.keep, s.idemTTL = cfg.Keeper, cfg.IdempotencyTTL
+	if s.keep == nil {
+		s.keep = NewMemoryKeeper(cfg.KeepLimits)
 	}
-	if ttl <= 0 {
-		ttl = 24 * time.Hour
+	if s.idemTTL <= 0 {
+		s.idemTTL = 24 * time.Hour
 	}
-	s.idem = newIdemStore(keys, ttl, s.m.Now)
-	s.plans = newPlanStore(s.m.Policy().MaxPlanAge, s.m.Now)
 	s.routes()
 	return s, nil
 }
@@ -153,8 +158,12 @@ type handler func(r *http.Request, who caller) (reply, error)
 // workspace is in reach.
 type caller struct {
 	Principal
-	m *lifecycle.Manager
+	m   *lifecycle.Manager
+	ctx context.Context // the request's
 }
+
+// scope is the caller's share of the Keeper.
+func (c caller) scope() Scope { return Scope{Workspace: c.Workspace, User: c.ID} }
 
 // user is the caller as a lifecycle user.
 func (c caller) user() lifecycle.Actor { return lifecycle.User(c.ID) }
@@ -177,7 +186,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, auth Authe
 			return caller{}, fmt.Errorf("the authenticated principal's workspace: %v", err)
 		}
 	}
-	return caller{Principal: who, m: m}, nil
+	return caller{Principal: who, m: m, ctx: r.Context()}, nil
 }
 
 // reply is a successful response.
@@ -304,53 +313,6 @@ func (s *Server) handle(pattern string, auth Authenticator, h handler) {
 		s.idempotent(w, r, who, key, h)
 	})
 }
-
-func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, key string, h handler) {
-	if len(key) > MaxIdempotencyKey {
-		s.writeProblem(w, r, &lifecycle.InputError{Field: "Idempotency-Key", Value: key[:16] + "...",
-			Problem: fmt.Sprintf("is longer than %d bytes", MaxIdempotencyKey)})
-		return
-	}
-	limit := s.maxBody
-	if r.URL.Path == "/route" {
-		limit = routeMaxBody
-	}
-	body, err := readBody(r, limit)
-	if err != nil {
-		s.writeProblem(w, r, err)
-		return
-	}
-	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00", r.Method, r.URL.Path, r.URL.RawQuery)
-	sum.Write(body)
-	var request [sha256.Size]byte
-	sum.Sum(request[:0])
-	// Per workspace and principal (R27): the workspace has no NUL and a
-	// header value none, so the parts cannot run into each other.
-	scoped := string(who.Workspace) + "\x00" + key + "\x00" + who.ID
-	state, stored := s.idem.begin(scoped, request)
-	switch state {
-	case idemMismatch:
-		s.writeProblem(w, r, fail(probIdempotencyReuse, "this Idempotency-Key was used for another request; use a new key for a new request"))
-		return
-	case idemBusy:
-		s.writeProblem(w, r, fail(probIdempotencyBusy, "a request with this Idempotency-Key is still running; retry later"))
-		return
-	case idemReplay:
-		stored.header = stored.header.Clone()
-		stored.header.Set("Idempotent-Replayed", "true")
-		s.write(w, r, stored)
-		return
-	}
-	r.Body = readCloser{bytes.NewReader(body)}
-	resp := s.render(r, who, h)
-	s.idem.finish(scoped, request, resp)
-	s.write(w, r, resp)
-}
-
-type readCloser struct{ *bytes.Reader }
-
-func (readCloser) Close() error { return nil }
 
 // render runs h and renders its reply or its error.
 func (s *Server) render(r *http.Request, who caller, h handler) rendered {

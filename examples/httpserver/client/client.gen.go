@@ -655,9 +655,10 @@ type Problem struct {
 	CloseReason *CloseReason `json:"close_reason,omitempty"`
 
 	// ClosedAt Since when the test session is over (session-over, R26).
-	ClosedAt    *Timestamp  `json:"closed_at,omitempty"`
-	Detail      *string     `json:"detail,omitempty"`
-	Findings    *[]Finding  `json:"findings,omitempty"`
+	ClosedAt *Timestamp `json:"closed_at,omitempty"`
+	Detail   *string    `json:"detail,omitempty"`
+
+	// Fingerprint Acknowledges exactly the current warnings (warnings-not-acknowledged).
 	Fingerprint *string     `json:"fingerprint,omitempty"`
 	Instance    *string     `json:"instance,omitempty"`
 	Occupants   *[]Occupant `json:"occupants,omitempty"`
@@ -1082,6 +1083,7 @@ type OpenTestSessionParams struct {
 
 // StreamEventsParams defines parameters for StreamEvents.
 type StreamEventsParams struct {
+	// After Start after this event id; 0 replays from the start. Absent: start at now.
 	After       *string `form:"after,omitempty" json:"after,omitempty"`
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
@@ -1662,8 +1664,11 @@ type ClientInterface interface {
 
 	// StreamEvents Every committed change as Server-Sent Events (R24): `id:` is the
 	// entry's seq, `event: audit`, `data:` the AuditEntry as JSON, in Seq
-	// order, none skipped. Resume with Last-Event-ID (or ?after). Delivery
-	// is at least once: dedupe by id. Needs "View audit log".
+	// order, none skipped. Without Last-Event-ID or ?after the stream
+	// starts at now, with the first change committed after it opened;
+	// `?after=0` replays the log from its start. Resume with Last-Event-ID
+	// (or ?after), the id of the last event handled. Delivery is at least
+	// once: dedupe by id. Needs "View audit log".
 	//
 	// Corresponds with GET /events (the `StreamEvents` operationId).
 	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2335,8 +2340,11 @@ func (c *Client) ValidateBot(ctx context.Context, id BotID, reqEditors ...Reques
 
 // StreamEvents Every committed change as Server-Sent Events (R24): `id:` is the
 // entry's seq, `event: audit`, `data:` the AuditEntry as JSON, in Seq
-// order, none skipped. Resume with Last-Event-ID (or ?after). Delivery
-// is at least once: dedupe by id. Needs "View audit log".
+// order, none skipped. Without Last-Event-ID or ?after the stream
+// starts at now, with the first change committed after it opened;
+// `?after=0` replays the log from its start. Resume with Last-Event-ID
+// (or ?after), the id of the last event handled. Delivery is at least
+// once: dedupe by id. Needs "View audit log".
 //
 // Corresponds with GET /events (the `StreamEvents` operationId).
 func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5522,8 +5530,11 @@ type ClientWithResponsesInterface interface {
 
 	// StreamEventsWithResponse Every committed change as Server-Sent Events (R24): `id:` is the
 	// entry's seq, `event: audit`, `data:` the AuditEntry as JSON, in Seq
-	// order, none skipped. Resume with Last-Event-ID (or ?after). Delivery
-	// is at least once: dedupe by id. Needs "View audit log".
+	// order, none skipped. Without Last-Event-ID or ?after the stream
+	// starts at now, with the first change committed after it opened;
+	// `?after=0` replays the log from its start. Resume with Last-Event-ID
+	// (or ?after), the id of the last event handled. Delivery is at least
+	// once: dedupe by id. Needs "View audit log".
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8069,8 +8080,11 @@ func (c *ClientWithResponses) ValidateBotWithResponse(ctx context.Context, id Bo
 
 // StreamEventsWithResponse Every committed change as Server-Sent Events (R24): `id:` is the
 // entry's seq, `event: audit`, `data:` the AuditEntry as JSON, in Seq
-// order, none skipped. Resume with Last-Event-ID (or ?after). Delivery
-// is at least once: dedupe by id. Needs "View audit log".
+// order, none skipped. Without Last-Event-ID or ?after the stream
+// starts at now, with the first change committed after it opened;
+// `?after=0` replays the log from its start. Resume with Last-Event-ID
+// (or ?after), the id of the last event handled. Delivery is at least
+// once: dedupe by id. Needs "View audit log".
 //
 // Returns a wrapper object for the known response body format(s).
 //

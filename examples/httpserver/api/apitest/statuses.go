@@ -113,13 +113,16 @@ func Statuses(t *testing.T, f *Fixture, c *Client) {
 			}
 			switch row.Type {
 			case "warnings-not-acknowledged":
-				if p.Fingerprint == "" || len(p.Findings) == 0 || p.Report == nil || p.Report.Fingerprint != p.Fingerprint {
+				if p.Fingerprint == "" || p.Report == nil || len(p.Report.Findings) == 0 || p.Report.Fingerprint != p.Fingerprint {
 					t.Errorf("R4 warnings problem %+v", p)
 				}
 			case "validation-failed":
-				if len(p.Findings) == 0 || p.Report == nil {
+				if p.Report == nil || len(p.Report.Findings) == 0 {
 					t.Errorf("R4 validation problem %+v", p)
 				}
+			}
+			if n := strings.Count(string(r.Body), `"findings"`); row.Status == http.StatusUnprocessableEntity && p.Report != nil && n != 1 {
+				t.Errorf("issue 28: the 422 body lists findings %d times, want once (in report)", n)
 			}
 			if len(r.Body) > 4096 {
 				t.Errorf("R21 the problem body is %d bytes: it copies the input", len(r.Body))
