@@ -159,3 +159,32 @@ func TestR27WorkspacesSurviveARestart(t *testing.T) {
 		stop()
 	}
 }
+
+// Issue 28: an Idempotency-Key replays after the service restarts on the
+// same file (it made a second bot before), and a dry run's plan made
+// before the restart applies after it.
+func TestKeysAndPlansSurviveARestart(t *testing.T) {
+	st := sqliteStore(t)
+	base, stop := start(t, st)
+	_, h, _ := send(t, "POST", base+"/bots", "dan-token", pizza, "Idempotency-Key", "k-1")
+	first := h.Get("Location")
+	_, h, _ = send(t, "POST", base+"/bots", "dan-token", `{"name":"Other","channel":"sms"}`, "Idempotency-Key", "k-2")
+	code, h, body := send(t, "DELETE", base+h.Get("Location")+"?dry_run=true", "dan-token", "")
+	if code != 200 || h.Get("Location") == "" {
+		t.Fatalf("dry run: %d %s", code, body)
+	}
+	plan := h.Get("Location")
+	stop()
+
+	base, _ = start(t, st)
+	code, h, body = send(t, "POST", base+"/bots", "dan-token", pizza, "Idempotency-Key", "k-1")
+	if code != 201 || h.Get("Location") != first {
+		t.Errorf("after a restart the key answered %d %s %s, want the replay of %s", code, h.Get("Location"), body, first)
+	}
+	if code, _, body = send(t, "POST", base+plan+"/apply", "dan-token", ""); code != 200 {
+		t.Errorf("after a restart the plan %s: %d %s", plan, code, body)
+	}
+	if _, _, list := send(t, "GET", base+"/bots", "dan-token", ""); strings.Count(list, `"id":`) != 1 {
+		t.Errorf("after the replay and the deletion: %s", list)
+	}
+}

@@ -116,6 +116,50 @@ func TestTwoReplicasPostgres(t *testing.T) {
 		}
 	}
 
+	// One Idempotency-Key sent to both replicas at once, then again to
+	// each: one bot. A request still running on one replica is 409
+	// idempotency-key-in-use on the other.
+	once := `{"name":"Once","channel":"sms"}`
+	var race sync.WaitGroup
+	locs := make([]string, 2)
+	for i, p := range []*proc{a, b} {
+		race.Go(func() {
+			code, h, body := send(t, "POST", p.base+"/bots", "dan-token", once, "Idempotency-Key", "once-1")
+			if code != 201 && code != 409 {
+				t.Errorf("a racing keyed create: %d %s", code, body)
+			}
+			locs[i] = h.Get("Location")
+		})
+	}
+	race.Wait()
+	var loc string
+	for _, p := range []*proc{a, b, a} {
+		code, h, body := send(t, "POST", p.base+"/bots", "dan-token", once, "Idempotency-Key", "once-1")
+		if code != 201 || loc != "" && h.Get("Location") != loc {
+			t.Errorf("the key replayed: %d %s %s, want 201 %s", code, h.Get("Location"), body, loc)
+		}
+		loc = h.Get("Location")
+	}
+	for _, l := range locs {
+		if l != "" && l != loc {
+			t.Errorf("the racing creates answered %q, the replays %s", locs, loc)
+		}
+	}
+	if _, _, list := send(t, "GET", b.base+"/bots?limit=100", "dan-token", ""); strings.Count(list, `"name": "Once"`) != 1 {
+		t.Errorf("one Idempotency-Key on two replicas made other than one bot:\n%s", list)
+	}
+	// A dry run on A applies on B, once.
+	code, h, body = send(t, "POST", a.base+"/bots/bot-1/deactivate?dry_run=true", "mia-token", "")
+	if code != 200 || !strings.HasPrefix(h.Get("Location"), "/plans/") {
+		t.Fatalf("a dry run on A: %d %s %s", code, h.Get("Location"), body)
+	}
+	if code, _, body = send(t, "POST", b.base+h.Get("Location")+"/apply", "mia-token", ""); code != 200 {
+		t.Errorf("A's plan applied on B: %d %s", code, body)
+	}
+	if code, _, _ = send(t, "POST", a.base+h.Get("Location")+"/apply", "mia-token", ""); code != 404 {
+		t.Errorf("the plan applied a second time, on A: %d, want 404", code)
+	}
+
 	// Kill A while creates stream in; each acknowledged one is on B.
 	var mu sync.Mutex
 	var acked []string

@@ -55,8 +55,13 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 		}
 		return provision(ctx)
 	}
-	h, err := api.New(api.Config{Manager: m, Logger: log, Users: api.NewBearerTokens(u.user),
-		Gateway: api.NewBearerTokens(u.gateway), System: api.NewBearerTokens(u.system)})
+	cfg := api.Config{Manager: m, Logger: log, Users: api.NewBearerTokens(u.user),
+		Gateway: api.NewBearerTokens(u.gateway), System: api.NewBearerTokens(u.system)}
+	k := b.keeper()
+	if k != nil { // else the Server keeps in memory
+		cfg.Keeper = k
+	}
+	h, err := api.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -76,6 +81,9 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 	var wg sync.WaitGroup
 	for _, in := range ms { // every replica may: ExpireDue is safe to run at once anywhere
 		wg.Go(func() { _ = in.Run(expire, c.ExpireEvery) })
+	}
+	if k != nil {
+		wg.Go(func() { k.sweepEvery(expire, c.ExpireEvery, log) })
 	}
 	defer wg.Wait()
 	defer stopExpiring()

@@ -61,8 +61,16 @@ type backend struct {
 }
 
 // serviceSchema is the service's own tables: service_ids holds the last
-// bot number given. (Written for both: BLOB becomes BYTEA on PostgreSQL.)
-const serviceSchema = `CREATE TABLE IF NOT EXISTS service_ids (name TEXT PRIMARY KEY, n BIGINT NOT NULL)`
+// bot number given; service_kept the keeper's entries (see sqlKeeper), a
+// Scope's in the order made, value NULL while the request of an
+// Idempotency-Key runs. Written for both databases: BLOB becomes BYTEA on
+// PostgreSQL.
+const serviceSchema = `CREATE TABLE IF NOT EXISTS service_ids (name TEXT PRIMARY KEY, n BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS service_kept (
+	workspace TEXT NOT NULL, principal TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,
+	request BLOB NOT NULL, value BLOB, size BIGINT NOT NULL, made BIGINT NOT NULL, expires BIGINT NOT NULL,
+	PRIMARY KEY (workspace, principal, kind, name));
+CREATE INDEX IF NOT EXISTS service_kept_expires ON service_kept (expires)`
 
 // pollOtherProcesses is how often a SQLite store looks for commits of
 // other processes on the file (another replica, a command) for the event
@@ -152,7 +160,16 @@ func (b *backend) ready(ctx context.Context) error {
 	if _, _, err := b.Roles(ctx, "", "readyz"); err != nil || b.db == nil {
 		return err
 	}
-	return b.db.QueryRowContext(ctx, `SELECT count(*) FROM service_ids`).Scan(new(int))
+	return b.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM service_ids) + (SELECT count(*) FROM service_kept WHERE expires < 0)`).Scan(new(int))
+}
+
+// keeper returns the keeper in the database, or nil for the memory store
+// (the Server then keeps in memory).
+func (b *backend) keeper() *sqlKeeper {
+	if b.db == nil {
+		return nil
+	}
+	return newSQLKeeper(b.db, b.pg)
 }
 
 // newID returns Config.NewID for mode: readable ids bot-1, bot-2, ...
