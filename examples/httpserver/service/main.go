@@ -42,6 +42,19 @@
 // workspace the file names, on every replica: it is safe to run anywhere
 // at once.
 //
+// # Replicas
+//
+// Any number of processes may serve one PostgreSQL database (or, on one
+// machine, one SQLite file). Idempotency-Keys and dry-run plans are kept in
+// the database beside the store (table service_kept, see sqlKeeper), so
+// every replica sees them and a restart forgets none: a key sent to two
+// replicas makes one bot, a plan made on one applies on another. Each
+// principal of the users file keeps at most 8 MiB and 1,000 entries there,
+// dropping its own oldest first; expired entries are swept every
+// -expire-every. The event stream of each replica shows every replica's
+// commits (PostgreSQL notifies; SQLite is polled every second). With the
+// memory store they are kept in the process (api.MemoryKeeper).
+//
 // # Operations
 //
 // GET /healthz answers 200 while the process serves. GET /readyz answers
