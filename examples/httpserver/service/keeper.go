@@ -95,19 +95,27 @@ func (k *sqlKeeper) exec(ctx context.Context, tx *sql.Tx, q string, args ...any)
 // Claim implements api.Keeper.
 func (k *sqlKeeper) Claim(ctx context.Context, s api.Scope, key string, request []byte, now, expires time.Time) (kept *api.KeptResponse, err error) {
 	err = k.tx(ctx, s, func(tx *sql.Tx) error {
+		if err := k.expire(ctx, tx, s, now); err != nil {
+			return err
+		}
+		held := &api.KeptResponse{}
+		err := tx.QueryRowContext(ctx, k.q(`SELECT request, value FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 0 AND name = $3`),
+			string(s.Workspace), s.User, key).Scan(&held.Request, &held.Response)
+		if err == nil {
+			kept = held
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		size := int64(len(key)+len(request)) + keepOverhead
-		if err := k.room(ctx, tx, s, now, size); err != nil {
+		made, err := k.room(ctx, tx, s, size)
+		if err != nil {
 			return err
 		}
-		n, err := k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, size, made, expires)
-			VALUES ($1, $2, 0, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-			string(s.Workspace), s.User, key, request, size, now.UnixNano(), expires.UnixNano())
-		if err != nil || n == 1 {
-			return err
-		}
-		kept = &api.KeptResponse{}
-		return tx.QueryRowContext(ctx, k.q(`SELECT request, value FROM service_kept
-			WHERE workspace = $1 AND principal = $2 AND kind = 0 AND name = $3`), string(s.Workspace), s.User, key).Scan(&kept.Request, &kept.Response)
+		_, err = k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, size, made, expires)
+			VALUES ($1, $2, 0, $3, $4, $5, $6, $7)`, string(s.Workspace), s.User, key, request, size, made, expires.UnixNano())
+		return err
 	})
 	return kept, err
 }
@@ -116,20 +124,16 @@ func (k *sqlKeeper) Claim(ctx context.Context, s api.Scope, key string, request 
 func (k *sqlKeeper) Finish(ctx context.Context, s api.Scope, key string, request, response []byte, now, expires time.Time) error {
 	size := int64(len(key)+len(request)+len(response)) + keepOverhead
 	return k.tx(ctx, s, func(tx *sql.Tx) error {
-		var made int64
-		err := tx.QueryRowContext(ctx, k.q(`SELECT made FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 0 AND name = $3
-			AND value IS NULL AND request = $4 AND expires > $5`), string(s.Workspace), s.User, key, request, now.UnixNano()).Scan(&made)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // the claim is gone
+		if err := k.expire(ctx, tx, s, now); err != nil {
+			return err
 		}
+		n, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 0 AND name = $3
+			AND value IS NULL AND request = $4`, string(s.Workspace), s.User, key, request)
+		if err != nil || n == 0 {
+			return err // none: the claim is gone
+		}
+		made, err := k.room(ctx, tx, s, size)
 		if err != nil {
-			return err
-		}
-		if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 0 AND name = $3`,
-			string(s.Workspace), s.User, key); err != nil {
-			return err
-		}
-		if err := k.room(ctx, tx, s, now, size); err != nil {
 			if errors.Is(err, api.ErrNotKept) { // the claim stays deleted: the key is free
 				err = errors.Join(tx.Commit(), err)
 			}
@@ -154,15 +158,19 @@ func (k *sqlKeeper) Release(ctx context.Context, s api.Scope, key string, reques
 func (k *sqlKeeper) KeepPlan(ctx context.Context, s api.Scope, id string, plan []byte, now, expires time.Time) error {
 	size := int64(len(id)+len(plan)) + keepOverhead
 	return k.tx(ctx, s, func(tx *sql.Tx) error {
+		if err := k.expire(ctx, tx, s, now); err != nil {
+			return err
+		}
 		if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 1 AND name = $3`,
 			string(s.Workspace), s.User, id); err != nil {
 			return err
 		}
-		if err := k.room(ctx, tx, s, now, size); err != nil {
+		made, err := k.room(ctx, tx, s, size)
+		if err != nil {
 			return err
 		}
-		_, err := k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, value, size, made, expires)
-			VALUES ($1, $2, 1, $3, '', $4, $5, $6, $7)`, string(s.Workspace), s.User, id, plan, size, now.UnixNano(), expires.UnixNano())
+		_, err = k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, value, size, made, expires)
+			VALUES ($1, $2, 1, $3, '', $4, $5, $6, $7)`, string(s.Workspace), s.User, id, plan, size, made, expires.UnixNano())
 		return err
 	})
 }
@@ -182,19 +190,23 @@ func (k *sqlKeeper) TakePlan(ctx context.Context, s api.Scope, id string, now ti
 	return plan, err
 }
 
-// room deletes the Scope's expired entries, then, to make room for an
-// entry of size bytes, its oldest finished ones; or refuses with
-// api.ErrNotKept, deleting nothing more, when the entry is larger than a
-// Scope's share or the Scope has its every item in flight.
-func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, now time.Time, size int64) error {
-	if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND expires <= $3`,
-		string(s.Workspace), s.User, now.UnixNano()); err != nil {
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, k.q(`SELECT kind, name, size, value IS NULL FROM service_kept
-		WHERE workspace = $1 AND principal = $2 ORDER BY made, kind, name`), string(s.Workspace), s.User)
+// expire deletes the Scope's entries expired at now.
+func (k *sqlKeeper) expire(ctx context.Context, tx *sql.Tx, s api.Scope, now time.Time) error {
+	_, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND expires <= $3`,
+		string(s.Workspace), s.User, now.UnixNano())
+	return err
+}
+
+// room makes room in the Scope for an entry of size bytes by deleting its
+// oldest finished entries, and returns the entry's place in the Scope's
+// order (made); or refuses with api.ErrNotKept, deleting nothing, when the
+// entry is larger than a Scope's share or the Scope has its every item in
+// flight.
+func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, size int64) (made int64, err error) {
+	rows, err := tx.QueryContext(ctx, k.q(`SELECT kind, name, size, value IS NULL, made FROM service_kept
+		WHERE workspace = $1 AND principal = $2 ORDER BY made`), string(s.Workspace), s.User)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	type entry struct {
 		kind    int
@@ -203,27 +215,25 @@ func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, now time.
 		pending bool
 	}
 	var held []entry
-	var bytes, droppable int64
+	var bytes int64
 	pending := 0
 	for rows.Next() {
 		var e entry
-		if err := rows.Scan(&e.kind, &e.name, &e.size, &e.pending); err != nil {
+		if err := rows.Scan(&e.kind, &e.name, &e.size, &e.pending, &made); err != nil {
 			rows.Close()
-			return err
+			return 0, err
 		}
 		held = append(held, e)
 		bytes += e.size
 		if e.pending {
 			pending++
-		} else {
-			droppable += e.size
 		}
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return err
+		return 0, err
 	}
 	if size > k.userBytes || pending >= k.userItems {
-		return fmt.Errorf("%w: %d bytes, %d requests in flight", api.ErrNotKept, size, pending)
+		return 0, fmt.Errorf("%w: %d bytes, %d requests in flight", api.ErrNotKept, size, pending)
 	}
 	items := len(held)
 	for _, e := range held {
@@ -235,12 +245,12 @@ func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, now time.
 		}
 		if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4`,
 			string(s.Workspace), s.User, e.kind, e.name); err != nil {
-			return err
+			return 0, err
 		}
 		items--
 		bytes -= e.size
 	}
-	return nil
+	return made + 1, nil
 }
 
 // sweepEvery sweeps every interval until ctx ends, logging failures.

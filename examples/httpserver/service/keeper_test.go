@@ -87,6 +87,21 @@ func keeperScript(t *testing.T, k api.Keeper) []string {
 	claim(ida, "c9", "r", 412) // every item in flight: refused
 	take(ida, "q4", 413)       // dropped to make room for the claims
 	claim(ada, "k3", "req-4", 414)
+
+	// A claim of a key held evicts nothing; a finished entry is the newest.
+	zed := api.Scope{User: "zed"}
+	claim(zed, "a", "r", 500)
+	claim(zed, "b", "r", 500)
+	finish(zed, "b", "r", "B", 501)
+	finish(zed, "a", "r", "A", 502) // order now: b, a
+	plan(zed, "p1", "x", 503)
+	plan(zed, "p2", "x", 504) // full: b, a, p1, p2
+	claim(zed, "a", "r2", 505)
+	take(zed, "p1", 506) // still there
+	plan(zed, "p1", "x", 507)
+	plan(zed, "p3", "x", 508) // drops b, the oldest
+	claim(zed, "b", "r3", 509)
+	claim(zed, "a", "r3", 510)
 	return log
 }
 

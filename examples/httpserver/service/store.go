@@ -61,9 +61,9 @@ type backend struct {
 }
 
 // serviceSchema is the service's own tables: service_ids holds the last
-// bot number given; service_kept the keeper's entries (see sqlKeeper), a
-// Scope's in the order made, value NULL while the request of an
-// Idempotency-Key runs. Written for both databases: BLOB becomes BYTEA on
+// bot number given; service_kept the keeper's entries (see sqlKeeper),
+// made numbering a Scope's in the order kept, value NULL while the request
+// of an Idempotency-Key runs. Written for both databases: BLOB becomes BYTEA on
 // PostgreSQL.
 const serviceSchema = `CREATE TABLE IF NOT EXISTS service_ids (name TEXT PRIMARY KEY, n BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS service_kept (
