@@ -34,7 +34,9 @@
 //
 // Every operation is done by an actor whose roles (Analyzer, Supervisor,
 // Designer, Manager on a ladder; Admin beside it) decide what they may do,
-// and every change is written to an audit log.
+// and every change is written to an audit log. One store may hold many
+// workspaces - the hosting service's customer accounts - each with its own
+// users, roles, bots, senders and audit log, none visible from another.
 //
 // # Packages
 //
@@ -50,6 +52,8 @@
 //   - [github.com/botlife/botlife/store]: the in-memory reference Store.
 //   - [github.com/botlife/botlife/store/storetest]: the conformance suite every
 //     Store implementation runs.
+//   - github.com/botlife/botlife/store/sqlite (a module of its own): a SQLite
+//     Store for one machine, one file that survives restarts.
 //   - github.com/botlife/botlife/store/postgres (a module of its own): a
 //     PostgreSQL Store for services with several replicas.
 //

@@ -48,7 +48,7 @@ func TestREADMEProgram(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go run of the README program: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "session 1 on bot_") {
+	if !strings.Contains(string(out), "session 1 on bot_") || !strings.Contains(string(out), "v1: Active -> Deactivated") || !strings.Contains(string(out), "v1 serves its open sessions until") {
 		t.Errorf("the README program printed %q", out)
 	}
 }

@@ -48,6 +48,11 @@ const (
 	OpCloseTestSession Op = "close_test_session"
 	OpTestSession      Op = "read_test_session"
 	OpSendTest         Op = "send_test"
+	// A Tracer's own (see Tracer): a dry run (Manager.Plan), one
+	// ExpireDue, one entry Watch or Backlog delivered.
+	OpPlan      Op = "plan"
+	OpExpireDue Op = "expire_due"
+	OpWatch     Op = "watch"
 )
 
 // opInfo is what the library knows of an operation, as data: the

@@ -3,6 +3,18 @@
 // Active per sender, grace periods that let old conversations finish, and
 // the routing of each inbound message to the right bot.
 //
+// # Start here
+//
+// [New] makes a [Manager] over a [Store] (store.NewMemory, sqlite.Open or
+// postgres.Open); [Manager.GrantRole] as [System] makes the first user;
+// [Manager.Create] makes a Draft bot on its senders; [Manager.Activate]
+// validates and puts it live ([Grace] or [Immediate] when another bot holds
+// a sender); [Manager.Route] sends each inbound message to the bot that
+// serves it; [Manager.ExpireDue], called now and then, settles what fell due.
+// The examples of New, Manager.Activate, Manager.Schedule and
+// Manager.Rollback show each step; the rest of this page is the model
+// behind them.
+//
 // # The model
 //
 // A [Bot] runs on one channel and on one or more [Sender]s of that channel.
@@ -104,6 +116,25 @@
 // [DecideClose] apply it too. No transition visits a bot's sessions;
 // [Manager.ExpireDue] brings the records in line, in bounded batches, and
 // [Manager.Run] calls it on a ticker if you want.
+//
+// # Workspaces
+//
+// One store may hold many [Workspace]s, the hosting service's customer
+// accounts (R27). [Manager.Workspace] returns a Manager acting in one: its
+// operations, reads, routes and watches see and change that workspace
+// only, with the roles users hold there. The workspace is a key, not a
+// wrapper: the [Snapshot] and the [Plan] name it, every [Store] row and
+// read carries it, and an id of another workspace is not found. A real
+// sender is claimed by one workspace at a time ([ErrSenderClaimed]). The
+// Manager from [New] acts in the default workspace, so a service with one
+// customer names none.
+//
+// # Observability
+//
+// A [Tracer] in [Config] is called around every operation with its op,
+// workspace, outcome and duration - never ids, names or message text - so
+// that a service can count, time and trace them (OpenTelemetry, Prometheus)
+// without the library depending on either.
 //
 // # Errors
 //

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -99,4 +102,51 @@ func ExampleManager_Watch() {
 	// Output:
 	// 1 grant_role ada Admin
 	// 2 grant_role mia Manager
+}
+
+// opCounter is a Tracer that counts operations by op and outcome, as a
+// service's metrics would.
+type opCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *opCounter) Start(ctx context.Context, op lifecycle.Op) context.Context { return ctx }
+
+func (c *opCounter) End(_ context.Context, e lifecycle.OpEnd) {
+	outcome := "ok"
+	if e.Kind != nil {
+		outcome = e.Kind.Error() // ErrForbidden, ErrNoBot ...: a fixed text
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[string(e.Op)+" "+outcome]++
+}
+
+func ExampleTracer() {
+	ctx := context.Background()
+	counts := &opCounter{n: map[string]int{}}
+	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Tracer: counts})
+	_, _ = m.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager)
+	mia := lifecycle.User("mia")
+
+	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	_, _ = m.Route(ctx, line, "+15551234567") // no bot yet
+	bot, _ := m.Create(ctx, mia, lifecycle.Create{Name: "hello", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	_, _ = m.Activate(ctx, mia, bot.ID, lifecycle.Decision{}, lifecycle.Ack{})
+	for range 3 {
+		_, _ = m.Route(ctx, line, "+15551234567")
+	}
+	_, _ = m.Get(ctx, lifecycle.User("eve"), bot.ID) // eve holds no role
+
+	for _, k := range slices.Sorted(maps.Keys(counts.n)) {
+		fmt.Println(k, counts.n[k])
+	}
+	// Output:
+	// activate ok 1
+	// create ok 1
+	// get forbidden 1
+	// grant_role ok 1
+	// route no bot 1
+	// route ok 3
 }

@@ -13,6 +13,8 @@ var (
 	ContentFingerprint = contentFingerprint
 	LegacyEdition      = legacyEdition
 	EncodeExport       = encodeExport
+	// Kinds are the sentinels an *Error's Kind is one of.
+	Kinds = kinds
 )
 
 // The commands and reads only the Manager issues, for the tests that call

@@ -47,6 +47,9 @@ type Config struct {
 	// when commits conflict (R15), with a short random wait between
 	// attempts; default 8.
 	MaxAttempts int
+	// Tracer is called around every operation, for metrics and traces
+	// (see Tracer); nil traces nothing, at no cost.
+	Tracer Tracer
 }
 
 // Manager runs operations. It does I/O only: it reads the snapshot a
@@ -62,6 +65,7 @@ type Manager struct {
 	log      *slog.Logger
 	ids      newIDs
 	attempts int
+	tracer   Tracer
 }
 
 // New returns a Manager for cfg.
@@ -73,7 +77,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: cfg.Policy.MaxGrace.String(), Problem: "is longer than " + humanDuration(MaxGraceLimit) + ", the longest grace every store can hold"})
 	}
 	m := &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy.withDefaults(),
-		log: cfg.Logger, ids: newIDs{bot: cfg.NewID, schedule: cfg.NewScheduleID}, attempts: cfg.MaxAttempts}
+		log: cfg.Logger, ids: newIDs{bot: cfg.NewID, schedule: cfg.NewScheduleID}, attempts: cfg.MaxAttempts, tracer: cfg.Tracer}
 	if m.clock == nil {
 		m.clock = realClock{}
 	}
@@ -140,7 +144,9 @@ func (m *Manager) decide(ctx context.Context, actor Actor, cmd Command, now time
 // the audit entry of a refusal: a dry run (R17). Ids of bots the command
 // creates are drawn now and are part of the plan; ApplyPlan applies it as
 // it is.
-func (m *Manager) Plan(ctx context.Context, actor Actor, cmd Command) (Plan, error) {
+func (m *Manager) Plan(ctx context.Context, actor Actor, cmd Command) (_ Plan, err error) {
+	ctx, sp := m.trace(ctx, OpPlan)
+	defer sp.end(&err)
 	return m.decide(ctx, actor, m.withID(cmd), m.clock.Now())
 }
 
@@ -148,7 +154,14 @@ func (m *Manager) Plan(ctx context.Context, actor Actor, cmd Command) (Plan, err
 // when the commit conflicts. It returns the plan as committed, with the
 // audit entries' sequence numbers. A refusal on permission grounds is
 // audited (R16); other refusals change nothing.
-func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (Plan, error) {
+func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (_ Plan, err error) {
+	ctx, sp := m.trace(ctx, opOf(cmd))
+	defer sp.end(&err)
+	return m.apply(ctx, actor, cmd)
+}
+
+// apply is Apply, untraced: for the operations built on it.
+func (m *Manager) apply(ctx context.Context, actor Actor, cmd Command) (Plan, error) {
 	cmd = m.withID(cmd)
 	for attempt := 0; ; attempt++ {
 		plan, err := m.decide(ctx, actor, cmd, m.clock.Now())
@@ -192,7 +205,9 @@ func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (Plan, er
 //
 // A plan to open a test session (R26) opens it too; ApplyTestPlan returns
 // the test session.
-func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (Plan, error) {
+func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (_ Plan, err error) {
+	ctx, sp := m.trace(ctx, planOp(p))
+	defer sp.end(&err)
 	fresh, err := m.applyPlan(ctx, p)
 	if _, ok := p.Command.(OpenTestSession); ok && err == nil {
 		if _, err := m.openCommitted(ctx, fresh); err != nil {
@@ -317,7 +332,7 @@ func (m *Manager) logPlan(ctx context.Context, p Plan) {
 // --- the operations, one method each ---------------------------------------
 
 func (m *Manager) applyBot(ctx context.Context, actor Actor, cmd Command, id BotID) (Bot, error) {
-	p, err := m.Apply(ctx, actor, cmd)
+	p, err := m.apply(ctx, actor, cmd)
 	if err != nil {
 		return Bot{}, err
 	}
@@ -326,41 +341,53 @@ func (m *Manager) applyBot(ctx context.Context, actor Actor, cmd Command, id Bot
 }
 
 // Create makes a new Draft bot. Needs "Create and edit chatbots".
-func (m *Manager) Create(ctx context.Context, actor Actor, c Create) (Bot, error) {
+func (m *Manager) Create(ctx context.Context, actor Actor, c Create) (_ Bot, err error) {
+	ctx, sp := m.trace(ctx, OpCreate)
+	defer sp.end(&err)
 	cmd := m.withID(c).(Create)
 	return m.applyBot(ctx, actor, cmd, cmd.ID)
 }
 
 // Update edits a Draft or Inactive bot (R11). Needs "Create and edit
 // chatbots".
-func (m *Manager) Update(ctx context.Context, actor Actor, u Update) (Bot, error) {
+func (m *Manager) Update(ctx context.Context, actor Actor, u Update) (_ Bot, err error) {
+	ctx, sp := m.trace(ctx, OpUpdate)
+	defer sp.end(&err)
 	return m.applyBot(ctx, actor, u, u.Bot)
 }
 
 // Delete removes a bot that was never activated (R12). Needs "Create and
 // edit chatbots".
-func (m *Manager) Delete(ctx context.Context, actor Actor, id BotID) error {
-	_, err := m.Apply(ctx, actor, Delete{Bot: id})
+func (m *Manager) Delete(ctx context.Context, actor Actor, id BotID) (err error) {
+	ctx, sp := m.trace(ctx, OpDelete)
+	defer sp.end(&err)
+	_, err = m.apply(ctx, actor, Delete{Bot: id})
 	return err
 }
 
 // Duplicate makes a Draft copy of a bot, named name or "<name> (copy)"
 // (R13). Needs "Create and edit chatbots".
-func (m *Manager) Duplicate(ctx context.Context, actor Actor, id BotID, name string) (Bot, error) {
+func (m *Manager) Duplicate(ctx context.Context, actor Actor, id BotID, name string) (_ Bot, err error) {
+	ctx, sp := m.trace(ctx, OpDuplicate)
+	defer sp.end(&err)
 	cmd := m.withID(Duplicate{Bot: id, Name: name}).(Duplicate)
 	return m.applyBot(ctx, actor, cmd, cmd.ID)
 }
 
 // Import makes a Draft from a document written by Export (R13). Needs
 // "Create and edit chatbots".
-func (m *Manager) Import(ctx context.Context, actor Actor, data []byte) (Bot, error) {
+func (m *Manager) Import(ctx context.Context, actor Actor, data []byte) (_ Bot, err error) {
+	ctx, sp := m.trace(ctx, OpImport)
+	defer sp.end(&err)
 	cmd := m.withID(Import{Data: data}).(Import)
 	return m.applyBot(ctx, actor, cmd, cmd.ID)
 }
 
 // Export writes a bot's settings and definition as a versioned JSON document
 // (R13). Needs "Create and edit chatbots".
-func (m *Manager) Export(ctx context.Context, actor Actor, id BotID) ([]byte, error) {
+func (m *Manager) Export(ctx context.Context, actor Actor, id BotID) (_ []byte, err error) {
+	ctx, sp := m.trace(ctx, OpExport)
+	defer sp.end(&err)
 	b, err := m.read(ctx, actor, OpExport, id)
 	if err != nil {
 		return nil, err
@@ -372,8 +399,10 @@ func (m *Manager) Export(ctx context.Context, actor Actor, id BotID) ([]byte, er
 // Activate makes a Draft or Inactive bot Active (R4, R5, R6, R14) on
 // senders, some of its own (R22), or with none named on every sender it is
 // not live on. Needs "Activate and deactivate chatbots".
-func (m *Manager) Activate(ctx context.Context, actor Actor, id BotID, dec Decision, ack Ack, senders ...Sender) (Plan, error) {
-	return m.Apply(ctx, actor, Activate{Bot: id, Decision: dec, Ack: ack, Senders: senders})
+func (m *Manager) Activate(ctx context.Context, actor Actor, id BotID, dec Decision, ack Ack, senders ...Sender) (_ Plan, err error) {
+	ctx, sp := m.trace(ctx, OpActivate)
+	defer sp.end(&err)
+	return m.apply(ctx, actor, Activate{Bot: id, Decision: dec, Ack: ack, Senders: senders})
 }
 
 // Deactivate takes an Active bot off senders, some of those it is Active
@@ -381,14 +410,18 @@ func (m *Manager) Activate(ctx context.Context, actor Actor, id BotID, dec Decis
 // its open sessions there or (grace 0) at once, and every other bot on
 // those senders with it (R7, R8). Needs "Activate and deactivate
 // chatbots", unless actor is the system (R19).
-func (m *Manager) Deactivate(ctx context.Context, actor Actor, id BotID, grace time.Duration, senders ...Sender) (Plan, error) {
-	return m.Apply(ctx, actor, Deactivate{Bot: id, Grace: grace, Senders: senders})
+func (m *Manager) Deactivate(ctx context.Context, actor Actor, id BotID, grace time.Duration, senders ...Sender) (_ Plan, err error) {
+	ctx, sp := m.trace(ctx, OpDeactivate)
+	defer sp.end(&err)
+	return m.apply(ctx, actor, Deactivate{Bot: id, Grace: grace, Senders: senders})
 }
 
 // EndGrace ends a Deactivated bot's grace period now. Needs "Activate and
 // deactivate chatbots".
-func (m *Manager) EndGrace(ctx context.Context, actor Actor, id BotID) (Plan, error) {
-	return m.Apply(ctx, actor, EndGrace{Bot: id})
+func (m *Manager) EndGrace(ctx context.Context, actor Actor, id BotID) (_ Plan, err error) {
+	ctx, sp := m.trace(ctx, OpEndGrace)
+	defer sp.end(&err)
+	return m.apply(ctx, actor, EndGrace{Bot: id})
 }
 
 // Rollback activates again, on the senders where the Active bot id is
@@ -397,8 +430,10 @@ func (m *Manager) EndGrace(ctx context.Context, actor Actor, id BotID) (Plan, er
 // target's content (definition and senders) must be as it was when it was
 // last Active; a target still draining ends its drain first. Needs
 // "Activate and deactivate chatbots".
-func (m *Manager) Rollback(ctx context.Context, actor Actor, id BotID, dec Decision, ack Ack) (Plan, error) {
-	return m.Apply(ctx, actor, Rollback{Bot: id, Decision: dec, Ack: ack})
+func (m *Manager) Rollback(ctx context.Context, actor Actor, id BotID, dec Decision, ack Ack) (_ Plan, err error) {
+	ctx, sp := m.trace(ctx, OpRollback)
+	defer sp.end(&err)
+	return m.apply(ctx, actor, Rollback{Bot: id, Decision: dec, Ack: ack})
 }
 
 // read checks the permission of op and reads one bot.
@@ -413,7 +448,9 @@ func (m *Manager) read(ctx context.Context, actor Actor, op Op, id BotID) (Bot, 
 // Get returns a bot in detail, its state as seen now (R9). Needs "View
 // chatbots (detailed)". Its OpenActivations, the store's bookkeeping for
 // Decide, and its test sessions' leases (Tests, R26) are left out.
-func (m *Manager) Get(ctx context.Context, actor Actor, id BotID) (Bot, error) {
+func (m *Manager) Get(ctx context.Context, actor Actor, id BotID) (_ Bot, err error) {
+	ctx, sp := m.trace(ctx, OpGet)
+	defer sp.end(&err)
 	b, err := m.read(ctx, actor, OpGet, id)
 	if err != nil {
 		return Bot{}, err
@@ -426,7 +463,9 @@ func (m *Manager) Get(ctx context.Context, actor Actor, id BotID) (Bot, error) {
 // activation would see it: from the policy's checker (R4, R25). A
 // definition in a format the checker does not read is an ErrInvalidInput.
 // Needs "View chatbots (detailed)".
-func (m *Manager) Validate(ctx context.Context, actor Actor, id BotID) (validate.Report, error) {
+func (m *Manager) Validate(ctx context.Context, actor Actor, id BotID) (_ validate.Report, err error) {
+	ctx, sp := m.trace(ctx, OpGet)
+	defer sp.end(&err)
 	b, err := m.read(ctx, actor, OpGet, id)
 	if err != nil {
 		return validate.Report{}, err
@@ -437,7 +476,9 @@ func (m *Manager) Validate(ctx context.Context, actor Actor, id BotID) (validate
 
 // List returns the dashboard view of up to limit bots with ids after after,
 // sorted by id, with states as seen now. Needs "View chatbots (dashboard)".
-func (m *Manager) List(ctx context.Context, actor Actor, after BotID, limit int) ([]Summary, error) {
+func (m *Manager) List(ctx context.Context, actor Actor, after BotID, limit int) (_ []Summary, err error) {
+	ctx, sp := m.trace(ctx, OpList)
+	defer sp.end(&err)
 	if err := m.authorize(ctx, actor, OpList); err != nil {
 		return nil, err
 	}
@@ -458,18 +499,22 @@ func (m *Manager) List(ctx context.Context, actor Actor, after BotID, limit int)
 
 // GrantRole gives user a role (P2). Needs "Manage user roles", unless actor
 // is the system, which is how a service makes its first Admin.
-func (m *Manager) GrantRole(ctx context.Context, actor Actor, user string, role roles.Role) (roles.Set, error) {
+func (m *Manager) GrantRole(ctx context.Context, actor Actor, user string, role roles.Role) (_ roles.Set, err error) {
+	ctx, sp := m.trace(ctx, OpGrantRole)
+	defer sp.end(&err)
 	return m.roleChange(ctx, actor, GrantRole{User: user, Role: role})
 }
 
 // RevokeRole takes a role from user (P2); the last Admin stays. Needs "Manage
 // user roles".
-func (m *Manager) RevokeRole(ctx context.Context, actor Actor, user string, role roles.Role) (roles.Set, error) {
+func (m *Manager) RevokeRole(ctx context.Context, actor Actor, user string, role roles.Role) (_ roles.Set, err error) {
+	ctx, sp := m.trace(ctx, OpRevokeRole)
+	defer sp.end(&err)
 	return m.roleChange(ctx, actor, RevokeRole{User: user, Role: role})
 }
 
 func (m *Manager) roleChange(ctx context.Context, actor Actor, cmd Command) (roles.Set, error) {
-	p, err := m.Apply(ctx, actor, cmd)
+	p, err := m.apply(ctx, actor, cmd)
 	if err != nil {
 		return 0, err
 	}
@@ -477,7 +522,9 @@ func (m *Manager) roleChange(ctx context.Context, actor Actor, cmd Command) (rol
 }
 
 // UserRoles returns a user's roles. Needs "Manage user roles".
-func (m *Manager) UserRoles(ctx context.Context, actor Actor, user string) (roles.Set, error) {
+func (m *Manager) UserRoles(ctx context.Context, actor Actor, user string) (_ roles.Set, err error) {
+	ctx, sp := m.trace(ctx, OpReadRoles)
+	defer sp.end(&err)
 	if err := m.authorize(ctx, actor, OpReadRoles); err != nil {
 		return 0, err
 	}
@@ -487,7 +534,9 @@ func (m *Manager) UserRoles(ctx context.Context, actor Actor, user string) (role
 
 // AuditLog returns up to limit audit entries after sequence number after.
 // Needs "View audit log".
-func (m *Manager) AuditLog(ctx context.Context, actor Actor, after uint64, limit int) ([]AuditEntry, error) {
+func (m *Manager) AuditLog(ctx context.Context, actor Actor, after uint64, limit int) (_ []AuditEntry, err error) {
+	ctx, sp := m.trace(ctx, OpReadAudit)
+	defer sp.end(&err)
 	if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
 		return nil, err
 	}

@@ -17,8 +17,10 @@ import (
 //
 // The returned ID is the tester's handle: SendTest, TestSession and
 // CloseTestSession take it, for this actor only.
-func (m *Manager) OpenTestSession(ctx context.Context, actor Actor, bot BotID) (TestSession, error) {
-	p, err := m.Apply(ctx, actor, OpenTestSession{Bot: bot})
+func (m *Manager) OpenTestSession(ctx context.Context, actor Actor, bot BotID) (_ TestSession, err error) {
+	ctx, sp := m.trace(ctx, OpOpenTestSession)
+	defer sp.end(&err)
+	p, err := m.apply(ctx, actor, OpenTestSession{Bot: bot})
 	if err != nil {
 		return TestSession{}, err
 	}
@@ -27,8 +29,14 @@ func (m *Manager) OpenTestSession(ctx context.Context, actor Actor, bot BotID) (
 
 // ApplyTestPlan applies a plan Manager.Plan made for an OpenTestSession, as
 // ApplyPlan does (R17), and opens its test session.
-func (m *Manager) ApplyTestPlan(ctx context.Context, p Plan) (TestSession, error) {
-	if _, ok := p.Command.(OpenTestSession); !ok {
+func (m *Manager) ApplyTestPlan(ctx context.Context, p Plan) (_ TestSession, err error) {
+	op := OpApplyPlan
+	if _, ok := p.Command.(OpenTestSession); ok {
+		op = OpOpenTestSession
+	}
+	ctx, sp := m.trace(ctx, op)
+	defer sp.end(&err)
+	if op == OpApplyPlan {
 		return TestSession{}, opError(OpApplyPlan, &InputError{Field: "plan", Value: shown(string(p.Op)), Problem: "is not a plan to open a test session; apply it with ApplyPlan"})
 	}
 	fresh, err := m.applyPlan(ctx, p)
@@ -76,7 +84,9 @@ func (m *Manager) openCommitted(ctx context.Context, p Plan) (TestSession, error
 // An id that is not actor's own test session is ErrNotFound. Like Route it
 // reads no roles: the test session is the tester's own, opened with "Test
 // chatbots".
-func (m *Manager) SendTest(ctx context.Context, actor Actor, id TestSessionID) (TestSession, error) {
+func (m *Manager) SendTest(ctx context.Context, actor Actor, id TestSessionID) (_ TestSession, err error) {
+	ctx, sp := m.trace(ctx, OpSendTest)
+	defer sp.end(&err)
 	r, ok := id.parse()
 	if !ok || r.tester != actor.ID || actor.System {
 		return TestSession{}, opError(OpSendTest, testNotFound(id))
@@ -107,7 +117,9 @@ func (m *Manager) whyNot(ctx context.Context, actor Actor, id TestSessionID, r t
 // TestSession returns actor's test session id as seen now (R26): over,
 // with why and since when, even before a sweep recorded it (R9). Another
 // user's test session is ErrNotFound. Needs "Test chatbots".
-func (m *Manager) TestSession(ctx context.Context, actor Actor, id TestSessionID) (TestSession, error) {
+func (m *Manager) TestSession(ctx context.Context, actor Actor, id TestSessionID) (_ TestSession, err error) {
+	ctx, sp := m.trace(ctx, OpTestSession)
+	defer sp.end(&err)
 	if err := m.authorize(ctx, actor, OpTestSession); err != nil {
 		return TestSession{}, err
 	}
@@ -147,12 +159,14 @@ func (m *Manager) readTest(ctx context.Context, actor Actor, id TestSessionID, r
 // returns the test session as recorded closed. One already over is refused
 // with an error wrapping ErrSessionOver (and recorded closed as it ended);
 // another user's is ErrNotFound. Needs "Test chatbots".
-func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSessionID) (TestSession, error) {
+func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSessionID) (_ TestSession, err error) {
+	ctx, sp := m.trace(ctx, OpCloseTestSession)
+	defer sp.end(&err)
 	r, ok := id.parse()
 	if !ok {
 		r.bot = "" // decided as a missing bot: permission first (P1), then not found
 	}
-	p, err := m.Apply(ctx, actor, CloseTestSession{Bot: r.bot, Activation: r.activation})
+	p, err := m.apply(ctx, actor, CloseTestSession{Bot: r.bot, Activation: r.activation})
 	if errors.Is(err, ErrNotFound) && ok {
 		if ts, rerr := m.readTest(ctx, actor, id, r); rerr == nil && !ts.Open() {
 			_, _ = m.store.CloseSession(ctx, m.ws, r.session, CloseCompleted, m.clock.Now()) // record it as it ended

@@ -218,6 +218,40 @@ type modelRun struct {
 
 var modelSenders = []string{"1001", "1002", "1003"}
 
+// modelWorkspace is the workspace the model's Manager acts in (R27). Its
+// store also holds another workspace, set up with the same bot ids and
+// users and live bots with sessions on senders of its own: nothing the
+// model checks may see or feel it.
+const modelWorkspace lifecycle.Workspace = "acme"
+
+// neighbour fills workspace "neighbour" of st through base: bots with
+// the ids the model's Manager will hand out, live on senders of its own,
+// with open sessions, and the model's users with other roles.
+func neighbour(t *rapid.T, base *lifecycle.Manager) {
+	ctx := context.Background()
+	m, err := base.Workspace("neighbour")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []string{"ada", "mia", "dan", "sue", "eve"} {
+		if _, err := m.GrantRole(ctx, lifecycle.System("setup"), user, roles.Manager); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, addr := range []string{"2001", "2002", "2003"} {
+		b, err := m.Create(ctx, lifecycle.User("mia"), lifecycle.Create{ID: lifecycle.BotID(fmt.Sprintf("b%03d", i+1)), Name: "neighbour", Channel: "sms", Senders: []lifecycle.Sender{sms(addr)}, Definition: cleanDef()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Activate(ctx, lifecycle.User("mia"), b.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Route(ctx, sms(addr), "u1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func newModelRun(t *rapid.T) *modelRun {
 	r := &modelRun{t: t, ctx: context.Background(), clk: clock.NewMock(), st: store.NewMemory(), tst: store.NewMemory(),
 		md: &model{bots: map[lifecycle.BotID]*mBot{}, roles: map[string]roles.Set{}}}
@@ -234,7 +268,13 @@ func newModelRun(t *rapid.T) *modelRun {
 		}
 		return m
 	}
-	r.m, r.twin = manager(r.st), manager(r.tst)
+	base := manager(r.st)
+	neighbour(t, base)
+	acme, err := base.Workspace(modelWorkspace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.m, r.twin = acme, manager(r.tst)
 	r.users = []string{"ada", "mia", "dan", "sue", "eve"}
 	for _, user := range []string{"ada", "mia", "dan", "sue"} { // in order: the same audit on every run
 		role := map[string]roles.Role{"ada": roles.Admin, "mia": roles.Manager, "dan": roles.Designer, "sue": roles.Supervisor}[user]
@@ -302,9 +342,9 @@ func (r *modelRun) step(name string, want bool, op func(m *lifecycle.Manager) er
 }
 
 func (r *modelRun) dumpNoAudit() dump {
-	bots, _ := r.st.Bots(r.ctx, "", "", 1<<20)
+	bots, _ := r.st.Bots(r.ctx, modelWorkspace, "", 1<<20)
 	rs := r.roleAssignments()
-	ss, _ := r.st.SessionStats(r.ctx, "")
+	ss, _ := r.st.SessionStats(r.ctx, modelWorkspace)
 	return dump{Bots: bots, Roles: rs, Sessions: ss}
 }
 
@@ -739,7 +779,7 @@ func (r *modelRun) closeSession(t *rapid.T) {
 	var errs [2]error
 	for i, st := range []*store.Memory{r.st, r.tst} {
 		id := lifecycle.SessionID(1 << 40) // none
-		if ss := endUserSessions(t, r.ctx, st); k < len(ss) {
+		if ss := endUserSessions(t, r.ctx, st, []lifecycle.Workspace{modelWorkspace, ""}[i]); k < len(ss) {
 			id = ss[k].ID
 		}
 		m := []*lifecycle.Manager{r.m, r.twin}[i]
@@ -773,7 +813,7 @@ func (r *modelRun) expire(t *rapid.T) {
 func (r *modelRun) check(t *rapid.T) {
 	now := r.clk.Now()
 	r.md.settle(now)
-	stored, err := r.st.Bots(r.ctx, "", "", 1<<20)
+	stored, err := r.st.Bots(r.ctx, modelWorkspace, "", 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -821,7 +861,7 @@ func (r *modelRun) check(t *rapid.T) {
 			t.Fatalf("R2: %d Deactivated bots on %s", n, s)
 		}
 	}
-	log, _ := r.st.AuditLog(r.ctx, "", r.seq, 1<<20)
+	log, _ := r.st.AuditLog(r.ctx, modelWorkspace, r.seq, 1<<20)
 	for _, e := range log {
 		if e.Seq != r.seq+1 {
 			t.Fatalf("R16: audit seq %d after %d", e.Seq, r.seq)
@@ -883,7 +923,7 @@ func TestModel(t *testing.T) {
 func (r *modelRun) roleAssignments() []lifecycle.RoleAssignment {
 	var out []lifecycle.RoleAssignment
 	for _, u := range r.users {
-		if rs, _, err := r.st.Roles(r.ctx, "", u); err == nil && !rs.Empty() {
+		if rs, _, err := r.st.Roles(r.ctx, modelWorkspace, u); err == nil && !rs.Empty() {
 			out = append(out, lifecycle.RoleAssignment{User: u, Roles: rs})
 		}
 	}

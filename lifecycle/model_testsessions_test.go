@@ -303,7 +303,7 @@ func (r *modelRun) checkTests(t *rapid.T, stored []lifecycle.Bot) {
 	}
 	now := r.clk.Now()
 	for _, x := range r.tests {
-		ss, err := r.st.Sessions(r.ctx, "", x.session-1, 1)
+		ss, err := r.st.Sessions(r.ctx, modelWorkspace, x.session-1, 1)
 		if err != nil || len(ss) != 1 || ss[0].ID != x.session {
 			t.Fatalf("R26: test session %s: %+v, %v", x.id, ss, err)
 		}
@@ -360,8 +360,8 @@ func sameSession(a, b lifecycle.Session) bool {
 }
 
 // endUserSessions returns st's sessions but test sessions, by id.
-func endUserSessions(t *rapid.T, ctx context.Context, st *store.Memory) []lifecycle.Session {
-	all, err := st.Sessions(ctx, "", 0, 1<<20)
+func endUserSessions(t *rapid.T, ctx context.Context, st *store.Memory, ws lifecycle.Workspace) []lifecycle.Session {
+	all, err := st.Sessions(ctx, ws, 0, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,19 +113,34 @@ type transition struct {
 // eventSlot numbers the events of this package for the lookup; -1 for any
 // other string.
 func eventSlot(e Event) int {
-	switch e {
-	case EventActivate:
-		return 0
-	case EventDeactivate:
-		return 1
-	case EventDrain:
-		return 2
-	case EventEndDrain:
-		return 3
-	case EventDelete:
-		return 4
-	case EventEdit:
-		return 5
+	// The events' lengths differ, so one switch on the length and one
+	// comparison with a constant (which the compiler does in registers)
+	// find the slot: a string switch searched the constants by content.
+	switch len(e) {
+	case len(EventActivate):
+		if e == EventActivate {
+			return 0
+		}
+	case len(EventDeactivate):
+		if e == EventDeactivate {
+			return 1
+		}
+	case len(EventDrain):
+		if e == EventDrain {
+			return 2
+		}
+	case len(EventEndDrain):
+		if e == EventEndDrain {
+			return 3
+		}
+	case len(EventDelete):
+		if e == EventDelete {
+			return 4
+		}
+	case len(EventEdit):
+		if e == EventEdit {
+			return 5
+		}
 	}
 	return -1
 }

@@ -53,15 +53,14 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 	return func(yield func(AuditEntry, error) bool) {
 		var idle int // polls in a row that found nothing, for a store that cannot wait
 		if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
+			m.event(ctx, OpWatch, err, time.Time{})
 			yield(AuditEntry{}, err)
 			return
 		}
 		for {
 			page, err := m.store.AuditLog(ctx, m.ws, after, watchPage)
 			if err != nil {
-				if ctx.Err() == nil {
-					yield(AuditEntry{}, opError(OpReadAudit, err))
-				}
+				m.failed(ctx, err, yield)
 				return
 			}
 			if len(page) > 0 {
@@ -69,9 +68,12 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 			}
 			for _, e := range page {
 				if e.Seq != after+1 {
-					yield(AuditEntry{}, opError(OpReadAudit, &ConflictError{Reason: fmt.Sprintf("the store returned entry %d after %d; a store's entries must be gap-free", e.Seq, after)}))
+					err := opError(OpReadAudit, &ConflictError{Reason: fmt.Sprintf("the store returned entry %d after %d; a store's entries must be gap-free", e.Seq, after)})
+					m.event(ctx, OpWatch, err, time.Time{})
+					yield(AuditEntry{}, err)
 					return
 				}
+				m.event(ctx, OpWatch, nil, e.Time)
 				if !yield(e, nil) {
 					return
 				}
@@ -84,12 +86,20 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 				return
 			}
 			if err := m.waitAudit(ctx, after, &idle); err != nil {
-				if ctx.Err() == nil {
-					yield(AuditEntry{}, opError(OpReadAudit, err))
-				}
+				m.failed(ctx, err, yield)
 				return
 			}
 		}
+	}
+}
+
+// failed ends a follower with err, traced and yielded - unless ctx ended,
+// which ends it without an error.
+func (m *Manager) failed(ctx context.Context, err error, yield func(AuditEntry, error) bool) {
+	if ctx.Err() == nil {
+		err = opError(OpReadAudit, err)
+		m.event(ctx, OpWatch, err, time.Time{})
+		yield(AuditEntry{}, err)
 	}
 }
 
@@ -109,7 +119,9 @@ func (m *Manager) waitAudit(ctx context.Context, after uint64, idle *int) error 
 // by id, each as seen now (a session whose bot no longer serves it reads as
 // closed, R9). Test sessions (R26), their testers' own, are left out.
 // Needs "View chatbots (detailed)": sessions name end users.
-func (m *Manager) Sessions(ctx context.Context, actor Actor, after SessionID, limit int) ([]Session, error) {
+func (m *Manager) Sessions(ctx context.Context, actor Actor, after SessionID, limit int) (_ []Session, err error) {
+	ctx, sp := m.trace(ctx, OpSessions)
+	defer sp.end(&err)
 	if err := m.authorize(ctx, actor, OpSessions); err != nil {
 		return nil, err
 	}

@@ -178,7 +178,10 @@ func TestR27IsolationAdversarial(t *testing.T) {
 		{"Get", func() error { _, err := a.Get(ctx, mia, live.ID); return err }, lifecycle.ErrNotFound},
 		{"Validate", func() error { _, err := a.Validate(ctx, mia, live.ID); return err }, lifecycle.ErrNotFound},
 		{"Export", func() error { _, err := a.Export(ctx, dan, live.ID); return err }, lifecycle.ErrNotFound},
-		{"Update", func() error { _, err := a.Update(ctx, dan, lifecycle.Update{Bot: draft.ID, Name: ptr("mine")}); return err }, lifecycle.ErrNotFound},
+		{"Update", func() error {
+			_, err := a.Update(ctx, dan, lifecycle.Update{Bot: draft.ID, Name: ptr("mine")})
+			return err
+		}, lifecycle.ErrNotFound},
 		{"Delete", func() error { return a.Delete(ctx, dan, draft.ID) }, lifecycle.ErrNotFound},
 		{"Duplicate", func() error { _, err := a.Duplicate(ctx, dan, live.ID, ""); return err }, lifecycle.ErrNotFound},
 		{"Activate", func() error { _, err := a.Activate(ctx, mia, draft.ID, lifecycle.Immediate(), none); return err }, lifecycle.ErrNotFound},

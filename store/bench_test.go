@@ -225,3 +225,9 @@ func routeParallel(b *testing.B, m *lifecycle.Manager, ss []lifecycle.Sender, us
 func BenchmarkTestSessionRoute(b *testing.B) {
 	storetest.BenchmarkTestSessionRoute(b, func(*testing.B) lifecycle.Store { return NewMemory() })
 }
+
+// BenchmarkWorkspaces: R27's cost to one workspace of 1,000 others in the
+// store (goal: route and activate at most 1.2x of a store holding one).
+func BenchmarkWorkspaces(b *testing.B) {
+	storetest.BenchmarkWorkspaces(b, 1000, func(*testing.B) lifecycle.Store { return NewMemory() })
+}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -34,8 +36,11 @@ import (
 //
 // The zero value is not usable; call NewMemory.
 type Memory struct {
-	mu     sync.RWMutex
-	spaces map[lifecycle.Workspace]*space
+	// spaces maps each workspace that has stored something to its store:
+	// read with one atomic load and no lock (routing), replaced by a copy
+	// under mu when a workspace stores its first row.
+	spaces atomic.Pointer[map[lifecycle.Workspace]*space]
+	mu     sync.Mutex
 	// none answers reads of a workspace that has stored nothing: never
 	// written, so that reads naming any workspace never grow the store.
 	none      *space
@@ -62,7 +67,8 @@ func WithRetention(d time.Duration) MemoryOption {
 
 // NewMemory returns an empty in-memory store.
 func NewMemory(opts ...MemoryOption) *Memory {
-	m := &Memory{spaces: map[lifecycle.Workspace]*space{}, claims: claims{of: map[lifecycle.Sender]claim{}}, retention: DefaultRetention}
+	m := &Memory{claims: claims{of: map[lifecycle.Sender]claim{}}, retention: DefaultRetention}
+	m.spaces.Store(&map[lifecycle.Workspace]*space{})
 	for _, o := range opts {
 		o(m)
 	}
@@ -75,29 +81,28 @@ var _ lifecycle.Store = (*Memory)(nil)
 // read returns the store of workspace ws to read (or route) in: an empty
 // one, never written, if ws has stored nothing.
 func (m *Memory) read(ws lifecycle.Workspace) *space {
-	m.mu.RLock()
-	s := m.spaces[ws]
-	m.mu.RUnlock()
-	if s == nil {
-		return m.none
+	if s := (*m.spaces.Load())[ws]; s != nil {
+		return s
 	}
-	return s
+	return m.none
 }
 
 // space returns the store of workspace ws to write in, made on first use.
 func (m *Memory) space(ws lifecycle.Workspace) *space {
-	m.mu.RLock()
-	s := m.spaces[ws]
-	m.mu.RUnlock()
-	if s != nil {
+	if s := (*m.spaces.Load())[ws]; s != nil {
 		return s
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if s = m.spaces[ws]; s == nil {
-		s = newSpace(ws, m.retention, &m.claims)
-		m.spaces[ws] = s
+	old := *m.spaces.Load()
+	if s := old[ws]; s != nil {
+		return s
 	}
+	s := newSpace(ws, m.retention, &m.claims)
+	next := make(map[lifecycle.Workspace]*space, len(old)+1)
+	maps.Copy(next, old)
+	next[ws] = s
+	m.spaces.Store(&next)
 	return s
 }
 

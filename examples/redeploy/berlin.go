@@ -16,8 +16,6 @@ type berlin struct {
 	*story
 	names    map[lifecycle.BotID]string
 	recorded map[lifecycle.SessionID]string
-	main     lifecycle.Sender // the branch's number
-	market   lifecycle.Sender // the Christmas market stall's number
 	// schedules are the schedules made, for the audit table.
 	schedules map[lifecycle.ScheduleID]lifecycle.Schedule
 }
@@ -28,13 +26,6 @@ func (s *story) berlinBranch(names map[lifecycle.BotID]string, recorded map[life
 	fmt.Fprintln(s.w, "\n== Step 9: the Berlin branch's bot runs on two numbers, then leaves one of them (R22)")
 	s.clk.Add(9 * time.Minute)
 	br := &berlin{story: s, names: names, recorded: recorded, schedules: map[lifecycle.ScheduleID]lifecycle.Schedule{}}
-	var err error
-	if br.main, err = lifecycle.NewSender("whatsapp", "+49 30 1234567"); err != nil {
-		return nil, nil, err
-	}
-	if br.market, err = lifecycle.NewSender("whatsapp", "+49 30 7654321"); err != nil {
-		return nil, nil, err
-	}
 	b1, err := br.twoNumbers()
 	if err != nil {
 		return nil, nil, err
@@ -84,7 +75,7 @@ func (s *berlin) twoNumbers() (lifecycle.Bot, error) {
 func (s *berlin) leaveMarket(b1 lifecycle.BotID) error {
 	mia := lifecycle.User("mia")
 	s.clk.Add(5 * time.Minute)
-	s.say("the market stall closes: mia takes b1 off %s with a 10 minute grace period", s.market)
+	s.say("the market stall closes: mia takes b1 off the %s number with a 10 minute grace period", s.num(s.market))
 	plan, err := s.m.Apply(s.ctx, mia, lifecycle.Deactivate{Bot: b1, Grace: 10 * time.Minute, Senders: []lifecycle.Sender{s.market}})
 	if err != nil {
 		return err
@@ -100,7 +91,7 @@ func (s *berlin) leaveMarket(b1 lifecycle.BotID) error {
 		return err
 	}
 	if _, err := s.m.Route(s.ctx, s.market, "hans"); err != nil {
-		s.say("hans   writes on %s -> refused: %v", s.market, err)
+		s.say("%-6s writes to %-6s -> refused: %v", "hans", s.num(s.market), err)
 	}
 	if err := s.chat(s.main, "hans", s.names); err != nil {
 		return err
@@ -118,22 +109,22 @@ func (s *berlin) leaveMarket(b1 lifecycle.BotID) error {
 	return s.live(b1)
 }
 
-// live prints the bot's state and its state on each of its senders.
+// live prints the bot's state and its state on each of its numbers.
 func (s *berlin) live(id lifecycle.BotID) error {
 	b, err := s.m.Get(s.ctx, lifecycle.User("mia"), id)
 	if err != nil {
 		return err
 	}
-	s.say("%s is %v; per sender:", s.names[id], b.State)
+	s.say("%s is %v; per number:", s.names[id], b.State)
 	for _, sn := range b.Senders {
 		e, ok := b.On(sn)
 		switch {
 		case !ok:
-			s.say("    %s  off (Inactive)", sn)
+			s.say("    %-6s  off (Inactive)", s.num(sn))
 		case e.State == lifecycle.Deactivated:
-			s.say("    %s  %v, draining until %s (activation %d)", sn, e.State, e.GraceDeadline.Format("15:04:05"), e.Activation)
+			s.say("    %-6s  %v, draining until %s (activation %d)", s.num(sn), e.State, e.GraceDeadline.Format("15:04:05"), e.Activation)
 		default:
-			s.say("    %s  %v (activation %d)", sn, e.State, e.Activation)
+			s.say("    %-6s  %v (activation %d)", s.num(sn), e.State, e.Activation)
 		}
 	}
 	return nil
@@ -143,7 +134,7 @@ func (s *berlin) live(id lifecycle.BotID) error {
 func (s *berlin) moves(ms []lifecycle.SenderTransition) string {
 	var out []string
 	for _, m := range ms {
-		out = append(out, fmt.Sprintf("%s on %s %v->%v", s.names[m.Bot], m.Sender, m.From, m.To))
+		out = append(out, fmt.Sprintf("%s on %s %v->%v", s.names[m.Bot], s.num(m.Sender), m.From, m.To))
 	}
 	return strings.Join(out, ", ")
 }
@@ -164,9 +155,15 @@ func (s *berlin) nightRelease(b1 lifecycle.Bot) (lifecycle.Bot, error) {
 		return lifecycle.Bot{}, err
 	}
 	only := []lifecycle.Sender{s.main}
-	if _, err := s.m.Update(s.ctx, dan, lifecycle.Update{Bot: b2.ID, Definition: &def, Senders: &only}); err != nil {
+	if b2, err = s.m.Update(s.ctx, dan, lifecycle.Update{Bot: b2.ID, Definition: &def, Senders: &only}); err != nil {
 		return lifecycle.Bot{}, err
 	}
+	var on []string
+	for _, sn := range b2.Senders {
+		on = append(on, s.num(sn))
+	}
+	s.say("dan duplicates b1 as b2 %q, a %v with a new greeting, for the %s number only",
+		b2.Name, b2.State, strings.Join(on, ", "))
 	zone, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		return lifecycle.Bot{}, err
@@ -252,7 +249,7 @@ func (s *berlin) changes(e lifecycle.AuditEntry) string {
 	}
 	for _, m := range e.Senders {
 		if !moved[m.Bot] {
-			out = append(out, fmt.Sprintf("%s on %s %v->%v", s.names[m.Bot], m.Sender, m.From, m.To))
+			out = append(out, fmt.Sprintf("%s on %s %v->%v", s.names[m.Bot], s.num(m.Sender), m.From, m.To))
 		}
 	}
 	if e.Test != nil {
@@ -263,6 +260,8 @@ func (s *berlin) changes(e lifecycle.AuditEntry) string {
 	}
 	if e.Action == lifecycle.OpExpireGrace {
 		out = append(out, "as of the deadline "+e.GraceDeadline.Format("15:04:05"))
+	} else if !e.GraceDeadline.IsZero() {
+		out = append(out, "grace until "+e.GraceDeadline.Format("15:04:05"))
 	}
 	if sc, ok := s.schedules[e.Schedule]; ok {
 		if e.Action == lifecycle.OpSchedule {

@@ -6,7 +6,9 @@
 // Then the Berlin branch: its bot runs on two numbers and leaves one of them
 // with a grace period while it stays Active on the other (R22), and its next
 // version is released at 02:00 Berlin time by a schedule that ExpireDue runs
-// once the clock passes it (R23).
+// once the clock passes it (R23). The output starts with a key: the time
+// zone, the numbers, the idle timeout and the rule codes it names; no line
+// is wider than 100 columns.
 //
 //	go run ./examples/redeploy
 package main
@@ -34,6 +36,14 @@ func main() {
 	}
 }
 
+// width is the widest line the story prints.
+const width = 100
+
+// glossary explains, in the header, every rule code the story names.
+var glossary = []struct{ code, what string }{
+	{"R20", "rollback"}, {"R22", "per-number state"}, {"R23", "schedules"}, {"R26", "test sessions"},
+}
+
 // story holds the cast and prints the narration.
 type story struct {
 	w   io.Writer
@@ -41,10 +51,88 @@ type story struct {
 	clk *clock.Mock
 	m   *lifecycle.Manager
 	st  *store.Memory
+	// The numbers (senders) end users write to: Pizza Planet's, the
+	// Berlin branch's and its Christmas market stall's.
+	pizza, main, market lifecycle.Sender
 }
 
+// say prints a line of the timeline, wrapped to width.
 func (s *story) say(format string, args ...any) {
-	fmt.Fprintf(s.w, "%s  %s\n", s.clk.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	fit(s.w, s.clk.Now().Format("15:04:05")+"  "+fmt.Sprintf(format, args...), 14)
+}
+
+// num is a number's short name, as the header lists it.
+func (s *story) num(sn lifecycle.Sender) string {
+	switch sn {
+	case s.pizza:
+		return "pizza"
+	case s.main:
+		return "berlin"
+	case s.market:
+		return "market"
+	}
+	return sn.String()
+}
+
+// header tells what the story shows and the key to its lines.
+func (s *story) header() {
+	fmt.Fprintf(s.w, `The redeploy story: Pizza Planet's live WhatsApp bot v1 is replaced by an edited copy v2,
+tried first in a test session, without cutting off v1's open conversations; then v3, a
+rollback to v2, and the Berlin branch: b1 leaves one of its two numbers, b2 is released by a
+schedule at 02:00 Berlin time. Times are UTC (hh:mm:ss) on a mock clock from %s.
+The numbers (senders) end users write to, by short name:
+  %-6s  %-21s  Pizza Planet: v1, v2, v3
+  %-6s  %-21s  the Berlin branch: b1, then b2
+  %-6s  %-21s  the Berlin branch's Christmas market stall: b1
+A session closes after %d minutes without a message (the idle timeout; reason idle_timeout).
+`, s.clk.Now().Format("2006-01-02 15:04"), s.num(s.pizza), s.pizza, s.num(s.main), s.main,
+		s.num(s.market), s.market, lifecycle.DefaultIdleTimeout/time.Minute)
+	var codes []string
+	for _, g := range glossary {
+		codes = append(codes, g.code+" "+g.what)
+	}
+	fmt.Fprintf(s.w, "Rule codes: %s.\n\n", strings.Join(codes, ", "))
+}
+
+// fit prints line without trailing blanks, wrapped to width: the rest goes
+// on continuation lines indented by indent, broken after the last ", " or
+// "; " in the line's last third, else at its last blank. A line with no
+// blank to break at is printed whole.
+func fit(w io.Writer, line string, indent int) {
+	line = strings.TrimRight(line, " ")
+	for len(line) > width {
+		head := line[:width+1]
+		cut := max(strings.LastIndex(head[:width], ", "), strings.LastIndex(head[:width], "; ")) + 1
+		if cut < width*2/3 {
+			cut = strings.LastIndexByte(head, ' ')
+		}
+		if cut <= indent {
+			break
+		}
+		fmt.Fprintln(w, strings.TrimRight(line[:cut], " "))
+		line = strings.Repeat(" ", indent) + strings.TrimLeft(line[cut:], " ")
+	}
+	fmt.Fprintln(w, line)
+}
+
+// table aligns the tab-separated header and rows and prints them through
+// fit, continuation lines indented to the column headed last.
+func table(w io.Writer, header, last string, rows []string) error {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, r)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	indent := strings.LastIndex(lines[0], last)
+	for _, l := range lines {
+		fit(w, l, indent)
+	}
+	return nil
 }
 
 func (s *story) chat(line lifecycle.Sender, user string, names map[lifecycle.BotID]string) error {
@@ -56,7 +144,7 @@ func (s *story) chat(line lifecycle.Sender, user string, names map[lifecycle.Bot
 	if sess.Messages == 1 {
 		kind = "opens"
 	}
-	s.say("%-6s writes -> session %d on %s (%s)", user, sess.ID, names[sess.Bot], kind)
+	s.say("%-6s writes to %-6s -> session %d on %s (%s)", user, s.num(line), sess.ID, names[sess.Bot], kind)
 	return nil
 }
 
@@ -87,6 +175,15 @@ func run(w io.Writer) error {
 		return err
 	}
 	s := &story{w: w, ctx: context.Background(), clk: clk, m: m, st: st}
+	for _, n := range []struct {
+		sn   *lifecycle.Sender
+		addr string
+	}{{&s.pizza, "+1 555 0100"}, {&s.main, "+49 30 1234567"}, {&s.market, "+49 30 7654321"}} {
+		if *n.sn, err = lifecycle.NewSender("whatsapp", n.addr); err != nil {
+			return err
+		}
+	}
+	s.header()
 	ada, dan, mia := lifecycle.User("ada"), lifecycle.User("dan"), lifecycle.User("mia")
 
 	fmt.Fprintln(w, "== Setup: ada is Admin, dan a Designer, mia a Manager")
@@ -101,10 +198,7 @@ func run(w io.Writer) error {
 			return err
 		}
 	}
-	line, err := lifecycle.NewSender("whatsapp", "+1 555 0100")
-	if err != nil {
-		return err
-	}
+	line := s.pizza
 	def1, err := greeting("Welcome to Pizza Planet!")
 	if err != nil {
 		return err
@@ -116,8 +210,11 @@ func run(w io.Writer) error {
 	if _, err := m.Activate(s.ctx, mia, v1.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
 		return err
 	}
+	if v1.IdleTimeout != lifecycle.DefaultIdleTimeout {
+		return fmt.Errorf("v1's idle timeout is %v, the header says %v", v1.IdleTimeout, lifecycle.DefaultIdleTimeout)
+	}
 	names := map[lifecycle.BotID]string{v1.ID: "v1"}
-	s.say("v1 %q is Active on %s", v1.Name, line)
+	s.say("v1 %q is Active on the %s number", v1.Name, s.num(line))
 	for _, u := range []string{"alice", "bob", "carol"} {
 		if err := s.chat(line, u, names); err != nil {
 			return err
@@ -146,7 +243,7 @@ func run(w io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintln(w, "\n== Steps 3-4: mia activates v2; both use the same sender, so the system asks")
+	fmt.Fprintln(w, "\n== Steps 3-4: mia activates v2; both use the same number, so the system asks")
 	if _, err := m.Activate(s.ctx, mia, v2.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
 		s.say("refused: %v", err)
 	} else {
@@ -265,8 +362,7 @@ func run(w io.Writer) error {
 	recordedBy = br.recorded
 
 	fmt.Fprintln(w, "\n== Final states")
-	tw := tabwriter.NewWriter(s.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "bot\tname\tstate\tended at\tend reason")
+	var rows []string
 	for _, id := range append([]lifecycle.BotID{v1.ID, v2.ID, v3.ID}, berlinBots...) {
 		b, err := m.Get(s.ctx, mia, id)
 		if err != nil {
@@ -276,9 +372,11 @@ func run(w io.Writer) error {
 		if b.State == lifecycle.Inactive {
 			ended, reason = b.EndedAt.Format("15:04:05"), b.EndReason
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", names[id], b.Name, b.State, ended, reason)
+		rows = append(rows, fmt.Sprintf("%s\t%s\t%v\t%s\t%s", names[id], b.Name, b.State, ended, reason))
 	}
-	tw.Flush()
+	if err := table(w, "bot\tname\tstate\tended at\tend reason", "end reason", rows); err != nil {
+		return err
+	}
 
 	if err := s.sessionTable(names, recordedBy); err != nil {
 		return err
@@ -289,16 +387,11 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "seq\trecorded\tactor\troles\taction\tchanges\tgrace until")
+	rows = rows[:0]
 	for _, e := range log {
-		grace := ""
-		if !e.GraceDeadline.IsZero() {
-			grace = e.GraceDeadline.Format("15:04:05")
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\t%s\n", e.Seq, e.Time.Format("15:04:05"), e.Actor, e.Roles, e.Action, br.changes(e), grace)
+		rows = append(rows, fmt.Sprintf("%d\t%s\t%s\t%v\t%s\t%s", e.Seq, e.Time.Format("15:04:05"), e.Actor, e.Roles, e.Action, br.changes(e)))
 	}
-	return tw.Flush()
+	return table(w, "seq\trecorded\tactor\troles\taction\tchanges", "changes", rows)
 }
 
 // recordedClosed notes, for each session the store has recorded closed
@@ -333,9 +426,7 @@ func (s *story) botState(id lifecycle.BotID) (time.Time, lifecycle.State) {
 // recorded it closed; test sessions (R26) are left out, by number.
 func (s *story) sessionTable(names map[lifecycle.BotID]string, recordedBy map[lifecycle.SessionID]string) error {
 	fmt.Fprintln(s.w, "\n== Sessions (closed: when the session ended; recorded by: what wrote that down)")
-	tw := tabwriter.NewWriter(s.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "id\tend user\tbot\tmessages\tclosed\treason\trecorded by")
-	var tests []string
+	var tests, rows []string
 	recorded, err := s.st.Sessions(s.ctx, "", 0, 1000)
 	if err != nil {
 		return err
@@ -353,9 +444,9 @@ func (s *story) sessionTable(names map[lifecycle.BotID]string, recordedBy map[li
 		if !sess.Open() {
 			closed = sess.ClosedAt.Format("15:04:05")
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", sess.ID, sess.EndUser, names[sess.Bot], sess.Messages, closed, sess.CloseReason, recordedBy[sess.ID])
+		rows = append(rows, fmt.Sprintf("%d\t%s\t%s\t%d\t%s\t%s\t%s", sess.ID, sess.EndUser, names[sess.Bot], sess.Messages, closed, sess.CloseReason, recordedBy[sess.ID]))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := table(s.w, "id\tend user\tbot\tmessages\tclosed\treason\trecorded by", "recorded by", rows); err != nil {
 		return err
 	}
 	fmt.Fprintf(s.w, "(left out, R26: test session %s, which serves no end user)\n",

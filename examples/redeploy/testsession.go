@@ -17,12 +17,12 @@ func (s *story) tryCopy(v2 lifecycle.BotID, names map[lifecycle.BotID]string) er
 	if err != nil {
 		return err
 	}
-	s.say("dan opens a test session on the Draft v2: no sender, pinned to v2's content")
+	s.say("dan opens a test session on the Draft v2: no number, pinned to v2's content")
 	for range 2 {
 		if ts, err = s.m.SendTest(s.ctx, dan, ts.ID); err != nil {
 			return err
 		}
-		s.say("%-6s writes -> test session on %s (message %d)", "dan", names[ts.Bot], ts.Messages)
+		s.say("%-6s writes to no number -> test session on %s (message %d)", "dan", names[ts.Bot], ts.Messages)
 	}
 	a, err := s.m.Analytics(s.ctx, lifecycle.User("mia"))
 	if err != nil {

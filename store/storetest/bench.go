@@ -88,3 +88,85 @@ func spreadSenders() []lifecycle.Sender {
 	}
 	return out
 }
+
+// wsFixture is one workspace of BenchmarkWorkspaces: two bots on its own
+// sender, one Active with 16 open sessions.
+type wsFixture struct {
+	m     *lifecycle.Manager
+	bots  [2]lifecycle.BotID
+	on    lifecycle.Sender
+	users []string
+	turn  int // the bot to activate next
+}
+
+// fillWorkspaces makes n workspaces in st and returns the first.
+func fillWorkspaces(b *testing.B, st lifecycle.Store, n int) *wsFixture {
+	ctx, mia := context.Background(), lifecycle.User("mia")
+	base, err := lifecycle.New(lifecycle.Config{Store: st, Clock: fixedClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var first *wsFixture
+	for i := range n {
+		m, err := base.Workspace(lifecycle.Workspace("ws" + strconv.Itoa(i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := &wsFixture{m: m, on: lifecycle.Sender{Channel: "sms", Address: strconv.Itoa(1000 + i)}, turn: 1}
+		if _, err := m.GrantRole(ctx, lifecycle.System("bench"), "mia", roles.Manager); err != nil {
+			b.Fatal(err)
+		}
+		for k := range f.bots {
+			bot, err := m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{f.on}, Definition: definition()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			f.bots[k] = bot.ID
+		}
+		if _, err := m.Activate(ctx, mia, f.bots[0], lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+			b.Fatal(err)
+		}
+		for u := range 16 {
+			f.users = append(f.users, "u"+strconv.Itoa(u))
+			if _, err := m.Route(ctx, f.on, f.users[u]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if i == 0 {
+			first = f
+		}
+	}
+	return first
+}
+
+// BenchmarkWorkspaces measures what many workspaces in one store cost one
+// of them (R27): routing a message to an open session and activating a
+// bot (the commit path), in a store holding 1 workspace against one
+// holding spaces workspaces (each with a live bot, its sessions, roles and
+// audit entries), in the same run: compare the sub-benchmarks'
+// workspaces=1 and workspaces=N figures (the goal is at most 1.2x).
+func BenchmarkWorkspaces(b *testing.B, spaces int, newStore func(b *testing.B) lifecycle.Store) {
+	ctx, mia := context.Background(), lifecycle.User("mia")
+	fs := [2]*wsFixture{fillWorkspaces(b, newStore(b), 1), fillWorkspaces(b, newStore(b), spaces)}
+	for k, f := range fs {
+		b.Run("route/workspaces="+strconv.Itoa([]int{1, spaces}[k]), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, err := f.m.Route(ctx, f.on, f.users[i%len(f.users)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	for k, f := range fs {
+		b.Run("activate/workspaces="+strconv.Itoa([]int{1, spaces}[k]), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() { // each activation replaces the other bot at once
+				if _, err := f.m.Activate(ctx, mia, f.bots[f.turn], lifecycle.Immediate(), lifecycle.Ack{}); err != nil {
+					b.Fatal(err)
+				}
+				f.turn = 1 - f.turn
+			}
+		})
+	}
+}

@@ -88,6 +88,7 @@ func RunParity(t *testing.T, reference, candidate func(t *testing.T) lifecycle.S
 			"expire2":    p.expireConcurrently,
 			"schedule":   p.schedule,
 			"cancel":     p.cancelSchedule,
+			"workspace":  p.workspace,
 			"":           p.compare,
 		})
 	})
@@ -97,8 +98,23 @@ func RunParity(t *testing.T, reference, candidate func(t *testing.T) lifecycle.S
 type paritySide struct {
 	name string
 	st   lifecycle.Store
-	m    *lifecycle.Manager
+	m    *lifecycle.Manager // acting in the current workspace: one of ms
+	ms   [2]*lifecycle.Manager
 	clk  *clock.Mock
+}
+
+// parityWorkspaces are the workspaces of a parity run (R27): steps act in
+// one at a time, sharing one pool of senders (so claims are refused
+// alike), and both are compared after every step.
+var parityWorkspaces = [2]lifecycle.Workspace{"", "acme"}
+
+// workspace makes the following steps act in one of parityWorkspaces.
+func (p *parity) workspace(t *rapid.T) {
+	i := rapid.IntRange(0, 1).Draw(t, "workspace")
+	p.ws = parityWorkspaces[i]
+	for _, s := range p.sides {
+		s.m = s.ms[i]
+	}
 }
 
 type parity struct {
@@ -108,6 +124,7 @@ type parity struct {
 	now   time.Time
 	ids   []lifecycle.BotID // ids the Managers handed out, deleted ones too
 	sched []lifecycle.ScheduleID
+	ws    lifecycle.Workspace // the steps' workspace
 	last  lifecycle.SessionID
 	users []string
 	steps int
@@ -154,12 +171,18 @@ func newParity(tt *testing.T, t *rapid.T, reference, candidate func(*testing.T) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.sides[i] = &paritySide{name: [2]string{"reference", "candidate"}[i], st: st, m: m, clk: clk}
+		acme, err := m.Workspace(parityWorkspaces[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.sides[i] = &paritySide{name: [2]string{"reference", "candidate"}[i], st: st, m: m, ms: [2]*lifecycle.Manager{m, acme}, clk: clk}
 	}
-	for _, user := range p.users[:len(parityUsers)] {
-		p.both("bootstrap "+user, func(s *paritySide) (any, error) {
-			return s.m.GrantRole(p.ctx, lifecycle.System("bootstrap"), user, parityUsers[user])
-		})
+	for w := range parityWorkspaces {
+		for _, user := range p.users[:len(parityUsers)] {
+			p.both("bootstrap "+user, func(s *paritySide) (any, error) {
+				return s.ms[w].GrantRole(p.ctx, lifecycle.System("bootstrap"), user, parityUsers[user])
+			})
+		}
 	}
 	return p
 }
@@ -181,7 +204,7 @@ var sentinels = []error{
 	lifecycle.ErrNotFound, lifecycle.ErrForbidden, lifecycle.ErrInvalidTransition, lifecycle.ErrNotEditable,
 	lifecycle.ErrNotDeletable, lifecycle.ErrSenderOccupied, lifecycle.ErrValidation, lifecycle.ErrWarningsNotAcknowledged,
 	lifecycle.ErrConflict, lifecycle.ErrInvalidInput, lifecycle.ErrNoBot, lifecycle.ErrLastAdmin, lifecycle.ErrUnavailable,
-	lifecycle.ErrNoRollback,
+	lifecycle.ErrNoRollback, lifecycle.ErrSenderClaimed, lifecycle.ErrTestSessionLimit, lifecycle.ErrSessionOver,
 	roles.ErrUnknownRole, roles.ErrUnknownPermission, roles.ErrTwoChatbotRoles, roles.ErrRoleHeld, roles.ErrRoleNotHeld,
 	context.Canceled, context.DeadlineExceeded,
 }
@@ -540,11 +563,11 @@ func (p *parity) expire(t *rapid.T) {
 // With two drains due their audit entries could land in either order, so
 // then it runs one ExpireDue instead.
 func (p *parity) expireConcurrently(t *rapid.T) {
-	due, err := dueDrains(p.ctx, p.sides[0].st, "", p.now, 2)
+	due, err := dueDrains(p.ctx, p.sides[0].st, p.ws, p.now, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scheds, err := dueSchedules(p.ctx, p.sides[0].st, "", p.now, 1)
+	scheds, err := dueSchedules(p.ctx, p.sides[0].st, p.ws, p.now, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,32 +619,33 @@ type parityContents struct {
 	AnalyticsErr string
 }
 
-func (p *parity) contents(s *paritySide) (parityContents, error) {
+func (p *parity) contents(s *paritySide, w int) (parityContents, error) {
 	var c parityContents
 	var err error
-	if c.Bots, err = s.st.Bots(p.ctx, "", "", 1<<30); err != nil {
+	ws := parityWorkspaces[w]
+	if c.Bots, err = s.st.Bots(p.ctx, ws, "", 1<<30); err != nil {
 		return c, err
 	}
-	if c.Roles, err = rolesOf(p.ctx, s.st, "", p.roleUsers()); err != nil {
+	if c.Roles, err = rolesOf(p.ctx, s.st, ws, p.roleUsers()); err != nil {
 		return c, err
 	}
-	if c.Audit, err = s.st.AuditLog(p.ctx, "", 0, 1<<30); err != nil {
+	if c.Audit, err = s.st.AuditLog(p.ctx, ws, 0, 1<<30); err != nil {
 		return c, err
 	}
-	if c.Sessions, err = s.st.Sessions(p.ctx, "", 0, 1<<30); err != nil {
+	if c.Sessions, err = s.st.Sessions(p.ctx, ws, 0, 1<<30); err != nil {
 		return c, err
 	}
-	if c.Stats, err = s.st.SessionStats(p.ctx, ""); err != nil {
+	if c.Stats, err = s.st.SessionStats(p.ctx, ws); err != nil {
 		return c, err
 	}
-	if c.Schedules, err = s.st.Schedules(p.ctx, "", 0, 1<<30); err != nil {
+	if c.Schedules, err = s.st.Schedules(p.ctx, ws, 0, 1<<30); err != nil {
 		return c, err
 	}
 	// A store may answer "none" with a nil or an empty list; inside the
 	// values, nil and empty must match.
 	c.Bots, c.Roles, c.Audit, c.Sessions, c.Stats = nonNil(c.Bots), nonNil(c.Roles), nonNil(c.Audit), nonNil(c.Sessions), nonNil(c.Stats)
 	c.Schedules = nonNil(c.Schedules)
-	c.Analytics, err = s.m.Analytics(p.ctx, lifecycle.User("ann"))
+	c.Analytics, err = s.ms[w].Analytics(p.ctx, lifecycle.User("ann"))
 	c.AnalyticsErr = kind(err)
 	if errors.Is(err, lifecycle.ErrForbidden) {
 		err = nil
@@ -637,11 +661,13 @@ func nonNil[T any](s []T) []T {
 }
 
 func (p *parity) compare(t *rapid.T) {
-	var cs [2]parityContents
+	var cs [2][len(parityWorkspaces)]parityContents
 	for i, s := range p.sides {
-		var err error
-		if cs[i], err = p.contents(s); err != nil {
-			t.Fatalf("reading the %s store: %v", s.name, err)
+		for w := range parityWorkspaces {
+			var err error
+			if cs[i][w], err = p.contents(s, w); err != nil {
+				t.Fatalf("reading the %s store: %v", s.name, err)
+			}
 		}
 	}
 	if diff := cmp.Diff(cs[0], cs[1], cmpEmptyMaps); diff != "" {

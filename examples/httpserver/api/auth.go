@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/botlife/botlife/lifecycle"
 )
 
 // MaxCredential is the longest credential an Authenticator from this
@@ -18,24 +20,36 @@ const MaxCredential = 256
 // credential.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
-// Authenticator tells who sent a request: a user id for the lifecycle (for
-// the API's users), or the name of a trusted client (for the messaging
-// gateway). It returns an error wrapping ErrUnauthenticated when the
-// request carries no valid credential. A service plugs in its own: OIDC,
-// mTLS, its session cookies. The identity never comes from a header that
-// simply names a user.
+// Principal is who sent a request (R27): a user id for the lifecycle (for
+// the API's users) or the name of a trusted client (the messaging gateway,
+// the scheduler), and the one workspace the credential belongs to. The
+// workspace comes from the credential, never from a header or body the
+// client chooses: a token of a user of "acme" acts in "acme" only. The
+// zero Workspace is the default workspace, which a service with one
+// customer uses throughout.
+type Principal struct {
+	ID        string
+	Workspace lifecycle.Workspace
+}
+
+// Authenticator tells who sent a request: the Principal. It returns an
+// error wrapping ErrUnauthenticated when the request carries no valid
+// credential. A service plugs in its own: OIDC (the workspace from a
+// claim the issuer signs), mTLS, its session cookies. Neither the identity
+// nor the workspace ever comes from a header that simply names them.
 type Authenticator interface {
-	Authenticate(r *http.Request) (string, error)
+	Authenticate(r *http.Request) (Principal, error)
 }
 
 // AuthenticatorFunc adapts a function to Authenticator.
-type AuthenticatorFunc func(r *http.Request) (string, error)
+type AuthenticatorFunc func(r *http.Request) (Principal, error)
 
 // Authenticate calls f.
-func (f AuthenticatorFunc) Authenticate(r *http.Request) (string, error) { return f(r) }
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (Principal, error) { return f(r) }
 
 // BearerTokens is an Authenticator over a static table of bearer tokens
-// ("Authorization: Bearer <token>") to identities. Tokens are compared in
+// ("Authorization: Bearer <token>") to principals: each token belongs to
+// one user (or client) in one workspace. Tokens are compared in
 // constant time through their SHA-256 digests, so the table does not keep
 // them in the clear after NewBearerTokens. It suits a demo, tests, or a
 // gateway with one shared secret; a service with real users plugs in its
@@ -46,11 +60,12 @@ type BearerTokens struct {
 
 type tokenEntry struct {
 	digest [sha256.Size]byte
-	who    string
+	who    Principal
 }
 
-// NewBearerTokens returns the table token -> identity.
-func NewBearerTokens(tokens map[string]string) *BearerTokens {
+// NewBearerTokens returns the table token -> principal. A principal
+// without an ID is never authenticated.
+func NewBearerTokens(tokens map[string]Principal) *BearerTokens {
 	t := &BearerTokens{}
 	for tok, who := range tokens {
 		t.entries = append(t.entries, tokenEntry{digest: sha256.Sum256([]byte(tok)), who: who})
@@ -59,24 +74,24 @@ func NewBearerTokens(tokens map[string]string) *BearerTokens {
 }
 
 // Authenticate implements Authenticator.
-func (t *BearerTokens) Authenticate(r *http.Request) (string, error) {
+func (t *BearerTokens) Authenticate(r *http.Request) (Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return "", authError("send the header Authorization: Bearer <token>")
+		return Principal{}, authError("send the header Authorization: Bearer <token>")
 	}
 	if len(tok) > MaxCredential {
-		return "", authError("the bearer token is not valid")
+		return Principal{}, authError("the bearer token is not valid")
 	}
 	d := sha256.Sum256([]byte(tok))
-	who := ""
+	var who Principal
 	for _, e := range t.entries {
 		if subtle.ConstantTimeCompare(d[:], e.digest[:]) == 1 {
 			who = e.who
 		}
 	}
-	if who == "" {
-		return "", authError("the bearer token is not valid")
+	if who.ID == "" {
+		return Principal{}, authError("the bearer token is not valid")
 	}
 	return who, nil
 }

@@ -18,12 +18,8 @@ import (
 func TestR21RefusalsCopyNothing(t *testing.T) {
 	f := apitest.NewFixture(t)
 	var logs bytes.Buffer
-	tokens := map[string]string{}
-	for _, u := range demo.Users {
-		tokens[u.Token] = u.ID
-	}
-	s, err := api.New(api.Config{Manager: f.Manager, Users: api.NewBearerTokens(tokens),
-		Gateway: api.NewBearerTokens(map[string]string{demo.GatewayToken: "gateway"}),
+	s, err := api.New(api.Config{Manager: f.Manager, Users: api.NewBearerTokens(demo.Tokens()),
+		Gateway: api.NewBearerTokens(demo.GatewayTokens()),
 		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
@@ -55,5 +51,23 @@ func TestR21RefusalsCopyNothing(t *testing.T) {
 	r := c.Do("GET", "/audit?limit=500", "ada", "")
 	if r.Status != http.StatusOK || bytes.Contains(r.Body, []byte("SECRET")) {
 		t.Errorf("the audit log: %d, copies the input: %v", r.Status, bytes.Contains(r.Body, []byte("SECRET")))
+	}
+}
+
+// R27: the workspace comes from the Authenticator; one it names that is
+// not a workspace is the server's fault (500, logged), never the client's,
+// and no default workspace is used instead.
+func TestR27BadPrincipalWorkspace(t *testing.T) {
+	f := apitest.NewFixture(t)
+	s, err := api.New(api.Config{Manager: f.Manager, Users: api.AuthenticatorFunc(func(*http.Request) (api.Principal, error) {
+		return api.Principal{ID: "ada", Workspace: "not a workspace"}, nil
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &apitest.Client{T: t, Handler: s}
+	r := c.Do("GET", "/audit", "", "")
+	if p := r.Problem(t); r.Status != 500 || p.Type != "/problems/internal" {
+		t.Errorf("a principal in a bad workspace: %d %+v", r.Status, p)
 	}
 }

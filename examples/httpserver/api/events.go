@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -18,14 +17,11 @@ import (
 // the last id it handled as Last-Event-ID (EventSource does that by itself)
 // or as ?after=N; delivery is at least once, so consumers dedupe by id. A
 // comment line every Config.Heartbeat keeps idle connections open. Needs
-// "View audit log".
+// "View audit log". The stream is the principal's workspace's log only
+// (R27).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	who, err := s.users.Authenticate(r)
+	who, err := s.authenticate(w, r, s.users)
 	if err != nil {
-		if errors.Is(err, ErrUnauthenticated) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="botlife"`)
-			err = fail(probUnauthenticated, err.Error())
-		}
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -34,10 +30,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	actor := lifecycle.User(who)
+	actor := who.user()
 	// Check the permission before the stream starts, so a refusal is a
 	// problem answer and not an event (Watch checks it again).
-	if _, err := s.m.AuditLog(ctx(r), actor, after, 1); err != nil {
+	if _, err := who.m.AuditLog(ctx(r), actor, after, 1); err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
@@ -63,7 +59,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	items := make(chan item)
 	go func() {
 		defer close(items)
-		for e, err := range s.m.Watch(ctx, actor, after) {
+		for e, err := range who.m.Watch(ctx, actor, after) {
 			select {
 			case items <- item{e, err}:
 			case <-ctx.Done():

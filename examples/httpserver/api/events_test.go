@@ -173,7 +173,7 @@ func (h httpClientHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // A stream with nothing to send keeps the connection open with comments.
 func TestEventsHeartbeat(t *testing.T) {
 	f := apitest.NewFixture(t)
-	s, err := api.New(api.Config{Manager: f.Manager, Users: api.NewBearerTokens(map[string]string{"t": "ada"}), Heartbeat: 5 * time.Millisecond})
+	s, err := api.New(api.Config{Manager: f.Manager, Users: api.NewBearerTokens(map[string]api.Principal{"t": {ID: "ada"}}), Heartbeat: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

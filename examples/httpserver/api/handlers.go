@@ -75,8 +75,8 @@ func ifMatch(r *http.Request) (func(rev uint64) bool, error) {
 // with If-Match, only if the target bot's revision matches. The plan is then
 // decided once and committed exactly as decided, so the answer is 412 if the
 // bot changed in between, never a change made on other facts (R17).
-func (s *Server) change(r *http.Request, who string, cmd lifecycle.Command, target lifecycle.BotID) (lifecycle.Plan, bool, error) {
-	return s.changeWith(r, who, cmd, target, committer{apply: s.m.Apply, applyPlan: s.m.ApplyPlan})
+func (s *Server) change(r *http.Request, who caller, cmd lifecycle.Command, target lifecycle.BotID) (lifecycle.Plan, bool, error) {
+	return s.changeWith(r, who, cmd, target, committer{apply: who.m.Apply, applyPlan: who.m.ApplyPlan})
 }
 
 // committer is how changeWith commits a command: at once (apply), or
@@ -88,7 +88,7 @@ type committer struct {
 }
 
 // changeWith is change, committing through c.
-func (s *Server) changeWith(r *http.Request, who string, cmd lifecycle.Command, target lifecycle.BotID, c committer) (lifecycle.Plan, bool, error) {
+func (s *Server) changeWith(r *http.Request, who caller, cmd lifecycle.Command, target lifecycle.BotID, c committer) (lifecycle.Plan, bool, error) {
 	dry, err := dryRun(r)
 	if err != nil {
 		return lifecycle.Plan{}, false, err
@@ -100,19 +100,19 @@ func (s *Server) changeWith(r *http.Request, who string, cmd lifecycle.Command, 
 	if target == "" {
 		match = nil
 	}
-	actor := lifecycle.User(who)
+	actor := who.user()
 	if !dry && match == nil {
 		p, err := c.apply(ctx(r), actor, cmd)
 		return p, false, err
 	}
-	p, err := s.m.Plan(ctx(r), actor, cmd)
+	p, err := who.m.Plan(ctx(r), actor, cmd)
 	if err != nil {
 		if !dry && errors.Is(err, lifecycle.ErrForbidden) {
 			// A refusal on permission grounds is audited (P1, R16), which
 			// Plan does not do: ApplyPlan of the refused plan decides it
 			// again, refuses it again and audits that, or finds the world
 			// moved and commits nothing.
-			if _, aerr := s.m.ApplyPlan(ctx(r), p); aerr != nil {
+			if _, aerr := who.m.ApplyPlan(ctx(r), p); aerr != nil {
 				err = aerr
 			}
 		}
@@ -141,7 +141,7 @@ func (s *Server) changeWith(r *http.Request, who string, cmd lifecycle.Command, 
 
 // planReply answers a plan; a committed plan carries the target bot's new
 // ETag.
-func (s *Server) planReply(who string, p lifecycle.Plan, dry bool, target lifecycle.BotID) (reply, error) {
+func (s *Server) planReply(who caller, p lifecycle.Plan, dry bool, target lifecycle.BotID) (reply, error) {
 	if dry {
 		return s.dryRunReply(who, p)
 	}
@@ -153,7 +153,7 @@ func (s *Server) planReply(who string, p lifecycle.Plan, dry bool, target lifecy
 }
 
 // dryRunOr answers err, or else the dry run's plan.
-func (s *Server) dryRunOr(who string, p lifecycle.Plan, err error) (reply, error) {
+func (s *Server) dryRunOr(who caller, p lifecycle.Plan, err error) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
@@ -172,7 +172,7 @@ func botReply(status int, b lifecycle.Bot) (reply, error) {
 
 // created answers the bot a plan created: 201 with Location, or the plan of
 // a dry run.
-func (s *Server) created(who string, p lifecycle.Plan, dry bool, err error) (reply, error) {
+func (s *Server) created(who caller, p lifecycle.Plan, dry bool, err error) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
@@ -209,7 +209,7 @@ func parseDuration(field, v string) (time.Duration, error) {
 	return d, nil
 }
 
-func (s *Server) createBot(r *http.Request, who string) (reply, error) {
+func (s *Server) createBot(r *http.Request, who caller) (reply, error) {
 	var req createRequest
 	if err := s.decode(r, &req, bodyRequired); err != nil {
 		return reply{}, err
@@ -227,7 +227,7 @@ func (s *Server) createBot(r *http.Request, who string) (reply, error) {
 	return s.created(who, p, dry, err)
 }
 
-func (s *Server) importBot(r *http.Request, who string) (reply, error) {
+func (s *Server) importBot(r *http.Request, who caller) (reply, error) {
 	data, err := readBody(r, s.maxBody)
 	if err != nil {
 		return reply{}, err
@@ -239,12 +239,12 @@ func (s *Server) importBot(r *http.Request, who string) (reply, error) {
 	return s.created(who, p, dry, err)
 }
 
-func (s *Server) getBot(r *http.Request, who string) (reply, error) {
+func (s *Server) getBot(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
 	}
-	b, err := s.m.Get(ctx(r), lifecycle.User(who), id)
+	b, err := who.m.Get(ctx(r), who.user(), id)
 	if err != nil {
 		return reply{}, err
 	}
@@ -259,7 +259,7 @@ type updateRequest struct {
 	IdleTimeout *string     `json:"idle_timeout"`
 }
 
-func (s *Server) updateBot(r *http.Request, who string) (reply, error) {
+func (s *Server) updateBot(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -298,7 +298,7 @@ func (s *Server) updateBot(r *http.Request, who string) (reply, error) {
 	return botReply(http.StatusOK, b)
 }
 
-func (s *Server) deleteBot(r *http.Request, who string) (reply, error) {
+func (s *Server) deleteBot(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -310,24 +310,24 @@ func (s *Server) deleteBot(r *http.Request, who string) (reply, error) {
 	return reply{status: http.StatusNoContent}, nil
 }
 
-func (s *Server) exportBot(r *http.Request, who string) (reply, error) {
+func (s *Server) exportBot(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
 	}
-	doc, err := s.m.Export(ctx(r), lifecycle.User(who), id)
+	doc, err := who.m.Export(ctx(r), who.user(), id)
 	if err != nil {
 		return reply{}, err
 	}
 	return reply{status: http.StatusOK, raw: doc}, nil
 }
 
-func (s *Server) validateBot(r *http.Request, who string) (reply, error) {
+func (s *Server) validateBot(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
 	}
-	rep, err := s.m.Validate(ctx(r), lifecycle.User(who), id)
+	rep, err := who.m.Validate(ctx(r), who.user(), id)
 	if err != nil {
 		return reply{}, err
 	}
@@ -338,7 +338,7 @@ type duplicateRequest struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) duplicateBot(r *http.Request, who string) (reply, error) {
+func (s *Server) duplicateBot(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -394,13 +394,13 @@ func decodeActivate(data []byte, id lifecycle.BotID) (lifecycle.Activate, error)
 	return req.command(id)
 }
 
-func (s *Server) activateBot(r *http.Request, who string) (reply, error) {
+func (s *Server) activateBot(r *http.Request, who caller) (reply, error) {
 	return s.activateOr(r, who, func(data []byte, id lifecycle.BotID) (lifecycle.Command, error) {
 		return decodeActivate(data, id)
 	})
 }
 
-func (s *Server) rollbackBot(r *http.Request, who string) (reply, error) {
+func (s *Server) rollbackBot(r *http.Request, who caller) (reply, error) {
 	return s.activateOr(r, who, func(data []byte, id lifecycle.BotID) (lifecycle.Command, error) {
 		var req rollbackRequest
 		if err := decodeJSON(data, &req, bodyMayBeEmpty); err != nil {
@@ -416,7 +416,7 @@ func (s *Server) rollbackBot(r *http.Request, who string) (reply, error) {
 
 // activateOr runs the command decode reads from the body of an activation
 // or a rollback of the bot {id}.
-func (s *Server) activateOr(r *http.Request, who string, decode func([]byte, lifecycle.BotID) (lifecycle.Command, error)) (reply, error) {
+func (s *Server) activateOr(r *http.Request, who caller, decode func([]byte, lifecycle.BotID) (lifecycle.Command, error)) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -455,7 +455,7 @@ func (req deactivateRequest) command(id lifecycle.BotID) (lifecycle.Deactivate, 
 	return lifecycle.Deactivate{Bot: id, Grace: grace, Senders: libSenders(req.Senders)}, nil
 }
 
-func (s *Server) deactivateBot(r *http.Request, who string) (reply, error) {
+func (s *Server) deactivateBot(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -477,7 +477,7 @@ func (s *Server) deactivateBot(r *http.Request, who string) (reply, error) {
 
 type emptyRequest struct{}
 
-func (s *Server) endGrace(r *http.Request, who string) (reply, error) {
+func (s *Server) endGrace(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -535,12 +535,12 @@ func pageReply[T any](r *http.Request, items []T, limit int, last func(T) string
 	return rep, nil
 }
 
-func (s *Server) listBots(r *http.Request, who string) (reply, error) {
+func (s *Server) listBots(r *http.Request, who caller) (reply, error) {
 	limit, cursor, err := page(r)
 	if err != nil {
 		return reply{}, err
 	}
-	list, err := s.m.List(ctx(r), lifecycle.User(who), lifecycle.BotID(cursor), limit+1)
+	list, err := who.m.List(ctx(r), who.user(), lifecycle.BotID(cursor), limit+1)
 	if err != nil {
 		return reply{}, err
 	}
@@ -562,9 +562,9 @@ func numericCursor(cursor string) (uint64, error) {
 	return n, nil
 }
 
-func (s *Server) audit(r *http.Request, who string) (reply, error) {
+func (s *Server) audit(r *http.Request, who caller) (reply, error) {
 	return seqPage(r, func(after uint64, limit int) ([]lifecycle.AuditEntry, error) {
-		return s.m.AuditLog(ctx(r), lifecycle.User(who), after, limit)
+		return who.m.AuditLog(ctx(r), who.user(), after, limit)
 	}, auditEntry, func(e AuditEntry) uint64 { return e.Seq })
 }
 
@@ -590,7 +590,7 @@ func seqPage[T, W any](r *http.Request, read func(after uint64, limit int) ([]T,
 	return pageReply(r, out, limit, func(x W) string { return strconv.FormatUint(seq(x), 10) })
 }
 
-func (s *Server) sessions(r *http.Request, who string) (reply, error) {
+func (s *Server) sessions(r *http.Request, who caller) (reply, error) {
 	limit, cursor, err := page(r)
 	if err != nil {
 		return reply{}, err
@@ -599,7 +599,7 @@ func (s *Server) sessions(r *http.Request, who string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	list, err := s.m.Sessions(ctx(r), lifecycle.User(who), lifecycle.SessionID(after), limit+1)
+	list, err := who.m.Sessions(ctx(r), who.user(), lifecycle.SessionID(after), limit+1)
 	if err != nil {
 		return reply{}, err
 	}
@@ -619,14 +619,14 @@ func sessionID(r *http.Request) (lifecycle.SessionID, error) {
 	return lifecycle.SessionID(n), nil
 }
 
-func (s *Server) getSession(r *http.Request, who string) (reply, error) {
+func (s *Server) getSession(r *http.Request, who caller) (reply, error) {
 	id, err := sessionID(r)
 	if err != nil {
 		return reply{}, err
 	}
 	// Sessions checks the permission (View chatbots detailed) and reads the
 	// session as seen now (R9).
-	list, err := s.m.Sessions(ctx(r), lifecycle.User(who), id-1, 1)
+	list, err := who.m.Sessions(ctx(r), who.user(), id-1, 1)
 	if err != nil {
 		return reply{}, err
 	}
@@ -636,8 +636,8 @@ func (s *Server) getSession(r *http.Request, who string) (reply, error) {
 	return ok(session(list[0]))
 }
 
-func (s *Server) analytics(r *http.Request, who string) (reply, error) {
-	a, err := s.m.Analytics(ctx(r), lifecycle.User(who))
+func (s *Server) analytics(r *http.Request, who caller) (reply, error) {
+	a, err := who.m.Analytics(ctx(r), who.user())
 	if err != nil {
 		return reply{}, err
 	}
@@ -654,12 +654,12 @@ func pathUser(r *http.Request) (string, error) {
 	return u, nil
 }
 
-func (s *Server) userRoles(r *http.Request, who string) (reply, error) {
+func (s *Server) userRoles(r *http.Request, who caller) (reply, error) {
 	u, err := pathUser(r)
 	if err != nil {
 		return reply{}, err
 	}
-	rs, err := s.m.UserRoles(ctx(r), lifecycle.User(who), u)
+	rs, err := who.m.UserRoles(ctx(r), who.user(), u)
 	if err != nil {
 		return reply{}, err
 	}
@@ -670,7 +670,7 @@ type grantRequest struct {
 	Role string `json:"role"`
 }
 
-func (s *Server) grantRole(r *http.Request, who string) (reply, error) {
+func (s *Server) grantRole(r *http.Request, who caller) (reply, error) {
 	u, err := pathUser(r)
 	if err != nil {
 		return reply{}, err
@@ -690,7 +690,7 @@ func (s *Server) grantRole(r *http.Request, who string) (reply, error) {
 	return ok(UserRoles{User: u, Roles: roleNames(p.Roles[0].To)})
 }
 
-func (s *Server) revokeRole(r *http.Request, who string) (reply, error) {
+func (s *Server) revokeRole(r *http.Request, who caller) (reply, error) {
 	u, err := pathUser(r)
 	if err != nil {
 		return reply{}, err
@@ -717,7 +717,7 @@ type routeRequest struct {
 // route is called by the messaging gateway for each inbound message. Its
 // body is at most 4 KiB, and the sender address and end user at most 256
 // bytes each (R21); a refusal never quotes them.
-func (s *Server) route(r *http.Request, _ string) (reply, error) {
+func (s *Server) route(r *http.Request, who caller) (reply, error) {
 	data, err := readBody(r, routeMaxBody)
 	if err != nil {
 		return reply{}, err
@@ -735,14 +735,14 @@ func (s *Server) route(r *http.Request, _ string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	sess, err := s.m.Route(ctx(r), sender, req.EndUser)
+	sess, err := who.m.Route(ctx(r), sender, req.EndUser)
 	if err != nil {
 		return reply{}, err
 	}
 	return ok(session(sess))
 }
 
-func (s *Server) closeSession(r *http.Request, _ string) (reply, error) {
+func (s *Server) closeSession(r *http.Request, who caller) (reply, error) {
 	id, err := sessionID(r)
 	if err != nil {
 		return reply{}, err
@@ -750,7 +750,7 @@ func (s *Server) closeSession(r *http.Request, _ string) (reply, error) {
 	if err := s.decode(r, &emptyRequest{}, bodyMayBeEmpty); err != nil {
 		return reply{}, err
 	}
-	sess, err := s.m.CloseSession(ctx(r), id)
+	sess, err := who.m.CloseSession(ctx(r), id)
 	if err != nil {
 		return reply{}, err
 	}
@@ -781,7 +781,7 @@ func (s *Server) systemActor(r *http.Request, withGrace bool) (lifecycle.Actor, 
 	return lifecycle.System(req.Reason), grace, err
 }
 
-func (s *Server) systemDeactivate(r *http.Request, who string) (reply, error) {
+func (s *Server) systemDeactivate(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -790,14 +790,14 @@ func (s *Server) systemDeactivate(r *http.Request, who string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	p, err := s.m.Apply(ctx(r), actor, lifecycle.Deactivate{Bot: id, Grace: grace})
+	p, err := who.m.Apply(ctx(r), actor, lifecycle.Deactivate{Bot: id, Grace: grace})
 	if err != nil {
 		return reply{}, err
 	}
 	return s.planReply(who, p, false, id)
 }
 
-func (s *Server) systemEndGrace(r *http.Request, who string) (reply, error) {
+func (s *Server) systemEndGrace(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -806,18 +806,18 @@ func (s *Server) systemEndGrace(r *http.Request, who string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	p, err := s.m.Apply(ctx(r), actor, lifecycle.EndGrace{Bot: id})
+	p, err := who.m.Apply(ctx(r), actor, lifecycle.EndGrace{Bot: id})
 	if err != nil {
 		return reply{}, err
 	}
 	return s.planReply(who, p, false, id)
 }
 
-func (s *Server) expireDue(r *http.Request, _ string) (reply, error) {
+func (s *Server) expireDue(r *http.Request, who caller) (reply, error) {
 	if err := s.decode(r, &emptyRequest{}, bodyMayBeEmpty); err != nil {
 		return reply{}, err
 	}
-	e, err := s.m.ExpireDue(ctx(r))
+	e, err := who.m.ExpireDue(ctx(r))
 	if err != nil {
 		return reply{}, err
 	}

@@ -9,14 +9,16 @@ import (
 )
 
 // Idempotency keys: a POST that carries an Idempotency-Key header is done
-// once per (client, key). A retry with the same key and the same request
-// (method, path, query and body) gets the first response again, with the
-// header Idempotent-Replayed: true; a retry with another request is refused
-// (422, idempotency-key-reused); a retry while the first is still running
-// is refused (409, idempotency-key-in-use). Responses with a 5xx status are
-// not kept, so such a request may be retried. Memory is bounded: at most
-// Config.IdempotencyKeys keys are kept, each for Config.IdempotencyTTL,
-// the oldest evicted first.
+// once per (workspace, client, key): a key that another client or another
+// workspace used is a fresh request, never a replay (R27). A retry with the
+// same key and the same request (method, path, query and body) gets the
+// first response again, with the header Idempotent-Replayed: true; a retry
+// with another request is refused (422, idempotency-key-reused); a retry
+// while the first is still running is refused (409,
+// idempotency-key-in-use). Responses with a 5xx status are not kept, so
+// such a request may be retried. Memory is bounded: at most
+// Config.IdempotencyKeys keys are kept, each for Config.IdempotencyTTL, the
+// oldest evicted first.
 
 // MaxIdempotencyKey is the longest Idempotency-Key accepted, in bytes.
 const MaxIdempotencyKey = 255

@@ -114,3 +114,32 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 	})
 }
+
+// R27: a kept plan is taken only by the principal that made it, in the
+// workspace it was made in: the same user id in another workspace finds
+// nothing, and does not use it up.
+func TestR27PlansKeptPerWorkspace(t *testing.T) {
+	now := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	s := newPlanStore(time.Hour, func() time.Time { return now })
+	mia := Principal{ID: "mia"}
+	id := s.keep(mia, lifecycle.Plan{Actor: lifecycle.User("mia")})
+	for _, other := range []Principal{{ID: "mia", Workspace: "acme"}, {ID: "ada"}} {
+		if _, ok := s.take(other, id); ok {
+			t.Errorf("%+v took mia's plan", other)
+		}
+	}
+	if _, ok := s.take(mia, id); !ok {
+		t.Error("mia's plan was used up by another principal")
+	}
+}
+
+// TestOccupiedSpeaksHTTP: a 409 sender-occupied tells an HTTP client what
+// to send, not which Go function to call (issue 28).
+func TestOccupiedSpeaksHTTP(t *testing.T) {
+	err := &lifecycle.OccupiedError{Op: lifecycle.OpActivate, Bot: "bot-2", Occupants: []lifecycle.Occupant{
+		{Sender: lifecycle.Sender{Channel: "sms", Address: "+15550100"}, Bot: "bot-1", Name: "Pizza"}}}
+	p := problemOf(err)
+	if !strings.Contains(p.Detail, `{"decision":"grace:15m"}`) || strings.Contains(p.Detail, "Grace(d)") || strings.Contains(p.Detail, "Immediate()") {
+		t.Errorf("the detail speaks Go, not HTTP: %q", p.Detail)
+	}
+}

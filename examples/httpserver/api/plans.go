@@ -18,14 +18,15 @@ import (
 // Manager.ApplyPlan - the same ids, changes and audit entries - or answers
 // 409 conflict when the bots or roles it read have moved. A plan that opens
 // a test session (R26) answers the test session, 201 with Location. Only the user who
-// made the plan may apply it, once. Memory is bounded: at most
+// made the plan may apply it, once, and only in the workspace they made it
+// in (R27): a plan id of another user or workspace is not found. Memory is bounded: at most
 // maxKeptPlans plans, each kept for the Manager's Policy.MaxPlanAge.
 
 const maxKeptPlans = 1000
 
 type keptPlan struct {
 	id   string
-	who  string
+	who  Principal // the user and the workspace that made it (R27)
 	plan lifecycle.Plan
 	at   time.Time
 	elem *list.Element
@@ -44,7 +45,7 @@ func newPlanStore(ttl time.Duration, now func() time.Time) *planStore {
 }
 
 // keep stores p for who and returns its id.
-func (s *planStore) keep(who string, p lifecycle.Plan) string {
+func (s *planStore) keep(who Principal, p lifecycle.Plan) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	id := "plan_" + hex.EncodeToString(b[:])
@@ -61,8 +62,9 @@ func (s *planStore) keep(who string, p lifecycle.Plan) string {
 	return id
 }
 
-// take removes and returns the plan id of who.
-func (s *planStore) take(who, id string) (lifecycle.Plan, bool) {
+// take removes and returns the plan id of who: of the same user in the
+// same workspace.
+func (s *planStore) take(who Principal, id string) (lifecycle.Plan, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.evict(s.now())
@@ -90,8 +92,8 @@ func (s *planStore) remove(k *keptPlan) {
 }
 
 // dryRunReply answers a dry run's plan with its id and Location.
-func (s *Server) dryRunReply(who string, p lifecycle.Plan) (reply, error) {
-	id := s.plans.keep(who, p)
+func (s *Server) dryRunReply(who caller, p lifecycle.Plan) (reply, error) {
+	id := s.plans.keep(who.Principal, p)
 	out := plan(p, true)
 	out.ID = id
 	rep := reply{status: http.StatusOK, body: out, header: http.Header{}}
@@ -100,24 +102,24 @@ func (s *Server) dryRunReply(who string, p lifecycle.Plan) (reply, error) {
 }
 
 // applyKeptPlan is POST /plans/{id}/apply.
-func (s *Server) applyKeptPlan(r *http.Request, who string) (reply, error) {
+func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 	if err := s.decode(r, &emptyRequest{}, bodyMayBeEmpty); err != nil {
 		return reply{}, err
 	}
 	id := r.PathValue("id")
-	p, ok := s.plans.take(who, id)
+	p, ok := s.plans.take(who.Principal, id)
 	if !ok {
 		return reply{}, &lifecycle.NotFoundError{Kind: "plan", ID: trunc(id)}
 	}
 	if _, open := p.Command.(lifecycle.OpenTestSession); open {
 		// The plan opens a test session (R26): answer it, as opening does.
-		ts, err := s.m.ApplyTestPlan(ctx(r), p)
+		ts, err := who.m.ApplyTestPlan(ctx(r), p)
 		if err != nil {
 			return reply{}, err
 		}
 		return testSessionCreated(ts)
 	}
-	committed, err := s.m.ApplyPlan(ctx(r), p)
+	committed, err := who.m.ApplyPlan(ctx(r), p)
 	if err != nil {
 		return reply{}, err
 	}

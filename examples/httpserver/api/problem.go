@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
@@ -80,6 +81,9 @@ var sentinelKinds = []ProblemKind{
 	{"last-admin", "Last Admin", http.StatusConflict, lifecycle.ErrLastAdmin},
 	{"role-held", "Role already held", http.StatusConflict, lifecycle.ErrRoleHeld},
 	{"role-not-held", "Role not held", http.StatusConflict, lifecycle.ErrRoleNotHeld},
+	// R27: the sender is another workspace's; the detail names the sender
+	// the request gave and nothing of the other workspace.
+	{"sender-claimed", "Sender registered to another account", http.StatusConflict, lifecycle.ErrSenderClaimed},
 	{"conflict", "Conflict", http.StatusConflict, lifecycle.ErrConflict},
 	{"validation-failed", "Validation failed", http.StatusUnprocessableEntity, lifecycle.ErrValidation},
 	{"warnings-not-acknowledged", "Warnings not acknowledged", http.StatusUnprocessableEntity, lifecycle.ErrWarningsNotAcknowledged},
@@ -156,6 +160,9 @@ func problemOf(err error) Problem {
 		r := report(we.Report)
 		p.Findings, p.Fingerprint, p.Report = we.Unacknowledged, r.Fingerprint, &r
 	case errors.As(err, &oe):
+		// The library's hint names Go calls; an HTTP client sends a body.
+		p.Detail = strings.Replace(p.Detail, "pass Immediate() to take the old bot offline now or Grace(d) to let its open sessions finish",
+			`send {"decision":"immediate"} to take the old bot offline now, or {"decision":"grace:15m"} (any duration) to let its open sessions finish`, 1)
 		for _, o := range oe.Occupants {
 			p.Occupants = append(p.Occupants, Occupant{Sender: Sender{Channel: o.Sender.Channel, Address: o.Sender.Address},
 				Bot: string(o.Bot), Name: o.Name})

@@ -233,7 +233,7 @@ func scheduleReply(status int, sc lifecycle.Schedule) (reply, error) {
 	return rep, nil
 }
 
-func (s *Server) createSchedule(r *http.Request, who string) (reply, error) {
+func (s *Server) createSchedule(r *http.Request, who caller) (reply, error) {
 	var req scheduleRequest
 	if err := s.decode(r, &req, bodyRequired); err != nil {
 		return reply{}, err
@@ -253,7 +253,7 @@ func (s *Server) createSchedule(r *http.Request, who string) (reply, error) {
 	}
 	// As stored, with its seq; a matrix that lets its maker schedule but
 	// not read schedules (P4) gets it as planned.
-	sc, err := s.m.GetSchedule(ctx(r), lifecycle.User(who), id)
+	sc, err := who.m.GetSchedule(ctx(r), who.user(), id)
 	if err != nil {
 		sc = p.Schedules[0].After
 	}
@@ -269,19 +269,19 @@ func scheduleID(r *http.Request) (lifecycle.ScheduleID, error) {
 	return lifecycle.ScheduleID(id), nil
 }
 
-func (s *Server) getSchedule(r *http.Request, who string) (reply, error) {
+func (s *Server) getSchedule(r *http.Request, who caller) (reply, error) {
 	id, err := scheduleID(r)
 	if err != nil {
 		return reply{}, err
 	}
-	sc, err := s.m.GetSchedule(ctx(r), lifecycle.User(who), id)
+	sc, err := who.m.GetSchedule(ctx(r), who.user(), id)
 	if err != nil {
 		return reply{}, err
 	}
 	return scheduleReply(http.StatusOK, sc)
 }
 
-func (s *Server) cancelSchedule(r *http.Request, who string) (reply, error) {
+func (s *Server) cancelSchedule(r *http.Request, who caller) (reply, error) {
 	id, err := scheduleID(r)
 	if err != nil {
 		return reply{}, err
@@ -301,8 +301,8 @@ func (s *Server) cancelSchedule(r *http.Request, who string) (reply, error) {
 	return reply{}, fmt.Errorf("canceling schedule %s: the plan has no schedule", id)
 }
 
-func (s *Server) listSchedules(r *http.Request, who string) (reply, error) {
+func (s *Server) listSchedules(r *http.Request, who caller) (reply, error) {
 	return seqPage(r, func(after uint64, limit int) ([]lifecycle.Schedule, error) {
-		return s.m.Schedules(ctx(r), lifecycle.User(who), after, limit)
+		return who.m.Schedules(ctx(r), who.user(), after, limit)
 	}, schedule, func(x Schedule) uint64 { return x.Seq })
 }

@@ -28,6 +28,12 @@
 //   - Identity comes from an Authenticator: Config.Users for people,
 //     Config.Gateway for the messaging gateway (/route, closing sessions),
 //     Config.System for the hosting service's own jobs (R19).
+//   - Workspaces (R27): a credential belongs to one principal in one
+//     workspace, and every request acts in that workspace only, through
+//     Manager.Workspace: its bots, schedules, sessions, test sessions,
+//     roles, audit log and event stream. An id of another workspace is 404
+//     not-found; idempotency keys and dry-run plans are kept per principal
+//     and workspace. No header or body names a workspace.
 //   - GET /events streams the audit log as Server-Sent Events (R24).
 //   - Test sessions (R26) let a tester talk to a bot in any state without a
 //     sender (see testsessions.go).
@@ -52,16 +58,25 @@ import (
 
 // Config configures a Server. Manager and Users are required.
 type Config struct {
+	// Manager is the Manager lifecycle.New returns (it acts in the default
+	// workspace); each request acts through Manager.Workspace of its
+	// principal's workspace (R27).
 	Manager *lifecycle.Manager
-	// Users authenticates the API's users; the identity is the lifecycle
-	// user id whose roles decide what they may do.
+	// Users authenticates the API's users; the principal's ID is the
+	// lifecycle user id whose roles in the principal's workspace decide
+	// what they may do.
 	Users Authenticator
 	// Gateway authenticates the messaging gateway for POST /route and
-	// POST /sessions/{id}/close; nil refuses those routes (401).
+	// POST /sessions/{id}/close; nil refuses those routes (401). A gateway
+	// credential routes messages and closes sessions in its principal's
+	// workspace only: a service with several workspaces gives its gateway
+	// one credential per workspace (a sender is claimed by one workspace
+	// at a time, so the gateway knows which one to use).
 	Gateway Authenticator
 	// System authenticates the hosting service's own jobs that act as the
 	// system (R19): /system/expire-due, /system/bots/{id}/deactivate and
-	// /system/bots/{id}/end-grace; nil refuses them (401).
+	// /system/bots/{id}/end-grace; nil refuses them (401). Like the
+	// gateway's, a system credential acts in its principal's workspace.
 	System Authenticator
 	// Logger receives a line per refused or failed request; nil discards.
 	Logger *slog.Logger
@@ -88,6 +103,7 @@ type Server struct {
 	plans     *planStore
 	heartbeat time.Duration
 	mux       *http.ServeMux
+	patterns  []string // every route's pattern, in the order registered
 }
 
 // New returns the server for cfg.
@@ -95,8 +111,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Manager == nil || cfg.Users == nil {
 		return nil, errors.New("api: Config.Manager and Config.Users are required")
 	}
-	none := AuthenticatorFunc(func(*http.Request) (string, error) {
-		return "", authError("this route is not enabled on this server")
+	none := AuthenticatorFunc(func(*http.Request) (Principal, error) {
+		return Principal{}, authError("this route is not enabled on this server")
 	})
 	s := &Server{m: cfg.Manager, users: cfg.Users, gateway: cfg.Gateway, system: cfg.System, log: cfg.Logger,
 		maxBody: cfg.MaxBody, heartbeat: cfg.Heartbeat, mux: http.NewServeMux()}
@@ -130,7 +146,39 @@ func New(cfg Config) (*Server, error) {
 
 // handler is a route's logic: it returns the response or an error, which
 // the server turns into a problem.
-type handler func(r *http.Request, who string) (reply, error)
+type handler func(r *http.Request, who caller) (reply, error)
+
+// caller is who sent a request and the Manager bound to their workspace
+// (R27): a handler reads and changes through m only, so nothing of another
+// workspace is in reach.
+type caller struct {
+	Principal
+	m *lifecycle.Manager
+}
+
+// user is the caller as a lifecycle user.
+func (c caller) user() lifecycle.Actor { return lifecycle.User(c.ID) }
+
+// authenticate asks auth who sent r and binds the Manager to their
+// workspace. A refusal is a 401 problem (with WWW-Authenticate set on w).
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, auth Authenticator) (caller, error) {
+	who, err := auth.Authenticate(r)
+	if err != nil {
+		if !errors.Is(err, ErrUnauthenticated) {
+			return caller{}, err
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="botlife"`)
+		return caller{}, fail(probUnauthenticated, err.Error())
+	}
+	m := s.m
+	if who.Workspace != "" {
+		if m, err = s.m.Workspace(who.Workspace); err != nil {
+			// The Authenticator's doing, not the client's: a 500, logged.
+			return caller{}, fmt.Errorf("the authenticated principal's workspace: %v", err)
+		}
+	}
+	return caller{Principal: who, m: m}, nil
+}
 
 // reply is a successful response.
 type reply struct {
@@ -144,8 +192,8 @@ func ok(v any) (reply, error) { return reply{status: http.StatusOK, body: v}, ni
 
 func (s *Server) routes() {
 	user, gw, sys := s.users, s.gateway, s.system
-	s.mux.HandleFunc("GET /openapi.yaml", s.openAPI)
-	s.mux.HandleFunc("GET /problems/{name}", s.problemDoc)
+	s.handleFunc("GET /openapi.yaml", s.openAPI)
+	s.handleFunc("GET /problems/{name}", s.problemDoc)
 
 	s.handle("GET /bots", user, s.listBots)
 	s.handle("POST /bots", user, s.createBot)
@@ -178,7 +226,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /users/{user}/roles/{role}", user, s.revokeRole)
 
 	s.handle("GET /audit", user, s.audit)
-	s.mux.HandleFunc("GET /events", s.events)
+	s.handleFunc("GET /events", s.events)
 	s.handle("GET /analytics", user, s.analytics)
 	s.handle("GET /sessions", user, s.sessions)
 	s.handle("GET /sessions/{id}", user, s.getSession)
@@ -229,17 +277,23 @@ func (p *headerProbe) Header() http.Header         { return p.header }
 func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *headerProbe) WriteHeader(status int)      { p.status = status }
 
+// Routes returns the pattern of every route the server serves, such as
+// "GET /bots/{id}", in the order registered: what a proxy in front of it
+// forwards, and what a test that must cover every route ranges over.
+func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
+
+// handleFunc registers f on pattern and lists the route.
+func (s *Server) handleFunc(pattern string, f http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, f)
+}
+
 // handle registers h on pattern behind auth, with idempotency for POSTs.
 func (s *Server) handle(pattern string, auth Authenticator, h handler) {
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		who, err := auth.Authenticate(r)
+	s.handleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		who, err := s.authenticate(w, r, auth)
 		if err != nil {
-			if !errors.Is(err, ErrUnauthenticated) {
-				s.writeProblem(w, r, err)
-				return
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="botlife"`)
-			s.writeProblem(w, r, fail(probUnauthenticated, err.Error()))
+			s.writeProblem(w, r, err)
 			return
 		}
 		key := r.Header.Get("Idempotency-Key")
@@ -251,7 +305,7 @@ func (s *Server) handle(pattern string, auth Authenticator, h handler) {
 	})
 }
 
-func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who, key string, h handler) {
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, key string, h handler) {
 	if len(key) > MaxIdempotencyKey {
 		s.writeProblem(w, r, &lifecycle.InputError{Field: "Idempotency-Key", Value: key[:16] + "...",
 			Problem: fmt.Sprintf("is longer than %d bytes", MaxIdempotencyKey)})
@@ -271,7 +325,9 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who, key str
 	sum.Write(body)
 	var request [sha256.Size]byte
 	sum.Sum(request[:0])
-	scoped := who + "\x00" + key
+	// Per workspace and principal (R27): the workspace has no NUL and a
+	// header value none, so the parts cannot run into each other.
+	scoped := string(who.Workspace) + "\x00" + key + "\x00" + who.ID
 	state, stored := s.idem.begin(scoped, request)
 	switch state {
 	case idemMismatch:
@@ -297,7 +353,7 @@ type readCloser struct{ *bytes.Reader }
 func (readCloser) Close() error { return nil }
 
 // render runs h and renders its reply or its error.
-func (s *Server) render(r *http.Request, who string, h handler) rendered {
+func (s *Server) render(r *http.Request, who caller, h handler) rendered {
 	rep, err := h(r, who)
 	if err != nil {
 		return s.renderProblem(r, err)

@@ -59,7 +59,7 @@ func testSessionCreated(ts lifecycle.TestSession) (reply, error) {
 // openTestSession is POST /bots/{id}/test-sessions. With ?dry_run=true it
 // answers the plan (R17); with If-Match it opens one only while the bot is
 // at that revision, so a tester tries exactly the content they read.
-func (s *Server) openTestSession(r *http.Request, who string) (reply, error) {
+func (s *Server) openTestSession(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)
 	if err != nil {
 		return reply{}, err
@@ -71,12 +71,12 @@ func (s *Server) openTestSession(r *http.Request, who string) (reply, error) {
 	open := committer{
 		apply: func(c context.Context, actor lifecycle.Actor, _ lifecycle.Command) (lifecycle.Plan, error) {
 			var e error
-			ts, e = s.m.OpenTestSession(c, actor, id)
+			ts, e = who.m.OpenTestSession(c, actor, id)
 			return lifecycle.Plan{}, e
 		},
 		applyPlan: func(c context.Context, p lifecycle.Plan) (lifecycle.Plan, error) {
 			var e error
-			ts, e = s.m.ApplyTestPlan(c, p)
+			ts, e = who.m.ApplyTestPlan(c, p)
 			return p, e
 		},
 	}
@@ -91,22 +91,22 @@ func (s *Server) openTestSession(r *http.Request, who string) (reply, error) {
 // tester on their test session, routed as the gateway's are on a live one
 // (R10). Its body is empty: the library routes messages, it does not read
 // them.
-func (s *Server) sendTest(r *http.Request, who string) (reply, error) {
-	return s.onTestSession(r, who, s.m.SendTest)
+func (s *Server) sendTest(r *http.Request, who caller) (reply, error) {
+	return s.onTestSession(r, who, who.m.SendTest)
 }
 
 // getTestSession is GET /test-sessions/{id}.
-func (s *Server) getTestSession(r *http.Request, who string) (reply, error) {
-	return s.onTestSession(r, who, s.m.TestSession)
+func (s *Server) getTestSession(r *http.Request, who caller) (reply, error) {
+	return s.onTestSession(r, who, who.m.TestSession)
 }
 
 // closeTestSession is POST /test-sessions/{id}/close.
-func (s *Server) closeTestSession(r *http.Request, who string) (reply, error) {
-	return s.onTestSession(r, who, s.m.CloseTestSession)
+func (s *Server) closeTestSession(r *http.Request, who caller) (reply, error) {
+	return s.onTestSession(r, who, who.m.CloseTestSession)
 }
 
 // onTestSession runs op on the test session {id} as who and answers it.
-func (s *Server) onTestSession(r *http.Request, who string,
+func (s *Server) onTestSession(r *http.Request, who caller,
 	op func(context.Context, lifecycle.Actor, lifecycle.TestSessionID) (lifecycle.TestSession, error)) (reply, error) {
 	id, err := testSessionID(r)
 	if err != nil {
@@ -117,7 +117,7 @@ func (s *Server) onTestSession(r *http.Request, who string,
 			return reply{}, err
 		}
 	}
-	ts, err := op(ctx(r), lifecycle.User(who), id)
+	ts, err := op(ctx(r), who.user(), id)
 	if err != nil {
 		return reply{}, err
 	}

@@ -148,3 +148,50 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		t.Errorf("openapi.yaml's problem types differ from api.Problems() (-served +document):\n%s", diff)
 	}
 }
+
+// The server's routes are exactly the document's operations, so a test
+// that ranges over Server.Routes (R27's isolation test does) covers every
+// operation of the contract, and a new route cannot be left out of either.
+func TestOpenAPIRoutes(t *testing.T) {
+	c := load(t)
+	f := apitest.NewFixture(t)
+	var inDoc []string
+	for path, item := range c.doc.Paths.Map() {
+		for method := range item.Operations() {
+			inDoc = append(inDoc, method+" "+path)
+		}
+	}
+	served := f.Server.Routes()
+	sort.Strings(inDoc)
+	sort.Strings(served)
+	if diff := cmp.Diff(served, inDoc); diff != "" {
+		t.Errorf("the server's routes differ from openapi.yaml's operations (-served +document):\n%s", diff)
+	}
+}
+
+// R23: a schedule is made with exactly one form of when (at, or local with
+// zone) and exactly one operation. The document says so with not/anyOf
+// (which client generators read as validation, not as a union of types);
+// the server's refusals are not checked against the document, so the
+// combinations it must refuse are checked here.
+func TestOpenAPICreateScheduleForms(t *testing.T) {
+	s := load(t).doc.Components.Schemas["CreateSchedule"].Value
+	for body, valid := range map[string]bool{
+		`{"bot":"b","at":"2026-12-01T02:00:00+01:00","activate":{}}`:                                       true,
+		`{"bot":"b","at":"2026-12-01T02:00:00+01:00","zone":"Europe/Berlin","deactivate":{}}`:              true,
+		`{"bot":"b","local":"2026-12-01T02:00:00","zone":"Europe/Berlin","activate":{}}`:                   true,
+		`{"bot":"b","local":"2026-12-01T02:00:00","activate":{}}`:                                          false, // local needs zone
+		`{"bot":"b","at":"2026-12-01T02:00:00Z","local":"2026-12-01T02:00:00","zone":"UTC","activate":{}}`: false,
+		`{"bot":"b","at":"2026-12-01T02:00:00Z","activate":{},"deactivate":{}}`:                            false,
+		`{"bot":"b","at":"2026-12-01T02:00:00Z"}`:                                                          false,
+		`{"bot":"b","activate":{}}`: false,
+	} {
+		var v any
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.VisitJSON(v); (err == nil) != valid {
+			t.Errorf("%s: valid %v, want %v (%v)", body, err == nil, valid, err)
+		}
+	}
+}

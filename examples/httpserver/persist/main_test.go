@@ -49,6 +49,28 @@ func TestSchedulesSurviveARestart(t *testing.T) {
 	}
 }
 
+// R27: a bot of workspace acme is acme's after the service restarts on
+// the same file: acme's token reads it, the default workspace's does not
+// find it, and its sender is still acme's.
+func TestR27WorkspacesSurviveARestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "botlife.db")
+	bot := `{"name":"Acme Pizza","channel":"sms","senders":[{"channel":"sms","address":"+15550199"}]}`
+	var id string
+	for round := 1; round <= 2; round++ {
+		base, stop := start(t, db)
+		if round == 1 {
+			id = between(call(t, "POST", base+"/bots", "acme-mia-token", bot, 201), `"id": "`, `"`)
+		} else {
+			if body := call(t, "GET", base+"/bots/"+id, "acme-mia-token", "", 200); !strings.Contains(body, `"name": "Acme Pizza"`) {
+				t.Errorf("after the restart, acme's bot %s reads %s", id, body)
+			}
+			call(t, "GET", base+"/bots/"+id, "mia-token", "", 404)
+			call(t, "POST", base+"/bots", "dan-token", bot, 409) // sender-claimed
+		}
+		stop()
+	}
+}
+
 func start(t *testing.T, db string) (string, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

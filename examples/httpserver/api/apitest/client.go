@@ -95,22 +95,29 @@ func (r Response) Problem(t testing.TB) api.Problem {
 }
 
 // Token returns the bearer token of a demo user, or the gateway's
-// ("gateway") or the scheduler's ("scheduler"); "" for no token.
+// ("gateway") or the scheduler's ("scheduler"), of the default workspace;
+// "acme/mia", "acme/gateway" and so on name those of the demo workspace
+// acme (R27); "" is no token. Anything else is taken as a token.
 func Token(who string) string {
-	switch who {
-	case "":
-		return ""
-	case "gateway":
-		return demo.GatewayToken
-	case "scheduler":
-		return demo.SchedulerToken
+	clients := map[string]string{"": "", "gateway": demo.GatewayToken, "scheduler": demo.SchedulerToken,
+		"acme/gateway": demo.AcmeGatewayToken, "acme/scheduler": demo.AcmeSchedulerToken}
+	if tok, ok := clients[who]; ok {
+		return tok
 	}
 	for _, u := range demo.Users {
-		if u.ID == who {
+		if Name(u) == who {
 			return u.Token
 		}
 	}
 	return who // a token as given
+}
+
+// Name is how Token names a demo user: "mia", or "acme/mia" in acme.
+func Name(u demo.User) string {
+	if u.Workspace == "" {
+		return u.ID
+	}
+	return string(u.Workspace) + "/" + u.ID
 }
 
 // Do sends method path as who (see Token) with body (JSON when not empty)

@@ -16,7 +16,7 @@ const BotJSON = `{"name":"Pizza","channel":"sms","senders":[{"address":"+1 555 0
 
 // Run runs the scripted session, the status table, the per-sender story
 // (R22), the schedules (R23), the refusals of what is not text (R21) and
-// the test sessions (R26),
+// the test sessions (R26) and the workspaces (R27),
 // sending every request through a fresh fixture's handler and check (which
 // may be nil).
 func Run(t *testing.T, check Check) {
@@ -26,7 +26,7 @@ func Run(t *testing.T, check Check) {
 	}{
 		{"Story", Story}, {"Statuses", Statuses}, {"Senders", Senders}, {"Schedules", Schedules},
 		{"ScheduleZones", ScheduleZones}, {"TextBodies", TextBodies}, {"TextPaths", TextPaths},
-		{"TestSessions", TestSessions},
+		{"TestSessions", TestSessions}, {"R27/Isolation", Isolation}, {"R27/SenderClaims", SenderClaims},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			f, c := newClient(t, check)
