@@ -285,3 +285,10 @@ func BenchmarkTestSessionRoute(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWorkspaces: R27's cost to one workspace of 1,000 others in the
+// file, under the default setting (goal: route and activate at most 1.2x
+// of a file holding one; every key starts with the workspace).
+func BenchmarkWorkspaces(b *testing.B) {
+	storetest.BenchmarkWorkspaces(b, 1000, func(b *testing.B) lifecycle.Store { return newStore(b) })
+}

@@ -17,12 +17,18 @@
 //
 // It keeps the rows the core computes (Change.Rows, Change.Due) and
 // applies the session steps the core decides (DecideRoute, DecideClose,
-// SessionAt, NextSessionEnd). R1 and R2 are unique indexes on the slots of
+// SessionAt, NextSessionEnd). Every row is keyed by its workspace (R27),
+// first in every key and index. R1 and R2 are unique indexes on the slots of
 // bot_senders, so a commit that would put two bots in one slot fails with
-// ErrConflict from any process. Commit applies a plan in one write
-// transaction (BEGIN IMMEDIATE, R15); SQLite has one writer at a time, so
-// audit and schedule sequence numbers (max + 1) are gap-free and in
-// creation order (R16, R23, R24). Every read is by key or through an index
+// ErrConflict from any process. A real sender belongs to one workspace at a
+// time: sender_claims has the sender alone as its primary key, with the
+// workspace and how many of its bots name the sender, kept by triggers on
+// bot_senders, so a commit naming a sender another workspace claims fails
+// with a *lifecycle.ClaimError from any process. Commit applies a plan in
+// one write transaction (BEGIN IMMEDIATE, R15); SQLite has one writer at a
+// time, so audit and schedule sequence numbers and session ids (max + 1
+// within the workspace) are gap-free and in creation order per workspace
+// (R16, R23, R24). Every read is by key or through an index
 // (TestQueryPlansUseIndexes), never in proportion to history or open
 // sessions; SessionStats reads counters that triggers keep. A message to a
 // session still served is one UPDATE statement.
@@ -59,17 +65,20 @@
 // Open migrates a file to the latest schema, each migration in its own
 // write transaction, and refuses a newer one. Version 2 (R22, R23) kept a
 // bot's state per sender and added schedules; version 3 replaces those
-// states with slots. Every row is kept (TestMigrateFromV1, TestMigrateFromV2).
+// states with slots; version 4 keys every table by workspace (R27) and
+// moves every existing row into the default one. Every row is kept
+// (TestMigrateFromV1, TestMigrateFromV2).
 //
 // # Several processes on one file
 //
 // Any number of processes on one machine may open the same file (not over
 // a network file system): commits serialise on SQLite's write lock, R1 and
-// R2 hold across them, and any may run ExpireDue. WaitAudit wakes at once
-// for commits through the same Store; other processes' wake it only if
-// Options.PollOtherProcesses sets an interval. Do not open one file through two Stores in
-// one process, nor hold the write lock from outside botlife longer than
-// BusyTimeout (back up with the online backup API or VACUUM INTO).
+// R2 and sender claims hold across them, and any may run ExpireDue.
+// WaitAudit wakes at once for commits in its workspace through the same
+// Store; other processes' wake it only if Options.PollOtherProcesses sets
+// an interval. Do not open one file through two Stores in one process, nor
+// hold the write lock from outside botlife longer than BusyTimeout (back up
+// with the online backup API or VACUUM INTO).
 //
 // # Benchmarks
 //

@@ -353,17 +353,30 @@ func raceSender(round int) lifecycle.Sender {
 	return lifecycle.Sender{Channel: "sms", Address: fmt.Sprintf("3%03d", round)}
 }
 
+// raceWorkspace is the workspace of process p's claims (R27).
+func raceWorkspace(p int) lifecycle.Workspace { return lifecycle.Workspace(fmt.Sprintf("p%d", p)) }
+
 // raceActivations is what each process does: in every round, activate its
 // bot without a decision (only one can win the free sender: R1), then its
 // second bot with a grace period (R2: the loser's plan must not leave two
-// drains). It reports each outcome as "round which kind".
+// drains), then create a bot in its own workspace on a sender no bot names
+// (R27: only one workspace can claim it). It reports each outcome as
+// "round which kind".
 func raceActivations(ctx context.Context, m *lifecycle.Manager, p int, report func(string)) {
 	mia := lifecycle.User("mia")
+	mw, err := m.Workspace(raceWorkspace(p))
+	if err != nil {
+		report(err.Error())
+		return
+	}
 	for r := 0; r < raceRounds; r++ {
 		_, err := m.Activate(ctx, mia, raceBot(p, r, 0), lifecycle.Decision{}, lifecycle.Ack{})
 		report(fmt.Sprintf("%d 0 %s", r, kindOf(err)))
 		_, err = m.Activate(ctx, mia, raceBot(p, r, 1), lifecycle.Grace(time.Hour), lifecycle.Ack{})
 		report(fmt.Sprintf("%d 1 %s", r, kindOf(err)))
+		_, err = mw.Apply(ctx, mia, lifecycle.Create{ID: lifecycle.BotID(fmt.Sprintf("claim-%02d", r)), Name: "claim", Channel: "sms",
+			Definition: benchDefinition(), Senders: []lifecycle.Sender{{Channel: "sms", Address: fmt.Sprintf("4%03d", r)}}})
+		report(fmt.Sprintf("%d claim %s", r, kindOf(err)))
 	}
 }
 
@@ -375,6 +388,8 @@ func kindOf(err error) string {
 		return "occupied"
 	case errors.Is(err, lifecycle.ErrConflict):
 		return "conflict"
+	case errors.Is(err, lifecycle.ErrSenderClaimed):
+		return "claimed"
 	}
 	return strings.ReplaceAll(err.Error(), "\n", " ")
 }
@@ -415,7 +430,9 @@ func raceChild(t *testing.T, path string) {
 // file and race, round after round, to activate bots on the same sender
 // without a decision, then to replace the winner with a grace period.
 // Exactly one process wins each first activation, and no sender ever holds
-// two Active or two Deactivated bots. Then the child commits a plan that
+// two Active or two Deactivated bots. Each round the two also race, each in
+// a workspace of its own, to create a bot on a sender no bot names:
+// exactly one workspace claims it, the other is refused (R27). Then the child commits a plan that
 // no Decide would make - a second Active bot on a sender - and the
 // database refuses it.
 func TestTwoProcesses(t *testing.T) {
@@ -428,8 +445,14 @@ func TestTwoProcesses(t *testing.T) {
 	defer st.Close()
 	m := raceManager(t, st)
 	sys := lifecycle.System("race setup")
-	if _, err := m.GrantRole(ctx, sys, "mia", roles.Manager); err != nil {
-		t.Fatal(err)
+	for _, ws := range []lifecycle.Workspace{"", raceWorkspace(0), raceWorkspace(1)} {
+		mw := m
+		if ws != "" {
+			mw, _ = m.Workspace(ws)
+		}
+		if _, err := mw.GrantRole(ctx, sys, "mia", roles.Manager); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mia := lifecycle.User("mia")
 	for r := 0; r < raceRounds; r++ {
@@ -496,6 +519,9 @@ func TestTwoProcesses(t *testing.T) {
 		}
 		if got := results[fmt.Sprintf("%d 1 ok", r)]; got != 2 {
 			t.Errorf("round %d: %d grace activations succeeded, want 2 (each replaces the current bot)", r, got)
+		}
+		if ok, claimed := results[fmt.Sprintf("%d claim ok", r)], results[fmt.Sprintf("%d claim claimed", r)]; ok != 1 || claimed != 1 {
+			t.Errorf("R27: round %d: %d workspaces claimed the free sender and %d were refused, want exactly 1 of each (results %v)", r, ok, claimed, results)
 		}
 		live, _, err := st.SenderBots(ctx, "", []lifecycle.Sender{raceSender(r)}, "")
 		if err != nil {
