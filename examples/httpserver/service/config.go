@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -71,33 +72,35 @@ func parseConfig(args []string, env func(string) string, stderr io.Writer) (stri
 	all.StringVar(&c.Store, "store", c.Store, "the store: sqlite:FILE (created and migrated if missing), postgres://USER@HOST/DB, or memory (lost on exit)")
 	all.StringVar(&c.Addr, "addr", c.Addr, "address to listen on")
 	all.StringVar(&c.Users, "users", c.Users, "the users file: who may call the service, and in which workspace (see demo-users.txt)")
-	all.BoolVar(&c.Migrate, "migrate", c.Migrate, "bring a PostgreSQL schema up to date on start (false: the migrate command does it; /readyz fails until it has)")
+	all.Var((*boolFlag)(&c.Migrate), "migrate", "bring a PostgreSQL schema up to date on start (false: the migrate command does it; /readyz fails until it has)")
 	all.StringVar(&c.IDs, "ids", c.IDs, "bot ids: readable (bot-1, bot-2, ... numbered by the store, so unique across restarts and replicas) or random (bot_3f2a9c0d1e4b)")
-	all.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "how long a client may take to send a request's headers")
-	all.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "how long a client may take to send a whole request")
-	all.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "how long a response may take (event streams are exempt)")
-	all.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long an idle keep-alive connection stays open")
-	all.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGTERM or SIGINT, how long requests in flight may take to finish (event streams end at once)")
-	all.DurationVar(&c.ExpireEvery, "expire-every", c.ExpireEvery, "how often to run ExpireDue in each workspace of the users file (every replica may)")
+	all.Var((*durationFlag)(&c.ReadHeaderTimeout), "read-header-timeout", "how long a client may take to send a request's headers (a `duration` such as 5s)")
+	all.Var((*durationFlag)(&c.ReadTimeout), "read-timeout", "how long a client may take to send a whole request (a `duration`)")
+	all.Var((*durationFlag)(&c.WriteTimeout), "write-timeout", "how long a response may take; event streams are exempt (a `duration`)")
+	all.Var((*durationFlag)(&c.IdleTimeout), "idle-timeout", "how long an idle keep-alive connection stays open (a `duration`)")
+	all.Var((*durationFlag)(&c.ShutdownTimeout), "shutdown-timeout", "on SIGTERM or SIGINT, how long requests in flight may take to finish; event streams end at once (a `duration`)")
+	all.Var((*durationFlag)(&c.ExpireEvery), "expire-every", "how often to run ExpireDue in each workspace of the users file; every replica may (a `duration`)")
 	all.StringVar(&c.Workspace, "workspace", c.Workspace, "the workspace to act in (empty: the default one)")
 	all.StringVar(&c.As, "as", c.As, "the user to act as; their roles in the workspace decide what they may do")
 
 	fs := flag.NewFlagSet("service "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	for _, name := range spec.flags {
 		f := all.Lookup(name)
 		fs.Var(f.Value, f.Name, f.Usage)
-		fs.Lookup(name).DefValue = f.DefValue
+		fs.Lookup(name).DefValue = f.DefValue // PrintDefaults shows it, and a bool flag takes no value
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: service %s [flags] %s\n\n%s. Every flag may also be set by its environment variable, BOTLIFE_ and its name in capitals with _ for -\n(-write-timeout: BOTLIFE_WRITE_TIMEOUT); a flag given wins.\n\n", cmd, spec.args, spec.help)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // a bad flag's error says what is wrong; -h prints the usage
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "usage: %s\n\n%s%s.\n\n", strings.TrimSpace("service "+cmd+" [flags] "+spec.args), strings.ToUpper(spec.help[:1]), spec.help[1:])
+			fmt.Fprintf(stderr, "Every flag may also be set by an environment variable, BOTLIFE_ and the flag's name in\ncapitals with _ for - (-write-timeout: BOTLIFE_WRITE_TIMEOUT); a flag given wins.\n")
+			fmt.Fprintf(stderr, "The commands are serve (the default), migrate, export, import and expire-due;\nservice COMMAND -h lists a command's flags.\n\n")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
 			return cmd, c, nil, err
 		}
-		return cmd, c, nil, &usageError{err.Error()}
+		return cmd, c, nil, &usageError{err.Error() + " (service " + cmd + " -h lists the flags)"}
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -163,4 +166,34 @@ func (c *config) check(cmd string, source map[string]string) []error {
 		bad("as", "is needed: the user to act as (their roles decide what "+cmd+" may do)")
 	}
 	return errs
+}
+
+// durationFlag is a flag.Value for a duration whose error says what to
+// give.
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+
+func (d *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration such as 30s or 1m30s")
+	}
+	*d = durationFlag(v)
+	return nil
+}
+
+// boolFlag is a flag.Value for a boolean whose error says what to give.
+type boolFlag bool
+
+func (b *boolFlag) String() string   { return strconv.FormatBool(bool(*b)) }
+func (b *boolFlag) IsBoolFlag() bool { return true }
+
+func (b *boolFlag) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("not true or false")
+	}
+	*b = boolFlag(v)
+	return nil
 }
