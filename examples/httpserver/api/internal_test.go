@@ -117,3 +117,16 @@ func TestKeptPlanRoundTrip(t *testing.T) {
 		t.Error("a plan without a command decodes")
 	}
 }
+
+// TestLiveBotShowsNoEarlierEnd: a bot live again - rolled back to, or
+// activated after going Inactive - shows no end of an earlier activation as
+// its own (issue 28); an Inactive bot shows how it ended.
+func TestLiveBotShowsNoEarlierEnd(t *testing.T) {
+	ended := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	for _, st := range []lifecycle.State{lifecycle.Active, lifecycle.Deactivated, lifecycle.Inactive} {
+		got := bot(lifecycle.Bot{ID: "b", State: st, EndedAt: ended, EndReason: lifecycle.CloseReplaced})
+		if shown := got.EndedAt != "" || got.EndReason != ""; shown != (st == lifecycle.Inactive) {
+			t.Errorf("a %v bot shows ended_at %q, end_reason %q", st, got.EndedAt, got.EndReason)
+		}
+	}
+}

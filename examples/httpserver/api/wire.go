@@ -105,6 +105,11 @@ func state(s lifecycle.State) string {
 }
 
 func bot(b lifecycle.Bot) Bot {
+	if b.State != lifecycle.Inactive {
+		// ended_at and end_reason tell how the bot went offline: a bot live
+		// again (activated, or rolled back to) shows no earlier end as its own.
+		b.EndedAt, b.EndReason = time.Time{}, ""
+	}
 	return Bot{ID: string(b.ID), Name: b.Name, Description: b.Description, Channel: b.Channel,
 		Senders: senders(b.Senders), Definition: Document(b.Definition), IdleTimeout: b.IdleTimeout.String(),
 		State: state(b.State), Revision: b.Revision, Activations: b.Activations,
