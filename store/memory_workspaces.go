@@ -40,6 +40,7 @@ type Memory struct {
 	// read with one atomic load and no lock (routing), replaced by a copy
 	// under mu when a workspace stores its first row.
 	spaces atomic.Pointer[map[lifecycle.Workspace]*space]
+	dflt   atomic.Pointer[space] // the default workspace's, once it stored a row: no map lookup
 	mu     sync.Mutex
 	// none answers reads of a workspace that has stored nothing: never
 	// written, so that reads naming any workspace never grow the store.
@@ -81,7 +82,11 @@ var _ lifecycle.Store = (*Memory)(nil)
 // read returns the store of workspace ws to read (or route) in: an empty
 // one, never written, if ws has stored nothing.
 func (m *Memory) read(ws lifecycle.Workspace) *space {
-	if s := (*m.spaces.Load())[ws]; s != nil {
+	if ws == "" {
+		if s := m.dflt.Load(); s != nil {
+			return s
+		}
+	} else if s := (*m.spaces.Load())[ws]; s != nil {
 		return s
 	}
 	return m.none
@@ -103,6 +108,9 @@ func (m *Memory) space(ws lifecycle.Workspace) *space {
 	maps.Copy(next, old)
 	next[ws] = s
 	m.spaces.Store(&next)
+	if ws == "" {
+		m.dflt.Store(s)
+	}
 	return s
 }
 
