@@ -273,7 +273,7 @@ func (a Ack) unacknowledged(r *validate.Report) []validate.Finding {
 
 func checkGrace(d, max time.Duration) error {
 	if d <= 0 || d > max {
-		return &InputError{Field: "grace period", Value: d.String(), Problem: "must be more than 0 and at most " + humanDuration(max)}
+		return &InputError{Field: "grace period", Value: humanDuration(d), Problem: "must be more than 0 and at most " + humanDuration(max)}
 	}
 	return nil
 }

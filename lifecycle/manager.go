@@ -76,7 +76,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, opError("", &InputError{Field: "Config.Store", Value: "nil", Problem: "is required; use store.NewMemory() for an in-memory store"})
 	}
 	if cfg.Policy.MaxGrace > MaxGraceLimit {
-		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: cfg.Policy.MaxGrace.String(), Problem: "is longer than " + humanDuration(MaxGraceLimit) + ", the longest grace every store can hold"})
+		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: humanDuration(cfg.Policy.MaxGrace), Problem: "is longer than " + humanDuration(MaxGraceLimit) + ", the longest grace every store can hold"})
 	}
 	m := &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy.withDefaults(),
 		log: cfg.Logger, ids: newIDs{bot: cfg.NewID, schedule: cfg.NewScheduleID}, attempts: cfg.MaxAttempts, tracer: cfg.Tracer}

@@ -100,7 +100,7 @@ func checkDescription(desc string) error {
 
 func checkIdle(d time.Duration) error {
 	if d < 0 || d > MaxIdleTimeout {
-		return &InputError{Field: "idle timeout", Value: d.String(), Problem: "must be between 0 (the default) and " + humanDuration(MaxIdleTimeout)}
+		return &InputError{Field: "idle timeout", Value: humanDuration(d), Problem: "must be between 0 (the default) and " + humanDuration(MaxIdleTimeout)}
 	}
 	return nil
 }
