@@ -191,7 +191,7 @@ func commitBatch(p lifecycle.Plan) (batch, error) {
 	if err := queueRoles(b, p.Roles); err != nil {
 		return b, err
 	}
-	var deleted, updated, inserted, senders columns
+	var c changeCols
 	var ids, stored []string
 	// Rows are locked in id order, so that two commits touching the same
 	// bots seldom deadlock (a deadlock would be a conflict, and a retry).
@@ -204,50 +204,61 @@ func commitBatch(p lifecycle.Plan) (batch, error) {
 		if ids = append(ids, string(ch.Bot)); ch.Revision != 0 {
 			stored = append(stored, string(ch.Bot))
 		}
-		if ch.After == nil {
-			deleted.add(string(ch.Bot), int64(ch.Revision))
-			continue
-		}
-		due, err := nanos("grace deadline", ch.Due())
-		if err != nil {
+		if err := c.add(ch); err != nil {
 			return b, err
 		}
-		doc, err := binarydoc.Encode(ch.After)
-		if err != nil {
-			return b, err
-		}
-		for _, r := range ch.Rows() {
-			until, err := nanos("grace deadline", r.ServesUntil)
-			left, err2 := nanos("deactivation time", r.LeftActive)
-			if err = cmp.Or(checkSender(r.Sender), err, err2); err != nil {
-				return b, err
-			}
-			var slot *string
-			if r.Slot != "" {
-				slot = (*string)(&r.Slot)
-			}
-			senders.add(string(ch.Bot), r.Sender.Channel, r.Sender.Address, slot, int64(r.Activation), until, left)
-		}
-		to := &updated
-		if ch.Revision == 0 {
-			to = &inserted
-		}
-		to.add(string(ch.Bot), int64(ch.Revision), int64(ch.After.Revision), due, int64(ch.After.IdleTimeout), doc)
 	}
 	if ids != nil {
-		b.Queue(sqlClaim, senders.col(1), senders.col(2), ids)
+		b.Queue(sqlClaim, c.senders.col(1), c.senders.col(2), ids)
 	}
 	if stored != nil {
 		b.Queue(sqlUnclaim, stored)
 	}
-	deleted.queue(b, sqlDeleteBots)
-	updated.queue(b, sqlUpdateBots)
-	if updated != nil {
-		b.Queue(sqlDeleteSenders, updated[0])
+	c.deleted.queue(b, sqlDeleteBots)
+	c.updated.queue(b, sqlUpdateBots)
+	if c.updated != nil {
+		b.Queue(sqlDeleteSenders, c.updated[0])
 	}
-	inserted.queue(b, sqlInsertBots)
-	senders.queue(b, sqlInsertSenders)
+	c.inserted.queue(b, sqlInsertBots)
+	c.senders.queue(b, sqlInsertSenders)
 	return b, queueSchedules(b, p.Schedules)
+}
+
+// changeCols are the columns of a plan's bot changes, by statement.
+type changeCols struct{ deleted, updated, inserted, senders columns }
+
+// add adds one change's bot row and sender rows.
+func (c *changeCols) add(ch lifecycle.Change) error {
+	if ch.After == nil {
+		c.deleted.add(string(ch.Bot), int64(ch.Revision))
+		return nil
+	}
+	due, err := nanos("grace deadline", ch.Due())
+	if err != nil {
+		return err
+	}
+	doc, err := binarydoc.Encode(ch.After)
+	if err != nil {
+		return err
+	}
+	for _, r := range ch.Rows() {
+		until, err := nanos("grace deadline", r.ServesUntil)
+		left, err2 := nanos("deactivation time", r.LeftActive)
+		if err = cmp.Or(checkSender(r.Sender), err, err2); err != nil {
+			return err
+		}
+		var slot *string
+		if r.Slot != "" {
+			slot = (*string)(&r.Slot)
+		}
+		c.senders.add(string(ch.Bot), r.Sender.Channel, r.Sender.Address, slot, int64(r.Activation), until, left)
+	}
+	to := &c.updated
+	if ch.Revision == 0 {
+		to = &c.inserted
+	}
+	to.add(string(ch.Bot), int64(ch.Revision), int64(ch.After.Revision), due, int64(ch.After.IdleTimeout), doc)
+	return nil
 }
 
 func queueRoles(b batch, changes []lifecycle.RoleChange) error {
