@@ -391,3 +391,26 @@ func TestR27SequencesPerWorkspace(t *testing.T) {
 		}
 	}
 }
+
+// TestR27DecideTreatsAnotherWorkspaceAsAbsent: Decide itself, given a
+// snapshot holding a bot or schedule of another workspace (a store that
+// failed to key a read), treats them as not found, and stamps what it
+// writes with the snapshot's workspace.
+func TestR27DecideTreatsAnotherWorkspaceAsAbsent(t *testing.T) {
+	now := start
+	foreign := lifecycle.Bot{ID: "b1", Workspace: "bravo", Name: "b1", Channel: "sms", State: lifecycle.Draft, Revision: 1}
+	snap := lifecycle.Snapshot{Workspace: "alpha", Actor: designer, ActorRoles: roles.MustSet(roles.Designer), Bots: []lifecycle.Bot{foreign}}
+	if _, err := lifecycle.Decide(snap, lifecycle.Delete{Bot: "b1"}, now); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("R27: Decide on another workspace's bot = %v, want ErrNotFound", err)
+	}
+	sc := lifecycle.Schedule{ID: "s1", Workspace: "bravo", Status: lifecycle.SchedulePending, At: now.Add(time.Hour)}
+	snap = lifecycle.Snapshot{Workspace: "alpha", Actor: manager, ActorRoles: roles.MustSet(roles.Manager), Schedule: &sc}
+	if _, err := lifecycle.Decide(snap, lifecycle.CancelSchedule{ID: "s1"}, now); !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("R27: Decide on another workspace's schedule = %v, want ErrNotFound", err)
+	}
+	snap = lifecycle.Snapshot{Workspace: "alpha", Actor: designer, ActorRoles: roles.MustSet(roles.Designer)}
+	p, err := lifecycle.Decide(snap, lifecycle.Create{ID: "b2", Name: "b2", Channel: "sms", Definition: cleanDef()}, now)
+	if err != nil || p.Workspace != "alpha" || p.Changes[0].After.Workspace != "alpha" {
+		t.Errorf("R27: a plan of workspace alpha: %q, its bot in %q (%v)", p.Workspace, p.Changes[0].After.Workspace, err)
+	}
+}
