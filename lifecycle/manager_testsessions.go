@@ -66,7 +66,23 @@ func (m *Manager) openCommitted(ctx context.Context, p Plan) (TestSession, error
 	if l == nil { // unreachable: Decide made the lease
 		return TestSession{}, opError(OpOpenTestSession, &NotFoundError{Kind: "test session", ID: string(e.Bot)})
 	}
-	s, err := m.store.Route(ctx, m.ws, testSender(&b, l.Slot), testEndUser(l.Tester, l.Activation), l.OpenedAt)
+	// The lease is committed: open its session, trying again while the
+	// store's compare-and-swap loses to other commits of the bot (each
+	// lease opened beside it changes the bot's revision), with the same
+	// bounded backoff as Apply. Retrying is safe: DecideRoute opens the
+	// lease's session at its OpenedAt once, and never a second one.
+	var s Session
+	var err error
+	for attempt := 0; ; attempt++ {
+		s, err = m.store.Route(ctx, m.ws, testSender(&b, l.Slot), testEndUser(l.Tester, l.Activation), l.OpenedAt)
+		if err == nil || !errors.Is(err, ErrConflict) || attempt+1 >= m.attempts {
+			break
+		}
+		if werr := backoff(ctx, attempt); werr != nil {
+			err = werr
+			break
+		}
+	}
 	if err != nil {
 		return TestSession{}, opError(OpOpenTestSession, err)
 	}
