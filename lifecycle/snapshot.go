@@ -32,9 +32,8 @@ type reads struct {
 
 // ReadSnapshot reads from st what Decide needs to decide cmd for actor in
 // workspace ws (R27): the actor's roles there, and the bots and roles the
-// command declares. The Manager
-// and the storetest suite both read through it; add the Policy before
-// calling Decide.
+// command declares. The Manager and the storetest suite both read through
+// it; add the Policy before calling Decide.
 func ReadSnapshot(ctx context.Context, st Store, ws Workspace, actor Actor, cmd Command) (Snapshot, error) {
 	s := Snapshot{Workspace: ws, Actor: actor}
 	var err error
