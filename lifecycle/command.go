@@ -134,9 +134,16 @@ type Command interface {
 
 // newIDs draws the ids of new bots and schedules.
 type newIDs struct {
-	bot      func() BotID
-	schedule func() ScheduleID
+	ws          Workspace
+	newBot      func(Workspace) BotID
+	newSchedule func(Workspace) ScheduleID
 }
+
+// bot draws a bot id for the Manager's workspace.
+func (n newIDs) bot() BotID { return n.newBot(n.ws) }
+
+// schedule draws a schedule id for the Manager's workspace.
+func (n newIDs) schedule() ScheduleID { return n.newSchedule(n.ws) }
 
 // idAssigner is a command that creates a bot and takes its id from the
 // Manager when none is given: the id is drawn once, before deciding, and is

@@ -54,7 +54,7 @@ func (keywordChecker) Check(doc validate.Document) validate.Report {
 func ExamplePolicy_checker() {
 	ctx := context.Background()
 	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Policy: lifecycle.Policy{Checker: keywordChecker{}},
-		NewID: func() lifecycle.BotID { return "bot-1" }})
+		NewID: func(lifecycle.Workspace) lifecycle.BotID { return "bot-1" }})
 	_, _ = m.GrantRole(ctx, lifecycle.System("bootstrap"), "mia", roles.Manager)
 	mia := lifecycle.User("mia")
 	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}

@@ -48,7 +48,7 @@ func newEnvPolicy(t *testing.T, p lifecycle.Policy) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), clk: clock.NewMock(), st: store.NewMemory()}
 	e.clk.Set(start)
-	m, err := lifecycle.New(lifecycle.Config{Store: e.st, Clock: e.clk, Policy: p, NewID: func() lifecycle.BotID {
+	m, err := lifecycle.New(lifecycle.Config{Store: e.st, Clock: e.clk, Policy: p, NewID: func(lifecycle.Workspace) lifecycle.BotID {
 		e.ids++
 		return lifecycle.BotID(fmt.Sprintf("bot-%02d", e.ids))
 	}})

@@ -40,11 +40,14 @@ type Config struct {
 	Policy Policy
 	// Logger receives a line per committed change; nil discards.
 	Logger *slog.Logger
-	// NewID makes bot ids; nil means random ids like "bot_3f2a9c0d1e4b".
-	NewID func() BotID
-	// NewScheduleID makes schedule ids; nil means random ids like
-	// "sched_3f2a9c0d1e4b".
-	NewScheduleID func() ScheduleID
+	// NewID makes bot ids, for the workspace the bot is made in (R27):
+	// ids need only be unique within it, and ids numbered across
+	// workspaces would tell one customer how many bots the others made.
+	// nil means random ids like "bot_3f2a9c0d1e4b".
+	NewID func(Workspace) BotID
+	// NewScheduleID makes schedule ids, for the workspace of the
+	// schedule; nil means random ids like "sched_3f2a9c0d1e4b".
+	NewScheduleID func(Workspace) ScheduleID
 	// MaxAttempts bounds how often an operation is decided and committed
 	// when commits conflict (R15), with a short random wait between
 	// attempts; default 8.
@@ -79,18 +82,18 @@ func New(cfg Config) (*Manager, error) {
 		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: humanDuration(cfg.Policy.MaxGrace), Problem: "is longer than " + humanDuration(MaxGraceLimit) + ", the longest grace every store can hold"})
 	}
 	m := &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy.withDefaults(),
-		log: cfg.Logger, ids: newIDs{bot: cfg.NewID, schedule: cfg.NewScheduleID}, attempts: cfg.MaxAttempts, tracer: cfg.Tracer}
+		log: cfg.Logger, ids: newIDs{newBot: cfg.NewID, newSchedule: cfg.NewScheduleID}, attempts: cfg.MaxAttempts, tracer: cfg.Tracer}
 	if m.clock == nil {
 		m.clock = realClock{}
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
-	if m.ids.bot == nil {
-		m.ids.bot = randomID
+	if m.ids.newBot == nil {
+		m.ids.newBot = randomID
 	}
-	if m.ids.schedule == nil {
-		m.ids.schedule = randomScheduleID
+	if m.ids.newSchedule == nil {
+		m.ids.newSchedule = randomScheduleID
 	}
 	if m.attempts <= 0 {
 		m.attempts = 8
@@ -100,7 +103,7 @@ func New(cfg Config) (*Manager, error) {
 
 // randomID returns a random bot id such as "bot_3f2a9c0d1e4b": the
 // Manager's default Config.NewID.
-func randomID() BotID {
+func randomID(Workspace) BotID {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return BotID("bot_" + hex.EncodeToString(b[:]))
@@ -108,7 +111,7 @@ func randomID() BotID {
 
 // randomScheduleID returns a random schedule id such as
 // "sched_3f2a9c0d1e4b": the Manager's default Config.NewScheduleID.
-func randomScheduleID() ScheduleID {
+func randomScheduleID(Workspace) ScheduleID {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return ScheduleID("sched_" + hex.EncodeToString(b[:]))

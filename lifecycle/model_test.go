@@ -259,7 +259,7 @@ func newModelRun(t *rapid.T) *modelRun {
 	manager := func(st *store.Memory) *lifecycle.Manager {
 		n := 0
 		m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: r.clk, Policy: lifecycle.Policy{MaxTestSessions: modelMaxTests},
-			NewID: func() lifecycle.BotID {
+			NewID: func(lifecycle.Workspace) lifecycle.BotID {
 				n++
 				return lifecycle.BotID(fmt.Sprintf("b%03d", n))
 			}})

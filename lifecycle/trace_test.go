@@ -96,7 +96,7 @@ func (e *env) traced() (*lifecycle.Manager, *recorder, *spanStore) {
 	e.t.Helper()
 	rec, st := &recorder{}, &spanStore{Store: e.st}
 	n := 0
-	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: e.clk, Tracer: rec, NewID: func() lifecycle.BotID {
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: e.clk, Tracer: rec, NewID: func(lifecycle.Workspace) lifecycle.BotID {
 		n++
 		return lifecycle.BotID(fmt.Sprintf("traced-%02d", n))
 	}})

@@ -52,7 +52,7 @@ type fixed struct{ t time.Time }
 
 func (f *fixed) Now() time.Time { return f.t }
 
-func counter() func() lifecycle.BotID {
+func counter() func(lifecycle.Workspace) lifecycle.BotID {
 	n := 0
-	return func() lifecycle.BotID { n++; return lifecycle.BotID(fmt.Sprintf("b%d", n)) }
+	return func(lifecycle.Workspace) lifecycle.BotID { n++; return lifecycle.BotID(fmt.Sprintf("b%d", n)) }
 }

@@ -58,7 +58,7 @@ func (m *Manager) in(ws Workspace) *Manager {
 		return m
 	}
 	c := *m
-	c.ws = ws
+	c.ws, c.ids.ws = ws, ws
 	return &c
 }
 

@@ -30,7 +30,7 @@ func newWsEnv(t *testing.T) *wsEnv {
 	w := &wsEnv{t: t, ctx: context.Background(), clk: clock.NewMock(), st: store.NewMemory(store.WithRetention(0))}
 	w.clk.Set(start)
 	n := 0
-	m, err := lifecycle.New(lifecycle.Config{Store: w.st, Clock: w.clk, NewID: func() lifecycle.BotID {
+	m, err := lifecycle.New(lifecycle.Config{Store: w.st, Clock: w.clk, NewID: func(lifecycle.Workspace) lifecycle.BotID {
 		n++
 		return lifecycle.BotID(fmt.Sprintf("bot-%02d", n))
 	}})

@@ -167,7 +167,7 @@ func run(w io.Writer) error {
 	clk.Set(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	st := store.NewMemory()
 	n := 0
-	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk, NewID: func() lifecycle.BotID {
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk, NewID: func(lifecycle.Workspace) lifecycle.BotID {
 		n++
 		return lifecycle.BotID(fmt.Sprintf("bot-%d", n))
 	}})

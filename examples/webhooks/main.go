@@ -87,7 +87,7 @@ func demoManager(ctx context.Context) (*lifecycle.Manager, error) {
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	n := 0
-	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clk, NewID: func() lifecycle.BotID {
+	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clk, NewID: func(lifecycle.Workspace) lifecycle.BotID {
 		n++
 		return lifecycle.BotID(fmt.Sprintf("bot-%d", n))
 	}})

@@ -96,7 +96,7 @@ func newCrashStream(t testing.TB, st lifecycle.Store, seed uint64) *crashStream 
 	clk := clock.NewMock()
 	clk.Set(crashStart)
 	n := 0
-	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk, NewID: func() lifecycle.BotID {
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk, NewID: func(lifecycle.Workspace) lifecycle.BotID {
 		n++
 		return lifecycle.BotID(fmt.Sprintf("bot-%04d", n))
 	}})

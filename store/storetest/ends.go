@@ -16,7 +16,7 @@ func endsManager(t *testing.T, h *harness) (*lifecycle.Manager, *clock.Mock, lif
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	n := 0
-	m := h.manager(lifecycle.Config{Clock: clk, NewID: func() lifecycle.BotID {
+	m := h.manager(lifecycle.Config{Clock: clk, NewID: func(lifecycle.Workspace) lifecycle.BotID {
 		n++
 		return lifecycle.BotID("ends-" + string(rune('a'+n-1)))
 	}})

@@ -161,10 +161,10 @@ func newParity(tt *testing.T, t *rapid.T, reference, candidate func(*testing.T) 
 		clk.Set(p.now)
 		n := 0
 		st := f(tt)
-		m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk, NewID: func() lifecycle.BotID {
+		m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk, NewID: func(lifecycle.Workspace) lifecycle.BotID {
 			n++
 			return lifecycle.BotID(fmt.Sprintf("bot-%03d", n))
-		}, NewScheduleID: func() lifecycle.ScheduleID {
+		}, NewScheduleID: func(lifecycle.Workspace) lifecycle.ScheduleID {
 			n++
 			return lifecycle.ScheduleID(fmt.Sprintf("sched-%03d", n))
 		}})

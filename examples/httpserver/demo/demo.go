@@ -13,7 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/botlife/botlife/examples/httpserver/api"
@@ -67,12 +67,19 @@ func In(m *lifecycle.Manager, ws lifecycle.Workspace) (*lifecycle.Manager, error
 	return m.Workspace(ws)
 }
 
-// Config returns cfg with ids numbered bot-1, bot-2, ... (so a session can be
-// replayed as the README prints it) unless cfg.NewID is set.
+// Config returns cfg with ids numbered bot-1, bot-2, ... in each workspace
+// (so a session can be replayed as the README prints it, and no workspace's
+// numbers count another's bots, R27) unless cfg.NewID is set.
 func Config(cfg lifecycle.Config) lifecycle.Config {
 	if cfg.NewID == nil {
-		var n atomic.Int64
-		cfg.NewID = func() lifecycle.BotID { return lifecycle.BotID(fmt.Sprintf("bot-%d", n.Add(1))) }
+		var mu sync.Mutex
+		n := map[lifecycle.Workspace]int{}
+		cfg.NewID = func(ws lifecycle.Workspace) lifecycle.BotID {
+			mu.Lock()
+			defer mu.Unlock()
+			n[ws]++
+			return lifecycle.BotID(fmt.Sprintf("bot-%d", n[ws]))
+		}
 	}
 	return cfg
 }

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -53,15 +53,16 @@ func parseStoreURL(s string) (storeURL, error) {
 // through db: nil for the memory store.
 type backend struct {
 	lifecycle.Store
-	name  string  // for the log: the file, or the server and database; never a password
-	db    *sql.DB // the service's tables
-	pg    bool    // db is PostgreSQL
-	n     atomic.Int64
+	name  string                        // for the log: the file, or the server and database; never a password
+	db    *sql.DB                       // the service's tables
+	pg    bool                          // db is PostgreSQL
+	mu    sync.Mutex                    // guards n
+	n     map[lifecycle.Workspace]int64 // the memory store's bot numbers, per workspace
 	close func()
 }
 
 // serviceSchema is the service's own tables: service_ids holds the last
-// bot number given; service_kept the keeper's entries (see sqlKeeper),
+// bot number given in each workspace; service_kept the keeper's entries (see sqlKeeper),
 // made numbering a Scope's in the order kept, value NULL while the request
 // of an Idempotency-Key runs. Written for both databases: BLOB becomes BYTEA on
 // PostgreSQL.
@@ -143,13 +144,25 @@ func openPostgres(ctx context.Context, raw string, migrate bool) (*backend, erro
 		close: func() { db.Close(); st.Close() }}, nil
 }
 
-// next returns the next bot number, unique in the database.
-func (b *backend) next(ctx context.Context) (n int64, err error) {
+// next returns the next bot number of workspace ws, unique in it: each
+// workspace counts its own bots, so that no customer's numbers tell how
+// many bots the others made (R27).
+func (b *backend) next(ctx context.Context, ws lifecycle.Workspace) (n int64, err error) {
 	if b.db == nil {
-		return b.n.Add(1), nil
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.n == nil {
+			b.n = map[lifecycle.Workspace]int64{}
+		}
+		b.n[ws]++
+		return b.n[ws], nil
 	}
-	err = b.db.QueryRowContext(ctx, `INSERT INTO service_ids (name, n) VALUES ('bot', 1)
-		ON CONFLICT (name) DO UPDATE SET n = service_ids.n + 1 RETURNING n`).Scan(&n)
+	name := "bot" // the default workspace's counter
+	if ws != "" {
+		name = "bot:" + string(ws)
+	}
+	err = b.db.QueryRowContext(ctx, `INSERT INTO service_ids (name, n) VALUES ($1, 1)
+		ON CONFLICT (name) DO UPDATE SET n = service_ids.n + 1 RETURNING n`, name).Scan(&n)
 	return n, err
 }
 
@@ -176,11 +189,11 @@ func (b *backend) keeper() *sqlKeeper {
 // numbered by the store (so no two replicas, nor a restart, give one twice),
 // or random ones. If the store cannot give a number the id is random, and
 // logged.
-func (b *backend) newID(mode string, log *slog.Logger) func() lifecycle.BotID {
-	return func() lifecycle.BotID {
+func (b *backend) newID(mode string, log *slog.Logger) func(lifecycle.Workspace) lifecycle.BotID {
+	return func(ws lifecycle.Workspace) lifecycle.BotID {
 		if mode == "readable" {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			n, err := b.next(ctx)
+			n, err := b.next(ctx, ws)
 			cancel()
 			if err == nil {
 				return lifecycle.BotID(fmt.Sprintf("bot-%d", n))
