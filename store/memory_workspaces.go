@@ -42,6 +42,7 @@ type Memory struct {
 	spaces atomic.Pointer[map[lifecycle.Workspace]*space]
 	dflt   atomic.Pointer[space] // the default workspace's, once it stored a row: no map lookup
 	mu     sync.Mutex
+	made   chan struct{} // closed and replaced (under mu) when a workspace's store is made
 	// none answers reads of a workspace that has stored nothing: never
 	// written, so that reads naming any workspace never grow the store.
 	none      *space
@@ -68,7 +69,7 @@ func WithRetention(d time.Duration) MemoryOption {
 
 // NewMemory returns an empty in-memory store.
 func NewMemory(opts ...MemoryOption) *Memory {
-	m := &Memory{claims: claims{of: map[lifecycle.Sender]claim{}}, retention: DefaultRetention}
+	m := &Memory{claims: claims{of: map[lifecycle.Sender]claim{}}, retention: DefaultRetention, made: make(chan struct{})}
 	m.spaces.Store(&map[lifecycle.Workspace]*space{})
 	for _, o := range opts {
 		o(m)
@@ -111,6 +112,8 @@ func (m *Memory) space(ws lifecycle.Workspace) *space {
 	if ws == "" {
 		m.dflt.Store(s)
 	}
+	close(m.made)
+	m.made = make(chan struct{})
 	return s
 }
 
@@ -182,9 +185,21 @@ func (m *space) claimDelta(changes []lifecycle.Change) map[lifecycle.Sender]int 
 	return delta
 }
 
-// Commit implements lifecycle.Store.
+// Commit implements lifecycle.Store. A plan for a workspace that has
+// stored nothing is first checked against the empty store: one it refuses
+// makes no store for the workspace.
 func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
-	return m.space(p.Workspace).Commit(ctx, p)
+	s := m.read(p.Workspace)
+	if s == m.none {
+		s.mu.RLock()
+		_, err := s.check(p) // none is never written: the answer of any empty store
+		s.mu.RUnlock()
+		if err != nil {
+			return nil, err
+		}
+		s = m.space(p.Workspace)
+	}
+	return s.Commit(ctx, p)
 }
 
 // Bot implements lifecycle.Store.
@@ -217,9 +232,23 @@ func (m *Memory) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uin
 	return m.read(ws).AuditLog(ctx, after, limit)
 }
 
-// WaitAudit implements lifecycle.AuditWaiter.
+// WaitAudit implements lifecycle.AuditWaiter. In a workspace that has
+// stored nothing it waits for a workspace's store to be made, and looks
+// again: a watch names any workspace without growing the store.
 func (m *Memory) WaitAudit(ctx context.Context, ws lifecycle.Workspace, after uint64) error {
-	return m.space(ws).WaitAudit(ctx, after)
+	for {
+		m.mu.Lock()
+		made := m.made
+		m.mu.Unlock()
+		if s := m.read(ws); s != m.none {
+			return s.WaitAudit(ctx, after)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-made:
+		}
+	}
 }
 
 // Route implements lifecycle.Store.
