@@ -61,7 +61,8 @@
 // 200 when the store answers, its schema is migrated and the users file's
 // roles are provisioned, else 503. GET /metrics gives the operations'
 // metrics in the Prometheus format (package telemetry; no ids, names or
-// message text; no token needed, so keep it off the public network). On
+// message text) to the operator's system token alone - a system credential
+// of the default workspace - since they count every workspace (R27). On
 // SIGTERM or SIGINT the service stops listening, ends event streams (clients
 // resume with Last-Event-ID), and lets requests in flight finish for up to
 // -shutdown-timeout. The log never holds a token or a connection string's

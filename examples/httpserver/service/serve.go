@@ -55,8 +55,9 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 		}
 		return provision(ctx)
 	}
+	system := api.NewBearerTokens(u.system)
 	cfg := api.Config{Manager: m, Logger: log, Users: api.NewBearerTokens(u.user),
-		Gateway: api.NewBearerTokens(u.gateway), System: api.NewBearerTokens(u.system)}
+		Gateway: api.NewBearerTokens(u.gateway), System: system}
 	k := b.keeper()
 	if k != nil { // else the Server keeps in memory
 		cfg.Keeper = k
@@ -68,7 +69,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 
 	streams, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
-	srv := &http.Server{Handler: handler(h, ready, tel.Handler(), streams, hooks.request), ReadHeaderTimeout: c.ReadHeaderTimeout,
+	srv := &http.Server{Handler: handler(h, ready, operatorOnly(system, tel.Handler()), streams, hooks.request), ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	srv.RegisterOnShutdown(endStreams)
@@ -154,6 +155,20 @@ func handler(h *api.Server, ready func(context.Context) error, metrics http.Hand
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		request(r)
 		mux.ServeHTTP(w, r)
+	})
+}
+
+// operatorOnly serves h to the operator alone: a system credential of the
+// default workspace. Metrics count every workspace's operations, so a
+// customer's credential - or none - must not read them (R27).
+func operatorOnly(system api.Authenticator, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, err := system.Authenticate(r); err != nil || p.Workspace != "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="botlife metrics"`)
+			http.Error(w, "metrics count every workspace: send the operator's system token (a system credential of the default workspace)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

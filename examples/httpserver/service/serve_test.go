@@ -145,12 +145,18 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 // /metrics gives the Manager's operations in the Prometheus format, by op
-// and outcome (issue 28), and no ids: the bot made is not named there.
+// and outcome (issue 28), and no ids: the bot made is not named there. It
+// counts every workspace, so only the operator's system token reads it:
+// no credential, a user's, or another workspace's system token is 401
+// (R27; found by review).
 func TestMetrics(t *testing.T) {
 	base, _ := start(t, sqliteStore(t))
 	call(t, "POST", base+"/bots", "dan-token", pizza, 201)
 	call(t, "GET", base+"/bots/bot-9", "dan-token", "", 404)
-	body := call(t, "GET", base+"/metrics", "", "", 200)
+	for _, tok := range []string{"", "dan-token", "ada-token", "acme-scheduler-token", "gateway-token"} {
+		call(t, "GET", base+"/metrics", tok, "", 401)
+	}
+	body := call(t, "GET", base+"/metrics", "scheduler-token", "", 200)
 	for _, want := range []string{`botlife_operations_total{`, `op="create"`, `outcome="ok"`, `outcome="not_found"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
