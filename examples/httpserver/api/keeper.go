@@ -81,7 +81,11 @@ var ErrNotKept = errors.New("not kept: over the keeper's bounds")
 
 // KeepLimits bounds a MemoryKeeper. A zero field takes its default.
 type KeepLimits struct {
-	// Bytes bounds what the keeper holds in all; default 64 MiB.
+	// Bytes bounds what the keeper holds in all; default 64 MiB. It is one
+	// ceiling for every workspace: principals of one workspace that fill it
+	// leave others' responses unkept (answered, but a retry runs again). A
+	// service of many customers keeps keys in its database instead, as
+	// examples/httpserver/service does, where each user is bounded alone.
 	Bytes int64
 	// UserBytes and UserItems bound what one Scope holds; default 8 MiB
 	// and 1,000 entries. An entry larger than UserBytes is never kept.
