@@ -317,11 +317,18 @@ func (s *Store) waiters(ws lifecycle.Workspace, n int) *waiters {
 func (s *Store) notify(ws ...lifecycle.Workspace) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, w := range s.wake {
-		if len(ws) == 0 || k == ws[0] {
-			close(w.wake)
-			w.wake = make(chan struct{})
+	wake := func(w *waiters) {
+		close(w.wake)
+		w.wake = make(chan struct{})
+	}
+	if len(ws) > 0 { // a commit: its workspace's waiters, by key
+		if w := s.wake[ws[0]]; w != nil {
+			wake(w)
 		}
+		return
+	}
+	for _, w := range s.wake {
+		wake(w)
 	}
 }
 
