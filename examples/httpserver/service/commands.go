@@ -33,7 +33,7 @@ func inWorkspace(ctx context.Context, c config, log *slog.Logger) (*backend, *li
 		return nil, nil, err
 	}
 	m, err := lifecycle.New(lifecycle.Config{Store: b, Logger: log, NewID: b.newID(c.IDs, log)})
-	if err == nil && c.Workspace != "" {
+	if err == nil && c.Workspace != "" && c.Workspace != "-" { // "-" is the default, as in the users file
 		m, err = m.Workspace(lifecycle.Workspace(c.Workspace))
 	}
 	if err != nil {

@@ -80,7 +80,7 @@ func parseConfig(args []string, env func(string) string, stderr io.Writer) (stri
 	all.Var((*durationFlag)(&c.IdleTimeout), "idle-timeout", "how long an idle keep-alive connection stays open (a `duration`)")
 	all.Var((*durationFlag)(&c.ShutdownTimeout), "shutdown-timeout", "on SIGTERM or SIGINT, how long requests in flight may take to finish; event streams end at once (a `duration`)")
 	all.Var((*durationFlag)(&c.ExpireEvery), "expire-every", "how often to run ExpireDue in each workspace of the users file; every replica may (a `duration`)")
-	all.StringVar(&c.Workspace, "workspace", c.Workspace, "the workspace to act in (empty: the default one)")
+	all.StringVar(&c.Workspace, "workspace", c.Workspace, "the workspace to act in (empty or -: the default one, as in the users file)")
 	all.StringVar(&c.As, "as", c.As, "the user to act as; their roles in the workspace decide what they may do")
 
 	fs := flag.NewFlagSet("service "+cmd, flag.ContinueOnError)
