@@ -96,6 +96,16 @@ var table = fsm.Events{
 // bot is never kept: bots live in the Store.
 var edges = edgesOf(table)
 
+// nextTo is edges of the package's events as a flat array for Next: a row
+// of 256 per event so that any State indexes it without a check (a state
+// past Deleted finds 0: not allowed), and a last row of zeros for noSlot.
+var nextTo = func() (out [noSlot + 1][256]State) {
+	for i, tr := range edges.known {
+		copy(out[i][:], tr.to[:])
+	}
+	return out
+}()
+
 // transitions is a table as a lookup: per event, where it leads from each
 // state (0 where the table does not allow it). The events of this package
 // are found by eventSlot, with one comparison; any other event of a table
@@ -110,8 +120,8 @@ type transition struct {
 	to    [Deleted + 1]State
 }
 
-// eventSlot numbers the events of this package for the lookup; -1 for any
-// other string.
+// eventSlot numbers the events of this package for the lookup; noSlot for
+// any other string.
 func eventSlot(e Event) int {
 	// The events' lengths differ, so one switch on the length and one
 	// comparison with a constant (which the compiler does in registers)
@@ -142,8 +152,11 @@ func eventSlot(e Event) int {
 			return 5
 		}
 	}
-	return -1
+	return noSlot
 }
+
+// noSlot is eventSlot's answer for an event not of this package.
+const noSlot = len(transitions{}.known)
 
 // edgesOf builds the lookup of a table.
 func edgesOf(t fsm.Events) *transitions {
@@ -167,7 +180,7 @@ func edgesOf(t fsm.Events) *transitions {
 
 // find returns the transitions of e.
 func (x *transitions) find(e Event) *transition {
-	if i := eventSlot(e); i >= 0 {
+	if i := eventSlot(e); i != noSlot {
 		return &x.known[i]
 	}
 	for i := range x.others {
@@ -180,12 +193,13 @@ func (x *transitions) find(e Event) *transition {
 
 // Next returns the state that event e leads to from state s, and whether the
 // table allows it at all (S1). It does not allocate.
+//
+// Every event of the bot table is one of this package's, so Next needs no
+// search (TestS1NextKnowsEveryEventOfTheTable); it is small enough for the
+// compiler to inline at the call.
 func Next(s State, e Event) (State, bool) {
-	if i := eventSlot(e); i >= 0 && s <= Deleted {
-		to := edges.known[i].to[s]
-		return to, to != 0
-	}
-	return next(edges, s, e)
+	to := nextTo[eventSlot(e)][s]
+	return to, to != 0
 }
 
 func next(x *transitions, s State, e Event) (State, bool) {

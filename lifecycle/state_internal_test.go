@@ -28,3 +28,11 @@ func TestS1LookupOfEventsSharingALength(t *testing.T) {
 		}
 	}
 }
+
+// S1: every event of the bot table is one of the package's, which Next
+// relies on to look it up without a search.
+func TestS1NextKnowsEveryEventOfTheTable(t *testing.T) {
+	if len(edges.others) != 0 {
+		t.Errorf("the bot table has events Next does not know: %v", edges.others)
+	}
+}

@@ -27,8 +27,11 @@ func TestS1TransitionTable(t *testing.T) {
 		{lifecycle.Draft, lifecycle.EventEdit}:           lifecycle.Draft,       // R11: edit off-line only
 		{lifecycle.Inactive, lifecycle.EventEdit}:        lifecycle.Inactive,
 	}
-	states := []lifecycle.State{lifecycle.Draft, lifecycle.Active, lifecycle.Deactivated, lifecycle.Inactive, lifecycle.Deleted}
-	events := []lifecycle.Event{lifecycle.EventActivate, lifecycle.EventDeactivate, lifecycle.EventDrain, lifecycle.EventEndDrain, lifecycle.EventDelete, lifecycle.EventEdit}
+	// Past the states and events of the table: states that are no state,
+	// events that are none (another case, empty, a prefix).
+	states := []lifecycle.State{lifecycle.Draft, lifecycle.Active, lifecycle.Deactivated, lifecycle.Inactive, lifecycle.Deleted, lifecycle.Deleted + 1, 255}
+	events := []lifecycle.Event{lifecycle.EventActivate, lifecycle.EventDeactivate, lifecycle.EventDrain, lifecycle.EventEndDrain, lifecycle.EventDelete, lifecycle.EventEdit,
+		"Activate", "", "drai", "pause"}
 	for _, s := range states {
 		for _, e := range events {
 			t.Run(fmt.Sprintf("S1/%v/%s", s, e), func(t *testing.T) {
