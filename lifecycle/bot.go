@@ -206,7 +206,7 @@ type Bot struct {
 	OpenActivations []uint64 `json:"-"`
 	// Tests are the leases of the bot's open test sessions (R26), by
 	// slot: at most Policy.MaxTestSessions. They are not senders: Senders,
-	// Live and StateOn never show them. Manager.Get leaves them out.
+	// Live and On never show them. Manager.Get leaves them out.
 	Tests []TestLease `json:"tests,omitempty"`
 }
 

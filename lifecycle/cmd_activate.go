@@ -37,7 +37,7 @@ func (c Activate) decide(d *decider) error {
 // replaced as dec says (R5, R6), the senders they leave dark reported
 // (R14). Activate and Rollback both go live through it.
 func (d *decider) activate(b *Bot, dec Decision, ack Ack, senders []Sender) error {
-	targets, err := d.subset(b, senders, func(s Sender) bool { return b.StateOn(s) == Inactive })
+	targets, err := d.subset(b, senders, func(s Sender) bool { return b.stateOn(s) == Inactive })
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (d *decider) activate(b *Bot, dec Decision, ack Ack, senders []Sender) erro
 	if len(b.Senders) == 0 {
 		return &InputError{Field: "senders", Value: string(b.ID), Problem: "are empty; add at least one sender before activating the bot (R18)"}
 	}
-	if dec.IsGrace() {
+	if dec.isGrace() {
 		if err := checkGrace(dec.grace, d.s.Policy.MaxGrace); err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func (d *decider) replace(o *Bot, dec Decision) error {
 	if _, err := d.can(o, dec.replaceEvent()); err != nil {
 		return err
 	}
-	if !dec.IsGrace() {
+	if !dec.isGrace() {
 		return d.off(o, CloseReplaced)
 	}
 	active := o.sendersIn(Active)
@@ -136,7 +136,7 @@ func (d *decider) occupied(b *Bot, targets []Sender, occupants []*Bot) error {
 	e := &OccupiedError{Op: d.op, Bot: b.ID}
 	for _, o := range occupants {
 		for _, sn := range targets {
-			if o.StateOn(sn) == Active {
+			if o.stateOn(sn) == Active {
 				e.Occupants = append(e.Occupants, Occupant{Sender: sn, Bot: o.ID, Name: o.Name})
 			}
 		}

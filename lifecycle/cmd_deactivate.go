@@ -34,7 +34,7 @@ func (c Deactivate) decide(d *decider) error {
 	if _, err := d.can(b, ev); err != nil { // R7: the table allows it from Active only
 		return err
 	}
-	targets, err := d.subset(b, c.Senders, func(s Sender) bool { return b.StateOn(s) == Active })
+	targets, err := d.subset(b, c.Senders, func(s Sender) bool { return b.stateOn(s) == Active })
 	if err != nil {
 		return err
 	}

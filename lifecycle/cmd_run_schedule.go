@@ -62,7 +62,7 @@ func runScheduled(creator Snapshot, sc *Schedule, now time.Time) (Plan, error) {
 	}
 	for _, b := range creator.Bots {
 		if b.ID == sc.Action.Bot {
-			if err := sc.CheckContent(b); err != nil {
+			if err := sc.checkContent(b); err != nil {
 				return Plan{}, opError(sc.Action.Op, err)
 			}
 		}

@@ -92,7 +92,7 @@ func (d *decider) checkScheduled(a ScheduledAction) (ScheduledAction, error) {
 	if err != nil {
 		return a, err
 	}
-	if c, ok := cmd.(Activate); ok && c.Decision.IsGrace() {
+	if c, ok := cmd.(Activate); ok && c.Decision.isGrace() {
 		if err := checkGrace(c.Decision.grace, d.s.Policy.MaxGrace); err != nil {
 			return a, err
 		}

@@ -99,9 +99,9 @@ var ops = map[Op]opInfo{
 	OpTestSession:      {perm: roles.TestChatbots, read: true, verb: "read a test session"},
 }
 
-// Permission returns the permission an actor needs for the operation (the
+// permission returns the permission an actor needs for the operation (the
 // matrix of rules.md); 0 for an operation the library does not know.
-func (op Op) Permission() roles.Permission { return ops[op].perm }
+func (op Op) permission() roles.Permission { return ops[op].perm }
 
 // systemMay reports whether the hosting service may do op as the system,
 // without a role (R19): grace expiry, ending a grace period, deactivation
@@ -168,7 +168,8 @@ func Immediate() Decision { return Decision{kind: 1} }
 // Manager's maximum grace; activation refuses any other d.
 func Grace(d time.Duration) Decision { return Decision{kind: 2, grace: d} }
 
-// Equal reports whether d and o are the same decision.
+// Equal reports whether d and o are the same decision (as == does); it is
+// what lets go-cmp compare plans and commands that hold one.
 func (d Decision) Equal(o Decision) bool { return d == o }
 
 // IsZero reports whether no decision was made.
@@ -177,17 +178,18 @@ func (d Decision) IsZero() bool { return d.kind == 0 }
 // replaceEvent is the table event that moves a bot this decision replaces:
 // drain for a grace period, deactivate otherwise.
 func (d Decision) replaceEvent() Event {
-	if d.IsGrace() {
+	if d.isGrace() {
 		return EventDrain
 	}
 	return EventDeactivate
 }
 
-// IsGrace reports whether the decision is a grace period.
-func (d Decision) IsGrace() bool { return d.kind == 2 }
+// isGrace reports whether the decision is a grace period.
+func (d Decision) isGrace() bool { return d.kind == 2 }
 
-// GracePeriod returns the grace period; zero unless IsGrace.
-func (d Decision) GracePeriod() time.Duration { return d.grace }
+// GracePeriod returns the grace period and true when the decision is one;
+// zero and false for no decision or Immediate.
+func (d Decision) GracePeriod() (time.Duration, bool) { return d.grace, d.isGrace() }
 
 // String returns "none", "immediate" or "grace:<duration>".
 func (d Decision) String() string {

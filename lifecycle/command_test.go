@@ -29,12 +29,12 @@ func TestParseDecision(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("R5/"+tt.in, func(t *testing.T) {
 			got, err := lifecycle.ParseDecision(tt.in)
-			if (err == nil) != tt.ok || !got.Equal(tt.want) || (err != nil && !errors.Is(err, lifecycle.ErrInvalidInput)) {
+			if (err == nil) != tt.ok || got != tt.want || (err != nil && !errors.Is(err, lifecycle.ErrInvalidInput)) {
 				t.Fatalf("ParseDecision(%q) = %v, %v; want %v, ok = %v", tt.in, got, err, tt.want, tt.ok)
 			}
 			if tt.ok && tt.in != "" {
 				back, err := lifecycle.ParseDecision(got.String())
-				if err != nil || !back.Equal(got) {
+				if err != nil || back != got {
 					t.Errorf("ParseDecision(%q.String()) = %v, %v", got, back, err)
 				}
 			}

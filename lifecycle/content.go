@@ -97,7 +97,7 @@ func (b *Bot) pinActiveContent() {
 	}
 }
 
-// CheckContent reports whether b, the bot the schedule acts on, still has
+// checkContent reports whether b, the bot the schedule acts on, still has
 // the content the schedule pinned when it was made (R23): nil, or a
 // *ContentChangedError. RunSchedule refuses a run with that error; a
 // service may call it to warn about a schedule that would be refused.
@@ -105,7 +105,7 @@ func (b *Bot) pinActiveContent() {
 // A schedule made by a version before content fingerprints pinned the
 // bot's name, description and idle timeout too; one whose bot differs in
 // any of them is taken as changed, since what changed cannot be told.
-func (sc Schedule) CheckContent(b Bot) error {
+func (sc Schedule) checkContent(b Bot) error {
 	changed, ok := contentChanges(sc.Edition, contentFingerprint(&b))
 	switch {
 	case ok && len(changed) == 0:

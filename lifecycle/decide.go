@@ -214,7 +214,7 @@ func permit(s Snapshot, op Op) error {
 		}
 		return nil
 	}
-	return s.Policy.Matrix.Check(s.Actor.ID, s.ActorRoles, op.Permission())
+	return s.Policy.Matrix.Check(s.Actor.ID, s.ActorRoles, op.permission())
 }
 
 // decider is the working state of one decision.
@@ -344,7 +344,7 @@ func (d *decider) move(s step, reason CloseReason, at time.Time) {
 func (d *decider) shift(b *Bot, senders []Sender, e Event, reason CloseReason, at, deadline time.Time) ([]Transition, []SenderTransition, error) {
 	moves := make([]SenderTransition, 0, len(senders))
 	for _, sn := range senders {
-		from := b.StateOn(sn)
+		from := b.stateOn(sn)
 		to, ok := nextOnSender(from, e)
 		if !ok {
 			return nil, nil, &StateError{Bot: b.ID, Name: b.Name, Sender: &sn, State: from, Op: d.op, Event: e, Err: ErrInvalidTransition}
@@ -453,7 +453,7 @@ func (d *decider) neighbours(b *Bot, senders []Sender, state State) []*Bot {
 		if id == b.ID || d.deleted[id] {
 			continue
 		}
-		if slices.ContainsFunc(senders, func(s Sender) bool { return o.StateOn(s) == state }) {
+		if slices.ContainsFunc(senders, func(s Sender) bool { return o.stateOn(s) == state }) {
 			out = append(out, o)
 		}
 	}

@@ -307,7 +307,7 @@ type ContentChangedError struct {
 	Schedule ScheduleID
 	// Changed names what changed ("definition", "senders"); empty when the
 	// schedule was made by a version before content fingerprints, which
-	// cannot tell (see Schedule.CheckContent).
+	// cannot tell (see Schedule.Edition).
 	Changed []string
 }
 

@@ -15,7 +15,12 @@ var (
 	EncodeExport       = encodeExport
 	// Kinds are the sentinels an *Error's Kind is one of.
 	Kinds = kinds
+	// CheckContent is a schedule's check of its bot's content (R23).
+	CheckContent = Schedule.checkContent
 )
+
+// StateOn is a bot's state on a sender, Inactive where it is off (R22).
+func StateOn(b Bot, s Sender) State { return b.stateOn(s) }
 
 // The commands and reads only the Manager issues, for the tests that call
 // Decide with them.

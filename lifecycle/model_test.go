@@ -495,6 +495,7 @@ func targets(b *mBot, named []string, want lifecycle.State) ([]string, bool) {
 // modelActivate applies R4-R6 and R22 to the model and reports whether
 // the activation is allowed.
 func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, acked bool, named []string, now time.Time, apply bool) bool {
+	grace, isGrace := dec.GracePeriod()
 	b, exists := r.md.bots[id]
 	if !exists {
 		return false
@@ -508,7 +509,7 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 		ts, ok = named, true
 		for _, s := range named {
 			if !b.senders[s] || (b.on[s].state == lifecycle.Active) ||
-				(b.on[s].state == lifecycle.Deactivated && (!dec.IsGrace() || len(r.md.liveOn(id, []string{s}, lifecycle.Active)) == 0)) {
+				(b.on[s].state == lifecycle.Deactivated && (!isGrace || len(r.md.liveOn(id, []string{s}, lifecycle.Active)) == 0)) {
 				ok = false
 			}
 		}
@@ -516,7 +517,7 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 	if !ok || ((b.state != lifecycle.Active || len(ts) == 0) && b.state != lifecycle.Draft && b.state != lifecycle.Inactive) || len(b.senders) == 0 {
 		return false
 	}
-	if (b.warns && !acked) || (dec.IsGrace() && dec.GracePeriod() <= 0) {
+	if (b.warns && !acked) || (isGrace && grace <= 0) {
 		return false
 	}
 	occupants := r.md.liveOn(id, ts, lifecycle.Active)
@@ -527,7 +528,7 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 		return true
 	}
 	for _, o := range occupants {
-		if !dec.IsGrace() {
+		if !isGrace {
 			o.off(now)
 			continue
 		}
@@ -541,7 +542,7 @@ func (r *modelRun) modelActivate(id lifecycle.BotID, dec lifecycle.Decision, ack
 			x.derive(now)
 		}
 		for _, s := range active {
-			o.on[s] = mOn{state: lifecycle.Deactivated, deadline: now.Add(dec.GracePeriod())}
+			o.on[s] = mOn{state: lifecycle.Deactivated, deadline: now.Add(grace)}
 		}
 		o.derive(now)
 	}

@@ -137,7 +137,7 @@ func TestR20RollbackTargetIsMostRecentlyActiveOnTheSender(t *testing.T) {
 	if _, err := e.m.Rollback(e.ctx, manager, d.ID, lifecycle.Immediate(), lifecycle.Ack{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.get(c.ID); got.StateOn(sms("100")) != lifecycle.Active {
+	if got := e.get(c.ID); lifecycle.StateOn(got, sms("100")) != lifecycle.Active {
 		t.Errorf("R20: the rollback did not go back to c, the bot most recently Active on 100 (a is %v)", e.get(a.ID).State)
 	}
 	if got := e.get(a.ID); got.State != lifecycle.Inactive {

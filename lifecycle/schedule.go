@@ -62,8 +62,8 @@ type Schedule struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Edition is the content fingerprint of the bot (R20's sense: its
 	// definition and senders) when the schedule was made: if its content
-	// differs when the schedule falls due, the run is refused (R23; see
-	// CheckContent). A rename does not count.
+	// differs when the schedule falls due, the run is refused with a
+	// *ContentChangedError (R23). A rename does not count.
 	Edition  string         `json:"edition"`
 	Revision uint64         `json:"revision"`
 	Status   ScheduleStatus `json:"status"`
@@ -119,7 +119,7 @@ func (a ScheduledAction) command() (Command, error) {
 
 // legacyEdition is the Edition versions before content fingerprints gave
 // a schedule: a fingerprint of the bot's name, description, definition,
-// idle timeout and senders. Schedule.CheckContent reads it in schedules
+// idle timeout and senders. the run of a schedule reads it in schedules
 // they stored.
 func legacyEdition(b *Bot) string {
 	h := sha256.New()

@@ -58,13 +58,13 @@ func TestR23SchedulePinsContentNotEdits(t *testing.T) {
 	if diff := cmp.Diff(beforeChanged, e.get(changed.ID)); diff != "" {
 		t.Errorf("R23: the refused run changed the bot (-before +after):\n%s", diff)
 	}
-	err := scChanged.CheckContent(e.get(changed.ID))
+	err := lifecycle.CheckContent(scChanged, e.get(changed.ID))
 	var ce *lifecycle.ContentChangedError
 	if !errors.Is(err, lifecycle.ErrContentChanged) || errors.Is(err, lifecycle.ErrInvalidInput) || !errors.As(err, &ce) ||
 		ce.Bot != changed.ID || ce.Schedule != scChanged.ID || !cmp.Equal(ce.Changed, []string{"definition"}) {
 		t.Errorf("R23: CheckContent of the changed bot = %#v", err)
 	}
-	if err := scRenamed.CheckContent(e.get(renamed.ID)); err != nil {
+	if err := lifecycle.CheckContent(scRenamed, e.get(renamed.ID)); err != nil {
 		t.Errorf("R23: CheckContent of the renamed bot = %v", err)
 	}
 }

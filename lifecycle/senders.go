@@ -55,12 +55,12 @@ func (b *Bot) On(s Sender) (SenderState, bool) {
 	return b.Live[i], true
 }
 
-// StateOn returns the bot's state on sender s as the bot value says:
+// stateOn returns the bot's state on sender s as the bot value says:
 // Active, Deactivated, or Inactive where it is off (R22). A bot from
 // [Manager.Get] is as it is at the clock's now, a drain past its deadline
 // already over (R9); a bot read from a Store as stored, where such a drain
 // still reads Deactivated until ExpireDue settles it.
-func (b *Bot) StateOn(s Sender) State {
+func (b *Bot) stateOn(s Sender) State {
 	if e, ok := b.On(s); ok {
 		return e.State
 	}

@@ -20,7 +20,7 @@ import (
 //   - each lease gives the bot one more row (Change.Rows): the active slot
 //     of the virtual sender testSender(bot, slot), whose channel "(test)"
 //     NewSender refuses, so no real sender is ever one. Bot.Senders, Live
-//     and StateOn never show it, and R1/R2 never meet it;
+//     and On never show it, and R1/R2 never meet it;
 //   - a content change (definition or senders, R20's sense; a rename is
 //     not one) or closing the test session ends its lease like an
 //     activation: an ActivationEnd kept while its session is recorded open,

@@ -15,13 +15,13 @@ func TestR22ManagerMethodsNameSenders(t *testing.T) {
 	b := e.draft("b", "100", "200")
 	e.must(e.m.Activate(e.ctx, manager, b.ID, lifecycle.Decision{}, lifecycle.Ack{}, sms("100")))
 	got := e.get(b.ID)
-	if got.StateOn(sms("100")) != lifecycle.Active || got.StateOn(sms("200")) != lifecycle.Inactive {
+	if lifecycle.StateOn(got, sms("100")) != lifecycle.Active || lifecycle.StateOn(got, sms("200")) != lifecycle.Inactive {
 		t.Fatalf("R22: activated on 100 only, live %+v", got.Live)
 	}
 	e.must(e.m.Activate(e.ctx, manager, b.ID, lifecycle.Decision{}, lifecycle.Ack{}, sms("200")))
 	e.must(e.m.Deactivate(e.ctx, manager, b.ID, time.Minute, sms("200")))
 	got = e.get(b.ID)
-	if got.State != lifecycle.Active || got.StateOn(sms("100")) != lifecycle.Active || got.StateOn(sms("200")) != lifecycle.Deactivated {
+	if got.State != lifecycle.Active || lifecycle.StateOn(got, sms("100")) != lifecycle.Active || lifecycle.StateOn(got, sms("200")) != lifecycle.Deactivated {
 		t.Fatalf("R22: left 200 with grace, stays Active on 100: %v %+v", got.State, got.Live)
 	}
 }
@@ -52,13 +52,13 @@ func TestR9GetSeesDeadlines(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st := got.StateOn(tc.sender); st != tc.want {
+			if st := lifecycle.StateOn(got, tc.sender); st != tc.want {
 				t.Errorf("Get at +%v: StateOn(%v) = %v, want %v", tc.now.Sub(at), tc.sender, st, tc.want)
 			}
 		})
 	}
-	if stored.StateOn(sms("200")) != lifecycle.Deactivated {
-		t.Errorf("StateOn reads the bot as stored: %v", stored.StateOn(sms("200")))
+	if lifecycle.StateOn(stored, sms("200")) != lifecycle.Deactivated {
+		t.Errorf("StateOn reads the bot as stored: %v", lifecycle.StateOn(stored, sms("200")))
 	}
 }
 

@@ -311,16 +311,17 @@ func insertVersion3Bot(t *testing.T, conn *pgx.Conn, b lifecycle.Bot) {
 	for _, s := range b.Senders {
 		on, live := b.On(s)
 		var act, grace *int64
+		state := lifecycle.Inactive
 		if live {
 			n := int64(on.Activation)
-			act = &n
+			act, state = &n, on.State
 		}
 		if !on.GraceDeadline.IsZero() {
 			n := on.GraceDeadline.UnixNano()
 			grace = &n
 		}
 		if _, err := conn.Exec(context.Background(), `UPDATE bot_senders SET state = $4, activation = $5, grace_deadline = $6
-			WHERE bot_id = $1 AND channel = $2 AND address = $3`, string(b.ID), s.Channel, s.Address, int16(b.StateOn(s)), act, grace); err != nil {
+			WHERE bot_id = $1 AND channel = $2 AND address = $3`, string(b.ID), s.Channel, s.Address, int16(state), act, grace); err != nil {
 			t.Fatal(err)
 		}
 	}

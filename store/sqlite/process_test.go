@@ -252,7 +252,8 @@ func checkSenders(t *testing.T, st lifecycle.Store) {
 		}
 		count := map[lifecycle.State]int{}
 		for _, b := range live {
-			count[b.StateOn(s)]++
+			on, _ := b.On(s)
+			count[on.State]++
 		}
 		if count[lifecycle.Active] > 1 {
 			t.Errorf("R1: %d Active bots on %s", count[lifecycle.Active], s)
@@ -529,7 +530,8 @@ func TestTwoProcesses(t *testing.T) {
 		}
 		count := map[lifecycle.State]int{}
 		for _, b := range live {
-			count[b.StateOn(raceSender(r))]++
+			on, _ := b.On(raceSender(r))
+			count[on.State]++
 		}
 		if count[lifecycle.Active] != 1 || count[lifecycle.Deactivated] != 1 {
 			t.Errorf("R1/R2: round %d ends with %v", r, count)

@@ -58,8 +58,8 @@ func FuzzDecodeBody(f *testing.F) {
 			}
 			return
 		}
-		if a.Decision.IsGrace() && a.Decision.GracePeriod() <= 0 {
-			t.Fatalf("accepted grace %v", a.Decision.GracePeriod())
+		if grace, ok := a.Decision.GracePeriod(); ok && grace <= 0 {
+			t.Fatalf("accepted grace %v", grace)
 		}
 		var again activateRequest
 		if err := decodeJSON(data, &again, bodyMayBeEmpty); err != nil {
