@@ -58,16 +58,28 @@ func checkRoute(sender Sender, endUser string) error {
 }
 
 // plainID reports whether s is 1 to MaxIDBytes bytes of printable ASCII,
-// not all spaces: an id checkID accepts.
+// not all spaces: an id checkID accepts. It reads eight bytes at a time:
+// a byte is outside ' '..'~' when it has its high bit set, or gains it by
+// adding 1 (0x7f), or by subtracting 0x20 from it (below ' ').
 func plainID(s string) bool {
-	var seen byte // some bit set once a byte other than a space is seen
+	const ones, highs, spaces = 0x0101010101010101, 0x8080808080808080, 0x2020202020202020
+	if len(s) == 0 || len(s) > MaxIDBytes {
+		return false
+	}
+	var bad, seen uint64 // seen: some bit set once a byte other than a space is seen
+	for ; len(s) >= 8; s = s[8:] {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		bad |= (w | (w + ones) | ((w - spaces) &^ w)) & highs
+		seen |= w ^ spaces
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i]-' ' > '~'-' ' {
 			return false
 		}
-		seen |= s[i] ^ ' '
+		seen |= uint64(s[i] ^ ' ')
 	}
-	return seen != 0 && len(s) <= MaxIDBytes
+	return bad == 0 && seen != 0
 }
 
 // Session returns a session as seen now: a session whose bot no longer

@@ -41,3 +41,34 @@ func TestR21CheckRouteFastPath(t *testing.T) {
 		}
 	}
 }
+
+// R21: plainID, which reads eight bytes at a time, answers as a byte at a
+// time does: every byte value at every place of a word and of the tail.
+func TestR21PlainIDReadsWordsAsBytes(t *testing.T) {
+	byByte := func(s string) bool {
+		var seen byte
+		for i := 0; i < len(s); i++ {
+			if s[i]-' ' > '~'-' ' {
+				return false
+			}
+			seen |= s[i] ^ ' '
+		}
+		return seen != 0 && len(s) <= MaxIDBytes
+	}
+	ids := []string{"", " ", strings.Repeat(" ", 8), strings.Repeat(" ", 17), strings.Repeat(" ", 16) + "a", "a" + strings.Repeat(" ", 16),
+		strings.Repeat("~", 24), strings.Repeat("a", MaxIDBytes), strings.Repeat("a", MaxIDBytes+1)}
+	for c := 0; c < 256; c++ {
+		for at := 0; at < 19; at++ {
+			for _, fill := range []byte{'a', ' ', '~'} {
+				b := []byte(strings.Repeat(string(fill), 19))
+				b[at] = byte(c)
+				ids = append(ids, string(b), string(b[:at+1]))
+			}
+		}
+	}
+	for _, id := range ids {
+		if got, want := plainID(id), byByte(id); got != want {
+			t.Errorf("plainID(%q) = %v, a byte at a time %v", id, got, want)
+		}
+	}
+}
