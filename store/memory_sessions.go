@@ -220,9 +220,10 @@ func (sh *shard) reschedule(g *group) {
 // reads the RouteView and applies what lifecycle.DecideRoute decides.
 // Routing to a session its group's columns say is served (group.serves)
 // costs one lookup by a hash and does not allocate.
-func (m *space) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+func (m *Memory) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+	sp := m.read(ws)
 	ha := maphash.String(shardSeed, sender.Address)
-	sh := &m.shards[ha&(shardCount-1)]
+	sh := &sp.shards[ha&(shardCount-1)]
 	h := sessHash(ha, endUser)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -248,13 +249,13 @@ func (m *space) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 		return sh.touched(rec, was), nil
 	}
 	if step.Closed.ID != 0 {
-		m.closeLocked(rec, step.Closed.CloseReason, step.Closed.ClosedAt, now)
+		sp.closeLocked(rec, step.Closed.CloseReason, step.Closed.ClosedAt, now)
 	}
-	m.purgeLocked(sh, now, 2)
+	sp.purgeLocked(sh, now, 2)
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
-	return m.open(sh, sr, h, step.Session), nil
+	return sp.open(sh, sr, h, step.Session), nil
 }
 
 // touched counts the message routed to rec and moves rec to the back of
@@ -359,8 +360,9 @@ func (m *space) purgeLocked(sh *shard, now time.Time, limit int) int {
 }
 
 // CloseSession implements lifecycle.Store.
-func (m *space) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	rec := m.sessions.get(uint64(id))
+func (m *Memory) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
+	sp := m.read(ws)
+	rec := sp.sessions.get(uint64(id))
 	if rec == nil {
 		return lifecycle.Session{}, &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 	}
@@ -370,7 +372,7 @@ func (m *space) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 		return rec.s, nil
 	}
 	c := lifecycle.DecideClose(rec.s, rec.grp.bot.bot(), reason, now)
-	m.closeLocked(rec, c.CloseReason, c.ClosedAt, now)
+	sp.closeLocked(rec, c.CloseReason, c.ClosedAt, now)
 	return rec.s, nil
 }
 
@@ -378,18 +380,18 @@ func (m *space) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 // (each shard's heap) and in each the sessions it closes: its cost is what
 // is due, not what is stored. It also removes closed sessions past the
 // retention.
-func (m *space) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
-	closed := 0
-	for i := range m.shards {
-		sh := &m.shards[i]
+func (m *Memory) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
+	sp, closed := m.read(ws), 0
+	for i := range sp.shards {
+		sh := &sp.shards[i]
 		sh.mu.Lock()
-		closed += m.sweepLocked(sh, now, limit-closed)
+		closed += sp.sweepLocked(sh, now, limit-closed)
 		sh.mu.Unlock()
 		if closed >= limit {
 			break
 		}
 	}
-	m.purge(now, purgeBudget*max(limit, 1))
+	sp.purge(now, purgeBudget*max(limit, 1))
 	return closed, nil
 }
 
@@ -463,14 +465,15 @@ func (m *space) sweepLocked(sh *shard, now time.Time, limit int) int {
 
 // Sessions implements lifecycle.Store. Ids are assigned in order
 // and indexed, so a page costs the sessions it returns.
-func (m *space) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+func (m *Memory) Sessions(ctx context.Context, ws lifecycle.Workspace, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
 	var out []lifecycle.Session
-	last := m.nextSession.Load()
+	sp := m.read(ws)
+	last := sp.nextSession.Load()
 	if uint64(after) >= last {
 		return nil, nil
 	}
-	for id := m.sessions.next(uint64(after)+1, last); id <= last && len(out) < limit; id = m.sessions.next(id+1, last) {
-		rec := m.sessions.get(id)
+	for id := sp.sessions.next(uint64(after)+1, last); id <= last && len(out) < limit; id = sp.sessions.next(id+1, last) {
+		rec := sp.sessions.get(id)
 		if rec == nil {
 			continue
 		}
@@ -482,10 +485,10 @@ func (m *space) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 }
 
 // SessionStats implements lifecycle.Store.
-func (m *space) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
-	out := []lifecycle.SessionStats{}
-	for i := range m.shards {
-		sh := &m.shards[i]
+func (m *Memory) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
+	out, sp := []lifecycle.SessionStats{}, m.read(ws)
+	for i := range sp.shards {
+		sh := &sp.shards[i]
 		sh.mu.Lock()
 		for k, st := range sh.stats {
 			out = append(out, lifecycle.SessionStats{Bot: k.bot, Sender: k.sender, Opened: st.opened, Open: st.open, Closed: maps.Clone(st.closed), Messages: st.messages})
