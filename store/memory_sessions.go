@@ -348,8 +348,10 @@ func (m *Memory) CloseSession(ctx context.Context, ws lifecycle.Workspace, id li
 }
 
 // SweepSessions implements lifecycle.Store. It visits only the groups due
-// (each shard's heap) and in each the sessions it closes: its cost is what
-// is due, not what is stored. It also removes closed sessions past the
+// (each shard's heap) and in each the sessions whose key is due: those it
+// closes, and those it re-keys, each paid for by a message routed since
+// it was keyed (group). Its cost is what is due and what routing deferred
+// to it, not what is stored. It also removes closed sessions past the
 // retention.
 func (m *Memory) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
 	sp, closed := m.read(ws), 0

@@ -22,8 +22,8 @@ import (
 // Bot.OpenActivations (R9) without visiting any session.
 //
 // No operation costs time that grows with history: drains are indexed by
-// grace deadline and open sessions by when they can next end, so ExpireDue
-// costs what is due; the audit log grows in fixed-size chunks, never
+// grace deadline and open sessions by when they can next end (lazily:
+// see SweepSessions), so ExpireDue costs what is due; the audit log grows in fixed-size chunks, never
 // copied; closed sessions leave memory after a retention (default 24h;
 // see WithRetention), while the session counts keep their figures.
 //
