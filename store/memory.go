@@ -317,22 +317,19 @@ func (m *space) commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 	return out, nil
 }
 
-// lockShards locks, in shard order, the shards of every sender the rows of
-// the plan's bots name before or after it - their test senders (R26)
-// included - and returns their indexes. The caller
-// holds m.mu.
+// lockShards locks, in shard order, the shards of every sender the plan's
+// bots have rows on before or after it, test senders (R26) included, and
+// returns their indexes. The caller holds m.mu.
 func (m *space) lockShards(p lifecycle.Plan) []int {
 	var idx []int
-	add := func(c lifecycle.Change) { // every sender a row of the bot names, test senders (R26) too
-		for _, row := range c.Rows() {
+	for _, c := range p.Changes {
+		rows := c.Rows()
+		if rec, ok := m.bots[c.Bot]; ok {
+			rows = append(rows, rec.rows...)
+		}
+		for _, row := range rows {
 			idx = append(idx, shardIndex(row.Sender))
 		}
-	}
-	for _, c := range p.Changes {
-		if rec, ok := m.bots[c.Bot]; ok {
-			add(lifecycle.Change{Bot: c.Bot, After: rec.bot()})
-		}
-		add(c)
 	}
 	slices.Sort(idx)
 	idx = slices.Compact(idx)

@@ -22,10 +22,11 @@ import (
 // Bot.OpenActivations (R9) without visiting any session.
 //
 // No operation costs time that grows with history: drains are indexed by
-// grace deadline and open sessions by when they can next end (lazily:
-// see SweepSessions), so ExpireDue costs what is due; the audit log grows in fixed-size chunks, never
-// copied; closed sessions leave memory after a retention (default 24h;
-// see WithRetention), while the session counts keep their figures.
+// grace deadline and open sessions by when they can next end (lazily: see
+// SweepSessions), so ExpireDue costs what is due; the audit log grows in
+// fixed-size chunks, never copied; closed sessions leave memory after a
+// retention (default 24h; see WithRetention), while the session counts
+// keep their figures.
 //
 // Workspaces (R27) are a key: each has a store of its own (bots, roles,
 // audit log, schedules, session shards and counters), found by name, and
