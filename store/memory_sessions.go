@@ -68,7 +68,7 @@ type sessRec struct {
 	// session by comparing them alone (keyed).
 	key, until time.Time
 	pos        int
-	epoch      uint32
+	epoch      uint64
 	stats      *statRec
 	sh         *shard
 	// recorded is when the store recorded the session closed; next the
@@ -137,7 +137,7 @@ type group struct {
 	// their changes.
 	until time.Time
 	idle  time.Duration
-	epoch uint32
+	epoch uint64
 }
 
 // serve sets the columns of g from its bot's row on its sender and idle
