@@ -1,6 +1,8 @@
 package store
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -8,13 +10,14 @@ import (
 )
 
 // R9, R10 and issue 25: routing forward in time stamps a session and leaves
-// its key in its group behind, until the key says the session could idle
-// out; that message re-keys it, as does a message before its key (the
-// clock stepped back). The answers are those of every store.
+// its key in its group behind, until a rekeyEvery-th of the idle timeout
+// has passed since the key; that message re-keys it, as does a message
+// before its key (the clock stepped back). The answers are those of every
+// store.
 func TestR10RoutingKeysSessionsLazily(t *testing.T) {
 	f := newMemFixture(t)
 	s := smsSender("1")
-	idle := 10 * time.Minute
+	idle := rekeyEvery * time.Minute // a message a minute or more after the key re-keys
 	f.commit(activeBot("a", idle, s))
 	first := f.route(s, "u1", tm)
 	rec := f.m.def().sessions.get(uint64(first.ID))
@@ -23,10 +26,10 @@ func TestR10RoutingKeysSessionsLazily(t *testing.T) {
 		at      time.Time
 		wantKey time.Time
 	}{
-		{"within the key's idle timeout: stamped only", tm.Add(5 * time.Minute), tm},
-		{"again, later", tm.Add(9 * time.Minute), tm},
-		{"past the key's idle end, not the session's: re-keyed", tm.Add(12 * time.Minute), tm.Add(12 * time.Minute)},
-		{"the clock stepped back before the key: re-keyed at once", tm.Add(11 * time.Minute), tm.Add(11 * time.Minute)},
+		{"within a sixteenth of the idle timeout of the key: stamped only", tm.Add(30 * time.Second), tm},
+		{"again, later", tm.Add(59 * time.Second), tm},
+		{"a sixteenth past the key: re-keyed", tm.Add(time.Minute), tm.Add(time.Minute)},
+		{"the clock stepped back before the key: re-keyed at once", tm.Add(50 * time.Second), tm.Add(50 * time.Second)},
 	} {
 		got := f.route(s, "u1", step.at)
 		if got.ID != first.ID || got.Messages != uint64(i+2) || !got.LastActivityAt.Equal(step.at) {
@@ -38,23 +41,64 @@ func TestR10RoutingKeysSessionsLazily(t *testing.T) {
 	}
 }
 
+// Cost rule (issue 25): however messages fall, no open session's key is a
+// rekeyEvery-th of the idle timeout or more behind its last activity, so
+// a sweep re-keys only sessions over within that much of its now - never
+// every session active since it last ran.
+func TestSweepReKeysOnlySessionsAboutToBeDue(t *testing.T) {
+	f := newMemFixture(t)
+	s := smsSender("1")
+	idle := 8 * time.Minute
+	bound := idle / 16 // the documented bound, not rekeyEvery: it must fail if that grows
+	f.commit(activeBot("a", idle, s))
+	rng := rand.New(rand.NewPCG(1, 2))
+	now, users := tm, 50
+	for i := 0; i < 5000; i++ {
+		now = now.Add(time.Duration(rng.Int64N(int64(20 * time.Second))))
+		f.route(s, fmt.Sprintf("u%d", rng.IntN(users)), now)
+		if i%500 == 0 {
+			if _, err := f.m.SweepSessions(f.ctx, "", now, 1000); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	open := 0
+	sp := f.m.def()
+	for i := range sp.shards {
+		for _, rec := range sp.shards[i].open {
+			for ; rec != nil; rec = rec.coll {
+				if lag := rec.s.LastActivityAt.Sub(rec.key); rec.s.Open() && (lag < 0 || lag >= bound) {
+					t.Errorf("session %d: key %v behind its last activity (less than %v allowed)", rec.s.ID, lag, bound)
+				}
+				open++
+			}
+		}
+	}
+	if open == 0 {
+		t.Fatal("no open session was checked")
+	}
+}
+
 // R9: a sweep re-keys the sessions it meets that were active since they
 // were keyed, and closes the one behind them that is over; the group is
 // then due when its new first session can idle out.
 func TestR9SweepReKeysSessionsItMeets(t *testing.T) {
 	f := newMemFixture(t)
 	s := smsSender("1")
-	idle := 10 * time.Minute
+	idle := rekeyEvery * time.Minute
 	f.commit(activeBot("a", idle, s))
 	u1 := f.route(s, "u1", tm)
 	u2 := f.route(s, "u2", tm.Add(time.Minute))
-	f.route(s, "u1", tm.Add(5*time.Minute)) // stamped: u1 stays keyed at tm
+	f.route(s, "u1", tm.Add(30*time.Second)) // stamped: u1 stays keyed at tm
 	if n, _ := f.m.SweepSessions(f.ctx, "", tm.Add(idle), 10); n != 0 {
 		t.Fatalf("R9: sweep at u1's key's idle end closed %d, want 0 (u1 was active since)", n)
 	}
 	rec := f.m.def().sessions.get(uint64(u1.ID))
-	if !rec.key.Equal(tm.Add(5*time.Minute)) || !rec.grp.at.Equal(tm.Add(time.Minute+idle)) {
-		t.Fatalf("after the sweep: u1 keyed %v, group due %v; want %v, %v", rec.key, rec.grp.at, tm.Add(5*time.Minute), tm.Add(time.Minute+idle))
+	if !rec.key.Equal(tm.Add(30*time.Second)) || !rec.grp.at.Equal(tm.Add(30*time.Second+idle)) {
+		t.Fatalf("after the sweep: u1 keyed %v, group due %v; want %v, %v", rec.key, rec.grp.at, tm.Add(30*time.Second), tm.Add(30*time.Second+idle))
+	}
+	if n, _ := f.m.SweepSessions(f.ctx, "", tm.Add(30*time.Second+idle), 10); n != 1 {
+		t.Fatalf("R9: sweep at u1's idle end closed %d, want 1", n)
 	}
 	if n, _ := f.m.SweepSessions(f.ctx, "", tm.Add(time.Minute+idle), 10); n != 1 {
 		t.Fatalf("R9: sweep at u2's idle end closed %d, want 1", n)
@@ -72,7 +116,7 @@ func TestRouteToOpenSessionDoesNotAllocate(t *testing.T) {
 	f.commit(activeBot("a", 10*time.Minute, s))
 	now := tm
 	f.route(s, "u1", now)
-	for _, step := range []time.Duration{time.Second, 3 * time.Minute} { // every 4th re-keys
+	for _, step := range []time.Duration{time.Second, 3 * time.Minute} { // every message re-keys: 3m > 10m/16
 		if n := testing.AllocsPerRun(100, func() {
 			now = now.Add(step)
 			if _, err := f.m.Route(f.ctx, "", s, "u1", now); err != nil {

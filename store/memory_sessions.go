@@ -116,12 +116,13 @@ type statRec struct {
 // group holds the open sessions of one activation of one bot on one
 // sender, which end together, in a heap by key: the least recently active
 // first, lazily. Routing forward in time only stamps a session's
-// LastActivityAt, leaving its key behind, until the instant its key says
-// the session could idle out (sessRec.until): that message, a message
-// before its key (the clock stepped back), and a sweep that meets it
-// re-key it - once per idle timeout at most, paid by the messages that
-// moved it. A sweep stops at the first session neither over nor re-keyed:
-// no session behind it can be over.
+// LastActivityAt, leaving its key behind, until a rekeyEvery-th of the
+// idle timeout has passed since the key (sessRec.until): that message, a
+// message before its key (the clock stepped back), and a sweep that meets
+// it re-key it - a message at most rekeyEvery times per idle timeout, a
+// sweep only a session over within a rekeyEvery-th of the timeout. A sweep
+// stops at the first session neither over nor re-keyed: no session behind
+// it can be over.
 type group struct {
 	minHeap[*sessRec]
 	bot        *botRec
@@ -163,10 +164,19 @@ func (g *group) serve() bool {
 // would; after, DecideRoute decides.
 func (g *group) keyed(rec *sessRec) {
 	rec.key, rec.until, rec.epoch = rec.s.LastActivityAt, g.until, g.epoch
-	if end := rec.key.Add(g.idle); g.idle > 0 && end.Before(g.until) {
+	if end := rec.key.Add(g.idle / rekeyEvery); g.idle > 0 && end.Before(g.until) {
 		rec.until = end
 	}
 }
+
+// rekeyEvery bounds how far a session's key may fall behind: a message
+// rekeyEvery-th of the idle timeout or more after the key re-keys it. So
+// a sweep re-keys only sessions over within that fraction of the timeout
+// from its now - what is about to be due, never every active session -
+// as PostgreSQL's sweep reads only the sessions of the buckets due
+// (activity_floor), and a message pays a heap fix at most rekeyEvery
+// times per idle timeout.
+const rekeyEvery = 16
 
 var (
 	minTime = time.Time{}
@@ -349,10 +359,10 @@ func (m *Memory) CloseSession(ctx context.Context, ws lifecycle.Workspace, id li
 
 // SweepSessions implements lifecycle.Store. It visits only the groups due
 // (each shard's heap) and in each the sessions whose key is due: those it
-// closes, and those it re-keys, each paid for by a message routed since
-// it was keyed (group). Its cost is what is due and what routing deferred
-// to it, not what is stored. It also removes closed sessions past the
-// retention.
+// closes, and those it re-keys, each over within a rekeyEvery-th of the
+// idle timeout from now (group). Its cost is what is due or about to be,
+// never the active sessions or what is stored. It also removes closed
+// sessions past the retention.
 func (m *Memory) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
 	sp, closed := m.read(ws), 0
 	for i := range sp.shards {
