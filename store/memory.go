@@ -162,10 +162,11 @@ func conflict(format string, args ...any) error {
 }
 
 // Bot implements lifecycle.Store.
-func (m *space) Bot(ctx context.Context, id lifecycle.BotID) (lifecycle.Bot, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	rec, ok := m.bots[id]
+func (m *Memory) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
+	sp := m.read(ws)
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	rec, ok := sp.bots[id]
 	if !ok {
 		return lifecycle.Bot{}, &lifecycle.NotFoundError{Kind: "bot", ID: string(id)}
 	}
@@ -181,14 +182,15 @@ func (m *space) senderRec(s lifecycle.Sender) *senderRec {
 // SenderBots implements lifecycle.Store. It reads at most two live bots
 // per sender, and the top of each sender's departures: its cost does not
 // grow with the bots that used the senders.
-func (m *space) SenderBots(ctx context.Context, senders []lifecycle.Sender, except lifecycle.BotID) ([]lifecycle.Bot, *lifecycle.Bot, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+func (m *Memory) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender, except lifecycle.BotID) ([]lifecycle.Bot, *lifecycle.Bot, error) {
+	sp := m.read(ws)
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
 	var out []lifecycle.Bot
 	var best *leftEntry
 	seen := map[*botRec]bool{}
 	for _, s := range senders {
-		sr := m.senderRec(s)
+		sr := sp.senderRec(s)
 		if sr == nil {
 			continue
 		}
@@ -212,15 +214,16 @@ func (m *space) SenderBots(ctx context.Context, senders []lifecycle.Sender, exce
 
 // Bots implements lifecycle.Store. Ids are kept sorted, so a page costs
 // the bots it returns, not every bot stored.
-func (m *space) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+func (m *Memory) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
+	sp := m.read(ws)
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
 	out := []lifecycle.Bot{}
-	m.ids.page(after, func(id lifecycle.BotID) bool {
+	sp.ids.page(after, func(id lifecycle.BotID) bool {
 		if limit >= 0 && len(out) >= limit {
 			return false
 		}
-		if rec, ok := m.bots[id]; ok {
+		if rec, ok := sp.bots[id]; ok {
 			out = append(out, rec.read())
 		}
 		return true
@@ -231,33 +234,36 @@ func (m *space) Bots(ctx context.Context, after lifecycle.BotID, limit int) ([]l
 // Due implements lifecycle.Store. Drains and pending schedules are kept
 // in heaps by when they fall due, and read best-first: the cost is what
 // it returns, whatever else is stored.
-func (m *space) Due(ctx context.Context, now time.Time, limit int) (lifecycle.Due, error) {
-	m.mu.Lock() // the schedule heap lets settled schedules go when met
-	defer m.mu.Unlock()
+func (m *Memory) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
+	sp := m.read(ws)
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
 	var out lifecycle.Due
-	m.drains.ascend(func(r *botRec) bool { return !r.due.After(now) }, func(r *botRec) bool {
+	sp.drains.ascend(func(r *botRec) bool { return !r.due.After(now) }, func(r *botRec) bool {
 		if limit >= 0 && len(out.Drains) >= limit {
 			return false
 		}
 		out.Drains = append(out.Drains, r.read())
 		return true
 	})
-	out.Schedules = m.sched.due(now, limit)
+	out.Schedules = sp.sched.due(now, limit)
 	return out, nil
 }
 
 // Roles implements lifecycle.Store.
-func (m *space) Roles(ctx context.Context, user string) (roles.Set, int, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.roles[user], m.admins, nil
+func (m *Memory) Roles(ctx context.Context, ws lifecycle.Workspace, user string) (roles.Set, int, error) {
+	sp := m.read(ws)
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	return sp.roles[user], sp.admins, nil
 }
 
 // AuditLog implements lifecycle.Store.
-func (m *space) AuditLog(ctx context.Context, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.audit.read(after, limit), nil
+func (m *Memory) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
+	sp := m.read(ws)
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	return sp.audit.read(after, limit), nil
 }
 
 func cloneEntry(e lifecycle.AuditEntry) lifecycle.AuditEntry {
@@ -266,8 +272,8 @@ func cloneEntry(e lifecycle.AuditEntry) lifecycle.AuditEntry {
 	return e
 }
 
-// Commit implements lifecycle.Store.
-func (m *space) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+// commit is Memory.Commit in the workspace's store.
+func (m *space) commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -311,22 +317,19 @@ func (m *space) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 	return out, nil
 }
 
-// lockShards locks, in shard order, the shards of every sender the rows of
-// the plan's bots name before or after it - their test senders (R26)
-// included - and returns their indexes. The caller
-// holds m.mu.
+// lockShards locks, in shard order, the shards of every sender the plan's
+// bots have rows on before or after it, test senders (R26) included, and
+// returns their indexes. The caller holds m.mu.
 func (m *space) lockShards(p lifecycle.Plan) []int {
 	var idx []int
-	add := func(c lifecycle.Change) { // every sender a row of the bot names, test senders (R26) too
-		for _, row := range c.Rows() {
+	for _, c := range p.Changes {
+		rows := c.Rows()
+		if rec, ok := m.bots[c.Bot]; ok {
+			rows = append(rows, rec.rows...)
+		}
+		for _, row := range rows {
 			idx = append(idx, shardIndex(row.Sender))
 		}
-	}
-	for _, c := range p.Changes {
-		if rec, ok := m.bots[c.Bot]; ok {
-			add(lifecycle.Change{Bot: c.Bot, After: rec.bot()})
-		}
-		add(c)
 	}
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
@@ -336,9 +339,9 @@ func (m *space) lockShards(p lifecycle.Plan) []int {
 	return idx
 }
 
-// WaitAudit implements lifecycle.Store: waiters sleep on a channel
-// closed by the next commit that appends entries; nothing polls.
-func (m *space) WaitAudit(ctx context.Context, after uint64) error {
+// waitAudit is Memory.WaitAudit: waiters sleep on a channel closed by the
+// next commit that appends entries; nothing polls.
+func (m *space) waitAudit(ctx context.Context, after uint64) error {
 	for {
 		m.mu.RLock()
 		n, wake := m.audit.len(), m.auditWake

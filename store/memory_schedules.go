@@ -13,14 +13,22 @@ import (
 // the pending ones in a heap by (At, Seq), so Due costs what it returns.
 // Schedules are kept like audit entries: one per user request.
 type schedules struct {
-	byID    map[lifecycle.ScheduleID]*lifecycle.Schedule
-	bySeq   []*lifecycle.Schedule
-	pending minHeap[*lifecycle.Schedule]
+	byID    map[lifecycle.ScheduleID]*schedRec
+	bySeq   []*schedRec
+	pending minHeap[*schedRec]
+}
+
+// schedRec is a stored schedule and its index in the pending heap (-1
+// when not pending).
+type schedRec struct {
+	lifecycle.Schedule
+	at int
 }
 
 func newSchedules() schedules {
-	return schedules{byID: map[lifecycle.ScheduleID]*lifecycle.Schedule{}, pending: minHeap[*lifecycle.Schedule]{
-		less: func(a, b *lifecycle.Schedule) bool { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Seq, b.Seq)) < 0 },
+	return schedules{byID: map[lifecycle.ScheduleID]*schedRec{}, pending: minHeap[*schedRec]{
+		less:  func(a, b *schedRec) bool { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Seq, b.Seq)) < 0 },
+		moved: func(r *schedRec, i int) { r.at = i },
 	}}
 }
 
@@ -31,8 +39,8 @@ func cloneSchedule(s *lifecycle.Schedule) lifecycle.Schedule {
 	return c
 }
 
-// checkSchedules refuses schedule changes whose revision is stale
-// (Plan.Check has refused malformed ones). The caller holds m.mu.
+// checkSchedules refuses schedule changes whose revision is stale. The
+// caller holds m.mu.
 func (m *space) checkSchedules(changes []lifecycle.ScheduleChange) error {
 	for _, c := range changes {
 		cur, ok := m.sched.byID[c.After.ID]
@@ -43,73 +51,70 @@ func (m *space) checkSchedules(changes []lifecycle.ScheduleChange) error {
 			return conflict("schedule %s does not exist", c.After.ID)
 		case ok && cur.Revision != c.Revision:
 			return conflict("schedule %s changed (revision %d, the plan read %d)", c.After.ID, cur.Revision, c.Revision)
-		case ok && (!cur.At.Equal(c.After.At) || c.After.Status == lifecycle.SchedulePending):
-			// Decide only settles a pending schedule; the heap relies on it.
-			return &lifecycle.InputError{Field: "plan", Value: string(c.After.ID), Problem: "moves a schedule or makes it pending again; a schedule only runs or is canceled"}
 		}
 	}
 	return nil
 }
 
-// applySchedules stores checked schedule changes. The caller holds m.mu
-// for writing.
+// applySchedules stores checked schedule changes, a new schedule with the
+// next Seq, and keeps the pending heap to their status and At. The caller
+// holds m.mu for writing.
 func (m *space) applySchedules(changes []lifecycle.ScheduleChange) {
+	x := &m.sched
 	for _, c := range changes {
-		s := cloneSchedule(&c.After)
-		if cur, ok := m.sched.byID[s.ID]; ok {
-			s.Seq = cur.Seq
-			*cur = s // the heap drops it when it is no longer pending
-			continue
+		r := x.byID[c.After.ID]
+		if r == nil {
+			r = &schedRec{at: -1}
+			x.byID[c.After.ID], x.bySeq = r, append(x.bySeq, r)
+			c.After.Seq = uint64(len(x.bySeq))
+		} else {
+			c.After.Seq = r.Seq
 		}
-		s.Seq = uint64(len(m.sched.bySeq)) + 1
-		m.sched.byID[s.ID] = &s
-		m.sched.bySeq = append(m.sched.bySeq, &s)
-		if s.Status == lifecycle.SchedulePending {
-			m.sched.pending.push(&s)
+		r.Schedule = cloneSchedule(&c.After)
+		switch pending := r.Status == lifecycle.SchedulePending; {
+		case pending && r.at < 0:
+			x.pending.push(r)
+		case pending:
+			x.pending.fix(r.at)
+		case r.at >= 0:
+			x.pending.remove(r.at)
 		}
 	}
 }
 
 // Schedule implements lifecycle.Store.
-func (m *space) Schedule(ctx context.Context, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	s, ok := m.sched.byID[id]
+func (m *Memory) Schedule(ctx context.Context, ws lifecycle.Workspace, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
+	sp := m.read(ws)
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
+	s, ok := sp.sched.byID[id]
 	if !ok {
 		return lifecycle.Schedule{}, &lifecycle.NotFoundError{Kind: "schedule", ID: string(id)}
 	}
-	return cloneSchedule(s), nil
+	return cloneSchedule(&s.Schedule), nil
 }
 
 // Schedules implements lifecycle.Store.
-func (m *space) Schedules(ctx context.Context, after uint64, limit int) ([]lifecycle.Schedule, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+func (m *Memory) Schedules(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.Schedule, error) {
+	sp := m.read(ws)
+	sp.mu.RLock()
+	defer sp.mu.RUnlock()
 	out := []lifecycle.Schedule{}
-	for i := after; i < uint64(len(m.sched.bySeq)) && (limit < 0 || len(out) < limit); i++ {
-		out = append(out, cloneSchedule(m.sched.bySeq[i]))
+	for i := after; i < uint64(len(sp.sched.bySeq)) && (limit < 0 || len(out) < limit); i++ {
+		out = append(out, cloneSchedule(&sp.sched.bySeq[i].Schedule))
 	}
 	return out, nil
 }
 
-// due returns up to limit pending schedules due at now, by (At, Seq). It
-// walks the pending heap best-first from its top, so its cost is that of
-// the schedules it returns and of the settled ones it passes (which leave
-// the heap when met at its top), never of every schedule due. The caller
-// holds m.mu for writing.
+// due returns up to limit pending schedules due at now, by (At, Seq),
+// walking the pending heap best-first: its cost is what it returns.
 func (x *schedules) due(now time.Time, limit int) []lifecycle.Schedule {
-	h := &x.pending
-	for h.len() > 0 && h.items[0].Status != lifecycle.SchedulePending {
-		h.remove(0)
-	}
 	out := []lifecycle.Schedule{}
-	h.ascend(func(s *lifecycle.Schedule) bool { return !s.At.After(now) }, func(s *lifecycle.Schedule) bool {
+	x.pending.ascend(func(r *schedRec) bool { return !r.At.After(now) }, func(r *schedRec) bool {
 		if limit >= 0 && len(out) >= limit {
 			return false
 		}
-		if s.Status == lifecycle.SchedulePending {
-			out = append(out, cloneSchedule(s))
-		}
+		out = append(out, cloneSchedule(&r.Schedule))
 		return true
 	})
 	return out

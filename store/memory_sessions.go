@@ -35,9 +35,8 @@ func sessHash(address uint64, user string) uint64 {
 // shard holds the senders whose address hashes to it, their open sessions
 // (by sessHash, chained by sessRec.coll), session counts, the groups of
 // open sessions by when one can next be over (due), and the sessions
-// recorded closed, in that order, until the retention has passed (through
-// the links a session frees when it leaves its group: no memory of their
-// own). Its mutex guards all of that and every sessRec and group in it.
+// recorded closed, oldest first, until the retention has passed. Its
+// mutex guards all of that and every sessRec and group in it.
 type shard struct {
 	mu      sync.Mutex
 	senders map[lifecycle.Sender]*senderRec // written under Memory.mu too
@@ -45,8 +44,8 @@ type shard struct {
 	peak    int // the most sessions open has held since it was made
 	stats   map[statKey]*statRec
 	due     minHeap[*group]
-	closed  sessList
-	_       [64]byte // keeps shards on separate cache lines
+	closed  struct{ head, tail *sessRec } // linked by sessRec.next
+	_       [64]byte                      // keeps shards on separate cache lines
 }
 
 func (sh *shard) init() {
@@ -60,14 +59,22 @@ func (sh *shard) init() {
 }
 
 type sessRec struct {
-	s          lifecycle.Session
-	grp        *group
-	prev, next *sessRec // in its group's list; once closed, its shard's
-	coll       *sessRec // the next open session with the same sessHash
+	s    lifecycle.Session
+	grp  *group
+	coll *sessRec // the next open session with the same sessHash
+	// key is the session's key in its group's heap: its LastActivityAt
+	// when last keyed (never later); pos its index there. Until until,
+	// while the group's columns are those of epoch, routing continues the
+	// session by comparing them alone (keyed).
+	key, until time.Time
+	pos        int
+	epoch      uint64
 	stats      *statRec
 	sh         *shard
-	// recorded is when the store recorded the session closed.
+	// recorded is when the store recorded the session closed; next the
+	// session recorded closed after it in its shard.
 	recorded time.Time
+	next     *sessRec
 }
 
 // find returns the open session of user on sender, hashed h, or nil.
@@ -107,29 +114,31 @@ type statRec struct {
 }
 
 // group holds the open sessions of one activation of one bot on one
-// sender, which end together, least recently active first: an intrusive
-// list, so routing moves a session to the back without allocating and a
-// sweep finds idle sessions at the front. The order is by LastActivityAt
-// (ties: routing order), not by when Route was called: after the clock
-// steps back (NTP, a test clock) a session goes before those active after
-// it (link); else it could idle out behind one that does not yet, and
-// sweeps, which stop at the first session not over, would leave it open.
+// sender, which end together, in a heap by key: the least recently active
+// first, lazily. Routing forward in time only stamps a session's
+// LastActivityAt, leaving its key behind, until a rekeyEvery-th of the
+// idle timeout has passed since the key (sessRec.until): that message, a
+// message before its key (the clock stepped back), and a sweep that meets
+// it re-key it - a message at most rekeyEvery times per idle timeout, a
+// sweep only a session over within a rekeyEvery-th of the timeout. A sweep
+// stops at the first session neither over nor re-keyed: no session behind
+// it can be over.
 type group struct {
-	sessList
+	minHeap[*sessRec]
 	bot        *botRec
 	sender     lifecycle.Sender
 	activation uint64
 	// at is the group's key in its shard's heap: no session of it can be
-	// over before at. Routing forward in time only moves it later, so the
-	// heap may hold an earlier key, which a sweep fixes when it meets it;
-	// routing that moves it earlier (the clock stepped back) reschedules.
+	// over before at (the key of its first session may only be behind).
 	at     time.Time
 	heapAt int // index in the shard's heap, -1 when not in it
 	// until and idle are the columns routing compares (serve): the slot
 	// serves the activation until until (the latest time while active,
-	// ServesUntil while draining, the zero time once over).
+	// ServesUntil while draining, the zero time once over). epoch counts
+	// their changes.
 	until time.Time
 	idle  time.Duration
+	epoch uint64
 }
 
 // serve sets the columns of g from its bot's row on its sender and idle
@@ -137,7 +146,7 @@ type group struct {
 // once the bot is deleted).
 func (g *group) serve() bool {
 	row, b := g.bot.rowOn(g.sender), g.bot.bot()
-	g.until = minTime
+	g.until, g.epoch = minTime, g.epoch+1
 	if b == nil || row.Activation != g.activation || (row.Slot != lifecycle.SlotActive && row.Slot != lifecycle.SlotDraining) {
 		return false
 	}
@@ -148,64 +157,52 @@ func (g *group) serve() bool {
 	return true
 }
 
-// serves reports whether a session of g last active at last takes a
-// message at now by the columns alone - the comparison SQLite's route
-// makes: the slot serves the activation and the session is not idle. It
-// says yes only where lifecycle.DecideRoute continues the session; where
-// it says no, DecideRoute decides.
-func (g *group) serves(last, now time.Time) bool {
-	return now.Before(g.until) && (g.idle <= 0 || now.Before(last.Add(g.idle)))
+// keyed keys rec by its LastActivityAt and sets until when, by g's columns
+// alone, it may next be over - the comparison SQLite's route makes: the
+// slot serves the activation and the session is not idle. Routing before
+// then (and not before the key) continues rec where lifecycle.DecideRoute
+// would; after, DecideRoute decides.
+func (g *group) keyed(rec *sessRec) {
+	rec.key, rec.until, rec.epoch = rec.s.LastActivityAt, g.until, g.epoch
+	if end := rec.key.Add(g.idle / rekeyEvery); g.idle > 0 && end.Before(g.until) {
+		rec.until = end
+	}
 }
+
+// rekeyEvery bounds how far a session's key may fall behind: a message
+// rekeyEvery-th of the idle timeout or more after the key re-keys it. So
+// a sweep re-keys only sessions over within that fraction of the timeout
+// from its now - what is about to be due, never every active session -
+// as PostgreSQL's sweep reads only the sessions of the buckets due
+// (activity_floor), and a message pays a heap fix at most rekeyEvery
+// times per idle timeout.
+const rekeyEvery = 16
 
 var (
 	minTime = time.Time{}
 	maxTime = time.Unix(1<<62, 0)
 )
 
-// sessList is an intrusive list of sessions, linked by sessRec.prev and
-// next: a group's open sessions, or a shard's closed ones.
-type sessList struct{ head, tail *sessRec }
-
-// insertAfter links r, in no list, after at; first if at is nil.
-func (l *sessList) insertAfter(at, r *sessRec) {
-	r.prev, r.next = at, l.head
-	if at != nil {
-		r.next, at.next = at.next, r
-	} else {
-		l.head = r
-	}
-	if r.next != nil {
-		r.next.prev = r
-	} else {
-		l.tail = r
-	}
+// newGroup returns the empty group of activation of rec on sender.
+func newGroup(rec *botRec, sender lifecycle.Sender, activation uint64) *group {
+	g := &group{bot: rec, sender: sender, activation: activation, heapAt: -1}
+	g.less = func(a, b *sessRec) bool { return cmp.Or(a.key.Compare(b.key), cmp.Compare(a.s.ID, b.s.ID)) < 0 }
+	g.moved = func(r *sessRec, i int) { r.pos = i }
+	g.serve()
+	return g
 }
 
-func (l *sessList) unlink(r *sessRec) {
-	if r.prev != nil {
-		r.prev.next = r.next
-	} else {
-		l.head = r.next
-	}
-	if r.next != nil {
-		r.next.prev = r.prev
-	} else {
-		l.tail = r.prev
-	}
-	r.prev, r.next = nil, nil
-}
-
-// reschedule puts g in the heap at its true key, the earliest instant a
-// session of g can be over (lifecycle.NextSessionEnd of its least recently
-// active session), or takes it out when it is empty. The caller holds sh.
+// reschedule puts g in the heap at the earliest instant its first session
+// can be over by its key (lifecycle.NextSessionEnd), or takes it out when
+// it is empty. The caller holds sh.
 func (sh *shard) reschedule(g *group) {
-	if g.head == nil {
+	if g.len() == 0 {
 		if g.heapAt >= 0 {
 			sh.due.remove(g.heapAt)
 		}
 		return
 	}
-	at, ok := lifecycle.NextSessionEnd(g.bot.bot(), g.sender, g.activation, g.head.s.LastActivityAt)
+	at, ok := lifecycle.NextSessionEnd(g.bot.bot(), g.sender, g.activation, g.items[0].key)
 	if g.at = at; !ok {
 		g.at = maxTime
 	}
@@ -218,20 +215,21 @@ func (sh *shard) reschedule(g *group) {
 
 // Route implements lifecycle.Store: under the sender's shard lock it
 // reads the RouteView and applies what lifecycle.DecideRoute decides.
-// Routing to a session its group's columns say is served (group.serves)
-// costs one lookup by a hash and does not allocate.
-func (m *space) Route(ctx context.Context, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+// Routing to a session its columns say is served (group.keyed) costs one
+// lookup by a hash, stamps the session and does not allocate.
+func (m *Memory) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+	sp := m.read(ws)
 	ha := maphash.String(shardSeed, sender.Address)
-	sh := &m.shards[ha&(shardCount-1)]
+	sh := &sp.shards[ha&(shardCount-1)]
 	h := sessHash(ha, endUser)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	rec := sh.find(h, sender, endUser)
-	if rec != nil && rec.grp.serves(rec.s.LastActivityAt, now) {
-		was := rec.s.LastActivityAt
+	if rec != nil && rec.epoch == rec.grp.epoch && now.Before(rec.until) && !now.Before(rec.key) {
 		rec.s.LastActivityAt = now
 		rec.s.Messages++
-		return sh.touched(rec, was), nil
+		rec.stats.messages++
+		return rec.s, nil
 	}
 	var v lifecycle.RouteView
 	if rec != nil {
@@ -243,54 +241,32 @@ func (m *space) Route(ctx context.Context, sender lifecycle.Sender, endUser stri
 	}
 	step, err := lifecycle.DecideRoute(v, sender, endUser, now)
 	if err == nil && !step.New {
-		was := rec.s.LastActivityAt
 		rec.s = step.Session
-		return sh.touched(rec, was), nil
+		rec.stats.messages++
+		sh.place(rec)
+		return rec.s, nil
 	}
 	if step.Closed.ID != 0 {
-		m.closeLocked(rec, step.Closed.CloseReason, step.Closed.ClosedAt, now)
+		sp.closeLocked(rec, step.Closed.CloseReason, step.Closed.ClosedAt, now)
 	}
-	m.purgeLocked(sh, now, 2)
+	sp.purgeLocked(sh, now, 2)
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
-	return m.open(sh, sr, h, step.Session), nil
+	return sp.open(sh, sr, h, step.Session), nil
 }
 
-// touched counts the message routed to rec and moves rec to the back of
-// its group. The caller holds sh.
-func (sh *shard) touched(rec *sessRec, was time.Time) lifecycle.Session {
-	rec.stats.messages++
-	sh.link(rec.grp, rec, was)
-	return rec.s
-}
-
-// link puts rec, new in g or just active again, after every session of g
-// active at or before it: at the back, unless the clock stepped back (then
-// it walks back past the sessions active after rec: none while the clock
-// moves forward). It reschedules g when its key may now be too late: g is
-// not in the heap, or is keyed by the last session it lost, or rec went
-// first, less recently active than g's first session was (the clock
-// stepped back). was is when rec was last active before this message
-// (unused for a new session): g's first session may be rec itself, whose
-// time the caller has just moved. The caller holds sh.
-func (sh *shard) link(g *group, rec *sessRec, was time.Time) {
-	first := maxTime
-	if g.head == rec {
-		first = was
-	} else if g.head != nil {
-		first = g.head.s.LastActivityAt
+// place keys rec in its group by its LastActivityAt, and reschedules the
+// group when rec comes first or the group is not in the heap. The caller
+// holds sh.
+func (sh *shard) place(rec *sessRec) {
+	g := rec.grp
+	if g.keyed(rec); rec.pos < 0 {
+		g.push(rec)
+	} else {
+		g.fix(rec.pos)
 	}
-	if rec.grp == g {
-		g.unlink(rec)
-	}
-	after := g.tail
-	for after != nil && rec.s.LastActivityAt.Before(after.s.LastActivityAt) {
-		after = after.prev
-	}
-	rec.grp = g
-	g.insertAfter(after, rec)
-	if g.heapAt < 0 || (g.head == rec && rec.s.LastActivityAt.Before(first)) {
+	if rec.pos == 0 || g.heapAt < 0 {
 		sh.reschedule(g)
 	}
 }
@@ -300,8 +276,7 @@ func (sh *shard) link(g *group, rec *sessRec, was time.Time) {
 func (m *space) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) lifecycle.Session {
 	g := sr.activeGroup
 	if g == nil || g.bot != sr.active || g.activation != s.Activation {
-		g = &group{bot: sr.active, sender: s.Sender, activation: s.Activation, heapAt: -1}
-		g.serve()
+		g = newGroup(sr.active, s.Sender, s.Activation)
 		sr.activeGroup = g
 	}
 	s.ID = lifecycle.SessionID(m.nextSession.Add(1))
@@ -310,17 +285,17 @@ func (m *space) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) li
 		st = &statRec{closed: map[lifecycle.CloseReason]uint64{}}
 		sh.stats[statKey{s.Bot, s.Sender}] = st
 	}
-	rec := &sessRec{stats: st, sh: sh, s: s, coll: sh.open[h]}
+	rec := &sessRec{stats: st, sh: sh, s: s, coll: sh.open[h], grp: g, pos: -1}
 	st.opened++
 	st.open++
 	st.messages++
 	sh.open[h] = rec
 	sh.peak = max(sh.peak, len(sh.open))
 	m.sessions.put(uint64(rec.s.ID), rec)
-	if g.head == nil {
+	if g.len() == 0 {
 		g.bot.countGroup(g.activation, 1)
 	}
-	sh.link(g, rec, time.Time{})
+	sh.place(rec)
 	return rec.s
 }
 
@@ -330,8 +305,8 @@ func (m *space) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now 
 	sh := rec.sh
 	rec.s.ClosedAt, rec.s.CloseReason = at, reason
 	sh.unindex(sessHash(maphash.String(shardSeed, rec.s.Sender.Address), rec.s.EndUser), rec)
-	rec.grp.unlink(rec)
-	if rec.grp.head == nil {
+	rec.grp.remove(rec.pos)
+	if rec.grp.len() == 0 {
 		rec.grp.bot.countGroup(rec.grp.activation, -1)
 	}
 	rec.grp = nil
@@ -339,7 +314,12 @@ func (m *space) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now 
 	rec.stats.closed[reason]++
 	if m.retention > 0 {
 		rec.recorded = now
-		sh.closed.insertAfter(sh.closed.tail, rec)
+		if sh.closed.tail == nil {
+			sh.closed.head = rec
+		} else {
+			sh.closed.tail.next = rec
+		}
+		sh.closed.tail = rec
 	}
 }
 
@@ -352,15 +332,18 @@ func (m *space) purgeLocked(sh *shard, now time.Time, limit int) int {
 		if rec == nil || now.Sub(rec.recorded) < m.retention {
 			break
 		}
-		sh.closed.unlink(rec)
+		if sh.closed.head, rec.next = rec.next, nil; sh.closed.head == nil {
+			sh.closed.tail = nil
+		}
 		m.sessions.remove(uint64(rec.s.ID))
 	}
 	return n
 }
 
 // CloseSession implements lifecycle.Store.
-func (m *space) CloseSession(ctx context.Context, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	rec := m.sessions.get(uint64(id))
+func (m *Memory) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
+	sp := m.read(ws)
+	rec := sp.sessions.get(uint64(id))
 	if rec == nil {
 		return lifecycle.Session{}, &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 	}
@@ -370,26 +353,28 @@ func (m *space) CloseSession(ctx context.Context, id lifecycle.SessionID, reason
 		return rec.s, nil
 	}
 	c := lifecycle.DecideClose(rec.s, rec.grp.bot.bot(), reason, now)
-	m.closeLocked(rec, c.CloseReason, c.ClosedAt, now)
+	sp.closeLocked(rec, c.CloseReason, c.ClosedAt, now)
 	return rec.s, nil
 }
 
 // SweepSessions implements lifecycle.Store. It visits only the groups due
-// (each shard's heap) and in each the sessions it closes: its cost is what
-// is due, not what is stored. It also removes closed sessions past the
-// retention.
-func (m *space) SweepSessions(ctx context.Context, now time.Time, limit int) (int, error) {
-	closed := 0
-	for i := range m.shards {
-		sh := &m.shards[i]
+// (each shard's heap) and in each the sessions whose key is due: those it
+// closes, and those it re-keys, each over within a rekeyEvery-th of the
+// idle timeout from now (group). Its cost is what is due or about to be,
+// never the active sessions or what is stored. It also removes closed
+// sessions past the retention.
+func (m *Memory) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
+	sp, closed := m.read(ws), 0
+	for i := range sp.shards {
+		sh := &sp.shards[i]
 		sh.mu.Lock()
-		closed += m.sweepLocked(sh, now, limit-closed)
+		closed += sp.sweepLocked(sh, now, limit-closed)
 		sh.mu.Unlock()
 		if closed >= limit {
 			break
 		}
 	}
-	m.purge(now, purgeBudget*max(limit, 1))
+	sp.purge(now, purgeBudget*max(limit, 1))
 	return closed, nil
 }
 
@@ -430,30 +415,29 @@ func (sh *shard) shrink() {
 }
 
 // sweepLocked closes up to limit sessions of sh over at now, the groups
-// due first. The caller holds sh.
+// due first, re-keying the sessions it meets that were active since they
+// were keyed (group). The caller holds sh.
 func (m *space) sweepLocked(sh *shard, now time.Time, limit int) int {
 	closed := 0
 	for closed < limit && sh.due.len() > 0 && !sh.due.items[0].at.After(now) {
-		// A group emptied, or whose first session routing moved on since
-		// it was scheduled, closes nothing: reschedule puts it where it
-		// belongs now.
 		g := sh.due.items[0]
 		b := g.bot.bot()
-		n := 0
-		for closed < limit && g.head != nil {
-			rec := g.head
-			at := lifecycle.SessionAt(rec.s, b, now)
-			if at.Open() {
+		for closed < limit && g.len() > 0 {
+			rec := g.items[0]
+			if at := lifecycle.SessionAt(rec.s, b, now); !at.Open() {
+				m.closeLocked(rec, at.CloseReason, at.ClosedAt, now)
+				closed++
+			} else if rec.key.Before(rec.s.LastActivityAt) {
+				g.keyed(rec)
+				g.fix(0)
+			} else {
 				break
 			}
-			m.closeLocked(rec, at.CloseReason, at.ClosedAt, now)
-			closed++
-			n++
 		}
 		sh.reschedule(g)
-		if n == 0 && g.heapAt >= 0 && !g.at.After(now) {
-			// The group says it is due but SessionAt disagrees: look again
-			// at the next sweep rather than spin.
+		if closed < limit && g.heapAt >= 0 && !g.at.After(now) {
+			// The group says it is due but SessionAt disagrees about its
+			// first session: look again at the next sweep rather than spin.
 			g.at = now.Add(time.Nanosecond)
 			sh.due.fix(g.heapAt)
 		}
@@ -463,14 +447,15 @@ func (m *space) sweepLocked(sh *shard, now time.Time, limit int) int {
 
 // Sessions implements lifecycle.Store. Ids are assigned in order
 // and indexed, so a page costs the sessions it returns.
-func (m *space) Sessions(ctx context.Context, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+func (m *Memory) Sessions(ctx context.Context, ws lifecycle.Workspace, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
 	var out []lifecycle.Session
-	last := m.nextSession.Load()
+	sp := m.read(ws)
+	last := sp.nextSession.Load()
 	if uint64(after) >= last {
 		return nil, nil
 	}
-	for id := m.sessions.next(uint64(after)+1, last); id <= last && len(out) < limit; id = m.sessions.next(id+1, last) {
-		rec := m.sessions.get(id)
+	for id := sp.sessions.next(uint64(after)+1, last); id <= last && len(out) < limit; id = sp.sessions.next(id+1, last) {
+		rec := sp.sessions.get(id)
 		if rec == nil {
 			continue
 		}
@@ -482,10 +467,10 @@ func (m *space) Sessions(ctx context.Context, after lifecycle.SessionID, limit i
 }
 
 // SessionStats implements lifecycle.Store.
-func (m *space) SessionStats(ctx context.Context) ([]lifecycle.SessionStats, error) {
-	out := []lifecycle.SessionStats{}
-	for i := range m.shards {
-		sh := &m.shards[i]
+func (m *Memory) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
+	out, sp := []lifecycle.SessionStats{}, m.read(ws)
+	for i := range sp.shards {
+		sh := &sp.shards[i]
 		sh.mu.Lock()
 		for k, st := range sh.stats {
 			out = append(out, lifecycle.SessionStats{Bot: k.bot, Sender: k.sender, Opened: st.opened, Open: st.open, Closed: maps.Clone(st.closed), Messages: st.messages})

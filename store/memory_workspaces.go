@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
-	"github.com/botlife/botlife/roles"
 )
 
 // Memory is an in-memory lifecycle.Store, safe for concurrent use. Its
@@ -23,12 +22,12 @@ import (
 // Bot.OpenActivations (R9) without visiting any session.
 //
 // No operation costs time that grows with history: drains are indexed by
-// grace deadline and open sessions by when they can next end, so ExpireDue
-// costs what is due; the audit log grows in fixed-size chunks, never
-// copied; closed sessions leave memory after a retention (default 24h;
-// see WithRetention), while the session counts keep their figures.
+// grace deadline and open sessions by when they can next end (lazily: see
+// SweepSessions), so ExpireDue costs what is due; the audit log grows in
+// fixed-size chunks, never copied; closed sessions leave memory after a
+// retention (default 24h; see WithRetention), while the session counts
+// keep their figures.
 //
-// The zero value is not usable; call NewMemory.
 // Workspaces (R27) are a key: each has a store of its own (bots, roles,
 // audit log, schedules, session shards and counters), found by name, and
 // the senders claimed by each are kept in one map, so that a sender is
@@ -199,37 +198,7 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 		}
 		s = m.space(p.Workspace)
 	}
-	return s.Commit(ctx, p)
-}
-
-// Bot implements lifecycle.Store.
-func (m *Memory) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
-	return m.read(ws).Bot(ctx, id)
-}
-
-// Bots implements lifecycle.Store.
-func (m *Memory) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
-	return m.read(ws).Bots(ctx, after, limit)
-}
-
-// SenderBots implements lifecycle.Store.
-func (m *Memory) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender, except lifecycle.BotID) ([]lifecycle.Bot, *lifecycle.Bot, error) {
-	return m.read(ws).SenderBots(ctx, senders, except)
-}
-
-// Due implements lifecycle.Store.
-func (m *Memory) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
-	return m.read(ws).Due(ctx, now, limit)
-}
-
-// Roles implements lifecycle.Store.
-func (m *Memory) Roles(ctx context.Context, ws lifecycle.Workspace, user string) (roles.Set, int, error) {
-	return m.read(ws).Roles(ctx, user)
-}
-
-// AuditLog implements lifecycle.Store.
-func (m *Memory) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
-	return m.read(ws).AuditLog(ctx, after, limit)
+	return s.commit(ctx, p)
 }
 
 // WaitAudit implements lifecycle.AuditWaiter. In a workspace that has
@@ -241,7 +210,7 @@ func (m *Memory) WaitAudit(ctx context.Context, ws lifecycle.Workspace, after ui
 		made := m.made
 		m.mu.Unlock()
 		if s := m.read(ws); s != m.none {
-			return s.WaitAudit(ctx, after)
+			return s.waitAudit(ctx, after)
 		}
 		select {
 		case <-ctx.Done():
@@ -249,39 +218,4 @@ func (m *Memory) WaitAudit(ctx context.Context, ws lifecycle.Workspace, after ui
 		case <-made:
 		}
 	}
-}
-
-// Route implements lifecycle.Store.
-func (m *Memory) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
-	return m.read(ws).Route(ctx, sender, endUser, now)
-}
-
-// CloseSession implements lifecycle.Store.
-func (m *Memory) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	return m.read(ws).CloseSession(ctx, id, reason, now)
-}
-
-// SweepSessions implements lifecycle.Store.
-func (m *Memory) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
-	return m.read(ws).SweepSessions(ctx, now, limit)
-}
-
-// Sessions implements lifecycle.Store.
-func (m *Memory) Sessions(ctx context.Context, ws lifecycle.Workspace, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
-	return m.read(ws).Sessions(ctx, after, limit)
-}
-
-// SessionStats implements lifecycle.Store.
-func (m *Memory) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
-	return m.read(ws).SessionStats(ctx)
-}
-
-// Schedule implements lifecycle.Store.
-func (m *Memory) Schedule(ctx context.Context, ws lifecycle.Workspace, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
-	return m.read(ws).Schedule(ctx, id)
-}
-
-// Schedules implements lifecycle.Store.
-func (m *Memory) Schedules(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.Schedule, error) {
-	return m.read(ws).Schedules(ctx, after, limit)
 }
