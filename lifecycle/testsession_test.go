@@ -224,6 +224,25 @@ func TestR26DryRun(t *testing.T) {
 	}
 }
 
+// R17, R26: ApplyPlan of a plan to open a test session opens the session
+// too, as ApplyTestPlan does: the store then holds it open on the lease's
+// test sender, at the plan's time.
+func TestR26ApplyPlanOpensTheTestSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d", "100")
+	p, err := e.m.Plan(e.ctx, designer, lifecycle.OpenTestSession{Bot: b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.ApplyPlan(e.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := e.st.Sessions(e.ctx, "", 0, 10)
+	if err != nil || len(ss) != 1 || !ss[0].Sender.IsTest() || !ss[0].Open() || ss[0].Bot != b.ID || !ss[0].OpenedAt.Equal(e.clk.Now()) {
+		t.Fatalf("R26: sessions after ApplyPlan = %+v, %v; want the test session open", ss, err)
+	}
+}
+
 // R24, R26: Watch sees a test session's open and close entries, with
 // which bot and which test session.
 func TestR26Watch(t *testing.T) {
