@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -126,16 +125,4 @@ func checkText(field, s string, key bool) error {
 		return inputError(field, s, fmt.Sprintf("is %d bytes; the store accepts at most %d", len(s), MaxKeyBytes))
 	}
 	return nil
-}
-
-// mustNanos is sqlrows.Nanos for a time that must not be zero.
-func mustNanos(field string, t time.Time) (int64, error) {
-	n, err := sqlrows.Nanos(field, t)
-	if err != nil {
-		return 0, err
-	}
-	if n == nil {
-		return 0, &lifecycle.InputError{Field: field, Value: "0001-01-01T00:00:00Z", Problem: "is the zero time; pass the current time"}
-	}
-	return *n, nil
 }

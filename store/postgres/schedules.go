@@ -55,7 +55,7 @@ func queueSchedules(b batch, changes []lifecycle.ScheduleChange) error {
 	var updated, added columns
 	for _, ch := range changes {
 		sc := ch.After
-		at, err := mustNanos("schedule time", sc.At)
+		at, err := sqlrows.MustNanos("schedule time", sc.At)
 		if err != nil {
 			return err
 		}

@@ -92,7 +92,7 @@ func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecy
 	if err := checkSender(sender); err != nil {
 		return lifecycle.Session{}, err
 	}
-	at, err := mustNanos("time", now)
+	at, err := sqlrows.MustNanos("time", now)
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
@@ -183,7 +183,7 @@ func (s *Store) Sessions(ctx context.Context, ws lifecycle.Workspace, after life
 // session with its bot, and records what DecideClose returns with
 // compare-and-swap (sqlClose).
 func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	if _, err := mustNanos("time", now); err != nil {
+	if _, err := sqlrows.MustNanos("time", now); err != nil {
 		return lifecycle.Session{}, err
 	}
 	if err := checkText("close reason", string(reason), true); err != nil {
@@ -293,7 +293,7 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 				return err
 			}
 			if sess = lifecycle.SessionAt(sess, b, now); !sess.Open() {
-				at, err := mustNanos("session end", sess.ClosedAt)
+				at, err := sqlrows.MustNanos("session end", sess.ClosedAt)
 				if err != nil {
 					return err
 				}

@@ -47,7 +47,7 @@ func recordClosed(ctx context.Context, tx conn, ws string, s lifecycle.Session) 
 // SyncCommits; otherwise one durable write transaction reads the
 // lifecycle.RouteView and applies what lifecycle.DecideRoute decides.
 func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
-	nv, err := sqlrows.Nanos("now", now)
+	nv, err := sqlrows.MustNanos("now", now)
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
@@ -126,7 +126,7 @@ func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender,
 // CloseSession implements lifecycle.Store: it records the session as
 // lifecycle.DecideClose returns it.
 func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	if _, err := sqlrows.Nanos("now", now); err != nil {
+	if _, err := sqlrows.MustNanos("now", now); err != nil {
 		return lifecycle.Session{}, err
 	}
 	var out lifecycle.Session

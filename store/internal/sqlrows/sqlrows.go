@@ -67,6 +67,18 @@ func Nanos(field string, t time.Time) (*int64, error) {
 	return &n, nil
 }
 
+// MustNanos is Nanos for a time that must not be zero, such as now.
+func MustNanos(field string, t time.Time) (int64, error) {
+	n, err := Nanos(field, t)
+	if err == nil && n == nil {
+		err = &lifecycle.InputError{Field: field, Value: "0001-01-01T00:00:00Z", Problem: "is the zero time; pass the current time"}
+	}
+	if err != nil {
+		return 0, err
+	}
+	return *n, nil
+}
+
 // Clamp returns t as Unix nanoseconds for a comparison, clamped to the
 // range a column holds: every stored instant compares with it as with t.
 func Clamp(t time.Time) int64 {

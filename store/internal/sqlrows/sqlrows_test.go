@@ -41,7 +41,7 @@ func TestMigrations(t *testing.T) {
 }
 
 // R21: a time is kept to the nanosecond or refused with ErrInvalidInput,
-// never rounded; a comparison with any instant clamps to the columns'
+// never rounded (MustNanos also refuses the zero time); a comparison with any instant clamps to the columns'
 // range; NULL is the zero time; times come back in UTC.
 func TestNanos(t *testing.T) {
 	east := time.FixedZone("east", 3600)
@@ -68,6 +68,9 @@ func TestNanos(t *testing.T) {
 		}
 		if c := Clamp(tc.t); c != tc.clamp {
 			t.Errorf("%s: Clamp = %d, want %d", tc.name, c, tc.clamp)
+		}
+		if n, err := MustNanos("now", tc.t); (err != nil) != (tc.refused || tc.t.IsZero()) || err == nil && n != *got {
+			t.Errorf("%s: MustNanos = %d, %v", tc.name, n, err)
 		}
 		if back := Time(got); !tc.refused && (!back.Equal(tc.t) || back.Location() != time.UTC) {
 			t.Errorf("%s: Time(Nanos) = %v, want %v in UTC", tc.name, back, tc.t)
