@@ -59,24 +59,23 @@ func Nanos(field string, t time.Time) (*int64, error) {
 	if t.IsZero() {
 		return nil, nil
 	}
-	if t.Before(MinTime) || t.After(MaxTime) {
-		return nil, &lifecycle.InputError{Field: field, Value: t.UTC().Format(time.RFC3339Nano),
-			Problem: "is outside the times the store can hold exactly (1677-09-21 to 2262-04-11)"}
+	n, err := MustNanos(field, t)
+	if err != nil {
+		return nil, err
 	}
-	n := t.UnixNano()
 	return &n, nil
 }
 
 // MustNanos is Nanos for a time that must not be zero, such as now.
 func MustNanos(field string, t time.Time) (int64, error) {
-	n, err := Nanos(field, t)
-	if err == nil && n == nil {
-		err = &lifecycle.InputError{Field: field, Value: "0001-01-01T00:00:00Z", Problem: "is the zero time; pass the current time"}
+	switch {
+	case t.IsZero():
+		return 0, &lifecycle.InputError{Field: field, Value: "0001-01-01T00:00:00Z", Problem: "is the zero time; pass the current time"}
+	case t.Before(MinTime) || t.After(MaxTime):
+		return 0, &lifecycle.InputError{Field: field, Value: t.UTC().Format(time.RFC3339Nano),
+			Problem: "is outside the times the store can hold exactly (1677-09-21 to 2262-04-11)"}
 	}
-	if err != nil {
-		return 0, err
-	}
-	return *n, nil
+	return t.UnixNano(), nil
 }
 
 // Clamp returns t as Unix nanoseconds for a comparison, clamped to the
