@@ -161,18 +161,36 @@ type groupKey struct {
 	activation int64
 }
 
-// nextGroup moves k to the next group of open sessions of its workspace
-// in the index open_sessions_by_group, in one seek whatever the sessions
-// in each; ok is false past the last.
+// nextGroupSQL are the seeks of nextGroup in the index
+// open_sessions_by_group, each past the key ?1-?5 (workspace, bot,
+// channel, address, activation) on one column: the next activation of the
+// bot on the sender, else the next address on the channel, the next
+// channel, the next bot. (A row-value comparison of the four walked every
+// session of the group.)
+var nextGroupSQL = [...]string{
+	groupAfter(`bot_id = ?2 AND channel = ?3 AND address = ?4 AND activation > ?5`),
+	groupAfter(`bot_id = ?2 AND channel = ?3 AND address > ?4`),
+	groupAfter(`bot_id = ?2 AND channel > ?3`),
+	groupAfter(`bot_id > ?2`),
+}
+
+func groupAfter(key string) string {
+	return `SELECT bot_id, channel, address, activation FROM sessions WHERE workspace = ?1 AND closed_at IS NULL AND ` + key + `
+		ORDER BY bot_id, channel, address, activation LIMIT 1`
+}
+
+// nextGroup moves k to the next group of open sessions of its workspace,
+// in at most four seeks whatever the sessions in each; ok is false past
+// the last.
 func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
-	err = q.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM sessions
-		WHERE workspace = ? AND closed_at IS NULL AND (bot_id, channel, address, activation) > (?, ?, ?, ?)
-		ORDER BY bot_id, channel, address, activation LIMIT 1`, k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation,
-	).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	args := []any{k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation}
+	for i, query := range nextGroupSQL {
+		err = q.QueryRowContext(ctx, query, args[:len(args)-i]...).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err == nil, err
+		}
 	}
-	return err == nil, err
+	return false, nil
 }
 
 // SweepSessions implements lifecycle.Store, group by group of open
