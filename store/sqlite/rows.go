@@ -59,7 +59,7 @@ func (s *Store) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.Bo
 // open sessions (nextGroup), not per session.
 func openActivations(ctx context.Context, q conn, ws lifecycle.Workspace, id lifecycle.BotID) ([]uint64, error) {
 	var out []uint64
-	for k := (groupKey{ws: string(ws), bot: string(id), activation: -1}); ; {
+	for k := (groupKey{ws: string(ws), bot: string(id), activation: -1, oneBot: true}); ; {
 		ok, err := nextGroup(ctx, q, &k)
 		if err != nil || !ok || k.bot != string(id) {
 			return out, err

@@ -154,20 +154,24 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 const sweepPage = 128
 
 // groupKey names a group of open sessions: one activation of one bot on
-// one sender, in a workspace.
+// one sender, in a workspace; activation -1 is before the first group of
+// bot (of the workspace if bot is "").
 type groupKey struct {
 	ws, bot    string
 	sender     lifecycle.Sender
 	activation int64
+	oneBot     bool // nextGroup stays within bot
 }
 
 // nextGroupSQL are the seeks of nextGroup in the index
-// open_sessions_by_group, each past the key ?1-?5 (workspace, bot,
-// channel, address, activation) on one column: the next activation of the
-// bot on the sender, else the next address on the channel, the next
-// channel, the next bot. (A row-value comparison of the four walked every
-// session of the group.)
+// open_sessions_by_group, each on one column past the key ?1-?5
+// (workspace, bot, channel, address, activation): from a start key, the
+// first group of the bot or after; then the next activation of the bot on
+// the sender, else the next address on the channel, the next channel, the
+// next bot. (A row-value comparison of the four walked every session of
+// the group.)
 var nextGroupSQL = [...]string{
+	groupAfter(`bot_id >= ?2`),
 	groupAfter(`bot_id = ?2 AND channel = ?3 AND address = ?4 AND activation > ?5`),
 	groupAfter(`bot_id = ?2 AND channel = ?3 AND address > ?4`),
 	groupAfter(`bot_id = ?2 AND channel > ?3`),
@@ -179,13 +183,20 @@ func groupAfter(key string) string {
 		ORDER BY bot_id, channel, address, activation LIMIT 1`
 }
 
-// nextGroup moves k to the next group of open sessions of its workspace,
-// in at most four seeks whatever the sessions in each; ok is false past
-// the last.
+// nextGroup moves k to the next group of open sessions of its workspace
+// (of its bot if k.oneBot), in at most four seeks whatever the sessions in
+// each; ok is false past the last.
 func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
 	args := []any{k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation}
-	for i, query := range nextGroupSQL {
-		err = q.QueryRowContext(ctx, query, args[:len(args)-i]...).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
+	from, to := 1, len(nextGroupSQL)
+	if k.activation < 0 {
+		from, to = 0, 1
+	} else if k.oneBot {
+		to--
+	}
+	for i := from; i < to; i++ {
+		n := [...]int{2, 5, 4, 3, 2}[i] // the parameters query i names
+		err = q.QueryRowContext(ctx, nextGroupSQL[i], args[:n]...).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err == nil, err
 		}
