@@ -315,31 +315,22 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 }
 
 // SessionStats implements lifecycle.Store from the counters a trigger keeps
-// in session_stats: it costs the rows it returns, never the sessions.
+// in session_stats: it costs the rows it returns, never the sessions. The
+// close reasons of a bot and sender come as one JSON object.
 func (s *Store) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
-	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, open, reason, sum(sessions)::int8, sum(messages)::int8
-		FROM session_stats WHERE workspace = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, channel || ':' || address, 2, 3`, string(ws))
+	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, sum(n)::int8, coalesce(sum(n) FILTER (WHERE open), 0)::int8, sum(m)::int8,
+			coalesce(jsonb_object_agg(reason, n) FILTER (WHERE NOT open AND n > 0), '{}')
+		FROM (SELECT bot_id, channel, address, open, reason, sum(sessions) AS n, sum(messages) AS m
+			FROM session_stats WHERE workspace = $1 GROUP BY 1, 2, 3, 4, 5) AS x
+		GROUP BY 1, 2, 3 ORDER BY 1, channel || ':' || address, 2, 3`, string(ws))
 	if err != nil {
 		return nil, fail(ctx, "reading session counts", err)
 	}
-	out := []lifecycle.SessionStats{}
-	var k lifecycle.SessionStats
-	var reason string
-	var open bool
-	var n, messages int64
-	_, err = pgx.ForEachRow(rows, []any{&k.Bot, &k.Sender.Channel, &k.Sender.Address, &open, &reason, &n, &messages}, func() error {
-		if len(out) == 0 || out[len(out)-1].Bot != k.Bot || out[len(out)-1].Sender != k.Sender {
-			out = append(out, lifecycle.SessionStats{Bot: k.Bot, Sender: k.Sender, Closed: map[lifecycle.CloseReason]uint64{}})
-		}
-		st := &out[len(out)-1]
-		st.Opened += uint64(n)
-		st.Messages += uint64(messages)
-		if open {
-			st.Open += uint64(n)
-		} else if n > 0 {
-			st.Closed[lifecycle.CloseReason(reason)] += uint64(n)
-		}
-		return nil
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (st lifecycle.SessionStats, err error) {
+		var opened, open, messages int64
+		err = r.Scan(&st.Bot, &st.Sender.Channel, &st.Sender.Address, &opened, &open, &messages, &st.Closed)
+		st.Opened, st.Open, st.Messages = uint64(opened), uint64(open), uint64(messages)
+		return st, err
 	})
 	return out, fail(ctx, "reading session counts", err)
 }
