@@ -186,11 +186,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 			if slices.Contains(done, int32(m.Version)) {
 				continue
 			}
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			if _, err := tx.Exec(ctx, fmt.Sprintf("%s;\nINSERT INTO botlife_schema_migrations (version) VALUES (%d)", m.SQL, m.Version)); err != nil {
 				return fmt.Errorf("%s: %w", m.Name, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO botlife_schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
-				return err
 			}
 			applied = true
 		}
