@@ -10,6 +10,7 @@ import (
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/internal/binarydoc"
+	"github.com/botlife/botlife/store/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -127,14 +128,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 			return nil, fail(ctx, "committing", err)
 		}
 	}
-	out := make([]lifecycle.AuditEntry, len(p.Audit))
-	for i, e := range p.Audit {
-		e.Transitions = append([]lifecycle.Transition(nil), e.Transitions...)
-		e.Acknowledged = append([]string(nil), e.Acknowledged...)
-		e.Seq = uint64(head - n + int64(i) + 1)
-		out[i] = e
-	}
-	return out, nil
+	return sqlrows.Numbered(p.Audit, uint64(head-n+1)), nil
 }
 
 // columns are rows as unnest takes them: one array per column.
@@ -233,7 +227,7 @@ func (c *changeCols) add(ch lifecycle.Change) error {
 		c.deleted.add(string(ch.Bot), int64(ch.Revision))
 		return nil
 	}
-	due, err := nanos("grace deadline", ch.Due())
+	due, err := sqlrows.Nanos("grace deadline", ch.Due())
 	if err != nil {
 		return err
 	}
@@ -242,8 +236,8 @@ func (c *changeCols) add(ch lifecycle.Change) error {
 		return err
 	}
 	for _, r := range ch.Rows() {
-		until, err := nanos("grace deadline", r.ServesUntil)
-		left, err2 := nanos("deactivation time", r.LeftActive)
+		until, err := sqlrows.Nanos("grace deadline", r.ServesUntil)
+		left, err2 := sqlrows.Nanos("deactivation time", r.LeftActive)
 		if err = cmp.Or(checkSender(r.Sender), err, err2); err != nil {
 			return err
 		}

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store/internal/sqlrows"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -63,10 +63,8 @@ func fail(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, known := range []error{lifecycle.ErrConflict, lifecycle.ErrNotFound, lifecycle.ErrInvalidInput, lifecycle.ErrNoBot, lifecycle.ErrUnavailable, lifecycle.ErrSenderClaimed} {
-		if errors.Is(err, known) {
-			return err
-		}
+	if sqlrows.Known(err) {
+		return err
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -127,55 +125,4 @@ func checkText(field, s string, key bool) error {
 		return inputError(field, s, fmt.Sprintf("is %d bytes; the store accepts at most %d", len(s), MaxKeyBytes))
 	}
 	return nil
-}
-
-// minTime and maxTime bound the times stored as Unix nanoseconds (bigint).
-var (
-	minTime = time.Unix(0, -1<<63)
-	maxTime = time.Unix(0, 1<<63-1)
-)
-
-// nanos returns t as Unix nanoseconds, nil for the zero time, or an error
-// wrapping lifecycle.ErrInvalidInput when t cannot be stored exactly.
-func nanos(field string, t time.Time) (*int64, error) {
-	if t.IsZero() {
-		return nil, nil
-	}
-	if t.Before(minTime) || t.After(maxTime) {
-		return nil, &lifecycle.InputError{Field: field, Value: t.UTC().Format(time.RFC3339Nano),
-			Problem: "is outside the times the store can hold exactly (1677-09-21 to 2262-04-11)"}
-	}
-	n := t.UnixNano()
-	return &n, nil
-}
-
-// mustNanos is nanos for a time that must not be zero.
-func mustNanos(field string, t time.Time) (int64, error) {
-	n, err := nanos(field, t)
-	if err != nil {
-		return 0, err
-	}
-	if n == nil {
-		return 0, &lifecycle.InputError{Field: field, Value: "0001-01-01T00:00:00Z", Problem: "is the zero time; pass the current time"}
-	}
-	return *n, nil
-}
-
-// clampNanos returns t as Unix nanoseconds for a comparison, clamped to the
-// range the store holds: every stored time compares with it as with t.
-func clampNanos(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return -1 << 63
-	case t.After(maxTime):
-		return 1<<63 - 1
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n *int64) time.Time {
-	if n == nil {
-		return time.Time{}
-	}
-	return time.Unix(0, *n).UTC()
 }

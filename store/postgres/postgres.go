@@ -82,9 +82,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -92,7 +90,7 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
-	"github.com/botlife/botlife/store/internal/binarydoc"
+	"github.com/botlife/botlife/store/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -109,7 +107,8 @@ type Store struct {
 	mu       sync.Mutex
 	listener *listener     // nil until WaitAudit needs it
 	closed   bool          // Close was called
-	done     chan struct{} // closed by Close: wakes waiters
+	done     chan struct{} // closed by Close
+	waits    sqlrows.Waiters
 }
 
 var (
@@ -153,6 +152,7 @@ func (s *Store) Close() {
 		close(s.done)
 	}
 	s.mu.Unlock()
+	s.waits.WakeAll()
 	if l != nil {
 		l.stop()
 	}
@@ -168,7 +168,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // advisory lock (processes may run it at once), the migrations not in
 // botlife_schema_migrations run in version order, in one transaction.
 func (s *Store) Migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql") // sorted
+	scripts, err := sqlrows.Migrations(migrations)
 	if err != nil {
 		return err
 	}
@@ -182,19 +182,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if err := tx.QueryRow(ctx, `SELECT array_agg(version) FROM botlife_schema_migrations`).Scan(&done); err != nil {
 			return err
 		}
-		for _, name := range names {
-			version, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
-			if err != nil {
-				return fmt.Errorf("%s has no version number", name)
-			} else if slices.Contains(done, int32(version)) {
+		for _, m := range scripts {
+			if slices.Contains(done, int32(m.Version)) {
 				continue
 			}
-			sql, _ := migrations.ReadFile(name)
-			if _, err := tx.Exec(ctx, string(sql)); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO botlife_schema_migrations (version) VALUES ($1)`, version); err != nil {
-				return err
+			if _, err := tx.Exec(ctx, fmt.Sprintf("%s;\nINSERT INTO botlife_schema_migrations (version) VALUES (%d)", m.SQL, m.Version)); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 			applied = true
 		}
@@ -253,29 +246,6 @@ func encode(field string, v any) ([]byte, error) {
 		return nil, &lifecycle.InputError{Field: field, Value: fmt.Sprintf("%T", v), Problem: "holds a NUL character, which the audit log cannot hold"}
 	}
 	return doc, nil
-}
-
-// decodeBot reads a bot document: the binary format of
-// store/internal/binarydoc, or JSON as schema version 1 stored it.
-func decodeBot(doc []byte) (lifecycle.Bot, error) {
-	var b lifecycle.Bot
-	if len(doc) > 0 && doc[0] == '{' {
-		if err := json.Unmarshal(doc, &b); err != nil {
-			return lifecycle.Bot{}, fmt.Errorf("postgres: decoding a stored bot: %w", err)
-		}
-	} else if err := binarydoc.Decode(doc, &b); err != nil {
-		return lifecycle.Bot{}, err
-	}
-	return lifecycle.Upgrade(b), nil
-}
-
-// docBot decodes doc; nil for no document (a bot that does not exist).
-func docBot(doc []byte) (*lifecycle.Bot, error) {
-	if doc == nil {
-		return nil, nil
-	}
-	b, err := decodeBot(doc)
-	return &b, err
 }
 
 func limitArg(limit int) *int64 {
@@ -350,12 +320,15 @@ func collectBots(rows pgx.Rows) ([]lifecycle.Bot, error) {
 	var doc []byte
 	var open []int64
 	_, err := pgx.ForEachRow(rows, []any{&doc, &open}, func() error {
-		b, err := decodeBot(doc)
+		b, err := sqlrows.Bot(doc)
+		if err != nil {
+			return err
+		}
 		for _, k := range open {
 			b.OpenActivations = append(b.OpenActivations, uint64(k))
 		}
-		out = append(out, b)
-		return err
+		out = append(out, *b)
+		return nil
 	})
 	return out, err
 }
@@ -420,15 +393,15 @@ const sqlDueDrains = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE
 // through the partial index pending_schedules, in one round trip.
 func (s *Store) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
 	due := lifecycle.Due{Schedules: []lifecycle.Schedule{}}
-	if now.Before(minTime) {
+	if now.Before(sqlrows.MinTime) {
 		return due, nil // every stored time is later
 	}
 	b := &pgx.Batch{}
-	b.Queue(sqlDueDrains, clampNanos(now), limitArg(limit), string(ws)).Query(func(rows pgx.Rows) (err error) {
+	b.Queue(sqlDueDrains, sqlrows.Clamp(now), limitArg(limit), string(ws)).Query(func(rows pgx.Rows) (err error) {
 		due.Drains, err = collectBots(rows)
 		return err
 	})
-	b.Queue(sqlDueSchedules, clampNanos(now), limitArg(limit), string(ws)).Query(func(rows pgx.Rows) (err error) {
+	b.Queue(sqlDueSchedules, sqlrows.Clamp(now), limitArg(limit), string(ws)).Query(func(rows pgx.Rows) (err error) {
 		due.Schedules, err = collectSchedules(rows)
 		return err
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/store/internal/binarydoc"
+	"github.com/botlife/botlife/store/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -54,7 +55,7 @@ func queueSchedules(b batch, changes []lifecycle.ScheduleChange) error {
 	var updated, added columns
 	for _, ch := range changes {
 		sc := ch.After
-		at, err := mustNanos("schedule time", sc.At)
+		at, err := sqlrows.MustNanos("schedule time", sc.At)
 		if err != nil {
 			return err
 		}
@@ -86,12 +87,9 @@ func scanSchedule(row pgx.Row) (lifecycle.Schedule, error) {
 	if err := row.Scan(&seq, &doc); err != nil {
 		return lifecycle.Schedule{}, err
 	}
-	var sc lifecycle.Schedule
-	if err := binarydoc.Decode(doc, &sc); err != nil {
-		return lifecycle.Schedule{}, err
-	}
+	sc, err := sqlrows.Decode[lifecycle.Schedule](doc)
 	sc.Seq = uint64(seq)
-	return sc, nil
+	return sc, err
 }
 
 // Schedule implements lifecycle.Store in one round trip.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -19,25 +20,6 @@ const sessionColumns = `s.id, s.channel, s.address, s.end_user, s.bot_id, s.acti
 // activation, before serves_until, and s is not idle.
 const served = `bs.slot IS NOT NULL AND bs.activation = s.activation AND (bs.serves_until IS NULL OR $1 < bs.serves_until)
 	AND (b.idle_timeout <= 0 OR $1::bigint::numeric < s.last_activity_at::numeric + b.idle_timeout)`
-
-// scanSession reads the sessionColumns of row, then any extra columns into
-// extra. A row of NULLs reads as the zero Session.
-func scanSession(row pgx.Row, extra ...any) (lifecycle.Session, error) {
-	var id, activation, opened, last, closed, messages *int64
-	var channel, address, user, bot, reason *string
-	err := row.Scan(append([]any{&id, &channel, &address, &user, &bot, &activation, &opened, &last, &closed, &reason, &messages}, extra...)...)
-	return lifecycle.Session{ID: lifecycle.SessionID(val(id)), Sender: lifecycle.Sender{Channel: val(channel), Address: val(address)},
-		EndUser: val(user), Bot: lifecycle.BotID(val(bot)), Activation: uint64(val(activation)),
-		OpenedAt: fromNanos(opened), LastActivityAt: fromNanos(last), ClosedAt: fromNanos(closed),
-		CloseReason: lifecycle.CloseReason(val(reason)), Messages: uint64(val(messages))}, err
-}
-
-func val[T any](p *T) (v T) {
-	if p != nil {
-		v = *p
-	}
-	return v
-}
 
 // openSession is the end user's open session s ($2, $3: sender, $4: end
 // user, $5: workspace): the whole key of one_open_session, so that even a
@@ -110,7 +92,7 @@ func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecy
 	if err := checkSender(sender); err != nil {
 		return lifecycle.Session{}, err
 	}
-	at, err := mustNanos("time", now)
+	at, err := sqlrows.MustNanos("time", now)
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
@@ -128,7 +110,7 @@ func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecy
 // closeArgs returns the arguments of sqlClose that record read, as its bot
 // at revision rev was read, closed as step, in workspace ws.
 func closeArgs(ws string, read, closed lifecycle.Session, rev *int64) ([]any, error) {
-	at, err := nanos("session end", closed.ClosedAt)
+	at, err := sqlrows.Nanos("session end", closed.ClosedAt)
 	return []any{at, string(closed.CloseReason), int64(closed.ID), int64(read.Messages), read.LastActivityAt.UnixNano(), rev, string(read.Bot), ws}, err
 }
 
@@ -138,7 +120,7 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	var openDoc, activeDoc []byte
 	var openRev, activeRev *int64
 	var took bool
-	read, err := scanSession(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser, ws), &openDoc, &openRev, &activeDoc, &activeRev, &took)
+	read, err := sqlrows.ScanSession(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser, ws), &openDoc, &openRev, &activeDoc, &activeRev, &took)
 	if err != nil || took {
 		return read, true, err
 	}
@@ -146,8 +128,8 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	if read.ID != 0 {
 		v.Open = &read
 	}
-	if v.OpenBot, err = docBot(openDoc); err == nil {
-		v.Active, err = docBot(activeDoc)
+	if v.OpenBot, err = sqlrows.Bot(openDoc); err == nil {
+		v.Active, err = sqlrows.Bot(activeDoc)
 	}
 	if err != nil {
 		return lifecycle.Session{}, true, err
@@ -174,7 +156,7 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	}
 	n := step.Session
 	args = append(args, n.Sender.Channel, n.Sender.Address, n.EndUser, at, string(n.Bot), int64(n.Activation), activeRev, int64(n.Messages))
-	out, err := scanSession(s.pool.QueryRow(ctx, sqlOpen, args...))
+	out, err := sqlrows.ScanSession(s.pool.QueryRow(ctx, sqlOpen, args...))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return lifecycle.Session{}, false, errors.New("the open session or the Active bot changed")
@@ -193,7 +175,7 @@ func (s *Store) Sessions(ctx context.Context, ws lifecycle.Workspace, after life
 	if err != nil {
 		return nil, fail(ctx, "listing sessions", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.Session, error) { return scanSession(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lifecycle.Session, error) { return sqlrows.ScanSession(r) })
 	return out, fail(ctx, "listing sessions", err)
 }
 
@@ -201,7 +183,7 @@ func (s *Store) Sessions(ctx context.Context, ws lifecycle.Workspace, after life
 // session with its bot, and records what DecideClose returns with
 // compare-and-swap (sqlClose).
 func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	if _, err := mustNanos("time", now); err != nil {
+	if _, err := sqlrows.MustNanos("time", now); err != nil {
 		return lifecycle.Session{}, err
 	}
 	if err := checkText("close reason", string(reason), true); err != nil {
@@ -214,7 +196,7 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 	for attempt := 0; attempt < casAttempts; attempt++ {
 		var doc []byte
 		var rev *int64
-		cur, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, b.doc, b.revision
+		cur, err := sqlrows.ScanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+`, b.doc, b.revision
 			FROM sessions s LEFT JOIN bots b ON b.workspace = s.workspace AND b.id = s.bot_id WHERE s.workspace = $1 AND s.id = $2`, string(ws), int64(id)), &doc, &rev)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return lifecycle.Session{}, notFound
@@ -222,7 +204,7 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 		if err != nil || !cur.Open() {
 			return cur, fail(ctx, "closing a session", err)
 		}
-		b, err := docBot(doc)
+		b, err := sqlrows.Bot(doc)
 		if err != nil {
 			return lifecycle.Session{}, err
 		}
@@ -293,7 +275,7 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 	var ids, ats []int64
 	var reasons []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sweepSQL(limit), clampNanos(now), string(ws))
+		rows, err := tx.Query(ctx, sweepSQL(limit), sqlrows.Clamp(now), string(ws))
 		if err != nil {
 			return err
 		}
@@ -301,17 +283,17 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 		bots := map[lifecycle.BotID]*lifecycle.Bot{}
 		for rows.Next() {
 			var doc []byte
-			sess, err := scanSession(rows, &doc)
+			sess, err := sqlrows.ScanSession(rows, &doc)
 			b, ok := bots[sess.Bot]
 			if err == nil && !ok {
-				b, err = docBot(doc)
+				b, err = sqlrows.Bot(doc)
 				bots[sess.Bot] = b
 			}
 			if err != nil {
 				return err
 			}
 			if sess = lifecycle.SessionAt(sess, b, now); !sess.Open() {
-				at, err := mustNanos("session end", sess.ClosedAt)
+				at, err := sqlrows.MustNanos("session end", sess.ClosedAt)
 				if err != nil {
 					return err
 				}
@@ -333,31 +315,22 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 }
 
 // SessionStats implements lifecycle.Store from the counters a trigger keeps
-// in session_stats: it costs the rows it returns, never the sessions.
+// in session_stats: it costs the rows it returns, never the sessions. The
+// close reasons of a bot and sender come as one JSON object.
 func (s *Store) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
-	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, open, reason, sum(sessions)::int8, sum(messages)::int8
-		FROM session_stats WHERE workspace = $1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, channel || ':' || address, 2, 3`, string(ws))
+	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, sum(n)::int8, coalesce(sum(n) FILTER (WHERE open), 0)::int8, sum(m)::int8,
+			coalesce(jsonb_object_agg(reason, n) FILTER (WHERE NOT open AND n > 0), '{}')
+		FROM (SELECT bot_id, channel, address, open, reason, sum(sessions) AS n, sum(messages) AS m
+			FROM session_stats WHERE workspace = $1 GROUP BY 1, 2, 3, 4, 5) AS x
+		GROUP BY 1, 2, 3 ORDER BY 1, channel || ':' || address, 2, 3`, string(ws))
 	if err != nil {
 		return nil, fail(ctx, "reading session counts", err)
 	}
-	out := []lifecycle.SessionStats{}
-	var k lifecycle.SessionStats
-	var reason string
-	var open bool
-	var n, messages int64
-	_, err = pgx.ForEachRow(rows, []any{&k.Bot, &k.Sender.Channel, &k.Sender.Address, &open, &reason, &n, &messages}, func() error {
-		if len(out) == 0 || out[len(out)-1].Bot != k.Bot || out[len(out)-1].Sender != k.Sender {
-			out = append(out, lifecycle.SessionStats{Bot: k.Bot, Sender: k.Sender, Closed: map[lifecycle.CloseReason]uint64{}})
-		}
-		st := &out[len(out)-1]
-		st.Opened += uint64(n)
-		st.Messages += uint64(messages)
-		if open {
-			st.Open += uint64(n)
-		} else if n > 0 {
-			st.Closed[lifecycle.CloseReason(reason)] += uint64(n)
-		}
-		return nil
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (st lifecycle.SessionStats, err error) {
+		var opened, open, messages int64
+		err = r.Scan(&st.Bot, &st.Sender.Channel, &st.Sender.Address, &opened, &open, &messages, &st.Closed)
+		st.Opened, st.Open, st.Messages = uint64(opened), uint64(open), uint64(messages)
+		return st, err
 	})
 	return out, fail(ctx, "reading session counts", err)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -32,44 +33,14 @@ var (
 // wakes the waiters of a workspace when a notification for it arrives.
 type listener struct {
 	cfg    *pgx.ConnConfig
+	waits  *sqlrows.Waiters // the Store's
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returns
 	ready  chan struct{} // closed after the first LISTEN, or the first failure
 
-	mu     sync.Mutex
-	spaces map[lifecycle.Workspace]*waiters // the workspaces waited on, while they are
-	users  int                              // waiters holding the listener
-	idle   *time.Timer                      // stops the listener when it has had no user for listenLinger
-}
-
-// waiters are those of one workspace.
-type waiters struct {
-	seen  int64         // the highest audit head notified
-	wake  chan struct{} // closed and replaced on each notification
-	users int
-}
-
-// broadcast records head of ws and wakes its waiters; every waiter when
-// all (nothing is known).
-func (l *listener) broadcast(ws lifecycle.Workspace, head int64, all bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !all {
-		if w := l.spaces[ws]; w != nil {
-			w.notify(head)
-		}
-		return
-	}
-	for _, w := range l.spaces {
-		w.notify(0)
-	}
-}
-
-// notify records head and wakes w's waiters. The listener's mutex is held.
-func (w *waiters) notify(head int64) {
-	w.seen = max(w.seen, head)
-	close(w.wake)
-	w.wake = make(chan struct{})
+	mu    sync.Mutex
+	users int         // waiters holding the listener
+	idle  *time.Timer // stops the listener when it has had no user for listenLinger
 }
 
 func (l *listener) stop() {
@@ -90,15 +61,15 @@ func (l *listener) run(ctx context.Context) {
 		if err == nil {
 			if _, err = conn.Exec(ctx, "LISTEN "+auditChannel); err == nil {
 				markReady()
-				l.broadcast("", 0, true)
+				l.waits.WakeAll()
 				for {
 					n, err := conn.WaitForNotification(ctx)
 					if err != nil {
 						break
 					}
 					head, ws, _ := strings.Cut(n.Payload, ":")
-					seq, _ := strconv.ParseInt(head, 10, 64)
-					l.broadcast(lifecycle.Workspace(ws), seq, false)
+					seq, _ := strconv.ParseUint(head, 10, 64)
+					l.waits.Wake(lifecycle.Workspace(ws), seq)
 				}
 			}
 			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -119,19 +90,18 @@ func (l *listener) run(ctx context.Context) {
 var errClosed = &Error{Kind: lifecycle.ErrUnavailable, Op: "waiting for the audit log", Err: errors.New("the store is closed")}
 
 // acquireListener returns the Store's listener, starting it if needed, and
-// counts the caller as its user and a waiter on ws; nil once the Store is
-// closed.
-func (s *Store) acquireListener(ws lifecycle.Workspace) (*listener, *waiters) {
+// counts the caller as its user; nil once the Store is closed.
+func (s *Store) acquireListener() *listener {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, nil
+		return nil
 	}
 	l := s.listener
 	if l == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		l = &listener{cfg: s.pool.Config().ConnConfig.Copy(), cancel: cancel,
-			done: make(chan struct{}), ready: make(chan struct{}), spaces: map[lifecycle.Workspace]*waiters{}}
+		l = &listener{cfg: s.pool.Config().ConnConfig.Copy(), waits: &s.waits, cancel: cancel,
+			done: make(chan struct{}), ready: make(chan struct{})}
 		s.listener = l
 		go l.run(ctx)
 	}
@@ -142,25 +112,14 @@ func (s *Store) acquireListener(ws lifecycle.Workspace) (*listener, *waiters) {
 		l.idle.Stop()
 		l.idle = nil
 	}
-	w := l.spaces[ws]
-	if w == nil {
-		w = &waiters{wake: make(chan struct{})}
-		l.spaces[ws] = w
-	}
-	w.users++
-	return l, w
+	return l
 }
 
-// releaseListener ends a user's hold on l and on ws; the last one leaving
-// schedules the listener's stop after listenLinger (at once, and waiting
-// for it, when listenLinger is 0).
-func (s *Store) releaseListener(l *listener, ws lifecycle.Workspace) {
+// releaseListener ends a user's hold on l; the last one leaving schedules
+// the listener's stop after listenLinger (at once, and waiting for it, when
+// listenLinger is 0).
+func (s *Store) releaseListener(l *listener) {
 	l.mu.Lock()
-	if w := l.spaces[ws]; w.users == 1 {
-		delete(l.spaces, ws)
-	} else {
-		w.users--
-	}
 	l.users--
 	last := l.users == 0
 	if last && listenLinger > 0 {
@@ -193,11 +152,11 @@ func (s *Store) stopIdle(l *listener) {
 // it returns when ctx ends, or with an error wrapping
 // lifecycle.ErrUnavailable once the Store is closed.
 func (s *Store) WaitAudit(ctx context.Context, ws lifecycle.Workspace, after uint64) error {
-	l, w := s.acquireListener(ws)
+	l := s.acquireListener()
 	if l == nil {
 		return errClosed
 	}
-	defer s.releaseListener(l, ws)
+	defer s.releaseListener(l)
 	// Listen before reading the head, or a commit in between would go
 	// unnoticed until the next poll.
 	select {
@@ -207,35 +166,14 @@ func (s *Store) WaitAudit(ctx context.Context, ws lifecycle.Workspace, after uin
 		return errClosed
 	case <-l.ready:
 	}
-	for {
-		l.mu.Lock()
-		seen, wake := w.seen, w.wake
-		l.mu.Unlock()
-		if uint64(seen) > after {
-			return nil
+	return s.waits.Wait(ctx, ws, after, pollInterval, func() (uint64, error) {
+		select {
+		case <-s.done: // Close woke every waiter
+			return 0, errClosed
+		default:
 		}
 		var head int64
-		if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM workspace_heads WHERE workspace = $1 AND head = 'audit'`,
-			string(ws)).Scan(&head); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fail(ctx, "waiting for the audit log", err)
-		}
-		if uint64(head) > after {
-			return nil
-		}
-		t := time.NewTimer(pollInterval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-s.done:
-			t.Stop()
-			return errClosed
-		case <-wake:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+		err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM workspace_heads WHERE workspace = $1 AND head = 'audit'`, string(ws)).Scan(&head)
+		return uint64(head), fail(ctx, "waiting for the audit log", err)
+	})
 }

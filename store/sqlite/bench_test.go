@@ -259,14 +259,14 @@ func bulkSessions(b *testing.B, path string, bot lifecycle.BotID, start time.Tim
 	if err != nil {
 		b.Fatal(err)
 	}
-	ins, err := tx.Prepare(`INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages) VALUES (?, ?, ?, ?, 1, ?, ?, 1)`)
+	ins, err := tx.Prepare(`INSERT INTO sessions (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages) VALUES ('', ?, ?, ?, ?, ?, 1, ?, ?, 1)`)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for g := 0; g < groups; g++ {
 		at := start.Add(time.Duration(g) * time.Minute).UnixNano()
 		for i := 0; i < perGroup; i++ {
-			if _, err := ins.Exec(benchSender.Channel, benchSender.Address, benchUser(g*perGroup+i), string(bot), at, at); err != nil {
+			if _, err := ins.Exec(g*perGroup+i+1, benchSender.Channel, benchSender.Address, benchUser(g*perGroup+i), string(bot), at, at); err != nil {
 				b.Fatal(err)
 			}
 		}

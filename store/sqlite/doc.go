@@ -36,8 +36,8 @@
 // A database busy beyond Options.BusyTimeout, a full disk or an unreadable
 // file wrap lifecycle.ErrUnavailable; a constraint the database enforces
 // is lifecycle.ErrConflict. Text is stored byte for byte (R21); times come
-// back as the same instant in UTC; an instant outside the years 1678 to
-// 2262 is lifecycle.ErrInvalidInput.
+// back as the same instant in UTC; an instant outside 1677-09-21 to
+// 2262-04-11 (Unix nanoseconds) is lifecycle.ErrInvalidInput.
 //
 // # Durability
 //

@@ -170,13 +170,13 @@ func BenchmarkHistoryExpireDue(b *testing.B) {
 		now := r.clk.Now().UnixNano()
 		err = st.inTx(ctx, func(tx conn) error {
 			for i := 0; i < n; i++ {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
-					VALUES (?, ?, ?, ?, ?, ?, ?, 1)`, historySender.Channel, historySender.Address, fmt.Sprint("u", i), string(bot.ID), int64(bot.Activations), now, now); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
+					VALUES ('', (SELECT coalesce(max(id), 0) + 1 FROM sessions WHERE workspace = ''), ?, ?, ?, ?, ?, ?, ?, 1)`, historySender.Channel, historySender.Address, fmt.Sprint("u", i), string(bot.ID), int64(bot.Activations), now, now); err != nil {
 					return err
 				}
 				if n == many {
-					if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, closed_at, close_reason, messages)
-						VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'completed', 1)`, historySender.Channel, historySender.Address, fmt.Sprint("c", i), string(bot.ID), int64(bot.Activations), now, now, now); err != nil {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, closed_at, close_reason, messages)
+						VALUES ('', (SELECT coalesce(max(id), 0) + 1 FROM sessions WHERE workspace = ''), ?, ?, ?, ?, ?, ?, ?, ?, 'completed', 1)`, historySender.Channel, historySender.Address, fmt.Sprint("c", i), string(bot.ID), int64(bot.Activations), now, now, now); err != nil {
 						return err
 					}
 				}

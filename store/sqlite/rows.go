@@ -11,6 +11,7 @@ import (
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/internal/binarydoc"
+	"github.com/botlife/botlife/store/internal/sqlrows"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 )
@@ -20,16 +21,11 @@ const sqlBot = `SELECT doc FROM bots WHERE workspace = ? AND id = ?`
 // getBot reads the bot query selects (sqlBot: by workspace and id), as stored; nil if
 // there is none: what the session decisions take.
 func getBot(ctx context.Context, q conn, query string, args ...any) (*lifecycle.Bot, error) {
-	var doc []byte
-	err := q.QueryRowContext(ctx, query, args...).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
+	var doc []byte // nil if there is no row
+	if err := q.QueryRowContext(ctx, query, args...).Scan(&doc); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	b, err := decodeBot(doc)
-	return &b, err
+	return sqlrows.Bot(doc)
 }
 
 // readBot is getBot by id with the bot's Bot.OpenActivations, as the
@@ -63,7 +59,7 @@ func (s *Store) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.Bo
 // open sessions (nextGroup), not per session.
 func openActivations(ctx context.Context, q conn, ws lifecycle.Workspace, id lifecycle.BotID) ([]uint64, error) {
 	var out []uint64
-	for k := (groupKey{ws: string(ws), bot: string(id), activation: -1}); ; {
+	for k := (groupKey{ws: string(ws), bot: string(id), activation: -1, oneBot: true}); ; {
 		ok, err := nextGroup(ctx, q, &k)
 		if err != nil || !ok || k.bot != string(id) {
 			return out, err
@@ -77,7 +73,7 @@ func openActivations(ctx context.Context, q conn, ws lifecycle.Workspace, id lif
 // collect returns a function that reads every row of a query with scan
 // and closes them - collect(scan)(q.QueryContext(...)) - giving an empty,
 // not nil, slice when there is none.
-func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+func collect[T any](scan func(sqlrows.Scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
 	return func(rows *sql.Rows, err error) ([]T, error) {
 		if err != nil {
 			return nil, err
@@ -95,24 +91,33 @@ func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, 
 	}
 }
 
-// scanDoc returns a scan of one document column, decoded by decode.
-func scanDoc[T any](decode func([]byte) (T, error)) func(scanner) (T, error) {
-	return func(r scanner) (T, error) {
-		var doc []byte
-		if err := r.Scan(&doc); err != nil {
-			var zero T
-			return zero, err
-		}
-		return decode(doc)
+// scanDoc is a scan of one document column.
+func scanDoc[T any](r sqlrows.Scanner) (T, error) {
+	var doc []byte
+	if err := r.Scan(&doc); err != nil {
+		var zero T
+		return zero, err
 	}
+	return sqlrows.Decode[T](doc)
 }
 
-func scanID(r scanner) (id string, err error) { return id, r.Scan(&id) }
+func scanBot(r sqlrows.Scanner) (b lifecycle.Bot, err error) {
+	var doc []byte
+	if err = r.Scan(&doc); err == nil {
+		var p *lifecycle.Bot
+		if p, err = sqlrows.Bot(doc); p != nil {
+			b = *p
+		}
+	}
+	return b, err
+}
+
+func scanID(r sqlrows.Scanner) (id string, err error) { return id, r.Scan(&id) }
 
 // queryBots reads the bot documents of workspace ws query selects, in its
 // order, and their open activations; ws is the query's first argument.
 func queryBots(ctx context.Context, q conn, query string, ws lifecycle.Workspace, args ...any) ([]lifecycle.Bot, error) {
-	out, err := collect(scanDoc(decodeBot))(q.QueryContext(ctx, query, append([]any{string(ws)}, args...)...))
+	out, err := collect(scanBot)(q.QueryContext(ctx, query, append([]any{string(ws)}, args...)...))
 	for i := range out {
 		if err == nil {
 			out[i].OpenActivations, err = openActivations(ctx, q, ws, out[i].ID)
@@ -182,29 +187,18 @@ func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders 
 	return live, last, nil
 }
 
-// clampNanos is now as Unix nanoseconds, clamped to the range the columns
-// keep: every stored instant is within it.
-func clampNanos(now time.Time) int64 {
-	if now.Before(minNanos) {
-		now = minNanos
-	} else if now.After(maxNanos) {
-		now = maxNanos
-	}
-	return now.UnixNano()
-}
-
 // Due implements lifecycle.Store: walks of the index on bots.due and of the
 // index on the pending schedules by (at, seq), each stopping at the first
 // row not due or at limit.
 func (s *Store) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
 	var out lifecycle.Due
-	n := clampNanos(now)
+	n := sqlrows.Clamp(now)
 	err := s.readTx(ctx, func(tx conn) (err error) {
 		out.Drains, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND due IS NOT NULL AND due <= ? ORDER BY due, id LIMIT ?`, ws, n, limit)
 		if err != nil {
 			return err
 		}
-		out.Schedules, err = collect(scanDoc(decode[lifecycle.Schedule]))(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, string(ws), n, limit))
+		out.Schedules, err = collect(scanDoc[lifecycle.Schedule])(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, string(ws), n, limit))
 		return err
 	})
 	return out, s.fail("reading what is due", err)
@@ -220,7 +214,7 @@ func (s *Store) Schedule(ctx context.Context, ws lifecycle.Workspace, id lifecyc
 	if err != nil {
 		return lifecycle.Schedule{}, s.fail("reading a schedule", err)
 	}
-	sc, err := decode[lifecycle.Schedule](doc)
+	sc, err := sqlrows.Decode[lifecycle.Schedule](doc)
 	return sc, s.fail("reading a schedule", err)
 }
 
@@ -229,7 +223,7 @@ func (s *Store) Schedules(ctx context.Context, ws lifecycle.Workspace, after uin
 	if after > math.MaxInt64 {
 		return []lifecycle.Schedule{}, nil
 	}
-	out, err := collect(scanDoc(decode[lifecycle.Schedule]))(s.reader().QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), limit))
+	out, err := collect(scanDoc[lifecycle.Schedule])(s.reader().QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), limit))
 	return out, s.fail("listing schedules", err)
 }
 
@@ -252,7 +246,7 @@ func (s *Store) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint
 	if after > math.MaxInt64 {
 		return nil, nil
 	}
-	out, err := collect(scanDoc(decode[lifecycle.AuditEntry]))(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), limit))
+	out, err := collect(scanDoc[lifecycle.AuditEntry])(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), limit))
 	if len(out) == 0 {
 		out = nil
 	}
@@ -260,76 +254,14 @@ func (s *Store) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint
 }
 
 // WaitAudit implements lifecycle.AuditWaiter. Commits through this Store
-// wake the waiters of their workspace at once through a channel; nothing
-// polls, unless Options.PollOtherProcesses asks to notice other processes'
-// commits too.
+// wake the waiters of their workspace at once; nothing polls, unless
+// Options.PollOtherProcesses asks to notice other processes' commits too.
 func (s *Store) WaitAudit(ctx context.Context, ws lifecycle.Workspace, after uint64) error {
-	var tick <-chan time.Time
-	if s.opts.PollOtherProcesses > 0 {
-		t := time.NewTicker(s.opts.PollOtherProcesses)
-		defer t.Stop()
-		tick = t.C
-	}
-	w := s.waiters(ws, 1)
-	defer s.waiters(ws, -1)
-	for {
-		s.mu.Lock()
-		wake := w.wake
-		s.mu.Unlock()
+	return s.waits.Wait(ctx, ws, after, s.opts.PollOtherProcesses, func() (uint64, error) {
 		var last int64
-		if err := s.reader().QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log WHERE workspace = ?`, string(ws)).Scan(&last); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return s.fail("reading the audit log", err)
-		}
-		if uint64(last) > after {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-wake:
-		case <-tick:
-		}
-	}
-}
-
-// waiters is what WaitAudit calls in workspace ws wait on: it counts n
-// more of them, made on the first and forgotten after the last, so that
-// only the workspaces waited on now are kept.
-func (s *Store) waiters(ws lifecycle.Workspace, n int) *waiters {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w := s.wake[ws]
-	if w == nil {
-		w = &waiters{wake: make(chan struct{})}
-		s.wake[ws] = w
-	}
-	if w.n += n; w.n <= 0 {
-		delete(s.wake, ws)
-	}
-	return w
-}
-
-// notify wakes the WaitAudit calls in the workspaces ws, or in every one
-// if there is none.
-func (s *Store) notify(ws ...lifecycle.Workspace) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	wake := func(w *waiters) {
-		close(w.wake)
-		w.wake = make(chan struct{})
-	}
-	if len(ws) > 0 { // a commit: its workspace's waiters, by key
-		if w := s.wake[ws[0]]; w != nil {
-			wake(w)
-		}
-		return
-	}
-	for _, w := range s.wake {
-		wake(w)
-	}
+		err := s.reader().QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log WHERE workspace = ?`, string(ws)).Scan(&last)
+		return uint64(last), s.fail("reading the audit log", err)
+	})
 }
 
 // Commit implements lifecycle.Store. The plan is applied in one write
@@ -376,7 +308,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 		return nil, s.fail("committing "+string(p.Op), err)
 	}
 	if len(out) > 0 {
-		s.notify(p.Workspace)
+		s.waits.Wake(p.Workspace, out[len(out)-1].Seq)
 	}
 	return out, nil
 }
@@ -389,21 +321,15 @@ func appendAudit(ctx context.Context, tx conn, ws string, entries []lifecycle.Au
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit_log WHERE workspace = ?`, ws).Scan(&seq); err != nil {
 		return nil, err
 	}
-	out := make([]lifecycle.AuditEntry, len(entries))
-	for i, e := range entries {
-		seq++
-		e.Seq = uint64(seq)
+	out := sqlrows.Numbered(entries, uint64(seq)+1)
+	for _, e := range out {
 		doc, err := binarydoc.Encode(e)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (workspace, seq, entry) VALUES (?, ?, ?)`, ws, seq, doc); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (workspace, seq, entry) VALUES (?, ?, ?)`, ws, int64(e.Seq), doc); err != nil {
 			return nil, err
 		}
-		e.Transitions = slices.Clone(e.Transitions)
-		e.Acknowledged = slices.Clone(e.Acknowledged)
-		e.Senders = slices.Clone(e.Senders)
-		out[i] = e
 	}
 	return out, nil
 }
@@ -449,7 +375,7 @@ func applyBot(ctx context.Context, tx conn, ws string, c lifecycle.Change) error
 	if err != nil {
 		return err
 	}
-	due, err := nanos("grace deadline", c.Due())
+	due, err := sqlrows.Nanos("grace deadline", c.Due())
 	if err != nil {
 		return err
 	}
@@ -468,11 +394,11 @@ func addSenders(ctx context.Context, tx conn, ws string, c lifecycle.Change) err
 		if row.Slot != "" {
 			slot = string(row.Slot)
 		}
-		until, err := nanos("grace deadline on "+row.Sender.String(), row.ServesUntil)
+		until, err := sqlrows.Nanos("grace deadline on "+row.Sender.String(), row.ServesUntil)
 		if err != nil {
 			return err
 		}
-		left, err := nanos("deactivation time", row.LeftActive)
+		left, err := sqlrows.Nanos("deactivation time", row.LeftActive)
 		if err != nil {
 			return err
 		}
@@ -499,15 +425,12 @@ func addSenders(ctx context.Context, tx conn, ws string, c lifecycle.Change) err
 // memory store does.
 func applySchedule(ctx context.Context, tx conn, ws string, c lifecycle.ScheduleChange) error {
 	sc := c.After
-	at, err := nanos("schedule time", sc.At)
-	if err != nil {
+	if _, err := sqlrows.Nanos("schedule time", sc.At); err != nil {
 		return err
 	}
-	if at == nil {
-		at = int64(math.MinInt64)
-	}
+	at := sqlrows.Clamp(sc.At) // the zero time: math.MinInt64
 	var seq, rev int64
-	err = tx.QueryRowContext(ctx, `SELECT seq, revision FROM schedules WHERE workspace = ? AND id = ?`, ws, string(sc.ID)).Scan(&seq, &rev)
+	err := tx.QueryRowContext(ctx, `SELECT seq, revision FROM schedules WHERE workspace = ? AND id = ?`, ws, string(sc.ID)).Scan(&seq, &rev)
 	exists, err := checkRevision("schedule", string(sc.ID), c.Revision, rev, err)
 	if err == nil && !exists {
 		err = tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM schedules WHERE workspace = ?`, ws).Scan(&seq)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store/internal/sqlrows"
 )
 
 // routeSQL is Route's fast path: it takes the message when the bot's row
@@ -28,24 +29,12 @@ const routeSQL = `UPDATE sessions SET last_activity_at = ?1, messages = sessions
 
 const sessionColumns = `id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, closed_at, close_reason, messages`
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanSession(r scanner) (lifecycle.Session, error) {
-	var s lifecycle.Session
-	var id, activation, opened, last, messages int64
-	var closed sql.NullInt64
-	var bot, reason string
-	err := r.Scan(&id, &s.Sender.Channel, &s.Sender.Address, &s.EndUser, &bot, &activation, &opened, &last, &closed, &reason, &messages)
-	s.ID, s.Bot, s.Activation, s.Messages = lifecycle.SessionID(id), lifecycle.BotID(bot), uint64(activation), uint64(messages)
-	s.OpenedAt, s.LastActivityAt, s.ClosedAt = time.Unix(0, opened).UTC(), time.Unix(0, last).UTC(), fromNanos(closed)
-	s.CloseReason = lifecycle.CloseReason(reason)
-	return s, err
-}
+func scanSession(r sqlrows.Scanner) (lifecycle.Session, error) { return sqlrows.ScanSession(r) }
 
 // recordClosed records s, of workspace ws, closed as a session step
 // decided it, if it is still recorded open.
 func recordClosed(ctx context.Context, tx conn, ws string, s lifecycle.Session) error {
-	n, err := nanos("close time", s.ClosedAt)
+	n, err := sqlrows.Nanos("close time", s.ClosedAt)
 	if err != nil {
 		return err
 	}
@@ -58,7 +47,7 @@ func recordClosed(ctx context.Context, tx conn, ws string, s lifecycle.Session) 
 // SyncCommits; otherwise one durable write transaction reads the
 // lifecycle.RouteView and applies what lifecycle.DecideRoute decides.
 func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
-	nv, err := nanos("now", now)
+	nv, err := sqlrows.MustNanos("now", now)
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
@@ -98,7 +87,7 @@ const sqlOpenSession = `SELECT ` + sessionColumns + ` FROM sessions WHERE worksp
 // lifecycle.DecideRoute decides; refused is DecideRoute's error.
 func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender, endUser string, now time.Time) (_ lifecycle.Session, refused, err error) {
 	var v lifecycle.RouteView
-	cur, err := scanSession(tx.QueryRowContext(ctx, sqlOpenSession, ws, sender.Channel, sender.Address, endUser))
+	cur, err := sqlrows.ScanSession(tx.QueryRowContext(ctx, sqlOpenSession, ws, sender.Channel, sender.Address, endUser))
 	if err == nil {
 		v.Open = &cur
 		v.OpenBot, err = getBot(ctx, tx, sqlBot, ws, string(cur.Bot))
@@ -137,13 +126,13 @@ func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender,
 // CloseSession implements lifecycle.Store: it records the session as
 // lifecycle.DecideClose returns it.
 func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	if _, err := nanos("now", now); err != nil {
+	if _, err := sqlrows.MustNanos("now", now); err != nil {
 		return lifecycle.Session{}, err
 	}
 	var out lifecycle.Session
 	err := s.inTx(ctx, func(tx conn) error {
 		// An id above math.MaxInt64 turns negative, and finds no session.
-		cur, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE workspace = ? AND id = ?`, string(ws), int64(id)))
+		cur, err := sqlrows.ScanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE workspace = ? AND id = ?`, string(ws), int64(id)))
 		if errors.Is(err, sql.ErrNoRows) {
 			return &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
 		}
@@ -165,25 +154,54 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 const sweepPage = 128
 
 // groupKey names a group of open sessions: one activation of one bot on
-// one sender, in a workspace.
+// one sender, in a workspace; activation -1 is before the first group of
+// bot (of the workspace if bot is "").
 type groupKey struct {
 	ws, bot    string
 	sender     lifecycle.Sender
 	activation int64
+	oneBot     bool // nextGroup stays within bot
+}
+
+// nextGroupSQL are the seeks of nextGroup in the index
+// open_sessions_by_group, each on one column past the key ?1-?5
+// (workspace, bot, channel, address, activation): from a start key, the
+// first group of the bot or after; then the next activation of the bot on
+// the sender, else the next address on the channel, the next channel, the
+// next bot. (A row-value comparison of the four walked every session of
+// the group.)
+var nextGroupSQL = [...]string{
+	groupAfter(`bot_id >= ?2`),
+	groupAfter(`bot_id = ?2 AND channel = ?3 AND address = ?4 AND activation > ?5`),
+	groupAfter(`bot_id = ?2 AND channel = ?3 AND address > ?4`),
+	groupAfter(`bot_id = ?2 AND channel > ?3`),
+	groupAfter(`bot_id > ?2`),
+}
+
+func groupAfter(key string) string {
+	return `SELECT bot_id, channel, address, activation FROM sessions WHERE workspace = ?1 AND closed_at IS NULL AND ` + key + `
+		ORDER BY bot_id, channel, address, activation LIMIT 1`
 }
 
 // nextGroup moves k to the next group of open sessions of its workspace
-// in the index open_sessions_by_group, in one seek whatever the sessions
-// in each; ok is false past the last.
+// (of its bot if k.oneBot), in at most four seeks whatever the sessions in
+// each; ok is false past the last.
 func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
-	err = q.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM sessions
-		WHERE workspace = ? AND closed_at IS NULL AND (bot_id, channel, address, activation) > (?, ?, ?, ?)
-		ORDER BY bot_id, channel, address, activation LIMIT 1`, k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation,
-	).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	args := []any{k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation}
+	from, to := 1, len(nextGroupSQL)
+	if k.activation < 0 {
+		from, to = 0, 1
+	} else if k.oneBot {
+		to--
 	}
-	return err == nil, err
+	for i := from; i < to; i++ {
+		n := [...]int{2, 5, 4, 3, 2}[i] // the parameters query i names
+		err = q.QueryRowContext(ctx, nextGroupSQL[i], args[:n]...).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err == nil, err
+		}
+	}
+	return false, nil
 }
 
 // SweepSessions implements lifecycle.Store, group by group of open
@@ -191,7 +209,7 @@ func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
 // lifecycle.NextSessionEnd gives, least recently active first, and records
 // each as lifecycle.SessionAt returns it until one is still open.
 func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
-	if _, err := nanos("now", now); err != nil {
+	if _, err := sqlrows.Nanos("now", now); err != nil {
 		return 0, err
 	}
 	w := sweeper{ctx: ctx, now: now, left: limit, bots: map[string]*lifecycle.Bot{}}
@@ -241,7 +259,7 @@ func (w *sweeper) group(k groupKey) error {
 		if !ok || b.IdleTimeout <= 0 {
 			return nil
 		}
-		last = clampNanos(w.now.Add(-b.IdleTimeout))
+		last = sqlrows.Clamp(w.now.Add(-b.IdleTimeout))
 	}
 	for w.left > 0 {
 		want := min(sweepPage, w.left)
@@ -282,7 +300,7 @@ func (s *Store) Sessions(ctx context.Context, ws lifecycle.Workspace, after life
 // SessionStats implements lifecycle.Store: one row per bot and sender of
 // the counters triggers keep, its close reasons as one JSON object.
 func (s *Store) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
-	out, err := collect(func(r scanner) (st lifecycle.SessionStats, err error) {
+	out, err := collect(func(r sqlrows.Scanner) (st lifecycle.SessionStats, err error) {
 		var opened, open, messages int64
 		var closed []byte
 		if err = r.Scan(&st.Bot, &st.Sender.Channel, &st.Sender.Address, &opened, &open, &messages, &closed); err == nil {

@@ -6,8 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"math"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -15,7 +13,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
-	"github.com/botlife/botlife/store/internal/binarydoc"
+	"github.com/botlife/botlife/store/internal/sqlrows"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 )
@@ -93,16 +91,7 @@ type Store struct {
 	wmu   sync.Mutex
 	wsync Synchronous
 
-	mu   sync.Mutex
-	wake map[lifecycle.Workspace]*waiters // of the WaitAudit calls in progress
-}
-
-// waiters are the WaitAudit calls in progress in one workspace: n of
-// them, woken when wake is closed (and replaced) as this Store appends
-// audit entries there.
-type waiters struct {
-	wake chan struct{}
-	n    int
+	waits sqlrows.Waiters // the WaitAudit calls in progress
 }
 
 var _ lifecycle.Store = (*Store)(nil)
@@ -130,7 +119,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	// A connection starts at FULL unless every write is NORMAL: one the
 	// pool replaced errs on the safe side. Statement journals (a statement
 	// with triggers may need to undo itself) stay in memory.
-	s := &Store{path: abs, opts: opts, wsync: SyncFull, wake: map[lifecycle.Workspace]*waiters{}}
+	s := &Store{path: abs, opts: opts, wsync: SyncFull}
 	if opts.Synchronous == SyncNormal {
 		s.wsync = SyncNormal
 	}
@@ -157,7 +146,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 // wrapping lifecycle.ErrUnavailable; WaitAudit calls in progress return
 // such an error too.
 func (s *Store) Close() error {
-	defer s.notify() // waiters look again, and find the store closed
+	defer s.waits.WakeAll() // waiters look again, and find the store closed
 	// Closing a pool closes the statements prepared on its connections.
 	return errors.Join(s.r.Close(), s.w.Close())
 }
@@ -171,29 +160,26 @@ func (s *Store) Path() string { return s.path }
 // one applied. Several processes may open a new file at once: the write
 // lock serialises them and each migration runs once.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	scripts, err := sqlrows.Migrations(migrations)
 	if err != nil {
 		return err
 	}
-	for i, name := range names {
-		script, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
+	latest := len(scripts)
+	for _, m := range scripts {
 		err = s.inTx(ctx, func(tx conn) error {
 			var have int
 			err := tx.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have)
 			switch {
-			case err != nil || have > i && have <= len(names):
+			case err != nil || have >= m.Version && have <= latest:
 				return err
-			case have > len(names):
-				return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, len(names), lifecycle.ErrUnavailable)
+			case have > latest:
+				return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, latest, lifecycle.ErrUnavailable)
 			}
-			_, err = tx.tx.ExecContext(ctx, fmt.Sprintf("%s;\nPRAGMA user_version = %d", script, i+1))
+			_, err = tx.tx.ExecContext(ctx, fmt.Sprintf("%s;\nPRAGMA user_version = %d", m.SQL, m.Version))
 			return err
 		})
 		if err != nil {
-			return s.fail("migration "+name, err)
+			return s.fail("migration "+m.Name, err)
 		}
 	}
 	return nil
@@ -346,10 +332,8 @@ func (s *Store) fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	for _, sentinel := range []error{lifecycle.ErrConflict, lifecycle.ErrNotFound, lifecycle.ErrInvalidInput, lifecycle.ErrNoBot, lifecycle.ErrSenderClaimed, lifecycle.ErrUnavailable} {
-		if errors.Is(err, sentinel) {
-			return err
-		}
+	if sqlrows.Known(err) {
+		return err
 	}
 	hint := ""
 	var se *sqlite3.Error
@@ -368,46 +352,4 @@ func (s *Store) fail(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("sqlite: %s: %s%w: %w", op, hint, lifecycle.ErrUnavailable, err)
-}
-
-var (
-	minNanos = time.Unix(0, math.MinInt64)
-	maxNanos = time.Unix(0, math.MaxInt64)
-)
-
-// nanos returns t as Unix nanoseconds for a column, nil for the zero time.
-func nanos(what string, t time.Time) (any, error) {
-	if t.IsZero() {
-		return nil, nil
-	}
-	if t.Before(minNanos) || t.After(maxNanos) {
-		return nil, &lifecycle.InputError{Field: what, Value: t.String(), Problem: "is outside the range the SQLite store keeps (the years 1678 to 2262)"}
-	}
-	return t.UnixNano(), nil
-}
-
-// fromNanos reads a time column: NULL is the zero time.
-func fromNanos(n sql.NullInt64) time.Time {
-	if !n.Valid {
-		return time.Time{}
-	}
-	return time.Unix(0, n.Int64).UTC()
-}
-
-// decode decodes a stored document; Store.fail makes a malformed one
-// lifecycle.ErrUnavailable.
-func decode[T any](doc []byte) (T, error) {
-	var v T
-	err := binarydoc.Decode(doc, &v)
-	return v, err
-}
-
-// decodeBot decodes a bot document as this version keeps it, whichever
-// version wrote it (lifecycle.Upgrade).
-func decodeBot(doc []byte) (lifecycle.Bot, error) {
-	b, err := decode[lifecycle.Bot](doc)
-	if err != nil {
-		return b, err
-	}
-	return lifecycle.Upgrade(b), nil
 }

@@ -1,0 +1,175 @@
+// Package sqlrows is what the SQLite and PostgreSQL stores write once: the
+// list of their embedded migrations, times as Unix nanoseconds, decoding of
+// stored documents, the session columns read back, audit entries as
+// stored, the library's own errors, and the WaitAudit calls in progress
+// per workspace. Each store keeps its own SQL dialect; this package holds
+// no SQL and no driver. It is internal to the stores.
+package sqlrows
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store/internal/binarydoc"
+)
+
+// Migration is one embedded schema script, numbered by its name.
+type Migration struct {
+	Version int    // the number its name starts with: 3 for 003_rows.sql
+	Name    string // its path in the file system
+	SQL     string
+}
+
+// Migrations returns the scripts migrations/NNN_*.sql of fsys in version
+// order, which is their name order.
+func Migrations(fsys fs.FS) ([]Migration, error) {
+	names, _ := fs.Glob(fsys, "migrations/*.sql") // sorted; the pattern is valid
+	out := make([]Migration, len(names))
+	for i, name := range names {
+		script, err := fs.ReadFile(fsys, name)
+		version, err2 := strconv.Atoi(strings.SplitN(strings.TrimPrefix(name, "migrations/"), "_", 2)[0])
+		if err = cmp.Or(err, err2); err != nil {
+			return nil, fmt.Errorf("migration %s: %w", name, err)
+		}
+		out[i] = Migration{Version: version, Name: name, SQL: string(script)}
+	}
+	return out, nil
+}
+
+// MinTime and MaxTime bound the instants a column of Unix nanoseconds
+// (a 64-bit integer) holds.
+var (
+	MinTime = time.Unix(0, math.MinInt64)
+	MaxTime = time.Unix(0, math.MaxInt64)
+)
+
+// Nanos returns t as Unix nanoseconds for a column, nil for the zero time,
+// or an error wrapping lifecycle.ErrInvalidInput for an instant the column
+// cannot hold exactly: a refused value, never a rounded one.
+func Nanos(field string, t time.Time) (*int64, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	n, err := MustNanos(field, t)
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// MustNanos is Nanos for a time that must not be zero, such as now.
+func MustNanos(field string, t time.Time) (int64, error) {
+	switch {
+	case t.IsZero():
+		return 0, &lifecycle.InputError{Field: field, Value: "0001-01-01T00:00:00Z", Problem: "is the zero time; pass the current time"}
+	case t.Before(MinTime) || t.After(MaxTime):
+		return 0, &lifecycle.InputError{Field: field, Value: t.UTC().Format(time.RFC3339Nano),
+			Problem: "is outside the times the store can hold exactly (1677-09-21 to 2262-04-11)"}
+	}
+	return t.UnixNano(), nil
+}
+
+// Clamp returns t as Unix nanoseconds for a comparison, clamped to the
+// range a column holds: every stored instant compares with it as with t.
+func Clamp(t time.Time) int64 {
+	switch {
+	case t.Before(MinTime):
+		return math.MinInt64
+	case t.After(MaxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// Time reads a column of Unix nanoseconds, in UTC; NULL is the zero time.
+func Time(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, *n).UTC()
+}
+
+// Decode decodes a stored document (store/internal/binarydoc).
+func Decode[T any](doc []byte) (T, error) {
+	var v T
+	err := binarydoc.Decode(doc, &v)
+	return v, err
+}
+
+// Bot decodes a stored bot document as this version keeps it, whichever
+// version wrote it (lifecycle.Upgrade), JSON as the first PostgreSQL schema
+// kept it included; nil for no document (a bot that does not exist).
+func Bot(doc []byte) (*lifecycle.Bot, error) {
+	if doc == nil {
+		return nil, nil
+	}
+	var b lifecycle.Bot
+	if len(doc) > 0 && doc[0] == '{' { // a binary document starts with its format version
+		if err := json.Unmarshal(doc, &b); err != nil {
+			return nil, fmt.Errorf("decoding a stored bot: %w", err)
+		}
+	} else if err := binarydoc.Decode(doc, &b); err != nil {
+		return nil, err
+	}
+	b = lifecycle.Upgrade(b)
+	return &b, nil
+}
+
+// Scanner is a row of either driver: *sql.Row, *sql.Rows, pgx.Row.
+type Scanner interface{ Scan(dest ...any) error }
+
+// ScanSession reads a session from the columns id, channel, address,
+// end_user, bot_id, activation, opened_at, last_activity_at, closed_at,
+// close_reason, messages, in that order, then any extra columns into
+// extra. A row of NULLs reads as the zero Session.
+func ScanSession(r Scanner, extra ...any) (lifecycle.Session, error) {
+	var id, activation, opened, last, closed, messages *int64
+	var channel, address, user, bot, reason *string
+	err := r.Scan(append([]any{&id, &channel, &address, &user, &bot, &activation, &opened, &last, &closed, &reason, &messages}, extra...)...)
+	return lifecycle.Session{ID: lifecycle.SessionID(val(id)), Sender: lifecycle.Sender{Channel: val(channel), Address: val(address)},
+		EndUser: val(user), Bot: lifecycle.BotID(val(bot)), Activation: uint64(val(activation)),
+		OpenedAt: Time(opened), LastActivityAt: Time(last), ClosedAt: Time(closed),
+		CloseReason: lifecycle.CloseReason(val(reason)), Messages: uint64(val(messages))}, err
+}
+
+func val[T any](p *T) (v T) {
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
+// Numbered returns the audit entries of a commit as it stores them,
+// numbered from first, sharing no slice with the plan's.
+func Numbered(entries []lifecycle.AuditEntry, first uint64) []lifecycle.AuditEntry {
+	out := make([]lifecycle.AuditEntry, len(entries))
+	for i, e := range entries {
+		e.Seq = first + uint64(i)
+		e.Transitions = slices.Clone(e.Transitions)
+		e.Acknowledged = slices.Clone(e.Acknowledged)
+		e.Senders = slices.Clone(e.Senders)
+		out[i] = e
+	}
+	return out
+}
+
+// Known reports whether err already wraps a sentinel of the library (a
+// conflict, not found, invalid input...): a store returns it unchanged.
+func Known(err error) bool {
+	for _, sentinel := range []error{lifecycle.ErrConflict, lifecycle.ErrNotFound, lifecycle.ErrInvalidInput,
+		lifecycle.ErrNoBot, lifecycle.ErrSenderClaimed, lifecycle.ErrUnavailable} {
+		if errors.Is(err, sentinel) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,220 @@
+package sqlrows
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store/internal/binarydoc"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Migrations lists the scripts in version order, numbered by their names,
+// and refuses a name without a number.
+func TestMigrations(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files fstest.MapFS
+		want  []Migration
+		fails bool
+	}{
+		{"in order", fstest.MapFS{
+			"migrations/002_b.sql": {Data: []byte("B")},
+			"migrations/001_a.sql": {Data: []byte("A")},
+			"migrations/notes.txt": {Data: []byte("not a script")},
+		}, []Migration{{1, "migrations/001_a.sql", "A"}, {2, "migrations/002_b.sql", "B"}}, false},
+		{"none", fstest.MapFS{}, []Migration{}, false},
+		{"no number", fstest.MapFS{"migrations/init.sql": {Data: []byte("A")}}, nil, true},
+	} {
+		got, err := Migrations(tc.files)
+		if (err != nil) != tc.fails {
+			t.Fatalf("%s: err = %v", tc.name, err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: (-want +got)\n%s", tc.name, diff)
+		}
+	}
+}
+
+// R21: a time is kept to the nanosecond or refused with ErrInvalidInput,
+// never rounded (MustNanos also refuses the zero time); a comparison with any instant clamps to the columns'
+// range; NULL is the zero time; times come back in UTC.
+func TestNanos(t *testing.T) {
+	east := time.FixedZone("east", 3600)
+	for _, tc := range []struct {
+		name    string
+		t       time.Time
+		want    *int64
+		refused bool
+		clamp   int64
+	}{
+		{"zero", time.Time{}, nil, false, math.MinInt64},
+		{"epoch", time.Unix(0, 0).In(east), ptr(int64(0)), false, 0},
+		{"first", MinTime, ptr(int64(math.MinInt64)), false, math.MinInt64},
+		{"last", MaxTime, ptr(int64(math.MaxInt64)), false, math.MaxInt64},
+		{"before", MinTime.Add(-1), nil, true, math.MinInt64},
+		{"after", MaxTime.Add(1), nil, true, math.MaxInt64},
+	} {
+		got, err := Nanos("when", tc.t)
+		if tc.refused != errors.Is(err, lifecycle.ErrInvalidInput) || (err != nil) != tc.refused {
+			t.Errorf("%s: err = %v, want refused %v", tc.name, err, tc.refused)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: (-want +got)\n%s", tc.name, diff)
+		}
+		if c := Clamp(tc.t); c != tc.clamp {
+			t.Errorf("%s: Clamp = %d, want %d", tc.name, c, tc.clamp)
+		}
+		if n, err := MustNanos("now", tc.t); (err != nil) != (tc.refused || tc.t.IsZero()) || err == nil && n != *got {
+			t.Errorf("%s: MustNanos = %d, %v", tc.name, n, err)
+		}
+		if back := Time(got); !tc.refused && (!back.Equal(tc.t) || back.Location() != time.UTC) {
+			t.Errorf("%s: Time(Nanos) = %v, want %v in UTC", tc.name, back, tc.t)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Bot reads the binary document and the JSON of the first PostgreSQL
+// schema alike, upgraded; no document is no bot; a malformed one fails.
+func TestBot(t *testing.T) {
+	want := lifecycle.Bot{ID: "b", Name: "Support\x00\xff", Revision: 3}
+	doc, err := binarydoc.Encode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		doc   []byte
+		want  *lifecycle.Bot
+		fails bool
+	}{
+		{"binary", doc, ptr(lifecycle.Upgrade(want)), false},
+		{"json", []byte(`{"id":"b","name":"Support","revision":3}`), ptr(lifecycle.Upgrade(lifecycle.Bot{ID: "b", Name: "Support", Revision: 3})), false},
+		{"none", nil, nil, false},
+		{"empty", []byte{}, nil, true},
+		{"bad json", []byte(`{"id":`), nil, true},
+	} {
+		got, err := Bot(tc.doc)
+		if (err != nil) != tc.fails {
+			t.Fatalf("%s: err = %v", tc.name, err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: (-want +got)\n%s", tc.name, diff)
+		}
+	}
+}
+
+type row []any
+
+func (r row) Scan(dest ...any) error {
+	for i, v := range r {
+		switch d := dest[i].(type) {
+		case **int64:
+			if v != nil {
+				*d = ptr(v.(int64))
+			}
+		case **string:
+			if v != nil {
+				*d = ptr(v.(string))
+			}
+		case *bool:
+			*d = v.(bool)
+		}
+	}
+	return nil
+}
+
+// ScanSession reads the session columns in their order, then the extra
+// ones; a row of NULLs (no open session) is the zero Session.
+func TestScanSession(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	var extra bool
+	got, err := ScanSession(row{int64(7), "wa", "1001", "u", "b", int64(2), at.UnixNano(), at.UnixNano() + 1, nil, "", int64(3), true}, &extra)
+	want := lifecycle.Session{ID: 7, Sender: lifecycle.Sender{Channel: "wa", Address: "1001"}, EndUser: "u", Bot: "b",
+		Activation: 2, OpenedAt: at, LastActivityAt: at.Add(1), Messages: 3}
+	if diff := cmp.Diff(want, got); diff != "" || err != nil || !extra {
+		t.Errorf("a session: %v, extra %v (-want +got)\n%s", err, extra, diff)
+	}
+	got, err = ScanSession(make(row, 11))
+	if diff := cmp.Diff(lifecycle.Session{}, got); diff != "" || err != nil {
+		t.Errorf("a row of NULLs: %v (-want +got)\n%s", err, diff)
+	}
+}
+
+// R24: a commit's audit entries come back numbered from the first
+// sequence number and share no slice with the plan's.
+func TestNumbered(t *testing.T) {
+	in := []lifecycle.AuditEntry{{Acknowledged: []string{"W1"}}, {Acknowledged: []string{}}}
+	out := Numbered(in, 5)
+	out[0].Acknowledged[0] = "changed"
+	if out[0].Seq != 5 || out[1].Seq != 6 || in[0].Acknowledged[0] != "W1" || in[0].Seq != 0 || out[1].Acknowledged == nil {
+		t.Errorf("Numbered = %+v from %+v", out, in)
+	}
+}
+
+// A library error passes unchanged; a driver's does not.
+func TestKnown(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&lifecycle.ConflictError{Reason: "x"}, true},
+		{&lifecycle.NotFoundError{Kind: "bot", ID: "b"}, true},
+		{lifecycle.ErrUnavailable, true},
+		{errors.New("driver"), false},
+	} {
+		if got := Known(tc.err); got != tc.want {
+			t.Errorf("Known(%v) = %v", tc.err, got)
+		}
+	}
+}
+
+// R24: WaitAudit returns once the head is past after; a Wake of its
+// workspace with a later sequence number answers without reading the head,
+// one of another workspace does not wake it, WakeAll makes it read the
+// head again, and the end of ctx ends it.
+func TestWaiters(t *testing.T) {
+	var w Waiters
+	reads := make(chan uint64)   // the test's answers to head
+	asked := make(chan struct{}) // head was called
+	head := func() (uint64, error) { asked <- struct{}{}; return <-reads, nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Wait(ctx, "ws", 3, 0, head) }()
+
+	<-asked
+	reads <- 3 // not yet
+	w.Wake("other", 9)
+	w.WakeAll()
+	<-asked // WakeAll read the head again; "other" did not answer it
+	reads <- 3
+	w.Wake("ws", 4)
+	if err := <-done; err != nil {
+		t.Fatalf("Wait after a Wake past after: %v", err)
+	}
+
+	go func() { done <- w.Wait(ctx, "ws", 3, 0, head) }()
+	<-asked
+	reads <- 4
+	if err := <-done; err != nil {
+		t.Fatalf("Wait with the head past after: %v", err)
+	}
+
+	go func() { done <- w.Wait(ctx, "ws", 3, 0, head) }()
+	<-asked
+	reads <- 1
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait after its context ended: %v", err)
+	}
+	if len(w.m) != 0 {
+		t.Errorf("%d workspaces kept after their waiters left", len(w.m))
+	}
+}
