@@ -81,23 +81,3 @@ func (c *Change) Due() time.Time {
 	}
 	return c.After.GraceDeadline
 }
-
-// Upgrade returns a bot read from a store written by an earlier version of
-// botlife as this version keeps it: a live bot stored before bots were live
-// per sender (R22) has no Live, and was live on every sender at once, in
-// its latest activation, draining until its one deadline. Any other bot
-// comes back as it is. A store calls it on each bot it decodes, so that the
-// conversion is written once, here.
-func Upgrade(b Bot) Bot {
-	if !b.State.Live() || len(b.Live) > 0 {
-		return b
-	}
-	for _, s := range b.Senders {
-		e := SenderState{Sender: s, State: b.State, Activation: b.Activations}
-		if b.State == Deactivated {
-			e.GraceDeadline = b.GraceDeadline
-		}
-		b.Live = append(b.Live, e)
-	}
-	return b
-}

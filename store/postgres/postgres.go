@@ -70,8 +70,8 @@
 // nanoseconds: 1677-09-21 to 2262-04-11.
 //
 // Migrate brings a database to schema version 7, what an earlier version
-// stored in the default workspace; a bot stored before R22 reads through
-// lifecycle.Upgrade. Failures never reach a caller as a bare
+// stored in the default workspace; a bot stored before R22 reads as live
+// on each of its senders. Failures never reach a caller as a bare
 // SQLSTATE: see Error.
 package postgres
 

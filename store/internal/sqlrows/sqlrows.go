@@ -106,8 +106,8 @@ func Decode[T any](doc []byte) (T, error) {
 }
 
 // Bot decodes a stored bot document as this version keeps it, whichever
-// version wrote it (lifecycle.Upgrade), JSON as the first PostgreSQL schema
-// kept it included; nil for no document (a bot that does not exist).
+// version wrote it (upgrade), JSON as the first PostgreSQL schema kept it
+// included; nil for no document (a bot that does not exist).
 func Bot(doc []byte) (*lifecycle.Bot, error) {
 	if doc == nil {
 		return nil, nil
@@ -120,8 +120,26 @@ func Bot(doc []byte) (*lifecycle.Bot, error) {
 	} else if err := binarydoc.Decode(doc, &b); err != nil {
 		return nil, err
 	}
-	b = lifecycle.Upgrade(b)
+	b = upgrade(b)
 	return &b, nil
+}
+
+// upgrade returns a bot stored by a version before bots were live per
+// sender (R22) as this version keeps it: such a live bot has no Live, and
+// was live on every sender at once, in its latest activation, draining
+// until its one deadline. Any other bot comes back as it is.
+func upgrade(b lifecycle.Bot) lifecycle.Bot {
+	if !b.State.Live() || len(b.Live) > 0 {
+		return b
+	}
+	for _, s := range b.Senders {
+		e := lifecycle.SenderState{Sender: s, State: b.State, Activation: b.Activations}
+		if b.State == lifecycle.Deactivated {
+			e.GraceDeadline = b.GraceDeadline
+		}
+		b.Live = append(b.Live, e)
+	}
+	return b
 }
 
 // Scanner is a row of either driver: *sql.Row, *sql.Rows, pgx.Row.

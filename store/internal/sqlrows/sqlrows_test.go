@@ -84,18 +84,27 @@ func ptr[T any](v T) *T { return &v }
 // schema alike, upgraded; no document is no bot; a malformed one fails.
 func TestBot(t *testing.T) {
 	want := lifecycle.Bot{ID: "b", Name: "Support\x00\xff", Revision: 3}
-	doc, err := binarydoc.Encode(want)
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := docOf(t, want)
+	// Bots as versions before R22 stored them: live, with no Live; read
+	// back live on every sender in their latest activation.
+	a, b := lifecycle.Sender{Channel: "sms", Address: "100"}, lifecycle.Sender{Channel: "sms", Address: "200"}
+	end := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	old := lifecycle.Bot{ID: "o", State: lifecycle.Active, Senders: []lifecycle.Sender{a, b}, Activations: 3}
+	oldLive := old
+	oldLive.Live = []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 3}, {Sender: b, State: lifecycle.Active, Activation: 3}}
+	oldDraining := lifecycle.Bot{ID: "d", State: lifecycle.Deactivated, Senders: []lifecycle.Sender{a}, Activations: 2, GraceDeadline: end}
+	oldDrainingLive := oldDraining
+	oldDrainingLive.Live = []lifecycle.SenderState{{Sender: a, State: lifecycle.Deactivated, Activation: 2, GraceDeadline: end}}
 	for _, tc := range []struct {
 		name  string
 		doc   []byte
 		want  *lifecycle.Bot
 		fails bool
 	}{
-		{"binary", doc, ptr(lifecycle.Upgrade(want)), false},
-		{"json", []byte(`{"id":"b","name":"Support","revision":3}`), ptr(lifecycle.Upgrade(lifecycle.Bot{ID: "b", Name: "Support", Revision: 3})), false},
+		{"binary", doc, ptr(want), false},
+		{"json", []byte(`{"id":"b","name":"Support","revision":3}`), ptr(lifecycle.Bot{ID: "b", Name: "Support", Revision: 3}), false},
+		{"R22: live before bots were live per sender", docOf(t, old), ptr(oldLive), false},
+		{"R22: draining before bots were live per sender", docOf(t, oldDraining), ptr(oldDrainingLive), false},
 		{"none", nil, nil, false},
 		{"empty", []byte{}, nil, true},
 		{"bad json", []byte(`{"id":`), nil, true},
@@ -217,4 +226,13 @@ func TestWaiters(t *testing.T) {
 	if len(w.m) != 0 {
 		t.Errorf("%d workspaces kept after their waiters left", len(w.m))
 	}
+}
+
+func docOf(t *testing.T, b lifecycle.Bot) []byte {
+	t.Helper()
+	doc, err := binarydoc.Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
