@@ -1,6 +1,8 @@
 package lifecycle_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +264,33 @@ func TestR23AcknowledgementLimits(t *testing.T) {
 			}
 			e.refused(lifecycle.ErrInvalidInput, false, do)
 		})
+	}
+}
+
+// R23: Manager.Schedules pages through the schedules in creation order and
+// refuses a limit it cannot serve, naming it.
+func TestR23SchedulesPagesInCreationOrder(t *testing.T) {
+	e := newEnv(t)
+	var made []lifecycle.ScheduleID
+	for i, name := range []string{"a", "b", "c"} {
+		b := e.draft(name, fmt.Sprint(100+i))
+		sc, err := e.m.Schedule(e.ctx, manager, start.Add(time.Hour), lifecycle.Activate{Bot: b.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, sc.ID)
+	}
+	first, err := e.m.Schedules(e.ctx, manager, 0, 2)
+	if err != nil || len(first) != 2 || first[0].ID != made[0] || first[1].ID != made[1] {
+		t.Fatalf("R23: first page %+v, %v; want %v", first, err, made[:2])
+	}
+	rest, err := e.m.Schedules(e.ctx, manager, first[1].Seq, lifecycle.MaxPage)
+	if err != nil || len(rest) != 1 || rest[0].ID != made[2] {
+		t.Fatalf("R23: second page %+v, %v; want %v", rest, err, made[2:])
+	}
+	for _, limit := range []int{0, -1, lifecycle.MaxPage + 1} {
+		if got, err := e.m.Schedules(e.ctx, manager, 0, limit); !errors.Is(err, lifecycle.ErrInvalidInput) || got != nil || !strings.Contains(err.Error(), "limit") {
+			t.Errorf("R23: limit %d gave %v, %v; want an input error naming the limit", limit, got, err)
+		}
 	}
 }

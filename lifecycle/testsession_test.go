@@ -324,3 +324,57 @@ func (e *env) tested(t *testing.T) (lifecycle.Bot, lifecycle.TestSession) {
 	}
 	return b, ts
 }
+
+// conflictingRoute fails the first fails routes to a test sender with err,
+// as a store whose compare-and-swap lost to other commits of the bot does.
+type conflictingRoute struct {
+	lifecycle.Store
+	fails int
+	err   error
+	calls *int
+}
+
+func (s conflictingRoute) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+	if sender.IsTest() {
+		if *s.calls++; *s.calls <= s.fails {
+			return lifecycle.Session{}, s.err
+		}
+	}
+	return s.Store.Route(ctx, ws, sender, endUser, now)
+}
+
+// R26: OpenTestSession opens the session of the lease it committed, trying
+// again while the store reports a conflict - up to the Manager's
+// MaxAttempts - and never again after any other error.
+func TestR26OpenTestSessionRetriesConflictsOnly(t *testing.T) {
+	conflict := fmt.Errorf("lost the race: %w", lifecycle.ErrConflict)
+	unavailable := fmt.Errorf("no database: %w", lifecycle.ErrUnavailable)
+	for _, tc := range []struct {
+		name      string
+		fails     int
+		err       error
+		wantCalls int
+		want      error // nil: opened
+	}{
+		{"two conflicts, then opened", 2, conflict, 3, nil},
+		{"conflicts on every attempt", 100, conflict, 3, lifecycle.ErrConflict},
+		{"another error is not retried", 100, unavailable, 1, lifecycle.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.draft("d", "100")
+			calls := 0
+			m, err := lifecycle.New(lifecycle.Config{Store: conflictingRoute{Store: e.st, fails: tc.fails, err: tc.err, calls: &calls}, Clock: e.clk, MaxAttempts: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := m.OpenTestSession(e.ctx, designer, b.ID)
+			if calls != tc.wantCalls || (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+				t.Fatalf("R26: %d routes, %v; want %d, %v", calls, err, tc.wantCalls, tc.want)
+			}
+			if tc.want == nil && !ts.Open() {
+				t.Fatalf("R26: the test session %+v is not open", ts)
+			}
+		})
+	}
+}
