@@ -288,7 +288,7 @@ func (m *space) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) li
 	rec := &sessRec{stats: st, sh: sh, s: s, coll: sh.open[h], grp: g, pos: -1}
 	st.opened++
 	st.open++
-	st.messages++
+	st.messages += s.Messages // a test session opens with none (R26)
 	sh.open[h] = rec
 	sh.peak = max(sh.peak, len(sh.open))
 	m.sessions.put(uint64(rec.s.ID), rec)
