@@ -306,3 +306,57 @@ func TestReviewLazyKeyingMatchesTheOneRule(t *testing.T) {
 		})
 	}
 }
+
+// R9 (issue 25): one ExpireDue settles every session over at its now, in
+// batches of lifecycle's sweep batch, across shards, whether the sessions
+// were stamped since they were keyed (re-keyed by the sweep) or not.
+func TestReviewExpireDueSettlesManyLazilyKeyedSessions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		users int
+		due   time.Duration // after the first message, when ExpireDue runs
+	}{
+		{"fewer than a batch", 300, 16*time.Minute + 30*time.Second},
+		{"more than two batches", 2600, 16*time.Minute + 30*time.Second},
+		{"more than two batches, all over", 2600, 17 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := newOracle(t, 3)
+			b, err := o.m.Create(o.ctx, dan, lifecycle.Create{Name: "b", Channel: "sms", Senders: oracleSenders, Definition: o.definition(), IdleTimeout: 16 * time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := o.m.Activate(o.ctx, mia, b.ID, lifecycle.Immediate(), lifecycle.Ack{Codes: []string{"fallback.missing"}}); err != nil {
+				t.Fatal(err)
+			}
+			start := o.now
+			for i := range tc.users {
+				s, u := oracleSenders[i%2], fmt.Sprintf("u%d", i)
+				if _, err := o.st.Route(o.ctx, "", s, u, start); err != nil {
+					t.Fatal(err)
+				}
+				if i%3 == 0 { // stamped, not re-keyed: over a minute later
+					if _, err := o.st.Route(o.ctx, "", s, u, start.Add(59*time.Second)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			o.now = start.Add(tc.due)
+			o.clk.Set(o.now)
+			over := 0
+			for _, s := range o.sessions() {
+				if at := lifecycle.SessionAt(s, o.botOrNil(s.Bot), o.now); !at.Open() {
+					over++
+				}
+			}
+			x, err := o.m.ExpireDue(o.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x.SessionsClosed != over {
+				t.Errorf("R9: ExpireDue closed %d sessions, SessionAt says %d are over", x.SessionsClosed, over)
+			}
+			o.checkNothingOverOpen()
+		})
+	}
+}
