@@ -416,7 +416,7 @@ func (sh *shard) shrink() {
 
 // sweepLocked closes up to limit sessions of sh over at now, the groups
 // due first, re-keying the sessions it meets that were active since they
-// were keyed (group). The caller holds sh.
+// were keyed and are due by their key (group). The caller holds sh.
 func (m *space) sweepLocked(sh *shard, now time.Time, limit int) int {
 	closed := 0
 	for closed < limit && sh.due.len() > 0 && !sh.due.items[0].at.After(now) {
@@ -427,7 +427,7 @@ func (m *space) sweepLocked(sh *shard, now time.Time, limit int) int {
 			if at := lifecycle.SessionAt(rec.s, b, now); !at.Open() {
 				m.closeLocked(rec, at.CloseReason, at.ClosedAt, now)
 				closed++
-			} else if rec.key.Before(rec.s.LastActivityAt) {
+			} else if rec.key.Before(rec.s.LastActivityAt) && (g.idle <= 0 || !rec.key.Add(g.idle).After(now)) { // due by its key
 				g.keyed(rec)
 				g.fix(0)
 			} else {
