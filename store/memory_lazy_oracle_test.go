@@ -293,7 +293,7 @@ func (o *oracle) checkNothingOverOpen() {
 // R9, R10 (issue 25): the memory store's lazily keyed sessions answer as
 // the one rule does, through bot changes, test sessions, and a clock
 // stepping across a sixteenth of the idle timeout, forward and back.
-func TestReviewLazyKeyingMatchesTheOneRule(t *testing.T) {
+func TestR9LazyKeyingMatchesTheOneRule(t *testing.T) {
 	for seed := range uint64(24) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			o := newOracle(t, seed)
@@ -310,7 +310,7 @@ func TestReviewLazyKeyingMatchesTheOneRule(t *testing.T) {
 // R9 (issue 25): one ExpireDue settles every session over at its now, in
 // batches of lifecycle's sweep batch, across shards, whether the sessions
 // were stamped since they were keyed (re-keyed by the sweep) or not.
-func TestReviewExpireDueSettlesManyLazilyKeyedSessions(t *testing.T) {
+func TestR9ExpireDueSettlesManyLazilyKeyedSessions(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		users int

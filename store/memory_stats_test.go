@@ -11,7 +11,7 @@ import (
 // adds up the Messages of its sessions, as SQLite's triggers keep it: a
 // test session opens with no message (the Manager's opening route at the
 // lease's OpenedAt), so its opening counts none.
-func TestReviewR26TestSessionOpeningCountsNoMessage(t *testing.T) {
+func TestR26TestSessionOpeningCountsNoMessage(t *testing.T) {
 	o := newOracle(t, 1)
 	b, err := o.m.Create(o.ctx, dan, lifecycle.Create{Name: "b", Channel: "sms", Senders: oracleSenders, Definition: o.definition()})
 	if err != nil {
