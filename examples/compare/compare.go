@@ -133,26 +133,40 @@ func benchEnforce(e *casbin.Enforcer) func(*testing.B) {
 	}
 }
 
+// benchNext and benchFSM each check every cell of the table per op, 20
+// checks, and report the time per check ("ns/check"): the loop around
+// them then costs a fraction of a check on both sides alike, where a
+// modulo per op cost lifecycle.Next more than Next itself.
 func benchNext(b *testing.B) {
 	n := 0
 	for i := 0; i < b.N; i++ {
-		if _, ok := lifecycle.Next(states[i%4], events[i%5]); ok {
-			n++
+		for _, s := range states {
+			for _, e := range events {
+				if _, ok := lifecycle.Next(s, e); ok {
+					n++
+				}
+			}
 		}
 	}
 	sink = n
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(states)*len(events)), "ns/check")
 }
 
 func benchFSM(b *testing.B) {
 	f := lifecycleFSM()
 	n := 0
 	for i := 0; i < b.N; i++ {
-		f.SetState(states[i%4].String())
-		if f.Can(string(events[i%5])) {
-			n++
+		for _, s := range states {
+			for _, e := range events {
+				f.SetState(s.String())
+				if f.Can(string(e)) {
+					n++
+				}
+			}
 		}
 	}
 	sink = n
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(states)*len(events)), "ns/check")
 }
 
 var sink int
