@@ -41,3 +41,32 @@ func TestR26DecideRouteTestSender(t *testing.T) {
 		t.Fatalf("R26: NextSessionEnd of an open test session = %v, %v; want %v", end, ok, idle)
 	}
 }
+
+// R26: leadingUint, which parses a TestSessionID on every message, reads
+// 1 to 19 digits then the separator, and nothing else (what it returns
+// besides ok false is not used).
+func TestR26LeadingUint(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    uint64
+		rest string
+		ok   bool
+	}{
+		{"0~a", 0, "a", true},
+		{"9~", 9, "", true},
+		{"1234567890~b~c", 1234567890, "b~c", true},
+		{"9999999999999999999~x", 9999999999999999999, "x", true}, // 19 digits
+		{"10000000000000000000~x", 0, "", false},                  // 20 digits
+		{"~a", 0, "", false},
+		{"12a~", 0, "", false},
+		{"/~", 0, "", false}, // the byte before '0'
+		{":~", 0, "", false}, // the byte after '9'
+		{"123", 0, "", false},
+		{"", 0, "", false},
+	} {
+		n, rest, ok := leadingUint(tc.in, '~')
+		if ok != tc.ok || (ok && (n != tc.n || rest != tc.rest)) {
+			t.Errorf("leadingUint(%q) = %d, %q, %v; want %d, %q, %v", tc.in, n, rest, ok, tc.n, tc.rest, tc.ok)
+		}
+	}
+}
