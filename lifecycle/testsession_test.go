@@ -142,6 +142,37 @@ func TestR26NotInFigures(t *testing.T) {
 	}
 }
 
+// R26: Sessions pages past test sessions: each page holds up to limit end
+// users' sessions in id order, however many test sessions lie between.
+func TestR26SessionsPagePastTestSessions(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("a", "100")
+	e.must(e.m.Route(e.ctx, sms("100"), "u1"))
+	e.must(e.m.OpenTestSession(e.ctx, manager, b.ID))
+	e.must(e.m.OpenTestSession(e.ctx, designer, b.ID))
+	e.must(e.m.Route(e.ctx, sms("100"), "u2"))
+	e.must(e.m.Route(e.ctx, sms("100"), "u3"))
+	for _, limit := range []int{1, 2, 3, 10} {
+		var users []string
+		for after := lifecycle.SessionID(0); ; {
+			page, err := e.m.Sessions(e.ctx, manager, after, limit)
+			if err != nil || len(page) > limit {
+				t.Fatalf("R26: limit %d: a page of %d, %v", limit, len(page), err)
+			}
+			for _, s := range page {
+				users = append(users, s.EndUser)
+			}
+			if len(page) < limit {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		if want := []string{"u1", "u2", "u3"}; !cmp.Equal(users, want) {
+			t.Errorf("R26: limit %d pages %v, want %v", limit, users, want)
+		}
+	}
+}
+
 // R26: closing a test session that idled out under its lease is refused
 // as over - idle_timeout at its idle deadline - and records it so.
 func TestR26CloseAfterIdle(t *testing.T) {
