@@ -274,15 +274,6 @@ func (b *Bot) hasSender(s Sender) bool {
 	return i < len(b.Senders) && b.Senders[i] == s
 }
 
-func (b *Bot) sharesSender(o *Bot) bool {
-	for _, s := range o.Senders {
-		if b.hasSender(s) {
-			return true
-		}
-	}
-	return false
-}
-
 // Clone returns a deep copy of b: changing the copy never changes b.
 func (b Bot) Clone() Bot {
 	if b.Senders != nil {
