@@ -35,7 +35,9 @@ type RouteStep struct {
 // (see SessionAt), else - recording that session closed as it ended - to a
 // new session on the sender's Active bot. With no Active bot it returns a
 // *NoBotError wrapping ErrNoBot, and a step whose Closed the store must
-// still record. It does not allocate.
+// still record. It refuses a sender or end user that is not an id (R21)
+// with an *InputError and an empty step: no session is recorded under
+// them. It does not allocate, but for an error.
 //
 // On a test sender (Sender.IsTest, R26) it never reopens: a test session
 // that is over is recorded closed and the message refused; a new one opens
@@ -43,6 +45,9 @@ type RouteStep struct {
 // OpenTestSession routes it.
 func DecideRoute(v RouteView, sender Sender, endUser string, now time.Time) (RouteStep, error) {
 	var step RouteStep
+	if err := checkRoute(sender, endUser); err != nil {
+		return step, err
+	}
 	if v.Open != nil {
 		s := *v.Open
 		reason, at, over := sessionEnd(&s, v.OpenBot, now)

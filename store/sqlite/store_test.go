@@ -104,14 +104,24 @@ func TestR21TextRoundTrip(t *testing.T) {
 	}
 }
 
-// R21, R10: a route with hostile sender and end user stores them as given.
+// R21, R10: a route with a hostile sender and end user that are ids stores
+// them as given; one that is not an id is refused and stores nothing.
 func TestR21RouteText(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
+	// notIDs are the hostile texts that are not ids: DecideRoute refuses
+	// them before any session opens (R21).
+	notIDs := map[string]bool{"NUL": true, "invalid UTF-8": true, "surrogate": true, "long": true, "empty": true}
+	want := func(name string) error {
+		if notIDs[name] {
+			return lifecycle.ErrInvalidInput
+		}
+		return lifecycle.ErrNoBot
+	}
 	for name, text := range hostileTexts {
 		snd := lifecycle.Sender{Channel: "sms", Address: text}
-		if _, err := st.Route(ctx, "", snd, text, t0); !errors.Is(err, lifecycle.ErrNoBot) {
-			t.Errorf("%s: Route with no bot = %v, want ErrNoBot", name, err)
+		if _, err := st.Route(ctx, "", snd, text, t0); !errors.Is(err, want(name)) {
+			t.Errorf("%s: Route with no bot = %v, want %v", name, err, want(name))
 		}
 	}
 	b := hostileBot("b", "x")
@@ -127,6 +137,12 @@ func TestR21RouteText(t *testing.T) {
 	for name, text := range hostileTexts {
 		snd := lifecycle.Sender{Channel: "sms", Address: text}
 		s1, err := st.Route(ctx, "", snd, text, t0)
+		if notIDs[name] {
+			if !errors.Is(err, lifecycle.ErrInvalidInput) {
+				t.Errorf("%s: Route on the bot's sender = %+v, %v; want ErrInvalidInput", name, s1, err)
+			}
+			continue
+		}
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -138,6 +154,9 @@ func TestR21RouteText(t *testing.T) {
 		if err != nil || got != s2 || got.EndUser != text || got.Sender != snd {
 			t.Errorf("%s: Session = %+v, %v; want %+v", name, got, err, s2)
 		}
+	}
+	if ss, err := st.Sessions(ctx, "", 0, 100); err != nil || len(ss) != len(hostileTexts)-len(notIDs) {
+		t.Errorf("R21: %d sessions stored (%v), want %d: one per text that is an id", len(ss), err, len(hostileTexts)-len(notIDs))
 	}
 }
 

@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"R9/EndAfterManyActivationsSweptEarly", testEndAfterManyActivations(true)},
 		{"R9/EndsFollowOpenSessions", testEndsBounded},
 		{"R21/TextRoundTrip", testTextRoundTrip},
+		{"R21/RouteRefusesWhatIsNotAnID", testRouteRefusesNonIDs},
 		{"R25/DefinitionRoundTrip", testDefinitionRoundTrip},
 		{"SweepAndClose", testSweepAndClose},
 		{"SweepAfterClockStepsBack", testSweepAfterClockStepsBack},
@@ -667,6 +668,42 @@ func testTextRoundTrip(t *testing.T, h *harness) {
 	log, _ := h.st.AuditLog(h.ctx, h.ws, 0, 100)
 	if last := log[len(log)-1]; last.Reason != reason {
 		t.Fatalf("R21: the audit reason came back as %d bytes, want the %d given", len(last.Reason), len(reason))
+	}
+}
+
+// testRouteRefusesNonIDs: a message whose end user or sender is not an id
+// (R21) is refused with ErrInvalidInput by the store itself, through
+// DecideRoute, and records nothing, even on a sender whose Active bot
+// would take it and beside the end user's open session.
+func testRouteRefusesNonIDs(t *testing.T, h *harness) {
+	h.active("100")
+	sender := h.sender("100")
+	if _, err := h.st.Route(h.ctx, h.ws, sender, "u1", h.now); err != nil {
+		t.Fatal(err)
+	}
+	before := h.contents()
+	long := strings.Repeat("u", lifecycle.MaxIDBytes+1)
+	for _, tc := range []struct {
+		name    string
+		sender  lifecycle.Sender
+		endUser string
+	}{
+		{"empty end user", sender, ""},
+		{"blank end user", sender, "   "},
+		{"end user with NUL", sender, "u1\x00"},
+		{"end user not UTF-8", sender, "u1\xff"},
+		{"end user with a newline", sender, "u1\n"},
+		{"end user over MaxIDBytes", sender, long},
+		{"address with NUL", lifecycle.Sender{Channel: sender.Channel, Address: sender.Address + "\x00"}, "u1"},
+		{"channel not UTF-8", lifecycle.Sender{Channel: "sms\xff", Address: sender.Address}, "u1"},
+		{"empty address", lifecycle.Sender{Channel: sender.Channel}, "u1"},
+	} {
+		if s, err := h.st.Route(h.ctx, h.ws, tc.sender, tc.endUser, h.now.Add(time.Second)); !errors.Is(err, lifecycle.ErrInvalidInput) {
+			t.Errorf("R21: Route with %s = %+v, %v; want an error wrapping ErrInvalidInput", tc.name, s, err)
+		}
+	}
+	if diff := cmp.Diff(before, h.contents()); diff != "" {
+		t.Fatalf("R21: a refused Route changed the store (-before +after):\n%s", diff)
 	}
 }
 
