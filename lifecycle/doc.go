@@ -98,7 +98,9 @@
 // guards what a database guards (revisions, at most one bot per slot of a
 // sender for R1 and R2, an Admin left for P2) and answers reads by key or
 // by comparing those columns. Sessions are decided here too: a store reads
-// a [RouteView] and applies what [DecideRoute] returns, closes with
+// a [RouteView] and applies what [DecideRoute] returns (which refuses a
+// sender or end user that is not an id, R21, before a session opens),
+// closes with
 // [DecideClose], and sweeps what [SessionAt] finds over, ordered by
 // [NextSessionEnd]. The suite in package storetest proves a store.
 //
