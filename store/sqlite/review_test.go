@@ -56,3 +56,38 @@ func TestR26SessionOverIsNotUnavailable(t *testing.T) {
 		t.Errorf("R26: Route on a test session over = %v; want ErrSessionOver and not ErrUnavailable", err)
 	}
 }
+
+// Times come back as the same instant in UTC (package documentation): the
+// session Route returns equals the one stored, whatever the location of
+// the now it was given, on a new session and on an open one.
+func TestRouteTimesInUTC(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	snd := lifecycle.Sender{Channel: "sms", Address: "1"}
+	b := lifecycle.Bot{ID: "b", Name: "b", Channel: "sms", State: lifecycle.Active, Revision: 1, Activations: 1,
+		Senders: []lifecycle.Sender{snd}, Live: []lifecycle.SenderState{{Sender: snd, State: lifecycle.Active, Activation: 1}}}
+	if _, err := st.Commit(ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: "b", To: lifecycle.Active, After: &b}}}); err != nil {
+		t.Fatal(err)
+	}
+	east := time.FixedZone("UTC+3", 3*60*60)
+	for i, now := range []time.Time{t0.In(east), t0.Add(time.Second).In(east)} {
+		got, err := st.Route(ctx, "", snd, "u", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := sessionByID(ctx, st, got.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != stored || got.LastActivityAt.Location() != time.UTC || got.OpenedAt.Location() != time.UTC {
+			t.Errorf("message %d: Route returned %+v, stored %+v; want the same, in UTC", i+1, got, stored)
+		}
+	}
+	got, err := st.CloseSession(ctx, "", 1, lifecycle.CloseCompleted, t0.Add(time.Minute).In(east))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := sessionByID(ctx, st, 1); err != nil || got != stored || got.ClosedAt.Location() != time.UTC {
+		t.Errorf("CloseSession returned %+v, stored %+v (%v); want the same, in UTC", got, stored, err)
+	}
+}
