@@ -87,6 +87,17 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 				t.Errorf("query reads a whole table (%s):\n%s\nplan: %v", step, q, plan)
 			}
 		}
+		for _, step := range plan {
+			// R27, cost: a search of a primary key by the workspace alone
+			// walks every row of the workspace (every bot's senders, every
+			// user with a role), as a scan would without workspaces. Only
+			// a max() of the key (one seek) and SessionStats, which
+			// returns every row it reads, may.
+			if strings.HasPrefix(step, "SEARCH ") && strings.HasSuffix(step, "USING PRIMARY KEY (workspace=?)") &&
+				!strings.Contains(q, "coalesce(max(") && !strings.Contains(q, "FROM session_stats WHERE workspace = ?") {
+				t.Errorf("query walks its workspace's whole table (%s):\n%s\nplan: %v", step, q, plan)
+			}
+		}
 	}
 	t.Logf("%d queries, each through an index", len(sorted))
 }

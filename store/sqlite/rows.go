@@ -145,7 +145,11 @@ func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders 
 		var lastID string
 		var lastAt int64
 		for _, snd := range senders {
-			on, err := collect(scanID)(tx.QueryContext(ctx, `SELECT bot_id FROM bot_senders WHERE workspace = ? AND channel = ? AND address = ? AND slot IS NOT NULL`, string(ws), snd.Channel, snd.Address))
+			// Through the index on the slots: without statistics SQLite
+			// would rather walk the primary key, every row of the
+			// workspace (TestQueryPlansUseIndexes).
+			on, err := collect(scanID)(tx.QueryContext(ctx, `SELECT bot_id FROM bot_senders INDEXED BY bot_senders_by_slot
+				WHERE workspace = ? AND channel = ? AND address = ? AND slot IS NOT NULL`, string(ws), snd.Channel, snd.Address))
 			ids = append(ids, on...)
 			if err != nil {
 				return err
@@ -231,13 +235,18 @@ func (s *Store) Schedules(ctx context.Context, ws lifecycle.Workspace, after uin
 // with the same clause (TestAdminBit).
 const adminWhere = `roles & 32 <> 0`
 
+// sqlAdmins counts the Admins of workspace ?1 through their index:
+// without statistics SQLite would rather walk the primary key, every user
+// of the workspace (TestQueryPlansUseIndexes).
+const sqlAdmins = `SELECT count(*) FROM role_assignments INDEXED BY role_admins WHERE workspace = ?1 AND ` + adminWhere
+
 // Roles implements lifecycle.Store in one statement: the user's row, and
 // the index on the Admins.
 func (s *Store) Roles(ctx context.Context, ws lifecycle.Workspace, user string) (roles.Set, int, error) {
 	var rs int64
 	var admins int
 	err := s.reader().QueryRowContext(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE workspace = ?1 AND user_id = ?2), 0),
-		(SELECT count(*) FROM role_assignments WHERE workspace = ?1 AND `+adminWhere+`)`, string(ws), user).Scan(&rs, &admins)
+		(`+sqlAdmins+`)`, string(ws), user).Scan(&rs, &admins)
 	return roles.Set(rs), admins, s.fail("reading roles", err)
 }
 
@@ -454,7 +463,7 @@ func applyRoles(ctx context.Context, tx conn, ws string, changes []lifecycle.Rol
 		return nil
 	}
 	countAdmins := func() (n int, err error) {
-		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM role_assignments WHERE workspace = ? AND `+adminWhere, ws).Scan(&n)
+		err = tx.QueryRowContext(ctx, sqlAdmins, ws).Scan(&n)
 		return n, err
 	}
 	before, err := countAdmins()

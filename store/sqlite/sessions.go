@@ -51,6 +51,7 @@ func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecy
 	if err != nil {
 		return lifecycle.Session{}, err
 	}
+	now = time.Unix(0, nv).UTC() // as it is stored and read back
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if err := s.setSync(ctx, false); err != nil {
@@ -126,11 +127,13 @@ func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender,
 // CloseSession implements lifecycle.Store: it records the session as
 // lifecycle.DecideClose returns it.
 func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lifecycle.SessionID, reason lifecycle.CloseReason, now time.Time) (lifecycle.Session, error) {
-	if _, err := sqlrows.MustNanos("now", now); err != nil {
+	nv, err := sqlrows.MustNanos("now", now)
+	if err != nil {
 		return lifecycle.Session{}, err
 	}
+	now = time.Unix(0, nv).UTC() // as it is stored and read back
 	var out lifecycle.Session
-	err := s.inTx(ctx, func(tx conn) error {
+	err = s.inTx(ctx, func(tx conn) error {
 		// An id above math.MaxInt64 turns negative, and finds no session.
 		cur, err := sqlrows.ScanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE workspace = ? AND id = ?`, string(ws), int64(id)))
 		if errors.Is(err, sql.ErrNoRows) {

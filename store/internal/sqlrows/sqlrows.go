@@ -184,7 +184,7 @@ func Numbered(entries []lifecycle.AuditEntry, first uint64) []lifecycle.AuditEnt
 // conflict, not found, invalid input...): a store returns it unchanged.
 func Known(err error) bool {
 	for _, sentinel := range []error{lifecycle.ErrConflict, lifecycle.ErrNotFound, lifecycle.ErrInvalidInput,
-		lifecycle.ErrNoBot, lifecycle.ErrSenderClaimed, lifecycle.ErrUnavailable} {
+		lifecycle.ErrNoBot, lifecycle.ErrSenderClaimed, lifecycle.ErrTestSessionLimit, lifecycle.ErrSessionOver, lifecycle.ErrUnavailable} {
 		if errors.Is(err, sentinel) {
 			return true
 		}

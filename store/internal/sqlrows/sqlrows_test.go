@@ -176,6 +176,8 @@ func TestKnown(t *testing.T) {
 		{&lifecycle.ConflictError{Reason: "x"}, true},
 		{&lifecycle.NotFoundError{Kind: "bot", ID: "b"}, true},
 		{lifecycle.ErrUnavailable, true},
+		{&lifecycle.SessionOverError{Reason: lifecycle.CloseContentChanged}, true}, // R26: DecideRoute's refusal
+		{lifecycle.ErrTestSessionLimit, true},
 		{errors.New("driver"), false},
 	} {
 		if got := Known(tc.err); got != tc.want {
