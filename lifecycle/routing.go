@@ -14,15 +14,26 @@ import (
 // user's open session on that sender if its bot still serves it (Active, or
 // Deactivated before its grace deadline, and not idle), else to a new session
 // on the sender's Active bot, else it returns an error wrapping ErrNoBot.
-// Senders are compared as given: build them with NewSender. Routing to an
-// existing session does not allocate in the Manager; see the Store for its
-// share.
+// Senders are compared as given: build them with NewSender. A test
+// session's virtual sender (Sender.IsTest) takes no end user's message
+// (R26): a tester sends with SendTest. Routing to an existing session does
+// not allocate in the Manager; see the Store for its share.
 func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Session, error) {
 	if m.tracer != nil {
 		return m.routeTraced(ctx, sender, endUser)
 	}
+	if sender.IsTest() {
+		return Session{}, opError(OpRoute, testSenderError(sender))
+	}
 	s, err := m.store.Route(ctx, m.ws, sender, endUser, m.clock.Now())
 	return s, opError(OpRoute, err)
+}
+
+// testSenderError refuses an end user's message on sender, a test
+// session's virtual sender (R26).
+func testSenderError(sender Sender) error {
+	return &InputError{Field: "sender channel", Value: shown(sender.Channel),
+		Problem: "belongs to test sessions, which take only their tester's messages; route end users' messages on a real sender, and send a test message with SendTest"}
 }
 
 // routeTraced is Route with a tracer. It repeats Route's body so that
@@ -31,6 +42,9 @@ func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Ses
 func (m *Manager) routeTraced(ctx context.Context, sender Sender, endUser string) (_ Session, err error) {
 	ctx, sp := m.start(ctx, OpRoute)
 	defer sp.end(&err)
+	if sender.IsTest() {
+		return Session{}, opError(OpRoute, testSenderError(sender))
+	}
 	s, err := m.store.Route(ctx, m.ws, sender, endUser, m.clock.Now())
 	return s, opError(OpRoute, err)
 }
@@ -326,8 +340,11 @@ type SenderLive struct {
 // Analytics returns session counts per bot and per sender, as seen now:
 // sessions of a bot that no longer serves them count as closed with the
 // bot's end reason even before a sweep records that (R9). Idle sessions
-// count as open until a message or a sweep closes them. Test sessions
-// (R26) are left out. Needs "View analytics".
+// count as open until a message or a sweep closes them, and so do the
+// sessions of an earlier activation of a bot that went live again on the
+// sender before a sweep: a store counts per bot and sender, not per
+// activation, and ExpireDue corrects both. Test sessions (R26) are left
+// out. Needs "View analytics".
 func (m *Manager) Analytics(ctx context.Context, actor Actor) (_ Analytics, err error) {
 	ctx, sp := m.trace(ctx, OpAnalytics)
 	defer sp.end(&err)

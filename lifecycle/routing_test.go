@@ -340,3 +340,38 @@ func TestExpireDueSweepsEveryBatch(t *testing.T) {
 		t.Fatalf("R9: ExpireDue closed %d sessions, %v; want %d", got.SessionsClosed, err, n)
 	}
 }
+
+// R9, R22: Analytics after a bot went live again on a sender before a
+// sweep. Counters are per bot and sender, not per activation, so until
+// ExpireDue records them the earlier activation's sessions - over, as
+// Session reads them - count as open (as Analytics documents); once it
+// has, the figures agree with Session.
+func TestR9AnalyticsAfterReactivation(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("b", "100")
+	e.must(e.m.Route(e.ctx, sms("100"), "u1")) // activation 1
+	e.clk.Add(time.Minute)
+	e.must(e.m.Deactivate(e.ctx, manager, b.ID, 0))
+	e.clk.Add(time.Minute)
+	e.activate(b.ID, lifecycle.Immediate())
+	e.must(e.m.Route(e.ctx, sms("100"), "u2")) // activation 2
+	s1, err := e.m.Session(e.ctx, 1)
+	if err != nil || s1.Open() || s1.CloseReason != lifecycle.CloseDeactivated {
+		t.Fatalf("session 1 reads %+v, %v; want closed, deactivated", s1, err)
+	}
+	figures := func() lifecycle.SessionStats {
+		t.Helper()
+		a, err := e.m.Analytics(e.ctx, manager)
+		if err != nil || len(a.BySender) != 1 {
+			t.Fatalf("Analytics = %+v, %v", a, err)
+		}
+		return a.BySender[0]
+	}
+	if got := figures(); got.Open != 2 || got.Opened != 2 {
+		t.Errorf("before the sweep: %+v; want both sessions counted open, as documented", got)
+	}
+	e.must(e.m.ExpireDue(e.ctx))
+	if got := figures(); got.Open != 1 || got.Closed[lifecycle.CloseDeactivated] != 1 {
+		t.Errorf("R9: after ExpireDue: %+v; want 1 open (u2) and 1 closed as deactivated (u1), as Session reads them", got)
+	}
+}

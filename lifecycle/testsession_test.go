@@ -409,3 +409,31 @@ func TestR26OpenTestSessionRetriesConflictsOnly(t *testing.T) {
 		})
 	}
 }
+
+// R26: a test session carries only its tester's messages, addressed by the
+// test session, never by a sender: Manager.Route - the end users' path,
+// which checks no actor - refuses a test session's virtual sender as
+// invalid input, with a tracer or without, and leaves the test session as
+// it was.
+func TestR26RouteNeverReachesATestSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d")
+	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := storedSession(e.ctx, e.st, 1)
+	if err != nil || !before.Sender.IsTest() {
+		t.Fatalf("the test session as stored: %+v, %v", before, err)
+	}
+	traced, _, _ := e.traced()
+	for name, m := range map[string]*lifecycle.Manager{"untraced": e.m, "traced": traced} {
+		e.clk.Add(time.Minute)
+		if s, err := m.Route(e.ctx, before.Sender, before.EndUser); !errors.Is(err, lifecycle.ErrInvalidInput) {
+			t.Errorf("R26 (%s): Route on the virtual sender of test session %s = %+v, %v; want ErrInvalidInput", name, ts.ID, s, err)
+		}
+	}
+	if after, err := storedSession(e.ctx, e.st, 1); err != nil || after != before {
+		t.Errorf("R26: a refused Route changed the test session:\nbefore %+v\nafter  %+v (%v)", before, after, err)
+	}
+}
