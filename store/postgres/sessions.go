@@ -52,12 +52,16 @@ const sqlRoute = `
 	WHERE NOT EXISTS (SELECT 1 FROM upd)`
 
 // sqlClose records the session a step closed ($1 closed_at, $2 reason, $3
-// id, $8 workspace) if neither the session nor its bot changed since it was
-// read ($4 messages, $5 last activity; $6 the bot's revision, NULL if it
-// was gone, $7 its id).
+// id, $8 workspace; $9-$11 its sender and end user) if neither the session
+// nor its bot changed since it was read ($4 messages, $5 last activity; $6
+// the bot's revision, NULL if it was gone, $7 its id). It names the whole
+// key of one_open_session as well as the primary key, so that a generic
+// plan made while the table was empty, which may read one_open_session,
+// still probes it for one row, not for the workspace's open sessions.
 const sqlClose = `
 	UPDATE sessions SET closed_at = $1, close_reason = $2 FROM (SELECT ` + syncOn + `) AS durable
-	WHERE workspace = $8 AND id = $3 AND closed_at IS NULL AND messages = $4 AND last_activity_at = $5
+	WHERE workspace = $8 AND id = $3 AND channel = $9 AND address = $10 AND end_user = $11 AND closed_at IS NULL
+	  AND messages = $4 AND last_activity_at = $5
 	  AND CASE WHEN $6::bigint IS NULL THEN NOT EXISTS (SELECT 1 FROM bots WHERE workspace = $8 AND id = $7)
 	      ELSE EXISTS (SELECT 1 FROM bots WHERE workspace = $8 AND id = $7 AND revision = $6 FOR SHARE) END
 	RETURNING id`
@@ -66,7 +70,7 @@ const sqlClose = `
 // time, bot, activation; $16 its messages, as the step has them: a test
 // session opens with none) if the bot is still at the revision the view
 // read ($15), after closing the one it closed as sqlClose does (when $3 is
-// not 0). A commit changes a bot's rows and its revision together; the
+// not 0: the end user's open session, on the same sender). A commit changes a bot's rows and its revision together; the
 // share lock keeps the bot so until the session is stored. The session
 // takes the workspace's next id (gap-free: the head's row lock is held
 // until the statement commits, and only a session stored takes one).
@@ -107,11 +111,13 @@ func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecy
 	return lifecycle.Session{}, &lifecycle.ConflictError{Reason: fmt.Sprintf("routing kept racing other messages of the same end user (%v)", lastErr)}
 }
 
-// closeArgs returns the arguments of sqlClose that record read, as its bot
-// at revision rev was read, closed as step, in workspace ws.
-func closeArgs(ws string, read, closed lifecycle.Session, rev *int64) ([]any, error) {
+// closeArgs returns the arguments of sqlClose that record read, end user
+// endUser's session on sender (if any: closed.ID is 0 otherwise), as its
+// bot at revision rev was read, closed as step, in workspace ws.
+func closeArgs(ws string, sender lifecycle.Sender, endUser string, read, closed lifecycle.Session, rev *int64) ([]any, error) {
 	at, err := sqlrows.Nanos("session end", closed.ClosedAt)
-	return []any{at, string(closed.CloseReason), int64(closed.ID), int64(read.Messages), read.LastActivityAt.UnixNano(), rev, string(read.Bot), ws}, err
+	return []any{at, string(closed.CloseReason), int64(closed.ID), int64(read.Messages), read.LastActivityAt.UnixNano(), rev, string(read.Bot), ws,
+		sender.Channel, sender.Address, endUser}, err
 }
 
 // route makes one attempt; done is false when a compare-and-swap failed
@@ -138,7 +144,7 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	if !step.New && step.Closed.ID == 0 && decided == nil {
 		return lifecycle.Session{}, false, errors.New("the open session changed") // served after all
 	}
-	args, err := closeArgs(ws, read, step.Closed, openRev)
+	args, err := closeArgs(ws, sender, endUser, read, step.Closed, openRev)
 	if err != nil {
 		return lifecycle.Session{}, true, err
 	}
@@ -155,7 +161,7 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 		return lifecycle.Session{}, true, decided
 	}
 	n := step.Session
-	args = append(args, n.Sender.Channel, n.Sender.Address, n.EndUser, at, string(n.Bot), int64(n.Activation), activeRev, int64(n.Messages))
+	args = append(args, at, string(n.Bot), int64(n.Activation), activeRev, int64(n.Messages)) // n's sender and end user are $9-$11
 	out, err := sqlrows.ScanSession(s.pool.QueryRow(ctx, sqlOpen, args...))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -209,7 +215,7 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 			return lifecycle.Session{}, err
 		}
 		out := lifecycle.DecideClose(cur, b, reason, now)
-		args, err := closeArgs(string(ws), cur, out, rev)
+		args, err := closeArgs(string(ws), cur.Sender, cur.EndUser, cur, out, rev)
 		if err == nil {
 			err = s.pool.QueryRow(ctx, sqlClose, args...).Scan(new(int64))
 		}
