@@ -26,6 +26,7 @@ const (
 	SQLDueSchedules = sqlDueSchedules
 	SQLRoute        = sqlRoute
 	SQLClose        = sqlClose
+	SQLOpen         = sqlOpen
 )
 
 // EncodeBot and EncodeSchedule are the documents Commit stores.

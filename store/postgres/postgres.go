@@ -33,9 +33,12 @@
 //
 // Every read goes through an index and costs what it returns; a bot read
 // walks open_sessions_due for Bot.OpenActivations (R9). Route takes a
-// message for a session the columns say is served in one round trip;
-// otherwise the same statement returns the lifecycle.RouteView and the step
-// of lifecycle.DecideRoute is applied with compare-and-swap in a second.
+// message for a session the columns say is served in one round trip, and
+// opens the session of an end user with none open on the sender in the
+// same one (botlife_open_session, called only then), on the bot in the
+// sender's active slot, as lifecycle.DecideRoute would; otherwise the same
+// statement returns the lifecycle.RouteView and the step of DecideRoute is
+// applied with compare-and-swap in a second.
 // CloseSession applies lifecycle.DecideClose the same way. SweepSessions
 // claims candidates group by group with FOR UPDATE SKIP LOCKED, so replicas
 // sweep at once, and closes those lifecycle.SessionAt finds closed.
@@ -69,7 +72,7 @@
 // jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
 // nanoseconds: 1677-09-21 to 2262-04-11.
 //
-// Migrate brings a database to schema version 7, what an earlier version
+// Migrate brings a database to schema version 8, what an earlier version
 // stored in the default workspace; a bot stored before R22 reads as live
 // on each of its senders. Failures never reach a caller as a bare
 // SQLSTATE: see Error.

@@ -28,36 +28,60 @@ const served = `bs.slot IS NOT NULL AND bs.activation = s.activation AND (bs.ser
 // predicate keeps it out of any lookup that does not name activity_floor.)
 const openSession = `s.workspace = $5 AND s.channel = $2 AND s.address = $3 AND s.end_user = $4 AND s.closed_at IS NULL`
 
+// routeColumns are the columns of an end user's open session that the
+// caller of sqlRoute does not know: it names the sender and the end user,
+// and the session is open (no end, no close reason).
+const routeColumns = `s.id, s.bot_id, s.activation, s.opened_at, s.last_activity_at, s.messages`
+
 // sqlRoute takes the message if the end user's open session is served,
-// and counts it in session_stats (the trigger leaves open sessions alone);
-// otherwise it returns the RouteView in one row: the open session, if any,
-// with its bot, and the sender's Active bot, with revisions. The last
-// column tells which. Each bot is read by its key, even in a generic plan
-// on tables without statistics (OFFSET 0 keeps the lateral apart).
+// and counts it in session_stats (the trigger leaves open sessions alone):
+// routeTook. Otherwise it returns the RouteView in one row: the open
+// session, if any (routeView), with its bot, and the sender's Active bot,
+// with revisions. When the end user has none open there (routeNone), a bot
+// holds the active slot and $6 is true, it opens a session on that bot in
+// its activation there, as DecideRoute would, in the same round trip
+// (botlife_open_session, called only then), and returns it; the id is NULL
+// if the bot changed since the statement read it. Each bot is read by its
+// key, even in a generic plan on tables without statistics (OFFSET 0 keeps
+// the lateral apart).
 const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
 		FROM bots b, bot_senders bs, (SELECT ` + syncOff + `) AS async
 		WHERE ` + openSession + ` AND b.workspace = $5 AND b.id = s.bot_id
 		  AND bs.workspace = $5 AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
-		RETURNING ` + sessionColumns + `)
-	SELECT upd.*, NULL::bytea, NULL::bigint, NULL::bytea, NULL::bigint, true FROM upd
+		RETURNING ` + routeColumns + `)
+	SELECT upd.*, NULL::bytea, NULL::bigint, NULL::bytea, NULL::bigint, ` + routeTook + ` FROM upd
 	UNION ALL
-	SELECT ` + sessionColumns + `, cb.doc, cb.revision, a.doc, a.revision, false
+	SELECT coalesce(s.id, CASE WHEN $6 AND a.id IS NOT NULL THEN botlife_open_session($5, $2, $3, $4, $1, a.id, a.revision, bs.activation) END),
+		coalesce(s.bot_id, a.id), coalesce(s.activation, bs.activation), coalesce(s.opened_at, $1), coalesce(s.last_activity_at, $1), coalesce(s.messages, 1),
+		cb.doc, cb.revision, a.doc, a.revision, CASE WHEN s.id IS NULL THEN ` + routeNone + ` ELSE ` + routeView + ` END
 	FROM (SELECT 1) AS one
 	LEFT JOIN sessions s ON ` + openSession + `
 	LEFT JOIN LATERAL (SELECT doc, revision FROM bots WHERE workspace = $5 AND id = s.bot_id OFFSET 0) AS cb ON true
-	LEFT JOIN LATERAL (SELECT b.doc, b.revision FROM bots b WHERE b.workspace = $5 AND b.id = (SELECT bs.bot_id FROM bot_senders bs
-		WHERE bs.workspace = $5 AND bs.channel = $2 AND bs.address = $3 AND bs.slot = 'active')) AS a ON true
+	LEFT JOIN LATERAL (SELECT bot_id, activation FROM bot_senders
+		WHERE workspace = $5 AND channel = $2 AND address = $3 AND slot = 'active' OFFSET 0) AS bs ON true
+	LEFT JOIN LATERAL (SELECT b.id, b.doc, b.revision FROM bots b WHERE b.workspace = $5 AND b.id = bs.bot_id OFFSET 0) AS a ON true
 	WHERE NOT EXISTS (SELECT 1 FROM upd)`
 
+// What sqlRoute found, in its last column.
+const (
+	routeView = `0` // the open session is not served
+	routeTook = `1` // the open session took the message
+	routeNone = `2` // no session was open: the one it opened, if any
+)
+
 // sqlClose records the session a step closed ($1 closed_at, $2 reason, $3
-// id, $8 workspace) if neither the session nor its bot changed since it was
-// read ($4 messages, $5 last activity; $6 the bot's revision, NULL if it
-// was gone, $7 its id).
+// id, $8 workspace; $9-$11 its sender and end user) if neither the session
+// nor its bot changed since it was read ($4 messages, $5 last activity; $6
+// the bot's revision, NULL if it was gone, $7 its id). It names the whole
+// key of one_open_session as well as the primary key, so that a generic
+// plan made while the table was empty, which may read one_open_session,
+// still probes it for one row, not for the workspace's open sessions.
 const sqlClose = `
 	UPDATE sessions SET closed_at = $1, close_reason = $2 FROM (SELECT ` + syncOn + `) AS durable
-	WHERE workspace = $8 AND id = $3 AND closed_at IS NULL AND messages = $4 AND last_activity_at = $5
+	WHERE workspace = $8 AND id = $3 AND channel = $9 AND address = $10 AND end_user = $11 AND closed_at IS NULL
+	  AND messages = $4 AND last_activity_at = $5
 	  AND CASE WHEN $6::bigint IS NULL THEN NOT EXISTS (SELECT 1 FROM bots WHERE workspace = $8 AND id = $7)
 	      ELSE EXISTS (SELECT 1 FROM bots WHERE workspace = $8 AND id = $7 AND revision = $6 FOR SHARE) END
 	RETURNING id`
@@ -66,10 +90,12 @@ const sqlClose = `
 // time, bot, activation; $16 its messages, as the step has them: a test
 // session opens with none) if the bot is still at the revision the view
 // read ($15), after closing the one it closed as sqlClose does (when $3 is
-// not 0). A commit changes a bot's rows and its revision together; the
-// share lock keeps the bot so until the session is stored. The session
-// takes the workspace's next id (gap-free: the head's row lock is held
-// until the statement commits, and only a session stored takes one).
+// not 0: the end user's open session, on the same sender): the openings
+// sqlRoute leaves to DecideRoute. A commit changes a bot's rows and its
+// revision together; the share lock keeps the bot so until the session is
+// stored. The session takes the workspace's next id (gap-free: the head's
+// row lock is held until the statement commits, and only a session stored
+// takes one).
 const sqlOpen = `
 	WITH c AS (` + sqlClose + `),
 	b AS (SELECT b.id, b.idle_timeout FROM bots b
@@ -84,7 +110,9 @@ const sqlOpen = `
 const casAttempts = 4
 
 // Route implements lifecycle.Store: one round trip when the end user's
-// open session is still served, two when DecideRoute opens a new one.
+// open session is still served or when they have none open on the sender
+// (not a test sender) and a bot holds its active slot; two when the open
+// session is over, and DecideRoute closes it and opens a new one.
 func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
 	if err := checkText("end user", endUser, true); err != nil {
 		return lifecycle.Session{}, err
@@ -107,11 +135,25 @@ func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecy
 	return lifecycle.Session{}, &lifecycle.ConflictError{Reason: fmt.Sprintf("routing kept racing other messages of the same end user (%v)", lastErr)}
 }
 
-// closeArgs returns the arguments of sqlClose that record read, as its bot
-// at revision rev was read, closed as step, in workspace ws.
-func closeArgs(ws string, read, closed lifecycle.Session, rev *int64) ([]any, error) {
+// scanRouted scans a row of sqlRoute, then extra: the end user's session
+// on sender, or the zero Session if its id is NULL.
+func scanRouted(r pgx.Row, sender lifecycle.Sender, endUser string, extra ...any) (lifecycle.Session, error) {
+	var id, activation, opened, last, messages *int64
+	var bot *string
+	if err := r.Scan(append([]any{&id, &bot, &activation, &opened, &last, &messages}, extra...)...); err != nil || id == nil {
+		return lifecycle.Session{}, err
+	}
+	return lifecycle.Session{ID: lifecycle.SessionID(*id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(*bot), Activation: uint64(*activation),
+		OpenedAt: sqlrows.Time(opened), LastActivityAt: sqlrows.Time(last), Messages: uint64(*messages)}, nil
+}
+
+// closeArgs returns the arguments of sqlClose that record read, end user
+// endUser's session on sender (if any: closed.ID is 0 otherwise), as its
+// bot at revision rev was read, closed as step, in workspace ws.
+func closeArgs(ws string, sender lifecycle.Sender, endUser string, read, closed lifecycle.Session, rev *int64) ([]any, error) {
 	at, err := sqlrows.Nanos("session end", closed.ClosedAt)
-	return []any{at, string(closed.CloseReason), int64(closed.ID), int64(read.Messages), read.LastActivityAt.UnixNano(), rev, string(read.Bot), ws}, err
+	return []any{at, string(closed.CloseReason), int64(closed.ID), int64(read.Messages), read.LastActivityAt.UnixNano(), rev, string(read.Bot), ws,
+		sender.Channel, sender.Address, endUser}, err
 }
 
 // route makes one attempt; done is false when a compare-and-swap failed
@@ -119,10 +161,19 @@ func closeArgs(ws string, read, closed lifecycle.Session, rev *int64) ([]any, er
 func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, endUser string, now time.Time, at int64) (sess lifecycle.Session, done bool, err error) {
 	var openDoc, activeDoc []byte
 	var openRev, activeRev *int64
-	var took bool
-	read, err := sqlrows.ScanSession(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser, ws), &openDoc, &openRev, &activeDoc, &activeRev, &took)
-	if err != nil || took {
+	var found int32
+	// A message never opens a test session (R26): DecideRoute opens one
+	// only as the Manager's OpenTestSession routes it.
+	mayOpen := !sender.IsTest()
+	read, err := scanRouted(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser, ws, mayOpen), sender, endUser,
+		&openDoc, &openRev, &activeDoc, &activeRev, &found)
+	switch {
+	case err != nil && errors.Is(fail(ctx, "routing", err), lifecycle.ErrConflict):
+		return lifecycle.Session{}, false, err // another message of the end user opened one first
+	case err != nil || read.ID != 0 && found != 0: // took the message, or opened a session
 		return read, true, err
+	case found != 0 && mayOpen && activeDoc != nil:
+		return lifecycle.Session{}, false, errors.New("the Active bot changed")
 	}
 	var v lifecycle.RouteView
 	if read.ID != 0 {
@@ -138,7 +189,17 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	if !step.New && step.Closed.ID == 0 && decided == nil {
 		return lifecycle.Session{}, false, errors.New("the open session changed") // served after all
 	}
-	args, err := closeArgs(ws, read, step.Closed, openRev)
+	return s.applyRoute(ctx, ws, sender, endUser, at, read, openRev, activeRev, step, decided)
+}
+
+// applyRoute records step, which DecideRoute returned with decided for the
+// view sqlRoute read (read: the open session; openRev and activeRev: the
+// revisions of its bot and of the Active bot), with compare-and-swap: in
+// sqlClose, or sqlOpen when it opens a session. done is false when what
+// was read changed and routing should be tried again.
+func (s *Store) applyRoute(ctx context.Context, ws string, sender lifecycle.Sender, endUser string, at int64, read lifecycle.Session, openRev, activeRev *int64,
+	step lifecycle.RouteStep, decided error) (sess lifecycle.Session, done bool, err error) {
+	args, err := closeArgs(ws, sender, endUser, read, step.Closed, openRev)
 	if err != nil {
 		return lifecycle.Session{}, true, err
 	}
@@ -155,7 +216,7 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 		return lifecycle.Session{}, true, decided
 	}
 	n := step.Session
-	args = append(args, n.Sender.Channel, n.Sender.Address, n.EndUser, at, string(n.Bot), int64(n.Activation), activeRev, int64(n.Messages))
+	args = append(args, at, string(n.Bot), int64(n.Activation), activeRev, int64(n.Messages)) // n's sender and end user are $9-$11
 	out, err := sqlrows.ScanSession(s.pool.QueryRow(ctx, sqlOpen, args...))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -209,7 +270,7 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 			return lifecycle.Session{}, err
 		}
 		out := lifecycle.DecideClose(cur, b, reason, now)
-		args, err := closeArgs(string(ws), cur, out, rev)
+		args, err := closeArgs(string(ws), cur.Sender, cur.EndUser, cur, out, rev)
 		if err == nil {
 			err = s.pool.QueryRow(ctx, sqlClose, args...).Scan(new(int64))
 		}

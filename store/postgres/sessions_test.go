@@ -1,0 +1,146 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/postgres"
+)
+
+// R10, R27, issue 25: two replicas open sessions at once in two workspaces,
+// many of them for the same end users (first messages racing each other),
+// while the Active bot of one workspace is replaced again and again (the
+// open sessions stop being served: a close and a new opening, compare-and-
+// swap against the bot change). Each workspace's session ids are 1..n,
+// without a gap or a duplicate, whatever the other workspace did; every
+// session a message was routed to is stored, on the bot that was Active
+// when it opened; and an end user has at most one session open at a time.
+func TestConcurrentOpenings(t *testing.T) {
+	const routers, messages = 6, 30
+	_, url := newStore(t)
+	ctx := context.Background()
+	clk := &stepClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	var managers [2]*lifecycle.Manager
+	for i := range managers {
+		st, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+		if managers[i], err = lifecycle.New(lifecycle.Config{Store: st, Clock: clk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type space struct {
+		ws     lifecycle.Workspace
+		sender lifecycle.Sender
+		bots   []lifecycle.BotID
+		m      [2]*lifecycle.Manager
+	}
+	spaces := []*space{{ws: "", sender: lifecycle.Sender{Channel: "sms", Address: "+15550100"}}, {ws: "acme", sender: lifecycle.Sender{Channel: "sms", Address: "+15550200"}}}
+	mia := lifecycle.User("mia")
+	for _, sp := range spaces {
+		for i := range managers {
+			sp.m[i] = managers[i]
+			if sp.ws != "" {
+				m, err := managers[i].Workspace(sp.ws)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sp.m[i] = m
+			}
+		}
+		if _, err := sp.m[0].GrantRole(ctx, lifecycle.System("test"), "mia", roles.Manager); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			b, err := sp.m[0].Create(ctx, mia, lifecycle.Create{Name: fmt.Sprint("b", i), Channel: "sms", Senders: []lifecycle.Sender{sp.sender}, Definition: definition()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp.bots = append(sp.bots, b.ID)
+		}
+		if _, err := sp.m[0].Activate(ctx, mia, sp.bots[0], lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var mu sync.Mutex
+	routed := map[lifecycle.Workspace][]lifecycle.Session{}
+	var wg sync.WaitGroup
+	errs := make(chan error, routers+1)
+	for g := 0; g < routers; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			sp, m := spaces[g%2], spaces[g%2].m[g/2%2]
+			for i := 0; i < messages; i++ {
+				s, err := m.Route(ctx, sp.sender, fmt.Sprint("u", i/2)) // a new end user every other message
+				if errors.Is(err, lifecycle.ErrConflict) {
+					continue // refused, changing nothing: the retries kept losing races
+				}
+				if err != nil {
+					errs <- fmt.Errorf("router %d: %w", g, err)
+					return
+				}
+				mu.Lock()
+				routed[sp.ws] = append(routed[sp.ws], s)
+				mu.Unlock()
+			}
+		}(g)
+	}
+	wg.Add(1)
+	go func() { // replaces the default workspace's Active bot at once, over and over
+		defer wg.Done()
+		sp := spaces[0]
+		for k := 1; k <= 6; k++ {
+			if _, err := sp.m[k%2].Activate(ctx, mia, sp.bots[k%2], lifecycle.Immediate(), lifecycle.Ack{}); err != nil {
+				errs <- fmt.Errorf("activating: %w", err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	for _, sp := range spaces {
+		stored, err := sp.m[0].Sessions(ctx, mia, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := map[lifecycle.SessionID]lifecycle.Session{}
+		open := map[string]int{}
+		for i, s := range stored {
+			if s.ID != lifecycle.SessionID(i+1) {
+				t.Fatalf("R27: workspace %q: session %d has id %d; want ids 1..%d without gaps or duplicates", sp.ws, i+1, s.ID, len(stored))
+			}
+			byID[s.ID] = s
+			if s.Open() {
+				open[s.EndUser]++
+			}
+		}
+		for u, n := range open {
+			if n > 1 {
+				t.Errorf("R10: workspace %q: end user %s has %d sessions open", sp.ws, u, n)
+			}
+		}
+		for _, r := range routed[sp.ws] {
+			s, ok := byID[r.ID]
+			if !ok || s.EndUser != r.EndUser || s.Bot != r.Bot || s.Activation != r.Activation || !s.OpenedAt.Equal(r.OpenedAt) {
+				t.Errorf("workspace %q: routed to %+v, stored %+v (%v)", sp.ws, r, s, ok)
+			}
+		}
+		if len(routed[sp.ws]) == 0 || len(stored) < messages/2 {
+			t.Errorf("workspace %q: %d messages routed, %d sessions stored", sp.ws, len(routed[sp.ws]), len(stored))
+		}
+	}
+}
