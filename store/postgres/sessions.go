@@ -114,10 +114,10 @@ const casAttempts = 4
 // (not a test sender) and a bot holds its active slot; two when the open
 // session is over, and DecideRoute closes it and opens a new one.
 func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
-	if err := checkText("end user", endUser, true); err != nil {
-		return lifecycle.Session{}, err
-	}
-	if err := checkSender(sender); err != nil {
+	// R21: DecideRoute refuses a sender or end user that is not an id,
+	// whatever the view; sqlRoute may open a session by itself, so ask it
+	// first. (An id is text PostgreSQL holds exactly, and a key.)
+	if _, err := lifecycle.DecideRoute(lifecycle.RouteView{}, sender, endUser, now); errors.Is(err, lifecycle.ErrInvalidInput) {
 		return lifecycle.Session{}, err
 	}
 	at, err := sqlrows.MustNanos("time", now)
