@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -333,7 +335,7 @@ func TestHostileText(t *testing.T) {
 // none is due, finds that through open_sessions_due without scanning the
 // sessions. Due reads bots (R22: any bot with a drain, Active ones too) and
 // schedules (R23: 20,000 that ran) through bots_due_drains and
-// pending_schedules.
+// pending_schedules. Roles counts the Admins through role_admins (P2).
 func TestHistoryReadsUseIndexes(t *testing.T) {
 	st, _ := newStore(t)
 	ctx := context.Background()
@@ -350,6 +352,8 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('p', 20001, 1500, 'pending', 1, '{}'::bytea);
 		INSERT INTO sessions (id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
 			SELECT i, 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1000 + i, 1 FROM generate_series(1, 20000) i;
+		INSERT INTO role_assignments (user_id, roles) SELECT 'u' || i, 1 FROM generate_series(1, 20000) i;
+		INSERT INTO role_assignments (user_id, roles) VALUES ('admin', 32);
 		ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
@@ -366,6 +370,9 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		// R9: a bot's open activations, group by group (Bot.OpenActivations).
 		{"R9/Bot", postgres.SQLBot, "open_sessions_due", []any{"", "b1"}},
 		{"R23/DueSchedules", postgres.SQLDueSchedules, "pending_schedules", []any{int64(2000), int64(100), ""}},
+		// P2: every operation counts the workspace's Admins, among 20,000
+		// users holding roles.
+		{"P2/Roles", postgres.SQLRoles, "role_admins", []any{"u1", ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rows, err := st.Pool().Query(ctx, "EXPLAIN "+tc.sql, tc.args...)
@@ -467,5 +474,21 @@ func TestKeysAtTheLimit(t *testing.T) {
 	b.Senders = nil
 	if _, err := f.st.Commit(f.ctx, lifecycle.Plan{Changes: []lifecycle.Change{{Bot: b.ID, To: lifecycle.Draft, After: &b}}}); !errors.Is(err, lifecycle.ErrInvalidInput) {
 		t.Fatalf("an id of %d bytes: %v, want ErrInvalidInput", len(b.ID), err)
+	}
+}
+
+// P2: the Admin bit written into adminWhere and migration 9's index is
+// roles.Admin's.
+func TestAdminBit(t *testing.T) {
+	want := "roles & " + strconv.Itoa(int(roles.MustSet(roles.Admin))) + " <> 0"
+	if postgres.AdminWhere != want {
+		t.Fatalf("adminWhere = %q, want %q", postgres.AdminWhere, want)
+	}
+	script, err := os.ReadFile("migrations/009_admin_index.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(script), "WHERE "+want+";") {
+		t.Fatalf("migration 9 does not index the Admins with %q:\n%s", want, script)
 	}
 }

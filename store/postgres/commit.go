@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/botlife/botlife/lifecycle"
-	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/internal/binarydoc"
 	"github.com/botlife/botlife/store/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
@@ -75,8 +74,8 @@ const (
 		WHERE coalesce(r.roles, 0) <> w.f`
 	sqlCheckAdmins = `
 		SELECT botlife_conflict('the plan would remove the last Admin')
-		FROM (SELECT count(*) AS n FROM role_assignments WHERE workspace = @ws AND roles & $1 <> 0) AS x
-		WHERE x.n > 0 AND x.n - $2 + $3 <= 0`
+		FROM (SELECT count(*) AS n FROM role_assignments WHERE workspace = @ws AND ` + adminWhere + `) AS x
+		WHERE x.n > 0 AND x.n - $1 + $2 <= 0`
 	sqlDeleteRoles = `DELETE FROM role_assignments WHERE workspace = @ws AND user_id = ANY($1::text[])`
 	sqlUpsertRoles = `INSERT INTO role_assignments (workspace, user_id, roles) SELECT @ws, * FROM unnest($1::text[], $2::int2[])
 		ON CONFLICT (workspace, user_id) DO UPDATE SET roles = EXCLUDED.roles`
@@ -283,7 +282,7 @@ func queueRoles(b batch, changes []lifecycle.RoleChange) error {
 	}
 	b.Queue(sqlLockRoles)
 	b.Queue(sqlCheckRoles, users, from)
-	b.Queue(sqlCheckAdmins, int16(roles.MustSet(roles.Admin)), lost, gained)
+	b.Queue(sqlCheckAdmins, lost, gained)
 	if len(gone) > 0 {
 		b.Queue(sqlDeleteRoles, gone)
 	}

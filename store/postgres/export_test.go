@@ -27,6 +27,8 @@ const (
 	SQLRoute        = sqlRoute
 	SQLClose        = sqlClose
 	SQLOpen         = sqlOpen
+	SQLRoles        = sqlRoles
+	AdminWhere      = adminWhere
 )
 
 // EncodeBot and EncodeSchedule are the documents Commit stores.

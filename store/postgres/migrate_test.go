@@ -55,7 +55,7 @@ func TestMigrateRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int32{1, 2, 3, 4, 5, 6, 7, 8}, versions); diff != "" {
+	if diff := cmp.Diff([]int32{1, 2, 3, 4, 5, 6, 7, 8, 9}, versions); diff != "" {
 		t.Fatalf("applied migrations (-want +got):\n%s", diff)
 	}
 }

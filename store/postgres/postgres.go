@@ -72,7 +72,7 @@
 // jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
 // nanoseconds: 1677-09-21 to 2262-04-11.
 //
-// Migrate brings a database to schema version 8, what an earlier version
+// Migrate brings a database to schema version 9, what an earlier version
 // stored in the default workspace; a bot stored before R22 reads as live
 // on each of its senders. Failures never reach a caller as a bare
 // SQLSTATE: see Error.
@@ -411,6 +411,15 @@ func (s *Store) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, 
 	return due, fail(ctx, "reading what is due", s.pool.SendBatch(ctx, b).Close())
 }
 
+// adminWhere selects the users holding Admin, the clause migration 9
+// indexes them by (role_admins; TestAdminBit).
+const adminWhere = `roles & 32 <> 0`
+
+// sqlRoles reads user $1's roles in workspace $2, and counts the
+// workspace's Admins through role_admins.
+const sqlRoles = `SELECT coalesce((SELECT roles FROM role_assignments WHERE workspace = $2 AND user_id = $1), 0),
+	(SELECT count(*) FROM role_assignments WHERE workspace = $2 AND ` + adminWhere + `)`
+
 // Roles implements lifecycle.Store in one round trip.
 func (s *Store) Roles(ctx context.Context, ws lifecycle.Workspace, user string) (roles.Set, int, error) {
 	var u *string // NULL: no stored user has an id the store cannot hold (P3)
@@ -419,8 +428,7 @@ func (s *Store) Roles(ctx context.Context, ws lifecycle.Workspace, user string) 
 	}
 	var rs int16
 	var admins int
-	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT roles FROM role_assignments WHERE workspace = $3 AND user_id = $1), 0),
-		(SELECT count(*) FROM role_assignments WHERE workspace = $3 AND roles & $2 <> 0)`, u, int16(roles.MustSet(roles.Admin)), string(ws)).Scan(&rs, &admins)
+	err := s.pool.QueryRow(ctx, sqlRoles, u, string(ws)).Scan(&rs, &admins)
 	return roles.Set(rs), admins, fail(ctx, "reading roles", err)
 }
 
