@@ -36,7 +36,8 @@
 // message for a session the columns say is served in one round trip, and
 // opens the session of an end user with none open on the sender in the
 // same one (botlife_open_session, called only then), on the bot in the
-// sender's active slot, as lifecycle.DecideRoute would; otherwise the same
+// sender's active slot, as lifecycle.DecideRoute would (having asked it
+// first whether the sender and end user are ids, R21); otherwise the same
 // statement returns the lifecycle.RouteView and the step of DecideRoute is
 // applied with compare-and-swap in a second.
 // CloseSession applies lifecycle.DecideClose the same way. SweepSessions
