@@ -26,7 +26,10 @@ func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Ses
 		return Session{}, opError(OpRoute, testSenderError(sender))
 	}
 	s, err := m.store.Route(ctx, m.ws, sender, endUser, m.clock.Now())
-	return s, opError(OpRoute, err)
+	if err != nil {
+		return Session{}, opError(OpRoute, err)
+	}
+	return s, nil
 }
 
 // testSenderError refuses an end user's message on sender, a test
@@ -46,7 +49,10 @@ func (m *Manager) routeTraced(ctx context.Context, sender Sender, endUser string
 		return Session{}, opError(OpRoute, testSenderError(sender))
 	}
 	s, err := m.store.Route(ctx, m.ws, sender, endUser, m.clock.Now())
-	return s, opError(OpRoute, err)
+	if err != nil {
+		return Session{}, opError(OpRoute, err)
+	}
+	return s, nil
 }
 
 // checkRoute checks the text of a message's sender and end user (R21).
