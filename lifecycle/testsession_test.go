@@ -265,12 +265,17 @@ func TestR26ApplyPlanOpensTheTestSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.m.ApplyPlan(e.ctx, p); err != nil {
+	got, err := e.m.ApplyPlan(e.ctx, p)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ss, err := e.st.Sessions(e.ctx, "", 0, 10)
 	if err != nil || len(ss) != 1 || !ss[0].Sender.IsTest() || !ss[0].Open() || ss[0].Bot != b.ID || !ss[0].OpenedAt.Equal(e.clk.Now()) {
 		t.Fatalf("R26: sessions after ApplyPlan = %+v, %v; want the test session open", ss, err)
+	}
+	// R17: it returns the plan as committed, the lease in its bot.
+	if nb, ok := got.Bot(b.ID); got.Op != lifecycle.OpOpenTestSession || !ok || len(nb.Tests) != 1 || len(got.Audit) != 1 {
+		t.Fatalf("R17: ApplyPlan returned %+v; want the committed plan with the bot's lease", got)
 	}
 }
 
