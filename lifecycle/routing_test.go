@@ -341,6 +341,22 @@ func TestExpireDueSweepsEveryBatch(t *testing.T) {
 	}
 }
 
+// R9: ExpireDue ends every drain that is due, however many batches that
+// takes.
+func TestR9ExpireDueEndsEveryDrain(t *testing.T) {
+	e := newEnv(t)
+	const n = 101 // one more than a batch of due drains
+	for i := range n {
+		b := e.live(fmt.Sprintf("b%d", i), fmt.Sprint(100+i))
+		e.must(e.m.Deactivate(e.ctx, manager, b.ID, time.Minute))
+	}
+	e.clk.Add(2 * time.Minute)
+	got, err := e.m.ExpireDue(e.ctx)
+	if err != nil || len(got.DrainsEnded) != n {
+		t.Fatalf("R9: ExpireDue ended %d drains, %v; want %d", len(got.DrainsEnded), err, n)
+	}
+}
+
 // R9, R22: Analytics after a bot went live again on a sender before a
 // sweep. Counters are per bot and sender, not per activation, so until
 // ExpireDue records them the earlier activation's sessions - over, as
