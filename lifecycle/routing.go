@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -64,6 +65,12 @@ func (m *Manager) routeTraced(ctx context.Context, sender Sender, endUser string
 func checkRoute(sender Sender, endUser string) error {
 	if plainID(endUser) && plainID(sender.Address) && plainID(sender.Channel) {
 		return nil
+	}
+	if sender.IsTest() {
+		// A test sender's address and end user are the Manager's own
+		// (testSender, the lease's key), made of checked ids and longer
+		// than one may be: only a lease's exact ones open a session (R26).
+		return cmp.Or(checkText("end user", endUser), checkText("sender address", sender.Address))
 	}
 	if err := checkID("end user", endUser); err != nil {
 		return err

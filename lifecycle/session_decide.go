@@ -36,10 +36,11 @@ type RouteStep struct {
 // new session on the sender's Active bot. With no Active bot it returns a
 // *NoBotError wrapping ErrNoBot, and a step whose Closed the store must
 // still record. It refuses a sender or end user that is not an id (R21)
-// with an *InputError and an empty step, whatever the view: no session is
-// recorded under them, and a store that opens sessions in its own
-// statement asks it with an empty view first. It does not allocate, but
-// for an error.
+// with an *InputError and an empty step, whatever the view (on a test
+// sender, whose address and key the Manager makes longer than an id,
+// text that is not UTF-8 without NUL): no session is recorded under them,
+// and a store that opens sessions in its own statement asks it with an
+// empty view first. It does not allocate, but for an error.
 //
 // On a test sender (Sender.IsTest, R26) it never reopens: a test session
 // that is over is recorded closed and the message refused; a new one opens

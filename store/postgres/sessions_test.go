@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,5 +143,35 @@ func TestConcurrentOpenings(t *testing.T) {
 		if len(routed[sp.ws]) == 0 || len(stored) < messages/2 {
 			t.Errorf("workspace %q: %d messages routed, %d sessions stored", sp.ws, len(routed[sp.ws]), len(stored))
 		}
+	}
+}
+
+// R21, R26: a tester with an id of 256 bytes opens a test session on a
+// bot with an id of 256 bytes and sends on it: the virtual sender and key
+// the Manager makes of them are longer than an id, and Route's check of
+// its input (DecideRoute's) takes them as the Manager's own text.
+func TestR26TestSessionOnLongIDs(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: &stepClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("t", lifecycle.MaxIDBytes)
+	if _, err := m.GrantRole(ctx, lifecycle.System("test"), long, roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	u := lifecycle.User(long)
+	b, err := m.Create(ctx, u, lifecycle.Create{ID: lifecycle.BotID(strings.Repeat("b", lifecycle.MaxIDBytes)), Name: "x", Channel: "sms",
+		Senders: []lifecycle.Sender{{Channel: "sms", Address: "+15550100"}}, Definition: definition()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := m.OpenTestSession(ctx, u, b.ID)
+	if err != nil {
+		t.Fatalf("R26: opening a test session: %v", err)
+	}
+	if got, err := m.SendTest(ctx, u, ts.ID); err != nil || got.Messages != 1 {
+		t.Fatalf("R26: a message on it: %+v, %v", got, err)
 	}
 }
