@@ -38,7 +38,8 @@ type space struct {
 
 	shards      [shardCount]shard
 	sessions    sessIndex
-	nextSession atomic.Uint64 // session ids count per workspace
+	nextSession atomic.Uint64 // the last session id given, per workspace
+	numbering   sync.Mutex    // orders openings' ids (space.number)
 	retention   time.Duration
 	ws          lifecycle.Workspace
 	claims      *claims

@@ -279,24 +279,36 @@ func (m *space) open(sh *shard, sr *senderRec, h uint64, s lifecycle.Session) li
 		g = newGroup(sr.active, s.Sender, s.Activation)
 		sr.activeGroup = g
 	}
-	s.ID = lifecycle.SessionID(m.nextSession.Add(1))
 	st := sh.stats[statKey{s.Bot, s.Sender}]
 	if st == nil {
 		st = &statRec{closed: map[lifecycle.CloseReason]uint64{}}
 		sh.stats[statKey{s.Bot, s.Sender}] = st
 	}
 	rec := &sessRec{stats: st, sh: sh, s: s, coll: sh.open[h], grp: g, pos: -1}
+	m.number(rec)
 	st.opened++
 	st.open++
 	st.messages += s.Messages // a test session opens with none (R26)
 	sh.open[h] = rec
 	sh.peak = max(sh.peak, len(sh.open))
-	m.sessions.put(uint64(rec.s.ID), rec)
 	if g.len() == 0 {
 		g.bot.countGroup(g.activation, 1)
 	}
 	sh.place(rec)
 	return rec.s
+}
+
+// number gives rec the workspace's next session id and indexes it, then
+// publishes the id to Sessions, under m.numbering: ids become visible in
+// order, so that a reader paging after the last id it saw skips none
+// (storetest SessionsPagingWhileOpening). Only openings take the lock.
+func (m *space) number(rec *sessRec) {
+	m.numbering.Lock()
+	defer m.numbering.Unlock()
+	id := m.nextSession.Load() + 1
+	rec.s.ID = lifecycle.SessionID(id)
+	m.sessions.put(id, rec)
+	m.nextSession.Store(id)
 }
 
 // closeLocked records rec closed at at with reason; now is when. The

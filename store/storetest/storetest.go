@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
 		{"LiveBotsAndPaging", testLiveBots},
 		{"R20/LastActive", testLastActive},
 		{"SessionsPaging", testSessionsPaging},
+		{"SessionsPagingWhileOpening", testSessionsPagingWhileOpening},
 		{"R24/WaitAudit", testWaitAudit},
 		{"R24/FollowUnderConcurrentCommits", testFollowUnderConcurrentCommits},
 		{"R15/CommitIsAtomic", testCommitAtomic},
@@ -958,6 +959,65 @@ func testSessionsPaging(t *testing.T, h *harness) {
 	got, _ = h.st.Sessions(h.ctx, h.ws, got[1].ID, 10)
 	if diff := cmp.Diff(want[2:], got); diff != "" {
 		t.Errorf("Sessions(after the second, 10) (-want +got):\n%s", diff)
+	}
+}
+
+// testSessionsPagingWhileOpening: a reader following Sessions page by
+// page, each after the last id it saw, while sessions open on many senders
+// at once, sees every session exactly once: no id becomes visible before a
+// smaller one that a page could then skip.
+func testSessionsPagingWhileOpening(t *testing.T, h *harness) {
+	const senders, each = 8, 40
+	addrs := make([]string, senders)
+	for i := range addrs {
+		addrs[i] = fmt.Sprint(300 + i)
+	}
+	h.active(addrs...)
+	var wg sync.WaitGroup
+	errs := make(chan error, senders)
+	for _, a := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := range each {
+				if _, err := h.st.Route(h.ctx, h.ws, h.sender(a), fmt.Sprint("u", u), h.now); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var seen []lifecycle.SessionID
+	for last, finished := lifecycle.SessionID(0), false; ; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		page, err := h.st.Sessions(h.ctx, h.ws, last, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range page {
+			seen, last = append(seen, s.ID), s.ID
+		}
+		if finished && len(page) == 0 {
+			break
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for i, id := range seen {
+		if id != lifecycle.SessionID(i+1) {
+			t.Fatalf("following Sessions page by page saw id %d after %d; want 1 to %d, each once (id %d was skipped or repeated)", id, i, senders*each, i+1)
+		}
+	}
+	if len(seen) != senders*each {
+		t.Fatalf("following Sessions page by page saw %d sessions, want %d", len(seen), senders*each)
 	}
 }
 
