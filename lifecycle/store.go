@@ -100,7 +100,9 @@ type Store interface {
 	SweepSessions(ctx context.Context, ws Workspace, now time.Time, limit int) (int, error)
 	// Sessions returns up to limit sessions with ids greater than after,
 	// sorted by id, as recorded (a session recorded open may be over: see
-	// SessionAt).
+	// SessionAt). A session is listed only once every session with a
+	// smaller id is, so that a reader paging after the last id it saw
+	// skips none.
 	Sessions(ctx context.Context, ws Workspace, after SessionID, limit int) ([]Session, error)
 	// SessionStats returns the session counts per bot and sender, as
 	// recorded, sorted by bot, then by sender as text ("channel:address",
