@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,5 +41,32 @@ func TestAdminBit(t *testing.T) {
 	}
 	if skip := "channel <> '" + lifecycle.TestChannel + "'"; strings.Count(string(script), skip) != 3 {
 		t.Fatalf("migration 004 does not skip the test channel with %q in the claims and their triggers", skip)
+	}
+}
+
+// Close returns once the store is done with its file: it waits for the
+// statements it began preparing in the background (a preparation may open
+// a connection, and with it the file's -wal and -shm), and a query first
+// met afterwards starts no preparation.
+func TestCloseEndsPreparations(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "botlife.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		st.rstmts.get(fmt.Sprintf("SELECT %d", i))
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*stmts{st.rstmts, st.wstmts} {
+		c.get("SELECT 'after Close'")
+		c.mu.Lock()
+		_, started := c.m["SELECT 'after Close'"]
+		c.mu.Unlock()
+		if started {
+			t.Error("a query first met after Close started a preparation")
+		}
 	}
 }

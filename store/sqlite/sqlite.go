@@ -147,6 +147,10 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 // such an error too.
 func (s *Store) Close() error {
 	defer s.waits.WakeAll() // waiters look again, and find the store closed
+	// No statement is prepared once Close returns: a preparation in flight
+	// could open a connection, and so the file's -wal and -shm, after it.
+	s.rstmts.close()
+	s.wstmts.close()
 	// Closing a pool closes the statements prepared on its connections.
 	return errors.Join(s.r.Close(), s.w.Close())
 }
@@ -249,18 +253,22 @@ func (s *Store) reader() conn { return conn{c: s.rstmts} }
 // while the caller holds the writer's only connection, would wait for
 // itself.
 type stmts struct {
-	db *sql.DB
-	mu sync.Mutex
-	m  map[string]*sql.Stmt // nil until prepared
+	db      *sql.DB
+	mu      sync.Mutex
+	m       map[string]*sql.Stmt // nil until prepared
+	closed  bool                 // by close: prepare no more
+	preping sync.WaitGroup       // preparations in flight
 }
 
 func (c *stmts) get(query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, seen := c.m[query]
-	if !seen {
+	if !seen && !c.closed {
 		c.m[query] = nil
+		c.preping.Add(1)
 		go func() {
+			defer c.preping.Done()
 			st, err := c.db.Prepare(query)
 			if err != nil {
 				return // it runs unprepared, and fails there if it is wrong
@@ -271,6 +279,15 @@ func (c *stmts) get(query string) *sql.Stmt {
 		}()
 	}
 	return st
+}
+
+// close stops preparing statements and waits for the preparations in
+// flight.
+func (c *stmts) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.preping.Wait()
 }
 
 // conn runs queries on a pool, in tx when it is set, with the pool's
