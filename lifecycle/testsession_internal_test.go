@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,6 +40,40 @@ func TestR26DecideRouteTestSender(t *testing.T) {
 	}
 	if end, ok := NextSessionEnd(b, s, 3, at); !ok || !end.Equal(idle) {
 		t.Fatalf("R26: NextSessionEnd of an open test session = %v, %v; want %v", end, ok, idle)
+	}
+}
+
+// R26: splitTestAddress reads "<slot>~<length of the bot id>~<bot
+// id>~<incarnation>" and refuses what the Manager never makes, at each
+// bound: slot 1 to 999, a bot id of 1 to MaxIDBytes bytes, 1 to 19 digits
+// of incarnation.
+func TestR26SplitTestAddress(t *testing.T) {
+	id := strings.Repeat("b", MaxIDBytes)
+	for _, tc := range []struct {
+		in   string
+		slot int
+		bot  BotID
+		inc  uint64
+		rest string
+		ok   bool
+	}{
+		{"1~3~bot~42~dan", 1, "bot", 42, "~dan", true},
+		{"999~1~b~7", 999, "b", 7, "", true},
+		{"1000~1~b~7", 0, "", 0, "", false},
+		{"0~1~b~7", 0, "", 0, "", false},
+		{"1~256~" + id + "~7", 1, BotID(id), 7, "", true},
+		{"1~257~" + id + "b~7", 0, "", 0, "", false},
+		{"1~3~bot", 0, "", 0, "", false},   // no separator after the id
+		{"1~3~bo~", 0, "", 0, "", false},   // shorter than its length
+		{"1~3~botx7", 0, "", 0, "", false}, // no separator where the length ends
+		{"1~3~bot~", 0, "", 0, "", false},  // no incarnation
+		{"1~3~bot~1234567890123456789x", 1, "bot", 1234567890123456789, "x", true},
+		{"1~3~bot~12345678901234567890", 1, "bot", 1234567890123456789, "0", true}, // 19 digits read
+	} {
+		slot, bot, inc, rest, ok := splitTestAddress(tc.in)
+		if ok != tc.ok || (ok && (slot != tc.slot || bot != tc.bot || inc != tc.inc || rest != tc.rest)) {
+			t.Errorf("splitTestAddress(%.40q) = %d, %.12q, %d, %q, %v; want %d, %.12q, %d, %q, %v", tc.in, slot, bot, inc, rest, ok, tc.slot, tc.bot, tc.inc, tc.rest, tc.ok)
+		}
 	}
 }
 

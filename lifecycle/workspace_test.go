@@ -343,10 +343,13 @@ func TestR27RolesPerWorkspace(t *testing.T) {
 	if _, err := w.m.Workspace(""); !errors.Is(err, lifecycle.ErrInvalidInput) {
 		t.Fatalf("R27: Workspace(\"\") = %v, want ErrInvalidInput: the default workspace is the Manager from New", err)
 	}
-	for _, bad := range []lifecycle.Workspace{"with space", lifecycle.Workspace(strings.Repeat("x", lifecycle.MaxWorkspaceBytes+1)), "\xff"} {
+	for _, bad := range []lifecycle.Workspace{"with space", lifecycle.Workspace(strings.Repeat("x", lifecycle.MaxWorkspaceBytes+1)), "\xff", "tab\t", "new\nline"} {
 		if _, err := w.m.Workspace(bad); !errors.Is(err, lifecycle.ErrInvalidInput) {
 			t.Errorf("R27: Workspace(%q) = %v, want ErrInvalidInput", bad, err)
 		}
+	}
+	if _, err := w.m.Workspace(lifecycle.Workspace(strings.Repeat("x", lifecycle.MaxWorkspaceBytes))); err != nil {
+		t.Errorf("R27: a workspace name of MaxWorkspaceBytes = %v, want it accepted", err)
 	}
 }
 
