@@ -46,55 +46,58 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// suite is the conformance suite: a name and a case, in the order Run
+// runs them.
+var suite = []struct {
+	name string
+	f    func(t *testing.T, h *harness)
+}{
+	{"BotRoundTrip", testBotRoundTrip},
+	{"ReadsAreCopies", testReadsAreCopies},
+	{"LiveBotsAndPaging", testLiveBots},
+	{"R20/LastActive", testLastActive},
+	{"SessionsPaging", testSessionsPaging},
+	{"SessionsPagingWhileOpening", testSessionsPagingWhileOpening},
+	{"R24/WaitAudit", testWaitAudit},
+	{"R24/FollowUnderConcurrentCommits", testFollowUnderConcurrentCommits},
+	{"R15/CommitIsAtomic", testCommitAtomic},
+	{"R15/StaleRevisionConflicts", testStaleRevision},
+	{"R1/TwoActiveRefused", testTwoActiveRefused},
+	{"R2/TwoDeactivatedRefused", testTwoDeactivatedRefused},
+	{"R16/AuditOrder", testAuditOrder},
+	{"P2/RoleAssignments", testRoles},
+	{"P2/LastAdminRefused", testLastAdmin},
+	{"DueDrains", testDueDrains},
+	{"R10/Route", testRoute},
+	{"R9/SessionsEndWithoutSweep", testSessionsEndWithoutSweep},
+	{"R9/SessionEndsWithItsOwnActivation", testSessionEndsWithOwnActivation},
+	{"R9/EndAfterManyActivations", testEndAfterManyActivations(false)},
+	{"R9/EndAfterManyActivationsSweptEarly", testEndAfterManyActivations(true)},
+	{"R9/EndsFollowOpenSessions", testEndsBounded},
+	{"R21/TextRoundTrip", testTextRoundTrip},
+	{"R21/RouteRefusesWhatIsNotAnID", testRouteRefusesNonIDs},
+	{"R25/DefinitionRoundTrip", testDefinitionRoundTrip},
+	{"SweepAndClose", testSweepAndClose},
+	{"SweepAfterClockStepsBack", testSweepAfterClockStepsBack},
+	{"SweepAfterFirstSessionStepsBack", testSweepAfterFirstSessionStepsBack},
+	{"R15/ParallelCommits", testParallelCommits},
+	{"R1/ParallelActivations", testParallelActivations},
+	{"R22/PerSenderInvariants", testPerSenderInvariants},
+	{"R22/SessionsPerSender", testSessionsPerSender},
+	{"R23/Schedules", testSchedules},
+	{"R23/ScheduleRuns", testScheduleRuns},
+	{"R26/TestSessions", testTestSessions},
+	{"R26/TestSessionCap", testTestSessionCap},
+	{"R26/RecreatedBot", testTestSessionOfRecreatedBot},
+	{"R27/Isolation", testWorkspaceIsolation},
+	{"R27/SenderClaims", testSenderClaims},
+	{"R27/SenderClaimRace", testSenderClaimRace},
+	{"R27/AuditPerWorkspace", testAuditPerWorkspace},
+}
+
 // Run runs the conformance suite, each case as a subtest on a fresh store.
 func Run(t *testing.T, newStore func(t *testing.T) lifecycle.Store) {
-	cases := []struct {
-		name string
-		f    func(t *testing.T, h *harness)
-	}{
-		{"BotRoundTrip", testBotRoundTrip},
-		{"ReadsAreCopies", testReadsAreCopies},
-		{"LiveBotsAndPaging", testLiveBots},
-		{"R20/LastActive", testLastActive},
-		{"SessionsPaging", testSessionsPaging},
-		{"SessionsPagingWhileOpening", testSessionsPagingWhileOpening},
-		{"R24/WaitAudit", testWaitAudit},
-		{"R24/FollowUnderConcurrentCommits", testFollowUnderConcurrentCommits},
-		{"R15/CommitIsAtomic", testCommitAtomic},
-		{"R15/StaleRevisionConflicts", testStaleRevision},
-		{"R1/TwoActiveRefused", testTwoActiveRefused},
-		{"R2/TwoDeactivatedRefused", testTwoDeactivatedRefused},
-		{"R16/AuditOrder", testAuditOrder},
-		{"P2/RoleAssignments", testRoles},
-		{"P2/LastAdminRefused", testLastAdmin},
-		{"DueDrains", testDueDrains},
-		{"R10/Route", testRoute},
-		{"R9/SessionsEndWithoutSweep", testSessionsEndWithoutSweep},
-		{"R9/SessionEndsWithItsOwnActivation", testSessionEndsWithOwnActivation},
-		{"R9/EndAfterManyActivations", testEndAfterManyActivations(false)},
-		{"R9/EndAfterManyActivationsSweptEarly", testEndAfterManyActivations(true)},
-		{"R9/EndsFollowOpenSessions", testEndsBounded},
-		{"R21/TextRoundTrip", testTextRoundTrip},
-		{"R21/RouteRefusesWhatIsNotAnID", testRouteRefusesNonIDs},
-		{"R25/DefinitionRoundTrip", testDefinitionRoundTrip},
-		{"SweepAndClose", testSweepAndClose},
-		{"SweepAfterClockStepsBack", testSweepAfterClockStepsBack},
-		{"SweepAfterFirstSessionStepsBack", testSweepAfterFirstSessionStepsBack},
-		{"R15/ParallelCommits", testParallelCommits},
-		{"R1/ParallelActivations", testParallelActivations},
-		{"R22/PerSenderInvariants", testPerSenderInvariants},
-		{"R22/SessionsPerSender", testSessionsPerSender},
-		{"R23/Schedules", testSchedules},
-		{"R23/ScheduleRuns", testScheduleRuns},
-		{"R26/TestSessions", testTestSessions},
-		{"R26/TestSessionCap", testTestSessionCap},
-		{"R26/RecreatedBot", testTestSessionOfRecreatedBot},
-		{"R27/Isolation", testWorkspaceIsolation},
-		{"R27/SenderClaims", testSenderClaims},
-		{"R27/SenderClaimRace", testSenderClaimRace},
-		{"R27/AuditPerWorkspace", testAuditPerWorkspace},
-	}
-	for _, c := range cases {
+	for _, c := range suite {
 		t.Run(c.name, func(t *testing.T) {
 			// R27: every case runs in two workspaces of one store at once,
 			// with the same bot ids; each must see only its own.
