@@ -230,6 +230,41 @@ func TestWaiters(t *testing.T) {
 	}
 }
 
+// R24: a Wake up to after itself is no answer (the waiter reads the head
+// again); a head that fails ends the wait with its error; a head past
+// after is an answer even once ctx has ended.
+func TestWaitersEdges(t *testing.T) {
+	var w Waiters
+	reads := make(chan uint64)
+	asked := make(chan struct{})
+	head := func() (uint64, error) { asked <- struct{}{}; return <-reads, nil }
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- w.Wait(ctx, "ws", 3, 0, head) }()
+	<-asked
+	reads <- 3
+	w.Wake("ws", 3)
+	select {
+	case <-asked:
+		reads <- 4
+	case err := <-done:
+		t.Fatalf("Wait(after 3) returned %v on a Wake up to 3", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Wait with the head past after: %v", err)
+	}
+
+	failed := errors.New("the head cannot be read")
+	if err := w.Wait(ctx, "ws", 3, 0, func() (uint64, error) { return 0, failed }); !errors.Is(err, failed) {
+		t.Errorf("Wait with a failing head = %v, want its error", err)
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := w.Wait(ended, "ws", 3, 0, func() (uint64, error) { return 4, nil }); err != nil {
+		t.Errorf("Wait with the head past after and its context ended = %v, want nil", err)
+	}
+}
+
 func docOf(t *testing.T, b lifecycle.Bot) []byte {
 	t.Helper()
 	doc, err := binarydoc.Encode(b)
