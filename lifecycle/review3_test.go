@@ -69,3 +69,21 @@ func TestR26DeletedBotIDReusedTestSessionEnd(t *testing.T) {
 		})
 	}
 }
+
+// R26: a bot deleted and created again with the same id at the same instant
+// (the injected clock did not move) takes a test session like any bot.
+func TestR26SameInstantIDReuseOpensTestSession(t *testing.T) {
+	e := newEnv(t)
+	create := func() {
+		e.must(e.m.Create(e.ctx, designer, lifecycle.Create{ID: "x", Name: "d", Channel: "sms", Senders: []lifecycle.Sender{sms("100")}, Definition: cleanDef()}))
+	}
+	create()
+	e.must(e.m.OpenTestSession(e.ctx, designer, "x"))
+	if err := e.m.Delete(e.ctx, designer, "x"); err != nil {
+		t.Fatal(err)
+	}
+	create()
+	if _, err := e.m.OpenTestSession(e.ctx, designer, "x"); err != nil {
+		t.Fatalf("R26: opening a test session on the new bot x: %v", err)
+	}
+}
