@@ -173,7 +173,8 @@ func (m *Manager) readTest(ctx context.Context, actor Actor, id TestSessionID, r
 
 // CloseTestSession closes actor's test session id now (R26), audited; it
 // returns the test session as recorded closed. One already over is refused
-// with an error wrapping ErrSessionOver (and recorded closed as it ended);
+// with an error wrapping ErrSessionOver (and recorded closed as it ended,
+// with no audit entry: a refusal commits nothing);
 // another user's is ErrNotFound. Needs "Test chatbots".
 func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSessionID) (_ TestSession, err error) {
 	ctx, sp := m.trace(ctx, OpCloseTestSession)
