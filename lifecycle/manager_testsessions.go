@@ -173,7 +173,8 @@ func (m *Manager) readTest(ctx context.Context, actor Actor, id TestSessionID, r
 
 // CloseTestSession closes actor's test session id now (R26), audited; it
 // returns the test session as recorded closed. One already over is refused
-// with an error wrapping ErrSessionOver (and recorded closed as it ended);
+// with an error wrapping ErrSessionOver (and recorded closed as it ended,
+// with no audit entry: a refusal commits nothing);
 // another user's is ErrNotFound. Needs "Test chatbots".
 func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSessionID) (_ TestSession, err error) {
 	ctx, sp := m.trace(ctx, OpCloseTestSession)
@@ -182,11 +183,18 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 	if !ok {
 		r.bot = "" // decided as a missing bot: permission first (P1), then not found
 	}
-	p, err := m.apply(ctx, actor, CloseTestSession{Bot: r.bot, Activation: r.activation})
+	cmd := CloseTestSession{Bot: r.bot, Activation: r.activation}
+	if _, derr := m.decide(ctx, actor, cmd, m.clock.Now()); derr == nil && ok {
+		// Permitted and the lease is actor's: one already over is refused
+		// before anything is committed or audited.
+		if err := m.closeOver(ctx, actor, id, r); err != nil {
+			return TestSession{}, err
+		}
+	}
+	p, err := m.apply(ctx, actor, cmd)
 	if errors.Is(err, ErrNotFound) && ok {
-		if ts, rerr := m.readTest(ctx, actor, id, r); rerr == nil && !ts.Open() {
-			_, _ = m.store.CloseSession(ctx, m.ws, r.session, CloseCompleted, m.clock.Now()) // record it as it ended
-			return TestSession{}, opError(OpCloseTestSession, &SessionOverError{ID: id, Reason: ts.CloseReason, At: ts.ClosedAt})
+		if err := m.closeOver(ctx, actor, id, r); err != nil {
+			return TestSession{}, err
 		}
 		return TestSession{}, opError(OpCloseTestSession, testNotFound(id))
 	}
@@ -204,6 +212,17 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 		return TestSession{}, opError(OpCloseTestSession, &SessionOverError{ID: id, Reason: s.CloseReason, At: s.ClosedAt})
 	}
 	return testView(id, actor.ID, s), nil
+}
+
+// closeOver records actor's test session id closed as it ended and returns
+// a *SessionOverError if it is over; nil if it is open or not actor's.
+func (m *Manager) closeOver(ctx context.Context, actor Actor, id TestSessionID, r testRef) error {
+	ts, err := m.readTest(ctx, actor, id, r)
+	if err != nil || ts.Open() {
+		return nil
+	}
+	_, _ = m.store.CloseSession(ctx, m.ws, r.session, CloseCompleted, m.clock.Now()) // record it as it ended
+	return opError(OpCloseTestSession, &SessionOverError{ID: id, Reason: ts.CloseReason, At: ts.ClosedAt})
 }
 
 func testNotFound(id TestSessionID) error {

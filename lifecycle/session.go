@@ -49,7 +49,8 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 // session's fate never depends on whether a sweep has run (R9):
 //
 //   - a session of a bot that no longer exists is orphaned; a test
-//     session (R26) is then over with content_changed at its last activity;
+//     session (R26) is then over with content_changed at its last activity
+//     (a later bot with its id is another bot: testIncarnation);
 //   - a session on a sender its bot has left, or of an earlier activation
 //     of its bot on that sender, ended when its own activation ended there,
 //     and why (Bot.Ends, which keeps that end while the session is
@@ -64,6 +65,9 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 func sessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.Time, over bool) {
 	if !s.Open() {
 		return s.CloseReason, s.ClosedAt, true
+	}
+	if b != nil && s.Sender.IsTest() && !b.incarnationOf(s.Sender) {
+		b = nil // a later bot with the deleted one's id (R26)
 	}
 	if b == nil {
 		if s.Sender.IsTest() { // R26: the deletion time is not kept; its last activity is

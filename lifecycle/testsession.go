@@ -79,6 +79,13 @@ func splitTestAddress(s string) (slot int, bot BotID, inc uint64, rest string, o
 	return int(sl), bot, inc, r[i:], i > 0
 }
 
+// incarnationOf reports whether test sender s is one of b's own, not one of
+// an earlier bot with b's id that was deleted (testSender).
+func (b *Bot) incarnationOf(s Sender) bool {
+	_, bot, inc, _, ok := splitTestAddress(s.Address)
+	return ok && bot == b.ID && inc == testIncarnation(b)
+}
+
 // TestLease is an open test session's place in its bot (R26), kept in the
 // bot's document while the test session may be open.
 type TestLease struct {
