@@ -107,6 +107,14 @@ func (m *Manager) SendTest(ctx context.Context, actor Actor, id TestSessionID) (
 	if !ok || r.tester != actor.ID || actor.System {
 		return TestSession{}, opError(OpSendTest, testNotFound(id))
 	}
+	// The session the id names must be the one its sender and key route
+	// to: a refused message is counted nowhere.
+	switch cur, err := m.session(ctx, r.session); {
+	case errors.Is(err, ErrNotFound), err == nil && (cur.Sender != r.sender || cur.EndUser != r.endUser):
+		return TestSession{}, opError(OpSendTest, testNotFound(id))
+	case err != nil:
+		return TestSession{}, opError(OpSendTest, err)
+	}
 	s, err := m.store.Route(ctx, m.ws, r.sender, r.endUser, m.clock.Now())
 	switch {
 	case err == nil && s.ID == r.session:

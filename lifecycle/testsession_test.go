@@ -542,3 +542,28 @@ func TestR26DeletedBotIDReusedTestSessionEnd(t *testing.T) {
 		})
 	}
 }
+
+// R26: SendTest on an id that names another session number than its
+// sender and key route to (one the tester made up) is not found, and the
+// tester's real test session counts no message.
+func TestR26SendTestOnAMadeUpIDCountsNothing(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d")
+	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := storedSession(e.ctx, e.st, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(ts.ID), ".")
+	for _, made := range []string{"2." + rest, "99." + rest} {
+		if _, err := e.m.SendTest(e.ctx, designer, lifecycle.TestSessionID(made)); !errors.Is(err, lifecycle.ErrNotFound) {
+			t.Errorf("R26: SendTest(%.20q...) = %v, want ErrNotFound", made, err)
+		}
+	}
+	if after, err := storedSession(e.ctx, e.st, 1); err != nil || after != before {
+		t.Errorf("R26: a refused SendTest changed the test session:\nbefore %+v\nafter  %+v (%v)", before, after, err)
+	}
+}
