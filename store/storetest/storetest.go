@@ -58,6 +58,7 @@ var suite = []struct {
 	{"R20/LastActive", testLastActive},
 	{"SessionsPaging", testSessionsPaging},
 	{"SessionsPagingWhileOpening", testSessionsPagingWhileOpening},
+	{"SessionStatsCountEveryMessage", testStatsCountEveryMessage},
 	{"R24/WaitAudit", testWaitAudit},
 	{"R24/FollowUnderConcurrentCommits", testFollowUnderConcurrentCommits},
 	{"R15/CommitIsAtomic", testCommitAtomic},
@@ -1021,6 +1022,30 @@ func testSessionsPagingWhileOpening(t *testing.T, h *harness) {
 	}
 	if len(seen) != senders*each {
 		t.Fatalf("following Sessions page by page saw %d sessions, want %d", len(seen), senders*each)
+	}
+}
+
+// testStatsCountEveryMessage: SessionStats counts every message routed to
+// an open session, however far apart they come within the idle timeout
+// (a store may take another path for a message after a long pause).
+func testStatsCountEveryMessage(t *testing.T, h *harness) {
+	b := h.active("100")
+	gaps := []time.Duration{0, time.Second, 5 * time.Minute, 20 * time.Minute, time.Millisecond, 29 * time.Minute}
+	at := h.now
+	var s lifecycle.Session
+	for _, gap := range gaps {
+		at = at.Add(gap)
+		var err error
+		if s, err = h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.ID != 1 || s.Messages != uint64(len(gaps)) {
+		t.Fatalf("after %d messages within the idle timeout (%v): %+v; want session 1 with %d", len(gaps), b.IdleTimeout, s, len(gaps))
+	}
+	stats, err := h.st.SessionStats(h.ctx, h.ws)
+	if err != nil || len(stats) != 1 || stats[0].Messages != uint64(len(gaps)) || stats[0].Opened != 1 || stats[0].Open != 1 {
+		t.Fatalf("SessionStats = %+v, %v; want 1 session opened, open, with %d messages", stats, err, len(gaps))
 	}
 }
 
