@@ -424,15 +424,7 @@ func TestR26OpenTestSessionRetriesConflictsOnly(t *testing.T) {
 // it was.
 func TestR26RouteNeverReachesATestSession(t *testing.T) {
 	e := newEnv(t)
-	b := e.draft("d")
-	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, err := storedSession(e.ctx, e.st, 1)
-	if err != nil || !before.Sender.IsTest() {
-		t.Fatalf("the test session as stored: %+v, %v", before, err)
-	}
+	ts, before := e.openTest()
 	traced, _, _ := e.traced()
 	for name, m := range map[string]*lifecycle.Manager{"untraced": e.m, "traced": traced} {
 		e.clk.Add(time.Minute)
@@ -548,15 +540,7 @@ func TestR26DeletedBotIDReusedTestSessionEnd(t *testing.T) {
 // tester's real test session counts no message.
 func TestR26SendTestOnAMadeUpIDCountsNothing(t *testing.T) {
 	e := newEnv(t)
-	b := e.draft("d")
-	ts, err := e.m.OpenTestSession(e.ctx, designer, b.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, err := storedSession(e.ctx, e.st, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts, before := e.openTest()
 	_, rest, _ := strings.Cut(string(ts.ID), ".")
 	for _, made := range []string{"2." + rest, "99." + rest} {
 		if _, err := e.m.SendTest(e.ctx, designer, lifecycle.TestSessionID(made)); !errors.Is(err, lifecycle.ErrNotFound) {
@@ -566,4 +550,19 @@ func TestR26SendTestOnAMadeUpIDCountsNothing(t *testing.T) {
 	if after, err := storedSession(e.ctx, e.st, 1); err != nil || after != before {
 		t.Errorf("R26: a refused SendTest changed the test session:\nbefore %+v\nafter  %+v (%v)", before, after, err)
 	}
+}
+
+// openTest opens a designer's test session on a new Draft, the store's
+// first session, and returns it with the session as stored.
+func (e *env) openTest() (lifecycle.TestSession, lifecycle.Session) {
+	e.t.Helper()
+	ts, err := e.m.OpenTestSession(e.ctx, designer, e.draft("d").ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	stored, err := storedSession(e.ctx, e.st, 1)
+	if err != nil || !stored.Sender.IsTest() {
+		e.t.Fatalf("the test session as stored: %+v, %v", stored, err)
+	}
+	return ts, stored
 }
