@@ -163,6 +163,12 @@ type Bot struct {
 	// life of its bot. A Draft that was tested has a number and was never
 	// activated (FirstActivatedAt says whether it was).
 	Activations uint64 `json:"activations"`
+	// Incarnation tells the bot from an earlier bot with its id that was
+	// deleted: the Manager draws it at random when it makes the bot, and a
+	// test session is bound to it (R26). It is 0 for a bot stored by a
+	// version before it, and for one Decide made from a command the
+	// Manager did not draw for; CreatedAt stands for it then.
+	Incarnation uint64 `json:"incarnation,omitempty"`
 
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`

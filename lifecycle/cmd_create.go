@@ -17,6 +17,10 @@ type Create struct {
 	// IdleTimeout closes sessions after this long without a message; zero
 	// means the policy's default.
 	IdleTimeout time.Duration
+
+	// Incarnation is the new bot's Bot.Incarnation; drawn by the Manager
+	// when 0.
+	Incarnation uint64
 }
 
 // op returns OpCreate.
@@ -27,6 +31,9 @@ func (c Create) reads() reads { return reads{bots: []BotID{c.ID}} }
 func (c Create) withID(n newIDs) Command {
 	if c.ID == "" {
 		c.ID = n.bot()
+	}
+	if c.Incarnation == 0 {
+		c.Incarnation = n.incarnation()
 	}
 	return c
 }
@@ -72,7 +79,7 @@ func (d *decider) newDraft(id BotID, c Create) error {
 		return err
 	}
 	b := &Bot{ID: id, Name: name, Description: c.Description, Channel: channel, Senders: senders,
-		Definition: def, IdleTimeout: idle, State: Draft, CreatedAt: d.now, UpdatedAt: d.now}
+		Definition: def, IdleTimeout: idle, State: Draft, Incarnation: c.Incarnation, CreatedAt: d.now, UpdatedAt: d.now}
 	d.bots[id] = b
 	d.touch(id)
 	return nil

@@ -5,6 +5,10 @@ type Duplicate struct {
 	Bot  BotID
 	ID   BotID  // the copy's id; chosen by the Manager when empty
 	Name string // the copy's name; "<name> (copy)" when empty
+
+	// Incarnation is the new bot's Bot.Incarnation; drawn by the Manager
+	// when 0.
+	Incarnation uint64
 }
 
 // op returns OpDuplicate.
@@ -15,6 +19,9 @@ func (c Duplicate) reads() reads { return reads{bots: []BotID{c.Bot, c.ID}} }
 func (c Duplicate) withID(n newIDs) Command {
 	if c.ID == "" {
 		c.ID = n.bot()
+	}
+	if c.Incarnation == 0 {
+		c.Incarnation = n.incarnation()
 	}
 	return c
 }
@@ -29,7 +36,7 @@ func (c Duplicate) decide(d *decider) error {
 		name = copyName(src.Name)
 	}
 	return d.newDraft(c.ID, Create{Name: name, Description: src.Description, Channel: src.Channel,
-		Senders: src.Senders, Definition: src.Definition, IdleTimeout: src.IdleTimeout})
+		Senders: src.Senders, Definition: src.Definition, IdleTimeout: src.IdleTimeout, Incarnation: c.Incarnation})
 }
 
 // copyName is "<name> (copy)", the name shortened to fit MaxNameLength.

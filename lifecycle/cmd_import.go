@@ -4,6 +4,10 @@ package lifecycle
 type Import struct {
 	ID   BotID // chosen by the Manager when empty
 	Data []byte
+
+	// Incarnation is the new bot's Bot.Incarnation; drawn by the Manager
+	// when 0.
+	Incarnation uint64
 }
 
 // op returns OpImport.
@@ -15,6 +19,9 @@ func (c Import) withID(n newIDs) Command {
 	if c.ID == "" {
 		c.ID = n.bot()
 	}
+	if c.Incarnation == 0 {
+		c.Incarnation = n.incarnation()
+	}
 	return c
 }
 
@@ -23,5 +30,6 @@ func (c Import) decide(d *decider) error {
 	if err != nil {
 		return err
 	}
+	cr.Incarnation = c.Incarnation
 	return d.newDraft(c.ID, cr)
 }

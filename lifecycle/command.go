@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/botlife/botlife/roles"
@@ -137,6 +138,8 @@ type newIDs struct {
 	ws          Workspace
 	newBot      func(Workspace) BotID
 	newSchedule func(Workspace) ScheduleID
+	clock       Clock
+	last        *atomic.Uint64 // the last incarnation drawn, shared by the Manager's workspaces
 }
 
 // bot draws a bot id for the Manager's workspace.
@@ -144,6 +147,27 @@ func (n newIDs) bot() BotID { return n.newBot(n.ws) }
 
 // schedule draws a schedule id for the Manager's workspace.
 func (n newIDs) schedule() ScheduleID { return n.newSchedule(n.ws) }
+
+// incarnation draws a new bot's Bot.Incarnation: the clock's time in
+// nanoseconds, or one more than the last drawn if that is not less, so that
+// no two bots the Manager makes share one - however soon after a bot's
+// deletion it makes another with the bot's id (R26). Bots made by two
+// Managers share one only if made at the same nanosecond by their clocks.
+// It is a time, not a random number, so that ids on a mock clock repeat from
+// run to run.
+func (n newIDs) incarnation() uint64 {
+	t := uint64(n.clock.Now().UnixNano()) & (1<<63 - 1)
+	for {
+		last := n.last.Load()
+		next := max(t, last+1) & (1<<63 - 1)
+		if next == 0 {
+			next = 1
+		}
+		if n.last.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}
 
 // idAssigner is a command that creates a bot and takes its id from the
 // Manager when none is given: the id is drawn once, before deciding, and is

@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/botlife/botlife/roles"
@@ -82,10 +83,11 @@ func New(cfg Config) (*Manager, error) {
 		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: humanDuration(cfg.Policy.MaxGrace), Problem: "is longer than " + humanDuration(MaxGraceLimit) + ", the longest grace every store can hold"})
 	}
 	m := &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy.withDefaults(),
-		log: cfg.Logger, ids: newIDs{newBot: cfg.NewID, newSchedule: cfg.NewScheduleID}, attempts: cfg.MaxAttempts, tracer: cfg.Tracer}
+		log: cfg.Logger, ids: newIDs{newBot: cfg.NewID, newSchedule: cfg.NewScheduleID, last: new(atomic.Uint64)}, attempts: cfg.MaxAttempts, tracer: cfg.Tracer}
 	if m.clock == nil {
 		m.clock = realClock{}
 	}
+	m.ids.clock = m.clock
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}

@@ -59,9 +59,14 @@ func testSender(b *Bot, slot int) Sender {
 		"~" + strconv.FormatUint(testIncarnation(b), 10)}
 }
 
-// testIncarnation is when b was created, in nanoseconds, as at most 19
-// digits.
-func testIncarnation(b *Bot) uint64 { return uint64(b.CreatedAt.UnixNano()) & (1<<63 - 1) }
+// testIncarnation is b's Incarnation or, where it has none, when b was
+// created in nanoseconds: at most 19 digits.
+func testIncarnation(b *Bot) uint64 {
+	if b.Incarnation != 0 {
+		return b.Incarnation & (1<<63 - 1)
+	}
+	return uint64(b.CreatedAt.UnixNano()) & (1<<63 - 1)
+}
 
 // splitTestAddress reads a test sender's address at the start of s and
 // returns its parts and what follows it. It does not allocate.

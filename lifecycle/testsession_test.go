@@ -498,10 +498,16 @@ func TestR26RefusedCloseIsNotAudited(t *testing.T) {
 
 // R26, R9: a test session of a bot that was deleted is over with
 // content_changed, and reads the same before and after a sweep recorded it -
-// also when a new bot was since created with the deleted bot's id.
+// also when a new bot was since created with the deleted bot's id, later or
+// at the instant the deleted one was (Bot.Incarnation); and the new bot's own
+// test session opens and takes messages, the old one none.
 func TestR26DeletedBotIDReusedTestSessionEnd(t *testing.T) {
-	for _, reuse := range []bool{false, true} {
-		t.Run(map[bool]string{false: "id not reused", true: "id reused"}[reuse], func(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		reuse bool
+		wait  time.Duration // between the test session's opening and the deletion
+	}{{"id not reused", false, time.Minute}, {"id reused", true, time.Minute}, {"id reused at the same instant", true, 0}} {
+		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
 			create := func() {
 				e.must(e.m.Create(e.ctx, designer, lifecycle.Create{ID: "x", Name: "d", Channel: "sms", Senders: []lifecycle.Sender{sms("100")}, Definition: cleanDef()}))
@@ -511,12 +517,22 @@ func TestR26DeletedBotIDReusedTestSessionEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.clk.Add(time.Minute)
+			e.clk.Add(c.wait)
 			if err := e.m.Delete(e.ctx, designer, "x"); err != nil {
 				t.Fatal(err)
 			}
-			if reuse {
+			if c.reuse {
 				create()
+				again, err := e.m.OpenTestSession(e.ctx, designer, "x")
+				if err != nil {
+					t.Fatalf("R26: a test session on the new bot x: %v", err)
+				}
+				if got, err := e.m.SendTest(e.ctx, designer, again.ID); err != nil || got.Messages != 1 {
+					t.Fatalf("R26: a message on the new bot's test session: %+v, %v", got, err)
+				}
+				if _, err := e.m.SendTest(e.ctx, designer, ts.ID); !errors.Is(err, lifecycle.ErrSessionOver) {
+					t.Fatalf("R26: a message on the deleted bot's test session: %v, want ErrSessionOver", err)
+				}
 			}
 			e.clk.Add(time.Minute)
 			before, err := e.m.TestSession(e.ctx, designer, ts.ID)
@@ -528,8 +544,8 @@ func TestR26DeletedBotIDReusedTestSessionEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if before.Open() || before.CloseReason != after.CloseReason || !before.ClosedAt.Equal(after.ClosedAt) {
-				t.Fatalf("R26/R9: before the sweep %s at %v; after it %s at %v; want over, the same", before.CloseReason, before.ClosedAt, after.CloseReason, after.ClosedAt)
+			if before.Open() || before.CloseReason != after.CloseReason || !before.ClosedAt.Equal(after.ClosedAt) || after.Messages != 0 {
+				t.Fatalf("R26/R9: before the sweep %s at %v; after it %s at %v, %d messages; want over, the same, none", before.CloseReason, before.ClosedAt, after.CloseReason, after.ClosedAt, after.Messages)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -138,31 +139,35 @@ func must(t *testing.T, err error) {
 }
 
 // testTestSessionOfRecreatedBot: a Draft with an open test session is
-// deleted and a bot with the same id is created; its first test session
-// has the same slot and number as the old one's, yet the old session is
-// over (content_changed, R26) - never continued on the new bot's content -
-// and the new one opens fresh, in every store.
+// deleted and a bot with the same id is created, a minute later or at the
+// same instant; its first test session has the same slot and number as the
+// old one's, yet the old session is over (content_changed, R26) - never
+// continued on the new bot's content - and the new one opens fresh, in
+// every store: each keeps the Bot.Incarnation that tells the two apart.
 func testTestSessionOfRecreatedBot(t *testing.T, h *harness) {
 	m, clk, dan := testManager(t, h, 0)
-	create := lifecycle.Create{ID: "same", Name: "d", Channel: "sms", Senders: []lifecycle.Sender{h.sender("100")}, Definition: definition(), IdleTimeout: time.Hour}
-	_, err := m.Create(h.ctx, dan, create)
-	must(t, err)
-	old, err := m.OpenTestSession(h.ctx, dan, "same")
-	must(t, err)
-	clk.Add(time.Minute)
-	must(t, m.Delete(h.ctx, dan, "same"))
-	clk.Add(time.Minute)
-	_, err = m.Create(h.ctx, dan, create)
-	must(t, err)
-	fresh, err := m.OpenTestSession(h.ctx, dan, "same")
-	if err != nil || fresh.ID == old.ID || fresh.Messages != 0 || !fresh.OpenedAt.Equal(clk.Now()) {
-		t.Fatalf("R26: a test session on the recreated bot: %+v, %v; want a new one opened now", fresh, err)
-	}
-	clk.Add(time.Minute)
-	if _, err := m.SendTest(h.ctx, dan, old.ID); !errors.Is(err, lifecycle.ErrSessionOver) {
-		t.Fatalf("R26: a message on the deleted bot's test session: %v; want ErrSessionOver", err)
-	}
-	if got, err := m.SendTest(h.ctx, dan, fresh.ID); err != nil || got.Messages != 1 {
-		t.Fatalf("R26: a message on the new test session: %+v, %v", got, err)
+	for _, wait := range []time.Duration{time.Minute, 0} {
+		id := lifecycle.BotID(fmt.Sprintf("same-%d", wait))
+		create := lifecycle.Create{ID: id, Name: "d", Channel: "sms", Senders: []lifecycle.Sender{h.sender("100")}, Definition: definition(), IdleTimeout: time.Hour}
+		_, err := m.Create(h.ctx, dan, create)
+		must(t, err)
+		old, err := m.OpenTestSession(h.ctx, dan, id)
+		must(t, err)
+		clk.Add(wait)
+		must(t, m.Delete(h.ctx, dan, id))
+		clk.Add(wait)
+		_, err = m.Create(h.ctx, dan, create)
+		must(t, err)
+		fresh, err := m.OpenTestSession(h.ctx, dan, id)
+		if err != nil || fresh.ID == old.ID || fresh.Messages != 0 || !fresh.OpenedAt.Equal(clk.Now()) {
+			t.Fatalf("R26: a test session on the bot recreated after %v: %+v, %v; want a new one opened now", wait, fresh, err)
+		}
+		clk.Add(time.Minute)
+		if _, err := m.SendTest(h.ctx, dan, old.ID); !errors.Is(err, lifecycle.ErrSessionOver) {
+			t.Fatalf("R26: a message on the deleted bot's test session (recreated after %v): %v; want ErrSessionOver", wait, err)
+		}
+		if got, err := m.SendTest(h.ctx, dan, fresh.ID); err != nil || got.Messages != 1 {
+			t.Fatalf("R26: a message on the new test session (recreated after %v): %+v, %v", wait, got, err)
+		}
 	}
 }
