@@ -231,3 +231,27 @@ func BenchmarkTestSessionRoute(b *testing.B) {
 func BenchmarkWorkspaces(b *testing.B) {
 	storetest.BenchmarkWorkspaces(b, 1000, func(*testing.B) lifecycle.Store { return NewMemory() })
 }
+
+// BenchmarkBotIDs adds a bot id to the memory store's sorted index and
+// deletes it again, among 10k and 1M others: the cost rule says the 1M
+// side costs about what the 10k one does (O(log n)), not 100 times it.
+func BenchmarkBotIDs(b *testing.B) {
+	for _, n := range []int{10_000, 1_000_000} {
+		b.Run(fmt.Sprintf("bots=%d", n), func(b *testing.B) {
+			var x botIDs
+			for i := range n {
+				x.add(lifecycle.BotID(fmt.Sprintf("bot_%012x", uint64(i)*0x9E3779B97F4A7C15>>16)))
+			}
+			ids := make([]lifecycle.BotID, 1024)
+			for i := range ids {
+				ids[i] = lifecycle.BotID(fmt.Sprintf("bot_%012x", uint64(n+i)*0x9E3779B97F4A7C15>>16)) // among the others
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				id := ids[i%len(ids)]
+				x.add(id)
+				x.deleted(id)
+			}
+		})
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/botlife/botlife/lifecycle"
 )
 
 // sessIndex finds sessions by id. Ids are dense and assigned in order, so
@@ -106,4 +108,124 @@ func (x *sessIndex) next(id, last uint64) uint64 {
 		}
 	}
 	return last + 1
+}
+
+// botIDs keeps the ids of bots sorted for paging, in a B-tree of up to
+// idFan ids or children per node: adding or deleting an id costs O(log n),
+// with few cache misses, and a page O(log n) plus what it returns, however
+// many bots are stored. A node is not refilled when ids leave it, only
+// dropped once empty: every node still holds at least one id below it.
+type botIDs struct{ root *idNode }
+
+const idFan = 64
+
+// idNode is a leaf (kids nil) holding ids, or an inner node whose ids[i],
+// for i > 0, separates kids[i-1] (ids below it) from kids[i] (ids not
+// below it); ids[0] is unused.
+type idNode struct {
+	ids  []lifecycle.BotID
+	kids []*idNode
+}
+
+// child returns the index of the kid id belongs under.
+func (n *idNode) child(id lifecycle.BotID) int {
+	i, _ := slices.BinarySearch(n.ids, id)
+	if i == len(n.ids) || n.ids[i] != id {
+		i--
+	}
+	return max(i, 0)
+}
+
+func (x *botIDs) add(id lifecycle.BotID) {
+	if x.root == nil {
+		x.root = &idNode{}
+	}
+	if right := x.root.add(id); right != nil {
+		x.root = &idNode{ids: []lifecycle.BotID{"", right.ids[0]}, kids: []*idNode{x.root, right}}
+	}
+}
+
+// add adds id below n and returns the right half of n if n split.
+func (n *idNode) add(id lifecycle.BotID) *idNode {
+	if n.kids == nil {
+		i, found := slices.BinarySearch(n.ids, id)
+		if found {
+			return nil
+		}
+		n.ids = slices.Insert(n.ids, i, id)
+	} else {
+		i := n.child(id)
+		right := n.kids[i].add(id)
+		if right == nil {
+			return nil
+		}
+		n.ids = slices.Insert(n.ids, i+1, right.ids[0])
+		n.kids = slices.Insert(n.kids, i+1, right)
+	}
+	if len(n.ids) <= idFan {
+		return nil
+	}
+	h := len(n.ids) / 2
+	right := &idNode{ids: slices.Clone(n.ids[h:])}
+	n.ids = slices.Clip(n.ids[:h])
+	if n.kids != nil {
+		right.kids = slices.Clone(n.kids[h:])
+		n.kids = slices.Clip(n.kids[:h])
+	}
+	return right
+}
+
+func (x *botIDs) deleted(id lifecycle.BotID) {
+	if x.root == nil || x.root.remove(id) {
+		x.root = nil
+	}
+	for x.root != nil && len(x.root.kids) == 1 {
+		x.root = x.root.kids[0]
+	}
+}
+
+// remove removes id below n and reports whether n is left empty.
+func (n *idNode) remove(id lifecycle.BotID) bool {
+	if n.kids == nil {
+		if i, found := slices.BinarySearch(n.ids, id); found {
+			n.ids = slices.Delete(n.ids, i, i+1)
+		}
+		return len(n.ids) == 0
+	}
+	if i := n.child(id); n.kids[i].remove(id) {
+		n.ids = slices.Delete(n.ids, i, i+1)
+		n.kids = slices.Delete(n.kids, i, i+1)
+	}
+	return len(n.kids) == 0
+}
+
+// page calls f with the ids greater than after, in order, until f returns
+// false.
+func (x *botIDs) page(after lifecycle.BotID, f func(lifecycle.BotID) bool) {
+	if x.root != nil {
+		x.root.walk(after, f)
+	}
+}
+
+// walk calls f with the ids below n greater than after, in order, and
+// reports whether f wanted more.
+func (n *idNode) walk(after lifecycle.BotID, f func(lifecycle.BotID) bool) bool {
+	if n.kids == nil {
+		i, found := slices.BinarySearch(n.ids, after)
+		if found {
+			i++
+		}
+		for _, id := range n.ids[i:] {
+			if !f(id) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, k := range n.kids[n.child(after):] {
+		if !k.walk(after, f) {
+			return false
+		}
+	}
+	return true
 }

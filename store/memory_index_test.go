@@ -12,7 +12,7 @@ import (
 )
 
 // TestBotIDs pages through ids added, deleted and added again in random
-// order, against a sorted copy.
+// order, against a sorted copy; once every id is deleted the tree is gone.
 func TestBotIDs(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var x botIDs
@@ -37,9 +37,7 @@ func TestBotIDs(t *testing.T) {
 		for _, after := range []lifecycle.BotID{"", "bot-01500", "bot-02999", "zzz"} {
 			var got []lifecycle.BotID
 			x.page(after, func(id lifecycle.BotID) bool {
-				if _, ok := live[id]; ok {
-					got = append(got, id)
-				}
+				got = append(got, id)
 				return true
 			})
 			i, _ := slices.BinarySearch(want, after)
@@ -51,6 +49,14 @@ func TestBotIDs(t *testing.T) {
 			}
 		}
 	}
+	for id := range live {
+		x.deleted(id)
+	}
+	x.page("", func(id lifecycle.BotID) bool { t.Fatalf("%s paged after every id was deleted", id); return false })
+	if x.root != nil {
+		t.Fatalf("every id deleted, yet the tree keeps %d ids or kids at its root", len(x.root.ids))
+	}
+
 }
 
 // TestMinHeapAscend adds, moves and removes items at random and checks

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -45,42 +44,6 @@ func TestR24AuditLogReadsAcrossChunks(t *testing.T) {
 			t.Fatalf("read(%d) at the end = %v, want nil", after, got)
 		}
 	}
-}
-
-// botIDs merges its recent ids (and drops those deleted) once they and the
-// deleted ones number more than max(256, len(main)/64), and not before.
-func TestBotIDsMergeThreshold(t *testing.T) {
-	id := func(i int) lifecycle.BotID { return lifecycle.BotID(fmt.Sprintf("b%05d", i)) }
-	check := func(x *botIDs, what string, main, recent int) {
-		t.Helper()
-		if len(x.main) != main || len(x.recent) != recent {
-			t.Fatalf("%s: %d ids merged and %d recent, want %d and %d", what, len(x.main), len(x.recent), main, recent)
-		}
-	}
-	var x botIDs
-	for i := 0; i < 256; i++ {
-		x.add(id(i))
-	}
-	check(&x, "256 added", 0, 256)
-	x.add(id(256))
-	check(&x, "257 added", 257, 0)
-	for i := 257; i < 257+256; i++ {
-		x.add(id(i))
-	}
-	check(&x, "256 more", 257, 256)
-	x.add(id(1000))
-	check(&x, "257 more", 514, 0)
-
-	var y botIDs
-	for i := 0; i < 200; i++ {
-		y.add(id(i))
-	}
-	for i := 0; i < 56; i++ {
-		y.deleted(id(i))
-	}
-	check(&y, "200 added, 56 deleted", 0, 200)
-	y.deleted(id(56))
-	check(&y, "200 added, 57 deleted", 143, 0)
 }
 
 // The session index drops a chunk once every session in it is gone (id 0,
