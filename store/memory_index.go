@@ -121,7 +121,7 @@ const idFan = 64
 
 // idNode is a leaf (kids nil) holding ids, or an inner node whose ids[i],
 // for i > 0, separates kids[i-1] (ids below it) from kids[i] (ids not
-// below it); ids[0] is unused.
+// below it); ids[0] is "", below every id, so that ids stay sorted.
 type idNode struct {
 	ids  []lifecycle.BotID
 	kids []*idNode
@@ -129,50 +129,53 @@ type idNode struct {
 
 // child returns the index of the kid id belongs under.
 func (n *idNode) child(id lifecycle.BotID) int {
-	i, _ := slices.BinarySearch(n.ids, id)
-	if i == len(n.ids) || n.ids[i] != id {
-		i--
+	i, found := slices.BinarySearch(n.ids, id)
+	if !found {
+		i-- // ids[0] is "": i was at least 1
 	}
-	return max(i, 0)
+	return i
 }
 
 func (x *botIDs) add(id lifecycle.BotID) {
 	if x.root == nil {
 		x.root = &idNode{}
 	}
-	if right := x.root.add(id); right != nil {
-		x.root = &idNode{ids: []lifecycle.BotID{"", right.ids[0]}, kids: []*idNode{x.root, right}}
+	if right, sep := x.root.add(id); right != nil {
+		x.root = &idNode{ids: []lifecycle.BotID{"", sep}, kids: []*idNode{x.root, right}}
 	}
 }
 
-// add adds id below n and returns the right half of n if n split.
-func (n *idNode) add(id lifecycle.BotID) *idNode {
+// add adds id below n and returns, if n split, its right half and the id
+// that separates the two.
+func (n *idNode) add(id lifecycle.BotID) (*idNode, lifecycle.BotID) {
 	if n.kids == nil {
 		i, found := slices.BinarySearch(n.ids, id)
 		if found {
-			return nil
+			return nil, ""
 		}
 		n.ids = slices.Insert(n.ids, i, id)
 	} else {
 		i := n.child(id)
-		right := n.kids[i].add(id)
+		right, sep := n.kids[i].add(id)
 		if right == nil {
-			return nil
+			return nil, ""
 		}
-		n.ids = slices.Insert(n.ids, i+1, right.ids[0])
+		n.ids = slices.Insert(n.ids, i+1, sep)
 		n.kids = slices.Insert(n.kids, i+1, right)
 	}
 	if len(n.ids) <= idFan {
-		return nil
+		return nil, ""
 	}
 	h := len(n.ids) / 2
 	right := &idNode{ids: slices.Clone(n.ids[h:])}
 	n.ids = slices.Clip(n.ids[:h])
+	sep := right.ids[0]
 	if n.kids != nil {
 		right.kids = slices.Clone(n.kids[h:])
 		n.kids = slices.Clip(n.kids[:h])
+		right.ids[0] = ""
 	}
-	return right
+	return right, sep
 }
 
 func (x *botIDs) deleted(id lifecycle.BotID) {
@@ -195,6 +198,9 @@ func (n *idNode) remove(id lifecycle.BotID) bool {
 	if i := n.child(id); n.kids[i].remove(id) {
 		n.ids = slices.Delete(n.ids, i, i+1)
 		n.kids = slices.Delete(n.kids, i, i+1)
+		if i == 0 && len(n.ids) > 0 {
+			n.ids[0] = ""
+		}
 	}
 	return len(n.kids) == 0
 }

@@ -134,3 +134,84 @@ func TestMinHeapAscend(t *testing.T) {
 		}
 	}
 }
+
+// TestBotIDsEmptiedNodes deletes runs of ids that empty whole leaves and
+// inner nodes, or leave one id in a leaf, then adds ids into the emptied
+// ranges, below a node's first kept separator: pages match a sorted copy
+// throughout.
+func TestBotIDsEmptiedNodes(t *testing.T) {
+	id := func(i int) lifecycle.BotID { return lifecycle.BotID(fmt.Sprintf("b%06d", i)) }
+	var x botIDs
+	live := map[int]bool{}
+	check := func(what string) {
+		t.Helper()
+		want := make([]int, 0, len(live))
+		for i := range live {
+			want = append(want, i)
+		}
+		slices.Sort(want)
+		for _, from := range []int{-1, 0, 9_999, 20_001, 39_999} {
+			after := lifecycle.BotID("")
+			if from >= 0 {
+				after = id(from)
+			}
+			var got []lifecycle.BotID
+			x.page(after, func(id lifecycle.BotID) bool { got = append(got, id); return true })
+			k, _ := slices.BinarySearch(want, from+1)
+			if !slices.EqualFunc(got, want[k:], func(g lifecycle.BotID, w int) bool { return g == id(w) }) {
+				t.Fatalf("%s: page after %q: %d ids, want %d", what, after, len(got), len(want[k:]))
+			}
+		}
+		if x.root != nil {
+			checkIDTree(t, x.root, "", "\xff")
+		}
+	}
+	for i := 0; i < 40_000; i += 2 {
+		x.add(id(i))
+		live[i] = true
+	}
+	check("even ids added")
+	for i := 0; i < 40_000; i += 2 {
+		if i%6000 != 14 && i%2048 != 2046 { // 2046: the last id of an inner node, as the ids were added
+			x.deleted(id(i))
+			delete(live, i)
+		}
+	}
+	check("all but one or two in 1000 deleted")
+	for i := 1; i < 40_000; i += 6 {
+		x.add(id(i))
+		live[i] = true
+	}
+	check("odd ids added into the emptied ranges")
+	for i := range live {
+		x.deleted(id(i))
+		delete(live, i)
+	}
+	check("every id deleted")
+	if x.root != nil {
+		t.Fatal("every id deleted, yet the tree has a root")
+	}
+}
+
+// checkIDTree checks the B-tree below n, whose ids are all in [lo, hi):
+// ids sorted and in range, an inner node's ids[0] "" and every other a
+// separator of its kids, and no node empty.
+func checkIDTree(t *testing.T, n *idNode, lo, hi lifecycle.BotID) {
+	t.Helper()
+	if len(n.ids) == 0 || !slices.IsSorted(n.ids) || (n.kids != nil && (len(n.kids) != len(n.ids) || n.ids[0] != "")) {
+		t.Fatalf("bad node: ids %q, %d kids", n.ids, len(n.kids))
+	}
+	if n.kids == nil {
+		if n.ids[0] < lo || n.ids[len(n.ids)-1] >= hi {
+			t.Fatalf("leaf %q outside [%q, %q)", n.ids, lo, hi)
+		}
+		return
+	}
+	for i, k := range n.kids {
+		klo, khi := max(lo, n.ids[i]), hi
+		if i+1 < len(n.ids) {
+			khi = n.ids[i+1]
+		}
+		checkIDTree(t, k, klo, khi)
+	}
+}
