@@ -661,7 +661,7 @@ func (r *modelRun) rollback(t *rapid.T) {
 		held = cur.in(lifecycle.Active)
 		var best time.Time
 		for oid, o := range r.md.bots {
-			left := o.lastLeft(held) // where it left Active among cur's senders
+			left := o.lastLeft(held)                                      // where it left Active among cur's senders
 			if oid == id || left.IsZero() || o.state == lifecycle.Draft { // Active elsewhere counts too (R22)
 				continue
 			}
