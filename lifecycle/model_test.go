@@ -661,8 +661,10 @@ func (r *modelRun) rollback(t *rapid.T) {
 		held = cur.in(lifecycle.Active)
 		var best time.Time
 		for oid, o := range r.md.bots {
-			left := o.lastLeft(held)                                      // where it left Active among cur's senders
-			if oid == id || left.IsZero() || o.state == lifecycle.Draft { // Active elsewhere counts too (R22)
+			// Where it left Active among cur's senders; a bot still Active
+			// on others counts too (R22).
+			left := o.lastLeft(held)
+			if oid == id || left.IsZero() || o.state == lifecycle.Draft {
 				continue
 			}
 			if left.After(best) || (left.Equal(best) && oid < target) {
