@@ -448,6 +448,9 @@ func (m *Manager) read(ctx context.Context, actor Actor, op Op, id BotID) (Bot, 
 	if err := m.authorize(ctx, actor, op); err != nil {
 		return Bot{}, err
 	}
+	if err := checkID("bot id", string(id)); err != nil { // R21
+		return Bot{}, opError(op, err)
+	}
 	b, err := m.store.Bot(ctx, m.ws, id)
 	return b, opError(op, err)
 }
@@ -492,6 +495,11 @@ func (m *Manager) List(ctx context.Context, actor Actor, after BotID, limit int)
 	if err := checkLimit(OpList, limit, MaxPage); err != nil {
 		return nil, err
 	}
+	if after != "" {
+		if err := checkID("after", string(after)); err != nil { // R21
+			return nil, opError(OpList, err)
+		}
+	}
 	bots, err := m.store.Bots(ctx, m.ws, after, limit)
 	if err != nil {
 		return nil, opError(OpList, err)
@@ -534,6 +542,9 @@ func (m *Manager) UserRoles(ctx context.Context, actor Actor, user string) (_ ro
 	defer sp.end(&err)
 	if err := m.authorize(ctx, actor, OpReadRoles); err != nil {
 		return 0, err
+	}
+	if err := checkID("user", user); err != nil { // R21
+		return 0, opError(OpReadRoles, err)
 	}
 	rs, _, err := m.store.Roles(ctx, m.ws, user)
 	return rs, opError(OpReadRoles, err)

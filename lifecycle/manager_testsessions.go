@@ -188,11 +188,15 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 	ctx, sp := m.trace(ctx, OpCloseTestSession)
 	defer sp.end(&err)
 	r, ok := id.parse()
-	if !ok {
-		r.bot = "" // decided as a missing bot: permission first (P1), then not found
+	if !ok { // no id a Manager made: permission first (P1), then not found
+		plan, err := m.decide(ctx, actor, CloseTestSession{}, m.clock.Now())
+		if errors.Is(err, ErrForbidden) || checkActor(actor) != nil {
+			return TestSession{}, m.refused(ctx, plan, err)
+		}
+		return TestSession{}, opError(OpCloseTestSession, testNotFound(id))
 	}
 	cmd := CloseTestSession{Bot: r.bot, Activation: r.activation}
-	if _, derr := m.decide(ctx, actor, cmd, m.clock.Now()); derr == nil && ok {
+	if _, derr := m.decide(ctx, actor, cmd, m.clock.Now()); derr == nil {
 		// Permitted and the lease is actor's: one already over is refused
 		// before anything is committed or audited.
 		if err := m.closeOver(ctx, actor, id, r); err != nil {
@@ -200,7 +204,7 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 		}
 	}
 	p, err := m.apply(ctx, actor, cmd)
-	if errors.Is(err, ErrNotFound) && ok {
+	if errors.Is(err, ErrNotFound) {
 		if err := m.closeOver(ctx, actor, id, r); err != nil {
 			return TestSession{}, err
 		}

@@ -156,6 +156,9 @@ func (e *ScheduleError) Unwrap() error { return ErrInvalidTransition }
 
 // schedule returns the schedule the snapshot holds, if it is id.
 func (d *decider) schedule(id ScheduleID) (*Schedule, error) {
+	if err := checkID("schedule id", string(id)); err != nil { // R21
+		return nil, err
+	}
 	if sc := d.s.Schedule; sc != nil && sc.ID == id {
 		c := *sc
 		c.Action.Senders = append([]Sender(nil), sc.Action.Senders...)
