@@ -197,10 +197,15 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 	}
 	cmd := CloseTestSession{Bot: r.bot, Activation: r.activation}
 	if _, derr := m.decide(ctx, actor, cmd, m.clock.Now()); derr == nil {
-		// Permitted and the lease is actor's: one already over is refused
-		// before anything is committed or audited.
-		if err := m.closeOver(ctx, actor, id, r); err != nil {
-			return TestSession{}, err
+		// Permitted and the lease is actor's: an id whose session is not
+		// the lease's, and one already over, are refused before anything
+		// is committed or audited.
+		ts, err := m.readTest(ctx, actor, id, r)
+		if err != nil {
+			return TestSession{}, opError(OpCloseTestSession, err)
+		}
+		if !ts.Open() {
+			return TestSession{}, m.recordOver(ctx, id, r, ts)
 		}
 	}
 	p, err := m.apply(ctx, actor, cmd)
@@ -233,6 +238,12 @@ func (m *Manager) closeOver(ctx context.Context, actor Actor, id TestSessionID, 
 	if err != nil || ts.Open() {
 		return nil
 	}
+	return m.recordOver(ctx, id, r, ts)
+}
+
+// recordOver records test session id, over as ts says, closed as it ended
+// and returns the *SessionOverError that refuses closing it.
+func (m *Manager) recordOver(ctx context.Context, id TestSessionID, r testRef, ts TestSession) error {
 	_, _ = m.store.CloseSession(ctx, m.ws, r.session, CloseCompleted, m.clock.Now()) // record it as it ended
 	return opError(OpCloseTestSession, &SessionOverError{ID: id, Reason: ts.CloseReason, At: ts.ClosedAt})
 }

@@ -582,3 +582,25 @@ func (e *env) openTest() (lifecycle.TestSession, lifecycle.Session) {
 	}
 	return ts, stored
 }
+
+// R26: CloseTestSession of an id made up from the tester's own - another
+// session number with the lease's sender and key - is not found and changes
+// nothing: the lease stays, nothing is audited, and the test session still
+// takes messages and closes by its own id.
+func TestR26CloseTestSessionOnAMadeUpIDChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	ts, _ := e.openTest()
+	_, rest, _ := strings.Cut(string(ts.ID), ".")
+	for _, made := range []string{"2." + rest, "99." + rest} {
+		e.refused(lifecycle.ErrNotFound, false, func() error {
+			_, err := e.m.CloseTestSession(e.ctx, designer, lifecycle.TestSessionID(made))
+			return err
+		})
+	}
+	if _, err := e.m.SendTest(e.ctx, designer, ts.ID); err != nil {
+		t.Fatalf("R26: the test session after refused closes: %v", err)
+	}
+	if got, err := e.m.CloseTestSession(e.ctx, designer, ts.ID); err != nil || got.CloseReason != lifecycle.CloseCompleted {
+		t.Fatalf("R26: closing it by its own id: %+v, %v", got, err)
+	}
+}
