@@ -418,3 +418,16 @@ func TestManagerReads(t *testing.T) {
 		t.Errorf("P1: refusal message %q, want the refusal alone", err)
 	}
 }
+
+// Run refuses an interval that is not positive with an *Error of kind
+// ErrInvalidInput, as every Manager error is, and runs nothing.
+func TestRunRefusesANonPositiveInterval(t *testing.T) {
+	e := newEnv(t)
+	for _, d := range []time.Duration{0, -time.Second} {
+		err := e.m.Run(e.ctx, d)
+		var le *lifecycle.Error
+		if !errors.As(err, &le) || !errors.Is(err, lifecycle.ErrInvalidInput) {
+			t.Errorf("Run(%v) = %v (%T); want an *Error of kind ErrInvalidInput", d, err, err)
+		}
+	}
+}
