@@ -474,6 +474,11 @@ func TestR13DuplicateExportImport(t *testing.T) {
 		{"oversize", `{"format":"botlife.chatbot","description":"` + strings.Repeat("x", lifecycle.DefaultMaxImport) + `"}`},
 		{"empty name", strings.Replace(string(doc), `"name": "Support bot"`, `"name": " "`, 1)},
 		{"bad idle timeout", strings.Replace(string(doc), `"idle_timeout": "30m0s"`, `"idle_timeout": "soon"`, 1)},
+		// encoding/json folds U+017F (long s) to s (and U+212A, Kelvin, to
+		// k): such a key is another spelling of one, or a repeat of it.
+		{"a key spelt with a long s", strings.Replace(string(doc), `"senders"`, "\"\u017fenders\"", 1)},
+		{"a key repeated with a long s", strings.Replace(string(doc), `"senders"`, "\"\u017fenders\": [], \"senders\"", 1)},
+		{"a key repeated with a long s after it", strings.Replace(string(doc), `"description"`, "\"description\": \"x\", \"de\u017fcription\"", 1)},
 	}
 	for _, tt := range bad {
 		t.Run("R13/import refuses "+tt.name, func(t *testing.T) {
