@@ -135,7 +135,7 @@ type Snapshot struct {
 // that records it (R16), and a refused activation holds the validation
 // report (R4).
 func Decide(s Snapshot, cmd Command, now time.Time) (Plan, error) {
-	if cmd == nil {
+	if cmd = commandOf(cmd); cmd == nil {
 		return Plan{}, opError("", &InputError{Field: "command", Value: "nil", Problem: "is missing"})
 	}
 	op := cmd.op()

@@ -128,6 +128,7 @@ func (m *Manager) Policy() Policy { return m.policy }
 // withID draws the id of a command that creates a bot or a schedule, once
 // (R17).
 func (m *Manager) withID(cmd Command) Command {
+	cmd = commandOf(cmd)
 	if c, ok := cmd.(idAssigner); ok {
 		return c.withID(m.ids)
 	}
@@ -216,7 +217,7 @@ func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (_ Plan, err error) {
 	ctx, sp := m.trace(ctx, planOp(p))
 	defer sp.end(&err)
 	fresh, err := m.applyPlan(ctx, p)
-	if _, ok := p.Command.(OpenTestSession); ok && err == nil {
+	if _, ok := commandOf(p.Command).(OpenTestSession); ok && err == nil {
 		if _, err := m.openCommitted(ctx, fresh); err != nil {
 			return Plan{}, err
 		}
@@ -226,7 +227,7 @@ func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (_ Plan, err error) {
 
 // applyPlan commits p as ApplyPlan says.
 func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
-	if p.Command == nil {
+	if p.Command = commandOf(p.Command); p.Command == nil {
 		return Plan{}, opError(OpApplyPlan, &InputError{Field: "plan", Value: shown(string(p.Op)), Problem: "has no command; apply a plan that Manager.Plan returned"})
 	}
 	op := p.Command.op()

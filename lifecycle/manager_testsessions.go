@@ -31,7 +31,7 @@ func (m *Manager) OpenTestSession(ctx context.Context, actor Actor, bot BotID) (
 // ApplyPlan does (R17), and opens its test session.
 func (m *Manager) ApplyTestPlan(ctx context.Context, p Plan) (_ TestSession, err error) {
 	op := OpApplyPlan
-	if _, ok := p.Command.(OpenTestSession); ok {
+	if _, ok := commandOf(p.Command).(OpenTestSession); ok {
 		op = OpOpenTestSession
 	}
 	ctx, sp := m.trace(ctx, op)

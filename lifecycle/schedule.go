@@ -89,6 +89,7 @@ type ScheduledAction struct {
 // scheduled returns cmd as a schedule's action: only an Activate or a
 // Deactivate can be scheduled.
 func scheduled(cmd Command) (ScheduledAction, error) {
+	cmd = commandOf(cmd)
 	switch c := cmd.(type) {
 	case Activate:
 		return ScheduledAction{Op: OpActivate, Bot: c.Bot, Senders: c.Senders, Decision: c.Decision.String(), Ack: c.Ack}, nil
