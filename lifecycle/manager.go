@@ -162,10 +162,19 @@ func (m *Manager) Plan(ctx context.Context, actor Actor, cmd Command) (_ Plan, e
 // when the commit conflicts. It returns the plan as committed, with the
 // audit entries' sequence numbers. A refusal on permission grounds is
 // audited (R16); other refusals change nothing.
+//
+// An OpenTestSession opens its test session too, as ApplyPlan does (R26);
+// Manager.OpenTestSession returns its id.
 func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (_ Plan, err error) {
 	ctx, sp := m.trace(ctx, opOf(cmd))
 	defer sp.end(&err)
-	return m.apply(ctx, actor, cmd)
+	p, err := m.apply(ctx, actor, cmd)
+	if _, ok := commandOf(cmd).(OpenTestSession); ok && err == nil {
+		if _, err := m.openCommitted(ctx, p); err != nil {
+			return Plan{}, err
+		}
+	}
+	return p, err
 }
 
 // apply is Apply, untraced: for the operations built on it.

@@ -604,3 +604,18 @@ func TestR26CloseTestSessionOnAMadeUpIDChangesNothing(t *testing.T) {
 		t.Fatalf("R26: closing it by its own id: %+v, %v", got, err)
 	}
 }
+
+// R26, R16: Apply of an OpenTestSession opens the test session it audits
+// as opened, as ApplyPlan does; it opened none, so the lease held a slot
+// and the audit log an opening of nothing.
+func TestR26ApplyOpensTheTestSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d")
+	if _, err := e.m.Apply(e.ctx, designer, lifecycle.OpenTestSession{Bot: b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := storedSession(e.ctx, e.st, 1)
+	if err != nil || !s.Sender.IsTest() || s.Bot != b.ID || !s.Open() {
+		t.Fatalf("R26: the test session Apply opened, as stored: %+v, %v", s, err)
+	}
+}
