@@ -1,5 +1,7 @@
 package lifecycle
 
+import "time"
+
 // Rollback undoes the activation of Bot, an Active bot (R20, R22): on the
 // senders Bot is Active on now, it activates again the bot most recently
 // Active there, on those senders only, replacing Bot as Decision says. It
@@ -10,10 +12,13 @@ package lifecycle
 // Drains on those senders follow R6, as for any replacement: with Grace
 // Bot drains there and, the newest drain winning, an earlier drain of
 // another bot there ends now; with Immediate no drain starts and an
-// earlier one keeps its deadline. A target still draining anywhere ends
-// its drains first (its open sessions close as replaced): the table has no
-// Deactivated -> Active (S1), and a bot drains until its last drain ends
-// (R22).
+// earlier one keeps its deadline. A target that only drains ends its
+// drains everywhere first (its open sessions close as replaced): the table
+// has no Deactivated -> Active (S1), and a bot drains until its last drain
+// ends (R22). A target still Active on other senders (R22) is the bot most
+// recently Active on these if it left them last; it stays Active where it
+// is, and a drain of its own on the senders it goes back to ends first,
+// whatever the decision (the sender table has no drain -> Active).
 type Rollback struct {
 	Bot      BotID
 	Decision Decision
@@ -49,9 +54,16 @@ func (c Rollback) decide(d *decider) error {
 	if changed := t.ChangedSinceActive(); len(changed) > 0 { // R20: content, not edits
 		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: changed}
 	}
-	if t.State == Deactivated {
+	switch {
+	case t.State == Deactivated: // S1: no Deactivated -> Active; it drains until its last drain ends
 		if err := d.off(t, CloseReplaced); err != nil {
 			return err
+		}
+	case t.State == Active: // R22: Active elsewhere; the sender table has no drain -> Active
+		if here := intersect(t.sendersIn(Deactivated), on); len(here) > 0 {
+			if err := d.shiftOp(t, here, EventEndDrain, CloseReplaced, time.Time{}); err != nil {
+				return err
+			}
 		}
 	}
 	return d.activate(t, c.Decision, c.Ack, on)

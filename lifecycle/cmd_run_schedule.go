@@ -60,6 +60,9 @@ func runScheduled(creator Snapshot, sc *Schedule, now time.Time) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	if err := permit(creator, sc.Action.Op); err != nil { // P1: before anything else, the pinned content too
+		return Plan{}, opError(sc.Action.Op, err)
+	}
 	for _, b := range creator.Bots {
 		if b.ID == sc.Action.Bot {
 			if err := sc.checkContent(b); err != nil {

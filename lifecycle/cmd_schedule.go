@@ -34,7 +34,7 @@ func (CreateSchedule) op() Op { return OpSchedule }
 
 func (c CreateSchedule) reads() reads {
 	a, _ := scheduled(c.Do)
-	return reads{bots: []BotID{a.Bot}}
+	return reads{bots: []BotID{a.Bot}, schedule: c.ID} // the schedule: its id must be free
 }
 
 func (c CreateSchedule) withID(n newIDs) Command {
@@ -47,6 +47,9 @@ func (c CreateSchedule) withID(n newIDs) Command {
 func (c CreateSchedule) decide(d *decider) error {
 	if err := checkID("schedule id", string(c.ID)); err != nil {
 		return err
+	}
+	if _, err := d.schedule(c.ID); err == nil {
+		return &InputError{Field: "schedule id", Value: shown(string(c.ID)), Problem: "is already taken; choose another or leave it empty"}
 	}
 	a, err := scheduled(c.Do)
 	if err != nil {

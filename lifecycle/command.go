@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -131,6 +132,27 @@ type Command interface {
 	// decide works out the command's changes on d; it runs after the
 	// permission check (P1) and after expired drains are settled (R9).
 	decide(d *decider) error
+}
+
+// commandOf returns cmd as the value the library works on: a pointer to
+// a command is the command it points to, and a nil pointer is no command
+// at all (nil), refused as missing - never a panic on a method called
+// through it.
+func commandOf(cmd Command) Command {
+	if cmd == nil {
+		return nil
+	}
+	v := reflect.ValueOf(cmd)
+	if v.Kind() != reflect.Pointer {
+		return cmd
+	}
+	if v.IsNil() {
+		return nil
+	}
+	if c, ok := v.Elem().Interface().(Command); ok {
+		return c
+	}
+	return cmd
 }
 
 // newIDs draws the ids of new bots and schedules.

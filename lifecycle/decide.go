@@ -135,7 +135,7 @@ type Snapshot struct {
 // that records it (R16), and a refused activation holds the validation
 // report (R4).
 func Decide(s Snapshot, cmd Command, now time.Time) (Plan, error) {
-	if cmd == nil {
+	if cmd = commandOf(cmd); cmd == nil {
 		return Plan{}, opError("", &InputError{Field: "command", Value: "nil", Problem: "is missing"})
 	}
 	op := cmd.op()
@@ -260,6 +260,9 @@ func newDecider(s Snapshot, op Op, now time.Time) *decider {
 
 // bot returns the working copy of a bot the snapshot holds.
 func (d *decider) bot(id BotID) (*Bot, error) {
+	if err := checkID("bot id", string(id)); err != nil { // R21: not text is no id at all
+		return nil, err
+	}
 	b, ok := d.bots[id]
 	if !ok || d.deleted[id] {
 		return nil, &NotFoundError{Kind: "bot", ID: shown(string(id))}

@@ -128,6 +128,7 @@ func (m *Manager) Policy() Policy { return m.policy }
 // withID draws the id of a command that creates a bot or a schedule, once
 // (R17).
 func (m *Manager) withID(cmd Command) Command {
+	cmd = commandOf(cmd)
 	if c, ok := cmd.(idAssigner); ok {
 		return c.withID(m.ids)
 	}
@@ -161,10 +162,19 @@ func (m *Manager) Plan(ctx context.Context, actor Actor, cmd Command) (_ Plan, e
 // when the commit conflicts. It returns the plan as committed, with the
 // audit entries' sequence numbers. A refusal on permission grounds is
 // audited (R16); other refusals change nothing.
+//
+// An OpenTestSession opens its test session too, as ApplyPlan does (R26);
+// Manager.OpenTestSession returns its id.
 func (m *Manager) Apply(ctx context.Context, actor Actor, cmd Command) (_ Plan, err error) {
 	ctx, sp := m.trace(ctx, opOf(cmd))
 	defer sp.end(&err)
-	return m.apply(ctx, actor, cmd)
+	p, err := m.apply(ctx, actor, cmd)
+	if _, ok := commandOf(cmd).(OpenTestSession); ok && err == nil {
+		if _, err := m.openCommitted(ctx, p); err != nil {
+			return Plan{}, err
+		}
+	}
+	return p, err
 }
 
 // apply is Apply, untraced: for the operations built on it.
@@ -216,7 +226,7 @@ func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (_ Plan, err error) {
 	ctx, sp := m.trace(ctx, planOp(p))
 	defer sp.end(&err)
 	fresh, err := m.applyPlan(ctx, p)
-	if _, ok := p.Command.(OpenTestSession); ok && err == nil {
+	if _, ok := commandOf(p.Command).(OpenTestSession); ok && err == nil {
 		if _, err := m.openCommitted(ctx, fresh); err != nil {
 			return Plan{}, err
 		}
@@ -226,7 +236,7 @@ func (m *Manager) ApplyPlan(ctx context.Context, p Plan) (_ Plan, err error) {
 
 // applyPlan commits p as ApplyPlan says.
 func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
-	if p.Command == nil {
+	if p.Command = commandOf(p.Command); p.Command == nil {
 		return Plan{}, opError(OpApplyPlan, &InputError{Field: "plan", Value: shown(string(p.Op)), Problem: "has no command; apply a plan that Manager.Plan returned"})
 	}
 	op := p.Command.op()
@@ -448,6 +458,9 @@ func (m *Manager) read(ctx context.Context, actor Actor, op Op, id BotID) (Bot, 
 	if err := m.authorize(ctx, actor, op); err != nil {
 		return Bot{}, err
 	}
+	if err := checkID("bot id", string(id)); err != nil { // R21
+		return Bot{}, opError(op, err)
+	}
 	b, err := m.store.Bot(ctx, m.ws, id)
 	return b, opError(op, err)
 }
@@ -492,6 +505,11 @@ func (m *Manager) List(ctx context.Context, actor Actor, after BotID, limit int)
 	if err := checkLimit(OpList, limit, MaxPage); err != nil {
 		return nil, err
 	}
+	if after != "" {
+		if err := checkID("after", string(after)); err != nil { // R21
+			return nil, opError(OpList, err)
+		}
+	}
 	bots, err := m.store.Bots(ctx, m.ws, after, limit)
 	if err != nil {
 		return nil, opError(OpList, err)
@@ -534,6 +552,9 @@ func (m *Manager) UserRoles(ctx context.Context, actor Actor, user string) (_ ro
 	defer sp.end(&err)
 	if err := m.authorize(ctx, actor, OpReadRoles); err != nil {
 		return 0, err
+	}
+	if err := checkID("user", user); err != nil { // R21
+		return 0, opError(OpReadRoles, err)
 	}
 	rs, _, err := m.store.Roles(ctx, m.ws, user)
 	return rs, opError(OpReadRoles, err)

@@ -39,6 +39,9 @@ func (m *Manager) GetSchedule(ctx context.Context, actor Actor, id ScheduleID) (
 	if err := m.authorize(ctx, actor, OpReadSchedules); err != nil {
 		return Schedule{}, err
 	}
+	if err := checkID("schedule id", string(id)); err != nil { // R21
+		return Schedule{}, opError(OpReadSchedules, err)
+	}
 	sc, err := m.store.Schedule(ctx, m.ws, id)
 	return sc, opError(OpReadSchedules, err)
 }

@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -416,5 +417,55 @@ func TestManagerReads(t *testing.T) {
 	var pe *roles.PermissionError
 	if !errors.As(err, &pe) || err.Error() != "read_audit: "+pe.Error() {
 		t.Errorf("P1: refusal message %q, want the refusal alone", err)
+	}
+}
+
+// Run refuses an interval that is not positive with an *Error of kind
+// ErrInvalidInput, as every Manager error is, and runs nothing.
+func TestRunRefusesANonPositiveInterval(t *testing.T) {
+	e := newEnv(t)
+	for _, d := range []time.Duration{0, -time.Second} {
+		err := e.m.Run(e.ctx, d)
+		var le *lifecycle.Error
+		if !errors.As(err, &le) || !errors.Is(err, lifecycle.ErrInvalidInput) {
+			t.Errorf("Run(%v) = %v (%T); want an *Error of kind ErrInvalidInput", d, err, err)
+		}
+	}
+}
+
+// A nil pointer to a command is no command: Decide, Apply, Plan, ApplyPlan
+// and Schedule refuse it as missing input - never a panic from a method
+// called through it - and change nothing. A pointer to a command is the
+// command: it applies, and schedules, as the value does.
+func TestNilPointerCommandsAreRefusedNotPanics(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("b", "100")
+	nils := []lifecycle.Command{(*lifecycle.Activate)(nil), (*lifecycle.Deactivate)(nil), (*lifecycle.Create)(nil),
+		(*lifecycle.Rollback)(nil), (*lifecycle.CreateSchedule)(nil), (*lifecycle.OpenTestSession)(nil)}
+	for _, cmd := range nils {
+		t.Run(fmt.Sprintf("%T", cmd), func(t *testing.T) {
+			if _, err := lifecycle.Decide(lifecycle.Snapshot{}, cmd, start); !errors.Is(err, lifecycle.ErrInvalidInput) {
+				t.Errorf("Decide: %v; want ErrInvalidInput", err)
+			}
+			e.refused(lifecycle.ErrInvalidInput, false, func() error { _, err := e.m.Apply(e.ctx, manager, cmd); return err })
+			if _, err := e.m.Plan(e.ctx, manager, cmd); !errors.Is(err, lifecycle.ErrInvalidInput) {
+				t.Errorf("Plan: %v; want ErrInvalidInput", err)
+			}
+			e.refused(lifecycle.ErrInvalidInput, false, func() error {
+				_, err := e.m.ApplyPlan(e.ctx, lifecycle.Plan{Op: lifecycle.OpActivate, Actor: manager, Time: e.clk.Now(), Command: cmd})
+				return err
+			})
+		})
+	}
+	e.refused(lifecycle.ErrInvalidInput, false, func() error {
+		_, err := e.m.Schedule(e.ctx, manager, e.clk.Now().Add(time.Hour), (*lifecycle.Deactivate)(nil))
+		return err
+	})
+	sc, err := e.m.Schedule(e.ctx, manager, e.clk.Now().Add(time.Hour), &lifecycle.Deactivate{Bot: b.ID})
+	if err != nil || sc.Action.Op != lifecycle.OpDeactivate || sc.Action.Bot != b.ID {
+		t.Errorf("scheduling a *Deactivate: %+v, %v", sc, err)
+	}
+	if _, err := e.m.Apply(e.ctx, manager, &lifecycle.Deactivate{Bot: b.ID}); err != nil || e.state(b.ID) != lifecycle.Inactive {
+		t.Errorf("applying a *Deactivate: %v; bot %v", err, e.state(b.ID))
 	}
 }

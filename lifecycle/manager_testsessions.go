@@ -31,7 +31,7 @@ func (m *Manager) OpenTestSession(ctx context.Context, actor Actor, bot BotID) (
 // ApplyPlan does (R17), and opens its test session.
 func (m *Manager) ApplyTestPlan(ctx context.Context, p Plan) (_ TestSession, err error) {
 	op := OpApplyPlan
-	if _, ok := p.Command.(OpenTestSession); ok {
+	if _, ok := commandOf(p.Command).(OpenTestSession); ok {
 		op = OpOpenTestSession
 	}
 	ctx, sp := m.trace(ctx, op)
@@ -188,19 +188,28 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 	ctx, sp := m.trace(ctx, OpCloseTestSession)
 	defer sp.end(&err)
 	r, ok := id.parse()
-	if !ok {
-		r.bot = "" // decided as a missing bot: permission first (P1), then not found
+	if !ok { // no id a Manager made: permission first (P1), then not found
+		plan, err := m.decide(ctx, actor, CloseTestSession{}, m.clock.Now())
+		if errors.Is(err, ErrForbidden) || checkActor(actor) != nil {
+			return TestSession{}, m.refused(ctx, plan, err)
+		}
+		return TestSession{}, opError(OpCloseTestSession, testNotFound(id))
 	}
 	cmd := CloseTestSession{Bot: r.bot, Activation: r.activation}
-	if _, derr := m.decide(ctx, actor, cmd, m.clock.Now()); derr == nil && ok {
-		// Permitted and the lease is actor's: one already over is refused
-		// before anything is committed or audited.
-		if err := m.closeOver(ctx, actor, id, r); err != nil {
-			return TestSession{}, err
+	if _, derr := m.decide(ctx, actor, cmd, m.clock.Now()); derr == nil {
+		// Permitted and the lease is actor's: an id whose session is not
+		// the lease's, and one already over, are refused before anything
+		// is committed or audited.
+		ts, err := m.readTest(ctx, actor, id, r)
+		if err != nil {
+			return TestSession{}, opError(OpCloseTestSession, err)
+		}
+		if !ts.Open() {
+			return TestSession{}, m.recordOver(ctx, id, r, ts)
 		}
 	}
 	p, err := m.apply(ctx, actor, cmd)
-	if errors.Is(err, ErrNotFound) && ok {
+	if errors.Is(err, ErrNotFound) {
 		if err := m.closeOver(ctx, actor, id, r); err != nil {
 			return TestSession{}, err
 		}
@@ -229,6 +238,12 @@ func (m *Manager) closeOver(ctx context.Context, actor Actor, id TestSessionID, 
 	if err != nil || ts.Open() {
 		return nil
 	}
+	return m.recordOver(ctx, id, r, ts)
+}
+
+// recordOver records test session id, over as ts says, closed as it ended
+// and returns the *SessionOverError that refuses closing it.
+func (m *Manager) recordOver(ctx context.Context, id TestSessionID, r testRef, ts TestSession) error {
 	_, _ = m.store.CloseSession(ctx, m.ws, r.session, CloseCompleted, m.clock.Now()) // record it as it ended
 	return opError(OpCloseTestSession, &SessionOverError{ID: id, Reason: ts.CloseReason, At: ts.ClosedAt})
 }

@@ -159,6 +159,22 @@ func (b *mBot) off(now time.Time) {
 	b.derive(now)
 }
 
+// rollbackTarget readies b to go Active again on senders on as a
+// rollback's target (R20): if it only drains it ends every drain (S1);
+// if it is Active elsewhere it ends its drains on on (R22).
+func (b *mBot) rollbackTarget(on []string, now time.Time) {
+	if b.state != lifecycle.Active {
+		b.off(now)
+		return
+	}
+	for _, s := range on {
+		if b.on[s].state == lifecycle.Deactivated {
+			delete(b.on, s)
+		}
+	}
+	b.derive(now)
+}
+
 // endDrains ends b's drains (R6).
 func (b *mBot) endDrains(now time.Time) {
 	for _, s := range b.in(lifecycle.Deactivated) {
@@ -645,8 +661,10 @@ func (r *modelRun) rollback(t *rapid.T) {
 		held = cur.in(lifecycle.Active)
 		var best time.Time
 		for oid, o := range r.md.bots {
-			left := o.lastLeft(held) // where it left Active among cur's senders
-			if oid == id || left.IsZero() || (o.state != lifecycle.Inactive && o.state != lifecycle.Deactivated) {
+			// Where it left Active among cur's senders; a bot still Active
+			// on others counts too (R22).
+			left := o.lastLeft(held)
+			if oid == id || left.IsZero() || o.state == lifecycle.Draft {
 				continue
 			}
 			if left.After(best) || (left.Equal(best) && oid < target) {
@@ -664,12 +682,14 @@ func (r *modelRun) rollback(t *rapid.T) {
 		}
 	}
 	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !r.md.bots[target].changed() {
-		// A draining predecessor ends its drains first; try it on a copy.
+		// A predecessor that only drains ends its drains first; one
+		// Active elsewhere ends its drains where it goes back (R22). Try
+		// it on a copy.
 		t := r.md.bots[target]
 		on = t.own(held)
 		saved := *t
 		saved.on, saved.leftAt, saved.activeOn = maps.Clone(t.on), maps.Clone(t.leftAt), maps.Clone(t.activeOn)
-		t.off(now)
+		t.rollbackTarget(on, now)
 		ok = r.modelActivate(target, dec, true, on, now, false)
 		*t = saved
 	}
@@ -677,7 +697,7 @@ func (r *modelRun) rollback(t *rapid.T) {
 		_, err := m.Rollback(r.ctx, a, id, dec, lifecycle.Ack{Codes: []string{"fallback.missing"}})
 		return err
 	}) {
-		r.md.bots[target].off(now)
+		r.md.bots[target].rollbackTarget(on, now)
 		r.modelActivate(target, dec, true, on, now, true)
 	}
 }

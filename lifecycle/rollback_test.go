@@ -162,3 +162,42 @@ func TestR20RollbackErrorIsContentChangedOnlyWhenChanged(t *testing.T) {
 		}
 	}
 }
+
+// R20 with R22: the bot most recently Active on a sender may still be
+// Active on another. u held 100; t replaced it there, then left 100 (with
+// a grace period, so it still drains there) and stayed Active on 200; c
+// took 100. Rolling c back goes back to t, the bot Active on 100 just
+// before c - not to u, which left it earlier - with Immediate as with
+// Grace: t's drain on 100 ends, it is Active there again and stays Active
+// on 200.
+func TestR20RollbackToABotStillActiveElsewhere(t *testing.T) {
+	for _, dec := range []lifecycle.Decision{lifecycle.Immediate(), lifecycle.Grace(5 * time.Minute)} {
+		t.Run(dec.String(), func(t *testing.T) {
+			e := newEnv(t)
+			u := e.live("u", "100")
+			e.clk.Add(time.Minute)
+			tb := e.live("t", "100", "200") // replaces u on 100
+			e.clk.Add(time.Minute)
+			e.must(e.m.Deactivate(e.ctx, manager, tb.ID, 10*time.Minute, sms("100")))
+			e.clk.Add(time.Minute)
+			c := e.live("c", "100")
+			e.clk.Add(time.Minute)
+
+			if _, err := e.m.Rollback(e.ctx, manager, c.ID, dec, lifecycle.Ack{}); err != nil {
+				t.Fatalf("R20: rollback of c: %v", err)
+			}
+			got := e.get(tb.ID)
+			if lifecycle.StateOn(got, sms("100")) != lifecycle.Active || lifecycle.StateOn(got, sms("200")) != lifecycle.Active {
+				t.Errorf("R20: t, the bot Active on 100 before c, is %v there and %v on 200; want Active on both (live %v)",
+					lifecycle.StateOn(got, sms("100")), lifecycle.StateOn(got, sms("200")), got.Live)
+			}
+			if st := e.state(u.ID); st != lifecycle.Inactive {
+				t.Errorf("R20: u, which left 100 before t was Active there, is %v; want Inactive", st)
+			}
+			s, err := e.m.Route(e.ctx, sms("100"), "new-user")
+			if err != nil || s.Bot != tb.ID {
+				t.Errorf("a new session on 100 goes to %v (%v); want t", s.Bot, err)
+			}
+		})
+	}
+}

@@ -315,7 +315,7 @@ func settleAll[T any, K comparable](ctx context.Context, m *Manager, what string
 // starts it, and correctness never depends on it running.
 func (m *Manager) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
-		return &InputError{Field: "interval", Value: interval.String(), Problem: "must be positive"}
+		return opError(OpExpireDue, &InputError{Field: "interval", Value: interval.String(), Problem: "must be positive"})
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -35,8 +35,9 @@ type SenderRow struct {
 	// is served while now is before it.
 	ServesUntil time.Time `json:"serves_until,omitzero"`
 	// LeftActive is when the bot last left Active on this sender, while
-	// it is Active nowhere: the bot with the latest LeftActive on a sender
-	// is the one a rollback goes back to there (R20). Zero otherwise.
+	// it is not Active there (it may be Active on others, R22): the bot
+	// with the latest LeftActive on a sender is the one a rollback goes
+	// back to there (R20). Zero otherwise.
 	LeftActive time.Time `json:"left_active,omitzero"`
 }
 

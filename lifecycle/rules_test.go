@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -473,6 +474,11 @@ func TestR13DuplicateExportImport(t *testing.T) {
 		{"oversize", `{"format":"botlife.chatbot","description":"` + strings.Repeat("x", lifecycle.DefaultMaxImport) + `"}`},
 		{"empty name", strings.Replace(string(doc), `"name": "Support bot"`, `"name": " "`, 1)},
 		{"bad idle timeout", strings.Replace(string(doc), `"idle_timeout": "30m0s"`, `"idle_timeout": "soon"`, 1)},
+		// encoding/json folds U+017F (long s) to s (and U+212A, Kelvin, to
+		// k): such a key is another spelling of one, or a repeat of it.
+		{"a key spelt with a long s", strings.Replace(string(doc), `"senders"`, "\"\u017fenders\"", 1)},
+		{"a key repeated with a long s", strings.Replace(string(doc), `"senders"`, "\"\u017fenders\": [], \"senders\"", 1)},
+		{"a key repeated with a long s after it", strings.Replace(string(doc), `"description"`, "\"description\": \"x\", \"de\u017fcription\"", 1)},
 	}
 	for _, tt := range bad {
 		t.Run("R13/import refuses "+tt.name, func(t *testing.T) {
@@ -960,6 +966,101 @@ func TestR21AcknowledgementIsText(t *testing.T) {
 				if msg := err.Error(); !utf8.ValidString(msg) || strings.Contains(msg, "\x00") || strings.Contains(msg, long) {
 					t.Errorf("R21: the refusal repeats the raw input: %q", msg)
 				}
+			})
+		}
+	}
+}
+
+// TestR21IDsAreText: a bot or schedule id, a user or a list cursor that a
+// caller passes is text (R21) on every path that names one - commands and
+// reads alike: valid UTF-8 without NUL, 1 to MaxIDBytes bytes. A violation
+// is an input error (not "not found") that changes nothing, is not
+// audited and does not repeat the raw bytes; the permission is checked
+// first (P1).
+func TestR21IDsAreText(t *testing.T) {
+	long := strings.Repeat("b", lifecycle.MaxIDBytes+1)
+	for _, bad := range []string{"", "x\xffy", "a\x00b", long} {
+		paths := []struct {
+			name string
+			who  lifecycle.Actor
+			do   func(e *env, a lifecycle.Actor) error
+		}{
+			{"activate", manager, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.Activate(e.ctx, a, lifecycle.BotID(bad), lifecycle.Immediate(), lifecycle.Ack{})
+				return err
+			}},
+			{"deactivate", manager, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.Deactivate(e.ctx, a, lifecycle.BotID(bad), 0)
+				return err
+			}},
+			{"end grace", manager, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.EndGrace(e.ctx, a, lifecycle.BotID(bad))
+				return err
+			}},
+			{"rollback", manager, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.Rollback(e.ctx, a, lifecycle.BotID(bad), lifecycle.Immediate(), lifecycle.Ack{})
+				return err
+			}},
+			{"update", designer, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.Update(e.ctx, a, lifecycle.Update{Bot: lifecycle.BotID(bad)})
+				return err
+			}},
+			{"delete", designer, func(e *env, a lifecycle.Actor) error { return e.m.Delete(e.ctx, a, lifecycle.BotID(bad)) }},
+			{"duplicate", designer, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.Duplicate(e.ctx, a, lifecycle.BotID(bad), "")
+				return err
+			}},
+			{"open test session", designer, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.OpenTestSession(e.ctx, a, lifecycle.BotID(bad))
+				return err
+			}},
+			{"schedule", manager, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.Schedule(e.ctx, a, e.clk.Now().Add(time.Hour), lifecycle.Deactivate{Bot: lifecycle.BotID(bad)})
+				return err
+			}},
+			{"cancel schedule", manager, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.CancelSchedule(e.ctx, a, lifecycle.ScheduleID(bad))
+				return err
+			}},
+			{"get", manager, func(e *env, a lifecycle.Actor) error { _, err := e.m.Get(e.ctx, a, lifecycle.BotID(bad)); return err }},
+			{"validate", manager, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.Validate(e.ctx, a, lifecycle.BotID(bad))
+				return err
+			}},
+			{"export", designer, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.Export(e.ctx, a, lifecycle.BotID(bad))
+				return err
+			}},
+			{"get schedule", manager, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.GetSchedule(e.ctx, a, lifecycle.ScheduleID(bad))
+				return err
+			}},
+			{"user roles", admin, func(e *env, a lifecycle.Actor) error { _, err := e.m.UserRoles(e.ctx, a, bad); return err }},
+		}
+		if bad != "" { // "" is the first page
+			paths = append(paths, struct {
+				name string
+				who  lifecycle.Actor
+				do   func(e *env, a lifecycle.Actor) error
+			}{"list", manager, func(e *env, a lifecycle.Actor) error {
+				_, err := e.m.List(e.ctx, a, lifecycle.BotID(bad), 10)
+				return err
+			}})
+		}
+		for _, p := range paths {
+			t.Run(p.name+"/"+strconv.Quote(bad[:min(len(bad), 8)]), func(t *testing.T) {
+				e := newEnv(t)
+				e.live("b", "100")
+				err := e.refused(lifecycle.ErrInvalidInput, false, func() error { return p.do(e, p.who) })
+				var ie *lifecycle.InputError
+				if !errors.As(err, &ie) || errors.Is(err, lifecycle.ErrNotFound) {
+					t.Fatalf("R21: error %v is not an *InputError alone", err)
+				}
+				if msg := err.Error(); !utf8.ValidString(msg) || strings.Contains(msg, "\x00") || strings.Contains(msg, long) {
+					t.Errorf("R21: the refusal repeats the raw input: %q", msg)
+				}
+				// P1: a stranger is refused on permission grounds first.
+				e.refused(lifecycle.ErrForbidden, true, func() error { return p.do(e, stranger) })
 			})
 		}
 	}

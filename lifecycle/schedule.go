@@ -89,6 +89,7 @@ type ScheduledAction struct {
 // scheduled returns cmd as a schedule's action: only an Activate or a
 // Deactivate can be scheduled.
 func scheduled(cmd Command) (ScheduledAction, error) {
+	cmd = commandOf(cmd)
 	switch c := cmd.(type) {
 	case Activate:
 		return ScheduledAction{Op: OpActivate, Bot: c.Bot, Senders: c.Senders, Decision: c.Decision.String(), Ack: c.Ack}, nil
@@ -156,6 +157,9 @@ func (e *ScheduleError) Unwrap() error { return ErrInvalidTransition }
 
 // schedule returns the schedule the snapshot holds, if it is id.
 func (d *decider) schedule(id ScheduleID) (*Schedule, error) {
+	if err := checkID("schedule id", string(id)); err != nil { // R21
+		return nil, err
+	}
 	if sc := d.s.Schedule; sc != nil && sc.ID == id {
 		c := *sc
 		c.Action.Senders = append([]Sender(nil), sc.Action.Senders...)

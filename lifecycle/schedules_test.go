@@ -294,3 +294,23 @@ func TestR23SchedulesPagesInCreationOrder(t *testing.T) {
 		}
 	}
 }
+
+// R23, R21: a caller's schedule id that a schedule already has is refused
+// at once as an input error, changing nothing - not retried as a conflict
+// until the Manager gives up (Create refuses a taken bot id the same way).
+func TestR23ScheduleIDTakenIsInvalidInput(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("b", "100")
+	cmd := lifecycle.CreateSchedule{ID: "s1", At: start.Add(time.Hour), Do: lifecycle.Deactivate{Bot: b.ID}}
+	e.must(e.m.Apply(e.ctx, manager, cmd))
+	err := e.refused(lifecycle.ErrInvalidInput, false, func() error {
+		_, err := e.m.Apply(e.ctx, manager, lifecycle.CreateSchedule{ID: "s1", At: start.Add(2 * time.Hour), Do: lifecycle.Deactivate{Bot: b.ID}})
+		return err
+	})
+	if errors.Is(err, lifecycle.ErrConflict) || !strings.Contains(err.Error(), "already taken") {
+		t.Errorf("a taken schedule id: %v; want a clear input error", err)
+	}
+	if _, err := e.m.Plan(e.ctx, manager, cmd); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Errorf("R17: the dry run of a taken schedule id: %v; want ErrInvalidInput", err)
+	}
+}

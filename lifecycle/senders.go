@@ -259,12 +259,14 @@ func (b *Bot) noteLeft(moves []SenderTransition, at time.Time) {
 }
 
 // leftAt returns when the bot last left Active on s, as SenderRow.LeftActive
-// says it: zero while the bot is Active anywhere, or where it never left.
+// says it: zero while the bot is Active there, or where it never left. A
+// bot still Active on other senders counts: it is the bot most recently
+// Active on s if none was since (R20, R22).
 func (b *Bot) leftAt(s Sender) time.Time {
-	if b.State == Active || b.DeactivatedAt.IsZero() {
-		return time.Time{}
-	}
 	if b.Left == nil {
+		if b.State == Active || b.DeactivatedAt.IsZero() {
+			return time.Time{}
+		}
 		// Stored before Left was kept (a bot Active nowhere that left
 		// Active has a departure here now): its last departure.
 		return b.DeactivatedAt

@@ -42,7 +42,7 @@ func ReadSnapshot(ctx context.Context, st Store, ws Workspace, actor Actor, cmd 
 			return s, err
 		}
 	}
-	if cmd == nil {
+	if cmd = commandOf(cmd); cmd == nil {
 		return s, nil
 	}
 	r := cmd.reads()

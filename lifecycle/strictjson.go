@@ -13,8 +13,9 @@ import (
 // document must be valid UTF-8, hold no lone UTF-16 surrogate escapes
 // (which encoding/json turns into U+FFFD), and no object may repeat a key
 // (the last would win) or spell one in another letter case (encoding/json
-// matches keys case-insensitively; every key of an export document is lower
-// case). It returns what is wrong, or "".
+// matches keys case-insensitively, folding U+017F to s and U+212A to k;
+// every key of an export document is lower-case ASCII). It returns what is
+// wrong, or "".
 func strictJSON(data []byte) string {
 	if !utf8.Valid(data) {
 		return "is not valid UTF-8"
@@ -69,8 +70,10 @@ func badKey(seen map[string]bool, k string) string {
 	if seen[k] {
 		return fmt.Sprintf("repeats the key %q; give each key once", shown(k))
 	}
-	if k != strings.ToLower(k) {
-		return fmt.Sprintf("has the key %q; keys are lower case, as Export writes them", shown(k))
+	// encoding/json matches keys by Unicode case folding, so U+017F (long
+	// s) and U+212A (Kelvin sign) match s and k: a key must be ASCII too.
+	if k != strings.ToLower(k) || strings.IndexFunc(k, func(r rune) bool { return r >= utf8.RuneSelf }) >= 0 {
+		return fmt.Sprintf("has the key %q; keys are lower-case ASCII, as Export writes them", shown(k))
 	}
 	return ""
 }

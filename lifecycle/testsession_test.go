@@ -582,3 +582,40 @@ func (e *env) openTest() (lifecycle.TestSession, lifecycle.Session) {
 	}
 	return ts, stored
 }
+
+// R26: CloseTestSession of an id made up from the tester's own - another
+// session number with the lease's sender and key - is not found and changes
+// nothing: the lease stays, nothing is audited, and the test session still
+// takes messages and closes by its own id.
+func TestR26CloseTestSessionOnAMadeUpIDChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	ts, _ := e.openTest()
+	_, rest, _ := strings.Cut(string(ts.ID), ".")
+	for _, made := range []string{"2." + rest, "99." + rest} {
+		e.refused(lifecycle.ErrNotFound, false, func() error {
+			_, err := e.m.CloseTestSession(e.ctx, designer, lifecycle.TestSessionID(made))
+			return err
+		})
+	}
+	if _, err := e.m.SendTest(e.ctx, designer, ts.ID); err != nil {
+		t.Fatalf("R26: the test session after refused closes: %v", err)
+	}
+	if got, err := e.m.CloseTestSession(e.ctx, designer, ts.ID); err != nil || got.CloseReason != lifecycle.CloseCompleted {
+		t.Fatalf("R26: closing it by its own id: %+v, %v", got, err)
+	}
+}
+
+// R26, R16: Apply of an OpenTestSession opens the test session it audits
+// as opened, as ApplyPlan does; it opened none, so the lease held a slot
+// and the audit log an opening of nothing.
+func TestR26ApplyOpensTheTestSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d")
+	if _, err := e.m.Apply(e.ctx, designer, lifecycle.OpenTestSession{Bot: b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := storedSession(e.ctx, e.st, 1)
+	if err != nil || !s.Sender.IsTest() || s.Bot != b.ID || !s.Open() {
+		t.Fatalf("R26: the test session Apply opened, as stored: %+v, %v", s, err)
+	}
+}

@@ -125,7 +125,7 @@ func (m *Manager) event(ctx context.Context, op Op, err error, since time.Time) 
 
 // opOf is the op of cmd; "" for none, as its error says.
 func opOf(cmd Command) Op {
-	if cmd == nil {
+	if cmd = commandOf(cmd); cmd == nil {
 		return ""
 	}
 	return cmd.op()
@@ -134,8 +134,9 @@ func opOf(cmd Command) Op {
 // planOp is the op of the command p was made for, as ApplyPlan's errors
 // say.
 func planOp(p Plan) Op {
-	if p.Command == nil {
+	cmd := commandOf(p.Command)
+	if cmd == nil {
 		return OpApplyPlan
 	}
-	return p.Command.op()
+	return cmd.op()
 }
