@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // OpenTestSession opens a test session on bot for actor (R26): on a bot in
@@ -83,12 +84,27 @@ func (m *Manager) openCommitted(ctx context.Context, p Plan) (TestSession, error
 			break
 		}
 	}
+	if errors.Is(err, ErrNoBot) {
+		err = m.leaseGone(ctx, b.ID, l.OpenedAt)
+	}
 	if err != nil {
 		return TestSession{}, opError(OpOpenTestSession, err)
 	}
 	ts := testView(testSessionID(s.ID, &b, *l), l.Tester, s)
 	ts.Content = l.Content
 	return ts, nil
+}
+
+// leaseGone is the error of a test session whose lease went between its
+// commit at openedAt and its opening: another commit changed the bot's
+// content or deleted it, so the test session is over before it opened
+// (R26) - since the bot's last change, or now if it is gone.
+func (m *Manager) leaseGone(ctx context.Context, bot BotID, openedAt time.Time) error {
+	over := &SessionOverError{Reason: CloseContentChanged, At: m.clock.Now()}
+	if cur, err := m.store.Bot(ctx, m.ws, bot); err == nil && !cur.UpdatedAt.Before(openedAt) {
+		over.At = cur.UpdatedAt
+	}
+	return over
 }
 
 // SendTest routes one message of actor on their test session id (R26),

@@ -326,7 +326,11 @@ func (e *SessionOverError) Error() string {
 	case CloseCompleted:
 		why = "it was closed"
 	}
-	return fmt.Sprintf("test session %s is over since %s (%s: %s); open a new one", e.ID, e.At.Format(time.RFC3339), e.Reason, why)
+	what := "test session " + string(e.ID)
+	if e.ID == "" {
+		what = "the test session being opened" // no session, so no id
+	}
+	return fmt.Sprintf("%s is over since %s (%s: %s); open a new one", what, e.At.Format(time.RFC3339), e.Reason, why)
 }
 
 // Unwrap returns ErrSessionOver.

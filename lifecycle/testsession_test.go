@@ -619,3 +619,48 @@ func TestR26ApplyOpensTheTestSession(t *testing.T) {
 		t.Fatalf("R26: the test session Apply opened, as stored: %+v, %v", s, err)
 	}
 }
+
+// editBeforeRoute is a Store that, at the first routing on a test sender,
+// first runs edit: another Manager's edit landing between an opening's
+// commit and its routing.
+type editBeforeRoute struct {
+	lifecycle.Store
+	edit func()
+}
+
+func (s *editBeforeRoute) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
+	if edit := s.edit; edit != nil && sender.IsTest() {
+		s.edit = nil
+		edit()
+	}
+	return s.Store.Route(ctx, ws, sender, endUser, now)
+}
+
+// R26: an edit of the definition that lands between a test session's lease
+// and its opening ends it before it opens: OpenTestSession answers
+// ErrSessionOver since the edit - not ErrNoBot on its virtual sender - with
+// a message that names no empty id and says what to do.
+func TestR26ContentChangedBeforeTheOpening(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d", "100")
+	st := &editBeforeRoute{Store: e.st}
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	editAt := start.Add(time.Minute)
+	st.edit = func() {
+		def := warnDef()
+		e.clk.Set(editAt)
+		e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Definition: &def}))
+		e.clk.Add(time.Minute)
+	}
+	_, err = m.OpenTestSession(e.ctx, designer, b.ID)
+	var over *lifecycle.SessionOverError
+	if !errors.As(err, &over) || over.Reason != lifecycle.CloseContentChanged || !over.At.Equal(editAt) {
+		t.Fatalf("R26: OpenTestSession with an edit before its opening = %v; want a *SessionOverError, content_changed at the edit %v", err, editAt)
+	}
+	if msg := err.Error(); strings.Contains(msg, "session  is") || !strings.Contains(msg, "open a new one") {
+		t.Errorf("R26: the refusal reads %q; want no empty id, and what to do", msg)
+	}
+}
