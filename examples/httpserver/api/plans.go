@@ -293,8 +293,34 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 		return reply{}, err
 	}
 	out := reply{status: http.StatusOK, body: plan(committed, false), header: http.Header{}}
-	if len(committed.Changes) > 0 && committed.Changes[0].After != nil {
-		out.header.Set("ETag", etag(committed.Changes[0].After.Revision))
+	if b, ok := committed.Bot(planTarget(committed)); ok {
+		out.header.Set("ETag", etag(b.Revision))
 	}
 	return out, nil
+}
+
+// planTarget is the bot a plan's command acts on - the one whose ETag the
+// same request made without dry_run answers - or the bot it creates; ""
+// when it acts on none. It is not the plan's first change: an activation
+// changes the bot it replaces first.
+func planTarget(p lifecycle.Plan) lifecycle.BotID {
+	switch cmd := p.Command.(type) {
+	case lifecycle.Update:
+		return cmd.Bot
+	case lifecycle.Activate:
+		return cmd.Bot
+	case lifecycle.Deactivate:
+		return cmd.Bot
+	case lifecycle.EndGrace:
+		return cmd.Bot
+	case lifecycle.Rollback:
+		return cmd.Bot
+	case lifecycle.Create, lifecycle.Import, lifecycle.Duplicate:
+		for _, c := range p.Changes {
+			if c.From == 0 && c.After != nil {
+				return c.Bot
+			}
+		}
+	}
+	return ""
 }
