@@ -21,7 +21,9 @@ import (
 // with another request is refused (422, idempotency-key-reused); a retry
 // while the first is still running - on this replica or another that
 // shares the Keeper - is refused (409, idempotency-key-in-use). Responses
-// with a 5xx status are not kept, so such a request may be retried.
+// with a 5xx status, and any response that tells the client to retry (it
+// carries Retry-After: a 409 conflict of commits that kept colliding), are
+// not kept, so a retry with the same key runs the request again.
 //
 // The key is claimed in the Keeper before the request runs (put if
 // absent: of two replicas racing with one key, one runs the request) and
@@ -127,7 +129,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 		}
 	}()
 	resp := s.render(r, who, h)
-	if resp.status < 500 {
+	if resp.status < 500 && resp.header.Get("Retry-After") == "" {
 		now := s.m.Now()
 		err = s.keep.Finish(bg, scope, key, request, encodeResponse(resp), now, now.Add(s.idemTTL))
 		finished = err == nil || errors.Is(err, ErrNotKept)

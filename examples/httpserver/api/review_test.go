@@ -1,7 +1,16 @@
 package api_test
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
 	"testing"
+
+	"github.com/benbjohnson/clock"
+	"github.com/botlife/botlife/examples/httpserver/demo"
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store"
 
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/api/apitest"
@@ -33,5 +42,83 @@ func TestR17AppliedPlanETagIsTheTargets(t *testing.T) {
 	get := c.Do("GET", "/bots/"+next.ID, "mia", "")
 	if got, want := r.Header.Get("ETag"), get.Header.Get("ETag"); got != want {
 		t.Errorf("the applied activation of %s answers ETag %s; the bot's is %s", next.ID, got, want)
+	}
+}
+
+// flakyStore is a memory store whose next Commits fail with err, as a
+// PostgreSQL store's do on a serialization failure (ErrConflict) or a lost
+// connection (ErrUnavailable): nothing is stored.
+type flakyStore struct {
+	lifecycle.Store
+	mu   sync.Mutex
+	fail int
+	err  error
+}
+
+func (s *flakyStore) failNext(n int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail, s.err = n, err
+}
+
+func (s *flakyStore) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+	s.mu.Lock()
+	if s.fail > 0 {
+		s.fail--
+		err := s.err
+		s.mu.Unlock()
+		return nil, err
+	}
+	s.mu.Unlock()
+	return s.Store.Commit(ctx, p)
+}
+
+// flakyFixture is the demo service over a flakyStore, deciding each
+// operation once (MaxAttempts 1), so a conflicting commit is answered.
+func flakyFixture(t *testing.T) (*flakyStore, *apitest.Client) {
+	t.Helper()
+	st := &flakyStore{Store: store.NewMemory()}
+	clk := clock.NewMock()
+	clk.Set(apitest.Start)
+	m, err := demo.NewManager(context.Background(), lifecycle.Config{Store: st, Clock: clk, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := demo.NewServer(m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, &apitest.Client{T: t, Handler: srv}
+}
+
+// R15: a request refused with an answer that says to retry it - 409
+// conflict or 503, both with Retry-After - succeeds when retried with the
+// same Idempotency-Key once the store lets it: such an answer is not kept
+// and replayed, or the client's retry could never succeed.
+func TestR15RetryableAnswerIsNotReplayed(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"conflict", fmt.Errorf("serialization failure: %w", lifecycle.ErrConflict), 409},
+		{"unavailable", fmt.Errorf("connection lost: %w", lifecycle.ErrUnavailable), 503},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, c := flakyFixture(t)
+			c = c.With(t)
+			st.failNext(1, tc.err)
+			r := c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1")
+			if r.Status != tc.status || r.Header.Get("Retry-After") == "" {
+				t.Fatalf("first try: %d (Retry-After %q) %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+			}
+			r = c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1")
+			if r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "" {
+				t.Fatalf("the retry with the same key: %d (replayed %q) %s", r.Status, r.Header.Get("Idempotent-Replayed"), r.Body)
+			}
+			if r := c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1"); r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "true" {
+				t.Errorf("a retry after it succeeded: %d, replayed %q", r.Status, r.Header.Get("Idempotent-Replayed"))
+			}
+		})
 	}
 }
