@@ -25,7 +25,9 @@ import (
 // the user who made the plan may apply it, once, and only in the workspace
 // they made it in (R27): a plan id of another user or workspace is not
 // found. Plans are kept in the Config.Keeper, encoded (so another replica
-// sharing it may apply them), each for the Manager's Policy.MaxPlanAge. A
+// sharing it may apply them), each for the Manager's Policy.MaxPlanAge. An
+// apply that fails with a 5xx (the store out of reach: retry later) keeps
+// the plan for the retry. A
 // plan the Keeper's bounds refuse is answered without id and Location: it
 // cannot be applied; make the change again without dry_run.
 
@@ -280,17 +282,30 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	// A failure that is no answer about the plan - the store out of reach,
+	// the request canceled or timed out (5xx: retry later) - keeps the plan
+	// for the retry; what the plan's own refusal (409 conflict) says stands.
+	keepOnFailure := func(err error) error {
+		if problemOf(err).Status >= 500 {
+			if expires := p.Time.Add(s.m.Policy().MaxPlanAge); expires.After(s.m.Now()) {
+				if kerr := s.keep.KeepPlan(context.WithoutCancel(ctx(r)), who.scope(), id, b, s.m.Now(), expires); kerr != nil {
+					s.log.WarnContext(ctx(r), "dry-run plan not kept again after a failed apply", "err", kerr)
+				}
+			}
+		}
+		return err
+	}
 	if _, open := p.Command.(lifecycle.OpenTestSession); open {
 		// The plan opens a test session (R26): answer it, as opening does.
 		ts, err := who.m.ApplyTestPlan(ctx(r), p)
 		if err != nil {
-			return reply{}, err
+			return reply{}, keepOnFailure(err)
 		}
 		return testSessionCreated(ts)
 	}
 	committed, err := who.m.ApplyPlan(ctx(r), p)
 	if err != nil {
-		return reply{}, err
+		return reply{}, keepOnFailure(err)
 	}
 	out := reply{status: http.StatusOK, body: plan(committed, false), header: http.Header{}}
 	if b, ok := committed.Bot(planTarget(committed)); ok {
