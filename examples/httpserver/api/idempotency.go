@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -15,10 +16,11 @@ import (
 
 // Idempotency keys: a POST that carries an Idempotency-Key header is done
 // once per (workspace, client, key): a key that another client or another
-// workspace used is a fresh request, never a replay (R27). A retry with the
-// same key and the same request (method, path, query and body) gets the
-// first response again, with the header Idempotent-Replayed: true; a retry
-// with another request is refused (422, idempotency-key-reused); a retry
+// workspace used is a fresh request, never a replay (R27). A retry with
+// the same key and the same request (method, path, query, If-Match and
+// body) gets the first response again, with the header
+// Idempotent-Replayed: true; a retry with another request is refused (422,
+// idempotency-key-reused); a retry
 // while the first is still running - on this replica or another that
 // shares the Keeper - is refused (409, idempotency-key-in-use). Responses
 // with a 5xx status, and any response that tells the client to retry (it
@@ -89,6 +91,12 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 	}
 	sum := sha256.New()
 	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00", r.Method, r.URL.Path, r.URL.RawQuery)
+	if im := r.Header.Values("If-Match"); len(im) > 0 {
+		// The condition is part of the request: under the key with another
+		// ETag it is another request (422), never the replay of a 412. A
+		// request without one digests as it always did.
+		fmt.Fprintf(sum, "\x00If-Match\x00%s\x00", strings.Join(im, ","))
+	}
 	sum.Write(body)
 	request := sum.Sum(nil)
 	r.Body = readCloser{bytes.NewReader(body)}

@@ -122,3 +122,32 @@ func TestR15RetryableAnswerIsNotReplayed(t *testing.T) {
 		})
 	}
 }
+
+// The Idempotency-Key covers the whole request, its If-Match included: a
+// request under a used key with another If-Match is another request (422),
+// not the replay of an answer to a condition it does not make - a 412
+// that reading the bot again and sending its new ETag could never get
+// past.
+func TestIdempotencyKeyCoversIfMatch(t *testing.T) {
+	f := apitest.NewFixture(t)
+	c := &apitest.Client{T: t, Handler: f.Server}
+	var b api.Bot
+	r := c.Do("POST", "/bots", "dan", apitest.BotJSON)
+	r.JSON(t, &b)
+	stale := r.Header.Get("ETag")
+	r = c.Do("PATCH", "/bots/"+b.ID, "dan", `{"name":"Pizza 2"}`)
+	if r.Status != 200 {
+		t.Fatalf("patch: %d %s", r.Status, r.Body)
+	}
+	fresh := r.Header.Get("ETag")
+	if r := c.Do("POST", "/bots/"+b.ID+"/activate", "mia", "", "If-Match: "+stale, "Idempotency-Key: k1"); r.Status != 412 {
+		t.Fatalf("activate on a stale ETag: %d %s", r.Status, r.Body)
+	}
+	r = c.Do("POST", "/bots/"+b.ID+"/activate", "mia", "", "If-Match: "+fresh, "Idempotency-Key: k1")
+	if r.Status != 422 || r.Header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("the key again with the bot's new ETag: %d (replayed %q), want 422 idempotency-key-reused: %s", r.Status, r.Header.Get("Idempotent-Replayed"), r.Body)
+	}
+	if r := c.Do("POST", "/bots/"+b.ID+"/activate", "mia", "", "If-Match: "+stale, "Idempotency-Key: k1"); r.Status != 412 || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the same request again: %d (replayed %q), want the 412 replayed", r.Status, r.Header.Get("Idempotent-Replayed"))
+	}
+}
