@@ -80,6 +80,11 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 			Problem: fmt.Sprintf("is longer than %d bytes", MaxIdempotencyKey)})
 		return
 	}
+	if !pathIsText(key) { // R21: a store keeps text; a PostgreSQL one failed on such a key with a 503 no retry gets past
+		s.writeProblem(w, r, &lifecycle.InputError{Field: "Idempotency-Key", Value: "",
+			Problem: "is not text: send a key of printable characters, such as a UUID"})
+		return
+	}
 	limit := s.maxBody
 	if r.URL.Path == "/route" {
 		limit = routeMaxBody

@@ -22,3 +22,22 @@ func TestP2RevokedRoleStaysRevokedAfterARestart(t *testing.T) {
 		t.Errorf("after a restart dan's roles are %s, want none", body)
 	}
 }
+
+// R21: an Idempotency-Key that is not text - bytes a header may carry but
+// that are not UTF-8 - is refused as input (400), on every store: it is
+// never stored, and never answered as a store failure (503) that a retry
+// cannot get past.
+func TestR21IdempotencyKeyNotText(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		store func(*testing.T) string
+	}{{"memory", func(*testing.T) string { return "memory" }}, {"sqlite", sqliteStore}, {"postgres", func(t *testing.T) string { return newDatabase(t) }}} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, _ := start(t, tc.store(t))
+			code, _, body := send(t, "POST", base+"/bots", "dan-token", pizza, "Idempotency-Key", "k\xff\xfe")
+			if code != 400 || !strings.Contains(body, "/problems/invalid-input") {
+				t.Errorf("a key that is not UTF-8: %d %s", code, body)
+			}
+		})
+	}
+}
