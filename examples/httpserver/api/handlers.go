@@ -507,7 +507,9 @@ func page(r *http.Request) (limit int, cursor string, err error) {
 	}
 	if v := q.Get("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(b) == 0 || len(b) > maxID {
+		// Every cursor this server gives is an id or a number: text (R21),
+		// which every store reads alike.
+		if err != nil || len(b) == 0 || len(b) > maxID || !pathIsText(string(b)) {
 			return 0, "", &lifecycle.InputError{Field: "cursor", Value: trunc(v), Problem: "is not a cursor this server gave; start from the first page"}
 		}
 		cursor = string(b)

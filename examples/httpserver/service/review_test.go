@@ -41,3 +41,22 @@ func TestR21IdempotencyKeyNotText(t *testing.T) {
 		})
 	}
 }
+
+// R21: a bots cursor whose bytes are not text (a client's made-up cursor)
+// is refused as input (400), on every store: never a store failure (503).
+func TestR21CursorNotText(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		store func(*testing.T) string
+	}{{"memory", func(*testing.T) string { return "memory" }}, {"sqlite", sqliteStore}, {"postgres", func(t *testing.T) string { return newDatabase(t) }}} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, _ := start(t, tc.store(t))
+			for _, cursor := range []string{"_w", "AA"} { // "\xff", "\x00"
+				code, _, body := send(t, "GET", base+"/bots?cursor="+cursor, "mia-token", "")
+				if code != 400 || !strings.Contains(body, "/problems/invalid-input") {
+					t.Errorf("cursor %s: %d %s", cursor, code, body)
+				}
+			}
+		})
+	}
+}
