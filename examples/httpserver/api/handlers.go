@@ -227,8 +227,22 @@ func (s *Server) createBot(r *http.Request, who caller) (reply, error) {
 	return s.created(who, p, dry, err)
 }
 
+// bodyLimit is the most bytes r's body may have: routeMaxBody on /route;
+// on /bots/import what the library imports (Policy.MaxImport, room for
+// every export: its definition text is a JSON string there, so a bot
+// made from a body under MaxBody may export to more); else MaxBody.
+func (s *Server) bodyLimit(r *http.Request) int64 {
+	switch r.URL.Path {
+	case "/route":
+		return routeMaxBody
+	case "/bots/import":
+		return max(s.maxBody, int64(s.m.Policy().MaxImport))
+	}
+	return s.maxBody
+}
+
 func (s *Server) importBot(r *http.Request, who caller) (reply, error) {
-	data, err := readBody(r, s.maxBody)
+	data, err := readBody(r, s.bodyLimit(r))
 	if err != nil {
 		return reply{}, err
 	}

@@ -85,11 +85,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 			Problem: "is not text: send a key of printable characters, such as a UUID"})
 		return
 	}
-	limit := s.maxBody
-	if r.URL.Path == "/route" {
-		limit = routeMaxBody
-	}
-	body, err := readBody(r, limit)
+	body, err := readBody(r, s.bodyLimit(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return

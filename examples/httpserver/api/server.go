@@ -80,6 +80,8 @@ type Config struct {
 	// Logger receives a line per refused or failed request; nil discards.
 	Logger *slog.Logger
 	// MaxBody bounds request bodies in bytes; 0 means DefaultMaxBody.
+	// POST /bots/import takes up to the Manager's Policy.MaxImport, so
+	// that every export imports again (R13).
 	MaxBody int64
 	// Keeper keeps the responses of requests with an Idempotency-Key and
 	// the plans of dry runs. A service of several replicas gives one that
