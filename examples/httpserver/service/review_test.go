@@ -60,3 +60,31 @@ func TestR21CursorNotText(t *testing.T) {
 		})
 	}
 }
+
+// A database from a version that numbered bots with one counter for every
+// workspace (before the counters per workspace) holds bots of acme whose
+// numbers acme's own counter has not reached yet: a create in acme then
+// gets the next number that no bot of acme has, never a 400 "bot id
+// already taken" for an id the client did not choose.
+func TestReadableIDsSkipTakenOnes(t *testing.T) {
+	st := sqliteStore(t)
+	base, stop := start(t, st)
+	for range 3 {
+		call(t, "POST", base+"/bots", "acme-mia-token", `{"name":"Acme","channel":"sms"}`, 201) // bot-1 to bot-3
+	}
+	stop()
+	b, err := openStore(t.Context(), st, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the older version left it: no counter of acme's own.
+	if _, err := b.db.Exec(`DELETE FROM service_ids WHERE name = 'bot:acme'`); err != nil {
+		t.Fatal(err)
+	}
+	b.close()
+	base, _ = start(t, st)
+	id := between(call(t, "POST", base+"/bots", "acme-mia-token", `{"name":"Acme 4","channel":"sms"}`, 201), `"id": "`, `"`)
+	if id != "bot-4" {
+		t.Errorf("the next bot of acme is %s, want bot-4", id)
+	}
+}

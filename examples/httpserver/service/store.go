@@ -232,20 +232,39 @@ func (b *backend) keeper() *sqlKeeper {
 	return newSQLKeeper(b.db, b.pg)
 }
 
+// maxTakenIDs is how many numbers in a row newID skips because a bot of
+// the workspace has them before it gives a random id.
+const maxTakenIDs = 64
+
 // newID returns Config.NewID for mode: readable ids bot-1, bot-2, ...
 // numbered by the store (so no two replicas, nor a restart, give one twice),
-// or random ones. If the store cannot give a number the id is random, and
-// logged.
+// or random ones. A number a bot of the workspace already has is skipped:
+// a database from a version that numbered every workspace's bots with one
+// counter holds bots ahead of the workspace's own counter. If the store
+// cannot give a number the id is random, and logged.
 func (b *backend) newID(mode string, log *slog.Logger) func(lifecycle.Workspace) lifecycle.BotID {
 	return func(ws lifecycle.Workspace) lifecycle.BotID {
 		if mode == "readable" {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			n, err := b.next(ctx, ws)
-			cancel()
-			if err == nil {
-				return lifecycle.BotID(fmt.Sprintf("bot-%d", n))
+			defer cancel()
+			var err error
+			for range maxTakenIDs {
+				var n int64
+				if n, err = b.next(ctx, ws); err != nil {
+					break
+				}
+				id := lifecycle.BotID(fmt.Sprintf("bot-%d", n))
+				if _, err = b.Bot(ctx, ws, id); errors.Is(err, lifecycle.ErrNotFound) {
+					return id
+				}
+				if err != nil {
+					break
+				}
 			}
-			log.Warn("no readable bot id: the store gave no number; the bot gets a random id", "err", err)
+			if err == nil {
+				err = fmt.Errorf("%d numbers in a row are taken", maxTakenIDs)
+			}
+			log.Warn("no readable bot id: the store gave no free number; the bot gets a random id", "err", err)
 		}
 		var r [6]byte
 		_, _ = rand.Read(r[:]) // crypto/rand.Read never fails
