@@ -13,9 +13,12 @@
 //   - Creating answers 201 with Location; deleting 204; a bot carries its
 //     revision as ETag, and a change with If-Match answers 412 when the
 //     revision moved.
-//   - Every state-changing route takes ?dry_run=true: it returns the plan
-//     (R17) and stores nothing; POST /plans/{id}/apply then commits exactly
-//     that plan, or answers 409 when the world moved (see plans.go).
+//   - Every state-changing route of bots, roles, schedules and opening test
+//     sessions takes ?dry_run=true: it returns the plan (R17) and stores
+//     nothing; POST /plans/{id}/apply then commits exactly that plan, or
+//     answers 409 when the world moved (see plans.go). The other
+//     state-changing routes (applying a plan, test messages and closes,
+//     the gateway's and the system's) refuse ?dry_run=true with a 400.
 //   - POSTs take an Idempotency-Key (see idempotency.go).
 //   - Lists (bots, audit, sessions, schedules) are paged by an opaque
 //     cursor, in a stable order, with a next link in the body and a Link
@@ -220,12 +223,12 @@ func (s *Server) routes() {
 	s.handle("POST /bots/{id}/end-grace", user, s.endGrace)
 	s.handle("POST /bots/{id}/rollback", user, s.rollbackBot)
 
-	s.handle("POST /plans/{id}/apply", user, s.applyKeptPlan)
+	s.handle("POST /plans/{id}/apply", user, noDryRun(s.applyKeptPlan))
 
 	s.handle("POST /bots/{id}/test-sessions", user, s.openTestSession)
 	s.handle("GET /test-sessions/{id}", user, s.getTestSession)
-	s.handle("POST /test-sessions/{id}/messages", user, s.sendTest)
-	s.handle("POST /test-sessions/{id}/close", user, s.closeTestSession)
+	s.handle("POST /test-sessions/{id}/messages", user, noDryRun(s.sendTest))
+	s.handle("POST /test-sessions/{id}/close", user, noDryRun(s.closeTestSession))
 
 	s.handle("GET /schedules", user, s.listSchedules)
 	s.handle("POST /schedules", user, s.createSchedule)
@@ -242,12 +245,28 @@ func (s *Server) routes() {
 	s.handle("GET /sessions", user, s.sessions)
 	s.handle("GET /sessions/{id}", user, s.getSession)
 
-	s.handle("POST /route", gw, s.route)
-	s.handle("POST /sessions/{id}/close", gw, s.closeSession)
+	s.handle("POST /route", gw, noDryRun(s.route))
+	s.handle("POST /sessions/{id}/close", gw, noDryRun(s.closeSession))
 
-	s.handle("POST /system/expire-due", sys, s.expireDue)
-	s.handle("POST /system/bots/{id}/deactivate", sys, s.systemDeactivate)
-	s.handle("POST /system/bots/{id}/end-grace", sys, s.systemEndGrace)
+	s.handle("POST /system/expire-due", sys, noDryRun(s.expireDue))
+	s.handle("POST /system/bots/{id}/deactivate", sys, noDryRun(s.systemDeactivate))
+	s.handle("POST /system/bots/{id}/end-grace", sys, noDryRun(s.systemEndGrace))
+}
+
+// noDryRun is h on a route that has no dry run: ?dry_run=true is refused
+// (400) rather than ignored, so a client that asks only to see what would
+// change never commits it (R17). ?dry_run=false is the request itself.
+func noDryRun(h handler) handler {
+	return func(r *http.Request, who caller) (reply, error) {
+		if dry, err := dryRun(r); err != nil || dry {
+			if err == nil {
+				err = &lifecycle.InputError{Field: "dry_run", Value: "true",
+					Problem: "is not taken by " + r.URL.Path + ", which has no dry run; see /openapi.yaml for the routes that have one"}
+			}
+			return reply{}, err
+		}
+		return h(r, who)
+	}
 }
 
 // ServeHTTP implements http.Handler. A request whose path, once
