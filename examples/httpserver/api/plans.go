@@ -284,8 +284,13 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 	}
 	// A failure that is no answer about the plan - the store out of reach,
 	// the request canceled or timed out (5xx: retry later) - keeps the plan
-	// for the retry; what the plan's own refusal (409 conflict) says stands.
+	// for the retry; a conflict (409) is final: plan again.
 	keepOnFailure := func(err error) error {
+		if errors.Is(err, lifecycle.ErrConflict) {
+			// The plan is used up and the world moved past it: plan again,
+			// no retry of this request can succeed.
+			return &finalError{err}
+		}
 		if problemOf(err).Status >= 500 {
 			if expires := p.Time.Add(s.m.Policy().MaxPlanAge); expires.After(s.m.Now()) {
 				if kerr := s.keep.KeepPlan(context.WithoutCancel(ctx(r)), who.scope(), id, b, s.m.Now(), expires); kerr != nil {

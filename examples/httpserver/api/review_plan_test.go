@@ -30,3 +30,26 @@ func TestR17PlanSurvivesUnavailableApply(t *testing.T) {
 		t.Errorf("R17 applying it a second time: %d %s", r.Status, r.Body)
 	}
 }
+
+// R17: a kept plan the world has moved past is a 409 conflict that says to
+// plan again, without Retry-After: applying it again can never succeed
+// (the plan is used up), unlike the conflict of a change whose commits
+// kept colliding, which a retry may get past.
+func TestR17StalePlanConflictSaysPlanAgain(t *testing.T) {
+	f := apitest.NewFixture(t)
+	c := &apitest.Client{T: t, Handler: f.Server}
+	var b api.Bot
+	c.Do("POST", "/bots", "dan", apitest.BotJSON).JSON(t, &b)
+	var p api.Plan
+	c.Do("POST", "/bots/"+b.ID+"/activate?dry_run=true", "mia", "").JSON(t, &p)
+	if r := c.Do("PATCH", "/bots/"+b.ID, "dan", `{"name":"Renamed"}`); r.Status != 200 {
+		t.Fatalf("rename: %d %s", r.Status, r.Body)
+	}
+	r := c.Do("POST", "/plans/"+p.ID+"/apply", "mia", "")
+	if r.Status != 409 || r.Header.Get("Retry-After") != "" {
+		t.Errorf("applying a stale plan: %d, Retry-After %q, want 409 without it: %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	if r := c.Do("POST", "/plans/"+p.ID+"/apply", "mia", ""); r.Status == 200 {
+		t.Errorf("a stale plan applied on a retry")
+	}
+}

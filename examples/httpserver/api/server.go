@@ -388,7 +388,7 @@ func (s *Server) renderProblem(r *http.Request, err error) rendered {
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/problem+json")
-	retryAfter(h, p)
+	retryAfter(h, p, err)
 	return rendered{status: p.Status, header: h, body: b}
 }
 
