@@ -30,6 +30,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
+	r = withWorkspace(r, who)
+	who.ctx = r.Context()
 	after, given, err := eventsAfter(r)
 	if err != nil {
 		s.writeProblem(w, r, err)
@@ -117,13 +119,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			if it.err != nil {
-				s.log.ErrorContext(ctx, "event stream failed", "err", it.err)
+				s.log.ErrorContext(ctx, "event stream failed", append(logWorkspace(r.Context()), "err", it.err)...)
 				data, _ := json.Marshal(problemOf(it.err))
 				fmt.Fprintf(&buf, "event: error\ndata: %s\n\n", data)
 			} else {
 				data, err := json.Marshal(auditEntry(it.e))
 				if err != nil {
-					s.log.ErrorContext(ctx, "event stream failed", "err", err)
+					s.log.ErrorContext(ctx, "event stream failed", append(logWorkspace(r.Context()), "err", err)...)
 					return
 				}
 				fmt.Fprintf(&buf, "id: %d\nevent: audit\ndata: %s\n\n", it.e.Seq, data)

@@ -106,7 +106,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 	prev, err := s.keep.Claim(ctx(r), scope, key, request, now, now.Add(ClaimLease))
 	switch {
 	case errors.Is(err, ErrNotKept): // the user's share is full of requests in flight
-		s.log.WarnContext(r.Context(), "idempotency key not kept", "path", loggedPath(r), "err", err)
+		s.log.WarnContext(r.Context(), "idempotency key not kept", append(logWorkspace(r.Context()), "path", loggedPath(r), "err", err)...)
 		s.write(w, r, s.render(r, who, h))
 		return
 	case err != nil:
@@ -143,7 +143,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 		err = s.keep.Finish(bg, scope, key, request, encodeResponse(resp), now, now.Add(s.idemTTL))
 		finished = err == nil || errors.Is(err, ErrNotKept)
 		if err != nil {
-			s.log.WarnContext(r.Context(), "idempotent response not kept", "path", loggedPath(r), "bytes", len(resp.body), "err", err)
+			s.log.WarnContext(r.Context(), "idempotent response not kept", append(logWorkspace(r.Context()), "path", loggedPath(r), "bytes", len(resp.body), "err", err)...)
 		}
 	}
 	s.write(w, r, resp)

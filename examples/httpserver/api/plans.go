@@ -255,7 +255,7 @@ func (s *Server) dryRunReply(who caller, p lifecycle.Plan) (reply, error) {
 	rep := reply{status: http.StatusOK, body: &out, header: http.Header{}}
 	switch {
 	case errors.Is(err, ErrNotKept):
-		s.log.WarnContext(who.ctx, "dry-run plan not kept", "bytes", len(b), "err", err)
+		s.log.WarnContext(who.ctx, "dry-run plan not kept", append(logWorkspace(who.ctx), "bytes", len(b), "err", err)...)
 		out.ID = ""
 	case err != nil:
 		return reply{}, err
@@ -294,7 +294,7 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 		if problemOf(err).Status >= 500 {
 			if expires := p.Time.Add(s.m.Policy().MaxPlanAge); expires.After(s.m.Now()) {
 				if kerr := s.keep.KeepPlan(context.WithoutCancel(ctx(r)), who.scope(), id, b, s.m.Now(), expires); kerr != nil {
-					s.log.WarnContext(ctx(r), "dry-run plan not kept again after a failed apply", "err", kerr)
+					s.log.WarnContext(ctx(r), "dry-run plan not kept again after a failed apply", append(logWorkspace(ctx(r)), "err", kerr)...)
 				}
 			}
 		}

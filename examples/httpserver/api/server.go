@@ -194,6 +194,29 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, auth Authe
 	return caller{Principal: who, m: m, ctx: r.Context()}, nil
 }
 
+// workspaceKey keys the authenticated principal's workspace in a request's
+// context, for the log.
+type workspaceKey struct{}
+
+// withWorkspace returns r knowing who's workspace, for the log.
+func withWorkspace(r *http.Request, who caller) *http.Request {
+	if who.Workspace == "" {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), workspaceKey{}, who.Workspace))
+}
+
+// logWorkspace is the attribute naming the workspace of the principal of
+// the request whose context is ctx, for a log line about it (R27: ids are per workspace, so a
+// path such as /bots/bot-1 alone could be any customer's); none for the
+// default workspace or before authentication.
+func logWorkspace(ctx context.Context) []any {
+	if ws, ok := ctx.Value(workspaceKey{}).(lifecycle.Workspace); ok {
+		return []any{"workspace", string(ws)}
+	}
+	return nil
+}
+
 // reply is a successful response.
 type reply struct {
 	status int
@@ -326,6 +349,8 @@ func (s *Server) handle(pattern string, auth Authenticator, h handler) {
 			s.writeProblem(w, r, err)
 			return
 		}
+		r = withWorkspace(r, who)
+		who.ctx = r.Context()
 		key := r.Header.Get("Idempotency-Key")
 		if r.Method != http.MethodPost || key == "" {
 			s.write(w, r, s.render(r, who, h))
@@ -376,10 +401,10 @@ func (s *Server) renderProblem(r *http.Request, err error) rendered {
 		p.Instance = path
 	}
 	if p.Status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", path, "status", p.Status, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "err", err)...)
 	} else {
 		// The detail may quote the request: it is not logged.
-		s.log.InfoContext(r.Context(), "request refused", "method", r.Method, "path", path, "status", p.Status, "type", p.Type)
+		s.log.InfoContext(r.Context(), "request refused", append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "type", p.Type)...)
 	}
 	b, encErr := encode(p)
 	if encErr != nil {

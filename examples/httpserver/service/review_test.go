@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -86,5 +90,51 @@ func TestReadableIDsSkipTakenOnes(t *testing.T) {
 	id := between(call(t, "POST", base+"/bots", "acme-mia-token", `{"name":"Acme 4","channel":"sms"}`, 201), `"id": "`, `"`)
 	if id != "bot-4" {
 		t.Errorf("the next bot of acme is %s, want bot-4", id)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the log's writes and the
+// test's reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// R27: the log says which workspace a line is about. Ids are per
+// workspace - acme and the default workspace each have a bot-1 and a mia -
+// so a line without the workspace could be either customer's.
+func TestR27LogLinesNameTheWorkspace(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var log lockedBuffer
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-store", "memory", "-users", "demo-users.txt", "-addr", "127.0.0.1:0"}, noEnv, nil, io.Discard, &log,
+			&hooks{ready: func(a string) { addr <- a }})
+	}()
+	base := "http://" + <-addr
+	call(t, "POST", base+"/bots", "acme-mia-token", pizza, 201)
+	call(t, "GET", base+"/bots/bot-9", "acme-mia-token", "", 404)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(log.String(), "\n") {
+		acme := strings.Contains(line, "user=ida") || strings.Contains(line, "bot=bot-1") || strings.Contains(line, "path=/bots/bot-9")
+		if acme && !strings.Contains(line, "workspace=acme") {
+			t.Errorf("R27 a line about acme does not name it: %s", line)
+		}
 	}
 }
