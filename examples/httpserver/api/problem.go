@@ -180,11 +180,13 @@ func kindByName(name string) (ProblemKind, bool) {
 	return ProblemKind{}, false
 }
 
-// retryAfter tells the client to retry a 503, and a 409 conflict unless
-// err says a retry cannot succeed.
+// retryAfter tells the client to retry a 503, a request whose
+// Idempotency-Key is in use by one still running, and a 409 conflict
+// unless err says a retry cannot succeed.
 func retryAfter(h http.Header, p Problem, err error) {
 	var final *finalError
-	if p.Status == http.StatusServiceUnavailable || p.Type == (ProblemKind{Name: "conflict"}).Type() && !errors.As(err, &final) {
+	if p.Status == http.StatusServiceUnavailable || p.Type == probIdempotencyBusy.Type() ||
+		p.Type == (ProblemKind{Name: "conflict"}).Type() && !errors.As(err, &final) {
 		h.Set("Retry-After", strconv.Itoa(1))
 	}
 }

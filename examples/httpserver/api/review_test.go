@@ -151,3 +151,49 @@ func TestIdempotencyKeyCoversIfMatch(t *testing.T) {
 		t.Errorf("the same request again: %d (replayed %q), want the 412 replayed", r.Status, r.Header.Get("Idempotent-Replayed"))
 	}
 }
+
+// gatedStore is a memory store whose commits wait, once armed, until the
+// gate opens: a request held in flight.
+type gatedStore struct {
+	lifecycle.Store
+	entered chan struct{}
+	open    chan struct{}
+}
+
+func (g *gatedStore) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+	if p.Op == lifecycle.OpCreate {
+		close(g.entered)
+		<-g.open
+	}
+	return g.Store.Commit(ctx, p)
+}
+
+// A retry under an Idempotency-Key whose first request still runs is told
+// when to retry (Retry-After), as every answer that says "retry later" is.
+func TestIdempotencyKeyInUseSaysWhenToRetry(t *testing.T) {
+	g := &gatedStore{Store: store.NewMemory(), entered: make(chan struct{}), open: make(chan struct{})}
+	clk := clock.NewMock()
+	clk.Set(apitest.Start)
+	m, err := demo.NewManager(context.Background(), lifecycle.Config{Store: g, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := demo.NewServer(m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &apitest.Client{T: t, Handler: srv}
+	first := make(chan int)
+	go func() {
+		first <- c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1").Status
+	}()
+	<-g.entered
+	r := c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1")
+	close(g.open)
+	if r.Status != 409 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("the key while its request runs: %d, Retry-After %q: %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	if s := <-first; s != 201 {
+		t.Errorf("the first request: %d", s)
+	}
+}
