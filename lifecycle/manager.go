@@ -195,7 +195,7 @@ func (m *Manager) apply(ctx context.Context, actor Actor, cmd Command) (Plan, er
 			return Plan{}, opError(plan.Op, err)
 		}
 		if attempt+1 >= m.attempts {
-			m.log.WarnContext(ctx, "botlife: operation kept conflicting", "op", plan.Op, "attempts", m.attempts, "err", err)
+			m.logger().WarnContext(ctx, "botlife: operation kept conflicting", "op", plan.Op, "attempts", m.attempts, "err", err)
 			return Plan{}, opError(plan.Op, fmt.Errorf("gave up after %d attempts: %w", m.attempts, err))
 		}
 		if err := backoff(ctx, attempt); err != nil {
@@ -334,15 +334,26 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// logger is the log of the Manager's workspace: its lines name the
+// workspace, but for the default one (R27: ids are per workspace, so
+// "bot-1" alone could be any customer's).
+func (m *Manager) logger() *slog.Logger {
+	if m.ws == "" {
+		return m.log
+	}
+	return m.log.With("workspace", string(m.ws))
+}
+
 func (m *Manager) logPlan(ctx context.Context, p Plan) {
-	if !m.log.Enabled(ctx, slog.LevelInfo) {
+	if len(p.Changes)+len(p.Roles) == 0 || !m.log.Enabled(ctx, slog.LevelInfo) {
 		return // building the attributes costs allocations nobody reads
 	}
+	log := m.logger()
 	for _, c := range p.Changes {
-		m.log.InfoContext(ctx, "botlife: bot changed", "op", p.Op, "actor", p.Actor.ID, "bot", c.Bot, "from", c.From, "to", c.To)
+		log.InfoContext(ctx, "botlife: bot changed", "op", p.Op, "actor", p.Actor.ID, "bot", c.Bot, "from", c.From, "to", c.To)
 	}
 	for _, r := range p.Roles {
-		m.log.InfoContext(ctx, "botlife: roles changed", "actor", p.Actor.ID, "user", r.User, "from", r.From, "to", r.To)
+		log.InfoContext(ctx, "botlife: roles changed", "actor", p.Actor.ID, "user", r.User, "from", r.From, "to", r.To)
 	}
 }
 

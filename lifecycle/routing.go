@@ -301,7 +301,7 @@ func settleAll[T any, K comparable](ctx context.Context, m *Manager, what string
 			default:
 				skip[k] = true
 				*failed = append(*failed, k)
-				m.log.ErrorContext(ctx, "botlife: could not settle a due "+what+"; skipping it", what, k, "err", err)
+				m.logger().ErrorContext(ctx, "botlife: could not settle a due "+what+"; skipping it", what, k, "err", err)
 			}
 		}
 		if !progress || len(due) < expireBatch+len(skip) {
@@ -321,7 +321,7 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration) error {
 	defer t.Stop()
 	for {
 		if _, err := m.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-			m.log.ErrorContext(ctx, "botlife: ExpireDue failed", "err", err)
+			m.logger().ErrorContext(ctx, "botlife: ExpireDue failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

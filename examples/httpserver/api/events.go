@@ -20,14 +20,18 @@ import (
 // itself once it has had an event) or as ?after=N; delivery is at least
 // once, so consumers dedupe by id. A
 // comment line every Config.Heartbeat keeps idle connections open. Needs
-// "View audit log". The stream is the principal's workspace's log only
-// (R27).
+// "View audit log", checked again before each entry that changes the
+// user's roles: once the user may no longer view the log, the stream sends
+// an error event instead and ends (P2). The stream is
+// the principal's workspace's log only (R27).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	who, err := s.authenticate(w, r, s.users)
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
+	r = withWorkspace(r, who)
+	who.ctx = r.Context()
 	after, given, err := eventsAfter(r)
 	if err != nil {
 		s.writeProblem(w, r, err)
@@ -79,6 +83,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
+	// stillAllowed checks "View audit log" again (P2: a role change takes
+	// effect on the next operation; Watch checks once) before an entry that
+	// changes the user's roles - every role change is one (R16). A refusal
+	// is audited (R16) and ends the stream with an error event.
+	stillAllowed := func() error {
+		_, err := who.m.AuditLog(ctx, actor, 0, 1)
+		return err
+	}
+	refused := func(err error) {
+		data, _ := json.Marshal(problemOf(err))
+		fmt.Fprintf(w, "event: error\ndata: %s\n\n", data)
+		_ = rc.Flush()
+	}
 	tick := time.NewTicker(s.heartbeat)
 	defer tick.Stop()
 	var buf bytes.Buffer
@@ -95,14 +112,20 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !open {
 				return
 			}
+			if it.err == nil && it.e.User == actor.ID && (it.e.Action == lifecycle.OpGrantRole || it.e.Action == lifecycle.OpRevokeRole) {
+				if err := stillAllowed(); err != nil {
+					refused(err)
+					return
+				}
+			}
 			if it.err != nil {
-				s.log.ErrorContext(ctx, "event stream failed", "err", it.err)
+				s.log.ErrorContext(ctx, "event stream failed", append(logWorkspace(r.Context()), "err", it.err)...)
 				data, _ := json.Marshal(problemOf(it.err))
 				fmt.Fprintf(&buf, "event: error\ndata: %s\n\n", data)
 			} else {
 				data, err := json.Marshal(auditEntry(it.e))
 				if err != nil {
-					s.log.ErrorContext(ctx, "event stream failed", "err", err)
+					s.log.ErrorContext(ctx, "event stream failed", append(logWorkspace(r.Context()), "err", err)...)
 					return
 				}
 				fmt.Fprintf(&buf, "id: %d\nevent: audit\ndata: %s\n\n", it.e.Seq, data)

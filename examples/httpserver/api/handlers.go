@@ -227,8 +227,22 @@ func (s *Server) createBot(r *http.Request, who caller) (reply, error) {
 	return s.created(who, p, dry, err)
 }
 
+// bodyLimit is the most bytes r's body may have: routeMaxBody on /route;
+// on /bots/import what the library imports (Policy.MaxImport, room for
+// every export: its definition text is a JSON string there, so a bot
+// made from a body under MaxBody may export to more); else MaxBody.
+func (s *Server) bodyLimit(r *http.Request) int64 {
+	switch r.URL.Path {
+	case "/route":
+		return routeMaxBody
+	case "/bots/import":
+		return max(s.maxBody, int64(s.m.Policy().MaxImport))
+	}
+	return s.maxBody
+}
+
 func (s *Server) importBot(r *http.Request, who caller) (reply, error) {
-	data, err := readBody(r, s.maxBody)
+	data, err := readBody(r, s.bodyLimit(r))
 	if err != nil {
 		return reply{}, err
 	}
@@ -507,7 +521,9 @@ func page(r *http.Request) (limit int, cursor string, err error) {
 	}
 	if v := q.Get("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(b) == 0 || len(b) > maxID {
+		// Every cursor this server gives is an id or a number: text (R21),
+		// which every store reads alike.
+		if err != nil || len(b) == 0 || len(b) > maxID || !pathIsText(string(b)) {
 			return 0, "", &lifecycle.InputError{Field: "cursor", Value: trunc(v), Problem: "is not a cursor this server gave; start from the first page"}
 		}
 		cursor = string(b)

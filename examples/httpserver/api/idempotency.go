@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
@@ -15,13 +16,16 @@ import (
 
 // Idempotency keys: a POST that carries an Idempotency-Key header is done
 // once per (workspace, client, key): a key that another client or another
-// workspace used is a fresh request, never a replay (R27). A retry with the
-// same key and the same request (method, path, query and body) gets the
-// first response again, with the header Idempotent-Replayed: true; a retry
-// with another request is refused (422, idempotency-key-reused); a retry
+// workspace used is a fresh request, never a replay (R27). A retry with
+// the same key and the same request (method, path, query, If-Match and
+// body) gets the first response again, with the header
+// Idempotent-Replayed: true; a retry with another request is refused (422,
+// idempotency-key-reused); a retry
 // while the first is still running - on this replica or another that
 // shares the Keeper - is refused (409, idempotency-key-in-use). Responses
-// with a 5xx status are not kept, so such a request may be retried.
+// with a 5xx status, and any response that tells the client to retry (it
+// carries Retry-After: a 409 conflict of commits that kept colliding), are
+// not kept, so a retry with the same key runs the request again.
 //
 // The key is claimed in the Keeper before the request runs (put if
 // absent: of two replicas racing with one key, one runs the request) and
@@ -76,17 +80,24 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 			Problem: fmt.Sprintf("is longer than %d bytes", MaxIdempotencyKey)})
 		return
 	}
-	limit := s.maxBody
-	if r.URL.Path == "/route" {
-		limit = routeMaxBody
+	if !pathIsText(key) { // R21: a store keeps text; a PostgreSQL one failed on such a key with a 503 no retry gets past
+		s.writeProblem(w, r, &lifecycle.InputError{Field: "Idempotency-Key", Value: "",
+			Problem: "is not text: send a key of printable characters, such as a UUID"})
+		return
 	}
-	body, err := readBody(r, limit)
+	body, err := readBody(r, s.bodyLimit(r))
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return
 	}
 	sum := sha256.New()
 	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00", r.Method, r.URL.Path, r.URL.RawQuery)
+	if im := r.Header.Values("If-Match"); len(im) > 0 {
+		// The condition is part of the request: under the key with another
+		// ETag it is another request (422), never the replay of a 412. A
+		// request without one digests as it always did.
+		fmt.Fprintf(sum, "\x00If-Match\x00%s\x00", strings.Join(im, ","))
+	}
 	sum.Write(body)
 	request := sum.Sum(nil)
 	r.Body = readCloser{bytes.NewReader(body)}
@@ -95,7 +106,7 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 	prev, err := s.keep.Claim(ctx(r), scope, key, request, now, now.Add(ClaimLease))
 	switch {
 	case errors.Is(err, ErrNotKept): // the user's share is full of requests in flight
-		s.log.WarnContext(r.Context(), "idempotency key not kept", "path", loggedPath(r), "err", err)
+		s.log.WarnContext(r.Context(), "idempotency key not kept", append(logWorkspace(r.Context()), "path", loggedPath(r), "err", err)...)
 		s.write(w, r, s.render(r, who, h))
 		return
 	case err != nil:
@@ -127,12 +138,12 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 		}
 	}()
 	resp := s.render(r, who, h)
-	if resp.status < 500 {
+	if resp.status < 500 && resp.header.Get("Retry-After") == "" {
 		now := s.m.Now()
 		err = s.keep.Finish(bg, scope, key, request, encodeResponse(resp), now, now.Add(s.idemTTL))
 		finished = err == nil || errors.Is(err, ErrNotKept)
 		if err != nil {
-			s.log.WarnContext(r.Context(), "idempotent response not kept", "path", loggedPath(r), "bytes", len(resp.body), "err", err)
+			s.log.WarnContext(r.Context(), "idempotent response not kept", append(logWorkspace(r.Context()), "path", loggedPath(r), "bytes", len(resp.body), "err", err)...)
 		}
 	}
 	s.write(w, r, resp)

@@ -25,7 +25,9 @@ import (
 // the user who made the plan may apply it, once, and only in the workspace
 // they made it in (R27): a plan id of another user or workspace is not
 // found. Plans are kept in the Config.Keeper, encoded (so another replica
-// sharing it may apply them), each for the Manager's Policy.MaxPlanAge. A
+// sharing it may apply them), each for the Manager's Policy.MaxPlanAge. An
+// apply that fails with a 5xx (the store out of reach: retry later) keeps
+// the plan for the retry. A
 // plan the Keeper's bounds refuse is answered without id and Location: it
 // cannot be applied; make the change again without dry_run.
 
@@ -253,7 +255,7 @@ func (s *Server) dryRunReply(who caller, p lifecycle.Plan) (reply, error) {
 	rep := reply{status: http.StatusOK, body: &out, header: http.Header{}}
 	switch {
 	case errors.Is(err, ErrNotKept):
-		s.log.WarnContext(who.ctx, "dry-run plan not kept", "bytes", len(b), "err", err)
+		s.log.WarnContext(who.ctx, "dry-run plan not kept", append(logWorkspace(who.ctx), "bytes", len(b), "err", err)...)
 		out.ID = ""
 	case err != nil:
 		return reply{}, err
@@ -280,21 +282,65 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	// A failure that is no answer about the plan - the store out of reach,
+	// the request canceled or timed out (5xx: retry later) - keeps the plan
+	// for the retry; a conflict (409) is final: plan again.
+	keepOnFailure := func(err error) error {
+		if errors.Is(err, lifecycle.ErrConflict) {
+			// The plan is used up and the world moved past it: plan again,
+			// no retry of this request can succeed.
+			return &finalError{err}
+		}
+		if problemOf(err).Status >= 500 {
+			if expires := p.Time.Add(s.m.Policy().MaxPlanAge); expires.After(s.m.Now()) {
+				if kerr := s.keep.KeepPlan(context.WithoutCancel(ctx(r)), who.scope(), id, b, s.m.Now(), expires); kerr != nil {
+					s.log.WarnContext(ctx(r), "dry-run plan not kept again after a failed apply", append(logWorkspace(ctx(r)), "err", kerr)...)
+				}
+			}
+		}
+		return err
+	}
 	if _, open := p.Command.(lifecycle.OpenTestSession); open {
 		// The plan opens a test session (R26): answer it, as opening does.
 		ts, err := who.m.ApplyTestPlan(ctx(r), p)
 		if err != nil {
-			return reply{}, err
+			return reply{}, keepOnFailure(err)
 		}
 		return testSessionCreated(ts)
 	}
 	committed, err := who.m.ApplyPlan(ctx(r), p)
 	if err != nil {
-		return reply{}, err
+		return reply{}, keepOnFailure(err)
 	}
 	out := reply{status: http.StatusOK, body: plan(committed, false), header: http.Header{}}
-	if len(committed.Changes) > 0 && committed.Changes[0].After != nil {
-		out.header.Set("ETag", etag(committed.Changes[0].After.Revision))
+	if b, ok := committed.Bot(planTarget(committed)); ok {
+		out.header.Set("ETag", etag(b.Revision))
 	}
 	return out, nil
+}
+
+// planTarget is the bot a plan's command acts on - the one whose ETag the
+// same request made without dry_run answers - or the bot it creates; ""
+// when it acts on none. It is not the plan's first change: an activation
+// changes the bot it replaces first.
+func planTarget(p lifecycle.Plan) lifecycle.BotID {
+	switch cmd := p.Command.(type) {
+	case lifecycle.Update:
+		return cmd.Bot
+	case lifecycle.Activate:
+		return cmd.Bot
+	case lifecycle.Deactivate:
+		return cmd.Bot
+	case lifecycle.EndGrace:
+		return cmd.Bot
+	case lifecycle.Rollback:
+		return cmd.Bot
+	case lifecycle.Create, lifecycle.Import, lifecycle.Duplicate:
+		for _, c := range p.Changes {
+			if c.From == 0 && c.After != nil {
+				return c.Bot
+			}
+		}
+	}
+	return ""
 }

@@ -180,8 +180,20 @@ func kindByName(name string) (ProblemKind, bool) {
 	return ProblemKind{}, false
 }
 
-func retryAfter(h http.Header, p Problem) {
-	if p.Status == http.StatusServiceUnavailable || p.Type == (ProblemKind{Name: "conflict"}).Type() {
+// retryAfter tells the client to retry a 503, a request whose
+// Idempotency-Key is in use by one still running, and a 409 conflict
+// unless err says a retry cannot succeed.
+func retryAfter(h http.Header, p Problem, err error) {
+	var final *finalError
+	if p.Status == http.StatusServiceUnavailable || p.Type == probIdempotencyBusy.Type() ||
+		p.Type == (ProblemKind{Name: "conflict"}).Type() && !errors.As(err, &final) {
 		h.Set("Retry-After", strconv.Itoa(1))
 	}
 }
+
+// finalError is an error that the same request retried cannot get past,
+// such as the conflict of a kept plan the world has moved past (R17): its
+// answer has no Retry-After.
+type finalError struct{ error }
+
+func (e *finalError) Unwrap() error { return e.error }

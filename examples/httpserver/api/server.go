@@ -13,9 +13,12 @@
 //   - Creating answers 201 with Location; deleting 204; a bot carries its
 //     revision as ETag, and a change with If-Match answers 412 when the
 //     revision moved.
-//   - Every state-changing route takes ?dry_run=true: it returns the plan
-//     (R17) and stores nothing; POST /plans/{id}/apply then commits exactly
-//     that plan, or answers 409 when the world moved (see plans.go).
+//   - Every state-changing route of bots, roles, schedules and opening test
+//     sessions takes ?dry_run=true: it returns the plan (R17) and stores
+//     nothing; POST /plans/{id}/apply then commits exactly that plan, or
+//     answers 409 when the world moved (see plans.go). The other
+//     state-changing routes (applying a plan, test messages and closes,
+//     the gateway's and the system's) refuse ?dry_run=true with a 400.
 //   - POSTs take an Idempotency-Key (see idempotency.go).
 //   - Lists (bots, audit, sessions, schedules) are paged by an opaque
 //     cursor, in a stable order, with a next link in the body and a Link
@@ -80,6 +83,8 @@ type Config struct {
 	// Logger receives a line per refused or failed request; nil discards.
 	Logger *slog.Logger
 	// MaxBody bounds request bodies in bytes; 0 means DefaultMaxBody.
+	// POST /bots/import takes up to the Manager's Policy.MaxImport, so
+	// that every export imports again (R13).
 	MaxBody int64
 	// Keeper keeps the responses of requests with an Idempotency-Key and
 	// the plans of dry runs. A service of several replicas gives one that
@@ -189,6 +194,29 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, auth Authe
 	return caller{Principal: who, m: m, ctx: r.Context()}, nil
 }
 
+// workspaceKey keys the authenticated principal's workspace in a request's
+// context, for the log.
+type workspaceKey struct{}
+
+// withWorkspace returns r knowing who's workspace, for the log.
+func withWorkspace(r *http.Request, who caller) *http.Request {
+	if who.Workspace == "" {
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), workspaceKey{}, who.Workspace))
+}
+
+// logWorkspace is the attribute naming the workspace of the principal of
+// the request whose context is ctx, for a log line about it (R27: ids are per workspace, so a
+// path such as /bots/bot-1 alone could be any customer's); none for the
+// default workspace or before authentication.
+func logWorkspace(ctx context.Context) []any {
+	if ws, ok := ctx.Value(workspaceKey{}).(lifecycle.Workspace); ok {
+		return []any{"workspace", string(ws)}
+	}
+	return nil
+}
+
 // reply is a successful response.
 type reply struct {
 	status int
@@ -218,12 +246,12 @@ func (s *Server) routes() {
 	s.handle("POST /bots/{id}/end-grace", user, s.endGrace)
 	s.handle("POST /bots/{id}/rollback", user, s.rollbackBot)
 
-	s.handle("POST /plans/{id}/apply", user, s.applyKeptPlan)
+	s.handle("POST /plans/{id}/apply", user, noDryRun(s.applyKeptPlan))
 
 	s.handle("POST /bots/{id}/test-sessions", user, s.openTestSession)
 	s.handle("GET /test-sessions/{id}", user, s.getTestSession)
-	s.handle("POST /test-sessions/{id}/messages", user, s.sendTest)
-	s.handle("POST /test-sessions/{id}/close", user, s.closeTestSession)
+	s.handle("POST /test-sessions/{id}/messages", user, noDryRun(s.sendTest))
+	s.handle("POST /test-sessions/{id}/close", user, noDryRun(s.closeTestSession))
 
 	s.handle("GET /schedules", user, s.listSchedules)
 	s.handle("POST /schedules", user, s.createSchedule)
@@ -240,12 +268,28 @@ func (s *Server) routes() {
 	s.handle("GET /sessions", user, s.sessions)
 	s.handle("GET /sessions/{id}", user, s.getSession)
 
-	s.handle("POST /route", gw, s.route)
-	s.handle("POST /sessions/{id}/close", gw, s.closeSession)
+	s.handle("POST /route", gw, noDryRun(s.route))
+	s.handle("POST /sessions/{id}/close", gw, noDryRun(s.closeSession))
 
-	s.handle("POST /system/expire-due", sys, s.expireDue)
-	s.handle("POST /system/bots/{id}/deactivate", sys, s.systemDeactivate)
-	s.handle("POST /system/bots/{id}/end-grace", sys, s.systemEndGrace)
+	s.handle("POST /system/expire-due", sys, noDryRun(s.expireDue))
+	s.handle("POST /system/bots/{id}/deactivate", sys, noDryRun(s.systemDeactivate))
+	s.handle("POST /system/bots/{id}/end-grace", sys, noDryRun(s.systemEndGrace))
+}
+
+// noDryRun is h on a route that has no dry run: ?dry_run=true is refused
+// (400) rather than ignored, so a client that asks only to see what would
+// change never commits it (R17). ?dry_run=false is the request itself.
+func noDryRun(h handler) handler {
+	return func(r *http.Request, who caller) (reply, error) {
+		if dry, err := dryRun(r); err != nil || dry {
+			if err == nil {
+				err = &lifecycle.InputError{Field: "dry_run", Value: "true",
+					Problem: "is not taken by " + r.URL.Path + ", which has no dry run; see /openapi.yaml for the routes that have one"}
+			}
+			return reply{}, err
+		}
+		return h(r, who)
+	}
 }
 
 // ServeHTTP implements http.Handler. A request whose path, once
@@ -305,6 +349,8 @@ func (s *Server) handle(pattern string, auth Authenticator, h handler) {
 			s.writeProblem(w, r, err)
 			return
 		}
+		r = withWorkspace(r, who)
+		who.ctx = r.Context()
 		key := r.Header.Get("Idempotency-Key")
 		if r.Method != http.MethodPost || key == "" {
 			s.write(w, r, s.render(r, who, h))
@@ -355,10 +401,10 @@ func (s *Server) renderProblem(r *http.Request, err error) rendered {
 		p.Instance = path
 	}
 	if p.Status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", path, "status", p.Status, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "err", err)...)
 	} else {
 		// The detail may quote the request: it is not logged.
-		s.log.InfoContext(r.Context(), "request refused", "method", r.Method, "path", path, "status", p.Status, "type", p.Type)
+		s.log.InfoContext(r.Context(), "request refused", append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "type", p.Type)...)
 	}
 	b, encErr := encode(p)
 	if encErr != nil {
@@ -367,7 +413,7 @@ func (s *Server) renderProblem(r *http.Request, err error) rendered {
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/problem+json")
-	retryAfter(h, p)
+	retryAfter(h, p, err)
 	return rendered{status: p.Status, header: h, body: b}
 }
 

@@ -139,7 +139,9 @@ func NewServer(m *lifecycle.Manager, log *slog.Logger) (*api.Server, error) {
 
 // Serve runs the service over st on addr until ctx ends: the demo users'
 // Manager, the API, and ExpireDue in each workspace every 10 seconds, which also runs the
-// schedules that have fallen due (R23). ready, if not nil, gets
+// schedules that have fallen due (R23). When ctx ends it stops listening
+// and returns once the requests in flight have had their answers (event
+// streams are cut after 5 seconds). ready, if not nil, gets
 // the address actually listened on. cfg may set the clock, ids and logger;
 // its Store is st.
 func Serve(ctx context.Context, addr string, st lifecycle.Store, cfg lifecycle.Config, log *slog.Logger, ready func(string)) error {
@@ -167,11 +169,15 @@ func Serve(ctx context.Context, addr string, st lifecycle.Store, cfg lifecycle.C
 	if err != nil {
 		return err
 	}
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(shutdown)
+		if srv.Shutdown(shutdown) != nil {
+			_ = srv.Close() // event streams still open after 5s: end them
+		}
 	}()
 	log.Info("botlife API listening", "addr", ln.Addr().String(), "openapi", "/openapi.yaml")
 	if ready != nil {
@@ -180,5 +186,8 @@ func Serve(ctx context.Context, addr string, st lifecycle.Store, cfg lifecycle.C
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// Serve returns as soon as Shutdown begins: wait until the requests in
+	// flight have had their answers.
+	<-stopped
 	return nil
 }

@@ -56,17 +56,26 @@ type backend struct {
 	name  string                        // for the log: the file, or the server and database; never a password
 	db    *sql.DB                       // the service's tables
 	pg    bool                          // db is PostgreSQL
-	mu    sync.Mutex                    // guards n
+	mu    sync.Mutex                    // guards n and done
 	n     map[lifecycle.Workspace]int64 // the memory store's bot numbers, per workspace
+	done  map[grantee]bool              // the memory store's users provisioned
 	close func()
+}
+
+// grantee is a user in a workspace.
+type grantee struct {
+	ws   lifecycle.Workspace
+	user string
 }
 
 // serviceSchema is the service's own tables: service_ids holds the last
 // bot number given in each workspace; service_kept the keeper's entries (see sqlKeeper),
 // made numbering a Scope's in the order kept, value NULL while the request
-// of an Idempotency-Key runs. Written for both databases: BLOB becomes BYTEA on
-// PostgreSQL.
+// of an Idempotency-Key runs; service_provisioned the users whose roles the
+// users file has provisioned, once (see users.provision). Written for both
+// databases: BLOB becomes BYTEA on PostgreSQL.
 const serviceSchema = `CREATE TABLE IF NOT EXISTS service_ids (name TEXT PRIMARY KEY, n BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS service_provisioned (workspace TEXT NOT NULL, principal TEXT NOT NULL, PRIMARY KEY (workspace, principal));
 CREATE TABLE IF NOT EXISTS service_kept (
 	workspace TEXT NOT NULL, principal TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,
 	request BLOB NOT NULL, value BLOB, size BIGINT NOT NULL, made BIGINT NOT NULL, expires BIGINT NOT NULL,
@@ -173,7 +182,45 @@ func (b *backend) ready(ctx context.Context) error {
 	if _, _, err := b.Roles(ctx, "", "readyz"); err != nil || b.db == nil {
 		return err
 	}
-	return b.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM service_ids) + (SELECT count(*) FROM service_kept WHERE expires < 0)`).Scan(new(int))
+	return b.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM service_ids) + (SELECT count(*) FROM service_kept WHERE expires < 0)
+		+ (SELECT count(*) FROM (SELECT 1 FROM service_provisioned LIMIT 1) AS one)`).Scan(new(int))
+}
+
+// provisioned reports whether the users file's roles of user in ws were
+// provisioned before, by this process or another on the store.
+func (b *backend) provisioned(ctx context.Context, ws lifecycle.Workspace, user string) (bool, error) {
+	if b.db == nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.done[grantee{ws, user}], nil
+	}
+	var n int
+	err := b.db.QueryRowContext(ctx, b.q(`SELECT count(*) FROM service_provisioned WHERE workspace = $1 AND principal = $2`), string(ws), user).Scan(&n)
+	return n > 0, err
+}
+
+// markProvisioned records that user's roles in ws are provisioned: from
+// then on, only the API grants or revokes them.
+func (b *backend) markProvisioned(ctx context.Context, ws lifecycle.Workspace, user string) error {
+	if b.db == nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.done == nil {
+			b.done = map[grantee]bool{}
+		}
+		b.done[grantee{ws, user}] = true
+		return nil
+	}
+	_, err := b.db.ExecContext(ctx, b.q(`INSERT INTO service_provisioned (workspace, principal) VALUES ($1, $2) ON CONFLICT DO NOTHING`), string(ws), user)
+	return err
+}
+
+// q writes a statement with $1, $2 ... for the database's driver.
+func (b *backend) q(s string) string {
+	if b.pg {
+		return s
+	}
+	return dollar.ReplaceAllString(s, "?$1")
 }
 
 // keeper returns the keeper in the database, or nil for the memory store
@@ -185,20 +232,39 @@ func (b *backend) keeper() *sqlKeeper {
 	return newSQLKeeper(b.db, b.pg)
 }
 
+// maxTakenIDs is how many numbers in a row newID skips because a bot of
+// the workspace has them before it gives a random id.
+const maxTakenIDs = 64
+
 // newID returns Config.NewID for mode: readable ids bot-1, bot-2, ...
 // numbered by the store (so no two replicas, nor a restart, give one twice),
-// or random ones. If the store cannot give a number the id is random, and
-// logged.
+// or random ones. A number a bot of the workspace already has is skipped:
+// a database from a version that numbered every workspace's bots with one
+// counter holds bots ahead of the workspace's own counter. If the store
+// cannot give a number the id is random, and logged.
 func (b *backend) newID(mode string, log *slog.Logger) func(lifecycle.Workspace) lifecycle.BotID {
 	return func(ws lifecycle.Workspace) lifecycle.BotID {
 		if mode == "readable" {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			n, err := b.next(ctx, ws)
-			cancel()
-			if err == nil {
-				return lifecycle.BotID(fmt.Sprintf("bot-%d", n))
+			defer cancel()
+			var err error
+			for range maxTakenIDs {
+				var n int64
+				if n, err = b.next(ctx, ws); err != nil {
+					break
+				}
+				id := lifecycle.BotID(fmt.Sprintf("bot-%d", n))
+				if _, err = b.Bot(ctx, ws, id); errors.Is(err, lifecycle.ErrNotFound) {
+					return id
+				}
+				if err != nil {
+					break
+				}
 			}
-			log.Warn("no readable bot id: the store gave no number; the bot gets a random id", "err", err)
+			if err == nil {
+				err = fmt.Errorf("%d numbers in a row are taken", maxTakenIDs)
+			}
+			log.Warn("no readable bot id: the store gave no free number; the bot gets a random id", "err", err)
 		}
 		var r [6]byte
 		_, _ = rand.Read(r[:]) // crypto/rand.Read never fails

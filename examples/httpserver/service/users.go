@@ -30,9 +30,10 @@ import (
 // one (R27). id is the user id (for gateway and system, the name logged
 // and audited). A user line may end with a role (analyzer, supervisor,
 // designer, manager or admin): at start the service grants the user their
-// listed roles, as the system (R19), if they hold none in that workspace,
-// so a new file provisions its users and a restart changes no role given
-// or taken through the API since. Remove a line to take a token away.
+// listed roles, as the system (R19), the first time it finds them holding
+// none in that workspace, and records that in the database: a new line
+// provisions its user, and no restart or new replica changes a role given
+// or taken through the API since (P2). Remove a line to take a token away.
 //
 // A token is any text without spaces or #. Tokens are secrets: keep the
 // file readable by the service only. They are never logged, nor shown in
@@ -146,29 +147,57 @@ func (u *users) managers(m *lifecycle.Manager) (map[lifecycle.Workspace]*lifecyc
 	return out, nil
 }
 
+// provisioner is where provision reads roles and records what it did: the
+// service's backend.
+type provisioner interface {
+	Roles(ctx context.Context, ws lifecycle.Workspace, user string) (roles.Set, int, error)
+	provisioned(ctx context.Context, ws lifecycle.Workspace, user string) (bool, error)
+	markProvisioned(ctx context.Context, ws lifecycle.Workspace, user string) error
+}
+
 // provision grants each user of the file the roles listed for them, as
-// the system (R19), in each workspace where they held none before.
-func (u *users) provision(ctx context.Context, st lifecycle.Store, ms map[lifecycle.Workspace]*lifecycle.Manager) error {
-	type key struct {
-		ws   lifecycle.Workspace
-		user string
-	}
-	fresh := map[key]bool{}
+// the system (R19), in each workspace, once: a user is provisioned when
+// they are first seen holding no role there, and never again after (it is
+// recorded in the store's database), so a role revoked through the API
+// stays revoked across restarts and new replicas (P2). A user who holds a
+// role when first seen (given through the API, or provisioned by a
+// version that did not record it) is recorded as provisioned as they are.
+func (u *users) provision(ctx context.Context, st provisioner, ms map[lifecycle.Workspace]*lifecycle.Manager) error {
+	type state struct{ grant, done bool }
+	seen := map[grantee]*state{}
+	var order []grantee
 	for _, g := range u.grants {
-		k := key{g.ws, g.user}
-		if _, ok := fresh[k]; !ok {
-			held, _, err := st.Roles(ctx, g.ws, g.user)
+		k := grantee{g.ws, g.user}
+		s, ok := seen[k]
+		if !ok {
+			done, err := st.provisioned(ctx, g.ws, g.user)
 			if err != nil {
 				return err
 			}
-			fresh[k] = held == 0
+			s = &state{done: done}
+			if !done {
+				held, _, err := st.Roles(ctx, g.ws, g.user)
+				if err != nil {
+					return err
+				}
+				s.grant = held == 0
+			}
+			seen[k] = s
+			order = append(order, k)
 		}
-		if !fresh[k] {
+		if !s.grant {
 			continue
 		}
 		_, err := ms[g.ws].GrantRole(ctx, lifecycle.System("provisioned from the users file"), g.user, g.role)
 		if err != nil && !errors.Is(err, lifecycle.ErrRoleHeld) {
 			return fmt.Errorf("granting %s the role %v in workspace %q: %w", g.user, g.role, g.ws, err)
+		}
+	}
+	for _, k := range order {
+		if s := seen[k]; !s.done {
+			if err := st.markProvisioned(ctx, k.ws, k.user); err != nil {
+				return fmt.Errorf("recording the users file's roles as provisioned: %w", err)
+			}
 		}
 	}
 	return nil

@@ -140,8 +140,8 @@ func Statuses(t *testing.T, f *Fixture, c *Client) {
 	if r.Status != 409 || r.Problem(t).Type != "/problems/conflict" {
 		t.Errorf("R17 a stale plan: %d %s", r.Status, r.Body)
 	}
-	if r.Header.Get("Retry-After") == "" {
-		t.Error("409 conflict without Retry-After")
+	if r.Header.Get("Retry-After") != "" { // the plan is used up: a retry gets 404; plan again
+		t.Error("R17 a stale plan's 409 conflict tells the client to retry it")
 	}
 
 	// Every problem type the API can answer is described at its URI.
