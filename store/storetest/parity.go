@@ -56,7 +56,7 @@ import (
 // Each factory must return an empty store each time it is called; a store
 // with a Close method is closed when its sequence ends. The number of
 // sequences and steps come from rapid's flags: the default (100 sequences
-// of up to 30 steps) takes seconds; a campaign:
+// of 30 steps on average) takes seconds; a campaign:
 //
 //	go test -run TestParity -rapid.checks=2000 -rapid.steps=60
 //
