@@ -11,7 +11,8 @@ import (
 
 // The rule table in README.md names the tests that prove each rule: every
 // test it names must exist (a name ending in * must match at least one),
-// and every decision-case prefix it names must have a case.
+// every decision-case prefix it names must have a case, and every
+// conformance case it names must be one of storetest's.
 func TestREADMERuleTableNamesRealTests(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
@@ -50,6 +51,17 @@ func TestREADMERuleTableNamesRealTests(t *testing.T) {
 		}
 		if !strings.Contains(sources.String(), pattern) {
 			t.Errorf("README.md names %s, but no test is called that", name)
+		}
+	}
+	// The conformance cases it names (storetest `R10/Route`, `R1/*`) must
+	// be cases of the suite too.
+	for _, m := range regexp.MustCompile("`([RPS]\\d+/)(\\w+|\\*)`").FindAllStringSubmatch(table, -1) {
+		if m[2] == "*" {
+			if !strings.Contains(sources.String(), `{"`+m[1]) && !strings.Contains(cases.String(), "case "+m[1]) {
+				t.Errorf("README.md names %s*, but no conformance or decision case starts so", m[1])
+			}
+		} else if !strings.Contains(sources.String(), `{"`+m[1]+m[2]+`"`) {
+			t.Errorf("README.md names the conformance case %s%s, but storetest has none", m[1], m[2])
 		}
 	}
 	for _, m := range regexp.MustCompile("cases? ((?:`[A-Z]\\d*/\\*`(?:, )?)+)").FindAllStringSubmatch(table, -1) {

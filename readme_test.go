@@ -9,8 +9,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store"
+	"github.com/botlife/botlife/validate"
 )
 
 // The README's first program compiles and runs as printed, errors handled.
@@ -54,7 +58,9 @@ func TestREADMEProgram(t *testing.T) {
 }
 
 // The README's figures that a test can count stay true: the number of
-// decision cases, and the number of methods a store author implements.
+// decision cases, the number of methods a store author implements, the
+// reference format's rules, the roles and permissions, and the defaults and
+// limits it quotes.
 func TestREADMECounts(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
@@ -77,11 +83,24 @@ func TestREADMECounts(t *testing.T) {
 		}
 	}
 	methods := reflect.TypeFor[lifecycle.Store]().NumMethod()
+	words := map[int]string{5: "five", 8: "eight"}
+	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.Policy() // the defaults
 	for _, want := range []string{
 		fmt.Sprintf("| %d cases, every command and every refusal |", cases),
 		fmt.Sprintf("`lifecycle.Store` is %d row operations", methods),
+		fmt.Sprintf("`botlife.reference/v1` with its %d rules", len(validate.DefaultRules())),
+		fmt.Sprintf("and its %d default rules as the default checker", len(validate.DefaultRules())),
+		fmt.Sprintf("| %s roles (a ladder of four plus Admin), %s permissions", words[len(roles.AllRoles)], words[len(roles.AllPermissions)]),
+		fmt.Sprintf("at most %d MiB by default", p.MaxDefinition>>20),
+		fmt.Sprintf("`Policy.MaxScheduleAhead` (%d days) ahead", p.MaxScheduleAhead/(24*time.Hour)),
+		fmt.Sprintf("ids at most %d bytes, reasons %d characters", lifecycle.MaxIDBytes, lifecycle.MaxReasonLength),
+		fmt.Sprintf("(`WithRetention`, default %s)", strings.TrimSuffix(store.DefaultRetention.String(), "0m0s")),
 	} {
-		if !strings.Contains(string(readme), want) {
+		if !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) { // across line breaks
 			t.Errorf("README.md does not say %q", want)
 		}
 	}

@@ -47,12 +47,13 @@ func normalizeChannel(c string) (string, error) {
 	return n, nil
 }
 
-// NewSender normalises and checks a sender. The channel is normalised by
-// [normalizeChannel]. On phone channels (sms, whatsapp, viber, voice) the
+// NewSender normalises and checks a sender. The channel is lower-cased and
+// trimmed, and must be 1 to 32 of a-z, 0-9, '_' and '-', starting with a
+// letter. On phone channels (sms, whatsapp, viber, voice) the
 // address is a phone number or short code: spaces, dashes, dots and
 // parentheses are removed and what remains must be an optional '+' and 3 to
-// 15 digits. On other channels the address is trimmed and must be 1 to 256
-// characters without spaces or control characters.
+// 15 digits. On other channels the address is trimmed and must be 1 to
+// MaxIDBytes (256) bytes without spaces or control characters.
 func NewSender(channel, address string) (Sender, error) {
 	if err := checkText("sender", address); err != nil {
 		return Sender{}, err
@@ -164,8 +165,9 @@ type Bot struct {
 	// activated (FirstActivatedAt says whether it was).
 	Activations uint64 `json:"activations"`
 	// Incarnation tells the bot from an earlier bot with its id that was
-	// deleted: the Manager draws it at random when it makes the bot, and a
-	// test session is bound to it (R26). It is 0 for a bot stored by a
+	// deleted: the Manager draws it when it makes the bot (its clock's
+	// nanoseconds, or one more than the last it drew), and a test session
+	// is bound to it (R26). It is 0 for a bot stored by a
 	// version before it, and for one Decide made from a command the
 	// Manager did not draw for; CreatedAt stands for it then.
 	Incarnation uint64 `json:"incarnation,omitempty"`

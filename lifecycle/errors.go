@@ -14,7 +14,7 @@ import (
 // return is an *Error whose Kind is one of them (test with errors.Is); the
 // typed errors below carry the details (read them with errors.As).
 var (
-	// ErrNotFound: no bot or session with that id.
+	// ErrNotFound: no bot, schedule, session or test session with that id.
 	ErrNotFound = errors.New("not found")
 	// ErrForbidden: the actor lacks the permission (the same value as
 	// roles.ErrForbidden), or the system acted beyond what R19 allows.
@@ -326,9 +326,10 @@ func (e *ContentChangedError) Error() string {
 // Unwrap returns ErrContentChanged.
 func (e *ContentChangedError) Unwrap() error { return ErrContentChanged }
 
-// NotFoundError reports a missing bot or session. It wraps ErrNotFound.
+// NotFoundError reports a missing bot, schedule, session or test session,
+// or another workspace's plan (R27). It wraps ErrNotFound.
 type NotFoundError struct {
-	Kind string // "bot" or "session"
+	Kind string // "bot", "schedule", "session", "test session" or "plan"
 	ID   string
 }
 

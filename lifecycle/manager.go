@@ -426,7 +426,8 @@ func (m *Manager) Export(ctx context.Context, actor Actor, id BotID) (_ []byte, 
 
 // Activate makes a Draft or Inactive bot Active (R4, R5, R6, R14) on
 // senders, some of its own (R22), or with none named on every sender it is
-// not live on. Needs "Activate and deactivate chatbots".
+// not live on; an Active bot goes Active on more of its senders the same
+// way. Needs "Activate and deactivate chatbots".
 func (m *Manager) Activate(ctx context.Context, actor Actor, id BotID, dec Decision, ack Ack, senders ...Sender) (_ Plan, err error) {
 	ctx, sp := m.trace(ctx, OpActivate)
 	defer sp.end(&err)
@@ -444,8 +445,9 @@ func (m *Manager) Deactivate(ctx context.Context, actor Actor, id BotID, grace t
 	return m.apply(ctx, actor, Deactivate{Bot: id, Grace: grace, Senders: senders})
 }
 
-// EndGrace ends a Deactivated bot's grace period now. Needs "Activate and
-// deactivate chatbots".
+// EndGrace ends a bot's drains now, on every sender it drains on (R22): a
+// Deactivated bot goes Inactive, an Active one stays Active on its other
+// senders. Needs "Activate and deactivate chatbots".
 func (m *Manager) EndGrace(ctx context.Context, actor Actor, id BotID) (_ Plan, err error) {
 	ctx, sp := m.trace(ctx, OpEndGrace)
 	defer sp.end(&err)

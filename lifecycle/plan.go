@@ -71,7 +71,7 @@ type Transition struct {
 // acknowledged warnings. Refusals on permission grounds are recorded too,
 // with Denied set.
 type AuditEntry struct {
-	// Seq numbers the entries of a store, strictly increasing: it, not
+	// Seq numbers the entries of a workspace, strictly increasing: it, not
 	// Time, orders the log.
 	Seq uint64 `json:"seq"`
 	// Time is the clock's reading when the operation was decided. If the

@@ -180,8 +180,9 @@ const (
 
 // Expiry says what ExpireDue settled.
 type Expiry struct {
-	// DrainsEnded are the Deactivated bots whose grace deadline had passed,
-	// now Inactive.
+	// DrainsEnded are the bots with a drain whose grace deadline had
+	// passed, now ended there: Inactive, unless the bot is still Active on
+	// another sender or drains there until later (R22).
 	DrainsEnded []BotID
 	// SessionsClosed counts sessions recorded closed: of drains that ended,
 	// of bots offline, and idle ones.

@@ -75,7 +75,7 @@ func (c *Change) Rows() []SenderRow {
 
 // Due returns when ExpireDue must next look at the bot the change leaves:
 // its earliest grace deadline (R9, R22); zero when it drains nowhere or the
-// change deletes it. A store indexes bots by it (DueDrains).
+// change deletes it. A store indexes bots by it (Store.Due).
 func (c *Change) Due() time.Time {
 	if c.After == nil {
 		return time.Time{}

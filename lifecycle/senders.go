@@ -9,8 +9,8 @@ import (
 
 // SenderState is where a bot is on one of its senders (R22): Active, or
 // Deactivated - draining its open sessions there until GraceDeadline. On a
-// sender the bot is off it has no SenderState: Bot.On lists only the
-// senders it is live on.
+// sender the bot is off it has no SenderState: Bot.Live lists only the
+// senders it is live on, and Bot.On reports ok false there.
 type SenderState struct {
 	Sender Sender `json:"sender"`
 	State  State  `json:"state"`

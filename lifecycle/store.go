@@ -31,8 +31,8 @@ import (
 type Store interface {
 	// Commit applies every change, role change, schedule change and audit
 	// entry of p atomically, or none of them (R15), and returns the audit
-	// entries as stored, with their sequence numbers (the next ones of the
-	// store, gap-free). A change stores its bot (After, as a document) and
+	// entries as stored, with their sequence numbers (the next ones of its
+	// workspace, gap-free). A change stores its bot (After, as a document) and
 	// the rows Change.Rows and Change.Due give.
 	//
 	// It refuses p with an error wrapping ErrConflict, and changes nothing,
@@ -114,7 +114,7 @@ type Store interface {
 	Schedule(ctx context.Context, ws Workspace, id ScheduleID) (Schedule, error)
 	// Schedules returns up to limit schedules with Seq greater than after,
 	// in Seq order (creation order: Commit gives a new schedule the next
-	// Seq of the store).
+	// Seq of its workspace).
 	Schedules(ctx context.Context, ws Workspace, after uint64, limit int) ([]Schedule, error)
 }
 

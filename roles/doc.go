@@ -36,12 +36,13 @@
 //
 // # Granting and revoking
 //
-// [Matrix.Grant] and [Matrix.Revoke] are pure functions that decide a role
-// change: only a holder of [ManageRoles] may change roles, a user never holds
-// two chatbot roles (granting one replaces the other), and the last Admin can
-// never be removed. Refusals are typed errors ([*PermissionError],
-// [*GrantError]) that wrap the sentinels of this package, so callers test them
-// with [errors.Is] and read their details with [errors.As].
+// Only a holder of [ManageRoles] may change roles: ask [Matrix.Check] first.
+// [Grant] and [Revoke] are pure functions that then decide the role change: a
+// user never holds two chatbot roles (granting one replaces the other), and
+// the last Admin can never be removed. Refusals are typed errors
+// ([*PermissionError] from Check, [*GrantError] from Grant and Revoke) that
+// wrap the sentinels of this package, so callers test them with [errors.Is]
+// and read their details with [errors.As].
 //
 // This package imports only the standard library.
 package roles

@@ -12,7 +12,7 @@ type Role uint8
 // The chatbot ladder, lowest first, and Admin beside it.
 const (
 	Analyzer   Role = iota + 1 // views analytics and the dashboard
-	Supervisor                 // also views chatbot details
+	Supervisor                 // also views chatbot details and tests chatbots (R26)
 	Designer                   // also creates, edits, duplicates, imports, exports and deletes chatbots
 	Manager                    // also activates and deactivates chatbots
 	Admin                      // manages user roles and reads the audit log; no chatbot permission

@@ -13,8 +13,8 @@ import (
 // Memory is an in-memory lifecycle.Store, safe for concurrent use. Its
 // contents are lost when the process ends.
 //
-// Bots, roles and the audit log sit behind one read-write mutex that every
-// Commit holds. Sessions live in shards chosen by sender, each with its own
+// A workspace's bots, roles and audit log sit behind one read-write mutex
+// that every Commit to it holds. Sessions live in shards chosen by sender, each with its own
 // mutex: routing on different senders runs in parallel, and a Commit also
 // locks the shards of every sender it touches, so it stays atomic with
 // respect to routing (R1, R9, R10). Each bot counts its groups of open

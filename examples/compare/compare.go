@@ -6,10 +6,11 @@
 // against asking looplab/fsm directly; Route against a bare map lookup),
 // or a cost against the same cost at another size (validation per dialog,
 // activation and ExpireDue with 100k bots of history against 10, Route on
-// 8 goroutines against 1, the worst audit Commit against the machine's
-// own worst step). The two sides of a figure alternate, in one process,
-// and the medians are compared, so both meet the same load. Run it from
-// this folder (about three minutes on two cores):
+// 8 goroutines against 1, the worst audit Commit while the log grows
+// against the same Commits into a log restarted every 1,000 entries). The
+// two sides of a figure alternate, in one process, and the medians are
+// compared, so both meet the same load. Run it from this folder (about a
+// minute on two cores: the README gives its run's time):
 //
 //	go run .
 //

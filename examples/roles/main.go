@@ -1,5 +1,6 @@
-// Command roles prints the role/permission matrix and shows one allowed and one
-// refused role change.
+// Command roles prints the role/permission matrix and shows one allowed role
+// change and two refused: by a Manager, who may not manage roles, and of the
+// last Admin's Admin role.
 package main
 
 import (

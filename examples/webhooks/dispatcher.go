@@ -35,8 +35,8 @@ type Dispatcher struct {
 	Log        *slog.Logger  // nil: discard
 }
 
-// Run delivers entries until ctx ends (then it returns nil) or the log
-// cannot be read.
+// Run delivers entries until ctx ends (then it returns nil), the log
+// cannot be read or the cursor file cannot be read or written.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.defaults()
 	after, err := d.cursor()

@@ -217,7 +217,7 @@ func reportVsFloor(b *testing.B, routing, floor time.Duration) {
 	b.ReportMetric(float64(routing)/float64(floor), "route/update")
 }
 
-// BenchmarkRouteNewSession opens a new session per op (2 round trips) and,
+// BenchmarkRouteNewSession opens a new session per op (1 round trip) and,
 // in turn, runs the bare UPDATE; it reports both and their ratio (issue
 // 25: at most 2.5).
 func BenchmarkRouteNewSession(b *testing.B) {

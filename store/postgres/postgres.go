@@ -5,8 +5,8 @@
 //
 // The store keeps the rows the core computes and compares their columns; it
 // decides no rule. bot_senders holds lifecycle.Change.Rows; its unique index
-// one_bot_per_slot (channel, address, slot) is R1 and R2, whatever a plan
-// says. bots.due_at is Change.Due.
+// one_bot_per_slot (workspace, channel, address, slot) is R1 and R2,
+// whatever a plan says. bots.due_at is Change.Due.
 //
 // Commit (R15) is one pipelined batch, one implicit transaction, one round
 // trip. A failed revision or role check raises an error that aborts it; a
@@ -20,12 +20,14 @@
 //
 // # Workspaces
 //
-// Every row has a workspace (R27), and every key and index leads with it,
-// so every statement reads and checks one workspace. Each workspace numbers
-// its audit entries, schedules and sessions from 1 in workspace_heads, a
-// row per sequence made on first use; a new session takes its id under
-// that row's lock, so the sessions opened in one workspace commit one at a
-// time. sender_claims holds one row per real sender named by a bot, with
+// Every row has a workspace (R27), and every key and index but
+// sender_claims' (below) leads with it - one_open_session ends with it, so
+// that a lookup by session id cannot scan the workspace's open sessions
+// through it - so every statement reads and checks one workspace. Each
+// workspace numbers its audit entries, schedules and sessions from 1 in
+// workspace_heads, a row per sequence made on first use; a new session
+// takes its id under that row's lock, so the sessions opened in one
+// workspace commit one at a time. sender_claims holds one row per real sender named by a bot, with
 // its workspace and how many of its bots name it: Commit changes it first,
 // from the rows the plan replaces, and its primary key settles two
 // workspaces racing for a sender, in any process (*lifecycle.ClaimError).

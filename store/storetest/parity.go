@@ -32,9 +32,10 @@ import (
 // The operations: create, update, duplicate, export and import, delete,
 // activate with random decisions and acknowledgements, deactivate with and
 // without grace, end grace, rollback, route, close session, grant and
-// revoke roles, dry runs, ExpireDue (also two at once on each store), and
-// clock moves: forward (onto grace
-// and idle deadlines exactly), and backward. Bot operations are done by
+// revoke roles, dry runs, schedules and their cancellation (R23), ExpireDue
+// (also two at once on each store), a switch to the other of two
+// workspaces (R27), and clock moves: forward (onto grace and idle
+// deadlines exactly), and backward. Bot operations are done by
 // users holding roles (granted by lifecycle.System("bootstrap")), now and
 // then by a user without the permission; the system acts only where R19
 // lets it (deactivation, end of grace, roles). Inputs include hostile text:
@@ -56,7 +57,7 @@ import (
 // Each factory must return an empty store each time it is called; a store
 // with a Close method is closed when its sequence ends. The number of
 // sequences and steps come from rapid's flags: the default (100 sequences
-// of up to 30 steps) takes seconds; a campaign:
+// of 30 steps on average) takes seconds; a campaign:
 //
 //	go test -run TestParity -rapid.checks=2000 -rapid.steps=60
 //

@@ -3,7 +3,7 @@
 // passes Run keeps the promises package lifecycle relies on - atomic commits
 // (R15), conflict detection, refusal of plans that break R1 and R2 or remove
 // the last Admin, audit order (R16), role assignments, sessions that end by
-// lifecycle.SessionEnd (R9, R10), and all of it under parallel use.
+// lifecycle.SessionAt (R9, R10), and all of it under parallel use.
 //
 // Use it from a test of your store:
 //
