@@ -62,7 +62,10 @@
 // roles are provisioned, else 503. GET /metrics gives the operations'
 // metrics in the Prometheus format (package telemetry; no ids, names or
 // message text) to the operator's system token alone - a system credential
-// of the default workspace - since they count every workspace (R27). On
+// of the default workspace - since they count every workspace (R27), and
+// the requests' (botlife_http_requests_total and
+// botlife_http_request_duration_seconds, by route pattern such as
+// /bots/{id}, method and status class: never the path itself). On
 // SIGTERM or SIGINT the service stops listening, ends event streams (clients
 // resume with Last-Event-ID), and lets requests in flight finish for up to
 // -shutdown-timeout. The log never holds a token or a connection string's

@@ -13,6 +13,7 @@ import (
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/telemetry"
 	"github.com/botlife/botlife/lifecycle"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // serve runs the service until ctx ends, then shuts down gracefully: it
@@ -32,7 +33,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 		return err
 	}
 	defer b.close()
-	tel, err := telemetry.New(telemetry.Options{})
+	tel, err := telemetry.New(telemetry.Options{TracerProvider: hooks.tracerProvider})
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,9 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 
 	streams, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
-	srv := &http.Server{Handler: handler(h, ready, operatorOnly(system, tel.Handler()), streams, hooks.request), ReadHeaderTimeout: c.ReadHeaderTimeout,
+	mux, routes := handler(h, ready, operatorOnly(system, tel.Handler()), streams, hooks.request)
+	observed := tel.HTTP(mux, telemetry.HTTPOptions{Routes: routes, Untraced: []string{"/healthz", "/readyz", "/metrics"}})
+	srv := &http.Server{Handler: observed, ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	srv.RegisterOnShutdown(endStreams)
@@ -114,7 +117,8 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 	return nil
 }
 
-// handler is the API with the service's own routes around it: /healthz
+// handler is the API with the service's own routes around it, and the
+// pattern of every route it serves (the telemetry's labels): /healthz
 // answers 200 while the process serves; /metrics gives the Manager's
 // metrics in the Prometheus format (package telemetry: operations by op and
 // outcome, latencies, messages routed, ExpireDue and Watch lag; no ids);
@@ -123,13 +127,18 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 // provisioned), else 503: load balancers send requests to ready replicas
 // only. An event stream's request ends when
 // streams does, so a shutdown need not wait for clients to hang up.
-func handler(h *api.Server, ready func(context.Context) error, metrics http.Handler, streams context.Context, request func(*http.Request)) http.Handler {
+func handler(h *api.Server, ready func(context.Context) error, metrics http.Handler, streams context.Context, request func(*http.Request)) (http.Handler, []string) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	routes := h.Routes()
+	handle := func(pattern string, f http.HandlerFunc) {
+		routes = append(routes, pattern)
+		mux.HandleFunc(pattern, f)
+	}
+	handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -141,21 +150,21 @@ func handler(h *api.Server, ready func(context.Context) error, metrics http.Hand
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("GET /metrics", metrics)
-	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /metrics", metrics.ServeHTTP)
+	handle("GET /events", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithCancel(r.Context())
 		defer context.AfterFunc(streams, cancel)()
 		h.ServeHTTP(w, r.WithContext(ctx))
 		cancel()
 	})
-	mux.Handle("/", h)
+	mux.Handle("/", h) // not a route of its own: the API's patterns are
 	if request == nil {
-		return mux
+		return mux, routes
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		request(r)
 		mux.ServeHTTP(w, r)
-	})
+	}), routes
 }
 
 // operatorOnly serves h to the operator alone: a system credential of the
@@ -192,6 +201,8 @@ func untilDone(f func(context.Context) error) func(context.Context) error {
 type hooks struct {
 	ready   func(addr string)   // called with the address listened on
 	request func(*http.Request) // called as each request's handling begins
+
+	tracerProvider trace.TracerProvider // nil: the global one
 }
 
 var noHooks hooks
