@@ -19,8 +19,9 @@ import (
 // serve runs the service until ctx ends, then shuts down gracefully: it
 // stops listening, ends the event streams (a client resumes from its
 // Last-Event-ID on another replica), lets requests in flight finish for up
-// to c.ShutdownTimeout, and stops running ExpireDue.
-func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error {
+// to c.ShutdownTimeout, and stops running ExpireDue; then it flushes the
+// traces, if env turned them on (see tracing).
+func serve(ctx context.Context, c config, env func(string) string, log *slog.Logger, hooks *hooks) error {
 	if hooks == nil {
 		hooks = &noHooks
 	}
@@ -33,7 +34,27 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 		return err
 	}
 	defer b.close()
-	tel, err := telemetry.New(telemetry.Options{TracerProvider: hooks.tracerProvider})
+	tp := hooks.tracerProvider
+	if tp == nil {
+		sdk, err := tracing(ctx, env, log)
+		if err != nil {
+			return err
+		}
+		if sdk != nil {
+			tp = sdk
+			log.Info("tracing: exporting spans with OTLP over HTTP")
+			// Deferred before the server and the ExpireDue loops start,
+			// so run after they have stopped and their spans ended.
+			defer func() {
+				flush, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+				defer cancel()
+				if err := sdk.Shutdown(flush); err != nil {
+					log.Warn("tracing: spans not all exported on shutdown", "err", err)
+				}
+			}()
+		}
+	}
+	tel, err := telemetry.New(telemetry.Options{TracerProvider: tp})
 	if err != nil {
 		return err
 	}
@@ -202,7 +223,7 @@ type hooks struct {
 	ready   func(addr string)   // called with the address listened on
 	request func(*http.Request) // called as each request's handling begins
 
-	tracerProvider trace.TracerProvider // nil: the global one
+	tracerProvider trace.TracerProvider // used instead of the environment's
 }
 
 var noHooks hooks
