@@ -7,6 +7,7 @@
 //	tel, err := telemetry.New(telemetry.Options{TracerProvider: tp})
 //	m, err := lifecycle.New(lifecycle.Config{Store: st, Tracer: tel})
 //	mux.Handle("GET /metrics", tel.Handler())
+//	srv := &http.Server{Handler: tel.HTTP(mux, telemetry.HTTPOptions{Routes: patterns})}
 //	defer tel.Shutdown(ctx)
 //
 // The metrics, by their Prometheus names:
