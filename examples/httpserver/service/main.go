@@ -62,11 +62,36 @@
 // roles are provisioned, else 503. GET /metrics gives the operations'
 // metrics in the Prometheus format (package telemetry; no ids, names or
 // message text) to the operator's system token alone - a system credential
-// of the default workspace - since they count every workspace (R27). On
+// of the default workspace - since they count every workspace (R27), and
+// the requests' (botlife_http_requests_total and
+// botlife_http_request_duration_seconds, by route pattern such as
+// /bots/{id}, method and status class: never the path itself). On
 // SIGTERM or SIGINT the service stops listening, ends event streams (clients
 // resume with Last-Event-ID), and lets requests in flight finish for up to
 // -shutdown-timeout. The log never holds a token or a connection string's
 // password.
+//
+// # Traces
+//
+// Off unless OTEL_EXPORTER_OTLP_ENDPOINT (the collector's base URL, such
+// as http://collector:4318) or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the
+// full URL, .../v1/traces) is set; OTEL_SDK_DISABLED=true or
+// OTEL_TRACES_EXPORTER=none turn them off again. Spans go in batches with
+// OTLP over HTTP (http/protobuf only: a grpc protocol is refused), as
+// service.name "botlife" unless OTEL_SERVICE_NAME or
+// OTEL_RESOURCE_ATTRIBUTES say otherwise; the other standard variables
+// apply (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _CERTIFICATE,
+// OTEL_TRACES_SAMPLER, OTEL_BSP_*). A request's traceparent and tracestate
+// make it part of the caller's trace (with the default sampler a caller
+// that says sampled is sampled: set OTEL_TRACES_SAMPLER=traceidratio to
+// decide here alone); each request has a server span named by its route
+// pattern ("POST /bots/{id}/activate"; /healthz, /readyz and /metrics
+// have none) and each Manager operation a span inside it (each ExpireDue
+// run a trace of its own). A span holds the
+// route pattern, method, status code, op and outcome: never a path, query,
+// id, token, name or message text. On shutdown, after the server has
+// stopped, the spans still batched are sent, for up to -shutdown-timeout.
+// The commands other than serve record no traces.
 package main
 
 import (
@@ -113,7 +138,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 		if err := needs(c.Users != "", "-users (or BOTLIFE_USERS): the users file, such as demo-users.txt", rest, 0); err != nil {
 			return err
 		}
-		return serve(ctx, c, log, hooks)
+		return serve(ctx, c, env, log, hooks)
 	case "migrate":
 		if err := needs(true, "", rest, 0); err != nil {
 			return err

@@ -24,12 +24,19 @@ func start(t *testing.T, store string, extra ...string) (string, func()) {
 // startWith is start with a hook called as each request's handling begins.
 func startWith(t *testing.T, request func(*http.Request), store string, extra ...string) (string, func()) {
 	t.Helper()
+	return startHooks(t, noEnv, &hooks{request: request}, store, extra...)
+}
+
+// startHooks is start with an environment and hooks (whose ready it sets).
+func startHooks(t *testing.T, env func(string) string, h *hooks, store string, extra ...string) (string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	args := append([]string{"serve", "-store", store, "-users", "demo-users.txt", "-addr", "127.0.0.1:0"}, extra...)
+	h.ready = func(a string) { addr <- a }
 	go func() {
-		done <- run(ctx, args, noEnv, nil, io.Discard, io.Discard, &hooks{ready: func(a string) { addr <- a }, request: request})
+		done <- run(ctx, args, env, nil, io.Discard, io.Discard, h)
 	}()
 	select {
 	case a := <-addr:

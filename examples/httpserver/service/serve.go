@@ -13,13 +13,15 @@ import (
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/telemetry"
 	"github.com/botlife/botlife/lifecycle"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // serve runs the service until ctx ends, then shuts down gracefully: it
 // stops listening, ends the event streams (a client resumes from its
 // Last-Event-ID on another replica), lets requests in flight finish for up
-// to c.ShutdownTimeout, and stops running ExpireDue.
-func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error {
+// to c.ShutdownTimeout, and stops running ExpireDue; then it flushes the
+// traces, if env turned them on (see tracing).
+func serve(ctx context.Context, c config, env func(string) string, log *slog.Logger, hooks *hooks) error {
 	if hooks == nil {
 		hooks = &noHooks
 	}
@@ -32,7 +34,27 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 		return err
 	}
 	defer b.close()
-	tel, err := telemetry.New(telemetry.Options{})
+	tp := hooks.tracerProvider
+	if tp == nil {
+		sdk, err := tracing(ctx, env, log)
+		if err != nil {
+			return err
+		}
+		if sdk != nil {
+			tp = sdk
+			log.Info("tracing: exporting spans with OTLP over HTTP")
+			// Deferred before the server and the ExpireDue loops start,
+			// so run after they have stopped and their spans ended.
+			defer func() {
+				flush, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+				defer cancel()
+				if err := sdk.Shutdown(flush); err != nil {
+					log.Warn("tracing: spans not all exported on shutdown", "err", err)
+				}
+			}()
+		}
+	}
+	tel, err := telemetry.New(telemetry.Options{TracerProvider: tp})
 	if err != nil {
 		return err
 	}
@@ -69,7 +91,9 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 
 	streams, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
-	srv := &http.Server{Handler: handler(h, ready, operatorOnly(system, tel.Handler()), streams, hooks.request), ReadHeaderTimeout: c.ReadHeaderTimeout,
+	mux, routes := handler(h, ready, operatorOnly(system, tel.Handler()), streams, hooks.request)
+	observed := tel.HTTP(mux, telemetry.HTTPOptions{Routes: routes, Untraced: []string{"/healthz", "/readyz", "/metrics"}})
+	srv := &http.Server{Handler: observed, ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	srv.RegisterOnShutdown(endStreams)
@@ -114,7 +138,8 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 	return nil
 }
 
-// handler is the API with the service's own routes around it: /healthz
+// handler is the API with the service's own routes around it, and the
+// pattern of every route it serves (the telemetry's labels): /healthz
 // answers 200 while the process serves; /metrics gives the Manager's
 // metrics in the Prometheus format (package telemetry: operations by op and
 // outcome, latencies, messages routed, ExpireDue and Watch lag; no ids);
@@ -123,13 +148,18 @@ func serve(ctx context.Context, c config, log *slog.Logger, hooks *hooks) error 
 // provisioned), else 503: load balancers send requests to ready replicas
 // only. An event stream's request ends when
 // streams does, so a shutdown need not wait for clients to hang up.
-func handler(h *api.Server, ready func(context.Context) error, metrics http.Handler, streams context.Context, request func(*http.Request)) http.Handler {
+func handler(h *api.Server, ready func(context.Context) error, metrics http.Handler, streams context.Context, request func(*http.Request)) (http.Handler, []string) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	routes := h.Routes()
+	handle := func(pattern string, f http.HandlerFunc) {
+		routes = append(routes, pattern)
+		mux.HandleFunc(pattern, f)
+	}
+	handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -141,21 +171,21 @@ func handler(h *api.Server, ready func(context.Context) error, metrics http.Hand
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("GET /metrics", metrics)
-	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /metrics", metrics.ServeHTTP)
+	handle("GET /events", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithCancel(r.Context())
 		defer context.AfterFunc(streams, cancel)()
 		h.ServeHTTP(w, r.WithContext(ctx))
 		cancel()
 	})
-	mux.Handle("/", h)
+	mux.Handle("/", h) // not a route of its own: the API's patterns are
 	if request == nil {
-		return mux
+		return mux, routes
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		request(r)
 		mux.ServeHTTP(w, r)
-	})
+	}), routes
 }
 
 // operatorOnly serves h to the operator alone: a system credential of the
@@ -192,6 +222,8 @@ func untilDone(f func(context.Context) error) func(context.Context) error {
 type hooks struct {
 	ready   func(addr string)   // called with the address listened on
 	request func(*http.Request) // called as each request's handling begins
+
+	tracerProvider trace.TracerProvider // used instead of the environment's
 }
 
 var noHooks hooks

@@ -43,7 +43,8 @@ func readyz(t *testing.T, b *backend) int {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	handler(h, b.ready, http.NotFoundHandler(), t.Context(), nil).ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	hd, _ := handler(h, b.ready, http.NotFoundHandler(), t.Context(), nil)
+	hd.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
 	return w.Code
 }
 
@@ -148,16 +149,23 @@ func TestGracefulShutdown(t *testing.T) {
 // and outcome (issue 28), and no ids: the bot made is not named there. It
 // counts every workspace, so only the operator's system token reads it:
 // no credential, a user's, or another workspace's system token is 401
-// (R27; found by review).
+// (R27; found by review). Requests are counted and timed by route pattern,
+// method and status class, never by their path.
 func TestMetrics(t *testing.T) {
 	base, _ := start(t, sqliteStore(t))
 	call(t, "POST", base+"/bots", "dan-token", pizza, 201)
 	call(t, "GET", base+"/bots/bot-9", "dan-token", "", 404)
+	call(t, "GET", base+"/no/such/bot-9", "dan-token", "", 404)
 	for _, tok := range []string{"", "dan-token", "ada-token", "acme-scheduler-token", "gateway-token"} {
 		call(t, "GET", base+"/metrics", tok, "", 401)
 	}
 	body := call(t, "GET", base+"/metrics", "scheduler-token", "", 200)
-	for _, want := range []string{`botlife_operations_total{`, `op="create"`, `outcome="ok"`, `outcome="not_found"`} {
+	for _, want := range []string{`botlife_operations_total{`, `op="create"`, `outcome="ok"`, `outcome="not_found"`,
+		`botlife_http_requests_total{method="POST",route="/bots",status_class="2xx"} 1`,
+		`botlife_http_requests_total{method="GET",route="/bots/{id}",status_class="4xx"} 1`,
+		`botlife_http_requests_total{method="GET",route="unmatched",status_class="4xx"} 1`,
+		`botlife_http_requests_total{method="GET",route="/metrics",status_class="4xx"} 5`,
+		`botlife_http_request_duration_seconds_count{method="GET",route="/bots/{id}",status_class="4xx"} 1`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

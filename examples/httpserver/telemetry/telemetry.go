@@ -1,11 +1,13 @@
 // Package telemetry is a lifecycle.Tracer backed by OpenTelemetry (issue
 // 28): metrics of every Manager operation, served at /metrics in the
 // Prometheus text format through OpenTelemetry's Prometheus exporter, and
-// one span per operation through a trace.TracerProvider.
+// one span per operation through a trace.TracerProvider; and HTTP
+// middleware that adds a span and metrics per request.
 //
 //	tel, err := telemetry.New(telemetry.Options{TracerProvider: tp})
 //	m, err := lifecycle.New(lifecycle.Config{Store: st, Tracer: tel})
 //	mux.Handle("GET /metrics", tel.Handler())
+//	srv := &http.Server{Handler: tel.HTTP(mux, telemetry.HTTPOptions{Routes: patterns})}
 //	defer tel.Shutdown(ctx)
 //
 // The metrics, by their Prometheus names:
@@ -24,11 +26,18 @@
 //   - botlife_watch_lag_seconds: a histogram of how long after its time
 //     each audit entry was delivered by Watch or Backlog.
 //
-// With Options.Workspace every metric and span also carries the workspace
-// (R27). Nothing else identifies anyone: the Tracer hook never gives user,
-// end user, bot, sender, schedule or session ids, names or message text,
-// and this package records only the op, the outcome, the workspace when
-// asked, times and counts.
+// Telemetry.HTTP wraps a service's handler: it reads the caller's W3C trace
+// context (traceparent, tracestate), makes one server span per request
+// named by its route pattern, and adds botlife_http_requests_total and
+// botlife_http_request_duration_seconds by route pattern, method and
+// status class - never the raw path.
+//
+// With Options.Workspace every metric and span of an operation also
+// carries the workspace (R27; the HTTP ones never do). Nothing else
+// identifies anyone: the Tracer hook never gives user, end user, bot,
+// sender, schedule or session ids, names or message text, and this
+// package records only the op, the outcome, the workspace when asked,
+// a request's route pattern, method and status, times and counts.
 package telemetry
 
 import (
@@ -86,6 +95,9 @@ type Telemetry struct {
 	expireLag metric.Float64Histogram
 	watchLag  metric.Float64Histogram
 
+	httpRequests metric.Int64Counter
+	httpDuration metric.Float64Histogram
+
 	sets  sync.Map // attrKey -> *attrs
 	nsets atomic.Int64
 }
@@ -101,6 +113,7 @@ const maxSets = 1024
 var (
 	durationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 	lagBuckets      = []float64{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 14400}
+	httpBuckets     = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 	settledBuckets  = []float64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}
 )
 
@@ -144,6 +157,13 @@ func New(o Options) (*Telemetry, error) {
 	t.watchLag, err = mt.Float64Histogram("botlife.watch.lag", metric.WithUnit("s"),
 		metric.WithDescription("How long after its time an audit entry was delivered by Watch or Backlog."),
 		metric.WithExplicitBucketBoundaries(lagBuckets...))
+	errs = append(errs, err)
+	t.httpRequests, err = mt.Int64Counter("botlife.http.requests", metric.WithUnit("{request}"),
+		metric.WithDescription("HTTP requests served, by route pattern, method and status class."))
+	errs = append(errs, err)
+	t.httpDuration, err = mt.Float64Histogram("botlife.http.request.duration", metric.WithUnit("s"),
+		metric.WithDescription("How long HTTP requests took, by route pattern, method and status class."),
+		metric.WithExplicitBucketBoundaries(httpBuckets...))
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		_ = t.mp.Shutdown(context.Background())

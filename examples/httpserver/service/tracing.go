@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// tracing returns the TracerProvider serve gives the telemetry, from
+// OpenTelemetry's standard environment: none (nil, and spans go nowhere)
+// unless OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+// is set, and not when OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER
+// is none. Otherwise an SDK TracerProvider batching spans to an OTLP/HTTP
+// exporter, which reads the other OTEL_EXPORTER_OTLP_* variables itself
+// (headers, timeout, TLS); the provider reads OTEL_TRACES_SAMPLER and
+// OTEL_BSP_*. The resource's service.name is "botlife" unless
+// OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise. Shut the
+// provider down to flush it.
+func tracing(ctx context.Context, env func(string) string, log *slog.Logger) (*sdktrace.TracerProvider, error) {
+	if strings.EqualFold(strings.TrimSpace(env("OTEL_SDK_DISABLED")), "true") {
+		return nil, nil
+	}
+	switch exp := strings.TrimSpace(env("OTEL_TRACES_EXPORTER")); exp {
+	case "none":
+		return nil, nil
+	case "", "otlp":
+	default:
+		return nil, &usageError{fmt.Sprintf("OTEL_TRACES_EXPORTER is %q: the service exports traces with otlp (over HTTP) or none", exp)}
+	}
+	if env("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return nil, nil
+	}
+	name, proto := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if proto == "" {
+		name, proto = "OTEL_EXPORTER_OTLP_PROTOCOL", env("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if proto != "" && proto != "http/protobuf" {
+		return nil, &usageError{fmt.Sprintf("%s is %q: the service exports traces with OTLP over HTTP only (http/protobuf; a collector listens for it on port 4318)", name, proto)}
+	}
+	// Later detectors win: the environment's service name over ours.
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithHost(),
+		resource.WithAttributes(attribute.String("service.name", "botlife")), resource.WithFromEnv())
+	if err != nil { // a partial resource, such as a bad OTEL_RESOURCE_ATTRIBUTES: still usable
+		log.Warn("tracing: the resource is incomplete", "err", err)
+	}
+	exp, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: the OTLP exporter: %w", err)
+	}
+	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
+}
