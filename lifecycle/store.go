@@ -129,7 +129,10 @@ type Due struct {
 type AuditWaiter interface {
 	// WaitAudit blocks until the log holds an entry with Seq greater than
 	// after, and returns nil then (at once if it already does), or returns
-	// ctx's error when ctx ends first. A store shared by several processes
-	// also wakes waiters for entries committed elsewhere.
+	// ctx's error when ctx ends first. A store several processes share
+	// should also wake waiters for entries committed elsewhere, or document
+	// how to ask for it (store/sqlite: Options.PollOtherProcesses); a
+	// waiter it does not wake learns of them at its workspace's next commit
+	// through this store, or when ctx ends.
 	WaitAudit(ctx context.Context, ws Workspace, after uint64) error
 }
