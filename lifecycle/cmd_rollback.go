@@ -19,6 +19,13 @@ import "time"
 // recently Active on these if it left them last; it stays Active where it
 // is, and a drain of its own on the senders it goes back to ends first,
 // whatever the decision (the sender table has no drain -> Active).
+//
+// Candidates are the bots that still name the senders: stores keep a
+// bot's rows only for the senders it names (R27 frees a sender no bot
+// names). So a bot edited since to drop these senders is passed over, and
+// the rollback goes back to the most recent bot that still names them, or
+// finds none - where R20 would refuse it as changed. Activate the bot you
+// want explicitly when senders were moved between bots.
 type Rollback struct {
 	Bot      BotID
 	Decision Decision
