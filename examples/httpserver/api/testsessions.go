@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -72,6 +73,15 @@ func (s *Server) openTestSession(r *http.Request, who caller) (reply, error) {
 		apply: func(c context.Context, actor lifecycle.Actor, _ lifecycle.Command) (lifecycle.Plan, error) {
 			var e error
 			ts, e = who.m.OpenTestSession(c, actor, id)
+			if errors.Is(e, lifecycle.ErrConflict) {
+				// The conflict may come after the lease was committed and
+				// audited as opened (its route kept conflicting, R26): a
+				// retry of this request would open a second test session
+				// while the first lease holds a slot. So the answer is
+				// final - no Retry-After, kept under an Idempotency-Key
+				// (R15) - and the client opens again as a new request.
+				e = &finalError{e}
+			}
 			return lifecycle.Plan{}, e
 		},
 		applyPlan: func(c context.Context, p lifecycle.Plan) (lifecycle.Plan, error) {
