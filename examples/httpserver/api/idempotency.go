@@ -90,16 +90,20 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 		s.writeProblem(w, r, err)
 		return
 	}
-	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\x00%s\x00%s\x00", r.Method, r.URL.Path, r.URL.RawQuery)
-	if im := r.Header.Values("If-Match"); len(im) > 0 {
-		// The condition is part of the request: under the key with another
-		// ETag it is another request (422), never the replay of a 412. A
-		// request without one digests as it always did.
-		fmt.Fprintf(sum, "\x00If-Match\x00%s\x00", strings.Join(im, ","))
+	digest := func(ifMatch []string) []byte {
+		sum := sha256.New()
+		fmt.Fprintf(sum, "%s\x00%s\x00%s\x00", r.Method, r.URL.Path, r.URL.RawQuery)
+		if len(ifMatch) > 0 {
+			fmt.Fprintf(sum, "\x00If-Match\x00%s\x00", strings.Join(ifMatch, ","))
+		}
+		sum.Write(body)
+		return sum.Sum(nil)
 	}
-	sum.Write(body)
-	request := sum.Sum(nil)
+	// The condition is part of the request: under the key with another
+	// ETag it is another request (422), never the replay of a 412. A
+	// request without one digests as it always did.
+	im := r.Header.Values("If-Match")
+	request := digest(im)
 	r.Body = readCloser{bytes.NewReader(body)}
 	scope := who.scope()
 	now := s.m.Now()
@@ -112,7 +116,12 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 	case err != nil:
 		s.writeProblem(w, r, err)
 		return
-	case prev != nil && !bytes.Equal(prev.Request, request):
+	case prev != nil && !bytes.Equal(prev.Request, request) && !(len(im) > 0 && bytes.Equal(prev.Request, digest(nil))):
+		// A kept digest without the request's If-Match is the same
+		// request as the previous version digested it (it left If-Match
+		// out): a retry across an upgrade is replayed, not a 422. Only
+		// a request that sent no If-Match has such a digest now, and it
+		// never answered 412, so no stale 412 is replayed through it.
 		s.writeProblem(w, r, fail(probIdempotencyReuse, "this Idempotency-Key was used for another request; use a new key for a new request"))
 		return
 	case prev != nil && prev.Response == nil:

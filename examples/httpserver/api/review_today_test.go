@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"log/slog"
 	"strings"
 	"sync"
@@ -80,5 +81,52 @@ func TestR26IdempotentOpenOfATestSessionOpensOne(t *testing.T) {
 	if first.Status == 409 && (first.Header.Get("Retry-After") != "" || retry.Header.Get("Idempotent-Replayed") != "true") {
 		t.Errorf("R15: the conflict after the lease was committed says Retry-After %q and its retry under the key is replayed %q; want final and replayed",
 			first.Header.Get("Retry-After"), retry.Header.Get("Idempotent-Replayed"))
+	}
+}
+
+// R15: a response kept under an Idempotency-Key by the previous version -
+// whose request digest left If-Match out - is still replayed to the retry
+// of the same request after an upgrade: a client whose answer was lost in
+// transit gets it, not a 422 saying it used the key for another request
+// (which tells it the request was never done). A retry with another
+// If-Match than a key kept by this version is still another request.
+func TestR15IdempotencyKeyKeptByThePreviousVersionReplays(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(apitest.Start)
+	m, err := demo.NewManager(ctx, lifecycle.Config{Store: store.NewMemory(), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := api.NewMemoryKeeper(api.KeepLimits{})
+	srv, err := api.New(api.Config{Manager: m, Users: api.NewBearerTokens(demo.Tokens()), Keeper: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &apitest.Client{T: t, Handler: srv}
+	var b api.Bot
+	r := c.Do("POST", "/bots", "dan", apitest.BotJSON)
+	r.JSON(t, &b)
+	etag := r.Header.Get("ETag")
+	path := "/bots/" + b.ID + "/activate"
+	// The previous version's digest: method, path, query and body.
+	old := sha256.Sum256([]byte("POST\x00" + path + "\x00\x00"))
+	scope, now := api.Scope{User: "mia"}, m.Now()
+	if prev, err := k.Claim(ctx, scope, "k1", old[:], now, now.Add(time.Minute)); prev != nil || err != nil {
+		t.Fatal(prev, err)
+	}
+	if err := k.Finish(ctx, scope, "k1", old[:], []byte(`{"status":200}`+"\n"+`{"kept":"before the upgrade"}`), now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	r = c.Do("POST", path, "mia", "", "Idempotency-Key: k1", "If-Match: "+etag)
+	if r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "true" || !strings.Contains(string(r.Body), "before the upgrade") {
+		t.Errorf("R15: the retry of a request kept by the previous version: %d, replayed %q: %s", r.Status, r.Header.Get("Idempotent-Replayed"), r.Body)
+	}
+	// This version's key, retried with another If-Match: another request.
+	if r := c.Do("POST", path, "mia", "", "Idempotency-Key: k2", "If-Match: "+etag); r.Status != 200 {
+		t.Fatalf("activate: %d %s", r.Status, r.Body)
+	}
+	if r := c.Do("POST", path, "mia", "", "Idempotency-Key: k2", `If-Match: "other"`); r.Status != 422 {
+		t.Errorf("a key retried with another If-Match: %d, want 422: %s", r.Status, r.Body)
 	}
 }
