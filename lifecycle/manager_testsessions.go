@@ -204,6 +204,9 @@ func (m *Manager) CloseTestSession(ctx context.Context, actor Actor, id TestSess
 	ctx, sp := m.trace(ctx, OpCloseTestSession)
 	defer sp.end(&err)
 	r, ok := id.parse()
+	if ok && checkID("bot id", string(r.bot)) != nil {
+		ok = false // it names no bot that can exist: no Manager made it (not an input error, R21)
+	}
 	if !ok { // no id a Manager made: permission first (P1), then not found
 		plan, err := m.decide(ctx, actor, CloseTestSession{}, m.clock.Now())
 		if errors.Is(err, ErrForbidden) || checkActor(actor) != nil {
