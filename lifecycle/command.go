@@ -174,7 +174,8 @@ func (n newIDs) schedule() ScheduleID { return n.newSchedule(n.ws) }
 // nanoseconds, or one more than the last drawn if that is not less, so that
 // no two bots the Manager makes share one - however soon after a bot's
 // deletion it makes another with the bot's id (R26). Bots made by two
-// Managers share one only if made at the same nanosecond by their clocks.
+// Managers share one only if made within nanoseconds of each other by
+// their clocks.
 // It is a time, not a random number, so that ids on a mock clock repeat from
 // run to run.
 func (n newIDs) incarnation() uint64 {
