@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -266,15 +265,7 @@ func (k *countKeeper) TakePlan(_ context.Context, s api.Scope, id string, _ time
 // on a memory store whose times carry a monotonic reading and the Local
 // zone, which JSON does not keep.
 func TestR17KeptPlanOnTheRealClock(t *testing.T) {
-	m, err := demo.NewManager(bg, lifecycle.Config{Store: store.NewMemory()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := demo.NewServer(m, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &apitest.Client{T: t, Handler: srv}
+	c := demoClient(t, lifecycle.Config{Store: store.NewMemory()})
 	var b api.Bot
 	c.Do("POST", "/bots", "dan", apitest.BotJSON).JSON(t, &b)
 	for _, step := range []struct{ method, path, who, body string }{

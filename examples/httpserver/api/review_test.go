@@ -78,9 +78,20 @@ func (s *flakyStore) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.
 func flakyFixture(t *testing.T) (*flakyStore, *apitest.Client) {
 	t.Helper()
 	st := &flakyStore{Store: store.NewMemory()}
+	return st, demoClient(t, lifecycle.Config{Store: st, Clock: mockAtStart(), MaxAttempts: 1})
+}
+
+// mockAtStart is a mock clock at apitest.Start.
+func mockAtStart() *clock.Mock {
 	clk := clock.NewMock()
 	clk.Set(apitest.Start)
-	m, err := demo.NewManager(context.Background(), lifecycle.Config{Store: st, Clock: clk, MaxAttempts: 1})
+	return clk
+}
+
+// demoClient is a client of the demo service over a Manager made with cfg.
+func demoClient(t *testing.T, cfg lifecycle.Config) *apitest.Client {
+	t.Helper()
+	m, err := demo.NewManager(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +99,7 @@ func flakyFixture(t *testing.T) (*flakyStore, *apitest.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st, &apitest.Client{T: t, Handler: srv}
+	return &apitest.Client{T: t, Handler: srv}
 }
 
 // R15: a request refused with an answer that says to retry it - 409
@@ -172,17 +183,7 @@ func (g *gatedStore) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.
 // when to retry (Retry-After), as every answer that says "retry later" is.
 func TestIdempotencyKeyInUseSaysWhenToRetry(t *testing.T) {
 	g := &gatedStore{Store: store.NewMemory(), entered: make(chan struct{}), open: make(chan struct{})}
-	clk := clock.NewMock()
-	clk.Set(apitest.Start)
-	m, err := demo.NewManager(context.Background(), lifecycle.Config{Store: g, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := demo.NewServer(m, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &apitest.Client{T: t, Handler: srv}
+	c := demoClient(t, lifecycle.Config{Store: g, Clock: mockAtStart()})
 	first := make(chan int)
 	go func() {
 		first <- c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1").Status
