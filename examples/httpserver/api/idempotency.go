@@ -34,7 +34,11 @@ import (
 // then, and a request still running after ClaimLease may run a second
 // time. A response the Keeper's bounds refuse (larger than a user's share,
 // or the keeper full) is answered but not kept: the key is free again and
-// a retry runs the request anew.
+// a retry runs the request anew. A response the Keeper fails to keep (its
+// database briefly unavailable) is tried finishAttempts times; if it is
+// still not kept, the claim is left to its lease rather than released: a
+// retry until then is told the key is in use (409), never run a second
+// time on a request that did its work.
 
 // MaxIdempotencyKey is the longest Idempotency-Key accepted, in bytes.
 const MaxIdempotencyKey = 255
@@ -148,14 +152,35 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 	}()
 	resp := s.render(r, who, h)
 	if resp.status < 500 && resp.header.Get("Retry-After") == "" {
-		now := s.m.Now()
-		err = s.keep.Finish(bg, scope, key, request, encodeResponse(resp), now, now.Add(s.idemTTL))
-		finished = err == nil || errors.Is(err, ErrNotKept)
-		if err != nil {
+		// The request did what it answers: the claim is never released
+		// now, or a retry would do it again. A response not kept leaves
+		// the key free (ErrNotKept: Finish deleted the claim) or claimed
+		// until its lease ends (the Keeper failed).
+		finished = true
+		if err := s.finish(bg, scope, key, request, encodeResponse(resp)); err != nil {
 			s.log.WarnContext(r.Context(), "idempotent response not kept", append(logWorkspace(r.Context()), "path", loggedPath(r), "bytes", len(resp.body), "err", err)...)
 		}
 	}
 	s.write(w, r, resp)
+}
+
+// finishAttempts is how many times finish tries to keep a response.
+const finishAttempts = 3
+
+// finish keeps response under key, trying again after a failure of the
+// Keeper other than ErrNotKept, finishAttempts times in all, 50 ms and
+// then 250 ms apart.
+func (s *Server) finish(ctx context.Context, scope Scope, key string, request, response []byte) error {
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		now := s.m.Now()
+		err := s.keep.Finish(ctx, scope, key, request, response, now, now.Add(s.idemTTL))
+		if err == nil || errors.Is(err, ErrNotKept) || attempt == finishAttempts {
+			return err
+		}
+		time.Sleep(wait)
+		wait *= 5
+	}
 }
 
 type readCloser struct{ *bytes.Reader }

@@ -1,11 +1,17 @@
 package api_test
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/api/apitest"
+	"github.com/botlife/botlife/examples/httpserver/demo"
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store"
 )
 
 // Concurrent POSTs with one Idempotency-Key and one body create one bot:
@@ -51,5 +57,68 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	r := c.Do("POST", "/bots", "mia", apitest.BotJSON, "Idempotency-Key: once")
 	if r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "" || string(r.Body) == string(first) {
 		t.Errorf("mia under dan's key: %d %v", r.Status, r.Header)
+	}
+}
+
+// failingFinish is a Keeper whose Finish fails, fail times, as a keeper
+// whose database is briefly unavailable does.
+type failingFinish struct {
+	api.Keeper
+	mu   sync.Mutex
+	fail int
+}
+
+func (k *failingFinish) Finish(ctx context.Context, s api.Scope, key string, req, resp []byte, now, exp time.Time) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.fail > 0 {
+		k.fail--
+		return fmt.Errorf("keeper: %w", lifecycle.ErrUnavailable)
+	}
+	return k.Keeper.Finish(ctx, s, key, req, resp, now, exp)
+}
+
+// R15: a request that did its work under an Idempotency-Key is never run a
+// second time because its response could not be kept at once: the Server
+// tries again (a brief outage: the retry gets the first answer replayed)
+// and, when the Keeper still fails, leaves the key claimed until its lease
+// ends (the retry is told the key is in use). It released the key, and the
+// retry created a second bot.
+func TestR15ResponseNotKeptIsNotRunTwice(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		fail       int
+		wantStatus int
+	}{
+		{"kept on a later attempt", 2, 201},
+		{"never kept", 1000, 409},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			m, err := demo.NewManager(ctx, lifecycle.Config{Store: store.NewMemory(), Clock: mockAtStart()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := &failingFinish{Keeper: api.NewMemoryKeeper(api.KeepLimits{}), fail: tc.fail}
+			srv, err := api.New(api.Config{Manager: m, Users: api.NewBearerTokens(demo.Tokens()), Keeper: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &apitest.Client{T: t, Handler: srv}
+			if r := c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1"); r.Status != 201 {
+				t.Fatalf("first: %d %s", r.Status, r.Body)
+			}
+			r := c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1")
+			if r.Status != tc.wantStatus || (r.Status == 201) != (r.Header.Get("Idempotent-Replayed") == "true") {
+				t.Errorf("the retry: %d, replayed %q, want %d: %s", r.Status, r.Header.Get("Idempotent-Replayed"), tc.wantStatus, r.Body)
+			}
+			if r.Status == 409 && r.Header.Get("Retry-After") == "" {
+				t.Errorf("the retry's 409 does not say when to retry")
+			}
+			bots, err := m.List(ctx, lifecycle.User("dan"), "", 10)
+			if err != nil || len(bots) != 1 {
+				t.Errorf("bots after the retry: %d (%v), want 1", len(bots), err)
+			}
+		})
 	}
 }
