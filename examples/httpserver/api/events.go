@@ -57,6 +57,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead { // the headers a GET would get, and no stream to hold open
+		return
+	}
 	if _, err := fmt.Fprintf(w, ": botlife audit stream after event %d\nretry: 2000\n\n", after); err != nil {
 		return
 	}

@@ -239,3 +239,19 @@ func TestIssue28EventsStartAtNow(t *testing.T) {
 		t.Errorf("?after=0 began with %q, want id: 1", sc.Text())
 	}
 }
+
+// HEAD /events answers the headers a GET gets and ends: no stream is held
+// open for a request that can carry no body. (The deadline only bounds the
+// test if it does not.)
+func TestEventsHead(t *testing.T) {
+	f := apitest.NewFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, "HEAD", "/events", nil)
+	req.Header.Set("Authorization", "Bearer "+apitest.Token("ada"))
+	w := httptest.NewRecorder()
+	f.Server.ServeHTTP(w, req)
+	if w.Code != 200 || w.Header().Get("Content-Type") != "text/event-stream" || w.Body.Len() != 0 || ctx.Err() != nil {
+		t.Errorf("HEAD /events: %d %q, body %q, held open until the deadline: %v", w.Code, w.Header().Get("Content-Type"), w.Body, ctx.Err() != nil)
+	}
+}
