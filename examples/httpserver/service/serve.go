@@ -75,7 +75,10 @@ func serve(ctx context.Context, c config, env func(string) string, log *slog.Log
 		if err := b.ready(ctx); err != nil {
 			return err
 		}
-		return provision(ctx)
+		if err := provision(ctx); err != nil {
+			return fmt.Errorf("%w: %w", errNotProvisioned, err)
+		}
+		return nil
 	}
 	system := api.NewBearerTokens(u.system)
 	cfg := api.Config{Manager: m, Logger: log, Users: api.NewBearerTokens(u.user),
@@ -166,7 +169,7 @@ func handler(h *api.Server, ready func(context.Context) error, metrics http.Hand
 		w.Header().Set("Cache-Control", "no-store")
 		if err := ready(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "not ready: the store is unreachable, or its schema not migrated")
+			fmt.Fprintln(w, notReady(err))
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -186,6 +189,20 @@ func handler(h *api.Server, ready func(context.Context) error, metrics http.Hand
 		request(r)
 		mux.ServeHTTP(w, r)
 	}), routes
+}
+
+// errNotProvisioned is why the service is not ready when the store is:
+// the users file's roles are not provisioned yet.
+var errNotProvisioned = errors.New("the users file's roles are not provisioned")
+
+// notReady is /readyz's answer for err, by its cause alone: the probe
+// takes no token, so the store's own error, which may name hosts and
+// tables, goes to the log, not to the caller.
+func notReady(err error) string {
+	if errors.Is(err, errNotProvisioned) {
+		return "not ready: the users file's roles are not provisioned yet (each probe tries again; the log at start says why)"
+	}
+	return "not ready: the store is unreachable, or its schema not migrated"
 }
 
 // operatorOnly serves h to the operator alone: a system credential of the

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store"
 )
 
 // /healthz answers while the process serves, /readyz when the store
@@ -173,6 +176,35 @@ func TestMetrics(t *testing.T) {
 	for _, leak := range []string{"bot-1", "bot-9", "Pizza", "+15550100", "dan-token"} {
 		if strings.Contains(body, leak) {
 			t.Errorf("/metrics names %q", leak)
+		}
+	}
+}
+
+// /readyz names which cause keeps the service not ready - the store, or
+// the users file's roles not provisioned yet - and never the store's own
+// error: the probe takes no token.
+func TestReadyzSaysWhichCause(t *testing.T) {
+	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Config{Manager: m, Users: api.NewBearerTokens(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := errors.New("dial tcp db.internal:5432: password authentication failed")
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{secret, "the store is unreachable"},
+		{fmt.Errorf("%w: %w", errNotProvisioned, secret), "roles are not provisioned"},
+	} {
+		hd, _ := handler(h, func(context.Context) error { return tc.err }, http.NotFoundHandler(), t.Context(), nil)
+		w := httptest.NewRecorder()
+		hd.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+		if body := w.Body.String(); w.Code != 503 || !strings.Contains(body, tc.want) || strings.Contains(body, "db.internal") {
+			t.Errorf("/readyz when %v: %d %q, want 503 saying %q and not the error", tc.err, w.Code, body, tc.want)
 		}
 	}
 }
