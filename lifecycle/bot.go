@@ -150,9 +150,11 @@ type Bot struct {
 	Live []SenderState `json:"live,omitempty"`
 	// Left lists, per sender, when the bot last left Active there (R20 with
 	// R22: a bot may leave one sender and stay Active on another), sorted
-	// by sender; a sender it is Active on again has none. A bot stored
-	// before it was kept has none: then DeactivatedAt stands for every
-	// sender.
+	// by sender; a sender it is Active on again has none. An edit that
+	// drops a sender keeps its entry: the bot is still the one most
+	// recently Active there, which a rollback must not pass over. A bot
+	// stored before it was kept has none: then DeactivatedAt stands for
+	// every sender.
 	Left []SenderLeft `json:"left,omitempty"`
 	// Revision counts the bot's stored changes; a plan expects it unchanged
 	// (optimistic concurrency).

@@ -20,12 +20,9 @@ import "time"
 // is, and a drain of its own on the senders it goes back to ends first,
 // whatever the decision (the sender table has no drain -> Active).
 //
-// Candidates are the bots that still name the senders: stores keep a
-// bot's rows only for the senders it names (R27 frees a sender no bot
-// names). So a bot edited since to drop these senders is passed over, and
-// the rollback goes back to the most recent bot that still names them, or
-// finds none - where R20 would refuse it as changed. Activate the bot you
-// want explicitly when senders were moved between bots.
+// A bot edited since to drop the senders is still the bot most recently
+// Active there (its departure rows keep when it left), and the rollback is
+// refused as changed: it never passes over it to an older bot.
 type Rollback struct {
 	Bot      BotID
 	Decision Decision
@@ -54,12 +51,14 @@ func (c Rollback) decide(d *decider) error {
 	if err != nil {
 		return err
 	}
-	on := intersect(cur.sendersIn(Active), t.Senders) // where it replaces cur (R22)
-	if len(on) == 0 {
-		return &RollbackError{Bot: cur.ID}
-	}
 	if changed := t.ChangedSinceActive(); len(changed) > 0 { // R20: content, not edits
 		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: changed}
+	}
+	on := intersect(cur.sendersIn(Active), t.Senders) // where it replaces cur (R22)
+	// None: t left them, was edited since to drop them, and went Active
+	// elsewhere, unchanged since then.
+	if len(on) == 0 {
+		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: []string{"senders"}}
 	}
 	switch {
 	case t.State == Deactivated: // S1: no Deactivated -> Active; it drains until its last drain ends

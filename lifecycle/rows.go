@@ -1,6 +1,9 @@
 package lifecycle
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Rows, not rules. A store keeps what the core computed: the rows a plan's
 // changes carry ([Change.Rows], [Change.Due]) and the steps the session
@@ -43,7 +46,7 @@ type SenderRow struct {
 
 // senderRows computes the rows of b, one per sender, in sender order.
 func (b *Bot) senderRows() []SenderRow {
-	if len(b.Senders) == 0 && len(b.Tests) == 0 {
+	if len(b.Senders) == 0 && len(b.Tests) == 0 && len(b.Left) == 0 {
 		return nil
 	}
 	rows := make([]SenderRow, len(b.Senders), len(b.Senders)+len(b.Tests))
@@ -57,15 +60,25 @@ func (b *Bot) senderRows() []SenderRow {
 			}
 		}
 	}
+	n := len(rows)
+	rows = b.departureRows(rows)
 	if len(b.Tests) > 0 {
 		return b.testRows(rows)
+	}
+	if len(rows) > n {
+		slices.SortFunc(rows, func(x, y SenderRow) int { return x.Sender.compare(y.Sender) })
+	}
+	if len(rows) == 0 {
+		return nil
 	}
 	return rows
 }
 
 // Rows returns what a store keeps of the bot the change leaves, one row
-// per sender in sender order - its senders and the virtual senders of its
-// test sessions (testSender, R26) - none when the change deletes the bot.
+// per sender in sender order - its senders, the virtual senders of its
+// test sessions (R26), and the virtual senders that keep when it left
+// Active on a sender it no longer names (R20) - none when the change
+// deletes the bot.
 func (c *Change) Rows() []SenderRow {
 	if c.After == nil {
 		return nil

@@ -258,6 +258,42 @@ func (b *Bot) noteLeft(moves []SenderTransition, at time.Time) {
 	}
 }
 
+// departureSender is the virtual sender (TestChannel) that keeps, for a
+// bot that no longer names s, when it last left Active on s: the address
+// "left~<channel>~<address>", which no test session's starts with (theirs
+// start with a digit, testSender) and a channel never holds.
+func departureSender(s Sender) Sender {
+	return Sender{Channel: TestChannel, Address: "left~" + s.Channel + "~" + s.Address}
+}
+
+// departureSenders returns ss and the departure senders of the real ones.
+func departureSenders(ss []Sender) []Sender {
+	out := slices.Clip(ss)
+	for _, s := range ss {
+		if !s.IsTest() {
+			out = append(out, departureSender(s))
+		}
+	}
+	return out
+}
+
+// departureRows appends to rows a departure row for each sender b left
+// Active on and no longer names (an edit dropped it): its departure
+// sender's, with no slot, carrying when it left (R20). Rows are what a
+// store keeps, and a store keeps rows only for the senders a bot names -
+// a rollback then passed over a bot edited to drop the senders to an older
+// one. A virtual sender claims nothing (R27) and takes no end user's
+// message, so a store keeps the departure as it keeps any row, and
+// SenderBots finds it when asked for the departure senders too.
+func (b *Bot) departureRows(rows []SenderRow) []SenderRow {
+	for _, l := range b.Left {
+		if !l.Sender.IsTest() && !slices.Contains(b.Senders, l.Sender) {
+			rows = append(rows, SenderRow{Sender: departureSender(l.Sender), LeftActive: l.At})
+		}
+	}
+	return rows
+}
+
 // leftAt returns when the bot last left Active on s, as SenderRow.LeftActive
 // says it: zero while the bot is Active there, or where it never left. A
 // bot still Active on other senders counts: it is the bot most recently

@@ -86,7 +86,10 @@ func lastActive(ctx context.Context, st Store, ws Workspace, id BotID) (BotID, e
 		return "", err
 	}
 	// Only the senders it is Active on: a rollback replaces it there (R22).
-	_, prev, err := st.SenderBots(ctx, ws, cur.sendersIn(Active), cur.ID)
+	// Their departure senders too: a bot edited since to drop one keeps
+	// its departure from it there (departureRows), and is the target R20
+	// refuses as changed.
+	_, prev, err := st.SenderBots(ctx, ws, departureSenders(cur.sendersIn(Active)), cur.ID)
 	if err != nil || prev == nil {
 		return "", err
 	}

@@ -33,7 +33,10 @@ import (
 //     sender only then, only for the lease's key, and never reopens one.
 
 // TestChannel is the channel of the virtual senders test sessions run on
-// (R26). NewSender refuses it: no real sender is ever on it.
+// (R26), and of the departure rows that keep when a bot left Active on a
+// sender it no longer names (R20). NewSender refuses it: no real sender is
+// ever on it, so a store's row on it claims no sender (R27) and no end
+// user's message reaches it.
 const TestChannel = "(test)"
 
 // DefaultMaxTestSessions is the default of Policy.MaxTestSessions.
@@ -44,8 +47,9 @@ const DefaultMaxTestSessions = 20
 // bot. The Manager routes the opening message right after committing it.
 const testOpenWindow = time.Minute
 
-// IsTest reports whether s is the virtual sender of a test session (R26):
-// one that no end user writes to, left out of R1/R2, live figures and
+// IsTest reports whether s is a virtual sender, on TestChannel: a test
+// session's (R26), or a departure row's (R20). No end user writes to one;
+// it is left out of R1/R2, sender claims (R27), live figures and
 // analytics.
 func (s Sender) IsTest() bool { return s.Channel == TestChannel }
 

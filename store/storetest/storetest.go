@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,7 @@ var suite = []struct {
 	{"ReadsAreCopies", testReadsAreCopies},
 	{"LiveBotsAndPaging", testLiveBots},
 	{"R20/LastActive", testLastActive},
+	{"R20/TargetEditedToDropTheSenders", testRollbackTargetDroppedSenders},
 	{"SessionsPaging", testSessionsPaging},
 	{"SessionsPagingWhileOpening", testSessionsPagingWhileOpening},
 	{"SessionStatsCountEveryMessage", testStatsCountEveryMessage},
@@ -940,6 +942,41 @@ func testLastActive(t *testing.T, h *harness) {
 	}
 	if got, err := lastActive(h.ctx, h.st, h.ws, []lifecycle.Sender{h.sender("200")}, c.ID); err != nil || got.ID != b.ID {
 		t.Errorf("LastActive(200 except c) = %v, %v; want %v", got.ID, err, b.ID)
+	}
+}
+
+// testRollbackTargetDroppedSenders: the bot most recently Active on a
+// sender, edited since to drop it, is still the one a rollback goes back
+// to there, and R20 refuses it as changed - whether it was replaced there
+// or the sender went dark before the current bot took it. The store keeps
+// the departure as a row the core computed; a store that kept rows only
+// for the senders a bot names passed over it and reactivated an older bot.
+func testRollbackTargetDroppedSenders(t *testing.T, h *harness) {
+	for _, dark := range []bool{false, true} {
+		old := h.active("100") // the older bot a rollback must not reach
+		h.now = h.now.Add(time.Minute)
+		x := h.create("100")
+		h.do(lifecycle.Activate{Bot: x.ID, Decision: lifecycle.Immediate()})
+		h.now = h.now.Add(time.Minute)
+		if dark {
+			h.do(lifecycle.Deactivate{Bot: x.ID})
+		}
+		cur := h.create("100")
+		if !dark {
+			h.do(lifecycle.Activate{Bot: cur.ID, Decision: lifecycle.Immediate()})
+		}
+		h.do(lifecycle.Update{Bot: x.ID, Senders: &[]lifecycle.Sender{h.sender("200")}})
+		if dark {
+			h.now = h.now.Add(time.Minute)
+			h.do(lifecycle.Activate{Bot: cur.ID, Decision: lifecycle.Immediate()})
+		}
+		_, err := h.plan(lifecycle.Rollback{Bot: cur.ID, Decision: lifecycle.Immediate()})
+		var re *lifecycle.RollbackError
+		if !errors.As(err, &re) || re.Target != x.ID || !slices.Contains(re.Changed, "senders") {
+			t.Errorf("dark %v: rollback of %s = %v; want refused naming %s, whose senders changed (not %s)", dark, cur.ID, err, x.ID, old.ID)
+		}
+		// Leave sender 100 dark for the next round.
+		h.do(lifecycle.Deactivate{Bot: cur.ID})
 	}
 }
 
