@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -252,6 +253,42 @@ func (c *changeCols) add(ch lifecycle.Change) error {
 	}
 	to.add(string(ch.Bot), int64(ch.Revision), int64(ch.After.Revision), due, int64(ch.After.IdleTimeout), doc)
 	return nil
+}
+
+// refreshRows rewrites every bot's rows from its document, in pages of
+// bots in key order, one round trip per bot: a migration marked
+// RefreshRows. Claims (R27) are counted by commits and stay as they are:
+// the real senders of a bot's rows are its senders, before and after.
+func refreshRows(ctx context.Context, tx pgx.Tx) error {
+	type stored struct {
+		ws, id string
+		doc    []byte
+	}
+	var last stored
+	for {
+		rows, _ := tx.Query(ctx, `SELECT workspace, id, doc FROM bots WHERE (workspace, id) > ($1, $2) ORDER BY workspace, id LIMIT 256`, last.ws, last.id)
+		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (s stored, err error) { return s, r.Scan(&s.ws, &s.id, &s.doc) })
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		for _, s := range page {
+			bot, err := sqlrows.Bot(s.doc)
+			if err != nil {
+				return fmt.Errorf("bot %s: %w", s.id, err)
+			}
+			var c changeCols
+			if err := c.add(lifecycle.Change{Bot: lifecycle.BotID(s.id), After: bot}); err != nil {
+				return fmt.Errorf("bot %s: %w", s.id, err)
+			}
+			b := batch{&pgx.Batch{}, s.ws}
+			b.Queue(sqlDeleteSenders, []string{s.id})
+			c.senders.queue(b, sqlInsertSenders)
+			if err := tx.SendBatch(ctx, b.Batch).Close(); err != nil {
+				return fmt.Errorf("bot %s: %w", s.id, err)
+			}
+		}
+		last = page[len(page)-1]
+	}
 }
 
 func queueRoles(b batch, changes []lifecycle.RoleChange) error {

@@ -55,7 +55,12 @@ func TestMigrateRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int32{1, 2, 3, 4, 5, 6, 7, 8, 9}, versions); diff != "" {
+	scripts, _ := filepath.Glob("migrations/*.sql")
+	want := make([]int32, len(scripts))
+	for i := range want {
+		want[i] = int32(i + 1)
+	}
+	if diff := cmp.Diff(want, versions); diff != "" {
 		t.Fatalf("applied migrations (-want +got):\n%s", diff)
 	}
 }

@@ -75,9 +75,11 @@
 // jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
 // nanoseconds: 1677-09-21 to 2262-04-11.
 //
-// Migrate brings a database to schema version 9, what an earlier version
+// Migrate brings a database to schema version 10, what an earlier version
 // stored in the default workspace; a bot stored before R22 reads as live
-// on each of its senders. Failures never reach a caller as a bare
+// on each of its senders. Version 10 rewrites every bot's rows from its
+// document as this version's core computes them (R20's departures and
+// LeftActive), once, in the migration's transaction. Failures never reach a caller as a bare
 // SQLSTATE: see Error.
 package postgres
 
@@ -194,6 +196,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 			}
 			if _, err := tx.Exec(ctx, fmt.Sprintf("%s;\nINSERT INTO botlife_schema_migrations (version) VALUES (%d)", m.SQL, m.Version)); err != nil {
 				return fmt.Errorf("%s: %w", m.Name, err)
+			}
+			if m.RefreshRows {
+				if err := refreshRows(ctx, tx); err != nil {
+					return fmt.Errorf("%s: %w", m.Name, err)
+				}
 			}
 			applied = true
 		}

@@ -66,7 +66,9 @@
 // write transaction, and refuses a newer one. Version 2 (R22, R23) kept a
 // bot's state per sender and added schedules; version 3 replaces those
 // states with slots; version 4 keys every table by workspace (R27) and
-// moves every existing row into the default one. Every row is kept
+// moves every existing row into the default one; version 5 rewrites every
+// bot's rows from its document as this version's core computes them (R20's
+// departures and LeftActive, TestMigrateRefreshesRows). Every row is kept
 // (TestMigrateFromV1, TestMigrateFromV2).
 //
 // # Several processes on one file

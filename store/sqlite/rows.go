@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -425,6 +426,37 @@ func addSenders(ctx context.Context, tx conn, ws string, c lifecycle.Change) err
 		}
 	}
 	return nil
+}
+
+// refreshRows rewrites every bot's rows from its document, in pages of
+// bots in key order: a migration marked RefreshRows. A real sender's
+// rows go and come back in one transaction, so its claim (R27) stays.
+func refreshRows(ctx context.Context, tx conn) error {
+	type stored struct {
+		ws, id string
+		doc    []byte
+	}
+	scan := func(r sqlrows.Scanner) (s stored, err error) { return s, r.Scan(&s.ws, &s.id, &s.doc) }
+	var last stored
+	for {
+		page, err := collect(scan)(tx.QueryContext(ctx, `SELECT workspace, id, doc FROM bots WHERE (workspace, id) > (?, ?) ORDER BY workspace, id LIMIT 256`, last.ws, last.id))
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		for _, s := range page {
+			b, err := sqlrows.Bot(s.doc)
+			if err != nil {
+				return fmt.Errorf("bot %s: %w", s.id, err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM bot_senders WHERE workspace = ? AND bot_id = ?`, s.ws, s.id); err != nil {
+				return err
+			}
+			if err := addSenders(ctx, tx, s.ws, lifecycle.Change{Bot: lifecycle.BotID(s.id), After: b}); err != nil {
+				return fmt.Errorf("bot %s: %w", s.id, err)
+			}
+		}
+		last = page[len(page)-1]
+	}
 }
 
 // applySchedule stores one schedule change if its expected revision is the

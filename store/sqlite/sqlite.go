@@ -180,6 +180,9 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, latest, lifecycle.ErrUnavailable)
 			}
 			_, err = tx.tx.ExecContext(ctx, fmt.Sprintf("%s;\nPRAGMA user_version = %d", m.SQL, m.Version))
+			if err == nil && m.RefreshRows {
+				err = refreshRows(ctx, tx)
+			}
 			return err
 		})
 		if err != nil {

@@ -27,7 +27,17 @@ type Migration struct {
 	Version int    // the number its name starts with: 3 for 003_rows.sql
 	Name    string // its path in the file system
 	SQL     string
+	// RefreshRows says that the store rewrites every bot's rows from its
+	// document after the script, in its transaction, as this version's
+	// core computes them (lifecycle.Change.Rows): the script holds the
+	// line RefreshRowsLine. Rows are facts the core computed; when a later
+	// core computes them otherwise, rows an earlier version wrote would
+	// keep the old facts until their bot is next written.
+	RefreshRows bool
 }
+
+// RefreshRowsLine, a line of a migration script, marks it RefreshRows.
+const RefreshRowsLine = "-- botlife: refresh rows"
 
 // Migrations returns the scripts migrations/NNN_*.sql of fsys in version
 // order, which is their name order.
@@ -40,7 +50,8 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 		if err = cmp.Or(err, err2); err != nil {
 			return nil, fmt.Errorf("migration %s: %w", name, err)
 		}
-		out[i] = Migration{Version: version, Name: name, SQL: string(script)}
+		out[i] = Migration{Version: version, Name: name, SQL: string(script),
+			RefreshRows: slices.Contains(strings.Split(string(script), "\n"), RefreshRowsLine)}
 	}
 	return out, nil
 }
