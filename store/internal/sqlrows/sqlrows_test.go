@@ -14,7 +14,8 @@ import (
 )
 
 // Migrations lists the scripts in version order, numbered by their names,
-// and refuses a name without a number.
+// marks those that hold the line RefreshRowsLine, and refuses a name
+// without a number.
 func TestMigrations(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -26,7 +27,12 @@ func TestMigrations(t *testing.T) {
 			"migrations/002_b.sql": {Data: []byte("B")},
 			"migrations/001_a.sql": {Data: []byte("A")},
 			"migrations/notes.txt": {Data: []byte("not a script")},
-		}, []Migration{{1, "migrations/001_a.sql", "A"}, {2, "migrations/002_b.sql", "B"}}, false},
+		}, []Migration{{Version: 1, Name: "migrations/001_a.sql", SQL: "A"}, {Version: 2, Name: "migrations/002_b.sql", SQL: "B"}}, false},
+		{"refresh rows", fstest.MapFS{
+			"migrations/001_a.sql": {Data: []byte("-- a\n" + RefreshRowsLine + "\nSELECT 1")},
+			"migrations/002_b.sql": {Data: []byte("-- not " + RefreshRowsLine + "\nSELECT 1")},
+		}, []Migration{{Version: 1, Name: "migrations/001_a.sql", SQL: "-- a\n" + RefreshRowsLine + "\nSELECT 1", RefreshRows: true},
+			{Version: 2, Name: "migrations/002_b.sql", SQL: "-- not " + RefreshRowsLine + "\nSELECT 1"}}, false},
 		{"none", fstest.MapFS{}, []Migration{}, false},
 		{"no number", fstest.MapFS{"migrations/init.sql": {Data: []byte("A")}}, nil, true},
 	} {
