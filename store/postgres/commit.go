@@ -259,6 +259,11 @@ func (c *changeCols) add(ch lifecycle.Change) error {
 // bots in key order, one round trip per bot: a migration marked
 // RefreshRows. Claims (R27) are counted by commits and stay as they are:
 // the real senders of a bot's rows are its senders, before and after.
+// A page's bots are locked (FOR UPDATE) until the migration commits: a
+// commit elsewhere (another process does not wait for the migration's
+// advisory lock) that changed a bot after the page was read would
+// otherwise get its rows replaced by those of the document it replaced -
+// an Inactive bot back in its active slot, taking messages.
 func refreshRows(ctx context.Context, tx pgx.Tx) error {
 	type stored struct {
 		ws, id string
@@ -266,7 +271,7 @@ func refreshRows(ctx context.Context, tx pgx.Tx) error {
 	}
 	var last stored
 	for {
-		rows, _ := tx.Query(ctx, `SELECT workspace, id, doc FROM bots WHERE (workspace, id) > ($1, $2) ORDER BY workspace, id LIMIT 256`, last.ws, last.id)
+		rows, _ := tx.Query(ctx, `SELECT workspace, id, doc FROM bots WHERE (workspace, id) > ($1, $2) ORDER BY workspace, id LIMIT 256 FOR UPDATE`, last.ws, last.id)
 		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (s stored, err error) { return s, r.Scan(&s.ws, &s.id, &s.doc) })
 		if err != nil || len(page) == 0 {
 			return err

@@ -93,3 +93,106 @@ func senderRows(t *testing.T, conn *pgx.Conn) [][]any {
 	}
 	return out
 }
+
+// Migration 10 rewrites each bot's rows from the document it read at the
+// start of its page; a commit that changes a bot between that read and
+// the rewrite (another process, not waiting for the migration's advisory
+// lock) must not get its rows replaced by those of the document it
+// replaced: here a bot deactivated meanwhile would keep its active slot,
+// and take new sessions while Inactive (R10, R1).
+func TestMigrateRefreshKeepsConcurrentCommits(t *testing.T) {
+	ctx := context.Background()
+	st, url := newStore(t)
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mia := lifecycle.User("mia")
+	if _, err := m.GrantRole(ctx, lifecycle.System("test"), "mia", roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	s := func(a string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: a} }
+	for _, c := range []lifecycle.Create{{ID: "a", Senders: []lifecycle.Sender{s("100")}}, {ID: "b", Senders: []lifecycle.Sender{s("200")}}} {
+		c.Name, c.Channel, c.Definition = "b", "sms", definition()
+		if _, err := m.Create(ctx, mia, c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Apply(ctx, mia, lifecycle.Activate{Bot: c.ID, Decision: lifecycle.Immediate()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `DELETE FROM botlife_schema_migrations WHERE version = 10`); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the refresh at bot a, after it read its page (a and b).
+	hold, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(ctx, `SELECT 1 FROM bot_senders WHERE bot_id = 'a' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	migrated := make(chan error, 1)
+	go func() { migrated <- st.Migrate(ctx) }()
+	waitBlocked(t, url, "DELETE FROM bot_senders")
+	// Meanwhile another process deactivates b.
+	deactivated := make(chan error, 1)
+	go func() {
+		_, err := m.Apply(ctx, mia, lifecycle.Deactivate{Bot: "b"})
+		deactivated <- err
+	}()
+	select {
+	case err := <-deactivated:
+		deactivated <- err
+	case <-time.After(300 * time.Millisecond): // waits for the migration: fine
+	}
+	if err := hold.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-migrated; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-deactivated; err != nil {
+		t.Fatal(err)
+	}
+	var slot *string
+	if err := admin.QueryRow(ctx, `SELECT slot FROM bot_senders WHERE bot_id = 'b' AND address = '200'`).Scan(&slot); err != nil {
+		t.Fatal(err)
+	}
+	if slot != nil {
+		t.Errorf("bot b, Inactive, holds the %s slot of sms:200 after the migration: its rows are those of the document the refresh read before b was deactivated", *slot)
+	}
+	if sess, err := m.Route(ctx, s("200"), "u1"); !errors.Is(err, lifecycle.ErrNoBot) {
+		t.Errorf("R10: a message on sms:200, whose bot b is Inactive, = %+v, %v; want ErrNoBot", sess, err)
+	}
+}
+
+// waitBlocked waits until a backend runs a statement starting with prefix
+// and waits for a lock.
+func waitBlocked(t *testing.T, url, prefix string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for range 500 {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, prefix+"%").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no statement %q waits for a lock", prefix)
+}
