@@ -39,6 +39,19 @@ type Migration struct {
 // RefreshRowsLine, a line of a migration script, marks it RefreshRows.
 const RefreshRowsLine = "-- botlife: refresh rows"
 
+// refreshRows reports whether script holds the line RefreshRowsLine,
+// whatever its line ends: a checkout with CRLF (git's core.autocrlf on
+// Windows) embeds the scripts so, and the refresh would be skipped while
+// the schema version says it ran.
+func refreshRows(script string) bool {
+	for line := range strings.Lines(script) {
+		if strings.TrimRight(line, "\r\n") == RefreshRowsLine {
+			return true
+		}
+	}
+	return false
+}
+
 // Migrations returns the scripts migrations/NNN_*.sql of fsys in version
 // order, which is their name order.
 func Migrations(fsys fs.FS) ([]Migration, error) {
@@ -51,7 +64,7 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 			return nil, fmt.Errorf("migration %s: %w", name, err)
 		}
 		out[i] = Migration{Version: version, Name: name, SQL: string(script),
-			RefreshRows: slices.Contains(strings.Split(string(script), "\n"), RefreshRowsLine)}
+			RefreshRows: refreshRows(string(script))}
 	}
 	return out, nil
 }

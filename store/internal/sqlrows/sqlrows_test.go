@@ -33,6 +33,11 @@ func TestMigrations(t *testing.T) {
 			"migrations/002_b.sql": {Data: []byte("-- not " + RefreshRowsLine + "\nSELECT 1")},
 		}, []Migration{{Version: 1, Name: "migrations/001_a.sql", SQL: "-- a\n" + RefreshRowsLine + "\nSELECT 1", RefreshRows: true},
 			{Version: 2, Name: "migrations/002_b.sql", SQL: "-- not " + RefreshRowsLine + "\nSELECT 1"}}, false},
+		// A checkout with CRLF line ends (git's core.autocrlf on Windows)
+		// embeds the scripts so: the refresh must still run.
+		{"refresh rows, CRLF", fstest.MapFS{
+			"migrations/001_a.sql": {Data: []byte("-- a\r\n" + RefreshRowsLine + "\r\nSELECT 1\r\n")},
+		}, []Migration{{Version: 1, Name: "migrations/001_a.sql", SQL: "-- a\r\n" + RefreshRowsLine + "\r\nSELECT 1\r\n", RefreshRows: true}}, false},
 		{"none", fstest.MapFS{}, []Migration{}, false},
 		{"no number", fstest.MapFS{"migrations/init.sql": {Data: []byte("A")}}, nil, true},
 	} {
