@@ -37,10 +37,11 @@ import (
 
 var modelOps atomic.Int64
 
-// rollbacksMet counts rollbacks of an Active bot with a target, and
-// rollbacksChanged those whose target's content changed (R20): how far the
-// sequences reach.
-var rollbacksMet, rollbacksChanged atomic.Int64
+// rollbacksMet counts rollbacks of an Active bot with a target,
+// rollbacksChanged those whose target's content changed (R20), and
+// rollbacksDropped those whose target no longer names the senders: how far
+// the sequences reach.
+var rollbacksMet, rollbacksChanged, rollbacksDropped atomic.Int64
 
 type mBot struct {
 	state   lifecycle.State
@@ -130,11 +131,12 @@ func (b *mBot) noteLeft(now time.Time) {
 	}
 }
 
-// lastLeft returns when the bot last left Active on any of senders it
-// still has: what a rollback's target is chosen by (R20); zero if never.
+// lastLeft returns when the bot last left Active on any of senders, those
+// it was edited since to drop included: what a rollback's target is chosen
+// by (R20); zero if never.
 func (b *mBot) lastLeft(senders []string) time.Time {
 	var at time.Time
-	for _, s := range b.own(senders) {
+	for _, s := range senders {
 		if t := b.leftAt[s]; t.After(at) {
 			at = t
 		}
@@ -680,12 +682,14 @@ func (r *modelRun) rollback(t *rapid.T) {
 		if r.md.bots[target].changed() {
 			rollbacksChanged.Add(1)
 		}
+		if len(r.md.bots[target].own(held)) == 0 {
+			rollbacksDropped.Add(1)
+		}
 	}
-	if r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !r.md.bots[target].changed() {
+	if t := r.md.bots[target]; r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !t.changed() && len(t.own(held)) > 0 {
 		// A predecessor that only drains ends its drains first; one
 		// Active elsewhere ends its drains where it goes back (R22). Try
 		// it on a copy.
-		t := r.md.bots[target]
 		on = t.own(held)
 		saved := *t
 		saved.on, saved.leftAt, saved.activeOn = maps.Clone(t.on), maps.Clone(t.leftAt), maps.Clone(t.activeOn)
@@ -935,8 +939,8 @@ func TestModel(t *testing.T) {
 			r.check(t)
 		}
 	})
-	t.Logf("model-based test: %d operations checked; %d rollbacks met a target, %d of them one whose content changed; %s",
-		modelOps.Load(), rollbacksMet.Load(), rollbacksChanged.Load(), testsReached())
+	t.Logf("model-based test: %d operations checked; %d rollbacks met a target, %d of them one whose content changed, %d one that no longer names the senders; %s",
+		modelOps.Load(), rollbacksMet.Load(), rollbacksChanged.Load(), rollbacksDropped.Load(), testsReached())
 }
 
 // roleAssignments reads the roles of the run's users as the store keeps
