@@ -58,7 +58,7 @@ func (c Rollback) decide(d *decider) error {
 	// None: t left them, was edited since to drop them, and went Active
 	// elsewhere, unchanged since then.
 	if len(on) == 0 {
-		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: []string{"senders"}}
+		return &RollbackError{Bot: cur.ID, Target: t.ID}
 	}
 	switch {
 	case t.State == Deactivated: // S1: no Deactivated -> Active; it drains until its last drain ends

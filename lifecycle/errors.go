@@ -277,7 +277,9 @@ type RollbackError struct {
 	Bot    BotID // the Active bot to roll back
 	Target BotID // the bot that was Active before; "" when there is none
 	// Changed lists what of Target's content changed since it was last
-	// Active ("definition", "senders"; see Bot.ChangedSinceActive).
+	// Active ("definition", "senders"; see Bot.ChangedSinceActive). It is
+	// empty when Target, unchanged since it was last Active (elsewhere),
+	// names none of the senders: it dropped them before that activation.
 	Changed []string
 }
 
@@ -285,6 +287,10 @@ type RollbackError struct {
 func (e *RollbackError) Error() string {
 	if e.Target == "" {
 		return fmt.Sprintf("cannot roll back bot %s: no other bot was Active on its senders before; activate the bot you want explicitly", e.Bot)
+	}
+	if len(e.Changed) == 0 {
+		return fmt.Sprintf("cannot roll back bot %s to %s: %s no longer names the senders %s is Active on; activate the bot you want explicitly",
+			e.Bot, e.Target, e.Target, e.Bot)
 	}
 	return fmt.Sprintf("cannot roll back bot %s to %s: the %s of %s changed since it was last Active; review it and activate it explicitly",
 		e.Bot, e.Target, strings.Join(e.Changed, " and "), e.Target)
