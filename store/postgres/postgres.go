@@ -174,13 +174,15 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Migrate brings the schema to the latest version, idempotently: under an
 // advisory lock (processes may run it at once), the migrations not in
-// botlife_schema_migrations run in version order, in one transaction.
+// botlife_schema_migrations run in version order, in one transaction. When
+// one of them is marked RefreshRows, every bot's rows are rewritten after
+// the last script, in that transaction.
 func (s *Store) Migrate(ctx context.Context) error {
 	scripts, err := sqlrows.Migrations(migrations)
 	if err != nil {
 		return err
 	}
-	applied := false
+	applied, refresh := false, false
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var done []int32
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012), `+syncOn+`;
@@ -197,12 +199,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, fmt.Sprintf("%s;\nINSERT INTO botlife_schema_migrations (version) VALUES (%d)", m.SQL, m.Version)); err != nil {
 				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			if m.RefreshRows {
-				if err := refreshRows(ctx, tx); err != nil {
-					return fmt.Errorf("%s: %w", m.Name, err)
-				}
-			}
 			applied = true
+			refresh = refresh || m.RefreshRows
+		}
+		if refresh { // after the last script: this version's code on this version's schema
+			return refreshRows(ctx, tx)
 		}
 		return nil
 	})

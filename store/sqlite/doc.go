@@ -62,7 +62,7 @@
 //
 // # Schema versions
 //
-// Open migrates a file to the latest schema, each migration in its own
+// Open migrates a file to the latest schema, the migrations it lacks in one
 // write transaction, and refuses a newer one. Version 2 (R22, R23) kept a
 // bot's state per sender and added schedules; version 3 replaces those
 // states with slots; version 4 keys every table by workspace (R27) and

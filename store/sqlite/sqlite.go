@@ -159,35 +159,44 @@ func (s *Store) Close() error {
 func (s *Store) Path() string { return s.path }
 
 // migrate applies the embedded migrations not yet applied (their names
-// number them from 1, in order), each in its own write transaction, and
-// refuses a file of a newer version; PRAGMA user_version records the last
-// one applied. Several processes may open a new file at once: the write
-// lock serialises them and each migration runs once.
+// number them from 1, in order) in one write transaction, and refuses a
+// file of a newer version; PRAGMA user_version records the last one
+// applied. When one of them is marked RefreshRows, every bot's rows are
+// rewritten after the last script, by this version's code on this
+// version's schema, in the same transaction: a crash leaves the file as it
+// was. Several processes may open a new file at once: the write lock
+// serialises them and each migration runs once.
 func (s *Store) migrate(ctx context.Context) error {
 	scripts, err := sqlrows.Migrations(migrations)
 	if err != nil {
 		return err
 	}
 	latest := len(scripts)
-	for _, m := range scripts {
-		err = s.inTx(ctx, func(tx conn) error {
-			var have int
-			err := tx.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have)
-			switch {
-			case err != nil || have >= m.Version && have <= latest:
-				return err
-			case have > latest:
-				return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, latest, lifecycle.ErrUnavailable)
-			}
-			_, err = tx.tx.ExecContext(ctx, fmt.Sprintf("%s;\nPRAGMA user_version = %d", m.SQL, m.Version))
-			if err == nil && m.RefreshRows {
-				err = refreshRows(ctx, tx)
-			}
+	err = s.inTx(ctx, func(tx conn) error {
+		var have int
+		if err := tx.tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil || have == latest {
 			return err
-		})
-		if err != nil {
-			return s.fail("migration "+m.Name, err)
 		}
+		if have > latest {
+			return fmt.Errorf("sqlite: %s has schema version %d but this version of botlife knows %d; upgrade botlife: %w", s.path, have, latest, lifecycle.ErrUnavailable)
+		}
+		refresh := false
+		for _, m := range scripts {
+			if m.Version <= have {
+				continue
+			}
+			if _, err := tx.tx.ExecContext(ctx, fmt.Sprintf("%s;\nPRAGMA user_version = %d", m.SQL, m.Version)); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+			refresh = refresh || m.RefreshRows
+		}
+		if refresh {
+			return refreshRows(ctx, tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return s.fail("migrating", err)
 	}
 	return nil
 }
