@@ -22,16 +22,7 @@ import (
 func TestMigrateRefreshesRows(t *testing.T) {
 	ctx := context.Background()
 	st, url := newStore(t)
-	clk := clock.NewMock()
-	clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mia := lifecycle.User("mia")
-	if _, err := m.GrantRole(ctx, lifecycle.System("test"), "mia", roles.Manager); err != nil {
-		t.Fatal(err)
-	}
+	m, clk := refreshManager(t, st)
 	s := func(a string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: a} }
 	bot := func(senders ...lifecycle.Sender) lifecycle.BotID {
 		b, err := m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: senders, Definition: definition()})
@@ -103,16 +94,7 @@ func senderRows(t *testing.T, conn *pgx.Conn) [][]any {
 func TestMigrateRefreshKeepsConcurrentCommits(t *testing.T) {
 	ctx := context.Background()
 	st, url := newStore(t)
-	clk := clock.NewMock()
-	clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mia := lifecycle.User("mia")
-	if _, err := m.GrantRole(ctx, lifecycle.System("test"), "mia", roles.Manager); err != nil {
-		t.Fatal(err)
-	}
+	m, _ := refreshManager(t, st)
 	s := func(a string) lifecycle.Sender { return lifecycle.Sender{Channel: "sms", Address: a} }
 	for _, c := range []lifecycle.Create{{ID: "a", Senders: []lifecycle.Sender{s("100")}}, {ID: "b", Senders: []lifecycle.Sender{s("200")}}} {
 		c.Name, c.Channel, c.Definition = "b", "sms", definition()
@@ -195,4 +177,22 @@ func waitBlocked(t *testing.T, url, prefix string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("no statement %q waits for a lock", prefix)
+}
+
+// mia holds the Manager role in refreshManager's Manager.
+var mia = lifecycle.User("mia")
+
+// refreshManager is a Manager on st, on a mock clock, with mia a Manager.
+func refreshManager(t *testing.T, st lifecycle.Store) (*lifecycle.Manager, *clock.Mock) {
+	t.Helper()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GrantRole(context.Background(), lifecycle.System("test"), "mia", roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	return m, clk
 }

@@ -27,10 +27,10 @@ type Migration struct {
 	Version int    // the number its name starts with: 3 for 003_rows.sql
 	Name    string // its path in the file system
 	SQL     string
-	// RefreshRows says that the store rewrites every bot's rows from its
-	// document after the script, in its transaction, as this version's
-	// core computes them (lifecycle.Change.Rows): the script holds the
-	// line RefreshRowsLine. Rows are facts the core computed; when a later
+	// RefreshRows says that, once this script is applied, the store
+	// rewrites every bot's rows from its document as this version's core
+	// computes them (lifecycle.Change.Rows), after the last script and in
+	// the same transaction: the script holds the line RefreshRowsLine. Rows are facts the core computed; when a later
 	// core computes them otherwise, rows an earlier version wrote would
 	// keep the old facts until their bot is next written.
 	RefreshRows bool
