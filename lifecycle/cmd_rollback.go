@@ -22,7 +22,9 @@ import "time"
 //
 // A bot edited since to drop the senders is still the bot most recently
 // Active there (its departure rows keep when it left), and the rollback is
-// refused as changed: it never passes over it to an older bot.
+// refused naming it - as changed, or, when it was Active elsewhere since
+// with that content, as no longer naming the senders: it never passes
+// over it to an older bot.
 type Rollback struct {
 	Bot      BotID
 	Decision Decision
