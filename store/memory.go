@@ -270,6 +270,11 @@ func (m *Memory) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uin
 func cloneEntry(e lifecycle.AuditEntry) lifecycle.AuditEntry {
 	e.Transitions = append([]lifecycle.Transition(nil), e.Transitions...)
 	e.Acknowledged = append([]string(nil), e.Acknowledged...)
+	e.Senders = slices.Clone(e.Senders)
+	if e.Test != nil {
+		t := *e.Test
+		e.Test = &t
+	}
 	return e
 }
 

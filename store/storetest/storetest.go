@@ -55,6 +55,7 @@ var suite = []struct {
 }{
 	{"BotRoundTrip", testBotRoundTrip},
 	{"ReadsAreCopies", testReadsAreCopies},
+	{"R16/AuditReadsAreCopies", testAuditReadsAreCopies},
 	{"LiveBotsAndPaging", testLiveBots},
 	{"R20/LastActive", testLastActive},
 	{"R20/TargetEditedToDropTheSenders", testRollbackTargetDroppedSenders},
@@ -346,6 +347,54 @@ func testReadsAreCopies(t *testing.T, h *harness) {
 	got.Definition.Text = "changed"
 	if diff := cmp.Diff(b, h.bot(b.ID)); diff != "" {
 		t.Fatalf("changing a read value changed the store:\n%s", diff)
+	}
+}
+
+// testAuditReadsAreCopies: an audit entry, with every slice and pointer it
+// holds, is stored as committed (R16): changing the plan after Commit, the
+// entries Commit returned, or the entries AuditLog read changes nothing
+// stored.
+func testAuditReadsAreCopies(t *testing.T, h *harness) {
+	entry := func() lifecycle.AuditEntry {
+		s := h.sender("100")
+		return lifecycle.AuditEntry{Time: h.now, Actor: "mia", Action: lifecycle.OpActivate,
+			Transitions:  []lifecycle.Transition{{Bot: "b", From: lifecycle.Draft, To: lifecycle.Active}},
+			Senders:      []lifecycle.SenderTransition{{Bot: "b", Sender: s, From: lifecycle.Draft, To: lifecycle.Active}},
+			Acknowledged: []string{"W1"},
+			Test:         &lifecycle.TestSessionAudit{Bot: "b", Activation: 1, Content: "c"}}
+	}
+	change := func(e *lifecycle.AuditEntry) {
+		e.Transitions[0].Bot = "changed"
+		e.Senders[0].Bot = "changed"
+		e.Acknowledged[0] = "changed"
+		e.Test.Bot = "changed"
+	}
+	p := lifecycle.Plan{Workspace: h.ws, Op: lifecycle.OpActivate, Audit: []lifecycle.AuditEntry{entry()}}
+	got, err := h.st.Commit(h.ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(&p.Audit[0])
+	want := entry()
+	want.Seq = 1
+	if len(got) != 1 {
+		t.Fatalf("Commit returned %d entries, want 1", len(got))
+	}
+	if diff := cmp.Diff(want, got[0]); diff != "" {
+		t.Errorf("changing the plan changed the entry Commit returned (-committed +returned):\n%s", diff)
+	}
+	change(&got[0])
+	read, err := h.st.AuditLog(h.ctx, h.ws, 0, 10)
+	if err != nil || len(read) != 1 {
+		t.Fatalf("AuditLog = %v, %v; want one entry", read, err)
+	}
+	change(&read[0])
+	again, err := h.st.AuditLog(h.ctx, h.ws, 0, 10)
+	if err != nil || len(again) != 1 {
+		t.Fatalf("AuditLog = %v, %v; want one entry", again, err)
+	}
+	if diff := cmp.Diff(want, again[0]); diff != "" {
+		t.Errorf("changing a plan, a returned or a read entry changed the stored one (-committed +stored):\n%s", diff)
 	}
 }
 

@@ -191,7 +191,7 @@ func val[T any](p *T) (v T) {
 }
 
 // Numbered returns the audit entries of a commit as it stores them,
-// numbered from first, sharing no slice with the plan's.
+// numbered from first, sharing no slice or pointer with the plan's.
 func Numbered(entries []lifecycle.AuditEntry, first uint64) []lifecycle.AuditEntry {
 	out := make([]lifecycle.AuditEntry, len(entries))
 	for i, e := range entries {
@@ -199,6 +199,10 @@ func Numbered(entries []lifecycle.AuditEntry, first uint64) []lifecycle.AuditEnt
 		e.Transitions = slices.Clone(e.Transitions)
 		e.Acknowledged = slices.Clone(e.Acknowledged)
 		e.Senders = slices.Clone(e.Senders)
+		if e.Test != nil {
+			t := *e.Test
+			e.Test = &t
+		}
 		out[i] = e
 	}
 	return out
