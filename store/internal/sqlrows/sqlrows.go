@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/store/internal/binarydoc"
+	"github.com/botlife/botlife/validate"
 )
 
 // Migration is one embedded schema script, numbered by its name.
@@ -130,22 +132,49 @@ func Decode[T any](doc []byte) (T, error) {
 }
 
 // Bot decodes a stored bot document as this version keeps it, whichever
-// version wrote it (upgrade), JSON as the first PostgreSQL schema kept it
-// included; nil for no document (a bot that does not exist).
+// version wrote it (upgrade, definitionBeforeR25), JSON as the first
+// PostgreSQL schema kept it included; nil for no document (a bot that does
+// not exist).
 func Bot(doc []byte) (*lifecycle.Bot, error) {
 	if doc == nil {
 		return nil, nil
 	}
 	var b lifecycle.Bot
+	decode := func(v any) error { return binarydoc.Decode(doc, v) }
 	if len(doc) > 0 && doc[0] == '{' { // a binary document starts with its format version
-		if err := json.Unmarshal(doc, &b); err != nil {
+		decode = func(v any) error { return json.Unmarshal(doc, v) }
+		if err := decode(&b); err != nil {
 			return nil, fmt.Errorf("decoding a stored bot: %w", err)
 		}
-	} else if err := binarydoc.Decode(doc, &b); err != nil {
+	} else if err := decode(&b); err != nil {
 		return nil, err
+	}
+	if b.Definition == (lifecycle.Definition{}) {
+		b.Definition = definitionBeforeR25(decode)
 	}
 	b = upgrade(b)
 	return &b, nil
+}
+
+// definitionBeforeR25 returns the definition of a bot stored before R25,
+// when a bot's definition was the reference chatbot definition itself
+// (validate.Definition, under the same field name), as this version keeps
+// it: a document in validate.ReferenceFormat. decode reads the stored
+// document into a value; a document of this version, whose definition
+// has none of that struct's fields, gives the zero Definition, as does
+// one whose text R21 would refuse.
+func definitionBeforeR25(decode func(v any) error) lifecycle.Definition {
+	var old struct {
+		Definition validate.Definition `json:"definition"`
+	}
+	if decode(&old) != nil || reflect.ValueOf(old.Definition).IsZero() {
+		return lifecycle.Definition{}
+	}
+	def, err := lifecycle.ReferenceDefinition(old.Definition)
+	if err != nil {
+		return lifecycle.Definition{}
+	}
+	return def
 }
 
 // upgrade returns a bot stored by a version before bots were live per

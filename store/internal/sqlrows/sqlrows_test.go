@@ -2,6 +2,7 @@ package sqlrows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/store/internal/binarydoc"
+	"github.com/botlife/botlife/validate"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -283,4 +285,53 @@ func docOf(t *testing.T, b lifecycle.Bot) []byte {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// botBeforeR25 is a bot as versions before R25 kept it: its definition the
+// reference chatbot definition itself (validate.Definition), not a
+// document of the service's.
+type botBeforeR25 struct {
+	ID         lifecycle.BotID     `json:"id"`
+	Name       string              `json:"name"`
+	Channel    string              `json:"channel"`
+	Definition validate.Definition `json:"definition"`
+	State      lifecycle.State     `json:"state"`
+	Revision   uint64              `json:"revision"`
+}
+
+// R25, migrations: a bot stored before R25 - by the SQLite store as a
+// binary document, by the first PostgreSQL schema as JSON - reads with its
+// definition as the reference chatbot definition it was, not with none.
+func TestBotDefinitionBeforeR25(t *testing.T) {
+	def := validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi", Dialogs: []validate.Dialog{
+		{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello"}, {Type: validate.Close}}},
+	}}
+	old := botBeforeR25{ID: "b", Name: "n", Channel: "sms", Definition: def, State: lifecycle.Draft, Revision: 2}
+	ref, err := lifecycle.ReferenceDefinition(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &lifecycle.Bot{ID: "b", Name: "n", Channel: "sms", Definition: ref, State: lifecycle.Draft, Revision: 2}
+	bin, err := binarydoc.Encode(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, doc := range map[string][]byte{"binary": bin, "json": js} {
+		got, err := Bot(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: a bot stored before R25 lost its definition (-want +got)\n%s", name, diff)
+		}
+	}
+	// A bot of this version with no definition stays so.
+	empty := lifecycle.Bot{ID: "e", Revision: 1}
+	if got, err := Bot(docOf(t, empty)); err != nil || !cmp.Equal(&empty, got) {
+		t.Errorf("a bot with no definition reads as %+v, %v", got, err)
+	}
 }
