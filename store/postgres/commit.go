@@ -18,6 +18,18 @@ import (
 // botlife_conflict(...) (SQLSTATE BL409, aborting the batch) for what its
 // data-modifying CTE did not match.
 const (
+	// sqlCheckBots refuses a plan whose changes read revisions the bots no
+	// longer have ($1, $2: ids and the revisions the plan read, 0 for a new
+	// bot), before any claim is counted: a plan the world moved past is a
+	// conflict (R17), whatever a sender it names has become since.
+	// sqlUpdateBots, sqlDeleteBots and sqlInsertBots compare them again
+	// under their row locks.
+	sqlCheckBots = `
+		SELECT botlife_conflict(CASE WHEN c.rev = 0 THEN format('bot %s already exists', c.id)
+			ELSE format('bot %s changed or no longer exists (the plan read revision %s)', c.id, c.rev) END)
+		FROM unnest($1::text[], $2::int8[]) AS c(id, rev) LEFT JOIN bots b ON b.workspace = @ws AND b.id = c.id
+		WHERE coalesce(b.revision, 0) <> c.rev`
+
 	// sqlClaim counts, per real sender, the bots that name it after ($1,
 	// $2: the new rows) less those that named it before (the stored rows
 	// of the changed bots $3), and applies that to sender_claims in sender
@@ -187,6 +199,7 @@ func commitBatch(p lifecycle.Plan) (batch, error) {
 	}
 	var c changeCols
 	var ids, stored []string
+	var revs []int64
 	// Rows are locked in id order, so that two commits touching the same
 	// bots seldom deadlock (a deadlock would be a conflict, and a retry).
 	changes := slices.Clone(p.Changes)
@@ -195,6 +208,7 @@ func commitBatch(p lifecycle.Plan) (batch, error) {
 		if err := checkText("bot id", string(ch.Bot), true); err != nil {
 			return b, err
 		}
+		revs = append(revs, int64(ch.Revision))
 		if ids = append(ids, string(ch.Bot)); ch.Revision != 0 {
 			stored = append(stored, string(ch.Bot))
 		}
@@ -203,6 +217,7 @@ func commitBatch(p lifecycle.Plan) (batch, error) {
 		}
 	}
 	if ids != nil {
+		b.Queue(sqlCheckBots, ids, revs)
 		b.Queue(sqlClaim, c.senders.col(1), c.senders.col(2), ids)
 	}
 	if stored != nil {

@@ -28,8 +28,9 @@
 // workspace_heads, a row per sequence made on first use; a new session
 // takes its id under that row's lock, so the sessions opened in one
 // workspace commit one at a time. sender_claims holds one row per real sender named by a bot, with
-// its workspace and how many of its bots name it: Commit changes it first,
-// from the rows the plan replaces, and its primary key settles two
+// its workspace and how many of its bots name it: Commit changes it first
+// (once the plan's revisions are checked: a stale plan is a conflict), from
+// the rows the plan replaces, and its primary key settles two
 // workspaces racing for a sender, in any process (*lifecycle.ClaimError).
 // WaitAudit's notification names the workspace.
 //

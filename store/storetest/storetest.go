@@ -96,6 +96,7 @@ var suite = []struct {
 	{"R27/Isolation", testWorkspaceIsolation},
 	{"R27/SenderClaims", testSenderClaims},
 	{"R27/SenderClaimRace", testSenderClaimRace},
+	{"R27/StalePlanNamingClaimedSender", testStalePlanNamingClaimedSender},
 	{"R27/AuditPerWorkspace", testAuditPerWorkspace},
 }
 

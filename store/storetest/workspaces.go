@@ -138,6 +138,19 @@ func testSenderClaims(t *testing.T, h *harness) {
 	}
 }
 
+// testStalePlanNamingClaimedSender (R17, R27): a plan applied after the
+// world moved is refused as a conflict - the Manager decides again - even
+// when a sender it names has since been claimed by another workspace, and
+// changes nothing.
+func testStalePlanNamingClaimedSender(t *testing.T, h *harness) {
+	a := h.create("200")
+	stale := h.mustPlan(lifecycle.Update{Bot: a.ID, Senders: ptr(h.senders("100", "200"))})
+	h.do(lifecycle.Update{Bot: a.ID, Name: ptr("renamed")})
+	o := h.other("rival", "8")
+	o.do(lifecycle.Create{ID: "theirs", Name: "theirs", Channel: "sms", Senders: h.senders("100"), Definition: definition()})
+	h.refused(stale, "R17: a stale plan naming a sender another workspace claimed since")
+}
+
 // testSenderClaimRace (R27): workspaces racing to claim one sender - each
 // committing a bot that names it - leave exactly one winner; every other
 // commit is refused as claimed and leaves its workspace unchanged.
