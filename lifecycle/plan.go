@@ -115,8 +115,9 @@ func (p *Plan) Bot(id BotID) (Bot, bool) {
 	return Bot{}, false
 }
 
-// Check reports a malformed plan - a bot changed twice, or a change whose
-// After does not match its bot and target state - as an error wrapping
+// Check reports a malformed plan - a bot, schedule or user's roles changed
+// twice, or a change whose After does not match its bot and target state -
+// as an error wrapping
 // ErrInvalidInput. Decide never makes one; stores call Check before
 // applying a plan that may have been built by hand.
 func (p *Plan) Check() error {
@@ -144,6 +145,16 @@ func (p *Plan) Check() error {
 			return &InputError{Field: "plan", Value: shown(string(id)), Problem: "has a schedule change without a valid id and status, or whose revision is not the one after the one it read"}
 		}
 		scheds[id] = true
+	}
+	// Each role change reads the user's roles as stored and says what they
+	// become: a second change of one user could not read what the first
+	// left, and the stores would count the Admins apart (P2).
+	users := make(map[string]bool, len(p.Roles))
+	for _, rc := range p.Roles {
+		if users[rc.User] {
+			return &InputError{Field: "plan", Value: shown(rc.User), Problem: "changes the roles of the same user twice"}
+		}
+		users[rc.User] = true
 	}
 	return nil
 }

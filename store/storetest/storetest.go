@@ -71,6 +71,7 @@ var suite = []struct {
 	{"R16/AuditOrder", testAuditOrder},
 	{"P2/RoleAssignments", testRoles},
 	{"P2/LastAdminRefused", testLastAdmin},
+	{"P2/UserChangedTwiceRefused", testUserChangedTwice},
 	{"DueDrains", testDueDrains},
 	{"R10/Route", testRoute},
 	{"R9/SessionsEndWithoutSweep", testSessionsEndWithoutSweep},
@@ -557,6 +558,28 @@ func testLastAdmin(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	h.refused(p2, "removing the last Admin")
+}
+
+// testUserChangedTwice (P2): a plan that changes one user's roles twice
+// is malformed (Plan.Check) - the second change cannot read what the first
+// left, and the Admins would be miscounted - and every store refuses it
+// whole with ErrInvalidInput, whatever else holds Admin.
+func testUserChangedTwice(t *testing.T, h *harness) {
+	admin := roles.MustSet(roles.Admin)
+	h.do(lifecycle.GrantRole{User: "x", Role: roles.Admin})
+	h.do(lifecycle.GrantRole{User: "y", Role: roles.Admin})
+	before := h.contents()
+	p := lifecycle.Plan{Workspace: h.ws, Op: lifecycle.OpRevokeRole, Roles: []lifecycle.RoleChange{
+		{User: "x", From: admin}, {User: "x", From: admin, To: admin}}}
+	if _, err := h.st.Commit(h.ctx, p); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Fatalf("P2: a plan changing one user's roles twice: Commit = %v, want ErrInvalidInput", err)
+	}
+	if diff := cmp.Diff(before, h.contents()); diff != "" {
+		t.Fatalf("P2: a refused plan changed the store (-before +after):\n%s", diff)
+	}
+	if _, admins, err := h.st.Roles(h.ctx, h.ws, "x"); err != nil || admins != 2 {
+		t.Fatalf("P2: Roles counts %d Admins, %v; want 2", admins, err)
+	}
 }
 
 func testDueDrains(t *testing.T, h *harness) {
