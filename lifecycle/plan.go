@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"slices"
 	"time"
 
 	"github.com/botlife/botlife/roles"
@@ -116,8 +117,8 @@ func (p *Plan) Bot(id BotID) (Bot, bool) {
 }
 
 // Check reports a malformed plan - a bot, schedule or user's roles changed
-// twice, or a change whose After does not match its bot and target state -
-// as an error wrapping
+// twice, a bot naming a sender twice, or a change whose After does not
+// match its bot and target state - as an error wrapping
 // ErrInvalidInput. Decide never makes one; stores call Check before
 // applying a plan that may have been built by hand.
 func (p *Plan) Check() error {
@@ -129,6 +130,9 @@ func (p *Plan) Check() error {
 		seen[c.Bot] = true
 		if (c.After == nil) != (c.To == Deleted) || (c.After != nil && (c.After.ID != c.Bot || c.After.State != c.To)) {
 			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a change whose After does not match its bot and target state"}
+		}
+		if c.After != nil && namesTwice(c.After.Senders) {
+			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a bot that names a sender twice"}
 		}
 		if c.After != nil && !c.After.liveConsistent() {
 			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a bot whose senders' states (Live) do not match its state, senders or grace deadline (R22)"}
@@ -157,4 +161,25 @@ func (p *Plan) Check() error {
 		users[rc.User] = true
 	}
 	return nil
+}
+
+// namesTwice reports whether a sender appears twice in ss: a store keeps
+// one row per bot and sender (Change.Rows).
+func namesTwice(ss []Sender) bool {
+	if slices.IsSortedFunc(ss, Sender.compare) { // as Decide keeps them
+		for i := 1; i < len(ss); i++ {
+			if ss[i] == ss[i-1] {
+				return true
+			}
+		}
+		return false
+	}
+	seen := make(map[Sender]bool, len(ss))
+	for _, s := range ss {
+		if seen[s] {
+			return true
+		}
+		seen[s] = true
+	}
+	return false
 }

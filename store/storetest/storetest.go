@@ -66,6 +66,7 @@ var suite = []struct {
 	{"R24/FollowUnderConcurrentCommits", testFollowUnderConcurrentCommits},
 	{"R15/CommitIsAtomic", testCommitAtomic},
 	{"R15/StaleRevisionConflicts", testStaleRevision},
+	{"R15/SenderNamedTwiceRefused", testSenderNamedTwice},
 	{"R1/TwoActiveRefused", testTwoActiveRefused},
 	{"R2/TwoDeactivatedRefused", testTwoDeactivatedRefused},
 	{"R16/AuditOrder", testAuditOrder},
@@ -461,6 +462,23 @@ func testStaleRevision(t *testing.T, h *harness) {
 	dup := h.bot(b.ID)
 	dup.Revision = 1
 	h.refused(lifecycle.Plan{Changes: []lifecycle.Change{{Bot: b.ID, To: lifecycle.Draft, After: &dup}}}, "creating an existing id")
+}
+
+// testSenderNamedTwice: a plan whose bot names one sender twice is
+// malformed (Plan.Check): a store keeps one row per bot and sender, so
+// every store refuses it whole with ErrInvalidInput - not one store
+// keeping it and another refusing it as two bots in one slot.
+func testSenderNamedTwice(t *testing.T, h *harness) {
+	before := h.contents()
+	b := lifecycle.Bot{ID: "twice", Name: "twice", Channel: "sms", Senders: []lifecycle.Sender{h.sender("100"), h.sender("100")},
+		Definition: definition(), State: lifecycle.Draft, Revision: 1, CreatedAt: h.now, UpdatedAt: h.now}
+	p := lifecycle.Plan{Workspace: h.ws, Op: lifecycle.OpCreate, Changes: []lifecycle.Change{{Bot: b.ID, To: lifecycle.Draft, After: &b}}}
+	if _, err := h.st.Commit(h.ctx, p); !errors.Is(err, lifecycle.ErrInvalidInput) {
+		t.Fatalf("a bot naming a sender twice: Commit = %v, want ErrInvalidInput", err)
+	}
+	if diff := cmp.Diff(before, h.contents()); diff != "" {
+		t.Fatalf("a refused plan changed the store (-before +after):\n%s", diff)
+	}
 }
 
 func testTwoActiveRefused(t *testing.T, h *harness) {
