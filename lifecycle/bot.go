@@ -229,14 +229,30 @@ type ActivationEnd struct {
 	Senders []Sender    `json:"senders,omitempty"`
 	At      time.Time   `json:"at"`
 	Reason  CloseReason `json:"reason"`
+	// IdleTimeout is the bot's idle timeout while the activation ran
+	// (endIdle): negative when it had none, zero for an end recorded by a
+	// version before it, which reads the bot's own. An edit of the idle
+	// timeout once the activation is over never rewrites how its sessions
+	// ended (R9).
+	IdleTimeout time.Duration `json:"idle_timeout,omitempty"`
 }
 
-// endOf returns how activation k ended on sender s. A sender leaves an
-// activation once, so a record naming s wins over the one that ended the
-// rest. For an activation older than the recorded ones - a bot stored
-// while Ends kept only the last 16 - it returns the oldest record: k ended
-// no later than that.
-func (b *Bot) endOf(k uint64, s Sender) (CloseReason, time.Time) {
+// endIdle is b's idle timeout as an ActivationEnd records it: negative for
+// none.
+func (b *Bot) endIdle() time.Duration {
+	if b.IdleTimeout > 0 {
+		return b.IdleTimeout
+	}
+	return -1
+}
+
+// endOf returns how activation k ended on sender s, and the idle timeout
+// it ran with (ActivationEnd.IdleTimeout; zero if not recorded). A sender
+// leaves an activation once, so a record naming s wins over the one that
+// ended the rest. For an activation older than the recorded ones - a bot
+// stored while Ends kept only the last 16 - it returns the oldest record:
+// k ended no later than that.
+func (b *Bot) endOf(k uint64, s Sender) (CloseReason, time.Time, time.Duration) {
 	var rest *ActivationEnd
 	for i := range b.Ends {
 		e := &b.Ends[i]
@@ -246,16 +262,16 @@ func (b *Bot) endOf(k uint64, s Sender) (CloseReason, time.Time) {
 		if e.Senders == nil {
 			rest = e
 		} else if slices.Contains(e.Senders, s) {
-			return e.Reason, e.At
+			return e.Reason, e.At, e.IdleTimeout
 		}
 	}
 	if rest != nil {
-		return rest.Reason, rest.At
+		return rest.Reason, rest.At, rest.IdleTimeout
 	}
 	if len(b.Ends) > 0 && k < b.Ends[0].Activation {
-		return b.Ends[0].Reason, b.Ends[0].At
+		return b.Ends[0].Reason, b.Ends[0].At, 0
 	}
-	return b.EndReason, b.EndedAt
+	return b.EndReason, b.EndedAt, 0
 }
 
 // asOf returns the bot as it reads at now: drains whose grace deadline has

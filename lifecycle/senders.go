@@ -166,7 +166,7 @@ func (b *Bot) leave(senders []Sender, at time.Time, reason CloseReason) {
 		if !slices.ContainsFunc(b.Live, func(e SenderState) bool { return e.Activation == k }) {
 			named = nil // the activation's last senders: it is over
 		}
-		b.Ends = append(b.Ends, ActivationEnd{Activation: k, Senders: named, At: at, Reason: reason})
+		b.Ends = append(b.Ends, ActivationEnd{Activation: k, Senders: named, At: at, Reason: reason, IdleTimeout: b.endIdle()})
 	}
 	b.GraceDeadline = b.earliestDeadline()
 }

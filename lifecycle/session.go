@@ -58,7 +58,8 @@ func (s *Session) Open() bool { return s.ClosedAt.IsZero() }
 //     between or not, however often the bot went live since (R9, R22);
 //   - a session on a sender its bot drains on ends at that sender's grace
 //     deadline with grace_expired;
-//   - any session ends after the bot's IdleTimeout without a message.
+//   - any session ends after the bot's IdleTimeout without a message
+//     (for an activation that is over, the one it ran with).
 //
 // Whichever of these came first wins; idle wins a tie. A session recorded
 // as closed keeps its recorded reason and time. It does not allocate.
@@ -78,10 +79,14 @@ func sessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.
 	// The end of the bot's service to this session, if any.
 	var end time.Time
 	var why CloseReason
+	idle := b.IdleTimeout // as the session's activation ran with it (R9)
 	on, live := b.serving(s.Sender)
 	switch {
 	case !live || on.Activation != s.Activation:
-		why, end = b.endOf(s.Activation, s.Sender)
+		var ranWith time.Duration
+		if why, end, ranWith = b.endOf(s.Activation, s.Sender); ranWith != 0 {
+			idle = ranWith
+		}
 		if why == "" || s.Sender.IsTest() && !b.hasEnd(s.Activation) {
 			why = endedDefault(s.Sender)
 			if s.Sender.IsTest() {
@@ -94,8 +99,8 @@ func sessionEnd(s *Session, b *Bot, now time.Time) (reason CloseReason, at time.
 	case on.State == Deactivated:
 		why, end = CloseGraceExpired, on.GraceDeadline
 	}
-	if b.IdleTimeout > 0 {
-		idleAt := s.LastActivityAt.Add(b.IdleTimeout)
+	if idle > 0 {
+		idleAt := s.LastActivityAt.Add(idle)
 		// A tie goes to idle: a sweep at that instant records it so.
 		if !idleAt.After(now) && (end.IsZero() || !idleAt.After(end)) {
 			return CloseIdleTimeout, idleAt, true

@@ -106,7 +106,8 @@ func DecideClose(s Session, b *Bot, reason CloseReason, now time.Time) Session {
 //     or not, however often the bot went live since (R9, R22);
 //   - a session on a sender its bot drains on ends at that sender's grace
 //     deadline with grace_expired;
-//   - any session ends after the bot's IdleTimeout without a message.
+//   - any session ends after the bot's IdleTimeout without a message
+//     (for an activation that is over, the one it ran with).
 //
 // Whichever came first wins; idle wins a tie. A session recorded closed
 // keeps its recorded reason and time.

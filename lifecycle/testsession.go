@@ -202,7 +202,7 @@ func (b *Bot) endLease(k uint64, at time.Time, reason CloseReason) bool {
 	if len(b.Tests) == 0 {
 		b.Tests = nil
 	}
-	b.Ends = append(b.Ends, ActivationEnd{Activation: k, Senders: []Sender{s}, At: at, Reason: reason})
+	b.Ends = append(b.Ends, ActivationEnd{Activation: k, Senders: []Sender{s}, At: at, Reason: reason, IdleTimeout: b.endIdle()})
 	return true
 }
 
