@@ -494,7 +494,11 @@ func (d *decider) finish() Plan {
 	}
 	for _, id := range d.touched {
 		if !d.deleted[id] {
-			d.bots[id].endStaleLeases(d.now) // R26: a content change ends its test sessions
+			var ran *Bot
+			if st, ok := d.stored[id]; ok {
+				ran = &st
+			}
+			d.bots[id].endStaleLeases(d.now, ran) // R26: a content change ends its test sessions
 		}
 		c := Change{Bot: id}
 		if st, ok := d.stored[id]; ok {

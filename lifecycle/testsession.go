@@ -191,8 +191,15 @@ func (b *Bot) testRows(rows []SenderRow) []SenderRow {
 // endLease ends b's lease with activation k at at for reason, keeping the
 // end for its session (R9), and reports whether b had it. The end names
 // the lease's test sender: an end with no senders would read as the end
-// of b's last activation on every real sender (lastActivationOn).
+// of b's last activation on every real sender (lastActivationOn). It
+// records b's idle timeout as the one the lease ran with.
 func (b *Bot) endLease(k uint64, at time.Time, reason CloseReason) bool {
+	return b.endLeaseRan(k, at, reason, b.endIdle())
+}
+
+// endLeaseRan is endLease with the idle timeout the lease ran with, as
+// an ActivationEnd records it.
+func (b *Bot) endLeaseRan(k uint64, at time.Time, reason CloseReason, ranWith time.Duration) bool {
 	i := slices.IndexFunc(b.Tests, func(l TestLease) bool { return l.Activation == k })
 	if i < 0 {
 		return false
@@ -202,20 +209,25 @@ func (b *Bot) endLease(k uint64, at time.Time, reason CloseReason) bool {
 	if len(b.Tests) == 0 {
 		b.Tests = nil
 	}
-	b.Ends = append(b.Ends, ActivationEnd{Activation: k, Senders: []Sender{s}, At: at, Reason: reason, IdleTimeout: b.endIdle()})
+	b.Ends = append(b.Ends, ActivationEnd{Activation: k, Senders: []Sender{s}, At: at, Reason: reason, IdleTimeout: ranWith})
 	return true
 }
 
 // endStaleLeases ends every lease of b pinned to other content than b's now
-// (R26): a content change ends its test sessions as content_changed.
-func (b *Bot) endStaleLeases(now time.Time) {
+// (R26): a content change ends its test sessions as content_changed. ran
+// is b as the leases ran on it, before the change (nil: b): an idle
+// timeout the same edit sets never ends one before the edit (R9).
+func (b *Bot) endStaleLeases(now time.Time, ran *Bot) {
 	if len(b.Tests) == 0 {
 		return
 	}
 	fp := contentFingerprint(b)
+	if ran == nil {
+		ran = b
+	}
 	for _, l := range slices.Clone(b.Tests) {
 		if l.Content != fp {
-			b.endLease(l.Activation, now, CloseContentChanged)
+			b.endLeaseRan(l.Activation, now, CloseContentChanged, ran.endIdle())
 		}
 	}
 }

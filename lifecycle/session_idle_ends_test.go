@@ -41,3 +41,24 @@ func TestR9SessionEndSurvivesALaterIdleTimeoutEdit(t *testing.T) {
 		}
 	}
 }
+
+// R26 with R9: an edit that changes a bot's content and its idle timeout
+// at once ends its test sessions then, as content_changed: the shorter
+// idle timeout it sets never makes one read over since before the edit
+// (a read just before said it was open).
+func TestR26ContentEditWithAShorterIdleTimeoutEndsTestSessionsThen(t *testing.T) {
+	e := newEnv(t)
+	b, ts := e.tested(t)
+	e.clk.Add(20 * time.Minute)
+	if read, err := e.m.TestSession(e.ctx, designer, ts.ID); err != nil || !read.Open() {
+		t.Fatalf("before the edit: %+v, %v; want open", read, err)
+	}
+	def := cleanRef()
+	def.Dialogs[0].Elements[0].Text = "Hello again"
+	if _, err := e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Definition: ptr(refDef(def)), IdleTimeout: ptr(5 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	edited := e.clk.Now()
+	e.clk.Add(time.Minute)
+	wantOver(t, e, ts.ID, lifecycle.CloseContentChanged, edited, "after the edit")
+}
