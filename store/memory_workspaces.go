@@ -137,10 +137,8 @@ func (c *claims) take(ws lifecycle.Workspace, delta map[lifecycle.Sender]int) er
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for s, d := range delta {
-		if cl, ok := c.of[s]; d > 0 && ok && cl.ws != ws {
-			return &lifecycle.ClaimError{Sender: s}
-		}
+	if err := c.refused(ws, delta); err != nil {
+		return err
 	}
 	for s, d := range delta {
 		cl := c.of[s]
@@ -149,6 +147,28 @@ func (c *claims) take(ws lifecycle.Workspace, delta map[lifecycle.Sender]int) er
 			delete(c.of, s)
 		} else {
 			c.of[s] = cl
+		}
+	}
+	return nil
+}
+
+// check is take without taking: the *lifecycle.ClaimError take would
+// refuse delta with, or nil.
+func (c *claims) check(ws lifecycle.Workspace, delta map[lifecycle.Sender]int) error {
+	if len(delta) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refused(ws, delta)
+}
+
+// refused returns the *lifecycle.ClaimError of a sender delta adds to
+// that another workspace claims, or nil. The caller holds c.mu.
+func (c *claims) refused(ws lifecycle.Workspace, delta map[lifecycle.Sender]int) error {
+	for s, d := range delta {
+		if cl, ok := c.of[s]; d > 0 && ok && cl.ws != ws {
+			return &lifecycle.ClaimError{Sender: s}
 		}
 	}
 	return nil
@@ -192,6 +212,9 @@ func (m *Memory) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audi
 	if s == m.none {
 		s.mu.RLock()
 		_, err := s.check(p) // none is never written: the answer of any empty store
+		if err == nil {
+			err = m.claims.check(p.Workspace, s.claimDelta(p.Changes)) // R27
+		}
 		s.mu.RUnlock()
 		if err != nil {
 			return nil, err
