@@ -271,6 +271,10 @@ func bulkSessions(b *testing.B, path string, bot lifecycle.BotID, start time.Tim
 			}
 		}
 	}
+	// Their group, as Route adds it (session_groups, due at once).
+	if _, err := tx.Exec(`INSERT OR IGNORE INTO session_groups VALUES ('', ?, ?, ?, 1, -9223372036854775808)`, string(bot), benchSender.Channel, benchSender.Address); err != nil {
+		b.Fatal(err)
+	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}

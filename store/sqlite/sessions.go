@@ -121,8 +121,20 @@ func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender,
 		VALUES (?1, (SELECT coalesce(max(id), 0) + 1 FROM sessions WHERE workspace = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING id`,
 		ws, sender.Channel, sender.Address, endUser, string(out.Bot), int64(out.Activation), n, int64(out.Messages)).Scan(&id)
 	out.ID = lifecycle.SessionID(id)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, sqlAddGroup, ws, string(out.Bot), sender.Channel, sender.Address, int64(out.Activation))
+	}
 	return out, nil, err
 }
+
+// sqlAddGroup adds a session's group to session_groups, due at once, if
+// it has no row: a session opened later in a group ends no sooner than
+// the group's open sessions, so a row kept stays true.
+const sqlAddGroup = `INSERT INTO session_groups (workspace, bot_id, channel, address, activation, due) VALUES (?, ?, ?, ?, ?, ` + dueNow + `)
+	ON CONFLICT DO NOTHING`
+
+// dueNow is session_groups.due for a group the next sweep visits.
+const dueNow = `-9223372036854775808`
 
 // CloseSession implements lifecycle.Store: it records the session as
 // lifecycle.DecideClose returns it.
@@ -208,22 +220,34 @@ func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
 }
 
 // SweepSessions implements lifecycle.Store, group by group of open
-// sessions: it reads those last active before the cutoff
-// lifecycle.NextSessionEnd gives, least recently active first, and records
-// each as lifecycle.SessionAt returns it until one is still open.
+// sessions that session_groups says are due, earliest first: it reads
+// those last active before the cutoff lifecycle.NextSessionEnd gives,
+// least recently active first, records each as lifecycle.SessionAt
+// returns it until one is still open, then leaves the group due at its
+// next possible end (or removes it once none of its sessions is open).
+// Groups that are not due cost nothing.
 func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
 	if _, err := sqlrows.Nanos("now", now); err != nil {
 		return 0, err
 	}
+	nv := sqlrows.Clamp(now)
 	w := sweeper{ctx: ctx, now: now, left: limit, bots: map[string]*lifecycle.Bot{}}
 	err := s.inTx(ctx, func(tx conn) error {
 		w.tx = tx
-		for k := (groupKey{ws: string(ws), activation: -1}); w.left > 0; {
-			ok, err := nextGroup(ctx, tx, &k)
-			if err == nil && ok {
+		for w.left > 0 {
+			k := groupKey{ws: string(ws)}
+			err := tx.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM session_groups WHERE workspace = ? AND due <= ?
+				ORDER BY due LIMIT 1`, k.ws, nv).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err == nil {
 				err = w.group(k)
 			}
-			if err != nil || !ok {
+			if err != nil || w.left == 0 { // the group may have more that are due: it stays due
+				return err
+			}
+			if again, err := w.reschedule(k, nv); err != nil || again {
 				return err
 			}
 		}
@@ -244,16 +268,53 @@ type sweeper struct {
 	bots map[string]*lifecycle.Bot
 }
 
+// bot returns the bot with id (nil if there is none), read once per sweep.
+func (w *sweeper) bot(ws, id string) (*lifecycle.Bot, error) {
+	b, ok := w.bots[id]
+	if !ok {
+		var err error
+		if b, err = getBot(w.ctx, w.tx, sqlBot, ws, id); err != nil {
+			return nil, err
+		}
+		w.bots[id] = b
+	}
+	return b, nil
+}
+
+// reschedule leaves group k, swept at nv, due at its next possible end:
+// that of its least recently active open session; or removes it once none
+// is open. A group whose end is not after nv (a session SessionAt keeps
+// open that NextSessionEnd calls over, or nv the last instant) is left due
+// for the next sweep; again says so, and ends this one.
+func (w *sweeper) reschedule(k groupKey, nv int64) (again bool, err error) {
+	key := []any{k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation}
+	var last int64
+	err = w.tx.QueryRowContext(w.ctx, `SELECT last_activity_at FROM sessions
+		WHERE workspace = ? AND bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL
+		ORDER BY last_activity_at LIMIT 1`, key...).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = w.tx.ExecContext(w.ctx, `DELETE FROM session_groups WHERE workspace = ? AND bot_id = ? AND channel = ? AND address = ? AND activation = ?`, key...)
+		return false, err
+	}
+	b, err := w.bot(k.ws, k.bot)
+	if err != nil {
+		return false, err
+	}
+	due := int64(math.MaxInt64)
+	if at, ok := lifecycle.NextSessionEnd(b, k.sender, uint64(k.activation), time.Unix(0, last).UTC()); ok {
+		due = sqlrows.Clamp(at)
+	}
+	_, err = w.tx.ExecContext(w.ctx, `UPDATE session_groups SET due = ? WHERE workspace = ? AND bot_id = ? AND channel = ? AND address = ? AND activation = ?`,
+		append([]any{due}, key...)...)
+	return due <= nv, err
+}
+
 // group records closed the sessions of group k that are over, least
 // recently active first.
 func (w *sweeper) group(k groupKey) error {
-	b, ok := w.bots[k.bot]
-	if !ok {
-		var err error
-		if b, err = getBot(w.ctx, w.tx, sqlBot, k.ws, k.bot); err != nil {
-			return err
-		}
-		w.bots[k.bot] = b
+	b, err := w.bot(k.ws, k.bot)
+	if err != nil {
+		return err
 	}
 	// The latest last activity of a session that can be over: with the
 	// bot still serving the activation, those idle.
