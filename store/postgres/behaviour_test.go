@@ -331,9 +331,10 @@ func TestHostileText(t *testing.T) {
 // one through indexes, so its cost does not grow with the bots that used a
 // sender before: with 20,000 old bots on one sender, the plan uses
 // one_bot_per_slot and bot_senders_last_active with index conditions, and
-// never scans the table. SweepSessions, with 20,000 open sessions of which
-// none is due, finds that through open_sessions_due without scanning the
-// sessions. Due reads bots (R22: any bot with a drain, Active ones too) and
+// never scans the table. SweepSessions, with 20,000 groups of open
+// sessions of which none is due, finds that through session_groups_due,
+// and reads a due group's 20,000 open sessions through open_sessions_due
+// without scanning them. Due reads bots (R22: any bot with a drain, Active ones too) and
 // schedules (R23: 20,000 that ran) through bots_due_drains and
 // pending_schedules. Roles counts the Admins through role_admins (P2).
 func TestHistoryReadsUseIndexes(t *testing.T) {
@@ -352,6 +353,7 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('p', 20001, 1500, 'pending', 1, '{}'::bytea);
 		INSERT INTO sessions (id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
 			SELECT i, 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1000 + i, 1 FROM generate_series(1, 20000) i;
+		INSERT INTO session_groups SELECT '', 'b' || i, 'sms', '+1666' || i, 1, 5000 + i FROM generate_series(1, 20000) i;
 		INSERT INTO role_assignments (user_id, roles) SELECT 'u' || i, 1 FROM generate_series(1, 20000) i;
 		INSERT INTO role_assignments (user_id, roles) VALUES ('admin', 32);
 		ANALYZE`); err != nil {
@@ -365,7 +367,8 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 	}{
 		{"R1/SenderBots", postgres.SQLLiveBots, "one_bot_per_slot", []any{senders[0], senders[1], ""}},
 		{"R20/SenderBots", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "", "b20000"}},
-		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000), ""}},
+		{"R9/SweepGroups", postgres.SQLSweepGroups(1000), "session_groups_due", []any{int64(2000), ""}},
+		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000), "", []string{"b1"}, []string{"sms"}, []string{"+16661"}, []int64{1}}},
 		{"R22/DueDrains", postgres.SQLDueDrains, "bots_due_drains", []any{int64(6000), int64(100), ""}},
 		// R9: a bot's open activations, group by group (Bot.OpenActivations).
 		{"R9/Bot", postgres.SQLBot, "open_sessions_due", []any{"", "b1"}},

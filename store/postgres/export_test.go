@@ -38,4 +38,6 @@ var (
 )
 
 // SQLSweep is the sweep's query for limit.
-var SQLSweep = sweepSQL
+// SQLSweep and SQLSweepGroups are a sweep's statements with limit.
+func SQLSweep(limit int) string       { return sweepSQL(sqlSweep, limit) }
+func SQLSweepGroups(limit int) string { return sweepSQL(sqlSweepGroups, limit) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -100,9 +101,10 @@ const sqlOpen = `
 	WITH c AS (` + sqlClose + `),
 	b AS (SELECT b.id, b.idle_timeout FROM bots b
 		WHERE b.workspace = $8 AND b.id = $13 AND b.revision = $15 AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM c)) FOR SHARE),
-	n AS (INSERT INTO workspace_heads AS h SELECT $8, 'session', 1 FROM b` + sqlNextSeq + `)
+	n AS (INSERT INTO workspace_heads AS h SELECT $8, 'session', 1 FROM b` + sqlNextSeq + `),
+	g AS (SELECT botlife_hold_group($8, b.id, $9, $10, $14) FROM b)
 	INSERT INTO sessions AS s (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages, activity_floor)
-	SELECT $8, n.seq, $9, $10, $11, b.id, $14, $12, $12, $16, botlife_activity_floor($12, b.idle_timeout) FROM b, n, (SELECT ` + syncOn + `) AS durable
+	SELECT $8, n.seq, $9, $10, $11, b.id, $14, $12, $12, $16, botlife_activity_floor($12, b.idle_timeout) FROM b, n, g, (SELECT ` + syncOn + `) AS durable
 	RETURNING ` + sessionColumns
 
 // casAttempts bounds the retries of a session step whose compare-and-swap
@@ -285,26 +287,23 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 // which no lookup by sender and end user implies.
 const openDue = `s.closed_at IS NULL AND s.activity_floor IS NOT NULL`
 
-// sqlSweep claims up to @limit open sessions whose columns say they may be
-// over at $1. A loose index scan of open_sessions_due lists the few groups
-// (bot, sender, activation) with a session open; one range scan per group
-// takes all its sessions if the group is no longer served, those idle too
-// long if it is (by activity_floor in the index, then the exact time): the
-// cost follows what is due, and what will be within idle_timeout / 16. @limit is written into the
-// text (sweepSQL), so that PostgreSQL keeps one generic plan.
+// sqlSweepGroups locks up to @limit groups of open sessions (a bot's
+// activation on a sender) that session_groups says are due at $1, earliest
+// first, skipping those a sweep or an opening holds: replicas share them.
+const sqlSweepGroups = `SELECT bot_id, channel, address, activation FROM session_groups
+	WHERE workspace = $2 AND due <= $1 ORDER BY due LIMIT @limit FOR UPDATE SKIP LOCKED`
+
+// sqlSweep claims up to @limit open sessions of the groups $3-$6 whose
+// columns say they may be over at $1: all those of a group no longer
+// served, those idle too long if it is (by activity_floor in the index,
+// then the exact time), with their bots' documents. @limit is written into
+// the text (sweepSQL), so that PostgreSQL keeps one generic plan.
 const sqlSweep = `
-	WITH RECURSIVE g(bot_id, channel, address, activation) AS (
-		(SELECT bot_id, channel, address, activation FROM sessions s WHERE s.workspace = $2 AND ` + openDue + ` ORDER BY 1, 2, 3, 4 LIMIT 1)
-		UNION ALL
-		SELECT n.* FROM g CROSS JOIN LATERAL (
-			SELECT s.bot_id, s.channel, s.address, s.activation FROM sessions s
-			WHERE s.workspace = $2 AND ` + openDue + ` AND (s.bot_id, s.channel, s.address, s.activation) > (g.bot_id, g.channel, g.address, g.activation)
-			ORDER BY 1, 2, 3, 4 LIMIT 1) AS n
-	),
-	bound AS (
+	WITH bound AS (
 		SELECT g.*, CASE WHEN bs.bot_id IS NULL THEN 9223372036854775807
 			WHEN b.idle_timeout > 0 THEN GREATEST($1::bigint::numeric - b.idle_timeout, -9223372036854775808)::bigint END AS last_at
-		FROM g LEFT JOIN bot_senders bs ON (bs.workspace, bs.bot_id, bs.channel, bs.address) = ($2, g.bot_id, g.channel, g.address)
+		FROM unnest($3::text[], $4::text[], $5::text[], $6::int8[]) AS g(bot_id, channel, address, activation)
+		LEFT JOIN bot_senders bs ON (bs.workspace, bs.bot_id, bs.channel, bs.address) = ($2, g.bot_id, g.channel, g.address)
 			AND bs.slot IS NOT NULL AND bs.activation = g.activation AND (bs.serves_until IS NULL OR $1 < bs.serves_until)
 		LEFT JOIN bots b ON b.workspace = $2 AND b.id = bs.bot_id
 	),
@@ -320,59 +319,149 @@ const sqlSweep = `
 	WHERE s.workspace = $2 AND s.id = ANY (ARRAY(SELECT id FROM due)) AND s.closed_at IS NULL
 	ORDER BY s.id FOR UPDATE OF s SKIP LOCKED`
 
-// sweepSQL returns sqlSweep with limit in its text: "ALL" for no limit.
-func sweepSQL(limit int) string {
+// sqlGroupsLeft reads, for each group $2-$5 after a sweep, the last
+// activity of its least recently active open session (NULL if none is
+// open) and its bot's document (NULL if it is gone).
+const sqlGroupsLeft = `
+	SELECT (SELECT min(s.last_activity_at) FROM sessions s
+			WHERE (s.workspace, s.bot_id, s.channel, s.address, s.activation) = ($1, g.bot_id, g.channel, g.address, g.activation) AND ` + openDue + `),
+		(SELECT b.doc FROM bots b WHERE b.workspace = $1 AND b.id = g.bot_id)
+	FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) WITH ORDINALITY AS g(bot_id, channel, address, activation, ord) ORDER BY g.ord`
+
+// sqlRegroup leaves each group $2-$5 due at $6, or removes it where $6 is
+// NULL (none of its sessions is open).
+const sqlRegroup = `
+	WITH g AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[]) AS g(bot_id, channel, address, activation, due)),
+	d AS (DELETE FROM session_groups x USING g WHERE g.due IS NULL
+		AND (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation))
+	UPDATE session_groups x SET due = g.due FROM g WHERE g.due IS NOT NULL
+		AND (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation)`
+
+// sweepSQL returns q with limit in its text: "ALL" for no limit.
+func sweepSQL(q string, limit int) string {
 	lim := "ALL"
 	if limit >= 0 {
 		lim = strconv.Itoa(limit)
 	}
-	return strings.ReplaceAll(sqlSweep, "@limit", lim)
+	return strings.ReplaceAll(q, "@limit", lim)
 }
 
-// SweepSessions implements lifecycle.Store: it claims sqlSweep's candidates
-// with FOR UPDATE SKIP LOCKED, so replicas share the work, and records
-// those SessionAt finds closed.
+// groups are groups of open sessions as unnest takes them.
+type groups struct {
+	bots, channels, addresses []string
+	activations               []int64
+}
+
+func (g *groups) args() []any { return []any{g.bots, g.channels, g.addresses, g.activations} }
+
+// SweepSessions implements lifecycle.Store: it locks the groups of open
+// sessions that are due (sqlSweepGroups), claims sqlSweep's candidates in
+// them with FOR UPDATE SKIP LOCKED, so replicas share the work, records
+// those SessionAt finds closed, and leaves each group due at its next
+// possible end (lifecycle.NextSessionEnd of its least recently active open
+// session), or removes it once none is open. Groups that are not due cost
+// nothing.
 func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
-	var ids, ats []int64
-	var reasons []string
+	var closed int
+	at := sqlrows.Clamp(now)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sweepSQL(limit), sqlrows.Clamp(now), string(ws))
-		if err != nil {
+		var g groups
+		rows, err := tx.Query(ctx, sweepSQL(sqlSweepGroups, limit), at, string(ws))
+		if err == nil {
+			var a int64
+			var bot, ch, addr string
+			_, err = pgx.ForEachRow(rows, []any{&bot, &ch, &addr, &a}, func() error {
+				g.bots, g.channels, g.addresses, g.activations = append(g.bots, bot), append(g.channels, ch), append(g.addresses, addr), append(g.activations, a)
+				return nil
+			})
+		}
+		if err != nil || len(g.bots) == 0 {
 			return err
 		}
-		defer rows.Close()
-		bots := map[lifecycle.BotID]*lifecycle.Bot{}
-		for rows.Next() {
-			var doc []byte
-			sess, err := sqlrows.ScanSession(rows, &doc)
-			b, ok := bots[sess.Bot]
-			if err == nil && !ok {
-				b, err = sqlrows.Bot(doc)
-				bots[sess.Bot] = b
-			}
-			if err != nil {
-				return err
-			}
-			if sess = lifecycle.SessionAt(sess, b, now); !sess.Open() {
-				at, err := sqlrows.MustNanos("session end", sess.ClosedAt)
-				if err != nil {
-					return err
-				}
-				ids, ats, reasons = append(ids, int64(sess.ID)), append(ats, at), append(reasons, string(sess.CloseReason))
-			}
-		}
-		if err := rows.Err(); err != nil || len(ids) == 0 {
+		if closed, err = sweepGroups(ctx, tx, string(ws), now, limit, &g); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE sessions s SET closed_at = d.at, close_reason = d.reason
-			FROM unnest($1::int8[], $2::int8[], $3::text[]) AS d(id, at, reason), (SELECT `+syncOn+`) AS durable
-			WHERE s.workspace = $4 AND s.id = d.id`, ids, ats, reasons, string(ws))
-		return err
+		return regroup(ctx, tx, string(ws), &g)
 	})
 	if err != nil {
 		return 0, fail(ctx, "sweeping sessions", err)
 	}
-	return len(ids), nil
+	return closed, nil
+}
+
+// sweepGroups records closed the sessions of groups g that are over at
+// now, up to limit, and returns how many.
+func sweepGroups(ctx context.Context, tx pgx.Tx, ws string, now time.Time, limit int, g *groups) (int, error) {
+	var ids, ats []int64
+	var reasons []string
+	rows, err := tx.Query(ctx, sweepSQL(sqlSweep, limit), append([]any{sqlrows.Clamp(now), ws}, g.args()...)...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	bots := map[lifecycle.BotID]*lifecycle.Bot{}
+	for rows.Next() {
+		var doc []byte
+		sess, err := sqlrows.ScanSession(rows, &doc)
+		b, ok := bots[sess.Bot]
+		if err == nil && !ok {
+			b, err = sqlrows.Bot(doc)
+			bots[sess.Bot] = b
+		}
+		if err != nil {
+			return 0, err
+		}
+		if sess = lifecycle.SessionAt(sess, b, now); !sess.Open() {
+			at, err := sqlrows.MustNanos("session end", sess.ClosedAt)
+			if err != nil {
+				return 0, err
+			}
+			ids, ats, reasons = append(ids, int64(sess.ID)), append(ats, at), append(reasons, string(sess.CloseReason))
+		}
+	}
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE sessions s SET closed_at = d.at, close_reason = d.reason
+		FROM unnest($1::int8[], $2::int8[], $3::text[]) AS d(id, at, reason), (SELECT `+syncOn+`) AS durable
+		WHERE s.workspace = $4 AND s.id = d.id`, ids, ats, reasons, ws)
+	return len(ids), err
+}
+
+// regroup leaves each swept group of g due at its next possible end, or removes it once none of its sessions is open. A group with
+// sessions the sweep did not reach (its limit, or rows another
+// transaction held) stays due.
+func regroup(ctx context.Context, tx pgx.Tx, ws string, g *groups) error {
+	rows, err := tx.Query(ctx, sqlGroupsLeft, append([]any{ws}, g.args()...)...)
+	if err != nil {
+		return err
+	}
+	dues := make([]*int64, 0, len(g.bots))
+	var last *int64
+	var doc []byte
+	_, err = pgx.ForEachRow(rows, []any{&last, &doc}, func() error {
+		i := len(dues)
+		if last == nil {
+			dues = append(dues, nil)
+			return nil
+		}
+		b, err := sqlrows.Bot(doc)
+		if err != nil {
+			return err
+		}
+		due := int64(math.MaxInt64)
+		sender := lifecycle.Sender{Channel: g.channels[i], Address: g.addresses[i]}
+		if end, ok := lifecycle.NextSessionEnd(b, sender, uint64(g.activations[i]), time.Unix(0, *last).UTC()); ok {
+			due = sqlrows.Clamp(end)
+		}
+		dues = append(dues, &due)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, sqlRegroup, append(append([]any{ws}, g.args()...), dues)...)
+	return err
 }
 
 // SessionStats implements lifecycle.Store from the counters a trigger keeps
