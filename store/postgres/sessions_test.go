@@ -175,3 +175,128 @@ func TestR26TestSessionOnLongIDs(t *testing.T) {
 		t.Fatalf("R26: a message on it: %+v, %v", got, err)
 	}
 }
+
+// R9, issue 24: a sweep visits only the groups of open sessions that
+// session_groups says are due, and removes a group once none of its
+// sessions is open. Openings race sweeps here (half the sessions closed at
+// once, so that groups empty and are removed while others open in them):
+// afterwards every open session's group has its row, and a sweep at the
+// end of the idle timeout closes every session still open.
+func TestSweepKeepsTheGroupsOfOpenings(t *testing.T) {
+	const openers, each = 4, 40
+	f := newFixture(t)
+	ctx := f.ctx
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
+	if err == nil {
+		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	errs := make(chan error, openers+1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := f.st.SweepSessions(ctx, "", f.clk.Now(), 100); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	var openWG sync.WaitGroup
+	for o := 0; o < openers; o++ {
+		openWG.Add(1)
+		go func() {
+			defer openWG.Done()
+			for i := 0; i < each; i++ {
+				s, err := f.m.Route(ctx, snd, fmt.Sprintf("u%d-%d", o, i))
+				if err == nil && i%2 == 0 {
+					_, err = f.m.CloseSession(ctx, s.ID)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	openWG.Wait()
+	close(done)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var orphans, open int
+	if err := f.st.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM session_groups g
+			WHERE (g.workspace, g.bot_id, g.channel, g.address, g.activation) = (s.workspace, s.bot_id, s.channel, s.address, s.activation))),
+		count(*) FROM sessions s WHERE closed_at IS NULL`).Scan(&orphans, &open); err != nil {
+		t.Fatal(err)
+	}
+	if orphans != 0 || open != openers*each/2 {
+		t.Fatalf("%d sessions open (want %d), %d of them in a group session_groups lost: no sweep would close them", open, openers*each/2, orphans)
+	}
+	n, err := f.st.SweepSessions(ctx, "", f.clk.Now().Add(2*time.Hour), -1)
+	if err != nil || n != open {
+		t.Fatalf("a sweep past the idle timeout closed %d, %v; want all %d", n, err, open)
+	}
+}
+
+// R9, issue 24: a session opening in a group whose sessions are all closed
+// holds the group's row until it commits, so a sweep at that moment, which
+// would remove the row of an empty group, skips it: the new session stays
+// in a group a sweep visits.
+func TestSweepSkipsAGroupBeingOpenedIn(t *testing.T) {
+	f := newFixture(t)
+	ctx := f.ctx
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
+	if err == nil {
+		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	}
+	var s lifecycle.Session
+	if err == nil {
+		s, err = f.m.Route(ctx, snd, "u1")
+	}
+	if err == nil {
+		_, err = f.m.CloseSession(ctx, s.ID) // the group is empty, and due
+	}
+	if err == nil {
+		bot, err = f.st.Bot(ctx, "", bot.ID)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := f.st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var id int64
+	if err := tx.QueryRow(ctx, `SELECT botlife_open_session('', $1, $2, 'u2', $3, $4, $5, $6)`, snd.Channel, snd.Address,
+		f.clk.Now().UnixNano(), string(bot.ID), int64(bot.Revision), int64(s.Activation)).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.SweepSessions(ctx, "", f.clk.Now(), 100); err != nil { // while the opening has not committed
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var groups int
+	if err := f.st.Pool().QueryRow(ctx, `SELECT count(*) FROM session_groups WHERE bot_id = $1`, string(bot.ID)).Scan(&groups); err != nil || groups != 1 {
+		t.Fatalf("%d rows for the group of session %d, %v; want 1: no sweep would close it", groups, id, err)
+	}
+	if n, err := f.st.SweepSessions(ctx, "", f.clk.Now().Add(2*time.Hour), 100); err != nil || n != 1 {
+		t.Fatalf("a sweep past the idle timeout closed %d, %v; want session %d", n, err, id)
+	}
+}
