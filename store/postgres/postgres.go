@@ -44,8 +44,13 @@
 // statement returns the lifecycle.RouteView and the step of DecideRoute is
 // applied with compare-and-swap in a second.
 // CloseSession applies lifecycle.DecideClose the same way. SweepSessions
-// claims candidates group by group with FOR UPDATE SKIP LOCKED, so replicas
-// sweep at once, and closes those lifecycle.SessionAt finds closed.
+// locks the groups of open sessions (a bot's activation on a sender) that
+// session_groups says are due, and claims their candidates, with FOR
+// UPDATE SKIP LOCKED, so replicas sweep at once; it closes those
+// lifecycle.SessionAt finds closed and leaves each group due at its next
+// possible end (lifecycle.NextSessionEnd), so that groups not due cost
+// nothing. An opening holds its group's row with a shared lock until it
+// commits, so a sweep never removes the row of a group being opened in.
 // A message on an open session changes no indexed column (the sweep's
 // index holds activity_floor, a coarse last activity), so it is a
 // heap-only update. SessionStats reads counters a trigger keeps. WaitAudit

@@ -30,8 +30,11 @@
 // within the workspace) are gap-free and in creation order per workspace
 // (R16, R23, R24). Every read is by key or through an index
 // (TestQueryPlansUseIndexes), never in proportion to history or open
-// sessions; SessionStats reads counters that triggers keep. A message to a
-// session still served is one UPDATE statement.
+// sessions; SessionStats reads counters that triggers keep. SweepSessions
+// visits the groups of open sessions (a bot's activation on a sender) that
+// session_groups says are due, and leaves each due at its next possible
+// end (NextSessionEnd). A message to a session still served is one UPDATE
+// statement.
 //
 // A database busy beyond Options.BusyTimeout, a full disk or an unreadable
 // file wrap lifecycle.ErrUnavailable; a constraint the database enforces
