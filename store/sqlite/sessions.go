@@ -283,9 +283,10 @@ func (w *sweeper) bot(ws, id string) (*lifecycle.Bot, error) {
 
 // reschedule leaves group k, swept at nv, due at its next possible end:
 // that of its least recently active open session; or removes it once none
-// is open. A group whose end is not after nv (a session SessionAt keeps
-// open that NextSessionEnd calls over, or nv the last instant) is left due
-// for the next sweep; again says so, and ends this one.
+// is open. A group whose end is not after nv - a session SessionAt keeps
+// open that NextSessionEnd calls over, which no rule makes - is left due
+// just after nv, for the next sweep, so that each sweep gets past it; with
+// nv the last instant, again says that this sweep must stop.
 func (w *sweeper) reschedule(k groupKey, nv int64) (again bool, err error) {
 	key := []any{k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation}
 	var last int64
@@ -301,8 +302,8 @@ func (w *sweeper) reschedule(k groupKey, nv int64) (again bool, err error) {
 		return false, err
 	}
 	due := int64(math.MaxInt64)
-	if at, ok := lifecycle.NextSessionEnd(b, k.sender, uint64(k.activation), time.Unix(0, last).UTC()); ok {
-		due = sqlrows.Clamp(at)
+	if at, ok := lifecycle.NextSessionEnd(b, k.sender, uint64(k.activation), time.Unix(0, last).UTC()); ok && nv < math.MaxInt64 {
+		due = max(sqlrows.Clamp(at), nv+1)
 	}
 	_, err = w.tx.ExecContext(w.ctx, `UPDATE session_groups SET due = ? WHERE workspace = ? AND bot_id = ? AND channel = ? AND address = ? AND activation = ?`,
 		append([]any{due}, key...)...)
