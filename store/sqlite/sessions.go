@@ -16,7 +16,9 @@ import (
 // routeSQL is Route's fast path: it takes the message when the bot's row
 // on the session's sender (lifecycle.SenderRow) holds a slot in the
 // session's activation - active, or draining before serves_until - and
-// the session is not idle. Every key starts with the workspace, ?5.
+// the session is not idle. Every key starts with the workspace, ?5. A
+// message before the session's last activity (the clock stepped back) is
+// left to routeSlow, which makes the session's group due sooner.
 const routeSQL = `UPDATE sessions SET last_activity_at = ?1, messages = sessions.messages + 1
 	FROM bots AS b, bot_senders AS bs
 	WHERE sessions.workspace = ?5 AND sessions.channel = ?2 AND sessions.address = ?3 AND sessions.end_user = ?4 AND sessions.closed_at IS NULL
@@ -24,7 +26,7 @@ const routeSQL = `UPDATE sessions SET last_activity_at = ?1, messages = sessions
 	  AND bs.workspace = ?5 AND bs.bot_id = sessions.bot_id AND bs.channel = sessions.channel AND bs.address = sessions.address
 	  AND bs.activation = sessions.activation
 	  AND (bs.slot = 'active' OR (bs.slot = 'draining' AND ?1 < bs.serves_until))
-	  AND (b.idle_timeout <= 0 OR ?1 < sessions.last_activity_at + b.idle_timeout)
+	  AND (b.idle_timeout <= 0 OR ?1 < sessions.last_activity_at + b.idle_timeout) AND ?1 >= sessions.last_activity_at
 	RETURNING sessions.id, sessions.bot_id, sessions.activation, sessions.opened_at, sessions.messages`
 
 const sessionColumns = `id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, closed_at, close_reason, messages`
@@ -113,6 +115,9 @@ func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender,
 	n := now.UnixNano() // Route checked its range
 	if !step.New {
 		_, err = tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, messages = ? WHERE workspace = ? AND id = ? AND closed_at IS NULL`, n, int64(out.Messages), ws, int64(out.ID))
+		if err == nil && now.Before(cur.LastActivityAt) { // the clock stepped back: the session may end sooner
+			err = lowerGroup(ctx, tx, ws, out, v.OpenBot, now)
+		}
 		return out, nil, err
 	}
 	// The workspace's next session id: max + 1, as writes are serialised.
@@ -124,14 +129,31 @@ func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender,
 	if err == nil {
 		_, err = tx.ExecContext(ctx, sqlAddGroup, ws, string(out.Bot), sender.Channel, sender.Address, int64(out.Activation))
 	}
+	if err == nil {
+		err = lowerGroup(ctx, tx, ws, out, v.Active, now)
+	}
 	return out, nil, err
 }
 
 // sqlAddGroup adds a session's group to session_groups, due at once, if
-// it has no row: a session opened later in a group ends no sooner than
-// the group's open sessions, so a row kept stays true.
+// it has no row. A row kept stays true for a session opened later in the
+// group unless the clock stepped back: lowerGroup.
 const sqlAddGroup = `INSERT INTO session_groups (workspace, bot_id, channel, address, activation, due) VALUES (?, ?, ?, ?, ?, ` + dueNow + `)
 	ON CONFLICT DO NOTHING`
+
+// lowerGroup makes the group of session s, of bot b, last active at now,
+// due no later than s's next possible end: a message or an opening at an
+// instant before one a sweep saw (the clock stepped back) may end s before
+// the group's due. One write by key, and only where it lowers due.
+func lowerGroup(ctx context.Context, tx conn, ws string, s lifecycle.Session, b *lifecycle.Bot, now time.Time) error {
+	at, ok := lifecycle.NextSessionEnd(b, s.Sender, s.Activation, now)
+	if !ok {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE session_groups SET due = ?1 WHERE workspace = ?2 AND bot_id = ?3 AND channel = ?4 AND address = ?5 AND activation = ?6 AND due > ?1`,
+		sqlrows.Clamp(at), ws, string(s.Bot), s.Sender.Channel, s.Sender.Address, int64(s.Activation))
+	return err
+}
 
 // dueNow is session_groups.due for a group the next sweep visits.
 const dueNow = `-9223372036854775808`
