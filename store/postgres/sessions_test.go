@@ -300,3 +300,65 @@ func TestSweepSkipsAGroupBeingOpenedIn(t *testing.T) {
 		t.Fatalf("a sweep past the idle timeout closed %d, %v; want session %d", n, err, id)
 	}
 }
+
+// R9, issue 24: a session opening in a group a sweep holds waits for the
+// sweep before it counts the session (session_stats), so the sweep, closing
+// a session of the same bot and sender in the same counter shard, never
+// waits for the opening: no deadlock, which would fail one of them after
+// deadlock_timeout. The sweep's close here must not wait at all.
+func TestSweepHoldingAGroupNeverWaitsForAnOpeningInIt(t *testing.T) {
+	f := newFixture(t)
+	ctx := f.ctx
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
+	if err == nil {
+		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	}
+	var first lifecycle.Session
+	for i := 1; i <= 16 && err == nil; i++ { // sessions 1-16: the next, 17, counts in the shard of session 1
+		var s lifecycle.Session
+		if s, err = f.m.Route(ctx, snd, fmt.Sprint("u", i)); i == 1 {
+			first = s
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweep, err := f.st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sweep.Rollback(ctx)
+	var groups int
+	if err := sweep.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM session_groups WHERE bot_id = $1 FOR UPDATE) AS g`, string(bot.ID)).Scan(&groups); err != nil || groups != 1 {
+		t.Fatalf("the sweep locked %d groups, %v; want 1", groups, err)
+	}
+	routed := make(chan error, 1)
+	go func() {
+		_, err := f.m.Route(ctx, snd, "u17")
+		routed <- err
+	}()
+	for waiting := 0; waiting == 0; { // until the opening waits for the group
+		if err := f.st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-routed:
+			t.Fatalf("the opening did not wait for the sweep holding its group: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if _, err := sweep.Exec(ctx, `SET LOCAL lock_timeout = '500ms'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sweep.Exec(ctx, `UPDATE sessions SET closed_at = $1, close_reason = 'idle_timeout' WHERE workspace = '' AND id = $2`,
+		f.clk.Now().UnixNano(), int64(first.ID)); err != nil {
+		t.Fatalf("the sweep closing session %d waited for the opening it holds back: %v", first.ID, err)
+	}
+	if err := sweep.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-routed; err != nil {
+		t.Fatalf("the opening after the sweep: %v", err)
+	}
+}

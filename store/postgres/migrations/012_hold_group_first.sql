@@ -1,0 +1,31 @@
+-- botlife schema, version 12: an opening holds its group's row
+-- (botlife_hold_group) before it takes the workspace's next session id and
+-- inserts the session, not after. Inserting first, it held the session's
+-- session_stats row (the trigger counts the opening) while it waited for a
+-- sweep that held the group, and the sweep, closing a session of the same
+-- bot and sender whose counter shard is that one, waited for the opening:
+-- a deadlock, which PostgreSQL broke after deadlock_timeout by failing one
+-- of them. It also held the workspace's session head meanwhile, so every
+-- other opening in the workspace waited for that sweep.
+CREATE OR REPLACE FUNCTION botlife_open_session(_ws text, _channel text, _address text, _end_user text, _at bigint, _bot text, _revision bigint, _activation bigint)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	_idle bigint;
+	_id bigint;
+BEGIN
+	SELECT b.idle_timeout INTO _idle FROM bots b WHERE b.workspace = _ws AND b.id = _bot AND b.revision = _revision FOR SHARE;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	PERFORM botlife_hold_group(_ws, _bot, _channel, _address, _activation);
+	UPDATE workspace_heads SET seq = seq + 1 WHERE workspace = _ws AND head = 'session' RETURNING seq INTO _id;
+	IF NOT FOUND THEN -- the workspace's first session
+		INSERT INTO workspace_heads AS h VALUES (_ws, 'session', 1)
+			ON CONFLICT (workspace, head) DO UPDATE SET seq = h.seq + EXCLUDED.seq RETURNING seq INTO _id;
+	END IF;
+	INSERT INTO sessions (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages, activity_floor)
+		VALUES (_ws, _id, _channel, _address, _end_user, _bot, _activation, _at, _at, 1, botlife_activity_floor(_at, _idle));
+	PERFORM set_config('synchronous_commit', CASE current_setting('synchronous_commit') WHEN 'off' THEN 'on' ELSE current_setting('synchronous_commit') END, true);
+	RETURN _id;
+END
+$$;
