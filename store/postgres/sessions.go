@@ -51,6 +51,7 @@ const sqlRoute = `
 		FROM bots b, bot_senders bs, (SELECT ` + syncOff + `) AS async
 		WHERE ` + openSession + ` AND b.workspace = $5 AND b.id = s.bot_id
 		  AND bs.workspace = $5 AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
+		  AND s.last_activity_at <= $1
 		RETURNING ` + routeColumns + `)
 	SELECT upd.*, NULL::bytea, NULL::bigint, NULL::bytea, NULL::bigint, ` + routeTook + ` FROM upd
 	UNION ALL
@@ -64,6 +65,23 @@ const sqlRoute = `
 		WHERE workspace = $5 AND channel = $2 AND address = $3 AND slot = 'active' OFFSET 0) AS bs ON true
 	LEFT JOIN LATERAL (SELECT b.id, b.doc, b.revision FROM bots b WHERE b.workspace = $5 AND b.id = bs.bot_id OFFSET 0) AS a ON true
 	WHERE NOT EXISTS (SELECT 1 FROM upd)`
+
+// sqlStepBack takes a message that sqlRoute left because it came before
+// the session's last activity ($6 the session's id, $7 that activity, as
+// sqlRoute read them): the clock stepped back. The session may now end
+// before the instant a sweep left its group due at (session_groups), so it
+// makes the group due by the session's idle deadline where it is later.
+const sqlStepBack = `
+	WITH upd AS (
+		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
+		FROM bots b, bot_senders bs, (SELECT ` + syncOff + `) AS async
+		WHERE ` + openSession + ` AND s.id = $6 AND s.last_activity_at = $7 AND b.workspace = $5 AND b.id = s.bot_id
+		  AND bs.workspace = $5 AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
+		RETURNING ` + routeColumns + `, b.idle_timeout AS idle),
+	g AS (UPDATE session_groups x SET due = LEAST(upd.last_activity_at::numeric + upd.idle, 9223372036854775807)::bigint FROM upd
+		WHERE upd.idle > 0 AND x.workspace = $5 AND x.bot_id = upd.bot_id AND x.channel = $2 AND x.address = $3 AND x.activation = upd.activation
+		  AND x.due > upd.last_activity_at::numeric + upd.idle)
+	SELECT id, bot_id, activation, opened_at, last_activity_at, messages FROM upd`
 
 // What sqlRoute found, in its last column.
 const (
@@ -102,7 +120,8 @@ const sqlOpen = `
 	b AS (SELECT b.id, b.idle_timeout FROM bots b
 		WHERE b.workspace = $8 AND b.id = $13 AND b.revision = $15 AND ($3::bigint = 0 OR EXISTS (SELECT 1 FROM c)) FOR SHARE),
 	n AS (INSERT INTO workspace_heads AS h SELECT $8, 'session', 1 FROM b` + sqlNextSeq + `),
-	g AS (SELECT botlife_hold_group($8, b.id, $9, $10, $14) FROM b)
+	g AS (SELECT botlife_hold_group($8, b.id, $9, $10, $14,
+		CASE WHEN b.idle_timeout > 0 THEN LEAST($12::bigint::numeric + b.idle_timeout, 9223372036854775807)::bigint END) FROM b)
 	INSERT INTO sessions AS s (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages, activity_floor)
 	SELECT $8, n.seq, $9, $10, $11, b.id, $14, $12, $12, $16, botlife_activity_floor($12, b.idle_timeout) FROM b, n, g, (SELECT ` + syncOn + `) AS durable
 	RETURNING ` + sessionColumns
@@ -189,6 +208,13 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	}
 	step, decided := lifecycle.DecideRoute(v, sender, endUser, now)
 	if !step.New && step.Closed.ID == 0 && decided == nil {
+		if read.ID != 0 && at < read.LastActivityAt.UnixNano() { // the clock stepped back: sqlRoute left it
+			sess, err := scanRouted(s.pool.QueryRow(ctx, sqlStepBack, at, sender.Channel, sender.Address, endUser, ws, int64(read.ID), read.LastActivityAt.UnixNano()), sender, endUser)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return lifecycle.Session{}, false, errors.New("the open session changed")
+			}
+			return sess, true, err
+		}
 		return lifecycle.Session{}, false, errors.New("the open session changed") // served after all
 	}
 	return s.applyRoute(ctx, ws, sender, endUser, at, read, openRev, activeRev, step, decided)

@@ -7,6 +7,23 @@
 -- a deadlock, which PostgreSQL broke after deadlock_timeout by failing one
 -- of them. It also held the workspace's session head meanwhile, so every
 -- other opening in the workspace waited for that sweep.
+--
+-- An opening also makes its group due no later than the new session's
+-- idle deadline (botlife_hold_group with _end): opened at an instant before
+-- one a sweep saw (the clock stepped back), the session can end before the
+-- group's due. It writes the row only then.
+CREATE FUNCTION botlife_hold_group(_ws text, _bot text, _channel text, _address text, _activation bigint, _end bigint)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM botlife_hold_group(_ws, _bot, _channel, _address, _activation);
+	IF _end IS NOT NULL THEN
+		UPDATE session_groups SET due = _end
+			WHERE (workspace, bot_id, channel, address, activation) = (_ws, _bot, _channel, _address, _activation) AND due > _end;
+	END IF;
+	RETURN true;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION botlife_open_session(_ws text, _channel text, _address text, _end_user text, _at bigint, _bot text, _revision bigint, _activation bigint)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -17,7 +34,8 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
-	PERFORM botlife_hold_group(_ws, _bot, _channel, _address, _activation);
+	PERFORM botlife_hold_group(_ws, _bot, _channel, _address, _activation,
+		CASE WHEN _idle > 0 THEN LEAST(_at::numeric + _idle, 9223372036854775807)::bigint END);
 	UPDATE workspace_heads SET seq = seq + 1 WHERE workspace = _ws AND head = 'session' RETURNING seq INTO _id;
 	IF NOT FOUND THEN -- the workspace's first session
 		INSERT INTO workspace_heads AS h VALUES (_ws, 'session', 1)
