@@ -368,6 +368,7 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		{"R1/SenderBots", postgres.SQLLiveBots, "one_bot_per_slot", []any{senders[0], senders[1], ""}},
 		{"R20/SenderBots", postgres.SQLLastActive, "bot_senders_last_active", []any{senders[0], senders[1], "", "b20000"}},
 		{"R9/SweepGroups", postgres.SQLSweepGroups(1000), "session_groups_due", []any{int64(2000), ""}},
+		{"R9/SweepGroupsAfter", postgres.SQLSweepGroupsAfter(1000), "session_groups_due", []any{int64(30000), "", int64(10000), "b5000", "sms", "+16665000", int64(1)}},
 		{"R9/SweepSessions", postgres.SQLSweep(1000), "open_sessions_due", []any{int64(2000), "", []string{"b1"}, []string{"sms"}, []string{"+16661"}, []int64{1}}},
 		{"R22/DueDrains", postgres.SQLDueDrains, "bots_due_drains", []any{int64(6000), int64(100), ""}},
 		// R9: a bot's open activations, group by group (Bot.OpenActivations).

@@ -41,3 +41,6 @@ var (
 // SQLSweep and SQLSweepGroups are a sweep's statements with limit.
 func SQLSweep(limit int) string       { return sweepSQL(sqlSweep, limit) }
 func SQLSweepGroups(limit int) string { return sweepSQL(sqlSweepGroups, limit) }
+
+// SQLSweepGroupsAfter is a sweep's statement for its next groups, with limit.
+func SQLSweepGroupsAfter(limit int) string { return sweepSQL(sqlSweepGroupsAfter, limit) }

@@ -316,8 +316,15 @@ const openDue = `s.closed_at IS NULL AND s.activity_floor IS NOT NULL`
 // sqlSweepGroups locks up to @limit groups of open sessions (a bot's
 // activation on a sender) that session_groups says are due at $1, earliest
 // first, skipping those a sweep or an opening holds: replicas share them.
-const sqlSweepGroups = `SELECT bot_id, channel, address, activation FROM session_groups
-	WHERE workspace = $2 AND due <= $1 ORDER BY due LIMIT @limit FOR UPDATE SKIP LOCKED`
+// sqlSweepGroupsAfter locks the next ones after the last a sweep locked
+// ($3-$7: its due, as it was, and key).
+const (
+	sqlSweepGroups = `SELECT due, bot_id, channel, address, activation FROM session_groups
+	WHERE workspace = $2 AND due <= $1 ORDER BY due, bot_id, channel, address, activation LIMIT @limit FOR UPDATE SKIP LOCKED`
+	sqlSweepGroupsAfter = `SELECT due, bot_id, channel, address, activation FROM session_groups
+	WHERE workspace = $2 AND due <= $1 AND (due, bot_id, channel, address, activation) > ($3, $4, $5, $6, $7)
+	ORDER BY due, bot_id, channel, address, activation LIMIT @limit FOR UPDATE SKIP LOCKED`
+)
 
 // sqlSweep claims up to @limit open sessions of the groups $3-$6 whose
 // columns say they may be over at $1: all those of a group no longer
@@ -386,28 +393,53 @@ func (g *groups) args() []any { return []any{g.bots, g.channels, g.addresses, g.
 // those SessionAt finds closed, and leaves each group due at its next
 // possible end (lifecycle.NextSessionEnd of its least recently active open
 // session), or removes it once none is open. Groups that are not due cost
-// nothing.
+// nothing. It locks limit groups at a time, and the next limit until it
+// has closed limit sessions or no group due is left: groups due that close
+// nothing (made due by a commit or an opening) never hide one that does
+// from a caller that stops at a sweep closing fewer than limit.
 func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
 	var closed int
 	at := sqlrows.Clamp(now)
+	if limit == 0 {
+		return 0, nil
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var g groups
-		rows, err := tx.Query(ctx, sweepSQL(sqlSweepGroups, limit), at, string(ws))
-		if err == nil {
-			var a int64
-			var bot, ch, addr string
-			_, err = pgx.ForEachRow(rows, []any{&bot, &ch, &addr, &a}, func() error {
-				g.bots, g.channels, g.addresses, g.activations = append(g.bots, bot), append(g.channels, ch), append(g.addresses, addr), append(g.activations, a)
+		closed = 0
+		var after []any // the last group locked: its due, and key
+		for {
+			var g groups
+			q, args := sweepSQL(sqlSweepGroups, limit), []any{at, string(ws)}
+			if after != nil {
+				q, args = sweepSQL(sqlSweepGroupsAfter, limit), append(args, after...)
+			}
+			rows, err := tx.Query(ctx, q, args...)
+			if err == nil {
+				var a, due int64
+				var bot, ch, addr string
+				_, err = pgx.ForEachRow(rows, []any{&due, &bot, &ch, &addr, &a}, func() error {
+					g.bots, g.channels, g.addresses, g.activations = append(g.bots, bot), append(g.channels, ch), append(g.addresses, addr), append(g.activations, a)
+					after = []any{due, bot, ch, addr, a}
+					return nil
+				})
+			}
+			if err != nil || len(g.bots) == 0 {
+				return err
+			}
+			left := -1
+			if limit > 0 {
+				left = limit - closed
+			}
+			n, err := sweepGroups(ctx, tx, string(ws), now, left, &g)
+			if err != nil {
+				return err
+			}
+			if err := regroup(ctx, tx, string(ws), &g); err != nil {
+				return err
+			}
+			if closed += n; limit < 0 || closed >= limit || len(g.bots) < limit {
 				return nil
-			})
+			}
 		}
-		if err != nil || len(g.bots) == 0 {
-			return err
-		}
-		if closed, err = sweepGroups(ctx, tx, string(ws), now, limit, &g); err != nil {
-			return err
-		}
-		return regroup(ctx, tx, string(ws), &g)
 	})
 	if err != nil {
 		return 0, fail(ctx, "sweeping sessions", err)

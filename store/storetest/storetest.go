@@ -88,6 +88,7 @@ var suite = []struct {
 	{"SweepAfterFirstSessionStepsBack", testSweepAfterFirstSessionStepsBack},
 	{"SweepAfterSweptSessionStepsBack", testSweepAfterSweptSessionStepsBack},
 	{"SweepAfterSessionOpensBackInSweptGroup", testSweepAfterSessionOpensBackInSweptGroup},
+	{"SweepBatchesReachEverySessionOver", testSweepBatchesReachEverySessionOver},
 	{"R15/ParallelCommits", testParallelCommits},
 	{"R1/ParallelActivations", testParallelActivations},
 	{"R22/PerSenderInvariants", testPerSenderInvariants},
@@ -959,6 +960,45 @@ func testSweepAfterSessionOpensBackInSweptGroup(t *testing.T, h *harness) {
 	got, _ := session(h.ctx, h.st, h.ws, s.ID)
 	if got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout || !got.ClosedAt.Equal(at) {
 		t.Fatalf("session %d = %+v, want closed idle at %v", s.ID, got, at)
+	}
+}
+
+// testSweepBatchesReachEverySessionOver sweeps as ExpireDue does, in
+// batches of limit until one closes fewer: that last batch must leave no
+// session over. Here one session is idle, and more groups of sessions
+// (bot, sender, activation) than limit opened since, none of them over: a
+// store that visits at most limit groups per batch, newest first, closes
+// nothing in the first batch and leaves the idle session open.
+func testSweepBatchesReachEverySessionOver(t *testing.T, h *harness) {
+	const limit = 2
+	a := h.active("100")
+	idle, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u0", h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.st.SweepSessions(h.ctx, h.ws, h.now, limit); err != nil || n != 0 {
+		t.Fatalf("sweep at the message: closed %d, %v; want 0", n, err)
+	}
+	h.now = h.now.Add(a.IdleTimeout)
+	for _, addr := range []string{"200", "300", "400"} {
+		h.active(addr)
+		if _, err := h.st.Route(h.ctx, h.ws, h.sender(addr), "u1", h.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed := 0
+	for {
+		n, err := h.st.SweepSessions(h.ctx, h.ws, h.now, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if closed += n; n < limit {
+			break
+		}
+	}
+	got, _ := session(h.ctx, h.st, h.ws, idle.ID)
+	if closed != 1 || got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout {
+		t.Fatalf("sweeps in batches of %d until one closed fewer closed %d; session %d = %+v, want it closed idle", limit, closed, idle.ID, got)
 	}
 }
 

@@ -47,3 +47,8 @@ BEGIN
 	RETURN _id;
 END
 $$;
+
+-- A sweep locks the groups due in key order after its earliest ones, in
+-- batches, until it has closed its limit: session_groups_due holds the key.
+DROP INDEX session_groups_due;
+CREATE INDEX session_groups_due ON session_groups (workspace, due, bot_id, channel, address, activation);
