@@ -45,8 +45,9 @@
 // applied with compare-and-swap in a second.
 // CloseSession applies lifecycle.DecideClose the same way. SweepSessions
 // locks the groups of open sessions (a bot's activation on a sender) that
-// session_groups says are due, and claims their candidates, with FOR
-// UPDATE SKIP LOCKED, so replicas sweep at once; it closes those
+// session_groups says are due (FOR NO KEY UPDATE SKIP LOCKED, which lets
+// openings in them go on), and claims their candidates (FOR UPDATE SKIP
+// LOCKED), so replicas sweep at once; it closes those
 // lifecycle.SessionAt finds closed and leaves each group due at its next
 // possible end (lifecycle.NextSessionEnd), so that groups not due cost
 // nothing. An opening holds its group's row with a shared lock until it

@@ -315,15 +315,17 @@ const openDue = `s.closed_at IS NULL AND s.activity_floor IS NOT NULL`
 
 // sqlSweepGroups locks up to @limit groups of open sessions (a bot's
 // activation on a sender) that session_groups says are due at $1, earliest
-// first, skipping those a sweep or an opening holds: replicas share them.
+// first, skipping those another sweep holds (or a commit making them due):
+// replicas share them. The lock lets openings in the group go on (their
+// FOR KEY SHARE): on a busy sender some opening nearly always holds it.
 // sqlSweepGroupsAfter locks the next ones after the last a sweep locked
 // ($3-$7: its due, as it was, and key).
 const (
 	sqlSweepGroups = `SELECT due, bot_id, channel, address, activation FROM session_groups
-	WHERE workspace = $2 AND due <= $1 ORDER BY due, bot_id, channel, address, activation LIMIT @limit FOR UPDATE SKIP LOCKED`
+	WHERE workspace = $2 AND due <= $1 ORDER BY due, bot_id, channel, address, activation LIMIT @limit FOR NO KEY UPDATE SKIP LOCKED`
 	sqlSweepGroupsAfter = `SELECT due, bot_id, channel, address, activation FROM session_groups
 	WHERE workspace = $2 AND due <= $1 AND (due, bot_id, channel, address, activation) > ($3, $4, $5, $6, $7)
-	ORDER BY due, bot_id, channel, address, activation LIMIT @limit FOR UPDATE SKIP LOCKED`
+	ORDER BY due, bot_id, channel, address, activation LIMIT @limit FOR NO KEY UPDATE SKIP LOCKED`
 )
 
 // sqlSweep claims up to @limit open sessions of the groups $3-$6 whose
@@ -361,14 +363,28 @@ const sqlGroupsLeft = `
 		(SELECT b.doc FROM bots b WHERE b.workspace = $1 AND b.id = g.bot_id)
 	FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) WITH ORDINALITY AS g(bot_id, channel, address, activation, ord) ORDER BY g.ord`
 
-// sqlRegroup leaves each group $2-$5 due at $6, or removes it where $6 is
-// NULL (none of its sessions is open).
+// sqlRegroup leaves each group $2-$5 due at $6 where $6 is not NULL.
 const sqlRegroup = `
-	WITH g AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[]) AS g(bot_id, channel, address, activation, due)),
-	d AS (DELETE FROM session_groups x USING g WHERE g.due IS NULL
-		AND (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation))
+	WITH g AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[]) AS g(bot_id, channel, address, activation, due))
 	UPDATE session_groups x SET due = g.due FROM g WHERE g.due IS NOT NULL
 		AND (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation)`
+
+// sqlLockEmpty locks, of the groups $2-$5 a sweep found with no session
+// open, those no opening holds (FOR KEY SHARE, botlife_hold_group); an
+// opening that comes later waits for the sweep, then adds its group again.
+// sqlRemoveEmpty then removes those of them that still have none open, as
+// a statement after the locks sees them: an opening that committed
+// before the lock is seen.
+const (
+	sqlLockEmpty = `SELECT x.bot_id, x.channel, x.address, x.activation
+		FROM session_groups x, unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS g(bot_id, channel, address, activation)
+		WHERE (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation)
+		FOR UPDATE OF x SKIP LOCKED`
+	sqlRemoveEmpty = `DELETE FROM session_groups x USING unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS g(bot_id, channel, address, activation)
+		WHERE (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation)
+		  AND NOT EXISTS (SELECT 1 FROM sessions s
+			WHERE (s.workspace, s.bot_id, s.channel, s.address, s.activation) = ($1, g.bot_id, g.channel, g.address, g.activation) AND ` + openDue + `)`
+)
 
 // sweepSQL returns q with limit in its text: "ALL" for no limit.
 func sweepSQL(q string, limit int) string {
@@ -386,6 +402,10 @@ type groups struct {
 }
 
 func (g *groups) args() []any { return []any{g.bots, g.channels, g.addresses, g.activations} }
+
+func (g *groups) add(bot, channel, address string, activation int64) {
+	g.bots, g.channels, g.addresses, g.activations = append(g.bots, bot), append(g.channels, channel), append(g.addresses, address), append(g.activations, activation)
+}
 
 // SweepSessions implements lifecycle.Store: it locks the groups of open
 // sessions that are due (sqlSweepGroups), claims sqlSweep's candidates in
@@ -518,8 +538,39 @@ func regroup(ctx context.Context, tx pgx.Tx, ws string, g *groups) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, sqlRegroup, append(append([]any{ws}, g.args()...), dues)...)
+	if _, err = tx.Exec(ctx, sqlRegroup, append(append([]any{ws}, g.args()...), dues)...); err != nil {
+		return err
+	}
+	var empty groups
+	for i, due := range dues {
+		if due == nil {
+			empty.add(g.bots[i], g.channels[i], g.addresses[i], g.activations[i])
+		}
+	}
+	if len(empty.bots) == 0 {
+		return nil
+	}
+	locked, err := scanGroups(tx.Query(ctx, sqlLockEmpty, append([]any{ws}, empty.args()...)...))
+	if err != nil || len(locked.bots) == 0 {
+		return err
+	}
+	_, err = tx.Exec(ctx, sqlRemoveEmpty, append([]any{ws}, locked.args()...)...)
 	return err
+}
+
+// scanGroups reads rows of groups' keys.
+func scanGroups(rows pgx.Rows, err error) (groups, error) {
+	var g groups
+	if err != nil {
+		return g, err
+	}
+	var a int64
+	var bot, ch, addr string
+	_, err = pgx.ForEachRow(rows, []any{&bot, &ch, &addr, &a}, func() error {
+		g.add(bot, ch, addr, a)
+		return nil
+	})
+	return g, err
 }
 
 // SessionStats implements lifecycle.Store from the counters a trigger keeps

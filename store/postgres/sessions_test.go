@@ -362,3 +362,47 @@ func TestSweepHoldingAGroupNeverWaitsForAnOpeningInIt(t *testing.T) {
 		t.Fatalf("the opening after the sweep: %v", err)
 	}
 }
+
+// R9, issue 24: a session opening in a group holds the group's row only
+// against its removal: a sweep still closes the group's sessions that are
+// over meanwhile. (On a busy sender some opening nearly always holds the
+// group, so a sweep that skipped it would leave its idle sessions open.)
+func TestSweepClosesAGroupBeingOpenedIn(t *testing.T) {
+	f := newFixture(t)
+	ctx := f.ctx
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
+	if err == nil {
+		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	}
+	var s lifecycle.Session
+	if err == nil {
+		s, err = f.m.Route(ctx, snd, "u1")
+	}
+	if err == nil {
+		bot, err = f.st.Bot(ctx, "", bot.ID)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := f.clk.Now().Add(time.Hour) // u1's session is over
+	tx, err := f.st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var id int64
+	if err := tx.QueryRow(ctx, `SELECT botlife_open_session('', $1, $2, 'u2', $3, $4, $5, $6)`, snd.Channel, snd.Address,
+		now.UnixNano(), string(bot.ID), int64(bot.Revision), int64(s.Activation)).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.st.SweepSessions(ctx, "", now, 100); err != nil || n != 1 { // while u2's opening has not committed
+		t.Fatalf("a sweep while a session opens in the group closed %d, %v; want session %d, over", n, err, s.ID)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.st.SweepSessions(ctx, "", now.Add(time.Hour), 100); err != nil || n != 1 {
+		t.Fatalf("a sweep past u2's idle timeout closed %d, %v; want session %d", n, err, id)
+	}
+}
