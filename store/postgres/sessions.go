@@ -363,28 +363,25 @@ const sqlGroupsLeft = `
 		(SELECT b.doc FROM bots b WHERE b.workspace = $1 AND b.id = g.bot_id)
 	FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[]) WITH ORDINALITY AS g(bot_id, channel, address, activation, ord) ORDER BY g.ord`
 
-// sqlRegroup leaves each group $2-$5 due at $6 where $6 is not NULL.
+// sqlLockGroups locks, of the groups $2-$5 a sweep visited, those no
+// opening holds (FOR KEY SHARE, botlife_hold_group), for sqlGroupsLeft and
+// sqlRegroup: an opening that comes later waits for the sweep (and adds
+// its group again if it was removed). A group an opening holds keeps its
+// due, for the next sweep: its new session, unseen yet, may end sooner than
+// the sessions the sweep sees (the clock stepped back), or be its only one.
+const sqlLockGroups = `SELECT x.bot_id, x.channel, x.address, x.activation
+	FROM session_groups x, unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS g(bot_id, channel, address, activation)
+	WHERE (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation)
+	FOR UPDATE OF x SKIP LOCKED`
+
+// sqlRegroup leaves each group $2-$5 due at $6, or removes it where $6 is
+// NULL (none of its sessions is open).
 const sqlRegroup = `
-	WITH g AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[]) AS g(bot_id, channel, address, activation, due))
+	WITH g AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[]) AS g(bot_id, channel, address, activation, due)),
+	d AS (DELETE FROM session_groups x USING g WHERE g.due IS NULL
+		AND (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation))
 	UPDATE session_groups x SET due = g.due FROM g WHERE g.due IS NOT NULL
 		AND (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation)`
-
-// sqlLockEmpty locks, of the groups $2-$5 a sweep found with no session
-// open, those no opening holds (FOR KEY SHARE, botlife_hold_group); an
-// opening that comes later waits for the sweep, then adds its group again.
-// sqlRemoveEmpty then removes those of them that still have none open, as
-// a statement after the locks sees them: an opening that committed
-// before the lock is seen.
-const (
-	sqlLockEmpty = `SELECT x.bot_id, x.channel, x.address, x.activation
-		FROM session_groups x, unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS g(bot_id, channel, address, activation)
-		WHERE (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation)
-		FOR UPDATE OF x SKIP LOCKED`
-	sqlRemoveEmpty = `DELETE FROM session_groups x USING unnest($2::text[], $3::text[], $4::text[], $5::int8[]) AS g(bot_id, channel, address, activation)
-		WHERE (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation)
-		  AND NOT EXISTS (SELECT 1 FROM sessions s
-			WHERE (s.workspace, s.bot_id, s.channel, s.address, s.activation) = ($1, g.bot_id, g.channel, g.address, g.activation) AND ` + openDue + `)`
-)
 
 // sweepSQL returns q with limit in its text: "ALL" for no limit.
 func sweepSQL(q string, limit int) string {
@@ -506,10 +503,16 @@ func sweepGroups(ctx context.Context, tx pgx.Tx, ws string, now time.Time, limit
 	return len(ids), err
 }
 
-// regroup leaves each swept group of g due at its next possible end, or removes it once none of its sessions is open. A group with
-// sessions the sweep did not reach (its limit, or rows another
-// transaction held) stays due.
-func regroup(ctx context.Context, tx pgx.Tx, ws string, g *groups) error {
+// regroup leaves each swept group of g due at its next possible end, or
+// removes it once none of its sessions is open, reading them after it
+// locks the group (sqlLockGroups): a group an opening holds keeps its due.
+// A group with sessions the sweep did not reach (its limit, or rows
+// another transaction held) stays due.
+func regroup(ctx context.Context, tx pgx.Tx, ws string, visited *groups) error {
+	g, err := scanGroups(tx.Query(ctx, sqlLockGroups, append([]any{ws}, visited.args()...)...))
+	if err != nil || len(g.bots) == 0 {
+		return err
+	}
 	rows, err := tx.Query(ctx, sqlGroupsLeft, append([]any{ws}, g.args()...)...)
 	if err != nil {
 		return err
@@ -538,23 +541,7 @@ func regroup(ctx context.Context, tx pgx.Tx, ws string, g *groups) error {
 	if err != nil {
 		return err
 	}
-	if _, err = tx.Exec(ctx, sqlRegroup, append(append([]any{ws}, g.args()...), dues)...); err != nil {
-		return err
-	}
-	var empty groups
-	for i, due := range dues {
-		if due == nil {
-			empty.add(g.bots[i], g.channels[i], g.addresses[i], g.activations[i])
-		}
-	}
-	if len(empty.bots) == 0 {
-		return nil
-	}
-	locked, err := scanGroups(tx.Query(ctx, sqlLockEmpty, append([]any{ws}, empty.args()...)...))
-	if err != nil || len(locked.bots) == 0 {
-		return err
-	}
-	_, err = tx.Exec(ctx, sqlRemoveEmpty, append([]any{ws}, locked.args()...)...)
+	_, err = tx.Exec(ctx, sqlRegroup, append(append([]any{ws}, g.args()...), dues)...)
 	return err
 }
 

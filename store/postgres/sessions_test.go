@@ -406,3 +406,49 @@ func TestSweepClosesAGroupBeingOpenedIn(t *testing.T) {
 		t.Fatalf("a sweep past u2's idle timeout closed %d, %v; want session %d", n, err, id)
 	}
 }
+
+// R9, issue 24: a session opening in a group while a sweep visits it, at
+// an instant before the group's sessions' last activity (the clock stepped
+// back), can end before any of them; the sweep, which cannot see it yet,
+// must not leave the group due later than that end.
+func TestSweepLeavesAGroupBeingOpenedInDue(t *testing.T) {
+	f := newFixture(t)
+	ctx := f.ctx
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
+	if err == nil {
+		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	}
+	var s lifecycle.Session
+	if err == nil {
+		s, err = f.m.Route(ctx, snd, "u1")
+	}
+	if err == nil {
+		bot, err = f.st.Bot(ctx, "", bot.ID)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := f.clk.Now()
+	back := now.Add(-30 * time.Minute)
+	tx, err := f.st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var id int64
+	if err := tx.QueryRow(ctx, `SELECT botlife_open_session('', $1, $2, 'u2', $3, $4, $5, $6)`, snd.Channel, snd.Address,
+		back.UnixNano(), string(bot.ID), int64(bot.Revision), int64(s.Activation)).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.st.SweepSessions(ctx, "", now, 100); err != nil || n != 0 { // while u2's opening has not committed
+		t.Fatalf("a sweep while a session opens in the group closed %d, %v; want 0", n, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	at := back.Add(time.Hour)
+	if n, err := f.st.SweepSessions(ctx, "", at, 100); err != nil || n != 1 {
+		t.Fatalf("a sweep at %v, when u2's session idles out, closed %d, %v; want session %d", at, n, err, id)
+	}
+}
