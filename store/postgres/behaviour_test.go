@@ -353,7 +353,7 @@ func TestHistoryReadsUseIndexes(t *testing.T) {
 		INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('p', 20001, 1500, 'pending', 1, '{}'::bytea);
 		INSERT INTO sessions (id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
 			SELECT i, 'sms', '+16661', 'u' || i, 'b1', 1, 1000, 1000 + i, 1000 + i, 1 FROM generate_series(1, 20000) i;
-		INSERT INTO session_groups SELECT '', 'b' || i, 'sms', '+1666' || i, 1, 5000 + i FROM generate_series(1, 20000) i;
+		INSERT INTO session_groups SELECT '', 'b' || i, 'sms', '+1666' || i, 1, 5000 + i FROM generate_series(1, 20000) i ON CONFLICT DO NOTHING;
 		INSERT INTO role_assignments (user_id, roles) SELECT 'u' || i, 1 FROM generate_series(1, 20000) i;
 		INSERT INTO role_assignments (user_id, roles) VALUES ('admin', 32);
 		ANALYZE`); err != nil {

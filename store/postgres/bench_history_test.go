@@ -137,10 +137,6 @@ func BenchmarkExpireDueIdle(b *testing.B) {
 			string(bot.ID), int64(bot.Activations), now, open); err != nil {
 			b.Fatal(err)
 		}
-		// Their group, as an opening adds it.
-		if _, err := pool.Exec(ctx, `SELECT botlife_hold_group('', $1, 'sms', '+15550100', $2)`, string(bot.ID), int64(bot.Activations)); err != nil {
-			b.Fatal(err)
-		}
 		if _, err := pool.Exec(ctx, `VACUUM ANALYZE`); err != nil { // no autovacuum during the run
 			b.Fatal(err)
 		}

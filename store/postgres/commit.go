@@ -46,11 +46,7 @@ const (
 			ON CONFLICT (channel, address) DO UPDATE SET bots = c.bots + EXCLUDED.bots WHERE c.workspace = EXCLUDED.workspace
 			RETURNING channel, address)
 		SELECT botlife_claimed(channel, address) FROM d WHERE n > 0 AND (channel, address) NOT IN (SELECT * FROM c)`
-	// sqlGroupsDue makes the groups of open sessions of the changed bots
-	// due at once: their rows may end the sessions sooner, and the next
-	// sweep looks (session_groups).
-	sqlGroupsDue = `UPDATE session_groups SET due = -9223372036854775808 WHERE workspace = @ws AND bot_id = ANY($1::text[])`
-	sqlUnclaim   = `DELETE FROM sender_claims WHERE workspace = @ws AND bots <= 0 AND (channel, address) IN (
+	sqlUnclaim = `DELETE FROM sender_claims WHERE workspace = @ws AND bots <= 0 AND (channel, address) IN (
 		SELECT channel, address FROM bot_senders WHERE workspace = @ws AND bot_id = ANY($1::text[]))`
 
 	sqlDeleteBots = `
@@ -223,7 +219,6 @@ func commitBatch(p lifecycle.Plan) (batch, error) {
 	if ids != nil {
 		b.Queue(sqlCheckBots, ids, revs)
 		b.Queue(sqlClaim, c.senders.col(1), c.senders.col(2), ids)
-		b.Queue(sqlGroupsDue, ids)
 	}
 	if stored != nil {
 		b.Queue(sqlUnclaim, stored)

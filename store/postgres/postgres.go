@@ -52,6 +52,8 @@
 // possible end (lifecycle.NextSessionEnd), so that groups not due cost
 // nothing. An opening holds its group's row with a shared lock until it
 // commits, so a sweep never removes the row of a group being opened in.
+// Triggers keep session_groups whoever writes: a session inserted holds its
+// group, a bot updated or deleted makes its groups due.
 // A message on an open session changes no indexed column (the sweep's
 // index holds activity_floor, a coarse last activity), so it is a
 // heap-only update. SessionStats reads counters a trigger keeps. WaitAudit

@@ -452,3 +452,28 @@ func TestSweepLeavesAGroupBeingOpenedInDue(t *testing.T) {
 		t.Fatalf("a sweep at %v, when u2's session idles out, closed %d, %v; want session %d", at, n, err, id)
 	}
 }
+
+// R9, issue 24: a session that a process of a version before schema 11
+// opens (during a rolling upgrade: it inserts the session and knows no
+// session_groups) still has its group, by the trigger session_group, so a
+// sweep closes it when it is over.
+func TestSweepClosesASessionAnEarlierVersionOpened(t *testing.T) {
+	f := newFixture(t)
+	ctx := f.ctx
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
+	if err == nil {
+		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := f.clk.Now().UnixNano()
+	if _, err := f.st.Pool().Exec(ctx, `INSERT INTO sessions (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages, activity_floor)
+		VALUES ('', 1, $1, $2, 'u', $3, 1, $4, $4, 1, $4)`, snd.Channel, snd.Address, string(bot.ID), at); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.st.SweepSessions(ctx, "", f.clk.Now().Add(2*time.Hour), 100); err != nil || n != 1 {
+		t.Fatalf("a sweep past the idle timeout closed %d, %v; want the session an earlier version opened", n, err)
+	}
+}

@@ -52,3 +52,26 @@ $$;
 -- batches, until it has closed its limit: session_groups_due holds the key.
 DROP INDEX session_groups_due;
 CREATE INDEX session_groups_due ON session_groups (workspace, due, bot_id, channel, address, activation);
+
+-- Two triggers keep session_groups whatever process writes, one of a
+-- version before 11 during a rolling upgrade included: a session inserted
+-- holds its group (botlife_hold_group: nothing more for an opening that
+-- holds it already), and a bot updated or deleted makes its groups due, as
+-- a commit must (its rows may end their sessions sooner). The latter runs
+-- after the bot's row lock, so a commit waits for an opening that holds the
+-- bot (FOR SHARE) before it touches the bot's groups, never the other way.
+CREATE FUNCTION botlife_session_group() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM botlife_hold_group(NEW.workspace, NEW.bot_id, NEW.channel, NEW.address, NEW.activation);
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER session_group AFTER INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION botlife_session_group();
+CREATE FUNCTION botlife_groups_due() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE session_groups SET due = -9223372036854775808
+		WHERE workspace = OLD.workspace AND bot_id = OLD.id AND due > -9223372036854775808;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER groups_due AFTER UPDATE OR DELETE ON bots FOR EACH ROW EXECUTE FUNCTION botlife_groups_due();
