@@ -187,10 +187,7 @@ func TestSweepKeepsTheGroupsOfOpenings(t *testing.T) {
 	f := newFixture(t)
 	ctx := f.ctx
 	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
-	if err == nil {
-		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
-	}
+	_, err := f.liveBot(snd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,10 +256,7 @@ func TestSweepSkipsAGroupBeingOpenedIn(t *testing.T) {
 	f := newFixture(t)
 	ctx := f.ctx
 	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
-	if err == nil {
-		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
-	}
+	bot, err := f.liveBot(snd)
 	var s lifecycle.Session
 	if err == nil {
 		s, err = f.m.Route(ctx, snd, "u1")
@@ -310,10 +304,7 @@ func TestSweepHoldingAGroupNeverWaitsForAnOpeningInIt(t *testing.T) {
 	f := newFixture(t)
 	ctx := f.ctx
 	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
-	if err == nil {
-		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
-	}
+	bot, err := f.liveBot(snd)
 	var first lifecycle.Session
 	for i := 1; i <= 16 && err == nil; i++ { // sessions 1-16: the next, 17, counts in the shard of session 1
 		var s lifecycle.Session
@@ -371,10 +362,7 @@ func TestSweepClosesAGroupBeingOpenedIn(t *testing.T) {
 	f := newFixture(t)
 	ctx := f.ctx
 	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
-	if err == nil {
-		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
-	}
+	bot, err := f.liveBot(snd)
 	var s lifecycle.Session
 	if err == nil {
 		s, err = f.m.Route(ctx, snd, "u1")
@@ -415,10 +403,7 @@ func TestSweepLeavesAGroupBeingOpenedInDue(t *testing.T) {
 	f := newFixture(t)
 	ctx := f.ctx
 	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
-	if err == nil {
-		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
-	}
+	bot, err := f.liveBot(snd)
 	var s lifecycle.Session
 	if err == nil {
 		s, err = f.m.Route(ctx, snd, "u1")
@@ -461,10 +446,7 @@ func TestSweepClosesASessionAnEarlierVersionOpened(t *testing.T) {
 	f := newFixture(t)
 	ctx := f.ctx
 	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot, err := f.m.Create(ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
-	if err == nil {
-		_, err = f.m.Activate(ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
-	}
+	bot, err := f.liveBot(snd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,4 +458,14 @@ func TestSweepClosesASessionAnEarlierVersionOpened(t *testing.T) {
 	if n, err := f.st.SweepSessions(ctx, "", f.clk.Now().Add(2*time.Hour), 100); err != nil || n != 1 {
 		t.Fatalf("a sweep past the idle timeout closed %d, %v; want the session an earlier version opened", n, err)
 	}
+}
+
+// liveBot creates a bot on snd with an hour's idle timeout and activates
+// it.
+func (f *fixture) liveBot(snd lifecycle.Sender) (lifecycle.Bot, error) {
+	bot, err := f.m.Create(f.ctx, f.mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
+	if err == nil {
+		_, err = f.m.Activate(f.ctx, f.mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	}
+	return bot, err
 }
