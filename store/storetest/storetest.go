@@ -912,28 +912,7 @@ func testSweepAfterFirstSessionStepsBack(t *testing.T, h *harness) {
 // clock steps back and the message moves that activity earlier, so the
 // session idles out before the instant the sweep noted. A sweep then
 // still closes it (a store that keeps the noted instant misses it).
-func testSweepAfterSweptSessionStepsBack(t *testing.T, h *harness) {
-	a := h.active("100")
-	if _, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := h.st.SweepSessions(h.ctx, h.ws, h.now, 100); err != nil || n != 0 {
-		t.Fatalf("sweep at the message: closed %d, %v; want 0", n, err)
-	}
-	back := h.now.Add(-time.Hour)
-	s, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", back)
-	if err != nil || !s.LastActivityAt.Equal(back) {
-		t.Fatalf("route after the clock stepped back: %+v, %v", s, err)
-	}
-	at := back.Add(a.IdleTimeout)
-	if n, err := h.st.SweepSessions(h.ctx, h.ws, at, 100); err != nil || n != 1 {
-		t.Fatalf("sweep at %v, when the session idles out: closed %d, %v; want 1", at, n, err)
-	}
-	got, _ := session(h.ctx, h.st, h.ws, s.ID)
-	if got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout || !got.ClosedAt.Equal(at) {
-		t.Fatalf("session %d = %+v, want closed idle at %v", s.ID, got, at)
-	}
-}
+func testSweepAfterSweptSessionStepsBack(t *testing.T, h *harness) { sweepAfterStepBack(t, h, "u1") }
 
 // testSweepAfterSessionOpensBackInSweptGroup: a sweep finds nothing over
 // among the sessions of a bot on a sender and may note when the next can
@@ -941,6 +920,12 @@ func testSweepAfterSweptSessionStepsBack(t *testing.T, h *harness) {
 // less recently active than those, which idles out before the instant the
 // sweep noted. A sweep then still closes it.
 func testSweepAfterSessionOpensBackInSweptGroup(t *testing.T, h *harness) {
+	sweepAfterStepBack(t, h, "u2")
+}
+
+// sweepAfterStepBack routes u1 at h.now, sweeps, then routes endUser an
+// hour before: a sweep when that session idles out must close it.
+func sweepAfterStepBack(t *testing.T, h *harness, endUser string) {
 	a := h.active("100")
 	if _, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now); err != nil {
 		t.Fatal(err)
@@ -949,13 +934,13 @@ func testSweepAfterSessionOpensBackInSweptGroup(t *testing.T, h *harness) {
 		t.Fatalf("sweep at the message: closed %d, %v; want 0", n, err)
 	}
 	back := h.now.Add(-time.Hour)
-	s, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u2", back)
+	s, err := h.st.Route(h.ctx, h.ws, h.sender("100"), endUser, back)
 	if err != nil || !s.LastActivityAt.Equal(back) {
 		t.Fatalf("route after the clock stepped back: %+v, %v", s, err)
 	}
 	at := back.Add(a.IdleTimeout)
 	if n, err := h.st.SweepSessions(h.ctx, h.ws, at, 100); err != nil || n != 1 {
-		t.Fatalf("sweep at %v, when the session opened after the step back idles out: closed %d, %v; want 1", at, n, err)
+		t.Fatalf("sweep at %v, when the session idles out: closed %d, %v; want 1", at, n, err)
 	}
 	got, _ := session(h.ctx, h.st, h.ws, s.ID)
 	if got.Open() || got.CloseReason != lifecycle.CloseIdleTimeout || !got.ClosedAt.Equal(at) {
