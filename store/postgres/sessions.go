@@ -434,7 +434,7 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 				var a, due int64
 				var bot, ch, addr string
 				_, err = pgx.ForEachRow(rows, []any{&due, &bot, &ch, &addr, &a}, func() error {
-					g.bots, g.channels, g.addresses, g.activations = append(g.bots, bot), append(g.channels, ch), append(g.addresses, addr), append(g.activations, a)
+					g.add(bot, ch, addr, a)
 					after = []any{due, bot, ch, addr, a}
 					return nil
 				})
