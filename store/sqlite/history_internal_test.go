@@ -181,7 +181,7 @@ func BenchmarkHistoryExpireDue(b *testing.B) {
 					}
 				}
 			}
-			_, err := tx.ExecContext(ctx, sqlAddGroup, "", string(bot.ID), historySender.Channel, historySender.Address, int64(bot.Activations))
+			_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO session_groups VALUES ('', ?, ?, ?, ?, `+dueNow+`)`, string(bot.ID), historySender.Channel, historySender.Address, int64(bot.Activations))
 			return err
 		})
 		if err != nil {

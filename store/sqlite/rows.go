@@ -60,9 +60,9 @@ func (s *Store) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.Bo
 // open sessions (nextGroup), not per session.
 func openActivations(ctx context.Context, q conn, ws lifecycle.Workspace, id lifecycle.BotID) ([]uint64, error) {
 	var out []uint64
-	for k := (groupKey{ws: string(ws), bot: string(id), activation: -1, oneBot: true}); ; {
+	for k := (groupKey{ws: string(ws), bot: string(id), activation: -1}); ; {
 		ok, err := nextGroup(ctx, q, &k)
-		if err != nil || !ok || k.bot != string(id) {
+		if err != nil || !ok {
 			return out, err
 		}
 		if i, found := slices.BinarySearch(out, uint64(k.activation)); !found {

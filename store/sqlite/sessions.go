@@ -116,7 +116,7 @@ func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender,
 	if !step.New {
 		_, err = tx.ExecContext(ctx, `UPDATE sessions SET last_activity_at = ?, messages = ? WHERE workspace = ? AND id = ? AND closed_at IS NULL`, n, int64(out.Messages), ws, int64(out.ID))
 		if err == nil && now.Before(cur.LastActivityAt) { // the clock stepped back: the session may end sooner
-			err = lowerGroup(ctx, tx, ws, out, v.OpenBot, now)
+			err = holdGroup(ctx, tx, ws, out, v.OpenBot, now)
 		}
 		return out, nil, err
 	}
@@ -127,31 +127,25 @@ func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender,
 		ws, sender.Channel, sender.Address, endUser, string(out.Bot), int64(out.Activation), n, int64(out.Messages)).Scan(&id)
 	out.ID = lifecycle.SessionID(id)
 	if err == nil {
-		_, err = tx.ExecContext(ctx, sqlAddGroup, ws, string(out.Bot), sender.Channel, sender.Address, int64(out.Activation))
-	}
-	if err == nil {
-		err = lowerGroup(ctx, tx, ws, out, v.Active, now)
+		err = holdGroup(ctx, tx, ws, out, v.Active, now)
 	}
 	return out, nil, err
 }
 
-// sqlAddGroup adds a session's group to session_groups, due at once, if
-// it has no row. A row kept stays true for a session opened later in the
-// group unless the clock stepped back: lowerGroup.
-const sqlAddGroup = `INSERT INTO session_groups (workspace, bot_id, channel, address, activation, due) VALUES (?, ?, ?, ?, ?, ` + dueNow + `)
-	ON CONFLICT DO NOTHING`
-
-// lowerGroup makes the group of session s, of bot b, last active at now,
-// due no later than s's next possible end: a message or an opening at an
-// instant before one a sweep saw (the clock stepped back) may end s before
-// the group's due. One write by key, and only where it lowers due.
-func lowerGroup(ctx context.Context, tx conn, ws string, s lifecycle.Session, b *lifecycle.Bot, now time.Time) error {
-	at, ok := lifecycle.NextSessionEnd(b, s.Sender, s.Activation, now)
-	if !ok {
-		return nil
+// holdGroup keeps the group of session s, of bot b, last active at now,
+// in session_groups, in one statement by key: a group with no row is added
+// due at once; a group's due is lowered to s's next possible end where
+// that comes sooner, which only a message or an opening at an instant
+// before one a sweep saw (the clock stepped back) makes happen. Otherwise
+// it writes nothing.
+func holdGroup(ctx context.Context, tx conn, ws string, s lifecycle.Session, b *lifecycle.Bot, now time.Time) error {
+	end := int64(math.MaxInt64)
+	if at, ok := lifecycle.NextSessionEnd(b, s.Sender, s.Activation, now); ok {
+		end = sqlrows.Clamp(at)
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE session_groups SET due = ?1 WHERE workspace = ?2 AND bot_id = ?3 AND channel = ?4 AND address = ?5 AND activation = ?6 AND due > ?1`,
-		sqlrows.Clamp(at), ws, string(s.Bot), s.Sender.Channel, s.Sender.Address, int64(s.Activation))
+	_, err := tx.ExecContext(ctx, `INSERT INTO session_groups (workspace, bot_id, channel, address, activation, due) VALUES (?1, ?2, ?3, ?4, ?5, `+dueNow+`)
+		ON CONFLICT (workspace, bot_id, channel, address, activation) DO UPDATE SET due = ?6 WHERE due > ?6`,
+		ws, string(s.Bot), s.Sender.Channel, s.Sender.Address, int64(s.Activation), end)
 	return err
 }
 
@@ -191,28 +185,25 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 const sweepPage = 128
 
 // groupKey names a group of open sessions: one activation of one bot on
-// one sender, in a workspace; activation -1 is before the first group of
-// bot (of the workspace if bot is "").
+// one sender, in a workspace; activation -1 is before the bot's first
+// group.
 type groupKey struct {
 	ws, bot    string
 	sender     lifecycle.Sender
 	activation int64
-	oneBot     bool // nextGroup stays within bot
 }
 
 // nextGroupSQL are the seeks of nextGroup in the index
 // open_sessions_by_group, each on one column past the key ?1-?5
-// (workspace, bot, channel, address, activation): from a start key, the
-// first group of the bot or after; then the next activation of the bot on
-// the sender, else the next address on the channel, the next channel, the
-// next bot. (A row-value comparison of the four walked every session of
-// the group.)
+// (workspace, bot, channel, address, activation): the bot's first group;
+// then the next activation of the bot on the sender, else the next
+// address on the channel, the next channel. (A row-value comparison of the
+// three walked every session of the group.)
 var nextGroupSQL = [...]string{
-	groupAfter(`bot_id >= ?2`),
+	groupAfter(`bot_id = ?2`),
 	groupAfter(`bot_id = ?2 AND channel = ?3 AND address = ?4 AND activation > ?5`),
 	groupAfter(`bot_id = ?2 AND channel = ?3 AND address > ?4`),
 	groupAfter(`bot_id = ?2 AND channel > ?3`),
-	groupAfter(`bot_id > ?2`),
 }
 
 func groupAfter(key string) string {
@@ -220,19 +211,17 @@ func groupAfter(key string) string {
 		ORDER BY bot_id, channel, address, activation LIMIT 1`
 }
 
-// nextGroup moves k to the next group of open sessions of its workspace
-// (of its bot if k.oneBot), in at most four seeks whatever the sessions in
-// each; ok is false past the last.
+// nextGroup moves k to the next group of open sessions of its bot, in at
+// most three seeks whatever the sessions in each; ok is false past the
+// last.
 func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
 	args := []any{k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation}
 	from, to := 1, len(nextGroupSQL)
 	if k.activation < 0 {
 		from, to = 0, 1
-	} else if k.oneBot {
-		to--
 	}
 	for i := from; i < to; i++ {
-		n := [...]int{2, 5, 4, 3, 2}[i] // the parameters query i names
+		n := [...]int{2, 5, 4, 3}[i] // the parameters query i names
 		err = q.QueryRowContext(ctx, nextGroupSQL[i], args[:n]...).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err == nil, err
