@@ -353,10 +353,11 @@ type SenderLive struct {
 
 // Analytics returns session counts per bot and per sender, as seen now:
 // sessions of a bot that no longer serves them count as closed with the
-// bot's end reason even before a sweep records that (R9). Idle sessions
-// count as open until a message or a sweep closes them, and so do the
-// sessions of an earlier activation of a bot that went live again on the
-// sender before a sweep: a store counts per bot and sender, not per
+// end of the activation they are in even before a sweep records that
+// (R9). Idle sessions count as open until a message or a sweep closes
+// them, and so do a bot's sessions on a sender while they may be in
+// activations that end them differently (one over, one live, or two over
+// for different reasons): a store counts per bot and sender, not per
 // activation, and ExpireDue corrects both. Test sessions (R26) are left
 // out. Needs "View analytics".
 func (m *Manager) Analytics(ctx context.Context, actor Actor) (_ Analytics, err error) {
@@ -386,11 +387,7 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (_ Analytics, err 
 		}
 		r.Closed = copyCounts(r.Closed)
 		if r.Open > 0 {
-			probe := Session{Sender: r.Sender, LastActivityAt: now}
-			if b != nil {
-				probe.Activation = b.lastActivationOn(r.Sender)
-			}
-			if reason, _, over := sessionEnd(&probe, b, now); over {
+			if reason, over := openEnd(b, r.Sender, now); over {
 				r.Closed[reason] += r.Open
 				r.Open = 0
 			}
@@ -411,6 +408,58 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (_ Analytics, err 
 		return Analytics{}, opError(OpAnalytics, err)
 	}
 	return out, nil
+}
+
+// openEnd says how the sessions a store counts open for b on sender s read
+// at now (Analytics): over, with reason, when every activation they may be
+// in ends them so. Those are the activations with a session recorded open
+// (Bot.OpenActivations) that served s - the one there now or one whose
+// recorded end names s - test leases aside (R26); which of them holds
+// which session a store does not count, so if they disagree the sessions
+// count as open. A bot whose store lists no open activation is read by
+// its last activation on s. Idle is not judged: it needs each session's
+// last activity.
+func openEnd(b *Bot, s Sender, now time.Time) (CloseReason, bool) {
+	if b == nil || len(b.OpenActivations) == 0 {
+		probe := Session{Sender: s, LastActivityAt: now}
+		if b != nil {
+			probe.Activation = b.lastActivationOn(s)
+		}
+		why, _, over := sessionEnd(&probe, b, now)
+		return why, over
+	}
+	var reason CloseReason
+	n := 0
+	for _, k := range b.OpenActivations {
+		if !b.servedOn(k, s) {
+			continue
+		}
+		why, _, over := sessionEnd(&Session{Sender: s, Activation: k, LastActivityAt: now}, b, now)
+		if !over || n > 0 && why != reason {
+			return "", false
+		}
+		reason, n = why, n+1
+	}
+	return reason, n > 0
+}
+
+// servedOn reports whether activation k of b may have served sender s: it
+// is live there, or an end of k names s or every sender k still held. An
+// activation older than every recorded end (a bot stored when Ends kept
+// only its last 16) may have too.
+func (b *Bot) servedOn(k uint64, s Sender) bool {
+	if on, ok := b.On(s); ok && on.Activation == k {
+		return true
+	}
+	if b.leaseLive(k) {
+		return false
+	}
+	if len(b.Ends) > 0 && k < b.Ends[0].Activation {
+		return true
+	}
+	return slices.ContainsFunc(b.Ends, func(e ActivationEnd) bool {
+		return e.Activation == k && (e.Senders == nil || slices.Contains(e.Senders, s))
+	})
 }
 
 // liveOn says who is live on each sender of rows, as seen at now: one read

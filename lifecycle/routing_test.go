@@ -357,6 +357,35 @@ func TestR9ExpireDueEndsEveryDrain(t *testing.T) {
 	}
 }
 
+// R9, R22: before a sweep, Analytics counts the sessions of an earlier
+// activation with that activation's end, not the end of a later one that
+// holds none (found by TestModel: u1's session, in activation 1 which
+// ended deactivated, counted as grace_expired, the end of activation 2);
+// the sweep changes nothing.
+func TestR9AnalyticsCountsTheActivationTheSessionsAreIn(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("b", "100")
+	e.must(e.m.Route(e.ctx, sms("100"), "u1")) // activation 1
+	e.clk.Add(time.Minute)
+	e.must(e.m.Deactivate(e.ctx, manager, b.ID, 0)) // activation 1 ends deactivated
+	e.activate(b.ID, lifecycle.Immediate())         // activation 2, no session
+	c := e.draft("c", "100")
+	e.activate(c.ID, lifecycle.Grace(5*time.Minute)) // b drains
+	e.clk.Add(10 * time.Minute)                      // activation 2 ends grace_expired
+	before, err := e.m.Analytics(e.ctx, analyzer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := before.BySender[0]; got.Open != 0 || got.Closed[lifecycle.CloseDeactivated] != 1 {
+		t.Errorf("R9: before the sweep: %+v; want u1's session closed as deactivated", got)
+	}
+	e.must(e.m.ExpireDue(e.ctx))
+	after, _ := e.m.Analytics(e.ctx, analyzer)
+	if diff := cmp.Diff(after, before); diff != "" {
+		t.Fatalf("R9: Analytics before the sweep differs from after (-after +before):\n%s", diff)
+	}
+}
+
 // R9, R22: Analytics after a bot went live again on a sender before a
 // sweep. Counters are per bot and sender, not per activation, so until
 // ExpireDue records them the earlier activation's sessions - over, as
