@@ -386,6 +386,41 @@ func TestR9AnalyticsCountsTheActivationTheSessionsAreIn(t *testing.T) {
 	}
 }
 
+// R9, R26: a test session's recorded end is not an end of the bot's live
+// activations: Analytics counts sessions on a sender by the activations
+// that served it, and figures read before the sweep equal those after
+// (found by TestModel with a bot live on two senders in two activations).
+func TestR26AnalyticsIgnoresTheEndOfATestSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("b", "100", "101")
+	e.must(e.m.Activate(e.ctx, manager, b.ID, lifecycle.Immediate(), lifecycle.Ack{}, sms("100"))) // activation 1
+	e.must(e.m.Activate(e.ctx, manager, b.ID, lifecycle.Immediate(), lifecycle.Ack{}, sms("101"))) // activation 2
+	e.must(e.m.Route(e.ctx, sms("100"), "u1"))
+	e.must(e.m.Route(e.ctx, sms("101"), "u2"))
+	c := e.draft("c", "100", "101")
+	e.activate(c.ID, lifecycle.Grace(5*time.Minute)) // b drains on both
+	ts, err := e.m.OpenTestSession(e.ctx, supervisor, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.m.CloseTestSession(e.ctx, supervisor, ts.ID)) // b keeps its end: completed
+	e.clk.Add(10 * time.Minute)
+	before, err := e.m.Analytics(e.ctx, analyzer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range before.BySender {
+		if got.Open != 0 || got.Closed[lifecycle.CloseGraceExpired] != 1 {
+			t.Errorf("R9: before the sweep, %s: %+v; want its session closed as grace_expired", got.Sender, got)
+		}
+	}
+	e.must(e.m.ExpireDue(e.ctx))
+	after, _ := e.m.Analytics(e.ctx, analyzer)
+	if diff := cmp.Diff(after, before); diff != "" {
+		t.Fatalf("R9: Analytics before the sweep differs from after (-after +before):\n%s", diff)
+	}
+}
+
 // R9, R22: Analytics after a bot went live again on a sender before a
 // sweep. Counters are per bot and sender, not per activation, so until
 // ExpireDue records them the earlier activation's sessions - over, as
