@@ -24,6 +24,8 @@ import (
 // Sender.IsTest) is claimed by one workspace at a time.
 //
 // Reads return copies: changing a returned value never changes the store.
+// A method given a limit reads or closes up to limit, and nothing for a
+// limit of zero or below - never "no limit" (storetest LimitsNotPositive).
 // No method may cost time that grows with history - bots that once used a
 // sender, closed sessions, the audit log's length - or with open sessions:
 // each costs what it reads or returns. See "Implementing your own Store" in

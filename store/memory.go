@@ -221,7 +221,7 @@ func (m *Memory) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecyc
 	defer sp.mu.RUnlock()
 	out := []lifecycle.Bot{}
 	sp.ids.page(after, func(id lifecycle.BotID) bool {
-		if limit >= 0 && len(out) >= limit {
+		if len(out) >= limit {
 			return false
 		}
 		if rec, ok := sp.bots[id]; ok {
@@ -241,7 +241,7 @@ func (m *Memory) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time,
 	defer sp.mu.RUnlock()
 	var out lifecycle.Due
 	sp.drains.ascend(func(r *botRec) bool { return !r.due.After(now) }, func(r *botRec) bool {
-		if limit >= 0 && len(out.Drains) >= limit {
+		if len(out.Drains) >= limit {
 			return false
 		}
 		out.Drains = append(out.Drains, r.read())
@@ -587,11 +587,11 @@ func (l *auditLog) append(e lifecycle.AuditEntry) {
 // read returns copies of up to limit entries with Seq greater than after
 // (Seq n is entry n-1).
 func (l *auditLog) read(after uint64, limit int) []lifecycle.AuditEntry {
-	if after >= l.n {
+	if after >= l.n || limit <= 0 {
 		return nil
 	}
 	n := l.n - after
-	if limit >= 0 && uint64(limit) < n {
+	if uint64(limit) < n {
 		n = uint64(limit)
 	}
 	out := make([]lifecycle.AuditEntry, 0, n)

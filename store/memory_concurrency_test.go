@@ -190,7 +190,7 @@ func TestShardsUnderLoad(t *testing.T) {
 	}
 	// R1 and R2 held at every commit: the audit log never shows a second
 	// Active bot on a sender.
-	log, _ := st.AuditLog(ctx, "", 0, -1)
+	log, _ := st.AuditLog(ctx, "", 0, 1<<30)
 	state := map[lifecycle.BotID]lifecycle.State{}
 	for _, e := range log {
 		for _, tr := range e.Transitions {

@@ -100,7 +100,7 @@ func (m *Memory) Schedules(ctx context.Context, ws lifecycle.Workspace, after ui
 	sp.mu.RLock()
 	defer sp.mu.RUnlock()
 	out := []lifecycle.Schedule{}
-	for i := after; i < uint64(len(sp.sched.bySeq)) && (limit < 0 || len(out) < limit); i++ {
+	for i := after; i < uint64(len(sp.sched.bySeq)) && len(out) < limit; i++ {
 		out = append(out, cloneSchedule(&sp.sched.bySeq[i].Schedule))
 	}
 	return out, nil
@@ -111,7 +111,7 @@ func (m *Memory) Schedules(ctx context.Context, ws lifecycle.Workspace, after ui
 func (x *schedules) due(now time.Time, limit int) []lifecycle.Schedule {
 	out := []lifecycle.Schedule{}
 	x.pending.ascend(func(r *schedRec) bool { return !r.At.After(now) }, func(r *schedRec) bool {
-		if limit >= 0 && len(out) >= limit {
+		if len(out) >= limit {
 			return false
 		}
 		out = append(out, cloneSchedule(&r.Schedule))

@@ -75,19 +75,19 @@ type contents struct {
 
 func (f *fixture) contents() contents {
 	f.t.Helper()
-	bots, err := f.st.Bots(f.ctx, "", "", -1)
+	bots, err := f.st.Bots(f.ctx, "", "", everything)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	audit, err := f.st.AuditLog(f.ctx, "", 0, -1)
+	audit, err := f.st.AuditLog(f.ctx, "", 0, everything)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	sessions, err := f.st.Sessions(f.ctx, "", 0, -1)
+	sessions, err := f.st.Sessions(f.ctx, "", 0, everything)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	schedules, err := f.st.Schedules(f.ctx, "", 0, -1)
+	schedules, err := f.st.Schedules(f.ctx, "", 0, everything)
 	if err != nil {
 		f.t.Fatal(err)
 	}

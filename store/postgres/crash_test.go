@@ -241,7 +241,7 @@ func checkDurable(t *testing.T, st lifecycle.Store, s *stream) {
 			t.Errorf("the role granted to %s is gone after the crash: %v %v", user, rs, err)
 		}
 	}
-	log, err := st.AuditLog(ctx, "", 0, -1)
+	log, err := st.AuditLog(ctx, "", 0, everything)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,12 +260,12 @@ func checkDurable(t *testing.T, st lifecycle.Store, s *stream) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resumed, err := st.AuditLog(ctx, "", last, -1)
+	resumed, err := st.AuditLog(ctx, "", last, everything)
 	if err != nil || len(resumed) == 0 || resumed[len(resumed)-1].Seq != next[0].Seq || next[0].Seq != log[len(log)-1].Seq+1 {
 		t.Errorf("R24: an AuditLog resuming after %d (the last acknowledged) does not end with the entry committed after the restart (%d; the log ended at %d): %v",
 			last, next[0].Seq, log[len(log)-1].Seq, err)
 	}
-	sessions, err := st.Sessions(ctx, "", 0, -1)
+	sessions, err := st.Sessions(ctx, "", 0, everything)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func checkDurable(t *testing.T, st lifecycle.Store, s *stream) {
 // counters SessionStats reads agree with the sessions.
 func checkMessages(t *testing.T, st lifecycle.Store, s *stream) {
 	ctx := context.Background()
-	sessions, err := st.Sessions(ctx, "", 0, -1)
+	sessions, err := st.Sessions(ctx, "", 0, everything)
 	if err != nil {
 		t.Fatal(err)
 	}

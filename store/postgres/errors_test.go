@@ -209,7 +209,7 @@ func TestAuditIsAtomicWithTheCommit(t *testing.T) {
 	}
 	// The next commit numbers its entry right after the last stored one.
 	f.create("fine too", "+15550101")
-	all, err := f.st.AuditLog(f.ctx, "", 0, -1)
+	all, err := f.st.AuditLog(f.ctx, "", 0, everything)
 	if err != nil {
 		t.Fatal(err)
 	}

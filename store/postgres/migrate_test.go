@@ -242,7 +242,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	if s := route("3", "u4"); s.Bot != "successor" || s.Activation != 1 {
 		t.Errorf("R10: a new session on the drained sender = %+v, want the successor", s)
 	}
-	if n, err := st.SweepSessions(ctx, "", now, -1); err != nil || n != 1 {
+	if n, err := st.SweepSessions(ctx, "", now, everything); err != nil || n != 1 {
 		t.Errorf("R9: the sweep closed %d sessions (%v), want 1: the one of the earlier activation", n, err)
 	}
 	if s, _ := st.Sessions(ctx, "", lifecycle.SessionID(ids[1]-1), 1); len(s) != 1 || s[0].CloseReason != lifecycle.CloseDeactivated {
@@ -432,7 +432,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 			t.Errorf("R9, R10: routing %s after migrating = %+v, %v; want bot %s", user, s, err, bot)
 		}
 	}
-	if n, err := st.SweepSessions(ctx, "", now, -1); err != nil || n != 1 {
+	if n, err := st.SweepSessions(ctx, "", now, everything); err != nil || n != 1 {
 		t.Errorf("R9: the sweep closed %d sessions (%v), want 1: u3's, of an earlier activation", n, err)
 	}
 	if due, err := st.Due(ctx, "", t0.Add(time.Hour), 10); err != nil || len(due.Drains) != 1 || due.Drains[0].ID != "prev" || len(due.Schedules) != 1 {
@@ -532,7 +532,7 @@ func TestMigrateFromVersion6(t *testing.T) {
 	if _, err := m.Create(ctx, mia, lifecycle.Create{Name: "next", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition()}); err != nil {
 		t.Fatalf("R27: the default workspace names its own sender again: %v", err)
 	}
-	if log, err := st.AuditLog(ctx, "", 2, -1); err != nil || len(log) != 1 || log[0].Seq != 3 {
+	if log, err := st.AuditLog(ctx, "", 2, everything); err != nil || len(log) != 1 || log[0].Seq != 3 {
 		t.Errorf("R27: the default workspace's audit log after one more commit = %+v, %v; want Seq 3", log, err)
 	}
 	acme, err := m.Workspace("acme")
@@ -576,10 +576,10 @@ func dump(t *testing.T, st *postgres.Store, ws lifecycle.Workspace) storeDump {
 	ctx := context.Background()
 	var d storeDump
 	var err error
-	if d.Bots, err = st.Bots(ctx, ws, "", -1); err == nil {
-		if d.Sessions, err = st.Sessions(ctx, ws, 0, -1); err == nil {
-			if d.Schedules, err = st.Schedules(ctx, ws, 0, -1); err == nil {
-				if d.Audit, err = st.AuditLog(ctx, ws, 0, -1); err == nil {
+	if d.Bots, err = st.Bots(ctx, ws, "", everything); err == nil {
+		if d.Sessions, err = st.Sessions(ctx, ws, 0, everything); err == nil {
+			if d.Schedules, err = st.Schedules(ctx, ws, 0, everything); err == nil {
+				if d.Audit, err = st.AuditLog(ctx, ws, 0, everything); err == nil {
 					d.Mia, _, err = st.Roles(ctx, ws, "mia")
 				}
 			}
@@ -600,7 +600,7 @@ func checkStats(t *testing.T, st *postgres.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := st.Sessions(ctx, "", 0, -1)
+	all, err := st.Sessions(ctx, "", 0, everything)
 	if err != nil {
 		t.Fatal(err)
 	}

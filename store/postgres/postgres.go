@@ -271,12 +271,10 @@ func encode(field string, v any) ([]byte, error) {
 	return doc, nil
 }
 
-func limitArg(limit int) *int64 {
-	if limit < 0 {
-		return nil // LIMIT NULL: no limit
-	}
-	n := int64(limit)
-	return &n
+// limitArg is limit as a LIMIT argument: zero for a limit below zero,
+// which reads nothing (lifecycle.Store), where PostgreSQL would refuse it.
+func limitArg(limit int) int64 {
+	return int64(max(limit, 0))
 }
 
 // checkSender refuses a sender the store cannot hold.

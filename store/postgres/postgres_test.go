@@ -17,6 +17,10 @@ import (
 	"github.com/botlife/botlife/validate"
 )
 
+// everything is a limit above what any test stores: a limit below zero
+// reads nothing (lifecycle.Store).
+const everything = 1 << 30
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) lifecycle.Store {
 		st, _ := newStore(t)

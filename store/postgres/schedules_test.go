@@ -79,7 +79,7 @@ func TestScheduleSeq(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	all, err := st.Schedules(ctx, "", 0, -1)
+	all, err := st.Schedules(ctx, "", 0, everything)
 	if err != nil {
 		t.Fatal(err)
 	}

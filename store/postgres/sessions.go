@@ -417,7 +417,7 @@ func (g *groups) add(bot, channel, address string, activation int64) {
 func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
 	var closed int
 	at := sqlrows.Clamp(now)
-	if limit == 0 {
+	if limit <= 0 {
 		return 0, nil
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -453,7 +453,7 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 			if err := regroup(ctx, tx, string(ws), &g); err != nil {
 				return err
 			}
-			if closed += n; limit < 0 || closed >= limit || len(g.bots) < limit {
+			if closed += n; closed >= limit || len(g.bots) < limit {
 				return nil
 			}
 		}

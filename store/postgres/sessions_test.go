@@ -242,7 +242,7 @@ func TestSweepKeepsTheGroupsOfOpenings(t *testing.T) {
 	if orphans != 0 || open != openers*each/2 {
 		t.Fatalf("%d sessions open (want %d), %d of them in a group session_groups lost: no sweep would close them", open, openers*each/2, orphans)
 	}
-	n, err := f.st.SweepSessions(ctx, "", f.clk.Now().Add(2*time.Hour), -1)
+	n, err := f.st.SweepSessions(ctx, "", f.clk.Now().Add(2*time.Hour), everything)
 	if err != nil || n != open {
 		t.Fatalf("a sweep past the idle timeout closed %d, %v; want all %d", n, err, open)
 	}

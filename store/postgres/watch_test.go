@@ -30,7 +30,7 @@ func TestWaitAuditAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	for round := 0; round < 6; round++ {
 		ws := []lifecycle.Workspace{"", "acme"}[round%2]
-		entries, err := a.AuditLog(ctx, ws, 0, -1)
+		entries, err := a.AuditLog(ctx, ws, 0, everything)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestWatchOrderUnderConcurrentCommitters(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if rest, _ := replicas[0].AuditLog(context.Background(), "", last, -1); len(rest) != 0 {
+	if rest, _ := replicas[0].AuditLog(context.Background(), "", last, everything); len(rest) != 0 {
 		t.Fatalf("R24: %d entries after the watcher's last", len(rest))
 	}
 }

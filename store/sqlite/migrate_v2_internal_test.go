@@ -13,6 +13,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// everything is a limit above what any test stores: a limit below zero
+// reads nothing (lifecycle.Store).
+const everything = 1 << 30
+
 var (
 	v2Start    = time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC)
 	v2Deadline = v2Start.Add(time.Hour)
@@ -194,16 +198,16 @@ func checkV2Kept(t *testing.T, st *Store) {
 	ctx := context.Background()
 	want := v2Bots()
 	want[0].OpenActivations, want[3].OpenActivations = []uint64{2}, []uint64{1}
-	if got, err := st.Bots(ctx, "", "", -1); err != nil || !cmp.Equal(want, got) {
+	if got, err := st.Bots(ctx, "", "", everything); err != nil || !cmp.Equal(want, got) {
 		t.Errorf("bots after migrating: %v (-want +got):\n%s", err, cmp.Diff(want, got))
 	}
 	if got, err := st.Sessions(ctx, "", 0, 10); err != nil || !cmp.Equal(v2Sessions(), got) {
 		t.Errorf("sessions after migrating: %v (-want +got):\n%s", err, cmp.Diff(v2Sessions(), got))
 	}
-	if got, err := st.Schedules(ctx, "", 0, -1); err != nil || !cmp.Equal([]lifecycle.Schedule{v2Schedule()}, got) {
+	if got, err := st.Schedules(ctx, "", 0, everything); err != nil || !cmp.Equal([]lifecycle.Schedule{v2Schedule()}, got) {
 		t.Errorf("schedules after migrating: %v %+v", err, got)
 	}
-	if got, err := st.AuditLog(ctx, "", 0, -1); err != nil || !cmp.Equal(v2Audit(), got) {
+	if got, err := st.AuditLog(ctx, "", 0, everything); err != nil || !cmp.Equal(v2Audit(), got) {
 		t.Errorf("audit log after migrating: %v (-want +got):\n%s", err, cmp.Diff(v2Audit(), got))
 	}
 	if rs, admins, err := st.Roles(ctx, "", "mia"); err != nil || rs != roles.MustSet(roles.Manager) || admins != 1 {
@@ -272,7 +276,7 @@ func zeroNanos(t time.Time) int64 {
 func checkDefaultWorkspace(t *testing.T, st *Store, claimed lifecycle.Sender, nextAudit uint64) {
 	t.Helper()
 	ctx := context.Background()
-	bots, err := st.Bots(ctx, "acme", "", -1)
+	bots, err := st.Bots(ctx, "acme", "", everything)
 	sessions, err2 := st.Sessions(ctx, "acme", 0, 10)
 	audit, err3 := st.AuditLog(ctx, "acme", 0, 10)
 	_, admins, err4 := st.Roles(ctx, "acme", "mia")

@@ -208,9 +208,9 @@ func readContents(t testing.TB, st lifecycle.Store) storeContents {
 	ctx := context.Background()
 	var c storeContents
 	var errs [5]error
-	c.Bots, errs[0] = st.Bots(ctx, "", "", -1)
+	c.Bots, errs[0] = st.Bots(ctx, "", "", everything)
 	c.Roles, errs[1] = crashRoles(ctx, st)
-	c.Audit, errs[2] = st.AuditLog(ctx, "", 0, -1)
+	c.Audit, errs[2] = st.AuditLog(ctx, "", 0, everything)
 	c.Sessions, errs[3] = st.Sessions(ctx, "", 0, 1<<30)
 	c.Stats, errs[4] = st.SessionStats(ctx, "")
 	if err := errors.Join(errs[:]...); err != nil {
@@ -541,7 +541,7 @@ func TestTwoProcesses(t *testing.T) {
 		t.Errorf("R1: the other process's forced plan was not refused with ErrConflict")
 	}
 	// The audit log both processes wrote is gap-free (R16, R24).
-	all, err := st.AuditLog(ctx, "", 0, -1)
+	all, err := st.AuditLog(ctx, "", 0, everything)
 	if err != nil {
 		t.Fatal(err)
 	}

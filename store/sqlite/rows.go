@@ -131,7 +131,7 @@ func queryBots(ctx context.Context, q conn, query string, ws lifecycle.Workspace
 func (s *Store) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
 	var out []lifecycle.Bot
 	err := s.readTx(ctx, func(tx conn) (err error) {
-		out, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND id > ? ORDER BY id LIMIT ?`, ws, string(after), limit)
+		out, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND id > ? ORDER BY id LIMIT ?`, ws, string(after), max(limit, 0))
 		return err
 	})
 	return out, s.fail("listing bots", err)
@@ -199,11 +199,11 @@ func (s *Store) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, 
 	var out lifecycle.Due
 	n := sqlrows.Clamp(now)
 	err := s.readTx(ctx, func(tx conn) (err error) {
-		out.Drains, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND due IS NOT NULL AND due <= ? ORDER BY due, id LIMIT ?`, ws, n, limit)
+		out.Drains, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND due IS NOT NULL AND due <= ? ORDER BY due, id LIMIT ?`, ws, n, max(limit, 0))
 		if err != nil {
 			return err
 		}
-		out.Schedules, err = collect(scanDoc[lifecycle.Schedule])(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, string(ws), n, limit))
+		out.Schedules, err = collect(scanDoc[lifecycle.Schedule])(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, string(ws), n, max(limit, 0)))
 		return err
 	})
 	return out, s.fail("reading what is due", err)
@@ -228,7 +228,7 @@ func (s *Store) Schedules(ctx context.Context, ws lifecycle.Workspace, after uin
 	if after > math.MaxInt64 {
 		return []lifecycle.Schedule{}, nil
 	}
-	out, err := collect(scanDoc[lifecycle.Schedule])(s.reader().QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), limit))
+	out, err := collect(scanDoc[lifecycle.Schedule])(s.reader().QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), max(limit, 0)))
 	return out, s.fail("listing schedules", err)
 }
 
@@ -256,7 +256,7 @@ func (s *Store) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint
 	if after > math.MaxInt64 {
 		return nil, nil
 	}
-	out, err := collect(scanDoc[lifecycle.AuditEntry])(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), limit))
+	out, err := collect(scanDoc[lifecycle.AuditEntry])(s.reader().QueryContext(ctx, `SELECT entry FROM audit_log WHERE workspace = ? AND seq > ? ORDER BY seq LIMIT ?`, string(ws), int64(after), max(limit, 0)))
 	if len(out) == 0 {
 		out = nil
 	}

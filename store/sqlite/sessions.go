@@ -238,7 +238,7 @@ func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
 // next possible end (or removes it once none of its sessions is open).
 // Groups that are not due cost nothing.
 func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
-	if _, err := sqlrows.Nanos("now", now); err != nil {
+	if _, err := sqlrows.Nanos("now", now); err != nil || limit <= 0 {
 		return 0, err
 	}
 	nv := sqlrows.Clamp(now)

@@ -18,6 +18,10 @@ import (
 	_ "modernc.org/sqlite"
 )
 
+// everything is a limit above what any test stores: a limit below zero
+// reads nothing (lifecycle.Store).
+const everything = 1 << 30
+
 var t0 = time.Date(2026, 6, 1, 10, 0, 0, 123456789, time.UTC)
 
 // hostileTexts are kept byte for byte (R21: every store accepts and returns
@@ -393,7 +397,7 @@ func TestScheduleRoundTrip(t *testing.T) {
 			t.Errorf("Schedule(%q) = %v (-committed +stored):\n%s", want.ID, err, diff)
 		}
 	}
-	if all, err := st.Schedules(ctx, "", 0, -1); err != nil || !cmp.Equal(made, all) {
+	if all, err := st.Schedules(ctx, "", 0, everything); err != nil || !cmp.Equal(made, all) {
 		t.Fatalf("Schedules = %v, %v; want every one in creation order", all, err)
 	}
 	due, err := dueSchedules(ctx, st, made[1].At)
@@ -432,6 +436,6 @@ func sessionByID(ctx context.Context, st lifecycle.Store, id lifecycle.SessionID
 }
 
 func dueSchedules(ctx context.Context, st lifecycle.Store, now time.Time) ([]lifecycle.Schedule, error) {
-	due, err := st.Due(ctx, "", now, -1)
+	due, err := st.Due(ctx, "", now, everything)
 	return due.Schedules, err
 }

@@ -61,6 +61,7 @@ var suite = []struct {
 	{"R20/TargetEditedToDropTheSenders", testRollbackTargetDroppedSenders},
 	{"SessionsPaging", testSessionsPaging},
 	{"SessionsPagingWhileOpening", testSessionsPagingWhileOpening},
+	{"LimitsNotPositive", testLimitsNotPositive},
 	{"SessionStatsCountEveryMessage", testStatsCountEveryMessage},
 	{"R24/WaitAudit", testWaitAudit},
 	{"R24/FollowUnderConcurrentCommits", testFollowUnderConcurrentCommits},
@@ -1175,6 +1176,52 @@ func testSessionsPaging(t *testing.T, h *harness) {
 	got, _ = h.st.Sessions(h.ctx, h.ws, got[1].ID, 10)
 	if diff := cmp.Diff(want[2:], got); diff != "" {
 		t.Errorf("Sessions(after the second, 10) (-want +got):\n%s", diff)
+	}
+}
+
+// testLimitsNotPositive: every listing the Store interface pages by limit
+// returns nothing, and SweepSessions closes nothing, for a limit of zero
+// or below - never "no limit" (lifecycle.Store). The Manager never passes
+// one; a store that read -1 as "all" would turn a caller's arithmetic slip
+// into a read of everything stored.
+func testLimitsNotPositive(t *testing.T, h *harness) {
+	b := h.active("100")
+	if _, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now); err != nil {
+		t.Fatal(err)
+	}
+	c := h.create("100")
+	h.do(lifecycle.Activate{Bot: c.ID, Decision: lifecycle.Grace(time.Hour)}) // b drains
+	h.schedule("s1", time.Minute, lifecycle.Deactivate{Bot: c.ID})
+	over := h.now.Add(24 * time.Hour) // b's drain, u1's session and s1 are due by then
+	for _, limit := range []int{0, -1} {
+		got := map[string]int{}
+		bots, err1 := h.st.Bots(h.ctx, h.ws, "", limit)
+		audit, err2 := h.st.AuditLog(h.ctx, h.ws, 0, limit)
+		sessions, err3 := h.st.Sessions(h.ctx, h.ws, 0, limit)
+		schedules, err4 := h.st.Schedules(h.ctx, h.ws, 0, limit)
+		due, err5 := h.st.Due(h.ctx, h.ws, over, limit)
+		closed, err6 := h.st.SweepSessions(h.ctx, h.ws, over, limit)
+		if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+			t.Fatalf("limit %d: %v", limit, err)
+		}
+		got["Bots"], got["AuditLog"], got["Sessions"], got["Schedules"] = len(bots), len(audit), len(sessions), len(schedules)
+		got["Due drains"], got["Due schedules"], got["SweepSessions"] = len(due.Drains), len(due.Schedules), closed
+		for what, n := range got {
+			if n != 0 {
+				t.Errorf("%s with limit %d returned %d; want none", what, limit, n)
+			}
+		}
+	}
+	if s, _ := h.st.Sessions(h.ctx, h.ws, 0, 10); len(s) != 1 || !s[0].Open() {
+		t.Errorf("after sweeps with limits 0 and -1 the session reads %+v; want it still recorded open", s)
+	}
+	// With a positive limit the same reads find what is there.
+	due, err := h.st.Due(h.ctx, h.ws, over, 10)
+	if err != nil || len(due.Drains) != 1 || due.Drains[0].ID != b.ID || len(due.Schedules) != 1 {
+		t.Errorf("Due(limit 10) = %d drains, %d schedules, %v; want %s's drain and s1", len(due.Drains), len(due.Schedules), err, b.ID)
+	}
+	if n, err := h.st.SweepSessions(h.ctx, h.ws, over, 10); n != 1 || err != nil {
+		t.Errorf("SweepSessions(limit 10) closed %d, %v; want u1's session", n, err)
 	}
 }
 
