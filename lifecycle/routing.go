@@ -354,12 +354,13 @@ type SenderLive struct {
 // Analytics returns session counts per bot and per sender, as seen now:
 // sessions of a bot that no longer serves them count as closed with the
 // end of the activation they are in even before a sweep records that
-// (R9). Idle sessions count as open until a message or a sweep closes
-// them, and so do a bot's sessions on a sender while they may be in
-// activations that end them differently (one over, one live, or two over
-// for different reasons): a store counts per bot and sender, not per
-// activation, and ExpireDue corrects both. Test sessions (R26) are left
-// out. Needs "View analytics".
+// (R9). A store counts per bot and sender, not per activation or last
+// activity, so until ExpireDue records them: idle sessions count as open,
+// or, once their activation has ended, as closed with its reason even if
+// they idled out first; and a bot's sessions on a sender count as open
+// while they may be in activations that end them differently (one over,
+// one live, or two over for different reasons). Test sessions (R26) are
+// left out. Needs "View analytics".
 func (m *Manager) Analytics(ctx context.Context, actor Actor) (_ Analytics, err error) {
 	ctx, sp := m.trace(ctx, OpAnalytics)
 	defer sp.end(&err)
@@ -416,31 +417,25 @@ func (m *Manager) Analytics(ctx context.Context, actor Actor) (_ Analytics, err 
 // (Bot.OpenActivations) that served s - the one there now or one whose
 // recorded end names s - test leases aside (R26); which of them holds
 // which session a store does not count, so if they disagree the sessions
-// count as open. A bot whose store lists no open activation is read by
-// its last activation on s. Idle is not judged: it needs each session's
-// last activity.
+// count as open, as they do while the store lists none (a read racing a
+// sweep). Idle is not judged, as it needs each session's last activity.
 func openEnd(b *Bot, s Sender, now time.Time) (CloseReason, bool) {
-	if b == nil || len(b.OpenActivations) == 0 {
-		probe := Session{Sender: s, LastActivityAt: now}
-		if b != nil {
-			probe.Activation = b.lastActivationOn(s)
-		}
-		why, _, over := sessionEnd(&probe, b, now)
-		return why, over
+	if b == nil { // no longer stored (only a Draft is deleted, which serves no sender)
+		return CloseOrphaned, true
 	}
 	var reason CloseReason
-	n := 0
+	over := false
 	for _, k := range b.OpenActivations {
 		if !b.servedOn(k, s) {
 			continue
 		}
-		why, _, over := sessionEnd(&Session{Sender: s, Activation: k, LastActivityAt: now}, b, now)
-		if !over || n > 0 && why != reason {
+		why, _, ended := sessionEnd(&Session{Sender: s, Activation: k, LastActivityAt: now}, b, now)
+		if !ended || over && why != reason {
 			return "", false
 		}
-		reason, n = why, n+1
+		reason, over = why, true
 	}
-	return reason, n > 0
+	return reason, over
 }
 
 // servedOn reports whether activation k of b may have served sender s: it

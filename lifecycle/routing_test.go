@@ -421,6 +421,37 @@ func TestR26AnalyticsIgnoresTheEndOfATestSession(t *testing.T) {
 	}
 }
 
+// R9, R22: a bot's sessions on a sender in two activations that ended for
+// different reasons count as open until ExpireDue records each with its
+// own (as Analytics documents): a store does not count which is in which.
+func TestR9AnalyticsTwoActivationsEndedDifferently(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("b", "100")
+	e.must(e.m.Route(e.ctx, sms("100"), "u1"))      // activation 1
+	e.must(e.m.Deactivate(e.ctx, manager, b.ID, 0)) // ends deactivated
+	e.activate(b.ID, lifecycle.Immediate())
+	e.must(e.m.Route(e.ctx, sms("100"), "u2")) // activation 2
+	c := e.draft("c", "100")
+	e.activate(c.ID, lifecycle.Grace(5*time.Minute))
+	e.clk.Add(10 * time.Minute) // activation 2 ends grace_expired
+	figures := func() lifecycle.SessionStats {
+		t.Helper()
+		a, err := e.m.Analytics(e.ctx, analyzer)
+		if err != nil || len(a.BySender) != 1 {
+			t.Fatalf("Analytics = %+v, %v", a, err)
+		}
+		return a.BySender[0]
+	}
+	if got := figures(); got.Open != 2 {
+		t.Errorf("before the sweep: %+v; want both sessions counted open", got)
+	}
+	e.must(e.m.ExpireDue(e.ctx))
+	want := map[lifecycle.CloseReason]uint64{lifecycle.CloseDeactivated: 1, lifecycle.CloseGraceExpired: 1}
+	if got := figures(); got.Open != 0 || !cmp.Equal(got.Closed, want) {
+		t.Errorf("R9: after ExpireDue: %+v; want closed %v", got, want)
+	}
+}
+
 // R9, R22: Analytics after a bot went live again on a sender before a
 // sweep. Counters are per bot and sender, not per activation, so until
 // ExpireDue records them the earlier activation's sessions - over, as

@@ -67,21 +67,6 @@ func (b *Bot) stateOn(s Sender) State {
 	return Inactive
 }
 
-// lastActivationOn returns the activation the bot is in on sender s, or,
-// where it is off, the last one that ended there: the one whose end the
-// sessions still recorded open there share (R9).
-func (b *Bot) lastActivationOn(s Sender) uint64 {
-	if on, ok := b.On(s); ok {
-		return on.Activation
-	}
-	for i := len(b.Ends) - 1; i >= 0; i-- {
-		if e := b.Ends[i]; e.Senders == nil || slices.Contains(e.Senders, s) {
-			return e.Activation
-		}
-	}
-	return 0
-}
-
 // sendersIn returns the senders the bot is in state st on, in order.
 func (b *Bot) sendersIn(st State) []Sender {
 	var out []Sender
