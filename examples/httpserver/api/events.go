@@ -17,8 +17,12 @@ import (
 // at now: with the first change committed after it opened; ?after=0
 // replays the log from its start. A client resumes after a disconnect by
 // sending the last id it handled as Last-Event-ID (EventSource does that by
-// itself once it has had an event) or as ?after=N; delivery is at least
-// once, so consumers dedupe by id. A
+// itself) or as ?after=N; delivery is at least once, so consumers dedupe
+// by id. The stream opens with a block that has an id and no data - the
+// Seq it starts after - so that EventSource, which dispatches no event for
+// it, reconnects from there even when the connection is cut before a first
+// event (else the reconnect would start at a new now, skipping what was
+// committed in between). A
 // comment line every Config.Heartbeat keeps idle connections open. Needs
 // "View audit log", checked again before each entry that changes the
 // user's roles: once the user may no longer view the log, the stream sends
@@ -60,7 +64,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead { // the headers a GET would get, and no stream to hold open
 		return
 	}
-	if _, err := fmt.Fprintf(w, ": botlife audit stream after event %d\nretry: 2000\n\n", after); err != nil {
+	if _, err := fmt.Fprintf(w, ": botlife audit stream after event %d\nid: %d\nretry: 2000\n\n", after, after); err != nil {
 		return
 	}
 	if rc.Flush() != nil {

@@ -58,7 +58,9 @@ func stream(t *testing.T, ctx context.Context, url string, lastID string) <-chan
 					t.Errorf("event data %q: %v", line, err)
 					return
 				}
-			case line == "" && ev.id != 0:
+			case line == "" && ev.entry.Seq == 0: // no data: no event (the opening block's id)
+				ev = event{}
+			case line == "":
 				select {
 				case out <- ev:
 				case <-ctx.Done():
@@ -193,7 +195,7 @@ func TestEventsHeartbeat(t *testing.T) {
 		if sc.Text() == ": keep-alive" {
 			return
 		}
-		if strings.HasPrefix(sc.Text(), "id:") {
+		if strings.HasPrefix(sc.Text(), "data:") {
 			t.Fatalf("after=4 sent an old event: %s", sc.Text())
 		}
 	}
@@ -233,6 +235,8 @@ func TestIssue28EventsStartAtNow(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && sc.Text() != "" { // the opening block
+	}
 	for sc.Scan() && !strings.HasPrefix(sc.Text(), "id: ") {
 	}
 	if sc.Text() != "id: 1" {

@@ -1667,8 +1667,10 @@ type ClientInterface interface {
 	// order, none skipped. Without Last-Event-ID or ?after the stream
 	// starts at now, with the first change committed after it opened;
 	// `?after=0` replays the log from its start. Resume with Last-Event-ID
-	// (or ?after), the id of the last event handled. Delivery is at least
-	// once: dedupe by id. Needs "View audit log".
+	// (or ?after), the id of the last event handled. The stream opens with
+	// a block that has an `id:` (the seq it starts after) and no data, so
+	// that an EventSource cut before its first event resumes from there.
+	// Delivery is at least once: dedupe by id. Needs "View audit log".
 	//
 	// Corresponds with GET /events (the `StreamEvents` operationId).
 	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2343,8 +2345,10 @@ func (c *Client) ValidateBot(ctx context.Context, id BotID, reqEditors ...Reques
 // order, none skipped. Without Last-Event-ID or ?after the stream
 // starts at now, with the first change committed after it opened;
 // `?after=0` replays the log from its start. Resume with Last-Event-ID
-// (or ?after), the id of the last event handled. Delivery is at least
-// once: dedupe by id. Needs "View audit log".
+// (or ?after), the id of the last event handled. The stream opens with
+// a block that has an `id:` (the seq it starts after) and no data, so
+// that an EventSource cut before its first event resumes from there.
+// Delivery is at least once: dedupe by id. Needs "View audit log".
 //
 // Corresponds with GET /events (the `StreamEvents` operationId).
 func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5533,8 +5537,10 @@ type ClientWithResponsesInterface interface {
 	// order, none skipped. Without Last-Event-ID or ?after the stream
 	// starts at now, with the first change committed after it opened;
 	// `?after=0` replays the log from its start. Resume with Last-Event-ID
-	// (or ?after), the id of the last event handled. Delivery is at least
-	// once: dedupe by id. Needs "View audit log".
+	// (or ?after), the id of the last event handled. The stream opens with
+	// a block that has an `id:` (the seq it starts after) and no data, so
+	// that an EventSource cut before its first event resumes from there.
+	// Delivery is at least once: dedupe by id. Needs "View audit log".
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8083,8 +8089,10 @@ func (c *ClientWithResponses) ValidateBotWithResponse(ctx context.Context, id Bo
 // order, none skipped. Without Last-Event-ID or ?after the stream
 // starts at now, with the first change committed after it opened;
 // `?after=0` replays the log from its start. Resume with Last-Event-ID
-// (or ?after), the id of the last event handled. Delivery is at least
-// once: dedupe by id. Needs "View audit log".
+// (or ?after), the id of the last event handled. The stream opens with
+// a block that has an `id:` (the seq it starts after) and no data, so
+// that an EventSource cut before its first event resumes from there.
+// Delivery is at least once: dedupe by id. Needs "View audit log".
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -213,8 +213,10 @@ func firstEvent(t *testing.T, body io.Reader) *event {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case line == "" && e.id != "":
+		case line == "" && e.entry.Seq != 0:
 			return e
+		case line == "": // a block without data (the opening one's id) is no event
+			e = &event{}
 		case strings.HasPrefix(line, "id: "):
 			e.id = strings.TrimPrefix(line, "id: ")
 		case strings.HasPrefix(line, "data: "):

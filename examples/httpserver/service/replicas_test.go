@@ -33,17 +33,21 @@ func send(t *testing.T, method, url, token, body string, header ...string) (int,
 	return resp.StatusCode, resp.Header, string(out)
 }
 
-// sseIDs reads n audit events from an event stream and returns their ids.
+// sseIDs reads n audit events from an event stream and returns their ids
+// (a block without data, such as the opening one, is no event).
 func sseIDs(t *testing.T, r *bufio.Reader, n int) []uint64 {
 	t.Helper()
 	var ids []uint64
+	var id uint64
 	for len(ids) < n {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			t.Fatalf("the stream ended after ids %v: %v", ids, err)
 		}
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "id: "); ok {
-			id, _ := strconv.ParseUint(v, 10, 64)
+			id, _ = strconv.ParseUint(v, 10, 64)
+		}
+		if strings.HasPrefix(line, "data: ") {
 			ids = append(ids, id)
 		}
 		if strings.HasPrefix(line, "event: error") {
