@@ -398,7 +398,7 @@ func (s *Server) renderProblem(r *http.Request, err error) rendered {
 	p := problemOf(err)
 	path := loggedPath(r)
 	if path == r.URL.Path {
-		p.Instance = path
+		p.Instance = r.URL.EscapedPath() // a URI reference (RFC 9457): "/users/a%23b", not "/users/a#b"
 	}
 	if p.Status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "err", err)...)
