@@ -73,10 +73,12 @@ func ifMatch(r *http.Request) (func(rev uint64) bool, error) {
 
 // change runs a state-changing command: a dry run with ?dry_run=true, and,
 // with If-Match, only if the target bot's revision matches. The plan is then
-// decided once and committed exactly as decided, so the answer is 412 if the
-// bot changed in between, never a change made on other facts (R17).
+// committed exactly as decided, never a change made on other facts (R17); a
+// commit that loses to another change is decided again and If-Match tested
+// again, so the answer is 412 only when the bot's revision moved (or the
+// commits kept losing).
 func (s *Server) change(r *http.Request, who caller, cmd lifecycle.Command, target lifecycle.BotID) (lifecycle.Plan, bool, error) {
-	return s.changeWith(r, who, cmd, target, committer{apply: who.m.Apply, applyPlan: who.m.ApplyPlan})
+	return s.changeWith(r, who, cmd, target, committer{apply: who.m.Apply, applyPlan: who.m.ApplyPlan, decideAgain: true})
 }
 
 // committer is how changeWith commits a command: at once (apply), or
@@ -85,7 +87,15 @@ func (s *Server) change(r *http.Request, who caller, cmd lifecycle.Command, targ
 type committer struct {
 	apply     func(context.Context, lifecycle.Actor, lifecycle.Command) (lifecycle.Plan, error)
 	applyPlan func(context.Context, lifecycle.Plan) (lifecycle.Plan, error)
+	// decideAgain says that a conflict of applyPlan committed nothing,
+	// so the command may be decided again (as Apply does); not so for a
+	// test session, whose lease may be committed before a conflict.
+	decideAgain bool
 }
+
+// conflictAttempts is how many times a change with If-Match is decided
+// and committed while its commits conflict with other changes.
+const conflictAttempts = 3
 
 // changeWith is change, committing through c.
 func (s *Server) changeWith(r *http.Request, who caller, cmd lifecycle.Command, target lifecycle.BotID, c committer) (lifecycle.Plan, bool, error) {
@@ -105,6 +115,33 @@ func (s *Server) changeWith(r *http.Request, who caller, cmd lifecycle.Command, 
 		p, err := c.apply(ctx(r), actor, cmd)
 		return p, false, err
 	}
+	for attempt := 1; ; attempt++ {
+		p, dry, err := s.planAndCommit(r, who, cmd, target, c, dry, match)
+		// A commit that conflicts lost to another change committed
+		// between the decision and the commit: if the target's revision
+		// is still the one If-Match names, the command is decided again,
+		// as Apply does without If-Match; else the next decision answers
+		// 412.
+		var lost *commitConflict
+		if !errors.As(err, &lost) {
+			return p, dry, err
+		}
+		if !c.decideAgain || attempt >= conflictAttempts || ctx(r).Err() != nil {
+			return lifecycle.Plan{}, false, fail(probPrecondition, fmt.Sprintf("bot %s changed while the request ran; read it again", target))
+		}
+	}
+}
+
+// commitConflict is a conflict of a plan's commit.
+type commitConflict struct{ error }
+
+func (e *commitConflict) Unwrap() error { return e.error }
+
+// planAndCommit decides cmd as a plan, tests If-Match (match) on the
+// target's revision in it, and commits it through c unless dry.
+func (s *Server) planAndCommit(r *http.Request, who caller, cmd lifecycle.Command, target lifecycle.BotID, c committer,
+	dry bool, match func(uint64) bool) (lifecycle.Plan, bool, error) {
+	actor := who.user()
 	p, err := who.m.Plan(ctx(r), actor, cmd)
 	if err != nil {
 		if !dry && errors.Is(err, lifecycle.ErrForbidden) {
@@ -134,7 +171,7 @@ func (s *Server) changeWith(r *http.Request, who caller, cmd lifecycle.Command, 
 	}
 	committed, err := c.applyPlan(ctx(r), p)
 	if errors.Is(err, lifecycle.ErrConflict) {
-		return lifecycle.Plan{}, false, fail(probPrecondition, fmt.Sprintf("bot %s changed while the request ran; read it again", target))
+		return lifecycle.Plan{}, false, &commitConflict{err}
 	}
 	return committed, false, err
 }
