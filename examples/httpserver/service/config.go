@@ -76,7 +76,7 @@ func parseConfig(args []string, env func(string) string, stderr io.Writer) (stri
 	all.StringVar(&c.IDs, "ids", c.IDs, "bot ids: readable (bot-1, bot-2, ... numbered by the store, so unique across restarts and replicas) or random (bot_3f2a9c0d1e4b)")
 	all.Var((*durationFlag)(&c.ReadHeaderTimeout), "read-header-timeout", "how long a client may take to send a request's headers (a `duration` such as 5s)")
 	all.Var((*durationFlag)(&c.ReadTimeout), "read-timeout", "how long a client may take to send a whole request (a `duration`)")
-	all.Var((*durationFlag)(&c.WriteTimeout), "write-timeout", "how long a response may take; event streams are exempt (a `duration`)")
+	all.Var((*durationFlag)(&c.WriteTimeout), "write-timeout", "how long a response may take: an operation still running a tenth before it (at most 1s) ends with a 503 timeout; event streams are exempt (a `duration`)")
 	all.Var((*durationFlag)(&c.IdleTimeout), "idle-timeout", "how long an idle keep-alive connection stays open (a `duration`)")
 	all.Var((*durationFlag)(&c.ShutdownTimeout), "shutdown-timeout", "on SIGTERM or SIGINT, how long requests in flight may take to finish; event streams end at once (a `duration`)")
 	all.Var((*durationFlag)(&c.ExpireEvery), "expire-every", "how often to run ExpireDue in each workspace of the users file; every replica may (a `duration`)")

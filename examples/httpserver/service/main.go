@@ -68,8 +68,11 @@
 // /bots/{id}, method and status class: never the path itself). On
 // SIGTERM or SIGINT the service stops listening, ends event streams (clients
 // resume with Last-Event-ID), and lets requests in flight finish for up to
-// -shutdown-timeout. The log never holds a token or a connection string's
-// password.
+// -shutdown-timeout. An API request whose operations run past a tenth
+// before -write-timeout (at most a second before) - the store behind a
+// lock or out of reach - is answered 503 timeout with Retry-After, an
+// answer the client still receives. The log never holds a token or a
+// connection string's password.
 //
 // # Traces
 //

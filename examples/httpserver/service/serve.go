@@ -94,7 +94,7 @@ func serve(ctx context.Context, c config, env func(string) string, log *slog.Log
 
 	streams, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
-	mux, routes := handler(h, ready, operatorOnly(system, tel.Handler()), streams, hooks.request)
+	mux, routes := handler(h, ready, operatorOnly(system, tel.Handler()), streams, hooks.request, requestDeadline(c.WriteTimeout))
 	observed := tel.HTTP(mux, telemetry.HTTPOptions{Routes: routes, Untraced: []string{"/healthz", "/readyz", "/metrics"}})
 	srv := &http.Server{Handler: observed, ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: 64 << 10,
@@ -151,7 +151,7 @@ func serve(ctx context.Context, c config, env func(string) string, log *slog.Log
 // provisioned), else 503: load balancers send requests to ready replicas
 // only. An event stream's request ends when
 // streams does, so a shutdown need not wait for clients to hang up.
-func handler(h *api.Server, ready func(context.Context) error, metrics http.Handler, streams context.Context, request func(*http.Request)) (http.Handler, []string) {
+func handler(h *api.Server, ready func(context.Context) error, metrics http.Handler, streams context.Context, request func(*http.Request), deadline time.Duration) (http.Handler, []string) {
 	mux := http.NewServeMux()
 	routes := h.Routes()
 	handle := func(pattern string, f http.HandlerFunc) {
@@ -181,7 +181,7 @@ func handler(h *api.Server, ready func(context.Context) error, metrics http.Hand
 		h.ServeHTTP(w, r.WithContext(ctx))
 		cancel()
 	})
-	mux.Handle("/", h) // not a route of its own: the API's patterns are
+	mux.Handle("/", bounded(h, deadline)) // not a route of its own: the API's patterns are
 	if request == nil {
 		return mux, routes
 	}
@@ -189,6 +189,38 @@ func handler(h *api.Server, ready func(context.Context) error, metrics http.Hand
 		request(r)
 		mux.ServeHTTP(w, r)
 	}), routes
+}
+
+// bounded is h with each request's context ending after deadline (none
+// when 0): an operation the store does not finish in time - a database
+// behind a lock or a lost network - ends with the API's 503 timeout
+// problem, which the client still receives, instead of running on past
+// the server's WriteTimeout, which makes its answer unsendable (the client
+// reads EOF) while its change may still commit. The request's route
+// pattern, which the API's mux sets on the request it is given, is copied
+// back for the telemetry around.
+func bounded(h http.Handler, deadline time.Duration) http.Handler {
+	if deadline <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), deadline)
+		defer cancel()
+		in := r.WithContext(ctx)
+		h.ServeHTTP(w, in)
+		r.Pattern = in.Pattern
+	})
+}
+
+// requestDeadline is how long an API request's operations may take when
+// the server's WriteTimeout is writeTimeout: a tenth less, at most a
+// second less, so that the 503 timeout problem of one that runs out is
+// still sent; 0 (none) without a WriteTimeout.
+func requestDeadline(writeTimeout time.Duration) time.Duration {
+	if writeTimeout <= 0 {
+		return 0
+	}
+	return writeTimeout - min(writeTimeout/10, time.Second)
 }
 
 // errNotProvisioned is why the service is not ready when the store is:

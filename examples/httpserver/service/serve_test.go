@@ -46,7 +46,7 @@ func readyz(t *testing.T, b *backend) int {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	hd, _ := handler(h, b.ready, http.NotFoundHandler(), t.Context(), nil)
+	hd, _ := handler(h, b.ready, http.NotFoundHandler(), t.Context(), nil, 0)
 	hd.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
 	return w.Code
 }
@@ -200,7 +200,7 @@ func TestReadyzSaysWhichCause(t *testing.T) {
 		{secret, "the store is unreachable"},
 		{fmt.Errorf("%w: %w", errNotProvisioned, secret), "roles are not provisioned"},
 	} {
-		hd, _ := handler(h, func(context.Context) error { return tc.err }, http.NotFoundHandler(), t.Context(), nil)
+		hd, _ := handler(h, func(context.Context) error { return tc.err }, http.NotFoundHandler(), t.Context(), nil, 0)
 		w := httptest.NewRecorder()
 		hd.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
 		if body := w.Body.String(); w.Code != 503 || !strings.Contains(body, tc.want) || strings.Contains(body, "db.internal") {
