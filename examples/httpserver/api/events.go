@@ -37,6 +37,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	r = withWorkspace(r, who)
 	who.ctx = r.Context()
 	after, given, err := eventsAfter(r)
+	if err == nil {
+		err = knownQuery(r)
+	}
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/botlife/botlife/examples/httpserver/api"
@@ -49,5 +50,34 @@ func TestR17NoDryRunIsRefusedNotIgnored(t *testing.T) {
 	}
 	if after := world(); after != before {
 		t.Errorf("R17 requests for a dry run changed something:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// R17: a query parameter no route takes is refused (400), never ignored: a
+// misspelt dry run (?dry-run=true, ?dryrun=1) would commit the change the
+// client only meant to preview. Nothing changes.
+func TestR17UnknownQueryParameterIsRefused(t *testing.T) {
+	f := apitest.NewFixture(t)
+	c := &apitest.Client{T: t, Handler: f.Server}
+	var b api.Bot
+	c.Do("POST", "/bots", "dan", apitest.BotJSON).JSON(t, &b)
+	before, _ := apitest.World(t, c, b.ID)
+	for _, tc := range []struct{ method, path, who string }{
+		{"POST", "/bots/" + b.ID + "/activate?dry-run=true", "mia"},
+		{"POST", "/bots/" + b.ID + "/activate?dryrun=1", "mia"},
+		{"POST", "/bots/" + b.ID + "/activate?dry_run=true&force=1", "mia"},
+		{"GET", "/bots?limt=5", "mia"},
+		{"GET", "/events?from=0", "mia"},
+	} {
+		r := c.With(t).Do(tc.method, tc.path, tc.who, "")
+		if r.Status != 400 || !strings.Contains(string(r.Body), "is not one this API takes") {
+			t.Errorf("%s %s: %d %s; want 400 naming the parameter", tc.method, tc.path, r.Status, r.Body)
+		}
+	}
+	if after, _ := apitest.World(t, c, b.ID); after != before {
+		t.Errorf("R17: refused requests changed something:\nbefore %s\nafter  %s", before, after)
+	}
+	if r := c.Do("GET", "/bots?limit=5", "mia", ""); r.Status != 200 {
+		t.Errorf("GET /bots?limit=5: %d %s", r.Status, r.Body)
 	}
 }

@@ -50,6 +50,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -349,6 +350,10 @@ func (s *Server) handle(pattern string, auth Authenticator, h handler) {
 			s.writeProblem(w, r, err)
 			return
 		}
+		if err := knownQuery(r); err != nil {
+			s.writeProblem(w, r, err)
+			return
+		}
 		r = withWorkspace(r, who)
 		who.ctx = r.Context()
 		key := r.Header.Get("Idempotency-Key")
@@ -456,6 +461,22 @@ func pathIsText(p string) bool {
 
 // context returns the request's context.
 func ctx(r *http.Request) context.Context { return r.Context() }
+
+// queryParams are the query parameters some route takes (openapi.yaml).
+var queryParams = []string{"after", "cursor", "dry_run", "limit"}
+
+// knownQuery refuses a request naming a query parameter no route takes:
+// a misspelt ?dry-run=true would otherwise commit the change the client
+// only meant to preview (R17), and ?limt=5 read a page of the default size.
+func knownQuery(r *http.Request) error {
+	for name := range r.URL.Query() {
+		if !slices.Contains(queryParams, name) {
+			return &lifecycle.InputError{Field: "query parameter", Value: trunc(name),
+				Problem: "is not one this API takes (" + strings.Join(queryParams, ", ") + "); see /openapi.yaml for which route takes which"}
+		}
+	}
+	return nil
+}
 
 // dryRun reads ?dry_run=true.
 func dryRun(r *http.Request) (bool, error) {
