@@ -24,8 +24,9 @@ func TestR24AuditLogReadsAcrossChunks(t *testing.T) {
 		first, want uint64 // first Seq and how many
 	}{
 		{auditChunk - 4, 8, auditChunk - 3, 8},
-		{0, -1, 1, n},
-		{n - 10, -1, n - 9, 10},
+		{0, int(n), 1, n},
+		{n - 10, 1 << 30, n - 9, 10},
+		{0, -1, 0, 0}, // a limit below zero reads nothing (lifecycle.Store)
 		{5, 0, 0, 0},
 		{n - 1, 5, n, 1},
 	} {

@@ -137,7 +137,8 @@ func TestDueOrderAndLimits(t *testing.T) {
 		{0, nil, 0},
 		{1, []lifecycle.BotID{"a"}, 1},
 		{2, []lifecycle.BotID{"a", "b"}, 2},
-		{-1, []lifecycle.BotID{"a", "b", "c"}, 2},
+		{10, []lifecycle.BotID{"a", "b", "c"}, 2},
+		{-1, nil, 0}, // a limit below zero reads nothing (lifecycle.Store)
 	} {
 		due, err := f.m.Due(f.ctx, "", dl, tc.limit)
 		if err != nil {
