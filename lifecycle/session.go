@@ -15,7 +15,8 @@ const (
 	CloseReplaced     CloseReason = "replaced"      // a newer bot replaced it immediately, or superseded its drain (R5, R6)
 	CloseOrphaned     CloseReason = "orphaned"      // the session's bot no longer exists
 	// CloseContentChanged ends a test session whose bot's content
-	// (definition or senders) changed, or whose bot was deleted (R26).
+	// (definition or senders) or idle timeout changed, or whose bot was
+	// deleted (R26).
 	CloseContentChanged CloseReason = "content_changed"
 )
 

@@ -216,7 +216,10 @@ func (b *Bot) endLeaseRan(k uint64, at time.Time, reason CloseReason, ranWith ti
 // endStaleLeases ends every lease of b pinned to other content than b's now
 // (R26): a content change ends its test sessions as content_changed. ran
 // is b as the leases ran on it, before the change (nil: b): an idle
-// timeout the same edit sets never ends one before the edit (R9).
+// timeout the same edit sets never ends one before the edit (R9). An edit
+// of the idle timeout alone ends them too, each by the timeout it ran
+// with, so that no edit rewrites when a test session idled out, ends one
+// in the past, or revives one that had idled out.
 func (b *Bot) endStaleLeases(now time.Time, ran *Bot) {
 	if len(b.Tests) == 0 {
 		return
@@ -226,7 +229,7 @@ func (b *Bot) endStaleLeases(now time.Time, ran *Bot) {
 		ran = b
 	}
 	for _, l := range slices.Clone(b.Tests) {
-		if l.Content != fp {
+		if l.Content != fp || ran.IdleTimeout != b.IdleTimeout {
 			b.endLeaseRan(l.Activation, now, CloseContentChanged, ran.endIdle())
 		}
 	}

@@ -335,6 +335,43 @@ func TestR26IdleTimeout(t *testing.T) {
 	}
 }
 
+// R26, R9: editing the bot's idle timeout ends its open test sessions, as
+// a content change does, at the edit, each by the idle timeout it ran
+// with: an edit never rewrites when a test session idled out, never makes
+// one over in the past, and never revives one that idled out (found by
+// review: a shorter timeout read the session over ten minutes earlier, a
+// longer one revived it and SendTest continued it). Read alike before and
+// after a sweep.
+func TestR26IdleTimeoutEditEndsTestSessions(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		after  time.Duration // from the opening to the edit
+		idle   time.Duration // the new idle timeout
+		reason lifecycle.CloseReason
+		over   time.Duration // when it is over, from the opening
+	}{
+		{"shorter, not yet idle", 10 * time.Minute, 5 * time.Minute, lifecycle.CloseContentChanged, 10 * time.Minute},
+		{"longer, not yet idle", 10 * time.Minute, time.Hour, lifecycle.CloseContentChanged, 10 * time.Minute},
+		{"longer, idle already", 40 * time.Minute, time.Hour, lifecycle.CloseIdleTimeout, lifecycle.DefaultIdleTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, sweep := range []bool{false, true} {
+				e := newEnv(t)
+				b, ts := e.tested(t)
+				opened := e.clk.Now()
+				e.clk.Add(tc.after)
+				idle := tc.idle
+				e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, IdleTimeout: &idle}))
+				e.clk.Add(time.Minute)
+				if sweep {
+					e.must(e.m.ExpireDue(e.ctx))
+				}
+				wantOver(t, e, ts.ID, tc.reason, opened.Add(tc.over), fmt.Sprintf("after the edit (sweep %v)", sweep))
+			}
+		})
+	}
+}
+
 // wantOver checks that designer's test session id reads over, for reason
 // since at, and that a message on it is refused with the same reason and
 // time - never routed, never a new session (R26).
