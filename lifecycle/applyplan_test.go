@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -200,5 +201,27 @@ func TestR17PlanHoldsAfterASweep(t *testing.T) {
 	}
 	if b, _ := applied.Bot(v1.ID); len(b.Ends) != 0 {
 		t.Errorf("R9: the applied plan keeps ends no open session needs: %+v", b.Ends)
+	}
+}
+
+// R16, R17: a plan whose actor lost the permission since it was made is
+// refused when it is applied, and that refusal is audited at the time it
+// happened - not at the plan's time, which would date the denial before the
+// revocation that caused it.
+func TestR16ApplyPlanDenialIsAuditedWhenRefused(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("b", "100")
+	p, err := e.m.Plan(e.ctx, manager, lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Immediate()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(2 * time.Minute)
+	e.must(e.m.RevokeRole(e.ctx, admin, "mia", roles.Manager))
+	e.clk.Add(3 * time.Minute)
+	e.refused(lifecycle.ErrForbidden, true, func() error { _, err := e.m.ApplyPlan(e.ctx, p); return err })
+	log := e.audit()
+	revoke, denial := log[len(log)-2], log[len(log)-1]
+	if revoke.Action != lifecycle.OpRevokeRole || !denial.Denied || !denial.Time.Equal(e.clk.Now()) {
+		t.Fatalf("R16: the denial of the applied plan is audited at %v (revocation at %v); want the time of the refusal, %v", denial.Time, revoke.Time, e.clk.Now())
 	}
 }

@@ -254,7 +254,10 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 	snap.Policy = m.policy
 	then, err := Decide(snap, p.Command, p.Time)
 	if errors.Is(err, ErrForbidden) {
-		return then, m.refused(ctx, then, err) // the actor lost the permission: audited (R16)
+		// The actor lost the permission: audited (R16) at the refusal's
+		// time, not the plan's, which may predate the revocation.
+		denied, err := Decide(snap, p.Command, now)
+		return denied, m.refused(ctx, denied, err)
 	}
 	if err != nil {
 		return Plan{}, opError(op, &ConflictError{Reason: "the plan can no longer be applied as it was made - it was applied already, or what it read has changed since (" + err.Error() + "); plan again"})
