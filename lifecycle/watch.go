@@ -16,8 +16,10 @@ const watchPage = 256
 // stops. Errors are yielded once and end the iteration; the end of ctx ends
 // it without an error.
 //
-// The actor needs "View audit log" (P1), checked once before the first
-// entry; a refusal is audited (R16) and yielded as the only element.
+// The actor needs "View audit log" (P1), checked before the first entry
+// and again before each later read of the store (P2: a revoked watcher
+// gets nothing committed after the revocation); a refusal is audited
+// (R16), yielded and ends the watch.
 //
 // Delivery is at least once across restarts: keep the Seq of the last entry
 // you handled and pass it as after when you start again; consumers that act
@@ -57,7 +59,19 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 			yield(AuditEntry{}, err)
 			return
 		}
-		for {
+		for checked := true; ; checked = false {
+			// P2: a role change takes effect on the next read - a watcher
+			// whose "View audit log" was revoked gets nothing committed
+			// since; the refusal is audited and ends the watch.
+			if !checked {
+				if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
+					if ctx.Err() == nil {
+						m.event(ctx, OpWatch, err, time.Time{})
+						yield(AuditEntry{}, err)
+					}
+					return
+				}
+			}
 			page, err := m.store.AuditLog(ctx, m.ws, after, watchPage)
 			if err != nil {
 				m.failed(ctx, err, yield)

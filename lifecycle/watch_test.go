@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 )
 
 // R24: a watcher gets every entry after N in Seq order, waits for new ones,
@@ -80,6 +81,51 @@ func TestR24WatchNeedsAuditPermission(t *testing.T) {
 	log := e.audit()
 	if last := log[len(log)-1]; !last.Denied || last.Action != lifecycle.OpReadAudit {
 		t.Fatalf("R16: the refused watch was not audited: %+v", last)
+	}
+}
+
+// P1, P2, R16: a watcher whose "View audit log" is revoked while it waits
+// gets no entry committed after the revocation: role changes take effect on
+// the next read, and the refusal ends the watch, yielded once and audited.
+func TestP2WatchStopsWhenThePermissionIsRevoked(t *testing.T) {
+	e := newEnv(t)
+	e.must(e.m.GrantRole(e.ctx, admin, "bob", roles.Admin))
+	after := uint64(len(e.audit()))
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	type item struct {
+		e   lifecycle.AuditEntry
+		err error
+	}
+	got := make(chan item)
+	go func() {
+		defer close(got)
+		for en, err := range e.m.Watch(ctx, lifecycle.User("bob"), after) {
+			got <- item{en, err}
+		}
+	}()
+	time.Sleep(20 * time.Millisecond) // the watcher has caught up and waits
+	e.must(e.m.RevokeRole(e.ctx, admin, "bob", roles.Admin))
+	b := e.draft("secret", "100")
+	var seen []lifecycle.Op
+	var last error
+	for it := range got {
+		if it.err != nil {
+			last = it.err
+			continue
+		}
+		seen = append(seen, it.e.Action)
+		if it.e.Action == lifecycle.OpCreate && it.e.Transitions[0].Bot == b.ID {
+			t.Errorf("P2: the watcher whose View audit log was revoked still got %+v", it.e)
+			cancel()
+		}
+	}
+	if !errors.Is(last, lifecycle.ErrForbidden) {
+		t.Fatalf("P2: watch saw %v and ended with %v; want it refused with ErrForbidden once the role is revoked", seen, last)
+	}
+	log := e.audit()
+	if en := log[len(log)-1]; !en.Denied || en.Actor != "bob" || en.Action != lifecycle.OpReadAudit {
+		t.Fatalf("R16: the refusal was not audited: %+v", en)
 	}
 }
 
