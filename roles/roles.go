@@ -82,9 +82,12 @@ func (r *Role) UnmarshalText(b []byte) error {
 // "analyser" or "administrator", is a [*ParseError] wrapping
 // [ErrUnknownRole].
 func ParseRole(s string) (Role, error) {
-	norm := strings.TrimSpace(s)
+	// Lower-casing, not Unicode case folding: strings.EqualFold would take
+	// "\u017fupervisor" (U+017F folds to s) for Supervisor, which is not one
+	// of the spellings.
+	norm := strings.ToLower(strings.TrimSpace(s))
 	for _, sp := range roleSpellings {
-		if strings.EqualFold(norm, sp.name) {
+		if norm == strings.ToLower(sp.name) {
 			return sp.role, nil
 		}
 	}
