@@ -99,6 +99,9 @@ var ops = map[Op]opInfo{
 	OpOpenTestSession:  {perm: roles.TestChatbots, verb: "open a test session on"},
 	OpCloseTestSession: {perm: roles.TestChatbots, verb: "close a test session on"},
 	OpTestSession:      {perm: roles.TestChatbots, read: true, verb: "read a test session"},
+	// A test message is decided as a read - the permission check alone
+	// (P2: a tester who lost it sends no more); Store.Route counts it.
+	OpSendTest: {perm: roles.TestChatbots, read: true, verb: "send a test message"},
 }
 
 // permission returns the permission an actor needs for the operation (the

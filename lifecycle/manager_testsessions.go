@@ -113,12 +113,16 @@ func (m *Manager) leaseGone(ctx context.Context, bot BotID, openedAt time.Time) 
 // over - its bot's content changed or the bot was deleted, it idled out,
 // or it was closed - takes no message: the error wraps ErrSessionOver and
 // a *SessionOverError says why and since when; it never opens a new one.
-// An id that is not actor's own test session is ErrNotFound. Like Route it
-// reads no roles: the test session is the tester's own, opened with "Test
-// chatbots".
+// An id that is not actor's own test session is ErrNotFound. Needs "Test
+// chatbots", checked first as for every operation (P1): a tester who lost
+// it since the test session opened sends no more (P2), and the refusal is
+// audited (R16).
 func (m *Manager) SendTest(ctx context.Context, actor Actor, id TestSessionID) (_ TestSession, err error) {
 	ctx, sp := m.trace(ctx, OpSendTest)
 	defer sp.end(&err)
+	if err := m.authorize(ctx, actor, OpSendTest); err != nil {
+		return TestSession{}, err
+	}
 	r, ok := id.parse()
 	if !ok || r.tester != actor.ID || actor.System {
 		return TestSession{}, opError(OpSendTest, testNotFound(id))

@@ -201,6 +201,16 @@ func (r *modelRun) sendTest(t *rapid.T) {
 		return
 	}
 	a, now := r.testActor(t, x.tester), r.clk.Now()
+	if !r.md.can(a.ID, roles.TestChatbots) { // P1, P2: refused for the permission, audited
+		r.stepOne("send without the test permission", false, func() error {
+			_, err := r.m.SendTest(r.ctx, a, x.id)
+			if !errors.Is(err, lifecycle.ErrForbidden) {
+				t.Fatalf("P2: a message of %s, who lacks Test chatbots: %v, want ErrForbidden", a.ID, err)
+			}
+			return err
+		})
+		return
+	}
 	if a.ID != x.tester { // another tester's: not found, nothing changes
 		r.stepOne("send on another's test session", false, func() error {
 			_, err := r.m.SendTest(r.ctx, a, x.id)

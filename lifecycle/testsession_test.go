@@ -701,3 +701,27 @@ func TestR26ContentChangedBeforeTheOpening(t *testing.T) {
 		t.Errorf("R26: the refusal reads %q; want no empty id, and what to do", msg)
 	}
 }
+
+// P2, P1, R16, R26: a tester whose "Test chatbots" is revoked cannot go on
+// using a test session opened before: the next message is refused for the
+// missing permission, changes nothing (no message counted) and is audited,
+// as reading or closing the test session is.
+func TestP2SendTestNeedsTheTestPermissionNow(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("d", "100")
+	ts, err := e.m.OpenTestSession(e.ctx, supervisor, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.m.SendTest(e.ctx, supervisor, ts.ID))
+	e.must(e.m.RevokeRole(e.ctx, admin, "sue", roles.Supervisor))
+	e.clk.Add(time.Minute)
+	err = e.refused(lifecycle.ErrForbidden, true, func() error { _, err := e.m.SendTest(e.ctx, supervisor, ts.ID); return err })
+	if !strings.Contains(err.Error(), "sue") || !strings.Contains(err.Error(), "Test chatbots") {
+		t.Errorf("P1: the refusal %q does not name the actor and the missing permission", err)
+	}
+	e.must(e.m.GrantRole(e.ctx, admin, "sue", roles.Supervisor))
+	if got, err := e.m.SendTest(e.ctx, supervisor, ts.ID); err != nil || got.Messages != 2 {
+		t.Fatalf("P2: with the role granted again the next message = %+v, %v; want the test session's second message", got, err)
+	}
+}

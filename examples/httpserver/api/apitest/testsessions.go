@@ -112,7 +112,7 @@ func refuseTestSessions(t *testing.T, c *Client, bot, id string) {
 		row("another tester's: read", "GET", ts, "mia", "", 404, "not-found"),
 		row("another tester's: message", "POST", ts+"/messages", "mia", "", 404, "not-found"),
 		row("another tester's: close", "POST", ts+"/close", "mia", "", 404, "not-found"),
-		row("another user's, without the permission: message", "POST", ts+"/messages", "al", "", 404, "not-found"),
+		row("P1 an Analyzer may not send on one", "POST", ts+"/messages", "al", "", 403, "forbidden"),
 		row("an unknown bot", "POST", "/bots/bot-404/test-sessions", "dan", "", 404, "not-found"),
 		row("an id no server made: read", "GET", "/test-sessions/x.y", "dan", "", 404, "not-found"),
 		row("an id no server made: message", "POST", "/test-sessions/x.y/messages", "dan", "", 404, "not-found"),
