@@ -48,15 +48,16 @@ func ExampleGrant() {
 }
 
 func ExampleNewMatrix() {
-	// Give Manager the audit log; the ladder below it is inherited.
+	// Give Manager the audit log; the ladder below it is inherited. The
+	// matrix is built whole: every other cell of the default is listed.
 	m, _ := roles.NewMatrix(map[roles.Role][]roles.Permission{
 		roles.Analyzer:   {roles.ViewAnalytics, roles.ViewDashboard},
-		roles.Supervisor: {roles.ViewDetails},
+		roles.Supervisor: {roles.ViewDetails, roles.TestChatbots},
 		roles.Designer:   {roles.EditChatbots},
 		roles.Manager:    {roles.ActivateChatbots, roles.ViewAuditLog},
 		roles.Admin:      {roles.ManageRoles, roles.ViewAuditLog},
 	})
 	fmt.Println(m.Permissions(roles.MustSet(roles.Manager)))
 	// Output:
-	// [View analytics View chatbots (dashboard) View chatbots (detailed) Create and edit chatbots Activate and deactivate chatbots View audit log]
+	// [View analytics View chatbots (dashboard) View chatbots (detailed) Create and edit chatbots Activate and deactivate chatbots Test chatbots View audit log]
 }

@@ -34,9 +34,11 @@ func Default() *Matrix { return defaultMatrix }
 
 // NewMatrix builds a matrix from the permissions each role is given. The
 // ladder is applied for you: every chatbot role also receives the permissions
-// given to the chatbot roles below it, so Manager: {ViewAuditLog} extends the
-// default ladder's top rung with the audit log. Admin inherits nothing.
-// Invalid roles or permissions are errors.
+// given to the chatbot roles below it, so a Manager given {ActivateChatbots,
+// ViewAuditLog} holds everything below it too. Admin inherits nothing. The
+// matrix is built whole from grants, not from the default: a cell left out
+// is not granted (list TestChatbots for Supervisor to keep the default's
+// "Test chatbots"; see the example). Invalid roles or permissions are errors.
 func NewMatrix(grants map[Role][]Permission) (*Matrix, error) {
 	var m Matrix
 	for r, ps := range grants {
