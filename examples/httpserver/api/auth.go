@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -30,6 +31,35 @@ var ErrUnauthenticated = errors.New("unauthenticated")
 type Principal struct {
 	ID        string
 	Workspace lifecycle.Workspace
+}
+
+// PrincipalKind is which of a Config's Authenticators vouched for a
+// Principal: Users, Gateway or System. Ids are the Authenticators' own, so
+// a user and the gateway may share one; what a Server keeps for a
+// principal (see Scope) is kept apart by kind as well as by id.
+type PrincipalKind uint8
+
+const (
+	// KindUser is a principal of Config.Users, a user of the API.
+	KindUser PrincipalKind = iota
+	// KindGateway is a principal of Config.Gateway, the messaging gateway.
+	KindGateway
+	// KindSystem is a principal of Config.System, the hosting service's
+	// own jobs.
+	KindSystem
+)
+
+// String returns "user", "gateway" or "system".
+func (k PrincipalKind) String() string {
+	switch k {
+	case KindUser:
+		return "user"
+	case KindGateway:
+		return "gateway"
+	case KindSystem:
+		return "system"
+	}
+	return fmt.Sprintf("PrincipalKind(%d)", uint8(k))
 }
 
 // Authenticator tells who sent a request: the Principal. It returns an

@@ -29,7 +29,7 @@ import (
 // an error event instead and ends (P2). The stream is
 // the principal's workspace's log only (R27).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	who, err := s.authenticate(w, r, s.users)
+	who, err := s.authenticate(w, r, authBy{s.users, KindUser})
 	if err != nil {
 		s.writeProblem(w, r, err)
 		return

@@ -59,10 +59,16 @@ type Keeper interface {
 }
 
 // Scope is whose an entry of a Keeper is: one principal in one workspace
-// (R27). The same user id in two workspaces is two scopes.
+// (R27). The same user id in two workspaces is two scopes, and so is one id
+// of two kinds: a user whose id is the gateway's never shares the gateway's
+// keys, plans or bounds.
 type Scope struct {
 	Workspace lifecycle.Workspace
-	User      string
+	// Kind is which Authenticator vouched for User; the zero Kind is a
+	// user's.
+	Kind PrincipalKind
+	// User is the principal's ID.
+	User string
 }
 
 // KeptResponse is the entry a Keeper holds for an idempotency key.

@@ -164,19 +164,27 @@ type handler func(r *http.Request, who caller) (reply, error)
 // workspace is in reach.
 type caller struct {
 	Principal
-	m   *lifecycle.Manager
-	ctx context.Context // the request's
+	kind PrincipalKind // which Authenticator vouched for Principal
+	m    *lifecycle.Manager
+	ctx  context.Context // the request's
 }
 
 // scope is the caller's share of the Keeper.
-func (c caller) scope() Scope { return Scope{Workspace: c.Workspace, User: c.ID} }
+func (c caller) scope() Scope { return Scope{Workspace: c.Workspace, Kind: c.kind, User: c.ID} }
 
 // user is the caller as a lifecycle user.
 func (c caller) user() lifecycle.Actor { return lifecycle.User(c.ID) }
 
+// authBy is one of a Config's Authenticators and the kind of principal it
+// vouches for.
+type authBy struct {
+	Authenticator
+	kind PrincipalKind
+}
+
 // authenticate asks auth who sent r and binds the Manager to their
 // workspace. A refusal is a 401 problem (with WWW-Authenticate set on w).
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, auth Authenticator) (caller, error) {
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, auth authBy) (caller, error) {
 	who, err := auth.Authenticate(r)
 	if err != nil {
 		if !errors.Is(err, ErrUnauthenticated) {
@@ -192,7 +200,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, auth Authe
 			return caller{}, fmt.Errorf("the authenticated principal's workspace: %v", err)
 		}
 	}
-	return caller{Principal: who, m: m, ctx: r.Context()}, nil
+	return caller{Principal: who, kind: auth.kind, m: m, ctx: r.Context()}, nil
 }
 
 // workspaceKey keys the authenticated principal's workspace in a request's
@@ -229,7 +237,7 @@ type reply struct {
 func ok(v any) (reply, error) { return reply{status: http.StatusOK, body: v}, nil }
 
 func (s *Server) routes() {
-	user, gw, sys := s.users, s.gateway, s.system
+	user, gw, sys := authBy{s.users, KindUser}, authBy{s.gateway, KindGateway}, authBy{s.system, KindSystem}
 	s.handleFunc("GET /openapi.yaml", s.openAPI)
 	s.handleFunc("GET /problems/{name}", s.problemDoc)
 
@@ -343,7 +351,7 @@ func (s *Server) handleFunc(pattern string, f http.HandlerFunc) {
 }
 
 // handle registers h on pattern behind auth, with idempotency for POSTs.
-func (s *Server) handle(pattern string, auth Authenticator, h handler) {
+func (s *Server) handle(pattern string, auth authBy, h handler) {
 	s.handleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		who, err := s.authenticate(w, r, auth)
 		if err != nil {

@@ -18,7 +18,7 @@ import (
 // responses of requests with an Idempotency-Key and the dry-run plans, so
 // that every replica sees them and a restart forgets none.
 //
-// Bounds: each Scope (a principal in a workspace) holds at most
+// Bounds: each Scope (a principal of a kind in a workspace) holds at most
 // keepUserBytes and keepUserItems; to keep one more entry a Scope drops its
 // own oldest finished entries, never another's, and an entry larger than
 // its share is refused (api.ErrNotKept). Principals come from the users
@@ -45,7 +45,17 @@ const (
 )
 
 // An entry's kind in service_kept is 0 for the response to an
-// Idempotency-Key, 1 for a dry-run plan.
+// Idempotency-Key, 1 for a dry-run plan, plus twice its Scope's
+// api.PrincipalKind: 0 and 1 are a user's, 2 and 3 the gateway's, 4 and 5
+// the system's. A user whose id is the gateway's is so another Scope, with
+// keys and bounds of its own; entries kept before principal kinds were
+// (0 and 1) stay a user's.
+
+// kinds returns the kind of s's responses and of its plans in
+// service_kept.
+func kinds(s api.Scope) (response, plan int) {
+	return 2 * int(s.Kind), 2*int(s.Kind) + 1
+}
 
 var dollar = regexp.MustCompile(`\$(\d+)`)
 
@@ -54,7 +64,7 @@ func newSQLKeeper(db *sql.DB, postgres bool) *sqlKeeper {
 	k := &sqlKeeper{userBytes: keepUserBytes, userItems: keepUserItems, db: db, q: func(s string) string { return dollar.ReplaceAllString(s, "?$1") }}
 	if postgres {
 		k.q = func(s string) string { return s }
-		k.lock = `SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 77))`
+		k.lock = `SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 77 + $3))`
 	}
 	return k
 }
@@ -69,7 +79,7 @@ func (k *sqlKeeper) tx(ctx context.Context, s api.Scope, f func(tx *sql.Tx) erro
 		}
 		defer tx.Rollback()
 		if k.lock != "" {
-			if _, err := tx.ExecContext(ctx, k.lock, string(s.Workspace), s.User); err != nil {
+			if _, err := tx.ExecContext(ctx, k.lock, string(s.Workspace), s.User, int64(s.Kind)); err != nil {
 				return err
 			}
 		}
@@ -99,8 +109,9 @@ func (k *sqlKeeper) Claim(ctx context.Context, s api.Scope, key string, request 
 			return err
 		}
 		held := &api.KeptResponse{}
-		err := tx.QueryRowContext(ctx, k.q(`SELECT request, value FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 0 AND name = $3`),
-			string(s.Workspace), s.User, key).Scan(&held.Request, &held.Response)
+		response, _ := kinds(s)
+		err := tx.QueryRowContext(ctx, k.q(`SELECT request, value FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4`),
+			string(s.Workspace), s.User, response, key).Scan(&held.Request, &held.Response)
 		if err == nil {
 			kept = held
 			return nil
@@ -114,7 +125,7 @@ func (k *sqlKeeper) Claim(ctx context.Context, s api.Scope, key string, request 
 			return err
 		}
 		_, err = k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, size, made, expires)
-			VALUES ($1, $2, 0, $3, $4, $5, $6, $7)`, string(s.Workspace), s.User, key, request, size, made, expires.UnixNano())
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, string(s.Workspace), s.User, response, key, request, size, made, expires.UnixNano())
 		return err
 	})
 	return kept, err
@@ -123,12 +134,13 @@ func (k *sqlKeeper) Claim(ctx context.Context, s api.Scope, key string, request 
 // Finish implements api.Keeper.
 func (k *sqlKeeper) Finish(ctx context.Context, s api.Scope, key string, request, response []byte, now, expires time.Time) error {
 	size := int64(len(key)+len(request)+len(response)) + keepOverhead
+	kind, _ := kinds(s)
 	return k.tx(ctx, s, func(tx *sql.Tx) error {
 		if err := k.expire(ctx, tx, s, now); err != nil {
 			return err
 		}
-		n, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 0 AND name = $3
-			AND value IS NULL AND request = $4`, string(s.Workspace), s.User, key, request)
+		n, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4
+			AND value IS NULL AND request = $5`, string(s.Workspace), s.User, kind, key, request)
 		if err != nil || n == 0 {
 			return err // none: the claim is gone
 		}
@@ -140,16 +152,17 @@ func (k *sqlKeeper) Finish(ctx context.Context, s api.Scope, key string, request
 			return err
 		}
 		_, err = k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, value, size, made, expires)
-			VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8)`, string(s.Workspace), s.User, key, request, response, size, made, expires.UnixNano())
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, string(s.Workspace), s.User, kind, key, request, response, size, made, expires.UnixNano())
 		return err
 	})
 }
 
 // Release implements api.Keeper.
 func (k *sqlKeeper) Release(ctx context.Context, s api.Scope, key string, request []byte) error {
+	kind, _ := kinds(s)
 	return k.tx(ctx, s, func(tx *sql.Tx) error {
-		_, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 0 AND name = $3
-			AND value IS NULL AND request = $4`, string(s.Workspace), s.User, key, request)
+		_, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4
+			AND value IS NULL AND request = $5`, string(s.Workspace), s.User, kind, key, request)
 		return err
 	})
 }
@@ -157,12 +170,13 @@ func (k *sqlKeeper) Release(ctx context.Context, s api.Scope, key string, reques
 // KeepPlan implements api.Keeper.
 func (k *sqlKeeper) KeepPlan(ctx context.Context, s api.Scope, id string, plan []byte, now, expires time.Time) error {
 	size := int64(len(id)+len(plan)) + keepOverhead
+	_, kind := kinds(s)
 	return k.tx(ctx, s, func(tx *sql.Tx) error {
 		if err := k.expire(ctx, tx, s, now); err != nil {
 			return err
 		}
-		if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 1 AND name = $3`,
-			string(s.Workspace), s.User, id); err != nil {
+		if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4`,
+			string(s.Workspace), s.User, kind, id); err != nil {
 			return err
 		}
 		made, err := k.room(ctx, tx, s, size)
@@ -170,17 +184,18 @@ func (k *sqlKeeper) KeepPlan(ctx context.Context, s api.Scope, id string, plan [
 			return err
 		}
 		_, err = k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, value, size, made, expires)
-			VALUES ($1, $2, 1, $3, '', $4, $5, $6, $7)`, string(s.Workspace), s.User, id, plan, size, made, expires.UnixNano())
+			VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8)`, string(s.Workspace), s.User, kind, id, plan, size, made, expires.UnixNano())
 		return err
 	})
 }
 
 // TakePlan implements api.Keeper.
 func (k *sqlKeeper) TakePlan(ctx context.Context, s api.Scope, id string, now time.Time) (plan []byte, err error) {
+	_, kind := kinds(s)
 	err = k.tx(ctx, s, func(tx *sql.Tx) error {
 		var expires int64
-		err := tx.QueryRowContext(ctx, k.q(`DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = 1 AND name = $3
-			RETURNING value, expires`), string(s.Workspace), s.User, id).Scan(&plan, &expires)
+		err := tx.QueryRowContext(ctx, k.q(`DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4
+			RETURNING value, expires`), string(s.Workspace), s.User, kind, id).Scan(&plan, &expires)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && expires <= now.UnixNano() {
 			plan = nil
 			return nil
@@ -192,9 +207,15 @@ func (k *sqlKeeper) TakePlan(ctx context.Context, s api.Scope, id string, now ti
 
 // expire deletes the Scope's entries expired at now.
 func (k *sqlKeeper) expire(ctx context.Context, tx *sql.Tx, s api.Scope, now time.Time) error {
-	_, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND expires <= $3`,
-		string(s.Workspace), s.User, now.UnixNano())
+	response, plan := kinds(s)
+	_, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind IN ($3, $4) AND expires <= $5`,
+		string(s.Workspace), s.User, response, plan, now.UnixNano())
 	return err
+}
+
+// limits returns what s may hold.
+func (k *sqlKeeper) limits(api.Scope) (bytes int64, items int) {
+	return k.userBytes, k.userItems
 }
 
 // room makes room in the Scope for an entry of size bytes by deleting its
@@ -203,52 +224,59 @@ func (k *sqlKeeper) expire(ctx context.Context, tx *sql.Tx, s api.Scope, now tim
 // entry is larger than a Scope's share or the Scope has its every item in
 // flight.
 func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, size int64) (made int64, err error) {
-	rows, err := tx.QueryContext(ctx, k.q(`SELECT kind, name, size, value IS NULL, made FROM service_kept
-		WHERE workspace = $1 AND principal = $2 ORDER BY made`), string(s.Workspace), s.User)
-	if err != nil {
+	maxBytes, maxItems := k.limits(s)
+	response, plan := kinds(s)
+	var items, pending, bytes int64
+	if err := tx.QueryRowContext(ctx, k.q(`SELECT count(*), coalesce(sum(CASE WHEN value IS NULL THEN 1 ELSE 0 END), 0),
+		coalesce(sum(size), 0), coalesce(max(made), 0) FROM service_kept
+		WHERE workspace = $1 AND principal = $2 AND kind IN ($3, $4)`), string(s.Workspace), s.User, response, plan).
+		Scan(&items, &pending, &bytes, &made); err != nil {
 		return 0, err
 	}
-	type entry struct {
-		kind    int
-		name    string
-		size    int64
-		pending bool
-	}
-	var held []entry
-	var bytes int64
-	pending := 0
-	for rows.Next() {
-		var e entry
-		if err := rows.Scan(&e.kind, &e.name, &e.size, &e.pending, &made); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		held = append(held, e)
-		bytes += e.size
-		if e.pending {
-			pending++
-		}
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return 0, err
-	}
-	if size > k.userBytes || pending >= k.userItems {
+	if size > maxBytes || pending >= int64(maxItems) {
 		return 0, fmt.Errorf("%w: %d bytes, %d requests in flight", api.ErrNotKept, size, pending)
 	}
-	items := len(held)
-	for _, e := range held {
-		if items < k.userItems && bytes+size <= k.userBytes {
-			break
-		}
-		if e.pending {
-			continue
-		}
-		if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4`,
-			string(s.Workspace), s.User, e.kind, e.name); err != nil {
+	for items >= int64(maxItems) || bytes+size > maxBytes {
+		// The oldest finished entries, a batch at a time: as many as are
+		// over the count, or a few when bytes are.
+		n := max(items-int64(maxItems)+1, 16)
+		rows, err := tx.QueryContext(ctx, k.q(`SELECT kind, name, size FROM service_kept
+			WHERE workspace = $1 AND principal = $2 AND kind IN ($3, $4) AND value IS NOT NULL ORDER BY made LIMIT $5`),
+			string(s.Workspace), s.User, response, plan, n)
+		if err != nil {
 			return 0, err
 		}
-		items--
-		bytes -= e.size
+		type entry struct {
+			kind int
+			name string
+			size int64
+		}
+		var old []entry
+		for rows.Next() {
+			var e entry
+			if err := rows.Scan(&e.kind, &e.name, &e.size); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			old = append(old, e)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return 0, err
+		}
+		if len(old) == 0 {
+			break // all in flight: kept over the bytes while they run
+		}
+		for _, e := range old {
+			if items < int64(maxItems) && bytes+size <= maxBytes {
+				break
+			}
+			if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4`,
+				string(s.Workspace), s.User, e.kind, e.name); err != nil {
+				return 0, err
+			}
+			items--
+			bytes -= e.size
+		}
 	}
 	return made + 1, nil
 }

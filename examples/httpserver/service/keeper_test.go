@@ -102,6 +102,19 @@ func keeperScript(t *testing.T, k api.Keeper) []string {
 	plan(zed, "p3", "x", 508) // drops b, the oldest
 	claim(zed, "b", "r3", 509)
 	claim(zed, "a", "r3", 510)
+
+	// One id of three kinds is three Scopes: the gateway's key is not the
+	// key of a user named "gateway", nor the system's of one named so.
+	for i, s := range []api.Scope{{Kind: api.KindGateway, User: "gw"}, {User: "gw"}, {Kind: api.KindSystem, User: "gw"}} {
+		claim(s, "m1", fmt.Sprint("r-", s.Kind), 600+i)
+		finish(s, "m1", fmt.Sprint("r-", s.Kind), fmt.Sprint("answer to ", s.Kind), 600+i)
+	}
+	for i, s := range []api.Scope{{Kind: api.KindGateway, User: "gw"}, {User: "gw"}, {Kind: api.KindSystem, User: "gw"}} {
+		claim(s, "m1", "r-again", 610+i)
+		plan(s, "p", fmt.Sprint("plan of ", s.Kind), 610+i)
+	}
+	take(api.Scope{User: "gw"}, "p", 620)
+	take(api.Scope{Kind: api.KindGateway, User: "gw"}, "p", 620)
 	return log
 }
 
