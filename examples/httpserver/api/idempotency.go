@@ -29,7 +29,9 @@ import (
 //
 // The key is claimed in the Keeper before the request runs (put if
 // absent: of two replicas racing with one key, one runs the request) and
-// its response kept when it ends, for Config.IdempotencyTTL. A claim lasts
+// its response kept when it ends, for Config.IdempotencyTTL or until the
+// principal's share of the Keeper drops it for newer ones (the gateway's
+// share is larger, as it keeps an answer per message). A claim lasts
 // ClaimLease: the claim of a replica that died mid-request frees the key
 // then, and a request still running after ClaimLease may run a second
 // time. A response the Keeper's bounds refuse (larger than a user's share,

@@ -87,7 +87,7 @@ var ErrNotKept = errors.New("not kept: over the keeper's bounds")
 
 // KeepLimits bounds a MemoryKeeper. A zero field takes its default.
 type KeepLimits struct {
-	// Bytes bounds what the keeper holds in all; default 64 MiB. It is one
+	// Bytes bounds what the keeper holds in all; default 128 MiB. It is one
 	// ceiling for every workspace: principals of one workspace that fill it
 	// leave others' responses unkept (answered, but a retry runs again). A
 	// service of many customers keeps keys in its database instead, as
@@ -97,6 +97,23 @@ type KeepLimits struct {
 	// and 1,000 entries. An entry larger than UserBytes is never kept.
 	UserBytes int64
 	UserItems int
+	// GatewayBytes and GatewayItems bound what the messaging gateway's
+	// Scope (KindGateway) holds in each workspace instead; default 64 MiB
+	// and 100,000 entries. The gateway keeps a response per message it
+	// routes, so its share is what its retry window lasts: 100,000 /route
+	// answers (about 600 bytes each) are about 17 minutes at 100 messages
+	// a second, and the full IdempotencyTTL below about 1.2 a second. A
+	// late retry beyond it routes the message again.
+	GatewayBytes int64
+	GatewayItems int
+}
+
+// share returns the bytes and entries scope may hold.
+func (l KeepLimits) share(scope Scope) (bytes int64, items int) {
+	if scope.Kind == KindGateway {
+		return l.GatewayBytes, l.GatewayItems
+	}
+	return l.UserBytes, l.UserItems
 }
 
 // entryOverhead is what an entry counts beyond its key and values: the
@@ -139,20 +156,28 @@ type memEntry struct {
 }
 
 type memScope struct {
-	bytes int64
-	order list.List // of *memEntry
+	bytes        int64
+	order        list.List // of *memEntry
+	pending      int       // claims in order
+	pendingBytes int64     // their bytes
 }
 
 // NewMemoryKeeper returns an empty MemoryKeeper bounded by lim.
 func NewMemoryKeeper(lim KeepLimits) *MemoryKeeper {
 	if lim.Bytes <= 0 {
-		lim.Bytes = 64 << 20
+		lim.Bytes = 128 << 20
 	}
 	if lim.UserBytes <= 0 {
 		lim.UserBytes = 8 << 20
 	}
 	if lim.UserItems <= 0 {
 		lim.UserItems = 1000
+	}
+	if lim.GatewayBytes <= 0 {
+		lim.GatewayBytes = 64 << 20
+	}
+	if lim.GatewayItems <= 0 {
+		lim.GatewayItems = 100_000
 	}
 	return &MemoryKeeper{lim: lim, entries: map[memKey]*memEntry{}, scopes: map[Scope]*memScope{}}
 }
@@ -246,20 +271,14 @@ func (k *MemoryKeeper) add(e *memEntry, claim bool) error {
 	if s == nil {
 		s = &memScope{}
 	}
+	maxBytes, maxItems := k.lim.share(e.key.scope)
 	over := func() bool {
-		return s.bytes+e.size > k.lim.UserBytes || s.order.Len() >= k.lim.UserItems ||
+		return s.bytes+e.size > maxBytes || s.order.Len() >= maxItems ||
 			(!claim && k.bytes+e.size > k.lim.Bytes)
 	}
-	var droppable int64 // what the scope could free: its finished entries
-	n := 0
-	for el := s.order.Front(); el != nil; el = el.Next() {
-		if o := el.Value.(*memEntry); !o.pending {
-			droppable += o.size
-			n++
-		}
-	}
-	if e.size > k.lim.UserBytes || (!claim && k.bytes-droppable+e.size > k.lim.Bytes) ||
-		s.order.Len()-n >= k.lim.UserItems {
+	droppable := s.bytes - s.pendingBytes // what the scope could free: its finished entries
+	if e.size > maxBytes || (!claim && k.bytes-droppable+e.size > k.lim.Bytes) ||
+		s.pending >= maxItems {
 		return ErrNotKept
 	}
 	for el := s.order.Front(); el != nil && over(); {
@@ -272,6 +291,10 @@ func (k *MemoryKeeper) add(e *memEntry, claim bool) error {
 	k.scopes[e.key.scope] = s
 	e.scopeSum, e.elem = s, s.order.PushBack(e)
 	s.bytes += e.size
+	if e.pending {
+		s.pending++
+		s.pendingBytes += e.size
+	}
 	k.bytes += e.size
 	k.entries[e.key] = e
 	heap.Push(&k.expiry, e)
@@ -284,6 +307,10 @@ func (k *MemoryKeeper) remove(e *memEntry) {
 	s := e.scopeSum
 	s.order.Remove(e.elem)
 	s.bytes -= e.size
+	if e.pending {
+		s.pending--
+		s.pendingBytes -= e.size
+	}
 	k.bytes -= e.size
 	if s.order.Len() == 0 {
 		delete(k.scopes, e.key.scope)

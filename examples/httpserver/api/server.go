@@ -92,11 +92,14 @@ type Config struct {
 	// its database backs, shared by the replicas; nil means a MemoryKeeper
 	// bounded by KeepLimits, which one process alone sees.
 	Keeper Keeper
-	// KeepLimits bounds the default MemoryKeeper, in all and per user
-	// (see KeepLimits for the defaults); it is unused when Keeper is set.
+	// KeepLimits bounds the default MemoryKeeper, in all, per user and for
+	// the gateway of each workspace (see KeepLimits for the defaults); it
+	// is unused when Keeper is set.
 	KeepLimits KeepLimits
 	// IdempotencyTTL is how long the response to a request with an
-	// Idempotency-Key is kept (default 24h). A dry run's plan is kept for
+	// Idempotency-Key is kept at most (default 24h): a principal's share
+	// of the Keeper may drop it sooner to keep a newer one, as the
+	// gateway's does at a high rate of messages (see KeepLimits). A dry run's plan is kept for
 	// the Manager's Policy.MaxPlanAge.
 	IdempotencyTTL time.Duration
 	// Heartbeat is how often GET /events sends a comment line to keep the

@@ -19,10 +19,14 @@ import (
 // that every replica sees them and a restart forgets none.
 //
 // Bounds: each Scope (a principal of a kind in a workspace) holds at most
-// keepUserBytes and keepUserItems; to keep one more entry a Scope drops its
-// own oldest finished entries, never another's, and an entry larger than
-// its share is refused (api.ErrNotKept). Principals come from the users
-// file, so the table holds at most keepUserBytes per line of it. Entries
+// keepUserBytes and keepUserItems, the gateway's keepGatewayBytes and
+// keepGatewayItems (it keeps a response per message routed: 100,000 last
+// about 17 minutes at 100 messages a second, 28 hours at one); to keep one
+// more entry a Scope drops its own oldest finished entries, never
+// another's, and an entry larger than its share is refused
+// (api.ErrNotKept). Principals come from the users file, so the table
+// holds at most keepUserBytes per line of it (keepGatewayBytes per
+// gateway line). Entries
 // end at their expiry: a Scope's are deleted when it keeps another, and
 // sweep deletes everyone's.
 //
@@ -31,17 +35,21 @@ import (
 // Scope's entries serialise (SQLite has one writer; PostgreSQL takes an
 // advisory lock per Scope), so its bounds hold across replicas.
 type sqlKeeper struct {
-	userBytes int64 // keepUserBytes; less in tests
-	userItems int   // keepUserItems; less in tests
-	db        *sql.DB
-	lock      string // PostgreSQL: the statement that locks a Scope for the transaction
-	q         func(string) string
+	userBytes    int64 // keepUserBytes; less in tests
+	userItems    int   // keepUserItems; less in tests
+	gatewayBytes int64 // keepGatewayBytes; less in tests
+	gatewayItems int   // keepGatewayItems; less in tests
+	db           *sql.DB
+	lock         string // PostgreSQL: the statement that locks a Scope for the transaction
+	q            func(string) string
 }
 
 const (
-	keepUserBytes = 8 << 20 // as api.MemoryKeeper's defaults
-	keepUserItems = 1000
-	keepOverhead  = 160 // bytes counted per entry beyond its key and values
+	keepUserBytes    = 8 << 20 // as api.MemoryKeeper's defaults
+	keepUserItems    = 1000
+	keepGatewayBytes = 64 << 20
+	keepGatewayItems = 100_000
+	keepOverhead     = 160 // bytes counted per entry beyond its key and values
 )
 
 // An entry's kind in service_kept is 0 for the response to an
@@ -61,7 +69,7 @@ var dollar = regexp.MustCompile(`\$(\d+)`)
 
 // newSQLKeeper returns the keeper on db; postgres says which dialect.
 func newSQLKeeper(db *sql.DB, postgres bool) *sqlKeeper {
-	k := &sqlKeeper{userBytes: keepUserBytes, userItems: keepUserItems, db: db, q: func(s string) string { return dollar.ReplaceAllString(s, "?$1") }}
+	k := &sqlKeeper{userBytes: keepUserBytes, userItems: keepUserItems, gatewayBytes: keepGatewayBytes, gatewayItems: keepGatewayItems, db: db, q: func(s string) string { return dollar.ReplaceAllString(s, "?$1") }}
 	if postgres {
 		k.q = func(s string) string { return s }
 		k.lock = `SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 77 + $3))`
@@ -213,8 +221,12 @@ func (k *sqlKeeper) expire(ctx context.Context, tx *sql.Tx, s api.Scope, now tim
 	return err
 }
 
-// limits returns what s may hold.
-func (k *sqlKeeper) limits(api.Scope) (bytes int64, items int) {
+// limits returns what s may hold: the gateway's share (keepGatewayBytes,
+// keepGatewayItems) or another principal's.
+func (k *sqlKeeper) limits(s api.Scope) (bytes int64, items int) {
+	if s.Kind == api.KindGateway {
+		return k.gatewayBytes, k.gatewayItems
+	}
 	return k.userBytes, k.userItems
 }
 

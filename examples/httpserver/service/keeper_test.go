@@ -113,8 +113,20 @@ func keeperScript(t *testing.T, k api.Keeper) []string {
 		claim(s, "m1", "r-again", 610+i)
 		plan(s, "p", fmt.Sprint("plan of ", s.Kind), 610+i)
 	}
-	take(api.Scope{User: "gw"}, "p", 620)
-	take(api.Scope{Kind: api.KindGateway, User: "gw"}, "p", 620)
+	take(api.Scope{User: "gw"}, "p", 615)
+	take(api.Scope{Kind: api.KindGateway, User: "gw"}, "p", 615)
+
+	// The gateway's share is its own, larger one (8 items here, a user's
+	// 4): its ninth answer drops its first, and only then.
+	gw := api.Scope{Kind: api.KindGateway, Workspace: "acme", User: "gateway"}
+	for i := range 9 {
+		claim(gw, fmt.Sprint("msg-", i), "route", 700+i)
+		finish(gw, fmt.Sprint("msg-", i), "route", fmt.Sprint("session ", i), 700+i)
+		if i >= 7 {
+			claim(gw, "msg-0", "route", 700+i) // replayed at 7; dropped at 8, and its claim then drops msg-1
+			claim(gw, "msg-1", "route", 700+i)
+		}
+	}
 	return log
 }
 
@@ -128,6 +140,7 @@ func newTestKeeper(t *testing.T, store string) *sqlKeeper {
 	t.Cleanup(b.close)
 	k := b.keeper()
 	k.userBytes, k.userItems = 2048, 4
+	k.gatewayBytes, k.gatewayItems = 4096, 8
 	return k
 }
 
@@ -135,7 +148,7 @@ func newTestKeeper(t *testing.T, store string) *sqlKeeper {
 // the Server's MemoryKeeper does, whose bounds the issue's attack test
 // holds (issue 28).
 func TestKeeperParity(t *testing.T) {
-	want := keeperScript(t, api.NewMemoryKeeper(api.KeepLimits{Bytes: 1 << 30, UserBytes: 2048, UserItems: 4}))
+	want := keeperScript(t, api.NewMemoryKeeper(api.KeepLimits{Bytes: 1 << 30, UserBytes: 2048, UserItems: 4, GatewayBytes: 4096, GatewayItems: 8}))
 	for _, tc := range []struct {
 		name  string
 		store func(t *testing.T) string
