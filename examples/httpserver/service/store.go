@@ -70,7 +70,8 @@ type grantee struct {
 
 // serviceSchema is the service's own tables: service_ids holds the last
 // bot number given in each workspace; service_kept the keeper's entries (see sqlKeeper),
-// made numbering a Scope's in the order kept, value NULL while the request
+// made numbering a Scope's in the order kept (indexed: a Scope drops its
+// oldest first, and the gateway's holds up to 100,000), value NULL while the request
 // of an Idempotency-Key runs; service_provisioned the users whose roles the
 // users file has provisioned, once (see users.provision). Written for both
 // databases: BLOB becomes BYTEA on PostgreSQL.
@@ -80,7 +81,8 @@ CREATE TABLE IF NOT EXISTS service_kept (
 	workspace TEXT NOT NULL, principal TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,
 	request BLOB NOT NULL, value BLOB, size BIGINT NOT NULL, made BIGINT NOT NULL, expires BIGINT NOT NULL,
 	PRIMARY KEY (workspace, principal, kind, name));
-CREATE INDEX IF NOT EXISTS service_kept_expires ON service_kept (expires)`
+CREATE INDEX IF NOT EXISTS service_kept_expires ON service_kept (expires);
+CREATE INDEX IF NOT EXISTS service_kept_made ON service_kept (workspace, principal, kind, made)`
 
 // pollOtherProcesses is how often a SQLite store looks for commits of
 // other processes on the file (another replica, a command) for the event
