@@ -18,7 +18,9 @@ import (
 // replays the log from its start. A client resumes after a disconnect by
 // sending the last id it handled as Last-Event-ID (EventSource does that by
 // itself) or as ?after=N; delivery is at least once, so consumers dedupe
-// by id. The stream opens with a block that has an id and no data - the
+// by id. An id past the workspace's last event is refused (400
+// invalid-input naming the last) before the stream starts; the last itself
+// waits for the next. The stream opens with a block that has an id and no data - the
 // Seq it starts after - so that EventSource, which dispatches no event for
 // it, reconnects from there even when the connection is cut before a first
 // event (else the reconnect would start at a new now, skipping what was
@@ -36,7 +38,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	r = withWorkspace(r, who)
 	who.ctx = r.Context()
-	after, given, err := eventsAfter(r)
+	after, field, err := eventsAfter(r)
 	if err == nil {
 		err = knownQuery(r)
 	}
@@ -51,11 +53,24 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, err)
 		return
 	}
-	if !given {
-		if after, err = lastSeq(r, who, actor); err != nil {
-			s.writeProblem(w, r, err)
-			return
-		}
+	// Without an id the stream starts after the last event; an id past
+	// it - a store restored from a backup, an id of another workspace's
+	// stream - is refused before the stream starts, rather than waited on
+	// in silence until this log catches up with it. The log only grows,
+	// so an id the check passes is never past the last later.
+	last, err := lastSeq(r, who, actor)
+	if err != nil {
+		s.writeProblem(w, r, err)
+		return
+	}
+	switch {
+	case field == "":
+		after = last
+	case after > last:
+		s.writeProblem(w, r, &lifecycle.InputError{Field: field, Value: strconv.FormatUint(after, 10),
+			Problem: fmt.Sprintf("is past the last event, %d, of this workspace's log (an id of another workspace, or of a log before a restore?); "+
+				"send the id of the last event handled, or none to start at now", last)})
+		return
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's WriteTimeout
@@ -151,20 +166,20 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 }
 
 // eventsAfter reads where a stream starts: Last-Event-ID, else ?after;
-// given is false when neither is sent.
-func eventsAfter(r *http.Request) (after uint64, given bool, err error) {
+// field names the one sent, and is empty when neither is.
+func eventsAfter(r *http.Request) (after uint64, field string, err error) {
 	v, field := r.Header.Get("Last-Event-ID"), "Last-Event-ID"
 	if v == "" {
 		v, field = r.URL.Query().Get("after"), "after"
 	}
 	if v == "" {
-		return 0, false, nil
+		return 0, "", nil
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return 0, true, &lifecycle.InputError{Field: field, Value: trunc(v), Problem: "is not an event id; send the id of the last event handled"}
+		return 0, field, &lifecycle.InputError{Field: field, Value: trunc(v), Problem: "is not an event id; send the id of the last event handled"}
 	}
-	return n, true, nil
+	return n, field, nil
 }
 
 // lastSeq finds the Seq of the workspace's last audit entry - where a

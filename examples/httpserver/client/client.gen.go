@@ -1670,7 +1670,11 @@ type ClientInterface interface {
 	// (or ?after), the id of the last event handled. The stream opens with
 	// a block that has an `id:` (the seq it starts after) and no data, so
 	// that an EventSource cut before its first event resumes from there.
-	// Delivery is at least once: dedupe by id. Needs "View audit log".
+	// Delivery is at least once: dedupe by id. An id past the
+	// workspace's last event (a log restored from a backup, an id of
+	// another workspace's stream) is a 400 `invalid-input` naming the last,
+	// before the stream starts; the last event's id waits for the next.
+	// Needs "View audit log".
 	//
 	// Corresponds with GET /events (the `StreamEvents` operationId).
 	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2348,7 +2352,11 @@ func (c *Client) ValidateBot(ctx context.Context, id BotID, reqEditors ...Reques
 // (or ?after), the id of the last event handled. The stream opens with
 // a block that has an `id:` (the seq it starts after) and no data, so
 // that an EventSource cut before its first event resumes from there.
-// Delivery is at least once: dedupe by id. Needs "View audit log".
+// Delivery is at least once: dedupe by id. An id past the
+// workspace's last event (a log restored from a backup, an id of
+// another workspace's stream) is a 400 `invalid-input` naming the last,
+// before the stream starts; the last event's id waits for the next.
+// Needs "View audit log".
 //
 // Corresponds with GET /events (the `StreamEvents` operationId).
 func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5540,7 +5548,11 @@ type ClientWithResponsesInterface interface {
 	// (or ?after), the id of the last event handled. The stream opens with
 	// a block that has an `id:` (the seq it starts after) and no data, so
 	// that an EventSource cut before its first event resumes from there.
-	// Delivery is at least once: dedupe by id. Needs "View audit log".
+	// Delivery is at least once: dedupe by id. An id past the
+	// workspace's last event (a log restored from a backup, an id of
+	// another workspace's stream) is a 400 `invalid-input` naming the last,
+	// before the stream starts; the last event's id waits for the next.
+	// Needs "View audit log".
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8092,7 +8104,11 @@ func (c *ClientWithResponses) ValidateBotWithResponse(ctx context.Context, id Bo
 // (or ?after), the id of the last event handled. The stream opens with
 // a block that has an `id:` (the seq it starts after) and no data, so
 // that an EventSource cut before its first event resumes from there.
-// Delivery is at least once: dedupe by id. Needs "View audit log".
+// Delivery is at least once: dedupe by id. An id past the
+// workspace's last event (a log restored from a backup, an id of
+// another workspace's stream) is a 400 `invalid-input` naming the last,
+// before the stream starts; the last event's id waits for the next.
+// Needs "View audit log".
 //
 // Returns a wrapper object for the known response body format(s).
 //
