@@ -1894,14 +1894,14 @@ type ClientInterface interface {
 	// Corresponds with POST /test-sessions/{id}/close (the `CloseTestSession` operationId).
 	CloseTestSession(ctx context.Context, id TestSessionID, params *CloseTestSessionParams, body CloseTestSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SendTestMessageWithBody One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404.
+	// SendTestMessageWithBody One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404. Needs "Test chatbots" still: a tester who lost it is refused 403 (P2).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /test-sessions/{id}/messages (the `SendTestMessage` operationId).
 	SendTestMessageWithBody(ctx context.Context, id TestSessionID, params *SendTestMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SendTestMessage One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404.
+	// SendTestMessage One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404. Needs "Test chatbots" still: a tester who lost it is refused 403 (P2).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2836,7 +2836,7 @@ func (c *Client) CloseTestSession(ctx context.Context, id TestSessionID, params 
 	return c.Client.Do(req)
 }
 
-// SendTestMessageWithBody One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404.
+// SendTestMessageWithBody One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404. Needs "Test chatbots" still: a tester who lost it is refused 403 (P2).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2853,7 +2853,7 @@ func (c *Client) SendTestMessageWithBody(ctx context.Context, id TestSessionID, 
 	return c.Client.Do(req)
 }
 
-// SendTestMessage One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404.
+// SendTestMessage One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404. Needs "Test chatbots" still: a tester who lost it is refused 403 (P2).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5788,14 +5788,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /test-sessions/{id}/close (the `CloseTestSession` operationId).
 	CloseTestSessionWithResponse(ctx context.Context, id TestSessionID, params *CloseTestSessionParams, body CloseTestSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseTestSessionResponse, error)
 
-	// SendTestMessageWithBodyWithResponse One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404.
+	// SendTestMessageWithBodyWithResponse One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404. Needs "Test chatbots" still: a tester who lost it is refused 403 (P2).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /test-sessions/{id}/messages (the `SendTestMessage` operationId).
 	SendTestMessageWithBodyWithResponse(ctx context.Context, id TestSessionID, params *SendTestMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendTestMessageResponse, error)
 
-	// SendTestMessageWithResponse One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404.
+	// SendTestMessageWithResponse One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404. Needs "Test chatbots" still: a tester who lost it is refused 403 (P2).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8500,7 +8500,7 @@ func (c *ClientWithResponses) CloseTestSessionWithResponse(ctx context.Context, 
 	return ParseCloseTestSessionResponse(rsp)
 }
 
-// SendTestMessageWithBodyWithResponse One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404.
+// SendTestMessageWithBodyWithResponse One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404. Needs "Test chatbots" still: a tester who lost it is refused 403 (P2).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8513,7 +8513,7 @@ func (c *ClientWithResponses) SendTestMessageWithBodyWithResponse(ctx context.Co
 	return ParseSendTestMessageResponse(rsp)
 }
 
-// SendTestMessageWithResponse One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404.
+// SendTestMessageWithResponse One message of the tester on their test session (R26), routed as the gateway's are on a live session; the body is empty (the library routes messages, it does not read them). One that is over answers 409 session-over with why and since when; another user's is 404. Needs "Test chatbots" still: a tester who lost it is refused 403 (P2).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
