@@ -34,6 +34,13 @@ import (
 // the primary key: one inserts, the other finds its entry. Changes to one
 // Scope's entries serialise (SQLite has one writer; PostgreSQL takes an
 // advisory lock per Scope), so its bounds hold across replicas.
+//
+// No method's time grows with the entries a Scope holds (the gateway's up
+// to 100,000): each Scope's counts - entries, those in flight, bytes, the
+// last made - are a row of service_kept_scopes that every insert and
+// delete of its entries updates in the same transaction (put, remove), so
+// that room reads one row instead of counting; the oldest and the expired
+// are found through indexes.
 type sqlKeeper struct {
 	userBytes    int64 // keepUserBytes; less in tests
 	userItems    int   // keepUserItems; less in tests
@@ -113,7 +120,7 @@ func (k *sqlKeeper) exec(ctx context.Context, tx *sql.Tx, q string, args ...any)
 // Claim implements api.Keeper.
 func (k *sqlKeeper) Claim(ctx context.Context, s api.Scope, key string, request []byte, now, expires time.Time) (kept *api.KeptResponse, err error) {
 	err = k.tx(ctx, s, func(tx *sql.Tx) error {
-		if err := k.expire(ctx, tx, s, now); err != nil {
+		if _, err := k.expire(ctx, tx, s, now); err != nil {
 			return err
 		}
 		held := &api.KeptResponse{}
@@ -127,40 +134,26 @@ func (k *sqlKeeper) Claim(ctx context.Context, s api.Scope, key string, request 
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		size := int64(len(key)+len(request)) + keepOverhead
-		made, err := k.room(ctx, tx, s, size)
-		if err != nil {
-			return err
-		}
-		_, err = k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, size, made, expires)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, string(s.Workspace), s.User, response, key, request, size, made, expires.UnixNano())
-		return err
+		return k.put(ctx, tx, s, response, key, request, nil, expires)
 	})
 	return kept, err
 }
 
 // Finish implements api.Keeper.
 func (k *sqlKeeper) Finish(ctx context.Context, s api.Scope, key string, request, response []byte, now, expires time.Time) error {
-	size := int64(len(key)+len(request)+len(response)) + keepOverhead
 	kind, _ := kinds(s)
 	return k.tx(ctx, s, func(tx *sql.Tx) error {
-		if err := k.expire(ctx, tx, s, now); err != nil {
+		if _, err := k.expire(ctx, tx, s, now); err != nil {
 			return err
 		}
-		n, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4
-			AND value IS NULL AND request = $5`, string(s.Workspace), s.User, kind, key, request)
+		n, _, err := k.remove(ctx, tx, s, `kind = $3 AND name = $4 AND value IS NULL AND request = $5`, kind, key, request)
 		if err != nil || n == 0 {
 			return err // none: the claim is gone
 		}
-		made, err := k.room(ctx, tx, s, size)
-		if err != nil {
-			if errors.Is(err, api.ErrNotKept) { // the claim stays deleted: the key is free
-				err = errors.Join(tx.Commit(), err)
-			}
-			return err
+		err = k.put(ctx, tx, s, kind, key, request, response, expires)
+		if errors.Is(err, api.ErrNotKept) { // the claim stays deleted: the key is free
+			err = errors.Join(tx.Commit(), err)
 		}
-		_, err = k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, value, size, made, expires)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, string(s.Workspace), s.User, kind, key, request, response, size, made, expires.UnixNano())
 		return err
 	})
 }
@@ -169,31 +162,22 @@ func (k *sqlKeeper) Finish(ctx context.Context, s api.Scope, key string, request
 func (k *sqlKeeper) Release(ctx context.Context, s api.Scope, key string, request []byte) error {
 	kind, _ := kinds(s)
 	return k.tx(ctx, s, func(tx *sql.Tx) error {
-		_, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4
-			AND value IS NULL AND request = $5`, string(s.Workspace), s.User, kind, key, request)
+		_, _, err := k.remove(ctx, tx, s, `kind = $3 AND name = $4 AND value IS NULL AND request = $5`, kind, key, request)
 		return err
 	})
 }
 
 // KeepPlan implements api.Keeper.
 func (k *sqlKeeper) KeepPlan(ctx context.Context, s api.Scope, id string, plan []byte, now, expires time.Time) error {
-	size := int64(len(id)+len(plan)) + keepOverhead
 	_, kind := kinds(s)
 	return k.tx(ctx, s, func(tx *sql.Tx) error {
-		if err := k.expire(ctx, tx, s, now); err != nil {
+		if _, err := k.expire(ctx, tx, s, now); err != nil {
 			return err
 		}
-		if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4`,
-			string(s.Workspace), s.User, kind, id); err != nil {
+		if _, _, err := k.remove(ctx, tx, s, `kind = $3 AND name = $4`, kind, id); err != nil {
 			return err
 		}
-		made, err := k.room(ctx, tx, s, size)
-		if err != nil {
-			return err
-		}
-		_, err = k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, value, size, made, expires)
-			VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8)`, string(s.Workspace), s.User, kind, id, plan, size, made, expires.UnixNano())
-		return err
+		return k.put(ctx, tx, s, kind, id, []byte{}, plan, expires)
 	})
 }
 
@@ -202,22 +186,80 @@ func (k *sqlKeeper) TakePlan(ctx context.Context, s api.Scope, id string, now ti
 	_, kind := kinds(s)
 	err = k.tx(ctx, s, func(tx *sql.Tx) error {
 		var expires int64
-		err := tx.QueryRowContext(ctx, k.q(`DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4
-			RETURNING value, expires`), string(s.Workspace), s.User, kind, id).Scan(&plan, &expires)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && expires <= now.UnixNano() {
+		err := tx.QueryRowContext(ctx, k.q(`SELECT value, expires FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4`),
+			string(s.Workspace), s.User, kind, id).Scan(&plan, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
 			plan = nil
 			return nil
 		}
+		if err != nil {
+			return err
+		}
+		if expires <= now.UnixNano() {
+			plan = nil
+		}
+		_, _, err = k.remove(ctx, tx, s, `kind = $3 AND name = $4`, kind, id)
 		return err
 	})
 	return plan, err
 }
 
-// expire deletes the Scope's entries expired at now.
-func (k *sqlKeeper) expire(ctx context.Context, tx *sql.Tx, s api.Scope, now time.Time) error {
+// expire deletes the Scope's entries expired at now and returns how many.
+func (k *sqlKeeper) expire(ctx context.Context, tx *sql.Tx, s api.Scope, now time.Time) (int64, error) {
 	response, plan := kinds(s)
-	_, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind IN ($3, $4) AND expires <= $5`,
-		string(s.Workspace), s.User, response, plan, now.UnixNano())
+	n, _, err := k.remove(ctx, tx, s, `kind IN ($3, $4) AND expires <= $5`, response, plan, now.UnixNano())
+	return n, err
+}
+
+// remove deletes the Scope's entries in service_kept that where selects
+// (a condition whose arguments, args, are $3 on: $1 and $2 are the Scope's
+// workspace and principal) and takes them off the Scope's counts in
+// service_kept_scopes. It returns how many entries it deleted, and their
+// bytes.
+func (k *sqlKeeper) remove(ctx context.Context, tx *sql.Tx, s api.Scope, where string, args ...any) (items, bytes int64, err error) {
+	rows, err := tx.QueryContext(ctx, k.q(`DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND `+where+`
+		RETURNING size, CASE WHEN value IS NULL THEN 1 ELSE 0 END`), append([]any{string(s.Workspace), s.User}, args...)...)
+	if err != nil {
+		return 0, 0, err
+	}
+	var pending int64
+	for rows.Next() {
+		var size, p int64
+		if err := rows.Scan(&size, &p); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		items++
+		pending += p
+		bytes += size
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil || items == 0 {
+		return 0, 0, err
+	}
+	_, err = k.exec(ctx, tx, `UPDATE service_kept_scopes SET items = items - $4, pending = pending - $5, bytes = bytes - $6
+		WHERE workspace = $1 AND principal = $2 AND principal_kind = $3`, string(s.Workspace), s.User, int(s.Kind), items, pending, bytes)
+	return items, bytes, err
+}
+
+// put keeps an entry of the Scope, of kind, named name, with request and
+// value (nil: the claim of a request running), in room made for it, and
+// counts it; or refuses with api.ErrNotKept (see room).
+func (k *sqlKeeper) put(ctx context.Context, tx *sql.Tx, s api.Scope, kind int, name string, request, value []byte, expires time.Time) error {
+	size := int64(len(name)+len(request)+len(value)) + keepOverhead
+	made, err := k.room(ctx, tx, s, size)
+	if err != nil {
+		return err
+	}
+	if _, err := k.exec(ctx, tx, `INSERT INTO service_kept (workspace, principal, kind, name, request, value, size, made, expires)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, string(s.Workspace), s.User, kind, name, request, value, size, made, expires.UnixNano()); err != nil {
+		return err
+	}
+	pending := 0
+	if value == nil {
+		pending = 1
+	}
+	_, err = k.exec(ctx, tx, `UPDATE service_kept_scopes SET items = items + 1, pending = pending + $4, bytes = bytes + $5, made = $6
+		WHERE workspace = $1 AND principal = $2 AND principal_kind = $3`, string(s.Workspace), s.User, int(s.Kind), pending, size, made)
 	return err
 }
 
@@ -232,17 +274,26 @@ func (k *sqlKeeper) limits(s api.Scope) (bytes int64, items int) {
 
 // room makes room in the Scope for an entry of size bytes by deleting its
 // oldest finished entries, and returns the entry's place in the Scope's
-// order (made); or refuses with api.ErrNotKept, deleting nothing, when the
-// entry is larger than a Scope's share or the Scope has its every item in
-// flight.
+// order (made: after every entry the Scope has kept); or refuses with
+// api.ErrNotKept, deleting nothing, when the entry is larger than a
+// Scope's share or the Scope has its every item in flight.
+//
+// It reads the Scope's counts in service_kept_scopes, which every change
+// to its entries keeps (put and remove, in the same transaction), and
+// drops the oldest through the index by made: its time does not grow with
+// the entries the Scope holds.
 func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, size int64) (made int64, err error) {
 	maxBytes, maxItems := k.limits(s)
 	response, plan := kinds(s)
 	var items, pending, bytes int64
-	if err := tx.QueryRowContext(ctx, k.q(`SELECT count(*), coalesce(sum(CASE WHEN value IS NULL THEN 1 ELSE 0 END), 0),
-		coalesce(sum(size), 0), coalesce(max(made), 0) FROM service_kept
-		WHERE workspace = $1 AND principal = $2 AND kind IN ($3, $4)`), string(s.Workspace), s.User, response, plan).
-		Scan(&items, &pending, &bytes, &made); err != nil {
+	err = tx.QueryRowContext(ctx, k.q(`SELECT items, pending, bytes, made FROM service_kept_scopes
+		WHERE workspace = $1 AND principal = $2 AND principal_kind = $3`), string(s.Workspace), s.User, int(s.Kind)).
+		Scan(&items, &pending, &bytes, &made)
+	if errors.Is(err, sql.ErrNoRows) { // the Scope's first entry
+		_, err = k.exec(ctx, tx, `INSERT INTO service_kept_scopes (workspace, principal, principal_kind, items, pending, bytes, made)
+			VALUES ($1, $2, $3, 0, 0, 0, 0) ON CONFLICT DO NOTHING`, string(s.Workspace), s.User, int(s.Kind))
+	}
+	if err != nil {
 		return 0, err
 	}
 	if size > maxBytes || pending >= int64(maxItems) {
@@ -250,10 +301,15 @@ func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, size int6
 	}
 	for items >= int64(maxItems) || bytes+size > maxBytes {
 		// The oldest finished entries, a batch at a time: as many as are
-		// over the count, or a few when bytes are.
+		// over the count, or a few when bytes are. Each kind in order of
+		// its own, through the index, then merged: an index orders the
+		// entries of one kind only.
 		n := max(items-int64(maxItems)+1, 16)
-		rows, err := tx.QueryContext(ctx, k.q(`SELECT kind, name, size FROM service_kept
-			WHERE workspace = $1 AND principal = $2 AND kind IN ($3, $4) AND value IS NOT NULL ORDER BY made LIMIT $5`),
+		rows, err := tx.QueryContext(ctx, k.q(`SELECT kind, name, made FROM (SELECT kind, name, made FROM service_kept
+				WHERE workspace = $1 AND principal = $2 AND kind = $3 AND value IS NOT NULL ORDER BY made LIMIT $5) AS responses
+			UNION ALL SELECT kind, name, made FROM (SELECT kind, name, made FROM service_kept
+				WHERE workspace = $1 AND principal = $2 AND kind = $4 AND value IS NOT NULL ORDER BY made LIMIT $5) AS plans
+			ORDER BY made LIMIT $5`),
 			string(s.Workspace), s.User, response, plan, n)
 		if err != nil {
 			return 0, err
@@ -261,12 +317,11 @@ func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, size int6
 		type entry struct {
 			kind int
 			name string
-			size int64
 		}
 		var old []entry
 		for rows.Next() {
 			var e entry
-			if err := rows.Scan(&e.kind, &e.name, &e.size); err != nil {
+			if err := rows.Scan(&e.kind, &e.name, new(int64)); err != nil {
 				rows.Close()
 				return 0, err
 			}
@@ -282,12 +337,12 @@ func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, size int6
 			if items < int64(maxItems) && bytes+size <= maxBytes {
 				break
 			}
-			if _, err := k.exec(ctx, tx, `DELETE FROM service_kept WHERE workspace = $1 AND principal = $2 AND kind = $3 AND name = $4`,
-				string(s.Workspace), s.User, e.kind, e.name); err != nil {
+			n, b, err := k.remove(ctx, tx, s, `kind = $3 AND name = $4`, e.kind, e.name)
+			if err != nil {
 				return 0, err
 			}
-			items--
-			bytes -= e.size
+			items -= n
+			bytes -= b
 		}
 	}
 	return made + 1, nil
@@ -309,20 +364,33 @@ func (k *sqlKeeper) sweepEvery(ctx context.Context, interval time.Duration, log 
 	}
 }
 
-// sweep deletes the entries expired at now, a batch at a time, and
+// sweep deletes the entries expired at now, a Scope at a time (as the
+// Scope's own changes do, so that its counts stay its entries'), and
 // returns how many.
 func (k *sqlKeeper) sweep(ctx context.Context, now time.Time) (int64, error) {
 	var all int64
 	for {
-		r, err := k.db.ExecContext(ctx, k.q(`DELETE FROM service_kept WHERE (workspace, principal, kind, name) IN
-			(SELECT workspace, principal, kind, name FROM service_kept WHERE expires <= $1 LIMIT 1000)`), now.UnixNano())
+		var ws, user string
+		var kind int
+		err := k.db.QueryRowContext(ctx, k.q(`SELECT workspace, principal, kind FROM service_kept WHERE expires <= $1 ORDER BY expires LIMIT 1`),
+			now.UnixNano()).Scan(&ws, &user, &kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			return all, nil
+		}
 		if err != nil {
 			return all, err
 		}
-		n, _ := r.RowsAffected()
+		s := api.Scope{Workspace: lifecycle.Workspace(ws), Kind: api.PrincipalKind(kind / 2), User: user}
+		var n int64
+		if err := k.tx(ctx, s, func(tx *sql.Tx) (err error) {
+			n, err = k.expire(ctx, tx, s, now)
+			return err
+		}); err != nil {
+			return all, err
+		}
 		all += n
-		if n < 1000 {
-			return all, nil
+		if n == 0 {
+			return all, nil // another took them first: the next sweep goes on
 		}
 	}
 }

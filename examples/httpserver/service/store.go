@@ -71,10 +71,16 @@ type grantee struct {
 // serviceSchema is the service's own tables: service_ids holds the last
 // bot number given in each workspace; service_kept the keeper's entries (see sqlKeeper),
 // made numbering a Scope's in the order kept (indexed: a Scope drops its
-// oldest first, and the gateway's holds up to 100,000), value NULL while the request
-// of an Idempotency-Key runs; service_provisioned the users whose roles the
-// users file has provisioned, once (see users.provision). Written for both
-// databases: BLOB becomes BYTEA on PostgreSQL.
+// oldest first, and the gateway's holds up to 100,000; and by expiry in a
+// Scope, which deletes its own expired ones as it keeps another), value
+// NULL while the request of an Idempotency-Key runs; service_kept_scopes
+// each Scope's counts of its entries in service_kept (see sqlKeeper.room),
+// filled from them once, by the statement that creates the table, when a
+// database kept entries before there were counts; service_provisioned the
+// users whose roles the users file has provisioned, once (see
+// users.provision). Written for both databases: BLOB becomes BYTEA on
+// PostgreSQL. It runs in one transaction (on PostgreSQL under an advisory
+// lock too), so that replicas starting at once fill the counts once.
 const serviceSchema = `CREATE TABLE IF NOT EXISTS service_ids (name TEXT PRIMARY KEY, n BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS service_provisioned (workspace TEXT NOT NULL, principal TEXT NOT NULL, PRIMARY KEY (workspace, principal));
 CREATE TABLE IF NOT EXISTS service_kept (
@@ -82,7 +88,15 @@ CREATE TABLE IF NOT EXISTS service_kept (
 	request BLOB NOT NULL, value BLOB, size BIGINT NOT NULL, made BIGINT NOT NULL, expires BIGINT NOT NULL,
 	PRIMARY KEY (workspace, principal, kind, name));
 CREATE INDEX IF NOT EXISTS service_kept_expires ON service_kept (expires);
-CREATE INDEX IF NOT EXISTS service_kept_made ON service_kept (workspace, principal, kind, made)`
+CREATE INDEX IF NOT EXISTS service_kept_made ON service_kept (workspace, principal, kind, made);
+CREATE INDEX IF NOT EXISTS service_kept_scope_expires ON service_kept (workspace, principal, kind, expires);
+CREATE TABLE IF NOT EXISTS service_kept_scopes (
+	workspace TEXT NOT NULL, principal TEXT NOT NULL, principal_kind INTEGER NOT NULL,
+	items BIGINT NOT NULL, pending BIGINT NOT NULL, bytes BIGINT NOT NULL, made BIGINT NOT NULL,
+	PRIMARY KEY (workspace, principal, principal_kind));
+INSERT INTO service_kept_scopes (workspace, principal, principal_kind, items, pending, bytes, made)
+	SELECT workspace, principal, kind / 2, count(*), sum(CASE WHEN value IS NULL THEN 1 ELSE 0 END), sum(size), max(made)
+	FROM service_kept WHERE NOT EXISTS (SELECT 1 FROM service_kept_scopes) GROUP BY workspace, principal, kind / 2`
 
 // pollOtherProcesses is how often a SQLite store looks for commits of
 // other processes on the file (another replica, a command) for the event
@@ -118,13 +132,28 @@ func openSQLite(ctx context.Context, path string) (*backend, error) {
 	db, err := sql.Open("sqlite", q)
 	if err == nil {
 		db.SetMaxOpenConns(1)
-		_, err = db.ExecContext(ctx, serviceSchema)
+		err = migrateSQLite(ctx, db)
 	}
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("%s: the service's tables: %w", path, errors.Join(err, lifecycle.ErrUnavailable))
 	}
 	return &backend{Store: st, name: st.Path(), db: db, close: func() { db.Close(); st.Close() }}, nil
+}
+
+// migrateSQLite brings the service's tables in db up to date, in one
+// transaction (db's are IMMEDIATE: it waits for no other writer once it
+// has begun).
+func migrateSQLite(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, serviceSchema); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // openPostgres connects and, when asked, migrates: the store's schema,
