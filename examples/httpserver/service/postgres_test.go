@@ -131,6 +131,22 @@ func TestMigratePostgres(t *testing.T) {
 		}
 	}
 	call(t, "GET", base+"/readyz", "", "", 200)
+
+	// A schema of before the keeper's counts is not ready either, until
+	// migrated.
+	b, err := openStore(t.Context(), db, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	if _, err := b.db.Exec(`DROP TABLE service_kept_scopes`); err != nil {
+		t.Fatal(err)
+	}
+	call(t, "GET", base+"/readyz", "", "", 503)
+	if out, err := command(t, "", "migrate", "-store", db); err != nil || !strings.Contains(out, "schema up to date") {
+		t.Fatalf("migrate: %v %q", err, out)
+	}
+	call(t, "GET", base+"/readyz", "", "", 200)
 }
 
 // A database that cannot be reached at start stops the command with an

@@ -214,7 +214,8 @@ func (b *backend) ready(ctx context.Context) error {
 		return err
 	}
 	return b.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM service_ids) + (SELECT count(*) FROM service_kept WHERE expires < 0)
-		+ (SELECT count(*) FROM (SELECT 1 FROM service_provisioned LIMIT 1) AS one)`).Scan(new(int))
+		+ (SELECT count(*) FROM (SELECT 1 FROM service_provisioned LIMIT 1) AS one)
+		+ (SELECT count(*) FROM (SELECT 1 FROM service_kept_scopes LIMIT 1) AS counts)`).Scan(new(int))
 }
 
 // provisioned reports whether the users file's roles of user in ws were
