@@ -71,7 +71,11 @@
 // states with slots; version 4 keys every table by workspace (R27) and
 // moves every existing row into the default one; version 5 rewrites every
 // bot's rows from its document as this version's core computes them (R20's
-// departures and LeftActive, TestMigrateRefreshesRows). Every row is kept
+// departures and LeftActive, TestMigrateRefreshesRows); version 6 adds
+// session_groups; version 7 keeps it by triggers, so that a process of an
+// earlier version still running on the file (a rolling upgrade) opening a
+// session or writing a bot leaves nothing a sweep misses
+// (TestSweepClosesASessionAnEarlierVersionOpened). Every row is kept
 // (TestMigrateFromV1, TestMigrateFromV2).
 //
 // # Several processes on one file

@@ -70,6 +70,9 @@ func TestMigrateRefreshesRows(t *testing.T) {
 	exec, done := rawExec(t, ctx, path)
 	exec(`DELETE FROM bot_senders WHERE channel = '` + lifecycle.TestChannel + `'`)
 	exec(`UPDATE bot_senders SET left_active = NULL WHERE bot_id = ?`, string(wide))
+	exec(`DROP TRIGGER session_group`) // schema 7's
+	exec(`DROP TRIGGER bot_groups_due_updated`)
+	exec(`DROP TRIGGER bot_groups_due_deleted`)
 	exec(`DROP TABLE session_groups`) // schema 6's
 	exec(`PRAGMA user_version = 4`)
 	done()

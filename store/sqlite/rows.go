@@ -377,10 +377,9 @@ func applyBot(ctx context.Context, tx conn, ws string, c lifecycle.Change) error
 			return err
 		}
 	}
-	// The bot's rows may end its sessions sooner: the next sweep looks.
-	if _, err := tx.ExecContext(ctx, `UPDATE session_groups SET due = `+dueNow+` WHERE workspace = ? AND bot_id = ?`, ws, string(c.Bot)); err != nil {
-		return err
-	}
+	// The bot's rows may end its sessions sooner: writing the bot (its
+	// row updated or deleted) makes its groups due, by the triggers of
+	// migration 007, and the next sweep looks.
 	if c.After == nil {
 		_, err = tx.ExecContext(ctx, `DELETE FROM bots WHERE workspace = ? AND id = ?`, ws, string(c.Bot))
 		return err

@@ -1,0 +1,91 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+)
+
+// groupsFixture is a store with one bot Active on snd, idle timeout an
+// hour, and its Manager on a mock clock.
+func groupsFixture(t *testing.T) (*Store, *lifecycle.Manager, *clock.Mock, lifecycle.BotID, lifecycle.Sender) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "groups.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := clock.NewMock()
+	clk.Set(v1Start)
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mia := lifecycle.User("mia")
+	if _, err := m.GrantRole(ctx, lifecycle.System("test"), "mia", roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	b, err := m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: historyDefinition(), IdleTimeout: time.Hour})
+	if err == nil {
+		_, err = m.Activate(ctx, mia, b.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, m, clk, b.ID, snd
+}
+
+// R9, several processes: a session that a process of a version before
+// schema 6 opens - during a rolling upgrade it still runs on the file
+// another process migrated, inserting the session and knowing no
+// session_groups - has its group all the same, so a sweep closes it once
+// it idles out.
+func TestSweepClosesASessionAnEarlierVersionOpened(t *testing.T) {
+	ctx := context.Background()
+	st, _, clk, bot, snd := groupsFixture(t)
+	at := clk.Now().UnixNano()
+	if _, err := st.w.ExecContext(ctx, `INSERT INTO sessions (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages)
+		VALUES ('', 1, ?, ?, 'u', ?, 1, ?, ?, 1)`, snd.Channel, snd.Address, string(bot), at, at); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.SweepSessions(ctx, "", clk.Now().Add(2*time.Hour), 100); err != nil || n != 1 {
+		t.Fatalf("a sweep past the idle timeout closed %d, %v; want the session an earlier version opened", n, err)
+	}
+}
+
+// R9, several processes: a bot that a process of a version before schema
+// 6 deletes (it writes bots and bot_senders, and knows no session_groups)
+// makes its groups due all the same, so the next sweep closes its open
+// sessions as orphaned, not an hour later when they would have idled out.
+func TestSweepSeesABotAnEarlierVersionCommitted(t *testing.T) {
+	ctx := context.Background()
+	st, m, clk, bot, snd := groupsFixture(t)
+	s, err := m.Route(ctx, snd, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute)
+	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 0 { // leaves the group due when s idles out
+		t.Fatalf("first sweep: %d, %v", n, err)
+	}
+	for _, q := range []string{`DELETE FROM bot_senders WHERE workspace = '' AND bot_id = ?`, `DELETE FROM bots WHERE workspace = '' AND id = ?`} {
+		if _, err := st.w.ExecContext(ctx, q, string(bot)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Add(time.Minute)
+	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 1 {
+		t.Fatalf("a sweep after an earlier version deleted the bot closed %d, %v; want its session", n, err)
+	}
+	got, err := st.session(ctx, s.ID)
+	if err != nil || got.CloseReason != lifecycle.CloseOrphaned {
+		t.Fatalf("session after the sweep: %+v, %v; want closed orphaned", got, err)
+	}
+}
