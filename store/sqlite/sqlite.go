@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,9 @@ type Options struct {
 	Synchronous Synchronous
 	// BusyTimeout is how long an operation waits for another process that
 	// holds the database's write lock before it fails with an error
-	// wrapping lifecycle.ErrUnavailable; zero means 5 seconds.
+	// wrapping lifecycle.ErrUnavailable; zero means 5 seconds. SQLite
+	// counts it in milliseconds, from 1 to about 24.8 days (math.MaxInt32):
+	// a timeout outside that range waits the nearest of those.
 	BusyTimeout time.Duration
 	// Readers bounds the connections used for reads; zero means 4. Writes
 	// use one connection of their own.
@@ -124,7 +127,7 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wsync = SyncNormal
 	}
 	q := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(%s)&_pragma=foreign_keys(0)&_pragma=temp_store(MEMORY)&",
-		(&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath(), opts.BusyTimeout.Milliseconds(), s.wsync)
+		(&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath(), busyMillis(opts.BusyTimeout), s.wsync)
 	if s.w, err = sql.Open("sqlite", q+"_txlock=immediate"); err == nil {
 		s.r, err = sql.Open("sqlite", q+"_pragma=query_only(1)")
 	}
@@ -140,6 +143,14 @@ func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// busyMillis is d as SQLite's busy_timeout takes it: whole milliseconds in
+// an int32. SQLite reads a value out of that range as 0, no wait at all,
+// and a timeout below a millisecond would round to it: each is brought to
+// the nearest it keeps.
+func busyMillis(d time.Duration) int64 {
+	return min(max(d.Milliseconds(), 1), math.MaxInt32)
 }
 
 // Close closes the database. Operations after Close fail with an error
