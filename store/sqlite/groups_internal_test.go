@@ -89,3 +89,29 @@ func TestSweepSeesABotAnEarlierVersionCommitted(t *testing.T) {
 		t.Fatalf("session after the sweep: %+v, %v; want closed orphaned", got, err)
 	}
 }
+
+// R9: a commit of a bot (an upsert of its row) makes its groups due, by
+// the same trigger: a deactivation without grace after a sweep left the
+// group due an hour later ends its session at the next sweep.
+func TestCommitMakesItsBotsGroupsDue(t *testing.T) {
+	ctx := context.Background()
+	st, m, clk, bot, snd := groupsFixture(t)
+	s, err := m.Route(ctx, snd, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute)
+	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 0 {
+		t.Fatalf("first sweep: %d, %v", n, err)
+	}
+	if _, err := m.Deactivate(ctx, lifecycle.User("mia"), bot, 0); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute)
+	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 1 {
+		t.Fatalf("a sweep after the bot was deactivated closed %d, %v; want its session", n, err)
+	}
+	if got, err := st.session(ctx, s.ID); err != nil || got.Open() {
+		t.Fatalf("session after the sweep: %+v, %v; want closed", got, err)
+	}
+}
