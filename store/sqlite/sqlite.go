@@ -90,7 +90,7 @@ type Store struct {
 	rstmts *stmts // prepared statements of r
 
 	// wmu is held by every use of w, so that a write and the synchronous
-	// setting it needs go together; wsync is the setting last given to w.
+	// setting it needs go together; wsync is the setting last given to w, empty when unknown.
 	wmu   sync.Mutex
 	wsync Synchronous
 
@@ -214,7 +214,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // setSync gives the writer the synchronous setting a write needs: under
 // SyncCommits FULL for a durable one, NORMAL for a message to an open
-// session. Caller holds wmu.
+// session. Caller holds wmu. wsync is empty after a change that failed.
 func (s *Store) setSync(ctx context.Context, durable bool) error {
 	want := SyncNormal
 	if durable {
@@ -224,8 +224,12 @@ func (s *Store) setSync(ctx context.Context, durable bool) error {
 		return nil
 	}
 	_, err := s.w.ExecContext(ctx, "PRAGMA synchronous = "+string(want))
-	if err == nil {
-		s.wsync = want
+	s.wsync = want
+	if err != nil {
+		// The setting is unknown: the driver reports a context that ended
+		// during the call even when SQLite applied the change. The next
+		// write sets its own.
+		s.wsync = ""
 	}
 	return err
 }
