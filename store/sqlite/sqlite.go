@@ -90,7 +90,8 @@ type Store struct {
 	rstmts *stmts // prepared statements of r
 
 	// wmu is held by every use of w, so that a write and the synchronous
-	// setting it needs go together; wsync is the setting last given to w, empty when unknown.
+	// setting it needs go together; wsync is the setting last given to w,
+	// empty when unknown.
 	wmu   sync.Mutex
 	wsync Synchronous
 
