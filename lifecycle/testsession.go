@@ -191,8 +191,8 @@ func (b *Bot) testRows(rows []SenderRow) []SenderRow {
 // endLease ends b's lease with activation k at at for reason, keeping the
 // end for its session (R9), and reports whether b had it. The end names
 // the lease's test sender: an end with no senders would read as an end on
-// every real sender (servedOn). It
-// records b's idle timeout as the one the lease ran with.
+// every real sender (servedOn). It records b's idle timeout as the one the
+// lease ran with.
 func (b *Bot) endLease(k uint64, at time.Time, reason CloseReason) bool {
 	return b.endLeaseRan(k, at, reason, b.endIdle())
 }
