@@ -60,58 +60,52 @@ func TestSweepClosesASessionAnEarlierVersionOpened(t *testing.T) {
 	}
 }
 
-// R9, several processes: a bot that a process of a version before schema
-// 6 deletes (it writes bots and bot_senders, and knows no session_groups)
-// makes its groups due all the same, so the next sweep closes its open
-// sessions as orphaned, not an hour later when they would have idled out.
-func TestSweepSeesABotAnEarlierVersionCommitted(t *testing.T) {
-	ctx := context.Background()
-	st, m, clk, bot, snd := groupsFixture(t)
-	s, err := m.Route(ctx, snd, "u")
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk.Add(time.Minute)
-	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 0 { // leaves the group due when s idles out
-		t.Fatalf("first sweep: %d, %v", n, err)
-	}
-	for _, q := range []string{`DELETE FROM bot_senders WHERE workspace = '' AND bot_id = ?`, `DELETE FROM bots WHERE workspace = '' AND id = ?`} {
-		if _, err := st.w.ExecContext(ctx, q, string(bot)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clk.Add(time.Minute)
-	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 1 {
-		t.Fatalf("a sweep after an earlier version deleted the bot closed %d, %v; want its session", n, err)
-	}
-	got, err := st.session(ctx, s.ID)
-	if err != nil || got.CloseReason != lifecycle.CloseOrphaned {
-		t.Fatalf("session after the sweep: %+v, %v; want closed orphaned", got, err)
-	}
-}
-
-// R9: a commit of a bot (an upsert of its row) makes its groups due, by
-// the same trigger: a deactivation without grace after a sweep left the
-// group due an hour later ends its session at the next sweep.
-func TestCommitMakesItsBotsGroupsDue(t *testing.T) {
-	ctx := context.Background()
-	st, m, clk, bot, snd := groupsFixture(t)
-	s, err := m.Route(ctx, snd, "u")
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk.Add(time.Minute)
-	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 0 {
-		t.Fatalf("first sweep: %d, %v", n, err)
-	}
-	if _, err := m.Deactivate(ctx, lifecycle.User("mia"), bot, 0); err != nil {
-		t.Fatal(err)
-	}
-	clk.Add(time.Minute)
-	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 1 {
-		t.Fatalf("a sweep after the bot was deactivated closed %d, %v; want its session", n, err)
-	}
-	if got, err := st.session(ctx, s.ID); err != nil || got.Open() {
-		t.Fatalf("session after the sweep: %+v, %v; want closed", got, err)
+// R9: a write of a bot makes its groups due, by the triggers of schema 7,
+// whoever writes it: after a sweep left the group due an hour later (when
+// its session idles out), the next sweep closes the session at once -
+// whether a process of a version before schema 6 deleted the bot (it
+// writes bots and bot_senders, and knows no session_groups: orphaned), or
+// this version committed it (an upsert of its row: a deactivation).
+func TestWritingABotMakesItsGroupsDue(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(context.Context, *Store, *lifecycle.Manager, lifecycle.BotID) error
+		want  lifecycle.CloseReason
+	}{
+		{"an earlier version deletes the bot", func(ctx context.Context, st *Store, _ *lifecycle.Manager, bot lifecycle.BotID) error {
+			for _, q := range []string{`DELETE FROM bot_senders WHERE workspace = '' AND bot_id = ?`, `DELETE FROM bots WHERE workspace = '' AND id = ?`} {
+				if _, err := st.w.ExecContext(ctx, q, string(bot)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, lifecycle.CloseOrphaned},
+		{"a commit deactivates it", func(ctx context.Context, _ *Store, m *lifecycle.Manager, bot lifecycle.BotID) error {
+			_, err := m.Deactivate(ctx, lifecycle.User("mia"), bot, 0)
+			return err
+		}, lifecycle.CloseDeactivated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, m, clk, bot, snd := groupsFixture(t)
+			s, err := m.Route(ctx, snd, "u")
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.Add(time.Minute)
+			if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 0 { // leaves the group due when s idles out
+				t.Fatalf("first sweep: %d, %v", n, err)
+			}
+			if err := tc.write(ctx, st, m, bot); err != nil {
+				t.Fatal(err)
+			}
+			clk.Add(time.Minute)
+			if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 1 {
+				t.Fatalf("a sweep after the write closed %d, %v; want the session", n, err)
+			}
+			if got, err := st.session(ctx, s.ID); err != nil || got.CloseReason != tc.want {
+				t.Fatalf("session after the sweep: %+v, %v; want closed %s", got, err, tc.want)
+			}
+		})
 	}
 }
