@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -107,5 +108,41 @@ func TestWritingABotMakesItsGroupsDue(t *testing.T) {
 				t.Fatalf("session after the sweep: %+v, %v; want closed %s", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// R9: a sweep commits every sweepGroups groups and goes on in a new
+// transaction (so that the write lock is never held for every group due
+// at once), until it has closed its limit or no group is due: with five
+// groups due and two a transaction, one SweepSessions closes all five.
+func TestSweepGoesOnPastAGroupBatch(t *testing.T) {
+	defer func(n int) { sweepGroups = n }(sweepGroups)
+	sweepGroups = 2
+	ctx := context.Background()
+	st, m, clk, _, snd := groupsFixture(t)
+	mia := lifecycle.User("mia")
+	senders := []lifecycle.Sender{snd}
+	for i := 1; i < 5; i++ {
+		s := lifecycle.Sender{Channel: "sms", Address: fmt.Sprintf("+1555020%d", i)}
+		b, err := m.Create(ctx, mia, lifecycle.Create{Name: s.Address, Channel: "sms", Senders: []lifecycle.Sender{s}, Definition: historyDefinition(), IdleTimeout: time.Hour})
+		if err == nil {
+			_, err = m.Activate(ctx, mia, b.ID, lifecycle.Immediate(), lifecycle.Ack{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		senders = append(senders, s)
+	}
+	for _, s := range senders {
+		if _, err := m.Route(ctx, s, "u"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Add(2 * time.Hour)
+	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != len(senders) {
+		t.Fatalf("a sweep with %d groups due, %d a transaction, closed %d, %v; want every session", len(senders), sweepGroups, n, err)
+	}
+	if n, err := st.SweepSessions(ctx, "", clk.Now(), 100); err != nil || n != 0 {
+		t.Fatalf("a second sweep closed %d, %v; want none left", n, err)
 	}
 }

@@ -236,38 +236,58 @@ func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
 // least recently active first, records each as lifecycle.SessionAt
 // returns it until one is still open, then leaves the group due at its
 // next possible end (or removes it once none of its sessions is open).
-// Groups that are not due cost nothing.
+// Groups that are not due cost nothing. It commits every sweepGroups
+// groups and goes on in a new transaction, so that the write lock is never
+// held for every group due at once (after a migration, or a commit of a
+// bot with many): routing and commits get in between.
 func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
 	if _, err := sqlrows.Nanos("now", now); err != nil || limit <= 0 {
 		return 0, err
 	}
 	nv := sqlrows.Clamp(now)
-	w := sweeper{ctx: ctx, now: now, left: limit, bots: map[string]*lifecycle.Bot{}}
-	err := s.inTx(ctx, func(tx conn) error {
-		w.tx = tx
-		for w.left > 0 {
-			k := groupKey{ws: string(ws)}
-			err := tx.QueryRowContext(ctx, `SELECT bot_id, channel, address, activation FROM session_groups WHERE workspace = ? AND due <= ?
-				ORDER BY due LIMIT 1`, k.ws, nv).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			if err == nil {
-				err = w.group(k)
-			}
-			if err != nil || w.left == 0 { // the group may have more that are due: it stays due
-				return err
-			}
-			if again, err := w.reschedule(k, nv); err != nil || again {
-				return err
-			}
+	closed := 0
+	for more := true; more && closed < limit; {
+		w := sweeper{ctx: ctx, now: now, left: limit - closed, bots: map[string]*lifecycle.Bot{}}
+		err := s.inTx(ctx, func(tx conn) (err error) {
+			w.tx = tx
+			more, err = w.groups(string(ws), nv)
+			return err
+		})
+		if err != nil {
+			return closed, s.fail("sweeping sessions", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, s.fail("sweeping sessions", err)
+		closed = limit - w.left
 	}
-	return limit - w.left, nil
+	return closed, nil
+}
+
+// sweepGroups is how many groups a SweepSessions transaction visits.
+var sweepGroups = 256
+
+// groups sweeps up to sweepGroups groups due at nv in w's transaction,
+// and reports whether more may be due.
+func (w *sweeper) groups(ws string, nv int64) (more bool, err error) {
+	for visited := 0; w.left > 0; visited++ {
+		if visited == sweepGroups {
+			return true, nil
+		}
+		k := groupKey{ws: ws}
+		err := w.tx.QueryRowContext(w.ctx, `SELECT bot_id, channel, address, activation FROM session_groups WHERE workspace = ? AND due <= ?
+			ORDER BY due LIMIT 1`, k.ws, nv).Scan(&k.bot, &k.sender.Channel, &k.sender.Address, &k.activation)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		if err == nil {
+			err = w.group(k)
+		}
+		if err != nil || w.left == 0 { // the group may have more that are due: it stays due
+			return false, err
+		}
+		if again, err := w.reschedule(k, nv); err != nil || again {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // sweeper is one SweepSessions in its transaction.
