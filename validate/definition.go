@@ -115,10 +115,11 @@ type ChannelLimits struct {
 	MaxTextUnicode int
 }
 
-// Limits returns the limits of a channel. Unknown channels get generous
-// defaults (10 buttons, no text limit).
+// Limits returns the limits of a channel, named in any letter case and
+// with surrounding spaces ignored, as [*Validator.Check] normalises it.
+// Unknown channels get generous defaults (10 buttons, no text limit).
 func Limits(channel string) ChannelLimits {
-	switch channel {
+	switch normalChannel(channel) {
 	case "sms":
 		return ChannelLimits{MaxButtons: 0, MaxText: 160, MaxTextUnicode: 70}
 	case "whatsapp":

@@ -236,3 +236,22 @@ func TestRuleLimitsAreInclusive(t *testing.T) {
 		})
 	}
 }
+
+// R4: a channel's limits apply however its name is written: Check
+// normalises the channel ("WhatsApp" is whatsapp), and Validate must find
+// the same errors, or four buttons on " WhatsApp" would pass it.
+func TestR4ChannelLimitsIgnoreLetterCaseAndSpaces(t *testing.T) {
+	for _, ch := range []string{"whatsapp", "WhatsApp", " whatsapp ", "WHATSAPP"} {
+		t.Run(ch, func(t *testing.T) {
+			if got, want := validate.Limits(ch), validate.Limits("whatsapp"); got != want {
+				t.Errorf("Limits(%q) = %+v, want %+v", ch, got, want)
+			}
+			d := clean()
+			d.Channel = ch
+			d.Dialogs[0].Elements[0].Options = []string{"a", "b", "c", "d"}
+			if got := only(validate.Default().Validate(&d), "buttons.too_many"); len(got) != 1 {
+				t.Errorf("Validate on channel %q: %d buttons.too_many finding(s), want 1: %v", ch, len(got), got)
+			}
+		})
+	}
+}
