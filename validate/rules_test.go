@@ -255,3 +255,30 @@ func TestR4ChannelLimitsIgnoreLetterCaseAndSpaces(t *testing.T) {
 		})
 	}
 }
+
+// R4: dialog.unreachable follows what a conversation can follow - a goto's
+// target and a condition's branches. A target left on a text element, or
+// branches on a goto, lead nowhere and must not hide an unreachable dialog.
+func TestR4UnreachableFollowsOnlyGotosAndBranches(t *testing.T) {
+	tests := []struct {
+		name string
+		el   validate.Element
+	}{
+		{"a text with a target", validate.Element{Type: validate.Text, Text: "Bye", Target: "orphan"}},
+		{"a close with a target", validate.Element{Type: validate.Close, Target: "orphan"}},
+		{"a goto with branches", validate.Element{Type: validate.GoTo, Target: "weather",
+			Branches: []validate.Branch{{Attribute: "city", Equals: "x", Dialog: "orphan"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := clean()
+			d.Dialogs[3].Elements = append([]validate.Element{tt.el}, d.Dialogs[3].Elements...)
+			d.Dialogs = append(d.Dialogs, validate.Dialog{ID: "orphan", Name: "Orphan",
+				Elements: []validate.Element{{Type: validate.Close}}})
+			got := only(validate.Default().Validate(&d), "dialog.unreachable")
+			if len(got) != 1 || got[0].Path != "dialogs[4]" {
+				t.Errorf("dialog.unreachable findings %v, want one at dialogs[4]", got)
+			}
+		})
+	}
+}

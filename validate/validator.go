@@ -235,7 +235,8 @@ func newIndex(d *Definition) *Index {
 }
 
 // walk marks the dialogs reachable over goto and branch edges from every
-// start point, breadth first.
+// start point, breadth first: a goto's target and a condition's branches,
+// as checkTargets checks them, not fields other elements happen to carry.
 func (ix *Index) walk(d *Definition) {
 	var queue []string
 	visit := func(id string) {
@@ -256,9 +257,13 @@ func (ix *Index) walk(d *Definition) {
 		id := queue[0]
 		queue = queue[1:]
 		for _, e := range d.Dialogs[ix.dialogs[id]].Elements {
-			visit(e.Target)
-			for _, b := range e.Branches {
-				visit(b.Dialog)
+			switch e.Type { // only these lead on; other elements' targets are ignored
+			case GoTo:
+				visit(e.Target)
+			case Condition:
+				for _, b := range e.Branches {
+					visit(b.Dialog)
+				}
 			}
 		}
 	}
