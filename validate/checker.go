@@ -93,6 +93,11 @@ func Decode(text string) (Definition, error) {
 	if err := dec.Decode(&d); err != nil {
 		return Definition{}, fmt.Errorf("the document is not a %s definition: %v; send one JSON object as validate.Definition encodes it", ReferenceFormat, err)
 	}
+	// What decodes into a struct is an object or null, which encoding/json
+	// reads as nothing at all.
+	if strings.HasPrefix(strings.TrimLeft(text, " \t\r\n"), "null") {
+		return Definition{}, fmt.Errorf("the document is not a %s definition: it is JSON null, not an object; send one JSON object as validate.Definition encodes it", ReferenceFormat)
+	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Definition{}, fmt.Errorf("the document has data after the definition; send one JSON object")
 	}

@@ -35,6 +35,8 @@ func TestReferenceChecker(t *testing.T) {
 			invalid("the document is not a botlife.reference/v1 definition: invalid character 'd' looking for beginning of value; send one JSON object as validate.Definition encodes it")},
 		{"R25/an unknown field", validate.Document{Text: `{"entry":"a"}`, Channel: "sms"},
 			invalid(`the document is not a botlife.reference/v1 definition: json: unknown field "entry"; send one JSON object as validate.Definition encodes it`)},
+		{"R25/null is not a definition", validate.Document{Text: " null ", Channel: "sms"},
+			invalid("the document is not a botlife.reference/v1 definition: it is JSON null, not an object; send one JSON object as validate.Definition encodes it")},
 		{"R25/data after the definition", validate.Document{Text: `{} {}`, Channel: "sms"},
 			invalid("the document has data after the definition; send one JSON object")},
 		{"R21/a NUL escaped in a string", validate.Document{Text: `{"entry_dialog":"a\u0000b"}`, Channel: "sms"},
