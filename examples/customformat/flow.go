@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/botlife/botlife/validate"
@@ -34,7 +36,7 @@ type Node struct {
 // document, as the lifecycle requires.
 //
 //	code              severity  what it finds
-//	flow.invalid      error     the text is not a flow (bad JSON, unknown fields)
+//	flow.invalid      error     the text is not one flow (bad JSON, unknown fields, data after it)
 //	flow.dangling     error     start or a node's next names no node
 //	flow.unreachable  warning   a node cannot be reached from start
 type FlowChecker struct{}
@@ -47,7 +49,13 @@ func (FlowChecker) Check(doc validate.Document) validate.Report {
 	var f Flow
 	dec := json.NewDecoder(strings.NewReader(doc.Text))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	err := dec.Decode(&f)
+	if err == nil {
+		if _, after := dec.Token(); !errors.Is(after, io.EOF) {
+			err = errors.New("data after the flow; send one JSON object")
+		}
+	}
+	if err != nil {
 		return validate.NewReport([]validate.Finding{{Code: "flow.invalid", Severity: validate.Error,
 			Message: fmt.Sprintf("the flow is not valid %s JSON: %v", FlowFormat, err)}})
 	}

@@ -42,6 +42,8 @@ func TestFlowChecker(t *testing.T) {
 		{"R25/flow.unreachable", v2Fixed, []string{"flow.unreachable"}},
 		{"R25/flow.invalid", `start: hello`, []string{"flow.invalid"}},
 		{"R25/flow.invalid unknown field", `{"begin":"hello"}`, []string{"flow.invalid"}},
+		{"R25/flow.invalid data after the flow", `{"start":"a","nodes":[{"id":"a","say":"x"}]} {"start":"b"}`, []string{"flow.invalid"}},
+		{"R25/flow.invalid a bracket after the flow", `{"start":"a","nodes":[{"id":"a","say":"x"}]}]`, []string{"flow.invalid"}},
 		{"R25/a cycle ends", `{"start":"a","nodes":[{"id":"a","say":"x","next":"a"}]}`, nil},
 	}
 	for _, tt := range tests {
