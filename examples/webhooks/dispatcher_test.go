@@ -148,3 +148,23 @@ func TestBadCursorFile(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+// With -url the command posts the demo's changes to that URL and ends once
+// the last one is delivered, as it does with its own receiver, instead of
+// waiting forever for a receiver it does not run.
+func TestRunWithURLEndsOnceEveryChangeIsDelivered(t *testing.T) {
+	rcv := &flaky{seen: map[uint64]bool{}}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	if err := run(ctx, &b, srv.URL, filepath.Join(t.TempDir(), "cursor")); err != nil {
+		t.Fatalf("run with -url = %v, want nil once every change is delivered", err)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.firsts) != 6 || rcv.firsts[5] != 6 {
+		t.Errorf("R24: the URL got %v, want 1..6", rcv.firsts)
+	}
+}

@@ -55,7 +55,9 @@ func run(ctx context.Context, w io.Writer, url, cursor string) error {
 		return err
 	}
 	rcv := &printer{w: w, seen: map[uint64]bool{}}
+	var delivered func() uint64 // the highest Seq delivered
 	if url == "" {
+		delivered = rcv.latest
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -68,13 +70,16 @@ func run(ctx context.Context, w io.Writer, url, cursor string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d := &Dispatcher{Manager: m, Actor: lifecycle.User("webhooks"), URL: url, CursorFile: cursor, MinBackoff: 10 * time.Millisecond}
+	if delivered == nil { // another receiver: what the cursor file says was delivered
+		delivered = func() uint64 { seq, _ := d.cursor(); return seq }
+	}
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	last, err := redeploy(ctx, m, "+15550100")
 	if err != nil {
 		return err
 	}
-	if err := rcv.waitFor(ctx, last, done); err != nil {
+	if err := waitFor(ctx, delivered, last, done); err != nil {
 		return err
 	}
 	cancel()
@@ -162,13 +167,17 @@ func (p *printer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// waitFor returns once the receiver has seen seq, or the dispatcher stopped.
-func (p *printer) waitFor(ctx context.Context, seq uint64, done <-chan error) error {
+// latest is the highest Seq the receiver has seen.
+func (p *printer) latest() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.max
+}
+
+// waitFor returns once seq is delivered, or the dispatcher stopped.
+func waitFor(ctx context.Context, delivered func() uint64, seq uint64, done <-chan error) error {
 	for {
-		p.mu.Lock()
-		got := p.max >= seq
-		p.mu.Unlock()
-		if got {
+		if delivered() >= seq {
 			return nil
 		}
 		select {
