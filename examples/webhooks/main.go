@@ -1,13 +1,17 @@
-// Command webhooks follows every committed lifecycle change (R24) and posts
-// each one as JSON to a URL, with retries, keeping its place in a cursor
-// file so that a restart resumes without loss.
+// Command webhooks shows a Dispatcher: it follows every committed lifecycle
+// change (R24) and posts each one as JSON to a URL, with retries, keeping
+// its place in a cursor file so that a restart resumes without loss.
 //
-// Run without -url it demonstrates itself: it starts a local receiver that
-// prints what it gets, redeploys a bot on a mock clock, and stops once
-// every change has arrived.
+// The command redeploys a bot on a mock clock in a memory store of its own
+// and stops once every change has arrived. Without -url it starts a local
+// receiver that prints what it gets; with -url it posts the changes there.
+// The demo's store is new on every run, so its sequence numbers start again
+// at 1: give each run a new cursor file (a cursor left by an earlier run
+// makes it skip every change). A service runs a Dispatcher on its own
+// Manager and store, whose numbers go on across restarts.
 //
 //	go run ./examples/webhooks
-//	go run ./examples/webhooks -url https://example.com/hook -cursor /var/lib/botlife/webhooks.cursor
+//	go run ./examples/webhooks -url https://example.com/hook
 package main
 
 import (
@@ -33,7 +37,7 @@ import (
 
 func main() {
 	url := flag.String("url", "", "where to POST each change; empty: a local demo receiver")
-	cursor := flag.String("cursor", "", "cursor file; empty: a temporary one")
+	cursor := flag.String("cursor", "", "cursor file, new for each run of the demo; empty: a temporary one")
 	flag.Parse()
 	if err := run(context.Background(), os.Stdout, *url, *cursor); err != nil {
 		fmt.Fprintln(os.Stderr, err)
