@@ -36,7 +36,8 @@ type Dispatcher struct {
 }
 
 // Run delivers entries until ctx ends (then it returns nil), the log
-// cannot be read or the cursor file cannot be read or written.
+// cannot be read, an entry cannot be encoded or the cursor file cannot be
+// read or written.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.defaults()
 	after, err := d.cursor()
@@ -48,7 +49,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return err
 		}
 		if err := d.deliver(ctx, e); err != nil {
-			return nil // ctx ended while retrying
+			if ctx.Err() != nil {
+				return nil // ctx ended while retrying
+			}
+			return err
 		}
 		if err := d.saveCursor(e.Seq); err != nil {
 			return err

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store"
 )
 
 // flaky is a receiver that fails every third request, and records what it
@@ -166,5 +169,25 @@ func TestRunWithURLEndsOnceEveryChangeIsDelivered(t *testing.T) {
 	defer rcv.mu.Unlock()
 	if len(rcv.firsts) != 6 || rcv.firsts[5] != 6 {
 		t.Errorf("R24: the URL got %v, want 1..6", rcv.firsts)
+	}
+}
+
+// Run returns nil only when ctx ends: an entry it cannot encode (here a
+// time past year 9999, which JSON cannot hold) is an error, not a silent
+// stop that looks like a shutdown and leaves every later change undelivered.
+func TestRunReportsAnEntryItCannotEncode(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GrantRole(ctx, lifecycle.System("provisioning"), "webhooks", roles.Admin); err != nil {
+		t.Fatal(err)
+	}
+	d := &Dispatcher{Manager: m, Actor: lifecycle.User("webhooks"), URL: "http://127.0.0.1:1", CursorFile: filepath.Join(t.TempDir(), "cursor")}
+	if err := d.Run(ctx); err == nil || !strings.Contains(err.Error(), "encoding entry 1") {
+		t.Fatalf("Run = %v, want the error encoding entry 1", err)
 	}
 }
