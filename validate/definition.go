@@ -110,7 +110,9 @@ type ChannelLimits struct {
 	MaxButtons int // buttons or quick replies in one message
 	// MaxText is the longest text that goes out as a single message, in
 	// characters; MaxTextUnicode applies when the text needs more than the
-	// GSM-7 alphabet (SMS: 160 and 70). Zero means no limit.
+	// GSM-7 alphabet (SMS: 160 and 70). When the two differ, a text is
+	// counted as an SMS counts it ([MessageLength]: GSM-7 septets, or UTF-16
+	// units); when they are equal, in characters. Zero means no limit.
 	MaxText        int
 	MaxTextUnicode int
 }

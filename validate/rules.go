@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // MaxWebhookTimeoutMS is the webhook timeout above which the default rules
@@ -316,10 +317,14 @@ func checkTextLength(d *Definition, _ *Index, report reportFunc) {
 		if e.Type != Text && e.Type != Buttons && e.Type != Input {
 			return
 		}
-		n, gsm := MessageLength(e.Text)
-		max := lim.MaxText
-		if !gsm {
-			max = lim.MaxTextUnicode
+		// A channel with one limit counts characters; one with two (SMS)
+		// counts as an SMS does: GSM-7 septets or UCS-2 units.
+		n, max := utf8.RuneCountInString(e.Text), lim.MaxText
+		if lim.MaxTextUnicode != lim.MaxText {
+			var gsm bool
+			if n, gsm = MessageLength(e.Text); !gsm {
+				max = lim.MaxTextUnicode
+			}
 		}
 		if n > max {
 			report(elementPath(i, j)+".text", fmt.Sprintf("%d characters; channel %q sends at most %d in one message, so it will be split", n, d.Channel, max))

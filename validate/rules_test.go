@@ -1,6 +1,7 @@
 package validate_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -278,6 +279,36 @@ func TestR4UnreachableFollowsOnlyGotosAndBranches(t *testing.T) {
 			got := only(validate.Default().Validate(&d), "dialog.unreachable")
 			if len(got) != 1 || got[0].Path != "dialogs[4]" {
 				t.Errorf("dialog.unreachable findings %v, want one at dialogs[4]", got)
+			}
+		})
+	}
+}
+
+// R4: text.too_long counts what the channel counts. Only SMS sends GSM-7,
+// where € [ ] take two septets and an emoji two UCS-2 units; other
+// channels count characters, so a WhatsApp text of 4096 of them fits.
+func TestR4TextLengthCountsCharactersOffSMS(t *testing.T) {
+	tests := []struct {
+		channel, text string
+		count         int
+	}{
+		{"whatsapp", strings.Repeat("€", 4096), 0},
+		{"whatsapp", strings.Repeat("€", 4097), 1},
+		{"whatsapp", strings.Repeat("[x]", 1365), 0}, // 4095 characters
+		{"messenger", strings.Repeat("😀", 2000), 0},
+		{"messenger", strings.Repeat("😀", 2001), 1},
+		{"sms", strings.Repeat("€", 80), 0}, // 160 septets
+		{"sms", strings.Repeat("€", 81), 1},
+		{"sms", strings.Repeat("😀", 35), 0}, // 70 UCS-2 units
+		{"sms", strings.Repeat("😀", 36), 1},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%d bytes", tt.channel, len(tt.text)), func(t *testing.T) {
+			d := clean()
+			d.Channel = tt.channel
+			d.Dialogs[2].Elements[1].Text = tt.text
+			if got := only(validate.Default().Validate(&d), "text.too_long"); len(got) != tt.count {
+				t.Errorf("%d text.too_long finding(s), want %d: %v", len(got), tt.count, got)
 			}
 		})
 	}
