@@ -19,7 +19,8 @@ import (
 
 // Dispatcher follows the audit log with Manager.Watch (R24) and POSTs each
 // entry as JSON to URL, one at a time and in Seq order, retrying with
-// exponential backoff until the receiver answers 2xx. After each delivery
+// exponential backoff until the receiver answers 2xx to the POST (a
+// redirect that turns it into a GET is retried). After each delivery
 // it writes the entry's Seq to CursorFile, so a restart resumes right after
 // the last entry delivered: delivery is at least once (an entry delivered
 // just before a crash is sent again), and receivers dedupe by the
@@ -112,6 +113,11 @@ func (d *Dispatcher) post(ctx context.Context, seq uint64, body []byte) error {
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("receiver answered %s", resp.Status)
+	}
+	// net/http follows a 301, 302 or 303 with a GET that carries no entry:
+	// whatever answers it did not take the entry.
+	if resp.Request.Method != http.MethodPost {
+		return fmt.Errorf("receiver redirected the POST to %s, which took no entry; set URL to where it redirects", resp.Request.URL.Redacted())
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -189,5 +190,36 @@ func TestRunReportsAnEntryItCannotEncode(t *testing.T) {
 	d := &Dispatcher{Manager: m, Actor: lifecycle.User("webhooks"), URL: "http://127.0.0.1:1", CursorFile: filepath.Join(t.TempDir(), "cursor")}
 	if err := d.Run(ctx); err == nil || !strings.Contains(err.Error(), "encoding entry 1") {
 		t.Fatalf("Run = %v, want the error encoding entry 1", err)
+	}
+}
+
+// R24: a receiver that redirects (http to https, say) with 301, 302 or 303
+// makes net/http follow with a GET without the entry; a 2xx answer to that
+// GET is no delivery, and the entry must be retried, not skipped. A 307 or
+// 308 repeats the POST with the entry, which is a delivery.
+func TestRedirectedPostIsNotDelivered(t *testing.T) {
+	for _, tt := range []struct {
+		code      int
+		delivered bool
+	}{
+		{http.StatusMovedPermanently, false}, {http.StatusFound, false}, {http.StatusSeeOther, false},
+		{http.StatusTemporaryRedirect, true}, {http.StatusPermanentRedirect, true},
+	} {
+		t.Run(http.StatusText(tt.code), func(t *testing.T) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/landing", tt.code) })
+			mux.HandleFunc("/landing", func(w http.ResponseWriter, r *http.Request) {
+				if body, _ := io.ReadAll(r.Body); r.Method == http.MethodPost && string(body) != `{"seq":1}` {
+					w.WriteHeader(http.StatusBadRequest)
+				}
+			})
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			d := &Dispatcher{URL: srv.URL + "/hook"}
+			d.defaults()
+			if err := d.post(context.Background(), 1, []byte(`{"seq":1}`)); (err == nil) != tt.delivered {
+				t.Fatalf("post through a %d = %v; want delivered %v", tt.code, err, tt.delivered)
+			}
+		})
 	}
 }
