@@ -284,7 +284,6 @@ func (k *sqlKeeper) limits(s api.Scope) (bytes int64, items int) {
 // the entries the Scope holds.
 func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, size int64) (made int64, err error) {
 	maxBytes, maxItems := k.limits(s)
-	response, plan := kinds(s)
 	var items, pending, bytes int64
 	err = tx.QueryRowContext(ctx, k.q(`SELECT items, pending, bytes, made FROM service_kept_scopes
 		WHERE workspace = $1 AND principal = $2 AND principal_kind = $3`), string(s.Workspace), s.User, int(s.Kind)).
@@ -301,33 +300,9 @@ func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, size int6
 	}
 	for items >= int64(maxItems) || bytes+size > maxBytes {
 		// The oldest finished entries, a batch at a time: as many as are
-		// over the count, or a few when bytes are. Each kind in order of
-		// its own, through the index, then merged: an index orders the
-		// entries of one kind only.
-		n := max(items-int64(maxItems)+1, 16)
-		rows, err := tx.QueryContext(ctx, k.q(`SELECT kind, name, made FROM (SELECT kind, name, made FROM service_kept
-				WHERE workspace = $1 AND principal = $2 AND kind = $3 AND value IS NOT NULL ORDER BY made LIMIT $5) AS responses
-			UNION ALL SELECT kind, name, made FROM (SELECT kind, name, made FROM service_kept
-				WHERE workspace = $1 AND principal = $2 AND kind = $4 AND value IS NOT NULL ORDER BY made LIMIT $5) AS plans
-			ORDER BY made LIMIT $5`),
-			string(s.Workspace), s.User, response, plan, n)
+		// over the count, or a few when bytes are.
+		old, err := k.oldest(ctx, tx, s, max(items-int64(maxItems)+1, 16))
 		if err != nil {
-			return 0, err
-		}
-		type entry struct {
-			kind int
-			name string
-		}
-		var old []entry
-		for rows.Next() {
-			var e entry
-			if err := rows.Scan(&e.kind, &e.name, new(int64)); err != nil {
-				rows.Close()
-				return 0, err
-			}
-			old = append(old, e)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return 0, err
 		}
 		if len(old) == 0 {
@@ -346,6 +321,38 @@ func (k *sqlKeeper) room(ctx context.Context, tx *sql.Tx, s api.Scope, size int6
 		}
 	}
 	return made + 1, nil
+}
+
+// keptEntry names a kept entry of a Scope.
+type keptEntry struct {
+	kind int
+	name string
+}
+
+// oldest returns up to n of the Scope's finished entries, oldest first:
+// each kind in an order of its own, through the index by made, then
+// merged (an index orders the entries of one kind only).
+func (k *sqlKeeper) oldest(ctx context.Context, tx *sql.Tx, s api.Scope, n int64) ([]keptEntry, error) {
+	response, plan := kinds(s)
+	rows, err := tx.QueryContext(ctx, k.q(`SELECT kind, name, made FROM (SELECT kind, name, made FROM service_kept
+			WHERE workspace = $1 AND principal = $2 AND kind = $3 AND value IS NOT NULL ORDER BY made LIMIT $5) AS responses
+		UNION ALL SELECT kind, name, made FROM (SELECT kind, name, made FROM service_kept
+			WHERE workspace = $1 AND principal = $2 AND kind = $4 AND value IS NOT NULL ORDER BY made LIMIT $5) AS plans
+		ORDER BY made LIMIT $5`),
+		string(s.Workspace), s.User, response, plan, n)
+	if err != nil {
+		return nil, err
+	}
+	var old []keptEntry
+	for rows.Next() {
+		var e keptEntry
+		if err := rows.Scan(&e.kind, &e.name, new(int64)); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		old = append(old, e)
+	}
+	return old, errors.Join(rows.Err(), rows.Close())
 }
 
 // sweepEvery sweeps every interval until ctx ends, logging failures.
