@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -331,5 +333,28 @@ func TestSessionsSharingAHash(t *testing.T) {
 		if _, err := f.m.CloseSession(f.ctx, "", kept.ID, lifecycle.CloseCompleted, tm); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// R24: a WaitAudit parked on the log's end - not merely one that has not
+// looked yet - wakes at the next Commit. (storetest's R24/WaitAudit cannot
+// tell: its waiter may first look after the commit.)
+func TestWaitAuditWakesAParkedWaiter(t *testing.T) {
+	st := NewMemory()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- st.WaitAudit(ctx, "", 0) }()
+	for !st.def().auditWaiting.Load() {
+		if ctx.Err() != nil {
+			t.Fatal("WaitAudit on an empty log never parked")
+		}
+		runtime.Gosched()
+	}
+	if _, err := st.Commit(ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: time.Unix(0, 0), Actor: "a", Action: lifecycle.OpGet}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the parked WaitAudit after a commit = %v, want nil", err)
 	}
 }
