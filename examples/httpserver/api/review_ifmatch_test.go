@@ -2,14 +2,11 @@ package api_test
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 
-	"github.com/benbjohnson/clock"
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/api/apitest"
-	"github.com/botlife/botlife/examples/httpserver/demo"
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/store"
 )
@@ -39,18 +36,8 @@ func (s *beforeCommit) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycl
 // as the same request without If-Match is; it was a 412 saying the
 // target bot had changed, though its ETag still matched.
 func TestIfMatchSurvivesAConflictElsewhere(t *testing.T) {
-	clk := clock.NewMock()
-	clk.Set(apitest.Start)
 	st := &beforeCommit{Store: store.NewMemory(), op: lifecycle.OpActivate}
-	m, err := demo.NewManager(context.Background(), lifecycle.Config{Store: st, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := demo.NewServer(m, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &apitest.Client{T: t, Handler: srv}
+	c, m := demoService(t, lifecycle.Config{Store: st, Clock: mockAtStart()})
 	var a, b api.Bot
 	c.Do("POST", "/bots", "mia", apitest.BotJSON).JSON(t, &a)
 	if r := c.Do("POST", "/bots/"+a.ID+"/activate", "mia", ""); r.Status != 200 {

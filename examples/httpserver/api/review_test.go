@@ -91,6 +91,14 @@ func mockAtStart() *clock.Mock {
 // demoClient is a client of the demo service over a Manager made with cfg.
 func demoClient(t *testing.T, cfg lifecycle.Config) *apitest.Client {
 	t.Helper()
+	c, _ := demoService(t, cfg)
+	return c
+}
+
+// demoService is demoClient with the Manager the service runs on, for a
+// test that also acts beside the service.
+func demoService(t *testing.T, cfg lifecycle.Config) (*apitest.Client, *lifecycle.Manager) {
+	t.Helper()
 	m, err := demo.NewManager(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +107,7 @@ func demoClient(t *testing.T, cfg lifecycle.Config) *apitest.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &apitest.Client{T: t, Handler: srv}
+	return &apitest.Client{T: t, Handler: srv}, m
 }
 
 // R15: a request refused with an answer that says to retry it - 409

@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"crypto/sha256"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -46,17 +45,7 @@ func (s *routeRacingStore) Route(ctx context.Context, ws lifecycle.Workspace, sn
 // a slot for nothing beside an opening audited twice.
 func TestR26IdempotentOpenOfATestSessionOpensOne(t *testing.T) {
 	st := &routeRacingStore{Store: store.NewMemory()}
-	clk := clock.NewMock()
-	clk.Set(apitest.Start)
-	m, err := demo.NewManager(context.Background(), lifecycle.Config{Store: st, Clock: clk, MaxAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := demo.NewServer(m, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &apitest.Client{T: t, Handler: srv}
+	c, m := demoService(t, lifecycle.Config{Store: st, Clock: mockAtStart(), MaxAttempts: 1})
 	var b api.Bot
 	c.Do("POST", "/bots", "dan", apitest.BotJSON).JSON(t, &b)
 	st.mu.Lock()
