@@ -107,9 +107,12 @@ func (r Report) filter(s Severity) []Finding {
 }
 
 // Fingerprint identifies the report's set of warnings: the same warnings (by
-// code and path) give the same fingerprint, any other set a different one.
-// A caller acknowledges exactly these warnings by passing it back. A report
-// without warnings has the fingerprint "".
+// code, path and message) give the same fingerprint, any other set a
+// different one - also a set where another warning of the same code stands
+// at the same path, as when an edit puts another unreachable dialog where
+// the acknowledged one was (R4). A caller acknowledges exactly these
+// warnings by passing it back. A report without warnings has the
+// fingerprint "".
 func (r Report) Fingerprint() string {
 	ws := r.Warnings()
 	if len(ws) == 0 {
@@ -117,7 +120,7 @@ func (r Report) Fingerprint() string {
 	}
 	keys := make([]string, len(ws))
 	for i, w := range ws {
-		keys[i] = w.Code + "\x00" + w.Path
+		keys[i] = w.Code + "\x00" + w.Path + "\x00" + w.Message
 	}
 	sort.Strings(keys)
 	h := sha256.New()

@@ -48,6 +48,14 @@ func TestReport(t *testing.T) {
 	if got := validate.Default().Validate(&d3).Fingerprint(); got == fp {
 		t.Error("R4: a new warning kept the fingerprint")
 	}
+	// Another warning of the same code at the same path changes it: the
+	// acknowledgement was of the intent that had one phrase, not of
+	// whichever intent stands first now.
+	d4 := withWarnings(clean())
+	d4.Intents[0].Name = "forecast"
+	if got := validate.Default().Validate(&d4).Fingerprint(); got == fp {
+		t.Error("R4: another intent with too few phrases at the same path kept the fingerprint")
+	}
 	c := clean()
 	if got := validate.Default().Validate(&c).Fingerprint(); got != "" {
 		t.Errorf("no warnings: fingerprint %q", got)
