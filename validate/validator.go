@@ -9,7 +9,9 @@ import (
 // Rule is one check with a stable code and a default severity. Check looks at
 // the definition (and at the facts the Index has already worked out) and
 // calls report once per problem, with a path into the definition and a
-// message that says what to fix. A Check must not modify the definition.
+// message that says what to fix. A Check must not modify the definition,
+// and must report the same paths and messages for the same definition: a
+// warning's message is part of the report's fingerprint (R4).
 type Rule struct {
 	Code     string
 	Severity Severity
