@@ -100,9 +100,9 @@
 // by comparing those columns. Sessions are decided here too: a store reads
 // a [RouteView] and applies what [DecideRoute] returns (which refuses a
 // sender or end user that is not an id, R21, before a session opens),
-// closes with
-// [DecideClose], and sweeps what [SessionAt] finds over, ordered by
-// [NextSessionEnd]. The suite in package storetest proves a store.
+// closes with [DecideClose], and sweeps what [SessionAt] finds over,
+// ordered by [NextSessionEnd]. The suite in package storetest proves a
+// store.
 //
 // [Manager.Plan] is a dry run that writes nothing; [Manager.ApplyPlan]
 // commits a plan exactly as it was returned, taking effect when it is
