@@ -22,11 +22,11 @@ const sqlBot = `SELECT doc FROM bots WHERE workspace = ? AND id = ?`
 // getBot reads the bot query selects (sqlBot: by workspace and id), as stored; nil if
 // there is none: what the session decisions take.
 func getBot(ctx context.Context, q conn, query string, args ...any) (*lifecycle.Bot, error) {
-	var doc []byte // nil if there is no row
-	if err := q.QueryRowContext(ctx, query, args...).Scan(&doc); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
+	b, err := scanBot(q.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
 	}
-	return sqlrows.Bot(doc)
+	return b, err
 }
 
 // readBot is getBot by id with the bot's Bot.OpenActivations, as the
@@ -102,15 +102,13 @@ func scanDoc[T any](r sqlrows.Scanner) (T, error) {
 	return sqlrows.Decode[T](doc)
 }
 
-func scanBot(r sqlrows.Scanner) (b lifecycle.Bot, err error) {
+// scanBot is a scan of one bot document column (sqlrows.Bot).
+func scanBot(r sqlrows.Scanner) (*lifecycle.Bot, error) {
 	var doc []byte
-	if err = r.Scan(&doc); err == nil {
-		var p *lifecycle.Bot
-		if p, err = sqlrows.Bot(doc); p != nil {
-			b = *p
-		}
+	if err := r.Scan(&doc); err != nil {
+		return nil, err
 	}
-	return b, err
+	return sqlrows.Bot(doc)
 }
 
 func scanID(r sqlrows.Scanner) (id string, err error) { return id, r.Scan(&id) }
@@ -118,13 +116,18 @@ func scanID(r sqlrows.Scanner) (id string, err error) { return id, r.Scan(&id) }
 // queryBots reads the bot documents of workspace ws query selects, in its
 // order, and their open activations; ws is the query's first argument.
 func queryBots(ctx context.Context, q conn, query string, ws lifecycle.Workspace, args ...any) ([]lifecycle.Bot, error) {
-	out, err := collect(scanBot)(q.QueryContext(ctx, query, append([]any{string(ws)}, args...)...))
-	for i := range out {
-		if err == nil {
-			out[i].OpenActivations, err = openActivations(ctx, q, ws, out[i].ID)
+	bots, err := collect(scanBot)(q.QueryContext(ctx, query, append([]any{string(ws)}, args...)...))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lifecycle.Bot, len(bots))
+	for i, b := range bots {
+		out[i] = *b
+		if out[i].OpenActivations, err = openActivations(ctx, q, ws, b.ID); err != nil {
+			return nil, err
 		}
 	}
-	return out, err
+	return out, nil
 }
 
 // Bots implements lifecycle.Store.
@@ -211,15 +214,10 @@ func (s *Store) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, 
 
 // Schedule implements lifecycle.Store.
 func (s *Store) Schedule(ctx context.Context, ws lifecycle.Workspace, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
-	var doc []byte
-	err := s.reader().QueryRowContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND id = ?`, string(ws), string(id)).Scan(&doc)
+	sc, err := scanDoc[lifecycle.Schedule](s.reader().QueryRowContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND id = ?`, string(ws), string(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return lifecycle.Schedule{}, &lifecycle.NotFoundError{Kind: "schedule", ID: string(id)}
 	}
-	if err != nil {
-		return lifecycle.Schedule{}, s.fail("reading a schedule", err)
-	}
-	sc, err := sqlrows.Decode[lifecycle.Schedule](doc)
 	return sc, s.fail("reading a schedule", err)
 }
 
