@@ -47,11 +47,7 @@ func readBot(ctx context.Context, q conn, ws lifecycle.Workspace, id lifecycle.B
 // Bot implements lifecycle.Store: the bot and its open activations, in
 // one read transaction.
 func (s *Store) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
-	var b lifecycle.Bot
-	err := s.readTx(ctx, func(tx conn) (err error) {
-		b, err = readBot(ctx, tx, ws, id)
-		return err
-	})
+	b, err := readTx(ctx, s, func(tx conn) (lifecycle.Bot, error) { return readBot(ctx, tx, ws, id) })
 	return b, s.fail("reading a bot", err)
 }
 
@@ -132,10 +128,8 @@ func queryBots(ctx context.Context, q conn, query string, ws lifecycle.Workspace
 
 // Bots implements lifecycle.Store.
 func (s *Store) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
-	var out []lifecycle.Bot
-	err := s.readTx(ctx, func(tx conn) (err error) {
-		out, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND id > ? ORDER BY id LIMIT ?`, ws, string(after), max(limit, 0))
-		return err
+	out, err := readTx(ctx, s, func(tx conn) ([]lifecycle.Bot, error) {
+		return queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND id > ? ORDER BY id LIMIT ?`, ws, string(after), max(limit, 0))
 	})
 	return out, s.fail("listing bots", err)
 }
@@ -144,7 +138,7 @@ func (s *Store) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecycl
 // rows holding a slot there and, with except, the row of another bot with
 // the latest left_active (ties: the smaller id).
 func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
-	err = s.readTx(ctx, func(tx conn) error {
+	live, err = readTx(ctx, s, func(tx conn) ([]lifecycle.Bot, error) {
 		var ids []string
 		var lastID string
 		var lastAt int64
@@ -156,7 +150,7 @@ func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders 
 				WHERE workspace = ? AND channel = ? AND address = ? AND slot IS NOT NULL`, string(ws), snd.Channel, snd.Address))
 			ids = append(ids, on...)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if except == "" {
 				continue
@@ -167,27 +161,27 @@ func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders 
 				WHERE workspace = ? AND channel = ? AND address = ? AND left_active IS NOT NULL AND bot_id <> ?
 				ORDER BY left_active DESC, bot_id LIMIT 1`, string(ws), snd.Channel, snd.Address, string(except)).Scan(&id, &at)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
+				return nil, err
 			}
 			if err == nil && (lastID == "" || at > lastAt || at == lastAt && id < lastID) {
 				lastID, lastAt = id, at
 			}
 		}
 		slices.Sort(ids)
-		live = make([]lifecycle.Bot, 0, len(ids))
+		live := make([]lifecycle.Bot, 0, len(ids))
 		for _, id := range slices.Compact(ids) {
 			b, err := readBot(ctx, tx, ws, lifecycle.BotID(id))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			live = append(live, b)
 		}
 		if lastID == "" {
-			return nil
+			return live, nil
 		}
 		b, err := readBot(ctx, tx, ws, lifecycle.BotID(lastID))
 		last = &b
-		return err
+		return live, err
 	})
 	if err != nil {
 		return nil, nil, s.fail("reading the bots of senders", err)
@@ -199,15 +193,13 @@ func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders 
 // index on the pending schedules by (at, seq), each stopping at the first
 // row not due or at limit.
 func (s *Store) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
-	var out lifecycle.Due
 	n := sqlrows.Clamp(now)
-	err := s.readTx(ctx, func(tx conn) (err error) {
+	out, err := readTx(ctx, s, func(tx conn) (out lifecycle.Due, err error) {
 		out.Drains, err = queryBots(ctx, tx, `SELECT doc FROM bots WHERE workspace = ? AND due IS NOT NULL AND due <= ? ORDER BY due, id LIMIT ?`, ws, n, max(limit, 0))
-		if err != nil {
-			return err
+		if err == nil {
+			out.Schedules, err = collect(scanDoc[lifecycle.Schedule])(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, string(ws), n, max(limit, 0)))
 		}
-		out.Schedules, err = collect(scanDoc[lifecycle.Schedule])(tx.QueryContext(ctx, `SELECT doc FROM schedules WHERE workspace = ? AND status = 'pending' AND at <= ? ORDER BY at, seq LIMIT ?`, string(ws), n, max(limit, 0)))
-		return err
+		return out, err
 	})
 	return out, s.fail("reading what is due", err)
 }

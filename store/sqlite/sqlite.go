@@ -260,11 +260,13 @@ func (s *Store) txLocked(ctx context.Context, f func(tx conn) error) error {
 	return tx.Commit()
 }
 
-// readTx runs f in a read transaction: one consistent snapshot.
-func (s *Store) readTx(ctx context.Context, f func(tx conn) error) error {
+// readTx runs f in a read transaction of s, one consistent snapshot, and
+// returns what f read.
+func readTx[T any](ctx context.Context, s *Store, f func(tx conn) (T, error)) (T, error) {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
 	defer tx.Rollback()
 	return f(conn{c: s.rstmts, tx: tx})
