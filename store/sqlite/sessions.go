@@ -193,6 +193,16 @@ type groupKey struct {
 	activation int64
 }
 
+// inGroup selects the rows of one group, the key ?1-?5 that k.args()
+// gives.
+const inGroup = `workspace = ?1 AND bot_id = ?2 AND channel = ?3 AND address = ?4 AND activation = ?5`
+
+// args returns k as the parameters ?1-?5 of inGroup and nextGroupSQL,
+// followed by more (?6...).
+func (k groupKey) args(more ...any) []any {
+	return append([]any{k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation}, more...)
+}
+
 // nextGroupSQL are the seeks of nextGroup in the index
 // open_sessions_by_group, each on one column past the key ?1-?5
 // (workspace, bot, channel, address, activation): the bot's first group;
@@ -215,7 +225,7 @@ func groupAfter(key string) string {
 // most three seeks whatever the sessions in each; ok is false past the
 // last.
 func nextGroup(ctx context.Context, q conn, k *groupKey) (ok bool, err error) {
-	args := []any{k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation}
+	args := k.args()
 	from, to := 1, len(nextGroupSQL)
 	if k.activation < 0 {
 		from, to = 0, 1
@@ -319,13 +329,11 @@ func (w *sweeper) bot(ws, id string) (*lifecycle.Bot, error) {
 // just after nv, for the next sweep, so that each sweep gets past it; with
 // nv the last instant, again says that this sweep must stop.
 func (w *sweeper) reschedule(k groupKey, nv int64) (again bool, err error) {
-	key := []any{k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation}
 	var last int64
-	err = w.tx.QueryRowContext(w.ctx, `SELECT last_activity_at FROM sessions
-		WHERE workspace = ? AND bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL
-		ORDER BY last_activity_at LIMIT 1`, key...).Scan(&last)
+	err = w.tx.QueryRowContext(w.ctx, `SELECT last_activity_at FROM sessions WHERE `+inGroup+` AND closed_at IS NULL
+		ORDER BY last_activity_at LIMIT 1`, k.args()...).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
-		_, err = w.tx.ExecContext(w.ctx, `DELETE FROM session_groups WHERE workspace = ? AND bot_id = ? AND channel = ? AND address = ? AND activation = ?`, key...)
+		_, err = w.tx.ExecContext(w.ctx, `DELETE FROM session_groups WHERE `+inGroup, k.args()...)
 		return false, err
 	}
 	b, err := w.bot(k.ws, k.bot)
@@ -336,8 +344,7 @@ func (w *sweeper) reschedule(k groupKey, nv int64) (again bool, err error) {
 	if at, ok := lifecycle.NextSessionEnd(b, k.sender, uint64(k.activation), time.Unix(0, last).UTC()); ok && nv < math.MaxInt64 {
 		due = max(sqlrows.Clamp(at), nv+1)
 	}
-	_, err = w.tx.ExecContext(w.ctx, `UPDATE session_groups SET due = ? WHERE workspace = ? AND bot_id = ? AND channel = ? AND address = ? AND activation = ?`,
-		append([]any{due}, key...)...)
+	_, err = w.tx.ExecContext(w.ctx, `UPDATE session_groups SET due = ?6 WHERE `+inGroup, k.args(due)...)
 	return due <= nv, err
 }
 
@@ -360,8 +367,8 @@ func (w *sweeper) group(k groupKey) error {
 	for w.left > 0 {
 		want := min(sweepPage, w.left)
 		page, err := collect(scanSession)(w.tx.QueryContext(w.ctx, `SELECT `+sessionColumns+` FROM sessions
-			WHERE workspace = ? AND bot_id = ? AND channel = ? AND address = ? AND activation = ? AND closed_at IS NULL AND last_activity_at <= ?
-			ORDER BY last_activity_at, id LIMIT ?`, k.ws, k.bot, k.sender.Channel, k.sender.Address, k.activation, last, want))
+			WHERE `+inGroup+` AND closed_at IS NULL AND last_activity_at <= ?6
+			ORDER BY last_activity_at, id LIMIT ?7`, k.args(last, want)...))
 		if err != nil {
 			return err
 		}
