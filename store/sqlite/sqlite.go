@@ -207,10 +207,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return s.fail("migrating", err)
-	}
-	return nil
+	return s.fail("migrating", err)
 }
 
 // setSync gives the writer the synchronous setting a write needs: under
