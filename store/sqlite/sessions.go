@@ -139,10 +139,7 @@ func routeSlow(ctx context.Context, tx conn, ws string, sender lifecycle.Sender,
 // before one a sweep saw (the clock stepped back) makes happen. Otherwise
 // it writes nothing.
 func holdGroup(ctx context.Context, tx conn, ws string, s lifecycle.Session, b *lifecycle.Bot, now time.Time) error {
-	end := int64(math.MaxInt64)
-	if at, ok := lifecycle.NextSessionEnd(b, s.Sender, s.Activation, now); ok {
-		end = sqlrows.Clamp(at)
-	}
+	end := sqlrows.NextEnd(b, s.Sender, s.Activation, now)
 	_, err := tx.ExecContext(ctx, `INSERT INTO session_groups (workspace, bot_id, channel, address, activation, due) VALUES (?1, ?2, ?3, ?4, ?5, `+dueNow+`)
 		ON CONFLICT (workspace, bot_id, channel, address, activation) DO UPDATE SET due = ?6 WHERE due > ?6`,
 		ws, string(s.Bot), s.Sender.Channel, s.Sender.Address, int64(s.Activation), end)
@@ -341,8 +338,8 @@ func (w *sweeper) reschedule(k groupKey, nv int64) (again bool, err error) {
 		return false, err
 	}
 	due := int64(math.MaxInt64)
-	if at, ok := lifecycle.NextSessionEnd(b, k.sender, uint64(k.activation), time.Unix(0, last).UTC()); ok && nv < math.MaxInt64 {
-		due = max(sqlrows.Clamp(at), nv+1)
+	if nv < math.MaxInt64 {
+		due = max(sqlrows.NextEnd(b, k.sender, uint64(k.activation), time.Unix(0, last).UTC()), nv+1)
 	}
 	_, err = w.tx.ExecContext(w.ctx, `UPDATE session_groups SET due = ?6 WHERE `+inGroup, k.args(due)...)
 	return due <= nv, err

@@ -116,6 +116,18 @@ func Clamp(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// NextEnd is lifecycle.NextSessionEnd as a column of Unix nanoseconds
+// holds it, clamped (Clamp): the instant a session of bot b on sender in
+// activation, last active at last, can next end, when its group of open
+// sessions is next due; math.MaxInt64 when it cannot end.
+func NextEnd(b *lifecycle.Bot, sender lifecycle.Sender, activation uint64, last time.Time) int64 {
+	at, ok := lifecycle.NextSessionEnd(b, sender, activation, last)
+	if !ok {
+		return math.MaxInt64
+	}
+	return Clamp(at)
+}
+
 // Time reads a column of Unix nanoseconds, in UTC; NULL is the zero time.
 func Time(n *int64) time.Time {
 	if n == nil {

@@ -93,6 +93,34 @@ func TestNanos(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// NextEnd is lifecycle.NextSessionEnd in Unix nanoseconds: at once for no
+// bot, never for a bot that serves the activation without an idle timeout,
+// the idle end otherwise, clamped to the column's range.
+func TestNextEnd(t *testing.T) {
+	on := lifecycle.Sender{Channel: "sms", Address: "+15550001"}
+	last := time.Unix(100, 0)
+	serving := func(idle time.Duration) *lifecycle.Bot {
+		return &lifecycle.Bot{State: lifecycle.Active, IdleTimeout: idle,
+			Live: []lifecycle.SenderState{{Sender: on, State: lifecycle.Active, Activation: 1}}}
+	}
+	for _, tc := range []struct {
+		name string
+		b    *lifecycle.Bot
+		last time.Time
+		want int64
+	}{
+		{"no bot", nil, last, math.MinInt64},
+		{"no idle timeout", serving(0), last, math.MaxInt64},
+		{"idle", serving(time.Minute), last, last.Add(time.Minute).UnixNano()},
+		{"idle past the range", serving(time.Minute), MaxTime, math.MaxInt64},
+	} {
+		want, ok := lifecycle.NextSessionEnd(tc.b, on, 1, tc.last)
+		if got := NextEnd(tc.b, on, 1, tc.last); got != tc.want {
+			t.Errorf("%s: NextEnd = %d, want %d (NextSessionEnd: %v, %v)", tc.name, got, tc.want, want, ok)
+		}
+	}
+}
+
 // Bot reads the binary document and the JSON of the first PostgreSQL
 // schema alike, upgraded; no document is no bot; a malformed one fails.
 func TestBot(t *testing.T) {
