@@ -27,6 +27,7 @@ const (
 	SQLRoute        = sqlRoute
 	SQLClose        = sqlClose
 	SQLOpen         = sqlOpen
+	SQLStepBack     = sqlStepBack
 	SQLRoles        = sqlRoles
 	AdminWhere      = adminWhere
 )

@@ -70,7 +70,11 @@ const sqlRoute = `
 // the session's last activity ($6 the session's id, $7 that activity, as
 // sqlRoute read them): the clock stepped back. The session may now end
 // before the instant a sweep left its group due at (session_groups), so it
-// makes the group due by the session's idle deadline where it is later.
+// makes the group due by the session's idle deadline where it is later. It
+// writes the group whatever its due, so that it holds the row: a sweep that
+// visits the group meanwhile, and cannot see the message, skips it or is
+// waited for, and never leaves it due by the session's last activity as it
+// was before the message.
 const sqlStepBack = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
@@ -78,9 +82,8 @@ const sqlStepBack = `
 		WHERE ` + openSession + ` AND s.id = $6 AND s.last_activity_at = $7 AND b.workspace = $5 AND b.id = s.bot_id
 		  AND bs.workspace = $5 AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
 		RETURNING ` + routeColumns + `, b.idle_timeout AS idle),
-	g AS (UPDATE session_groups x SET due = LEAST(upd.last_activity_at::numeric + upd.idle, 9223372036854775807)::bigint FROM upd
-		WHERE upd.idle > 0 AND x.workspace = $5 AND x.bot_id = upd.bot_id AND x.channel = $2 AND x.address = $3 AND x.activation = upd.activation
-		  AND x.due > upd.last_activity_at::numeric + upd.idle)
+	g AS (UPDATE session_groups x SET due = LEAST(x.due, LEAST(upd.last_activity_at::numeric + upd.idle, 9223372036854775807)::bigint) FROM upd
+		WHERE upd.idle > 0 AND x.workspace = $5 AND x.bot_id = upd.bot_id AND x.channel = $2 AND x.address = $3 AND x.activation = upd.activation)
 	SELECT id, bot_id, activation, opened_at, last_activity_at, messages FROM upd`
 
 // What sqlRoute found, in its last column.
