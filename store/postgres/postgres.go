@@ -84,7 +84,7 @@
 // jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
 // nanoseconds: 1677-09-21 to 2262-04-11.
 //
-// Migrate brings a database to schema version 10, what an earlier version
+// Migrate brings a database to schema version 13, what an earlier version
 // stored in the default workspace; a bot stored before R22 reads as live
 // on each of its senders. Version 10 rewrites every bot's rows from its
 // document as this version's core computes them (R20's departures and
