@@ -16,10 +16,10 @@ const watchPage = 256
 // stops. Errors are yielded once and end the iteration; the end of ctx ends
 // it without an error.
 //
-// The actor needs "View audit log" (P1), checked before the first entry
-// and again before each later read of the store (P2: a revoked watcher
-// gets nothing committed after the revocation); a refusal is audited
-// (R16), yielded and ends the watch.
+// The actor needs "View audit log" (P1), checked before the first read of
+// the store and again after each read that found entries, before any of
+// them is yielded (P2: a revoked watcher gets nothing committed after the
+// revocation); a refusal is audited (R16), yielded and ends the watch.
 //
 // Delivery is at least once across restarts: keep the Seq of the last entry
 // you handled and pass it as after when you start again; consumers that act
@@ -59,19 +59,7 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 			yield(AuditEntry{}, err)
 			return
 		}
-		for checked := true; ; checked = false {
-			// P2: a role change takes effect on the next read - a watcher
-			// whose "View audit log" was revoked gets nothing committed
-			// since; the refusal is audited and ends the watch.
-			if !checked {
-				if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
-					if ctx.Err() == nil {
-						m.event(ctx, OpWatch, err, time.Time{})
-						yield(AuditEntry{}, err)
-					}
-					return
-				}
-			}
+		for {
 			page, err := m.store.AuditLog(ctx, m.ws, after, watchPage)
 			if err != nil {
 				m.failed(ctx, err, yield)
@@ -79,6 +67,20 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 			}
 			if len(page) > 0 {
 				idle = 0
+				// P2: a role change takes effect on the next read - a
+				// watcher whose "View audit log" was revoked gets nothing
+				// committed since; the refusal is audited and ends the
+				// watch. Checked after the read, before any of it is
+				// yielded: a revocation committed before the read is
+				// seen here, and the page holds only what was committed
+				// before it.
+				if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
+					if ctx.Err() == nil {
+						m.event(ctx, OpWatch, err, time.Time{})
+						yield(AuditEntry{}, err)
+					}
+					return
+				}
 			}
 			for _, e := range page {
 				if e.Seq != after+1 {
