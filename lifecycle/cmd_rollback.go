@@ -7,7 +7,9 @@ import "time"
 // Active there, on those senders only, replacing Bot as Decision says. It
 // takes no other bot offline: a bot that now holds another of the
 // target's senders keeps it. The target must be unchanged since it was
-// last Active.
+// last Active. It goes back only where it was the bot Active last before
+// Bot: a sender of Bot's where another bot was Active after it, or where
+// it never was, goes dark with Bot, as the plan's DarkSenders say (R14).
 //
 // Drains on those senders follow R6, as for any replacement: with Grace
 // Bot drains there and, the newest drain winning, an earlier drain of
@@ -56,7 +58,9 @@ func (c Rollback) decide(d *decider) error {
 	if changed := t.ChangedSinceActive(); len(changed) > 0 { // R20: content, not edits
 		return &RollbackError{Bot: cur.ID, Target: t.ID, Changed: changed}
 	}
-	on := intersect(cur.sendersIn(Active), t.Senders) // where it replaces cur (R22)
+	// Where it replaces cur (R22): the senders cur is Active on that t
+	// names and was the bot Active last on before cur.
+	on := d.lastOn(t, cur, intersect(cur.sendersIn(Active), t.Senders))
 	// None: t left them, was edited since to drop them, and went Active
 	// elsewhere, unchanged since then.
 	if len(on) == 0 {
@@ -75,4 +79,46 @@ func (c Rollback) decide(d *decider) error {
 		}
 	}
 	return d.activate(t, c.Decision, c.Ack, on)
+}
+
+// lastOn returns the senders of on where t is the bot Active last before
+// cur (R20): t left Active there - a bot whose departures are recorded
+// (Bot.Left) and has none there was never Active there - and no other
+// bot of the snapshot left later (ties: the smaller id, as
+// Store.SenderBots). The snapshot holds the bot Active last on each
+// sender (ReadSnapshot). Elsewhere a rollback to t would put it where it
+// never was, or over the bot that was there before cur; cur stays there.
+func (d *decider) lastOn(t, cur *Bot, on []Sender) []Sender {
+	var out []Sender
+	for _, s := range on {
+		at := leftOn(t, s)
+		if at.IsZero() && t.Left != nil {
+			continue
+		}
+		later := false
+		for _, id := range d.order {
+			x := d.bots[id]
+			if id == t.ID || id == cur.ID || d.deleted[id] {
+				continue
+			}
+			if xa := leftOn(x, s); !xa.IsZero() && (xa.After(at) || (xa.Equal(at) && id < t.ID)) {
+				later = true
+				break
+			}
+		}
+		if !later {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// leftOn is when b last left Active on s as its store rows say
+// (SenderRow.LeftActive, and the departure row of a sender it no longer
+// names): zero if it never did, or is Active there.
+func leftOn(b *Bot, s Sender) time.Time {
+	if b.Left == nil && !b.hasSender(s) {
+		return time.Time{} // stored before Left was kept: no departure row
+	}
+	return b.leftAt(s)
 }

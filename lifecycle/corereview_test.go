@@ -5,9 +5,11 @@ import (
 	"errors"
 	"iter"
 	"testing"
+	"time"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
+	"github.com/google/go-cmp/cmp"
 )
 
 // auditHookStore runs beforeAudit once, at the start of the next AuditLog
@@ -68,6 +70,60 @@ func TestP2FollowWithholdsWhatWasCommittedAfterARevocation(t *testing.T) {
 			}
 			if log := e.audit(); !log[len(log)-1].Denied || log[len(log)-1].Actor != "bob" {
 				t.Fatalf("R16: the refusal was not audited: %+v", log[len(log)-1])
+			}
+		})
+	}
+}
+
+// R20, R22, R14 (core review): c is Active on 100 and 200; before it, x
+// was the bot Active on 100 and y the bot Active on 200. y names 100 too,
+// but was never Active there, or left it before x was. Rolling c back
+// goes back to y, the bot Active last on c's senders, on 200 only: on 100
+// y is not the bot Active before c, and the rollback must not put it
+// there. c is replaced as for any activation, and 100 goes dark with it,
+// as the plan says (R14). Before the fix y went Active on 100 too.
+func TestR20RollbackGoesBackOnlyWhereTheTargetWasActiveLast(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(e *env, y lifecycle.BotID)
+	}{
+		{"target-never-active-there", func(e *env, y lifecycle.BotID) {
+			e.must(e.m.Activate(e.ctx, manager, y, lifecycle.Immediate(), lifecycle.Ack{}, sms("200")))
+		}},
+		{"target-left-before-another-bot-was-active-there", func(e *env, y lifecycle.BotID) {
+			e.activate(y, lifecycle.Immediate())
+			e.clk.Add(time.Minute)
+			e.must(e.m.Deactivate(e.ctx, manager, y, 0, sms("100")))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			y := e.draft("y", "100", "200")
+			tc.setup(e, y.ID)
+			e.clk.Add(time.Minute)
+			x := e.live("x", "100")
+			e.clk.Add(time.Minute)
+			c := e.draft("c", "100", "200")
+			e.must(e.m.Activate(e.ctx, manager, c.ID, lifecycle.Immediate(), lifecycle.Ack{}, sms("100"))) // x leaves 100
+			e.clk.Add(time.Minute)
+			e.must(e.m.Activate(e.ctx, manager, c.ID, lifecycle.Immediate(), lifecycle.Ack{}, sms("200"))) // y leaves 200, last
+			e.clk.Add(time.Minute)
+
+			plan, err := e.m.Plan(e.ctx, manager, lifecycle.Rollback{Bot: c.ID, Decision: lifecycle.Immediate()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.m.ApplyPlan(e.ctx, plan); err != nil {
+				t.Fatal(err)
+			}
+			if got := activeOn(e.get(y.ID)); !cmp.Equal(got, []lifecycle.Sender{sms("200")}) {
+				t.Errorf("R20: y is Active on %v after the rollback; want only 200, the sender it was Active on before c", got)
+			}
+			if got := e.states(x.ID, c.ID); !cmp.Equal(got, []lifecycle.State{lifecycle.Inactive, lifecycle.Inactive}) {
+				t.Errorf("R20: x, c are %v; want Inactive, Inactive", got)
+			}
+			if !cmp.Equal(plan.DarkSenders, []lifecycle.Sender{sms("100")}) {
+				t.Errorf("R14: the plan's dark senders are %v; want [sms:100]", plan.DarkSenders)
 			}
 		})
 	}

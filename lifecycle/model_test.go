@@ -213,6 +213,33 @@ func (b *mBot) own(senders []string) []string {
 	return out
 }
 
+// lastOwn returns the senders of held that target names and was the bot
+// Active last on before cur (R20): it left Active there, and no other bot
+// left later (ties: the smaller id).
+func (md *model) lastOwn(target, cur lifecycle.BotID, held []string) []string {
+	t := md.bots[target]
+	var out []string
+	for _, s := range t.own(held) {
+		at := t.leftAt[s]
+		if at.IsZero() {
+			continue
+		}
+		later := false
+		for oid, o := range md.bots {
+			if oid == target || oid == cur {
+				continue
+			}
+			if oa := o.leftAt[s]; !oa.IsZero() && (oa.After(at) || (oa.Equal(at) && oid < target)) {
+				later = true
+			}
+		}
+		if !later {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func (md *model) can(actor string, p roles.Permission) bool {
 	return roles.Default().Can(md.roles[actor], p)
 }
@@ -686,11 +713,13 @@ func (r *modelRun) rollback(t *rapid.T) {
 			rollbacksDropped.Add(1)
 		}
 	}
-	if t := r.md.bots[target]; r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !t.changed() && len(t.own(held)) > 0 {
+	if target != "" {
+		on = r.md.lastOwn(target, id, held)
+	}
+	if t := r.md.bots[target]; r.md.can(a.ID, roles.ActivateChatbots) && target != "" && !t.changed() && len(on) > 0 {
 		// A predecessor that only drains ends its drains first; one
 		// Active elsewhere ends its drains where it goes back (R22). Try
 		// it on a copy.
-		on = t.own(held)
 		saved := *t
 		saved.on, saved.leftAt, saved.activeOn = maps.Clone(t.on), maps.Clone(t.leftAt), maps.Clone(t.activeOn)
 		t.rollbackTarget(on, now)

@@ -18,7 +18,8 @@ type reads struct {
 	// R8). Only live bots are read: never every bot that used a sender.
 	group bool
 	// lastActive also reads, for the first bot, the bot Active last on its
-	// senders (Store.LastActive) and its group: a rollback's target (R20).
+	// senders (Store.SenderBots) and its group: a rollback's target (R20);
+	// and the bot Active last on each of them, without its group.
 	lastActive bool
 	// user names the user whose roles a role command changes; the Admin
 	// count is read with them.
@@ -64,36 +65,61 @@ func ReadSnapshot(ctx context.Context, st Store, ws Workspace, actor Actor, cmd 
 		}
 	}
 	ids := r.bots
+	var lastOn []Bot
 	if r.lastActive && len(ids) > 0 {
-		if s.LastActive, err = lastActive(ctx, st, ws, ids[0]); err != nil {
+		if s.LastActive, lastOn, err = lastActive(ctx, st, ws, ids[0]); err != nil {
 			return s, err
 		}
 		if s.LastActive != "" {
 			ids = append([]BotID{s.LastActive}, ids...)
 		}
 	}
-	s.Bots, err = readBots(ctx, st, ws, ids, r.group)
-	return s, err
+	if s.Bots, err = readBots(ctx, st, ws, ids, r.group); err != nil {
+		return s, err
+	}
+	for _, b := range lastOn {
+		if !slices.ContainsFunc(s.Bots, func(x Bot) bool { return x.ID == b.ID }) {
+			s.Bots = append(s.Bots, b)
+		}
+	}
+	slices.SortFunc(s.Bots, func(a, b Bot) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return s, nil
 }
 
-// lastActive returns the store's LastActive on the senders of id, or "".
-func lastActive(ctx context.Context, st Store, ws Workspace, id BotID) (BotID, error) {
+// lastActive returns the store's LastActive on the senders id is Active
+// on, or "", and, when it is Active on more than one, the bot Active last
+// on each of them, where that is another bot: a rollback puts its target
+// back only where it was the bot Active last (R20, R22), and Decide tells
+// where from their departures (Bot.leftAt). It costs one read per sender
+// the bot is Active on, never the bots that once used them.
+func lastActive(ctx context.Context, st Store, ws Workspace, id BotID) (BotID, []Bot, error) {
 	cur, err := st.Bot(ctx, ws, id)
 	if errors.Is(err, ErrNotFound) {
-		return "", nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// Only the senders it is Active on: a rollback replaces it there (R22).
 	// Their departure senders too: a bot edited since to drop one keeps
 	// its departure from it there (departureRows), and is the target R20
 	// refuses as changed.
-	_, prev, err := st.SenderBots(ctx, ws, departureSenders(cur.sendersIn(Active)), cur.ID)
+	held := cur.sendersIn(Active)
+	_, prev, err := st.SenderBots(ctx, ws, departureSenders(held), cur.ID)
 	if err != nil || prev == nil {
-		return "", err
+		return "", nil, err
 	}
-	return prev.ID, nil
+	var lastOn []Bot
+	for i := 0; len(held) > 1 && i < len(held); i++ {
+		_, p, err := st.SenderBots(ctx, ws, departureSenders(held[i:i+1]), cur.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		if p != nil && p.ID != prev.ID && !slices.ContainsFunc(lastOn, func(b Bot) bool { return b.ID == p.ID }) {
+			lastOn = append(lastOn, *p)
+		}
+	}
+	return prev.ID, lastOn, nil
 }
 
 // readBots reads the named bots and, with group, the live bots around them.
