@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -126,5 +128,23 @@ func TestR20RollbackGoesBackOnlyWhereTheTargetWasActiveLast(t *testing.T) {
 				t.Errorf("R14: the plan's dark senders are %v; want [sms:100]", plan.DarkSenders)
 			}
 		})
+	}
+}
+
+// R27, errors (core review): an error of no operation - a bad workspace
+// name, a Config without a Store, a nil command - reads as the sentence
+// it is, not ": invalid ...".
+func TestErrorsOfNoOperationDoNotStartWithAColon(t *testing.T) {
+	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wsErr := m.Workspace("a b")
+	_, newErr := lifecycle.New(lifecycle.Config{})
+	_, nilErr := lifecycle.Decide(lifecycle.Snapshot{}, nil, time.Time{})
+	for name, err := range map[string]error{"Workspace": wsErr, "New": newErr, "Decide(nil)": nilErr} {
+		if !errors.Is(err, lifecycle.ErrInvalidInput) || strings.HasPrefix(err.Error(), ":") || strings.HasPrefix(err.Error(), " ") {
+			t.Errorf("%s: %q (%v); want an ErrInvalidInput whose message starts with what is wrong", name, err, errors.Is(err, lifecycle.ErrInvalidInput))
+		}
 	}
 }

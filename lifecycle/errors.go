@@ -93,8 +93,15 @@ type Error struct {
 	Err  error
 }
 
-// Error implements the error interface: "<op>: <detail>".
-func (e *Error) Error() string { return string(e.Op) + ": " + e.Err.Error() }
+// Error implements the error interface: "<op>: <detail>", or the detail
+// alone for an error of no operation (New, Manager.Workspace, a nil
+// command).
+func (e *Error) Error() string {
+	if e.Op == "" {
+		return e.Err.Error()
+	}
+	return string(e.Op) + ": " + e.Err.Error()
+}
 
 // Unwrap returns the detail and the kind.
 func (e *Error) Unwrap() []error { return []error{e.Err, e.Kind} }
