@@ -148,3 +148,35 @@ func TestErrorsOfNoOperationDoNotStartWithAColon(t *testing.T) {
 		}
 	}
 }
+
+// rolesCtxStore is a store whose role reads honour ctx, as a SQL store's
+// do.
+type rolesCtxStore struct{ lifecycle.Store }
+
+func (c rolesCtxStore) Roles(ctx context.Context, ws lifecycle.Workspace, user string) (roles.Set, int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	return c.Store.Roles(ctx, ws, user)
+}
+
+// R24 (core review): Watch and Backlog say the end of ctx ends them
+// without an error. With ctx over before the permission check, a store
+// that honours ctx failed the check, and the follow yielded "context
+// canceled" as its error.
+func TestR24FollowEndsWithoutAnErrorWhenCtxEndedBeforeTheCheck(t *testing.T) {
+	e := newEnv(t)
+	m, err := lifecycle.New(lifecycle.Config{Store: rolesCtxStore{e.st}, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	for name, follow := range map[string]iter.Seq2[lifecycle.AuditEntry, error]{"Watch": m.Watch(ctx, admin, 0), "Backlog": m.Backlog(ctx, admin, 0)} {
+		for _, err := range follow {
+			if err != nil {
+				t.Errorf("R24: %s with its context over yielded %v; want it to end without an error", name, err)
+			}
+		}
+	}
+}

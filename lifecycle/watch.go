@@ -55,8 +55,10 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 	return func(yield func(AuditEntry, error) bool) {
 		var idle int // polls in a row that found nothing, for a store that cannot wait
 		if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
-			m.event(ctx, OpWatch, err, time.Time{})
-			yield(AuditEntry{}, err)
+			if ctx.Err() == nil { // the end of ctx ends it without an error
+				m.event(ctx, OpWatch, err, time.Time{})
+				yield(AuditEntry{}, err)
+			}
 			return
 		}
 		for {
