@@ -180,3 +180,46 @@ func TestR24FollowEndsWithoutAnErrorWhenCtxEndedBeforeTheCheck(t *testing.T) {
 		}
 	}
 }
+
+// R13 (core review): an import document that is empty, cut short, not
+// JSON, of the wrong JSON type or with a field of the wrong type is
+// refused as invalid input that changes nothing, with a message that says
+// what is wrong in the document's words and what to do - not "EOF" or
+// "cannot unmarshal number 2.5 into Go struct field exportDoc.version of
+// type int".
+func TestR13ImportDecodeErrorsSayWhatToDo(t *testing.T) {
+	e := newEnv(t)
+	doc, err := e.m.Export(e.ctx, designer, e.draft("b", "100").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, data, says string }{
+		{"empty", "", "is empty"},
+		{"blank", " \n", "is empty"},
+		{"cut-short", string(doc[:len(doc)/2]), "cut short"},
+		{"not-json", "format: botlife.chatbot", "is not JSON"},
+		{"an-array", "[]", "is a JSON array"},
+		{"version-not-whole", strings.Replace(string(doc), `"version": 2`, `"version": 2.5`, 1), `as "version", which Export writes as a whole number`},
+		{"senders-not-a-list", strings.Replace(string(doc), `"senders": [`, `"senders": 1, "x": [`, 1), `as "senders", which Export writes as a list`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := e.refused(lifecycle.ErrInvalidInput, false, func() error {
+				_, err := e.m.Import(e.ctx, designer, []byte(tc.data))
+				return err
+			})
+			var ie *lifecycle.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("R13: %v is not an *InputError", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.says) || !strings.Contains(msg, "import a document written by Export") {
+				t.Errorf("R13: %q; want it to say %q and what to do", msg, tc.says)
+			}
+			for _, internal := range []string{"EOF", "Go ", "exportDoc", "lifecycle."} {
+				if strings.Contains(msg, internal) {
+					t.Errorf("R13: %q speaks of %q", msg, internal)
+				}
+			}
+		})
+	}
+}

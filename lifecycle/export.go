@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -68,7 +69,7 @@ func decodeExport(data []byte, max int) (Create, error) {
 	dec.DisallowUnknownFields()
 	var doc exportDoc
 	if err := dec.Decode(&doc); err != nil {
-		return bad(fmt.Sprintf("is not a valid export document: %v", err))
+		return bad(decodeProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return bad("has data after the document; import one document at a time")
@@ -93,4 +94,41 @@ func decodeExport(data []byte, max int) (Create, error) {
 	}
 	return Create{Name: doc.Name, Description: doc.Description, Channel: doc.Channel, Senders: doc.Senders,
 		Definition: doc.Definition, IdleTimeout: idle}, nil
+}
+
+// decodeProblem says, in the words of the document rather than of Go's
+// types, what encoding/json found wrong with an import document, and
+// what to do (R13).
+func decodeProblem(err error) string {
+	const fix = "; import a document written by Export, unchanged"
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "is empty" + fix
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "ends before the document does (is it cut short?)" + fix
+	case errors.As(err, &syn):
+		return fmt.Sprintf("is not JSON: %v at byte %d%s", syn, syn.Offset, fix)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("is a JSON %s, not an export document (a JSON object)%s", typ.Value, fix)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("has a %s as %q, which Export writes as a %s%s", typ.Value, typ.Field, jsonKind(typ.Type.Kind().String()), fix)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "has the " + strings.TrimPrefix(err.Error(), "json: ") + ", which Export does not write" + fix
+	}
+	return fmt.Sprintf("is not a valid export document: %v%s", err, fix)
+}
+
+// jsonKind names a Go kind as the JSON value that decodes into it.
+func jsonKind(k string) string {
+	switch k {
+	case "int", "int64", "uint64":
+		return "whole number"
+	case "slice":
+		return "list"
+	case "struct":
+		return "object"
+	}
+	return k
 }
