@@ -104,7 +104,9 @@ type Snapshot struct {
 	Actor      Actor
 	ActorRoles roles.Set
 	// Bots are the stored bots the command may touch: the bots it names and,
-	// for commands that move bots on senders, the live bots around them.
+	// for commands that move bots on senders, the live bots around them;
+	// for a Rollback also the bot Active last on each sender the bot rolled
+	// back is Active on (R20).
 	Bots []Bot
 	// LastActive is, for a Rollback, the bot the store says was Active last
 	// on the senders of the bot rolled back (Store.SenderBots); "" if none.
