@@ -223,3 +223,22 @@ func TestR13ImportDecodeErrorsSayWhatToDo(t *testing.T) {
 		})
 	}
 }
+
+// R27, R21 (core review): a workspace name is printable text without
+// spaces, as Manager.Workspace says: a zero-width space or another
+// invisible format character would make a second workspace that reads as
+// "acme"; a no-break space is a space; a private-use character prints as
+// nothing in particular.
+func TestR27WorkspaceNamesArePrintable(t *testing.T) {
+	e := newEnv(t)
+	for _, bad := range []lifecycle.Workspace{"acme\u200b", "\u2060acme", "ac\u00adme", "ac\u00a0me", "acme\ue000", "acme\u2028"} {
+		if _, err := e.m.Workspace(bad); !errors.Is(err, lifecycle.ErrInvalidInput) {
+			t.Errorf("R27: Workspace(%+q) = %v, want ErrInvalidInput", bad, err)
+		}
+	}
+	for _, good := range []lifecycle.Workspace{"acme", "ACME-2", "société", "客户_7", "a.b:c"} {
+		if _, err := e.m.Workspace(good); err != nil {
+			t.Errorf("R27: Workspace(%q) = %v, want it accepted", good, err)
+		}
+	}
+}

@@ -26,15 +26,17 @@ const MaxWorkspaceBytes = 64
 var ErrSenderClaimed = errors.New("sender registered to another account")
 
 // checkWorkspace refuses a workspace name that is not 1 to
-// MaxWorkspaceBytes bytes of printable text without spaces. The default
+// MaxWorkspaceBytes bytes of printable text without spaces: no space,
+// control or format character (U+200B would make "acme\u200b" a workspace
+// that reads as "acme"), nor one unassigned or for private use. The default
 // workspace ("") is named by leaving it out, never by "".
 func checkWorkspace(ws Workspace) error {
 	s := string(ws)
 	if err := checkText("workspace", s); err != nil {
 		return err
 	}
-	if s == "" || len(s) > MaxWorkspaceBytes || strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return &InputError{Field: "workspace", Value: shown(s), Problem: fmt.Sprintf("must be 1 to %d bytes of text without spaces, such as \"acme\"", MaxWorkspaceBytes)}
+	if s == "" || len(s) > MaxWorkspaceBytes || strings.IndexFunc(s, func(r rune) bool { return r == ' ' || !unicode.IsPrint(r) }) >= 0 {
+		return &InputError{Field: "workspace", Value: shown(s), Problem: fmt.Sprintf("must be 1 to %d bytes of printable text without spaces or invisible characters, such as \"acme\"", MaxWorkspaceBytes)}
 	}
 	return nil
 }
