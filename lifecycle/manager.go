@@ -145,7 +145,13 @@ func (m *Manager) decide(ctx context.Context, actor Actor, cmd Command, now time
 		return Plan{}, opError(cmd.op(), err)
 	}
 	snap.Policy = m.policy
-	return Decide(snap, cmd, now)
+	p, err := Decide(snap, cmd, now)
+	if err == nil {
+		if err = m.claimed(ctx, &snap, &p); err != nil {
+			return Plan{}, opError(p.Op, err)
+		}
+	}
+	return p, err
 }
 
 // Plan decides cmd and returns the plan without writing anything, not even
@@ -269,7 +275,16 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if err != nil || !shiftedBy(withoutEnds(p), withoutEnds(fresh), now.Sub(p.Time)) {
 		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan made at %v no longer holds at %v (a deadline passed or a decision changed in between); plan again", p.Time.Format(time.RFC3339), now.Format(time.RFC3339))})
 	}
-	entries, err := m.store.Commit(ctx, fresh)
+	err = m.claimed(ctx, &snap, &fresh)
+	var entries []AuditEntry
+	if err == nil {
+		entries, err = m.store.Commit(ctx, fresh)
+	}
+	if ce := (*ClaimError)(nil); errors.As(err, &ce) {
+		// The sender was free when the plan was made (Plan asks): the
+		// world moved (R17, R27).
+		err = &ConflictError{Reason: fmt.Sprintf("sender %s was registered to another account after the plan was made; plan again", ce.Sender)}
+	}
 	if err != nil {
 		return Plan{}, opError(op, err)
 	}

@@ -111,6 +111,13 @@ type Store interface {
 	// Sender.String): kept as counters, never counted over every session.
 	SessionStats(ctx context.Context, ws Workspace) ([]SessionStats, error)
 
+	// Claimed returns those of senders that a bot of another workspace
+	// names (R27), in the order given: what Commit would refuse with a
+	// *ClaimError if a bot of ws named them. The Manager asks it when a
+	// plan gives a bot a sender, so that a dry run refuses what its
+	// commit would (R17).
+	Claimed(ctx context.Context, ws Workspace, senders []Sender) ([]Sender, error)
+
 	// Schedule returns the schedule with id, or an error wrapping
 	// ErrNotFound.
 	Schedule(ctx context.Context, ws Workspace, id ScheduleID) (Schedule, error)

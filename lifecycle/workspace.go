@@ -1,8 +1,10 @@
 package lifecycle
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -66,7 +68,8 @@ func (m *Manager) in(ws Workspace) *Manager {
 
 // ClaimError reports a sender the plan would give a bot while a bot of
 // another workspace names it (R27). It wraps ErrSenderClaimed and names
-// nothing of the other workspace. A Store returns it from Commit.
+// nothing of the other workspace. A Store returns it from Commit; the
+// Manager from a plan, dry run or not, that gives a bot such a sender.
 type ClaimError struct {
 	Sender Sender
 }
@@ -78,3 +81,30 @@ func (e *ClaimError) Error() string {
 
 // Unwrap returns ErrSenderClaimed.
 func (e *ClaimError) Unwrap() error { return ErrSenderClaimed }
+
+// claimed refuses p with a *ClaimError if it gives a bot a real sender
+// that a bot of another workspace names (R27), reading the claims only
+// when it gives one: a dry run refuses what its commit would (R17). snap
+// holds the bots as stored, whose senders are claimed already.
+func (m *Manager) claimed(ctx context.Context, snap *Snapshot, p *Plan) error {
+	var added []Sender
+	for _, c := range p.Changes {
+		if c.After == nil {
+			continue
+		}
+		i := slices.IndexFunc(snap.Bots, func(b Bot) bool { return b.ID == c.Bot })
+		for _, s := range c.After.Senders {
+			if !s.IsTest() && (i < 0 || !slices.Contains(snap.Bots[i].Senders, s)) && !slices.Contains(added, s) {
+				added = append(added, s)
+			}
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	claimed, err := m.store.Claimed(ctx, m.ws, added)
+	if err != nil || len(claimed) == 0 {
+		return err
+	}
+	return &ClaimError{Sender: claimed[0]}
+}

@@ -417,3 +417,48 @@ func TestR27DecideTreatsAnotherWorkspaceAsAbsent(t *testing.T) {
 		t.Errorf("R27: a plan of workspace alpha: %q, its bot in %q (%v)", p.Workspace, p.Changes[0].After.Workspace, err)
 	}
 }
+
+// TestR17PlanRefusesAClaimedSender (R17, R27): a dry run that gives a bot
+// a sender another workspace's bots name is refused as its commit would
+// be - with a *ClaimError naming the sender - and writes nothing; a plan
+// made while the sender was free and applied after it was claimed is a
+// conflict (the world moved), and changes nothing either.
+func TestR17PlanRefusesAClaimedSender(t *testing.T) {
+	w := newWsEnv(t)
+	a, b := w.in("a"), w.in("b")
+	taken, free := sms("+4470000001"), sms("+4470000002")
+	mine, err := a.Create(w.ctx, designer, lifecycle.Create{Name: "mine", Channel: "sms", Senders: []lifecycle.Sender{free}, Definition: cleanDef()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := a.Plan(w.ctx, designer, lifecycle.Update{Bot: mine.ID, Senders: &[]lifecycle.Sender{free, taken}})
+	if err != nil {
+		t.Fatalf("R17: a plan naming a free sender: %v", err)
+	}
+	if _, err := b.Create(w.ctx, designer, lifecycle.Create{Name: "theirs", Channel: "sms", Senders: []lifecycle.Sender{taken}, Definition: cleanDef()}); err != nil {
+		t.Fatal(err)
+	}
+	before := w.dump("a")
+	for _, tc := range []struct {
+		name string
+		cmd  lifecycle.Command
+	}{
+		{"create", lifecycle.Create{Name: "new", Channel: "sms", Senders: []lifecycle.Sender{taken}, Definition: cleanDef()}},
+		{"update", lifecycle.Update{Bot: mine.ID, Senders: &[]lifecycle.Sender{free, taken}}},
+	} {
+		_, err := a.Plan(w.ctx, designer, tc.cmd)
+		var ce *lifecycle.ClaimError
+		if !errors.Is(err, lifecycle.ErrSenderClaimed) || !errors.As(err, &ce) || ce.Sender != taken {
+			t.Errorf("R17: Plan(%s) naming a claimed sender = %v, want a *ClaimError for %v", tc.name, err, taken)
+		}
+	}
+	if _, err := a.Plan(w.ctx, designer, lifecycle.Update{Bot: mine.ID, Name: ptr("renamed")}); err != nil {
+		t.Errorf("R27: a plan adding no sender read as claimed: %v", err)
+	}
+	if _, err := a.ApplyPlan(w.ctx, stale); !errors.Is(err, lifecycle.ErrConflict) {
+		t.Errorf("R17: applying a plan whose sender was claimed since = %v, want ErrConflict", err)
+	}
+	if diff := cmp.Diff(before, w.dump("a")); diff != "" {
+		t.Errorf("R17: refused plans changed the workspace (-before +after):\n%s", diff)
+	}
+}

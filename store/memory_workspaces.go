@@ -174,6 +174,23 @@ func (c *claims) refused(ws lifecycle.Workspace, delta map[lifecycle.Sender]int)
 	return nil
 }
 
+// Claimed returns those of senders that a bot of another workspace than
+// ws names (R27), in the order given.
+func (m *Memory) Claimed(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender) ([]lifecycle.Sender, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.claims.mu.Lock()
+	defer m.claims.mu.Unlock()
+	var out []lifecycle.Sender
+	for _, s := range senders {
+		if cl, ok := m.claims.of[s]; ok && cl.ws != ws {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // claimDelta counts, per real sender, the bots of the plan's changes that
 // name it after less those that named it before. The caller holds m.mu.
 func (m *space) claimDelta(changes []lifecycle.Change) map[lifecycle.Sender]int {

@@ -450,6 +450,31 @@ func (s *Store) Roles(ctx context.Context, ws lifecycle.Workspace, user string) 
 	return roles.Set(rs), admins, fail(ctx, "reading roles", err)
 }
 
+// Claimed implements lifecycle.Store: the rows of sender_claims held by
+// another workspace, in one round trip.
+func (s *Store) Claimed(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender) ([]lifecycle.Sender, error) {
+	channels, addresses := make([]string, len(senders)), make([]string, len(senders))
+	for i, sn := range senders {
+		channels[i], addresses[i] = sn.Channel, sn.Address
+	}
+	rows, err := s.pool.Query(ctx, `SELECT channel, address FROM sender_claims WHERE workspace <> $1
+		AND (channel, address) IN (SELECT * FROM unnest($2::text[], $3::text[]))`, string(ws), channels, addresses)
+	if err != nil {
+		return nil, fail(ctx, "reading sender claims", err)
+	}
+	claimed, err := pgx.CollectRows(rows, pgx.RowToStructByPos[lifecycle.Sender])
+	if err != nil {
+		return nil, fail(ctx, "reading sender claims", err)
+	}
+	var out []lifecycle.Sender
+	for _, sn := range senders {
+		if slices.Contains(claimed, sn) {
+			out = append(out, sn)
+		}
+	}
+	return out, nil
+}
+
 // AuditLog implements lifecycle.Store.
 func (s *Store) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
 	if after > 1<<63-1 {

@@ -241,6 +241,26 @@ func (s *Store) Roles(ctx context.Context, ws lifecycle.Workspace, user string) 
 	return roles.Set(rs), admins, s.fail("reading roles", err)
 }
 
+// Claimed implements lifecycle.Store: sender_claims, one row per sender
+// in the order given.
+func (s *Store) Claimed(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender) ([]lifecycle.Sender, error) {
+	out, err := readTx(ctx, s, func(tx conn) (out []lifecycle.Sender, err error) {
+		for _, sn := range senders {
+			var n int
+			err = tx.QueryRowContext(ctx, `SELECT count(*) FROM sender_claims WHERE channel = ? AND address = ? AND workspace <> ?`,
+				sn.Channel, sn.Address, string(ws)).Scan(&n)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				out = append(out, sn)
+			}
+		}
+		return out, nil
+	})
+	return out, s.fail("reading sender claims", err)
+}
+
 // AuditLog implements lifecycle.Store.
 func (s *Store) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
 	if after > math.MaxInt64 {

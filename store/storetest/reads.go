@@ -10,7 +10,7 @@ import (
 	"github.com/botlife/botlife/roles"
 )
 
-// The reads the suite makes through a Store's 14 row operations.
+// The reads the suite makes through a Store's 15 row operations.
 
 // session reads the session with id as the Manager does: the first of
 // Sessions after id-1.

@@ -95,6 +95,8 @@ func testSenderClaims(t *testing.T, h *harness) {
 	claimed := func(why string) {
 		t.Helper()
 		mine, theirs := h.contents(), o.contents()
+		h.claimedAre(o, h.senders("300", "100"), h.senders("100"))
+		h.claimedAre(h, h.senders("100", "300"), nil)
 		p, err := o.plan(lifecycle.Create{ID: "theirs", Name: "theirs", Channel: "sms", Senders: h.senders("100"), Definition: definition()})
 		if err != nil {
 			t.Fatal(err)
@@ -125,6 +127,8 @@ func testSenderClaims(t *testing.T, h *harness) {
 		t.Fatalf("R27: the sender no bot of its workspace names is free: %+v", c)
 	}
 	// Now it is theirs: this workspace's bots cannot take it back.
+	h.claimedAre(h, h.senders("200", "100"), h.senders("100"))
+	h.claimedAre(o, h.senders("100"), nil)
 	p, err := h.plan(lifecycle.Update{Bot: a.ID, Senders: ptr(h.senders("100", "200"))})
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +139,16 @@ func testSenderClaims(t *testing.T, h *harness) {
 	// A plan that claims one sender and frees another is refused whole.
 	if got := h.bot(a.ID); !cmp.Equal(got.Senders, h.senders("200")) {
 		t.Fatalf("R27: a refused claim changed the bot's senders to %v", got.Senders)
+	}
+}
+
+// claimedAre fails the test unless Store.Claimed in in's workspace
+// returns want of senders: those a bot of another workspace names (R27).
+func (h *harness) claimedAre(in *harness, senders, want []lifecycle.Sender) {
+	h.t.Helper()
+	got, err := h.st.Claimed(h.ctx, in.ws, senders)
+	if err != nil || !cmp.Equal(got, want, cmpopts.EquateEmpty()) {
+		h.t.Fatalf("R27: Claimed(%q, %v) = %v, %v; want %v", in.ws, senders, got, err, want)
 	}
 }
 
