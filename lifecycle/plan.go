@@ -117,10 +117,10 @@ func (p *Plan) Bot(id BotID) (Bot, bool) {
 }
 
 // Check reports a malformed plan - a bot, schedule or user's roles changed
-// twice, a bot naming a sender twice, or a change whose After does not
-// match its bot and target state - as an error wrapping
-// ErrInvalidInput. Decide never makes one; stores call Check before
-// applying a plan that may have been built by hand.
+// twice, a bot naming a sender twice, a change whose After does not match
+// its bot and target state, or one that deletes a bot with Revision 0 - as
+// an error wrapping ErrInvalidInput. Decide never makes one; stores call
+// Check before applying a plan that may have been built by hand.
 func (p *Plan) Check() error {
 	seen := make(map[BotID]bool, len(p.Changes))
 	for _, c := range p.Changes {
@@ -130,6 +130,11 @@ func (p *Plan) Check() error {
 		seen[c.Bot] = true
 		if (c.After == nil) != (c.To == Deleted) || (c.After != nil && (c.After.ID != c.Bot || c.After.State != c.To)) {
 			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a change whose After does not match its bot and target state"}
+		}
+		if c.After == nil && c.Revision == 0 {
+			// Revision 0 reads "the bot must not exist": a delete reads the
+			// revision it deletes, or a store would delete nothing (or crash).
+			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "deletes a bot without the revision it read (Revision 0)"}
 		}
 		if c.After != nil && namesTwice(c.After.Senders) {
 			return &InputError{Field: "plan", Value: shown(string(c.Bot)), Problem: "has a bot that names a sender twice"}

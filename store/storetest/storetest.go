@@ -68,6 +68,7 @@ var suite = []struct {
 	{"R15/CommitIsAtomic", testCommitAtomic},
 	{"R15/StaleRevisionConflicts", testStaleRevision},
 	{"R15/SenderNamedTwiceRefused", testSenderNamedTwice},
+	{"R15/DeleteWithoutRevisionRefused", testDeleteWithoutRevision},
 	{"R1/TwoActiveRefused", testTwoActiveRefused},
 	{"R2/TwoDeactivatedRefused", testTwoDeactivatedRefused},
 	{"R16/AuditOrder", testAuditOrder},
@@ -482,6 +483,31 @@ func testSenderNamedTwice(t *testing.T, h *harness) {
 	}
 	if diff := cmp.Diff(before, h.contents()); diff != "" {
 		t.Fatalf("a refused plan changed the store (-before +after):\n%s", diff)
+	}
+}
+
+// testDeleteWithoutRevision (R15): a change that deletes a bot reads the
+// revision it deletes; one with Revision 0 - "the bot must not exist" - is
+// malformed (Plan.Check), and every store refuses the plan whole with
+// ErrInvalidInput, whether or not the bot exists: no store may delete a
+// bot it was not told the revision of, apply the rest of the plan, or
+// fail part way through it.
+func testDeleteWithoutRevision(t *testing.T, h *harness) {
+	kept := h.create("100")
+	for _, id := range []lifecycle.BotID{"ghost", kept.ID} {
+		before := h.contents()
+		b := lifecycle.Bot{ID: "new", Name: "new", Channel: "sms", Senders: h.senders("200"), Definition: definition(),
+			State: lifecycle.Draft, Revision: 1, CreatedAt: h.now, UpdatedAt: h.now}
+		p := lifecycle.Plan{Workspace: h.ws, Op: lifecycle.OpDelete, Changes: []lifecycle.Change{
+			{Bot: b.ID, To: lifecycle.Draft, After: &b}, // first: a store applying changes in order stores it before the delete
+			{Bot: id, From: lifecycle.Draft, To: lifecycle.Deleted}},
+			Audit: []lifecycle.AuditEntry{{Time: h.now, Actor: "x", Action: lifecycle.OpDelete}}}
+		if _, err := h.st.Commit(h.ctx, p); !errors.Is(err, lifecycle.ErrInvalidInput) {
+			t.Fatalf("R15: deleting %s with Revision 0: Commit = %v, want ErrInvalidInput", id, err)
+		}
+		if diff := cmp.Diff(before, h.contents()); diff != "" {
+			t.Fatalf("R15: a refused plan deleting %s with Revision 0 changed the store (-before +after):\n%s", id, diff)
+		}
 	}
 }
 
