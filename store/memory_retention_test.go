@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -167,4 +168,33 @@ func TestRetentionHeap(t *testing.T) {
 		t.Errorf("SessionStats = %+v; want %d opened", stats, n)
 	}
 	runtime.KeepAlive(st)
+}
+
+// TestRetentionHoldsForAnyLimit: a sweep removes the closed sessions past
+// the retention whatever limit it is given - math.MaxInt ("all") too,
+// whose purge budget (purgeBudget per session it may close) overflowed
+// to below zero, so that a caller sweeping with it never let a closed
+// session leave memory.
+func TestRetentionHoldsForAnyLimit(t *testing.T) {
+	for _, limit := range []int{1, 1000, math.MaxInt / purgeBudget, math.MaxInt/purgeBudget + 1, math.MaxInt} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			ctx := context.Background()
+			sender := lifecycle.Sender{Channel: "sms", Address: "100"}
+			st := NewMemory()
+			m, clk, _ := retentionManager(t, st, sender)
+			s, err := m.Route(ctx, sender, "u1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CloseSession(ctx, "", s.ID, lifecycle.CloseCompleted, clk.t); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.SweepSessions(ctx, "", clk.t.Add(DefaultRetention), limit); err != nil {
+				t.Fatal(err)
+			}
+			if n := st.retained(); n != 0 {
+				t.Errorf("SweepSessions(limit %d) past the retention left %d closed sessions in memory; want 0", limit, n)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"hash/maphash"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -386,8 +387,18 @@ func (m *Memory) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now 
 			break
 		}
 	}
-	sp.purge(now, purgeBudget*max(limit, 1))
+	sp.purge(now, purgeAllowance(limit))
 	return closed, nil
+}
+
+// purgeAllowance is how many closed sessions a sweep given limit may
+// remove: purgeBudget per session it may close, at least one's worth,
+// and math.MaxInt for a limit that many would overflow.
+func purgeAllowance(limit int) int {
+	if limit > math.MaxInt/purgeBudget {
+		return math.MaxInt
+	}
+	return purgeBudget * max(limit, 1)
 }
 
 // purgeBudget is how many closed sessions past the retention a sweep may
