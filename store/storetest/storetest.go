@@ -32,6 +32,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -55,6 +56,7 @@ var suite = []struct {
 }{
 	{"BotRoundTrip", testBotRoundTrip},
 	{"ReadsAreCopies", testReadsAreCopies},
+	{"EveryReadAndCommitIsACopy", testEveryReadAndCommitIsACopy},
 	{"R16/AuditReadsAreCopies", testAuditReadsAreCopies},
 	{"LiveBotsAndPaging", testLiveBots},
 	{"R20/LastActive", testLastActive},
@@ -355,6 +357,138 @@ func testReadsAreCopies(t *testing.T, h *harness) {
 	got.Definition.Text = "changed"
 	if diff := cmp.Diff(b, h.bot(b.ID)); diff != "" {
 		t.Fatalf("changing a read value changed the store:\n%s", diff)
+	}
+}
+
+// testEveryReadAndCommitIsACopy: reads return copies and Commit keeps
+// none of its caller's (lifecycle.Store): changing every slice and map of
+// what Bot, Bots, SenderBots, Due, Schedule, Schedules and SessionStats
+// returned, or of a plan after Commit stored it, changes nothing stored.
+func testEveryReadAndCommitIsACopy(t *testing.T, h *harness) {
+	a := h.active("100", "200")
+	for _, r := range []struct{ addr, user string }{{"100", "u1"}, {"200", "u2"}} {
+		if _, err := h.st.Route(h.ctx, h.ws, h.sender(r.addr), r.user, h.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.now = h.now.Add(time.Minute)
+	b := h.create("100")
+	h.do(lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Grace(time.Hour)}) // a drains on 100: Live, Left
+	c := h.active("300")
+	s3, err := h.st.Route(h.ctx, h.ws, h.sender("300"), "u3", h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.do(lifecycle.Deactivate{Bot: c.ID}) // u3's session stays recorded open: Ends, OpenActivations
+	created := h.do(lifecycle.Create{ID: "made", Name: "made", Channel: "sms", Senders: h.senders("400"), Definition: definition()})
+	sched := h.do(lifecycle.CreateSchedule{ID: "s1", At: h.now.Add(time.Minute), Do: lifecycle.Activate{Bot: c.ID, Senders: h.senders("300"),
+		Decision: lifecycle.Immediate(), Ack: lifecycle.Ack{Codes: []string{"w1"}}}})
+	if _, err := h.st.CloseSession(h.ctx, h.ws, s3.ID, lifecycle.CloseCompleted, h.now); err != nil {
+		t.Fatal(err)
+	}
+	later := h.now.Add(2 * time.Hour)
+	read := func() (out struct {
+		C        contents
+		Bots     []lifecycle.Bot
+		Live     []lifecycle.Bot
+		Last     *lifecycle.Bot
+		Due      lifecycle.Due
+		Schedule lifecycle.Schedule
+		Copies   int
+	}) {
+		t.Helper()
+		out.C = h.contents()
+		for _, id := range []lifecycle.BotID{a.ID, c.ID} {
+			out.Bots = append(out.Bots, h.bot(id))
+		}
+		var errs [3]error
+		out.Live, out.Last, errs[0] = h.st.SenderBots(h.ctx, h.ws, h.senders("100", "200"), b.ID)
+		out.Due, errs[1] = h.st.Due(h.ctx, h.ws, later, 10)
+		out.Schedule, errs[2] = h.st.Schedule(h.ctx, h.ws, "s1")
+		if err := errors.Join(errs[:]...); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// want is kept as JSON: a store whose reads alias its rows would
+	// change a want kept as values along with them.
+	asJSON := func(v any) any {
+		t.Helper()
+		var out any
+		data, err := json.Marshal(v)
+		if err == nil {
+			err = json.Unmarshal(data, &out)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want := read()
+	if want.Last == nil || len(want.Due.Drains) == 0 || len(want.Due.Schedules) == 0 || len(want.C.Stats) == 0 {
+		t.Fatalf("the case reads too little to check: last %v, %d drains, %d schedules due, %d stats",
+			want.Last, len(want.Due.Drains), len(want.Due.Schedules), len(want.C.Stats))
+	}
+	wantJSON, got := asJSON(want), read()
+	for _, bs := range [][]lifecycle.Bot{got.C.Bots, got.Bots, got.Live, got.Due.Drains, {*got.Last}} {
+		for i := range bs {
+			scribbleBot(&bs[i])
+		}
+	}
+	scribbleBot(got.Last)
+	for _, ss := range [][]lifecycle.Schedule{got.C.Schedules, got.Due.Schedules, {got.Schedule}} {
+		for i := range ss {
+			scribbleSchedule(&ss[i])
+		}
+	}
+	for _, st := range got.C.Stats {
+		for k := range st.Closed {
+			st.Closed[k] += 100
+		}
+		st.Closed["scribbled"] = 1
+	}
+	scribbleBot(created.Changes[0].After)
+	scribbleSchedule(&sched.Schedules[0].After)
+	if diff := cmp.Diff(wantJSON, asJSON(read())); diff != "" {
+		t.Fatalf("changing what a read returned, or a committed plan, changed the store (-before +after):\n%s", diff)
+	}
+}
+
+// scribbleBot changes every element of every slice of b.
+func scribbleBot(b *lifecycle.Bot) {
+	for i := range b.Senders {
+		b.Senders[i].Address += "-scribbled"
+	}
+	for i := range b.Edited {
+		b.Edited[i] += "-scribbled"
+	}
+	for i := range b.OpenActivations {
+		b.OpenActivations[i] += 100
+	}
+	for i := range b.Ends {
+		b.Ends[i].Reason += "-scribbled"
+		for j := range b.Ends[i].Senders {
+			b.Ends[i].Senders[j].Address += "-scribbled"
+		}
+	}
+	for i := range b.Live {
+		b.Live[i].Activation += 100
+	}
+	for i := range b.Left {
+		b.Left[i].At = b.Left[i].At.Add(time.Hour)
+	}
+	for i := range b.Tests {
+		b.Tests[i].Tester += "-scribbled"
+	}
+}
+
+// scribbleSchedule changes every element of every slice of s.
+func scribbleSchedule(s *lifecycle.Schedule) {
+	for i := range s.Action.Senders {
+		s.Action.Senders[i].Address += "-scribbled"
+	}
+	for i := range s.Action.Ack.Codes {
+		s.Action.Ack.Codes[i] += "-scribbled"
 	}
 }
 
