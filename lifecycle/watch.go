@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strconv"
 	"time"
 )
 
@@ -20,6 +21,10 @@ const watchPage = 256
 // the store and again after each read that found entries, before any of
 // them is yielded (P2: a revoked watcher gets nothing committed after the
 // revocation); a refusal is audited (R16), yielded and ends the watch.
+//
+// An after that no entry of the log has (past its end, as after a restore
+// from an older backup) is an ErrInvalidInput, yielded before anything
+// else: waiting for it would skip every entry up to it.
 //
 // Delivery is at least once across restarts: keep the Seq of the last entry
 // you handled and pass it as after when you start again; consumers that act
@@ -60,6 +65,18 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 				yield(AuditEntry{}, err)
 			}
 			return
+		}
+		if after > 0 {
+			// R24: after must be an entry of this log.
+			page, err := m.store.AuditLog(ctx, m.ws, after-1, 1)
+			if err == nil && len(page) == 0 {
+				err = &InputError{Field: "after", Value: strconv.FormatUint(after, 10),
+					Problem: "is past the end of the audit log; resume after the sequence number of an entry this log gave you, or 0 to read it from the start"}
+			}
+			if err != nil {
+				m.failed(ctx, err, yield)
+				return
+			}
 		}
 		for {
 			page, err := m.store.AuditLog(ctx, m.ws, after, watchPage)

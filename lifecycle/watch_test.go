@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"slices"
 	"testing"
 	"time"
@@ -155,5 +156,58 @@ func TestSessionsPagedAsSeenNow(t *testing.T) {
 	}
 	if _, err := e.m.Sessions(e.ctx, supervisor, 0, 0); !errors.Is(err, lifecycle.ErrInvalidInput) {
 		t.Fatalf("Sessions with limit 0 = %v, want ErrInvalidInput", err)
+	}
+}
+
+// TestR24FollowRefusesAnAfterPastTheEnd: Watch and Backlog given a sequence
+// number no entry of the log has - past its end, as after a restore from
+// an older backup - yield an ErrInvalidInput first instead of waiting to
+// skip every entry up to it; the last entry's number and 0 are fine.
+func TestR24FollowRefusesAnAfterPastTheEnd(t *testing.T) {
+	e := newEnv(t)
+	e.live("b", "100")
+	last := e.audit()[len(e.audit())-1].Seq
+	for _, tc := range []struct {
+		name  string
+		after uint64
+		want  error
+		n     int // entries yielded before the end
+	}{
+		{"past the end", last + 1, lifecycle.ErrInvalidInput, 0},
+		{"far past the end", last + 1000, lifecycle.ErrInvalidInput, 0},
+		{"the last entry", last, nil, 0},
+		{"the first entry", 1, nil, int(last) - 1},
+		{"the start", 0, nil, int(last)},
+	} {
+		follows := map[string]func(context.Context) iter.Seq2[lifecycle.AuditEntry, error]{
+			"Backlog": func(ctx context.Context) iter.Seq2[lifecycle.AuditEntry, error] {
+				return e.m.Backlog(ctx, admin, tc.after)
+			},
+			"Watch": func(ctx context.Context) iter.Seq2[lifecycle.AuditEntry, error] {
+				return e.m.Watch(ctx, admin, tc.after)
+			},
+		}
+		for name, follow := range follows {
+			if name == "Watch" && tc.want == nil && tc.n == 0 {
+				continue // nothing to yield: Watch would wait; Backlog shows it
+			}
+			// The deadline only bounds a Watch that would wait for ever
+			// when the check is missing; no passing case waits.
+			ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+			var n int
+			var err error
+			for entry, ferr := range follow(ctx) {
+				if err = ferr; err != nil {
+					break
+				}
+				if n++; entry.Seq == last {
+					cancel() // caught up: Watch would wait
+				}
+			}
+			cancel()
+			if !errors.Is(err, tc.want) || n != tc.n {
+				t.Errorf("R24: %s after %d (%s): %d entries, %v; want %d, %v", name, tc.after, tc.name, n, err, tc.n, tc.want)
+			}
+		}
 	}
 }
