@@ -474,7 +474,7 @@ func (m *Memory) Sessions(ctx context.Context, ws lifecycle.Workspace, after lif
 	var out []lifecycle.Session
 	sp := m.read(ws)
 	last := sp.nextSession.Load()
-	if uint64(after) >= last {
+	if uint64(after) >= last || limit <= 0 {
 		return nil, nil
 	}
 	for id := sp.sessions.next(uint64(after)+1, last); id <= last && len(out) < limit; id = sp.sessions.next(id+1, last) {
