@@ -460,11 +460,34 @@ func (m *space) checkRoles(changes []lifecycle.RoleChange) (int, error) {
 // its senders first, then each back as its rows say, so that their order
 // does not matter. The caller holds m.mu and the shards of their senders.
 func (m *space) applyChanges(changes []lifecycle.Change) {
+	var was []lifecycle.Sender // the senders the changed bots had rows on
+	for _, c := range changes {
+		if rec := m.bots[c.Bot]; rec != nil {
+			for _, row := range rec.rows {
+				was = append(was, row.Sender)
+			}
+		}
+	}
 	groups := m.detach(changes)
 	for _, c := range changes {
 		m.put(c)
 	}
 	m.reattach(groups)
+	m.forget(was)
+}
+
+// forget drops the records of those of senders that no bot holds a slot,
+// a departure or a group of sessions on any more: a sender every bot
+// dropped, a deleted bot's, a closed test session's (R26). Memory for
+// senders no bot names stays bounded. The caller holds their shards.
+func (m *space) forget(senders []lifecycle.Sender) {
+	for _, s := range senders {
+		sh := m.shardOf(s)
+		if sr := sh.senders[s]; sr != nil && sr.active == nil && sr.draining == nil &&
+			sr.activeGroup == nil && sr.drainGroup == nil && sr.left.len() == 0 {
+			delete(sh.senders, s)
+		}
+	}
 }
 
 // detach takes every changed bot off its senders' slots, departures and
