@@ -81,7 +81,9 @@
 //
 // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (the collector's base URL, such
 // as http://collector:4318) or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the
-// full URL, .../v1/traces) is set; OTEL_SDK_DISABLED=true or
+// full URL, .../v1/traces) is set - an http:// or https:// URL with a
+// host: anything else, such as a bare collector:4318, stops the service
+// with exit status 2; OTEL_SDK_DISABLED=true or
 // OTEL_TRACES_EXPORTER=none turn them off again. Spans go in batches with
 // OTLP over HTTP (http/protobuf only: a grpc protocol is refused), as
 // service.name "botlife" unless OTEL_SERVICE_NAME or

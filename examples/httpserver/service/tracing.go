@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -36,6 +37,9 @@ func tracing(ctx context.Context, env func(string) string, log *slog.Logger) (*s
 	if env("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		return nil, nil
 	}
+	if err := checkEndpoint(env); err != nil {
+		return nil, err
+	}
 	name, proto := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 	if proto == "" {
 		name, proto = "OTEL_EXPORTER_OTLP_PROTOCOL", env("OTEL_EXPORTER_OTLP_PROTOCOL")
@@ -54,4 +58,24 @@ func tracing(ctx context.Context, env func(string) string, log *slog.Logger) (*s
 		return nil, fmt.Errorf("tracing: the OTLP exporter: %w", err)
 	}
 	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
+}
+
+// checkEndpoint refuses an OTLP endpoint the exporter cannot send to: the
+// exporter itself takes any value, and one without a scheme (the
+// collector's host:port, as a gRPC exporter takes it) or that does not
+// parse leaves tracing on while every span goes to no host or to
+// localhost, said only in a log line per batch. The traces' own variable
+// is the one in effect when set, as the exporter reads them. The error
+// names the variable, not the value: it may hold credentials.
+func checkEndpoint(env func(string) string) error {
+	name := "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	v := strings.TrimSpace(env(name))
+	if v == "" {
+		name, v = "OTEL_EXPORTER_OTLP_ENDPOINT", strings.TrimSpace(env("OTEL_EXPORTER_OTLP_ENDPOINT"))
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &usageError{name + " is not an http:// or https:// URL with a host, such as http://collector:4318 (OTLP over HTTP)"}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -37,6 +38,9 @@ func TestTracingSwitch(t *testing.T) {
 	}
 	for _, env := range []func(string) string{
 		envOf("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+		envOf("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:secret@collector.example"),
+		// The traces' own endpoint is the one in effect.
+		envOf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint+"/v1/traces", "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
 		envOf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint+"/v1/traces", "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
 	} {
 		tp, err := tracing(t.Context(), env, log)
@@ -52,6 +56,26 @@ func TestTracingSwitch(t *testing.T) {
 		var usage *usageError
 		if _, err := tracing(t.Context(), c.env, log); !errors.As(err, &usage) {
 			t.Errorf("tracing: %v, want a usage error", err)
+		}
+	}
+	// An endpoint the exporter would take, and then send every span to no
+	// host or to localhost, said only in a log line per batch: refused,
+	// naming the variable in effect (not its value, which may hold a
+	// password).
+	for _, c := range []struct {
+		env  func(string) string
+		name string
+	}{
+		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"), "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", "http://[::1"), "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector:4318"), "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"), "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		{envOf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318/v1/traces", "OTEL_EXPORTER_OTLP_ENDPOINT", endpoint), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
+	} {
+		var usage *usageError
+		_, err := tracing(t.Context(), c.env, log)
+		if !errors.As(err, &usage) || !strings.HasPrefix(err.Error(), c.name+" ") {
+			t.Errorf("tracing: %v, want a usage error naming %s", err, c.name)
 		}
 	}
 }
