@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store"
 )
 
 // config is what a command reads from its flags and, for each flag not
@@ -162,6 +165,9 @@ func (c *config) check(cmd string, source map[string]string) []error {
 	if source["users"] != "" && c.Users == "" {
 		bad("users", "is needed: the file of tokens and the users and workspaces they stand for (see demo-users.txt)")
 	}
+	if source["workspace"] != "" && c.Workspace != "" && c.Workspace != "-" && !validWorkspace(c.Workspace) {
+		bad("workspace", fmt.Sprintf("is not a workspace: 1 to %d bytes of text without spaces, such as acme (empty or - for the default one)", lifecycle.MaxWorkspaceBytes))
+	}
 	if source["as"] != "" && c.As == "" {
 		bad("as", "is needed: the user to act as (their roles decide what "+cmd+" may do)")
 	}
@@ -196,4 +202,15 @@ func (b *boolFlag) Set(s string) error {
 	}
 	*b = boolFlag(v)
 	return nil
+}
+
+// validWorkspace reports whether the library takes ws as a workspace name
+// (R27), by its own rule: a Manager on an empty memory store, which
+// Manager.Workspace costs nothing to ask.
+func validWorkspace(ws string) bool {
+	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
+	if err == nil {
+		_, err = m.Workspace(lifecycle.Workspace(ws))
+	}
+	return err == nil
 }

@@ -70,6 +70,10 @@ func TestConfigBadValuesNameTheirSource(t *testing.T) {
 		{[]string{"-ids", "uuid"}, noEnv, `-ids must be readable or random, not "uuid"`},
 		{nil, envOf("BOTLIFE_IDS", "uuid"), `BOTLIFE_IDS must be readable or random`},
 		{[]string{"-users", ""}, noEnv, "-users is needed"},
+		// A workspace the library refuses, before the store is opened
+		// (or a SQLite file made), not exit status 1 after.
+		{[]string{"export", "-as", "dan", "-workspace", "a b", "bot-1"}, noEnv, "-workspace is not a workspace"},
+		{[]string{"import", "-as", "dan"}, envOf("BOTLIFE_WORKSPACE", strings.Repeat("w", 65)), "BOTLIFE_WORKSPACE is not a workspace"},
 		{[]string{"deploy"}, noEnv, `unknown command "deploy"`},
 		{[]string{"-nope"}, noEnv, "flag provided but not defined: -nope"},
 	} {
