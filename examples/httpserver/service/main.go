@@ -89,7 +89,9 @@
 // service.name "botlife" unless OTEL_SERVICE_NAME or
 // OTEL_RESOURCE_ATTRIBUTES say otherwise; the other standard variables
 // apply (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _CERTIFICATE,
-// OTEL_TRACES_SAMPLER, OTEL_BSP_*). A request's traceparent and tracestate
+// OTEL_TRACES_SAMPLER, OTEL_BSP_*; a sampler or sampler ratio the SDK would
+// not take, where it would sample everything, stops the service with exit
+// status 2 too). A request's traceparent and tracestate
 // make it part of the caller's trace (with the default sampler a caller
 // that says sampled is sampled: set OTEL_TRACES_SAMPLER=traceidratio to
 // decide here alone); each request has a server span named by its route

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -38,6 +39,9 @@ func tracing(ctx context.Context, env func(string) string, log *slog.Logger) (*s
 		return nil, nil
 	}
 	if err := checkEndpoint(env); err != nil {
+		return nil, err
+	}
+	if err := checkSampler(env); err != nil {
 		return nil, err
 	}
 	name, proto := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
@@ -76,6 +80,31 @@ func checkEndpoint(env func(string) string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return &usageError{name + " is not an http:// or https:// URL with a host, such as http://collector:4318 (OTLP over HTTP)"}
+	}
+	return nil
+}
+
+// checkSampler refuses an OTEL_TRACES_SAMPLER, or its
+// OTEL_TRACES_SAMPLER_ARG, that the SDK would not take: it would log a
+// line and sample every trace the caller does not decide - a typo in
+// "traceidratio", or a ratio written "1%", sends every span to the
+// collector the operator meant to spare. The names and ratios are the
+// SDK's own (read case-insensitively, spaces trimmed, as it does).
+func checkSampler(env func(string) string) error {
+	sampler := strings.ToLower(strings.TrimSpace(env("OTEL_TRACES_SAMPLER")))
+	switch sampler {
+	case "", "always_on", "always_off", "parentbased_always_on", "parentbased_always_off":
+		return nil
+	case "traceidratio", "parentbased_traceidratio":
+	default:
+		return &usageError{fmt.Sprintf("OTEL_TRACES_SAMPLER is %q: give always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio", sampler)}
+	}
+	arg := strings.TrimSpace(env("OTEL_TRACES_SAMPLER_ARG"))
+	if arg == "" {
+		return nil // a ratio of 1
+	}
+	if v, err := strconv.ParseFloat(arg, 64); err != nil || !(v >= 0 && v <= 1) {
+		return &usageError{fmt.Sprintf("OTEL_TRACES_SAMPLER_ARG is %q: %s takes a ratio from 0 to 1, such as 0.01 for 1%%", arg, sampler)}
 	}
 	return nil
 }

@@ -39,6 +39,8 @@ func TestTracingSwitch(t *testing.T) {
 	for _, env := range []func(string) string{
 		envOf("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
 		envOf("OTEL_EXPORTER_OTLP_ENDPOINT", "https://user:secret@collector.example"),
+		envOf("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "OTEL_TRACES_SAMPLER", " TraceIDRatio ", "OTEL_TRACES_SAMPLER_ARG", "0.01"),
+		envOf("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "OTEL_TRACES_SAMPLER", "parentbased_always_off"),
 		// The traces' own endpoint is the one in effect.
 		envOf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint+"/v1/traces", "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
 		envOf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint+"/v1/traces", "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
@@ -71,6 +73,12 @@ func TestTracingSwitch(t *testing.T) {
 		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector:4318"), "OTEL_EXPORTER_OTLP_ENDPOINT"},
 		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"), "OTEL_EXPORTER_OTLP_ENDPOINT"},
 		{envOf("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318/v1/traces", "OTEL_EXPORTER_OTLP_ENDPOINT", endpoint), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
+		// A sampler the SDK would not take: it logs a line and samples
+		// every trace, the opposite of what the operator asked for.
+		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "OTEL_TRACES_SAMPLER", "ratio"), "OTEL_TRACES_SAMPLER"},
+		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "OTEL_TRACES_SAMPLER", "traceidratio", "OTEL_TRACES_SAMPLER_ARG", "1%"), "OTEL_TRACES_SAMPLER_ARG"},
+		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "OTEL_TRACES_SAMPLER", "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG", "5"), "OTEL_TRACES_SAMPLER_ARG"},
+		{envOf("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint, "OTEL_TRACES_SAMPLER", "traceidratio", "OTEL_TRACES_SAMPLER_ARG", "NaN"), "OTEL_TRACES_SAMPLER_ARG"},
 	} {
 		var usage *usageError
 		_, err := tracing(t.Context(), c.env, log)
