@@ -101,6 +101,8 @@
 // route pattern, method, status code, op and outcome: never a path, query,
 // id, token, name or message text. On shutdown, after the server has
 // stopped, the spans still batched are sent, for up to -shutdown-timeout.
+// Spans the collector does not take (it is down, slow or refuses them) are
+// dropped, never waited on by a request, and said in the log.
 // The commands other than serve record no traces.
 package main
 

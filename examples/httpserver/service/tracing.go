@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -61,6 +62,14 @@ func tracing(ctx context.Context, env func(string) string, log *slog.Logger) (*s
 	if err != nil {
 		return nil, fmt.Errorf("tracing: the OTLP exporter: %w", err)
 	}
+	// A batch the collector did not take (it is down, slow or refuses)
+	// is dropped and reported to OpenTelemetry's global error handler -
+	// as is any other error of the SDK's, the metrics' too - which by
+	// default writes a line of its own to the standard logger: another
+	// format, beside the service's log. They go to the log.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("opentelemetry: an error, such as spans the collector did not take", "err", err)
+	}))
 	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)), nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -129,5 +130,40 @@ func TestTracingExports(t *testing.T) {
 	}
 	if bytes.Contains(all, []byte("/bots/bot-1")) {
 		t.Error("an exported span holds the raw path")
+	}
+}
+
+// When the collector does not take the spans, the service says so in its
+// own log - not in a line of OpenTelemetry's own on the standard logger,
+// in another format - and goes on serving.
+func TestTracingFailuresAreLogged(t *testing.T) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusBadRequest) // not retried: the batch is dropped at once
+	}))
+	defer receiver.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.URL) // the exporter reads the process's environment
+	var stderr lockedBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-store", "memory", "-users", "demo-users.txt", "-addr", "127.0.0.1:0"},
+			os.Getenv, nil, io.Discard, &stderr, &hooks{ready: func(a string) { addr <- a }})
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatal(err)
+	}
+	call(t, "POST", base+"/bots", "dan-token", pizza, 201)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if log := stderr.String(); !strings.Contains(log, `level=WARN msg="opentelemetry: an error, such as spans the collector did not take" err="traces export:`) {
+		t.Errorf("the service's log does not say the spans were not exported:\n%s", log)
 	}
 }
