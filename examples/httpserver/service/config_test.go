@@ -126,6 +126,11 @@ func TestUsersFile(t *testing.T) {
 		{"user ada s3cret-1\n", "line 1: has 3 fields"},
 		{"gateway - gw s3cret-1\n", "names no user"},
 		{"user - ada " + strings.Repeat("s3cret-1", 40) + "\n", "line 1: the token is longer than"},
+		// An id the library refuses (R21): every request of the user would
+		// be refused, and provisioning its role keep /readyz at 503.
+		{"user - " + strings.Repeat("a", 257) + " s3cret-1 admin\n", "line 1: the id is not"},
+		{"user - ada t0\nuser - a\x01b s3cret-1\n", "line 2: the id is not"},
+		{"user - ada t0\ngateway - g\xffw s3cret-1\n", "line 2: the id is not"},
 	} {
 		_, err := parseUsers(strings.NewReader(tc.file))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "s3cret") {

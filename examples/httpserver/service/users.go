@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/lifecycle"
@@ -89,6 +91,9 @@ func parseUsers(r io.Reader) (*users, error) {
 		if ws == "-" {
 			ws = ""
 		}
+		if !validID(id) { // not shown: it may be a misplaced token
+			return nil, fmt.Errorf("line %d: the id is not 1 to %d bytes of UTF-8 text without control characters (R21)", n, lifecycle.MaxIDBytes)
+		}
 		if len(token) > api.MaxCredential {
 			return nil, fmt.Errorf("line %d: the token is longer than %d bytes", n, api.MaxCredential)
 		}
@@ -128,6 +133,15 @@ func parseUsers(r io.Reader) (*users, error) {
 		return nil, fmt.Errorf("names no user: add a line such as 'user - ada ada-token admin'")
 	}
 	return u, nil
+}
+
+// validID reports whether id is one the library takes as a user's, or an
+// actor's (R21): 1 to lifecycle.MaxIDBytes bytes of UTF-8 text without
+// control characters. A users file's id outside that would authenticate,
+// then have every request refused as invalid input - and a role to
+// provision for it would keep the service unready.
+func validID(id string) bool {
+	return id != "" && len(id) <= lifecycle.MaxIDBytes && utf8.ValidString(id) && strings.IndexFunc(id, unicode.IsControl) < 0
 }
 
 // managers returns m acting in each workspace of the file, or an error
