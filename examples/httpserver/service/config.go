@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -159,6 +160,9 @@ func (c *config) check(cmd string, source map[string]string) []error {
 	if _, err := parseStoreURL(c.Store); err != nil {
 		bad("store", err.Error())
 	}
+	if source["addr"] != "" && !validAddr(c.Addr) {
+		bad("addr", fmt.Sprintf("is not HOST:PORT, such as 127.0.0.1:8080 or :8080, not %q", c.Addr))
+	}
 	if source["ids"] != "" && c.IDs != "readable" && c.IDs != "random" {
 		bad("ids", fmt.Sprintf("must be readable or random, not %q", c.IDs))
 	}
@@ -211,6 +215,17 @@ func validWorkspace(ws string) bool {
 	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
 	if err == nil {
 		_, err = m.Workspace(lifecycle.Workspace(ws))
+	}
+	return err == nil
+}
+
+// validAddr reports whether addr is an address to listen on: HOST:PORT,
+// the host possibly empty, the port a number up to 65535 or a service
+// name. Whether it can be bound is known only when the service listens.
+func validAddr(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
 	}
 	return err == nil
 }

@@ -68,6 +68,10 @@ func TestConfigBadValuesNameTheirSource(t *testing.T) {
 		{nil, envOf("BOTLIFE_STORE", "mysql://root:hunter2@db"), "BOTLIFE_STORE is not a store"},
 		{[]string{"-store", "sqlite:"}, noEnv, "-store names no file"},
 		{[]string{"-ids", "uuid"}, noEnv, `-ids must be readable or random, not "uuid"`},
+		// An address that cannot be listened on, found before the store
+		// is opened and migrated, not by a listen error that names no flag.
+		{[]string{"-addr", "localhost"}, noEnv, `-addr is not HOST:PORT`},
+		{nil, envOf("BOTLIFE_ADDR", ":99999"), `BOTLIFE_ADDR is not HOST:PORT`},
 		{nil, envOf("BOTLIFE_IDS", "uuid"), `BOTLIFE_IDS must be readable or random`},
 		{[]string{"-users", ""}, noEnv, "-users is needed"},
 		// A workspace the library refuses, before the store is opened
