@@ -144,6 +144,11 @@ func envName(flag string) string {
 	return "BOTLIFE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// minExpireEvery is the shortest -expire-every: settling deadlines more
+// often than that costs every workspace reads and settles nothing sooner
+// that matters to a person.
+const minExpireEvery = 100 * time.Millisecond
+
 // check refuses values no command can use, naming where each came from.
 func (c *config) check(cmd string, source map[string]string) []error {
 	var errs []error
@@ -156,6 +161,9 @@ func (c *config) check(cmd string, source map[string]string) []error {
 		if source[d.flag] != "" && d.v <= 0 {
 			bad(d.flag, fmt.Sprintf("must be a positive duration such as 30s, not %v", d.v))
 		}
+	}
+	if source["expire-every"] != "" && c.ExpireEvery > 0 && c.ExpireEvery < minExpireEvery {
+		bad("expire-every", fmt.Sprintf("must be at least %v: each run reads every workspace of the users file, so a shorter interval only keeps the store busy, not %v", minExpireEvery, c.ExpireEvery))
 	}
 	if _, err := parseStoreURL(c.Store); err != nil {
 		bad("store", err.Error())

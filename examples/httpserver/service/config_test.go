@@ -68,6 +68,9 @@ func TestConfigBadValuesNameTheirSource(t *testing.T) {
 		{nil, envOf("BOTLIFE_STORE", "mysql://root:hunter2@db"), "BOTLIFE_STORE is not a store"},
 		{[]string{"-store", "sqlite:"}, noEnv, "-store names no file"},
 		{[]string{"-ids", "uuid"}, noEnv, `-ids must be readable or random, not "uuid"`},
+		// A busy loop, not an interval.
+		{[]string{"-expire-every", "1ns"}, noEnv, "-expire-every must be at least 100ms"},
+		{nil, envOf("BOTLIFE_EXPIRE_EVERY", "10ms"), "BOTLIFE_EXPIRE_EVERY must be at least 100ms"},
 		// An address that cannot be listened on, found before the store
 		// is opened and migrated, not by a listen error that names no flag.
 		{[]string{"-addr", "localhost"}, noEnv, `-addr is not HOST:PORT`},
