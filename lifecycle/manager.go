@@ -36,8 +36,8 @@ type Config struct {
 	// Clock is read once per decision; nil means real time.
 	Clock Clock
 	// Policy holds what Decide applies: the permission matrix, the
-	// validator, the maximum grace period, the default idle timeout and the
-	// import size limit.
+	// checker, the maximum grace period, the default idle timeout, and the
+	// size, plan-age, schedule and test-session limits.
 	Policy Policy
 	// Logger receives a line per committed change; nil discards.
 	Logger *slog.Logger
