@@ -26,8 +26,8 @@
 // activation, warnings block it unless acknowledged. Activating a bot on a
 // sender that already has an Active bot needs a decision: replace the old bot
 // immediately (its sessions close now) or give it a grace period to finish its
-// open conversations. Deactivating a bot takes every other bot on its senders
-// offline too. A live bot is never edited: to change one, duplicate it (or
+// open conversations. Deactivating a bot takes every other bot on the senders
+// it leaves offline too. A live bot is never edited: to change one, duplicate it (or
 // export and import it), edit the copy, and activate the copy with a grace
 // period for the old one. Time is never read behind your back: deadlines are
 // data, compared with the time of an injectable clock.

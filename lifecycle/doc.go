@@ -61,8 +61,8 @@
 // block unless acknowledged with an [Ack]). If another bot is Active on one
 // of its senders, the request must carry a [Decision]: [Immediate] takes the
 // old bot offline now, [Grace] lets it drain. A newer drain ends an older
-// one on the same sender. Deactivating a bot takes every other bot on its
-// senders offline too. Live bots are never edited: to change one, duplicate
+// one on the same sender. Deactivating a bot takes every other bot on the
+// senders it leaves offline too. Live bots are never edited: to change one, duplicate
 // it, edit the copy and activate the copy.
 //
 // # One decider
