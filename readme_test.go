@@ -2,14 +2,19 @@ package botlife_test
 
 import (
 	"fmt"
+	"go/ast"
 	"go/format"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
@@ -59,8 +64,8 @@ func TestREADMEProgram(t *testing.T) {
 
 // The README's figures that a test can count stay true: the number of
 // decision cases, the number of methods a store author implements, the
-// reference format's rules, the roles and permissions, and the defaults and
-// limits it quotes.
+// reference format's rules, the roles and permissions, the defaults and
+// limits it quotes, and the size of a Session.
 func TestREADMECounts(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
@@ -89,6 +94,10 @@ func TestREADMECounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := m.Policy() // the defaults
+	sessionBytes := unsafe.Sizeof(lifecycle.Session{})
+	if strconv.IntSize != 64 {
+		sessionBytes = 176 // the README gives the size on a 64-bit machine
+	}
 	for _, want := range []string{
 		fmt.Sprintf("| %d cases, every command and every refusal |", cases),
 		fmt.Sprintf("`lifecycle.Store` is %d row operations", methods),
@@ -99,9 +108,123 @@ func TestREADMECounts(t *testing.T) {
 		fmt.Sprintf("`Policy.MaxScheduleAhead` (%d days) ahead", p.MaxScheduleAhead/(24*time.Hour)),
 		fmt.Sprintf("ids at most %d bytes, reasons %d characters", lifecycle.MaxIDBytes, lifecycle.MaxReasonLength),
 		fmt.Sprintf("(`WithRetention`, default %s)", strings.TrimSuffix(store.DefaultRetention.String(), "0m0s")),
+		fmt.Sprintf("stores keeping the rows the core computes (%d row operations)", methods),
+		fmt.Sprintf("copying the %d-byte `Session` out", sessionBytes),
 	} {
 		if !strings.Contains(strings.Join(strings.Fields(string(readme)), " "), want) { // across line breaks
 			t.Errorf("README.md does not say %q", want)
 		}
 	}
+}
+
+// The sizes the README's Reliability table gives for the tests it names
+// stay those of the tests: read from their source, so a test made larger
+// or smaller fails here until the README says so.
+func TestREADMETestSizes(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(readme)), " ") // across line breaks
+	workers := testInt(t, "lifecycle/stress_test.go", "TestStress", "workers")
+	rounds := testInt(t, "lifecycle/stress_test.go", "TestStress", "rounds")
+	committers := testInt(t, "store/storetest/storetest.go", "testFollowUnderConcurrentCommits", "committers")
+	kills := testInt(t, "store/sqlite/process_test.go", "TestCrash", "runs")
+	races := testInt(t, "store/sqlite/process_test.go", "", "raceRounds")
+	users := testElems(t, "lifecycle/permissions_test.go", "TestEveryRoleEveryOperation", "matrix")
+	ops := testElems(t, "lifecycle/permissions_test.go", "TestEveryRoleEveryOperation", "ops")
+	for _, want := range []string{
+		fmt.Sprintf("`TestStress` under `-race`: %d goroutines", workers),
+		fmt.Sprintf("| %s operations |", thousands(workers*rounds)),
+		fmt.Sprintf("R24 order under %d concurrent committers", committers),
+		fmt.Sprintf("| %d kill points per run (%d per setting)", kills, kills/3),
+		fmt.Sprintf("; %d rounds, one winner each |", races),
+		fmt.Sprintf("| %d users × %d operations |", users, ops),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("README.md does not say %q", want)
+		}
+	}
+}
+
+// testFunc returns the body of function fn in file, or the file itself
+// for fn "".
+func testFunc(t *testing.T, file, fn string) ast.Node {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fn == "" {
+		return f
+	}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == fn {
+			return fd.Body
+		}
+	}
+	t.Fatalf("%s has no func %s", file, fn)
+	return nil
+}
+
+// testValue returns the expression name is declared or first assigned
+// with in function fn of file.
+func testValue(t *testing.T, file, fn, name string) ast.Expr {
+	t.Helper()
+	var found ast.Expr
+	ast.Inspect(testFunc(t, file, fn), func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.ValueSpec:
+			for i, id := range n.Names {
+				if id.Name == name && i < len(n.Values) && found == nil {
+					found = n.Values[i]
+				}
+			}
+		case *ast.AssignStmt:
+			for i, e := range n.Lhs {
+				if id, ok := e.(*ast.Ident); ok && id.Name == name && i < len(n.Rhs) && found == nil {
+					found = n.Rhs[i]
+				}
+			}
+		}
+		return found == nil
+	})
+	if found == nil {
+		t.Fatalf("%s: %s declares no %s", file, fn, name)
+	}
+	return found
+}
+
+// testInt returns the integer literal name is declared with.
+func testInt(t *testing.T, file, fn, name string) int {
+	t.Helper()
+	lit, ok := testValue(t, file, fn, name).(*ast.BasicLit)
+	if !ok || lit.Kind != token.INT {
+		t.Fatalf("%s: %s's %s is not an integer literal", file, fn, name)
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(lit.Value, "_", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// testElems returns how many elements the composite literal name is
+// declared with has.
+func testElems(t *testing.T, file, fn, name string) int {
+	t.Helper()
+	lit, ok := testValue(t, file, fn, name).(*ast.CompositeLit)
+	if !ok {
+		t.Fatalf("%s: %s's %s is not a composite literal", file, fn, name)
+	}
+	return len(lit.Elts)
+}
+
+// thousands writes n with commas, as the README does: 2,560.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
