@@ -109,9 +109,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	// stillAllowed checks "View audit log" again (P2: a role change takes
-	// effect on the next operation; Watch checks once) before an entry that
-	// changes the user's roles - every role change is one (R16). A refusal
-	// is audited (R16) and ends the stream with an error event.
+	// effect on the next operation; Watch checks after each read of the
+	// log) before an entry that changes the user's roles - every role
+	// change is one (R16). A refusal is audited (R16) and ends the stream
+	// with an error event.
 	stillAllowed := func() error {
 		_, err := who.m.AuditLog(ctx, actor, 0, 1)
 		return err
