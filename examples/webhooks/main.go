@@ -7,8 +7,9 @@
 // receiver that prints what it gets; with -url it posts the changes there.
 // The demo's store is new on every run, so its sequence numbers start again
 // at 1: give each run a new cursor file (a cursor left by an earlier run
-// makes it skip every change). A service runs a Dispatcher on its own
-// Manager and store, whose numbers go on across restarts.
+// makes it skip every change, or stop at once when Watch refuses the
+// cursor as past the end of the new log). A service runs a Dispatcher on
+// its own Manager and store, whose numbers go on across restarts.
 //
 //	go run ./examples/webhooks
 //	go run ./examples/webhooks -url https://example.com/hook
