@@ -117,9 +117,10 @@ func TestREADMECounts(t *testing.T) {
 	}
 }
 
-// The sizes the README's Reliability table gives for the tests it names
-// stay those of the tests: read from their source, so a test made larger
-// or smaller fails here until the README says so.
+// The sizes the README's Reliability table gives for the tests it names,
+// and the batch of groups a SQLite sweep commits, stay those of the code:
+// read from its source, so a test made larger or smaller fails here until
+// the README says so.
 func TestREADMETestSizes(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
@@ -131,6 +132,8 @@ func TestREADMETestSizes(t *testing.T) {
 	committers := testInt(t, "store/storetest/storetest.go", "testFollowUnderConcurrentCommits", "committers")
 	kills := testInt(t, "store/sqlite/process_test.go", "TestCrash", "runs")
 	races := testInt(t, "store/sqlite/process_test.go", "", "raceRounds")
+	groups := testInt(t, "store/sqlite/sessions.go", "", "sweepGroups")
+	minSteps, maxSteps := testRange(t, "lifecycle/model_test.go", "TestModel", "steps")
 	users := testElems(t, "lifecycle/permissions_test.go", "TestEveryRoleEveryOperation", "matrix")
 	ops := testElems(t, "lifecycle/permissions_test.go", "TestEveryRoleEveryOperation", "ops")
 	for _, want := range []string{
@@ -140,6 +143,8 @@ func TestREADMETestSizes(t *testing.T) {
 		fmt.Sprintf("| %d kill points per run (%d per setting)", kills, kills/3),
 		fmt.Sprintf("; %d rounds, one winner each |", races),
 		fmt.Sprintf("| %d users × %d operations |", users, ops),
+		fmt.Sprintf("SQLite commits every %d groups", groups),
+		fmt.Sprintf("`TestModel`: random sequences (%d–%d steps)", minSteps, maxSteps),
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("README.md does not say %q", want)
@@ -207,6 +212,29 @@ func testInt(t *testing.T, file, fn, name string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// testRange returns the bounds of the rapid.IntRange name is drawn from.
+func testRange(t *testing.T, file, fn, name string) (lo, hi int) {
+	t.Helper()
+	draw, ok := testValue(t, file, fn, name).(*ast.CallExpr) // rapid.IntRange(lo, hi).Draw(t, name)
+	if ok {
+		if sel, isSel := draw.Fun.(*ast.SelectorExpr); isSel {
+			if call, isCall := sel.X.(*ast.CallExpr); isCall && len(call.Args) == 2 {
+				a, aok := call.Args[0].(*ast.BasicLit)
+				b, bok := call.Args[1].(*ast.BasicLit)
+				if aok && bok {
+					lo, err1 := strconv.Atoi(a.Value)
+					hi, err2 := strconv.Atoi(b.Value)
+					if err1 == nil && err2 == nil {
+						return lo, hi
+					}
+				}
+			}
+		}
+	}
+	t.Fatalf("%s: %s's %s is not drawn from rapid.IntRange(lo, hi) with literal bounds", file, fn, name)
+	return 0, 0
 }
 
 // testElems returns how many elements the composite literal name is
