@@ -725,3 +725,44 @@ func TestP2SendTestNeedsTheTestPermissionNow(t *testing.T) {
 		t.Fatalf("P2: with the role granted again the next message = %+v, %v; want the test session's second message", got, err)
 	}
 }
+
+// sessionsCounter counts the Store.Sessions reads made through it.
+type sessionsCounter struct {
+	lifecycle.Store
+	reads int
+}
+
+func (c *sessionsCounter) Sessions(ctx context.Context, ws lifecycle.Workspace, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
+	c.reads++
+	return c.Store.Sessions(ctx, ws, after, limit)
+}
+
+// R26: a long run of closed test sessions costs Sessions reads in the
+// logarithm of its length - pages double past them - not one read per
+// page of the caller's limit.
+func TestR26SessionsSkipTestSessionsInFewReads(t *testing.T) {
+	e := newEnv(t)
+	b := e.live("a", "100")
+	const tests = 3000
+	for range tests {
+		ts, err := e.m.OpenTestSession(e.ctx, manager, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.must(e.m.CloseTestSession(e.ctx, manager, ts.ID))
+	}
+	e.must(e.m.Route(e.ctx, sms("100"), "u1"))
+	counter := &sessionsCounter{Store: e.st}
+	m, err := lifecycle.New(lifecycle.Config{Store: counter, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := m.Sessions(e.ctx, manager, 0, 1)
+	if err != nil || len(page) != 1 || page[0].EndUser != "u1" {
+		t.Fatalf("R26: Sessions past %d test sessions = %v, %v; want u1's", tests, page, err)
+	}
+	// 1, 2, 4 ... 512, then pages of MaxPage: 10 + 3 reads.
+	if counter.reads > 14 {
+		t.Errorf("R26: Sessions read the store %d times to skip %d test sessions, want at most 14", counter.reads, tests)
+	}
+}
