@@ -42,7 +42,10 @@ type Policy struct {
 	// MaxGrace is the longest grace period allowed (R5); default 24h, at
 	// most MaxGraceLimit.
 	MaxGrace time.Duration
-	// IdleTimeout is given to bots created without one; default 30m.
+	// IdleTimeout is given to bots created without one; default 30m, at
+	// most MaxIdleTimeout, the longest a bot's own may be (New refuses a
+	// longer one; Decide takes MaxIdleTimeout), so that every bot made
+	// with it can be edited, duplicated and imported again (R11, R13).
 	IdleTimeout time.Duration
 	// MaxImport is the largest import document in bytes; default
 	// DefaultMaxImport (8 MiB), and six times MaxDefinition plus 2 MiB
@@ -76,6 +79,7 @@ func (p Policy) withDefaults() Policy {
 	if p.IdleTimeout <= 0 {
 		p.IdleTimeout = DefaultIdleTimeout
 	}
+	p.IdleTimeout = min(p.IdleTimeout, MaxIdleTimeout)
 	if p.MaxImport <= 0 {
 		p.MaxImport = max(DefaultMaxImport, 6*p.MaxDefinition+2<<20)
 	}

@@ -82,6 +82,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Policy.MaxGrace > MaxGraceLimit {
 		return nil, opError("", &InputError{Field: "Config.Policy.MaxGrace", Value: humanDuration(cfg.Policy.MaxGrace), Problem: "is longer than " + humanDuration(MaxGraceLimit) + ", the longest grace every store can hold"})
 	}
+	if cfg.Policy.IdleTimeout > MaxIdleTimeout {
+		return nil, opError("", &InputError{Field: "Config.Policy.IdleTimeout", Value: humanDuration(cfg.Policy.IdleTimeout), Problem: "is longer than " + humanDuration(MaxIdleTimeout) + ", the longest idle timeout a bot may have; give it at most that"})
+	}
 	m := &Manager{store: cfg.Store, clock: cfg.Clock, policy: cfg.Policy.withDefaults(),
 		log: cfg.Logger, ids: newIDs{newBot: cfg.NewID, newSchedule: cfg.NewScheduleID, last: new(atomic.Uint64)}, attempts: cfg.MaxAttempts, tracer: cfg.Tracer}
 	if m.clock == nil {
