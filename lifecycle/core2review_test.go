@@ -39,3 +39,43 @@ func TestR13PolicyIdleTimeoutIsOneABotMayHave(t *testing.T) {
 		t.Errorf("R11: duplicating it = %v", err)
 	}
 }
+
+// P1, R16: ApplyPlan checks the actor's permission before anything else.
+// A plan whose actor lost the permission was refused as a conflict ("plan
+// again"), unaudited, when it was also older than MaxPlanAge: the denial
+// went unrecorded and the message told the user to retry what they may
+// not do.
+func TestP1ApplyPlanOfAStalePlanIsDeniedAndAudited(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		clock time.Duration // the clock when the plan is applied, after the plan's time
+	}{
+		{"older than MaxPlanAge", lifecycle.DefaultMaxPlanAge + time.Minute},
+		{"made in the future (the clock stepped back)", -time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			b := e.draft("b", "100")
+			p, err := e.m.Plan(e.ctx, manager, lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Immediate()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.must(e.m.RevokeRole(e.ctx, admin, "mia", roles.Manager))
+			e.clk.Set(start.Add(tc.clock))
+			e.refused(lifecycle.ErrForbidden, true, func() error { _, err := e.m.ApplyPlan(e.ctx, p); return err })
+			if denial := e.audit()[len(e.audit())-1]; denial.Action != lifecycle.OpActivate || denial.Actor != "mia" || !denial.Time.Equal(e.clk.Now()) {
+				t.Errorf("the denial is audited as %+v; want mia's activate at %v", denial, e.clk.Now())
+			}
+		})
+	}
+	// A stale plan of an actor who still holds the permission stays a
+	// conflict, unaudited.
+	e := newEnv(t)
+	b := e.draft("b", "100")
+	p, err := e.m.Plan(e.ctx, manager, lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Immediate()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(lifecycle.DefaultMaxPlanAge + time.Minute)
+	e.refused(lifecycle.ErrConflict, false, func() error { _, err := e.m.ApplyPlan(e.ctx, p); return err })
+}

@@ -218,7 +218,8 @@ func (m *Manager) apply(ctx context.Context, actor Actor, cmd Command) (Plan, er
 // when the world moved since: the command, decided again at the plan's
 // time on what is stored now, must give the same plan, and the plan must
 // be at most Policy.MaxPlanAge old. Applying a plan a second time is such
-// a conflict.
+// a conflict. The permission comes first (P1): a plan, stale or not, whose
+// actor no longer holds it is refused with ErrForbidden, and audited (R16).
 //
 // A plan takes effect when it is committed: its times - audit times, grace
 // deadlines, session ends - are those of the commit, each shifted by the
@@ -253,14 +254,19 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 		return Plan{}, opError(op, &NotFoundError{Kind: "plan", ID: string(op)}) // R27: another workspace's plan
 	}
 	now := m.clock.Now()
-	if p.Time.After(now) || now.Sub(p.Time) > m.policy.MaxPlanAge {
-		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan was made at %v, more than %s ago (or in the future); plan again", p.Time.Format(time.RFC3339), humanDuration(m.policy.MaxPlanAge))})
-	}
 	snap, err := ReadSnapshot(ctx, m.store, m.ws, p.Actor, p.Command)
 	if err != nil {
 		return Plan{}, opError(op, err)
 	}
 	snap.Policy = m.policy
+	if p.Time.After(now) || now.Sub(p.Time) > m.policy.MaxPlanAge {
+		// P1 before anything else: an actor who lost the permission is
+		// refused as such, and audited (R16), not told to plan again.
+		if denied, err := Decide(snap, p.Command, now); errors.Is(err, ErrForbidden) {
+			return denied, m.refused(ctx, denied, err)
+		}
+		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan was made at %v, more than %s ago (or in the future); plan again", p.Time.Format(time.RFC3339), humanDuration(m.policy.MaxPlanAge))})
+	}
 	then, err := Decide(snap, p.Command, p.Time)
 	if errors.Is(err, ErrForbidden) {
 		// The actor lost the permission: audited (R16) at the refusal's
