@@ -7,6 +7,7 @@ import (
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
+	"github.com/google/go-cmp/cmp"
 )
 
 // R11, R13: a bot made with the policy's idle timeout can be duplicated
@@ -78,4 +79,51 @@ func TestP1ApplyPlanOfAStalePlanIsDeniedAndAudited(t *testing.T) {
 	}
 	e.clk.Add(lifecycle.DefaultMaxPlanAge + time.Minute)
 	e.refused(lifecycle.ErrConflict, false, func() error { _, err := e.m.ApplyPlan(e.ctx, p); return err })
+}
+
+// R16, P1: the audit entry of a refusal on permission grounds says what
+// the refused operation named - the bot, the user and role of a role
+// change, the schedule - so that the log tells who tried what on what (a
+// Manager granting themselves Admin, a Designer activating a bot). It named
+// only the actor and the action. Text that is not an id is left out (R21).
+func TestR16DenialNamesWhatWasTried(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("b", "100")
+	for _, tc := range []struct {
+		name string
+		op   func() error
+		want lifecycle.AuditEntry // Bot, User, Role, Schedule
+	}{
+		{"a designer activates a bot", func() error {
+			_, err := e.m.Activate(e.ctx, designer, b.ID, lifecycle.Immediate(), lifecycle.Ack{})
+			return err
+		}, lifecycle.AuditEntry{Bot: b.ID}},
+		{"a supervisor deletes a bot", func() error { return e.m.Delete(e.ctx, supervisor, b.ID) }, lifecycle.AuditEntry{Bot: b.ID}},
+		{"the system rolls a bot back", func() error {
+			_, err := e.m.Rollback(e.ctx, lifecycle.System("cleanup"), b.ID, lifecycle.Immediate(), lifecycle.Ack{})
+			return err
+		}, lifecycle.AuditEntry{Bot: b.ID}},
+		{"a manager grants themselves Admin", func() error {
+			_, err := e.m.GrantRole(e.ctx, manager, "mia", roles.Admin)
+			return err
+		}, lifecycle.AuditEntry{User: "mia", Role: roles.Admin}},
+		{"a designer cancels a schedule", func() error {
+			_, err := e.m.CancelSchedule(e.ctx, designer, "s1")
+			return err
+		}, lifecycle.AuditEntry{Schedule: "s1"}},
+		{"a bot id that is not text is not stored", func() error {
+			_, err := e.m.Activate(e.ctx, designer, "b\x00", lifecycle.Immediate(), lifecycle.Ack{})
+			return err
+		}, lifecycle.AuditEntry{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.refused(lifecycle.ErrForbidden, true, tc.op)
+			log := e.audit()
+			got := log[len(log)-1]
+			got = lifecycle.AuditEntry{Bot: got.Bot, User: got.User, Role: got.Role, Schedule: got.Schedule}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("R16: the denial names (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -152,8 +152,10 @@ func Decide(s Snapshot, cmd Command, now time.Time) (Plan, error) {
 		return plan, opError(op, err)
 	}
 	if err := permit(s, op); err != nil {
-		plan.Audit = []AuditEntry{{Time: now, Actor: s.Actor.ID, System: s.Actor.System, Roles: s.ActorRoles,
-			Action: op, Denied: true, Reason: err.Error()}}
+		e := AuditEntry{Time: now, Actor: s.Actor.ID, System: s.Actor.System, Roles: s.ActorRoles,
+			Action: op, Denied: true, Reason: err.Error()}
+		deniedTarget(cmd, &e)
+		plan.Audit = []AuditEntry{e}
 		return plan, opError(op, err)
 	}
 	d := newDecider(s, op, now)
@@ -193,6 +195,29 @@ func (s Snapshot) inWorkspace() Snapshot {
 		}
 	}
 	return s
+}
+
+// deniedTarget names in e, the entry of cmd's denial, what cmd names - the
+// bot it reads first, the user and role of a role change, the schedule -
+// so that the log says who tried what on what (R16). Text that is not an
+// id is left out: it is never stored (R21).
+func deniedTarget(cmd Command, e *AuditEntry) {
+	r := cmd.reads()
+	if len(r.bots) > 0 && checkID("bot id", string(r.bots[0])) == nil {
+		e.Bot = r.bots[0]
+	}
+	if r.user != nil && checkID("user", *r.user) == nil {
+		e.User = *r.user
+		switch c := cmd.(type) {
+		case GrantRole:
+			e.Role = c.Role
+		case RevokeRole:
+			e.Role = c.Role
+		}
+	}
+	if r.schedule != "" && checkID("schedule id", string(r.schedule)) == nil {
+		e.Schedule = r.schedule
+	}
 }
 
 // checkActor checks who acts: a user's id is text (R21); the system always

@@ -284,6 +284,9 @@ func renderEntry(a lifecycle.AuditEntry) string {
 	if a.Denied {
 		s += " denied"
 	}
+	if a.Bot != "" {
+		s += " bot=" + string(a.Bot)
+	}
 	for _, tr := range a.Transitions {
 		s += fmt.Sprintf(" %s:%v->%v", tr.Bot, tr.From, tr.To)
 	}

@@ -85,7 +85,16 @@ type AuditEntry struct {
 	// Roles are the actor's roles at the time.
 	Roles  roles.Set `json:"roles"`
 	Action Op        `json:"action"`
-	Denied bool      `json:"denied,omitempty"`
+	// Denied marks the refusal of an operation on permission grounds
+	// (R16). Its entry names what the operation named - Bot, User and Role,
+	// or Schedule - where that is an id (R21), so that the log says who
+	// tried what on what.
+	Denied bool `json:"denied,omitempty"`
+	// Bot is, in a denied entry, the bot the refused operation named (for
+	// a Create or Import, the id the new bot would have had; for a
+	// Duplicate, the bot copied). Entries of operations that ran name
+	// their bots in Transitions.
+	Bot BotID `json:"bot,omitempty"`
 	// Transitions lists every bot the operation moved, created or deleted.
 	Transitions []Transition `json:"transitions,omitempty"`
 	// Senders lists every move of a bot on one of its senders (R22).
