@@ -38,6 +38,9 @@ func TestP1RefusalWithIfMatchIsAudited(t *testing.T) {
 		for _, e := range pg.Items {
 			if e.Denied && e.Action == "activate" && e.Actor == "dan" {
 				n++
+				if e.Bot != b.ID {
+					t.Errorf("R16: the denied entry names bot %q, want %q", e.Bot, b.ID)
+				}
 			}
 		}
 		return n

@@ -181,13 +181,15 @@ type SenderMove struct {
 
 // AuditEntry is one entry of the audit log.
 type AuditEntry struct {
-	Seq         uint64       `json:"seq"`
-	Time        string       `json:"time"`
-	Actor       string       `json:"actor"`
-	System      bool         `json:"system"`
-	Roles       []string     `json:"roles"`
-	Action      string       `json:"action"`
-	Denied      bool         `json:"denied"`
+	Seq    uint64   `json:"seq"`
+	Time   string   `json:"time"`
+	Actor  string   `json:"actor"`
+	System bool     `json:"system"`
+	Roles  []string `json:"roles"`
+	Action string   `json:"action"`
+	Denied bool     `json:"denied"`
+	// Bot is, in a denied entry, the bot the refused operation named (R16).
+	Bot         string       `json:"bot,omitempty"`
 	Transitions []Transition `json:"transitions"`
 	// Senders lists every move of a bot on one of its senders (R22).
 	Senders       []SenderMove `json:"senders"`
@@ -216,7 +218,7 @@ func auditEntry(e lifecycle.AuditEntry) AuditEntry {
 	out := AuditEntry{Seq: e.Seq, Time: timestamp(e.Time), Actor: e.Actor, System: e.System,
 		Roles: roleNames(e.Roles), Action: string(e.Action), Denied: e.Denied, Transitions: []Transition{},
 		GraceDeadline: timestamp(e.GraceDeadline), Acknowledged: []string{}, User: e.User, Reason: e.Reason,
-		Senders: []SenderMove{}, Schedule: string(e.Schedule)}
+		Senders: []SenderMove{}, Schedule: string(e.Schedule), Bot: string(e.Bot)}
 	for _, t := range e.Transitions {
 		out.Transitions = append(out.Transitions, Transition{Bot: string(t.Bot), From: state(t.From), To: state(t.To)})
 	}

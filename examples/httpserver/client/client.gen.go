@@ -427,9 +427,12 @@ type Analytics struct {
 
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
-	Acknowledged  []string   `json:"acknowledged"`
-	Action        string     `json:"action"`
-	Actor         string     `json:"actor"`
+	Acknowledged []string `json:"acknowledged"`
+	Action       string   `json:"action"`
+	Actor        string   `json:"actor"`
+
+	// Bot In a denied entry, the bot the refused operation named (R16).
+	Bot           *string    `json:"bot,omitempty"`
 	Denied        bool       `json:"denied"`
 	GraceDeadline *Timestamp `json:"grace_deadline,omitempty"`
 
