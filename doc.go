@@ -27,10 +27,10 @@
 // sender that already has an Active bot needs a decision: replace the old bot
 // immediately (its sessions close now) or give it a grace period to finish its
 // open conversations. Deactivating a bot takes every other bot on the senders
-// it leaves offline too. A live bot is never edited: to change one, duplicate it (or
-// export and import it), edit the copy, and activate the copy with a grace
-// period for the old one. Time is never read behind your back: deadlines are
-// data, compared with the time of an injectable clock.
+// it leaves offline too. A live bot is never edited: to change one, duplicate
+// it (or export and import it), edit the copy, and activate the copy with a
+// grace period for the old one. Time is never read behind your back:
+// deadlines are data, compared with the time of an injectable clock.
 //
 // Every operation is done by an actor whose roles (Analyzer, Supervisor,
 // Designer, Manager on a ladder; Admin beside it) decide what they may do,

@@ -62,8 +62,8 @@
 // of its senders, the request must carry a [Decision]: [Immediate] takes the
 // old bot offline now, [Grace] lets it drain. A newer drain ends an older
 // one on the same sender. Deactivating a bot takes every other bot on the
-// senders it leaves offline too. Live bots are never edited: to change one, duplicate
-// it, edit the copy and activate the copy.
+// senders it leaves offline too. Live bots are never edited: to change one,
+// duplicate it, edit the copy and activate the copy.
 //
 // # One decider
 //
