@@ -154,6 +154,11 @@ func Decide(s Snapshot, cmd Command, now time.Time) (Plan, error) {
 	if err := permit(s, op); err != nil {
 		e := AuditEntry{Time: now, Actor: s.Actor.ID, System: s.Actor.System, Roles: s.ActorRoles,
 			Action: op, Denied: true, Reason: err.Error()}
+		if s.Actor.System {
+			// R19: the system's operations are audited with its reason,
+			// refused ones too.
+			e.Reason = s.Actor.Reason + "; denied: " + e.Reason
+		}
 		deniedTarget(cmd, &e)
 		plan.Audit = []AuditEntry{e}
 		return plan, opError(op, err)
