@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -81,7 +82,10 @@ func (p Policy) withDefaults() Policy {
 	}
 	p.IdleTimeout = min(p.IdleTimeout, MaxIdleTimeout)
 	if p.MaxImport <= 0 {
-		p.MaxImport = max(DefaultMaxImport, 6*p.MaxDefinition+2<<20)
+		p.MaxImport = math.MaxInt // an export of a definition that large would not fit in memory
+		if p.MaxDefinition <= (math.MaxInt-2<<20)/6 {
+			p.MaxImport = max(DefaultMaxImport, 6*p.MaxDefinition+2<<20)
+		}
 	}
 	if p.MaxPlanAge <= 0 {
 		p.MaxPlanAge = DefaultMaxPlanAge

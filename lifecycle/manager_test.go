@@ -3,11 +3,13 @@ package lifecycle_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -359,6 +361,20 @@ func TestImportLimit(t *testing.T) {
 		}
 		if _, err := m.Import(e.ctx, designer, doc); (err == nil) != tc.ok {
 			t.Errorf("R13: a %d-byte document under a %d-byte limit: %v", len(doc), tc.limit, err)
+		}
+	}
+}
+
+// R13, P4: the default import limit holds an export of the largest
+// definition the policy allows, however large that is.
+func TestImportLimitFollowsMaxDefinition(t *testing.T) {
+	for _, def := range []int{1 << 20, 64 << 20, 1 << 61, math.MaxInt} {
+		m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Policy: lifecycle.Policy{MaxDefinition: def}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := m.Policy(); p.MaxImport < p.MaxDefinition || p.MaxImport < lifecycle.DefaultMaxImport {
+			t.Errorf("R13: MaxDefinition %d gives MaxImport %d", def, p.MaxImport)
 		}
 	}
 }
