@@ -59,9 +59,17 @@ func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecy
 	if err := s.setSync(ctx, false); err != nil {
 		return lifecycle.Session{}, s.fail("routing", err)
 	}
+	// The fast path's one statement, once begun, runs to its end: the
+	// driver and database/sql report a context that ended during it or
+	// before its row was read even when SQLite took the message, and a
+	// caller told Route failed would route the message again. An ended
+	// context is refused before it.
+	if err := ctx.Err(); err != nil {
+		return lifecycle.Session{}, s.fail("routing", err)
+	}
 	var id, activation, opened, messages int64
 	var bot string
-	err = conn{c: s.wstmts}.QueryRowContext(ctx, routeSQL, nv, sender.Channel, sender.Address, endUser, string(ws)).Scan(&id, &bot, &activation, &opened, &messages)
+	err = conn{c: s.wstmts}.QueryRowContext(context.Background(), routeSQL, nv, sender.Channel, sender.Address, endUser, string(ws)).Scan(&id, &bot, &activation, &opened, &messages)
 	if err == nil {
 		return lifecycle.Session{ID: lifecycle.SessionID(id), Sender: sender, EndUser: endUser, Bot: lifecycle.BotID(bot),
 			Activation: uint64(activation), OpenedAt: time.Unix(0, opened).UTC(), LastActivityAt: now, Messages: uint64(messages)}, nil
