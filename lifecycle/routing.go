@@ -19,6 +19,12 @@ import (
 // session's virtual sender (Sender.IsTest) takes no end user's message
 // (R26): a tester sends with SendTest. Routing to an existing session does
 // not allocate in the Manager; see the Store for its share.
+//
+// A refusal (ErrNoBot, ErrInvalidInput) routed nothing. Any other error -
+// the end of ctx, ErrUnavailable - may have come after the store counted
+// the message: a database across a network can lose its answer. The
+// memory and SQLite stores count nothing when they return one; with
+// PostgreSQL, a retry may count the message twice.
 func (m *Manager) Route(ctx context.Context, sender Sender, endUser string) (Session, error) {
 	if m.tracer != nil {
 		return m.routeTraced(ctx, sender, endUser)
