@@ -180,24 +180,16 @@ func checkTriggers(d *Definition, ix *Index, report reportFunc) {
 
 func checkUndeclared(d *Definition, ix *Index, report reportFunc) {
 	eachElement(d, func(i, j int, e *Element) {
-		check := func(field, name string) {
-			if name != "" && !ix.Declared(name) {
-				report(elementPath(i, j)+field, fmt.Sprintf("attribute %q is used but not declared; add it to attributes", name))
+		attributeUses(e, func(field string, k int, name string) {
+			if name == "" || ix.Declared(name) {
+				return
 			}
-		}
-		for _, n := range Placeholders(e.Text) {
-			check(".text", n)
-		}
-		check(".attribute", e.Attribute)
-		for k, b := range e.Branches {
-			check(fmt.Sprintf(".branches[%d].attribute", k), b.Attribute)
-		}
-		if e.Call != nil {
-			for _, n := range Placeholders(e.Call.URL) {
-				check(".call.url", n)
+			path := elementPath(i, j) + field
+			if k >= 0 {
+				path = fmt.Sprintf("%s[%d].attribute", path, k)
 			}
-			check(".call.save_to", e.Call.SaveTo)
-		}
+			report(path, fmt.Sprintf("attribute %q is used but not declared; add it to attributes", name))
+		})
 	})
 }
 

@@ -313,3 +313,50 @@ func TestR4TextLengthCountsCharactersOffSMS(t *testing.T) {
 		})
 	}
 }
+
+// R4: attribute.undeclared and attribute.unused look at the fields an
+// element's type uses, as dialog.unreachable does: an attribute left on a
+// text element (say, one that was an input) is read by nothing, so it is no
+// undeclared attribute blocking activation, nor does it make a declared
+// attribute used.
+func TestR4AttributesCountOnlyFieldsTheElementUses(t *testing.T) {
+	tests := []struct {
+		name string
+		el   validate.Element // put first in the fallback dialog
+		want []validate.Finding
+	}{
+		{"a text with an attribute", validate.Element{Type: validate.Text, Text: "Bye", Attribute: "old"}, nil},
+		{"a close with a text", validate.Element{Type: validate.Close, Text: "Bye {{old}}"}, nil},
+		{"a goto with a call", validate.Element{Type: validate.GoTo, Target: "weather",
+			Call: &validate.WebhookCall{Method: "GET", URL: "https://x.example.com/{{old}}", SaveTo: "old"}}, nil},
+		{"a text with branches", validate.Element{Type: validate.Text, Text: "Bye",
+			Branches: []validate.Branch{{Attribute: "old", Equals: "x", Dialog: "weather"}}}, nil},
+		{"an input saving to the attribute", validate.Element{Type: validate.Input, Text: "Code?", Attribute: "old"},
+			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[3].elements[0].attribute", `attribute "old" is used but not declared; add it to attributes`}}},
+		{"a condition on the attribute", validate.Element{Type: validate.Condition,
+			Branches: []validate.Branch{{Attribute: "old", Equals: "x", Dialog: "weather"}}},
+			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[3].elements[0].branches[0].attribute", `attribute "old" is used but not declared; add it to attributes`}}},
+		{"a webhook saving to the attribute", validate.Element{Type: validate.Webhook,
+			Call: &validate.WebhookCall{Method: "GET", URL: "https://x.example.com/", SaveTo: "old"}},
+			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[3].elements[0].call.save_to", `attribute "old" is used but not declared; add it to attributes`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := clean()
+			d.Dialogs[3].Elements = append([]validate.Element{tt.el}, d.Dialogs[3].Elements...)
+			got := only(checkOnWhatsApp(t, d), "attribute.undeclared")
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("attribute.undeclared (-want +got):\n%s", diff)
+			}
+			// Declared, the attribute is used only where the type uses it.
+			d.Attributes = append(d.Attributes, validate.Attribute{Name: "old", Type: validate.String})
+			var wantUnused []validate.Finding
+			if tt.want == nil {
+				wantUnused = []validate.Finding{{"attribute.unused", validate.Warning, "attributes[1]", `attribute "old" is declared but never used; use it or remove it`}}
+			}
+			if diff := cmp.Diff(wantUnused, only(checkOnWhatsApp(t, d), "attribute.unused")); diff != "" {
+				t.Errorf("attribute.unused (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -180,7 +180,10 @@ func (ix *Index) Reachable(id string) bool { return ix.reachable[id] }
 // Declared reports whether an attribute of that name is declared.
 func (ix *Index) Declared(name string) bool { return ix.declared[name] }
 
-// Used reports whether an attribute of that name is read or written anywhere.
+// Used reports whether an attribute of that name is read or written
+// anywhere: in a field that the element's type uses (a text's, a buttons'
+// or an input's text, an input's attribute, a condition's branches, a
+// webhook's call), not in one it ignores.
 func (ix *Index) Used(name string) bool { return ix.used[name] }
 
 var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}`)
@@ -219,21 +222,42 @@ func newIndex(d *Definition) *Index {
 			}
 		}
 	}
-	for _, dl := range d.Dialogs {
-		for _, e := range dl.Elements {
-			use(Placeholders(e.Text)...)
-			use(e.Attribute)
-			for _, b := range e.Branches {
-				use(b.Attribute)
-			}
-			if e.Call != nil {
-				use(Placeholders(e.Call.URL)...)
-				use(e.Call.SaveTo)
-			}
+	for i := range d.Dialogs {
+		for j := range d.Dialogs[i].Elements {
+			attributeUses(&d.Dialogs[i].Elements[j], func(_ string, _ int, name string) { use(name) })
 		}
 	}
 	ix.walk(d)
 	return ix
+}
+
+// attributeUses calls f with every attribute name e reads or writes and the
+// field it stands in (".text", ".call.url", ...; ".branches" with the
+// branch's index k, else k is -1): only the fields of e's type, as the
+// element runs them - an attribute left on a text element, or a call on a
+// goto, is used by nothing (attribute.undeclared and attribute.unused must
+// agree on that).
+func attributeUses(e *Element, f func(field string, k int, name string)) {
+	switch e.Type {
+	case Text, Buttons, Input:
+		for _, n := range Placeholders(e.Text) {
+			f(".text", -1, n)
+		}
+		if e.Type == Input {
+			f(".attribute", -1, e.Attribute)
+		}
+	case Condition:
+		for k, b := range e.Branches {
+			f(".branches", k, b.Attribute)
+		}
+	case Webhook:
+		if e.Call != nil {
+			for _, n := range Placeholders(e.Call.URL) {
+				f(".call.url", -1, n)
+			}
+			f(".call.save_to", -1, e.Call.SaveTo)
+		}
+	}
 }
 
 // walk marks the dialogs reachable over goto and branch edges from every
