@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -82,7 +83,9 @@ func Encode(d Definition) (string, error) {
 // Decode reads text in [ReferenceFormat] strictly: one JSON object of a
 // [Definition], no unknown fields, every key in exactly the letter case of
 // its field's JSON tag and given once in its object (R13), no data after
-// it, and no string with a NUL. Empty text is the zero Definition.
+// it, and no string with a NUL or with an escaped half of a UTF-16
+// surrogate pair ("\ud800" alone), which no UTF-8 text can hold (R21).
+// Empty text is the zero Definition.
 func Decode(text string) (Definition, error) {
 	var d Definition
 	if strings.TrimSpace(text) == "" {
@@ -106,6 +109,9 @@ func Decode(text string) (Definition, error) {
 	// escape \u0000: the walk over every string runs only then.
 	if !utf8.ValidString(text) {
 		return Definition{}, fmt.Errorf("the document is not valid UTF-8 (R21); send UTF-8 text")
+	}
+	if esc, ok := loneSurrogate(text); ok {
+		return Definition{}, fmt.Errorf("the document escapes %s, half of a UTF-16 surrogate pair without its other half, which is no character (R21) - encoding/json would read it as U+FFFD; write the character itself or its full pair", esc)
 	}
 	if err := exactKeys(text); err != nil {
 		return Definition{}, fmt.Errorf("the document is not a %s definition: %v", ReferenceFormat, err)
@@ -160,6 +166,42 @@ func NewReport(findings []Finding) Report {
 		fs[i] = f
 	}
 	return newReport(fs)
+}
+
+// loneSurrogate returns the first escape \uXXXX of text, which is valid
+// JSON, that is a UTF-16 surrogate outside a pair (\ud800 alone, or
+// \udc00 first): not a character, so no UTF-8 text holds it.
+func loneSurrogate(text string) (string, bool) {
+	escape := func(i int) (r rune, ok bool) { // the \uXXXX at text[i:], if any
+		if i+6 > len(text) || text[i] != '\\' || text[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(text[i+2:i+6], 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; ; {
+		k := strings.IndexByte(text[i:], '\\')
+		if k < 0 {
+			return "", false
+		}
+		i += k // in valid JSON, a backslash starts an escape inside a string
+		r, ok := escape(i)
+		if !ok {
+			i += 2 // \" \\ \/ \b \f \n \r \t
+			continue
+		}
+		switch {
+		case r >= 0xD800 && r < 0xDC00:
+			if low, ok := escape(i + 6); ok && low >= 0xDC00 && low < 0xE000 {
+				i += 12
+				continue
+			}
+			return text[i : i+6], true
+		case r >= 0xDC00 && r < 0xE000:
+			return text[i : i+6], true
+		}
+		i += 6
+	}
 }
 
 // badString finds a string reachable from v that is not UTF-8 text

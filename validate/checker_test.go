@@ -215,3 +215,43 @@ func TestR13DecodeClaimsExactKeys(t *testing.T) {
 		})
 	}
 }
+
+// R21: a JSON escape of half a UTF-16 surrogate pair (\ud800 alone, or
+// \udc00 first) is no character; encoding/json reads it as U+FFFD, so the
+// rules would check another string than the document holds. Decode refuses
+// it, and reads full pairs and escaped backslashes as they are.
+func TestR21DecodeRefusesLoneSurrogates(t *testing.T) {
+	const refused = "the document escapes %s, half of a UTF-16 surrogate pair without its other half, which is no character (R21) - encoding/json would read it as U+FFFD; write the character itself or its full pair"
+	tests := []struct {
+		name  string
+		entry string // the JSON string literal of entry_dialog
+		want  string // the decoded entry dialog, or
+		err   string // the error
+	}{
+		{"a pair", `"\ud83d\ude00"`, "😀", ""},
+		{"a pair in upper case", `"a\uD83D\uDE00b"`, "a😀b", ""},
+		{"an escaped backslash before u", `"\\ud800"`, `\ud800`, ""},
+		{"other escapes", `"\"\\\/\b\f\n\r\t\u00e9"`, "\"\\/\b\f\n\r\té", ""},
+		{"a high surrogate alone", `"x\ud800"`, "", fmt.Sprintf(refused, `\ud800`)},
+		{"a high surrogate before a character", `"\uD800\u0041"`, "", fmt.Sprintf(refused, `\uD800`)},
+		{"two high surrogates", `"\ud800\ud800\udc00"`, "", fmt.Sprintf(refused, `\ud800`)},
+		{"a low surrogate alone", `"\udc00"`, "", fmt.Sprintf(refused, `\udc00`)},
+		{"a low before a high", `"\ude00\ud83d"`, "", fmt.Sprintf(refused, `\ude00`)},
+		{"after an escaped backslash", `"\\\ud800"`, "", fmt.Sprintf(refused, `\ud800`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := validate.Decode(`{"entry_dialog":` + tt.entry + `,"dialogs":[]}`)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tt.err, got); diff != "" {
+				t.Fatalf("Decode error (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.want, d.EntryDialog); diff != "" {
+				t.Errorf("entry dialog (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
