@@ -94,6 +94,13 @@ func Decode(text string) (Definition, error) {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
+		// encoding/json names an unknown key but not the object it is in;
+		// the key walk names both, and the keys that object takes.
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			if kerr := exactKeys(text); kerr != nil {
+				return Definition{}, fmt.Errorf("the document is not a %s definition: %v", ReferenceFormat, kerr)
+			}
+		}
 		return Definition{}, fmt.Errorf("the document is not a %s definition: %v; send one JSON object as validate.Definition encodes it", ReferenceFormat, err)
 	}
 	// What decodes into a struct is an object or null, which encoding/json

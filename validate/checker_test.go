@@ -34,7 +34,7 @@ func TestReferenceChecker(t *testing.T) {
 		{"R25/not JSON", validate.Document{Format: validate.ReferenceFormat, Text: "dialogs: []", Channel: "sms"},
 			invalid("the document is not a botlife.reference/v1 definition: invalid character 'd' looking for beginning of value; send one JSON object as validate.Definition encodes it")},
 		{"R25/an unknown field", validate.Document{Text: `{"entry":"a"}`, Channel: "sms"},
-			invalid(`the document is not a botlife.reference/v1 definition: json: unknown field "entry"; send one JSON object as validate.Definition encodes it`)},
+			invalid(`the document is not a botlife.reference/v1 definition: unknown field "entry" in the definition; use one of attributes, channel, dialogs, entry_dialog, fallback_dialog, intents, keywords`)},
 		{"R25/null is not a definition", validate.Document{Text: " null ", Channel: "sms"},
 			invalid("the document is not a botlife.reference/v1 definition: it is JSON null, not an object; send one JSON object as validate.Definition encodes it")},
 		{"R25/data after the definition", validate.Document{Text: `{} {}`, Channel: "sms"},
@@ -193,7 +193,12 @@ func TestR13DecodeClaimsExactKeys(t *testing.T) {
 			`the key "URL" in dialogs[1].elements[0].call is not a field; keys are case-sensitive: write "url"`},
 		{"R13/a repeated key", `{"entry_dialog":"a","entry_dialog":"b"}`, `the key "entry_dialog" is given twice in the definition; give each key once`},
 		{"R13/a repeated nested key", `{"attributes":[{"name":"a","type":"string","name":"b"}]}`, `the key "name" is given twice in attributes[0]; give each key once`},
-		{"R13/an unknown field", `{"dialogs":[{"idd":"a"}]}`, `unknown field "idd"`},
+		{"R13/an unknown field", `{"dialogs":[{"idd":"a"}]}`, `unknown field "idd" in dialogs[0]; use one of elements, id, name`},
+		{"R13/an unknown top-level field", `{"dialogs":[],"entry":"a"}`,
+			`unknown field "entry" in the definition; use one of attributes, channel, dialogs, entry_dialog, fallback_dialog, intents, keywords`},
+		{"R13/an unknown nested field", `{"dialogs":[{"id":"a"},{"id":"b","elements":[{"type":"text"},{"tpye":"webhook","call":{"method":"GET"}}]}]}`,
+			`unknown field "tpye" in dialogs[1].elements[1]; use one of attribute, branches, call, options, queue, target, text, type`},
+		{"R13/an unknown field after a case variant", `{"dialogs":[{"ID":"a","idd":"b"}]}`, `the key "ID" in dialogs[0] is not a field; keys are case-sensitive: write "id"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -71,14 +72,21 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 }
 
 // unknownKey says that key is no field of the object at path, and which
-// field it would be in its exact letter case.
+// field it would be in its exact letter case, or else which keys the object
+// takes.
 func unknownKey(key, path string, fields map[string]reflect.Type) error {
+	names := make([]string, 0, len(fields))
 	for name := range fields {
 		if strings.EqualFold(name, key) {
 			return fmt.Errorf("the key %q in %s is not a field; keys are case-sensitive: write %q", shorten(key), where(path), name)
 		}
+		names = append(names, name)
 	}
-	return fmt.Errorf("the key %q in %s is not a field; use the field names of validate.Definition's JSON tags", shorten(key), where(path))
+	if len(names) == 0 { // not an object in a Definition
+		return fmt.Errorf("unknown field %q in %s; send it as validate.Definition encodes it", shorten(key), where(path))
+	}
+	slices.Sort(names)
+	return fmt.Errorf("unknown field %q in %s; use one of %s", shorten(key), where(path), strings.Join(names, ", "))
 }
 
 func join(path, key string) string {
