@@ -251,7 +251,10 @@ func eachWebhook(d *Definition, f func(path string, c *WebhookCall)) {
 
 func checkWebhookURL(d *Definition, _ *Index, report reportFunc) {
 	eachWebhook(d, func(path string, c *WebhookCall) {
-		u, err := url.Parse(placeholderRE.ReplaceAllString(c.URL, "x"))
+		// A placeholder stands for a value; "0" fits wherever one can
+		// stand in an http URL - host, port, path, query - where "x"
+		// would be an invalid port.
+		u, err := url.Parse(placeholderRE.ReplaceAllString(c.URL, "0"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			report(path+".url", fmt.Sprintf("webhook URL %q is not an absolute http or https URL", c.URL))
 		}

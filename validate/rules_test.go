@@ -360,3 +360,33 @@ func TestR4AttributesCountOnlyFieldsTheElementUses(t *testing.T) {
 		})
 	}
 }
+
+// R4: webhook.invalid_url reads a {{placeholder}} as the value it stands
+// for, wherever it stands: a port taken from an attribute is a valid URL,
+// not an error that blocks activation.
+func TestR4WebhookURLPlaceholders(t *testing.T) {
+	tests := []struct {
+		url  string
+		want []validate.Finding
+	}{
+		{"https://api.example.com:{{port}}/w", nil},
+		{"https://api.example.com:{{ port }}/w?q={{port}}", nil},
+		{"https://{{port}}/w", nil},
+		{"https://{{port}}.example.com/w", nil},
+		{"https://{{port}}:{{port}}@api.example.com/w", nil},
+		{"{{port}}/w", []validate.Finding{{"webhook.invalid_url", validate.Error, "dialogs[2].elements[0].call.url",
+			`webhook URL "{{port}}/w" is not an absolute http or https URL`}}},
+		{"https://api.example.com:port/w", []validate.Finding{{"webhook.invalid_url", validate.Error, "dialogs[2].elements[0].call.url",
+			`webhook URL "https://api.example.com:port/w" is not an absolute http or https URL`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			d := clean()
+			d.Attributes = append(d.Attributes, validate.Attribute{Name: "port", Type: validate.Number})
+			d.Dialogs[2].Elements[0].Call.URL = tt.url
+			if diff := cmp.Diff(tt.want, only(checkOnWhatsApp(t, d), "webhook.invalid_url")); diff != "" {
+				t.Errorf("webhook.invalid_url (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
