@@ -180,6 +180,7 @@ func checkTriggers(d *Definition, ix *Index, report reportFunc) {
 
 func checkUndeclared(d *Definition, ix *Index, report reportFunc) {
 	eachElement(d, func(i, j int, e *Element) {
+		var reported map[string]bool // paths and names: "{{x}} and {{x}}" is one problem
 		attributeUses(e, func(field string, k int, name string) {
 			if name == "" || ix.Declared(name) {
 				return
@@ -188,6 +189,13 @@ func checkUndeclared(d *Definition, ix *Index, report reportFunc) {
 			if k >= 0 {
 				path = fmt.Sprintf("%s[%d].attribute", path, k)
 			}
+			if reported[path+"\x00"+name] {
+				return
+			}
+			if reported == nil {
+				reported = map[string]bool{}
+			}
+			reported[path+"\x00"+name] = true
 			report(path, fmt.Sprintf("attribute %q is used but not declared; add it to attributes", name))
 		})
 	})

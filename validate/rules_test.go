@@ -390,3 +390,42 @@ func TestR4WebhookURLPlaceholders(t *testing.T) {
 		})
 	}
 }
+
+// R4: an undeclared attribute is one finding per field it stands in, however
+// often it is repeated there: "{{x}} ... {{x}}" is one problem to fix, not
+// two errors in the report.
+func TestR4UndeclaredAttributeOncePerField(t *testing.T) {
+	finding := func(path, name string) validate.Finding {
+		return validate.Finding{Code: "attribute.undeclared", Severity: validate.Error, Path: path,
+			Message: fmt.Sprintf("attribute %q is used but not declared; add it to attributes", name)}
+	}
+	tests := []struct {
+		name string
+		mut  func(d *validate.Definition)
+		want []validate.Finding
+	}{
+		{"twice in a text", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "{{x}} and {{ x }}" },
+			[]validate.Finding{finding("dialogs[2].elements[1].text", "x")}},
+		{"two names in a text", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "{{x}} {{y}} {{x}} {{y}}" },
+			[]validate.Finding{finding("dialogs[2].elements[1].text", "x"), finding("dialogs[2].elements[1].text", "y")}},
+		{"twice in a URL", func(d *validate.Definition) {
+			d.Dialogs[2].Elements[0].Call.URL = "https://a.example.com/{{x}}?q={{x}}"
+		},
+			[]validate.Finding{finding("dialogs[2].elements[0].call.url", "x")}},
+		{"in two fields and two elements", func(d *validate.Definition) {
+			d.Dialogs[2].Elements[0].Call.URL = "https://a.example.com/{{x}}"
+			d.Dialogs[2].Elements[0].Call.SaveTo = "x"
+			d.Dialogs[2].Elements[1].Text = "{{x}}"
+		}, []validate.Finding{finding("dialogs[2].elements[0].call.save_to", "x"), finding("dialogs[2].elements[0].call.url", "x"),
+			finding("dialogs[2].elements[1].text", "x")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := clean()
+			tt.mut(&d)
+			if diff := cmp.Diff(tt.want, only(checkOnWhatsApp(t, d), "attribute.undeclared")); diff != "" {
+				t.Errorf("attribute.undeclared (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
