@@ -48,7 +48,7 @@
 //	attribute.undeclared         error     an attribute is used ({{name}}, input, branch, webhook) but not declared
 //	input.no_attribute           error     a user input saves its answer nowhere
 //	text.empty                   error     a text or buttons element has no text
-//	buttons.no_options           error     a buttons element has no options
+//	buttons.no_options           error     a buttons element has no options, or an option without text
 //	buttons.too_many             error     more options than the channel shows (SMS 0, WhatsApp 3, Viber 6, Messenger 3)
 //	webhook.invalid_url          error     a webhook has no absolute http(s) URL
 //	webhook.invalid_method       error     a webhook's method is not GET, POST, PUT, PATCH or DELETE

@@ -34,7 +34,7 @@ func DefaultRules() []Rule {
 		{"attribute.undeclared", Error, "an attribute is used but not declared", checkUndeclared},
 		{"input.no_attribute", Error, "a user input saves its answer nowhere", checkInputAttribute},
 		{"text.empty", Error, "a text or buttons element has no text", checkTextEmpty},
-		{"buttons.no_options", Error, "a buttons element has no options", checkButtonsEmpty},
+		{"buttons.no_options", Error, "a buttons element has no options, or an option without text", checkButtonsEmpty},
 		{"buttons.too_many", Error, "a buttons element has more options than the channel shows", checkButtonsTooMany},
 		{"webhook.invalid_url", Error, "a webhook has no absolute http(s) URL", checkWebhookURL},
 		{"webhook.invalid_method", Error, "a webhook's method is not GET, POST, PUT, PATCH or DELETE", checkWebhookMethod},
@@ -227,8 +227,16 @@ func checkTextEmpty(d *Definition, _ *Index, report reportFunc) {
 
 func checkButtonsEmpty(d *Definition, _ *Index, report reportFunc) {
 	eachElement(d, func(i, j int, e *Element) {
-		if e.Type == Buttons && len(e.Options) == 0 {
+		if e.Type != Buttons {
+			return
+		}
+		if len(e.Options) == 0 {
 			report(elementPath(i, j)+".options", "the buttons element has no options; add at least one")
+		}
+		for k, o := range e.Options {
+			if strings.TrimSpace(o) == "" {
+				report(fmt.Sprintf("%s.options[%d]", elementPath(i, j), k), fmt.Sprintf("option %d of the buttons element has no text, so it shows as an empty button or the channel refuses the message; write its label or remove it", k+1))
+			}
 		}
 	})
 }

@@ -429,3 +429,37 @@ func TestR4UndeclaredAttributeOncePerField(t *testing.T) {
 		})
 	}
 }
+
+// R4: an option without text is no option: WhatsApp and Messenger refuse a
+// button without a title, so a buttons element with one would go live and
+// fail when it is sent. Each is an error at its own path; options left on
+// another element's type are not looked at.
+func TestR4ButtonsOptionWithoutText(t *testing.T) {
+	blank := func(path string, n int) validate.Finding {
+		return validate.Finding{Code: "buttons.no_options", Severity: validate.Error, Path: path,
+			Message: fmt.Sprintf("option %d of the buttons element has no text, so it shows as an empty button or the channel refuses the message; write its label or remove it", n)}
+	}
+	tests := []struct {
+		name string
+		el   validate.Element
+		want []validate.Finding
+	}{
+		{"labelled options", validate.Element{Type: validate.Buttons, Text: "Pick", Options: []string{"Yes", " No "}}, nil},
+		{"an empty option", validate.Element{Type: validate.Buttons, Text: "Pick", Options: []string{"Yes", ""}},
+			[]validate.Finding{blank("dialogs[3].elements[0].options[1]", 2)}},
+		{"blank options", validate.Element{Type: validate.Buttons, Text: "Pick", Options: []string{" ", "\t\n"}},
+			[]validate.Finding{blank("dialogs[3].elements[0].options[0]", 1), blank("dialogs[3].elements[0].options[1]", 2)}},
+		{"no options", validate.Element{Type: validate.Buttons, Text: "Pick"},
+			[]validate.Finding{{"buttons.no_options", validate.Error, "dialogs[3].elements[0].options", "the buttons element has no options; add at least one"}}},
+		{"a text with a blank option left on it", validate.Element{Type: validate.Text, Text: "Hi", Options: []string{""}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := clean()
+			d.Dialogs[3].Elements = append([]validate.Element{tt.el}, d.Dialogs[3].Elements...)
+			if diff := cmp.Diff(tt.want, only(checkOnWhatsApp(t, d), "buttons.no_options")); diff != "" {
+				t.Errorf("buttons.no_options (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
