@@ -57,7 +57,7 @@
 //	attribute.unused             warning   an attribute is declared but never used
 //	webhook.insecure             warning   a webhook uses plain http
 //	webhook.slow                 warning   a webhook's timeout is above 10 seconds
-//	intent.few_phrases           warning   an intent has fewer than 5 training phrases
+//	intent.few_phrases           warning   an intent has fewer than 5 distinct training phrases
 //	text.too_long                warning   a text does not fit one message (SMS: 160 GSM-7 or 70 UCS-2 characters)
 //	fallback.missing             warning   no fallback dialog is set
 //

@@ -12,8 +12,9 @@ import (
 // warn (code webhook.slow): a conversation waits that long for the call.
 const MaxWebhookTimeoutMS = 10_000
 
-// MinIntentPhrases is the number of training phrases below which the default
-// rules warn (code intent.few_phrases).
+// MinIntentPhrases is the number of distinct training phrases (not blank,
+// not repeated in another letter case or with spaces around it) below
+// which the default rules warn (code intent.few_phrases).
 const MinIntentPhrases = 5
 
 // DefaultRules returns the default rules, errors first. The package
@@ -44,7 +45,7 @@ func DefaultRules() []Rule {
 		{"attribute.unused", Warning, "an attribute is declared but never used", checkUnused},
 		{"webhook.insecure", Warning, "a webhook uses plain http", checkWebhookInsecure},
 		{"webhook.slow", Warning, "a webhook's timeout is above 10 seconds", checkWebhookSlow},
-		{"intent.few_phrases", Warning, "an intent has fewer than 5 training phrases", checkIntentPhrases},
+		{"intent.few_phrases", Warning, "an intent has fewer than 5 distinct training phrases", checkIntentPhrases},
 		{"text.too_long", Warning, "a text does not fit in one message of the channel", checkTextLength},
 		{"fallback.missing", Warning, "no fallback dialog is set", checkFallbackMissing},
 	}
@@ -305,8 +306,24 @@ func checkWebhookSlow(d *Definition, _ *Index, report reportFunc) {
 
 func checkIntentPhrases(d *Definition, _ *Index, report reportFunc) {
 	for i, in := range d.Intents {
-		if len(in.Phrases) < MinIntentPhrases {
-			report(fmt.Sprintf("intents[%d].phrases", i), fmt.Sprintf("intent %q has %d training phrases; add at least %d for reliable matching", in.Name, len(in.Phrases), MinIntentPhrases))
+		// A blank phrase, or one repeated in another letter case or with
+		// spaces around it, teaches the matcher nothing.
+		distinct := make(map[string]bool)
+		for _, p := range in.Phrases {
+			if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
+				distinct[p] = true
+			}
+		}
+		n := len(distinct)
+		if n >= MinIntentPhrases {
+			continue
+		}
+		path := fmt.Sprintf("intents[%d].phrases", i)
+		switch {
+		case n == len(in.Phrases):
+			report(path, fmt.Sprintf("intent %q has %d training phrases; add at least %d for reliable matching", in.Name, n, MinIntentPhrases))
+		default:
+			report(path, fmt.Sprintf("intent %q has %d distinct training phrases of %d (blank and repeated ones do not count); add at least %d for reliable matching", in.Name, n, len(in.Phrases), MinIntentPhrases))
 		}
 	}
 }

@@ -463,3 +463,33 @@ func TestR4ButtonsOptionWithoutText(t *testing.T) {
 		})
 	}
 }
+
+// R4: intent.few_phrases counts the phrases that teach the matcher
+// something: "hi", "Hi" and " hi " are one phrase and "" none, so five of
+// them are too few.
+func TestR4IntentPhrasesCountDistinctOnes(t *testing.T) {
+	tests := []struct {
+		name    string
+		phrases []string
+		want    []validate.Finding
+	}{
+		{"five distinct", []string{"weather", "forecast", "rain", "sun", "temperature"}, nil},
+		{"five, two of them repeated", []string{"weather", "Weather", "forecast", " forecast ", "rain"},
+			[]validate.Finding{{"intent.few_phrases", validate.Warning, "intents[0].phrases",
+				`intent "weather" has 3 distinct training phrases of 5 (blank and repeated ones do not count); add at least 5 for reliable matching`}}},
+		{"six, two blank", []string{"weather", "", "forecast", "  ", "rain", "sun"},
+			[]validate.Finding{{"intent.few_phrases", validate.Warning, "intents[0].phrases",
+				`intent "weather" has 4 distinct training phrases of 6 (blank and repeated ones do not count); add at least 5 for reliable matching`}}},
+		{"two distinct", []string{"weather", "forecast"},
+			[]validate.Finding{{"intent.few_phrases", validate.Warning, "intents[0].phrases", `intent "weather" has 2 training phrases; add at least 5 for reliable matching`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := clean()
+			d.Intents[0].Phrases = tt.phrases
+			if diff := cmp.Diff(tt.want, only(checkOnWhatsApp(t, d), "intent.few_phrases")); diff != "" {
+				t.Errorf("intent.few_phrases (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
