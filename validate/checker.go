@@ -138,9 +138,11 @@ func (v *Validator) Formats() []string { return []string{ReferenceFormat} }
 
 // Check decodes doc.Text as a [ReferenceFormat] definition and runs the
 // validator's rules over it, against the bot's channel: a definition
-// without a channel takes the bot's, and one naming another channel is an
-// error (definition.channel_mismatch). Text that does not decode is one
-// error finding, [CodeDefinitionInvalid]. Check never panics.
+// without a channel takes the bot's, one naming another channel is an
+// error (definition.channel_mismatch), and either way the limits of the
+// bot's channel apply, since that is where the definition runs. Text that
+// does not decode is one error finding, [CodeDefinitionInvalid]. Check
+// never panics.
 func (v *Validator) Check(doc Document) Report {
 	if doc.Format != "" && doc.Format != ReferenceFormat {
 		return NewReport([]Finding{{Code: CodeDefinitionInvalid, Severity: Error,

@@ -10,7 +10,8 @@ package validate
 type Definition struct {
 	// Channel names the channel the bot runs on ("sms", "whatsapp", ...). It
 	// sets channel limits such as the number of buttons and the length of a
-	// single message.
+	// single message when the definition is validated on its own; checked
+	// for a bot ([Validator.Check]), the bot's channel sets them.
 	Channel string `json:"channel"`
 	// EntryDialog is the id of the dialog a new session starts in.
 	EntryDialog string `json:"entry_dialog"`

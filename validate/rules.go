@@ -71,6 +71,17 @@ func checkChannel(d *Definition, ix *Index, report reportFunc) {
 	}
 }
 
+// channelOf returns the channel d runs on, whose limits apply: the bot's
+// when d is checked for a bot - also when d names another channel, which
+// is an error of its own (definition.channel_mismatch), so that the report
+// has every finding at once - and else the one d names.
+func channelOf(d *Definition, ix *Index) string {
+	if bot := ix.BotChannel(); bot != "" {
+		return bot
+	}
+	return d.Channel
+}
+
 func checkNoDialogs(d *Definition, _ *Index, report reportFunc) {
 	if len(d.Dialogs) == 0 {
 		report("dialogs", "the chatbot has no dialogs; add at least one")
@@ -242,13 +253,14 @@ func checkButtonsEmpty(d *Definition, _ *Index, report reportFunc) {
 	})
 }
 
-func checkButtonsTooMany(d *Definition, _ *Index, report reportFunc) {
-	limit := Limits(d.Channel).MaxButtons
+func checkButtonsTooMany(d *Definition, ix *Index, report reportFunc) {
+	channel := channelOf(d, ix)
+	limit := Limits(channel).MaxButtons
 	eachElement(d, func(i, j int, e *Element) {
 		if e.Type == Buttons && len(e.Options) > 0 && limit == 0 {
-			report(elementPath(i, j)+".options", fmt.Sprintf("channel %q shows no buttons; send the options as text instead", d.Channel))
+			report(elementPath(i, j)+".options", fmt.Sprintf("channel %q shows no buttons; send the options as text instead", channel))
 		} else if e.Type == Buttons && len(e.Options) > limit {
-			report(elementPath(i, j)+".options", fmt.Sprintf("%d options, but channel %q shows at most %d; remove some or use a text menu", len(e.Options), d.Channel, limit))
+			report(elementPath(i, j)+".options", fmt.Sprintf("%d options, but channel %q shows at most %d; remove some or use a text menu", len(e.Options), channel, limit))
 		}
 	})
 }
@@ -336,8 +348,9 @@ func checkUnreachable(d *Definition, ix *Index, report reportFunc) {
 	}
 }
 
-func checkTextLength(d *Definition, _ *Index, report reportFunc) {
-	lim := Limits(d.Channel)
+func checkTextLength(d *Definition, ix *Index, report reportFunc) {
+	channel := channelOf(d, ix)
+	lim := Limits(channel)
 	if lim.MaxText == 0 {
 		return
 	}
@@ -355,7 +368,7 @@ func checkTextLength(d *Definition, _ *Index, report reportFunc) {
 			}
 		}
 		if n > max {
-			report(elementPath(i, j)+".text", fmt.Sprintf("%d characters; channel %q sends at most %d in one message, so it will be split", n, d.Channel, max))
+			report(elementPath(i, j)+".text", fmt.Sprintf("%d characters; channel %q sends at most %d in one message, so it will be split", n, channel, max))
 		}
 	})
 }

@@ -116,13 +116,12 @@ func TestDefaultRules(t *testing.T) {
 		{"intent.few_phrases", func(d *validate.Definition) { d.Intents[0].Phrases = d.Intents[0].Phrases[:2] },
 			[]validate.Finding{{"intent.few_phrases", validate.Warning, "intents[0].phrases", `intent "weather" has 2 training phrases; add at least 5 for reliable matching`}}},
 		{"text.too_long", func(d *validate.Definition) {
-			d.Channel = "sms"
-			d.Dialogs[0].Elements[0] = validate.Element{Type: validate.Text, Text: strings.Repeat("a", 161)}
-			d.Dialogs[2].Elements[1].Text = "Привет " + strings.Repeat("b", 63) // 70 UCS-2 units: fits
-			d.Dialogs[1].Elements[0].Text = "Привет " + strings.Repeat("b", 64) // 71: does not
+			d.Dialogs[0].Elements[0] = validate.Element{Type: validate.Text, Text: strings.Repeat("a", 4097)}
+			d.Dialogs[2].Elements[1].Text = "Привет " + strings.Repeat("b", 4089) // 4096 characters: fits
+			d.Dialogs[1].Elements[0].Text = "Привет " + strings.Repeat("b", 4090) // 4097: does not
 		}, []validate.Finding{
-			{"text.too_long", validate.Warning, "dialogs[0].elements[0].text", `161 characters; channel "sms" sends at most 160 in one message, so it will be split`},
-			{"text.too_long", validate.Warning, "dialogs[1].elements[0].text", `71 characters; channel "sms" sends at most 70 in one message, so it will be split`},
+			{"text.too_long", validate.Warning, "dialogs[0].elements[0].text", `4097 characters; channel "whatsapp" sends at most 4096 in one message, so it will be split`},
+			{"text.too_long", validate.Warning, "dialogs[1].elements[0].text", `4097 characters; channel "whatsapp" sends at most 4096 in one message, so it will be split`},
 		}},
 		{"definition.channel_mismatch", func(d *validate.Definition) { d.Channel = "viber" },
 			[]validate.Finding{{"definition.channel_mismatch", validate.Error, "channel", `the definition is for channel "viber" but the bot runs on whatsapp; leave channel empty or set it to whatsapp`}}},
@@ -489,6 +488,52 @@ func TestR4IntentPhrasesCountDistinctOnes(t *testing.T) {
 			d.Intents[0].Phrases = tt.phrases
 			if diff := cmp.Diff(tt.want, only(checkOnWhatsApp(t, d), "intent.few_phrases")); diff != "" {
 				t.Errorf("intent.few_phrases (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// R4: a definition is checked against the limits of the channel it runs on,
+// the bot's. One that names another channel is an error, and the report
+// (which carries every finding, R4) also has what that channel's limits
+// find, instead of the other channel's: fixing the channel must not bring
+// new errors to light.
+func TestR4LimitsAreTheBotsChannels(t *testing.T) {
+	sms := []validate.Finding{
+		{"buttons.too_many", validate.Error, "dialogs[0].elements[0].options", `channel "sms" shows no buttons; send the options as text instead`},
+		{"text.too_long", validate.Warning, "dialogs[1].elements[0].text", `71 characters; channel "sms" sends at most 70 in one message, so it will be split`},
+		{"text.too_long", validate.Warning, "dialogs[2].elements[1].text", `161 characters; channel "sms" sends at most 160 in one message, so it will be split`},
+	}
+	tests := []struct {
+		channel string // the definition's; the bot runs on sms
+		want    []validate.Finding
+	}{
+		{"sms", sms},
+		{"", sms},
+		{" SMS", sms},
+		{"whatsapp", append([]validate.Finding{{"definition.channel_mismatch", validate.Error, "channel",
+			`the definition is for channel "whatsapp" but the bot runs on sms; leave channel empty or set it to sms`}}, sms...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.channel, func(t *testing.T) {
+			d := clean()
+			d.Channel = tt.channel
+			d.Dialogs[1].Elements[0].Text = "Привет " + strings.Repeat("b", 64) // 71 UCS-2 units
+			d.Dialogs[2].Elements[1].Text = strings.Repeat("a", 161)
+			text, err := validate.Encode(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := validate.Default().Check(validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: "sms", Senders: []string{"+100"}})
+			var got []validate.Finding
+			for _, f := range r.Findings {
+				switch f.Code {
+				case "definition.channel_mismatch", "buttons.too_many", "text.too_long":
+					got = append(got, f)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
 			}
 		})
 	}
