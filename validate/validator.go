@@ -98,7 +98,7 @@ func (v *Validator) WithSeverity(code string, s Severity) (*Validator, error) {
 // Finding codes the validator itself reports about broken rules.
 const (
 	CodeRulePanic   = "rule.panic"   // a rule's Check panicked
-	CodeRuleInvalid = "rule.invalid" // a rule has no Check or an invalid severity
+	CodeRuleInvalid = "rule.invalid" // a rule has no code, no Check or an invalid severity
 )
 
 // Validate runs every rule over d and returns the report. It never panics: a
@@ -137,9 +137,9 @@ func (f *findings) emit(path, message string) {
 // run runs one rule; a malformed rule, or one that panics, is an error
 // finding instead of its own.
 func (f *findings) run(r *Rule, d *Definition, ix *Index, emit func(path, message string)) {
-	if r.Check == nil || (r.Severity != Error && r.Severity != Warning) {
+	if p := r.problems(); p != "" {
 		f.fs = append(f.fs, Finding{Code: CodeRuleInvalid, Severity: Error,
-			Message: fmt.Sprintf("rule %q has no check or an invalid severity; fix or remove it", r.Code)})
+			Message: fmt.Sprintf("rule %q %s; fix or remove the rule", r.Code, p)})
 		return
 	}
 	n := len(f.fs)
@@ -151,6 +151,21 @@ func (f *findings) run(r *Rule, d *Definition, ix *Index, emit func(path, messag
 	}()
 	f.rule = r
 	r.Check(d, ix, emit)
+}
+
+// problems says what makes r unusable, or "" when nothing does.
+func (r *Rule) problems() string {
+	var ps []string
+	if strings.TrimSpace(r.Code) == "" {
+		ps = append(ps, `has no code (give it a stable dotted one, such as "team.keyword_help")`)
+	}
+	if r.Check == nil {
+		ps = append(ps, "has no Check function")
+	}
+	if r.Severity != Error && r.Severity != Warning {
+		ps = append(ps, fmt.Sprintf("has severity %d, which is neither validate.Error nor validate.Warning", uint8(r.Severity)))
+	}
+	return strings.Join(ps, " and ")
 }
 
 // Index holds facts about a definition that several rules need, worked out

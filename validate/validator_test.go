@@ -152,8 +152,8 @@ func TestMisbehavingRulesDoNotCrash(t *testing.T) {
 	)
 	r := v.Validate(&d)
 	want := []validate.Finding{
-		{Code: "rule.invalid", Severity: validate.Error, Message: `rule "x.badseverity" has no check or an invalid severity; fix or remove it`},
-		{Code: "rule.invalid", Severity: validate.Error, Message: `rule "x.nil" has no check or an invalid severity; fix or remove it`},
+		{Code: "rule.invalid", Severity: validate.Error, Message: `rule "x.badseverity" has severity 9, which is neither validate.Error nor validate.Warning; fix or remove the rule`},
+		{Code: "rule.invalid", Severity: validate.Error, Message: `rule "x.nil" has no Check function; fix or remove the rule`},
 		{Code: "rule.panic", Severity: validate.Error, Message: `rule "x.panics" crashed (assignment to entry in nil map); its findings are discarded`},
 	}
 	if diff := cmp.Diff(want, r.Findings); diff != "" {
@@ -161,6 +161,43 @@ func TestMisbehavingRulesDoNotCrash(t *testing.T) {
 	}
 	if r := validate.Default().Validate(nil); len(r.Errors()) == 0 {
 		t.Error("nil definition validated clean")
+	}
+}
+
+// A rule.invalid finding says what is wrong with the rule - its code, its
+// Check, its severity - not "no check or an invalid severity" for all of
+// them; a rule without a code is invalid too, as its findings could be
+// told apart from no other rule's nor acknowledged by code (R4).
+func TestInvalidRulesSayWhatIsWrong(t *testing.T) {
+	check := func(*validate.Definition, *validate.Index, func(string, string)) {}
+	tests := []struct {
+		name string
+		rule validate.Rule
+		want string // the message; "" for a valid rule
+	}{
+		{"valid", validate.Rule{Code: "x.ok", Severity: validate.Warning, Check: check}, ""},
+		{"no check", validate.Rule{Code: "x.a", Severity: validate.Error},
+			`rule "x.a" has no Check function; fix or remove the rule`},
+		{"zero severity", validate.Rule{Code: "x.a", Check: check},
+			`rule "x.a" has severity 0, which is neither validate.Error nor validate.Warning; fix or remove the rule`},
+		{"no code", validate.Rule{Severity: validate.Warning, Check: check},
+			`rule "" has no code (give it a stable dotted one, such as "team.keyword_help"); fix or remove the rule`},
+		{"a blank code", validate.Rule{Code: " ", Severity: validate.Warning, Check: check},
+			`rule " " has no code (give it a stable dotted one, such as "team.keyword_help"); fix or remove the rule`},
+		{"everything", validate.Rule{Severity: 7},
+			`rule "" has no code (give it a stable dotted one, such as "team.keyword_help") and has no Check function and has severity 7, which is neither validate.Error nor validate.Warning; fix or remove the rule`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := clean()
+			var want []validate.Finding
+			if tt.want != "" {
+				want = []validate.Finding{{Code: validate.CodeRuleInvalid, Severity: validate.Error, Message: tt.want}}
+			}
+			if diff := cmp.Diff(want, validate.New(tt.rule).Validate(&d).Findings); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
