@@ -118,15 +118,16 @@ func (r Report) Fingerprint() string {
 	if len(ws) == 0 {
 		return ""
 	}
+	// Each field length-prefixed, so that no text in a code, path or
+	// message can make two different sets read the same.
 	keys := make([]string, len(ws))
 	for i, w := range ws {
-		keys[i] = w.Code + "\x00" + w.Path + "\x00" + w.Message
+		keys[i] = fmt.Sprintf("%d:%s%d:%s%d:%s", len(w.Code), w.Code, len(w.Path), w.Path, len(w.Message), w.Message)
 	}
 	sort.Strings(keys)
 	h := sha256.New()
 	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{'\n'})
+		fmt.Fprintf(h, "%d:%s", len(k), k)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

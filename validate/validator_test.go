@@ -285,3 +285,24 @@ func BenchmarkValidate(b *testing.B) {
 		})
 	}
 }
+
+// R4: a fingerprint tells every two sets of warnings apart, whatever text
+// a custom rule puts in its codes, paths and messages: one warning whose
+// message holds what separated two others is not those two.
+func TestR4FingerprintFieldsCannotRunTogether(t *testing.T) {
+	w := func(code, path, msg string) validate.Finding {
+		return validate.Finding{Code: code, Severity: validate.Warning, Path: path, Message: msg}
+	}
+	one := validate.Report{Findings: []validate.Finding{w("a", "p", "m\nb\x00q\x00n")}}
+	two := validate.Report{Findings: []validate.Finding{w("a", "p", "m"), w("b", "q", "n")}}
+	moved := validate.Report{Findings: []validate.Finding{w("a", "p\x00m", "")}}
+	split := validate.Report{Findings: []validate.Finding{w("a", "p", "\x00m")}}
+	seen := map[string]string{}
+	for name, r := range map[string]validate.Report{"one": one, "two": two, "moved": moved, "split": split} {
+		fp := r.Fingerprint()
+		if other, ok := seen[fp]; ok {
+			t.Errorf("R4: reports %s and %s share the fingerprint %s", name, other, fp)
+		}
+		seen[fp] = name
+	}
+}
