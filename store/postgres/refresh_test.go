@@ -157,7 +157,9 @@ func TestMigrateRefreshKeepsConcurrentCommits(t *testing.T) {
 }
 
 // waitBlocked waits until a backend runs a statement starting with prefix
-// and waits for a lock.
+// and waits for a lock. The deadline only bounds a hang (a count of 500
+// polls bounded it at about 5 s, which a migration started under -race on
+// a loaded machine can take to reach the lock).
 func waitBlocked(t *testing.T, url, prefix string) {
 	t.Helper()
 	ctx := context.Background()
@@ -166,7 +168,7 @@ func waitBlocked(t *testing.T, url, prefix string) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	for range 500 {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		var n int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, prefix+"%").Scan(&n); err != nil {
 			t.Fatal(err)
