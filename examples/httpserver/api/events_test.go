@@ -249,7 +249,7 @@ func TestIssue28EventsStartAtNow(t *testing.T) {
 // test if it does not.)
 func TestEventsHead(t *testing.T) {
 	f := apitest.NewFixture(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req := httptest.NewRequestWithContext(ctx, "HEAD", "/events", nil)
 	req.Header.Set("Authorization", "Bearer "+apitest.Token("ada"))
