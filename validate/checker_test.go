@@ -147,12 +147,21 @@ func TestCheckConcurrent(t *testing.T) {
 	var docs []validate.Document
 	var want []validate.Report
 	for i := range 8 {
+		// Each document's report is its own: a warning naming its intent,
+		// so a check handing one document's report to another fails.
 		d := clean()
 		d.Dialogs[0].Name = strings.Repeat("w", i+1)
+		d.Intents[0].Name = fmt.Sprintf("intent-%d", i)
+		d.Intents[0].Phrases = d.Intents[0].Phrases[:1]
 		text, _ := validate.Encode(d)
-		doc := validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: "sms"}
+		doc := validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: d.Channel}
 		docs = append(docs, doc)
 		want = append(want, validate.Default().Check(doc))
+		for k := range i {
+			if cmp.Equal(want[k], want[i]) || len(want[i].Warnings()) == 0 {
+				t.Fatalf("documents %d and %d have the same report, or no warning: %v", k, i, want[i].Findings)
+			}
+		}
 	}
 	done := make(chan error)
 	for g := range 4 {
