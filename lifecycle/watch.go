@@ -60,23 +60,12 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 	return func(yield func(AuditEntry, error) bool) {
 		var idle int // polls in a row that found nothing, for a store that cannot wait
 		if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
-			if ctx.Err() == nil { // the end of ctx ends it without an error
-				m.event(ctx, OpWatch, err, time.Time{})
-				yield(AuditEntry{}, err)
-			}
+			m.deny(ctx, err, yield)
 			return
 		}
-		if after > 0 {
-			// R24: after must be an entry of this log.
-			page, err := m.store.AuditLog(ctx, m.ws, after-1, 1)
-			if err == nil && len(page) == 0 {
-				err = &InputError{Field: "after", Value: strconv.FormatUint(after, 10),
-					Problem: "is past the end of the audit log; resume after the sequence number of an entry this log gave you, or 0 to read it from the start"}
-			}
-			if err != nil {
-				m.failed(ctx, err, yield)
-				return
-			}
+		if err := m.inLog(ctx, after); err != nil {
+			m.failed(ctx, err, yield)
+			return
 		}
 		for {
 			page, err := m.store.AuditLog(ctx, m.ws, after, watchPage)
@@ -94,10 +83,7 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 				// seen here, and the page holds only what was committed
 				// before it.
 				if err := m.authorize(ctx, actor, OpReadAudit); err != nil {
-					if ctx.Err() == nil {
-						m.event(ctx, OpWatch, err, time.Time{})
-						yield(AuditEntry{}, err)
-					}
+					m.deny(ctx, err, yield)
 					return
 				}
 			}
@@ -126,6 +112,29 @@ func (m *Manager) follow(ctx context.Context, actor Actor, after uint64, wait bo
 			}
 		}
 	}
+}
+
+// deny yields err, a refusal of the follow, unless ctx has ended: the end
+// of ctx ends a follow without an error.
+func (m *Manager) deny(ctx context.Context, err error, yield func(AuditEntry, error) bool) {
+	if ctx.Err() == nil {
+		m.event(ctx, OpWatch, err, time.Time{})
+		yield(AuditEntry{}, err)
+	}
+}
+
+// inLog refuses an after that no entry of the log has (R24): waiting for
+// it would skip every entry up to it. 0 is the start of the log.
+func (m *Manager) inLog(ctx context.Context, after uint64) error {
+	if after == 0 {
+		return nil
+	}
+	page, err := m.store.AuditLog(ctx, m.ws, after-1, 1)
+	if err == nil && len(page) == 0 {
+		err = &InputError{Field: "after", Value: strconv.FormatUint(after, 10),
+			Problem: "is past the end of the audit log; resume after the sequence number of an entry this log gave you, or 0 to read it from the start"}
+	}
+	return err
 }
 
 // failed ends a follower with err, traced and yielded - unless ctx ended,

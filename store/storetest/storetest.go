@@ -387,15 +387,7 @@ func testEveryReadAndCommitIsACopy(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	later := h.now.Add(2 * time.Hour)
-	read := func() (out struct {
-		C        contents
-		Bots     []lifecycle.Bot
-		Live     []lifecycle.Bot
-		Last     *lifecycle.Bot
-		Due      lifecycle.Due
-		Schedule lifecycle.Schedule
-		Copies   int
-	}) {
+	read := func() (out copyReads) {
 		t.Helper()
 		out.C = h.contents()
 		for _, id := range []lifecycle.BotID{a.ID, c.ID} {
@@ -410,48 +402,65 @@ func testEveryReadAndCommitIsACopy(t *testing.T, h *harness) {
 		}
 		return out
 	}
-	// want is kept as JSON: a store whose reads alias its rows would
-	// change a want kept as values along with them.
-	asJSON := func(v any) any {
-		t.Helper()
-		var out any
-		data, err := json.Marshal(v)
-		if err == nil {
-			err = json.Unmarshal(data, &out)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
 	want := read()
 	if want.Last == nil || len(want.Due.Drains) == 0 || len(want.Due.Schedules) == 0 || len(want.C.Stats) == 0 {
 		t.Fatalf("the case reads too little to check: last %v, %d drains, %d schedules due, %d stats",
 			want.Last, len(want.Due.Drains), len(want.Due.Schedules), len(want.C.Stats))
 	}
-	wantJSON, got := asJSON(want), read()
-	for _, bs := range [][]lifecycle.Bot{got.C.Bots, got.Bots, got.Live, got.Due.Drains, {*got.Last}} {
+	wantJSON, got := asJSON(t, want), read()
+	got.scribble()
+	scribbleBot(created.Changes[0].After)
+	scribbleSchedule(&sched.Schedules[0].After)
+	if diff := cmp.Diff(wantJSON, asJSON(t, read())); diff != "" {
+		t.Fatalf("changing what a read returned, or a committed plan, changed the store (-before +after):\n%s", diff)
+	}
+}
+
+// copyReads is what testEveryReadAndCommitIsACopy reads of a store.
+type copyReads struct {
+	C        contents
+	Bots     []lifecycle.Bot
+	Live     []lifecycle.Bot
+	Last     *lifecycle.Bot
+	Due      lifecycle.Due
+	Schedule lifecycle.Schedule
+}
+
+// scribble changes every slice and map of what r holds.
+func (r *copyReads) scribble() {
+	for _, bs := range [][]lifecycle.Bot{r.C.Bots, r.Bots, r.Live, r.Due.Drains, {*r.Last}} {
 		for i := range bs {
 			scribbleBot(&bs[i])
 		}
 	}
-	scribbleBot(got.Last)
-	for _, ss := range [][]lifecycle.Schedule{got.C.Schedules, got.Due.Schedules, {got.Schedule}} {
+	scribbleBot(r.Last)
+	for _, ss := range [][]lifecycle.Schedule{r.C.Schedules, r.Due.Schedules, {r.Schedule}} {
 		for i := range ss {
 			scribbleSchedule(&ss[i])
 		}
 	}
-	for _, st := range got.C.Stats {
+	for _, st := range r.C.Stats {
 		for k := range st.Closed {
 			st.Closed[k] += 100
 		}
 		st.Closed["scribbled"] = 1
 	}
-	scribbleBot(created.Changes[0].After)
-	scribbleSchedule(&sched.Schedules[0].After)
-	if diff := cmp.Diff(wantJSON, asJSON(read())); diff != "" {
-		t.Fatalf("changing what a read returned, or a committed plan, changed the store (-before +after):\n%s", diff)
+}
+
+// asJSON returns v as JSON values: what was read kept apart from the
+// store, which a store whose reads alias its rows would change along with
+// values kept as they were read.
+func asJSON(t *testing.T, v any) any {
+	t.Helper()
+	var out any
+	data, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(data, &out)
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // scribbleBot changes every element of every slice of b.
