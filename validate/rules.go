@@ -164,13 +164,13 @@ func checkTargets(d *Definition, ix *Index, report reportFunc) {
 	eachElement(d, func(i, j int, e *Element) {
 		if e.Type == GoTo {
 			if _, ok := ix.Dialog(e.Target); !ok {
-				report(elementPath(i, j)+".target", fmt.Sprintf("goto points to dialog %q, which does not exist", e.Target))
+				report(elementPath(i, j)+".target", missingDialog("goto points to", e.Target, "target"))
 			}
 		}
 		if e.Type == Condition {
 			for k, b := range e.Branches {
 				if _, ok := ix.Dialog(b.Dialog); !ok {
-					report(fmt.Sprintf("%s.branches[%d].dialog", elementPath(i, j), k), fmt.Sprintf("branch points to dialog %q, which does not exist", b.Dialog))
+					report(fmt.Sprintf("%s.branches[%d].dialog", elementPath(i, j), k), missingDialog("branch points to", b.Dialog, "its dialog"))
 				}
 			}
 		}
@@ -180,14 +180,23 @@ func checkTargets(d *Definition, ix *Index, report reportFunc) {
 func checkTriggers(d *Definition, ix *Index, report reportFunc) {
 	for i, k := range d.Keywords {
 		if _, ok := ix.Dialog(k.Dialog); !ok {
-			report(fmt.Sprintf("keywords[%d].dialog", i), fmt.Sprintf("keyword %q starts dialog %q, which does not exist", k.Word, k.Dialog))
+			report(fmt.Sprintf("keywords[%d].dialog", i), missingDialog(fmt.Sprintf("keyword %q starts", k.Word), k.Dialog, "its dialog"))
 		}
 	}
 	for i, in := range d.Intents {
 		if _, ok := ix.Dialog(in.Dialog); !ok {
-			report(fmt.Sprintf("intents[%d].dialog", i), fmt.Sprintf("intent %q starts dialog %q, which does not exist", in.Name, in.Dialog))
+			report(fmt.Sprintf("intents[%d].dialog", i), missingDialog(fmt.Sprintf("intent %q starts", in.Name), in.Dialog, "its dialog"))
 		}
 	}
+}
+
+// missingDialog says that what names id names no dialog: none at all when
+// id is empty ("set field to..."), else one that does not exist.
+func missingDialog(what, id, field string) string {
+	if id == "" {
+		return what + " no dialog; set " + field + " to the id of one of the dialogs"
+	}
+	return fmt.Sprintf("%s dialog %q, which does not exist", what, id)
 }
 
 func checkUndeclared(d *Definition, ix *Index, report reportFunc) {

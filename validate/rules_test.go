@@ -538,3 +538,29 @@ func TestR4LimitsAreTheBotsChannels(t *testing.T) {
 		})
 	}
 }
+
+// R4: a goto, branch, keyword or intent that names no dialog at all says
+// which field to set, not that a dialog "" does not exist.
+func TestR4EmptyDialogReferencesSayWhatToSet(t *testing.T) {
+	d := clean()
+	d.Dialogs[0].Elements[2].Target = ""
+	d.Dialogs[0].Elements[1].Branches[0].Dialog = ""
+	d.Keywords[0].Dialog = ""
+	d.Intents[0].Dialog = ""
+	r := validate.Default().Validate(&d)
+	want := map[string]string{
+		"dialogs[0].elements[2].target":             "goto points to no dialog; set target to the id of one of the dialogs",
+		"dialogs[0].elements[1].branches[0].dialog": "branch points to no dialog; set its dialog to the id of one of the dialogs",
+		"keywords[0].dialog":                        `keyword "AGENT" starts no dialog; set its dialog to the id of one of the dialogs`,
+		"intents[0].dialog":                         `intent "weather" starts no dialog; set its dialog to the id of one of the dialogs`,
+	}
+	got := map[string]string{}
+	for _, f := range r.Errors() {
+		if _, ok := want[f.Path]; ok {
+			got[f.Path] = f.Message
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("R4: messages of references to no dialog (-want +got):\n%s", diff)
+	}
+}
