@@ -73,18 +73,51 @@ func (f Finding) String() string {
 }
 
 // Report is the outcome of a validation: its findings, errors first, then by
-// path, code and message, so the same definition always gives the same
-// report.
+// path in document order (dialogs[2] before dialogs[10]), code and message,
+// so the same definition always gives the same report.
 type Report struct {
 	Findings []Finding `json:"findings"`
 }
 
 func newReport(fs []Finding) Report {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(b.Severity, a.Severity), strings.Compare(a.Path, b.Path),
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), comparePaths(a.Path, b.Path),
 			strings.Compare(a.Code, b.Code), strings.Compare(a.Message, b.Message))
 	})
 	return Report{Findings: fs}
+}
+
+// comparePaths orders paths as the document does: runs of digits (the
+// indexes) by their value, the rest byte by byte; equal values written
+// differently ("01", "1") by their text.
+func comparePaths(a, b string) int {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if isDigit(a[i]) && isDigit(b[j]) {
+			ei, ej := digitsEnd(a, i), digitsEnd(b, j)
+			x, y := strings.TrimLeft(a[i:ei], "0"), strings.TrimLeft(b[j:ej], "0")
+			if c := cmp.Or(cmp.Compare(len(x), len(y)), strings.Compare(x, y)); c != 0 {
+				return c
+			}
+			i, j = ei, ej
+			continue
+		}
+		if a[i] != b[j] {
+			return cmp.Compare(a[i], b[j])
+		}
+		i, j = i+1, j+1
+	}
+	return cmp.Or(cmp.Compare(len(a)-i, len(b)-j), strings.Compare(a, b))
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// digitsEnd returns the end of the run of digits in s that starts at i.
+func digitsEnd(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
 }
 
 // OK reports whether there are no findings at all.
