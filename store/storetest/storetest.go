@@ -107,6 +107,11 @@ var suite = []struct {
 	{"R27/SenderClaimRace", testSenderClaimRace},
 	{"R27/StalePlanNamingClaimedSender", testStalePlanNamingClaimedSender},
 	{"R27/AuditPerWorkspace", testAuditPerWorkspace},
+	// gaps.go: behaviours a store could break and pass the cases above.
+	{"R9/DueDrainTies", testDueDrainTies},
+	{"R23/DueScheduleTies", testDueScheduleTies},
+	{"R20/LastActiveTies", testLastActiveTies},
+	{"R9/EveryBotReadCarriesOpenActivations", testEveryBotReadCarriesOpenActivations},
 }
 
 // Run runs the conformance suite, each case as a subtest on a fresh store.

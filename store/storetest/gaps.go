@@ -1,0 +1,137 @@
+package storetest
+
+// Cases for documented Store behaviours (lifecycle/store.go) that a store
+// could break and still pass the rest of the suite: each was found by
+// breaking the memory store on purpose, one behaviour at a time, and each
+// fails on that break.
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/google/go-cmp/cmp"
+)
+
+// testDueDrainTies (R9; Store.Due): drains due at the same instant come
+// by id, the smaller first, whatever order they were committed in, and a
+// limit takes the first of that order.
+func testDueDrainTies(t *testing.T, h *harness) {
+	a := h.active("100")
+	b := h.active("200")
+	h.do(lifecycle.Deactivate{Bot: b.ID, Grace: time.Hour}) // the larger id first
+	h.do(lifecycle.Deactivate{Bot: a.ID, Grace: time.Hour})
+	deadline := h.now.Add(time.Hour)
+	for _, c := range []struct {
+		limit int
+		want  []lifecycle.BotID
+	}{{10, []lifecycle.BotID{a.ID, b.ID}}, {1, []lifecycle.BotID{a.ID}}} {
+		got, err := dueDrains(h.ctx, h.st, h.ws, deadline, c.limit)
+		if err != nil || !cmp.Equal(ids(got), c.want) {
+			t.Errorf("R9: Due(limit %d) at a deadline two drains share = %v, %v; want %v (ties: the smaller id)", c.limit, ids(got), err, c.want)
+		}
+	}
+}
+
+// testDueScheduleTies (R23; Store.Due): schedules due at the same instant
+// come in Seq order - creation order, not id order - and a limit takes the
+// first of it; one due at now exactly is due.
+func testDueScheduleTies(t *testing.T, h *harness) {
+	b := h.create("100")
+	h.schedule("z1", time.Hour, lifecycle.Activate{Bot: b.ID})
+	h.schedule("a2", time.Hour, lifecycle.Deactivate{Bot: b.ID})
+	h.schedule("m3", 30*time.Minute, lifecycle.Activate{Bot: b.ID})
+	at := h.now.Add(time.Hour)
+	for _, c := range []struct {
+		limit int
+		want  []lifecycle.ScheduleID
+	}{{10, []lifecycle.ScheduleID{"m3", "z1", "a2"}}, {2, []lifecycle.ScheduleID{"m3", "z1"}}} {
+		got, err := dueSchedules(h.ctx, h.st, h.ws, at, c.limit)
+		if err != nil || !cmp.Equal(scheduleIDs(got), c.want) {
+			t.Errorf("R23: Due(limit %d) at the At two schedules share = %v, %v; want %v (by At, then Seq)", c.limit, scheduleIDs(got), err, c.want)
+		}
+	}
+}
+
+// testLastActiveTies (R20; Store.SenderBots): of bots whose rows left
+// Active at the same instant, the last active is the one with the smaller
+// id - whichever left first in commit order, on one sender or across
+// senders in any order - and SenderBots names no last active bot when
+// except is empty.
+func testLastActiveTies(t *testing.T, h *harness) {
+	want := func(senders []lifecycle.Sender, except, want lifecycle.BotID) {
+		t.Helper()
+		got, err := lastActive(h.ctx, h.st, h.ws, senders, except)
+		if err != nil || got.ID != want {
+			t.Errorf("R20: LastActive(%v, except %q) = %q, %v; want %s (equal LeftActive: the smaller id)", senders, except, got.ID, err, want)
+		}
+	}
+	// On 100, the larger id leaves first; on 200, the smaller one does.
+	x, y := h.create("100"), h.create("100")
+	h.do(lifecycle.Activate{Bot: y.ID})
+	h.now = h.now.Add(time.Minute)
+	h.do(lifecycle.Activate{Bot: x.ID, Decision: lifecycle.Immediate()}) // y leaves Active
+	h.do(lifecycle.Deactivate{Bot: x.ID})                                // x leaves at the same instant
+	want(h.senders("100"), "", x.ID)
+	want(h.senders("100"), x.ID, y.ID)
+	x2, y2 := h.create("200"), h.create("200")
+	h.do(lifecycle.Activate{Bot: x2.ID})
+	h.now = h.now.Add(time.Minute)
+	h.do(lifecycle.Activate{Bot: y2.ID, Decision: lifecycle.Immediate()}) // x2 leaves Active
+	h.do(lifecycle.Deactivate{Bot: y2.ID})                                // y2 at the same instant
+	want(h.senders("200"), "", x2.ID)
+	want(h.senders("200"), x2.ID, y2.ID)
+	// Across senders: p on 300 and q on 400 leave at the same instant.
+	h.now = h.now.Add(time.Minute)
+	p, q := h.active("300"), h.active("400")
+	h.do(lifecycle.Deactivate{Bot: q.ID})
+	h.do(lifecycle.Deactivate{Bot: p.ID})
+	want(h.senders("300", "400"), "", p.ID)
+	want(h.senders("400", "300"), "", p.ID)
+	want(h.senders("400", "300"), p.ID, q.ID)
+	// With except empty, SenderBots reads the live bots only.
+	if _, last, err := h.st.SenderBots(h.ctx, h.ws, h.senders("100", "300"), ""); err != nil || last != nil {
+		t.Errorf("R20: SenderBots(except empty) returned a last active bot %v, %v; want none (only a non-empty except asks for one)", last, err)
+	}
+}
+
+// testEveryBotReadCarriesOpenActivations (R9; Store.Bot): every bot a
+// store returns - listed by Bots, read by SenderBots (live and last) and
+// by Due - carries Bot.OpenActivations, and is the bot Bot returns.
+func testEveryBotReadCarriesOpenActivations(t *testing.T, h *harness) {
+	a := h.active("100")
+	if _, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.now = h.now.Add(time.Minute)
+	b := h.create("100")
+	h.do(lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Grace(time.Hour)}) // a drains with u1's session open
+	want := h.bot(a.ID)
+	if len(want.OpenActivations) != 1 {
+		t.Fatalf("R9: Bot(%s) with a session open in its activation carries OpenActivations %v; want one", a.ID, want.OpenActivations)
+	}
+	bots, err1 := h.st.Bots(h.ctx, h.ws, "", 10)
+	live, last, err2 := h.st.SenderBots(h.ctx, h.ws, h.senders("100"), b.ID)
+	due, err3 := h.st.Due(h.ctx, h.ws, h.now.Add(time.Hour), 10)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	if last == nil {
+		t.Fatalf("R20: SenderBots(100, except %s) names no last active bot; want %s", b.ID, a.ID)
+	}
+	for what, bs := range map[string][]lifecycle.Bot{"Bots": bots, "SenderBots (live)": live, "SenderBots (last)": {*last}, "Due": due.Drains} {
+		found := false
+		for _, got := range bs {
+			if got.ID == a.ID {
+				found = true
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("R9: %s read %s otherwise than Bot does (-Bot +%s):\n%s", what, a.ID, what, diff)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s read %v; want %s among them", what, ids(bs), a.ID)
+		}
+	}
+}
