@@ -135,3 +135,142 @@ func testEveryBotReadCarriesOpenActivations(t *testing.T, h *harness) {
 		}
 	}
 }
+
+// testSessionStatsOrder (Store.SessionStats): the counts are sorted by
+// bot, then by sender as text - "sms:1000" before "sms:200" - whatever
+// order the sessions opened in.
+func testSessionStatsOrder(t *testing.T, h *harness) {
+	x := h.active("300")
+	y := h.active("200", "1000")
+	for _, addr := range []string{"200", "1000", "300"} {
+		if _, err := h.st.Route(h.ctx, h.ws, h.sender(addr), "u1", h.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats, err := h.st.SessionStats(h.ctx, h.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		Bot    lifecycle.BotID
+		Sender string
+	}
+	got := []key{}
+	for _, s := range stats {
+		got = append(got, key{s.Bot, s.Sender.String()})
+	}
+	want := []key{{x.ID, h.sender("300").String()}, {y.ID, h.sender("1000").String()}, {y.ID, h.sender("200").String()}}
+	if !cmp.Equal(got, want) {
+		t.Errorf("SessionStats in the order %v; want %v (by bot, then sender as text)", got, want)
+	}
+}
+
+// testStatsWhenRouteEndsSession (R9, R10; Store.SessionStats): a message
+// for an end user whose session is over records it closed - idle, or
+// replaced - and opens another: the counts
+// hold each session once, as recorded.
+func testStatsWhenRouteEndsSession(t *testing.T, h *harness) {
+	a := h.active("100")
+	s1, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := h.now.Add(a.IdleTimeout + time.Minute)
+	s2, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", later)
+	if err != nil || s2.ID == s1.ID || s2.Bot != a.ID {
+		t.Fatalf("R10: a message after the idle timeout: %+v, %v; want a new session on %s", s2, err, a.ID)
+	}
+	h.now = later.Add(time.Minute)
+	b := h.create("100")
+	h.do(lifecycle.Activate{Bot: b.ID, Decision: lifecycle.Immediate()})
+	if s3, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now); err != nil || s3.Bot != b.ID {
+		t.Fatalf("R10: a message after the bot was replaced: %+v, %v; want a session on %s", s3, err, b.ID)
+	}
+	for _, c := range []struct {
+		id     lifecycle.SessionID
+		reason lifecycle.CloseReason
+		at     time.Time
+	}{{s1.ID, lifecycle.CloseIdleTimeout, s1.LastActivityAt.Add(a.IdleTimeout)}, {s2.ID, lifecycle.CloseReplaced, h.now}} {
+		if got, err := session(h.ctx, h.st, h.ws, c.id); err != nil || got.CloseReason != c.reason || !got.ClosedAt.Equal(c.at) {
+			t.Errorf("R9: session %d = %+v, %v; want closed %s at %v", c.id, got, err, c.reason, c.at)
+		}
+	}
+	stats, err := h.st.SessionStats(h.ctx, h.ws)
+	want := []lifecycle.SessionStats{
+		{Bot: a.ID, Sender: h.sender("100"), Opened: 2, Open: 0, Messages: 2,
+			Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseIdleTimeout: 1, lifecycle.CloseReplaced: 1}},
+		{Bot: b.ID, Sender: h.sender("100"), Opened: 1, Open: 1, Messages: 1, Closed: map[lifecycle.CloseReason]uint64{}},
+	}
+	if diff := cmp.Diff(want, stats, cmpEmptyMaps); err != nil || diff != "" {
+		t.Errorf("SessionStats after messages ended two sessions (%v) (-want +got):\n%s", err, diff)
+	}
+}
+
+// testCloseSessionOver (R9; Store.CloseSession): closing a session
+// recorded open that is already over records it as DecideClose returns
+// it - the end it had (deactivated when its bot left, idle at its idle
+// deadline), not the reason and time asked - and counts that; closing it
+// again changes nothing.
+func testCloseSessionOver(t *testing.T, h *harness) {
+	a := h.active("100")
+	s1, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := h.now.Add(time.Minute)
+	h.now = ended
+	h.do(lifecycle.Deactivate{Bot: a.ID})
+	b := h.active("200")
+	s2, err := h.st.Route(h.ctx, h.ws, h.sender("200"), "u2", h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := h.now.Add(b.IdleTimeout + time.Hour)
+	for _, c := range []struct {
+		s      lifecycle.Session
+		reason lifecycle.CloseReason
+		at     time.Time
+	}{{s1, lifecycle.CloseDeactivated, ended}, {s2, lifecycle.CloseIdleTimeout, s2.LastActivityAt.Add(b.IdleTimeout)}} {
+		got, err := h.st.CloseSession(h.ctx, h.ws, c.s.ID, lifecycle.CloseCompleted, late)
+		if err != nil || got.CloseReason != c.reason || !got.ClosedAt.Equal(c.at) {
+			t.Errorf("R9: CloseSession(%d, completed) of a session over = %s at %v, %v; want %s at %v", c.s.ID, got.CloseReason, got.ClosedAt, err, c.reason, c.at)
+		}
+		if again, err := h.st.CloseSession(h.ctx, h.ws, c.s.ID, lifecycle.CloseCompleted, late.Add(time.Hour)); err != nil || again != got {
+			t.Errorf("CloseSession(%d) again = %+v, %v; want it as recorded, %+v", c.s.ID, again, err, got)
+		}
+		if read, err := session(h.ctx, h.st, h.ws, c.s.ID); err != nil || read != got {
+			t.Errorf("Sessions reads session %d as %+v, %v; want %+v", c.s.ID, read, err, got)
+		}
+	}
+	stats, err := h.st.SessionStats(h.ctx, h.ws)
+	want := []lifecycle.SessionStats{
+		{Bot: a.ID, Sender: h.sender("100"), Opened: 1, Messages: 1, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseDeactivated: 1}},
+		{Bot: b.ID, Sender: h.sender("200"), Opened: 1, Messages: 1, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseIdleTimeout: 1}},
+	}
+	if diff := cmp.Diff(want, stats, cmpEmptyMaps); err != nil || diff != "" {
+		t.Errorf("SessionStats after closing sessions that were over (%v) (-want +got):\n%s", err, diff)
+	}
+}
+
+// testSweepGraceExpired (R9; Store.SweepSessions): a sweep records a
+// session whose bot's grace period ended as SessionAt returns it:
+// grace_expired at the deadline, not deactivated, not at the sweep.
+func testSweepGraceExpired(t *testing.T, h *harness) {
+	a := h.active("100")
+	s, err := h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.now = h.now.Add(time.Minute)
+	h.do(lifecycle.Deactivate{Bot: a.ID, Grace: 10 * time.Minute})
+	deadline := h.now.Add(10 * time.Minute)
+	if n, err := h.st.SweepSessions(h.ctx, h.ws, deadline.Add(-time.Nanosecond), 10); err != nil || n != 0 {
+		t.Fatalf("R9: a sweep before the grace deadline closed %d, %v; want 0", n, err)
+	}
+	if n, err := h.st.SweepSessions(h.ctx, h.ws, deadline.Add(time.Minute), 10); err != nil || n != 1 {
+		t.Fatalf("R9: a sweep after the grace deadline closed %d, %v; want 1", n, err)
+	}
+	if got, err := session(h.ctx, h.st, h.ws, s.ID); err != nil || got.CloseReason != lifecycle.CloseGraceExpired || !got.ClosedAt.Equal(deadline) {
+		t.Errorf("R9: swept session = %s at %v, %v; want grace_expired at %v", got.CloseReason, got.ClosedAt, err, deadline)
+	}
+}

@@ -112,6 +112,10 @@ var suite = []struct {
 	{"R23/DueScheduleTies", testDueScheduleTies},
 	{"R20/LastActiveTies", testLastActiveTies},
 	{"R9/EveryBotReadCarriesOpenActivations", testEveryBotReadCarriesOpenActivations},
+	{"SessionStatsOrder", testSessionStatsOrder},
+	{"R9/StatsWhenRouteEndsSession", testStatsWhenRouteEndsSession},
+	{"R9/CloseSessionOver", testCloseSessionOver},
+	{"R9/SweepGraceExpired", testSweepGraceExpired},
 }
 
 // Run runs the conformance suite, each case as a subtest on a fresh store.
