@@ -6,11 +6,13 @@ package storetest
 // fails on that break.
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -273,4 +275,131 @@ func testSweepGraceExpired(t *testing.T, h *harness) {
 	if got, err := session(h.ctx, h.st, h.ws, s.ID); err != nil || got.CloseReason != lifecycle.CloseGraceExpired || !got.ClosedAt.Equal(deadline) {
 		t.Errorf("R9: swept session = %s at %v, %v; want grace_expired at %v", got.CloseReason, got.ClosedAt, err, deadline)
 	}
+}
+
+// testBotsByID (Store.Bots): bots are listed by id, not in the order they
+// were created, and a page after an id starts at the next id stored,
+// whether or not a bot has that id (never stored, or deleted).
+func testBotsByID(t *testing.T, h *harness) {
+	for _, id := range []lifecycle.BotID{"b-3", "b-1", "b-2"} {
+		h.do(lifecycle.Create{ID: id, Name: string(id), Channel: "sms"})
+		h.now = h.now.Add(time.Minute)
+	}
+	page := func(after lifecycle.BotID, limit int, want ...lifecycle.BotID) {
+		t.Helper()
+		got, err := h.st.Bots(h.ctx, h.ws, after, limit)
+		if err != nil || !cmp.Equal(ids(got), append([]lifecycle.BotID{}, want...)) {
+			t.Errorf("Bots(after %q, %d) = %v, %v; want %v", after, limit, ids(got), err, want)
+		}
+	}
+	page("", 10, "b-1", "b-2", "b-3")
+	page("", 2, "b-1", "b-2")
+	page("a", 1, "b-1")
+	page("b-15", 10, "b-2", "b-3")
+	page("b-1", 1, "b-2")
+	h.do(lifecycle.Delete{Bot: "b-2"})
+	page("b-2", 10, "b-3")
+	page("b-3", 10)
+}
+
+// testClaimedInOrder (R27; Store.Claimed): the senders another workspace
+// names come back in the order given, not sorted.
+func testClaimedInOrder(t *testing.T, h *harness) {
+	o := h.other("rival", "8")
+	h.create("100", "300")
+	h.claimedAre(o, h.senders("300", "200", "100"), h.senders("300", "100"))
+	h.claimedAre(o, h.senders("100", "300"), h.senders("100", "300"))
+}
+
+// testRoleChangeReadChecked (P2; Store.Commit): a role change whose From
+// differs from the stored roles is refused whole - also one read before
+// the user held any role, and one naming roles a user does not hold.
+func testRoleChangeReadChecked(t *testing.T, h *harness) {
+	h.do(lifecycle.GrantRole{User: "zed", Role: roles.Admin})
+	h.do(lifecycle.GrantRole{User: "amy", Role: roles.Designer})
+	h.refused(lifecycle.Plan{Roles: []lifecycle.RoleChange{{User: "amy", To: roles.MustSet(roles.Manager)}}},
+		"P2: a role change read before amy held a role")
+	h.refused(lifecycle.Plan{Roles: []lifecycle.RoleChange{{User: "nobody", From: roles.MustSet(roles.Designer)}}},
+		"P2: a role change of a user holding none, read as a Designer")
+	if rs, admins, err := h.st.Roles(h.ctx, h.ws, "amy"); err != nil || rs != roles.MustSet(roles.Designer) || admins != 1 {
+		t.Errorf("P2: Roles(amy) = %v, %d Admins, %v; want Designer and 1 Admin", rs, admins, err)
+	}
+}
+
+// testScheduleChangesKeepSeq (R23; Store.Commit, Store.Schedules): a
+// change to a schedule keeps its Seq and its place in the listing; a new
+// one takes the next Seq, gap-free; a change with a revision to a schedule
+// that does not exist is refused.
+func testScheduleChangesKeepSeq(t *testing.T, h *harness) {
+	b := h.create("100")
+	s1 := h.schedule("s1", time.Hour, lifecycle.Activate{Bot: b.ID})
+	s2 := h.schedule("s2", 2*time.Hour, lifecycle.Activate{Bot: b.ID})
+	h.do(lifecycle.CancelSchedule{ID: "s1"})
+	s3 := h.schedule("s3", 3*time.Hour, lifecycle.Activate{Bot: b.ID})
+	if s1.Seq != 1 || s2.Seq != 2 || s3.Seq != 3 {
+		t.Errorf("R23: schedules made one after another have Seq %d, %d, %d (one changed in between); want 1, 2, 3", s1.Seq, s2.Seq, s3.Seq)
+	}
+	all, err := h.st.Schedules(h.ctx, h.ws, 0, 10)
+	type row struct {
+		ID     lifecycle.ScheduleID
+		Seq    uint64
+		Status lifecycle.ScheduleStatus
+	}
+	var got []row
+	for _, s := range all {
+		got = append(got, row{s.ID, s.Seq, s.Status})
+	}
+	want := []row{{"s1", 1, lifecycle.ScheduleCanceled}, {"s2", 2, lifecycle.SchedulePending}, {"s3", 3, lifecycle.SchedulePending}}
+	if err != nil || !cmp.Equal(got, want) {
+		t.Errorf("R23: Schedules after s1 was canceled = %v, %v; want %v", got, err, want)
+	}
+	ghost := s2
+	ghost.ID, ghost.Status, ghost.Revision = "ghost", lifecycle.ScheduleCanceled, s2.Revision+1
+	h.refused(lifecycle.Plan{Schedules: []lifecycle.ScheduleChange{{Revision: s2.Revision, After: ghost}}},
+		"R23: a change to a schedule that does not exist")
+}
+
+// testWaitAuditPerWorkspace (R24, R27; AuditWaiter): WaitAudit waits for
+// an entry of its own workspace - entries of another do not end it.
+func testWaitAuditPerWorkspace(t *testing.T, h *harness) {
+	o := h.other("quiet", "8")
+	h.create("100")
+	h.create("200")
+	ended, cancel := context.WithCancel(h.ctx)
+	cancel()
+	if err := waitAudit(ended, h.st, o.ws, 0); !errors.Is(err, context.Canceled) {
+		t.Errorf("R27: WaitAudit(after 0) in a workspace with no entry, while another has two, = %v; want its context's error", err)
+	}
+	o.create("100")
+	if err := waitAudit(ended, h.st, o.ws, 1); !errors.Is(err, context.Canceled) {
+		t.Errorf("R27: WaitAudit(after 1) in a workspace with one entry, while another has two, = %v; want its context's error", err)
+	}
+	if err := waitAudit(h.ctx, h.st, o.ws, 0); err != nil {
+		t.Errorf("R24: WaitAudit(after 0) with an entry there = %v, want nil", err)
+	}
+}
+
+// testTestSendersNotClaimed (R26, R27; Store.Claimed, Store.Commit): a
+// test session's virtual sender is no real sender - no workspace claims
+// it, so Claimed in another workspace names none of them.
+func testTestSendersNotClaimed(t *testing.T, h *harness) {
+	m, _, dan := testManager(t, h, 0)
+	b, err := m.Create(h.ctx, dan, lifecycle.Create{Name: "d", Channel: "sms", Senders: h.senders("100"), Definition: definition()})
+	must(t, err)
+	ts, err := m.OpenTestSession(h.ctx, dan, b.ID)
+	must(t, err)
+	_, err = m.SendTest(h.ctx, dan, ts.ID)
+	must(t, err)
+	sessions, err := h.st.Sessions(h.ctx, h.ws, 0, 10)
+	must(t, err)
+	var test []lifecycle.Sender
+	for _, s := range sessions {
+		if s.Sender.IsTest() {
+			test = append(test, s.Sender)
+		}
+	}
+	if len(test) == 0 {
+		t.Fatalf("R26: no session on a test sender after a test message: %+v", sessions)
+	}
+	h.claimedAre(h.other("rival", "8"), append(test, h.sender("100")), h.senders("100"))
 }

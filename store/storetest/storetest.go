@@ -116,6 +116,12 @@ var suite = []struct {
 	{"R9/StatsWhenRouteEndsSession", testStatsWhenRouteEndsSession},
 	{"R9/CloseSessionOver", testCloseSessionOver},
 	{"R9/SweepGraceExpired", testSweepGraceExpired},
+	{"BotsByID", testBotsByID},
+	{"R27/ClaimedInOrder", testClaimedInOrder},
+	{"P2/RoleChangeReadChecked", testRoleChangeReadChecked},
+	{"R23/ScheduleChangesKeepSeq", testScheduleChangesKeepSeq},
+	{"R27/WaitAuditPerWorkspace", testWaitAuditPerWorkspace},
+	{"R26/TestSendersNotClaimed", testTestSendersNotClaimed},
 }
 
 // Run runs the conformance suite, each case as a subtest on a fresh store.
