@@ -403,3 +403,37 @@ func testTestSendersNotClaimed(t *testing.T, h *harness) {
 	}
 	h.claimedAre(h.other("rival", "8"), append(test, h.sender("100")), h.senders("100"))
 }
+
+// testCloseSessionOfDeletedBot (R26, R9; Store.CloseSession): closing a
+// test session whose bot was deleted records it as DecideClose returns it
+// for a bot that no longer exists - content_changed at its last activity -
+// not with the reason and time asked.
+func testCloseSessionOfDeletedBot(t *testing.T, h *harness) {
+	m, clk, dan := testManager(t, h, 0)
+	b, err := m.Create(h.ctx, dan, lifecycle.Create{Name: "d", Channel: "sms", Senders: h.senders("100"), Definition: definition()})
+	must(t, err)
+	ts, err := m.OpenTestSession(h.ctx, dan, b.ID)
+	must(t, err)
+	clk.Add(time.Minute)
+	_, err = m.SendTest(h.ctx, dan, ts.ID)
+	must(t, err)
+	sessions, err := h.st.Sessions(h.ctx, h.ws, 0, 10)
+	if err != nil || len(sessions) != 1 || !sessions[0].Sender.IsTest() || !sessions[0].Open() {
+		t.Fatalf("R26: after a test message the store holds %+v, %v; want one open test session", sessions, err)
+	}
+	s := sessions[0]
+	clk.Add(time.Minute)
+	must(t, m.Delete(h.ctx, dan, b.ID))
+	later := clk.Now().Add(time.Minute)
+	want := lifecycle.DecideClose(s, nil, lifecycle.CloseCompleted, later)
+	if want.CloseReason == lifecycle.CloseCompleted {
+		t.Fatalf("R26: DecideClose of a deleted bot's test session = %+v; the case needs another reason", want)
+	}
+	got, err := h.st.CloseSession(h.ctx, h.ws, s.ID, lifecycle.CloseCompleted, later)
+	if err != nil || got != want {
+		t.Errorf("R26: CloseSession(completed) of a test session whose bot was deleted = %+v, %v; want %+v (DecideClose)", got, err, want)
+	}
+	if read, err := session(h.ctx, h.st, h.ws, s.ID); err != nil || read != want {
+		t.Errorf("R26: the session reads %+v, %v; want %+v", read, err, want)
+	}
+}

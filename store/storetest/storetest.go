@@ -122,6 +122,7 @@ var suite = []struct {
 	{"R23/ScheduleChangesKeepSeq", testScheduleChangesKeepSeq},
 	{"R27/WaitAuditPerWorkspace", testWaitAuditPerWorkspace},
 	{"R26/TestSendersNotClaimed", testTestSendersNotClaimed},
+	{"R26/CloseSessionOfDeletedBot", testCloseSessionOfDeletedBot},
 }
 
 // Run runs the conformance suite, each case as a subtest on a fresh store.
