@@ -8,6 +8,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -435,5 +436,44 @@ func testCloseSessionOfDeletedBot(t *testing.T, h *harness) {
 	}
 	if read, err := session(h.ctx, h.st, h.ws, s.ID); err != nil || read != want {
 		t.Errorf("R26: the session reads %+v, %v; want %+v", read, err, want)
+	}
+}
+
+// testRouteSameEndUserAtOnce (R10, R15; Store.Route): messages of one end
+// user on one sender routed at once open one session, which takes every
+// message: Route reads and writes in one atomic step.
+func testRouteSameEndUserAtOnce(t *testing.T, h *harness) {
+	const messages = 16
+	a := h.active("100")
+	var wg sync.WaitGroup
+	got := make([]lifecycle.Session, messages)
+	errs := make([]error, messages)
+	start := make(chan struct{})
+	for i := range messages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			got[i], errs[i] = h.st.Route(h.ctx, h.ws, h.sender("100"), "u1", h.now)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range got {
+		if s.ID != got[0].ID {
+			t.Fatalf("R10: %d messages of one end user routed at once went to sessions %d and %d; want one session", messages, got[0].ID, s.ID)
+		}
+	}
+	sessions, err := h.st.Sessions(h.ctx, h.ws, 0, 10)
+	if err != nil || len(sessions) != 1 || sessions[0].Messages != messages {
+		t.Errorf("R10: after %d messages of one end user at once the store holds %+v, %v; want one session with every message", messages, sessions, err)
+	}
+	stats, err := h.st.SessionStats(h.ctx, h.ws)
+	want := []lifecycle.SessionStats{{Bot: a.ID, Sender: h.sender("100"), Opened: 1, Open: 1, Messages: messages, Closed: map[lifecycle.CloseReason]uint64{}}}
+	if diff := cmp.Diff(want, stats, cmpEmptyMaps); err != nil || diff != "" {
+		t.Errorf("SessionStats after %d messages at once (%v) (-want +got):\n%s", messages, err, diff)
 	}
 }

@@ -123,6 +123,7 @@ var suite = []struct {
 	{"R27/WaitAuditPerWorkspace", testWaitAuditPerWorkspace},
 	{"R26/TestSendersNotClaimed", testTestSendersNotClaimed},
 	{"R26/CloseSessionOfDeletedBot", testCloseSessionOfDeletedBot},
+	{"R10/RouteSameEndUserAtOnce", testRouteSameEndUserAtOnce},
 }
 
 // Run runs the conformance suite, each case as a subtest on a fresh store.
