@@ -8,6 +8,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -198,15 +199,11 @@ func testStatsWhenRouteEndsSession(t *testing.T, h *harness) {
 			t.Errorf("R9: session %d = %+v, %v; want closed %s at %v", c.id, got, err, c.reason, c.at)
 		}
 	}
-	stats, err := h.st.SessionStats(h.ctx, h.ws)
-	want := []lifecycle.SessionStats{
+	h.statsAre("after messages ended two sessions", []lifecycle.SessionStats{
 		{Bot: a.ID, Sender: h.sender("100"), Opened: 2, Open: 0, Messages: 2,
 			Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseIdleTimeout: 1, lifecycle.CloseReplaced: 1}},
 		{Bot: b.ID, Sender: h.sender("100"), Opened: 1, Open: 1, Messages: 1, Closed: map[lifecycle.CloseReason]uint64{}},
-	}
-	if diff := cmp.Diff(want, stats, cmpEmptyMaps); err != nil || diff != "" {
-		t.Errorf("SessionStats after messages ended two sessions (%v) (-want +got):\n%s", err, diff)
-	}
+	})
 }
 
 // testCloseSessionOver (R9; Store.CloseSession): closing a session
@@ -245,14 +242,10 @@ func testCloseSessionOver(t *testing.T, h *harness) {
 			t.Errorf("Sessions reads session %d as %+v, %v; want %+v", c.s.ID, read, err, got)
 		}
 	}
-	stats, err := h.st.SessionStats(h.ctx, h.ws)
-	want := []lifecycle.SessionStats{
+	h.statsAre("after closing sessions that were over", []lifecycle.SessionStats{
 		{Bot: a.ID, Sender: h.sender("100"), Opened: 1, Messages: 1, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseDeactivated: 1}},
 		{Bot: b.ID, Sender: h.sender("200"), Opened: 1, Messages: 1, Closed: map[lifecycle.CloseReason]uint64{lifecycle.CloseIdleTimeout: 1}},
-	}
-	if diff := cmp.Diff(want, stats, cmpEmptyMaps); err != nil || diff != "" {
-		t.Errorf("SessionStats after closing sessions that were over (%v) (-want +got):\n%s", err, diff)
-	}
+	})
 }
 
 // testSweepGraceExpired (R9; Store.SweepSessions): a sweep records a
@@ -471,9 +464,6 @@ func testRouteSameEndUserAtOnce(t *testing.T, h *harness) {
 	if err != nil || len(sessions) != 1 || sessions[0].Messages != messages {
 		t.Errorf("R10: after %d messages of one end user at once the store holds %+v, %v; want one session with every message", messages, sessions, err)
 	}
-	stats, err := h.st.SessionStats(h.ctx, h.ws)
-	want := []lifecycle.SessionStats{{Bot: a.ID, Sender: h.sender("100"), Opened: 1, Open: 1, Messages: messages, Closed: map[lifecycle.CloseReason]uint64{}}}
-	if diff := cmp.Diff(want, stats, cmpEmptyMaps); err != nil || diff != "" {
-		t.Errorf("SessionStats after %d messages at once (%v) (-want +got):\n%s", messages, err, diff)
-	}
+	h.statsAre(fmt.Sprintf("after %d messages at once", messages),
+		[]lifecycle.SessionStats{{Bot: a.ID, Sender: h.sender("100"), Opened: 1, Open: 1, Messages: messages, Closed: map[lifecycle.CloseReason]uint64{}}})
 }

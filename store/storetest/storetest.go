@@ -838,10 +838,16 @@ func testRoute(t *testing.T, h *harness) {
 	if _, err := session(h.ctx, h.st, h.ws, 99999); !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("missing session: %v", err)
 	}
-	stats, _ := h.st.SessionStats(h.ctx, h.ws)
-	want := []lifecycle.SessionStats{{Bot: a.ID, Sender: h.sender("100"), Opened: 2, Open: 2, Closed: map[lifecycle.CloseReason]uint64{}, Messages: 3}}
-	if diff := cmp.Diff(want, stats, cmpEmptyMaps); diff != "" {
-		t.Errorf("SessionStats (-want +got):\n%s", diff)
+	h.statsAre("after two openings and three messages", []lifecycle.SessionStats{{Bot: a.ID, Sender: h.sender("100"), Opened: 2, Open: 2, Closed: map[lifecycle.CloseReason]uint64{}, Messages: 3}})
+}
+
+// statsAre fails the test unless SessionStats reads want (an empty
+// Closed map equal to none); what says when.
+func (h *harness) statsAre(what string, want []lifecycle.SessionStats) {
+	h.t.Helper()
+	stats, err := h.st.SessionStats(h.ctx, h.ws)
+	if diff := cmp.Diff(want, stats, cmpEmptyMaps); err != nil || diff != "" {
+		h.t.Errorf("SessionStats %s (%v) (-want +got):\n%s", what, err, diff)
 	}
 }
 
