@@ -2,6 +2,8 @@ package validate_test
 
 import (
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -562,5 +564,25 @@ func TestR4EmptyDialogReferencesSayWhatToSet(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("R4: messages of references to no dialog (-want +got):\n%s", diff)
+	}
+}
+
+// The package documentation's table of default rules lists exactly the
+// default rules, each with its severity, in their order.
+func TestPackageDocListsTheDefaultRules(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`(?m)^//\t([a-z_]+\.[a-z_]+) +(error|warning) `).FindAllStringSubmatch(string(src), -1) {
+		got = append(got, m[1]+" "+m[2])
+	}
+	var want []string
+	for _, r := range validate.DefaultRules() {
+		want = append(want, r.Code+" "+r.Severity.String())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("doc.go's table of default rules (-want +got):\n%s", diff)
 	}
 }
