@@ -52,6 +52,7 @@
 //	buttons.too_many             error     more options than the channel shows (SMS 0, WhatsApp 3, Viber 6, Messenger 3)
 //	webhook.invalid_url          error     a webhook has no absolute http(s) URL
 //	webhook.invalid_method       error     a webhook's method is not GET, POST, PUT, PATCH or DELETE
+//	webhook.invalid_timeout      error     a webhook's timeout is negative
 //	definition.channel_mismatch  error     the definition names another channel than the bot's
 //	dialog.unreachable           warning   a dialog cannot be reached from entry, fallback, intents or keywords
 //	attribute.unused             warning   an attribute is declared but never used

@@ -39,6 +39,7 @@ func DefaultRules() []Rule {
 		{"buttons.too_many", Error, "a buttons element has more options than the channel shows", checkButtonsTooMany},
 		{"webhook.invalid_url", Error, "a webhook has no absolute http(s) URL", checkWebhookURL},
 		{"webhook.invalid_method", Error, "a webhook's method is not GET, POST, PUT, PATCH or DELETE", checkWebhookMethod},
+		{"webhook.invalid_timeout", Error, "a webhook's timeout is negative", checkWebhookTimeout},
 		{"definition.channel_mismatch", Error, "the definition names another channel than the bot's", checkChannel},
 
 		{"dialog.unreachable", Warning, "a dialog cannot be reached from the entry, fallback, intents or keywords", checkUnreachable},
@@ -305,6 +306,17 @@ func checkWebhookMethod(d *Definition, _ *Index, report reportFunc) {
 		case "GET", "POST", "PUT", "PATCH", "DELETE":
 		default:
 			report(path+".method", fmt.Sprintf("webhook method %q is not GET, POST, PUT, PATCH or DELETE", c.Method))
+		}
+	})
+}
+
+// checkWebhookTimeout finds a negative timeout: the call's deadline would
+// have passed before it starts, so it fails every time. Zero is no
+// timeout given (the field is left out).
+func checkWebhookTimeout(d *Definition, _ *Index, report reportFunc) {
+	eachWebhook(d, func(path string, c *WebhookCall) {
+		if c.TimeoutMS < 0 {
+			report(path+".timeout_ms", fmt.Sprintf("timeout %d ms is negative, so the call fails before it starts; set timeout_ms to at most %d ms, or leave it out", c.TimeoutMS, MaxWebhookTimeoutMS))
 		}
 	})
 }

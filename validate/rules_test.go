@@ -105,6 +105,8 @@ func TestDefaultRules(t *testing.T) {
 			[]validate.Finding{{"webhook.invalid_url", validate.Error, "dialogs[2].elements[0].call.url", `webhook URL "/weather" is not an absolute http or https URL`}}},
 		{"webhook.invalid_method", func(d *validate.Definition) { d.Dialogs[2].Elements[0].Call.Method = "get" },
 			[]validate.Finding{{"webhook.invalid_method", validate.Error, "dialogs[2].elements[0].call.method", `webhook method "get" is not GET, POST, PUT, PATCH or DELETE`}}},
+		{"webhook.invalid_timeout", func(d *validate.Definition) { d.Dialogs[2].Elements[0].Call.TimeoutMS = -1 },
+			[]validate.Finding{{"webhook.invalid_timeout", validate.Error, "dialogs[2].elements[0].call.timeout_ms", "timeout -1 ms is negative, so the call fails before it starts; set timeout_ms to at most 10000 ms, or leave it out"}}},
 		{"dialog.unreachable", func(d *validate.Definition) {
 			d.Dialogs = append(d.Dialogs, validate.Dialog{ID: "old", Name: "Old", Elements: []validate.Element{{Type: validate.Close}}})
 		}, []validate.Finding{{"dialog.unreachable", validate.Warning, "dialogs[4]", `dialog "old" cannot be reached from the entry dialog, the fallback, an intent or a keyword`}}},
@@ -219,6 +221,15 @@ func TestRuleLimitsAreInclusive(t *testing.T) {
 		}, 0},
 		{"webhook timeout past the maximum", "webhook.slow", func(d *validate.Definition) {
 			d.Dialogs[2].Elements[0].Call.TimeoutMS = validate.MaxWebhookTimeoutMS + 1
+		}, 1},
+		{"webhook timeout left out", "webhook.invalid_timeout", func(d *validate.Definition) {
+			d.Dialogs[2].Elements[0].Call.TimeoutMS = 0
+		}, 0},
+		{"webhook timeout of 1 ms", "webhook.invalid_timeout", func(d *validate.Definition) {
+			d.Dialogs[2].Elements[0].Call.TimeoutMS = 1
+		}, 0},
+		{"webhook timeout of -1 ms", "webhook.invalid_timeout", func(d *validate.Definition) {
+			d.Dialogs[2].Elements[0].Call.TimeoutMS = -1
 		}, 1},
 		{"an input prompt over the channel's length", "text.too_long", func(d *validate.Definition) {
 			d.Channel = "sms"
