@@ -33,6 +33,7 @@ func DefaultRules() []Rule {
 		{"target.unknown", Error, "a goto or a condition branch points to no dialog", checkTargets},
 		{"trigger.unknown_dialog", Error, "a keyword or an intent starts no dialog", checkTriggers},
 		{"attribute.undeclared", Error, "an attribute is used but not declared", checkUndeclared},
+		{"attribute.unknown_type", Error, "an attribute has no type or one this definition format does not know", checkAttributeType},
 		{"input.no_attribute", Error, "a user input saves its answer nowhere", checkInputAttribute},
 		{"text.empty", Error, "a text or buttons element has no text", checkTextEmpty},
 		{"buttons.no_options", Error, "a buttons element has no options, or an option without text", checkButtonsEmpty},
@@ -221,6 +222,19 @@ func checkUndeclared(d *Definition, ix *Index, report reportFunc) {
 			report(path, fmt.Sprintf("attribute %q is used but not declared; add it to attributes", name))
 		})
 	})
+}
+
+func checkAttributeType(d *Definition, _ *Index, report reportFunc) {
+	const types = "string, number, boolean, phone, email or date"
+	for i, a := range d.Attributes {
+		switch a.Type {
+		case String, Number, Boolean, Phone, Email, Date:
+		case "":
+			report(fmt.Sprintf("attributes[%d].type", i), fmt.Sprintf("attribute %q has no type; set type to %s", a.Name, types))
+		default:
+			report(fmt.Sprintf("attributes[%d].type", i), fmt.Sprintf("attribute %q has unknown type %q; use %s", a.Name, a.Type, types))
+		}
+	}
 }
 
 func checkUnused(d *Definition, ix *Index, report reportFunc) {

@@ -92,6 +92,15 @@ func TestDefaultRules(t *testing.T) {
 		}},
 		{"attribute.undeclared", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "Bye {{name}}" },
 			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[2].elements[1].text", `attribute "name" is used but not declared; add it to attributes`}}},
+		{"attribute.unknown_type", func(d *validate.Definition) {
+			d.Attributes[0].Type = "text"
+			d.Attributes = append(d.Attributes, validate.Attribute{Name: "port"}, validate.Attribute{Name: "zip", Type: "String"})
+			d.Dialogs[2].Elements[0].Call.URL = "https://api.example.com/weather?q={{city}}&p={{port}}&z={{zip}}"
+		}, []validate.Finding{
+			{"attribute.unknown_type", validate.Error, "attributes[0].type", `attribute "city" has unknown type "text"; use string, number, boolean, phone, email or date`},
+			{"attribute.unknown_type", validate.Error, "attributes[1].type", `attribute "port" has no type; set type to string, number, boolean, phone, email or date`},
+			{"attribute.unknown_type", validate.Error, "attributes[2].type", `attribute "zip" has unknown type "String"; use string, number, boolean, phone, email or date`},
+		}},
 		{"input.no_attribute", func(d *validate.Definition) {
 			d.Dialogs[1].Elements[0].Attribute = ""
 		}, []validate.Finding{{"input.no_attribute", validate.Error, "dialogs[1].elements[0].attribute", "the user input saves its answer nowhere; set attribute"}}},
