@@ -47,6 +47,7 @@
 //	trigger.unknown_dialog       error     a keyword or an intent starts no dialog
 //	attribute.undeclared         error     an attribute is used ({{name}}, input, branch, webhook) but not declared
 //	attribute.unknown_type       error     an attribute has no type or an unknown one
+//	attribute.duplicate_name     error     two attributes share a name
 //	input.no_attribute           error     a user input saves its answer nowhere
 //	text.empty                   error     a text or buttons element has no text
 //	buttons.no_options           error     a buttons element has no options, or an option without text

@@ -34,6 +34,7 @@ func DefaultRules() []Rule {
 		{"trigger.unknown_dialog", Error, "a keyword or an intent starts no dialog", checkTriggers},
 		{"attribute.undeclared", Error, "an attribute is used but not declared", checkUndeclared},
 		{"attribute.unknown_type", Error, "an attribute has no type or one this definition format does not know", checkAttributeType},
+		{"attribute.duplicate_name", Error, "two attributes share a name", checkAttributeDuplicate},
 		{"input.no_attribute", Error, "a user input saves its answer nowhere", checkInputAttribute},
 		{"text.empty", Error, "a text or buttons element has no text", checkTextEmpty},
 		{"buttons.no_options", Error, "a buttons element has no options, or an option without text", checkButtonsEmpty},
@@ -234,6 +235,23 @@ func checkAttributeType(d *Definition, _ *Index, report reportFunc) {
 		default:
 			report(fmt.Sprintf("attributes[%d].type", i), fmt.Sprintf("attribute %q has unknown type %q; use %s", a.Name, a.Type, types))
 		}
+	}
+}
+
+// checkAttributeDuplicate finds an attribute declared twice: every use of
+// the name means one variable, so a second declaration is at best
+// redundant and at worst gives it another type.
+func checkAttributeDuplicate(d *Definition, _ *Index, report reportFunc) {
+	seen := make(map[string]int, len(d.Attributes))
+	for i, a := range d.Attributes {
+		if a.Name == "" {
+			continue
+		}
+		if first, dup := seen[a.Name]; dup {
+			report(fmt.Sprintf("attributes[%d].name", i), fmt.Sprintf("attribute %q is already declared by attributes[%d]; names must be unique, so remove this one or rename it", a.Name, first))
+			continue
+		}
+		seen[a.Name] = i
 	}
 }
 

@@ -101,6 +101,14 @@ func TestDefaultRules(t *testing.T) {
 			{"attribute.unknown_type", validate.Error, "attributes[1].type", `attribute "port" has no type; set type to string, number, boolean, phone, email or date`},
 			{"attribute.unknown_type", validate.Error, "attributes[2].type", `attribute "zip" has unknown type "String"; use string, number, boolean, phone, email or date`},
 		}},
+		{"attribute.duplicate_name", func(d *validate.Definition) {
+			d.Attributes = append(d.Attributes, validate.Attribute{Name: "city", Type: validate.Number},
+				validate.Attribute{Name: "City", Type: validate.String}, validate.Attribute{Name: "city", Type: validate.String})
+			d.Dialogs[2].Elements[1].Text = "Here is the weather in {{City}}."
+		}, []validate.Finding{
+			{"attribute.duplicate_name", validate.Error, "attributes[1].name", `attribute "city" is already declared by attributes[0]; names must be unique, so remove this one or rename it`},
+			{"attribute.duplicate_name", validate.Error, "attributes[3].name", `attribute "city" is already declared by attributes[0]; names must be unique, so remove this one or rename it`},
+		}},
 		{"input.no_attribute", func(d *validate.Definition) {
 			d.Dialogs[1].Elements[0].Attribute = ""
 		}, []validate.Finding{{"input.no_attribute", validate.Error, "dialogs[1].elements[0].attribute", "the user input saves its answer nowhere; set attribute"}}},
