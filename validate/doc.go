@@ -45,6 +45,7 @@
 //	element.unknown_type         error     an element has an unknown type
 //	target.unknown               error     a goto or a condition branch points to no dialog
 //	trigger.unknown_dialog       error     a keyword or an intent starts no dialog
+//	keyword.empty                error     a keyword has no word (empty or blank)
 //	attribute.undeclared         error     an attribute is used ({{name}}, input, branch, webhook) but not declared
 //	attribute.unknown_type       error     an attribute has no type or an unknown one
 //	attribute.duplicate_name     error     two attributes share a name

@@ -32,6 +32,7 @@ func DefaultRules() []Rule {
 		{"element.unknown_type", Error, "an element has a type this definition format does not know", checkElementType},
 		{"target.unknown", Error, "a goto or a condition branch points to no dialog", checkTargets},
 		{"trigger.unknown_dialog", Error, "a keyword or an intent starts no dialog", checkTriggers},
+		{"keyword.empty", Error, "a keyword has no word", checkKeywordEmpty},
 		{"attribute.undeclared", Error, "an attribute is used but not declared", checkUndeclared},
 		{"attribute.unknown_type", Error, "an attribute has no type or one this definition format does not know", checkAttributeType},
 		{"attribute.duplicate_name", Error, "two attributes share a name", checkAttributeDuplicate},
@@ -190,6 +191,21 @@ func checkTriggers(d *Definition, ix *Index, report reportFunc) {
 		if _, ok := ix.Dialog(in.Dialog); !ok {
 			report(fmt.Sprintf("intents[%d].dialog", i), missingDialog(fmt.Sprintf("intent %q starts", in.Name), in.Dialog, "its dialog"))
 		}
+	}
+}
+
+// checkKeywordEmpty finds a keyword whose word is empty or blank: no end
+// user types it, and a message without text (a picture) would match it.
+func checkKeywordEmpty(d *Definition, _ *Index, report reportFunc) {
+	for i, k := range d.Keywords {
+		if strings.TrimSpace(k.Word) != "" {
+			continue
+		}
+		what := "the keyword"
+		if k.Dialog != "" {
+			what = fmt.Sprintf("the keyword for dialog %q", k.Dialog)
+		}
+		report(fmt.Sprintf("keywords[%d].word", i), what+" has no word; write the word an end user sends to start the dialog, or remove the keyword")
 	}
 }
 

@@ -90,6 +90,14 @@ func TestDefaultRules(t *testing.T) {
 			{"trigger.unknown_dialog", validate.Error, "intents[0].dialog", `intent "weather" starts dialog "y", which does not exist`},
 			{"trigger.unknown_dialog", validate.Error, "keywords[0].dialog", `keyword "AGENT" starts dialog "x", which does not exist`},
 		}},
+		{"keyword.empty", func(d *validate.Definition) {
+			d.Keywords = append(d.Keywords, validate.Keyword{Word: "", Dialog: "weather"},
+				validate.Keyword{Word: " \t", Dialog: "fallback"}, validate.Keyword{Word: " ok ", Dialog: "fallback"}, validate.Keyword{})
+		}, []validate.Finding{
+			{"keyword.empty", validate.Error, "keywords[1].word", `the keyword for dialog "weather" has no word; write the word an end user sends to start the dialog, or remove the keyword`},
+			{"keyword.empty", validate.Error, "keywords[2].word", `the keyword for dialog "fallback" has no word; write the word an end user sends to start the dialog, or remove the keyword`},
+			{"keyword.empty", validate.Error, "keywords[4].word", `the keyword has no word; write the word an end user sends to start the dialog, or remove the keyword`},
+		}},
 		{"attribute.undeclared", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "Bye {{name}}" },
 			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[2].elements[1].text", `attribute "name" is used but not declared; add it to attributes`}}},
 		{"attribute.unknown_type", func(d *validate.Definition) {
