@@ -78,12 +78,14 @@ func checkChannel(d *Definition, ix *Index, report reportFunc) {
 // channelOf returns the channel d runs on, whose limits apply: the bot's
 // when d is checked for a bot - also when d names another channel, which
 // is an error of its own (definition.channel_mismatch), so that the report
-// has every finding at once - and else the one d names.
+// has every finding at once - and else the one d names, normalised as
+// Check normalises it, so that Validate's messages, and so its
+// fingerprint, are Check's for the same definition.
 func channelOf(d *Definition, ix *Index) string {
 	if bot := ix.BotChannel(); bot != "" {
 		return bot
 	}
-	return d.Channel
+	return normalChannel(d.Channel)
 }
 
 func checkNoDialogs(d *Definition, _ *Index, report reportFunc) {

@@ -622,3 +622,33 @@ func TestPackageDocListsTheDefaultRules(t *testing.T) {
 		t.Errorf("doc.go's table of default rules (-want +got):\n%s", diff)
 	}
 }
+
+// R4: Validate and Check give one report for one definition, however its
+// channel is written: Validate named the channel as written ("SMS") in its
+// messages where Check names it normalised ("sms"), so the fingerprint a
+// designer got from Validate did not acknowledge the warnings activation
+// found.
+func TestR4ValidateNamesTheChannelAsCheckDoes(t *testing.T) {
+	for _, ch := range []string{"sms", "SMS", " Sms "} {
+		t.Run(ch, func(t *testing.T) {
+			d := clean()
+			d.Channel = ch
+			d.Dialogs[0].Elements[0].Options = nil
+			d.Dialogs[0].Elements[0].Type = validate.Text
+			d.Dialogs[2].Elements[1].Text = strings.Repeat("a", 161)
+			d.Dialogs[3].Elements = append(d.Dialogs[3].Elements, validate.Element{Type: validate.Buttons, Text: "Pick", Options: []string{"a"}})
+			got := validate.Default().Validate(&d)
+			text, err := validate.Encode(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := validate.Default().Check(validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: "sms", Senders: []string{"+100"}})
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Validate and Check differ (-Check +Validate):\n%s", diff)
+			}
+			if got.Fingerprint() != want.Fingerprint() || len(got.Warnings()) == 0 || len(got.Errors()) == 0 {
+				t.Errorf("fingerprints %q (Validate) and %q (Check), warnings %v, errors %v", got.Fingerprint(), want.Fingerprint(), got.Warnings(), got.Errors())
+			}
+		})
+	}
+}
