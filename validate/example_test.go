@@ -23,7 +23,7 @@ func ExampleValidator_Validate() {
 	fmt.Println(errors.Is(r.Err(), validate.ErrValidation))
 	// Output:
 	// error attribute.undeclared at dialogs[0].elements[0].text: attribute "name" is used but not declared; add it to attributes
-	// error target.unknown at dialogs[0].elements[1].target: goto points to dialog "bye", which does not exist
+	// error target.unknown at dialogs[0].elements[1].target: goto points to dialog "bye", which does not exist; set target to the id of one of the dialogs
 	// warning fallback.missing at fallback_dialog: no fallback dialog is set; messages the bot does not understand get no answer
 	// true
 }

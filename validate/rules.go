@@ -212,12 +212,14 @@ func checkKeywordEmpty(d *Definition, _ *Index, report reportFunc) {
 }
 
 // missingDialog says that what names id names no dialog: none at all when
-// id is empty ("set field to..."), else one that does not exist.
+// id is empty, else one that does not exist; either way, which field to
+// set.
 func missingDialog(what, id, field string) string {
+	fix := "set " + field + " to the id of one of the dialogs"
 	if id == "" {
-		return what + " no dialog; set " + field + " to the id of one of the dialogs"
+		return what + " no dialog; " + fix
 	}
-	return fmt.Sprintf("%s dialog %q, which does not exist", what, id)
+	return fmt.Sprintf("%s dialog %q, which does not exist; %s", what, id, fix)
 }
 
 func checkUndeclared(d *Definition, ix *Index, report reportFunc) {
@@ -345,7 +347,7 @@ func checkWebhookURL(d *Definition, _ *Index, report reportFunc) {
 		// would be an invalid port.
 		u, err := url.Parse(placeholderRE.ReplaceAllString(c.URL, "0"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			report(path+".url", fmt.Sprintf("webhook URL %q is not an absolute http or https URL", c.URL))
+			report(path+".url", fmt.Sprintf("webhook URL %q is not an absolute http or https URL; write the whole address, such as https://api.example.com/orders", c.URL))
 		}
 	})
 }
@@ -355,7 +357,7 @@ func checkWebhookMethod(d *Definition, _ *Index, report reportFunc) {
 		switch c.Method {
 		case "GET", "POST", "PUT", "PATCH", "DELETE":
 		default:
-			report(path+".method", fmt.Sprintf("webhook method %q is not GET, POST, PUT, PATCH or DELETE", c.Method))
+			report(path+".method", fmt.Sprintf("webhook method %q is not GET, POST, PUT, PATCH or DELETE; use one of these, in capitals", c.Method))
 		}
 	})
 }

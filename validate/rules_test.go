@@ -80,15 +80,15 @@ func TestDefaultRules(t *testing.T) {
 			d.Dialogs[1].Elements[1].Target = "wether"
 			d.Dialogs[0].Elements[1].Branches[0].Dialog = "asq"
 		}, []validate.Finding{
-			{"target.unknown", validate.Error, "dialogs[0].elements[1].branches[0].dialog", `branch points to dialog "asq", which does not exist`},
-			{"target.unknown", validate.Error, "dialogs[1].elements[1].target", `goto points to dialog "wether", which does not exist`},
+			{"target.unknown", validate.Error, "dialogs[0].elements[1].branches[0].dialog", `branch points to dialog "asq", which does not exist; set its dialog to the id of one of the dialogs`},
+			{"target.unknown", validate.Error, "dialogs[1].elements[1].target", `goto points to dialog "wether", which does not exist; set target to the id of one of the dialogs`},
 		}},
 		{"trigger.unknown_dialog", func(d *validate.Definition) {
 			d.Keywords[0].Dialog = "x"
 			d.Intents[0].Dialog = "y"
 		}, []validate.Finding{
-			{"trigger.unknown_dialog", validate.Error, "intents[0].dialog", `intent "weather" starts dialog "y", which does not exist`},
-			{"trigger.unknown_dialog", validate.Error, "keywords[0].dialog", `keyword "AGENT" starts dialog "x", which does not exist`},
+			{"trigger.unknown_dialog", validate.Error, "intents[0].dialog", `intent "weather" starts dialog "y", which does not exist; set its dialog to the id of one of the dialogs`},
+			{"trigger.unknown_dialog", validate.Error, "keywords[0].dialog", `keyword "AGENT" starts dialog "x", which does not exist; set its dialog to the id of one of the dialogs`},
 		}},
 		{"keyword.empty", func(d *validate.Definition) {
 			d.Keywords = append(d.Keywords, validate.Keyword{Word: "", Dialog: "weather"},
@@ -127,9 +127,9 @@ func TestDefaultRules(t *testing.T) {
 		{"buttons.too_many", func(d *validate.Definition) { d.Dialogs[0].Elements[0].Options = []string{"a", "b", "c", "d"} },
 			[]validate.Finding{{"buttons.too_many", validate.Error, "dialogs[0].elements[0].options", `4 options, but channel "whatsapp" shows at most 3; remove some or use a text menu`}}},
 		{"webhook.invalid_url", func(d *validate.Definition) { d.Dialogs[2].Elements[0].Call.URL = "/weather" },
-			[]validate.Finding{{"webhook.invalid_url", validate.Error, "dialogs[2].elements[0].call.url", `webhook URL "/weather" is not an absolute http or https URL`}}},
+			[]validate.Finding{{"webhook.invalid_url", validate.Error, "dialogs[2].elements[0].call.url", `webhook URL "/weather" is not an absolute http or https URL; write the whole address, such as https://api.example.com/orders`}}},
 		{"webhook.invalid_method", func(d *validate.Definition) { d.Dialogs[2].Elements[0].Call.Method = "get" },
-			[]validate.Finding{{"webhook.invalid_method", validate.Error, "dialogs[2].elements[0].call.method", `webhook method "get" is not GET, POST, PUT, PATCH or DELETE`}}},
+			[]validate.Finding{{"webhook.invalid_method", validate.Error, "dialogs[2].elements[0].call.method", `webhook method "get" is not GET, POST, PUT, PATCH or DELETE; use one of these, in capitals`}}},
 		{"webhook.invalid_timeout", func(d *validate.Definition) { d.Dialogs[2].Elements[0].Call.TimeoutMS = -1 },
 			[]validate.Finding{{"webhook.invalid_timeout", validate.Error, "dialogs[2].elements[0].call.timeout_ms", "timeout -1 ms is negative, so the call fails before it starts; set timeout_ms to at most 10000 ms, or leave it out"}}},
 		{"dialog.unreachable", func(d *validate.Definition) {
@@ -412,9 +412,9 @@ func TestR4WebhookURLPlaceholders(t *testing.T) {
 		{"https://{{port}}.example.com/w", nil},
 		{"https://{{port}}:{{port}}@api.example.com/w", nil},
 		{"{{port}}/w", []validate.Finding{{"webhook.invalid_url", validate.Error, "dialogs[2].elements[0].call.url",
-			`webhook URL "{{port}}/w" is not an absolute http or https URL`}}},
+			`webhook URL "{{port}}/w" is not an absolute http or https URL; write the whole address, such as https://api.example.com/orders`}}},
 		{"https://api.example.com:port/w", []validate.Finding{{"webhook.invalid_url", validate.Error, "dialogs[2].elements[0].call.url",
-			`webhook URL "https://api.example.com:port/w" is not an absolute http or https URL`}}},
+			`webhook URL "https://api.example.com:port/w" is not an absolute http or https URL; write the whole address, such as https://api.example.com/orders`}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {

@@ -146,7 +146,7 @@ func (f *findings) run(r *Rule, d *Definition, ix *Index, emit func(path, messag
 	defer func() {
 		if p := recover(); p != nil {
 			f.fs = append(f.fs[:n], Finding{Code: CodeRulePanic, Severity: Error,
-				Message: fmt.Sprintf("rule %q crashed (%v); its findings are discarded", r.Code, p)})
+				Message: fmt.Sprintf("rule %q crashed (%v), so its findings are discarded; fix or remove the rule", r.Code, p)})
 		}
 	}()
 	f.rule = r

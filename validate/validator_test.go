@@ -72,7 +72,7 @@ func TestReport(t *testing.T) {
 	if diff := cmp.Diff(r.Errors(), ve.Findings); diff != "" {
 		t.Errorf("ValidationError findings (-want +got):\n%s", diff)
 	}
-	want := `validation failed with 1 error(s); fix them and try again: dialogs[1].elements[1].target: goto points to dialog "nowhere", which does not exist (target.unknown)`
+	want := `validation failed with 1 error(s); fix them and try again: dialogs[1].elements[1].target: goto points to dialog "nowhere", which does not exist; set target to the id of one of the dialogs (target.unknown)`
 	if err.Error() != want {
 		t.Errorf("message %q", err.Error())
 	}
@@ -154,7 +154,7 @@ func TestMisbehavingRulesDoNotCrash(t *testing.T) {
 	want := []validate.Finding{
 		{Code: "rule.invalid", Severity: validate.Error, Message: `rule "x.badseverity" has severity 9, which is neither validate.Error nor validate.Warning; fix or remove the rule`},
 		{Code: "rule.invalid", Severity: validate.Error, Message: `rule "x.nil" has no Check function; fix or remove the rule`},
-		{Code: "rule.panic", Severity: validate.Error, Message: `rule "x.panics" crashed (assignment to entry in nil map); its findings are discarded`},
+		{Code: "rule.panic", Severity: validate.Error, Message: `rule "x.panics" crashed (assignment to entry in nil map), so its findings are discarded; fix or remove the rule`},
 	}
 	if diff := cmp.Diff(want, r.Findings); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
