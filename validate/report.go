@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -73,8 +74,9 @@ func (f Finding) String() string {
 }
 
 // Report is the outcome of a validation: its findings, errors first, then by
-// path in document order (dialogs[2] before dialogs[10]), code and message,
-// so the same definition always gives the same report.
+// path in document order (a definition's fields in the order its text lists
+// them, channel first and attributes last; dialogs[2] before dialogs[10]),
+// code and message, so the same definition always gives the same report.
 type Report struct {
 	Findings []Finding `json:"findings"`
 }
@@ -87,10 +89,138 @@ func newReport(fs []Finding) Report {
 	return Report{Findings: fs}
 }
 
-// comparePaths orders paths as the document does: runs of digits (the
-// indexes) by their value, the rest byte by byte; equal values written
-// differently ("01", "1") by their text.
+// comparePaths orders paths as a definition's text lays them out: the
+// fields of an object in the order [Encode] writes them (a Definition's
+// channel and entry dialog before its dialogs, its attributes last; a
+// dialog's id before its elements), the items of an array by index value
+// (dialogs[2] before dialogs[10]). A name that is no field of the
+// Definition there - a custom rule's, another format's - comes after the
+// fields, and such names are ordered by compareRuns.
 func comparePaths(a, b string) int {
+	node := definitionPaths
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		x, xIndex, ni := pathToken(a, i)
+		y, yIndex, nj := pathToken(b, j)
+		var c int
+		switch {
+		case xIndex != yIndex: // a field before an index: "a.b" before "a[0]"
+			c = 1
+			if yIndex {
+				c = -1
+			}
+		case xIndex:
+			c = compareRuns(x, y)
+			node = node.item()
+		default:
+			fx, okx := node.field(x)
+			fy, oky := node.field(y)
+			switch {
+			case okx && oky:
+				c = cmp.Compare(fx.pos, fy.pos)
+			case okx:
+				c = -1
+			case oky:
+				c = 1
+			default:
+				c = compareRuns(x, y)
+			}
+			node = fx.node
+		}
+		if c != 0 {
+			return c
+		}
+		i, j = ni, nj
+	}
+	return cmp.Or(cmp.Compare(len(a)-i, len(b)-j), strings.Compare(a, b))
+}
+
+// pathToken returns the token of path p that starts at i: an index (the
+// text between "[" and "]") or a name (up to the next "." or "["), and
+// where the next token starts.
+func pathToken(p string, i int) (text string, index bool, next int) {
+	if p[i] == '[' {
+		end := strings.IndexByte(p[i+1:], ']')
+		if end < 0 {
+			return p[i+1:], true, len(p)
+		}
+		text, next = p[i+1:i+1+end], i+1+end+1
+		if next < len(p) && p[next] == '.' {
+			next++
+		}
+		return text, true, next
+	}
+	j := i
+	for j < len(p) && p[j] != '.' && p[j] != '[' {
+		j++
+	}
+	next = j
+	if next < len(p) && p[next] == '.' {
+		next++
+	}
+	return p[i:j], false, next
+}
+
+// pathNode is an object or an array of a Definition's text, as
+// comparePaths walks a path down it; nil is a value with no fields.
+type pathNode struct {
+	fields map[string]pathField // an object's fields by JSON name
+	elem   *pathNode            // an array's items
+}
+
+type pathField struct {
+	pos  int // the field's place in its object
+	node *pathNode
+}
+
+func (n *pathNode) field(name string) (pathField, bool) {
+	if n == nil {
+		return pathField{}, false
+	}
+	f, ok := n.fields[name]
+	return f, ok
+}
+
+func (n *pathNode) item() *pathNode {
+	if n == nil {
+		return nil
+	}
+	return n.elem
+}
+
+var definitionPaths = pathNodeOf(reflect.TypeFor[Definition]())
+
+// pathNodeOf returns the node of type t: its JSON fields in declaration
+// order, as encoding/json writes them.
+func pathNodeOf(t reflect.Type) *pathNode {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		n := &pathNode{fields: map[string]pathField{}}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			n.fields[name] = pathField{pos: len(n.fields), node: pathNodeOf(f.Type)}
+		}
+		return n
+	case reflect.Slice, reflect.Array:
+		return &pathNode{elem: pathNodeOf(t.Elem())}
+	}
+	return nil
+}
+
+// compareRuns orders two names or indexes: runs of digits by their value,
+// the rest byte by byte; equal values written differently ("01", "1") by
+// their text.
+func compareRuns(a, b string) int {
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
 		if isDigit(a[i]) && isDigit(b[j]) {

@@ -453,7 +453,7 @@ func TestR4UndeclaredAttributeOncePerField(t *testing.T) {
 			d.Dialogs[2].Elements[0].Call.URL = "https://a.example.com/{{x}}"
 			d.Dialogs[2].Elements[0].Call.SaveTo = "x"
 			d.Dialogs[2].Elements[1].Text = "{{x}}"
-		}, []validate.Finding{finding("dialogs[2].elements[0].call.save_to", "x"), finding("dialogs[2].elements[0].call.url", "x"),
+		}, []validate.Finding{finding("dialogs[2].elements[0].call.url", "x"), finding("dialogs[2].elements[0].call.save_to", "x"),
 			finding("dialogs[2].elements[1].text", "x")}},
 	}
 	for _, tt := range tests {
