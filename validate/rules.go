@@ -71,7 +71,8 @@ func eachElement(d *Definition, f func(i, j int, e *Element)) {
 
 func checkChannel(d *Definition, ix *Index, report reportFunc) {
 	if bot := ix.BotChannel(); bot != "" && normalChannel(d.Channel) != bot {
-		report("channel", fmt.Sprintf("the definition is for channel %q but the bot runs on %s; leave channel empty or set it to %s", d.Channel, bot, bot))
+		bot = shorten(bot)
+		report("channel", fmt.Sprintf("the definition is for channel %q but the bot runs on %s; leave channel empty or set it to %s", shorten(d.Channel), bot, bot))
 	}
 }
 
@@ -316,8 +317,8 @@ func checkButtonsEmpty(d *Definition, _ *Index, report reportFunc) {
 }
 
 func checkButtonsTooMany(d *Definition, ix *Index, report reportFunc) {
-	channel := channelOf(d, ix)
-	limit := Limits(channel).MaxButtons
+	limit := Limits(channelOf(d, ix)).MaxButtons
+	channel := shorten(channelOf(d, ix)) // quoted once per element: never all of a long name
 	eachElement(d, func(i, j int, e *Element) {
 		if e.Type == Buttons && len(e.Options) > 0 && limit == 0 {
 			report(elementPath(i, j)+".options", fmt.Sprintf("channel %q shows no buttons; send the options as text instead", channel))

@@ -652,3 +652,39 @@ func TestR4ValidateNamesTheChannelAsCheckDoes(t *testing.T) {
 		})
 	}
 }
+
+// R4: a finding quotes at most 40 bytes of the channel's name. Each
+// buttons element over an unknown channel's limit repeated the whole name,
+// so a definition with a long channel name and many such elements made a
+// report quadratic in its size (here 20 copies of 1 MiB).
+func TestR4LongChannelNameIsShortenedInMessages(t *testing.T) {
+	long := strings.Repeat("x", 1<<20)
+	d := clean()
+	d.Channel = long
+	for range 20 {
+		d.Dialogs[3].Elements = append(d.Dialogs[3].Elements, validate.Element{Type: validate.Buttons, Text: "Pick",
+			Options: strings.Split("a b c d e f g h i j k", " ")})
+	}
+	r := validate.Default().Validate(&d)
+	tooMany := only(r, "buttons.too_many")
+	if len(tooMany) != 20 {
+		t.Fatalf("%d buttons.too_many findings, want 20", len(tooMany))
+	}
+	for _, f := range r.Findings {
+		if len(f.Message) > 200 {
+			t.Fatalf("a %s message of %d bytes: %.100s...", f.Code, len(f.Message), f.Message)
+		}
+	}
+	if want := `11 options, but channel "` + long[:40] + `..." shows at most 10; remove some or use a text menu`; tooMany[0].Message != want {
+		t.Errorf("message %.200q, want %q", tooMany[0].Message, want)
+	}
+	// Checked for a bot on another channel, the mismatch is shortened too.
+	text, err := validate.Encode(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := validate.Default().Check(validate.Document{Format: validate.ReferenceFormat, Text: text, Channel: "whatsapp"})
+	if got := only(c, "definition.channel_mismatch"); len(got) != 1 || len(got[0].Message) > 200 {
+		t.Errorf("definition.channel_mismatch: %.300v", got)
+	}
+}
