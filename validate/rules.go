@@ -129,7 +129,7 @@ func checkDialogNoID(d *Definition, _ *Index, report reportFunc) {
 
 func checkDuplicateID(d *Definition, ix *Index, report reportFunc) {
 	for i, dl := range d.Dialogs {
-		if first, _ := ix.Dialog(dl.ID); dl.ID != "" && first != i {
+		if first, ok := ix.Dialog(dl.ID); ok && first != i {
 			report(dialogPath(i)+".id", fmt.Sprintf("dialog id %q is already used by dialogs[%d]; ids must be unique", dl.ID, first))
 		}
 	}
@@ -416,7 +416,7 @@ func checkIntentPhrases(d *Definition, _ *Index, report reportFunc) {
 
 func checkUnreachable(d *Definition, ix *Index, report reportFunc) {
 	for i, dl := range d.Dialogs {
-		if first, _ := ix.Dialog(dl.ID); first == i && !ix.Reachable(dl.ID) {
+		if first, ok := ix.Dialog(dl.ID); ok && first == i && !ix.Reachable(dl.ID) {
 			report(dialogPath(i), fmt.Sprintf("dialog %q cannot be reached from the entry dialog, the fallback, an intent or a keyword", dl.ID))
 		}
 	}

@@ -688,3 +688,41 @@ func TestR4LongChannelNameIsShortenedInMessages(t *testing.T) {
 		t.Errorf("definition.channel_mismatch: %.300v", got)
 	}
 }
+
+// R4: a dialog without an id (empty or blank) is no dialog a reference can
+// name: a goto, branch, keyword or intent naming no dialog is an error
+// also when such a dialog exists. It met the empty reference, so the
+// error came to light only once the dialog got its id - a report must
+// have every error at once. The dialog.no_id errors are the only findings
+// about such dialogs: no duplicate id, no unreachable warning.
+func TestR4BlankDialogIDIsNoTarget(t *testing.T) {
+	d := clean()
+	d.Dialogs = append(d.Dialogs,
+		validate.Dialog{ID: "", Name: "No id", Elements: []validate.Element{{Type: validate.Close}}},
+		validate.Dialog{ID: " ", Name: "Blank", Elements: []validate.Element{{Type: validate.Close}}},
+		validate.Dialog{ID: " ", Name: "Blank too", Elements: []validate.Element{{Type: validate.Close}}})
+	d.Dialogs[1].Elements[1].Target = ""
+	d.Dialogs[0].Elements[1].Branches[0].Dialog = " "
+	d.Keywords[0].Dialog = ""
+	d.Intents[0].Dialog = " "
+	var got []validate.Finding
+	for _, f := range checkOnWhatsApp(t, d).Findings {
+		switch f.Code {
+		case "target.unknown", "trigger.unknown_dialog", "dialog.no_id", "dialog.duplicate_id", "dialog.unreachable":
+			got = append(got, f)
+		}
+	}
+	want := []validate.Finding{
+		{"target.unknown", validate.Error, "dialogs[0].elements[1].branches[0].dialog", `branch points to dialog " ", which does not exist; set its dialog to the id of one of the dialogs`},
+		{"target.unknown", validate.Error, "dialogs[1].elements[1].target", "goto points to no dialog; set target to the id of one of the dialogs"},
+		{"dialog.no_id", validate.Error, "dialogs[4].id", "the dialog has no id; give it a unique id"},
+		{"dialog.no_id", validate.Error, "dialogs[5].id", "the dialog has no id; give it a unique id"},
+		{"dialog.no_id", validate.Error, "dialogs[6].id", "the dialog has no id; give it a unique id"},
+		{"trigger.unknown_dialog", validate.Error, "intents[0].dialog", `intent "weather" starts dialog " ", which does not exist; set its dialog to the id of one of the dialogs`},
+		{"trigger.unknown_dialog", validate.Error, "keywords[0].dialog", `keyword "AGENT" starts no dialog; set its dialog to the id of one of the dialogs`},
+		{"dialog.unreachable", validate.Warning, "dialogs[1]", `dialog "ask" cannot be reached from the entry dialog, the fallback, an intent or a keyword`}, // only the branch led there
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}

@@ -182,7 +182,9 @@ type Index struct {
 // or "" when it is validated on its own ([Validator.Validate]).
 func (ix *Index) BotChannel() string { return ix.botChannel }
 
-// Dialog returns the index of the first dialog with id, if any.
+// Dialog returns the index of the first dialog with id, if any. A dialog
+// without an id (empty or blank, an error of its own) is none: no
+// reference names it.
 func (ix *Index) Dialog(id string) (int, bool) {
 	i, ok := ix.dialogs[id]
 	return i, ok
@@ -223,7 +225,7 @@ func newIndex(d *Definition) *Index {
 		used:      make(map[string]bool),
 	}
 	for i, dl := range d.Dialogs {
-		if _, dup := ix.dialogs[dl.ID]; !dup {
+		if _, dup := ix.dialogs[dl.ID]; !dup && strings.TrimSpace(dl.ID) != "" {
 			ix.dialogs[dl.ID] = i
 		}
 	}
