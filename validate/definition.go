@@ -66,9 +66,13 @@ type Branch struct {
 
 // WebhookCall is an HTTP call made during a dialog.
 type WebhookCall struct {
-	Method    string `json:"method"`
-	URL       string `json:"url"`
-	TimeoutMS int    `json:"timeout_ms,omitempty"`
+	Method string `json:"method"`
+	URL    string `json:"url"`
+	// TimeoutMS is how long the call may take, in milliseconds: 0 (left
+	// out) is the service's default, a negative one an error
+	// (webhook.invalid_timeout), one above [MaxWebhookTimeoutMS] a warning
+	// (webhook.slow).
+	TimeoutMS int `json:"timeout_ms,omitempty"`
 	// SaveTo names the attribute that receives the response body, if any.
 	SaveTo string `json:"save_to,omitempty"`
 }
@@ -81,7 +85,8 @@ type Intent struct {
 	Dialog  string   `json:"dialog"`
 }
 
-// Keyword starts Dialog when the end user's message is Word.
+// Keyword starts Dialog when the end user's message is Word, which must not
+// be empty or blank (keyword.empty).
 type Keyword struct {
 	Word   string `json:"word"`
 	Dialog string `json:"dialog"`
@@ -100,7 +105,9 @@ const (
 	Date    AttributeType = "date"
 )
 
-// Attribute declares a variable of the conversation.
+// Attribute declares a variable of the conversation. Its Name is unique
+// among the attributes (attribute.duplicate_name) and its Type is one of
+// the attribute types (attribute.unknown_type).
 type Attribute struct {
 	Name string        `json:"name"`
 	Type AttributeType `json:"type"`
