@@ -13,6 +13,19 @@ import (
 	"github.com/botlife/botlife/validate"
 )
 
+// startDef is a bot that says hello on sms, in the reference format, with
+// no validation findings. (It is here, beside the examples, so that each
+// example shown in the documentation is a whole program.)
+func startDef() lifecycle.Definition {
+	def, err := lifecycle.ReferenceDefinition(validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi",
+		Dialogs: []validate.Dialog{{ID: "hi", Name: "Hi", Elements: []validate.Element{
+			{Type: validate.Text, Text: "Hello!"}, {Type: validate.Close}}}}})
+	if err != nil {
+		panic(err)
+	}
+	return def
+}
+
 // Start here: a Manager over a store, a first user, and a bot that goes
 // live and takes a message. Config.Store is the only field required.
 func ExampleNew() {
@@ -28,7 +41,7 @@ func ExampleNew() {
 	_, _ = m.GrantRole(ctx, lifecycle.System("bootstrap"), "mia", roles.Manager)
 	mia := lifecycle.User("mia")
 	line, _ := lifecycle.NewSender("sms", "+1 555 0100")
-	bot, _ := m.Create(ctx, mia, lifecycle.Create{Name: "hello", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	bot, _ := m.Create(ctx, mia, lifecycle.Create{Name: "hello", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: startDef()})
 	_, _ = m.Activate(ctx, mia, bot.ID, lifecycle.Decision{}, lifecycle.Ack{})
 	s, err := m.Route(ctx, line, "+15557654321")
 	fmt.Println(s.ID, err)
@@ -76,7 +89,7 @@ func ExampleManager_Schedule() {
 	_, _ = m.GrantRole(ctx, lifecycle.System("bootstrap"), "mia", roles.Manager)
 	mia := lifecycle.User("mia")
 	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot, _ := m.Create(ctx, mia, lifecycle.Create{Name: "night", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	bot, _ := m.Create(ctx, mia, lifecycle.Create{Name: "night", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: startDef()})
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	sc, _ := m.Schedule(ctx, mia, time.Date(2026, 5, 2, 2, 0, 0, 0, berlin), lifecycle.Activate{Bot: bot.ID})
 	fmt.Println(sc.At, sc.Status)
@@ -97,7 +110,7 @@ func ExampleManager_Rollback() {
 	_, _ = m.GrantRole(ctx, lifecycle.System("bootstrap"), "mia", roles.Manager)
 	mia := lifecycle.User("mia")
 	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	v1, _ := m.Create(ctx, mia, lifecycle.Create{Name: "v1", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	v1, _ := m.Create(ctx, mia, lifecycle.Create{Name: "v1", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: startDef()})
 	_, _ = m.Activate(ctx, mia, v1.ID, lifecycle.Decision{}, lifecycle.Ack{})
 	v2, _ := m.Duplicate(ctx, mia, v1.ID, "v2")
 	_, _ = m.Activate(ctx, mia, v2.ID, lifecycle.Immediate(), lifecycle.Ack{})

@@ -4,16 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/doc"
+	"go/parser"
+	"go/token"
 	"maps"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/benbjohnson/clock"
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store"
+	"github.com/botlife/botlife/validate"
 )
+
+// helloDef is a bot that says hello on sms, in the reference format, with
+// no validation findings. (It is here, beside the examples, so that each
+// example shown in the documentation is a whole program.)
+func helloDef() lifecycle.Definition {
+	def, err := lifecycle.ReferenceDefinition(validate.Definition{Channel: "sms", EntryDialog: "hi", FallbackDialog: "hi",
+		Dialogs: []validate.Dialog{{ID: "hi", Name: "Hi", Elements: []validate.Element{
+			{Type: validate.Text, Text: "Hello!"}, {Type: validate.Close}}}}})
+	if err != nil {
+		panic(err)
+	}
+	return def
+}
 
 func ExampleManager_Activate() {
 	ctx := context.Background()
@@ -24,8 +44,8 @@ func ExampleManager_Activate() {
 	mia := lifecycle.User("mia")
 
 	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	v1, _ := m.Create(ctx, mia, lifecycle.Create{Name: "v1", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
-	v2, _ := m.Create(ctx, mia, lifecycle.Create{Name: "v2", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	v1, _ := m.Create(ctx, mia, lifecycle.Create{Name: "v1", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
+	v2, _ := m.Create(ctx, mia, lifecycle.Create{Name: "v2", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
 	_, _ = m.Activate(ctx, mia, v1.ID, lifecycle.Decision{}, lifecycle.Ack{})
 
 	// The sender is taken: activation needs a decision about v1.
@@ -70,7 +90,7 @@ func ExampleManager_Route() {
 	_, err := m.Route(ctx, line, "+15557654321")
 	fmt.Println(err)
 
-	b, _ := m.Create(ctx, mia, lifecycle.Create{Name: "bot", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	b, _ := m.Create(ctx, mia, lifecycle.Create{Name: "bot", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
 	_, _ = m.Activate(ctx, mia, b.ID, lifecycle.Decision{}, lifecycle.Ack{})
 	s, _ := m.Route(ctx, line, "+15557654321")
 	s, _ = m.Route(ctx, line, "+15557654321")
@@ -132,7 +152,7 @@ func ExampleTracer() {
 
 	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
 	_, _ = m.Route(ctx, line, "+15551234567") // no bot yet
-	bot, _ := m.Create(ctx, mia, lifecycle.Create{Name: "hello", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: cleanDef()})
+	bot, _ := m.Create(ctx, mia, lifecycle.Create{Name: "hello", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
 	_, _ = m.Activate(ctx, mia, bot.ID, lifecycle.Decision{}, lifecycle.Ack{})
 	for range 3 {
 		_, _ = m.Route(ctx, line, "+15551234567")
@@ -149,4 +169,35 @@ func ExampleTracer() {
 	// grant_role ok 1
 	// route no bot 1
 	// route ok 3
+}
+
+// TestExamplesAreWholePrograms: every example of this package's
+// documentation is shown as a program a reader can copy and run - go/doc
+// can make it playable, so it uses nothing from another test file - and
+// checks its output, so that it fails when what it shows stops being true.
+func TestExamplesAreWholePrograms(t *testing.T) {
+	files, err := filepath.Glob("*_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	n := 0
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ex := range doc.Examples(f) {
+			n++
+			if ex.Play == nil {
+				t.Errorf("%s: Example%s is not a whole program: it uses a name declared in another file; declare its helpers in %s", name, ex.Name, name)
+			}
+			if strings.TrimSpace(ex.Output) == "" {
+				t.Errorf("%s: Example%s has no // Output: to check", name, ex.Name)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no examples found")
+	}
 }
