@@ -11,9 +11,13 @@
 // validates and puts it live ([Grace] or [Immediate] when another bot holds
 // a sender); [Manager.Route] sends each inbound message to the bot that
 // serves it; [Manager.ExpireDue], called now and then, settles what fell due.
-// The examples of New, Manager.Activate, Manager.Schedule and
-// Manager.Rollback show each step; the rest of this page is the model
-// behind them.
+// The examples show each step, each a whole program: New (start here),
+// WarningsError (acknowledging warnings), Manager.Activate (replacing a
+// live bot with a grace period), Manager.Route, Manager.Deactivate (with a
+// grace period), Manager.Rollback, Manager.Schedule, Manager.OpenTestSession
+// (trying a Draft), Manager.Workspace (many customers), Manager.Watch and
+// Policy (a format of your own). The rest of this page is the model behind
+// them.
 //
 // # The model
 //

@@ -201,3 +201,142 @@ func TestExamplesAreWholePrograms(t *testing.T) {
 		t.Fatal("no examples found")
 	}
 }
+
+// Take a bot offline with a grace period (R7, R9): its open sessions go on
+// until the deadline, a new end user finds no bot, and at the deadline the
+// sessions are over - as every read sees, whether or not ExpireDue ran.
+func ExampleManager_Deactivate() {
+	ctx := context.Background()
+	clk := clock.NewMock()
+	clk.Set(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
+	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clk})
+	if err != nil {
+		panic(err)
+	}
+	_, _ = m.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager)
+	mia := lifecycle.User("mia")
+	line, _ := lifecycle.NewSender("sms", "+1 555 0100")
+	bot, _ := m.Create(ctx, mia, lifecycle.Create{Name: "hello", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
+	_, _ = m.Activate(ctx, mia, bot.ID, lifecycle.Decision{}, lifecycle.Ack{})
+	alice, _ := m.Route(ctx, line, "+15550001")
+
+	plan, err := m.Deactivate(ctx, mia, bot.ID, 10*time.Minute) // 0: offline at once
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(plan.Changes[0].From, "->", plan.Changes[0].To, "until", plan.Audit[0].GraceDeadline.Format(time.Kitchen))
+
+	clk.Add(5 * time.Minute)
+	s, err := m.Route(ctx, line, "+15550001") // alice's conversation goes on
+	fmt.Println(s.ID == alice.ID, s.Messages, err)
+	_, err = m.Route(ctx, line, "+15550002") // bob's would be a new one
+	fmt.Println(errors.Is(err, lifecycle.ErrNoBot))
+
+	clk.Add(5 * time.Minute) // the deadline; nothing has swept
+	s, _ = m.Session(ctx, alice.ID)
+	b, _ := m.Get(ctx, mia, bot.ID)
+	fmt.Println(b.State, s.Open(), s.CloseReason, s.ClosedAt.Format(time.Kitchen))
+	// Output:
+	// Active -> Deactivated until 9:10AM
+	// true 2 <nil>
+	// true
+	// Inactive false grace_expired 9:10AM
+}
+
+// Try a bot before it goes live (R26): a test session works on a bot in any
+// state, Draft included, uses no sender and counts in no figure. It is
+// pinned to the bot's content: an edit ends it.
+func ExampleManager_OpenTestSession() {
+	ctx := context.Background()
+	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clock.NewMock()})
+	_, _ = m.GrantRole(ctx, lifecycle.System("setup"), "dan", roles.Designer) // Designers may test
+	dan := lifecycle.User("dan")
+	line, _ := lifecycle.NewSender("sms", "+1 555 0100")
+	bot, _ := m.Create(ctx, dan, lifecycle.Create{Name: "draft", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
+
+	ts, err := m.OpenTestSession(ctx, dan, bot.ID)
+	if err != nil {
+		panic(err)
+	}
+	ts, err = m.SendTest(ctx, dan, ts.ID) // one message of the tester's
+	fmt.Println(ts.Messages, ts.Open(), err)
+
+	name := "draft, renamed"
+	_, _ = m.Update(ctx, dan, lifecycle.Update{Bot: bot.ID, Name: &name}) // a rename keeps the content
+	ts, err = m.SendTest(ctx, dan, ts.ID)
+	fmt.Println(ts.Messages, err)
+
+	def := helloDef()
+	def.Text = strings.Replace(def.Text, "Hello!", "Hi there!", 1)
+	_, _ = m.Update(ctx, dan, lifecycle.Update{Bot: bot.ID, Definition: &def}) // a new definition does not
+	_, err = m.SendTest(ctx, dan, ts.ID)
+	var over *lifecycle.SessionOverError
+	if errors.As(err, &over) {
+		fmt.Println(errors.Is(err, lifecycle.ErrSessionOver), over.Reason)
+	}
+	// Output:
+	// 1 true <nil>
+	// 2 <nil>
+	// true content_changed
+}
+
+// One store, many customers (R27): a Manager per workspace sees that
+// workspace only. Another's ids are not found, and a sender belongs to one
+// workspace at a time.
+func ExampleManager_Workspace() {
+	ctx := context.Background()
+	base, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory()}) // the default workspace
+	acme, err := base.Workspace("acme")                                  // take the name from the authenticated principal
+	if err != nil {
+		panic(err)
+	}
+	globex, _ := base.Workspace("globex")
+	mia := lifecycle.User("mia") // a different person in each workspace
+	_, _ = acme.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager)
+	_, _ = globex.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager)
+	line, _ := lifecycle.NewSender("sms", "+1 555 0100")
+	bot, err := acme.Create(ctx, mia, lifecycle.Create{Name: "acme", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
+	fmt.Println(err)
+
+	_, err = globex.Get(ctx, mia, bot.ID)
+	fmt.Println(errors.Is(err, lifecycle.ErrNotFound))
+	_, err = globex.Create(ctx, mia, lifecycle.Create{Name: "globex", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
+	fmt.Println(errors.Is(err, lifecycle.ErrSenderClaimed))
+	_, err = base.Workspace("acme corp")
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// true
+	// true
+	// invalid workspace "acme corp": must be 1 to 64 bytes of printable text without spaces or invisible characters, such as "acme"
+}
+
+// Warnings block activation until acknowledged (R4). The refusal carries
+// the whole report: acknowledge exactly those warnings by its fingerprint,
+// or name the codes to accept whatever text they come with.
+func ExampleWarningsError() {
+	ctx := context.Background()
+	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
+	_, _ = m.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager)
+	mia := lifecycle.User("mia")
+	line, _ := lifecycle.NewSender("sms", "+1 555 0100")
+	def, _ := lifecycle.ReferenceDefinition(validate.Definition{Channel: "sms", EntryDialog: "hi", // no fallback dialog: a warning
+		Dialogs: []validate.Dialog{{ID: "hi", Name: "Hi", Elements: []validate.Element{{Type: validate.Text, Text: "Hello!"}, {Type: validate.Close}}}}})
+	bot, _ := m.Create(ctx, mia, lifecycle.Create{Name: "hello", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: def})
+
+	_, err := m.Activate(ctx, mia, bot.ID, lifecycle.Decision{}, lifecycle.Ack{})
+	var warned *lifecycle.WarningsError
+	if !errors.As(err, &warned) {
+		panic(err)
+	}
+	for _, f := range warned.Unacknowledged {
+		fmt.Println(f.Code)
+	}
+	// A person reads the warnings, then acknowledges them.
+	_, err = m.Activate(ctx, mia, bot.ID, lifecycle.Decision{}, lifecycle.Ack{Fingerprint: warned.Report.Fingerprint()})
+	b, _ := m.Get(ctx, mia, bot.ID)
+	fmt.Println(b.State, err)
+	// Output:
+	// fallback.missing
+	// Active <nil>
+}
