@@ -8,7 +8,9 @@ import (
 	"go/parser"
 	"go/token"
 	"maps"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -79,13 +81,17 @@ func ExampleDecide() {
 	// b1: Draft -> Deleted, expecting revision 3
 }
 
+// Route decides which bot answers a message; running the bot's dialog is
+// the service's. It reads the bot the session names from its store (the
+// system may not read bots through the Manager, R19) and may cache its
+// definition by id and revision: a bot is edited only while not live.
 func ExampleManager_Route() {
 	ctx := context.Background()
-	clk := clock.NewMock()
-	m, _ := lifecycle.New(lifecycle.Config{Store: store.NewMemory(), Clock: clk})
+	st := store.NewMemory()
+	m, _ := lifecycle.New(lifecycle.Config{Store: st, Clock: clock.NewMock()})
 	_, _ = m.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager)
 	mia := lifecycle.User("mia")
-	line := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	line, _ := lifecycle.NewSender("sms", "+1 555 0100") // as the bot's settings keep it
 
 	_, err := m.Route(ctx, line, "+15557654321")
 	fmt.Println(err)
@@ -93,11 +99,20 @@ func ExampleManager_Route() {
 	b, _ := m.Create(ctx, mia, lifecycle.Create{Name: "bot", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
 	_, _ = m.Activate(ctx, mia, b.ID, lifecycle.Decision{}, lifecycle.Ack{})
 	s, _ := m.Route(ctx, line, "+15557654321")
-	s, _ = m.Route(ctx, line, "+15557654321")
-	fmt.Println(s.ID, s.Messages)
+	s, err = m.Route(ctx, line, "+15557654321")
+	fmt.Println(s.ID, s.Messages, err)
+
+	serving, err := st.Bot(ctx, "", s.Bot) // "": the default workspace (R27)
+	fmt.Println(serving.Name, serving.Revision, serving.Definition.Format, err)
+
+	// Senders are compared as given: build them with NewSender, as Create does.
+	_, err = m.Route(ctx, lifecycle.Sender{Channel: "sms", Address: "+1 555 0100"}, "+15557654321")
+	fmt.Println(errors.Is(err, lifecycle.ErrNoBot))
 	// Output:
 	// route: no bot is Active on sms:+15550100; activate one to answer its messages
-	// 1 2
+	// 1 2 <nil>
+	// bot 2 botlife.reference/v1 <nil>
+	// true
 }
 
 func ExampleManager_Watch() {
@@ -339,4 +354,40 @@ func ExampleWarningsError() {
 	// Output:
 	// fallback.missing
 	// Active <nil>
+}
+
+// TestREADMENamesRealExamples: the first steps the README sends a newcomer
+// to, after its first program, are examples of this package.
+func TestREADMENamesRealExamples(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, para, ok := strings.Cut(string(readme), "Other first steps")
+	if !ok {
+		t.Fatal(`README.md has no "Other first steps"`)
+	}
+	para, _, _ = strings.Cut(para, "\n\n")
+	examples := map[string]bool{}
+	files, _ := filepath.Glob("*_test.go")
+	fset := token.NewFileSet()
+	suffix := regexp.MustCompile(`_[a-z]\w*$`)
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ex := range doc.Examples(f) {
+			examples[strings.ReplaceAll(suffix.ReplaceAllString(ex.Name, ""), "_", ".")] = true
+		}
+	}
+	named := regexp.MustCompile("`([A-Z][A-Za-z.]*)`").FindAllStringSubmatch(para, -1)
+	if len(named) == 0 {
+		t.Fatal("the paragraph names no example")
+	}
+	for _, m := range named {
+		if !examples[m[1]] {
+			t.Errorf("README.md sends the reader to the example of %s, which lifecycle does not have", m[1])
+		}
+	}
 }
