@@ -357,7 +357,8 @@ func ExampleWarningsError() {
 }
 
 // TestREADMENamesRealExamples: the first steps the README sends a newcomer
-// to, after its first program, are examples of this package.
+// to, after its first program, and the examples the package doc lists are
+// examples of this package.
 func TestREADMENamesRealExamples(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -368,6 +369,22 @@ func TestREADMENamesRealExamples(t *testing.T) {
 		t.Fatal(`README.md has no "Other first steps"`)
 	}
 	para, _, _ = strings.Cut(para, "\n\n")
+	pkgDoc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, list, ok := strings.Cut(string(pkgDoc), "The examples show each step, each a whole program:")
+	if !ok {
+		t.Fatal(`doc.go does not list the examples ("The examples show each step")`)
+	}
+	list, _, _ = strings.Cut(list, "The rest of this page")
+	list = regexp.MustCompile(`\([^)]*\)|//|\n|\.$|\. *$`).ReplaceAllString(list, " ")
+	var listed []string
+	for _, item := range regexp.MustCompile(`,| and `).Split(list, -1) {
+		if item = strings.TrimSuffix(strings.TrimSpace(item), "."); item != "" {
+			listed = append(listed, item)
+		}
+	}
 	examples := map[string]bool{}
 	files, _ := filepath.Glob("*_test.go")
 	fset := token.NewFileSet()
@@ -388,6 +405,14 @@ func TestREADMENamesRealExamples(t *testing.T) {
 	for _, m := range named {
 		if !examples[m[1]] {
 			t.Errorf("README.md sends the reader to the example of %s, which lifecycle does not have", m[1])
+		}
+	}
+	if len(listed) < 10 {
+		t.Errorf("doc.go lists %q: fewer examples than there are", listed)
+	}
+	for _, name := range listed {
+		if !examples[name] {
+			t.Errorf("doc.go lists the example of %q, which lifecycle does not have", name)
 		}
 	}
 }
