@@ -105,6 +105,12 @@ func ExampleManager_Route() {
 	serving, err := st.Bot(ctx, "", s.Bot) // "": the default workspace (R27)
 	fmt.Println(serving.Name, serving.Revision, serving.Definition.Format, err)
 
+	// The dialog ends: record it, and the end user's next message opens a
+	// new session (left open, it would end after the bot's IdleTimeout).
+	closed, _ := m.CloseSession(ctx, s.ID)
+	s, _ = m.Route(ctx, line, "+15557654321")
+	fmt.Println(closed.CloseReason, s.ID)
+
 	// Senders are compared as given: build them with NewSender, as Create does.
 	_, err = m.Route(ctx, lifecycle.Sender{Channel: "sms", Address: "+1 555 0100"}, "+15557654321")
 	fmt.Println(errors.Is(err, lifecycle.ErrNoBot))
@@ -112,6 +118,7 @@ func ExampleManager_Route() {
 	// route: no bot is Active on sms:+15550100; activate one to answer its messages
 	// 1 2 <nil>
 	// bot 2 botlife.reference/v1 <nil>
+	// completed 2
 	// true
 }
 
