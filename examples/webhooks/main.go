@@ -105,8 +105,11 @@ func demoManager(ctx context.Context) (*lifecycle.Manager, error) {
 		return nil, err
 	}
 	sys := lifecycle.System("provisioning")
-	for user, r := range map[string]roles.Role{"mia": roles.Manager, "webhooks": roles.Admin} {
-		if _, err := m.GrantRole(ctx, sys, user, r); err != nil {
+	for _, g := range []struct { // in this order, so that every run tells the same story
+		user string
+		role roles.Role
+	}{{"mia", roles.Manager}, {"webhooks", roles.Admin}} {
+		if _, err := m.GrantRole(ctx, sys, g.user, g.role); err != nil {
 			return nil, err
 		}
 	}
