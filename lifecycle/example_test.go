@@ -22,6 +22,7 @@ import (
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store"
 	"github.com/botlife/botlife/validate"
+	"github.com/google/go-cmp/cmp"
 )
 
 // helloDef is a bot that says hello on sms, in the reference format, with
@@ -421,5 +422,65 @@ func TestREADMENamesRealExamples(t *testing.T) {
 		if !examples[name] {
 			t.Errorf("doc.go lists the example of %q, which lifecycle does not have", name)
 		}
+	}
+}
+
+// TestRoutingTakesNoActor (R10, R16): Route, Session and CloseSession are
+// the messaging runtime's calls, as their documentation says: with no user
+// holding a role they route, read and close, and they write no audit entry.
+func TestRoutingTakesNoActor(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clock.NewMock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GrantRole(ctx, lifecycle.System("setup"), "mia", roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	mia := lifecycle.User("mia")
+	line, err := lifecycle.NewSender("sms", "+1 555 0100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := m.Create(ctx, mia, lifecycle.Create{Name: "hello", Channel: "sms", Senders: []lifecycle.Sender{line}, Definition: helloDef()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Activate(ctx, mia, bot.ID, lifecycle.Decision{}, lifecycle.Ack{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.RevokeRole(ctx, lifecycle.System("setup"), "mia", roles.Manager); err != nil {
+		t.Fatal(err) // nobody holds a role now
+	}
+	before, err := st.AuditLog(ctx, "", 0, lifecycle.MaxPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	opened, err := m.Route(ctx, line, "+15557654321")
+	if err != nil {
+		t.Fatalf("Route: %v", err)
+	}
+	read, err := m.Session(ctx, opened.ID)
+	if err != nil {
+		t.Fatalf("Session: %v", err)
+	}
+	closed, err := m.CloseSession(ctx, opened.ID)
+	if err != nil {
+		t.Fatalf("CloseSession: %v", err)
+	}
+	if diff := cmp.Diff(opened, read); diff != "" {
+		t.Errorf("Session read (-routed +read):\n%s", diff)
+	}
+	if closed.CloseReason != lifecycle.CloseCompleted {
+		t.Errorf("CloseSession recorded %q, want %q", closed.CloseReason, lifecycle.CloseCompleted)
+	}
+	after, err := st.AuditLog(ctx, "", 0, lifecycle.MaxPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("routing wrote to the audit log (-before +after):\n%s", diff)
 	}
 }

@@ -20,6 +20,11 @@ import (
 // (R26): a tester sends with SendTest. Routing to an existing session does
 // not allocate in the Manager; see the Store for its share.
 //
+// Route, Session and CloseSession take no actor: they are the calls of the
+// service's messaging runtime (its gateway), check no permission and write
+// no audit entry. Let only that runtime reach them; people read sessions
+// with Sessions and Analytics, which check theirs.
+//
 // A refusal (ErrNoBot, ErrInvalidInput) routed nothing. Any other error -
 // the end of ctx, ErrUnavailable - may have come after the store counted
 // the message: a database across a network can lose its answer. The
@@ -114,7 +119,8 @@ func plainID(s string) bool {
 
 // Session returns a session as seen now: a session whose bot no longer
 // serves it reads as closed, with the reason and time SessionAt gives, even
-// before a sweep has recorded that (R9).
+// before a sweep has recorded that (R9). Like Route, it takes no actor and
+// checks no permission: it is the messaging runtime's.
 func (m *Manager) Session(ctx context.Context, id SessionID) (_ Session, err error) {
 	ctx, sp := m.trace(ctx, OpSession)
 	defer sp.end(&err)
@@ -167,7 +173,9 @@ func (m *Manager) botOrNil(ctx context.Context, id BotID) (*Bot, error) {
 
 // CloseSession ends a conversation now, for the bot, an agent or the end
 // user (reason completed). A session already over keeps its own reason. A
-// test session (R26) is not found here: see CloseTestSession.
+// test session (R26) is not found here: see CloseTestSession. Like Route,
+// it takes no actor, checks no permission and writes no audit entry: it is
+// the messaging runtime's.
 func (m *Manager) CloseSession(ctx context.Context, id SessionID) (_ Session, err error) {
 	ctx, sp := m.trace(ctx, OpCloseSession)
 	defer sp.end(&err)
