@@ -10,7 +10,10 @@
 // [Manager.Create] makes a Draft bot on its senders; [Manager.Activate]
 // validates and puts it live ([Grace] or [Immediate] when another bot holds
 // a sender); [Manager.Route] sends each inbound message to the bot that
-// serves it; [Manager.ExpireDue], called now and then, settles what fell due.
+// serves it (running that bot's dialog is the service's: it reads the bot
+// from its Store, and ends the conversation with [Manager.CloseSession]);
+// [Manager.ExpireDue], called now and then or by [Manager.Run], settles what
+// fell due.
 // The examples show each step, each a whole program: New (start here),
 // WarningsError (acknowledging warnings), Manager.Activate (replacing a
 // live bot with a grace period), Manager.Route, Manager.Deactivate (with a
