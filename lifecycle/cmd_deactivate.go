@@ -26,7 +26,7 @@ func (c Deactivate) decide(d *decider) error {
 	}
 	ev, deadline := EventDeactivate, time.Time{}
 	if c.Grace != 0 {
-		if err := checkGrace(c.Grace, d.s.Policy.MaxGrace); err != nil {
+		if err := checkDrainGrace(c.Grace, d.s.Policy.MaxGrace); err != nil {
 			return err
 		}
 		ev, deadline = EventDrain, d.now.Add(c.Grace)

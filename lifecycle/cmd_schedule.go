@@ -101,7 +101,7 @@ func (d *decider) checkScheduled(a ScheduledAction) (ScheduledAction, error) {
 		}
 	}
 	if a.Grace != 0 {
-		if err := checkGrace(a.Grace, d.s.Policy.MaxGrace); err != nil {
+		if err := checkDrainGrace(a.Grace, d.s.Policy.MaxGrace); err != nil {
 			return a, err
 		}
 	}

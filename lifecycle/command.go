@@ -336,3 +336,12 @@ func checkGrace(d, max time.Duration) error {
 	}
 	return nil
 }
+
+// checkDrainGrace checks a deactivation's grace period, where 0 is
+// allowed: no grace, the bot goes offline at once (R7).
+func checkDrainGrace(d, max time.Duration) error {
+	if d < 0 || d > max {
+		return &InputError{Field: "grace period", Value: humanDuration(d), Problem: "must be 0 (no grace: offline at once) or more, and at most " + humanDuration(max)}
+	}
+	return nil
+}

@@ -112,9 +112,10 @@ func ExampleManager_Route() {
 	s, _ = m.Route(ctx, line, "+15557654321")
 	fmt.Println(closed.CloseReason, s.ID)
 
-	// Senders are compared as given: build them with NewSender, as Create does.
+	// Senders are compared as given: build them with NewSender, as Create
+	// does. One in another form is refused as invalid input.
 	_, err = m.Route(ctx, lifecycle.Sender{Channel: "sms", Address: "+1 555 0100"}, "+15557654321")
-	fmt.Println(errors.Is(err, lifecycle.ErrNoBot))
+	fmt.Println(errors.Is(err, lifecycle.ErrInvalidInput))
 	// Output:
 	// route: no bot is Active on sms:+15550100; activate one to answer its messages
 	// 1 2 <nil>

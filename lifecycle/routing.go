@@ -15,7 +15,9 @@ import (
 // user's open session on that sender if its bot still serves it (Active, or
 // Deactivated before its grace deadline, and not idle), else to a new session
 // on the sender's Active bot, else it returns an error wrapping ErrNoBot.
-// Senders are compared as given: build them with NewSender. A test
+// Senders are compared as given: build them with NewSender; a message on a
+// sender NewSender would write otherwise, which no bot has, is refused with
+// an error wrapping ErrInvalidInput that gives its normal form. A test
 // session's virtual sender (Sender.IsTest) takes no end user's message
 // (R26): a tester sends with SendTest. Routing to an existing session does
 // not allocate in the Manager; see the Store for its share.

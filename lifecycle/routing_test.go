@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -484,5 +485,32 @@ func TestR9AnalyticsAfterReactivation(t *testing.T) {
 	e.must(e.m.ExpireDue(e.ctx))
 	if got := figures(); got.Open != 1 || got.Closed[lifecycle.CloseDeactivated] != 1 {
 		t.Errorf("R9: after ExpireDue: %+v; want 1 open (u2) and 1 closed as deactivated (u1), as Session reads them", got)
+	}
+}
+
+// R10, R18: a message on a sender written otherwise than NewSender writes
+// it finds no bot, since bots' senders are normalised and routing compares
+// them exactly; it is refused as invalid input saying how to write it -
+// not as "no bot is Active", which would send an operator looking for a
+// deactivation that never happened - and routes nothing.
+func TestR10RouteOnAnUnnormalisedSender(t *testing.T) {
+	e := newEnv(t)
+	e.live("b", "100")
+	for _, tc := range []struct {
+		sender lifecycle.Sender
+		want   error
+		says   string
+	}{
+		{lifecycle.Sender{Channel: "SMS", Address: "100"}, lifecycle.ErrInvalidInput, "build senders with NewSender (this one is sms:100)"},
+		{lifecycle.Sender{Channel: "sms", Address: "1-0-0"}, lifecycle.ErrInvalidInput, "(this one is sms:100)"},
+		{sms("999"), lifecycle.ErrNoBot, "no bot is Active on sms:999"},
+	} {
+		_, err := e.m.Route(e.ctx, tc.sender, "u")
+		if !errors.Is(err, tc.want) || err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("Route on %q: %v; want %v saying %q", tc.sender, err, tc.want, tc.says)
+		}
+	}
+	if ss, err := e.m.Sessions(e.ctx, manager, 0, 10); err != nil || len(ss) != 0 {
+		t.Errorf("the refused messages opened sessions: %+v, %v", ss, err)
 	}
 }

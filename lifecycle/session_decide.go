@@ -71,7 +71,7 @@ func DecideRoute(v RouteView, sender Sender, endUser string, now time.Time) (Rou
 		on, _ = v.Active.On(sender)
 	}
 	if on.State != Active {
-		return step, &NoBotError{Sender: sender}
+		return step, noBot(sender)
 	}
 	step.New = true
 	step.Session = Session{Sender: sender, EndUser: endUser, Bot: v.Active.ID, Activation: on.Activation,
@@ -165,4 +165,16 @@ func decideTestOpen(v RouteView, sender Sender, endUser string, now time.Time, s
 	step.Session = Session{Sender: sender, EndUser: endUser, Bot: v.Active.ID, Activation: l.Activation,
 		OpenedAt: now, LastActivityAt: now}
 	return step, nil
+}
+
+// noBot refuses a message on sender, where no bot holds the active slot:
+// a *NoBotError, or a *InputError when sender is not in its normal form
+// (NewSender), which no bot's sender is (R18): routing compares senders
+// exactly, so the message would find no bot however many were live.
+func noBot(sender Sender) error {
+	if n, err := NewSender(sender.Channel, sender.Address); err == nil && n != sender {
+		return &InputError{Field: "sender", Value: sender.String(),
+			Problem: "is not in normal form, and bots' senders are (R18), so no bot takes its messages; build senders with NewSender (this one is " + n.String() + ")"}
+	}
+	return &NoBotError{Sender: sender}
 }
