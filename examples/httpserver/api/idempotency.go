@@ -144,12 +144,16 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 		return
 	}
 	// The claim is ours: finish or release it however the request ends,
-	// even if the client has gone.
-	bg := context.WithoutCancel(r.Context())
+	// even if the client has gone, each within the Keeper's budget.
 	finished := false
 	defer func() {
 		if !finished {
-			_ = s.keep.Release(bg, scope, key, request)
+			bg, cancel := s.detached(r.Context())
+			defer cancel()
+			if err := s.keep.Release(bg, scope, key, request); err != nil {
+				s.log.WarnContext(r.Context(), "idempotency key not released: it stays claimed until its lease ends",
+					append(logWorkspace(r.Context()), "path", loggedPath(r), "lease", ClaimLease, "err", err)...)
+			}
 		}
 	}()
 	resp := s.render(r, who, h)
@@ -159,7 +163,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 		// the key free (ErrNotKept: Finish deleted the claim) or claimed
 		// until its lease ends (the Keeper failed).
 		finished = true
-		if err := s.finish(bg, scope, key, request, encodeResponse(resp)); err != nil {
+		bg, cancel := s.detached(r.Context())
+		err := s.finish(bg, scope, key, request, encodeResponse(resp))
+		cancel()
+		if err != nil {
 			s.log.WarnContext(r.Context(), "idempotent response not kept", append(logWorkspace(r.Context()), "path", loggedPath(r), "bytes", len(resp.body), "err", err)...)
 		}
 	}
@@ -171,18 +178,40 @@ const finishAttempts = 3
 
 // finish keeps response under key, trying again after a failure of the
 // Keeper other than ErrNotKept, finishAttempts times in all, 50 ms and
-// then 250 ms apart.
+// then 250 ms apart, until ctx ends.
 func (s *Server) finish(ctx context.Context, scope Scope, key string, request, response []byte) error {
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		now := s.m.Now()
 		err := s.keep.Finish(ctx, scope, key, request, response, now, now.Add(s.idemTTL))
-		if err == nil || errors.Is(err, ErrNotKept) || attempt == finishAttempts {
+		if err == nil || errors.Is(err, ErrNotKept) || attempt == finishAttempts || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
 		wait *= 5
 	}
+}
+
+// detached returns the context of a Keeper call that must outlive the
+// request whose context is ctx - a client hanging up must not
+// half-finish a write - but not run on for ever: it ends after the
+// server's KeeperTimeout, whatever ctx's own deadline.
+func (s *Server) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.keepTime)
+}
+
+// keeperLate is the 503 timeout problem of a detached Keeper call, whose
+// context is kctx, that failed with err because it ran out of its
+// budget; else err.
+func (s *Server) keeperLate(kctx context.Context, err error, what string) error {
+	if err == nil || kctx.Err() == nil {
+		return err
+	}
+	return fail(probTimeout, fmt.Sprintf("%s took longer than the server allows (%v); nothing changed: retry later", what, s.keepTime))
 }
 
 type readCloser struct{ *bytes.Reader }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -251,14 +250,16 @@ func (s *Server) dryRunReply(who caller, p lifecycle.Plan) (reply, error) {
 	out := plan(p, true)
 	out.ID = "plan_" + hex.EncodeToString(id[:])
 	now := s.m.Now()
-	err = s.keep.KeepPlan(context.WithoutCancel(who.ctx), who.scope(), out.ID, b, now, now.Add(s.m.Policy().MaxPlanAge))
+	kctx, cancel := s.detached(who.ctx)
+	defer cancel()
+	err = s.keep.KeepPlan(kctx, who.scope(), out.ID, b, now, now.Add(s.m.Policy().MaxPlanAge))
 	rep := reply{status: http.StatusOK, body: &out, header: http.Header{}}
 	switch {
 	case errors.Is(err, ErrNotKept):
 		s.log.WarnContext(who.ctx, "dry-run plan not kept", append(logWorkspace(who.ctx), "bytes", len(b), "err", err)...)
 		out.ID = ""
 	case err != nil:
-		return reply{}, err
+		return reply{}, s.keeperLate(kctx, err, "keeping the dry run's plan")
 	default:
 		rep.header.Set("Location", "/plans/"+url.PathEscape(out.ID))
 	}
@@ -293,7 +294,9 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 		}
 		if problemOf(err).Status >= 500 {
 			if expires := p.Time.Add(s.m.Policy().MaxPlanAge); expires.After(s.m.Now()) {
-				if kerr := s.keep.KeepPlan(context.WithoutCancel(ctx(r)), who.scope(), id, b, s.m.Now(), expires); kerr != nil {
+				kctx, cancel := s.detached(ctx(r))
+				defer cancel()
+				if kerr := s.keep.KeepPlan(kctx, who.scope(), id, b, s.m.Now(), expires); kerr != nil {
 					s.log.WarnContext(ctx(r), "dry-run plan not kept again after a failed apply", append(logWorkspace(ctx(r)), "err", kerr)...)
 				}
 			}

@@ -103,6 +103,20 @@ var sentinelKinds = []ProblemKind{
 	{"canceled", "Request canceled", http.StatusServiceUnavailable, context.Canceled},
 }
 
+// probTimeout is the kind of a request that ran out of time: the one
+// context.DeadlineExceeded answers.
+var probTimeout = sentinelKind(context.DeadlineExceeded)
+
+// sentinelKind is the row of sentinelKinds that answers sentinel.
+func sentinelKind(sentinel error) ProblemKind {
+	for _, k := range sentinelKinds {
+		if k.Sentinel == sentinel {
+			return k
+		}
+	}
+	panic("api: no problem kind answers " + sentinel.Error())
+}
+
 // Problems lists every kind of failure the API answers with, library
 // sentinels first.
 func Problems() []ProblemKind {
@@ -137,7 +151,7 @@ func problemOf(err error) Problem {
 		}
 	}
 	p := Problem{Type: kind.Type(), Title: kind.Title, Status: kind.Status, Detail: err.Error()}
-	if kind.Status >= 500 {
+	if kind.Status >= 500 && he == nil { // an httpError's detail is written to be shown
 		p.Detail = ""
 		if kind == probInternal {
 			p.Detail = "the server failed; the error is logged"

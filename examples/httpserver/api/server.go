@@ -105,7 +105,19 @@ type Config struct {
 	// Heartbeat is how often GET /events sends a comment line to keep the
 	// connection open while nothing happens; default 15s.
 	Heartbeat time.Duration
+	// KeeperTimeout bounds each Keeper call that outlives its request's
+	// client - keeping a dry run's plan, keeping or releasing an
+	// Idempotency-Key's response - which runs detached from the request so
+	// that a client hanging up does not half-finish a write; 0 means
+	// DefaultKeeperTimeout. A dry run whose plan is not kept in time
+	// answers a 503 timeout problem (retry later); a response not kept in
+	// time is answered all the same (see idempotency.go).
+	KeeperTimeout time.Duration
 }
+
+// DefaultKeeperTimeout is the budget of a detached Keeper call when
+// Config.KeeperTimeout is 0.
+const DefaultKeeperTimeout = 5 * time.Second
 
 // Server is the HTTP handler. It is safe for concurrent use.
 type Server struct {
@@ -118,6 +130,7 @@ type Server struct {
 	keep      Keeper
 	idemTTL   time.Duration
 	heartbeat time.Duration
+	keepTime  time.Duration // the budget of a detached Keeper call
 	mux       *http.ServeMux
 	patterns  []string // every route's pattern, in the order registered
 }
@@ -153,6 +166,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.idemTTL <= 0 {
 		s.idemTTL = 24 * time.Hour
+	}
+	if s.keepTime = cfg.KeeperTimeout; s.keepTime <= 0 {
+		s.keepTime = DefaultKeeperTimeout
 	}
 	s.routes()
 	return s, nil

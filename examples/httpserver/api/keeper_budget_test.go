@@ -1,0 +1,127 @@
+package api_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/examples/httpserver/api"
+	"github.com/botlife/botlife/examples/httpserver/api/apitest"
+	"github.com/botlife/botlife/examples/httpserver/demo"
+)
+
+// hungKeeper is a MemoryKeeper whose methods named in hang block until
+// their context ends - a Keeper whose database stopped answering. A
+// hanging call given a context that can never end is the defect itself:
+// it would block the request for ever, so it is reported at once instead.
+type hungKeeper struct {
+	*api.MemoryKeeper
+	t    testing.TB
+	hang map[string]bool
+
+	mu    sync.Mutex
+	calls []string // the calls that hung, in order
+}
+
+func (k *hungKeeper) block(ctx context.Context, method string) error {
+	k.mu.Lock()
+	k.calls = append(k.calls, method)
+	k.mu.Unlock()
+	if ctx.Done() == nil {
+		k.t.Errorf("%s was called with a context that never ends: a hung keeper holds the request for ever", method)
+		return context.DeadlineExceeded
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (k *hungKeeper) Finish(ctx context.Context, s api.Scope, key string, req, resp []byte, now, expires time.Time) error {
+	if k.hang["Finish"] {
+		return k.block(ctx, "Finish")
+	}
+	return k.MemoryKeeper.Finish(ctx, s, key, req, resp, now, expires)
+}
+
+func (k *hungKeeper) Release(ctx context.Context, s api.Scope, key string, req []byte) error {
+	if k.hang["Release"] {
+		return k.block(ctx, "Release")
+	}
+	return k.MemoryKeeper.Release(ctx, s, key, req)
+}
+
+func (k *hungKeeper) KeepPlan(ctx context.Context, s api.Scope, id string, plan []byte, now, expires time.Time) error {
+	if k.hang["KeepPlan"] {
+		return k.block(ctx, "KeepPlan")
+	}
+	return k.MemoryKeeper.KeepPlan(ctx, s, id, plan, now, expires)
+}
+
+// R17 and idempotency with a hung Keeper: every Keeper call detached from
+// the request (so that a client hanging up does not half-finish a write)
+// runs within Config.KeeperTimeout. A dry run whose plan is not kept in
+// time answers a 503 timeout problem that says so and changes nothing; a
+// keyed request that did its work answers what it did although its
+// response is not kept, and the key stays claimed (409 in use), so a retry
+// never does the work twice.
+func TestR17DetachedKeeperCallsHaveABudget(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		hang       []string
+		path, body string
+		headers    []string
+		status     int
+		problem    string // the problem type of the answer, "" for none
+		detail     string // a part of its detail
+		retry      int    // the status of the same request again
+		calls      []string
+	}{
+		{name: "a dry run's plan", hang: []string{"KeepPlan"}, path: "/bots?dry_run=true", body: apitest.BotJSON,
+			status: 503, problem: "/problems/timeout", detail: "keeping the dry run's plan took longer than the server allows (1ms)",
+			retry: 503, calls: []string{"KeepPlan"}},
+		{name: "a keyed dry run's plan, then its key's release", hang: []string{"KeepPlan", "Release"}, path: "/bots?dry_run=true",
+			body: apitest.BotJSON, headers: []string{"Idempotency-Key: k1"},
+			status: 503, problem: "/problems/timeout", detail: "keeping the dry run's plan",
+			retry: 409, calls: []string{"KeepPlan", "Release"}},
+		{name: "a keyed change's response", hang: []string{"Finish"}, path: "/bots", body: apitest.BotJSON,
+			headers: []string{"Idempotency-Key: k2"}, status: 201, retry: 409, calls: []string{"Finish"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := apitest.NewFixture(t)
+			k := &hungKeeper{MemoryKeeper: api.NewMemoryKeeper(api.KeepLimits{}), t: t, hang: map[string]bool{}}
+			for _, m := range tc.hang {
+				k.hang[m] = true
+			}
+			srv, err := api.New(api.Config{Manager: f.Manager, Users: api.NewBearerTokens(demo.Tokens()), Keeper: k,
+				KeeperTimeout: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &apitest.Client{T: t, Handler: srv}
+			before, _ := apitest.World(t, c)
+			r := c.Do("POST", tc.path, "dan", tc.body, tc.headers...)
+			if r.Status != tc.status {
+				t.Fatalf("POST %s = %d %s, want %d", tc.path, r.Status, r.Body, tc.status)
+			}
+			if tc.problem != "" {
+				if p := r.Problem(t); p.Type != tc.problem || !strings.Contains(p.Detail, tc.detail) || r.Header.Get("Retry-After") == "" {
+					t.Errorf("problem %+v (Retry-After %q), want type %s, a detail with %q and Retry-After", p, r.Header.Get("Retry-After"), tc.problem, tc.detail)
+				}
+				if after, _ := apitest.World(t, c); after != before {
+					t.Errorf("the refused request changed something:\nbefore %s\nafter  %s", before, after)
+				}
+			}
+			k.mu.Lock()
+			calls := strings.Join(k.calls, " ")
+			k.calls = nil
+			k.mu.Unlock()
+			if want := strings.Join(tc.calls, " "); calls != want {
+				t.Errorf("hung calls %q, want %q", calls, want)
+			}
+			if r := c.Do("POST", tc.path, "dan", tc.body, tc.headers...); r.Status != tc.retry {
+				t.Errorf("the same request again = %d %s, want %d", r.Status, r.Body, tc.retry)
+			}
+		})
+	}
+}
