@@ -11,9 +11,10 @@ import (
 var OpenAPI []byte
 
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/yaml")
-	w.Header().Set("Cache-Control", "max-age=300")
-	_, _ = w.Write(OpenAPI)
+	h := http.Header{}
+	h.Set("Content-Type", "application/yaml")
+	h.Set("Cache-Control", "max-age=300")
+	s.write(w, r, rendered{status: http.StatusOK, header: h, body: OpenAPI})
 }
 
 // problemDoc describes one problem type at its URI: GET /problems/{name}.

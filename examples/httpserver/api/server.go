@@ -51,6 +51,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -453,9 +454,19 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error)
 	s.write(w, r, s.renderProblem(r, err))
 }
 
-func (s *Server) write(w http.ResponseWriter, _ *http.Request, resp rendered) {
+// write sends resp as the answer to r: to a HEAD, the status and headers
+// the GET gets, its Content-Length included, and no body (RFC 9110
+// 9.3.2), whatever the ResponseWriter.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, resp rendered) {
 	for k, v := range resp.header {
 		w.Header()[k] = v
+	}
+	if r.Method == http.MethodHead {
+		if resp.status != http.StatusNoContent {
+			w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
+		}
+		w.WriteHeader(resp.status)
+		return
 	}
 	w.WriteHeader(resp.status)
 	_, _ = w.Write(resp.body)

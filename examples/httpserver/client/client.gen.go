@@ -982,8 +982,24 @@ type ListAuditParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// HeadListAuditParams defines parameters for HeadListAudit.
+type HeadListAuditParams struct {
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque; take it from the previous page's next.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListBotsParams defines parameters for ListBots.
 type ListBotsParams struct {
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque; take it from the previous page's next.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// HeadListBotsParams defines parameters for HeadListBots.
+type HeadListBotsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque; take it from the previous page's next.
@@ -1091,6 +1107,13 @@ type StreamEventsParams struct {
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
+// HeadStreamEventsParams defines parameters for HeadStreamEvents.
+type HeadStreamEventsParams struct {
+	// After Start after this event id; 0 replays from the start. Absent: start at now.
+	After       *string `form:"after,omitempty" json:"after,omitempty"`
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // ApplyPlanParams defines parameters for ApplyPlan.
 type ApplyPlanParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1103,6 +1126,14 @@ type RouteParams struct {
 
 // ListSchedulesParams defines parameters for ListSchedules.
 type ListSchedulesParams struct {
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque; take it from the previous page's next.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// HeadListSchedulesParams defines parameters for HeadListSchedules.
+type HeadListSchedulesParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque; take it from the previous page's next.
@@ -1130,6 +1161,14 @@ type CancelSchedule200JSONResponseBody struct {
 
 // ListSessionsParams defines parameters for ListSessions.
 type ListSessionsParams struct {
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor Opaque; take it from the previous page's next.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// HeadListSessionsParams defines parameters for HeadListSessions.
+type HeadListSessionsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor Opaque; take it from the previous page's next.
@@ -1509,15 +1548,30 @@ type ClientInterface interface {
 	// Corresponds with GET /analytics (the `GetAnalytics` operationId).
 	GetAnalytics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadAnalytics The status and headers of GET /analytics, without its body.
+	//
+	// Corresponds with HEAD /analytics (the `HeadAnalytics` operationId).
+	HeadAnalytics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAudit The audit log in Seq order (R16). Needs "View audit log".
 	//
 	// Corresponds with GET /audit (the `ListAudit` operationId).
 	ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadListAudit The status and headers of GET /audit, without its body.
+	//
+	// Corresponds with HEAD /audit (the `HeadListAudit` operationId).
+	HeadListAudit(ctx context.Context, params *HeadListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListBots The dashboard, by id. Needs "View chatbots (dashboard)".
 	//
 	// Corresponds with GET /bots (the `ListBots` operationId).
 	ListBots(ctx context.Context, params *ListBotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadListBots The status and headers of GET /bots, without its body.
+	//
+	// Corresponds with HEAD /bots (the `HeadListBots` operationId).
+	HeadListBots(ctx context.Context, params *HeadListBotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateBotWithBody Create a Draft bot. Needs "Create and edit chatbots".
 	//
@@ -1556,6 +1610,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /bots/{id} (the `GetBot` operationId).
 	GetBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadBot The status and headers of GET /bots/{id}, without its body.
+	//
+	// Corresponds with HEAD /bots/{id} (the `HeadBot` operationId).
+	HeadBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateBotWithBody Edit a Draft or Inactive bot (R11); absent fields stay.
 	//
@@ -1632,6 +1691,11 @@ type ClientInterface interface {
 	// Corresponds with GET /bots/{id}/export (the `ExportBot` operationId).
 	ExportBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadExportBot The status and headers of GET /bots/{id}/export, without its body.
+	//
+	// Corresponds with HEAD /bots/{id}/export (the `HeadExportBot` operationId).
+	HeadExportBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RollbackBotWithBody Activate again the bot most recently Active on this Active bot's senders (R20).
 	//
 	// Takes any type of body and a specified content type.
@@ -1665,6 +1729,11 @@ type ClientInterface interface {
 	// Corresponds with GET /bots/{id}/validation (the `ValidateBot` operationId).
 	ValidateBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadValidateBot The status and headers of GET /bots/{id}/validation, without its body.
+	//
+	// Corresponds with HEAD /bots/{id}/validation (the `HeadValidateBot` operationId).
+	HeadValidateBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// StreamEvents Every committed change as Server-Sent Events (R24): `id:` is the
 	// entry's seq, `event: audit`, `data:` the AuditEntry as JSON, in Seq
 	// order, none skipped. Without Last-Event-ID or ?after the stream
@@ -1682,10 +1751,20 @@ type ClientInterface interface {
 	// Corresponds with GET /events (the `StreamEvents` operationId).
 	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadStreamEvents The status and headers of GET /events, without its body.
+	//
+	// Corresponds with HEAD /events (the `HeadStreamEvents` operationId).
+	HeadStreamEvents(ctx context.Context, params *HeadStreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPI This document.
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadOpenAPI The status and headers of GET /openapi.yaml, without its body.
+	//
+	// Corresponds with HEAD /openapi.yaml (the `HeadOpenAPI` operationId).
+	HeadOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ApplyPlanWithBody Commit exactly the plan a dry run returned (R17): the same ids,
 	// changes and audit entries, or 409 conflict when what it read has
@@ -1712,6 +1791,11 @@ type ClientInterface interface {
 	// Corresponds with GET /problems/{name} (the `GetProblemType` operationId).
 	GetProblemType(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadProblemType The status and headers of GET /problems/{name}, without its body.
+	//
+	// Corresponds with HEAD /problems/{name} (the `HeadProblemType` operationId).
+	HeadProblemType(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RouteWithBody Route one inbound message (R10): to the end user's open session, else
 	// a new session on the sender's Active bot, else a no-bot problem. The
 	// messaging gateway's credential; body at most 4 KiB, address and
@@ -1736,6 +1820,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /schedules (the `ListSchedules` operationId).
 	ListSchedules(ctx context.Context, params *ListSchedulesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadListSchedules The status and headers of GET /schedules, without its body.
+	//
+	// Corresponds with HEAD /schedules (the `HeadListSchedules` operationId).
+	HeadListSchedules(ctx context.Context, params *HeadListSchedulesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateScheduleWithBody Schedule an activation or a deactivation (R23).
 	//
@@ -1798,6 +1887,11 @@ type ClientInterface interface {
 	// Corresponds with GET /schedules/{id} (the `GetSchedule` operationId).
 	GetSchedule(ctx context.Context, id ScheduleID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadSchedule The status and headers of GET /schedules/{id}, without its body.
+	//
+	// Corresponds with HEAD /schedules/{id} (the `HeadSchedule` operationId).
+	HeadSchedule(ctx context.Context, id ScheduleID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CancelScheduleWithBody Cancel a pending schedule (R23); one that ran or was canceled is an invalid transition (409). Needs the permission of the operation it would run.
 	//
 	// Takes any type of body and a specified content type.
@@ -1817,10 +1911,20 @@ type ClientInterface interface {
 	// Corresponds with GET /sessions (the `ListSessions` operationId).
 	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadListSessions The status and headers of GET /sessions, without its body.
+	//
+	// Corresponds with HEAD /sessions (the `HeadListSessions` operationId).
+	HeadListSessions(ctx context.Context, params *HeadListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetSession A session as seen now. Needs "View chatbots (detailed)".
 	//
 	// Corresponds with GET /sessions/{id} (the `GetSession` operationId).
 	GetSession(ctx context.Context, id SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadSession The status and headers of GET /sessions/{id}, without its body.
+	//
+	// Corresponds with HEAD /sessions/{id} (the `HeadSession` operationId).
+	HeadSession(ctx context.Context, id SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CloseSessionWithBody End a conversation now (reason completed). The messaging gateway's credential.
 	//
@@ -1883,6 +1987,11 @@ type ClientInterface interface {
 	// Corresponds with GET /test-sessions/{id} (the `GetTestSession` operationId).
 	GetTestSession(ctx context.Context, id TestSessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadTestSession The status and headers of GET /test-sessions/{id}, without its body.
+	//
+	// Corresponds with HEAD /test-sessions/{id} (the `HeadTestSession` operationId).
+	HeadTestSession(ctx context.Context, id TestSessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CloseTestSessionWithBody Close the caller's test session now (reason completed), audited (R26). One already over answers 409 session-over; another user's is 404. Needs "Test chatbots".
 	//
 	// Takes any type of body and a specified content type.
@@ -1915,6 +2024,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /users/{user}/roles (the `GetUserRoles` operationId).
 	GetUserRoles(ctx context.Context, user User, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadUserRoles The status and headers of GET /users/{user}/roles, without its body.
+	//
+	// Corresponds with HEAD /users/{user}/roles (the `HeadUserRoles` operationId).
+	HeadUserRoles(ctx context.Context, user User, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GrantRoleWithBody Grant a role (P2). Needs "Manage user roles".
 	//
@@ -1951,6 +2065,21 @@ func (c *Client) GetAnalytics(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
+// HeadAnalytics The status and headers of GET /analytics, without its body.
+//
+// Corresponds with HEAD /analytics (the `HeadAnalytics` operationId).
+func (c *Client) HeadAnalytics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadAnalyticsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListAudit The audit log in Seq order (R16). Needs "View audit log".
 //
 // Corresponds with GET /audit (the `ListAudit` operationId).
@@ -1966,11 +2095,41 @@ func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEdit
 	return c.Client.Do(req)
 }
 
+// HeadListAudit The status and headers of GET /audit, without its body.
+//
+// Corresponds with HEAD /audit (the `HeadListAudit` operationId).
+func (c *Client) HeadListAudit(ctx context.Context, params *HeadListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadListAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListBots The dashboard, by id. Needs "View chatbots (dashboard)".
 //
 // Corresponds with GET /bots (the `ListBots` operationId).
 func (c *Client) ListBots(ctx context.Context, params *ListBotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListBotsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadListBots The status and headers of GET /bots, without its body.
+//
+// Corresponds with HEAD /bots (the `HeadListBots` operationId).
+func (c *Client) HeadListBots(ctx context.Context, params *HeadListBotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadListBotsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2069,6 +2228,21 @@ func (c *Client) DeleteBot(ctx context.Context, id BotID, params *DeleteBotParam
 // Corresponds with GET /bots/{id} (the `GetBot` operationId).
 func (c *Client) GetBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetBotRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadBot The status and headers of GET /bots/{id}, without its body.
+//
+// Corresponds with HEAD /bots/{id} (the `HeadBot` operationId).
+func (c *Client) HeadBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadBotRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -2264,6 +2438,21 @@ func (c *Client) ExportBot(ctx context.Context, id BotID, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
+// HeadExportBot The status and headers of GET /bots/{id}/export, without its body.
+//
+// Corresponds with HEAD /bots/{id}/export (the `HeadExportBot` operationId).
+func (c *Client) HeadExportBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadExportBotRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RollbackBotWithBody Activate again the bot most recently Active on this Active bot's senders (R20).
 //
 // Takes any type of body and a specified content type.
@@ -2347,6 +2536,21 @@ func (c *Client) ValidateBot(ctx context.Context, id BotID, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
+// HeadValidateBot The status and headers of GET /bots/{id}/validation, without its body.
+//
+// Corresponds with HEAD /bots/{id}/validation (the `HeadValidateBot` operationId).
+func (c *Client) HeadValidateBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadValidateBotRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // StreamEvents Every committed change as Server-Sent Events (R24): `id:` is the
 // entry's seq, `event: audit`, `data:` the AuditEntry as JSON, in Seq
 // order, none skipped. Without Last-Event-ID or ?after the stream
@@ -2374,11 +2578,41 @@ func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, r
 	return c.Client.Do(req)
 }
 
+// HeadStreamEvents The status and headers of GET /events, without its body.
+//
+// Corresponds with HEAD /events (the `HeadStreamEvents` operationId).
+func (c *Client) HeadStreamEvents(ctx context.Context, params *HeadStreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadStreamEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetOpenAPI This document.
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenAPIRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadOpenAPI The status and headers of GET /openapi.yaml, without its body.
+//
+// Corresponds with HEAD /openapi.yaml (the `HeadOpenAPI` operationId).
+func (c *Client) HeadOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadOpenAPIRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2444,6 +2678,21 @@ func (c *Client) GetProblemType(ctx context.Context, name string, reqEditors ...
 	return c.Client.Do(req)
 }
 
+// HeadProblemType The status and headers of GET /problems/{name}, without its body.
+//
+// Corresponds with HEAD /problems/{name} (the `HeadProblemType` operationId).
+func (c *Client) HeadProblemType(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadProblemTypeRequest(c.Server, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RouteWithBody Route one inbound message (R10): to the end user's open session, else
 // a new session on the sender's Active bot, else a no-bot problem. The
 // messaging gateway's credential; body at most 4 KiB, address and
@@ -2489,6 +2738,21 @@ func (c *Client) Route(ctx context.Context, params *RouteParams, body RouteJSONR
 // Corresponds with GET /schedules (the `ListSchedules` operationId).
 func (c *Client) ListSchedules(ctx context.Context, params *ListSchedulesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSchedulesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadListSchedules The status and headers of GET /schedules, without its body.
+//
+// Corresponds with HEAD /schedules (the `HeadListSchedules` operationId).
+func (c *Client) HeadListSchedules(ctx context.Context, params *HeadListSchedulesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadListSchedulesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2590,6 +2854,21 @@ func (c *Client) GetSchedule(ctx context.Context, id ScheduleID, reqEditors ...R
 	return c.Client.Do(req)
 }
 
+// HeadSchedule The status and headers of GET /schedules/{id}, without its body.
+//
+// Corresponds with HEAD /schedules/{id} (the `HeadSchedule` operationId).
+func (c *Client) HeadSchedule(ctx context.Context, id ScheduleID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadScheduleRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CancelScheduleWithBody Cancel a pending schedule (R23); one that ran or was canceled is an invalid transition (409). Needs the permission of the operation it would run.
 //
 // Takes any type of body and a specified content type.
@@ -2639,11 +2918,41 @@ func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, r
 	return c.Client.Do(req)
 }
 
+// HeadListSessions The status and headers of GET /sessions, without its body.
+//
+// Corresponds with HEAD /sessions (the `HeadListSessions` operationId).
+func (c *Client) HeadListSessions(ctx context.Context, params *HeadListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadListSessionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetSession A session as seen now. Needs "View chatbots (detailed)".
 //
 // Corresponds with GET /sessions/{id} (the `GetSession` operationId).
 func (c *Client) GetSession(ctx context.Context, id SessionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSessionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadSession The status and headers of GET /sessions/{id}, without its body.
+//
+// Corresponds with HEAD /sessions/{id} (the `HeadSession` operationId).
+func (c *Client) HeadSession(ctx context.Context, id SessionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadSessionRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -2805,6 +3114,21 @@ func (c *Client) GetTestSession(ctx context.Context, id TestSessionID, reqEditor
 	return c.Client.Do(req)
 }
 
+// HeadTestSession The status and headers of GET /test-sessions/{id}, without its body.
+//
+// Corresponds with HEAD /test-sessions/{id} (the `HeadTestSession` operationId).
+func (c *Client) HeadTestSession(ctx context.Context, id TestSessionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadTestSessionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CloseTestSessionWithBody Close the caller's test session now (reason completed), audited (R26). One already over answers 409 session-over; another user's is 404. Needs "Test chatbots".
 //
 // Takes any type of body and a specified content type.
@@ -2878,6 +3202,21 @@ func (c *Client) SendTestMessage(ctx context.Context, id TestSessionID, params *
 // Corresponds with GET /users/{user}/roles (the `GetUserRoles` operationId).
 func (c *Client) GetUserRoles(ctx context.Context, user User, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUserRolesRequest(c.Server, user)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadUserRoles The status and headers of GET /users/{user}/roles, without its body.
+//
+// Corresponds with HEAD /users/{user}/roles (the `HeadUserRoles` operationId).
+func (c *Client) HeadUserRoles(ctx context.Context, user User, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadUserRolesRequest(c.Server, user)
 	if err != nil {
 		return nil, err
 	}
@@ -2964,6 +3303,33 @@ func NewGetAnalyticsRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewHeadAnalyticsRequest constructs an http.Request for the HeadAnalytics method
+func NewHeadAnalyticsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListAuditRequest constructs an http.Request for the ListAudit method
 func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request, error) {
 	var err error
@@ -3030,6 +3396,72 @@ func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request,
 	return req, nil
 }
 
+// NewHeadListAuditRequest constructs an http.Request for the HeadListAudit method
+func NewHeadListAuditRequest(server string, params *HeadListAuditParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListBotsRequest constructs an http.Request for the ListBots method
 func NewListBotsRequest(server string, params *ListBotsParams) (*http.Request, error) {
 	var err error
@@ -3089,6 +3521,72 @@ func NewListBotsRequest(server string, params *ListBotsParams) (*http.Request, e
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadListBotsRequest constructs an http.Request for the HeadListBots method
+func NewHeadListBotsRequest(server string, params *HeadListBotsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/bots")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -3363,6 +3861,40 @@ func NewGetBotRequest(server string, id BotID) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadBotRequest constructs an http.Request for the HeadBot method
+func NewHeadBotRequest(server string, id BotID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/bots/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -3882,6 +4414,40 @@ func NewExportBotRequest(server string, id BotID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewHeadExportBotRequest constructs an http.Request for the HeadExportBot method
+func NewHeadExportBotRequest(server string, id BotID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/bots/%s/export", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRollbackBotRequest calls the generic RollbackBot builder with application/json body
 func NewRollbackBotRequest(server string, id BotID, params *RollbackBotParams, body RollbackBotJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4116,6 +4682,40 @@ func NewValidateBotRequest(server string, id BotID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewHeadValidateBotRequest constructs an http.Request for the HeadValidateBot method
+func NewHeadValidateBotRequest(server string, id BotID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/bots/%s/validation", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewStreamEventsRequest constructs an http.Request for the StreamEvents method
 func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
 	var err error
@@ -4185,6 +4785,75 @@ func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Re
 	return req, nil
 }
 
+// NewHeadStreamEventsRequest constructs an http.Request for the HeadStreamEvents method
+func NewHeadStreamEventsRequest(server string, params *HeadStreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetOpenAPIRequest constructs an http.Request for the GetOpenAPI method
 func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	var err error
@@ -4205,6 +4874,33 @@ func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadOpenAPIRequest constructs an http.Request for the HeadOpenAPI method
+func NewHeadOpenAPIRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.yaml")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4301,6 +4997,40 @@ func NewGetProblemTypeRequest(server string, name string) (*http.Request, error)
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadProblemTypeRequest constructs an http.Request for the HeadProblemType method
+func NewHeadProblemTypeRequest(server string, name string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/problems/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4429,6 +5159,72 @@ func NewListSchedulesRequest(server string, params *ListSchedulesParams) (*http.
 	return req, nil
 }
 
+// NewHeadListSchedulesRequest constructs an http.Request for the HeadListSchedules method
+func NewHeadListSchedulesRequest(server string, params *HeadListSchedulesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/schedules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateScheduleRequest calls the generic CreateSchedule builder with application/json body
 func NewCreateScheduleRequest(server string, params *CreateScheduleParams, body CreateScheduleJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4538,6 +5334,40 @@ func NewGetScheduleRequest(server string, id ScheduleID) (*http.Request, error) 
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadScheduleRequest constructs an http.Request for the HeadSchedule method
+func NewHeadScheduleRequest(server string, id ScheduleID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/schedules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4700,6 +5530,72 @@ func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Re
 	return req, nil
 }
 
+// NewHeadListSessionsRequest constructs an http.Request for the HeadListSessions method
+func NewHeadListSessionsRequest(server string, params *HeadListSessionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetSessionRequest constructs an http.Request for the GetSession method
 func NewGetSessionRequest(server string, id SessionID) (*http.Request, error) {
 	var err error
@@ -4727,6 +5623,40 @@ func NewGetSessionRequest(server string, id SessionID) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadSessionRequest constructs an http.Request for the HeadSession method
+func NewHeadSessionRequest(server string, id SessionID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5009,6 +5939,40 @@ func NewGetTestSessionRequest(server string, id TestSessionID) (*http.Request, e
 	return req, nil
 }
 
+// NewHeadTestSessionRequest constructs an http.Request for the HeadTestSession method
+func NewHeadTestSessionRequest(server string, id TestSessionID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/test-sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCloseTestSessionRequest calls the generic CloseTestSession builder with application/json body
 func NewCloseTestSessionRequest(server string, id TestSessionID, params *CloseTestSessionParams, body CloseTestSessionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5160,6 +6124,40 @@ func NewGetUserRolesRequest(server string, user User) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadUserRolesRequest constructs an http.Request for the HeadUserRoles method
+func NewHeadUserRolesRequest(server string, user User) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "user", user, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/roles", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5375,6 +6373,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /analytics (the `GetAnalytics` operationId).
 	GetAnalyticsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAnalyticsResponse, error)
 
+	// HeadAnalyticsWithResponse The status and headers of GET /analytics, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /analytics (the `HeadAnalytics` operationId).
+	HeadAnalyticsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadAnalyticsResponse, error)
+
 	// ListAuditWithResponse The audit log in Seq order (R16). Needs "View audit log".
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5382,12 +6387,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /audit (the `ListAudit` operationId).
 	ListAuditWithResponse(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error)
 
+	// HeadListAuditWithResponse The status and headers of GET /audit, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /audit (the `HeadListAudit` operationId).
+	HeadListAuditWithResponse(ctx context.Context, params *HeadListAuditParams, reqEditors ...RequestEditorFn) (*HeadListAuditResponse, error)
+
 	// ListBotsWithResponse The dashboard, by id. Needs "View chatbots (dashboard)".
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /bots (the `ListBots` operationId).
 	ListBotsWithResponse(ctx context.Context, params *ListBotsParams, reqEditors ...RequestEditorFn) (*ListBotsResponse, error)
+
+	// HeadListBotsWithResponse The status and headers of GET /bots, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /bots (the `HeadListBots` operationId).
+	HeadListBotsWithResponse(ctx context.Context, params *HeadListBotsParams, reqEditors ...RequestEditorFn) (*HeadListBotsResponse, error)
 
 	// CreateBotWithBodyWithResponse Create a Draft bot. Needs "Create and edit chatbots".
 	//
@@ -5430,6 +6449,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /bots/{id} (the `GetBot` operationId).
 	GetBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*GetBotResponse, error)
+
+	// HeadBotWithResponse The status and headers of GET /bots/{id}, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /bots/{id} (the `HeadBot` operationId).
+	HeadBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*HeadBotResponse, error)
 
 	// UpdateBotWithBodyWithResponse Edit a Draft or Inactive bot (R11); absent fields stay.
 	//
@@ -5508,6 +6534,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /bots/{id}/export (the `ExportBot` operationId).
 	ExportBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*ExportBotResponse, error)
 
+	// HeadExportBotWithResponse The status and headers of GET /bots/{id}/export, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /bots/{id}/export (the `HeadExportBot` operationId).
+	HeadExportBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*HeadExportBotResponse, error)
+
 	// RollbackBotWithBodyWithResponse Activate again the bot most recently Active on this Active bot's senders (R20).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5543,6 +6576,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /bots/{id}/validation (the `ValidateBot` operationId).
 	ValidateBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*ValidateBotResponse, error)
 
+	// HeadValidateBotWithResponse The status and headers of GET /bots/{id}/validation, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /bots/{id}/validation (the `HeadValidateBot` operationId).
+	HeadValidateBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*HeadValidateBotResponse, error)
+
 	// StreamEventsWithResponse Every committed change as Server-Sent Events (R24): `id:` is the
 	// entry's seq, `event: audit`, `data:` the AuditEntry as JSON, in Seq
 	// order, none skipped. Without Last-Event-ID or ?after the stream
@@ -5562,12 +6602,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /events (the `StreamEvents` operationId).
 	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
 
+	// HeadStreamEventsWithResponse The status and headers of GET /events, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /events (the `HeadStreamEvents` operationId).
+	HeadStreamEventsWithResponse(ctx context.Context, params *HeadStreamEventsParams, reqEditors ...RequestEditorFn) (*HeadStreamEventsResponse, error)
+
 	// GetOpenAPIWithResponse This document.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
+
+	// HeadOpenAPIWithResponse The status and headers of GET /openapi.yaml, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /openapi.yaml (the `HeadOpenAPI` operationId).
+	HeadOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadOpenAPIResponse, error)
 
 	// ApplyPlanWithBodyWithResponse Commit exactly the plan a dry run returned (R17): the same ids,
 	// changes and audit entries, or 409 conflict when what it read has
@@ -5596,6 +6650,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /problems/{name} (the `GetProblemType` operationId).
 	GetProblemTypeWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*GetProblemTypeResponse, error)
 
+	// HeadProblemTypeWithResponse The status and headers of GET /problems/{name}, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /problems/{name} (the `HeadProblemType` operationId).
+	HeadProblemTypeWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*HeadProblemTypeResponse, error)
+
 	// RouteWithBodyWithResponse Route one inbound message (R10): to the end user's open session, else
 	// a new session on the sender's Active bot, else a no-bot problem. The
 	// messaging gateway's credential; body at most 4 KiB, address and
@@ -5622,6 +6683,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /schedules (the `ListSchedules` operationId).
 	ListSchedulesWithResponse(ctx context.Context, params *ListSchedulesParams, reqEditors ...RequestEditorFn) (*ListSchedulesResponse, error)
+
+	// HeadListSchedulesWithResponse The status and headers of GET /schedules, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /schedules (the `HeadListSchedules` operationId).
+	HeadListSchedulesWithResponse(ctx context.Context, params *HeadListSchedulesParams, reqEditors ...RequestEditorFn) (*HeadListSchedulesResponse, error)
 
 	// CreateScheduleWithBodyWithResponse Schedule an activation or a deactivation (R23).
 	//
@@ -5686,6 +6754,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /schedules/{id} (the `GetSchedule` operationId).
 	GetScheduleWithResponse(ctx context.Context, id ScheduleID, reqEditors ...RequestEditorFn) (*GetScheduleResponse, error)
 
+	// HeadScheduleWithResponse The status and headers of GET /schedules/{id}, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /schedules/{id} (the `HeadSchedule` operationId).
+	HeadScheduleWithResponse(ctx context.Context, id ScheduleID, reqEditors ...RequestEditorFn) (*HeadScheduleResponse, error)
+
 	// CancelScheduleWithBodyWithResponse Cancel a pending schedule (R23); one that ran or was canceled is an invalid transition (409). Needs the permission of the operation it would run.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5707,12 +6782,26 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /sessions (the `ListSessions` operationId).
 	ListSessionsWithResponse(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
 
+	// HeadListSessionsWithResponse The status and headers of GET /sessions, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /sessions (the `HeadListSessions` operationId).
+	HeadListSessionsWithResponse(ctx context.Context, params *HeadListSessionsParams, reqEditors ...RequestEditorFn) (*HeadListSessionsResponse, error)
+
 	// GetSessionWithResponse A session as seen now. Needs "View chatbots (detailed)".
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /sessions/{id} (the `GetSession` operationId).
 	GetSessionWithResponse(ctx context.Context, id SessionID, reqEditors ...RequestEditorFn) (*GetSessionResponse, error)
+
+	// HeadSessionWithResponse The status and headers of GET /sessions/{id}, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /sessions/{id} (the `HeadSession` operationId).
+	HeadSessionWithResponse(ctx context.Context, id SessionID, reqEditors ...RequestEditorFn) (*HeadSessionResponse, error)
 
 	// CloseSessionWithBodyWithResponse End a conversation now (reason completed). The messaging gateway's credential.
 	//
@@ -5777,6 +6866,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /test-sessions/{id} (the `GetTestSession` operationId).
 	GetTestSessionWithResponse(ctx context.Context, id TestSessionID, reqEditors ...RequestEditorFn) (*GetTestSessionResponse, error)
 
+	// HeadTestSessionWithResponse The status and headers of GET /test-sessions/{id}, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /test-sessions/{id} (the `HeadTestSession` operationId).
+	HeadTestSessionWithResponse(ctx context.Context, id TestSessionID, reqEditors ...RequestEditorFn) (*HeadTestSessionResponse, error)
+
 	// CloseTestSessionWithBodyWithResponse Close the caller's test session now (reason completed), audited (R26). One already over answers 409 session-over; another user's is 404. Needs "Test chatbots".
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5811,6 +6907,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /users/{user}/roles (the `GetUserRoles` operationId).
 	GetUserRolesWithResponse(ctx context.Context, user User, reqEditors ...RequestEditorFn) (*GetUserRolesResponse, error)
+
+	// HeadUserRolesWithResponse The status and headers of GET /users/{user}/roles, without its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /users/{user}/roles (the `HeadUserRoles` operationId).
+	HeadUserRolesWithResponse(ctx context.Context, user User, reqEditors ...RequestEditorFn) (*HeadUserRolesResponse, error)
 
 	// GrantRoleWithBodyWithResponse Grant a role (P2). Needs "Manage user roles".
 	//
@@ -5882,6 +6985,40 @@ func (r GetAnalyticsResponse) ContentType() string {
 	return ""
 }
 
+type HeadAnalyticsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadAnalyticsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadAnalyticsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadAnalyticsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadAnalyticsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListAuditResponse200Headers the declared response headers of an HTTP 200 response for ListAudit
 type ListAuditResponse200Headers struct {
 	Link *string
@@ -5937,6 +7074,40 @@ func (r ListAuditResponse) ContentType() string {
 	return ""
 }
 
+type HeadListAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadListAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadListAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadListAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadListAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListBotsResponse200Headers the declared response headers of an HTTP 200 response for ListBots
 type ListBotsResponse200Headers struct {
 	Link *string
@@ -5986,6 +7157,40 @@ func (r ListBotsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListBotsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HeadListBotsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadListBotsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadListBotsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadListBotsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadListBotsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6236,6 +7441,40 @@ func (r GetBotResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetBotResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HeadBotResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadBotResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadBotResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadBotResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadBotResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6559,6 +7798,40 @@ func (r ExportBotResponse) ContentType() string {
 	return ""
 }
 
+type HeadExportBotResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadExportBotResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadExportBotResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadExportBotResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadExportBotResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RollbackBotResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6724,6 +7997,40 @@ func (r ValidateBotResponse) ContentType() string {
 	return ""
 }
 
+type HeadValidateBotResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadValidateBotResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadValidateBotResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadValidateBotResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadValidateBotResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type StreamEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6765,6 +8072,40 @@ func (r StreamEventsResponse) ContentType() string {
 	return ""
 }
 
+type HeadStreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadStreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadStreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadStreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadStreamEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetOpenAPIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6800,6 +8141,40 @@ func (r GetOpenAPIResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetOpenAPIResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HeadOpenAPIResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadOpenAPIResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadOpenAPIResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadOpenAPIResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadOpenAPIResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6916,6 +8291,40 @@ func (r GetProblemTypeResponse) ContentType() string {
 	return ""
 }
 
+type HeadProblemTypeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadProblemTypeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadProblemTypeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadProblemTypeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadProblemTypeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RouteResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7013,6 +8422,40 @@ func (r ListSchedulesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListSchedulesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HeadListSchedulesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadListSchedulesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadListSchedulesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadListSchedulesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadListSchedulesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7136,6 +8579,40 @@ func (r GetScheduleResponse) ContentType() string {
 	return ""
 }
 
+type HeadScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadScheduleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CancelScheduleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7239,6 +8716,40 @@ func (r ListSessionsResponse) ContentType() string {
 	return ""
 }
 
+type HeadListSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadListSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadListSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadListSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadListSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7281,6 +8792,40 @@ func (r GetSessionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type HeadSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadSessionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7527,6 +9072,40 @@ func (r GetTestSessionResponse) ContentType() string {
 	return ""
 }
 
+type HeadTestSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadTestSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadTestSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadTestSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadTestSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CloseTestSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7671,6 +9250,40 @@ func (r GetUserRolesResponse) ContentType() string {
 	return ""
 }
 
+type HeadUserRolesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadUserRolesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadUserRolesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadUserRolesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadUserRolesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GrantRoleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7787,6 +9400,19 @@ func (c *ClientWithResponses) GetAnalyticsWithResponse(ctx context.Context, reqE
 	return ParseGetAnalyticsResponse(rsp)
 }
 
+// HeadAnalyticsWithResponse The status and headers of GET /analytics, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /analytics (the `HeadAnalytics` operationId).
+func (c *ClientWithResponses) HeadAnalyticsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadAnalyticsResponse, error) {
+	rsp, err := c.HeadAnalytics(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadAnalyticsResponse(rsp)
+}
+
 // ListAuditWithResponse The audit log in Seq order (R16). Needs "View audit log".
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7800,6 +9426,19 @@ func (c *ClientWithResponses) ListAuditWithResponse(ctx context.Context, params 
 	return ParseListAuditResponse(rsp)
 }
 
+// HeadListAuditWithResponse The status and headers of GET /audit, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /audit (the `HeadListAudit` operationId).
+func (c *ClientWithResponses) HeadListAuditWithResponse(ctx context.Context, params *HeadListAuditParams, reqEditors ...RequestEditorFn) (*HeadListAuditResponse, error) {
+	rsp, err := c.HeadListAudit(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadListAuditResponse(rsp)
+}
+
 // ListBotsWithResponse The dashboard, by id. Needs "View chatbots (dashboard)".
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7811,6 +9450,19 @@ func (c *ClientWithResponses) ListBotsWithResponse(ctx context.Context, params *
 		return nil, err
 	}
 	return ParseListBotsResponse(rsp)
+}
+
+// HeadListBotsWithResponse The status and headers of GET /bots, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /bots (the `HeadListBots` operationId).
+func (c *ClientWithResponses) HeadListBotsWithResponse(ctx context.Context, params *HeadListBotsParams, reqEditors ...RequestEditorFn) (*HeadListBotsResponse, error) {
+	rsp, err := c.HeadListBots(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadListBotsResponse(rsp)
 }
 
 // CreateBotWithBodyWithResponse Create a Draft bot. Needs "Create and edit chatbots".
@@ -7889,6 +9541,19 @@ func (c *ClientWithResponses) GetBotWithResponse(ctx context.Context, id BotID, 
 		return nil, err
 	}
 	return ParseGetBotResponse(rsp)
+}
+
+// HeadBotWithResponse The status and headers of GET /bots/{id}, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /bots/{id} (the `HeadBot` operationId).
+func (c *ClientWithResponses) HeadBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*HeadBotResponse, error) {
+	rsp, err := c.HeadBot(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadBotResponse(rsp)
 }
 
 // UpdateBotWithBodyWithResponse Edit a Draft or Inactive bot (R11); absent fields stay.
@@ -8034,6 +9699,19 @@ func (c *ClientWithResponses) ExportBotWithResponse(ctx context.Context, id BotI
 	return ParseExportBotResponse(rsp)
 }
 
+// HeadExportBotWithResponse The status and headers of GET /bots/{id}/export, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /bots/{id}/export (the `HeadExportBot` operationId).
+func (c *ClientWithResponses) HeadExportBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*HeadExportBotResponse, error) {
+	rsp, err := c.HeadExportBot(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadExportBotResponse(rsp)
+}
+
 // RollbackBotWithBodyWithResponse Activate again the bot most recently Active on this Active bot's senders (R20).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8099,6 +9777,19 @@ func (c *ClientWithResponses) ValidateBotWithResponse(ctx context.Context, id Bo
 	return ParseValidateBotResponse(rsp)
 }
 
+// HeadValidateBotWithResponse The status and headers of GET /bots/{id}/validation, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /bots/{id}/validation (the `HeadValidateBot` operationId).
+func (c *ClientWithResponses) HeadValidateBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*HeadValidateBotResponse, error) {
+	rsp, err := c.HeadValidateBot(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadValidateBotResponse(rsp)
+}
+
 // StreamEventsWithResponse Every committed change as Server-Sent Events (R24): `id:` is the
 // entry's seq, `event: audit`, `data:` the AuditEntry as JSON, in Seq
 // order, none skipped. Without Last-Event-ID or ?after the stream
@@ -8124,6 +9815,19 @@ func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, para
 	return ParseStreamEventsResponse(rsp)
 }
 
+// HeadStreamEventsWithResponse The status and headers of GET /events, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /events (the `HeadStreamEvents` operationId).
+func (c *ClientWithResponses) HeadStreamEventsWithResponse(ctx context.Context, params *HeadStreamEventsParams, reqEditors ...RequestEditorFn) (*HeadStreamEventsResponse, error) {
+	rsp, err := c.HeadStreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadStreamEventsResponse(rsp)
+}
+
 // GetOpenAPIWithResponse This document.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -8135,6 +9839,19 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetOpenAPIResponse(rsp)
+}
+
+// HeadOpenAPIWithResponse The status and headers of GET /openapi.yaml, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /openapi.yaml (the `HeadOpenAPI` operationId).
+func (c *ClientWithResponses) HeadOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadOpenAPIResponse, error) {
+	rsp, err := c.HeadOpenAPI(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadOpenAPIResponse(rsp)
 }
 
 // ApplyPlanWithBodyWithResponse Commit exactly the plan a dry run returned (R17): the same ids,
@@ -8182,6 +9899,19 @@ func (c *ClientWithResponses) GetProblemTypeWithResponse(ctx context.Context, na
 	return ParseGetProblemTypeResponse(rsp)
 }
 
+// HeadProblemTypeWithResponse The status and headers of GET /problems/{name}, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /problems/{name} (the `HeadProblemType` operationId).
+func (c *ClientWithResponses) HeadProblemTypeWithResponse(ctx context.Context, name string, reqEditors ...RequestEditorFn) (*HeadProblemTypeResponse, error) {
+	rsp, err := c.HeadProblemType(ctx, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadProblemTypeResponse(rsp)
+}
+
 // RouteWithBodyWithResponse Route one inbound message (R10): to the end user's open session, else
 // a new session on the sender's Active bot, else a no-bot problem. The
 // messaging gateway's credential; body at most 4 KiB, address and
@@ -8225,6 +9955,19 @@ func (c *ClientWithResponses) ListSchedulesWithResponse(ctx context.Context, par
 		return nil, err
 	}
 	return ParseListSchedulesResponse(rsp)
+}
+
+// HeadListSchedulesWithResponse The status and headers of GET /schedules, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /schedules (the `HeadListSchedules` operationId).
+func (c *ClientWithResponses) HeadListSchedulesWithResponse(ctx context.Context, params *HeadListSchedulesParams, reqEditors ...RequestEditorFn) (*HeadListSchedulesResponse, error) {
+	rsp, err := c.HeadListSchedules(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadListSchedulesResponse(rsp)
 }
 
 // CreateScheduleWithBodyWithResponse Schedule an activation or a deactivation (R23).
@@ -8308,6 +10051,19 @@ func (c *ClientWithResponses) GetScheduleWithResponse(ctx context.Context, id Sc
 	return ParseGetScheduleResponse(rsp)
 }
 
+// HeadScheduleWithResponse The status and headers of GET /schedules/{id}, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /schedules/{id} (the `HeadSchedule` operationId).
+func (c *ClientWithResponses) HeadScheduleWithResponse(ctx context.Context, id ScheduleID, reqEditors ...RequestEditorFn) (*HeadScheduleResponse, error) {
+	rsp, err := c.HeadSchedule(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadScheduleResponse(rsp)
+}
+
 // CancelScheduleWithBodyWithResponse Cancel a pending schedule (R23); one that ran or was canceled is an invalid transition (409). Needs the permission of the operation it would run.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8347,6 +10103,19 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, para
 	return ParseListSessionsResponse(rsp)
 }
 
+// HeadListSessionsWithResponse The status and headers of GET /sessions, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /sessions (the `HeadListSessions` operationId).
+func (c *ClientWithResponses) HeadListSessionsWithResponse(ctx context.Context, params *HeadListSessionsParams, reqEditors ...RequestEditorFn) (*HeadListSessionsResponse, error) {
+	rsp, err := c.HeadListSessions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadListSessionsResponse(rsp)
+}
+
 // GetSessionWithResponse A session as seen now. Needs "View chatbots (detailed)".
 //
 // Returns a wrapper object for the known response body format(s).
@@ -8358,6 +10127,19 @@ func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, id Ses
 		return nil, err
 	}
 	return ParseGetSessionResponse(rsp)
+}
+
+// HeadSessionWithResponse The status and headers of GET /sessions/{id}, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /sessions/{id} (the `HeadSession` operationId).
+func (c *ClientWithResponses) HeadSessionWithResponse(ctx context.Context, id SessionID, reqEditors ...RequestEditorFn) (*HeadSessionResponse, error) {
+	rsp, err := c.HeadSession(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadSessionResponse(rsp)
 }
 
 // CloseSessionWithBodyWithResponse End a conversation now (reason completed). The messaging gateway's credential.
@@ -8477,6 +10259,19 @@ func (c *ClientWithResponses) GetTestSessionWithResponse(ctx context.Context, id
 	return ParseGetTestSessionResponse(rsp)
 }
 
+// HeadTestSessionWithResponse The status and headers of GET /test-sessions/{id}, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /test-sessions/{id} (the `HeadTestSession` operationId).
+func (c *ClientWithResponses) HeadTestSessionWithResponse(ctx context.Context, id TestSessionID, reqEditors ...RequestEditorFn) (*HeadTestSessionResponse, error) {
+	rsp, err := c.HeadTestSession(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadTestSessionResponse(rsp)
+}
+
 // CloseTestSessionWithBodyWithResponse Close the caller's test session now (reason completed), audited (R26). One already over answers 409 session-over; another user's is 404. Needs "Test chatbots".
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8540,6 +10335,19 @@ func (c *ClientWithResponses) GetUserRolesWithResponse(ctx context.Context, user
 		return nil, err
 	}
 	return ParseGetUserRolesResponse(rsp)
+}
+
+// HeadUserRolesWithResponse The status and headers of GET /users/{user}/roles, without its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /users/{user}/roles (the `HeadUserRoles` operationId).
+func (c *ClientWithResponses) HeadUserRolesWithResponse(ctx context.Context, user User, reqEditors ...RequestEditorFn) (*HeadUserRolesResponse, error) {
+	rsp, err := c.HeadUserRoles(ctx, user, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadUserRolesResponse(rsp)
 }
 
 // GrantRoleWithBodyWithResponse Grant a role (P2). Needs "Manage user roles".
@@ -8614,6 +10422,22 @@ func ParseGetAnalyticsResponse(rsp *http.Response) (*GetAnalyticsResponse, error
 	return response, nil
 }
 
+// ParseHeadAnalyticsResponse parses an HTTP response from a HeadAnalyticsWithResponse call
+func ParseHeadAnalyticsResponse(rsp *http.Response) (*HeadAnalyticsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadAnalyticsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseListAuditResponse parses an HTTP response from a ListAuditWithResponse call
 func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8660,6 +10484,22 @@ func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
 	return response, nil
 }
 
+// ParseHeadListAuditResponse parses an HTTP response from a HeadListAuditWithResponse call
+func ParseHeadListAuditResponse(rsp *http.Response) (*HeadListAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadListAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseListBotsResponse parses an HTTP response from a ListBotsWithResponse call
 func ParseListBotsResponse(rsp *http.Response) (*ListBotsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8701,6 +10541,22 @@ func ParseListBotsResponse(rsp *http.Response) (*ListBotsResponse, error) {
 			headers.Link = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadListBotsResponse parses an HTTP response from a HeadListBotsWithResponse call
+func ParseHeadListBotsResponse(rsp *http.Response) (*HeadListBotsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadListBotsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
 	}
 
 	return response, nil
@@ -8936,6 +10792,22 @@ func ParseGetBotResponse(rsp *http.Response) (*GetBotResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadBotResponse parses an HTTP response from a HeadBotWithResponse call
+func ParseHeadBotResponse(rsp *http.Response) (*HeadBotResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadBotResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
 	}
 
 	return response, nil
@@ -9189,6 +11061,22 @@ func ParseExportBotResponse(rsp *http.Response) (*ExportBotResponse, error) {
 	return response, nil
 }
 
+// ParseHeadExportBotResponse parses an HTTP response from a HeadExportBotWithResponse call
+func ParseHeadExportBotResponse(rsp *http.Response) (*HeadExportBotResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadExportBotResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseRollbackBotResponse parses an HTTP response from a RollbackBotWithResponse call
 func ParseRollbackBotResponse(rsp *http.Response) (*RollbackBotResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9318,6 +11206,22 @@ func ParseValidateBotResponse(rsp *http.Response) (*ValidateBotResponse, error) 
 	return response, nil
 }
 
+// ParseHeadValidateBotResponse parses an HTTP response from a HeadValidateBotWithResponse call
+func ParseHeadValidateBotResponse(rsp *http.Response) (*HeadValidateBotResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadValidateBotResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
 func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9344,6 +11248,22 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 	return response, nil
 }
 
+// ParseHeadStreamEventsResponse parses an HTTP response from a HeadStreamEventsWithResponse call
+func ParseHeadStreamEventsResponse(rsp *http.Response) (*HeadStreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadStreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseGetOpenAPIResponse parses an HTTP response from a GetOpenAPIWithResponse call
 func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9365,6 +11285,22 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 		}
 		response.YAML200 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseHeadOpenAPIResponse parses an HTTP response from a HeadOpenAPIWithResponse call
+func ParseHeadOpenAPIResponse(rsp *http.Response) (*HeadOpenAPIResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadOpenAPIResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
 	}
 
 	return response, nil
@@ -9456,6 +11392,22 @@ func ParseGetProblemTypeResponse(rsp *http.Response) (*GetProblemTypeResponse, e
 	return response, nil
 }
 
+// ParseHeadProblemTypeResponse parses an HTTP response from a HeadProblemTypeWithResponse call
+func ParseHeadProblemTypeResponse(rsp *http.Response) (*HeadProblemTypeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadProblemTypeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseRouteResponse parses an HTTP response from a RouteWithResponse call
 func ParseRouteResponse(rsp *http.Response) (*RouteResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9530,6 +11482,22 @@ func ParseListSchedulesResponse(rsp *http.Response) (*ListSchedulesResponse, err
 			headers.Link = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadListSchedulesResponse parses an HTTP response from a HeadListSchedulesWithResponse call
+func ParseHeadListSchedulesResponse(rsp *http.Response) (*HeadListSchedulesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadListSchedulesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
 	}
 
 	return response, nil
@@ -9631,6 +11599,22 @@ func ParseGetScheduleResponse(rsp *http.Response) (*GetScheduleResponse, error) 
 	return response, nil
 }
 
+// ParseHeadScheduleResponse parses an HTTP response from a HeadScheduleWithResponse call
+func ParseHeadScheduleResponse(rsp *http.Response) (*HeadScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseCancelScheduleResponse parses an HTTP response from a CancelScheduleWithResponse call
 func ParseCancelScheduleResponse(rsp *http.Response) (*CancelScheduleResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9710,6 +11694,22 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 	return response, nil
 }
 
+// ParseHeadListSessionsResponse parses an HTTP response from a HeadListSessionsWithResponse call
+func ParseHeadListSessionsResponse(rsp *http.Response) (*HeadListSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadListSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseGetSessionResponse parses an HTTP response from a GetSessionWithResponse call
 func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9738,6 +11738,22 @@ func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseHeadSessionResponse parses an HTTP response from a HeadSessionWithResponse call
+func ParseHeadSessionResponse(rsp *http.Response) (*HeadSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
 	}
 
 	return response, nil
@@ -9908,6 +11924,22 @@ func ParseGetTestSessionResponse(rsp *http.Response) (*GetTestSessionResponse, e
 	return response, nil
 }
 
+// ParseHeadTestSessionResponse parses an HTTP response from a HeadTestSessionWithResponse call
+func ParseHeadTestSessionResponse(rsp *http.Response) (*HeadTestSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadTestSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
 // ParseCloseTestSessionResponse parses an HTTP response from a CloseTestSessionWithResponse call
 func ParseCloseTestSessionResponse(rsp *http.Response) (*CloseTestSessionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10002,6 +12034,22 @@ func ParseGetUserRolesResponse(rsp *http.Response) (*GetUserRolesResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseHeadUserRolesResponse parses an HTTP response from a HeadUserRolesWithResponse call
+func ParseHeadUserRolesResponse(rsp *http.Response) (*HeadUserRolesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadUserRolesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
 	}
 
 	return response, nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -152,6 +153,8 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 // The server's routes are exactly the document's operations, so a test
 // that ranges over Server.Routes (R27's isolation test does) covers every
 // operation of the contract, and a new route cannot be left out of either.
+// Every GET route also answers HEAD (as net/http's ServeMux serves it), and
+// the document says so: each GET has its HEAD beside it.
 func TestOpenAPIRoutes(t *testing.T) {
 	c := load(t)
 	f := apitest.NewFixture(t)
@@ -162,6 +165,11 @@ func TestOpenAPIRoutes(t *testing.T) {
 		}
 	}
 	served := f.Server.Routes()
+	for _, r := range served {
+		if path, ok := strings.CutPrefix(r, "GET "); ok {
+			served = append(served, "HEAD "+path)
+		}
+	}
 	sort.Strings(inDoc)
 	sort.Strings(served)
 	if diff := cmp.Diff(served, inDoc); diff != "" {

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/botlife/botlife/examples/httpserver/demo"
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/store"
+	"github.com/google/go-cmp/cmp"
 )
 
 // Start is the fixture's clock at the start.
@@ -151,6 +153,35 @@ func (c *Client) Send(req *http.Request, body []byte) Response {
 		check.Body = io.NopCloser(bytes.NewReader(body))
 		resp.Body = io.NopCloser(bytes.NewReader(out))
 		c.Check(c.T, check, body, resp, out)
+		if req.Method == http.MethodGet && resp.StatusCode < 300 {
+			c.head(req, resp.StatusCode, resp.Header, out)
+		}
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+}
+
+// head sends the GET get, which answered status, header and body, again
+// as a HEAD through Check, and checks that it answers the same status and
+// headers, with the body's Content-Length (but for an event stream's),
+// and no body (RFC 9110 9.3.2).
+func (c *Client) head(get *http.Request, status int, header http.Header, body []byte) {
+	c.T.Helper()
+	req := get.Clone(get.Context())
+	req.Method, req.Body = http.MethodHead, http.NoBody
+	rec := httptest.NewRecorder()
+	c.Handler.ServeHTTP(rec, req)
+	resp := rec.Result()
+	out, _ := io.ReadAll(resp.Body)
+	check := req.Clone(req.Context())
+	check.Body = http.NoBody
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	c.Check(c.T, check, nil, resp, out)
+	want := header.Clone()
+	if want.Get("Content-Type") != "text/event-stream" { // a stream has no length
+		want.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	if diff := cmp.Diff(want, resp.Header); resp.StatusCode != status || len(out) != 0 || diff != "" {
+		c.T.Errorf("HEAD %s = %d with a %d-byte body, want GET's %d and no body; headers (-GET +HEAD):\n%s",
+			req.URL, resp.StatusCode, len(out), status, diff)
+	}
 }
