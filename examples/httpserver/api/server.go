@@ -450,6 +450,15 @@ func (s *Server) renderProblem(r *http.Request, err error) rendered {
 	return rendered{status: p.Status, header: h, body: b}
 }
 
+// Unauthenticated answers r with the API's 401 unauthenticated problem,
+// whose detail says which credential to send, and a Bearer challenge of
+// realm: for a route the hosting service serves beside the API, such as
+// its metrics, so that its refusals are problems like the API's.
+func (s *Server) Unauthenticated(w http.ResponseWriter, r *http.Request, realm, detail string) {
+	w.Header().Set("WWW-Authenticate", "Bearer realm="+strconv.Quote(realm))
+	s.writeProblem(w, r, fail(probUnauthenticated, detail))
+}
+
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	s.write(w, r, s.renderProblem(r, err))
 }

@@ -94,7 +94,7 @@ func serve(ctx context.Context, c config, env func(string) string, log *slog.Log
 
 	streams, endStreams := context.WithCancel(context.Background())
 	defer endStreams()
-	mux, routes := handler(h, ready, operatorOnly(system, tel.Handler()), streams, hooks.request, requestDeadline(c.WriteTimeout))
+	mux, routes := handler(h, ready, operatorOnly(system, h, tel.Handler()), streams, hooks.request, requestDeadline(c.WriteTimeout))
 	observed := tel.HTTP(mux, telemetry.HTTPOptions{Routes: routes, Untraced: []string{"/healthz", "/readyz", "/metrics"}})
 	srv := &http.Server{Handler: observed, ReadHeaderTimeout: c.ReadHeaderTimeout,
 		ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: 64 << 10,
@@ -239,12 +239,12 @@ func notReady(err error) string {
 
 // operatorOnly serves h to the operator alone: a system credential of the
 // default workspace. Metrics count every workspace's operations, so a
-// customer's credential - or none - must not read them (R27).
-func operatorOnly(system api.Authenticator, h http.Handler) http.Handler {
+// customer's credential - or none - must not read them (R27): it gets the
+// API's 401 unauthenticated problem, as api answers.
+func operatorOnly(system api.Authenticator, srv *api.Server, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p, err := system.Authenticate(r); err != nil || p.Workspace != "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="botlife metrics"`)
-			http.Error(w, "metrics count every workspace: send the operator's system token (a system credential of the default workspace)", http.StatusUnauthorized)
+			srv.Unauthenticated(w, r, "botlife metrics", "metrics count every workspace: send the operator's system token (a system credential of the default workspace)")
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/store"
+	"github.com/google/go-cmp/cmp"
 )
 
 // /healthz answers while the process serves, /readyz when the store
@@ -206,5 +208,58 @@ func TestReadyzSaysWhichCause(t *testing.T) {
 		if body := w.Body.String(); w.Code != 503 || !strings.Contains(body, tc.want) || strings.Contains(body, "db.internal") {
 			t.Errorf("/readyz when %v: %d %q, want 503 saying %q and not the error", tc.err, w.Code, body, tc.want)
 		}
+	}
+}
+
+// R27: /metrics refuses every credential but the operator's with the API's
+// 401 unauthenticated problem (RFC 9457, as every other refusal of the
+// service) and a Bearer challenge - not a line of plain text - and serves
+// the operator's.
+func TestR27MetricsRefusalIsAProblem(t *testing.T) {
+	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := api.NewBearerTokens(map[string]api.Principal{"op": {ID: "cron"}, "acme-op": {ID: "cron", Workspace: "acme"}})
+	h, err := api.New(api.Config{Manager: m, Users: api.NewBearerTokens(map[string]api.Principal{"dan": {ID: "dan"}}), System: system})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := operatorOnly(system, h, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "metrics") }))
+	for _, tc := range []struct {
+		name, token string
+		status      int
+	}{
+		{"no credential", "", 401},
+		{"a user's", "dan", 401},
+		{"another workspace's system token", "acme-op", 401},
+		{"the operator's", "op", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/metrics", nil)
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			w := httptest.NewRecorder()
+			metrics.ServeHTTP(w, req)
+			if w.Code != tc.status {
+				t.Fatalf("GET /metrics = %d %s, want %d", w.Code, w.Body, tc.status)
+			}
+			if tc.status == 200 {
+				return
+			}
+			if ct, ch := w.Header().Get("Content-Type"), w.Header().Get("WWW-Authenticate"); ct != "application/problem+json" || ch != `Bearer realm="botlife metrics"` {
+				t.Errorf("Content-Type %q, WWW-Authenticate %q, want a problem and a Bearer challenge", ct, ch)
+			}
+			var got api.Problem
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+				t.Fatalf("the refusal is not JSON: %v: %s", err, w.Body)
+			}
+			want := api.Problem{Type: "/problems/unauthenticated", Title: "Authentication required", Status: 401, Instance: "/metrics",
+				Detail: "metrics count every workspace: send the operator's system token (a system credential of the default workspace)"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("the refusal (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
