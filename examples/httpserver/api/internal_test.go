@@ -130,3 +130,26 @@ func TestLiveBotShowsNoEarlierEnd(t *testing.T) {
 		}
 	}
 }
+
+// R23: names that are not clean never enter the zone cache, however many:
+// the cache holds one entry per zone.
+func TestZoneCacheBounded(t *testing.T) {
+	if _, err := loadZone("Europe/Berlin"); err != nil {
+		t.Fatal(err)
+	}
+	zones.Lock()
+	before := len(zones.m)
+	zones.Unlock()
+	for i := range 200 {
+		name := "Europe/" + strings.Repeat("./", i%100+1) + strings.Repeat("/", i/100) + "Berlin"
+		if _, err := loadZone(name); err == nil {
+			t.Errorf("%q was taken as a zone", name)
+		}
+	}
+	zones.Lock()
+	after := len(zones.m)
+	zones.Unlock()
+	if after != before {
+		t.Errorf("the zone cache grew from %d to %d entries on names of one zone", before, after)
+	}
+}

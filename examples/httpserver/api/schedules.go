@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -158,24 +159,45 @@ func inOwnOffset(t time.Time) time.Time {
 	return t.In(time.FixedZone(t.Format("-07:00"), off))
 }
 
-// zones caches the time zones loaded: only names the tz database has, so
-// it holds at most one entry per zone.
-var zones sync.Map
+// zones caches the time zones loaded, by name: only clean names the tz
+// database has, so it holds at most one entry per zone, and never more
+// than maxZones.
+var zones struct {
+	sync.Mutex
+	m map[string]*time.Location
+}
 
-// loadZone loads an IANA time zone named in a request.
+// maxZones bounds the zones cached: the tz database has about 600.
+const maxZones = 1024
+
+// loadZone loads an IANA time zone named in a request. A name that is not
+// clean - "Europe/./Berlin", "Europe//Berlin", "./UTC", which
+// time.LoadLocation reads as the file they lead to - is refused: each is
+// another name for one zone, without end, that a schedule would store and
+// the cache keep.
 func loadZone(name string) (*time.Location, error) {
-	if l, ok := zones.Load(name); ok {
-		return l.(*time.Location), nil
+	zones.Lock()
+	l, ok := zones.m[name]
+	zones.Unlock()
+	if ok {
+		return l, nil
 	}
 	bad := &lifecycle.InputError{Field: "zone", Value: trunc(name), Problem: `is not an IANA time zone name such as "Europe/Berlin" or "UTC"`}
-	if name == "Local" || len(name) > maxID || !utf8.ValidString(name) {
+	if name == "Local" || len(name) > maxID || !utf8.ValidString(name) || path.Clean(name) != name {
 		return nil, bad
 	}
 	l, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, bad
 	}
-	zones.Store(name, l)
+	zones.Lock()
+	defer zones.Unlock()
+	if zones.m == nil {
+		zones.m = map[string]*time.Location{}
+	}
+	if len(zones.m) < maxZones {
+		zones.m[name] = l
+	}
 	return l, nil
 }
 
