@@ -459,6 +459,14 @@ func (s *Server) Unauthenticated(w http.ResponseWriter, r *http.Request, realm, 
 	s.writeProblem(w, r, fail(probUnauthenticated, detail))
 }
 
+// MethodNotAllowed answers r with the API's 405 method-not-allowed
+// problem and Allow: allow (such as "GET, HEAD"): for a route the hosting
+// service serves beside the API, such as its probes, sent another method.
+func (s *Server) MethodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	s.writeProblem(w, r, fail(probMethod, fmt.Sprintf("%s does not take %s; it takes %s", r.URL.Path, r.Method, allow)))
+}
+
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	s.write(w, r, s.renderProblem(r, err))
 }

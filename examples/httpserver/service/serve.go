@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,6 +158,10 @@ func handler(h *api.Server, ready func(context.Context) error, metrics http.Hand
 	handle := func(pattern string, f http.HandlerFunc) {
 		routes = append(routes, pattern)
 		mux.HandleFunc(pattern, f)
+		// Another method on the path is the API's 405 problem, not the
+		// API's 404 no-such-route that "/" would answer.
+		_, path, _ := strings.Cut(pattern, " ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { h.MethodNotAllowed(w, r, "GET, HEAD") })
 	}
 	handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

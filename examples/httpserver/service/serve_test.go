@@ -263,3 +263,41 @@ func TestR27MetricsRefusalIsAProblem(t *testing.T) {
 		})
 	}
 }
+
+// The service's own routes (/healthz, /readyz, /metrics, /events) sent
+// another method answer the API's 405 method-not-allowed problem with
+// Allow, as the API's routes do - not the 404 no-such-route the API
+// answered for a path it then said no route matches (found by review).
+func TestServiceRoutesRefuseOtherMethods(t *testing.T) {
+	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Config{Manager: m, Users: api.NewBearerTokens(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hd, _ := handler(h, func(context.Context) error { return nil }, http.NotFoundHandler(), t.Context(), nil, 0)
+	for _, tc := range []struct{ method, path string }{
+		{"POST", "/healthz"}, {"DELETE", "/readyz"}, {"PUT", "/metrics"}, {"POST", "/events"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			hd.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+			var got api.Problem
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+				t.Fatalf("%d, not a problem: %v: %s", w.Code, err, w.Body)
+			}
+			want := api.Problem{Type: "/problems/method-not-allowed", Title: "Method not allowed", Status: 405, Instance: tc.path,
+				Detail: tc.path + " does not take " + tc.method + "; it takes GET, HEAD"}
+			if diff := cmp.Diff(want, got); w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD" || diff != "" {
+				t.Errorf("%d, Allow %q; the problem (-want +got):\n%s", w.Code, w.Header().Get("Allow"), diff)
+			}
+		})
+	}
+	w := httptest.NewRecorder()
+	hd.ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+	if w.Code != 200 {
+		t.Errorf("GET /healthz: %d", w.Code)
+	}
+}
