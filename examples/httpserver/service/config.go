@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/store"
 )
@@ -30,6 +31,7 @@ type config struct {
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
 	ExpireEvery       time.Duration
+	KeeperTimeout     time.Duration // -keeper-timeout: api.Config.KeeperTimeout
 
 	Workspace string // -workspace: export and import act in it
 	As        string // -as: the user export and import act as
@@ -48,7 +50,7 @@ var commands = map[string]struct {
 	args  string // the positional arguments, for the usage line
 	help  string
 }{
-	"serve":      {[]string{"store", "addr", "users", "migrate", "ids", "read-header-timeout", "read-timeout", "write-timeout", "idle-timeout", "shutdown-timeout", "expire-every"}, "", "run the HTTP service (the default command)"},
+	"serve":      {[]string{"store", "addr", "users", "migrate", "ids", "read-header-timeout", "read-timeout", "write-timeout", "idle-timeout", "shutdown-timeout", "expire-every", "keeper-timeout"}, "", "run the HTTP service (the default command)"},
 	"migrate":    {[]string{"store"}, "", "bring the store's schema up to date, then exit"},
 	"export":     {[]string{"store", "workspace", "as"}, "BOT", "write a bot's settings and definition as JSON to standard output (R13)"},
 	"import":     {[]string{"store", "workspace", "as", "ids"}, "[FILE]", "make a Draft from an exported bot (FILE, or standard input) and print its id"},
@@ -71,7 +73,7 @@ func parseConfig(args []string, env func(string) string, stderr io.Writer) (stri
 	}
 	c := config{Store: "sqlite:botlife.db", Addr: "127.0.0.1:8080", Migrate: true, IDs: "readable",
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
-		IdleTimeout: time.Minute, ShutdownTimeout: 10 * time.Second, ExpireEvery: 10 * time.Second}
+		IdleTimeout: time.Minute, ShutdownTimeout: 10 * time.Second, ExpireEvery: 10 * time.Second, KeeperTimeout: api.DefaultKeeperTimeout}
 	all := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	all.StringVar(&c.Store, "store", c.Store, "the store: sqlite:FILE (created and migrated if missing), postgres://USER@HOST/DB, or memory (lost on exit)")
 	all.StringVar(&c.Addr, "addr", c.Addr, "address to listen on")
@@ -83,6 +85,7 @@ func parseConfig(args []string, env func(string) string, stderr io.Writer) (stri
 	all.Var((*durationFlag)(&c.WriteTimeout), "write-timeout", "how long a response may take: an operation still running a tenth before it (at most 1s) ends with a 503 timeout; event streams are exempt (a `duration`)")
 	all.Var((*durationFlag)(&c.IdleTimeout), "idle-timeout", "how long an idle keep-alive connection stays open (a `duration`)")
 	all.Var((*durationFlag)(&c.ShutdownTimeout), "shutdown-timeout", "on SIGTERM or SIGINT, how long requests in flight may take to finish; event streams end at once (a `duration`)")
+	all.Var((*durationFlag)(&c.KeeperTimeout), "keeper-timeout", "how long keeping an idempotent response or a dry run's plan may take once a request is done; a dry run whose plan is not kept in time answers 503 timeout (a `duration`)")
 	all.Var((*durationFlag)(&c.ExpireEvery), "expire-every", "how often to run ExpireDue in each workspace of the users file; every replica may (a `duration`)")
 	all.StringVar(&c.Workspace, "workspace", c.Workspace, "the workspace to act in (empty or -: the default one, as in the users file)")
 	all.StringVar(&c.As, "as", c.As, "the user to act as; their roles in the workspace decide what they may do")
@@ -157,7 +160,7 @@ func (c *config) check(cmd string, source map[string]string) []error {
 		flag string
 		v    time.Duration
 	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout}, {"write-timeout", c.WriteTimeout},
-		{"idle-timeout", c.IdleTimeout}, {"shutdown-timeout", c.ShutdownTimeout}, {"expire-every", c.ExpireEvery}} {
+		{"idle-timeout", c.IdleTimeout}, {"shutdown-timeout", c.ShutdownTimeout}, {"expire-every", c.ExpireEvery}, {"keeper-timeout", c.KeeperTimeout}} {
 		if source[d.flag] != "" && d.v <= 0 {
 			bad(d.flag, fmt.Sprintf("must be a positive duration such as 30s, not %v", d.v))
 		}

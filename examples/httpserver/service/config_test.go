@@ -29,14 +29,14 @@ func envOf(kv ...string) func(string) string {
 func TestConfigFlagsOverrideEnvironment(t *testing.T) {
 	env := envOf("BOTLIFE_STORE", "postgres://u:secret@db/botlife", "BOTLIFE_ADDR", ":9000",
 		"BOTLIFE_WRITE_TIMEOUT", "45s", "BOTLIFE_USERS", "/etc/botlife/users", "BOTLIFE_MIGRATE", "false",
-		"BOTLIFE_EXPIRE_EVERY", "1m", "BOTLIFE_IDS", "random")
+		"BOTLIFE_EXPIRE_EVERY", "1m", "BOTLIFE_IDS", "random", "BOTLIFE_KEEPER_TIMEOUT", "2s")
 	cmd, c, rest, err := parseConfig([]string{"-addr", "127.0.0.1:8081", "-write-timeout=1m", "-ids", "readable"}, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := config{Store: "postgres://u:secret@db/botlife", Addr: "127.0.0.1:8081", Users: "/etc/botlife/users", Migrate: false, IDs: "readable",
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: time.Minute,
-		ShutdownTimeout: 10 * time.Second, ExpireEvery: time.Minute}
+		ShutdownTimeout: 10 * time.Second, ExpireEvery: time.Minute, KeeperTimeout: 2 * time.Second}
 	if cmd != "serve" || len(rest) != 0 || c != want {
 		t.Errorf("got %s %q %+v\nwant serve [] %+v", cmd, rest, c, want)
 	}
@@ -63,6 +63,7 @@ func TestConfigBadValuesNameTheirSource(t *testing.T) {
 		{nil, envOf("BOTLIFE_WRITE_TIMEOUT", "soon"), `invalid value "soon" for BOTLIFE_WRITE_TIMEOUT`},
 		{[]string{"-idle-timeout", "-5s"}, noEnv, "-idle-timeout must be a positive duration"},
 		{nil, envOf("BOTLIFE_SHUTDOWN_TIMEOUT", "0s"), "BOTLIFE_SHUTDOWN_TIMEOUT must be a positive duration"},
+		{[]string{"-keeper-timeout", "0s"}, noEnv, "-keeper-timeout must be a positive duration"},
 		{nil, envOf("BOTLIFE_MIGRATE", "perhaps"), "BOTLIFE_MIGRATE"},
 		{[]string{"-store", "mysql://root:hunter2@db"}, noEnv, "-store is not a store: give sqlite:FILE, postgres://USER@HOST/DB or memory"},
 		{nil, envOf("BOTLIFE_STORE", "mysql://root:hunter2@db"), "BOTLIFE_STORE is not a store"},

@@ -74,7 +74,10 @@
 // -shutdown-timeout. An API request whose operations run past a tenth
 // before -write-timeout (at most a second before) - the store behind a
 // lock or out of reach - is answered 503 timeout with Retry-After, an
-// answer the client still receives. The log never holds a token or a
+// answer the client still receives. Keeping a request's response under
+// its Idempotency-Key, or a dry run's plan, goes on if the client hangs
+// up, for up to -keeper-timeout (default 5s): a dry run whose plan is not
+// kept by then answers 503 timeout. The log never holds a token or a
 // connection string's password.
 //
 // # Traces

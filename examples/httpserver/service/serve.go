@@ -83,7 +83,7 @@ func serve(ctx context.Context, c config, env func(string) string, log *slog.Log
 	}
 	system := api.NewBearerTokens(u.system)
 	cfg := api.Config{Manager: m, Logger: log, Users: api.NewBearerTokens(u.user),
-		Gateway: api.NewBearerTokens(u.gateway), System: system}
+		Gateway: api.NewBearerTokens(u.gateway), System: system, KeeperTimeout: c.KeeperTimeout}
 	k := b.keeper()
 	if k != nil { // else the Server keeps in memory
 		cfg.Keeper = k
