@@ -361,7 +361,8 @@ func (p *headerProbe) WriteHeader(status int)      { p.status = status }
 
 // Routes returns the pattern of every route the server serves, such as
 // "GET /bots/{id}", in the order registered: what a proxy in front of it
-// forwards, and what a test that must cover every route ranges over.
+// forwards (each GET route with HEAD, which it answers too), and what a
+// test that must cover every route ranges over.
 func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
 
 // handleFunc registers f on pattern and lists the route.
