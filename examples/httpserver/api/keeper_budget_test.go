@@ -10,6 +10,8 @@ import (
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/api/apitest"
 	"github.com/botlife/botlife/examples/httpserver/demo"
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store"
 )
 
 // hungKeeper is a MemoryKeeper whose methods named in hang block until
@@ -123,5 +125,34 @@ func TestR17DetachedKeeperCallsHaveABudget(t *testing.T) {
 				t.Errorf("the same request again = %d %s, want %d", r.Status, r.Body, tc.retry)
 			}
 		})
+	}
+}
+
+// R17: an apply that fails with the store out of reach (503) keeps its plan
+// again for the retry, within Config.KeeperTimeout: a hung Keeper does not
+// hold the 503 back.
+func TestR17PlanKeptAgainWithinTheBudget(t *testing.T) {
+	st := &flakyStore{Store: store.NewMemory()}
+	m, err := demo.NewManager(context.Background(), lifecycle.Config{Store: st, Clock: mockAtStart(), MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &hungKeeper{MemoryKeeper: api.NewMemoryKeeper(api.KeepLimits{}), t: t, hang: map[string]bool{}}
+	srv, err := api.New(api.Config{Manager: m, Users: api.NewBearerTokens(demo.Tokens()), Keeper: k, KeeperTimeout: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &apitest.Client{T: t, Handler: srv}
+	dry := c.Do("POST", "/bots?dry_run=true", "dan", apitest.BotJSON)
+	if dry.Status != 200 || dry.Header.Get("Location") == "" {
+		t.Fatalf("dry run: %d %s", dry.Status, dry.Body)
+	}
+	k.hang["KeepPlan"] = true
+	st.failNext(1, lifecycle.ErrUnavailable)
+	if r := c.Do("POST", dry.Header.Get("Location")+"/apply", "dan", ""); r.Status != 503 || r.Problem(t).Type != "/problems/unavailable" {
+		t.Errorf("apply with the store out of reach: %d %s, want the 503 unavailable problem", r.Status, r.Body)
+	}
+	if got := strings.Join(k.calls, " "); got != "KeepPlan" {
+		t.Errorf("hung calls %q, want the plan kept again once", got)
 	}
 }
