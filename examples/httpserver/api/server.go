@@ -431,14 +431,19 @@ func encode(v any) ([]byte, error) {
 func (s *Server) renderProblem(r *http.Request, err error) rendered {
 	p := problemOf(err)
 	path := loggedPath(r)
-	if path == r.URL.Path {
-		p.Instance = r.URL.EscapedPath() // a URI reference (RFC 9457): "/users/a%23b", not "/users/a#b"
-	}
 	if p.Status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "err", err)...)
 	} else {
 		// The detail may quote the request: it is not logged.
 		s.log.InfoContext(r.Context(), "request refused", append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "type", p.Type)...)
+	}
+	return renderedProblem(r, p, err)
+}
+
+// renderedProblem is the response of problem p of err, answering r.
+func renderedProblem(r *http.Request, p Problem, err error) rendered {
+	if loggedPath(r) == r.URL.Path {
+		p.Instance = r.URL.EscapedPath() // a URI reference (RFC 9457): "/users/a%23b", not "/users/a#b"
 	}
 	b, encErr := encode(p)
 	if encErr != nil {
@@ -466,6 +471,16 @@ func (s *Server) Unauthenticated(w http.ResponseWriter, r *http.Request, realm, 
 func (s *Server) MethodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
 	s.writeProblem(w, r, fail(probMethod, fmt.Sprintf("%s does not take %s; it takes %s", r.URL.Path, r.Method, allow)))
+}
+
+// Unavailable answers r with the API's 503 unavailable problem, whose
+// detail says what is not ready, and Retry-After: for the hosting
+// service's readiness probe, so that its refusal is a problem too.
+// It is not logged, as a failed request is: a probe asks every few
+// seconds.
+func (s *Server) Unavailable(w http.ResponseWriter, r *http.Request, detail string) {
+	err := fail(sentinelKind(lifecycle.ErrUnavailable), detail)
+	s.write(w, r, renderedProblem(r, problemOf(err), err))
 }
 
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error) {

@@ -62,7 +62,7 @@
 //
 // GET /healthz answers 200 while the process serves. GET /readyz answers
 // 200 when the store answers, its schema is migrated and the users file's
-// roles are provisioned, else 503 with a line that says which is missing. GET /metrics gives the operations'
+// roles are provisioned, else a 503 unavailable problem whose detail says which is missing. GET /metrics gives the operations'
 // metrics in the Prometheus format (package telemetry; no ids, names or
 // message text) to the operator's system token alone - a system credential
 // of the default workspace - since they count every workspace (R27), and

@@ -149,8 +149,8 @@ func serve(ctx context.Context, c config, env func(string) string, log *slog.Log
 // outcome, latencies, messages routed, ExpireDue and Watch lag; no ids);
 // /readyz 200 when ready says so
 // (the store is reachable, its schema migrated and the users file's roles
-// provisioned), else 503: load balancers send requests to ready replicas
-// only. An event stream's request ends when
+// provisioned), else the API's 503 unavailable problem, which says which:
+// load balancers send requests to ready replicas only. An event stream's request ends when
 // streams does, so a shutdown need not wait for clients to hang up.
 func handler(h *api.Server, ready func(context.Context) error, metrics http.Handler, streams context.Context, request func(*http.Request), deadline time.Duration) (http.Handler, []string) {
 	mux := http.NewServeMux()
@@ -170,13 +170,12 @@ func handler(h *api.Server, ready func(context.Context) error, metrics http.Hand
 	handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		if err := ready(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, notReady(err))
+			h.Unavailable(w, r, notReady(err))
 			return
 		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ready")
 	})
 	handle("GET /metrics", metrics.ServeHTTP)

@@ -184,7 +184,8 @@ func TestMetrics(t *testing.T) {
 
 // /readyz names which cause keeps the service not ready - the store, or
 // the users file's roles not provisioned yet - and never the store's own
-// error: the probe takes no token.
+// error: the probe takes no token. The answer is the API's 503
+// unavailable problem, not a line of plain text (found by review).
 func TestReadyzSaysWhichCause(t *testing.T) {
 	m, err := lifecycle.New(lifecycle.Config{Store: store.NewMemory()})
 	if err != nil {
@@ -207,6 +208,16 @@ func TestReadyzSaysWhichCause(t *testing.T) {
 		hd.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
 		if body := w.Body.String(); w.Code != 503 || !strings.Contains(body, tc.want) || strings.Contains(body, "db.internal") {
 			t.Errorf("/readyz when %v: %d %q, want 503 saying %q and not the error", tc.err, w.Code, body, tc.want)
+		}
+		// As every other refusal of the service: the API's problem, here
+		// 503 unavailable with Retry-After.
+		var got api.Problem
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Header().Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("/readyz when %v is not a problem (%q): %v", tc.err, w.Header().Get("Content-Type"), err)
+		}
+		want := api.Problem{Type: "/problems/unavailable", Title: "Service unavailable", Status: 503, Instance: "/readyz", Detail: notReady(tc.err)}
+		if diff := cmp.Diff(want, got); diff != "" || w.Header().Get("Retry-After") == "" {
+			t.Errorf("/readyz when %v (Retry-After %q), the problem (-want +got):\n%s", tc.err, w.Header().Get("Retry-After"), diff)
 		}
 	}
 }
