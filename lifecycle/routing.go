@@ -298,7 +298,8 @@ func settleAll[T any, K comparable](ctx context.Context, m *Manager, what string
 	key func(T) K, run func(T) error, done, failed *[]K) error {
 	skip := map[K]bool{}
 	for {
-		due, err := fetch(expireBatch + len(skip))
+		limit := expireBatch + len(skip) // skip may grow below: a full batch is one of this limit
+		due, err := fetch(limit)
 		if err != nil {
 			return err
 		}
@@ -321,7 +322,7 @@ func settleAll[T any, K comparable](ctx context.Context, m *Manager, what string
 				m.logger().ErrorContext(ctx, "botlife: could not settle a due "+what+"; skipping it", what, k, "err", err)
 			}
 		}
-		if !progress || len(due) < expireBatch+len(skip) {
+		if !progress || len(due) < limit {
 			return nil
 		}
 	}
