@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/google/go-cmp/cmp"
 )
 
 // R9: a drain that cannot be settled does not cut ExpireDue's batch
@@ -33,5 +34,37 @@ func TestR9ExpireDueSettlesEveryBatchPastAFailure(t *testing.T) {
 	}
 	if len(got.DrainsEnded) != n-1 || len(got.Failed) != 1 || got.Failed[0] != first {
 		t.Errorf("R9: ExpireDue ended %d drains and failed %v; want %d ended and %s failed", len(got.DrainsEnded), got.Failed, n-1, first)
+	}
+}
+
+// R16, P1: the denial of a read that names something - a bot to get,
+// export or validate, a user's roles, a schedule - names it in its audit
+// entry, as the denial of a command does (TestR16DenialNamesWhatWasTried):
+// the log said only that a Supervisor was refused an export, not of
+// which bot.
+func TestR16DeniedReadNamesWhatItRead(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("b", "100")
+	for _, tc := range []struct {
+		name string
+		op   func() error
+		want lifecycle.AuditEntry // Bot, User, Schedule
+	}{
+		{"a supervisor exports a bot", func() error { _, err := e.m.Export(e.ctx, supervisor, b.ID); return err }, lifecycle.AuditEntry{Bot: b.ID}},
+		{"an analyzer gets a bot in detail", func() error { _, err := e.m.Get(e.ctx, analyzer, b.ID); return err }, lifecycle.AuditEntry{Bot: b.ID}},
+		{"an analyzer validates a bot", func() error { _, err := e.m.Validate(e.ctx, analyzer, b.ID); return err }, lifecycle.AuditEntry{Bot: b.ID}},
+		{"a manager reads a user's roles", func() error { _, err := e.m.UserRoles(e.ctx, manager, "ada"); return err }, lifecycle.AuditEntry{User: "ada"}},
+		{"an analyzer reads a schedule", func() error { _, err := e.m.GetSchedule(e.ctx, analyzer, "s1"); return err }, lifecycle.AuditEntry{Schedule: "s1"}},
+		{"a bot id that is not text is not stored", func() error { _, err := e.m.Export(e.ctx, supervisor, "b\x00"); return err }, lifecycle.AuditEntry{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.refused(lifecycle.ErrForbidden, true, tc.op)
+			log := e.audit()
+			got := log[len(log)-1]
+			got = lifecycle.AuditEntry{Bot: got.Bot, User: got.User, Schedule: got.Schedule}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("R16: the denial names (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -212,6 +212,9 @@ func (s Snapshot) inWorkspace() Snapshot {
 // id is left out: it is never stored (R21).
 func deniedTarget(cmd Command, e *AuditEntry) {
 	r := cmd.reads()
+	if c, ok := cmd.(readOp); ok { // a read names what it reads without reading it first
+		r.bots, r.user, r.schedule = []BotID{c.Bot}, &c.User, c.Schedule
+	}
 	if len(r.bots) > 0 && checkID("bot id", string(r.bots[0])) == nil {
 		e.Bot = r.bots[0]
 	}

@@ -334,7 +334,13 @@ func (m *Manager) refused(ctx context.Context, plan Plan, err error) error {
 
 // authorize decides a read (P1) before it happens; a refusal is audited.
 func (m *Manager) authorize(ctx context.Context, actor Actor, op Op) error {
-	plan, err := m.decide(ctx, actor, readOp{What: op}, m.clock.Now())
+	return m.authorizeRead(ctx, actor, readOp{What: op})
+}
+
+// authorizeRead is authorize for a read that names a bot, user or
+// schedule: its refusal's audit entry names them (R16).
+func (m *Manager) authorizeRead(ctx context.Context, actor Actor, r readOp) error {
+	plan, err := m.decide(ctx, actor, r, m.clock.Now())
 	if err != nil {
 		return m.refused(ctx, plan, err)
 	}
@@ -495,7 +501,7 @@ func (m *Manager) Rollback(ctx context.Context, actor Actor, id BotID, dec Decis
 
 // read checks the permission of op and reads one bot.
 func (m *Manager) read(ctx context.Context, actor Actor, op Op, id BotID) (Bot, error) {
-	if err := m.authorize(ctx, actor, op); err != nil {
+	if err := m.authorizeRead(ctx, actor, readOp{What: op, Bot: id}); err != nil {
 		return Bot{}, err
 	}
 	if err := checkID("bot id", string(id)); err != nil { // R21
@@ -590,7 +596,7 @@ func (m *Manager) roleChange(ctx context.Context, actor Actor, cmd Command) (rol
 func (m *Manager) UserRoles(ctx context.Context, actor Actor, user string) (_ roles.Set, err error) {
 	ctx, sp := m.trace(ctx, OpReadRoles)
 	defer sp.end(&err)
-	if err := m.authorize(ctx, actor, OpReadRoles); err != nil {
+	if err := m.authorizeRead(ctx, actor, readOp{What: OpReadRoles, User: user}); err != nil {
 		return 0, err
 	}
 	if err := checkID("user", user); err != nil { // R21

@@ -36,7 +36,7 @@ func (m *Manager) applySchedule(ctx context.Context, actor Actor, cmd Command, i
 func (m *Manager) GetSchedule(ctx context.Context, actor Actor, id ScheduleID) (_ Schedule, err error) {
 	ctx, sp := m.trace(ctx, OpReadSchedules)
 	defer sp.end(&err)
-	if err := m.authorize(ctx, actor, OpReadSchedules); err != nil {
+	if err := m.authorizeRead(ctx, actor, readOp{What: OpReadSchedules, Schedule: id}); err != nil {
 		return Schedule{}, err
 	}
 	if err := checkID("schedule id", string(id)); err != nil { // R21
