@@ -1,7 +1,10 @@
 package lifecycle_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,4 +70,52 @@ func TestR16DeniedReadNamesWhatItRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// R17: a plan ApplyPlan refuses as a conflict says to plan again - and
+// not also to retry the operation, which with the same plan can never
+// succeed - whether it was applied already, what it read changed before
+// or while it was committed, or it is too old.
+func TestR17ApplyPlanConflictSaysPlanAgainOnly(t *testing.T) {
+	e := newEnv(t)
+	b := e.draft("b", "100")
+	plan := func() lifecycle.Plan {
+		p, err := e.m.Plan(e.ctx, designer, lifecycle.Update{Bot: b.ID, Name: ptr("renamed")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	check := func(name string, p lifecycle.Plan) {
+		t.Helper()
+		m := e.m
+		if name == "another commit came first" {
+			m, _ = lifecycle.New(lifecycle.Config{Store: conflictingStore{e.st}, Clock: e.clk})
+		}
+		_, err := m.ApplyPlan(e.ctx, p)
+		if !errors.Is(err, lifecycle.ErrConflict) {
+			t.Fatalf("%s: ApplyPlan = %v, want ErrConflict", name, err)
+		}
+		if msg := err.Error(); !strings.HasSuffix(msg, "plan again") || strings.Contains(msg, "retry") {
+			t.Errorf("R17: %s: the conflict says %q; want it to end by saying to plan again, and nothing of a retry", name, msg)
+		}
+	}
+	applied := plan()
+	e.must(e.m.ApplyPlan(e.ctx, applied))
+	check("applied already", applied)
+	moved := plan()
+	e.must(e.m.Update(e.ctx, designer, lifecycle.Update{Bot: b.ID, Description: ptr("moved")}))
+	check("what it read changed", moved)
+	check("another commit came first", plan())
+	stale := plan()
+	e.clk.Add(lifecycle.DefaultMaxPlanAge + time.Minute)
+	check("too old", stale)
+}
+
+// conflictingStore refuses every commit as a conflict, as a store does
+// when another operation committed first.
+type conflictingStore struct{ lifecycle.Store }
+
+func (conflictingStore) Commit(context.Context, lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+	return nil, &lifecycle.ConflictError{Reason: "bot revision moved"}
 }

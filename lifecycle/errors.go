@@ -382,11 +382,19 @@ type ConflictError struct {
 	Bot BotID
 	// Reason says what moved.
 	Reason string
+	// Fix says what to do about it, such as "plan again" for a plan
+	// ApplyPlan refuses (R17); empty means retry the operation, which is
+	// safe (R15).
+	Fix string
 }
 
 // Error implements the error interface.
 func (e *ConflictError) Error() string {
-	return "conflict: " + e.Reason + "; retry the operation"
+	fix := e.Fix
+	if fix == "" {
+		fix = "retry the operation"
+	}
+	return "conflict: " + e.Reason + "; " + fix
 }
 
 // Unwrap returns ErrConflict.

@@ -265,7 +265,7 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 		if denied, err := Decide(snap, p.Command, now); errors.Is(err, ErrForbidden) {
 			return denied, m.refused(ctx, denied, err)
 		}
-		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan was made at %v, more than %s ago (or in the future); plan again", p.Time.Format(time.RFC3339), humanDuration(m.policy.MaxPlanAge))})
+		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan was made at %v, more than %s ago (or in the future)", p.Time.Format(time.RFC3339), humanDuration(m.policy.MaxPlanAge)), Fix: planAgain})
 	}
 	then, err := Decide(snap, p.Command, p.Time)
 	if errors.Is(err, ErrForbidden) {
@@ -275,14 +275,14 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 		return denied, m.refused(ctx, denied, err)
 	}
 	if err != nil {
-		return Plan{}, opError(op, &ConflictError{Reason: "the plan can no longer be applied as it was made - it was applied already, or what it read has changed since (" + err.Error() + "); plan again"})
+		return Plan{}, opError(op, &ConflictError{Reason: "the plan can no longer be applied as it was made - it was applied already, or what it read has changed since (" + err.Error() + ")", Fix: planAgain})
 	}
 	if !reflect.DeepEqual(withoutEnds(then), withoutEnds(p)) {
-		return Plan{}, opError(op, &ConflictError{Reason: "the bots or roles the plan read have changed since it was made, or the plan was altered; plan again"})
+		return Plan{}, opError(op, &ConflictError{Reason: "the bots or roles the plan read have changed since it was made, or the plan was altered", Fix: planAgain})
 	}
 	fresh, err := Decide(snap, p.Command, now)
 	if err != nil || !shiftedBy(withoutEnds(p), withoutEnds(fresh), now.Sub(p.Time)) {
-		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan made at %v no longer holds at %v (a deadline passed or a decision changed in between); plan again", p.Time.Format(time.RFC3339), now.Format(time.RFC3339))})
+		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan made at %v no longer holds at %v (a deadline passed or a decision changed in between)", p.Time.Format(time.RFC3339), now.Format(time.RFC3339)), Fix: planAgain})
 	}
 	err = m.claimed(ctx, &snap, &fresh)
 	var entries []AuditEntry
@@ -292,7 +292,14 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if ce := (*ClaimError)(nil); errors.As(err, &ce) {
 		// The sender was free when the plan was made (Plan asks): the
 		// world moved (R17, R27).
-		err = &ConflictError{Reason: fmt.Sprintf("sender %s was registered to another account after the plan was made; plan again", ce.Sender)}
+		err = &ConflictError{Reason: fmt.Sprintf("sender %s was registered to another account after the plan was made", ce.Sender), Fix: planAgain}
+	} else if errors.Is(err, ErrConflict) {
+		// Another commit came first: this plan can never be applied now.
+		ce := &ConflictError{Reason: "another operation changed what the plan read while it was committed", Fix: planAgain}
+		if se := (*ConflictError)(nil); errors.As(err, &se) {
+			ce.Bot, ce.Reason = se.Bot, ce.Reason+" ("+se.Reason+")"
+		}
+		err = ce
 	}
 	if err != nil {
 		return Plan{}, opError(op, err)
@@ -301,6 +308,10 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 	m.logPlan(ctx, fresh)
 	return fresh, nil
 }
+
+// planAgain is what to do about a plan ApplyPlan refuses as a conflict
+// (R17): applying the same plan again can never succeed.
+const planAgain = "plan again"
 
 // withoutEnds returns p with its bots' Ends left out, for comparing
 // decisions: which ended activations a bot keeps the end of follows the
