@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -41,18 +42,29 @@ func TestR9ExpireDueSettlesEveryBatchPastAFailure(t *testing.T) {
 }
 
 // R16, P1: the denial of a read that names something - a bot to get,
-// export or validate, a user's roles, a schedule - names it in its audit
+// export or validate (or whose test session it is), a user's roles, a
+// schedule - names it in its audit
 // entry, as the denial of a command does (TestR16DenialNamesWhatWasTried):
 // the log said only that a Supervisor was refused an export, not of
 // which bot.
 func TestR16DeniedReadNamesWhatItRead(t *testing.T) {
 	e := newEnv(t)
 	b := e.draft("b", "100")
+	tess := lifecycle.User("tess") // a tester who loses the role
+	e.must(e.m.GrantRole(e.ctx, admin, "tess", roles.Supervisor))
+	ts, err := e.m.OpenTestSession(e.ctx, tess, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.m.RevokeRole(e.ctx, admin, "tess", roles.Supervisor))
 	for _, tc := range []struct {
 		name string
 		op   func() error
 		want lifecycle.AuditEntry // Bot, User, Schedule
 	}{
+		{"a tester who lost the role sends a test message", func() error { _, err := e.m.SendTest(e.ctx, tess, ts.ID); return err }, lifecycle.AuditEntry{Bot: b.ID}},
+		{"a tester who lost the role reads a test session", func() error { _, err := e.m.TestSession(e.ctx, tess, ts.ID); return err }, lifecycle.AuditEntry{Bot: b.ID}},
+		{"an id no Manager made names nothing", func() error { _, err := e.m.TestSession(e.ctx, tess, "not an id"); return err }, lifecycle.AuditEntry{}},
 		{"a supervisor exports a bot", func() error { _, err := e.m.Export(e.ctx, supervisor, b.ID); return err }, lifecycle.AuditEntry{Bot: b.ID}},
 		{"an analyzer gets a bot in detail", func() error { _, err := e.m.Get(e.ctx, analyzer, b.ID); return err }, lifecycle.AuditEntry{Bot: b.ID}},
 		{"an analyzer validates a bot", func() error { _, err := e.m.Validate(e.ctx, analyzer, b.ID); return err }, lifecycle.AuditEntry{Bot: b.ID}},

@@ -120,10 +120,10 @@ func (m *Manager) leaseGone(ctx context.Context, bot BotID, openedAt time.Time) 
 func (m *Manager) SendTest(ctx context.Context, actor Actor, id TestSessionID) (_ TestSession, err error) {
 	ctx, sp := m.trace(ctx, OpSendTest)
 	defer sp.end(&err)
-	if err := m.authorize(ctx, actor, OpSendTest); err != nil {
+	r, ok := id.parse() // pure: the permission still comes first (P1)
+	if err := m.authorizeRead(ctx, actor, readOp{What: OpSendTest, Bot: r.botIf(ok)}); err != nil {
 		return TestSession{}, err
 	}
-	r, ok := id.parse()
 	if !ok || r.tester != actor.ID || actor.System {
 		return TestSession{}, opError(OpSendTest, testNotFound(id))
 	}
@@ -164,10 +164,10 @@ func (m *Manager) whyNot(ctx context.Context, actor Actor, id TestSessionID, r t
 func (m *Manager) TestSession(ctx context.Context, actor Actor, id TestSessionID) (_ TestSession, err error) {
 	ctx, sp := m.trace(ctx, OpTestSession)
 	defer sp.end(&err)
-	if err := m.authorize(ctx, actor, OpTestSession); err != nil {
+	r, ok := id.parse() // pure: the permission still comes first (P1)
+	if err := m.authorizeRead(ctx, actor, readOp{What: OpTestSession, Bot: r.botIf(ok)}); err != nil {
 		return TestSession{}, err
 	}
-	r, ok := id.parse()
 	if !ok {
 		return TestSession{}, opError(OpTestSession, testNotFound(id))
 	}
@@ -269,6 +269,15 @@ func (m *Manager) closeOver(ctx context.Context, actor Actor, id TestSessionID, 
 func (m *Manager) recordOver(ctx context.Context, id TestSessionID, r testRef, ts TestSession) error {
 	_, _ = m.store.CloseSession(ctx, m.ws, r.session, CloseCompleted, m.clock.Now()) // record it as it ended
 	return opError(OpCloseTestSession, &SessionOverError{ID: id, Reason: ts.CloseReason, At: ts.ClosedAt})
+}
+
+// botIf is the bot r names if ok, the id parsed, else "": what a denial's
+// audit entry names (R16).
+func (r testRef) botIf(ok bool) BotID {
+	if !ok {
+		return ""
+	}
+	return r.bot
 }
 
 func testNotFound(id TestSessionID) error {
