@@ -186,6 +186,9 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // botlife_schema_migrations run in version order, in one transaction. When
 // one of them is marked RefreshRows, every bot's rows are rewritten after
 // the last script, in that transaction.
+// It refuses a database that a newer version of botlife migrated (a version
+// it does not know) with an error wrapping lifecycle.ErrUnavailable, and
+// changes nothing, as store/sqlite refuses a newer file.
 func (s *Store) Migrate(ctx context.Context) error {
 	scripts, err := sqlrows.Migrations(migrations)
 	if err != nil {
@@ -200,6 +203,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		if err := tx.QueryRow(ctx, `SELECT array_agg(version) FROM botlife_schema_migrations`).Scan(&done); err != nil {
 			return err
+		}
+		if latest := scripts[len(scripts)-1].Version; len(done) > 0 && int(slices.Max(done)) > latest {
+			// A newer botlife migrated it: this code would write rows
+			// its schema does not expect.
+			return fmt.Errorf("refused: the database has schema version %d but this version of botlife knows %d; upgrade botlife: %w",
+				slices.Max(done), latest, lifecycle.ErrUnavailable)
 		}
 		for _, m := range scripts {
 			if slices.Contains(done, int32(m.Version)) {
