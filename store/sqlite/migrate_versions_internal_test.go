@@ -1,0 +1,142 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/internal/binarydoc"
+)
+
+// writeAt creates a file at schema version v (3 to 6: after rows, not
+// rules) holding what writeV2 holds, in the tables of that version as its
+// Commit, Route and sweep wrote them: the bots' rows as the core computes
+// them, the default workspace from version 4 on (the triggers of version
+// 4 keep sender_claims), a group per open session's activation from
+// version 6 on.
+func writeAt(t *testing.T, path string, v int) {
+	t.Helper()
+	ctx := context.Background()
+	exec, done := rawExec(t, ctx, path)
+	defer done()
+	scripts, err := migrationScripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range scripts[:v] {
+		exec(m)
+	}
+	exec(fmt.Sprintf(`PRAGMA user_version = %d`, v))
+	ws, wsv := "", []any{}
+	if v >= 4 {
+		ws, wsv = "workspace, ", []any{""}
+	}
+	with := func(args ...any) []any { return append(append([]any{}, wsv...), args...) }
+	marks := func(n int) string {
+		q := "?"
+		for i := 1; i < n+len(wsv); i++ {
+			q += ", ?"
+		}
+		return q
+	}
+	encode := func(v any) []byte {
+		doc, err := binarydoc.Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	for _, b := range v2Bots() {
+		c := lifecycle.Change{Bot: b.ID, After: &b}
+		exec(`INSERT INTO bots (`+ws+`id, revision, idle_timeout, due, doc) VALUES (`+marks(5)+`)`,
+			with(string(b.ID), int64(b.Revision), int64(b.IdleTimeout), v2Nanos(c.Due()), encode(b))...)
+		for _, r := range c.Rows() {
+			var slot any
+			if r.Slot != "" {
+				slot = string(r.Slot)
+			}
+			exec(`INSERT INTO bot_senders (`+ws+`bot_id, channel, address, slot, activation, serves_until, left_active) VALUES (`+marks(7)+`)`,
+				with(string(b.ID), r.Sender.Channel, r.Sender.Address, slot, int64(r.Activation), v2Nanos(r.ServesUntil), v2Nanos(r.LeftActive))...)
+		}
+	}
+	for _, s := range v2Sessions() {
+		exec(`INSERT INTO sessions (`+ws+`id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages) VALUES (`+marks(9)+`)`,
+			with(int64(s.ID), s.Sender.Channel, s.Sender.Address, s.EndUser, string(s.Bot), int64(s.Activation), s.OpenedAt.UnixNano(), s.LastActivityAt.UnixNano(), int64(s.Messages))...)
+		if !s.Open() {
+			exec(`UPDATE sessions SET closed_at = ?, close_reason = ? WHERE id = ?`, s.ClosedAt.UnixNano(), string(s.CloseReason), int64(s.ID))
+		}
+	}
+	if v >= 6 {
+		exec(`INSERT INTO session_groups SELECT DISTINCT workspace, bot_id, channel, address, activation, ` + dueNow + ` FROM sessions WHERE closed_at IS NULL`)
+	}
+	sc := v2Schedule()
+	exec(`INSERT INTO schedules (`+ws+`id, seq, at, status, revision, doc) VALUES (`+marks(6)+`)`,
+		with(string(sc.ID), int64(sc.Seq), sc.At.UnixNano(), string(sc.Status), int64(sc.Revision), encode(sc))...)
+	for _, e := range v2Audit() {
+		exec(`INSERT INTO audit_log (`+ws+`seq, entry) VALUES (`+marks(2)+`)`, with(int64(e.Seq), encode(e))...)
+	}
+	for user, rs := range map[string]roles.Set{"mia": roles.MustSet(roles.Manager), "ada": roles.MustSet(roles.Admin)} {
+		exec(`INSERT INTO role_assignments (`+ws+`user_id, roles) VALUES (`+marks(2)+`)`, with(user, int64(rs))...)
+	}
+}
+
+// migrationScripts returns the embedded migrations' text, in order.
+func migrationScripts() ([]string, error) {
+	names, err := filepath.Glob("migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(names))
+	for i, name := range names {
+		b, err := migrations.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = string(b)
+	}
+	return out, nil
+}
+
+// A file written at every schema version after rows, not rules - 3, 4, 5
+// and 6 (1 and 2: TestMigrateFromV1, TestMigrateFromV2) - opens at the
+// latest without losing a bot, session, schedule, audit entry or role,
+// with the rows the core computes, everything in the default workspace
+// (R27), and goes on routing (R10), draining (R9) and sweeping.
+func TestMigrateFromEveryVersion(t *testing.T) {
+	for v := 3; v < latestVersion(t); v++ {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "old.db")
+			writeAt(t, path, v)
+			st, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			var version int
+			if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != latestVersion(t) {
+				t.Fatalf("user_version = %d, %v; want %d", version, err, latestVersion(t))
+			}
+			checkV2Kept(t, st)
+			checkV2Rows(t, st)
+			checkDefaultWorkspace(t, st, v2One, 3)
+			now := v2Start.Add(2 * time.Minute)
+			if s, err := st.Route(ctx, "", v2One, "u1", now); err != nil || s.ID != 1 || s.Messages != 4 {
+				t.Fatalf("R10: cur's open session after migrating = %+v, %v; want session 1 with 4 messages", s, err)
+			}
+			if s, err := st.Route(ctx, "", v2Two, "u4", now); err != nil || s.ID != 4 || s.Bot != "cur" {
+				t.Fatalf("R10: a new session after migrating = %+v, %v; want session 4, on cur", s, err)
+			}
+			if n, err := st.SweepSessions(ctx, "", v2Deadline, 10); err != nil || n != 1 {
+				t.Fatalf("R9: SweepSessions at old's deadline = %d, %v; want 1", n, err)
+			}
+			if s, err := st.session(ctx, 2); err != nil || s.CloseReason != lifecycle.CloseGraceExpired || !s.ClosedAt.Equal(v2Deadline) {
+				t.Fatalf("R9: old's session after the sweep = %+v, %v; want grace_expired at the deadline", s, err)
+			}
+		})
+	}
+}
