@@ -80,6 +80,11 @@ const (
 
 	// Role changes serialise on an advisory lock, so that two plans
 	// removing different Admins cannot both see the other one stay.
+	// sqlCheckAdmins also locks the Admins it counts (FOR SHARE): where
+	// transactions default to REPEATABLE READ, its snapshot is the batch's
+	// first statement's, taken before the lock, and may still count an
+	// Admin another commit removed meanwhile; locking that row is then a
+	// serialization failure, a conflict (P2, TestP2RepeatableRead).
 	sqlLockRoles  = `SELECT pg_advisory_xact_lock(7342013, hashtext(@ws))`
 	sqlCheckRoles = `
 		SELECT botlife_conflict(format('the roles of %s changed since the plan read them', quote_literal(w.u)))
@@ -87,7 +92,7 @@ const (
 		WHERE coalesce(r.roles, 0) <> w.f`
 	sqlCheckAdmins = `
 		SELECT botlife_conflict('the plan would remove the last Admin')
-		FROM (SELECT count(*) AS n FROM role_assignments WHERE workspace = @ws AND ` + adminWhere + `) AS x
+		FROM (SELECT count(*) AS n FROM (SELECT FROM role_assignments WHERE workspace = @ws AND ` + adminWhere + ` FOR SHARE) AS a) AS x
 		WHERE x.n > 0 AND x.n - $1 + $2 <= 0`
 	sqlDeleteRoles = `DELETE FROM role_assignments WHERE workspace = @ws AND user_id = ANY($1::text[])`
 	sqlUpsertRoles = `INSERT INTO role_assignments (workspace, user_id, roles) SELECT @ws, * FROM unnest($1::text[], $2::int2[])
