@@ -16,7 +16,10 @@
 // workspace's heads in workspace_heads; the audit statement is last, so
 // entries become visible in Seq order. Revision mismatches, unique
 // violations, serialization failures and deadlocks are
-// lifecycle.ErrConflict.
+// lifecycle.ErrConflict. Migrate and SweepSessions run at READ COMMITTED,
+// whatever the server's default; a commit takes the default, and where
+// that is REPEATABLE READ a commit racing another for a row is refused as
+// a conflict, never let through (P2 locks the Admins it counts).
 //
 // # Workspaces
 //
@@ -198,7 +201,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	}
 	applied, refresh := false, false
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	// READ COMMITTED, whatever the server's default: each statement reads
+	// what committed before it, the versions another process applied
+	// while this one waited for the lock included (TestMigrateRaceRepeatableRead).
+	err = pgx.BeginTxFunc(ctx, s.pool, readCommitted, func(tx pgx.Tx) error {
 		var done []int32
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012), `+syncOn+`;
 			CREATE TABLE IF NOT EXISTS botlife_schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
@@ -237,6 +243,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// readCommitted are the options of the store's explicit transactions: they
+// read, after taking a lock, what committed before the lock was granted,
+// as PostgreSQL's default isolation does - not the snapshot of their first
+// statement, as REPEATABLE READ, which a server or role may make the
+// default, would.
+var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
 
 // syncOn makes the transaction that selects it durable, syncOff
 // asynchronous (see Durability in the package doc).

@@ -423,7 +423,10 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 	if limit <= 0 {
 		return 0, nil
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	// READ COMMITTED: regroup reads a group's open sessions after it
+	// locks the group, openings that committed meanwhile included
+	// (TestSweepKeepsAGroupOpenedInRepeatableRead).
+	err := pgx.BeginTxFunc(ctx, s.pool, readCommitted, func(tx pgx.Tx) error {
 		closed = 0
 		var after []any // the last group locked: its due, and key
 		for {

@@ -1,0 +1,218 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
+	"github.com/botlife/botlife/store/postgres"
+	"github.com/jackc/pgx/v5"
+)
+
+// P2 under REPEATABLE READ: on a database whose transactions default to
+// it (default_transaction_isolation, a server or role setting the store
+// does not choose), two replicas each revoking a different one of the
+// workspace's two Admins at once leave one Admin, the other commit refused
+// with ErrConflict. Each counted the Admins in the snapshot its first
+// statement took, before the role lock it waited for: both saw the other
+// Admin stay. The plans carry no audit entry (a Store takes such plans;
+// the workspace's audit head would otherwise conflict first). A second
+// connection holds the role lock until both commits wait for it.
+func TestP2RepeatableRead(t *testing.T) {
+	_, url := newStore(t)
+	ctx := context.Background()
+	rr := repeatableRead(t, url)
+	admin := roles.MustSet(roles.Admin)
+	if _, err := rr.Commit(ctx, lifecycle.Plan{Op: lifecycle.OpGrantRole, Roles: []lifecycle.RoleChange{{User: "ada", To: admin}, {User: "bob", To: admin}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342013, hashtext(''))`); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, user := range []string{"ada", "bob"} {
+		go func() {
+			_, err := rr.Commit(ctx, lifecycle.Plan{Op: lifecycle.OpRevokeRole, Roles: []lifecycle.RoleChange{{User: user, From: admin}}})
+			errs <- err
+		}()
+	}
+	waitForWaiters(t, holder, `locktype = 'advisory'`, 2)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var refused int
+	for range 2 {
+		if err := <-errs; errors.Is(err, lifecycle.ErrConflict) {
+			refused++
+		} else if err != nil {
+			t.Fatalf("a revocation failed with %v, want ErrConflict or nothing", err)
+		}
+	}
+	_, admins, err := rr.Roles(ctx, "", "ada")
+	if err != nil || admins != 1 || refused != 1 {
+		t.Fatalf("P2: after two concurrent revocations of the last two Admins: %d Admins, %d refused, %v; want 1 Admin, 1 refused", admins, refused, err)
+	}
+}
+
+// repeatableRead makes the transactions of the database at url default to
+// REPEATABLE READ, as a server or role setting may, and returns a Store
+// whose connections all start so.
+func repeatableRead(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_isolation TO %L', current_database(), 'repeatable read'); END $$`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	var level string
+	if err := st.Pool().QueryRow(ctx, `SHOW transaction_isolation`).Scan(&level); err != nil || level != "repeatable read" {
+		t.Fatalf("transaction_isolation = %q, %v", level, err)
+	}
+	return st
+}
+
+// waitForWaiters returns once n lock requests matching where (a condition
+// on pg_locks) wait: the goroutines the test started are blocked on the
+// lock conn holds. It polls the server, the state it waits for, not time.
+func waitForWaiters(t *testing.T, conn *pgx.Conn, where string, n int) {
+	t.Helper()
+	for waiting := 0; waiting < n; {
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks WHERE NOT granted AND `+where).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Migrate is safe to race where transactions default to REPEATABLE READ:
+// two processes migrating an empty database both succeed. The second to
+// take the migration lock read the applied versions in the snapshot of its
+// first statement, taken before the lock, saw none, and ran every script
+// again ("relation already exists"). A second connection holds the lock
+// until both wait for it.
+func TestMigrateRaceRepeatableRead(t *testing.T) {
+	url := newDatabase(t)
+	ctx := context.Background()
+	stores := []*postgres.Store{repeatableRead(t, url), repeatableRead(t, url)}
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012)`); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, len(stores))
+	for _, st := range stores {
+		go func() { errs <- st.Migrate(ctx) }()
+	}
+	waitForWaiters(t, holder, `locktype = 'advisory'`, len(stores))
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range stores {
+		if err := <-errs; err != nil {
+			t.Errorf("Migrate racing another under REPEATABLE READ: %v", err)
+		}
+	}
+}
+
+// R9, issue 24, where transactions default to REPEATABLE READ: a session
+// opened in a group while a sweep of that group is under way keeps its
+// group, and a later sweep closes it once it idles out. The sweep read
+// the group's open sessions, to leave it due or remove it, in the snapshot
+// of its first statement, taken before the opening committed: it saw none
+// open and removed the group, and no sweep ever visited the new session.
+// A second connection holds a counter row that the sweep's closing of
+// session 1 updates, so that the opening (session 2, another counter row)
+// commits while the sweep waits.
+func TestSweepKeepsAGroupOpenedInRepeatableRead(t *testing.T) {
+	_, url := newStore(t)
+	ctx := context.Background()
+	st := repeatableRead(t, url)
+	clk := &stepClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mia := lifecycle.User("mia")
+	if _, err := m.GrantRole(ctx, lifecycle.System("test"), "mia", roles.Manager); err != nil {
+		t.Fatal(err)
+	}
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot, err := m.Create(ctx, mia, lifecycle.Create{Name: "b", Channel: "sms", Senders: []lifecycle.Sender{snd}, Definition: definition(), IdleTimeout: time.Hour})
+	if err == nil {
+		_, err = m.Activate(ctx, mia, bot.ID, lifecycle.Immediate(), lifecycle.Ack{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := clk.Now()
+	if s, err := st.Route(ctx, "", snd, "u1", t0); err != nil || s.ID != 1 {
+		t.Fatalf("the first session = %+v, %v", s, err)
+	}
+
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT FROM session_stats WHERE workspace = '' AND bot_id = $1 AND open AND reason = '' AND shard = 1 FOR UPDATE) AS x`,
+		string(bot.ID)).Scan(&held); err != nil || held != 1 {
+		t.Fatalf("locking session 1's counter row: %d rows, %v", held, err)
+	}
+	t1 := t0.Add(time.Hour + time.Second) // session 1 idled out
+	swept := make(chan error, 1)
+	go func() {
+		n, err := st.SweepSessions(ctx, "", t1, 100)
+		if err == nil && n != 1 {
+			err = fmt.Errorf("closed %d sessions, want session 1", n)
+		}
+		swept <- err
+	}()
+	waitForWaiters(t, holder, `locktype = 'transactionid'`, 1)
+	if s, err := st.Route(ctx, "", snd, "u2", t1); err != nil || s.ID != 2 {
+		t.Fatalf("a session opened during the sweep = %+v, %v; want session 2", s, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-swept; err != nil {
+		t.Fatalf("the sweep at %v: %v", t1, err)
+	}
+	t2 := t1.Add(time.Hour + time.Second) // session 2 idled out
+	if n, err := st.SweepSessions(ctx, "", t2, 100); err != nil || n != 1 {
+		t.Fatalf("R9: a sweep when session 2 idles out (%v) closed %d, %v; want session 2", t2, n, err)
+	}
+}
