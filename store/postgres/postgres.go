@@ -87,14 +87,17 @@
 // jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
 // nanoseconds: 1677-09-21 to 2262-04-11.
 //
-// Migrate brings a database to schema version 14, what an earlier version
+// Migrate brings a database to schema version 15, what an earlier version
 // stored in the default workspace; a bot stored before R22 reads as live
 // on each of its senders. Version 10 rewrites every bot's rows from its
 // document as this version's core computes them (R20's departures and
 // LeftActive), once, in the migration's transaction. Version 14 gives an
 // open session with no group in session_groups (one an earlier version
 // opened during a rolling upgrade to version 11) its group, so that a
-// sweep closes it. Migrate refuses a database of a newer version.
+// sweep closes it; version 15 gives one that an earlier version opened
+// during a rolling upgrade to version 6 its activity_floor, and makes
+// every group due, for the same reason. Migrate refuses a database of a
+// newer version.
 // Failures never reach a caller as a bare SQLSTATE: see Error.
 package postgres
 

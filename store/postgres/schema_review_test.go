@@ -144,3 +144,102 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 		})
 	}
 }
+
+// R9, issue 24: a session that a process of a version before 6 opened on
+// a database at version 6, during a rolling upgrade (it knew no
+// activity_floor and left it NULL), counts as open after migrating to the
+// latest - in Bot.OpenActivations - and a sweep closes it once it idles
+// out. open_sessions_due, which both read, holds only the open sessions
+// with a floor: the session stayed recorded open for good, unseen.
+func TestMigrateFloorsSessionsAnEarlierVersionOpened(t *testing.T) {
+	conn, url := schemaAt(t, 6)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	a := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot := lifecycle.Bot{ID: "cur", Name: "cur", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition(), State: lifecycle.Active,
+		Revision: 2, Activations: 1, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), FirstActivatedAt: t0.Add(-time.Hour),
+		ActivatedAt: t0.Add(-time.Hour), IdleTimeout: 30 * time.Minute, Live: []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 1}}}
+	doc, err := postgres.EncodeBot(bot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('cur', 2, $1, $2)`, []any{int64(bot.IdleTimeout), doc}},
+		{`INSERT INTO bot_senders (bot_id, channel, address, slot, activation) VALUES ('cur', 'sms', '+15550100', 'active', 1)`, nil},
+		// As a process of version 5 opened it: no activity_floor.
+		{`INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages) VALUES ('sms', '+15550100', 'u1', 'cur', 1, $1, $1, 1)`,
+			[]any{t0.UnixNano()}},
+	} {
+		if _, err := conn.Exec(ctx, x.sql, x.args...); err != nil {
+			t.Fatalf("%s: %v", x.sql, err)
+		}
+	}
+	st := openMigrated(t, ctx, url)
+	if b, err := st.Bot(ctx, "", "cur"); err != nil || !cmp.Equal(b.OpenActivations, []uint64{1}) {
+		t.Errorf("R9: the bot's open activations after migrating = %v, %v; want [1], its open session's", b.OpenActivations, err)
+	}
+	idle := t0.Add(bot.IdleTimeout)
+	if n, err := st.SweepSessions(ctx, "", idle, everything); err != nil || n != 1 {
+		t.Fatalf("R9: a sweep when the session idles out (%v) closed %d, %v; want 1", idle, n, err)
+	}
+}
+
+// R9, issue 24: a bot that a process of a version before 11 changed on a
+// database at version 11, during a rolling upgrade (its commit knew no
+// session_groups; version 12's trigger came later), has its sessions swept
+// once they are over after migrating to the latest. The sweep before had
+// left the group due never (the bot, Active without an idle timeout, ended
+// none of them); the deactivation without grace ended them, but nothing
+// made the group due again.
+func TestMigrateSweepsGroupsAnEarlierVersionLeftStale(t *testing.T) {
+	conn, url := schemaAt(t, 11)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	a := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot := lifecycle.Bot{ID: "cur", Name: "cur", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition(), State: lifecycle.Active,
+		Revision: 2, Activations: 1, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), FirstActivatedAt: t0.Add(-time.Hour),
+		ActivatedAt: t0.Add(-time.Hour), Live: []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 1}}}
+	doc, err := postgres.EncodeBot(bot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := bot
+	off.State, off.Revision, off.Live, off.UpdatedAt = lifecycle.Inactive, 3, nil, t0
+	off.DeactivatedAt, off.EndedAt, off.EndReason = t0, t0, lifecycle.CloseDeactivated
+	offDoc, err := postgres.EncodeBot(off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(-time.Minute).UnixNano()
+	for _, x := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('cur', 2, 0, $1)`, []any{doc}},
+		{`INSERT INTO bot_senders (bot_id, channel, address, slot, activation) VALUES ('cur', 'sms', '+15550100', 'active', 1)`, nil},
+		{`INSERT INTO sender_claims VALUES ('sms', '+15550100', '', 1)`, nil},
+		{`INSERT INTO sessions (id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages)
+			VALUES (1, 'sms', '+15550100', 'u1', 'cur', 1, $1, $1, botlife_activity_floor($1, 0), 1)`, []any{at}},
+		{`INSERT INTO workspace_heads VALUES ('', 'session', 1)`, nil},
+		// A sweep of version 11 left the group due never: no session of it can end.
+		{`INSERT INTO session_groups VALUES ('', 'cur', 'sms', '+15550100', 1, 9223372036854775807)`, nil},
+		// A process of version 10 deactivates the bot without grace.
+		{`UPDATE bots SET revision = 3, doc = $1 WHERE id = 'cur'`, []any{offDoc}},
+		{`UPDATE bot_senders SET slot = NULL, activation = 0, left_at = $1 WHERE bot_id = 'cur'`, []any{t0.UnixNano()}},
+	} {
+		if _, err := conn.Exec(ctx, x.sql, x.args...); err != nil {
+			t.Fatalf("%s: %v", x.sql, err)
+		}
+	}
+	st := openMigrated(t, ctx, url)
+	now := t0.Add(time.Minute)
+	if n, err := st.SweepSessions(ctx, "", now, everything); err != nil || n != 1 {
+		t.Fatalf("R9: a sweep after the deactivation closed %d, %v; want the bot's session", n, err)
+	}
+	if got, err := st.Sessions(ctx, "", 0, 1); err != nil || len(got) != 1 || got[0].CloseReason != lifecycle.CloseDeactivated || !got[0].ClosedAt.Equal(t0) {
+		t.Errorf("R9: the session after the sweep = %+v, %v; want closed deactivated at %v", got, err, t0)
+	}
+}
