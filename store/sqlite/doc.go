@@ -75,7 +75,9 @@
 // session_groups; version 7 keeps it by triggers, so that a process of an
 // earlier version still running on the file (a rolling upgrade) opening a
 // session or writing a bot leaves nothing a sweep misses
-// (TestSweepClosesASessionAnEarlierVersionOpened). Every row is kept
+// (TestSweepClosesASessionAnEarlierVersionOpened); version 8 makes every
+// group due once, for the bots such a process changed before version 7
+// (TestMigrateSweepsGroupsAnEarlierVersionLeftStale). Every row is kept
 // (TestMigrateFromV1, TestMigrateFromV2).
 //
 // # Several processes on one file

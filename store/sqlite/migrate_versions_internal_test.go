@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,12 +13,12 @@ import (
 	"github.com/botlife/botlife/store/internal/binarydoc"
 )
 
-// writeAt creates a file at schema version v (3 to 6: after rows, not
+// writeAt creates a file at schema version v (3 to 7: after rows, not
 // rules) holding what writeV2 holds, in the tables of that version as its
 // Commit, Route and sweep wrote them: the bots' rows as the core computes
 // them, the default workspace from version 4 on (the triggers of version
 // 4 keep sender_claims), a group per open session's activation from
-// version 6 on.
+// version 6 on (by the triggers of version 7 from there).
 func writeAt(t *testing.T, path string, v int) {
 	t.Helper()
 	ctx := context.Background()
@@ -71,7 +72,7 @@ func writeAt(t *testing.T, path string, v int) {
 		}
 	}
 	if v >= 6 {
-		exec(`INSERT INTO session_groups SELECT DISTINCT workspace, bot_id, channel, address, activation, ` + dueNow + ` FROM sessions WHERE closed_at IS NULL`)
+		exec(`INSERT OR IGNORE INTO session_groups SELECT DISTINCT workspace, bot_id, channel, address, activation, ` + dueNow + ` FROM sessions WHERE closed_at IS NULL`)
 	}
 	sc := v2Schedule()
 	exec(`INSERT INTO schedules (`+ws+`id, seq, at, status, revision, doc) VALUES (`+marks(6)+`)`,
@@ -101,8 +102,8 @@ func migrationScripts() ([]string, error) {
 	return out, nil
 }
 
-// A file written at every schema version after rows, not rules - 3, 4, 5
-// and 6 (1 and 2: TestMigrateFromV1, TestMigrateFromV2) - opens at the
+// A file written at every schema version after rows, not rules - 3 to 7
+// (1 and 2: TestMigrateFromV1, TestMigrateFromV2) - opens at the
 // latest without losing a bot, session, schedule, audit entry or role,
 // with the rows the core computes, everything in the default workspace
 // (R27), and goes on routing (R10), draining (R9) and sweeping.
@@ -138,5 +139,64 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 				t.Fatalf("R9: old's session after the sweep = %+v, %v; want grace_expired at the deadline", s, err)
 			}
 		})
+	}
+}
+
+// R9, issue 24: a bot that a process of a version before 6 changed in a
+// file at version 6, during a rolling upgrade (its commit knew no
+// session_groups; version 7's triggers came later), has its sessions swept
+// once they are over after opening at the latest. A sweep had left the
+// group due never (the bot, Active without an idle timeout, ended none of
+// its sessions); the deactivation without grace ended them, but nothing
+// made the group due again.
+func TestMigrateSweepsGroupsAnEarlierVersionLeftStale(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v6.db")
+	exec, done := rawExec(t, ctx, path)
+	scripts, err := migrationScripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range scripts[:6] {
+		exec(m)
+	}
+	exec(`PRAGMA user_version = 6`)
+	t0 := v2Start
+	bot := lifecycle.Bot{ID: "cur", Name: "cur", Channel: "sms", Senders: []lifecycle.Sender{v2One}, Definition: historyDefinition(), State: lifecycle.Active,
+		Revision: 2, Activations: 1, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), FirstActivatedAt: t0.Add(-time.Hour),
+		ActivatedAt: t0.Add(-time.Hour), Live: []lifecycle.SenderState{{Sender: v2One, State: lifecycle.Active, Activation: 1}}}
+	off := bot
+	off.State, off.Revision, off.Live, off.UpdatedAt = lifecycle.Inactive, 3, nil, t0
+	off.DeactivatedAt, off.EndedAt, off.EndReason = t0, t0, lifecycle.CloseDeactivated
+	doc, err := binarydoc.Encode(bot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offDoc, err := binarydoc.Encode(off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(-time.Minute).UnixNano()
+	exec(`INSERT INTO bots (workspace, id, revision, idle_timeout, due, doc) VALUES ('', 'cur', 2, 0, NULL, ?)`, doc)
+	exec(`INSERT INTO bot_senders (workspace, bot_id, channel, address, slot, activation) VALUES ('', 'cur', ?, ?, 'active', 1)`, v2One.Channel, v2One.Address)
+	exec(`INSERT INTO sessions (workspace, id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages) VALUES ('', 1, ?, ?, 'u1', 'cur', 1, ?, ?, 1)`,
+		v2One.Channel, v2One.Address, at, at)
+	// A sweep of version 6 left the group due never: no session of it can end.
+	exec(`INSERT INTO session_groups VALUES ('', 'cur', ?, ?, 1, ?)`, v2One.Channel, v2One.Address, int64(math.MaxInt64))
+	// A process of version 5 deactivates the bot without grace.
+	exec(`UPDATE bots SET revision = 3, doc = ? WHERE id = 'cur'`, offDoc)
+	exec(`UPDATE bot_senders SET slot = NULL, activation = 0, left_active = ? WHERE bot_id = 'cur'`, t0.UnixNano())
+	done()
+
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n, err := st.SweepSessions(ctx, "", t0.Add(time.Minute), everything); err != nil || n != 1 {
+		t.Fatalf("R9: a sweep after the deactivation closed %d, %v; want the bot's session", n, err)
+	}
+	if s, err := st.session(ctx, 1); err != nil || s.CloseReason != lifecycle.CloseDeactivated || !s.ClosedAt.Equal(t0) {
+		t.Errorf("R9: the session after the sweep = %+v, %v; want closed deactivated at %v", s, err, t0)
 	}
 }
