@@ -241,11 +241,15 @@ func badString(v reflect.Value) (string, bool) {
 }
 
 // shorten cuts s to at most 40 bytes for a message.
-func shorten(s string) string {
-	if len(s) <= 40 {
+func shorten(s string) string { return cutAt(s, 40) }
+
+// cutAt cuts s to at most n bytes, on a character boundary, and marks a
+// cut with "...".
+func cutAt(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := 40
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

@@ -103,7 +103,8 @@ const (
 
 // Validate runs every rule over d and returns the report. It never panics: a
 // rule that panics or is malformed is reported as an error finding with code
-// [CodeRulePanic] or [CodeRuleInvalid]. Its cost is linear in the size of d
+// [CodeRulePanic] (quoting at most 200 bytes of the panic value) or
+// [CodeRuleInvalid]. Its cost is linear in the size of d
 // for the default rules.
 func (v *Validator) Validate(d *Definition) Report {
 	if d == nil {
@@ -146,11 +147,23 @@ func (f *findings) run(r *Rule, d *Definition, ix *Index, emit func(path, messag
 	defer func() {
 		if p := recover(); p != nil {
 			f.fs = append(f.fs[:n], Finding{Code: CodeRulePanic, Severity: Error,
-				Message: fmt.Sprintf("rule %q crashed (%v), so its findings are discarded; fix or remove the rule", r.Code, p)})
+				Message: fmt.Sprintf("rule %q crashed (%s), so its findings are discarded; fix or remove the rule", r.Code, panicText(p))})
 		}
 	}()
 	f.rule = r
 	r.Check(d, ix, emit)
+}
+
+// maxPanicText is how many bytes of a crashed rule's panic value its
+// [CodeRulePanic] finding quotes: all of a runtime error, not all of the
+// document a rule may have panicked with (a message is stored, sent and
+// printed with every report).
+const maxPanicText = 200
+
+// panicText is the panic value p as a rule.panic finding quotes it: at
+// most maxPanicText bytes of valid UTF-8.
+func panicText(p any) string {
+	return cutAt(strings.ToValidUTF8(fmt.Sprint(p), "\uFFFD"), maxPanicText)
 }
 
 // problems says what makes r unusable, or "" when nothing does.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/botlife/botlife/validate"
@@ -304,5 +305,38 @@ func TestR4FingerprintFieldsCannotRunTogether(t *testing.T) {
 			t.Errorf("R4: reports %s and %s share the fingerprint %s", name, other, fp)
 		}
 		seen[fp] = name
+	}
+}
+
+// R4: a rule.panic finding quotes at most 200 bytes of the panic value,
+// cut on a character boundary and marked "...", as valid UTF-8: it quoted
+// all of it, so a rule that panicked with the document it read put the
+// whole document into every report.
+func TestR4RulePanicQuotesABoundedValue(t *testing.T) {
+	const tail = "), so its findings are discarded; fix or remove the rule"
+	tests := []struct {
+		name  string
+		value any
+		want  string // the quoted value
+	}{
+		{"short", "boom", "boom"},
+		{"200 bytes", strings.Repeat("x", 200), strings.Repeat("x", 200)},
+		{"201 bytes", strings.Repeat("x", 201), strings.Repeat("x", 200) + "..."},
+		{"a megabyte", strings.Repeat("x", 1<<20), strings.Repeat("x", 200) + "..."},
+		{"error value", fmt.Errorf("bad: %s", strings.Repeat("y", 500)), "bad: " + strings.Repeat("y", 195) + "..."},
+		{"cut inside a character", strings.Repeat("x", 199) + "é", strings.Repeat("x", 199) + "..."},
+		{"invalid UTF-8", "a\xffb", "a\uFFFDb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := clean()
+			v := validate.New(validate.Rule{Code: "x.panics", Severity: validate.Warning, Check: func(*validate.Definition, *validate.Index, func(string, string)) {
+				panic(tt.value)
+			}})
+			want := []validate.Finding{{Code: "rule.panic", Severity: validate.Error, Message: `rule "x.panics" crashed (` + tt.want + tail}}
+			if diff := cmp.Diff(want, v.Validate(&d).Findings); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
