@@ -85,8 +85,10 @@ type Intent struct {
 	Dialog  string   `json:"dialog"`
 }
 
-// Keyword starts Dialog when the end user's message is Word, which must not
-// be empty or blank (keyword.empty).
+// Keyword starts Dialog when the end user's message is Word, in any letter
+// case and with the spaces around it ignored. Word must not be empty or
+// blank (keyword.empty), and a word starts one dialog: another keyword with
+// the same word for another dialog is a warning (keyword.ambiguous).
 type Keyword struct {
 	Word   string `json:"word"`
 	Dialog string `json:"dialog"`

@@ -64,6 +64,7 @@
 //	intent.few_phrases           warning   an intent has fewer than 5 distinct training phrases
 //	text.too_long                warning   a text does not fit one message (SMS: 160 GSM-7 or 70 UCS-2 characters)
 //	fallback.missing             warning   no fallback dialog is set
+//	keyword.ambiguous            warning   two keywords with the same word (in any letter case, spaces around it ignored) start different dialogs
 //
 // Validation with the default rules is linear in the size of the definition.
 //

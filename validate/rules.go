@@ -52,6 +52,7 @@ func DefaultRules() []Rule {
 		{"intent.few_phrases", Warning, "an intent has fewer than 5 distinct training phrases", checkIntentPhrases},
 		{"text.too_long", Warning, "a text does not fit in one message of the channel", checkTextLength},
 		{"fallback.missing", Warning, "no fallback dialog is set", checkFallbackMissing},
+		{"keyword.ambiguous", Warning, "two keywords with the same word start different dialogs", checkKeywordAmbiguous},
 	}
 }
 
@@ -209,6 +210,35 @@ func checkKeywordEmpty(d *Definition, _ *Index, report reportFunc) {
 			what = fmt.Sprintf("the keyword for dialog %q", k.Dialog)
 		}
 		report(fmt.Sprintf("keywords[%d].word", i), what+" has no word; write the word an end user sends to start the dialog, or remove the keyword")
+	}
+}
+
+// keywordKey is a keyword's word as a message matches it: in any letter
+// case, with the spaces around it ignored.
+func keywordKey(word string) string { return strings.ToLower(strings.TrimSpace(word)) }
+
+// checkKeywordAmbiguous finds a keyword whose word an earlier keyword has
+// too, as a message matches them, but that starts another dialog: an end
+// user who sends the word gets one of the two dialogs, and the definition
+// does not say which. Keywords without a word or naming no dialog are
+// left to keyword.empty and trigger.unknown_dialog; the same word twice
+// for one dialog is only redundant.
+func checkKeywordAmbiguous(d *Definition, ix *Index, report reportFunc) {
+	first := make(map[string]int, len(d.Keywords)) // word -> first keyword with a dialog
+	for i, k := range d.Keywords {
+		word := keywordKey(k.Word)
+		dialog, ok := ix.Dialog(k.Dialog)
+		if word == "" || !ok {
+			continue
+		}
+		j, seen := first[word]
+		if !seen {
+			first[word] = i
+			continue
+		}
+		if other, _ := ix.Dialog(d.Keywords[j].Dialog); other != dialog {
+			report(fmt.Sprintf("keywords[%d]", i), fmt.Sprintf("keyword %q starts dialog %q, but keywords[%d] (%q) is the same word to a message and starts dialog %q, so which of the two starts is ambiguous; give the word one dialog, or this keyword another word", k.Word, k.Dialog, j, d.Keywords[j].Word, d.Keywords[j].Dialog))
+		}
 	}
 }
 

@@ -98,6 +98,12 @@ func TestDefaultRules(t *testing.T) {
 			{"keyword.empty", validate.Error, "keywords[2].word", `the keyword for dialog "fallback" has no word; write the word an end user sends to start the dialog, or remove the keyword`},
 			{"keyword.empty", validate.Error, "keywords[4].word", `the keyword has no word; write the word an end user sends to start the dialog, or remove the keyword`},
 		}},
+		{"keyword.ambiguous", func(d *validate.Definition) {
+			d.Keywords = append(d.Keywords, validate.Keyword{Word: " agent ", Dialog: "weather"},
+				validate.Keyword{Word: "Agent", Dialog: "fallback"}, validate.Keyword{Word: "agent", Dialog: "gone"})
+		}, []validate.Finding{
+			{"keyword.ambiguous", validate.Warning, "keywords[1]", `keyword " agent " starts dialog "weather", but keywords[0] ("AGENT") is the same word to a message and starts dialog "fallback", so which of the two starts is ambiguous; give the word one dialog, or this keyword another word`},
+		}},
 		{"attribute.undeclared", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "Bye {{name}}" },
 			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[2].elements[1].text", `attribute "name" is used but not declared; add it to attributes`}}},
 		{"attribute.unknown_type", func(d *validate.Definition) {
@@ -724,5 +730,61 @@ func TestR4BlankDialogIDIsNoTarget(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// R4: keyword.ambiguous compares words as a message matches them - in any
+// letter case, spaces around them ignored - and the dialogs they start:
+// the same word for another dialog is reported at the later keyword, the
+// same word for the same dialog is not, nor a keyword without a word or
+// naming no dialog (keyword.empty and trigger.unknown_dialog report those).
+func TestR4KeywordAmbiguousWhenAWordStartsTwoDialogs(t *testing.T) {
+	msg := func(word, dialog string, first int, firstWord, firstDialog string) string {
+		return fmt.Sprintf("keyword %q starts dialog %q, but keywords[%d] (%q) is the same word to a message and starts dialog %q, so which of the two starts is ambiguous; give the word one dialog, or this keyword another word", word, dialog, first, firstWord, firstDialog)
+	}
+	tests := []struct {
+		name     string
+		keywords []validate.Keyword // after keywords[0], {"AGENT", "fallback"}
+		want     []string           // paths and messages
+	}{
+		{"another word", []validate.Keyword{{Word: "agents", Dialog: "weather"}}, nil},
+		{"same word, same dialog", []validate.Keyword{{Word: "agent", Dialog: "fallback"}}, nil},
+		{"another letter case", []validate.Keyword{{Word: "Agent", Dialog: "weather"}},
+			[]string{"keywords[1]: " + msg("Agent", "weather", 0, "AGENT", "fallback")}},
+		{"spaces around it", []validate.Keyword{{Word: "\tAGENT ", Dialog: "ask"}},
+			[]string{"keywords[1]: " + msg("\tAGENT ", "ask", 0, "AGENT", "fallback")}},
+		{"spaces inside are part of the word", []validate.Keyword{{Word: "AG ENT", Dialog: "ask"}}, nil},
+		{"each later keyword against the first", []validate.Keyword{{Word: "agent", Dialog: "ask"}, {Word: "agent", Dialog: "fallback"}, {Word: "agent", Dialog: "weather"}},
+			[]string{"keywords[1]: " + msg("agent", "ask", 0, "AGENT", "fallback"), "keywords[3]: " + msg("agent", "weather", 0, "AGENT", "fallback")}},
+		{"no dialog is left to trigger.unknown_dialog", []validate.Keyword{{Word: "agent", Dialog: "gone"}, {Word: "agent"}}, nil},
+		{"no word is left to keyword.empty", []validate.Keyword{{Word: " ", Dialog: "ask"}, {Word: "", Dialog: "weather"}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := clean()
+			d.Keywords = append(d.Keywords, tt.keywords...)
+			var got []string
+			for _, f := range only(checkOnWhatsApp(t, d), "keyword.ambiguous") {
+				if f.Severity != validate.Warning {
+					t.Errorf("%s is a %s, want a warning", f.Path, f.Severity)
+				}
+				got = append(got, f.Path+": "+f.Message)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("keyword.ambiguous findings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// R4: keyword.ambiguous compares the dialogs keywords start, not how their
+// ids are written: two keywords naming one dialog are not ambiguous when
+// another dialog repeats its id (dialog.duplicate_id reports that).
+func TestR4KeywordAmbiguousComparesDialogs(t *testing.T) {
+	d := clean()
+	d.Dialogs = append(d.Dialogs, validate.Dialog{ID: "fallback", Name: "Fallback 2", Elements: []validate.Element{{Type: validate.Close}}})
+	d.Keywords = append(d.Keywords, validate.Keyword{Word: "agent", Dialog: "fallback"})
+	if got := only(checkOnWhatsApp(t, d), "keyword.ambiguous"); len(got) != 0 {
+		t.Errorf("one dialog reported as two: %v", got)
 	}
 }
