@@ -51,10 +51,10 @@ type Element struct {
 	Text      string       `json:"text,omitempty"`      // text, buttons
 	Options   []string     `json:"options,omitempty"`   // buttons
 	Attribute string       `json:"attribute,omitempty"` // input: where the reply goes
-	Branches  []Branch     `json:"branches,omitempty"`  // condition
+	Branches  []Branch     `json:"branches,omitempty"`  // condition: at least one (condition.no_branches)
 	Target    string       `json:"target,omitempty"`    // goto: a dialog id
 	Call      *WebhookCall `json:"call,omitempty"`      // webhook
-	Queue     string       `json:"queue,omitempty"`     // transfer: the agent queue
+	Queue     string       `json:"queue,omitempty"`     // transfer: the agent queue (transfer.no_queue)
 }
 
 // Branch sends the conversation to Dialog when Attribute equals Equals.

@@ -65,6 +65,8 @@
 //	text.too_long                warning   a text does not fit one message (SMS: 160 GSM-7 or 70 UCS-2 characters)
 //	fallback.missing             warning   no fallback dialog is set
 //	keyword.ambiguous            warning   two keywords with the same word (in any letter case, spaces around it ignored) start different dialogs
+//	condition.no_branches        warning   a condition element has no branches
+//	transfer.no_queue            warning   a transfer element names no agent queue (empty or blank)
 //
 // Validation with the default rules is linear in the size of the definition.
 //

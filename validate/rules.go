@@ -53,6 +53,8 @@ func DefaultRules() []Rule {
 		{"text.too_long", Warning, "a text does not fit in one message of the channel", checkTextLength},
 		{"fallback.missing", Warning, "no fallback dialog is set", checkFallbackMissing},
 		{"keyword.ambiguous", Warning, "two keywords with the same word start different dialogs", checkKeywordAmbiguous},
+		{"condition.no_branches", Warning, "a condition element has no branches", checkConditionBranches},
+		{"transfer.no_queue", Warning, "a transfer element names no agent queue", checkTransferQueue},
 	}
 }
 
@@ -354,6 +356,27 @@ func checkButtonsTooMany(d *Definition, ix *Index, report reportFunc) {
 			report(elementPath(i, j)+".options", fmt.Sprintf("channel %q shows no buttons; send the options as text instead", channel))
 		} else if e.Type == Buttons && len(e.Options) > limit {
 			report(elementPath(i, j)+".options", fmt.Sprintf("%d options, but channel %q shows at most %d; remove some or use a text menu", len(e.Options), channel, limit))
+		}
+	})
+}
+
+// checkConditionBranches finds a condition without branches: it sends
+// the conversation nowhere whatever the end user said, so it does nothing
+// its designer meant (a missing branch dialog is target.unknown's).
+func checkConditionBranches(d *Definition, _ *Index, report reportFunc) {
+	eachElement(d, func(i, j int, e *Element) {
+		if e.Type == Condition && len(e.Branches) == 0 {
+			report(elementPath(i, j)+".branches", "the condition has no branches, so it never sends the conversation anywhere; add a branch (attribute, equals and dialog) or remove the element")
+		}
+	})
+}
+
+// checkTransferQueue finds a transfer whose queue is empty or blank: it
+// hands the conversation to no queue of agents, so none may take it up.
+func checkTransferQueue(d *Definition, _ *Index, report reportFunc) {
+	eachElement(d, func(i, j int, e *Element) {
+		if e.Type == Transfer && strings.TrimSpace(e.Queue) == "" {
+			report(elementPath(i, j)+".queue", "the transfer names no agent queue, so no agent may take up the conversation; set queue to the queue of the agents who answer it")
 		}
 	})
 }

@@ -104,6 +104,20 @@ func TestDefaultRules(t *testing.T) {
 		}, []validate.Finding{
 			{"keyword.ambiguous", validate.Warning, "keywords[1]", `keyword " agent " starts dialog "weather", but keywords[0] ("AGENT") is the same word to a message and starts dialog "fallback", so which of the two starts is ambiguous; give the word one dialog, or this keyword another word`},
 		}},
+		{"condition.no_branches", func(d *validate.Definition) {
+			d.Dialogs[0].Elements[1].Branches = []validate.Branch{}
+			d.Dialogs[1].Elements = append(d.Dialogs[1].Elements, validate.Element{Type: validate.Condition})
+		}, []validate.Finding{
+			{"condition.no_branches", validate.Warning, "dialogs[0].elements[1].branches", "the condition has no branches, so it never sends the conversation anywhere; add a branch (attribute, equals and dialog) or remove the element"},
+			{"condition.no_branches", validate.Warning, "dialogs[1].elements[2].branches", "the condition has no branches, so it never sends the conversation anywhere; add a branch (attribute, equals and dialog) or remove the element"},
+		}},
+		{"transfer.no_queue", func(d *validate.Definition) {
+			d.Dialogs[3].Elements = append(d.Dialogs[3].Elements, validate.Element{Type: validate.Transfer, Queue: " \t"},
+				validate.Element{Type: validate.Transfer}, validate.Element{Type: validate.Close})
+		}, []validate.Finding{
+			{"transfer.no_queue", validate.Warning, "dialogs[3].elements[1].queue", "the transfer names no agent queue, so no agent may take up the conversation; set queue to the queue of the agents who answer it"},
+			{"transfer.no_queue", validate.Warning, "dialogs[3].elements[2].queue", "the transfer names no agent queue, so no agent may take up the conversation; set queue to the queue of the agents who answer it"},
+		}},
 		{"attribute.undeclared", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "Bye {{name}}" },
 			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[2].elements[1].text", `attribute "name" is used but not declared; add it to attributes`}}},
 		{"attribute.unknown_type", func(d *validate.Definition) {
