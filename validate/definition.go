@@ -78,7 +78,8 @@ type WebhookCall struct {
 }
 
 // Intent starts Dialog when the end user's message matches its training
-// phrases.
+// phrases. Its Name tells it apart: it is neither empty nor blank
+// (intent.no_name) and unique among the intents (intent.duplicate_name).
 type Intent struct {
 	Name    string   `json:"name"`
 	Phrases []string `json:"phrases"`

@@ -67,6 +67,8 @@
 //	keyword.ambiguous            warning   two keywords with the same word (in any letter case, spaces around it ignored) start different dialogs
 //	condition.no_branches        warning   a condition element has no branches
 //	transfer.no_queue            warning   a transfer element names no agent queue (empty or blank)
+//	intent.no_name               warning   an intent has an empty or blank name
+//	intent.duplicate_name        warning   two intents share a name
 //
 // Validation with the default rules is linear in the size of the definition.
 //

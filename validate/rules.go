@@ -55,6 +55,8 @@ func DefaultRules() []Rule {
 		{"keyword.ambiguous", Warning, "two keywords with the same word start different dialogs", checkKeywordAmbiguous},
 		{"condition.no_branches", Warning, "a condition element has no branches", checkConditionBranches},
 		{"transfer.no_queue", Warning, "a transfer element names no agent queue", checkTransferQueue},
+		{"intent.no_name", Warning, "an intent has an empty name", checkIntentNoName},
+		{"intent.duplicate_name", Warning, "two intents share a name", checkIntentDuplicateName},
 	}
 }
 
@@ -464,6 +466,38 @@ func checkIntentPhrases(d *Definition, _ *Index, report reportFunc) {
 		default:
 			report(path, fmt.Sprintf("intent %q has %d distinct training phrases of %d (blank and repeated ones do not count); add at least %d for reliable matching", in.Name, n, len(in.Phrases), MinIntentPhrases))
 		}
+	}
+}
+
+// checkIntentNoName finds an intent whose name is empty or blank: the
+// name is what tells a designer, and whatever reports the intent a message
+// matched, which intent it is.
+func checkIntentNoName(d *Definition, _ *Index, report reportFunc) {
+	for i, in := range d.Intents {
+		if strings.TrimSpace(in.Name) != "" {
+			continue
+		}
+		what := "the intent"
+		if in.Dialog != "" {
+			what = fmt.Sprintf("the intent for dialog %q", in.Dialog)
+		}
+		report(fmt.Sprintf("intents[%d].name", i), what+" has no name, so nothing tells which intent a message matched; give it a unique name")
+	}
+}
+
+// checkIntentDuplicateName finds an intent named as an earlier one: the
+// name no longer tells which of the two a message matched.
+func checkIntentDuplicateName(d *Definition, _ *Index, report reportFunc) {
+	seen := make(map[string]int, len(d.Intents))
+	for i, in := range d.Intents {
+		if strings.TrimSpace(in.Name) == "" {
+			continue
+		}
+		if first, dup := seen[in.Name]; dup {
+			report(fmt.Sprintf("intents[%d].name", i), fmt.Sprintf("intent name %q is already used by intents[%d], so which of the two a message matched is ambiguous; names must be unique, so rename this intent or merge its phrases into the other", in.Name, first))
+			continue
+		}
+		seen[in.Name] = i
 	}
 }
 

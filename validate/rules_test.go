@@ -118,6 +118,22 @@ func TestDefaultRules(t *testing.T) {
 			{"transfer.no_queue", validate.Warning, "dialogs[3].elements[1].queue", "the transfer names no agent queue, so no agent may take up the conversation; set queue to the queue of the agents who answer it"},
 			{"transfer.no_queue", validate.Warning, "dialogs[3].elements[2].queue", "the transfer names no agent queue, so no agent may take up the conversation; set queue to the queue of the agents who answer it"},
 		}},
+		{"intent.no_name", func(d *validate.Definition) {
+			d.Intents = append(d.Intents, validate.Intent{Name: "", Dialog: "ask", Phrases: d.Intents[0].Phrases},
+				validate.Intent{Name: " ", Phrases: d.Intents[0].Phrases}, validate.Intent{Name: " help ", Dialog: "fallback", Phrases: d.Intents[0].Phrases})
+		}, []validate.Finding{
+			{"intent.no_name", validate.Warning, "intents[1].name", `the intent for dialog "ask" has no name, so nothing tells which intent a message matched; give it a unique name`},
+			{"intent.no_name", validate.Warning, "intents[2].name", "the intent has no name, so nothing tells which intent a message matched; give it a unique name"},
+		}},
+		{"intent.duplicate_name", func(d *validate.Definition) {
+			d.Intents = append(d.Intents, validate.Intent{Name: "weather", Dialog: "ask", Phrases: d.Intents[0].Phrases},
+				validate.Intent{Name: "Weather", Dialog: "ask", Phrases: d.Intents[0].Phrases},
+				validate.Intent{Name: "", Dialog: "ask", Phrases: d.Intents[0].Phrases}, validate.Intent{Name: "", Dialog: "ask", Phrases: d.Intents[0].Phrases},
+				validate.Intent{Name: "weather", Dialog: "weather", Phrases: d.Intents[0].Phrases})
+		}, []validate.Finding{
+			{"intent.duplicate_name", validate.Warning, "intents[1].name", `intent name "weather" is already used by intents[0], so which of the two a message matched is ambiguous; names must be unique, so rename this intent or merge its phrases into the other`},
+			{"intent.duplicate_name", validate.Warning, "intents[5].name", `intent name "weather" is already used by intents[0], so which of the two a message matched is ambiguous; names must be unique, so rename this intent or merge its phrases into the other`},
+		}},
 		{"attribute.undeclared", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "Bye {{name}}" },
 			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[2].elements[1].text", `attribute "name" is used but not declared; add it to attributes`}}},
 		{"attribute.unknown_type", func(d *validate.Definition) {
