@@ -6,7 +6,9 @@ package validate
 // A conversation starts in the entry dialog, or in the dialog a keyword or an
 // intent points to. A dialog runs its elements in order. Attributes hold what
 // the end user typed or a webhook returned, and may be used in texts and URLs
-// as {{name}}.
+// as {{name}}, where name is letters, digits, "_", "." and "-" (spaces
+// around it allowed); any other {{...}} is sent as written
+// (placeholder.invalid).
 type Definition struct {
 	// Channel names the channel the bot runs on ("sms", "whatsapp", ...). It
 	// sets channel limits such as the number of buttons and the length of a

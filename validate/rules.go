@@ -3,6 +3,7 @@ package validate
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -57,6 +58,7 @@ func DefaultRules() []Rule {
 		{"transfer.no_queue", Warning, "a transfer element names no agent queue", checkTransferQueue},
 		{"intent.no_name", Warning, "an intent has an empty name", checkIntentNoName},
 		{"intent.duplicate_name", Warning, "two intents share a name", checkIntentDuplicateName},
+		{"placeholder.invalid", Warning, "a text or webhook URL has a {{...}} that is no placeholder", checkPlaceholders},
 	}
 }
 
@@ -277,6 +279,44 @@ func checkUndeclared(d *Definition, ix *Index, report reportFunc) {
 			reported[path+"\x00"+name] = true
 			report(path, fmt.Sprintf("attribute %q is used but not declared; add it to attributes", name))
 		})
+	})
+}
+
+// bracesRE finds what a designer may have meant as a placeholder: text
+// between "{{" and "}}" without braces of its own.
+var bracesRE = regexp.MustCompile(`\{\{[^{}]*\}\}`)
+
+// checkPlaceholders finds a {{...}} in a field that placeholders stand in
+// (the fields [Placeholders] are read from for attribute.undeclared) that
+// is no placeholder - {{first name}}, {{}} - so no attribute's value
+// replaces it and end users get it as written; attribute.undeclared never
+// sees it. Each one is reported once per field.
+func checkPlaceholders(d *Definition, _ *Index, report reportFunc) {
+	eachElement(d, func(i, j int, e *Element) {
+		check := func(field, s string) {
+			if !strings.Contains(s, "{{") {
+				return
+			}
+			var reported map[string]bool
+			for _, m := range bracesRE.FindAllString(s, -1) {
+				if placeholderRE.FindString(m) == m || reported[m] {
+					continue
+				}
+				if reported == nil {
+					reported = map[string]bool{}
+				}
+				reported[m] = true
+				report(elementPath(i, j)+field, fmt.Sprintf("%q is no placeholder, so end users get it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})", shorten(m)))
+			}
+		}
+		switch e.Type {
+		case Text, Buttons, Input:
+			check(".text", e.Text)
+		case Webhook:
+			if e.Call != nil {
+				check(".call.url", e.Call.URL)
+			}
+		}
 	})
 }
 

@@ -134,6 +134,14 @@ func TestDefaultRules(t *testing.T) {
 			{"intent.duplicate_name", validate.Warning, "intents[1].name", `intent name "weather" is already used by intents[0], so which of the two a message matched is ambiguous; names must be unique, so rename this intent or merge its phrases into the other`},
 			{"intent.duplicate_name", validate.Warning, "intents[5].name", `intent name "weather" is already used by intents[0], so which of the two a message matched is ambiguous; names must be unique, so rename this intent or merge its phrases into the other`},
 		}},
+		{"placeholder.invalid", func(d *validate.Definition) {
+			d.Dialogs[2].Elements[1].Text = "Here is the weather in {{city}}, {{first name}}. {{first name}}, {{ city }}!"
+			d.Dialogs[2].Elements[0].Call.URL = "https://api.example.com/weather?q={{city}}&u={{}}"
+			d.Dialogs[3].Elements[0].Text = "{{ignored}}" // a transfer sends no text
+		}, []validate.Finding{
+			{"placeholder.invalid", validate.Warning, "dialogs[2].elements[0].call.url", `"{{}}" is no placeholder, so end users get it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})`},
+			{"placeholder.invalid", validate.Warning, "dialogs[2].elements[1].text", `"{{first name}}" is no placeholder, so end users get it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})`},
+		}},
 		{"attribute.undeclared", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "Bye {{name}}" },
 			[]validate.Finding{{"attribute.undeclared", validate.Error, "dialogs[2].elements[1].text", `attribute "name" is used but not declared; add it to attributes`}}},
 		{"attribute.unknown_type", func(d *validate.Definition) {
@@ -816,5 +824,54 @@ func TestR4KeywordAmbiguousComparesDialogs(t *testing.T) {
 	d.Keywords = append(d.Keywords, validate.Keyword{Word: "agent", Dialog: "fallback"})
 	if got := only(checkOnWhatsApp(t, d), "keyword.ambiguous"); len(got) != 0 {
 		t.Errorf("one dialog reported as two: %v", got)
+	}
+}
+
+// R4: placeholder.invalid reports each {{...}} that the placeholder
+// pattern does not read - so no value replaces it and end users get it as
+// written - once per field, in the fields placeholders stand in (a text,
+// buttons or input element's text, a webhook's URL), quoting at most 40
+// bytes of it; a real placeholder, with or without spaces inside its
+// braces, is attribute.undeclared's, and braces that close nothing are
+// plain text.
+func TestR4PlaceholderThatIsNoneIsReported(t *testing.T) {
+	msg := func(p string) string {
+		return fmt.Sprintf("%q is no placeholder, so end users get it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})", p)
+	}
+	long := "{{" + strings.Repeat("x", 60) + " y}}"
+	tests := []struct {
+		name string
+		e    validate.Element // becomes dialogs[0].elements[0]
+		want []string         // paths and messages
+	}{
+		{"placeholders", validate.Element{Type: validate.Text, Text: "{{city}}, {{ city }} and {{city}}"}, nil},
+		{"a space inside", validate.Element{Type: validate.Buttons, Text: "Hi {{first name}}", Options: []string{"a"}},
+			[]string{"dialogs[0].elements[0].text: " + msg("{{first name}}")}},
+		{"once per field", validate.Element{Type: validate.Input, Attribute: "city", Text: "{{a b}}? {{a b}}! {{c-d}} {{città}}"},
+			[]string{"dialogs[0].elements[0].text: " + msg("{{a b}}"), "dialogs[0].elements[0].text: " + msg("{{città}}")}},
+		{"empty", validate.Element{Type: validate.Text, Text: "{{}} {{ }}"},
+			[]string{"dialogs[0].elements[0].text: " + msg("{{ }}"), "dialogs[0].elements[0].text: " + msg("{{}}")}},
+		{"quoted at most 40 bytes", validate.Element{Type: validate.Text, Text: long},
+			[]string{"dialogs[0].elements[0].text: " + msg(long[:40]+"...")}},
+		{"a webhook's URL", validate.Element{Type: validate.Webhook, Call: &validate.WebhookCall{Method: "GET", URL: "https://api.example.com/{{user id}}"}},
+			[]string{"dialogs[0].elements[0].call.url: " + msg("{{user id}}")}},
+		{"not braces around a name", validate.Element{Type: validate.Text, Text: "{first name} {{first name} {{ {x} }}"}, nil},
+		{"a field the element does not send", validate.Element{Type: validate.GoTo, Target: "ask", Text: "{{a b}}"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := clean()
+			d.Dialogs[0].Elements[0] = tt.e
+			var got []string
+			for _, f := range only(checkOnWhatsApp(t, d), "placeholder.invalid") {
+				if f.Severity != validate.Warning {
+					t.Errorf("%s is a %s, want a warning", f.Path, f.Severity)
+				}
+				got = append(got, f.Path+": "+f.Message)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("placeholder.invalid findings (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
