@@ -3,7 +3,6 @@ package validate
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -282,10 +281,6 @@ func checkUndeclared(d *Definition, ix *Index, report reportFunc) {
 	})
 }
 
-// bracesRE finds what a designer may have meant as a placeholder: text
-// between "{{" and "}}" without braces of its own.
-var bracesRE = regexp.MustCompile(`\{\{[^{}]*\}\}`)
-
 // checkPlaceholders finds a {{...}} in a field that placeholders stand in
 // (the fields [Placeholders] are read from for attribute.undeclared) that
 // is no placeholder - {{first name}}, {{}} - so no attribute's value
@@ -298,16 +293,16 @@ func checkPlaceholders(d *Definition, _ *Index, report reportFunc) {
 				return
 			}
 			var reported map[string]bool
-			for _, m := range bracesRE.FindAllString(s, -1) {
-				if placeholderRE.FindString(m) == m || reported[m] {
-					continue
+			braces(s, func(_ int, m string) {
+				if _, ok := placeholderName(m); ok || reported[m] {
+					return
 				}
 				if reported == nil {
 					reported = map[string]bool{}
 				}
 				reported[m] = true
 				report(elementPath(i, j)+field, fmt.Sprintf("%q is no placeholder, so end users get it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})", shorten(m)))
-			}
+			})
 		}
 		switch e.Type {
 		case Text, Buttons, Input:
@@ -441,7 +436,7 @@ func checkWebhookURL(d *Definition, _ *Index, report reportFunc) {
 		// A placeholder stands for a value; "0" fits wherever one can
 		// stand in an http URL - host, port, path, query - where "x"
 		// would be an invalid port.
-		u, err := url.Parse(placeholderRE.ReplaceAllString(c.URL, "0"))
+		u, err := url.Parse(fillPlaceholders(c.URL, "0"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			report(path+".url", fmt.Sprintf("webhook URL %q is not an absolute http or https URL; write the whole address, such as https://api.example.com/orders", c.URL))
 		}
