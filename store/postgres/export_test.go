@@ -38,10 +38,9 @@ var (
 	EncodeSchedule = binarydoc.Encode
 )
 
-// SQLSweep is the sweep's query for limit.
-// SQLSweep and SQLSweepGroups are a sweep's statements with limit.
-func SQLSweep(limit int) string       { return sweepSQL(sqlSweep, limit) }
-func SQLSweepGroups(limit int) string { return sweepSQL(sqlSweepGroups, limit) }
-
-// SQLSweepGroupsAfter is a sweep's statement for its next groups, with limit.
-func SQLSweepGroupsAfter(limit int) string { return sweepSQL(sqlSweepGroupsAfter, limit) }
+// A sweep's statements: its groups, its next groups, its sessions.
+const (
+	SQLSweepGroups      = sqlSweepGroups
+	SQLSweepGroupsAfter = sqlSweepGroupsAfter
+	SQLSweep            = sqlSweep
+)

@@ -322,7 +322,8 @@ const openDue = `s.closed_at IS NULL AND s.activity_floor IS NOT NULL`
 // replicas share them. The lock lets openings in the group go on (their
 // FOR KEY SHARE): on a busy sender some opening nearly always holds it.
 // sqlSweepGroupsAfter locks the next ones after the last a sweep locked
-// ($3-$7: its due, as it was, and key).
+// ($3-$7: its due, as it was, and key). @limit is a parameter (the last),
+// like sqlSweep's: one statement text whatever the limit (sweepSQL).
 const (
 	sqlSweepGroups = `SELECT due, bot_id, channel, address, activation FROM session_groups
 	WHERE workspace = $2 AND due <= $1 ORDER BY due, bot_id, channel, address, activation LIMIT @limit FOR NO KEY UPDATE SKIP LOCKED`
@@ -334,8 +335,8 @@ const (
 // sqlSweep claims up to @limit open sessions of the groups $3-$6 whose
 // columns say they may be over at $1: all those of a group no longer
 // served, those idle too long if it is (by activity_floor in the index,
-// then the exact time), with their bots' documents. @limit is written into
-// the text (sweepSQL), so that PostgreSQL keeps one generic plan.
+// then the exact time), with their bots' documents. @limit is a
+// parameter, the last (sweepSQL).
 const sqlSweep = `
 	WITH bound AS (
 		SELECT g.*, CASE WHEN bs.bot_id IS NULL THEN 9223372036854775807
@@ -386,13 +387,18 @@ const sqlRegroup = `
 	UPDATE session_groups x SET due = g.due FROM g WHERE g.due IS NOT NULL
 		AND (x.workspace, x.bot_id, x.channel, x.address, x.activation) = ($1, g.bot_id, g.channel, g.address, g.activation)`
 
-// sweepSQL returns q with limit in its text: "ALL" for no limit.
-func sweepSQL(q string, limit int) string {
-	lim := "ALL"
+// sweepSQL returns q, a sweep's statement, and args with limit appended:
+// @limit in q is that parameter, NULL (no limit) for a limit below zero.
+// The limit is never written into the text: each distinct text would be
+// another prepared statement on every connection (pgx caches them by
+// text), which a sweep's changing limit would churn.
+func sweepSQL(q string, limit int, args ...any) (string, []any) {
+	var lim *int64
 	if limit >= 0 {
-		lim = strconv.Itoa(limit)
+		l := int64(limit)
+		lim = &l
 	}
-	return strings.ReplaceAll(q, "@limit", lim)
+	return strings.ReplaceAll(q, "@limit", "$"+strconv.Itoa(len(args)+1)+"::int8"), append(args, lim)
 }
 
 // groups are groups of open sessions as unnest takes them.
@@ -431,9 +437,9 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 		var after []any // the last group locked: its due, and key
 		for {
 			var g groups
-			q, args := sweepSQL(sqlSweepGroups, limit), []any{at, string(ws)}
+			q, args := sweepSQL(sqlSweepGroups, limit, at, string(ws))
 			if after != nil {
-				q, args = sweepSQL(sqlSweepGroupsAfter, limit), append(args, after...)
+				q, args = sweepSQL(sqlSweepGroupsAfter, limit, append([]any{at, string(ws)}, after...)...)
 			}
 			rows, err := tx.Query(ctx, q, args...)
 			if err == nil {
@@ -475,7 +481,8 @@ func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now t
 func sweepGroups(ctx context.Context, tx pgx.Tx, ws string, now time.Time, limit int, g *groups) (int, error) {
 	var ids, ats []int64
 	var reasons []string
-	rows, err := tx.Query(ctx, sweepSQL(sqlSweep, limit), append([]any{sqlrows.Clamp(now), ws}, g.args()...)...)
+	q, args := sweepSQL(sqlSweep, limit, append([]any{sqlrows.Clamp(now), ws}, g.args()...)...)
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}
