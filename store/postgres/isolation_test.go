@@ -216,3 +216,75 @@ func TestSweepKeepsAGroupOpenedInRepeatableRead(t *testing.T) {
 		t.Fatalf("R9: a sweep when session 2 idles out (%v) closed %d, %v; want session 2", t2, n, err)
 	}
 }
+
+// The store chooses its isolation, as it chooses its durability: where
+// transactions default to REPEATABLE READ (default_transaction_isolation,
+// a server or role setting), a commit, an opening and a message that wait
+// for a row another transaction changes go on once it commits, as at READ
+// COMMITTED, which their reasoning assumes. Under the default they failed
+// with a serialization error - the commit with ErrConflict (R15: the
+// Manager retries it), the opening and the message once per attempt, so
+// that on a busy workspace they failed after their retries. A second
+// connection changes the row (the workspace's audit or session head, the
+// open session) until the store's statement waits for it; no statement
+// of the store may fail (R17: no conflict where nothing conflicts).
+func TestIsolationIsTheStoresOwn(t *testing.T) {
+	f := newFixture(t)
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	if _, err := f.liveBot(snd); err != nil {
+		t.Fatal(err)
+	}
+	open, err := f.st.Route(f.ctx, "", snd, "u1", f.clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	repeatableRead(t, f.url) // new connections default to it
+	st, tr := tracedStore(t, f.url)
+	var level string
+	if err := st.Pool().QueryRow(f.ctx, `SHOW transaction_isolation`).Scan(&level); err != nil || level != "repeatable read" {
+		t.Fatalf("transaction_isolation = %q, %v", level, err)
+	}
+	for _, tc := range []struct {
+		name, change string // the row the other transaction changes
+		op           func() error
+	}{
+		{"R15/a commit waits for the audit head", `UPDATE workspace_heads SET seq = seq WHERE workspace = '' AND head = 'audit'`, func() error {
+			_, err := st.Commit(f.ctx, lifecycle.Plan{Audit: []lifecycle.AuditEntry{{Time: f.clk.Now(), Actor: "a", Action: lifecycle.OpGet, Denied: true}}})
+			return err
+		}},
+		{"R9/an opening waits for the session head", `UPDATE workspace_heads SET seq = seq WHERE workspace = '' AND head = 'session'`, func() error {
+			_, err := st.Route(f.ctx, "", snd, "u2", f.clk.Now())
+			return err
+		}},
+		{"R9/a message waits for its session", fmt.Sprintf(`UPDATE sessions SET messages = messages WHERE workspace = '' AND id = %d`, open.ID), func() error {
+			_, err := st.Route(f.ctx, "", snd, "u1", f.clk.Now())
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			holder, err := pgx.Connect(f.ctx, f.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holder.Close(f.ctx)
+			tx, err := holder.Begin(f.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(f.ctx, tc.change); err != nil {
+				t.Fatal(err)
+			}
+			tr.reset()
+			done := make(chan error, 1)
+			go func() { done <- tc.op() }()
+			waitForWaiters(t, holder, `locktype = 'transactionid'`, 1)
+			if err := tx.Commit(f.ctx); err != nil {
+				t.Fatal(err)
+			}
+			err = <-done
+			if _, codes := tr.reset(); err != nil || len(codes) > 0 {
+				t.Fatalf("failed with %v; its statements failed with SQLSTATEs %v; want it to wait and succeed", err, codes)
+			}
+		})
+	}
+}

@@ -8,18 +8,29 @@
 // one_bot_per_slot (workspace, channel, address, slot) is R1 and R2,
 // whatever a plan says. bots.due_at is Change.Due.
 //
-// Commit (R15) is one pipelined batch, one implicit transaction, one round
-// trip. A failed revision or role check raises an error that aborts it; a
-// changed bot's bot_senders rows are deleted before any is inserted, so the
-// unique index sees no overlap the plan does not leave. Schedules (R23) and
+// Commit (R15) is one pipelined batch, one transaction, one round trip. A
+// failed revision or role check raises an error that aborts it; a changed
+// bot's bot_senders rows are deleted before any is inserted, so the unique
+// index sees no overlap the plan does not leave. Schedules (R23) and
 // audit entries (R24) are numbered gap-free under the row locks of the
 // workspace's heads in workspace_heads; the audit statement is last, so
 // entries become visible in Seq order. Revision mismatches, unique
 // violations, serialization failures and deadlocks are
-// lifecycle.ErrConflict. Migrate and SweepSessions run at READ COMMITTED,
-// whatever the server's default; a commit takes the default, and where
-// that is REPEATABLE READ a commit racing another for a row is refused as
-// a conflict, never let through (P2 locks the Admins it counts).
+// lifecycle.ErrConflict.
+//
+// # Isolation
+//
+// Every transaction that writes - a Commit, each statement of Route and
+// CloseSession that writes, SweepSessions, Migrate - begins at READ
+// COMMITTED itself, whatever the server's or role's
+// default_transaction_isolation, as each chooses its durability itself
+// (below): each statement reads what committed before it, and one that
+// waits for a row lock goes on with the row as its holder left it. The
+// reasoning of each assumes that; under REPEATABLE READ, which a server or
+// role may make the default, contended commits and openings failed with
+// serialization errors (ErrConflict) where they should wait
+// (TestIsolationIsTheStoresOwn). Reads are single statements, which read
+// one snapshot at any level.
 //
 // # Workspaces
 //
@@ -253,6 +264,55 @@ func (s *Store) Migrate(ctx context.Context) error {
 // statement, as REPEATABLE READ, which a server or role may make the
 // default, would.
 var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
+
+// beginReadCommitted begins every transaction that writes in one round
+// trip (sendWrite) at READ COMMITTED: see Isolation in the package doc.
+const beginReadCommitted = `BEGIN ISOLATION LEVEL READ COMMITTED`
+
+// sendWrite runs the statements of b in one transaction at READ
+// COMMITTED, whatever the server's or role's default, in one round trip:
+// BEGIN, b, COMMIT, pipelined. (A SET TRANSACTION before b, without BEGIN,
+// would do the same with a WARNING in the server's log every time.) A
+// transaction that failed is rolled back, so that its connection goes back
+// to the pool idle: the pool closes one released in a transaction.
+func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	tx := &pgx.Batch{}
+	tx.Queue(beginReadCommitted)
+	tx.QueuedQueries = append(tx.QueuedQueries, b.QueuedQueries...)
+	tx.Queue(`COMMIT`)
+	err = conn.SendBatch(ctx, tx).Close()
+	if pc := conn.Conn().PgConn(); err != nil && !pc.IsClosed() && pc.TxStatus() != 'I' {
+		_, _ = conn.Exec(ctx, `ROLLBACK`)
+	}
+	return err
+}
+
+// writeRow is the row of a statement that writes, which sendWrite runs
+// when the row is scanned.
+type writeRow struct {
+	s    *Store
+	ctx  context.Context
+	sql  string
+	args []any
+}
+
+// writeRow returns the row of sql, a statement that writes, with args.
+func (s *Store) writeRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return writeRow{s, ctx, sql, args}
+}
+
+// Scan implements pgx.Row: it runs the statement and scans its first row
+// (pgx.ErrNoRows if it returns none; the transaction commits all the same).
+func (r writeRow) Scan(dest ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(r.sql, r.args...).QueryRow(func(row pgx.Row) error { return row.Scan(dest...) })
+	return r.s.sendWrite(r.ctx, b)
+}
 
 // syncOn makes the transaction that selects it durable, syncOff
 // asynchronous (see Durability in the package doc).

@@ -189,7 +189,7 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	// A message never opens a test session (R26): DecideRoute opens one
 	// only as the Manager's OpenTestSession routes it.
 	mayOpen := !sender.IsTest()
-	read, err := scanRouted(s.pool.QueryRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser, ws, mayOpen), sender, endUser,
+	read, err := scanRouted(s.writeRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser, ws, mayOpen), sender, endUser,
 		&openDoc, &openRev, &activeDoc, &activeRev, &found)
 	switch {
 	case err != nil && errors.Is(fail(ctx, "routing", err), lifecycle.ErrConflict):
@@ -212,7 +212,7 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	step, decided := lifecycle.DecideRoute(v, sender, endUser, now)
 	if !step.New && step.Closed.ID == 0 && decided == nil {
 		if read.ID != 0 && at < read.LastActivityAt.UnixNano() { // the clock stepped back: sqlRoute left it
-			sess, err := scanRouted(s.pool.QueryRow(ctx, sqlStepBack, at, sender.Channel, sender.Address, endUser, ws, int64(read.ID), read.LastActivityAt.UnixNano()), sender, endUser)
+			sess, err := scanRouted(s.writeRow(ctx, sqlStepBack, at, sender.Channel, sender.Address, endUser, ws, int64(read.ID), read.LastActivityAt.UnixNano()), sender, endUser)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return lifecycle.Session{}, false, errors.New("the open session changed")
 			}
@@ -239,7 +239,7 @@ func (s *Store) applyRoute(ctx context.Context, ws string, sender lifecycle.Send
 			return lifecycle.Session{}, true, decided
 		}
 		var id int64
-		if err := s.pool.QueryRow(ctx, sqlClose, args...).Scan(&id); errors.Is(err, pgx.ErrNoRows) {
+		if err := s.writeRow(ctx, sqlClose, args...).Scan(&id); errors.Is(err, pgx.ErrNoRows) {
 			return lifecycle.Session{}, false, errors.New("the open session changed")
 		} else if err != nil {
 			return lifecycle.Session{}, true, err
@@ -248,7 +248,7 @@ func (s *Store) applyRoute(ctx context.Context, ws string, sender lifecycle.Send
 	}
 	n := step.Session
 	args = append(args, at, string(n.Bot), int64(n.Activation), activeRev, int64(n.Messages)) // n's sender and end user are $9-$11
-	out, err := sqlrows.ScanSession(s.pool.QueryRow(ctx, sqlOpen, args...))
+	out, err := sqlrows.ScanSession(s.writeRow(ctx, sqlOpen, args...))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return lifecycle.Session{}, false, errors.New("the open session or the Active bot changed")
@@ -303,7 +303,7 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 		out := lifecycle.DecideClose(cur, b, reason, now)
 		args, err := closeArgs(string(ws), cur.Sender, cur.EndUser, cur, out, rev)
 		if err == nil {
-			err = s.pool.QueryRow(ctx, sqlClose, args...).Scan(new(int64))
+			err = s.writeRow(ctx, sqlClose, args...).Scan(new(int64))
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return out, fail(ctx, "closing a session", err)

@@ -35,8 +35,24 @@ func (tr *tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQ
 }
 
 func (tr *tracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	tr.failed(d.Err)
+}
+
+func (tr *tracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (tr *tracer) TraceBatchQuery(ctx context.Context, c *pgx.Conn, d pgx.TraceBatchQueryData) {
+	tr.TraceQueryStart(ctx, c, pgx.TraceQueryStartData{SQL: d.SQL})
+	tr.failed(d.Err)
+}
+
+func (tr *tracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// failed records the SQLSTATE of err, if it has one.
+func (tr *tracer) failed(err error) {
 	var pe *pgconn.PgError
-	if errors.As(d.Err, &pe) {
+	if errors.As(err, &pe) {
 		tr.mu.Lock()
 		tr.codes = append(tr.codes, pe.Code)
 		tr.mu.Unlock()
