@@ -96,7 +96,12 @@
 // are binary documents (store/internal/binarydoc) in bytea. Keyed text must
 // be valid UTF-8 without NUL and at most MaxKeyBytes. Audit entries are
 // jsonb, which cannot hold NUL or invalid UTF-8. Times are Unix
-// nanoseconds: 1677-09-21 to 2262-04-11.
+// nanoseconds: 1677-09-21 to 2262-04-11. A workspace the store cannot hold
+// (text it would refuse as a key) holds nothing: Commit refuses it, and
+// every other method answers as the memory store does for a workspace that
+// has stored nothing - no bots, sessions, schedules, roles or audit
+// entries, the senders other workspaces claim, no error
+// (TestR27UnholdableWorkspaceHoldsNothing).
 //
 // Migrate brings a database to schema version 15, what an earlier version
 // stored in the default workspace; a bot stored before R22 reads as live
@@ -370,6 +375,13 @@ func checkSender(x lifecycle.Sender) error {
 	return cmp.Or(checkText("channel", x.Channel, true), checkText("sender address", x.Address, true))
 }
 
+// holdable reports whether the store can hold workspace ws: the text of a
+// key. A workspace it cannot hold has stored nothing, and is never sent to
+// the server, which would refuse the text.
+func holdable(ws lifecycle.Workspace) bool {
+	return checkText("workspace", string(ws), true) == nil
+}
+
 // storable returns the channels and addresses of the senders the store
 // could hold: a read for one it could not finds nothing there.
 func storable(ss []lifecycle.Sender) (channels, addresses []string) {
@@ -385,7 +397,7 @@ func storable(ss []lifecycle.Sender) (channels, addresses []string) {
 func (s *Store) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
 	var bots []lifecycle.Bot
 	var err error
-	if checkText("bot id", string(id), true) == nil {
+	if holdable(ws) && checkText("bot id", string(id), true) == nil {
 		bots, err = s.queryBots(ctx, "reading a bot", sqlBot, string(ws), string(id))
 	}
 	if err != nil || len(bots) == 0 {
@@ -468,7 +480,7 @@ const sqlLastActive = `
 // again on every call, at a cost that grew with the senders' old bots.)
 func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender, except lifecycle.BotID) (live []lifecycle.Bot, last *lifecycle.Bot, err error) {
 	ch, addr := storable(senders)
-	if len(ch) == 0 {
+	if len(ch) == 0 || !holdable(ws) {
 		return nil, nil, nil
 	}
 	b := &pgx.Batch{}
@@ -490,6 +502,9 @@ func (s *Store) SenderBots(ctx context.Context, ws lifecycle.Workspace, senders 
 
 // Bots implements lifecycle.Store.
 func (s *Store) Bots(ctx context.Context, ws lifecycle.Workspace, after lifecycle.BotID, limit int) ([]lifecycle.Bot, error) {
+	if !holdable(ws) {
+		return nil, nil
+	}
 	return s.queryBots(ctx, "listing bots", `SELECT b.doc, `+sqlOpenActivations+` FROM bots b WHERE b.workspace = $1 AND b.id > $2 ORDER BY b.id LIMIT $3`,
 		string(ws), string(after), limitArg(limit))
 }
@@ -502,8 +517,8 @@ const sqlDueDrains = `SELECT b.doc, ` + sqlOpenActivations + ` FROM bots b WHERE
 // through the partial index pending_schedules, in one round trip.
 func (s *Store) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
 	due := lifecycle.Due{Schedules: []lifecycle.Schedule{}}
-	if now.Before(sqlrows.MinTime) {
-		return due, nil // every stored time is later
+	if now.Before(sqlrows.MinTime) || !holdable(ws) {
+		return due, nil // every stored time is later, or nothing is stored
 	}
 	b := &pgx.Batch{}
 	b.Queue(sqlDueDrains, sqlrows.Clamp(now), limitArg(limit), string(ws)).Query(func(rows pgx.Rows) (err error) {
@@ -532,6 +547,9 @@ func (s *Store) Roles(ctx context.Context, ws lifecycle.Workspace, user string) 
 	if checkText("user", user, true) == nil {
 		u = &user
 	}
+	if !holdable(ws) {
+		return 0, 0, nil
+	}
 	var rs int16
 	var admins int
 	err := s.pool.QueryRow(ctx, sqlRoles, u, string(ws)).Scan(&rs, &admins)
@@ -539,14 +557,19 @@ func (s *Store) Roles(ctx context.Context, ws lifecycle.Workspace, user string) 
 }
 
 // Claimed implements lifecycle.Store: the rows of sender_claims held by
-// another workspace, in one round trip.
+// another workspace, in one round trip. Every row is another's where ws
+// is a workspace the store cannot hold (NULL).
 func (s *Store) Claimed(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender) ([]lifecycle.Sender, error) {
 	channels, addresses := make([]string, len(senders)), make([]string, len(senders))
 	for i, sn := range senders {
 		channels[i], addresses[i] = sn.Channel, sn.Address
 	}
-	rows, err := s.pool.Query(ctx, `SELECT channel, address FROM sender_claims WHERE workspace <> $1
-		AND (channel, address) IN (SELECT * FROM unnest($2::text[], $3::text[]))`, string(ws), channels, addresses)
+	var w *string
+	if holdable(ws) {
+		w = (*string)(&ws)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT channel, address FROM sender_claims WHERE workspace IS DISTINCT FROM $1::text
+		AND (channel, address) IN (SELECT * FROM unnest($2::text[], $3::text[]))`, w, channels, addresses)
 	if err != nil {
 		return nil, fail(ctx, "reading sender claims", err)
 	}
@@ -565,7 +588,7 @@ func (s *Store) Claimed(ctx context.Context, ws lifecycle.Workspace, senders []l
 
 // AuditLog implements lifecycle.Store.
 func (s *Store) AuditLog(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.AuditEntry, error) {
-	if after > 1<<63-1 {
+	if after > 1<<63-1 || !holdable(ws) {
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT seq, entry FROM audit_log WHERE workspace = $3 AND seq > $1 ORDER BY seq LIMIT $2`, int64(after), limitArg(limit), string(ws))

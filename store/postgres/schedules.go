@@ -94,7 +94,7 @@ func scanSchedule(row pgx.Row) (lifecycle.Schedule, error) {
 
 // Schedule implements lifecycle.Store in one round trip.
 func (s *Store) Schedule(ctx context.Context, ws lifecycle.Workspace, id lifecycle.ScheduleID) (lifecycle.Schedule, error) {
-	if checkText("schedule id", string(id), true) != nil {
+	if checkText("schedule id", string(id), true) != nil || !holdable(ws) {
 		return lifecycle.Schedule{}, &lifecycle.NotFoundError{Kind: "schedule", ID: strings.ToValidUTF8(string(id), "\ufffd")}
 	}
 	sc, err := scanSchedule(s.pool.QueryRow(ctx, sqlSchedule, string(ws), string(id)))
@@ -118,7 +118,7 @@ func collectSchedules(rows pgx.Rows) ([]lifecycle.Schedule, error) {
 // Schedules implements lifecycle.Store in one round trip, through the
 // unique index on seq.
 func (s *Store) Schedules(ctx context.Context, ws lifecycle.Workspace, after uint64, limit int) ([]lifecycle.Schedule, error) {
-	if after > 1<<63-1 {
+	if after > 1<<63-1 || !holdable(ws) {
 		return []lifecycle.Schedule{}, nil
 	}
 	rows, err := s.pool.Query(ctx, sqlSchedules, int64(after), limitArg(limit), string(ws))

@@ -141,8 +141,8 @@ func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecy
 	// R21: DecideRoute refuses a sender or end user that is not an id,
 	// whatever the view; sqlRoute may open a session by itself, so ask it
 	// first. (An id is text PostgreSQL holds exactly, and a key.)
-	if _, err := lifecycle.DecideRoute(lifecycle.RouteView{}, sender, endUser, now); errors.Is(err, lifecycle.ErrInvalidInput) {
-		return lifecycle.Session{}, err
+	if _, err := lifecycle.DecideRoute(lifecycle.RouteView{}, sender, endUser, now); errors.Is(err, lifecycle.ErrInvalidInput) || !holdable(ws) {
+		return lifecycle.Session{}, err // a workspace the store cannot hold has no bots: DecideRoute's answer
 	}
 	at, err := sqlrows.MustNanos("time", now)
 	if err != nil {
@@ -260,7 +260,7 @@ func (s *Store) applyRoute(ctx context.Context, ws string, sender lifecycle.Send
 
 // Sessions implements lifecycle.Store.
 func (s *Store) Sessions(ctx context.Context, ws lifecycle.Workspace, after lifecycle.SessionID, limit int) ([]lifecycle.Session, error) {
-	if after > 1<<63-1 {
+	if after > 1<<63-1 || !holdable(ws) {
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE workspace = $3 AND id > $1 ORDER BY id LIMIT $2`, int64(after), limitArg(limit), string(ws))
@@ -282,7 +282,7 @@ func (s *Store) CloseSession(ctx context.Context, ws lifecycle.Workspace, id lif
 		return lifecycle.Session{}, err
 	}
 	notFound := &lifecycle.NotFoundError{Kind: "session", ID: strconv.FormatUint(uint64(id), 10)}
-	if id > 1<<63-1 {
+	if id > 1<<63-1 || !holdable(ws) {
 		return lifecycle.Session{}, notFound
 	}
 	for attempt := 0; attempt < casAttempts; attempt++ {
@@ -426,7 +426,7 @@ func (g *groups) add(bot, channel, address string, activation int64) {
 func (s *Store) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
 	var closed int
 	at := sqlrows.Clamp(now)
-	if limit <= 0 {
+	if limit <= 0 || !holdable(ws) {
 		return 0, nil
 	}
 	// READ COMMITTED: regroup reads a group's open sessions after it
@@ -577,6 +577,9 @@ func scanGroups(rows pgx.Rows, err error) (groups, error) {
 // in session_stats: it costs the rows it returns, never the sessions. The
 // close reasons of a bot and sender come as one JSON object.
 func (s *Store) SessionStats(ctx context.Context, ws lifecycle.Workspace) ([]lifecycle.SessionStats, error) {
+	if !holdable(ws) {
+		return nil, nil
+	}
 	rows, err := s.pool.Query(ctx, `SELECT bot_id, channel, address, sum(n)::int8, coalesce(sum(n) FILTER (WHERE open), 0)::int8, sum(m)::int8,
 			coalesce(jsonb_object_agg(reason, n) FILTER (WHERE NOT open AND n > 0), '{}')
 		FROM (SELECT bot_id, channel, address, open, reason, sum(sessions) AS n, sum(messages) AS m
