@@ -40,7 +40,9 @@ func (e *Error) Error() string {
 	if e.Kind == lifecycle.ErrInvalidInput {
 		return fmt.Sprintf("postgres: %s: the database cannot store the value (%s); remove NUL bytes and invalid UTF-8, and keep ids short", e.Op, detail)
 	}
-	return fmt.Sprintf("postgres: %s: the database is unavailable (%s); nothing was changed that a retry would repeat, retry later", e.Op, detail)
+	// Not "nothing was changed": a statement cancelled or cut off may have
+	// committed first (see Cancellation in the package doc).
+	return fmt.Sprintf("postgres: %s: the database is unavailable (%s); retry later", e.Op, detail)
 }
 
 // Unwrap returns the sentinel and the driver's error.

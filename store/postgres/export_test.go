@@ -9,6 +9,15 @@ import (
 // Fail exposes the error mapping to the tests.
 var Fail = fail
 
+// SetWriteGrace sets how long a write goes on after its context ends, and
+// a func called when a context ends during a write, and returns a func
+// that restores them.
+func SetWriteGrace(grace time.Duration, ended func()) (restore func()) {
+	oldGrace, oldEnded := writeGrace, writeEnded
+	writeGrace, writeEnded = grace, ended
+	return func() { writeGrace, writeEnded = oldGrace, oldEnded }
+}
+
 // SetWaitTiming sets the poll interval and the listener's linger for a
 // test, and returns a func that restores them.
 func SetWaitTiming(poll, linger time.Duration) (restore func()) {

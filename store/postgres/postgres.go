@@ -32,6 +32,30 @@
 // (TestIsolationIsTheStoresOwn). Reads are single statements, which read
 // one snapshot at any level.
 //
+// # Cancellation
+//
+// A statement that writes (Commit's batch; each of Route's and
+// CloseSession's), once sent, runs to its end though the caller's context
+// ends, for up to two seconds more (as store/sqlite finishes a Route's
+// statement once begun): a context that ended while PostgreSQL committed
+// it, or just after, had Route report ErrUnavailable for a message it
+// counted or a session it opened, and a caller routing it again counted
+// it twice. A context that ended before a statement was sent stops the
+// method there, before it: Route's first statement writes nothing unless it
+// takes the message or opens the session, and then it is the last.
+// Two seconds after the context ends, a statement still running - waiting
+// for a lock - is cancelled, and the method returns an error wrapping
+// lifecycle.ErrUnavailable. That error, and one
+// from a connection lost during a statement, is ambiguous: PostgreSQL may
+// have committed the statement before the cancel or loss reached it, so a
+// Route reporting it may have counted its message (or opened its session:
+// a retry then counts the message on that session), a Commit may have
+// stored its plan (a retry of one that changes bots, roles or schedules
+// is refused as a conflict by what it read) and a CloseSession may have closed the session (a retry returns
+// it closed). SweepSessions and Migrate run several statements in one
+// transaction, which a context ending rolls back unless it ends during the
+// COMMIT.
+//
 // # Workspaces
 //
 // Every row has a workspace (R27), and every key and index but
@@ -280,9 +304,20 @@ const beginReadCommitted = `BEGIN ISOLATION LEVEL READ COMMITTED`
 // would do the same with a WARNING in the server's log every time.) A
 // transaction that failed is rolled back, so that its connection goes back
 // to the pool idle: the pool closes one released in a transaction.
+//
+// Once sent, the transaction runs to its end though ctx ends, for up to
+// writeGrace more (see Cancellation in the package doc): ctx ending while
+// PostgreSQL commits, or after, would have the caller told that a write
+// it made failed. An ended ctx is refused before anything is sent.
 func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch) error {
 	conn, err := s.pool.Acquire(ctx)
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
+		if conn != nil {
+			conn.Release()
+		}
 		return err
 	}
 	defer conn.Release()
@@ -290,11 +325,46 @@ func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch) error {
 	tx.Queue(beginReadCommitted)
 	tx.QueuedQueries = append(tx.QueuedQueries, b.QueuedQueries...)
 	tx.Queue(`COMMIT`)
-	err = conn.SendBatch(ctx, tx).Close()
+	sent, stop := graceful(ctx)
+	err = conn.SendBatch(sent, tx).Close()
+	stop()
 	if pc := conn.Conn().PgConn(); err != nil && !pc.IsClosed() && pc.TxStatus() != 'I' {
 		_, _ = conn.Exec(ctx, `ROLLBACK`)
 	}
 	return err
+}
+
+// writeGrace bounds how long a write, once sent, goes on after its
+// context ends (sendWrite): long enough for any statement that is not
+// stuck behind a lock, short enough that a caller giving up is not kept
+// waiting behind one. Tests set writeEnded, called when a context ends
+// during a write.
+var (
+	writeGrace = 2 * time.Second
+	writeEnded func()
+)
+
+// graceful returns a context for a write that ctx governs: it ends
+// writeGrace after ctx does, or when stop is called.
+func graceful(ctx context.Context) (sent context.Context, stop func()) {
+	sent, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	grace, ended := writeGrace, writeEnded
+	stopAfter := context.AfterFunc(ctx, func() {
+		if ended != nil {
+			ended()
+		}
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-sent.Done():
+		}
+	})
+	return sent, func() {
+		stopAfter()
+		cancel()
+	}
 }
 
 // writeRow is the row of a statement that writes, which sendWrite runs

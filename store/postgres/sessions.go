@@ -137,6 +137,11 @@ const casAttempts = 4
 // open session is still served or when they have none open on the sender
 // (not a test sender) and a bot holds its active slot; two when the open
 // session is over, and DecideRoute closes it and opens a new one.
+// A statement sent runs to its end though ctx ends, for up to two seconds
+// more: Route returns what it recorded. Past those, or with the connection
+// lost, it returns an error wrapping lifecycle.ErrUnavailable that may
+// come after the message was counted or the session opened (see
+// Cancellation in the package doc).
 func (s *Store) Route(ctx context.Context, ws lifecycle.Workspace, sender lifecycle.Sender, endUser string, now time.Time) (lifecycle.Session, error) {
 	// R21: DecideRoute refuses a sender or end user that is not an id,
 	// whatever the view; sqlRoute may open a session by itself, so ask it

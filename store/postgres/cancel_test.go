@@ -1,0 +1,108 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/store/postgres"
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+)
+
+// R10, R15: a write whose context ends once it is sent runs to its end
+// and reports what it did: a Route that took the message returns its
+// session, a CloseSession the session closed. Ended during the statement
+// (here while it waits for a lock another connection holds), the driver
+// cancelled it, and Route reported ErrUnavailable - also when PostgreSQL
+// had committed it, so that a caller routing the message again counted it
+// twice. The grace here is an hour, so that it never runs out; the test
+// releases the lock once the store has seen the context end.
+func TestWriteSentRunsToItsEnd(t *testing.T) {
+	f := newFixture(t)
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	if _, err := f.liveBot(snd); err != nil {
+		t.Fatal(err)
+	}
+	now := f.clk.Now()
+	open, err := f.st.Route(f.ctx, "", snd, "u1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan struct{}, 1)
+	defer postgres.SetWriteGrace(time.Hour, func() { ended <- struct{}{} })()
+	lockSession := fmt.Sprintf(`UPDATE sessions SET messages = messages WHERE workspace = '' AND id = %d`, open.ID)
+	for _, tc := range []struct {
+		name string
+		op   func(ctx context.Context) (lifecycle.Session, error)
+		want lifecycle.Session
+	}{
+		{"R10/a message", func(ctx context.Context) (lifecycle.Session, error) {
+			return f.st.Route(ctx, "", snd, "u1", now.Add(time.Second))
+		}, func() lifecycle.Session {
+			s := open
+			s.Messages, s.LastActivityAt = 2, now.Add(time.Second)
+			return s
+		}()},
+		{"R15/a close", func(ctx context.Context) (lifecycle.Session, error) {
+			return f.st.CloseSession(ctx, "", open.ID, "done", now.Add(2*time.Second))
+		}, func() lifecycle.Session {
+			s := open
+			s.Messages, s.LastActivityAt = 2, now.Add(time.Second)
+			s.ClosedAt, s.CloseReason = now.Add(2*time.Second), "done"
+			return s
+		}()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			holder, err := pgx.Connect(f.ctx, f.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holder.Close(f.ctx)
+			tx, err := holder.Begin(f.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(f.ctx, lockSession); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(f.ctx)
+			type result struct {
+				s   lifecycle.Session
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				s, err := tc.op(ctx)
+				done <- result{s, err}
+			}()
+			waitForWaiters(t, holder, `locktype = 'transactionid'`, 1)
+			cancel()
+			select {
+			case <-ended: // the store saw the context end; its statement still waits
+			case r := <-done:
+				t.Fatalf("returned %+v, %v while its statement waited for the lock; want it to wait", r.s, r.err)
+			}
+			if err := tx.Commit(f.ctx); err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			if r.err != nil {
+				t.Fatalf("failed with %v (unavailable %t) after its statement was sent", r.err, errors.Is(r.err, lifecycle.ErrUnavailable))
+			}
+			stored, err := f.st.Sessions(f.ctx, "", 0, everything)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]lifecycle.Session{tc.want}, stored); diff != "" {
+				t.Errorf("stored sessions (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.want, r.s); diff != "" {
+				t.Errorf("returned (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
