@@ -80,11 +80,14 @@ const (
 
 	// Role changes serialise on an advisory lock, so that two plans
 	// removing different Admins cannot both see the other one stay.
-	// sqlCheckAdmins also locks the Admins it counts (FOR SHARE): where
-	// transactions default to REPEATABLE READ, its snapshot is the batch's
-	// first statement's, taken before the lock, and may still count an
-	// Admin another commit removed meanwhile; locking that row is then a
-	// serialization failure, a conflict (P2, TestP2RepeatableRead).
+	// A commit runs at READ COMMITTED (sendWrite), so sqlCheckAdmins
+	// counts, in a snapshot taken after the lock, the Admins the commits
+	// before it left. It also locks them (FOR SHARE): were its snapshot
+	// older than the lock (REPEATABLE READ, as commits took where it was
+	// the default before they chose their isolation), locking an Admin
+	// another commit removed meanwhile would be a serialization failure,
+	// a conflict, never a count of one Admin too many (P2,
+	// TestP2RepeatableRead).
 	sqlLockRoles  = `SELECT pg_advisory_xact_lock(7342013, hashtext(@ws))`
 	sqlCheckRoles = `
 		SELECT botlife_conflict(format('the roles of %s changed since the plan read them', quote_literal(w.u)))
