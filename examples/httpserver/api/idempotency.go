@@ -113,7 +113,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 	r.Body = readCloser{bytes.NewReader(body)}
 	scope := who.scope()
 	now := s.m.Now()
-	prev, err := s.keep.Claim(ctx(r), scope, key, request, now, now.Add(ClaimLease))
+	kctx, cancel := s.bounded(ctx(r))
+	prev, err := s.keep.Claim(kctx, scope, key, request, now, now.Add(ClaimLease))
+	err = s.keeperLate(kctx, err, "claiming the Idempotency-Key")
+	cancel()
 	switch {
 	case errors.Is(err, ErrNotKept): // the user's share is full of requests in flight
 		s.log.WarnContext(r.Context(), "idempotency key not kept", append(logWorkspace(r.Context()), "path", loggedPath(r), "err", err)...)
@@ -196,19 +199,34 @@ func (s *Server) finish(ctx context.Context, scope Scope, key string, request, r
 	}
 }
 
+// errKeeperBudget is the cause of the end of a Keeper call's context
+// that ran out of the server's KeeperTimeout.
+var errKeeperBudget = errors.New("the Keeper call took longer than the server's KeeperTimeout")
+
+// bounded returns the context of a Keeper call that a request waits for
+// before it runs - claiming its Idempotency-Key, taking the plan it
+// applies: the request's own context, so that a client hanging up
+// cancels it, ending after the server's KeeperTimeout too, so that a hung
+// Keeper does not hold a request of a Server that has no deadline of its
+// own until its client hangs up.
+func (s *Server) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, s.keepTime, errKeeperBudget)
+}
+
 // detached returns the context of a Keeper call that must outlive the
 // request whose context is ctx - a client hanging up must not
 // half-finish a write - but not run on for ever: it ends after the
 // server's KeeperTimeout, whatever ctx's own deadline.
 func (s *Server) detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), s.keepTime)
+	return context.WithTimeoutCause(context.WithoutCancel(ctx), s.keepTime, errKeeperBudget)
 }
 
-// keeperLate is the 503 timeout problem of a detached Keeper call, whose
-// context is kctx, that failed with err because it ran out of its
-// budget; else err.
+// keeperLate is the 503 timeout problem of a Keeper call, whose context
+// kctx is bounded or detached, that failed with err because it ran out of
+// the server's KeeperTimeout; else err (the request's own cancellation or
+// deadline is answered as such).
 func (s *Server) keeperLate(kctx context.Context, err error, what string) error {
-	if err == nil || kctx.Err() == nil {
+	if err == nil || errors.Is(err, ErrNotKept) || !errors.Is(context.Cause(kctx), errKeeperBudget) {
 		return err
 	}
 	return fail(probTimeout, fmt.Sprintf("%s took longer than the server allows (%v); nothing changed: retry later", what, s.keepTime))

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/botlife/botlife/examples/httpserver/demo"
 	"github.com/botlife/botlife/lifecycle"
 	"github.com/botlife/botlife/store"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // hungKeeper is a MemoryKeeper whose methods named in hang block until
@@ -25,6 +28,7 @@ type hungKeeper struct {
 
 	mu    sync.Mutex
 	calls []string // the calls that hung, in order
+	seen  []error  // why each ended: its context's error
 }
 
 func (k *hungKeeper) block(ctx context.Context, method string) error {
@@ -36,6 +40,9 @@ func (k *hungKeeper) block(ctx context.Context, method string) error {
 		return context.DeadlineExceeded
 	}
 	<-ctx.Done()
+	k.mu.Lock()
+	k.seen = append(k.seen, ctx.Err())
+	k.mu.Unlock()
 	return ctx.Err()
 }
 
@@ -154,5 +161,105 @@ func TestR17PlanKeptAgainWithinTheBudget(t *testing.T) {
 	}
 	if got := strings.Join(k.calls, " "); got != "KeepPlan" {
 		t.Errorf("hung calls %q, want the plan kept again once", got)
+	}
+}
+
+func (k *hungKeeper) Claim(ctx context.Context, s api.Scope, key string, req []byte, now, expires time.Time) (*api.KeptResponse, error) {
+	if k.hang["Claim"] {
+		return nil, k.block(ctx, "Claim")
+	}
+	return k.MemoryKeeper.Claim(ctx, s, key, req, now, expires)
+}
+
+func (k *hungKeeper) TakePlan(ctx context.Context, s api.Scope, id string, now time.Time) ([]byte, error) {
+	if k.hang["TakePlan"] {
+		return nil, k.block(ctx, "TakePlan")
+	}
+	return k.MemoryKeeper.TakePlan(ctx, s, id, now)
+}
+
+// R15 and R17 with a hung Keeper: the Keeper calls a request makes before
+// it runs - claiming its Idempotency-Key, taking the plan it applies - run
+// on the request's context bounded by Config.KeeperTimeout, so an
+// api.Server used without a server deadline of its own does not hold the
+// request until the client hangs up. Out of time, the request answers a
+// 503 timeout problem that says what took too long and to retry, and
+// changes nothing; the same request once the Keeper answers again
+// succeeds. The calls are not detached: a client that hangs up cancels
+// them (a call that hung then sees context.Canceled, not the budget's
+// end).
+func TestR17KeeperCallsOfARequestHaveABudget(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		hang    string
+		keyed   bool   // the request carries an Idempotency-Key
+		plan    bool   // the request applies a dry run's plan
+		detail  string // a part of the timeout problem's detail
+		success int    // the status of the same request once the Keeper answers
+	}{
+		{name: "a keyed request's claim", hang: "Claim", keyed: true,
+			detail: "claiming the Idempotency-Key took longer than the server allows (1ms)", success: 201},
+		{name: "an apply's plan", hang: "TakePlan", plan: true,
+			detail: "reading the plan took longer than the server allows (1ms)", success: 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := apitest.NewFixture(t)
+			k := &hungKeeper{MemoryKeeper: api.NewMemoryKeeper(api.KeepLimits{}), t: t, hang: map[string]bool{}}
+			srv, err := api.New(api.Config{Manager: f.Manager, Users: api.NewBearerTokens(demo.Tokens()), Keeper: k,
+				KeeperTimeout: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &apitest.Client{T: t, Handler: srv}
+			path, body, headers := "/bots", apitest.BotJSON, []string(nil)
+			if tc.keyed {
+				headers = []string{"Idempotency-Key: k1"}
+			}
+			if tc.plan {
+				dry := c.Do("POST", "/bots?dry_run=true", "dan", apitest.BotJSON)
+				if dry.Status != 200 || dry.Header.Get("Location") == "" {
+					t.Fatalf("dry run: %d %s", dry.Status, dry.Body)
+				}
+				path, body = dry.Header.Get("Location")+"/apply", ""
+			}
+			before, _ := apitest.World(t, c)
+			k.hang[tc.hang] = true
+			r := c.Do("POST", path, "dan", body, headers...)
+			if r.Status != 503 {
+				t.Fatalf("POST %s with the Keeper hung = %d %s, want 503", path, r.Status, r.Body)
+			}
+			if p := r.Problem(t); p.Type != "/problems/timeout" || !strings.Contains(p.Detail, tc.detail) || r.Header.Get("Retry-After") == "" {
+				t.Errorf("problem %+v (Retry-After %q), want a timeout with a detail with %q and Retry-After", p, r.Header.Get("Retry-After"), tc.detail)
+			}
+			if after, _ := apitest.World(t, c); after != before {
+				t.Errorf("the refused request changed something:\nbefore %s\nafter  %s", before, after)
+			}
+			if got := strings.Join(k.calls, " "); got != tc.hang {
+				t.Errorf("hung calls %q, want %q", got, tc.hang)
+			}
+
+			// A client that hangs up cancels the call: it is not detached.
+			k.calls, k.seen = nil, nil
+			gone, cancel := context.WithCancel(context.Background())
+			cancel()
+			req := httptest.NewRequest("POST", path, strings.NewReader(body)).WithContext(gone)
+			req.Header.Set("Authorization", "Bearer "+apitest.Token("dan"))
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			for _, h := range headers {
+				name, value, _ := strings.Cut(h, ":")
+				req.Header.Set(name, strings.TrimSpace(value))
+			}
+			c.Send(req, []byte(body))
+			if diff := cmp.Diff([]error{context.Canceled}, k.seen, cmpopts.EquateErrors()); diff != "" {
+				t.Errorf("what the hung %s saw of a request whose client hung up (-want +got):\n%s", tc.hang, diff)
+			}
+
+			k.hang[tc.hang] = false
+			if r := c.Do("POST", path, "dan", body, headers...); r.Status != tc.success {
+				t.Errorf("the same request once the Keeper answers = %d %s, want %d", r.Status, r.Body, tc.success)
+			}
+		})
 	}
 }

@@ -272,7 +272,10 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 		return reply{}, err
 	}
 	id := r.PathValue("id")
-	b, err := s.keep.TakePlan(ctx(r), who.scope(), id, s.m.Now())
+	kctx, cancel := s.bounded(ctx(r))
+	b, err := s.keep.TakePlan(kctx, who.scope(), id, s.m.Now())
+	err = s.keeperLate(kctx, err, "reading the plan")
+	cancel()
 	if err != nil {
 		return reply{}, err
 	}

@@ -106,13 +106,17 @@ type Config struct {
 	// Heartbeat is how often GET /events sends a comment line to keep the
 	// connection open while nothing happens; default 15s.
 	Heartbeat time.Duration
-	// KeeperTimeout bounds each Keeper call that outlives its request's
-	// client - keeping a dry run's plan, keeping or releasing an
-	// Idempotency-Key's response - which runs detached from the request so
-	// that a client hanging up does not half-finish a write; 0 means
-	// DefaultKeeperTimeout. A dry run whose plan is not kept in time
-	// answers a 503 timeout problem (retry later); a response not kept in
-	// time is answered all the same (see idempotency.go).
+	// KeeperTimeout bounds each Keeper call; 0 means
+	// DefaultKeeperTimeout. The calls that outlive their request's client
+	// - keeping a dry run's plan, keeping or releasing an
+	// Idempotency-Key's response - run detached from the request so that a
+	// client hanging up does not half-finish a write; the calls a request
+	// waits for before it runs - claiming its Idempotency-Key, taking the
+	// plan it applies - run on the request's context, bounded too, so a
+	// hung Keeper does not hold a request until its client hangs up. A
+	// claim, a plan taken or a dry run's plan not done in time answers a
+	// 503 timeout problem (retry later); a response not kept in time is
+	// answered all the same (see idempotency.go).
 	KeeperTimeout time.Duration
 }
 

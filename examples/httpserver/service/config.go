@@ -85,7 +85,7 @@ func parseConfig(args []string, env func(string) string, stderr io.Writer) (stri
 	all.Var((*durationFlag)(&c.WriteTimeout), "write-timeout", "how long a response may take: an operation still running a tenth before it (at most 1s) ends with a 503 timeout; event streams are exempt (a `duration`)")
 	all.Var((*durationFlag)(&c.IdleTimeout), "idle-timeout", "how long an idle keep-alive connection stays open (a `duration`)")
 	all.Var((*durationFlag)(&c.ShutdownTimeout), "shutdown-timeout", "on SIGTERM or SIGINT, how long requests in flight may take to finish; event streams end at once (a `duration`)")
-	all.Var((*durationFlag)(&c.KeeperTimeout), "keeper-timeout", "how long keeping an idempotent response or a dry run's plan may take once a request is done; a dry run whose plan is not kept in time answers 503 timeout (a `duration`)")
+	all.Var((*durationFlag)(&c.KeeperTimeout), "keeper-timeout", "how long a call of the idempotency and plan keeper may take: claiming an Idempotency-Key, taking a plan to apply, keeping a dry run's plan (each answers 503 timeout when late), or keeping an idempotent response once a request is done (a `duration`)")
 	all.Var((*durationFlag)(&c.ExpireEvery), "expire-every", "how often to run ExpireDue in each workspace of the users file; every replica may (a `duration`)")
 	all.StringVar(&c.Workspace, "workspace", c.Workspace, "the workspace to act in (empty or -: the default one, as in the users file)")
 	all.StringVar(&c.As, "as", c.As, "the user to act as; their roles in the workspace decide what they may do")

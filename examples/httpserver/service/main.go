@@ -77,7 +77,8 @@
 // answer the client still receives. Keeping a request's response under
 // its Idempotency-Key, or a dry run's plan, goes on if the client hangs
 // up, for up to -keeper-timeout (default 5s): a dry run whose plan is not
-// kept by then answers 503 timeout. The log never holds a token or a
+// kept by then answers 503 timeout, as does claiming an Idempotency-Key
+// or taking a plan to apply that takes longer. The log never holds a token or a
 // connection string's password.
 //
 // # Traces
