@@ -261,6 +261,23 @@ func where(path string) string {
 	return strings.TrimPrefix(path, ".")
 }
 
+// shown is s as a problem may quote it back: "" when s is not text (R21:
+// invalid UTF-8 or a control character is never echoed), else s cut to at
+// most n bytes at a character boundary, "..." marking the cut.
+func shown(s string, n int) string {
+	if !pathIsText(s) {
+		return ""
+	}
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
 func trunc(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "..."

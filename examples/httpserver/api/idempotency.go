@@ -81,14 +81,17 @@ func decodeResponse(b []byte) (rendered, error) {
 }
 
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, key string, h handler) {
-	if len(key) > MaxIdempotencyKey {
-		s.writeProblem(w, r, &lifecycle.InputError{Field: "Idempotency-Key", Value: key[:16] + "...",
-			Problem: fmt.Sprintf("is longer than %d bytes", MaxIdempotencyKey)})
-		return
-	}
-	if !pathIsText(key) { // R21: a store keeps text; a PostgreSQL one failed on such a key with a 503 no retry gets past
+	// R21: the text first, so that what is not text is never quoted back,
+	// however long; a store keeps text (a PostgreSQL one failed on such a
+	// key with a 503 no retry gets past).
+	if !pathIsText(key) {
 		s.writeProblem(w, r, &lifecycle.InputError{Field: "Idempotency-Key", Value: "",
 			Problem: "is not text: send a key of printable characters, such as a UUID"})
+		return
+	}
+	if len(key) > MaxIdempotencyKey {
+		s.writeProblem(w, r, &lifecycle.InputError{Field: "Idempotency-Key", Value: shown(key, 16),
+			Problem: fmt.Sprintf("is longer than %d bytes: send a shorter key, such as a UUID", MaxIdempotencyKey)})
 		return
 	}
 	body, err := readBody(r, s.bodyLimit(r))

@@ -3,9 +3,13 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/botlife/botlife/examples/httpserver/api"
 	"github.com/botlife/botlife/examples/httpserver/api/apitest"
@@ -118,6 +122,57 @@ func TestR15ResponseNotKeptIsNotRunTwice(t *testing.T) {
 			bots, err := m.List(ctx, lifecycle.User("dan"), "", 10)
 			if err != nil || len(bots) != 1 {
 				t.Errorf("bots after the retry: %d (%v), want 1", len(bots), err)
+			}
+		})
+	}
+}
+
+// R21: an Idempotency-Key that is not text (a control character, invalid
+// UTF-8) is refused without being quoted back, however long it is - the
+// text is checked before the length, and an over-long key of text is
+// quoted by at most its first 16 bytes, never cut inside a character.
+// Every refusal says what key to send and changes nothing. An over-long
+// key had its first 16 bytes quoted before the text check: "\x01\x01..."
+// and "a\xc3..." came back in the detail.
+func TestR21IdempotencyKeyRefusalQuotesOnlyText(t *testing.T) {
+	long := func(s string) string { return strings.Repeat(s, 300/len(s)+1) }
+	for _, tc := range []struct {
+		name  string
+		key   string
+		want  string // a part of the detail
+		quote string // what of the key the detail quotes
+	}{
+		{"R21/short, a control character", "k\x01", "is not text", `""`},
+		{"R21/long, control characters", long("\x01"), "is not text", `""`},
+		{"R21/long, a control character late", long("k") + "\x7f", "is not text", `""`},
+		{"R21/long, invalid UTF-8", long("\xff"), "is not text", `""`},
+		{"R21/long text", long("k"), "is longer than 255 bytes", `"kkkkkkkkkkkkkkkk..."`},
+		{"R21/long text, a character across byte 16", "a" + long("é"), "is longer than 255 bytes", `"aééééééé..."`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := apitest.NewFixture(t)
+			c := &apitest.Client{T: t, Handler: f.Server}
+			before, _ := apitest.World(t, c)
+			req := httptest.NewRequest("POST", "/bots", strings.NewReader(apitest.BotJSON))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+apitest.Token("dan"))
+			req.Header["Idempotency-Key"] = []string{tc.key}
+			r := c.Send(req, []byte(apitest.BotJSON))
+			if r.Status != 400 {
+				t.Fatalf("POST /bots = %d %s, want 400", r.Status, r.Body)
+			}
+			p := r.Problem(t)
+			if p.Type != "/problems/invalid-input" || !strings.Contains(p.Detail, tc.want) || !strings.Contains(p.Detail, "such as a UUID") {
+				t.Errorf("problem %+v, want invalid-input with %q and what key to send", p, tc.want)
+			}
+			if !strings.Contains(p.Detail, "Idempotency-Key "+tc.quote+":") {
+				t.Errorf("detail %q, want the key quoted as %s", p.Detail, tc.quote)
+			}
+			if !utf8.ValidString(p.Detail) || strings.ContainsFunc(p.Detail, unicode.IsControl) || strings.Contains(p.Detail, `\x`) {
+				t.Errorf("detail %q quotes what is not text", p.Detail)
+			}
+			if after, _ := apitest.World(t, c); after != before {
+				t.Errorf("the refused request changed something:\nbefore %s\nafter  %s", before, after)
 			}
 		})
 	}
