@@ -22,7 +22,10 @@ import (
 // Idempotent-Replayed: true; a retry with another request is refused (422,
 // idempotency-key-reused); a retry
 // while the first is still running - on this replica or another that
-// shares the Keeper - is refused (409, idempotency-key-in-use). Responses
+// shares the Keeper - is refused (409, idempotency-key-in-use); a retry
+// whose kept response cannot be read (damaged in the Keeper) is refused
+// (409, idempotency-response-lost, without Retry-After: the request was
+// done; check what it did and use a new key), never run again. Responses
 // with a 5xx status, and any response that tells the client to retry (it
 // carries Retry-After: a 409 conflict of commits that kept colliding), are
 // not kept, so a retry with the same key runs the request again.
@@ -142,7 +145,14 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, who caller, 
 	case prev != nil:
 		stored, err := decodeResponse(prev.Response)
 		if err != nil {
-			s.writeProblem(w, r, err)
+			// The request was done and its answer is lost: it is never run
+			// again under the key, which the Keeper holds until it expires.
+			// The server's fault, logged; the client is told what to do,
+			// not to retry (4xx, no Retry-After).
+			s.log.ErrorContext(r.Context(), "idempotent response not replayed", append(logWorkspace(r.Context()), "path", loggedPath(r), "err", err)...)
+			s.writeProblem(w, r, fail(probIdempotencyLost, "the response kept for this Idempotency-Key cannot be read (the server's fault; it is logged): "+
+				"the request was done once and is not run again under this key; check what it did (read what it acted on) "+
+				"and send a new request, if one is needed, with a new Idempotency-Key"))
 			return
 		}
 		stored.header.Set("Idempotent-Replayed", "true")

@@ -177,3 +177,57 @@ func TestR21IdempotencyKeyRefusalQuotesOnlyText(t *testing.T) {
 		})
 	}
 }
+
+// garbledKeeper keeps every response as bytes that do not decode, as a
+// keeper whose stored value was damaged does.
+type garbledKeeper struct{ api.Keeper }
+
+func (k garbledKeeper) Finish(ctx context.Context, s api.Scope, key string, req, _ []byte, now, exp time.Time) error {
+	return k.Keeper.Finish(ctx, s, key, req, []byte("not a kept response"), now, exp)
+}
+
+// R15: a retry under an Idempotency-Key whose kept response does not
+// decode is never run a second time, and its answer says what to do: a
+// 409 idempotency-response-lost, with no Retry-After (no retry under the
+// key can succeed), that says to check what the first request did and to
+// send any new request under a new key; the same on every retry. It was
+// a 500 on every retry for as long as the key was kept, which told a
+// client to retry it and never to use a new key.
+func TestR15KeptResponseThatDoesNotDecodeSaysUseANewKey(t *testing.T) {
+	ctx := context.Background()
+	m, err := demo.NewManager(ctx, lifecycle.Config{Store: store.NewMemory(), Clock: mockAtStart()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Config{Manager: m, Users: api.NewBearerTokens(demo.Tokens()),
+		Keeper: garbledKeeper{api.NewMemoryKeeper(api.KeepLimits{})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &apitest.Client{T: t, Handler: srv}
+	if r := c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1"); r.Status != 201 {
+		t.Fatalf("first: %d %s", r.Status, r.Body)
+	}
+	before, _ := apitest.World(t, c)
+	for i := range 2 {
+		r := c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k1")
+		if r.Status != 409 || r.Header.Get("Retry-After") != "" {
+			t.Errorf("retry %d: %d (Retry-After %q) %s, want 409 without Retry-After", i+1, r.Status, r.Header.Get("Retry-After"), r.Body)
+			continue
+		}
+		if p := r.Problem(t); p.Type != "/problems/idempotency-response-lost" ||
+			!strings.Contains(p.Detail, "was done once") || !strings.Contains(p.Detail, "a new Idempotency-Key") {
+			t.Errorf("retry %d: problem %+v, want idempotency-response-lost saying the request was done once and to use a new key", i+1, p)
+		}
+	}
+	if after, _ := apitest.World(t, c); after != before {
+		t.Errorf("a retry changed something:\nbefore %s\nafter  %s", before, after)
+	}
+	bots, err := m.List(ctx, lifecycle.User("dan"), "", 10)
+	if err != nil || len(bots) != 1 {
+		t.Errorf("bots after the retries: %d (%v), want 1", len(bots), err)
+	}
+	if r := c.Do("POST", "/bots", "dan", apitest.BotJSON, "Idempotency-Key: k2"); r.Status != 201 {
+		t.Errorf("the request under a new key: %d %s, want 201", r.Status, r.Body)
+	}
+}

@@ -64,6 +64,7 @@ var (
 	probPrecondition     = ProblemKind{"precondition-failed", "Precondition failed", http.StatusPreconditionFailed, nil}
 	probIdempotencyReuse = ProblemKind{"idempotency-key-reused", "Idempotency key reused with another request", http.StatusUnprocessableEntity, nil}
 	probIdempotencyBusy  = ProblemKind{"idempotency-key-in-use", "A request with this idempotency key is in progress", http.StatusConflict, nil}
+	probIdempotencyLost  = ProblemKind{"idempotency-response-lost", "The response kept for this idempotency key is lost", http.StatusConflict, nil}
 	probInternal         = ProblemKind{"internal", "Internal error", http.StatusInternalServerError, nil}
 )
 
@@ -122,7 +123,7 @@ func sentinelKind(sentinel error) ProblemKind {
 func Problems() []ProblemKind {
 	out := append([]ProblemKind{}, sentinelKinds...)
 	return append(out, probUnauthenticated, probNoRoute, probMethod, probTooLarge, probMediaType, probBadBody,
-		probPrecondition, probIdempotencyReuse, probIdempotencyBusy, probInternal)
+		probPrecondition, probIdempotencyReuse, probIdempotencyBusy, probIdempotencyLost, probInternal)
 }
 
 // httpError is a failure of the HTTP layer, with a detail safe to show.

@@ -111,6 +111,7 @@ const (
 	Problemsforbidden               ProblemTypeURI = "/problems/forbidden"
 	ProblemsidempotencyKeyInUse     ProblemTypeURI = "/problems/idempotency-key-in-use"
 	ProblemsidempotencyKeyReused    ProblemTypeURI = "/problems/idempotency-key-reused"
+	ProblemsidempotencyResponseLost ProblemTypeURI = "/problems/idempotency-response-lost"
 	Problemsinternal                ProblemTypeURI = "/problems/internal"
 	ProblemsinvalidInput            ProblemTypeURI = "/problems/invalid-input"
 	ProblemsinvalidTransition       ProblemTypeURI = "/problems/invalid-transition"
@@ -153,6 +154,8 @@ func (e ProblemTypeURI) Valid() bool {
 	case ProblemsidempotencyKeyInUse:
 		return true
 	case ProblemsidempotencyKeyReused:
+		return true
+	case ProblemsidempotencyResponseLost:
 		return true
 	case Problemsinternal:
 		return true
