@@ -342,12 +342,23 @@ func (s *Server) updateBot(r *http.Request, who caller) (reply, error) {
 		u.IdleTimeout = &d
 	}
 	p, dry, err := s.change(r, who, u, id)
+	if err != nil && u == (lifecycle.Update{Bot: id}) && errors.Is(err, lifecycle.ErrInvalidInput) {
+		// The library refuses an update of nothing (R11) - after the
+		// permission, the bot and its state - in the words of its Go
+		// fields; a client sends JSON ones.
+		err = errEmptyPatch
+	}
 	if err != nil || dry {
 		return s.dryRunOr(who, p, err)
 	}
 	b, _ := p.Bot(id)
 	return botReply(http.StatusOK, b)
 }
+
+// errEmptyPatch refuses a PATCH /bots/{id} that names no field to change
+// ({}, null, or only nulls): it would edit nothing (R11).
+var errEmptyPatch = fmt.Errorf("%w: the body names no field to change; send at least one of name, description, senders, definition "+
+	"and idle_timeout (a field left out or null stays as it is)", lifecycle.ErrInvalidInput)
 
 func (s *Server) deleteBot(r *http.Request, who caller) (reply, error) {
 	id, err := botID(r)

@@ -920,7 +920,7 @@ type Transition struct {
 	To   State       `json:"to"`
 }
 
-// UpdateBot defines model for UpdateBot.
+// UpdateBot The fields to change; at least one (a body that names none, such as `{}`, is a 400 `invalid-input` and changes nothing).
 type UpdateBot struct {
 	// Definition A bot's definition in a request (R25): either the service's document, {"format": ..., "text": ...} as in Document, or a reference chatbot definition object (validate.Definition), stored in format botlife.reference/v1.
 	Definition  *Definition `json:"definition,omitempty"`
@@ -1619,14 +1619,14 @@ type ClientInterface interface {
 	// Corresponds with HEAD /bots/{id} (the `HeadBot` operationId).
 	HeadBot(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateBotWithBody Edit a Draft or Inactive bot (R11); absent fields stay.
+	// UpdateBotWithBody Edit a Draft or Inactive bot (R11); absent fields stay, at least one is given.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /bots/{id} (the `UpdateBot` operationId).
 	UpdateBotWithBody(ctx context.Context, id BotID, params *UpdateBotParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateBot Edit a Draft or Inactive bot (R11); absent fields stay.
+	// UpdateBot Edit a Draft or Inactive bot (R11); absent fields stay, at least one is given.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2256,7 +2256,7 @@ func (c *Client) HeadBot(ctx context.Context, id BotID, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
-// UpdateBotWithBody Edit a Draft or Inactive bot (R11); absent fields stay.
+// UpdateBotWithBody Edit a Draft or Inactive bot (R11); absent fields stay, at least one is given.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2273,7 +2273,7 @@ func (c *Client) UpdateBotWithBody(ctx context.Context, id BotID, params *Update
 	return c.Client.Do(req)
 }
 
-// UpdateBot Edit a Draft or Inactive bot (R11); absent fields stay.
+// UpdateBot Edit a Draft or Inactive bot (R11); absent fields stay, at least one is given.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6460,14 +6460,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /bots/{id} (the `HeadBot` operationId).
 	HeadBotWithResponse(ctx context.Context, id BotID, reqEditors ...RequestEditorFn) (*HeadBotResponse, error)
 
-	// UpdateBotWithBodyWithResponse Edit a Draft or Inactive bot (R11); absent fields stay.
+	// UpdateBotWithBodyWithResponse Edit a Draft or Inactive bot (R11); absent fields stay, at least one is given.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /bots/{id} (the `UpdateBot` operationId).
 	UpdateBotWithBodyWithResponse(ctx context.Context, id BotID, params *UpdateBotParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateBotResponse, error)
 
-	// UpdateBotWithResponse Edit a Draft or Inactive bot (R11); absent fields stay.
+	// UpdateBotWithResponse Edit a Draft or Inactive bot (R11); absent fields stay, at least one is given.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9559,7 +9559,7 @@ func (c *ClientWithResponses) HeadBotWithResponse(ctx context.Context, id BotID,
 	return ParseHeadBotResponse(rsp)
 }
 
-// UpdateBotWithBodyWithResponse Edit a Draft or Inactive bot (R11); absent fields stay.
+// UpdateBotWithBodyWithResponse Edit a Draft or Inactive bot (R11); absent fields stay, at least one is given.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9572,7 +9572,7 @@ func (c *ClientWithResponses) UpdateBotWithBodyWithResponse(ctx context.Context,
 	return ParseUpdateBotResponse(rsp)
 }
 
-// UpdateBotWithResponse Edit a Draft or Inactive bot (R11); absent fields stay.
+// UpdateBotWithResponse Edit a Draft or Inactive bot (R11); absent fields stay, at least one is given.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
