@@ -126,7 +126,13 @@ func (s *Server) changeWith(r *http.Request, who caller, cmd lifecycle.Command, 
 		if !errors.As(err, &lost) {
 			return p, dry, err
 		}
-		if !c.decideAgain || attempt >= conflictAttempts || ctx(r).Err() != nil {
+		if !c.decideAgain {
+			// The commit may have done part of its work (a test session's
+			// lease): its own answer, never a 412 that says nothing was
+			// done.
+			return lifecycle.Plan{}, false, lost.error
+		}
+		if attempt >= conflictAttempts || ctx(r).Err() != nil {
 			return lifecycle.Plan{}, false, fail(probPrecondition, fmt.Sprintf("bot %s changed while the request ran; read it again", target))
 		}
 	}

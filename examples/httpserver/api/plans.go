@@ -306,11 +306,11 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 		}
 		return err
 	}
-	if _, open := p.Command.(lifecycle.OpenTestSession); open {
+	if open, ok := p.Command.(lifecycle.OpenTestSession); ok {
 		// The plan opens a test session (R26): answer it, as opening does.
 		ts, err := who.m.ApplyTestPlan(ctx(r), p)
 		if err != nil {
-			return reply{}, keepOnFailure(err)
+			return reply{}, keepOnFailure(openConflict(open.Bot, err))
 		}
 		return testSessionCreated(ts)
 	}

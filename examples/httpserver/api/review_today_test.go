@@ -119,3 +119,37 @@ func TestR15IdempotencyKeyKeptByThePreviousVersionReplays(t *testing.T) {
 		t.Errorf("a key retried with another If-Match: %d, want 422: %s", r.Status, r.Body)
 	}
 }
+
+// R26, R15: opening a test session whose lease is committed (and audited
+// as opened) but whose session does not open - the route kept conflicting
+// - answers the same final 409 conflict with If-Match as without it, and
+// says to open again as a new request: with If-Match it was a 412
+// precondition-failed saying the bot had changed and to read it again,
+// which tells a client nothing was done.
+func TestR26TestSessionOpenedThenConflictIsNoPreconditionFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		headers []string
+	}{
+		{"without If-Match", nil},
+		{"with If-Match", []string{`If-Match: "1"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &routeRacingStore{Store: store.NewMemory()}
+			c, _ := demoService(t, lifecycle.Config{Store: st, Clock: mockAtStart(), MaxAttempts: 1})
+			var b api.Bot
+			c.Do("POST", "/bots", "dan", apitest.BotJSON).JSON(t, &b)
+			st.mu.Lock()
+			st.fail = 1
+			st.mu.Unlock()
+			r := c.Do("POST", "/bots/"+b.ID+"/test-sessions", "dan", "", tc.headers...)
+			if r.Status != 409 || r.Header.Get("Retry-After") != "" {
+				t.Fatalf("open: %d (Retry-After %q) %s, want a final 409", r.Status, r.Header.Get("Retry-After"), r.Body)
+			}
+			if p := r.Problem(t); p.Type != "/problems/conflict" || !strings.Contains(p.Detail, "open one again as a new request") ||
+				strings.Contains(p.Detail, "retry the operation") {
+				t.Errorf("problem %+v, want a conflict that says to open one again as a new request", p)
+			}
+		})
+	}
+}

@@ -73,21 +73,12 @@ func (s *Server) openTestSession(r *http.Request, who caller) (reply, error) {
 		apply: func(c context.Context, actor lifecycle.Actor, _ lifecycle.Command) (lifecycle.Plan, error) {
 			var e error
 			ts, e = who.m.OpenTestSession(c, actor, id)
-			if errors.Is(e, lifecycle.ErrConflict) {
-				// The conflict may come after the lease was committed and
-				// audited as opened (its route kept conflicting, R26): a
-				// retry of this request would open a second test session
-				// while the first lease holds a slot. So the answer is
-				// final - no Retry-After, kept under an Idempotency-Key
-				// (R15) - and the client opens again as a new request.
-				e = &finalError{e}
-			}
-			return lifecycle.Plan{}, e
+			return lifecycle.Plan{}, openConflict(id, e)
 		},
 		applyPlan: func(c context.Context, p lifecycle.Plan) (lifecycle.Plan, error) {
 			var e error
 			ts, e = who.m.ApplyTestPlan(c, p)
-			return p, e
+			return p, openConflict(id, e)
 		},
 	}
 	p, dry, err := s.changeWith(r, who, lifecycle.OpenTestSession{Bot: id}, id, open)
@@ -95,6 +86,22 @@ func (s *Server) openTestSession(r *http.Request, who caller) (reply, error) {
 		return s.dryRunOr(who, p, err)
 	}
 	return testSessionCreated(ts)
+}
+
+// openConflict is the answer to err, the error of opening a test session
+// on bot: a conflict may come after the lease was committed and audited as
+// opened (its route kept conflicting, R26), so a retry of the request
+// would open a second test session while the first lease holds a slot.
+// Its answer is final - no Retry-After, kept under an Idempotency-Key
+// (R15), with If-Match too never a 412 that says nothing was done - and
+// says to open again as a new request. Other errors are err.
+func openConflict(bot lifecycle.BotID, err error) error {
+	if !errors.Is(err, lifecycle.ErrConflict) {
+		return err
+	}
+	return &finalError{fmt.Errorf("opening a test session on bot %s conflicted with other changes of the bot: its lease may be committed "+
+		"(audited as opened) without its session, holding a slot until it idles out; open one again as a new request, "+
+		"with a new Idempotency-Key if you sent one: %w", bot, lifecycle.ErrConflict)}
 }
 
 // sendTest is POST /test-sessions/{id}/messages: one message of the
