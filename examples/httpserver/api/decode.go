@@ -153,11 +153,17 @@ func jsonProblem(err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "it ends too early"
 	}
-	msg := err.Error()
-	if len(msg) > 200 {
-		msg = msg[:200] + "..."
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	q, ok := strings.CutPrefix(msg, "unknown field ")
+	if name, err := strconv.Unquote(q); ok && err == nil {
+		// The field's name, quoted by encoding/json: quoted again only
+		// if it is text (R21).
+		return fmt.Sprintf("unknown field %q; field names are case-sensitive: see /openapi.yaml for the fields this request takes", shown(name, 40))
 	}
-	return strings.TrimPrefix(msg, "json: ")
+	if msg = shown(msg, 200); msg == "" {
+		return "see /openapi.yaml for what this request takes"
+	}
+	return msg
 }
 
 func jsonKind(t reflect.Type) string {
@@ -278,12 +284,9 @@ func shown(s string, n int) string {
 	return s[:cut] + "..."
 }
 
-func trunc(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
+// trunc is s as a problem quotes it back: at most 40 bytes of it, and
+// nothing of what is not text (see shown).
+func trunc(s string) string { return shown(s, 40) }
 
 // jsonFields maps a struct's JSON field names to their types, following
 // embedded structs.
