@@ -280,7 +280,8 @@ func (s *Server) applyKeptPlan(r *http.Request, who caller) (reply, error) {
 		return reply{}, err
 	}
 	if b == nil {
-		return reply{}, &lifecycle.NotFoundError{Kind: "plan", ID: trunc(id)}
+		return reply{}, fmt.Errorf("plan %s %w: a plan is applied once, and kept for %v after its dry run; "+
+			"check the id, or make the dry run again", trunc(id), lifecycle.ErrNotFound, s.m.Policy().MaxPlanAge)
 	}
 	p, err := decodePlan(b)
 	if err != nil {

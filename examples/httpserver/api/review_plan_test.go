@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/botlife/botlife/examples/httpserver/api"
@@ -51,5 +52,32 @@ func TestR17StalePlanConflictSaysPlanAgain(t *testing.T) {
 	}
 	if r := c.Do("POST", "/plans/"+p.ID+"/apply", "mia", ""); r.Status == 200 {
 		t.Errorf("a stale plan applied on a retry")
+	}
+}
+
+// R17: a plan id the server does not hold - applied already, expired, or
+// never given - is a 404 that says what to do: make the dry run again
+// (plans are applied once and kept for a while). It said "check the id",
+// though the id of a plan applied a moment ago is right.
+func TestR17PlanNotFoundSaysDryRunAgain(t *testing.T) {
+	f := apitest.NewFixture(t)
+	c := &apitest.Client{T: t, Handler: f.Server}
+	var p api.Plan
+	c.Do("POST", "/bots?dry_run=true", "dan", apitest.BotJSON).JSON(t, &p)
+	if r := c.Do("POST", "/plans/"+p.ID+"/apply", "dan", ""); r.Status != 201 && r.Status != 200 {
+		t.Fatalf("apply: %d %s", r.Status, r.Body)
+	}
+	for _, id := range []string{p.ID, "plan_none"} {
+		before, _ := apitest.World(t, c)
+		r := c.Do("POST", "/plans/"+id+"/apply", "dan", "")
+		if r.Status != 404 {
+			t.Fatalf("applying %s again: %d %s, want 404", id, r.Status, r.Body)
+		}
+		if p := r.Problem(t); p.Type != "/problems/not-found" || !strings.Contains(p.Detail, "make the dry run again") {
+			t.Errorf("applying %s again: problem %+v, want not-found that says to make the dry run again", id, p)
+		}
+		if after, _ := apitest.World(t, c); after != before {
+			t.Errorf("the refused apply changed something:\nbefore %s\nafter  %s", before, after)
+		}
 	}
 }
