@@ -445,7 +445,7 @@ type activateRequest struct {
 
 // command returns the activation of bot id the request asks for.
 func (req activateRequest) command(id lifecycle.BotID) (lifecycle.Activate, error) {
-	d, err := lifecycle.ParseDecision(req.Decision)
+	d, err := parseDecision(req.Decision)
 	if err != nil {
 		return lifecycle.Activate{}, err
 	}
@@ -749,7 +749,7 @@ func (s *Server) grantRole(r *http.Request, who caller) (reply, error) {
 	if err := s.decode(r, &req, bodyRequired); err != nil {
 		return reply{}, err
 	}
-	role, err := roles.ParseRole(req.Role)
+	role, err := parseRole(req.Role)
 	if err != nil {
 		return reply{}, err
 	}
@@ -760,12 +760,35 @@ func (s *Server) grantRole(r *http.Request, who caller) (reply, error) {
 	return ok(UserRoles{User: u, Roles: roleNames(p.Roles[0].To)})
 }
 
+// parseRole is roles.ParseRole, whose refusal quotes the name back
+// only as trunc does (R21): whole, it copied a body's role of any length,
+// control characters included.
+func parseRole(name string) (roles.Role, error) {
+	role, err := roles.ParseRole(name)
+	var pe *roles.ParseError
+	if errors.As(err, &pe) {
+		pe.Input = trunc(pe.Input)
+	}
+	return role, err
+}
+
+// parseDecision is lifecycle.ParseDecision, whose refusal quotes the
+// decision back only as trunc does (R21).
+func parseDecision(v string) (lifecycle.Decision, error) {
+	d, err := lifecycle.ParseDecision(v)
+	var ie *lifecycle.InputError
+	if errors.As(err, &ie) {
+		ie.Value = trunc(ie.Value)
+	}
+	return d, err
+}
+
 func (s *Server) revokeRole(r *http.Request, who caller) (reply, error) {
 	u, err := pathUser(r)
 	if err != nil {
 		return reply{}, err
 	}
-	role, err := roles.ParseRole(r.PathValue("role"))
+	role, err := parseRole(r.PathValue("role"))
 	if err != nil {
 		return reply{}, err
 	}

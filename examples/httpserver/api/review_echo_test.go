@@ -15,8 +15,8 @@ import (
 // character, invalid UTF-8, or a character cut in two by the shortening
 // of a long value - from a query parameter, a header or a body: the
 // detail is text, and the value is left out. Each such value came back
-// escaped by %q ("\x01", "\xff") or raw (an unknown JSON field), and a
-// long one was cut inside a character.
+// escaped by %q ("\x01", "\xff"), a long one was cut inside a
+// character, and a role or a decision came back whole, however long.
 func TestR21RefusalsQuoteOnlyText(t *testing.T) {
 	f := apitest.NewFixture(t)
 	c := &apitest.Client{T: t, Handler: f.Server}
@@ -50,6 +50,12 @@ func TestR21RefusalsQuoteOnlyText(t *testing.T) {
 			body: `{"local":"2026-12-01T02:00:00","zone":"\u0001","bot":"` + b.ID + `","deactivate":{}}`},
 		{name: "an instant", method: "POST", path: "/schedules", who: "mia",
 			body: `{"at":"a` + long + `","bot":"` + b.ID + `","deactivate":{}}`},
+		{name: "a role, a control character", method: "POST", path: "/users/zed/roles", who: "ada", body: `{"role":"\u0001"}`},
+		{name: "a role, long", method: "POST", path: "/users/zed/roles", who: "ada", body: `{"role":"` + strings.Repeat("x", 5000) + `"}`},
+		{name: "a decision, a control character", method: "POST", path: "/bots/" + b.ID + "/activate", who: "mia", body: `{"decision":"\u0001"}`},
+		{name: "a decision, long", method: "POST", path: "/bots/" + b.ID + "/rollback", who: "mia", body: `{"decision":"` + strings.Repeat("x", 5000) + `"}`},
+		{name: "a scheduled decision", method: "POST", path: "/schedules", who: "mia",
+			body: `{"at":"2026-12-01T02:00:00Z","bot":"` + b.ID + `","activate":{"decision":"\u0001"}}`},
 	} {
 		t.Run("R21/"+tc.name, func(t *testing.T) {
 			c := c.With(t)
@@ -70,6 +76,9 @@ func TestR21RefusalsQuoteOnlyText(t *testing.T) {
 			if p.Detail == "" || !utf8.ValidString(p.Detail) || strings.ContainsFunc(p.Detail, unicode.IsControl) ||
 				strings.Contains(p.Detail, `\x`) || strings.Contains(p.Detail, `\u`) || strings.ContainsRune(p.Detail, utf8.RuneError) {
 				t.Errorf("detail %q quotes what is not text", p.Detail)
+			}
+			if len(p.Detail) > 400 {
+				t.Errorf("the detail is %d bytes: it copies the input", len(p.Detail))
 			}
 			if after, _ := apitest.World(t, c, b.ID); after != before {
 				t.Errorf("the refused request changed something:\nbefore %s\nafter  %s", before, after)
