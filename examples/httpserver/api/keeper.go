@@ -29,6 +29,9 @@ import (
 // Methods are safe for concurrent use and, across processes, atomic per
 // entry. Errors other than ErrNotKept are the store's: the Server answers
 // them as it answers the Manager's (503 for lifecycle.ErrUnavailable).
+// Every call's context ends after Config.KeeperTimeout at most: Claim's
+// and TakePlan's is the request's own (a client hanging up cancels it),
+// the others' outlive the request (see Config.KeeperTimeout).
 type Keeper interface {
 	// Claim is put-if-absent for an idempotency key. If scope holds no
 	// live entry under key, Claim stores a pending one - request (the
