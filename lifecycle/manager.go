@@ -253,6 +253,12 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if p.Workspace != m.ws {
 		return Plan{}, opError(op, &NotFoundError{Kind: "plan", ID: string(op)}) // R27: another workspace's plan
 	}
+	if err := checkActor(p.Actor); err != nil {
+		// Bad input, not a world that moved (R19, R21): a system actor
+		// without a reason, or a user id that is not text, is refused so at
+		// any time and must be fixed, not planned again.
+		return Plan{}, opError(op, err)
+	}
 	now := m.clock.Now()
 	snap, err := ReadSnapshot(ctx, m.store, m.ws, p.Actor, p.Command)
 	if err != nil {
