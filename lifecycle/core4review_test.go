@@ -1,7 +1,9 @@
 package lifecycle_test
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,4 +42,63 @@ func TestR19ApplyPlanOfASystemPlanWithoutReasonIsBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// R21, P1: a rollback of a bot id that is not one - empty, not text, too
+// long - never reaches the store: reading the bot Active last before it
+// (R20) read the id unchecked, so a custom store saw it. The permission is
+// still checked first: a user without it is denied (and audited, R16), one
+// with it told the id is bad input; a dry run (R17) answers the same.
+func TestR21RollbackOfAMalformedIDNeverReachesTheStore(t *testing.T) {
+	e := newEnv(t)
+	e.live("b", "100")
+	st := &botReadsStore{Store: e.st}
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		name string
+		id   lifecycle.BotID
+	}{{"empty", ""}, {"blank", " "}, {"nul", "b\x00"}, {"not-utf8", "b\xff"}, {"too-long", lifecycle.BotID(strings.Repeat("b", lifecycle.MaxIDBytes+1))}} {
+		id := bad.id
+		for _, tc := range []struct {
+			name   string
+			want   error
+			denied bool
+			op     func() error
+		}{
+			{"P1/denied-first", lifecycle.ErrForbidden, true, func() error {
+				_, err := m.Rollback(e.ctx, stranger, id, lifecycle.Immediate(), lifecycle.Ack{})
+				return err
+			}},
+			{"R21/bad-input", lifecycle.ErrInvalidInput, false, func() error {
+				_, err := m.Rollback(e.ctx, manager, id, lifecycle.Immediate(), lifecycle.Ack{})
+				return err
+			}},
+			{"R17/dry-run", lifecycle.ErrInvalidInput, false, func() error {
+				_, err := m.Plan(e.ctx, manager, lifecycle.Rollback{Bot: id, Decision: lifecycle.Immediate()})
+				return err
+			}},
+		} {
+			t.Run(tc.name+"/"+bad.name, func(t *testing.T) {
+				st.read = nil
+				e.refused(tc.want, tc.denied, tc.op)
+				if slices.Contains(st.read, id) {
+					t.Errorf("R21: the store was asked for bot %q", id)
+				}
+			})
+		}
+	}
+}
+
+// botReadsStore records the ids it is asked to read a bot by.
+type botReadsStore struct {
+	lifecycle.Store
+	read []lifecycle.BotID
+}
+
+func (s *botReadsStore) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
+	s.read = append(s.read, id)
+	return s.Store.Bot(ctx, ws, id)
 }

@@ -93,6 +93,9 @@ func ReadSnapshot(ctx context.Context, st Store, ws Workspace, actor Actor, cmd 
 // where from their departures (Bot.leftAt). It costs one read per sender
 // the bot is Active on, never the bots that once used them.
 func lastActive(ctx context.Context, st Store, ws Workspace, id BotID) (BotID, []Bot, error) {
+	if checkID("bot id", string(id)) != nil {
+		return "", nil, nil // R21: a store never sees it; Decide refuses it, after the permission (P1)
+	}
 	cur, err := st.Bot(ctx, ws, id)
 	if errors.Is(err, ErrNotFound) {
 		return "", nil, nil
