@@ -3,12 +3,14 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/google/go-cmp/cmp"
 )
 
 // R19, R21, R17: a hand-built plan whose actor is not one Decide accepts -
@@ -101,4 +103,100 @@ type botReadsStore struct {
 func (s *botReadsStore) Bot(ctx context.Context, ws lifecycle.Workspace, id lifecycle.BotID) (lifecycle.Bot, error) {
 	s.read = append(s.read, id)
 	return s.Store.Bot(ctx, ws, id)
+}
+
+// R9: ExpireDue stops when a batch brings nothing it has not run yet. A
+// store that kept listing as due, in full batches, drains ExpireDue had
+// settled - its commit said so, or the bot was gone - kept ExpireDue
+// running them again forever. They are left for the next run: reported in
+// Failed unless their commit succeeded.
+func TestR9ExpireDueStopsWhenTheStoreKeepsListingWhatItSettled(t *testing.T) {
+	const n = 100 // one full batch
+	for _, tc := range []struct {
+		name string
+		// store wraps e's store; bots are the n drains due.
+		store                 func(st lifecycle.Store, bots []lifecycle.BotID) lifecycle.Store
+		wantEnded, wantFailed func(bots []lifecycle.BotID) []lifecycle.BotID
+	}{
+		{"R9/commits-it-loses", func(st lifecycle.Store, _ []lifecycle.BotID) lifecycle.Store { return losingStore{Store: st} },
+			func(bots []lifecycle.BotID) []lifecycle.BotID { return bots }, func([]lifecycle.BotID) []lifecycle.BotID { return nil }},
+		{"R9/lists-bots-it-does-not-have", func(st lifecycle.Store, bots []lifecycle.BotID) lifecycle.Store {
+			var ghosts []lifecycle.Bot
+			for _, id := range bots {
+				ghosts = append(ghosts, lifecycle.Bot{ID: "ghost-" + id, State: lifecycle.Deactivated, GraceDeadline: start})
+			}
+			return ghostStore{Store: st, ghosts: ghosts}
+		}, func([]lifecycle.BotID) []lifecycle.BotID { return nil }, func(bots []lifecycle.BotID) []lifecycle.BotID {
+			out := make([]lifecycle.BotID, len(bots))
+			for i, id := range bots {
+				out[i] = "ghost-" + id
+			}
+			return out
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			var bots []lifecycle.BotID
+			for i := range n {
+				b := e.live(fmt.Sprint("b", i), fmt.Sprint(1000+i))
+				e.must(e.m.Deactivate(e.ctx, manager, b.ID, time.Minute+time.Duration(i)*time.Second))
+				bots = append(bots, b.ID) // earliest deadline first
+			}
+			e.clk.Add(time.Hour)
+			st := &dueCountingStore{Store: tc.store(e.st, bots)}
+			m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: e.clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.ExpireDue(e.ctx)
+			if err != nil {
+				t.Fatalf("R9: ExpireDue = %v", err)
+			}
+			if diff := cmp.Diff(tc.wantEnded(bots), got.DrainsEnded); diff != "" {
+				t.Errorf("R9: drains ended (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantFailed(bots), got.Failed); diff != "" {
+				t.Errorf("R9: drains left for the next run (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// dueCountingStore refuses to list what is due more than a few times in
+// one test: an ExpireDue that never stops fails instead of hanging.
+type dueCountingStore struct {
+	lifecycle.Store
+	calls int
+}
+
+func (s *dueCountingStore) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
+	if s.calls++; s.calls > 20 {
+		return lifecycle.Due{}, fmt.Errorf("listed what is due %d times: ExpireDue does not stop", s.calls)
+	}
+	return s.Store.Due(ctx, ws, now, limit)
+}
+
+// losingStore says it committed the end of a drain (R9) and stores
+// nothing of it: the drain stays due.
+type losingStore struct{ lifecycle.Store }
+
+func (s losingStore) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.AuditEntry, error) {
+	if p.Op == lifecycle.OpExpireGrace {
+		return nil, nil
+	}
+	return s.Store.Commit(ctx, p)
+}
+
+// ghostStore lists as due, instead of its own drains, bots it does not
+// have: ending their drains finds no bot, which ExpireDue reads as
+// settled meanwhile.
+type ghostStore struct {
+	lifecycle.Store
+	ghosts []lifecycle.Bot
+}
+
+func (s ghostStore) Due(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (lifecycle.Due, error) {
+	due, err := s.Store.Due(ctx, ws, now, limit)
+	due.Drains = s.ghosts[:min(limit, len(s.ghosts))]
+	return due, err
 }

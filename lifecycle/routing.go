@@ -203,8 +203,10 @@ type Expiry struct {
 	// SessionsClosed counts sessions recorded closed: of drains that ended,
 	// of bots offline, and idle ones.
 	SessionsClosed int
-	// Failed are due drains that could not be ended (logged); the next
-	// ExpireDue tries them again. Reads treat them as ended all the same.
+	// Failed are due drains that could not be ended, or that the store
+	// listed as due still after they were found ended meanwhile (logged);
+	// the next ExpireDue tries them again. Reads treat them as ended all
+	// the same.
 	Failed []BotID
 	// Schedules are the due schedules that ran, in order: done or refused.
 	// SchedulesRefused are those of them whose run was refused, in order
@@ -289,15 +291,26 @@ func (m *Manager) expireDue(ctx context.Context, now time.Time, oldest *time.Tim
 }
 
 // settleAll settles what fetch says is due, a batch at a time, in its
-// order, until a batch brings no progress. A refusal wrapping
-// ErrInvalidTransition means another operation or process settled it
-// meanwhile; any other failure is logged and the item skipped, so that one
-// item that cannot be settled never keeps the others from being settled
-// (the next ExpireDue tries it again).
+// order, until a batch brings no progress: nothing in it that this call
+// has not run yet. A refusal wrapping ErrInvalidTransition means another
+// operation or process settled it meanwhile; any other failure is logged
+// and the item skipped, so that one item that cannot be settled never
+// keeps the others from being settled (the next ExpireDue tries it again).
+// An item listed as due again after it ran - settled, or settled
+// meanwhile - is one the store did not record as settled: it is not run
+// again in this call but logged and left for the next ExpireDue, and
+// reported in failed unless it is in done already (its commit succeeded),
+// so that a store that keeps listing what was settled cannot keep
+// ExpireDue running forever.
 func settleAll[T any, K comparable](ctx context.Context, m *Manager, what string, fetch func(limit int) ([]T, error),
 	key func(T) K, run func(T) error, done, failed *[]K) error {
-	skip := map[K]bool{}
-	for {
+	skip := map[K]bool{} // not to run again in this call, and maybe listed still
+	type ranIn struct {
+		batch int  // the batch it ran in
+		done  bool // it is in done
+	}
+	ran := map[K]ranIn{} // every item run in this call
+	for batch := 1; ; batch++ {
 		limit := expireBatch + len(skip) // skip may grow below: a full batch is one of this limit
 		due, err := fetch(limit)
 		if err != nil {
@@ -309,9 +322,21 @@ func settleAll[T any, K comparable](ctx context.Context, m *Manager, what string
 			if skip[k] {
 				continue
 			}
-			progress = true
+			if r, seen := ran[k]; seen {
+				if r.batch == batch {
+					continue // listed twice in one batch: it ran
+				}
+				skip[k] = true
+				if !r.done {
+					*failed = append(*failed, k)
+				}
+				m.logger().ErrorContext(ctx, "botlife: a due "+what+" settled in this run is listed as due still; the store did not record it, leaving it for the next run", what, k)
+				continue
+			}
+			ran[k], progress = ranIn{batch: batch}, true
 			switch err := run(x); {
 			case err == nil:
+				ran[k] = ranIn{batch: batch, done: true}
 				*done = append(*done, k)
 			case errors.Is(err, ErrInvalidTransition):
 			case ctx.Err() != nil:
