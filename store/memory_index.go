@@ -12,6 +12,13 @@ import (
 // it is a table of fixed-size chunks: slots are read and written with
 // atomics, without a lock, and a chunk whose sessions have all left memory
 // (retention) is dropped. The lock is taken only to add or drop a chunk.
+//
+// The table lists only the chunks held, sorted: one session left open
+// while millions of others open, close and leave memory keeps its chunk
+// and the newest, not an entry per chunk of ids since (which every chunk
+// added or dropped copied, and Sessions stepped over one by one). Its size,
+// and the cost of changing it, is that of the sessions in memory, never
+// of history.
 type sessIndex struct {
 	mu  sync.Mutex
 	tab atomic.Pointer[sessTable]
@@ -19,10 +26,11 @@ type sessIndex struct {
 
 const indexChunk = 4096
 
-// sessTable holds the chunk of ids from (base+i)*indexChunk at chunks[i],
-// nil once dropped. A table is replaced, never changed, but for its slots.
+// sessTable holds the chunks held, chunks[i] the one of ids from
+// nums[i]*indexChunk, nums ascending. A table is replaced, never changed,
+// but for its slots.
 type sessTable struct {
-	base   uint64
+	nums   []uint64
 	chunks []*sessChunk
 }
 
@@ -31,9 +39,23 @@ type sessChunk struct {
 	gone  atomic.Int32 // slots whose session was removed
 }
 
+// find returns the index in t of the first chunk held from chunk number c
+// on; len(t.nums) if none.
+func (t *sessTable) find(c uint64) int {
+	if t == nil {
+		return 0
+	}
+	if n := len(t.nums); n > 0 && t.nums[n-1] == c { // the newest: most lookups
+		return n - 1
+	}
+	i, _ := slices.BinarySearch(t.nums, c)
+	return i
+}
+
 func (t *sessTable) chunk(id uint64) *sessChunk {
-	if c := id / indexChunk; t != nil && c >= t.base && c-t.base < uint64(len(t.chunks)) {
-		return t.chunks[c-t.base]
+	c := id / indexChunk
+	if i := t.find(c); t != nil && i < len(t.nums) && t.nums[i] == c {
+		return t.chunks[i]
 	}
 	return nil
 }
@@ -45,37 +67,32 @@ func (x *sessIndex) get(id uint64) *sessRec {
 	return nil
 }
 
+// put indexes r at id. Ids are put in ascending order (space.number), so
+// a new chunk goes at the end of the table.
 func (x *sessIndex) put(id uint64, r *sessRec) {
 	c := x.tab.Load().chunk(id)
 	if c == nil {
-		x.edit(func(t *sessTable) { // add the chunk of id, and any before it missing
-			if t.base == 0 && t.chunks == nil {
-				t.base = id / indexChunk // the first
+		x.edit(func(t *sessTable) {
+			c = new(sessChunk)
+			if id/indexChunk == 0 {
+				c.gone.Store(1) // id 0 is never used
 			}
-			for t.base+uint64(len(t.chunks)) <= id/indexChunk {
-				c := new(sessChunk)
-				if t.base+uint64(len(t.chunks)) == 0 {
-					c.gone.Store(1) // id 0 is never used
-				}
-				t.chunks = append(t.chunks, c)
-			}
+			t.nums, t.chunks = append(t.nums, id/indexChunk), append(t.chunks, c)
 		})
-		c = x.tab.Load().chunk(id)
 	}
 	c.slots[id%indexChunk].Store(r)
 }
 
 // remove takes the session with id out of the index, and drops its chunk
-// once every session in it is gone, with the dropped chunks at the front.
+// from the table once every session in it is gone.
 func (x *sessIndex) remove(id uint64) {
 	c := x.tab.Load().chunk(id)
 	if c == nil || c.slots[id%indexChunk].Swap(nil) == nil || c.gone.Add(1) != indexChunk {
 		return
 	}
 	x.edit(func(t *sessTable) {
-		t.chunks[id/indexChunk-t.base] = nil
-		for len(t.chunks) > 0 && t.chunks[0] == nil {
-			t.chunks, t.base = t.chunks[1:], t.base+1
+		if i := t.find(id / indexChunk); i < len(t.nums) && t.chunks[i] == c {
+			t.nums, t.chunks = slices.Delete(t.nums, i, i+1), slices.Delete(t.chunks, i, i+1)
 		}
 	})
 }
@@ -86,7 +103,7 @@ func (x *sessIndex) edit(f func(*sessTable)) {
 	defer x.mu.Unlock()
 	n := &sessTable{}
 	if t := x.tab.Load(); t != nil {
-		n.base, n.chunks = t.base, slices.Clone(t.chunks)
+		n.nums, n.chunks = slices.Clone(t.nums), slices.Clone(t.chunks)
 	}
 	f(n)
 	x.tab.Store(n)
@@ -95,17 +112,9 @@ func (x *sessIndex) edit(f func(*sessTable)) {
 // next returns the first id from id on, up to last, whose chunk is still
 // held; last+1 if none.
 func (x *sessIndex) next(id, last uint64) uint64 {
-	for t := x.tab.Load(); t != nil && id <= last; {
-		switch c := id / indexChunk; {
-		case c < t.base:
-			id = t.base * indexChunk
-		case c-t.base >= uint64(len(t.chunks)):
-			return last + 1
-		case t.chunks[c-t.base] == nil:
-			id = (c + 1) * indexChunk
-		default:
-			return id
-		}
+	t := x.tab.Load()
+	if i := t.find(id / indexChunk); id <= last && t != nil && i < len(t.nums) {
+		return min(max(id, t.nums[i]*indexChunk), last+1)
 	}
 	return last + 1
 }

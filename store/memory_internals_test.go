@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -49,9 +50,9 @@ func TestR24AuditLogReadsAcrossChunks(t *testing.T) {
 	}
 }
 
-// The session index drops a chunk once every session in it is gone (id 0,
-// never used, counts as gone), trims dropped chunks at its front, keeps
-// the others, and grows and drops right once its front has moved.
+// The session index drops a chunk from its table once every session in
+// it is gone (id 0, never used, counts as gone), keeps the others, and
+// grows and drops right once its front has moved.
 func TestSessIndexDropsWholeChunks(t *testing.T) {
 	var x sessIndex
 	rec := &sessRec{}
@@ -75,12 +76,12 @@ func TestSessIndexDropsWholeChunks(t *testing.T) {
 	if x.get(1) == nil || x.get(indexChunk-1) == nil {
 		t.Fatal("dropping chunk 1 lost chunk 0")
 	}
-	if tb := tab(); tb.base != 0 || len(tb.chunks) != 2 || tb.chunks[1] != nil {
-		t.Fatalf("after chunk 1 went: base %d, %d chunks", tb.base, len(tb.chunks))
+	if tb := tab(); !slices.Equal(tb.nums, []uint64{0}) || len(tb.chunks) != 1 {
+		t.Fatalf("after chunk 1 went: chunks %v held", tb.nums)
 	}
 	removeRange(1, indexChunk-1) // the rest of chunk 0
-	if tb := tab(); tb.base != 2 || len(tb.chunks) != 0 {
-		t.Fatalf("after chunks 0 and 1 went: base %d, %d chunks; want 2, 0", tb.base, len(tb.chunks))
+	if tb := tab(); len(tb.nums) != 0 || len(tb.chunks) != 0 {
+		t.Fatalf("after chunks 0 and 1 went: chunks %v held; want none", tb.nums)
 	}
 	// The front has moved: grow past it, then drop a chunk behind it.
 	putRange(2*indexChunk, 3*indexChunk+9) // chunks 2 and 3
@@ -92,8 +93,8 @@ func TestSessIndexDropsWholeChunks(t *testing.T) {
 		t.Fatal("a chunk with one session left was dropped")
 	}
 	removeRange(2*indexChunk, 3*indexChunk-1)
-	if tb := tab(); tb.base != 3 || len(tb.chunks) != 1 || x.get(3*indexChunk+9) == nil {
-		t.Fatalf("after chunk 2 went: base %d, %d chunks", tb.base, len(tb.chunks))
+	if tb := tab(); !slices.Equal(tb.nums, []uint64{3}) || len(tb.chunks) != 1 || x.get(3*indexChunk+9) == nil {
+		t.Fatalf("after chunk 2 went: chunks %v held; want [3]", tb.nums)
 	}
 
 	var only sessIndex // one chunk, dropped: the table is left empty
@@ -103,10 +104,10 @@ func TestSessIndexDropsWholeChunks(t *testing.T) {
 	for id := uint64(1); id < indexChunk; id++ {
 		only.remove(id)
 	}
-	if tb := only.tab.Load(); tb.base != 1 || len(tb.chunks) != 0 {
-		t.Fatalf("after the only chunk went: base %d, %d chunks; want 1, 0", tb.base, len(tb.chunks))
+	if tb := only.tab.Load(); len(tb.nums) != 0 || len(tb.chunks) != 0 {
+		t.Fatalf("after the only chunk went: chunks %v held; want none", tb.nums)
 	}
-	// Growing from base 1 by two chunks: only chunk 0 starts with a slot gone.
+	// Growing again, to chunk 2: only chunk 0 starts with a slot gone.
 	for id := uint64(2 * indexChunk); id < 3*indexChunk; id++ {
 		only.put(id, rec)
 	}
