@@ -46,7 +46,38 @@ type shard struct {
 	stats   map[statKey]*statRec
 	due     minHeap[*group]
 	closed  struct{ head, tail *sessRec } // linked by sessRec.next
+	run     runClock                      // times the retention of closed
 	_       [64]byte                      // keeps shards on separate cache lines
+}
+
+// runClock measures how long the clock has run forward, as one shard saw
+// it, so that the retention of closed sessions holds whatever the clock
+// does: a step back counts for nothing, and the clock runs on from where
+// it stepped to. (Timed by now alone, a session recorded closed before a
+// step back waited for the clock to pass its time again, and every
+// session closed after it with it: memory pinned for as long as the step.)
+// A now late by at most stale is taken for a caller that read the clock
+// before another reached the shard, not for a step: it counts for nothing
+// and the clock runs on from the later now, so that such races never
+// count time twice.
+type runClock struct {
+	last time.Time     // the now the clock runs on from
+	ran  time.Duration // how long it has run forward
+}
+
+const stale = time.Second
+
+// at returns how long the clock has run forward by now.
+func (c *runClock) at(now time.Time) time.Duration {
+	switch d := now.Sub(c.last); {
+	case c.last.IsZero():
+		c.last = now
+	case d > 0:
+		c.last, c.ran = now, c.ran+min(d, math.MaxInt64-c.ran)
+	case d < -stale:
+		c.last = now // stepped back
+	}
+	return c.ran
 }
 
 func (sh *shard) init() {
@@ -72,9 +103,9 @@ type sessRec struct {
 	epoch      uint64
 	stats      *statRec
 	sh         *shard
-	// recorded is when the store recorded the session closed; next the
-	// session recorded closed after it in its shard.
-	recorded time.Time
+	// recorded is when the store recorded the session closed, by its
+	// shard's runClock; next the session recorded closed after it there.
+	recorded time.Duration
 	next     *sessRec
 }
 
@@ -326,7 +357,7 @@ func (m *space) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now 
 	rec.stats.open--
 	rec.stats.closed[reason]++
 	if m.retention > 0 {
-		rec.recorded = now
+		rec.recorded = sh.run.at(now)
 		if sh.closed.tail == nil {
 			sh.closed.head = rec
 		} else {
@@ -337,12 +368,16 @@ func (m *space) closeLocked(rec *sessRec, reason lifecycle.CloseReason, at, now 
 }
 
 // purgeLocked removes up to limit sessions recorded closed longer than the
-// retention ago, and returns how many it removed. The caller holds sh.
+// retention ago (the shard's runClock), oldest first, and returns how many
+// it removed. The caller holds sh.
 func (m *space) purgeLocked(sh *shard, now time.Time, limit int) int {
-	n := 0
+	if sh.closed.head == nil {
+		return 0 // the clock is read only when needed: m.none stays unwritten
+	}
+	n, ran := 0, sh.run.at(now)
 	for ; n < limit; n++ {
 		rec := sh.closed.head
-		if rec == nil || now.Sub(rec.recorded) < m.retention {
+		if rec == nil || ran-rec.recorded < m.retention {
 			break
 		}
 		if sh.closed.head, rec.next = rec.next, nil; sh.closed.head == nil {

@@ -59,7 +59,9 @@ type MemoryOption func(*Memory)
 // WithRetention sets how long a closed session stays readable (Session,
 // Sessions) after the store recorded it closed; then ExpireDue removes it,
 // and Session reports it not found. SessionStats, and so Analytics, keep
-// counting it. d <= 0 keeps closed sessions for as long as the store
+// counting it. The retention is measured as the clock runs forward: a
+// step back of the clock neither ends it early nor holds it until the
+// clock has caught up again. d <= 0 keeps closed sessions for as long as the store
 // lives, as a persistent store does: memory then grows with every session
 // ever opened.
 func WithRetention(d time.Duration) MemoryOption {
