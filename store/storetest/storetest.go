@@ -106,6 +106,7 @@ var suite = []struct {
 	{"R27/SenderClaims", testSenderClaims},
 	{"R27/SenderClaimRace", testSenderClaimRace},
 	{"R27/StalePlanNamingClaimedSender", testStalePlanNamingClaimedSender},
+	{"R27/ClaimRefusalIsAtomic", testClaimRefusalIsAtomic},
 	{"R27/AuditPerWorkspace", testAuditPerWorkspace},
 	// gaps.go: behaviours a store could break and pass the cases above.
 	{"R9/DueDrainTies", testDueDrainTies},
@@ -329,7 +330,7 @@ func (h *harness) contents() contents {
 // refused commits p, expects ErrConflict, and checks nothing changed.
 func (h *harness) refused(p lifecycle.Plan, why string) {
 	h.t.Helper()
-	before := h.contents()
+	before, rs := h.contents(), h.planRoles(p)
 	p.Workspace = h.ws
 	_, err := h.st.Commit(h.ctx, p)
 	if !errors.Is(err, lifecycle.ErrConflict) {
@@ -338,6 +339,36 @@ func (h *harness) refused(p lifecycle.Plan, why string) {
 	if diff := cmp.Diff(before, h.contents()); diff != "" {
 		h.t.Fatalf("%s: a refused commit changed the store (-before +after):\n%s", why, diff)
 	}
+	if diff := cmp.Diff(rs, h.planRoles(p)); diff != "" {
+		h.t.Fatalf("%s: a refused commit changed roles (-before +after):\n%s", why, diff)
+	}
+}
+
+// planRolesRead is what planRoles reads.
+type planRolesRead struct {
+	Users  []roleAssignment
+	Admins int
+}
+
+// planRoles reads the roles of the users p's role changes name, and how
+// many users hold Admin: what a refused plan's role changes could have
+// changed, which contents - the roles of the users the audit log names -
+// does not see when the plan's audit entries were not stored either.
+func (h *harness) planRoles(p lifecycle.Plan) planRolesRead {
+	h.t.Helper()
+	users := map[string]bool{}
+	for _, rc := range p.Roles {
+		users[rc.User] = true
+	}
+	rs, err := rolesOf(h.ctx, h.st, h.ws, users)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	_, admins, err := h.st.Roles(h.ctx, h.ws, "storetest-nobody")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return planRolesRead{rs, admins}
 }
 
 func testBotRoundTrip(t *testing.T, h *harness) {

@@ -256,3 +256,31 @@ func (h *harness) mustPlan(cmd lifecycle.Command) lifecycle.Plan {
 	}
 	return p
 }
+
+// testClaimRefusalIsAtomic (R15, R27): a plan refused because it names a
+// sender another workspace claims changes nothing - not its role changes
+// or audit entries either, whatever order a store checks and applies in.
+func testClaimRefusalIsAtomic(t *testing.T, h *harness) {
+	h.create("100")
+	o := h.other("rival", "8")
+	o.do(lifecycle.GrantRole{User: "amy", Role: roles.Admin})
+	p := o.mustPlan(lifecycle.Create{ID: "theirs", Name: "theirs", Channel: "sms", Senders: h.senders("100"), Definition: definition()})
+	grant := o.mustPlan(lifecycle.GrantRole{User: "zed", Role: roles.Designer})
+	if len(grant.Roles) == 0 || len(p.Audit) == 0 {
+		t.Fatalf("the plans hold too little to check: %d role changes, %d audit entries", len(grant.Roles), len(p.Audit))
+	}
+	p.Roles, p.Audit = grant.Roles, append(p.Audit, grant.Audit...)
+	mine, theirs, held := h.contents(), o.contents(), o.planRoles(p)
+	if _, err := o.st.Commit(o.ctx, p); !errors.Is(err, lifecycle.ErrSenderClaimed) {
+		t.Fatalf("R27: a plan naming a claimed sender, with a role change: Commit = %v, want ErrSenderClaimed", err)
+	}
+	if diff := cmp.Diff(theirs, o.contents()); diff != "" {
+		t.Errorf("R15: a plan refused as claimed changed its workspace (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(held, o.planRoles(p)); diff != "" {
+		t.Errorf("R15: a plan refused as claimed changed roles (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(mine, h.contents()); diff != "" {
+		t.Errorf("R27: a plan refused as claimed changed the owner's workspace (-before +after):\n%s", diff)
+	}
+}
