@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
+	"github.com/botlife/botlife/roles"
 )
 
 // Memory for closed things is bounded: two bots taking turns on one sender
@@ -50,5 +51,32 @@ func TestLeftEntriesStayBounded(t *testing.T) {
 	_, got, err := m.SenderBots(ctx, "", []lifecycle.Sender{s}, active)
 	if err != nil || got == nil || got.ID != other {
 		t.Fatalf("R20: the last active bot = %v, %v; want %s", got, err, other)
+	}
+}
+
+// Memory for closed things is bounded: a deleted bot leaves the sorted
+// ids Bots pages through, and a user whose roles were all revoked leaves
+// the roles - neither keeps an entry once gone.
+func TestDeletedBotsAndRevokedRolesLeaveMemory(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory()
+	s := lifecycle.Sender{Channel: "sms", Address: "100"}
+	b := lifecycle.Bot{ID: "a", Name: "a", Channel: "sms", Senders: []lifecycle.Sender{s}, State: lifecycle.Draft, Revision: 1}
+	for _, p := range []lifecycle.Plan{
+		{Changes: []lifecycle.Change{{Bot: "a", To: lifecycle.Draft, After: &b}}},
+		{Roles: []lifecycle.RoleChange{{User: "amy", To: roles.MustSet(roles.Designer)}}},
+		{Changes: []lifecycle.Change{{Bot: "a", From: lifecycle.Draft, To: lifecycle.Deleted, Revision: 1}}},
+		{Roles: []lifecycle.RoleChange{{User: "amy", From: roles.MustSet(roles.Designer)}}},
+	} {
+		if _, err := m.Commit(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp := m.def()
+	if sp.ids.root != nil || len(sp.bots) != 0 {
+		t.Errorf("after its deletion the bot is kept: %d bots, id tree %v", len(sp.bots), sp.ids.root)
+	}
+	if len(sp.roles) != 0 {
+		t.Errorf("after every role was revoked %d users are kept in the roles", len(sp.roles))
 	}
 }
