@@ -3,7 +3,10 @@ package store
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,5 +122,75 @@ func TestSessIndexAgainstAMap(t *testing.T) {
 				t.Fatalf("step %d: next(%d) = %d skips %d, held", step, id, n, ids[i])
 			}
 		}
+	}
+}
+
+// The session index under concurrent use, as the store uses it: ids put
+// in order by one writer (space.number), removed by others (each shard's
+// purge), while a reader pages with next and get. Run with -race: slots
+// and tables are read without a lock. A page never goes back nor finds
+// another id's session, and once all are done the index holds exactly
+// the ids kept, and their chunks.
+func TestSessIndexConcurrent(t *testing.T) {
+	const n, removers = 6 * indexChunk, 2
+	var x sessIndex
+	recs := make([]*sessRec, n+1)
+	for i := range recs {
+		recs[i] = &sessRec{}
+	}
+	var put atomic.Uint64
+	var wg sync.WaitGroup
+	wg.Add(1 + removers)
+	go func() {
+		defer wg.Done()
+		for id := uint64(1); id <= n; id++ {
+			x.put(id, recs[id])
+			put.Store(id)
+		}
+	}()
+	for r := range uint64(removers) {
+		go func() {
+			defer wg.Done()
+			for id := r + 1; id <= n; {
+				if id > put.Load() {
+					runtime.Gosched()
+					continue
+				}
+				if id%7 != 0 { // every seventh id stays
+					x.remove(id)
+				}
+				id += removers
+			}
+		}()
+	}
+	for pass := 0; pass < 20; pass++ {
+		last, prev := put.Load(), uint64(0)
+		for id := x.next(1, last); id <= last; id = x.next(id+1, last) {
+			if id <= prev {
+				t.Fatalf("pass %d: next went back from %d to %d", pass, prev, id)
+			}
+			if got := x.get(id); got != nil && got != recs[id] {
+				t.Fatalf("pass %d: get(%d) is another id's session", pass, id)
+			}
+			prev = id
+		}
+	}
+	wg.Wait()
+	last := uint64(n)
+	var got []uint64
+	for id := x.next(1, last); id <= last; id = x.next(id+1, last) {
+		if x.get(id) != nil {
+			got = append(got, id)
+		}
+	}
+	var want []uint64
+	for id := uint64(7); id <= n; id += 7 {
+		want = append(want, id)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ids held once every writer is done (-want +got):\n%s", diff)
+	}
+	if held := x.chunksHeld(); held != n/indexChunk+1 {
+		t.Errorf("the table holds %d chunks; want %d, each with an id kept", held, n/indexChunk+1)
 	}
 }
