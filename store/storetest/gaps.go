@@ -356,6 +356,7 @@ func testScheduleChangesKeepSeq(t *testing.T, h *harness) {
 // testWaitAuditPerWorkspace (R24, R27; AuditWaiter): WaitAudit waits for
 // an entry of its own workspace - entries of another do not end it.
 func testWaitAuditPerWorkspace(t *testing.T, h *harness) {
+	h.needWaiter()
 	o := h.other("quiet", "8")
 	h.create("100")
 	h.create("200")

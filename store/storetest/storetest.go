@@ -1532,6 +1532,7 @@ func testStatsCountEveryMessage(t *testing.T, h *harness) {
 }
 
 func testWaitAudit(t *testing.T, h *harness) {
+	h.needWaiter()
 	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
 	defer cancel()
 	if err := waitAudit(ctx, h.st, h.ws, 0); !errors.Is(err, context.DeadlineExceeded) {
@@ -1621,6 +1622,7 @@ func follow(ctx context.Context, st lifecycle.Store, ws lifecycle.Workspace, n i
 // order); it resumes from any Seq it saw; a cancelled wait returns at once
 // and leaves no goroutine behind (R24).
 func testFollowUnderConcurrentCommits(t *testing.T, h *harness) {
+	h.needWaiter()
 	const committers, each = 8, 10
 	goroutines := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
