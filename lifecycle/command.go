@@ -268,7 +268,7 @@ func ParseDecision(s string) (Decision, error) {
 		}
 		return Grace(d), nil
 	}
-	return Decision{}, &InputError{Field: "decision", Value: s, Problem: `is not a decision; use "immediate" or "grace:<duration>" such as "grace:15m"`}
+	return Decision{}, &InputError{Field: "decision", Value: shown(s), Problem: `is not a decision; use "immediate" or "grace:<duration>" such as "grace:15m"`}
 }
 
 // Ack acknowledges validation warnings (R4): either exactly the warnings of

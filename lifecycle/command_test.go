@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,5 +40,15 @@ func TestParseDecision(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// R5, R21: a refused decision is quoted in its error by at most its first
+// 40 bytes: the input may be anything a client sent.
+func TestParseDecisionQuotesAShortenedInput(t *testing.T) {
+	long := "grace:" + strings.Repeat("9", 5000)
+	_, err := lifecycle.ParseDecision(long)
+	if !errors.Is(err, lifecycle.ErrInvalidInput) || !strings.Contains(err.Error(), `"`+long[:40]+`..."`) || len(err.Error()) > 200 {
+		t.Errorf("ParseDecision(5,006 bytes) = %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Role is one of the five roles. The zero value is no role.
@@ -110,13 +111,26 @@ type ParseError struct {
 	Err   error  // ErrUnknownRole or ErrUnknownPermission
 }
 
-// Error implements the error interface.
+// Error implements the error interface. It quotes at most the first 40
+// bytes of Input: an error is logged and answered, and the input may be
+// anything a client sent.
 func (e *ParseError) Error() string {
-	if errors.Is(e.Err, ErrUnknownPermission) {
-		return fmt.Sprintf("roles: %q is not a permission; use one of %s", e.Input, permissionList())
+	in := e.Input
+	if len(in) > maxQuoted {
+		cut := maxQuoted
+		for cut > 0 && !utf8.RuneStart(in[cut]) {
+			cut--
+		}
+		in = in[:cut] + "..."
 	}
-	return fmt.Sprintf("roles: %q is not a role; use one of Analyzer, Supervisor, Designer, Manager, Admin (or \"Infobip admin\")", e.Input)
+	if errors.Is(e.Err, ErrUnknownPermission) {
+		return fmt.Sprintf("roles: %q is not a permission; use one of %s", in, permissionList())
+	}
+	return fmt.Sprintf("roles: %q is not a role; use one of Analyzer, Supervisor, Designer, Manager, Admin (or \"Infobip admin\")", in)
 }
+
+// maxQuoted is how many bytes of a refused input an error quotes.
+const maxQuoted = 40
 
 // Unwrap returns the sentinel.
 func (e *ParseError) Unwrap() error { return e.Err }

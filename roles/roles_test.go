@@ -2,6 +2,7 @@ package roles_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/botlife/botlife/roles"
@@ -123,4 +124,21 @@ func FuzzParseRole(f *testing.F) {
 			t.Fatalf("ParseRole(%q) = %v, but its name %q parses to %v, %v", s, r, r.String(), again, err)
 		}
 	})
+}
+
+// P3: a refused role is quoted in its error by at most its first 40 bytes,
+// cut between characters; the error keeps the whole input.
+func TestP3ParseErrorQuotesAShortenedInput(t *testing.T) {
+	for _, tc := range []struct{ in, quoted string }{
+		{"Wizard", `"Wizard"`},
+		{strings.Repeat("x", 40), `"` + strings.Repeat("x", 40) + `"`},
+		{strings.Repeat("x", 5000), `"` + strings.Repeat("x", 40) + `..."`},
+		{strings.Repeat("x", 39) + "é" + strings.Repeat("y", 100), `"` + strings.Repeat("x", 39) + `..."`},
+	} {
+		_, err := roles.ParseRole(tc.in)
+		var pe *roles.ParseError
+		if !errors.As(err, &pe) || pe.Input != tc.in || !strings.Contains(err.Error(), tc.quoted+" is not a role") {
+			t.Errorf("ParseRole(%d bytes) = %v; want it to quote %s", len(tc.in), err, tc.quoted)
+		}
+	}
 }
