@@ -290,7 +290,20 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 	if err != nil || !shiftedBy(withoutEnds(p), withoutEnds(fresh), now.Sub(p.Time)) {
 		return Plan{}, opError(op, &ConflictError{Reason: fmt.Sprintf("the plan made at %v no longer holds at %v (a deadline passed or a decision changed in between)", p.Time.Format(time.RFC3339), now.Format(time.RFC3339)), Fix: planAgain})
 	}
-	err = m.claimed(ctx, &snap, &fresh)
+	entries, err := m.commitApplied(ctx, &snap, fresh)
+	if err != nil {
+		return Plan{}, opError(op, err)
+	}
+	fresh.Audit = entries
+	m.logPlan(ctx, fresh)
+	return fresh, nil
+}
+
+// commitApplied commits fresh, the plan ApplyPlan decided again at now,
+// and says "plan again" of what refuses it: a sender claimed since the
+// plan was made, or a commit that came first.
+func (m *Manager) commitApplied(ctx context.Context, snap *Snapshot, fresh Plan) ([]AuditEntry, error) {
+	err := m.claimed(ctx, snap, &fresh)
 	var entries []AuditEntry
 	if err == nil {
 		entries, err = m.store.Commit(ctx, fresh)
@@ -307,12 +320,7 @@ func (m *Manager) applyPlan(ctx context.Context, p Plan) (Plan, error) {
 		}
 		err = ce
 	}
-	if err != nil {
-		return Plan{}, opError(op, err)
-	}
-	fresh.Audit = entries
-	m.logPlan(ctx, fresh)
-	return fresh, nil
+	return entries, err
 }
 
 // planAgain is what to do about a plan ApplyPlan refuses as a conflict
