@@ -57,11 +57,16 @@ type shard struct {
 // step back waited for the clock to pass its time again, and every
 // session closed after it with it: memory pinned for as long as the step.)
 // A now late by at most stale is taken for a caller that read the clock
-// before another reached the shard, not for a step: it counts for nothing
-// and the clock runs on from the later now, so that such races never
-// count time twice.
+// before another reached the shard: it counts for nothing. A now late by
+// more may be a step back, or a caller that read the clock long ago
+// (ExpireDue sweeps with the now it read before settling drains and
+// schedules): it counts for nothing either, and the clock runs on from
+// it only while no now comes back within stale of the latest, so that a
+// late caller does not make the time since its now count twice (but for
+// one late while the clock is stepped back: the time it is late by).
 type runClock struct {
-	last time.Time     // the now the clock runs on from
+	last time.Time     // the latest now: the clock runs on from it
+	back time.Time     // since a step back, the now it runs on from; else zero
 	ran  time.Duration // how long it has run forward
 }
 
@@ -73,9 +78,14 @@ func (c *runClock) at(now time.Time) time.Duration {
 	case c.last.IsZero():
 		c.last = now
 	case d > 0:
-		c.last, c.ran = now, c.ran+min(d, math.MaxInt64-c.ran)
-	case d < -stale:
-		c.last = now // stepped back
+		c.last, c.back, c.ran = now, time.Time{}, c.ran+min(d, math.MaxInt64-c.ran)
+	case d >= -stale: // not a step back: whatever came before was late
+		c.back = time.Time{}
+	default: // stepped back, or late: count from here on, below last
+		if d := now.Sub(c.back); !c.back.IsZero() && d > 0 {
+			c.ran += min(d, math.MaxInt64-c.ran)
+		}
+		c.back = now
 	}
 	return c.ran
 }
