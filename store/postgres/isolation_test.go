@@ -96,12 +96,17 @@ func repeatableRead(t *testing.T, url string) *postgres.Store {
 
 // waitForWaiters returns once n lock requests matching where (a condition
 // on pg_locks) wait: the goroutines the test started are blocked on the
-// lock conn holds. It polls the server, the state it waits for, not time.
+// lock conn holds. It polls the server, the state it waits for, a
+// millisecond apart; a minute without them is a failure (the operation
+// under test returned without waiting), not a hang.
 func waitForWaiters(t *testing.T, conn *pgx.Conn, where string, n int) {
 	t.Helper()
-	for waiting := 0; waiting < n; {
+	for waiting, give := 0, time.Now().Add(time.Minute); waiting < n; time.Sleep(time.Millisecond) {
 		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks WHERE NOT granted AND `+where).Scan(&waiting); err != nil {
 			t.Fatal(err)
+		}
+		if waiting < n && time.Now().After(give) {
+			t.Fatalf("%d of %d lock requests wait after a minute (%s): what the test started did not block", waiting, n, where)
 		}
 	}
 }
