@@ -62,10 +62,11 @@ var (
 	// time (connection lost, timeout, server shutting down); an HTTP service
 	// answers 503. A read may be retried. A write may have been applied
 	// when the answer was lost after the store had it (a connection lost
-	// during its commit): a retried Apply decides again and commits what
-	// still holds, but a retried Route may count a message twice or open a
-	// second session, and a retried audit-only plan appends its entries
-	// again. Each store's documentation says when its writes can end so.
+	// during its commit). A retried Apply decides again on what is stored:
+	// it may be refused (the bot is Active already) or, for a command that
+	// creates, create a second bot or schedule; a retried Route may count a
+	// message twice or open a second session. Each store's documentation
+	// says when its writes can end so.
 	ErrUnavailable = errors.New("store unavailable")
 	// ErrStore: the store failed in a way it did not classify. A Store
 	// should return one of the kinds above instead.
