@@ -78,19 +78,18 @@ func ifMatch(r *http.Request) (func(rev uint64) bool, error) {
 // again, so the answer is 412 only when the bot's revision moved (or the
 // commits kept losing).
 func (s *Server) change(r *http.Request, who caller, cmd lifecycle.Command, target lifecycle.BotID) (lifecycle.Plan, bool, error) {
-	return s.changeWith(r, who, cmd, target, committer{apply: who.m.Apply, applyPlan: who.m.ApplyPlan, decideAgain: true})
+	return s.changeWith(r, who, cmd, target, committer{apply: who.m.Apply, applyPlan: who.m.ApplyPlan})
 }
 
 // committer is how changeWith commits a command: at once (apply), or
 // exactly as a plan decided it (applyPlan). A test session's opening
 // (R26) commits through the Manager's own calls, which also open it.
+// A conflict of applyPlan that may have committed part of its work (a
+// test session's lease) is a *finalError; any other committed nothing, so
+// the command may be decided again (as Apply does).
 type committer struct {
 	apply     func(context.Context, lifecycle.Actor, lifecycle.Command) (lifecycle.Plan, error)
 	applyPlan func(context.Context, lifecycle.Plan) (lifecycle.Plan, error)
-	// decideAgain says that a conflict of applyPlan committed nothing,
-	// so the command may be decided again (as Apply does); not so for a
-	// test session, whose lease may be committed before a conflict.
-	decideAgain bool
 }
 
 // conflictAttempts is how many times a change with If-Match is decided
@@ -126,7 +125,7 @@ func (s *Server) changeWith(r *http.Request, who caller, cmd lifecycle.Command, 
 		if !errors.As(err, &lost) {
 			return p, dry, err
 		}
-		if !c.decideAgain {
+		if final := (*finalError)(nil); errors.As(lost.error, &final) {
 			// The commit may have done part of its work (a test session's
 			// lease): its own answer, never a 412 that says nothing was
 			// done.

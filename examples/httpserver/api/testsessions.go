@@ -94,9 +94,13 @@ func (s *Server) openTestSession(r *http.Request, who caller) (reply, error) {
 // would open a second test session while the first lease holds a slot.
 // Its answer is final - no Retry-After, kept under an Idempotency-Key
 // (R15), with If-Match too never a 412 that says nothing was done - and
-// says to open again as a new request. Other errors are err.
+// says to open again as a new request. A plan ApplyTestPlan refused before
+// committing anything (R17: a ConflictError whose Fix says what to do,
+// "plan again") is err as it is: nothing was opened, and its detail says
+// what moved. Other errors are err.
 func openConflict(bot lifecycle.BotID, err error) error {
-	if !errors.Is(err, lifecycle.ErrConflict) {
+	var ce *lifecycle.ConflictError
+	if !errors.Is(err, lifecycle.ErrConflict) || errors.As(err, &ce) && ce.Fix != "" {
 		return err
 	}
 	return &finalError{fmt.Errorf("opening a test session on bot %s conflicted with other changes of the bot: its lease may be committed "+
