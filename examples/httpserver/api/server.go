@@ -106,7 +106,7 @@ type Config struct {
 	// Heartbeat is how often GET /events sends a comment line to keep the
 	// connection open while nothing happens; default 15s.
 	Heartbeat time.Duration
-	// KeeperTimeout bounds each Keeper call; 0 means
+	// KeeperTimeout bounds each Keeper call; 0 or less means
 	// DefaultKeeperTimeout. The calls that outlive their request's client
 	// - keeping a dry run's plan, keeping or releasing an
 	// Idempotency-Key's response - run detached from the request so that a
@@ -120,8 +120,8 @@ type Config struct {
 	KeeperTimeout time.Duration
 }
 
-// DefaultKeeperTimeout is the budget of a detached Keeper call when
-// Config.KeeperTimeout is 0.
+// DefaultKeeperTimeout is the budget of each Keeper call - detached or
+// on the request's context - when Config.KeeperTimeout is 0.
 const DefaultKeeperTimeout = 5 * time.Second
 
 // Server is the HTTP handler. It is safe for concurrent use.
@@ -135,7 +135,7 @@ type Server struct {
 	keep      Keeper
 	idemTTL   time.Duration
 	heartbeat time.Duration
-	keepTime  time.Duration // the budget of a detached Keeper call
+	keepTime  time.Duration // the budget of each Keeper call
 	mux       *http.ServeMux
 	patterns  []string // every route's pattern, in the order registered
 }
