@@ -78,8 +78,13 @@
 // its Idempotency-Key, or a dry run's plan, goes on if the client hangs
 // up, for up to -keeper-timeout (default 5s): a dry run whose plan is not
 // kept by then answers 503 timeout, as does claiming an Idempotency-Key
-// or taking a plan to apply that takes longer. The log never holds a token or a
-// connection string's password.
+// or taking a plan to apply that takes longer. Keeping a response or a
+// dry run's plan comes after the request's operations, outside the time
+// -write-timeout leaves them: a keeper that hangs holds the answer up to
+// -keeper-timeout more, and an answer later than -write-timeout never
+// reaches the client (it reads EOF), so keep -keeper-timeout well below
+// -write-timeout. The log never holds a token or a connection string's
+// password.
 //
 // # Traces
 //
