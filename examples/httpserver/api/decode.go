@@ -267,12 +267,12 @@ func where(path string) string {
 	return strings.TrimPrefix(path, ".")
 }
 
-// shown is s as a problem may quote it back: "" when s is not text (R21:
-// invalid UTF-8 or a control character is never echoed), else s cut to at
-// most n bytes at a character boundary, "..." marking the cut.
+// shown is s as a problem may quote it back: notText when s is not text
+// (R21: invalid UTF-8 or a control character is never echoed), else s cut
+// to at most n bytes at a character boundary, "..." marking the cut.
 func shown(s string, n int) string {
 	if !pathIsText(s) {
-		return ""
+		return notText
 	}
 	if len(s) <= n {
 		return s
@@ -283,6 +283,10 @@ func shown(s string, n int) string {
 	}
 	return s[:cut] + "..."
 }
+
+// notText stands in a problem for a value that is not text: quoting it
+// as "" would say the value was empty.
+const notText = "(not text: a control character or invalid UTF-8)"
 
 // trunc is s as a problem quotes it back: at most 40 bytes of it, and
 // nothing of what is not text (see shown).

@@ -77,6 +77,9 @@ func TestR21RefusalsQuoteOnlyText(t *testing.T) {
 				strings.Contains(p.Detail, `\x`) || strings.Contains(p.Detail, `\u`) || strings.ContainsRune(p.Detail, utf8.RuneError) {
 				t.Errorf("detail %q quotes what is not text", p.Detail)
 			}
+			if strings.Contains(p.Detail, `""`) {
+				t.Errorf("detail %q quotes a value that was not empty as empty", p.Detail)
+			}
 			if len(p.Detail) > 400 {
 				t.Errorf("the detail is %d bytes: it copies the input", len(p.Detail))
 			}
