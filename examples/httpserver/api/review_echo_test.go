@@ -89,3 +89,29 @@ func TestR21RefusalsQuoteOnlyText(t *testing.T) {
 		})
 	}
 }
+
+// R21: a 404 or 405 quotes the method and path it refuses shortened - a
+// path of thousands of bytes came back whole - and a path that is not text
+// not at all.
+func TestR21NoRouteQuotesAShortenedPath(t *testing.T) {
+	f := apitest.NewFixture(t)
+	long := "/" + strings.Repeat("x", 5000)
+	for _, tc := range []struct{ method, path string }{
+		{"GET", long},
+		{"DELETE", "/openapi.yaml" + strings.Repeat("/y", 2000)},
+		{strings.Repeat("M", 300), "/bots"},
+		{"PUT", "/bots"},
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Method, req.URL.Path = tc.method, tc.path
+		req.Header.Set("Authorization", "Bearer "+apitest.Token("mia"))
+		rec := httptest.NewRecorder()
+		f.Server.ServeHTTP(rec, req)
+		if rec.Code != 404 && rec.Code != 405 {
+			t.Fatalf("%.20s %.40s = %d, want 404 or 405", tc.method, tc.path, rec.Code)
+		}
+		if body := rec.Body.String(); len(body) > 1500 {
+			t.Errorf("%.20s %.40s: %d-byte problem quotes the request whole: %.200s", tc.method, tc.path, len(body), body)
+		}
+	}
+}

@@ -345,9 +345,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch probe.status {
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", probe.header.Get("Allow"))
-		s.writeProblem(w, r, fail(probMethod, fmt.Sprintf("%s does not take %s; it takes %s", r.URL.Path, r.Method, probe.header.Get("Allow"))))
+		s.writeProblem(w, r, fail(probMethod, fmt.Sprintf("%s does not take %s; it takes %s", shown(r.URL.Path, maxShownPath), trunc(r.Method), probe.header.Get("Allow"))))
 	case http.StatusNotFound:
-		s.writeProblem(w, r, fail(probNoRoute, "no route matches "+r.Method+" "+r.URL.Path+"; see /openapi.yaml"))
+		s.writeProblem(w, r, fail(probNoRoute, "no route matches "+trunc(r.Method)+" "+shown(r.URL.Path, maxShownPath)+"; see /openapi.yaml"))
 	default:
 		h.ServeHTTP(w, r) // redirects of unclean paths
 	}
@@ -474,8 +474,11 @@ func (s *Server) Unauthenticated(w http.ResponseWriter, r *http.Request, realm, 
 // service serves beside the API, such as its probes, sent another method.
 func (s *Server) MethodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
-	s.writeProblem(w, r, fail(probMethod, fmt.Sprintf("%s does not take %s; it takes %s", r.URL.Path, r.Method, allow)))
+	s.writeProblem(w, r, fail(probMethod, fmt.Sprintf("%s does not take %s; it takes %s", shown(r.URL.Path, maxShownPath), trunc(r.Method), allow)))
 }
+
+// maxShownPath is how much of a request's path a 404 or 405 quotes back.
+const maxShownPath = 200
 
 // Unavailable answers r with the API's 503 unavailable problem, whose
 // detail says what is not ready, and Retry-After: for the hosting
