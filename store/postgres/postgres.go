@@ -137,7 +137,9 @@
 // sweep closes it; version 15 gives one that an earlier version opened
 // during a rolling upgrade to version 6 its activity_floor, and makes
 // every group due, for the same reason. Migrate refuses a database of a
-// newer version.
+// newer version: once a rollout has migrated the database, the processes
+// of the earlier version that still run go on, but one that restarts
+// cannot open it, so a rollout is finished forward, not rolled back.
 // Failures never reach a caller as a bare SQLSTATE: see Error.
 package postgres
 
