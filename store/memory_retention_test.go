@@ -171,12 +171,13 @@ func TestRetentionHeap(t *testing.T) {
 }
 
 // TestRetentionHoldsForAnyLimit: a sweep removes the closed sessions past
-// the retention whatever limit it is given - math.MaxInt ("all") too,
+// the retention whatever positive limit it is given, and none for a limit
+// of zero or below, which does nothing - math.MaxInt ("all") too,
 // whose purge budget (purgeBudget per session it may close) overflowed
 // to below zero, so that a caller sweeping with it never let a closed
 // session leave memory.
 func TestRetentionHoldsForAnyLimit(t *testing.T) {
-	for _, limit := range []int{1, 1000, math.MaxInt / purgeBudget, math.MaxInt/purgeBudget + 1, math.MaxInt} {
+	for _, limit := range []int{math.MinInt, -1, 0, 1, 1000, math.MaxInt / purgeBudget, math.MaxInt/purgeBudget + 1, math.MaxInt} {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
 			ctx := context.Background()
 			sender := lifecycle.Sender{Channel: "sms", Address: "100"}
@@ -192,8 +193,10 @@ func TestRetentionHoldsForAnyLimit(t *testing.T) {
 			if _, err := st.SweepSessions(ctx, "", clk.t.Add(DefaultRetention), limit); err != nil {
 				t.Fatal(err)
 			}
-			if n := st.retained(); n != 0 {
-				t.Errorf("SweepSessions(limit %d) past the retention left %d closed sessions in memory; want 0", limit, n)
+			// A limit of zero or below does nothing (LimitsNotPositive),
+			// purging included.
+			if n, want := st.retained(), map[bool]int{true: 1}[limit <= 0]; n != want {
+				t.Errorf("SweepSessions(limit %d) past the retention left %d closed sessions in memory; want %d", limit, n, want)
 			}
 		})
 	}

@@ -420,8 +420,13 @@ func (m *Memory) CloseSession(ctx context.Context, ws lifecycle.Workspace, id li
 // closes, and those it re-keys, each over within a rekeyEvery-th of the
 // idle timeout from now (group). Its cost is what is due or about to be,
 // never the active sessions or what is stored. It also removes closed
-// sessions past the retention.
+// sessions past the retention, purgeBudget per session it may close; with
+// a limit of zero or below it does nothing, as every Store method given a
+// limit (storetest LimitsNotPositive).
 func (m *Memory) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
 	sp, closed := m.read(ws), 0
 	for i := range sp.shards {
 		sh := &sp.shards[i]
@@ -436,14 +441,14 @@ func (m *Memory) SweepSessions(ctx context.Context, ws lifecycle.Workspace, now 
 	return closed, nil
 }
 
-// purgeAllowance is how many closed sessions a sweep given limit may
-// remove: purgeBudget per session it may close, at least one's worth,
-// and math.MaxInt for a limit that many would overflow.
+// purgeAllowance is how many closed sessions a sweep given limit (at
+// least 1) may remove: purgeBudget per session it may close, and
+// math.MaxInt for a limit that many would overflow.
 func purgeAllowance(limit int) int {
 	if limit > math.MaxInt/purgeBudget {
 		return math.MaxInt
 	}
-	return purgeBudget * max(limit, 1)
+	return purgeBudget * limit
 }
 
 // purgeBudget is how many closed sessions past the retention a sweep may
