@@ -242,7 +242,8 @@ func checkKeywordAmbiguous(d *Definition, ix *Index, report reportFunc) {
 			continue
 		}
 		if other, _ := ix.Dialog(d.Keywords[j].Dialog); other != dialog {
-			report(fmt.Sprintf("keywords[%d]", i), fmt.Sprintf("keyword %q starts dialog %q, but keywords[%d] (%q) is the same word to a message and starts dialog %q, so which of the two starts is ambiguous; give the word one dialog, or this keyword another word", k.Word, k.Dialog, j, d.Keywords[j].Word, d.Keywords[j].Dialog))
+			report(fmt.Sprintf("keywords[%d]", i), fmt.Sprintf("keyword %q starts dialog %q, but keywords[%d] (%q) is the same word to a message and starts dialog %q, so which of the two starts is ambiguous; give the word one dialog, or this keyword another word",
+				shorten(k.Word), shorten(k.Dialog), j, shorten(d.Keywords[j].Word), shorten(d.Keywords[j].Dialog))) // the first keyword is quoted once per later one: never all of it
 		}
 	}
 }

@@ -827,6 +827,34 @@ func TestR4KeywordAmbiguousComparesDialogs(t *testing.T) {
 	}
 }
 
+// R4: keyword.ambiguous quotes at most 40 bytes of each word and dialog id
+// it names. Every later keyword with the word quoted the first keyword's
+// word (spaces and all) and dialog id in full, so one long id and many
+// keywords made a report quadratic in the definition's size.
+func TestR4KeywordAmbiguousQuotesABoundedText(t *testing.T) {
+	long := strings.Repeat("x", 1<<20)
+	d := clean()
+	d.Dialogs = append(d.Dialogs, validate.Dialog{ID: long, Name: "Long", Elements: []validate.Element{{Type: validate.Close}}})
+	d.Keywords = append(d.Keywords, validate.Keyword{Word: "help" + strings.Repeat(" ", 1<<20), Dialog: long})
+	for range 20 {
+		d.Keywords = append(d.Keywords, validate.Keyword{Word: "help", Dialog: "ask"})
+	}
+	got := only(checkOnWhatsApp(t, d), "keyword.ambiguous")
+	if len(got) != 20 {
+		t.Fatalf("%d keyword.ambiguous findings, want 20", len(got))
+	}
+	for _, f := range got {
+		if len(f.Message) > 400 {
+			t.Fatalf("a %s message of %d bytes: %.100s...", f.Code, len(f.Message), f.Message)
+		}
+	}
+	want := fmt.Sprintf("keyword %q starts dialog %q, but keywords[1] (%q) is the same word to a message and starts dialog %q, so which of the two starts is ambiguous; give the word one dialog, or this keyword another word",
+		"help", "ask", "help"+strings.Repeat(" ", 36)+"...", long[:40]+"...")
+	if diff := cmp.Diff(want, got[0].Message); diff != "" {
+		t.Errorf("message (-want +got):\n%s", diff)
+	}
+}
+
 // R4: placeholder.invalid reports each {{...}} that the placeholder
 // pattern does not read - so no value replaces it and end users get it as
 // written - once per field, in the fields placeholders stand in (a text,
