@@ -514,3 +514,23 @@ func TestR10RouteOnAnUnnormalisedSender(t *testing.T) {
 		t.Errorf("the refused messages opened sessions: %+v, %v", ss, err)
 	}
 }
+
+// R10, R18, R21: the refusal of a message on an unnormalised sender shows
+// at most 64 bytes of it, as InputError.Value promises - a sender address
+// may be 256 bytes, and the error goes to the gateway's logs with every
+// such message.
+func TestR10UnnormalisedSenderIsShownShortened(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("p", lifecycle.MaxIDBytes-1) + " " // one trailing space: not NewSender's form
+	_, err := e.m.Route(e.ctx, lifecycle.Sender{Channel: "messenger", Address: long}, "u")
+	var ie *lifecycle.InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("Route = %v; want an *InputError", err)
+	}
+	if len(ie.Value) > 64 {
+		t.Errorf("R21: InputError.Value is %d bytes, want at most 64: %.80q...", len(ie.Value), ie.Value)
+	}
+	if len(err.Error()) > 400 {
+		t.Errorf("the error is %d bytes, want a few lines at most: %.100q...", len(err.Error()), err.Error())
+	}
+}

@@ -173,8 +173,8 @@ func decideTestOpen(v RouteView, sender Sender, endUser string, now time.Time, s
 // exactly, so the message would find no bot however many were live.
 func noBot(sender Sender) error {
 	if n, err := NewSender(sender.Channel, sender.Address); err == nil && n != sender {
-		return &InputError{Field: "sender", Value: sender.String(),
-			Problem: "is not in normal form, and bots' senders are (R18), so no bot takes its messages; build senders with NewSender (this one is " + n.String() + ")"}
+		return &InputError{Field: "sender", Value: shown(sender.String()),
+			Problem: "is not in normal form, and bots' senders are (R18), so no bot takes its messages; build senders with NewSender (this one is " + shown(n.String()) + ")"}
 	}
 	return &NoBotError{Sender: sender}
 }
