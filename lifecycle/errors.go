@@ -164,8 +164,9 @@ func (e *StateError) Error() string {
 		hint = fmt.Sprintf("%s needs a bot that is %s; from %v the table allows %s",
 			e.Event, joinStates(sources(e.Event), " or "), e.State, joinEvents(events(e.State)))
 		if e.Event == EventActivate && e.State == Active {
-			// An Active bot may go live on a sender it is off (R22).
-			hint = "it is live on every sender named already; name a sender it is off to activate it there (R22), or deactivate it first"
+			// Only when no sender is named (a named one is the sender
+			// table's): an Active bot goes live only where it is off (R22).
+			hint = "it is live on every one of its senders already, and an Active bot goes live only on senders it is off (R22), so there is nothing to activate; to activate it anew, deactivate it first"
 		}
 	}
 	return fmt.Sprintf("cannot %s bot %s (%q): it is %v; %s", e.Op.verb(), e.Bot, e.Name, e.State, hint)
