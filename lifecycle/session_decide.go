@@ -34,8 +34,9 @@ type RouteStep struct {
 // (R10): to the end user's open session if its bot still serves it
 // (see SessionAt), else - recording that session closed as it ended - to a
 // new session on the sender's Active bot. With no Active bot it returns a
-// *NoBotError wrapping ErrNoBot, and a step whose Closed the store must
-// still record. It refuses a sender or end user that is not an id (R21)
+// *NoBotError wrapping ErrNoBot - or an *InputError giving the normal form
+// when sender is not as NewSender writes it, which no bot's sender is
+// (R18) - and a step whose Closed the store must still record. It refuses a sender or end user that is not an id (R21)
 // with an *InputError and an empty step, whatever the view (on a test
 // sender, whose address and key the Manager makes longer than an id,
 // text that is not UTF-8 without NUL): no session is recorded under them,
