@@ -69,7 +69,7 @@
 //	transfer.no_queue            warning   a transfer element names no agent queue (empty or blank)
 //	intent.no_name               warning   an intent has an empty or blank name
 //	intent.duplicate_name        warning   two intents share a name
-//	placeholder.invalid          warning   a text or webhook URL has a {{...}} that is no placeholder ({{first name}}), so end users see it as written
+//	placeholder.invalid          warning   a text or webhook URL has a {{...}} that is no placeholder ({{first name}}), so it is sent as written
 //
 // Validation with the default rules is linear in the size of the definition.
 //

@@ -285,11 +285,11 @@ func checkUndeclared(d *Definition, ix *Index, report reportFunc) {
 // checkPlaceholders finds a {{...}} in a field that placeholders stand in
 // (the fields [Placeholders] are read from for attribute.undeclared) that
 // is no placeholder - {{first name}}, {{}} - so no attribute's value
-// replaces it and end users get it as written; attribute.undeclared never
-// sees it. Each one is reported once per field.
+// replaces it and end users get it as written (a webhook is called with
+// it); attribute.undeclared never sees it. Each one is reported once per field.
 func checkPlaceholders(d *Definition, _ *Index, report reportFunc) {
 	eachElement(d, func(i, j int, e *Element) {
-		check := func(field, s string) {
+		check := func(field, s, sent string) {
 			if !strings.Contains(s, "{{") {
 				return
 			}
@@ -302,15 +302,15 @@ func checkPlaceholders(d *Definition, _ *Index, report reportFunc) {
 					reported = map[string]bool{}
 				}
 				reported[m] = true
-				report(elementPath(i, j)+field, fmt.Sprintf("%q is no placeholder, so end users get it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})", shorten(m)))
+				report(elementPath(i, j)+field, fmt.Sprintf("%q is no placeholder, so %s it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})", shorten(m), sent))
 			})
 		}
 		switch e.Type {
 		case Text, Buttons, Input:
-			check(".text", e.Text)
+			check(".text", e.Text, "end users get")
 		case Webhook:
 			if e.Call != nil {
-				check(".call.url", e.Call.URL)
+				check(".call.url", e.Call.URL, "the webhook is called with")
 			}
 		}
 	})

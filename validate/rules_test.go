@@ -139,7 +139,7 @@ func TestDefaultRules(t *testing.T) {
 			d.Dialogs[2].Elements[0].Call.URL = "https://api.example.com/weather?q={{city}}&u={{}}"
 			d.Dialogs[3].Elements[0].Text = "{{ignored}}" // a transfer sends no text
 		}, []validate.Finding{
-			{"placeholder.invalid", validate.Warning, "dialogs[2].elements[0].call.url", `"{{}}" is no placeholder, so end users get it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})`},
+			{"placeholder.invalid", validate.Warning, "dialogs[2].elements[0].call.url", `"{{}}" is no placeholder, so the webhook is called with it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})`},
 			{"placeholder.invalid", validate.Warning, "dialogs[2].elements[1].text", `"{{first name}}" is no placeholder, so end users get it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})`},
 		}},
 		{"attribute.undeclared", func(d *validate.Definition) { d.Dialogs[2].Elements[1].Text = "Bye {{name}}" },
@@ -863,9 +863,10 @@ func TestR4KeywordAmbiguousQuotesABoundedText(t *testing.T) {
 // braces, is attribute.undeclared's, and braces that close nothing are
 // plain text.
 func TestR4PlaceholderThatIsNoneIsReported(t *testing.T) {
-	msg := func(p string) string {
-		return fmt.Sprintf("%q is no placeholder, so end users get it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})", p)
+	msgSent := func(p, sent string) string {
+		return fmt.Sprintf("%q is no placeholder, so %s it as written; write {{name}} with the name of an attribute, in letters, digits, _, . and - only (such as {{first_name}})", p, sent)
 	}
+	msg := func(p string) string { return msgSent(p, "end users get") }
 	long := "{{" + strings.Repeat("x", 60) + " y}}"
 	tests := []struct {
 		name string
@@ -882,7 +883,7 @@ func TestR4PlaceholderThatIsNoneIsReported(t *testing.T) {
 		{"quoted at most 40 bytes", validate.Element{Type: validate.Text, Text: long},
 			[]string{"dialogs[0].elements[0].text: " + msg(long[:40]+"...")}},
 		{"a webhook's URL", validate.Element{Type: validate.Webhook, Call: &validate.WebhookCall{Method: "GET", URL: "https://api.example.com/{{user id}}"}},
-			[]string{"dialogs[0].elements[0].call.url: " + msg("{{user id}}")}},
+			[]string{"dialogs[0].elements[0].call.url: " + msgSent("{{user id}}", "the webhook is called with")}}, // end users never see a URL
 		{"not braces around a name", validate.Element{Type: validate.Text, Text: "{first name} {{first name} {{ {x} }}"}, nil},
 		{"a field the element does not send", validate.Element{Type: validate.GoTo, Target: "ask", Text: "{{a b}}"}, nil},
 	}
