@@ -211,7 +211,8 @@ type Expiry struct {
 	// Schedules are the due schedules that ran, in order: done or refused.
 	// SchedulesRefused are those of them whose run was refused, in order
 	// (the schedule's Outcome says why, R23). FailedSchedules could not be
-	// run (logged); the next ExpireDue tries them again.
+	// run, or the store listed them as due still after they were found run
+	// meanwhile (logged); the next ExpireDue tries them again.
 	Schedules        []ScheduleID
 	SchedulesRefused []ScheduleID
 	FailedSchedules  []ScheduleID
