@@ -2,7 +2,9 @@ package lifecycle
 
 import "time"
 
-// Update edits a Draft or Inactive bot (R11). Nil fields stay as they are.
+// Update edits a Draft or Inactive bot (R11). Nil fields stay as they are;
+// an Update with every field nil is refused with ErrInvalidInput, since it
+// would store a new revision and an audit entry that changed nothing.
 type Update struct {
 	Bot         BotID
 	Name        *string
