@@ -147,7 +147,8 @@ type StateError struct {
 	Err    error
 }
 
-// Error implements the error interface. The hint comes from the table.
+// Error implements the error interface. The hint comes from the table,
+// but for an Active bot's activation, which R22 decides.
 func (e *StateError) Error() string {
 	var hint string
 	switch e.Err {
