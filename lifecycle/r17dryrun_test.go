@@ -73,6 +73,12 @@ type r17Run struct {
 	ctx       context.Context
 	clk       *clock.Mock
 	plan, ref r17World
+	// incarnations counts the bots commands made, for their
+	// Bot.Incarnation: a bot deleted and made again with its id must not
+	// share it (the Manager draws a new one), or it meets the test
+	// sessions of its earlier life (R26). Both twins see the same
+	// commands, so the same numbers.
+	incarnations uint64
 }
 
 var (
@@ -123,6 +129,12 @@ func newR17Run(t *rapid.T) *r17Run {
 	}
 	r.same(t, "setup")
 	return r
+}
+
+// incarnation returns a Bot.Incarnation no bot of the run had before.
+func (r *r17Run) incarnation() uint64 {
+	r.incarnations++
+	return 100 + r.incarnations // the setup's bots have 1
 }
 
 // command draws an actor and a command: usually one the actor may give,
@@ -199,7 +211,7 @@ func (r *r17Run) command(t *rapid.T) (lifecycle.Actor, lifecycle.Command) {
 	var cmd lifecycle.Command
 	switch rapid.IntRange(0, 14).Draw(t, "command") {
 	case 0:
-		likely, cmd = designer, lifecycle.Create{ID: fresh(), Name: "bot", Channel: "sms", Senders: senders("senders", 0), Definition: def(), Incarnation: 7}
+		likely, cmd = designer, lifecycle.Create{ID: fresh(), Name: "bot", Channel: "sms", Senders: senders("senders", 0), Definition: def(), Incarnation: r.incarnation()}
 	case 2:
 		u := lifecycle.Update{Bot: bot()}
 		switch rapid.IntRange(0, 2).Draw(t, "edit") {
@@ -216,7 +228,7 @@ func (r *r17Run) command(t *rapid.T) (lifecycle.Actor, lifecycle.Command) {
 	case 3:
 		likely, cmd = designer, lifecycle.Delete{Bot: botIn(lifecycle.Draft)}
 	case 4:
-		likely, cmd = designer, lifecycle.Duplicate{Bot: bot(), ID: fresh(), Incarnation: 9}
+		likely, cmd = designer, lifecycle.Duplicate{Bot: bot(), ID: fresh(), Incarnation: r.incarnation()}
 	case 5, 6, 14:
 		var on []lifecycle.Sender
 		if oneIn(t, 4, "subset") {
