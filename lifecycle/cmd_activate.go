@@ -47,7 +47,7 @@ func (d *decider) activate(b *Bot, dec Decision, ack Ack, senders []Sender) erro
 		}
 	}
 	if len(b.Senders) == 0 {
-		return &InputError{Field: "senders", Problem: "are empty: bot " + string(b.ID) + " has none; add at least one sender before activating it (R18)"}
+		return &InputError{Field: "senders", Value: "[]", Problem: "are empty: bot " + string(b.ID) + " has none; add at least one sender before activating it (R18)"}
 	}
 	if dec.isGrace() {
 		if err := checkGrace(dec.grace, d.s.Policy.MaxGrace); err != nil {

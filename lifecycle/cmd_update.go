@@ -31,7 +31,7 @@ func (c Update) decide(d *decider) error {
 	if c == (Update{Bot: c.Bot}) {
 		// An update of nothing would still be a stored change: a new
 		// revision and an audit entry that edited nothing.
-		return &InputError{Field: "update", Problem: "names nothing to change; set at least one of the name, description, senders, definition or idle timeout"}
+		return &InputError{Field: "update", Value: "{}", Problem: "names nothing to change; set at least one of the name, description, senders, definition or idle timeout"}
 	}
 	next := b.Clone()
 	next.pinActiveContent() // R20: of a bot stored before content fingerprints, before the edit

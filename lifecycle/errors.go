@@ -411,11 +411,16 @@ func (e *ConflictError) Unwrap() error { return ErrConflict }
 // wraps ErrNoBot.
 type NoBotError struct {
 	Sender Sender
+	normal Sender // Sender as NewSender writes it, when it differs
 }
 
 // Error implements the error interface.
 func (e *NoBotError) Error() string {
-	return fmt.Sprintf("no bot is Active on %s; activate one to answer its messages", e.Sender)
+	if e.normal != (Sender{}) {
+		return fmt.Sprintf("no bot is Active on %s: senders are compared as written, and bots' are as NewSender writes them (R18); build the sender with NewSender, which gives %s",
+			shown(e.Sender.String()), shown(e.normal.String()))
+	}
+	return fmt.Sprintf("no bot is Active on %s; activate one to answer its messages", shown(e.Sender.String()))
 }
 
 // Unwrap returns ErrNoBot.

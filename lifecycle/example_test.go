@@ -113,9 +113,9 @@ func ExampleManager_Route() {
 	fmt.Println(closed.CloseReason, s.ID)
 
 	// Senders are compared as given: build them with NewSender, as Create
-	// does. One in another form is refused as invalid input.
+	// does. One in another form finds no bot; the error gives its form.
 	_, err = m.Route(ctx, lifecycle.Sender{Channel: "sms", Address: "+1 555 0100"}, "+15557654321")
-	fmt.Println(errors.Is(err, lifecycle.ErrInvalidInput))
+	fmt.Println(errors.Is(err, lifecycle.ErrNoBot))
 	// Output:
 	// route: no bot is Active on sms:+15550100; activate one to answer its messages
 	// 1 2 <nil>

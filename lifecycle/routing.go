@@ -16,8 +16,8 @@ import (
 // Deactivated before its grace deadline, and not idle), else to a new session
 // on the sender's Active bot, else it returns an error wrapping ErrNoBot.
 // Senders are compared as given: build them with NewSender; a message on a
-// sender NewSender would write otherwise, which no bot has, is refused with
-// an error wrapping ErrInvalidInput that gives its normal form. A test
+// sender NewSender would write otherwise, which no bot has, finds no bot,
+// and its *NoBotError gives the sender's normal form. A test
 // session's virtual sender (Sender.IsTest) takes no end user's message
 // (R26): a tester sends with SendTest. Routing to an existing session does
 // not allocate in the Manager; see the Store for its share.

@@ -490,8 +490,8 @@ func TestR9AnalyticsAfterReactivation(t *testing.T) {
 
 // R10, R18: a message on a sender written otherwise than NewSender writes
 // it finds no bot, since bots' senders are normalised and routing compares
-// them exactly; it is refused as invalid input saying how to write it -
-// not as "no bot is Active", which would send an operator looking for a
+// them exactly: ErrNoBot, as R10 says, but saying why and how to write it -
+// not only "activate one", which would send an operator looking for a
 // deactivation that never happened - and routes nothing.
 func TestR10RouteOnAnUnnormalisedSender(t *testing.T) {
 	e := newEnv(t)
@@ -501,9 +501,9 @@ func TestR10RouteOnAnUnnormalisedSender(t *testing.T) {
 		want   error
 		says   string
 	}{
-		{lifecycle.Sender{Channel: "SMS", Address: "100"}, lifecycle.ErrInvalidInput, "build senders with NewSender (this one is sms:100)"},
-		{lifecycle.Sender{Channel: "sms", Address: "1-0-0"}, lifecycle.ErrInvalidInput, "(this one is sms:100)"},
-		{sms("999"), lifecycle.ErrNoBot, "no bot is Active on sms:999"},
+		{lifecycle.Sender{Channel: "SMS", Address: "100"}, lifecycle.ErrNoBot, "build the sender with NewSender, which gives sms:100"},
+		{lifecycle.Sender{Channel: "sms", Address: "1-0-0"}, lifecycle.ErrNoBot, "which gives sms:100"},
+		{sms("999"), lifecycle.ErrNoBot, "no bot is Active on sms:999; activate one"},
 	} {
 		_, err := e.m.Route(e.ctx, tc.sender, "u")
 		if !errors.Is(err, tc.want) || err == nil || !strings.Contains(err.Error(), tc.says) {
@@ -515,20 +515,16 @@ func TestR10RouteOnAnUnnormalisedSender(t *testing.T) {
 	}
 }
 
-// R10, R18, R21: the refusal of a message on an unnormalised sender shows
-// at most 64 bytes of it, as InputError.Value promises - a sender address
-// may be 256 bytes, and the error goes to the gateway's logs with every
-// such message.
+// R10, R18, R21: the refusal of a message on an unnormalised sender quotes
+// it shortened, and its normal form - a sender address may be 256 bytes,
+// and the error goes to the gateway's logs with every such message.
 func TestR10UnnormalisedSenderIsShownShortened(t *testing.T) {
 	e := newEnv(t)
 	long := strings.Repeat("p", lifecycle.MaxIDBytes-1) + " " // one trailing space: not NewSender's form
 	_, err := e.m.Route(e.ctx, lifecycle.Sender{Channel: "messenger", Address: long}, "u")
-	var ie *lifecycle.InputError
-	if !errors.As(err, &ie) {
-		t.Fatalf("Route = %v; want an *InputError", err)
-	}
-	if len(ie.Value) > 64 {
-		t.Errorf("R21: InputError.Value is %d bytes, want at most 64: %.80q...", len(ie.Value), ie.Value)
+	var nb *lifecycle.NoBotError
+	if !errors.As(err, &nb) || nb.Sender.Address != long {
+		t.Fatalf("Route = %v; want a *NoBotError naming the sender", err)
 	}
 	if len(err.Error()) > 400 {
 		t.Errorf("the error is %d bytes, want a few lines at most: %.100q...", len(err.Error()), err.Error())

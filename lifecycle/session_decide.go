@@ -34,9 +34,9 @@ type RouteStep struct {
 // (R10): to the end user's open session if its bot still serves it
 // (see SessionAt), else - recording that session closed as it ended - to a
 // new session on the sender's Active bot. With no Active bot it returns a
-// *NoBotError wrapping ErrNoBot - or an *InputError giving the normal form
-// when sender is not as NewSender writes it, which no bot's sender is
-// (R18) - and a step whose Closed the store must still record. It refuses a sender or end user that is not an id (R21)
+// *NoBotError wrapping ErrNoBot - which gives the normal form when sender
+// is not as NewSender writes it, which no bot's sender is (R18) - and a
+// step whose Closed the store must still record. It refuses a sender or end user that is not an id (R21)
 // with an *InputError and an empty step, whatever the view (on a test
 // sender, whose address and key the Manager makes longer than an id,
 // text that is not UTF-8 without NUL): no session is recorded under them,
@@ -168,14 +168,15 @@ func decideTestOpen(v RouteView, sender Sender, endUser string, now time.Time, s
 	return step, nil
 }
 
-// noBot refuses a message on sender, where no bot holds the active slot:
-// a *NoBotError, or a *InputError when sender is not in its normal form
-// (NewSender), which no bot's sender is (R18): routing compares senders
-// exactly, so the message would find no bot however many were live.
+// noBot refuses a message on sender, where no bot holds the active slot,
+// with a *NoBotError (R10). When sender is not in its normal form
+// (NewSender), which no bot's sender is (R18), the error says so and gives
+// it: routing compares senders exactly, so the message would find no bot
+// however many were live.
 func noBot(sender Sender) error {
+	e := &NoBotError{Sender: sender}
 	if n, err := NewSender(sender.Channel, sender.Address); err == nil && n != sender {
-		return &InputError{Field: "sender", Value: shown(sender.String()),
-			Problem: "is not in normal form, and bots' senders are (R18), so no bot takes its messages; build senders with NewSender (this one is " + shown(n.String()) + ")"}
+		e.normal = n
 	}
-	return &NoBotError{Sender: sender}
+	return e
 }
