@@ -106,3 +106,70 @@ func TestWriteSentRunsToItsEnd(t *testing.T) {
 		})
 	}
 }
+
+// R15, R27: a write that fails after its context ended - here a commit
+// that waited for another workspace's claim on its sender, lost it, and
+// was refused - is rolled back all the same, and its connection goes back
+// to the pool idle. The rollback ran with the caller's ended context, was
+// never sent, and the pool closed the connection, left in the failed
+// transaction (a pool of busy replicas whose callers give up reconnected
+// after every such write). The grace is an hour, so that it never runs
+// out; the other workspace commits its claim once the store has seen the
+// context end.
+func TestFailedWriteAfterItsContextEndedKeepsItsConnection(t *testing.T) {
+	f := newFixture(t)
+	snd := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	p, err := f.m.Plan(f.ctx, f.mia, lifecycle.Create{Name: "b", Channel: snd.Channel, Senders: []lifecycle.Sender{snd}, Definition: definition()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := f.contents()
+	ended := make(chan struct{}, 1)
+	defer postgres.SetWriteGrace(time.Hour, func() { ended <- struct{}{} })()
+	holder, err := pgx.Connect(f.ctx, f.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(f.ctx)
+	tx, err := holder.Begin(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(f.ctx, `INSERT INTO sender_claims VALUES ($1, $2, 'other', 1)`, snd.Channel, snd.Address); err != nil {
+		t.Fatal(err)
+	}
+	type pooled struct{ Total, Idle int32 }
+	stat := func() pooled {
+		s := f.st.Pool().Stat()
+		return pooled{s.TotalConns(), s.IdleConns()}
+	}
+	idle := stat()
+	if idle.Idle != idle.Total {
+		t.Fatalf("pool before the commit: %+v; want every connection idle", idle)
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.st.Commit(ctx, p)
+		done <- err
+	}()
+	waitForWaiters(t, holder, `locktype = 'transactionid'`, 1)
+	cancel()
+	select {
+	case <-ended: // the store saw the context end; its statement still waits
+	case err := <-done:
+		t.Fatalf("returned %v while its statement waited for the claim; want it to wait", err)
+	}
+	if err := tx.Commit(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, lifecycle.ErrSenderClaimed) {
+		t.Fatalf("commit of a sender another workspace claimed first: %v; want ErrSenderClaimed", err)
+	}
+	if diff := cmp.Diff(idle, stat()); diff != "" {
+		t.Errorf("pool after the failed commit (-want +got): its connection did not come back idle\n%s", diff)
+	}
+	if diff := cmp.Diff(before, f.contents()); diff != "" {
+		t.Errorf("R15: the refused commit changed the store (-before +after):\n%s", diff)
+	}
+}

@@ -305,7 +305,8 @@ const beginReadCommitted = `BEGIN ISOLATION LEVEL READ COMMITTED`
 // BEGIN, b, COMMIT, pipelined. (A SET TRANSACTION before b, without BEGIN,
 // would do the same with a WARNING in the server's log every time.) A
 // transaction that failed is rolled back, so that its connection goes back
-// to the pool idle: the pool closes one released in a transaction.
+// to the pool idle: the pool closes one released in a transaction. The
+// rollback runs though ctx has ended, for up to rollbackTimeout.
 //
 // Once sent, the transaction runs to its end though ctx ends, for up to
 // writeGrace more (see Cancellation in the package doc): ctx ending while
@@ -331,10 +332,20 @@ func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch) error {
 	err = conn.SendBatch(sent, tx).Close()
 	stop()
 	if pc := conn.Conn().PgConn(); err != nil && !pc.IsClosed() && pc.TxStatus() != 'I' {
-		_, _ = conn.Exec(ctx, `ROLLBACK`)
+		// Not under ctx: one that had ended kept the ROLLBACK from being
+		// sent, and the pool closed the connection.
+		end, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		_, _ = conn.Exec(end, `ROLLBACK`)
+		cancel()
 	}
 	return err
 }
+
+// rollbackTimeout bounds the ROLLBACK of a write that failed (sendWrite),
+// which runs whether or not the caller's context has ended: a connection
+// that does not answer it in time is closed, as the pool closes one
+// released in a transaction.
+const rollbackTimeout = time.Second
 
 // writeGrace bounds how long a write, once sent, goes on after its
 // context ends (sendWrite): long enough for any statement that is not
