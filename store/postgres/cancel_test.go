@@ -57,41 +57,10 @@ func TestWriteSentRunsToItsEnd(t *testing.T) {
 		}()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			holder, err := pgx.Connect(f.ctx, f.url)
+			holder, tx := holdLock(t, f.url, lockSession)
+			s, err := endWhileWaiting(t, holder, tx, ended, tc.op)
 			if err != nil {
-				t.Fatal(err)
-			}
-			defer holder.Close(f.ctx)
-			tx, err := holder.Begin(f.ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(f.ctx, lockSession); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(f.ctx)
-			type result struct {
-				s   lifecycle.Session
-				err error
-			}
-			done := make(chan result, 1)
-			go func() {
-				s, err := tc.op(ctx)
-				done <- result{s, err}
-			}()
-			waitForWaiters(t, holder, `locktype = 'transactionid'`, 1)
-			cancel()
-			select {
-			case <-ended: // the store saw the context end; its statement still waits
-			case r := <-done:
-				t.Fatalf("returned %+v, %v while its statement waited for the lock; want it to wait", r.s, r.err)
-			}
-			if err := tx.Commit(f.ctx); err != nil {
-				t.Fatal(err)
-			}
-			r := <-done
-			if r.err != nil {
-				t.Fatalf("failed with %v (unavailable %t) after its statement was sent", r.err, errors.Is(r.err, lifecycle.ErrUnavailable))
+				t.Fatalf("failed with %v (unavailable %t) after its statement was sent", err, errors.Is(err, lifecycle.ErrUnavailable))
 			}
 			stored, err := f.st.Sessions(f.ctx, "", 0, everything)
 			if err != nil {
@@ -100,7 +69,7 @@ func TestWriteSentRunsToItsEnd(t *testing.T) {
 			if diff := cmp.Diff([]lifecycle.Session{tc.want}, stored); diff != "" {
 				t.Errorf("stored sessions (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.want, r.s); diff != "" {
+			if diff := cmp.Diff(tc.want, s); diff != "" {
 				t.Errorf("returned (-want +got):\n%s", diff)
 			}
 		})
@@ -126,18 +95,7 @@ func TestFailedWriteAfterItsContextEndedKeepsItsConnection(t *testing.T) {
 	before := f.contents()
 	ended := make(chan struct{}, 1)
 	defer postgres.SetWriteGrace(time.Hour, func() { ended <- struct{}{} })()
-	holder, err := pgx.Connect(f.ctx, f.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(f.ctx)
-	tx, err := holder.Begin(f.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(f.ctx, `INSERT INTO sender_claims VALUES ($1, $2, 'other', 1)`, snd.Channel, snd.Address); err != nil {
-		t.Fatal(err)
-	}
+	holder, tx := holdLock(t, f.url, `INSERT INTO sender_claims VALUES ($1, $2, 'other', 1)`, snd.Channel, snd.Address)
 	type pooled struct{ Total, Idle int32 }
 	stat := func() pooled {
 		s := f.st.Pool().Stat()
@@ -147,23 +105,8 @@ func TestFailedWriteAfterItsContextEndedKeepsItsConnection(t *testing.T) {
 	if idle.Idle != idle.Total {
 		t.Fatalf("pool before the commit: %+v; want every connection idle", idle)
 	}
-	ctx, cancel := context.WithCancel(f.ctx)
-	done := make(chan error, 1)
-	go func() {
-		_, err := f.st.Commit(ctx, p)
-		done <- err
-	}()
-	waitForWaiters(t, holder, `locktype = 'transactionid'`, 1)
-	cancel()
-	select {
-	case <-ended: // the store saw the context end; its statement still waits
-	case err := <-done:
-		t.Fatalf("returned %v while its statement waited for the claim; want it to wait", err)
-	}
-	if err := tx.Commit(f.ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; !errors.Is(err, lifecycle.ErrSenderClaimed) {
+	_, err = endWhileWaiting(t, holder, tx, ended, func(ctx context.Context) ([]lifecycle.AuditEntry, error) { return f.st.Commit(ctx, p) })
+	if !errors.Is(err, lifecycle.ErrSenderClaimed) {
 		t.Fatalf("commit of a sender another workspace claimed first: %v; want ErrSenderClaimed", err)
 	}
 	if diff := cmp.Diff(idle, stat()); diff != "" {
@@ -172,4 +115,36 @@ func TestFailedWriteAfterItsContextEndedKeepsItsConnection(t *testing.T) {
 	if diff := cmp.Diff(before, f.contents()); diff != "" {
 		t.Errorf("R15: the refused commit changed the store (-before +after):\n%s", diff)
 	}
+}
+
+// endWhileWaiting runs op with a context that ends while op's statement
+// waits for the lock tx holds (on holder), and returns what op returns.
+// Once the store has seen the context end (ended, the func given to
+// SetWriteGrace, with a grace that does not run out), while op still
+// waits, it commits tx, releasing the lock; op returning before that
+// fails the test.
+func endWhileWaiting[T any](t *testing.T, holder *pgx.Conn, tx pgx.Tx, ended <-chan struct{}, op func(context.Context) (T, error)) (T, error) {
+	t.Helper()
+	type result struct {
+		v   T
+		err error
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() {
+		v, err := op(ctx)
+		done <- result{v, err}
+	}()
+	waitForWaiters(t, holder, `locktype = 'transactionid'`, 1)
+	cancel()
+	select {
+	case <-ended: // the store saw the context end; its statement still waits
+	case r := <-done:
+		t.Fatalf("returned %+v, %v while its statement waited for the lock; want it to wait", r.v, r.err)
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	return r.v, r.err
 }

@@ -31,18 +31,7 @@ func TestP2RepeatableRead(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	holder, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	tx, err := holder.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342013, hashtext(''))`); err != nil {
-		t.Fatal(err)
-	}
+	holder, tx := holdLock(t, url, `SELECT pg_advisory_xact_lock(7342013, hashtext(''))`)
 	errs := make(chan error, 2)
 	for _, user := range []string{"ada", "bob"} {
 		go func() {
@@ -111,6 +100,30 @@ func waitForWaiters(t *testing.T, conn *pgx.Conn, where string, n int) {
 	}
 }
 
+// holdLock connects to url, begins a transaction and runs sql in it, with
+// args, to take the lock an operation under test is to wait for. It
+// returns the connection, for waitForWaiters, and the transaction, which
+// the test commits to release the lock; the connection closes when the
+// test ends. A statement that matched no row holds no lock: it fails the
+// test.
+func holdLock(t *testing.T, url, sql string, args ...any) (*pgx.Conn, pgx.Tx) {
+	t.Helper()
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close(ctx) })
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag, err := tx.Exec(ctx, sql, args...); err != nil || tag.RowsAffected() == 0 {
+		t.Fatalf("%s: %v, %v; want it to lock a row", sql, tag, err)
+	}
+	return holder, tx
+}
+
 // Migrate is safe to race where transactions default to REPEATABLE READ:
 // two processes migrating an empty database both succeed. The second to
 // take the migration lock read the applied versions in the snapshot of its
@@ -121,18 +134,7 @@ func TestMigrateRaceRepeatableRead(t *testing.T) {
 	url := newDatabase(t)
 	ctx := context.Background()
 	stores := []*postgres.Store{repeatableRead(t, url), repeatableRead(t, url)}
-	holder, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	tx, err := holder.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7342012)`); err != nil {
-		t.Fatal(err)
-	}
+	holder, tx := holdLock(t, url, `SELECT pg_advisory_xact_lock(7342012)`)
 	errs := make(chan error, len(stores))
 	for _, st := range stores {
 		go func() { errs <- st.Migrate(ctx) }()
@@ -183,20 +185,8 @@ func TestSweepKeepsAGroupOpenedInRepeatableRead(t *testing.T) {
 		t.Fatalf("the first session = %+v, %v", s, err)
 	}
 
-	holder, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	tx, err := holder.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT FROM session_stats WHERE workspace = '' AND bot_id = $1 AND open AND reason = '' AND shard = 1 FOR UPDATE) AS x`,
-		string(bot.ID)).Scan(&held); err != nil || held != 1 {
-		t.Fatalf("locking session 1's counter row: %d rows, %v", held, err)
-	}
+	// Session 1's counter row.
+	holder, tx := holdLock(t, url, `SELECT FROM session_stats WHERE workspace = '' AND bot_id = $1 AND open AND reason = '' AND shard = 1 FOR UPDATE`, string(bot.ID))
 	t1 := t0.Add(time.Hour + time.Second) // session 1 idled out
 	swept := make(chan error, 1)
 	go func() {
@@ -267,18 +257,7 @@ func TestIsolationIsTheStoresOwn(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			holder, err := pgx.Connect(f.ctx, f.url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer holder.Close(f.ctx)
-			tx, err := holder.Begin(f.ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(f.ctx, tc.change); err != nil {
-				t.Fatal(err)
-			}
+			holder, tx := holdLock(t, f.url, tc.change)
 			tr.reset()
 			done := make(chan error, 1)
 			go func() { done <- tc.op() }()
@@ -286,7 +265,7 @@ func TestIsolationIsTheStoresOwn(t *testing.T) {
 			if err := tx.Commit(f.ctx); err != nil {
 				t.Fatal(err)
 			}
-			err = <-done
+			err := <-done
 			if _, codes := tr.reset(); err != nil || len(codes) > 0 {
 				t.Fatalf("failed with %v; its statements failed with SQLSTATEs %v; want it to wait and succeed", err, codes)
 			}
