@@ -464,56 +464,23 @@ func TestMigrateFromVersion3(t *testing.T) {
 func TestMigrateFromVersion6(t *testing.T) {
 	conn, url := schemaAt(t, 6)
 	ctx := context.Background()
-	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	a := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot := lifecycle.Bot{ID: "cur", Name: "cur", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition(), State: lifecycle.Active,
-		Revision: 2, Activations: 1, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), FirstActivatedAt: t0.Add(-time.Hour),
-		ActivatedAt: t0.Add(-time.Hour), IdleTimeout: 30 * time.Minute, Live: []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 1}}}
-	doc, err := postgres.EncodeBot(bot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := storeDump{Mia: roles.MustSet(roles.Admin, roles.Manager), Schedules: []lifecycle.Schedule{{ID: "s1", Seq: 1, At: t0.Add(time.Hour),
-		Action: lifecycle.ScheduledAction{Op: lifecycle.OpDeactivate, Bot: "cur"}, Status: lifecycle.SchedulePending, Revision: 1, CreatedBy: "mia", CreatedAt: t0}},
-		Audit: []lifecycle.AuditEntry{{Seq: 1, Time: t0, Actor: "system:x", Action: lifecycle.OpGrantRole}, {Seq: 2, Time: t0, Actor: "mia", Action: lifecycle.OpActivate}}}
-	sc, err := postgres.EncodeSchedule(want.Schedules[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	audit := make([]string, 2)
-	for i, e := range want.Audit {
-		j, _ := json.Marshal(e)
-		audit[i] = string(j)
-	}
-	at := t0.Add(-5 * time.Minute).UnixNano()
+	o := newOlderContent(t)
+	t0, a := o.t0, o.bot.Senders[0]
 	// As the store of version 6 wrote them, sessions numbered by their sequence.
-	for _, x := range []struct {
-		sql  string
-		args []any
-	}{
-		{`INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('cur', 2, $1, $2)`, []any{int64(bot.IdleTimeout), doc}},
+	execAll(t, conn, []stmt{
+		{`INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('cur', 2, $1, $2)`, []any{int64(o.bot.IdleTimeout), o.doc}},
 		{`INSERT INTO bot_senders (bot_id, channel, address, slot, activation) VALUES ('cur', 'sms', '+15550100', 'active', 1)`, nil},
-		{`INSERT INTO role_assignments VALUES ('mia', $1)`, []any{int16(want.Mia)}},
-		{`INSERT INTO audit_log SELECT ord, e::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS x(e, ord)`, []any{audit}},
+		{`INSERT INTO role_assignments VALUES ('mia', $1)`, []any{int16(o.want.Mia)}},
+		{`INSERT INTO audit_log SELECT ord, e::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS x(e, ord)`, []any{o.audit}},
 		{`UPDATE audit_head SET seq = 2`, nil},
-		{`INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('s1', 1, $1, 'pending', 1, $2)`, []any{t0.Add(time.Hour).UnixNano(), sc}},
+		{`INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('s1', 1, $1, 'pending', 1, $2)`, []any{t0.Add(time.Hour).UnixNano(), o.schedule}},
 		{`UPDATE schedule_head SET seq = 1`, nil},
 		{`INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages, closed_at, close_reason)
-			VALUES ('sms', '+15550100', 'u1', 'cur', 1, $1, $1, $1, 2, NULL, ''), ('sms', '+15550100', 'u2', 'cur', 1, $1, $1, $1, 1, $1 + 1, 'completed')`, []any{at}},
-	} {
-		if _, err := conn.Exec(ctx, x.sql, x.args...); err != nil {
-			t.Fatalf("%s: %v", x.sql, err)
-		}
-	}
-	open := lifecycle.Session{ID: 1, Sender: a, EndUser: "u1", Bot: "cur", Activation: 1, OpenedAt: time.Unix(0, at).UTC(), LastActivityAt: time.Unix(0, at).UTC(), Messages: 2}
-	closed := open
-	closed.ID, closed.EndUser, closed.Messages, closed.ClosedAt, closed.CloseReason = 2, "u2", 1, open.OpenedAt.Add(time.Nanosecond), lifecycle.CloseCompleted
-	want.Sessions = []lifecycle.Session{open, closed}
-	bot.OpenActivations = []uint64{1}
-	want.Bots = []lifecycle.Bot{bot}
+			VALUES ('sms', '+15550100', 'u1', 'cur', 1, $1, $1, $1, 2, NULL, ''), ('sms', '+15550100', 'u2', 'cur', 1, $1, $1, $1, 1, $1 + 1, 'completed')`, []any{o.at}},
+	})
 
 	st := openMigrated(t, ctx, url)
-	if diff := cmp.Diff(want, dump(t, st, "")); diff != "" {
+	if diff := cmp.Diff(o.want, dump(t, st, "")); diff != "" {
 		t.Errorf("R27: the default workspace after migrating (-written +read):\n%s", diff)
 	}
 	checkStats(t, st)
@@ -558,6 +525,83 @@ func TestMigrateFromVersion6(t *testing.T) {
 	}
 	if log, err := st.AuditLog(ctx, "acme", 0, 1); err != nil || len(log) != 1 || log[0].Seq != 1 {
 		t.Errorf("R27: acme's audit log = %+v, %v; want it to start at Seq 1", log, err)
+	}
+}
+
+// activeCur returns bot cur, Active on sms +15550100 since an hour before
+// t0 (its first activation) with idle timeout idle, as the migration tests
+// write it into a database of an earlier schema, and its document.
+func activeCur(t *testing.T, t0 time.Time, idle time.Duration) (lifecycle.Bot, []byte) {
+	t.Helper()
+	a := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
+	bot := lifecycle.Bot{ID: "cur", Name: "cur", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition(), State: lifecycle.Active,
+		Revision: 2, Activations: 1, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), FirstActivatedAt: t0.Add(-time.Hour),
+		ActivatedAt: t0.Add(-time.Hour), IdleTimeout: idle, Live: []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 1}}}
+	doc, err := postgres.EncodeBot(bot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bot, doc
+}
+
+// olderContent is what TestMigrateFromVersion6 and
+// TestMigrateFromEveryVersion write as a store of an earlier schema did,
+// each in the rows of its version: bot cur (activeCur, idle timeout 30
+// minutes) with u1's session open and u2's completed, both opened at at, a
+// pending schedule s1, two audit entries and mia's roles. want is what the
+// latest version reads of it; bot, doc, schedule and audit are what the
+// rows hold.
+type olderContent struct {
+	t0            time.Time
+	bot           lifecycle.Bot
+	doc, schedule []byte
+	audit         []string // JSON
+	at            int64    // Unix nanoseconds
+	want          storeDump
+}
+
+// newOlderContent returns the content, its rows encoded.
+func newOlderContent(t *testing.T) olderContent {
+	t.Helper()
+	o := olderContent{t0: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	t0 := o.t0
+	o.bot, o.doc = activeCur(t, t0, 30*time.Minute)
+	o.want = storeDump{Mia: roles.MustSet(roles.Admin, roles.Manager), Schedules: []lifecycle.Schedule{{ID: "s1", Seq: 1, At: t0.Add(time.Hour),
+		Action: lifecycle.ScheduledAction{Op: lifecycle.OpDeactivate, Bot: "cur"}, Status: lifecycle.SchedulePending, Revision: 1, CreatedBy: "mia", CreatedAt: t0}},
+		Audit: []lifecycle.AuditEntry{{Seq: 1, Time: t0, Actor: "system:x", Action: lifecycle.OpGrantRole}, {Seq: 2, Time: t0, Actor: "mia", Action: lifecycle.OpActivate}}}
+	var err error
+	if o.schedule, err = postgres.EncodeSchedule(o.want.Schedules[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range o.want.Audit {
+		j, _ := json.Marshal(e)
+		o.audit = append(o.audit, string(j))
+	}
+	o.at = t0.Add(-5 * time.Minute).UnixNano()
+	open := lifecycle.Session{ID: 1, Sender: o.bot.Senders[0], EndUser: "u1", Bot: "cur", Activation: 1, OpenedAt: time.Unix(0, o.at).UTC(), LastActivityAt: time.Unix(0, o.at).UTC(), Messages: 2}
+	closed := open
+	closed.ID, closed.EndUser, closed.Messages, closed.ClosedAt, closed.CloseReason = 2, "u2", 1, open.OpenedAt.Add(time.Nanosecond), lifecycle.CloseCompleted
+	o.want.Sessions = []lifecycle.Session{open, closed}
+	read := o.bot
+	read.OpenActivations = []uint64{1}
+	o.want.Bots = []lifecycle.Bot{read}
+	return o
+}
+
+// stmt is a statement and its arguments.
+type stmt struct {
+	sql  string
+	args []any
+}
+
+// execAll runs stmts on conn in order, as a test writes the rows an
+// earlier version of the store wrote; one that fails fails the test.
+func execAll(t *testing.T, conn *pgx.Conn, stmts []stmt) {
+	t.Helper()
+	for _, x := range stmts {
+		if _, err := conn.Exec(context.Background(), x.sql, x.args...); err != nil {
+			t.Fatalf("%s: %v", x.sql, err)
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/botlife/botlife/lifecycle"
-	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/store/postgres"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -79,61 +77,28 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
 			conn, url := schemaAt(t, v)
 			ctx := context.Background()
-			t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-			a := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-			bot := lifecycle.Bot{ID: "cur", Name: "cur", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition(), State: lifecycle.Active,
-				Revision: 2, Activations: 1, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), FirstActivatedAt: t0.Add(-time.Hour),
-				ActivatedAt: t0.Add(-time.Hour), IdleTimeout: 30 * time.Minute, Live: []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 1}}}
-			doc, err := postgres.EncodeBot(bot)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := storeDump{Mia: roles.MustSet(roles.Admin, roles.Manager), Schedules: []lifecycle.Schedule{{ID: "s1", Seq: 1, At: t0.Add(time.Hour),
-				Action: lifecycle.ScheduledAction{Op: lifecycle.OpDeactivate, Bot: "cur"}, Status: lifecycle.SchedulePending, Revision: 1, CreatedBy: "mia", CreatedAt: t0}},
-				Audit: []lifecycle.AuditEntry{{Seq: 1, Time: t0, Actor: "system:x", Action: lifecycle.OpGrantRole}, {Seq: 2, Time: t0, Actor: "mia", Action: lifecycle.OpActivate}}}
-			sc, err := postgres.EncodeSchedule(want.Schedules[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			audit := make([]string, 2)
-			for i, e := range want.Audit {
-				j, _ := json.Marshal(e)
-				audit[i] = string(j)
-			}
-			at := t0.Add(-5 * time.Minute).UnixNano()
+			o := newOlderContent(t)
 			// As the stores of these versions wrote them, in the default workspace.
-			for _, x := range []struct {
-				sql  string
-				args []any
-			}{
-				{`INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('cur', 2, $1, $2)`, []any{int64(bot.IdleTimeout), doc}},
+			execAll(t, conn, []stmt{
+				{`INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('cur', 2, $1, $2)`, []any{int64(o.bot.IdleTimeout), o.doc}},
 				{`INSERT INTO bot_senders (bot_id, channel, address, slot, activation) VALUES ('cur', 'sms', '+15550100', 'active', 1)`, nil},
 				{`INSERT INTO sender_claims VALUES ('sms', '+15550100', '', 1)`, nil},
-				{`INSERT INTO role_assignments (user_id, roles) VALUES ('mia', $1)`, []any{int16(want.Mia)}},
-				{`INSERT INTO audit_log (seq, entry) SELECT ord, e::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS x(e, ord)`, []any{audit}},
-				{`INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('s1', 1, $1, 'pending', 1, $2)`, []any{t0.Add(time.Hour).UnixNano(), sc}},
+				{`INSERT INTO role_assignments (user_id, roles) VALUES ('mia', $1)`, []any{int16(o.want.Mia)}},
+				{`INSERT INTO audit_log (seq, entry) SELECT ord, e::jsonb FROM unnest($1::text[]) WITH ORDINALITY AS x(e, ord)`, []any{o.audit}},
+				{`INSERT INTO schedules (id, seq, at, status, revision, doc) VALUES ('s1', 1, $1, 'pending', 1, $2)`, []any{o.t0.Add(time.Hour).UnixNano(), o.schedule}},
 				{`INSERT INTO sessions (id, channel, address, end_user, bot_id, activation, opened_at, last_activity_at, activity_floor, messages, closed_at, close_reason)
 					VALUES (1, 'sms', '+15550100', 'u1', 'cur', 1, $1, $1, botlife_activity_floor($1, $2), 2, NULL, ''),
-					(2, 'sms', '+15550100', 'u2', 'cur', 1, $1, $1, botlife_activity_floor($1, $2), 1, $1 + 1, 'completed')`, []any{at, int64(bot.IdleTimeout)}},
+					(2, 'sms', '+15550100', 'u2', 'cur', 1, $1, $1, botlife_activity_floor($1, $2), 1, $1 + 1, 'completed')`, []any{o.at, int64(o.bot.IdleTimeout)}},
 				{`INSERT INTO workspace_heads VALUES ('', 'audit', 2), ('', 'schedule', 1), ('', 'session', 2)`, nil},
-			} {
-				if _, err := conn.Exec(ctx, x.sql, x.args...); err != nil {
-					t.Fatalf("%s: %v", x.sql, err)
-				}
-			}
-			open := lifecycle.Session{ID: 1, Sender: a, EndUser: "u1", Bot: "cur", Activation: 1, OpenedAt: time.Unix(0, at).UTC(), LastActivityAt: time.Unix(0, at).UTC(), Messages: 2}
-			closed := open
-			closed.ID, closed.EndUser, closed.Messages, closed.ClosedAt, closed.CloseReason = 2, "u2", 1, open.OpenedAt.Add(time.Nanosecond), lifecycle.CloseCompleted
-			want.Sessions = []lifecycle.Session{open, closed}
-			bot.OpenActivations = []uint64{1}
-			want.Bots = []lifecycle.Bot{bot}
+			})
 
 			st := openMigrated(t, ctx, url)
-			if diff := cmp.Diff(want, dump(t, st, "")); diff != "" {
+			if diff := cmp.Diff(o.want, dump(t, st, "")); diff != "" {
 				t.Errorf("R27: the default workspace after migrating (-written +read):\n%s", diff)
 			}
 			checkStats(t, st)
-			idle := open.LastActivityAt.Add(bot.IdleTimeout)
+			open := o.want.Sessions[0]
+			idle := open.LastActivityAt.Add(o.bot.IdleTimeout)
 			if n, err := st.SweepSessions(ctx, "", idle, everything); err != nil || n != 1 {
 				t.Fatalf("R9: a sweep when session 1 idles out (%v) closed %d, %v; want 1", idle, n, err)
 			}
@@ -155,28 +120,14 @@ func TestMigrateFloorsSessionsAnEarlierVersionOpened(t *testing.T) {
 	conn, url := schemaAt(t, 6)
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	a := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot := lifecycle.Bot{ID: "cur", Name: "cur", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition(), State: lifecycle.Active,
-		Revision: 2, Activations: 1, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), FirstActivatedAt: t0.Add(-time.Hour),
-		ActivatedAt: t0.Add(-time.Hour), IdleTimeout: 30 * time.Minute, Live: []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 1}}}
-	doc, err := postgres.EncodeBot(bot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range []struct {
-		sql  string
-		args []any
-	}{
+	bot, doc := activeCur(t, t0, 30*time.Minute)
+	execAll(t, conn, []stmt{
 		{`INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('cur', 2, $1, $2)`, []any{int64(bot.IdleTimeout), doc}},
 		{`INSERT INTO bot_senders (bot_id, channel, address, slot, activation) VALUES ('cur', 'sms', '+15550100', 'active', 1)`, nil},
 		// As a process of version 5 opened it: no activity_floor.
 		{`INSERT INTO sessions (channel, address, end_user, bot_id, activation, opened_at, last_activity_at, messages) VALUES ('sms', '+15550100', 'u1', 'cur', 1, $1, $1, 1)`,
 			[]any{t0.UnixNano()}},
-	} {
-		if _, err := conn.Exec(ctx, x.sql, x.args...); err != nil {
-			t.Fatalf("%s: %v", x.sql, err)
-		}
-	}
+	})
 	st := openMigrated(t, ctx, url)
 	if b, err := st.Bot(ctx, "", "cur"); err != nil || !cmp.Equal(b.OpenActivations, []uint64{1}) {
 		t.Errorf("R9: the bot's open activations after migrating = %v, %v; want [1], its open session's", b.OpenActivations, err)
@@ -198,14 +149,7 @@ func TestMigrateSweepsGroupsAnEarlierVersionLeftStale(t *testing.T) {
 	conn, url := schemaAt(t, 11)
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	a := lifecycle.Sender{Channel: "sms", Address: "+15550100"}
-	bot := lifecycle.Bot{ID: "cur", Name: "cur", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: definition(), State: lifecycle.Active,
-		Revision: 2, Activations: 1, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), FirstActivatedAt: t0.Add(-time.Hour),
-		ActivatedAt: t0.Add(-time.Hour), Live: []lifecycle.SenderState{{Sender: a, State: lifecycle.Active, Activation: 1}}}
-	doc, err := postgres.EncodeBot(bot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bot, doc := activeCur(t, t0, 0)
 	off := bot
 	off.State, off.Revision, off.Live, off.UpdatedAt = lifecycle.Inactive, 3, nil, t0
 	off.DeactivatedAt, off.EndedAt, off.EndReason = t0, t0, lifecycle.CloseDeactivated
@@ -214,10 +158,7 @@ func TestMigrateSweepsGroupsAnEarlierVersionLeftStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := t0.Add(-time.Minute).UnixNano()
-	for _, x := range []struct {
-		sql  string
-		args []any
-	}{
+	execAll(t, conn, []stmt{
 		{`INSERT INTO bots (id, revision, idle_timeout, doc) VALUES ('cur', 2, 0, $1)`, []any{doc}},
 		{`INSERT INTO bot_senders (bot_id, channel, address, slot, activation) VALUES ('cur', 'sms', '+15550100', 'active', 1)`, nil},
 		{`INSERT INTO sender_claims VALUES ('sms', '+15550100', '', 1)`, nil},
@@ -229,11 +170,7 @@ func TestMigrateSweepsGroupsAnEarlierVersionLeftStale(t *testing.T) {
 		// A process of version 10 deactivates the bot without grace.
 		{`UPDATE bots SET revision = 3, doc = $1 WHERE id = 'cur'`, []any{offDoc}},
 		{`UPDATE bot_senders SET slot = NULL, activation = 0, left_at = $1 WHERE bot_id = 'cur'`, []any{t0.UnixNano()}},
-	} {
-		if _, err := conn.Exec(ctx, x.sql, x.args...); err != nil {
-			t.Fatalf("%s: %v", x.sql, err)
-		}
-	}
+	})
 	st := openMigrated(t, ctx, url)
 	now := t0.Add(time.Minute)
 	if n, err := st.SweepSessions(ctx, "", now, everything); err != nil || n != 1 {
