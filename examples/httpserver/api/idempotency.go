@@ -237,12 +237,18 @@ func (s *Server) detached(ctx context.Context) (context.Context, context.CancelF
 // keeperLate is the 503 timeout problem of a Keeper call, whose context
 // kctx is bounded or detached, that failed with err because it ran out of
 // the server's KeeperTimeout; else err (the request's own cancellation or
-// deadline is answered as such).
+// deadline is answered as such). The problem keeps the budget's end and
+// err as its cause, for the log and errors.Is (context.DeadlineExceeded
+// among them, whatever err the Keeper returned); the answer shows neither.
 func (s *Server) keeperLate(kctx context.Context, err error, what string) error {
 	if err == nil || errors.Is(err, ErrNotKept) || !errors.Is(context.Cause(kctx), errKeeperBudget) {
 		return err
 	}
-	return fail(probTimeout, fmt.Sprintf("%s took longer than the server allows (%v); nothing changed: retry later", what, s.keepTime))
+	cause := fmt.Errorf("%w: %w", context.Cause(kctx), err)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		cause = fmt.Errorf("%w (%w): %w", context.Cause(kctx), kctx.Err(), err)
+	}
+	return failWith(probTimeout, fmt.Sprintf("%s took longer than the server allows (%v); nothing changed: retry later", what, s.keepTime), cause)
 }
 
 type readCloser struct{ *bytes.Reader }

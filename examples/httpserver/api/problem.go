@@ -126,15 +126,38 @@ func Problems() []ProblemKind {
 		probPrecondition, probIdempotencyReuse, probIdempotencyBusy, probIdempotencyLost, probInternal)
 }
 
-// httpError is a failure of the HTTP layer, with a detail safe to show.
+// httpError is a failure of the HTTP layer, with a detail safe to show
+// and, for a failure the server answers for a cause of its own (a Keeper
+// call out of time), that cause: logged and matched with errors.Is, never
+// shown.
 type httpError struct {
 	kind   ProblemKind
 	detail string
+	cause  error
 }
 
+// Error is the detail alone, the detail of the problem answered.
 func (e *httpError) Error() string { return e.detail }
 
+// Unwrap is the cause, nil if none.
+func (e *httpError) Unwrap() error { return e.cause }
+
 func fail(kind ProblemKind, detail string) error { return &httpError{kind: kind, detail: detail} }
+
+// failWith is fail keeping cause, for the log and errors.Is; the answer
+// is the same problem.
+func failWith(kind ProblemKind, detail string, cause error) error {
+	return &httpError{kind: kind, detail: detail, cause: cause}
+}
+
+// causeOf is the cause an httpError in err's chain keeps, nil if none.
+func causeOf(err error) error {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.cause
+	}
+	return nil
+}
 
 // problemOf turns an error into the problem to answer. Details of 5xx
 // errors stay in the log, never in the answer.

@@ -436,7 +436,11 @@ func (s *Server) renderProblem(r *http.Request, err error) rendered {
 	p := problemOf(err)
 	path := loggedPath(r)
 	if p.Status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "err", err)...)
+		attrs := append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "err", err)
+		if cause := causeOf(err); cause != nil {
+			attrs = append(attrs, "cause", cause)
+		}
+		s.log.ErrorContext(r.Context(), "request failed", attrs...)
 	} else {
 		// The detail may quote the request: it is not logged.
 		s.log.InfoContext(r.Context(), "request refused", append(logWorkspace(r.Context()), "method", r.Method, "path", path, "status", p.Status, "type", p.Type)...)
