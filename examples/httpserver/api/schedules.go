@@ -19,7 +19,9 @@ import (
 // POST /schedules/{id}/cancel cancels a pending one. A schedule runs when
 // ExpireDue (POST /system/expire-due) finds it due, as the user who made
 // it. Time zones are read with time.LoadLocation: a program serving this
-// API on hosts that may lack the tz database imports time/tzdata.
+// API on hosts that may lack the tz database imports time/tzdata. A
+// schedule whose stored zone this server does not know is shown with
+// zone_unknown set and its local time in UTC, never silently in UTC.
 
 // localLayout is a wall-clock time without an offset, read in a zone.
 const localLayout = "2006-01-02T15:04:05"
@@ -33,10 +35,15 @@ type Schedule struct {
 	Seq uint64 `json:"seq"` // orders schedules by creation; 0 in a plan until stored
 	// At is the instant it falls due, in UTC; Local the same instant in
 	// Zone, with that zone's offset then.
-	At     string          `json:"at"`
-	Zone   string          `json:"zone"`
-	Local  string          `json:"local"`
-	Action ScheduledAction `json:"action"`
+	// A Zone stored by a server that took names that are not clean
+	// ("Europe/./Berlin") is read as the name it cleans to, as path.Clean
+	// cleans it ("Europe/Berlin"). A Zone that names no zone this server
+	// knows, even cleaned, sets ZoneUnknown, and Local is then in UTC.
+	At          string          `json:"at"`
+	Zone        string          `json:"zone"`
+	Local       string          `json:"local"`
+	ZoneUnknown bool            `json:"zone_unknown,omitempty"`
+	Action      ScheduledAction `json:"action"`
 	// CreatedBy is the user who made it; it runs as them.
 	CreatedBy string `json:"created_by"`
 	CreatedAt string `json:"created_at"`
@@ -68,7 +75,8 @@ type Ack struct {
 
 func schedule(sc lifecycle.Schedule) Schedule {
 	a := sc.Action
-	out := Schedule{ID: string(sc.ID), Seq: sc.Seq, At: timestamp(sc.At), Zone: sc.Zone, Local: localTime(sc.At, sc.Zone),
+	local, known := localTime(sc.At, sc.Zone)
+	out := Schedule{ID: string(sc.ID), Seq: sc.Seq, At: timestamp(sc.At), Zone: sc.Zone, Local: local, ZoneUnknown: !known,
 		Action:    ScheduledAction{Op: string(a.Op), Bot: string(a.Bot), Senders: senders(a.Senders)},
 		CreatedBy: sc.CreatedBy, CreatedAt: timestamp(sc.CreatedAt), Revision: sc.Revision, Status: string(sc.Status),
 		RanAt: timestamp(sc.RanAt), Outcome: sc.Outcome}
@@ -201,19 +209,30 @@ func loadZone(name string) (*time.Location, error) {
 	return l, nil
 }
 
-// localTime formats at in zone: an IANA name, an offset ("+01:00"), or
-// anything else (UTC).
-func localTime(at time.Time, zone string) string {
-	if zone != "" && zone != "Local" {
+// localTime formats at in zone - an IANA name, an offset ("+01:00"), or
+// a name that is not clean ("Europe/./Berlin", stored before such names
+// were refused) read as the name it cleans to - and reports whether it
+// knows the zone: an empty zone is UTC; any other (a name the tz
+// database lacks, "Local") is not known, and at is formatted in UTC.
+func localTime(at time.Time, zone string) (string, bool) {
+	if zone == "" {
+		return timestamp(at), true
+	}
+	if zone != "Local" {
 		if l, err := loadZone(zone); err == nil {
-			return at.In(l).Format(time.RFC3339Nano)
+			return at.In(l).Format(time.RFC3339Nano), true
 		}
 		if t, err := time.Parse("-07:00", zone); err == nil {
 			_, off := t.Zone()
-			return at.In(time.FixedZone(zone, off)).Format(time.RFC3339Nano)
+			return at.In(time.FixedZone(zone, off)).Format(time.RFC3339Nano), true
+		}
+		if clean := path.Clean(zone); clean != zone && clean != "Local" {
+			if l, err := loadZone(clean); err == nil {
+				return at.In(l).Format(time.RFC3339Nano), true
+			}
 		}
 	}
-	return timestamp(at)
+	return timestamp(at), false
 }
 
 // command returns the operation the request schedules.

@@ -730,7 +730,7 @@ type Schedule struct {
 	CreatedBy string `json:"created_by"`
 	Id        string `json:"id"`
 
-	// Local The same instant in zone, with the offset in force then.
+	// Local The same instant in zone, with the offset in force then; in UTC when zone_unknown is true.
 	Local time.Time `json:"local"`
 
 	// Outcome Why it was refused.
@@ -744,8 +744,11 @@ type Schedule struct {
 	Seq    int            `json:"seq"`
 	Status ScheduleStatus `json:"status"`
 
-	// Zone The zone it was given in: an IANA name, "UTC", or an offset such as "+01:00".
+	// Zone The zone it was given in: an IANA name, "UTC", or an offset such as "+01:00". A name stored before names had to be clean, such as "Europe/./Berlin", is read as the name it cleans to ("Europe/Berlin").
 	Zone string `json:"zone"`
+
+	// ZoneUnknown True when zone names no time zone this server knows (local is then in UTC); absent otherwise.
+	ZoneUnknown *bool `json:"zone_unknown,omitempty"`
 }
 
 // ScheduleStatus defines model for Schedule.Status.
