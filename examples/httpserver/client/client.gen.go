@@ -923,16 +923,22 @@ type Transition struct {
 	To   State       `json:"to"`
 }
 
-// UpdateBot The fields to change; at least one (a body that names none, such as `{}`, is a 400 `invalid-input` and changes nothing).
+// UpdateBot The fields to change; at least one with a value. A field left out or null stays as it is, so a body that gives none a value - `{}`, or only nulls such as `{"name":null}` - is a 400 `invalid-input` and changes nothing.
 type UpdateBot struct {
-	// Definition A bot's definition in a request (R25): either the service's document, {"format": ..., "text": ...} as in Document, or a reference chatbot definition object (validate.Definition), stored in format botlife.reference/v1.
-	Definition  *Definition `json:"definition,omitempty"`
-	Description *string     `json:"description,omitempty"`
+	// Definition The new definition, as Definition says; null stays as it is.
+	Definition *Definition `json:"definition,omitempty"`
 
-	// IdleTimeout A Go duration string such as "15m0s".
+	// Description Null stays as it is.
+	Description *string `json:"description,omitempty"`
+
+	// IdleTimeout A Go duration string such as "15m0s"; null stays as it is.
 	IdleTimeout *Duration `json:"idle_timeout,omitempty"`
-	Name        *string   `json:"name,omitempty"`
-	Senders     *[]Sender `json:"senders,omitempty"`
+
+	// Name Null stays as it is.
+	Name *string `json:"name,omitempty"`
+
+	// Senders Null stays as it is.
+	Senders *[]Sender `json:"senders,omitempty"`
 }
 
 // UserRoles defines model for UserRoles.

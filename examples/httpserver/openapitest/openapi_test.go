@@ -203,3 +203,50 @@ func TestOpenAPICreateScheduleForms(t *testing.T) {
 		}
 	}
 }
+
+// R11: UpdateBot says what PATCH /bots/{id} takes: a field left out or
+// null stays as it is, and a body that gives no field a value - {}, or
+// only nulls - is invalid. The server agrees on each body: it takes the
+// valid ones (200) and refuses the others (400), changing nothing.
+func TestR11OpenAPIUpdateBotNeedsAValue(t *testing.T) {
+	s := load(t).doc.Components.Schemas["UpdateBot"].Value
+	f := apitest.NewFixture(t)
+	c := &apitest.Client{T: t, Handler: f.Server}
+	var b struct{ ID string }
+	c.Do("POST", "/bots", "dan", apitest.BotJSON).JSON(t, &b)
+	for _, tc := range []struct {
+		body    string
+		valid   bool
+		problem string // the type of the server's 400 to an invalid one
+	}{
+		{`{"name":"n"}`, true, ""},
+		{`{"name":null,"description":"d"}`, true, ""},
+		{`{"definition":null,"description":"e"}`, true, ""},
+		{`{"senders":null,"idle_timeout":null,"name":"m"}`, true, ""},
+		{`{}`, false, "invalid-input"},
+		{`{"name":null}`, false, "invalid-input"},
+		{`{"name":null,"description":null,"senders":null,"definition":null,"idle_timeout":null}`, false, "invalid-input"},
+		{`{"idle_timeout":"soon"}`, false, "invalid-input"},
+		{`{"nick":"n"}`, false, "malformed-body"},
+	} {
+		var v any
+		if err := json.Unmarshal([]byte(tc.body), &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.VisitJSON(v); (err == nil) != tc.valid {
+			t.Errorf("%s: valid %v in openapi.yaml, want %v (%v)", tc.body, err == nil, tc.valid, err)
+		}
+		before, _ := apitest.World(t, c, b.ID)
+		r := c.Do("PATCH", "/bots/"+b.ID, "dan", tc.body)
+		switch {
+		case tc.valid && r.Status != 200:
+			t.Errorf("PATCH %s = %d %s, want 200", tc.body, r.Status, r.Body)
+		case !tc.valid && (r.Status != 400 || r.Problem(t).Type != "/problems/"+tc.problem):
+			t.Errorf("PATCH %s = %d %s, want 400 %s", tc.body, r.Status, r.Body, tc.problem)
+		case !tc.valid:
+			if after, _ := apitest.World(t, c, b.ID); after != before {
+				t.Errorf("the refused PATCH %s changed something:\nbefore %s\nafter  %s", tc.body, before, after)
+			}
+		}
+	}
+}
