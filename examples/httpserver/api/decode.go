@@ -42,12 +42,12 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, fail(probTooLarge, fmt.Sprintf("the request body is larger than %d bytes", limit))
+			return nil, fail(probTooLarge, fmt.Sprintf("the request body is larger than %d bytes; send at most %d bytes", limit, limit))
 		}
-		return nil, fail(probBadBody, "the request body could not be read")
+		return nil, fail(probBadBody, "the request body could not be read to its end; send the request again")
 	}
 	if int64(len(data)) > limit {
-		return nil, fail(probTooLarge, fmt.Sprintf("the request body is larger than %d bytes", limit))
+		return nil, fail(probTooLarge, fmt.Sprintf("the request body is larger than %d bytes; send at most %d bytes", limit, limit))
 	}
 	if len(data) > 0 {
 		if err := jsonContentType(r.Header.Get("Content-Type")); err != nil {

@@ -31,7 +31,7 @@ func (s *Server) decode(r *http.Request, v any, rule bodyRule) error {
 func botID(r *http.Request) (lifecycle.BotID, error) {
 	id := r.PathValue("id")
 	if len(id) > maxID {
-		return "", &lifecycle.InputError{Field: "bot id", Value: "", Problem: fmt.Sprintf("is longer than %d bytes", maxID)}
+		return "", &lifecycle.InputError{Field: "bot id", Value: "", Problem: fmt.Sprintf("is longer than %d bytes; use the id of a bot as GET /bots lists it", maxID)}
 	}
 	return lifecycle.BotID(id), nil
 }
@@ -683,7 +683,7 @@ func sessionID(r *http.Request) (lifecycle.SessionID, error) {
 	v := r.PathValue("id")
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || n == 0 {
-		return 0, &lifecycle.InputError{Field: "session id", Value: trunc(v), Problem: "is not a session id"}
+		return 0, &lifecycle.InputError{Field: "session id", Value: trunc(v), Problem: "is not a session id; use a number from 1 up, as GET /sessions lists them"}
 	}
 	return lifecycle.SessionID(n), nil
 }
@@ -867,7 +867,7 @@ func (s *Server) systemActor(r *http.Request, withGrace bool) (lifecycle.Actor, 
 		return lifecycle.Actor{}, 0, &lifecycle.InputError{Field: "reason", Value: trunc(req.Reason), Problem: "must be 1 to 500 characters: it is audited"}
 	}
 	if !withGrace && req.Grace != "" {
-		return lifecycle.Actor{}, 0, &lifecycle.InputError{Field: "grace", Value: trunc(req.Grace), Problem: "applies to deactivation only"}
+		return lifecycle.Actor{}, 0, &lifecycle.InputError{Field: "grace", Value: trunc(req.Grace), Problem: "applies to deactivation only; leave it out"}
 	}
 	grace, err := parseDuration("grace", req.Grace)
 	return lifecycle.System(req.Reason), grace, err

@@ -305,7 +305,7 @@ func (s *Server) createSchedule(r *http.Request, who caller) (reply, error) {
 func scheduleID(r *http.Request) (lifecycle.ScheduleID, error) {
 	id := r.PathValue("id")
 	if len(id) > maxID {
-		return "", &lifecycle.InputError{Field: "schedule id", Value: "", Problem: fmt.Sprintf("is longer than %d bytes", maxID)}
+		return "", &lifecycle.InputError{Field: "schedule id", Value: "", Problem: fmt.Sprintf("is longer than %d bytes; use the id of a schedule as GET /schedules lists it", maxID)}
 	}
 	return lifecycle.ScheduleID(id), nil
 }

@@ -44,7 +44,7 @@ func testSessionPath(id lifecycle.TestSessionID) string {
 func testSessionID(r *http.Request) (lifecycle.TestSessionID, error) {
 	id := r.PathValue("id")
 	if len(id) > maxTestSessionID {
-		return "", &lifecycle.InputError{Field: "test session id", Value: "", Problem: fmt.Sprintf("is longer than %d bytes", maxTestSessionID)}
+		return "", &lifecycle.InputError{Field: "test session id", Value: "", Problem: fmt.Sprintf("is longer than %d bytes; use the id POST /bots/{id}/test-sessions answered", maxTestSessionID)}
 	}
 	return lifecycle.TestSessionID(id), nil
 }
