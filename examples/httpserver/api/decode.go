@@ -222,7 +222,7 @@ func checkKeys(data []byte, t reflect.Type) error {
 				}
 				key := kt.(string)
 				if seen[key] {
-					return fmt.Errorf("the body has the key %q twice in %s", trunc(key), where(path))
+					return fmt.Errorf("the body has the key %q twice in %s; send each key once", trunc(key), where(path))
 				}
 				seen[key] = true
 				var next reflect.Type

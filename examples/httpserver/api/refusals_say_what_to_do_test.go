@@ -16,7 +16,7 @@ import (
 // than any this server gives names where the ids are listed, a session id
 // that is not a number says what one is, a grace where none applies says
 // to leave it out, a body too large says the most that is taken, a body
-// that cannot be read says to send it again. Each changes nothing.
+// that cannot be read says to send it again, a key twice to send it once. Each changes nothing.
 func TestR21RefusalsSayWhatToDo(t *testing.T) {
 	f := apitest.NewFixture(t)
 	c := &apitest.Client{T: t, Handler: f.Server}
@@ -35,6 +35,7 @@ func TestR21RefusalsSayWhatToDo(t *testing.T) {
 		{"session id not a number", "GET", "/sessions/abc", "dan", "", 400, "use a number from 1 up, as GET /sessions lists them"},
 		{"grace where none applies", "POST", "/system/bots/" + b.ID + "/end-grace", "scheduler", `{"reason":"r","grace":"1m"}`, 400, "leave it out"},
 		{"body too large", "PATCH", "/bots/" + b.ID, "dan", huge, 413, "send at most 1048576 bytes"},
+		{"a key twice", "PATCH", "/bots/" + b.ID, "dan", `{"name":"a","name":"b"}`, 400, "send each key once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := c.With(t)
