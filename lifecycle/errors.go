@@ -167,7 +167,7 @@ func (e *StateError) Error() string {
 		if e.Event == EventActivate && e.State == Active {
 			// Only when no sender is named (a named one is the sender
 			// table's): an Active bot goes live only where it is off (R22).
-			hint = "it is live on every one of its senders already, and an Active bot goes live only on senders it is off (R22), so there is nothing to activate; to activate it anew, deactivate it first"
+			hint = "it is live or draining on every one of its senders already, and an Active bot goes live only on senders it is off (R22), so there is nothing to activate; to activate it anew, take it off all of them first: deactivate it, then end the grace period of any drain left"
 		}
 	}
 	return fmt.Sprintf("cannot %s bot %s (%q): it is %v; %s", e.Op.verb(), e.Bot, e.Name, e.State, hint)

@@ -28,7 +28,7 @@ func TestS1RefusedTransitionsNameBotStateAndOp(t *testing.T) {
 		{"activate an Active bot", func() error {
 			_, err := e.m.Activate(e.ctx, manager, a.ID, lifecycle.Immediate(), lifecycle.Ack{})
 			return err
-		}, `activate: cannot activate bot bot-01 ("live"): it is Active; it is live on every one of its senders already, and an Active bot goes live only on senders it is off (R22), so there is nothing to activate; to activate it anew, deactivate it first`},
+		}, `activate: cannot activate bot bot-01 ("live"): it is Active; it is live or draining on every one of its senders already, and an Active bot goes live only on senders it is off (R22), so there is nothing to activate; to activate it anew, take it off all of them first: deactivate it, then end the grace period of any drain left`},
 		{"deactivate a Draft", func() error { _, err := e.m.Deactivate(e.ctx, manager, d.ID, 0); return err },
 			`deactivate: cannot deactivate bot bot-02 ("draft"): it is Draft; deactivate needs a bot that is Active; from Draft the table allows activate, delete, edit`},
 		{"end the grace of an Active bot", func() error { _, err := e.m.EndGrace(e.ctx, manager, a.ID); return err },
