@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/botlife/botlife/roles"
 	"github.com/botlife/botlife/validate"
@@ -417,8 +418,22 @@ type NoBotError struct {
 // Error implements the error interface.
 func (e *NoBotError) Error() string {
 	if e.normal != (Sender{}) {
-		return fmt.Sprintf("no bot is Active on %s: senders are compared as written, and bots' are as NewSender writes them (R18); build the sender with NewSender, which gives %s",
-			shown(e.Sender.String()), shown(e.normal.String()))
+		given, normal := e.Sender.String(), e.normal.String()
+		msg := fmt.Sprintf("no bot is Active on %s: senders are compared as written, and bots' are as NewSender writes them (R18); build the sender with NewSender, which gives %s",
+			shown(given), shown(normal))
+		if shown(given) == shown(normal) {
+			// Both shortened alike: say where they differ, or the error
+			// quotes the same text twice.
+			i := 0
+			for i < len(given) && i < len(normal) && given[i] == normal[i] {
+				i++
+			}
+			for i > 0 && (i < len(given) && !utf8.RuneStart(given[i]) || i < len(normal) && !utf8.RuneStart(normal[i])) {
+				i--
+			}
+			msg += fmt.Sprintf(" (from byte %d on: %q, where NewSender writes %q)", i, shown(given[i:]), shown(normal[i:]))
+		}
+		return msg
 	}
 	return fmt.Sprintf("no bot is Active on %s; activate one to answer its messages", shown(e.Sender.String()))
 }

@@ -530,3 +530,26 @@ func TestR10UnnormalisedSenderIsShownShortened(t *testing.T) {
 		t.Errorf("the error is %d bytes, want a few lines at most: %.100q...", len(err.Error()), err.Error())
 	}
 }
+
+// R10, R18: when the sender and its normal form are shortened alike (they
+// differ past the bytes quoted), the refusal says where they differ - it
+// quoted the same text twice as the sender and as what NewSender gives,
+// and so not what to change. Senders that differ early are quoted as they
+// were.
+func TestR10UnnormalisedSenderSaysWhereItDiffers(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("p", lifecycle.MaxIDBytes-1)
+	for _, tc := range []struct {
+		sender lifecycle.Sender
+		says   string // in the error
+		not    string // not in the error
+	}{
+		{lifecycle.Sender{Channel: "messenger", Address: long + " "}, `(from byte 265 on: " ", where NewSender writes "")`, ""},
+		{lifecycle.Sender{Channel: "SMS", Address: "100"}, "no bot is Active on SMS:100: ", "from byte"},
+	} {
+		_, err := e.m.Route(e.ctx, tc.sender, "u")
+		if !errors.Is(err, lifecycle.ErrNoBot) || !strings.Contains(err.Error(), tc.says) || tc.not != "" && strings.Contains(err.Error(), tc.not) {
+			t.Errorf("Route on %.60q: %v; want ErrNoBot saying %q and not %q", tc.sender, err, tc.says, tc.not)
+		}
+	}
+}
