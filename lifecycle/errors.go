@@ -412,13 +412,16 @@ func (e *ConflictError) Unwrap() error { return ErrConflict }
 // wraps ErrNoBot.
 type NoBotError struct {
 	Sender Sender
-	normal Sender // Sender as NewSender writes it, when it differs
+	// Normal is Sender as NewSender writes it, when that differs (R18):
+	// no bot's sender is Sender then, however many are live. It is zero
+	// for a sender in its normal form.
+	Normal Sender
 }
 
 // Error implements the error interface.
 func (e *NoBotError) Error() string {
-	if e.normal != (Sender{}) {
-		given, normal := e.Sender.String(), e.normal.String()
+	if e.Normal != (Sender{}) {
+		given, normal := e.Sender.String(), e.Normal.String()
 		msg := fmt.Sprintf("no bot is Active on %s: senders are compared as written, and bots' are as NewSender writes them (R18); build the sender with NewSender, which gives %s",
 			shown(given), shown(normal))
 		if shown(given) == shown(normal) {

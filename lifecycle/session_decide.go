@@ -176,7 +176,7 @@ func decideTestOpen(v RouteView, sender Sender, endUser string, now time.Time, s
 func noBot(sender Sender) error {
 	e := &NoBotError{Sender: sender}
 	if n, err := NewSender(sender.Channel, sender.Address); err == nil && n != sender {
-		e.normal = n
+		e.Normal = n
 	}
 	return e
 }
