@@ -39,11 +39,13 @@ func TestR4PlaceholderScannerIsTheExpressions(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"", "{{", "}}", "{{}}", "{{name}}", "Hi {{name}}!", "{{{name}}}", "{{a}b}}", "{{ first name }}",
-		"{{\tx\n}}", "{{\vx}}", "{{x}}{{y}}", "{{x}}}}{{", "https://h:{{port}}/{{ path }}", "{{é}}", "{{a-b.c_d}} {{}} {{ }}"} {
+		"{{\tx\n}}", "{{\vx}}", "{{x}}{{y}}", "{{x}}}}{{", "https://h:{{port}}/{{ path }}", "{{é}}", "{{a-b.c_d}} {{}} {{ }}",
+		// each end of each range of name characters, and the byte past it
+		"{{a}}", "{{z}}", "{{A}}", "{{Z}}", "{{0}}", "{{9}}", "{{`}}", "{{@}}", "{{[}}", "{{/}}", "{{:}}", "{{,}}", "{{^}}"} {
 		check(t, s)
 	}
 	rapid.Check(t, func(t *rapid.T) {
-		s := rapid.StringOfN(rapid.SampledFrom([]rune("{}{} \t\v\nab._-é0")), 0, 40, -1).Draw(t, "s")
+		s := rapid.StringOfN(rapid.SampledFrom([]rune("{}{} \t\v\nabzAZ09._-é/:@[`")), 0, 40, -1).Draw(t, "s")
 		check(t, s)
 	})
 }
