@@ -91,15 +91,7 @@ func TestMigrateFromV1(t *testing.T) {
 		v1Bot("draining", lifecycle.Deactivated, v1Other),
 	}
 	writeV1(t, path, bots)
-	st, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var version int
-	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != latestVersion(t) {
-		t.Fatalf("user_version = %d, %v; want %d, the last migration's", version, err, latestVersion(t))
-	}
+	st := openMigrated(t, path)
 	checkMigratedBots(t, st, bots)
 	checkDefaultWorkspace(t, st, v1Other, 1)
 
@@ -225,4 +217,22 @@ func rawExec(t *testing.T, ctx context.Context, path string) (exec func(q string
 			t.Fatalf("%s: %v", q, err)
 		}
 	}, func() { db.Close() }
+}
+
+// openMigrated opens the file at path, which a test wrote at an older
+// schema, and checks that Open migrated it to the last version; the store
+// closes when the test ends.
+func openMigrated(t *testing.T, path string) *Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var version int
+	if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != latestVersion(t) {
+		t.Fatalf("user_version = %d, %v; want %d, the last migration's", version, err, latestVersion(t))
+	}
+	return st
 }

@@ -113,15 +113,7 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "old.db")
 			writeAt(t, path, v)
-			st, err := Open(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			var version int
-			if err := st.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != latestVersion(t) {
-				t.Fatalf("user_version = %d, %v; want %d", version, err, latestVersion(t))
-			}
+			st := openMigrated(t, path)
 			checkV2Kept(t, st)
 			checkV2Rows(t, st)
 			checkDefaultWorkspace(t, st, v2One, 3)
