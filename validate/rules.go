@@ -142,16 +142,25 @@ func checkDuplicateID(d *Definition, ix *Index, report reportFunc) {
 }
 
 func checkDuplicateName(d *Definition, _ *Index, report reportFunc) {
-	seen := make(map[string]int, len(d.Dialogs))
-	for i, dl := range d.Dialogs {
-		if dl.Name == "" {
+	eachRepeat(len(d.Dialogs), func(i int) string { return d.Dialogs[i].Name }, func(i, first int) {
+		report(dialogPath(i)+".name", fmt.Sprintf("dialog name %q is already used by dialogs[%d]; names must be unique", d.Dialogs[i].Name, first))
+	})
+}
+
+// eachRepeat calls repeat(i, first) for each of n items whose name(i),
+// not empty, the item first already had; names are compared exactly.
+func eachRepeat(n int, name func(i int) string, repeat func(i, first int)) {
+	seen := make(map[string]int, n)
+	for i := 0; i < n; i++ {
+		s := name(i)
+		if s == "" {
 			continue
 		}
-		if first, dup := seen[dl.Name]; dup {
-			report(dialogPath(i)+".name", fmt.Sprintf("dialog name %q is already used by dialogs[%d]; names must be unique", dl.Name, first))
+		if first, dup := seen[s]; dup {
+			repeat(i, first)
 			continue
 		}
-		seen[dl.Name] = i
+		seen[s] = i
 	}
 }
 
@@ -333,17 +342,9 @@ func checkAttributeType(d *Definition, _ *Index, report reportFunc) {
 // the name means one variable, so a second declaration is at best
 // redundant and at worst gives it another type.
 func checkAttributeDuplicate(d *Definition, _ *Index, report reportFunc) {
-	seen := make(map[string]int, len(d.Attributes))
-	for i, a := range d.Attributes {
-		if a.Name == "" {
-			continue
-		}
-		if first, dup := seen[a.Name]; dup {
-			report(fmt.Sprintf("attributes[%d].name", i), fmt.Sprintf("attribute %q is already declared by attributes[%d]; names must be unique, so remove this one or rename it", a.Name, first))
-			continue
-		}
-		seen[a.Name] = i
-	}
+	eachRepeat(len(d.Attributes), func(i int) string { return d.Attributes[i].Name }, func(i, first int) {
+		report(fmt.Sprintf("attributes[%d].name", i), fmt.Sprintf("attribute %q is already declared by attributes[%d]; names must be unique, so remove this one or rename it", d.Attributes[i].Name, first))
+	})
 }
 
 func checkUnused(d *Definition, ix *Index, report reportFunc) {
@@ -524,17 +525,15 @@ func checkIntentNoName(d *Definition, _ *Index, report reportFunc) {
 // checkIntentDuplicateName finds an intent named as an earlier one: the
 // name no longer tells which of the two a message matched.
 func checkIntentDuplicateName(d *Definition, _ *Index, report reportFunc) {
-	seen := make(map[string]int, len(d.Intents))
-	for i, in := range d.Intents {
-		if strings.TrimSpace(in.Name) == "" {
-			continue
+	name := func(i int) string { // a blank one is intent.no_name's
+		if strings.TrimSpace(d.Intents[i].Name) == "" {
+			return ""
 		}
-		if first, dup := seen[in.Name]; dup {
-			report(fmt.Sprintf("intents[%d].name", i), fmt.Sprintf("intent name %q is already used by intents[%d], so which of the two a message matched is ambiguous; names must be unique, so rename this intent or merge its phrases into the other", in.Name, first))
-			continue
-		}
-		seen[in.Name] = i
+		return d.Intents[i].Name
 	}
+	eachRepeat(len(d.Intents), name, func(i, first int) {
+		report(fmt.Sprintf("intents[%d].name", i), fmt.Sprintf("intent name %q is already used by intents[%d], so which of the two a message matched is ambiguous; names must be unique, so rename this intent or merge its phrases into the other", d.Intents[i].Name, first))
+	})
 }
 
 func checkUnreachable(d *Definition, ix *Index, report reportFunc) {
