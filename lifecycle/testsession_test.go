@@ -540,16 +540,19 @@ func TestR26RefusedCloseIsNotAudited(t *testing.T) {
 // test session opens and takes messages, the old one none.
 func TestR26DeletedBotIDReusedTestSessionEnd(t *testing.T) {
 	for _, c := range []struct {
-		name  string
-		reuse bool
-		wait  time.Duration // between the test session's opening and the deletion
-	}{{"id not reused", false, time.Minute}, {"id reused", true, time.Minute}, {"id reused at the same instant", true, 0}} {
+		name     string
+		reuse    bool
+		wait     time.Duration // between the test session's opening and the deletion
+		imported bool          // the new bot is imported (Import{ID}), not created
+	}{{"id not reused", false, time.Minute, false}, {"id reused", true, time.Minute, false}, {"id reused at the same instant", true, 0, false},
+		{"id reused by an import at the same instant", true, 0, true}} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t)
-			create := func() {
-				e.must(e.m.Create(e.ctx, designer, lifecycle.Create{ID: "x", Name: "d", Channel: "sms", Senders: []lifecycle.Sender{sms("100")}, Definition: cleanDef()}))
+			e.must(e.m.Create(e.ctx, designer, lifecycle.Create{ID: "x", Name: "d", Channel: "sms", Senders: []lifecycle.Sender{sms("100")}, Definition: cleanDef()}))
+			data, err := e.m.Export(e.ctx, designer, "x")
+			if err != nil {
+				t.Fatal(err)
 			}
-			create()
 			ts, err := e.m.OpenTestSession(e.ctx, designer, "x")
 			if err != nil {
 				t.Fatal(err)
@@ -559,7 +562,13 @@ func TestR26DeletedBotIDReusedTestSessionEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.reuse {
-				create()
+				var remake lifecycle.Command = lifecycle.Create{ID: "x", Name: "d", Channel: "sms", Senders: []lifecycle.Sender{sms("100")}, Definition: cleanDef()}
+				if c.imported {
+					remake = lifecycle.Import{ID: "x", Data: data} // the Manager draws its Incarnation
+				}
+				if _, err := e.m.Apply(e.ctx, designer, remake); err != nil {
+					t.Fatal(err)
+				}
 				again, err := e.m.OpenTestSession(e.ctx, designer, "x")
 				if err != nil {
 					t.Fatalf("R26: a test session on the new bot x: %v", err)
