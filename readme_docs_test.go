@@ -1,7 +1,9 @@
 package botlife_test
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -31,5 +33,24 @@ func readmeSection(t *testing.T, heading string) string {
 func TestREADMETwoCommands(t *testing.T) {
 	if n := strings.Count(readmeSection(t, "## The two commands"), "```sh"); n != 2 {
 		t.Errorf(`README.md's "The two commands" shows %d command blocks`, n)
+	}
+}
+
+// The Packages table names every module of the repository: a newcomer
+// finds there which directories are modules of their own.
+func TestREADMEPackagesNameEveryModule(t *testing.T) {
+	table := readmeSection(t, "## Packages")
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "go.mod" || path == "go.mod" {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		if !strings.Contains(table, "`"+dir+"`") && !strings.Contains(table, "`"+strings.TrimPrefix(dir, "examples/")+"`") {
+			t.Errorf("README.md's Packages table does not name the module %s", dir)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
