@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,30 @@ func TestREADMEPackagesNameEveryModule(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The README says what is, with the command that measures it; how things
+// were before a change, and the issues and rounds that changed them, are
+// CHANGELOG.md's. The Performance section and the mutation-testing row of
+// the Reliability table are left out: they are rewritten as a whole when
+// remeasured.
+func TestREADMESaysWhatIsNotWhatWas(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	history := regexp.MustCompile(`(?i)\bissues? \d+|× before ` + "`" + `session_groups|as fast as before|\d before\)`)
+	section := ""
+	for i, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "## ") {
+			section = line
+		}
+		if section == "## Performance" || strings.HasPrefix(line, "| mutation testing |") {
+			continue
+		}
+		for _, m := range history.FindAllString(line, -1) {
+			t.Errorf("README.md:%d says %q: history, for CHANGELOG.md", i+1, m)
+		}
 	}
 }
