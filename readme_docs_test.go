@@ -80,3 +80,16 @@ func TestREADMESaysWhatIsNotWhatWas(t *testing.T) {
 		}
 	}
 }
+
+// A figure is given in one place, so that a rerun updates it once: "Many
+// customers" sends the reader to Performance for what other workspaces
+// cost, rather than copying its ratios.
+func TestREADMEWorkspaceFiguresOnce(t *testing.T) {
+	section := readmeSection(t, "## Many customers")
+	if m := regexp.MustCompile(`\d×`).FindString(section); m != "" {
+		t.Errorf(`README.md's "Many customers" repeats a ratio of Performance's (%q)`, m)
+	}
+	if !strings.Contains(section, "[Performance](#performance)") {
+		t.Error(`README.md's "Many customers" does not point to Performance for its figures`)
+	}
+}
