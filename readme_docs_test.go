@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -91,5 +92,28 @@ func TestREADMEWorkspaceFiguresOnce(t *testing.T) {
 	}
 	if !strings.Contains(section, "[Performance](#performance)") {
 		t.Error(`README.md's "Many customers" does not point to Performance for its figures`)
+	}
+}
+
+// The rule table lists the rules in their order (S, then R, then P, each
+// by number), so that a reader finds a rule where its number says.
+func TestREADMERuleTableInOrder(t *testing.T) {
+	section := readmeSection(t, "## Rules and where they are enforced")
+	row := regexp.MustCompile(`(?m)^\| ([SRP])(\d+)[ ,]`)
+	order := map[string]int{"S": 0, "R": 1, "P": 2}
+	lastLetter, lastNumber, lastRule := -1, 0, ""
+	for _, m := range row.FindAllStringSubmatch(section, -1) {
+		letter := order[m[1]]
+		number, err := strconv.Atoi(m[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if letter < lastLetter || letter == lastLetter && number < lastNumber {
+			t.Errorf("README.md's rule table lists %s%s after %s", m[1], m[2], lastRule)
+		}
+		lastLetter, lastNumber, lastRule = letter, number, m[1]+m[2]
+	}
+	if lastRule == "" {
+		t.Fatal("README.md's rule table has no rows")
 	}
 }
