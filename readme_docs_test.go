@@ -4,10 +4,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/botlife/botlife/examples/httpserver/api"
 )
 
 // readmeSection returns the text of the README section that starts with
@@ -115,5 +118,23 @@ func TestREADMERuleTableInOrder(t *testing.T) {
 	}
 	if lastRule == "" {
 		t.Fatal("README.md's rule table has no rows")
+	}
+}
+
+// The HTTP service's settings the README names are fields of api.Config,
+// and the 24 hours a kept answer is replayed for are named by the field
+// that sets them (IdempotencyTTL), not only by KeepLimits, which bounds
+// sizes.
+func TestREADMEServiceConfigFields(t *testing.T) {
+	section := readmeSection(t, "## HTTP service")
+	cfg := reflect.TypeFor[api.Config]()
+	for _, m := range regexp.MustCompile("`Config\\.(\\w+)`").FindAllStringSubmatch(section, -1) {
+		if _, ok := cfg.FieldByName(m[1]); !ok {
+			t.Errorf("README.md names Config.%s, which api.Config does not have", m[1])
+		}
+	}
+	text := strings.Join(strings.Fields(section), " ")
+	if !regexp.MustCompile("younger than 24 hours \\([^)]*`Config\\.IdempotencyTTL`").MatchString(text) {
+		t.Error("README.md gives the 24 hours a kept answer is replayed for without Config.IdempotencyTTL, the field that sets them")
 	}
 }
