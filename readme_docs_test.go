@@ -138,3 +138,14 @@ func TestREADMEServiceConfigFields(t *testing.T) {
 		t.Error("README.md gives the 24 hours a kept answer is replayed for without Config.IdempotencyTTL, the field that sets them")
 	}
 }
+
+// The keeper's bounds are given once, where the Keeper is described: the
+// service's database keeper has the same per-user and gateway bounds.
+func TestREADMEKeeperBoundsOnce(t *testing.T) {
+	text := strings.Join(strings.Fields(readmeSection(t, "## HTTP service")), " ")
+	for _, bound := range []string{" 8 MiB", " 64 MiB", " 17 minutes"} { // not 128 MiB
+		if n := strings.Count(text, bound); n != 1 {
+			t.Errorf("README.md's HTTP service section gives %q %d times", bound, n)
+		}
+	}
+}
