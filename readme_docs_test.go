@@ -1,6 +1,8 @@
 package botlife_test
 
 import (
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -146,6 +148,24 @@ func TestREADMEKeeperBoundsOnce(t *testing.T) {
 	for _, bound := range []string{" 8 MiB", " 64 MiB", " 17 minutes"} { // not 128 MiB
 		if n := strings.Count(text, bound); n != 1 {
 			t.Errorf("README.md's HTTP service section gives %q %d times", bound, n)
+		}
+	}
+}
+
+// The package documentation says what is, as the README does: no issue
+// numbers or rounds a reader of godoc cannot look up.
+func TestPackageDocsSayWhatIs(t *testing.T) {
+	history := regexp.MustCompile(`(?i)\bissues? \d+|\b(this|earlier|next) round\b|\bround before\b`)
+	for _, file := range []string{"doc.go", "lifecycle/doc.go", "validate/doc.go", "roles/doc.go", "store/memory.go", "store/storetest/storetest.go", "store/sqlite/doc.go", "store/postgres/postgres.go"} {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments|parser.PackageClauseOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Doc == nil {
+			continue
+		}
+		for _, m := range history.FindAllString(f.Doc.Text(), -1) {
+			t.Errorf("%s's package documentation says %q: history, for CHANGELOG.md", file, m)
 		}
 	}
 }

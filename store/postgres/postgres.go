@@ -100,7 +100,7 @@
 //
 // # Durability
 //
-// Durability is chosen per transaction, never left to the server (issue 25):
+// Durability is chosen per transaction, never left to the server:
 //
 //	transaction                                      synchronous_commit
 //	Commit: bots, roles, schedules, audit entries    on
