@@ -169,3 +169,53 @@ func TestPackageDocsSayWhatIs(t *testing.T) {
 		}
 	}
 }
+
+// The README's Go version paragraph names every module that needs a newer
+// Go than the root module, with the version its go.mod says.
+func TestREADMENamesEveryModuleNeedingANewerGo(t *testing.T) {
+	section := strings.Join(strings.Fields(readmeSection(t, "## Install")), " ")
+	start := strings.Index(section, "**Go version.**")
+	if start < 0 {
+		t.Fatal(`README.md's Install section has no "**Go version.**" paragraph`)
+	}
+	paragraph := section[start:]
+	goLine := regexp.MustCompile(`(?m)^go (\d+)\.(\d+)`)
+	minor := func(path string) (string, int) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := goLine.FindStringSubmatch(string(b))
+		if m == nil {
+			t.Fatalf("%s has no go line", path)
+		}
+		n, err := strconv.Atoi(m[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m[1] + "." + m[2], n
+	}
+	_, root := minor("go.mod")
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "go.mod" || path == "go.mod" {
+			return err
+		}
+		version, n := minor(path)
+		if n <= root {
+			return nil
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		i := strings.Index(paragraph, "`"+dir+"`")
+		if i < 0 {
+			t.Errorf("README.md does not say that %s needs Go %s", dir, version)
+			return nil
+		}
+		if j := strings.Index(paragraph[i:], "Go "); j < 0 || !strings.HasPrefix(paragraph[i+j:], "Go "+version) {
+			t.Errorf("README.md does not say that %s needs Go %s", dir, version)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
