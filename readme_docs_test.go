@@ -219,3 +219,36 @@ func TestREADMENamesEveryModuleNeedingANewerGo(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The rule table's rows cover the rule families the README says it
+// states, and a file the README names that is not in the repository
+// (the specification's rules.md) is said to be elsewhere.
+func TestREADMERulesSourceAndFamilies(t *testing.T) {
+	section := readmeSection(t, "## Rules and where they are enforced")
+	if _, err := os.Stat("rules.md"); err != nil {
+		i := strings.Index(section, "`rules.md`")
+		if i < 0 || !strings.Contains(strings.Join(strings.Fields(section[i:min(len(section), i+200)]), " "), "not part of this repository") {
+			t.Error("README.md names rules.md without saying it is not in the repository")
+		}
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(readme), "the rules.md matrix") {
+		t.Error("README.md sends the reader to rules.md's matrix; roles' documentation has it")
+	}
+	rows := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\| ([SRP]\d+(?:, [SRP]\d+)*) \|`).FindAllStringSubmatch(section, -1) {
+		for _, r := range strings.Split(m[1], ", ") {
+			rows[r] = true
+		}
+	}
+	for family, last := range map[string]int{"S": 2, "R": 27, "P": 4} {
+		for n := 1; n <= last; n++ {
+			if r := family + strconv.Itoa(n); !rows[r] {
+				t.Errorf("README.md's rule table has no row for %s", r)
+			}
+		}
+	}
+}
