@@ -51,7 +51,8 @@
 //     a Store; session routing and grace deadlines.
 //   - [github.com/botlife/botlife/store]: the in-memory reference Store.
 //   - [github.com/botlife/botlife/store/storetest]: the conformance suite every
-//     Store implementation runs.
+//     Store implementation runs (Run), and the differential test against the
+//     memory store (RunParity).
 //   - github.com/botlife/botlife/store/sqlite (a module of its own): a SQLite
 //     Store for one machine, one file that survives restarts.
 //   - github.com/botlife/botlife/store/postgres (a module of its own): a

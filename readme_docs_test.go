@@ -252,3 +252,26 @@ func TestREADMERulesSourceAndFamilies(t *testing.T) {
 		}
 	}
 }
+
+// The package map in doc.go names both of storetest's entry points, as
+// the README's Packages table does: a store author runs both.
+func TestDocMapNamesStoretestEntryPoints(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "doc.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := f.Doc.Text()
+	i := strings.Index(text, "store/storetest]")
+	if i < 0 {
+		t.Fatal("doc.go does not list store/storetest")
+	}
+	entry := text[i:]
+	if j := strings.Index(entry, "\n  - "); j >= 0 {
+		entry = entry[:j]
+	}
+	for _, name := range []string{"Run", "RunParity"} {
+		if !regexp.MustCompile(`\b` + name + `\b`).MatchString(entry) {
+			t.Errorf("doc.go's storetest entry does not name %s", name)
+		}
+	}
+}
