@@ -275,3 +275,23 @@ func TestDocMapNamesStoretestEntryPoints(t *testing.T) {
 		}
 	}
 }
+
+// The README's example of a sender Route does not normalise is the first
+// program's sender, written as a person would: it finds no bot only
+// because it is not normalised. (On another channel it would find none
+// anyway, and show nothing.)
+func TestREADMEUnnormalisedSenderExample(t *testing.T) {
+	section := readmeSection(t, "## A first program")
+	decl := regexp.MustCompile(`lifecycle\.NewSender\("(\w+)", "([^"]+)"\)`).FindStringSubmatch(section)
+	if decl == nil {
+		t.Fatal("README.md's first program makes no sender with lifecycle.NewSender")
+	}
+	text := strings.Join(strings.Fields(section), " ")
+	example := regexp.MustCompile("a message on `([^`]+)` finds no bot").FindStringSubmatch(text)
+	if example == nil {
+		t.Fatal("README.md gives no example of a sender Route does not normalise")
+	}
+	if want := decl[1] + ":" + decl[2]; example[1] != want {
+		t.Errorf("README.md's example of an unnormalised sender is %s; the first program's sender is %s", example[1], want)
+	}
+}
