@@ -295,3 +295,15 @@ func TestREADMEUnnormalisedSenderExample(t *testing.T) {
 		t.Errorf("README.md's example of an unnormalised sender is %s; the first program's sender is %s", example[1], want)
 	}
 }
+
+// "Implementing your own Store" shows both tests every store passes, as
+// lifecycle.Store's documentation asks: storetest.Run and
+// storetest.RunParity against the memory store.
+func TestREADMEStoreAuthorRunsBothSuites(t *testing.T) {
+	section := readmeSection(t, "## Implementing your own Store")
+	for _, call := range []string{"storetest.Run(t,", "storetest.RunParity(t,"} {
+		if !strings.Contains(section, call) {
+			t.Errorf(`README.md's "Implementing your own Store" does not show %s`, strings.TrimSuffix(call, "(t,"))
+		}
+	}
+}
