@@ -553,3 +553,28 @@ func TestR10UnnormalisedSenderSaysWhereItDiffers(t *testing.T) {
 		}
 	}
 }
+
+// R10, R18: where a sender and its normal form differ past the bytes
+// quoted, the refusal names the first byte that differs - the start of
+// its character when they differ inside one (never half a character) -
+// and holds when one is the other cut short.
+func TestR10NoBotErrorSaysTheByteWhereTheyDiffer(t *testing.T) {
+	p := strings.Repeat("p", 50) // past the 40 bytes quoted, so both are shortened alike
+	for _, tc := range []struct {
+		name            string
+		address, normal string
+		says            string
+	}{
+		{"an ASCII byte", p + "a", p + "b", `(from byte 54 on: "a", where NewSender writes "b")`},
+		{"inside a character", p + "€", p + "₤", `(from byte 54 on: "€", where NewSender writes "₤")`},
+		{"the sender cut short", p, p + "x", `(from byte 54 on: "", where NewSender writes "x")`},
+		{"the normal form cut short", p + "€", p, `(from byte 54 on: "€", where NewSender writes "")`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := &lifecycle.NoBotError{Sender: sms(tc.address), Normal: sms(tc.normal)}
+			if msg := err.Error(); !strings.Contains(msg, tc.says) {
+				t.Errorf("NoBotError = %q; want it to say %q", msg, tc.says)
+			}
+		})
+	}
+}
