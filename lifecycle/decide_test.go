@@ -184,10 +184,38 @@ func (c *decideCase) run(t *testing.T) string {
 	}
 	p, err := lifecycle.Decide(snap, cmd, now)
 	out := renderPlan(p, err)
+	if bot := unaudited(p); err == nil && bot != "" {
+		t.Errorf("R16: the plan changes bot %s and no audit entry names it; a command records what it changed (a move, or a field of the entry)", bot)
+	}
 	if showEnds {
 		out += renderEnds(p)
 	}
 	return out
+}
+
+// unaudited returns a bot the plan changes that none of its audit entries
+// names (R16), or "": every change a command makes is audited, and a new
+// command that changes a bot without moving it must say so in its entry.
+func unaudited(p lifecycle.Plan) lifecycle.BotID {
+	named := map[lifecycle.BotID]bool{}
+	for _, e := range p.Audit {
+		named[e.Bot] = true
+		for _, tr := range e.Transitions {
+			named[tr.Bot] = true
+		}
+		for _, tr := range e.Senders {
+			named[tr.Bot] = true
+		}
+		if e.Test != nil {
+			named[e.Test.Bot] = true
+		}
+	}
+	for _, c := range p.Changes {
+		if !named[c.Bot] {
+			return c.Bot
+		}
+	}
+	return ""
 }
 
 // renderEnds lists, for "show ends", the ends each changed bot keeps (R9):
