@@ -64,19 +64,26 @@ func TestR26TestPlanRefusedBeforeItsCommitOpenedNoLease(t *testing.T) {
 					t.Errorf("the refused apply changed something:\nbefore %s\nafter  %s", before, after)
 				}
 			}
-			entries, err := m.AuditLog(context.Background(), lifecycle.User("ada"), 0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			opened := 0
-			for _, e := range entries {
-				if e.Action == lifecycle.OpOpenTestSession && !e.Denied {
-					opened++
-				}
-			}
-			if opened != tc.opened {
+			if opened := testSessionsOpened(t, m); opened != tc.opened {
 				t.Errorf("test sessions audited as opened: %d, want %d", opened, tc.opened)
 			}
 		})
 	}
+}
+
+// testSessionsOpened counts the test sessions m's audit log records as
+// opened (R26), denials aside; "ada" is an Admin, who reads the log.
+func testSessionsOpened(t *testing.T, m *lifecycle.Manager) int {
+	t.Helper()
+	entries, err := m.AuditLog(context.Background(), lifecycle.User("ada"), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := 0
+	for _, e := range entries {
+		if e.Action == lifecycle.OpOpenTestSession && !e.Denied {
+			opened++
+		}
+	}
+	return opened
 }

@@ -53,17 +53,7 @@ func TestR26IdempotentOpenOfATestSessionOpensOne(t *testing.T) {
 	st.mu.Unlock()
 	first := c.Do("POST", "/bots/"+b.ID+"/test-sessions", "dan", "", "Idempotency-Key: open-1")
 	retry := c.Do("POST", "/bots/"+b.ID+"/test-sessions", "dan", "", "Idempotency-Key: open-1")
-	entries, err := m.AuditLog(context.Background(), lifecycle.User("ada"), 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opened := 0
-	for _, e := range entries {
-		if e.Action == lifecycle.OpOpenTestSession && !e.Denied {
-			opened++
-		}
-	}
-	if opened > 1 {
+	if opened := testSessionsOpened(t, m); opened > 1 {
 		t.Errorf("R26, R15: one Idempotency-Key opened %d test sessions (first answer %d, Retry-After %q: %s; retry %d %s)",
 			opened, first.Status, first.Header.Get("Retry-After"), strings.TrimSpace(string(first.Body)), retry.Status, strings.TrimSpace(string(retry.Body)))
 	}
