@@ -21,16 +21,21 @@
 // # Isolation
 //
 // Every transaction that writes - a Commit, each statement of Route and
-// CloseSession that writes, SweepSessions, Migrate - begins at READ
-// COMMITTED itself, whatever the server's or role's
+// CloseSession that writes, SweepSessions, Migrate - runs at READ
+// COMMITTED, whatever the server's or role's
 // default_transaction_isolation, as each chooses its durability itself
 // (below): each statement reads what committed before it, and one that
 // waits for a row lock goes on with the row as its holder left it. The
 // reasoning of each assumes that; under REPEATABLE READ, which a server or
 // role may make the default, contended commits and openings failed with
 // serialization errors (ErrConflict) where they should wait
-// (TestIsolationIsTheStoresOwn). Reads are single statements, which read
-// one snapshot at any level.
+// (TestIsolationIsTheStoresOwn). Each begins its transaction so, but
+// Route's first statement, which carries most messages: it is sent alone,
+// as a bare UPDATE is, and writes only if it finds itself at READ
+// COMMITTED. Otherwise it writes nothing, and the store sends it again in
+// a transaction that names READ COMMITTED, and sends every later message
+// so (TestR9AMessageBeginsATransactionOnlyWhereItMust). Reads are single
+// statements, which read one snapshot at any level.
 //
 // # Cancellation
 //
@@ -153,6 +158,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -171,6 +177,11 @@ var migrations embed.FS
 type Store struct {
 	pool  *pgxpool.Pool
 	owned bool
+
+	// notReadCommitted is set once a message found that its connection's
+	// transactions do not default to READ COMMITTED (Route): from then
+	// on its statement begins a transaction that says so.
+	notReadCommitted atomic.Bool
 
 	mu       sync.Mutex
 	listener *listener     // nil until WaitAudit needs it
@@ -308,11 +319,15 @@ const beginReadCommitted = `BEGIN ISOLATION LEVEL READ COMMITTED`
 // to the pool idle: the pool closes one released in a transaction. The
 // rollback runs though ctx has ended, for up to rollbackTimeout.
 //
+// With implicit, b is sent as it is, in the transaction PostgreSQL makes
+// for it (what b holds must then check its isolation itself: see
+// atReadCommitted).
+//
 // Once sent, the transaction runs to its end though ctx ends, for up to
 // writeGrace more (see Cancellation in the package doc): ctx ending while
 // PostgreSQL commits, or after, would have the caller told that a write
 // it made failed. An ended ctx is refused before anything is sent.
-func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch) error {
+func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch, implicit bool) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err == nil {
 		err = ctx.Err()
@@ -324,10 +339,13 @@ func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch) error {
 		return err
 	}
 	defer conn.Release()
-	tx := &pgx.Batch{}
-	tx.Queue(beginReadCommitted)
-	tx.QueuedQueries = append(tx.QueuedQueries, b.QueuedQueries...)
-	tx.Queue(`COMMIT`)
+	tx := b
+	if !implicit {
+		tx = &pgx.Batch{}
+		tx.Queue(beginReadCommitted)
+		tx.QueuedQueries = append(tx.QueuedQueries, b.QueuedQueries...)
+		tx.Queue(`COMMIT`)
+	}
 	sent, stop := graceful(ctx)
 	err = conn.SendBatch(sent, tx).Close()
 	stop()
@@ -358,8 +376,12 @@ var (
 )
 
 // graceful returns a context for a write that ctx governs: it ends
-// writeGrace after ctx does, or when stop is called.
+// writeGrace after ctx does, or when stop is called. A ctx that cannot end
+// is its own: a context that can costs pgx a goroutine per statement.
 func graceful(ctx context.Context) (sent context.Context, stop func()) {
+	if ctx.Done() == nil {
+		return ctx, func() {}
+	}
 	sent, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	grace, ended := writeGrace, writeEnded
 	stopAfter := context.AfterFunc(ctx, func() {
@@ -381,17 +403,18 @@ func graceful(ctx context.Context) (sent context.Context, stop func()) {
 }
 
 // writeRow is the row of a statement that writes, which sendWrite runs
-// when the row is scanned.
+// when the row is scanned (implicit: see sendWrite).
 type writeRow struct {
-	s    *Store
-	ctx  context.Context
-	sql  string
-	args []any
+	s        *Store
+	ctx      context.Context
+	sql      string
+	args     []any
+	implicit bool
 }
 
 // writeRow returns the row of sql, a statement that writes, with args.
 func (s *Store) writeRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return writeRow{s, ctx, sql, args}
+	return writeRow{s, ctx, sql, args, false}
 }
 
 // Scan implements pgx.Row: it runs the statement and scans its first row
@@ -399,7 +422,7 @@ func (s *Store) writeRow(ctx context.Context, sql string, args ...any) pgx.Row {
 func (r writeRow) Scan(dest ...any) error {
 	b := &pgx.Batch{}
 	b.Queue(r.sql, r.args...).QueryRow(func(row pgx.Row) error { return row.Scan(dest...) })
-	return r.s.sendWrite(r.ctx, b)
+	return r.s.sendWrite(r.ctx, b, r.implicit)
 }
 
 // syncOn makes the transaction that selects it durable, syncOff
@@ -408,6 +431,14 @@ const (
 	syncOn  = `set_config('synchronous_commit', CASE current_setting('synchronous_commit') WHEN 'off' THEN 'on' ELSE current_setting('synchronous_commit') END, true)`
 	syncOff = `set_config('synchronous_commit', 'off', true)`
 )
+
+// atReadCommitted holds in a transaction at READ COMMITTED. A statement
+// sent without BEGIN (sendWrite's implicit) runs at the connection's
+// default isolation, which a server or role may make REPEATABLE READ; one
+// that names it in every write does nothing there, and says so, and is
+// sent again in a transaction at READ COMMITTED. It is a one-time filter:
+// PostgreSQL checks it before it reads a row, so it locks none.
+const atReadCommitted = `current_setting('transaction_isolation') = 'read committed'`
 
 // escaped reports whether the JSON text doc holds the escape \<esc> (such as
 // u0000), not merely those characters after an escaped backslash.

@@ -44,20 +44,22 @@ const routeColumns = `s.id, s.bot_id, s.activation, s.opened_at, s.last_activity
 // (botlife_open_session, called only then), and returns it; the id is NULL
 // if the bot changed since the statement read it. Each bot is read by its
 // key, even in a generic plan on tables without statistics (OFFSET 0 keeps
-// the lateral apart).
+// the lateral apart). Route sends it without BEGIN, so it writes only at
+// READ COMMITTED (atReadCommitted): otherwise it returns routeAgain.
 const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
 		FROM bots b, bot_senders bs, (SELECT ` + syncOff + `) AS async
 		WHERE ` + openSession + ` AND b.workspace = $5 AND b.id = s.bot_id
 		  AND bs.workspace = $5 AND bs.bot_id = s.bot_id AND bs.channel = $2 AND bs.address = $3 AND ` + served + `
-		  AND s.last_activity_at <= $1
+		  AND s.last_activity_at <= $1 AND ` + atReadCommitted + `
 		RETURNING ` + routeColumns + `)
 	SELECT upd.*, NULL::bytea, NULL::bigint, NULL::bytea, NULL::bigint, ` + routeTook + ` FROM upd
 	UNION ALL
-	SELECT coalesce(s.id, CASE WHEN $6 AND a.id IS NOT NULL THEN botlife_open_session($5, $2, $3, $4, $1, a.id, a.revision, bs.activation) END),
+	SELECT coalesce(s.id, CASE WHEN $6 AND a.id IS NOT NULL AND ` + atReadCommitted + ` THEN botlife_open_session($5, $2, $3, $4, $1, a.id, a.revision, bs.activation) END),
 		coalesce(s.bot_id, a.id), coalesce(s.activation, bs.activation), coalesce(s.opened_at, $1), coalesce(s.last_activity_at, $1), coalesce(s.messages, 1),
-		cb.doc, cb.revision, a.doc, a.revision, CASE WHEN s.id IS NULL THEN ` + routeNone + ` ELSE ` + routeView + ` END
+		cb.doc, cb.revision, a.doc, a.revision,
+		CASE WHEN NOT ` + atReadCommitted + ` THEN ` + routeAgain + ` WHEN s.id IS NULL THEN ` + routeNone + ` ELSE ` + routeView + ` END
 	FROM (SELECT 1) AS one
 	LEFT JOIN sessions s ON ` + openSession + `
 	LEFT JOIN LATERAL (SELECT doc, revision FROM bots WHERE workspace = $5 AND id = s.bot_id OFFSET 0) AS cb ON true
@@ -91,6 +93,9 @@ const (
 	routeView = `0` // the open session is not served
 	routeTook = `1` // the open session took the message
 	routeNone = `2` // no session was open: the one it opened, if any
+	// routeAgain: the transaction was not at READ COMMITTED, and the
+	// statement wrote nothing; Route sends it again in one that is.
+	routeAgain = `3`
 )
 
 // sqlClose records the session a step closed ($1 closed_at, $2 reason, $3
@@ -194,8 +199,16 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	// A message never opens a test session (R26): DecideRoute opens one
 	// only as the Manager's OpenTestSession routes it.
 	mayOpen := !sender.IsTest()
-	read, err := scanRouted(s.writeRow(ctx, sqlRoute, at, sender.Channel, sender.Address, endUser, ws, mayOpen), sender, endUser,
-		&openDoc, &openRev, &activeDoc, &activeRev, &found)
+	// Without BEGIN, as a bare UPDATE is sent: the statement checks that
+	// it runs at READ COMMITTED (routeAgain), and once one has not, every
+	// message begins a transaction that does.
+	row := writeRow{s, ctx, sqlRoute, []any{at, sender.Channel, sender.Address, endUser, ws, mayOpen}, !s.notReadCommitted.Load()}
+	read, err := scanRouted(row, sender, endUser, &openDoc, &openRev, &activeDoc, &activeRev, &found)
+	if err == nil && found == 3 { // routeAgain
+		s.notReadCommitted.Store(true)
+		row.implicit = false
+		read, err = scanRouted(row, sender, endUser, &openDoc, &openRev, &activeDoc, &activeRev, &found)
+	}
 	switch {
 	case err != nil && errors.Is(fail(ctx, "routing", err), lifecycle.ErrConflict):
 		return lifecycle.Session{}, false, err // another message of the end user opened one first

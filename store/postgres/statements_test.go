@@ -16,11 +16,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// tracer records the statements a Store sends and the SQLSTATEs of those
-// that fail.
+// tracer records the statements a Store sends, how many times each, and
+// the SQLSTATEs of those that fail.
 type tracer struct {
 	mu    sync.Mutex
-	texts map[string]bool
+	texts map[string]int
 	codes []string
 }
 
@@ -28,9 +28,9 @@ func (tr *tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQ
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if tr.texts == nil {
-		tr.texts = map[string]bool{}
+		tr.texts = map[string]int{}
 	}
-	tr.texts[d.SQL] = true
+	tr.texts[d.SQL]++
 	return ctx
 }
 
@@ -70,6 +70,16 @@ func (tr *tracer) reset() (texts, codes []string) {
 	slices.Sort(texts)
 	codes, tr.texts, tr.codes = tr.codes, nil, nil
 	return texts, codes
+}
+
+// counts returns how many times each statement was sent since the last
+// reset or counts, and forgets them.
+func (tr *tracer) counts() map[string]int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	n := tr.texts
+	tr.texts, tr.codes = nil, nil
+	return n
 }
 
 // tracedStore returns a Store on the (migrated) database at url whose
