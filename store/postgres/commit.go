@@ -144,7 +144,7 @@ func (s *Store) Commit(ctx context.Context, p lifecycle.Plan) ([]lifecycle.Audit
 		})
 	}
 	if b.Len() > 1 {
-		if err := s.sendWrite(ctx, b.Batch, false); err != nil {
+		if err := s.sendWrite(ctx, b.Batch); err != nil {
 			return nil, fail(ctx, "committing", err)
 		}
 	}

@@ -313,21 +313,27 @@ const beginReadCommitted = `BEGIN ISOLATION LEVEL READ COMMITTED`
 
 // sendWrite runs the statements of b in one transaction at READ
 // COMMITTED, whatever the server's or role's default, in one round trip:
-// BEGIN, b, COMMIT, pipelined. (A SET TRANSACTION before b, without BEGIN,
-// would do the same with a WARNING in the server's log every time.) A
-// transaction that failed is rolled back, so that its connection goes back
-// to the pool idle: the pool closes one released in a transaction. The
-// rollback runs though ctx has ended, for up to rollbackTimeout.
+// BEGIN, b, COMMIT, pipelined (write). (A SET TRANSACTION before b,
+// without BEGIN, would do the same with a WARNING in the server's log
+// every time.)
+func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch) error {
+	tx := &pgx.Batch{}
+	tx.Queue(beginReadCommitted)
+	tx.QueuedQueries = append(tx.QueuedQueries, b.QueuedQueries...)
+	tx.Queue(`COMMIT`)
+	return s.write(ctx, func(sent context.Context, conn *pgxpool.Conn) error { return conn.SendBatch(sent, tx).Close() })
+}
+
+// write runs send, which writes on conn under sent. A transaction that
+// failed is rolled back, so that its connection goes back to the pool
+// idle: the pool closes one released in a transaction. The rollback runs
+// though ctx has ended, for up to rollbackTimeout.
 //
-// With implicit, b is sent as it is, in the transaction PostgreSQL makes
-// for it (what b holds must then check its isolation itself: see
-// atReadCommitted).
-//
-// Once sent, the transaction runs to its end though ctx ends, for up to
-// writeGrace more (see Cancellation in the package doc): ctx ending while
-// PostgreSQL commits, or after, would have the caller told that a write
-// it made failed. An ended ctx is refused before anything is sent.
-func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch, implicit bool) error {
+// Once sent, a write runs to its end though ctx ends, for up to writeGrace
+// more (see Cancellation in the package doc): ctx ending while PostgreSQL
+// commits, or after, would have the caller told that a write it made
+// failed. An ended ctx is refused before anything is sent.
+func (s *Store) write(ctx context.Context, send func(sent context.Context, conn *pgxpool.Conn) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err == nil {
 		err = ctx.Err()
@@ -339,15 +345,8 @@ func (s *Store) sendWrite(ctx context.Context, b *pgx.Batch, implicit bool) erro
 		return err
 	}
 	defer conn.Release()
-	tx := b
-	if !implicit {
-		tx = &pgx.Batch{}
-		tx.Queue(beginReadCommitted)
-		tx.QueuedQueries = append(tx.QueuedQueries, b.QueuedQueries...)
-		tx.Queue(`COMMIT`)
-	}
 	sent, stop := graceful(ctx)
-	err = conn.SendBatch(sent, tx).Close()
+	err = send(sent, conn)
 	stop()
 	if pc := conn.Conn().PgConn(); err != nil && !pc.IsClosed() && pc.TxStatus() != 'I' {
 		// Not under ctx: one that had ended kept the ROLLBACK from being
@@ -403,7 +402,7 @@ func graceful(ctx context.Context) (sent context.Context, stop func()) {
 }
 
 // writeRow is the row of a statement that writes, which sendWrite runs
-// when the row is scanned (implicit: see sendWrite).
+// when the row is scanned (implicit: see Scan).
 type writeRow struct {
 	s        *Store
 	ctx      context.Context
@@ -419,10 +418,18 @@ func (s *Store) writeRow(ctx context.Context, sql string, args ...any) pgx.Row {
 
 // Scan implements pgx.Row: it runs the statement and scans its first row
 // (pgx.ErrNoRows if it returns none; the transaction commits all the same).
+// An implicit one is sent alone, as any query is, in the transaction
+// PostgreSQL makes for it: it must check its isolation itself (see
+// atReadCommitted).
 func (r writeRow) Scan(dest ...any) error {
+	if r.implicit {
+		return r.s.write(r.ctx, func(sent context.Context, conn *pgxpool.Conn) error {
+			return conn.QueryRow(sent, r.sql, r.args...).Scan(dest...)
+		})
+	}
 	b := &pgx.Batch{}
 	b.Queue(r.sql, r.args...).QueryRow(func(row pgx.Row) error { return row.Scan(dest...) })
-	return r.s.sendWrite(r.ctx, b, r.implicit)
+	return r.s.sendWrite(r.ctx, b)
 }
 
 // syncOn makes the transaction that selects it durable, syncOff
