@@ -440,7 +440,7 @@ const (
 )
 
 // atReadCommitted holds in a transaction at READ COMMITTED. A statement
-// sent without BEGIN (sendWrite's implicit) runs at the connection's
+// sent without BEGIN (writeRow's implicit) runs at the connection's
 // default isolation, which a server or role may make REPEATABLE READ; one
 // that names it in every write does nothing there, and says so, and is
 // sent again in a transaction at READ COMMITTED. It is a one-time filter:
