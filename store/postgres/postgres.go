@@ -30,11 +30,12 @@
 // role may make the default, contended commits and openings failed with
 // serialization errors (ErrConflict) where they should wait
 // (TestIsolationIsTheStoresOwn). Each begins its transaction so, but
-// Route's first statement, which carries most messages: it is sent alone,
-// as a bare UPDATE is, and writes only if it finds itself at READ
-// COMMITTED. Otherwise it writes nothing, and the store sends it again in
-// a transaction that names READ COMMITTED, and sends every later message
-// so (TestR9AMessageBeginsATransactionOnlyWhereItMust). Reads are single
+// Route's first statement, which takes most messages and opens most
+// sessions: it is sent alone, as a bare UPDATE is, and writes only if it
+// finds itself at READ COMMITTED. Otherwise it writes nothing, and the
+// store sends it again in a transaction that names READ COMMITTED (a
+// second round trip), and sends every later one so for the Store's life
+// (TestR9AMessageBeginsATransactionOnlyWhereItMust). Reads are single
 // statements, which read one snapshot at any level.
 //
 // # Cancellation
@@ -180,7 +181,8 @@ type Store struct {
 
 	// notReadCommitted is set once a message found that its connection's
 	// transactions do not default to READ COMMITTED (Route): from then
-	// on its statement begins a transaction that says so.
+	// on, for the Store's life, its statement begins a transaction that
+	// says so (a round trip saved per message no longer).
 	notReadCommitted atomic.Bool
 
 	mu       sync.Mutex
@@ -308,7 +310,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
 
 // beginReadCommitted begins every transaction that writes in one round
-// trip (sendWrite) at READ COMMITTED: see Isolation in the package doc.
+// trip (sendWrite) at READ COMMITTED, but that of a statement that checks
+// its isolation itself (atReadCommitted): see Isolation in the package doc.
 const beginReadCommitted = `BEGIN ISOLATION LEVEL READ COMMITTED`
 
 // sendWrite runs the statements of b in one transaction at READ
@@ -358,14 +361,14 @@ func (s *Store) write(ctx context.Context, send func(sent context.Context, conn 
 	return err
 }
 
-// rollbackTimeout bounds the ROLLBACK of a write that failed (sendWrite),
+// rollbackTimeout bounds the ROLLBACK of a write that failed (write),
 // which runs whether or not the caller's context has ended: a connection
 // that does not answer it in time is closed, as the pool closes one
 // released in a transaction.
 const rollbackTimeout = time.Second
 
 // writeGrace bounds how long a write, once sent, goes on after its
-// context ends (sendWrite): long enough for any statement that is not
+// context ends (write): long enough for any statement that is not
 // stuck behind a lock, short enough that a caller giving up is not kept
 // waiting behind one. Tests set writeEnded, called when a context ends
 // during a write.
@@ -376,7 +379,7 @@ var (
 
 // graceful returns a context for a write that ctx governs: it ends
 // writeGrace after ctx does, or when stop is called. A ctx that cannot end
-// is its own: a context that can costs pgx a goroutine per statement.
+// is its own (a context that can is one pgx must watch).
 func graceful(ctx context.Context) (sent context.Context, stop func()) {
 	if ctx.Done() == nil {
 		return ctx, func() {}
@@ -439,13 +442,14 @@ const (
 	syncOff = `set_config('synchronous_commit', 'off', true)`
 )
 
-// atReadCommitted holds in a transaction at READ COMMITTED. A statement
+// atReadCommitted holds in a transaction at READ COMMITTED (or READ
+// UNCOMMITTED, which PostgreSQL runs as READ COMMITTED). A statement
 // sent without BEGIN (writeRow's implicit) runs at the connection's
 // default isolation, which a server or role may make REPEATABLE READ; one
 // that names it in every write does nothing there, and says so, and is
 // sent again in a transaction at READ COMMITTED. It is a one-time filter:
 // PostgreSQL checks it before it reads a row, so it locks none.
-const atReadCommitted = `current_setting('transaction_isolation') = 'read committed'`
+const atReadCommitted = `current_setting('transaction_isolation') IN ('read committed', 'read uncommitted')`
 
 // escaped reports whether the JSON text doc holds the escape \<esc> (such as
 // u0000), not merely those characters after an escaped backslash.

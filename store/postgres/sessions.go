@@ -44,8 +44,9 @@ const routeColumns = `s.id, s.bot_id, s.activation, s.opened_at, s.last_activity
 // (botlife_open_session, called only then), and returns it; the id is NULL
 // if the bot changed since the statement read it. Each bot is read by its
 // key, even in a generic plan on tables without statistics (OFFSET 0 keeps
-// the lateral apart). Route sends it without BEGIN, so it writes only at
-// READ COMMITTED (atReadCommitted): otherwise it returns routeAgain.
+// the lateral apart). Route sends it without BEGIN (until a Store finds
+// that it must not: notReadCommitted), so it writes only at READ
+// COMMITTED (atReadCommitted): otherwise it returns routeAgain.
 const sqlRoute = `
 	WITH upd AS (
 		UPDATE sessions s SET last_activity_at = $1, messages = s.messages + 1, activity_floor = botlife_activity_floor($1, b.idle_timeout)
@@ -98,6 +99,9 @@ const (
 	routeAgain = `3`
 )
 
+// foundAgain is routeAgain, as Route scans it.
+const foundAgain = 3
+
 // sqlClose records the session a step closed ($1 closed_at, $2 reason, $3
 // id, $8 workspace; $9-$11 its sender and end user) if neither the session
 // nor its bot changed since it was read ($4 messages, $5 last activity; $6
@@ -141,7 +145,9 @@ const casAttempts = 4
 // Route implements lifecycle.Store: one round trip when the end user's
 // open session is still served or when they have none open on the sender
 // (not a test sender) and a bot holds its active slot; two when the open
-// session is over, and DecideRoute closes it and opens a new one.
+// session is over, and DecideRoute closes it and opens a new one. (One
+// more, once, where transactions do not default to READ COMMITTED: see
+// Isolation in the package doc.)
 // A statement sent runs to its end though ctx ends, for up to two seconds
 // more: Route returns what it recorded. Past those, or with the connection
 // lost, it returns an error wrapping lifecycle.ErrUnavailable that may
@@ -204,10 +210,14 @@ func (s *Store) route(ctx context.Context, ws string, sender lifecycle.Sender, e
 	// message begins a transaction that does.
 	row := writeRow{s, ctx, sqlRoute, []any{at, sender.Channel, sender.Address, endUser, ws, mayOpen}, !s.notReadCommitted.Load()}
 	read, err := scanRouted(row, sender, endUser, &openDoc, &openRev, &activeDoc, &activeRev, &found)
-	if err == nil && found == 3 { // routeAgain
+	if err == nil && found == foundAgain {
 		s.notReadCommitted.Store(true)
 		row.implicit = false
 		read, err = scanRouted(row, sender, endUser, &openDoc, &openRev, &activeDoc, &activeRev, &found)
+		if err == nil && found == foundAgain {
+			// fail makes it ErrUnavailable: not PostgreSQL's behaviour.
+			return lifecycle.Session{}, true, errors.New("a transaction begun at READ COMMITTED reports another isolation; check what the server runs")
+		}
 	}
 	switch {
 	case err != nil && errors.Is(fail(ctx, "routing", err), lifecycle.ErrConflict):

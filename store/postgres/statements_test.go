@@ -86,10 +86,18 @@ func (tr *tracer) counts() map[string]int {
 // connections report to the returned tracer.
 func tracedStore(t *testing.T, url string) (*postgres.Store, *tracer) {
 	t.Helper()
+	return tracedStoreWith(t, url, func(*pgxpool.Config) {})
+}
+
+// tracedStoreWith is tracedStore with the pool's configuration as tweak
+// leaves it.
+func tracedStoreWith(t *testing.T, url string, tweak func(*pgxpool.Config)) (*postgres.Store, *tracer) {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tweak(cfg)
 	tr := &tracer{}
 	cfg.ConnConfig.Tracer = tr
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
