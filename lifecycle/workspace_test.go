@@ -462,3 +462,62 @@ func TestR17PlanRefusesAClaimedSender(t *testing.T) {
 		t.Errorf("R17: refused plans changed the workspace (-before +after):\n%s", diff)
 	}
 }
+
+// claimCountingStore counts the reads of Claimed.
+type claimCountingStore struct {
+	lifecycle.Store
+	reads int
+}
+
+func (s *claimCountingStore) Claimed(ctx context.Context, ws lifecycle.Workspace, senders []lifecycle.Sender) ([]lifecycle.Sender, error) {
+	s.reads++
+	return s.Store.Claimed(ctx, ws, senders)
+}
+
+// TestR27ClaimsAreReadOnlyForASenderAPlanAdds (R27): a command reads the
+// senders other workspaces claim only when it gives a bot a real sender
+// it did not name, so that an edit of a bot's other fields, or of its
+// senders to the same ones, costs no read. The bot edited is one of two
+// in the workspace, and not the first the snapshot holds, so that another
+// bot's senders are never taken for its own.
+func TestR27ClaimsAreReadOnlyForASenderAPlanAdds(t *testing.T) {
+	ctx := context.Background()
+	st := &claimCountingStore{Store: store.NewMemory()}
+	clk := clock.NewMock()
+	clk.Set(start)
+	m, err := lifecycle.New(lifecycle.Config{Store: st, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GrantRole(ctx, lifecycle.System("bootstrap"), "dan", roles.Designer); err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := sms("+4470000001"), sms("+4470000002"), sms("+4470000003")
+	for _, tc := range []struct {
+		name  string
+		cmd   func(id lifecycle.BotID) lifecycle.Command
+		reads int
+	}{
+		{"create, naming a sender", func(lifecycle.BotID) lifecycle.Command {
+			return lifecycle.Create{ID: "b1", Name: "first", Channel: "sms", Senders: []lifecycle.Sender{a}, Definition: cleanDef()}
+		}, 1},
+		{"create, naming another", func(lifecycle.BotID) lifecycle.Command {
+			return lifecycle.Create{ID: "b2", Name: "second", Channel: "sms", Senders: []lifecycle.Sender{b}, Definition: cleanDef()}
+		}, 1},
+		{"rename", func(id lifecycle.BotID) lifecycle.Command { return lifecycle.Update{Bot: id, Name: ptr("renamed")} }, 0},
+		{"the same senders", func(id lifecycle.BotID) lifecycle.Command {
+			return lifecycle.Update{Bot: id, Senders: &[]lifecycle.Sender{b}}
+		}, 0},
+		{"a sender added", func(id lifecycle.BotID) lifecycle.Command {
+			return lifecycle.Update{Bot: id, Senders: &[]lifecycle.Sender{b, c}}
+		}, 1},
+	} {
+		st.reads = 0
+		if _, err := m.Apply(ctx, designer, tc.cmd("b2")); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if st.reads != tc.reads {
+			t.Errorf("R27: %s read the claims %d times, want %d", tc.name, st.reads, tc.reads)
+		}
+	}
+}
