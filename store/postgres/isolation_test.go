@@ -64,25 +64,38 @@ func TestP2RepeatableRead(t *testing.T) {
 // whose connections all start so.
 func repeatableRead(t *testing.T, url string) *postgres.Store {
 	t.Helper()
+	defaultIsolation(t, url, "repeatable read")
+	st, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	checkIsolation(t, st, "repeatable read")
+	return st
+}
+
+// defaultIsolation makes the transactions of connections made from now on
+// to the database at url default to level (default_transaction_isolation).
+func defaultIsolation(t *testing.T, url, level string) {
+	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_isolation TO %L', current_database(), 'repeatable read'); END $$`); err != nil {
+	if _, err := conn.Exec(ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_isolation TO %L', current_database(), '`+level+`'); END $$`); err != nil {
 		t.Fatal(err)
 	}
-	st, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// checkIsolation fails the test unless st's transactions begin at level.
+func checkIsolation(t *testing.T, st *postgres.Store, level string) {
+	t.Helper()
+	var got string
+	if err := st.Pool().QueryRow(context.Background(), `SHOW transaction_isolation`).Scan(&got); err != nil || got != level {
+		t.Fatalf("transaction_isolation = %q, %v; want %q", got, err, level)
 	}
-	t.Cleanup(st.Close)
-	var level string
-	if err := st.Pool().QueryRow(ctx, `SHOW transaction_isolation`).Scan(&level); err != nil || level != "repeatable read" {
-		t.Fatalf("transaction_isolation = %q, %v", level, err)
-	}
-	return st
 }
 
 // waitForWaiters returns once n lock requests matching where (a condition
@@ -237,10 +250,7 @@ func TestIsolationIsTheStoresOwn(t *testing.T) {
 	}
 	repeatableRead(t, f.url) // new connections default to it
 	st, tr := tracedStore(t, f.url)
-	var level string
-	if err := st.Pool().QueryRow(f.ctx, `SHOW transaction_isolation`).Scan(&level); err != nil || level != "repeatable read" {
-		t.Fatalf("transaction_isolation = %q, %v", level, err)
-	}
+	checkIsolation(t, st, "repeatable read")
 	for _, tc := range []struct {
 		name, change string // the row the other transaction changes
 		op           func() error
@@ -297,14 +307,9 @@ func TestR9AMessageBeginsATransactionOnlyWhereItMust(t *testing.T) {
 	// database's transactions default to level.
 	storeAt := func(level string) (*postgres.Store, *tracer) {
 		t.Helper()
-		if _, err := f.st.Pool().Exec(f.ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_isolation TO %L', current_database(), '`+level+`'); END $$`); err != nil {
-			t.Fatal(err)
-		}
+		defaultIsolation(t, f.url, level)
 		st, tr := tracedStoreWith(t, f.url, func(c *pgxpool.Config) { c.MaxConns = 1 })
-		var got string
-		if err := st.Pool().QueryRow(f.ctx, `SHOW transaction_isolation`).Scan(&got); err != nil || got != level {
-			t.Fatalf("transaction_isolation = %q, %v; want %q", got, err, level)
-		}
+		checkIsolation(t, st, level)
 		return st, tr
 	}
 	rc, trc := storeAt("read committed")
